@@ -1,0 +1,194 @@
+import type { Common } from "@ethereumjs/common";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import type { VM } from "@ethereumjs/vm";
+import { buildGenesis } from "../../genesis/build.js";
+import type { GenesisSpec } from "../../genesis/spec.js";
+import { type BlockHashLookup, createAzoraVM } from "../../runtime/evm/vm.js";
+import { assert } from "../../runtime/lib/assert.js";
+import { AzoraError } from "../../runtime/lib/errors.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { type BlockBody, type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
+import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
+import type { Receipt } from "../../runtime/primitives/receipt.js";
+import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
+import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
+import type { ChainDB } from "../db/chainDb.js";
+import { LRU } from "../lru.js";
+
+export enum ChainErrorCode {
+  GENESIS_MISMATCH = "CHAIN_ERROR_GENESIS_MISMATCH",
+  CORRUPT = "CHAIN_ERROR_CORRUPT",
+}
+
+export class ChainError extends AzoraError<
+  | { code: ChainErrorCode.GENESIS_MISMATCH; stored: string; expected: string }
+  | { code: ChainErrorCode.CORRUPT; what: string }
+> {}
+
+export interface HeadInfo {
+  header: BlockHeader;
+  hash: Uint8Array;
+}
+
+/** A committed block as listeners (RPC subscriptions, filters, metrics) receive it. */
+export interface CommittedBlock {
+  header: BlockHeader;
+  hash: Uint8Array;
+  body: BlockBody;
+  receipts: Receipt[];
+  txHashes: Uint8Array[];
+}
+
+export type BlockListener = (block: CommittedBlock) => void;
+
+/**
+ * The canonical chain: the database, the head, the head state (owned by the block pipeline) and
+ * committed-block events. Blocks are final when committed: there is no fork choice and no reorg,
+ * so "latest", "safe" and "finalized" are the same block.
+ */
+export class Chain implements BlockHashLookup {
+  readonly db: ChainDB;
+  readonly common: Common;
+  readonly spec: GenesisSpec;
+  readonly trieStore: TrieNodeStore;
+  readonly genesisHash: Uint8Array;
+  /** State at the head, mutated only by the block pipeline. Readers use `StateReaders`. */
+  readonly headState: MerkleStateManager;
+  readonly headVM: VM;
+  private _head: HeadInfo;
+  private readonly headersByHash = new LRU<string, BlockHeader>(4096);
+  private readonly hashesByNumber = new LRU<bigint, Uint8Array>(4096);
+  private readonly listeners = new Set<BlockListener>();
+  private readonly log: Logger;
+
+  private constructor(args: {
+    db: ChainDB;
+    common: Common;
+    spec: GenesisSpec;
+    trieStore: TrieNodeStore;
+    genesisHash: Uint8Array;
+    head: HeadInfo;
+    headState: MerkleStateManager;
+    headVM: VM;
+    log: Logger;
+  }) {
+    this.db = args.db;
+    this.common = args.common;
+    this.spec = args.spec;
+    this.trieStore = args.trieStore;
+    this.genesisHash = args.genesisHash;
+    this._head = args.head;
+    this.headState = args.headState;
+    this.headVM = args.headVM;
+    this.log = args.log;
+  }
+
+  /** Opens the chain in `db`, writing genesis first when the database is empty. */
+  static async open(db: ChainDB, spec: GenesisSpec, common: Common, log: Logger): Promise<Chain> {
+    const trieStore = new TrieNodeStore(db);
+    const genesis = await buildGenesis(spec, common, trieStore);
+    const storedGenesis = await db.getCanonicalHash(0n);
+    if (storedGenesis === undefined) {
+      const nodes = trieStore.takeWrites();
+      await db.writeBlock({
+        header: genesis.header,
+        hash: genesis.hash,
+        body: { transactions: [], lastCommit: new Uint8Array(0), evidence: [] },
+        receipts: [],
+        txHashes: [],
+        commit: new Uint8Array(0),
+        trieNodes: nodes,
+      });
+      trieStore.confirmWritten(nodes);
+      log.info("wrote genesis", { hash: bytesToHex(genesis.hash), chainId: spec.chainId.toString() });
+    } else {
+      trieStore.confirmWritten(trieStore.takeWrites()); // genesis nodes already persisted
+      if (!equalsBytes(storedGenesis, genesis.hash)) {
+        throw new ChainError(
+          {
+            code: ChainErrorCode.GENESIS_MISMATCH,
+            stored: bytesToHex(storedGenesis),
+            expected: bytesToHex(genesis.hash),
+          },
+          `data dir holds another chain (genesis ${bytesToHex(storedGenesis)}, expected ${bytesToHex(genesis.hash)})`,
+        );
+      }
+    }
+    const pointer = await db.getHead();
+    if (pointer === undefined) throw new ChainError({ code: ChainErrorCode.CORRUPT, what: "head pointer missing" });
+    const header = await db.getHeader(pointer.hash);
+    if (header === undefined) throw new ChainError({ code: ChainErrorCode.CORRUPT, what: "head header missing" });
+    // Pair assertion: the stored header must hash to the pointer that names it.
+    assert(equalsBytes(hashHeader(header), pointer.hash), "head header hash matches head pointer");
+    const headState = openWorldState(common, trieStore, header.stateRoot, HEAD_STATE_OPTIONS);
+    const chain = new Chain({
+      db,
+      common,
+      spec,
+      trieStore,
+      genesisHash: genesis.hash,
+      head: { header, hash: pointer.hash },
+      headState,
+      headVM: undefined as unknown as VM,
+      log,
+    });
+    (chain as { headVM: VM }).headVM = await createAzoraVM(common, headState, chain);
+    return chain;
+  }
+
+  get head(): HeadInfo {
+    return this._head;
+  }
+
+  onBlock(listener: BlockListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async getBlockHash(number: bigint): Promise<Uint8Array | undefined> {
+    if (number > this._head.header.number || number < 0n) return undefined;
+    const cached = this.hashesByNumber.get(number);
+    if (cached !== undefined) return cached;
+    const hash = await this.db.getCanonicalHash(number);
+    if (hash !== undefined) this.hashesByNumber.set(number, hash);
+    return hash;
+  }
+
+  async getHeaderByHash(hash: Uint8Array): Promise<BlockHeader | undefined> {
+    const key = bytesToHex(hash);
+    const cached = this.headersByHash.get(key);
+    if (cached !== undefined) return cached;
+    const header = await this.db.getHeader(hash);
+    if (header !== undefined) this.headersByHash.set(key, header);
+    return header;
+  }
+
+  async getHeaderByNumber(number: bigint): Promise<HeadInfo | undefined> {
+    const hash = await this.getBlockHash(number);
+    if (hash === undefined) return undefined;
+    const header = await this.getHeaderByHash(hash);
+    return header === undefined ? undefined : { header, hash };
+  }
+
+  /**
+   * Persists a committed block (one atomic batch: block, receipts, indexes, commit, state nodes and
+   * head pointer), then advances the head and notifies listeners.
+   */
+  async commitBlock(block: CommittedBlock, commit: Uint8Array): Promise<void> {
+    assert(block.header.number === this._head.header.number + 1n, "commit extends the head by one");
+    assert(equalsBytes(block.header.parentHash, this._head.hash), "commit extends the head's hash");
+    const trieNodes = this.trieStore.takeWrites();
+    await this.db.writeBlock({ ...block, commit, trieNodes });
+    this.trieStore.confirmWritten(trieNodes);
+    this.headersByHash.set(bytesToHex(block.hash), block.header);
+    this.hashesByNumber.set(block.header.number, block.hash);
+    this._head = { header: block.header, hash: block.hash };
+    for (const l of this.listeners) {
+      try {
+        l(block);
+      } catch (e) {
+        this.log.error("block listener failed", { number: block.header.number.toString() }, e);
+      }
+    }
+  }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import "./polyfill.js";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { HDNodeWallet } from "ethers";
+import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import { bytesToHex } from "../runtime/primitives/bytes.js";
+import { loadConfigFile, resolveConfig } from "./config.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { startDevNode } from "./node.js";
+import { VERSION } from "./version.js";
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function formatAZR(wei: bigint): string {
+  const whole = wei / 10n ** 18n;
+  return `${whole.toLocaleString("en-US")} AZR`;
+}
+
+interface DevFlags {
+  config?: string;
+  dataDir?: string;
+  genesis?: string;
+  rpcHost?: string;
+  rpcPort?: number;
+  blockTime?: number;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  syncWrites?: boolean;
+}
+
+async function runDev(flags: DevFlags): Promise<void> {
+  const cfg = resolveConfig(flags.config === undefined ? undefined : loadConfigFile(flags.config), {
+    dataDir: flags.dataDir,
+    genesisFile: flags.genesis,
+    rpc: { host: flags.rpcHost, port: flags.rpcPort },
+    blockTimeMs: flags.blockTime,
+    log: { level: flags.logLevel, format: flags.logFormat },
+    storage: { syncWrites: flags.syncWrites },
+  });
+  const { logger, flush } = createLogger(cfg.log);
+  const node = await startDevNode(cfg, logger);
+
+  const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) =>
+    HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
+  );
+  const balances = new Map(node.spec.alloc.map((a) => [bytesToHex(a.address), a.balance]));
+  const lines = [
+    "",
+    `  Azora Chain v${VERSION} — single-validator devnet`,
+    "",
+    `  Chain ID      ${node.spec.chainId} (${node.spec.networkName})`,
+    `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
+    `  Data dir      ${node.dataDir}`,
+    `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
+    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
+    `  Metrics       ${node.rpc.url}/metrics   Health ${node.rpc.url}/health   Status ${node.rpc.url}/status`,
+    "",
+    "  Dev accounts (mnemonic: test test test test test test test test test test test junk)",
+    "  NEVER send real value to these keys: everyone knows them.",
+    "",
+    ...accounts.map((w, i) => {
+      const bal = balances.get(w.address.toLowerCase() as `0x${string}`) ?? 0n;
+      return `  (${i}) ${w.address}  ${formatAZR(bal)}\n      key ${w.privateKey}`;
+    }),
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    try {
+      await node.close();
+      logger.info("stopped cleanly", { height: node.chain.head.header.number.toString() });
+      flush();
+      process.exit(0);
+    } catch (e) {
+      logger.error("shutdown failed", {}, e);
+      flush();
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+const program = new Command()
+  .name("azora")
+  .description("Azora Chain node: BFT consensus, an EVM with native ledger modules, Ethereum JSON-RPC")
+  .version(VERSION, "-v, --version")
+  .showHelpAfterError();
+
+program
+  .command("dev")
+  .description("Run a single-validator devnet with funded dev accounts (what `npm start` runs)")
+  .option("-c, --config <file>", "JSON config file (keys as in README; flags override it)")
+  .option("--data-dir <dir>", "where the chain's LevelDB lives (default ./data/dev)")
+  .option("--genesis <file>", "genesis JSON (default: the built-in devnet genesis)")
+  .option("--rpc-host <host>", "JSON-RPC listen address (default 127.0.0.1)")
+  .option("--rpc-port <port>", "JSON-RPC port, HTTP and WebSocket (default 8545)", intArg("--rpc-port", 0, 65535))
+  .option(
+    "--block-time <ms>",
+    "make a block every <ms> ms; without it a block is made as soon as transactions wait (and an empty one every few seconds)",
+    intArg("--block-time", 1, 3_600_000),
+  )
+  .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
+  .addOption(
+    new Option("--log-format <format>", "log format (default: pretty on a terminal, else JSON)").choices([
+      "json",
+      "pretty",
+    ]),
+  )
+  .option("--no-sync-writes", "do not fsync each block (faster; a power loss may lose recent blocks, a crash does not)")
+  .action(async (opts: DevFlags & { syncWrites: boolean }) => {
+    // commander sets syncWrites=true by default; only pass it when the flag was given.
+    const flags: DevFlags = { ...opts, syncWrites: opts.syncWrites === false ? false : undefined };
+    await runDev(flags);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as Error;
+  process.stderr.write(`azora: ${err.message}\n`);
+  process.exit(1);
+});

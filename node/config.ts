@@ -1,0 +1,111 @@
+import { readFileSync } from "node:fs";
+import { AzoraError } from "../runtime/lib/errors.js";
+import { LOG_LEVELS, type LogLevel } from "./logger.js";
+import { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } from "./mempool/index.js";
+
+/** Node configuration: defaults < config file (`--config`) < command-line flags. */
+export interface NodeConfig {
+  dataDir: string;
+  /** Path of a genesis JSON; unset = the built-in devnet genesis. */
+  genesisFile?: string;
+  rpc: { host: string; port: number; bodyLimitBytes: number; batchLimit: number; wsMaxConnections: number };
+  /** Fixed block interval (ms); unset = a block as soon as transactions wait. */
+  blockTimeMs?: number;
+  log: { level: LogLevel; format?: "json" | "pretty" };
+  mempool: {
+    accountSlots: number;
+    globalSlots: number;
+    accountQueue: number;
+    globalQueue: number;
+    priceBumpPercent: number;
+    maxTxBytes: number;
+  };
+  storage: { syncWrites: boolean };
+}
+
+export const DEFAULT_CONFIG: NodeConfig = {
+  dataDir: "./data/dev",
+  rpc: { host: "127.0.0.1", port: 8545, bodyLimitBytes: 5 * 1024 * 1024, batchLimit: 1000, wsMaxConnections: 1000 },
+  log: { level: "info" },
+  mempool: {
+    accountSlots: DEFAULT_MEMPOOL_OPTIONS.accountSlots,
+    globalSlots: DEFAULT_MEMPOOL_OPTIONS.globalSlots,
+    accountQueue: DEFAULT_MEMPOOL_OPTIONS.accountQueue,
+    globalQueue: DEFAULT_MEMPOOL_OPTIONS.globalQueue,
+    priceBumpPercent: DEFAULT_MEMPOOL_OPTIONS.priceBumpPercent,
+    maxTxBytes: 128 * 1024,
+  },
+  storage: { syncWrites: true },
+};
+
+export enum ConfigErrorCode {
+  INVALID = "CONFIG_ERROR_INVALID",
+}
+
+export class ConfigError extends AzoraError<{ code: ConfigErrorCode.INVALID; key: string; reason: string }> {
+  constructor(key: string, reason: string) {
+    super({ code: ConfigErrorCode.INVALID, key, reason }, `invalid config ${key}: ${reason}`);
+  }
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Deep-merges `over` into `base`, refusing keys `base` does not have (typos fail loudly). */
+function merge(base: Plain, over: Plain, path: string): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const key = path === "" ? k : `${path}.${k}`;
+    if (!(k in base) && !["genesisFile", "blockTimeMs"].includes(key)) throw new ConfigError(key, "unknown key");
+    out[k] = isPlain(base[k]) && isPlain(v) ? merge(base[k] as Plain, v, key) : v;
+  }
+  return out;
+}
+
+export function loadConfigFile(path: string): Plain {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError("--config", `cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (!isPlain(v)) throw new Error("not an object");
+    return v;
+  } catch (e) {
+    throw new ConfigError("--config", `${path} is not a JSON object: ${(e as Error).message}`);
+  }
+}
+
+function checkInt(v: unknown, key: string, min: number, max: number): void {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+    throw new ConfigError(key, `expected an integer in [${min}, ${max}]`);
+}
+
+export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig {
+  const merged = merge(merge(DEFAULT_CONFIG as unknown as Plain, file ?? {}, ""), flags, "") as unknown as NodeConfig;
+  if (typeof merged.dataDir !== "string" || merged.dataDir === "") throw new ConfigError("dataDir", "expected a path");
+  checkInt(merged.rpc.port, "rpc.port", 0, 65535);
+  if (typeof merged.rpc.host !== "string") throw new ConfigError("rpc.host", "expected a host name or address");
+  if (merged.blockTimeMs !== undefined) checkInt(merged.blockTimeMs, "blockTimeMs", 1, 3_600_000);
+  if (!LOG_LEVELS.includes(merged.log.level)) throw new ConfigError("log.level", `one of ${LOG_LEVELS.join(", ")}`);
+  for (const k of [
+    "accountSlots",
+    "globalSlots",
+    "accountQueue",
+    "globalQueue",
+    "priceBumpPercent",
+    "maxTxBytes",
+  ] as const) {
+    checkInt(merged.mempool[k], `mempool.${k}`, 0, 10_000_000);
+  }
+  if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
+  return merged;
+}
+
+export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockGasLimit: bigint): MempoolOptions {
+  const { maxTxBytes: _maxTxBytes, ...limits } = cfg.mempool;
+  return { ...DEFAULT_MEMPOOL_OPTIONS, ...limits, minBaseFeePerGas, blockGasLimit };
+}

@@ -1,0 +1,31 @@
+import { concatBytes, uint64BE } from "../../runtime/primitives/bytes.js";
+
+/**
+ * LevelDB key spaces: one database, one-byte prefixes. Numbers are 8-byte big-endian so that
+ * lexicographic order is numeric order (range scans over heights work).
+ */
+export const KeyPrefix = {
+  meta: 0x4d, // 'M' + name           → value
+  canonical: 0x6e, // 'n' + number    → block hash
+  header: 0x68, // 'h' + hash         → header RLP
+  body: 0x62, // 'b' + hash           → body RLP
+  receipts: 0x72, // 'r' + hash       → receipts RLP
+  commit: 0x63, // 'c' + number       → commit certificate bytes
+  txIndex: 0x74, // 't' + tx hash     → RLP([number, index])
+  logAddress: 0x61, // 'a' + address + number → (empty): blocks with logs from an address
+  trieNode: 0x73, // 's' + node key   → trie node
+} as const;
+
+const enc = new TextEncoder();
+
+export const metaKey = (name: string): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.meta), enc.encode(name));
+export const canonicalKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.canonical), uint64BE(n));
+export const headerKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.header), hash);
+export const bodyKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.body), hash);
+export const receiptsKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.receipts), hash);
+export const commitKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.commit), uint64BE(n));
+export const txIndexKey = (txHash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.txIndex), txHash);
+export const logAddressKey = (address: Uint8Array, n: bigint): Uint8Array =>
+  concatBytes(Uint8Array.of(KeyPrefix.logAddress), address, uint64BE(n));
+export const trieNodeKey = (nodeKeyHex: string): Uint8Array =>
+  concatBytes(Uint8Array.of(KeyPrefix.trieNode), Buffer.from(nodeKeyHex, "hex"));

@@ -1,0 +1,252 @@
+import type { Common } from "@ethereumjs/common";
+import { RLP } from "@ethereumjs/rlp";
+import {
+  type AccessListBytes,
+  Capability,
+  create1559FeeMarketTxFromBytesArray,
+  createAccessList2930TxFromBytesArray,
+  createLegacyTxFromBytesArray,
+  createTxFromRLP,
+  isLegacyTx,
+  TransactionType,
+  type TypedTransaction,
+} from "@ethereumjs/tx";
+import {
+  bigIntToUnpaddedBytes,
+  bytesToBigInt,
+  bytesToHex,
+  concatBytes,
+  ecrecover,
+  publicToAddress,
+  SECP256K1_ORDER,
+  SECP256K1_ORDER_DIV_2,
+} from "@ethereumjs/util";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { assert } from "../../runtime/lib/assert.js";
+import { MempoolError, MempoolErrorCode } from "./errors.js";
+import type { PooledTx } from "./types.js";
+
+export interface DecodeContext {
+  common: Common;
+  chainId: bigint;
+  /** geth's txMaxSize is 128 KiB (`DEFAULT_MAX_TX_BYTES`). */
+  maxTxBytes: number;
+  /** Stamps `receivedAt`; the mempool re-stamps on admission with its own clock. */
+  clock?: () => number;
+}
+
+/** Legacy, EIP-2930 and EIP-1559. Blob (3) and set-code (4) txs are not carried by this pool. */
+type SupportedType = 0 | 1 | 2;
+
+/** Signed field counts: a shorter list is geth's "rlp: too few elements". */
+const FIELD_COUNT: Record<SupportedType, number> = { 0: 9, 1: 11, 2: 12 };
+/** Index of the first signature field (v / yParity); r and s follow it. */
+const SIGNATURE_AT: Record<SupportedType, number> = { 0: 6, 1: 8, 2: 9 };
+
+/** Error text from ethereumjs can embed tx fields; keep what we echo to RPC callers short. */
+const MAX_REASON_CHARS = 200;
+
+/**
+ * Decode and statelessly validate raw transaction bytes from RPC or gossip.
+ *
+ * Checks run in this order (first failure wins): size, type, RLP/field decoding, EIP-155 replay
+ * protection, chain id, signature, intrinsic gas (and the EIP-7623 calldata floor), tip above fee
+ * cap. Messages are geth's. The common case costs one ethereumjs decode plus one ecrecover; only a
+ * rejected tx pays for `diagnoseUndecodable`, which finds the first failing check in the order above.
+ */
+export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): PooledTx {
+  assert(ctx.common.chainId() === ctx.chainId, "decode context: common and chainId disagree");
+  if (raw.length > ctx.maxTxBytes) {
+    throw new MempoolError({ code: MempoolErrorCode.OVERSIZED_DATA, size: raw.length, maxSize: ctx.maxTxBytes });
+  }
+  const type = envelopeType(raw);
+
+  let tx: TypedTransaction;
+  try {
+    tx = createTxFromRLP(raw, { common: ctx.common });
+  } catch (err) {
+    return diagnoseUndecodable(raw, type, ctx, err);
+  }
+  // ethereumjs accepts unsigned txs (shorter field lists) that geth's decoder refuses.
+  if (!tx.isSigned()) return diagnoseUndecodable(raw, type, ctx, undefined);
+  if (isLegacyTx(tx) && !tx.supports(Capability.EIP155ReplayProtection)) {
+    throw new MempoolError({ code: MempoolErrorCode.UNPROTECTED_TX });
+  }
+
+  let sender: string;
+  try {
+    sender = tx.getSenderAddress().toString().toLowerCase();
+  } catch {
+    throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
+  }
+  validateGas(tx);
+
+  const { maxFeePerGas, maxPriorityFeePerGas } = feeFields(tx);
+  return {
+    tx,
+    raw,
+    hash: bytesToHex(tx.hash()).toLowerCase(),
+    sender,
+    nonce: tx.nonce,
+    gasLimit: tx.gasLimit,
+    maxFeePerGas,
+    maxPriorityFeePerGas,
+    value: tx.value,
+    cost: tx.gasLimit * maxFeePerGas + tx.value,
+    size: raw.length,
+    type,
+    receivedAt: (ctx.clock ?? Date.now)(),
+  };
+}
+
+/** Reads the EIP-2718 envelope byte; refuses types the pool does not carry before any decoding work. */
+function envelopeType(raw: Uint8Array): SupportedType {
+  if (raw.length === 0) throw invalidTx("invalid transaction: typed transaction too short");
+  const first = raw[0];
+  if (first >= 0xc0) return TransactionType.Legacy;
+  if (first >= 0x80) throw invalidTx("rlp: expected input list for types.LegacyTx");
+  if (first !== TransactionType.AccessListEIP2930 && first !== TransactionType.FeeMarketEIP1559) {
+    throw new MempoolError({ code: MempoolErrorCode.TX_TYPE_NOT_SUPPORTED, txType: first });
+  }
+  if (raw.length === 1) throw invalidTx("invalid transaction: typed transaction too short");
+  return first;
+}
+
+function feeFields(tx: TypedTransaction): { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } {
+  if ("maxFeePerGas" in tx) return { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas };
+  assert("gasPrice" in tx, "decoded tx has neither gasPrice nor maxFeePerGas");
+  return { maxFeePerGas: tx.gasPrice, maxPriorityFeePerGas: tx.gasPrice };
+}
+
+function validateGas(tx: TypedTransaction): void {
+  const intrinsicGas = tx.getIntrinsicGas();
+  if (intrinsicGas > tx.gasLimit) {
+    throw new MempoolError({ code: MempoolErrorCode.INTRINSIC_GAS_TOO_LOW, gasLimit: tx.gasLimit, intrinsicGas });
+  }
+  // Prague's EIP-7623 floor: such a tx fails at execution, so geth refuses it at the door.
+  const floorGas = tx.getMinimumGasLimit();
+  if (floorGas > tx.gasLimit) {
+    throw new MempoolError({ code: MempoolErrorCode.FLOOR_DATA_GAS_TOO_LOW, gasLimit: tx.gasLimit, floorGas });
+  }
+}
+
+/**
+ * ethereumjs refused the bytes (or they were unsigned): find which check fails first, in the
+ * documented order. ethereumjs's constructors throw for wrong chain id, high-s, bad y-parity and
+ * tip > fee cap alike, so we re-derive each from the raw fields. A structural probe (the tx rebuilt
+ * unsigned, with our chain id and the tip clamped to the fee cap) separates field-level decoding
+ * errors from those later checks.
+ */
+function diagnoseUndecodable(raw: Uint8Array, type: SupportedType, ctx: DecodeContext, cause: unknown): never {
+  const values = decodeFieldList(raw, type);
+  const fields = values as Uint8Array[];
+  let probe: TypedTransaction;
+  try {
+    probe = buildUnsignedProbe(type, fields, ctx);
+  } catch (err) {
+    throw invalidTx(`invalid transaction: ${reasonOf(err)}`);
+  }
+
+  const sigAt = SIGNATURE_AT[type];
+  const v = bytesToBigInt(fields[sigAt]);
+  const r = bytesToBigInt(fields[sigAt + 1]);
+  const s = bytesToBigInt(fields[sigAt + 2]);
+  if (type === TransactionType.Legacy) {
+    // geth's isProtectedV: 0/1/27/28 (or an empty v) carry no chain id.
+    if (v === 0n || v === 1n || v === 27n || v === 28n)
+      throw new MempoolError({ code: MempoolErrorCode.UNPROTECTED_TX });
+    const chainId = v >= 35n ? (v - 35n) / 2n : null;
+    if (chainId !== ctx.chainId) throw invalidChainId(chainId, ctx.chainId);
+  } else {
+    const chainId = bytesToBigInt(fields[0]);
+    if (chainId !== ctx.chainId) throw invalidChainId(chainId, ctx.chainId);
+  }
+
+  const yParityOk = type === TransactionType.Legacy || v === 0n || v === 1n;
+  const rOk = r > 0n && r < SECP256K1_ORDER;
+  const sOk = s > 0n && s <= SECP256K1_ORDER_DIV_2; // EIP-2 low-s
+  if (!yParityOk || !rOk || !sOk) throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
+
+  if (type === TransactionType.FeeMarketEIP1559) {
+    const maxPriorityFeePerGas = bytesToBigInt(fields[2]);
+    const maxFeePerGas = bytesToBigInt(fields[3]);
+    if (maxPriorityFeePerGas > maxFeePerGas) {
+      // ethereumjs cannot build this tx at all, so recover the signer by hand to keep the check order.
+      assertRecoverableSender(raw[0], fields, v, ctx.common);
+      validateGas(probe);
+      throw new MempoolError({ code: MempoolErrorCode.TIP_ABOVE_FEE_CAP, maxPriorityFeePerGas, maxFeePerGas });
+    }
+  }
+  throw invalidTx(`invalid transaction: ${cause === undefined ? "missing signature" : reasonOf(cause)}`);
+}
+
+/** RLP layer only: a list of the signed field count whose scalar fields are byte strings. */
+function decodeFieldList(raw: Uint8Array, type: SupportedType): unknown[] {
+  let decoded: unknown;
+  try {
+    decoded = RLP.decode(type === TransactionType.Legacy ? raw : raw.subarray(1));
+  } catch (err) {
+    throw invalidTx(`rlp: ${reasonOf(err)}`);
+  }
+  if (!Array.isArray(decoded)) throw invalidTx("rlp: expected input list");
+  const want = FIELD_COUNT[type];
+  if (decoded.length < want) throw invalidTx("rlp: too few elements");
+  if (decoded.length > want) throw invalidTx("rlp: input list has too many elements");
+  const accessListAt = type === TransactionType.Legacy ? -1 : SIGNATURE_AT[type] - 1;
+  for (let i = 0; i < decoded.length; i++) {
+    if (i !== accessListAt && !(decoded[i] instanceof Uint8Array)) {
+      throw invalidTx("rlp: expected input string or byte");
+    }
+  }
+  return decoded;
+}
+
+function buildUnsignedProbe(type: SupportedType, fields: Uint8Array[], ctx: DecodeContext): TypedTransaction {
+  const opts = { common: ctx.common };
+  const ourChainId = bigIntToUnpaddedBytes(ctx.chainId);
+  switch (type) {
+    case TransactionType.Legacy:
+      return createLegacyTxFromBytesArray(fields.slice(0, 6), opts);
+    case TransactionType.AccessListEIP2930: {
+      const [, nonce, gasPrice, gasLimit, to, value, data] = fields;
+      const accessList = fields[7] as unknown as AccessListBytes;
+      return createAccessList2930TxFromBytesArray(
+        [ourChainId, nonce, gasPrice, gasLimit, to, value, data, accessList],
+        opts,
+      );
+    }
+    case TransactionType.FeeMarketEIP1559: {
+      const [, nonce, tip, feeCap, gasLimit, to, value, data] = fields;
+      const accessList = fields[8] as unknown as AccessListBytes;
+      const clampedTip = bytesToBigInt(tip) > bytesToBigInt(feeCap) ? feeCap : tip;
+      return create1559FeeMarketTxFromBytesArray(
+        [ourChainId, nonce, clampedTip, feeCap, gasLimit, to, value, data, accessList],
+        opts,
+      );
+    }
+  }
+}
+
+/** EIP-2718 signing hash keccak(type || rlp(unsigned fields)), then ecrecover; throws INVALID_SENDER. */
+function assertRecoverableSender(typeByte: number, fields: Uint8Array[], yParity: bigint, common: Common): void {
+  const sigAt = SIGNATURE_AT[TransactionType.FeeMarketEIP1559];
+  const msgHash = keccak_256(concatBytes(Uint8Array.of(typeByte), RLP.encode(fields.slice(0, sigAt))));
+  try {
+    const recover = common.customCrypto.ecrecover ?? ecrecover;
+    publicToAddress(recover(msgHash, yParity, fields[sigAt + 1], fields[sigAt + 2]));
+  } catch {
+    throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
+  }
+}
+
+function invalidTx(reason: string): MempoolError {
+  return new MempoolError({ code: MempoolErrorCode.INVALID_TX, reason: reason.slice(0, MAX_REASON_CHARS) });
+}
+
+function invalidChainId(chainId: bigint | null, expected: bigint): MempoolError {
+  return new MempoolError({ code: MempoolErrorCode.INVALID_CHAIN_ID, chainId, expected });
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,493 @@
+import { assert } from "../../runtime/lib/assert.js";
+import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
+import { MempoolError, MempoolErrorCode, type PoolLimit } from "./errors.js";
+import { BinaryHeap } from "./heap.js";
+import { KeyedLock } from "./keyedLock.js";
+import { type MempoolOptions, txSlots } from "./options.js";
+import { selectByPriceAndNonce } from "./selection.js";
+import { type Layout, layoutOf, type PoolEntry, SenderTxs } from "./senderTxs.js";
+import type {
+  AddResult,
+  MempoolContent,
+  MempoolStateReader,
+  MempoolStats,
+  PooledTx,
+  SelectForBlockOpts,
+} from "./types.js";
+
+export interface MempoolModules {
+  state: MempoolStateReader;
+  /** Milliseconds; stamps `receivedAt`. Defaults to `Date.now`. */
+  clock?: () => number;
+  logger?: Logger;
+}
+
+export interface OnNewHeadOpts {
+  /** Senders of every tx in the new block, including txs this pool never saw. */
+  senders?: Iterable<string>;
+}
+
+/**
+ * Senders re-read per head on top of those the block touched, round robin. It catches txs made
+ * stale by blocks whose txs we never pooled, without re-reading every sender on every block.
+ */
+const SWEEP_SENDERS_PER_HEAD = 256;
+
+const EMPTY_LAYOUT: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
+
+type PendingListener = (tx: PooledTx) => void;
+
+/**
+ * The transaction pool, after geth's legacypool. Per sender, txs from the state nonce on without a
+ * gap are *pending* (executable, offered to block building); later ones are *queued* until the gap
+ * fills. See README.md for the admission and eviction policy.
+ *
+ * Every mutation happens synchronously after the awaits of a call, so concurrent calls never see a
+ * half-updated pool; the per-sender lock keeps one sender's adds (and head revalidation) in order.
+ */
+export class Mempool {
+  private readonly opts: MempoolOptions;
+  private readonly state: MempoolStateReader;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private readonly priceBump: bigint;
+  private readonly byHash = new Map<string, PoolEntry>();
+  private readonly bySender = new Map<string, SenderTxs>();
+  private readonly locks = new KeyedLock();
+  private readonly listeners = new Set<PendingListener>();
+  private totals: Layout = { ...EMPTY_LAYOUT };
+  private nextSeq = 0;
+  private sweepCursor = 0;
+
+  constructor(opts: MempoolOptions, modules: MempoolModules) {
+    assert(opts.accountSlots >= 1 && opts.accountQueue >= 0, "mempool: accountSlots >= 1, accountQueue >= 0");
+    assert(opts.globalSlots >= 1 && opts.globalQueue >= 0, "mempool: globalSlots >= 1, globalQueue >= 0");
+    assert(Number.isInteger(opts.priceBumpPercent) && opts.priceBumpPercent >= 0, "mempool: integer price bump");
+    this.opts = opts;
+    this.state = modules.state;
+    this.clock = modules.clock ?? Date.now;
+    this.log = modules.logger ?? nullLogger;
+    this.priceBump = BigInt(opts.priceBumpPercent);
+  }
+
+  /**
+   * Admits a decoded tx or throws a `MempoolError` with geth's message. Checks that need no state
+   * run first; the sender's nonce and balance are then read under that sender's lock.
+   */
+  async add(input: PooledTx): Promise<AddResult> {
+    const ptx: PooledTx = { ...input, hash: input.hash.toLowerCase(), sender: input.sender.toLowerCase() };
+    this.validateStateless(ptx);
+    return this.locks.run(ptx.sender, async () => {
+      const [stateNonce, balance] = await Promise.all([
+        this.state.getNonce(ptx.sender),
+        this.state.getBalance(ptx.sender),
+      ]);
+      return this.admit(ptx, stateNonce, balance);
+    });
+  }
+
+  /** Next nonce after the sender's pending run; the state nonce when it has none (`eth_getTransactionCount` "pending"). */
+  async pendingNonce(address: string): Promise<bigint> {
+    const sender = address.toLowerCase();
+    const stateNonce = await this.state.getNonce(sender);
+    const acct = this.bySender.get(sender);
+    if (acct === undefined) return stateNonce;
+    // Math.max does not take bigints; the cached nonce may be ahead of a lagging state read.
+    let next = acct.stateNonce;
+    if (stateNonce > next) next = stateNonce;
+    for (const e of acct.entries()) {
+      if (e.tx.nonce < next) continue;
+      if (e.tx.nonce !== next) break;
+      next++;
+    }
+    return next;
+  }
+
+  /** Txs for the next block, best effective tip first, each sender in nonce order. Leaves the pool unchanged. */
+  selectForBlock(opts: SelectForBlockOpts): PooledTx[] {
+    return selectByPriceAndNonce(this.bySender.values(), opts);
+  }
+
+  /** After a commit: forget included txs. Inclusion of nonce n proves the state nonce is at least n+1. */
+  removeIncluded(txHashes: string[]): void {
+    const touched = new Set<SenderTxs>();
+    for (const h of txHashes) {
+      const entry = this.byHash.get(h.toLowerCase());
+      if (entry === undefined) continue;
+      const acct = this.senderOf(entry);
+      this.detach(acct, entry);
+      if (entry.tx.nonce + 1n > acct.stateNonce) acct.stateNonce = entry.tx.nonce + 1n;
+      acct.needsRevalidation = true;
+      touched.add(acct);
+    }
+    const promoted: PoolEntry[] = [];
+    for (const acct of touched) promoted.push(...this.settle(acct));
+    this.enforceGlobalLimits();
+    this.emitPending(promoted);
+  }
+
+  /**
+   * After a commit: re-read nonce and balance of senders the block touched (plus a round-robin
+   * sweep), drop stale and unaffordable txs, promote what became executable.
+   */
+  async onNewHead(opts: OnNewHeadOpts = {}): Promise<void> {
+    const targets = new Set<string>();
+    for (const acct of this.bySender.values()) if (acct.needsRevalidation) targets.add(acct.sender);
+    for (const s of opts.senders ?? []) if (this.bySender.has(s.toLowerCase())) targets.add(s.toLowerCase());
+    const keys = [...this.bySender.keys()];
+    const sweep = Math.min(SWEEP_SENDERS_PER_HEAD, keys.length);
+    for (let i = 0; i < sweep; i++) targets.add(keys[(this.sweepCursor + i) % keys.length]);
+    this.sweepCursor = keys.length === 0 ? 0 : (this.sweepCursor + sweep) % keys.length;
+
+    await Promise.all([...targets].map((sender) => this.locks.run(sender, () => this.revalidate(sender))));
+    this.enforceGlobalLimits();
+  }
+
+  /** Removes a tx the block builder found invalid at execution; its higher nonces become queued. */
+  drop(hash: string, reason: string): boolean {
+    const entry = this.byHash.get(hash.toLowerCase());
+    if (entry === undefined) return false;
+    const acct = this.senderOf(entry);
+    this.detach(acct, entry);
+    acct.needsRevalidation = true;
+    this.emitPending(this.settle(acct));
+    this.enforceGlobalLimits();
+    this.log.debug("dropped tx", { hash: entry.tx.hash, sender: entry.tx.sender, reason });
+    return true;
+  }
+
+  get(hash: string): PooledTx | undefined {
+    return this.byHash.get(hash.toLowerCase())?.tx;
+  }
+
+  has(hash: string): boolean {
+    return this.byHash.has(hash.toLowerCase());
+  }
+
+  stats(): MempoolStats {
+    return { pending: this.totals.pendingCount, queued: this.totals.queuedCount };
+  }
+
+  /** Snapshot for `txpool_content`: per sender, nonce order. */
+  content(): MempoolContent {
+    const pending = new Map<string, PooledTx[]>();
+    const queued = new Map<string, PooledTx[]>();
+    for (const acct of this.bySender.values()) {
+      const p: PooledTx[] = [];
+      const q: PooledTx[] = [];
+      for (const e of acct.entries()) (e.pending ? p : q).push(e.tx);
+      if (p.length > 0) pending.set(acct.sender, p);
+      if (q.length > 0) queued.set(acct.sender, q);
+    }
+    return { pending, queued };
+  }
+
+  /** Called synchronously whenever a tx becomes pending (admitted, or promoted by a filled gap). */
+  onPending(listener: PendingListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  // --- admission ---
+
+  /** geth's stateless pool checks: cheap, and refused before the sender's lock is taken. */
+  private validateStateless(ptx: PooledTx): void {
+    if (this.byHash.has(ptx.hash)) throw new MempoolError({ code: MempoolErrorCode.ALREADY_KNOWN, hash: ptx.hash });
+    if (ptx.gasLimit > this.opts.blockGasLimit) {
+      throw new MempoolError({
+        code: MempoolErrorCode.GAS_LIMIT_EXCEEDED,
+        gasLimit: ptx.gasLimit,
+        blockGasLimit: this.opts.blockGasLimit,
+      });
+    }
+    if (ptx.maxFeePerGas < this.opts.minBaseFeePerGas) {
+      throw new MempoolError({
+        code: MempoolErrorCode.UNDERPRICED,
+        maxFeePerGas: ptx.maxFeePerGas,
+        minBaseFeePerGas: this.opts.minBaseFeePerGas,
+      });
+    }
+  }
+
+  /** Stateful checks and the insert; synchronous, so it sees and leaves the pool consistent. */
+  private admit(input: PooledTx, stateNonce: bigint, balance: bigint): AddResult {
+    const { accountSlots, accountQueue } = this.opts;
+    // A concurrent add of the same bytes may have won while we awaited state.
+    if (this.byHash.has(input.hash)) {
+      throw new MempoolError({ code: MempoolErrorCode.ALREADY_KNOWN, hash: input.hash });
+    }
+    let acct = this.bySender.get(input.sender);
+    if (acct !== undefined) {
+      this.raiseStateNonce(acct, stateNonce);
+      this.emitPending(this.settle(acct));
+      acct = this.bySender.get(input.sender); // settle deletes a sender left with no txs
+    }
+    const baseNonce = acct?.stateNonce ?? stateNonce;
+    const { nonce } = input;
+    if (nonce < baseNonce) {
+      throw new MempoolError({ code: MempoolErrorCode.NONCE_TOO_LOW, nonce, stateNonce: baseNonce });
+    }
+    const maxNonce = baseNonce + BigInt(accountSlots + accountQueue) - 1n;
+    if (nonce > maxNonce) throw new MempoolError({ code: MempoolErrorCode.NONCE_TOO_HIGH, nonce, maxNonce });
+    if (balance < input.cost) {
+      throw new MempoolError({ code: MempoolErrorCode.INSUFFICIENT_FUNDS, balance, need: input.cost });
+    }
+    const existing = acct?.get(nonce);
+    if (existing !== undefined && !this.outbids(input, existing.tx)) {
+      throw new MempoolError({ code: MempoolErrorCode.REPLACEMENT_UNDERPRICED, hash: existing.tx.hash });
+    }
+    const need = input.cost + this.committedSpend(acct, nonce, existing !== undefined);
+    if (balance < need) throw new MempoolError({ code: MempoolErrorCode.INSUFFICIENT_FUNDS, balance, need });
+
+    const entry: PoolEntry = {
+      tx: { ...input, receivedAt: this.clock() },
+      seq: this.nextSeq,
+      slots: txSlots(input.size),
+      pending: false,
+    };
+    const before = acct?.counts ?? EMPTY_LAYOUT;
+    const after = layoutOf(acct?.withEntry(entry) ?? [entry], baseNonce);
+    if (after.queuedCount > accountQueue && after.queuedCount > before.queuedCount) throw poolFull("accountQueue");
+    const victims = this.findRoomFor(input, before, after);
+
+    // Commit: nothing below throws.
+    this.nextSeq++;
+    for (const v of victims) this.evict(v);
+    if (acct === undefined) {
+      acct = new SenderTxs(input.sender, baseNonce);
+      this.bySender.set(input.sender, acct);
+    }
+    const replaced = acct.put(entry);
+    if (replaced !== undefined) this.byHash.delete(replaced.tx.hash);
+    this.byHash.set(entry.tx.hash, entry);
+    this.emitPending(this.settle(acct));
+    const status = replaced !== undefined ? "replaced" : entry.pending ? "pending" : "queued";
+    this.log.debug("tx admitted", { hash: entry.tx.hash, sender: entry.tx.sender, nonce: nonce.toString(), status });
+    return { hash: entry.tx.hash, status };
+  }
+
+  /** geth's replacement rule: both fee caps strictly higher and at least `priceBumpPercent` higher. */
+  private outbids(next: PooledTx, old: PooledTx): boolean {
+    const factor = 100n + this.priceBump;
+    const minFee = (old.maxFeePerGas * factor) / 100n;
+    const minTip = (old.maxPriorityFeePerGas * factor) / 100n;
+    return (
+      next.maxFeePerGas > old.maxFeePerGas &&
+      next.maxPriorityFeePerGas > old.maxPriorityFeePerGas &&
+      next.maxFeePerGas >= minFee &&
+      next.maxPriorityFeePerGas >= minTip
+    );
+  }
+
+  /**
+   * What the sender's other pooled txs may spend before this one runs: the costs of its lower
+   * nonces. A replacement also counts the higher nonces, as geth does, so raising one fee cannot
+   * leave the txs behind it unfunded.
+   */
+  private committedSpend(acct: SenderTxs | undefined, nonce: bigint, replacing: boolean): bigint {
+    let spend = 0n;
+    for (const e of acct?.entries() ?? []) {
+      if (e.tx.nonce < nonce || (replacing && e.tx.nonce > nonce)) spend += e.tx.cost;
+    }
+    return spend;
+  }
+
+  /** Entries to evict so the insert keeps both global slot limits; throws `txpool is full` if none qualify. */
+  private findRoomFor(input: PooledTx, before: Layout, after: Layout): PoolEntry[] {
+    const victims: PoolEntry[] = [];
+    const pendingOver = this.totals.pendingSlots + after.pendingSlots - before.pendingSlots - this.opts.globalSlots;
+    if (pendingOver > 0) {
+      const senderOverQuota = after.pendingCount > this.opts.accountSlots;
+      victims.push(...this.pickVictims("pending", pendingOver, input, senderOverQuota));
+    }
+    const queuedOver = this.totals.queuedSlots + after.queuedSlots - before.queuedSlots - this.opts.globalQueue;
+    if (queuedOver > 0) victims.push(...this.pickVictims("queued", queuedOver, input, true));
+    return victims;
+  }
+
+  /**
+   * At most one victim per other sender, its last pending (or last queued) tx, so no other entry
+   * changes class. A victim qualifies if it pays a strictly lower tip (then fee cap) than `input`, or,
+   * for pending room, if its sender holds more than `accountSlots` pending txs while the new tx's
+   * sender does not: accountSlots is the share geth guarantees each sender, taken back first.
+   */
+  private pickVictims(
+    kind: "pending" | "queued",
+    slotsNeeded: number,
+    input: PooledTx,
+    senderOverQuota: boolean,
+  ): PoolEntry[] {
+    interface Candidate {
+      entry: PoolEntry;
+      overQuota: boolean;
+    }
+    const heap = new BinaryHeap<Candidate>((a, b) =>
+      a.overQuota !== b.overQuota ? a.overQuota : evictsBefore(a.entry, b.entry),
+    );
+    for (const acct of this.bySender.values()) {
+      if (acct.sender === input.sender) continue;
+      const entry = kind === "pending" ? acct.lastPending() : acct.lastQueued();
+      if (entry === undefined) continue;
+      const overQuota = kind === "pending" && !senderOverQuota && acct.counts.pendingCount > this.opts.accountSlots;
+      if (overQuota || cheaper(entry.tx, input)) heap.push({ entry, overQuota });
+    }
+    const victims: PoolEntry[] = [];
+    let freed = 0;
+    while (freed < slotsNeeded) {
+      const c = heap.pop();
+      if (c === undefined) throw poolFull(kind === "pending" ? "globalSlots" : "globalQueue");
+      victims.push(c.entry);
+      freed += c.entry.slots;
+    }
+    return victims;
+  }
+
+  // --- reorganisation ---
+
+  private async revalidate(sender: string): Promise<void> {
+    if (!this.bySender.has(sender)) return;
+    const [stateNonce, balance] = await Promise.all([this.state.getNonce(sender), this.state.getBalance(sender)]);
+    const acct = this.bySender.get(sender);
+    if (acct === undefined) return;
+    acct.needsRevalidation = false;
+    this.raiseStateNonce(acct, stateNonce);
+    // geth drops what the balance can no longer fund: along the executable run the costs add up
+    // (each tx spends before the next runs); a gapped tx only has to be fundable on its own.
+    let next = acct.stateNonce;
+    let runIntact = true;
+    let spend = 0n;
+    const unfunded: PoolEntry[] = [];
+    for (const e of acct.entries()) {
+      if (e.tx.nonce < acct.stateNonce) continue; // stale; settle removes it
+      if (runIntact && e.tx.nonce === next) {
+        next++;
+        if (spend + e.tx.cost <= balance) spend += e.tx.cost;
+        else {
+          unfunded.push(e);
+          runIntact = false;
+        }
+      } else {
+        runIntact = false;
+        if (e.tx.cost > balance) unfunded.push(e);
+      }
+    }
+    for (const e of unfunded) this.detach(acct, e);
+    this.emitPending(this.settle(acct));
+    if (unfunded.length > 0) this.log.debug("dropped unfunded txs", { sender, count: unfunded.length });
+  }
+
+  /**
+   * Re-imposes the global limits after a head change (promotions can push pending past
+   * globalSlots; demotions queued past globalQueue). Pending is trimmed from senders above
+   * accountSlots only, cheapest first, like geth's truncatePending; the pool's total stays within
+   * globalSlots + globalQueue whatever happens, since reorganising never adds txs.
+   */
+  private enforceGlobalLimits(): void {
+    this.trim("pending");
+    this.trim("queued");
+  }
+
+  private trim(kind: "pending" | "queued"): void {
+    const over = (): boolean =>
+      kind === "pending"
+        ? this.totals.pendingSlots > this.opts.globalSlots
+        : this.totals.queuedSlots > this.opts.globalQueue;
+    if (!over()) return;
+    const heap = new BinaryHeap<SenderTxs>((a, b) => evictsBefore(this.tailOf(a, kind)!, this.tailOf(b, kind)!));
+    const eligible = (acct: SenderTxs): boolean =>
+      this.tailOf(acct, kind) !== undefined && (kind === "queued" || acct.counts.pendingCount > this.opts.accountSlots);
+    for (const acct of this.bySender.values()) if (eligible(acct)) heap.push(acct);
+    while (over()) {
+      const acct = heap.pop();
+      if (acct === undefined) break;
+      this.evict(this.tailOf(acct, kind)!);
+      if (this.bySender.has(acct.sender) && eligible(acct)) heap.push(acct);
+    }
+  }
+
+  private tailOf(acct: SenderTxs, kind: "pending" | "queued"): PoolEntry | undefined {
+    return kind === "pending" ? acct.lastPending() : acct.lastQueued();
+  }
+
+  // --- bookkeeping ---
+
+  private evict(entry: PoolEntry): void {
+    const acct = this.senderOf(entry);
+    this.detach(acct, entry);
+    this.emitPending(this.settle(acct));
+    this.log.debug("evicted tx", { hash: entry.tx.hash, sender: entry.tx.sender });
+  }
+
+  private raiseStateNonce(acct: SenderTxs, stateNonce: bigint): void {
+    if (stateNonce > acct.stateNonce) acct.stateNonce = stateNonce;
+  }
+
+  private senderOf(entry: PoolEntry): SenderTxs {
+    const acct = this.bySender.get(entry.tx.sender);
+    assert(acct !== undefined, "mempool: pooled tx without its sender list");
+    return acct;
+  }
+
+  /** Removes one entry from the sender list and the hash index; counts are fixed by `settle`. */
+  private detach(acct: SenderTxs, entry: PoolEntry): void {
+    const removed = acct.remove(entry.tx.nonce);
+    assert(removed === entry, "mempool: detached entry is the indexed one");
+    this.byHash.delete(entry.tx.hash);
+  }
+
+  /**
+   * Brings one sender back to a consistent state after its list changed: drops stale nonces,
+   * recomputes pending/queued, updates the pool totals and forgets an empty sender. Returns the
+   * entries that became pending, for `emitPending`.
+   */
+  private settle(acct: SenderTxs): PoolEntry[] {
+    const before = acct.counts;
+    for (const stale of acct.removeStale()) this.byHash.delete(stale.tx.hash);
+    const promoted = acct.classify();
+    const after = acct.counts;
+    this.totals = {
+      pendingCount: this.totals.pendingCount + after.pendingCount - before.pendingCount,
+      pendingSlots: this.totals.pendingSlots + after.pendingSlots - before.pendingSlots,
+      queuedCount: this.totals.queuedCount + after.queuedCount - before.queuedCount,
+      queuedSlots: this.totals.queuedSlots + after.queuedSlots - before.queuedSlots,
+    };
+    if (acct.size === 0) this.bySender.delete(acct.sender);
+    return promoted;
+  }
+
+  private emitPending(entries: readonly PoolEntry[]): void {
+    if (entries.length === 0 || this.listeners.size === 0) return;
+    const listeners = [...this.listeners];
+    for (const e of entries) {
+      for (const listener of listeners) {
+        try {
+          listener(e.tx);
+        } catch (err) {
+          // A subscriber's bug must not leave the pool half-updated or fail the sender's add.
+          this.log.warn("pending-tx listener threw", { hash: e.tx.hash }, err);
+        }
+      }
+    }
+  }
+}
+
+/** Strictly lower tip, then strictly lower fee cap: what a victim must be against a newcomer. */
+function cheaper(a: PooledTx, b: PooledTx): boolean {
+  if (a.maxPriorityFeePerGas !== b.maxPriorityFeePerGas) return a.maxPriorityFeePerGas < b.maxPriorityFeePerGas;
+  return a.maxFeePerGas < b.maxFeePerGas;
+}
+
+/** Eviction order: lowest tip, then lowest fee cap, then most recently admitted. */
+function evictsBefore(a: PoolEntry, b: PoolEntry): boolean {
+  if (a.tx.maxPriorityFeePerGas !== b.tx.maxPriorityFeePerGas) {
+    return a.tx.maxPriorityFeePerGas < b.tx.maxPriorityFeePerGas;
+  }
+  if (a.tx.maxFeePerGas !== b.tx.maxFeePerGas) return a.tx.maxFeePerGas < b.tx.maxFeePerGas;
+  return a.seq > b.seq;
+}
+
+function poolFull(limit: PoolLimit): MempoolError {
+  return new MempoolError({ code: MempoolErrorCode.POOL_FULL, limit });
+}

@@ -1,0 +1,72 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CommittedBlock } from "./chain/chain.js";
+
+/** Every Prometheus metric of the node, created once per process from one registry. */
+export function createMetrics(register: Registry = new Registry()) {
+  collectDefaultMetrics({ register, prefix: "azora_process_" });
+  const headHeight = new Gauge({
+    name: "azora_chain_head_height",
+    help: "Height of the last committed block",
+    registers: [register],
+  });
+  const blockTxs = new Histogram({
+    name: "azora_block_transactions",
+    help: "Transactions per committed block",
+    buckets: [0, 1, 10, 50, 100, 250, 500, 1000, 2000],
+    registers: [register],
+  });
+  const blockGasUsed = new Counter({
+    name: "azora_block_gas_used_total",
+    help: "Gas used by committed blocks",
+    registers: [register],
+  });
+  const txsCommitted = new Counter({
+    name: "azora_transactions_committed_total",
+    help: "Transactions in committed blocks",
+    registers: [register],
+  });
+  const blockProduction = new Histogram({
+    name: "azora_block_production_seconds",
+    help: "Time to select, execute, sign and persist one block",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [register],
+  });
+  const mempoolSize = new Gauge({
+    name: "azora_mempool_transactions",
+    help: "Transactions in the pool",
+    labelNames: ["state"] as const,
+    registers: [register],
+  });
+  const txSubmissions = new Counter({
+    name: "azora_tx_submissions_total",
+    help: "eth_sendRawTransaction outcomes",
+    labelNames: ["result"] as const,
+    registers: [register],
+  });
+  const rpcDuration = new Histogram({
+    name: "azora_rpc_request_duration_seconds",
+    help: "JSON-RPC method handling time",
+    labelNames: ["method", "ok"] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [register],
+  });
+
+  return {
+    register,
+    headHeight,
+    txSubmissions,
+    mempoolSize,
+    blockCommitted(block: CommittedBlock, seconds: number): void {
+      headHeight.set(Number(block.header.number));
+      blockTxs.observe(block.txHashes.length);
+      blockGasUsed.inc(Number(block.header.gasUsed));
+      txsCommitted.inc(block.txHashes.length);
+      blockProduction.observe(seconds);
+    },
+    rpcObserve(method: string, seconds: number, ok: boolean): void {
+      rpcDuration.observe({ method, ok: ok ? "true" : "false" }, seconds);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,105 @@
+import type { DevBackend, EthBackend } from "../../rpc/backend.js";
+import { InvalidParamsError } from "../../rpc/errors.js";
+import { toHexQuantity } from "../../rpc/hex.js";
+import { defineMethod, type MethodTable } from "../../rpc/types.js";
+import type { Mempool, PooledTx } from "../mempool/index.js";
+import type { BlockProducer } from "../producer/blockProducer.js";
+
+/** At most this many blocks per anvil_mine / hardhat_mine call. */
+const MAX_MINE_BLOCKS = 10_000;
+
+export function createDevBackend(producer: BlockProducer): DevBackend {
+  return {
+    async mine(blocks, timestamp) {
+      for (let i = 0; i < blocks; i++) {
+        if (i === 0 && timestamp !== undefined) producer.nextTimestamp = timestamp;
+        await producer.mineNow();
+      }
+    },
+    increaseTime(seconds) {
+      producer.timeOffsetSeconds += seconds;
+      return producer.timeOffsetSeconds;
+    },
+    setNextBlockTimestamp(timestamp) {
+      producer.nextTimestamp = timestamp;
+    },
+  };
+}
+
+/** Hardhat/Anvil-compatible dev helpers; registered only by `azora dev`. */
+export function createDevMethods(dev: DevBackend): MethodTable {
+  const mine = async (count: bigint | undefined) => {
+    const n = count ?? 1n;
+    if (n < 1n || n > BigInt(MAX_MINE_BLOCKS))
+      throw new InvalidParamsError(`invalid argument 0 (blocks): 1 to ${MAX_MINE_BLOCKS}`);
+    await dev.mine(Number(n));
+    return null;
+  };
+  return {
+    evm_mine: defineMethod([{ name: "timestamp", type: "quantity", optional: true }], async ([ts]) => {
+      await dev.mine(1, ts);
+      return "0x0";
+    }),
+    anvil_mine: defineMethod([{ name: "blocks", type: "quantity", optional: true }], ([n]) => mine(n)),
+    hardhat_mine: defineMethod([{ name: "blocks", type: "quantity", optional: true }], ([n]) => mine(n)),
+    evm_increaseTime: defineMethod([{ name: "seconds", type: "any" }], ([s]) => {
+      const seconds =
+        typeof s === "number" && Number.isSafeInteger(s)
+          ? BigInt(s)
+          : typeof s === "string" && /^0x[0-9a-fA-F]+$/.test(s)
+            ? BigInt(s)
+            : null;
+      if (seconds === null || seconds < 0n)
+        throw new InvalidParamsError("invalid argument 0 (seconds): expected a non-negative number");
+      return toHexQuantity(dev.increaseTime(seconds));
+    }),
+    evm_setNextBlockTimestamp: defineMethod([{ name: "timestamp", type: "any" }], ([t]) => {
+      const ts =
+        typeof t === "number" && Number.isSafeInteger(t)
+          ? BigInt(t)
+          : typeof t === "string" && /^0x[0-9a-fA-F]+$/.test(t)
+            ? BigInt(t)
+            : null;
+      if (ts === null) throw new InvalidParamsError("invalid argument 0 (timestamp): expected a number");
+      dev.setNextBlockTimestamp(ts);
+      return null;
+    }),
+  };
+}
+
+function txpoolEntry(p: PooledTx) {
+  return {
+    hash: p.hash,
+    nonce: toHexQuantity(p.nonce),
+    from: p.sender,
+    to: p.tx.to?.toString() ?? null,
+    gas: toHexQuantity(p.gasLimit),
+    maxFeePerGas: toHexQuantity(p.maxFeePerGas),
+    maxPriorityFeePerGas: toHexQuantity(p.maxPriorityFeePerGas),
+    value: toHexQuantity(p.value),
+    type: toHexQuantity(p.type),
+  };
+}
+
+/** azora_ node status and geth's txpool_ inspection methods. */
+export function createAzoraMethods(backend: EthBackend, mempool: Mempool): MethodTable {
+  const content = () => {
+    const c = mempool.content();
+    const side = (m: Map<string, PooledTx[]>) =>
+      Object.fromEntries(
+        [...m].map(([sender, txs]) => [
+          sender,
+          Object.fromEntries(txs.map((t) => [t.nonce.toString(), txpoolEntry(t)])),
+        ]),
+      );
+    return { pending: side(c.pending), queued: side(c.queued) };
+  };
+  return {
+    azora_status: defineMethod([], () => backend.status()),
+    txpool_status: defineMethod([], () => {
+      const s = mempool.stats();
+      return { pending: toHexQuantity(s.pending), queued: toHexQuantity(s.queued) };
+    }),
+    txpool_content: defineMethod([], () => content()),
+  };
+}

@@ -1,0 +1,366 @@
+import { getMerkleStateProof } from "@ethereumjs/statemanager";
+import { createTxFromRLP } from "@ethereumjs/tx";
+import { Address } from "@ethereumjs/util";
+import type {
+  AccountProof,
+  AccountState,
+  BlockRef,
+  BlockWithTxs,
+  CallOutcome,
+  DevBackend,
+  EthBackend,
+  FeeHistory,
+  LogFilter,
+  LogView,
+  NodeStatus,
+  ReceiptView,
+  TxView,
+} from "../../rpc/backend.js";
+import { LimitExceededError, TxRejectedError } from "../../rpc/errors.js";
+import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
+import type { BlockTagOrHash, CallRequest, StateOverride } from "../../rpc/types.js";
+import { nextBaseFee } from "../../runtime/fees.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { encodeBody, encodeHeader } from "../../runtime/primitives/block.js";
+import { bytesToHex } from "../../runtime/primitives/bytes.js";
+import { CodecError } from "../../runtime/primitives/codecError.js";
+import { keccak256 } from "../../runtime/primitives/hash.js";
+import type { Chain, CommittedBlock } from "../chain/chain.js";
+import { LRU } from "../lru.js";
+import { decodeRawTransaction, isMempoolError, type Mempool } from "../mempool/index.js";
+import type { Metrics } from "../metrics.js";
+import type { StateReaders } from "../state/readers.js";
+import { estimateGas, simulate } from "./simulate.js";
+
+/** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
+export const SUGGESTED_TIP = 1_000_000_000n;
+/** eth_getLogs answers at most this many logs (geth's default cap). */
+export const MAX_LOGS_RESULTS = 10_000;
+
+interface DecodedBlock {
+  transactions: TxView[];
+  receipts: ReceiptView[];
+  size: number;
+}
+
+export interface NodeBackendModules {
+  chain: Chain;
+  mempool: Mempool;
+  readers: StateReaders;
+  log: Logger;
+  metrics: Metrics | null;
+  clientVersion: string;
+  maxTxBytes: number;
+  status: () => Promise<NodeStatus>;
+  peerCount?: () => number;
+  dev?: DevBackend;
+}
+
+/** The node's implementation of the JSON-RPC backend: chain store, state views and mempool. */
+export class NodeBackend implements EthBackend {
+  readonly chainId: bigint;
+  readonly clientVersion: string;
+  readonly dev?: DevBackend;
+  private readonly m: NodeBackendModules;
+  private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
+
+  constructor(modules: NodeBackendModules) {
+    this.m = modules;
+    this.chainId = modules.chain.spec.chainId;
+    this.clientVersion = modules.clientVersion;
+    this.dev = modules.dev;
+  }
+
+  headNumber(): bigint {
+    return this.m.chain.head.header.number;
+  }
+
+  async resolveBlock(sel: BlockTagOrHash): Promise<BlockRef | undefined> {
+    const chain = this.m.chain;
+    if (sel.kind === "hash") {
+      const hash = Uint8Array.from(Buffer.from(sel.hash.slice(2), "hex"));
+      const header = await chain.getHeaderByHash(hash);
+      return header === undefined ? undefined : { header, hash };
+    }
+    if (sel.kind === "tag") {
+      // Final on commit: latest, safe and finalized are one block; pending is the head too.
+      if (sel.tag === "earliest") return chain.getHeaderByNumber(0n);
+      return chain.head;
+    }
+    return chain.getHeaderByNumber(sel.number);
+  }
+
+  private decodeBlock(ref: BlockRef): Promise<DecodedBlock> {
+    const key = bytesToHex(ref.hash);
+    let p = this.blocks.get(key);
+    if (p === undefined) {
+      p = this.loadBlock(ref);
+      this.blocks.set(key, p);
+      p.catch(() => this.blocks.delete(key));
+    }
+    return p;
+  }
+
+  private async loadBlock(ref: BlockRef): Promise<DecodedBlock> {
+    const { db, common } = this.m.chain;
+    const [body, receipts] = await Promise.all([db.getBody(ref.hash), db.getReceipts(ref.hash)]);
+    if (body === undefined || receipts === undefined) throw new Error(`block ${bytesToHex(ref.hash)} body missing`);
+    const transactions: TxView[] = body.transactions.map((raw, index) => ({
+      tx: createTxFromRLP(raw, { common }),
+      hash: keccak256(raw),
+      // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.
+      from: receipts[index].from,
+      location: { blockHash: ref.hash, blockNumber: ref.header.number, index, baseFeePerGas: ref.header.baseFeePerGas },
+    }));
+    let logIndex = 0;
+    const receiptViews: ReceiptView[] = receipts.map((receipt, i) => {
+      const view: ReceiptView = {
+        receipt,
+        tx: transactions[i],
+        blockHash: ref.hash,
+        blockNumber: ref.header.number,
+        transactionIndex: i,
+        firstLogIndex: logIndex,
+      };
+      logIndex += receipt.logs.length;
+      return view;
+    });
+    const size = encodeHeader(ref.header).length + encodeBody(body).length;
+    return { transactions, receipts: receiptViews, size };
+  }
+
+  async getBlockWithTxs(ref: BlockRef): Promise<BlockWithTxs> {
+    const b = await this.decodeBlock(ref);
+    return { ...ref, transactions: b.transactions, size: b.size };
+  }
+
+  async getReceipts(ref: BlockRef): Promise<ReceiptView[]> {
+    return (await this.decodeBlock(ref)).receipts;
+  }
+
+  async getTransaction(hash: Uint8Array): Promise<TxView | undefined> {
+    const located = await this.locate(hash);
+    if (located !== undefined) return located.transactions[located.index];
+    const pooled = this.m.mempool.get(bytesToHex(hash));
+    if (pooled === undefined) return undefined;
+    return { tx: pooled.tx, hash, from: pooled.tx.getSenderAddress().bytes };
+  }
+
+  async getReceipt(hash: Uint8Array): Promise<ReceiptView | undefined> {
+    const located = await this.locate(hash);
+    return located === undefined ? undefined : located.receipts[located.index];
+  }
+
+  private async locate(hash: Uint8Array): Promise<(DecodedBlock & { index: number }) | undefined> {
+    const loc = await this.m.chain.db.getTxLocation(hash);
+    if (loc === undefined || loc.number > this.headNumber()) return undefined;
+    const ref = await this.m.chain.getHeaderByNumber(loc.number);
+    if (ref === undefined) return undefined;
+    return { ...(await this.decodeBlock(ref)), index: loc.index };
+  }
+
+  private view(ref: BlockRef) {
+    return this.m.readers.at(ref.header.stateRoot);
+  }
+
+  async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
+    return (await this.view(ref)).getAccount(address);
+  }
+
+  async getCode(ref: BlockRef, address: Uint8Array): Promise<Uint8Array> {
+    return (await this.view(ref)).getCode(address);
+  }
+
+  async getStorage(ref: BlockRef, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
+    return (await this.view(ref)).getStorage(address, slot);
+  }
+
+  async getProof(ref: BlockRef, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof> {
+    const view = await this.view(ref);
+    const p = await view.simulate(() => getMerkleStateProof(view.stateManager, new Address(address), slots));
+    return {
+      address: p.address,
+      balance: BigInt(p.balance),
+      nonce: BigInt(p.nonce),
+      codeHash: p.codeHash,
+      storageHash: p.storageHash,
+      accountProof: p.accountProof,
+      storageProof: p.storageProof.map((s) => ({ key: s.key, value: BigInt(s.value), proof: s.proof })),
+    };
+  }
+
+  pendingNonce(address: Uint8Array): Promise<bigint> {
+    return this.m.mempool.pendingNonce(bytesToHex(address));
+  }
+
+  async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<CallOutcome> {
+    const r = await simulate(await this.view(ref), this.m.chain.common, ref.header, req, { overrides });
+    return r.outcome;
+  }
+
+  async estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<bigint> {
+    return estimateGas(await this.view(ref), this.m.chain.common, ref.header, req, overrides);
+  }
+
+  async createAccessList(ref: BlockRef, req: CallRequest) {
+    const r = await simulate(await this.view(ref), this.m.chain.common, ref.header, req, { reportAccessList: true });
+    const error = r.outcome.reverted ? "execution reverted" : r.outcome.error;
+    return { accessList: r.accessList ?? [], gasUsed: r.outcome.gasUsed, error };
+  }
+
+  async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
+    const { chain, mempool, metrics } = this.m;
+    try {
+      const ptx = decodeRawTransaction(raw, {
+        common: chain.common,
+        chainId: chain.spec.chainId,
+        maxTxBytes: this.m.maxTxBytes,
+      });
+      await mempool.add(ptx);
+      metrics?.txSubmissions.inc({ result: "accepted" });
+      return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));
+    } catch (e) {
+      if (isMempoolError(e)) {
+        metrics?.txSubmissions.inc({ result: e.type.code });
+        throw new TxRejectedError(e.message);
+      }
+      if (e instanceof CodecError) throw new TxRejectedError(e.message);
+      throw e;
+    }
+  }
+
+  nextBaseFee(): bigint {
+    return nextBaseFee(this.m.chain.head.header, this.m.chain.spec.fees);
+  }
+
+  suggestedTip(): bigint {
+    return SUGGESTED_TIP;
+  }
+
+  async feeHistory(blockCount: number, newest: BlockRef, percentiles: number[] | undefined): Promise<FeeHistory> {
+    const newestNumber = newest.header.number;
+    const count = BigInt(blockCount) > newestNumber + 1n ? Number(newestNumber + 1n) : blockCount;
+    const oldest = newestNumber - BigInt(count) + 1n;
+    const baseFeePerGas: bigint[] = [];
+    const gasUsedRatio: number[] = [];
+    const reward: bigint[][] = [];
+    let last = newest;
+    for (let n = oldest; n <= newestNumber; n++) {
+      const ref = await this.m.chain.getHeaderByNumber(n);
+      if (ref === undefined) break;
+      last = ref;
+      baseFeePerGas.push(ref.header.baseFeePerGas);
+      gasUsedRatio.push(Number(ref.header.gasUsed) / Number(ref.header.gasLimit));
+      if (percentiles !== undefined) reward.push(await this.blockRewards(ref, percentiles));
+    }
+    baseFeePerGas.push(nextBaseFee(last.header, this.m.chain.spec.fees));
+    return { oldestBlock: oldest, baseFeePerGas, gasUsedRatio, reward: percentiles === undefined ? undefined : reward };
+  }
+
+  /** Tip percentiles weighted by gas used, as geth's fee history computes them. */
+  private async blockRewards(ref: BlockRef, percentiles: number[]): Promise<bigint[]> {
+    const receipts = await this.getReceipts(ref);
+    if (receipts.length === 0) return percentiles.map(() => 0n);
+    const tips = receipts
+      .map((r) => ({ tip: r.receipt.effectiveGasPrice - ref.header.baseFeePerGas, gas: r.receipt.gasUsed }))
+      .sort((a, b) => (a.tip < b.tip ? -1 : a.tip > b.tip ? 1 : 0));
+    const total = Number(ref.header.gasUsed);
+    return percentiles.map((p) => {
+      const threshold = (total * p) / 100;
+      let sum = 0;
+      for (const t of tips) {
+        sum += Number(t.gas);
+        if (sum >= threshold) return t.tip;
+      }
+      return tips[tips.length - 1].tip;
+    });
+  }
+
+  async getLogs(
+    query: { fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array },
+    filter: LogFilter,
+  ): Promise<LogView[]> {
+    const out: LogView[] = [];
+    const collect = async (ref: BlockRef) => {
+      if (!bloomMayMatch(ref.header.logsBloom, filter)) return;
+      for (const r of await this.getReceipts(ref)) {
+        r.receipt.logs.forEach((log, i) => {
+          if (!logMatches(log, filter)) return;
+          if (out.length >= MAX_LOGS_RESULTS) {
+            throw new LimitExceededError(`query returned more than ${MAX_LOGS_RESULTS} results`);
+          }
+          out.push({
+            log,
+            blockNumber: r.blockNumber,
+            blockHash: r.blockHash,
+            transactionHash: r.tx.hash,
+            transactionIndex: r.transactionIndex,
+            logIndex: r.firstLogIndex + i,
+          });
+        });
+      }
+    };
+    if ("blockHash" in query) {
+      const header = await this.m.chain.getHeaderByHash(query.blockHash);
+      if (header !== undefined) await collect({ header, hash: query.blockHash });
+      return out;
+    }
+    // With an address filter, the per-address index names the only blocks worth reading.
+    const heights =
+      filter.addresses.length > 0
+        ? await this.heightsFromAddressIndex(filter.addresses, query.fromBlock, query.toBlock)
+        : null;
+    if (heights !== null) {
+      for (const n of heights) {
+        const ref = await this.m.chain.getHeaderByNumber(n);
+        if (ref !== undefined) await collect(ref);
+      }
+      return out;
+    }
+    for (let n = query.fromBlock; n <= query.toBlock; n++) {
+      const ref = await this.m.chain.getHeaderByNumber(n);
+      if (ref !== undefined) await collect(ref);
+    }
+    return out;
+  }
+
+  private async heightsFromAddressIndex(addresses: Uint8Array[], from: bigint, to: bigint): Promise<bigint[]> {
+    const set = new Set<bigint>();
+    for (const a of addresses) {
+      for (const n of await this.m.chain.db.blocksWithLogsFrom(a, from, to, 100_000)) set.add(n);
+    }
+    return [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  }
+
+  onNewBlock(listener: (block: BlockRef, logs: LogView[]) => void): () => void {
+    return this.m.chain.onBlock((b: CommittedBlock) => {
+      const logs: LogView[] = [];
+      let logIndex = 0;
+      b.receipts.forEach((r, i) => {
+        for (const log of r.logs) {
+          logs.push({
+            log,
+            blockNumber: b.header.number,
+            blockHash: b.hash,
+            transactionHash: b.txHashes[i],
+            transactionIndex: i,
+            logIndex: logIndex++,
+          });
+        }
+      });
+      listener({ header: b.header, hash: b.hash }, logs);
+    });
+  }
+
+  onPendingTransaction(listener: (hash: Uint8Array) => void): () => void {
+    return this.m.mempool.onPending((ptx) => listener(Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"))));
+  }
+
+  status(): Promise<NodeStatus> {
+    return this.m.status();
+  }
+
+  peerCount(): number {
+    return this.m.peerCount?.() ?? 0;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Common } from "@ethereumjs/common";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Address } from "@ethereumjs/util";
+import type { VM } from "@ethereumjs/vm";
+import { type BlockHashLookup, createAzoraVM } from "../../runtime/evm/vm.js";
+import { bytesToHex } from "../../runtime/primitives/bytes.js";
+import { KECCAK256_EMPTY } from "../../runtime/primitives/hash.js";
+import type { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
+import { openWorldState, READER_STATE_OPTIONS } from "../../runtime/state/worldState.js";
+import { LRU } from "../lru.js";
+
+export interface AccountView {
+  nonce: bigint;
+  balance: bigint;
+  codeHash: Uint8Array;
+  storageRoot: Uint8Array;
+}
+
+/**
+ * Read-only view of the state at one committed root, with its own VM for eth_call / estimateGas.
+ * The state at a root never changes, so views are cached and shared; EVM runs on a view are
+ * serialised (one journal per VM) and always reverted.
+ */
+export class StateView {
+  readonly stateRoot: Uint8Array;
+  readonly stateManager: MerkleStateManager;
+  readonly vm: VM;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(stateRoot: Uint8Array, stateManager: MerkleStateManager, vm: VM) {
+    this.stateRoot = stateRoot;
+    this.stateManager = stateManager;
+    this.vm = vm;
+  }
+
+  async getAccount(address: Uint8Array): Promise<AccountView> {
+    const a = await this.stateManager.getAccount(new Address(address));
+    if (a === undefined) return { nonce: 0n, balance: 0n, codeHash: KECCAK256_EMPTY, storageRoot: new Uint8Array(32) };
+    return { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot };
+  }
+
+  async getCode(address: Uint8Array): Promise<Uint8Array> {
+    return this.stateManager.getCode(new Address(address));
+  }
+
+  async getStorage(address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
+    return this.stateManager.getStorage(new Address(address), slot);
+  }
+
+  /**
+   * Runs `fn` alone on this view's VM inside a state checkpoint that is always reverted, so
+   * simulations (eth_call, estimateGas, state overrides) never leave a trace in the shared view.
+   */
+  simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      await this.stateManager.checkpoint();
+      try {
+        return await fn(this.vm);
+      } finally {
+        await this.stateManager.revert();
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Cache of state views by root (the head's and recent ones: MetaMask queries by explicit number). */
+export class StateReaders {
+  private readonly views = new LRU<string, Promise<StateView>>(16);
+
+  constructor(
+    private readonly common: Common,
+    private readonly store: TrieNodeStore,
+    private readonly hashes: BlockHashLookup,
+  ) {}
+
+  at(stateRoot: Uint8Array): Promise<StateView> {
+    const key = bytesToHex(stateRoot);
+    let view = this.views.get(key);
+    if (view === undefined) {
+      view = this.open(stateRoot);
+      this.views.set(key, view);
+      view.catch(() => this.views.delete(key));
+    }
+    return view;
+  }
+
+  private async open(stateRoot: Uint8Array): Promise<StateView> {
+    const sm = openWorldState(this.common, this.store, stateRoot, READER_STATE_OPTIONS);
+    const vm = await createAzoraVM(this.common, sm, this.hashes);
+    return new StateView(stateRoot, sm, vm);
+  }
+}

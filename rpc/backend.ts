@@ -1,0 +1,153 @@
+import type { TypedTransaction } from "@ethereumjs/tx";
+import type { BlockHeader } from "../runtime/primitives/block.js";
+import type { Log, Receipt } from "../runtime/primitives/receipt.js";
+import type { BlockTagOrHash, CallRequest, FilterCriteria, StateOverride } from "./types.js";
+
+/**
+ * What the Ethereum JSON-RPC methods need from a node. The interface lives with its consumer
+ * (rpc/); `node/` implements it. Everything returned is committed (final) data, except where a
+ * method says "pending".
+ */
+export interface BlockRef {
+  header: BlockHeader;
+  hash: Uint8Array;
+}
+
+export interface TxView {
+  tx: TypedTransaction;
+  hash: Uint8Array;
+  from: Uint8Array;
+  /** Present once included in a block. */
+  location?: { blockHash: Uint8Array; blockNumber: bigint; index: number; baseFeePerGas: bigint };
+}
+
+export interface BlockWithTxs extends BlockRef {
+  transactions: TxView[];
+  /** Encoded size in bytes (header + body). */
+  size: number;
+}
+
+/** A log with its position, as eth_getLogs and subscriptions return it. */
+export interface LogView {
+  log: Log;
+  blockNumber: bigint;
+  blockHash: Uint8Array;
+  transactionHash: Uint8Array;
+  transactionIndex: number;
+  /** Index of the log within its block. */
+  logIndex: number;
+}
+
+export interface ReceiptView {
+  receipt: Receipt;
+  tx: TxView;
+  blockHash: Uint8Array;
+  blockNumber: bigint;
+  transactionIndex: number;
+  /** Block-wide index of this receipt's first log. */
+  firstLogIndex: number;
+}
+
+export interface AccountState {
+  nonce: bigint;
+  balance: bigint;
+  codeHash: Uint8Array;
+  storageRoot: Uint8Array;
+}
+
+export interface CallOutcome {
+  /** Return data, or revert data when `reverted`. */
+  returnValue: Uint8Array;
+  reverted: boolean;
+  /** Set when execution failed for another reason than REVERT (out of gas, invalid opcode, …). */
+  error?: string;
+  gasUsed: bigint;
+}
+
+export interface AccountProof {
+  address: string;
+  balance: bigint;
+  nonce: bigint;
+  codeHash: string;
+  storageHash: string;
+  accountProof: string[];
+  storageProof: { key: string; value: bigint; proof: string[] }[];
+}
+
+export interface FeeHistory {
+  oldestBlock: bigint;
+  baseFeePerGas: bigint[];
+  gasUsedRatio: number[];
+  reward?: bigint[][];
+}
+
+export interface NodeStatus {
+  [key: string]: unknown;
+}
+
+export interface EthBackend {
+  readonly chainId: bigint;
+  readonly clientVersion: string;
+
+  headNumber(): bigint;
+  /** undefined for an unknown hash or a number above the head. "pending" resolves to the head. */
+  resolveBlock(selector: BlockTagOrHash): Promise<BlockRef | undefined>;
+  getBlockWithTxs(ref: BlockRef): Promise<BlockWithTxs>;
+  getReceipts(ref: BlockRef): Promise<ReceiptView[]>;
+  /** A committed transaction, or a pooled one (no `location`). */
+  getTransaction(hash: Uint8Array): Promise<TxView | undefined>;
+  getReceipt(hash: Uint8Array): Promise<ReceiptView | undefined>;
+
+  getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState>;
+  getCode(ref: BlockRef, address: Uint8Array): Promise<Uint8Array>;
+  getStorage(ref: BlockRef, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array>;
+  getProof(ref: BlockRef, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof>;
+  /** Next nonce including pooled executable transactions. */
+  pendingNonce(address: Uint8Array): Promise<bigint>;
+
+  call(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<CallOutcome>;
+  /** Smallest gas limit with which `req` succeeds; throws ExecutionRevertedError / RPCError. */
+  estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<bigint>;
+  createAccessList(
+    ref: BlockRef,
+    req: CallRequest,
+  ): Promise<{ accessList: { address: string; storageKeys: string[] }[]; gasUsed: bigint; error?: string }>;
+
+  /** Validates and pools a signed transaction; throws TxRejectedError with geth's message. */
+  sendRawTransaction(raw: Uint8Array): Promise<Uint8Array>;
+
+  /** Base fee of the next block. */
+  nextBaseFee(): bigint;
+  /** Priority fee suggested to wallets. */
+  suggestedTip(): bigint;
+  feeHistory(blockCount: number, newest: BlockRef, rewardPercentiles: number[] | undefined): Promise<FeeHistory>;
+
+  /** Matching logs in [from, to] (inclusive) or in one block; throws LimitExceededError past the caps. */
+  getLogs(
+    query: { fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array },
+    filter: LogFilter,
+  ): Promise<LogView[]>;
+
+  onNewBlock(listener: (block: BlockRef, logs: LogView[]) => void): () => void;
+  onPendingTransaction(listener: (hash: Uint8Array) => void): () => void;
+
+  status(): Promise<NodeStatus>;
+  peerCount(): number;
+  /** Dev-only helpers (evm_mine, …); undefined outside dev mode. */
+  readonly dev?: DevBackend;
+}
+
+export interface LogFilter {
+  /** Lowercase 0x addresses; empty = any. */
+  addresses: Uint8Array[];
+  /** Per position: null = any, else a set of acceptable topics (OR). */
+  topics: (Uint8Array[] | null)[];
+}
+
+export interface DevBackend {
+  mine(blocks: number, timestamp?: bigint): Promise<void>;
+  increaseTime(seconds: bigint): bigint;
+  setNextBlockTimestamp(timestamp: bigint): void;
+}
+
+export type { CallRequest, FilterCriteria, StateOverride };

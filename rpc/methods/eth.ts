@@ -1,0 +1,294 @@
+import { keccak256 } from "../../runtime/primitives/hash.js";
+import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
+import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
+import { formatBlock, formatLog, formatReceipt, formatTransaction } from "../format.js";
+import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
+import { parseQuantity } from "../params.js";
+import { type BlockTagOrHash, defineMethod, type FilterCriteria, type MethodTable } from "../types.js";
+
+const LATEST: BlockTagOrHash = { kind: "tag", tag: "latest" };
+/** eth_feeHistory: at most this many blocks per call (geth: 1024). */
+export const MAX_FEE_HISTORY_BLOCKS = 1024;
+/** eth_getLogs range cap (blocks) and result cap (logs); more → -32005. */
+export const MAX_LOGS_BLOCK_RANGE = 10_000n;
+
+export const bytes = (h: string): Uint8Array => hexToBytes(h) as Uint8Array;
+
+/** Resolves a block selector or throws geth's "header not found" (-32000) for state queries. */
+export async function requireBlock(backend: EthBackend, sel: BlockTagOrHash | undefined): Promise<BlockRef> {
+  const ref = await backend.resolveBlock(sel ?? LATEST);
+  if (ref === undefined) throw new ServerError("header not found");
+  return ref;
+}
+
+/** Turns filter criteria into the backend's byte form; topics positions keep their OR sets. */
+export function toLogFilter(f: FilterCriteria): LogFilter {
+  return {
+    addresses: (f.address ?? []).map(bytes),
+    topics: (f.topics ?? []).map((t) => (t === null ? null : Array.isArray(t) ? t.map(bytes) : [bytes(t)])),
+  };
+}
+
+/** Resolves fromBlock/toBlock (default latest) to numbers, capped at the head. */
+export async function resolveLogRange(
+  backend: EthBackend,
+  f: FilterCriteria,
+): Promise<{ fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array }> {
+  if (f.blockHash !== undefined) return { blockHash: bytes(f.blockHash) };
+  const head = backend.headNumber();
+  const from = f.fromBlock === undefined ? head : await tagNumber(backend, f.fromBlock, head);
+  const to = f.toBlock === undefined ? head : await tagNumber(backend, f.toBlock, head);
+  if (from > to) throw new ServerError("invalid block range params");
+  return { fromBlock: from, toBlock: to > head ? head : to };
+}
+
+async function tagNumber(backend: EthBackend, tag: BlockTagOrHash, head: bigint): Promise<bigint> {
+  if (tag.kind === "number") return tag.number;
+  if (tag.kind === "tag" && tag.tag === "earliest") return 0n;
+  if (tag.kind === "tag") return head;
+  const ref = await backend.resolveBlock(tag);
+  if (ref === undefined) throw new ServerError("header not found");
+  return ref.header.number;
+}
+
+function parsePercentiles(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length > 100)
+    throw new InvalidParamsError("invalid argument 2 (rewardPercentiles): expected an array of at most 100 numbers");
+  let prev = -1;
+  return v.map((p) => {
+    if (typeof p !== "number" || !(p >= 0 && p <= 100) || p < prev) {
+      throw new InvalidParamsError(
+        "invalid argument 2 (rewardPercentiles): percentiles must be ascending numbers in [0, 100]",
+      );
+    }
+    prev = p;
+    return p;
+  });
+}
+
+/** The read and write methods of the `eth_` namespace (filters and subscriptions live beside). */
+export function createEthMethods(backend: EthBackend): MethodTable {
+  return {
+    eth_chainId: defineMethod([], () => toHexQuantity(backend.chainId)),
+    eth_blockNumber: defineMethod([], () => toHexQuantity(backend.headNumber())),
+    eth_syncing: defineMethod([], () => false),
+    eth_accounts: defineMethod([], () => []),
+    eth_mining: defineMethod([], () => false),
+    eth_hashrate: defineMethod([], () => "0x0"),
+    eth_gasPrice: defineMethod([], () => toHexQuantity(backend.nextBaseFee() + backend.suggestedTip())),
+    eth_maxPriorityFeePerGas: defineMethod([], () => toHexQuantity(backend.suggestedTip())),
+
+    eth_feeHistory: defineMethod(
+      [
+        { name: "blockCount", type: "any" },
+        { name: "newestBlock", type: "blockTag" },
+        { name: "rewardPercentiles", type: "any", optional: true },
+      ],
+      async ([countRaw, newest, pct]) => {
+        // geth accepts the count as a hex quantity or a plain JSON number.
+        const count =
+          typeof countRaw === "number" && Number.isSafeInteger(countRaw)
+            ? BigInt(countRaw)
+            : parseQuantity(countRaw, 64);
+        const percentiles = parsePercentiles(pct);
+        const ref = await requireBlock(backend, newest);
+        const n = Number(count > BigInt(MAX_FEE_HISTORY_BLOCKS) ? BigInt(MAX_FEE_HISTORY_BLOCKS) : count);
+        const h = await backend.feeHistory(n, ref, percentiles);
+        const out: Record<string, unknown> = {
+          oldestBlock: toHexQuantity(h.oldestBlock),
+          baseFeePerGas: h.baseFeePerGas.map(toHexQuantity),
+          gasUsedRatio: h.gasUsedRatio,
+        };
+        if (h.reward !== undefined) out.reward = h.reward.map((r) => r.map(toHexQuantity));
+        return out;
+      },
+    ),
+
+    eth_getBalance: defineMethod(
+      [
+        { name: "address", type: "address" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([address, block]) =>
+        toHexQuantity((await backend.getAccount(await requireBlock(backend, block), bytes(address))).balance),
+    ),
+    eth_getTransactionCount: defineMethod(
+      [
+        { name: "address", type: "address" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([address, block]) => {
+        if (block?.kind === "tag" && block.tag === "pending")
+          return toHexQuantity(await backend.pendingNonce(bytes(address)));
+        return toHexQuantity((await backend.getAccount(await requireBlock(backend, block), bytes(address))).nonce);
+      },
+    ),
+    eth_getCode: defineMethod(
+      [
+        { name: "address", type: "address" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([address, block]) => toHexData(await backend.getCode(await requireBlock(backend, block), bytes(address))),
+    ),
+    eth_getStorageAt: defineMethod(
+      [
+        { name: "address", type: "address" },
+        { name: "slot", type: "quantity" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([address, slot, block]) => {
+        const key = hexToBytes(slot.toString(16).padStart(64, "0")) as Uint8Array;
+        const value = await backend.getStorage(await requireBlock(backend, block), bytes(address), key);
+        const word = new Uint8Array(32);
+        word.set(value, 32 - value.length);
+        return toHexData(word);
+      },
+    ),
+    eth_getProof: defineMethod(
+      [
+        { name: "address", type: "address" },
+        { name: "storageKeys", type: "hashArray" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([address, keys, block]) => {
+        if (keys.length > 1024) throw new InvalidParamsError("invalid argument 1 (storageKeys): at most 1024 keys");
+        const p = await backend.getProof(await requireBlock(backend, block), bytes(address), keys.map(bytes));
+        return {
+          address: p.address,
+          balance: toHexQuantity(p.balance),
+          nonce: toHexQuantity(p.nonce),
+          codeHash: p.codeHash,
+          storageHash: p.storageHash,
+          accountProof: p.accountProof,
+          storageProof: p.storageProof.map((s) => ({ key: s.key, value: toHexQuantity(s.value), proof: s.proof })),
+        };
+      },
+    ),
+
+    eth_call: defineMethod(
+      [
+        { name: "transaction", type: "callRequest" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+        { name: "stateOverrides", type: "stateOverride", optional: true },
+      ],
+      async ([req, block, overrides]) => {
+        const out = await backend.call(await requireBlock(backend, block), req, overrides);
+        if (out.reverted) throw new ExecutionRevertedError(out.returnValue);
+        if (out.error !== undefined) throw new ServerError(out.error);
+        return toHexData(out.returnValue);
+      },
+    ),
+    eth_estimateGas: defineMethod(
+      [
+        { name: "transaction", type: "callRequest" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+        { name: "stateOverrides", type: "stateOverride", optional: true },
+      ],
+      async ([req, block, overrides]) =>
+        toHexQuantity(await backend.estimateGas(await requireBlock(backend, block), req, overrides)),
+    ),
+    eth_createAccessList: defineMethod(
+      [
+        { name: "transaction", type: "callRequest" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([req, block]) => {
+        const r = await backend.createAccessList(await requireBlock(backend, block), req);
+        const out: Record<string, unknown> = { accessList: r.accessList, gasUsed: toHexQuantity(r.gasUsed) };
+        if (r.error !== undefined) out.error = r.error;
+        return out;
+      },
+    ),
+    eth_sendRawTransaction: defineMethod([{ name: "transaction", type: "data" }], async ([raw]) =>
+      toHexData(await backend.sendRawTransaction(raw)),
+    ),
+
+    eth_getTransactionByHash: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
+      const t = await backend.getTransaction(bytes(hash));
+      return t === undefined ? null : formatTransaction(t);
+    }),
+    eth_getTransactionByBlockNumberAndIndex: defineMethod(
+      [
+        { name: "block", type: "blockTag" },
+        { name: "index", type: "quantity" },
+      ],
+      async ([block, index]) => txByIndex(backend, await backend.resolveBlock(block), index),
+    ),
+    eth_getTransactionByBlockHashAndIndex: defineMethod(
+      [
+        { name: "blockHash", type: "hash" },
+        { name: "index", type: "quantity" },
+      ],
+      async ([hash, index]) => txByIndex(backend, await backend.resolveBlock({ kind: "hash", hash }), index),
+    ),
+    eth_getTransactionReceipt: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
+      const r = await backend.getReceipt(bytes(hash));
+      return r === undefined ? null : formatReceipt(r);
+    }),
+    eth_getBlockReceipts: defineMethod([{ name: "block", type: "blockTagOrHash" }], async ([block]) => {
+      const ref = await backend.resolveBlock(block);
+      return ref === undefined ? null : (await backend.getReceipts(ref)).map(formatReceipt);
+    }),
+    eth_getBlockByNumber: defineMethod(
+      [
+        { name: "block", type: "blockTag" },
+        { name: "fullTransactions", type: "bool", optional: true },
+      ],
+      async ([block, full]) => {
+        const ref = await backend.resolveBlock(block);
+        return ref === undefined ? null : formatBlock(await backend.getBlockWithTxs(ref), full ?? false);
+      },
+    ),
+    eth_getBlockByHash: defineMethod(
+      [
+        { name: "hash", type: "hash" },
+        { name: "fullTransactions", type: "bool", optional: true },
+      ],
+      async ([hash, full]) => {
+        const ref = await backend.resolveBlock({ kind: "hash", hash });
+        return ref === undefined ? null : formatBlock(await backend.getBlockWithTxs(ref), full ?? false);
+      },
+    ),
+    eth_getBlockTransactionCountByNumber: defineMethod([{ name: "block", type: "blockTag" }], async ([block]) => {
+      const ref = await backend.resolveBlock(block);
+      return ref === undefined ? null : toHexQuantity((await backend.getBlockWithTxs(ref)).transactions.length);
+    }),
+    eth_getBlockTransactionCountByHash: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
+      const ref = await backend.resolveBlock({ kind: "hash", hash });
+      return ref === undefined ? null : toHexQuantity((await backend.getBlockWithTxs(ref)).transactions.length);
+    }),
+    eth_getUncleCountByBlockNumber: defineMethod([{ name: "block", type: "blockTag" }], async ([block]) =>
+      (await backend.resolveBlock(block)) === undefined ? null : "0x0",
+    ),
+    eth_getUncleCountByBlockHash: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) =>
+      (await backend.resolveBlock({ kind: "hash", hash })) === undefined ? null : "0x0",
+    ),
+
+    eth_getLogs: defineMethod([{ name: "filter", type: "filter" }], async ([filter]) => {
+      const range = await resolveLogRange(backend, filter);
+      if ("fromBlock" in range && range.toBlock - range.fromBlock + 1n > MAX_LOGS_BLOCK_RANGE) {
+        throw new LimitExceededError(`query exceeds max block range ${MAX_LOGS_BLOCK_RANGE}`);
+      }
+      return (await backend.getLogs(range, toLogFilter(filter))).map(formatLog);
+    }),
+  };
+}
+
+async function txByIndex(backend: EthBackend, ref: BlockRef | undefined, index: bigint) {
+  if (ref === undefined) return null;
+  const block = await backend.getBlockWithTxs(ref);
+  const t = index < BigInt(block.transactions.length) ? block.transactions[Number(index)] : undefined;
+  return t === undefined ? null : formatTransaction(t);
+}
+
+/** web3_ and net_ namespaces. */
+export function createWeb3NetMethods(backend: EthBackend): MethodTable {
+  return {
+    web3_clientVersion: defineMethod([], () => backend.clientVersion),
+    web3_sha3: defineMethod([{ name: "data", type: "data" }], ([data]) => toHexData(keccak256(data))),
+    net_version: defineMethod([], () => backend.chainId.toString()),
+    net_listening: defineMethod([], () => true),
+    net_peerCount: defineMethod([], () => toHexQuantity(backend.peerCount())),
+  };
+}

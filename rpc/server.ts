@@ -1,0 +1,409 @@
+/**
+ * JSON-RPC 2.0 server: HTTP POST and WebSocket on one port (fastify 5 + @fastify/websocket), plus
+ * `/health`, `/metrics` and extra GET routes. Request semantics live in `jsonrpc.ts`; this file
+ * only moves strings, enforces limits (body/frame size, batch size, connections, per-connection
+ * in-flight requests, WebSocket send buffer) and manages connection lifecycles.
+ */
+import type { AddressInfo } from "node:net";
+import fastifyWebsocket from "@fastify/websocket";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import type { RawData, WebSocket } from "ws";
+import { type Logger, nullLogger } from "../runtime/lib/logger.js";
+import { InternalError, InvalidRequestError, ParseError } from "./errors.js";
+import { type DispatchOptions, errorResponse, handleRawBody, serializeMessage } from "./jsonrpc.js";
+import type { CallContext, MethodTable, RPCMetrics, WSConnectionHandle } from "./types.js";
+
+export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_WS_MAX_CONNECTIONS = 1000;
+/** A connection whose unsent data exceeds this is closed (slow consumer). */
+export const DEFAULT_WS_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** Requests of one WebSocket connection being processed at once; beyond it the socket stops being read. */
+export const DEFAULT_WS_MAX_INFLIGHT = 128;
+/** Ping period; a connection that did not answer the previous ping is terminated. */
+export const WS_PING_INTERVAL_MS = 30_000;
+/** How long `close()` waits for WebSocket close handshakes before terminating sockets. */
+export const WS_CLOSE_GRACE_MS = 2_000;
+
+const WS_CLOSE_GOING_AWAY = 1001;
+const WS_CLOSE_POLICY_VIOLATION = 1008;
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const PARSE_ERROR_TEXT = JSON.stringify(errorResponse(null, new ParseError()));
+
+export interface RPCServerRoutes {
+  /** `GET /metrics` (404 when absent). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** `GET /health`: 200 when ok, else 503; `body` is sent as JSON (404 when absent). */
+  health?: () => Promise<{ ok: boolean; body: unknown }>;
+  /** Further GET routes answering JSON (e.g. `/status`). */
+  extra?: Array<{ method: "GET"; url: string; handler: () => Promise<unknown> }>;
+}
+
+export interface RPCServerOptions {
+  host: string;
+  /** 0 = ephemeral. */
+  port: number;
+  methods: MethodTable;
+  logger?: Logger;
+  /** HTTP body and WebSocket message limit (default 5 MiB). */
+  bodyLimitBytes?: number;
+  /** Max requests in one batch (default 1000). */
+  batchLimit?: number;
+  /** Max simultaneous WebSocket connections (default 1000); more are refused with HTTP 503. */
+  wsMaxConnections?: number;
+  /** Send-buffer bound per WebSocket connection (default 16 MiB). */
+  wsMaxBufferedBytes?: number;
+  metrics?: RPCMetrics;
+  routes?: RPCServerRoutes;
+}
+
+export interface RPCServerAddress {
+  host: string;
+  port: number;
+  /** `http://host:port` (unspecified addresses are replaced by loopback). */
+  url: string;
+  wsUrl: string;
+}
+
+export interface RPCServer {
+  listen(): Promise<RPCServerAddress>;
+  /** Stops accepting, closes WebSocket connections (1001, then terminate after 2 s), drains HTTP. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The server side of one WebSocket connection. */
+class WSConnection implements WSConnectionHandle {
+  /** Socket-level close (after the close handshake or termination). */
+  readonly closed: Promise<void>;
+  /** Answered the last ping. */
+  alive = true;
+  inflight = 0;
+  private open = true;
+  private readonly closeFns = new Set<() => void>();
+
+  constructor(
+    readonly id: number,
+    private readonly socket: WebSocket,
+    readonly remoteAddress: string | undefined,
+    private readonly maxBufferedBytes: number,
+    private readonly logger: Logger,
+  ) {
+    this.closed = new Promise((resolve) => {
+      socket.once("close", () => {
+        this.markClosed();
+        resolve();
+      });
+    });
+    socket.on("pong", () => {
+      this.alive = true;
+    });
+  }
+
+  isOpen(): boolean {
+    return this.open && this.socket.readyState === this.socket.OPEN;
+  }
+
+  send(message: unknown): boolean {
+    let text: string;
+    try {
+      text = serializeMessage(message);
+    } catch (e) {
+      this.logger.error("Cannot serialise WebSocket message", { connection: this.id }, e);
+      return false;
+    }
+    return this.sendText(text);
+  }
+
+  sendText(text: string): boolean {
+    if (!this.isOpen()) return false;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.logger.warn("Closing slow WebSocket connection", {
+        connection: this.id,
+        remoteAddress: this.remoteAddress,
+        bufferedBytes: this.socket.bufferedAmount,
+      });
+      this.close(WS_CLOSE_POLICY_VIOLATION, "send buffer limit exceeded");
+      return false;
+    }
+    this.socket.send(text);
+    return true;
+  }
+
+  onClose(fn: () => void): () => void {
+    if (!this.open) {
+      fn();
+      return () => {};
+    }
+    this.closeFns.add(fn);
+    return () => this.closeFns.delete(fn);
+  }
+
+  close(code = 1000, reason = ""): void {
+    this.markClosed();
+    this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.markClosed();
+    this.socket.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  pause(): void {
+    if (!this.socket.isPaused) this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.socket.isPaused) this.socket.resume();
+  }
+
+  /** Stops sends and runs the close callbacks (subscription disposal) exactly once. */
+  private markClosed(): void {
+    if (!this.open) return;
+    this.open = false;
+    for (const fn of this.closeFns) {
+      try {
+        fn();
+      } catch (e) {
+        this.logger.error("WebSocket close callback failed", { connection: this.id }, e);
+      }
+    }
+    this.closeFns.clear();
+  }
+}
+
+function rawDataToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+function urlHost(address: string, family: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "[::1]";
+  return family === "IPv6" ? `[${address}]` : address;
+}
+
+export function createRPCServer(opts: RPCServerOptions): RPCServer {
+  const logger = opts.logger ?? nullLogger;
+  const methods = opts.methods;
+  const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const wsMaxConnections = opts.wsMaxConnections ?? DEFAULT_WS_MAX_CONNECTIONS;
+  const wsMaxBufferedBytes = opts.wsMaxBufferedBytes ?? DEFAULT_WS_MAX_BUFFERED_BYTES;
+  const dispatchOpts: DispatchOptions = { batchLimit: opts.batchLimit, logger, metrics: opts.metrics };
+  const connections = new Set<WSConnection>();
+  let wsSlots = 0;
+  let nextConnectionId = 1;
+  let closing = false;
+  let closePromise: Promise<void> | undefined;
+  let pingTimer: NodeJS.Timeout | undefined;
+
+  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: "idle" });
+
+  // Read every POST body as a raw string and parse it ourselves, so a malformed body is a -32700
+  // answer (not fastify's 400) whatever the content-type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.addHook("onRequest", (request, _reply, done) => {
+    // A syntactically invalid content-type would get fastify's 415 before reaching the parser.
+    if (request.method === "POST") request.raw.headers["content-type"] = "application/json";
+    done();
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    reply.header("access-control-allow-origin", "*");
+    done(null, payload);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status =
+      typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    let rpcError: InvalidRequestError | InternalError;
+    if (status === 413) {
+      rpcError = new InvalidRequestError(`request body too large (limit ${bodyLimit} bytes)`);
+    } else if (status < 500) {
+      rpcError = new InvalidRequestError(err.message);
+    } else {
+      logger.error("HTTP request failed", { method: request.method, url: request.url }, err);
+      rpcError = new InternalError();
+    }
+    reply
+      .code(status)
+      .type(JSON_CONTENT_TYPE)
+      .send(JSON.stringify(errorResponse(null, rpcError)));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).type(JSON_CONTENT_TYPE).send('{"error":"not found"}');
+  });
+
+  app.register(fastifyWebsocket, {
+    options: { maxPayload: bodyLimit },
+    errorHandler: (error, socket) => {
+      logger.debug("WebSocket error", { message: error.message });
+      socket.terminate();
+    },
+  });
+
+  function onWSConnection(socket: WebSocket, request: FastifyRequest): void {
+    const conn = new WSConnection(nextConnectionId++, socket, request.ip, wsMaxBufferedBytes, logger);
+    connections.add(conn);
+    logger.debug("WebSocket connected", { connection: conn.id, remoteAddress: conn.remoteAddress });
+    void conn.closed.then(() => {
+      connections.delete(conn);
+      logger.debug("WebSocket disconnected", { connection: conn.id });
+    });
+    if (closing) conn.close(WS_CLOSE_GOING_AWAY, "server shutting down");
+
+    socket.on("message", (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        conn.sendText(PARSE_ERROR_TEXT);
+        return;
+      }
+      const text = rawDataToString(data);
+      conn.inflight++;
+      if (conn.inflight >= DEFAULT_WS_MAX_INFLIGHT) conn.pause();
+      const afterResponse: (() => void)[] = [];
+      const ctx: CallContext = {
+        transport: "ws",
+        connection: conn,
+        remoteAddress: conn.remoteAddress,
+        afterResponse: (fn) => afterResponse.push(fn),
+      };
+      handleRawBody(text, methods, ctx, dispatchOpts)
+        .then((out) => {
+          if (out !== undefined) conn.sendText(out);
+          for (const fn of afterResponse) fn();
+        })
+        .catch((e: unknown) => logger.error("WebSocket message handling failed", { connection: conn.id }, e))
+        .finally(() => {
+          conn.inflight--;
+          if (conn.inflight < DEFAULT_WS_MAX_INFLIGHT) conn.resume();
+        });
+    });
+  }
+
+  /** Admission of WebSocket upgrades; the slot is held until the TCP socket closes. */
+  function admitWS(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    if (!request.ws) {
+      done();
+      return;
+    }
+    if (closing || wsSlots >= wsMaxConnections) {
+      reply.code(503).type(JSON_CONTENT_TYPE).send('{"error":"too many connections"}');
+      return;
+    }
+    wsSlots++;
+    request.raw.socket.once("close", () => {
+      wsSlots--;
+    });
+    done();
+  }
+
+  app.register(async (instance) => {
+    instance.route({
+      method: "GET",
+      url: "/",
+      onRequest: admitWS,
+      // Plain GET / answers 200 (load-balancer probes), as geth does.
+      handler: (_request, reply) => {
+        reply.code(200).send();
+      },
+      wsHandler: onWSConnection,
+    });
+
+    instance.post("/", async (request, reply) => {
+      const body = typeof request.body === "string" ? request.body : "";
+      const out = await handleRawBody(body, methods, { transport: "http", remoteAddress: request.ip }, dispatchOpts);
+      if (out === undefined) return reply.code(204).send();
+      return reply.code(200).type(JSON_CONTENT_TYPE).send(out);
+    });
+
+    // CORS preflight: browser dApps / wallets call the node from a page.
+    instance.options("*", (request, reply) => {
+      const requested = request.headers["access-control-request-headers"];
+      reply
+        .code(204)
+        .header("access-control-allow-methods", "GET, POST, OPTIONS")
+        .header("access-control-allow-headers", typeof requested === "string" ? requested : "content-type")
+        .header("access-control-max-age", "86400")
+        .send();
+    });
+
+    const routes = opts.routes ?? {};
+    const jsonGet = (url: string, fn: (reply: FastifyReply) => Promise<void>): void => {
+      instance.get(url, async (_request, reply) => {
+        try {
+          await fn(reply);
+        } catch (e) {
+          logger.error("Route handler failed", { url }, e);
+          reply.code(500).type(JSON_CONTENT_TYPE).send('{"error":"internal error"}');
+        }
+      });
+    };
+    const health = routes.health;
+    if (health !== undefined) {
+      jsonGet("/health", async (reply) => {
+        const h = await health();
+        reply
+          .code(h.ok ? 200 : 503)
+          .type(JSON_CONTENT_TYPE)
+          .send(serializeMessage(h.body));
+      });
+    }
+    const metrics = routes.metrics;
+    if (metrics !== undefined) {
+      jsonGet("/metrics", async (reply) => {
+        const m = await metrics();
+        reply.code(200).type(m.contentType).send(m.body);
+      });
+    }
+    for (const route of routes.extra ?? []) {
+      jsonGet(route.url, async (reply) => {
+        const result = await route.handler();
+        reply.code(200).type(JSON_CONTENT_TYPE).send(serializeMessage(result));
+      });
+    }
+  });
+
+  async function listen(): Promise<RPCServerAddress> {
+    await app.listen({ host: opts.host, port: opts.port });
+    const addr = app.server.address() as AddressInfo;
+    const hostPort = `${urlHost(addr.address, addr.family)}:${addr.port}`;
+    pingTimer = setInterval(() => {
+      for (const conn of connections) {
+        if (!conn.alive) conn.terminate();
+        else if (conn.isOpen()) conn.ping();
+      }
+    }, WS_PING_INTERVAL_MS);
+    pingTimer.unref();
+    logger.info("RPC server listening", { url: `http://${hostPort}` });
+    return { host: addr.address, port: addr.port, url: `http://${hostPort}`, wsUrl: `ws://${hostPort}` };
+  }
+
+  async function doClose(): Promise<void> {
+    closing = true;
+    if (pingTimer !== undefined) clearInterval(pingTimer);
+    const open = [...connections];
+    for (const conn of open) conn.close(WS_CLOSE_GOING_AWAY, "server shutting down");
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      graceTimer = setTimeout(resolve, WS_CLOSE_GRACE_MS);
+    });
+    await Promise.race([Promise.all(open.map((c) => c.closed)), grace]);
+    clearTimeout(graceTimer);
+    for (const conn of connections) conn.terminate();
+    await Promise.all([...connections].map((c) => c.closed));
+    await app.close();
+  }
+
+  return {
+    listen,
+    close(): Promise<void> {
+      closePromise ??= doClose();
+      return closePromise;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { createBlock, type Block as EthBlock } from "@ethereumjs/block";
+import type { Common } from "@ethereumjs/common";
+import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Address } from "@ethereumjs/util";
+import { createVM, type VM } from "@ethereumjs/vm";
+
+/** Where BLOCKHASH looks: the hashes of committed blocks, supplied by the node. */
+export interface BlockHashLookup {
+  getBlockHash(number: bigint): Promise<Uint8Array | undefined>;
+}
+
+/** The per-block values the EVM reads (COINBASE, NUMBER, TIMESTAMP, GASLIMIT, BASEFEE, PREVRANDAO). */
+export interface BlockEnv {
+  number: bigint;
+  timestamp: bigint;
+  gasLimit: bigint;
+  baseFeePerGas: bigint;
+  /** Fee recipient of the proposer (COINBASE). */
+  miner: Uint8Array;
+  parentHash: Uint8Array;
+}
+
+/**
+ * 0x0a is the KZG point-evaluation precompile; without a KZG setup any call to it makes runTx THROW
+ * ("kzg not initialized"), even a plain value transfer: a crash path for hostile input. Azora has no
+ * blob transactions, so the precompile is removed and 0x0a behaves like any empty account.
+ */
+const KZG_POINT_EVALUATION = "0x000000000000000000000000000000000000000a";
+
+class HashLookupBlockchain implements EVMMockBlockchainInterface {
+  constructor(private readonly lookup: BlockHashLookup) {}
+  async getBlock(blockId: number) {
+    const hash = (await this.lookup.getBlockHash(BigInt(blockId))) ?? new Uint8Array(32);
+    return { hash: () => hash };
+  }
+  async putBlock(): Promise<void> {}
+  shallowCopy(): EVMMockBlockchainInterface {
+    return this;
+  }
+}
+
+export async function createAzoraVM(
+  common: Common,
+  stateManager: MerkleStateManager,
+  hashes: BlockHashLookup,
+): Promise<VM> {
+  return createVM({
+    common,
+    stateManager,
+    blockchain: new HashLookupBlockchain(hashes),
+    evmOpts: { customPrecompiles: [{ address: KZG_POINT_EVALUATION }] },
+  });
+}
+
+/**
+ * The ethereumjs block object the VM wants as context. PREVRANDAO is the parent hash: deterministic,
+ * and not a source of randomness (documented for dApp developers).
+ */
+export function ethBlockForEnv(common: Common, env: BlockEnv): EthBlock {
+  return createBlock(
+    {
+      header: {
+        number: env.number,
+        timestamp: env.timestamp,
+        gasLimit: env.gasLimit,
+        baseFeePerGas: env.baseFeePerGas,
+        coinbase: new Address(env.miner),
+        parentHash: env.parentHash,
+        mixHash: env.parentHash,
+      },
+    },
+    { common, skipConsensusFormatValidation: true },
+  );
+}

@@ -1,0 +1,133 @@
+import type { Block as EthBlock } from "@ethereumjs/block";
+import type { Common } from "@ethereumjs/common";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Capability, type TypedTransaction } from "@ethereumjs/tx";
+import type { Address } from "@ethereumjs/util";
+import type { VM } from "@ethereumjs/vm";
+import { runTx } from "@ethereumjs/vm";
+import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
+import { assert } from "./lib/assert.js";
+import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
+import { orderedTrieRoot } from "./primitives/trieRoot.js";
+
+/** The result of executing a block's transactions: everything its header commits to. */
+export interface ExecutedBlock {
+  env: BlockEnv;
+  transactions: Uint8Array[];
+  receipts: Receipt[];
+  stateRoot: Uint8Array;
+  transactionsRoot: Uint8Array;
+  receiptsRoot: Uint8Array;
+  logsBloom: Uint8Array;
+  gasUsed: bigint;
+}
+
+export type ApplyResult = { included: true; receipt: Receipt } | { included: false; reason: string };
+
+/** Effective gas price paid per unit (EIP-1559: min(maxFee, baseFee + tip); legacy: gasPrice). */
+export function effectiveGasPrice(tx: TypedTransaction, baseFeePerGas: bigint): bigint {
+  if (tx.supports(Capability.EIP1559FeeMarket)) {
+    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+    const withTip = baseFeePerGas + t.maxPriorityFeePerGas;
+    return withTip < t.maxFeePerGas ? withTip : t.maxFeePerGas;
+  }
+  return (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
+}
+
+/**
+ * One block's execution over the head state. Deterministic: the same env and transactions on the
+ * same state always give the same roots. The whole block runs inside one state checkpoint, so
+ * per-transaction commits stay in memory and the trie is hashed once, in `seal`.
+ *
+ * Builder mode (`apply` returning `included: false`) skips transactions that cannot be included
+ * (bad nonce, unaffordable, does not fit); a verifier treats any such result as an invalid block.
+ */
+export class BlockExecution {
+  readonly env: BlockEnv;
+  private readonly vm: VM;
+  private readonly stateManager: MerkleStateManager;
+  private readonly ethBlock: EthBlock;
+  private readonly transactions: Uint8Array[] = [];
+  private readonly receipts: Receipt[] = [];
+  private gasUsed = 0n;
+  private done = false;
+
+  private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv) {
+    this.vm = vm;
+    this.stateManager = stateManager;
+    this.env = env;
+    this.ethBlock = ethBlockForEnv(common, env);
+  }
+
+  static async begin(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv): Promise<BlockExecution> {
+    await stateManager.checkpoint();
+    return new BlockExecution(vm, stateManager, common, env);
+  }
+
+  get gasUsedSoFar(): bigint {
+    return this.gasUsed;
+  }
+
+  get transactionCount(): number {
+    return this.transactions.length;
+  }
+
+  /** Runs one transaction; on `included: false` the state is exactly as before the call. */
+  async apply(tx: TypedTransaction, sender: Address, raw: Uint8Array): Promise<ApplyResult> {
+    assert(!this.done, "apply after seal/abort");
+    if (this.gasUsed + tx.gasLimit > this.env.gasLimit) return { included: false, reason: "block gas limit reached" };
+    let result: Awaited<ReturnType<typeof runTx>>;
+    try {
+      result = await runTx(this.vm, {
+        tx,
+        block: this.ethBlock,
+        blockGasUsed: this.gasUsed,
+        skipHardForkValidation: true,
+      });
+    } catch (e) {
+      // runTx reverts its own journal checkpoint before throwing: nothing of this tx remains.
+      return { included: false, reason: (e as Error).message };
+    }
+    this.gasUsed += result.totalGasSpent;
+    const receipt: Receipt = {
+      type: tx.type,
+      status: result.execResult.exceptionError === undefined ? 1 : 0,
+      cumulativeGasUsed: this.gasUsed,
+      gasUsed: result.totalGasSpent,
+      logs: (result.execResult.logs ?? []) as Log[],
+      contractAddress: result.createdAddress?.bytes ?? null,
+      effectiveGasPrice: effectiveGasPrice(tx, this.env.baseFeePerGas),
+      from: sender.bytes,
+    };
+    this.transactions.push(raw);
+    this.receipts.push(receipt);
+    return { included: true, receipt };
+  }
+
+  /** Commits the block's state changes and computes every root the header commits to. */
+  async seal(): Promise<ExecutedBlock> {
+    assert(!this.done, "seal twice");
+    this.done = true;
+    await this.stateManager.commit();
+    const stateRoot = await this.stateManager.getStateRoot();
+    const bloom = new Uint8Array(BLOOM_BYTES);
+    for (const r of this.receipts) logsBloom(r.logs, bloom);
+    return {
+      env: this.env,
+      transactions: this.transactions,
+      receipts: this.receipts,
+      stateRoot,
+      transactionsRoot: await orderedTrieRoot(this.transactions),
+      receiptsRoot: await orderedTrieRoot(this.receipts.map(encodeReceiptForRoot)),
+      logsBloom: bloom,
+      gasUsed: this.gasUsed,
+    };
+  }
+
+  /** Throws away every change of this block (a proposal that was not committed). */
+  async abort(): Promise<void> {
+    assert(!this.done, "abort after seal");
+    this.done = true;
+    await this.stateManager.revert();
+  }
+}

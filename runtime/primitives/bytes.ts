@@ -1,0 +1,39 @@
+import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex, equalsBytes, hexToBytes } from "@ethereumjs/util";
+
+export type Hex = `0x${string}`;
+
+export { bytesToBigInt, bytesToHex, equalsBytes, hexToBytes };
+
+/** Minimal big-endian encoding, as RLP wants integers (0 → empty bytes). */
+export function bigintToBytes(n: bigint): Uint8Array {
+  return bigIntToUnpaddedBytes(n);
+}
+
+export function toHexQuantity(n: bigint | number): Hex {
+  return `0x${n.toString(16)}`;
+}
+
+export function uint64BE(n: bigint | number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+export function readUint64BE(bytes: Uint8Array, offset = 0): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset);
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export const ZERO_HASH = new Uint8Array(32);
+export const ZERO_ADDRESS = new Uint8Array(20);

@@ -1,0 +1,116 @@
+import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
+import { CodecError } from "./codecError.js";
+import { keccak256 } from "./hash.js";
+import { expectBytes, expectList, expectUint, type RLPInput, rlpDecodeList, rlpEncode } from "./rlpCodec.js";
+
+/** An EVM log as ethereumjs produces it: [address, topics, data]. */
+export type Log = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array];
+
+/** What the node stores per transaction; everything an `eth_getTransactionReceipt` answer needs. */
+export interface Receipt {
+  type: number;
+  status: 0 | 1;
+  cumulativeGasUsed: bigint;
+  gasUsed: bigint;
+  logs: Log[];
+  /** Address created by a contract-creation transaction, else null. */
+  contractAddress: Uint8Array | null;
+  effectiveGasPrice: bigint;
+  /** Recovered sender, kept so reads never need an ecrecover. */
+  from: Uint8Array;
+}
+
+export const BLOOM_BYTES = 256;
+
+function bloomAdd(bloom: Uint8Array, value: Uint8Array): void {
+  const h = keccak256(value);
+  for (let i = 0; i < 6; i += 2) {
+    const bit = ((h[i] << 8) | h[i + 1]) & 2047;
+    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7);
+  }
+}
+
+export function logsBloom(logs: Log[], into: Uint8Array = new Uint8Array(BLOOM_BYTES)): Uint8Array {
+  for (const [address, topics] of logs) {
+    bloomAdd(into, address);
+    for (const t of topics) bloomAdd(into, t);
+  }
+  return into;
+}
+
+/** True when `value` may be in the bloom (false positives possible, no false negatives). */
+export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
+  const h = keccak256(value);
+  for (let i = 0; i < 6; i += 2) {
+    const bit = ((h[i] << 8) | h[i + 1]) & 2047;
+    if ((bloom[BLOOM_BYTES - 1 - (bit >> 3)] & (1 << (bit & 7))) === 0) return false;
+  }
+  return true;
+}
+
+function logToRLPInput(l: Log): RLPInput {
+  return [l[0], l[1], l[2]];
+}
+
+/** Ethereum's consensus encoding of a receipt (EIP-2718 typed envelope), the leaves of `receiptsRoot`. */
+export function encodeReceiptForRoot(r: Receipt): Uint8Array {
+  const body = rlpEncode([
+    r.status === 1 ? Uint8Array.of(1) : new Uint8Array(0),
+    bigIntToUnpaddedBytes(r.cumulativeGasUsed),
+    logsBloom(r.logs),
+    r.logs.map(logToRLPInput),
+  ]);
+  if (r.type === 0) return body;
+  const out = new Uint8Array(body.length + 1);
+  out[0] = r.type;
+  out.set(body, 1);
+  return out;
+}
+
+/** Storage encoding of all receipts of one block. */
+export function encodeReceipts(receipts: Receipt[]): Uint8Array {
+  return rlpEncode(
+    receipts.map((r) => [
+      bigIntToUnpaddedBytes(BigInt(r.type)),
+      bigIntToUnpaddedBytes(BigInt(r.status)),
+      bigIntToUnpaddedBytes(r.cumulativeGasUsed),
+      bigIntToUnpaddedBytes(r.gasUsed),
+      r.logs.map(logToRLPInput),
+      r.contractAddress ?? new Uint8Array(0),
+      bigIntToUnpaddedBytes(r.effectiveGasPrice),
+      r.from,
+    ]),
+  );
+}
+
+function decodeLog(v: RLPInput, what: string): Log {
+  const l = expectList(v, what);
+  if (l.length !== 3) throw new CodecError(what, "expected 3 fields");
+  return [
+    expectBytes(l[0], `${what}.address`, 20),
+    expectList(l[1], `${what}.topics`).map((t) => expectBytes(t, `${what}.topic`, 32)),
+    expectBytes(l[2], `${what}.data`),
+  ];
+}
+
+export function decodeReceipts(bytes: Uint8Array): Receipt[] {
+  return rlpDecodeList(bytes, "receipts").map((item, i) => {
+    const what = `receipts[${i}]`;
+    const v = expectList(item, what);
+    if (v.length !== 8) throw new CodecError(what, "expected 8 fields");
+    const status = expectUint(v[1], `${what}.status`);
+    if (status > 1n) throw new CodecError(what, "status must be 0 or 1");
+    const contractAddress = expectBytes(v[5], `${what}.contractAddress`);
+    return {
+      type: Number(expectUint(v[0], `${what}.type`)),
+      status: Number(status) as 0 | 1,
+      cumulativeGasUsed: expectUint(v[2], `${what}.cumulativeGasUsed`),
+      gasUsed: expectUint(v[3], `${what}.gasUsed`),
+      logs: expectList(v[4], `${what}.logs`).map((l, j) => decodeLog(l, `${what}.logs[${j}]`)),
+      contractAddress:
+        contractAddress.length === 0 ? null : expectBytes(contractAddress, `${what}.contractAddress`, 20),
+      effectiveGasPrice: expectUint(v[6], `${what}.effectiveGasPrice`),
+      from: expectBytes(v[7], `${what}.from`, 20),
+    };
+  });
+}

@@ -1,0 +1,25 @@
+import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
+import { keccak256, sha256 } from "./hash.js";
+import { rlpEncode } from "./rlpCodec.js";
+
+/** A consensus validator: an ed25519 key with voting power, and where its block fees go. */
+export interface Validator {
+  /** Raw 32-byte ed25519 public key. */
+  publicKey: Uint8Array;
+  /** CometBFT-style address: first 20 bytes of sha256(publicKey). */
+  address: Uint8Array;
+  votingPower: bigint;
+  /** Account credited with priority fees of the blocks this validator proposes (COINBASE). */
+  feeRecipient: Uint8Array;
+}
+
+export function validatorAddress(publicKey: Uint8Array): Uint8Array {
+  return sha256(publicKey).subarray(0, 20);
+}
+
+/** Hash committed in every header as `validatorsHash`; order is the set's canonical order. */
+export function hashValidatorSet(validators: readonly Validator[]): Uint8Array {
+  return keccak256(
+    rlpEncode(validators.map((v) => [v.publicKey, bigIntToUnpaddedBytes(v.votingPower), v.feeRecipient])),
+  );
+}

@@ -1,0 +1,65 @@
+import type { BatchDBOp, DB } from "@ethereumjs/util";
+import { assert } from "../lib/assert.js";
+
+/** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
+export interface TrieNodeReader {
+  getNode(key: string): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * The database under the state trie: reads fall through a write overlay to the persisted store;
+ * writes stay in the overlay until the node takes them (`takeWrites`) into the block's single atomic
+ * LevelDB batch. That is what makes "one batch per block" true for state too.
+ *
+ * Trie nodes are content-addressed and never deleted (no pruning), so concurrent readers of older
+ * roots (eth_call at a past block) stay valid while a new block is written.
+ */
+export class TrieNodeStore implements DB<string, string | Uint8Array> {
+  private readonly reader: TrieNodeReader;
+  private pending = new Map<string, Uint8Array>();
+  /** Writes taken for persistence but not yet confirmed written: still readable. */
+  private inFlight = new Map<string, Uint8Array>();
+
+  constructor(reader: TrieNodeReader) {
+    this.reader = reader;
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.pending.get(key) ?? this.inFlight.get(key) ?? (await this.reader.getNode(key));
+  }
+
+  async put(key: string, value: string | Uint8Array): Promise<void> {
+    assert(value instanceof Uint8Array, "trie store holds bytes (valueEncoding: bytes)");
+    this.pending.set(key, value);
+  }
+
+  async del(_key: string): Promise<void> {
+    // Nodes are never deleted: pruning is off, history is kept (archive state).
+  }
+
+  async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === "put") await this.put(op.key, op.value);
+  }
+
+  shallowCopy(): DB<string, string | Uint8Array> {
+    return this;
+  }
+
+  async open(): Promise<void> {}
+
+  /** Hands the overlay to the caller for persistence; it stays readable until `confirmWritten`. */
+  takeWrites(): Map<string, Uint8Array> {
+    const taken = this.pending;
+    for (const [k, v] of taken) this.inFlight.set(k, v);
+    this.pending = new Map();
+    return taken;
+  }
+
+  confirmWritten(written: Map<string, Uint8Array>): void {
+    for (const k of written.keys()) this.inFlight.delete(k);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+}
