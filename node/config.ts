@@ -23,10 +23,13 @@ export interface NodeConfig {
   storage: { syncWrites: boolean };
 }
 
+// Optional keys are present (as undefined) so the merge below recognises them.
 export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: "./data/dev",
+  genesisFile: undefined,
+  blockTimeMs: undefined,
   rpc: { host: "127.0.0.1", port: 8545, bodyLimitBytes: 5 * 1024 * 1024, batchLimit: 1000, wsMaxConnections: 1000 },
-  log: { level: "info" },
+  log: { level: "info", format: undefined },
   mempool: {
     accountSlots: DEFAULT_MEMPOOL_OPTIONS.accountSlots,
     globalSlots: DEFAULT_MEMPOOL_OPTIONS.globalSlots,
@@ -57,7 +60,7 @@ function merge(base: Plain, over: Plain, path: string): Plain {
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const key = path === "" ? k : `${path}.${k}`;
-    if (!(k in base) && !["genesisFile", "blockTimeMs"].includes(key)) throw new ConfigError(key, "unknown key");
+    if (!(k in base)) throw new ConfigError(key, "unknown key");
     out[k] = isPlain(base[k]) && isPlain(v) ? merge(base[k] as Plain, v, key) : v;
   }
   return out;

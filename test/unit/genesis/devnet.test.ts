@@ -1,0 +1,89 @@
+import { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Account, Address } from "@ethereumjs/util";
+import { HDNodeWallet } from "ethers";
+import { describe, expect, it } from "vitest";
+import { buildGenesis } from "../../../genesis/build.js";
+import {
+  DEV_ACCOUNT_COUNT,
+  DEV_MNEMONIC,
+  DEV_VALIDATOR_SEED_HEX,
+  devAccountPath,
+  devnetGenesis,
+} from "../../../genesis/devnet.js";
+import devnetJSON from "../../../genesis/devnet.json" with { type: "json" };
+import { GenesisError, parseGenesis } from "../../../genesis/spec.js";
+import { publicKeyFromSeed } from "../../../node/crypto/ed25519.js";
+import { createChainCommon } from "../../../runtime/evm/common.js";
+import { bytesToHex, hexToBytes } from "../../../runtime/primitives/bytes.js";
+import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
+
+const emptyStore = () => new TrieNodeStore({ getNode: async () => undefined });
+
+describe("devnet genesis", () => {
+  it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
+    const spec = devnetGenesis();
+    const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
+    expect(bytesToHex(g.hash)).toBe("0x080c2108e10d421aaa5e22ecdeb28d1581638302cbc32241fb64a87c704519d9");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0xf8fa57a961bc78e7c98f902e9926ff25f16c970c7f9790a8af37d52d32372401");
+  });
+
+  it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
+    const spec = devnetGenesis();
+    const common = createChainCommon(spec.chainId);
+    const stock = new MerkleStateManager({ common });
+    for (const a of spec.alloc) await stock.putAccount(new Address(a.address), new Account(a.nonce, a.balance));
+    const g = await buildGenesis(spec, common, emptyStore());
+    expect(bytesToHex(g.header.stateRoot)).toBe(bytesToHex(await stock.getStateRoot()));
+  });
+
+  it("uses its own chain id and a block gas limit of at least 30M", () => {
+    const spec = devnetGenesis();
+    expect(spec.chainId).not.toBe(1337n);
+    expect(spec.chainId).not.toBe(31337n);
+    expect(spec.gasLimit).toBeGreaterThanOrEqual(30_000_000n);
+  });
+
+  it("funds exactly the 10 accounts of the test mnemonic (m/44'/60'/0'/0/i)", () => {
+    const spec = devnetGenesis();
+    const funded = new Set(spec.alloc.map((a) => bytesToHex(a.address)));
+    for (let i = 0; i < DEV_ACCOUNT_COUNT; i++) {
+      const w = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i));
+      expect(funded.has(w.address.toLowerCase() as `0x${string}`), `account ${i} ${w.address}`).toBe(true);
+    }
+    for (const a of spec.alloc) expect(a.balance).toBeGreaterThanOrEqual(10n ** 24n);
+  });
+
+  it("names the dev validator key in its validator set", () => {
+    const spec = devnetGenesis();
+    const pub = publicKeyFromSeed(hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`));
+    expect(bytesToHex(spec.validators[0].publicKey)).toBe(bytesToHex(pub));
+  });
+
+  it("commits to every parameter: a different timeout gives a different genesis hash", async () => {
+    const spec = devnetGenesis();
+    const json = structuredClone(devnetJSON);
+    json.consensus.timeoutProposeMs += 1;
+    const other = parseGenesis(json);
+    const common = createChainCommon(spec.chainId);
+    const a = await buildGenesis(spec, common, emptyStore());
+    const b = await buildGenesis(other, common, emptyStore());
+    expect(bytesToHex(a.header.stateRoot)).toBe(bytesToHex(b.header.stateRoot));
+    expect(bytesToHex(a.hash)).not.toBe(bytesToHex(b.hash));
+  });
+
+  it.each([
+    ["chainId", { chainId: 1337 }],
+    ["gasLimit", { gasLimit: "29999999" }],
+    ["validators", { validators: [] }],
+    ["baseFeePerGas", { baseFeePerGas: "1" }],
+    ["alloc.0x00", { alloc: { "0x00": { balance: "1" } } }],
+  ])("rejects a bad %s with GenesisError naming the field", (field, patch) => {
+    const json = { ...structuredClone(devnetJSON), ...patch };
+    expect(() => parseGenesis(json)).toThrow(GenesisError);
+    try {
+      parseGenesis(json);
+    } catch (e) {
+      expect((e as GenesisError).type.field).toBe(field);
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import { Bloom, encodeReceipt } from "@ethereumjs/vm";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { decodeCommit, encodeCommit } from "../../../consensus/commit.js";
+import {
+  type Block,
+  decodeBlock,
+  decodeHeader,
+  encodeBlock,
+  encodeHeader,
+  headerToRLPInput,
+} from "../../../runtime/primitives/block.js";
+import { CodecError } from "../../../runtime/primitives/codecError.js";
+import {
+  decodeReceipts,
+  encodeReceiptForRoot,
+  encodeReceipts,
+  type Log,
+  logsBloom,
+  type Receipt,
+} from "../../../runtime/primitives/receipt.js";
+import { rlpEncode } from "../../../runtime/primitives/rlpCodec.js";
+
+const bytesN = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const uint = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+
+const headerArb = fc.record({
+  parentHash: bytesN(32),
+  number: uint,
+  timestamp: uint,
+  stateRoot: bytesN(32),
+  transactionsRoot: bytesN(32),
+  receiptsRoot: bytesN(32),
+  logsBloom: bytesN(256),
+  gasLimit: uint,
+  gasUsed: uint,
+  baseFeePerGas: uint,
+  miner: bytesN(20),
+  proposer: bytesN(20),
+  validatorsHash: bytesN(32),
+  lastCommitHash: bytesN(32),
+});
+const logArb: fc.Arbitrary<Log> = fc.tuple(
+  bytesN(20),
+  fc.array(bytesN(32), { maxLength: 4 }),
+  fc.uint8Array({ maxLength: 64 }),
+);
+const receiptArb: fc.Arbitrary<Receipt> = fc.record({
+  type: fc.constantFrom(0, 1, 2),
+  status: fc.constantFrom(0 as const, 1 as const),
+  cumulativeGasUsed: uint,
+  gasUsed: uint,
+  logs: fc.array(logArb, { maxLength: 3 }),
+  contractAddress: fc.option(bytesN(20), { nil: null }),
+  effectiveGasPrice: uint,
+  from: bytesN(20),
+});
+
+/** Decoders may only ever throw CodecError, whatever the input. */
+function onlyCodecErrors(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CodecError);
+  }
+}
+
+describe("codecs", () => {
+  it("header: decode(encode(h)) = h", () => {
+    fc.assert(
+      fc.property(headerArb, (h) => {
+        expect(decodeHeader(encodeHeader(h))).toEqual(h);
+      }),
+    );
+  });
+
+  it("block: decode(encode(b)) = b", () => {
+    const blockArb: fc.Arbitrary<Block> = fc.record({
+      header: headerArb,
+      body: fc.record({
+        transactions: fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 }),
+        lastCommit: fc.uint8Array({ maxLength: 100 }),
+        evidence: fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 2 }),
+      }),
+    });
+    fc.assert(
+      fc.property(blockArb, (b) => {
+        expect(decodeBlock(encodeBlock(b))).toEqual(b);
+      }),
+    );
+  });
+
+  it("receipts: decode(encode(rs)) = rs", () => {
+    fc.assert(
+      fc.property(fc.array(receiptArb, { maxLength: 4 }), (rs) => {
+        expect(decodeReceipts(encodeReceipts(rs))).toEqual(rs);
+      }),
+    );
+  });
+
+  it("commit: decode(encode(c)) = c", () => {
+    const commitArb = fc.record({
+      height: uint,
+      round: fc.nat({ max: 1000 }),
+      blockHash: bytesN(32),
+      signatures: fc.array(fc.record({ validatorIndex: fc.nat({ max: 100 }), signature: bytesN(64) }), {
+        maxLength: 5,
+      }),
+    });
+    fc.assert(
+      fc.property(commitArb, (c) => {
+        expect(decodeCommit(encodeCommit(c))).toEqual(c);
+      }),
+    );
+  });
+
+  it("decoders throw only CodecError on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        onlyCodecErrors(() => decodeHeader(bytes));
+        onlyCodecErrors(() => decodeBlock(bytes));
+        onlyCodecErrors(() => decodeReceipts(bytes));
+        onlyCodecErrors(() => decodeCommit(bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("decoders reject non-canonical integers (leading zero byte)", () => {
+    const h = fc.sample(headerArb, { numRuns: 1, seed: 7 })[0];
+    const fields = headerToRLPInput(h);
+    fields[1] = Uint8Array.of(0, 1); // number 1 written with a leading zero byte
+    expect(() => decodeHeader(rlpEncode(fields))).toThrow(CodecError);
+  });
+
+  it("logs bloom matches ethereumjs's Bloom", () => {
+    fc.assert(
+      fc.property(fc.array(logArb, { maxLength: 5 }), (logs) => {
+        const ref = new Bloom();
+        for (const [address, topics] of logs) {
+          ref.add(address);
+          for (const t of topics) ref.add(t);
+        }
+        expect(Buffer.from(logsBloom(logs)).toString("hex")).toBe(Buffer.from(ref.bitvector).toString("hex"));
+      }),
+    );
+  });
+
+  it("receipt root leaves match ethereumjs's encodeReceipt", () => {
+    fc.assert(
+      // Real receipts have cumulativeGasUsed ≥ 21000; ethereumjs writes 0 as 0x00 (non-canonical), geth as 0x80.
+      fc.property(
+        receiptArb.filter((r) => r.cumulativeGasUsed >= 21000n),
+        (r) => {
+          const theirs = encodeReceipt(
+            {
+              status: r.status,
+              cumulativeBlockGasUsed: r.cumulativeGasUsed,
+              bitvector: logsBloom(r.logs),
+              logs: r.logs,
+            },
+            r.type as 0 | 1 | 2,
+          );
+          expect(Buffer.from(encodeReceiptForRoot(r)).toString("hex")).toBe(Buffer.from(theirs).toString("hex"));
+        },
+      ),
+    );
+  });
+});

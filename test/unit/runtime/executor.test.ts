@@ -1,0 +1,148 @@
+import { createFeeMarket1559Tx, createTxFromRLP } from "@ethereumjs/tx";
+import { hexToBytes } from "@ethereumjs/util";
+import { describe, expect, it } from "vitest";
+import { loadArtifact } from "../../../contracts/artifacts.js";
+import { buildGenesis } from "../../../genesis/build.js";
+import { devnetGenesis } from "../../../genesis/devnet.js";
+import { createChainCommon } from "../../../runtime/evm/common.js";
+import { createAzoraVM } from "../../../runtime/evm/vm.js";
+import { BlockExecution } from "../../../runtime/executor.js";
+import { nextBaseFee } from "../../../runtime/fees.js";
+import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
+import { HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
+import { DEV_KEYS } from "../../utils/devnode.js";
+
+const spec = devnetGenesis();
+const common = createChainCommon(spec.chainId);
+const MINER = hexToBytes("0x000000000000000000000000000000000000fee0");
+
+/** A fresh world at genesis over an in-memory node map (pure logic: no LevelDB needed here). */
+async function freshWorld() {
+  const nodes = new Map<string, Uint8Array>();
+  const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
+  const genesis = await buildGenesis(spec, common, store);
+  for (const [k, v] of store.takeWrites()) nodes.set(k, v);
+  const state = openWorldState(common, store, genesis.header.stateRoot, HEAD_STATE_OPTIONS);
+  const vm = await createAzoraVM(common, state, { getBlockHash: async () => genesis.hash });
+  return { state, vm, genesis };
+}
+
+function transfer(key: number, nonce: number, to: `0x${string}`, value: bigint, gasLimit = 21000n) {
+  const tx = createFeeMarket1559Tx(
+    { chainId: spec.chainId, nonce, to, value, gasLimit, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n },
+    { common },
+  ).sign(hexToBytes(DEV_KEYS[key]));
+  return createTxFromRLP(tx.serialize(), { common });
+}
+
+function deploy(key: number, nonce: number) {
+  const a = loadArtifact("Probe");
+  const tx = createFeeMarket1559Tx(
+    {
+      chainId: spec.chainId,
+      nonce,
+      data: a.bytecode as `0x${string}`,
+      gasLimit: 3_000_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 1n,
+    },
+    { common },
+  ).sign(hexToBytes(DEV_KEYS[key]));
+  return createTxFromRLP(tx.serialize(), { common });
+}
+
+async function runBlock(txs: ReturnType<typeof transfer>[]) {
+  const w = await freshWorld();
+  const env = {
+    number: 1n,
+    timestamp: spec.genesisTime + 1n,
+    gasLimit: spec.gasLimit,
+    baseFeePerGas: nextBaseFee(w.genesis.header, spec.fees),
+    miner: MINER,
+    parentHash: w.genesis.hash,
+  };
+  const exec = await BlockExecution.begin(w.vm, w.state, common, env);
+  const results = [];
+  for (const tx of txs) results.push(await exec.apply(tx, tx.getSenderAddress(), tx.serialize()));
+  return { results, sealed: await exec.seal(), state: w.state };
+}
+
+describe("block execution", () => {
+  it("is deterministic: the same block on the same state gives the same roots", async () => {
+    const txs = () => [
+      transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n),
+      deploy(1, 0),
+      transfer(2, 0, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 10n ** 18n),
+    ];
+    const a = await runBlock(txs());
+    const b = await runBlock(txs());
+    expect(a.results.every((r) => r.included)).toBe(true);
+    expect(bytesToHex(a.sealed.stateRoot)).toBe(bytesToHex(b.sealed.stateRoot));
+    expect(bytesToHex(a.sealed.receiptsRoot)).toBe(bytesToHex(b.sealed.receiptsRoot));
+    expect(bytesToHex(a.sealed.transactionsRoot)).toBe(bytesToHex(b.sealed.transactionsRoot));
+    expect(a.sealed.receipts[1].contractAddress).not.toBeNull();
+    expect(a.sealed.gasUsed).toBe(a.sealed.receipts.reduce((s, r) => s + r.gasUsed, 0n));
+  });
+
+  it("skips an invalid transaction without leaving any trace in the state", async () => {
+    const good = () => transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n);
+    const withBad = await runBlock([good(), transfer(1, 7, "0x000000000000000000000000000000000000beef", 5n)]);
+    const without = await runBlock([good()]);
+    expect(withBad.results[1].included).toBe(false);
+    expect(bytesToHex(withBad.sealed.stateRoot)).toBe(bytesToHex(without.sealed.stateRoot));
+  });
+
+  it("pays the tip to the miner and burns the base fee", async () => {
+    const { sealed, state } = await runBlock([transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n)]);
+    const r = sealed.receipts[0];
+    const tip = r.effectiveGasPrice - sealed.env.baseFeePerGas;
+    const minerAccount = await state.getAccount(new (await import("@ethereumjs/util")).Address(MINER));
+    expect(minerAccount?.balance).toBe(r.gasUsed * tip);
+  });
+
+  it("treats a call to 0x0a (KZG precompile, removed) as a plain transfer instead of crashing", async () => {
+    const { results } = await runBlock([transfer(0, 0, "0x000000000000000000000000000000000000000a", 1n, 100_000n)]);
+    expect(results[0].included).toBe(true);
+  });
+
+  it("refuses a transaction that does not fit the remaining block gas", async () => {
+    const w = await freshWorld();
+    const exec = await BlockExecution.begin(w.vm, w.state, common, {
+      number: 1n,
+      timestamp: spec.genesisTime,
+      gasLimit: 30_000n,
+      baseFeePerGas: 10n ** 9n,
+      miner: MINER,
+      parentHash: w.genesis.hash,
+    });
+    const t1 = transfer(0, 0, "0x000000000000000000000000000000000000beef", 1n);
+    const t2 = transfer(0, 1, "0x000000000000000000000000000000000000beef", 1n);
+    expect((await exec.apply(t1, t1.getSenderAddress(), t1.serialize())).included).toBe(true);
+    expect(await exec.apply(t2, t2.getSenderAddress(), t2.serialize())).toEqual({
+      included: false,
+      reason: "block gas limit reached",
+    });
+    await exec.abort();
+  });
+});
+
+describe("EIP-1559 base fee", () => {
+  const fees = spec.fees;
+  it("stays at the floor when blocks are empty", () => {
+    expect(nextBaseFee({ gasLimit: 60_000_000n, gasUsed: 0n, baseFeePerGas: fees.minBaseFeePerGas }, fees)).toBe(
+      fees.minBaseFeePerGas,
+    );
+  });
+  it("rises by 1/8 for a full block and is unchanged at target", () => {
+    const base = 8n * 10n ** 9n;
+    expect(nextBaseFee({ gasLimit: 60_000_000n, gasUsed: 60_000_000n, baseFeePerGas: base }, fees)).toBe(
+      9n * 10n ** 9n,
+    );
+    expect(nextBaseFee({ gasLimit: 60_000_000n, gasUsed: 30_000_000n, baseFeePerGas: base }, fees)).toBe(base);
+  });
+  it("falls by at most 1/8 and never below the floor", () => {
+    const base = 8n * 10n ** 9n;
+    expect(nextBaseFee({ gasLimit: 60_000_000n, gasUsed: 0n, baseFeePerGas: base }, fees)).toBe(7n * 10n ** 9n);
+  });
+});

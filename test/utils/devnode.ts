@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { resolveConfig } from "../../node/config.js";
+import { createLogger } from "../../node/logger.js";
+import { type RunningNode, startDevNode } from "../../node/node.js";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+export const CLI = join(REPO_ROOT, "dist/node/cli.js");
+
+/** The dev keys (test mnemonic accounts 0..9). */
+export const DEV_KEYS = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+] as const;
+export const DEV_CHAIN_ID = 16730n;
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `azora-${prefix}-`));
+}
+
+/** An in-process dev node on an ephemeral port with a fresh LevelDB (fast; for RPC method tests). */
+export async function startInProcessNode(
+  opts: { dataDir?: string; blockTimeMs?: number } = {},
+): Promise<RunningNode & { url: string; wsUrl: string; cleanup: () => Promise<void> }> {
+  const dataDir = opts.dataDir ?? tempDir("node");
+  const cfg = resolveConfig(undefined, {
+    dataDir,
+    rpc: { port: 0 },
+    blockTimeMs: opts.blockTimeMs,
+    log: { level: "silent" },
+  });
+  const { logger } = createLogger({ level: "silent", format: "json" });
+  const node = await startDevNode(cfg, logger);
+  return {
+    ...node,
+    url: node.rpc.url,
+    wsUrl: node.rpc.wsUrl,
+    cleanup: async () => {
+      await node.close();
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real `azora dev` child process (built CLI), on a port the node picks itself (`--rpc-port 0`). */
+export interface NodeProcess {
+  url: string;
+  wsUrl: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL: no shutdown code runs (crash test). */
+  kill9(): Promise<void>;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function spawnNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, "dev", "--data-dir", dataDir, "--rpc-port", "0", "--log-format", "json", ...extraArgs],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`node did not start within 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /RPC URL\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        child.stdout?.off("data", check);
+        res(m[1]);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`node exited with ${code} before starting:\n${out}`));
+    });
+  });
+  return {
+    url,
+    wsUrl: url.replace("http://", "ws://"),
+    child,
+    output: () => out,
+    kill9: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
