@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { EthBackend, LogFilter } from "./backend.js";
-import { InvalidParamsError, LimitExceededError } from "./errors.js";
+import { InvalidParamsError, LimitExceededError, ServerError } from "./errors.js";
 import { formatHeader, formatLog } from "./format.js";
 import { toHexData } from "./hex.js";
 import { logMatches } from "./logFilter.js";
@@ -28,7 +28,11 @@ type Filter =
   | { kind: "blocks"; nextBlock: bigint; lastPollMs: number }
   | { kind: "pending"; hashes: Uint8Array[]; lastPollMs: number };
 
-const filterNotFound = () => new InvalidParamsError("filter not found");
+/**
+ * geth's errFilterNotFound is a plain -32000 error. Clients rely on that code: viem's watchEvent /
+ * watchContractEvent re-install an expired filter only on -32000 (InvalidInputRpcError).
+ */
+const filterNotFound = () => new ServerError("filter not found");
 
 /**
  * Polling filters (eth_newFilter & co). Log and block filters remember the next block to report

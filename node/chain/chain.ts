@@ -7,13 +7,13 @@ import { type BlockHashLookup, createAzoraVM } from "../../runtime/evm/vm.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { AzoraError } from "../../runtime/lib/errors.js";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { LRU } from "../../runtime/lib/lru.js";
 import { type BlockBody, type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import type { Receipt } from "../../runtime/primitives/receipt.js";
 import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
 import type { ChainDB } from "../db/chainDb.js";
-import { LRU } from "../lru.js";
 
 export enum ChainErrorCode {
   GENESIS_MISMATCH = "CHAIN_ERROR_GENESIS_MISMATCH",

@@ -140,6 +140,7 @@ export class Mempool {
     this.sweepCursor = keys.length === 0 ? 0 : (this.sweepCursor + sweep) % keys.length;
 
     await Promise.all([...targets].map((sender) => this.locks.run(sender, () => this.revalidate(sender))));
+    this.expireQueued();
     this.enforceGlobalLimits();
   }
 
@@ -229,7 +230,12 @@ export class Mempool {
     if (nonce < baseNonce) {
       throw new MempoolError({ code: MempoolErrorCode.NONCE_TOO_LOW, nonce, stateNonce: baseNonce });
     }
-    const maxNonce = baseNonce + BigInt(accountSlots + accountQueue) - 1n;
+    // Relative to the end of the sender's executable run, not to the state nonce: a sender whose
+    // pending txs wait for the next block may keep extending the run (geth has no cap there either);
+    // only a gap deeper than the sender's queue allowance can never become executable in time.
+    const lastPending = acct?.lastPending();
+    const nextPending = lastPending === undefined ? baseNonce : lastPending.tx.nonce + 1n;
+    const maxNonce = nextPending + BigInt(Math.max(accountSlots, accountQueue)) - 1n;
     if (nonce > maxNonce) throw new MempoolError({ code: MempoolErrorCode.NONCE_TOO_HIGH, nonce, maxNonce });
     if (balance < input.cost) {
       throw new MempoolError({ code: MempoolErrorCode.INSUFFICIENT_FUNDS, balance, need: input.cost });
@@ -299,25 +305,25 @@ export class Mempool {
     const victims: PoolEntry[] = [];
     const pendingOver = this.totals.pendingSlots + after.pendingSlots - before.pendingSlots - this.opts.globalSlots;
     if (pendingOver > 0) {
-      const senderOverQuota = after.pendingCount > this.opts.accountSlots;
-      victims.push(...this.pickVictims("pending", pendingOver, input, senderOverQuota));
+      const withinQuota = after.pendingCount <= this.opts.accountSlots;
+      victims.push(...this.pickVictims("pending", pendingOver, input, withinQuota));
     }
     const queuedOver = this.totals.queuedSlots + after.queuedSlots - before.queuedSlots - this.opts.globalQueue;
-    if (queuedOver > 0) victims.push(...this.pickVictims("queued", queuedOver, input, true));
+    if (queuedOver > 0) victims.push(...this.pickVictims("queued", queuedOver, input, false));
     return victims;
   }
 
   /**
    * At most one victim per other sender, its last pending (or last queued) tx, so no other entry
    * changes class. A victim qualifies if it pays a strictly lower tip (then fee cap) than `input`, or,
-   * for pending room, if its sender holds more than `accountSlots` pending txs while the new tx's
-   * sender does not: accountSlots is the share geth guarantees each sender, taken back first.
+   * when `reclaimQuota` is set, if its sender holds more than `accountSlots` pending txs:
+   * accountSlots is the share geth guarantees each sender, so slots above it are taken back first.
    */
   private pickVictims(
     kind: "pending" | "queued",
     slotsNeeded: number,
     input: PooledTx,
-    senderOverQuota: boolean,
+    reclaimQuota: boolean,
   ): PoolEntry[] {
     interface Candidate {
       entry: PoolEntry;
@@ -330,7 +336,7 @@ export class Mempool {
       if (acct.sender === input.sender) continue;
       const entry = kind === "pending" ? acct.lastPending() : acct.lastQueued();
       if (entry === undefined) continue;
-      const overQuota = kind === "pending" && !senderOverQuota && acct.counts.pendingCount > this.opts.accountSlots;
+      const overQuota = reclaimQuota && acct.counts.pendingCount > this.opts.accountSlots;
       if (overQuota || cheaper(entry.tx, input)) heap.push({ entry, overQuota });
     }
     const victims: PoolEntry[] = [];
@@ -376,6 +382,20 @@ export class Mempool {
     for (const e of unfunded) this.detach(acct, e);
     this.emitPending(this.settle(acct));
     if (unfunded.length > 0) this.log.debug("dropped unfunded txs", { sender, count: unfunded.length });
+  }
+
+  /** Drops queued txs older than `queuedLifetimeMs` (pending ones are left for blocks to include). */
+  private expireQueued(): void {
+    const lifetimeMs = this.opts.queuedLifetimeMs;
+    if (lifetimeMs === undefined) return;
+    const cutoff = this.clock() - lifetimeMs;
+    for (const acct of [...this.bySender.values()]) {
+      const expired = acct.entries().filter((e) => !e.pending && e.tx.receivedAt < cutoff);
+      if (expired.length === 0) continue;
+      for (const e of expired) this.detach(acct, e);
+      this.emitPending(this.settle(acct));
+      this.log.debug("expired queued txs", { sender: acct.sender, count: expired.length });
+    }
   }
 
   /**
@@ -461,6 +481,7 @@ export class Mempool {
     if (entries.length === 0 || this.listeners.size === 0) return;
     const listeners = [...this.listeners];
     for (const e of entries) {
+      if (this.byHash.get(e.tx.hash) !== e) continue; // evicted by a trim in the same call
       for (const listener of listeners) {
         try {
           listener(e.tx);

@@ -14,6 +14,11 @@ export interface MempoolOptions {
   minBaseFeePerGas: bigint;
   /** Txs asking for more gas than a block holds can never be included. */
   blockGasLimit: bigint;
+  /**
+   * Queued (nonce-gapped) txs older than this are dropped at the next head, as geth's
+   * `txpool.lifetime` does; otherwise gaps nobody fills hold queue slots forever. Default 3 h.
+   */
+  queuedLifetimeMs?: number;
 }
 
 export const DEFAULT_MEMPOOL_OPTIONS: MempoolOptions = {
@@ -24,6 +29,7 @@ export const DEFAULT_MEMPOOL_OPTIONS: MempoolOptions = {
   priceBumpPercent: 10,
   minBaseFeePerGas: 0n,
   blockGasLimit: 30_000_000n,
+  queuedLifetimeMs: 3 * 60 * 60 * 1000,
 };
 
 /** geth's txSlotSize: big txs take several slots so the pool's memory, not just its tx count, is bounded. */

@@ -32,6 +32,11 @@ export interface BlockProducerModules {
 
 /** Reasons a selected tx is left in the pool instead of dropped (it may fit a later block). */
 const TRANSIENT_FAILURES = ["block gas limit reached"];
+/** Candidates are selected for this many blocks' worth of gas limits (most txs use far less). */
+const SELECTION_OVERSHOOT = 2n;
+const MIN_TX_GAS = 21_000n;
+/** Longest stretch of block execution before yielding to the event loop. */
+const EXECUTION_SLICE_MS = 10;
 
 /**
  * The single-validator block pipeline of `azora dev`: the same steps the BFT network runs, with a
@@ -55,6 +60,8 @@ export class BlockProducer {
   /** evm_setNextBlockTimestamp: used once for the next block. */
   nextTimestamp: bigint | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Milliseconds spent in each step of the last block (logged at debug, exported as metrics). */
+  phase = { exec: 0, seal: 0, sign: 0, persist: 0, mempool: 0 };
 
   constructor(opts: BlockProducerOptions, modules: BlockProducerModules) {
     this.opts = opts;
@@ -98,7 +105,7 @@ export class BlockProducer {
     while (this.running) {
       const interval = this.opts.blockTimeMs ?? this.opts.emptyBlockIntervalMs;
       const waitMs = this.lastBlockAtMs + interval - this.nowMs();
-      const txsWaiting = this.opts.blockTimeMs === undefined && this.m.mempool.stats().pending > 0;
+      const txsWaiting = this.opts.blockTimeMs === undefined && this.hasIncludableTxs();
       if (!txsWaiting && waitMs > 0) {
         await this.sleep(waitMs);
         continue;
@@ -112,6 +119,17 @@ export class BlockProducer {
         throw e;
       }
     }
+  }
+
+  /**
+   * Pending txs whose fee cap is below the next base fee stay pooled but cannot be included;
+   * waking for them would make empty blocks back to back.
+   */
+  private hasIncludableTxs(): boolean {
+    if (this.m.mempool.stats().pending === 0) return false;
+    const { chain } = this.m;
+    const baseFeePerGas = nextBaseFee(chain.head.header, chain.spec.fees);
+    return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: chain.spec.gasLimit, maxTxs: 1 }).length > 0;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -137,6 +155,7 @@ export class BlockProducer {
 
   private async produceBlock(): Promise<CommittedBlock> {
     const startedMs = this.nowMs();
+    const startedPerf = performance.now();
     const { chain, mempool } = this.m;
     const parent = chain.head;
     const number = parent.header.number + 1n;
@@ -152,18 +171,35 @@ export class BlockProducer {
     };
 
     // Propose: select by price and nonce, execute while building (the header commits to the result).
+    // Selection reserves each tx's gas *limit*; execution charges gas *used*, so select a
+    // generous superset and let the block's real gas decide where it ends.
     const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
     const included: string[] = [];
     const senders = new Set<string>();
-    const candidates = mempool.selectForBlock({ baseFeePerGas, gasLimit: env.gasLimit });
+    const skippedSenders = new Set<string>();
+    const candidates = mempool.selectForBlock({ baseFeePerGas, gasLimit: env.gasLimit * SELECTION_OVERSHOOT });
+    let sliceStartedMs = performance.now();
     for (const ptx of candidates) {
+      if (exec.gasUsedSoFar + MIN_TX_GAS > env.gasLimit) break;
+      // Once one tx of a sender is left out, its later nonces cannot run in this block.
+      if (skippedSenders.has(ptx.sender)) continue;
       const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw);
       if (r.included) {
         included.push(ptx.hash);
         senders.add(ptx.sender);
-      } else if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
+      } else {
+        skippedSenders.add(ptx.sender);
+        if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
+      }
+      // Execution is synchronous CPU work: let RPC requests in between slices of it.
+      if (performance.now() - sliceStartedMs > EXECUTION_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStartedMs = performance.now();
+      }
     }
+    const tExec = performance.now();
     const executed = await exec.seal();
+    const tSeal = performance.now();
 
     const lastCommit = number === 1n ? new Uint8Array(0) : ((await chain.db.getCommit(parent.header.number)) ?? null);
     assert(lastCommit !== null, "parent commit certificate is stored");
@@ -211,9 +247,19 @@ export class BlockProducer {
       receipts: executed.receipts,
       txHashes: included.map((h) => hexToBytes(h as `0x${string}`)),
     };
+    const tSign = performance.now();
     await chain.commitBlock(block, encodeCommit(commit));
+    const tCommit = performance.now();
     mempool.removeIncluded(included);
     await mempool.onNewHead({ senders });
+    const tDone = performance.now();
+    this.phase = {
+      exec: tExec - startedPerf,
+      seal: tSeal - tExec,
+      sign: tSign - tSeal,
+      persist: tCommit - tSign,
+      mempool: tDone - tCommit,
+    };
     this.lastBlockAtMs = this.nowMs();
     const ms = this.lastBlockAtMs - startedMs;
     this.m.metrics?.blockCommitted(block, ms / 1000);
@@ -222,6 +268,7 @@ export class BlockProducer {
       txs: included.length,
       hash: bytesToHex(hash),
       ms,
+      phase: this.phase,
     });
     return block;
   }

@@ -1,6 +1,8 @@
+import { toChecksumAddress } from "@ethereumjs/util";
 import type { DevBackend, EthBackend } from "../../rpc/backend.js";
 import { InvalidParamsError } from "../../rpc/errors.js";
-import { toHexQuantity } from "../../rpc/hex.js";
+import { formatTransaction } from "../../rpc/format.js";
+import { hexToBytes, toHexQuantity } from "../../rpc/hex.js";
 import { defineMethod, type MethodTable } from "../../rpc/types.js";
 import type { Mempool, PooledTx } from "../mempool/index.js";
 import type { BlockProducer } from "../producer/blockProducer.js";
@@ -8,11 +10,20 @@ import type { BlockProducer } from "../producer/blockProducer.js";
 /** At most this many blocks per anvil_mine / hardhat_mine call. */
 const MAX_MINE_BLOCKS = 10_000;
 
-export function createDevBackend(producer: BlockProducer): DevBackend {
+export function createDevBackend(producer: BlockProducer, nowMs: () => number = Date.now): DevBackend {
+  /**
+   * As in Hardhat and Anvil, the clock continues from an explicitly set timestamp: without moving
+   * the offset, every later block would repeat that timestamp (the producer never goes backwards)
+   * until the wall clock caught up.
+   */
+  const setNext = (timestamp: bigint) => {
+    producer.nextTimestamp = timestamp;
+    producer.timeOffsetSeconds = timestamp - BigInt(Math.floor(nowMs() / 1000));
+  };
   return {
     async mine(blocks, timestamp) {
       for (let i = 0; i < blocks; i++) {
-        if (i === 0 && timestamp !== undefined) producer.nextTimestamp = timestamp;
+        if (i === 0 && timestamp !== undefined) setNext(timestamp);
         await producer.mineNow();
       }
     },
@@ -21,9 +32,16 @@ export function createDevBackend(producer: BlockProducer): DevBackend {
       return producer.timeOffsetSeconds;
     },
     setNextBlockTimestamp(timestamp) {
-      producer.nextTimestamp = timestamp;
+      setNext(timestamp);
     },
   };
+}
+
+/** A JSON integer or a hex string (the forms evm_mine accepts in Hardhat and Anvil); null otherwise. */
+function toSeconds(v: unknown): bigint | null {
+  if (typeof v === "number" && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === "string" && /^0x[0-9a-fA-F]+$/.test(v)) return BigInt(v);
+  return null;
 }
 
 /** Hardhat/Anvil-compatible dev helpers; registered only by `azora dev`. */
@@ -36,7 +54,11 @@ export function createDevMethods(dev: DevBackend): MethodTable {
     return null;
   };
   return {
-    evm_mine: defineMethod([{ name: "timestamp", type: "quantity", optional: true }], async ([ts]) => {
+    // Hardhat and Anvil take the timestamp as a JSON number; a hex quantity is accepted too.
+    evm_mine: defineMethod([{ name: "timestamp", type: "any", optional: true }], async ([t]) => {
+      const ts = t === null || t === undefined ? undefined : toSeconds(t);
+      if (ts === null || (ts !== undefined && ts < 0n))
+        throw new InvalidParamsError("invalid argument 0 (timestamp): expected a non-negative number");
       await dev.mine(1, ts);
       return "0x0";
     }),
@@ -67,18 +89,13 @@ export function createDevMethods(dev: DevBackend): MethodTable {
   };
 }
 
+/** geth's txpool_content entry: the full RPC transaction object, as eth_getTransactionByHash shows it pooled. */
 function txpoolEntry(p: PooledTx) {
-  return {
-    hash: p.hash,
-    nonce: toHexQuantity(p.nonce),
-    from: p.sender,
-    to: p.tx.to?.toString() ?? null,
-    gas: toHexQuantity(p.gasLimit),
-    maxFeePerGas: toHexQuantity(p.maxFeePerGas),
-    maxPriorityFeePerGas: toHexQuantity(p.maxPriorityFeePerGas),
-    value: toHexQuantity(p.value),
-    type: toHexQuantity(p.type),
-  };
+  return formatTransaction({
+    tx: p.tx,
+    hash: hexToBytes(p.hash) as Uint8Array,
+    from: hexToBytes(p.sender) as Uint8Array,
+  });
 }
 
 /** azora_ node status and geth's txpool_ inspection methods. */
@@ -87,8 +104,9 @@ export function createAzoraMethods(backend: EthBackend, mempool: Mempool): Metho
     const c = mempool.content();
     const side = (m: Map<string, PooledTx[]>) =>
       Object.fromEntries(
+        // geth keys senders by their checksummed address and txs by decimal nonce.
         [...m].map(([sender, txs]) => [
-          sender,
+          toChecksumAddress(sender),
           Object.fromEntries(txs.map((t) => [t.nonce.toString(), txpoolEntry(t)])),
         ]),
       );

@@ -21,21 +21,33 @@ import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
 import type { BlockTagOrHash, CallRequest, StateOverride } from "../../rpc/types.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { LRU } from "../../runtime/lib/lru.js";
 import { encodeBody, encodeHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
-import { LRU } from "../lru.js";
 import { decodeRawTransaction, isMempoolError, type Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
-import { estimateGas, simulate } from "./simulate.js";
+import { call, estimateGas, simulate } from "./simulate.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
 /** eth_getLogs answers at most this many logs (geth's default cap). */
 export const MAX_LOGS_RESULTS = 10_000;
+
+/** eth_createAccessList re-runs at most this often (each run can only add entries). */
+const MAX_ACCESS_LIST_ROUNDS = 8;
+
+/** Order-insensitive identity of an access list (geth compares them as sets). */
+function accessListKey(list: { address: string; storageKeys: string[] }[]): string {
+  const entry = (e: { address: string; storageKeys: string[] }) => {
+    const keys = e.storageKeys.map((k) => k.toLowerCase()).sort();
+    return `${e.address.toLowerCase()}:${keys.join(",")}`;
+  };
+  return list.map(entry).sort().join(";");
+}
 
 interface DecodedBlock {
   transactions: TxView[];
@@ -56,6 +68,12 @@ export interface NodeBackendModules {
   dev?: DevBackend;
 }
 
+function callKey(req: CallRequest): string {
+  return JSON.stringify(req, (_k, v) =>
+    typeof v === "bigint" ? `0x${v.toString(16)}` : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v,
+  );
+}
+
 /** The node's implementation of the JSON-RPC backend: chain store, state views and mempool. */
 export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
@@ -63,6 +81,7 @@ export class NodeBackend implements EthBackend {
   readonly dev?: DevBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
+  private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
@@ -163,16 +182,22 @@ export class NodeBackend implements EthBackend {
     return this.m.readers.at(ref.header.stateRoot);
   }
 
+  // Reads go through the view's simulation queue: an eth_call running on the same (shared) view
+  // writes its overrides and its own effects into the view's state manager until it reverts, and a
+  // read served in between would see them.
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
-    return (await this.view(ref)).getAccount(address);
+    const view = await this.view(ref);
+    return view.simulate(() => view.getAccount(address));
   }
 
   async getCode(ref: BlockRef, address: Uint8Array): Promise<Uint8Array> {
-    return (await this.view(ref)).getCode(address);
+    const view = await this.view(ref);
+    return view.simulate(() => view.getCode(address));
   }
 
   async getStorage(ref: BlockRef, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
-    return (await this.view(ref)).getStorage(address, slot);
+    const view = await this.view(ref);
+    return view.simulate(() => view.getStorage(address, slot));
   }
 
   async getProof(ref: BlockRef, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof> {
@@ -185,7 +210,12 @@ export class NodeBackend implements EthBackend {
       codeHash: p.codeHash,
       storageHash: p.storageHash,
       accountProof: p.accountProof,
-      storageProof: p.storageProof.map((s) => ({ key: s.key, value: BigInt(s.value), proof: s.proof })),
+      // ethereumjs answers no storage proofs at all for an absent account; geth answers each key
+      // with value 0 and an empty proof (the storage trie is empty).
+      storageProof:
+        p.storageProof.length === slots.length
+          ? p.storageProof.map((s) => ({ key: s.key, value: BigInt(s.value), proof: s.proof }))
+          : slots.map((slot) => ({ key: bytesToHex(slot), value: 0n, proof: [] })),
     };
   }
 
@@ -194,18 +224,40 @@ export class NodeBackend implements EthBackend {
   }
 
   async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<CallOutcome> {
-    const r = await simulate(await this.view(ref), this.m.chain.common, ref.header, req, { overrides });
-    return r.outcome;
+    if (overrides !== undefined) return call(await this.view(ref), this.m.chain.common, ref.header, req, overrides);
+    // A call's result depends only on the block and the request: dApps polling the same view
+    // functions every block are answered from memory.
+    const key = `${bytesToHex(ref.hash)}|${callKey(req)}`;
+    let outcome = this.callResults.get(key);
+    if (outcome === undefined) {
+      outcome = call(await this.view(ref), this.m.chain.common, ref.header, req, undefined);
+      this.callResults.set(key, outcome);
+      outcome.catch(() => this.callResults.delete(key));
+    }
+    return outcome;
   }
 
   async estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<bigint> {
     return estimateGas(await this.view(ref), this.m.chain.common, ref.header, req, overrides);
   }
 
+  /**
+   * geth's algorithm: run with the list found so far until the list stops changing, so `gasUsed` is
+   * the gas of the transaction sent WITH the returned list (warm accesses, list costs included).
+   */
   async createAccessList(ref: BlockRef, req: CallRequest) {
-    const r = await simulate(await this.view(ref), this.m.chain.common, ref.header, req, { reportAccessList: true });
-    const error = r.outcome.reverted ? "execution reverted" : r.outcome.error;
-    return { accessList: r.accessList ?? [], gasUsed: r.outcome.gasUsed, error };
+    const view = await this.view(ref);
+    let list = req.accessList ?? [];
+    for (let round = 1; ; round++) {
+      const withList = { ...req, accessList: list };
+      const r = await simulate(view, this.m.chain.common, ref.header, withList, { reportAccessList: true });
+      const next = r.accessList ?? [];
+      if (round >= MAX_ACCESS_LIST_ROUNDS || accessListKey(next) === accessListKey(list)) {
+        const error = r.outcome.reverted ? "execution reverted" : r.outcome.error;
+        return { accessList: next, gasUsed: r.outcome.gasUsed, error };
+      }
+      list = next;
+    }
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {

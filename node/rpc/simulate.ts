@@ -1,3 +1,4 @@
+import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import { createFeeMarket1559Tx, type FeeMarket1559Tx } from "@ethereumjs/tx";
 import { Account, Address, createAddressFromString } from "@ethereumjs/util";
@@ -6,11 +7,14 @@ import type { CallOutcome } from "../../rpc/backend.js";
 import { ExecutionRevertedError, ServerError } from "../../rpc/errors.js";
 import type { CallRequest, StateOverride } from "../../rpc/types.js";
 import { type BlockEnv, ethBlockForEnv } from "../../runtime/evm/vm.js";
+import { LRU } from "../../runtime/lib/lru.js";
 import type { BlockHeader } from "../../runtime/primitives/block.js";
 import type { StateView } from "../state/readers.js";
 
 /** geth's RPCGasCap: the most gas one eth_call / estimate may burn. */
 export const RPC_GAS_CAP = 50_000_000n;
+/** Gas of a plain value transfer (params.TxGas). */
+const TX_GAS = 21_000n;
 /** geth's estimateGasErrorRatio: stop the binary search within 1.5 % of the optimum. */
 const ESTIMATE_ERROR_RATIO = 0.015;
 const ZERO_ADDRESS = new Address(new Uint8Array(20));
@@ -28,7 +32,7 @@ function hasFees(req: CallRequest): boolean {
 
 /**
  * Context for simulating on top of block `header`: geth's rules — without fees in the request the
- * base fee is taken as zero (so unfunded callers can simulate), and balances are not checked.
+ * base fee is taken as zero, so unfunded callers can simulate (only a `value` must be covered).
  */
 function envFor(header: BlockHeader, req: CallRequest): BlockEnv {
   return {
@@ -89,6 +93,90 @@ function buildTx(common: Common, req: CallRequest, gasLimit: bigint, nonce: bigi
   return tx;
 }
 
+/**
+ * Intrinsic gas of a transaction built from `req` under Prague: base cost, calldata, contract
+ * creation and init-code words (EIP-3860), access list (EIP-2930), and the calldata floor (EIP-7623).
+ */
+export function intrinsicGas(req: CallRequest): bigint {
+  const data = req.data ?? new Uint8Array(0);
+  let zeros = 0n;
+  for (const b of data) if (b === 0) zeros++;
+  const nonZeros = BigInt(data.length) - zeros;
+  const create = req.to === undefined || req.to === null;
+  let gas = 21_000n + zeros * 4n + nonZeros * 16n;
+  if (create) gas += 32_000n + ((BigInt(data.length) + 31n) / 32n) * 2n;
+  for (const e of req.accessList ?? []) gas += 2400n + 1900n * BigInt(e.storageKeys.length);
+  const floor = 21_000n + 10n * (zeros + 4n * nonZeros);
+  return gas > floor ? gas : floor;
+}
+
+/** Block context objects are costly to build; calls at one block share theirs. */
+const blockContexts = new LRU<string, EthBlock>(64);
+
+function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBlock {
+  const key = `${header.number}:${Buffer.from(header.stateRoot).toString("hex")}:${header.timestamp}:${env.baseFeePerGas}`;
+  let block = blockContexts.get(key);
+  if (block === undefined) {
+    block = ethBlockForEnv(common, env);
+    blockContexts.set(key, block);
+  }
+  return block;
+}
+
+/**
+ * eth_call: runs the message directly on the EVM (no transaction object, no intrinsic-gas
+ * accounting, no receipt) on `view`, always reverted afterwards. That is what makes calls cheap;
+ * estimateGas and access lists go through `simulate`, which runs a full transaction.
+ */
+export async function call(
+  view: StateView,
+  common: Common,
+  header: BlockHeader,
+  req: CallRequest,
+  overrides: StateOverride | undefined,
+): Promise<CallOutcome> {
+  const env = envFor(header, req);
+  const block = blockContext(common, header, env);
+  const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
+  const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n;
+  const gasLimit = req.gas !== undefined && req.gas < RPC_GAS_CAP ? req.gas : RPC_GAS_CAP;
+  const needed = intrinsicGas(req);
+  if (gasLimit < needed) throw new ServerError(`intrinsic gas too low: have ${gasLimit}, want ${needed}`);
+  return view.simulate(async (vm) => {
+    await applyOverrides(vm, overrides);
+    // geth's preCheck/buyGas: the caller must afford value (and the gas, when a price is given).
+    const value = req.value ?? 0n;
+    if (value > 0n || gasPrice > 0n) {
+      const balance = (await vm.stateManager.getAccount(from))?.balance ?? 0n;
+      const want = value + (gasPrice > 0n ? gasLimit * gasPrice : 0n);
+      if (balance < want) {
+        throw new ServerError(
+          `insufficient funds for gas * price + value: address ${from} have ${balance} want ${want}`,
+        );
+      }
+    }
+    await vm.evm.journal.cleanup(); // no warm addresses carried over from an earlier call
+    const r = await vm.evm.runCall({
+      caller: from,
+      origin: from,
+      to: req.to === undefined || req.to === null ? undefined : createAddressFromString(req.to),
+      value: req.value ?? 0n,
+      data: req.data ?? new Uint8Array(0),
+      gasLimit: gasLimit - needed,
+      gasPrice,
+      block,
+      skipBalance: true, // affordability was checked above, as geth does
+    });
+    const err = r.execResult.exceptionError;
+    return {
+      returnValue: r.execResult.returnValue,
+      reverted: err?.error === "revert",
+      error: err !== undefined && err.error !== "revert" ? err.error : undefined,
+      gasUsed: r.execResult.executionGasUsed,
+    };
+  });
+}
+
 /** Runs `req` as a transaction on `view` (always reverted afterwards). */
 export async function simulate(
   view: StateView,
@@ -107,9 +195,11 @@ export async function simulate(
     try {
       const r = await runTx(vm, {
         tx,
-        block: ethBlockForEnv(common, env),
+        block: blockContext(common, header, env),
         skipNonce: true,
-        skipBalance: !hasFees(req),
+        // Never skipped: ethereumjs's skipBalance tops the sender up to the tx's cost, whereas geth
+        // refuses a value above the balance (without fee fields the cost is just the value).
+        skipBalance: false,
         skipBlockGasLimitValidation: true,
         skipHardForkValidation: true,
         reportAccessList: opts.reportAccessList,
@@ -153,9 +243,37 @@ export async function estimateGas(
   req: CallRequest,
   overrides: StateOverride | undefined,
 ): Promise<bigint> {
-  const cap = req.gas !== undefined && req.gas < RPC_GAS_CAP ? req.gas : RPC_GAS_CAP;
+  // geth ignores a request gas below the cost of a transfer (it cannot be an upper bound).
+  let cap = req.gas !== undefined && req.gas >= TX_GAS && req.gas < RPC_GAS_CAP ? req.gas : RPC_GAS_CAP;
   const run = (gasLimit: bigint) => simulate(view, common, header, req, { gasLimit, overrides });
-  const first = await run(cap);
+  const { balance, toHasCode } = await view.simulate(async (vm) => {
+    await applyOverrides(vm, overrides);
+    const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
+    const to = req.to === undefined || req.to === null ? undefined : createAddressFromString(req.to);
+    return {
+      balance: (await vm.stateManager.getAccount(from))?.balance ?? 0n,
+      toHasCode: to === undefined ? true : (await vm.stateManager.getCode(to)).length > 0,
+    };
+  });
+  // geth: with a fee cap, the sender's balance bounds the gas it can buy.
+  const feeCap = req.maxFeePerGas ?? req.gasPrice ?? 0n;
+  if (feeCap > 0n) {
+    const value = req.value ?? 0n;
+    if (value >= balance) throw new ServerError("insufficient funds for transfer");
+    const allowance = (balance - value) / feeCap;
+    if (allowance < cap) cap = allowance;
+  }
+  // geth: a plain value transfer to an account without code is tried at exactly 21000 first.
+  if ((req.data === undefined || req.data.length === 0) && !toHasCode) {
+    const transfer = await run(TX_GAS).catch(() => undefined);
+    if (transfer !== undefined && !transfer.outcome.reverted && transfer.outcome.error === undefined) return TX_GAS;
+  }
+  // Below the intrinsic gas even at the cap (a small allowance): geth's "exceeds allowance".
+  const first = await run(cap).catch((e: unknown) => {
+    if (e instanceof ServerError && e.message === "intrinsic gas too low") return undefined;
+    throw e;
+  });
+  if (first === undefined) throw new ServerError(`gas required exceeds allowance (${cap})`);
   if (first.outcome.reverted) throw new ExecutionRevertedError(first.outcome.returnValue);
   if (first.outcome.error !== undefined) {
     throw new ServerError(

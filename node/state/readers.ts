@@ -3,11 +3,11 @@ import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { type BlockHashLookup, createAzoraVM } from "../../runtime/evm/vm.js";
+import { LRU } from "../../runtime/lib/lru.js";
 import { bytesToHex } from "../../runtime/primitives/bytes.js";
 import { KECCAK256_EMPTY } from "../../runtime/primitives/hash.js";
 import type { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../../runtime/state/worldState.js";
-import { LRU } from "../lru.js";
 
 export interface AccountView {
   nonce: bigint;

@@ -14,10 +14,13 @@ export const MAX_LOGS_BLOCK_RANGE = 10_000n;
 
 export const bytes = (h: string): Uint8Array => hexToBytes(h) as Uint8Array;
 
-/** Resolves a block selector or throws geth's "header not found" (-32000) for state queries. */
+/**
+ * Resolves a block selector or throws geth's -32000 for state queries: `header not found` for a
+ * number, `header for hash not found` for a hash.
+ */
 export async function requireBlock(backend: EthBackend, sel: BlockTagOrHash | undefined): Promise<BlockRef> {
   const ref = await backend.resolveBlock(sel ?? LATEST);
-  if (ref === undefined) throw new ServerError("header not found");
+  if (ref === undefined) throw new ServerError(sel?.kind === "hash" ? "header for hash not found" : "header not found");
   return ref;
 }
 
@@ -34,7 +37,12 @@ export async function resolveLogRange(
   backend: EthBackend,
   f: FilterCriteria,
 ): Promise<{ fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array }> {
-  if (f.blockHash !== undefined) return { blockHash: bytes(f.blockHash) };
+  if (f.blockHash !== undefined) {
+    // geth answers an unknown block hash with an error, not with an empty list.
+    if ((await backend.resolveBlock({ kind: "hash", hash: f.blockHash })) === undefined)
+      throw new ServerError("unknown block");
+    return { blockHash: bytes(f.blockHash) };
+  }
   const head = backend.headNumber();
   const from = f.fromBlock === undefined ? head : await tagNumber(backend, f.fromBlock, head);
   const to = f.toBlock === undefined ? head : await tagNumber(backend, f.toBlock, head);
@@ -49,6 +57,54 @@ async function tagNumber(backend: EthBackend, tag: BlockTagOrHash, head: bigint)
   const ref = await backend.resolveBlock(tag);
   if (ref === undefined) throw new ServerError("header not found");
   return ref.header.number;
+}
+
+/**
+ * A storage slot as geth's `decodeHash` reads it: optional 0x, any length up to 32 bytes (odd
+ * lengths and leading zeros allowed, so both `0x0` and a 32-byte hash work), left-padded to 32 bytes.
+ */
+function decodeStorageKey(s: string, what: string): Uint8Array {
+  let digits = s.startsWith("0x") || s.startsWith("0X") ? s.slice(2) : s;
+  if (digits.length % 2 !== 0) digits = `0${digits}`;
+  const b = hexToBytes(digits);
+  if (b === undefined) throw new InvalidParamsError(`${what}: hex string invalid`);
+  if (b.length > 32) throw new InvalidParamsError(`${what}: hex string too long, want at most 32 bytes`);
+  const key = new Uint8Array(32);
+  key.set(b, 32 - b.length);
+  return key;
+}
+
+/**
+ * eth_getProof keys as geth reads them (`[]string`, each like eth_getStorageAt's slot). geth echoes
+ * a 32-byte key as given and answers any shorter one as a quantity.
+ */
+function parseProofKeys(v: unknown): { key: Uint8Array; output: string }[] {
+  const what = "invalid argument 1 (storageKeys)";
+  if (v === null) return [];
+  if (!Array.isArray(v)) {
+    const kind = typeof v === "object" ? "object" : typeof v === "boolean" ? "bool" : typeof v;
+    throw new InvalidParamsError(`${what}: json: cannot unmarshal ${kind} into Go value of type []string`);
+  }
+  if (v.length > 1024) throw new InvalidParamsError(`${what}: at most 1024 keys`);
+  return v.map((k, i) => {
+    if (typeof k !== "string") {
+      const kind = k === null ? "null" : Array.isArray(k) ? "array" : typeof k === "boolean" ? "bool" : typeof k;
+      throw new InvalidParamsError(`${what}: [${i}]: json: cannot unmarshal ${kind} into Go value of type string`);
+    }
+    const key = decodeStorageKey(k, `${what}: [${i}]`);
+    const digits = k.startsWith("0x") || k.startsWith("0X") ? k.length - 2 : k.length;
+    return { key, output: digits === 64 ? toHexData(key) : toHexQuantity(BigInt(toHexData(key))) };
+  });
+}
+
+function parseBlockCount(v: unknown): bigint {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  try {
+    return parseQuantity(v, 64);
+  } catch (e) {
+    if (e instanceof InvalidParamsError) throw new InvalidParamsError(`invalid argument 0 (blockCount): ${e.message}`);
+    throw e;
+  }
 }
 
 function parsePercentiles(v: unknown): number[] | undefined {
@@ -87,10 +143,7 @@ export function createEthMethods(backend: EthBackend): MethodTable {
       ],
       async ([countRaw, newest, pct]) => {
         // geth accepts the count as a hex quantity or a plain JSON number.
-        const count =
-          typeof countRaw === "number" && Number.isSafeInteger(countRaw)
-            ? BigInt(countRaw)
-            : parseQuantity(countRaw, 64);
+        const count = parseBlockCount(countRaw);
         const percentiles = parsePercentiles(pct);
         const ref = await requireBlock(backend, newest);
         const n = Number(count > BigInt(MAX_FEE_HISTORY_BLOCKS) ? BigInt(MAX_FEE_HISTORY_BLOCKS) : count);
@@ -134,11 +187,11 @@ export function createEthMethods(backend: EthBackend): MethodTable {
     eth_getStorageAt: defineMethod(
       [
         { name: "address", type: "address" },
-        { name: "slot", type: "quantity" },
+        { name: "slot", type: "string" },
         { name: "block", type: "blockTagOrHash", optional: true },
       ],
       async ([address, slot, block]) => {
-        const key = hexToBytes(slot.toString(16).padStart(64, "0")) as Uint8Array;
+        const key = decodeStorageKey(slot, "invalid argument 1 (slot)");
         const value = await backend.getStorage(await requireBlock(backend, block), bytes(address), key);
         const word = new Uint8Array(32);
         word.set(value, 32 - value.length);
@@ -148,12 +201,16 @@ export function createEthMethods(backend: EthBackend): MethodTable {
     eth_getProof: defineMethod(
       [
         { name: "address", type: "address" },
-        { name: "storageKeys", type: "hashArray" },
+        { name: "storageKeys", type: "any" },
         { name: "block", type: "blockTagOrHash", optional: true },
       ],
-      async ([address, keys, block]) => {
-        if (keys.length > 1024) throw new InvalidParamsError("invalid argument 1 (storageKeys): at most 1024 keys");
-        const p = await backend.getProof(await requireBlock(backend, block), bytes(address), keys.map(bytes));
+      async ([address, rawKeys, block]) => {
+        const keys = parseProofKeys(rawKeys);
+        const p = await backend.getProof(
+          await requireBlock(backend, block),
+          bytes(address),
+          keys.map((k) => k.key),
+        );
         return {
           address: p.address,
           balance: toHexQuantity(p.balance),
@@ -161,7 +218,11 @@ export function createEthMethods(backend: EthBackend): MethodTable {
           codeHash: p.codeHash,
           storageHash: p.storageHash,
           accountProof: p.accountProof,
-          storageProof: p.storageProof.map((s) => ({ key: s.key, value: toHexQuantity(s.value), proof: s.proof })),
+          storageProof: p.storageProof.map((s, i) => ({
+            key: keys[i].output,
+            value: toHexQuantity(s.value),
+            proof: s.proof,
+          })),
         };
       },
     ),

@@ -1,5 +1,6 @@
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
+import { LRU } from "../lib/lru.js";
 
 /** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
 export interface TrieNodeReader {
@@ -19,13 +20,23 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
   private pending = new Map<string, Uint8Array>();
   /** Writes taken for persistence but not yet confirmed written: still readable. */
   private inFlight = new Map<string, Uint8Array>();
+  /**
+   * Nodes are immutable (keyed by their hash), so one cache serves every trie opened on this
+   * store: the head state, and the views at recent roots that eth_call and RPC reads use.
+   */
+  private readonly cache: LRU<string, Uint8Array>;
 
-  constructor(reader: TrieNodeReader) {
+  constructor(reader: TrieNodeReader, opts: { cacheEntries: number } = { cacheEntries: 250_000 }) {
     this.reader = reader;
+    this.cache = new LRU(opts.cacheEntries);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.pending.get(key) ?? this.inFlight.get(key) ?? (await this.reader.getNode(key));
+    const hit = this.pending.get(key) ?? this.inFlight.get(key) ?? this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const stored = await this.reader.getNode(key);
+    if (stored !== undefined) this.cache.set(key, stored);
+    return stored;
   }
 
   async put(key: string, value: string | Uint8Array): Promise<void> {
@@ -56,7 +67,10 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
   }
 
   confirmWritten(written: Map<string, Uint8Array>): void {
-    for (const k of written.keys()) this.inFlight.delete(k);
+    for (const [k, v] of written) {
+      this.inFlight.delete(k);
+      this.cache.set(k, v); // fresh nodes are the ones the next block and reads touch
+    }
   }
 
   get pendingCount(): number {

@@ -3,13 +3,20 @@ import { bigIntToUnpaddedBytes, bytesToBigInt, SECP256K1_ORDER } from "@ethereum
 import { getBytes, keccak256 } from "ethers";
 import { describe, expect, it } from "vitest";
 import { decodeRawTransaction, MempoolErrorCode } from "../../../../node/mempool/index.js";
-import { alice, CHAIN_ID, decodeCtx, DEV_KEYS, expectMempoolError, GWEI, signRaw1559, signTx } from "./fixtures.js";
+import { alice, CHAIN_ID, DEV_KEYS, decodeCtx, expectMempoolError, GWEI, signRaw1559, signTx } from "./fixtures.js";
 
 const decode = (raw: Uint8Array) => () => decodeRawTransaction(raw, decodeCtx);
 
 describe("decodeRawTransaction: accepted types", () => {
   it.each([0, 1, 2] as const)("decodes a signed type-%i tx and normalises its fees", async (type) => {
-    const raw = await signTx(alice, { type, nonce: 7, tip: 2n * GWEI, maxFee: 30n * GWEI, value: 5n, gasLimit: 30_000n });
+    const raw = await signTx(alice, {
+      type,
+      nonce: 7,
+      tip: 2n * GWEI,
+      maxFee: 30n * GWEI,
+      value: 5n,
+      gasLimit: 30_000n,
+    });
     const ptx = decodeRawTransaction(raw, decodeCtx);
     const fee = 30n * GWEI;
     expect(ptx.hash).toBe(keccak256(raw));

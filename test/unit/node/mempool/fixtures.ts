@@ -2,7 +2,6 @@ import { RLP } from "@ethereumjs/rlp";
 import { bigIntToUnpaddedBytes, concatBytes, hexToBytes } from "@ethereumjs/util";
 import { getBytes, keccak256, SigningKey, type TransactionRequest, Wallet } from "ethers";
 import { expect } from "vitest";
-import { createChainCommon } from "../../../../runtime/evm/common.js";
 import {
   DEFAULT_MAX_TX_BYTES,
   DEFAULT_MEMPOOL_OPTIONS,
@@ -15,6 +14,7 @@ import {
   type MempoolStateReader,
   type PooledTx,
 } from "../../../../node/mempool/index.js";
+import { createChainCommon } from "../../../../runtime/evm/common.js";
 
 export const CHAIN_ID = 1337n;
 export const GWEI = 1_000_000_000n;
@@ -148,13 +148,18 @@ export class MemoryState implements MempoolStateReader {
   }
 }
 
+/** Test clock: starts at 1000 ms and ticks 1 ms per read, so admission times are distinct. */
+export interface TestClock {
+  now: number;
+}
+
 export function createPool(
   opts: Partial<MempoolOptions> = {},
   state: MemoryState = new MemoryState(),
-): { pool: Mempool; state: MemoryState } {
-  let now = 1_000;
-  const pool = new Mempool({ ...DEFAULT_MEMPOOL_OPTIONS, ...opts }, { state, clock: () => now++ });
-  return { pool, state };
+): { pool: Mempool; state: MemoryState; clock: TestClock } {
+  const clock: TestClock = { now: 1_000 };
+  const pool = new Mempool({ ...DEFAULT_MEMPOOL_OPTIONS, ...opts }, { state, clock: () => clock.now++ });
+  return { pool, state, clock };
 }
 
 /** mulberry32: a tiny seeded PRNG so shuffles and jitter are reproducible. */

@@ -1,0 +1,119 @@
+// Command-line flags of `npm run bench`. A small hand-written parser: `--azora-args "--no-sync-writes"` takes a
+// value that starts with a dash, which node:util parseArgs refuses.
+
+export type Target = "azora" | "anvil";
+export const TARGETS: readonly Target[] = ["azora", "anvil"];
+
+export interface BenchParams {
+  only: Target | null;
+  txs: number;
+  senders: number;
+  callers: number;
+  calls: number;
+  out: string;
+  azoraArgs: string[];
+  anvilArgs: string[];
+  /** A phase fails when no awaited tx is included for this long. */
+  stallTimeoutMs: number;
+}
+
+export const HELP = `Usage: npm run bench -- [options]
+       node dist/bench/run.js [options]        (after \`npm run build\`)
+
+Runs the same workload against a fresh \`azora dev\` node and a fresh Anvil, one after the other, and prints
+a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
+  1. value transfers   pre-signed type-2 txs from --senders concurrent senders (eth_sendRawTransaction)
+  2. ERC-20 transfers  TestToken.transfer(recipient, 1), same pattern
+  3. eth_call          TestToken.balanceOf(addr) at latest, --callers concurrent callers
+
+Options:
+  --only <azora|anvil>   run one target only
+  --txs <n>              transactions per transfer phase (default 2000)
+  --senders <n>          concurrent sender accounts, dev accounts 0..n-1 (default 8, max 10)
+  --callers <n>          concurrent eth_call callers (default 20)
+  --calls <n>            eth_calls in total (default 20000)
+  --out <file>           JSON result (default bench/results/latest.json; a dated copy is written next to it)
+  --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
+  --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
+  --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
+  -h, --help             show this help
+`;
+
+export class UsageError extends Error {}
+
+function positiveInt(flag: string, v: string, max = 10_000_000): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer in [1, ${max}]`);
+  return n;
+}
+
+function splitArgs(v: string): string[] {
+  return v.split(/\s+/).filter((s) => s.length > 0);
+}
+
+/** Parses argv (without node and script); returns null when help was asked for. */
+export function parseArgs(argv: string[]): BenchParams | null {
+  const p: BenchParams = {
+    only: null,
+    txs: 2000,
+    senders: 8,
+    callers: 20,
+    calls: 20_000,
+    out: "bench/results/latest.json",
+    azoraArgs: [],
+    anvilArgs: [],
+    stallTimeoutMs: 30_000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf("=");
+    if (flag.startsWith("--") && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === "-h" || flag === "--help") return null;
+    const next = (): string => {
+      if (value !== undefined) return value;
+      i++;
+      if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
+      return argv[i];
+    };
+    switch (flag) {
+      case "--only": {
+        const v = next();
+        if (v !== "azora" && v !== "anvil") throw new UsageError("--only must be azora or anvil");
+        p.only = v;
+        break;
+      }
+      case "--txs":
+        p.txs = positiveInt(flag, next());
+        break;
+      case "--senders":
+        p.senders = positiveInt(flag, next(), 10);
+        break;
+      case "--callers":
+        p.callers = positiveInt(flag, next(), 1000);
+        break;
+      case "--calls":
+        p.calls = positiveInt(flag, next());
+        break;
+      case "--out":
+        p.out = next();
+        break;
+      case "--azora-args":
+        p.azoraArgs = splitArgs(next());
+        break;
+      case "--anvil-args":
+        p.anvilArgs = splitArgs(next());
+        break;
+      case "--stall-timeout":
+        p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag} (see --help)`);
+    }
+  }
+  if (p.txs < p.senders) throw new UsageError("--txs must be at least --senders");
+  return p;
+}

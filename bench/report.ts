@@ -1,0 +1,144 @@
+// The summary table and the ratios in the JSON result.
+import type { Target } from "./args.js";
+import type { CallPhaseResult, TxPhaseResult } from "./workloads.js";
+
+export interface TargetResult {
+  target: Target;
+  ok: boolean;
+  /** Why the target (or one of its phases) failed; null when everything passed. */
+  error: string | null;
+  version: string | null;
+  command: string | null;
+  startupSec: number | null;
+  phases: {
+    value: TxPhaseResult | null;
+    erc20: TxPhaseResult | null;
+    ethCall: CallPhaseResult | null;
+  };
+  figures: Record<string, number | null>;
+  node: {
+    stop: string | null;
+    rssMiBAtEnd: number | null;
+    logIssues: { counts: Record<string, number>; samples: Array<{ level: string; msg: string; count: number }> };
+  };
+}
+
+interface Figure {
+  key: string;
+  label: string;
+  digits: number;
+  /** Counts (failures) get no ratio. */
+  ratio: boolean;
+  get(r: TargetResult): number | null | undefined;
+}
+
+function txFigures(phase: "value" | "erc20", name: string): Figure[] {
+  return [
+    {
+      key: `${phase}.txPerSec`,
+      label: `${name}: tx/s (first submit → last inclusion)`,
+      digits: 0,
+      ratio: true,
+      get: (r) => r.phases[phase]?.txPerSec,
+    },
+    {
+      key: `${phase}.submitTxPerSec`,
+      label: `${name}: submit-only tx/s`,
+      digits: 0,
+      ratio: true,
+      get: (r) => r.phases[phase]?.submitTxPerSec,
+    },
+    {
+      key: `${phase}.latencyP50Ms`,
+      label: `${name}: submit→inclusion p50 (ms)`,
+      digits: 0,
+      ratio: true,
+      get: (r) => r.phases[phase]?.latencyMs.p50,
+    },
+    {
+      key: `${phase}.latencyP99Ms`,
+      label: `${name}: submit→inclusion p99 (ms)`,
+      digits: 0,
+      ratio: true,
+      get: (r) => r.phases[phase]?.latencyMs.p99,
+    },
+    {
+      key: `${phase}.failures`,
+      label: `${name}: failed txs`,
+      digits: 0,
+      ratio: false,
+      get: (r) => r.phases[phase]?.failures,
+    },
+  ];
+}
+
+export const FIGURES: Figure[] = [
+  ...txFigures("value", "Value transfers"),
+  ...txFigures("erc20", "ERC-20 transfers"),
+  {
+    key: "ethCall.callsPerSec",
+    label: "eth_call balanceOf: calls/s",
+    digits: 0,
+    ratio: true,
+    get: (r) => r.phases.ethCall?.callsPerSec,
+  },
+  {
+    key: "ethCall.latencyP50Ms",
+    label: "eth_call balanceOf: p50 (ms)",
+    digits: 2,
+    ratio: true,
+    get: (r) => r.phases.ethCall?.latencyMs.p50,
+  },
+  {
+    key: "ethCall.latencyP99Ms",
+    label: "eth_call balanceOf: p99 (ms)",
+    digits: 2,
+    ratio: true,
+    get: (r) => r.phases.ethCall?.latencyMs.p99,
+  },
+  {
+    key: "ethCall.failures",
+    label: "eth_call balanceOf: errors + wrong results",
+    digits: 0,
+    ratio: false,
+    get: (r) => (r.phases.ethCall === null ? null : r.phases.ethCall.errors + r.phases.ethCall.wrongResults),
+  },
+];
+
+export function figuresOf(r: TargetResult): Record<string, number | null> {
+  return Object.fromEntries(FIGURES.map((f) => [f.key, f.get(r) ?? null]));
+}
+
+export function ratios(
+  azora: TargetResult | undefined,
+  anvil: TargetResult | undefined,
+): Record<string, number | null> {
+  return Object.fromEntries(
+    FIGURES.filter((f) => f.ratio).map((f) => {
+      const a = azora === undefined ? null : (f.get(azora) ?? null);
+      const b = anvil === undefined ? null : (f.get(anvil) ?? null);
+      return [f.key, a !== null && b !== null && b !== 0 ? Math.round((a / b) * 100) / 100 : null];
+    }),
+  );
+}
+
+function fmt(v: number | null | undefined, digits: number): string {
+  if (v === null || v === undefined) return "—";
+  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function table(results: Partial<Record<Target, TargetResult>>): string {
+  const rat = ratios(results.azora, results.anvil);
+  const rows = [["Figure", "Azora", "Anvil", "Azora/Anvil"]];
+  for (const f of FIGURES) {
+    const a = results.azora === undefined ? null : f.get(results.azora);
+    const b = results.anvil === undefined ? null : f.get(results.anvil);
+    const r = f.ratio ? rat[f.key] : null;
+    rows.push([f.label, fmt(a, f.digits), fmt(b, f.digits), r === null ? "—" : `${r.toFixed(2)}×`]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row: string[]) =>
+    `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ")} |`;
+  const sep = `|${widths.map((w, c) => (c === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(rows[0]), sep, ...rows.slice(1).map(line)].join("\n");
+}

@@ -1,0 +1,269 @@
+// `npm run bench`: the same workload against a fresh `azora dev` node and a fresh Anvil, in the same run.
+// See bench/README.md for what is measured and how to read the result.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Wallet } from "ethers";
+import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
+import { VERSION } from "../node/version.js";
+import { type BenchParams, HELP, parseArgs, TARGETS, type Target, UsageError } from "./args.js";
+import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
+import { figuresOf, ratios, type TargetResult, table } from "./report.js";
+import { hexToBigInt, RpcClient } from "./rpc.js";
+import { round } from "./stats.js";
+import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
+
+/** Dev accounts 0..9 of `test test test test test test test test test test test junk` (also Anvil's defaults). */
+const DEV_KEYS = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+] as const;
+
+const log = (msg: string) => process.stdout.write(`${msg}\n`);
+
+function errMsg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function azoraVersion(root: string): string {
+  try {
+    const git = (args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", timeout: 5000 }).trim();
+    const head = git(["rev-parse", "--short", "HEAD"]);
+    const dirty = git(["status", "--porcelain"])
+      .split("\n")
+      .filter((l) => l.length > 0).length;
+    return `v${VERSION} (git ${head}${dirty > 0 ? `, ${dirty} uncommitted change(s)` : ""})`;
+  } catch {
+    return `v${VERSION}`;
+  }
+}
+
+function emptyResult(target: Target): TargetResult {
+  return {
+    target,
+    ok: false,
+    error: null,
+    version: null,
+    command: null,
+    startupSec: null,
+    phases: { value: null, erc20: null, ethCall: null },
+    figures: {},
+    node: { stop: null, rssMiBAtEnd: null, logIssues: { counts: {}, samples: [] } },
+  };
+}
+
+async function runTarget(target: Target, params: BenchParams, root: string): Promise<TargetResult> {
+  const res = emptyResult(target);
+  const errors: string[] = [];
+  const say = (msg: string) => log(`[${target}] ${msg}`);
+  let proc: TargetProcess | null = null;
+  let rpc: RpcClient | null = null;
+  try {
+    const artifact = loadArtifact("TestToken");
+    const t0 = performance.now();
+    if (target === "azora") {
+      res.version = azoraVersion(root);
+      say(`starting azora ${res.version}…`);
+      proc = await startAzora(join(root, "dist/node/cli.js"), root, params.azoraArgs);
+    } else {
+      const bin = findAnvil(root);
+      res.version = await anvilVersion(bin);
+      say(`starting ${res.version.split(";")[0]}…`);
+      proc = await startAnvil(bin, params.anvilArgs);
+    }
+    res.startupSec = round((performance.now() - t0) / 1000, 2);
+    res.command = proc.command;
+    say(`up at ${proc.url} (pid ${proc.pid}) in ${res.startupSec} s`);
+    rpc = new RpcClient(proc.url);
+    const chainId = hexToBigInt(await rpc.call("eth_chainId"));
+    const ctx: Ctx = {
+      rpc,
+      chainId,
+      wallets: DEV_KEYS.slice(0, params.senders).map((k) => new Wallet(k)),
+      proc,
+      params,
+      log: say,
+    };
+
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {
+      if (proc?.exited()) {
+        errors.push(`${name}: skipped, the node process is gone`);
+        return null;
+      }
+      say(`${name}`);
+      try {
+        return await fn();
+      } catch (e) {
+        const m = `${name}: ${errMsg(e)}`;
+        errors.push(m);
+        say(`FAILED ${m}`);
+        return null;
+      }
+    };
+    const noteFailure = (name: string, r: { ok: boolean; error?: string } | null) => {
+      if (r === null || r.ok) return;
+      const extra = "checks" in r ? (r.checks as { problems: string[] }).problems : [];
+      const m = `${name}: ${[r.error ?? "failures", ...extra].join("; ")}`;
+      errors.push(m);
+      say(`FAILED ${m}`);
+    };
+
+    res.phases.value = await phase("value transfers", () => valueTransfers(ctx));
+    noteFailure("value transfers", res.phases.value);
+    const token: Token | null = await phase("TestToken setup (deploy + fund senders, untimed)", () =>
+      setupToken(ctx, artifact),
+    );
+    if (token !== null) {
+      const erc20 = await phase("ERC-20 transfers", () => erc20Transfers(ctx, token));
+      res.phases.erc20 = erc20?.result ?? null;
+      noteFailure("ERC-20 transfers", res.phases.erc20);
+      res.phases.ethCall = await phase("eth_call balanceOf", () => ethCalls(ctx, token, erc20?.recipients ?? []));
+      noteFailure("eth_call balanceOf", res.phases.ethCall);
+    } else errors.push("ERC-20 transfers and eth_call skipped: no token");
+  } catch (e) {
+    errors.push(errMsg(e));
+    say(`FAILED ${errMsg(e)}`);
+  } finally {
+    rpc?.close();
+    if (proc !== null) {
+      res.node.rssMiBAtEnd = proc.rssMiB();
+      res.node.stop = await proc.stop();
+      res.node.logIssues = proc.issues();
+      say(`stopped: ${res.node.stop}`);
+      if (!/^exit code 0$|signal SIGTERM/.test(res.node.stop) && target === "azora")
+        errors.push(`azora did not stop cleanly: ${res.node.stop}`);
+    }
+  }
+  res.figures = figuresOf(res);
+  res.error = errors.length > 0 ? errors.join("\n") : null;
+  res.ok = errors.length === 0;
+  return res;
+}
+
+function printDetails(r: TargetResult): void {
+  const p = r.phases;
+  for (const [name, ph] of [
+    ["value", p.value],
+    ["erc20", p.erc20],
+  ] as const) {
+    if (ph === null) continue;
+    log(
+      `  ${name.padEnd(6)} ${ph.included}/${ph.txs} included in ${ph.blocks.count} blocks (max ${ph.blocks.maxTxs}/block), ` +
+        `submit rtt p50 ${ph.submitRttMs.p50} ms p99 ${ph.submitRttMs.p99} ms, ` +
+        `cpu node ${ph.cpu.nodeCpuSec ?? "?"} s / bench ${ph.cpu.benchCpuSec} s over ${ph.cpu.wallSec} s`,
+    );
+  }
+  if (p.ethCall !== null) {
+    const c = p.ethCall;
+    log(
+      `  call   ${c.succeeded}/${c.calls} ok in ${c.durationSec} s, ` +
+        `cpu node ${c.cpu.nodeCpuSec ?? "?"} s / bench ${c.cpu.benchCpuSec} s`,
+    );
+  }
+  const issues = r.node.logIssues;
+  if (Object.keys(issues.counts).length > 0) {
+    log(`  log issues: ${JSON.stringify(issues.counts)}`);
+    for (const s of issues.samples.slice(0, 5)) log(`    ${s.count}× ${s.level}: ${s.msg}`);
+  }
+  if (r.error !== null) log(`  ERRORS:\n    ${r.error.split("\n").join("\n    ")}`);
+}
+
+async function main(): Promise<number> {
+  let params: BenchParams | null;
+  try {
+    params = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (params === null) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const root = repoRoot();
+  const targets = params.only === null ? [...TARGETS] : [params.only];
+  const date = new Date().toISOString();
+  log(
+    `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
+      `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
+  );
+
+  const results: Partial<Record<Target, TargetResult>> = {};
+  for (const t of targets) {
+    results[t] = await runTarget(t, params, root);
+  }
+
+  log("");
+  log(table(results));
+  log("");
+  for (const t of targets) {
+    const r = results[t];
+    if (r === undefined) continue;
+    log(`${t} ${r.version ?? ""}: ${r.ok ? "all checks passed" : "FAILED"}`);
+    printDetails(r);
+  }
+
+  const cpuList = cpus();
+  const output = {
+    date,
+    machine: {
+      cpus: cpuList.length,
+      model: cpuList[0]?.model ?? "unknown",
+      memGB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    params: {
+      txs: params.txs,
+      senders: params.senders,
+      callers: params.callers,
+      calls: params.calls,
+      only: params.only,
+      azoraArgs: params.azoraArgs,
+      anvilArgs: params.anvilArgs,
+      stallTimeoutMs: params.stallTimeoutMs,
+      fees: { maxFeePerGasGwei: 100, maxPriorityFeePerGasGwei: 1 },
+    },
+    results,
+    ratios: ratios(results.azora, results.anvil),
+  };
+  const out = resolve(params.out);
+  const dated = join(dirname(out), `${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  const json = `${JSON.stringify(output, null, 2)}\n`;
+  writeFileSync(out, json);
+  if (basename(dated) !== basename(out)) writeFileSync(dated, json);
+  log(`\nwrote ${out}\n  and ${dated}`);
+  return targets.every((t) => results[t]?.ok === true) ? 0 : 1;
+}
+
+process.on("exit", killAllStarted);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping the nodes it started\n`);
+    killAllStarted();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    killAllStarted();
+    process.exit(1);
+  },
+);
