@@ -19,6 +19,8 @@ export interface NodeConfig {
     globalQueue: number;
     priceBumpPercent: number;
     maxTxBytes: number;
+    /** Worker threads that decode txs and recover senders (0 = on the main thread; unset = cores − 1). */
+    decodeWorkers?: number;
   };
   storage: { syncWrites: boolean };
 }
@@ -37,6 +39,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     globalQueue: DEFAULT_MEMPOOL_OPTIONS.globalQueue,
     priceBumpPercent: DEFAULT_MEMPOOL_OPTIONS.priceBumpPercent,
     maxTxBytes: 128 * 1024,
+    decodeWorkers: undefined,
   },
   storage: { syncWrites: true },
 };
@@ -104,11 +107,13 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
   ] as const) {
     checkInt(merged.mempool[k], `mempool.${k}`, 0, 10_000_000);
   }
+  if (merged.mempool.decodeWorkers !== undefined)
+    checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
   return merged;
 }
 
 export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockGasLimit: bigint): MempoolOptions {
-  const { maxTxBytes: _maxTxBytes, ...limits } = cfg.mempool;
+  const { maxTxBytes: _maxTxBytes, decodeWorkers: _decodeWorkers, ...limits } = cfg.mempool;
   return { ...DEFAULT_MEMPOOL_OPTIONS, ...limits, minBaseFeePerGas, blockGasLimit };
 }

@@ -14,7 +14,7 @@ import { Chain } from "./chain/chain.js";
 import { mempoolOptions, type NodeConfig } from "./config.js";
 import { Ed25519Signer, Ed25519Verifier } from "./crypto/ed25519.js";
 import { ChainDB } from "./db/chainDb.js";
-import { Mempool } from "./mempool/index.js";
+import { Mempool, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
@@ -117,6 +117,14 @@ export async function startDevNode(cfg: NodeConfig, log: Logger): Promise<Runnin
   };
 
   const dev = createDevBackend(producer);
+  const decoder = new ParallelDecoder(
+    {
+      chainId: spec.chainId,
+      maxTxBytes: cfg.mempool.maxTxBytes,
+      workers: cfg.mempool.decodeWorkers ?? ParallelDecoder.defaultWorkers(),
+    },
+    { common, log: log.child({ module: "decoder" }) },
+  );
   const backend = new NodeBackend({
     chain,
     mempool,
@@ -124,7 +132,7 @@ export async function startDevNode(cfg: NodeConfig, log: Logger): Promise<Runnin
     log: log.child({ module: "rpc" }),
     metrics,
     clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
-    maxTxBytes: cfg.mempool.maxTxBytes,
+    decoder,
     status,
     dev,
   });
@@ -172,6 +180,7 @@ export async function startDevNode(cfg: NodeConfig, log: Logger): Promise<Runnin
       closing ??= (async () => {
         await server.close();
         await producer.stop();
+        await decoder.close();
         filters.dispose();
         await db.close();
       })();

@@ -9,6 +9,7 @@ import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
+import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
 
 /** The result of executing a block's transactions: everything its header commits to. */
 export interface ExecutedBlock {
@@ -20,6 +21,11 @@ export interface ExecutedBlock {
   receiptsRoot: Uint8Array;
   logsBloom: Uint8Array;
   gasUsed: bigint;
+}
+
+export interface ExecutionOptions {
+  /** Run plain EOA-to-EOA value transfers without the VM's per-transaction machinery (same result). */
+  fastTransfers: boolean;
 }
 
 export type ApplyResult = { included: true; receipt: Receipt } | { included: false; reason: string };
@@ -52,16 +58,27 @@ export class BlockExecution {
   private gasUsed = 0n;
   private done = false;
 
-  private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv) {
+  private readonly fastTransfers: boolean;
+  private readonly miner: Address;
+
+  private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
     this.stateManager = stateManager;
     this.env = env;
     this.ethBlock = ethBlockForEnv(common, env);
+    this.miner = this.ethBlock.header.coinbase;
+    this.fastTransfers = opts.fastTransfers;
   }
 
-  static async begin(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv): Promise<BlockExecution> {
+  static async begin(
+    vm: VM,
+    stateManager: MerkleStateManager,
+    common: Common,
+    env: BlockEnv,
+    opts: ExecutionOptions = { fastTransfers: true },
+  ): Promise<BlockExecution> {
     await stateManager.checkpoint();
-    return new BlockExecution(vm, stateManager, common, env);
+    return new BlockExecution(vm, stateManager, common, env, opts);
   }
 
   get gasUsedSoFar(): bigint {
@@ -76,6 +93,17 @@ export class BlockExecution {
   async apply(tx: TypedTransaction, sender: Address, raw: Uint8Array): Promise<ApplyResult> {
     assert(!this.done, "apply after seal/abort");
     if (this.gasUsed + tx.gasLimit > this.env.gasLimit) return { included: false, reason: "block gas limit reached" };
+    if (this.fastTransfers && looksLikePlainTransfer(tx)) {
+      const t = await applyPlainTransfer(this.vm, this.stateManager, tx, sender, {
+        baseFeePerGas: this.env.baseFeePerGas,
+        miner: this.miner,
+      });
+      if (t !== undefined) {
+        if (!t.included) return t;
+        this.gasUsed += t.gasUsed;
+        return this.record(tx, sender, raw, { status: 1, gasUsed: t.gasUsed, logs: [], contractAddress: null });
+      }
+    }
     let result: Awaited<ReturnType<typeof runTx>>;
     try {
       result = await runTx(this.vm, {
@@ -89,13 +117,27 @@ export class BlockExecution {
       return { included: false, reason: (e as Error).message };
     }
     this.gasUsed += result.totalGasSpent;
-    const receipt: Receipt = {
-      type: tx.type,
+    return this.record(tx, sender, raw, {
       status: result.execResult.exceptionError === undefined ? 1 : 0,
-      cumulativeGasUsed: this.gasUsed,
       gasUsed: result.totalGasSpent,
       logs: (result.execResult.logs ?? []) as Log[],
       contractAddress: result.createdAddress?.bytes ?? null,
+    });
+  }
+
+  private record(
+    tx: TypedTransaction,
+    sender: Address,
+    raw: Uint8Array,
+    r: Pick<Receipt, "status" | "gasUsed" | "logs" | "contractAddress">,
+  ): ApplyResult {
+    const receipt: Receipt = {
+      type: tx.type,
+      status: r.status,
+      cumulativeGasUsed: this.gasUsed,
+      gasUsed: r.gasUsed,
+      logs: r.logs,
+      contractAddress: r.contractAddress,
       effectiveGasPrice: effectiveGasPrice(tx, this.env.baseFeePerGas),
       from: sender.bytes,
     };

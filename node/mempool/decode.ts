@@ -31,7 +31,7 @@ export interface DecodeContext {
   chainId: bigint;
   /** geth's txMaxSize is 128 KiB (`DEFAULT_MAX_TX_BYTES`). */
   maxTxBytes: number;
-  /** Stamps `receivedAt`; the mempool re-stamps on admission with its own clock. */
+  /** Stamps `receivedAt` (decode time); the pool keeps its own admission time per entry. */
   clock?: () => number;
 }
 

@@ -75,7 +75,12 @@ export class Mempool {
    * run first; the sender's nonce and balance are then read under that sender's lock.
    */
   async add(input: PooledTx): Promise<AddResult> {
-    const ptx: PooledTx = { ...input, hash: input.hash.toLowerCase(), sender: input.sender.toLowerCase() };
+    // No copy of `input`: its `tx` may be a lazy getter (ParallelDecoder) that a spread would run.
+    const ptx = input;
+    assert(
+      ptx.hash === ptx.hash.toLowerCase() && ptx.sender === ptx.sender.toLowerCase(),
+      "pooled tx hex is lowercase",
+    );
     this.validateStateless(ptx);
     return this.locks.run(ptx.sender, async () => {
       const [stateNonce, balance] = await Promise.all([
@@ -248,7 +253,8 @@ export class Mempool {
     if (balance < need) throw new MempoolError({ code: MempoolErrorCode.INSUFFICIENT_FUNDS, balance, need });
 
     const entry: PoolEntry = {
-      tx: { ...input, receivedAt: this.clock() },
+      tx: input,
+      admittedAt: this.clock(),
       seq: this.nextSeq,
       slots: txSlots(input.size),
       pending: false,
@@ -390,7 +396,7 @@ export class Mempool {
     if (lifetimeMs === undefined) return;
     const cutoff = this.clock() - lifetimeMs;
     for (const acct of [...this.bySender.values()]) {
-      const expired = acct.entries().filter((e) => !e.pending && e.tx.receivedAt < cutoff);
+      const expired = acct.entries().filter((e) => !e.pending && e.admittedAt < cutoff);
       if (expired.length === 0) continue;
       for (const e of expired) this.detach(acct, e);
       this.emitPending(this.settle(acct));

@@ -7,6 +7,8 @@ export interface PoolEntry {
   readonly seq: number;
   /** 32 KiB slots this tx occupies (`txSlots(size)`). */
   readonly slots: number;
+  /** When the pool admitted it (ms, pool clock): queued txs expire from here. */
+  readonly admittedAt: number;
   /** Part of the contiguous nonce run starting at the sender's state nonce (executable). */
   pending: boolean;
 }

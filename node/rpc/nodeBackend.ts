@@ -27,7 +27,7 @@ import { bytesToHex } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
-import { decodeRawTransaction, isMempoolError, type Mempool } from "../mempool/index.js";
+import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
 import { call, estimateGas, simulate } from "./simulate.js";
@@ -62,7 +62,7 @@ export interface NodeBackendModules {
   log: Logger;
   metrics: Metrics | null;
   clientVersion: string;
-  maxTxBytes: number;
+  decoder: ParallelDecoder;
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
   dev?: DevBackend;
@@ -261,13 +261,9 @@ export class NodeBackend implements EthBackend {
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
-    const { chain, mempool, metrics } = this.m;
+    const { mempool, metrics } = this.m;
     try {
-      const ptx = decodeRawTransaction(raw, {
-        common: chain.common,
-        chainId: chain.spec.chainId,
-        maxTxBytes: this.m.maxTxBytes,
-      });
+      const ptx = await this.m.decoder.decode(raw);
       await mempool.add(ptx);
       metrics?.txSubmissions.inc({ result: "accepted" });
       return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));

@@ -1,0 +1,88 @@
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Capability, type TypedTransaction } from "@ethereumjs/tx";
+import { Account, type Address, equalsBytes } from "@ethereumjs/util";
+import type { VM } from "@ethereumjs/vm";
+import { KECCAK256_EMPTY } from "./primitives/hash.js";
+
+/** Gas of a plain value transfer: the intrinsic cost, and all it ever uses. */
+export const TRANSFER_GAS = 21_000n;
+
+export type TransferOutcome =
+  | { included: true; gasUsed: bigint; effectiveGasPrice: bigint }
+  | { included: false; reason: string }
+  /** Not a plain transfer after all (a recipient with code, a precompile, a contract sender): use the VM. */
+  | undefined;
+
+/** Cheap structural test; the account checks happen in `applyPlainTransfer`. */
+export function looksLikePlainTransfer(tx: TypedTransaction): boolean {
+  if (tx.to === undefined || tx.data.length !== 0) return false;
+  if (tx.supports(Capability.EIP2930AccessLists)) {
+    if ((tx as TypedTransaction & { accessList: unknown[] }).accessList.length !== 0) return false;
+  }
+  return tx.type <= 2;
+}
+
+function isEmpty(a: Account): boolean {
+  return a.nonce === 0n && a.balance === 0n && equalsBytes(a.codeHash, KECCAK256_EMPTY);
+}
+
+/** EIP-161: an account touched by a transaction and left empty is removed, never created. */
+async function credit(state: MerkleStateManager, address: Address, amount: bigint): Promise<void> {
+  const account = (await state.getAccount(address)) ?? new Account();
+  account.balance += amount;
+  if (isEmpty(account)) await state.deleteAccount(address);
+  else await state.putAccount(address, account);
+}
+
+/**
+ * A value transfer between externally owned accounts without going through the VM's transaction
+ * machinery (journal, warm sets, message frames, refund accounting): the same checks, in the same
+ * order and with the same effects as ethereumjs `runTx` under Prague — nonce and balance checks,
+ * gas bought at the effective price, value moved, the tip to the miner, the base fee burned,
+ * empty touched accounts removed (EIP-161). A differential test runs random transfer sequences
+ * through both paths and requires identical state roots.
+ */
+export async function applyPlainTransfer(
+  vm: VM,
+  state: MerkleStateManager,
+  tx: TypedTransaction,
+  sender: Address,
+  env: { baseFeePerGas: bigint; miner: Address },
+): Promise<TransferOutcome> {
+  const to = tx.to as Address;
+  if (vm.evm.precompiles.has(Buffer.from(to.bytes).toString("hex"))) return undefined;
+  const recipient = await state.getAccount(to);
+  if (recipient !== undefined && !equalsBytes(recipient.codeHash, KECCAK256_EMPTY)) return undefined;
+  const from = (await state.getAccount(sender)) ?? new Account();
+  if (!equalsBytes(from.codeHash, KECCAK256_EMPTY)) return undefined; // EIP-3607 / EIP-7702: the VM decides
+  if (tx.gasLimit < TRANSFER_GAS) return undefined; // the VM words the intrinsic-gas error
+
+  const { baseFeePerGas } = env;
+  let gasPrice: bigint;
+  let tipPerGas: bigint;
+  let maxCost: bigint;
+  if (tx.supports(Capability.EIP1559FeeMarket)) {
+    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+    if (t.maxFeePerGas < baseFeePerGas) return { included: false, reason: "max fee per gas less than block base fee" };
+    tipPerGas =
+      t.maxPriorityFeePerGas < t.maxFeePerGas - baseFeePerGas ? t.maxPriorityFeePerGas : t.maxFeePerGas - baseFeePerGas;
+    gasPrice = baseFeePerGas + tipPerGas;
+    maxCost = tx.gasLimit * t.maxFeePerGas + tx.value;
+  } else {
+    const legacyPrice = (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
+    if (legacyPrice < baseFeePerGas) return { included: false, reason: "gas price less than block base fee" };
+    gasPrice = legacyPrice;
+    tipPerGas = legacyPrice - baseFeePerGas;
+    maxCost = tx.gasLimit * legacyPrice + tx.value;
+  }
+  if (from.balance < maxCost) return { included: false, reason: "insufficient funds for gas * price + value" };
+  if (from.nonce !== tx.nonce) return { included: false, reason: "the tx doesn't have the correct nonce" };
+
+  // Sender pays for the gas used (the unused part of the limit is never kept) plus the value.
+  from.nonce += 1n;
+  from.balance -= TRANSFER_GAS * gasPrice + tx.value;
+  await state.putAccount(sender, from);
+  await credit(state, to, tx.value);
+  await credit(state, env.miner, TRANSFER_GAS * tipPerGas);
+  return { included: true, gasUsed: TRANSFER_GAS, effectiveGasPrice: gasPrice };
+}
