@@ -19,7 +19,7 @@ export interface NodeConfig {
     globalQueue: number;
     priceBumpPercent: number;
     maxTxBytes: number;
-    /** Worker threads that decode txs and recover senders (0 = on the main thread; unset = cores − 1). */
+    /** Worker threads that decode txs and recover senders (0 = on the main thread; unset = 0 below 4 cores, else cores − 2, at most 4). */
     decodeWorkers?: number;
   };
   storage: { syncWrites: boolean };

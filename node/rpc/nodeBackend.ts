@@ -182,27 +182,25 @@ export class NodeBackend implements EthBackend {
     return this.m.readers.at(ref.header.stateRoot);
   }
 
-  // Reads go through the view's simulation queue: an eth_call running on the same (shared) view
-  // writes its overrides and its own effects into the view's state manager until it reverts, and a
-  // read served in between would see them.
+  // StateView reads queue behind simulations on the same view (see StateView.getAccount).
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
     const view = await this.view(ref);
-    return view.simulate(() => view.getAccount(address));
+    return view.getAccount(address);
   }
 
   async getCode(ref: BlockRef, address: Uint8Array): Promise<Uint8Array> {
     const view = await this.view(ref);
-    return view.simulate(() => view.getCode(address));
+    return view.getCode(address);
   }
 
   async getStorage(ref: BlockRef, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
     const view = await this.view(ref);
-    return view.simulate(() => view.getStorage(address, slot));
+    return view.getStorage(address, slot);
   }
 
   async getProof(ref: BlockRef, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof> {
     const view = await this.view(ref);
-    const p = await view.simulate(() => getMerkleStateProof(view.stateManager, new Address(address), slots));
+    const p = await view.read((sm) => getMerkleStateProof(sm, new Address(address), slots));
     return {
       address: p.address,
       balance: BigInt(p.balance),

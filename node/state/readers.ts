@@ -33,18 +33,25 @@ export class StateView {
     this.vm = vm;
   }
 
-  async getAccount(address: Uint8Array): Promise<AccountView> {
-    const a = await this.stateManager.getAccount(new Address(address));
-    if (a === undefined) return { nonce: 0n, balance: 0n, codeHash: KECCAK256_EMPTY, storageRoot: new Uint8Array(32) };
-    return { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot };
+  /**
+   * Reads wait their turn behind simulations: a simulation's checkpoint holds its overrides and
+   * writes in the shared caches until it reverts, and a read in between would see them.
+   */
+  getAccount(address: Uint8Array): Promise<AccountView> {
+    return this.exclusive(async () => {
+      const a = await this.stateManager.getAccount(new Address(address));
+      if (a === undefined)
+        return { nonce: 0n, balance: 0n, codeHash: KECCAK256_EMPTY, storageRoot: new Uint8Array(32) };
+      return { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot };
+    });
   }
 
-  async getCode(address: Uint8Array): Promise<Uint8Array> {
-    return this.stateManager.getCode(new Address(address));
+  getCode(address: Uint8Array): Promise<Uint8Array> {
+    return this.exclusive(() => this.stateManager.getCode(new Address(address)));
   }
 
-  async getStorage(address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
-    return this.stateManager.getStorage(new Address(address), slot);
+  getStorage(address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
+    return this.exclusive(() => this.stateManager.getStorage(new Address(address), slot));
   }
 
   /**
@@ -52,15 +59,23 @@ export class StateView {
    * simulations (eth_call, estimateGas, state overrides) never leave a trace in the shared view.
    */
   simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.exclusive(async () => {
       await this.stateManager.checkpoint();
       try {
         return await fn(this.vm);
       } finally {
         await this.stateManager.revert();
       }
-    };
-    const next = this.queue.then(run, run);
+    });
+  }
+
+  /** Read-only access to the state manager, in turn with simulations (e.g. building a proof). */
+  read<T>(fn: (stateManager: MerkleStateManager) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.stateManager));
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => undefined);
     return next;
   }

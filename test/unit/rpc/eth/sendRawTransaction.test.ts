@@ -241,16 +241,9 @@ describe("eth_sendRawTransaction (manual mining: txs stay pooled until evm_mine)
       probe = await deploy(devWallet(node.url, 6), "Probe", [], { manualMining: true });
     });
 
-    // BUG (not fixable in the files this suite owns): the mempool reads the sender's nonce and balance
-    // from the SAME shared head StateView that eth_estimateGas / eth_createAccessList / eth_call with
-    // overrides simulate on (node/node.ts wires `readers.at(head.stateRoot).getAccount` into the
-    // mempool; node/state/readers.ts serialises only simulations, not plain reads). A simulated tx
-    // from the sender bumps its nonce (an override may also change nonce or balance) inside a
-    // checkpoint; an eth_sendRawTransaction admitted meanwhile sees nonce+1 and is refused with
-    // "nonce too low". The RPC reads were fixed in node/rpc/nodeBackend.ts (they now go through
-    // `view.simulate`); the mempool's reader needs the same: StateView.getAccount/getCode/getStorage
-    // should use the view's queue (readers.ts), or node.ts should read through `view.simulate`.
-    it.skip("a tx sent while its sender is being simulated is admitted", async () => {
+    // Admission reads the head StateView that simulations run on; reads wait for simulations to
+    // revert, so a simulated nonce bump or state override is never seen by admission.
+    it("a tx sent while its sender is being simulated is admitted", async () => {
       const data = new Interface(probe.abi).encodeFunctionData("burnGas", [40n]);
       for (let i = 7; i <= 9; i++) {
         const w = devWallet(node.url, i);

@@ -1,0 +1,48 @@
+import { MerklePatriciaTrie } from "@ethereumjs/mpt";
+import { RLP } from "@ethereumjs/rlp";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { EMPTY_TRIE_ROOT } from "../../../runtime/primitives/hash.js";
+import { orderedTrieRoot, trieRoot } from "../../../runtime/primitives/trieRoot.js";
+
+async function reference(entries: [Uint8Array, Uint8Array][]): Promise<string> {
+  const trie = new MerklePatriciaTrie();
+  for (const [k, v] of entries) await trie.put(k, v);
+  return bytesToHex(trie.root());
+}
+
+const toNibbles = (b: Uint8Array) => Array.from(b).flatMap((x) => [x >> 4, x & 15]);
+
+describe("ordered trie root (one-pass build)", () => {
+  it("is the empty-trie root for no values", async () => {
+    expect(bytesToHex(await orderedTrieRoot([]))).toBe(bytesToHex(EMPTY_TRIE_ROOT));
+  });
+
+  it("matches @ethereumjs/mpt for random value lists (short values exercise embedded nodes)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 70 }), { maxLength: 300 }), async (values) => {
+        const expected = await reference(values.map((v, i) => [RLP.encode(i), v]));
+        expect(bytesToHex(await orderedTrieRoot(values))).toBe(expected);
+      }),
+      { numRuns: 120, seed: 7 },
+    );
+  });
+
+  it("matches @ethereumjs/mpt for arbitrary distinct keys, including keys that prefix others", async () => {
+    const entryArb = fc.uniqueArray(
+      fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.uint8Array({ minLength: 1, maxLength: 40 })),
+      {
+        selector: ([k]) => bytesToHex(k),
+        maxLength: 60,
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(entryArb, async (entries) => {
+        const expected = await reference(entries);
+        expect(bytesToHex(trieRoot(entries.map(([k, v]) => ({ key: toNibbles(k), value: v }))))).toBe(expected);
+      }),
+      { numRuns: 200, seed: 11 },
+    );
+  });
+});
