@@ -33,6 +33,23 @@ interface DevFlags {
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   syncWrites?: boolean;
+  cpuProfile?: string;
+}
+
+/** V8 CPU profile of the whole run (open the .cpuprofile in Chrome DevTools); written at shutdown. */
+async function startCPUProfile(file: string): Promise<() => Promise<string>> {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    return file;
+  };
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
@@ -45,6 +62,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     storage: { syncWrites: flags.syncWrites },
   });
   const { logger, flush } = createLogger(cfg.log);
+  const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
   const node = await startDevNode(cfg, logger);
 
   const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) =>
@@ -81,6 +99,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     logger.info("shutting down", { signal });
     try {
       await node.close();
+      if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
       logger.info("stopped cleanly", { height: node.chain.head.header.number.toString() });
       flush();
       process.exit(0);
@@ -121,6 +140,7 @@ program
     ]),
   )
   .option("--no-sync-writes", "do not fsync each block (faster; a power loss may lose recent blocks, a crash does not)")
+  .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
   .action(async (opts: DevFlags & { syncWrites: boolean }) => {
     // commander sets syncWrites=true by default; only pass it when the flag was given.
     const flags: DevFlags = { ...opts, syncWrites: opts.syncWrites === false ? false : undefined };

@@ -24,13 +24,19 @@ export interface AccountView {
 export class StateView {
   readonly stateRoot: Uint8Array;
   readonly stateManager: MerkleStateManager;
-  readonly vm: VM;
+  /** Built on the first simulation: most views (one per new head) only ever serve reads. */
+  private vm: Promise<VM> | null = null;
+  private readonly createVM: (sm: MerkleStateManager) => Promise<VM>;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(stateRoot: Uint8Array, stateManager: MerkleStateManager, vm: VM) {
+  constructor(
+    stateRoot: Uint8Array,
+    stateManager: MerkleStateManager,
+    createVM: (sm: MerkleStateManager) => Promise<VM>,
+  ) {
     this.stateRoot = stateRoot;
     this.stateManager = stateManager;
-    this.vm = vm;
+    this.createVM = createVM;
   }
 
   /**
@@ -60,9 +66,11 @@ export class StateView {
    */
   simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
+      this.vm ??= this.createVM(this.stateManager);
+      const vm = await this.vm;
       await this.stateManager.checkpoint();
       try {
-        return await fn(this.vm);
+        return await fn(vm);
       } finally {
         await this.stateManager.revert();
       }
@@ -104,7 +112,6 @@ export class StateReaders {
 
   private async open(stateRoot: Uint8Array): Promise<StateView> {
     const sm = openWorldState(this.common, this.store, stateRoot, READER_STATE_OPTIONS);
-    const vm = await createAzoraVM(this.common, sm, this.hashes);
-    return new StateView(stateRoot, sm, vm);
+    return new StateView(stateRoot, sm, (stateManager) => createAzoraVM(this.common, stateManager, this.hashes));
   }
 }

@@ -1,11 +1,12 @@
-/** A small insertion-ordered LRU map (Map keeps insertion order; re-insert on hit). */
+/** A small LRU map (a Map keeps insertion order; a hit re-inserts the entry once the map is full). */
 export class LRU<K, V> {
   private readonly map = new Map<K, V>();
   constructor(private readonly capacity: number) {}
 
   get(key: K): V | undefined {
     const v = this.map.get(key);
-    if (v !== undefined) {
+    // Recency only matters once eviction can happen; below capacity a hit costs one lookup.
+    if (v !== undefined && this.map.size >= this.capacity) {
       this.map.delete(key);
       this.map.set(key, v);
     }
