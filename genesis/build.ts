@@ -1,5 +1,6 @@
 import type { Common } from "@ethereumjs/common";
 import { Account, Address } from "@ethereumjs/util";
+import { installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
 import { type BlockHeader, hashHeader } from "../runtime/primitives/block.js";
 import { ZERO_ADDRESS, ZERO_HASH } from "../runtime/primitives/bytes.js";
 import { EMPTY_TRIE_ROOT, keccak256 } from "../runtime/primitives/hash.js";
@@ -28,6 +29,8 @@ export async function buildGenesis(spec: GenesisSpec, common: Common, store: Tri
     if (a.code !== undefined && a.code.length > 0) await state.putCode(address, a.code);
     for (const [k, v] of a.storage) await state.putStorage(address, k, v);
   }
+  const totalNativeSupply = spec.alloc.reduce((sum, a) => sum + a.balance, 0n);
+  await installModules(state, NATIVE_MODULES, spec.modules, { totalNativeSupply });
   const stateRoot = await state.getStateRoot();
   const header: BlockHeader = {
     parentHash: keccak256(new TextEncoder().encode(canonicalJSON(spec.source))),

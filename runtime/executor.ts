@@ -7,6 +7,7 @@ import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
 import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
+import { burnFromSupply } from "./modules/index.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
@@ -150,6 +151,7 @@ export class BlockExecution {
   async seal(): Promise<ExecutedBlock> {
     assert(!this.done, "seal twice");
     this.done = true;
+    await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     await this.stateManager.commit();
     const stateRoot = await this.stateManager.getStateRoot();
     const bloom = new Uint8Array(BLOOM_BYTES);

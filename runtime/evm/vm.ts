@@ -4,6 +4,7 @@ import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address } from "@ethereumjs/util";
 import { createVM, type VM } from "@ethereumjs/vm";
+import { AzoraEVM, modulePrecompiles, NATIVE_MODULES, resolveDynamicPrecompile } from "../modules/index.js";
 
 /** Where BLOCKHASH looks: the hashes of committed blocks, supplied by the node. */
 export interface BlockHashLookup {
@@ -40,17 +41,23 @@ class HashLookupBlockchain implements EVMMockBlockchainInterface {
   }
 }
 
+/** A VM whose EVM knows the native modules (precompiles at 0x…0A01 on) and its call frames. */
 export async function createAzoraVM(
   common: Common,
   stateManager: MerkleStateManager,
   hashes: BlockHashLookup,
 ): Promise<VM> {
-  return createVM({
-    common,
-    stateManager,
-    blockchain: new HashLookupBlockchain(hashes),
-    evmOpts: { customPrecompiles: [{ address: KZG_POINT_EVALUATION }] },
-  });
+  const blockchain = new HashLookupBlockchain(hashes);
+  const evm = new AzoraEVM(
+    {
+      common,
+      stateManager,
+      blockchain,
+      customPrecompiles: [{ address: KZG_POINT_EVALUATION }, ...modulePrecompiles(NATIVE_MODULES)],
+    },
+    resolveDynamicPrecompile,
+  );
+  return createVM({ common, stateManager, blockchain, evm });
 }
 
 /**

@@ -1,0 +1,44 @@
+import type { EVMOpts, EVMResult, PrecompileFunc } from "@ethereumjs/evm";
+import { EVM, type Message, NobleBN254 } from "@ethereumjs/evm";
+import type { Address } from "@ethereumjs/util";
+
+type MessageWithTo = Message & { to: Address };
+
+/** Resolves addresses outside the fixed precompile map (native NFT collections live in a range). */
+export type DynamicPrecompileResolver = (address: Address) => PrecompileFunc | undefined;
+
+/**
+ * The ethereumjs EVM with two additions native modules need:
+ * - the stack of call frames, so a precompile knows its caller, value, static flag and whether it
+ *   was reached by DELEGATECALL/CALLCODE (ethereumjs passes precompiles only data and gas);
+ * - precompiles resolved by address range (each NFT collection answers at its own address).
+ */
+export class AzoraEVM extends EVM {
+  private readonly frames: Message[] = [];
+  private readonly resolveDynamic: DynamicPrecompileResolver | undefined;
+
+  constructor(opts: EVMOpts, resolveDynamic?: DynamicPrecompileResolver) {
+    super({ ...opts, bn254: new NobleBN254() });
+    this.resolveDynamic = resolveDynamic;
+  }
+
+  /** The frame of the call being executed (the precompile's own message while it runs). */
+  get currentFrame(): Message | undefined {
+    return this.frames[this.frames.length - 1];
+  }
+
+  protected override async _executeCall(message: MessageWithTo): Promise<EVMResult> {
+    this.frames.push(message);
+    try {
+      return await super._executeCall(message);
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  override getPrecompile(address: Address | `0x${string}`): PrecompileFunc | undefined {
+    const fixed = super.getPrecompile(address);
+    if (fixed !== undefined || this.resolveDynamic === undefined || typeof address === "string") return fixed;
+    return this.resolveDynamic(address);
+  }
+}

@@ -1,0 +1,299 @@
+import { EVMError, type ExecResult, Message, type PrecompileFunc, type PrecompileInput } from "@ethereumjs/evm";
+import { Account, Address } from "@ethereumjs/util";
+import { keccak256 } from "../primitives/hash.js";
+import {
+  AbiError,
+  type AbiType,
+  type AbiValue,
+  concat,
+  decodeArgs,
+  encodeArgs,
+  encodeErrorString,
+  selector,
+  selectorKey,
+  uintWord,
+  wordToBigInt,
+} from "./abi.js";
+import type { AzoraEVM } from "./evm.js";
+
+/** Thrown by module code to revert with ABI-encoded data (a custom error or `Error(string)`). */
+export class Revert extends Error {
+  readonly data: Uint8Array;
+  constructor(data: Uint8Array) {
+    super("revert");
+    this.data = data;
+  }
+}
+
+export class OutOfGas extends Error {}
+
+/** Reverts with a Solidity custom error: `error Name(types...)`. */
+export function customError(signature: string, types: readonly AbiType[], values: readonly AbiValue[]): Revert {
+  return new Revert(concat(selector(signature), encodeArgs(types, values)));
+}
+
+export function reason(message: string): Revert {
+  return new Revert(encodeErrorString(message));
+}
+
+/** Biggest calldata a module accepts (bounds decoding work before any gas is known to be paid). */
+export const MAX_CALLDATA_BYTES = 64 * 1024;
+
+/** Gas of module operations beyond each function's base cost (documented in runtime/modules/README.md). */
+export const GAS = {
+  /** Reading one storage word. */
+  sload: 2_100n,
+  /** Writing one storage word (flat: native modules do not refund). */
+  sstore: 5_000n,
+  /** Per 32-byte word of string/bytes stored or returned. */
+  word: 200n,
+  /** Per log: base plus per topic plus per data byte, as the LOG opcodes. */
+  log: 375n,
+  logTopic: 375n,
+  logByte: 8n,
+} as const;
+
+/** What module code sees of the call it is handling. Every effect goes through the EVM's journal. */
+export class ModuleCall {
+  readonly self: Address;
+  readonly caller: Address;
+  readonly value: bigint;
+  readonly isStatic: boolean;
+  readonly depth: number;
+  readonly evm: AzoraEVM;
+  readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
+  private readonly gasLimit: bigint;
+  gasUsed = 0n;
+
+  constructor(evm: AzoraEVM, frame: Message, gasLimit: bigint) {
+    this.evm = evm;
+    this.self = frame.to as Address;
+    this.caller = frame.caller;
+    this.value = frame.value;
+    this.isStatic = frame.isStatic;
+    this.depth = frame.depth;
+    this.gasLimit = gasLimit;
+  }
+
+  /** Charges gas before the work it pays for; out of gas aborts the whole call. */
+  charge(gas: bigint): void {
+    this.gasUsed += gas;
+    if (this.gasUsed > this.gasLimit) throw new OutOfGas();
+  }
+
+  gasLeft(): bigint {
+    return this.gasLimit - this.gasUsed;
+  }
+
+  requireWritable(): void {
+    if (this.isStatic) throw reason("state change in a static call");
+  }
+
+  async load(slot: Uint8Array, account: Address = this.self): Promise<bigint> {
+    this.charge(GAS.sload);
+    const v = await this.evm.stateManager.getStorage(account, slot);
+    return v.length === 0 ? 0n : wordToBigInt(v);
+  }
+
+  async store(slot: Uint8Array, value: bigint, account: Address = this.self): Promise<void> {
+    this.requireWritable();
+    this.charge(GAS.sstore);
+    // Storage tries drop zero values, as SSTORE does; leading zero bytes are stripped like the EVM.
+    const w = uintWord(value);
+    let i = 0;
+    while (i < 32 && w[i] === 0) i++;
+    await this.evm.stateManager.putStorage(account, slot, w.subarray(i));
+  }
+
+  /** A string in storage: its byte length at `slot`, the bytes from keccak(slot) on (like Solidity). */
+  async loadString(slot: Uint8Array, account: Address = this.self): Promise<string> {
+    const len = await this.load(slot, account);
+    const words = Number((len + 31n) / 32n);
+    this.charge(GAS.word * BigInt(words));
+    const base = wordToBigInt(keccakSlot(slot));
+    const out = new Uint8Array(words * 32);
+    for (let i = 0; i < words; i++) {
+      const v = await this.evm.stateManager.getStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n));
+      out.set(v, i * 32 + (32 - v.length));
+    }
+    return new TextDecoder().decode(out.subarray(0, Number(len)));
+  }
+
+  async storeString(slot: Uint8Array, value: string, account: Address = this.self): Promise<void> {
+    const bytes = new TextEncoder().encode(value);
+    await this.store(slot, BigInt(bytes.length), account);
+    const words = Math.ceil(bytes.length / 32);
+    this.charge((GAS.sstore + GAS.word) * BigInt(words));
+    const base = wordToBigInt(keccakSlot(slot));
+    const padded = new Uint8Array(words * 32);
+    padded.set(bytes);
+    for (let i = 0; i < words; i++) {
+      const w = padded.subarray(i * 32, i * 32 + 32);
+      let z = 0;
+      while (z < 32 && w[z] === 0) z++;
+      await this.evm.stateManager.putStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
+    }
+  }
+
+  async balanceOf(address: Address): Promise<bigint> {
+    this.charge(GAS.sload);
+    return (await this.evm.stateManager.getAccount(address))?.balance ?? 0n;
+  }
+
+  /** Moves native AZR between accounts through the journal (reverted with the call). */
+  async moveNative(from: Address, to: Address, amount: bigint): Promise<void> {
+    this.requireWritable();
+    this.charge(GAS.sstore * 2n);
+    if (amount === 0n) return;
+    const sm = this.evm.stateManager;
+    const src = (await sm.getAccount(from)) ?? new Account();
+    if (src.balance < amount) throw reason("insufficient native balance");
+    src.balance -= amount;
+    await this.evm.journal.putAccount(from, src);
+    const dst = (await sm.getAccount(to)) ?? new Account();
+    dst.balance += amount;
+    await this.evm.journal.putAccount(to, dst);
+  }
+
+  emit(topics: Uint8Array[], data: Uint8Array, address: Address = this.self): void {
+    this.requireWritable();
+    this.charge(GAS.log + GAS.logTopic * BigInt(topics.length) + GAS.logByte * BigInt(data.length));
+    this.logs.push([address.bytes, topics, data]);
+  }
+
+  async hasCode(address: Address): Promise<boolean> {
+    this.charge(GAS.sload);
+    return (await this.evm.stateManager.getCodeSize(address)) > 0;
+  }
+
+  /**
+   * Calls a contract from this module (e.g. `onERC721Received`), as a nested EVM frame with the
+   * module as `msg.sender`, forwarding at most 63/64 of the gas left (EIP-150).
+   */
+  async callContract(to: Address, data: Uint8Array): Promise<{ success: boolean; returnValue: Uint8Array }> {
+    this.requireWritable();
+    this.charge(2_600n);
+    const gas = this.gasLeft() - this.gasLeft() / 64n;
+    const message = new Message({
+      caller: this.self,
+      to,
+      gasLimit: gas,
+      value: 0n,
+      data,
+      depth: this.depth + 1,
+      isStatic: false,
+    });
+    const r = await this.evm.runCall({ message });
+    this.charge(r.execResult.executionGasUsed);
+    if (r.execResult.exceptionError === undefined && r.execResult.logs !== undefined) {
+      this.logs.push(...(r.execResult.logs as [Uint8Array, Uint8Array[], Uint8Array][]));
+    }
+    return { success: r.execResult.exceptionError === undefined, returnValue: r.execResult.returnValue };
+  }
+}
+
+function keccakSlot(slot: Uint8Array): Uint8Array {
+  return storageSlot(slot);
+}
+
+/** keccak256 of the concatenated 32-byte words: Solidity's mapping slot rule, generalised. */
+export function storageSlot(...parts: (Uint8Array | bigint)[]): Uint8Array {
+  return keccak256(concat(...parts.map((p) => (typeof p === "bigint" ? uintWord(p) : leftPad32(p)))));
+}
+
+function leftPad32(b: Uint8Array): Uint8Array {
+  if (b.length === 32) return b;
+  const w = new Uint8Array(32);
+  w.set(b, 32 - b.length);
+  return w;
+}
+
+/** A named slot for a module's scalar variables: keccak256("azora.<module>.<name>"). */
+export function namedSlot(name: string): Uint8Array {
+  return keccak256(new TextEncoder().encode(name));
+}
+
+export interface FunctionDef {
+  /** Canonical Solidity signature, e.g. `transfer(address,uint256)`. */
+  sig: string;
+  inputs: readonly AbiType[];
+  outputs: readonly AbiType[];
+  /** Changes state: refused under STATICCALL. */
+  mutates: boolean;
+  /** Accepts AZR (msg.value); every other function refuses value. */
+  payable?: boolean;
+  /** Charged before decoding the arguments. */
+  gas: bigint;
+  run(call: ModuleCall, args: AbiValue[]): Promise<AbiValue[]> | AbiValue[];
+}
+
+/** Native modules and NFT collections: a name and an ABI-dispatched function table. */
+export interface ModuleDef {
+  name: string;
+  functions: readonly FunctionDef[];
+}
+
+/** Gas every module call pays up front (as a CALL to a warm contract would, roughly). */
+export const CALL_BASE_GAS = 700n;
+
+function revertResult(gasUsed: bigint, data: Uint8Array): ExecResult {
+  return { executionGasUsed: gasUsed, returnValue: data, exceptionError: new EVMError(EVMError.errorMessages.REVERT) };
+}
+
+/**
+ * Turns a module into an ethereumjs precompile with the security rules every module shares:
+ * - DELEGATECALL and CALLCODE into a module are refused (they would let a contract act as the
+ *   module's caller: Moonbeam's 2022 precompile advisory);
+ * - caller and value come from the EVM's own call frame, never from calldata;
+ * - state changes under STATICCALL are refused;
+ * - value is accepted only by payable functions;
+ * - gas is charged before work; calldata size and dynamic arguments are capped;
+ * - every write goes through the EVM journal, so a revert anywhere reverts module state too.
+ */
+export function toPrecompile(def: ModuleDef): PrecompileFunc {
+  const table = new Map<number, FunctionDef>();
+  for (const f of def.functions) table.set(selectorKey(selector(f.sig)), f);
+  return async (input: PrecompileInput): Promise<ExecResult> => {
+    const evm = input._EVM as AzoraEVM;
+    const frame = evm.currentFrame;
+    if (frame === undefined || frame.to === undefined)
+      return revertResult(0n, encodeErrorString(`${def.name}: no call frame`));
+    const call = new ModuleCall(evm, frame, input.gasLimit);
+    try {
+      call.charge(CALL_BASE_GAS);
+      if (frame.delegatecall || !frame.to.equals(frame.codeAddress)) {
+        throw reason(`${def.name}: DELEGATECALL and CALLCODE into a native module are refused`);
+      }
+      if (input.data.length > MAX_CALLDATA_BYTES) throw reason(`${def.name}: calldata too large`);
+      const fn = table.get(selectorKey(input.data));
+      if (fn === undefined) throw new Revert(new Uint8Array(0)); // like a contract without fallback
+      if (frame.value > 0n && fn.payable !== true) throw reason(`${def.name}: ${fn.sig.split("(")[0]} is not payable`);
+      if (fn.mutates) call.requireWritable();
+      call.charge(fn.gas);
+      let args: AbiValue[];
+      try {
+        args = decodeArgs(fn.inputs, input.data.subarray(4));
+      } catch (e) {
+        if (e instanceof AbiError) throw new Revert(new Uint8Array(0)); // Solidity reverts without data too
+        throw e;
+      }
+      const out = await fn.run(call, args);
+      const returnValue = encodeArgs(fn.outputs, out);
+      call.charge(GAS.word * BigInt(returnValue.length / 32));
+      return { executionGasUsed: call.gasUsed, returnValue, logs: call.logs };
+    } catch (e) {
+      if (e instanceof Revert)
+        return revertResult(call.gasUsed > input.gasLimit ? input.gasLimit : call.gasUsed, e.data);
+      if (e instanceof OutOfGas) {
+        return {
+          executionGasUsed: input.gasLimit,
+          returnValue: new Uint8Array(0),
+          exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS),
+        };
+      }
+      throw e; // a bug: surface it instead of hiding it as a revert
+    }
+  };
+}
+
+export { Address };
