@@ -1,8 +1,14 @@
+import { escrowModule } from "./escrow/index.js";
 import type { DynamicPrecompileResolver } from "./evm.js";
+import { learnModule } from "./learn/index.js";
+import { nftRegistryModule, resolveNftCollection } from "./nft/index.js";
 import type { NativeModule } from "./registry.js";
 import { wazrModule } from "./wazr/index.js";
 
+export { ESCROW_ADDRESS } from "./escrow/index.js";
 export { AzoraEVM, type DynamicPrecompileResolver } from "./evm.js";
+export { LEARN_ADDRESS } from "./learn/index.js";
+export { NFT_REGISTRY_ADDRESS } from "./nft/index.js";
 export {
   type GenesisContext,
   installModules,
@@ -15,7 +21,7 @@ export {
 export { burnFromSupply, WAZR_ADDRESS } from "./wazr/index.js";
 
 /** Every native module of the ledger, in address order. */
-export const NATIVE_MODULES: readonly NativeModule[] = [wazrModule];
+export const NATIVE_MODULES: readonly NativeModule[] = [wazrModule, learnModule, nftRegistryModule, escrowModule];
 
-/** Precompiles that live in address ranges rather than at one address (none yet). */
-export const resolveDynamicPrecompile: DynamicPrecompileResolver = () => undefined;
+/** Precompiles that live in address ranges rather than at one address: the NFT collections. */
+export const resolveDynamicPrecompile: DynamicPrecompileResolver = resolveNftCollection;
