@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0xe39b47cdc6388a5603484dc8ec30c27d62eac3f1b00814266084a5ddc22bee12");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x0203f4cc8feeb668e8ad6831229bf6375a554f3512a3129990ba10f8dc1c5d11");
+    expect(bytesToHex(g.hash)).toBe("0x5f16cc28490e6b806a6675c8d9ef140e80261ab2a7ed050bec78968152d71984");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x42e125a79a1574906554430fa6e27e2f91fe0aaf0cfac316dfef6d9853d52096");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
