@@ -15,6 +15,8 @@ export interface BenchParams {
   anvilArgs: string[];
   /** A phase fails when no awaited tx is included for this long. */
   stallTimeoutMs: number;
+  /** Azora only: native ledger phases (LEARN transfers, NFT mints) vs OpenZeppelin contracts. */
+  ledger: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -25,6 +27,9 @@ a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
   1. value transfers   pre-signed type-2 txs from --senders concurrent senders (eth_sendRawTransaction)
   2. ERC-20 transfers  TestToken.transfer(recipient, 1), same pattern
   3. eth_call          TestToken.balanceOf(addr) at latest, --callers concurrent callers
+Azora only, then a second table (figure | native module | OpenZeppelin contract | ratio):
+  4. LEARN transfers   the native ERC-20 at 0x…0A02, same pattern as phase 2
+  5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
 
 Options:
   --only <azora|anvil>   run one target only
@@ -36,6 +41,7 @@ Options:
   --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
   --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
+  --no-ledger            skip the native-ledger phases (4 and 5)
   -h, --help             show this help
 `;
 
@@ -63,6 +69,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     azoraArgs: [],
     anvilArgs: [],
     stallTimeoutMs: 30_000,
+    ledger: true,
   };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -106,6 +113,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--anvil-args":
         p.anvilArgs = splitArgs(next());
+        break;
+      case "--no-ledger":
+        p.ledger = false;
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);

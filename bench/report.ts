@@ -1,5 +1,6 @@
 // The summary table and the ratios in the JSON result.
 import type { Target } from "./args.js";
+import type { LedgerResults } from "./ledger.js";
 import type { CallPhaseResult, TxPhaseResult } from "./workloads.js";
 
 export interface TargetResult {
@@ -15,6 +16,8 @@ export interface TargetResult {
     erc20: TxPhaseResult | null;
     ethCall: CallPhaseResult | null;
   };
+  /** Azora only: native modules vs the same operations on OpenZeppelin contracts. */
+  ledger: LedgerResults | null;
   figures: Record<string, number | null>;
   node: {
     stop: string | null;

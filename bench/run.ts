@@ -9,6 +9,14 @@ import { Wallet } from "ethers";
 import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
 import { VERSION } from "../node/version.js";
 import { type BenchParams, HELP, parseArgs, TARGETS, type Target, UsageError } from "./args.js";
+import {
+  type LedgerResults,
+  learnTransfers,
+  ledgerTable,
+  nftMints,
+  setupContractCollections,
+  setupNativeCollections,
+} from "./ledger.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
@@ -57,6 +65,7 @@ function emptyResult(target: Target): TargetResult {
     command: null,
     startupSec: null,
     phases: { value: null, erc20: null, ethCall: null },
+    ledger: null,
     figures: {},
     node: { stop: null, rssMiBAtEnd: null, logIssues: { counts: {}, samples: [] } },
   };
@@ -130,6 +139,25 @@ async function runTarget(target: Target, params: BenchParams, root: string): Pro
       res.phases.ethCall = await phase("eth_call balanceOf", () => ethCalls(ctx, token, erc20?.recipients ?? []));
       noteFailure("eth_call balanceOf", res.phases.ethCall);
     } else errors.push("ERC-20 transfers and eth_call skipped: no token");
+
+    if (target === "azora" && params.ledger) {
+      const ledger: LedgerResults = { learnTransfers: null, nftMintsNative: null, nftMintsContract: null };
+      ledger.learnTransfers = await phase("LEARN transfers (native module)", () => learnTransfers(ctx));
+      noteFailure("LEARN transfers", ledger.learnTransfers);
+      const native = await phase("native NFT collections (untimed)", () => setupNativeCollections(ctx));
+      if (native !== null) {
+        ledger.nftMintsNative = await phase("NFT mints (native collections)", () => nftMints(ctx, native));
+        noteFailure("NFT mints (native)", ledger.nftMintsNative);
+      }
+      const contracts = await phase("BenchNFT deployments (untimed)", () => setupContractCollections(ctx));
+      if (contracts !== null) {
+        ledger.nftMintsContract = await phase("NFT mints (OpenZeppelin ERC721URIStorage)", () =>
+          nftMints(ctx, contracts),
+        );
+        noteFailure("NFT mints (OZ)", ledger.nftMintsContract);
+      }
+      res.ledger = ledger;
+    }
   } catch (e) {
     errors.push(errMsg(e));
     say(`FAILED ${errMsg(e)}`);
@@ -209,6 +237,11 @@ async function main(): Promise<number> {
   log("");
   log(table(results));
   log("");
+  const azoraLedger = results.azora?.ledger;
+  if (azoraLedger !== undefined && azoraLedger !== null) {
+    log(ledgerTable(azoraLedger, results.azora?.phases.erc20 ?? null));
+    log("");
+  }
   for (const t of targets) {
     const r = results[t];
     if (r === undefined) continue;

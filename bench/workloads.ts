@@ -9,8 +9,8 @@ import { countError, type LatencySummary, round, summarize } from "./stats.js";
 import { BlockWatcher, StallError } from "./watcher.js";
 
 const GWEI = 10n ** 9n;
-const MAX_FEE = 100n * GWEI;
-const MAX_PRIORITY_FEE = 1n * GWEI;
+export const MAX_FEE = 100n * GWEI;
+export const MAX_PRIORITY_FEE = 1n * GWEI;
 /** Each value-transfer recipient receives this much (wei). */
 export const VALUE_WEI = 1_000_000_000n;
 const TOKEN_SUPPLY = 10n ** 27n;
@@ -87,7 +87,7 @@ export interface TxPhaseResult {
   watcherPollErrors: number;
 }
 
-interface SignedTx {
+export interface SignedTx {
   sender: number;
   nonce: number;
   raw: string;
@@ -99,7 +99,7 @@ function randomAddress(): string {
   return getAddress(hexlify(randomBytes(20)));
 }
 
-async function pendingNonce(rpc: RpcClient, address: string): Promise<number> {
+export async function pendingNonce(rpc: RpcClient, address: string): Promise<number> {
   return Number(hexToBigInt(await rpc.call("eth_getTransactionCount", [address, "pending"])));
 }
 
@@ -108,10 +108,13 @@ async function latestNonce(rpc: RpcClient, address: string): Promise<number> {
 }
 
 /** Signs `total` txs spread over the senders, each sender in nonce order from its pending nonce. */
-async function signPlan(
+export async function signPlan(
   ctx: Ctx,
   total: number,
-  build: (to: string) => { to: string; data: string; value: bigint; gasLimit: bigint; recipient: string },
+  build: (
+    to: string,
+    sender: number,
+  ) => { to: string; data: string; value: bigint; gasLimit: bigint; recipient: string },
 ): Promise<{ perSender: SignedTx[][]; startNonces: number[]; recipients: string[] }> {
   const n = ctx.wallets.length;
   const perSender: SignedTx[][] = [];
@@ -124,7 +127,7 @@ async function signPlan(
     startNonces.push(start);
     const list: SignedTx[] = [];
     for (let i = 0; i < count; i++) {
-      const t = build(randomAddress());
+      const t = build(randomAddress(), s);
       const raw = await w.signTransaction({
         type: 2,
         chainId: ctx.chainId,
@@ -152,7 +155,7 @@ function isAlreadyKnown(e: unknown): boolean {
  * Sends the pre-signed txs (one loop per sender, each awaiting every response) and measures inclusion.
  * `verify` checks the resulting state (balances) for the included txs; it returns problems, empty when fine.
  */
-async function runTxPhase(
+export async function runTxPhase(
   ctx: Ctx,
   plan: { perSender: SignedTx[][]; startNonces: number[] },
   verify: (included: SignedTx[]) => Promise<string[]>,
@@ -335,7 +338,7 @@ export interface Token {
   deployGasUsed: number;
 }
 
-async function waitReceipt(ctx: Ctx, hash: string, what: string): Promise<Record<string, string>> {
+export async function waitReceipt(ctx: Ctx, hash: string, what: string): Promise<Record<string, string>> {
   const timeoutMs = ctx.params.stallTimeoutMs;
   const deadline = performance.now() + timeoutMs;
   for (;;) {

@@ -50,7 +50,11 @@ export async function applyPlainTransfer(
   env: { baseFeePerGas: bigint; miner: Address },
 ): Promise<TransferOutcome> {
   const to = tx.to as Address;
-  if (vm.evm.precompiles.has(Buffer.from(to.bytes).toString("hex"))) return undefined;
+  // Fixed precompiles and address ranges alike (native NFT collections): those calls belong to the VM.
+  const evm = vm.evm as typeof vm.evm & { getPrecompile?: (a: Address) => unknown };
+  if (evm.getPrecompile?.(to) !== undefined || evm.precompiles.has(Buffer.from(to.bytes).toString("hex"))) {
+    return undefined;
+  }
   const recipient = await state.getAccount(to);
   if (recipient !== undefined && !equalsBytes(recipient.codeHash, KECCAK256_EMPTY)) return undefined;
   const from = (await state.getAccount(sender)) ?? new Account();

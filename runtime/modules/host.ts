@@ -85,6 +85,16 @@ export class ModuleCall {
     return this.gasLimit - this.gasUsed;
   }
 
+  /**
+   * The timestamp of the block being executed: the value the TIMESTAMP opcode reads. ethereumjs
+   * passes precompiles no block context, so this reads the EVM's own protected `_block` (element
+   * access keeps it typed), which `runCall`/`runTx` set for the whole transaction, nested frames
+   * included; without a block (stand-alone runs) it is 0, as TIMESTAMP would read.
+   */
+  blockTimestamp(): bigint {
+    return this.evm["_block"]?.header.timestamp ?? 0n;
+  }
+
   requireWritable(): void {
     if (this.isStatic) throw reason("state change in a static call");
   }

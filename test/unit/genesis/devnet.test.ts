@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0x5f16cc28490e6b806a6675c8d9ef140e80261ab2a7ed050bec78968152d71984");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x42e125a79a1574906554430fa6e27e2f91fe0aaf0cfac316dfef6d9853d52096");
+    expect(bytesToHex(g.hash)).toBe("0x5b143e8a592717fb57b0bafacbd92200363e343a0600850f00705bfd017ff4bb");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x5280738d8e2e656f8e5cf8b1d0a6c8713b1d633699ca202258664734a52e5bf7");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {

@@ -1,0 +1,473 @@
+import { ConsensusCore } from "../../consensus/core/state.js";
+import type { CoreVote, Output, TimeoutKind, TimeoutParams } from "../../consensus/core/types.js";
+import { ValidatorSet } from "../../consensus/core/validatorSet.js";
+import { BinaryHeap } from "../../node/mempool/heap.js";
+import { PRNG } from "../utils/prng.js";
+
+/**
+ * A deterministic simulation of a Tendermint network (after TigerBeetle's VOPR): the real
+ * consensus state machine on every node, a virtual clock, and a virtual network with delay, loss,
+ * duplication, reordering and partitions, all driven by one seed. Checkers run after every event.
+ */
+export interface SimOptions {
+  seed: number;
+  validators: number;
+  powers?: number[];
+  timeouts: TimeoutParams;
+  delayMs: [min: number, max: number];
+  dropProbability: number;
+  duplicateProbability: number;
+  /** Every node re-sends its messages for its current height this often (gossip to late peers). */
+  gossipIntervalMs: number;
+  /** Nodes that equivocate: two proposals and two votes, one to each half of the network. */
+  byzantine?: number[];
+  crashes?: { node: number; atMs: number; recoverAtMs?: number }[];
+  partitions?: { fromMs: number; toMs: number; groups: number[][] }[];
+  /** Run until every live honest node has decided this many heights (and at least until minTimeMs). */
+  heights: number;
+  minTimeMs?: number;
+  /** The proposer's app takes this long to build a block (an idle chain waits for transactions). */
+  proposeDelayMs?: number;
+  maxTimeMs: number;
+}
+
+type Msg =
+  | { kind: "proposal"; from: number; height: bigint; round: number; valueId: string; polRound: number }
+  | { kind: "vote"; from: number; vote: CoreVote }
+  | { kind: "commit"; from: number; height: bigint; round: number; valueId: string; precommits: CoreVote[] }
+  /** Block sync: a node that sees traffic of a later height asks for the decision of its own height. */
+  | { kind: "syncRequest"; from: number; height: bigint };
+
+type Event =
+  | { at: number; seq: number; type: "deliver"; to: number; msg: Msg }
+  | {
+      at: number;
+      seq: number;
+      type: "timer";
+      node: number;
+      kind: TimeoutKind;
+      height: bigint;
+      round: number;
+      epoch: number;
+    }
+  | { at: number; seq: number; type: "gossip"; node: number }
+  | {
+      at: number;
+      seq: number;
+      type: "value";
+      node: number;
+      height: bigint;
+      round: number;
+      valueId: string;
+      epoch: number;
+    }
+  | { at: number; seq: number; type: "crash"; node: number }
+  | { at: number; seq: number; type: "recover"; node: number };
+
+type EventInput = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
+
+export class SimFailure extends Error {}
+
+interface SimNode {
+  id: number;
+  core: ConsensusCore;
+  validators: ValidatorSet;
+  height: bigint;
+  crashed: boolean;
+  /** Bumped on restart so timers of the previous life are ignored. */
+  epoch: number;
+  decided: Map<bigint, { valueId: string; round: number; precommits: CoreVote[] }>;
+  /** Messages for future heights, replayed on entering the height. */
+  future: Msg[];
+  /**
+   * Every proposal and vote of its current height this node sent or received, re-broadcast on each
+   * gossip tick: the gossip property Tendermint's liveness relies on (what a correct node has, every
+   * correct node eventually gets), as gossipsub relaying plus re-sending to late peers provide.
+   */
+  known: Map<string, Msg>;
+  /** Persisted double-sign guard: last (height, round, kind→value) signed. Survives crashes. */
+  signed: Map<string, string | null>;
+  evidence: { first: CoreVote; second: CoreVote }[];
+  /** Time of the last sync request (rate limit: one per gossip interval). */
+  lastSyncAt: number;
+}
+
+const VALID_PREFIXES = ["v:", "b:"];
+
+export class Simulation {
+  readonly opts: SimOptions;
+  readonly rng: PRNG;
+  now = 0;
+  private seq = 0;
+  private readonly queue = new BinaryHeap<Event>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  readonly nodes: SimNode[] = [];
+  /** The agreed value of each decided height (the agreement checker's reference). */
+  readonly decisions = new Map<bigint, string>();
+  /** When each height was first decided by any node (virtual ms). */
+  readonly decidedAt = new Map<bigint, number>();
+  readonly byzantine: Set<number>;
+  events = 0;
+
+  constructor(opts: SimOptions) {
+    this.opts = opts;
+    this.rng = new PRNG(opts.seed);
+    this.byzantine = new Set(opts.byzantine ?? []);
+    const validators = new ValidatorSet(
+      Array.from({ length: opts.validators }, (_, i) => ({
+        address: `v${String(i).padStart(3, "0")}`,
+        votingPower: BigInt(opts.powers?.[i] ?? 10),
+      })),
+    ).next(); // as genesis: the set of height 1 has been advanced once
+    for (let i = 0; i < opts.validators; i++) {
+      this.nodes.push({
+        id: i,
+        core: new ConsensusCore({ self: i, timeouts: opts.timeouts }, validators),
+        validators,
+        height: 1n,
+        crashed: false,
+        epoch: 0,
+        decided: new Map(),
+        future: [],
+        known: new Map(),
+        signed: new Map(),
+        evidence: [],
+        lastSyncAt: -Infinity,
+      });
+    }
+    for (const c of opts.crashes ?? []) {
+      this.push({ at: c.atMs, type: "crash", node: c.node });
+      if (c.recoverAtMs !== undefined) this.push({ at: c.recoverAtMs, type: "recover", node: c.node });
+    }
+  }
+
+  private push(e: EventInput): void {
+    this.queue.push({ ...e, seq: this.seq++ } as Event);
+  }
+
+  get honest(): SimNode[] {
+    return this.nodes.filter((n) => !this.byzantine.has(n.id));
+  }
+
+  private connected(a: number, b: number, at: number): boolean {
+    for (const p of this.opts.partitions ?? []) {
+      if (at < p.fromMs || at >= p.toMs) continue;
+      const ga = p.groups.findIndex((g) => g.includes(a));
+      const gb = p.groups.findIndex((g) => g.includes(b));
+      if (ga !== gb) return false;
+    }
+    return true;
+  }
+
+  private send(from: number, to: number, msg: Msg): void {
+    if (from === to) return;
+    if (!this.connected(from, to, this.now)) return;
+    if (this.rng.chance(this.opts.dropProbability)) return;
+    const copies = this.rng.chance(this.opts.duplicateProbability) ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      const [min, max] = this.opts.delayMs;
+      const at = this.now + min + this.rng.int(max - min + 1);
+      this.push({ at, type: "deliver", to, msg });
+    }
+  }
+
+  private broadcast(from: number, msg: Msg, only?: number[]): void {
+    for (const n of this.nodes) if (only === undefined || only.includes(n.id)) this.send(from, n.id, msg);
+  }
+
+  start(): void {
+    for (const n of this.nodes) {
+      this.run(n, n.core.step({ type: "startHeight", height: 1n }));
+      this.push({ at: this.opts.gossipIntervalMs + n.id, type: "gossip", node: n.id });
+    }
+  }
+
+  /** Runs until every live honest node has decided `heights` heights, or until maxTimeMs. */
+  runToCompletion(): { timeMs: number; events: number } {
+    this.start();
+    while (this.queue.size > 0) {
+      const e = this.queue.pop() as Event;
+      if (e.at > this.opts.maxTimeMs) break;
+      this.now = e.at;
+      this.events++;
+      this.handle(e);
+      this.checkAgreement();
+      if (this.done()) return { timeMs: this.now, events: this.events };
+    }
+    throw new SimFailure(
+      `liveness: not every live honest node decided ${this.opts.heights} heights by ${this.opts.maxTimeMs} ms ` +
+        `(heights: ${this.nodes.map((n) => `${n.id}${n.crashed ? "✝" : ""}=${n.height - 1n}`).join(" ")})`,
+    );
+  }
+
+  done(): boolean {
+    if (this.now < (this.opts.minTimeMs ?? 0)) return false;
+    return this.honest.filter((n) => !n.crashed).every((n) => n.height > BigInt(this.opts.heights));
+  }
+
+  private handle(e: Event): void {
+    switch (e.type) {
+      case "crash": {
+        const n = this.nodes[e.node];
+        n.crashed = true;
+        return;
+      }
+      case "recover": {
+        // Restart: volatile consensus state is gone; decided blocks and the signer guard persist.
+        const n = this.nodes[e.node];
+        n.crashed = false;
+        n.epoch++;
+        n.core = new ConsensusCore({ self: n.id, timeouts: this.opts.timeouts }, n.validators);
+        n.future = [];
+        n.known = new Map();
+        this.run(n, n.core.step({ type: "startHeight", height: n.height }));
+        return;
+      }
+      case "gossip": {
+        const n = this.nodes[e.node];
+        this.push({ at: this.now + this.opts.gossipIntervalMs, type: "gossip", node: n.id });
+        if (n.crashed) return;
+        for (const m of n.known.values()) this.broadcast(n.id, m);
+        const last = n.decided.get(n.height - 1n);
+        if (last !== undefined) {
+          this.broadcast(n.id, { kind: "commit", from: n.id, height: n.height - 1n, ...last });
+        }
+        return;
+      }
+      case "value": {
+        const n = this.nodes[e.node];
+        if (n.crashed || e.epoch !== n.epoch || e.height !== n.height) return;
+        this.run(n, n.core.step({ type: "proposeValue", height: e.height, round: e.round, valueId: e.valueId }));
+        return;
+      }
+      case "timer": {
+        const n = this.nodes[e.node];
+        if (n.crashed || e.epoch !== n.epoch || e.height !== n.height) return;
+        this.run(n, n.core.step({ type: "timeout", kind: e.kind, height: e.height, round: e.round }));
+        return;
+      }
+      case "deliver": {
+        const n = this.nodes[e.to];
+        if (n.crashed) return;
+        this.deliver(n, e.msg);
+        return;
+      }
+    }
+  }
+
+  private msgHeight(m: Msg): bigint {
+    return m.kind === "vote" ? m.vote.height : m.height;
+  }
+
+  private requestSync(n: SimNode, peer: number): void {
+    if (this.now - n.lastSyncAt < this.opts.gossipIntervalMs) return;
+    n.lastSyncAt = this.now;
+    this.send(n.id, peer, { kind: "syncRequest", from: n.id, height: n.height });
+  }
+
+  private deliver(n: SimNode, m: Msg): void {
+    const h = this.msgHeight(m);
+    if (m.kind === "syncRequest") {
+      const d = n.decided.get(m.height);
+      if (d !== undefined) this.send(n.id, m.from, { kind: "commit", from: n.id, height: m.height, ...d });
+      return;
+    }
+    if (m.kind === "commit") {
+      // Catch-up (the sync protocol's job in the real node): a certified decision for our height.
+      if (
+        h === n.height &&
+        n.validators.isQuorum(m.precommits.reduce((s, v) => s + n.validators.power(v.validator), 0n))
+      ) {
+        this.decide(n, h, m.round, m.valueId, m.precommits);
+      }
+      return;
+    }
+    if (h > n.height) {
+      if (n.future.length < 10_000) n.future.push(m);
+      this.requestSync(n, m.from);
+      return;
+    }
+    if (h < n.height) {
+      // Late votes of the previous height still go to the core: a conflicting one is evidence.
+      if (m.kind === "vote" && h === n.height - 1n) this.run(n, n.core.step({ type: "vote", vote: m.vote }));
+      return;
+    }
+    const key =
+      m.kind === "proposal"
+        ? `p/${m.round}/${m.valueId}`
+        : `v/${m.vote.kind}/${m.vote.round}/${m.vote.validator}/${m.vote.valueId}`;
+    if (n.known.size < 10_000) n.known.set(key, m);
+    if (m.kind === "proposal") {
+      // The driver's checks: from the round's proposer, value validity decided by the app.
+      if (n.core.proposer(m.round) !== m.from) return;
+      const valid = VALID_PREFIXES.some((p) => m.valueId.startsWith(p));
+      this.run(
+        n,
+        n.core.step({
+          type: "proposal",
+          proposal: { height: h, round: m.round, valueId: m.valueId, polRound: m.polRound, valid },
+        }),
+      );
+    } else {
+      if (m.vote.validator !== m.from && !this.byzantine.has(m.from)) return; // relayed votes keep their signer
+      this.run(n, n.core.step({ type: "vote", vote: m.vote }));
+    }
+  }
+
+  /** Executes a node's outputs: the driver of the simulation. */
+  private run(n: SimNode, outputs: Output[]): void {
+    for (const o of outputs) {
+      switch (o.type) {
+        case "getValue": {
+          const valueId = `v:${o.height}:${o.round}:${n.id}`;
+          if ((this.opts.proposeDelayMs ?? 0) === 0) {
+            this.run(n, n.core.step({ type: "proposeValue", height: o.height, round: o.round, valueId }));
+          } else {
+            this.push({
+              at: this.now + (this.opts.proposeDelayMs ?? 0),
+              type: "value",
+              node: n.id,
+              height: o.height,
+              round: o.round,
+              valueId,
+              epoch: n.epoch,
+            });
+          }
+          break;
+        }
+        case "broadcastProposal": {
+          const msg: Msg = {
+            kind: "proposal",
+            from: n.id,
+            height: o.height,
+            round: o.round,
+            valueId: o.valueId,
+            polRound: o.polRound,
+          };
+          if (this.byzantine.has(n.id)) {
+            // Equivocating proposer: value A to one half, value B to the other.
+            const [a, b] = this.halves(n.id);
+            this.broadcast(n.id, msg, a);
+            this.broadcast(n.id, { ...msg, valueId: `b:${o.height}:${o.round}:${n.id}:twin` }, b);
+          } else {
+            n.known.set(`p/${o.round}/${o.valueId}`, msg);
+            this.broadcast(n.id, msg);
+          }
+          break;
+        }
+        case "broadcastVote": {
+          if (!this.signOnce(n, o.vote)) break;
+          const msg: Msg = { kind: "vote", from: n.id, vote: o.vote };
+          if (this.byzantine.has(n.id)) {
+            // Double vote: its vote to one half, a conflicting one to the other half.
+            const [a, b] = this.halves(n.id);
+            this.broadcast(n.id, msg, a);
+            const twin = o.vote.valueId === null ? `b:${o.vote.height}:${o.vote.round}:${n.id}:twin` : null;
+            this.broadcast(n.id, { kind: "vote", from: n.id, vote: { ...o.vote, valueId: twin } }, b);
+          } else {
+            n.known.set(`v/${o.vote.kind}/${o.vote.round}/${o.vote.validator}/${o.vote.valueId}`, msg);
+            this.broadcast(n.id, msg);
+          }
+          break;
+        }
+        case "scheduleTimeout":
+          this.push({
+            at: this.now + o.durationMs,
+            type: "timer",
+            node: n.id,
+            kind: o.kind,
+            height: o.height,
+            round: o.round,
+            epoch: n.epoch,
+          });
+          break;
+        case "decide":
+          this.decide(n, o.height, o.round, o.valueId, o.precommits);
+          break;
+        case "evidence":
+          n.evidence.push({ first: o.first, second: o.second });
+          if (!this.byzantine.has(o.first.validator)) {
+            throw new SimFailure(`accountability: honest validator ${o.first.validator} was accused of equivocation`);
+          }
+          break;
+        case "newRound":
+          break;
+      }
+    }
+  }
+
+  /** The signer's double-sign guard (persisted in the real node): never two values for one (h, r, kind). */
+  private signOnce(n: SimNode, v: CoreVote): boolean {
+    if (this.byzantine.has(n.id)) return true;
+    const key = `${v.height}/${v.round}/${v.kind}`;
+    if (n.signed.has(key)) {
+      if (n.signed.get(key) !== v.valueId) return false; // refused: would equivocate after a restart
+      return true;
+    }
+    n.signed.set(key, v.valueId);
+    return true;
+  }
+
+  private halves(byz: number): [number[], number[]] {
+    const others = this.nodes.map((n) => n.id).filter((i) => i !== byz);
+    const mid = Math.ceil(others.length / 2);
+    return [others.slice(0, mid), others.slice(mid)];
+  }
+
+  private decide(n: SimNode, h: bigint, round: number, valueId: string, precommits: CoreVote[]): void {
+    if (n.decided.has(h)) return;
+    n.decided.set(h, { valueId, round, precommits });
+    // Validity: only values some node proposed as valid can be decided.
+    if (!VALID_PREFIXES.some((p) => valueId.startsWith(p)))
+      throw new SimFailure(`validity: node ${n.id} decided invalid ${valueId} at ${h}`);
+    const agreed = this.decisions.get(h);
+    if (agreed === undefined) {
+      this.decisions.set(h, valueId);
+      this.decidedAt.set(h, this.now);
+    } else if (agreed !== valueId && !this.byzantine.has(n.id)) {
+      throw new SimFailure(`agreement: node ${n.id} decided ${valueId} at height ${h}, another node decided ${agreed}`);
+    }
+    // Commit, then the next height with the validator set advanced for it.
+    n.height = h + 1n;
+    n.validators = n.validators.next();
+    n.core.setValidators(n.validators);
+    n.known = new Map();
+    this.run(n, n.core.step({ type: "startHeight", height: n.height }));
+    const pending = n.future;
+    n.future = [];
+    for (const m of pending) this.deliver(n, m);
+  }
+
+  private checkAgreement(): void {
+    // Decisions are checked as they happen (decide()); nothing global left to check per event.
+  }
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutParams = {
+  proposeMs: 300,
+  proposeDeltaMs: 100,
+  prevoteMs: 100,
+  prevoteDeltaMs: 100,
+  precommitMs: 100,
+  precommitDeltaMs: 100,
+};
+
+/** Seeds for a run: SIM_SEED pins one (reproduce a failure), SIM_SEEDS=n runs n (soak). */
+export function seeds(defaultCount: number, base: number): number[] {
+  const pinned = process.env.SIM_SEED;
+  if (pinned !== undefined) return [Number(pinned)];
+  const count = Number(process.env.SIM_SEEDS ?? defaultCount);
+  return Array.from({ length: count }, (_, i) => base + i);
+}
+
+export function runScenario(opts: SimOptions): { timeMs: number; events: number; sim: Simulation } {
+  const sim = new Simulation(opts);
+  try {
+    const r = sim.runToCompletion();
+    return { ...r, sim };
+  } catch (e) {
+    if (e instanceof SimFailure) {
+      throw new SimFailure(`${e.message}\nreproduce: SIM_SEED=${opts.seed} npm run test:sim`);
+    }
+    throw e;
+  }
+}
