@@ -57,7 +57,8 @@ export class BlockExecution {
   private readonly transactions: Uint8Array[] = [];
   private readonly receipts: Receipt[] = [];
   private gasUsed = 0n;
-  private done = false;
+  /** open → sealed → committed | aborted (abort also from open). */
+  private phase: "open" | "sealed" | "committed" | "aborted" = "open";
 
   private readonly fastTransfers: boolean;
   private readonly miner: Address;
@@ -92,7 +93,7 @@ export class BlockExecution {
 
   /** Runs one transaction; on `included: false` the state is exactly as before the call. */
   async apply(tx: TypedTransaction, sender: Address, raw: Uint8Array): Promise<ApplyResult> {
-    assert(!this.done, "apply after seal/abort");
+    assert(this.phase === "open", "apply after seal/abort");
     if (this.gasUsed + tx.gasLimit > this.env.gasLimit) return { included: false, reason: "block gas limit reached" };
     if (this.fastTransfers && looksLikePlainTransfer(tx)) {
       const t = await applyPlainTransfer(this.vm, this.stateManager, tx, sender, {
@@ -147,12 +148,15 @@ export class BlockExecution {
     return { included: true, receipt };
   }
 
-  /** Commits the block's state changes and computes every root the header commits to. */
+  /**
+   * Computes every root the header commits to. The block's state changes stay inside its
+   * checkpoint until `commit` (the block was decided) or `abort` (another block was), so a
+   * validator can execute a proposal, vote on it, and still drop it.
+   */
   async seal(): Promise<ExecutedBlock> {
-    assert(!this.done, "seal twice");
-    this.done = true;
+    assert(this.phase === "open", "seal twice");
+    this.phase = "sealed";
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
-    await this.stateManager.commit();
     const stateRoot = await this.stateManager.getStateRoot();
     const bloom = new Uint8Array(BLOOM_BYTES);
     for (const r of this.receipts) logsBloom(r.logs, bloom);
@@ -168,10 +172,21 @@ export class BlockExecution {
     };
   }
 
-  /** Throws away every change of this block (a proposal that was not committed). */
+  /** Makes the sealed block's state the head state (its trie nodes become pending writes). */
+  async commit(): Promise<void> {
+    assert(this.phase === "sealed", "commit needs a sealed block");
+    this.phase = "committed";
+    await this.stateManager.commit();
+  }
+
+  /** Throws away every change of this block (a proposal that was not decided). */
   async abort(): Promise<void> {
-    assert(!this.done, "abort after seal");
-    this.done = true;
+    assert(this.phase === "open" || this.phase === "sealed", "abort after commit");
+    this.phase = "aborted";
     await this.stateManager.revert();
+  }
+
+  get sealed(): boolean {
+    return this.phase === "sealed";
   }
 }

@@ -1,14 +1,13 @@
-import { type CommitCertificate, encodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
+import { type CommitCertificate, encodeCommit, verifyCommit } from "../../consensus/commit.js";
 import { type SignatureVerifier, type VoteSigner, VoteType, voteSignBytes } from "../../consensus/vote.js";
-import { BlockExecution } from "../../runtime/executor.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
-import { type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
-import { bytesToHex, equalsBytes, hexToBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
+import type { BlockHeader } from "../../runtime/primitives/block.js";
+import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
-import { hashValidatorSet } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
+import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 
@@ -30,14 +29,6 @@ export interface BlockProducerModules {
   nowMs?: () => number;
 }
 
-/** Reasons a selected tx is left in the pool instead of dropped (it may fit a later block). */
-const TRANSIENT_FAILURES = ["block gas limit reached"];
-/** Candidates are selected for this many blocks' worth of gas limits (most txs use far less). */
-const SELECTION_OVERSHOOT = 2n;
-const MIN_TX_GAS = 21_000n;
-/** Longest stretch of block execution before yielding to the event loop. */
-const EXECUTION_SLICE_MS = 10;
-
 /**
  * The single-validator block pipeline of `azora dev`: the same steps the BFT network runs, with a
  * validator set of one — propose (select and execute), precommit (sign the block hash), commit
@@ -48,7 +39,7 @@ export class BlockProducer {
   private readonly m: BlockProducerModules;
   private readonly nowMs: () => number;
   private readonly validatorIndex: number;
-  private readonly validatorsHash: Uint8Array;
+  private readonly app: ChainApp;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
@@ -60,8 +51,6 @@ export class BlockProducer {
   /** evm_setNextBlockTimestamp: used once for the next block. */
   nextTimestamp: bigint | null = null;
   private unsubscribe: (() => void) | null = null;
-  /** Milliseconds spent in each step of the last block (logged at debug, exported as metrics). */
-  phase = { exec: 0, seal: 0, sign: 0, persist: 0, mempool: 0 };
 
   constructor(opts: BlockProducerOptions, modules: BlockProducerModules) {
     this.opts = opts;
@@ -69,7 +58,13 @@ export class BlockProducer {
     this.nowMs = modules.nowMs ?? Date.now;
     this.validatorIndex = modules.validators.findIndex((v) => equalsBytes(v.publicKey, modules.signer.publicKey));
     assert(this.validatorIndex >= 0, "the dev signer is in the validator set");
-    this.validatorsHash = hashValidatorSet(modules.validators);
+    this.app = new ChainApp({
+      chain: modules.chain,
+      mempool: modules.mempool,
+      validators: modules.validators,
+      verifier: modules.verifier,
+      log: modules.log,
+    });
     this.lastBlockAtMs = this.nowMs();
   }
 
@@ -155,120 +150,50 @@ export class BlockProducer {
 
   private async produceBlock(): Promise<CommittedBlock> {
     const startedMs = this.nowMs();
-    const startedPerf = performance.now();
-    const { chain, mempool } = this.m;
+    const { chain } = this.m;
     const parent = chain.head;
     const number = parent.header.number + 1n;
-    const baseFeePerGas = nextBaseFee(parent.header, chain.spec.fees);
     const proposer = this.m.validators[this.validatorIndex];
-    const env = {
-      number,
-      timestamp: this.nextBlockTimestamp(parent.header),
-      gasLimit: chain.spec.gasLimit,
-      baseFeePerGas,
-      miner: proposer.feeRecipient,
-      parentHash: parent.hash,
-    };
 
-    // Propose: select by price and nonce, execute while building (the header commits to the result).
-    // Selection reserves each tx's gas *limit*; execution charges gas *used*, so select a
-    // generous superset and let the block's real gas decide where it ends.
-    const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
-    const included: string[] = [];
-    const senders = new Set<string>();
-    const skippedSenders = new Set<string>();
-    const candidates = mempool.selectForBlock({ baseFeePerGas, gasLimit: env.gasLimit * SELECTION_OVERSHOOT });
-    let sliceStartedMs = performance.now();
-    for (const ptx of candidates) {
-      if (exec.gasUsedSoFar + MIN_TX_GAS > env.gasLimit) break;
-      // Once one tx of a sender is left out, its later nonces cannot run in this block.
-      if (skippedSenders.has(ptx.sender)) continue;
-      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw);
-      if (r.included) {
-        included.push(ptx.hash);
-        senders.add(ptx.sender);
-      } else {
-        skippedSenders.add(ptx.sender);
-        if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
-      }
-      // Execution is synchronous CPU work: let RPC requests in between slices of it.
-      if (performance.now() - sliceStartedMs > EXECUTION_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStartedMs = performance.now();
-      }
-    }
-    const tExec = performance.now();
-    const executed = await exec.seal();
-    const tSeal = performance.now();
-
+    // Propose: the app selects, executes and builds the block on the head state.
     const lastCommit = number === 1n ? new Uint8Array(0) : ((await chain.db.getCommit(parent.header.number)) ?? null);
     assert(lastCommit !== null, "parent commit certificate is stored");
-    const header: BlockHeader = {
-      parentHash: parent.hash,
-      number,
-      timestamp: env.timestamp,
-      stateRoot: executed.stateRoot,
-      transactionsRoot: executed.transactionsRoot,
-      receiptsRoot: executed.receiptsRoot,
-      logsBloom: executed.logsBloom,
-      gasLimit: env.gasLimit,
-      gasUsed: executed.gasUsed,
-      baseFeePerGas,
-      miner: proposer.feeRecipient,
-      proposer: proposer.address,
-      validatorsHash: this.validatorsHash,
-      lastCommitHash: lastCommit.length === 0 ? ZERO_HASH : hashCommit(lastCommit),
-    };
-    const hash = hashHeader(header);
+    const proposal = await this.app.buildProposal({
+      proposer,
+      timestamp: this.nextBlockTimestamp(parent.header),
+      lastCommit,
+    });
 
     // Precommit and commit: the sole validator holds all the power, so its signature is +2/3.
     const commit: CommitCertificate = {
       height: number,
       round: 0,
-      blockHash: hash,
+      blockHash: proposal.hash,
       signatures: [
         {
           validatorIndex: this.validatorIndex,
-          signature: this.m.signer.sign(voteSignBytes(chain.spec.chainId, VoteType.Precommit, number, 0, hash)),
+          signature: this.m.signer.sign(
+            voteSignBytes(chain.spec.chainId, VoteType.Precommit, number, 0, proposal.hash),
+          ),
         },
       ],
     };
     verifyCommit(
       commit,
-      { chainId: chain.spec.chainId, height: number, blockHash: hash, validators: this.m.validators },
+      { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators: this.m.validators },
       this.m.verifier,
     );
 
-    // Persist and notify.
-    const block: CommittedBlock = {
-      header,
-      hash,
-      body: { transactions: executed.transactions, lastCommit, evidence: [] },
-      receipts: executed.receipts,
-      txHashes: included.map((h) => hexToBytes(h as `0x${string}`)),
-    };
-    const tSign = performance.now();
-    await chain.commitBlock(block, encodeCommit(commit));
-    const tCommit = performance.now();
-    mempool.removeIncluded(included);
-    await mempool.onNewHead({ senders });
-    const tDone = performance.now();
-    this.phase = {
-      exec: tExec - startedPerf,
-      seal: tSeal - tExec,
-      sign: tSign - tSeal,
-      persist: tCommit - tSign,
-      mempool: tDone - tCommit,
-    };
+    // Finalize: one atomic batch, then the mempool and listeners learn about it.
+    const block = await this.app.finalize(proposal.block, encodeCommit(commit), proposer);
     this.lastBlockAtMs = this.nowMs();
     const ms = this.lastBlockAtMs - startedMs;
     this.m.metrics?.blockCommitted(block, ms / 1000);
     this.m.log.debug("committed block", {
       number: number.toString(),
-      txs: included.length,
-      hash: bytesToHex(hash),
+      txs: block.txHashes.length,
+      hash: bytesToHex(block.hash),
       ms,
-      phase: this.phase,
     });
     return block;
   }

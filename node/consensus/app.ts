@@ -1,0 +1,281 @@
+import { createTxFromRLP } from "@ethereumjs/tx";
+import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
+import type { SignatureVerifier } from "../../consensus/vote.js";
+import { BlockExecution, type ExecutedBlock } from "../../runtime/executor.js";
+import { nextBaseFee } from "../../runtime/fees.js";
+import { assert } from "../../runtime/lib/assert.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { type Block, type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
+import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
+import { keccak256 } from "../../runtime/primitives/hash.js";
+import { hashValidatorSet, type Validator } from "../../runtime/primitives/validatorSet.js";
+import type { Chain, CommittedBlock } from "../chain/chain.js";
+import type { Mempool } from "../mempool/index.js";
+
+/** Candidates are selected for this many blocks' worth of gas limits (most txs use far less). */
+const SELECTION_OVERSHOOT = 2n;
+const MIN_TX_GAS = 21_000n;
+/** Longest stretch of block execution before yielding to the event loop (RPC stays responsive). */
+const EXECUTION_SLICE_MS = 10;
+/** A proposal's timestamp may run ahead of this node's clock by at most this much. */
+const MAX_FUTURE_DRIFT_SECONDS = 30n;
+/** Reasons a selected tx is left in the pool instead of dropped (it may fit a later block). */
+const TRANSIENT_FAILURES = ["block gas limit reached"];
+
+export interface ExecutedProposal {
+  block: Block;
+  hash: Uint8Array;
+  executed: ExecutedBlock;
+  /** Mempool hashes and senders of the included txs (builder only). */
+  txHashes: Uint8Array[];
+  senders: Set<string>;
+}
+
+export type ProcessResult = { valid: true; hash: Uint8Array } | { valid: false; reason: string };
+
+/**
+ * The application side of consensus (CometBFT's ABCI PrepareProposal / ProcessProposal /
+ * FinalizeBlock): builds a proposal by executing it, validates a peer's proposal by executing it,
+ * and persists the decided block. At most one execution is open at a time on the head state;
+ * executing another block first aborts it, and only the decided block is committed.
+ */
+export class ChainApp {
+  private open: (ExecutedProposal & { exec: BlockExecution }) | null = null;
+  private readonly validatorsHash: Uint8Array;
+
+  constructor(
+    private readonly m: {
+      chain: Chain;
+      mempool: Mempool;
+      validators: Validator[];
+      verifier: SignatureVerifier;
+      log: Logger;
+      nowSeconds?: () => bigint;
+    },
+  ) {
+    this.validatorsHash = hashValidatorSet(m.validators);
+  }
+
+  private now(): bigint {
+    return this.m.nowSeconds?.() ?? BigInt(Math.floor(Date.now() / 1000));
+  }
+
+  private async dropOpen(): Promise<void> {
+    if (this.open !== null) {
+      await this.open.exec.abort();
+      this.open = null;
+    }
+  }
+
+  /** The header fields every block at the next height shares (all but the proposer's). */
+  private nextEnvBase() {
+    const { chain } = this.m;
+    const parent = chain.head;
+    return {
+      parent,
+      number: parent.header.number + 1n,
+      baseFeePerGas: nextBaseFee(parent.header, chain.spec.fees),
+      gasLimit: chain.spec.gasLimit,
+    };
+  }
+
+  /**
+   * Proposer: selects by price and nonce, executes while building (the header commits to the
+   * result), and keeps the execution open until the block is decided or dropped.
+   */
+  async buildProposal(opts: {
+    proposer: Validator;
+    timestamp: bigint;
+    lastCommit: Uint8Array;
+  }): Promise<ExecutedProposal> {
+    await this.dropOpen();
+    const { chain, mempool } = this.m;
+    const { parent, number, baseFeePerGas, gasLimit } = this.nextEnvBase();
+    const timestamp = opts.timestamp < parent.header.timestamp ? parent.header.timestamp : opts.timestamp;
+    const env = {
+      number,
+      timestamp,
+      gasLimit,
+      baseFeePerGas,
+      miner: opts.proposer.feeRecipient,
+      parentHash: parent.hash,
+    };
+    const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
+    const txHashes: Uint8Array[] = [];
+    const senders = new Set<string>();
+    const skippedSenders = new Set<string>();
+    let sliceStarted = performance.now();
+    for (const ptx of mempool.selectForBlock({ baseFeePerGas, gasLimit: gasLimit * SELECTION_OVERSHOOT })) {
+      if (exec.gasUsedSoFar + MIN_TX_GAS > gasLimit) break;
+      // Once one tx of a sender is left out, its later nonces cannot run in this block.
+      if (skippedSenders.has(ptx.sender)) continue;
+      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw);
+      if (r.included) {
+        txHashes.push(keccak256(ptx.raw));
+        senders.add(ptx.sender);
+      } else {
+        skippedSenders.add(ptx.sender);
+        if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
+      }
+      if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
+      }
+    }
+    const executed = await exec.seal();
+    const header: BlockHeader = {
+      parentHash: parent.hash,
+      number,
+      timestamp,
+      stateRoot: executed.stateRoot,
+      transactionsRoot: executed.transactionsRoot,
+      receiptsRoot: executed.receiptsRoot,
+      logsBloom: executed.logsBloom,
+      gasLimit,
+      gasUsed: executed.gasUsed,
+      baseFeePerGas,
+      miner: opts.proposer.feeRecipient,
+      proposer: opts.proposer.address,
+      validatorsHash: this.validatorsHash,
+      lastCommitHash: opts.lastCommit.length === 0 ? ZERO_HASH : hashCommit(opts.lastCommit),
+    };
+    const block: Block = {
+      header,
+      body: { transactions: executed.transactions, lastCommit: opts.lastCommit, evidence: [] },
+    };
+    const proposal = { block, hash: hashHeader(header), executed, txHashes, senders, exec };
+    this.open = proposal;
+    return proposal;
+  }
+
+  /**
+   * Validator: checks a proposal against the chain (parent, number, time, fees, proposer, validator
+   * set, the parent's commit certificate), executes it and compares every root. A block whose
+   * roots do not match is never voted for. The execution stays open for `finalize`.
+   */
+  async processProposal(block: Block, expectedProposer: Validator): Promise<ProcessResult> {
+    const hash = hashHeader(block.header);
+    if (this.open !== null && equalsBytes(this.open.hash, hash)) return { valid: true, hash };
+    await this.dropOpen();
+    const { chain } = this.m;
+    const h = block.header;
+    const { parent, number, baseFeePerGas, gasLimit } = this.nextEnvBase();
+    const fail = (reason: string): ProcessResult => ({ valid: false, reason });
+    if (!equalsBytes(h.parentHash, parent.hash) || h.number !== number) return fail("not on top of the head");
+    if (h.timestamp < parent.header.timestamp) return fail("timestamp before the parent's");
+    if (h.timestamp > this.now() + MAX_FUTURE_DRIFT_SECONDS) return fail("timestamp too far in the future");
+    if (h.baseFeePerGas !== baseFeePerGas || h.gasLimit !== gasLimit) return fail("wrong base fee or gas limit");
+    if (!equalsBytes(h.proposer, expectedProposer.address) || !equalsBytes(h.miner, expectedProposer.feeRecipient)) {
+      return fail("wrong proposer or fee recipient");
+    }
+    if (!equalsBytes(h.validatorsHash, this.validatorsHash)) return fail("wrong validator set");
+    if (block.body.evidence.length > 0) return fail("evidence is not accepted yet");
+    const lastCommitOk = this.checkLastCommit(block);
+    if (lastCommitOk !== null) return fail(lastCommitOk);
+
+    const env = { number, timestamp: h.timestamp, gasLimit, baseFeePerGas, miner: h.miner, parentHash: parent.hash };
+    const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
+    let reason: string | null = null;
+    let sliceStarted = performance.now();
+    for (const raw of block.body.transactions) {
+      let tx: ReturnType<typeof createTxFromRLP>;
+      try {
+        tx = createTxFromRLP(raw, { common: chain.common });
+        tx.getSenderAddress();
+      } catch {
+        reason = "undecodable transaction";
+        break;
+      }
+      const r = await exec.apply(tx, tx.getSenderAddress(), raw);
+      if (!r.included) {
+        reason = `invalid transaction: ${r.reason}`;
+        break;
+      }
+      if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
+      }
+    }
+    if (reason !== null) {
+      await exec.abort();
+      return fail(reason);
+    }
+    const executed = await exec.seal();
+    const matches =
+      executed.gasUsed === h.gasUsed &&
+      equalsBytes(executed.stateRoot, h.stateRoot) &&
+      equalsBytes(executed.transactionsRoot, h.transactionsRoot) &&
+      equalsBytes(executed.receiptsRoot, h.receiptsRoot) &&
+      equalsBytes(executed.logsBloom, h.logsBloom);
+    if (!matches) {
+      await exec.abort();
+      return fail("execution result does not match the header");
+    }
+    this.open = { block, hash, executed, txHashes: block.body.transactions.map(keccak256), senders: new Set(), exec };
+    return { valid: true, hash };
+  }
+
+  /** null when the block carries a valid certificate for its parent (nothing at height 1). */
+  private checkLastCommit(block: Block): string | null {
+    const { chain } = this.m;
+    const parent = chain.head;
+    if (parent.header.number === 0n) {
+      return block.body.lastCommit.length === 0 && equalsBytes(block.header.lastCommitHash, ZERO_HASH)
+        ? null
+        : "height 1 carries no last commit";
+    }
+    if (!equalsBytes(block.header.lastCommitHash, hashCommit(block.body.lastCommit))) return "lastCommitHash mismatch";
+    try {
+      const c = decodeCommit(block.body.lastCommit);
+      verifyCommit(
+        c,
+        {
+          chainId: chain.spec.chainId,
+          height: parent.header.number,
+          blockHash: parent.hash,
+          validators: this.m.validators,
+        },
+        this.m.verifier,
+      );
+      return null;
+    } catch (e) {
+      return `invalid last commit: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * Persists the decided block with its commit certificate (one atomic batch) and updates the
+   * mempool. The block is executed first if this node has not executed it (e.g. it missed the
+   * proposal and learned the decision from peers).
+   */
+  async finalize(block: Block, commit: Uint8Array, expectedProposer: Validator): Promise<CommittedBlock> {
+    const hash = hashHeader(block.header);
+    if (this.open === null || !equalsBytes(this.open.hash, hash)) {
+      const r = await this.processProposal(block, expectedProposer);
+      if (!r.valid) throw new Error(`decided block ${bytesToHex(hash)} does not execute: ${r.reason}`);
+    }
+    const open = this.open;
+    assert(open !== null && equalsBytes(open.hash, hash), "the decided block is the open execution");
+    this.open = null;
+    await open.exec.commit();
+    const committed: CommittedBlock = {
+      header: block.header,
+      hash,
+      body: block.body,
+      receipts: open.executed.receipts,
+      txHashes: open.txHashes,
+    };
+    await this.m.chain.commitBlock(committed, commit);
+    const { mempool } = this.m;
+    mempool.removeIncluded(open.txHashes.map((h) => bytesToHex(h)));
+    const senders = new Set(open.senders);
+    for (const r of open.executed.receipts) senders.add(bytesToHex(r.from));
+    await mempool.onNewHead({ senders });
+    return committed;
+  }
+
+  /** Drops any open execution (shutdown, or a height abandoned for block sync). */
+  async reset(): Promise<void> {
+    await this.dropOpen();
+  }
+}
