@@ -6,6 +6,7 @@ export {
   devAccountPath,
   devnetGenesis,
 } from "./devnet.js";
+export { createNetworkGenesis, type NetworkValidatorInput } from "./network.js";
 export {
   type ConsensusParams,
   canonicalJSON,

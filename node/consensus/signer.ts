@@ -158,6 +158,7 @@ export class GuardedSigner {
     round: number,
     blockHash: Uint8Array | null,
   ): Promise<Uint8Array> {
+    assert(type === VoteType.Prevote || type === VoteType.Precommit, "vote type must be prevote or precommit");
     const step = type === VoteType.Prevote ? SIGN_STEP.prevote : SIGN_STEP.precommit;
     return this.sign(height, round, step, voteSignBytes(chainId, type, height, round, blockHash));
   }

@@ -343,16 +343,15 @@ export class ConsensusWAL {
         await head.run();
         continue;
       }
-      const batch: Extract<Pending, { kind: "record" }>[] = [];
+      let end = 0;
       let bytes = 0;
-      while (this.pending.length > 0) {
-        const p = this.pending[0];
+      for (; end < this.pending.length; end++) {
+        const p = this.pending[end];
         if (p.kind !== "record") break;
-        if (batch.length > 0 && bytes + p.frame.length > MAX_BATCH_BYTES) break;
-        batch.push(p);
+        if (end > 0 && bytes + p.frame.length > MAX_BATCH_BYTES) break;
         bytes += p.frame.length;
-        this.pending.shift();
       }
+      const batch = this.pending.splice(0, end) as Extract<Pending, { kind: "record" }>[];
       try {
         this.checkNotFailed();
         const cur = this.current;

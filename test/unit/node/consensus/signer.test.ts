@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { VoteType, voteSignBytes } from "../../../../consensus/vote.js";
-import { Ed25519Verifier, publicKeyFromSeed } from "../../../../node/crypto/ed25519.js";
 import { SignerError, SignerErrorCode } from "../../../../node/consensus/errors.js";
 import { GuardedSigner, proposalSignBytes, type SignStep } from "../../../../node/consensus/signer.js";
+import { Ed25519Verifier, publicKeyFromSeed } from "../../../../node/crypto/ed25519.js";
 import { AssertionError } from "../../../../runtime/lib/assert.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
@@ -90,6 +90,33 @@ describe("GuardedSigner", () => {
     expect(signer.lastSigned()).toEqual({ height: 1n, round: 0, step: 2, signBytes: bytes, signature: sig });
   });
 
+  it("the state file and its directory are synced before the signature is returned", async () => {
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    const probe = await open(join(dir, "probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const calls: string[] = [];
+    const { datasync, sync } = proto;
+    const spies = [
+      vi.spyOn(proto, "datasync").mockImplementation(async function (this: FileHandle) {
+        await datasync.call(this);
+        calls.push("datasync");
+      }),
+      vi.spyOn(proto, "sync").mockImplementation(async function (this: FileHandle) {
+        await sync.call(this);
+        calls.push("sync");
+      }),
+    ];
+    try {
+      await signer.sign(1n, 0, 1, new Uint8Array([1]));
+      expect(calls).toEqual(["datasync", "sync"]); // temp file, then the directory after the rename
+      await signer.sign(1n, 0, 1, new Uint8Array([1])); // idempotent re-sign: no write
+      expect(calls.length).toBe(2);
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+  });
+
   it("allows every forward move: next step, next round, next height", async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     const steps: [bigint, number, SignStep][] = [
@@ -161,10 +188,7 @@ describe("GuardedSigner", () => {
 
     const reopened = await GuardedSigner.open({ stateFile, seed: seed(1) });
     expect(reopened.lastSigned()).toEqual(signer.lastSigned());
-    await expectSignerError(
-      reopened.signVote(CHAIN_ID, VoteType.Prevote, 8n, 2, hash(4)),
-      SignerErrorCode.DOUBLE_SIGN,
-    );
+    await expectSignerError(reopened.signVote(CHAIN_ID, VoteType.Prevote, 8n, 2, hash(4)), SignerErrorCode.DOUBLE_SIGN);
     await expectSignerError(reopened.signVote(CHAIN_ID, VoteType.Prevote, 8n, 1, hash(4)), SignerErrorCode.REGRESSION);
     expect(await reopened.signVote(CHAIN_ID, VoteType.Prevote, 8n, 2, hash(3))).toEqual(sig);
     await reopened.signVote(CHAIN_ID, VoteType.Precommit, 8n, 2, hash(3));
@@ -203,7 +227,10 @@ describe("GuardedSigner", () => {
     ];
     for (const [what, text] of variants) {
       await writeFile(stateFile, text);
-      const err = await expectSignerError(GuardedSigner.open({ stateFile, seed: seed(1) }), SignerErrorCode.CORRUPT_STATE);
+      const err = await expectSignerError(
+        GuardedSigner.open({ stateFile, seed: seed(1) }),
+        SignerErrorCode.CORRUPT_STATE,
+      );
       expect(err.type, what).toMatchObject({ code: SignerErrorCode.CORRUPT_STATE, file: stateFile });
       // Never reset: the corrupt file is left as it was for the operator.
       expect(await readFile(stateFile, "utf8"), what).toBe(text);

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, type FileHandle, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WALError, WALErrorCode } from "../../../../node/consensus/errors.js";
 import {
   ConsensusWAL,
@@ -16,6 +16,8 @@ import type { Logger } from "../../../../runtime/lib/logger.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
 const enc = (s: string) => new TextEncoder().encode(s);
+/** Records as hex, for fast equality of large records (deep equality walks them element by element). */
+const hexes = (rs: Uint8Array[]) => rs.map((r) => Buffer.from(r).toString("hex"));
 
 interface Warning {
   msg: string;
@@ -95,15 +97,20 @@ describe("ConsensusWAL", () => {
     let wal = await ConsensusWAL.open(dir);
     await wal.startHeight(1n);
     for (const [i, r] of records.entries()) await wal.append(r, { sync: i % 2 === 0 });
-    expect(await wal.replay()).toEqual({ height: 1n, records });
+    let replayed = await wal.replay();
+    expect(replayed.height).toBe(1n);
+    expect(hexes(replayed.records)).toEqual(hexes(records));
     await wal.close();
 
     const { log, warns } = captureLog();
     wal = await ConsensusWAL.open(dir, { log });
-    expect(await wal.replay()).toEqual({ height: 1n, records });
+    replayed = await wal.replay();
+    expect(replayed.height).toBe(1n);
+    expect(hexes(replayed.records)).toEqual(hexes(records));
+    expect(replayed.records[0]).toBeInstanceOf(Uint8Array);
     expect(warns).toEqual([]);
     await wal.append(enc("five"));
-    expect((await wal.replay()).records).toEqual([...records, enc("five")]);
+    expect(hexes((await wal.replay()).records)).toEqual(hexes([...records, enc("five")]));
     await wal.close();
   });
 
@@ -113,6 +120,32 @@ describe("ConsensusWAL", () => {
     const records = Array.from({ length: 500 }, (_, i) => enc(`r${i}`));
     await Promise.all(records.map((r, i) => wal.append(r, { sync: i % 50 === 0 })));
     expect((await wal.replay()).records).toEqual(records);
+    await wal.close();
+  });
+
+  it("a sync append resolves only after its fdatasync; plain appends never sync", async () => {
+    const wal = await ConsensusWAL.open(dir);
+    await wal.startHeight(1n);
+    const probe = await open(join(dir, "probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const datasync = proto.datasync;
+    let synced = 0;
+    const spy = vi.spyOn(proto, "datasync").mockImplementation(async function (this: FileHandle) {
+      await datasync.call(this);
+      synced++;
+    });
+    try {
+      await wal.append(enc("peer vote"));
+      expect(synced).toBe(0);
+      await wal.append(enc("own vote"), { sync: true });
+      expect(synced).toBe(1);
+      // Group commit: 20 concurrent appends, the last synced, cost at most two fdatasyncs.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => wal.append(enc(`${i}`), { sync: i === 19 })));
+      expect(synced).toBeLessThanOrEqual(3);
+    } finally {
+      spy.mockRestore();
+    }
     await wal.close();
   });
 
@@ -153,7 +186,7 @@ describe("ConsensusWAL", () => {
     await wal.close();
     // Height 1 is kept (height - 1) with its own record.
     const h1 = scanWALRecords(await readFile(join(dir, "wal-1.log")));
-    expect(h1.records.slice(1)).toEqual([enc("a")]);
+    expect(hexes(h1.records.slice(1))).toEqual(hexes([enc("a")]));
   });
 
   it(WALErrorCode.NO_HEIGHT, async () => {
@@ -339,16 +372,17 @@ import { ConsensusWAL } from ${JSON.stringify(walURL)};
 ${crashRecord.toString()}
 const wal = await ConsensusWAL.open(process.argv[2]);
 await wal.startHeight(1n);
-for (let i = 0; ; i += 8) {
+// Batches of 16 concurrent appends; every 4th batch ends with a synced record, acknowledged on stdout.
+for (let i = 0; ; i += 16) {
   const batch = [];
-  for (let j = i; j < i + 8; j++) batch.push(wal.append(crashRecord(j), { sync: j % 8 === 7 }));
+  for (let j = i; j < i + 16; j++) batch.push(wal.append(crashRecord(j), { sync: j % 64 === 63 }));
   await Promise.all(batch);
-  writeSync(1, (i + 7) + "\\n");
+  if (i % 64 === 48) writeSync(1, (i + 15) + "\\n");
 }
 `;
     const script = join(dir, "child.mts");
     await writeFile(script, source);
-    for (let run = 0; run < 4; run++) {
+    for (let run = 0; run < 6; run++) {
       const walDir = join(dir, `run${run}`);
       const child = spawn(process.execPath, ["--import", "tsx", script, walDir], {
         cwd: ROOT,
@@ -359,19 +393,23 @@ for (let i = 0; ; i += 8) {
       child.stderr.on("data", (d: Buffer) => {
         stderr += d.toString();
       });
-      const killAfter = 40 + run * 60; // acknowledged records before the kill: varies the kill point
+      // Kill 0-35 ms after a given acknowledgement: lands in writes, in fsyncs or between them.
+      const killAfter = 40 + run * 40;
       const exited = new Promise<NodeJS.Signals | null>((res) => child.on("exit", (_c, s) => res(s)));
       child.stdout.on("data", (d: Buffer) => {
         stdout += d.toString();
         const lines = stdout.trim().split("\n");
-        if (Number(lines[lines.length - 1]) >= killAfter) child.kill("SIGKILL");
+        if (Number(lines[lines.length - 1]) >= killAfter) setTimeout(() => child.kill("SIGKILL"), run * 7);
       });
       expect(await exited, stderr).toBe("SIGKILL");
       const acked = Math.max(...stdout.trim().split("\n").map(Number));
 
-      const { log } = captureLog();
+      const { log, warns } = captureLog();
       const wal = await ConsensusWAL.open(walDir, { log });
       const { height, records } = await wal.replay();
+      // A kill inside a large write() leaves a torn record (seen in some runs): cut with one warning.
+      expect(warns.length).toBeLessThanOrEqual(1);
+      for (const w of warns) expect(w.ctx).toMatchObject({ file: join(walDir, "wal-1.log") });
       expect(height).toBe(1n);
       expect(records.length, `run ${run}`).toBeGreaterThan(acked);
       for (const [i, r] of records.entries()) {
