@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import "./polyfill.js";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { loadConfigFile, resolveConfig } from "./config.js";
+import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
-import { startDevNode } from "./node.js";
+import { startDevNode, startNode } from "./node.js";
 import { VERSION } from "./version.js";
 
 function intArg(name: string, min: number, max: number) {
@@ -92,25 +97,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { signal });
-    try {
-      await node.close();
-      if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
-      logger.info("stopped cleanly", { height: node.chain.head.header.number.toString() });
-      flush();
-      process.exit(0);
-    } catch (e) {
-      logger.error("shutdown failed", {}, e);
-      flush();
-      process.exit(1);
-    }
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  installShutdown(node, logger, flush, stopProfile);
 }
 
 const program = new Command()
@@ -147,8 +134,149 @@ program
     await runDev(flags);
   });
 
+interface StartFlags {
+  home: string;
+  rpcPort?: number;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  cpuProfile?: string;
+}
+
+/** `azora start --home DIR`: a validator (or a full node without a validator key) of a network. */
+async function runStart(flags: StartFlags): Promise<void> {
+  const home = resolve(flags.home);
+  const file = loadConfigFile(join(home, "config.json"));
+  const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
+  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
+    if (file[k] !== undefined) file[k] = inHome(file[k]);
+  }
+  const cfg = resolveConfig(file, {
+    rpc: { port: flags.rpcPort },
+    log: { level: flags.logLevel, format: flags.logFormat },
+  });
+  const { logger, flush } = createLogger(cfg.log);
+  const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
+  const node = await startNode(cfg, logger, { kind: "network" });
+  const status = (await (await fetch(`${node.rpc.url}/status`)).json()) as Record<string, unknown>;
+  const lines = [
+    "",
+    `  Azora Chain v${VERSION} — ${String(status.mode)}`,
+    "",
+    `  Chain ID      ${node.spec.chainId} (${node.spec.networkName})`,
+    `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
+    `  Data dir      ${node.dataDir}`,
+    `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
+    `  Peer ID       ${String(status.peerId)}`,
+    `  P2P           ${(status.p2pAddresses as string[]).join(" ")}`,
+    `  Validators    ${node.spec.validators.length} (timing from genesis: empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms)`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+  installShutdown(node, logger, flush, stopProfile);
+}
+
+function installShutdown(
+  node: { close(): Promise<void>; chain: { head: { header: { number: bigint } } } },
+  logger: ReturnType<typeof createLogger>["logger"],
+  flush: () => void,
+  stopProfile: (() => Promise<string>) | null,
+): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    try {
+      await node.close();
+      if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
+      logger.info("stopped cleanly", { height: node.chain.head.header.number.toString() });
+      flush();
+      process.exit(0);
+    } catch (e) {
+      logger.error("shutdown failed", {}, e);
+      flush();
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+program
+  .command("init")
+  .description("Write a genesis and one home per node (keys, config with bootstrap peers) for a local network")
+  .requiredOption("--out <dir>", "where to write genesis.json and node0 … node{N-1}")
+  .option("--validators <n>", "validators (each gets an ed25519 key)", intArg("--validators", 1, 100), 4)
+  .option("--full-nodes <n>", "extra nodes without a validator key", intArg("--full-nodes", 0, 100), 0)
+  .option(
+    "--base-port <port>",
+    "node i serves JSON-RPC on base+i and libp2p on base+1000+i",
+    intArg("--base-port", 1024, 60000),
+    8545,
+  )
+  .option("--chain-id <id>", "chain id of the new network", intArg("--chain-id", 1, 2 ** 31), 16731)
+  .action(async (o: { out: string; validators: number; fullNodes: number; basePort: number; chainId: number }) => {
+    const r = await initNetwork({ ...o, p2pOffset: 1000 });
+    process.stdout.write(
+      `wrote ${r.genesisFile}\n${r.homes.map((h, i) => `  ${h}  (RPC ${r.rpcUrls[i]})`).join("\n")}\n` +
+        `start each with: azora start --home <home>\n`,
+    );
+  });
+
+program
+  .command("start")
+  .description("Run a validator, or a full node when the home has no validator key (see `azora init`)")
+  .requiredOption("--home <dir>", "node home written by `azora init` (config.json, keys, genesis)")
+  .option("--rpc-port <port>", "override the config's JSON-RPC port", intArg("--rpc-port", 0, 65535))
+  .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS))
+  .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
+  .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
+  .action((o: StartFlags) => runStart(o));
+
+program
+  .command("localnet")
+  .description("Run a local network: `init` it if needed, start every node as a child process, stop all on Ctrl-C")
+  .option("--out <dir>", "network directory", "./data/localnet")
+  .option("--validators <n>", "validators", intArg("--validators", 1, 20), 4)
+  .option("--base-port <port>", "JSON-RPC of node i on base+i", intArg("--base-port", 1024, 60000), 8545)
+  .action(async (o: { out: string; validators: number; basePort: number }) => {
+    const out = resolve(o.out);
+    if (!existsSync(join(out, "genesis.json"))) {
+      await initNetwork({
+        out,
+        validators: o.validators,
+        fullNodes: 0,
+        basePort: o.basePort,
+        chainId: 16731,
+        p2pOffset: 1000,
+      });
+    }
+    const cli = fileURLToPath(import.meta.url);
+    const children: ChildProcess[] = [];
+    for (let i = 0; i < o.validators; i++) {
+      const child = spawn(process.execPath, [cli, "start", "--home", join(out, `node${i}`), "--log-format", "json"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const prefix = `[node${i}] `;
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.on("data", (d: Buffer) => process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix)));
+      }
+      children.push(child);
+    }
+    process.stdout.write(
+      `localnet: ${o.validators} validators, JSON-RPC on 127.0.0.1:${o.basePort}–${o.basePort + o.validators - 1}; Ctrl-C stops them all\n`,
+    );
+    const stopAll = () => {
+      for (const c of children) c.kill("SIGTERM");
+    };
+    process.on("SIGINT", stopAll);
+    process.on("SIGTERM", stopAll);
+    await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
-  process.stderr.write(`azora: ${err.message}\n`);
+  process.stderr.write(`azora: ${process.env.AZORA_DEBUG ? err.stack : err.message}\n`);
   process.exit(1);
 });

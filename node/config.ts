@@ -23,6 +23,12 @@ export interface NodeConfig {
     decodeWorkers?: number;
   };
   storage: { syncWrites: boolean };
+  /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */
+  p2p: { listen: string[]; bootstrap: string[] };
+  /** JSON file with the libp2p identity seed (`{ "seed": "0x…" }`); network mode only. */
+  nodeKeyFile?: string;
+  /** JSON file with the validator's ed25519 seed; absent = a full node that follows the chain. */
+  validatorKeyFile?: string;
 }
 
 // Optional keys are present (as undefined) so the merge below recognises them.
@@ -42,6 +48,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
     decodeWorkers: undefined,
   },
   storage: { syncWrites: true },
+  p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
+  nodeKeyFile: undefined,
+  validatorKeyFile: undefined,
 };
 
 export enum ConfigErrorCode {

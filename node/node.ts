@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEV_VALIDATOR_SEED_HEX, devnetGenesis } from "../genesis/devnet.js";
 import { type GenesisSpec, parseGenesis } from "../genesis/spec.js";
+import type { DevBackend } from "../rpc/backend.js";
 import { createEthSubscriptionSource, createFilterMethods } from "../rpc/filters.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
@@ -12,10 +13,21 @@ import type { Logger } from "../runtime/lib/logger.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../runtime/primitives/bytes.js";
 import { Chain } from "./chain/chain.js";
 import { mempoolOptions, type NodeConfig } from "./config.js";
+import { ChainApp } from "./consensus/app.js";
+import { ConsensusDriver } from "./consensus/driver.js";
+import { GuardedSigner } from "./consensus/signer.js";
+import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Signer, Ed25519Verifier } from "./crypto/ed25519.js";
 import { ChainDB } from "./db/chainDb.js";
-import { Mempool, ParallelDecoder } from "./mempool/index.js";
+import { isMempoolError, Mempool, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import {
+  createNetworkMetrics,
+  DEFAULT_P2P_OPTIONS,
+  GossipAction,
+  GossipActionError,
+  P2PNetwork,
+} from "./network/index.js";
 import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
@@ -36,155 +48,266 @@ export function loadGenesis(cfg: NodeConfig): GenesisSpec {
   return parseGenesis(JSON.parse(readFileSync(cfg.genesisFile, "utf8")));
 }
 
+/** What runs the chain: the single-validator dev pipeline, or BFT consensus over libp2p. */
+export type NodeMode = { kind: "dev" } | { kind: "network" };
+
+/** Starts a single-validator dev node (`azora dev`). */
+export function startDevNode(cfg: NodeConfig, log: Logger): Promise<RunningNode> {
+  return startNode(cfg, log, { kind: "dev" });
+}
+
+function readSeed(file: string, what: string): Uint8Array {
+  let parsed: { seed?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read the ${what} key file ${file}: ${(e as Error).message}`);
+  }
+  if (typeof parsed.seed !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(parsed.seed)) {
+    throw new Error(`${file}: "seed" must be 32 bytes of 0x-hex`);
+  }
+  return hexToBytes(parsed.seed as `0x${string}`);
+}
+
 /**
- * Starts a single-validator dev node: LevelDB chain, mempool, the block pipeline and JSON-RPC.
- * The composition root: the only place where the pieces are wired together.
+ * Starts a node: LevelDB chain, mempool, JSON-RPC, and the block pipeline of `mode`. The
+ * composition root: the only place where the pieces are wired together.
  */
-export async function startDevNode(cfg: NodeConfig, log: Logger): Promise<RunningNode> {
+export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): Promise<RunningNode> {
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const spec = loadGenesis(cfg);
   const common = createChainCommon(spec.chainId);
   const metrics = createMetrics();
+  const cleanup: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanup.reverse()) await c();
+  };
 
   const db = await ChainDB.open(join(dataDir, "chaindata"), { syncWrites: cfg.storage.syncWrites });
-  let chain: Chain;
+  cleanup.push(() => db.close());
   try {
-    chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
-  } catch (e) {
-    await db.close();
-    throw e;
-  }
-  metrics.headHeight.set(Number(chain.head.header.number));
-  const readers = new StateReaders(common, chain.trieStore, chain);
-  const headView = () => readers.at(chain.head.header.stateRoot);
-  const mempool = new Mempool(mempoolOptions(cfg, spec.fees.minBaseFeePerGas, spec.gasLimit), {
-    state: {
-      getNonce: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).nonce,
-      getBalance: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).balance,
-    },
-    logger: log.child({ module: "mempool" }),
-  });
+    const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
+    metrics.headHeight.set(Number(chain.head.header.number));
+    const readers = new StateReaders(common, chain.trieStore, chain);
+    const headView = () => readers.at(chain.head.header.stateRoot);
+    const mempool = new Mempool(mempoolOptions(cfg, spec.fees.minBaseFeePerGas, spec.gasLimit), {
+      state: {
+        getNonce: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).nonce,
+        getBalance: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).balance,
+      },
+      logger: log.child({ module: "mempool" }),
+    });
+    const verifier = new Ed25519Verifier();
+    const decoder = new ParallelDecoder(
+      {
+        chainId: spec.chainId,
+        maxTxBytes: cfg.mempool.maxTxBytes,
+        workers: cfg.mempool.decodeWorkers ?? ParallelDecoder.defaultWorkers(),
+      },
+      { common, log: log.child({ module: "decoder" }) },
+    );
+    cleanup.push(() => decoder.close());
 
-  const signer = new Ed25519Signer(hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`));
-  if (!spec.validators.some((v) => equalsBytes(v.publicKey, signer.publicKey))) {
-    await db.close();
-    throw new Error("dev mode needs the devnet validator key in the genesis validator set");
-  }
-  const producer = new BlockProducer(
-    { blockTimeMs: cfg.blockTimeMs, emptyBlockIntervalMs: spec.consensus.emptyBlockIntervalMs },
-    {
+    // The pipeline: dev producer or BFT driver.
+    let pipeline: {
+      start(): Promise<void> | void;
+      stop(): Promise<void>;
+      status(): Record<string, unknown>;
+      dev?: DevBackend;
+      onTxAccepted?: (raw: Uint8Array) => void;
+      peerCount(): number;
+    };
+    if (mode.kind === "dev") {
+      const signer = new Ed25519Signer(hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`));
+      if (!spec.validators.some((v) => equalsBytes(v.publicKey, signer.publicKey))) {
+        throw new Error("dev mode needs the devnet validator key in the genesis validator set");
+      }
+      const producer = new BlockProducer(
+        { blockTimeMs: cfg.blockTimeMs, emptyBlockIntervalMs: spec.consensus.emptyBlockIntervalMs },
+        {
+          chain,
+          mempool,
+          signer,
+          verifier,
+          validators: spec.validators,
+          log: log.child({ module: "producer" }),
+          metrics,
+        },
+      );
+      pipeline = {
+        start: () => producer.start(),
+        stop: () => producer.stop(),
+        status: () => ({ mode: "dev", round: 0, step: "commit", peers: 0, catching_up: false }),
+        dev: createDevBackend(producer),
+        peerCount: () => 0,
+      };
+    } else {
+      if (cfg.nodeKeyFile === undefined) throw new Error("network mode needs nodeKeyFile in the config");
+      const network = await P2PNetwork.create(
+        {
+          ...DEFAULT_P2P_OPTIONS,
+          chainId: spec.chainId,
+          listen: cfg.p2p.listen,
+          bootstrap: cfg.p2p.bootstrap,
+          nodeKeySeed: readSeed(cfg.nodeKeyFile, "node"),
+        },
+        { log: log.child({ module: "p2p" }), metrics: createNetworkMetrics(metrics.register) },
+      );
+      cleanup.push(() => network.stop());
+      const signer =
+        cfg.validatorKeyFile === undefined
+          ? null
+          : await GuardedSigner.open({
+              stateFile: join(dataDir, "signer_state.json"),
+              seed: readSeed(cfg.validatorKeyFile, "validator"),
+              log: log.child({ module: "signer" }),
+            });
+      const wal =
+        signer === null ? null : await ConsensusWAL.open(join(dataDir, "wal"), { log: log.child({ module: "wal" }) });
+      if (wal !== null) cleanup.push(() => wal.close());
+      const app = new ChainApp({
+        chain,
+        mempool,
+        validators: spec.validators,
+        verifier,
+        log: log.child({ module: "app" }),
+      });
+      const driver = new ConsensusDriver({
+        chain,
+        app,
+        mempool,
+        network,
+        signer,
+        wal,
+        verifier,
+        validators: spec.validators,
+        params: spec.consensus,
+        log: log.child({ module: "consensus" }),
+        onStep: (s) => {
+          if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
+        },
+      });
+      // Transactions reach every mempool: accepted ones are gossiped, gossiped ones admitted.
+      network.onGossip("tx", async (data) => {
+        try {
+          await mempool.add(await decoder.decode(data));
+        } catch (e) {
+          const code = isMempoolError(e) ? e.type.code : "MEMPOOL_INVALID_TX";
+          const action =
+            isMempoolError(e) && (e.type.code === "MEMPOOL_ALREADY_KNOWN" || e.type.code === "MEMPOOL_NONCE_TOO_LOW")
+              ? GossipAction.IGNORE
+              : GossipAction.REJECT;
+          throw new GossipActionError(action, { code, reason: (e as Error).message });
+        }
+      });
+      pipeline = {
+        start: () => driver.start(),
+        stop: () => driver.stop(),
+        status: () => {
+          const d = driver.status();
+          return {
+            mode: d.isValidator ? "validator" : "full node",
+            round: d.round,
+            step: d.step,
+            consensusHeight: d.height.toString(),
+            lastSignedHeight: d.lastSignedHeight.toString(),
+            peers: network.peers(),
+            peerId: network.peerId,
+            p2pAddresses: network.multiaddrs(),
+            catching_up: d.catchingUp,
+          };
+        },
+        onTxAccepted: (raw) => void network.publish("tx", raw).catch(() => undefined),
+        peerCount: () => network.peers().length,
+      };
+    }
+
+    const startedAt = Date.now();
+    const status = async () => {
+      const head = chain.head;
+      const stats = mempool.stats();
+      metrics.mempoolSize.set({ state: "pending" }, stats.pending);
+      metrics.mempoolSize.set({ state: "queued" }, stats.queued);
+      return {
+        version: VERSION,
+        chainId: spec.chainId.toString(),
+        networkName: spec.networkName,
+        genesisHash: bytesToHex(chain.genesisHash),
+        height: head.header.number.toString(),
+        hash: bytesToHex(head.hash),
+        timestamp: head.header.timestamp.toString(),
+        stateRoot: bytesToHex(head.header.stateRoot),
+        ...pipeline.status(),
+        validators: spec.validators.map((v, i) => ({
+          name: spec.validatorNames[i],
+          address: bytesToHex(v.address),
+          publicKey: bytesToHex(v.publicKey),
+          votingPower: v.votingPower.toString(),
+        })),
+        mempool: stats,
+        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+        dataDir,
+      };
+    };
+
+    const backend = new NodeBackend({
       chain,
       mempool,
-      signer,
-      verifier: new Ed25519Verifier(),
-      validators: spec.validators,
-      log: log.child({ module: "producer" }),
+      readers,
+      log: log.child({ module: "rpc" }),
       metrics,
-    },
-  );
-
-  const startedAt = Date.now();
-  const status = async () => {
-    const head = chain.head;
-    const stats = mempool.stats();
-    metrics.mempoolSize.set({ state: "pending" }, stats.pending);
-    metrics.mempoolSize.set({ state: "queued" }, stats.queued);
-    return {
-      version: VERSION,
-      mode: "dev",
-      chainId: spec.chainId.toString(),
-      networkName: spec.networkName,
-      genesisHash: bytesToHex(chain.genesisHash),
-      height: head.header.number.toString(),
-      hash: bytesToHex(head.hash),
-      timestamp: head.header.timestamp.toString(),
-      stateRoot: bytesToHex(head.header.stateRoot),
-      round: 0,
-      step: "commit",
-      validators: spec.validators.map((v, i) => ({
-        name: spec.validatorNames[i],
-        address: bytesToHex(v.address),
-        publicKey: bytesToHex(v.publicKey),
-        votingPower: v.votingPower.toString(),
-      })),
-      peers: 0,
-      catching_up: false,
-      mempool: stats,
-      uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-      dataDir,
+      clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
+      decoder,
+      status,
+      dev: pipeline.dev,
+      onTxAccepted: pipeline.onTxAccepted,
+      peerCount: () => pipeline.peerCount(),
+    });
+    const filters = createFilterMethods(backend);
+    cleanup.push(async () => filters.dispose());
+    const methods: MethodTable = {
+      ...createWeb3NetMethods(backend),
+      ...createEthMethods(backend),
+      ...filters.methods,
+      ...createSubscriptionMethods(createEthSubscriptionSource(backend), { logger: log.child({ module: "ws" }) }),
+      ...createAzoraMethods(backend, mempool),
+      ...(pipeline.dev === undefined ? {} : createDevMethods(pipeline.dev)),
     };
-  };
+    const server = createRPCServer({
+      host: cfg.rpc.host,
+      port: cfg.rpc.port,
+      methods,
+      logger: log.child({ module: "rpc" }),
+      bodyLimitBytes: cfg.rpc.bodyLimitBytes,
+      batchLimit: cfg.rpc.batchLimit,
+      wsMaxConnections: cfg.rpc.wsMaxConnections,
+      metrics: { observe: (m, s, ok) => metrics.rpcObserve(m, s, ok) },
+      routes: {
+        metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
+        health: async () => ({ ok: true, body: { ok: true, height: chain.head.header.number.toString() } }),
+        extra: [{ method: "GET", url: "/status", handler: status }],
+      },
+    });
+    const address = await server.listen();
+    cleanup.push(() => pipeline.stop());
+    cleanup.push(() => server.close());
+    await pipeline.start();
 
-  const dev = createDevBackend(producer);
-  const decoder = new ParallelDecoder(
-    {
-      chainId: spec.chainId,
-      maxTxBytes: cfg.mempool.maxTxBytes,
-      workers: cfg.mempool.decodeWorkers ?? ParallelDecoder.defaultWorkers(),
-    },
-    { common, log: log.child({ module: "decoder" }) },
-  );
-  const backend = new NodeBackend({
-    chain,
-    mempool,
-    readers,
-    log: log.child({ module: "rpc" }),
-    metrics,
-    clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
-    decoder,
-    status,
-    dev,
-  });
-  const filters = createFilterMethods(backend);
-  const methods: MethodTable = {
-    ...createWeb3NetMethods(backend),
-    ...createEthMethods(backend),
-    ...filters.methods,
-    ...createSubscriptionMethods(createEthSubscriptionSource(backend), { logger: log.child({ module: "ws" }) }),
-    ...createAzoraMethods(backend, mempool),
-    ...createDevMethods(dev),
-  };
-  const server = createRPCServer({
-    host: cfg.rpc.host,
-    port: cfg.rpc.port,
-    methods,
-    logger: log.child({ module: "rpc" }),
-    bodyLimitBytes: cfg.rpc.bodyLimitBytes,
-    batchLimit: cfg.rpc.batchLimit,
-    wsMaxConnections: cfg.rpc.wsMaxConnections,
-    metrics: { observe: (m, s, ok) => metrics.rpcObserve(m, s, ok) },
-    routes: {
-      metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
-      health: async () => ({ ok: true, body: { ok: true, height: chain.head.header.number.toString() } }),
-      extra: [{ method: "GET", url: "/status", handler: status }],
-    },
-  });
-  let address: RPCServerAddress;
-  try {
-    address = await server.listen();
+    let closing: Promise<void> | null = null;
+    return {
+      rpc: address,
+      chain,
+      spec,
+      dataDir,
+      metrics,
+      close() {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
   } catch (e) {
-    await db.close();
+    await closeAll();
     throw e;
   }
-  producer.start();
-
-  let closing: Promise<void> | null = null;
-  return {
-    rpc: address,
-    chain,
-    spec,
-    dataDir,
-    metrics,
-    close() {
-      closing ??= (async () => {
-        await server.close();
-        await producer.stop();
-        await decoder.close();
-        filters.dispose();
-        await db.close();
-      })();
-      return closing;
-    },
-  };
 }

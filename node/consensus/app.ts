@@ -1,6 +1,7 @@
 import { createTxFromRLP } from "@ethereumjs/tx";
 import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
-import type { SignatureVerifier } from "../../consensus/vote.js";
+import { type SignatureVerifier, voteSignBytes } from "../../consensus/vote.js";
+import { type DuplicateVoteEvidence, decodeEvidence, isConflictingPair } from "../../consensus/wire.js";
 import { BlockExecution, type ExecutedBlock } from "../../runtime/executor.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
@@ -21,6 +22,9 @@ const EXECUTION_SLICE_MS = 10;
 const MAX_FUTURE_DRIFT_SECONDS = 30n;
 /** Reasons a selected tx is left in the pool instead of dropped (it may fit a later block). */
 const TRANSIENT_FAILURES = ["block gas limit reached"];
+/** Evidence items kept for inclusion, and the most one block carries. */
+const MAX_PENDING_EVIDENCE = 64;
+const MAX_EVIDENCE_PER_BLOCK = 16;
 
 export interface ExecutedProposal {
   block: Block;
@@ -41,6 +45,9 @@ export type ProcessResult = { valid: true; hash: Uint8Array } | { valid: false; 
  */
 export class ChainApp {
   private open: (ExecutedProposal & { exec: BlockExecution }) | null = null;
+  /** Verified equivocation evidence waiting to be included in a block (bounded, deduplicated). */
+  private readonly pendingEvidence = new Map<string, Uint8Array>();
+  private readonly committedEvidence = new Set<string>();
   private readonly validatorsHash: Uint8Array;
 
   constructor(
@@ -169,7 +176,11 @@ export class ChainApp {
       return fail("wrong proposer or fee recipient");
     }
     if (!equalsBytes(h.validatorsHash, this.validatorsHash)) return fail("wrong validator set");
-    if (block.body.evidence.length > 0) return fail("evidence is not accepted yet");
+    if (block.body.evidence.length > MAX_EVIDENCE_PER_BLOCK) return fail("too much evidence");
+    for (const e of block.body.evidence) {
+      const why = this.checkEvidence(e);
+      if (why !== null) return fail(`invalid evidence: ${why}`);
+    }
     const lastCommitOk = this.checkLastCommit(block);
     if (lastCommitOk !== null) return fail(lastCommitOk);
 
@@ -213,6 +224,25 @@ export class ChainApp {
     }
     this.open = { block, hash, executed, txHashes: block.body.transactions.map(keccak256), senders: new Set(), exec };
     return { valid: true, hash };
+  }
+
+  /** null when `encoded` proves a known validator signed two different votes at one height/round/type. */
+  private checkEvidence(encoded: Uint8Array): string | null {
+    let e: DuplicateVoteEvidence;
+    try {
+      e = decodeEvidence(encoded);
+    } catch {
+      return "undecodable";
+    }
+    if (!isConflictingPair(e)) return "votes do not conflict";
+    const v = this.m.validators[e.a.validatorIndex];
+    if (v === undefined) return "unknown validator";
+    for (const vote of [e.a, e.b]) {
+      const msg = voteSignBytes(this.m.chain.spec.chainId, vote.type, vote.height, vote.round, vote.blockHash);
+      if (!this.m.verifier.verify(v.publicKey, msg, vote.signature)) return "bad signature";
+    }
+    if (e.a.height > this.m.chain.head.header.number + 1n) return "evidence from the future";
+    return null;
   }
 
   /** null when the block carries a valid certificate for its parent (nothing at height 1). */
@@ -266,12 +296,31 @@ export class ChainApp {
       txHashes: open.txHashes,
     };
     await this.m.chain.commitBlock(committed, commit);
+    for (const e of block.body.evidence) {
+      const key = bytesToHex(keccak256(e));
+      this.pendingEvidence.delete(key);
+      this.committedEvidence.add(key);
+    }
     const { mempool } = this.m;
     mempool.removeIncluded(open.txHashes.map((h) => bytesToHex(h)));
     const senders = new Set(open.senders);
     for (const r of open.executed.receipts) senders.add(bytesToHex(r.from));
     await mempool.onNewHead({ senders });
     return committed;
+  }
+
+  /**
+   * Queues verified evidence (an encoded DuplicateVoteEvidence) for the next proposals; it is
+   * recorded on chain in the next block this node proposes, and accepted in others' blocks.
+   */
+  addEvidence(encoded: Uint8Array): void {
+    const key = bytesToHex(keccak256(encoded));
+    if (this.committedEvidence.has(key) || this.pendingEvidence.size >= MAX_PENDING_EVIDENCE) return;
+    this.pendingEvidence.set(key, encoded);
+  }
+
+  get evidenceCount(): number {
+    return this.pendingEvidence.size;
   }
 
   /** Drops any open execution (shutdown, or a height abandoned for block sync). */

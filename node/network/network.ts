@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { type GossipSub, gossipsub, type Message, StrictNoSign, TopicValidatorResult } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PeerId } from "@libp2p/interface";
@@ -7,14 +8,13 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
-import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { createLibp2p } from "libp2p";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { NetworkError, NetworkErrorCode, ReqRespError, ReqRespErrorCode } from "./errors.js";
 import type { NetworkMetrics } from "./metrics.js";
 import { DEFAULT_P2P_OPTIONS, type P2POptions, resolveTopicLimits, type TopicLimits } from "./options.js";
-import { PersistentPeers, type PersistentPeer } from "./persistentPeers.js";
+import { type PersistentPeer, PersistentPeers } from "./persistentPeers.js";
 import { type GossipHandler, GossipProcessor } from "./processor/processor.js";
 import {
   decodeStatus,
@@ -25,7 +25,7 @@ import {
 } from "./reqresp/codec.js";
 import { ReqResp } from "./reqresp/reqResp.js";
 import { createScoreParams, PeerPenalties, SCORE_THRESHOLDS } from "./scoring.js";
-import { GOSSIP_TOPICS, type GossipTopic, isGossipTopic, type ReqRespProtocol, stringifyTopic } from "./topics.js";
+import { GOSSIP_TOPICS, type GossipTopic, type ReqRespProtocol, stringifyTopic } from "./topics.js";
 
 /** Gossipsub class members that its exported `GossipSub` interface leaves out; checked at start-up. */
 interface GossipSubInternals extends GossipSub {
@@ -196,7 +196,9 @@ export class P2PNetwork {
       report(TopicValidatorResult.Ignore);
       return;
     }
-    this.processor.submit(topic, msg.data, from, report);
+    // A zero-copy plain Uint8Array view: gossipsub hands out Buffers, which compare and serialise differently.
+    const data = new Uint8Array(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+    this.processor.submit(topic, data, from, report);
   }
 
   /** Listen addresses with `/p2p/<peerId>`, e.g. `/ip4/127.0.0.1/tcp/41234/p2p/12D3Koo…`. */
@@ -351,7 +353,11 @@ export class P2PNetwork {
 
 /** Content-hash message id: sha256(topic ‖ 0x00 ‖ data), so the same payload dedupes per topic. */
 function gossipMessageId(msg: Message): Uint8Array {
-  return createHash("sha256").update(msg.topic).update(new Uint8Array([0])).update(msg.data).digest();
+  return createHash("sha256")
+    .update(msg.topic)
+    .update(new Uint8Array([0]))
+    .update(msg.data)
+    .digest();
 }
 
 function parsePeerId(peer: string): PeerId {
@@ -372,5 +378,3 @@ function parseBootstrapAddr(addr: string): PersistentPeer {
     throw new NetworkError({ code: NetworkErrorCode.INVALID_PEER, value: addr });
   }
 }
-
-export { isGossipTopic };

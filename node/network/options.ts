@@ -62,9 +62,7 @@ export const DEFAULT_P2P_OPTIONS = {
   redialMaxMs: 30_000,
 } as const;
 
-export function resolveTopicLimits(
-  overrides: P2POptions["topicLimits"] | undefined,
-): Record<GossipTopic, TopicLimits> {
+export function resolveTopicLimits(overrides: P2POptions["topicLimits"] | undefined): Record<GossipTopic, TopicLimits> {
   const out = {} as Record<GossipTopic, TopicLimits>;
   for (const topic of Object.keys(DEFAULT_TOPIC_LIMITS) as GossipTopic[]) {
     out[topic] = { ...DEFAULT_TOPIC_LIMITS[topic], ...(overrides?.[topic] ?? {}) };

@@ -66,6 +66,8 @@ export interface NodeBackendModules {
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
   dev?: DevBackend;
+  /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
+  onTxAccepted?: (raw: Uint8Array) => void;
 }
 
 function callKey(req: CallRequest): string {
@@ -264,6 +266,7 @@ export class NodeBackend implements EthBackend {
       const ptx = await this.m.decoder.decode(raw);
       await mempool.add(ptx);
       metrics?.txSubmissions.inc({ result: "accepted" });
+      this.m.onTxAccepted?.(raw);
       return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));
     } catch (e) {
       if (isMempoolError(e)) {

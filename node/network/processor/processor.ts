@@ -47,20 +47,28 @@ export class GossipProcessor {
   }
 
   submit(topic: GossipTopic, data: Uint8Array, from: string, done: GossipDoneFn): void {
+    const job = { data, from, done };
+    const refusal = this.admit(topic, job);
+    if (refusal !== null) this.finish(topic, job, refusal);
+  }
+
+  /** Queues the job, or says why not. */
+  private admit(topic: GossipTopic, job: Job): GossipActionError | null {
     const refuse = (action: GossipAction.IGNORE | GossipAction.REJECT, code: GossipErrorCode, reason: string) =>
-      this.finish(topic, { data, from, done }, new GossipActionError(action, { code, reason }));
+      new GossipActionError(action, { code, reason });
     if (this.stopped) return refuse(GossipAction.IGNORE, GossipErrorCode.SHUTDOWN, "node stopping");
     const queue = this.queues.get(topic);
     if (queue === undefined) return refuse(GossipAction.IGNORE, GossipErrorCode.NO_HANDLER, "no handler");
     const max = this.limits[topic].maxMessageBytes;
-    if (data.length > max) {
-      return refuse(GossipAction.REJECT, GossipErrorCode.OVERSIZE, `${data.length} bytes > ${max}`);
+    if (job.data.length > max) {
+      return refuse(GossipAction.REJECT, GossipErrorCode.OVERSIZE, `${job.data.length} bytes > ${max}`);
     }
-    if (!queue.push({ data, from, done }, data.length)) {
+    if (!queue.push(job, job.data.length)) {
       this.modules.metrics?.onGossipQueueDrop(topic);
       return refuse(GossipAction.IGNORE, GossipErrorCode.QUEUE_FULL, `queue full (${queue.length})`);
     }
     this.modules.metrics?.setGossipQueueLength(topic, queue.length);
+    return null;
   }
 
   /** Drops everything queued (reported as Ignore); handlers already running finish on their own. */

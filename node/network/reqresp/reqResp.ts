@@ -63,6 +63,12 @@ const ERROR_CODES: Partial<Record<ResponseCode, ReqRespErrorCode>> = {
   [ResponseCode.REJECTED]: ReqRespErrorCode.REJECTED,
 };
 
+/** A plain Uint8Array view of what lpStream read (it hands out Buffers, which compare and serialise differently). */
+function plain(list: { subarray(): Uint8Array }): Uint8Array {
+  const b = list.subarray();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Rejects with the signal's reason once it aborts. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -135,18 +141,22 @@ export class ReqResp {
           signal,
         });
       } catch (e) {
-        throw signal.aborted ? fail(ReqRespErrorCode.TIMEOUT) : fail(ReqRespErrorCode.DIAL_FAILED, (e as Error).message);
+        throw signal.aborted
+          ? fail(ReqRespErrorCode.TIMEOUT)
+          : fail(ReqRespErrorCode.DIAL_FAILED, (e as Error).message);
       }
+      // The read buffer may hold the whole response at once: libp2p delivers everything that arrived during
+      // protocol negotiation as one event (megabytes on loopback). It is bounded by the response cap.
       const lp = lpStream(stream, {
         maxDataLength: limits.maxChunkBytes + 1,
-        maxBufferSize: limits.maxChunkBytes + 64,
+        maxBufferSize: Math.max(limits.maxChunkBytes, limits.maxTotalBytes) + 64 * 1024,
       });
       await lp.write(body, { signal });
       await stream.close({ signal }); // half-close: the request is complete
       const data: Uint8Array[] = [];
       let total = 0;
       for (;;) {
-        const chunk = decodeChunk((await lp.read({ signal })).subarray());
+        const chunk = decodeChunk(plain(await lp.read({ signal })));
         if (chunk.code === ResponseCode.DATA) {
           total += chunk.payload.length;
           if (data.length >= limits.maxChunks) throw fail(ReqRespErrorCode.INVALID_RESPONSE, "too many chunks");
@@ -201,7 +211,7 @@ export class ReqResp {
       let chunks: Uint8Array[];
       let request: Uint8Array | null = null;
       try {
-        request = (await lp.read({ signal })).subarray();
+        request = plain(await lp.read({ signal }));
       } catch (e) {
         if (signal.aborted) throw e;
         this.modules.log.debug("unreadable request", { protocol, peer, err: (e as Error).message });

@@ -1,0 +1,616 @@
+import { type CommitCertificate, decodeCommit, encodeCommit, verifyCommit } from "../../consensus/commit.js";
+import { ConsensusCore } from "../../consensus/core/state.js";
+import type { CoreVote, Input, Output, TimeoutKind } from "../../consensus/core/types.js";
+import { ValidatorSet } from "../../consensus/core/validatorSet.js";
+import { VoteType, voteSignBytes } from "../../consensus/vote.js";
+import {
+  decodeEvidence,
+  decodeSignedProposal,
+  decodeSignedVote,
+  encodeEvidence,
+  encodeSignedProposal,
+  encodeSignedVote,
+  isConflictingPair,
+  type SignedProposal,
+  type SignedVote,
+} from "../../consensus/wire.js";
+import type { ConsensusParams } from "../../genesis/spec.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { type Block, decodeBlock, encodeBlock, hashHeader } from "../../runtime/primitives/block.js";
+import { bytesToHex, hexToBytes } from "../../runtime/primitives/bytes.js";
+import { CodecError } from "../../runtime/primitives/codecError.js";
+import { expectBytes, rlpDecodeList, rlpEncode } from "../../runtime/primitives/rlpCodec.js";
+import type { Validator } from "../../runtime/primitives/validatorSet.js";
+import type { Chain } from "../chain/chain.js";
+import type { Ed25519Verifier } from "../crypto/ed25519.js";
+import type { Mempool } from "../mempool/index.js";
+import { GossipAction, GossipActionError, type P2PNetwork } from "../network/index.js";
+import type { ChainApp } from "./app.js";
+import { type GuardedSigner, proposalSignBytes } from "./signer.js";
+import type { ConsensusWAL } from "./wal.js";
+import { decodeWalInput, encodeWalInput } from "./walCodec.js";
+
+/** Blocks per block-sync request. */
+const SYNC_BATCH = 64;
+/** How often a node checks whether peers are ahead (and re-sends its votes to peers behind). */
+const SYNC_INTERVAL_MS = 500;
+/** Messages for heights ahead of ours are kept (bounded) and replayed on entering the height. */
+const MAX_FUTURE_MESSAGES = 2048;
+const MAX_FUTURE_HEIGHTS = 4n;
+
+export interface DriverModules {
+  chain: Chain;
+  app: ChainApp;
+  mempool: Mempool;
+  network: P2PNetwork;
+  /** null on a full node (follows the chain, never signs). */
+  signer: GuardedSigner | null;
+  wal: ConsensusWAL | null;
+  verifier: Ed25519Verifier;
+  validators: Validator[];
+  params: ConsensusParams;
+  log: Logger;
+  onStep?: (s: { height: bigint; round: number; step: string }) => void;
+}
+
+export interface DriverStatus {
+  height: bigint;
+  round: number;
+  step: string;
+  catchingUp: boolean;
+  isValidator: boolean;
+  lastSignedHeight: bigint;
+}
+
+type Job = () => Promise<void>;
+
+/** Why a consensus gossip message was refused (bounded: these become metrics labels). */
+export enum ConsensusGossipCode {
+  MALFORMED = "CONSENSUS_GOSSIP_MALFORMED",
+  BAD_SIGNATURE = "CONSENSUS_GOSSIP_BAD_SIGNATURE",
+  UNKNOWN_VALIDATOR = "CONSENSUS_GOSSIP_UNKNOWN_VALIDATOR",
+  OLD_HEIGHT = "CONSENSUS_GOSSIP_OLD_HEIGHT",
+  OTHER_HEIGHT = "CONSENSUS_GOSSIP_OTHER_HEIGHT",
+  NOT_CONFLICTING = "CONSENSUS_GOSSIP_NOT_CONFLICTING",
+}
+
+function gossipError(action: GossipAction.IGNORE | GossipAction.REJECT, code: ConsensusGossipCode, reason: string) {
+  return new GossipActionError(action, { code, reason });
+}
+
+/**
+ * Runs the Tendermint state machine (consensus/core) for one node: feeds it verified network
+ * messages, its own timeouts and values in one serialised queue, writes every input to the WAL
+ * before it is handled, signs through the double-sign guard, gossips proposals and votes, commits
+ * decided blocks through the app, and catches up by block sync when peers are ahead.
+ */
+export class ConsensusDriver {
+  private readonly m: DriverModules;
+  private readonly chainId: bigint;
+  private readonly self: number | null;
+  private core!: ConsensusCore;
+  private validatorSet!: ValidatorSet;
+  private height = 0n;
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Blocks of the current height by value id (block hash hex), with their signed proposals. */
+  private blocks = new Map<string, { block: Block; proposal: Uint8Array; round: number }>();
+  /** Own signed votes and proposal of the current height (commit building and re-sends). */
+  private ownVotes = new Map<string, SignedVote>();
+  private ownProposal: Uint8Array | null = null;
+  private future: { height: bigint; topic: "proposal" | "vote"; data: Uint8Array; from: string }[] = [];
+  private heightStarted = false;
+  private heightStartTimer: NodeJS.Timeout | null = null;
+  private lastCommitAtMs = Date.now();
+  private syncing = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private unsubscribePending: (() => void) | null = null;
+  private readonly evidenceSeen = new Set<string>();
+  private currentRound = 0;
+  private currentStep = "propose";
+  /** While replaying the WAL: a getValue is answered after the replay (from the log if it holds the value). */
+  private replaying = false;
+  private deferredGetValue: { height: bigint; round: number } | null = null;
+
+  constructor(modules: DriverModules) {
+    this.m = modules;
+    this.chainId = modules.chain.spec.chainId;
+    const pub = modules.signer?.publicKey;
+    const idx =
+      pub === undefined ? -1 : modules.validators.findIndex((v) => Buffer.from(v.publicKey).equals(Buffer.from(pub)));
+    this.self = idx >= 0 ? idx : null;
+  }
+
+  /** The validator set of `height`: genesis priorities advanced once per height (CometBFT). */
+  private validatorSetAt(height: bigint): ValidatorSet {
+    let vs = new ValidatorSet(
+      this.m.validators.map((v) => ({ address: bytesToHex(v.address), votingPower: v.votingPower })),
+    );
+    for (let h = 0n; h < height; h++) vs = vs.next();
+    return vs;
+  }
+
+  async start(): Promise<void> {
+    const { network, mempool } = this.m;
+    network.onGossip("proposal", (data, from) => this.onGossip("proposal", data, from));
+    network.onGossip("vote", (data, from) => this.onGossip("vote", data, from));
+    network.onGossip("evidence", (data) => this.onEvidenceGossip(data));
+    network.handleBlockRequests((from, count) => this.serveBlocks(from, count));
+    network.handleStatus(() => ({ height: this.m.chain.head.header.number, hash: this.m.chain.head.hash }));
+    this.unsubscribePending = mempool.onPending(() => this.maybeStartHeight());
+
+    await this.enterHeight(this.m.chain.head.header.number + 1n, true);
+    this.syncTimer = setInterval(() => void this.tick(), SYNC_INTERVAL_MS);
+    this.syncTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    if (this.heightStartTimer !== null) clearTimeout(this.heightStartTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.unsubscribePending?.();
+    await this.queue;
+    await this.m.app.reset();
+  }
+
+  status(): DriverStatus {
+    return {
+      height: this.height,
+      round: this.currentRound,
+      step: this.currentStep,
+      catchingUp: this.syncing,
+      isValidator: this.self !== null,
+      lastSignedHeight: this.m.signer?.lastSigned().height ?? 0n,
+    };
+  }
+
+  private enqueue(job: Job): Promise<void> {
+    const run = async () => {
+      if (this.stopped) return;
+      try {
+        await job();
+      } catch (e) {
+        this.m.log.error("consensus job failed", { height: this.height.toString() }, e);
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next;
+    return next;
+  }
+
+  // --- heights -------------------------------------------------------------------------------------
+
+  /** Prepares `height` (WAL replay on restart) and starts it when there is something to do. */
+  private async enterHeight(height: bigint, restarting: boolean): Promise<void> {
+    this.height = height;
+    this.validatorSet = this.validatorSetAt(height);
+    this.core = new ConsensusCore(
+      {
+        self: this.self,
+        timeouts: {
+          proposeMs: this.m.params.timeoutProposeMs,
+          proposeDeltaMs: this.m.params.timeoutProposeDeltaMs,
+          prevoteMs: this.m.params.timeoutPrevoteMs,
+          prevoteDeltaMs: this.m.params.timeoutPrevoteDeltaMs,
+          precommitMs: this.m.params.timeoutPrecommitMs,
+          precommitDeltaMs: this.m.params.timeoutPrecommitDeltaMs,
+        },
+      },
+      this.validatorSet,
+    );
+    this.blocks = new Map();
+    this.ownVotes = new Map();
+    this.ownProposal = null;
+    this.heightStarted = false;
+    const wal = this.m.wal;
+    if (restarting && wal !== null) {
+      const replay = await wal.replay();
+      if (replay.height === height && replay.records.length > 0) {
+        this.m.log.info("replaying consensus WAL", { height: height.toString(), records: replay.records.length });
+        this.replaying = true;
+        try {
+          for (const r of replay.records) {
+            const { input, extra } = decodeWalInput(r);
+            if (input.type === "startHeight" && input.height === height) this.heightStarted = true;
+            if (input.type === "proposeValue") this.deferredGetValue = null; // the value is in the log
+            await this.replayInput(input, extra);
+          }
+        } finally {
+          this.replaying = false;
+        }
+        const deferred = this.deferredGetValue;
+        this.deferredGetValue = null;
+        if (deferred !== null) await this.buildValue(deferred.height, deferred.round);
+        // The height may not have started before the crash (only late messages were logged).
+        this.maybeStartHeight();
+        return;
+      }
+    }
+    await wal?.startHeight(height);
+    this.maybeStartHeight();
+    // Messages that arrived early for this height.
+    const pending = this.future.filter((f) => f.height === height);
+    this.future = this.future.filter((f) => f.height > height);
+    for (const f of pending) void this.onGossip(f.topic, f.data, f.from).catch(() => undefined);
+  }
+
+  /**
+   * Round 0 of a height starts when transactions wait or the empty-block interval has passed
+   * (an idle chain does not grow by thousands of empty blocks), or at once when a peer has
+   * already started it.
+   */
+  private maybeStartHeight(force = false): void {
+    if (this.heightStarted || this.stopped || this.syncing) return;
+    const waited = Date.now() - this.lastCommitAtMs;
+    const due = waited >= this.m.params.emptyBlockIntervalMs;
+    if (force || due || this.hasTxs()) {
+      this.heightStarted = true;
+      if (this.heightStartTimer !== null) clearTimeout(this.heightStartTimer);
+      this.heightStartTimer = null;
+      const h = this.height;
+      void this.enqueue(() => this.step({ type: "startHeight", height: h }));
+      return;
+    }
+    if (this.heightStartTimer === null) {
+      this.heightStartTimer = setTimeout(() => {
+        this.heightStartTimer = null;
+        this.maybeStartHeight();
+      }, this.m.params.emptyBlockIntervalMs - waited);
+    }
+  }
+
+  private hasTxs(): boolean {
+    return this.m.mempool.stats().pending > 0;
+  }
+
+  // --- inputs --------------------------------------------------------------------------------------
+
+  /** WAL first, then the state machine, then its outputs. */
+  private async step(input: Input, extra?: Uint8Array, sync = false): Promise<void> {
+    if (input.type === "startHeight" && input.height !== this.height) return;
+    await this.m.wal?.append(encodeWalInput(input, extra), { sync });
+    await this.runOutputs(this.core.step(input));
+  }
+
+  private async replayInput(input: Input, extra: Uint8Array | undefined): Promise<void> {
+    if (input.type === "vote" && extra !== undefined) input.vote.signed = decodeSignedVote(extra);
+    if (input.type === "proposeValue" && extra !== undefined) {
+      // Our own block, as proposed before the crash: re-proposed identically (the signer allows it).
+      const block = decodeBlock(extra);
+      this.blocks.set(input.valueId, { block, proposal: new Uint8Array(0), round: input.round });
+    }
+    if (input.type === "proposal" && extra !== undefined) {
+      const p = decodeSignedProposal(extra);
+      this.blocks.set(bytesToHex(hashHeader(p.block.header)), { block: p.block, proposal: extra, round: p.round });
+    }
+    await this.runOutputs(this.core.step(input));
+  }
+
+  private async onGossip(topic: "proposal" | "vote", data: Uint8Array, from: string): Promise<void> {
+    let height: bigint;
+    let decoded: SignedProposal | SignedVote;
+    try {
+      decoded = topic === "proposal" ? decodeSignedProposal(data) : decodeSignedVote(data);
+      height = decoded.height;
+    } catch (e) {
+      if (e instanceof CodecError) throw gossipError(GossipAction.REJECT, ConsensusGossipCode.MALFORMED, e.message);
+      throw e;
+    }
+    if (height > this.height) {
+      if (height - this.height <= MAX_FUTURE_HEIGHTS && this.future.length < MAX_FUTURE_MESSAGES) {
+        this.future.push({ height, topic, data, from });
+      }
+      // A peer is ahead: it may have committed our height; check now rather than at the next tick.
+      if (height > this.height + 1n) void this.catchUp(from);
+      return;
+    }
+    if (height < this.height - 1n) throw gossipError(GossipAction.IGNORE, ConsensusGossipCode.OLD_HEIGHT, "old height");
+    if (topic === "vote") this.verifyVote(decoded as SignedVote, height);
+    else this.verifyProposal(decoded as SignedProposal);
+    // The first message of a height from a peer starts it here too (its proposer is not waiting on us).
+    if (height === this.height && !this.heightStarted) this.maybeStartHeight(true);
+    void this.enqueue(async () => {
+      if (topic === "vote") await this.onVote(decoded as SignedVote, data);
+      else await this.onProposal(decoded as SignedProposal, data);
+    });
+  }
+
+  private validatorFor(index: number): Validator {
+    const v = this.m.validators[index];
+    if (v === undefined)
+      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.UNKNOWN_VALIDATOR, "unknown validator");
+    return v;
+  }
+
+  private verifyVote(v: SignedVote, height: bigint): void {
+    const validator = this.validatorFor(v.validatorIndex);
+    const msg = voteSignBytes(this.chainId, v.type, height, v.round, v.blockHash);
+    if (!this.m.verifier.verify(validator.publicKey, msg, v.signature)) {
+      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.BAD_SIGNATURE, "bad vote signature");
+    }
+  }
+
+  private verifyProposal(p: SignedProposal): void {
+    if (p.height !== this.height)
+      throw gossipError(GossipAction.IGNORE, ConsensusGossipCode.OTHER_HEIGHT, "not our height");
+    const proposerIndex = this.validatorSet.proposer(p.round);
+    const proposer = this.validatorFor(proposerIndex);
+    const hash = hashHeader(p.block.header);
+    const msg = proposalSignBytes(this.chainId, p.height, p.round, hash, p.polRound);
+    if (!this.m.verifier.verify(proposer.publicKey, msg, p.signature)) {
+      throw gossipError(
+        GossipAction.REJECT,
+        ConsensusGossipCode.BAD_SIGNATURE,
+        "proposal not signed by the round's proposer",
+      );
+    }
+  }
+
+  private async onVote(v: SignedVote, raw: Uint8Array): Promise<void> {
+    if (v.height !== this.height && v.height !== this.height - 1n) return;
+    const vote: CoreVote = {
+      kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
+      height: v.height,
+      round: v.round,
+      valueId: v.blockHash === null ? null : bytesToHex(v.blockHash),
+      validator: v.validatorIndex,
+      signed: v,
+    };
+    await this.step({ type: "vote", vote }, raw);
+  }
+
+  private async onProposal(p: SignedProposal, raw: Uint8Array): Promise<void> {
+    if (p.height !== this.height) return;
+    const hash = hashHeader(p.block.header);
+    const id = bytesToHex(hash);
+    if (this.blocks.has(id)) return;
+    const proposer = this.m.validators[this.validatorSet.proposer(p.round)];
+    const verdict = await this.m.app.processProposal(p.block, proposer);
+    if (!verdict.valid)
+      this.m.log.warn("invalid proposal", { height: p.height.toString(), round: p.round, reason: verdict.reason });
+    this.blocks.set(id, { block: p.block, proposal: raw, round: p.round });
+    await this.step(
+      {
+        type: "proposal",
+        proposal: { height: p.height, round: p.round, valueId: id, polRound: p.polRound, valid: verdict.valid },
+      },
+      raw,
+    );
+  }
+
+  // --- outputs -------------------------------------------------------------------------------------
+
+  private async runOutputs(outputs: Output[]): Promise<void> {
+    for (const o of outputs) {
+      switch (o.type) {
+        case "newRound":
+          this.currentRound = o.round;
+          this.currentStep = "propose";
+          this.m.onStep?.({ height: o.height, round: o.round, step: "propose" });
+          break;
+        case "getValue":
+          if (this.replaying) this.deferredGetValue = { height: o.height, round: o.round };
+          else await this.buildValue(o.height, o.round);
+          break;
+        case "broadcastProposal":
+          await this.publishProposal(o.height, o.round, o.valueId, o.polRound);
+          break;
+        case "broadcastVote":
+          await this.publishVote(o.vote);
+          break;
+        case "scheduleTimeout":
+          this.schedule(o.kind, o.height, o.round, o.durationMs);
+          break;
+        case "decide":
+          await this.commit(o.height, o.round, o.valueId, o.precommits);
+          return; // the height is over: later outputs belong to the old height
+        case "evidence":
+          this.reportEvidence(o.first, o.second);
+          break;
+      }
+    }
+  }
+
+  private async buildValue(height: bigint, round: number): Promise<void> {
+    const lastCommit =
+      height === 1n ? new Uint8Array(0) : ((await this.m.chain.db.getCommit(height - 1n)) ?? new Uint8Array(0));
+    const proposer = this.m.validators[this.self as number];
+    const p = await this.m.app.buildProposal({
+      proposer,
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      lastCommit,
+    });
+    const id = bytesToHex(p.hash);
+    this.blocks.set(id, { block: p.block, proposal: new Uint8Array(0), round });
+    await this.step({ type: "proposeValue", height, round, valueId: id }, encodeBlock(p.block), true);
+  }
+
+  private async publishProposal(height: bigint, round: number, valueId: string, polRound: number): Promise<void> {
+    const entry = this.blocks.get(valueId);
+    if (entry === undefined || this.m.signer === null) return;
+    const hash = hexToBytes(valueId as `0x${string}`);
+    const signature = await this.m.signer.signProposal(this.chainId, height, round, hash, polRound);
+    const raw = encodeSignedProposal({ height, round, polRound, block: entry.block, signature });
+    this.blocks.set(valueId, { ...entry, proposal: raw });
+    this.ownProposal = raw;
+    await this.m.network.publish("proposal", raw);
+  }
+
+  private async publishVote(v: CoreVote): Promise<void> {
+    if (this.m.signer === null) return;
+    const type = v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit;
+    const hash = v.valueId === null ? null : hexToBytes(v.valueId as `0x${string}`);
+    let signature: Uint8Array;
+    try {
+      signature = await this.m.signer.signVote(this.chainId, type, v.height, v.round, hash);
+    } catch (e) {
+      // The guard refused (a restart replays a step differently): never sign twice, stay silent.
+      this.m.log.warn("signer refused a vote", { height: v.height.toString(), round: v.round, kind: v.kind }, e);
+      return;
+    }
+    const signed: SignedVote = {
+      type,
+      height: v.height,
+      round: v.round,
+      blockHash: hash,
+      validatorIndex: v.validator,
+      signature,
+    };
+    v.signed = signed;
+    this.ownVotes.set(`${v.kind}/${v.round}`, signed);
+    this.currentStep = v.kind;
+    await this.m.network.publish("vote", encodeSignedVote(signed));
+  }
+
+  private schedule(kind: TimeoutKind, height: bigint, round: number, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (height !== this.height) return; // a timeout of a finished height
+      void this.enqueue(() => this.step({ type: "timeout", kind, height, round }));
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private async commit(height: bigint, round: number, valueId: string, precommits: CoreVote[]): Promise<void> {
+    const entry = this.blocks.get(valueId);
+    if (entry === undefined) {
+      // Decided a block we never received: block sync will fetch it with its commit.
+      this.m.log.warn("decided an unknown block; syncing", { height: height.toString() });
+      return;
+    }
+    const cert: CommitCertificate = {
+      height,
+      round,
+      blockHash: hexToBytes(valueId as `0x${string}`),
+      signatures: precommits
+        .map((p) => ({ validatorIndex: p.validator, signature: (p.signed as SignedVote | undefined)?.signature }))
+        .filter((s): s is { validatorIndex: number; signature: Uint8Array } => s.signature !== undefined),
+    };
+    const proposer = this.m.validators[this.validatorSet.proposer(entry.round)];
+    await this.m.app.finalize(entry.block, encodeCommit(cert), proposer);
+    this.lastCommitAtMs = Date.now();
+    this.m.onStep?.({ height, round, step: "commit" });
+    await this.enterHeight(height + 1n, false);
+  }
+
+  private reportEvidence(first: CoreVote, second: CoreVote): void {
+    const a = first.signed as SignedVote | undefined;
+    const b = second.signed as SignedVote | undefined;
+    if (a === undefined || b === undefined) return;
+    const key = `${a.validatorIndex}/${a.height}/${a.round}/${a.type}`;
+    if (this.evidenceSeen.has(key)) return;
+    this.evidenceSeen.add(key);
+    this.m.log.warn("validator equivocated", {
+      validator: a.validatorIndex,
+      height: a.height.toString(),
+      round: a.round,
+    });
+    this.m.app.addEvidence(encodeEvidence({ a, b }));
+    void this.m.network.publish("evidence", encodeEvidence({ a, b })).catch(() => undefined);
+  }
+
+  private async onEvidenceGossip(data: Uint8Array): Promise<void> {
+    let e: ReturnType<typeof decodeEvidence>;
+    try {
+      e = decodeEvidence(data);
+    } catch {
+      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.MALFORMED, "undecodable evidence");
+    }
+    if (!isConflictingPair(e))
+      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.NOT_CONFLICTING, "votes do not conflict");
+    this.verifyVote(e.a, e.a.height);
+    this.verifyVote(e.b, e.b.height);
+    this.m.app.addEvidence(data);
+  }
+
+  // --- catching up ---------------------------------------------------------------------------------
+
+  /** Periodic: re-send our votes of this height to peers (gossip does not re-deliver), and sync. */
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const { network } = this.m;
+    for (const peer of network.peers()) {
+      for (const v of this.ownVotes.values())
+        void network.sendDirect(peer.id, "vote", encodeSignedVote(v)).catch(() => undefined);
+      if (this.ownProposal !== null)
+        void network.sendDirect(peer.id, "proposal", this.ownProposal).catch(() => undefined);
+    }
+    for (const peer of network.peers()) {
+      await this.catchUp(peer.id);
+      if (this.stopped) return;
+    }
+  }
+
+  /** Block sync from `peer` while it has committed heights we have not. */
+  private async catchUp(peer: string): Promise<void> {
+    if (this.syncing || this.stopped) return;
+    let status: { height: bigint };
+    try {
+      status = await this.m.network.requestStatus(peer);
+    } catch {
+      return;
+    }
+    if (status.height < this.height) return;
+    this.syncing = true;
+    try {
+      await this.enqueue(async () => {
+        let next = this.m.chain.head.header.number + 1n;
+        while (!this.stopped && next <= status.height) {
+          const count = Number(
+            status.height - next + 1n > BigInt(SYNC_BATCH) ? BigInt(SYNC_BATCH) : status.height - next + 1n,
+          );
+          const items = await this.m.network.requestBlocks(peer, next, count);
+          if (items.length === 0) break;
+          for (const item of items) {
+            const { block, commit } = decodeSyncItem(item);
+            if (block.header.number !== next) throw new Error("sync: out-of-order block");
+            const vs = this.validatorSetAt(next);
+            verifyCommit(
+              decodeCommit(commit),
+              {
+                chainId: this.chainId,
+                height: next,
+                blockHash: hashHeader(block.header),
+                validators: this.m.validators,
+              },
+              this.m.verifier,
+            );
+            await this.m.app.finalize(block, commit, this.m.validators[vs.proposer(decodeCommit(commit).round)]);
+            next++;
+          }
+          this.m.log.info("synced blocks", { to: (next - 1n).toString(), peerHeight: status.height.toString() });
+        }
+        this.lastCommitAtMs = Date.now();
+        for (const t of this.timers) clearTimeout(t);
+        this.timers.clear();
+        await this.enterHeight(this.m.chain.head.header.number + 1n, false);
+      });
+    } catch (e) {
+      this.m.log.warn("block sync failed", { peer }, e);
+    } finally {
+      this.syncing = false;
+      this.maybeStartHeight();
+    }
+  }
+
+  private async serveBlocks(from: bigint, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    const head = this.m.chain.head.header.number;
+    for (let n = from; n < from + BigInt(count) && n <= head; n++) {
+      const ref = await this.m.chain.getHeaderByNumber(n);
+      const body = ref === undefined ? undefined : await this.m.chain.db.getBody(ref.hash);
+      const commit = await this.m.chain.db.getCommit(n);
+      if (ref === undefined || body === undefined || commit === undefined) break;
+      out.push(rlpEncode([encodeBlock({ header: ref.header, body }), commit]));
+    }
+    return out;
+  }
+}
+
+function decodeSyncItem(bytes: Uint8Array): { block: Block; commit: Uint8Array } {
+  const v = rlpDecodeList(bytes, "sync item");
+  if (v.length !== 2) throw new CodecError("sync item", "expected 2 fields");
+  return { block: decodeBlock(expectBytes(v[0], "sync.block")), commit: expectBytes(v[1], "sync.commit") };
+}
