@@ -216,13 +216,27 @@ program
     8545,
   )
   .option("--chain-id <id>", "chain id of the new network", intArg("--chain-id", 1, 2 ** 31), 16731)
-  .action(async (o: { out: string; validators: number; fullNodes: number; basePort: number; chainId: number }) => {
-    const r = await initNetwork({ ...o, p2pOffset: 1000 });
-    process.stdout.write(
-      `wrote ${r.genesisFile}\n${r.homes.map((h, i) => `  ${h}  (RPC ${r.rpcUrls[i]})`).join("\n")}\n` +
-        `start each with: azora start --home <home>\n`,
-    );
-  });
+  .option(
+    "--empty-block-interval <ms>",
+    "genesis consensus.emptyBlockIntervalMs: how often an idle chain makes a block (default 3000)",
+    intArg("--empty-block-interval", 10, 3_600_000),
+  )
+  .action(
+    async (o: {
+      out: string;
+      validators: number;
+      fullNodes: number;
+      basePort: number;
+      chainId: number;
+      emptyBlockInterval?: number;
+    }) => {
+      const r = await initNetwork({ ...o, p2pOffset: 1000, emptyBlockIntervalMs: o.emptyBlockInterval });
+      process.stdout.write(
+        `wrote ${r.genesisFile}\n${r.homes.map((h, i) => `  ${h}  (RPC ${r.rpcUrls[i]})`).join("\n")}\n` +
+          `start each with: azora start --home <home>\n`,
+      );
+    },
+  );
 
 program
   .command("start")

@@ -16,6 +16,8 @@ export interface InitOptions {
   chainId: number;
   /** Offset from the RPC port to the libp2p port of node 0 (node i: basePort + p2pOffset + i). */
   p2pOffset: number;
+  /** Overrides genesis `consensus.emptyBlockIntervalMs` (how often an idle chain makes a block). */
+  emptyBlockIntervalMs?: number;
 }
 
 export interface InitResult {
@@ -59,7 +61,7 @@ export async function initNetwork(o: InitOptions): Promise<InitResult> {
       };
     }),
   );
-  const genesis = createNetworkGenesis({
+  const genesis: ReturnType<typeof createNetworkGenesis> = createNetworkGenesis({
     chainId: o.chainId,
     networkName: "azora-localnet",
     genesisTime: Math.floor(Date.now() / 1000),
@@ -72,6 +74,7 @@ export async function initNetwork(o: InitOptions): Promise<InitResult> {
         feeRecipient: (feeRecipients[i % feeRecipients.length] as string).toLowerCase(),
       })),
   });
+  if (o.emptyBlockIntervalMs !== undefined) genesis.consensus.emptyBlockIntervalMs = o.emptyBlockIntervalMs;
   mkdirSync(out, { recursive: true });
   const genesisText = `${JSON.stringify(genesis, null, 2)}\n`;
   writeFileSync(join(out, "genesis.json"), genesisText);

@@ -51,8 +51,62 @@ export function createMetrics(register: Registry = new Registry()) {
     registers: [register],
   });
 
+  const consensusHeight = new Gauge({
+    name: "azora_consensus_height",
+    help: "Height consensus is working on",
+    registers: [register],
+  });
+  const consensusRound = new Gauge({
+    name: "azora_consensus_round",
+    help: "Current consensus round",
+    registers: [register],
+  });
+  const decidedRound = new Histogram({
+    name: "azora_consensus_decided_round",
+    help: "Round in which each height was decided (0 = first try)",
+    buckets: [0, 1, 2, 3, 5, 10],
+    registers: [register],
+  });
+  const stepDuration = new Histogram({
+    name: "azora_consensus_step_duration_seconds",
+    help: "Time spent in each consensus step",
+    labelNames: ["step"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3],
+    registers: [register],
+  });
+  const missedBlocks = new Counter({
+    name: "azora_consensus_missed_blocks_total",
+    help: "Committed blocks whose commit certificate lacks a validator's precommit",
+    labelNames: ["validator"] as const,
+    registers: [register],
+  });
+  const lastSignedHeight = new Gauge({
+    name: "azora_consensus_last_signed_height",
+    help: "Last height this validator signed a vote for",
+    registers: [register],
+  });
+  let stepName = "";
+  let stepStarted = 0;
+
   return {
     register,
+    consensus: {
+      step(height: bigint, round: number, step: string, nowMs: number): void {
+        consensusHeight.set(Number(height));
+        consensusRound.set(round);
+        if (stepName !== "") stepDuration.observe({ step: stepName }, (nowMs - stepStarted) / 1000);
+        stepName = step;
+        stepStarted = nowMs;
+      },
+      decided(round: number, validatorCount: number, signers: number[]): void {
+        decidedRound.observe(round);
+        const signed = new Set(signers);
+        for (let i = 0; i < validatorCount; i++) if (!signed.has(i)) missedBlocks.inc({ validator: String(i) });
+      },
+      signed(height: bigint): void {
+        lastSignedHeight.set(Number(height));
+      },
+    },
     headHeight,
     txSubmissions,
     mempoolSize,

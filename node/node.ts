@@ -184,6 +184,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
         validators: spec.validators,
         params: spec.consensus,
         log: log.child({ module: "consensus" }),
+        metrics: metrics.consensus,
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
@@ -271,7 +272,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
       ...createEthMethods(backend),
       ...filters.methods,
       ...createSubscriptionMethods(createEthSubscriptionSource(backend), { logger: log.child({ module: "ws" }) }),
-      ...createAzoraMethods(backend, mempool),
+      ...createAzoraMethods(backend, mempool, chain),
       ...(pipeline.dev === undefined ? {} : createDevMethods(pipeline.dev)),
     };
     const server = createRPCServer({

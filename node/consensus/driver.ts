@@ -51,6 +51,14 @@ export interface DriverModules {
   params: ConsensusParams;
   log: Logger;
   onStep?: (s: { height: bigint; round: number; step: string }) => void;
+  metrics?: ConsensusMetrics | null;
+}
+
+/** What the driver reports (node/metrics.ts implements it with prom-client). */
+export interface ConsensusMetrics {
+  step(height: bigint, round: number, step: string, nowMs: number): void;
+  decided(round: number, validatorCount: number, signers: number[]): void;
+  signed(height: bigint): void;
 }
 
 export interface DriverStatus {
@@ -389,6 +397,7 @@ export class ConsensusDriver {
           this.currentRound = o.round;
           this.currentStep = "propose";
           this.m.onStep?.({ height: o.height, round: o.round, step: "propose" });
+          this.m.metrics?.step(o.height, o.round, "propose", Date.now());
           break;
         case "getValue":
           if (this.replaying) this.deferredGetValue = { height: o.height, round: o.round };
@@ -461,6 +470,8 @@ export class ConsensusDriver {
     v.signed = signed;
     this.ownVotes.set(`${v.kind}/${v.round}`, signed);
     this.currentStep = v.kind;
+    this.m.metrics?.step(v.height, v.round, v.kind, Date.now());
+    this.m.metrics?.signed(v.height);
     await this.m.network.publish("vote", encodeSignedVote(signed));
   }
 
@@ -491,6 +502,12 @@ export class ConsensusDriver {
     const proposer = this.m.validators[this.validatorSet.proposer(entry.round)];
     await this.m.app.finalize(entry.block, encodeCommit(cert), proposer);
     this.lastCommitAtMs = Date.now();
+    this.m.metrics?.decided(
+      round,
+      this.m.validators.length,
+      cert.signatures.map((x) => x.validatorIndex),
+    );
+    this.m.metrics?.step(height, round, "commit", this.lastCommitAtMs);
     this.m.onStep?.({ height, round, step: "commit" });
     await this.enterHeight(height + 1n, false);
   }

@@ -144,9 +144,11 @@ export class P2PNetwork {
         },
       },
     );
+    // A shared validator list may name this node too; never dial ourselves.
+    const others = persistentPeers.filter((p) => !p.peerId.equals(libp2p.peerId));
     const persistent = new PersistentPeers(
       libp2p,
-      persistentPeers,
+      others,
       { minDelayMs: opts.redialMinMs ?? d.redialMinMs, maxDelayMs: opts.redialMaxMs ?? d.redialMaxMs },
       log,
     );

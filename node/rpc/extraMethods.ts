@@ -1,9 +1,11 @@
 import { toChecksumAddress } from "@ethereumjs/util";
+import { decodeEvidence } from "../../consensus/wire.js";
 import type { DevBackend, EthBackend } from "../../rpc/backend.js";
 import { InvalidParamsError } from "../../rpc/errors.js";
 import { formatTransaction } from "../../rpc/format.js";
-import { hexToBytes, toHexQuantity } from "../../rpc/hex.js";
+import { hexToBytes, toHexData, toHexQuantity } from "../../rpc/hex.js";
 import { defineMethod, type MethodTable } from "../../rpc/types.js";
+import type { Chain } from "../chain/chain.js";
 import type { Mempool, PooledTx } from "../mempool/index.js";
 import type { BlockProducer } from "../producer/blockProducer.js";
 
@@ -99,7 +101,7 @@ function txpoolEntry(p: PooledTx) {
 }
 
 /** azora_ node status and geth's txpool_ inspection methods. */
-export function createAzoraMethods(backend: EthBackend, mempool: Mempool): MethodTable {
+export function createAzoraMethods(backend: EthBackend, mempool: Mempool, chain?: Chain): MethodTable {
   const content = () => {
     const c = mempool.content();
     const side = (m: Map<string, PooledTx[]>) =>
@@ -114,6 +116,22 @@ export function createAzoraMethods(backend: EthBackend, mempool: Mempool): Metho
   };
   return {
     azora_status: defineMethod([], () => backend.status()),
+    /** Equivocation evidence recorded in a block: which validator signed two conflicting votes, where. */
+    azora_getBlockEvidence: defineMethod([{ name: "block", type: "blockTagOrHash" }], async ([block]) => {
+      const ref = await backend.resolveBlock(block);
+      if (ref === undefined || chain === undefined) return null;
+      const body = await chain.db.getBody(ref.hash);
+      return (body?.evidence ?? []).map((raw) => {
+        const e = decodeEvidence(raw);
+        return {
+          validatorIndex: e.a.validatorIndex,
+          height: toHexQuantity(e.a.height),
+          round: e.a.round,
+          type: e.a.type === 1 ? "prevote" : "precommit",
+          blockHashes: [e.a.blockHash, e.b.blockHash].map((h) => (h === null ? null : toHexData(h))),
+        };
+      });
+    }),
     txpool_status: defineMethod([], () => {
       const s = mempool.stats();
       return { pending: toHexQuantity(s.pending), queued: toHexQuantity(s.queued) };

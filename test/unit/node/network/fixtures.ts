@@ -56,7 +56,7 @@ export async function startNode(n: number, overrides: Partial<P2POptions> = {}):
       nodeKeySeed: seed(n),
       bootstrap: [],
       heartbeatIntervalMs: 100,
-      requestTimeoutMs: 3_000,
+      requestTimeoutMs: 6_000,
       redialMinMs: 50,
       redialMaxMs: 500,
       ...overrides,

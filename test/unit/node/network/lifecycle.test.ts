@@ -34,6 +34,21 @@ describe("P2PNetwork lifecycle", () => {
     ).rejects.toSatisfy((e) => e instanceof NetworkError && e.code === NetworkErrorCode.INVALID_PEER);
   });
 
+  it("skips itself in the bootstrap list", async () => {
+    const b = await startNode(36);
+    const self = await startNode(37);
+    const selfAddr = addrOf(self);
+    await self.net.stop();
+    // Same seed as `self`: its own address is in the list next to B's.
+    const a = await startNode(37, { bootstrap: [selfAddr, addrOf(b)] });
+    try {
+      await waitFor(() => a.net.peers().length === 1, "A connected to B");
+      expect(a.net.peers()[0].id).toBe(b.net.peerId);
+    } finally {
+      await Promise.all([a.net.stop(), b.net.stop()]);
+    }
+  });
+
   it("re-dials a persistent peer that went away, with backoff, until it is back", async () => {
     const b1 = await startNode(32);
     const bAddr = addrOf(b1);
