@@ -69,9 +69,24 @@ export class ChainApp {
 
   private async dropOpen(): Promise<void> {
     if (this.open !== null) {
-      await this.open.exec.abort();
+      const { exec } = this.open;
       this.open = null;
+      await this.abort(exec);
     }
+  }
+
+  /**
+   * Aborts an execution and, if it was sealed, empties the head state's caches: sealing computes
+   * the state root, which flushes the caches and with them the pre-block values that the
+   * state manager's revert restores (ethereumjs 10 `AccountCache.flush` resets the checkpoint's
+   * diff). Without this the reverted trie sits under caches that still hold the aborted block's
+   * accounts (its senders' nonces, balances), and the next block executed on the head is judged
+   * against them ("the tx doesn't have the correct nonce"; a decided block that no longer executes).
+   */
+  private async abort(exec: BlockExecution): Promise<void> {
+    const sealed = exec.sealed;
+    await exec.abort();
+    if (sealed) this.m.chain.headState.clearCaches();
   }
 
   /** The header fields every block at the next height shares (all but the proposer's). */
@@ -148,7 +163,7 @@ export class ChainApp {
     };
     const block: Block = {
       header,
-      body: { transactions: executed.transactions, lastCommit: opts.lastCommit, evidence: [] },
+      body: { transactions: executed.transactions, lastCommit: opts.lastCommit, evidence: this.evidenceForBlock() },
     };
     const proposal = { block, hash: hashHeader(header), executed, txHashes, senders, exec };
     this.open = proposal;
@@ -208,7 +223,7 @@ export class ChainApp {
       }
     }
     if (reason !== null) {
-      await exec.abort();
+      await this.abort(exec);
       return fail(reason);
     }
     const executed = await exec.seal();
@@ -219,7 +234,7 @@ export class ChainApp {
       equalsBytes(executed.receiptsRoot, h.receiptsRoot) &&
       equalsBytes(executed.logsBloom, h.logsBloom);
     if (!matches) {
-      await exec.abort();
+      await this.abort(exec);
       return fail("execution result does not match the header");
     }
     this.open = { block, hash, executed, txHashes: block.body.transactions.map(keccak256), senders: new Set(), exec };
@@ -297,7 +312,7 @@ export class ChainApp {
     };
     await this.m.chain.commitBlock(committed, commit);
     for (const e of block.body.evidence) {
-      const key = bytesToHex(keccak256(e));
+      const key = evidenceKey(e);
       this.pendingEvidence.delete(key);
       this.committedEvidence.add(key);
     }
@@ -314,9 +329,21 @@ export class ChainApp {
    * recorded on chain in the next block this node proposes, and accepted in others' blocks.
    */
   addEvidence(encoded: Uint8Array): void {
-    const key = bytesToHex(keccak256(encoded));
-    if (this.committedEvidence.has(key) || this.pendingEvidence.size >= MAX_PENDING_EVIDENCE) return;
+    const key = evidenceKey(encoded);
+    if (this.committedEvidence.has(key) || this.pendingEvidence.has(key)) return;
+    if (this.pendingEvidence.size >= MAX_PENDING_EVIDENCE) return;
     this.pendingEvidence.set(key, encoded);
+  }
+
+  /** Pending evidence for a block this node builds: still valid, at most MAX_EVIDENCE_PER_BLOCK. */
+  private evidenceForBlock(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const [key, e] of this.pendingEvidence) {
+      if (out.length >= MAX_EVIDENCE_PER_BLOCK) break;
+      if (this.checkEvidence(e) === null) out.push(e);
+      else this.pendingEvidence.delete(key);
+    }
+    return out;
   }
 
   get evidenceCount(): number {
@@ -326,5 +353,18 @@ export class ChainApp {
   /** Drops any open execution (shutdown, or a height abandoned for block sync). */
   async reset(): Promise<void> {
     await this.dropOpen();
+  }
+}
+
+/**
+ * One equivocation, whoever reported it and in whichever vote order: validator, height, round and
+ * vote type (nodes that saw the two votes in a different order encode different bytes for it).
+ */
+function evidenceKey(encoded: Uint8Array): string {
+  try {
+    const { a } = decodeEvidence(encoded);
+    return `${a.validatorIndex}/${a.height}/${a.round}/${a.type}`;
+  } catch {
+    return bytesToHex(keccak256(encoded));
   }
 }

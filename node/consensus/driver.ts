@@ -17,7 +17,7 @@ import {
 import type { ConsensusParams } from "../../genesis/spec.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type Block, decodeBlock, encodeBlock, hashHeader } from "../../runtime/primitives/block.js";
-import { bytesToHex, hexToBytes } from "../../runtime/primitives/bytes.js";
+import { bytesToHex, equalsBytes, hexToBytes } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { expectBytes, rlpDecodeList, rlpEncode } from "../../runtime/primitives/rlpCodec.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
@@ -104,6 +104,9 @@ export class ConsensusDriver {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Blocks of the current height by value id (block hash hex), with their signed proposals. */
   private blocks = new Map<string, { block: Block; proposal: Uint8Array; round: number }>();
+  /** Proposals of the current height already handled (round/value id); verdicts by block and expected proposer. */
+  private proposalsSeen = new Set<string>();
+  private verdicts = new Map<string, boolean>();
   /** Own signed votes and proposal of the current height (commit building and re-sends). */
   private ownVotes = new Map<string, SignedVote>();
   private ownProposal: Uint8Array | null = null;
@@ -148,7 +151,12 @@ export class ConsensusDriver {
     network.handleStatus(() => ({ height: this.m.chain.head.header.number, hash: this.m.chain.head.hash }));
     this.unsubscribePending = mempool.onPending(() => this.maybeStartHeight());
 
-    await this.enterHeight(this.m.chain.head.header.number + 1n, true);
+    // Through the queue like every other input: peer messages that arrive while the WAL replays
+    // must not run between replayed inputs (nor execute a block on the head state concurrently with
+    // the replay's own). A replay failure still fails the start.
+    const replayed = this.queue.then(() => this.enterHeight(this.m.chain.head.header.number + 1n, true));
+    this.queue = replayed.catch(() => undefined);
+    await replayed;
     this.syncTimer = setInterval(() => void this.tick(), SYNC_INTERVAL_MS);
     this.syncTimer.unref();
   }
@@ -190,11 +198,8 @@ export class ConsensusDriver {
 
   // --- heights -------------------------------------------------------------------------------------
 
-  /** Prepares `height` (WAL replay on restart) and starts it when there is something to do. */
-  private async enterHeight(height: bigint, restarting: boolean): Promise<void> {
-    this.height = height;
-    this.validatorSet = this.validatorSetAt(height);
-    this.core = new ConsensusCore(
+  private newCore(): ConsensusCore {
+    return new ConsensusCore(
       {
         self: this.self,
         timeouts: {
@@ -208,7 +213,20 @@ export class ConsensusDriver {
       },
       this.validatorSet,
     );
+  }
+
+  /** Prepares `height` (WAL replay on restart) and starts it when there is something to do. */
+  private async enterHeight(height: bigint, restarting: boolean): Promise<void> {
+    this.height = height;
+    this.validatorSet = this.validatorSetAt(height);
+    // One core for the node's life: its startHeight keeps the previous height's votes, so a late
+    // vote of that height (which onVote still accepts) that conflicts with an earlier one still
+    // yields evidence. A fresh core per height sat at height 0 and silently dropped such votes.
+    if (this.core === undefined) this.core = this.newCore();
+    else this.core.setValidators(this.validatorSet);
     this.blocks = new Map();
+    this.proposalsSeen = new Set();
+    this.verdicts = new Map();
     this.ownVotes = new Map();
     this.ownProposal = null;
     this.heightStarted = false;
@@ -373,18 +391,44 @@ export class ConsensusDriver {
     if (p.height !== this.height) return;
     const hash = hashHeader(p.block.header);
     const id = bytesToHex(hash);
-    if (this.blocks.has(id)) return;
-    const proposer = this.m.validators[this.validatorSet.proposer(p.round)];
-    const verdict = await this.m.app.processProposal(p.block, proposer);
-    if (!verdict.valid)
-      this.m.log.warn("invalid proposal", { height: p.height.toString(), round: p.round, reason: verdict.reason });
-    this.blocks.set(id, { block: p.block, proposal: raw, round: p.round });
+    // Deduplicated per round, not per block: a later round's proposer re-proposes its validValue
+    // (L15–L16, with polRound ≥ 0), the same block, and only that re-proposal lets validators that
+    // locked on it in an earlier round decide it. Dropping every block already seen stalled the
+    // chain for good after the first round that ended with some validators locked.
+    const key = `${p.round}/${id}`;
+    if (this.proposalsSeen.has(key)) return;
+    this.proposalsSeen.add(key);
+    // A fresh proposal must be the round proposer's block; a re-proposal carries the block of
+    // whoever built it in its round.
+    const roundProposer = this.m.validators[this.validatorSet.proposer(p.round)];
+    const proposer = p.polRound === -1 ? roundProposer : this.blockProposer(p.block, p.round);
+    const verdictKey = `${id}/${bytesToHex(proposer.address)}`;
+    let valid = this.verdicts.get(verdictKey);
+    if (valid === undefined) {
+      const verdict = await this.m.app.processProposal(p.block, proposer);
+      if (!verdict.valid)
+        this.m.log.warn("invalid proposal", { height: p.height.toString(), round: p.round, reason: verdict.reason });
+      valid = verdict.valid;
+      this.verdicts.set(verdictKey, valid);
+    }
+    if (!this.blocks.has(id)) this.blocks.set(id, { block: p.block, proposal: raw, round: p.round });
     await this.step(
       {
         type: "proposal",
-        proposal: { height: p.height, round: p.round, valueId: id, polRound: p.polRound, valid: verdict.valid },
+        proposal: { height: p.height, round: p.round, valueId: id, polRound: p.polRound, valid },
       },
       raw,
+    );
+  }
+
+  /**
+   * The validator a block names as its proposer (whose fee recipient it pays): the builder of the
+   * block, which for a block decided through a re-proposal is not the proposer of the deciding round.
+   */
+  private blockProposer(block: Block, round: number): Validator {
+    return (
+      this.m.validators.find((v) => equalsBytes(v.address, block.header.proposer)) ??
+      this.m.validators[this.validatorSetAt(block.header.number).proposer(round)]
     );
   }
 
@@ -440,7 +484,16 @@ export class ConsensusDriver {
     const entry = this.blocks.get(valueId);
     if (entry === undefined || this.m.signer === null) return;
     const hash = hexToBytes(valueId as `0x${string}`);
-    const signature = await this.m.signer.signProposal(this.chainId, height, round, hash, polRound);
+    let signature: Uint8Array;
+    try {
+      signature = await this.m.signer.signProposal(this.chainId, height, round, hash, polRound);
+    } catch (e) {
+      // The guard refused: a WAL replay re-proposes a value the node already proposed and then voted
+      // past (its last signed step is a later vote). Never sign twice, stay silent; a throw here
+      // would abort the replay and the node could never start again.
+      this.m.log.warn("signer refused a proposal", { height: height.toString(), round }, e);
+      return;
+    }
     const raw = encodeSignedProposal({ height, round, polRound, block: entry.block, signature });
     this.blocks.set(valueId, { ...entry, proposal: raw });
     this.ownProposal = raw;
@@ -499,7 +552,7 @@ export class ConsensusDriver {
         .map((p) => ({ validatorIndex: p.validator, signature: (p.signed as SignedVote | undefined)?.signature }))
         .filter((s): s is { validatorIndex: number; signature: Uint8Array } => s.signature !== undefined),
     };
-    const proposer = this.m.validators[this.validatorSet.proposer(entry.round)];
+    const proposer = this.blockProposer(entry.block, entry.round);
     await this.m.app.finalize(entry.block, encodeCommit(cert), proposer);
     this.lastCommitAtMs = Date.now();
     this.m.metrics?.decided(
@@ -573,7 +626,8 @@ export class ConsensusDriver {
     this.syncing = true;
     try {
       await this.enqueue(async () => {
-        let next = this.m.chain.head.header.number + 1n;
+        const headBefore = this.m.chain.head.header.number;
+        let next = headBefore + 1n;
         while (!this.stopped && next <= status.height) {
           const count = Number(
             status.height - next + 1n > BigInt(SYNC_BATCH) ? BigInt(SYNC_BATCH) : status.height - next + 1n,
@@ -583,7 +637,6 @@ export class ConsensusDriver {
           for (const item of items) {
             const { block, commit } = decodeSyncItem(item);
             if (block.header.number !== next) throw new Error("sync: out-of-order block");
-            const vs = this.validatorSetAt(next);
             verifyCommit(
               decodeCommit(commit),
               {
@@ -594,11 +647,15 @@ export class ConsensusDriver {
               },
               this.m.verifier,
             );
-            await this.m.app.finalize(block, commit, this.m.validators[vs.proposer(decodeCommit(commit).round)]);
+            await this.m.app.finalize(block, commit, this.blockProposer(block, decodeCommit(commit).round));
             next++;
           }
           this.m.log.info("synced blocks", { to: (next - 1n).toString(), peerHeight: status.height.toString() });
         }
+        // Nothing synced (typically: consensus committed the peer's height while this job waited in
+        // the queue): stay in the current height. Re-entering it would wipe its votes, proposal and
+        // timeouts and restart round 0, whose votes the signer then refuses as double-signs.
+        if (this.m.chain.head.header.number === headBefore) return;
         this.lastCommitAtMs = Date.now();
         for (const t of this.timers) clearTimeout(t);
         this.timers.clear();
