@@ -1,7 +1,7 @@
 import type { Common } from "@ethereumjs/common";
 import { Account, Address } from "@ethereumjs/util";
 import { installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
-import { type BlockHeader, hashHeader } from "../runtime/primitives/block.js";
+import { type BlockHeader, hashEvidence, hashHeader } from "../runtime/primitives/block.js";
 import { ZERO_ADDRESS, ZERO_HASH } from "../runtime/primitives/bytes.js";
 import { EMPTY_TRIE_ROOT, keccak256 } from "../runtime/primitives/hash.js";
 import { BLOOM_BYTES } from "../runtime/primitives/receipt.js";
@@ -47,6 +47,7 @@ export async function buildGenesis(spec: GenesisSpec, common: Common, store: Tri
     proposer: ZERO_ADDRESS,
     validatorsHash: hashValidatorSet(spec.validators),
     lastCommitHash: ZERO_HASH,
+    evidenceHash: hashEvidence([]),
   };
   return { header, hash: hashHeader(header) };
 }

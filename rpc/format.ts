@@ -35,6 +35,7 @@ export function formatHeader(ref: BlockRef): Record<string, unknown> {
     proposer: hex(h.proposer),
     validatorsHash: hex(h.validatorsHash),
     lastCommitHash: hex(h.lastCommitHash),
+    evidenceHash: hex(h.evidenceHash),
   };
 }
 

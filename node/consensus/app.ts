@@ -6,7 +6,7 @@ import { BlockExecution, type ExecutedBlock } from "../../runtime/executor.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
-import { type Block, type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
+import { type Block, type BlockHeader, hashEvidence, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import { hashValidatorSet, type Validator } from "../../runtime/primitives/validatorSet.js";
@@ -145,6 +145,7 @@ export class ChainApp {
       }
     }
     const executed = await exec.seal();
+    const evidence = this.evidenceForBlock();
     const header: BlockHeader = {
       parentHash: parent.hash,
       number,
@@ -160,10 +161,11 @@ export class ChainApp {
       proposer: opts.proposer.address,
       validatorsHash: this.validatorsHash,
       lastCommitHash: opts.lastCommit.length === 0 ? ZERO_HASH : hashCommit(opts.lastCommit),
+      evidenceHash: hashEvidence(evidence),
     };
     const block: Block = {
       header,
-      body: { transactions: executed.transactions, lastCommit: opts.lastCommit, evidence: this.evidenceForBlock() },
+      body: { transactions: executed.transactions, lastCommit: opts.lastCommit, evidence },
     };
     const proposal = { block, hash: hashHeader(header), executed, txHashes, senders, exec };
     this.open = proposal;
@@ -192,6 +194,7 @@ export class ChainApp {
     }
     if (!equalsBytes(h.validatorsHash, this.validatorsHash)) return fail("wrong validator set");
     if (block.body.evidence.length > MAX_EVIDENCE_PER_BLOCK) return fail("too much evidence");
+    if (!equalsBytes(h.evidenceHash, hashEvidence(block.body.evidence))) return fail("evidenceHash mismatch");
     for (const e of block.body.evidence) {
       const why = this.checkEvidence(e);
       if (why !== null) return fail(`invalid evidence: ${why}`);

@@ -27,6 +27,8 @@ export interface BlockHeader {
   validatorsHash: Uint8Array; // 32
   /** keccak256 of the encoded commit certificate of the parent block (zero hash at height 1). */
   lastCommitHash: Uint8Array; // 32
+  /** keccak256(RLP(list of evidence items)) of the body: the block hash covers the evidence too. */
+  evidenceHash: Uint8Array; // 32
 }
 
 /** Block body: raw signed transactions, the parent's commit certificate and evidence, both opaque here. */
@@ -43,7 +45,7 @@ export interface Block {
   body: BlockBody;
 }
 
-const HEADER_FIELDS = 14;
+const HEADER_FIELDS = 15;
 
 export function headerToRLPInput(h: BlockHeader): RLPInput[] {
   return [
@@ -61,6 +63,7 @@ export function headerToRLPInput(h: BlockHeader): RLPInput[] {
     h.proposer,
     h.validatorsHash,
     h.lastCommitHash,
+    h.evidenceHash,
   ];
 }
 
@@ -89,11 +92,17 @@ export function headerFromRLPInput(v: RLPInput[]): BlockHeader {
     proposer: expectBytes(v[11], "header.proposer", 20),
     validatorsHash: expectBytes(v[12], "header.validatorsHash", 32),
     lastCommitHash: expectBytes(v[13], "header.lastCommitHash", 32),
+    evidenceHash: expectBytes(v[14], "header.evidenceHash", 32),
   };
 }
 
 export function decodeHeader(bytes: Uint8Array): BlockHeader {
   return headerFromRLPInput(rlpDecodeList(bytes, "header"));
+}
+
+/** The `evidenceHash` a header carries for `evidence` (also for an empty list). */
+export function hashEvidence(evidence: Uint8Array[]): Uint8Array {
+  return keccak256(rlpEncode(evidence));
 }
 
 export function encodeBody(b: BlockBody): Uint8Array {

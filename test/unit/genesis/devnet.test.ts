@@ -24,7 +24,7 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0x5b143e8a592717fb57b0bafacbd92200363e343a0600850f00705bfd017ff4bb");
+    expect(bytesToHex(g.hash)).toBe("0x2681fc83271787d5c8318c02eab4f43ddfa6cfa4c5991c71d611191e5a930eb8");
     expect(bytesToHex(g.header.stateRoot)).toBe("0x5280738d8e2e656f8e5cf8b1d0a6c8713b1d633699ca202258664734a52e5bf7");
   });
 

@@ -39,6 +39,7 @@ const headerArb = fc.record({
   proposer: bytesN(20),
   validatorsHash: bytesN(32),
   lastCommitHash: bytesN(32),
+  evidenceHash: bytesN(32),
 });
 const logArb: fc.Arbitrary<Log> = fc.tuple(
   bytesN(20),
