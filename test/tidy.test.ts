@@ -38,7 +38,7 @@ const ALLOWED: Record<string, string[]> = {
   services: ["services", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
   "ai-oracle": ["ai-oracle", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
   node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts"],
-  bench: ["bench", "contracts", "consensus", "runtime/primitives", "runtime/lib", "node/version.js"],
+  bench: ["bench", "contracts", "consensus", "genesis", "runtime/primitives", "runtime/lib", "node/version.js"],
 };
 
 describe("tidy", () => {
