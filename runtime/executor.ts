@@ -179,11 +179,18 @@ export class BlockExecution {
     await this.stateManager.commit();
   }
 
-  /** Throws away every change of this block (a proposal that was not decided). */
+  /**
+   * Throws away every change of this block (a proposal that was not decided). After `seal` the
+   * state manager's caches cannot be rolled back: computing the state root flushed them, and with
+   * them the pre-block values a revert would restore (ethereumjs 10 `AccountCache.flush` resets the
+   * checkpoint's diff). The trie is reverted, so the caches are emptied and refill from it.
+   */
   async abort(): Promise<void> {
     assert(this.phase === "open" || this.phase === "sealed", "abort after commit");
+    const wasSealed = this.phase === "sealed";
     this.phase = "aborted";
     await this.stateManager.revert();
+    if (wasSealed) this.stateManager.clearCaches();
   }
 
   get sealed(): boolean {

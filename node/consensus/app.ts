@@ -71,22 +71,8 @@ export class ChainApp {
     if (this.open !== null) {
       const { exec } = this.open;
       this.open = null;
-      await this.abort(exec);
+      await exec.abort();
     }
-  }
-
-  /**
-   * Aborts an execution and, if it was sealed, empties the head state's caches: sealing computes
-   * the state root, which flushes the caches and with them the pre-block values that the
-   * state manager's revert restores (ethereumjs 10 `AccountCache.flush` resets the checkpoint's
-   * diff). Without this the reverted trie sits under caches that still hold the aborted block's
-   * accounts (its senders' nonces, balances), and the next block executed on the head is judged
-   * against them ("the tx doesn't have the correct nonce"; a decided block that no longer executes).
-   */
-  private async abort(exec: BlockExecution): Promise<void> {
-    const sealed = exec.sealed;
-    await exec.abort();
-    if (sealed) this.m.chain.headState.clearCaches();
   }
 
   /** The header fields every block at the next height shares (all but the proposer's). */
@@ -226,7 +212,7 @@ export class ChainApp {
       }
     }
     if (reason !== null) {
-      await this.abort(exec);
+      await exec.abort();
       return fail(reason);
     }
     const executed = await exec.seal();
@@ -237,7 +223,7 @@ export class ChainApp {
       equalsBytes(executed.receiptsRoot, h.receiptsRoot) &&
       equalsBytes(executed.logsBloom, h.logsBloom);
     if (!matches) {
-      await this.abort(exec);
+      await exec.abort();
       return fail("execution result does not match the header");
     }
     this.open = { block, hash, executed, txHashes: block.body.transactions.map(keccak256), senders: new Set(), exec };

@@ -106,6 +106,31 @@ describe("block execution", () => {
     expect(results[0].included).toBe(true);
   });
 
+  it("abort after seal restores the pre-block state (the next block sees the old nonces)", async () => {
+    const w = await freshWorld();
+    const env = {
+      number: 1n,
+      timestamp: spec.genesisTime,
+      gasLimit: spec.gasLimit,
+      baseFeePerGas: 10n ** 9n,
+      miner: MINER,
+      parentHash: w.genesis.hash,
+    };
+    const sender = transfer(0, 0, "0x000000000000000000000000000000000000beef", 1n).getSenderAddress();
+    const first = await BlockExecution.begin(w.vm, w.state, common, env);
+    const t = transfer(0, 0, "0x000000000000000000000000000000000000beef", 1n);
+    expect((await first.apply(t, t.getSenderAddress(), t.serialize())).included).toBe(true);
+    await first.seal();
+    await first.abort();
+    expect((await w.state.getAccount(sender))?.nonce).toBe(0n);
+    expect(bytesToHex(await w.state.getStateRoot())).toBe(bytesToHex(w.genesis.header.stateRoot));
+    // Another block at the same height executes against the reverted state.
+    const second = await BlockExecution.begin(w.vm, w.state, common, env);
+    const t2 = transfer(0, 0, "0x000000000000000000000000000000000000dead", 2n);
+    expect((await second.apply(t2, t2.getSenderAddress(), t2.serialize())).included).toBe(true);
+    await second.abort();
+  });
+
   it("refuses a transaction that does not fit the remaining block gas", async () => {
     const w = await freshWorld();
     const exec = await BlockExecution.begin(w.vm, w.state, common, {
