@@ -114,6 +114,7 @@ export class ConsensusDriver {
   private heightStarted = false;
   private heightStartTimer: NodeJS.Timeout | null = null;
   private lastCommitAtMs = Date.now();
+  private roundStartedAtMs = 0;
   private syncing = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private unsubscribePending: (() => void) | null = null;
@@ -438,6 +439,7 @@ export class ConsensusDriver {
     for (const o of outputs) {
       switch (o.type) {
         case "newRound":
+          this.roundStartedAtMs = Date.now();
           this.currentRound = o.round;
           this.currentStep = "propose";
           this.m.onStep?.({ height: o.height, round: o.round, step: "propose" });
@@ -485,6 +487,7 @@ export class ConsensusDriver {
     if (entry === undefined || this.m.signer === null) return;
     const hash = hexToBytes(valueId as `0x${string}`);
     let signature: Uint8Array;
+    await this.m.wal?.sync();
     try {
       signature = await this.m.signer.signProposal(this.chainId, height, round, hash, polRound);
     } catch (e) {
@@ -505,6 +508,8 @@ export class ConsensusDriver {
     const type = v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit;
     const hash = v.valueId === null ? null : hexToBytes(v.valueId as `0x${string}`);
     let signature: Uint8Array;
+    // Every input that led to this vote is durable before the vote can leave (CometBFT's WAL rule).
+    await this.m.wal?.sync();
     try {
       signature = await this.m.signer.signVote(this.chainId, type, v.height, v.round, hash);
     } catch (e) {
@@ -597,9 +602,16 @@ export class ConsensusDriver {
 
   // --- catching up ---------------------------------------------------------------------------------
 
-  /** Periodic: re-send our votes of this height to peers (gossip does not re-deliver), and sync. */
+  /**
+   * Periodic, and only for a height that is not progressing (a healthy network decides heights in
+   * tens of milliseconds and needs neither): re-send our votes and proposal of the current round to
+   * every peer, since gossip does not re-deliver to a peer that missed them, and ask peers whether
+   * they are ahead. Unconditional re-sends cost ~15 streams per node per tick for nothing.
+   */
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    const now = Date.now();
+    if (now - this.roundStartedAtMs < SYNC_INTERVAL_MS || now - this.lastCommitAtMs < SYNC_INTERVAL_MS) return;
     const { network } = this.m;
     for (const peer of network.peers()) {
       for (const v of this.ownVotes.values())

@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import fs from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { VoteType, voteSignBytes } from "../../consensus/vote.js";
@@ -113,7 +114,7 @@ export class GuardedSigner {
     }
     if (text === null) {
       const state: LastSignState = { height: 0n, round: 0, step: 0, signBytes: null, signature: null };
-      await writeFileDurably(opts.stateFile, serializeState(state, key.publicKey));
+      writeFileDurably(opts.stateFile, serializeState(state, key.publicKey));
       log.info("created signer state file", { file: opts.stateFile });
       return new GuardedSigner(opts.stateFile, key, state);
     }
@@ -201,7 +202,7 @@ export class GuardedSigner {
     const signature = this.key.sign(signBytes);
     const next: LastSignState = { height, round, step, signBytes, signature };
     try {
-      await writeFileDurably(this.stateFile, serializeState(next, this.publicKey));
+      writeFileDurably(this.stateFile, serializeState(next, this.publicKey));
     } catch (e) {
       // The file may hold the old or the new state: refuse everything until a restart re-reads it.
       this.failure = (e as Error).message;
@@ -304,25 +305,26 @@ function parseState(text: string, file: string, publicKey: Uint8Array): LastSign
   return { height, round, step, signBytes, signature };
 }
 
-/** Replaces `file` atomically and durably: temp file, fdatasync, rename, fsync of the directory. */
-async function writeFileDurably(file: string, data: string): Promise<void> {
+/**
+ * Replaces `file` atomically and durably: temp file, fdatasync, rename, fsync of the directory.
+ * Synchronous on purpose: this runs before every vote leaves the node, and the eight `fs/promises`
+ * round trips through libuv's thread pool it used to take cost ~7 ms per signature on a busy
+ * machine (the synchronous calls take ~0.5 ms, nearly all of it the two syncs).
+ */
+function writeFileDurably(file: string, data: string): void {
   const tmp = tmpPath(file);
-  const fh = await open(tmp, "w", 0o600);
+  const fd = fs.openSync(tmp, "w", 0o600);
   try {
-    await fh.writeFile(data, "utf8");
-    await fh.datasync();
+    fs.writeFileSync(fd, data, "utf8");
+    fs.fdatasyncSync(fd);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
-  await rename(tmp, file);
-  await fsyncDir(dirname(file));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+  fs.renameSync(tmp, file);
+  const dir = fs.openSync(dirname(file), "r");
   try {
-    await fh.sync();
+    fs.fsyncSync(dir);
   } finally {
-    await fh.close();
+    fs.closeSync(dir);
   }
 }

@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, truncate } from "node:fs/promises";
+import fs from "node:fs";
 import { join } from "node:path";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
@@ -19,8 +19,6 @@ import { WALError, WALErrorCode } from "./errors.js";
 
 /** Largest payload accepted by `append` and by the reader. */
 export const MAX_WAL_RECORD_BYTES = 8 * 1024 * 1024;
-/** Bytes per write syscall when many appends are pending (at least one record is always written). */
-const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const HEADER_BYTES = 8;
 const MARKER_MAGIC = new TextEncoder().encode("azora/wal/1");
 const MAX_HEIGHT = 2n ** 64n - 1n;
@@ -108,57 +106,59 @@ function walFileName(height: bigint): string {
   return `wal-${height}.log`;
 }
 
-async function walHeights(dir: string): Promise<bigint[]> {
+function walHeights(dir: string): bigint[] {
   const heights: bigint[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of fs.readdirSync(dir)) {
     const m = FILE_NAME.exec(name);
     if (m !== null) heights.push(BigInt(m[1]));
   }
   return heights.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)); // newest first
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
   try {
-    await fh.sync();
+    fs.fsyncSync(fd);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
+function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    assert(bytesWritten > 0, "write made no progress");
-    off += bytesWritten;
+    const n = fs.writeSync(fd, buf, off, buf.length - off);
+    assert(n > 0, "write made no progress");
+    off += n;
   }
 }
 
 interface CurrentFile {
   height: bigint;
   path: string;
-  fh: FileHandle;
+  fd: number;
 }
-
-/** A queued operation: a record to write, or a task (rotate, replay, close) that runs alone, in order. */
-type Pending =
-  | { kind: "record"; frame: Uint8Array; sync: boolean; resolve: () => void; reject: (e: unknown) => void }
-  | { kind: "task"; run: () => Promise<void> };
 
 export interface ConsensusWALOpts {
   log?: Logger;
 }
 
+/**
+ * The file operations are synchronous on purpose. Every consensus input waits for its record, so
+ * the WAL sits on the critical path of every height: a record is a few hundred bytes written to
+ * the page cache (microseconds) and an fdatasync is a fraction of a millisecond on an SSD, while
+ * each `fs/promises` call is a round trip through libuv's thread pool that, on a busy machine,
+ * cost ~1 ms per record and ~7 ms per durable rename (measured on the 4-validator localnet: the
+ * WAL and the signer were a third of the time to finality). Synchronous calls also keep the
+ * records in exactly the order of the calls with no queue to reason about.
+ */
 export class ConsensusWAL {
   readonly dir: string;
   private readonly log: Logger;
   private current: CurrentFile | null;
-  /** Height of the current file once every queued operation has run (checked when queueing). */
-  private queuedHeight: bigint | null;
-  private readonly pending: Pending[] = [];
-  private draining = false;
   private closed = false;
+  /** Records written since the last fdatasync. */
+  private unsynced = false;
   /** Set after a failed write or fsync; every later operation is refused. */
   private failure: { file: string; reason: string } | null = null;
 
@@ -166,7 +166,6 @@ export class ConsensusWAL {
     this.dir = dir;
     this.log = log;
     this.current = current;
-    this.queuedHeight = current?.height ?? null;
   }
 
   /**
@@ -175,13 +174,13 @@ export class ConsensusWAL {
    */
   static async open(dir: string, opts: ConsensusWALOpts = {}): Promise<ConsensusWAL> {
     const log = opts.log ?? nullLogger;
-    await mkdir(dir, { recursive: true });
-    for (const name of await readdir(dir)) {
-      if (TMP_NAME.test(name)) await rm(join(dir, name), { force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of fs.readdirSync(dir)) {
+      if (TMP_NAME.test(name)) fs.rmSync(join(dir, name), { force: true });
     }
-    for (const height of await walHeights(dir)) {
+    for (const height of walHeights(dir)) {
       const path = join(dir, walFileName(height));
-      const buf = await readFile(path);
+      const buf = fs.readFileSync(path);
       const scan = scanWALRecords(buf);
       if (!isMarker(scan.records[0], height)) {
         // Cannot happen through `startHeight` (the marker is synced before the rename): disk damage.
@@ -191,8 +190,8 @@ export class ConsensusWAL {
           droppedBytes: buf.length,
           reason: scan.problem ?? "first record is not the height marker",
         });
-        await rm(path);
-        await fsyncDir(dir);
+        fs.rmSync(path);
+        fsyncDir(dir);
         continue;
       }
       if (scan.problem !== null) {
@@ -202,11 +201,11 @@ export class ConsensusWAL {
           droppedBytes: buf.length - scan.validBytes,
           reason: scan.problem,
         });
-        await truncate(path, scan.validBytes);
+        fs.truncateSync(path, scan.validBytes);
       }
-      const fh = await open(path, "a");
-      if (scan.problem !== null) await fh.sync();
-      return new ConsensusWAL(dir, log, { height, path, fh });
+      const fd = fs.openSync(path, "a");
+      if (scan.problem !== null) fs.fsyncSync(fd);
+      return new ConsensusWAL(dir, log, { height, path, fd });
     }
     return new ConsensusWAL(dir, log, null);
   }
@@ -214,7 +213,6 @@ export class ConsensusWAL {
   /**
    * Appends one record to the current height's file. Resolves once written (in the OS page cache,
    * so it survives a process crash), or with `sync` once fdatasync'd (survives a power loss too).
-   * Concurrent appends are written in order and share write and fsync calls (group commit).
    */
   append(record: Uint8Array, opts: { sync?: boolean } = {}): Promise<void> {
     try {
@@ -222,34 +220,45 @@ export class ConsensusWAL {
       if (record.length > MAX_WAL_RECORD_BYTES) {
         throw new WALError({ code: WALErrorCode.RECORD_TOO_LARGE, size: record.length, maxSize: MAX_WAL_RECORD_BYTES });
       }
-      if (this.queuedHeight === null) throw new WALError({ code: WALErrorCode.NO_HEIGHT });
+      const cur = this.current;
+      if (cur === null) throw new WALError({ code: WALErrorCode.NO_HEIGHT });
+      this.guarded(cur.path, () => {
+        writeAll(cur.fd, encodeWALFrame(record));
+        this.unsynced = true;
+        if (opts.sync === true) this.syncNow(cur);
+      });
+      return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }
-    const frame = encodeWALFrame(record);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ kind: "record", frame, sync: opts.sync === true, resolve, reject });
-      this.kick();
-    });
+  }
+
+  /** fdatasyncs what was appended since the last sync (a no-op when nothing was). */
+  sync(): Promise<void> {
+    try {
+      this.checkUsable();
+      const cur = this.current;
+      if (cur !== null && this.unsynced) this.guarded(cur.path, () => this.syncNow(cur));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The records after the marker of the newest height (its height, or null for an empty WAL). */
   replay(): Promise<{ height: bigint | null; records: Uint8Array[] }> {
     try {
       this.checkUsable();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.task(async () => {
-      this.checkNotFailed();
       const cur = this.current;
-      if (cur === null) return { height: null, records: [] };
-      const scan = scanWALRecords(await readFile(cur.path));
+      if (cur === null) return Promise.resolve({ height: null, records: [] });
+      const scan = scanWALRecords(fs.readFileSync(cur.path));
       // `open` repaired the tail and only this object writes the file since.
       assert(scan.problem === null, `consensus WAL ${cur.path} changed under us: ${scan.problem}`);
       assert(isMarker(scan.records[0], cur.height), `consensus WAL ${cur.path} lost its height marker`);
-      return { height: cur.height, records: scan.records.slice(1).map((r) => new Uint8Array(r)) };
-    });
+      return Promise.resolve({ height: cur.height, records: scan.records.slice(1).map((r) => new Uint8Array(r)) });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -262,50 +271,63 @@ export class ConsensusWAL {
       this.checkUsable();
       assert(height >= 0n, "WAL height must be >= 0");
       assert(height <= MAX_HEIGHT, "WAL height must fit in 64 bits");
-      if (this.queuedHeight !== null && height < this.queuedHeight) {
-        throw new WALError({ code: WALErrorCode.HEIGHT_REGRESSION, height, walHeight: this.queuedHeight });
+      const prev = this.current;
+      if (prev !== null && height < prev.height) {
+        throw new WALError({ code: WALErrorCode.HEIGHT_REGRESSION, height, walHeight: prev.height });
       }
+      if (prev !== null && prev.height === height) return Promise.resolve();
+      const path = join(this.dir, walFileName(height));
+      this.guarded(path, () => {
+        const tmp = `${path}.tmp`;
+        const fd = fs.openSync(tmp, "w", 0o600);
+        try {
+          writeAll(fd, encodeWALFrame(markerPayload(height)));
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, path);
+        fsyncDir(this.dir);
+        this.current = { height, path, fd: fs.openSync(path, "a") };
+        this.unsynced = false;
+        if (prev !== null) fs.closeSync(prev.fd);
+      });
+      for (const h of walHeights(this.dir)) {
+        if (h < height - 1n) fs.rmSync(join(this.dir, walFileName(h)), { force: true });
+      }
+      return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.queuedHeight === height) return this.task(async () => this.checkNotFailed());
-    this.queuedHeight = height;
-    return this.task(async () => {
-      this.checkNotFailed();
-      const path = join(this.dir, walFileName(height));
-      try {
-        const tmp = `${path}.tmp`;
-        const fh = await open(tmp, "w", 0o600);
-        try {
-          await writeAll(fh, encodeWALFrame(markerPayload(height)));
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-        await fsyncDir(this.dir);
-        const next = await open(path, "a");
-        const prev = this.current;
-        this.current = { height, path, fh: next };
-        await prev?.fh.close();
-      } catch (e) {
-        this.failure = { file: path, reason: (e as Error).message };
-        throw new WALError({ code: WALErrorCode.WRITE_FAILED, ...this.failure });
-      }
-      for (const h of await walHeights(this.dir)) {
-        if (h < height - 1n) await rm(join(this.dir, walFileName(h)), { force: true });
-      }
-    });
   }
 
-  /** Writes what is queued, then closes the file. Later calls throw WALError(CLOSED). */
+  /** Closes the file (everything appended is already written). Later calls throw WALError(CLOSED). */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return this.task(async () => {
-      await this.current?.fh.close();
-      this.current = null;
-    });
+    const cur = this.current;
+    this.current = null;
+    if (cur !== null) fs.closeSync(cur.fd);
+    return Promise.resolve();
+  }
+
+  private syncNow(cur: CurrentFile): void {
+    fs.fdatasyncSync(cur.fd);
+    this.unsynced = false;
+  }
+
+  /**
+   * Runs a file operation; a failure poisons the WAL. A partial record may now sit at the end of
+   * the file: nothing is written after it (the next open cuts it), and every later call is refused.
+   */
+  private guarded(file: string, op: () => void): void {
+    try {
+      op();
+    } catch (e) {
+      if (e instanceof WALError) throw e;
+      this.failure = { file, reason: (e as Error).message };
+      throw new WALError({ code: WALErrorCode.WRITE_FAILED, ...this.failure });
+    }
   }
 
   private checkUsable(): void {
@@ -315,61 +337,5 @@ export class ConsensusWAL {
 
   private checkNotFailed(): void {
     if (this.failure !== null) throw new WALError({ code: WALErrorCode.WRITE_FAILED, ...this.failure });
-  }
-
-  /** Queues `run` after every operation queued before it. */
-  private task<T>(run: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ kind: "task", run: () => run().then(resolve, reject) });
-      this.kick();
-    });
-  }
-
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = true;
-    void this.drain().finally(() => {
-      this.draining = false;
-      if (this.pending.length > 0) this.kick();
-    });
-  }
-
-  /** Runs queued operations in order; consecutive records go out in one write and at most one fdatasync. */
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const head = this.pending[0];
-      if (head.kind === "task") {
-        this.pending.shift();
-        await head.run();
-        continue;
-      }
-      let end = 0;
-      let bytes = 0;
-      for (; end < this.pending.length; end++) {
-        const p = this.pending[end];
-        if (p.kind !== "record") break;
-        if (end > 0 && bytes + p.frame.length > MAX_BATCH_BYTES) break;
-        bytes += p.frame.length;
-      }
-      const batch = this.pending.splice(0, end) as Extract<Pending, { kind: "record" }>[];
-      try {
-        this.checkNotFailed();
-        const cur = this.current;
-        assert(cur !== null, "WAL record queued without a current file");
-        try {
-          await writeAll(cur.fh, batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((p) => p.frame)));
-          if (batch.some((p) => p.sync)) await cur.fh.datasync();
-        } catch (e) {
-          // A partial record may now sit at the end of the file: write nothing after it (the next
-          // open cuts it), and refuse every later operation.
-          this.failure = { file: cur.path, reason: (e as Error).message };
-          throw new WALError({ code: WALErrorCode.WRITE_FAILED, ...this.failure });
-        }
-      } catch (e) {
-        for (const p of batch) p.reject(e);
-        continue;
-      }
-      for (const p of batch) p.resolve();
-    }
   }
 }

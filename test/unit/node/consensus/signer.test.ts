@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { type FileHandle, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import fs from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -92,26 +93,27 @@ describe("GuardedSigner", () => {
 
   it("the state file and its directory are synced before the signature is returned", async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
-    const probe = await open(join(dir, "probe"), "w");
-    const proto = Object.getPrototypeOf(probe) as FileHandle;
-    await probe.close();
     const calls: string[] = [];
-    const { datasync, sync } = proto;
+    const { fdatasyncSync, fsyncSync, renameSync } = fs;
     const spies = [
-      vi.spyOn(proto, "datasync").mockImplementation(async function (this: FileHandle) {
-        await datasync.call(this);
+      vi.spyOn(fs, "fdatasyncSync").mockImplementation((fd) => {
+        fdatasyncSync(fd);
         calls.push("datasync");
       }),
-      vi.spyOn(proto, "sync").mockImplementation(async function (this: FileHandle) {
-        await sync.call(this);
+      vi.spyOn(fs, "renameSync").mockImplementation((from, to) => {
+        renameSync(from, to);
+        calls.push("rename");
+      }),
+      vi.spyOn(fs, "fsyncSync").mockImplementation((fd) => {
+        fsyncSync(fd);
         calls.push("sync");
       }),
     ];
     try {
       await signer.sign(1n, 0, 1, new Uint8Array([1]));
-      expect(calls).toEqual(["datasync", "sync"]); // temp file, then the directory after the rename
+      expect(calls).toEqual(["datasync", "rename", "sync"]); // temp file, rename, then the directory
       await signer.sign(1n, 0, 1, new Uint8Array([1])); // idempotent re-sign: no write
-      expect(calls.length).toBe(2);
+      expect(calls.length).toBe(3);
     } finally {
       for (const s of spies) s.mockRestore();
     }
