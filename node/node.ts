@@ -19,7 +19,7 @@ import { GuardedSigner } from "./consensus/signer.js";
 import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Signer, Ed25519Verifier } from "./crypto/ed25519.js";
 import { ChainDB } from "./db/chainDb.js";
-import { isMempoolError, Mempool, ParallelDecoder } from "./mempool/index.js";
+import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
   createNetworkMetrics,
@@ -28,11 +28,26 @@ import {
   GossipActionError,
   P2PNetwork,
 } from "./network/index.js";
+import { decodeTxBatch, TxBatcher } from "./network/txBatch.js";
 import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
 import { StateReaders } from "./state/readers.js";
 import { VERSION } from "./version.js";
+
+/** Mempool refusals that do not depend on this node's state: a peer that forwards such a tx misbehaves. */
+const STATELESS_TX_ERRORS: ReadonlySet<string> = new Set([
+  MempoolErrorCode.INVALID_TX,
+  MempoolErrorCode.OVERSIZED_DATA,
+  MempoolErrorCode.TX_TYPE_NOT_SUPPORTED,
+  MempoolErrorCode.UNPROTECTED_TX,
+  MempoolErrorCode.INVALID_CHAIN_ID,
+  MempoolErrorCode.INVALID_SENDER,
+  MempoolErrorCode.INTRINSIC_GAS_TOO_LOW,
+  MempoolErrorCode.FLOOR_DATA_GAS_TOO_LOW,
+  MempoolErrorCode.TIP_ABOVE_FEE_CAP,
+  MempoolErrorCode.GAS_LIMIT_EXCEEDED,
+]);
 
 export interface RunningNode {
   rpc: RPCServerAddress;
@@ -189,22 +204,48 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
       });
-      // Transactions reach every mempool: accepted ones are gossiped, gossiped ones admitted.
+      // Transactions reach every mempool: accepted ones are gossiped (in batches, see txBatch.ts),
+      // gossiped ones admitted. A batch is accepted (and forwarded) when it brought anything new,
+      // ignored when every tx was already known or no longer fits this pool's state, and rejected
+      // when it is malformed or holds a tx no honest peer would have accepted.
+      const txBatcher = new TxBatcher((batch) => void network.publish("tx", batch).catch(() => undefined));
       network.onGossip("tx", async (data) => {
+        let raws: Uint8Array[];
         try {
-          await mempool.add(await decoder.decode(data));
+          raws = decodeTxBatch(data);
         } catch (e) {
-          const code = isMempoolError(e) ? e.type.code : "MEMPOOL_INVALID_TX";
-          const action =
-            isMempoolError(e) && (e.type.code === "MEMPOOL_ALREADY_KNOWN" || e.type.code === "MEMPOOL_NONCE_TOO_LOW")
-              ? GossipAction.IGNORE
-              : GossipAction.REJECT;
-          throw new GossipActionError(action, { code, reason: (e as Error).message });
+          throw new GossipActionError(GossipAction.REJECT, {
+            code: "TX_BATCH_MALFORMED",
+            reason: (e as Error).message,
+          });
         }
+        let admitted = 0;
+        let firstError: { code: string; reason: string } | null = null;
+        for (const raw of raws) {
+          try {
+            await mempool.add(await decoder.decode(raw));
+            admitted++;
+          } catch (e) {
+            if (!isMempoolError(e)) {
+              throw new GossipActionError(GossipAction.REJECT, {
+                code: "MEMPOOL_INVALID_TX",
+                reason: (e as Error).message,
+              });
+            }
+            if (STATELESS_TX_ERRORS.has(e.type.code)) {
+              throw new GossipActionError(GossipAction.REJECT, { code: e.type.code, reason: e.message });
+            }
+            firstError ??= { code: e.type.code, reason: e.message };
+          }
+        }
+        if (admitted === 0 && firstError !== null) throw new GossipActionError(GossipAction.IGNORE, firstError);
       });
       pipeline = {
         start: () => driver.start(),
-        stop: () => driver.stop(),
+        stop: async () => {
+          txBatcher.close();
+          await driver.stop();
+        },
         status: () => {
           const d = driver.status();
           return {
@@ -219,7 +260,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
             catching_up: d.catchingUp,
           };
         },
-        onTxAccepted: (raw) => void network.publish("tx", raw).catch(() => undefined),
+        onTxAccepted: (raw) => txBatcher.add(raw),
         peerCount: () => network.peers().length,
       };
     }

@@ -95,6 +95,13 @@ export class ChainApp {
     proposer: Validator;
     timestamp: bigint;
     lastCommit: Uint8Array;
+    /**
+     * Wall-clock budget for executing transactions (ms). The other validators wait only
+     * `timeoutPropose` for the proposal: a proposer that fills a block from a deep backlog for
+     * longer than that makes every round fail, and the backlog grows (the chain stalled for
+     * seconds at 400 tx/s before this). Leaving txs for the next block is always valid.
+     */
+    budgetMs?: number;
   }): Promise<ExecutedProposal> {
     await this.dropOpen();
     const { chain, mempool } = this.m;
@@ -113,8 +120,10 @@ export class ChainApp {
     const senders = new Set<string>();
     const skippedSenders = new Set<string>();
     let sliceStarted = performance.now();
+    const deadline = opts.budgetMs === undefined ? Number.POSITIVE_INFINITY : sliceStarted + opts.budgetMs;
     for (const ptx of mempool.selectForBlock({ baseFeePerGas, gasLimit: gasLimit * SELECTION_OVERSHOOT })) {
       if (exec.gasUsedSoFar + MIN_TX_GAS > gasLimit) break;
+      if (performance.now() > deadline) break;
       // Once one tx of a sender is left out, its later nonces cannot run in this block.
       if (skippedSenders.has(ptx.sender)) continue;
       const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw);
@@ -192,16 +201,28 @@ export class ChainApp {
     const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
     let reason: string | null = null;
     let sliceStarted = performance.now();
+    const txHashes: Uint8Array[] = [];
     for (const raw of block.body.transactions) {
+      const hash = keccak256(raw);
+      txHashes.push(hash);
+      // A tx this node already holds was decoded and its sender recovered on admission: the same
+      // bytes (equal hash) are the same tx, so skip the second decode and ecrecover.
+      const pooled = this.m.mempool.get(bytesToHex(hash));
       let tx: ReturnType<typeof createTxFromRLP>;
-      try {
-        tx = createTxFromRLP(raw, { common: chain.common });
-        tx.getSenderAddress();
-      } catch {
-        reason = "undecodable transaction";
-        break;
+      let sender: ReturnType<ReturnType<typeof createTxFromRLP>["getSenderAddress"]>;
+      if (pooled !== undefined) {
+        tx = pooled.tx;
+        sender = tx.getSenderAddress();
+      } else {
+        try {
+          tx = createTxFromRLP(raw, { common: chain.common });
+          sender = tx.getSenderAddress();
+        } catch {
+          reason = "undecodable transaction";
+          break;
+        }
       }
-      const r = await exec.apply(tx, tx.getSenderAddress(), raw);
+      const r = await exec.apply(tx, sender, raw);
       if (!r.included) {
         reason = `invalid transaction: ${r.reason}`;
         break;
@@ -226,7 +247,7 @@ export class ChainApp {
       await exec.abort();
       return fail("execution result does not match the header");
     }
-    this.open = { block, hash, executed, txHashes: block.body.transactions.map(keccak256), senders: new Set(), exec };
+    this.open = { block, hash, executed, txHashes, senders: new Set(), exec };
     return { valid: true, hash };
   }
 

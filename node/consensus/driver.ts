@@ -30,6 +30,8 @@ import { type GuardedSigner, proposalSignBytes } from "./signer.js";
 import type { ConsensusWAL } from "./wal.js";
 import { decodeWalInput, encodeWalInput } from "./walCodec.js";
 
+/** The proposer executes txs for at most timeoutPropose(round) / this (see ChainApp.buildProposal). */
+const PROPOSE_BUDGET_DIVISOR = 3;
 /** Blocks per block-sync request. */
 const SYNC_BATCH = 64;
 /** How often a node checks whether peers are ahead (and re-sends its votes to peers behind). */
@@ -472,10 +474,14 @@ export class ConsensusDriver {
     const lastCommit =
       height === 1n ? new Uint8Array(0) : ((await this.m.chain.db.getCommit(height - 1n)) ?? new Uint8Array(0));
     const proposer = this.m.validators[this.self as number];
+    const { timeoutProposeMs, timeoutProposeDeltaMs } = this.m.params;
     const p = await this.m.app.buildProposal({
       proposer,
       timestamp: BigInt(Math.floor(Date.now() / 1000)),
       lastCommit,
+      // A third of what the others wait for this round's proposal: the rest is for signing,
+      // sending, and the skew between the validators' round starts.
+      budgetMs: (timeoutProposeMs + round * timeoutProposeDeltaMs) / PROPOSE_BUDGET_DIVISOR,
     });
     const id = bytesToHex(p.hash);
     this.blocks.set(id, { block: p.block, proposal: new Uint8Array(0), round });
