@@ -1,0 +1,180 @@
+// Command-line flags of `npm run bench:network`.
+
+export interface NetworkBenchParams {
+  /** Run the validators as separate hosts in network namespaces (Linux, CAP_NET_ADMIN, sch_netem). */
+  netns: boolean;
+  /** One-way delay added by netem on each namespace host's link (ms); 0 = namespaces without netem. */
+  delayMs: number;
+  /** Length of every measured window (idle finality, each load step), seconds. */
+  durationS: number;
+  out: string;
+  skipKill: boolean;
+  /** Fixed offered loads for the tx→final figures (tx/s). */
+  rates: number[];
+  /** Offered loads of the ramp, in order; it stops at the first step that is not sustained. */
+  ramp: number[];
+  /** Empty-block interval of the genesis used for the idle-finality phases (ms, the driver's minimum is 10). */
+  idleIntervalMs: number;
+  /** A load step fails when none of its txs is included for this long (ms). */
+  stallTimeoutMs: number;
+  /** Keep the temp network directories (homes, data, node logs) instead of deleting them. */
+  keep: boolean;
+  /** The azora CLI to run (default: dist/node/cli.js of this checkout), e.g. another build for an A/B run. */
+  cli: string | null;
+  /** Overrides of genesis `consensus` keys for every network (experiments with the Tendermint timeouts). */
+  genesisConsensus: Record<string, number>;
+  /** Networks to run: idle (finality), load (fixed rates + ramp), down (tx→final with a killed validator). */
+  only: Set<"idle" | "load" | "down">;
+  /** Before each network and phase, wait up to this long (s) while azora processes this bench did not start run. */
+  waitQuietS: number;
+}
+
+export const HELP = `Usage: npm run bench:network -- [options]
+       node dist/bench/network/run.js [options]        (after \`npm run build\`)
+
+Starts fresh 4-validator localnets (\`azora init\` + 4 × \`azora start\`, child processes), waits until every
+node is connected and committing, then measures:
+  1. empty-block finality p50/p99 (genesis empty-block interval --idle-interval, heights back to back):
+     per height, from the moment it could start (first newHeads of the previous block + the interval)
+     to its newHeads on the first node and on all nodes
+  2. tx submit → finalized p50/p99 at fixed offered loads (--rates), pre-signed value transfers from the
+     10 dev accounts, sent open-loop at a steady rate round-robin to the nodes (default genesis: 3000 ms)
+  3. the highest sustained tx/s: --ramp steps of --duration-s each, until p99 > 2 s or the inclusion rate
+     falls below 95 % of the offered rate
+  4. the same with one validator killed (kill -9 node 3): empty-block finality and tx→final at the first rate
+Prints a table with the goals of issue 3 beside the figures and writes JSON (--out and a dated copy).
+
+Options:
+  --netns                 run the 4 validators as separate hosts in network namespaces (veth + bridge),
+                          with netem delay on each host's link (Linux, root/CAP_NET_ADMIN, sch_netem)
+  --delay-ms <ms>         one-way delay per link in --netns mode (default 25; 0 = namespaces without netem)
+  --duration-s <s>        length of each measured window (default 10)
+  --rates <a,b,…>         fixed offered loads in tx/s (default 100,500)
+  --ramp <a,b,…>          ramp steps in tx/s (default 200,400,800,1200,1600,2000,2500,3000,4000)
+  --idle-interval <ms>    empty-block interval of the idle-finality genesis (default 10, minimum 10)
+  --stall-timeout <ms>    a load step stops waiting when none of its txs was included for this long (default 20000)
+  --out <file>            JSON result (default bench/results/network-latest.json; a dated copy is written next to it)
+  --skip-kill             skip the phases with a killed validator
+  --only <idle,load,down> run only these networks: idle = empty-block finality (and with node 3 killed),
+                          load = fixed rates and the ramp, down = tx→final with node 3 killed (default all)
+  --wait-quiet <s>        before each network and each measured phase, wait up to <s> seconds while azora nodes
+                          not started by this bench (e.g. an e2e test) run on the machine (default 0: warn only)
+  --keep                  keep the temp network directories (homes, chain data, node logs)
+  --cli <file>            the azora CLI to run (default dist/node/cli.js), e.g. another build for an A/B run
+  --genesis-consensus <k=v,…>  override genesis consensus keys in every network, e.g.
+                          timeoutProposeMs=1000,timeoutProposeDeltaMs=500 (emptyBlockIntervalMs of the idle
+                          network stays --idle-interval)
+  -h, --help              show this help
+`;
+
+export class UsageError extends Error {}
+
+function intIn(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+function intList(flag: string, v: string): number[] {
+  const parts = v.split(",").filter((s) => s.trim().length > 0);
+  if (parts.length === 0) throw new UsageError(`${flag} needs a comma-separated list of integers`);
+  return parts.map((s) => intIn(flag, s.trim(), 1, 100_000));
+}
+
+/** Parses argv (without node and script); returns null when help was asked for. */
+export function parseArgs(argv: string[]): NetworkBenchParams | null {
+  const p: NetworkBenchParams = {
+    netns: false,
+    delayMs: 25,
+    durationS: 10,
+    out: "bench/results/network-latest.json",
+    skipKill: false,
+    rates: [100, 500],
+    ramp: [200, 400, 800, 1200, 1600, 2000, 2500, 3000, 4000],
+    idleIntervalMs: 10,
+    stallTimeoutMs: 20_000,
+    keep: false,
+    cli: null,
+    genesisConsensus: {},
+    only: new Set(["idle", "load", "down"]),
+    waitQuietS: 0,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf("=");
+    if (flag.startsWith("--") && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === "-h" || flag === "--help") return null;
+    const next = (): string => {
+      if (value !== undefined) return value;
+      i++;
+      if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
+      return argv[i];
+    };
+    switch (flag) {
+      case "--netns":
+        p.netns = true;
+        break;
+      case "--delay-ms":
+        p.delayMs = intIn(flag, next(), 0, 10_000);
+        break;
+      case "--duration-s":
+        p.durationS = intIn(flag, next(), 2, 3600);
+        break;
+      case "--rates":
+        p.rates = intList(flag, next());
+        break;
+      case "--ramp":
+        p.ramp = intList(flag, next());
+        break;
+      case "--idle-interval":
+        p.idleIntervalMs = intIn(flag, next(), 10, 3_600_000);
+        break;
+      case "--stall-timeout":
+        p.stallTimeoutMs = intIn(flag, next(), 1000, 3_600_000);
+        break;
+      case "--out":
+        p.out = next();
+        break;
+      case "--only": {
+        const names = next()
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "");
+        const bad = names.filter((x) => x !== "idle" && x !== "load" && x !== "down");
+        if (names.length === 0 || bad.length > 0) throw new UsageError("--only takes a list of idle, load, down");
+        p.only = new Set(names as Array<"idle" | "load" | "down">);
+        break;
+      }
+      case "--wait-quiet":
+        p.waitQuietS = intIn(flag, next(), 0, 86_400);
+        break;
+      case "--skip-kill":
+        p.skipKill = true;
+        break;
+      case "--keep":
+        p.keep = true;
+        break;
+      case "--cli":
+        p.cli = next();
+        break;
+      case "--genesis-consensus":
+        for (const kv of next()
+          .split(",")
+          .filter((x) => x.trim() !== "")) {
+          const [k, v] = kv.split("=");
+          if (k === undefined || v === undefined || !/^\w+$/.test(k.trim()))
+            throw new UsageError("--genesis-consensus takes key=value pairs separated by commas");
+          p.genesisConsensus[k.trim()] = intIn(`--genesis-consensus ${k}`, v.trim(), 0, 3_600_000);
+        }
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag} (see --help)`);
+    }
+  }
+  return p;
+}
