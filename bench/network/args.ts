@@ -3,6 +3,8 @@
 export interface NetworkBenchParams {
   /** Run the validators as separate hosts in network namespaces (Linux, CAP_NET_ADMIN, sch_netem). */
   netns: boolean;
+  /** Loopback, with every validator↔validator link through a userspace relay delaying each direction by delayMs. */
+  relay: boolean;
   /** One-way delay added by netem on each namespace host's link (ms); 0 = namespaces without netem. */
   delayMs: number;
   /** Length of every measured window (idle finality, each load step), seconds. */
@@ -47,10 +49,14 @@ Prints a table with the goals of issue 3 beside the figures and writes JSON (--o
 Options:
   --netns                 run the 4 validators as separate hosts in network namespaces (veth + bridge),
                           with netem delay on each host's link (Linux, root/CAP_NET_ADMIN, sch_netem)
-  --delay-ms <ms>         one-way delay per link in --netns mode (default 25; 0 = namespaces without netem)
+  --relay                 loopback, but every validator↔validator connection goes through a userspace relay
+                          (bench/network/relay.ts) that delays each direction by --delay-ms: for kernels
+                          without sch_netem, where --netns cannot add delay
+  --delay-ms <ms>         one-way delay per link in --netns and --relay mode (default 25; 0 = namespaces
+                          without netem)
   --duration-s <s>        length of each measured window (default 10)
   --rates <a,b,…>         fixed offered loads in tx/s (default 100,500)
-  --ramp <a,b,…>          ramp steps in tx/s (default 200,400,800,1200,1600,2000,2500,3000,4000)
+  --ramp <a,b,…>          ramp steps in tx/s (default 200,300,400,500,600,800,1000,1500,2000)
   --idle-interval <ms>    empty-block interval of the idle-finality genesis (default 10, minimum 10)
   --stall-timeout <ms>    a load step stops waiting when none of its txs was included for this long (default 20000)
   --out <file>            JSON result (default bench/results/network-latest.json; a dated copy is written next to it)
@@ -86,12 +92,13 @@ function intList(flag: string, v: string): number[] {
 export function parseArgs(argv: string[]): NetworkBenchParams | null {
   const p: NetworkBenchParams = {
     netns: false,
+    relay: false,
     delayMs: 25,
     durationS: 10,
     out: "bench/results/network-latest.json",
     skipKill: false,
     rates: [100, 500],
-    ramp: [200, 400, 800, 1200, 1600, 2000, 2500, 3000, 4000],
+    ramp: [200, 300, 400, 500, 600, 800, 1000, 1500, 2000],
     idleIntervalMs: 10,
     stallTimeoutMs: 20_000,
     keep: false,
@@ -118,6 +125,9 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     switch (flag) {
       case "--netns":
         p.netns = true;
+        break;
+      case "--relay":
+        p.relay = true;
         break;
       case "--delay-ms":
         p.delayMs = intIn(flag, next(), 0, 10_000);
@@ -176,5 +186,6 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
         throw new UsageError(`unknown option ${flag} (see --help)`);
     }
   }
+  if (p.netns && p.relay) throw new UsageError("--netns and --relay are alternatives: pick one");
   return p;
 }

@@ -92,6 +92,13 @@ export interface LocalnetOptions {
   /** Overrides of genesis `consensus` keys (e.g. timeoutProposeMs), written into every home's genesis copy. */
   consensusOverrides?: Record<string, number>;
   netns: NetnsTopology | null;
+  /**
+   * Loopback, but every validator→validator dial goes through a userspace relay (relay.ts) that delays each
+   * direction by this many ms: the stand-in for netem where the kernel has none. null = direct.
+   */
+  relayDelayMs?: number | null;
+  /** dist/bench/network/relay.js (required with relayDelayMs). */
+  relayScript?: string;
   keep: boolean;
   log: (msg: string) => void;
 }
@@ -323,6 +330,12 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
   liveDirs.add(dir);
   const cli = o.cli;
   const nodes: NetNode[] = [];
+  let relay: ChildProcess | null = null;
+  const stopRelay = () => {
+    if (relay !== null && relay.exitCode === null) relay.kill("SIGTERM");
+    if (relay !== null) liveChildren.delete(relay);
+    relay = null;
+  };
   const cleanupDir = () => {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
     liveDirs.delete(dir);
@@ -374,6 +387,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
         writeFileSync(join(homes[i], "config.json"), `${JSON.stringify(c, null, 2)}\n`);
       });
     }
+    if (o.relayDelayMs != null) relay = await startRelays(homes, o.relayDelayMs, o.relayScript as string);
     const started = await Promise.allSettled(homes.map((h, i) => startNode(i, h, cli, o.root, dir, o.netns)));
     for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
@@ -400,6 +414,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
         const how = await Promise.all(nodes.map((n) => n.stop()));
         for (const n of nodes) n.rpc.close();
         await o.netns?.closeForwarders();
+        stopRelay();
         cleanupDir();
         return how;
       },
@@ -409,6 +424,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
     await Promise.all(nodes.map((n) => n.kill9()));
     for (const n of nodes) n.rpc.close();
     await o.netns?.closeForwarders();
+    stopRelay();
     cleanupDir();
     throw e;
   }
@@ -481,4 +497,42 @@ export async function waitReady(net: Localnet, minHeight: number, timeoutMs: num
     }
     await sleep(200);
   }
+}
+
+/**
+ * Points every node's bootstrap peers at relays (one per ordered pair: node i dials node j through its own relay)
+ * and starts the relay process; resolves once it listens. Both directions of every connection are delayed,
+ * whichever side dialled.
+ */
+async function startRelays(homes: string[], delayMs: number, script: string): Promise<ChildProcess> {
+  const cfgs = homes.map((h) => JSON.parse(readFileSync(join(h, "config.json"), "utf8")) as NodeConfig);
+  const ports = cfgs.map((c) => Number(/\/tcp\/(\d+)/.exec(c.p2p.listen[0])?.[1]));
+  const peerIds = homes.map(
+    (h) => (JSON.parse(readFileSync(join(h, "node_key.json"), "utf8")) as { peerId: string }).peerId,
+  );
+  const pairs: string[] = [];
+  let next = 40_000 + Math.floor(Math.random() * 10_000);
+  for (let i = 0; i < homes.length; i++) {
+    const bootstrap: string[] = [];
+    for (let j = 0; j < homes.length; j++) {
+      if (j === i) continue;
+      while (!(await portFree(next))) next++;
+      pairs.push(`${next}:${ports[j]}`);
+      bootstrap.push(`/ip4/127.0.0.1/tcp/${next}/p2p/${peerIds[j]}`);
+      next++;
+    }
+    cfgs[i].p2p.bootstrap = bootstrap;
+    writeFileSync(join(homes[i], "config.json"), `${JSON.stringify(cfgs[i], null, 2)}\n`);
+  }
+  const child = spawn(process.execPath, [script, String(delayMs), ...pairs], { stdio: ["ignore", "pipe", "inherit"] });
+  liveChildren.add(child);
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("ready")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`relay exited with code ${code} before it was ready`)));
+  });
+  return child;
 }

@@ -145,7 +145,8 @@ export async function preflight(delayMs: number): Promise<void> {
         throw new NetnsUnavailableError(
           `--netns: cannot add a ${delayMs} ms delay: ${missing}.\n  \`tc qdisc add dev … root netem delay ${delayMs}ms\` ` +
             `said: ${msg.replace(/^ip netns exec \S+ /, "")}\n  (namespaces, veth pairs and bridges work; ` +
-            "`--netns --delay-ms 0` runs the namespace topology without delay)",
+            "`--netns --delay-ms 0` runs the namespace topology without delay, and `--relay` adds the delay in " +
+            "userspace on loopback)",
         );
       }
     }
