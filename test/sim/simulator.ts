@@ -21,6 +21,15 @@ export interface SimOptions {
   gossipIntervalMs: number;
   /** Nodes that equivocate: two proposals and two votes, one to each half of the network. */
   byzantine?: number[];
+  /**
+   * The attack only the lock rule (L22–L27) stops, an "amnesia" proposer helped by the network. At every height
+   * whose round-1 proposer is `attacker` (Byzantine), the victim's round-0 precommit and every decision reach only
+   * `victim` (the node after the attacker) until `windowMs` after the victim decided, and the attacker precommits
+   * the block to the victim but nil to the others: the victim decides round 0's block, the others — locked on it —
+   * time out into round 1, where the attacker proposes a fresh block (no proof of lock) and votes for it. Without
+   * the lock rule the others prevote it too, decide it, and disagree with the victim.
+   */
+  lockAttack?: { attacker: number; windowMs: number };
   crashes?: { node: number; atMs: number; recoverAtMs?: number }[];
   partitions?: { fromMs: number; toMs: number; groups: number[][] }[];
   /** Run until every live honest node has decided this many heights (and at least until minTimeMs). */
@@ -107,17 +116,24 @@ export class Simulation {
   readonly decidedAt = new Map<bigint, number>();
   readonly byzantine: Set<number>;
   events = 0;
+  /** Fresh proposals the lock attacker made to locked validators after the victim decided (the attack's chances). */
+  lockAttackProposals = 0;
+  private readonly victimDecidedAt = new Map<bigint, number>();
+  private readonly lockAttackScripted = new Set<string>();
+  private readonly setsByHeight = new Map<bigint, ValidatorSet>();
+  private readonly genesisSet: ValidatorSet;
 
   constructor(opts: SimOptions) {
     this.opts = opts;
     this.rng = new PRNG(opts.seed);
-    this.byzantine = new Set(opts.byzantine ?? []);
+    this.byzantine = new Set([...(opts.byzantine ?? []), ...(opts.lockAttack ? [opts.lockAttack.attacker] : [])]);
     const validators = new ValidatorSet(
       Array.from({ length: opts.validators }, (_, i) => ({
         address: `v${String(i).padStart(3, "0")}`,
         votingPower: BigInt(opts.powers?.[i] ?? 10),
       })),
     ).next(); // as genesis: the set of height 1 has been advanced once
+    this.genesisSet = validators;
     for (let i = 0; i < opts.validators; i++) {
       this.nodes.push({
         id: i,
@@ -158,9 +174,44 @@ export class Simulation {
     return true;
   }
 
+  /** The validator set of height `h` (advanced once per height, as every node does). */
+  private setAt(h: bigint): ValidatorSet {
+    let vs = this.setsByHeight.get(h);
+    if (vs === undefined) {
+      vs = h <= 1n ? this.genesisSet : this.setAt(h - 1n).next();
+      this.setsByHeight.set(h, vs);
+    }
+    return vs;
+  }
+
+  private get lockVictim(): number {
+    return ((this.opts.lockAttack?.attacker ?? 0) + 1) % this.opts.validators;
+  }
+
+  private lockAttacked(h: bigint): boolean {
+    const la = this.opts.lockAttack;
+    return la !== undefined && this.setAt(h).proposer(1) === la.attacker;
+  }
+
+  /** The network's part of the lock attack: round-0 precommits and decisions of an attacked height reach only the victim. */
+  private heldBackByLockAttack(to: number, msg: Msg): boolean {
+    const la = this.opts.lockAttack;
+    if (la === undefined || to === this.lockVictim) return false;
+    const h = this.msgHeight(msg);
+    if (!this.lockAttacked(h)) return false;
+    const decidedAt = this.victimDecidedAt.get(h);
+    if (decidedAt !== undefined && this.now >= decidedAt + la.windowMs) return false;
+    if (msg.kind === "commit") return true;
+    if (msg.kind !== "vote" || msg.vote.kind !== "precommit" || msg.vote.round !== 0) return false;
+    // The victim's round-0 precommit, and the attacker's for the block (the others get its nil instead).
+    const v = msg.vote;
+    return v.validator === this.lockVictim || (v.validator === la.attacker && v.valueId !== null);
+  }
+
   private send(from: number, to: number, msg: Msg): void {
     if (from === to) return;
     if (!this.connected(from, to, this.now)) return;
+    if (this.heldBackByLockAttack(to, msg)) return;
     if (this.rng.chance(this.opts.dropProbability)) return;
     const copies = this.rng.chance(this.opts.duplicateProbability) ? 2 : 1;
     for (let c = 0; c < copies; c++) {
@@ -343,7 +394,9 @@ export class Simulation {
             valueId: o.valueId,
             polRound: o.polRound,
           };
-          if (this.byzantine.has(n.id)) {
+          if (n.id === this.opts.lockAttack?.attacker) {
+            this.broadcast(n.id, msg); // its amnesia proposals are scripted (lockAttackRound)
+          } else if (this.byzantine.has(n.id)) {
             // Equivocating proposer: value A to one half, value B to the other.
             const [a, b] = this.halves(n.id);
             this.broadcast(n.id, msg, a);
@@ -357,7 +410,18 @@ export class Simulation {
         case "broadcastVote": {
           if (!this.signOnce(n, o.vote)) break;
           const msg: Msg = { kind: "vote", from: n.id, vote: o.vote };
-          if (this.byzantine.has(n.id)) {
+          if (n.id === this.opts.lockAttack?.attacker) {
+            const vote = o.vote;
+            if (vote.kind === "precommit" && vote.round === 0 && this.lockAttacked(vote.height)) {
+              // Its round-0 precommit for the block to the victim only, nil to the others: they see +2/3
+              // precommits (so timeoutPrecommit moves them to round 1) but not +2/3 for the block.
+              this.broadcast(n.id, { kind: "vote", from: n.id, vote }, [this.lockVictim]);
+              const others = this.nodes.map((x) => x.id).filter((i) => i !== this.lockVictim);
+              this.broadcast(n.id, { kind: "vote", from: n.id, vote: { ...vote, valueId: null } }, others);
+            } else {
+              this.broadcast(n.id, { kind: "vote", from: n.id, vote });
+            }
+          } else if (this.byzantine.has(n.id)) {
             // Double vote: its vote to one half, a conflicting one to the other half.
             const [a, b] = this.halves(n.id);
             this.broadcast(n.id, msg, a);
@@ -390,6 +454,7 @@ export class Simulation {
           }
           break;
         case "newRound":
+          this.lockAttackRound(n, o.height, o.round);
           break;
       }
     }
@@ -407,6 +472,27 @@ export class Simulation {
     return true;
   }
 
+  /**
+   * The attacker's amnesia, scripted (its own core decided the block in round 0 and moved on): when a locked
+   * honest node enters a round the attacker proposes, after the victim decided, the attacker proposes a fresh
+   * block without proof of lock and prevotes and precommits it.
+   */
+  private lockAttackRound(n: SimNode, h: bigint, round: number): void {
+    const la = this.opts.lockAttack;
+    if (la === undefined || n.id === la.attacker || n.id === this.lockVictim || round < 1) return;
+    if (!this.lockAttacked(h) || this.setAt(h).proposer(round) !== la.attacker || !this.victimDecidedAt.has(h)) return;
+    const key = `${h}/${round}`;
+    if (this.lockAttackScripted.has(key)) return;
+    this.lockAttackScripted.add(key);
+    this.lockAttackProposals++;
+    const valueId = `v:${h}:${round}:${la.attacker}:fresh`;
+    const from = la.attacker;
+    this.broadcast(from, { kind: "proposal", from, height: h, round, valueId, polRound: -1 });
+    for (const kind of ["prevote", "precommit"] as const) {
+      this.broadcast(from, { kind: "vote", from, vote: { kind, height: h, round, valueId, validator: from } });
+    }
+  }
+
   private halves(byz: number): [number[], number[]] {
     const others = this.nodes.map((n) => n.id).filter((i) => i !== byz);
     const mid = Math.ceil(others.length / 2);
@@ -416,6 +502,7 @@ export class Simulation {
   private decide(n: SimNode, h: bigint, round: number, valueId: string, precommits: CoreVote[]): void {
     if (n.decided.has(h)) return;
     n.decided.set(h, { valueId, round, precommits });
+    if (n.id === this.lockVictim && this.opts.lockAttack !== undefined) this.victimDecidedAt.set(h, this.now);
     // Validity: only values some node proposed as valid can be decided.
     if (!VALID_PREFIXES.some((p) => valueId.startsWith(p)))
       throw new SimFailure(`validity: node ${n.id} decided invalid ${valueId} at ${h}`);
