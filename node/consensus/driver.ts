@@ -643,32 +643,38 @@ export class ConsensusDriver {
     if (status.height < this.height) return;
     this.syncing = true;
     try {
+      // Sync errors are handled inside the job: the queue would log them as a failed consensus job.
       await this.enqueue(async () => {
         const headBefore = this.m.chain.head.header.number;
-        let next = headBefore + 1n;
-        while (!this.stopped && next <= status.height) {
-          const count = Number(
-            status.height - next + 1n > BigInt(SYNC_BATCH) ? BigInt(SYNC_BATCH) : status.height - next + 1n,
-          );
-          const items = await this.m.network.requestBlocks(peer, next, count);
-          if (items.length === 0) break;
-          for (const item of items) {
-            const { block, commit } = decodeSyncItem(item);
-            if (block.header.number !== next) throw new Error("sync: out-of-order block");
-            verifyCommit(
-              decodeCommit(commit),
-              {
-                chainId: this.chainId,
-                height: next,
-                blockHash: hashHeader(block.header),
-                validators: this.m.validators,
-              },
-              this.m.verifier,
+        try {
+          let next = headBefore + 1n;
+          while (!this.stopped && next <= status.height) {
+            const count = Number(
+              status.height - next + 1n > BigInt(SYNC_BATCH) ? BigInt(SYNC_BATCH) : status.height - next + 1n,
             );
-            await this.m.app.finalize(block, commit, this.blockProposer(block, decodeCommit(commit).round));
-            next++;
+            const items = await this.m.network.requestBlocks(peer, next, count);
+            if (items.length === 0) break;
+            for (const item of items) {
+              const { block, commit } = decodeSyncItem(item);
+              if (block.header.number !== next) throw new Error("sync: out-of-order block");
+              verifyCommit(
+                decodeCommit(commit),
+                {
+                  chainId: this.chainId,
+                  height: next,
+                  blockHash: hashHeader(block.header),
+                  validators: this.m.validators,
+                },
+                this.m.verifier,
+              );
+              await this.m.app.finalize(block, commit, this.blockProposer(block, decodeCommit(commit).round));
+              next++;
+            }
+            this.m.log.info("synced blocks", { to: (next - 1n).toString(), peerHeight: status.height.toString() });
           }
-          this.m.log.info("synced blocks", { to: (next - 1n).toString(), peerHeight: status.height.toString() });
+        } catch (e) {
+          // Blocks committed before the failure stay committed; the next tick tries again.
+          this.m.log.warn("block sync failed", { peer, peerHeight: status.height.toString() }, e);
         }
         // Nothing synced (typically: consensus committed the peer's height while this job waited in
         // the queue): stay in the current height. Re-entering it would wipe its votes, proposal and
@@ -679,8 +685,6 @@ export class ConsensusDriver {
         this.timers.clear();
         await this.enterHeight(this.m.chain.head.header.number + 1n, false);
       });
-    } catch (e) {
-      this.m.log.warn("block sync failed", { peer }, e);
     } finally {
       this.syncing = false;
       this.maybeStartHeight();
