@@ -9,6 +9,7 @@ import { Wallet } from "ethers";
 import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
 import { VERSION } from "../node/version.js";
 import { type BenchParams, HELP, parseArgs, TARGETS, type Target, UsageError } from "./args.js";
+import { type ExecutionFigure, type ExecutionResults, executionBench } from "./execution.js";
 import {
   type LedgerResults,
   learnTransfers,
@@ -206,6 +207,63 @@ function printDetails(r: TargetResult): void {
   if (r.error !== null) log(`  ERRORS:\n    ${r.error.split("\n").join("\n    ")}`);
 }
 
+const EXECUTION_TXS = 4000;
+const EXECUTION_BLOCK = 200;
+
+/** figure | native | OZ | ratio, from the in-process execution phase. */
+function executionTable(e: ExecutionResults): string {
+  const f = (op: string) => e.figures.find((x) => x.op.startsWith(op));
+  const rows: string[][] = [];
+  const pairs: Array<[string, ExecutionFigure | undefined, ExecutionFigure | undefined]> = [
+    ["ERC-20 transfer", f("LEARN transfer"), f("ERC-20 transfer")],
+    ["NFT mint", f("NFT mint (native"), f("NFT mint (OpenZeppelin")],
+  ];
+  for (const [name, nat, oz] of pairs) {
+    if (nat === undefined || oz === undefined) continue;
+    const ratio = (a: number, b: number) => `${round(b / a, 2)}× faster`;
+    rows.push([
+      `${name}: µs per tx in apply`,
+      String(nat.applyMicros),
+      String(oz.applyMicros),
+      ratio(nat.applyMicros, oz.applyMicros),
+    ]);
+    rows.push([
+      `${name}: µs per tx incl. seal + commit`,
+      String(nat.blockMicros),
+      String(oz.blockMicros),
+      ratio(nat.blockMicros, oz.blockMicros),
+    ]);
+    rows.push([
+      `${name}: gas per tx`,
+      String(nat.gasPerTx),
+      String(oz.gasPerTx),
+      `${round(nat.gasPerTx / oz.gasPerTx, 2)}×`,
+    ]);
+  }
+  const v = f("value transfer");
+  if (v !== undefined)
+    rows.push([
+      "(reference) value transfer: µs per tx in apply / incl. seal",
+      `${v.applyMicros} / ${v.blockMicros}`,
+      "—",
+      "—",
+    ]);
+  const head = [
+    `Execution only (in-process, ${EXECUTION_TXS} txs per op, blocks of ${e.blockSize})`,
+    "native",
+    "OZ contract",
+    "native vs OZ",
+  ];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (c: string[]) =>
+    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.map(line),
+  ].join("\n");
+}
+
 async function main(): Promise<number> {
   let params: BenchParams | null;
   try {
@@ -234,12 +292,24 @@ async function main(): Promise<number> {
     results[t] = await runTarget(t, params, root);
   }
 
+  // 6. Execution only, in-process (no node): what the native modules cost next to the same
+  // operations as contracts, without the per-transaction costs every transaction shares.
+  let execution: ExecutionResults | null = null;
+  if (targets.includes("azora") && params.ledger) {
+    log("\n[execution] native modules vs OpenZeppelin contracts inside the block executor (in-process)…");
+    execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
+  }
+
   log("");
   log(table(results));
   log("");
   const azoraLedger = results.azora?.ledger;
   if (azoraLedger !== undefined && azoraLedger !== null) {
     log(ledgerTable(azoraLedger, results.azora?.phases.erc20 ?? null));
+    log("");
+  }
+  if (execution !== null) {
+    log(executionTable(execution));
     log("");
   }
   for (const t of targets) {
@@ -271,6 +341,7 @@ async function main(): Promise<number> {
       fees: { maxFeePerGasGwei: 100, maxPriorityFeePerGasGwei: 1 },
     },
     results,
+    execution,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);
