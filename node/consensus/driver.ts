@@ -32,6 +32,8 @@ import { decodeWalInput, encodeWalInput } from "./walCodec.js";
 
 /** The proposer executes txs for at most timeoutPropose(round) / this (see ChainApp.buildProposal). */
 const PROPOSE_BUDGET_DIVISOR = 3;
+/** A long block sync logs its progress (height, target, blocks/s, ETA) this often, and when it ends. */
+const SYNC_PROGRESS_MS = 2000;
 /** Blocks per block-sync request. */
 const SYNC_BATCH = 64;
 /** How often a node checks whether peers are ahead (and re-sends its votes to peers behind). */
@@ -646,6 +648,8 @@ export class ConsensusDriver {
       // Sync errors are handled inside the job: the queue would log them as a failed consensus job.
       await this.enqueue(async () => {
         const headBefore = this.m.chain.head.header.number;
+        const started = Date.now();
+        let lastReport = 0;
         try {
           let next = headBefore + 1n;
           while (!this.stopped && next <= status.height) {
@@ -670,7 +674,19 @@ export class ConsensusDriver {
               await this.m.app.finalize(block, commit, this.blockProposer(block, decodeCommit(commit).round));
               next++;
             }
-            this.m.log.info("synced blocks", { to: (next - 1n).toString(), peerHeight: status.height.toString() });
+            const now = Date.now();
+            if (now - lastReport >= SYNC_PROGRESS_MS || next > status.height) {
+              lastReport = now;
+              const done = next - 1n - headBefore;
+              const left = status.height - (next - 1n);
+              const perSec = Number(done) / Math.max(0.001, (now - started) / 1000);
+              this.m.log.info("block sync", {
+                height: (next - 1n).toString(),
+                target: status.height.toString(),
+                blocksPerSec: Math.round(perSec),
+                etaSeconds: perSec > 0 ? Math.ceil(Number(left) / perSec) : null,
+              });
+            }
           }
         } catch (e) {
           // Blocks committed before the failure stay committed; the next tick tries again.

@@ -260,6 +260,15 @@ describe("4-validator network (azora init / azora start)", () => {
       30_000,
     );
     console.log(`full node synced ${tip} blocks in ${syncedMs} ms`);
+    // Operators see the sync's progress: height, target, rate and ETA, as structured log lines.
+    const progress = full
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"block sync"'))
+      .map((l) => JSON.parse(l) as { height: string; target: string; blocksPerSec: number });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((p) => p.height === p.target)).toBe(true); // a sync that reached its target says so
+    expect(progress.every((p) => typeof p.blocksPerSec === "number")).toBe(true);
     const h = await commonHeight([v0, full]);
     await expectIdenticalChains([v0, full], h);
   }, 180_000);
