@@ -41,11 +41,12 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /**
- * A proposal carries a whole block (≤ 4 MiB); votes and evidence are a few hundred bytes; a tx is at
- * most geth's 128 KiB. Queue bytes bound memory under a flood: ≤ 60 MiB queued across all topics.
+ * A proposal carries a whole block (≤ 4 MiB); votes and evidence are a few hundred bytes; a tx message
+ * is a batch (txBatch.ts) of ≤ 96 KiB, or one tx of up to geth's 128 KiB plus the list header, hence
+ * the extra KiB. Queue bytes bound memory under a flood: ≤ 60 MiB queued across all topics.
  */
 export const DEFAULT_TOPIC_LIMITS: Readonly<Record<GossipTopic, Readonly<TopicLimits>>> = {
-  tx: { maxMessageBytes: 128 * KiB, maxQueueLength: 4096, maxQueueBytes: 16 * MiB, concurrency: 8 },
+  tx: { maxMessageBytes: 129 * KiB, maxQueueLength: 4096, maxQueueBytes: 16 * MiB, concurrency: 8 },
   proposal: { maxMessageBytes: 4 * MiB, maxQueueLength: 16, maxQueueBytes: 32 * MiB, concurrency: 2 },
   vote: { maxMessageBytes: 4 * KiB, maxQueueLength: 8192, maxQueueBytes: 8 * MiB, concurrency: 4 },
   evidence: { maxMessageBytes: 64 * KiB, maxQueueLength: 256, maxQueueBytes: 4 * MiB, concurrency: 2 },

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_MAX_TX_BYTES } from "../../../../node/mempool/options.js";
+import { DEFAULT_TOPIC_LIMITS } from "../../../../node/network/options.js";
 import {
   BATCH_DELAY_MS,
   decodeTxBatch,
@@ -17,6 +19,12 @@ describe("tx batch codec", () => {
     for (const txs of [[tx(1)], Array.from({ length: MAX_TXS_PER_BATCH }, (_, i) => tx(i, 50 + (i % 7)))]) {
       expect(decodeTxBatch(encodeTxBatch(txs))).toEqual(txs);
     }
+  });
+
+  it("a batch of one largest tx (128 KiB) still fits the tx topic's message limit", () => {
+    const largest = new Uint8Array(DEFAULT_MAX_TX_BYTES).fill(7);
+    expect(encodeTxBatch([largest]).length).toBeLessThanOrEqual(DEFAULT_TOPIC_LIMITS.tx.maxMessageBytes);
+    expect(MAX_BATCH_BYTES).toBeLessThan(DEFAULT_TOPIC_LIMITS.tx.maxMessageBytes);
   });
 
   it("refuses what is not a non-empty, bounded list of byte strings", () => {
