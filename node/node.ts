@@ -181,6 +181,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
       const wal =
         signer === null ? null : await ConsensusWAL.open(join(dataDir, "wal"), { log: log.child({ module: "wal" }) });
       if (wal !== null) cleanup.push(() => wal.close());
+      if (signer !== null) cleanup.push(async () => signer.close());
       const app = new ChainApp({
         chain,
         mempool,

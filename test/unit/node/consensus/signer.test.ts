@@ -7,9 +7,10 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { VoteType, voteSignBytes } from "../../../../consensus/vote.js";
 import { SignerError, SignerErrorCode } from "../../../../node/consensus/errors.js";
-import { GuardedSigner, proposalSignBytes, type SignStep } from "../../../../node/consensus/signer.js";
-import { Ed25519Verifier, publicKeyFromSeed } from "../../../../node/crypto/ed25519.js";
+import { GuardedSigner, proposalSignBytes, type SignStep, SLOT_BYTES } from "../../../../node/consensus/signer.js";
+import { Ed25519Signer, Ed25519Verifier, publicKeyFromSeed } from "../../../../node/crypto/ed25519.js";
 import { AssertionError } from "../../../../runtime/lib/assert.js";
+import { nullLogger } from "../../../../runtime/lib/logger.js";
 
 const ROOT = resolve(import.meta.dirname, "../../../..");
 const CHAIN_ID = 7n;
@@ -17,6 +18,17 @@ const seed = (b: number) => new Uint8Array(32).fill(b);
 const hash = (b: number) => new Uint8Array(32).fill(b);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const verifier = new Ed25519Verifier();
+
+/** The two slots of a version-2 state file, parsed (null for a blank slot). */
+async function slots(file: string): Promise<(Record<string, unknown> | null)[]> {
+  const bytes = await readFile(file);
+  expect(bytes.length).toBe(2 * SLOT_BYTES);
+  return [0, 1].map((i) => {
+    const text = bytes.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES).toString("utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    return text.trim().length === 0 ? null : (JSON.parse(text) as Record<string, unknown>);
+  });
+}
 
 async function expectSignerError(p: Promise<unknown>, code: SignerErrorCode): Promise<SignerError> {
   const err = await p.then(
@@ -62,25 +74,31 @@ describe("GuardedSigner", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("creates a version-1 state file at height 0 and signs verifiable signatures", async () => {
+  it("creates a two-slot version-2 state file at height 0 and signs verifiable signatures", async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     expect(signer.publicKey).toEqual(publicKeyFromSeed(seed(1)));
-    expect(JSON.parse(await readFile(stateFile, "utf8"))).toEqual({
-      version: 1,
+    const initial = await slots(stateFile);
+    expect(initial[0]).toEqual({
+      version: 2,
+      seq: "0",
       publicKey: hex(signer.publicKey),
       height: "0",
       round: 0,
       step: 0,
       signBytes: null,
       signature: null,
+      crc: expect.stringMatching(/^[0-9a-f]{8}$/),
     });
+    expect(initial[1]).toBeNull(); // blank until the first signature
 
     const bytes = voteSignBytes(CHAIN_ID, VoteType.Prevote, 1n, 0, hash(0xaa));
     const sig = await signer.signVote(CHAIN_ID, VoteType.Prevote, 1n, 0, hash(0xaa));
     expect(verifier.verify(signer.publicKey, bytes, sig)).toBe(true);
-    const onDisk = JSON.parse(await readFile(stateFile, "utf8"));
-    expect(onDisk).toEqual({
-      version: 1,
+    const after = await slots(stateFile);
+    expect(after[0]).toEqual(initial[0]); // the older slot is the one written
+    expect(after[1]).toMatchObject({
+      version: 2,
+      seq: "1",
       publicKey: hex(signer.publicKey),
       height: "1",
       round: 0,
@@ -89,9 +107,14 @@ describe("GuardedSigner", () => {
       signature: hex(sig),
     });
     expect(signer.lastSigned()).toEqual({ height: 1n, round: 0, step: 2, signBytes: bytes, signature: sig });
+    // Slots alternate: the next signature overwrites slot 0, never the newest state.
+    await signer.signVote(CHAIN_ID, VoteType.Precommit, 1n, 0, hash(0xaa));
+    const third = await slots(stateFile);
+    expect(third[0]).toMatchObject({ seq: "2", step: 3 });
+    expect(third[1]).toEqual(after[1]);
   });
 
-  it("the state file and its directory are synced before the signature is returned", async () => {
+  it("the new state is fdatasync'd before the signature is returned", async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     const calls: string[] = [];
     const { fdatasyncSync, fsyncSync, renameSync } = fs;
@@ -111,9 +134,10 @@ describe("GuardedSigner", () => {
     ];
     try {
       await signer.sign(1n, 0, 1, new Uint8Array([1]));
-      expect(calls).toEqual(["datasync", "rename", "sync"]); // temp file, rename, then the directory
+      // One in-place slot write and one fdatasync: no rename, no directory sync.
+      expect(calls).toEqual(["datasync"]);
       await signer.sign(1n, 0, 1, new Uint8Array([1])); // idempotent re-sign: no write
-      expect(calls.length).toBe(3);
+      expect(calls.length).toBe(1);
     } finally {
       for (const s of spies) s.mockRestore();
     }
@@ -212,13 +236,16 @@ describe("GuardedSigner", () => {
   it(SignerErrorCode.CORRUPT_STATE, async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     await signer.signVote(CHAIN_ID, VoteType.Prevote, 8n, 2, hash(3));
-    const good = JSON.parse(await readFile(stateFile, "utf8"));
-    const flipped = good.signature.replace(/^../, good.signature.startsWith("00") ? "01" : "00");
+    // A valid version-1 file of the same state, then broken in each way a parser must catch.
+    const { seq: _seq, crc: _crc, ...fields } = (await slots(stateFile))[1] as Record<string, unknown>;
+    const good: Record<string, unknown> = { ...fields, version: 1 };
+    const signature = good.signature as string;
+    const flipped = signature.replace(/^../, signature.startsWith("00") ? "01" : "00");
     const variants: [string, string][] = [
       ["empty file", ""],
       ["truncated JSON", JSON.stringify(good).slice(0, 40)],
       ["not an object", "[1,2,3]"],
-      ["unknown version", JSON.stringify({ ...good, version: 2 })],
+      ["unknown version", JSON.stringify({ ...good, version: 3 })],
       ["height not decimal", JSON.stringify({ ...good, height: "0x08" })],
       ["negative round", JSON.stringify({ ...good, round: -1 })],
       ["bad step", JSON.stringify({ ...good, step: 4 })],
@@ -226,6 +253,8 @@ describe("GuardedSigner", () => {
       ["signature missing", JSON.stringify({ ...good, signature: null })],
       ["signature does not verify", JSON.stringify({ ...good, signature: flipped })],
       ["height moved back by hand", JSON.stringify({ ...good, height: "0" })],
+      ["two slots of zeros", "\0".repeat(2 * SLOT_BYTES)],
+      ["two blank slots", `${" ".repeat(SLOT_BYTES - 1)}\n`.repeat(2)],
     ];
     for (const [what, text] of variants) {
       await writeFile(stateFile, text);
@@ -237,6 +266,58 @@ describe("GuardedSigner", () => {
       // Never reset: the corrupt file is left as it was for the operator.
       expect(await readFile(stateFile, "utf8"), what).toBe(text);
     }
+    // The good version-1 object itself is accepted (and converted).
+    await writeFile(stateFile, JSON.stringify(good));
+    const reopened = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    expect(reopened.lastSigned()).toEqual(signer.lastSigned());
+  });
+
+  it("a slot torn by a crash mid-write is skipped with a warning: the other slot holds the state before it", async () => {
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    await signer.signVote(CHAIN_ID, VoteType.Prevote, 3n, 0, hash(1)); // seq 1 → slot 1
+    const before = signer.lastSigned();
+    await signer.signVote(CHAIN_ID, VoteType.Precommit, 3n, 0, hash(1)); // seq 2 → slot 0
+    // What a torn write of slot 0 can leave: part new bytes, part zeros (its signature never left).
+    const file = await readFile(stateFile);
+    file.fill(0, 100, 300);
+    await writeFile(stateFile, file);
+    const warnings: string[] = [];
+    const log = { ...nullLogger, warn: (msg: string) => void warnings.push(msg), child: () => log };
+    const reopened = await GuardedSigner.open({ stateFile, seed: seed(1), log });
+    expect(reopened.lastSigned()).toEqual(before);
+    expect(warnings).toEqual([expect.stringContaining("one slot is unreadable")]);
+    // Signing continues into the damaged slot; the next open reads both slots again.
+    await reopened.signVote(CHAIN_ID, VoteType.Precommit, 3n, 0, hash(1));
+    const again = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    expect(again.lastSigned()).toMatchObject({ height: 3n, round: 0, step: 3 });
+    // A checksum mismatch counts as torn too (a bit flipped inside the JSON).
+    const flipped = await readFile(stateFile);
+    const at = flipped.indexOf(Buffer.from('"round":0'), 0); // in slot 0, the newest now
+    flipped[at + 8] = "1".charCodeAt(0);
+    await writeFile(stateFile, flipped);
+    expect((await GuardedSigner.open({ stateFile, seed: seed(1) })).lastSigned()).toEqual(before);
+  });
+
+  it("converts a version-1 file (one JSON object) and keeps guarding its state", async () => {
+    const key = seed(4);
+    const bytes = voteSignBytes(CHAIN_ID, VoteType.Precommit, 9n, 1, hash(5));
+    const sig = new Ed25519Signer(key).sign(bytes);
+    const v1 = {
+      version: 1,
+      publicKey: hex(publicKeyFromSeed(key)),
+      height: "9",
+      round: 1,
+      step: 3,
+      signBytes: hex(bytes),
+      signature: hex(sig),
+    };
+    await writeFile(stateFile, `${JSON.stringify(v1, null, 2)}\n`);
+    const signer = await GuardedSigner.open({ stateFile, seed: key });
+    expect(signer.lastSigned()).toEqual({ height: 9n, round: 1, step: 3, signBytes: bytes, signature: sig });
+    expect((await readFile(stateFile)).length).toBe(2 * SLOT_BYTES);
+    await expectSignerError(signer.signVote(CHAIN_ID, VoteType.Precommit, 9n, 1, hash(6)), SignerErrorCode.DOUBLE_SIGN);
+    await signer.signVote(CHAIN_ID, VoteType.Prevote, 10n, 0, hash(6));
+    expect((await GuardedSigner.open({ stateFile, seed: key })).lastSigned().height).toBe(10n);
   });
 
   it(SignerErrorCode.KEY_MISMATCH, async () => {
@@ -246,14 +327,23 @@ describe("GuardedSigner", () => {
   });
 
   it(SignerErrorCode.PERSIST_FAILED, async () => {
-    const sub = join(dir, "sub");
-    const file = join(sub, "state.json");
-    const signer = await GuardedSigner.open({ stateFile: file, seed: seed(1) });
-    await rm(sub, { recursive: true }); // the next temp file cannot be created
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    // Make the next slot write fail: close the state file under the signer.
+    fs.closeSync((signer as unknown as { fd: number }).fd);
     await expectSignerError(signer.sign(1n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
     expect(signer.lastSigned().height).toBe(0n);
     // Halted: even a request that would be fine is refused until a restart re-reads the file.
     await expectSignerError(signer.sign(2n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
+    expect((await GuardedSigner.open({ stateFile, seed: seed(1) })).lastSigned().height).toBe(0n);
+  });
+
+  it("close() waits for pending signs, then refuses new ones", async () => {
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    const pending = signer.sign(1n, 0, 1, new Uint8Array([1]));
+    await signer.close();
+    await pending;
+    await expectSignerError(signer.sign(2n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
+    expect((await GuardedSigner.open({ stateFile, seed: seed(1) })).lastSigned().height).toBe(1n);
   });
 
   it("asserts on arguments no caller may pass (height 0, negative round, empty bytes)", async () => {
