@@ -39,8 +39,8 @@ node is connected and committing, then measures:
   1. empty-block finality p50/p99 (genesis empty-block interval --idle-interval, heights back to back):
      per height, from the moment it could start (first newHeads of the previous block + the interval)
      to its newHeads on the first node and on all nodes
-  2. tx submit → finalized p50/p99 at fixed offered loads (--rates), pre-signed value transfers from the
-     10 dev accounts, sent open-loop at a steady rate round-robin to the nodes (default genesis: 3000 ms)
+  2. tx submit → finalized p50/p99 at fixed offered loads (--rates), pre-signed value transfers from 100
+     funded sender accounts, sent open-loop at a steady rate round-robin to the nodes (default genesis: 3000 ms)
   3. the highest sustained tx/s: --ramp steps of --duration-s each, until p99 > 2 s or the inclusion rate
      falls below 95 % of the offered rate
   4. the same with one validator killed (kill -9 node 3): empty-block finality and tx→final at the first rate

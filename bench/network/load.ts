@@ -1,10 +1,10 @@
-// Tx submit → finalized at a fixed offered load. Pre-signed value transfers from the 10 dev accounts, sent open-loop
+// Tx submit → finalized at a fixed offered load. Pre-signed value transfers from 100 funded accounts, sent open-loop
 // (no waiting for responses) on a fixed schedule, tx k to live node k mod L. Each sender is pinned to one node
 // (sender s → live node s mod L) so one account's nonces never race each other across nodes. A tx is final when a
 // newHeads of the node it was sent to announces a block containing it (block bodies read with eth_getBlockByHash).
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { getBytes, hexlify, Signature, Transaction } from "ethers";
+import { computeAddress, getBytes, hexlify, keccak256, Signature, Transaction, toUtf8Bytes } from "ethers";
 import secp256k1 from "secp256k1";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
 import { hexToBigInt, RpcError, sleep } from "../rpc.js";
@@ -47,6 +47,45 @@ export async function devSenders(): Promise<Sender[]> {
   });
 }
 
+/** Sender accounts for the load steps, derived from fixed seeds (funded per network by `fundSenders`). */
+export function benchSenders(n: number): Sender[] {
+  return Array.from({ length: n }, (_, i) => {
+    const key = getBytes(keccak256(toUtf8Bytes(`azora-bench-sender/${i}`)));
+    return { address: computeAddress(hexlify(key)), key };
+  });
+}
+
+/**
+ * Funds `to` from `from` (recipient i from funder i mod |from|), untimed, and waits until every live node
+ * has every balance. Why many senders: with the 10 dev accounts, 500 tx/s is 50 tx/s per account, and a
+ * saturated node that admits one account's requests out of order by a second holds ~50 nonces behind a
+ * gap — past the pool's 64-nonce allowance once the chain lags, so txs were refused as `nonce too high`
+ * (as geth would refuse them). Real traffic comes from many accounts; 100 senders keep each at 5 tx/s.
+ */
+export async function fundSenders(ctx: LoadCtx, from: Sender[], to: Sender[], amountWei: bigint): Promise<void> {
+  const live = ctx.net.live();
+  const fee = feesOfStep(ctx.steps);
+  await Promise.all(
+    from.map(async (f, j) => {
+      const node = live[j % live.length];
+      let nonce = Number(hexToBigInt(await node.rpc.call("eth_getTransactionCount", [f.address, "pending"])));
+      for (let i = j; i < to.length; i += from.length) {
+        const { raw } = signTransfer(ctx.net.chainId, f, nonce++, fee, to[i].address, amountWei);
+        await node.rpc.call("eth_sendRawTransaction", [raw]);
+      }
+    }),
+  );
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const balances = await Promise.all(
+      live.flatMap((n) => to.map((s) => n.rpc.call<string>("eth_getBalance", [s.address, "latest"]))),
+    );
+    if (balances.every((b) => hexToBigInt(b) >= amountWei)) return;
+    if (performance.now() > deadline) throw new Error("funding the bench senders: not every balance arrived in 60 s");
+    await sleep(200);
+  }
+}
+
 interface PlannedTx {
   node: NetNode;
   sender: number;
@@ -74,13 +113,20 @@ function feesOfStep(k: number): Fees {
 }
 
 /** Signs one type-2 transfer (native secp256k1: ~2× faster than ethers' Wallet, identical bytes). */
-function signTransfer(chainId: bigint, s: Sender, nonce: number, fee: Fees): { raw: string; hash: string } {
+function signTransfer(
+  chainId: bigint,
+  s: Sender,
+  nonce: number,
+  fee: Fees,
+  to: string = hexlify(randomBytes(20)),
+  value: bigint = VALUE_WEI,
+): { raw: string; hash: string } {
   const tx = Transaction.from({
     type: 2,
     chainId,
     nonce,
-    to: hexlify(randomBytes(20)),
-    value: VALUE_WEI,
+    to,
+    value,
     gasLimit: 21_000n,
     maxFeePerGas: fee.maxFee,
     maxPriorityFeePerGas: fee.tip,

@@ -13,7 +13,16 @@ import { round } from "../stats.js";
 import { HELP, type NetworkBenchParams, parseArgs, UsageError } from "./args.js";
 import { type FinalityResult, measureIdleFinality, ProposerSchedule } from "./finality.js";
 import { NetObserver } from "./heads.js";
-import { devSenders, type LoadCtx, type LoadStepResult, runLoadStep, type Sender, warmUp } from "./load.js";
+import {
+  benchSenders,
+  devSenders,
+  fundSenders,
+  type LoadCtx,
+  type LoadStepResult,
+  runLoadStep,
+  type Sender,
+  warmUp,
+} from "./load.js";
 import {
   foreignAzoraProcesses,
   killAllStarted,
@@ -43,6 +52,9 @@ const START_ATTEMPTS = 3;
 /** Fresh load networks at most (one more after each stall). */
 const MAX_LOAD_NETWORKS = 4;
 const WARMUP_RATE = 50;
+/** Accounts the load steps send from (funded per network): 5 tx/s each at 500 tx/s, as many-user traffic. */
+const LOAD_SENDERS = 100;
+const SENDER_FUNDING_WEI = 50n * 10n ** 18n;
 const WARMUP_S = 3;
 
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
@@ -311,6 +323,15 @@ class Session {
     return o;
   }
 
+  /** Funds the load senders from the dev accounts (untimed) and switches the context to them. */
+  async useBenchSenders(ctx: LoadCtx, label: string): Promise<void> {
+    const to = benchSenders(LOAD_SENDERS);
+    log(`[${label}] funding ${to.length} sender accounts from the ${this.senders.length} dev accounts (untimed)`);
+    await fundSenders(ctx, this.senders, to, SENDER_FUNDING_WEI);
+    ctx.senders = to;
+    ctx.steps++; // the steps after funding pay more than the funding txs did
+  }
+
   loadCtx(net: Localnet, obs: NetObserver, schedule: ProposerSchedule): LoadCtx {
     return { steps: 0, net, obs, schedule, senders: this.senders, stallTimeoutMs: this.params.stallTimeoutMs, log };
   }
@@ -440,6 +461,7 @@ async function main(): Promise<number> {
           const ctx = s.loadCtx(net, obs, schedule);
           log(`[${label}] warm-up: ${WARMUP_RATE} tx/s for ${WARMUP_S} s (untimed)`);
           await warmUp(ctx, WARMUP_RATE, WARMUP_S);
+          await s.useBenchSenders(ctx, label);
           while (next < steps.length) {
             const { rate, ramp: inRamp } = steps[next++];
             if (inRamp) phases.ramp = ramp;
@@ -474,6 +496,7 @@ async function main(): Promise<number> {
         const ctx = s.loadCtx(net, obs, schedule);
         log(`[load-1-down] warm-up: ${WARMUP_RATE} tx/s for ${WARMUP_S} s (untimed)`);
         await warmUp(ctx, WARMUP_RATE, WARMUP_S);
+        await s.useBenchSenders(ctx, "load-1-down");
         await killVictim(net);
         const rate = p.rates[0];
         phases.loadOneDown = await phase(`tx→final at ${rate} tx/s, node${VICTIM} killed`, net, () =>
