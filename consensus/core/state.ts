@@ -306,8 +306,11 @@ export class ConsensusCore {
   private castVote(kind: VoteKind, valueId: string | null): void {
     if (this.cfg.self === null) return;
     const vote: CoreVote = { kind, height: this.height, round: this.round, valueId, validator: this.cfg.self };
+    // Our own vote is counted when the driver feeds it back as a `vote` input after the double-sign
+    // guard signed it (CometBFT sends its signed votes to itself the same way). Counting it here
+    // made a restarted validator whose guard refused the vote (it had signed another one before the
+    // crash) lock on a proof of lock nobody else could see: a livelock the simulator found.
     this.out.push({ type: "broadcastVote", vote });
-    this.votes.add(vote); // our own vote counts at once
   }
 
   private scheduleTimeout(kind: TimeoutKind, round: number): void {

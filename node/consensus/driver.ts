@@ -34,6 +34,12 @@ import { decodeWalInput, encodeWalInput } from "./walCodec.js";
 const PROPOSE_BUDGET_DIVISOR = 3;
 /** A long block sync logs its progress (height, target, blocks/s, ETA) this often, and when it ends. */
 const SYNC_PROGRESS_MS = 2000;
+/**
+ * Peers' votes of the current height kept for re-sends (CometBFT gossips any vote a peer lacks): a
+ * validator that missed a round's prevotes — restarted without them, or partitioned — needs them
+ * to accept a re-proposal's proof of lock even when a signer of it is down.
+ */
+const MAX_RESENT_VOTES = 1024;
 /** Blocks per block-sync request. */
 const SYNC_BATCH = 64;
 /** How often a node checks whether peers are ahead (and re-sends its votes to peers behind). */
@@ -113,6 +119,8 @@ export class ConsensusDriver {
   private verdicts = new Map<string, boolean>();
   /** Own signed votes and proposal of the current height (commit building and re-sends). */
   private ownVotes = new Map<string, SignedVote>();
+  /** Peers' signed votes of the current height (re-sent with ours when the height stalls). */
+  private heightVotes = new Map<string, Uint8Array>();
   private ownProposal: Uint8Array | null = null;
   private future: { height: bigint; topic: "proposal" | "vote"; data: Uint8Array; from: string }[] = [];
   private heightStarted = false;
@@ -233,6 +241,7 @@ export class ConsensusDriver {
     this.proposalsSeen = new Set();
     this.verdicts = new Map();
     this.ownVotes = new Map();
+    this.heightVotes = new Map();
     this.ownProposal = null;
     this.heightStarted = false;
     const wal = this.m.wal;
@@ -381,6 +390,10 @@ export class ConsensusDriver {
 
   private async onVote(v: SignedVote, raw: Uint8Array): Promise<void> {
     if (v.height !== this.height && v.height !== this.height - 1n) return;
+    if (v.height === this.height && this.heightVotes.size < MAX_RESENT_VOTES) {
+      const key = `${v.type}/${v.round}/${v.validatorIndex}/${v.blockHash === null ? "nil" : bytesToHex(v.blockHash)}`;
+      this.heightVotes.set(key, raw);
+    }
     const vote: CoreVote = {
       kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
       height: v.height,
@@ -440,6 +453,9 @@ export class ConsensusDriver {
   // --- outputs -------------------------------------------------------------------------------------
 
   private async runOutputs(outputs: Output[]): Promise<void> {
+    // Own votes the guard signed go back into the core after these outputs, as inputs (logged in
+    // the WAL like a peer's): the core counts a vote of ours only once it exists.
+    const signed: { vote: CoreVote; raw: Uint8Array }[] = [];
     for (const o of outputs) {
       switch (o.type) {
         case "newRound":
@@ -456,9 +472,11 @@ export class ConsensusDriver {
         case "broadcastProposal":
           await this.publishProposal(o.height, o.round, o.valueId, o.polRound);
           break;
-        case "broadcastVote":
-          await this.publishVote(o.vote);
+        case "broadcastVote": {
+          const raw = await this.publishVote(o.vote);
+          if (raw !== null) signed.push({ vote: o.vote, raw });
           break;
+        }
         case "scheduleTimeout":
           this.schedule(o.kind, o.height, o.round, o.durationMs);
           break;
@@ -469,6 +487,12 @@ export class ConsensusDriver {
           this.reportEvidence(o.first, o.second);
           break;
       }
+    }
+    for (const { vote, raw } of signed) {
+      if (vote.height !== this.height) continue;
+      // While replaying, the WAL already holds the record (or the crash came before it): no new one.
+      if (this.replaying) await this.runOutputs(this.core.step({ type: "vote", vote }));
+      else await this.step({ type: "vote", vote }, raw);
     }
   }
 
@@ -511,8 +535,9 @@ export class ConsensusDriver {
     await this.m.network.publish("proposal", raw);
   }
 
-  private async publishVote(v: CoreVote): Promise<void> {
-    if (this.m.signer === null) return;
+  /** Signs and gossips an own vote; its encoding, or null when there is no signer or the guard refused. */
+  private async publishVote(v: CoreVote): Promise<Uint8Array | null> {
+    if (this.m.signer === null) return null;
     const type = v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit;
     const hash = v.valueId === null ? null : hexToBytes(v.valueId as `0x${string}`);
     let signature: Uint8Array;
@@ -523,7 +548,7 @@ export class ConsensusDriver {
     } catch (e) {
       // The guard refused (a restart replays a step differently): never sign twice, stay silent.
       this.m.log.warn("signer refused a vote", { height: v.height.toString(), round: v.round, kind: v.kind }, e);
-      return;
+      return null;
     }
     const signed: SignedVote = {
       type,
@@ -538,7 +563,9 @@ export class ConsensusDriver {
     this.currentStep = v.kind;
     this.m.metrics?.step(v.height, v.round, v.kind, Date.now());
     this.m.metrics?.signed(v.height);
-    await this.m.network.publish("vote", encodeSignedVote(signed));
+    const raw = encodeSignedVote(signed);
+    await this.m.network.publish("vote", raw);
+    return raw;
   }
 
   private schedule(kind: TimeoutKind, height: bigint, round: number, ms: number): void {
@@ -612,18 +639,19 @@ export class ConsensusDriver {
 
   /**
    * Periodic, and only for a height that is not progressing (a healthy network decides heights in
-   * tens of milliseconds and needs neither): re-send our votes and proposal of the current round to
-   * every peer, since gossip does not re-deliver to a peer that missed them, and ask peers whether
-   * they are ahead. Unconditional re-sends cost ~15 streams per node per tick for nothing.
+   * tens of milliseconds and needs neither): re-send the votes of this height we hold (ours and
+   * peers') and our proposal to every peer, since gossip does not re-deliver to a peer that missed
+   * them, and ask peers whether they are ahead. Unconditional re-sends cost ~15 streams per node per
+   * tick for nothing.
    */
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const now = Date.now();
     if (now - this.roundStartedAtMs < SYNC_INTERVAL_MS || now - this.lastCommitAtMs < SYNC_INTERVAL_MS) return;
     const { network } = this.m;
+    const votes = [...[...this.ownVotes.values()].map(encodeSignedVote), ...this.heightVotes.values()];
     for (const peer of network.peers()) {
-      for (const v of this.ownVotes.values())
-        void network.sendDirect(peer.id, "vote", encodeSignedVote(v)).catch(() => undefined);
+      for (const v of votes) void network.sendDirect(peer.id, "vote", v).catch(() => undefined);
       if (this.ownProposal !== null)
         void network.sendDirect(peer.id, "proposal", this.ownProposal).catch(() => undefined);
     }

@@ -359,13 +359,22 @@ export class Simulation {
         }),
       );
     } else {
-      if (m.vote.validator !== m.from && !this.byzantine.has(m.from)) return; // relayed votes keep their signer
+      // Relayed votes are accepted: a vote is signed by its validator, so a relay cannot forge it (and the
+      // simulated Byzantine validators sign only their own). Relaying is what lets a node that missed a
+      // round's prevotes — e.g. restarted without them — see the proof of lock of a re-proposal.
       this.run(n, n.core.step({ type: "vote", vote: m.vote }));
     }
   }
 
   /** Executes a node's outputs: the driver of the simulation. */
   private run(n: SimNode, outputs: Output[]): void {
+    // Own votes that were signed go back into the node's core after its outputs (as the driver does).
+    const signed: CoreVote[] = [];
+    this.runOutputs(n, outputs, signed);
+    for (const v of signed) if (!n.crashed) this.run(n, n.core.step({ type: "vote", vote: v }));
+  }
+
+  private runOutputs(n: SimNode, outputs: Output[], signed: CoreVote[]): void {
     for (const o of outputs) {
       switch (o.type) {
         case "getValue": {
@@ -409,6 +418,7 @@ export class Simulation {
         }
         case "broadcastVote": {
           if (!this.signOnce(n, o.vote)) break;
+          signed.push(o.vote);
           const msg: Msg = { kind: "vote", from: n.id, vote: o.vote };
           if (n.id === this.opts.lockAttack?.attacker) {
             const vote = o.vote;
