@@ -37,21 +37,26 @@ describe("n4f1.restart: a crashed validator restarts", () => {
 });
 
 describe("n4f2.halt: two of four validators down", () => {
-  it.each(seeds(30, 4000))("seed %i: the chain halts, then resumes without a fork", (seed) => {
-    const downAt = 1_500;
-    const upAt = 8_000;
-    const r = runScenario({
-      ...BASE,
-      seed,
-      validators: 4,
-      heights: 15,
-      minTimeMs: 11_000,
-      crashes: [
-        { node: seed % 4, atMs: downAt, recoverAtMs: upAt },
-        { node: (seed + 1) % 4, atMs: downAt, recoverAtMs: upAt },
-      ],
-    });
-    expect(decidedBetween(r.sim, downAt + SLACK_MS, upAt)).toBe(0);
-    expect(decidedBetween(r.sim, upAt, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(3);
-  });
+  // 4364, 4384, 4497: a 600-seed soak found them livelocked (restarted validators counted prevotes
+  // their guard had refused); kept as regressions.
+  it.each([...seeds(30, 4000), ...(process.env.SIM_SEED === undefined ? [4364, 4384, 4497] : [])])(
+    "seed %i: the chain halts, then resumes without a fork",
+    (seed) => {
+      const downAt = 1_500;
+      const upAt = 8_000;
+      const r = runScenario({
+        ...BASE,
+        seed,
+        validators: 4,
+        heights: 15,
+        minTimeMs: 11_000,
+        crashes: [
+          { node: seed % 4, atMs: downAt, recoverAtMs: upAt },
+          { node: (seed + 1) % 4, atMs: downAt, recoverAtMs: upAt },
+        ],
+      });
+      expect(decidedBetween(r.sim, downAt + SLACK_MS, upAt)).toBe(0);
+      expect(decidedBetween(r.sim, upAt, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(3);
+    },
+  );
 });
