@@ -120,7 +120,7 @@ export class ConsensusDriver {
   /** Own signed votes and proposal of the current height (commit building and re-sends). */
   private ownVotes = new Map<string, SignedVote>();
   /** Peers' signed votes of the current height (re-sent with ours when the height stalls). */
-  private heightVotes = new Map<string, Uint8Array>();
+  private heightVotes = new Map<string, { round: number; raw: Uint8Array }>();
   private ownProposal: Uint8Array | null = null;
   private future: { height: bigint; topic: "proposal" | "vote"; data: Uint8Array; from: string }[] = [];
   private heightStarted = false;
@@ -392,7 +392,7 @@ export class ConsensusDriver {
     if (v.height !== this.height && v.height !== this.height - 1n) return;
     if (v.height === this.height && this.heightVotes.size < MAX_RESENT_VOTES) {
       const key = `${v.type}/${v.round}/${v.validatorIndex}/${v.blockHash === null ? "nil" : bytesToHex(v.blockHash)}`;
-      this.heightVotes.set(key, raw);
+      this.heightVotes.set(key, { round: v.round, raw });
     }
     const vote: CoreVote = {
       kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
@@ -649,7 +649,16 @@ export class ConsensusDriver {
     const now = Date.now();
     if (now - this.roundStartedAtMs < SYNC_INTERVAL_MS || now - this.lastCommitAtMs < SYNC_INTERVAL_MS) return;
     const { network } = this.m;
-    const votes = [...[...this.ownVotes.values()].map(encodeSignedVote), ...this.heightVotes.values()];
+    // The rounds a lagging peer can use: the current and previous one, and the rounds of our lock and
+    // valid value (the proof of lock a re-proposal needs). Older votes are dropped, which also bounds
+    // the re-sends of a height stalled for hundreds of rounds.
+    const snap = this.core.snapshot();
+    const useful = new Set([snap.round, snap.round - 1, snap.validRound, snap.lockedRound]);
+    for (const [key, v] of this.heightVotes) if (!useful.has(v.round)) this.heightVotes.delete(key);
+    const votes = [
+      ...[...this.ownVotes.values()].filter((v) => useful.has(v.round)).map(encodeSignedVote),
+      ...[...this.heightVotes.values()].map((v) => v.raw),
+    ];
     for (const peer of network.peers()) {
       for (const v of votes) void network.sendDirect(peer.id, "vote", v).catch(() => undefined);
       if (this.ownProposal !== null)
