@@ -396,6 +396,7 @@ export class ConsensusDriver {
       const key = `${v.type}/${v.round}/${v.validatorIndex}/${v.blockHash === null ? "nil" : bytesToHex(v.blockHash)}`;
       // Only news counts as progress: peers' re-sends of votes we hold must not silence our own.
       if (!this.heightVotes.has(key)) this.lastPeerMessageAtMs = Date.now();
+      if (this.heightVotes.size >= MAX_RESENT_VOTES) this.pruneHeightVotes();
       if (this.heightVotes.size < MAX_RESENT_VOTES) this.heightVotes.set(key, { round: v.round, raw });
     }
     const vote: CoreVote = {
@@ -663,14 +664,25 @@ export class ConsensusDriver {
     }
   }
 
+  /**
+   * The rounds a lagging peer can use: the current and previous one, and the rounds of our lock and
+   * valid value (the proof of lock a re-proposal needs). Votes of other rounds are dropped, which also
+   * bounds what a height stalled for hundreds of rounds keeps and re-sends.
+   */
+  private usefulRounds(): Set<number> {
+    const snap = this.core.snapshot();
+    return new Set([snap.round, snap.round - 1, snap.validRound, snap.lockedRound]);
+  }
+
+  private pruneHeightVotes(): void {
+    const useful = this.usefulRounds();
+    for (const [key, v] of this.heightVotes) if (!useful.has(v.round)) this.heightVotes.delete(key);
+  }
+
   private resendVotes(): void {
     const { network } = this.m;
-    // The rounds a lagging peer can use: the current and previous one, and the rounds of our lock and
-    // valid value (the proof of lock a re-proposal needs). Older votes are dropped, which also bounds
-    // the re-sends of a height stalled for hundreds of rounds.
-    const snap = this.core.snapshot();
-    const useful = new Set([snap.round, snap.round - 1, snap.validRound, snap.lockedRound]);
-    for (const [key, v] of this.heightVotes) if (!useful.has(v.round)) this.heightVotes.delete(key);
+    this.pruneHeightVotes();
+    const useful = this.usefulRounds();
     const votes = [
       ...[...this.ownVotes.values()].filter((v) => useful.has(v.round)).map(encodeSignedVote),
       ...[...this.heightVotes.values()].map((v) => v.raw),
