@@ -47,6 +47,30 @@ Options:
 
 export class UsageError extends Error {}
 
+/**
+ * Walks `argv` as `--flag value` or `--flag=value`, calling `handle` with each flag and a `next()` that
+ * takes its value (UsageError when there is none). Returns false when help (`-h`, `--help`) was asked for.
+ */
+export function readFlags(argv: string[], handle: (flag: string, next: () => string) => void): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf("=");
+    if (flag.startsWith("--") && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag === "-h" || flag === "--help") return false;
+    handle(flag, () => {
+      if (value !== undefined) return value;
+      i++;
+      if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
+      return argv[i];
+    });
+  }
+  return true;
+}
+
 function positiveInt(flag: string, v: string, max = 10_000_000): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer in [1, ${max}]`);
@@ -71,21 +95,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     stallTimeoutMs: 30_000,
     ledger: true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value: string | undefined;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    if (flag === "-h" || flag === "--help") return null;
-    const next = (): string => {
-      if (value !== undefined) return value;
-      i++;
-      if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
-      return argv[i];
-    };
+  const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
       case "--only": {
         const v = next();
@@ -123,7 +133,8 @@ export function parseArgs(argv: string[]): BenchParams | null {
       default:
         throw new UsageError(`unknown option ${flag} (see --help)`);
     }
-  }
+  });
+  if (!complete) return null;
   if (p.txs < p.senders) throw new UsageError("--txs must be at least --senders");
   return p;
 }

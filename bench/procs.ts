@@ -1,7 +1,7 @@
 // Starting and stopping the two targets as child processes. Every child handle is tracked so the bench can stop
 // exactly the processes it started (never by name), including when it is interrupted.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,18 +54,27 @@ const LEVEL_NAMES: Record<number, string> = { 40: "warn", 50: "error", 60: "fata
 const MAX_SAMPLES = 20;
 const TAIL_CHARS = 8000;
 
-function watchOutput(child: ChildProcess, classify: (line: string) => LogIssue | null) {
+/**
+ * Keeps the tail of a child's output, counts the lines `classify` calls issues and keeps a few samples of each;
+ * every chunk also goes to `file` when given. Lines are split per stream, so stdout and stderr never interleave.
+ */
+export function watchOutput(
+  child: ChildProcess,
+  classify: (line: string, stream: "stdout" | "stderr") => LogIssue | null,
+  file?: WriteStream,
+) {
   let tail = "";
-  let partial = "";
+  const partial = { stdout: "", stderr: "" };
   const counts: Record<string, number> = {};
   const samples = new Map<string, LogIssue & { count: number }>();
-  const onData = (d: Buffer) => {
+  const onData = (stream: "stdout" | "stderr") => (d: Buffer) => {
+    file?.write(d);
     const s = d.toString("utf8");
     tail = (tail + s).slice(-TAIL_CHARS);
-    const lines = (partial + s).split("\n");
-    partial = lines.pop() ?? "";
+    const lines = (partial[stream] + s).split("\n");
+    partial[stream] = lines.pop() ?? "";
     for (const line of lines) {
-      const issue = classify(line);
+      const issue = classify(line, stream);
       if (issue === null) continue;
       counts[issue.level] = (counts[issue.level] ?? 0) + 1;
       const key = `${issue.level}:${issue.msg}`;
@@ -74,8 +83,8 @@ function watchOutput(child: ChildProcess, classify: (line: string) => LogIssue |
       else if (samples.size < MAX_SAMPLES) samples.set(key, { ...issue, count: 1 });
     }
   };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  child.stdout?.on("data", onData("stdout"));
+  child.stderr?.on("data", onData("stderr"));
   return {
     tail: () => tail,
     issues: (): LogIssues => ({ counts: { ...counts }, samples: [...samples.values()] }),
@@ -83,7 +92,7 @@ function watchOutput(child: ChildProcess, classify: (line: string) => LogIssue |
 }
 
 /** azora logs JSON lines (pino levels); warn and above are issues. The banner is plain text and ignored. */
-function classifyAzora(line: string): LogIssue | null {
+export function classifyAzora(line: string): LogIssue | null {
   if (!line.startsWith("{")) return null;
   try {
     const o = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
@@ -95,7 +104,8 @@ function classifyAzora(line: string): LogIssue | null {
   }
 }
 
-function procStat(pid: number): string[] | null {
+/** Fields of /proc/<pid>/stat after the command name (field 3 on), or null when the process is gone or off Linux. */
+export function procStat(pid: number): string[] | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces; fields after its closing parenthesis are space separated.

@@ -1,13 +1,12 @@
 // `npm run bench`: the same workload against a fresh `azora dev` node and a fresh Anvil, in the same run.
 // See bench/README.md for what is measured and how to read the result.
-import { execFileSync } from "node:child_process";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Wallet } from "ethers";
 import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
-import { VERSION } from "../node/version.js";
 import { type BenchParams, HELP, parseArgs, TARGETS, type Target, UsageError } from "./args.js";
 import { type ExecutionFigure, type ExecutionResults, executionBench } from "./execution.js";
 import {
@@ -22,6 +21,7 @@ import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type T
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
 import { round } from "./stats.js";
+import { azoraVersion } from "./version.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
 
 /** Dev accounts 0..9 of `test test test test test test test test test test test junk` (also Anvil's defaults). */
@@ -42,19 +42,6 @@ const log = (msg: string) => process.stdout.write(`${msg}\n`);
 
 function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function azoraVersion(root: string): string {
-  try {
-    const git = (args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", timeout: 5000 }).trim();
-    const head = git(["rev-parse", "--short", "HEAD"]);
-    const dirty = git(["status", "--porcelain"])
-      .split("\n")
-      .filter((l) => l.length > 0).length;
-    return `v${VERSION} (git ${head}${dirty > 0 ? `, ${dirty} uncommitted change(s)` : ""})`;
-  } catch {
-    return `v${VERSION}`;
-  }
 }
 
 function emptyResult(target: Target): TargetResult {

@@ -1,4 +1,5 @@
 // Command-line flags of `npm run bench:network`.
+import { readFlags, UsageError } from "../args.js";
 
 export interface NetworkBenchParams {
   /** Run the validators as separate hosts in network namespaces (Linux, CAP_NET_ADMIN, sch_netem). */
@@ -73,7 +74,7 @@ Options:
   -h, --help              show this help
 `;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 function intIn(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
@@ -107,21 +108,7 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     only: new Set(["idle", "load", "down"]),
     waitQuietS: 0,
   };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value: string | undefined;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    if (flag === "-h" || flag === "--help") return null;
-    const next = (): string => {
-      if (value !== undefined) return value;
-      i++;
-      if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
-      return argv[i];
-    };
+  const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
       case "--netns":
         p.netns = true;
@@ -185,7 +172,8 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
       default:
         throw new UsageError(`unknown option ${flag} (see --help)`);
     }
-  }
+  });
+  if (!complete) return null;
   if (p.netns && p.relay) throw new UsageError("--netns and --relay are alternatives: pick one");
   return p;
 }

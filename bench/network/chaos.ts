@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { HDNodeWallet } from "ethers";
 import { repoRoot } from "../../contracts/artifacts.js";
 import { DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
+import { readFlags, UsageError } from "../args.js";
 import { freeBasePort } from "./localnet.js";
 
 const HELP = `Usage: npm run chaos -- [options]
@@ -31,18 +32,18 @@ interface Params {
 
 function parse(argv: string[]): Params | null {
   const p: Params = { durationS: 120, stallS: 20, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-h" || a === "--help") return null;
-    if (a === "--keep") p.keep = true;
-    else if (a === "--duration-s" || a === "--stall-s") {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer`);
-      if (a === "--duration-s") p.durationS = v;
-      else p.stallS = v;
-    } else throw new Error(`unknown option ${a} (see --help)`);
-  }
-  return p;
+  const positive = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer`);
+    return n;
+  };
+  const complete = readFlags(argv, (flag, next) => {
+    if (flag === "--keep") p.keep = true;
+    else if (flag === "--duration-s") p.durationS = positive(flag, next());
+    else if (flag === "--stall-s") p.stallS = positive(flag, next());
+    else throw new UsageError(`unknown option ${flag} (see --help)`);
+  });
+  return complete ? p : null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,27 +2,17 @@
 // (optionally inside a network namespace), readiness, kill -9 and orderly stop. Every child handle and temp dir is
 // tracked so the bench stops exactly what it started (never by name), also when it is interrupted.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import {
-  createWriteStream,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  type WriteStream,
-  writeFileSync,
-} from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { LogIssue, LogIssues } from "../procs.js";
+import { classifyAzora, type LogIssue, type LogIssues, procStat, watchOutput } from "../procs.js";
 import { RpcClient, sleep } from "../rpc.js";
 import type { NetnsTopology } from "./netns.js";
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
-const TAIL_CHARS = 8000;
-const MAX_SAMPLES = 20;
 
 const liveChildren = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
@@ -131,50 +121,10 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-const LEVEL_NAMES: Record<number, string> = { 40: "warn", 50: "error", 60: "fatal" };
-
-/** azora logs JSON lines (pino levels); warn and above are issues. Plain lines on stderr are issues too. */
+/** azora's JSON log lines as `bench` reads them (warn and above); plain lines on stderr are issues too. */
 function classify(line: string, stream: "stdout" | "stderr"): LogIssue | null {
-  if (line.startsWith("{")) {
-    try {
-      const o = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
-      if (typeof o.level !== "number" || o.level < 40) return null;
-      const msg = o.err?.message !== undefined ? `${o.msg}: ${o.err.message}` : String(o.msg);
-      return { level: LEVEL_NAMES[o.level] ?? String(o.level), msg: msg.slice(0, 300) };
-    } catch {
-      return null;
-    }
-  }
+  if (line.startsWith("{")) return classifyAzora(line);
   return stream === "stderr" && line.trim() !== "" ? { level: "stderr", msg: line.slice(0, 300) } : null;
-}
-
-function watchOutput(child: ChildProcess, file: WriteStream) {
-  let tail = "";
-  const partial = { stdout: "", stderr: "" };
-  const counts: Record<string, number> = {};
-  const samples = new Map<string, LogIssue & { count: number }>();
-  const onData = (stream: "stdout" | "stderr") => (d: Buffer) => {
-    file.write(d);
-    const s = d.toString("utf8");
-    tail = (tail + s).slice(-TAIL_CHARS);
-    const lines = (partial[stream] + s).split("\n");
-    partial[stream] = lines.pop() ?? "";
-    for (const line of lines) {
-      const issue = classify(line, stream);
-      if (issue === null) continue;
-      counts[issue.level] = (counts[issue.level] ?? 0) + 1;
-      const key = `${issue.level}:${issue.msg}`;
-      const seen = samples.get(key);
-      if (seen !== undefined) seen.count++;
-      else if (samples.size < MAX_SAMPLES) samples.set(key, { ...issue, count: 1 });
-    }
-  };
-  child.stdout?.on("data", onData("stdout"));
-  child.stderr?.on("data", onData("stderr"));
-  return {
-    tail: () => tail,
-    issues: (): LogIssues => ({ counts: { ...counts }, samples: [...samples.values()] }),
-  };
 }
 
 /** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait), or null off Linux. */
@@ -213,15 +163,6 @@ export function foreignAzoraProcesses(): string[] {
   return out;
 }
 
-function procStat(pid: number): string[] | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return s.slice(s.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
 /** Spawns one `azora start` and waits for its banner (the RPC URL). */
 async function startNode(
   index: number,
@@ -240,7 +181,7 @@ async function startNode(
   const file = createWriteStream(logFile);
   const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   liveChildren.add(child);
-  const out = watchOutput(child, file);
+  const out = watchOutput(child, classify, file);
   let done = false;
   const exitInfo = new Promise<string>((resolve) => {
     child.once("exit", (code, signal) => {

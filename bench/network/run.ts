@@ -1,15 +1,15 @@
 // `npm run bench:network`: finality and tx→final latency of a fresh 4-validator localnet, with and without a killed
 // validator, on loopback or (--netns) as separate hosts in network namespaces. See bench/network/README.md.
-import { execFileSync } from "node:child_process";
+
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { repoRoot } from "../../contracts/artifacts.js";
-import { VERSION } from "../../node/version.js";
 import type { LogIssues } from "../procs.js";
 import { sleep } from "../rpc.js";
 import { round } from "../stats.js";
+import { azoraVersion } from "../version.js";
 import { HELP, type NetworkBenchParams, parseArgs, UsageError } from "./args.js";
 import { type FinalityResult, measureIdleFinality, ProposerSchedule } from "./finality.js";
 import { NetObserver } from "./heads.js";
@@ -64,19 +64,6 @@ let keepDirs = false;
 let waitQuietS = 0;
 /** Measurement-validity warnings (other work on the machine); they do not fail the run. */
 const warnings: string[] = [];
-
-function azoraVersion(root: string): string {
-  try {
-    const git = (args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", timeout: 5000 }).trim();
-    const head = git(["rev-parse", "--short", "HEAD"]);
-    const dirty = git(["status", "--porcelain"])
-      .split("\n")
-      .filter((l) => l.length > 0).length;
-    return `v${VERSION} (git ${head}${dirty > 0 ? `, ${dirty} uncommitted change(s)` : ""})`;
-  } catch {
-    return `v${VERSION}`;
-  }
-}
 
 interface NetworkRecord {
   label: string;
