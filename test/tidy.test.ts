@@ -36,8 +36,9 @@ const ALLOWED: Record<string, string[]> = {
   rpc: ["rpc", "runtime/primitives", "runtime/lib"],
   contracts: ["contracts"],
   services: ["services", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
-  "ai-oracle": ["ai-oracle", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
-  node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts"],
+  "ai-oracle": ["ai-oracle", "services/runtime", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
+  // node is the composition root: the one CLI starts workers and services too.
+  node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts", "services", "ai-oracle"],
   // bench measures the runtime in-process too (bench/execution.ts), so it may use all of it.
   bench: ["bench", "contracts", "consensus", "genesis", "runtime", "node/version.js"],
 };

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title Native job market, at 0x0000000000000000000000000000000000000A05.
+/// @notice A job is an escrow plus workers and a result. A requester posts a job and escrows
+///         price × redundancy + fee (AZR as msg.value, or LEARN pulled by allowance); staked workers
+///         claim slots (locking a bond from their stake), deliver a result hash + URI (directly with
+///         `submit` when redundancy is 1, or `commit` then `reveal` so no worker can copy another's
+///         answer), and the job settles after the challenge window, early by `accept`, or by the
+///         verification mode's dispute path. State changes before funds move; every payout is
+///         credited and pulled with `withdraw`; no party's code runs during settlement.
+///         Times are block timestamps (seconds). The function, event and struct-field names below are
+///         fixed: workers, dApps and tests target them.
+interface IJobMarket {
+    enum Verification {
+        RequesterAccept, // 0: the requester accepts; the challenge window's end finalizes
+        Replay, //          1: a challenge asks 3 other workers of the kind to re-run the job and vote
+        Arbiter //          2: the job's arbiter rules on a challenge; a silent arbiter ends in a refund
+    }
+
+    enum JobStatus {
+        None,
+        Open, //       posted; at least one slot unclaimed
+        Claimed, //    every slot claimed; waiting for deliveries
+        Submitted, //  every slot delivered; challenge window running
+        Challenged, // dispute open (verifiers voting or arbiter ruling)
+        Finalized, //  workers paid
+        Refunded, //   requester refunded (unclaimed, undelivered, lost dispute, silent arbiter)
+        Cancelled //   requester cancelled before any claim
+    }
+
+    enum SlotStatus {
+        Empty,
+        Claimed,
+        Committed,
+        Revealed, // result delivered (by reveal or submit)
+        Paid,
+        Slashed
+    }
+
+    struct JobSpec {
+        bytes32 kind; //           e.g. encodeBytes32String("ai/onnx")
+        string specURI; //         what to do (model id, parameters), content-addressed where possible
+        bytes32 inputHash; //      sha256 of the input bytes the worker must fetch and check
+        address token; //          address(0) = AZR (msg.value), 0x…0A02 = LEARN (allowance)
+        uint256 price; //          per slot
+        uint8 redundancy; //       number of independent workers (1..maxRedundancy)
+        uint64 claimWindow; //     seconds after posting during which slots can be claimed
+        uint64 deliverWindow; //   seconds a claimer has to deliver after its claim
+        uint64 challengeWindow; // seconds after the last delivery during which the result can be challenged
+        uint8 verification; //     a Verification value
+        address arbiter; //        required for Verification.Arbiter, else address(0)
+    }
+
+    struct WorkerInfo {
+        bool registered;
+        string endpoint;
+        bytes32[] kinds;
+        uint256 stake; //     bonded, including locked
+        uint256 locked; //    bonds held by open claims and challenges
+        uint256 unbonding; // leaving, still slashable until unbondingEnds
+        uint64 unbondingEnds;
+        uint64 jobsDone;
+        uint64 jobsSlashed;
+    }
+
+    struct Slot {
+        address worker;
+        SlotStatus status;
+        uint64 claimedAt;
+        uint64 deliverBy;
+        uint256 bond;
+        bytes32 commitment;
+        bytes32 resultHash;
+        string resultURI;
+    }
+
+    struct JobView {
+        address requester;
+        JobSpec spec;
+        JobStatus status;
+        uint64 postedAt;
+        uint64 challengeEnds; // 0 until every slot is delivered
+        uint256 fee;
+        Slot[] slots;
+        address challenger;
+        uint256 challengeBond;
+        address[] verifiers; //  replay mode, after a challenge
+        uint64 disputeEnds; //   verifier vote / arbiter ruling deadline
+    }
+
+    struct Params {
+        uint256 minWorkerStake;
+        uint16 claimBondBps; //     bond locked per claim, as a fraction of the price (at least minClaimBond)
+        uint256 minClaimBond;
+        uint16 feeBps; //           market fee on top of price × redundancy
+        uint256 challengeBond; //   AZR a challenger posts
+        uint64 disputeWindow; //    seconds verifiers / the arbiter have to answer
+        uint64 unbondingPeriod; //  longer than the longest claim + deliver + challenge + dispute
+        uint64 maxWindow; //        upper bound for each of the three job windows
+        uint8 maxRedundancy;
+        uint16 slashBurnBps; //     share of a slashed bond that is burned (the rest goes to the dispute's winner)
+        uint256 learnRewardPerJob; // LEARN minted to each paid worker
+    }
+
+    event WorkerRegistered(address indexed worker, bytes32[] kinds, string endpoint, uint256 stake);
+    event StakeAdded(address indexed worker, uint256 amount, uint256 stake);
+    event UnbondStarted(address indexed worker, uint256 amount, uint64 unbondingEnds);
+    event UnbondWithdrawn(address indexed worker, uint256 amount);
+    event JobPosted(
+        uint256 indexed id,
+        address indexed requester,
+        bytes32 indexed kind,
+        address token,
+        uint256 price,
+        uint8 redundancy,
+        uint256 escrowed,
+        bytes32 inputHash,
+        string specURI
+    );
+    event JobClaimed(uint256 indexed id, address indexed worker, uint8 slot, uint256 bond, uint64 deliverBy);
+    event ResultCommitted(uint256 indexed id, address indexed worker, uint8 slot, bytes32 commitment);
+    event ResultSubmitted(uint256 indexed id, address indexed worker, uint8 slot, bytes32 resultHash, string resultURI);
+    event JobAccepted(uint256 indexed id, address indexed requester);
+    event JobChallenged(uint256 indexed id, address indexed challenger, uint256 bond, string evidenceURI, address[] verifiers);
+    event VerifierVoted(uint256 indexed id, address indexed verifier, bytes32 resultHash);
+    event DisputeResolved(uint256 indexed id, bool workerWon, uint16 workerBps, uint256 toWorkers, uint256 toRequester);
+    event JobFinalized(uint256 indexed id, uint256 paidToWorkers, uint256 learnRewarded, uint256 fee);
+    event JobRefunded(uint256 indexed id, address indexed requester, uint256 amount);
+    event JobCancelled(uint256 indexed id, address indexed requester, uint256 amount);
+    event WorkerSlashed(uint256 indexed id, address indexed worker, uint256 amount, uint256 burned, address beneficiary);
+    event ClaimExpired(uint256 indexed id, address indexed worker, uint8 slot);
+    event Withdrawn(address indexed account, address indexed token, uint256 amount);
+
+    error JobNotFound(uint256 id);
+    error JobInvalidState(uint256 id, JobStatus status);
+    error JobUnauthorized(address caller);
+    error JobTooEarly(uint256 id, uint64 notBefore);
+    error JobTooLate(uint256 id, uint64 deadline);
+    error JobInvalidSpec(string field);
+    error JobInvalidPayment(uint256 expected, uint256 value);
+    error JobAlreadyClaimed(uint256 id, address worker);
+    error JobNoFreeSlot(uint256 id);
+    error JobRevealMismatch(uint256 id, bytes32 commitment);
+    error WorkerNotRegistered(address worker);
+    error WorkerAlreadyRegistered(address worker);
+    error WorkerKindMismatch(address worker, bytes32 kind);
+    error WorkerUnderBonded(address worker, uint256 available, uint256 required);
+    error WorkerNotVerifier(uint256 id, address caller);
+    error NotEnoughVerifiers(uint256 id, uint256 available);
+    error NothingToWithdraw(address account, address token);
+
+    // workers
+    function registerWorker(bytes32[] calldata kinds, string calldata endpoint) external payable returns (bool);
+    function addStake() external payable returns (uint256 stake);
+    function beginUnbond(uint256 amount) external returns (uint64 unbondingEnds);
+    function withdrawUnbonded() external returns (uint256 amount);
+    function worker(address account) external view returns (WorkerInfo memory);
+
+    // jobs
+    function post(JobSpec calldata spec) external payable returns (uint256 id);
+    function claim(uint256 id) external returns (uint8 slot);
+    /// @notice commitment = keccak256(abi.encode(resultHash, msg.sender, salt)).
+    function commit(uint256 id, bytes32 commitment) external returns (bool);
+    function reveal(uint256 id, bytes32 resultHash, string calldata resultURI, bytes32 salt) external returns (bool);
+    /// @notice commit + reveal in one call; only when redundancy is 1.
+    function submit(uint256 id, bytes32 resultHash, string calldata resultURI) external returns (bool);
+    function accept(uint256 id) external returns (bool);
+    function challenge(uint256 id, string calldata evidenceURI) external payable returns (bool);
+    function vote(uint256 id, bytes32 resultHash) external returns (bool);
+    function resolve(uint256 id, uint16 workerBps) external returns (bool);
+    function finalize(uint256 id) external returns (bool);
+    function cancel(uint256 id) external returns (bool);
+    function reclaim(uint256 id) external returns (bool);
+    function withdraw(address token) external returns (uint256 amount);
+
+    // views
+    function job(uint256 id) external view returns (JobView memory);
+    function jobCount() external view returns (uint256);
+    /// @notice What `withdraw(token)` would pay `account` now.
+    function withdrawable(address account, address token) external view returns (uint256);
+    function params() external view returns (Params memory);
+}

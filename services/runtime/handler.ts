@@ -1,0 +1,64 @@
+/**
+ * The port between the worker runtime and the work itself. The runtime (`services/runtime/`) watches the
+ * market, claims, fetches and checks inputs, stores outputs content-addressed, submits and answers replay
+ * duties; a handler only turns input bytes into canonical output bytes. AI inference (`ai-oracle/`), video,
+ * search and mail workers each implement this interface for their job kinds.
+ */
+
+/** A bad job input (wrong tensor shape or dtype, audio that is not audio, an image that does not decode). */
+export class JobInputError extends Error {
+  override readonly name = "JobInputError";
+  constructor(
+    /** Bounded, machine-readable reason, e.g. "INPUT_NOT_AUDIO", "TENSOR_SHAPE". */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobInput {
+  /** Market job id. */
+  readonly id: bigint;
+  /** Short kind name, e.g. "ai/transcribe". */
+  readonly kind: string;
+  /** The job's spec document (parsed JSON of `specURI`): model id, parameters. */
+  readonly spec: Readonly<Record<string, unknown>>;
+  /** The input bytes; the runtime has already checked sha256(input) == the job's inputHash. */
+  readonly input: Uint8Array;
+}
+
+export interface JobContext {
+  /** Aborted when the worker shuts down or the job's delivery deadline passes. */
+  readonly signal: AbortSignal;
+  /** Progress of long work, 0..1; the runtime logs it and exposes it on /metrics. */
+  progress(fraction: number, note?: string): void;
+}
+
+export interface JobOutput {
+  /**
+   * Canonical result bytes: the same engine, flags and input give the same bytes. The runtime stores them
+   * content-addressed; resultHash = sha256(bytes), resultURI names the CIDv1 (raw codec, sha256).
+   */
+  readonly bytes: Uint8Array;
+  /** MIME type of `bytes`, e.g. "application/json". */
+  readonly contentType: string;
+}
+
+export interface JobHandler {
+  /** Job kinds served, as the short names the market's bytes32 kinds encode. */
+  readonly kinds: readonly string[];
+  /** Engine identity pinned for replay (names and versions of runtime and model, thread count, flags). */
+  readonly engine: string;
+  /** Loads models or checks tools; called once before the first job. */
+  init?(): Promise<void>;
+  /** Runs one job. Throws JobInputError for bad input: the job fails with that reason, the worker stays up. */
+  run(job: JobInput, ctx: JobContext): Promise<JobOutput>;
+  /**
+   * Replay verification: does a submitted result agree with this worker's own output for the same job, under
+   * the kind's comparison rule (exact for decoded outputs, a stated tolerance for float vectors)? A verifier
+   * votes for the submitted hash when it matches, otherwise for its own.
+   */
+  agrees(own: JobOutput, submitted: Uint8Array, job: JobInput): boolean;
+  close?(): Promise<void>;
+}
