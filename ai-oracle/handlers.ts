@@ -1,18 +1,26 @@
 import type { Logger } from "../runtime/lib/logger.js";
 import type { JobContext, JobHandler, JobInput, JobOutput } from "../services/runtime/handler.js";
 import { ONNX_ENGINE } from "./engine/session.js";
-import { createEmbedModel, EMBED_KIND } from "./kinds/embed.js";
+import { createEmbedModel, EMBED_KIND, embeddingsAgree } from "./kinds/embed.js";
 import type { KindModel } from "./kinds/kind.js";
-import { createOCRModel, OCR_KIND } from "./kinds/ocr.js";
-import { createGenericONNXModel, type GenericONNXOptions, ONNX_KIND } from "./kinds/onnx.js";
+import { createOCRModel, OCR_KIND, ocrResultsAgree } from "./kinds/ocr.js";
+import { createGenericONNXModel, type GenericONNXOptions, ONNX_KIND, tensorsAgree } from "./kinds/onnx.js";
 import { createONNXEncoder } from "./kinds/onnxEncoder.js";
-import { createTranscribeModel, TRANSCRIBE_KIND } from "./kinds/transcribe.js";
+import { createTranscribeModel, TRANSCRIBE_KIND, transcriptsAgree } from "./kinds/transcribe.js";
 import { createUSELiteEncoder } from "./kinds/useLite.js";
 import type { ShippedModelKey } from "./models/catalog.js";
 import { defaultModelsDir, isShippedModelPresent, parseModelId } from "./models/store.js";
 
 export const AI_KINDS = [TRANSCRIBE_KIND, OCR_KIND, EMBED_KIND, ONNX_KIND] as const;
 export type AIKind = (typeof AI_KINDS)[number];
+
+/** Comparison rules per kind (pure: a verifier needs no loaded model to compare). */
+export const AGREES: Readonly<Record<AIKind, (own: Uint8Array, submitted: Uint8Array) => boolean>> = {
+  "ai/transcribe": transcriptsAgree,
+  "ai/ocr": ocrResultsAgree,
+  "ai/embed": embeddingsAgree,
+  "ai/onnx": tensorsAgree,
+};
 
 /** Which shipped model files each kind needs (`ai/onnx` needs none; `ai/embed` none with an ONNX encoder). */
 export const KIND_MODELS: Readonly<Record<AIKind, ShippedModelKey | null>> = {
@@ -127,9 +135,8 @@ function createAIHandler(kind: AIKind, opts: AIHandlersOptions, modelsDir: strin
     async run(job: JobInput, ctx: JobContext): Promise<JobOutput> {
       return (await load()).run(job, ctx);
     },
-    agrees(own: JobOutput, submitted: Uint8Array, job: JobInput): boolean {
-      if (!model) throw new Error(`${kind}: agrees() before the model ran`);
-      return model.agrees(own, submitted, job);
+    agrees(own: JobOutput, submitted: Uint8Array): boolean {
+      return AGREES[kind](own.bytes, submitted);
     },
     async close() {
       const m = model;

@@ -17,11 +17,11 @@ export {
   KIND_MODELS,
   missingModels,
 } from "./handlers.js";
-export { COSINE_MIN, cosine, decodeEmbeddings, MAX_ABS_DIFF } from "./kinds/embed.js";
-export { BOX_TOLERANCE_PX, type OCRLine } from "./kinds/ocr.js";
+export { COSINE_MIN, cosine, decodeEmbeddings, embeddingsAgree, MAX_ABS_DIFF } from "./kinds/embed.js";
+export { BOX_TOLERANCE_PX, type OCRLine, ocrResultsAgree } from "./kinds/ocr.js";
 export { FLOAT_ATOL, FLOAT_RTOL, tensorsAgree } from "./kinds/onnx.js";
 export { importONNXEncoder } from "./kinds/onnxEncoder.js";
-export type { Transcript, TranscriptSegment } from "./kinds/transcribe.js";
+export { type Transcript, type TranscriptSegment, transcriptsAgree } from "./kinds/transcribe.js";
 export { SHIPPED_MODELS, type ShippedModelKey } from "./models/catalog.js";
 export { type FetchResult, fetchModels } from "./models/fetch.js";
 export {

@@ -73,18 +73,7 @@ export async function createOCRModel(opts: OCROptions): Promise<OCRModel> {
       return { bytes: jsonBytes({ lines }), contentType: JSON_CONTENT_TYPE };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
-      const a = (parseJSON(own.bytes) as { lines: OCRLine[] }).lines;
-      const b = (parseJSON(submitted) as { lines?: unknown } | undefined)?.lines;
-      if (!Array.isArray(b) || b.length !== a.length) return false;
-      return a.every((l, i) => {
-        const o = b[i] as OCRLine | undefined;
-        return (
-          o?.text === l.text &&
-          Array.isArray(o.box) &&
-          o.box.length === 4 &&
-          o.box.every((v, j) => Number.isInteger(v) && Math.abs(v - l.box[j]) <= BOX_TOLERANCE_PX)
-        );
-      });
+      return ocrResultsAgree(own.bytes, submitted);
     },
     async close() {
       queue.close();
@@ -92,6 +81,22 @@ export async function createOCRModel(opts: OCROptions): Promise<OCRModel> {
       await rec.release();
     },
   };
+}
+
+/** The `ai/ocr` comparison rule: the same texts in the same order, box coordinates within BOX_TOLERANCE_PX. */
+export function ocrResultsAgree(own: Uint8Array, submitted: Uint8Array): boolean {
+  const a = (parseJSON(own) as { lines?: unknown } | undefined)?.lines;
+  const b = (parseJSON(submitted) as { lines?: unknown } | undefined)?.lines;
+  if (!Array.isArray(a) || !Array.isArray(b) || b.length !== a.length) return false;
+  return (a as OCRLine[]).every((l, i) => {
+    const o = b[i] as OCRLine | undefined;
+    return (
+      o?.text === l.text &&
+      Array.isArray(o.box) &&
+      o.box.length === 4 &&
+      o.box.every((v, j) => Number.isInteger(v) && Math.abs(v - l.box[j]) <= BOX_TOLERANCE_PX)
+    );
+  });
 }
 
 export class PaddleOCRRunner {

@@ -85,22 +85,7 @@ export async function createTranscribeModel(opts: TranscribeOptions): Promise<Tr
       return { bytes: encodeTranscript(t), contentType: JSON_CONTENT_TYPE };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
-      const a = parseJSON(own.bytes) as Transcript | undefined;
-      const b = parseJSON(submitted) as Transcript | undefined;
-      if (!a || !b || !Array.isArray(b.segments) || a.segments.length !== b.segments.length || a.text !== b.text) {
-        return false;
-      }
-      return a.segments.every((s, i) => {
-        const o = b.segments[i];
-        return (
-          o?.text === s.text &&
-          o.startMs === s.startMs &&
-          o.endMs === s.endMs &&
-          Array.isArray(o.tokens) &&
-          o.tokens.length === s.tokens.length &&
-          o.tokens.every((v, j) => v === s.tokens[j])
-        );
-      });
+      return transcriptsAgree(own.bytes, submitted);
     },
     async close() {
       queue.close();
@@ -108,6 +93,26 @@ export async function createTranscribeModel(opts: TranscribeOptions): Promise<Tr
       await decoder.release();
     },
   };
+}
+
+/** The `ai/transcribe` comparison rule: the same text, segment bounds and token ids (decoded outputs: exact). */
+export function transcriptsAgree(own: Uint8Array, submitted: Uint8Array): boolean {
+  const a = parseJSON(own) as Transcript | undefined;
+  const b = parseJSON(submitted) as Transcript | undefined;
+  if (!a || !b || !Array.isArray(b.segments) || a.segments.length !== b.segments.length || a.text !== b.text) {
+    return false;
+  }
+  return a.segments.every((s, i) => {
+    const o = b.segments[i];
+    return (
+      o?.text === s.text &&
+      o.startMs === s.startMs &&
+      o.endMs === s.endMs &&
+      Array.isArray(o.tokens) &&
+      o.tokens.length === s.tokens.length &&
+      o.tokens.every((v, j) => v === s.tokens[j])
+    );
+  });
 }
 
 export function encodeTranscript(t: Transcript): Uint8Array {

@@ -138,6 +138,16 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     await m.close();
   });
 
+  it("a handler compares results without loading a model (the rule is pure)", () => {
+    const handlers = createAIHandlers({ modelsDir: join(dir, "nothing-here") });
+    const lines = { lines: [{ text: "Total: 129.50 USD", box: [42, 106, 308, 132] }] };
+    const own = { bytes: Buffer.from(JSON.stringify(lines)), contentType: "application/json" };
+    const ocrHandler = handlers.find((h) => h.kinds[0] === "ai/ocr")!;
+    expect(ocrHandler.agrees(own, own.bytes, job({}, new Uint8Array(), "ai/ocr"))).toBe(true);
+    const other = { lines: [{ text: "Total: 129.59 USD", box: [42, 106, 308, 132] }] };
+    expect(ocrHandler.agrees(own, Buffer.from(JSON.stringify(other)), job({}, new Uint8Array(), "ai/ocr"))).toBe(false);
+  });
+
   it("comparison rule: floats within allclose(rtol 1e-3, atol 1e-4), integers exact", () => {
     const base = { name: "y", dtype: "float32" as const, dims: [3], data: Float32Array.from([1, 0.5, 0]) };
     const a = encodeTensors([base]);
