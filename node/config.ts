@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { AzoraError } from "../runtime/lib/errors.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } from "./mempool/index.js";
@@ -125,4 +126,17 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
 export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockGasLimit: bigint): MempoolOptions {
   const { maxTxBytes: _maxTxBytes, decodeWorkers: _decodeWorkers, ...limits } = cfg.mempool;
   return { ...DEFAULT_MEMPOOL_OPTIONS, ...limits, minBaseFeePerGas, blockGasLimit };
+}
+
+/**
+ * The config of a node home written by `azora init` (`<home>/config.json`), its relative paths
+ * resolved against the home; `flags` override it like `resolveConfig`'s.
+ */
+export function loadHomeConfig(home: string, flags: Plain = {}): NodeConfig {
+  const file = loadConfigFile(join(home, "config.json"));
+  const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
+  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
+    if (file[k] !== undefined) file[k] = inHome(file[k]);
+  }
+  return resolveConfig(file, flags);
 }

@@ -109,3 +109,38 @@ export async function spawnNode(dataDir: string, extraArgs: string[] = []): Prom
     },
   };
 }
+
+/** A finished `azora …` run: exit code and everything it printed (stdout and stderr). */
+export interface CLIRun {
+  code: number | null;
+  output: string;
+}
+
+/**
+ * Runs the built CLI to completion (`azora db …`, or a node expected to refuse to start); kills it
+ * after `timeoutMs` and says so in the output.
+ */
+export function runCLI(args: string[], timeoutMs = 60_000): Promise<CLIRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d) => {
+    output += d.toString();
+  });
+  return new Promise((res) => {
+    const timer = setTimeout(() => {
+      output += `\n[runCLI: killed after ${timeoutMs} ms]`;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      res({ code, output });
+    });
+  });
+}

@@ -1,0 +1,292 @@
+import { closeSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet } from "ethers";
+import { afterEach, describe, expect, it } from "vitest";
+import { DEV_CHAIN_ID, DEV_KEYS, type NodeProcess, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
+import { rpc, rpcBatch, waitFor } from "../utils/network.js";
+
+/**
+ * Damage real LevelDB files of a real `azora dev` process and require a clear refusal or a verified
+ * recovery, never a node that runs with missing or rewritten history (issue 16, finding 5). Each
+ * damage kind: the middle of LevelDB's write-ahead log (.log), its tail (truncated or overwritten),
+ * a table file (.ldb), CURRENT; and a table damaged under a running node.
+ */
+
+/** Each test builds a chain with a real node and restarts it several times (2 shared cores). */
+const TIMEOUT_MS = 300_000;
+
+const dirs: string[] = [];
+const nodes: NodeProcess[] = [];
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) if (n.child.exitCode === null) await n.kill9();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function newDataDir(): string {
+  const d = tempDir("corrupt");
+  dirs.push(d);
+  return d;
+}
+
+async function start(dataDir: string): Promise<NodeProcess> {
+  // A block only when asked (anvil_mine) or when transactions wait: the chain is what the test made.
+  const n = await spawnNode(dataDir, ["--block-time", "3600000"]);
+  nodes.push(n);
+  return n;
+}
+
+const hex = (n: bigint | number) => `0x${n.toString(16)}`;
+
+/** `txs` value transfers (two per block) and `empty` empty blocks; returns the head. */
+async function buildChain(url: string, opts: { txs: number; empty: number }): Promise<bigint> {
+  const wallet = new Wallet(DEV_KEYS[3]);
+  const hashes: string[] = [];
+  for (let i = 0; i < opts.txs; i++) {
+    const raw = await wallet.signTransaction({
+      type: 2,
+      chainId: DEV_CHAIN_ID,
+      nonce: i,
+      to: "0x000000000000000000000000000000000000dEaD",
+      value: 1000n + BigInt(i),
+      gasLimit: 21_000n,
+      maxFeePerGas: 10_000_000_000n,
+      maxPriorityFeePerGas: 1n,
+    });
+    hashes.push(await rpc<string>(url, "eth_sendRawTransaction", [raw]));
+    if (i % 2 === 1 || i === opts.txs - 1) await rpc(url, "anvil_mine", ["0x1"]);
+  }
+  for (const h of hashes) {
+    await waitFor(`receipt of ${h}`, () => rpc(url, "eth_getTransactionReceipt", [h]), 30_000, 20);
+  }
+  for (let left = opts.empty; left > 0; left -= 100) await rpc(url, "anvil_mine", [hex(Math.min(100, left))]);
+  return BigInt(await rpc<string>(url, "eth_blockNumber"));
+}
+
+async function blockHashes(url: string, head: bigint): Promise<(string | null)[]> {
+  const calls = [];
+  for (let n = 0n; n <= head; n++) calls.push({ method: "eth_getBlockByNumber", params: [hex(n), false] });
+  return (await rpcBatch<{ hash: string } | null>(url, calls)).map((b) => b?.hash ?? null);
+}
+
+function chaindataFiles(dataDir: string, ext: RegExp): string[] {
+  const dir = join(dataDir, "chaindata");
+  return readdirSync(dir)
+    .filter((n) => ext.test(n))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+function overwrite(file: string, offset: number, bytes: Uint8Array): void {
+  const fd = openSync(file, "r+");
+  try {
+    writeSync(fd, bytes, 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The node must refuse to start: a non-zero exit and the words of its reason. */
+async function expectRefusal(dataDir: string, ...words: RegExp[]): Promise<string> {
+  const r = await runCLI(["dev", "--data-dir", dataDir, "--rpc-port", "0", "--log-format", "json"], 90_000);
+  expect(r.output, "the node must refuse to start, not serve RPC").not.toMatch(/RPC URL/);
+  expect(r.code, r.output).not.toBe(0);
+  expect(r.output).not.toMatch(/unhandled|Database failed to open/i);
+  for (const w of words) expect(r.output).toMatch(w);
+  return r.output;
+}
+
+describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
+  it(
+    "damage in the middle of the LevelDB log: refuses, names the missing blocks; rollback recovers the intact part",
+    async () => {
+      const dataDir = newDataDir();
+      const node = await start(dataDir);
+      const head = await buildChain(node.url, { txs: 12, empty: 200 });
+      const before = await blockHashes(node.url, head);
+      await node.kill9(); // every block is still in the log: LevelDB replays it on the next open
+      const [log] = chaindataFiles(dataDir, /^\d+\.log$/);
+      overwrite(log, Math.floor(statSync(log).size / 2), new Uint8Array(64).fill(0x5a));
+
+      const out = await expectRefusal(dataDir, /chain database is damaged/, /missing/, /azora db rollback/);
+      const lastIntact = BigInt((/Last intact height: (\d+)/.exec(out) as RegExpExecArray)[1]);
+      expect(lastIntact).toBeLessThan(head);
+      // Refused again on the next start, although LevelDB has replayed (and deleted) the damaged log.
+      await expectRefusal(dataDir, /chain database is damaged/);
+
+      const check = await runCLI(["db", "check", "--data-dir", dataDir]);
+      expect(check.code, check.output).toBe(1);
+      expect(check.output).toMatch(new RegExp(`block[s]? ${lastIntact + 1n}(\\.\\.\\d+)?: missing`));
+
+      // Consent is required, and for a dev chain an explicit history rewrite.
+      const noYes = await runCLI([
+        "db",
+        "rollback",
+        "--data-dir",
+        dataDir,
+        "--to",
+        `${lastIntact}`,
+        "--rewrite-history",
+      ]);
+      expect(noYes.code).not.toBe(0);
+      expect(noYes.output).toMatch(/add --yes/);
+      const noRewrite = await runCLI(["db", "rollback", "--data-dir", dataDir, "--to", `${lastIntact}`, "--yes"]);
+      expect(noRewrite.code).not.toBe(0);
+      expect(noRewrite.output).toMatch(/--rewrite-history/);
+      const rb = await runCLI([
+        "db",
+        "rollback",
+        "--data-dir",
+        dataDir,
+        "--to",
+        `${lastIntact}`,
+        "--rewrite-history",
+        "--yes",
+      ]);
+      expect(rb.code, rb.output).toBe(0);
+      const full = await runCLI(["db", "check", "--data-dir", dataDir, "--full"]);
+      expect(full.code, full.output).toBe(0);
+
+      const again = await start(dataDir);
+      expect(BigInt(await rpc<string>(again.url, "eth_blockNumber"))).toBe(lastIntact);
+      const after = await blockHashes(again.url, lastIntact);
+      expect(after, "every block up to the rollback height is the block committed before").toEqual(
+        before.slice(0, Number(lastIntact) + 1),
+      );
+      await rpc(again.url, "anvil_mine", ["0x1"]);
+      expect(BigInt(await rpc<string>(again.url, "eth_blockNumber"))).toBe(lastIntact + 1n);
+    },
+    TIMEOUT_MS,
+  );
+
+  for (const kind of ["truncated", "overwritten"] as const) {
+    it(
+      `${kind} log tail: refuses to make a different block at a committed height`,
+      async () => {
+        const dataDir = newDataDir();
+        const node = await start(dataDir);
+        const head = await buildChain(node.url, { txs: 3, empty: 60 });
+        const before = await blockHashes(node.url, head);
+        await node.kill9();
+        const [log] = chaindataFiles(dataDir, /^\d+\.log$/);
+        const size = statSync(log).size;
+        if (kind === "truncated") truncateSync(log, size - 2500);
+        else overwrite(log, size - 1500, new Uint8Array(1500).fill(0x33));
+
+        await expectRefusal(dataDir, new RegExp(`committed block ${head}`), /azora db rollback/, /rewrite-history/);
+        // What is left is intact and the same chain: `db check` of the tail passes, the record does not.
+        const check = await runCLI(["db", "check", "--data-dir", dataDir]);
+        expect(check.code).toBe(1);
+        expect(check.output).toMatch(/committed block/);
+        const m = /ends at block (\d+)/.exec(check.output) as RegExpExecArray;
+        const left = BigInt(m[1]);
+        expect(left).toBeLessThan(head);
+        // The operator gives the lost blocks up explicitly; the kept blocks are the committed ones.
+        const rb = await runCLI([
+          "db",
+          "rollback",
+          "--data-dir",
+          dataDir,
+          "--to",
+          `${left}`,
+          "--rewrite-history",
+          "--yes",
+        ]);
+        expect(rb.code, rb.output).toBe(0);
+        const again = await start(dataDir);
+        expect(await blockHashes(again.url, left)).toEqual(before.slice(0, Number(left) + 1));
+      },
+      TIMEOUT_MS,
+    );
+  }
+
+  it(
+    "damaged table file: refuses with LevelDB's reason; repair + rollback recovers",
+    async () => {
+      const dataDir = newDataDir();
+      let node = await start(dataDir);
+      const base = await buildChain(node.url, { txs: 5, empty: 100 });
+      expect(await node.stop()).toBe(0);
+      node = await start(dataDir); // replays the log into a table: blocks 0..base
+      const head = await buildChain(node.url, { txs: 0, empty: 50 });
+      const before = await blockHashes(node.url, head);
+      expect(await node.stop()).toBe(0);
+      expect(await (await start(dataDir)).stop()).toBe(0); // a second table: blocks above base only
+      const tables = chaindataFiles(dataDir, /^\d+\.(ldb|sst)$/);
+      expect(tables.length, "one table per flushed log").toBeGreaterThanOrEqual(2);
+      const table = tables[tables.length - 1]; // the newest: blocks base+1..head
+      const size = statSync(table).size;
+      // Its data blocks, not its footer: the middle half of the file.
+      overwrite(table, Math.floor(size * 0.25), new Uint8Array(Math.floor(size * 0.5)).fill(0x33));
+
+      await expectRefusal(dataDir, /chain database is damaged/, /Corruption/, /azora db repair/);
+      const repair = await runCLI(["db", "repair", "--data-dir", dataDir, "--yes"]);
+      expect(repair.output).toMatch(/repaired/);
+      const full = await runCLI(["db", "check", "--data-dir", dataDir, "--full"]);
+      expect(full.code, full.output).toBe(1);
+      const lastIntact = BigInt((/Last intact height: (\d+)/.exec(full.output) as RegExpExecArray)[1]);
+      expect(lastIntact).toBeGreaterThanOrEqual(base);
+      expect(lastIntact).toBeLessThan(head);
+      const rb = await runCLI([
+        "db",
+        "rollback",
+        "--data-dir",
+        dataDir,
+        "--to",
+        `${lastIntact}`,
+        "--rewrite-history",
+        "--yes",
+      ]);
+      expect(rb.code, rb.output).toBe(0);
+      const verified = await runCLI(["db", "check", "--data-dir", dataDir, "--full"]);
+      expect(verified.code, verified.output).toBe(0);
+      const again = await start(dataDir);
+      expect(await blockHashes(again.url, lastIntact)).toEqual(before.slice(0, Number(lastIntact) + 1));
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "table damaged under a running node: the first read of it stops the node with the cause",
+    async () => {
+      const dataDir = newDataDir();
+      const node = await start(dataDir);
+      const head = await buildChain(node.url, { txs: 0, empty: 600 });
+      expect(await node.stop()).toBe(0);
+      const running = await start(dataDir); // the log is now a table; the start check read the tail
+      const table = chaindataFiles(dataDir, /^\d+\.(ldb|sst)$/).reduce((a, b) =>
+        statSync(a).size >= statSync(b).size ? a : b,
+      );
+      const size = statSync(table).size;
+      overwrite(table, Math.floor(size * 0.1), new Uint8Array(Math.floor(size * 0.8)).fill(0x33));
+      // Reading every block reaches data the start check did not cache.
+      await blockHashes(running.url, head).catch(() => undefined);
+      const code = await waitFor("the node to stop", () => running.child.exitCode ?? undefined, 60_000);
+      expect(code).toBe(1);
+      expect(running.output()).toMatch(/chain database failure/);
+      expect(running.output()).toMatch(/Corruption/);
+      expect(running.output()).not.toMatch(/unhandled/i);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "damaged CURRENT: refuses with the reason and the recovery; repair recovers the same chain",
+    async () => {
+      const dataDir = newDataDir();
+      const node = await start(dataDir);
+      const head = await buildChain(node.url, { txs: 3, empty: 30 });
+      const before = await blockHashes(node.url, head);
+      expect(await node.stop()).toBe(0);
+      const current = join(dataDir, "chaindata", "CURRENT");
+      truncateSync(current, statSync(current).size - 1); // "MANIFEST-00000N" without its newline
+
+      await expectRefusal(dataDir, /CURRENT file does not end with newline/, /azora db repair/);
+      const repair = await runCLI(["db", "repair", "--data-dir", dataDir, "--yes"]);
+      expect(repair.code, repair.output).toBe(0);
+      const again = await start(dataDir);
+      expect(await blockHashes(again.url, head)).toEqual(before);
+    },
+    TIMEOUT_MS,
+  );
+});
