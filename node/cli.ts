@@ -71,6 +71,8 @@ async function runDev(flags: DevFlags): Promise<void> {
   const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
   const fatal = lateFatal();
   const node = await startDevNode(cfg, logger, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
 
   const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) =>
     HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
@@ -98,8 +100,6 @@ async function runDev(flags: DevFlags): Promise<void> {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
-
-  fatal.bind(installShutdown(node, logger, flush, stopProfile));
 }
 
 /**
@@ -174,6 +174,8 @@ async function runStart(flags: StartFlags): Promise<void> {
   const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
   const fatal = lateFatal();
   const node = await startNode(cfg, logger, { kind: "network", home }, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
   const status = (await (await fetch(`${node.rpc.url}/status`)).json()) as Record<string, unknown>;
   const lines = [
     "",
@@ -190,8 +192,10 @@ async function runStart(flags: StartFlags): Promise<void> {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
-  fatal.bind(installShutdown(node, logger, flush, stopProfile));
 }
+
+/** How long a shutdown after a fatal failure may take before the process exits anyway. */
+const FATAL_SHUTDOWN_MS = 10_000;
 
 /**
  * Stops the node on SIGINT/SIGTERM (exit 0) and on a fatal failure (exit 1, the cause on stderr as
@@ -211,7 +215,17 @@ function installShutdown(
     else logger.error("stopping after a fatal failure", { reason: failure.message }, failure);
     let code = failure === null ? 0 : 1;
     try {
-      await node.close();
+      // After a failure, shutdown is bounded: an HTTP client's keep-alive connection can hold the RPC
+      // server's close for its whole timeout, and exiting without closing is no worse than a crash,
+      // which the node survives (every block write is one atomic batch).
+      const deadline =
+        failure === null
+          ? null
+          : new Promise<"timeout">((res) => setTimeout(() => res("timeout"), FATAL_SHUTDOWN_MS).unref());
+      const closed = node.close().then(() => "closed" as const);
+      if ((await (deadline === null ? closed : Promise.race([closed, deadline]))) === "timeout") {
+        throw new Error(`shutdown did not finish within ${FATAL_SHUTDOWN_MS} ms`);
+      }
       if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
       logger.info(failure === null ? "stopped cleanly" : "stopped", {
         height: node.chain.head.header.number.toString(),

@@ -95,6 +95,7 @@ async function runCheck(t: Target, s: OpenedStorage, full: boolean): Promise<boo
   try {
     const report = await verifyChainStorage(s, t.ctx, nullLogger, {
       full,
+      minBlocks: t.cfg.storage.startupCheckBlocks,
       verifyCommit:
         spec === null
           ? undefined

@@ -153,7 +153,9 @@ export async function startNode(
   cleanup.push(() => db.close());
   try {
     // Refuse a damaged database, or one that lost committed blocks, before anything writes to it.
-    await verifyChainStorage(storage, recovery, log.child({ module: "storage" }));
+    await verifyChainStorage(storage, recovery, log.child({ module: "storage" }), {
+      minBlocks: cfg.storage.startupCheckBlocks,
+    });
     const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
     chain.useCommittedRecord(record);
     db.setFailureHandler((e: StorageError) => {

@@ -13,7 +13,7 @@ import { checkChain, type IntegrityOptions, type IntegrityReport } from "./integ
  */
 
 export const CHAINDATA_DIR = "chaindata";
-/** The start-up check covers at least this many blocks below the head (plus the log-size bound). */
+/** The start-up check covers at least this many blocks below the head (plus the log-size bound); config `storage.startupCheckBlocks`. */
 export const STARTUP_CHECK_MIN_BLOCKS = 64;
 
 /** How the operator reaches this data dir with `azora db`, and which recovery applies. */

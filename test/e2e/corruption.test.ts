@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEV_CHAIN_ID, DEV_KEYS, type NodeProcess, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
-import { rpc, rpcBatch, waitFor } from "../utils/network.js";
+import { rpc, rpcBatch, TestNetwork, waitFor } from "../utils/network.js";
 
 /**
  * Damage real LevelDB files of a real `azora dev` process and require a clear refusal or a verified
@@ -261,7 +261,9 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
       overwrite(table, Math.floor(size * 0.1), new Uint8Array(Math.floor(size * 0.8)).fill(0x33));
       // Reading every block reaches data the start check did not cache.
       await blockHashes(running.url, head).catch(() => undefined);
-      const code = await waitFor("the node to stop", () => running.child.exitCode ?? undefined, 60_000);
+      const code = await waitFor("the node to stop", () => running.child.exitCode ?? undefined, 60_000).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${running.output().slice(-3000)}`);
+      });
       expect(code).toBe(1);
       expect(running.output()).toMatch(/chain database failure/);
       expect(running.output()).toMatch(/Corruption/);
@@ -286,6 +288,49 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
       expect(repair.code, repair.output).toBe(0);
       const again = await start(dataDir);
       expect(await blockHashes(again.url, head)).toEqual(before);
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe("a network validator with a damaged database", () => {
+  it(
+    "refuses to start; after a rollback it re-fetches the blocks from its peers and signs again",
+    async () => {
+      const net = await TestNetwork.create({ validators: 4, emptyBlockIntervalMs: 100 });
+      try {
+        const victim = net.node(3);
+        await net.waitForHeight(net.running(), 40n, 120_000);
+        await victim.kill9(); // its recent blocks are in LevelDB's log
+        const dataDir = join(victim.home, "data");
+        const [log] = chaindataFiles(dataDir, /^\d+\.log$/);
+        overwrite(log, Math.floor(statSync(log).size / 2), new Uint8Array(64).fill(0x5a));
+
+        await expect(victim.start(60_000)).rejects.toThrow(
+          /chain database is damaged[\s\S]*re-fetches them from its peers/,
+        );
+        const out = victim.output();
+        const lastIntact = BigInt((/Last intact height: (\d+)/.exec(out) as RegExpExecArray)[1]);
+        const rb = await runCLI(["db", "rollback", "--home", victim.home, "--to", `${lastIntact}`, "--yes"]);
+        expect(rb.code, rb.output).toBe(0);
+
+        await victim.start();
+        const target = (await net.node(0).height()) + 5n;
+        await net.waitForHeight(net.running(), target, 120_000);
+        const [mine, theirs] = await Promise.all([victim.blocks(0n, target), net.node(0).blocks(0n, target)]);
+        expect(mine.map((b) => b.hash)).toEqual(theirs.map((b) => b.hash));
+        // It votes again: its signer's last signed height passes the heights it re-fetched.
+        await waitFor(
+          "the victim to sign",
+          async () => BigInt((await victim.status()).lastSignedHeight) > target,
+          60_000,
+        );
+      } catch (e) {
+        net.saveLogs("corruption-network");
+        throw new Error(`${(e as Error).message}\n${net.logs(20)}`);
+      } finally {
+        await net.destroy();
+      }
     },
     TIMEOUT_MS,
   );
