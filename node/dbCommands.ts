@@ -57,7 +57,7 @@ function resolveTarget(f: TargetFlags): Target {
 }
 
 function requireDatabase(t: Target): void {
-  if (!existsSync(join(t.dataDir, CHAINDATA_DIR, "CURRENT")) && !existsSync(join(t.dataDir, CHAINDATA_DIR))) {
+  if (!existsSync(join(t.dataDir, CHAINDATA_DIR))) {
     throw new Error(`no chain database in ${t.dataDir} (expected ${join(t.dataDir, CHAINDATA_DIR)})`);
   }
 }

@@ -14,7 +14,7 @@ import { readUint64BE } from "../../runtime/primitives/bytes.js";
 import { decodeReceipts, encodeReceipts, type Receipt } from "../../runtime/primitives/receipt.js";
 import { expectBytes, expectUint, rlpDecodeList, rlpEncode } from "../../runtime/primitives/rlpCodec.js";
 import type { TrieNodeReader } from "../../runtime/state/trieNodeStore.js";
-import { type StorageError, toStorageError } from "./errors.js";
+import { StorageError, StorageErrorCode, toStorageError } from "./errors.js";
 import {
   bodyKey,
   canonicalKey,
@@ -87,9 +87,23 @@ export class ChainDB implements TrieNodeReader {
   /** Opens (creating if missing) the database in `dir`; throws a StorageError naming LevelDB's reason. */
   static async open(dir: string, opts: { syncWrites: boolean; logBytes?: number }): Promise<ChainDB> {
     const logBytes = opts.logBytes ?? levelLogBytes(dir);
+    // Without CURRENT, LevelDB would create a new, empty database here and delete the tables it
+    // does not know: only a directory without LevelDB files may be created.
+    const files = levelFiles(dir);
+    if (files.length > 0 && !files.includes("CURRENT")) {
+      throw new StorageError(
+        {
+          code: StorageErrorCode.OPEN_FAILED,
+          dir,
+          op: "open",
+          reason: "CURRENT is missing but the directory holds LevelDB files",
+        },
+        `chain database open failed (${dir}): CURRENT is missing but the directory holds LevelDB files`,
+      );
+    }
     const db = new Level<Bytes, Bytes>(dir, { keyEncoding: "view", valueEncoding: "view" });
     try {
-      await db.open();
+      await db.open({ createIfMissing: files.length === 0 });
     } catch (e) {
       throw toStorageError(e, dir, "open");
     }
@@ -274,13 +288,16 @@ function encodeHeadPointer(p: HeadPointer): Uint8Array {
  * bounds how much recent data a damaged log can have dropped (see `integrity.ts`).
  */
 export function levelLogBytes(dir: string): number {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
   let bytes = 0;
-  for (const name of names) if (/^\d+\.log$/.test(name)) bytes += statSync(join(dir, name)).size;
+  for (const name of levelFiles(dir)) if (/^\d+\.log$/.test(name)) bytes += statSync(join(dir, name)).size;
   return bytes;
+}
+
+/** LevelDB's own files in `dir` (CURRENT, MANIFEST-*, *.log, *.ldb, *.sst); none when it does not exist. */
+function levelFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => /^(CURRENT|MANIFEST-\d+|\d+\.(log|ldb|sst))$/.test(n));
+  } catch {
+    return [];
+  }
 }

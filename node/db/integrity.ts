@@ -223,7 +223,8 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
   let bytes = 0;
   let from = head;
   let childParentHash: Uint8Array | null = null; // parentHash of height (lo of the previous chunk)
-  const headers = new Map<bigint, BlockHeader>();
+  /** State roots of the checked heights (the head's state check and the search for an intact one). */
+  const stateRoots = new Map<bigint, Uint8Array>();
   let hi = head;
   for (;;) {
     const lo = hi - BigInt(CHUNK) + 1n < 0n ? 0n : hi - BigInt(CHUNK) + 1n;
@@ -271,7 +272,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
         // What this block's write held, as a lower bound: the keys and values read here.
         for (const x of [h, b, r]) if (x.ok && x.value !== undefined) bytes += 33 + x.value.length;
         if (header !== null) {
-          headers.set(n, header);
+          stateRoots.set(n, header.stateRoot);
           childParentHash = header.parentHash;
         }
         const body = checkBody(n, b, problems);
@@ -332,10 +333,10 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
   // State: the head's trie (a diff against the state below the range at start-up).
   let stateNodes = 0;
   let stateIntact: bigint | null = head;
-  const headHeader = headers.get(head);
-  if (headHeader !== undefined) {
+  const headRoot = stateRoots.get(head);
+  if (headRoot !== undefined) {
     const base = opts.full || from === 0n ? null : await stateRootAt(db, from - 1n);
-    const walked = await walkState(db, headHeader.stateRoot, base, { maxProblems: opts.maxProblems ?? 50 });
+    const walked = await walkState(db, headRoot, base, { maxProblems: opts.maxProblems ?? 50 });
     stateNodes += walked.nodes;
     if (walked.problems.length > 0) {
       for (const p of walked.problems) problems.add(head, `state at block ${head}: ${p}`);
@@ -346,7 +347,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
       let bad = head;
       while (bad - good > 1n) {
         const mid = good + (bad - good) / 2n;
-        const root = headers.get(mid)?.stateRoot;
+        const root = stateRoots.get(mid);
         const w = root === undefined ? null : await walkState(db, root, base, { maxProblems: 1 });
         if (w !== null) stateNodes += w.nodes;
         if (w !== null && w.problems.length === 0) good = mid;

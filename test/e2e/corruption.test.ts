@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEV_CHAIN_ID, DEV_KEYS, type NodeProcess, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
+import { tableDataBlocks } from "../utils/leveldbTable.js";
 import { rpc, rpcBatch, TestNetwork, waitFor } from "../utils/network.js";
 
 /**
@@ -204,36 +205,45 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
     "damaged table file: refuses with LevelDB's reason; repair + rollback recovers",
     async () => {
       const dataDir = newDataDir();
-      let node = await start(dataDir);
-      const base = await buildChain(node.url, { txs: 5, empty: 100 });
-      expect(await node.stop()).toBe(0);
-      node = await start(dataDir); // replays the log into a table: blocks 0..base
-      const head = await buildChain(node.url, { txs: 0, empty: 50 });
+      const node = await start(dataDir);
+      const head = await buildChain(node.url, { txs: 5, empty: 150 });
       const before = await blockHashes(node.url, head);
       expect(await node.stop()).toBe(0);
-      expect(await (await start(dataDir)).stop()).toBe(0); // a second table: blocks above base only
-      const tables = chaindataFiles(dataDir, /^\d+\.(ldb|sst)$/);
-      expect(tables.length, "one table per flushed log").toBeGreaterThanOrEqual(2);
-      const table = tables[tables.length - 1]; // the newest: blocks base+1..head
-      const size = statSync(table).size;
-      // Its data blocks, not its footer: the middle half of the file.
-      overwrite(table, Math.floor(size * 0.25), new Uint8Array(Math.floor(size * 0.5)).fill(0x33));
+      expect(await (await start(dataDir)).stop()).toBe(0); // replays the log into a table file
+      // The table's last data block of commit certificates ('c' + 8-byte height): the newest
+      // commits, all above the previous block's last one. Damage exactly those bytes.
+      const height = (k: Uint8Array) => new DataView(k.buffer, k.byteOffset + 1, 8).getBigUint64(0);
+      const isCommit = (k: Uint8Array) => k.length === 9 && k[0] === 0x63;
+      let target: { file: string; offset: number; size: number; above: bigint } | null = null;
+      for (const file of chaindataFiles(dataDir, /^\d+\.(ldb|sst)$/)) {
+        const blocks = tableDataBlocks(file);
+        for (let i = 1; i < blocks.length; i++) {
+          const prev = blocks[i - 1].lastKey;
+          const cur = blocks[i].lastKey;
+          // A separator past the commits may be shortened ("d" before the headers' "h"): still only commits.
+          const lastCommits = cur.length > 0 && cur[0] > 0x63 && cur[0] <= 0x68;
+          if (isCommit(prev) && (isCommit(cur) || lastCommits)) {
+            target = { file, offset: blocks[i].offset, size: blocks[i].size, above: height(prev) };
+          }
+        }
+      }
+      expect(target, "a table with two data blocks of commits").not.toBeNull();
+      const t = target as NonNullable<typeof target>;
+      expect(t.above).toBeGreaterThan(head - 60n); // inside the start-up check's 64 blocks
+      overwrite(t.file, t.offset, new Uint8Array(t.size).fill(0x33));
 
       await expectRefusal(dataDir, /chain database is damaged/, /Corruption/, /azora db repair/);
       const repair = await runCLI(["db", "repair", "--data-dir", dataDir, "--yes"]);
       expect(repair.output).toMatch(/repaired/);
-      const full = await runCLI(["db", "check", "--data-dir", dataDir, "--full"]);
-      expect(full.code, full.output).toBe(1);
-      const lastIntact = BigInt((/Last intact height: (\d+)/.exec(full.output) as RegExpExecArray)[1]);
-      expect(lastIntact).toBeGreaterThanOrEqual(base);
-      expect(lastIntact).toBeLessThan(head);
+      expect(repair.output).toMatch(new RegExp(`block ${t.above + 1n}: commit certificate missing`));
+      expect(repair.output).toMatch(new RegExp(`Last intact height: ${t.above}\\b`));
       const rb = await runCLI([
         "db",
         "rollback",
         "--data-dir",
         dataDir,
         "--to",
-        `${lastIntact}`,
+        `${t.above}`,
         "--rewrite-history",
         "--yes",
       ]);
@@ -241,7 +251,7 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
       const verified = await runCLI(["db", "check", "--data-dir", dataDir, "--full"]);
       expect(verified.code, verified.output).toBe(0);
       const again = await start(dataDir);
-      expect(await blockHashes(again.url, lastIntact)).toEqual(before.slice(0, Number(lastIntact) + 1));
+      expect(await blockHashes(again.url, t.above)).toEqual(before.slice(0, Number(t.above) + 1));
     },
     TIMEOUT_MS,
   );
@@ -272,25 +282,32 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
     TIMEOUT_MS,
   );
 
-  it(
-    "damaged CURRENT: refuses with the reason and the recovery; repair recovers the same chain",
-    async () => {
-      const dataDir = newDataDir();
-      const node = await start(dataDir);
-      const head = await buildChain(node.url, { txs: 3, empty: 30 });
-      const before = await blockHashes(node.url, head);
-      expect(await node.stop()).toBe(0);
-      const current = join(dataDir, "chaindata", "CURRENT");
-      truncateSync(current, statSync(current).size - 1); // "MANIFEST-00000N" without its newline
-
-      await expectRefusal(dataDir, /CURRENT file does not end with newline/, /azora db repair/);
-      const repair = await runCLI(["db", "repair", "--data-dir", dataDir, "--yes"]);
-      expect(repair.code, repair.output).toBe(0);
-      const again = await start(dataDir);
-      expect(await blockHashes(again.url, head)).toEqual(before);
-    },
-    TIMEOUT_MS,
-  );
+  for (const kind of ["damaged", "deleted"] as const) {
+    it(
+      `${kind} CURRENT: refuses with the reason and the recovery; repair recovers the same chain`,
+      async () => {
+        const dataDir = newDataDir();
+        const node = await start(dataDir);
+        const head = await buildChain(node.url, { txs: 3, empty: 30 });
+        const before = await blockHashes(node.url, head);
+        expect(await node.stop()).toBe(0);
+        const current = join(dataDir, "chaindata", "CURRENT");
+        if (kind === "damaged") {
+          truncateSync(current, statSync(current).size - 1); // "MANIFEST-00000N" without its newline
+          await expectRefusal(dataDir, /CURRENT file does not end with newline/, /azora db repair/);
+        } else {
+          // LevelDB alone would create a new empty database here and delete the chain's tables.
+          rmSync(current);
+          await expectRefusal(dataDir, /CURRENT is missing/, /azora db repair/);
+        }
+        const repair = await runCLI(["db", "repair", "--data-dir", dataDir, "--yes"]);
+        expect(repair.code, repair.output).toBe(0);
+        const again = await start(dataDir);
+        expect(await blockHashes(again.url, head)).toEqual(before);
+      },
+      TIMEOUT_MS,
+    );
+  }
 });
 
 describe("a network validator with a damaged database", () => {
