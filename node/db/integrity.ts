@@ -54,6 +54,8 @@ export interface IntegrityReport {
   /** What is missing or wrong, lowest height first; at most `maxProblems`. */
   problems: string[];
   problemCount: number;
+  /** How many of the problems are entries LevelDB could not read at all (Corruption or I/O errors). */
+  unreadableCount: number;
   /** Lowest height found damaged (block data or head state), or null. */
   lowestDamagedHeight: bigint | null;
   /** The highest height below which everything checked is intact: the rollback target. */
@@ -70,7 +72,14 @@ class Problems {
   count = 0;
   lowest: bigint | null = null;
   constructor(private readonly max: number) {}
+  /** Entries LevelDB failed to read (Corruption, I/O errors): `azora db repair` comes first. */
+  unreadable = 0;
   add(height: bigint, what: string): void {
+    this.record(height, what, false);
+  }
+  /** An entry LevelDB could not read at all (not merely missing or wrong). */
+  addUnreadable(height: bigint, what: string): void {
+    this.unreadable++;
     this.record(height, what, false);
   }
   /** A height with no block at all (the checker walks down, so runs arrive highest first). */
@@ -188,6 +197,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
     stateNodes,
     problems: problems.lines(),
     problemCount: problems.count,
+    unreadableCount: problems.unreadable,
     lowestDamagedHeight: problems.lowest,
     lastIntactHeight: intact,
     ms: Math.round(performance.now() - started),
@@ -200,7 +210,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
     topCanonical = await highestCanonical(db);
   } catch (e) {
     topCanonical = null;
-    problems.add(0n, `canonical index unreadable: ${reasonOf(e)}`);
+    problems.addUnreadable(0n, `canonical index unreadable: ${reasonOf(e)}`);
   }
   let head: bigint;
   if ("problem" in pointer || pointer.head === undefined) {
@@ -252,7 +262,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
       from = n;
       const c = canonical.get(n);
       if (hash === null) {
-        if (c?.ok === false) problems.add(n, `block ${n}: canonical hash unreadable (${c.reason})`);
+        if (c?.ok === false) problems.addUnreadable(n, `block ${n}: canonical hash unreadable (${c.reason})`);
         else problems.addMissing(n);
         childParentHash = null;
       } else {
@@ -293,7 +303,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
         if (n > 0n) {
           const cm = commits.get(n);
           if (cm === undefined) problems.add(n, `block ${n}: commit certificate missing`);
-          else if (!cm.ok) problems.add(n, `block ${n}: commit certificate unreadable (${cm.reason})`);
+          else if (!cm.ok) problems.addUnreadable(n, `block ${n}: commit certificate unreadable (${cm.reason})`);
           else {
             bytes += 9 + cm.value.length;
             checkCommit(n, hash, cm.value, opts, problems);
@@ -313,7 +323,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
     for (let i = 0; i < txChecks.length; i++) {
       const t = txChecks[i];
       const l = locs[i];
-      if (!l.ok) problems.add(t.n, `block ${t.n}: index of transaction ${t.i} unreadable (${l.reason})`);
+      if (!l.ok) problems.addUnreadable(t.n, `block ${t.n}: index of transaction ${t.i} unreadable (${l.reason})`);
       else if (l.value === undefined) problems.add(t.n, `block ${t.n}: index of transaction ${t.i} missing`);
       else {
         let ok = false;
@@ -377,7 +387,7 @@ type Read = { ok: true; value: Uint8Array | undefined } | { ok: false; reason: s
 
 function checkHeader(n: bigint, hash: Uint8Array, r: Read, problems: Problems): BlockHeader | null {
   if (!r.ok) {
-    problems.add(n, `block ${n}: header unreadable (${r.reason})`);
+    problems.addUnreadable(n, `block ${n}: header unreadable (${r.reason})`);
     return null;
   }
   if (r.value === undefined) {
@@ -403,7 +413,7 @@ function checkHeader(n: bigint, hash: Uint8Array, r: Read, problems: Problems): 
 }
 
 function checkBody(n: bigint, r: Read, problems: Problems): BlockBody | null {
-  if (!r.ok) problems.add(n, `block ${n}: body unreadable (${r.reason})`);
+  if (!r.ok) problems.addUnreadable(n, `block ${n}: body unreadable (${r.reason})`);
   else if (r.value === undefined) problems.add(n, `block ${n}: body missing`);
   else {
     try {
@@ -416,7 +426,7 @@ function checkBody(n: bigint, r: Read, problems: Problems): BlockBody | null {
 }
 
 function checkReceipts(n: bigint, r: Read, problems: Problems): Receipt[] | null {
-  if (!r.ok) problems.add(n, `block ${n}: receipts unreadable (${r.reason})`);
+  if (!r.ok) problems.addUnreadable(n, `block ${n}: receipts unreadable (${r.reason})`);
   else if (r.value === undefined) problems.add(n, `block ${n}: receipts missing`);
   else {
     try {

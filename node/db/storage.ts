@@ -67,7 +67,7 @@ export async function openChainStorage(
 
 function recoveryForDamage(report: IntegrityReport, ctx: RecoveryContext): string {
   const t = ctx.target;
-  const unreadable = report.problems.some((p) => p.includes("unreadable"));
+  const unreadable = report.unreadableCount > 0;
   const repair = unreadable
     ? `LevelDB cannot read some entries: first \`azora db repair ${t} --yes\` (salvages what it can), then `
     : "";
