@@ -204,6 +204,8 @@ export async function startNode(
         stateFile: join(dataDir, SIGNER_STATE_FILE),
         seed: hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`),
         log: log.child({ module: "signer" }),
+        // Written to the page cache per block (survives a crash); the record below is what is synced.
+        sync: false,
       });
       cleanup.push(() => signer.close());
       if (!spec.validators.some((v) => equalsBytes(v.publicKey, signer.publicKey))) {

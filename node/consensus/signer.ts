@@ -100,6 +100,12 @@ export interface GuardedSignerOpts {
   /** The 32-byte ed25519 seed of the validator key. */
   seed: Uint8Array;
   log?: Logger;
+  /**
+   * fdatasync each new state before the signature is returned (default). Only the dev validator
+   * turns it off: its precommits never leave the node before the block is committed, and the
+   * highest-committed record (synced) guards its heights; a state lost to power loss only lags.
+   */
+  sync?: boolean;
 }
 
 export class GuardedSigner {
@@ -113,9 +119,11 @@ export class GuardedSigner {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set after a failed write of the state file; every later `sign` is refused. */
   private failure: string | null = null;
+  private readonly sync: boolean;
 
-  private constructor(stateFile: string, key: Ed25519Signer, state: LastSignState, slots: SlotWriter) {
+  private constructor(stateFile: string, key: Ed25519Signer, state: LastSignState, slots: SlotWriter, sync: boolean) {
     this.stateFile = stateFile;
+    this.sync = sync;
     this.key = key;
     this.publicKey = key.publicKey;
     this.state = state;
@@ -155,7 +163,13 @@ export class GuardedSigner {
       log.info("converted signer state file to version 2", { file });
     }
     log.info("loaded signer state", { file, height: state.height, round: state.round, step: state.step });
-    return new GuardedSigner(file, key, state, new SlotWriter(file, SIGNER_STATE_VERSION, SLOT_BYTES, seq));
+    return new GuardedSigner(
+      file,
+      key,
+      state,
+      new SlotWriter(file, SIGNER_STATE_VERSION, SLOT_BYTES, seq),
+      opts.sync ?? true,
+    );
   }
 
   /** Closes the state file after pending signs; every later `sign` is refused. */
@@ -243,7 +257,7 @@ export class GuardedSigner {
     const next: LastSignState = { height, round, step, signBytes, signature };
     try {
       // The older slot only, then one fdatasync: the newest durable state is never overwritten.
-      this.slots.write(fieldsOf(next, this.publicKey));
+      this.slots.write(fieldsOf(next, this.publicKey), this.sync);
     } catch (e) {
       // The file may hold the old or the new state: refuse everything until a restart re-reads it.
       this.failure = e instanceof SlotFileError ? e.type.reason : (e as Error).message;
