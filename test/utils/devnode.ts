@@ -28,7 +28,11 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `azora-${prefix}-`));
 }
 
-/** An in-process dev node on an ephemeral port with a fresh LevelDB (fast; for RPC method tests). */
+/**
+ * An in-process dev node on an ephemeral port with a fresh LevelDB (fast; for RPC method tests). It
+ * runs without fsyncs (`--no-sync-writes`): durability is tested with real processes (`spawnNode`),
+ * and a test that mines 10,000 blocks should not wait for two disk syncs per block.
+ */
 export async function startInProcessNode(
   opts: { dataDir?: string; blockTimeMs?: number } = {},
 ): Promise<RunningNode & { url: string; wsUrl: string; cleanup: () => Promise<void> }> {
@@ -38,6 +42,7 @@ export async function startInProcessNode(
     rpc: { port: 0 },
     blockTimeMs: opts.blockTimeMs,
     log: { level: "silent" },
+    storage: { syncWrites: false },
   });
   const { logger } = createLogger({ level: "silent", format: "json" });
   const node = await startDevNode(cfg, logger);
