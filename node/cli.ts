@@ -2,13 +2,14 @@
 import "./polyfill.js";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
-import { loadConfigFile, resolveConfig } from "./config.js";
+import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
+import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
@@ -68,7 +69,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   const { logger, flush } = createLogger(cfg.log);
   const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
-  const node = await startDevNode(cfg, logger);
+  const fatal = lateFatal();
+  const node = await startDevNode(cfg, logger, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
 
   const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) =>
     HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
@@ -96,8 +100,25 @@ async function runDev(flags: DevFlags): Promise<void> {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+}
 
-  installShutdown(node, logger, flush, stopProfile);
+/**
+ * The node's fatal hook, bound to the shutdown once it is installed (a failure before that fails the
+ * start itself, whose error the command prints).
+ */
+function lateFatal(): { hook: (e: Error) => void; bind(stop: (e: Error) => void): void } {
+  let target: ((e: Error) => void) | null = null;
+  let early: Error | null = null;
+  return {
+    hook: (e) => {
+      if (target !== null) target(e);
+      else early ??= e;
+    },
+    bind(stop) {
+      target = stop;
+      if (early !== null) stop(early);
+    },
+  };
 }
 
 const program = new Command()
@@ -145,18 +166,16 @@ interface StartFlags {
 /** `azora start --home DIR`: a validator (or a full node without a validator key) of a network. */
 async function runStart(flags: StartFlags): Promise<void> {
   const home = resolve(flags.home);
-  const file = loadConfigFile(join(home, "config.json"));
-  const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
-  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
-    if (file[k] !== undefined) file[k] = inHome(file[k]);
-  }
-  const cfg = resolveConfig(file, {
+  const cfg = loadHomeConfig(home, {
     rpc: { port: flags.rpcPort },
     log: { level: flags.logLevel, format: flags.logFormat },
   });
   const { logger, flush } = createLogger(cfg.log);
   const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
-  const node = await startNode(cfg, logger, { kind: "network" });
+  const fatal = lateFatal();
+  const node = await startNode(cfg, logger, { kind: "network", home }, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
   const status = (await (await fetch(`${node.rpc.url}/status`)).json()) as Record<string, unknown>;
   const lines = [
     "",
@@ -173,34 +192,55 @@ async function runStart(flags: StartFlags): Promise<void> {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
-  installShutdown(node, logger, flush, stopProfile);
 }
 
+/** How long a shutdown after a fatal failure may take before the process exits anyway. */
+const FATAL_SHUTDOWN_MS = 10_000;
+
+/**
+ * Stops the node on SIGINT/SIGTERM (exit 0) and on a fatal failure (exit 1, the cause on stderr as
+ * well as in the log); returns the fatal trigger.
+ */
 function installShutdown(
   node: { close(): Promise<void>; chain: { head: { header: { number: bigint } } } },
   logger: ReturnType<typeof createLogger>["logger"],
   flush: () => void,
   stopProfile: (() => Promise<string>) | null,
-): void {
+): (e: Error) => void {
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, failure: Error | null) => {
     if (stopping) return;
     stopping = true;
-    logger.info("shutting down", { signal });
+    if (failure === null) logger.info("shutting down", { signal });
+    else logger.error("stopping after a fatal failure", { reason: failure.message }, failure);
+    let code = failure === null ? 0 : 1;
     try {
-      await node.close();
+      // After a failure, shutdown is bounded: an HTTP client's keep-alive connection can hold the RPC
+      // server's close for its whole timeout, and exiting without closing is no worse than a crash,
+      // which the node survives (every block write is one atomic batch).
+      const deadline =
+        failure === null
+          ? null
+          : new Promise<"timeout">((res) => setTimeout(() => res("timeout"), FATAL_SHUTDOWN_MS).unref());
+      const closed = node.close().then(() => "closed" as const);
+      if ((await (deadline === null ? closed : Promise.race([closed, deadline]))) === "timeout") {
+        throw new Error(`shutdown did not finish within ${FATAL_SHUTDOWN_MS} ms`);
+      }
       if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
-      logger.info("stopped cleanly", { height: node.chain.head.header.number.toString() });
-      flush();
-      process.exit(0);
+      logger.info(failure === null ? "stopped cleanly" : "stopped", {
+        height: node.chain.head.header.number.toString(),
+      });
     } catch (e) {
       logger.error("shutdown failed", {}, e);
-      flush();
-      process.exit(1);
+      code = 1;
     }
+    flush();
+    if (failure !== null) process.stderr.write(`azora: stopped: ${failure.message}\n`);
+    process.exit(code);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT", null));
+  process.on("SIGTERM", () => void stop("SIGTERM", null));
+  return (e) => void stop("fatal", e);
 }
 
 program
@@ -288,6 +328,15 @@ program
     process.on("SIGTERM", stopAll);
     await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   });
+
+registerDbCommands(program);
+
+// Last resort: every known failure path is handled where it happens; anything reaching these is a
+// bug, and exits non-zero with its cause instead of leaving a half-running node.
+process.on("unhandledRejection", (e: unknown) => {
+  process.stderr.write(`azora: unhandled rejection (a bug): ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

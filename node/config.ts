@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { AzoraError } from "../runtime/lib/errors.js";
+import { STARTUP_CHECK_MIN_BLOCKS } from "./db/storage.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } from "./mempool/index.js";
 
@@ -22,7 +24,11 @@ export interface NodeConfig {
     /** Worker threads that decode txs and recover senders (0 = on the main thread; unset = 0 below 4 cores, else cores − 2, at most 4). */
     decodeWorkers?: number;
   };
-  storage: { syncWrites: boolean };
+  storage: {
+    syncWrites: boolean;
+    /** The start-up check covers at least this many blocks below the head (and the replayed LevelDB log). */
+    startupCheckBlocks: number;
+  };
   /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */
   p2p: { listen: string[]; bootstrap: string[] };
   /** JSON file with the libp2p identity seed (`{ "seed": "0x…" }`); network mode only. */
@@ -47,7 +53,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     maxTxBytes: 128 * 1024,
     decodeWorkers: undefined,
   },
-  storage: { syncWrites: true },
+  storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS },
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
   nodeKeyFile: undefined,
   validatorKeyFile: undefined,
@@ -119,10 +125,24 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
   if (merged.mempool.decodeWorkers !== undefined)
     checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
+  checkInt(merged.storage.startupCheckBlocks, "storage.startupCheckBlocks", 1, 100_000_000);
   return merged;
 }
 
 export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockGasLimit: bigint): MempoolOptions {
   const { maxTxBytes: _maxTxBytes, decodeWorkers: _decodeWorkers, ...limits } = cfg.mempool;
   return { ...DEFAULT_MEMPOOL_OPTIONS, ...limits, minBaseFeePerGas, blockGasLimit };
+}
+
+/**
+ * The config of a node home written by `azora init` (`<home>/config.json`), its relative paths
+ * resolved against the home; `flags` override it like `resolveConfig`'s.
+ */
+export function loadHomeConfig(home: string, flags: Plain = {}): NodeConfig {
+  const file = loadConfigFile(join(home, "config.json"));
+  const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
+  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
+    if (file[k] !== undefined) file[k] = inHome(file[k]);
+  }
+  return resolveConfig(file, flags);
 }

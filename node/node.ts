@@ -17,8 +17,9 @@ import { ChainApp } from "./consensus/app.js";
 import { ConsensusDriver } from "./consensus/driver.js";
 import { GuardedSigner } from "./consensus/signer.js";
 import { ConsensusWAL } from "./consensus/wal.js";
-import { Ed25519Signer, Ed25519Verifier } from "./crypto/ed25519.js";
-import { ChainDB } from "./db/chainDb.js";
+import { Ed25519Verifier } from "./crypto/ed25519.js";
+import { IntegrityError, IntegrityErrorCode, StorageError, storageRecoveryHint } from "./db/errors.js";
+import { openChainStorage, type RecoveryContext, verifyChainStorage } from "./db/storage.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
@@ -63,12 +64,26 @@ export function loadGenesis(cfg: NodeConfig): GenesisSpec {
   return parseGenesis(JSON.parse(readFileSync(cfg.genesisFile, "utf8")));
 }
 
-/** What runs the chain: the single-validator dev pipeline, or BFT consensus over libp2p. */
-export type NodeMode = { kind: "dev" } | { kind: "network" };
+/**
+ * What runs the chain: the single-validator dev pipeline, or BFT consensus over libp2p (`home`: the
+ * node's home, named in recovery instructions).
+ */
+export type NodeMode = { kind: "dev" } | { kind: "network"; home?: string };
+
+export interface NodeHooks {
+  /**
+   * Called once when the node can no longer run: a LevelDB failure (corruption, I/O error) or a halted
+   * block producer. The caller stops the node and exits non-zero; the cause is already logged.
+   */
+  onFatal?: (e: Error) => void;
+}
+
+/** The signer state file of a validator (network) or of the dev validator, beside the chain database. */
+export const SIGNER_STATE_FILE = "signer_state.json";
 
 /** Starts a single-validator dev node (`azora dev`). */
-export function startDevNode(cfg: NodeConfig, log: Logger): Promise<RunningNode> {
-  return startNode(cfg, log, { kind: "dev" });
+export function startDevNode(cfg: NodeConfig, log: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
+  return startNode(cfg, log, { kind: "dev" }, hooks);
 }
 
 function readSeed(file: string, what: string): Uint8Array {
@@ -88,21 +103,70 @@ function readSeed(file: string, what: string): Uint8Array {
  * Starts a node: LevelDB chain, mempool, JSON-RPC, and the block pipeline of `mode`. The
  * composition root: the only place where the pieces are wired together.
  */
-export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): Promise<RunningNode> {
+export async function startNode(
+  cfg: NodeConfig,
+  log: Logger,
+  mode: NodeMode,
+  hooks: NodeHooks = {},
+): Promise<RunningNode> {
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const spec = loadGenesis(cfg);
   const common = createChainCommon(spec.chainId);
   const metrics = createMetrics();
   const cleanup: (() => Promise<void>)[] = [];
+  // Every step runs even when one fails (a damaged database may fail to close): the first error wins.
   const closeAll = async () => {
-    for (const c of cleanup.reverse()) await c();
+    let first: unknown = null;
+    for (const c of cleanup.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.error("shutdown step failed", {}, e);
+        first ??= e;
+      }
+    }
+    cleanup.length = 0;
+    if (first !== null) throw first;
   };
+  let fatalReported = false;
+  const fatal = (e: Error) => {
+    if (fatalReported) return;
+    fatalReported = true;
+    hooks.onFatal?.(e);
+  };
+  const recovery: RecoveryContext =
+    mode.kind === "dev"
+      ? { mode: "dev", target: `--data-dir ${dataDir}` }
+      : { mode: "network", target: mode.home === undefined ? `--data-dir ${dataDir}` : `--home ${mode.home}` };
 
-  const db = await ChainDB.open(join(dataDir, "chaindata"), { syncWrites: cfg.storage.syncWrites });
+  let storage: Awaited<ReturnType<typeof openChainStorage>>;
+  try {
+    storage = await openChainStorage(dataDir, { syncWrites: cfg.storage.syncWrites });
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    // LevelDB's own reason ("Corruption: CURRENT file does not end with newline") and what to do.
+    throw new StorageError(e.type, `${e.message}. ${storageRecoveryHint(e, { dbCommandTarget: recovery.target })}`);
+  }
+  const { db, record } = storage;
+  cleanup.push(async () => record.close());
   cleanup.push(() => db.close());
   try {
+    // Refuse a damaged database, or one that lost committed blocks, before anything writes to it.
+    await verifyChainStorage(storage, recovery, log.child({ module: "storage" }), {
+      minBlocks: cfg.storage.startupCheckBlocks,
+    });
     const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
+    chain.useCommittedRecord(record);
+    db.setFailureHandler((e: StorageError) => {
+      log.error("chain database failure: stopping the node", {
+        code: e.type.code,
+        op: e.type.op,
+        reason: e.type.reason,
+        recovery: storageRecoveryHint(e, { dbCommandTarget: recovery.target }),
+      });
+      fatal(e);
+    });
     metrics.headHeight.set(Number(chain.head.header.number));
     const readers = new StateReaders(common, chain.trieStore, chain);
     const headView = () => readers.at(chain.head.header.stateRoot);
@@ -134,9 +198,30 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
       peerCount(): number;
     };
     if (mode.kind === "dev") {
-      const signer = new Ed25519Signer(hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`));
+      // The dev validator signs through the double-sign guard too: its last-signed height on disk
+      // is what shows, after a restart, whether the database lost blocks it signed.
+      const signer = await GuardedSigner.open({
+        stateFile: join(dataDir, SIGNER_STATE_FILE),
+        seed: hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`),
+        log: log.child({ module: "signer" }),
+        // Written to the page cache per block (survives a crash); the record below is what is synced.
+        sync: false,
+      });
+      cleanup.push(() => signer.close());
       if (!spec.validators.some((v) => equalsBytes(v.publicKey, signer.publicKey))) {
         throw new Error("dev mode needs the devnet validator key in the genesis validator set");
+      }
+      const signed = signer.lastSigned().height;
+      const head = chain.head.header.number;
+      if (signed - 1n > head) {
+        // Signing height S follows committing S − 1: blocks up to S − 1 were committed and are gone.
+        throw new IntegrityError(
+          { code: IntegrityErrorCode.LOST_COMMITTED, head, committed: signed - 1n },
+          `the chain database ends at block ${head} but the dev validator already signed block ${signed} ` +
+            `(${SIGNER_STATE_FILE}): committed blocks are gone. Refusing to start: a new block at height ${head + 1n} ` +
+            `would replace one clients already saw as final. Recover: restore the data dir from a backup, or ` +
+            `\`azora db rollback ${recovery.target} --to ${head} --rewrite-history --yes\` to give those blocks up`,
+        );
       }
       const producer = new BlockProducer(
         { blockTimeMs: cfg.blockTimeMs, emptyBlockIntervalMs: spec.consensus.emptyBlockIntervalMs },
@@ -148,6 +233,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
           validators: spec.validators,
           log: log.child({ module: "producer" }),
           metrics,
+          onFatal: (e) => fatal(e instanceof Error ? e : new Error(String(e))),
         },
       );
       pipeline = {
@@ -174,7 +260,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
         cfg.validatorKeyFile === undefined
           ? null
           : await GuardedSigner.open({
-              stateFile: join(dataDir, "signer_state.json"),
+              stateFile: join(dataDir, SIGNER_STATE_FILE),
               seed: readSeed(cfg.validatorKeyFile, "validator"),
               log: log.child({ module: "signer" }),
             });

@@ -14,15 +14,20 @@ import type { Receipt } from "../../runtime/primitives/receipt.js";
 import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
 import type { ChainDB } from "../db/chainDb.js";
+import type { CommittedRecord } from "../db/committedRecord.js";
+import { StorageError, StorageErrorCode } from "../db/errors.js";
 
 export enum ChainErrorCode {
   GENESIS_MISMATCH = "CHAIN_ERROR_GENESIS_MISMATCH",
   CORRUPT = "CHAIN_ERROR_CORRUPT",
+  /** A block at a height this node already committed (and made visible): never written. */
+  COMMITTED_HEIGHT = "CHAIN_ERROR_COMMITTED_HEIGHT",
 }
 
 export class ChainError extends AzoraError<
   | { code: ChainErrorCode.GENESIS_MISMATCH; stored: string; expected: string }
   | { code: ChainErrorCode.CORRUPT; what: string }
+  | { code: ChainErrorCode.COMMITTED_HEIGHT; height: bigint; committed: bigint }
 > {}
 
 export interface HeadInfo {
@@ -60,6 +65,8 @@ export class Chain implements BlockHashLookup {
   private readonly hashesByNumber = new LRU<bigint, Uint8Array>(4096);
   private readonly listeners = new Set<BlockListener>();
   private readonly log: Logger;
+  /** The highest-committed record beside the database, rewritten after each committed block. */
+  private record: CommittedRecord | null = null;
 
   private constructor(args: {
     db: ChainDB;
@@ -140,6 +147,20 @@ export class Chain implements BlockHashLookup {
     return this._head;
   }
 
+  /**
+   * Keeps `record` (the highest-committed record) in step with the head from now on; it is written
+   * now, so it names the current head. Call after the start-up check has compared the two.
+   */
+  useCommittedRecord(record: CommittedRecord): void {
+    const prev = record.get();
+    assert(
+      prev?.height == null || prev.height <= this._head.header.number,
+      "the committed record is not above the head (the start-up check refuses that)",
+    );
+    record.write({ height: this._head.header.number, hash: this._head.hash, uncheckedLogBytes: 0 }, { sync: true });
+    this.record = record;
+  }
+
   onBlock(listener: BlockListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -177,9 +198,36 @@ export class Chain implements BlockHashLookup {
   async commitBlock(block: CommittedBlock, commit: Uint8Array): Promise<void> {
     assert(block.header.number === this._head.header.number + 1n, "commit extends the head by one");
     assert(equalsBytes(block.header.parentHash, this._head.hash), "commit extends the head's hash");
+    const committed = this.record?.get()?.height ?? null;
+    if (committed !== null && block.header.number <= committed) {
+      // Clients saw another block at this height as final: writing this one would rewrite history.
+      throw new ChainError(
+        { code: ChainErrorCode.COMMITTED_HEIGHT, height: block.header.number, committed },
+        `refusing to commit a block at height ${block.header.number}: this node already committed height ${committed}`,
+      );
+    }
     const trieNodes = this.trieStore.takeWrites();
     await this.db.writeBlock({ ...block, commit, trieNodes });
     this.trieStore.confirmWritten(trieNodes);
+    // After the batch and before anyone can see the block: the record never runs ahead of the
+    // database's durable head, and a database that later ends below it has lost committed blocks.
+    if (this.record !== null) {
+      try {
+        this.record.write({ height: block.header.number, hash: block.hash, uncheckedLogBytes: 0 });
+      } catch (e) {
+        const err = new StorageError(
+          {
+            code: StorageErrorCode.IO_ERROR,
+            dir: this.record.file,
+            op: "write",
+            reason: (e as Error).message,
+          },
+          `cannot write the highest-committed record: ${(e as Error).message}`,
+        );
+        this.db.reportFailure(err);
+        throw err;
+      }
+    }
     this.headersByHash.set(bytesToHex(block.hash), block.header);
     this.hashesByNumber.set(block.header.number, block.hash);
     this._head = { header: block.header, hash: block.hash };

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
@@ -7,8 +6,16 @@ import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
 import { rlpEncode } from "../../runtime/primitives/rlpCodec.js";
 import { Ed25519Signer, Ed25519Verifier } from "../crypto/ed25519.js";
+import {
+  createSlotFile,
+  readSlots,
+  type SlotFields,
+  SlotFileError,
+  SlotFileErrorCode,
+  SlotWriter,
+  slotTempPath,
+} from "../lib/slotFile.js";
 import { type HRS, SignerError, SignerErrorCode } from "./errors.js";
-import { crc32c } from "./wal.js";
 
 /**
  * Double-sign guard for the validator key, after CometBFT's privval `FilePV` and its
@@ -16,13 +23,11 @@ import { crc32c } from "./wal.js";
  * before a signature is returned, and any signature that would conflict with it is refused, also
  * after a restart.
  *
- * The state file holds two fixed-size slots (version 2), written alternately in place, like LMDB's
- * two meta pages: each slot is one JSON line with a sequence number and a CRC-32C, padded to
- * SLOT_BYTES. A write touches only the older slot and is followed by one fdatasync, so a crash or
- * power loss mid-write can only tear the slot being written, whose signature was never returned;
- * on open the valid slot with the highest sequence number wins. CometBFT's temp-file + rename
- * costs a second sync for the directory on every signature; this costs one. (A version-1 file —
- * one JSON object — is read and converted.)
+ * The state file is a two-slot record file (`node/lib/slotFile.ts`, version 2): a write touches
+ * only the older slot and is followed by one fdatasync, so a crash or power loss mid-write can only
+ * tear the slot being written, whose signature was never returned; on open the valid slot with the
+ * highest sequence number wins. CometBFT's temp-file + rename costs a second sync for the directory
+ * on every signature; this costs one. (A version-1 file — one JSON object — is read and converted.)
  */
 
 /** 1 = proposal, 2 = prevote, 3 = precommit: the order of the steps within a round. */
@@ -95,6 +100,12 @@ export interface GuardedSignerOpts {
   /** The 32-byte ed25519 seed of the validator key. */
   seed: Uint8Array;
   log?: Logger;
+  /**
+   * fdatasync each new state before the signature is returned (default). Only the dev validator
+   * turns it off: its precommits never leave the node before the block is committed, and the
+   * highest-committed record (synced) guards its heights; a state lost to power loss only lags.
+   */
+  sync?: boolean;
 }
 
 export class GuardedSigner {
@@ -102,22 +113,21 @@ export class GuardedSigner {
   readonly stateFile: string;
   private readonly key: Ed25519Signer;
   private state: LastSignState;
-  /** Sequence number of the newest slot; the next write goes to slot (seq + 1) % 2. */
-  private seq: bigint;
   /** The state file, open for in-place slot writes for the signer's life. */
-  private readonly fd: number;
+  private readonly slots: SlotWriter;
   /** Serialises `sign` calls: each check-sign-persist runs alone. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Set after a failed write of the state file; every later `sign` is refused. */
   private failure: string | null = null;
+  private readonly sync: boolean;
 
-  private constructor(stateFile: string, key: Ed25519Signer, state: LastSignState, seq: bigint, fd: number) {
+  private constructor(stateFile: string, key: Ed25519Signer, state: LastSignState, slots: SlotWriter, sync: boolean) {
     this.stateFile = stateFile;
+    this.sync = sync;
     this.key = key;
     this.publicKey = key.publicKey;
     this.state = state;
-    this.seq = seq;
-    this.fd = fd;
+    this.slots = slots;
   }
 
   /** Loads the state file, or creates it at height 0 when absent. A corrupt file is refused, never reset. */
@@ -127,7 +137,7 @@ export class GuardedSigner {
     const file = opts.stateFile;
     await mkdir(dirname(file), { recursive: true });
     // A temp file is left only by a crash before its rename (creation or conversion): never used.
-    await rm(tmpPath(file), { force: true });
+    await rm(slotTempPath(file), { force: true });
     let bytes: Buffer | null;
     try {
       bytes = await readFile(file);
@@ -139,28 +149,34 @@ export class GuardedSigner {
     let seq = 0n;
     if (bytes === null) {
       state = { height: 0n, round: 0, step: 0, signBytes: null, signature: null };
-      replaceFileDurably(file, twoSlots(serializeSlot(state, 0n, key.publicKey)));
+      createSlotFile(file, SIGNER_STATE_VERSION, fieldsOf(state, key.publicKey), SLOT_BYTES);
       log.info("created signer state file", { file });
     } else if (bytes.length === 2 * SLOT_BYTES) {
       // Version 2 (a version-1 file is one small JSON object, never exactly two slots long).
-      const loaded = readSlots(bytes, file, key.publicKey, log);
+      const loaded = readStateSlots(bytes, file, key.publicKey, log);
       state = loaded.state;
       seq = loaded.seq;
     } else {
       // Version 1: one JSON object. Converted in place (atomically), so the next write is a slot write.
       state = parseFields(parseJSON(bytes.toString("utf8"), file), 1, file, key.publicKey);
-      replaceFileDurably(file, twoSlots(serializeSlot(state, 0n, key.publicKey)));
+      createSlotFile(file, SIGNER_STATE_VERSION, fieldsOf(state, key.publicKey), SLOT_BYTES);
       log.info("converted signer state file to version 2", { file });
     }
     log.info("loaded signer state", { file, height: state.height, round: state.round, step: state.step });
-    return new GuardedSigner(file, key, state, seq, fs.openSync(file, "r+"));
+    return new GuardedSigner(
+      file,
+      key,
+      state,
+      new SlotWriter(file, SIGNER_STATE_VERSION, SLOT_BYTES, seq),
+      opts.sync ?? true,
+    );
   }
 
   /** Closes the state file after pending signs; every later `sign` is refused. */
   close(): Promise<void> {
     const done = this.queue.then(() => {
       if (this.failure === null) this.failure = "signer closed";
-      fs.closeSync(this.fd);
+      this.slots.close();
     });
     this.queue = done.catch(() => undefined);
     return done;
@@ -239,20 +255,15 @@ export class GuardedSigner {
 
     const signature = this.key.sign(signBytes);
     const next: LastSignState = { height, round, step, signBytes, signature };
-    const seq = this.seq + 1n;
     try {
       // The older slot only, then one fdatasync: the newest durable state is never overwritten.
-      const slot = Buffer.from(serializeSlot(next, seq, this.publicKey), "utf8");
-      const written = fs.writeSync(this.fd, slot, 0, SLOT_BYTES, Number(seq % 2n) * SLOT_BYTES);
-      if (written !== SLOT_BYTES) throw new Error(`short write (${written} of ${SLOT_BYTES} bytes)`);
-      fs.fdatasyncSync(this.fd);
+      this.slots.write(fieldsOf(next, this.publicKey), this.sync);
     } catch (e) {
       // The file may hold the old or the new state: refuse everything until a restart re-reads it.
-      this.failure = (e as Error).message;
+      this.failure = e instanceof SlotFileError ? e.type.reason : (e as Error).message;
       throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });
     }
     this.state = next;
-    this.seq = seq;
     return signature.slice();
   }
 }
@@ -273,15 +284,12 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-function tmpPath(file: string): string {
-  return `${file}.tmp`;
-}
-
 function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 }
 
-function fieldsOf(s: LastSignState, publicKey: Uint8Array): Omit<StateFields, "version"> {
+/** The stored fields of a state, in the order they are written (the slot's CRC covers that order). */
+function fieldsOf(s: LastSignState, publicKey: Uint8Array): Omit<StateFields, "version"> & SlotFields {
   return {
     publicKey: toHex(publicKey),
     height: s.height.toString(),
@@ -290,27 +298,6 @@ function fieldsOf(s: LastSignState, publicKey: Uint8Array): Omit<StateFields, "v
     signBytes: s.signBytes === null ? null : toHex(s.signBytes),
     signature: s.signature === null ? null : toHex(s.signature),
   };
-}
-
-/** The JSON of a slot without its checksum, in a fixed key order (what the CRC covers). */
-function slotBody(seq: bigint, fields: Omit<StateFields, "version">): string {
-  const { publicKey, height, round, step, signBytes, signature } = fields;
-  return JSON.stringify({ version: 2, seq: seq.toString(), publicKey, height, round, step, signBytes, signature });
-}
-
-/** One slot: the JSON line with its CRC, padded with spaces to SLOT_BYTES (ending in "\n"). */
-function serializeSlot(s: LastSignState, seq: bigint, publicKey: Uint8Array): string {
-  const body = slotBody(seq, fieldsOf(s, publicKey));
-  const crc = crc32c(Buffer.from(body, "utf8")).toString(16).padStart(8, "0");
-  const line = `${body.slice(0, -1)},"crc":"${crc}"}`;
-  // Sign bytes are at most a few hundred bytes (votes and proposals): far below a slot.
-  assert(Buffer.byteLength(line) < SLOT_BYTES, "signer state slot overflow");
-  return `${line}${" ".repeat(SLOT_BYTES - 1 - Buffer.byteLength(line))}\n`;
-}
-
-/** A new file: the state in slot 0, slot 1 blank (read as empty, never as corrupt). */
-function twoSlots(slot0: string): string {
-  return `${slot0}${" ".repeat(SLOT_BYTES - 1)}\n`;
 }
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
@@ -336,53 +323,35 @@ function parseJSON(text: string, file: string): Record<string, unknown> {
  * and a warning names the damaged one. Both unreadable is CORRUPT_STATE; a readable slot of
  * another key is KEY_MISMATCH.
  */
-function readSlots(
+function readStateSlots(
   bytes: Buffer,
   file: string,
   publicKey: Uint8Array,
   log: Logger,
 ): { state: LastSignState; seq: bigint } {
-  const found: { index: number; seq: bigint; state: LastSignState }[] = [];
-  const problems: string[] = [];
-  for (const index of [0, 1]) {
-    const text = bytes
-      .subarray(index * SLOT_BYTES, (index + 1) * SLOT_BYTES)
-      .toString("utf8")
-      .trimEnd();
-    if (text.length === 0) continue; // never written
-    try {
-      const f = parseJSON(text, file);
-      const { crc, seq } = f;
-      if (typeof seq !== "string" || !DECIMAL.test(seq)) throw corruptState(file, "seq is not a decimal string");
-      if (typeof crc !== "string") throw corruptState(file, "crc missing");
-      const fields = f as unknown as StateFields;
-      const expected = crc32c(Buffer.from(slotBody(BigInt(seq), fields), "utf8"))
-        .toString(16)
-        .padStart(8, "0");
-      if (crc !== expected) throw corruptState(file, "checksum mismatch");
-      found.push({ index, seq: BigInt(seq), state: parseFields(f, 2, file, publicKey) });
-    } catch (e) {
-      if (e instanceof SignerError && e.type.code === SignerErrorCode.KEY_MISMATCH) throw e;
-      problems.push(
-        `slot ${index}: ${e instanceof SignerError && "reason" in e.type ? e.type.reason : (e as Error).message}`,
-      );
-    }
+  let read: ReturnType<typeof readSlots<LastSignState>>;
+  try {
+    read = readSlots(
+      bytes,
+      file,
+      SLOT_BYTES,
+      (f) => parseFields(f, 2, file, publicKey),
+      (e) => e instanceof SignerError && e.type.code === SignerErrorCode.KEY_MISMATCH,
+    );
+  } catch (e) {
+    if (e instanceof SlotFileError && e.type.code === SlotFileErrorCode.CORRUPT)
+      throw corruptState(file, e.type.reason);
+    throw e;
   }
-  if (found.length === 0) {
-    throw corruptState(file, problems.length > 0 ? problems.join("; ") : "both slots are blank");
-  }
-  found.sort((a, b) => (a.seq > b.seq ? -1 : a.seq < b.seq ? 1 : 0));
-  const newest = found[0];
-  if (found.length === 2 && found[1].seq === newest.seq) throw corruptState(file, "both slots have the same seq");
-  if (problems.length > 0) {
+  if (read.problems.length > 0) {
     log.warn("signer state: one slot is unreadable (a write torn by a crash); using the other", {
       file,
-      slot: newest.index,
-      seq: newest.seq.toString(),
-      problem: problems.join("; "),
+      slot: read.index,
+      seq: read.seq.toString(),
+      problem: read.problems.join("; "),
     });
   }
-  return { state: newest.state, seq: newest.seq };
+  return { state: read.value, seq: read.seq };
 }
 
 function corruptState(file: string, reason: string): SignerError {
@@ -430,26 +399,4 @@ function parseFields(f: Record<string, unknown>, version: 1 | 2, file: string, p
   // Pair check with the write: the stored signature must verify, or the record is not ours.
   if (!verifier.verify(publicKey, signBytes, signature)) throw corrupt("signature does not verify over signBytes");
   return { height, round, step, signBytes, signature };
-}
-
-/**
- * Replaces `file` atomically and durably: temp file, fdatasync, rename, fsync of the directory.
- * Only for creating the file and converting a version-1 file; signatures write a slot in place.
- */
-function replaceFileDurably(file: string, data: string): void {
-  const tmp = tmpPath(file);
-  const fd = fs.openSync(tmp, "w", 0o600);
-  try {
-    fs.writeFileSync(fd, data, "utf8");
-    fs.fdatasyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  const dir = fs.openSync(dirname(file), "r");
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
 }

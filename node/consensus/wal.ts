@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
+import { crc32c } from "../lib/crc32c.js";
 import { WALError, WALErrorCode } from "./errors.js";
 
 /**
@@ -25,24 +26,7 @@ const MAX_HEIGHT = 2n ** 64n - 1n;
 const FILE_NAME = /^wal-(0|[1-9][0-9]*)\.log$/;
 const TMP_NAME = /^wal-.*\.tmp$/;
 
-// ---- CRC-32C (Castagnoli, reflected 0x82F63B78), as in iSCSI, ext4 and LevelDB; table-driven. ----
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** Continues a CRC-32C over `bytes`; start with `crc = 0`. */
-export function crc32c(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC32C_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
+export { crc32c };
 
 /** Frames one payload: header (length, checksum) and payload in one buffer. */
 export function encodeWALFrame(payload: Uint8Array): Uint8Array {

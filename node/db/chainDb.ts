@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { Level } from "level";
 import {
@@ -12,6 +14,7 @@ import { readUint64BE } from "../../runtime/primitives/bytes.js";
 import { decodeReceipts, encodeReceipts, type Receipt } from "../../runtime/primitives/receipt.js";
 import { expectBytes, expectUint, rlpDecodeList, rlpEncode } from "../../runtime/primitives/rlpCodec.js";
 import type { TrieNodeReader } from "../../runtime/state/trieNodeStore.js";
+import { StorageError, StorageErrorCode, toStorageError } from "./errors.js";
 import {
   bodyKey,
   canonicalKey,
@@ -44,42 +47,146 @@ export interface BlockWrite {
   trieNodes: Map<string, Bytes>;
 }
 
+/** Deletions that take the chain back to `head` (see `rollback.ts`): applied in ONE atomic batch. */
+export interface RollbackWrite {
+  deleteKeys: Uint8Array[];
+  head: HeadPointer;
+}
+
+/** Called once with the first LevelDB failure after open (the node stops on it). */
+export type StorageFailureHandler = (e: StorageError) => void;
+
 /**
  * The node's single LevelDB: blocks by number and hash, commits, tx index, receipts, logs index,
  * state trie nodes and the head pointer, in prefixed key spaces (see keys.ts).
  *
  * Crash safety comes from LevelDB's atomic batches: a block's data, its state and the head pointer
  * move together, so after `kill -9` the database holds either all of a block or none of it.
+ *
+ * Every LevelDB failure leaves this class as a `StorageError` carrying LevelDB's own reason (the
+ * generic "Database failed to open" of abstract-level is unwrapped), and the first one is reported to
+ * the failure handler, so a read or write that fails anywhere in the node stops it instead of being
+ * logged and forgotten (or escaping as an unhandled rejection).
  */
 export class ChainDB implements TrieNodeReader {
+  readonly dir: string;
+  /** Bytes of LevelDB log (`*.log`) files found before opening: the writes LevelDB had to replay. */
+  readonly logBytesAtOpen: number;
   private readonly db: Level<Bytes, Bytes>;
   private readonly syncWrites: boolean;
+  private onFailure: StorageFailureHandler | null = null;
+  private failed = false;
 
-  private constructor(db: Level<Bytes, Bytes>, syncWrites: boolean) {
+  private constructor(dir: string, db: Level<Bytes, Bytes>, syncWrites: boolean, logBytesAtOpen: number) {
+    this.dir = dir;
     this.db = db;
     this.syncWrites = syncWrites;
+    this.logBytesAtOpen = logBytesAtOpen;
   }
 
-  static async open(dir: string, opts: { syncWrites: boolean }): Promise<ChainDB> {
+  /** Opens (creating if missing) the database in `dir`; throws a StorageError naming LevelDB's reason. */
+  static async open(dir: string, opts: { syncWrites: boolean; logBytes?: number }): Promise<ChainDB> {
+    const logBytes = opts.logBytes ?? levelLogBytes(dir);
+    // Without CURRENT, LevelDB would create a new, empty database here and delete the tables it
+    // does not know: only a directory without LevelDB files may be created.
+    const files = levelFiles(dir);
+    if (files.length > 0 && !files.includes("CURRENT")) {
+      throw new StorageError(
+        {
+          code: StorageErrorCode.OPEN_FAILED,
+          dir,
+          op: "open",
+          reason: "CURRENT is missing but the directory holds LevelDB files",
+        },
+        `chain database open failed (${dir}): CURRENT is missing but the directory holds LevelDB files`,
+      );
+    }
     const db = new Level<Bytes, Bytes>(dir, { keyEncoding: "view", valueEncoding: "view" });
-    await db.open();
-    return new ChainDB(db, opts.syncWrites);
+    try {
+      await db.open({ createIfMissing: files.length === 0 });
+    } catch (e) {
+      throw toStorageError(e, dir, "open");
+    }
+    return new ChainDB(dir, db, opts.syncWrites, logBytes);
+  }
+
+  /**
+   * LevelDB's RepairDB on a closed database: rebuilds CURRENT and the MANIFEST from the table and
+   * log files, salvaging the readable entries of damaged tables (what it cannot read is dropped, and
+   * files it cannot use go to `lost/`). Run `checkChain` afterwards: repaired is not intact.
+   */
+  static async repair(dir: string): Promise<void> {
+    try {
+      // `level` is classic-level on Node; its typings omit the static `repair` of ClassicLevel.
+      await (Level as unknown as { repair(location: string): Promise<void> }).repair(dir);
+    } catch (e) {
+      throw toStorageError(e, dir, "repair");
+    }
+  }
+
+  /** Where LevelDB failures go once the node runs (set by the composition root). */
+  setFailureHandler(handler: StorageFailureHandler): void {
+    this.onFailure = handler;
+  }
+
+  /** Reports a failure of the storage around the database (the committed record) like a LevelDB one. */
+  reportFailure(err: StorageError): void {
+    if (!this.failed && this.onFailure !== null) {
+      this.failed = true;
+      this.onFailure(err);
+    }
+  }
+
+  /** Runs one LevelDB operation; a failure becomes a StorageError, reported once to the handler. */
+  private async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const err = toStorageError(e, this.dir, op);
+      this.reportFailure(err);
+      throw err;
+    }
+  }
+
+  private get(key: Bytes): Promise<Bytes | undefined> {
+    return this.guard("read", () => this.db.get(key));
+  }
+
+  /** Values of `keys` in one LevelDB call (undefined where absent). */
+  getMany(keys: Bytes[]): Promise<(Bytes | undefined)[]> {
+    return this.guard("read", () => this.db.getMany(keys));
+  }
+
+  /** Entries with keys in [gte, lt), ascending (or descending with `reverse`), at most `limit`. */
+  async entries(range: { gte: Bytes; lt: Bytes; reverse?: boolean; limit?: number }): Promise<[Bytes, Bytes][]> {
+    return this.guard("iterate", async () => {
+      const out: [Bytes, Bytes][] = [];
+      for await (const kv of this.db.iterator({ ...range, limit: range.limit ?? -1 })) out.push(kv);
+      return out;
+    });
+  }
+
+  /** Calls `fn` for every key in [gte, lt) (a streaming scan: rollback and full checks). */
+  async forEachKey(range: { gte: Bytes; lt: Bytes }, fn: (key: Bytes) => void): Promise<void> {
+    await this.guard("iterate", async () => {
+      for await (const key of this.db.keys(range)) fn(key);
+    });
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await this.guard("close", () => this.db.close());
   }
 
   async getNode(key: string): Promise<Bytes | undefined> {
-    return this.db.get(trieNodeKey(key));
+    return this.get(trieNodeKey(key));
   }
 
   async getMeta(name: string): Promise<Bytes | undefined> {
-    return this.db.get(metaKey(name));
+    return this.get(metaKey(name));
   }
 
   async putMeta(name: string, value: Bytes): Promise<void> {
-    await this.db.put(metaKey(name), value, { sync: this.syncWrites });
+    await this.guard("write", () => this.db.put(metaKey(name), value, { sync: this.syncWrites }));
   }
 
   async getHead(): Promise<HeadPointer | undefined> {
@@ -90,30 +197,30 @@ export class ChainDB implements TrieNodeReader {
   }
 
   async getCanonicalHash(n: bigint): Promise<Bytes | undefined> {
-    return this.db.get(canonicalKey(n));
+    return this.get(canonicalKey(n));
   }
 
   async getHeader(hash: Bytes): Promise<BlockHeader | undefined> {
-    const raw = await this.db.get(headerKey(hash));
+    const raw = await this.get(headerKey(hash));
     return raw === undefined ? undefined : decodeHeader(raw);
   }
 
   async getBody(hash: Bytes): Promise<BlockBody | undefined> {
-    const raw = await this.db.get(bodyKey(hash));
+    const raw = await this.get(bodyKey(hash));
     return raw === undefined ? undefined : decodeBody(raw);
   }
 
   async getReceipts(hash: Bytes): Promise<Receipt[] | undefined> {
-    const raw = await this.db.get(receiptsKey(hash));
+    const raw = await this.get(receiptsKey(hash));
     return raw === undefined ? undefined : decodeReceipts(raw);
   }
 
   async getCommit(n: bigint): Promise<Bytes | undefined> {
-    return this.db.get(commitKey(n));
+    return this.get(commitKey(n));
   }
 
   async getTxLocation(txHash: Bytes): Promise<{ number: bigint; index: number } | undefined> {
-    const raw = await this.db.get(txIndexKey(txHash));
+    const raw = await this.get(txIndexKey(txHash));
     if (raw === undefined) return undefined;
     const v = rlpDecodeList(raw, "tx index");
     return { number: expectUint(v[0], "txIndex.number"), index: Number(expectUint(v[1], "txIndex.index")) };
@@ -121,15 +228,17 @@ export class ChainDB implements TrieNodeReader {
 
   /** Heights in [from, to] with at least one log emitted by `address`, ascending. */
   async blocksWithLogsFrom(address: Bytes, from: bigint, to: bigint, limit: number): Promise<bigint[]> {
-    const out: bigint[] = [];
-    for await (const key of this.db.keys({
-      gte: logAddressKey(address, from),
-      lte: logAddressKey(address, to),
-      limit,
-    })) {
-      out.push(readUint64BE(key, 21));
-    }
-    return out;
+    return this.guard("iterate", async () => {
+      const out: bigint[] = [];
+      for await (const key of this.db.keys({
+        gte: logAddressKey(address, from),
+        lte: logAddressKey(address, to),
+        limit,
+      })) {
+        out.push(readUint64BE(key, 21));
+      }
+      return out;
+    });
   }
 
   async writeBlock(w: BlockWrite): Promise<void> {
@@ -147,14 +256,48 @@ export class ChainDB implements TrieNodeReader {
     const logAddresses = new Set<string>();
     for (const r of w.receipts) for (const l of r.logs) logAddresses.add(Buffer.from(l[0]).toString("hex"));
     for (const a of logAddresses) batch.put(logAddressKey(Buffer.from(a, "hex"), n), new Uint8Array(0));
-    batch.put(metaKey("head"), rlpEncode([bigIntToUnpaddedBytes(n), w.hash]));
-    await batch.write({ sync: this.syncWrites });
+    batch.put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
+    await this.guard("write", () => batch.write({ sync: this.syncWrites }));
+  }
+
+  /** Deletes `w.deleteKeys` and moves the head pointer to `w.head`, in one atomic, synced batch. */
+  async writeRollback(w: RollbackWrite): Promise<void> {
+    const batch = this.db.batch();
+    for (const k of w.deleteKeys) batch.del(k);
+    batch.put(metaKey("head"), encodeHeadPointer(w.head));
+    await this.guard("write", () => batch.write({ sync: true }));
   }
 
   /** Counts keys of one key space (a full scan: diagnostics and tests only). */
   async countKeys(prefix: number): Promise<number> {
     let count = 0;
-    for await (const _ of this.db.keys({ gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) })) count++;
+    await this.forEachKey({ gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) }, () => {
+      count++;
+    });
     return count;
+  }
+}
+
+function encodeHeadPointer(p: HeadPointer): Uint8Array {
+  return rlpEncode([bigIntToUnpaddedBytes(p.number), p.hash]);
+}
+
+/**
+ * Total size of LevelDB's write-ahead log files in `dir` (0 when it does not exist yet). Opening the
+ * database replays them into a fresh table and deletes them, so this is measured before `open`: it
+ * bounds how much recent data a damaged log can have dropped (see `integrity.ts`).
+ */
+export function levelLogBytes(dir: string): number {
+  let bytes = 0;
+  for (const name of levelFiles(dir)) if (/^\d+\.log$/.test(name)) bytes += statSync(join(dir, name)).size;
+  return bytes;
+}
+
+/** LevelDB's own files in `dir` (CURRENT, MANIFEST-*, *.log, *.ldb, *.sst); none when it does not exist. */
+function levelFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => /^(CURRENT|MANIFEST-\d+|\d+\.(log|ldb|sst))$/.test(n));
+  } catch {
+    return [];
   }
 }

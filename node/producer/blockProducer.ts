@@ -1,5 +1,5 @@
 import { type CommitCertificate, encodeCommit, verifyCommit } from "../../consensus/commit.js";
-import { type SignatureVerifier, type VoteSigner, VoteType, voteSignBytes } from "../../consensus/vote.js";
+import { type SignatureVerifier, VoteType } from "../../consensus/vote.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
@@ -18,15 +18,33 @@ export interface BlockProducerOptions {
   emptyBlockIntervalMs: number;
 }
 
+/**
+ * The dev validator's signer: the double-sign guard (`GuardedSigner`), whose last-signed state on disk
+ * lets a restarted dev node see which height it already signed, like a network validator.
+ */
+export interface PrecommitSigner {
+  readonly publicKey: Uint8Array;
+  signVote(
+    chainId: bigint,
+    type: VoteType,
+    height: bigint,
+    round: number,
+    blockHash: Uint8Array | null,
+  ): Promise<Uint8Array>;
+  lastSigned(): { height: bigint; round: number };
+}
+
 export interface BlockProducerModules {
   chain: Chain;
   mempool: Mempool;
-  signer: VoteSigner;
+  signer: PrecommitSigner;
   verifier: SignatureVerifier;
   validators: Validator[];
   log: Logger;
   metrics: Metrics | null;
   nowMs?: () => number;
+  /** Called once when block production fails and stops (a storage failure or a bug): the node stops. */
+  onFatal?: (e: unknown) => void;
 }
 
 /**
@@ -109,9 +127,11 @@ export class BlockProducer {
         await this.exclusive(() => this.produceBlock());
       } catch (e) {
         // A failure here is a bug or a storage fault; halting is safer than producing on broken state.
+        // Reported, not thrown: nobody awaits this loop until shutdown (an unhandled rejection).
         this.m.log.error("block production failed; stopping the producer", {}, e);
         this.running = false;
-        throw e;
+        this.m.onFatal?.(e);
+        return;
       }
     }
   }
@@ -164,19 +184,24 @@ export class BlockProducer {
       lastCommit,
     });
 
-    // Precommit and commit: the sole validator holds all the power, so its signature is +2/3.
+    // Precommit and commit: the sole validator holds all the power, so its signature is +2/3. A
+    // precommit already signed at this height never became a committed block (the start-up check
+    // refuses a database below the highest-committed record), so it never left the node: sign in
+    // the next round, as a network validator would, and the guard never signs one round twice.
+    const last = this.m.signer.lastSigned();
+    const round = last.height === number ? last.round + 1 : 0;
+    const signature = await this.m.signer.signVote(
+      chain.spec.chainId,
+      VoteType.Precommit,
+      number,
+      round,
+      proposal.hash,
+    );
     const commit: CommitCertificate = {
       height: number,
-      round: 0,
+      round,
       blockHash: proposal.hash,
-      signatures: [
-        {
-          validatorIndex: this.validatorIndex,
-          signature: this.m.signer.sign(
-            voteSignBytes(chain.spec.chainId, VoteType.Precommit, number, 0, proposal.hash),
-          ),
-        },
-      ],
+      signatures: [{ validatorIndex: this.validatorIndex, signature }],
     };
     verifyCommit(
       commit,

@@ -329,7 +329,7 @@ describe("GuardedSigner", () => {
   it(SignerErrorCode.PERSIST_FAILED, async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     // Make the next slot write fail: close the state file under the signer.
-    fs.closeSync((signer as unknown as { fd: number }).fd);
+    fs.closeSync((signer as unknown as { slots: { fd: number } }).slots.fd);
     await expectSignerError(signer.sign(1n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
     expect(signer.lastSigned().height).toBe(0n);
     // Halted: even a request that would be fine is refused until a restart re-reads the file.
