@@ -16,9 +16,14 @@ export const WorkerConfigSchema = Type.Object(
   {
     rpc: Type.String({ description: "JSON-RPC URL of an Azora node (http://…)", default: "http://127.0.0.1:8545" }),
     ws: Type.Optional(Type.String({ description: "WebSocket URL for new heads (default: the rpc URL with ws://)" })),
-    keyFile: Type.String({
-      description: "file holding the worker's account key: 0x-hex private key, or an encrypted JSON keystore",
-    }),
+    keyFile: Type.Optional(
+      Type.String({
+        description: "file holding the worker's account key: 0x-hex private key, or an encrypted JSON keystore",
+      }),
+    ),
+    devAccount: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 9, description: "devnet only: use dev account N's well-known key" }),
+    ),
     passwordFile: Type.Optional(Type.String({ description: "password of a JSON keystore (else AZORA_KEY_PASSWORD)" })),
     dataDir: Type.String({ description: "journal (jobs.sqlite) and blob store (blobs/)" }),
     kinds: Type.Array(Type.String({ minLength: 1, maxLength: 31 }), { minItems: 1, description: "job kinds served" }),

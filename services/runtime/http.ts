@@ -100,7 +100,7 @@ export async function createWorkerHTTP(mods: {
   health: HealthSource;
   version: string;
 }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",

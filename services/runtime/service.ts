@@ -4,6 +4,7 @@
  * for; tests and the bench call it in-process.
  */
 import { join } from "node:path";
+import type { Wallet } from "ethers";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { createHeadWatcher, type HeadWatcher } from "./chain/heads.js";
 import { AZR_TOKEN, LEARN_ADDRESS, MarketReader } from "./chain/market.js";
@@ -29,7 +30,13 @@ export interface RunningWorker {
 
 export async function startWorkerService(
   cfg: WorkerConfig,
-  mods: { handlers: readonly JobHandler[]; logger: Logger; version: string },
+  mods: {
+    handlers: readonly JobHandler[];
+    logger: Logger;
+    version: string;
+    /** The account's key when it does not come from `cfg.keyFile` (e.g. a devnet account). */
+    wallet?: Wallet;
+  },
 ): Promise<RunningWorker> {
   const logger = mods.logger;
   const handlers = new Map<string, JobHandler>();
@@ -39,7 +46,10 @@ export async function startWorkerService(
       throw new WorkerConfigError({ code: ConfigErrorCode.UNKNOWN_KIND, kind: k, known: [...handlers.keys()] });
   const used = [...new Set(cfg.kinds.map((k) => handlers.get(k) as JobHandler))];
 
-  const wallet = await loadWallet(cfg.keyFile, cfg.passwordFile);
+  let wallet: Wallet;
+  if (mods.wallet !== undefined) wallet = mods.wallet;
+  else if (cfg.keyFile !== undefined) wallet = await loadWallet(cfg.keyFile, cfg.passwordFile);
+  else throw new WorkerConfigError({ code: ConfigErrorCode.KEY_FILE, file: "", reason: "no key: give --key-file" });
   const rpc = createRPCClient(cfg.rpc);
   const chainId = quantity(await rpc.call<string>("eth_chainId", []));
   const journal = new Journal(join(cfg.dataDir, "jobs.sqlite"));

@@ -70,7 +70,8 @@ export function inlineSpecURI(doc: JobSpecDocument): string | undefined {
 }
 
 export function validateSpec(json: unknown, onChainKind?: string): JobSpecDocument {
-  const malformed = (reason: string) => new SpecError({ code: SpecErrorCode.MALFORMED, reason });
+  const malformed = (reason: string) =>
+    new SpecError({ code: SpecErrorCode.MALFORMED, reason }, `bad job spec: ${reason}`);
   const isObject = (v: unknown): v is Record<string, unknown> =>
     v !== null && typeof v === "object" && !Array.isArray(v);
   if (!isObject(json)) throw malformed("not a JSON object");
@@ -149,7 +150,10 @@ export function specFor(
       ? [toDataURI(input, opts.contentType)]
       : (opts.hostedURIs ?? []);
   if (opts.params !== undefined && "azora" in opts.params)
-    throw new SpecError({ code: SpecErrorCode.MALFORMED, reason: "parameter azora is reserved" });
+    throw new SpecError(
+      { code: SpecErrorCode.MALFORMED, reason: "parameter azora is reserved" },
+      "bad job spec: parameter azora is reserved",
+    );
   const doc: JobSpecDocument = {
     ...(opts.params ?? {}),
     azora: {

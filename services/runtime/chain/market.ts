@@ -25,6 +25,18 @@ export const AZR_TOKEN = ZeroAddress;
 
 export const marketInterface = new Interface(IJobMarketAbi);
 export const learnInterface = new Interface(ILearnAbi);
+/**
+ * The ERC-20 errors of ERC-6093 (OpenZeppelin 5's IERC20Errors), which LEARN reverts with (e.g. when a job's
+ * escrow cannot be pulled) but which ILearn's ABI does not list: the standard's signatures, to decode them.
+ */
+const erc6093Interface = new Interface([
+  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
+  "error ERC20InvalidSender(address sender)",
+  "error ERC20InvalidReceiver(address receiver)",
+  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
+  "error ERC20InvalidApprover(address approver)",
+  "error ERC20InvalidSpender(address spender)",
+]);
 
 /** Mirrors IJobMarket.JobStatus. */
 export enum JobStatus {
@@ -166,7 +178,7 @@ export interface DecodedRevert {
 /** Decodes revert data into the market's (or LEARN's) custom error, or `Error(string)`. */
 export function decodeRevert(data: string | undefined): DecodedRevert | undefined {
   if (data === undefined || data === "0x" || data.length < 10) return undefined;
-  for (const iface of [marketInterface, learnInterface]) {
+  for (const iface of [marketInterface, learnInterface, erc6093Interface]) {
     try {
       const err = iface.parseError(data);
       if (err !== null) return { name: err.name, args: err.args.map((a) => String(a)) };
@@ -195,7 +207,8 @@ export function encodeMarketCall(fn: string, args: readonly unknown[]): string {
   return marketInterface.encodeFunctionData(fn, args);
 }
 
-function decodeJobView(id: bigint, r: Result): JobView {
+/** Decodes the `job(id)` view (an ethers Result) into a JobView. */
+export function decodeJobView(id: bigint, r: Result): JobView {
   const s = r.spec;
   return {
     id,
@@ -277,40 +290,46 @@ export class MarketReader {
 
   async params(): Promise<MarketParams> {
     const [p] = await this.call("params", []);
-    const r = p as Result;
-    return {
-      minWorkerStake: r.minWorkerStake,
-      claimBondBps: Number(r.claimBondBps),
-      minClaimBond: r.minClaimBond,
-      feeBps: Number(r.feeBps),
-      challengeBond: r.challengeBond,
-      disputeWindow: Number(r.disputeWindow),
-      unbondingPeriod: Number(r.unbondingPeriod),
-      maxWindow: Number(r.maxWindow),
-      maxRedundancy: Number(r.maxRedundancy),
-      slashBurnBps: Number(r.slashBurnBps),
-      learnRewardPerJob: r.learnRewardPerJob,
-    };
+    return decodeParams(p as Result);
   }
 
   async worker(account: string): Promise<WorkerInfo> {
     const [w] = await this.call("worker", [account]);
-    const r = w as Result;
-    return {
-      registered: r.registered,
-      endpoint: r.endpoint,
-      kinds: (r.kinds as string[]).map(kindFromBytes32),
-      stake: r.stake,
-      locked: r.locked,
-      unbonding: r.unbonding,
-      unbondingEnds: Number(r.unbondingEnds),
-      jobsDone: Number(r.jobsDone),
-      jobsSlashed: Number(r.jobsSlashed),
-    };
+    return decodeWorkerInfo(w as Result);
   }
 
   async withdrawable(account: string, token: string): Promise<bigint> {
     const [n] = await this.call("withdrawable", [account, token]);
     return n as bigint;
   }
+}
+
+export function decodeParams(r: Result): MarketParams {
+  return {
+    minWorkerStake: r.minWorkerStake,
+    claimBondBps: Number(r.claimBondBps),
+    minClaimBond: r.minClaimBond,
+    feeBps: Number(r.feeBps),
+    challengeBond: r.challengeBond,
+    disputeWindow: Number(r.disputeWindow),
+    unbondingPeriod: Number(r.unbondingPeriod),
+    maxWindow: Number(r.maxWindow),
+    maxRedundancy: Number(r.maxRedundancy),
+    slashBurnBps: Number(r.slashBurnBps),
+    learnRewardPerJob: r.learnRewardPerJob,
+  };
+}
+
+export function decodeWorkerInfo(r: Result): WorkerInfo {
+  return {
+    registered: r.registered,
+    endpoint: r.endpoint,
+    kinds: (r.kinds as string[]).map(kindFromBytes32),
+    stake: r.stake,
+    locked: r.locked,
+    unbonding: r.unbonding,
+    unbondingEnds: Number(r.unbondingEnds),
+    jobsDone: Number(r.jobsDone),
+    jobsSlashed: Number(r.jobsSlashed),
+  };
 }

@@ -54,7 +54,7 @@ export async function createBlobServer(
   store: BlobStore,
   opts: { host: string; port: number; publicUrl?: string },
 ): Promise<BlobServer> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   registerBlobRoutes(app, store);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
