@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0x2681fc83271787d5c8318c02eab4f43ddfa6cfa4c5991c71d611191e5a930eb8");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x5280738d8e2e656f8e5cf8b1d0a6c8713b1d633699ca202258664734a52e5bf7");
+    expect(bytesToHex(g.hash)).toBe("0xf557e970e55adb028113c6f5ec6645ac22d7910f41dbdadbcd73b52778bfa2a5");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0xb47b07c47d4c8579498cfd616aa6969f63795d5bc6288e60c2b0ac31082d5fb2");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
