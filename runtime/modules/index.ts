@@ -2,6 +2,7 @@ import { escrowModule } from "./escrow/index.js";
 import type { DynamicPrecompileResolver } from "./evm.js";
 import { learnModule } from "./learn/index.js";
 import { marketModule } from "./market/index.js";
+import { modelRegistryModule } from "./models/index.js";
 import { nftRegistryModule, resolveNftCollection } from "./nft/index.js";
 import type { NativeModule } from "./registry.js";
 import { wazrModule } from "./wazr/index.js";
@@ -10,6 +11,7 @@ export { ESCROW_ADDRESS } from "./escrow/index.js";
 export { AzoraEVM, type DynamicPrecompileResolver } from "./evm.js";
 export { LEARN_ADDRESS } from "./learn/index.js";
 export { MARKET_ADDRESS } from "./market/index.js";
+export { MODEL_REGISTRY_ADDRESS } from "./models/index.js";
 export { NFT_REGISTRY_ADDRESS } from "./nft/index.js";
 export {
   type GenesisContext,
@@ -29,6 +31,7 @@ export const NATIVE_MODULES: readonly NativeModule[] = [
   nftRegistryModule,
   escrowModule,
   marketModule,
+  modelRegistryModule,
 ];
 
 /** Precompiles that live in address ranges rather than at one address: the NFT collections. */

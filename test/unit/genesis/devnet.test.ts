@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0xf557e970e55adb028113c6f5ec6645ac22d7910f41dbdadbcd73b52778bfa2a5");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0xb47b07c47d4c8579498cfd616aa6969f63795d5bc6288e60c2b0ac31082d5fb2");
+    expect(bytesToHex(g.hash)).toBe("0xee1668a64ad574396f39cc4c14e8a08ba486963d38513d61b0819352faf6bb9f");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x592ce3d628f42f29c4a89b7fb8ed4402639df5907580978b53c2ec625ece2e8b");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
