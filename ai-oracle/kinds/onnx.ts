@@ -1,0 +1,316 @@
+import type { JobContext, JobInput, JobOutput } from "../../services/runtime/handler.js";
+import { BatchQueue } from "../engine/batchQueue.js";
+import {
+  createONNXSession,
+  type NumericDType,
+  ONNX_ENGINE,
+  type ONNXSession,
+  type ONNXTensor,
+  Tensor,
+} from "../engine/session.js";
+import {
+  AZT1_CONTENT_TYPE,
+  DTYPES,
+  decodeTensors,
+  elementCount,
+  encodeTensors,
+  type NamedTensor,
+  type TensorData,
+} from "../engine/tensorContainer.js";
+import { AIError, AIErrorCode, AIInputCode, inputError } from "../errors.js";
+import { loadONNXModelById, parseModelId } from "../models/store.js";
+import type { KindModel } from "./kind.js";
+import { specObject } from "./kind.js";
+
+/**
+ * `ai/onnx`: any ONNX model an operator added by hash (`<modelsDir>/onnx/<sha256>.onnx`), run on named tensors.
+ *
+ * Spec: `{"model": "0x<sha256>", "outputs"?: ["name", ...]}`. Input and output: AZT1 containers
+ * (engine/tensorContainer.ts). Every model input must be given with the model's dtype, its rank and its fixed
+ * dimensions; symbolic dimensions take any size. Output: the requested outputs (default all), sorted by name.
+ *
+ * Comparison for replay: same names, dtypes and shapes; integer and bool tensors exactly equal; float tensors
+ * element-wise |a - b| <= `FLOAT_ATOL` + `FLOAT_RTOL` * |a| with NaN where the other has NaN (numpy's allclose).
+ *
+ * Batching: concurrent jobs for one model are concatenated along dimension 0 when every input and output of the
+ * model has the same symbolic first dimension (a batch axis), the jobs' other dimensions agree, and the model holds
+ * no dynamic-quantization operator (those compute their scales over the whole batch, so a result would depend on
+ * its batch mates).
+ */
+export const ONNX_KIND = "ai/onnx";
+export const FLOAT_ATOL = 1e-4;
+export const FLOAT_RTOL = 1e-3;
+/** Operators whose output for one row depends on the other rows of the batch. */
+const BATCH_DEPENDENT_OPS = ["DynamicQuantizeLinear", "MatMulInteger", "ConvInteger", "DynamicQuantizeMatMul"];
+
+export interface GenericONNXOptions {
+  readonly modelsDir: string;
+  /** Serve only these model ids (hex); default: every model in `<modelsDir>/onnx`. */
+  readonly allowedModels?: readonly string[];
+  /** Sessions kept open at once (least recently used are released; default 4). */
+  readonly maxSessions?: number;
+  /** Jobs merged into one run for models that allow it (default 8). */
+  readonly maxBatchJobs?: number;
+  readonly maxQueue?: number;
+}
+
+interface Loaded {
+  readonly id: string;
+  readonly session: ONNXSession;
+  readonly batchable: boolean;
+  readonly queue: BatchQueue<NamedTensor[], NamedTensor[]>;
+}
+
+export type GenericONNXModel = KindModel & {
+  /** Loads (or returns the open) session of a model, checking its hash. */
+  load(id: string): Promise<Loaded>;
+};
+
+export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXModel {
+  const allowed = opts.allowedModels ? new Set(opts.allowedModels.map((m) => parseModelId(m))) : null;
+  const open = new Map<string, Promise<Loaded>>();
+  const maxSessions = opts.maxSessions ?? 4;
+
+  async function loadModel(id: string): Promise<Loaded> {
+    const bytes = await loadONNXModelById(opts.modelsDir, id);
+    const session = await createONNXSession(bytes);
+    const batchable = (opts.maxBatchJobs ?? 8) > 1 && hasBatchAxis(session) && !hasBatchDependentOps(bytes);
+    const queue = new BatchQueue<NamedTensor[], NamedTensor[]>({
+      name: `onnx-${id.slice(0, 8)}`,
+      maxBatch: batchable ? (opts.maxBatchJobs ?? 8) : 1,
+      maxQueue: opts.maxQueue ?? 64,
+      key: (inputs) => inputs.map((t) => `${t.name}:${t.dtype}:${t.dims.slice(1).join("x")}`).join(","),
+      run: (jobs) => runBatch(session, jobs),
+    });
+    return { id, session, batchable, queue };
+  }
+
+  async function load(id: string): Promise<Loaded> {
+    let p = open.get(id);
+    if (p) {
+      open.delete(id); // re-insert: Map order is the LRU order
+      open.set(id, p);
+      return p;
+    }
+    p = loadModel(id);
+    open.set(id, p);
+    p.catch(() => open.delete(id));
+    while (open.size > maxSessions) {
+      const [oldest, q] = open.entries().next().value as [string, Promise<Loaded>];
+      open.delete(oldest);
+      void q.then((l) => {
+        l.queue.close();
+        return l.session.release();
+      });
+    }
+    return p;
+  }
+
+  return {
+    kind: ONNX_KIND,
+    modelId: null,
+    engine: `${ONNX_ENGINE}; generic AZT1; batch axis 0 <= ${opts.maxBatchJobs ?? 8} jobs unless dynamically quantized; compare ints exact, floats allclose(rtol ${FLOAT_RTOL}, atol ${FLOAT_ATOL})`,
+    load,
+    async run(job: JobInput, _ctx: JobContext): Promise<JobOutput> {
+      const spec = specObject(job);
+      const id = parseModelId(spec.model);
+      if (!id) throw inputError(AIInputCode.SPEC_INVALID, "spec.model must be the model's sha256 (hex)");
+      if (allowed && !allowed.has(id)) throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not served here`);
+      let loaded: Loaded;
+      try {
+        loaded = await load(id);
+      } catch (e) {
+        if (e instanceof AIError && e.code === AIErrorCode.MODEL_MISSING) {
+          throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not in this worker's models directory`);
+        }
+        throw e;
+      }
+      const inputs = decodeTensors(job.input);
+      validateInputs(loaded.session, inputs);
+      const wanted = outputNames(loaded.session, spec.outputs);
+      const outputs = await loaded.queue.push(inputs);
+      return { bytes: encodeTensors(outputs.filter((t) => wanted.has(t.name))), contentType: AZT1_CONTENT_TYPE };
+    },
+    agrees(own: JobOutput, submitted: Uint8Array): boolean {
+      return tensorsAgree(own.bytes, submitted);
+    },
+    async close() {
+      const all = [...open.values()];
+      open.clear();
+      for (const p of all) {
+        const l = await p.catch(() => null);
+        if (l) {
+          l.queue.close();
+          await l.session.release();
+        }
+      }
+    },
+  };
+}
+
+function outputNames(session: ONNXSession, requested: unknown): Set<string> {
+  if (requested === undefined) return new Set(session.outputNames);
+  if (!Array.isArray(requested) || requested.length === 0) {
+    throw inputError(AIInputCode.SPEC_INVALID, "spec.outputs must be a non-empty array of output names");
+  }
+  for (const n of requested) {
+    if (typeof n !== "string" || !session.outputNames.includes(n)) {
+      throw inputError(AIInputCode.SPEC_INVALID, `the model has no output ${String(n).slice(0, 64)}`);
+    }
+  }
+  return new Set(requested as string[]);
+}
+
+function hasBatchAxis(session: ONNXSession): boolean {
+  const firstDims = [...session.inputMetadata, ...session.outputMetadata].map((m) => (m.isTensor ? m.shape[0] : 0));
+  return firstDims.length > 0 && typeof firstDims[0] === "string" && firstDims.every((d) => d === firstDims[0]);
+}
+
+/** The op_type strings sit verbatim in the protobuf; a false positive only turns batching off. */
+function hasBatchDependentOps(bytes: Buffer): boolean {
+  return BATCH_DEPENDENT_OPS.some((op) => bytes.includes(op));
+}
+
+export function validateInputs(session: ONNXSession, inputs: readonly NamedTensor[]): void {
+  const byName = new Map(inputs.map((t) => [t.name, t]));
+  for (const m of session.inputMetadata) {
+    const t = byName.get(m.name);
+    if (!t) throw inputError(AIInputCode.TENSOR_NAME, `missing input tensor ${m.name}`);
+    if (!m.isTensor) throw inputError(AIInputCode.TENSOR_DTYPE, `input ${m.name} is not a tensor input`);
+    if (m.type !== t.dtype) {
+      throw inputError(AIInputCode.TENSOR_DTYPE, `input ${m.name} must be ${m.type}, got ${t.dtype}`);
+    }
+    if (m.shape.length > 0 && m.shape.length !== t.dims.length) {
+      throw inputError(
+        AIInputCode.TENSOR_SHAPE,
+        `input ${m.name} must have rank ${m.shape.length}, got ${t.dims.length}`,
+      );
+    }
+    m.shape.forEach((d, i) => {
+      if (typeof d === "number" && d >= 0 && t.dims[i] !== d) {
+        throw inputError(
+          AIInputCode.TENSOR_SHAPE,
+          `input ${m.name} must have shape [${m.shape.join(", ")}], got [${t.dims.join(", ")}]`,
+        );
+      }
+    });
+    byName.delete(m.name);
+  }
+  const extra = [...byName.keys()];
+  if (extra.length > 0) throw inputError(AIInputCode.TENSOR_NAME, `the model has no input ${extra[0].slice(0, 64)}`);
+}
+
+function toORT(t: NamedTensor): ONNXTensor {
+  return new Tensor(t.dtype, t.data as never, t.dims as number[]);
+}
+
+function fromORT(name: string, t: ONNXTensor): NamedTensor {
+  if (!(t.type in DTYPES)) {
+    throw new AIError({ code: AIErrorCode.MODEL_INCOMPATIBLE, model: "onnx", reason: `output ${name} is ${t.type}` });
+  }
+  const dtype = t.type as NumericDType;
+  let data = t.data as TensorData;
+  if (dtype === "bool" && !(data instanceof Uint8Array)) data = Uint8Array.from(data as unknown as ArrayLike<number>);
+  return { name, dtype, dims: [...t.dims], data };
+}
+
+/** Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is. */
+async function runBatch(session: ONNXSession, jobs: NamedTensor[][]): Promise<(NamedTensor[] | Error)[]> {
+  if (jobs.length === 1) {
+    try {
+      const out = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])));
+      return [Object.entries(out).map(([n, t]) => fromORT(n, t))];
+    } catch (e) {
+      if (e instanceof AIError) throw e;
+      return [inputError(AIInputCode.MODEL_REJECTED_INPUT, `onnxruntime: ${(e as Error).message.slice(0, 300)}`)];
+    }
+  }
+  const rows = jobs.map((inputs) => inputs[0].dims[0]);
+  const total = rows.reduce((a, b) => a + b, 0);
+  const feeds: Record<string, ONNXTensor> = {};
+  for (const name of jobs[0].map((t) => t.name)) {
+    const parts = jobs.map((inputs) => inputs.find((t) => t.name === name)!);
+    feeds[name] = toORT(concatAxis0(parts, total));
+  }
+  let out: Record<string, ONNXTensor>;
+  try {
+    out = await session.run(feeds);
+  } catch {
+    // One bad job must not fail its batch mates: fall back to running each alone.
+    const each: (NamedTensor[] | Error)[] = [];
+    for (const j of jobs) each.push((await runBatch(session, [j]))[0]);
+    return each;
+  }
+  const results: NamedTensor[][] = jobs.map(() => []);
+  for (const [name, t] of Object.entries(out)) {
+    const whole = fromORT(name, t);
+    let at = 0;
+    rows.forEach((n, i) => {
+      results[i].push(sliceAxis0(whole, at, n));
+      at += n;
+    });
+  }
+  return results;
+}
+
+function concatAxis0(parts: NamedTensor[], total: number): NamedTensor {
+  const first = parts[0];
+  const rowElems = elementCount(first.dims.slice(1));
+  const Ctor = first.data.constructor as new (n: number) => TensorData;
+  const data = new Ctor(total * rowElems);
+  let at = 0;
+  for (const p of parts) {
+    (data as Float32Array).set(p.data as Float32Array, at);
+    at += p.data.length;
+  }
+  return { name: first.name, dtype: first.dtype, dims: [total, ...first.dims.slice(1)], data };
+}
+
+function sliceAxis0(t: NamedTensor, start: number, n: number): NamedTensor {
+  const rowElems = elementCount(t.dims.slice(1));
+  return {
+    name: t.name,
+    dtype: t.dtype,
+    dims: [n, ...t.dims.slice(1)],
+    data: t.data.slice(start * rowElems, (start + n) * rowElems) as TensorData,
+  };
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** The `ai/onnx` comparison rule over two AZT1 results. */
+export function tensorsAgree(own: Uint8Array, submitted: Uint8Array): boolean {
+  let a: NamedTensor[];
+  let b: NamedTensor[];
+  try {
+    a = decodeTensors(own);
+    b = decodeTensors(submitted);
+  } catch {
+    return false;
+  }
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const y = b[i];
+    if (x.name !== y.name || x.dtype !== y.dtype || x.dims.join() !== y.dims.join()) return false;
+    const float = x.dtype === "float32" || x.dtype === "float64" || x.dtype === "float16";
+    for (let k = 0; k < x.data.length; k++) {
+      if (!float) {
+        if (x.data[k] !== y.data[k]) return false;
+        continue;
+      }
+      const u = x.dtype === "float16" ? halfToFloat(x.data[k] as number) : (x.data[k] as number);
+      const v = y.dtype === "float16" ? halfToFloat(y.data[k] as number) : (y.data[k] as number);
+      if (Number.isNaN(u) || Number.isNaN(v)) {
+        if (!(Number.isNaN(u) && Number.isNaN(v))) return false;
+      } else if (!(u === v || Math.abs(u - v) <= FLOAT_ATOL + FLOAT_RTOL * Math.abs(u))) return false;
+    }
+    return true;
+  });
+}

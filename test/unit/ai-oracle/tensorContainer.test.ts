@@ -1,0 +1,74 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { decodeTensors, encodeTensors, type NamedTensor } from "../../../ai-oracle/engine/tensorContainer.js";
+import { AIInputCode } from "../../../ai-oracle/errors.js";
+import { JobInputError } from "../../../services/runtime/handler.js";
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof JobInputError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+describe("AZT1 tensor container", () => {
+  const tensors: NamedTensor[] = [
+    { name: "x", dtype: "float32", dims: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, -0.5]) },
+    { name: "ids", dtype: "int64", dims: [1, 2], data: BigInt64Array.from([7n, -1n]) },
+    { name: "flag", dtype: "bool", dims: [], data: Uint8Array.from([1]) },
+  ];
+
+  it("round-trips and writes tensors sorted by name (canonical bytes)", () => {
+    const bytes = encodeTensors(tensors);
+    const decoded = decodeTensors(bytes);
+    expect(decoded.map((t) => t.name)).toEqual(["flag", "ids", "x"]);
+    expect(Array.from(decoded[2].data as Float32Array)).toEqual([1, 2, 3, 4, 5, -0.5]);
+    expect(Array.from(decoded[1].data as BigInt64Array)).toEqual([7n, -1n]);
+    expect(decoded[0].dims).toEqual([]);
+    expect(Buffer.from(encodeTensors([...tensors].reverse())).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it("lays out the documented header: magic, count, name, dtype, rank, dims, little-endian data", () => {
+    const b = Buffer.from(encodeTensors([{ name: "a", dtype: "int32", dims: [2], data: Int32Array.from([1, 256]) }]));
+    expect(b.toString("hex")).toBe(
+      `${Buffer.from("AZT1").toString("hex")}01000000` +
+        "0100" +
+        "61" +
+        "07" +
+        "01" +
+        "02000000" +
+        "01000000" +
+        "00010000",
+    );
+  });
+
+  it("refuses malformed containers with TENSOR_FORMAT / TENSOR_NAME", () => {
+    const good = Buffer.from(encodeTensors(tensors));
+    expect(codeOf(() => decodeTensors(Buffer.from("nope")))).toBe(AIInputCode.TENSOR_FORMAT);
+    expect(codeOf(() => decodeTensors(good.subarray(0, good.length - 1)))).toBe(AIInputCode.TENSOR_FORMAT);
+    expect(codeOf(() => decodeTensors(Buffer.concat([good, Buffer.from([0])])))).toBe(AIInputCode.TENSOR_FORMAT);
+    const badDtype = Buffer.from(encodeTensors([tensors[0]]));
+    badDtype[8 + 2 + 1] = 99; // dtype byte after u16 name length and the 1-byte name
+    expect(codeOf(() => decodeTensors(badDtype))).toBe(AIInputCode.TENSOR_FORMAT);
+    const one = Buffer.from(encodeTensors([tensors[0]]));
+    const twice = Buffer.concat([one.subarray(0, 4), Buffer.from([2, 0, 0, 0]), one.subarray(8), one.subarray(8)]);
+    expect(codeOf(() => decodeTensors(twice))).toBe(AIInputCode.TENSOR_NAME);
+  });
+
+  it("never throws anything but a JobInputError on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (tail, withMagic) => {
+        const bytes = withMagic ? Buffer.concat([Buffer.from("AZT1"), Buffer.from(tail)]) : Buffer.from(tail);
+        try {
+          decodeTensors(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(JobInputError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
