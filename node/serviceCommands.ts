@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { formatUnits, HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
+import { AI_KINDS, type AIKind, createAIHandlers, missingModels } from "../ai-oracle/index.js";
 import { DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import { MarketClient, tokenAddress } from "../services/client/index.js";
 import {
@@ -61,10 +62,16 @@ async function handlersFor(
 }
 
 async function aiHandlers(
-  _kinds: string[],
-  _opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
+  kinds: string[],
+  opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
 ): Promise<JobHandler[]> {
-  throw new InvalidArgumentError("AI kinds need the ai-oracle handlers, which this build does not include yet");
+  const unknown = kinds.filter((k) => !(AI_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown AI kind ${unknown.join(", ")} (known: ${AI_KINDS.join(", ")})`);
+  const aiOpts = { kinds: kinds as AIKind[], modelsDir: opts.modelsDir, logger: opts.logger.child({ module: "ai" }) };
+  const { missing, hint } = await missingModels(aiOpts);
+  if (missing.length > 0) throw new InvalidArgumentError(hint);
+  return createAIHandlers(aiOpts);
 }
 
 async function devWallet(index: number, rpcUrl: string): Promise<Wallet> {

@@ -24,6 +24,7 @@ import {
   decodeRevert,
   decodeWorkerInfo,
   escrowFor,
+  hasDelivered,
   JobStatus,
   type JobView,
   kindToBytes32,
@@ -31,7 +32,6 @@ import {
   MARKET_ADDRESS,
   type MarketParams,
   marketInterface,
-  SlotStatus,
   TERMINAL_JOB_STATUSES,
   Verification,
   type WorkerInfo,
@@ -340,7 +340,7 @@ export class MarketClient {
       .map((s, i) => ({ s, i }))
       .filter(
         ({ s, i }) =>
-          s.status >= SlotStatus.Revealed && s.resultHash !== ZERO_HASH && (opts.slot === undefined || opts.slot === i),
+          hasDelivered(s.status) && s.resultHash !== ZERO_HASH && (opts.slot === undefined || opts.slot === i),
       );
     if (delivered.length === 0) throw new ClientError({ code: ClientErrorCode.NOT_DELIVERED, id: id.toString() });
     const { s, i } = delivered[0];

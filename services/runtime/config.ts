@@ -58,7 +58,10 @@ export const WorkerConfigSchema = Type.Object(
       description: "refuse jobs whose deliver window is shorter (the time the work needs plus margin)",
     }),
     stake: Type.Optional(
-      Decimal("AZR to keep staked (registration, and top-up at start); default the market's minimum", "0"),
+      Type.String({
+        pattern: "^[0-9]+(\\.[0-9]{1,18})?$",
+        description: "AZR to keep staked (registration, and top-up at start); default the market's minimum",
+      }),
     ),
     verify: Type.Boolean({ default: true, description: "answer replay-verification duties" }),
     reclaim: Type.Boolean({

@@ -20,10 +20,10 @@ import { type FetchOptions, fetchURI, fetchVerified, toDataURI } from "./content
 import { ContentError, ContentErrorCode, SpecError, SpecErrorCode } from "./errors.js";
 
 export const SPEC_VERSION = 1;
-/** The market stores strings of at most 4 KiB; a longer spec is hosted and named by CID instead. */
-export const MAX_INLINE_SPEC_URI_CHARS = 4000;
-/** Inputs up to this size travel inline in the spec (a `data:` URI); larger ones are hosted. */
-export const MAX_INLINE_INPUT_BYTES = 1024;
+/** The market takes a specURI of at most 1,024 bytes; a longer spec is hosted and named by CID instead. */
+export const MAX_INLINE_SPEC_URI_CHARS = 1024;
+/** Inputs up to this size travel inline in the spec (a `data:` URI inside the `data:` specURI); larger ones are hosted. */
+export const MAX_INLINE_INPUT_BYTES = 384;
 export const MAX_SPEC_BYTES = 64 * 1024;
 
 export interface SpecEnvelope {

@@ -57,7 +57,15 @@ export enum SlotStatus {
   Committed = 2,
   Revealed = 3,
   Paid = 4,
+  /** A no-show, or a result that lost. */
   Slashed = 5,
+  /** Never claimed before the claim window closed. */
+  Expired = 6,
+}
+
+/** Slots that delivered a result (it may since have been paid or slashed). */
+export function hasDelivered(status: SlotStatus): boolean {
+  return status === SlotStatus.Revealed || status === SlotStatus.Paid || status === SlotStatus.Slashed;
 }
 
 /** Mirrors IJobMarket.Verification. */
@@ -112,6 +120,11 @@ export interface JobView {
   challengeBond: bigint;
   verifiers: string[];
   disputeEnds: number;
+  /** Commit–reveal: 0 until every live slot has committed, then the reveal deadline. */
+  revealEnds: number;
+  /** Replay disputes: verifiers[i] voted votes[i] when voted[i]. */
+  votes: string[];
+  voted: boolean[];
 }
 
 export interface MarketParams {
@@ -126,6 +139,8 @@ export interface MarketParams {
   maxRedundancy: number;
   slashBurnBps: number;
   learnRewardPerJob: bigint;
+  minWindow: number;
+  feeRecipient: string;
 }
 
 export interface WorkerInfo {
@@ -244,6 +259,9 @@ export function decodeJobView(id: bigint, r: Result): JobView {
     challengeBond: r.challengeBond,
     verifiers: (r.verifiers as string[]).map((a) => getAddress(a)),
     disputeEnds: Number(r.disputeEnds),
+    revealEnds: Number(r.revealEnds),
+    votes: [...(r.votes as string[])],
+    voted: [...(r.voted as boolean[])],
   };
 }
 
@@ -317,6 +335,8 @@ export function decodeParams(r: Result): MarketParams {
     maxRedundancy: Number(r.maxRedundancy),
     slashBurnBps: Number(r.slashBurnBps),
     learnRewardPerJob: r.learnRewardPerJob,
+    minWindow: Number(r.minWindow),
+    feeRecipient: getAddress(r.feeRecipient),
   };
 }
 

@@ -203,12 +203,12 @@ export class TxManager {
       if (e instanceof RPCError && (e.rpcCode === 3 || /revert/i.test(e.message))) {
         const d = decodeRevert(e.data);
         this.mods.onTx?.(intent.action, "would_revert");
-        throw new TxError({
-          code: TxErrorCode.WOULD_REVERT,
-          action: intent.action,
-          error: d?.name ?? "Reverted",
-          args: d?.args ?? [],
-        });
+        const error = d?.name ?? "Reverted";
+        const args = d?.args ?? [];
+        throw new TxError(
+          { code: TxErrorCode.WOULD_REVERT, action: intent.action, error, args },
+          `${intent.action} would revert: ${error}(${args.join(", ")})`,
+        );
       }
       throw e;
     }

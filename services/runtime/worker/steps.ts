@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../runtime/lib/logger.js";
 import {
   commitmentOf,
+  hasDelivered,
   JobStatus,
   type JobView,
   type MarketParams,
@@ -328,12 +329,13 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         return "again";
       }
       if (TERMINAL_JOB_STATUSES.has(view.status)) return settleDelivered(ctx, row, view, slot.status);
-      const all = view.slots.filter((s) => s.status >= SlotStatus.Committed && s.status !== SlotStatus.Slashed).length;
-      if (all < view.spec.redundancy) {
+      if (view.revealEnds === 0) {
+        // Reveals open once every live slot has committed; a no-show is reclaimed after its deadline.
         const next = Math.min(...view.slots.filter((s) => s.status === SlotStatus.Claimed).map((s) => s.deliverBy));
         if (Number.isFinite(next)) ctx.wake(row.id, "work", next);
         return "wait";
       }
+      if (now >= view.revealEnds) return finish(ctx, row, "expired", "reveal window passed");
       const r = await trySend(ctx, row, "reveal", [
         row.id,
         row.resultHash,
@@ -396,7 +398,11 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         journal.updateJob(row.id, "work", { state: "candidate" });
         return "again";
       }
-      const late = view.slots.filter((s) => s.status === SlotStatus.Claimed && now > s.deliverBy);
+      const late = view.slots.filter(
+        (s) =>
+          (s.status === SlotStatus.Claimed && now >= s.deliverBy) ||
+          (s.status === SlotStatus.Committed && view.revealEnds > 0 && now >= view.revealEnds),
+      );
       if (late.length > 0 && ctx.opts.reclaim) {
         const r = await trySend(ctx, row, "reclaim", [row.id]);
         if (r.ok) {
@@ -410,7 +416,10 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         ctx.wake(row.id, "work", now + 1);
         return "wait";
       }
-      const next = Math.min(...view.slots.filter((s) => s.status === SlotStatus.Claimed).map((s) => s.deliverBy + 1));
+      const next = Math.min(
+        ...view.slots.filter((s) => s.status === SlotStatus.Claimed).map((s) => s.deliverBy),
+        ...(view.revealEnds > 0 ? [view.revealEnds] : []),
+      );
       if (Number.isFinite(next)) ctx.wake(row.id, "work", next);
       return "wait";
     }
@@ -443,7 +452,9 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
   if (view.status !== JobStatus.Challenged)
     return finish(ctx, row, row.voteHash === null ? "skipped" : "voted", "dispute over");
   const me = ctx.address.toLowerCase();
-  if (!view.verifiers.some((v) => v.toLowerCase() === me)) return finish(ctx, row, "skipped", "not a verifier");
+  const index = view.verifiers.findIndex((v) => v.toLowerCase() === me);
+  if (index < 0) return finish(ctx, row, "skipped", "not a verifier");
+  if (view.voted[index] === true) return finish(ctx, row, "voted");
   if (view.disputeEnds > 0 && ctx.nowSec() >= view.disputeEnds) return finish(ctx, row, "expired", "vote window over");
 
   if (row.state === "assigned") {
@@ -461,7 +472,7 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
       return "wait";
     }
     let vote = own.hash;
-    const delivered = [...new Set(view.slots.filter((s) => s.status >= SlotStatus.Revealed).map((s) => s.resultHash))];
+    const delivered = [...new Set(view.slots.filter((s) => hasDelivered(s.status)).map((s) => s.resultHash))];
     for (const h of delivered) {
       if (h.toLowerCase() === own.hash.toLowerCase()) {
         vote = h;

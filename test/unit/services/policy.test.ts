@@ -27,6 +27,8 @@ const params: MarketParams = {
   maxRedundancy: 5,
   slashBurnBps: 5000,
   learnRewardPerJob: E18,
+  minWindow: 1,
+  feeRecipient: ZeroAddress,
 };
 
 function job(over: Partial<JobView> = {}, spec: Partial<JobView["spec"]> = {}): JobView {
@@ -42,6 +44,9 @@ function job(over: Partial<JobView> = {}, spec: Partial<JobView["spec"]> = {}): 
     challengeBond: 0n,
     verifiers: [],
     disputeEnds: 0,
+    revealEnds: 0,
+    votes: [],
+    voted: [],
     ...over,
     spec: {
       kind: "test/sha256",
