@@ -11,6 +11,7 @@ import {
   type ContractTransactionReceipt,
   type ContractTransactionResponse,
   JsonRpcProvider,
+  NonceManager,
   type Provider,
   type Result,
   type Signer,
@@ -111,11 +112,14 @@ export class MarketClient {
     this.learn = new Contract(LEARN_ADDRESS, ILearnAbi, runner);
   }
 
-  /** Node convenience: a client on a JSON-RPC URL, signing with `privateKey` when given. */
+  /**
+   * Node convenience: a client on a JSON-RPC URL, signing with `privateKey` when given (through a NonceManager,
+   * so concurrent calls get consecutive nonces).
+   */
   static connect(rpcUrl: string, privateKey?: string): MarketClient {
     const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1, batchMaxCount: 1 });
     provider.pollingInterval = 250;
-    return new MarketClient(privateKey === undefined ? provider : new Wallet(privateKey, provider));
+    return new MarketClient(privateKey === undefined ? provider : new NonceManager(new Wallet(privateKey, provider)));
   }
 
   get provider(): Provider {
@@ -406,6 +410,8 @@ export class MarketClient {
     try {
       tx = (await contract.getFunction(fn)(...args, overrides)) as ContractTransactionResponse;
     } catch (e) {
+      // a NonceManager counted a nonce for a transaction that was never sent: re-read it from the chain
+      if (this.runner instanceof NonceManager) this.runner.reset();
       throw toClientError(fn, e);
     }
     const receipt = await tx.wait();
