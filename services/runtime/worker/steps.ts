@@ -482,7 +482,14 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
       if (bytes === undefined) continue;
       const doc = await specOf(ctx, view);
       const input = await inputOf(ctx, view, doc);
-      if (handler.agrees(own.output, bytes, { id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input })) {
+      let agrees = false;
+      try {
+        agrees = handler.agrees(own.output, bytes, { id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input });
+      } catch (e) {
+        // a malformed delivered result simply does not agree
+        ctx.logger.debug("delivered result not comparable", { job: row.id, hash: h, err: (e as Error).message });
+      }
+      if (agrees) {
         vote = h;
         break;
       }
