@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import type { MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { loadConfigFile, resolveConfig } from "./config.js";
 import { initNetwork } from "./localnet.js";
@@ -222,6 +223,14 @@ program
     "genesis consensus.emptyBlockIntervalMs: how often an idle chain makes a block (default 3000)",
     intArg("--empty-block-interval", 10, 3_600_000),
   )
+  .addOption(
+    new Option(
+      "--market-preset <preset>",
+      "job market parameters in genesis: devnet (windows up to 1 h) or production (up to 7 days, 30-day unbonding)",
+    )
+      .choices(["devnet", "production"])
+      .default("devnet"),
+  )
   .action(
     async (o: {
       out: string;
@@ -230,6 +239,7 @@ program
       basePort: number;
       chainId: number;
       emptyBlockInterval?: number;
+      marketPreset: MarketPreset;
     }) => {
       const r = await initNetwork({ ...o, p2pOffset: 1000, emptyBlockIntervalMs: o.emptyBlockInterval });
       process.stdout.write(

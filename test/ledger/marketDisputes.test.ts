@@ -16,7 +16,6 @@ import {
   type Fixture,
   feeOf,
   JobStatus,
-  KIND,
   Mode,
   marketEvents,
   marketHelpers,
