@@ -110,8 +110,9 @@ export class PaddleOCRRunner {
   async read(img: RGBAImage, ctx?: JobContext): Promise<OCRLine[]> {
     const boxes = (await this.detect(img)).slice(0, this.maxLines);
     const lines: { text: string; box: Box }[] = [];
-    for (const box of boxes) {
+    for (const [i, box] of boxes.entries()) {
       ctx?.signal.throwIfAborted();
+      if (boxes.length > 20 && i % 10 === 0) ctx?.progress(i / boxes.length, `line ${i}/${boxes.length}`);
       const { text, score } = await this.recognise(img, box);
       const trimmed = text.trim();
       if (score >= DROP_SCORE && trimmed.length > 0) lines.push({ text: trimmed, box });
