@@ -271,6 +271,13 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
     case "claimed":
     case "computed": {
       if (slot === undefined) return finish(ctx, row, "expired", "claim no longer held");
+      // settled already (e.g. accepted between our submit and this read)
+      if (
+        slot.status === SlotStatus.Paid ||
+        slot.status === SlotStatus.Slashed ||
+        TERMINAL_JOB_STATUSES.has(view.status)
+      )
+        return settleDelivered(ctx, row, view, slot.status);
       if (slot.status === SlotStatus.Committed) {
         journal.updateJob(row.id, "work", { state: "committed", slot: idx });
         return "again";
@@ -279,7 +286,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         journal.updateJob(row.id, "work", { state: "delivered", slot: idx });
         return "again";
       }
-      if (slot.status !== SlotStatus.Claimed) return "again";
+      if (slot.status !== SlotStatus.Claimed) return "wait";
       if (now >= slot.deliverBy) return finish(ctx, row, "expired", "delivery deadline passed");
       if (row.state === "claimed") {
         if (row.runs >= ctx.opts.maxRuns) return finish(ctx, row, "failed", `gave up after ${row.runs} runs`);
@@ -324,6 +331,8 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
 
     case "committed": {
       if (slot === undefined) return finish(ctx, row, "expired", "claim no longer held");
+      if (slot.status === SlotStatus.Paid || slot.status === SlotStatus.Slashed)
+        return settleDelivered(ctx, row, view, slot.status);
       if (slot.status === SlotStatus.Revealed) {
         journal.updateJob(row.id, "work", { state: "delivered" });
         return "again";
