@@ -133,7 +133,7 @@ class ChainWatcher {
     while (!this.stopped) {
       const head = Number(hexToBigInt(await this.rpc.call("eth_blockNumber")));
       if (head <= this.last) {
-        await sleep(5);
+        await sleep(25);
         continue;
       }
       const hashes = [...this.receipts.keys()];

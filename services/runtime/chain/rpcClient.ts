@@ -20,40 +20,55 @@ export class RPCError extends Error {
 export interface RPCClient {
   readonly url: string;
   call<T = unknown>(method: string, params: unknown[]): Promise<T>;
+  /** One JSON-RPC batch; results in request order, an RPCError in place of each failed entry. */
+  batch<T = unknown>(calls: [method: string, params: unknown[]][]): Promise<(T | RPCError)[]>;
 }
 
 export function createRPCClient(url: string, opts: { timeoutMs?: number } = {}): RPCClient {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let nextId = 1;
+  async function post(body: unknown, what: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      throw new RPCError(what, 0, err.cause?.code ?? err.message);
+    }
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => "");
+      throw new RPCError(what, 0, `HTTP ${res.status} ${text.slice(0, 200)}`);
+    }
+    return res.json();
+  }
+  type Reply<T> = { id: number; result?: T; error?: { code: number; message: string; data?: unknown } };
+  const toError = (method: string, e: NonNullable<Reply<unknown>["error"]>) =>
+    new RPCError(method, e.code, e.message, typeof e.data === "string" ? e.data : undefined);
   return {
     url,
     async call<T>(method: string, params: unknown[]): Promise<T> {
-      const id = nextId++;
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (e) {
-        const err = e as Error & { cause?: { code?: string } };
-        throw new RPCError(method, 0, err.cause?.code ?? err.message);
-      }
-      if (!res.ok && res.status !== 200) {
-        const text = await res.text().catch(() => "");
-        throw new RPCError(method, 0, `HTTP ${res.status} ${text.slice(0, 200)}`);
-      }
-      const body = (await res.json()) as {
-        result?: T;
-        error?: { code: number; message: string; data?: unknown };
-      };
-      if (body.error !== undefined) {
-        const data = typeof body.error.data === "string" ? body.error.data : undefined;
-        throw new RPCError(method, body.error.code, body.error.message, data);
-      }
+      const body = (await post({ jsonrpc: "2.0", id: nextId++, method, params }, method)) as Reply<T>;
+      if (body.error !== undefined) throw toError(method, body.error);
       return body.result as T;
+    },
+    async batch<T>(calls: [string, unknown[]][]): Promise<(T | RPCError)[]> {
+      if (calls.length === 0) return [];
+      const first = nextId;
+      const req = calls.map(([method, params]) => ({ jsonrpc: "2.0", id: nextId++, method, params }));
+      const replies = (await post(req, `batch(${calls[0][0]}×${calls.length})`)) as Reply<T>[];
+      if (!Array.isArray(replies)) throw new RPCError("batch", 0, "not a batch response");
+      const out: (T | RPCError)[] = calls.map(([m]) => new RPCError(m, 0, "missing from batch response"));
+      for (const r of replies) {
+        const i = r.id - first;
+        if (i < 0 || i >= calls.length) continue;
+        out[i] = r.error !== undefined ? toError(calls[i][0], r.error) : (r.result as T);
+      }
+      return out;
     },
   };
 }

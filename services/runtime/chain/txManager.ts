@@ -22,7 +22,7 @@ export interface TxManagerOptions {
   maxFeeBumps: number;
   /** Added to eth_estimateGas's answer. */
   gasMarginPercent: number;
-  /** How often pending transactions' receipts are polled (new heads poll too). */
+  /** How often pending transactions' receipts are polled besides every new head (a fallback). */
   receiptPollMs: number;
 }
 
@@ -31,8 +31,13 @@ export const DEFAULT_TX_OPTIONS: Omit<TxManagerOptions, "chainId"> = {
   feeBumpPercent: 15,
   maxFeeBumps: 8,
   gasMarginPercent: 30,
-  receiptPollMs: 250,
+  receiptPollMs: 1_000,
 };
+
+/** Margin on a cached gas limit (calls of one key differ a little: string lengths, first vs later writes). */
+const CACHED_GAS_MARGIN_PERCENT = 50n;
+/** A transaction not mined this long after its broadcast is checked against the account nonce. */
+const NONCE_CHECK_AFTER_MS = 3_000;
 
 export interface TxIntent {
   jobId: bigint | null;
@@ -42,6 +47,12 @@ export interface TxIntent {
   to: string;
   data: string;
   value?: bigint;
+  /**
+   * Calls with the same key cost about the same gas (e.g. "claim/1": a claim on a redundancy-1 job). The first
+   * is sized by eth_estimateGas; later ones reuse that limit and are only pre-checked with one eth_call (a
+   * binary-searching estimate runs the call several times on the node). Omit for calls whose gas varies.
+   */
+  gasKey?: string;
 }
 
 export interface TxLog {
@@ -69,6 +80,7 @@ interface Receipt {
 
 interface Tracked {
   row: TxRow;
+  gasKey?: string;
   lastSentMs: number;
   bumps: number;
   waiters: { resolve: (o: TxOutcome) => void; reject: (e: unknown) => void }[];
@@ -89,6 +101,7 @@ export class TxManager {
   private polling = false;
   private closed = false;
   private fees: { base: bigint; tip: bigint; atMs: number } | undefined;
+  private readonly gasByKey = new Map<string, bigint>();
 
   constructor(
     private readonly opts: TxManagerOptions,
@@ -145,7 +158,19 @@ export class TxManager {
    */
   async send(intent: TxIntent): Promise<TxOutcome> {
     const value = intent.value ?? 0n;
-    const gasLimit = await this.estimate(intent, value);
+    const cached = intent.gasKey === undefined ? undefined : this.gasByKey.get(intent.gasKey);
+    let gasLimit: bigint;
+    if (cached !== undefined) {
+      await this.precheck(intent, value);
+      gasLimit = cached;
+    } else {
+      gasLimit = await this.estimate(intent, value);
+      if (intent.gasKey !== undefined)
+        this.gasByKey.set(
+          intent.gasKey,
+          (gasLimit * (100n + CACHED_GAS_MARGIN_PERCENT)) / BigInt(100 + this.opts.gasMarginPercent),
+        );
+    }
     // Nonce assignment, journaling and broadcast are serialized so nonces reach the node in order.
     const row = await this.serial(async () => {
       const fees = await this.currentFees();
@@ -165,12 +190,12 @@ export class TxManager {
         maxFee: fees.maxFee,
         tip: fees.tip,
       });
-      const t: Tracked = { row: r, lastSentMs: 0, bumps: 0, waiters: [] };
+      const t: Tracked = { row: r, gasKey: intent.gasKey, lastSentMs: 0, bumps: 0, waiters: [] };
       this.tracked.set(r.seq, t);
       await this.broadcast(t, raw);
       return r;
     });
-    this.schedulePoll(0);
+    this.schedulePoll(); // receipts come with the next head (poke) or the fallback timer
     return this.wait(row.seq);
   }
 
@@ -200,18 +225,34 @@ export class TxManager {
       );
       return (est * BigInt(100 + this.opts.gasMarginPercent)) / 100n;
     } catch (e) {
-      if (e instanceof RPCError && (e.rpcCode === 3 || /revert/i.test(e.message))) {
-        const d = decodeRevert(e.data);
-        this.mods.onTx?.(intent.action, "would_revert");
-        const error = d?.name ?? "Reverted";
-        const args = d?.args ?? [];
-        throw new TxError(
-          { code: TxErrorCode.WOULD_REVERT, action: intent.action, error, args },
-          `${intent.action} would revert: ${error}(${args.join(", ")})`,
-        );
-      }
-      throw e;
+      throw this.wouldRevert(intent, e);
     }
+  }
+
+  /** One eth_call of the transaction: throws WOULD_REVERT with the decoded error when it would fail now. */
+  private async precheck(intent: TxIntent, value: bigint): Promise<void> {
+    try {
+      await this.mods.rpc.call<string>("eth_call", [
+        { from: this.address, to: intent.to, data: intent.data, value: toQuantity(value) },
+        "latest",
+      ]);
+    } catch (e) {
+      throw this.wouldRevert(intent, e);
+    }
+  }
+
+  private wouldRevert(intent: TxIntent, e: unknown): unknown {
+    if (e instanceof RPCError && (e.rpcCode === 3 || /revert/i.test(e.message))) {
+      const d = decodeRevert(e.data);
+      this.mods.onTx?.(intent.action, "would_revert");
+      const error = d?.name ?? "Reverted";
+      const args = d?.args ?? [];
+      return new TxError(
+        { code: TxErrorCode.WOULD_REVERT, action: intent.action, error, args },
+        `${intent.action} would revert: ${error}(${args.join(", ")})`,
+      );
+    }
+    return e;
   }
 
   private async currentFees(): Promise<{ maxFee: bigint; tip: bigint }> {
@@ -352,13 +393,24 @@ export class TxManager {
     this.polling = true;
     try {
       const all = [...this.tracked.values()];
-      const receipts = await Promise.all(all.map((t) => this.findReceipt(t)));
+      // one batch for every attempt's receipt (newest attempt first)
+      const hashes = all.flatMap((t) => [...t.row.hashes].reverse());
+      const found = await this.mods.rpc.batch<Receipt | null>(hashes.map((h) => ["eth_getTransactionReceipt", [h]]));
+      const byHash = new Map<string, Receipt>();
+      hashes.forEach((h, i) => {
+        const r = found[i];
+        if (r !== null && r !== undefined && !(r instanceof Error)) byHash.set(h, r);
+      });
       let accountNonce: number | undefined;
-      for (let i = 0; i < all.length; i++) {
-        const t = all[i];
-        const r = receipts[i];
-        if (r !== null) {
+      const now = this.now();
+      for (const t of all) {
+        const r = t.row.hashes.map((h) => byHash.get(h)).find((x) => x !== undefined);
+        if (r !== undefined) {
           this.onReceipt(t, r);
+          continue;
+        }
+        if (t.lastSentMs !== 0 && now - t.lastSentMs < NONCE_CHECK_AFTER_MS) {
+          await this.maybeBump(t);
           continue;
         }
         accountNonce ??= Number(
@@ -399,6 +451,9 @@ export class TxManager {
       logs: r.logs,
     };
     this.settle(t, { state: status, minedHash: r.transactionHash, block: outcome.block, gasUsed: outcome.gasUsed });
+    // out of gas on a cached limit: size the next call of that key afresh
+    if (status === "reverted" && t.gasKey !== undefined && (outcome.gasUsed * 100n) / t.row.gasLimit >= 95n)
+      this.gasByKey.delete(t.gasKey);
     this.mods.onTx?.(t.row.action, status, outcome.gasUsed);
     for (const w of t.waiters) w.resolve(outcome);
   }

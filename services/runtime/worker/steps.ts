@@ -12,8 +12,10 @@ import {
   hasDelivered,
   JobStatus,
   type JobView,
+  MARKET_ADDRESS,
   type MarketParams,
   type MarketReader,
+  parseMarketLog,
   SlotStatus,
   TERMINAL_JOB_STATUSES,
 } from "../chain/market.js";
@@ -52,8 +54,18 @@ export interface DriverContext {
   trackRun(id: bigint, role: JobRole, c: AbortController | undefined): void;
   isStopping(): boolean;
   requestWithdraw(): void;
+  /** stake − locked of this worker (read at most once per block). */
+  freeStake(): Promise<bigint>;
+  /** A claim just locked `bond`: the cached free stake shrinks until the next block's read. */
+  noteBond(bond: bigint): void;
   endpointOf(worker: string): Promise<string | undefined>;
-  sendMarketTx(row: JobRow | null, action: string, args: readonly unknown[], value?: bigint): Promise<TxOutcome>;
+  sendMarketTx(
+    row: JobRow | null,
+    action: string,
+    args: readonly unknown[],
+    value?: bigint,
+    gasKey?: string,
+  ): Promise<TxOutcome>;
 }
 
 // ---- shared helpers ---------------------------------------------------------------------------------------
@@ -92,9 +104,10 @@ async function trySend(
   action: string,
   args: readonly unknown[],
   value?: bigint,
+  gasKey?: string,
 ): Promise<{ ok: true; outcome: TxOutcome } | { ok: false; error: string }> {
   try {
-    const outcome = await ctx.sendMarketTx(row, action, args, value);
+    const outcome = await ctx.sendMarketTx(row, action, args, value, gasKey);
     if (outcome.status === "reverted") return { ok: false, error: "Reverted" };
     return { ok: true, outcome };
   } catch (e) {
@@ -195,6 +208,82 @@ async function compute(
   }
 }
 
+/** The market event `name` this worker caused in a transaction's receipt, if any. */
+function ownEvent(ctx: DriverContext, outcome: TxOutcome, name: string) {
+  for (const log of outcome.logs) {
+    if (log.address.toLowerCase() !== MARKET_ADDRESS.toLowerCase()) continue;
+    const ev = parseMarketLog(log);
+    if (ev?.name !== name) continue;
+    if (ev.args.worker !== undefined && String(ev.args.worker).toLowerCase() !== ctx.address.toLowerCase()) continue;
+    return ev;
+  }
+  return undefined;
+}
+
+/** Runs the handler for a claimed job and journals the result; "computed" when there is one to deliver. */
+async function runJob(ctx: DriverContext, row: JobRow, view: JobView, deliverBy: number): Promise<Step | "computed"> {
+  const { journal } = ctx.deps;
+  if (ctx.nowSec() >= deliverBy) return finish(ctx, row, "expired", "delivery deadline passed");
+  if (row.runs >= ctx.opts.maxRuns) return finish(ctx, row, "failed", `gave up after ${row.runs} runs`);
+  journal.updateJob(row.id, "work", { runs: row.runs + 1 });
+  let res: Awaited<ReturnType<typeof compute>>;
+  try {
+    res = await compute(ctx, row, view, deliverBy);
+  } catch (e) {
+    if (ctx.isStopping()) return "wait";
+    ctx.logger.warn("job run failed", { job: row.id, run: row.runs + 1 }, e);
+    ctx.wake(row.id, "work", ctx.nowSec() + 1);
+    return "wait";
+  }
+  const salt = view.spec.redundancy > 1 ? `0x${randomBytes(32).toString("hex")}` : null;
+  journal.updateJob(row.id, "work", {
+    state: "computed",
+    resultHash: res.hash,
+    resultCID: res.cid,
+    resultType: res.output.contentType,
+    salt,
+    progress: 1,
+  });
+  ctx.logger.info("job computed", { job: row.id, resultHash: res.hash, cid: res.cid });
+  return "computed";
+}
+
+/** Submits (redundancy 1) or commits a computed result; the receipt moves the journal on. */
+async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<Step> {
+  const { journal } = ctx.deps;
+  if (ctx.opts.fault === "no-deliver") return "wait";
+  const hash = row.resultHash as string;
+  const uri = resultURI(ctx, row.resultCID as string);
+  const single = view.spec.redundancy === 1;
+  const r = single
+    ? await trySend(ctx, row, "submit", [row.id, hash, uri], undefined, "submit")
+    : await trySend(
+        ctx,
+        row,
+        "commit",
+        [row.id, commitmentOf(hash, ctx.address, row.salt as string)],
+        undefined,
+        "commit",
+      );
+  if (!r.ok) {
+    ctx.logger.warn("delivery refused", { job: row.id, error: r.error });
+    ctx.wake(row.id, "work", ctx.nowSec() + 1);
+    return "wait";
+  }
+  ctx.logger.info(single ? "result submitted" : "result committed", { job: row.id, hash });
+  if (single && ownEvent(ctx, r.outcome, "ResultSubmitted") !== undefined) {
+    journal.updateJob(row.id, "work", { state: "delivered" });
+    ctx.wake(row.id, "work", ctx.nowSec() + view.spec.challengeWindow);
+    return "wait";
+  }
+  if (!single && ownEvent(ctx, r.outcome, "ResultCommitted") !== undefined) {
+    journal.updateJob(row.id, "work", { state: "committed" });
+    // the last commitment opens the reveals: reveal right away
+    return ownEvent(ctx, r.outcome, "RevealOpened") === undefined ? "wait" : "again";
+  }
+  return "again";
+}
+
 // ---- work ---------------------------------------------------------------------------------------------------
 
 export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
@@ -212,14 +301,13 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         return "again";
       }
       if (ctx.isStopping()) return "wait";
-      const info = await ctx.deps.market.worker(ctx.address);
       const d = decide(
         view,
         ctx.params,
         ctx.opts.policy,
         {
           address: ctx.address,
-          freeStake: info.stake - info.locked,
+          freeStake: await ctx.freeStake(),
           active: ctx.activeWorkJobs(),
           maxJobs: ctx.opts.maxJobs,
         },
@@ -246,7 +334,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         return finish(ctx, row, "skipped", code);
       }
       journal.updateJob(row.id, "work", { state: "claiming" });
-      const r = await trySend(ctx, row, "claim", [row.id]);
+      const r = await trySend(ctx, row, "claim", [row.id], undefined, `claim/${view.spec.redundancy}`);
       if (!r.ok) {
         // A lost race is normal: someone else was faster.
         ctx.logger.debug("claim not taken", { job: row.id, error: r.error });
@@ -254,8 +342,16 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         if (!ctx.opts.reclaim) return finish(ctx, row, "lost", r.error);
         return "again";
       }
+      ctx.noteBond(d.bond);
+      const claimed = ownEvent(ctx, r.outcome, "JobClaimed");
+      if (claimed === undefined) return "again"; // reconcile from the view
+      const slotIdx = Number(claimed.args.slot);
+      journal.updateJob(row.id, "work", { state: "claimed", slot: slotIdx });
       ctx.logger.info("claimed job", { job: row.id, kind: view.spec.kind, price: view.spec.price, bond: d.bond });
-      return "again";
+      // Fast path: the receipt says what the view would; run and deliver without reading the job again.
+      const ran = await runJob(ctx, journal.getJob(row.id, "work") as JobRow, view, Number(claimed.args.deliverBy));
+      if (ran !== "computed") return ran;
+      return deliver(ctx, journal.getJob(row.id, "work") as JobRow, view);
     }
 
     case "claiming": {
@@ -289,44 +385,11 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
       if (slot.status !== SlotStatus.Claimed) return "wait";
       if (now >= slot.deliverBy) return finish(ctx, row, "expired", "delivery deadline passed");
       if (row.state === "claimed") {
-        if (row.runs >= ctx.opts.maxRuns) return finish(ctx, row, "failed", `gave up after ${row.runs} runs`);
-        journal.updateJob(row.id, "work", { runs: row.runs + 1, slot: idx });
-        let res: Awaited<ReturnType<typeof compute>>;
-        try {
-          res = await compute(ctx, row, view, slot.deliverBy);
-        } catch (e) {
-          if (ctx.isStopping()) return "wait";
-          ctx.logger.warn("job run failed", { job: row.id, run: row.runs + 1 }, e);
-          ctx.wake(row.id, "work", ctx.nowSec() + 1);
-          return "wait";
-        }
-        const salt = view.spec.redundancy > 1 ? `0x${randomBytes(32).toString("hex")}` : null;
-        journal.updateJob(row.id, "work", {
-          state: "computed",
-          resultHash: res.hash,
-          resultCID: res.cid,
-          resultType: res.output.contentType,
-          salt,
-          progress: 1,
-        });
-        ctx.logger.info("job computed", { job: row.id, resultHash: res.hash, cid: res.cid });
-        return "again";
+        journal.updateJob(row.id, "work", { slot: idx });
+        const ran = await runJob(ctx, row, view, slot.deliverBy);
+        return ran === "computed" ? "again" : ran;
       }
-      // computed: deliver
-      if (ctx.opts.fault === "no-deliver") return "wait";
-      const hash = row.resultHash as string;
-      const uri = resultURI(ctx, row.resultCID as string);
-      const r =
-        view.spec.redundancy === 1
-          ? await trySend(ctx, row, "submit", [row.id, hash, uri])
-          : await trySend(ctx, row, "commit", [row.id, commitmentOf(hash, ctx.address, row.salt as string)]);
-      if (!r.ok) {
-        ctx.logger.warn("delivery refused", { job: row.id, error: r.error });
-        ctx.wake(row.id, "work", now + 1);
-        return "wait";
-      }
-      ctx.logger.info(view.spec.redundancy === 1 ? "result submitted" : "result committed", { job: row.id, hash });
-      return "again";
+      return deliver(ctx, row, view);
     }
 
     case "committed": {

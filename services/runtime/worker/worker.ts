@@ -120,6 +120,7 @@ export class Worker implements DriverContext {
   private withdrawing = false;
   private readonly drivers = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
+  private stakeCache: { head: number; free: bigint } | undefined;
 
   constructor(
     readonly opts: WorkerOptions,
@@ -227,7 +228,7 @@ export class Worker implements DriverContext {
     return this.endpoints.get(k);
   }
 
-  async sendMarketTx(row: JobRow | null, action: string, args: readonly unknown[], value?: bigint) {
+  async sendMarketTx(row: JobRow | null, action: string, args: readonly unknown[], value?: bigint, gasKey?: string) {
     return this.deps.txm.send({
       jobId: row?.id ?? null,
       role: row?.role ?? null,
@@ -235,7 +236,21 @@ export class Worker implements DriverContext {
       to: MARKET_ADDRESS,
       data: encodeMarketCall(action, args),
       value,
+      gasKey,
     });
+  }
+
+  async freeStake(): Promise<bigint> {
+    const head = this.deps.heads.latest?.number ?? -1;
+    if (this.stakeCache === undefined || this.stakeCache.head !== head) {
+      const info = await this.deps.market.worker(this.address);
+      this.stakeCache = { head, free: info.stake - info.locked };
+    }
+    return this.stakeCache.free;
+  }
+
+  noteBond(bond: bigint): void {
+    if (this.stakeCache !== undefined) this.stakeCache.free -= bond;
   }
 
   // ---- the loop ---------------------------------------------------------------------------------------

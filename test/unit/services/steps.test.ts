@@ -91,6 +91,8 @@ function harness(v: JobView, now = 200) {
     trackRun: () => {},
     isStopping: () => false,
     requestWithdraw: () => {},
+    freeStake: async () => 100n,
+    noteBond: () => {},
     endpointOf: async () => undefined,
     sendMarketTx: async (_row, action, args) => {
       sent.push({ action, args });
