@@ -270,10 +270,11 @@ async function main(): Promise<number> {
   const root = repoRoot();
   const targets = params.servicesOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
-  log(
-    `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
-      `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
-  );
+  if (targets.length > 0)
+    log(
+      `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
+        `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
+    );
 
   const results: Partial<Record<Target, TargetResult>> = {};
   for (const t of targets) {
