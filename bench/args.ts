@@ -23,6 +23,10 @@ export interface BenchParams {
   servicesOnly: boolean;
   /** Lifecycles in the services phase's no-work run. */
   servicesJobs: number;
+  /** Services phase without the AI models (lifecycle and 10 ms job only). */
+  servicesNoAI: boolean;
+  /** Extra arguments for the services phase's no-work `azora worker`. */
+  workerArgs: string[];
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -54,6 +58,8 @@ Options:
   --no-services          skip the services phase (7)
   --services-only        run only the services phase
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
+  --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
 
@@ -109,6 +115,8 @@ export function parseArgs(argv: string[]): BenchParams | null {
     services: true,
     servicesOnly: false,
     servicesJobs: 300,
+    servicesNoAI: false,
+    workerArgs: [],
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -147,6 +155,12 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-only":
         p.servicesOnly = true;
+        break;
+      case "--worker-args":
+        p.workerArgs = splitArgs(next());
+        break;
+      case "--services-no-ai":
+        p.servicesNoAI = true;
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);

@@ -295,7 +295,14 @@ async function main(): Promise<number> {
   if (params.services && (params.servicesOnly || params.only !== "anvil")) {
     log("\n[services] the job market with azora worker processes…");
     try {
-      services = await servicesBench({ root, log, jobs: params.servicesJobs });
+      services = await servicesBench({
+        root,
+        log,
+        jobs: params.servicesJobs,
+        skipAI: params.servicesNoAI,
+        nodeArgs: params.azoraArgs,
+        workerArgs: params.workerArgs,
+      });
     } catch (e) {
       servicesError = errMsg(e);
       log(`[services] FAILED ${servicesError}`);

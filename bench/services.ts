@@ -11,6 +11,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Transaction, Wallet } from "ethers";
+import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
 import { defaultModelsDir, importONNXModel } from "../ai-oracle/models/store.js";
 import { kindToBytes32, MARKET_ADDRESS, marketInterface } from "../services/runtime/chain/market.js";
@@ -51,6 +52,10 @@ export interface ServicesBenchOptions {
   aiJobs?: number;
   /** Skip aiBench() and the per-model rows (the lifecycle and 10 ms phases still run). */
   skipAI?: boolean;
+  /** Extra `azora dev` arguments (the bench's --azora-args). */
+  nodeArgs?: string[];
+  /** Extra `azora worker` arguments (the bench's --worker-args), e.g. --cpu-profile FILE. */
+  workerArgs?: string[];
 }
 
 export interface MarketRun {
@@ -66,6 +71,22 @@ export interface MarketRun {
   /** CPU seconds per job of the node and the worker process over the run. */
   nodeCpuMsPerJob: number | null;
   workerCpuMsPerJob: number | null;
+  /** Node-side JSON-RPC per job over the run, by method: calls and handling ms (from the node's /metrics). */
+  rpcPerJob: Record<string, { calls: number; ms: number }>;
+}
+
+/** The node's JSON-RPC handling counters by method (azora_rpc_request_duration_seconds). */
+async function rpcCounters(nodeUrl: string): Promise<Map<string, { count: number; sum: number }>> {
+  const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+  const out = new Map<string, { count: number; sum: number }>();
+  for (const m of text.matchAll(/^azora_rpc_request_duration_seconds_(sum|count)\{([^}]*)\} ([0-9.e+-]+)$/gm)) {
+    const method = /method="([^"]+)"/.exec(m[2])?.[1] ?? "?";
+    const e = out.get(method) ?? { count: 0, sum: 0 };
+    if (m[1] === "sum") e.sum += Number(m[3]);
+    else e.count += Number(m[3]);
+    out.set(method, e);
+  }
+  return out;
 }
 
 export interface ServicesBenchResult {
@@ -261,6 +282,7 @@ async function runJobs(
   procs: { node: TargetProcess; worker: TargetProcess },
 ): Promise<{ run: MarketRun; lifecycles: Lifecycle[] }> {
   const cpu0 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
+  const rpc0 = await rpcCounters(procs.node.url);
   const out: Lifecycle[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -275,6 +297,16 @@ async function runJobs(
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
   const ok = out.filter((l) => l.ok);
+  const rpc1 = await rpcCounters(procs.node.url);
+  const rpcPerJob: Record<string, { calls: number; ms: number }> = {};
+  for (const [method, b] of rpc1) {
+    const a = rpc0.get(method) ?? { count: 0, sum: 0 };
+    if (b.count === a.count || ok.length === 0) continue;
+    rpcPerJob[method] = {
+      calls: round((b.count - a.count) / ok.length, 2),
+      ms: round(((b.sum - a.sum) * 1000) / ok.length, 2),
+    };
+  }
   const perJob = (a: number | null, b: number | null) =>
     a === null || b === null || ok.length === 0 ? null : round(((b - a) * 1000) / ok.length, 2);
   return {
@@ -289,6 +321,7 @@ async function runJobs(
       settleLatencyMs: summarize(ok.map((l) => l.settleMs)),
       nodeCpuMsPerJob: perJob(cpu0.node, cpu1.node),
       workerCpuMsPerJob: perJob(cpu0.worker, cpu1.worker),
+      rpcPerJob,
     },
   };
 }
@@ -327,6 +360,27 @@ async function withdrawCount(rpc: RpcClient, worker: string): Promise<number> {
     },
   ])) as unknown[];
   return logs.length;
+}
+
+/** The 10 ms model called directly, one at a time (the baseline of the overhead figure), in this process. */
+async function directBaseline(model: Uint8Array): Promise<{ latencyMs: LatencySummary; jobsPerSec: number }> {
+  const session = await createONNXSession(model);
+  const x = new Tensor(
+    "float32",
+    Float32Array.from({ length: 224 * 512 }, (_, i) => Math.sin(i)),
+    [1, 224, 512],
+  );
+  for (let i = 0; i < 3; i++) await session.run({ x });
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < 40; i++) {
+    const t = performance.now();
+    await session.run({ x });
+    lat.push(performance.now() - t);
+  }
+  const wall = performance.now() - t0;
+  await session.release();
+  return { latencyMs: summarize(lat), jobsPerSec: round((lat.length * 1000) / wall, 1) };
 }
 
 function template(
@@ -380,7 +434,7 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     writeFileSync(matmulFile, buildMatMulStack({ rows: 224, width: 512, layers: 8 }));
     const matmulId = await importONNXModel(modelsDir, matmulFile);
 
-    const node = await startAzora(cli, opts.root, []);
+    const node = await startAzora(cli, opts.root, opts.nodeArgs ?? []);
     procs.push(node);
     log(`[services] azora dev at ${node.url}`);
     const rpc = new RpcClient(node.url);
@@ -456,13 +510,13 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     );
     await runJobs(rpc, watcher, reqs, tenMsJob, 8, 4, { node, worker: aiWorker }); // warm-up (session, input fetch)
     const ten = await runJobs(rpc, watcher, reqs, tenMsJob, Math.ceil(jobs / 2), inFlight, { node, worker: aiWorker });
-    const direct1 = result.ai?.rows.find((r) => r.model === TEN_MS_MODEL && r.path === "direct" && r.concurrency === 1);
-    const p50 = direct1?.latencyMs.p50 ?? null;
+    const direct1 = await directBaseline(readFileSync(matmulFile));
+    const p50 = direct1.latencyMs.p50;
     const overhead = p50 === null ? null : round(1 - (ten.run.jobs * p50) / 1000 / ten.run.seconds, 3);
     result.tenMs = {
       model: TEN_MS_MODEL,
       directP50Ms: p50,
-      directJobsPerSec: direct1?.jobsPerSec ?? null,
+      directJobsPerSec: direct1.jobsPerSec,
       market: ten.run,
       overhead,
       overheadTargetMet: overhead === null ? null : overhead < OVERHEAD_TARGET,
@@ -520,6 +574,14 @@ function mdTable(head: string[], rows: string[][]): string {
   ].join("\n");
 }
 
+function rpcSummary(r: Record<string, { calls: number; ms: number }>): string {
+  return Object.entries(r)
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 6)
+    .map(([m, v]) => `${v.calls}× ${m.replace(/^eth_/, "")} ${v.ms}`)
+    .join(", ");
+}
+
 export function servicesTables(r: ServicesBenchResult): string {
   const out: string[] = [];
   const l = r.lifecycle;
@@ -535,6 +597,7 @@ export function servicesTables(r: ServicesBenchResult): string {
           ["gas: post + claim + submit + accept", `${g.post} + ${g.claim} + ${g.submit} + ${g.accept} = ${g.total}`],
           ["node CPU ms per job / worker CPU ms per job", `${fmt(l.nodeCpuMsPerJob)} / ${fmt(l.workerCpuMsPerJob)}`],
           ["jobs / failed / worker withdrawals", `${l.jobs} / ${l.failed} / ${l.withdrawals}`],
+          ["node JSON-RPC per job (calls × method, ms)", rpcSummary(l.rpcPerJob)],
         ],
       ),
     );

@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { formatUnits, HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
-import { AI_KINDS, type AIKind, createAIHandlers, missingModels } from "../ai-oracle/index.js";
 import { DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import { MarketClient, tokenAddress } from "../services/client/index.js";
 import {
@@ -65,10 +64,16 @@ async function aiHandlers(
   kinds: string[],
   opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
 ): Promise<JobHandler[]> {
+  // loaded only when asked for: onnxruntime and the models' code are heavy for every other command
+  const { AI_KINDS, createAIHandlers, missingModels } = await import("../ai-oracle/index.js");
   const unknown = kinds.filter((k) => !(AI_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0)
     throw new InvalidArgumentError(`unknown AI kind ${unknown.join(", ")} (known: ${AI_KINDS.join(", ")})`);
-  const aiOpts = { kinds: kinds as AIKind[], modelsDir: opts.modelsDir, logger: opts.logger.child({ module: "ai" }) };
+  const aiOpts = {
+    kinds: kinds as (typeof AI_KINDS)[number][],
+    modelsDir: opts.modelsDir,
+    logger: opts.logger.child({ module: "ai" }),
+  };
   const { missing, hint } = await missingModels(aiOpts);
   if (missing.length > 0) throw new InvalidArgumentError(hint);
   return createAIHandlers(aiOpts);
@@ -120,6 +125,21 @@ interface WorkerFlags extends KeyFlags {
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   testFault?: string;
+  cpuProfile?: string;
+}
+
+/** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
+async function startCPUProfile(file: string): Promise<() => Promise<void>> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
@@ -152,19 +172,18 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
   const wallet =
     cfg.keyFile === undefined && cfg.devAccount !== undefined ? await devWallet(cfg.devAccount, cfg.rpc) : undefined;
   const handlers = await handlersFor(cfg.kinds, { modelsDir: f.modelsDir, logger });
-  const running = await startWorkerService(cfg, { handlers, logger, version: VERSION, wallet });
-  process.stdout.write(
-    `\n  Azora worker v${VERSION}\n\n  Address   ${running.address}\n  Kinds     ${cfg.kinds.join(", ")}\n` +
-      `  HTTP      ${running.url}   (health /health, metrics /metrics, API /openapi.json)\n` +
-      `  Data dir  ${cfg.dataDir}\n  RPC       ${cfg.rpc}\n\n`,
-  );
-  let stopping = false;
+  const stopProfile = f.cpuProfile === undefined ? undefined : await startCPUProfile(f.cpuProfile);
+  // Signals are handled from the start: a SIGTERM while the worker registers or loads models stops it cleanly.
+  let running: Awaited<ReturnType<typeof startWorkerService>> | undefined;
+  let stopping: string | undefined;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopping !== undefined) return;
+    stopping = signal;
     logger.info("shutting down", { signal });
+    if (running === undefined) return; // startup finishes first, then stops
     try {
       await running.close();
+      await stopProfile?.();
       logger.info("stopped cleanly", {});
       flush();
       process.exit(0);
@@ -176,6 +195,17 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  running = await startWorkerService(cfg, { handlers, logger, version: VERSION, wallet });
+  process.stdout.write(
+    `\n  Azora worker v${VERSION}\n\n  Address   ${running.address}\n  Kinds     ${cfg.kinds.join(", ")}\n` +
+      `  HTTP      ${running.url}   (health /health, metrics /metrics, API /openapi.json)\n` +
+      `  Data dir  ${cfg.dataDir}\n  RPC       ${cfg.rpc}\n\n`,
+  );
+  if (stopping !== undefined) {
+    const signal = stopping;
+    stopping = undefined;
+    await stop(signal);
+  }
 }
 
 // ---- job --------------------------------------------------------------------------------------------------
@@ -420,6 +450,7 @@ export function registerServiceCommands(program: Command): void {
     .option("--models-dir <dir>", "AI kinds: model files directory (default: AZORA_MODELS_DIR or data/models)")
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
+    .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
     .addOption(
       new Option("--test-fault <fault>", "TEST ONLY: misbehave").choices(["wrong-result", "no-deliver"]).hideHelp(),
     )
