@@ -1,6 +1,7 @@
 import {
   Contract,
   encodeBytes32String,
+  getAddress,
   type HDNodeWallet,
   parseEther,
   type Wallet,
@@ -8,6 +9,7 @@ import {
   ZeroHash,
 } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployContract } from "./helpers.js";
 import {
   as,
   bondOf,
@@ -601,5 +603,49 @@ describe("cancel", () => {
     const before = await bal(requester.address);
     const r = await h.ok(as(f.market, requester).withdraw(ZeroAddress));
     expect(await bal(requester.address)).toBe(before + owed - r.fee);
+  });
+});
+
+describe("contracts as parties: no code of theirs runs, so nothing re-enters and nothing can block", () => {
+  it("a worker contract that refuses payments is settled and paid by pull; its receive() never runs", async () => {
+    const { contract: actor, address } = await deployContract(stranger, "MarketActor");
+    const act = actor.connect(stranger) as Contract;
+    await h.ok(act.registerWorker([KIND], "https://actor.example", { value: parseEther("10") }));
+    expect((await h.worker(address))[W.registered]).toBe(true);
+    const { id } = await h.post(requester, { price: parseEther("2") });
+    await h.ok(act.claim(id));
+    await h.ok(act.submit(id, `0x${"44".repeat(32)}`, "ipfs://actor"));
+    await h.ok(act.setRefusePayments(true));
+    // Settlement only credits: a party that refuses payments cannot block it.
+    await h.ok(as(f.market, requester).accept(id));
+    expect(await credit(address)).toBe(parseEther("2"));
+    const before = await bal(address);
+    await h.ok(act.withdraw(ZeroAddress));
+    expect(await bal(address)).toBe(before + parseEther("2"));
+    expect(await actor.receiveCalls()).toBe(0n);
+    expect(await actor.reentered()).toBe(false);
+    expect(await credit(address)).toBe(0n);
+    // Its stake leaves the same way.
+    const u = await h.ok(act.beginUnbond(parseEther("10")));
+    await h.passTo(BigInt((await f.provider.getBlock(u.blockNumber))!.timestamp) + DEVNET.unbondingPeriod);
+    const before2 = await bal(address);
+    await h.ok(act.withdrawUnbonded());
+    expect(await bal(address)).toBe(before2 + parseEther("10"));
+    expect(await actor.receiveCalls()).toBe(0n);
+  });
+
+  it("a requester contract gets its cancelled escrow by pull, without its receive() running", async () => {
+    const { contract: actor, address } = await deployContract(stranger, "MarketActor");
+    const act = actor.connect(stranger) as Contract;
+    const s = spec({ redundancy: 2n });
+    const r = await h.ok(act.post(s, { value: escrowOf(s) }));
+    const [[id, who]] = marketEvents(r).JobPosted;
+    // The requester is the contract (the frame's caller), not the EOA behind it.
+    expect(who).toBe(getAddress(address));
+    await h.expectRefused(stranger, "cancel", [id], ["JobUnauthorized", [stranger.address]], { ids: [id as bigint] });
+    await h.ok(act.cancel(id));
+    await h.ok(act.withdraw(ZeroAddress));
+    expect(await bal(address)).toBe(escrowOf(s));
+    expect(await actor.receiveCalls()).toBe(0n);
   });
 });
