@@ -649,3 +649,57 @@ describe("contracts as parties: no code of theirs runs, so nothing re-enters and
     expect(await actor.receiveCalls()).toBe(0n);
   });
 });
+
+describe("gas per lifecycle step (the table in runtime/modules/market/README.md)", () => {
+  it("module gas of each step, measured from receipts", async () => {
+    const g: Record<string, bigint> = {};
+    const total: Record<string, bigint> = {};
+    const m = async (name: string, r: Promise<import("ethers").TransactionReceipt>) => {
+      const receipt = await r;
+      g[name] = await h.moduleGas(receipt);
+      total[name] = receipt.gasUsed;
+    };
+    const w = f.dev[9];
+    await m("registerWorker (1 kind)", h.register(w, { stake: parseEther("30"), endpoint: "https://worker.example" }));
+    const a = await h.post(requester, {});
+    await m("post (AZR)", Promise.resolve(a.receipt));
+    await m("claim", h.ok(as(f.market, w).claim(a.id)));
+    await m("submit", h.ok(as(f.market, w).submit(a.id, `0x${"55".repeat(32)}`, "ipfs://bafkreiresult")));
+    await m("accept (settles)", h.ok(as(f.market, requester).accept(a.id)));
+    await m("withdraw (AZR)", h.ok(as(f.market, w).withdraw(ZeroAddress)));
+
+    const b = await h.post(requester, { token: LEARN, challengeWindow: 5n });
+    await m("post (LEARN)", Promise.resolve(b.receipt));
+    await h.ok(as(f.market, w).claim(b.id));
+    const sub = await h.ok(as(f.market, w).submit(b.id, `0x${"55".repeat(32)}`, "ipfs://bafkreiresult"));
+    await h.passTo(BigInt((await f.provider.getBlock(sub.blockNumber))!.timestamp) + 5n);
+    await m("finalize (settles)", h.ok(as(f.market, stranger).finalize(b.id)));
+    await m("withdraw (LEARN)", h.ok(as(f.market, w).withdraw(LEARN)));
+
+    const c = await h.post(requester, {});
+    await m("cancel", h.ok(as(f.market, requester).cancel(c.id)));
+    await m("beginUnbond", h.ok(as(f.market, w).beginUnbond(1n)));
+
+    console.log(
+      `market gas (module | whole transaction):\n${Object.entries(g)
+        .map(([k, v]) => `  ${k}: ${v} | ${total[k]}`)
+        .join("\n")}`,
+    );
+    expect(g).toEqual(PINNED_GAS);
+  });
+});
+
+/** Measured from receipts; runtime/modules/market/README.md shows the same figures. */
+const PINNED_GAS: Record<string, bigint> = {
+  "registerWorker (1 kind)": 57_417n,
+  "post (AZR)": 68_423n,
+  claim: 49_268n,
+  submit: 46_380n,
+  "accept (settles)": 88_417n,
+  "withdraw (AZR)": 21_756n,
+  "post (LEARN)": 91_479n,
+  "finalize (settles)": 89_017n,
+  "withdraw (LEARN)": 27_712n,
+  cancel: 28_156n,
+  beginUnbond: 27_937n,
+};
