@@ -703,3 +703,25 @@ const PINNED_GAS: Record<string, bigint> = {
   cancel: 28_156n,
   beginUnbond: 27_937n,
 };
+
+describe("unknown jobs", () => {
+  it("every function taking a job id refuses an unknown one with JobNotFound", async () => {
+    const id = 424_242n;
+    const h32 = `0x${"77".repeat(32)}`;
+    for (const [m, args, value] of [
+      ["claim", [id], 0n],
+      ["commit", [id, h32], 0n],
+      ["reveal", [id, h32, "", h32], 0n],
+      ["submit", [id, h32, ""], 0n],
+      ["accept", [id], 0n],
+      ["challenge", [id, ""], DEVNET.challengeBond],
+      ["vote", [id, h32], 0n],
+      ["resolve", [id, 0n], 0n],
+      ["finalize", [id], 0n],
+      ["cancel", [id], 0n],
+      ["reclaim", [id], 0n],
+    ] as const) {
+      await h.expectRefused(w1, m, [...args], ["JobNotFound", [id]], { value });
+    }
+  });
+});

@@ -358,6 +358,41 @@ describe("replay disputes", () => {
     expect(v[V.slots].map((s) => s[S.status])).toEqual([SlotStatus.Paid, SlotStatus.Slashed]);
   });
 
+  it("late: a commit after deliverBy, a challenge from the end of the challenge window", async () => {
+    const [a, b] = workers.slice(6, 8);
+    const { id } = await h.post(requester, { redundancy: 2n, deliverWindow: 30n });
+    const c = await h.ok(as(f.market, a).claim(id));
+    await h.ok(as(f.market, b).claim(id));
+    const deliverBy = (await tsOf(c)) + 30n;
+    await h.passTo(deliverBy);
+    await h.expectRefused(a, "commit", [id, commitment(TRUE, a.address)], ["JobTooLate", [id, deliverBy]], {
+      ids: [id],
+    });
+
+    const x = await delivered([workers[8]], [TRUE], { verification: Mode.Replay, challengeWindow: 10n });
+    const ends = (await tsOf(x.submitted)) + 10n;
+    expect(
+      await h.outcomeAt(challenger, "challenge", [x.id, ""], await h.mineAt(ends - 1n), DEVNET.challengeBond),
+    ).toBe("ok");
+    await h.mineAt(ends);
+    await h.expectRefused(challenger, "challenge", [x.id, ""], ["JobTooLate", [x.id, ends]], {
+      ids: [x.id],
+      value: DEVNET.challengeBond,
+    });
+    // A job still collecting claims or deliveries cannot be challenged or finalized yet.
+    const open = await h.post(requester, { verification: Mode.Replay });
+    await h.expectRefused(challenger, "challenge", [open.id, ""], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+      value: DEVNET.challengeBond,
+    });
+    await h.expectRefused(challenger, "finalize", [open.id], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+    });
+    await h.expectRefused(challenger, "vote", [open.id, TRUE], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+    });
+  });
+
   it("NotEnoughVerifiers when the kind has too few eligible workers besides the parties", async () => {
     const few = encodeBytes32String("kind/few");
     const group = f.more.slice(5, 9);

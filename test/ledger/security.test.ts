@@ -1,9 +1,9 @@
 import {
   Contract,
   dataLength,
-  id,
   Interface,
   type InterfaceAbi,
+  id,
   type JsonRpcProvider,
   parseEther,
   type TransactionReceipt,
