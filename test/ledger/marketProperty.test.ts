@@ -281,7 +281,7 @@ class Run {
    * reveals; 15% lie); a delivered job is accepted, challenged or finalized; verifiers vote (80%
    * honestly) and the arbiter rules. `choice` (0..99) picks among the options.
    */
-  private step(id: bigint, choice: number): void {
+  private step(id: bigint, choice: number) {
     const j = this.jobs.get(id);
     if (j === undefined || j.view.length === 0) return;
     this.touched.add(id);
