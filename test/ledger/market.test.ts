@@ -1,6 +1,7 @@
 import {
   Contract,
   encodeBytes32String,
+  getAddress,
   type HDNodeWallet,
   parseEther,
   type Wallet,
@@ -8,6 +9,7 @@ import {
   ZeroHash,
 } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployContract } from "./helpers.js";
 import {
   as,
   bondOf,
@@ -601,5 +603,125 @@ describe("cancel", () => {
     const before = await bal(requester.address);
     const r = await h.ok(as(f.market, requester).withdraw(ZeroAddress));
     expect(await bal(requester.address)).toBe(before + owed - r.fee);
+  });
+});
+
+describe("contracts as parties: no code of theirs runs, so nothing re-enters and nothing can block", () => {
+  it("a worker contract that refuses payments is settled and paid by pull; its receive() never runs", async () => {
+    const { contract: actor, address } = await deployContract(stranger, "MarketActor");
+    const act = actor.connect(stranger) as Contract;
+    await h.ok(act.registerWorker([KIND], "https://actor.example", { value: parseEther("10") }));
+    expect((await h.worker(address))[W.registered]).toBe(true);
+    const { id } = await h.post(requester, { price: parseEther("2") });
+    await h.ok(act.claim(id));
+    await h.ok(act.submit(id, `0x${"44".repeat(32)}`, "ipfs://actor"));
+    await h.ok(act.setRefusePayments(true));
+    // Settlement only credits: a party that refuses payments cannot block it.
+    await h.ok(as(f.market, requester).accept(id));
+    expect(await credit(address)).toBe(parseEther("2"));
+    const before = await bal(address);
+    await h.ok(act.withdraw(ZeroAddress));
+    expect(await bal(address)).toBe(before + parseEther("2"));
+    expect(await actor.receiveCalls()).toBe(0n);
+    expect(await actor.reentered()).toBe(false);
+    expect(await credit(address)).toBe(0n);
+    // Its stake leaves the same way.
+    const u = await h.ok(act.beginUnbond(parseEther("10")));
+    await h.passTo(BigInt((await f.provider.getBlock(u.blockNumber))!.timestamp) + DEVNET.unbondingPeriod);
+    const before2 = await bal(address);
+    await h.ok(act.withdrawUnbonded());
+    expect(await bal(address)).toBe(before2 + parseEther("10"));
+    expect(await actor.receiveCalls()).toBe(0n);
+  });
+
+  it("a requester contract gets its cancelled escrow by pull, without its receive() running", async () => {
+    const { contract: actor, address } = await deployContract(stranger, "MarketActor");
+    const act = actor.connect(stranger) as Contract;
+    const s = spec({ redundancy: 2n });
+    const r = await h.ok(act.post(s, { value: escrowOf(s) }));
+    const [[id, who]] = marketEvents(r).JobPosted;
+    // The requester is the contract (the frame's caller), not the EOA behind it.
+    expect(who).toBe(getAddress(address));
+    await h.expectRefused(stranger, "cancel", [id], ["JobUnauthorized", [stranger.address]], { ids: [id as bigint] });
+    await h.ok(act.cancel(id));
+    await h.ok(act.withdraw(ZeroAddress));
+    expect(await bal(address)).toBe(escrowOf(s));
+    expect(await actor.receiveCalls()).toBe(0n);
+  });
+});
+
+describe("gas per lifecycle step (the table in runtime/modules/market/README.md)", () => {
+  it("module gas of each step, measured from receipts", async () => {
+    const g: Record<string, bigint> = {};
+    const total: Record<string, bigint> = {};
+    const m = async (name: string, r: Promise<import("ethers").TransactionReceipt>) => {
+      const receipt = await r;
+      g[name] = await h.moduleGas(receipt);
+      total[name] = receipt.gasUsed;
+    };
+    const w = f.dev[9];
+    await m("registerWorker (1 kind)", h.register(w, { stake: parseEther("30"), endpoint: "https://worker.example" }));
+    const a = await h.post(requester, {});
+    await m("post (AZR)", Promise.resolve(a.receipt));
+    await m("claim", h.ok(as(f.market, w).claim(a.id)));
+    await m("submit", h.ok(as(f.market, w).submit(a.id, `0x${"55".repeat(32)}`, "ipfs://bafkreiresult")));
+    await m("accept (settles)", h.ok(as(f.market, requester).accept(a.id)));
+    await m("withdraw (AZR)", h.ok(as(f.market, w).withdraw(ZeroAddress)));
+
+    const b = await h.post(requester, { token: LEARN, challengeWindow: 5n });
+    await m("post (LEARN)", Promise.resolve(b.receipt));
+    await h.ok(as(f.market, w).claim(b.id));
+    const sub = await h.ok(as(f.market, w).submit(b.id, `0x${"55".repeat(32)}`, "ipfs://bafkreiresult"));
+    await h.passTo(BigInt((await f.provider.getBlock(sub.blockNumber))!.timestamp) + 5n);
+    await m("finalize (settles)", h.ok(as(f.market, stranger).finalize(b.id)));
+    await m("withdraw (LEARN)", h.ok(as(f.market, w).withdraw(LEARN)));
+
+    const c = await h.post(requester, {});
+    await m("cancel", h.ok(as(f.market, requester).cancel(c.id)));
+    await m("beginUnbond", h.ok(as(f.market, w).beginUnbond(1n)));
+
+    console.log(
+      `market gas (module | whole transaction):\n${Object.entries(g)
+        .map(([k, v]) => `  ${k}: ${v} | ${total[k]}`)
+        .join("\n")}`,
+    );
+    expect(g).toEqual(PINNED_GAS);
+  });
+});
+
+/** Measured from receipts; runtime/modules/market/README.md shows the same figures. */
+const PINNED_GAS: Record<string, bigint> = {
+  "registerWorker (1 kind)": 57_417n,
+  "post (AZR)": 68_423n,
+  claim: 49_268n,
+  submit: 46_380n,
+  "accept (settles)": 88_417n,
+  "withdraw (AZR)": 21_756n,
+  "post (LEARN)": 91_479n,
+  "finalize (settles)": 89_017n,
+  "withdraw (LEARN)": 27_712n,
+  cancel: 28_156n,
+  beginUnbond: 27_937n,
+};
+
+describe("unknown jobs", () => {
+  it("every function taking a job id refuses an unknown one with JobNotFound", async () => {
+    const id = 424_242n;
+    const h32 = `0x${"77".repeat(32)}`;
+    for (const [m, args, value] of [
+      ["claim", [id], 0n],
+      ["commit", [id, h32], 0n],
+      ["reveal", [id, h32, "", h32], 0n],
+      ["submit", [id, h32, ""], 0n],
+      ["accept", [id], 0n],
+      ["challenge", [id, ""], DEVNET.challengeBond],
+      ["vote", [id, h32], 0n],
+      ["resolve", [id, 0n], 0n],
+      ["finalize", [id], 0n],
+      ["cancel", [id], 0n],
+      ["reclaim", [id], 0n],
+    ] as const) {
+      await h.expectRefused(w1, m, [...args], ["JobNotFound", [id]], { value });
+    }
   });
 });

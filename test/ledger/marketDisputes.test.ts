@@ -358,6 +358,41 @@ describe("replay disputes", () => {
     expect(v[V.slots].map((s) => s[S.status])).toEqual([SlotStatus.Paid, SlotStatus.Slashed]);
   });
 
+  it("late: a commit after deliverBy, a challenge from the end of the challenge window", async () => {
+    const [a, b] = workers.slice(6, 8);
+    const { id } = await h.post(requester, { redundancy: 2n, deliverWindow: 30n });
+    const c = await h.ok(as(f.market, a).claim(id));
+    await h.ok(as(f.market, b).claim(id));
+    const deliverBy = (await tsOf(c)) + 30n;
+    await h.passTo(deliverBy);
+    await h.expectRefused(a, "commit", [id, commitment(TRUE, a.address)], ["JobTooLate", [id, deliverBy]], {
+      ids: [id],
+    });
+
+    const x = await delivered([workers[8]], [TRUE], { verification: Mode.Replay, challengeWindow: 10n });
+    const ends = (await tsOf(x.submitted)) + 10n;
+    expect(
+      await h.outcomeAt(challenger, "challenge", [x.id, ""], await h.mineAt(ends - 1n), DEVNET.challengeBond),
+    ).toBe("ok");
+    await h.mineAt(ends);
+    await h.expectRefused(challenger, "challenge", [x.id, ""], ["JobTooLate", [x.id, ends]], {
+      ids: [x.id],
+      value: DEVNET.challengeBond,
+    });
+    // A job still collecting claims or deliveries cannot be challenged or finalized yet.
+    const open = await h.post(requester, { verification: Mode.Replay });
+    await h.expectRefused(challenger, "challenge", [open.id, ""], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+      value: DEVNET.challengeBond,
+    });
+    await h.expectRefused(challenger, "finalize", [open.id], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+    });
+    await h.expectRefused(challenger, "vote", [open.id, TRUE], ["JobInvalidState", [open.id, JobStatus.Open]], {
+      ids: [open.id],
+    });
+  });
+
   it("NotEnoughVerifiers when the kind has too few eligible workers besides the parties", async () => {
     const few = encodeBytes32String("kind/few");
     const group = f.more.slice(5, 9);
@@ -486,5 +521,46 @@ describe("stake stays slashable while unbonding", () => {
     const second = await h.ok(as(f.market, x).withdrawUnbonded());
     expect(marketEvents(second).UnbondWithdrawn).toEqual([[x.address, bond]]);
     expect((await info(x.address))[W.registered]).toBe(false);
+  });
+});
+
+describe("gas of the delivery and dispute steps (README figures; the draw makes challenge vary)", () => {
+  it("commit, reveal, reclaim, challenge, vote, the settling vote, resolve", async () => {
+    const g: Record<string, bigint> = {};
+    const m = async (name: string, r: TransactionReceipt) => {
+      g[name] = await h.moduleGas(r);
+    };
+    const [a, b] = workers.slice(0, 2);
+    const { id } = await h.post(requester, { redundancy: 2n, verification: Mode.Replay });
+    await h.ok(as(f.market, a).claim(id));
+    await h.ok(as(f.market, b).claim(id));
+    await m("commit", await h.ok(as(f.market, a).commit(id, commitment(TRUE, a.address))));
+    await m("commit (last: opens reveals)", await h.ok(as(f.market, b).commit(id, commitment(TRUE, b.address))));
+    await m("reveal", await h.ok(as(f.market, a).reveal(id, TRUE, "ipfs://bafkreiresult", SALT)));
+    await m(
+      "reveal (last: starts the challenge window)",
+      await h.ok(as(f.market, b).reveal(id, TRUE, "ipfs://bafkreiresult", SALT)),
+    );
+    const { receipt, verifiers } = await challengeJob(id);
+    await m("challenge (replay: draws 3 verifiers)", receipt);
+    await m("vote", await h.ok(as(f.market, verifiers[0]).vote(id, TRUE)));
+    await h.ok(as(f.market, verifiers[1]).vote(id, TRUE));
+    await m("vote (third: settles, R = 2)", await h.ok(as(f.market, verifiers[2]).vote(id, TRUE)));
+
+    const x = await delivered([workers[3]], [TRUE], { verification: Mode.Arbiter, arbiter: arbiter.address });
+    const ch = await challengeJob(x.id);
+    await m("challenge (arbiter)", ch.receipt);
+    await m("resolve", await h.ok(as(f.market, arbiter).resolve(x.id, 10_000n)));
+
+    const y = await h.post(requester, { deliverWindow: 5n });
+    const c = await h.ok(as(f.market, workers[4]).claim(y.id));
+    await h.passTo((await tsOf(c)) + 5n);
+    await m("reclaim (no-show slashed, slot reopens)", await h.ok(as(f.market, challenger).reclaim(y.id)));
+    console.log(
+      `market dispute gas (module only):\n${Object.entries(g)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join("\n")}`,
+    );
+    for (const v of Object.values(g)) expect(v).toBeGreaterThan(0n);
   });
 });

@@ -115,7 +115,9 @@ export async function claim(ctx: MarketCtx, id: bigint): Promise<number> {
   const head = await job.head();
   if (head.status !== JobStatus.Open) throw MarketErrors.invalidState(id, head.status);
   const me = ctx.caller;
-  if (equalsBytes(me, head.requester) || equalsBytes(me, await job.arbiter())) throw MarketErrors.unauthorized(me);
+  if (equalsBytes(me, head.requester) || (await isArbiter(job, head.verification, me))) {
+    throw MarketErrors.unauthorized(me);
+  }
   const claimEnds = await job.claimEnds();
   if (ctx.now() >= claimEnds) throw MarketErrors.tooLate(id, claimEnds);
   if ((await claimedSlot.get(ctx.call, id, me)) !== 0n) throw MarketErrors.alreadyClaimed(id, me);
@@ -138,6 +140,11 @@ export async function claim(ctx: MarketCtx, id: bigint): Promise<number> {
   await lockBond(ctx, me, bond);
   Events.JobClaimed(ctx.call, [id, me], [BigInt(slot), bond, deliverBy]);
   return slot;
+}
+
+/** Only arbiter jobs have one: the word is read only for them. */
+async function isArbiter(job: JobRecord, mode: Verification, who: Uint8Array): Promise<boolean> {
+  return mode === Verification.Arbiter && equalsBytes(who, await job.arbiter());
 }
 
 /** The caller's slot on job `id` (JobUnauthorized if it holds none now). */
@@ -338,7 +345,7 @@ export async function challenge(ctx: MarketCtx, id: bigint, evidenceURI: string)
   if (head.verification === Verification.RequesterAccept) throw MarketErrors.notChallengeable(id, head.verification);
   const me = ctx.caller;
   // The job's own workers and its arbiter cannot challenge it.
-  if ((await claimedSlot.get(ctx.call, id, me)) !== 0n || equalsBytes(me, await job.arbiter())) {
+  if ((await claimedSlot.get(ctx.call, id, me)) !== 0n || (await isArbiter(job, head.verification, me))) {
     throw MarketErrors.unauthorized(me);
   }
   const times = await job.times();

@@ -341,6 +341,17 @@ enum W {
   Endpoint = 12,
 }
 
+/** The storage slots of a worker's bonded amounts (README.md "Storage layout"; tests read them directly). */
+export function workerAmountSlots(address: Uint8Array): {
+  stake: Uint8Array;
+  locked: Uint8Array;
+  unbonding: Uint8Array;
+} {
+  const base = baseOf(SLOTS.workers, address);
+  const at = (f: W) => uintWord((base + BigInt(f)) % WORD);
+  return { stake: at(W.Stake), locked: at(W.Locked), unbonding: at(W.Unbonding) };
+}
+
 export interface WorkerHead {
   registered: boolean;
   kindCount: number;

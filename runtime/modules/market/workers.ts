@@ -3,6 +3,7 @@ import { equalsBytes } from "../../primitives/bytes.js";
 import { keccak256 } from "../../primitives/hash.js";
 import { concat, uintWord, wordToBigInt } from "../abi.js";
 import { isZeroAddress } from "../erc20Events.js";
+import { GAS } from "../host.js";
 import type { MarketCtx } from "./context.js";
 import { MarketErrors } from "./errors.js";
 import { Events } from "./events.js";
@@ -18,7 +19,7 @@ import { claimedSlot, kindIndex, MAX_KINDS, VERIFIERS } from "./storage.js";
  */
 export const MAX_ENDPOINT_BYTES = 256;
 /** Random draws a challenge may spend looking for VERIFIERS eligible workers of the kind. */
-export const MAX_VERIFIER_DRAWS = 32;
+export const MAX_VERIFIER_DRAWS = 16;
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
@@ -192,8 +193,14 @@ export function shareOut(payouts: Payouts, amount: bigint, burnBps: bigint, to: 
  * Draws VERIFIERS workers of `kind` for a replay dispute: a partial Fisher–Yates shuffle of the
  * kind's worker list (a sample without replacement, in a virtual array whose swaps live in memory),
  * seeded by PREVRANDAO, the job id and the challenger. A drawn worker serves if it did not claim the
- * job, is neither requester nor challenger, and can lock `bond`. At most MAX_VERIFIER_DRAWS draws:
- * the work is bounded whatever the size of the list. Returns fewer than VERIFIERS when not found.
+ * job, is neither requester nor challenger, has the minimum stake and can lock `bond` (being on the
+ * kind's list means it is registered with the kind). At most MAX_VERIFIER_DRAWS draws: the work is
+ * bounded whatever the size of the list. Returns fewer than VERIFIERS when not found.
+ *
+ * Gas does not depend on the draw: every draw makes the same four reads, and the draws left unused
+ * are charged at that price, up to min(list length, MAX_VERIFIER_DRAWS). eth_estimateGas runs the
+ * draw with the head block's PREVRANDAO, the transaction's block with its own; a cost that depended on
+ * how many draws it took would make the estimate too low half of the time.
  */
 export async function drawVerifiers(
   ctx: MarketCtx,
@@ -203,21 +210,30 @@ export async function drawVerifiers(
   bond: bigint,
 ): Promise<Uint8Array[]> {
   const n = await kindIndex.count(ctx.call, kind);
+  const min = await ctx.params.minWorkerStake();
   const seed = keccak256(concat(ctx.call.prevRandao(), uintWord(id), uintWord(wordToBigInt(ctx.caller))));
   const swapped = new Map<bigint, bigint>();
   const at = (i: bigint) => swapped.get(i) ?? i;
   const chosen: Uint8Array[] = [];
   const draws = n < BigInt(MAX_VERIFIER_DRAWS) ? n : BigInt(MAX_VERIFIER_DRAWS);
-  for (let j = 0n; j < draws && chosen.length < VERIFIERS; j++) {
+  let j = 0n;
+  for (; j < draws && chosen.length < VERIFIERS; j++) {
     const r = j + (wordToBigInt(keccak256(concat(seed, uintWord(j)))) % (n - j));
     const pick = at(r);
     swapped.set(r, at(j));
     swapped.set(j, pick);
     const candidate = await kindIndex.member(ctx.call, kind, pick);
-    if (isZeroAddress(candidate) || exclude.some((e) => equalsBytes(e, candidate))) continue;
-    if ((await claimedSlot.get(ctx.call, id, candidate)) !== 0n) continue;
-    if ((await bondRefusal(ctx, candidate, kind, bond)) !== undefined) continue;
-    chosen.push(candidate);
+    const claimed = await claimedSlot.get(ctx.call, id, candidate);
+    const w = ctx.worker(candidate);
+    const stake = await w.stake();
+    const locked = await w.locked();
+    const free = stake > locked ? stake - locked : 0n;
+    const excluded = isZeroAddress(candidate) || exclude.some((e) => equalsBytes(e, candidate));
+    if (!excluded && claimed === 0n && stake >= min && free >= bond) chosen.push(candidate);
   }
+  ctx.call.charge((draws - j) * DRAW_GAS);
   return chosen;
 }
+
+/** What one draw reads: the list member, its claim on the job, its stake and its locked bonds. */
+const DRAW_GAS = 4n * GAS.sload;
