@@ -53,6 +53,11 @@ export interface TxIntent {
    * binary-searching estimate runs the call several times on the node). Omit for calls whose gas varies.
    */
   gasKey?: string;
+  /**
+   * Least gas limit. For calls whose cost depends on what lands before them in the same block — the last of three
+   * votes runs the tally, the last reveal starts the challenge window — an estimate taken earlier can be too low.
+   */
+  minGas?: bigint;
 }
 
 export interface TxLog {
@@ -171,6 +176,7 @@ export class TxManager {
           (gasLimit * (100n + CACHED_GAS_MARGIN_PERCENT)) / BigInt(100 + this.opts.gasMarginPercent),
         );
     }
+    if (intent.minGas !== undefined && gasLimit < intent.minGas) gasLimit = intent.minGas;
     // Nonce assignment, journaling and broadcast are serialized so nonces reach the node in order.
     const row = await this.serial(async () => {
       const fees = await this.currentFees();

@@ -34,6 +34,9 @@ import type { WorkerOptions } from "./worker.js";
 
 export type Step = "again" | "wait";
 
+/** Gas floor for calls that may settle the job depending on what lands before them (see TxIntent.minGas). */
+const SETTLING_GAS = 1_500_000n;
+
 /** What a step needs from the worker (implemented by Worker; a narrow port for the step logic). */
 export interface DriverContext {
   readonly address: string;
@@ -65,6 +68,7 @@ export interface DriverContext {
     args: readonly unknown[],
     value?: bigint,
     gasKey?: string,
+    minGas?: bigint,
   ): Promise<TxOutcome>;
 }
 
@@ -105,9 +109,10 @@ async function trySend(
   args: readonly unknown[],
   value?: bigint,
   gasKey?: string,
+  minGas?: bigint,
 ): Promise<{ ok: true; outcome: TxOutcome } | { ok: false; error: string }> {
   try {
-    const outcome = await ctx.sendMarketTx(row, action, args, value, gasKey);
+    const outcome = await ctx.sendMarketTx(row, action, args, value, gasKey, minGas);
     if (outcome.status === "reverted") return { ok: false, error: "Reverted" };
     return { ok: true, outcome };
   } catch (e) {
@@ -408,12 +413,15 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         return "wait";
       }
       if (now >= view.revealEnds) return finish(ctx, row, "expired", "reveal window passed");
-      const r = await trySend(ctx, row, "reveal", [
-        row.id,
-        row.resultHash,
-        resultURI(ctx, row.resultCID as string),
-        row.salt,
-      ]);
+      const r = await trySend(
+        ctx,
+        row,
+        "reveal",
+        [row.id, row.resultHash, resultURI(ctx, row.resultCID as string), row.salt],
+        undefined,
+        undefined,
+        SETTLING_GAS,
+      );
       if (!r.ok) {
         ctx.logger.debug("reveal not possible yet", { job: row.id, error: r.error });
         ctx.wake(row.id, "work", now + 1);
@@ -578,8 +586,14 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
   }
 
   if (row.state === "computed") {
-    const r = await trySend(ctx, row, "vote", [row.id, row.voteHash]);
-    if (!r.ok) return finish(ctx, row, "skipped", r.error);
+    // the last of the three votes runs the tally: room for it whatever lands first in the block
+    const r = await trySend(ctx, row, "vote", [row.id, row.voteHash], undefined, undefined, SETTLING_GAS);
+    if (!r.ok) {
+      // a vote mined as a revert (e.g. out of gas) is tried again while the dispute is open; the view decides
+      ctx.logger.warn("vote not counted; retrying", { job: row.id, error: r.error });
+      ctx.wake(row.id, "verify", ctx.nowSec() + 1);
+      return "wait";
+    }
     ctx.logger.info("voted", { job: row.id, vote: row.voteHash });
     return finish(ctx, row, "voted");
   }

@@ -228,7 +228,14 @@ export class Worker implements DriverContext {
     return this.endpoints.get(k);
   }
 
-  async sendMarketTx(row: JobRow | null, action: string, args: readonly unknown[], value?: bigint, gasKey?: string) {
+  async sendMarketTx(
+    row: JobRow | null,
+    action: string,
+    args: readonly unknown[],
+    value?: bigint,
+    gasKey?: string,
+    minGas?: bigint,
+  ) {
     return this.deps.txm.send({
       jobId: row?.id ?? null,
       role: row?.role ?? null,
@@ -237,6 +244,7 @@ export class Worker implements DriverContext {
       data: encodeMarketCall(action, args),
       value,
       gasKey,
+      minGas,
     });
   }
 
