@@ -17,6 +17,16 @@ export interface BenchParams {
   stallTimeoutMs: number;
   /** Azora only: native ledger phases (LEARN transfers, NFT mints) vs OpenZeppelin contracts. */
   ledger: boolean;
+  /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
+  services: boolean;
+  /** Run only the services phase. */
+  servicesOnly: boolean;
+  /** Lifecycles in the services phase's no-work run. */
+  servicesJobs: number;
+  /** Services phase without the AI models (lifecycle and 10 ms job only). */
+  servicesNoAI: boolean;
+  /** Extra arguments for the services phase's no-work `azora worker`. */
+  workerArgs: string[];
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -30,6 +40,9 @@ a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
 Azora only, then a second table (figure | native module | OpenZeppelin contract | ratio):
   4. LEARN transfers   the native ERC-20 at 0x…0A02, same pattern as phase 2
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
+Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
+processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
+and each shipped model through the market next to calling it directly.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -42,6 +55,11 @@ Options:
   --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
+  --no-services          skip the services phase (7)
+  --services-only        run only the services phase
+  --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
+  --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
 
@@ -94,6 +112,11 @@ export function parseArgs(argv: string[]): BenchParams | null {
     anvilArgs: [],
     stallTimeoutMs: 30_000,
     ledger: true,
+    services: true,
+    servicesOnly: false,
+    servicesJobs: 300,
+    servicesNoAI: false,
+    workerArgs: [],
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -126,6 +149,21 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--no-ledger":
         p.ledger = false;
+        break;
+      case "--no-services":
+        p.services = false;
+        break;
+      case "--services-only":
+        p.servicesOnly = true;
+        break;
+      case "--worker-args":
+        p.workerArgs = splitArgs(next());
+        break;
+      case "--services-no-ai":
+        p.servicesNoAI = true;
+        break;
+      case "--services-jobs":
+        p.servicesJobs = positiveInt(flag, next(), 100_000);
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);

@@ -298,3 +298,55 @@ export async function startAnvil(bin: string, extraArgs: string[]): Promise<Targ
   }
   return track("anvil", `${bin} ${args.join(" ")}`, child, url, out, exitedP, isExited, () => undefined);
 }
+
+/**
+ * `azora worker <kinds> …` as a child process (services phase): its own data dir, HTTP API on a free port; resolves
+ * once `/health` says ok (registered on the market, models loaded).
+ */
+export async function startAzoraWorker(
+  cli: string,
+  cwd: string,
+  rpcUrl: string,
+  kinds: string[],
+  extraArgs: string[],
+): Promise<TargetProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "azora-bench-worker-"));
+  const port = await freePort();
+  const args = [cli, "worker", ...kinds, "--rpc", rpcUrl, "--data-dir", dataDir, "--http-port", String(port)];
+  args.push("--log-format", "json", ...extraArgs);
+  const child = spawn(process.execPath, args, {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  live.add(child);
+  const out = watchOutput(child, classifyAzora);
+  const { p: exitedP, isExited } = exitTracker(child);
+  liveDirs.add(dataDir);
+  const cleanup = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    liveDirs.delete(dataDir);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (isExited()) {
+      cleanup();
+      throw new Error(`azora worker ${await exitedP} before starting:\n${out.tail()}`);
+    }
+    try {
+      const r = await fetch(`${url}/health`);
+      if (r.ok && ((await r.json()) as { status?: string }).status === "ok") break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > 4 * STARTUP_TIMEOUT_MS) {
+      child.kill("SIGKILL");
+      await exitedP;
+      cleanup();
+      throw new Error(`azora worker not healthy within ${(4 * STARTUP_TIMEOUT_MS) / 1000} s:\n${out.tail()}`);
+    }
+    await sleep(200);
+  }
+  return track("azora worker", `node ${args.join(" ")}`, child, url, out, exitedP, isExited, cleanup);
+}

@@ -20,6 +20,7 @@ import {
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
+import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
 import { azoraVersion } from "./version.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
@@ -267,12 +268,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = repoRoot();
-  const targets = params.only === null ? [...TARGETS] : [params.only];
+  const targets = params.servicesOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
-  log(
-    `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
-      `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
-  );
+  if (targets.length > 0)
+    log(
+      `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
+        `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
+    );
 
   const results: Partial<Record<Target, TargetResult>> = {};
   for (const t of targets) {
@@ -287,8 +289,28 @@ async function main(): Promise<number> {
     execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
   }
 
+  // 7. Services: jobs through the market with worker processes on a fresh node.
+  let services: ServicesBenchResult | null = null;
+  let servicesError: string | null = null;
+  if (params.services && (params.servicesOnly || params.only !== "anvil")) {
+    log("\n[services] the job market with azora worker processes…");
+    try {
+      services = await servicesBench({
+        root,
+        log,
+        jobs: params.servicesJobs,
+        skipAI: params.servicesNoAI,
+        nodeArgs: params.azoraArgs,
+        workerArgs: params.workerArgs,
+      });
+    } catch (e) {
+      servicesError = errMsg(e);
+      log(`[services] FAILED ${servicesError}`);
+    }
+  }
+
   log("");
-  log(table(results));
+  if (targets.length > 0) log(table(results));
   log("");
   const azoraLedger = results.azora?.ledger;
   if (azoraLedger !== undefined && azoraLedger !== null) {
@@ -299,12 +321,17 @@ async function main(): Promise<number> {
     log(executionTable(execution));
     log("");
   }
+  if (services !== null) {
+    log(servicesTables(services));
+    log("");
+  }
   for (const t of targets) {
     const r = results[t];
     if (r === undefined) continue;
     log(`${t} ${r.version ?? ""}: ${r.ok ? "all checks passed" : "FAILED"}`);
     printDetails(r);
   }
+  if (servicesError !== null) log(`services: FAILED ${servicesError}`);
 
   const cpuList = cpus();
   const output = {
@@ -329,6 +356,7 @@ async function main(): Promise<number> {
     },
     results,
     execution,
+    services,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);
@@ -338,7 +366,7 @@ async function main(): Promise<number> {
   writeFileSync(out, json);
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
-  return targets.every((t) => results[t]?.ok === true) ? 0 : 1;
+  return targets.every((t) => results[t]?.ok === true) && servicesError === null ? 0 : 1;
 }
 
 process.on("exit", killAllStarted);

@@ -6,7 +6,7 @@ export {
   devAccountPath,
   devnetGenesis,
 } from "./devnet.js";
-export { createNetworkGenesis, type NetworkValidatorInput } from "./network.js";
+export { createNetworkGenesis, MARKET_PRESETS, type MarketPreset, type NetworkValidatorInput } from "./network.js";
 export {
   type ConsensusParams,
   canonicalJSON,

@@ -7,12 +7,14 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import type { MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { registerServiceCommands } from "./serviceCommands.js";
 import { VERSION } from "./version.js";
 
 function intArg(name: string, min: number, max: number) {
@@ -261,6 +263,14 @@ program
     "genesis consensus.emptyBlockIntervalMs: how often an idle chain makes a block (default 3000)",
     intArg("--empty-block-interval", 10, 3_600_000),
   )
+  .addOption(
+    new Option(
+      "--market-preset <preset>",
+      "job market parameters in genesis: devnet (windows up to 1 h) or production (up to 7 days, 30-day unbonding)",
+    )
+      .choices(["devnet", "production"])
+      .default("devnet"),
+  )
   .action(
     async (o: {
       out: string;
@@ -269,6 +279,7 @@ program
       basePort: number;
       chainId: number;
       emptyBlockInterval?: number;
+      marketPreset: MarketPreset;
     }) => {
       const r = await initNetwork({ ...o, p2pOffset: 1000, emptyBlockIntervalMs: o.emptyBlockInterval });
       process.stdout.write(
@@ -329,6 +340,7 @@ program
     await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   });
 
+registerServiceCommands(program);
 registerDbCommands(program);
 
 // Last resort: every known failure path is handled where it happens; anything reaching these is a

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import devnetJSON from "../genesis/devnet.json" with { type: "json" };
-import { createNetworkGenesis } from "../genesis/network.js";
+import { createNetworkGenesis, type MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { publicKeyFromSeed } from "./crypto/ed25519.js";
 
@@ -18,6 +18,8 @@ export interface InitOptions {
   p2pOffset: number;
   /** Overrides genesis `consensus.emptyBlockIntervalMs` (how often an idle chain makes a block). */
   emptyBlockIntervalMs?: number;
+  /** Job market parameters written into genesis (`modules.market`); default `devnet`. */
+  marketPreset?: MarketPreset;
 }
 
 export interface InitResult {
@@ -65,6 +67,7 @@ export async function initNetwork(o: InitOptions): Promise<InitResult> {
     chainId: o.chainId,
     networkName: "azora-localnet",
     genesisTime: Math.floor(Date.now() / 1000),
+    marketPreset: o.marketPreset,
     validators: nodes
       .filter((n) => n.validatorSeed !== null)
       .map((n, i) => ({

@@ -9,23 +9,25 @@ pragma solidity ^0.8.28;
 ///         answer), and the job settles after the challenge window, early by `accept`, or by the
 ///         verification mode's dispute path. State changes before funds move; every payout is
 ///         credited and pulled with `withdraw`; no party's code runs during settlement.
-///         Times are block timestamps (seconds). The function, event and struct-field names below are
-///         fixed: workers, dApps and tests target them.
+///         Times are block timestamps (seconds); an action allowed "until" a deadline is allowed while
+///         block.timestamp < deadline, and what the deadline unlocks is allowed from it on.
+///         The function, event and struct-field names below are fixed: workers, dApps and tests target
+///         them. Rules, redundancy semantics and parameters: runtime/modules/market/README.md.
 interface IJobMarket {
     enum Verification {
-        RequesterAccept, // 0: the requester accepts; the challenge window's end finalizes
+        RequesterAccept, // 0: the requester accepts; the challenge window's end finalizes; no challenges
         Replay, //          1: a challenge asks 3 other workers of the kind to re-run the job and vote
         Arbiter //          2: the job's arbiter rules on a challenge; a silent arbiter ends in a refund
     }
 
     enum JobStatus {
         None,
-        Open, //       posted; at least one slot unclaimed
-        Claimed, //    every slot claimed; waiting for deliveries
-        Submitted, //  every slot delivered; challenge window running
+        Open, //       posted; at least one slot unclaimed and the claim window open
+        Claimed, //    every live slot claimed; waiting for deliveries (commits, then reveals)
+        Submitted, //  every live slot delivered; challenge window running
         Challenged, // dispute open (verifiers voting or arbiter ruling)
-        Finalized, //  workers paid
-        Refunded, //   requester refunded (unclaimed, undelivered, lost dispute, silent arbiter)
+        Finalized, //  at least one worker paid
+        Refunded, //   requester refunded (unclaimed, undelivered, no majority, lost or undecided dispute)
         Cancelled //   requester cancelled before any claim
     }
 
@@ -35,7 +37,8 @@ interface IJobMarket {
         Committed,
         Revealed, // result delivered (by reveal or submit)
         Paid,
-        Slashed
+        Slashed, //  no-show, or a result that lost
+        Expired //   never claimed before the claim window closed
     }
 
     struct JobSpec {
@@ -44,9 +47,9 @@ interface IJobMarket {
         bytes32 inputHash; //      sha256 of the input bytes the worker must fetch and check
         address token; //          address(0) = AZR (msg.value), 0x…0A02 = LEARN (allowance)
         uint256 price; //          per slot
-        uint8 redundancy; //       number of independent workers (1..maxRedundancy)
+        uint8 redundancy; //       number of independent workers (1..maxRedundancy; 1 for Arbiter)
         uint64 claimWindow; //     seconds after posting during which slots can be claimed
-        uint64 deliverWindow; //   seconds a claimer has to deliver after its claim
+        uint64 deliverWindow; //   seconds a claimer has to deliver (commit) after its claim; also the reveal window
         uint64 challengeWindow; // seconds after the last delivery during which the result can be challenged
         uint8 verification; //     a Verification value
         address arbiter; //        required for Verification.Arbiter, else address(0)
@@ -57,8 +60,8 @@ interface IJobMarket {
         string endpoint;
         bytes32[] kinds;
         uint256 stake; //     bonded, including locked
-        uint256 locked; //    bonds held by open claims and challenges
-        uint256 unbonding; // leaving, still slashable until unbondingEnds
+        uint256 locked; //    bonds held by open claims and verifier duties (covered by stake + unbonding)
+        uint256 unbonding; // leaving, still slashable until withdrawn
         uint64 unbondingEnds;
         uint64 jobsDone;
         uint64 jobsSlashed;
@@ -80,13 +83,16 @@ interface IJobMarket {
         JobSpec spec;
         JobStatus status;
         uint64 postedAt;
-        uint64 challengeEnds; // 0 until every slot is delivered
+        uint64 challengeEnds; // 0 until every live slot is delivered
         uint256 fee;
         Slot[] slots;
         address challenger;
         uint256 challengeBond;
         address[] verifiers; //  replay mode, after a challenge
         uint64 disputeEnds; //   verifier vote / arbiter ruling deadline
+        uint64 revealEnds; //    commit–reveal: 0 until every live slot has committed
+        bytes32[] votes; //      replay: verifiers[i] voted votes[i] when voted[i]
+        bool[] voted;
     }
 
     struct Params {
@@ -96,17 +102,21 @@ interface IJobMarket {
         uint16 feeBps; //           market fee on top of price × redundancy
         uint256 challengeBond; //   AZR a challenger posts
         uint64 disputeWindow; //    seconds verifiers / the arbiter have to answer
-        uint64 unbondingPeriod; //  longer than the longest claim + deliver + challenge + dispute
+        uint64 unbondingPeriod; //  longer than the longest claim + deliver + reveal + challenge + dispute
         uint64 maxWindow; //        upper bound for each of the three job windows
         uint8 maxRedundancy;
         uint16 slashBurnBps; //     share of a slashed bond that is burned (the rest goes to the dispute's winner)
         uint256 learnRewardPerJob; // LEARN minted to each paid worker
+        uint64 minWindow; //        lower bound for each of the three job windows
+        address feeRecipient; //    receives the fee of jobs settled without a dispute
     }
 
     event WorkerRegistered(address indexed worker, bytes32[] kinds, string endpoint, uint256 stake);
     event StakeAdded(address indexed worker, uint256 amount, uint256 stake);
     event UnbondStarted(address indexed worker, uint256 amount, uint64 unbondingEnds);
     event UnbondWithdrawn(address indexed worker, uint256 amount);
+    /// @notice The worker withdrew everything it had bonded and left the kinds' worker lists.
+    event WorkerDeregistered(address indexed worker);
     event JobPosted(
         uint256 indexed id,
         address indexed requester,
@@ -120,20 +130,32 @@ interface IJobMarket {
     );
     event JobClaimed(uint256 indexed id, address indexed worker, uint8 slot, uint256 bond, uint64 deliverBy);
     event ResultCommitted(uint256 indexed id, address indexed worker, uint8 slot, bytes32 commitment);
+    /// @notice Every live slot has committed: reveals are open until revealEnds.
+    event RevealOpened(uint256 indexed id, uint64 revealEnds);
     event ResultSubmitted(uint256 indexed id, address indexed worker, uint8 slot, bytes32 resultHash, string resultURI);
     event JobAccepted(uint256 indexed id, address indexed requester);
     event JobChallenged(uint256 indexed id, address indexed challenger, uint256 bond, string evidenceURI, address[] verifiers);
     event VerifierVoted(uint256 indexed id, address indexed verifier, bytes32 resultHash);
     event DisputeResolved(uint256 indexed id, bool workerWon, uint16 workerBps, uint256 toWorkers, uint256 toRequester);
     event JobFinalized(uint256 indexed id, uint256 paidToWorkers, uint256 learnRewarded, uint256 fee);
+    /// @notice One paid slot: `amount` credited in the job's token, `learnReward` LEARN minted to the worker.
+    event WorkerPaid(uint256 indexed id, address indexed worker, uint256 amount, uint256 learnReward);
+    /// @notice The fee (or a share of it) credited to the fee recipient, a majority verifier or the arbiter.
+    event FeePaid(uint256 indexed id, address indexed to, uint256 amount);
     event JobRefunded(uint256 indexed id, address indexed requester, uint256 amount);
     event JobCancelled(uint256 indexed id, address indexed requester, uint256 amount);
+    /// @notice `amount` AZR taken from the worker's bonded stake: `burned` destroyed, the rest credited to
+    ///         `beneficiary` (address(0) when it was split among several winners or all burned).
     event WorkerSlashed(uint256 indexed id, address indexed worker, uint256 amount, uint256 burned, address beneficiary);
+    /// @notice A challenge the verifiers or the arbiter rejected: its bond, `burned` destroyed, the rest to the workers.
+    event ChallengerSlashed(uint256 indexed id, address indexed challenger, uint256 amount, uint256 burned);
     event ClaimExpired(uint256 indexed id, address indexed worker, uint8 slot);
     event Withdrawn(address indexed account, address indexed token, uint256 amount);
 
     error JobNotFound(uint256 id);
     error JobInvalidState(uint256 id, JobStatus status);
+    /// @notice The caller's slot is not in a state that allows this delivery step (e.g. committed twice).
+    error SlotInvalidState(uint256 id, uint8 slot, SlotStatus status);
     error JobUnauthorized(address caller);
     error JobTooEarly(uint256 id, uint64 notBefore);
     error JobTooLate(uint256 id, uint64 deadline);
@@ -142,20 +164,40 @@ interface IJobMarket {
     error JobAlreadyClaimed(uint256 id, address worker);
     error JobNoFreeSlot(uint256 id);
     error JobRevealMismatch(uint256 id, bytes32 commitment);
+    /// @notice `submit` on a job with redundancy > 1: deliver with commit, then reveal.
+    error JobCommitRequired(uint256 id);
+    /// @notice `challenge` on a RequesterAccept job.
+    error JobNotChallengeable(uint256 id, uint8 verification);
+    /// @notice A token other than AZR (address(0)) or LEARN.
+    error JobInvalidToken(address token);
     error WorkerNotRegistered(address worker);
     error WorkerAlreadyRegistered(address worker);
     error WorkerKindMismatch(address worker, bytes32 kind);
     error WorkerUnderBonded(address worker, uint256 available, uint256 required);
+    error WorkerInvalidRegistration(string field);
+    error WorkerUnbonding(address worker, uint64 unbondingEnds);
     error WorkerNotVerifier(uint256 id, address caller);
+    error VerifierAlreadyVoted(uint256 id, address verifier);
     error NotEnoughVerifiers(uint256 id, uint256 available);
     error NothingToWithdraw(address account, address token);
+    /// @notice The chain's genesis has no `modules.market` parameters: the market is off.
+    error MarketNotConfigured();
 
     // workers
+    /// @notice Registers the caller with 1..8 kinds (distinct, non-zero) and an endpoint (1..256 bytes);
+    ///         msg.value is the stake (≥ params().minWorkerStake).
     function registerWorker(bytes32[] calldata kinds, string calldata endpoint) external payable returns (bool);
     function addStake() external payable returns (uint256 stake);
+    /// @notice Moves `amount` of the stake to unbonding (still slashable); restarts the unbonding clock.
     function beginUnbond(uint256 amount) external returns (uint64 unbondingEnds);
+    /// @notice After unbondingEnds: pays the unbonding amount not needed to cover locked bonds.
     function withdrawUnbonded() external returns (uint256 amount);
     function worker(address account) external view returns (WorkerInfo memory);
+    /// @notice Registered workers of `kind`, `count` (≤ 100) from index `start`, and how many there are.
+    function workersOfKind(bytes32 kind, uint256 start, uint256 count)
+        external
+        view
+        returns (address[] memory workers, uint256 total);
 
     // jobs
     function post(JobSpec calldata spec) external payable returns (uint256 id);
@@ -175,6 +217,7 @@ interface IJobMarket {
     function withdraw(address token) external returns (uint256 amount);
 
     // views
+    /// @notice An unknown id reads as the all-zero view (status None).
     function job(uint256 id) external view returns (JobView memory);
     function jobCount() external view returns (uint256);
     /// @notice What `withdraw(token)` would pay `account` now.

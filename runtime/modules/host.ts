@@ -95,6 +95,15 @@ export class ModuleCall {
     return this.evm["_block"]?.header.timestamp ?? 0n;
   }
 
+  /**
+   * PREVRANDAO of the block being executed (the parent block's hash on Azora: `ethBlockForEnv`), read
+   * like `blockTimestamp`; 32 zero bytes without a block. Deterministic and known to the block's
+   * proposer and to anyone who sends a transaction into it: a seed, not a secret.
+   */
+  prevRandao(): Uint8Array {
+    return this.evm["_block"]?.header.prevRandao ?? new Uint8Array(32);
+  }
+
   requireWritable(): void {
     if (this.isStatic) throw reason("state change in a static call");
   }

@@ -10,7 +10,9 @@ export const MODULE_ADDRESS = {
   learn: 0x0a02,
   nftRegistry: 0x0a03,
   escrow: 0x0a04,
-  // Reserved: job market 0x0a05, staking 0x0a06, governance 0x0a07, model registry 0x0a08.
+  market: 0x0a05,
+  // Reserved: staking 0x0a06, governance 0x0a07.
+  modelRegistry: 0x0a08,
 } as const;
 
 export function moduleAddress(n: number): Address {

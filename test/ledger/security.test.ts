@@ -3,6 +3,7 @@ import {
   dataLength,
   Interface,
   type InterfaceAbi,
+  id,
   type JsonRpcProvider,
   parseEther,
   type TransactionReceipt,
@@ -18,6 +19,8 @@ import {
   feeOf,
   LEARN_ADDRESS,
   ledgerProvider,
+  MARKET_ADDRESS,
+  MODEL_REGISTRY_ADDRESS,
   NFT_REGISTRY_ADDRESS,
   sendTx,
   WAZR_ADDRESS,
@@ -26,7 +29,8 @@ import {
 
 /**
  * The security rules every native module shares (runtime/modules/host.ts `toPrecompile`), each
- * checked against EVERY module — WAZR, LEARN, the NFT registry, an NFT collection and Escrow —
+ * checked against EVERY module — WAZR, LEARN, the NFT registry, an NFT collection, Escrow, the job
+ * market and the model registry —
  * through JSON-RPC with contracts/examples/ModuleAttacker.sol:
  *   DELEGATECALL and CALLCODE refused; no state change under STATICCALL (views still answer);
  *   caller and value from the EVM frame; malformed calldata refused; value only into payable
@@ -61,6 +65,8 @@ let wazr: Contract;
 let learn: Contract;
 let registry: Contract;
 let escrow: Contract;
+let market: Contract;
+let models: Contract;
 /** A collection owned by alice (an EOA) and one owned by the attacker contract. */
 let aliceCollection: Contract;
 let attackerCollection: Contract;
@@ -81,6 +87,8 @@ const errors = new Interface(
       "INFTRegistry",
       "IAzoraCollection",
       "IEscrow",
+      "IJobMarket",
+      "IModelRegistry",
       "TestToken",
       "TestNFT",
     ]) {
@@ -101,6 +109,10 @@ const learnI = iface("ILearn");
 const registryI = iface("INFTRegistry");
 const collectionI = iface("IAzoraCollection");
 const escrowI = iface("IEscrow");
+const marketI = iface("IJobMarket");
+const modelsI = iface("IModelRegistry");
+const MARKET_KIND = `0x${Buffer.from("ai/onnx").toString("hex").padEnd(64, "0")}`;
+const modelId = (who: string) => id(`model of ${who}`);
 
 const at = (address: string, abi: Interface, runner: Wallet) => new Contract(address, abi, runner);
 
@@ -119,6 +131,8 @@ async function snapshot(n: number): Promise<Record<string, bigint | string>> {
     ["LEARN", LEARN_ADDRESS],
     ["registry", NFT_REGISTRY_ADDRESS],
     ["escrow", ESCROW_ADDRESS],
+    ["market", MARKET_ADDRESS],
+    ["models", MODEL_REGISTRY_ADDRESS],
     ["aliceCollection", await aliceCollection.getAddress()],
     ["attackerCollection", await attackerCollection.getAddress()],
   ];
@@ -139,6 +153,16 @@ async function snapshot(n: number): Promise<Record<string, bigint | string>> {
   out["escrowCount"] = await escrow.escrowCount(blockTag);
   out["alice's escrow status"] = (await escrow.escrows(aliceEscrowId, blockTag))[7];
   out["attacker's escrow status"] = (await escrow.escrows(attackerEscrowId, blockTag))[7];
+  for (const [name, a] of [
+    ["alice", alice.address],
+    ["attacker", attackerAddress],
+  ]) {
+    const w = await market.worker(a, blockTag);
+    out[`market stake of ${name}`] = w[3];
+    out[`market unbonding of ${name}`] = w[5];
+  }
+  out["market jobCount"] = await market.jobCount(blockTag);
+  out["modelCount"] = await models.modelCount(blockTag);
   return out;
 }
 
@@ -231,6 +255,25 @@ const cases: ModuleCase[] = [
     bySender: () => ({ target: ESCROW_ADDRESS, data: enc(escrowI, "release", [aliceEscrowId]) }),
     view: () => ({ target: ESCROW_ADDRESS, data: enc(escrowI, "escrows", [aliceEscrowId]) }),
   },
+  {
+    // alice and the attacker contract are both registered workers: each may start unbonding its own stake.
+    name: "Job market",
+    byAttacker: () => ({ target: MARKET_ADDRESS, data: enc(marketI, "beginUnbond", [1n]) }),
+    bySender: () => ({ target: MARKET_ADDRESS, data: enc(marketI, "beginUnbond", [1n]) }),
+    view: () => ({ target: MARKET_ADDRESS, data: enc(marketI, "worker", [alice.address]) }),
+  },
+  {
+    name: "Model registry",
+    byAttacker: () => ({
+      target: MODEL_REGISTRY_ADDRESS,
+      data: enc(modelsI, "registerModel", [modelId(attackerAddress), "ipfs://model", "{}"]),
+    }),
+    bySender: () => ({
+      target: MODEL_REGISTRY_ADDRESS,
+      data: enc(modelsI, "registerModel", [modelId(alice.address), "ipfs://model", "{}"]),
+    }),
+    view: () => ({ target: MODEL_REGISTRY_ADDRESS, data: enc(modelsI, "modelCount", []) }),
+  },
 ];
 let aliceCollectionAddr = "";
 let attackerCollectionAddr = "";
@@ -258,6 +301,8 @@ beforeAll(async () => {
   learn = at(LEARN_ADDRESS, learnI, alice);
   registry = at(NFT_REGISTRY_ADDRESS, registryI, alice);
   escrow = at(ESCROW_ADDRESS, escrowI, alice);
+  market = at(MARKET_ADDRESS, marketI, alice);
+  models = at(MODEL_REGISTRY_ADDRESS, modelsI, alice);
 
   ({ address: attackerAddress } = await deployContract(alice, "ModuleAttacker"));
   // The attacker holds AZR and LEARN of its own.
@@ -316,6 +361,13 @@ beforeAll(async () => {
   expect(r.status).toBe(1);
   attackerEscrowId = escrowI.parseLog(r.logs.find((l) => l.address.toLowerCase() === ESCROW_ADDRESS)!)!.args
     .id as bigint;
+
+  // Both alice and the attacker contract are job market workers with 10 AZR of stake.
+  const register = enc(marketI, "registerWorker", [[MARKET_KIND], "https://worker.example"]);
+  expect((await sendTx(alice, { to: MARKET_ADDRESS, data: register, value: parseEther("10") })).status).toBe(1);
+  expect((await send(attackerCall("callModule", [MARKET_ADDRESS, register, parseEther("10"), 0n, true]))).status).toBe(
+    1,
+  );
   expect((await escrow.escrows(attackerEscrowId))[0].toLowerCase()).toBe(attackerAddress);
 });
 
@@ -432,6 +484,37 @@ describe("STATICCALL: state changes refused, views answer", () => {
     );
     expect(ok).toBe(false);
     expect(reasonOf(ret)).toBe(STATIC_REFUSED);
+  });
+});
+
+describe("Job market: payable functions under STATICCALL", () => {
+  it("post, registerWorker, addStake and challenge are refused under STATICCALL (value 0)", async () => {
+    const spec = [
+      MARKET_KIND,
+      "ipfs://s",
+      `0x${"00".repeat(32)}`,
+      LEARN_ADDRESS,
+      1n,
+      1n,
+      60n,
+      60n,
+      60n,
+      0n,
+      ZERO_ADDRESS,
+    ];
+    for (const data of [
+      enc(marketI, "post", [spec]),
+      enc(marketI, "registerWorker", [[MARKET_KIND], "https://x"]),
+      enc(marketI, "addStake", []),
+      enc(marketI, "challenge", [1n, ""]),
+    ]) {
+      const [ok, ret] = attackerI.decodeFunctionResult(
+        "staticCallModule",
+        await ethCall(attackerCall("staticCallModule", [MARKET_ADDRESS, data, false])),
+      );
+      expect(ok).toBe(false);
+      expect(reasonOf(ret)).toBe(STATIC_REFUSED);
+    }
   });
 });
 
@@ -590,11 +673,40 @@ describe("caller and value come from the EVM frame, never from the tx sender", (
   });
 });
 
+describe("Job market: a contract is a worker in its own right", () => {
+  it("the worker registered by the attacker contract is the contract, staked from the contract's AZR", async () => {
+    const w = await market.worker(attackerAddress);
+    expect([w[0], w[3]]).toEqual([true, parseEther("10")]);
+    // alice cannot act on the contract's stake through it: beginUnbond by the contract unbonds the contract's.
+    const before = (await market.worker(alice.address))[5] as bigint;
+    const r = await send(attackerCall("callModule", [MARKET_ADDRESS, enc(marketI, "beginUnbond", [7n]), 0n, 0n, true]));
+    expect(r.status).toBe(1);
+    expect((await market.worker(attackerAddress))[5]).toBe(7n);
+    expect((await market.worker(alice.address))[5]).toBe(before);
+  });
+});
+
 describe("malformed calldata is refused (dirty address bits, truncated arguments, oversize data)", () => {
   /** Sets the top byte of argument word `i` (0-based, after the selector). */
   const dirtyWord = (data: string, i: number) => {
     const at = 2 + 8 + 64 * i;
     return `${data.slice(0, at)}ff${data.slice(at + 2)}`;
+  };
+  const marketPost = () => {
+    const spec = [
+      MARKET_KIND,
+      "ipfs://spec",
+      `0x${"00".repeat(32)}`,
+      ZERO_ADDRESS,
+      100n,
+      1n,
+      60n,
+      60n,
+      60n,
+      0n,
+      ZERO_ADDRESS,
+    ];
+    return { target: MARKET_ADDRESS, data: enc(marketI, "post", [spec]), value: 101n };
   };
   const escrowCreate = () => ({
     target: ESCROW_ADDRESS,
@@ -610,6 +722,9 @@ describe("malformed calldata is refused (dirty address bits, truncated arguments
     { name: "NFT collection", call: () => cases[3].bySender(), narrowWords: [0], trailingString: true },
     // create(address,address,address,uint256,uint64,bytes32): three addresses and the uint64 deadline.
     { name: "Escrow", call: escrowCreate, narrowWords: [0, 1, 2, 4] },
+    // post(JobSpec): word 0 is the tuple's offset; in the tuple, token (4), redundancy (6), the three windows
+    // (7–9), verification (10) and arbiter (11) are narrow; the spec URI string comes last.
+    { name: "Job market", call: marketPost, narrowWords: [4, 6, 7, 8, 9, 10, 11], trailingString: true },
   ];
 
   for (const s of shapes) {
@@ -703,7 +818,15 @@ describe("value sent to a non-payable function is refused and stays with the sen
   }
 
   it("a plain AZR transfer (no calldata) to any module address is refused", async () => {
-    for (const target of [WAZR_ADDRESS, LEARN_ADDRESS, NFT_REGISTRY_ADDRESS, aliceCollectionAddr, ESCROW_ADDRESS]) {
+    for (const target of [
+      WAZR_ADDRESS,
+      LEARN_ADDRESS,
+      NFT_REGISTRY_ADDRESS,
+      aliceCollectionAddr,
+      ESCROW_ADDRESS,
+      MARKET_ADDRESS,
+      MODEL_REGISTRY_ADDRESS,
+    ]) {
       const r = await send({ target, data: "0x", value: parseEther("1") }, 100_000n);
       expect(r.status, target).toBe(0);
       await expectOnlyFee(r);
@@ -816,6 +939,47 @@ describe("a revert in the calling contract reverts the module's changes too (the
     ]);
     await expectRolledBack({ target: ESCROW_ADDRESS, data: create });
     expect(await learn.allowance(attackerAddress, ESCROW_ADDRESS)).toBe(parseEther("10"));
+  });
+});
+
+describe("a revert in the calling contract reverts the market's and the registry's changes too", () => {
+  async function expectRolledBack(call: Call): Promise<void> {
+    const e = await expectRevert(
+      () => ethCall(attackerCall("callThenRevert", [call.target, call.data, call.value ?? 0n])),
+      errors,
+    );
+    expect(e.name).toBe("AfterCall");
+    expect(e.args[0], `inner call succeeded: ${reasonOf(e.args[1] as string)}`).toBe(true);
+    const r = await send(attackerCall("callThenRevert", [call.target, call.data, call.value ?? 0n]));
+    expect(r.status).toBe(0);
+    expect(r.logs).toHaveLength(0);
+    await expectOnlyFee(r);
+  }
+
+  it("Job market: addStake then revert → the stake and the contract's AZR unchanged", async () => {
+    await expectRolledBack({ target: MARKET_ADDRESS, data: enc(marketI, "addStake", []), value: parseEther("2") });
+  });
+
+  it("Job market: post (AZR) then revert → no job, the escrow stays with the contract", async () => {
+    const spec = [
+      MARKET_KIND,
+      "ipfs://s",
+      `0x${"00".repeat(32)}`,
+      ZERO_ADDRESS,
+      100n,
+      1n,
+      60n,
+      60n,
+      60n,
+      0n,
+      ZERO_ADDRESS,
+    ];
+    await expectRolledBack({ target: MARKET_ADDRESS, data: enc(marketI, "post", [spec]), value: 101n });
+  });
+
+  it("Model registry: registerModel then revert → not registered", async () => {
+    await expectRolledBack(cases[6].byAttacker());
+    expect(await models.isRegistered(modelId(attackerAddress))).toBe(false);
   });
 });
 

@@ -89,3 +89,22 @@ export async function learnSpendAllowance(
   if (isZeroAddress(spender)) throw ERC20Errors.invalidSpender(ZERO20);
   await call.store(slot, allowed - amount, LEARN_ADDRESS);
 }
+
+/**
+ * Mints `amount` to `to` on behalf of module `issuer` (e.g. the job market's rewards), if `issuer`
+ * holds the issuer role and the supply stays within 2^256-1; otherwise mints nothing. Returns what
+ * was minted: a settlement must never fail (and lock its escrow) because the admin revoked the
+ * role or the supply is full.
+ */
+export async function learnMintAsModule(
+  call: ModuleCall,
+  issuer: Uint8Array,
+  to: Uint8Array,
+  amount: bigint,
+): Promise<bigint> {
+  if (amount === 0n || isZeroAddress(to)) return 0n;
+  if ((await call.load(issuerSlot(issuer), LEARN_ADDRESS)) !== 1n) return 0n;
+  if ((await call.load(LEARN_SLOTS.totalSupply, LEARN_ADDRESS)) + amount > MAX_UINT256) return 0n;
+  await learnUpdate(call, ZERO20, to, amount);
+  return amount;
+}

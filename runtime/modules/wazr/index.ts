@@ -1,7 +1,16 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address } from "@ethereumjs/util";
+import { assert } from "../../lib/assert.js";
 import { uintWord } from "../abi.js";
-import { ERC20Errors, emitApproval, emitTransfer, isZeroAddress, MAX_UINT256 } from "../erc20Events.js";
+import {
+  addressTopic,
+  ERC20Errors,
+  emitApproval,
+  emitTransfer,
+  isZeroAddress,
+  MAX_UINT256,
+  TRANSFER_TOPIC,
+} from "../erc20Events.js";
 import { type FunctionDef, type ModuleCall, namedSlot, storageSlot } from "../host.js";
 import { MODULE_ADDRESS, moduleAddress, type NativeModule } from "../registry.js";
 
@@ -97,6 +106,33 @@ const functions: FunctionDef[] = [
     },
   },
 ];
+
+/**
+ * Destroys `amount` of `from`'s AZR inside a module call (a slashed bond's burned share): debits the
+ * account through the journal, takes the amount off `totalSupply()` and logs `Transfer(from, 0)` at
+ * WAZR's address, so the ERC-20 view stays the sum of all balances.
+ */
+export async function burnNative(call: ModuleCall, from: Address, amount: bigint): Promise<void> {
+  if (amount === 0n) return;
+  call.requireWritable();
+  call.charge(GAS_BURN);
+  const sm = call.evm.stateManager;
+  const account = await sm.getAccount(from);
+  // Modules burn only what they hold for the purpose: a shortfall is a broken invariant, not an input error.
+  assert(account !== undefined && account.balance >= amount, "burn exceeds the module's balance");
+  account.balance -= amount;
+  await call.evm.journal.putAccount(from, account);
+  const supply = await call.load(SUPPLY_SLOT, WAZR_ADDRESS);
+  await call.store(SUPPLY_SLOT, supply - amount, WAZR_ADDRESS);
+  call.emit(
+    [TRANSFER_TOPIC, addressTopic(from.bytes), addressTopic(new Uint8Array(20))],
+    uintWord(amount),
+    WAZR_ADDRESS,
+  );
+}
+
+/** The account write of a burn (as one side of `moveNative`). */
+const GAS_BURN = 5_000n;
 
 export const wazrModule: NativeModule = {
   address: WAZR_ADDRESS,

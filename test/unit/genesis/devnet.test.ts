@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0x2681fc83271787d5c8318c02eab4f43ddfa6cfa4c5991c71d611191e5a930eb8");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x5280738d8e2e656f8e5cf8b1d0a6c8713b1d633699ca202258664734a52e5bf7");
+    expect(bytesToHex(g.hash)).toBe("0xee1668a64ad574396f39cc4c14e8a08ba486963d38513d61b0819352faf6bb9f");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x592ce3d628f42f29c4a89b7fb8ed4402639df5907580978b53c2ec625ece2e8b");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {

@@ -1,0 +1,590 @@
+/**
+ * The platform-services commands of the one CLI: `azora worker <kind…>` (a market worker process) and
+ * `azora job …` (the requester side). Only wiring lives here — flags to config, handlers per kind, logger —
+ * the policy is in services/runtime and services/client.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { formatUnits, HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
+import { DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import { MarketClient, tokenAddress } from "../services/client/index.js";
+import {
+  AZR_TOKEN,
+  createBlobServer,
+  createFileBlobStore,
+  createTestHashHandler,
+  type JobHandler,
+  JobStatus,
+  type JobView,
+  loadConfigFile,
+  loadWallet,
+  resolveWorkerConfig,
+  SlotStatus,
+  startWorkerService,
+  Verification,
+} from "../services/runtime/index.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { VERSION } from "./version.js";
+
+/** The devnet's chain id: `--dev-account` is refused anywhere else. */
+const DEVNET_CHAIN_ID = 16730n;
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function amountArg(name: string) {
+  return (v: string): string => {
+    if (!/^[0-9]+(\.[0-9]{1,18})?$/.test(v))
+      throw new InvalidArgumentError(`${name} must be a decimal amount, e.g. 1.5`);
+    return v;
+  };
+}
+
+/** Handlers the CLI can run, by kind: the built-in test kind and, lazily, the AI kinds. */
+async function handlersFor(
+  kinds: string[],
+  opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
+): Promise<JobHandler[]> {
+  const out: JobHandler[] = [];
+  const test = createTestHashHandler();
+  if (kinds.some((k) => test.kinds.includes(k))) out.push(test);
+  const ai = kinds.filter((k) => k.startsWith("ai/"));
+  if (ai.length > 0) out.push(...(await aiHandlers(ai, opts)));
+  return out;
+}
+
+async function aiHandlers(
+  kinds: string[],
+  opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
+): Promise<JobHandler[]> {
+  // loaded only when asked for: onnxruntime and the models' code are heavy for every other command
+  const { AI_KINDS, createAIHandlers, missingModels } = await import("../ai-oracle/index.js");
+  const unknown = kinds.filter((k) => !(AI_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown AI kind ${unknown.join(", ")} (known: ${AI_KINDS.join(", ")})`);
+  const aiOpts = {
+    kinds: kinds as (typeof AI_KINDS)[number][],
+    modelsDir: opts.modelsDir,
+    logger: opts.logger.child({ module: "ai" }),
+  };
+  const { missing, hint } = await missingModels(aiOpts);
+  if (missing.length > 0) throw new InvalidArgumentError(hint);
+  return createAIHandlers(aiOpts);
+}
+
+async function devWallet(index: number, rpcUrl: string): Promise<Wallet> {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  const { chainId } = await provider.getNetwork();
+  provider.destroy();
+  if (chainId !== DEVNET_CHAIN_ID)
+    throw new InvalidArgumentError(
+      `--dev-account works on the devnet (chain ${DEVNET_CHAIN_ID}) only; this is chain ${chainId}`,
+    );
+  const hd = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(index));
+  return new Wallet(hd.privateKey);
+}
+
+interface KeyFlags {
+  keyFile?: string;
+  passwordFile?: string;
+  devAccount?: number;
+}
+
+async function walletFrom(flags: KeyFlags, rpcUrl: string): Promise<Wallet> {
+  if (flags.keyFile !== undefined) return loadWallet(flags.keyFile, flags.passwordFile);
+  if (flags.devAccount !== undefined) return devWallet(flags.devAccount, rpcUrl);
+  throw new InvalidArgumentError("give --key-file <file> (or --dev-account <n> on the devnet)");
+}
+
+interface WorkerFlags extends KeyFlags {
+  config?: string;
+  rpc?: string;
+  ws?: string;
+  dataDir?: string;
+  httpHost?: string;
+  httpPort?: number;
+  publicUrl?: string;
+  price?: string;
+  priceAzr?: string;
+  priceLearn?: string;
+  maxJobs?: number;
+  minDeliverWindow?: number;
+  stake?: string;
+  verify?: boolean;
+  reclaim?: boolean;
+  withdrawMin?: string;
+  lookbackBlocks?: number;
+  modelsDir?: string;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  testFault?: string;
+  cpuProfile?: string;
+}
+
+/** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
+async function startCPUProfile(file: string): Promise<() => Promise<void>> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
+  const file = f.config === undefined ? undefined : loadConfigFile(f.config);
+  const fileKinds = (file?.kinds as string[] | undefined) ?? [];
+  const cfg = resolveWorkerConfig(file, {
+    kinds: kindsArg.length > 0 ? kindsArg : fileKinds.length > 0 ? undefined : [],
+    rpc: f.rpc,
+    ws: f.ws,
+    keyFile: f.keyFile === undefined ? undefined : resolve(f.keyFile),
+    passwordFile: f.passwordFile,
+    devAccount: f.devAccount,
+    dataDir: f.dataDir === undefined ? undefined : resolve(f.dataDir),
+    http: { host: f.httpHost, port: f.httpPort, publicUrl: f.publicUrl },
+    price: { AZR: f.priceAzr ?? f.price, LEARN: f.priceLearn ?? f.price },
+    maxJobs: f.maxJobs,
+    minDeliverWindowSec: f.minDeliverWindow,
+    stake: f.stake,
+    verify: f.verify === false ? false : undefined,
+    reclaim: f.reclaim === false ? false : undefined,
+    withdrawMin: f.withdrawMin,
+    lookbackBlocks: f.lookbackBlocks,
+    log: { level: f.logLevel, format: f.logFormat },
+    fault: f.testFault,
+  });
+  const { logger, flush } = createLogger({
+    level: cfg.log.level as LogLevel,
+    format: cfg.log.format as "json" | "pretty" | undefined,
+  });
+  const wallet =
+    cfg.keyFile === undefined && cfg.devAccount !== undefined ? await devWallet(cfg.devAccount, cfg.rpc) : undefined;
+  const handlers = await handlersFor(cfg.kinds, { modelsDir: f.modelsDir, logger });
+  const stopProfile = f.cpuProfile === undefined ? undefined : await startCPUProfile(f.cpuProfile);
+  // Signals are handled from the start: a SIGTERM while the worker registers or loads models stops it cleanly.
+  let running: Awaited<ReturnType<typeof startWorkerService>> | undefined;
+  let stopping: string | undefined;
+  const stop = async (signal: string) => {
+    if (stopping !== undefined) return;
+    stopping = signal;
+    logger.info("shutting down", { signal });
+    if (running === undefined) return; // startup finishes first, then stops
+    try {
+      await running.close();
+      await stopProfile?.();
+      logger.info("stopped cleanly", {});
+      flush();
+      process.exit(0);
+    } catch (e) {
+      logger.error("shutdown failed", {}, e);
+      flush();
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  running = await startWorkerService(cfg, { handlers, logger, version: VERSION, wallet });
+  process.stdout.write(
+    `\n  Azora worker v${VERSION}\n\n  Address   ${running.address}\n  Kinds     ${cfg.kinds.join(", ")}\n` +
+      `  HTTP      ${running.url}   (health /health, metrics /metrics, API /openapi.json)\n` +
+      `  Data dir  ${cfg.dataDir}\n  RPC       ${cfg.rpc}\n\n`,
+  );
+  if (stopping !== undefined) {
+    const signal = stopping;
+    stopping = undefined;
+    await stop(signal);
+  }
+}
+
+// ---- job --------------------------------------------------------------------------------------------------
+
+interface ClientFlags extends KeyFlags {
+  rpc: string;
+  json?: boolean;
+}
+
+async function clientFrom(f: ClientFlags, needsKey: boolean): Promise<MarketClient> {
+  const client = MarketClient.connect(f.rpc);
+  if (!needsKey) return client;
+  const wallet = await walletFrom(f, f.rpc);
+  return new MarketClient(wallet.connect(client.provider));
+}
+
+function out(f: { json?: boolean }, human: string, json: unknown): void {
+  process.stdout.write(
+    f.json === true ? `${JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n` : `${human}\n`,
+  );
+}
+
+function tokenName(token: string): string {
+  return token.toLowerCase() === AZR_TOKEN.toLowerCase()
+    ? "AZR"
+    : token.toLowerCase() === tokenAddress("LEARN").toLowerCase()
+      ? "LEARN"
+      : token;
+}
+
+function describeJob(j: JobView): string {
+  const lines = [
+    `job ${j.id}: ${JobStatus[j.status]}`,
+    `  kind        ${j.spec.kind}`,
+    `  requester   ${j.requester}`,
+    `  price       ${formatUnits(j.spec.price, 18)} ${tokenName(j.spec.token)} × ${j.spec.redundancy} (fee ${formatUnits(j.fee, 18)})`,
+    `  verification ${Verification[j.spec.verification]}`,
+    `  inputHash   ${j.spec.inputHash}`,
+    `  posted      ${new Date(j.postedAt * 1000).toISOString()}`,
+  ];
+  if (j.challengeEnds > 0) lines.push(`  challenge   until ${new Date(j.challengeEnds * 1000).toISOString()}`);
+  j.slots.forEach((s, i) => {
+    if (s.status === SlotStatus.Empty) {
+      lines.push(`  slot ${i}      empty`);
+      return;
+    }
+    lines.push(
+      `  slot ${i}      ${SlotStatus[s.status]} by ${s.worker} (deliver by ${new Date(s.deliverBy * 1000).toISOString()})`,
+    );
+    if (s.status >= SlotStatus.Revealed) lines.push(`              result ${s.resultHash} ${s.resultURI}`);
+  });
+  if (j.verifiers.length > 0) lines.push(`  verifiers   ${j.verifiers.join(", ")}`);
+  return lines.join("\n");
+}
+
+function jobJSON(j: JobView): unknown {
+  return {
+    ...j,
+    statusName: JobStatus[j.status],
+    slots: j.slots.map((s) => ({ ...s, statusName: SlotStatus[s.status] })),
+  };
+}
+
+interface PostFlags extends ClientFlags {
+  input?: string;
+  inputUrl?: string;
+  inputSha256?: string;
+  contentType?: string;
+  params?: string;
+  param?: string[];
+  token: string;
+  price: string;
+  redundancy: number;
+  claimWindow: number;
+  deliverWindow: number;
+  challengeWindow: number;
+  verification: "accept" | "replay" | "arbiter";
+  arbiter?: string;
+  serveHost: string;
+  servePort: number;
+  publicUrl?: string;
+  dataDir: string;
+  wait?: boolean;
+  accept?: boolean;
+  out?: string;
+}
+
+function parseParams(f: PostFlags): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  if (f.params !== undefined) {
+    let v: unknown;
+    try {
+      v = JSON.parse(f.params);
+    } catch {
+      throw new InvalidArgumentError("--params must be a JSON object");
+    }
+    if (v === null || typeof v !== "object" || Array.isArray(v))
+      throw new InvalidArgumentError("--params must be a JSON object");
+    Object.assign(params, v);
+  }
+  for (const kv of f.param ?? []) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new InvalidArgumentError(`--param ${kv}: expected key=value`);
+    const raw = kv.slice(i + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    params[kv.slice(0, i)] = value;
+  }
+  return params;
+}
+
+async function runPost(kind: string, f: PostFlags): Promise<void> {
+  const client = await clientFrom(f, true);
+  const verification = {
+    accept: Verification.RequesterAccept,
+    replay: Verification.Replay,
+    arbiter: Verification.Arbiter,
+  }[f.verification];
+  let input: Uint8Array | { sha256: string; uris: string[] };
+  if (f.input !== undefined) input = new Uint8Array(readFileSync(f.input));
+  else if (f.inputUrl !== undefined && f.inputSha256 !== undefined)
+    input = { sha256: f.inputSha256, uris: [f.inputUrl] };
+  else throw new InvalidArgumentError("give --input <file>, or --input-url <url> with --input-sha256 <hex>");
+
+  const store = createFileBlobStore(resolve(f.dataDir, "blobs"));
+  const needsHost = input instanceof Uint8Array && input.length > 1024;
+  const server = needsHost
+    ? await createBlobServer(store, { host: f.serveHost, port: f.servePort, publicUrl: f.publicUrl })
+    : undefined;
+  try {
+    const posted = await client.post({
+      kind,
+      input,
+      contentType: f.contentType,
+      params: parseParams(f),
+      token: f.token,
+      price: parseUnits(f.price, 18),
+      redundancy: f.redundancy,
+      claimWindowSec: f.claimWindow,
+      deliverWindowSec: f.deliverWindow,
+      challengeWindowSec: f.challengeWindow,
+      verification,
+      arbiter: f.arbiter,
+      host: server === undefined ? undefined : { store, url: server.url },
+    });
+    out(
+      f,
+      `job ${posted.id} posted: escrowed ${formatUnits(posted.escrowed, 18)} ${f.token} (tx ${posted.txHash})` +
+        (server === undefined
+          ? ""
+          : `\nserving the input at ${server.url} until a worker has delivered (Ctrl-C stops)`),
+      { event: "posted", ...posted },
+    );
+    if (f.wait !== true && f.accept !== true && f.out === undefined && server === undefined) return;
+    const job = await client.waitFor(posted.id, (j) => j.status >= JobStatus.Submitted, { timeoutMs: 24 * 3600_000 });
+    out(f, `job ${job.id}: ${JobStatus[job.status]}`, { event: "status", id: job.id, status: JobStatus[job.status] });
+    if (job.status !== JobStatus.Submitted && job.status !== JobStatus.Finalized) return;
+    if (f.out !== undefined || f.accept === true) {
+      const r = await client.result(posted.id);
+      if (f.out !== undefined) writeFileSync(f.out, r.bytes);
+      out(
+        f,
+        `result ${r.resultHash} (${r.bytes.length} bytes, hash checked) from ${r.source}${f.out ? ` → ${f.out}` : ""}`,
+        {
+          event: "result",
+          id: posted.id,
+          resultHash: r.resultHash,
+          cid: r.cid,
+          size: r.bytes.length,
+          errorCode: r.errorCode,
+        },
+      );
+      if (f.accept === true && job.status === JobStatus.Submitted) {
+        const rc = await client.accept(posted.id);
+        out(f, `accepted job ${posted.id} (tx ${rc.hash})`, { event: "accepted", id: posted.id, txHash: rc.hash });
+      }
+    }
+  } finally {
+    await server?.close();
+    (client.provider as JsonRpcProvider).destroy();
+  }
+}
+
+function idArg(v: string): bigint {
+  if (!/^[0-9]{1,78}$/.test(v)) throw new InvalidArgumentError("job id must be a decimal integer");
+  return BigInt(v);
+}
+
+function withClientOptions(c: Command, signing: boolean): Command {
+  c.option("--rpc <url>", "JSON-RPC URL of a node", "http://127.0.0.1:8545").option(
+    "--json",
+    "machine-readable output (JSON lines)",
+  );
+  if (signing)
+    c.option("--key-file <file>", "account key: 0x-hex private key or JSON keystore")
+      .option("--password-file <file>", "password of a JSON keystore (else AZORA_KEY_PASSWORD)")
+      .option("--dev-account <n>", "devnet only: sign with dev account n", intArg("--dev-account", 0, 9));
+  return c;
+}
+
+export function registerServiceCommands(program: Command): void {
+  program
+    .command("worker")
+    .description("Run a job-market worker: watch, claim, run, deliver, settle and verify jobs of the given kinds")
+    .argument("[kinds...]", "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx)")
+    .option("-c, --config <file>", "JSON config file (keys in README; flags override it)")
+    .option("--rpc <url>", "JSON-RPC URL of a node (default http://127.0.0.1:8545)")
+    .option("--ws <url>", "WebSocket URL for new heads (default: the RPC URL, ws://)")
+    .option("--key-file <file>", "the worker's account key: 0x-hex private key or JSON keystore")
+    .option("--password-file <file>", "password of a JSON keystore (else AZORA_KEY_PASSWORD)")
+    .option("--dev-account <n>", "devnet only: use dev account n", intArg("--dev-account", 0, 9))
+    .option("--data-dir <dir>", "job journal (jobs.sqlite) and blob store")
+    .option("--http-host <host>", "HTTP API listen address (default 127.0.0.1)")
+    .option("--http-port <port>", "HTTP API port (default 8700; 0 = any)", intArg("--http-port", 0, 65535))
+    .option("--public-url <url>", "URL others reach this worker at (registered on chain)")
+    .option("--price <amount>", "least price per slot, AZR and LEARN (default 0)", amountArg("--price"))
+    .option("--price-azr <amount>", "least price per slot for AZR jobs", amountArg("--price-azr"))
+    .option("--price-learn <amount>", "least price per slot for LEARN jobs", amountArg("--price-learn"))
+    .option("--max-jobs <n>", "jobs claimed and undelivered at once (default 4)", intArg("--max-jobs", 1, 1024))
+    .option(
+      "--min-deliver-window <s>",
+      "refuse jobs with a shorter deliver window (default 5)",
+      intArg("--min-deliver-window", 1, 1e9),
+    )
+    .option("--stake <AZR>", "stake to register with / keep bonded (default: the market minimum)", amountArg("--stake"))
+    .option("--no-verify", "do not answer replay-verification duties")
+    .option("--no-reclaim", "do not reclaim jobs from workers that missed their deadline")
+    .option(
+      "--withdraw-min <amount>",
+      "withdraw payouts once this much is due (default 0)",
+      amountArg("--withdraw-min"),
+    )
+    .option(
+      "--lookback-blocks <n>",
+      "first start: scan this many blocks back (default 1000)",
+      intArg("--lookback-blocks", 0, 1e9),
+    )
+    .option("--models-dir <dir>", "AI kinds: model files directory (default: AZORA_MODELS_DIR or data/models)")
+    .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
+    .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
+    .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
+    .addOption(
+      new Option("--test-fault <fault>", "TEST ONLY: misbehave").choices(["wrong-result", "no-deliver"]).hideHelp(),
+    )
+    .action((kinds: string[], o: WorkerFlags & { verify: boolean; reclaim: boolean }) => runWorker(kinds, o));
+
+  const job = program.command("job").description("Post jobs to the market, follow them and fetch their results");
+
+  withClientOptions(
+    job
+      .command("post")
+      .description("Post a job: build its spec, escrow price × redundancy + fee, host the input if it is large")
+      .argument("<kind>", "job kind, e.g. ai/transcribe")
+      .option("--input <file>", "the input file (≤ 1 KiB travels inline; larger is served from this process)")
+      .option("--input-url <url>", "the input is hosted here (with --input-sha256)")
+      .option("--input-sha256 <hex>", "sha256 of the input at --input-url")
+      .option("--content-type <type>", "MIME type of the input")
+      .option("--params <json>", "the kind's parameters, a JSON object")
+      .option("--param <key=value...>", "one parameter (value parsed as JSON when it parses)")
+      .addOption(new Option("--token <token>", "payment token").choices(["AZR", "LEARN"]).default("AZR"))
+      .requiredOption("--price <amount>", "price per slot in the token (e.g. 1.5)", amountArg("--price"))
+      .option("--redundancy <n>", "independent workers (commit–reveal when > 1)", intArg("--redundancy", 1, 16), 1)
+      .option("--claim-window <s>", "seconds to claim", intArg("--claim-window", 1, 1e9), 600)
+      .option("--deliver-window <s>", "seconds a claimer has to deliver", intArg("--deliver-window", 1, 1e9), 600)
+      .option(
+        "--challenge-window <s>",
+        "seconds to challenge after delivery",
+        intArg("--challenge-window", 1, 1e9),
+        600,
+      )
+      .addOption(
+        new Option("--verification <mode>", "how disputes are settled")
+          .choices(["accept", "replay", "arbiter"])
+          .default("accept"),
+      )
+      .option("--arbiter <address>", "arbiter (verification arbiter)")
+      .option("--serve-host <host>", "where to serve a large input", "127.0.0.1")
+      .option("--serve-port <port>", "port to serve a large input on (0 = any)", intArg("--serve-port", 0, 65535), 0)
+      .option("--public-url <url>", "URL workers reach the served input at (default http://serve-host:port)")
+      .option("--data-dir <dir>", "where served inputs are kept", "./data/requester")
+      .option("--wait", "wait until a result is delivered")
+      .option("--out <file>", "wait, download the result, check its hash and write it here")
+      .option("--accept", "wait, download and check the result, then accept it (pays the worker now)"),
+    true,
+  ).action((kind: string, o: PostFlags) => runPost(kind, o));
+
+  withClientOptions(
+    job.command("status").description("Show a job: status, price, slots, results").argument("<id>", "job id", idArg),
+    false,
+  ).action(async (id: bigint, o: ClientFlags) => {
+    const client = await clientFrom(o, false);
+    try {
+      const j = await client.job(id);
+      out(o, describeJob(j), jobJSON(j));
+    } finally {
+      (client.provider as JsonRpcProvider).destroy();
+    }
+  });
+
+  withClientOptions(
+    job
+      .command("result")
+      .description("Download a job's result and check it against its on-chain hash")
+      .argument("<id>", "job id", idArg)
+      .requiredOption("--out <file>", "write the result here")
+      .option("--slot <n>", "which slot's result (default: the first delivered)", intArg("--slot", 0, 255))
+      .option("--gateway <url...>", "extra base URLs serving /blobs/<cid>"),
+    false,
+  ).action(async (id: bigint, o: ClientFlags & { out: string; slot?: number; gateway?: string[] }) => {
+    const client = await clientFrom(o, false);
+    try {
+      const r = await client.result(id, { slot: o.slot, gateways: o.gateway });
+      writeFileSync(o.out, r.bytes);
+      out(
+        o,
+        `wrote ${o.out}: ${r.bytes.length} bytes, sha256 ${r.resultHash} matches the job's result hash (cid ${r.cid}, from ${r.source})` +
+          (r.errorCode === undefined ? "" : `\nthe worker refused the input: ${r.errorCode}`),
+        {
+          id,
+          file: o.out,
+          size: r.bytes.length,
+          resultHash: r.resultHash,
+          cid: r.cid,
+          source: r.source,
+          worker: r.worker,
+          errorCode: r.errorCode,
+        },
+      );
+    } finally {
+      (client.provider as JsonRpcProvider).destroy();
+    }
+  });
+
+  const simple: [
+    string,
+    string,
+    (c: MarketClient, id: bigint, o: Record<string, unknown>) => Promise<{ hash: string }>,
+  ][] = [
+    ["accept", "Accept a delivered result now (pays the workers; ends the challenge window)", (c, id) => c.accept(id)],
+    ["cancel", "Cancel an unclaimed job (refunds the escrow)", (c, id) => c.cancel(id)],
+    ["finalize", "Finalize a job whose window has ended (anyone)", (c, id) => c.finalize(id)],
+    ["reclaim", "Reopen or refund a job whose claim or delivery window passed (anyone)", (c, id) => c.reclaim(id)],
+    [
+      "challenge",
+      "Challenge a delivered result (posts the challenge bond)",
+      (c, id, o) => c.challenge(id, (o.evidence as string) ?? ""),
+    ],
+  ];
+  for (const [name, description, fn] of simple) {
+    const c = job.command(name).description(description).argument("<id>", "job id", idArg);
+    if (name === "challenge") c.option("--evidence <uri>", "where the evidence is (e.g. your own result's URI)");
+    withClientOptions(c, true).action(async (id: bigint, o: ClientFlags & Record<string, unknown>) => {
+      const client = await clientFrom(o, true);
+      try {
+        const r = await fn(client, id, o);
+        out(o, `${name}: job ${id} (tx ${r.hash})`, { event: name, id, txHash: r.hash });
+      } finally {
+        (client.provider as JsonRpcProvider).destroy();
+      }
+    });
+  }
+
+  withClientOptions(
+    job
+      .command("withdraw")
+      .description("Withdraw what the market owes this account (refunds, payouts)")
+      .addOption(new Option("--token <token>", "token").choices(["AZR", "LEARN"]).default("AZR")),
+    true,
+  ).action(async (o: ClientFlags & { token: string }) => {
+    const client = await clientFrom(o, true);
+    try {
+      const r = await client.withdraw(o.token);
+      out(o, `withdrew ${o.token} (tx ${r.hash})`, { event: "withdraw", token: o.token, txHash: r.hash });
+    } finally {
+      (client.provider as JsonRpcProvider).destroy();
+    }
+  });
+}

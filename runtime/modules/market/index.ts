@@ -1,0 +1,186 @@
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { type AbiType, type AbiValue, arrayOf, typeString } from "../abi.js";
+import type { FunctionDef, ModuleCall } from "../host.js";
+import type { NativeModule } from "../registry.js";
+import { MARKET_ADDRESS, MarketCtx } from "./context.js";
+import { MarketErrors } from "./errors.js";
+import { Events } from "./events.js";
+import { payOut } from "./funds.js";
+import {
+  accept,
+  cancel,
+  challenge,
+  claim,
+  commit,
+  finalize,
+  post,
+  reclaim,
+  resolve,
+  reveal,
+  submit,
+  vote,
+} from "./jobs.js";
+import { marketGenesis } from "./params.js";
+import { credits } from "./storage.js";
+import {
+  JOB_SPEC,
+  JOB_VIEW,
+  jobCountView,
+  jobView,
+  PARAMS,
+  paramsView,
+  tokenKey,
+  WORKER_INFO,
+  withdrawableView,
+  workersOfKind,
+  workerView,
+} from "./views.js";
+import { addStake, beginUnbond, registerWorker, withdrawUnbonded } from "./workers.js";
+
+export { commitmentOf } from "./jobs.js";
+export { type MarketParams, parseMarketParams } from "./params.js";
+/**
+ * The job market (`0x…0A05`, `contracts/interfaces/IJobMarket.sol`): workers stake AZR and claim
+ * paid jobs; requesters escrow AZR or LEARN; results settle by requester acceptance, replay by
+ * verifier workers, or an arbiter. Rules, parameters, storage layout and gas: README.md here.
+ */
+export { MARKET_ADDRESS };
+
+/** Base gas per function (before storage, log and payment costs; see README.md). */
+export const MARKET_GAS = {
+  view: 300n,
+  register: 5_000n,
+  stake: 2_000n,
+  post: 5_000n,
+  claim: 3_000n,
+  deliver: 2_000n,
+  settle: 5_000n,
+  challenge: 5_000n,
+  vote: 2_000n,
+  withdraw: 2_000n,
+} as const;
+
+type Run = (ctx: MarketCtx, args: AbiValue[]) => Promise<AbiValue[]>;
+
+/** A function whose Solidity signature is derived from its input types (no hand-typed tuple strings). */
+function fn(
+  name: string,
+  inputs: AbiType[],
+  outputs: AbiType[],
+  gas: bigint,
+  run: Run,
+  opts: { view?: boolean; payable?: boolean } = {},
+): FunctionDef {
+  return {
+    sig: `${name}(${inputs.map(typeString).join(",")})`,
+    inputs,
+    outputs,
+    mutates: opts.view !== true,
+    payable: opts.payable,
+    gas,
+    run: (call: ModuleCall, args: AbiValue[]) => run(new MarketCtx(call), args),
+  };
+}
+
+const G = MARKET_GAS;
+const ok = async (p: Promise<unknown>): Promise<AbiValue[]> => {
+  await p;
+  return [true];
+};
+
+const functions: FunctionDef[] = [
+  // workers
+  fn(
+    "registerWorker",
+    [arrayOf("bytes32"), "string"],
+    ["bool"],
+    G.register,
+    (ctx, [kinds, endpoint]) => ok(registerWorker(ctx, kinds as Uint8Array[], endpoint as string)),
+    { payable: true },
+  ),
+  fn("addStake", [], ["uint256"], G.stake, async (ctx) => [await addStake(ctx)], { payable: true }),
+  fn("beginUnbond", ["uint256"], ["uint64"], G.stake, async (ctx, [amount]) => [
+    await beginUnbond(ctx, amount as bigint),
+  ]),
+  fn("withdrawUnbonded", [], ["uint256"], G.withdraw, async (ctx) => [await withdrawUnbonded(ctx)]),
+  fn("worker", ["address"], [WORKER_INFO], G.view, async (ctx, [a]) => [await workerView(ctx, a as Uint8Array)], {
+    view: true,
+  }),
+  fn(
+    "workersOfKind",
+    ["bytes32", "uint256", "uint256"],
+    [arrayOf("address"), "uint256"],
+    G.view,
+    (ctx, [kind, start, count]) => workersOfKind(ctx, kind as Uint8Array, start as bigint, count as bigint),
+    { view: true },
+  ),
+
+  // jobs
+  fn("post", [JOB_SPEC], ["uint256"], G.post, async (ctx, [spec]) => [await post(ctx, spec as AbiValue[])], {
+    payable: true,
+  }),
+  fn("claim", ["uint256"], ["uint8"], G.claim, async (ctx, [id]) => [BigInt(await claim(ctx, id as bigint))]),
+  fn("commit", ["uint256", "bytes32"], ["bool"], G.deliver, (ctx, [id, c]) =>
+    ok(commit(ctx, id as bigint, c as Uint8Array)),
+  ),
+  fn("reveal", ["uint256", "bytes32", "string", "bytes32"], ["bool"], G.deliver, (ctx, [id, hash, uri, salt]) =>
+    ok(reveal(ctx, id as bigint, hash as Uint8Array, uri as string, salt as Uint8Array)),
+  ),
+  fn("submit", ["uint256", "bytes32", "string"], ["bool"], G.deliver, (ctx, [id, hash, uri]) =>
+    ok(submit(ctx, id as bigint, hash as Uint8Array, uri as string)),
+  ),
+  fn("accept", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(accept(ctx, id as bigint))),
+  fn(
+    "challenge",
+    ["uint256", "string"],
+    ["bool"],
+    G.challenge,
+    (ctx, [id, evidence]) => ok(challenge(ctx, id as bigint, evidence as string)),
+    { payable: true },
+  ),
+  fn("vote", ["uint256", "bytes32"], ["bool"], G.vote, (ctx, [id, hash]) =>
+    ok(vote(ctx, id as bigint, hash as Uint8Array)),
+  ),
+  fn("resolve", ["uint256", "uint16"], ["bool"], G.settle, (ctx, [id, bps]) =>
+    ok(resolve(ctx, id as bigint, bps as bigint)),
+  ),
+  fn("finalize", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(finalize(ctx, id as bigint))),
+  fn("cancel", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(cancel(ctx, id as bigint))),
+  fn("reclaim", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(reclaim(ctx, id as bigint))),
+  fn("withdraw", ["address"], ["uint256"], G.withdraw, async (ctx, [token]) => [
+    await withdraw(ctx, token as Uint8Array),
+  ]),
+
+  // views
+  fn("job", ["uint256"], [JOB_VIEW], G.view, async (ctx, [id]) => [await jobView(ctx, id as bigint)], {
+    view: true,
+  }),
+  fn("jobCount", [], ["uint256"], G.view, async (ctx) => [await jobCountView(ctx)], { view: true }),
+  fn(
+    "withdrawable",
+    ["address", "address"],
+    ["uint256"],
+    G.view,
+    async (ctx, [account, token]) => [await withdrawableView(ctx, account as Uint8Array, token as Uint8Array)],
+    { view: true },
+  ),
+  fn("params", [], [PARAMS], G.view, async (ctx) => [await paramsView(ctx)], { view: true }),
+];
+
+/** Pays the caller's whole credit in `token` (AZR = address(0), or LEARN): state first, then the move. */
+async function withdraw(ctx: MarketCtx, token: Uint8Array): Promise<bigint> {
+  const learn = tokenKey(token);
+  const me = ctx.caller;
+  const amount = await credits.get(ctx.call, me, learn);
+  if (amount === 0n) throw MarketErrors.nothingToWithdraw(me, token);
+  await credits.set(ctx.call, me, learn, 0n);
+  await payOut(ctx, me, learn, amount);
+  Events.Withdrawn(ctx.call, [me, token], [amount]);
+  return amount;
+}
+
+export const marketModule: NativeModule = {
+  address: MARKET_ADDRESS,
+  def: { name: "Market", functions },
+  genesis: (state: MerkleStateManager, params: unknown) => marketGenesis(state, MARKET_ADDRESS, params),
+};

@@ -1,0 +1,197 @@
+/**
+ * One worker process, wired: JSON-RPC client, head watcher, journal, blob store, transaction manager, the
+ * worker loop and its HTTP API. The CLI (`azora worker`) calls this with the handlers for the kinds asked
+ * for; tests and the bench call it in-process.
+ */
+import { join } from "node:path";
+import type { Wallet } from "ethers";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { createHeadWatcher, type HeadWatcher } from "./chain/heads.js";
+import { AZR_TOKEN, LEARN_ADDRESS, MarketReader } from "./chain/market.js";
+import { createRPCClient, quantity } from "./chain/rpcClient.js";
+import { DEFAULT_TX_OPTIONS, TxManager } from "./chain/txManager.js";
+import { loadWallet, tokenUnits, type WorkerConfig, wsURLOf } from "./config.js";
+import { createFileBlobStore } from "./content/blobStore.js";
+import { ConfigErrorCode, WorkerConfigError } from "./errors.js";
+import type { JobHandler } from "./handler.js";
+import { createWorkerHTTP } from "./http.js";
+import { ACTIVE_WORK_STATES, Journal } from "./journal.js";
+import { createWorkerMetrics } from "./metrics.js";
+import { type TestFault, Worker } from "./worker/worker.js";
+
+export interface RunningWorker {
+  address: string;
+  /** Base URL of the HTTP API (and of the blob route). */
+  url: string;
+  worker: Worker;
+  journal: Journal;
+  close(): Promise<void>;
+}
+
+export async function startWorkerService(
+  cfg: WorkerConfig,
+  mods: {
+    handlers: readonly JobHandler[];
+    logger: Logger;
+    version: string;
+    /** The account's key when it does not come from `cfg.keyFile` (e.g. a devnet account). */
+    wallet?: Wallet;
+  },
+): Promise<RunningWorker> {
+  const logger = mods.logger;
+  const handlers = new Map<string, JobHandler>();
+  for (const h of mods.handlers) for (const k of h.kinds) handlers.set(k, h);
+  for (const k of cfg.kinds)
+    if (!handlers.has(k))
+      throw new WorkerConfigError({ code: ConfigErrorCode.UNKNOWN_KIND, kind: k, known: [...handlers.keys()] });
+  const used = [...new Set(cfg.kinds.map((k) => handlers.get(k) as JobHandler))];
+
+  let wallet: Wallet;
+  if (mods.wallet !== undefined) wallet = mods.wallet;
+  else if (cfg.keyFile !== undefined) wallet = await loadWallet(cfg.keyFile, cfg.passwordFile);
+  else throw new WorkerConfigError({ code: ConfigErrorCode.KEY_FILE, file: "", reason: "no key: give --key-file" });
+  const rpc = createRPCClient(cfg.rpc);
+  const chainId = quantity(await rpc.call<string>("eth_chainId", []));
+  const journal = new Journal(join(cfg.dataDir, "jobs.sqlite"));
+  const storedChain = journal.getMeta("chainId");
+  const storedAddress = journal.getMeta("address");
+  if (storedChain !== undefined && storedChain !== chainId.toString())
+    throw new WorkerConfigError({
+      code: ConfigErrorCode.INVALID,
+      key: "dataDir",
+      reason: `journal belongs to chain ${storedChain}, the node is on ${chainId}`,
+    });
+  if (storedAddress !== undefined && storedAddress.toLowerCase() !== wallet.address.toLowerCase())
+    throw new WorkerConfigError({
+      code: ConfigErrorCode.INVALID,
+      key: "dataDir",
+      reason: `journal belongs to worker ${storedAddress}, the key is ${wallet.address}`,
+    });
+  journal.setMeta("chainId", chainId.toString());
+  journal.setMeta("address", wallet.address);
+
+  const blobs = createFileBlobStore(join(cfg.dataDir, "blobs"));
+  const metrics = createWorkerMetrics(journal, (t) => (t.toLowerCase() === AZR_TOKEN.toLowerCase() ? "AZR" : "LEARN"));
+  const heads: HeadWatcher = createHeadWatcher(rpc, {
+    wsUrl: cfg.ws ?? wsURLOf(cfg.rpc),
+    pollMs: cfg.pollMs,
+    logger: logger.child({ module: "heads" }),
+  });
+  const txm = new TxManager(
+    { ...DEFAULT_TX_OPTIONS, ...cfg.tx, chainId },
+    {
+      rpc,
+      wallet,
+      journal,
+      logger: logger.child({ module: "tx" }),
+      onTx: (action, outcome, gas) => {
+        metrics.txs.inc({ action, outcome });
+        if (gas !== undefined) metrics.gasUsed.inc({ action }, Number(gas));
+      },
+    },
+  );
+
+  for (const h of used) await h.init?.();
+
+  let status: "starting" | "ok" | "stopping" = "starting";
+  let worker: Worker | undefined;
+  const app = await createWorkerHTTP({
+    journal,
+    blobs,
+    metrics,
+    version: mods.version,
+    health: {
+      health: () => ({
+        status,
+        address: wallet.address,
+        kinds: cfg.kinds,
+        engines: Object.fromEntries(cfg.kinds.map((k) => [k, (handlers.get(k) as JobHandler).engine])),
+        headBlock: heads.latest?.number ?? null,
+        scannedBlock: journal.getMeta("scannedBlock") === undefined ? null : Number(journal.getMeta("scannedBlock")),
+        activeJobs: journal.openJobs("work").filter((r) => ACTIVE_WORK_STATES.includes(r.state)).length,
+        runningJobs: runningCount(worker),
+      }),
+    },
+  });
+  await app.listen({ host: cfg.http.host, port: cfg.http.port });
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr !== null ? addr.port : cfg.http.port;
+  const url = cfg.http.publicUrl ?? `http://${cfg.http.host === "0.0.0.0" ? "127.0.0.1" : cfg.http.host}:${port}`;
+  if (cfg.http.port === 0)
+    logger.warn("HTTP port 0: the endpoint changes at every start, but the market keeps the one registered first", {
+      url,
+    });
+
+  try {
+    await txm.init();
+    await heads.start();
+    worker = new Worker(
+      {
+        kinds: cfg.kinds,
+        endpoint: url,
+        maxJobs: cfg.maxJobs,
+        policy: {
+          minPrice: new Map([
+            [AZR_TOKEN.toLowerCase(), tokenUnits(cfg.price.AZR)],
+            [LEARN_ADDRESS.toLowerCase(), tokenUnits(cfg.price.LEARN)],
+          ]),
+          minDeliverWindowSec: cfg.minDeliverWindowSec,
+        },
+        verify: cfg.verify,
+        reclaim: cfg.reclaim,
+        withdrawMinWei: tokenUnits(cfg.withdrawMin),
+        stakeWei: cfg.stake === undefined ? undefined : tokenUnits(cfg.stake),
+        maxInputBytes: cfg.maxInputBytes,
+        fetchTimeoutMs: cfg.fetchTimeoutMs,
+        lookbackBlocks: cfg.lookbackBlocks,
+        maxRuns: cfg.maxRuns,
+        progressLogMs: cfg.progressLogMs,
+        refreshEveryHeads: cfg.refreshEveryHeads,
+        fault: cfg.fault as TestFault | undefined,
+      },
+      {
+        address: wallet.address,
+        rpc,
+        market: new MarketReader(rpc),
+        txm,
+        journal,
+        blobs,
+        heads,
+        handlers,
+        logger: logger.child({ module: "worker" }),
+        metrics,
+      },
+    );
+    await worker.start();
+    status = "ok";
+  } catch (e) {
+    await app.close();
+    await heads.close();
+    await txm.close();
+    journal.close();
+    throw e;
+  }
+  const w = worker;
+  if (cfg.fault !== undefined)
+    logger.warn("TEST FAULT INJECTION ACTIVE: this worker misbehaves on purpose", { fault: cfg.fault });
+
+  return {
+    address: wallet.address,
+    url,
+    worker: w,
+    journal,
+    async close() {
+      status = "stopping";
+      await w.stop();
+      await app.close();
+      await heads.close();
+      await txm.close();
+      for (const h of used) await h.close?.();
+      journal.close();
+    },
+  };
+}
+
+function runningCount(worker: Worker | undefined): number {
+  return worker === undefined ? 0 : worker.runningCount();
+}

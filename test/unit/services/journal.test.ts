@@ -1,0 +1,82 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Journal } from "../../../services/runtime/journal.js";
+import { tempDir } from "../../utils/devnode.js";
+
+describe("job journal", () => {
+  it("keeps jobs, transactions and the scan position across a reopen", () => {
+    const file = join(tempDir("journal"), "jobs.sqlite");
+    let t = 1000;
+    const j = new Journal(file, () => t++);
+    expect(j.addJob({ id: 7n, role: "work", kind: "test/sha256", state: "candidate", price: 5n, foundBlock: 3 })).toBe(
+      true,
+    );
+    expect(j.addJob({ id: 7n, role: "work", kind: "test/sha256", state: "claimed", foundBlock: 4 })).toBe(false);
+    expect(j.addJob({ id: 7n, role: "verify", kind: "", state: "assigned", foundBlock: 9 })).toBe(true);
+    j.updateJob(7n, "work", { state: "computed", resultHash: "0xaa", resultCID: "bafk", salt: "0x01", runs: 1 });
+    const tx = j.addTx({
+      jobId: 7n,
+      role: "work",
+      action: "claim",
+      nonce: 4,
+      hash: "0xh1",
+      raw: "0xraw1",
+      to: "0xm",
+      data: "0xd",
+      value: 0n,
+      gasLimit: 100000n,
+      maxFee: 10n,
+      tip: 1n,
+    });
+    j.addAttempt(tx.seq, { hash: "0xh2", raw: "0xraw2", maxFee: 12n, tip: 2n });
+    j.setMeta("scannedBlock", "41");
+    j.addWithdrawn("0x0", 5n);
+    j.addWithdrawn("0x0", 6n);
+    j.close();
+
+    const k = new Journal(file);
+    const w = k.getJob(7n, "work");
+    expect(w).toMatchObject({
+      state: "computed",
+      resultHash: "0xaa",
+      resultCID: "bafk",
+      salt: "0x01",
+      runs: 1,
+      price: 5n,
+    });
+    expect(k.openJobs().map((r) => r.role)).toEqual(["work", "verify"]);
+    const [p] = k.pendingTxs();
+    expect(p).toMatchObject({
+      action: "claim",
+      nonce: 4,
+      hashes: ["0xh1", "0xh2"],
+      raw: "0xraw2",
+      maxFee: 12n,
+      tip: 2n,
+    });
+    expect(k.lastTx(7n, "work", "claim")?.seq).toBe(tx.seq);
+    expect(k.maxNonce()).toBe(4);
+    k.settleTx(tx.seq, { state: "mined", minedHash: "0xh2", block: 12, gasUsed: 50000n });
+    expect(k.pendingTxs()).toEqual([]);
+    expect(k.getMeta("scannedBlock")).toBe("41");
+    expect(k.withdrawn().get("0x0")).toBe(11n);
+    k.updateJob(7n, "work", { state: "done", outcome: "paid" });
+    expect(k.openJobs("work")).toEqual([]);
+    expect(k.countByState()).toContainEqual({ role: "work", state: "done", outcome: "paid", n: 1 });
+    k.close();
+  });
+
+  it("a transaction is atomic", () => {
+    const j = new Journal(":memory:");
+    expect(() =>
+      j.transaction(() => {
+        j.setMeta("scannedBlock", "10");
+        j.addJob({ id: 1n, role: "work", kind: "k", state: "candidate", foundBlock: 10 });
+        throw new Error("crash mid-scan");
+      }),
+    ).toThrowError(/crash/);
+    expect(j.getMeta("scannedBlock")).toBeUndefined();
+    expect(j.openJobs()).toEqual([]);
+    j.close();
+  });
+});
