@@ -12,6 +12,7 @@ import { loadConfigFile, resolveConfig } from "./config.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
 
 function intArg(name: string, min: number, max: number) {
@@ -288,6 +289,8 @@ program
     process.on("SIGTERM", stopAll);
     await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   });
+
+registerStorageCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

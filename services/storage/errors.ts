@@ -1,0 +1,42 @@
+import { AzoraError } from "../../runtime/lib/errors.js";
+
+export enum StorageErrorCode {
+  /** Not a CID string. */
+  INVALID_CID = "STORAGE_INVALID_CID",
+  /** A path segment that is empty, `.`/`..`, or too long. */
+  INVALID_PATH = "STORAGE_INVALID_PATH",
+  /** The root block is not here and could not be fetched in time. */
+  NOT_FOUND = "STORAGE_NOT_FOUND",
+  /** The root exists but the path under it does not. */
+  PATH_NOT_FOUND = "STORAGE_PATH_NOT_FOUND",
+  /** The DAG uses a codec or layout this node does not serve (e.g. dag-cbor). */
+  UNSUPPORTED_CONTENT = "STORAGE_UNSUPPORTED_CONTENT",
+  /** A block's bytes do not hash to its CID: the source lied or the disk rotted. */
+  HASH_MISMATCH = "STORAGE_HASH_MISMATCH",
+  /** More bytes than the configured cap. */
+  TOO_LARGE = "STORAGE_TOO_LARGE",
+  /** Retrieval did not finish before its deadline. */
+  TIMEOUT = "STORAGE_TIMEOUT",
+  /** The backend (e.g. a Kubo daemon) cannot be reached. */
+  BACKEND_UNAVAILABLE = "STORAGE_BACKEND_UNAVAILABLE",
+  /** Every source failed (HTTP status, connection refused). */
+  FETCH_FAILED = "STORAGE_FETCH_FAILED",
+}
+
+export type StorageErrorType =
+  | { code: StorageErrorCode.INVALID_CID; value: string }
+  | { code: StorageErrorCode.INVALID_PATH; path: string }
+  | { code: StorageErrorCode.NOT_FOUND; cid: string }
+  | { code: StorageErrorCode.PATH_NOT_FOUND; cid: string; path: string }
+  | { code: StorageErrorCode.UNSUPPORTED_CONTENT; cid: string; codec: number }
+  | { code: StorageErrorCode.HASH_MISMATCH; cid: string; source: string }
+  | { code: StorageErrorCode.TOO_LARGE; limitBytes: number }
+  | { code: StorageErrorCode.TIMEOUT; cid: string; timeoutMs: number }
+  | { code: StorageErrorCode.BACKEND_UNAVAILABLE; backend: string; reason: string }
+  | { code: StorageErrorCode.FETCH_FAILED; cid: string; reasons: string[] };
+
+export class StorageError extends AzoraError<StorageErrorType> {}
+
+export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {
+  return e instanceof StorageError && (code === undefined || e.code === code);
+}
