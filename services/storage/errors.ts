@@ -35,7 +35,37 @@ export type StorageErrorType =
   | { code: StorageErrorCode.BACKEND_UNAVAILABLE; backend: string; reason: string }
   | { code: StorageErrorCode.FETCH_FAILED; cid: string; reasons: string[] };
 
-export class StorageError extends AzoraError<StorageErrorType> {}
+export class StorageError extends AzoraError<StorageErrorType> {
+  constructor(type: StorageErrorType, message?: string) {
+    super(type, message ?? describe(type));
+  }
+}
+
+/** A readable message for operators (the CLI prints it); programs switch on `code`. */
+function describe(t: StorageErrorType): string {
+  switch (t.code) {
+    case StorageErrorCode.INVALID_CID:
+      return `${t.code}: not a CID: ${t.value}`;
+    case StorageErrorCode.INVALID_PATH:
+      return `${t.code}: bad path ${t.path}`;
+    case StorageErrorCode.NOT_FOUND:
+      return `${t.code}: ${t.cid} is not available`;
+    case StorageErrorCode.PATH_NOT_FOUND:
+      return `${t.code}: no ${t.path} under ${t.cid}`;
+    case StorageErrorCode.UNSUPPORTED_CONTENT:
+      return `${t.code}: ${t.cid} uses codec or hash 0x${t.codec.toString(16)}, which is not served`;
+    case StorageErrorCode.HASH_MISMATCH:
+      return `${t.code}: block ${t.cid} from ${t.source} does not match its hash (tampered or corrupt); nothing was written`;
+    case StorageErrorCode.TOO_LARGE:
+      return `${t.code}: more than ${t.limitBytes} bytes`;
+    case StorageErrorCode.TIMEOUT:
+      return `${t.code}: ${t.cid} not retrieved within ${t.timeoutMs} ms`;
+    case StorageErrorCode.BACKEND_UNAVAILABLE:
+      return `${t.code}: ${t.backend}: ${t.reason}`;
+    case StorageErrorCode.FETCH_FAILED:
+      return `${t.code}: ${t.cid}: ${t.reasons.join("; ")}`;
+  }
+}
 
 export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {
   return e instanceof StorageError && (code === undefined || e.code === code);

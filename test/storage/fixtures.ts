@@ -47,3 +47,9 @@ export async function startStorage(over: StorageConfigInput = {}, dataDir = temp
 export async function bodyOf(res: Response): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
+
+/** A response's JSON, loosely typed for assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary fields
+export async function jsonOf(res: Response): Promise<any> {
+  return res.json();
+}

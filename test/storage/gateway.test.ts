@@ -6,7 +6,7 @@ import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageService } from "../../services/storage/index.js";
-import { bodyOf, pngBytes, seededBytes, startStorage, tempDir } from "./fixtures.js";
+import { bodyOf, jsonOf, pngBytes, seededBytes, startStorage, tempDir } from "./fixtures.js";
 
 /**
  * The gateway and uploads over real HTTP on loopback, backed by an in-process Helia node with its blocks on
@@ -103,10 +103,10 @@ describe("GET /ipfs/<cid>", () => {
   it("400 for a bad CID, 404 for a missing path, 400 for `..`", async () => {
     const bad = await get("/ipfs/not-a-cid");
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toBe("STORAGE_INVALID_CID");
+    expect((await jsonOf(bad)).error).toBe("STORAGE_INVALID_CID");
     const missing = await get(`/ipfs/${dirCID}/nft/nope.json`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toBe("STORAGE_PATH_NOT_FOUND");
+    expect((await jsonOf(missing)).error).toBe("STORAGE_PATH_NOT_FOUND");
     // fetch() would normalise `..` away; send the path as is
     expect(await rawStatus(`/ipfs/${dirCID}/nft/../site`)).toBe(400);
   });
@@ -115,7 +115,7 @@ describe("GET /ipfs/<cid>", () => {
     const absent = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode("absent"))).toString();
     const res = await get(`/ipfs/${absent}`);
     expect(res.status).toBe(504);
-    expect(await res.json()).toMatchObject({ error: "STORAGE_TIMEOUT" });
+    expect(await jsonOf(res)).toMatchObject({ error: "STORAGE_TIMEOUT" });
   });
 });
 
@@ -192,13 +192,13 @@ describe("directories and raw blocks", () => {
     expect(html).toContain(`href="/ipfs/${dirCID}/nft/meta.json"`);
     expect(html).toContain("a b&amp;&lt;c&gt;.txt");
     expect(html).not.toContain("<c>");
-    const json = await (await get(`/ipfs/${dirCID}/nft/`, { accept: "application/json" })).json();
+    const json = await jsonOf(await get(`/ipfs/${dirCID}/nft/`, { accept: "application/json" }));
     expect(json.entries.map((e: { name: string }) => e.name).sort()).toEqual(["a b&<c>.txt", "image.png", "meta.json"]);
     expect(json.entries.find((e: { name: string }) => e.name === "image.png")).toMatchObject({
       cid: pngCID,
       size: png.length,
     });
-    const top = await (await get(`/ipfs/${dirCID}/`, { accept: "application/json" })).json();
+    const top = await jsonOf(await get(`/ipfs/${dirCID}/`, { accept: "application/json" }));
     expect(top.entries.map((e: { type: string }) => e.type).sort()).toEqual(["directory", "directory", "directory"]);
   });
 
@@ -220,11 +220,11 @@ describe("uploads", () => {
     const body = seededBytes(40_000, "plain");
     const res = await fetch(`${url}/upload`, { method: "POST", body, headers: { "content-type": "image/png" } });
     expect(res.status).toBe(200);
-    const r = await res.json();
+    const r = await jsonOf(res);
     expect(r.cid).toBe((await svc.backend.addFile(body)).toString());
     expect(r.size).toBe(body.length);
     expect(await svc.backend.isPinned(CID.parse(r.cid))).toBe(true);
-    const named = await (await fetch(`${url}/upload?filename=cat.png`, { method: "POST", body: png })).json();
+    const named = await jsonOf(await fetch(`${url}/upload?filename=cat.png`, { method: "POST", body: png }));
     expect(named.cid).toBe(pngCID);
     expect(named.path).toBe(`/ipfs/${named.wrapper}/cat.png`);
     expect((await get(named.path)).headers.get("content-type")).toBe("image/png");
@@ -233,7 +233,7 @@ describe("uploads", () => {
   it("413 with the limit for a plain upload over plainMaxBytes, declared or streamed", async () => {
     const res = await fetch(`${url}/upload`, { method: "POST", body: seededBytes(PLAIN_MAX + 1) });
     expect(res.status).toBe(413);
-    const e = await res.json();
+    const e = await jsonOf(res);
     expect(e).toMatchObject({ error: "STORAGE_TOO_LARGE", limitBytes: PLAIN_MAX });
     expect(e.message).toContain("/uploads/");
     // no Content-Length: the cap applies while streaming
@@ -258,7 +258,7 @@ describe("uploads", () => {
       headers: { "tus-resumable": "1.0.0", "upload-length": String(TUS_MAX + 1) },
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: "STORAGE_TOO_LARGE", limitBytes: TUS_MAX });
+    expect(await jsonOf(res)).toMatchObject({ error: "STORAGE_TOO_LARGE", limitBytes: TUS_MAX });
   });
 
   it("tus: an upload cut mid-chunk resumes from the offset the server reports and yields the file's CID", async () => {
@@ -307,7 +307,7 @@ describe("uploads", () => {
     const expected = (await svc.backend.addFile(file)).toString();
     expect(cid).toBe(expected);
 
-    const record = await (await fetch(`${url}/uploads/${id}`)).json();
+    const record = await jsonOf(await fetch(`${url}/uploads/${id}`));
     expect(record).toMatchObject({ cid: expected, size: file.length });
     const served = await get(record.path);
     expect(Buffer.from(await bodyOf(served)).equals(Buffer.from(file))).toBe(true);
@@ -316,14 +316,14 @@ describe("uploads", () => {
 
 describe("operations", () => {
   it("/health, /metrics and the OpenAPI description", async () => {
-    expect(await (await get("/health")).json()).toMatchObject({ status: "ok", backend: "helia" });
+    expect(await jsonOf(await get("/health"))).toMatchObject({ status: "ok", backend: "helia" });
     await (await get(`/ipfs/${bigCID}`, { range: "bytes=0-0" })).arrayBuffer();
     await (await fetch(`${url}/upload`, { method: "POST", body: seededBytes(10, "m") })).arrayBuffer();
     const metrics = await (await get("/metrics")).text();
     expect(metrics).toMatch(/azora_storage_gateway_requests_total\{route="\/ipfs\/\*",status="206"\} \d+/);
     expect(metrics).toMatch(/azora_storage_uploads_total\{method="plain",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/azora_storage_gateway_sent_bytes_total \d+/);
-    const api = await (await get("/openapi.json")).json();
+    const api = await jsonOf(await get("/openapi.json"));
     expect(Object.keys(api.paths)).toEqual(
       expect.arrayContaining(["/ipfs/{*}", "/upload", "/uploads", "/uploads/{id}", "/health"]),
     );
