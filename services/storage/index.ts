@@ -20,7 +20,7 @@ export {
 } from "./config.js";
 export { isStorageError, StorageError, StorageErrorCode, type StorageErrorType } from "./errors.js";
 export { sniffType, typeFromName } from "./gateway/contentType.js";
-export { parseCID, parsePathSegments } from "./gateway/paths.js";
+export { ipfsURIToPath, parseCID, parsePathSegments } from "./gateway/paths.js";
 export { type GatewayOptions, IMMUTABLE, storageGateway } from "./gateway/plugin.js";
 export { decideRange, type RangeDecision } from "./gateway/range.js";
 export { storageUploads, type UploadOptions, type UploadResult } from "./gateway/uploads.js";

@@ -27,3 +27,14 @@ export function parsePathSegments(rest: string): string[] {
   }
   return segs;
 }
+
+/**
+ * The gateway path of an `ipfs://` URI (`ipfs://<cid>[/<path>]`, also the older `ipfs://ipfs/<cid>…`), as
+ * NFT token URIs and job results name content: `/ipfs/<cid>[/<path>]`, to append to any gateway's base URL.
+ */
+export function ipfsURIToPath(uri: string): string {
+  const m = /^ipfs:\/\/(?:ipfs\/)?([^/?#]+)((?:\/[^?#]*)?)$/.exec(uri);
+  if (m === null) throw new StorageError({ code: StorageErrorCode.INVALID_CID, value: uri.slice(0, 100) });
+  const cid = parseCID(m[1]);
+  return `/ipfs/${cid.toString()}${m[2]}`;
+}
