@@ -40,7 +40,7 @@ const ALLOWED: Record<string, string[]> = {
   // node is the composition root: the one CLI starts workers and services too.
   node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts", "services", "ai-oracle"],
   // bench measures the runtime in-process too (bench/execution.ts), so it may use all of it.
-  bench: ["bench", "contracts", "consensus", "genesis", "runtime", "node/version.js", "ai-oracle"],
+  bench: ["bench", "contracts", "consensus", "genesis", "runtime", "node/version.js", "ai-oracle", "services"],
 };
 
 describe("tidy", () => {

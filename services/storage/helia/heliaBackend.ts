@@ -13,7 +13,6 @@ import { noise } from "@libp2p/noise";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
-import { FsBlockstore } from "blockstore-fs";
 import { FsDatastore } from "datastore-fs";
 import { createHelia } from "helia";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
@@ -30,6 +29,7 @@ import {
   type StorageBackend,
 } from "../backend.js";
 import { StorageError, StorageErrorCode } from "../errors.js";
+import { WholeBlockFsBlockstore } from "./blockstore.js";
 
 export interface HeliaBackendOptions {
   /** Blocks go to `<dataDir>/blocks`, node state (peer key, pins) to `<dataDir>/datastore`. */
@@ -50,7 +50,7 @@ const IMPORTER = {
 
 export async function createHeliaBackend(opts: HeliaBackendOptions): Promise<StorageBackend> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const blockstore = new FsBlockstore(join(opts.dataDir, "blocks"));
+  const blockstore = new WholeBlockFsBlockstore(join(opts.dataDir, "blocks"));
   const datastore = new FsDatastore(join(opts.dataDir, "datastore"));
   await blockstore.open();
   await datastore.open();
@@ -91,6 +91,11 @@ export async function createHeliaBackend(opts: HeliaBackendOptions): Promise<Sto
     },
 
     async stat(cid, path = [], o) {
+      if (path.length === 0 && cid.code === raw.code) {
+        // a raw block is its own content: its size is the file's, no need to read it
+        const size = await blockstore.sizeOf(cid);
+        if (size !== undefined) return { cid, type: "raw", size: BigInt(size) };
+      }
       try {
         const s = await fs.stat(cid, { path: path.length > 0 ? path.join("/") : undefined, ...readOpts(o) });
         return { cid: s.cid, type: s.type, size: s.type === "directory" ? 0n : s.size } satisfies EntryStat;
