@@ -5,7 +5,7 @@
  * list, no mDNS, no DHT, no delegated routers and no HTTP gateways — so nothing leaves the machine unless an
  * operator names a peer. Blocks move between nodes over bitswap.
  */
-import { mkdirSync } from "node:fs";
+import { createReadStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type UnixFS, unixfs } from "@helia/unixfs";
 import { identify } from "@libp2p/identify";
@@ -30,6 +30,10 @@ import {
 } from "../backend.js";
 import { StorageError, StorageErrorCode } from "../errors.js";
 import { WholeBlockFsBlockstore } from "./blockstore.js";
+import { type FileReaderPorts, readFileRange } from "./fileReader.js";
+
+/** Read size when streaming a leaf from disk: small enough for a fast first byte, large enough for throughput. */
+const STREAM_CHUNK = 256 * 1024;
 
 export interface HeliaBackendOptions {
   /** Blocks go to `<dataDir>/blocks`, node state (peer key, pins) to `<dataDir>/datastore`. */
@@ -105,8 +109,21 @@ export async function createHeliaBackend(opts: HeliaBackendOptions): Promise<Sto
     },
 
     async *cat(cid, o?: CatOptions) {
+      const ports: FileReaderPorts = {
+        block: (c, signal) => backend.getBlock(c, { signal, offline: o?.offline }),
+        async streamLocal(c, start, end) {
+          const size = await blockstore.sizeOf(c);
+          if (size === undefined) return undefined;
+          if (start >= Math.min(end, size)) return (async function* () {})();
+          return createReadStream(blockstore.fileOf(c), {
+            start,
+            end: Math.min(end, size) - 1,
+            highWaterMark: STREAM_CHUNK,
+          });
+        },
+      };
       try {
-        yield* fs.cat(cid, { offset: o?.offset, length: o?.length, ...readOpts(o) });
+        yield* readFileRange(ports, cid, o?.offset, o?.length, o?.signal);
       } catch (e) {
         throw mapError(e, cid, []);
       }
