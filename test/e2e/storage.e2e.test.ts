@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -132,7 +132,7 @@ describe("two storage nodes", () => {
 });
 
 describe("azora storage add / get", () => {
-  it("add prints the CID the gateway gives the same file (and of a directory, its own CID)", async () => {
+  it("add prints the CID the gateway gives the same file, wrapped in a directory or not", async () => {
     const dir = tempDir("storage-add");
     writeFileSync(join(dir, "clip.bin"), clip);
     const file = await run(["storage", "add", join(dir, "clip.bin"), "--data-dir", tempDir("storage-repo")]);
@@ -147,6 +147,24 @@ describe("azora storage add / get", () => {
       tempDir("storage-repo"),
     ]);
     expect(wrapped.stdout.trim()).toBe(upload.wrapper);
+  });
+
+  it("add of a directory and get of its CID from the same repo give back the tree", async () => {
+    const src = tempDir("storage-tree");
+    mkdirSync(join(src, "img"));
+    writeFileSync(join(src, "meta.json"), '{"name":"x"}');
+    writeFileSync(join(src, "img", "a.bin"), clip.subarray(0, 1_500_000));
+    const repo = tempDir("storage-tree-repo");
+    const added = await run(["storage", "add", src, "--data-dir", repo]);
+    expect(added.code, added.stderr).toBe(0);
+    const cid = added.stdout.trim();
+    expect(CID.parse(cid).code).toBe(0x70); // dag-pb: a directory node
+    const out = join(tempDir("storage-tree-out"), "tree");
+    const got = await run(["storage", "get", cid, "--data-dir", repo, "-o", out, "-q"]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toContain("directory");
+    expect(readFileSync(join(out, "meta.json"), "utf8")).toBe('{"name":"x"}');
+    expect(readFileSync(join(out, "img", "a.bin")).equals(Buffer.from(clip.subarray(0, 1_500_000)))).toBe(true);
   });
 
   it("get writes a file that verified block by block", async () => {

@@ -314,6 +314,40 @@ describe("uploads", () => {
   });
 });
 
+describe("upload auth", () => {
+  it("with uploads.authToken set, uploads need the bearer token; reads do not", async () => {
+    const token = "t0ken-for-the-upload-routes";
+    const locked = await startStorage({ uploads: { authToken: token } }, tempDir("auth"));
+    try {
+      const body = seededBytes(100, "auth");
+      expect((await fetch(`${locked.url}/upload`, { method: "POST", body })).status).toBe(401);
+      expect(
+        (
+          await fetch(`${locked.url}/upload`, {
+            method: "POST",
+            body,
+            headers: { authorization: "Bearer wrong-token-of-same-len" },
+          })
+        ).status,
+      ).toBe(401);
+      const tus = await fetch(`${locked.url}/uploads`, {
+        method: "POST",
+        headers: { "tus-resumable": "1.0.0", "upload-length": "10" },
+      });
+      expect(tus.status).toBe(401);
+      const ok = await fetch(`${locked.url}/upload`, {
+        method: "POST",
+        body,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(ok.status).toBe(200);
+      expect((await fetch(`${locked.url}/ipfs/${(await jsonOf(ok)).cid}`)).status).toBe(200);
+    } finally {
+      await locked.close();
+    }
+  });
+});
+
 describe("operations", () => {
   it("/health, /metrics and the OpenAPI description", async () => {
     expect(await jsonOf(await get("/health"))).toMatchObject({ status: "ok", backend: "helia" });
