@@ -15,6 +15,7 @@ import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
 import { registerServiceCommands } from "./serviceCommands.js";
+import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
 
 function intArg(name: string, min: number, max: number) {
@@ -349,6 +350,7 @@ process.on("unhandledRejection", (e: unknown) => {
   process.stderr.write(`azora: unhandled rejection (a bug): ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 });
+registerStorageCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
