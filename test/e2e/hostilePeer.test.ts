@@ -244,7 +244,7 @@ describe("a hostile peer on two of four validators (issue 16, finding 3)", () =>
     );
     // Nothing is held: the validators' resident memory comes back within a bound well below what was
     // sent to each (transient buffers and garbage not yet collected fit in it; holding the proposals does not).
-    const limit = 160 * 2 ** 20;
+    const limit = 96 * 2 ** 20;
     const growth = await waitFor(
       `resident memory of every validator within ${limit / 2 ** 20} MiB of its level before ${sentMiB} MiB of proposals`,
       async () => {
