@@ -34,6 +34,7 @@ import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
 import { StateReaders } from "./state/readers.js";
+import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
 
 /** Mempool refusals that do not depend on this node's state: a peer that forwards such a tx misbehaves. */
@@ -287,6 +288,7 @@ export async function startNode(
         params: spec.consensus,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
+        syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
