@@ -12,6 +12,7 @@ import { loadConfigFile, resolveConfig } from "./config.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
 import { VERSION } from "./version.js";
 
 function intArg(name: string, min: number, max: number) {
@@ -39,6 +40,8 @@ interface DevFlags {
   logFormat?: "json" | "pretty";
   syncWrites?: boolean;
   cpuProfile?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
 }
 
 /** V8 CPU profile of the whole run (open the .cpuprofile in Chrome DevTools); written at shutdown. */
@@ -61,7 +64,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   const cfg = resolveConfig(flags.config === undefined ? undefined : loadConfigFile(flags.config), {
     dataDir: flags.dataDir,
     genesisFile: flags.genesis,
-    rpc: { host: flags.rpcHost, port: flags.rpcPort },
+    rpc: { host: flags.rpcHost, port: flags.rpcPort, ...rpcLimitFlags(flags) },
     blockTimeMs: flags.blockTime,
     log: { level: flags.logLevel, format: flags.logFormat },
     storage: { syncWrites: flags.syncWrites },
@@ -106,7 +109,7 @@ const program = new Command()
   .version(VERSION, "-v, --version")
   .showHelpAfterError();
 
-program
+const devCommand = program
   .command("dev")
   .description("Run a single-validator devnet with funded dev accounts (what `npm start` runs)")
   .option("-c, --config <file>", "JSON config file (keys as in README; flags override it)")
@@ -133,6 +136,7 @@ program
     const flags: DevFlags = { ...opts, syncWrites: opts.syncWrites === false ? false : undefined };
     await runDev(flags);
   });
+addRPCLimitOptions(devCommand);
 
 interface StartFlags {
   home: string;
@@ -140,6 +144,8 @@ interface StartFlags {
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   cpuProfile?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
 }
 
 /** `azora start --home DIR`: a validator (or a full node without a validator key) of a network. */
@@ -151,7 +157,7 @@ async function runStart(flags: StartFlags): Promise<void> {
     if (file[k] !== undefined) file[k] = inHome(file[k]);
   }
   const cfg = resolveConfig(file, {
-    rpc: { port: flags.rpcPort },
+    rpc: { port: flags.rpcPort, ...rpcLimitFlags(flags) },
     log: { level: flags.logLevel, format: flags.logFormat },
   });
   const { logger, flush } = createLogger(cfg.log);
@@ -238,7 +244,7 @@ program
     },
   );
 
-program
+const startCommand = program
   .command("start")
   .description("Run a validator, or a full node when the home has no validator key (see `azora init`)")
   .requiredOption("--home <dir>", "node home written by `azora init` (config.json, keys, genesis)")
@@ -247,6 +253,7 @@ program
   .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
   .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
   .action((o: StartFlags) => runStart(o));
+addRPCLimitOptions(startCommand);
 
 program
   .command("localnet")
