@@ -162,13 +162,15 @@ function logName(method: string): string {
  */
 class Budget {
   usedBytes = 0;
+  /** A response did not fit: as in geth, the calls not yet started are not run. */
+  overflowed = false;
   constructor(
     readonly maxBytes: number,
     readonly deadlineMs: number,
   ) {}
 
   get exhausted(): boolean {
-    return this.usedBytes >= this.maxBytes;
+    return this.overflowed || this.usedBytes >= this.maxBytes;
   }
 
   timeUp(): boolean {
@@ -184,7 +186,9 @@ class Budget {
   settle(call: CallBudget, bytes: number): boolean {
     this.usedBytes += bytes - call.charged;
     call.charged = bytes;
-    return this.usedBytes <= this.maxBytes;
+    if (this.usedBytes <= this.maxBytes) return true;
+    this.overflowed = true;
+    return false;
   }
 }
 
@@ -198,7 +202,10 @@ class CallBudget implements RequestBudget {
   chargeBytes(bytes: number): void {
     this.charged += bytes;
     this.shared.usedBytes += bytes;
-    if (this.shared.usedBytes > this.shared.maxBytes) throw new ResponseTooLargeError();
+    if (this.shared.usedBytes > this.shared.maxBytes) {
+      this.shared.overflowed = true;
+      throw new ResponseTooLargeError();
+    }
   }
 
   checkTime(): void {

@@ -82,31 +82,37 @@ class ResultSerialiser {
 }
 
 /**
- * Notifications leave in FIFO order (so each subscription's stay in order), DELIVERY_SLICE per
- * macrotask: a block that matches thousands of subscriptions never holds the event loop for the
- * whole fan-out.
+ * Notifications leave each connection in FIFO order (so each subscription's stay in order), at
+ * most DELIVERY_SLICE per macrotask shared round-robin between the connections that have some
+ * waiting: a block that matches thousands of subscriptions never holds the event loop for the
+ * whole fan-out, and one connection's flood does not delay everybody else's notifications.
  */
 class DeliveryQueue {
-  private items: { sub: Subscription; json: string }[] = [];
-  private head = 0;
+  private readonly queues = new Map<
+    WSConnectionHandle,
+    { items: { sub: Subscription; json: string }[]; head: number }
+  >();
+  private total = 0;
   private scheduled = false;
 
   constructor(private readonly logger: Logger | undefined) {}
 
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
   add(sub: Subscription, json: string): void {
-    if (this.size >= MAX_QUEUED_NOTIFICATIONS) {
+    if (this.total >= MAX_QUEUED_NOTIFICATIONS) {
       this.logger?.warn("Notification backlog full; closing the subscriber's connection", {
         subscription: sub.id,
-        queued: this.size,
+        queued: this.total,
       });
       sub.conn.close(WS_CLOSE_SLOW_CONSUMER, "notification backlog full");
       return;
     }
-    this.items.push({ sub, json });
+    let q = this.queues.get(sub.conn);
+    if (q === undefined) {
+      q = { items: [], head: 0 };
+      this.queues.set(sub.conn, q);
+    }
+    q.items.push({ sub, json });
+    this.total++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -115,22 +121,27 @@ class DeliveryQueue {
 
   private drain(): void {
     this.scheduled = false;
-    const end = Math.min(this.items.length, this.head + DELIVERY_SLICE);
-    for (; this.head < end; this.head++) {
-      const { sub, json } = this.items[this.head];
-      if (sub.disposed) continue;
-      sub.conn.sendText(
-        `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"${sub.id}","result":${json}}}`,
-      );
-    }
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else {
-      if (this.head > 65_536) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
+    const share = Math.max(1, Math.floor(DELIVERY_SLICE / this.queues.size));
+    for (const [conn, q] of this.queues) {
+      const open = conn.isOpen();
+      const end = open ? Math.min(q.items.length, q.head + share) : q.items.length;
+      const start = q.head;
+      for (; q.head < end; q.head++) {
+        const { sub, json } = q.items[q.head];
+        if (!open || sub.disposed) continue;
+        conn.sendText(
+          `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"${sub.id}","result":${json}}}`,
+        );
       }
+      this.total -= q.head - start;
+      if (q.head === q.items.length) {
+        this.queues.delete(conn);
+      } else if (q.head > 65_536) {
+        q.items = q.items.slice(q.head);
+        q.head = 0;
+      }
+    }
+    if (this.queues.size > 0) {
       this.scheduled = true;
       setImmediate(() => this.drain());
     }

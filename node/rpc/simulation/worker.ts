@@ -11,20 +11,18 @@ import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { Address, KECCAK256_RLP } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { ExecutionRevertedError, isRPCError } from "../../../rpc/errors.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { type BlockHashLookup, createAzoraVM } from "../../../runtime/evm/vm.js";
-import { LRU } from "../../../runtime/lib/lru.js";
-import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { equalsBytes } from "../../../runtime/primitives/bytes.js";
 import { type TrieNodeReader, TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../../../runtime/state/worldState.js";
 import { type JobEnv, runJob } from "./jobs.js";
 import type { FromWorker, HostRead, SimulationWorkerData, ToWorker, WireError } from "./protocol.js";
 import type { SimulationView } from "./simulate.js";
 
-/** Views (state + VM) kept per root: the head's and a few recent ones. */
-const VIEW_CACHE = 8;
 /**
  * Niceness of the worker thread (Linux: per thread). When cores are scarce the scheduler then
  * prefers the main thread, which votes, proposes and commits, over simulations.
@@ -80,12 +78,27 @@ class HostClient implements TrieNodeReader, BlockHashLookup {
   }
 }
 
-/** The state at one root with its VM. Jobs run one at a time, so no queue is needed here. */
+/**
+ * The worker's one VM, moved to the root each job asks for. Building a VM costs tens of ms, and the
+ * head's root changes every block, so one VM is re-pointed instead of one being built per root
+ * (its account/storage caches are cleared on a move; the trie-node cache below stays). Jobs run
+ * one at a time, so nothing else touches it meanwhile.
+ */
 class WorkerView implements SimulationView {
+  private root: Uint8Array = KECCAK256_RLP;
+
   constructor(
     private readonly stateManager: MerkleStateManager,
     private readonly vm: VM,
   ) {}
+
+  async at(stateRoot: Uint8Array): Promise<this> {
+    if (!equalsBytes(stateRoot, this.root)) {
+      await this.stateManager.setStateRoot(stateRoot);
+      this.root = stateRoot;
+    }
+    return this;
+  }
 
   async simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T> {
     await this.stateManager.checkpoint();
@@ -95,6 +108,17 @@ class WorkerView implements SimulationView {
       await this.stateManager.revert();
     }
   }
+}
+
+/** Runs a few calls on the empty state before the first job, so its budget is not spent warming the EVM up. */
+async function warmUp(view: WorkerView): Promise<void> {
+  const caller = new Address(new Uint8Array(20));
+  await view.simulate(async (vm) => {
+    for (let i = 1; i <= 9; i++) {
+      const to = new Address(Uint8Array.from({ length: 20 }, (_, j) => (j === 19 ? i : 0)));
+      await vm.evm.runCall({ caller, to, data: new Uint8Array(64), gasLimit: 1_000_000n, skipBalance: true });
+    }
+  });
 }
 
 function toWireError(e: unknown): WireError {
@@ -107,30 +131,16 @@ lowerPriority();
 const common = createChainCommon(data.chainId);
 const host = new HostClient(port);
 const store = new TrieNodeStore(host, { cacheEntries: data.nodeCacheEntries });
-const views = new LRU<string, Promise<WorkerView>>(VIEW_CACHE);
+let env: JobEnv | undefined;
 
-const env: JobEnv = {
-  common,
-  gasCap: data.gasCap,
-  view(stateRoot) {
-    const key = bytesToHex(stateRoot);
-    let view = views.get(key);
-    if (view === undefined) {
-      const sm = openWorldState(common, store, stateRoot, READER_STATE_OPTIONS);
-      view = createAzoraVM(common, sm, host).then((vm) => new WorkerView(sm, vm));
-      views.set(key, view);
-      view.catch(() => views.delete(key));
-    }
-    return view;
-  },
-};
-
+// Listening first: even the warm-up may read through the main thread. The pool sends jobs only
+// after "ready", so `env` is set whenever one arrives.
 port.on("message", (m: ToWorker) => {
   if (m.t !== "job") {
     host.onReply(m);
     return;
   }
-  runJob(m.job, env)
+  runJob(m.job, env as JobEnv)
     .then(
       (value) => port.postMessage({ t: "done", id: m.id, value } satisfies FromWorker),
       (e: unknown) => port.postMessage({ t: "failed", id: m.id, error: toWireError(e) } satisfies FromWorker),
@@ -141,4 +151,9 @@ port.on("message", (m: ToWorker) => {
       if (store.pendingCount > 0) store.confirmWritten(store.takeWrites());
     });
 });
+
+const stateManager = openWorldState(common, store, KECCAK256_RLP, READER_STATE_OPTIONS);
+const view = new WorkerView(stateManager, await createAzoraVM(common, stateManager, host));
+await warmUp(view);
+env = { common, gasCap: data.gasCap, view: (stateRoot) => view.at(stateRoot) };
 port.postMessage({ t: "ready" } satisfies FromWorker);
