@@ -5,6 +5,7 @@ import { type GenesisSpec, parseGenesis } from "../genesis/spec.js";
 import type { DevBackend } from "../rpc/backend.js";
 import { createEthSubscriptionSource } from "../rpc/ethSubscriptions.js";
 import { createFilterMethods, DEFAULT_FILTER_OPTIONS } from "../rpc/filters.js";
+import { LogQueries } from "../rpc/logQuery.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
 import { createSubscriptionMethods } from "../rpc/subscriptions.js";
@@ -329,18 +330,20 @@ export async function startNode(cfg: NodeConfig, log: Logger, mode: NodeMode): P
       peerCount: () => pipeline.peerCount(),
     });
     const logsMaxBlockRange = BigInt(cfg.rpc.logsMaxBlockRange);
+    const logQueries = new LogQueries();
     const filters = createFilterMethods(backend, {
       ...DEFAULT_FILTER_OPTIONS,
       maxFilters: cfg.rpc.maxFilters,
       maxFiltersPerClient: cfg.rpc.maxFiltersPerClient,
       logsMaxBlockRange,
+      logQueries,
     });
     cleanup.push(async () => filters.dispose());
     const subscriptionSource = createEthSubscriptionSource(backend);
     cleanup.push(async () => subscriptionSource.dispose());
     const methods: MethodTable = {
       ...createWeb3NetMethods(backend),
-      ...createEthMethods(backend, { logsMaxBlockRange }),
+      ...createEthMethods(backend, { logsMaxBlockRange, logQueries }),
       ...filters.methods,
       ...createSubscriptionMethods(subscriptionSource, {
         maxPerConnection: cfg.rpc.maxSubscriptionsPerConnection,

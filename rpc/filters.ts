@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { EthBackend, LogFilter } from "./backend.js";
 import { LimitExceededError, ServerError } from "./errors.js";
-import { formatLog } from "./format.js";
 import { toHexData } from "./hex.js";
+import { LogQueries } from "./logQuery.js";
 import { DEFAULT_LOGS_MAX_BLOCK_RANGE, LOG_QUERY_COST, resolveLogRange, toLogFilter } from "./methods/eth.js";
 import { clientKey, PerClientCounter } from "./quota.js";
 import { defineMethod, type FilterCriteria, type MethodTable } from "./types.js";
@@ -18,6 +18,8 @@ export interface FilterOptions {
   maxBufferedHashes: number;
   /** Blocks one eth_getFilterChanges / eth_getFilterLogs reads at most. */
   logsMaxBlockRange: bigint;
+  /** Runs log queries; share the eth methods' one. */
+  logQueries?: LogQueries;
 }
 
 export const DEFAULT_FILTER_OPTIONS: FilterOptions = {
@@ -85,6 +87,7 @@ export function createFilterMethods(
   const filters = new Map<string, Filter>();
   const perClient = new PerClientCounter(opts.maxFiltersPerClient);
   const pending = new PendingHashes(opts.maxBufferedHashes);
+  const logQueries = opts.logQueries ?? new LogQueries();
   let pendingFilters = 0;
 
   const unsubscribePending = backend.onPendingTransaction((hash) => {
@@ -175,7 +178,9 @@ export function createFilterMethods(
           }
           return hashes;
         }
-        return (await backend.getLogs({ fromBlock: from, toBlock: to }, f.logFilter, ctx.budget)).map(formatLog);
+        return logQueries.run(ctx.budget, () =>
+          backend.getLogs({ fromBlock: from, toBlock: to }, f.logFilter, ctx.budget),
+        );
       },
       { cost: LOG_QUERY_COST },
     ),
@@ -186,7 +191,7 @@ export function createFilterMethods(
         if (f.kind !== "logs") throw filterNotFound();
         const range = await resolveLogRange(backend, f.criteria);
         checkRange(range);
-        return (await backend.getLogs(range, f.logFilter, ctx.budget)).map(formatLog);
+        return logQueries.run(ctx.budget, () => backend.getLogs(range, f.logFilter, ctx.budget));
       },
       { cost: LOG_QUERY_COST },
     ),

@@ -42,6 +42,14 @@ const MAX_LOGGED_METHOD_LENGTH = 64;
 
 export type JSONRPCId = string | number | null;
 
+/**
+ * A handler result that is JSON text already (e.g. a log query assembled from cached per-log
+ * texts): it goes into the response as is, without being walked and serialised again.
+ */
+export class RawJSON {
+  constructor(readonly text: string) {}
+}
+
 export interface JSONRPCSuccess {
   jsonrpc: "2.0";
   id: JSONRPCId;
@@ -259,7 +267,8 @@ async function runCall(
       ok = true;
       return undefined;
     }
-    const text = JSON.stringify({ jsonrpc: "2.0", id, result: toJSONValue(result) ?? null });
+    const body = result instanceof RawJSON ? result.text : JSON.stringify(toJSONValue(result) ?? null);
+    const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${body}}`;
     if (!budget.settle(callBudget, text.length)) {
       budget.settle(callBudget, 0);
       throw new ResponseTooLargeError();

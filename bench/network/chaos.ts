@@ -104,6 +104,7 @@ async function main(): Promise<number> {
   const stopAll = () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
   };
+  process.on("exit", stopAll); // whatever ends this process, the nodes go with it
   process.on("SIGINT", () => {
     stopAll();
     process.exit(130);
@@ -122,7 +123,13 @@ async function main(): Promise<number> {
 
     // Load: one dev account per node, sequential sends (nonce from the node's pending count).
     const wallets = [0, 1, 2, 3].map((i) => HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)));
-    const chainId = Number(await rpc<string>(ports[0], "eth_chainId"));
+    let chainId = Number.NaN;
+    for (let t = 0; Number.isNaN(chainId); t++) {
+      if (t > 60) throw new Error("node0 did not answer eth_chainId within 60 s");
+      const id = await rpc<string>(ports[0], "eth_chainId");
+      if (id === undefined) await sleep(1000);
+      else chainId = Number(id);
+    }
     const watcher = new InclusionWatcher(ports, rpc, ports[3]);
     let stop = false;
     let sent = 0;

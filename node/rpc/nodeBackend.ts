@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { getMerkleStateProof } from "@ethereumjs/statemanager";
 import { createTxFromRLP } from "@ethereumjs/tx";
 import { Address } from "@ethereumjs/util";
@@ -43,6 +44,8 @@ export const DEFAULT_LOGS_MAX_RESULTS = 10_000;
  * hashes, numbers): what eth_getLogs charges the request's budget before formatting it.
  */
 const LOG_JSON_OVERHEAD_BYTES = 400;
+/** A log query scans blocks for at most this long before letting other work run. */
+const LOG_SCAN_SLICE_MS = 5;
 const TOPIC_JSON_BYTES = 69;
 
 interface DecodedBlock {
@@ -329,8 +332,15 @@ export class NodeBackend implements EthBackend {
   ): Promise<LogView[]> {
     const maxResults = this.m.logsMaxResults ?? DEFAULT_LOGS_MAX_RESULTS;
     const out: LogView[] = [];
+    let lastYieldMs = performance.now();
     const collect = async (ref: BlockRef) => {
       budget?.checkTime();
+      // Cached blocks resolve in microtasks, which never let other work in: hand the event loop
+      // back (consensus messages, timers) at least every few milliseconds of scanning.
+      if (performance.now() - lastYieldMs > LOG_SCAN_SLICE_MS) {
+        await yieldToEventLoop();
+        lastYieldMs = performance.now();
+      }
       if (!bloomMayMatch(ref.header.logsBloom, filter)) return;
       for (const r of await this.getReceipts(ref)) {
         r.receipt.logs.forEach((log, i) => {

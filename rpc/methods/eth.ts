@@ -1,8 +1,9 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
 import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
-import { formatBlock, formatLog, formatReceipt, formatTransaction } from "../format.js";
+import { formatBlock, formatReceipt, formatTransaction } from "../format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
+import { LogQueries } from "../logQuery.js";
 import { parseQuantity } from "../params.js";
 import { type BlockTagOrHash, defineMethod, type FilterCriteria, type MethodTable } from "../types.js";
 
@@ -21,6 +22,8 @@ export const LOG_QUERY_COST = 10;
 export interface EthMethodsOptions {
   /** Blocks one eth_getLogs may span (default 10,000). */
   logsMaxBlockRange: bigint;
+  /** Runs log queries; share one with the filter methods. */
+  logQueries?: LogQueries;
 }
 
 export const bytes = (h: string): Uint8Array => hexToBytes(h) as Uint8Array;
@@ -139,6 +142,7 @@ export function createEthMethods(
   backend: EthBackend,
   opts: EthMethodsOptions = { logsMaxBlockRange: DEFAULT_LOGS_MAX_BLOCK_RANGE },
 ): MethodTable {
+  const logQueries = opts.logQueries ?? new LogQueries();
   return {
     eth_chainId: defineMethod([], () => toHexQuantity(backend.chainId)),
     eth_blockNumber: defineMethod([], () => toHexQuantity(backend.headNumber())),
@@ -350,7 +354,7 @@ export function createEthMethods(
         if ("fromBlock" in range && range.toBlock - range.fromBlock + 1n > opts.logsMaxBlockRange) {
           throw new LimitExceededError(`query exceeds max block range ${opts.logsMaxBlockRange}`);
         }
-        return (await backend.getLogs(range, toLogFilter(filter), ctx.budget)).map(formatLog);
+        return logQueries.run(ctx.budget, () => backend.getLogs(range, toLogFilter(filter), ctx.budget));
       },
       { cost: LOG_QUERY_COST },
     ),
