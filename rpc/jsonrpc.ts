@@ -18,6 +18,7 @@ import {
 } from "./errors.js";
 import { toHexData } from "./hex.js";
 import { parseParams } from "./params.js";
+import { clientKey } from "./quota.js";
 import type { CallContext, MethodTable, RequestBudget, RPCMetrics } from "./types.js";
 
 export { toHexData, toHexQuantity } from "./hex.js";
@@ -175,6 +176,7 @@ class Budget {
   constructor(
     readonly maxBytes: number,
     readonly deadlineMs: number,
+    readonly client: string,
   ) {}
 
   get exhausted(): boolean {
@@ -203,8 +205,10 @@ class Budget {
 class CallBudget implements RequestBudget {
   charged = 0;
   readonly deadlineMs: number;
+  readonly client: string;
   constructor(private readonly shared: Budget) {
     this.deadlineMs = shared.deadlineMs;
+    this.client = shared.client;
   }
 
   chargeBytes(bytes: number): void {
@@ -312,6 +316,7 @@ async function runBatch(
   const budget = new Budget(
     opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     performance.now() + (opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    clientKey(ctx),
   );
   const maxCost = opts.batchMaxCost ?? DEFAULT_BATCH_MAX_COST;
   const calls = items.map((item) => (isObject(item) ? parseCall(item) : undefined));
@@ -366,6 +371,7 @@ export async function handleParsed(
   const budget = new Budget(
     opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     performance.now() + (opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    clientKey(ctx),
   );
   return runCall(parseCall(msg), table, ctx, budget, opts);
 }

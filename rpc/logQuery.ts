@@ -18,7 +18,7 @@ const LOG_QUERY_QUEUE = 256;
 export const DEFAULT_LOG_JSON_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
- * The JSON text of each log, made once and kept per block (LRU, bounded in bytes). Log queries
+ * The JSON text of each log, made once and kept per block (oldest blocks dropped first, bounded in bytes). Log queries
  * answer with these texts joined, so a query — or a batch of them — allocates one string per answer
  * instead of an object tree per log and a full serialisation each time: on the thread that also runs
  * consensus, that garbage (and the collector's pauses) was most of a log query's cost.
@@ -54,13 +54,13 @@ export class LogJSONCache {
     return text;
   }
 
-  /** The JSON array of `views`, charged to `budget` as it is assembled. */
-  arrayOf(views: LogView[], budget?: RequestBudget): RawJSON {
+  /**
+   * The JSON array of `views`. Not charged here: the backend charged each log's size as it
+   * collected them, and the response's real size replaces that estimate when it is sent.
+   */
+  arrayOf(views: LogView[]): RawJSON {
     const texts = new Array<string>(views.length);
-    for (let i = 0; i < views.length; i++) {
-      texts[i] = this.textOf(views[i]);
-      budget?.chargeBytes(texts[i].length + 1);
-    }
+    for (let i = 0; i < views.length; i++) texts[i] = this.textOf(views[i]);
     return new RawJSON(`[${texts.join(",")}]`);
   }
 
@@ -132,6 +132,6 @@ export class LogQueries {
 
   /** Waits for a turn (or the request's deadline), runs `query`, and answers its logs as JSON. */
   run(budget: RequestBudget | undefined, query: () => Promise<LogView[]>): Promise<RawJSON> {
-    return this.gate.run(budget?.deadlineMs, async () => this.cache.arrayOf(await query(), budget));
+    return this.gate.run(budget?.deadlineMs, async () => this.cache.arrayOf(await query()));
   }
 }

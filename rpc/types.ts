@@ -53,6 +53,8 @@ export interface WSConnectionHandle {
 export interface RequestBudget {
   /** `performance.now()` time after which the request answers -32002 `request timed out`. */
   readonly deadlineMs: number;
+  /** Who the work is for (the client's remote address): shared resources serve clients in turn. */
+  readonly client: string;
   /** Counts `bytes` of response about to be built; throws ResponseTooLargeError (-32003) past the limit. */
   chargeBytes(bytes: number): void;
   /** Throws RequestTimeoutError (-32002) once the deadline has passed. */

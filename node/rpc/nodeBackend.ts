@@ -227,8 +227,7 @@ export class NodeBackend implements EthBackend {
   }
 
   async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome> {
-    const run = () =>
-      this.m.simulations.run("call", { header: ref.header, req, overrides }, { deadlineMs: budget?.deadlineMs });
+    const run = () => this.m.simulations.run("call", { header: ref.header, req, overrides }, budget);
     if (overrides !== undefined) return run();
     // A call's result depends only on the block and the request: dApps polling the same view
     // functions every block are answered from memory.
@@ -244,15 +243,11 @@ export class NodeBackend implements EthBackend {
   }
 
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {
-    return this.m.simulations.run(
-      "estimateGas",
-      { header: ref.header, req, overrides },
-      { deadlineMs: budget?.deadlineMs },
-    );
+    return this.m.simulations.run("estimateGas", { header: ref.header, req, overrides }, budget);
   }
 
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
-    return this.m.simulations.run("createAccessList", { header: ref.header, req }, { deadlineMs: budget?.deadlineMs });
+    return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {

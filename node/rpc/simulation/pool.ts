@@ -2,9 +2,10 @@
  * The simulation pool: a few worker threads that run every EVM simulation the RPC asks for
  * (`SimulationJobs`), so the thread that runs consensus and block production never executes RPC
  * EVM code. Bounded in every direction: a fixed number of workers, one job per worker at a time,
- * a bounded queue (full → a "busy" error at once), a wall-clock budget per job (geth's
- * rpc.evmtimeout: the worker is terminated and replaced when a job overruns it), and the request's
- * own deadline for the time spent queued.
+ * a bounded queue (full → a "busy" error at once) served round-robin by client, of which one
+ * client may fill a quarter, a wall-clock budget per job (geth's rpc.evmtimeout: the worker is
+ * terminated and replaced when a job overruns it), and the request's own deadline for the time
+ * spent queued.
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -18,6 +19,7 @@ import {
   ServerError,
 } from "../../../rpc/errors.js";
 import type { Logger } from "../../../runtime/lib/logger.js";
+import { FairQueue } from "./fairQueue.js";
 import type {
   FromWorker,
   HostRead,
@@ -80,6 +82,7 @@ export function formatTimeout(ms: number): string {
 
 interface Job {
   job: SimulationJob;
+  client: string;
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
   /** Set while queued, when the request has a deadline. */
@@ -130,7 +133,7 @@ class SimulationFailed extends Error {}
 
 export class SimulationPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly queue = new FairQueue<Job>();
   private nextId = 1;
   private closed = false;
   private startFailures = 0;
@@ -153,42 +156,43 @@ export class SimulationPool {
   }
 
   /**
-   * Runs one simulation. Rejects with -32005 when the queue is full, -32002 when `deadlineMs`
-   * (`performance.now()` time) passes while queued, and -32000 `execution aborted (timeout = 5s)`
-   * when the job runs longer than its budget.
+   * Runs one simulation for `client` (a remote address). Rejects with -32005 when the queue, or the
+   * client's quarter of it, is full, -32002 when `deadlineMs` (`performance.now()` time) passes while
+   * queued, and -32000 `execution aborted (timeout = 5s)` when the job runs longer than its budget.
    */
   run<K extends SimulationKind>(
     kind: K,
     params: JobParams<K>,
-    opts: { deadlineMs?: number } = {},
+    opts: { deadlineMs?: number; client?: string } = {},
   ): Promise<JobResult<K>> {
     const job = { kind, params } as SimulationJob;
+    const client = opts.client ?? "unknown";
     if (this.closed) return Promise.reject(new ServerError("node is shutting down"));
-    if (this.queue.length >= this.opts.queue) {
+    const perClient = Math.max(1, Math.ceil(this.opts.queue / 4));
+    let busy: string | undefined;
+    if (this.queue.size >= this.opts.queue) busy = `${this.queue.size} simulations waiting (limit ${this.opts.queue})`;
+    else if (this.queue.sizeOf(client) >= perClient) {
+      busy = `${this.queue.sizeOf(client)} of this client's simulations waiting (limit ${perClient})`;
+    }
+    if (busy !== undefined) {
       this.modules.metrics?.finished(kind, "busy", 0);
-      return Promise.reject(
-        new LimitExceededError(
-          `server busy: ${this.queue.length} simulations waiting (limit ${this.opts.queue}); try again later`,
-        ),
-      );
+      return Promise.reject(new LimitExceededError(`server busy: ${busy}; try again later`));
     }
     return new Promise<JobResult<K>>((resolve, reject) => {
-      const queued: Job = { job, resolve: resolve as (v: unknown) => void, reject };
+      const queued: Job = { job, client, resolve: resolve as (v: unknown) => void, reject };
       if (opts.deadlineMs !== undefined) {
         queued.expiry = setTimeout(
           () => {
-            const i = this.queue.indexOf(queued);
-            if (i < 0) return;
-            this.queue.splice(i, 1);
-            this.modules.metrics?.queueLength(this.queue.length);
+            if (!this.queue.remove(client, queued)) return;
+            this.modules.metrics?.queueLength(this.queue.size);
             this.modules.metrics?.finished(kind, "expired", 0);
             reject(new RequestTimeoutError());
           },
           Math.max(0, opts.deadlineMs - performance.now()),
         );
       }
-      this.queue.push(queued);
-      this.modules.metrics?.queueLength(this.queue.length);
+      this.queue.push(client, queued);
+      this.modules.metrics?.queueLength(this.queue.size);
       this.dispatch();
     });
   }
@@ -197,7 +201,7 @@ export class SimulationPool {
     if (this.closed) return;
     this.closed = true;
     const stopping = new ServerError("node is shutting down");
-    for (const q of this.queue.splice(0)) {
+    for (const q of this.queue.drain()) {
       clearTimeout(q.expiry);
       q.reject(stopping);
     }
@@ -235,11 +239,11 @@ export class SimulationPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
+      if (this.queue.size === 0) return;
       if (!slot.ready || slot.running !== null) continue;
       const job = this.queue.shift() as Job;
       clearTimeout(job.expiry);
-      this.modules.metrics?.queueLength(this.queue.length);
+      this.modules.metrics?.queueLength(this.queue.size);
       const running: Running = { id: this.nextId++, job, startMs: performance.now() };
       if (this.opts.timeoutMs > 0) running.timer = setTimeout(() => this.overran(slot, running), this.opts.timeoutMs);
       slot.running = running;
@@ -323,7 +327,7 @@ export class SimulationPool {
     slot.ready = false;
     if (this.startFailures >= MAX_START_FAILURES) {
       // A worker that cannot even start (a broken install) must not be respawned in a tight loop.
-      for (const q of this.queue.splice(0)) {
+      for (const q of this.queue.drain()) {
         clearTimeout(q.expiry);
         q.reject(new InternalError());
       }
