@@ -54,7 +54,7 @@ export const DEFAULT_RPC_CONFIG: RPCConfig = {
   gasCap: 50_000_000,
   evmTimeoutMs: 5000,
   evmWorkers: undefined,
-  evmQueue: 128,
+  evmQueue: 1024,
   logsMaxBlockRange: 10_000,
   logsMaxResults: 10_000,
   maxFilters: 10_000,

@@ -168,12 +168,7 @@ export class SimulationPool {
     const job = { kind, params } as SimulationJob;
     const client = opts.client ?? "unknown";
     if (this.closed) return Promise.reject(new ServerError("node is shutting down"));
-    const perClient = Math.max(1, Math.ceil(this.opts.queue / 4));
-    let busy: string | undefined;
-    if (this.queue.size >= this.opts.queue) busy = `${this.queue.size} simulations waiting (limit ${this.opts.queue})`;
-    else if (this.queue.sizeOf(client) >= perClient) {
-      busy = `${this.queue.sizeOf(client)} of this client's simulations waiting (limit ${perClient})`;
-    }
+    const busy = this.busyReason(client);
     if (busy !== undefined) {
       this.modules.metrics?.finished(kind, "busy", 0);
       return Promise.reject(new LimitExceededError(`server busy: ${busy}; try again later`));
@@ -195,6 +190,15 @@ export class SimulationPool {
       this.modules.metrics?.queueLength(this.queue.size);
       this.dispatch();
     });
+  }
+
+  /** Why `client`'s job would have to wait beyond the queue's bounds, or undefined when it may wait (or start). */
+  private busyReason(client: string): string | undefined {
+    if (this.queue.size === 0 && this.slots.some((s) => s.ready && s.running === null)) return undefined;
+    if (this.queue.size >= this.opts.queue) return `${this.queue.size} simulations waiting (limit ${this.opts.queue})`;
+    const perClient = Math.max(1, Math.ceil(this.opts.queue / 4));
+    const mine = this.queue.sizeOf(client);
+    return mine >= perClient ? `${mine} of this client's simulations waiting (limit ${perClient})` : undefined;
   }
 
   async close(): Promise<void> {
