@@ -1,5 +1,6 @@
 import type { LogView } from "./backend.js";
 import { LimitExceededError, RequestTimeoutError } from "./errors.js";
+import { FairQueue } from "./fairQueue.js";
 import { formatLog } from "./format.js";
 import { toHexData } from "./hex.js";
 import { RawJSON } from "./jsonrpc.js";
@@ -74,34 +75,36 @@ export class LogJSONCache {
   }
 }
 
-/** Admits at most `concurrency` log queries at a time; the others wait in turn until their deadline. */
+/**
+ * Admits at most `concurrency` log queries at a time; the others wait until their deadline, served
+ * round-robin by client so one client's backlog does not hold everybody else's queries back.
+ */
 class Gate {
   private running = 0;
-  private readonly waiting: { go: () => void; fail: (e: Error) => void; timer?: NodeJS.Timeout }[] = [];
+  private readonly waiting = new FairQueue<Waiter>();
 
   constructor(
     private readonly concurrency: number,
     private readonly queue: number,
   ) {}
 
-  async run<T>(deadlineMs: number | undefined, fn: () => Promise<T>): Promise<T> {
+  async run<T>(budget: RequestBudget | undefined, fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.queue) {
-        throw new LimitExceededError(`server busy: ${this.waiting.length} log queries waiting; try again later`);
+      if (this.waiting.size >= this.queue) {
+        throw new LimitExceededError(`server busy: ${this.waiting.size} log queries waiting; try again later`);
       }
+      const client = budget?.client ?? "unknown";
       await new Promise<void>((go, fail) => {
-        const entry: { go: () => void; fail: (e: Error) => void; timer?: NodeJS.Timeout } = { go, fail };
-        if (deadlineMs !== undefined) {
-          entry.timer = setTimeout(
+        const waiter: Waiter = { go, fail };
+        if (budget !== undefined) {
+          waiter.timer = setTimeout(
             () => {
-              const i = this.waiting.indexOf(entry);
-              if (i >= 0) this.waiting.splice(i, 1);
-              fail(new RequestTimeoutError());
+              if (this.waiting.remove(client, waiter)) fail(new RequestTimeoutError());
             },
-            Math.max(0, deadlineMs - performance.now()),
+            Math.max(0, budget.deadlineMs - performance.now()),
           );
         }
-        this.waiting.push(entry);
+        this.waiting.push(client, waiter);
       });
     }
     this.running++;
@@ -118,8 +121,15 @@ class Gate {
   }
 }
 
+interface Waiter {
+  go: () => void;
+  fail: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
 /**
- * Runs log queries for the JSON-RPC methods: a few at a time node-wide (`LOG_QUERY_CONCURRENCY`),
+ * Runs log queries for the JSON-RPC methods: a few at a time node-wide (`LOG_QUERY_CONCURRENCY`, then
+ * round-robin by client),
  * answered as JSON assembled from the per-log texts of `LogJSONCache`.
  */
 export class LogQueries {
@@ -132,6 +142,6 @@ export class LogQueries {
 
   /** Waits for a turn (or the request's deadline), runs `query`, and answers its logs as JSON. */
   run(budget: RequestBudget | undefined, query: () => Promise<LogView[]>): Promise<RawJSON> {
-    return this.gate.run(budget?.deadlineMs, async () => this.cache.arrayOf(await query()));
+    return this.gate.run(budget, async () => this.cache.arrayOf(await query()));
   }
 }

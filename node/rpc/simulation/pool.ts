@@ -18,8 +18,8 @@ import {
   RequestTimeoutError,
   ServerError,
 } from "../../../rpc/errors.js";
+import { FairQueue } from "../../../rpc/fairQueue.js";
 import type { Logger } from "../../../runtime/lib/logger.js";
-import { FairQueue } from "./fairQueue.js";
 import type {
   FromWorker,
   HostRead,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FairQueue } from "../../../../node/rpc/simulation/fairQueue.js";
+import { FairQueue } from "../../../../rpc/fairQueue.js";
 
 describe("FairQueue: waiting simulations served round-robin by client", () => {
   it("a client's backlog does not delay another client's next item by more than one turn", () => {
