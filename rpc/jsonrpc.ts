@@ -45,11 +45,25 @@ export type JSONRPCId = string | number | null;
 
 /**
  * A handler result that is JSON text already (e.g. a log query assembled from cached per-log
- * texts): it goes into the response as is, without being walked and serialised again.
+ * texts): it goes into the response as is, without being walked and serialised again. It may be
+ * given in pieces (`parts` concatenated), which are joined only once, with the rest of the batch.
  */
 export class RawJSON {
-  constructor(readonly text: string) {}
+  readonly parts: string[];
+  readonly length: number;
+  constructor(text: string | string[]) {
+    this.parts = typeof text === "string" ? [text] : text;
+    let n = 0;
+    for (const p of this.parts) n += p.length;
+    this.length = n;
+  }
 }
+
+/** A serialised response, possibly in pieces that are joined when the whole answer is. */
+type Serialised = string | string[];
+
+const sizeOf = (s: Serialised): number => (typeof s === "string" ? s.length : s.reduce((n, p) => n + p.length, 0));
+const joined = (s: Serialised): string => (typeof s === "string" ? s : s.join(""));
 
 export interface JSONRPCSuccess {
   jsonrpc: "2.0";
@@ -256,7 +270,7 @@ async function runCall(
   ctx: CallContext,
   budget: Budget,
   opts: DispatchOptions,
-): Promise<string | undefined> {
+): Promise<Serialised | undefined> {
   const { hasId, id, method } = call;
   if (method === undefined) return errorText(id, new InvalidRequestError());
   const def = Object.hasOwn(table, method) ? table[method] : undefined;
@@ -271,9 +285,12 @@ async function runCall(
       ok = true;
       return undefined;
     }
-    const body = result instanceof RawJSON ? result.text : JSON.stringify(toJSONValue(result) ?? null);
-    const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${body}}`;
-    if (!budget.settle(callBudget, text.length)) {
+    const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`;
+    const text: Serialised =
+      result instanceof RawJSON
+        ? [head, ...result.parts, "}"]
+        : `${head}${JSON.stringify(toJSONValue(result) ?? null)}}`;
+    if (!budget.settle(callBudget, sizeOf(text))) {
       budget.settle(callBudget, 0);
       throw new ResponseTooLargeError();
     }
@@ -320,7 +337,7 @@ async function runBatch(
   );
   const maxCost = opts.batchMaxCost ?? DEFAULT_BATCH_MAX_COST;
   const calls = items.map((item) => (isObject(item) ? parseCall(item) : undefined));
-  const out: (string | undefined)[] = new Array(items.length);
+  const out: (Serialised | undefined)[] = new Array(items.length);
   let cost = 0;
   let next = 0;
   const worker = async () => {
@@ -345,8 +362,15 @@ async function runBatch(
     }
   };
   await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, items.length) }, worker));
-  const sent = out.filter((r): r is string => r !== undefined);
-  return sent.length === 0 ? undefined : `[${sent.join(",")}]`;
+  // One join for the whole answer: the pieces of every response and the separators.
+  const pieces: string[] = ["["];
+  for (const r of out) {
+    if (r === undefined) continue;
+    if (pieces.length > 1) pieces.push(",");
+    if (typeof r === "string") pieces.push(r);
+    else for (const p of r) pieces.push(p);
+  }
+  return pieces.length === 1 ? undefined : `${pieces.join("")}]`;
 }
 
 /**
@@ -373,7 +397,8 @@ export async function handleParsed(
     performance.now() + (opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
     clientKey(ctx),
   );
-  return runCall(parseCall(msg), table, ctx, budget, opts);
+  const text = await runCall(parseCall(msg), table, ctx, budget, opts);
+  return text === undefined ? undefined : joined(text);
 }
 
 /**

@@ -60,9 +60,15 @@ export class LogJSONCache {
    * collected them, and the response's real size replaces that estimate when it is sent.
    */
   arrayOf(views: LogView[]): RawJSON {
-    const texts = new Array<string>(views.length);
-    for (let i = 0; i < views.length; i++) texts[i] = this.textOf(views[i]);
-    return new RawJSON(`[${texts.join(",")}]`);
+    if (views.length === 0) return new RawJSON("[]");
+    // Pieces, not one string: the response is joined once with the rest of its batch.
+    const parts = new Array<string>(2 * views.length + 1);
+    parts[0] = "[";
+    for (let i = 0; i < views.length; i++) {
+      parts[2 * i + 1] = this.textOf(views[i]);
+      parts[2 * i + 2] = i === views.length - 1 ? "]" : ",";
+    }
+    return new RawJSON(parts);
   }
 
   private evict(keep: { bytes: number }): void {
