@@ -13,7 +13,7 @@ import { repoRoot } from "../../contracts/artifacts.js";
 import { DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
 import { readFlags, UsageError } from "../args.js";
 import { freeBasePort } from "./localnet.js";
-import { InclusionWatcher, prepareAbuse, runAbuse } from "./rpcAbuse.js";
+import { type AbuseKinds, InclusionWatcher, prepareAbuse, runAbuse } from "./rpcAbuse.js";
 
 const HELP = `Usage: npm run chaos -- [options]
 
@@ -27,6 +27,7 @@ more than --stall-s (during the abuse phase too).
 
 Options:
   --abuse-s <s>      length of each RPC-abuse window, before and during (default 20; 0 skips the phase)
+  --abuse <kinds>    sims, logs or sims,logs (default): which abuse runs (to tell their effects apart)
   --duration-s <s>   how long the kills go on (default 120; 0 skips them)
   --stall-s <s>      a stall longer than this fails the run (default 20)
   --cli <file>       the azora CLI the nodes run (default dist/node/cli.js; A/B against another build)
@@ -36,6 +37,7 @@ Options:
 
 interface Params {
   abuseS: number;
+  abuse: AbuseKinds;
   durationS: number;
   stallS: number;
   cli: string | null;
@@ -43,7 +45,14 @@ interface Params {
 }
 
 function parse(argv: string[]): Params | null {
-  const p: Params = { abuseS: 20, durationS: 120, stallS: 20, cli: null, keep: false };
+  const p: Params = {
+    abuseS: 20,
+    abuse: { sims: true, logs: true },
+    durationS: 120,
+    stallS: 20,
+    cli: null,
+    keep: false,
+  };
   const int = (flag: string, v: string, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer ≥ ${min}`);
@@ -52,7 +61,12 @@ function parse(argv: string[]): Params | null {
   const complete = readFlags(argv, (flag, next) => {
     if (flag === "--keep") p.keep = true;
     else if (flag === "--abuse-s") p.abuseS = int(flag, next(), 0);
-    else if (flag === "--duration-s") p.durationS = int(flag, next(), 0);
+    else if (flag === "--abuse") {
+      const kinds = next().split(",");
+      if (kinds.some((k) => k !== "sims" && k !== "logs"))
+        throw new UsageError("--abuse takes sims, logs or sims,logs");
+      p.abuse = { sims: kinds.includes("sims"), logs: kinds.includes("logs") };
+    } else if (flag === "--duration-s") p.durationS = int(flag, next(), 0);
     else if (flag === "--stall-s") p.stallS = int(flag, next(), 1);
     else if (flag === "--cli") p.cli = resolve(next());
     else throw new UsageError(`unknown option ${flag} (see --help)`);
@@ -171,7 +185,12 @@ async function main(): Promise<number> {
       await sleep(params.abuseS * 1000);
       const t1 = performance.now();
       let abuseOver = false;
-      const abuse = runAbuse(ports.slice(0, 2), { loop: prepared.loop, from: setup.address }, () => abuseOver);
+      const abuse = runAbuse(
+        ports.slice(0, 2),
+        { loop: prepared.loop, from: setup.address },
+        params.abuse,
+        () => abuseOver,
+      );
       await sleep(params.abuseS * 1000);
       abuseOver = true;
       const t2 = performance.now();

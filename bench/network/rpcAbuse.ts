@@ -211,13 +211,21 @@ function countBatch(c: AbuseCounts, kind: string, text: string | undefined): voi
 }
 
 /**
- * Runs the abuse against `ports` until `stop()` says so: per node, 4 loops of eth_call into blake2f (each call worth
- * ~20 s of EVM work, capped by the node's time budget), 1 loop of eth_createAccessList with gas 2^64-1 on a tight
- * loop, and 2 loops of batches of 100 eth_getLogs over the whole chain.
+ * Runs the abuse against `ports` until `stop()` says so: per node, with `kinds.sims` 4 loops of eth_call into blake2f
+ * (each call worth ~20 s of EVM work, capped by the node's time budget) and 1 loop of eth_createAccessList with gas
+ * 2^64-1 on a tight loop; with `kinds.logs` 2 loops of batches of 100 eth_getLogs over the whole chain.
  */
+export interface AbuseKinds {
+  /** eth_call into blake2f and eth_createAccessList on a tight loop. */
+  sims: boolean;
+  /** batches of eth_getLogs. */
+  logs: boolean;
+}
+
 export async function runAbuse(
   ports: number[],
   target: { loop: string; from: string },
+  kinds: AbuseKinds,
   stop: () => boolean,
 ): Promise<AbuseCounts> {
   const c: AbuseCounts = { answers: {} };
@@ -229,9 +237,8 @@ export async function runAbuse(
       })(),
     );
   let id = 1;
-  const only = process.env.ABUSE_ONLY;
   for (const port of ports) {
-    for (let i = 0; i < (only === "logs" ? 0 : 4); i++) {
+    for (let i = 0; i < (kinds.sims ? 4 : 0); i++) {
       forever(async () => {
         const r = await postRaw(
           port,
@@ -250,20 +257,22 @@ export async function runAbuse(
         count(c, "eth_call blake2f", outcomeOf(r));
       });
     }
-    forever(async () => {
-      const r = await postRaw(
-        port,
-        {
-          jsonrpc: "2.0",
-          id: id++,
-          method: "eth_createAccessList",
-          params: [{ from: target.from, to: target.loop, gas: "0xffffffffffffffff" }, "latest"],
-        },
-        60_000,
-      );
-      count(c, "eth_createAccessList loop", outcomeOf(r));
-    });
-    for (let i = 0; i < (only === "sims" ? 0 : 2); i++) {
+    if (kinds.sims) {
+      forever(async () => {
+        const r = await postRaw(
+          port,
+          {
+            jsonrpc: "2.0",
+            id: id++,
+            method: "eth_createAccessList",
+            params: [{ from: target.from, to: target.loop, gas: "0xffffffffffffffff" }, "latest"],
+          },
+          60_000,
+        );
+        count(c, "eth_createAccessList loop", outcomeOf(r));
+      });
+    }
+    for (let i = 0; i < (kinds.logs ? 2 : 0); i++) {
       forever(async () => {
         const batch = Array.from({ length: 100 }, () => ({
           jsonrpc: "2.0",
