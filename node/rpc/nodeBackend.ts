@@ -9,7 +9,6 @@ import type {
   BlockRef,
   BlockWithTxs,
   CallOutcome,
-  DevBackend,
   EthBackend,
   FeeHistory,
   LogFilter,
@@ -69,7 +68,6 @@ export interface NodeBackendModules {
   decoder: ParallelDecoder;
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
-  dev?: DevBackend;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
 }
@@ -84,7 +82,6 @@ function callKey(req: CallRequest): string {
 export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
   readonly clientVersion: string;
-  readonly dev?: DevBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
@@ -93,7 +90,6 @@ export class NodeBackend implements EthBackend {
     this.m = modules;
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
-    this.dev = modules.dev;
   }
 
   headNumber(): bigint {
@@ -184,8 +180,15 @@ export class NodeBackend implements EthBackend {
     return { ...(await this.decodeBlock(ref)), index: loc.index };
   }
 
+  /** The state at `ref`: at the head, the head state (in dev mode it may carry cheats made since the block). */
   private view(ref: BlockRef) {
-    return this.m.readers.at(ref.header.stateRoot);
+    return this.m.readers.at(this.m.chain.stateRootAt(ref));
+  }
+
+  /** `ref`'s header with the state root its simulations run on (see `view`). */
+  private simulationHeader(ref: BlockRef) {
+    const stateRoot = this.m.chain.stateRootAt(ref);
+    return stateRoot === ref.header.stateRoot ? ref.header : { ...ref.header, stateRoot };
   }
 
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
@@ -227,11 +230,12 @@ export class NodeBackend implements EthBackend {
   }
 
   async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome> {
-    const run = () => this.m.simulations.run("call", { header: ref.header, req, overrides }, budget);
+    const header = this.simulationHeader(ref);
+    const run = () => this.m.simulations.run("call", { header, req, overrides }, budget);
     if (overrides !== undefined) return run();
-    // A call's result depends only on the block and the request: dApps polling the same view
-    // functions every block are answered from memory.
-    const key = `${bytesToHex(ref.hash)}|${callKey(req)}`;
+    // A call's result depends only on the block, its state and the request: dApps polling the same
+    // view functions every block are answered from memory.
+    const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
     if (outcome === undefined) {
       const started = run();
@@ -243,11 +247,11 @@ export class NodeBackend implements EthBackend {
   }
 
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {
-    return this.m.simulations.run("estimateGas", { header: ref.header, req, overrides }, budget);
+    return this.m.simulations.run("estimateGas", { header: this.simulationHeader(ref), req, overrides }, budget);
   }
 
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
-    return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
+    return this.m.simulations.run("createAccessList", { header: this.simulationHeader(ref), req }, budget);
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
@@ -405,6 +409,10 @@ export class NodeBackend implements EthBackend {
       });
       listener({ header: b.header, hash: b.hash }, logs);
     });
+  }
+
+  onRewind(listener: (head: BlockRef) => void): () => void {
+    return this.m.chain.onRewind(listener);
   }
 
   onPendingTransaction(listener: (hash: Uint8Array) => void): () => void {
