@@ -88,9 +88,9 @@ const DELEGATION_DESIGNATOR = Uint8Array.from([0xef, 0x01, 0x00, ...new Uint8Arr
  * Lets the next transaction of `sender` run although `sender` has code: what geth does for eth_call
  * and eth_estimateGas (`SkipFromEOACheck`) and Anvil for an impersonated contract. ethereumjs has no
  * switch for EIP-3607 (revm's `disable_eip3607`): its check reads the sender's code once, before
- * anything runs, and lets a 7702-delegated EOA through. So the first code read of `sender` answers a
- * delegation designator; every later read (the sender called during the transaction) sees its real
- * code. State is never touched. Returns the undo, to call when the transaction is done.
+ * anything runs, and lets a 7702-delegated EOA through. So the first code read of a contract `sender`
+ * answers a delegation designator; every later read (the sender called during the transaction) sees
+ * its real code. State is never touched. Returns the undo, to call when the transaction is done.
  */
 export function liftEIP3607Once(vm: VM, sender: Address): () => void {
   const sm = vm.stateManager;
@@ -100,7 +100,10 @@ export function liftEIP3607Once(vm: VM, sender: Address): () => void {
     if (!answered && address.equals(sender)) {
       answered = true;
       const code = await getCode.call(sm, address);
-      return code.length > 0 ? DELEGATION_DESIGNATOR : code;
+      // Only contract code is disguised: an EOA's code is read first by the EVM (the check reads
+      // nothing for it), and a delegation designator — maybe set by this very transaction — passes.
+      const isContract = code.length > 0 && !(code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00);
+      return isContract ? DELEGATION_DESIGNATOR : code;
     }
     return getCode.call(sm, address);
   };
