@@ -229,7 +229,8 @@ export class GuardedSigner {
               signBytes: vote.signBytes.slice(),
               signature: this.key.sign(vote.signBytes),
             };
-      this.slots.write(fieldsOf(next, this.publicKey), this.sync);
+      // Always synced: the rewound state must not be lost behind the database's synced rollback.
+      this.slots.write(fieldsOf(next, this.publicKey), true);
       this.state = next;
     });
     this.queue = run.catch(() => undefined);

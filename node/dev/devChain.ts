@@ -202,19 +202,22 @@ export class DevChain {
   private async rewind(height: bigint, stateRoot?: Uint8Array): Promise<void> {
     const { chain, producer, mempool, signer } = this.m;
     await producer.runExclusive(async () => {
-      const head = await chain.rewindTo(height, stateRoot);
+      // The guard first: a crash between the two leaves it at or below the database's head, which
+      // the next start accepts (the other order would leave it above, which the start refuses).
       if (height === 0n) {
         await signer.rewindForDevChain(signer.publicKey, null);
       } else {
+        const hash = await chain.db.getCanonicalHash(height);
         const raw = await chain.db.getCommit(height);
-        if (raw === undefined) throw new Error(`commit certificate of block ${height} missing after rewind`);
+        if (hash === undefined || raw === undefined) throw new Error(`block ${height} or its commit is missing`);
         const commit = decodeCommit(raw);
         await signer.rewindForDevChain(signer.publicKey, {
           height,
           round: commit.round,
-          signBytes: voteSignBytes(chain.spec.chainId, VoteType.Precommit, height, commit.round, head.hash),
+          signBytes: voteSignBytes(chain.spec.chainId, VoteType.Precommit, height, commit.round, hash),
         });
       }
+      await chain.rewindTo(height, stateRoot);
       producer.restartClock();
       const content = mempool.content();
       for (const side of [content.pending, content.queued]) {
