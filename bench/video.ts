@@ -88,7 +88,7 @@ export async function videoBench(
 
 export function videoTable(r: VideoBenchResult): string {
   const rows = [
-    "| video/hls transcode (ffmpeg " + r.ffmpeg + `, ${r.clip.seconds} s 1080p30 testsrc2) | wall | × realtime |`,
+    `| video/hls transcode (ffmpeg ${r.ffmpeg}, ${r.clip.seconds} s 1080p30 testsrc2) | wall | × realtime |`,
     "|---|---:|---:|",
     ...r.perRendition.map((p) => `| ${p.name} alone, 1 process | ${p.wallS.toFixed(1)} s | ${p.realtime.toFixed(2)} |`),
     `| whole ladder + audio + poster, ${r.ladder.processes} processes | ${r.ladder.wallS.toFixed(1)} s | ${r.ladder.realtime.toFixed(2)} |`,
