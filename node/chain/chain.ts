@@ -188,17 +188,23 @@ export class Chain implements BlockHashLookup {
   }
 
   /**
-   * Dev mode only (`evm_revert`, `anvil_reset`): rewrites history. Deletes every block above `to` with
-   * the database rollback (one atomic synced batch), lowers the highest-committed record to `to`,
+   * Dev mode only (`evm_revert`, `anvil_reset`): rewrites history. Lowers the highest-committed record
+   * to `to`, deletes every block above `to` with the database rollback (one atomic synced batch),
    * resets the head and its state to block `to` (or to `stateRoot`, a snapshot's root with cheats),
    * and tells rewind listeners (filters) about the new head. The caller holds the block pipeline.
    */
   async rewindTo(to: bigint, stateRoot?: Uint8Array): Promise<HeadInfo> {
     assert(to <= this._head.header.number, "rewind goes back");
+    const hash = await this.db.getCanonicalHash(to);
+    assert(hash !== undefined, "the rewind target is stored");
+    // The record first: a crash before the rollback leaves it below the database's head (the next start
+    // accepts that and goes on from the old head); the other order would leave it above, which the
+    // start refuses as lost committed blocks.
+    this.record?.write({ height: to, hash, uncheckedLogBytes: 0 }, { sync: true });
     const r = await rollbackChain(this.db, to);
+    assert(equalsBytes(r.hash, hash), "the rolled-back head is the rewind target");
     const header = await this.db.getHeader(r.hash);
     assert(header !== undefined && header.number === to, "the rolled-back head is stored");
-    this.record?.write({ height: to, hash: r.hash, uncheckedLogBytes: 0 }, { sync: true });
     this.headersByHash.clear();
     this.hashesByNumber.clear();
     this._head = { header, hash: r.hash };

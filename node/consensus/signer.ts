@@ -229,8 +229,15 @@ export class GuardedSigner {
               signBytes: vote.signBytes.slice(),
               signature: this.key.sign(vote.signBytes),
             };
-      // Always synced: the rewound state must not be lost behind the database's synced rollback.
-      this.slots.write(fieldsOf(next, this.publicKey), true);
+      try {
+        // Always synced (the dev signer's per-block writes are not): written before the database's
+        // synced rollback, it must not be lost behind it, or the next block would be a regression.
+        this.slots.write(fieldsOf(next, this.publicKey), true);
+      } catch (e) {
+        // As in `signNow`: the file may hold either state; refuse everything until a restart re-reads it.
+        this.failure = e instanceof SlotFileError ? e.type.reason : (e as Error).message;
+        throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });
+      }
       this.state = next;
     });
     this.queue = run.catch(() => undefined);
