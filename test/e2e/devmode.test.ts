@@ -245,7 +245,7 @@ describe("snapshots and rewinds", () => {
     const baseBalance = await provider.getBalance(await signer.getAddress());
     const filter = await rpc<string>(node.url, "eth_newBlockFilter");
     let id = await testClient.snapshot();
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 10; round++) {
       const logger = await new ContractFactory(ConsoleLoggerAbi, ConsoleLoggerBytecode, signer).deploy();
       await logger.waitForDeployment();
       const address = await logger.getAddress();
