@@ -167,8 +167,14 @@ const devCommand = program
     "--no-unlocked-accounts",
     "do not unlock the 10 dev accounts (eth_accounts empty; eth_sendTransaction and the signing methods refuse them)",
   )
-  .option("--dump-state <file>", "write the head state to <file> at shutdown (the anvil_dumpState format)")
-  .option("--load-state <file>", "load the head state from <file> at start, when it exists (an anvil_dumpState dump)")
+  .option(
+    "--dump-state <file>",
+    "write the head state to <file> at shutdown (what anvil_dumpState returns: azora's own format, not Anvil's)",
+  )
+  .option(
+    "--load-state <file>",
+    "at start, when <file> exists, replace the head state with its state (a --dump-state or anvil_dumpState output)",
+  )
   .action(async (opts: DevFlags & { syncWrites: boolean; unlockedAccounts: boolean }) => {
     // commander sets syncWrites/unlockedAccounts=true by default; only pass them when the flag was given.
     const flags: DevFlags = {

@@ -101,7 +101,7 @@ export interface NodeConfig {
   dev: {
     /** eth_accounts lists the 10 mnemonic accounts and the node signs for them (`--no-unlocked-accounts`). */
     unlockedAccounts: boolean;
-    /** Write the head state here at shutdown (`--dump-state`, anvil_dumpState's format). */
+    /** Write the head state here at shutdown (`--dump-state`; what anvil_dumpState returns, azora's own format). */
     dumpStateFile?: string;
     /** Load the head state from here at start when the file exists (`--load-state`). */
     loadStateFile?: string;

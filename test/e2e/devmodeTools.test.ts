@@ -89,6 +89,7 @@ describe("azora dev with Foundry's cast", () => {
     // console.sol output in the node's log, formatted as Hardhat and Anvil do.
     await waitFor("console.log in the node log", () => node.output().includes("hello world, call 1"), 20_000);
     expect(node.output()).toContain(`${new Wallet(DEV_KEYS[1]).address} true`);
+    expect(node.output().split("hello world, call 1").length - 1, "printed once per execution").toBe(1);
 
     // A rewind, then kill -9: the node starts again from the rewound head (its database, the
     // highest-committed record and the dev signer's guard moved back together) and makes new blocks.
