@@ -6,6 +6,7 @@ import type { DevBackend } from "../rpc/backend.js";
 import { createEthSubscriptionSource } from "../rpc/ethSubscriptions.js";
 import { createFilterMethods, DEFAULT_FILTER_OPTIONS } from "../rpc/filters.js";
 import { LogQueries } from "../rpc/logQuery.js";
+import { createDebugMethods } from "../rpc/methods/debug.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
 import { createSubscriptionMethods } from "../rpc/subscriptions.js";
@@ -37,6 +38,7 @@ import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/ex
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
+import { NodeTraceBackend } from "./rpc/traceBackend.js";
 import { StateReaders } from "./state/readers.js";
 import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
@@ -414,6 +416,10 @@ export async function startNode(
       decoder,
       status,
       dev: pipeline.dev,
+      trace: new NodeTraceBackend(
+        { concurrency: cfg.rpc.traceConcurrency, maxBytes: cfg.rpc.traceMaxBytes },
+        { chain, simulations },
+      ),
       onTxAccepted: pipeline.onTxAccepted,
       peerCount: () => pipeline.peerCount(),
     });
@@ -432,6 +438,7 @@ export async function startNode(
     const methods: MethodTable = {
       ...createWeb3NetMethods(backend),
       ...createEthMethods(backend, { logsMaxBlockRange, logQueries }),
+      ...createDebugMethods(backend),
       ...filters.methods,
       ...createSubscriptionMethods(subscriptionSource, {
         maxPerConnection: cfg.rpc.maxSubscriptionsPerConnection,

@@ -1,6 +1,7 @@
 import type { TypedTransaction } from "@ethereumjs/tx";
 import type { BlockHeader } from "../runtime/primitives/block.js";
 import type { Log, Receipt } from "../runtime/primitives/receipt.js";
+import type { TraceCallRequest, TraceRequest } from "./trace.js";
 import type {
   AccessListEntry,
   BlockTagOrHash,
@@ -152,6 +153,20 @@ export interface EthBackend {
   peerCount(): number;
   /** Dev-only helpers (evm_mine, …); undefined outside dev mode. */
   readonly dev?: DevBackend;
+  /** debug_trace*; undefined where the node does not trace. */
+  readonly trace?: TraceBackend;
+}
+
+/**
+ * Traces, as JSON text (built off the consensus thread, within the node's trace byte cap and time
+ * budget, a few at a time node-wide). Throws RPCErrors with geth's messages.
+ */
+export interface TraceBackend {
+  /** undefined when the hash names no mined transaction. */
+  traceTransaction(hash: Uint8Array, request: TraceRequest, budget?: RequestBudget): Promise<string | undefined>;
+  /** `[{txHash, result}, …]` for every transaction of the block. */
+  traceBlock(ref: BlockRef, request: TraceRequest, budget?: RequestBudget): Promise<string>;
+  traceCall(ref: BlockRef, req: CallRequest, request: TraceCallRequest, budget?: RequestBudget): Promise<string>;
 }
 
 export interface LogFilter {

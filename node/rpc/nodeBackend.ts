@@ -16,6 +16,7 @@ import type {
   LogView,
   NodeStatus,
   ReceiptView,
+  TraceBackend,
   TxView,
 } from "../../rpc/backend.js";
 import { LimitExceededError, TxRejectedError } from "../../rpc/errors.js";
@@ -70,6 +71,8 @@ export interface NodeBackendModules {
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
   dev?: DevBackend;
+  /** debug_trace*. */
+  trace?: TraceBackend;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
 }
@@ -85,6 +88,7 @@ export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
   readonly clientVersion: string;
   readonly dev?: DevBackend;
+  readonly trace?: TraceBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
@@ -94,6 +98,7 @@ export class NodeBackend implements EthBackend {
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
     this.dev = modules.dev;
+    this.trace = modules.trace;
   }
 
   headNumber(): bigint {

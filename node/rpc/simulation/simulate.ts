@@ -1,14 +1,15 @@
 import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
-import { createFeeMarket1559Tx, type FeeMarket1559Tx } from "@ethereumjs/tx";
+import { createFeeMarket1559Tx, type FeeMarket1559Tx, type TypedTransaction } from "@ethereumjs/tx";
 import { Account, Address, createAddressFromString } from "@ethereumjs/util";
-import { runTx, type VM } from "@ethereumjs/vm";
+import { type RunTxOpts, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
 import { ExecutionRevertedError, ServerError } from "../../../rpc/errors.js";
 import type { AccessListEntry, CallRequest, StateOverride } from "../../../rpc/types.js";
 import { type BlockEnv, ethBlockForEnv } from "../../../runtime/evm/vm.js";
 import { LRU } from "../../../runtime/lib/lru.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
+import { attachFrames, type TxTracer } from "./tracing/index.js";
 
 /**
  * The EVM semantics of eth_call, eth_estimateGas and eth_createAccessList, as geth defines them.
@@ -194,13 +195,62 @@ export function capGas(gas: bigint | undefined, gasCap: bigint): bigint {
   return gas !== undefined && gas < gasCap ? gas : gasCap;
 }
 
+function isPrecompile(address: string): boolean {
+  return BigInt(address) <= BigInt(PRECOMPILE_MAX);
+}
+
+/**
+ * runTx, under `tracer` when one is given: the tracer sees the transaction start, every frame (and
+ * opcode, if it asks), and the end with the receipt's gas.
+ */
+export async function runTraced(
+  vm: VM,
+  tracer: TxTracer | undefined,
+  tx: TypedTransaction,
+  from: Address,
+  block: EthBlock,
+  opts: Omit<RunTxOpts, "tx" | "block">,
+): Promise<RunTxResult> {
+  if (tracer === undefined) return runTx(vm, { ...opts, tx, block });
+  await tracer.txStart(
+    { from: from.bytes, to: tx.to?.bytes, coinbase: block.header.coinbase.bytes, gasLimit: tx.gasLimit },
+    vm,
+  );
+  const detach = attachFrames(vm, tracer);
+  let r: RunTxResult;
+  try {
+    r = await runTx(vm, { ...opts, tx, block });
+  } finally {
+    detach();
+  }
+  const err = r.execResult.exceptionError;
+  await tracer.txEnd(
+    {
+      gasLimit: tx.gasLimit,
+      gasUsed: r.totalGasSpent,
+      failed: err !== undefined,
+      // geth keeps revert data as the return value, and drops the output of other failures.
+      returnValue: err === undefined || err.error === "revert" ? r.execResult.returnValue : new Uint8Array(0),
+    },
+    vm,
+  );
+  return r;
+}
+
 /** Runs `req` as a transaction on `view` (always reverted afterwards), with at most `gasCap` gas. */
 export async function simulate(
   view: SimulationView,
   common: Common,
   header: BlockHeader,
   req: CallRequest,
-  opts: { gasCap: bigint; gasLimit?: bigint; overrides?: StateOverride; reportAccessList?: boolean },
+  opts: {
+    gasCap: bigint;
+    gasLimit?: bigint;
+    overrides?: StateOverride;
+    reportAccessList?: boolean;
+    /** Runs the transaction under this tracer (debug_traceCall). */
+    tracer?: TxTracer;
+  },
 ): Promise<SimulationResult> {
   const env = envFor(header, req, opts.gasCap);
   const gasLimit = capGas(opts.gasLimit ?? req.gas, opts.gasCap);
@@ -210,9 +260,8 @@ export async function simulate(
     const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
     const tx = buildTx(common, req, gasLimit, nonce, env.baseFeePerGas);
     try {
-      const r = await runTx(vm, {
-        tx,
-        block: blockContext(common, header, env),
+      const block = blockContext(common, header, env);
+      const r = await runTraced(vm, opts.tracer, tx, from, block, {
         skipNonce: true,
         // Never skipped: ethereumjs's skipBalance tops the sender up to the tx's cost, whereas geth
         // refuses a value above the balance (without fee fields the cost is just the value).
@@ -232,7 +281,7 @@ export async function simulate(
         ?.filter((e) => {
           const a = e.address.toLowerCase();
           if (a === from.toString() || (req.to !== undefined && req.to !== null && a === req.to)) return false;
-          return BigInt(a) > BigInt(PRECOMPILE_MAX);
+          return !isPrecompile(a);
         })
         .map((e) => ({ address: e.address.toLowerCase(), storageKeys: e.storageKeys }));
       return { outcome, accessList };

@@ -13,7 +13,7 @@ import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address, KECCAK256_RLP } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
-import { ExecutionRevertedError, isRPCError } from "../../../rpc/errors.js";
+import { ExecutionRevertedError, isRPCError, LimitExceededError } from "../../../rpc/errors.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { type BlockHashLookup, createAzoraVM } from "../../../runtime/evm/vm.js";
 import { equalsBytes } from "../../../runtime/primitives/bytes.js";
@@ -123,6 +123,7 @@ async function warmUp(view: WorkerView): Promise<void> {
 
 function toWireError(e: unknown): WireError {
   if (e instanceof ExecutionRevertedError) return { kind: "reverted", data: e.type.data };
+  if (e instanceof LimitExceededError) return { kind: "limit", message: e.message };
   if (isRPCError(e)) return { kind: "server", message: e.message };
   return { kind: "internal", message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
