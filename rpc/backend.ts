@@ -26,7 +26,13 @@ export interface TxView {
   hash: Uint8Array;
   from: Uint8Array;
   /** Present once included in a block. */
-  location?: { blockHash: Uint8Array; blockNumber: bigint; index: number; baseFeePerGas: bigint };
+  location?: {
+    blockHash: Uint8Array;
+    blockNumber: bigint;
+    blockTimestamp: bigint;
+    index: number;
+    baseFeePerGas: bigint;
+  };
 }
 
 export interface BlockWithTxs extends BlockRef {

@@ -57,6 +57,8 @@ export function formatTransaction(view: TxView): Record<string, unknown> {
   const out: Record<string, unknown> = {
     blockHash: loc === undefined ? null : hex(loc.blockHash),
     blockNumber: loc === undefined ? null : qty(loc.blockNumber),
+    // Required by the execution-apis TransactionInfo since 2025 (geth 1.16 answers it too).
+    blockTimestamp: loc === undefined ? null : qty(loc.blockTimestamp),
     transactionIndex: loc === undefined ? null : qty(loc.index),
     hash: hex(view.hash),
     from: hex(view.from),

@@ -140,7 +140,13 @@ export class NodeBackend implements EthBackend {
       hash: keccak256(raw),
       // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.
       from: receipts[index].from,
-      location: { blockHash: ref.hash, blockNumber: ref.header.number, index, baseFeePerGas: ref.header.baseFeePerGas },
+      location: {
+        blockHash: ref.hash,
+        blockNumber: ref.header.number,
+        blockTimestamp: ref.header.timestamp,
+        index,
+        baseFeePerGas: ref.header.baseFeePerGas,
+      },
     }));
     let logIndex = 0;
     const receiptViews: ReceiptView[] = receipts.map((receipt, i) => {

@@ -8,6 +8,8 @@ import { parseQuantity } from "../params.js";
 import { type BlockTagOrHash, defineMethod, type FilterCriteria, type MethodTable } from "../types.js";
 
 const LATEST: BlockTagOrHash = { kind: "tag", tag: "latest" };
+/** EIP-4844's MIN_BASE_FEE_PER_BLOB_GAS: the blob base fee of a chain whose blocks carry no blobs. */
+const MIN_BLOB_BASE_FEE = 1n;
 /** eth_feeHistory: at most this many blocks per call (geth: 1024). */
 export const MAX_FEE_HISTORY_BLOCKS = 1024;
 /** eth_getLogs range cap (blocks); more → -32005. The result cap is the backend's. */
@@ -152,6 +154,9 @@ export function createEthMethods(
     eth_hashrate: defineMethod([], () => "0x0"),
     eth_gasPrice: defineMethod([], () => toHexQuantity(backend.nextBaseFee() + backend.suggestedTip())),
     eth_maxPriorityFeePerGas: defineMethod([], () => toHexQuantity(backend.suggestedTip())),
+    // Azora has no blob transactions; the EVM's BLOBBASEFEE reads the minimum blob base fee (1 wei,
+    // excess blob gas 0), and that is what is answered, so the two agree.
+    eth_blobBaseFee: defineMethod([], () => toHexQuantity(MIN_BLOB_BASE_FEE)),
 
     eth_feeHistory: defineMethod(
       [

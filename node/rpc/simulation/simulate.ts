@@ -277,11 +277,14 @@ export async function simulate(
         error: err !== undefined && err.error !== "revert" ? err.error : undefined,
         gasUsed: r.totalGasSpent,
       };
+      // geth's AccessListTracer: sender, recipient and precompiles are left out as addresses, but
+      // the storage slots a call reads or writes are listed whatever account they belong to.
       const accessList = r.accessList
         ?.filter((e) => {
           const a = e.address.toLowerCase();
-          if (a === from.toString() || (req.to !== undefined && req.to !== null && a === req.to)) return false;
-          return !isPrecompile(a);
+          const excluded =
+            a === from.toString() || (req.to !== undefined && req.to !== null && a === req.to) || isPrecompile(a);
+          return !excluded || e.storageKeys.length > 0;
         })
         .map((e) => ({ address: e.address.toLowerCase(), storageKeys: e.storageKeys }));
       return { outcome, accessList };
