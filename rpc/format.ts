@@ -23,7 +23,7 @@ export function formatHeader(ref: BlockRef): Record<string, unknown> {
     receiptsRoot: hex(h.receiptsRoot),
     miner: hex(h.miner),
     difficulty: "0x0",
-    totalDifficulty: "0x0",
+    // No totalDifficulty: the execution-apis Block has none, and geth dropped it after the merge.
     extraData: "0x",
     gasLimit: qty(h.gasLimit),
     gasUsed: qty(h.gasUsed),
