@@ -14,7 +14,7 @@ import type { CallRequest, StateOverride } from "../../../rpc/types.js";
 import { ethBlockForEnv } from "../../../runtime/evm/vm.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
 import { runTraced, type SimulationView, simplifyVMError, simulate } from "./simulate.js";
-import { BoundedText, createTracer, hex } from "./tracing/index.js";
+import { BoundedText, createTracer, hex, traceTooLarge } from "./tracing/index.js";
 
 export interface TraceBlockParams {
   /** The block whose transactions are replayed. */
@@ -73,6 +73,7 @@ export async function traceBlock(view: SimulationView, common: Common, p: TraceB
         });
         gasUsed += r.totalGasSpent;
       } catch (e) {
+        if (out.overflowed) throw traceTooLarge(out.maxBytes);
         // The block was executed once already: a transaction it included cannot fail validation now.
         throw new ServerError(
           `replaying transaction ${i} of block ${p.header.number}: ${simplifyVMError((e as Error).message)}`,
@@ -97,7 +98,12 @@ export async function traceCall(
 ): Promise<string> {
   const out = new BoundedText(p.maxBytes);
   const tracer = createTracer(p.request.options, out);
-  await simulate(view, common, p.header, p.req, { gasCap, overrides: p.overrides, tracer });
+  try {
+    await simulate(view, common, p.header, p.req, { gasCap, overrides: p.overrides, tracer });
+  } catch (e) {
+    if (out.overflowed) throw traceTooLarge(out.maxBytes);
+    throw e;
+  }
   tracer.write();
   return out.text();
 }

@@ -12,7 +12,7 @@ import { StructLogger } from "./structLogger.js";
 import type { TxTracer } from "./tracer.js";
 
 export { attachFrames } from "./frames.js";
-export { BoundedText, hex } from "./output.js";
+export { BoundedText, hex, traceTooLarge } from "./output.js";
 export type { TxEnd, TxStart, TxTracer } from "./tracer.js";
 
 export function createTracer(options: TraceOptions, out: BoundedText): TxTracer {

@@ -8,13 +8,21 @@ import { LimitExceededError } from "../../../../rpc/errors.js";
 export class BoundedText {
   private readonly parts: string[] = [];
   private bytes = 0;
+  /**
+   * Set once the cap was hit. The error is thrown from inside ethereumjs's event handlers, which may
+   * wrap it on the way out; the job checks this flag to answer the cap's error whatever arrives.
+   */
+  overflowed = false;
 
   constructor(readonly maxBytes: number) {}
 
   /** Counts `n` bytes the trace is about to hold (text or the objects it will become). */
   charge(n: number): void {
     this.bytes += n;
-    if (this.bytes > this.maxBytes) throw traceTooLarge(this.maxBytes);
+    if (this.bytes > this.maxBytes) {
+      this.overflowed = true;
+      throw traceTooLarge(this.maxBytes);
+    }
   }
 
   push(s: string): void {
