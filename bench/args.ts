@@ -27,6 +27,14 @@ export interface BenchParams {
   servicesNoAI: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
+  /** Tracing phase: debug_traceTransaction (callTracer) per second, Azora vs Anvil. */
+  tracing: boolean;
+  /** Run only the tracing phase. */
+  tracingOnly: boolean;
+  /** Traces per target in the tracing phase. */
+  traces: number;
+  /** Concurrent callers in the tracing phase. */
+  traceCallers: number;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -40,7 +48,9 @@ a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
 Azora only, then a second table (figure | native module | OpenZeppelin contract | ratio):
   4. LEARN transfers   the native ERC-20 at 0x…0A02, same pattern as phase 2
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
-Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
+Then (6) execution only in-process, (8) the tracing phase — debug_traceTransaction with callTracer per second on a
+6-frame proxy → router → vault transaction, on a fresh azora dev and a fresh Anvil, outputs compared — and (7) the
+services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
 and each shipped model through the market next to calling it directly.
 
@@ -57,6 +67,10 @@ Options:
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
   --services-only        run only the services phase
+  --no-tracing           skip the tracing phase (8)
+  --tracing-only         run only the tracing phase
+  --traces <n>           traces per target in the tracing phase (default 2000)
+  --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
   --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
@@ -117,6 +131,10 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesJobs: 300,
     servicesNoAI: false,
     workerArgs: [],
+    tracing: true,
+    tracingOnly: false,
+    traces: 2000,
+    traceCallers: 4,
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -164,6 +182,18 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);
+        break;
+      case "--no-tracing":
+        p.tracing = false;
+        break;
+      case "--tracing-only":
+        p.tracingOnly = true;
+        break;
+      case "--traces":
+        p.traces = positiveInt(flag, next());
+        break;
+      case "--trace-callers":
+        p.traceCallers = positiveInt(flag, next(), 256);
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);

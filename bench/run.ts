@@ -22,6 +22,7 @@ import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
+import { type TracingBenchResult, tracingBench, tracingTable } from "./tracing.js";
 import { azoraVersion } from "./version.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
 
@@ -268,7 +269,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = repoRoot();
-  const targets = params.servicesOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
+  const onlyOnePhase = params.servicesOnly || params.tracingOnly;
+  const targets = onlyOnePhase ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
   if (targets.length > 0)
     log(
@@ -289,10 +291,34 @@ async function main(): Promise<number> {
     execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
   }
 
+  // 8. Tracing: debug_traceTransaction with callTracer per second, Azora vs Anvil, outputs compared.
+  let tracing: TracingBenchResult | null = null;
+  let tracingError: string | null = null;
+  if (params.tracingOnly || (params.tracing && !params.servicesOnly)) {
+    log("\n[tracing] debug_traceTransaction (callTracer) on a proxy → router → vault transaction…");
+    try {
+      tracing = await tracingBench({
+        root,
+        log,
+        traces: params.traces,
+        callers: params.traceCallers,
+        txs: 16,
+        azoraArgs: params.azoraArgs,
+        anvilArgs: params.anvilArgs,
+        only: params.only,
+      });
+      const failed = tracing.results.filter((r) => !r.ok).map((r) => `${r.target}: ${r.error}`);
+      if (failed.length > 0) tracingError = failed.join("; ");
+    } catch (e) {
+      tracingError = errMsg(e);
+      log(`[tracing] FAILED ${tracingError}`);
+    }
+  }
+
   // 7. Services: jobs through the market with worker processes on a fresh node.
   let services: ServicesBenchResult | null = null;
   let servicesError: string | null = null;
-  if (params.services && (params.servicesOnly || params.only !== "anvil")) {
+  if (params.services && !params.tracingOnly && (params.servicesOnly || params.only !== "anvil")) {
     log("\n[services] the job market with azora worker processes…");
     try {
       services = await servicesBench({
@@ -325,6 +351,10 @@ async function main(): Promise<number> {
     log(servicesTables(services));
     log("");
   }
+  if (tracing !== null) {
+    log(tracingTable(tracing));
+    log("");
+  }
   for (const t of targets) {
     const r = results[t];
     if (r === undefined) continue;
@@ -332,6 +362,7 @@ async function main(): Promise<number> {
     printDetails(r);
   }
   if (servicesError !== null) log(`services: FAILED ${servicesError}`);
+  if (tracingError !== null) log(`tracing: FAILED ${tracingError}`);
 
   const cpuList = cpus();
   const output = {
@@ -357,6 +388,7 @@ async function main(): Promise<number> {
     results,
     execution,
     services,
+    tracing,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);
@@ -366,7 +398,7 @@ async function main(): Promise<number> {
   writeFileSync(out, json);
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
-  return targets.every((t) => results[t]?.ok === true) && servicesError === null ? 0 : 1;
+  return targets.every((t) => results[t]?.ok === true) && servicesError === null && tracingError === null ? 0 : 1;
 }
 
 process.on("exit", killAllStarted);

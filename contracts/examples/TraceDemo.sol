@@ -46,6 +46,13 @@ contract TraceRouter {
         emit Routed(address(vault), msg.value, wazrBalance);
     }
 
+    /// @notice Deposits `msg.value` and takes `keep` back at once: proxy → router → vault, and the vault paying the
+    ///         proxy (→ router's receive). No native module: the same transaction runs on any EVM chain.
+    function forward(TraceVault vault, uint256 keep) external payable {
+        vault.deposit{value: msg.value}();
+        vault.withdraw(keep);
+    }
+
     /// @notice Deposits `msg.value`, then withdraws `amount`: reverts (with the vault's reason) when amount > value.
     function routeAndWithdraw(TraceVault vault, uint256 amount) external payable {
         vault.deposit{value: msg.value}();
