@@ -35,6 +35,12 @@ export interface BenchParams {
   traces: number;
   /** Concurrent callers in the tracing phase. */
   traceCallers: number;
+  /** Storage phase: the IPFS gateway vs @fastify/static on the same segments (bench/storage.ts). */
+  storage: boolean;
+  /** Video phase: video/hls transcode speed per rendition (bench/video.ts). */
+  video: boolean;
+  /** Run only the storage and video phases. */
+  mediaOnly: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -48,11 +54,12 @@ a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
 Azora only, then a second table (figure | native module | OpenZeppelin contract | ratio):
   4. LEARN transfers   the native ERC-20 at 0x…0A02, same pattern as phase 2
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
-Then (6) execution only in-process, (8) the tracing phase — debug_traceTransaction with callTracer per second on a
-6-frame proxy → router → vault transaction, on a fresh azora dev and a fresh Anvil, outputs compared — and (7) the
-services phase on a fresh azora node with \`azora worker\`
+Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
-and each shipped model through the market next to calling it directly.
+and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
+@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
+tracing: debug_traceTransaction with callTracer per second on a proxy → router → vault transaction, on a fresh
+azora dev and a fresh Anvil in the same run, outputs compared.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -67,12 +74,15 @@ Options:
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
   --services-only        run only the services phase
-  --no-tracing           skip the tracing phase (8)
+  --no-tracing           skip the tracing phase (10)
   --tracing-only         run only the tracing phase
   --traces <n>           traces per target in the tracing phase (default 2000)
   --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
+  --no-video             skip the video phase (9: video/hls transcode speed per rendition, needs ffmpeg)
+  --media-only           run only the storage and video phases
   --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
@@ -130,6 +140,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
+    storage: true,
+    video: true,
+    mediaOnly: false,
     workerArgs: [],
     tracing: true,
     tracingOnly: false,
@@ -194,6 +207,15 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--trace-callers":
         p.traceCallers = positiveInt(flag, next(), 256);
+        break;
+      case "--no-storage":
+        p.storage = false;
+        break;
+      case "--no-video":
+        p.video = false;
+        break;
+      case "--media-only":
+        p.mediaOnly = true;
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);

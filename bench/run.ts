@@ -1,7 +1,8 @@
 // `npm run bench`: the same workload against a fresh `azora dev` node and a fresh Anvil, in the same run.
 // See bench/README.md for what is measured and how to read the result.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,8 +23,10 @@ import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
+import { type StorageBenchResult, storageTable } from "./storage.js";
 import { type TracingBenchResult, tracingBench, tracingTable } from "./tracing.js";
 import { azoraVersion } from "./version.js";
+import { type VideoBenchResult, videoBench, videoTable } from "./video.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
 
 /** Dev accounts 0..9 of `test test test test test test test test test test test junk` (also Anvil's defaults). */
@@ -269,7 +272,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = repoRoot();
-  const onlyOnePhase = params.servicesOnly || params.tracingOnly;
+  const onlyOnePhase = params.servicesOnly || params.mediaOnly || params.tracingOnly;
   const targets = onlyOnePhase ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
   if (targets.length > 0)
@@ -291,10 +294,55 @@ async function main(): Promise<number> {
     execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
   }
 
-  // 8. Tracing: debug_traceTransaction with callTracer per second, Azora vs Anvil, outputs compared.
+  // 7. Services: jobs through the market with worker processes on a fresh node.
+  let services: ServicesBenchResult | null = null;
+  let servicesError: string | null = null;
+  if (params.services && !params.mediaOnly && !params.tracingOnly && (params.servicesOnly || params.only !== "anvil")) {
+    log("\n[services] the job market with azora worker processes…");
+    try {
+      services = await servicesBench({
+        root,
+        log,
+        jobs: params.servicesJobs,
+        skipAI: params.servicesNoAI,
+        nodeArgs: params.azoraArgs,
+        workerArgs: params.workerArgs,
+      });
+    } catch (e) {
+      servicesError = errMsg(e);
+      log(`[services] FAILED ${servicesError}`);
+    }
+  }
+
+  // 8. Storage: the IPFS gateway vs @fastify/static (its own process: Helia needs the Promise.withResolvers polyfill).
+  let storage: StorageBenchResult | null = null;
+  let video: VideoBenchResult | null = null;
+  const mediaErrors: string[] = [];
+  const media = params.mediaOnly || (!params.servicesOnly && !params.tracingOnly && params.only !== "anvil");
+  if (params.storage && media) {
+    log("\n[storage] IPFS gateway vs @fastify/static on the same segments…");
+    try {
+      storage = runStorageBench(root);
+    } catch (e) {
+      mediaErrors.push(`storage: ${errMsg(e)}`);
+      log(`[storage] FAILED ${errMsg(e)}`);
+    }
+  }
+  // 9. Video: transcode speed per rendition.
+  if (params.video && media) {
+    log("\n[video] video/hls transcode speed…");
+    try {
+      video = await videoBench({ log });
+    } catch (e) {
+      mediaErrors.push(`video: ${errMsg(e)}`);
+      log(`[video] FAILED ${errMsg(e)}`);
+    }
+  }
+
+  // 10. Tracing: debug_traceTransaction with callTracer per second, Azora vs Anvil, outputs compared.
   let tracing: TracingBenchResult | null = null;
   let tracingError: string | null = null;
-  if (params.tracingOnly || (params.tracing && !params.servicesOnly)) {
+  if (params.tracingOnly || (params.tracing && !params.servicesOnly && !params.mediaOnly)) {
     log("\n[tracing] debug_traceTransaction (callTracer) on a proxy → router → vault transaction…");
     try {
       tracing = await tracingBench({
@@ -315,26 +363,6 @@ async function main(): Promise<number> {
     }
   }
 
-  // 7. Services: jobs through the market with worker processes on a fresh node.
-  let services: ServicesBenchResult | null = null;
-  let servicesError: string | null = null;
-  if (params.services && !params.tracingOnly && (params.servicesOnly || params.only !== "anvil")) {
-    log("\n[services] the job market with azora worker processes…");
-    try {
-      services = await servicesBench({
-        root,
-        log,
-        jobs: params.servicesJobs,
-        skipAI: params.servicesNoAI,
-        nodeArgs: params.azoraArgs,
-        workerArgs: params.workerArgs,
-      });
-    } catch (e) {
-      servicesError = errMsg(e);
-      log(`[services] FAILED ${servicesError}`);
-    }
-  }
-
   log("");
   if (targets.length > 0) log(table(results));
   log("");
@@ -351,10 +379,6 @@ async function main(): Promise<number> {
     log(servicesTables(services));
     log("");
   }
-  if (tracing !== null) {
-    log(tracingTable(tracing));
-    log("");
-  }
   for (const t of targets) {
     const r = results[t];
     if (r === undefined) continue;
@@ -362,6 +386,10 @@ async function main(): Promise<number> {
     printDetails(r);
   }
   if (servicesError !== null) log(`services: FAILED ${servicesError}`);
+  if (storage !== null) log(`\n${storageTable(storage)}`);
+  if (video !== null) log(`\n${videoTable(video)}`);
+  for (const m of mediaErrors) log(`${m.split(":")[0]}: FAILED ${m}`);
+  if (tracing !== null) log(`\n${tracingTable(tracing)}`);
   if (tracingError !== null) log(`tracing: FAILED ${tracingError}`);
 
   const cpuList = cpus();
@@ -388,6 +416,8 @@ async function main(): Promise<number> {
     results,
     execution,
     services,
+    storage,
+    video,
     tracing,
     ratios: ratios(results.azora, results.anvil),
   };
@@ -398,7 +428,8 @@ async function main(): Promise<number> {
   writeFileSync(out, json);
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
-  return targets.every((t) => results[t]?.ok === true) && servicesError === null && tracingError === null ? 0 : 1;
+  const phasesOk = servicesError === null && mediaErrors.length === 0 && tracingError === null;
+  return targets.every((t) => results[t]?.ok === true) && phasesOk ? 0 : 1;
 }
 
 process.on("exit", killAllStarted);
@@ -418,3 +449,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The storage bench in a child process (`bench:storage`'s script, with the polyfill Helia needs). */
+function runStorageBench(root: string): StorageBenchResult {
+  const out = join(root, "bench/results/storage-phase.json");
+  execFileSync(
+    process.execPath,
+    ["--import", join(root, "dist/node/polyfill.js"), join(root, "dist/bench/storageMain.js"), "--out", out],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  return JSON.parse(readFileSync(out, "utf8")) as StorageBenchResult;
+}
