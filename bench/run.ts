@@ -356,6 +356,7 @@ async function main(): Promise<number> {
         only: params.only,
       });
       const failed = tracing.results.filter((r) => !r.ok).map((r) => `${r.target}: ${r.error}`);
+      if (tracing.crossCheck?.agrees === false) failed.push("callTracer output differs from Anvil's (see the table)");
       if (failed.length > 0) tracingError = failed.join("; ");
     } catch (e) {
       tracingError = errMsg(e);
