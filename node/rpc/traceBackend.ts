@@ -21,6 +21,56 @@ export interface TraceLimits {
   maxBytes: number;
 }
 
+/** What replaying a block needs from the database; immutable for a given block hash. */
+interface BlockReplay {
+  parentStateRoot: Uint8Array;
+  transactions: Uint8Array[];
+  senders: Uint8Array[];
+  bytes: number;
+}
+
+/**
+ * Blocks recently traced, by hash (content-addressed, so an entry never goes stale — not even across a dev-chain
+ * rewind), within a byte budget: traces of the same block (a debugger stepping through its transactions, a bench)
+ * skip three database reads and the receipts' decoding.
+ */
+class ReplayCache {
+  private readonly map = new Map<string, BlockReplay>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(hash: Uint8Array): BlockReplay | undefined {
+    const key = Buffer.from(hash).toString("hex");
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(hash: Uint8Array, v: BlockReplay): void {
+    if (v.bytes > this.maxBytes) return;
+    const key = Buffer.from(hash).toString("hex");
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.map.delete(key);
+      this.bytes -= old.bytes;
+    }
+    this.map.set(key, v);
+    this.bytes += v.bytes;
+    for (const [k, e] of this.map) {
+      if (this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+}
+
+/** Bytes of transactions (plus per-entry overhead) the replay cache keeps. */
+const REPLAY_CACHE_BYTES = 16 * 1024 * 1024;
+
 /** geth's default `timeout` of a trace. */
 const DEFAULT_TRACE_TIMEOUT_MS = 5000;
 /** Traces waiting for their turn at most; more are refused as busy. */
@@ -28,6 +78,7 @@ const TRACE_QUEUE = 256;
 
 export class NodeTraceBackend implements TraceBackend {
   private readonly gate: Gate;
+  private readonly replays = new ReplayCache(REPLAY_CACHE_BYTES);
 
   constructor(
     private readonly limits: TraceLimits,
@@ -66,24 +117,38 @@ export class NodeTraceBackend implements TraceBackend {
     request: TraceRequest,
     index: number | undefined,
   ): Promise<TraceBlockParams> {
-    const { chain } = this.m;
-    const parent = await chain.getHeaderByNumber(ref.header.number - 1n);
-    const [body, receipts] = await Promise.all([chain.db.getBody(ref.hash), chain.db.getReceipts(ref.hash)]);
-    if (parent === undefined || body === undefined || receipts === undefined)
-      throw new ServerError(`block #${ref.header.number} not found`);
-    const count = index === undefined ? body.transactions.length : index + 1;
-    const txs = body.transactions.slice(0, count);
+    const replay = await this.replay(ref);
+    const count = index === undefined ? replay.transactions.length : index + 1;
+    const txs = replay.transactions.slice(0, count);
     return {
       header: ref.header,
-      parentStateRoot: parent.header.stateRoot,
+      parentStateRoot: replay.parentStateRoot,
       txs,
-      // The sender was recovered at admission and stored with the receipt: no ecrecover on replay.
-      senders: receipts.slice(0, count).map((r) => r.from),
+      senders: replay.senders.slice(0, count),
       index,
       hashes: index === undefined ? txs.map((raw) => keccak256(raw)) : undefined,
       request,
       maxBytes: this.limits.maxBytes,
     };
+  }
+
+  private async replay(ref: BlockRef): Promise<BlockReplay> {
+    const cached = this.replays.get(ref.hash);
+    if (cached !== undefined) return cached;
+    const { chain } = this.m;
+    const parent = await chain.getHeaderByNumber(ref.header.number - 1n);
+    const [body, receipts] = await Promise.all([chain.db.getBody(ref.hash), chain.db.getReceipts(ref.hash)]);
+    if (parent === undefined || body === undefined || receipts === undefined)
+      throw new ServerError(`block #${ref.header.number} not found`);
+    const replay: BlockReplay = {
+      parentStateRoot: parent.header.stateRoot,
+      transactions: body.transactions,
+      // The sender was recovered at admission and stored with the receipt: no ecrecover on replay.
+      senders: receipts.map((r) => r.from),
+      bytes: 256 + body.transactions.reduce((n, t) => n + t.length + 64, 0),
+    };
+    this.replays.set(ref.hash, replay);
+    return replay;
   }
 
   private run(

@@ -125,7 +125,7 @@ export function intrinsicGas(req: CallRequest): bigint {
 /** Block context objects are costly to build; calls at one block share theirs. */
 const blockContexts = new LRU<string, EthBlock>(64);
 
-function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBlock {
+export function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBlock {
   const key = `${header.number}:${Buffer.from(header.stateRoot).toString("hex")}:${header.timestamp}:${env.baseFeePerGas}`;
   let block = blockContexts.get(key);
   if (block === undefined) {

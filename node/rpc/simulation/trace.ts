@@ -11,9 +11,8 @@ import { Address } from "@ethereumjs/util";
 import { ServerError } from "../../../rpc/errors.js";
 import type { TraceRequest } from "../../../rpc/trace.js";
 import type { CallRequest, StateOverride } from "../../../rpc/types.js";
-import { ethBlockForEnv } from "../../../runtime/evm/vm.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
-import { runTraced, type SimulationView, simplifyVMError, simulate } from "./simulate.js";
+import { blockContext, runTraced, type SimulationView, simplifyVMError, simulate } from "./simulate.js";
 import { BoundedText, createTracer, hex, traceTooLarge } from "./tracing/index.js";
 
 export interface TraceBlockParams {
@@ -44,7 +43,7 @@ export interface TraceCallParams {
 /** debug_traceTransaction / debug_traceBlockBy*: the trace's JSON text. */
 export async function traceBlock(view: SimulationView, common: Common, p: TraceBlockParams): Promise<string> {
   const out = new BoundedText(p.maxBytes);
-  const block = ethBlockForEnv(common, {
+  const block = blockContext(common, p.header, {
     number: p.header.number,
     timestamp: p.header.timestamp,
     gasLimit: p.header.gasLimit,
