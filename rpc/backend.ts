@@ -1,6 +1,7 @@
 import type { TypedTransaction } from "@ethereumjs/tx";
 import type { BlockHeader } from "../runtime/primitives/block.js";
 import type { Log, Receipt } from "../runtime/primitives/receipt.js";
+import type { PlannedBlock } from "./simulate.js";
 import type { TraceCallRequest, TraceRequest } from "./trace.js";
 import type {
   AccessListEntry,
@@ -102,6 +103,25 @@ export interface FeeHistory {
   reward?: bigint[][];
 }
 
+export interface SimulateOptions {
+  validation: boolean;
+  returnFullTransactions: boolean;
+}
+
+/** One fork's configuration as EIP-7910 (eth_config) describes it. */
+export interface ForkConfig {
+  /** Unix seconds at which it activated; 0 for a fork active since genesis. */
+  activationTime: number;
+  chainId: bigint;
+  /** EIP-6122 FORK_HASH (4 bytes): CRC32 of the genesis hash and the activations past genesis. */
+  forkId: Uint8Array;
+  blobSchedule: { target: number; max: number; baseFeeUpdateFraction: number };
+  /** Precompile name → address, native modules included. */
+  precompiles: Record<string, Uint8Array>;
+  /** System contract name → address (the ones the block processing calls). */
+  systemContracts: Record<string, Uint8Array>;
+}
+
 export interface NodeStatus {
   [key: string]: unknown;
 }
@@ -132,6 +152,13 @@ export interface EthBackend {
   /** Smallest gas limit with which `req` succeeds; throws ExecutionRevertedError / RPCError. */
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint>;
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult>;
+  /**
+   * eth_simulateV1 (geth's semantics): `blocks` (from `planBlocks`) run on `base`'s state; the answer's JSON text.
+   * Throws SimulationError with the spec's codes for a block or call it refuses.
+   */
+  simulateV1(base: BlockRef, blocks: PlannedBlock[], opts: SimulateOptions, budget?: RequestBudget): Promise<string>;
+  /** eth_config (EIP-7910): the fork configuration the node runs. */
+  forkConfig(): Promise<ForkConfig>;
 
   /** Validates and pools a signed transaction; throws TxRejectedError with geth's message. */
   sendRawTransaction(raw: Uint8Array): Promise<Uint8Array>;

@@ -12,15 +12,18 @@ import type {
   DevBackend,
   EthBackend,
   FeeHistory,
+  ForkConfig,
   LogFilter,
   LogView,
   NodeStatus,
   ReceiptView,
+  SimulateOptions,
   TraceBackend,
   TxView,
 } from "../../rpc/backend.js";
-import { LimitExceededError, TxRejectedError } from "../../rpc/errors.js";
+import { LimitExceededError, ServerError, TxRejectedError } from "../../rpc/errors.js";
 import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
+import type { PlannedBlock } from "../../rpc/simulate.js";
 import type { BlockTagOrHash, CallRequest, RequestBudget, StateOverride } from "../../rpc/types.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import type { Logger } from "../../runtime/lib/logger.js";
@@ -33,10 +36,13 @@ import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
+import { azoraForkConfig } from "./forkConfig.js";
 import type { SimulationPool } from "./simulation/pool.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
+/** eth_simulateV1 answers at most this many bytes unless told otherwise. */
+const DEFAULT_SIMULATE_MAX_BYTES = 25_000_000;
 /** eth_getLogs answers at most this many logs (geth's default cap). */
 export const DEFAULT_LOGS_MAX_RESULTS = 10_000;
 
@@ -73,6 +79,8 @@ export interface NodeBackendModules {
   dev?: DevBackend;
   /** debug_trace*. */
   trace?: TraceBackend;
+  /** Bytes of one eth_simulateV1 answer at most (default 25 MB, the default response cap). */
+  simulateMaxBytes?: number;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
 }
@@ -92,6 +100,7 @@ export class NodeBackend implements EthBackend {
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
+  private config: ForkConfig | undefined;
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
@@ -259,6 +268,28 @@ export class NodeBackend implements EthBackend {
 
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
     return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
+  }
+
+  simulateV1(base: BlockRef, blocks: PlannedBlock[], opts: SimulateOptions, budget?: RequestBudget): Promise<string> {
+    const params = {
+      base: base.header,
+      baseHash: base.hash,
+      blocks,
+      validation: opts.validation,
+      returnFullTransactions: opts.returnFullTransactions,
+      fees: this.m.chain.spec.fees,
+      maxBytes: this.m.simulateMaxBytes ?? DEFAULT_SIMULATE_MAX_BYTES,
+    };
+    return this.m.simulations.run("simulateV1", params, budget);
+  }
+
+  async forkConfig(): Promise<ForkConfig> {
+    if (this.config === undefined) {
+      const genesis = await this.m.chain.getHeaderByNumber(0n);
+      if (genesis === undefined) throw new ServerError("unable to load genesis");
+      this.config = azoraForkConfig(this.m.chain.spec.chainId, genesis.hash);
+    }
+    return this.config;
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {

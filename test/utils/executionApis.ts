@@ -41,10 +41,16 @@ export function loadSpec(): Spec {
     methods: OpenRPCMethod[];
   };
   const schemas = { ...base.components.schemas, ...overlay.schemas };
-  const block = structuredClone(schemas.Block) as { properties: Record<string, unknown> };
+  const block = structuredClone(schemas.Block) as { properties: Record<string, unknown>; required: string[] };
   for (const k of AZORA_BLOCK_EXTENSIONS) block.properties[k] = { $ref: "#/components/schemas/hash32" };
   block.properties.proposer = { $ref: "#/components/schemas/address" };
   schemas.Block = block;
+  // eth_simulateV1's block: the spec writes allOf [Block, {calls}], which cannot hold while Block forbids
+  // additional properties; the same thing as one schema.
+  const simulated = structuredClone(block) as { properties: Record<string, unknown>; required: string[] };
+  simulated.properties.calls = { $ref: "#/components/schemas/CallResults" };
+  simulated.required = [...simulated.required, "calls"];
+  schemas.EthSimulateBlockResult = simulated;
   const methods = new Map<string, OpenRPCMethod>();
   for (const m of [...base.methods, ...overlay.methods]) {
     if (m.name.startsWith("eth_") || m.name.startsWith("debug_") || m.name === "web3_clientVersion")

@@ -17,6 +17,7 @@ import {
   LimitExceededError,
   RequestTimeoutError,
   ServerError,
+  SimulationError,
 } from "../../../rpc/errors.js";
 import { FairQueue } from "../../../rpc/fairQueue.js";
 import type { Logger } from "../../../runtime/lib/logger.js";
@@ -127,6 +128,8 @@ function fromWire(e: WireError): Error {
       return new ServerError(e.message);
     case "limit":
       return new LimitExceededError(e.message);
+    case "simulation":
+      return new SimulationError(e.code, e.message);
     case "internal":
       return new SimulationFailed(e.message);
   }

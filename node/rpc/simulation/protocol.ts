@@ -6,8 +6,10 @@
  * `jobs.ts`; the pool, its limits and its errors need no change.
  */
 import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
+import type { SimulationErrorCode } from "../../../rpc/errors.js";
 import type { CallRequest, StateOverride } from "../../../rpc/types.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
+import type { SimulateV1Params } from "./simulateV1.js";
 import type { TraceBlockParams, TraceCallParams } from "./trace.js";
 
 /** Every simulation runs at one committed block: on the state after `header`, in its context. */
@@ -23,6 +25,8 @@ export interface SimulationJobs {
   traceBlock: { params: TraceBlockParams; result: string };
   /** debug_traceCall: the trace's JSON text. */
   traceCall: { params: TraceCallParams; result: string };
+  /** eth_simulateV1: the simulated blocks' JSON text. */
+  simulateV1: { params: SimulateV1Params; result: string };
 }
 
 export type SimulationKind = keyof SimulationJobs;
@@ -45,6 +49,7 @@ export type HostRead = { kind: "node"; key: string } | { kind: "blockHash"; numb
 export type WireError =
   | { kind: "server"; message: string }
   | { kind: "limit"; message: string }
+  | { kind: "simulation"; code: SimulationErrorCode; message: string }
   | { kind: "reverted"; data: string }
   | { kind: "internal"; message: string };
 

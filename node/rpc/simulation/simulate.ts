@@ -23,7 +23,17 @@ export const DEFAULT_RPC_GAS_CAP = 50_000_000n;
 /** A VM over the state at one committed root. */
 export interface SimulationView {
   /** Runs `fn` alone on the view's VM inside a state checkpoint that is always reverted. */
-  simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T>;
+  simulate<T>(fn: (vm: VM) => Promise<T>, opts?: SimulateOptions): Promise<T>;
+}
+
+export interface SimulateOptions {
+  /**
+   * `fn` computes state roots (eth_simulateV1 seals its blocks): a root flushes the state manager's
+   * caches, which a revert then cannot roll back, so the view empties them afterwards.
+   */
+  computesStateRoots?: boolean;
+  /** What BLOCKHASH answers for blocks that exist only in this run (eth_simulateV1's, as they are sealed). */
+  blockHashes?: ReadonlyMap<bigint, Uint8Array>;
 }
 /** Gas of a plain value transfer (params.TxGas). */
 const TX_GAS = 21_000n;
@@ -57,7 +67,7 @@ function envFor(header: BlockHeader, req: CallRequest, gasCap: bigint): BlockEnv
   };
 }
 
-async function applyOverrides(vm: VM, overrides: StateOverride | undefined): Promise<void> {
+export async function applyOverrides(vm: VM, overrides: StateOverride | undefined): Promise<void> {
   if (overrides === undefined) return;
   const sm = vm.stateManager;
   for (const [addr, o] of Object.entries(overrides)) {

@@ -92,6 +92,12 @@ describe("every eth_ answer conforms to the execution-apis schemas", () => {
       eth_call: [[call, "latest"]],
       eth_estimateGas: [[setCall, "latest"], [{ from, to: UNUSED_ADDRESS, value: "0x1" }]],
       eth_createAccessList: [[setCall, "latest"]],
+      eth_simulateV1: [
+        [{ blockStateCalls: [{ calls: [setCall, call] }, {}] }, "latest"],
+        [{ blockStateCalls: [{ calls: [setCall] }], returnFullTransactions: true, validation: false }, block],
+        [{ blockStateCalls: [{ calls: [{ ...call, data: iface.encodeFunctionData("revertWithReason", ["no"]) }] }] }],
+      ],
+      eth_config: [[]],
       eth_getBlockByNumber: [
         [block, false],
         [block, true],

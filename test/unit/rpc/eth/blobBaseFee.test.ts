@@ -19,7 +19,7 @@ describe("eth_blobBaseFee and the methods Azora does not have", () => {
   });
 
   it("methods that make no sense here are a clear -32601", async () => {
-    for (const m of ["eth_baseFee", "eth_getBlobSidecars", "eth_simulateV1", "eth_config"]) {
+    for (const m of ["eth_baseFee", "eth_getBlobSidecars"]) {
       const e = await rpcError(node.url, m, []);
       expect(e.code, m).toBe(-32601);
       expect(e.message, m).toContain(m);
