@@ -1,5 +1,6 @@
 import { crc32 } from "node:zlib";
 import { getBytes, Interface } from "ethers";
+import { type Abi, createPublicClient, http } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resultErrors } from "../../../utils/executionApis.js";
 import {
@@ -210,6 +211,37 @@ describe("eth_simulateV1", () => {
     // Without validation the same nonce is accepted (eth_call's rules).
     const [loose] = await simulate({ blockStateCalls: [{ calls: [{ ...priced, nonce: q(nonce + 5n) }] }] });
     expect(loose.calls[0].status).toBe("0x1");
+  });
+
+  it("viem's simulateBlocks and simulateCalls: decoded results, logs and a decoded revert", async () => {
+    const client = createPublicClient({ transport: http(node.url) });
+    const abi = iface.formatJson();
+    const contract = { to: probe.address as `0x${string}`, abi: JSON.parse(abi) as Abi };
+    const account = from as `0x${string}`;
+    const [block] = await client.simulateBlocks({
+      blocks: [
+        {
+          calls: [
+            { ...contract, account, functionName: "set", args: [11n, word(4)] },
+            { ...contract, account, functionName: "value" },
+            { ...contract, account, functionName: "revertWithReason", args: ["viem"] },
+          ],
+        },
+      ],
+    });
+    expect(block.calls.map((c) => c.status)).toEqual(["success", "success", "failure"]);
+    expect(block.calls[1].result).toBe(11n);
+    expect(block.calls[0].logs?.[0].address).toBe(probe.address);
+    expect(String(block.calls[2].error)).toContain("viem");
+    const { results } = await client.simulateCalls({
+      account,
+      calls: [
+        { ...contract, functionName: "set", args: [12n, word(5)] },
+        { ...contract, functionName: "value" },
+      ],
+    });
+    expect(results.map((r) => r.status)).toEqual(["success", "success"]);
+    expect(results[1].result).toBe(12n);
   });
 
   it("refuses what it cannot do with the spec's codes", async () => {
