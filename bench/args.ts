@@ -31,7 +31,7 @@ export interface BenchParams {
   tracing: boolean;
   /** Run only the tracing phase. */
   tracingOnly: boolean;
-  /** Traces per target in the tracing phase. */
+  /** Traces per target and workload in the tracing phase. */
   traces: number;
   /** Concurrent callers in the tracing phase. */
   traceCallers: number;
@@ -58,8 +58,8 @@ Then (6) execution only in-process, and (7) the services phase on a fresh azora 
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
 and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
 @fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
-tracing: debug_traceTransaction with callTracer per second on a proxy → router → vault transaction, on a fresh
-azora dev and a fresh Anvil in the same run, outputs compared.
+tracing: debug_traceTransaction with callTracer per second on a 2-of-3 Safe execution and on a proxy → router →
+vault transaction, on a fresh azora dev and a fresh Anvil in the same run, outputs compared.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -76,7 +76,7 @@ Options:
   --services-only        run only the services phase
   --no-tracing           skip the tracing phase (10)
   --tracing-only         run only the tracing phase
-  --traces <n>           traces per target in the tracing phase (default 2000)
+  --traces <n>           traces per target and workload in the tracing phase (default 2000)
   --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)

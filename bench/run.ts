@@ -343,7 +343,9 @@ async function main(): Promise<number> {
   let tracing: TracingBenchResult | null = null;
   let tracingError: string | null = null;
   if (params.tracingOnly || (params.tracing && !params.servicesOnly && !params.mediaOnly)) {
-    log("\n[tracing] debug_traceTransaction (callTracer) on a proxy → router → vault transaction…");
+    log(
+      "\n[tracing] debug_traceTransaction (callTracer) on a Safe execution and a proxy → router → vault transaction…",
+    );
     try {
       tracing = await tracingBench({
         root,
@@ -355,8 +357,9 @@ async function main(): Promise<number> {
         anvilArgs: params.anvilArgs,
         only: params.only,
       });
-      const failed = tracing.results.filter((r) => !r.ok).map((r) => `${r.target}: ${r.error}`);
-      if (tracing.crossCheck?.agrees === false) failed.push("callTracer output differs from Anvil's (see the table)");
+      const failed = tracing.results.filter((r) => !r.ok).map((r) => `${r.target}/${r.workload}: ${r.error}`);
+      for (const c of tracing.crossChecks)
+        if (!c.agrees) failed.push(`${c.workload}: callTracer output differs from Anvil's (see the table)`);
       if (failed.length > 0) tracingError = failed.join("; ");
     } catch (e) {
       tracingError = errMsg(e);

@@ -1,15 +1,18 @@
-// The tracing phase of `npm run bench` (`--tracing-only`, `--no-tracing`): debug_traceTransaction with callTracer
-// per second on a multi-contract transaction — an OpenZeppelin ERC-1967 proxy delegating to a router that deposits
-// into a vault and takes part of it back (six call frames) — against a fresh `azora dev` and a fresh Anvil, in the
-// same run. The two nodes trace the same transactions (same deployer, nonces and calldata, so the same addresses):
-// their callTracer outputs are compared field by field as a cross-check.
+// The tracing phase of `npm run bench` (`npm run bench:trace`, `--no-tracing`): debug_traceTransaction with
+// callTracer per second on multi-contract transactions, against a fresh `azora dev` and a fresh Anvil in the same run:
+//  - a 2-of-3 Safe (v1.4.1, the published npm artifacts) executing a transfer: EOA → proxy → singleton (DELEGATECALL)
+//    → two ecrecover checks → recipient;
+//  - an OpenZeppelin ERC-1967 proxy delegating to a router that deposits into a vault and takes part of it back.
+// The two nodes trace the same transactions (same deployer, nonces and calldata, so the same addresses): their
+// callTracer outputs are compared field by field as a cross-check.
 
 import { performance } from "node:perf_hooks";
-import { ContractFactory, Interface, type InterfaceAbi, JsonRpcProvider, parseEther, Wallet } from "ethers";
-import { loadArtifact } from "../contracts/artifacts.js";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { devnetGenesis } from "../genesis/devnet.js";
 import { anvilVersion, findAnvil, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { RpcClient } from "./rpc.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
+import { TRACE_WORKLOADS, type TraceWorkload } from "./traceWorkloads.js";
 import { azoraVersion } from "./version.js";
 
 const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -17,11 +20,11 @@ const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7b
 export interface TracingParams {
   root: string;
   log: (msg: string) => void;
-  /** Traces per target. */
+  /** Traces per target and workload. */
   traces: number;
   /** Concurrent callers. */
   callers: number;
-  /** Distinct transactions traced in turn. */
+  /** Distinct transactions traced in turn, per workload. */
   txs: number;
   azoraArgs: string[];
   anvilArgs: string[];
@@ -30,6 +33,7 @@ export interface TracingParams {
 
 export interface TracingTargetResult {
   target: "azora" | "anvil";
+  workload: TraceWorkload["name"];
   version: string | null;
   ok: boolean;
   error: string | null;
@@ -48,11 +52,11 @@ export interface TracingBenchResult {
   params: { traces: number; callers: number; txs: number };
   results: TracingTargetResult[];
   /**
-   * callTracer outputs of Azora and Anvil for the same transactions, compared field by field: the fields that differ
-   * (a path in the call tree, how many transactions, one example), each marked when it is a known difference;
-   * `agrees` when every difference is a known one.
+   * Per workload: callTracer outputs of Azora and Anvil for the same transactions, compared field by field — the
+   * fields that differ (a path in the call tree, how many transactions, one example), each marked when it is a known
+   * difference; `agrees` when every difference is a known one.
    */
-  crossCheck: { agrees: boolean; differences: TraceDifference[] } | null;
+  crossChecks: { workload: TraceWorkload["name"]; agrees: boolean; differences: TraceDifference[] }[];
 }
 
 export interface TraceDifference {
@@ -82,43 +86,11 @@ function countFrames(f: Json): number {
   return 1 + ((f.calls as Json[] | undefined) ?? []).reduce((n: number, c: Json) => n + countFrames(c), 0);
 }
 
-/** Deploys the vault, router and proxy and sends `txs` forward() calls, each mined; returns their hashes. */
-async function setup(url: string, txs: number): Promise<string[]> {
-  const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, batchMaxCount: 1, pollingInterval: 50 });
-  const w = new Wallet(DEPLOYER_KEY, provider);
-  const deploy = async (name: string, args: unknown[] = []) => {
-    const a = loadArtifact(name);
-    const c = await new ContractFactory(a.abi as InterfaceAbi, a.bytecode, w).deploy(...args, { gasLimit: 3_000_000n });
-    await c.waitForDeployment();
-    return c.getAddress();
-  };
-  const vault = await deploy("TraceVault");
-  const router = await deploy("TraceRouter");
-  const proxy = await deploy("TraceProxy", [router, w.address]);
-  const iface = new Interface(loadArtifact("TraceRouter").abi as InterfaceAbi);
-  const hashes: string[] = [];
-  for (let i = 0; i < txs; i++) {
-    const tx = await w.sendTransaction({
-      to: proxy,
-      value: parseEther("1"),
-      data: iface.encodeFunctionData("forward", [vault, BigInt(i + 1)]),
-      gasLimit: 300_000n,
-    });
-    const r = await tx.wait();
-    if (r?.status !== 1) throw new Error(`forward #${i} failed`);
-    hashes.push(tx.hash);
-  }
-  provider.destroy();
-  return hashes;
-}
-
-async function runTarget(
-  target: "azora" | "anvil",
-  p: TracingParams,
-): Promise<{ result: TracingTargetResult; samples: Json[] }> {
-  const res: TracingTargetResult = {
+function emptyResult(target: "azora" | "anvil", workload: TraceWorkload["name"], version: string | null) {
+  return {
     target,
-    version: null,
+    workload,
+    version,
     ok: false,
     error: null,
     traces: 0,
@@ -129,71 +101,112 @@ async function runTarget(
     frames: null,
     cpu: { nodeCpuSec: null, wallSec: null },
     rssMiBAtEnd: null,
-  };
-  const say = (m: string) => p.log(`[tracing/${target}] ${m}`);
-  let proc: TargetProcess | null = null;
+  } as TracingTargetResult;
+}
+
+/** Traces `hashes` (callTracer) `p.traces` times from `p.callers` callers; every answer must equal the first one. */
+async function timeTraces(
+  proc: TargetProcess,
+  hashes: string[],
+  p: TracingParams,
+  res: TracingTargetResult,
+  clients: RpcClient[],
+): Promise<Json[]> {
+  const first = new RpcClient(proc.url, 60_000);
+  clients.push(first);
   const samples: Json[] = [];
-  const rpc: RpcClient[] = [];
+  for (const h of hashes) samples.push(await first.call("debug_traceTransaction", [h, { tracer: "callTracer" }]));
+  res.frames = countFrames(samples[0]);
+  const expected = samples.map((x) => JSON.stringify(x));
+  const latencies: number[] = [];
+  let next = 0;
+  const cpu0 = proc.cpuSeconds();
+  const t0 = performance.now();
+  const caller = async () => {
+    const c = new RpcClient(proc.url, 60_000);
+    clients.push(c);
+    while (next < p.traces) {
+      const k = next++ % hashes.length;
+      const s = performance.now();
+      try {
+        const t = await c.call("debug_traceTransaction", [hashes[k], { tracer: "callTracer" }]);
+        latencies.push(performance.now() - s);
+        if (JSON.stringify(t) !== expected[k]) res.failed++;
+      } catch {
+        res.failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: p.callers }, caller));
+  const wall = (performance.now() - t0) / 1000;
+  const cpu1 = proc.cpuSeconds();
+  res.traces = p.traces;
+  res.durationSec = round(wall, 2);
+  res.tracesPerSec = round((p.traces - res.failed) / wall, 1);
+  res.latencyMs = summarize(latencies);
+  res.cpu = { nodeCpuSec: cpu0 !== null && cpu1 !== null ? round(cpu1 - cpu0, 2) : null, wallSec: round(wall, 2) };
+  res.ok = res.failed === 0;
+  if (!res.ok) res.error = `${res.failed} traces failed or differed from the first trace of their transaction`;
+  return samples;
+}
+
+/** One fresh node: every workload set up (untimed), then traced (timed), one workload after the other. */
+async function runTarget(
+  target: "azora" | "anvil",
+  p: TracingParams,
+): Promise<{ results: TracingTargetResult[]; samples: Map<TraceWorkload["name"], Json[]> }> {
+  const say = (m: string) => p.log(`[tracing/${target}] ${m}`);
+  const results: TracingTargetResult[] = [];
+  const samples = new Map<TraceWorkload["name"], Json[]>();
+  const clients: RpcClient[] = [];
+  let proc: TargetProcess | null = null;
+  let version: string | null = null;
+  let provider: JsonRpcProvider | null = null;
   try {
     if (target === "azora") {
-      res.version = azoraVersion(p.root);
+      version = azoraVersion(p.root);
       proc = await startAzora(`${p.root}/dist/node/cli.js`, p.root, p.azoraArgs);
     } else {
       const bin = findAnvil(p.root);
-      res.version = await anvilVersion(bin);
-      // Automine: every transaction of the setup gets its own block at once (as on Azora).
-      proc = await startAnvil(bin, p.anvilArgs, { automine: true });
+      version = await anvilVersion(bin);
+      // Automine: every transaction of the setup gets its own block at once (as on Azora). Azora's chain id: what
+      // the owners sign (Safe's EIP-712 domain) is then the same bytes on both, and so is every trace.
+      const chainId = String(devnetGenesis().chainId);
+      proc = await startAnvil(bin, ["--chain-id", chainId, ...p.anvilArgs], { automine: true });
     }
-    say(`up at ${proc.url}; deploying proxy → router → vault and sending ${p.txs} forward() calls (untimed)`);
-    const hashes = await setup(proc.url, p.txs);
-    const client = new RpcClient(proc.url, 60_000);
-    rpc.push(client);
-    for (const h of hashes) samples.push(await client.call("debug_traceTransaction", [h, { tracer: "callTracer" }]));
-    res.frames = countFrames(samples[0]);
-    say(`${res.frames} call frames per transaction; ${p.traces} traces from ${p.callers} callers`);
-    const expected = samples.map((s) => JSON.stringify(s));
-    const latencies: number[] = [];
-    let next = 0;
-    const cpu0 = proc.cpuSeconds();
-    const t0 = performance.now();
-    const caller = async () => {
-      const c = new RpcClient(proc?.url as string, 60_000);
-      rpc.push(c);
-      while (next < p.traces) {
-        const i = next++;
-        const k = i % hashes.length;
-        const s = performance.now();
-        try {
-          const t = await c.call("debug_traceTransaction", [hashes[k], { tracer: "callTracer" }]);
-          latencies.push(performance.now() - s);
-          if (JSON.stringify(t) !== expected[k]) res.failed++;
-        } catch {
-          res.failed++;
-        }
+    provider = new JsonRpcProvider(proc.url, undefined, { cacheTimeout: -1, batchMaxCount: 1, pollingInterval: 50 });
+    const deployer = new Wallet(DEPLOYER_KEY, provider);
+    for (const w of TRACE_WORKLOADS) {
+      const res = emptyResult(target, w.name, version);
+      results.push(res);
+      try {
+        say(`${w.title}: deploying and sending ${p.txs} transactions (untimed)`);
+        const hashes = await w.setup(deployer, p.txs);
+        const got = await timeTraces(proc, hashes, p, res, clients);
+        samples.set(w.name, got);
+        say(
+          `${w.title}: ${res.frames} frames, ${res.tracesPerSec} traces/s, p50 ${res.latencyMs?.p50} ms, ` +
+            `p99 ${res.latencyMs?.p99} ms, ${res.failed} failed`,
+        );
+      } catch (e) {
+        res.error = (e as Error).message;
+        say(`${w.title}: FAILED ${res.error}`);
       }
-    };
-    await Promise.all(Array.from({ length: p.callers }, caller));
-    const wall = (performance.now() - t0) / 1000;
-    const cpu1 = proc.cpuSeconds();
-    res.traces = p.traces;
-    res.durationSec = round(wall, 2);
-    res.tracesPerSec = round((p.traces - res.failed) / wall, 1);
-    res.latencyMs = summarize(latencies);
-    res.cpu = { nodeCpuSec: cpu0 !== null && cpu1 !== null ? round(cpu1 - cpu0, 2) : null, wallSec: round(wall, 2) };
-    res.ok = res.failed === 0;
-    if (!res.ok) res.error = `${res.failed} traces failed or differed from the first trace of their transaction`;
-    say(`${res.tracesPerSec} traces/s, p50 ${res.latencyMs.p50} ms, p99 ${res.latencyMs.p99} ms, ${res.failed} failed`);
+    }
   } catch (e) {
-    res.error = (e as Error).message;
-    say(`FAILED ${res.error}`);
+    const error = (e as Error).message;
+    say(`FAILED ${error}`);
+    for (const w of TRACE_WORKLOADS) results.push({ ...emptyResult(target, w.name, version), error });
   } finally {
-    for (const c of rpc) c.close();
+    provider?.destroy();
+    for (const c of clients) c.close();
     if (proc !== null) {
-      res.rssMiBAtEnd = proc.rssMiB();
+      const rss = proc.rssMiB();
+      for (const r of results) r.rssMiBAtEnd = rss;
       await proc.stop();
     }
   }
-  return { result: res, samples };
+  return { results, samples };
 }
 
 /** Field-by-field comparison of two callTracer trees: calls `found` for each path where they differ. */
@@ -206,7 +219,7 @@ function diffTraces(a: Json, b: Json, path: string, found: (path: string, a: unk
   for (const k of keys) diffTraces(a[k], b[k], Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`, found);
 }
 
-function compareTraces(azora: Json[], anvil: Json[]): NonNullable<TracingBenchResult["crossCheck"]> {
+function compareTraces(azora: Json[], anvil: Json[]): { agrees: boolean; differences: TraceDifference[] } {
   const byPath = new Map<string, TraceDifference>();
   for (let i = 0; i < Math.min(azora.length, anvil.length); i++) {
     diffTraces(azora[i], anvil[i], "", (path, a, b) => {
@@ -222,38 +235,41 @@ function compareTraces(azora: Json[], anvil: Json[]): NonNullable<TracingBenchRe
 export async function tracingBench(p: TracingParams): Promise<TracingBenchResult> {
   const targets = p.only === null ? (["azora", "anvil"] as const) : ([p.only] as const);
   const results: TracingTargetResult[] = [];
-  const samples: Record<string, Json[]> = {};
+  const samples: Partial<Record<"azora" | "anvil", Map<TraceWorkload["name"], Json[]>>> = {};
   for (const t of targets) {
     const r = await runTarget(t, p);
-    results.push(r.result);
+    results.push(...r.results);
     samples[t] = r.samples;
   }
-  let crossCheck: TracingBenchResult["crossCheck"] = null;
-  if (samples.azora?.length > 0 && samples.anvil?.length > 0) crossCheck = compareTraces(samples.azora, samples.anvil);
-  return { params: { traces: p.traces, callers: p.callers, txs: p.txs }, results, crossCheck };
+  const crossChecks: TracingBenchResult["crossChecks"] = [];
+  for (const w of TRACE_WORKLOADS) {
+    const az = samples.azora?.get(w.name);
+    const an = samples.anvil?.get(w.name);
+    if (az !== undefined && an !== undefined) crossChecks.push({ workload: w.name, ...compareTraces(az, an) });
+  }
+  return { params: { traces: p.traces, callers: p.callers, txs: p.txs }, results, crossChecks };
 }
 
-/** figure | Azora | Anvil | Azora/Anvil. */
+/** Per workload: figure | Azora | Anvil | Azora/Anvil, then the cross-check of the outputs. */
 export function tracingTable(r: TracingBenchResult): string {
-  const az = r.results.find((x) => x.target === "azora");
-  const an = r.results.find((x) => x.target === "anvil");
-  const rows: [string, number | null | undefined, number | null | undefined][] = [
-    ["callTracer traces/s", az?.tracesPerSec, an?.tracesPerSec],
-    ["latency p50 (ms)", az?.latencyMs?.p50, an?.latencyMs?.p50],
-    ["latency p99 (ms)", az?.latencyMs?.p99, an?.latencyMs?.p99],
-    ["node CPU s per 1,000 traces", perThousand(az), perThousand(an)],
-    ["failed or wrong traces", az?.failed, an?.failed],
-  ];
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "—" : String(v));
   const ratio = (a: number | null | undefined, b: number | null | undefined) =>
     a === null || a === undefined || b === null || b === undefined || b === 0 ? "—" : `${round(a / b, 2)}×`;
-  const head = [
-    `debug_traceTransaction callTracer, ${az?.frames ?? an?.frames ?? "?"}-frame proxy tx, ${r.params.callers} callers`,
-    "Azora",
-    "Anvil",
-    "Azora/Anvil",
-  ];
-  const body = rows.map(([n, a, b]) => [n, fmt(a), fmt(b), n.startsWith("failed") ? "—" : ratio(a, b)]);
+  const head = [`debug_traceTransaction, callTracer, ${r.params.callers} callers`, "Azora", "Anvil", "Azora/Anvil"];
+  const body: string[][] = [];
+  for (const w of TRACE_WORKLOADS) {
+    const az = r.results.find((x) => x.target === "azora" && x.workload === w.name);
+    const an = r.results.find((x) => x.target === "anvil" && x.workload === w.name);
+    const frames = az?.frames ?? an?.frames ?? "?";
+    const rows: [string, number | null | undefined, number | null | undefined][] = [
+      [`${w.title} (${frames} frames): traces/s`, az?.tracesPerSec, an?.tracesPerSec],
+      ["  latency p50 (ms)", az?.latencyMs?.p50, an?.latencyMs?.p50],
+      ["  latency p99 (ms)", az?.latencyMs?.p99, an?.latencyMs?.p99],
+      ["  node CPU s per 1,000 traces", perThousand(az), perThousand(an)],
+      ["  failed or wrong traces", az?.failed, an?.failed],
+    ];
+    for (const [n, a, b] of rows) body.push([n, fmt(a), fmt(b), n.includes("failed") ? "—" : ratio(a, b)]);
+  }
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
   const line = (c: string[]) =>
     `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
@@ -262,15 +278,14 @@ export function tracingTable(r: TracingBenchResult): string {
     `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
     ...body.map(line),
   ];
-  if (r.crossCheck !== null) {
-    const { agrees, differences } = r.crossCheck;
-    const n = r.params.txs;
+  for (const c of r.crossChecks) {
+    const title = TRACE_WORKLOADS.find((w) => w.name === c.workload)?.title ?? c.workload;
     lines.push(
-      agrees
-        ? `callTracer output of the same ${n} transactions: identical on Azora and Anvil${differences.length > 0 ? " except where Azora follows geth" : ""}`
-        : `callTracer output of the same ${n} transactions differs from Anvil's:`,
+      c.agrees
+        ? `${title}: callTracer output identical on Azora and Anvil${c.differences.length > 0 ? " except where Azora follows geth" : ""}`
+        : `${title}: callTracer output differs from Anvil's:`,
     );
-    for (const d of differences) {
+    for (const d of c.differences) {
       const what = `${d.path} (${d.txs} txs): Azora ${JSON.stringify(d.azora)}, Anvil ${JSON.stringify(d.anvil)}`;
       lines.push(`  ${what}${d.known !== null ? ` — ${d.known}` : " — NOT UNDERSTOOD"}`);
     }
