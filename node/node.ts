@@ -422,6 +422,7 @@ export async function startNode(
       ),
       onTxAccepted: pipeline.onTxAccepted,
       peerCount: () => pipeline.peerCount(),
+      simulateMaxBytes: cfg.rpc.maxResponseBytes,
     });
     const logsMaxBlockRange = BigInt(cfg.rpc.logsMaxBlockRange);
     const logQueries = new LogQueries();

@@ -79,7 +79,7 @@ export interface NodeBackendModules {
   dev?: DevBackend;
   /** debug_trace*. */
   trace?: TraceBackend;
-  /** Bytes of one eth_simulateV1 answer at most (default 25 MB, the default response cap). */
+  /** Bytes of one eth_simulateV1 answer at most (the node passes rpc.maxResponseBytes; default 25 MB). */
   simulateMaxBytes?: number;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
