@@ -64,7 +64,7 @@ export interface PinHandlerOptions {
   logger?: Logger;
 }
 
-/** Libp2p addresses a requester names in the spec (`providers`) for the worker to fetch the DAG from. */
+/** Most libp2p addresses dialled from a spec's `providers` (where the requester says the DAG can be fetched). */
 const MAX_PROVIDERS = 8;
 /** Distinct blocks a pin may have (a walk's bound; 1 MiB leaves make this 10 TiB). */
 const MAX_BLOCKS = 10_000_000;

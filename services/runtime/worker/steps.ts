@@ -547,21 +547,20 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
 }
 
 async function settleDelivered(ctx: DriverContext, row: JobRow, view: JobView, slotStatus: SlotStatus): Promise<Step> {
-  const outcome: JobOutcome | undefined =
-    slotStatus === SlotStatus.Paid
-      ? "paid"
-      : slotStatus === SlotStatus.Slashed
-        ? "slashed"
-        : view.status === JobStatus.Finalized
-          ? "paid"
-          : view.status === JobStatus.Refunded
-            ? "refunded"
-            : view.status === JobStatus.Cancelled
-              ? "cancelled"
-              : undefined;
+  const outcome = settledOutcome(view, slotStatus);
   if (outcome === undefined) return "wait";
   await release(ctx, row, view);
   return finish(ctx, row, outcome);
+}
+
+/** How a job this worker delivered ended, from its slot and the job; undefined while it has not. */
+function settledOutcome(view: JobView, slotStatus: SlotStatus): JobOutcome | undefined {
+  if (slotStatus === SlotStatus.Paid) return "paid";
+  if (slotStatus === SlotStatus.Slashed) return "slashed";
+  if (view.status === JobStatus.Finalized) return "paid";
+  if (view.status === JobStatus.Refunded) return "refunded";
+  if (view.status === JobStatus.Cancelled) return "cancelled";
+  return undefined;
 }
 
 /** The job ended: the handler lets go of what it kept for it (a pin). Best effort: the job is done either way. */
