@@ -30,6 +30,10 @@ export interface RPCConfig {
   evmWorkers?: number;
   /** Simulations waiting for a worker at most; more are refused as busy. */
   evmQueue: number;
+  /** debug_trace* running at once node-wide (the others wait their turn, round-robin by client). */
+  traceConcurrency: number;
+  /** Bytes of one trace's JSON: past it the trace stops with -32005 instead of filling memory. */
+  traceMaxBytes: number;
   /** Blocks one eth_getLogs / filter query may span. */
   logsMaxBlockRange: number;
   /** Logs one eth_getLogs / filter query may return. */
@@ -57,6 +61,8 @@ export const DEFAULT_RPC_CONFIG: RPCConfig = {
   evmTimeoutMs: 5000,
   evmWorkers: undefined,
   evmQueue: 1024,
+  traceConcurrency: 1,
+  traceMaxBytes: 25_000_000,
   logsMaxBlockRange: 10_000,
   logsMaxResults: 10_000,
   maxFilters: 10_000,
@@ -183,6 +189,8 @@ const RPC_LIMIT_RANGES: Partial<Record<keyof RPCConfig, [number, number]>> = {
   evmTimeoutMs: [0, 3_600_000],
   evmWorkers: [1, 64],
   evmQueue: [0, 100_000],
+  traceConcurrency: [1, 64],
+  traceMaxBytes: [1024, 1024 ** 3],
   logsMaxBlockRange: [1, 100_000_000],
   logsMaxResults: [1, 100_000_000],
   maxFilters: [0, 10_000_000],

@@ -6,6 +6,7 @@ import type { EthBackend } from "../rpc/backend.js";
 import { createEthSubscriptionSource } from "../rpc/ethSubscriptions.js";
 import { createFilterMethods, DEFAULT_FILTER_OPTIONS } from "../rpc/filters.js";
 import { LogQueries } from "../rpc/logQuery.js";
+import { createDebugMethods } from "../rpc/methods/debug.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
 import { createSubscriptionMethods } from "../rpc/subscriptions.js";
@@ -42,6 +43,7 @@ import { createAzoraMethods } from "./rpc/extraMethods.js";
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
+import { NodeTraceBackend } from "./rpc/traceBackend.js";
 import { StateReaders } from "./state/readers.js";
 import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
@@ -437,8 +439,13 @@ export async function startNode(
       clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
       decoder,
       status,
+      trace: new NodeTraceBackend(
+        { concurrency: cfg.rpc.traceConcurrency, maxBytes: cfg.rpc.traceMaxBytes },
+        { chain, simulations },
+      ),
       onTxAccepted: pipeline.onTxAccepted,
       peerCount: () => pipeline.peerCount(),
+      simulateMaxBytes: cfg.rpc.maxResponseBytes,
     });
     const logsMaxBlockRange = BigInt(cfg.rpc.logsMaxBlockRange);
     const logQueries = new LogQueries();
@@ -455,6 +462,7 @@ export async function startNode(
     const methods: MethodTable = {
       ...createWeb3NetMethods(backend),
       ...createEthMethods(backend, { logsMaxBlockRange, logQueries }),
+      ...createDebugMethods(backend),
       ...filters.methods,
       ...createSubscriptionMethods(subscriptionSource, {
         maxPerConnection: cfg.rpc.maxSubscriptionsPerConnection,

@@ -24,7 +24,7 @@ export function formatHeader(ref: BlockRef): Record<string, unknown> {
     receiptsRoot: hex(h.receiptsRoot),
     miner: hex(h.miner),
     difficulty: "0x0",
-    totalDifficulty: "0x0",
+    // No totalDifficulty: the execution-apis Block has none, and geth dropped it after the merge.
     extraData: "0x",
     gasLimit: qty(h.gasLimit),
     gasUsed: qty(h.gasUsed),
@@ -58,6 +58,8 @@ export function formatTransaction(view: TxView): Record<string, unknown> {
   const out: Record<string, unknown> = {
     blockHash: loc === undefined ? null : hex(loc.blockHash),
     blockNumber: loc === undefined ? null : qty(loc.blockNumber),
+    // Required by the execution-apis TransactionInfo since 2025 (geth 1.16 answers it too).
+    blockTimestamp: loc === undefined ? null : qty(loc.blockTimestamp),
     transactionIndex: loc === undefined ? null : qty(loc.index),
     hash: hex(view.hash),
     from: hex(view.from),

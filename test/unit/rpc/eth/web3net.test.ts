@@ -101,7 +101,7 @@ describe("web3_*, net_* and the chain identity methods", () => {
   });
 
   it("unknown and unregistered methods answer -32601", async () => {
-    for (const m of ["eth_foo", "personal_unlockAccount", "eth_submitWork", "debug_traceTransaction"]) {
+    for (const m of ["eth_foo", "personal_unlockAccount", "eth_submitWork", "eth_getWork"]) {
       expect(await rpcError(node.url, m, [])).toEqual({
         code: -32601,
         message: `the method ${m} does not exist/is not available`,
