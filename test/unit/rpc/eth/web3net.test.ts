@@ -98,7 +98,7 @@ describe("web3_*, net_* and the chain identity methods", () => {
   });
 
   it("unknown and unregistered methods answer -32601", async () => {
-    for (const m of ["eth_foo", "eth_sendTransaction", "eth_sign", "debug_traceTransaction"]) {
+    for (const m of ["eth_foo", "eth_sendTransaction", "eth_sign", "trace_transaction"]) {
       expect(await rpcError(node.url, m, [])).toEqual({
         code: -32601,
         message: `the method ${m} does not exist/is not available`,
