@@ -184,8 +184,11 @@ export interface EthBackend {
 
   status(): Promise<NodeStatus>;
   peerCount(): number;
-  /** Dev-only helpers (evm_mine, …); undefined outside dev mode. */
-  readonly dev?: DevBackend;
+  /**
+   * Dev mode's history rewriting (`evm_revert`, `anvil_reset`): the chain went back to `head`, and
+   * blocks above it are gone. Filters restart from there. Never called outside dev mode.
+   */
+  onRewind?(listener: (head: BlockRef) => void): () => void;
   /** debug_trace*; undefined where the node does not trace. */
   readonly trace?: TraceBackend;
 }
@@ -207,12 +210,6 @@ export interface LogFilter {
   addresses: Uint8Array[];
   /** Per position: null = any, else a set of acceptable topics (OR). */
   topics: (Uint8Array[] | null)[];
-}
-
-export interface DevBackend {
-  mine(blocks: number, timestamp?: bigint): Promise<void>;
-  increaseTime(seconds: bigint): bigint;
-  setNextBlockTimestamp(timestamp: bigint): void;
 }
 
 export type { CallRequest, FilterCriteria, StateOverride };

@@ -197,11 +197,21 @@ export function createFilterMethods(
     ),
   };
 
+  // Dev mode's rewind (evm_revert): block and log filters restart at the new head, so the blocks
+  // mined after it are reported even at heights the filter had already passed.
+  const unsubscribeRewind =
+    backend.onRewind?.((head) => {
+      for (const f of filters.values()) {
+        if (f.kind !== "pending" && f.nextBlock > head.header.number + 1n) f.nextBlock = head.header.number + 1n;
+      }
+    }) ?? (() => undefined);
+
   return {
     methods,
     dispose: () => {
       clearInterval(sweep);
       unsubscribePending();
+      unsubscribeRewind();
       for (const id of [...filters.keys()]) remove(id);
     },
   };

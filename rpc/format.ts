@@ -1,4 +1,5 @@
 import { Capability, type TypedTransaction } from "@ethereumjs/tx";
+import { bytesToBigInt } from "@ethereumjs/util";
 import { logsBloom } from "../runtime/primitives/receipt.js";
 import type { BlockRef, BlockWithTxs, LogView, ReceiptView, TxView } from "./backend.js";
 import { toHexData as hex, toHexQuantity as qty } from "./hex.js";
@@ -87,6 +88,18 @@ export function formatTransaction(view: TxView): Record<string, unknown> {
   if (tx.supports(Capability.EIP2930AccessLists)) {
     const list = (tx as TypedTransaction & { accessList: [Uint8Array, Uint8Array[]][] }).accessList;
     out.accessList = list.map(([address, keys]) => ({ address: hex(address), storageKeys: keys.map(hex) }));
+  }
+  if (tx.supports(Capability.EIP7702EOACode)) {
+    // geth's SetCodeAuthorization JSON: every number a quantity, the address as data.
+    const list = (tx as TypedTransaction & { authorizationList: Uint8Array[][] }).authorizationList;
+    out.authorizationList = list.map(([chainId, address, nonce, yParity, r, s]) => ({
+      chainId: qty(bytesToBigInt(chainId)),
+      address: hex(address),
+      nonce: qty(bytesToBigInt(nonce)),
+      yParity: qty(bytesToBigInt(yParity)),
+      r: qty(bytesToBigInt(r)),
+      s: qty(bytesToBigInt(s)),
+    }));
   }
   if (tx.type !== 0 || tx.supports(Capability.EIP155ReplayProtection)) out.chainId = qty(tx.common.chainId());
   const v = tx.v ?? 0n;

@@ -9,7 +9,6 @@ import type {
   BlockRef,
   BlockWithTxs,
   CallOutcome,
-  DevBackend,
   EthBackend,
   FeeHistory,
   ForkConfig,
@@ -76,7 +75,6 @@ export interface NodeBackendModules {
   decoder: ParallelDecoder;
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
-  dev?: DevBackend;
   /** debug_trace*. */
   trace?: TraceBackend;
   /** Bytes of one eth_simulateV1 answer at most (the node passes rpc.maxResponseBytes; default 25 MB). */
@@ -95,7 +93,6 @@ function callKey(req: CallRequest): string {
 export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
   readonly clientVersion: string;
-  readonly dev?: DevBackend;
   readonly trace?: TraceBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
@@ -106,7 +103,6 @@ export class NodeBackend implements EthBackend {
     this.m = modules;
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
-    this.dev = modules.dev;
     this.trace = modules.trace;
   }
 
@@ -204,8 +200,15 @@ export class NodeBackend implements EthBackend {
     return { ...(await this.decodeBlock(ref)), index: loc.index };
   }
 
+  /** The state at `ref`: at the head, the head state (in dev mode it may carry cheats made since the block). */
   private view(ref: BlockRef) {
-    return this.m.readers.at(ref.header.stateRoot);
+    return this.m.readers.at(this.m.chain.stateRootAt(ref));
+  }
+
+  /** `ref`'s header with the state root its simulations run on (see `view`). */
+  private simulationHeader(ref: BlockRef) {
+    const stateRoot = this.m.chain.stateRootAt(ref);
+    return stateRoot === ref.header.stateRoot ? ref.header : { ...ref.header, stateRoot };
   }
 
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
@@ -247,11 +250,12 @@ export class NodeBackend implements EthBackend {
   }
 
   async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome> {
-    const run = () => this.m.simulations.run("call", { header: ref.header, req, overrides }, budget);
+    const header = this.simulationHeader(ref);
+    const run = () => this.m.simulations.run("call", { header, req, overrides }, budget);
     if (overrides !== undefined) return run();
-    // A call's result depends only on the block and the request: dApps polling the same view
-    // functions every block are answered from memory.
-    const key = `${bytesToHex(ref.hash)}|${callKey(req)}`;
+    // A call's result depends only on the block, its state and the request: dApps polling the same
+    // view functions every block are answered from memory.
+    const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
     if (outcome === undefined) {
       const started = run();
@@ -263,11 +267,11 @@ export class NodeBackend implements EthBackend {
   }
 
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {
-    return this.m.simulations.run("estimateGas", { header: ref.header, req, overrides }, budget);
+    return this.m.simulations.run("estimateGas", { header: this.simulationHeader(ref), req, overrides }, budget);
   }
 
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
-    return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
+    return this.m.simulations.run("createAccessList", { header: this.simulationHeader(ref), req }, budget);
   }
 
   simulateV1(base: BlockRef, blocks: PlannedBlock[], opts: SimulateOptions, budget?: RequestBudget): Promise<string> {
@@ -447,6 +451,10 @@ export class NodeBackend implements EthBackend {
       });
       listener({ header: b.header, hash: b.hash }, logs);
     });
+  }
+
+  onRewind(listener: (head: BlockRef) => void): () => void {
+    return this.m.chain.onRewind(listener);
   }
 
   onPendingTransaction(listener: (hash: Uint8Array) => void): () => void {

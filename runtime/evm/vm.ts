@@ -125,3 +125,34 @@ export function ethBlockForEnv(common: Common, env: BlockEnv): EthBlock {
     { common, skipConsensusFormatValidation: true },
   );
 }
+
+/** EIP-7702's delegation designator prefix (0xef0100) followed by a zero address. */
+const DELEGATION_DESIGNATOR = Uint8Array.from([0xef, 0x01, 0x00, ...new Uint8Array(20)]);
+
+/**
+ * Lets the next transaction of `sender` run although `sender` has code: what geth does for eth_call
+ * and eth_estimateGas (`SkipFromEOACheck`) and Anvil for an impersonated contract. ethereumjs has no
+ * switch for EIP-3607 (revm's `disable_eip3607`): its check reads the sender's code once, before
+ * anything runs, and lets a 7702-delegated EOA through. So the first code read of a contract `sender`
+ * answers a delegation designator; every later read (the sender called during the transaction) sees
+ * its real code. State is never touched. Returns the undo, to call when the transaction is done.
+ */
+export function liftEIP3607Once(vm: VM, sender: Address): () => void {
+  const sm = vm.stateManager;
+  const getCode = sm.getCode;
+  let answered = false;
+  sm.getCode = async (address: Address) => {
+    if (!answered && address.equals(sender)) {
+      answered = true;
+      const code = await getCode.call(sm, address);
+      // Only contract code is disguised: an EOA's code is read first by the EVM (the check reads
+      // nothing for it), and a delegation designator — maybe set by this very transaction — passes.
+      const isContract = code.length > 0 && !(code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00);
+      return isContract ? DELEGATION_DESIGNATOR : code;
+    }
+    return getCode.call(sm, address);
+  };
+  return () => {
+    sm.getCode = getCode;
+  };
+}

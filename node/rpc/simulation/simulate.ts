@@ -1,12 +1,18 @@
 import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
-import { createFeeMarket1559Tx, type FeeMarket1559Tx, type TypedTransaction } from "@ethereumjs/tx";
+import {
+  createEOACode7702Tx,
+  createFeeMarket1559Tx,
+  type EOACode7702Tx,
+  type FeeMarket1559Tx,
+  type TypedTransaction,
+} from "@ethereumjs/tx";
 import { Account, Address, createAddressFromString } from "@ethereumjs/util";
 import { type RunTxOpts, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
 import { ExecutionRevertedError, ServerError } from "../../../rpc/errors.js";
 import type { AccessListEntry, CallRequest, StateOverride } from "../../../rpc/types.js";
-import { type BlockEnv, ethBlockForEnv } from "../../../runtime/evm/vm.js";
+import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "../../../runtime/evm/vm.js";
 import { LRU } from "../../../runtime/lib/lru.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
 import { attachFrames, type TxTracer } from "./tracing/index.js";
@@ -91,11 +97,36 @@ function hexBytes(h: string): Uint8Array {
   return Uint8Array.from(Buffer.from(h.slice(2), "hex"));
 }
 
-/** An unsigned type-2 tx whose sender is the request's `from` (nothing is ever signed). */
-function buildTx(common: Common, req: CallRequest, gasLimit: bigint, nonce: bigint, baseFee: bigint): FeeMarket1559Tx {
+/**
+ * An unsigned type-2 tx whose sender is the request's `from` (nothing is ever signed), or type 4 when
+ * the request carries EIP-7702 authorizations (signed by their authorities), so they take effect.
+ */
+function buildTx(
+  common: Common,
+  req: CallRequest,
+  gasLimit: bigint,
+  nonce: bigint,
+  baseFee: bigint,
+): FeeMarket1559Tx | EOACode7702Tx {
   const maxFee = req.maxFeePerGas ?? req.gasPrice ?? baseFee;
-  const tx = createFeeMarket1559Tx(
+  const auths = req.authorizationList ?? [];
+  const create =
+    auths.length > 0 && req.to !== undefined && req.to !== null ? createEOACode7702Tx : createFeeMarket1559Tx;
+  const q = (n: bigint): `0x${string}` => `0x${n.toString(16)}`;
+  const tx = create(
     {
+      ...(auths.length > 0
+        ? {
+            authorizationList: auths.map((a) => ({
+              chainId: q(a.chainId),
+              address: a.address as `0x${string}`,
+              nonce: q(a.nonce),
+              yParity: q(a.yParity),
+              r: q(a.r),
+              s: q(a.s),
+            })),
+          }
+        : {}),
       nonce,
       gasLimit,
       to: req.to === undefined || req.to === null ? undefined : createAddressFromString(req.to),
@@ -128,6 +159,7 @@ export function intrinsicGas(req: CallRequest): bigint {
   let gas = 21_000n + zeros * 4n + nonZeros * 16n;
   if (create) gas += 32_000n + ((BigInt(data.length) + 31n) / 32n) * 2n;
   for (const e of req.accessList ?? []) gas += 2400n + 1900n * BigInt(e.storageKeys.length);
+  gas += 25_000n * BigInt(req.authorizationList?.length ?? 0); // EIP-7702 PER_EMPTY_ACCOUNT_COST
   const floor = 21_000n + 10n * (zeros + 4n * nonZeros);
   return gas > floor ? gas : floor;
 }
@@ -269,6 +301,8 @@ export async function simulate(
     const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
     const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
     const tx = buildTx(common, req, gasLimit, nonce, env.baseFeePerGas);
+    // geth's SkipFromEOACheck: a simulation may run from an address with code.
+    const restore = liftEIP3607Once(vm, from);
     try {
       const block = blockContext(common, header, env);
       const r = await runTraced(vm, opts.tracer, tx, from, block, {
@@ -301,6 +335,8 @@ export async function simulate(
     } catch (e) {
       // Validation failures (intrinsic gas, insufficient funds with explicit fees, …) as geth words them.
       throw new ServerError(simplifyVMError((e as Error).message));
+    } finally {
+      restore();
     }
   });
 }

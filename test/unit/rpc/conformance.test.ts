@@ -131,7 +131,9 @@ describe("every eth_ answer conforms to the execution-apis schemas", () => {
           })(),
         ],
       ],
-      eth_sendTransaction: [[{ from, to: UNUSED_ADDRESS, value: "0x1" }]],
+      // Another dev account: in dev mode eth_sendTransaction signs and sends, which would take the
+      // nonce of the raw transaction above.
+      eth_sendTransaction: [[{ from: devWallet(node.url, 1).address.toLowerCase(), to: UNUSED_ADDRESS, value: "0x1" }]],
       eth_signTypedData_v4: [[from, "{}"]],
       eth_requestAccounts: [[]],
       eth_decrypt: [["0x00", from]],
