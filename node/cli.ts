@@ -9,6 +9,7 @@ import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
+import { registerAuthCommands } from "./authCommands.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
@@ -382,6 +383,7 @@ process.on("unhandledRejection", (e: unknown) => {
   process.exit(1);
 });
 registerStorageCommands(program);
+registerAuthCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
