@@ -5,7 +5,7 @@
  * Recovery codes: ten single-use codes, stored hashed, shown once when TOTP is enabled.
  */
 import { randomBytes } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
 import { AuthError, AuthErrorCode } from "./errors.js";
 import { ALG, MFA_TICKET_TYP, type SigningKeys } from "./keys.js";
@@ -43,25 +43,16 @@ export class MFA {
     );
   }
 
-  async redeem(ticket: string, _final: boolean): Promise<MFATicket> {
+  /** Checks a ticket (signature, type, audience, expiry); it stays valid until it expires (5 min). */
+  async redeem(ticket: string): Promise<MFATicket> {
     try {
-      const jwks = await this.keys.jwks();
-      const { payload } = await jwtVerify(
-        ticket,
-        async (h) => {
-          const k = jwks.keys.find((x) => x.kid === h.kid);
-          if (k === undefined) throw new joseErrors.JWKSNoMatchingKey();
-          const { importJWK } = await import("jose");
-          return importJWK(k, ALG);
-        },
-        {
-          algorithms: [ALG],
-          typ: MFA_TICKET_TYP,
-          issuer: this.o.issuer,
-          audience: `${this.o.issuer}/mfa`,
-          currentDate: new Date(this.o.now()),
-        },
-      );
+      const { payload } = await jwtVerify(ticket, createLocalJWKSet(await this.keys.jwks()), {
+        algorithms: [ALG],
+        typ: MFA_TICKET_TYP,
+        issuer: this.o.issuer,
+        audience: `${this.o.issuer}/mfa`,
+        currentDate: new Date(this.o.now()),
+      });
       return { userId: payload.sub as string, amr: (payload.amr as string[]) ?? [] };
     } catch {
       throw new AuthError({
@@ -97,7 +88,7 @@ export class MFA {
     ticket: string,
     proof: { code?: string; recoveryCode?: string },
   ): Promise<{ user: UserRow; amr: string[] }> {
-    const t = await this.redeem(ticket, true);
+    const t = await this.redeem(ticket);
     const user = await this.repo.userById(t.userId);
     if (user === undefined || !user.totpEnabled || user.totpSecret === null)
       throw new AuthError({ code: AuthErrorCode.MFA_STATE, reason: "TOTP is not on for this account" });

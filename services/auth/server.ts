@@ -6,7 +6,7 @@
  */
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { collectDefaultMetrics } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { AuthCore } from "./core.js";
@@ -305,7 +305,7 @@ export async function buildAuthApp(core: AuthCore, mods: { log: Logger; version:
     },
     async (req) =>
       passkeys.authenticationOptions(
-        req.body?.mfaToken === undefined ? undefined : await mfa.redeem(req.body.mfaToken, false),
+        req.body?.mfaToken === undefined ? undefined : await mfa.redeem(req.body.mfaToken),
       ),
   );
   app.post<{ Body: { challengeId: string; response: Record<string, unknown>; mfaToken?: string } }>(
@@ -324,7 +324,7 @@ export async function buildAuthApp(core: AuthCore, mods: { log: Logger; version:
     },
     async (req) =>
       counted("webauthn", async () => {
-        const ticket = req.body.mfaToken === undefined ? undefined : await mfa.redeem(req.body.mfaToken, true);
+        const ticket = req.body.mfaToken === undefined ? undefined : await mfa.redeem(req.body.mfaToken);
         const user = await passkeys.authenticate(req.body.challengeId, req.body.response, ticket?.userId);
         metrics.signIns.inc({ method: "webauthn", outcome: "ok" });
         return sessions.start(user, [...(ticket?.amr ?? []), "hwk"]);
@@ -429,5 +429,3 @@ export async function startAuthServer(core: AuthCore, mods: { log: Logger; versi
     },
   };
 }
-
-export type { FastifyReply };

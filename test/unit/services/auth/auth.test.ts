@@ -3,13 +3,12 @@
  * is set (`.ci/run` starts one). Password accounts with mail links, lockout, SIWE, sessions with rotation and reuse
  * detection, and the security refusals (SQL injection, forged JWTs, expired SIWE messages, replayed nonces).
  */
-import { generateKeyPairSync } from "node:crypto";
 import { Wallet } from "ethers";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
 import { SiweMessage } from "siwe";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "../../../../services/auth/index.js";
-import { BACKENDS, get, type Harness, harness, PG_URL, post, tokenOf } from "./fixtures.js";
+import { BACKENDS, get, type Harness, harness, PG_URL, post, SQLITE, tokenOf } from "./fixtures.js";
 
 const PASSWORD = "correct horse battery";
 const alice = Wallet.createRandom();
@@ -317,8 +316,24 @@ describe.each(BACKENDS)("Azora Auth on $name", (backend) => {
         expect(r.body.message, name).toMatch(reason);
       }
       expect((await get(h.app, "/v1/me", good)).status).toBe(200);
-      void exportJWK;
-      void generateKeyPairSync;
     });
+  });
+});
+
+describe("rate limits", () => {
+  it("answers AUTH_RATE_LIMITED (429) past rateLimit.max sign-in requests per window from one client", async () => {
+    const h = await harness(SQLITE, { rateLimit: { max: 3, windowSec: 60 } });
+    try {
+      for (let i = 1; i <= 3; i++) {
+        const r = await post(h.app, "/v1/password/sign-in", { email: "x@example.org", password: "wrong password" });
+        expect(r.body.error, `attempt ${i}`).toBe("AUTH_INVALID_CREDENTIALS");
+      }
+      const r = await post(h.app, "/v1/password/sign-in", { email: "x@example.org", password: "wrong password" });
+      expect(r).toMatchObject({ status: 429, body: { error: "AUTH_RATE_LIMITED" } });
+      // Reading the JWKS is not limited.
+      expect((await get(h.app, "/.well-known/jwks.json")).status).toBe(200);
+    } finally {
+      await h.close();
+    }
   });
 });
