@@ -68,6 +68,33 @@ export const AuthConfigSchema = Type.Object(
       rpName: Type.String({ default: "Azora" }),
       origin: Type.String({ default: "http://localhost:8090", description: "expected origin of ceremonies" }),
     }),
+    oidc: obj({
+      enabled: Type.Boolean({ default: true, description: "mount the OpenID Connect provider at <issuer>/oidc" }),
+      clients: Type.Array(
+        Type.Object(
+          {
+            client_id: Type.String({ minLength: 1 }),
+            client_secret: Type.Optional(Type.String({ minLength: 16, description: "confidential clients only" })),
+            redirect_uris: Type.Array(Type.String(), { minItems: 1 }),
+            token_endpoint_auth_method: Type.Optional(
+              Type.Union([
+                Type.Literal("none"),
+                Type.Literal("client_secret_basic"),
+                Type.Literal("client_secret_post"),
+              ]),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: "registered relying parties (PKCE is required of all)" },
+      ),
+      cookieKeys: Type.Optional(
+        Type.Array(Type.String({ minLength: 32 }), {
+          minItems: 1,
+          description: "keys signing the provider's cookies; random per start without (interactions in flight break)",
+        }),
+      ),
+    }),
     log: obj({
       level: Type.Union(
         ["trace", "debug", "info", "warn", "error", "fatal", "silent"].map((l) => Type.Literal(l)),

@@ -10,6 +10,8 @@ export enum AuthErrorCode {
   ACCOUNT_LOCKED = "AUTH_ACCOUNT_LOCKED",
   /** The email is already registered. */
   EMAIL_TAKEN = "AUTH_EMAIL_TAKEN",
+  /** The wallet is linked to another account. */
+  WALLET_TAKEN = "AUTH_WALLET_TAKEN",
   /** The email address is not verified yet (password sign-in needs it). */
   EMAIL_NOT_VERIFIED = "AUTH_EMAIL_NOT_VERIFIED",
   /** A verification or reset token that is unknown, used or expired. */
@@ -45,6 +47,7 @@ export type AuthErrorType =
   | { code: AuthErrorCode.INVALID_CREDENTIALS }
   | { code: AuthErrorCode.ACCOUNT_LOCKED; until: number }
   | { code: AuthErrorCode.EMAIL_TAKEN }
+  | { code: AuthErrorCode.WALLET_TAKEN }
   | { code: AuthErrorCode.EMAIL_NOT_VERIFIED }
   | { code: AuthErrorCode.INVALID_MAIL_TOKEN }
   | { code: AuthErrorCode.SIWE_INVALID_MESSAGE; reason: string }
@@ -93,6 +96,7 @@ export function httpStatusOf(code: AuthErrorCode): number {
     case AuthErrorCode.NOT_FOUND:
       return 404;
     case AuthErrorCode.EMAIL_TAKEN:
+    case AuthErrorCode.WALLET_TAKEN:
     case AuthErrorCode.MFA_STATE:
       return 409;
     case AuthErrorCode.ACCOUNT_LOCKED:
@@ -112,6 +116,8 @@ function describe(t: AuthErrorType): string {
       return `${t.code}: too many wrong passwords; locked until ${new Date(t.until).toISOString()}`;
     case AuthErrorCode.EMAIL_TAKEN:
       return `${t.code}: this email is already registered`;
+    case AuthErrorCode.WALLET_TAKEN:
+      return `${t.code}: this wallet is linked to another account`;
     case AuthErrorCode.EMAIL_NOT_VERIFIED:
       return `${t.code}: verify the email address first (see the mail we sent)`;
     case AuthErrorCode.INVALID_MAIL_TOKEN:

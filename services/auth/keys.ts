@@ -24,6 +24,8 @@ export const ALG = "EdDSA";
 interface LiveKey {
   kid: string;
   privateKey: CryptoKey;
+  /** The private key as stored; only the OIDC provider (which wants JWKs) reads it. */
+  privateJwk: JWK;
   publicJwk: JWK;
   createdAt: number;
   retiresAt: number;
@@ -68,6 +70,7 @@ export class SigningKeys {
       rows.map(async (r) => ({
         kid: r.kid,
         privateKey: (await importJWK(JSON.parse(r.privateJwk) as JWK, ALG)) as CryptoKey,
+        privateJwk: JSON.parse(r.privateJwk) as JWK,
         publicJwk: JSON.parse(r.publicJwk) as JWK,
         createdAt: r.createdAt,
         retiresAt: r.retiresAt,

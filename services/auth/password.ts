@@ -77,6 +77,15 @@ export class PasswordAccounts {
     return { userId: id };
   }
 
+  /** Links an email (and optionally a password) to a signed-in account, e.g. a wallet's; mails a verification link. */
+  async linkEmail(userId: string, emailIn: string, password?: string): Promise<void> {
+    const email = normaliseEmail(emailIn);
+    if (password !== undefined) this.checkStrength(password);
+    if (!(await this.repo.linkEmail(userId, email))) throw new AuthError({ code: AuthErrorCode.EMAIL_TAKEN });
+    if (password !== undefined) await this.repo.setPasswordHash(userId, await this.hashPassword(password));
+    await this.mailLink(userId, email, "verify");
+  }
+
   /** Sends (again) a verification link to an account's unverified email. */
   async sendVerification(userId: string): Promise<void> {
     const u = await this.repo.userById(userId);

@@ -4,6 +4,7 @@
  * Errors leave through one handler: an `AuthError` becomes `{error: <code>, message, …data}` with the status its
  * code maps to; a schema failure becomes AUTH_INVALID_REQUEST; a rate limit AUTH_RATE_LIMITED (429).
  */
+import { randomBytes } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -11,6 +12,7 @@ import { collectDefaultMetrics } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { AuthCore } from "./core.js";
 import { AuthError, AuthErrorCode, httpStatusOf, isAuthError } from "./errors.js";
+import { createOIDCProvider, registerOIDC } from "./oidc.js";
 import type { TokenPair } from "./sessions.js";
 import type { UserRow } from "./store/repository.js";
 import type { AccessClaims } from "./verifier.js";
@@ -38,7 +40,10 @@ const ERROR = {
 };
 const errors = { 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 423: ERROR, 429: ERROR, 503: ERROR };
 
-export async function buildAuthApp(core: AuthCore, mods: { log: Logger; version: string }): Promise<FastifyInstance> {
+export async function buildAuthApp(
+  core: AuthCore,
+  mods: { log: Logger; version: string; now?: () => number },
+): Promise<FastifyInstance> {
   const { cfg, sessions, passwords, siwe, mfa, passkeys, metrics } = core;
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 });
   await app.register(swagger, {
@@ -366,6 +371,35 @@ export async function buildAuthApp(core: AuthCore, mods: { log: Logger; version:
       revoked: await sessions.signOutEverywhere((await me(req)).id),
     }),
   );
+  app.post<{ Body: { message: string; signature: string } }>(
+    "/v1/me/wallet",
+    {
+      config: limited,
+      schema: {
+        summary: "Link a wallet to the signed-in account by a SIWE message it signed",
+        tags: ["account"],
+        security: [{ bearer: [] }],
+        body: body({ message: str(4096), signature: str(4098) }),
+      },
+    },
+    async (req) => ({ wallet: await siwe.link(await me(req), req.body.message, req.body.signature) }),
+  );
+  app.post<{ Body: { email: string; password?: string } }>(
+    "/v1/me/email",
+    {
+      config: limited,
+      schema: {
+        summary: "Link an email (and optionally a password) to the signed-in account; a verification link is mailed",
+        tags: ["account"],
+        security: [{ bearer: [] }],
+        body: body({ email: str(254), password: str(1024) }, ["email"]),
+      },
+    },
+    async (req, reply) => {
+      await passwords.linkEmail((await me(req)).id, req.body.email, req.body.password);
+      return reply.status(202).send({ verificationSent: true });
+    },
+  );
   app.get(
     "/v1/me",
     {
@@ -399,6 +433,11 @@ export async function buildAuthApp(core: AuthCore, mods: { log: Logger; version:
       };
     },
   );
+  if (cfg.oidc.enabled) {
+    const cookieKeys = cfg.oidc.cookieKeys ?? [randomBytes(32).toString("base64url")];
+    const provider = await createOIDCProvider(core, { clients: cfg.oidc.clients, cookieKeys, now: mods.now });
+    await registerOIDC(app, core, provider);
+  }
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

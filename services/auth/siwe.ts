@@ -63,6 +63,26 @@ export class SIWE {
 
   /** Verifies a signed message; returns the account of the address (made on first sign-in). */
   async signIn(message: string, signature: string): Promise<UserRow> {
+    const address = await this.verify(message, signature);
+    const now = this.o.now();
+    const existing = await this.repo.userByWallet(address);
+    if (existing !== undefined) return existing;
+    const id = randomUUID();
+    await this.repo.createUser({ id, wallet: address, now });
+    const made = await this.repo.userByWallet(address);
+    if (made === undefined) throw new Error("account for a new wallet was not stored");
+    return made;
+  }
+
+  /** Links the wallet that signed the message to a signed-in account (AUTH_WALLET_TAKEN if another has it). */
+  async link(user: UserRow, message: string, signature: string): Promise<string> {
+    const address = await this.verify(message, signature);
+    if (!(await this.repo.linkWallet(user.id, address))) throw new AuthError({ code: AuthErrorCode.WALLET_TAKEN });
+    return address;
+  }
+
+  /** All the checks of a SIWE message and its signature; the checksummed address that signed. */
+  async verify(message: string, signature: string): Promise<string> {
     const msg = this.parse(message);
     const now = this.o.now();
     if (msg.domain !== this.o.domain)
@@ -80,13 +100,7 @@ export class SIWE {
     const address = getAddress(msg.address);
     if (!(await this.signatureValid(message, address, signature)))
       throw new AuthError({ code: AuthErrorCode.SIWE_BAD_SIGNATURE });
-    const existing = await this.repo.userByWallet(address);
-    if (existing !== undefined) return existing;
-    const id = randomUUID();
-    await this.repo.createUser({ id, wallet: address, now });
-    const made = await this.repo.userByWallet(address);
-    if (made === undefined) throw new Error("account for a new wallet was not stored");
-    return made;
+    return address;
   }
 
   private parse(message: string): SiweMessage {

@@ -45,6 +45,17 @@ export interface PasskeyRow {
   transports: string;
 }
 
+export interface OIDCRow {
+  model: string;
+  id: string;
+  payload: string;
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  expiresAt: number | null;
+  consumedAt: number | null;
+}
+
 export type MailTokenPurpose = "verify" | "reset";
 export type ChallengePurpose = "webauthn-register" | "webauthn-login";
 
@@ -107,6 +118,12 @@ export interface AuthRepository {
     purpose: ChallengePurpose,
     now: number,
   ): Promise<{ userId: string | null; challenge: string } | undefined>;
+  /** oidc-provider's models (sessions, codes, grants, tokens…), as its adapter stores them: JSON per (model, id). */
+  oidcUpsert(r: OIDCRow): Promise<void>;
+  oidcFind(model: string, by: "id" | "uid" | "user_code", value: string, now: number): Promise<OIDCRow | undefined>;
+  oidcConsume(model: string, id: string, now: number): Promise<void>;
+  oidcDestroy(model: string, id: string): Promise<void>;
+  oidcRevokeByGrant(grantId: string): Promise<void>;
   savePasskey(p: PasskeyRow & { now: number }): Promise<void>;
   passkey(id: string): Promise<PasskeyRow | undefined>;
   passkeysOf(userId: string): Promise<PasskeyRow[]>;
@@ -166,6 +183,19 @@ CREATE TABLE IF NOT EXISTS challenges (
   challenge TEXT NOT NULL,
   expires_at BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS oidc_payloads (
+  model TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  user_code TEXT,
+  uid TEXT,
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (model, id)
+);
+CREATE INDEX IF NOT EXISTS oidc_payloads_grant ON oidc_payloads (grant_id);
+CREATE INDEX IF NOT EXISTS oidc_payloads_uid ON oidc_payloads (uid);
 CREATE TABLE IF NOT EXISTS passkeys (
   id TEXT PRIMARY KEY,
   user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -448,6 +478,60 @@ export class SqlAuthRepository implements AuthRepository {
       [id, purpose, now],
     );
     return r === undefined ? undefined : { userId: r.user_id, challenge: r.challenge };
+  }
+
+  async oidcUpsert(r: OIDCRow) {
+    await this.db.run(
+      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at,
+         consumed_at = excluded.consumed_at`,
+      [r.model, r.id, r.payload, r.grantId, r.userCode, r.uid, r.expiresAt, r.consumedAt],
+    );
+  }
+
+  async oidcFind(model: string, by: "id" | "uid" | "user_code", value: string, now: number) {
+    // `by` picks one of three fixed column names (never user input): the statement text stays constant per column.
+    const column = { id: "id", uid: "uid", user_code: "user_code" }[by];
+    const r = await this.one<{
+      model: string;
+      id: string;
+      payload: string;
+      grant_id: string | null;
+      user_code: string | null;
+      uid: string | null;
+      expires_at: number | null;
+      consumed_at: number | null;
+    }>(`SELECT * FROM oidc_payloads WHERE model = ? AND ${column} = ? AND (expires_at IS NULL OR expires_at > ?)`, [
+      model,
+      value,
+      now,
+    ]);
+    return r === undefined
+      ? undefined
+      : {
+          model: r.model,
+          id: r.id,
+          payload: r.payload,
+          grantId: r.grant_id,
+          userCode: r.user_code,
+          uid: r.uid,
+          expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+          consumedAt: r.consumed_at === null ? null : Number(r.consumed_at),
+        };
+  }
+
+  async oidcConsume(model: string, id: string, now: number) {
+    await this.db.run("UPDATE oidc_payloads SET consumed_at = ? WHERE model = ? AND id = ?", [now, model, id]);
+  }
+
+  async oidcDestroy(model: string, id: string) {
+    await this.db.run("DELETE FROM oidc_payloads WHERE model = ? AND id = ?", [model, id]);
+  }
+
+  async oidcRevokeByGrant(grantId: string) {
+    await this.db.run("DELETE FROM oidc_payloads WHERE grant_id = ?", [grantId]);
   }
 
   async savePasskey(p: PasskeyRow & { now: number }) {

@@ -80,7 +80,7 @@ export interface Harness {
 export async function harness(
   backend: StoreBackend,
   over: AuthConfigInput = {},
-  mods: { contractCheck?: ContractSignatureCheck | null } = {},
+  mods: { contractCheck?: ContractSignatureCheck | null; realClock?: boolean } = {},
 ): Promise<Harness> {
   const { db, drop } = await backend.open();
   const repo = new SqlAuthRepository(db);
@@ -98,10 +98,14 @@ export async function harness(
   const core = await createAuthCore(cfg, {
     mailer,
     repo,
-    now: () => clock.ms,
+    now: mods.realClock ? Date.now : () => clock.ms,
     contractCheck: mods.contractCheck ?? null,
   });
-  const app = await buildAuthApp(core, { log: nullLogger, version: "test" });
+  const app = await buildAuthApp(core, {
+    log: nullLogger,
+    version: "test",
+    now: mods.realClock ? Date.now : () => clock.ms,
+  });
   return {
     core,
     app,
