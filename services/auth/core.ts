@@ -79,7 +79,12 @@ export async function createAuthCore(
         ? null
         : erc1271ViaRPC(cfg.siwe.rpcUrl, cfg.siwe.chainId);
   const siwe = new SIWE(repo, { ...cfg.siwe, contractCheck, now });
-  const mfa = new MFA(repo, keys, { issuer: cfg.issuer, now });
+  const mfa = new MFA(repo, keys, {
+    issuer: cfg.issuer,
+    maxFailures: cfg.password.maxFailures,
+    lockoutSec: cfg.password.lockoutSec,
+    now,
+  });
   const passkeys = new Passkeys(repo, { ...cfg.webauthn, now });
   const verifyAccessToken = createAccessTokenVerifier({
     issuer: cfg.issuer,

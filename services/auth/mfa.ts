@@ -25,7 +25,7 @@ export class MFA {
   constructor(
     private readonly repo: AuthRepository,
     private readonly keys: SigningKeys,
-    private readonly o: { issuer: string; now: () => number },
+    private readonly o: { issuer: string; maxFailures: number; lockoutSec: number; now: () => number },
   ) {}
 
   /** The second factors the account has: "totp", "webauthn". */
@@ -92,20 +92,24 @@ export class MFA {
     const user = await this.repo.userById(t.userId);
     if (user === undefined || !user.totpEnabled || user.totpSecret === null)
       throw new AuthError({ code: AuthErrorCode.MFA_STATE, reason: "TOTP is not on for this account" });
-    if (proof.code !== undefined) {
-      await this.checkTotp(user.id, user.totpSecret, proof.code);
-      return { user, amr: [...t.amr, "otp", "mfa"] };
+    const now = this.o.now();
+    if (user.lockedUntil > now) throw new AuthError({ code: AuthErrorCode.ACCOUNT_LOCKED, until: user.lockedUntil });
+    try {
+      if (proof.code !== undefined) await this.checkTotp(user.id, user.totpSecret, proof.code);
+      else if (proof.recoveryCode !== undefined) {
+        const ok = await this.repo.useRecoveryCode(user.id, hashSecret(normaliseRecovery(proof.recoveryCode)), now);
+        if (!ok) throw new AuthError({ code: AuthErrorCode.MFA_INVALID_CODE });
+      } else throw new AuthError({ code: AuthErrorCode.INVALID_REQUEST, reason: "give code or recoveryCode" });
+    } catch (e) {
+      // Wrong second factors count with wrong passwords: a stolen password does not buy unlimited code guesses.
+      if (e instanceof AuthError && e.code === AuthErrorCode.MFA_INVALID_CODE) {
+        const s = await this.repo.recordLoginFailure(user.id, this.o.maxFailures, now + this.o.lockoutSec * 1000);
+        if (s.lockedUntil > now) throw new AuthError({ code: AuthErrorCode.ACCOUNT_LOCKED, until: s.lockedUntil });
+      }
+      throw e;
     }
-    if (proof.recoveryCode !== undefined) {
-      const ok = await this.repo.useRecoveryCode(
-        user.id,
-        hashSecret(normaliseRecovery(proof.recoveryCode)),
-        this.o.now(),
-      );
-      if (!ok) throw new AuthError({ code: AuthErrorCode.MFA_INVALID_CODE });
-      return { user, amr: [...t.amr, "otp", "mfa"] };
-    }
-    throw new AuthError({ code: AuthErrorCode.INVALID_REQUEST, reason: "give code or recoveryCode" });
+    if (user.failedLogins > 0) await this.repo.clearLoginFailures(user.id);
+    return { user, amr: [...t.amr, "otp", "mfa"] };
   }
 
   private async checkTotp(userId: string, secret: string, code: string): Promise<void> {

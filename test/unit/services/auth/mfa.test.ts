@@ -58,6 +58,15 @@ describe("MFA", () => {
     h.clock.ms += 301_000;
     const late = await post(h.app, "/v1/mfa/totp/verify", { mfaToken, recoveryCode: recovery[1] });
     expect(late.body.error).toBe("AUTH_INVALID_TOKEN");
+
+    // Guessing codes after the password counts toward the lockout (maxFailures 5, counted since the last good password).
+    const ticket = (await signIn()).body.mfaToken as string;
+    const guesses = [];
+    for (let i = 0; i < 5; i++)
+      guesses.push((await post(h.app, "/v1/mfa/totp/verify", { mfaToken: ticket, code: "123456" })).body.error);
+    expect(guesses).toEqual([...Array(4).fill("AUTH_MFA_INVALID_CODE"), "AUTH_ACCOUNT_LOCKED"]);
+    const locked = await post(h.app, "/v1/mfa/totp/verify", { mfaToken: ticket, code: await code(setup.body.secret) });
+    expect(locked.body.error).toBe("AUTH_ACCOUNT_LOCKED");
   });
 
   it("WebAuthn: registers a passkey; it then completes a password sign-in and signs in alone", async () => {
