@@ -192,6 +192,38 @@ describe.each(BACKENDS)("Azora Auth on $name", (backend) => {
       expect(await rows(h, "users")).toBe(1);
     });
 
+    it("a wallet account links an email (verified by mail) and a password; a wallet links to one account only", async () => {
+      const { nonce } = (await post(h.app, "/v1/siwe/nonce", {})).body;
+      const message = siweMessage({ nonce });
+      const s = (await post(h.app, "/v1/siwe/verify", { message, signature: await alice.signMessage(message) })).body;
+      const linked = await post(
+        h.app,
+        "/v1/me/email",
+        { email: "alice@example.org", password: PASSWORD },
+        s.accessToken,
+      );
+      expect(linked.status, JSON.stringify(linked.body)).toBe(202);
+      expect(
+        (await post(h.app, "/v1/email/verify", { token: tokenOf(h.mailer.sent.at(-1)?.link as string) })).status,
+      ).toBe(200);
+      const viaPassword = await post(h.app, "/v1/password/sign-in", { email: "alice@example.org", password: PASSWORD });
+      const me = await get(h.app, "/v1/me", viaPassword.body.accessToken);
+      expect(me.body).toMatchObject({ email: "alice@example.org", emailVerified: true, wallet: alice.address });
+
+      const otherId = await registered(h, "bo@example.org");
+      const other = (await post(h.app, "/v1/password/sign-in", { email: "bo@example.org", password: PASSWORD })).body;
+      const n2 = (await post(h.app, "/v1/siwe/nonce", {})).body.nonce;
+      const m2 = siweMessage({ nonce: n2 });
+      const taken = await post(
+        h.app,
+        "/v1/me/wallet",
+        { message: m2, signature: await alice.signMessage(m2) },
+        other.accessToken,
+      );
+      expect(taken).toMatchObject({ status: 409, body: { error: "AUTH_WALLET_TAKEN" } });
+      expect((await h.core.repo.userById(otherId))?.wallet).toBeNull();
+    });
+
     it("refuses a replayed nonce (AUTH_SIWE_BAD_NONCE) and a nonce never issued", async () => {
       const { nonce } = (await post(h.app, "/v1/siwe/nonce", {})).body;
       const message = siweMessage({ nonce });
