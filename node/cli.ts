@@ -9,6 +9,7 @@ import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
+import { registerAuthCommands } from "./authCommands.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
@@ -384,6 +385,7 @@ process.on("unhandledRejection", (e: unknown) => {
 });
 registerStorageCommands(program);
 registerPushCommands(program);
+registerAuthCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
