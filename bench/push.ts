@@ -213,8 +213,12 @@ export async function pushBench(o: PushBenchOptions = {}): Promise<PushBenchResu
     );
     const sign = (i: number) =>
       new SignJWT({})
-        .setProtectedHeader({ alg: "EdDSA", kid: "b" })
+        .setProtectedHeader({ alg: "EdDSA", kid: "b", typ: "at+jwt" })
         .setSubject(`u${i}`)
+        .setIssuer("https://auth.bench")
+        .setAudience("azora")
+        .setJti(`j${i}`)
+        .setIssuedAt()
         .setExpirationTime("1h")
         .sign(privateKey);
 
@@ -229,6 +233,8 @@ export async function pushBench(o: PushBenchOptions = {}): Promise<PushBenchResu
         join(dir, "push"),
         "--port",
         String(port),
+        "--issuer",
+        "https://auth.bench",
         "--jwks-file",
         join(dir, "jwks.json"),
         "--publish-token",

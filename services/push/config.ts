@@ -32,8 +32,13 @@ export const PushConfigSchema = Type.Object(
           Type.String({ description: "Azora Auth's JWKS URL; access tokens are verified against it" }),
         ),
         jwksFile: Type.Optional(Type.String({ description: "a JWKS file instead of jwksUrl (offline)" })),
-        issuer: Type.Optional(Type.String({ description: "required `iss` of access tokens" })),
-        audience: Type.Optional(Type.String({ description: "required `aud` of access tokens" })),
+        issuer: Type.Optional(
+          Type.String({ description: "Azora Auth's issuer URL: required `iss` of access tokens (required)" }),
+        ),
+        audience: Type.String({
+          default: "azora",
+          description: "required `aud` of access tokens (Azora Auth's `audience`)",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -1,11 +1,11 @@
 /**
- * Who is calling: Azora Auth's access tokens (JWTs signed with its rotating EdDSA keys, published as a JWKS).
- * The verifier is a port — `(token) => Identity` — so the service, its tests and the mail worker's IMAP auth
- * can share it. Only asymmetric algorithms are accepted (never `none`, never HMAC with a public key), the
- * key must be in the issuer's key set, and `exp`/`nbf`/`iss`/`aud` are checked by jose.
+ * Who is calling: Azora Auth's access tokens (JWTs signed with its rotating EdDSA keys, published as a JWKS),
+ * checked by Azora Auth's own verifier (`services/auth/verifier.ts`), so both services agree on what a valid
+ * token is. The port — `(token) => Identity` — keeps the hub and the server free of JWT details.
  */
 import { readFileSync } from "node:fs";
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { JSONWebKeySet } from "jose";
+import { createAccessTokenVerifier } from "../auth/verifier.js";
 import type { Identity } from "./channels.js";
 import { PushError, PushErrorCode } from "./errors.js";
 
@@ -16,38 +16,38 @@ export interface TokenVerifierOptions {
   jwksUrl?: string;
   /** A JWKS file instead (offline deployments and tests). */
   jwksFile?: string;
+  /** Azora Auth's issuer (its public URL). */
   issuer?: string;
+  /** `aud` of Azora Auth's access tokens (its `audience` key; "azora" by default there and here). */
   audience?: string;
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockToleranceSec?: number;
 }
 
-const ALGORITHMS = ["EdDSA", "ES256", "RS256"];
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
+/** Azora Auth's own verifier (EdDSA, `at+jwt`, issuer, audience, expiry), its errors mapped to this service's. */
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
-  let keys: JWTVerifyGetKey;
-  if (opts.jwksUrl !== undefined) keys = createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000 });
-  else if (opts.jwksFile !== undefined)
-    keys = createLocalJWKSet(JSON.parse(readFileSync(opts.jwksFile, "utf8")) as JSONWebKeySet);
-  else throw new Error("push: auth needs jwksUrl or jwksFile (Azora Auth's key set)");
+  if (opts.issuer === undefined) throw new Error("push: auth.issuer (--issuer) is required: Azora Auth's issuer URL");
+  let jwks: URL | JSONWebKeySet;
+  if (opts.jwksUrl !== undefined) jwks = new URL(opts.jwksUrl);
+  else if (opts.jwksFile !== undefined) jwks = JSON.parse(readFileSync(opts.jwksFile, "utf8")) as JSONWebKeySet;
+  else throw new Error("push: auth.jwksUrl (--jwks-url) or auth.jwksFile is required: Azora Auth's key set");
+  const verify = createAccessTokenVerifier({
+    issuer: opts.issuer,
+    audience: opts.audience ?? "azora",
+    jwks,
+    clockToleranceSec: opts.clockToleranceSec,
+  });
   return async (token) => {
+    let claims: Awaited<ReturnType<typeof verify>>;
     try {
-      const { payload } = await jwtVerify(token, keys, {
-        algorithms: ALGORITHMS,
-        issuer: opts.issuer,
-        audience: opts.audience,
-        clockTolerance: opts.clockToleranceSec ?? 5,
-        requiredClaims: ["sub", "exp"],
-      });
-      const sub = payload.sub as string;
-      const wallet =
-        typeof payload.wallet === "string" && ADDRESS.test(payload.wallet) ? payload.wallet.toLowerCase() : undefined;
-      return wallet === undefined ? { sub } : { sub, wallet };
+      claims = await verify(token);
     } catch (e) {
-      const err = e as { code?: string; message: string };
-      throw new PushError({ code: PushErrorCode.UNAUTHENTICATED, reason: err.code ?? err.message });
+      throw new PushError({ code: PushErrorCode.UNAUTHENTICATED, reason: (e as Error).message });
     }
+    const wallet = claims.wallet !== undefined && ADDRESS.test(claims.wallet) ? claims.wallet.toLowerCase() : undefined;
+    return wallet === undefined ? { sub: claims.sub } : { sub: claims.sub, wallet };
   };
 }
 

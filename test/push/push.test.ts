@@ -32,10 +32,13 @@ async function token(
   key: Key = signingKey,
   exp = "5m",
 ): Promise<string> {
+  // As Azora Auth issues them: EdDSA, typ at+jwt, iss, aud, iat, exp, jti.
   return new SignJWT({ ...extra })
-    .setProtectedHeader({ alg: "EdDSA", kid: key === signingKey ? "k1" : "k1" })
+    .setProtectedHeader({ alg: "EdDSA", kid: "k1", typ: "at+jwt" })
     .setSubject(sub)
     .setIssuer("https://auth.test")
+    .setAudience("azora")
+    .setJti(randomBytes(8).toString("hex"))
     .setIssuedAt()
     .setExpirationTime(exp)
     .sign(key);
@@ -156,12 +159,15 @@ async function publish(
 const messages = (fs: Frame[]) => fs.filter((f) => f.type === "message");
 
 describe("Azora Push", () => {
-  it("refuses connections without a valid Azora Auth token: none, alg none, a foreign key, expired, wrong issuer", async () => {
+  it("refuses connections without a valid Azora Auth access token: none, alg none, a foreign key, expired, wrong issuer, not an access token", async () => {
     const svc = await start(tempDir("push"));
     try {
       const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub: "alice", iss: "https://auth.test", exp: 9e9 })).toString("base64url")}.`;
       const wrongIssuer = await new SignJWT({})
-        .setProtectedHeader({ alg: "EdDSA", kid: "k1" })
+        .setProtectedHeader({ alg: "EdDSA", kid: "k1", typ: "at+jwt" })
+        .setAudience("azora")
+        .setJti("j")
+        .setIssuedAt()
         .setSubject("alice")
         .setIssuer("https://evil.test")
         .setExpirationTime("5m")
@@ -172,6 +178,16 @@ describe("Azora Push", () => {
         await token("alice", {}, foreignKey),
         await token("alice", {}, signingKey, "-1m"),
         wrongIssuer,
+        // Signed by the right key but not an access token (an ID token, an MFA ticket): no `at+jwt` type.
+        await new SignJWT({})
+          .setProtectedHeader({ alg: "EdDSA", kid: "k1" })
+          .setSubject("alice")
+          .setIssuer("https://auth.test")
+          .setAudience("azora")
+          .setJti("j")
+          .setIssuedAt()
+          .setExpirationTime("5m")
+          .sign(signingKey),
       ]) {
         await expect(Client.open(svc, bad)).rejects.toThrow(/HTTP 401/);
       }
