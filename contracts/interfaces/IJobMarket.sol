@@ -243,6 +243,8 @@ interface IJobMarket {
     // views
     /// @notice An unknown id reads as the all-zero view (status None).
     function job(uint256 id) external view returns (JobView memory);
+    /// @notice job(id) for each id (at most 64): one call for a worker's many open jobs.
+    function jobs(uint256[] calldata ids) external view returns (JobView[] memory);
     function jobCount() external view returns (uint256);
     /// @notice What `withdraw(token)` would pay `account` now.
     function withdrawable(address account, address token) external view returns (uint256);

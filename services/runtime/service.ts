@@ -189,7 +189,7 @@ export async function startWorkerService(
       {
         address: wallet.address,
         rpc,
-        market: new MarketReader(rpc),
+        market: new MarketReader(rpc, undefined, { coalesce: true }),
         txm,
         journal,
         blobs,

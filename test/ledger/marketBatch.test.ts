@@ -235,3 +235,23 @@ describe("batch gas", () => {
     for (const id of more) expect((await h.job(id))[V.status]).toBe(JobStatus.Open);
   });
 });
+
+describe("jobs(ids) view", () => {
+  it("reads job(id) for each id in one call (unknown ids as the zero view), at most 64", async () => {
+    const ids = await postMany(2);
+    await h.ok(as(f.market, w1).claim(ids[1]));
+    const all = ((await f.market.jobs([ids[0], ids[1], 77_777n])) as unknown[]).map((v) =>
+      JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x)),
+    );
+    const one = await Promise.all(
+      [ids[0], ids[1], 77_777n].map(async (id) =>
+        JSON.stringify(await f.market.job(id), (_, x) => (typeof x === "bigint" ? x.toString() : x)),
+      ),
+    );
+    expect(all).toEqual(one);
+    expect(await revertOf(f.market.jobs(Array.from({ length: 65 }, (_, i) => BigInt(i + 1))))).toEqual([
+      "JobBatchSize",
+      [65n, 64n],
+    ]);
+  });
+});

@@ -2,7 +2,7 @@ import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { type AbiType, type AbiValue, arrayOf, typeString } from "../abi.js";
 import type { FunctionDef, ModuleCall } from "../host.js";
 import type { NativeModule } from "../registry.js";
-import { acceptMany, claimMany, postMany, submitMany } from "./batch.js";
+import { acceptMany, claimMany, MAX_BATCH, postMany, submitMany } from "./batch.js";
 import { MARKET_ADDRESS, MarketCtx } from "./context.js";
 import { MarketErrors } from "./errors.js";
 import { Events } from "./events.js";
@@ -182,6 +182,23 @@ const functions: FunctionDef[] = [
   fn("job", ["uint256"], [JOB_VIEW], G.view, async (ctx, [id]) => [await jobView(ctx, id as bigint)], {
     view: true,
   }),
+  fn(
+    "jobs",
+    [arrayOf("uint256")],
+    [arrayOf(JOB_VIEW)],
+    G.view,
+    async (ctx, [ids]) => {
+      const list = ids as bigint[];
+      if (list.length > MAX_BATCH) throw MarketErrors.batchSize(BigInt(list.length), BigInt(MAX_BATCH));
+      const out: AbiValue[] = [];
+      for (const id of list) {
+        ctx.call.charge(G.view);
+        out.push(await jobView(ctx, id));
+      }
+      return [out];
+    },
+    { view: true },
+  ),
   fn("jobCount", [], ["uint256"], G.view, async (ctx) => [await jobCountView(ctx)], { view: true }),
   fn(
     "withdrawable",

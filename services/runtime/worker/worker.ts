@@ -366,7 +366,12 @@ export class Worker implements DriverContext {
       default:
         break;
     }
-    this.dirty.add(keyOf(id, "work"));
+    // This worker's own claim and deliveries: its driver sent them and moved on from their receipts; a re-read of
+    // the job for them would only cost a view per job (the states that wait for events are not waiting for these).
+    const own =
+      (ev.name === "JobClaimed" || ev.name === "ResultSubmitted" || ev.name === "ResultCommitted") &&
+      String(ev.args.worker).toLowerCase() === this.address.toLowerCase();
+    if (!own) this.dirty.add(keyOf(id, "work"));
     this.dirty.add(keyOf(id, "verify"));
   }
 
