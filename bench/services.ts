@@ -631,7 +631,7 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       cli,
       opts.root,
       node.url,
-      ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
+      opts.skipAI ? ["ai/onnx"] : ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
       ["--dev-account", "2", "--max-jobs", "64", "--models-dir", modelsDir, ...workerArgs],
     );
     procs.push(aiWorker);
