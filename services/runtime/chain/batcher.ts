@@ -10,7 +10,7 @@
  * BATCH_ITEM_SKIPPED carrying the decoded custom error when the market skipped its item (a lost claim race, a job
  * settled meanwhile), as a single call's simulation would have said WOULD_REVERT.
  */
-import { getBytes, toBigInt } from "ethers";
+import { toBigInt } from "ethers";
 import { TxError, TxErrorCode } from "../errors.js";
 import { decodeRevert, encodeMarketCall, MARKET_ADDRESS, marketInterface } from "./market.js";
 import type { TxIntent, TxManager, TxOutcome } from "./txManager.js";
@@ -47,6 +47,15 @@ interface Queued {
   call: BatchCall;
   resolve: (o: TxOutcome) => void;
   reject: (e: unknown) => void;
+}
+
+/** The custom error a BatchItemSkipped log carries (hex), or undefined when the log does not decode. */
+function skippedReason(log: { topics: string[]; data: string }): string | undefined {
+  try {
+    return String(marketInterface.decodeEventLog("BatchItemSkipped", log.data, log.topics).reason);
+  } catch {
+    return undefined;
+  }
 }
 
 const SKIPPED_TOPIC = marketInterface.getEvent("BatchItemSkipped")?.topicHash as string;
@@ -126,10 +135,7 @@ export class MarketBatcher {
       );
       const skipped = mine.find((l) => l.topics[0] === SKIPPED_TOPIC);
       if (outcome.status === "mined" && skipped !== undefined) {
-        const [reason] = marketInterface.decodeEventLog("BatchItemSkipped", skipped.data, skipped.topics);
-        const d = decodeRevert(
-          typeof reason === "string" ? reason : `0x${Buffer.from(getBytes(reason)).toString("hex")}`,
-        );
+        const d = decodeRevert(skippedReason(skipped));
         b.reject(
           new TxError(
             {
