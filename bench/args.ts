@@ -25,6 +25,8 @@ export interface BenchParams {
   servicesJobs: number;
   /** Services phase without the AI models (lifecycle and 10 ms job only). */
   servicesNoAI: boolean;
+  /** Services phase with one transaction per market call (no postMany / claimMany / submitMany / acceptMany). */
+  servicesNoBatch: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
   /** Tracing phase: debug_traceTransaction (callTracer) per second, Azora vs Anvil. */
@@ -80,10 +82,12 @@ Options:
   --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --services-no-batch    services phase with one transaction per market call (requesters without postMany /
+                         acceptMany, workers with --max-batch 1): the baseline of the batch calls
   --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
   --no-video             skip the video phase (9: video/hls transcode speed per rendition, needs ffmpeg)
   --media-only           run only the storage and video phases
-  --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
+  --worker-args "<args>" extra arguments for the services phase's workers (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
 
@@ -140,6 +144,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
+    servicesNoBatch: false,
     storage: true,
     video: true,
     mediaOnly: false,
@@ -192,6 +197,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-no-ai":
         p.servicesNoAI = true;
+        break;
+      case "--services-no-batch":
+        p.servicesNoBatch = true;
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);

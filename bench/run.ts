@@ -305,6 +305,7 @@ async function main(): Promise<number> {
         log,
         jobs: params.servicesJobs,
         skipAI: params.servicesNoAI,
+        batch: !params.servicesNoBatch,
         nodeArgs: params.azoraArgs,
         workerArgs: params.workerArgs,
       });

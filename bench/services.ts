@@ -6,7 +6,7 @@
 // handler rows. The requester side is this process: pre-signed transactions and one block-by-block log watcher,
 // so the load generator stays light on the shared CPU.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -56,6 +56,11 @@ export interface ServicesBenchOptions {
   nodeArgs?: string[];
   /** Extra `azora worker` arguments (the bench's --worker-args), e.g. --cpu-profile FILE. */
   workerArgs?: string[];
+  /**
+   * Batch calls (default true): requesters coalesce posts and accepts into postMany / acceptMany while one of
+   * theirs is unmined, and workers run with --max-batch 32. false: one transaction per call, as before them.
+   */
+  batch?: boolean;
 }
 
 export interface MarketRun {
@@ -71,6 +76,8 @@ export interface MarketRun {
   /** CPU seconds per job of the node and the worker process over the run. */
   nodeCpuMsPerJob: number | null;
   workerCpuMsPerJob: number | null;
+  /** Blocks the node made over the run, per job settled (a block holds many jobs' transactions when busy). */
+  blocksPerJob: number | null;
   /** Node-side JSON-RPC per job over the run, by method: calls and handling ms (from the node's /metrics). */
   rpcPerJob: Record<string, { calls: number; ms: number }>;
 }
@@ -102,7 +109,11 @@ export interface ServicesBenchResult {
     directP50Ms: number | null;
     directJobsPerSec: number | null;
     market: MarketRun;
-    /** 1 − (jobs × direct p50) / market wall time: the share of the market run not spent in inference. */
+    /** Batch calls on (postMany / acceptMany by the requesters, claimMany / submitMany by the worker). */
+    batch: boolean;
+    /** The same job through the market one at a time (post → result latency of a lone job). */
+    single: MarketRun;
+    /** marketOverhead(): (market wall time per job − direct) / market wall time per job, at market.inFlight. */
     overhead: number | null;
     overheadTargetMet: boolean | null;
   } | null;
@@ -140,6 +151,10 @@ class ChainWatcher {
     await this.loop;
   }
 
+  async head(): Promise<number> {
+    return Number(hexToBigInt(await this.rpc.call("eth_blockNumber")));
+  }
+
   receipt(hash: string): Promise<Receipt> {
     return new Promise((res) => this.receipts.set(hash, res));
   }
@@ -152,33 +167,42 @@ class ChainWatcher {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const head = Number(hexToBigInt(await this.rpc.call("eth_blockNumber")));
-      if (head <= this.last) {
-        await sleep(25);
-        continue;
+      try {
+        await this.poll();
+      } catch {
+        // a dropped keep-alive socket on a loaded machine: the next poll reads the same range again
+        await sleep(100);
       }
-      const hashes = [...this.receipts.keys()];
-      const [logs, ...rs] = await this.rpc.batch([
-        [
-          "eth_getLogs",
-          [{ fromBlock: toHex(this.last + 1), toBlock: toHex(head), address: MARKET_ADDRESS, topics: [this.topic] }],
-        ],
-        ...hashes.map((h) => ["eth_getTransactionReceipt", [h]] as [string, unknown[]]),
-      ]);
-      for (let i = 0; i < hashes.length; i++) {
-        const r = rs[i].result as Receipt | null;
-        if (r === null || r === undefined) continue;
-        this.receipts.get(hashes[i])?.(r);
-        this.receipts.delete(hashes[i]);
-      }
-      for (const l of (logs.result as { topics: string[] }[]) ?? []) {
-        const k = BigInt(l.topics[1]).toString();
-        this.seenSubmitted.add(k);
-        this.submitted.get(k)?.();
-        this.submitted.delete(k);
-      }
-      this.last = head;
     }
+  }
+
+  private async poll(): Promise<void> {
+    const head = Number(hexToBigInt(await this.rpc.call("eth_blockNumber")));
+    if (head <= this.last) {
+      await sleep(25);
+      return;
+    }
+    const hashes = [...this.receipts.keys()];
+    const [logs, ...rs] = await this.rpc.batch([
+      [
+        "eth_getLogs",
+        [{ fromBlock: toHex(this.last + 1), toBlock: toHex(head), address: MARKET_ADDRESS, topics: [this.topic] }],
+      ],
+      ...hashes.map((h) => ["eth_getTransactionReceipt", [h]] as [string, unknown[]]),
+    ]);
+    for (let i = 0; i < hashes.length; i++) {
+      const r = rs[i].result as Receipt | null;
+      if (r === null || r === undefined) continue;
+      this.receipts.get(hashes[i])?.(r);
+      this.receipts.delete(hashes[i]);
+    }
+    for (const l of (logs.result as { topics: string[] }[]) ?? []) {
+      const k = BigInt(l.topics[1]).toString();
+      this.seenSubmitted.add(k);
+      this.submitted.get(k)?.();
+      this.submitted.delete(k);
+    }
+    this.last = head;
   }
 }
 
@@ -212,6 +236,107 @@ class Requester {
   }
 }
 
+type Action = "post" | "accept";
+
+/**
+ * A requester's calls, coalesced Nagle-style as the worker runtime's MarketBatcher does: while a transaction of an
+ * action is unmined, further calls queue and go out together as postMany / acceptMany when it is mined (a lone
+ * call goes out at once as post / accept). Gas per job of a batch is its gasUsed divided by its items.
+ */
+class RequesterQueue {
+  private readonly queues: Record<Action, { arg: JobTemplate | bigint; done: (r: CallResult) => void }[]> = {
+    post: [],
+    accept: [],
+  };
+  private readonly inFlight = new Set<Action>();
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly w: ChainWatcher,
+    readonly req: Requester,
+    private readonly batch: boolean,
+  ) {}
+
+  post(t: JobTemplate): Promise<CallResult> {
+    return this.enqueue("post", t);
+  }
+  accept(id: bigint): Promise<CallResult> {
+    return this.enqueue("accept", id);
+  }
+
+  private enqueue(action: Action, arg: JobTemplate | bigint): Promise<CallResult> {
+    return new Promise((done) => {
+      this.queues[action].push({ arg, done });
+      if (!this.inFlight.has(action)) {
+        this.inFlight.add(action);
+        setImmediate(() => void this.flush(action));
+      }
+    });
+  }
+
+  private async flush(action: Action): Promise<void> {
+    const items = this.queues[action].splice(0, this.batch ? 64 : 1);
+    try {
+      if (items.length > 0) await this.send(action, items);
+    } finally {
+      if (this.queues[action].length > 0) setImmediate(() => void this.flush(action));
+      else this.inFlight.delete(action);
+    }
+  }
+
+  private async send(action: Action, items: { arg: JobTemplate | bigint; done: (r: CallResult) => void }[]) {
+    const n = items.length;
+    let tx: { raw: string; hash: string };
+    if (action === "post") {
+      const ts = items.map((i) => i.arg as JobTemplate);
+      const value = ts.reduce((a, t) => a + t.escrow, 0n);
+      tx =
+        n === 1
+          ? this.req.sign(marketInterface.encodeFunctionData("post", [specOf(ts[0])]), value, 600_000n)
+          : this.req.sign(
+              marketInterface.encodeFunctionData("postMany", [ts.map(specOf)]),
+              value,
+              60_000n + 300_000n * BigInt(n),
+            );
+    } else {
+      const ids = items.map((i) => i.arg as bigint);
+      tx =
+        n === 1
+          ? this.req.sign(marketInterface.encodeFunctionData("accept", [ids[0]]), 0n, 400_000n)
+          : this.req.sign(marketInterface.encodeFunctionData("acceptMany", [ids]), 0n, 60_000n + 300_000n * BigInt(n));
+    }
+    const mined = this.w.receipt(tx.hash);
+    await sendRaw(this.rpc, tx.raw);
+    const r = await mined;
+    const ok = hexToBigInt(r.status) === 1n;
+    const gas = Number(hexToBigInt(r.gasUsed)) / n;
+    const market = r.logs.filter((l) => l.address.toLowerCase() === MARKET_ADDRESS.toLowerCase());
+    if (action === "post") {
+      // JobPosted logs in the order of the specs
+      const posted = market.filter((l) => l.topics[0] === JOB_POSTED_TOPIC).map((l) => BigInt(l.topics[1]));
+      for (const [i, it] of items.entries()) it.done({ ok: ok && posted[i] !== undefined, id: posted[i] ?? 0n, gas });
+    } else {
+      const accepted = new Set(
+        market.filter((l) => l.topics[0] === JOB_ACCEPTED_TOPIC).map((l) => BigInt(l.topics[1]).toString()),
+      );
+      for (const it of items) it.done({ ok: ok && accepted.has(String(it.arg)), id: it.arg as bigint, gas });
+    }
+  }
+}
+
+interface CallResult {
+  ok: boolean;
+  id: bigint;
+  gas: number;
+}
+
+const JOB_POSTED_TOPIC = marketInterface.getEvent("JobPosted")?.topicHash as string;
+const JOB_ACCEPTED_TOPIC = marketInterface.getEvent("JobAccepted")?.topicHash as string;
+
+function specOf(t: JobTemplate): unknown[] {
+  return [t.kind, t.specURI, t.inputHash, ZERO_ADDRESS, t.price, 1, 600, 600, 600, 0, ZERO_ADDRESS];
+}
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
 interface JobTemplate {
   kind: string;
   specURI: string;
@@ -234,48 +359,19 @@ async function sendRaw(rpc: RpcClient, raw: string): Promise<void> {
 }
 
 /** One job: post, wait for its result, accept. */
-async function lifecycle(rpc: RpcClient, w: ChainWatcher, req: Requester, t: JobTemplate): Promise<Lifecycle> {
+async function lifecycle(w: ChainWatcher, q: RequesterQueue, t: JobTemplate): Promise<Lifecycle> {
   const t0 = performance.now();
-  const spec = [
-    t.kind,
-    t.specURI,
-    t.inputHash,
-    "0x0000000000000000000000000000000000000000",
-    t.price,
-    1,
-    600,
-    600,
-    600,
-    0,
-    "0x0000000000000000000000000000000000000000",
-  ];
-  const post = req.sign(marketInterface.encodeFunctionData("post", [spec]), t.escrow, 600_000n);
-  const posted = w.receipt(post.hash);
-  await sendRaw(rpc, post.raw);
-  const pr = await posted;
-  if (hexToBigInt(pr.status) !== 1n) return { ok: false, resultMs: 0, settleMs: 0, id: 0n, postGas: 0, acceptGas: 0 };
-  const log = pr.logs.find((l) => l.address.toLowerCase() === MARKET_ADDRESS.toLowerCase());
-  const id = BigInt(log?.topics[1] ?? "0x0");
-  await w.resultSubmitted(id);
+  const p = await q.post(t);
+  if (!p.ok) return { ok: false, resultMs: 0, settleMs: 0, id: 0n, postGas: 0, acceptGas: 0 };
+  await w.resultSubmitted(p.id);
   const resultMs = performance.now() - t0;
-  const accept = req.sign(marketInterface.encodeFunctionData("accept", [id]), 0n, 400_000n);
-  const accepted = w.receipt(accept.hash);
-  await sendRaw(rpc, accept.raw);
-  const ar = await accepted;
-  return {
-    ok: hexToBigInt(ar.status) === 1n,
-    resultMs,
-    settleMs: performance.now() - t0,
-    id,
-    postGas: Number(hexToBigInt(pr.gasUsed)),
-    acceptGas: Number(hexToBigInt(ar.gasUsed)),
-  };
+  const a = await q.accept(p.id);
+  return { ok: a.ok, resultMs, settleMs: performance.now() - t0, id: p.id, postGas: p.gas, acceptGas: a.gas };
 }
 
 async function runJobs(
-  rpc: RpcClient,
   w: ChainWatcher,
-  reqs: Requester[],
+  reqs: RequesterQueue[],
   template: JobTemplate,
   total: number,
   inFlight: number,
@@ -283,6 +379,7 @@ async function runJobs(
 ): Promise<{ run: MarketRun; lifecycles: Lifecycle[] }> {
   const cpu0 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
   const rpc0 = await rpcCounters(procs.node.url);
+  const head0 = await w.head();
   const out: Lifecycle[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -290,7 +387,7 @@ async function runJobs(
     Array.from({ length: inFlight }, async (_, lane) => {
       while (next < total) {
         next++;
-        out.push(await lifecycle(rpc, w, reqs[lane % reqs.length], template));
+        out.push(await lifecycle(w, reqs[lane % reqs.length], template));
       }
     }),
   );
@@ -298,6 +395,7 @@ async function runJobs(
   const cpu1 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
   const ok = out.filter((l) => l.ok);
   const rpc1 = await rpcCounters(procs.node.url);
+  const head1 = await w.head();
   const rpcPerJob: Record<string, { calls: number; ms: number }> = {};
   for (const [method, b] of rpc1) {
     const a = rpc0.get(method) ?? { count: 0, sum: 0 };
@@ -321,6 +419,7 @@ async function runJobs(
       settleLatencyMs: summarize(ok.map((l) => l.settleMs)),
       nodeCpuMsPerJob: perJob(cpu0.node, cpu1.node),
       workerCpuMsPerJob: perJob(cpu0.worker, cpu1.worker),
+      blocksPerJob: ok.length === 0 ? null : round((head1 - head0) / ok.length, 2),
       rpcPerJob,
     },
   };
@@ -336,15 +435,30 @@ async function workerGas(rpc: RpcClient, ids: bigint[]): Promise<{ claim: number
     transactionHash: string;
   }[];
   const want = new Set(ids.map((i) => i.toString()));
-  const byKind = { claim: new Set<string>(), submit: new Set<string>() };
+  // per transaction: its items of the kind (a claimMany holds many) and how many of them are this run's
+  const byKind = {
+    claim: new Map<string, { all: number; ours: number }>(),
+    submit: new Map<string, { all: number; ours: number }>(),
+  };
   for (const l of logs) {
-    if (!want.has(BigInt(l.topics[1]).toString())) continue;
-    (l.topics[0] === topics[0] ? byKind.claim : byKind.submit).add(l.transactionHash);
+    const m = l.topics[0] === topics[0] ? byKind.claim : byKind.submit;
+    const e = m.get(l.transactionHash) ?? { all: 0, ours: 0 };
+    e.all++;
+    if (want.has(BigInt(l.topics[1]).toString())) e.ours++;
+    m.set(l.transactionHash, e);
   }
-  const mean = async (hashes: Set<string>) => {
-    const rs = await rpc.batchAll([...hashes].map((h) => ["eth_getTransactionReceipt", [h]] as [string, unknown[]]));
-    const gas = rs.map((r) => Number(hexToBigInt((r.result as Receipt).gasUsed)));
-    return gas.length === 0 ? 0 : Math.round(gas.reduce((a, b) => a + b, 0) / gas.length);
+  /** Gas per job: each transaction's gasUsed shared equally by its items. */
+  const mean = async (txs: Map<string, { all: number; ours: number }>) => {
+    const hashes = [...txs].filter(([, e]) => e.ours > 0).map(([h]) => h);
+    const rs = await rpc.batchAll(hashes.map((h) => ["eth_getTransactionReceipt", [h]] as [string, unknown[]]));
+    let gas = 0;
+    let jobs = 0;
+    rs.forEach((r, i) => {
+      const e = txs.get(hashes[i]) as { all: number; ours: number };
+      gas += (Number(hexToBigInt((r.result as Receipt).gasUsed)) * e.ours) / e.all;
+      jobs += e.ours;
+    });
+    return jobs === 0 ? 0 : Math.round(gas / jobs);
   };
   return { claim: await mean(byKind.claim), submit: await mean(byKind.submit) };
 }
@@ -360,6 +474,20 @@ async function withdrawCount(rpc: RpcClient, worker: string): Promise<number> {
     },
   ])) as unknown[];
   return logs.length;
+}
+
+/**
+ * The market's overhead on a job, as a share of its wall time through the market:
+ *   (market wall time per job − direct wall time per job) / market wall time per job = 1 − direct / market
+ * where the market's wall time per job is the run's wall time ÷ jobs settled (post → accept mined) with many jobs
+ * in flight, and the direct one is the wall time ÷ runs of the same model called in-process one after another
+ * (batch 1, the worker's own way of running it: one job at a time on one intra-op thread). Throughput-based:
+ * with jobs in flight the market's latency overlaps other jobs' inference; the lone job's latency is printed
+ * next to it.
+ */
+export function marketOverhead(directJobsPerSec: number | null, marketJobsPerSec: number): number | null {
+  if (directJobsPerSec === null || directJobsPerSec <= 0 || marketJobsPerSec <= 0) return null;
+  return round(1 - marketJobsPerSec / directJobsPerSec, 3);
 }
 
 /** The 10 ms model called directly, one at a time (the baseline of the overhead figure), in this process. */
@@ -429,7 +557,8 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
   try {
     // a models dir with the shipped models and the 10 ms matmul model for ai/onnx
     const shipped = defaultModelsDir();
-    for (const e of readdirSync(shipped)) symlinkSync(join(shipped, e), join(modelsDir, e));
+    // (not fetched yet — `npm run models:fetch` — is fine for the lifecycle and 10 ms phases: they use neither)
+    if (existsSync(shipped)) for (const e of readdirSync(shipped)) symlinkSync(join(shipped, e), join(modelsDir, e));
     const matmulFile = join(hostDir, "matmul.onnx");
     writeFileSync(matmulFile, buildMatMulStack({ rows: 224, width: 512, layers: 8 }));
     const matmulId = await importONNXModel(modelsDir, matmulFile);
@@ -447,10 +576,13 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       ])) as string,
     )[0];
     const feeBps = Number(params.feeBps);
-    const reqs = REQUESTER_KEYS.map((k) => new Requester(k, chainId));
-    for (const r of reqs) await r.init(rpc);
+    const batch = opts.batch ?? true;
+    const signers = REQUESTER_KEYS.map((k) => new Requester(k, chainId));
+    for (const r of signers) await r.init(rpc);
     const watcher = new ChainWatcher(rpc);
     await watcher.start();
+    const reqs = signers.map((r) => new RequesterQueue(rpc, watcher, r, batch));
+    const workerArgs = ["--max-batch", batch ? "32" : "1", ...(opts.workerArgs ?? [])];
     const store = createFileBlobStore(hostDir);
     const host = await createBlobServer(store, { host: "127.0.0.1", port: 0 });
 
@@ -460,13 +592,13 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       opts.root,
       node.url,
       ["test/sha256"],
-      ["--dev-account", "1", "--max-jobs", "64"],
+      ["--dev-account", "1", "--max-jobs", "64", ...workerArgs],
     );
     procs.push(testWorker);
     log(`[services] market lifecycle (test/sha256, no work): ${jobs} jobs, ${inFlight} in flight…`);
     const noWork = template("test/sha256", new TextEncoder().encode("bench"), {}, undefined, feeBps);
-    await runJobs(rpc, watcher, reqs, noWork, Math.min(16, jobs), Math.min(8, inFlight), { node, worker: testWorker }); // warm-up
-    const lc = await runJobs(rpc, watcher, reqs, noWork, jobs, inFlight, { node, worker: testWorker });
+    await runJobs(watcher, reqs, noWork, Math.min(16, jobs), Math.min(8, inFlight), { node, worker: testWorker }); // warm-up
+    const lc = await runJobs(watcher, reqs, noWork, jobs, inFlight, { node, worker: testWorker });
     const wg = await workerGas(
       rpc,
       lc.lifecycles.map((l) => l.id),
@@ -488,7 +620,9 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
         new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d").address,
       ),
     };
-    log(`[services]   ${lc.run.jobsPerSec} jobs/s, settle p50 ${lc.run.settleLatencyMs.p50} ms`);
+    log(
+      `[services]   ${lc.run.jobsPerSec} jobs/s, settle p50 ${lc.run.settleLatencyMs.p50} ms, CPU ms/job node ${lc.run.nodeCpuMsPerJob} worker ${lc.run.workerCpuMsPerJob}; blocks/job ${lc.run.blocksPerJob}; RPC/job ${rpcSummary(lc.run.rpcPerJob)}`,
+    );
     await testWorker.stop();
     procs.splice(procs.indexOf(testWorker), 1);
 
@@ -497,8 +631,8 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       cli,
       opts.root,
       node.url,
-      ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
-      ["--dev-account", "2", "--max-jobs", "64", "--models-dir", modelsDir],
+      opts.skipAI ? ["ai/onnx"] : ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
+      ["--dev-account", "2", "--max-jobs", "64", "--models-dir", modelsDir, ...workerArgs],
     );
     procs.push(aiWorker);
     const x = Float32Array.from({ length: 224 * 512 }, (_, i) => Math.sin(i));
@@ -508,20 +642,25 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     log(
       `[services] 10 ms inference job (ai/onnx ${TEN_MS_MODEL}) through the market: ${Math.ceil(jobs / 2)} jobs, ${inFlight} in flight…`,
     );
-    await runJobs(rpc, watcher, reqs, tenMsJob, 8, 4, { node, worker: aiWorker }); // warm-up (session, input fetch)
-    const ten = await runJobs(rpc, watcher, reqs, tenMsJob, Math.ceil(jobs / 2), inFlight, { node, worker: aiWorker });
+    await runJobs(watcher, reqs, tenMsJob, 8, 4, { node, worker: aiWorker }); // warm-up (session, input fetch)
+    const ten = await runJobs(watcher, reqs, tenMsJob, Math.ceil(jobs / 2), inFlight, { node, worker: aiWorker });
+    log("[services]   and 8 jobs one at a time (single-job latency)…");
+    const single = await runJobs(watcher, reqs, tenMsJob, 8, 1, { node, worker: aiWorker });
     const direct1 = await directBaseline(readFileSync(matmulFile));
-    const p50 = direct1.latencyMs.p50;
-    const overhead = p50 === null ? null : round(1 - (ten.run.jobs * p50) / 1000 / ten.run.seconds, 3);
+    const overhead = marketOverhead(direct1.jobsPerSec, ten.run.jobsPerSec);
     result.tenMs = {
       model: TEN_MS_MODEL,
-      directP50Ms: p50,
+      batch,
+      directP50Ms: direct1.latencyMs.p50,
       directJobsPerSec: direct1.jobsPerSec,
       market: ten.run,
+      single: single.run,
       overhead,
       overheadTargetMet: overhead === null ? null : overhead < OVERHEAD_TARGET,
     };
-    log(`[services]   ${ten.run.jobsPerSec} jobs/s through the market; overhead ${overhead ?? "?"}`);
+    log(
+      `[services]   ${ten.run.jobsPerSec} jobs/s through the market; overhead ${overhead ?? "?"}; CPU ms/job node ${ten.run.nodeCpuMsPerJob} worker ${ten.run.workerCpuMsPerJob}; lone job post → result p50 ${single.run.resultLatencyMs.p50} ms`,
+    );
 
     if (!opts.skipAI) {
       const fixtures = join(opts.root, "test", "fixtures", "ai");
@@ -539,9 +678,9 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       ];
       for (const [model, kind, t] of perModel) {
         log(`[services] ${model} through the market: ${aiJobs} jobs one at a time, ${aiJobs * 3} with 8 in flight…`);
-        await runJobs(rpc, watcher, reqs, t, 2, 1, { node, worker: aiWorker }); // warm-up
-        const one = await runJobs(rpc, watcher, reqs, t, aiJobs, 1, { node, worker: aiWorker });
-        const eight = await runJobs(rpc, watcher, reqs, t, aiJobs * 3, 8, { node, worker: aiWorker });
+        await runJobs(watcher, reqs, t, 2, 1, { node, worker: aiWorker }); // warm-up
+        const one = await runJobs(watcher, reqs, t, aiJobs, 1, { node, worker: aiWorker });
+        const eight = await runJobs(watcher, reqs, t, aiJobs * 3, 8, { node, worker: aiWorker });
         result.models.push({
           model,
           kind,
@@ -596,6 +735,7 @@ export function servicesTables(r: ServicesBenchResult): string {
           ["post → accept mined p50 / p99 (ms)", `${fmt(l.settleLatencyMs.p50)} / ${fmt(l.settleLatencyMs.p99)}`],
           ["gas: post + claim + submit + accept", `${g.post} + ${g.claim} + ${g.submit} + ${g.accept} = ${g.total}`],
           ["node CPU ms per job / worker CPU ms per job", `${fmt(l.nodeCpuMsPerJob)} / ${fmt(l.workerCpuMsPerJob)}`],
+          ["blocks per job settled", fmt(l.blocksPerJob)],
           ["jobs / failed / worker withdrawals", `${l.jobs} / ${l.failed} / ${l.withdrawals}`],
           ["node JSON-RPC per job (calls × method, ms)", rpcSummary(l.rpcPerJob)],
         ],
@@ -607,14 +747,32 @@ export function servicesTables(r: ServicesBenchResult): string {
     out.push(
       "",
       mdTable(
-        [`10 ms inference job (${t.model})`, "direct", "through the market"],
+        [
+          `10 ms inference job (${t.model}), batch calls ${t.batch ? "on" : "off"}`,
+          "direct (one after another)",
+          `through the market (${t.market.inFlight} in flight)`,
+        ],
         [
           ["jobs/s", fmt(t.directJobsPerSec), fmt(t.market.jobsPerSec)],
-          ["latency p50 (ms)", fmt(t.directP50Ms), `${fmt(t.market.resultLatencyMs.p50)} (post → result)`],
           [
-            "market overhead (share of wall time not in inference)",
+            "wall time per job (ms)",
+            t.directJobsPerSec === null ? "—" : fmt(round(1000 / t.directJobsPerSec, 1)),
+            t.market.jobsPerSec > 0 ? fmt(round(1000 / t.market.jobsPerSec, 1)) : "—",
+          ],
+          [
+            "market overhead = (market − direct) / market wall time per job",
             "—",
             `${t.overhead === null ? "—" : `${round(t.overhead * 100, 1)} %`} (target < ${OVERHEAD_TARGET * 100} %: ${t.overheadTargetMet ? "met" : "not met"})`,
+          ],
+          [
+            "latency p50 / p99 (ms): direct run / post → result",
+            `${fmt(t.directP50Ms)}`,
+            `${fmt(t.market.resultLatencyMs.p50)} / ${fmt(t.market.resultLatencyMs.p99)}`,
+          ],
+          [
+            "lone job (1 in flight): post → result / post → accept mined p50 (ms)",
+            "—",
+            `${fmt(t.single.resultLatencyMs.p50)} / ${fmt(t.single.settleLatencyMs.p50)}`,
           ],
           [
             "node / worker CPU ms per job",

@@ -158,6 +158,7 @@ interface WorkerFlags extends KeyFlags {
   priceAzr?: string;
   priceLearn?: string;
   maxJobs?: number;
+  maxBatch?: number;
   minDeliverWindow?: number;
   stake?: string;
   verify?: boolean;
@@ -208,6 +209,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     http: { host: f.httpHost, port: f.httpPort, publicUrl: f.publicUrl },
     price: { AZR: f.priceAzr ?? f.price, LEARN: f.priceLearn ?? f.price },
     maxJobs: f.maxJobs,
+    maxBatch: f.maxBatch,
     minDeliverWindowSec: f.minDeliverWindow,
     stake: f.stake,
     verify: f.verify === false ? false : undefined,
@@ -594,6 +596,11 @@ export function registerServiceCommands(program: Command): void {
     .option("--price-azr <amount>", "least price per slot for AZR jobs", amountArg("--price-azr"))
     .option("--price-learn <amount>", "least price per slot for LEARN jobs", amountArg("--price-learn"))
     .option("--max-jobs <n>", "jobs claimed and undelivered at once (default 4)", intArg("--max-jobs", 1, 1024))
+    .option(
+      "--max-batch <n>",
+      "claims / submits per claimMany / submitMany transaction when several are ready (default 32; 1 = never batch)",
+      intArg("--max-batch", 1, 64),
+    )
     .option(
       "--min-deliver-window <s>",
       "refuse jobs with a shorter deliver window (default 5)",

@@ -158,6 +158,9 @@ interface IJobMarket {
     event JobResumed(uint256 indexed id, uint64 challengeEnds);
     event ClaimExpired(uint256 indexed id, address indexed worker, uint8 slot);
     event Withdrawn(address indexed account, address indexed token, uint256 amount);
+    /// @notice An item of claimMany / submitMany / acceptMany that its single function refused: its changes were
+    ///         undone; `reason` is the custom error it reverted with.
+    event BatchItemSkipped(uint256 indexed id, address indexed caller, bytes reason);
 
     error JobNotFound(uint256 id);
     error JobInvalidState(uint256 id, JobStatus status);
@@ -170,6 +173,8 @@ interface IJobMarket {
     error JobInvalidPayment(uint256 expected, uint256 value);
     error JobAlreadyClaimed(uint256 id, address worker);
     error JobNoFreeSlot(uint256 id);
+    /// @notice A batch is empty, longer than 64 items, or its arrays differ in length.
+    error JobBatchSize(uint256 size, uint256 expected);
     error JobRevealMismatch(uint256 id, bytes32 commitment);
     /// @notice `submit` on a job with redundancy > 1: deliver with commit, then reveal.
     error JobCommitRequired(uint256 id);
@@ -215,6 +220,18 @@ interface IJobMarket {
     /// @notice commit + reveal in one call; only when redundancy is 1.
     function submit(uint256 id, bytes32 resultHash, string calldata resultURI) external returns (bool);
     function accept(uint256 id) external returns (bool);
+
+    // batches (1..64 items; each item follows its single function's rules and pays its base gas first)
+    /// @notice Posts every spec or none; msg.value is the sum of the AZR jobs' escrows.
+    function postMany(JobSpec[] calldata specs) external payable returns (uint256[] memory ids);
+    /// @notice Best-effort: done[i] is false (and BatchItemSkipped logged) where claim(ids[i]) would revert.
+    function claimMany(uint256[] calldata ids) external returns (bool[] memory done);
+    /// @notice Best-effort, as claimMany, item by item as submit(ids[i], resultHashes[i], resultURIs[i]).
+    function submitMany(uint256[] calldata ids, bytes32[] calldata resultHashes, string[] calldata resultURIs)
+        external
+        returns (bool[] memory done);
+    /// @notice Best-effort, as claimMany, item by item as accept(ids[i]).
+    function acceptMany(uint256[] calldata ids) external returns (bool[] memory done);
     function challenge(uint256 id, string calldata evidenceURI) external payable returns (bool);
     function vote(uint256 id, bytes32 resultHash) external returns (bool);
     function resolve(uint256 id, uint16 workerBps) external returns (bool);
@@ -226,6 +243,8 @@ interface IJobMarket {
     // views
     /// @notice An unknown id reads as the all-zero view (status None).
     function job(uint256 id) external view returns (JobView memory);
+    /// @notice job(id) for each id (at most 64): one call for a worker's many open jobs.
+    function jobs(uint256[] calldata ids) external view returns (JobView[] memory);
     function jobCount() external view returns (uint256);
     /// @notice What `withdraw(token)` would pay `account` now.
     function withdrawable(address account, address token) external view returns (uint256);

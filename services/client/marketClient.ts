@@ -166,21 +166,67 @@ export class MarketClient {
 
   /** Builds the spec, escrows price × redundancy + fee (approving LEARN if needed) and posts the job. */
   async post(o: PostJobOptions): Promise<PostedJob> {
+    const job = await this.prepare(o, await this.params());
+    const approveGasUsed = await this.approveLearn(job.token === LEARN_ADDRESS && o.approve !== false ? job.total : 0n);
+    const receipt = await this.send(this.market, "post", [job.spec], {
+      value: job.token === AZR_TOKEN ? job.total : 0n,
+    });
+    const ev = this.event(receipt, "JobPosted");
+    return {
+      id: ev.args.id as bigint,
+      txHash: receipt.hash,
+      escrowed: ev.args.escrowed as bigint,
+      specURI: job.specURI,
+      inputHash: job.inputHash,
+      gasUsed: receipt.gasUsed,
+      approveGasUsed,
+    };
+  }
+
+  /**
+   * Posts several jobs in one transaction (`postMany`, at most 64; all or none): value is the sum of the AZR
+   * escrows, one approval covers the LEARN ones. `gasUsed` of each job is the transaction's divided by the jobs.
+   */
+  async postMany(os: PostJobOptions[]): Promise<PostedJob[]> {
+    if (os.length === 0 || os.length > 64) throw new RangeError("postMany takes 1..64 jobs");
     const params = await this.params();
+    const jobs = [];
+    for (const o of os) jobs.push(await this.prepare(o, params));
+    const learnTotal = jobs.reduce(
+      (a, j, i) => a + (j.token === LEARN_ADDRESS && os[i].approve !== false ? j.total : 0n),
+      0n,
+    );
+    const approveGasUsed = await this.approveLearn(learnTotal);
+    const value = jobs.reduce((a, j) => a + (j.token === AZR_TOKEN ? j.total : 0n), 0n);
+    const receipt = await this.send(this.market, "postMany", [jobs.map((j) => j.spec)], { value });
+    const posted = this.events(receipt, "JobPosted");
+    return jobs.map((j, i) => ({
+      id: posted[i].args.id as bigint,
+      txHash: receipt.hash,
+      escrowed: posted[i].args.escrowed as bigint,
+      specURI: j.specURI,
+      inputHash: j.inputHash,
+      gasUsed: receipt.gasUsed / BigInt(jobs.length),
+      approveGasUsed: approveGasUsed / BigInt(jobs.length),
+    }));
+  }
+
+  /** Raises the LEARN allowance to `total` when below it; the approval's gas (0 when none was needed). */
+  private async approveLearn(total: bigint): Promise<bigint> {
+    if (total === 0n) return 0n;
+    const me = await this.address();
+    const allowance = (await this.learn.allowance(me, this.marketAddress)) as bigint;
+    if (allowance >= total) return 0n;
+    return (await this.send(this.learn, "approve", [this.marketAddress, total])).gasUsed;
+  }
+
+  /** The on-chain JobSpec of a post, its escrow and token. */
+  private async prepare(o: PostJobOptions, params: MarketParams) {
     const redundancy = o.redundancy ?? 1;
     const token = tokenAddress(o.token ?? "AZR");
     const { doc, inputHash } = await this.buildSpec(o);
     const specURI = await this.specURIOf(doc, o.host);
     const { total } = escrowFor(o.price, redundancy, params);
-    let approveGasUsed = 0n;
-    if (token === LEARN_ADDRESS && o.approve !== false) {
-      const me = await this.address();
-      const allowance = (await this.learn.allowance(me, this.marketAddress)) as bigint;
-      if (allowance < total) {
-        const r = await this.send(this.learn, "approve", [this.marketAddress, total]);
-        approveGasUsed = r.gasUsed;
-      }
-    }
     const spec = {
       kind: kindToBytes32(o.kind),
       specURI,
@@ -194,17 +240,7 @@ export class MarketClient {
       verification: o.verification ?? Verification.RequesterAccept,
       arbiter: o.arbiter ?? AZR_TOKEN,
     };
-    const receipt = await this.send(this.market, "post", [spec], { value: token === AZR_TOKEN ? total : 0n });
-    const ev = this.event(receipt, "JobPosted");
-    return {
-      id: ev.args.id as bigint,
-      txHash: receipt.hash,
-      escrowed: ev.args.escrowed as bigint,
-      specURI,
-      inputHash,
-      gasUsed: receipt.gasUsed,
-      approveGasUsed,
-    };
+    return { spec, total, token, specURI, inputHash };
   }
 
   /** The spec document and inputHash a post would use (inline input when small, else hosted). */
@@ -254,6 +290,26 @@ export class MarketClient {
 
   async accept(id: bigint): Promise<ContractTransactionReceipt> {
     return this.send(this.market, "accept", [id]);
+  }
+
+  /**
+   * Accepts several delivered jobs in one transaction (`acceptMany`, at most 64, best-effort): the ids accepted,
+   * and the ones the market skipped with the custom error `accept` would have reverted with.
+   */
+  async acceptMany(ids: bigint[]): Promise<{
+    receipt: ContractTransactionReceipt;
+    accepted: bigint[];
+    skipped: { id: bigint; error: string }[];
+  }> {
+    const receipt = await this.send(this.market, "acceptMany", [ids]);
+    return {
+      receipt,
+      accepted: this.events(receipt, "JobAccepted").map((e) => e.args.id as bigint),
+      skipped: this.events(receipt, "BatchItemSkipped").map((e) => ({
+        id: e.args.id as bigint,
+        error: decodeRevert(e.args.reason as string)?.name ?? "Reverted",
+      })),
+    };
   }
 
   /** Challenges a delivered result, posting the market's challenge bond (AZR). */
@@ -417,6 +473,17 @@ export class MarketClient {
     const receipt = await tx.wait();
     if (receipt === null) throw new Error(`${fn}: no receipt`);
     return receipt;
+  }
+
+  /** Every event `name` the market emitted in a receipt, in order. */
+  events(receipt: ContractTransactionReceipt, name: string) {
+    const out = [];
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.marketAddress.toLowerCase()) continue;
+      const ev = marketInterface.parseLog(log);
+      if (ev?.name === name) out.push(ev);
+    }
+    return out;
   }
 
   /** The first event `name` the market emitted in a receipt. */

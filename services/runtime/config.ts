@@ -52,6 +52,13 @@ export const WorkerConfigSchema = Type.Object(
       default: 4,
       description: "jobs claimed and undelivered at once",
     }),
+    maxBatch: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 32,
+      description:
+        "claims / submits sent as one claimMany / submitMany transaction while the previous one is unmined (1 = never batch)",
+    }),
     minDeliverWindowSec: Type.Integer({
       minimum: 1,
       default: 5,

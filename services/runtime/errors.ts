@@ -44,6 +44,8 @@ export class SpecError extends AzoraError<SpecErrorType> {}
 export enum TxErrorCode {
   /** eth_estimateGas (a simulation) reverted: the call would fail now. `error` is the decoded custom error name. */
   WOULD_REVERT = "TX_WOULD_REVERT",
+  /** A batch call (claimMany, submitMany, acceptMany) was mined but skipped this job's item: `error` says why. */
+  BATCH_ITEM_SKIPPED = "TX_BATCH_ITEM_SKIPPED",
   /** The transaction was mined and reverted. */
   REVERTED = "TX_REVERTED",
   /** The node refused the transaction for a reason a retry cannot fix (e.g. insufficient funds). */
@@ -54,6 +56,7 @@ export enum TxErrorCode {
 
 export type TxErrorType =
   | { code: TxErrorCode.WOULD_REVERT; action: string; error: string; args: string[] }
+  | { code: TxErrorCode.BATCH_ITEM_SKIPPED; action: string; txHash: string; error: string; args: string[] }
   | { code: TxErrorCode.REVERTED; action: string; txHash: string }
   | { code: TxErrorCode.REJECTED; action: string; reason: string }
   | { code: TxErrorCode.REPLACED; action: string; nonce: number };

@@ -166,6 +166,7 @@ export async function startWorkerService(
         kinds: cfg.kinds,
         endpoint: url,
         maxJobs: cfg.maxJobs,
+        maxBatch: cfg.maxBatch,
         policy: {
           minPrice: new Map([
             [AZR_TOKEN.toLowerCase(), tokenUnits(cfg.price.AZR)],
@@ -188,7 +189,7 @@ export async function startWorkerService(
       {
         address: wallet.address,
         rpc,
-        market: new MarketReader(rpc),
+        market: new MarketReader(rpc, undefined, { coalesce: true }),
         txm,
         journal,
         blobs,

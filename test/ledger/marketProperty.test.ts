@@ -50,7 +50,12 @@ type Action =
   | { t: "withdrawUnbonded" | "addStake"; w: number }
   | { t: "time"; jump: number }
   | { t: "step"; job: number; choice: number }
-  | { t: "block" };
+  | { t: "block" }
+  // batch calls (the third walk): random items, and "stepMany" — the next move of many jobs at once
+  | { t: "postMany"; r: number; n: number; learn: boolean; mode: number }
+  | { t: "claimMany" | "submitMany"; w: number; jobs: number[]; cheat: boolean }
+  | { t: "acceptMany"; jobs: number[] }
+  | { t: "stepMany"; choice: number };
 
 const idx = fc.nat({ max: 1_000 });
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -86,6 +91,38 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), jump: fc.nat({ max: JUMPS.length - 1 }) }) },
   { weight: 5, arbitrary: fc.constant({ t: "block" as const }) },
   { weight: 24, arbitrary: fc.record({ t: fc.constant("step" as const), job: idx, choice: fc.nat({ max: 99 }) }) },
+);
+
+/** The walk with the batch calls mixed in: postMany, claimMany, submitMany, acceptMany (random and as lifecycle moves). */
+const batchActionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 20, arbitrary: actionArb },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("postMany" as const),
+      r: fc.nat({ max: REQUESTERS.length - 1 }),
+      n: fc.integer({ min: 1, max: 5 }),
+      learn: fc.boolean(),
+      mode: fc.nat({ max: 1 }),
+    }),
+  },
+  ...(["claimMany", "submitMany"] as const).map((t) => ({
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant(t),
+      w: idx,
+      jobs: fc.array(idx, { minLength: 1, maxLength: 6 }),
+      cheat: fc.boolean(),
+    }),
+  })),
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("acceptMany" as const),
+      jobs: fc.array(idx, { minLength: 1, maxLength: 6 }),
+    }),
+  },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant("stepMany" as const), choice: fc.nat({ max: 99 }) }) },
 );
 
 const resultOf = (job: bigint) => keccak256(toUtf8Bytes(`result of ${job}`));
@@ -272,7 +309,94 @@ class Run {
         if (live.length > 0) this.step(live[a.job % live.length], a.choice);
         return;
       }
+      case "postMany": {
+        const from = this.acct(this.pick(REQUESTERS, a.r));
+        const specs: unknown[][] = [];
+        let total = 0n;
+        for (let i = 0; i < a.n; i++) {
+          const price = PRICES[(a.r + i) % PRICES.length];
+          total += price + (price * DEVNET.feeBps) / 10_000n;
+          specs.push([
+            KIND,
+            `ipfs://spec-${this.txs}-${i}`,
+            `0x${"ab".repeat(32)}`,
+            a.learn ? LEARN : ZeroAddress,
+            price,
+            1n,
+            WINDOWS[i % 2],
+            WINDOWS[(i + 1) % 2],
+            WINDOWS[1],
+            BigInt(a.mode),
+            ZeroAddress,
+          ]);
+        }
+        if (a.learn) this.pending.push({ from, to: LEARN, data: learn.encodeFunctionData("approve", [MARKET, total]) });
+        this.send(from, market.encodeFunctionData("postMany", [specs]), a.learn ? 0n : total);
+        for (let i = 0; i < a.n; i++) {
+          this.touched.add(BigInt(this.jobs.size + 1));
+          this.jobs.set(BigInt(this.jobs.size + 1), {
+            status: JobStatus.None,
+            learn: a.learn,
+            escrow: 0n,
+            challengeBond: 0n,
+            view: [],
+          });
+        }
+        return;
+      }
+      case "claimMany":
+      case "submitMany": {
+        const w = this.acct(this.pick(WORKERS, a.w));
+        const ids = a.jobs.map((j) => this.jobId(j));
+        for (const id of ids) this.touched.add(id);
+        if (a.t === "claimMany") return this.send(w, market.encodeFunctionData("claimMany", [ids]));
+        const hashes = ids.map((id) => (a.cheat ? lieOf(id, w.address) : resultOf(id)));
+        return this.send(w, market.encodeFunctionData("submitMany", [ids, hashes, ids.map((id) => `ipfs://r${id}`)]));
+      }
+      case "acceptMany": {
+        const ids = a.jobs.map((j) => this.jobId(j));
+        for (const id of ids) this.touched.add(id);
+        const requester = this.jobs.get(ids[0])?.view[V.requester] as string | undefined;
+        const from = this.chain.accounts.find((x) => x.address === requester) ?? this.acct(REQUESTERS[0]);
+        return this.send(from, market.encodeFunctionData("acceptMany", [ids]));
+      }
+      case "stepMany":
+        return this.stepMany(a.choice);
     }
+  }
+
+  /**
+   * The next move of many live jobs at once, in batches: one worker claims every open job it may; each
+   * claimer of a redundancy-1 job submits all of its results in one submitMany (`choice` < 15: lies);
+   * each requester accepts all of its submitted requester-accept jobs in one acceptMany.
+   */
+  private stepMany(choice: number) {
+    const live = [...this.jobs].filter(([, j]) => !TERMINAL.has(j.status) && j.view.length > 0);
+    const worker = this.acct(this.pick(WORKERS, choice));
+    const open = live.filter(([, j]) => j.status === JobStatus.Open).map(([id]) => id);
+    if (open.length > 0) this.send(worker, market.encodeFunctionData("claimMany", [open.slice(0, 64)]));
+    const byWorker = new Map<string, bigint[]>();
+    const byRequester = new Map<string, bigint[]>();
+    for (const [id, j] of live) {
+      const slots = j.view[V.slots] as unknown[][];
+      if (j.status === JobStatus.Claimed && slots.length === 1 && slots[0][S.status] === SlotStatus.Claimed) {
+        const w = slots[0][S.worker] as string;
+        byWorker.set(w, [...(byWorker.get(w) ?? []), id]);
+      }
+      if (j.status === JobStatus.Submitted && (j.view[V.spec] as unknown[])[9] === 0n) {
+        const r = j.view[V.requester] as string;
+        byRequester.set(r, [...(byRequester.get(r) ?? []), id]);
+      }
+    }
+    for (const [w, ids] of byWorker) {
+      const hashes = ids.map((id) => (choice < 15 ? lieOf(id, w) : resultOf(id)));
+      this.send(
+        this.account(w),
+        market.encodeFunctionData("submitMany", [ids, hashes, ids.map((id) => `ipfs://r${id}`)]),
+      );
+    }
+    for (const [r, ids] of byRequester) this.send(this.account(r), market.encodeFunctionData("acceptMany", [ids]));
+    for (const [id] of live) this.touched.add(id);
   }
 
   private account = (address: string) => this.chain.accounts.find((x) => x.address === address)!;
@@ -509,7 +633,7 @@ function plain(v: unknown): unknown {
 const SEED = 20261205;
 
 /** `runs` chains of `actions` random actions each; a failure names the seed and path that reproduce it. */
-async function walk(runs: number, actions: number, maxLive: number) {
+async function walk(runs: number, actions: number, maxLive: number, arb: fc.Arbitrary<Action> = actionArb) {
   const totals = {
     jobs: 0,
     statuses: new Map<bigint, number>(),
@@ -517,7 +641,7 @@ async function walk(runs: number, actions: number, maxLive: number) {
     runs: [] as string[],
   };
   const out = await fc.check(
-    fc.asyncProperty(fc.array(actionArb, { minLength: actions, maxLength: actions }), async (list) => {
+    fc.asyncProperty(fc.array(arb, { minLength: actions, maxLength: actions }), async (list) => {
       const run = new Run(await LocalChain.start({ extra: 9 }), maxLive, totals.events);
       await run.setup();
       for (const a of list) await run.apply(a);
@@ -561,6 +685,20 @@ describe("market accounting under random actions", () => {
       "JobResumed",
       "UnbondWithdrawn",
       "Withdrawn",
+    ]) {
+      expect(t.events.get(e) ?? 0, `${e} events`).toBeGreaterThan(0);
+    }
+  }, 1_200_000);
+
+  it("the same with the batch calls mixed in (postMany, claimMany, submitMany, acceptMany; skipped items undone)", async () => {
+    const t = await walk(1, 2_000, 16, batchActionArb);
+    for (const e of [
+      "JobPosted",
+      "JobClaimed",
+      "ResultSubmitted",
+      "JobAccepted",
+      "BatchItemSkipped",
+      "JobChallenged",
     ]) {
       expect(t.events.get(e) ?? 0, `${e} events`).toBeGreaterThan(0);
     }

@@ -17,8 +17,12 @@ export class MarketCtx {
   private readonly jobs = new Map<bigint, JobRecord>();
   private readonly workers = new Map<string, WorkerRecord>();
 
-  constructor(readonly call: ModuleCall) {
-    this.params = new ParamReader(call);
+  /** `params`: a reader to share (parameters do not change within a call; batch items reuse the caller's). */
+  constructor(
+    readonly call: ModuleCall,
+    params?: ParamReader,
+  ) {
+    this.params = params ?? new ParamReader(call);
   }
 
   get caller(): Uint8Array {

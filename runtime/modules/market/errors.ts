@@ -22,6 +22,8 @@ export const MarketErrors = {
     customError("JobInvalidPayment(uint256,uint256)", ["uint256", "uint256"], [expected, value]),
   alreadyClaimed: (id: bigint, worker: Uint8Array) =>
     customError("JobAlreadyClaimed(uint256,address)", ["uint256", "address"], [id, worker]),
+  batchSize: (size: bigint, expected: bigint) =>
+    customError("JobBatchSize(uint256,uint256)", ["uint256", "uint256"], [size, expected]),
   noFreeSlot: (id: bigint) => customError("JobNoFreeSlot(uint256)", ["uint256"], [id]),
   revealMismatch: (id: bigint, commitment: Uint8Array) =>
     customError("JobRevealMismatch(uint256,bytes32)", ["uint256", "bytes32"], [id, commitment]),

@@ -68,4 +68,5 @@ export const Events = {
   JobResumed: define("JobResumed(uint256,uint64)", ["uint64"]),
   ClaimExpired: define("ClaimExpired(uint256,address,uint8)", ["uint8"]),
   Withdrawn: define("Withdrawn(address,address,uint256)", ["uint256"]),
+  BatchItemSkipped: define("BatchItemSkipped(uint256,address,bytes)", ["bytes"]),
 } as const;

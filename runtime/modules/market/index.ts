@@ -2,6 +2,7 @@ import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { type AbiType, type AbiValue, arrayOf, typeString } from "../abi.js";
 import type { FunctionDef, ModuleCall } from "../host.js";
 import type { NativeModule } from "../registry.js";
+import { acceptMany, claimMany, MAX_BATCH, postMany, submitMany } from "./batch.js";
 import { MARKET_ADDRESS, MarketCtx } from "./context.js";
 import { MarketErrors } from "./errors.js";
 import { Events } from "./events.js";
@@ -83,6 +84,8 @@ function fn(
 }
 
 const G = MARKET_GAS;
+/** Base gas of a batch call itself (each item then pays its single function's base). */
+const CALL_BATCH_GAS = 1_000n;
 const ok = async (p: Promise<unknown>): Promise<AbiValue[]> => {
   await p;
   return [true];
@@ -130,6 +133,30 @@ const functions: FunctionDef[] = [
     ok(submit(ctx, id as bigint, hash as Uint8Array, uri as string)),
   ),
   fn("accept", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(accept(ctx, id as bigint))),
+  // batches: the base gas is the single function's, charged per item before its work (batch.ts)
+  fn(
+    "postMany",
+    [arrayOf(JOB_SPEC)],
+    [arrayOf("uint256")],
+    CALL_BATCH_GAS,
+    async (ctx, [specs]) => [await postMany(ctx, specs as AbiValue[][], G.post)],
+    { payable: true },
+  ),
+  fn("claimMany", [arrayOf("uint256")], [arrayOf("bool")], CALL_BATCH_GAS, async (ctx, [ids]) => [
+    await claimMany(ctx, ids as bigint[], G.claim),
+  ]),
+  fn(
+    "submitMany",
+    [arrayOf("uint256"), arrayOf("bytes32"), arrayOf("string")],
+    [arrayOf("bool")],
+    CALL_BATCH_GAS,
+    async (ctx, [ids, hashes, uris]) => [
+      await submitMany(ctx, ids as bigint[], hashes as Uint8Array[], uris as string[], G.deliver),
+    ],
+  ),
+  fn("acceptMany", [arrayOf("uint256")], [arrayOf("bool")], CALL_BATCH_GAS, async (ctx, [ids]) => [
+    await acceptMany(ctx, ids as bigint[], G.settle),
+  ]),
   fn(
     "challenge",
     ["uint256", "string"],
@@ -155,6 +182,23 @@ const functions: FunctionDef[] = [
   fn("job", ["uint256"], [JOB_VIEW], G.view, async (ctx, [id]) => [await jobView(ctx, id as bigint)], {
     view: true,
   }),
+  fn(
+    "jobs",
+    [arrayOf("uint256")],
+    [arrayOf(JOB_VIEW)],
+    G.view,
+    async (ctx, [ids]) => {
+      const list = ids as bigint[];
+      if (list.length > MAX_BATCH) throw MarketErrors.batchSize(BigInt(list.length), BigInt(MAX_BATCH));
+      const out: AbiValue[] = [];
+      for (const id of list) {
+        ctx.call.charge(G.view);
+        out.push(await jobView(ctx, id));
+      }
+      return [out];
+    },
+    { view: true },
+  ),
   fn("jobCount", [], ["uint256"], G.view, async (ctx) => [await jobCountView(ctx)], { view: true }),
   fn(
     "withdrawable",

@@ -40,7 +40,13 @@ export const MAX_URI_BYTES = 1024;
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
-export async function post(ctx: MarketCtx, spec: AbiValue[]): Promise<bigint> {
+/** The market fee of a job: a share of price × redundancy. */
+export function feeOf(price: bigint, redundancy: bigint, feeBps: bigint): bigint {
+  return (price * redundancy * feeBps) / BPS;
+}
+
+/** `paid`: the AZR this job receives of the call's value (all of it for `post`; its share for `postMany`). */
+export async function post(ctx: MarketCtx, spec: AbiValue[], paid: bigint = ctx.call.value): Promise<bigint> {
   await ctx.requireConfigured();
   const [
     kind,
@@ -82,14 +88,14 @@ export async function post(ctx: MarketCtx, spec: AbiValue[]): Promise<bigint> {
     throw MarketErrors.invalidSpec("verification");
   }
 
-  const fee = (price * redundancy * cfg.feeBps) / BPS;
+  const fee = feeOf(price, redundancy, cfg.feeBps);
   const byPrice = (price * cfg.claimBondBps) / BPS;
   const minBond = await ctx.params.minClaimBond();
   const bond = byPrice > minBond ? byPrice : minBond;
   const escrowed = price * redundancy + fee;
   // AZR arrives as msg.value (already credited to the market by the EVM); LEARN is pulled below.
   const expected = learn ? 0n : escrowed;
-  if (ctx.call.value !== expected) throw MarketErrors.invalidPayment(expected, ctx.call.value);
+  if (paid !== expected) throw MarketErrors.invalidPayment(expected, paid);
 
   const id = (await ctx.call.load(SLOTS.jobCount)) + 1n;
   await ctx.call.store(SLOTS.jobCount, id);

@@ -278,11 +278,21 @@ export class MarketCallError extends Error {
   }
 }
 
+/** Most ids the market's `jobs(uint256[])` view takes. */
+const MAX_JOBS_PER_VIEW = 64;
+
 /** Typed read access to the market over JSON-RPC. */
 export class MarketReader {
+  private queued: { id: bigint; resolve: (v: JobView) => void; reject: (e: unknown) => void }[] = [];
+
+  /**
+   * `coalesce`: reads of the latest job views asked for in the same turn of the event loop go out as one
+   * `jobs(ids)` call (the worker steps many jobs per head; every eth_call is a simulation on the node).
+   */
   constructor(
     readonly rpc: RPCClient,
     readonly address: string = MARKET_ADDRESS,
+    private readonly opts: { coalesce?: boolean } = {},
   ) {}
 
   async call(fn: string, args: readonly unknown[], blockTag: string | number = "latest"): Promise<Result> {
@@ -299,8 +309,37 @@ export class MarketReader {
   }
 
   async job(id: bigint, blockTag?: string | number): Promise<JobView> {
+    if (blockTag !== undefined || this.opts.coalesce !== true) return this.oneJob(id, blockTag);
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => void this.flushJobs());
+      this.queued.push({ id, resolve, reject });
+    });
+  }
+
+  private async oneJob(id: bigint, blockTag?: string | number): Promise<JobView> {
     const [r] = await this.call("job", [id], blockTag);
     return decodeJobView(id, r as Result);
+  }
+
+  private async flushJobs(): Promise<void> {
+    const all = this.queued;
+    this.queued = [];
+    for (let i = 0; i < all.length; i += MAX_JOBS_PER_VIEW) {
+      const part = all.slice(i, i + MAX_JOBS_PER_VIEW);
+      if (part.length === 1) {
+        this.oneJob(part[0].id).then(part[0].resolve, part[0].reject);
+        continue;
+      }
+      this.call("jobs", [part.map((q) => q.id)]).then(
+        ([views]) => {
+          for (const [k, q] of part.entries()) q.resolve(decodeJobView(q.id, (views as Result)[k] as Result));
+        },
+        // a node without the batch view (or any failure): each read on its own
+        () => {
+          for (const q of part) this.oneJob(q.id).then(q.resolve, q.reject);
+        },
+      );
+    }
   }
 
   /** The evidence URI of the job's latest challenge (from its `JobChallenged` log), if any. */

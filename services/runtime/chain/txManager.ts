@@ -58,6 +58,8 @@ export interface TxIntent {
    * votes runs the tally, the last reveal starts the challenge window — an estimate taken earlier can be too low.
    */
   minGas?: bigint;
+  /** A fixed gas limit (batches: a per-item ceiling): no estimate, only the one-eth_call pre-check. */
+  gasLimit?: bigint;
 }
 
 export interface TxLog {
@@ -165,7 +167,10 @@ export class TxManager {
     const value = intent.value ?? 0n;
     const cached = intent.gasKey === undefined ? undefined : this.gasByKey.get(intent.gasKey);
     let gasLimit: bigint;
-    if (cached !== undefined) {
+    if (intent.gasLimit !== undefined) {
+      await this.precheck(intent, value);
+      gasLimit = intent.gasLimit;
+    } else if (cached !== undefined) {
       await this.precheck(intent, value);
       gasLimit = cached;
     } else {

@@ -17,6 +17,7 @@ import {
   MARKET_ADDRESS,
   type MarketParams,
   type MarketReader,
+  marketInterface,
   parseMarketLog,
   SlotStatus,
   TERMINAL_JOB_STATUSES,
@@ -99,9 +100,18 @@ function finish(ctx: DriverContext, row: JobRow, outcome: JobOutcome, reason?: s
   return "wait";
 }
 
+/** A batch transaction (claimMany, submitMany) names no job in the journal: its calldata does. */
+function batchHolds(t: { jobId: bigint | null; action: string; data: string }, id: bigint): boolean {
+  if (t.jobId !== null || (t.action !== "claimMany" && t.action !== "submitMany")) return false;
+  const ids = marketInterface.decodeFunctionData(t.action, t.data)[0] as bigint[];
+  return ids.includes(id);
+}
+
 /** Waits for a transaction of this job that is still pending (after a restart). */
 async function awaitPending(ctx: DriverContext, row: JobRow): Promise<boolean> {
-  const pending = ctx.deps.txm.pending().find((t) => t.jobId === row.id && t.role === row.role);
+  const pending = ctx.deps.txm
+    .pending()
+    .find((t) => (t.jobId === row.id && t.role === row.role) || (row.role === "work" && batchHolds(t, row.id)));
   if (pending === undefined) return false;
   try {
     await ctx.deps.txm.wait(pending.seq);
@@ -126,7 +136,11 @@ async function trySend(
     if (outcome.status === "reverted") return { ok: false, error: "Reverted" };
     return { ok: true, outcome };
   } catch (e) {
-    if (e instanceof TxError && e.type.code === TxErrorCode.WOULD_REVERT) return { ok: false, error: e.type.error };
+    if (
+      e instanceof TxError &&
+      (e.type.code === TxErrorCode.WOULD_REVERT || e.type.code === TxErrorCode.BATCH_ITEM_SKIPPED)
+    )
+      return { ok: false, error: e.type.error };
     if (e instanceof TxError) return { ok: false, error: e.code };
     throw e;
   }

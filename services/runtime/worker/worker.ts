@@ -9,6 +9,7 @@
  */
 import type { Logger } from "../../../runtime/lib/logger.js";
 import type { StorageBackend } from "../../storage/backend.js";
+import { MarketBatcher } from "../chain/batcher.js";
 import type { HeadWatcher } from "../chain/heads.js";
 import {
   AZR_TOKEN,
@@ -43,6 +44,8 @@ export interface WorkerOptions {
   endpoint: string;
   /** Jobs claimed and not yet delivered at once. */
   maxJobs: number;
+  /** Claims and submits per batch transaction while one of the same action is unmined (1 = never batch). */
+  maxBatch?: number;
   policy: PricePolicy;
   /** Answer replay-verification duties. */
   verify: boolean;
@@ -126,6 +129,7 @@ export class Worker implements DriverContext {
   private readonly drivers = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
   private stakeCache: { head: number; free: bigint } | undefined;
+  private readonly batcher: MarketBatcher | undefined;
 
   constructor(
     readonly opts: WorkerOptions,
@@ -133,6 +137,8 @@ export class Worker implements DriverContext {
   ) {
     this.address = deps.address;
     this.kindTopics = new Set(opts.kinds.map((k) => kindToBytes32(k).toLowerCase()));
+    const maxBatch = opts.maxBatch ?? 1;
+    this.batcher = maxBatch > 1 ? new MarketBatcher(deps.txm, maxBatch) : undefined;
   }
 
   get logger(): Logger {
@@ -241,6 +247,13 @@ export class Worker implements DriverContext {
     gasKey?: string,
     minGas?: bigint,
   ) {
+    if (this.batcher !== undefined && row !== null && (action === "claim" || action === "submit"))
+      return this.batcher.send({
+        action,
+        id: row.id,
+        args,
+        single: { jobId: row.id, role: row.role, value, gasKey, minGas },
+      });
     return this.deps.txm.send({
       jobId: row?.id ?? null,
       role: row?.role ?? null,
@@ -353,7 +366,12 @@ export class Worker implements DriverContext {
       default:
         break;
     }
-    this.dirty.add(keyOf(id, "work"));
+    // This worker's own claim and deliveries: its driver sent them and moved on from their receipts; a re-read of
+    // the job for them would only cost a view per job (the states that wait for events are not waiting for these).
+    const own =
+      (ev.name === "JobClaimed" || ev.name === "ResultSubmitted" || ev.name === "ResultCommitted") &&
+      String(ev.args.worker).toLowerCase() === this.address.toLowerCase();
+    if (!own) this.dirty.add(keyOf(id, "work"));
     this.dirty.add(keyOf(id, "verify"));
   }
 
