@@ -1,0 +1,50 @@
+/**
+ * The one tokenizer every backend shares, so matching, typo candidates and highlights agree whatever stores the
+ * index: Unicode NFKD, combining marks dropped ("café" → "cafe"), lower case, tokens = runs of letters and digits.
+ * SQLite FTS5 (`unicode61`) and PostgreSQL (`simple`) are handed text already normalised this way, so their own
+ * tokenizers split it exactly here.
+ */
+const TOKEN = /[\p{L}\p{N}]+/gu;
+const MARKS = /\p{M}+/gu;
+
+/** Longest token kept (longer runs — hashes, base64 — are cut; they still match by their first 64 characters). */
+export const MAX_TOKEN_CHARS = 64;
+
+export function normalizeWord(s: string): string {
+  return s.normalize("NFKD").replace(MARKS, "").toLowerCase();
+}
+
+/** Normalised tokens of `text`, in order. */
+export function tokenize(text: string): string[] {
+  const out: string[] = [];
+  for (const m of normalizeWord(text).matchAll(TOKEN)) out.push(m[0].slice(0, MAX_TOKEN_CHARS));
+  return out;
+}
+
+/** `text` as the backends index it: its tokens joined by single spaces. */
+export function indexText(text: string): string {
+  return tokenize(text).join(" ");
+}
+
+export interface TokenSpan {
+  /** Normalised token. */
+  token: string;
+  /** Start and end (exclusive) in the original string, in UTF-16 units. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Tokens with their place in the original text (for highlighting). Normalisation can change a token's length
+ * ("ﬁ" → "fi"), so each original run is normalised on its own.
+ */
+export function tokenSpans(text: string): TokenSpan[] {
+  const out: TokenSpan[] = [];
+  for (const m of text.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
+    const start = m.index ?? 0;
+    const parts = tokenize(m[0]);
+    // A run that normalises into several tokens (rare: compatibility forms) is highlighted as a whole.
+    for (const token of parts) out.push({ token, start, end: start + m[0].length });
+  }
+  return out;
+}
