@@ -67,4 +67,13 @@ export const Events = {
   ChallengerSlashed: define("ChallengerSlashed(uint256,address,uint256,uint256)", ["uint256", "uint256"]),
   ClaimExpired: define("ClaimExpired(uint256,address,uint8)", ["uint8"]),
   Withdrawn: define("Withdrawn(address,address,uint256)", ["uint256"]),
+  // payments (IMarketPayments)
+  DepositAdded: define("DepositAdded(address,address,address,uint256,uint256)", ["address", "uint256", "uint256"]),
+  ThawStarted: define("ThawStarted(address,address,address,uint256,uint64)", ["address", "uint256", "uint64"]),
+  DepositWithdrawn: define("DepositWithdrawn(address,address,address,uint256)", ["address", "uint256"]),
+  VoucherRedeemed: define("VoucherRedeemed(address,address,address,uint256,uint256)", [
+    "address",
+    "uint256",
+    "uint256",
+  ]),
 } as const;
