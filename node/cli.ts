@@ -14,6 +14,7 @@ import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { registerSearchCommands } from "./searchCommands.js";
 import { registerServiceCommands } from "./serviceCommands.js";
 import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
@@ -351,6 +352,7 @@ process.on("unhandledRejection", (e: unknown) => {
   process.exit(1);
 });
 registerStorageCommands(program);
+registerSearchCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

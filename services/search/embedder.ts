@@ -3,7 +3,7 @@ import type { InputHost, MarketClient } from "../client/index.js";
 
 /**
  * Where vectors come from. The search worker runs the `ai/embed` model itself (USE-lite, 512-d) for queries and
- * small batches (`createLocalEmbedder`); bulk indexing can buy embeddings as `ai/embed` jobs on the market
+ * small batches (ai-oracle's `createTextEmbedder`, wired in by `node/searchCommands.ts`); bulk indexing can buy embeddings as `ai/embed` jobs on the market
  * (`createMarketEmbedder`), checked against their on-chain hash like any job result. Both give unit vectors.
  */
 export interface Embedder {
@@ -17,34 +17,6 @@ export interface Embedder {
 /** Texts per `ai/embed` call (the kind's limit). */
 export const EMBED_BATCH = 128;
 
-/** The `ai/embed` handler of `ai-oracle/`, loaded in this process (about 0.6 s and 30 MB; one thread). */
-export async function createLocalEmbedder(opts: { modelsDir?: string; logger?: Logger } = {}): Promise<Embedder> {
-  const ai = await import("../../ai-oracle/index.js");
-  const { missing, hint } = await ai.missingModels({ kinds: ["ai/embed"], modelsDir: opts.modelsDir });
-  if (missing.length > 0) throw new Error(hint);
-  const [handler] = await ai.createAIHandlers({ kinds: ["ai/embed"], modelsDir: opts.modelsDir, logger: opts.logger });
-  await handler.init?.();
-  const model = ai.shippedModelId("use-lite");
-  const ctx = { signal: new AbortController().signal, progress() {} };
-  return {
-    model,
-    dims: 512,
-    async embed(texts) {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += EMBED_BATCH) {
-        const batch = texts.slice(i, i + EMBED_BATCH).map((t) => (t === "" ? " " : t));
-        const input = new TextEncoder().encode(JSON.stringify({ texts: batch }));
-        const r = await handler.run({ id: 0n, kind: "ai/embed", spec: {}, input }, ctx);
-        out.push(...ai.decodeEmbeddings(r.bytes));
-      }
-      return out;
-    },
-    async close() {
-      await handler.close?.();
-    },
-  };
-}
-
 export interface MarketEmbedderOptions {
   client: MarketClient;
   /** Hosts batches too large to travel inline. */
@@ -57,6 +29,8 @@ export interface MarketEmbedderOptions {
   /** How long to wait for a worker per batch (default 10 min). */
   timeoutMs?: number;
   logger?: Logger;
+  /** Decodes an `ai/embed` result (AZT1) into its rows: ai-oracle's `decodeEmbeddings`, wired by the caller. */
+  decode: (bytes: Uint8Array) => Float32Array[];
 }
 
 /**
@@ -68,7 +42,6 @@ export function createMarketEmbedder(o: MarketEmbedderOptions): Embedder {
     model: o.model,
     dims: o.dims ?? 512,
     async embed(texts, opts = {}) {
-      const { decodeEmbeddings } = await import("../../ai-oracle/index.js");
       const { JobStatus } = await import("../client/index.js");
       const out: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += EMBED_BATCH) {
@@ -88,7 +61,7 @@ export function createMarketEmbedder(o: MarketEmbedderOptions): Embedder {
         });
         const r = await o.client.result(job.id);
         if (r.errorCode !== undefined) throw new Error(`ai/embed job ${job.id} refused its input: ${r.errorCode}`);
-        const vectors = decodeEmbeddings(r.bytes);
+        const vectors = o.decode(r.bytes);
         if (vectors.length !== batch.length) throw new Error(`ai/embed job ${job.id}: ${vectors.length} vectors`);
         await o.client.accept(job.id);
         out.push(...vectors);

@@ -2,7 +2,7 @@
 import type { PostgresOptions } from "./engine/postgres/pgStore.js";
 import type { SearchStore } from "./store.js";
 
-export { createLocalEmbedder, createMarketEmbedder, EMBED_BATCH, type Embedder } from "./embedder.js";
+export { createMarketEmbedder, EMBED_BATCH, type Embedder } from "./embedder.js";
 export { fuseRRF, MAX_LIMIT, RRF_K, SearchEngine, type SearchParams, type SearchResponse } from "./engine.js";
 export { SearchError, SearchErrorCode } from "./errors.js";
 export { type Filter, parseFilter } from "./query/filter.js";
