@@ -19,6 +19,8 @@ export interface BenchParams {
   ledger: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
+  /** Run the search phase (8). */
+  search: boolean;
   /** Run only the services phase. */
   servicesOnly: boolean;
   /** Lifecycles in the services phase's no-work run. */
@@ -56,6 +58,7 @@ Options:
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
+  --no-search            skip the search phase (8: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
@@ -113,6 +116,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     stallTimeoutMs: 30_000,
     ledger: true,
     services: true,
+    search: true,
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
@@ -152,6 +156,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--no-services":
         p.services = false;
+        break;
+      case "--no-search":
+        p.search = false;
         break;
       case "--services-only":
         p.servicesOnly = true;
