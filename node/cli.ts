@@ -14,6 +14,7 @@ import { registerDbCommands } from "./dbCommands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
 import { registerSearchCommands } from "./searchCommands.js";
 import { registerServiceCommands } from "./serviceCommands.js";
 import { registerStorageCommands } from "./storageCommands.js";
@@ -44,6 +45,8 @@ interface DevFlags {
   logFormat?: "json" | "pretty";
   syncWrites?: boolean;
   cpuProfile?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
 }
 
 /** V8 CPU profile of the whole run (open the .cpuprofile in Chrome DevTools); written at shutdown. */
@@ -66,7 +69,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   const cfg = resolveConfig(flags.config === undefined ? undefined : loadConfigFile(flags.config), {
     dataDir: flags.dataDir,
     genesisFile: flags.genesis,
-    rpc: { host: flags.rpcHost, port: flags.rpcPort },
+    rpc: { host: flags.rpcHost, port: flags.rpcPort, ...rpcLimitFlags(flags) },
     blockTimeMs: flags.blockTime,
     log: { level: flags.logLevel, format: flags.logFormat },
     storage: { syncWrites: flags.syncWrites },
@@ -131,7 +134,7 @@ const program = new Command()
   .version(VERSION, "-v, --version")
   .showHelpAfterError();
 
-program
+const devCommand = program
   .command("dev")
   .description("Run a single-validator devnet with funded dev accounts (what `npm start` runs)")
   .option("-c, --config <file>", "JSON config file (keys as in README; flags override it)")
@@ -158,6 +161,7 @@ program
     const flags: DevFlags = { ...opts, syncWrites: opts.syncWrites === false ? false : undefined };
     await runDev(flags);
   });
+addRPCLimitOptions(devCommand);
 
 interface StartFlags {
   home: string;
@@ -165,13 +169,15 @@ interface StartFlags {
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   cpuProfile?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
 }
 
 /** `azora start --home DIR`: a validator (or a full node without a validator key) of a network. */
 async function runStart(flags: StartFlags): Promise<void> {
   const home = resolve(flags.home);
   const cfg = loadHomeConfig(home, {
-    rpc: { port: flags.rpcPort },
+    rpc: { port: flags.rpcPort, ...rpcLimitFlags(flags) },
     log: { level: flags.logLevel, format: flags.logFormat },
   });
   const { logger, flush } = createLogger(cfg.log);
@@ -291,7 +297,7 @@ program
     },
   );
 
-program
+const startCommand = program
   .command("start")
   .description("Run a validator, or a full node when the home has no validator key (see `azora init`)")
   .requiredOption("--home <dir>", "node home written by `azora init` (config.json, keys, genesis)")
@@ -300,6 +306,7 @@ program
   .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
   .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
   .action((o: StartFlags) => runStart(o));
+addRPCLimitOptions(startCommand);
 
 program
   .command("localnet")

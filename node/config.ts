@@ -5,12 +5,74 @@ import { STARTUP_CHECK_MIN_BLOCKS } from "./db/storage.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } from "./mempool/index.js";
 
+/**
+ * JSON-RPC server and the limits that keep one client's requests from stopping the node (README,
+ * "JSON-RPC limits"). Each key has a flag of the same name (`--rpc-<kebab-case>`).
+ */
+export interface RPCConfig {
+  host: string;
+  port: number;
+  /** Largest request body / WebSocket message. */
+  bodyLimitBytes: number;
+  /** Most calls in one batch (geth: rpc.batch-request-limit). */
+  batchLimit: number;
+  /** Cost units one batch may use: 1 per call, 5 per simulation, 10 per log query. */
+  batchMaxCost: number;
+  /** Bytes of one response, and of a batch's responses together (geth: rpc.batch-response-max-size). */
+  maxResponseBytes: number;
+  /** Time one request or batch may take, waiting for a simulation slot included. */
+  requestTimeoutMs: number;
+  /** Gas one eth_call / eth_estimateGas / eth_createAccessList may use (geth: rpc.gascap). */
+  gasCap: number;
+  /** Wall-clock budget of one simulation (geth: rpc.evmtimeout); 0 = none. */
+  evmTimeoutMs: number;
+  /** Simulation worker threads; unset = cores − 1 (1 to 4). */
+  evmWorkers?: number;
+  /** Simulations waiting for a worker at most; more are refused as busy. */
+  evmQueue: number;
+  /** Blocks one eth_getLogs / filter query may span. */
+  logsMaxBlockRange: number;
+  /** Logs one eth_getLogs / filter query may return. */
+  logsMaxResults: number;
+  /** Polling filters in all, and per client (remote address). */
+  maxFilters: number;
+  maxFiltersPerClient: number;
+  /** eth_subscribe subscriptions per WebSocket connection, and per client over all its connections. */
+  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerClient: number;
+  /** WebSocket connections in all, and per client. */
+  wsMaxConnections: number;
+  wsMaxConnectionsPerClient: number;
+}
+
+export const DEFAULT_RPC_CONFIG: RPCConfig = {
+  host: "127.0.0.1",
+  port: 8545,
+  bodyLimitBytes: 5 * 1024 * 1024,
+  batchLimit: 1000,
+  batchMaxCost: 5000,
+  maxResponseBytes: 25_000_000,
+  requestTimeoutMs: 10_000,
+  gasCap: 50_000_000,
+  evmTimeoutMs: 5000,
+  evmWorkers: undefined,
+  evmQueue: 1024,
+  logsMaxBlockRange: 10_000,
+  logsMaxResults: 10_000,
+  maxFilters: 10_000,
+  maxFiltersPerClient: 1000,
+  maxSubscriptionsPerConnection: 1000,
+  maxSubscriptionsPerClient: 1000,
+  wsMaxConnections: 1000,
+  wsMaxConnectionsPerClient: 100,
+};
+
 /** Node configuration: defaults < config file (`--config`) < command-line flags. */
 export interface NodeConfig {
   dataDir: string;
   /** Path of a genesis JSON; unset = the built-in devnet genesis. */
   genesisFile?: string;
-  rpc: { host: string; port: number; bodyLimitBytes: number; batchLimit: number; wsMaxConnections: number };
+  rpc: RPCConfig;
   /** Fixed block interval (ms); unset = a block as soon as transactions wait. */
   blockTimeMs?: number;
   log: { level: LogLevel; format?: "json" | "pretty" };
@@ -42,7 +104,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: "./data/dev",
   genesisFile: undefined,
   blockTimeMs: undefined,
-  rpc: { host: "127.0.0.1", port: 8545, bodyLimitBytes: 5 * 1024 * 1024, batchLimit: 1000, wsMaxConnections: 1000 },
+  rpc: DEFAULT_RPC_CONFIG,
   log: { level: "info", format: undefined },
   mempool: {
     accountSlots: DEFAULT_MEMPOOL_OPTIONS.accountSlots,
@@ -100,6 +162,27 @@ export function loadConfigFile(path: string): Plain {
   }
 }
 
+/** Valid range of every numeric rpc key. */
+const RPC_LIMIT_RANGES: Partial<Record<keyof RPCConfig, [number, number]>> = {
+  bodyLimitBytes: [1024, 1024 ** 3],
+  batchLimit: [1, 100_000],
+  batchMaxCost: [1, 10_000_000],
+  maxResponseBytes: [1024, 2 ** 31 - 1],
+  requestTimeoutMs: [1, 3_600_000],
+  gasCap: [21_000, Number.MAX_SAFE_INTEGER],
+  evmTimeoutMs: [0, 3_600_000],
+  evmWorkers: [1, 64],
+  evmQueue: [0, 100_000],
+  logsMaxBlockRange: [1, 100_000_000],
+  logsMaxResults: [1, 100_000_000],
+  maxFilters: [0, 10_000_000],
+  maxFiltersPerClient: [0, 10_000_000],
+  maxSubscriptionsPerConnection: [0, 10_000_000],
+  maxSubscriptionsPerClient: [0, 10_000_000],
+  wsMaxConnections: [0, 1_000_000],
+  wsMaxConnectionsPerClient: [0, 1_000_000],
+};
+
 function checkInt(v: unknown, key: string, min: number, max: number): void {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
     throw new ConfigError(key, `expected an integer in [${min}, ${max}]`);
@@ -110,6 +193,10 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
   if (typeof merged.dataDir !== "string" || merged.dataDir === "") throw new ConfigError("dataDir", "expected a path");
   checkInt(merged.rpc.port, "rpc.port", 0, 65535);
   if (typeof merged.rpc.host !== "string") throw new ConfigError("rpc.host", "expected a host name or address");
+  for (const [key, [min, max]] of Object.entries(RPC_LIMIT_RANGES)) {
+    const v = merged.rpc[key as keyof RPCConfig];
+    if (v !== undefined) checkInt(v, `rpc.${key}`, min, max);
+  }
   if (merged.blockTimeMs !== undefined) checkInt(merged.blockTimeMs, "blockTimeMs", 1, 3_600_000);
   if (!LOG_LEVELS.includes(merged.log.level)) throw new ConfigError("log.level", `one of ${LOG_LEVELS.join(", ")}`);
   for (const k of [

@@ -85,6 +85,16 @@ export function createMetrics(register: Registry = new Registry()) {
     help: "Last height this validator signed a vote for",
     registers: [register],
   });
+  const futureMessages = new Gauge({
+    name: "azora_consensus_future_messages",
+    help: "Verified votes and proposals held for heights above this node's (bounded buffer)",
+    registers: [register],
+  });
+  const futureBytes = new Gauge({
+    name: "azora_consensus_future_bytes",
+    help: "Bytes of the votes and proposals held for heights above this node's",
+    registers: [register],
+  });
   let stepName = "";
   let stepStarted = 0;
 
@@ -105,6 +115,10 @@ export function createMetrics(register: Registry = new Registry()) {
       },
       signed(height: bigint): void {
         lastSignedHeight.set(Number(height));
+      },
+      futureBuffer(messages: number, bytes: number): void {
+        futureMessages.set(messages);
+        futureBytes.set(bytes);
       },
     },
     headHeight,

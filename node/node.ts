@@ -3,7 +3,9 @@ import { join, resolve } from "node:path";
 import { DEV_VALIDATOR_SEED_HEX, devnetGenesis } from "../genesis/devnet.js";
 import { type GenesisSpec, parseGenesis } from "../genesis/spec.js";
 import type { DevBackend } from "../rpc/backend.js";
-import { createEthSubscriptionSource, createFilterMethods } from "../rpc/filters.js";
+import { createEthSubscriptionSource } from "../rpc/ethSubscriptions.js";
+import { createFilterMethods, DEFAULT_FILTER_OPTIONS } from "../rpc/filters.js";
+import { LogQueries } from "../rpc/logQuery.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
 import { createSubscriptionMethods } from "../rpc/subscriptions.js";
@@ -32,8 +34,11 @@ import {
 import { decodeTxBatch, TxBatcher } from "./network/txBatch.js";
 import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
+import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
+import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
 import { StateReaders } from "./state/readers.js";
+import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
 
 /** Mempool refusals that do not depend on this node's state: a peer that forwards such a tx misbehaves. */
@@ -168,7 +173,7 @@ export async function startNode(
       fatal(e);
     });
     metrics.headHeight.set(Number(chain.head.header.number));
-    const readers = new StateReaders(common, chain.trieStore, chain);
+    const readers = new StateReaders(common, chain.trieStore);
     const headView = () => readers.at(chain.head.header.stateRoot);
     const mempool = new Mempool(mempoolOptions(cfg, spec.fees.minBaseFeePerGas, spec.gasLimit), {
       state: {
@@ -287,6 +292,7 @@ export async function startNode(
         params: spec.consensus,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
+        syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
@@ -380,10 +386,28 @@ export async function startNode(
       };
     };
 
+    // EVM simulations for RPC run on worker threads; they read state through this thread's database.
+    const simulations = new SimulationPool(
+      {
+        chainId: spec.chainId,
+        gasCap: BigInt(cfg.rpc.gasCap),
+        workers: cfg.rpc.evmWorkers ?? defaultSimulationWorkers(),
+        queue: cfg.rpc.evmQueue,
+        timeoutMs: cfg.rpc.evmTimeoutMs,
+      },
+      {
+        host: { getNode: (key) => chain.trieStore.get(key), getBlockHash: (n) => chain.getBlockHash(n) },
+        log: log.child({ module: "simulation" }),
+        metrics: createSimulationMetrics(metrics.register),
+      },
+    );
+    cleanup.push(() => simulations.close());
     const backend = new NodeBackend({
       chain,
       mempool,
       readers,
+      simulations,
+      logsMaxResults: cfg.rpc.logsMaxResults,
       log: log.child({ module: "rpc" }),
       metrics,
       clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
@@ -393,13 +417,27 @@ export async function startNode(
       onTxAccepted: pipeline.onTxAccepted,
       peerCount: () => pipeline.peerCount(),
     });
-    const filters = createFilterMethods(backend);
+    const logsMaxBlockRange = BigInt(cfg.rpc.logsMaxBlockRange);
+    const logQueries = new LogQueries();
+    const filters = createFilterMethods(backend, {
+      ...DEFAULT_FILTER_OPTIONS,
+      maxFilters: cfg.rpc.maxFilters,
+      maxFiltersPerClient: cfg.rpc.maxFiltersPerClient,
+      logsMaxBlockRange,
+      logQueries,
+    });
     cleanup.push(async () => filters.dispose());
+    const subscriptionSource = createEthSubscriptionSource(backend);
+    cleanup.push(async () => subscriptionSource.dispose());
     const methods: MethodTable = {
       ...createWeb3NetMethods(backend),
-      ...createEthMethods(backend),
+      ...createEthMethods(backend, { logsMaxBlockRange, logQueries }),
       ...filters.methods,
-      ...createSubscriptionMethods(createEthSubscriptionSource(backend), { logger: log.child({ module: "ws" }) }),
+      ...createSubscriptionMethods(subscriptionSource, {
+        maxPerConnection: cfg.rpc.maxSubscriptionsPerConnection,
+        maxPerClient: cfg.rpc.maxSubscriptionsPerClient,
+        logger: log.child({ module: "ws" }),
+      }),
       ...createAzoraMethods(backend, mempool, chain),
       ...(pipeline.dev === undefined ? {} : createDevMethods(pipeline.dev)),
     };
@@ -410,7 +448,11 @@ export async function startNode(
       logger: log.child({ module: "rpc" }),
       bodyLimitBytes: cfg.rpc.bodyLimitBytes,
       batchLimit: cfg.rpc.batchLimit,
+      batchMaxCost: cfg.rpc.batchMaxCost,
+      maxResponseBytes: cfg.rpc.maxResponseBytes,
+      requestTimeoutMs: cfg.rpc.requestTimeoutMs,
       wsMaxConnections: cfg.rpc.wsMaxConnections,
+      wsMaxConnectionsPerClient: cfg.rpc.wsMaxConnectionsPerClient,
       metrics: { observe: (m, s, ok) => metrics.rpcObserve(m, s, ok) },
       routes: {
         metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),

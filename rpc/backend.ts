@@ -1,7 +1,14 @@
 import type { TypedTransaction } from "@ethereumjs/tx";
 import type { BlockHeader } from "../runtime/primitives/block.js";
 import type { Log, Receipt } from "../runtime/primitives/receipt.js";
-import type { BlockTagOrHash, CallRequest, FilterCriteria, StateOverride } from "./types.js";
+import type {
+  AccessListEntry,
+  BlockTagOrHash,
+  CallRequest,
+  FilterCriteria,
+  RequestBudget,
+  StateOverride,
+} from "./types.js";
 
 /**
  * What the Ethereum JSON-RPC methods need from a node. The interface lives with its consumer
@@ -64,6 +71,13 @@ export interface CallOutcome {
   gasUsed: bigint;
 }
 
+export interface AccessListResult {
+  accessList: AccessListEntry[];
+  gasUsed: bigint;
+  /** Why the run with the returned list failed (`execution reverted`, `out of gas`, …). */
+  error?: string;
+}
+
 export interface AccountProof {
   address: string;
   balance: bigint;
@@ -105,13 +119,12 @@ export interface EthBackend {
   /** Next nonce including pooled executable transactions. */
   pendingNonce(address: Uint8Array): Promise<bigint>;
 
-  call(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<CallOutcome>;
+  // Simulations run off the consensus thread, each within the gas cap and the EVM time budget;
+  // `budget` bounds how long the request may wait for a free simulation slot.
+  call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome>;
   /** Smallest gas limit with which `req` succeeds; throws ExecutionRevertedError / RPCError. */
-  estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<bigint>;
-  createAccessList(
-    ref: BlockRef,
-    req: CallRequest,
-  ): Promise<{ accessList: { address: string; storageKeys: string[] }[]; gasUsed: bigint; error?: string }>;
+  estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint>;
+  createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult>;
 
   /** Validates and pools a signed transaction; throws TxRejectedError with geth's message. */
   sendRawTransaction(raw: Uint8Array): Promise<Uint8Array>;
@@ -122,10 +135,14 @@ export interface EthBackend {
   suggestedTip(): bigint;
   feeHistory(blockCount: number, newest: BlockRef, rewardPercentiles: number[] | undefined): Promise<FeeHistory>;
 
-  /** Matching logs in [from, to] (inclusive) or in one block; throws LimitExceededError past the caps. */
+  /**
+   * Matching logs in [from, to] (inclusive) or in one block; throws LimitExceededError past the
+   * result cap, and charges `budget` for the response it is about to build as it collects.
+   */
   getLogs(
     query: { fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array },
     filter: LogFilter,
+    budget?: RequestBudget,
   ): Promise<LogView[]>;
 
   onNewBlock(listener: (block: BlockRef, logs: LogView[]) => void): () => void;

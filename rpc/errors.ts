@@ -22,6 +22,10 @@ export enum RPCErrorCode {
   SERVER_ERROR = "RPC_ERROR_SERVER_ERROR",
   RESOURCE_NOT_FOUND = "RPC_ERROR_RESOURCE_NOT_FOUND",
   LIMIT_EXCEEDED = "RPC_ERROR_LIMIT_EXCEEDED",
+  /** The request (or batch) ran out of its time budget. */
+  TIMEOUT = "RPC_ERROR_TIMEOUT",
+  /** The response (or the batch's responses together) would exceed the byte limit. */
+  RESPONSE_TOO_LARGE = "RPC_ERROR_RESPONSE_TOO_LARGE",
 }
 
 /** Numeric JSON-RPC codes (JSON-RPC 2.0 spec, EIP-1474 and geth). */
@@ -33,6 +37,8 @@ export const JSONRPC_CODE = {
   INTERNAL: -32603,
   SERVER_ERROR: -32000,
   RESOURCE_NOT_FOUND: -32001,
+  TIMEOUT: -32002,
+  RESPONSE_TOO_LARGE: -32003,
   LIMIT_EXCEEDED: -32005,
   EXECUTION_REVERTED: 3,
 } as const;
@@ -48,7 +54,9 @@ export type RPCErrorType =
   | { code: RPCErrorCode.EXECUTION_REVERTED; reason?: string; data: string }
   | { code: RPCErrorCode.SERVER_ERROR; reason: string }
   | { code: RPCErrorCode.RESOURCE_NOT_FOUND; reason: string }
-  | { code: RPCErrorCode.LIMIT_EXCEEDED; reason: string };
+  | { code: RPCErrorCode.LIMIT_EXCEEDED; reason: string }
+  | { code: RPCErrorCode.TIMEOUT }
+  | { code: RPCErrorCode.RESPONSE_TOO_LARGE };
 
 /** The JSON-RPC `error` member. */
 export interface JSONRPCErrorObject {
@@ -83,13 +91,27 @@ export class InvalidRequestError extends RPCError<{ code: RPCErrorCode.INVALID_R
   }
 }
 
-/** -32601: `the method <name> does not exist/is not available`. */
+/** Client input quoted in an error message is cut to this many characters. */
+export const MAX_ECHO_LENGTH = 64;
+/** No error message is longer than this (a backstop behind `echo`). */
+export const MAX_ERROR_MESSAGE_LENGTH = 4096;
+
+/**
+ * `s` as an error message may quote it: at most `max` characters, then `…`. A client's own input
+ * is never sent back whole (a 4 MB method name would otherwise come back as a 4 MB error).
+ */
+export function echo(s: string, max = MAX_ECHO_LENGTH): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** -32601: `the method <name> does not exist/is not available` (the name cut by `echo`). */
 export class MethodNotFoundError extends RPCError<{ code: RPCErrorCode.METHOD_NOT_FOUND; method: string }> {
   constructor(method: string) {
+    const shown = echo(method);
     super(
-      { code: RPCErrorCode.METHOD_NOT_FOUND, method },
+      { code: RPCErrorCode.METHOD_NOT_FOUND, method: shown },
       JSONRPC_CODE.METHOD_NOT_FOUND,
-      `the method ${method} does not exist/is not available`,
+      `the method ${shown} does not exist/is not available`,
     );
   }
 }
@@ -147,6 +169,20 @@ export class ResourceNotFoundError extends RPCError<{ code: RPCErrorCode.RESOURC
 export class LimitExceededError extends RPCError<{ code: RPCErrorCode.LIMIT_EXCEEDED; reason: string }> {
   constructor(reason: string) {
     super({ code: RPCErrorCode.LIMIT_EXCEEDED, reason }, JSONRPC_CODE.LIMIT_EXCEEDED, reason);
+  }
+}
+
+/** -32002 `request timed out` (geth's errcodeTimeout): the request or batch ran out of time. */
+export class RequestTimeoutError extends RPCError<{ code: RPCErrorCode.TIMEOUT }> {
+  constructor() {
+    super({ code: RPCErrorCode.TIMEOUT }, JSONRPC_CODE.TIMEOUT, "request timed out");
+  }
+}
+
+/** -32003 `response too large` (geth's errcodeResponseTooLarge), answered instead of building it. */
+export class ResponseTooLargeError extends RPCError<{ code: RPCErrorCode.RESPONSE_TOO_LARGE }> {
+  constructor() {
+    super({ code: RPCErrorCode.RESPONSE_TOO_LARGE }, JSONRPC_CODE.RESPONSE_TOO_LARGE, "response too large");
   }
 }
 
@@ -220,9 +256,8 @@ export function isRPCError(e: unknown): e is RPCError {
  */
 export function toJSONRPCError(e: unknown): JSONRPCErrorObject {
   if (e instanceof RPCError) {
-    return e.data === undefined
-      ? { code: e.jsonRpcCode, message: e.message }
-      : { code: e.jsonRpcCode, message: e.message, data: e.data };
+    const message = echo(e.message, MAX_ERROR_MESSAGE_LENGTH);
+    return e.data === undefined ? { code: e.jsonRpcCode, message } : { code: e.jsonRpcCode, message, data: e.data };
   }
   return { code: JSONRPC_CODE.INTERNAL, message: "internal error" };
 }

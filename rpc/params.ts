@@ -5,7 +5,7 @@
  * a method's ParamDefs to the raw `params` array and prefixes errors with
  * `invalid argument <index> (<name>): `.
  */
-import { InvalidParamsError } from "./errors.js";
+import { echo, InvalidParamsError } from "./errors.js";
 import { hexDigit, hexToBytes } from "./hex.js";
 import type {
   AccessListEntry,
@@ -66,7 +66,8 @@ function at<T>(path: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof InvalidParamsError) throw new InvalidParamsError(`${path}: ${e.message}`);
+    // `path` can be a client's map key (state override slots): quote it cut short.
+    if (e instanceof InvalidParamsError) throw new InvalidParamsError(`${echo(path)}: ${e.message}`);
     throw e;
   }
 }

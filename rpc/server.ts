@@ -11,10 +11,13 @@ import type { RawData, WebSocket } from "ws";
 import { type Logger, nullLogger } from "../runtime/lib/logger.js";
 import { InternalError, InvalidRequestError, ParseError } from "./errors.js";
 import { type DispatchOptions, errorResponse, handleRawBody, serializeMessage } from "./jsonrpc.js";
+import { clientKeyOf, PerClientCounter } from "./quota.js";
 import type { CallContext, MethodTable, RPCMetrics, WSConnectionHandle } from "./types.js";
 
 export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_WS_MAX_CONNECTIONS = 1000;
+/** WebSocket connections one client (remote address) may hold, so one client cannot take every slot. */
+export const DEFAULT_WS_MAX_CONNECTIONS_PER_CLIENT = 100;
 /** A connection whose unsent data exceeds this is closed (slow consumer). */
 export const DEFAULT_WS_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Requests of one WebSocket connection being processed at once; beyond it the socket stops being read. */
@@ -48,8 +51,16 @@ export interface RPCServerOptions {
   bodyLimitBytes?: number;
   /** Max requests in one batch (default 1000). */
   batchLimit?: number;
+  /** Cost units of one batch (default 5000; see `MethodDef.cost`). */
+  batchMaxCost?: number;
+  /** Bytes of one response or of one batch's responses (default 25,000,000). */
+  maxResponseBytes?: number;
+  /** Time one request or batch may take (default 10 s). */
+  requestTimeoutMs?: number;
   /** Max simultaneous WebSocket connections (default 1000); more are refused with HTTP 503. */
   wsMaxConnections?: number;
+  /** Max simultaneous WebSocket connections of one client address (default 100); more → HTTP 503. */
+  wsMaxConnectionsPerClient?: number;
   /** Send-buffer bound per WebSocket connection (default 16 MiB). */
   wsMaxBufferedBytes?: number;
   metrics?: RPCMetrics;
@@ -193,7 +204,15 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
   const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const wsMaxConnections = opts.wsMaxConnections ?? DEFAULT_WS_MAX_CONNECTIONS;
   const wsMaxBufferedBytes = opts.wsMaxBufferedBytes ?? DEFAULT_WS_MAX_BUFFERED_BYTES;
-  const dispatchOpts: DispatchOptions = { batchLimit: opts.batchLimit, logger, metrics: opts.metrics };
+  const dispatchOpts: DispatchOptions = {
+    batchLimit: opts.batchLimit,
+    batchMaxCost: opts.batchMaxCost,
+    maxResponseBytes: opts.maxResponseBytes,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    logger,
+    metrics: opts.metrics,
+  };
+  const wsPerClient = new PerClientCounter(opts.wsMaxConnectionsPerClient ?? DEFAULT_WS_MAX_CONNECTIONS_PER_CLIENT);
   const connections = new Set<WSConnection>();
   let wsSlots = 0;
   let nextConnectionId = 1;
@@ -295,9 +314,15 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
       reply.code(503).type(JSON_CONTENT_TYPE).send('{"error":"too many connections"}');
       return;
     }
+    const client = clientKeyOf(request.ip);
+    if (!wsPerClient.tryAcquire(client)) {
+      reply.code(503).type(JSON_CONTENT_TYPE).send('{"error":"too many connections from this address"}');
+      return;
+    }
     wsSlots++;
     request.raw.socket.once("close", () => {
       wsSlots--;
+      wsPerClient.release(client);
     });
     done();
   }

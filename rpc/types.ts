@@ -38,16 +38,37 @@ export interface WSConnectionHandle {
    * back-pressure bound (the connection is then closed with an error).
    */
   send(message: unknown): boolean;
+  /** Sends an already serialised JSON-RPC message; same contract as `send`. */
+  sendText(text: string): boolean;
   /** Runs `fn` once when the connection closes (immediately if already closed). Returns an unregister fn. */
   onClose(fn: () => void): () => void;
   close(code?: number, reason?: string): void;
+}
+
+/**
+ * What one request (or one whole batch) may still spend. The transport creates it; methods that
+ * build large answers (eth_getLogs) charge it as they go, so an oversized answer is refused before
+ * it is built rather than after.
+ */
+export interface RequestBudget {
+  /** `performance.now()` time after which the request answers -32002 `request timed out`. */
+  readonly deadlineMs: number;
+  /** Who the work is for (the client's remote address): shared resources serve clients in turn. */
+  readonly client: string;
+  /** Counts `bytes` of response about to be built; throws ResponseTooLargeError (-32003) past the limit. */
+  chargeBytes(bytes: number): void;
+  /** Throws RequestTimeoutError (-32002) once the deadline has passed. */
+  checkTime(): void;
 }
 
 export interface CallContext {
   transport: "http" | "ws";
   /** Present on ws: lets eth_subscribe push notifications. */
   connection?: WSConnectionHandle;
+  /** The client's address: the key of per-client quotas (filters, subscriptions, connections). */
   remoteAddress?: string;
+  /** Set by the transport for every call; absent only when a handler is called directly. */
+  budget?: RequestBudget;
   /**
    * Runs `fn` right after the response containing this call has been handed to the transport (or
    * was dropped, for notifications). eth_subscribe uses it so that no notification overtakes the
@@ -58,6 +79,12 @@ export interface CallContext {
 
 export interface MethodDef {
   params: readonly ParamDef[];
+  /**
+   * Units of a batch's cost budget one call of this method uses (default 1). Methods whose work
+   * grows with the chain or the EVM (logs, simulations) cost more, so one batch cannot queue
+   * unbounded work.
+   */
+  cost?: number;
   // biome-ignore lint/suspicious/noExplicitAny: args are typed per method by `defineMethod`.
   handler: (args: any[], ctx: CallContext) => unknown | Promise<unknown>;
 }
@@ -157,6 +184,7 @@ export type ParsedParams<D extends readonly ParamDef[]> = {
 export function defineMethod<const D extends readonly ParamDef[]>(
   params: D,
   handler: (args: ParsedParams<D>, ctx: CallContext) => unknown | Promise<unknown>,
+  opts: { cost?: number } = {},
 ): MethodDef {
-  return { params, handler: handler as MethodDef["handler"] };
+  return { params, handler: handler as MethodDef["handler"], cost: opts.cost };
 }

@@ -59,6 +59,18 @@ export class ValidatorSet {
     return chosen;
   }
 
+  /**
+   * The proposers of rounds 0 … `rounds` − 1 in one pass (`proposer(r)` costs O(r) per call, so a
+   * caller that needs many rounds, or must not redo the work per message, memoizes this instead).
+   */
+  proposerSequence(rounds: number): number[] {
+    assert(Number.isSafeInteger(rounds) && rounds >= 0, "round count is a non-negative integer");
+    const p = [...this.priorities];
+    const out: number[] = [];
+    for (let i = 0; i < rounds; i++) out.push(this.incrementOnce(p));
+    return out;
+  }
+
   /** The set for the next height: priorities advanced once per height, whatever round committed (CometBFT). */
   next(): ValidatorSet {
     const p = [...this.priorities];

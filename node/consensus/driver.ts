@@ -1,16 +1,25 @@
-import { type CommitCertificate, decodeCommit, encodeCommit, verifyCommit } from "../../consensus/commit.js";
+import { type CommitCertificate, encodeCommit } from "../../consensus/commit.js";
 import { ConsensusCore } from "../../consensus/core/state.js";
 import type { CoreVote, Input, Output, TimeoutKind } from "../../consensus/core/types.js";
-import { ValidatorSet } from "../../consensus/core/validatorSet.js";
-import { VoteType, voteSignBytes } from "../../consensus/vote.js";
+import type { ValidatorSet } from "../../consensus/core/validatorSet.js";
 import {
-  decodeEvidence,
+  FutureBuffer,
+  type FutureBufferLimits,
+  MessageError,
+  type MessageLimits,
+  MessageVerifier,
+  Placement,
+  type VerifiedProposal,
+  type VerifiedVote,
+} from "../../consensus/messages/index.js";
+import { StaticValidatorSchedule } from "../../consensus/validatorSchedule.js";
+import { VoteType } from "../../consensus/vote.js";
+import {
   decodeSignedProposal,
   decodeSignedVote,
   encodeEvidence,
   encodeSignedProposal,
   encodeSignedVote,
-  isConflictingPair,
   type SignedProposal,
   type SignedVote,
 } from "../../consensus/wire.js";
@@ -18,35 +27,32 @@ import type { ConsensusParams } from "../../genesis/spec.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type Block, decodeBlock, encodeBlock, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../../runtime/primitives/bytes.js";
-import { CodecError } from "../../runtime/primitives/codecError.js";
-import { expectBytes, rlpDecodeList, rlpEncode } from "../../runtime/primitives/rlpCodec.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain } from "../chain/chain.js";
 import type { Ed25519Verifier } from "../crypto/ed25519.js";
 import type { Mempool } from "../mempool/index.js";
 import { GossipAction, GossipActionError, type P2PNetwork } from "../network/index.js";
+import { BlockSync, type SyncMetrics, SyncServer, type VerifiedBlock } from "../sync/index.js";
 import type { ChainApp } from "./app.js";
-import { type GuardedSigner, proposalSignBytes } from "./signer.js";
+import type { GuardedSigner } from "./signer.js";
 import type { ConsensusWAL } from "./wal.js";
 import { decodeWalInput, encodeWalInput } from "./walCodec.js";
 
 /** The proposer executes txs for at most timeoutPropose(round) / this (see ChainApp.buildProposal). */
 const PROPOSE_BUDGET_DIVISOR = 3;
-/** A long block sync logs its progress (height, target, blocks/s, ETA) this often, and when it ends. */
-const SYNC_PROGRESS_MS = 2000;
 /**
  * Peers' votes of the current height kept for re-sends (CometBFT gossips any vote a peer lacks): a
  * validator that missed a round's prevotes — restarted without them, or partitioned — needs them
  * to accept a re-proposal's proof of lock even when a signer of it is down.
  */
 const MAX_RESENT_VOTES = 1024;
-/** Blocks per block-sync request. */
-const SYNC_BATCH = 64;
 /** How often a node checks whether peers are ahead (and re-sends its votes to peers behind). */
 const SYNC_INTERVAL_MS = 500;
-/** Messages for heights ahead of ours are kept (bounded) and replayed on entering the height. */
-const MAX_FUTURE_MESSAGES = 2048;
-const MAX_FUTURE_HEIGHTS = 4n;
+/**
+ * Synced blocks are committed in consensus-queue jobs of at most this long each, so peer messages
+ * and timeouts are handled between them even while a long sync applies thousands of blocks.
+ */
+const SYNC_APPLY_SLICE_MS = 200;
 
 export interface DriverModules {
   chain: Chain;
@@ -62,6 +68,10 @@ export interface DriverModules {
   log: Logger;
   onStep?: (s: { height: bigint; round: number; step: string }) => void;
   metrics?: ConsensusMetrics | null;
+  syncMetrics?: SyncMetrics | null;
+  /** Overrides of the message admission bounds (tests). */
+  messageLimits?: Partial<MessageLimits>;
+  futureBufferLimits?: Partial<FutureBufferLimits>;
 }
 
 /** What the driver reports (node/metrics.ts implements it with prom-client). */
@@ -69,6 +79,8 @@ export interface ConsensusMetrics {
   step(height: bigint, round: number, step: string, nowMs: number): void;
   decided(round: number, validatorCount: number, signers: number[]): void;
   signed(height: bigint): void;
+  /** Messages and bytes held for heights above ours (`FutureBuffer`). */
+  futureBuffer?(messages: number, bytes: number): void;
 }
 
 export interface DriverStatus {
@@ -82,18 +94,28 @@ export interface DriverStatus {
 
 type Job = () => Promise<void>;
 
-/** Why a consensus gossip message was refused (bounded: these become metrics labels). */
-export enum ConsensusGossipCode {
-  MALFORMED = "CONSENSUS_GOSSIP_MALFORMED",
-  BAD_SIGNATURE = "CONSENSUS_GOSSIP_BAD_SIGNATURE",
-  UNKNOWN_VALIDATOR = "CONSENSUS_GOSSIP_UNKNOWN_VALIDATOR",
-  OLD_HEIGHT = "CONSENSUS_GOSSIP_OLD_HEIGHT",
-  OTHER_HEIGHT = "CONSENSUS_GOSSIP_OTHER_HEIGHT",
-  NOT_CONFLICTING = "CONSENSUS_GOSSIP_NOT_CONFLICTING",
+/** A message held for a height above ours: a copy (never a view into a network buffer), and who relayed it. */
+type HeldMessage = { topic: "proposal" | "vote"; data: Uint8Array; from: string };
+
+/** Codes of messages that verified but are not relayed now (IGNORE, no penalty). */
+export enum HeldMessageCode {
+  /** A few heights ahead: held until this node gets there, never relayed. */
+  HELD = "CONSENSUS_MESSAGE_HELD_FOR_HEIGHT",
+  /** The future buffer is full of nearer heights. */
+  BUFFER_FULL = "CONSENSUS_MESSAGE_BUFFER_FULL",
+  /** Already held (it came by another route). */
+  DUPLICATE = "CONSENSUS_MESSAGE_DUPLICATE",
 }
 
-function gossipError(action: GossipAction.IGNORE | GossipAction.REJECT, code: ConsensusGossipCode, reason: string) {
-  return new GossipActionError(action, { code, reason });
+/**
+ * THE mapping from a refused consensus message to the network's verdict: provable misbehaviour is
+ * REJECT (the relaying peer's score pays), anything else IGNORE. A non-MessageError is a local bug
+ * and passes through (the processor ignores it and warns).
+ */
+function toGossipError(e: unknown): unknown {
+  if (!(e instanceof MessageError)) return e;
+  const action = e.peerFault ? GossipAction.REJECT : GossipAction.IGNORE;
+  return new GossipActionError(action, { code: e.code, reason: e.type.reason });
 }
 
 /**
@@ -108,6 +130,10 @@ export class ConsensusDriver {
   private readonly self: number | null;
   private core!: ConsensusCore;
   private validatorSet!: ValidatorSet;
+  private readonly validatorSchedule: StaticValidatorSchedule;
+  private readonly admission: MessageVerifier;
+  private readonly sync: BlockSync;
+  private readonly server: SyncServer;
   private height = 0n;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -122,14 +148,14 @@ export class ConsensusDriver {
   /** Peers' signed votes of the current height (re-sent with ours when the height stalls). */
   private heightVotes = new Map<string, { round: number; raw: Uint8Array }>();
   private ownProposal: Uint8Array | null = null;
-  private future: { height: bigint; topic: "proposal" | "vote"; data: Uint8Array; from: string }[] = [];
+  /** Verified messages of heights above ours, replayed on entering their height. */
+  private readonly future: FutureBuffer<HeldMessage>;
   private heightStarted = false;
   private heightStartTimer: NodeJS.Timeout | null = null;
   private lastCommitAtMs = Date.now();
   private roundStartedAtMs = 0;
   /** When a proposal or vote of the current height that was new to us last arrived from a peer. */
   private lastPeerMessageAtMs = 0;
-  private syncing = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private unsubscribePending: (() => void) | null = null;
   private readonly evidenceSeen = new Set<string>();
@@ -146,15 +172,36 @@ export class ConsensusDriver {
     const idx =
       pub === undefined ? -1 : modules.validators.findIndex((v) => Buffer.from(v.publicKey).equals(Buffer.from(pub)));
     this.self = idx >= 0 ? idx : null;
-  }
-
-  /** The validator set of `height`: genesis priorities advanced once per height (CometBFT). */
-  private validatorSetAt(height: bigint): ValidatorSet {
-    let vs = new ValidatorSet(
-      this.m.validators.map((v) => ({ address: bytesToHex(v.address), votingPower: v.votingPower })),
+    this.validatorSchedule = new StaticValidatorSchedule(modules.validators);
+    this.admission = new MessageVerifier(
+      this.chainId,
+      { schedule: this.validatorSchedule, verifier: modules.verifier },
+      modules.messageLimits,
     );
-    for (let h = 0n; h < height; h++) vs = vs.next();
-    return vs;
+    this.future = new FutureBuffer(modules.futureBufferLimits);
+    this.server = new SyncServer(modules.chain);
+    const network = modules.network;
+    this.sync = new BlockSync(
+      { chainId: this.chainId },
+      {
+        network: {
+          peerIds: () => network.peers().map((p) => p.id),
+          requestStatus: (peer) => network.requestStatus(peer),
+          requestBlocks: (peer, from, count) => network.requestBlocks(peer, from, count),
+          penalize: (peer, points, reason) => network.penalize(peer, points, reason),
+        },
+        chain: {
+          headHeight: () => modules.chain.head.header.number,
+          apply: (blocks) => this.applySynced(blocks),
+        },
+        schedule: this.validatorSchedule,
+        verifier: modules.verifier,
+        log: modules.log.child({ module: "sync" }),
+        now: Date.now,
+        metrics: modules.syncMetrics,
+        onIdle: () => this.maybeStartHeight(),
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -162,8 +209,8 @@ export class ConsensusDriver {
     network.onGossip("proposal", (data, from) => this.onGossip("proposal", data, from));
     network.onGossip("vote", (data, from) => this.onGossip("vote", data, from));
     network.onGossip("evidence", (data) => this.onEvidenceGossip(data));
-    network.handleBlockRequests((from, count) => this.serveBlocks(from, count));
-    network.handleStatus(() => ({ height: this.m.chain.head.header.number, hash: this.m.chain.head.hash }));
+    network.handleBlockRequests((from, count) => this.server.blocks(from, count));
+    network.handleStatus(() => this.server.status());
     this.unsubscribePending = mempool.onPending(() => this.maybeStartHeight());
 
     // Through the queue like every other input: peer messages that arrive while the WAL replays
@@ -172,7 +219,7 @@ export class ConsensusDriver {
     const replayed = this.queue.then(() => this.enterHeight(this.m.chain.head.header.number + 1n, true));
     this.queue = replayed.catch(() => undefined);
     await replayed;
-    this.syncTimer = setInterval(() => void this.tick(), SYNC_INTERVAL_MS);
+    this.syncTimer = setInterval(() => this.tick(), SYNC_INTERVAL_MS);
     this.syncTimer.unref();
   }
 
@@ -182,6 +229,7 @@ export class ConsensusDriver {
     if (this.heightStartTimer !== null) clearTimeout(this.heightStartTimer);
     for (const t of this.timers) clearTimeout(t);
     this.unsubscribePending?.();
+    await this.sync.stop();
     await this.queue;
     await this.m.app.reset();
   }
@@ -191,7 +239,7 @@ export class ConsensusDriver {
       height: this.height,
       round: this.currentRound,
       step: this.currentStep,
-      catchingUp: this.syncing,
+      catchingUp: this.sync.active,
       isValidator: this.self !== null,
       lastSignedHeight: this.m.signer?.lastSigned().height ?? 0n,
     };
@@ -233,7 +281,7 @@ export class ConsensusDriver {
   /** Prepares `height` (WAL replay on restart) and starts it when there is something to do. */
   private async enterHeight(height: bigint, restarting: boolean): Promise<void> {
     this.height = height;
-    this.validatorSet = this.validatorSetAt(height);
+    this.validatorSet = this.validatorSchedule.setAt(height);
     // One core for the node's life: its startHeight keeps the previous height's votes, so a late
     // vote of that height (which onVote still accepts) that conflicts with an earlier one still
     // yields evidence. A fresh core per height sat at height 0 and silently dropped such votes.
@@ -272,9 +320,9 @@ export class ConsensusDriver {
     }
     await wal?.startHeight(height);
     this.maybeStartHeight();
-    // Messages that arrived early for this height.
-    const pending = this.future.filter((f) => f.height === height);
-    this.future = this.future.filter((f) => f.height > height);
+    // Messages that arrived early for this height (verified again: the node's position has changed).
+    const pending = this.future.take(height);
+    this.m.metrics?.futureBuffer?.(this.future.size, this.future.bytes);
     for (const f of pending) void this.onGossip(f.topic, f.data, f.from).catch(() => undefined);
   }
 
@@ -284,7 +332,7 @@ export class ConsensusDriver {
    * already started it.
    */
   private maybeStartHeight(force = false): void {
-    if (this.heightStarted || this.stopped || this.syncing) return;
+    if (this.heightStarted || this.stopped || this.sync.active) return;
     const waited = Date.now() - this.lastCommitAtMs;
     const due = waited >= this.m.params.emptyBlockIntervalMs;
     if (force || due || this.hasTxs()) {
@@ -330,63 +378,64 @@ export class ConsensusDriver {
     await this.runOutputs(this.core.step(input));
   }
 
+  /**
+   * Admission of a peer's proposal or vote (gossip, direct re-send, or replayed from the future
+   * buffer): verified before anything else — size, height and round window, membership, signature
+   * (`MessageVerifier`). Returning means Accept, so gossipsub relays it: only verified messages of
+   * heights h−1 … h+1 are. Verified messages of h+2 … h+4 are held but not relayed, and hint that
+   * the relaying peer may be ahead (block sync asks it for a proven status); anything farther is
+   * dropped unread.
+   */
   private async onGossip(topic: "proposal" | "vote", data: Uint8Array, from: string): Promise<void> {
-    let height: bigint;
-    let decoded: SignedProposal | SignedVote;
+    const at = { height: this.height, round: this.currentRound };
+    let checked: VerifiedVote | VerifiedProposal;
     try {
-      decoded = topic === "proposal" ? decodeSignedProposal(data) : decodeSignedVote(data);
-      height = decoded.height;
+      checked = topic === "vote" ? this.admission.decodeVote(data, at) : this.admission.decodeProposal(data, at);
     } catch (e) {
-      if (e instanceof CodecError) throw gossipError(GossipAction.REJECT, ConsensusGossipCode.MALFORMED, e.message);
-      throw e;
+      throw toGossipError(e);
     }
-    if (height > this.height) {
-      if (height - this.height <= MAX_FUTURE_HEIGHTS && this.future.length < MAX_FUTURE_MESSAGES) {
-        this.future.push({ height, topic, data, from });
-      }
-      // A peer is ahead: it may have committed our height; check now rather than at the next tick.
-      if (height > this.height + 1n) void this.catchUp(from);
+    if (checked.placement === Placement.NEXT || checked.placement === Placement.FUTURE) {
+      this.hold(topic, checked, data, from);
       return;
     }
-    if (height < this.height - 1n) throw gossipError(GossipAction.IGNORE, ConsensusGossipCode.OLD_HEIGHT, "old height");
-    if (topic === "vote") this.verifyVote(decoded as SignedVote, height);
-    else this.verifyProposal(decoded as SignedProposal);
     // The first message of a height from a peer starts it here too (its proposer is not waiting on us).
+    const height = "vote" in checked ? checked.vote.height : checked.proposal.height;
     if (height === this.height && !this.heightStarted) this.maybeStartHeight(true);
     void this.enqueue(async () => {
-      if (topic === "vote") await this.onVote(decoded as SignedVote, data);
-      else await this.onProposal(decoded as SignedProposal, data);
+      if ("vote" in checked) await this.onVote(checked.vote, data);
+      else await this.onProposal(checked.proposal, data);
     });
   }
 
-  private validatorFor(index: number): Validator {
-    const v = this.m.validators[index];
-    if (v === undefined)
-      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.UNKNOWN_VALIDATOR, "unknown validator");
-    return v;
-  }
-
-  private verifyVote(v: SignedVote, height: bigint): void {
-    const validator = this.validatorFor(v.validatorIndex);
-    const msg = voteSignBytes(this.chainId, v.type, height, v.round, v.blockHash);
-    if (!this.m.verifier.verify(validator.publicKey, msg, v.signature)) {
-      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.BAD_SIGNATURE, "bad vote signature");
+  /** Keeps a verified message of a height above ours; throws IGNORE for what is not to be relayed. */
+  private hold(
+    topic: "proposal" | "vote",
+    checked: VerifiedVote | VerifiedProposal,
+    data: Uint8Array,
+    from: string,
+  ): void {
+    let height: bigint;
+    let key: string;
+    if ("vote" in checked) {
+      const v = checked.vote;
+      height = v.height;
+      key = `v/${v.type}/${v.round}/${v.validatorIndex}/${v.blockHash === null ? "nil" : bytesToHex(v.blockHash)}`;
+    } else {
+      height = checked.proposal.height;
+      key = `p/${checked.proposal.round}/${bytesToHex(checked.blockHash)}`;
     }
-  }
-
-  private verifyProposal(p: SignedProposal): void {
-    if (p.height !== this.height)
-      throw gossipError(GossipAction.IGNORE, ConsensusGossipCode.OTHER_HEIGHT, "not our height");
-    const proposerIndex = this.validatorSet.proposer(p.round);
-    const proposer = this.validatorFor(proposerIndex);
-    const hash = hashHeader(p.block.header);
-    const msg = proposalSignBytes(this.chainId, p.height, p.round, hash, p.polRound);
-    if (!this.m.verifier.verify(proposer.publicKey, msg, p.signature)) {
-      throw gossipError(
-        GossipAction.REJECT,
-        ConsensusGossipCode.BAD_SIGNATURE,
-        "proposal not signed by the round's proposer",
-      );
+    const held = this.future.add(height, key, data.length, { topic, data: data.slice(), from });
+    this.m.metrics?.futureBuffer?.(this.future.size, this.future.bytes);
+    if (checked.placement === Placement.FUTURE) {
+      // A validator signed for a height two or more above ours: we are probably behind.
+      this.sync.hint(from);
+      throw new GossipActionError(GossipAction.IGNORE, { code: HeldMessageCode.HELD, reason: `height ${height}` });
+    }
+    if (held === "duplicate") {
+      throw new GossipActionError(GossipAction.IGNORE, { code: HeldMessageCode.DUPLICATE, reason: "already held" });
+    }
+    if (held === "full") {
+      throw new GossipActionError(GossipAction.IGNORE, { code: HeldMessageCode.BUFFER_FULL, reason: "no room" });
     }
   }
 
@@ -397,7 +446,8 @@ export class ConsensusDriver {
       // Only news counts as progress: peers' re-sends of votes we hold must not silence our own.
       if (!this.heightVotes.has(key)) this.lastPeerMessageAtMs = Date.now();
       if (this.heightVotes.size >= MAX_RESENT_VOTES) this.pruneHeightVotes();
-      if (this.heightVotes.size < MAX_RESENT_VOTES) this.heightVotes.set(key, { round: v.round, raw });
+      // A copy: `raw` may be a view into a much larger network buffer that would stay alive with it.
+      if (this.heightVotes.size < MAX_RESENT_VOTES) this.heightVotes.set(key, { round: v.round, raw: raw.slice() });
     }
     const vote: CoreVote = {
       kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
@@ -424,7 +474,7 @@ export class ConsensusDriver {
     this.lastPeerMessageAtMs = Date.now();
     // A fresh proposal must be the round proposer's block; a re-proposal carries the block of
     // whoever built it in its round.
-    const roundProposer = this.m.validators[this.validatorSet.proposer(p.round)];
+    const roundProposer = this.m.validators[this.validatorSchedule.proposer(p.height, p.round)];
     const proposer = p.polRound === -1 ? roundProposer : this.blockProposer(p.block, p.round);
     const verdictKey = `${id}/${bytesToHex(proposer.address)}`;
     let valid = this.verdicts.get(verdictKey);
@@ -452,7 +502,7 @@ export class ConsensusDriver {
   private blockProposer(block: Block, round: number): Validator {
     return (
       this.m.validators.find((v) => equalsBytes(v.address, block.header.proposer)) ??
-      this.m.validators[this.validatorSetAt(block.header.number).proposer(round)]
+      this.m.validators[this.validatorSchedule.proposer(block.header.number, round)]
     );
   }
 
@@ -628,16 +678,11 @@ export class ConsensusDriver {
   }
 
   private async onEvidenceGossip(data: Uint8Array): Promise<void> {
-    let e: ReturnType<typeof decodeEvidence>;
     try {
-      e = decodeEvidence(data);
-    } catch {
-      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.MALFORMED, "undecodable evidence");
+      this.admission.decodeEvidence(data);
+    } catch (e) {
+      throw toGossipError(e);
     }
-    if (!isConflictingPair(e))
-      throw gossipError(GossipAction.REJECT, ConsensusGossipCode.NOT_CONFLICTING, "votes do not conflict");
-    this.verifyVote(e.a, e.a.height);
-    this.verifyVote(e.b, e.b.height);
     this.m.app.addEvidence(data);
   }
 
@@ -650,18 +695,14 @@ export class ConsensusDriver {
    * them, and ask peers whether they are ahead. Unconditional re-sends cost ~15 streams per node per
    * tick for nothing.
    */
-  private async tick(): Promise<void> {
+  private tick(): void {
     if (this.stopped) return;
     const now = Date.now();
     if (now - this.roundStartedAtMs < SYNC_INTERVAL_MS || now - this.lastCommitAtMs < SYNC_INTERVAL_MS) return;
-    const { network } = this.m;
     // Re-send only when peers have gone quiet too: under load a height can outlast the interval while
     // votes still flow, and re-sending then only adds load (measured: twice the failed rounds at 500 tx/s).
     if (now - this.lastPeerMessageAtMs >= SYNC_INTERVAL_MS) this.resendVotes();
-    for (const peer of network.peers()) {
-      await this.catchUp(peer.id);
-      if (this.stopped) return;
-    }
+    this.sync.poll();
   }
 
   /**
@@ -694,96 +735,39 @@ export class ConsensusDriver {
     }
   }
 
-  /** Block sync from `peer` while it has committed heights we have not. */
-  private async catchUp(peer: string): Promise<void> {
-    if (this.syncing || this.stopped) return;
-    let status: { height: bigint };
-    try {
-      status = await this.m.network.requestStatus(peer);
-    } catch {
-      return;
-    }
-    if (status.height < this.height) return;
-    this.syncing = true;
-    try {
-      // Sync errors are handled inside the job: the queue would log them as a failed consensus job.
+  /**
+   * Commits blocks block sync fetched and verified (BlockSync's `apply` port), in consensus-queue jobs
+   * of at most SYNC_APPLY_SLICE_MS each; after each job consensus moves to the height above the new
+   * head. Blocks consensus committed meanwhile are skipped. Rejects when a verified block does not
+   * execute (a local fault: the peer proved the block is the one the validators committed).
+   */
+  private async applySynced(blocks: VerifiedBlock[]): Promise<void> {
+    let next = 0;
+    while (next < blocks.length && !this.stopped) {
+      let failure: unknown = null;
       await this.enqueue(async () => {
-        const headBefore = this.m.chain.head.header.number;
         const started = Date.now();
-        let lastReport = 0;
+        const headBefore = this.m.chain.head.header.number;
         try {
-          let next = headBefore + 1n;
-          while (!this.stopped && next <= status.height) {
-            const count = Number(
-              status.height - next + 1n > BigInt(SYNC_BATCH) ? BigInt(SYNC_BATCH) : status.height - next + 1n,
-            );
-            const items = await this.m.network.requestBlocks(peer, next, count);
-            if (items.length === 0) break;
-            for (const item of items) {
-              const { block, commit } = decodeSyncItem(item);
-              if (block.header.number !== next) throw new Error("sync: out-of-order block");
-              verifyCommit(
-                decodeCommit(commit),
-                {
-                  chainId: this.chainId,
-                  height: next,
-                  blockHash: hashHeader(block.header),
-                  validators: this.m.validators,
-                },
-                this.m.verifier,
-              );
-              await this.m.app.finalize(block, commit, this.blockProposer(block, decodeCommit(commit).round));
-              next++;
-            }
-            const now = Date.now();
-            if (now - lastReport >= SYNC_PROGRESS_MS || next > status.height) {
-              lastReport = now;
-              const done = next - 1n - headBefore;
-              const left = status.height - (next - 1n);
-              const perSec = Number(done) / Math.max(0.001, (now - started) / 1000);
-              this.m.log.info("block sync", {
-                height: (next - 1n).toString(),
-                target: status.height.toString(),
-                blocksPerSec: Math.round(perSec),
-                etaSeconds: perSec > 0 ? Math.ceil(Number(left) / perSec) : null,
-              });
-            }
+          while (next < blocks.length && Date.now() - started < SYNC_APPLY_SLICE_MS) {
+            const b = blocks[next++];
+            if (b.block.header.number <= this.m.chain.head.header.number) continue;
+            await this.m.app.finalize(b.block, b.commit, this.blockProposer(b.block, b.round));
           }
         } catch (e) {
-          // Blocks committed before the failure stay committed; the next tick tries again.
-          this.m.log.warn("block sync failed", { peer, peerHeight: status.height.toString() }, e);
+          failure = e;
+          next = blocks.length;
         }
-        // Nothing synced (typically: consensus committed the peer's height while this job waited in
-        // the queue): stay in the current height. Re-entering it would wipe its votes, proposal and
-        // timeouts and restart round 0, whose votes the signer then refuses as double-signs.
+        // Nothing new (consensus committed these heights while the blocks were on their way): stay in
+        // the current height. Re-entering it would wipe its votes, proposal and timeouts and restart
+        // round 0, whose votes the signer then refuses as double-signs.
         if (this.m.chain.head.header.number === headBefore) return;
         this.lastCommitAtMs = Date.now();
         for (const t of this.timers) clearTimeout(t);
         this.timers.clear();
         await this.enterHeight(this.m.chain.head.header.number + 1n, false);
       });
-    } finally {
-      this.syncing = false;
-      this.maybeStartHeight();
+      if (failure !== null) throw failure;
     }
   }
-
-  private async serveBlocks(from: bigint, count: number): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    const head = this.m.chain.head.header.number;
-    for (let n = from; n < from + BigInt(count) && n <= head; n++) {
-      const ref = await this.m.chain.getHeaderByNumber(n);
-      const body = ref === undefined ? undefined : await this.m.chain.db.getBody(ref.hash);
-      const commit = await this.m.chain.db.getCommit(n);
-      if (ref === undefined || body === undefined || commit === undefined) break;
-      out.push(rlpEncode([encodeBlock({ header: ref.header, body }), commit]));
-    }
-    return out;
-  }
-}
-
-function decodeSyncItem(bytes: Uint8Array): { block: Block; commit: Uint8Array } {
-  const v = rlpDecodeList(bytes, "sync item");
-  if (v.length !== 2) throw new CodecError("sync item", "expected 2 fields");
-  return { block: decodeBlock(expectBytes(v[0], "sync.block")), commit: expectBytes(v[1], "sync.commit") };
 }

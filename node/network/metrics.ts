@@ -16,6 +16,8 @@ export interface NetworkMetrics {
   onGossipQueueDrop(topic: GossipTopic): void;
   setGossipQueueLength(topic: GossipTopic, length: number): void;
   setPeers(count: number): void;
+  /** A peer was disconnected and banned because its score fell to the graylist threshold. */
+  onPeerBanned(): void;
   onReqResp(protocol: ReqRespProtocol, direction: "inbound" | "outbound", result: ReqRespResult, seconds: number): void;
 }
 
@@ -46,6 +48,11 @@ export function createNetworkMetrics(register: Registry): NetworkMetrics {
     registers: [register],
   });
   const peers = new Gauge({ name: "azora_network_peers", help: "Connected libp2p peers", registers: [register] });
+  const peersBanned = new Counter({
+    name: "azora_network_peers_banned_total",
+    help: "Peers disconnected and banned for a while because their score fell to the graylist threshold",
+    registers: [register],
+  });
   const reqResp = new Counter({
     name: "azora_reqresp_requests_total",
     help: "Request-response exchanges by protocol, direction and result",
@@ -72,6 +79,9 @@ export function createNetworkMetrics(register: Registry): NetworkMetrics {
     },
     setPeers(count) {
       peers.set(count);
+    },
+    onPeerBanned() {
+      peersBanned.inc();
     },
     onReqResp(protocol, direction, result, seconds) {
       reqResp.inc({ protocol, direction, result });

@@ -21,10 +21,18 @@ import {
   encodeBlocksRequest,
   encodeDirectRequest,
   encodeStatusRequest,
+  MAX_STATUS_BYTES,
   type PeerStatus,
 } from "./reqresp/codec.js";
 import { ReqResp } from "./reqresp/reqResp.js";
-import { createScoreParams, PeerPenalties, SCORE_THRESHOLDS } from "./scoring.js";
+import {
+  BAN_PENALTY_POINTS,
+  createScoreParams,
+  GOSSIP_REJECT_PENALTY,
+  PeerBans,
+  PeerPenalties,
+  SCORE_THRESHOLDS,
+} from "./scoring.js";
 import { GOSSIP_TOPICS, type GossipTopic, type ReqRespProtocol, stringifyTopic } from "./topics.js";
 
 /** Gossipsub class members that its exported `GossipSub` interface leaves out; checked at start-up. */
@@ -56,6 +64,8 @@ export class P2PNetwork {
   readonly peerId: string;
   private readonly topicByString = new Map<string, GossipTopic>();
   private readonly connectedCallbacks = new Set<(peer: string) => void>();
+  /** Decaying fault points per peer (half-life 30 s); BAN_PENALTY_POINTS of them ban the peer. */
+  private readonly faults = new PeerPenalties();
   private stopped = false;
 
   private constructor(
@@ -66,6 +76,8 @@ export class P2PNetwork {
     private readonly processor: GossipProcessor,
     private readonly reqResp: ReqResp,
     private readonly persistent: PersistentPeers,
+    private readonly penalties: PeerPenalties,
+    private readonly bans: PeerBans,
     private readonly log: Logger,
     private readonly metrics: NetworkMetrics | null,
   ) {
@@ -83,6 +95,7 @@ export class P2PNetwork {
     const maxGossipBytes = Math.max(...Object.values(limits).map((l) => l.maxMessageBytes));
     const persistentPeers = opts.bootstrap.map(parseBootstrapAddr);
     const penalties = new PeerPenalties();
+    const bans = new PeerBans(opts.peerBanMs ?? DEFAULT_P2P_OPTIONS.peerBanMs);
     const topicStrings = GOSSIP_TOPICS.map((t) => stringifyTopic(opts.chainId, t));
     const d = DEFAULT_P2P_OPTIONS;
 
@@ -94,6 +107,12 @@ export class P2PNetwork {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionManager: { maxConnections: opts.maxPeers ?? d.maxPeers },
+      // A banned peer (score fell to the graylist threshold) can neither dial in nor be dialled.
+      connectionGater: {
+        denyDialPeer: (peer) => bans.isBanned(peer.toString()),
+        denyInboundEncryptedConnection: (peer) => bans.isBanned(peer.toString()),
+        denyOutboundEncryptedConnection: (peer) => bans.isBanned(peer.toString()),
+      },
       services: {
         identify: identify(),
         pubsub: gossipsub({
@@ -121,6 +140,8 @@ export class P2PNetwork {
     }
 
     const processor = new GossipProcessor(limits, { log, metrics });
+    // Request–response penalties go through the network (which bans); it exists once everything is built.
+    let net: P2PNetwork | null = null;
     const requestTimeoutMs = opts.requestTimeoutMs ?? d.requestTimeoutMs;
     const reqResp = new ReqResp(
       {
@@ -139,7 +160,7 @@ export class P2PNetwork {
         direct: (topic, data, from) =>
           new Promise<TopicValidatorResult>((resolve) => processor.submit(topic, data, from, resolve)),
         onPeerMisbehaved: (peer: string, protocol: ReqRespProtocol) => {
-          penalties.add(peer, MISBEHAVIOUR_PENALTY);
+          net?.penalize(peer, MISBEHAVIOUR_PENALTY, `reqresp_${protocol}`);
           log.debug("peer misbehaved on request-response", { peer, protocol });
         },
       },
@@ -152,7 +173,7 @@ export class P2PNetwork {
       { minDelayMs: opts.redialMinMs ?? d.redialMinMs, maxDelayMs: opts.redialMaxMs ?? d.redialMaxMs },
       log,
     );
-    const net = new P2PNetwork(opts, limits, libp2p, pubsub, processor, reqResp, persistent, log, metrics);
+    net = new P2PNetwork(opts, limits, libp2p, pubsub, processor, reqResp, persistent, penalties, bans, log, metrics);
     await net.start();
     return net;
   }
@@ -190,7 +211,10 @@ export class P2PNetwork {
   private onGossipMessage(source: PeerId, msgId: string, msg: Message): void {
     const from = source.toString();
     const report = (result: TopicValidatorResult) => {
-      if (!this.stopped) this.pubsub.reportMessageValidationResult(msgId, from, result);
+      if (this.stopped) return;
+      this.pubsub.reportMessageValidationResult(msgId, from, result);
+      // Gossipsub's own P4 already lowers the peer's gossip score; this counts toward disconnecting it.
+      if (result === TopicValidatorResult.Reject) this.addFault(from, GOSSIP_REJECT_PENALTY, `gossip_${topic}`);
     };
     const topic = this.topicByString.get(msg.topic);
     if (topic === undefined) {
@@ -272,8 +296,8 @@ export class P2PNetwork {
     });
   }
 
-  /** Serves `/azora/<chainId>/status/1` with this node's head. */
-  handleStatus(handler: () => PeerStatus): void {
+  /** Serves `/azora/<chainId>/status/1` with this node's head and its proof. */
+  handleStatus(handler: () => PeerStatus | Promise<PeerStatus>): void {
     this.reqResp.setStatusHandler(handler);
   }
 
@@ -281,8 +305,8 @@ export class P2PNetwork {
     this.assertRunning();
     const chunks = await this.reqResp.request("status", parsePeerId(peer), encodeStatusRequest(), {
       maxChunks: 1,
-      maxChunkBytes: 256,
-      maxTotalBytes: 256,
+      maxChunkBytes: MAX_STATUS_BYTES,
+      maxTotalBytes: MAX_STATUS_BYTES,
       timeoutMs: this.shortTimeoutMs(),
     });
     try {
@@ -313,6 +337,26 @@ export class P2PNetwork {
     return this.pubsub.getScore(peer);
   }
 
+  /**
+   * Costs `peer` penalty points for misbehaviour gossipsub cannot see: request–response abuse, and
+   * what block sync reports (false height claims, timeouts, nothing served). Points decay (half-life
+   * 30 s) and count in gossipsub's peer score (P5). They also count toward a ban, with 30 points per
+   * gossip message rejected as invalid: a peer whose fault points reach BAN_PENALTY_POINTS (80, as
+   * low as gossipsub's graylist threshold) is disconnected and banned for `peerBanMs`. Only these
+   * provable or costly faults ban, not gossipsub's protocol-level penalties (P7), which an honest
+   * peer on a busy machine also collects.
+   */
+  penalize(peer: string, points: number, reason: string): void {
+    if (this.stopped) return;
+    this.penalties.add(peer, points);
+    this.addFault(peer, points, reason);
+  }
+
+  /** True while `peer` is banned (it can neither connect nor be dialled). */
+  isBanned(peer: string): boolean {
+    return this.bans.isBanned(peer);
+  }
+
   /** Peers in this node's gossip mesh for a topic. */
   meshPeers(topic: GossipTopic): string[] {
     return this.pubsub.getMeshPeers(stringifyTopic(this.opts.chainId, topic));
@@ -335,6 +379,28 @@ export class P2PNetwork {
     this.connectedCallbacks.clear();
     await this.libp2p.stop();
     this.log.info("p2p stopped", { peerId: this.peerId });
+  }
+
+  /** Fault points decide bans: everything `penalize` counts, plus gossip messages rejected as invalid. */
+  private addFault(peer: string, points: number, reason: string): void {
+    if (this.stopped) return;
+    this.faults.add(peer, points);
+    this.log.debug("peer fault", { peer, points, reason });
+    if (this.faults.get(peer) >= BAN_PENALTY_POINTS && !this.bans.isBanned(peer)) this.ban(peer, reason);
+  }
+
+  private ban(peer: string, reason: string): void {
+    this.bans.ban(peer);
+    this.metrics?.onPeerBanned();
+    // `reason` is a bounded code of ours (which fault tipped it), never peer-supplied text.
+    this.log.info("peer banned for misbehaviour", { peer, points: Math.round(this.faults.get(peer)), reason });
+    let id: PeerId;
+    try {
+      id = parsePeerId(peer);
+    } catch {
+      return;
+    }
+    void this.libp2p.hangUp(id).catch((e) => this.log.debug("hang-up failed", { peer, err: (e as Error).message }));
   }
 
   private shortTimeoutMs(): number {

@@ -32,6 +32,8 @@ export interface P2POptions {
   maxBlocksResponseBytes?: number;
   /** Per-topic overrides of `DEFAULT_TOPIC_LIMITS`. */
   topicLimits?: Partial<Record<GossipTopic, Partial<TopicLimits>>>;
+  /** How long a peer whose score fell to the graylist threshold stays disconnected and refused. Default 60 s. */
+  peerBanMs?: number;
   /** Initial and maximum re-dial delay for bootstrap peers. Defaults 500 ms and 30 s. */
   redialMinMs?: number;
   redialMaxMs?: number;
@@ -61,6 +63,7 @@ export const DEFAULT_P2P_OPTIONS = {
   maxBlocksResponseBytes: 32 * MiB,
   redialMinMs: 500,
   redialMaxMs: 30_000,
+  peerBanMs: 60_000,
 } as const;
 
 export function resolveTopicLimits(overrides: P2POptions["topicLimits"] | undefined): Record<GossipTopic, TopicLimits> {

@@ -26,6 +26,14 @@ function topicScoreParams(topic: GossipTopic): Partial<TopicScoreParams> {
   };
 }
 
+/** Penalty points (P5) at which a peer is disconnected and banned: as low as gossipsub's graylist threshold. */
+export const BAN_PENALTY_POINTS = 80;
+/**
+ * Fault points per gossip message rejected as invalid: the third within a half-life bans the peer,
+ * as gossipsub's own P4 (−10 × n²) graylists it.
+ */
+export const GOSSIP_REJECT_PENALTY = 30;
+
 export const SCORE_THRESHOLDS: Partial<PeerScoreThresholds> = {
   gossipThreshold: -10,
   publishThreshold: -50,
@@ -83,5 +91,36 @@ export class PeerPenalties {
       return 0;
     }
     return points;
+  }
+}
+
+/**
+ * Peers refused for a while after their score fell too low (libp2p's connection gater asks). Bounded:
+ * past `maxPeers` the ban that ends first goes first.
+ */
+export class PeerBans {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly banMs: number,
+    private readonly maxPeers = 4096,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  ban(peer: string): void {
+    this.until.delete(peer);
+    this.until.set(peer, this.now() + this.banMs);
+    if (this.until.size > this.maxPeers) {
+      const first = this.until.keys().next().value;
+      if (first !== undefined) this.until.delete(first);
+    }
+  }
+
+  isBanned(peer: string): boolean {
+    const t = this.until.get(peer);
+    if (t === undefined) return false;
+    if (t > this.now()) return true;
+    this.until.delete(peer);
+    return false;
   }
 }

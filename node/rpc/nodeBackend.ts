@@ -1,7 +1,9 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { getMerkleStateProof } from "@ethereumjs/statemanager";
 import { createTxFromRLP } from "@ethereumjs/tx";
 import { Address } from "@ethereumjs/util";
 import type {
+  AccessListResult,
   AccountProof,
   AccountState,
   BlockRef,
@@ -18,7 +20,7 @@ import type {
 } from "../../rpc/backend.js";
 import { LimitExceededError, TxRejectedError } from "../../rpc/errors.js";
 import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
-import type { BlockTagOrHash, CallRequest, StateOverride } from "../../rpc/types.js";
+import type { BlockTagOrHash, CallRequest, RequestBudget, StateOverride } from "../../rpc/types.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { LRU } from "../../runtime/lib/lru.js";
@@ -30,24 +32,21 @@ import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
-import { call, estimateGas, simulate } from "./simulate.js";
+import type { SimulationPool } from "./simulation/pool.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
 /** eth_getLogs answers at most this many logs (geth's default cap). */
-export const MAX_LOGS_RESULTS = 10_000;
+export const DEFAULT_LOGS_MAX_RESULTS = 10_000;
 
-/** eth_createAccessList re-runs at most this often (each run can only add entries). */
-const MAX_ACCESS_LIST_ROUNDS = 8;
-
-/** Order-insensitive identity of an access list (geth compares them as sets). */
-function accessListKey(list: { address: string; storageKeys: string[] }[]): string {
-  const entry = (e: { address: string; storageKeys: string[] }) => {
-    const keys = e.storageKeys.map((k) => k.toLowerCase()).sort();
-    return `${e.address.toLowerCase()}:${keys.join(",")}`;
-  };
-  return list.map(entry).sort().join(";");
-}
+/**
+ * Bytes one log takes in a JSON-RPC answer beyond its data and topics (field names, address,
+ * hashes, numbers): what eth_getLogs charges the request's budget before formatting it.
+ */
+const LOG_JSON_OVERHEAD_BYTES = 400;
+/** A log query scans blocks for at most this long before letting other work run. */
+const LOG_SCAN_SLICE_MS = 5;
+const TOPIC_JSON_BYTES = 69;
 
 interface DecodedBlock {
   transactions: TxView[];
@@ -58,7 +57,12 @@ interface DecodedBlock {
 export interface NodeBackendModules {
   chain: Chain;
   mempool: Mempool;
+  /** State reads at a block (balances, code, storage, proofs); cheap, so on the main thread. */
   readers: StateReaders;
+  /** Every EVM simulation runs here, off the main thread. */
+  simulations: SimulationPool;
+  /** eth_getLogs answers at most this many logs (default 10,000). */
+  logsMaxResults?: number;
   log: Logger;
   metrics: Metrics | null;
   clientVersion: string;
@@ -184,7 +188,6 @@ export class NodeBackend implements EthBackend {
     return this.m.readers.at(ref.header.stateRoot);
   }
 
-  // StateView reads queue behind simulations on the same view (see StateView.getAccount).
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
     const view = await this.view(ref);
     return view.getAccount(address);
@@ -223,41 +226,28 @@ export class NodeBackend implements EthBackend {
     return this.m.mempool.pendingNonce(bytesToHex(address));
   }
 
-  async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<CallOutcome> {
-    if (overrides !== undefined) return call(await this.view(ref), this.m.chain.common, ref.header, req, overrides);
+  async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome> {
+    const run = () => this.m.simulations.run("call", { header: ref.header, req, overrides }, budget);
+    if (overrides !== undefined) return run();
     // A call's result depends only on the block and the request: dApps polling the same view
     // functions every block are answered from memory.
     const key = `${bytesToHex(ref.hash)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
     if (outcome === undefined) {
-      outcome = call(await this.view(ref), this.m.chain.common, ref.header, req, undefined);
-      this.callResults.set(key, outcome);
-      outcome.catch(() => this.callResults.delete(key));
+      const started = run();
+      outcome = started;
+      this.callResults.set(key, started);
+      started.catch(() => this.callResults.delete(key));
     }
     return outcome;
   }
 
-  async estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride): Promise<bigint> {
-    return estimateGas(await this.view(ref), this.m.chain.common, ref.header, req, overrides);
+  estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {
+    return this.m.simulations.run("estimateGas", { header: ref.header, req, overrides }, budget);
   }
 
-  /**
-   * geth's algorithm: run with the list found so far until the list stops changing, so `gasUsed` is
-   * the gas of the transaction sent WITH the returned list (warm accesses, list costs included).
-   */
-  async createAccessList(ref: BlockRef, req: CallRequest) {
-    const view = await this.view(ref);
-    let list = req.accessList ?? [];
-    for (let round = 1; ; round++) {
-      const withList = { ...req, accessList: list };
-      const r = await simulate(view, this.m.chain.common, ref.header, withList, { reportAccessList: true });
-      const next = r.accessList ?? [];
-      if (round >= MAX_ACCESS_LIST_ROUNDS || accessListKey(next) === accessListKey(list)) {
-        const error = r.outcome.reverted ? "execution reverted" : r.outcome.error;
-        return { accessList: next, gasUsed: r.outcome.gasUsed, error };
-      }
-      list = next;
-    }
+  createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
+    return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
@@ -325,19 +315,35 @@ export class NodeBackend implements EthBackend {
     });
   }
 
+  /**
+   * Logs are charged to `budget` as they are collected (their JSON size, before it is built), and
+   * the time budget is checked per block read, so a query — or a batch of them — stops at its
+   * limits instead of building an answer that would exhaust memory.
+   */
   async getLogs(
     query: { fromBlock: bigint; toBlock: bigint } | { blockHash: Uint8Array },
     filter: LogFilter,
+    budget?: RequestBudget,
   ): Promise<LogView[]> {
+    const maxResults = this.m.logsMaxResults ?? DEFAULT_LOGS_MAX_RESULTS;
     const out: LogView[] = [];
+    let lastYieldMs = performance.now();
     const collect = async (ref: BlockRef) => {
+      budget?.checkTime();
+      // Cached blocks resolve in microtasks, which never let other work in: hand the event loop
+      // back (consensus messages, timers) at least every few milliseconds of scanning.
+      if (performance.now() - lastYieldMs > LOG_SCAN_SLICE_MS) {
+        await yieldToEventLoop();
+        lastYieldMs = performance.now();
+      }
       if (!bloomMayMatch(ref.header.logsBloom, filter)) return;
       for (const r of await this.getReceipts(ref)) {
         r.receipt.logs.forEach((log, i) => {
           if (!logMatches(log, filter)) return;
-          if (out.length >= MAX_LOGS_RESULTS) {
-            throw new LimitExceededError(`query returned more than ${MAX_LOGS_RESULTS} results`);
+          if (out.length >= maxResults) {
+            throw new LimitExceededError(`query returned more than ${maxResults} results`);
           }
+          budget?.chargeBytes(LOG_JSON_OVERHEAD_BYTES + 2 * log[2].length + TOPIC_JSON_BYTES * log[1].length);
           out.push({
             log,
             blockNumber: r.blockNumber,

@@ -1,16 +1,30 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
 import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
-import { formatBlock, formatLog, formatReceipt, formatTransaction } from "../format.js";
+import { formatBlock, formatReceipt, formatTransaction } from "../format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
+import { LogQueries } from "../logQuery.js";
 import { parseQuantity } from "../params.js";
 import { type BlockTagOrHash, defineMethod, type FilterCriteria, type MethodTable } from "../types.js";
 
 const LATEST: BlockTagOrHash = { kind: "tag", tag: "latest" };
 /** eth_feeHistory: at most this many blocks per call (geth: 1024). */
 export const MAX_FEE_HISTORY_BLOCKS = 1024;
-/** eth_getLogs range cap (blocks) and result cap (logs); more → -32005. */
-export const MAX_LOGS_BLOCK_RANGE = 10_000n;
+/** eth_getLogs range cap (blocks); more → -32005. The result cap is the backend's. */
+export const DEFAULT_LOGS_MAX_BLOCK_RANGE = 10_000n;
+/**
+ * Costs in a batch's cost budget (`MethodDef.cost`; 1 for everything else): a simulation holds a
+ * worker for up to the EVM timeout, a log query reads up to the block range.
+ */
+export const SIMULATION_COST = 5;
+export const LOG_QUERY_COST = 10;
+
+export interface EthMethodsOptions {
+  /** Blocks one eth_getLogs may span (default 10,000). */
+  logsMaxBlockRange: bigint;
+  /** Runs log queries; share one with the filter methods. */
+  logQueries?: LogQueries;
+}
 
 export const bytes = (h: string): Uint8Array => hexToBytes(h) as Uint8Array;
 
@@ -124,7 +138,11 @@ function parsePercentiles(v: unknown): number[] | undefined {
 }
 
 /** The read and write methods of the `eth_` namespace (filters and subscriptions live beside). */
-export function createEthMethods(backend: EthBackend): MethodTable {
+export function createEthMethods(
+  backend: EthBackend,
+  opts: EthMethodsOptions = { logsMaxBlockRange: DEFAULT_LOGS_MAX_BLOCK_RANGE },
+): MethodTable {
+  const logQueries = opts.logQueries ?? new LogQueries();
   return {
     eth_chainId: defineMethod([], () => toHexQuantity(backend.chainId)),
     eth_blockNumber: defineMethod([], () => toHexQuantity(backend.headNumber())),
@@ -233,12 +251,13 @@ export function createEthMethods(backend: EthBackend): MethodTable {
         { name: "block", type: "blockTagOrHash", optional: true },
         { name: "stateOverrides", type: "stateOverride", optional: true },
       ],
-      async ([req, block, overrides]) => {
-        const out = await backend.call(await requireBlock(backend, block), req, overrides);
+      async ([req, block, overrides], ctx) => {
+        const out = await backend.call(await requireBlock(backend, block), req, overrides, ctx.budget);
         if (out.reverted) throw new ExecutionRevertedError(out.returnValue);
         if (out.error !== undefined) throw new ServerError(out.error);
         return toHexData(out.returnValue);
       },
+      { cost: SIMULATION_COST },
     ),
     eth_estimateGas: defineMethod(
       [
@@ -246,20 +265,22 @@ export function createEthMethods(backend: EthBackend): MethodTable {
         { name: "block", type: "blockTagOrHash", optional: true },
         { name: "stateOverrides", type: "stateOverride", optional: true },
       ],
-      async ([req, block, overrides]) =>
-        toHexQuantity(await backend.estimateGas(await requireBlock(backend, block), req, overrides)),
+      async ([req, block, overrides], ctx) =>
+        toHexQuantity(await backend.estimateGas(await requireBlock(backend, block), req, overrides, ctx.budget)),
+      { cost: SIMULATION_COST },
     ),
     eth_createAccessList: defineMethod(
       [
         { name: "transaction", type: "callRequest" },
         { name: "block", type: "blockTagOrHash", optional: true },
       ],
-      async ([req, block]) => {
-        const r = await backend.createAccessList(await requireBlock(backend, block), req);
+      async ([req, block], ctx) => {
+        const r = await backend.createAccessList(await requireBlock(backend, block), req, ctx.budget);
         const out: Record<string, unknown> = { accessList: r.accessList, gasUsed: toHexQuantity(r.gasUsed) };
         if (r.error !== undefined) out.error = r.error;
         return out;
       },
+      { cost: SIMULATION_COST },
     ),
     eth_sendRawTransaction: defineMethod([{ name: "transaction", type: "data" }], async ([raw]) =>
       toHexData(await backend.sendRawTransaction(raw)),
@@ -326,13 +347,17 @@ export function createEthMethods(backend: EthBackend): MethodTable {
       (await backend.resolveBlock({ kind: "hash", hash })) === undefined ? null : "0x0",
     ),
 
-    eth_getLogs: defineMethod([{ name: "filter", type: "filter" }], async ([filter]) => {
-      const range = await resolveLogRange(backend, filter);
-      if ("fromBlock" in range && range.toBlock - range.fromBlock + 1n > MAX_LOGS_BLOCK_RANGE) {
-        throw new LimitExceededError(`query exceeds max block range ${MAX_LOGS_BLOCK_RANGE}`);
-      }
-      return (await backend.getLogs(range, toLogFilter(filter))).map(formatLog);
-    }),
+    eth_getLogs: defineMethod(
+      [{ name: "filter", type: "filter" }],
+      async ([filter], ctx) => {
+        const range = await resolveLogRange(backend, filter);
+        if ("fromBlock" in range && range.toBlock - range.fromBlock + 1n > opts.logsMaxBlockRange) {
+          throw new LimitExceededError(`query exceeds max block range ${opts.logsMaxBlockRange}`);
+        }
+        return logQueries.run(ctx.budget, () => backend.getLogs(range, toLogFilter(filter), ctx.budget));
+      },
+      { cost: LOG_QUERY_COST },
+    ),
   };
 }
 

@@ -1,8 +1,24 @@
 import { ConsensusCore } from "../../consensus/core/state.js";
 import type { CoreVote, Output, TimeoutKind, TimeoutParams } from "../../consensus/core/types.js";
 import { ValidatorSet } from "../../consensus/core/validatorSet.js";
+import type { MessageVerifier } from "../../consensus/messages/index.js";
+import { Placement } from "../../consensus/messages/index.js";
 import { BinaryHeap } from "../../node/mempool/heap.js";
+import { SyncFailure } from "../../node/sync/syncPeers.js";
 import { PRNG } from "../utils/prng.js";
+import {
+  admit,
+  certificateHolds,
+  certificateOf,
+  createVerifier,
+  NodeInbound,
+  proposalBytes,
+  SimCrypto,
+  SimSchedule,
+  toSignedVote,
+  valueHash,
+  voteBytes,
+} from "./admission.js";
 
 /**
  * A deterministic simulation of a Tendermint network (after TigerBeetle's VOPR): the real
@@ -30,6 +46,15 @@ export interface SimOptions {
    * the lock rule the others prevote it too, decide it, and disagree with the victim.
    */
   lockAttack?: { attacker: number; windowMs: number };
+  /**
+   * An outsider peer (no validator key) connected to every node, sending every `intervalMs`: votes and
+   * proposals for a node's height + 2, + 1 and its own height with random signatures (claiming real
+   * validators and round proposers as authors), and commit certificates with forged signatures for
+   * height 10^9 and for the node's own height (a fake decision). It answers no decision request.
+   */
+  hostilePeer?: { intervalMs: number };
+  /** Nodes ban peers whose fault points reach the network's threshold (default true). */
+  bans?: boolean;
   crashes?: { node: number; atMs: number; recoverAtMs?: number }[];
   partitions?: { fromMs: number; toMs: number; groups: number[][] }[];
   /** Run until every live honest node has decided this many heights (and at least until minTimeMs). */
@@ -41,14 +66,24 @@ export interface SimOptions {
 }
 
 type Msg =
-  | { kind: "proposal"; from: number; height: bigint; round: number; valueId: string; polRound: number }
+  | {
+      kind: "proposal";
+      from: number;
+      height: bigint;
+      round: number;
+      valueId: string;
+      polRound: number;
+      signature: Uint8Array;
+    }
   | { kind: "vote"; from: number; vote: CoreVote }
   | { kind: "commit"; from: number; height: bigint; round: number; valueId: string; precommits: CoreVote[] }
   /** Block sync: a node that sees traffic of a later height asks for the decision of its own height. */
   | { kind: "syncRequest"; from: number; height: bigint };
 
 type Event =
-  | { at: number; seq: number; type: "deliver"; to: number; msg: Msg }
+  /** `via`: the node (or the hostile peer) that sent this copy, which is not always the message's author. */
+  | { at: number; seq: number; type: "deliver"; to: number; msg: Msg; via: number }
+  | { at: number; seq: number; type: "hostile" }
   | {
       at: number;
       seq: number;
@@ -86,8 +121,8 @@ interface SimNode {
   /** Bumped on restart so timers of the previous life are ignored. */
   epoch: number;
   decided: Map<bigint, { valueId: string; round: number; precommits: CoreVote[] }>;
-  /** Messages for future heights, replayed on entering the height. */
-  future: Msg[];
+  /** Held future messages, fault points, bans and sync peers (the node's admission state). */
+  inbound: NodeInbound<Msg>;
   /**
    * Every proposal and vote of its current height this node sent or received, re-broadcast on each
    * gossip tick: the gossip property Tendermint's liveness relies on (what a correct node has, every
@@ -122,6 +157,15 @@ export class Simulation {
   private readonly lockAttackScripted = new Set<string>();
   private readonly setsByHeight = new Map<bigint, ValidatorSet>();
   private readonly genesisSet: ValidatorSet;
+  readonly crypto: SimCrypto;
+  private readonly schedule: SimSchedule;
+  private readonly verifier: MessageVerifier;
+  /** The hostile peer's id (one past the validators) and what it sent. */
+  readonly hostileId: number;
+  hostileSent = 0;
+  /** Hostile messages that passed verification somewhere (must stay 0). */
+  hostileAccepted = 0;
+  private readonly hostileMessages = new WeakSet<object>();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
@@ -134,6 +178,15 @@ export class Simulation {
       })),
     ).next(); // as genesis: the set of height 1 has been advanced once
     this.genesisSet = validators;
+    this.crypto = new SimCrypto(opts.validators);
+    this.schedule = new SimSchedule(
+      this.crypto,
+      opts.validators,
+      Array.from({ length: opts.validators }, (_, i) => BigInt(opts.powers?.[i] ?? 10)),
+      (h) => this.setAt(h),
+    );
+    this.verifier = createVerifier(this.schedule, this.crypto);
+    this.hostileId = opts.validators;
     for (let i = 0; i < opts.validators; i++) {
       this.nodes.push({
         id: i,
@@ -143,7 +196,7 @@ export class Simulation {
         crashed: false,
         epoch: 0,
         decided: new Map(),
-        future: [],
+        inbound: new NodeInbound<Msg>(() => this.now, opts.bans ?? true),
         known: new Map(),
         signed: new Map(),
         evidence: [],
@@ -210,6 +263,7 @@ export class Simulation {
 
   private send(from: number, to: number, msg: Msg): void {
     if (from === to) return;
+    if (to === this.hostileId) return; // it reads what it gets and answers nothing
     if (!this.connected(from, to, this.now)) return;
     if (this.heldBackByLockAttack(to, msg)) return;
     if (this.rng.chance(this.opts.dropProbability)) return;
@@ -217,7 +271,7 @@ export class Simulation {
     for (let c = 0; c < copies; c++) {
       const [min, max] = this.opts.delayMs;
       const at = this.now + min + this.rng.int(max - min + 1);
-      this.push({ at, type: "deliver", to, msg });
+      this.push({ at, type: "deliver", to, msg, via: from });
     }
   }
 
@@ -230,6 +284,7 @@ export class Simulation {
       this.run(n, n.core.step({ type: "startHeight", height: 1n }));
       this.push({ at: this.opts.gossipIntervalMs + n.id, type: "gossip", node: n.id });
     }
+    if (this.opts.hostilePeer !== undefined) this.push({ at: this.opts.hostilePeer.intervalMs, type: "hostile" });
   }
 
   /** Runs until every live honest node has decided `heights` heights, or until maxTimeMs. */
@@ -268,7 +323,8 @@ export class Simulation {
         n.crashed = false;
         n.epoch++;
         n.core = new ConsensusCore({ self: n.id, timeouts: this.opts.timeouts }, n.validators);
-        n.future = [];
+        n.inbound.future.clear();
+        n.inbound.pendingSync = null;
         n.known = new Map();
         this.run(n, n.core.step({ type: "startHeight", height: n.height }));
         return;
@@ -299,9 +355,13 @@ export class Simulation {
       case "deliver": {
         const n = this.nodes[e.to];
         if (n.crashed) return;
-        this.deliver(n, e.msg);
+        this.deliver(n, e.msg, e.via);
         return;
       }
+      case "hostile":
+        this.push({ at: this.now + (this.opts.hostilePeer?.intervalMs ?? 0), type: "hostile" });
+        this.hostileTick();
+        return;
     }
   }
 
@@ -309,13 +369,35 @@ export class Simulation {
     return m.kind === "vote" ? m.vote.height : m.height;
   }
 
-  private requestSync(n: SimNode, peer: number): void {
-    if (this.now - n.lastSyncAt < this.opts.gossipIntervalMs) return;
-    n.lastSyncAt = this.now;
-    this.send(n.id, peer, { kind: "syncRequest", from: n.id, height: n.height });
+  /** A copy of `v` signed by validator `by` (its signature rides in `signed`). */
+  private signed(by: number, v: CoreVote): CoreVote {
+    return { ...v, signed: this.crypto.sign(by, voteBytes(v)) };
   }
 
-  private deliver(n: SimNode, m: Msg): void {
+  /**
+   * Asks a peer that proved it has decided this node's height (SyncPeers: rotation, back-off) for the
+   * decision, at most once per gossip interval; a request still unanswered by the next one counts as a
+   * timeout for that peer. (Sync timeouts cost no fault points here: a partition or a lost packet looks
+   * the same, and the real node counts an unreachable peer's failed dial as no more than a hiccup.)
+   */
+  private requestSync(n: SimNode): void {
+    if (this.now - n.lastSyncAt < this.opts.gossipIntervalMs) return;
+    const s = n.inbound;
+    if (s.pendingSync !== null && s.pendingSync.height === n.height) {
+      s.syncPeers.failed(s.pendingSync.peer, SyncFailure.TIMEOUT, this.now);
+    }
+    const peer = s.syncPeers.pick(n.height, this.now, (p) => !s.isBanned(Number(p)));
+    s.pendingSync = null;
+    if (peer === null) return;
+    n.lastSyncAt = this.now;
+    s.pendingSync = { peer, height: n.height };
+    this.send(n.id, Number(peer), { kind: "syncRequest", from: n.id, height: n.height });
+  }
+
+  /** The node's admission of one delivered copy (`via` sent it): verify, then hold, hand to the core, or drop. */
+  private deliver(n: SimNode, m: Msg, via: number): void {
+    const s = n.inbound;
+    if (s.isBanned(via)) return;
     const h = this.msgHeight(m);
     if (m.kind === "syncRequest") {
       const d = n.decided.get(m.height);
@@ -323,23 +405,56 @@ export class Simulation {
       return;
     }
     if (m.kind === "commit") {
-      // Catch-up (the sync protocol's job in the real node): a certified decision for our height.
-      if (
-        h === n.height &&
-        n.validators.isQuorum(m.precommits.reduce((s, v) => s + n.validators.power(v.validator), 0n))
-      ) {
+      // A decision with its certificate: proof that the sender has this height (block sync's status proof).
+      if (h < n.height) return;
+      if (!certificateHolds(certificateOf(h, m.round, m.valueId, m.precommits), this.schedule, this.crypto)) {
+        this.refused(n, m, via, true);
+        return;
+      }
+      this.accepted(m);
+      s.syncPeers.proven(String(via), h);
+      if (h === n.height) {
+        if (s.pendingSync?.height === h) s.syncPeers.succeeded(s.pendingSync.peer);
         this.decide(n, h, m.round, m.valueId, m.precommits);
+      } else {
+        this.requestSync(n);
       }
       return;
     }
-    if (h > n.height) {
-      if (n.future.length < 10_000) n.future.push(m);
-      this.requestSync(n, m.from);
+    const at = { height: n.height, round: n.core.snapshot().round };
+    const verdict =
+      m.kind === "vote"
+        ? admit(() => this.verifier.checkVote(toSignedVote(m.vote), at))
+        : admit(
+            () =>
+              this.verifier.checkProposal(
+                {
+                  height: m.height,
+                  round: m.round,
+                  polRound: m.polRound,
+                  blockHash: valueHash(m.valueId),
+                  signature: m.signature,
+                },
+                at,
+              ).placement,
+          );
+    if (!verdict.ok) {
+      this.refused(n, m, via, verdict.peerFault);
       return;
     }
-    if (h < n.height) {
+    this.accepted(m);
+    if (verdict.placement === Placement.NEXT || verdict.placement === Placement.FUTURE) {
+      const key =
+        m.kind === "proposal"
+          ? `p/${m.round}/${m.valueId}`
+          : `v/${m.vote.kind}/${m.vote.round}/${m.vote.validator}/${m.vote.valueId}`;
+      s.future.add(h, key, 1, { msg: m, via });
+      this.requestSync(n);
+      return;
+    }
+    if (verdict.placement === Placement.PREVIOUS) {
       // Late votes of the previous height still go to the core: a conflicting one is evidence.
-      if (m.kind === "vote" && h === n.height - 1n) this.run(n, n.core.step({ type: "vote", vote: m.vote }));
+      if (m.kind === "vote") this.run(n, n.core.step({ type: "vote", vote: m.vote }));
       return;
     }
     const key =
@@ -348,8 +463,7 @@ export class Simulation {
         : `v/${m.vote.kind}/${m.vote.round}/${m.vote.validator}/${m.vote.valueId}`;
     if (n.known.size < 10_000) n.known.set(key, m);
     if (m.kind === "proposal") {
-      // The driver's checks: from the round's proposer, value validity decided by the app.
-      if (n.core.proposer(m.round) !== m.from) return;
+      // Signed by the round's proposer (checked above); value validity is decided by the app.
       const valid = VALID_PREFIXES.some((p) => m.valueId.startsWith(p));
       this.run(
         n,
@@ -359,10 +473,77 @@ export class Simulation {
         }),
       );
     } else {
-      // Relayed votes are accepted: a vote is signed by its validator, so a relay cannot forge it (and the
-      // simulated Byzantine validators sign only their own). Relaying is what lets a node that missed a
-      // round's prevotes — e.g. restarted without them — see the proof of lock of a re-proposal.
+      // Relayed votes are accepted: a vote is signed by its validator (verified above), so a relay cannot
+      // forge it. Relaying is what lets a node that missed a round's prevotes — e.g. restarted without
+      // them — see the proof of lock of a re-proposal.
       this.run(n, n.core.step({ type: "vote", vote: m.vote }));
+    }
+  }
+
+  private accepted(m: Msg): void {
+    if (this.hostileMessages.has(m)) this.hostileAccepted++;
+  }
+
+  /** A refused message: a provably invalid one costs `via` fault points (bans at the threshold). */
+  private refused(n: SimNode, m: Msg, via: number, peerFault: boolean): void {
+    if (!peerFault) return;
+    if (via !== this.hostileId && !this.byzantine.has(via)) {
+      throw new SimFailure(`admission: node ${n.id} refused a ${m.kind} relayed by honest node ${via} as invalid`);
+    }
+    n.inbound.fault(via);
+  }
+
+  /**
+   * The hostile peer's turn: to every node, a vote and a proposal for each of its height, height + 1
+   * and height + 2 with random signatures (authored, so it claims, by real validators and round
+   * proposers), a certificate for height 10^9 and one for the node's own height, both forged.
+   */
+  private hostileTick(): void {
+    const from = this.hostileId;
+    const sig = () => {
+      const b = new Uint8Array(64);
+      for (let i = 0; i < 64; i++) b[i] = this.rng.int(256);
+      return b;
+    };
+    const forgedPrecommits = (height: bigint, valueId: string) =>
+      this.nodes
+        .slice(0, Math.ceil((this.nodes.length * 2 + 1) / 3))
+        .map((v): CoreVote => ({ kind: "precommit", height, round: 0, valueId, validator: v.id, signed: sig() }));
+    for (const n of this.nodes) {
+      const msgs: Msg[] = [];
+      for (const dh of [0n, 1n, 2n]) {
+        const height = n.height + dh;
+        const round = this.rng.int(3);
+        const valueId = `v:${height}:${round}:hostile:${this.rng.int(1_000_000)}`;
+        const validator = this.rng.int(this.nodes.length);
+        const kind = this.rng.chance(0.5) ? "prevote" : "precommit";
+        msgs.push({ kind: "vote", from: validator, vote: { kind, height, round, valueId, validator, signed: sig() } });
+        const proposer = this.setAt(height).proposer(round);
+        msgs.push({ kind: "proposal", from: proposer, height, round, valueId, polRound: -1, signature: sig() });
+      }
+      const fake = `v:${n.height}:0:hostile:decided`;
+      const far = 10n ** 9n;
+      msgs.push({
+        kind: "commit",
+        from,
+        height: far,
+        round: 0,
+        valueId: "v:far",
+        precommits: forgedPrecommits(far, "v:far"),
+      });
+      msgs.push({
+        kind: "commit",
+        from,
+        height: n.height,
+        round: 0,
+        valueId: fake,
+        precommits: forgedPrecommits(n.height, fake),
+      });
+      for (const m of msgs) {
+        this.hostileMessages.add(m);
+        this.hostileSent++;
+        this.send(from, n.id, m);
+      }
     }
   }
 
@@ -395,13 +576,12 @@ export class Simulation {
           break;
         }
         case "broadcastProposal": {
+          const fields = { height: o.height, round: o.round, valueId: o.valueId, polRound: o.polRound };
           const msg: Msg = {
             kind: "proposal",
             from: n.id,
-            height: o.height,
-            round: o.round,
-            valueId: o.valueId,
-            polRound: o.polRound,
+            ...fields,
+            signature: this.crypto.sign(n.id, proposalBytes(fields)),
           };
           if (n.id === this.opts.lockAttack?.attacker) {
             this.broadcast(n.id, msg); // its amnesia proposals are scripted (lockAttackRound)
@@ -409,7 +589,8 @@ export class Simulation {
             // Equivocating proposer: value A to one half, value B to the other.
             const [a, b] = this.halves(n.id);
             this.broadcast(n.id, msg, a);
-            this.broadcast(n.id, { ...msg, valueId: `b:${o.height}:${o.round}:${n.id}:twin` }, b);
+            const twin = { ...fields, valueId: `b:${o.height}:${o.round}:${n.id}:twin` };
+            this.broadcast(n.id, { ...msg, ...twin, signature: this.crypto.sign(n.id, proposalBytes(twin)) }, b);
           } else {
             n.known.set(`p/${o.round}/${o.valueId}`, msg);
             this.broadcast(n.id, msg);
@@ -418,6 +599,7 @@ export class Simulation {
         }
         case "broadcastVote": {
           if (!this.signOnce(n, o.vote)) break;
+          o.vote.signed = this.signed(n.id, o.vote).signed;
           signed.push(o.vote);
           const msg: Msg = { kind: "vote", from: n.id, vote: o.vote };
           if (n.id === this.opts.lockAttack?.attacker) {
@@ -427,7 +609,8 @@ export class Simulation {
               // precommits (so timeoutPrecommit moves them to round 1) but not +2/3 for the block.
               this.broadcast(n.id, { kind: "vote", from: n.id, vote }, [this.lockVictim]);
               const others = this.nodes.map((x) => x.id).filter((i) => i !== this.lockVictim);
-              this.broadcast(n.id, { kind: "vote", from: n.id, vote: { ...vote, valueId: null } }, others);
+              const nil = this.signed(n.id, { ...vote, valueId: null });
+              this.broadcast(n.id, { kind: "vote", from: n.id, vote: nil }, others);
             } else {
               this.broadcast(n.id, { kind: "vote", from: n.id, vote });
             }
@@ -436,7 +619,8 @@ export class Simulation {
             const [a, b] = this.halves(n.id);
             this.broadcast(n.id, msg, a);
             const twin = o.vote.valueId === null ? `b:${o.vote.height}:${o.vote.round}:${n.id}:twin` : null;
-            this.broadcast(n.id, { kind: "vote", from: n.id, vote: { ...o.vote, valueId: twin } }, b);
+            const twinVote = this.signed(n.id, { ...o.vote, valueId: twin });
+            this.broadcast(n.id, { kind: "vote", from: n.id, vote: twinVote }, b);
           } else {
             n.known.set(`v/${o.vote.kind}/${o.vote.round}/${o.vote.validator}/${o.vote.valueId}`, msg);
             this.broadcast(n.id, msg);
@@ -497,9 +681,12 @@ export class Simulation {
     this.lockAttackProposals++;
     const valueId = `v:${h}:${round}:${la.attacker}:fresh`;
     const from = la.attacker;
-    this.broadcast(from, { kind: "proposal", from, height: h, round, valueId, polRound: -1 });
+    const fields = { height: h, round, valueId, polRound: -1 };
+    const signature = this.crypto.sign(from, proposalBytes(fields));
+    this.broadcast(from, { kind: "proposal", from, ...fields, signature });
     for (const kind of ["prevote", "precommit"] as const) {
-      this.broadcast(from, { kind: "vote", from, vote: { kind, height: h, round, valueId, validator: from } });
+      const vote = this.signed(from, { kind, height: h, round, valueId, validator: from });
+      this.broadcast(from, { kind: "vote", from, vote });
     }
   }
 
@@ -529,9 +716,7 @@ export class Simulation {
     n.core.setValidators(n.validators);
     n.known = new Map();
     this.run(n, n.core.step({ type: "startHeight", height: n.height }));
-    const pending = n.future;
-    n.future = [];
-    for (const m of pending) this.deliver(n, m);
+    for (const { msg, via } of n.inbound.future.take(n.height)) this.deliver(n, msg, via);
   }
 
   private checkAgreement(): void {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { resolveConfig } from "../../node/config.js";
+import { type RPCConfig, resolveConfig } from "../../node/config.js";
 import { createLogger } from "../../node/logger.js";
 import { type RunningNode, startDevNode } from "../../node/node.js";
 
@@ -34,12 +34,12 @@ export function tempDir(prefix: string): string {
  * and a test that mines 10,000 blocks should not wait for two disk syncs per block.
  */
 export async function startInProcessNode(
-  opts: { dataDir?: string; blockTimeMs?: number } = {},
+  opts: { dataDir?: string; blockTimeMs?: number; rpc?: Partial<RPCConfig> } = {},
 ): Promise<RunningNode & { url: string; wsUrl: string; cleanup: () => Promise<void> }> {
   const dataDir = opts.dataDir ?? tempDir("node");
   const cfg = resolveConfig(undefined, {
     dataDir,
-    rpc: { port: 0 },
+    rpc: { ...opts.rpc, port: 0 },
     blockTimeMs: opts.blockTimeMs,
     log: { level: "silent" },
     storage: { syncWrites: false },

@@ -72,16 +72,27 @@ export function decodeStatusRequest(bytes: Uint8Array): void {
   if (v.length !== 0) throw new CodecError("status request", "expected an empty list");
 }
 
-export type PeerStatus = { height: bigint; hash: Uint8Array };
+/**
+ * A node's head, with the proof of it: `commit` is the encoded commit certificate of block `hash` at
+ * `height` (empty at genesis). A peer believes the height only if the certificate verifies.
+ */
+export type PeerStatus = { height: bigint; hash: Uint8Array; commit: Uint8Array };
+
+/** A status is tiny but its certificate grows with the validator set (~70 bytes per signer). */
+export const MAX_STATUS_BYTES = 64 * 1024;
 
 export function encodeStatus(s: PeerStatus): Uint8Array {
-  return rlpEncode([bigIntToUnpaddedBytes(s.height), s.hash]);
+  return rlpEncode([bigIntToUnpaddedBytes(s.height), s.hash, s.commit]);
 }
 
 export function decodeStatus(bytes: Uint8Array): PeerStatus {
   const v = rlpDecodeList(bytes, "status");
-  if (v.length !== 2) throw new CodecError("status", `expected 2 fields, got ${v.length}`);
-  return { height: expectUint(v[0], "status height"), hash: expectBytes(v[1], "status hash", 32) };
+  if (v.length !== 3) throw new CodecError("status", `expected 3 fields, got ${v.length}`);
+  return {
+    height: expectUint(v[0], "status height"),
+    hash: expectBytes(v[1], "status hash", 32),
+    commit: expectBytes(v[2], "status commit"),
+  };
 }
 
 export function encodeDirectRequest(topic: GossipTopic, data: Uint8Array): Uint8Array {

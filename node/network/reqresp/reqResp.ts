@@ -20,7 +20,7 @@ import {
 } from "./codec.js";
 
 export type BlocksHandler = (from: bigint, count: number) => Promise<Uint8Array[]>;
-export type StatusHandler = () => PeerStatus;
+export type StatusHandler = () => PeerStatus | Promise<PeerStatus>;
 /** Runs a direct message through the topic's processor; resolves with the validation result. */
 export type DirectHandler = (topic: GossipTopic, data: Uint8Array, from: string) => Promise<TopicValidatorResult>;
 
@@ -54,6 +54,13 @@ const MAX_CONCURRENT_BLOCK_REQUESTS = 4;
 const MAX_SMALL_REQUEST_BYTES = 128;
 /** Per connection and protocol (libp2p resets streams above these). */
 const MAX_STREAMS: Record<ReqRespProtocol, number> = { direct: 64, blocks: 2, status: 4 };
+
+/** What lpStream throws for a malformed length prefix or an oversize frame. */
+const FRAMING_ERRORS: ReadonlySet<string> = new Set([
+  "InvalidDataLengthError",
+  "InvalidDataLengthLengthError",
+  "InvalidMessageLengthError",
+]);
 
 const ERROR_CODES: Partial<Record<ResponseCode, ReqRespErrorCode>> = {
   [ResponseCode.INVALID_REQUEST]: ReqRespErrorCode.INVALID_REQUEST,
@@ -186,13 +193,7 @@ export class ReqResp {
     if (e instanceof ReqRespError) return e;
     if (signal.aborted) return fail(ReqRespErrorCode.TIMEOUT);
     const name = (e as Error | undefined)?.name ?? "";
-    if (
-      e instanceof CodecError ||
-      name === "InvalidDataLengthError" ||
-      name === "InvalidDataLengthLengthError" ||
-      name === "InvalidMessageLengthError" ||
-      name === "StreamBufferError"
-    ) {
+    if (e instanceof CodecError || FRAMING_ERRORS.has(name) || name === "StreamBufferError") {
       return fail(ReqRespErrorCode.INVALID_RESPONSE, (e as Error).message);
     }
     return fail(ReqRespErrorCode.STREAM_ERROR, (e as Error | undefined)?.message ?? String(e));
@@ -215,9 +216,11 @@ export class ReqResp {
       } catch (e) {
         if (signal.aborted) throw e;
         this.modules.log.debug("unreadable request", { protocol, peer, err: (e as Error).message });
+        // A bad length prefix is the peer's fault; a reset or an early EOF is also what a requester
+        // that gave up (its timeout, on a busy machine) looks like, and costs it nothing.
+        if (FRAMING_ERRORS.has((e as Error | undefined)?.name ?? "")) this.modules.onPeerMisbehaved(peer, protocol);
       }
       if (request === null) {
-        this.modules.onPeerMisbehaved(peer, protocol);
         chunks = [encodeErrorChunk(ResponseCode.INVALID_REQUEST, "unreadable request frame")];
       } else {
         chunks = await this.respond(protocol, request, peer, signal);
@@ -243,7 +246,7 @@ export class ReqResp {
     try {
       switch (protocol) {
         case "status":
-          return this.respondStatus(request);
+          return await this.respondStatus(request, signal);
         case "blocks":
           return await this.respondBlocks(request, signal);
         case "direct":
@@ -261,10 +264,11 @@ export class ReqResp {
     }
   }
 
-  private respondStatus(request: Uint8Array): Uint8Array[] {
+  private async respondStatus(request: Uint8Array, signal: AbortSignal): Promise<Uint8Array[]> {
     decodeStatusRequest(request);
-    if (this.statusHandler === null) return [encodeErrorChunk(ResponseCode.UNAVAILABLE, "no status handler")];
-    const status = this.statusHandler();
+    const handler = this.statusHandler;
+    if (handler === null) return [encodeErrorChunk(ResponseCode.UNAVAILABLE, "no status handler")];
+    const status = await raceAbort(Promise.resolve(handler()), signal);
     return [encodeChunk(ResponseCode.DATA, encodeStatus(status)), encodeChunk(ResponseCode.END)];
   }
 

@@ -41,8 +41,9 @@ describe("request-response codec", () => {
       fc.property(
         fc.bigInt({ min: 0n, max: 2n ** 64n }),
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        (h, hash) => {
-          expect(decodeStatus(encodeStatus({ height: h, hash }))).toEqual({ height: h, hash });
+        fc.uint8Array({ maxLength: 600 }),
+        (h, hash, commit) => {
+          expect(decodeStatus(encodeStatus({ height: h, hash, commit }))).toEqual({ height: h, hash, commit });
         },
       ),
     );
@@ -78,7 +79,9 @@ describe("request-response codec", () => {
   it("refuses non-canonical and out-of-range fields", () => {
     expect(() => decodeBlocksRequest(Uint8Array.from([0xc3, 0x00, 0x01, 0x02]))).toThrow(CodecError); // 0x00 = leading zero
     expect(() => decodeBlocksRequest(encodeBlocksRequest(1n, 1).subarray(0, 2))).toThrow(CodecError);
-    expect(() => decodeStatus(encodeStatus({ height: 1n, hash: new Uint8Array(31) }))).toThrow(CodecError);
+    expect(() =>
+      decodeStatus(encodeStatus({ height: 1n, hash: new Uint8Array(31), commit: new Uint8Array(0) })),
+    ).toThrow(CodecError);
     expect(() => decodeChunk(Uint8Array.from([ResponseCode.REJECTED + 1]))).toThrow(CodecError);
     expect(() => decodeChunk(new Uint8Array(0))).toThrow(CodecError);
   });

@@ -16,6 +16,7 @@ export class RecordingMetrics implements NetworkMetrics {
   readonly drops: GossipTopic[] = [];
   readonly reqResp: { protocol: ReqRespProtocol; direction: string; result: string }[] = [];
   peers = 0;
+  bans = 0;
 
   onGossipOutcome(topic: GossipTopic, action: GossipAction, code: string | null): void {
     this.outcomes.push({ topic, action, code });
@@ -26,6 +27,9 @@ export class RecordingMetrics implements NetworkMetrics {
   setGossipQueueLength(): void {}
   setPeers(count: number): void {
     this.peers = count;
+  }
+  onPeerBanned(): void {
+    this.bans++;
   }
   onReqResp(protocol: ReqRespProtocol, direction: "inbound" | "outbound", result: string): void {
     this.reqResp.push({ protocol, direction, result });

@@ -77,7 +77,7 @@ describe("P2PNetwork lifecycle", () => {
   it("stop() closes every socket and listener, is idempotent, and later calls fail with STOPPED", async () => {
     const b = await startNode(34);
     const a = await startNode(35, { bootstrap: [addrOf(b)] });
-    b.net.handleStatus(() => ({ height: 1n, hash: new Uint8Array(32) }));
+    b.net.handleStatus(() => ({ height: 1n, hash: new Uint8Array(32), commit: new Uint8Array(0) }));
     a.net.onGossip("tx", async () => {});
     b.net.onGossip("tx", async () => {});
     await waitFor(() => a.net.peers().length === 1, "connected");

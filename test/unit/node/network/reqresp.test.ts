@@ -21,6 +21,8 @@ import { addrOf, bytes, CHAIN_ID, startNode, type TestNode, waitFor } from "./fi
 
 const HEAD = 100n;
 const HASH = new Uint8Array(32).fill(7);
+/** Stands in for the head's commit certificate (the network layer carries it; block sync checks it). */
+const PROOF = new Uint8Array(300).fill(9);
 
 /** A stand-in for an encoded block-with-commit: 8 bytes of height plus filler. */
 function fakeBlock(height: bigint, size = 64): Uint8Array {
@@ -73,7 +75,7 @@ describe("request-response", () => {
     b = await startNode(21, { maxBlocksResponseBytes: 3 * 1024 * 1024 });
     a = await startNode(22, { bootstrap: [addrOf(b)] });
     bare = await startNode(23, { bootstrap: [addrOf(b)] }); // no handlers at all
-    b.net.handleStatus(() => ({ height: HEAD, hash: HASH }));
+    b.net.handleStatus(async () => ({ height: HEAD, hash: HASH, commit: PROOF }));
     b.net.handleBlockRequests(async (from, count) => {
       if (failBlocks) throw new Error("db is on fire");
       const out: Uint8Array[] = [];
@@ -93,10 +95,11 @@ describe("request-response", () => {
     await Promise.all([a?.net.stop(), b?.net.stop(), bare?.net.stop(), hostile?.stop()]);
   });
 
-  it("requestStatus returns the peer's head", async () => {
+  it("requestStatus returns the peer's head and its proof (from an async handler)", async () => {
     const s = await a.net.requestStatus(b.net.peerId);
     expect(s.height).toBe(HEAD);
     expect(s.hash).toEqual(HASH);
+    expect(s.commit).toEqual(PROOF);
     expect(b.metrics.reqResp).toContainEqual({ protocol: "status", direction: "inbound", result: "ok" });
   });
 

@@ -3,16 +3,27 @@ import type { Common } from "@ethereumjs/common";
 import { createFeeMarket1559Tx, type FeeMarket1559Tx } from "@ethereumjs/tx";
 import { Account, Address, createAddressFromString } from "@ethereumjs/util";
 import { runTx, type VM } from "@ethereumjs/vm";
-import type { CallOutcome } from "../../rpc/backend.js";
-import { ExecutionRevertedError, ServerError } from "../../rpc/errors.js";
-import type { CallRequest, StateOverride } from "../../rpc/types.js";
-import { type BlockEnv, ethBlockForEnv } from "../../runtime/evm/vm.js";
-import { LRU } from "../../runtime/lib/lru.js";
-import type { BlockHeader } from "../../runtime/primitives/block.js";
-import type { StateView } from "../state/readers.js";
+import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
+import { ExecutionRevertedError, ServerError } from "../../../rpc/errors.js";
+import type { AccessListEntry, CallRequest, StateOverride } from "../../../rpc/types.js";
+import { type BlockEnv, ethBlockForEnv } from "../../../runtime/evm/vm.js";
+import { LRU } from "../../../runtime/lib/lru.js";
+import type { BlockHeader } from "../../../runtime/primitives/block.js";
 
-/** geth's RPCGasCap: the most gas one eth_call / estimate may burn. */
-export const RPC_GAS_CAP = 50_000_000n;
+/**
+ * The EVM semantics of eth_call, eth_estimateGas and eth_createAccessList, as geth defines them.
+ * Runs wherever a `SimulationView` is: on the simulation workers (`worker.ts`), never on the
+ * thread that runs consensus. Every path caps the gas at `gasCap` (geth's RPCGasCap).
+ */
+
+/** geth's default RPCGasCap: the most gas one eth_call / estimate / access list may burn. */
+export const DEFAULT_RPC_GAS_CAP = 50_000_000n;
+
+/** A VM over the state at one committed root. */
+export interface SimulationView {
+  /** Runs `fn` alone on the view's VM inside a state checkpoint that is always reverted. */
+  simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T>;
+}
 /** Gas of a plain value transfer (params.TxGas). */
 const TX_GAS = 21_000n;
 /** geth's estimateGasErrorRatio: stop the binary search within 1.5 % of the optimum. */
@@ -34,11 +45,11 @@ function hasFees(req: CallRequest): boolean {
  * Context for simulating on top of block `header`: geth's rules — without fees in the request the
  * base fee is taken as zero, so unfunded callers can simulate (only a `value` must be covered).
  */
-function envFor(header: BlockHeader, req: CallRequest): BlockEnv {
+function envFor(header: BlockHeader, req: CallRequest, gasCap: bigint): BlockEnv {
   return {
     number: header.number,
     timestamp: header.timestamp,
-    gasLimit: header.gasLimit > RPC_GAS_CAP ? header.gasLimit : RPC_GAS_CAP,
+    gasLimit: header.gasLimit > gasCap ? header.gasLimit : gasCap,
     baseFeePerGas: hasFees(req) ? header.baseFeePerGas : 0n,
     miner: header.miner,
     parentHash: header.parentHash,
@@ -129,17 +140,18 @@ function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBl
  * estimateGas and access lists go through `simulate`, which runs a full transaction.
  */
 export async function call(
-  view: StateView,
+  view: SimulationView,
   common: Common,
   header: BlockHeader,
   req: CallRequest,
   overrides: StateOverride | undefined,
+  gasCap: bigint,
 ): Promise<CallOutcome> {
-  const env = envFor(header, req);
+  const env = envFor(header, req, gasCap);
   const block = blockContext(common, header, env);
   const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
   const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n;
-  const gasLimit = req.gas !== undefined && req.gas < RPC_GAS_CAP ? req.gas : RPC_GAS_CAP;
+  const gasLimit = capGas(req.gas, gasCap);
   const needed = intrinsicGas(req);
   if (gasLimit < needed) throw new ServerError(`intrinsic gas too low: have ${gasLimit}, want ${needed}`);
   return view.simulate(async (vm) => {
@@ -177,16 +189,21 @@ export async function call(
   });
 }
 
-/** Runs `req` as a transaction on `view` (always reverted afterwards). */
+/** The request's gas, or the cap when it asks for none or for more (geth caps silently too). */
+export function capGas(gas: bigint | undefined, gasCap: bigint): bigint {
+  return gas !== undefined && gas < gasCap ? gas : gasCap;
+}
+
+/** Runs `req` as a transaction on `view` (always reverted afterwards), with at most `gasCap` gas. */
 export async function simulate(
-  view: StateView,
+  view: SimulationView,
   common: Common,
   header: BlockHeader,
   req: CallRequest,
-  opts: { gasLimit?: bigint; overrides?: StateOverride; reportAccessList?: boolean },
+  opts: { gasCap: bigint; gasLimit?: bigint; overrides?: StateOverride; reportAccessList?: boolean },
 ): Promise<SimulationResult> {
-  const env = envFor(header, req);
-  const gasLimit = opts.gasLimit ?? req.gas ?? RPC_GAS_CAP;
+  const env = envFor(header, req, opts.gasCap);
+  const gasLimit = capGas(opts.gasLimit ?? req.gas, opts.gasCap);
   return view.simulate(async (vm) => {
     await applyOverrides(vm, opts.overrides);
     const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
@@ -237,15 +254,16 @@ export function simplifyVMError(msg: string): string {
 }
 
 export async function estimateGas(
-  view: StateView,
+  view: SimulationView,
   common: Common,
   header: BlockHeader,
   req: CallRequest,
   overrides: StateOverride | undefined,
+  gasCap: bigint,
 ): Promise<bigint> {
   // geth ignores a request gas below the cost of a transfer (it cannot be an upper bound).
-  let cap = req.gas !== undefined && req.gas >= TX_GAS && req.gas < RPC_GAS_CAP ? req.gas : RPC_GAS_CAP;
-  const run = (gasLimit: bigint) => simulate(view, common, header, req, { gasLimit, overrides });
+  let cap = req.gas !== undefined && req.gas >= TX_GAS && req.gas < gasCap ? req.gas : gasCap;
+  const run = (gasLimit: bigint) => simulate(view, common, header, req, { gasCap, gasLimit, overrides });
   const { balance, toHasCode } = await view.simulate(async (vm) => {
     await applyOverrides(vm, overrides);
     const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
@@ -301,4 +319,41 @@ export async function estimateGas(
     else lo = mid;
   }
   return hi;
+}
+
+/** eth_createAccessList re-runs at most this often (each run can only add entries). */
+const MAX_ACCESS_LIST_ROUNDS = 8;
+
+/** Order-insensitive identity of an access list (geth compares them as sets). */
+function accessListKey(list: AccessListEntry[]): string {
+  const entry = (e: AccessListEntry) => {
+    const keys = e.storageKeys.map((k) => k.toLowerCase()).sort();
+    return `${e.address.toLowerCase()}:${keys.join(",")}`;
+  };
+  return list.map(entry).sort().join(";");
+}
+
+/**
+ * eth_createAccessList, geth's algorithm: run with the list found so far until the list stops
+ * changing, so `gasUsed` is the gas of the transaction sent WITH the returned list (warm accesses,
+ * list costs included). Every run is capped at `gasCap`, whatever gas the request names.
+ */
+export async function createAccessList(
+  view: SimulationView,
+  common: Common,
+  header: BlockHeader,
+  req: CallRequest,
+  gasCap: bigint,
+): Promise<AccessListResult> {
+  let list = req.accessList ?? [];
+  for (let round = 1; ; round++) {
+    const withList = { ...req, accessList: list };
+    const r = await simulate(view, common, header, withList, { gasCap, reportAccessList: true });
+    const next = r.accessList ?? [];
+    if (round >= MAX_ACCESS_LIST_ROUNDS || accessListKey(next) === accessListKey(list)) {
+      const error = r.outcome.reverted ? "execution reverted" : r.outcome.error;
+      return { accessList: next, gasUsed: r.outcome.gasUsed, error };
+    }
+    list = next;
+  }
 }

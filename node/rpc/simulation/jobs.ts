@@ -1,0 +1,31 @@
+import type { Common } from "@ethereumjs/common";
+import type { JobParams, JobResult, SimulationJob, SimulationKind } from "./protocol.js";
+import { call, createAccessList, estimateGas, type SimulationView } from "./simulate.js";
+
+/** What a job handler runs against, on a simulation worker. */
+export interface JobEnv {
+  common: Common;
+  gasCap: bigint;
+  /** A VM over the state at `stateRoot` (views are cached per root). */
+  view(stateRoot: Uint8Array): Promise<SimulationView>;
+}
+
+type Handlers = { [K in SimulationKind]: (params: JobParams<K>, env: JobEnv) => Promise<JobResult<K>> };
+
+/** One handler per simulation kind; a new kind (traces, eth_simulateV1) is one more entry. */
+const HANDLERS: Handlers = {
+  call: async (p, env) => {
+    const out = await call(await env.view(p.header.stateRoot), env.common, p.header, p.req, p.overrides, env.gasCap);
+    // A view of EVM memory would carry its whole buffer across the thread boundary: copy the bytes.
+    return { ...out, returnValue: out.returnValue.slice() };
+  },
+  estimateGas: async (p, env) =>
+    estimateGas(await env.view(p.header.stateRoot), env.common, p.header, p.req, p.overrides, env.gasCap),
+  createAccessList: async (p, env) =>
+    createAccessList(await env.view(p.header.stateRoot), env.common, p.header, p.req, env.gasCap),
+};
+
+export function runJob(job: SimulationJob, env: JobEnv): Promise<unknown> {
+  const handler = HANDLERS[job.kind] as (params: unknown, env: JobEnv) => Promise<unknown>;
+  return handler(job.params, env);
+}

@@ -1,0 +1,54 @@
+/**
+ * What travels between the simulation pool (main thread) and its workers. Everything here is
+ * structured-clone data: bigints, Uint8Arrays, plain objects.
+ *
+ * To add a simulation (a tracer, eth_simulateV1): one entry in `SimulationJobs` and one handler in
+ * `jobs.ts`; the pool, its limits and its errors need no change.
+ */
+import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
+import type { CallRequest, StateOverride } from "../../../rpc/types.js";
+import type { BlockHeader } from "../../../runtime/primitives/block.js";
+
+/** Every simulation runs at one committed block: on the state after `header`, in its context. */
+interface AtBlock {
+  header: BlockHeader;
+}
+
+export interface SimulationJobs {
+  call: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: CallOutcome };
+  estimateGas: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: bigint };
+  createAccessList: { params: AtBlock & { req: CallRequest }; result: AccessListResult };
+}
+
+export type SimulationKind = keyof SimulationJobs;
+export type JobParams<K extends SimulationKind> = SimulationJobs[K]["params"];
+export type JobResult<K extends SimulationKind> = SimulationJobs[K]["result"];
+export type SimulationJob = { [K in SimulationKind]: { kind: K; params: JobParams<K> } }[SimulationKind];
+
+/** Fixed for a worker's life. */
+export interface SimulationWorkerData {
+  chainId: bigint;
+  gasCap: bigint;
+  /** Trie nodes (and code) the worker keeps; they are immutable, so the cache never goes stale. */
+  nodeCacheEntries: number;
+}
+
+/** Reads a worker asks the main thread for (the database is open there, once per process). */
+export type HostRead = { kind: "node"; key: string } | { kind: "blockHash"; number: bigint };
+
+/** A failure as the worker reports it; the pool turns it back into the RPC error. */
+export type WireError =
+  | { kind: "server"; message: string }
+  | { kind: "reverted"; data: string }
+  | { kind: "internal"; message: string };
+
+export type ToWorker =
+  | { t: "job"; id: number; job: SimulationJob }
+  | { t: "reply"; id: number; value: Uint8Array | undefined }
+  | { t: "replyError"; id: number; message: string };
+
+export type FromWorker =
+  | { t: "ready" }
+  | { t: "read"; id: number; read: HostRead }
+  | { t: "done"; id: number; value: unknown }
+  | { t: "failed"; id: number; error: WireError };

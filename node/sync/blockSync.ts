@@ -1,0 +1,238 @@
+import type { ValidatorSchedule } from "../../consensus/validatorSchedule.js";
+import type { SignatureVerifier } from "../../consensus/vote.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../network/index.js";
+import { SyncError } from "./errors.js";
+import { SyncFailure, SyncPeers, type SyncPeersOptions } from "./syncPeers.js";
+import { type VerifiedBlock, verifyStatusProof, verifySyncItems } from "./verify.js";
+
+/** What block sync needs from the network (P2PNetwork provides it through a thin adapter). */
+export interface SyncNetwork {
+  /** Ids of the connected peers. */
+  peerIds(): string[];
+  requestStatus(peer: string): Promise<PeerStatus>;
+  requestBlocks(peer: string, from: bigint, count: number): Promise<Uint8Array[]>;
+  /** Costs `peer` score points (`reason`: a bounded code); the network bans a peer whose points reach its threshold. */
+  penalize(peer: string, points: number, reason: string): void;
+}
+
+/** What block sync needs from the node's chain and consensus. */
+export interface SyncChain {
+  /** Height of the last committed block. */
+  headHeight(): bigint;
+  /**
+   * Commits verified blocks in order, serialised with consensus (the driver runs this in its input
+   * queue, in short slices) and moves consensus to the new height. Blocks at or below the head by
+   * then (consensus got there first) are skipped.
+   */
+  apply(blocks: VerifiedBlock[]): Promise<void>;
+}
+
+export interface SyncMetrics {
+  /** One status or blocks exchange: `ok`, or the failure it counted as. */
+  onRequest(kind: "status" | "blocks", result: "ok" | SyncFailure): void;
+  onBlocksApplied(count: number): void;
+  setActive(active: boolean): void;
+}
+
+export interface BlockSyncOptions {
+  chainId: bigint;
+  /** Blocks per request (the protocol's cap is 64). */
+  batchSize: number;
+  /** Status requests in flight at once. */
+  maxStatusRequests: number;
+  /** A long sync logs its progress this often. */
+  progressLogMs: number;
+  peers: Partial<SyncPeersOptions>;
+}
+
+export const DEFAULT_BLOCK_SYNC_OPTIONS = {
+  batchSize: 64,
+  maxStatusRequests: 8,
+  progressLogMs: 2000,
+} as const;
+
+export interface BlockSyncModules {
+  network: SyncNetwork;
+  chain: SyncChain;
+  schedule: ValidatorSchedule;
+  verifier: SignatureVerifier;
+  log: Logger;
+  now: () => number;
+  metrics?: SyncMetrics | null;
+  /** Called when a sync run ends (consensus may start its height again). */
+  onIdle?: () => void;
+}
+
+/**
+ * Catching up with peers that are ahead, beside consensus. A peer's height is believed only with
+ * proof: its status carries the commit certificate of its head, verified before anything else
+ * happens. Requests go out from here, never from the consensus input queue, so a peer that is slow
+ * or silent costs a timeout of this loop only; verified blocks are handed to `chain.apply` in
+ * order. Requests rotate over the peers that proved the heights wanted; a peer that times out,
+ * serves nothing it proved, or serves blocks that do not verify loses score and backs off, and the
+ * next request goes to another peer.
+ */
+export class BlockSync {
+  private readonly opts: BlockSyncOptions;
+  private readonly peers: SyncPeers;
+  private readonly statusInFlight = new Set<string>();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    opts: Pick<BlockSyncOptions, "chainId"> & Partial<BlockSyncOptions>,
+    private readonly m: BlockSyncModules,
+  ) {
+    this.opts = { ...DEFAULT_BLOCK_SYNC_OPTIONS, peers: {}, ...opts };
+    this.peers = new SyncPeers(this.opts.peers);
+  }
+
+  /** The peer-scheduling options in force (penalties, back-off, poll interval). */
+  get peerOptions(): Readonly<SyncPeersOptions> {
+    return this.peers.opts;
+  }
+
+  /** True while a sync run is fetching or applying blocks. */
+  get active(): boolean {
+    return this.running !== null;
+  }
+
+  /** Asks every connected peer whose status is due for it; starts a run when one proves a height above ours. */
+  poll(): void {
+    for (const peer of this.m.network.peerIds()) this.pollPeer(peer);
+  }
+
+  /** `peer` handed over a verified message from a few heights ahead: ask it for its status now (if due). */
+  hint(peer: string): void {
+    this.pollPeer(peer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private pollPeer(peer: string): void {
+    const now = this.m.now();
+    if (this.stopped || this.statusInFlight.has(peer) || !this.peers.dueForPoll(peer, now)) return;
+    if (this.statusInFlight.size >= this.opts.maxStatusRequests) return;
+    this.peers.polled(peer, now);
+    this.statusInFlight.add(peer);
+    void this.checkStatus(peer).finally(() => this.statusInFlight.delete(peer));
+  }
+
+  private async checkStatus(peer: string): Promise<void> {
+    let status: PeerStatus;
+    try {
+      status = await this.m.network.requestStatus(peer);
+    } catch (e) {
+      this.m.metrics?.onRequest("status", failureOf(e));
+      return; // a missing status costs nothing: without one the peer is simply never asked for blocks
+    }
+    this.m.metrics?.onRequest("status", "ok");
+    // Only a claim above our head matters, and only a claim above what the peer proved before needs a proof.
+    if (status.height <= this.m.chain.headHeight()) return;
+    if (status.height > this.peers.provenHeight(peer)) {
+      try {
+        verifyStatusProof(status, this.ctx());
+      } catch (e) {
+        if (!(e instanceof SyncError)) throw e;
+        this.fail(peer, SyncFailure.BAD_PROOF, "status", e);
+        return;
+      }
+      this.peers.proven(peer, status.height);
+    }
+    this.maybeRun();
+  }
+
+  private maybeRun(): void {
+    if (this.running !== null || this.stopped) return;
+    if (this.peers.target(this.m.now()) <= this.m.chain.headHeight()) return;
+    this.m.metrics?.setActive(true);
+    this.running = this.run()
+      .catch((e) => this.m.log.error("block sync failed", {}, e))
+      .finally(() => {
+        this.running = null;
+        this.m.metrics?.setActive(false);
+        if (!this.stopped) this.m.onIdle?.();
+      });
+  }
+
+  private async run(): Promise<void> {
+    const { network, chain } = this.m;
+    const headBefore = chain.headHeight();
+    const started = this.m.now();
+    let lastReport = started;
+    let target = headBefore;
+    while (!this.stopped) {
+      const now = this.m.now();
+      const from = chain.headHeight() + 1n;
+      target = this.peers.target(now);
+      if (from > target) break;
+      const connected = new Set(network.peerIds());
+      const peer = this.peers.pick(from, now, (p) => connected.has(p));
+      if (peer === null) break; // every peer that proved these heights is backing off: the next poll retries
+      const upTo = min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n);
+      let items: Uint8Array[];
+      try {
+        items = await network.requestBlocks(peer, from, Number(upTo - from + 1n));
+      } catch (e) {
+        this.fail(peer, failureOf(e), "blocks", e);
+        continue;
+      }
+      if (items.length === 0) {
+        this.fail(peer, SyncFailure.EMPTY, "blocks", null);
+        continue;
+      }
+      const { blocks, error } = await verifySyncItems(items, from, this.ctx());
+      if (blocks.length > 0) {
+        this.peers.succeeded(peer);
+        this.m.metrics?.onRequest("blocks", "ok");
+        await chain.apply(blocks);
+        this.m.metrics?.onBlocksApplied(blocks.length);
+      }
+      if (error !== null) this.fail(peer, SyncFailure.INVALID, "blocks", error);
+      const t = this.m.now();
+      if (t - lastReport >= this.opts.progressLogMs) {
+        lastReport = t;
+        this.logProgress(headBefore, target, started, t);
+      }
+    }
+    if (chain.headHeight() > headBefore) this.logProgress(headBefore, target, started, this.m.now());
+  }
+
+  private fail(peer: string, kind: SyncFailure, what: "status" | "blocks", err: unknown): void {
+    const points = this.peers.failed(peer, kind, this.m.now());
+    this.m.network.penalize(peer, points, `sync_${kind}`);
+    this.m.metrics?.onRequest(what, kind);
+    this.m.log.debug("sync peer failed", { peer, kind, points, err: (err as Error | null)?.message });
+  }
+
+  private logProgress(headBefore: bigint, target: bigint, started: number, now: number): void {
+    const head = this.m.chain.headHeight();
+    const done = Number(head - headBefore);
+    const perSec = done / Math.max(0.001, (now - started) / 1000);
+    this.m.log.info("block sync", {
+      height: head.toString(),
+      target: target.toString(),
+      blocksPerSec: Math.round(perSec),
+      etaSeconds: perSec > 0 && target > head ? Math.ceil(Number(target - head) / perSec) : null,
+    });
+  }
+
+  private ctx() {
+    return { chainId: this.opts.chainId, schedule: this.m.schedule, verifier: this.m.verifier };
+  }
+}
+
+function failureOf(e: unknown): SyncFailure {
+  if (!(e instanceof ReqRespError)) return SyncFailure.UNAVAILABLE;
+  if (e.code === ReqRespErrorCode.TIMEOUT) return SyncFailure.TIMEOUT;
+  if (e.code === ReqRespErrorCode.INVALID_RESPONSE) return SyncFailure.INVALID;
+  return SyncFailure.UNAVAILABLE;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

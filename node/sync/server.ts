@@ -1,0 +1,39 @@
+import type { Chain } from "../chain/chain.js";
+import type { PeerStatus } from "../network/index.js";
+import { encodeSyncItem } from "./codec.js";
+
+/**
+ * The serving side of block sync: blocks with their commit certificates, and this node's status
+ * with the proof of its head (the head's commit certificate), which peers check before believing it.
+ */
+export class SyncServer {
+  /** The head's certificate, read once per head. */
+  private proof: { height: bigint; commit: Uint8Array } | null = null;
+
+  constructor(private readonly chain: Chain) {}
+
+  async status(): Promise<PeerStatus> {
+    const { header, hash } = this.chain.head;
+    const height = header.number;
+    if (this.proof?.height !== height) {
+      // Height 0 (genesis) has no certificate; nobody needs a proof for it.
+      const commit = height === 0n ? new Uint8Array(0) : ((await this.chain.db.getCommit(height)) ?? new Uint8Array(0));
+      this.proof = { height, commit };
+    }
+    return { height, hash, commit: this.proof.commit };
+  }
+
+  /** Encoded blocks-with-commits for heights [from, from + count), stopping at the head or a gap. */
+  async blocks(from: bigint, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    const head = this.chain.head.header.number;
+    for (let n = from; n < from + BigInt(count) && n <= head; n++) {
+      const ref = await this.chain.getHeaderByNumber(n);
+      const body = ref === undefined ? undefined : await this.chain.db.getBody(ref.hash);
+      const commit = await this.chain.db.getCommit(n);
+      if (ref === undefined || body === undefined || commit === undefined) break;
+      out.push(encodeSyncItem({ header: ref.header, body }, commit));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,214 @@
+import { describe, expect, it } from "vitest";
+import { StaticValidatorSchedule } from "../../../../consensus/validatorSchedule.js";
+import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
+import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../../../../node/network/index.js";
+import {
+  BlockSync,
+  encodeSyncItem,
+  type SyncChain,
+  SyncFailure,
+  type SyncNetwork,
+  type VerifiedBlock,
+} from "../../../../node/sync/index.js";
+import { nullLogger } from "../../../../runtime/lib/logger.js";
+import { type Block, hashHeader } from "../../../../runtime/primitives/block.js";
+import { commitFor, emptyBlock, testValidators } from "../../../utils/consensusFixtures.js";
+
+const CHAIN_ID = 77n;
+const { signers, validators } = testValidators(4);
+
+/** A valid chain of `n` empty blocks with commit certificates (3 of 4 signers). */
+function makeChain(n: number): { block: Block; commit: Uint8Array }[] {
+  const out: { block: Block; commit: Uint8Array }[] = [];
+  let parent: Uint8Array = new Uint8Array(32);
+  let lastCommit: Uint8Array = new Uint8Array(0);
+  for (let h = 1n; h <= BigInt(n); h++) {
+    const block = emptyBlock(h, parent, lastCommit);
+    const commit = commitFor(CHAIN_ID, signers, block, [0, 1, 2]);
+    out.push({ block, commit });
+    parent = hashHeader(block.header);
+    lastCommit = commit;
+  }
+  return out;
+}
+
+const CHAIN = makeChain(150);
+const statusAt = (h: number): PeerStatus => ({
+  height: BigInt(h),
+  hash: hashHeader(CHAIN[h - 1].block.header),
+  commit: CHAIN[h - 1].commit,
+});
+
+type Behaviour = "honest" | "liar" | "timeout" | "empty" | "tamper" | "no-status";
+
+class FakeNetwork implements SyncNetwork {
+  readonly blockRequests: { peer: string; from: bigint; count: number }[] = [];
+  readonly statusRequests: string[] = [];
+  readonly penalties: { peer: string; points: number }[] = [];
+
+  constructor(readonly peers: Record<string, { behaviour: Behaviour; height: number }>) {}
+
+  peerIds(): string[] {
+    return Object.keys(this.peers);
+  }
+
+  async requestStatus(peer: string): Promise<PeerStatus> {
+    this.statusRequests.push(peer);
+    const p = this.peers[peer];
+    if (p.behaviour === "no-status") return new Promise(() => {}); // never answers
+    if (p.behaviour === "liar") {
+      return { height: 10n ** 9n, hash: new Uint8Array(32).fill(1), commit: new Uint8Array(100).fill(2) };
+    }
+    return statusAt(p.height);
+  }
+
+  async requestBlocks(peer: string, from: bigint, count: number): Promise<Uint8Array[]> {
+    this.blockRequests.push({ peer, from, count });
+    const p = this.peers[peer];
+    if (p.behaviour === "timeout") throw new ReqRespError({ code: ReqRespErrorCode.TIMEOUT, protocol: "blocks", peer });
+    if (p.behaviour === "empty") return [];
+    const out: Uint8Array[] = [];
+    for (let h = Number(from); h < Number(from) + count && h <= p.height; h++) {
+      const { block, commit } = CHAIN[h - 1];
+      const served =
+        p.behaviour === "tamper" && h === Number(from) + 1
+          ? { ...block, body: { ...block.body, transactions: [new Uint8Array([1, 2, 3])] } }
+          : block;
+      out.push(encodeSyncItem(served, commit));
+    }
+    return out;
+  }
+
+  penalize(peer: string, points: number, _reason: string): void {
+    this.penalties.push({ peer, points });
+  }
+
+  penaltyOf(peer: string): number {
+    return this.penalties.filter((p) => p.peer === peer).reduce((a, p) => a + p.points, 0);
+  }
+}
+
+class FakeChain implements SyncChain {
+  readonly applied: VerifiedBlock[] = [];
+  applyCalls = 0;
+  headHeight(): bigint {
+    return BigInt(this.applied.length);
+  }
+  async apply(blocks: VerifiedBlock[]): Promise<void> {
+    this.applyCalls++;
+    for (const b of blocks) {
+      if (b.block.header.number <= this.headHeight()) continue;
+      expect(b.block.header.number).toBe(this.headHeight() + 1n);
+      this.applied.push(b);
+    }
+  }
+}
+
+function setup(peers: Record<string, { behaviour: Behaviour; height: number }>) {
+  let clock = 0;
+  const now = () => clock;
+  const network = new FakeNetwork(peers);
+  const chain = new FakeChain();
+  let idle = 0;
+  const sync = new BlockSync(
+    { chainId: CHAIN_ID, batchSize: 16 },
+    {
+      network,
+      chain,
+      schedule: new StaticValidatorSchedule(validators),
+      verifier: new Ed25519Verifier(),
+      log: nullLogger,
+      now,
+      onIdle: () => idle++,
+    },
+  );
+  return {
+    sync,
+    network,
+    chain,
+    idle: () => idle,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
+}
+
+/** Lets the sync's promises run until `cond` holds (no real time passes). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+/** Lets pending promise chains finish. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe("BlockSync", () => {
+  it("syncs from a peer that proves its height; a false claim is never believed and costs the liar", async () => {
+    const t = setup({ honest: { behaviour: "honest", height: 40 }, liar: { behaviour: "liar", height: 0 } });
+    t.sync.poll();
+    await until(() => t.chain.headHeight() === 40n && !t.sync.active, "synced to 40");
+    expect(t.network.blockRequests.every((r) => r.peer === "honest")).toBe(true);
+    expect(t.network.penaltyOf("liar")).toBe(50); // BAD_PROOF
+    expect(t.network.penaltyOf("honest")).toBe(0);
+    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.slice(0, 40).map((c) => hashHeader(c.block.header)));
+    expect(t.idle()).toBe(1);
+  });
+
+  it("poll() returns at once even when a peer never answers its status", async () => {
+    const t = setup({ mute: { behaviour: "no-status", height: 0 }, honest: { behaviour: "honest", height: 5 } });
+    expect(t.sync.poll()).toBeUndefined();
+    await until(() => t.chain.headHeight() === 5n, "synced past the mute peer");
+    // Asked again only after the poll interval.
+    t.sync.poll();
+    expect(t.network.statusRequests.filter((p) => p === "mute")).toHaveLength(1);
+  });
+
+  it("rotates between peers, and moves on from one that times out, serves nothing or serves a bad block", async () => {
+    const t = setup({
+      slow: { behaviour: "timeout", height: 150 },
+      empty: { behaviour: "empty", height: 150 },
+      tamper: { behaviour: "tamper", height: 150 },
+      a: { behaviour: "honest", height: 150 },
+      b: { behaviour: "honest", height: 150 },
+    });
+    t.sync.poll();
+    await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
+    const byPeer = (peer: string) => t.network.blockRequests.filter((r) => r.peer === peer).length;
+    expect(byPeer("a")).toBeGreaterThan(2);
+    expect(byPeer("b")).toBeGreaterThan(2);
+    // Each bad peer was tried once, then backed off for the rest of this (instant) run.
+    expect(byPeer("slow")).toBe(1);
+    expect(byPeer("empty")).toBe(1);
+    expect(byPeer("tamper")).toBe(1);
+    expect(t.network.penaltyOf("slow")).toBe(t.sync.peerOptions.penalties[SyncFailure.TIMEOUT]);
+    expect(t.network.penaltyOf("empty")).toBe(t.sync.peerOptions.penalties[SyncFailure.EMPTY]);
+    expect(t.network.penaltyOf("tamper")).toBe(t.sync.peerOptions.penalties[SyncFailure.INVALID]);
+    expect(t.network.penaltyOf("a") + t.network.penaltyOf("b")).toBe(0);
+    // Consecutive batches alternate between the honest peers.
+    const honest = t.network.blockRequests.filter((r) => r.peer === "a" || r.peer === "b").map((r) => r.peer);
+    for (let i = 1; i < honest.length; i++) expect(honest[i]).not.toBe(honest[i - 1]);
+    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+  });
+
+  it("stops when no proven peer is left to ask, and tries again after the back-off", async () => {
+    const t = setup({ slow: { behaviour: "timeout", height: 20 } });
+    t.sync.poll();
+    await until(() => t.network.blockRequests.length === 1 && !t.sync.active, "one failed request, run over");
+    expect(t.chain.headHeight()).toBe(0n);
+    t.network.peers.slow.behaviour = "honest";
+    t.advance(500);
+    t.sync.poll(); // proven already: no new proof needed, but the back-off (1 s) is not over
+    await until(() => t.network.statusRequests.length === 2, "second status");
+    await settle();
+    expect(t.sync.active).toBe(false);
+    expect(t.network.blockRequests).toHaveLength(1);
+    t.advance(600);
+    t.sync.poll();
+    await until(() => t.chain.headHeight() === 20n, "synced after the back-off");
+  });
+});
