@@ -19,7 +19,7 @@ export interface BenchParams {
   ledger: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
-  /** Run the search phase (8). */
+  /** Run the search phase (10). */
   search: boolean;
   /** Run only the services phase. */
   servicesOnly: boolean;
@@ -29,6 +29,12 @@ export interface BenchParams {
   servicesNoAI: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
+  /** Storage phase: the IPFS gateway vs @fastify/static on the same segments (bench/storage.ts). */
+  storage: boolean;
+  /** Video phase: video/hls transcode speed per rendition (bench/video.ts). */
+  video: boolean;
+  /** Run only the storage and video phases. */
+  mediaOnly: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -44,7 +50,9 @@ Azora only, then a second table (figure | native module | OpenZeppelin contract 
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
 Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
-and each shipped model through the market next to calling it directly.
+and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
+@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
+search: Azora Search (embedded and PostgreSQL) beside MiniSearch on Debian's package descriptions.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -58,10 +66,13 @@ Options:
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
-  --no-search            skip the search phase (8: npm run bench:search alone; bench/search.ts)
+  --no-search            skip the search phase (10: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
+  --no-video             skip the video phase (9: video/hls transcode speed per rendition, needs ffmpeg)
+  --media-only           run only the storage and video phases
   --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
@@ -120,6 +131,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
+    storage: true,
+    video: true,
+    mediaOnly: false,
     workerArgs: [],
   };
   const complete = readFlags(argv, (flag, next) => {
@@ -171,6 +185,15 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);
+        break;
+      case "--no-storage":
+        p.storage = false;
+        break;
+      case "--no-video":
+        p.video = false;
+        break;
+      case "--media-only":
+        p.mediaOnly = true;
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);
