@@ -4,7 +4,7 @@
 // and hybrid queries, index size on disk, and HNSW recall@10 against an exact scan.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import MiniSearch from "minisearch";
@@ -25,15 +25,24 @@ export interface SearchBenchOptions {
 }
 
 interface Latency {
+  /** Wall-clock milliseconds per query (what a caller waits). */
   p50: number;
   p99: number;
   mean: number;
+  /**
+   * CPU milliseconds this process spent per query (user + system): on a machine shared with other jobs, what the
+   * query costs without the time spent waiting for a core. null where the work runs in another process (PostgreSQL).
+   */
+  cpuP50: number | null;
+  cpuP99: number | null;
 }
 
 export interface EngineFigures {
   engine: string;
   docs: number;
   indexDocsPerSec: number;
+  /** Documents per CPU second of this process (null for PostgreSQL, whose work is in the server). */
+  indexDocsPerCpuSec: number | null;
   sizeMiB: number | null;
   keyword: Latency;
   typo: Latency;
@@ -49,6 +58,8 @@ export interface SearchBenchResult {
   hybridDocs: number;
   embedPerSec: number | null;
   hnswRecallAt10: number | null;
+  /** 1-minute load average at the start and the end (the machine is shared: see the CPU columns). */
+  load: [number, number];
 }
 
 type Pkg = { id: string; name: string; description: string; section: string; priority: string; size: number };
@@ -86,10 +97,15 @@ export function debianCorpus(limit: number): Pkg[] {
   return out;
 }
 
-function latency(samples: number[]): Latency {
+function quantiles(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   return { p50: round(at(0.5)), p99: round(at(0.99)), mean: round(s.reduce((a, b) => a + b, 0) / s.length) };
+}
+
+function latency(wall: number[], cpu: number[] | null): Latency {
+  const c = cpu === null ? null : quantiles(cpu);
+  return { ...quantiles(wall), cpuP50: c?.p50 ?? null, cpuP99: c?.p99 ?? null };
 }
 const round = (x: number) => Math.round(x * 100) / 100;
 
@@ -131,10 +147,19 @@ const SETTINGS = {
   sortableAttributes: ["size"],
 };
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
+/** Times each call: wall-clock and this process's CPU milliseconds. */
+async function timeAll(list: string[], fn: (x: string) => unknown): Promise<{ wall: number[]; cpu: number[] }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (const x of list) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn(x);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wall, cpu };
 }
 
 async function runEngine(
@@ -143,27 +168,31 @@ async function runEngine(
   docs: Pkg[],
   q: ReturnType<typeof queries>,
   log: (l: string) => void,
+  inProcess: boolean,
 ) {
   const engine = new SearchEngine(store);
   engine.start();
   await engine.createIndex("debian", SETTINGS);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < docs.length; i += 5000) {
     const t = await engine.waitForTask((await engine.addDocuments("debian", docs.slice(i, i + 5000))).uid, 600_000);
     if (t.status !== "succeeded") throw new Error(`${name}: indexing failed: ${t.error}`);
   }
   const indexSec = (performance.now() - t0) / 1000;
-  log(`[search] ${name}: ${docs.length} docs indexed in ${indexSec.toFixed(1)} s`);
+  const cu = process.cpuUsage(c0);
+  const indexCpuSec = (cu.user + cu.system) / 1e6;
+  log(`[search] ${name}: ${docs.length} docs indexed in ${indexSec.toFixed(1)} s (${indexCpuSec.toFixed(1)} s CPU)`);
   const run = async (list: string[], extra: Record<string, unknown>) => {
     for (const x of list.slice(0, 20)) await engine.search("debian", { q: x, limit: 20, ...extra }); // warm-up
-    const s: number[] = [];
-    for (const x of list) s.push(await time(() => engine.search("debian", { q: x, limit: 20, ...extra })));
-    return latency(s);
+    const t = await timeAll(list, (x) => engine.search("debian", { q: x, limit: 20, ...extra }));
+    return latency(t.wall, inProcess ? t.cpu : null);
   };
   const fig: EngineFigures = {
     engine: name,
     docs: docs.length,
     indexDocsPerSec: Math.round(docs.length / indexSec),
+    indexDocsPerCpuSec: inProcess ? Math.round(docs.length / indexCpuSec) : null,
     sizeMiB: round((await store.sizeBytes("debian")) / 2 ** 20),
     keyword: await run(q.keyword, {}),
     typo: await run(q.typo, {}),
@@ -175,6 +204,7 @@ async function runEngine(
 
 export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBenchResult> {
   const log = o.log ?? (() => {});
+  const load0 = loadavg()[0];
   const docs = debianCorpus(o.docs ?? 50_000);
   if (docs.length < (o.docs ?? 50_000))
     log(`[search] the corpus has ${docs.length} packages (run apt-get update for more)`);
@@ -184,7 +214,7 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
   const dir = mkdtempSync(join(tmpdir(), "azora-search-bench-"));
   try {
     const sqlite = await openStore({ backend: "sqlite", dataDir: dir });
-    engines.push(await runEngine("Azora Search, embedded (SQLite FTS5)", sqlite, docs, q, log));
+    engines.push(await runEngine("Azora Search, embedded (SQLite FTS5)", sqlite, docs, q, log, true));
     await sqlite.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -195,7 +225,7 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
     const schema = `azora_bench_${process.pid}`;
     const pg = await openStore({ backend: "postgres", postgres: { url: pgUrl, schema } });
     try {
-      engines.push(await runEngine("Azora Search, PostgreSQL 15 (tsvector + GIN, pg_trgm)", pg, docs, q, log));
+      engines.push(await runEngine("Azora Search, PostgreSQL 15 (tsvector + GIN, pg_trgm)", pg, docs, q, log, false));
     } finally {
       const { default: pgLib } = await import("pg");
       const c = new pgLib.Client({ connectionString: pgUrl });
@@ -210,24 +240,22 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
   {
     const ms = new MiniSearch({ fields: ["name", "description"], storeFields: ["name"], idField: "id" });
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     ms.addAll(docs);
     const indexSec = (performance.now() - t0) / 1000;
-    const run = (list: string[], opts: object) => {
-      const s: number[] = [];
-      for (const x of list) {
-        const t = performance.now();
-        ms.search(x, opts).slice(0, 20);
-        s.push(performance.now() - t);
-      }
-      return latency(s);
+    const cu = process.cpuUsage(c0);
+    const run = async (list: string[], opts: object) => {
+      const t = await timeAll(list, (x) => ms.search(x, opts).slice(0, 20));
+      return latency(t.wall, t.cpu);
     };
     engines.push({
       engine: "MiniSearch 7.2 (in-process, in memory)",
       docs: docs.length,
       indexDocsPerSec: Math.round(docs.length / indexSec),
+      indexDocsPerCpuSec: Math.round(docs.length / ((cu.user + cu.system) / 1e6)),
       sizeMiB: null,
-      keyword: run(q.keyword, { prefix: true, combineWith: "AND" }),
-      typo: run(q.typo, { fuzzy: 0.2, combineWith: "AND" }),
+      keyword: await run(q.keyword, { prefix: true, combineWith: "AND" }),
+      typo: await run(q.typo, { fuzzy: 0.2, combineWith: "AND" }),
       faceted: null,
     });
   }
@@ -237,6 +265,7 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
   let embedPerSec: number | null = null;
   let recall: number | null = null;
   try {
+    if (V === 0) throw new Error("--vectors 0");
     const embedder = await createTextEmbedder();
     const vdir = mkdtempSync(join(tmpdir(), "azora-search-bench-v-"));
     try {
@@ -259,9 +288,8 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
       embedPerSec = Math.round(V / ((performance.now() - t0) / 1000));
       log(`[search] ${V} docs embedded and indexed (${embedPerSec} docs/s)`);
       const hq = q.keyword.slice(0, Math.min(100, q.keyword.length));
-      const s: number[] = [];
-      for (const x of hq) s.push(await time(() => engine.search("debian", { q: x, hybrid: 0.5, limit: 20 })));
-      engines[0].hybrid = latency(s);
+      const t = await timeAll(hq, (x) => engine.search("debian", { q: x, hybrid: 0.5, limit: 20 }));
+      engines[0].hybrid = latency(t.wall, t.cpu);
       await engine.stop();
       await store.close();
       // HNSW recall@10 against an exact scan, on the embedded vectors.
@@ -297,18 +325,26 @@ export async function searchBench(o: SearchBenchOptions = {}): Promise<SearchBen
     hybridDocs: V,
     embedPerSec,
     hnswRecallAt10: recall,
+    load: [round(load0), round(loadavg()[0])],
   };
 }
 
 export function searchTable(r: SearchBenchResult): string {
   const lat = (l: Latency | null | undefined) => (l ? `${l.p50} / ${l.p99}` : "—");
+  const cpu = (l: Latency | null | undefined) => (l?.cpuP50 != null ? `${l.cpuP50} / ${l.cpuP99}` : "—");
   const rows = [
-    "| engine | index docs/s | size MiB | keyword p50/p99 ms | typo p50/p99 ms | faceted p50/p99 ms | hybrid p50/p99 ms |",
+    "| engine | index docs/s (per CPU s) | size MiB | keyword p50/p99 ms | typo p50/p99 ms | faceted p50/p99 ms | hybrid p50/p99 ms |",
     "|---|---:|---:|---:|---:|---:|---:|",
-    ...r.engines.map(
-      (e) =>
-        `| ${e.engine} | ${e.indexDocsPerSec.toLocaleString("en")} | ${e.sizeMiB ?? "—"} | ${lat(e.keyword)} | ${lat(e.typo)} | ${lat(e.faceted)} | ${lat(e.hybrid)} |`,
-    ),
+    ...r.engines.flatMap((e) => [
+      `| ${e.engine} | ${e.indexDocsPerSec.toLocaleString("en")} (${e.indexDocsPerCpuSec?.toLocaleString("en") ?? "—"}) | ${e.sizeMiB ?? "—"} | ${lat(e.keyword)} | ${lat(e.typo)} | ${lat(e.faceted)} | ${lat(e.hybrid)} |`,
+      ...(e.keyword.cpuP50 === null
+        ? []
+        : [`| ↳ CPU ms per query | | | ${cpu(e.keyword)} | ${cpu(e.typo)} | ${cpu(e.faceted)} | ${cpu(e.hybrid)} |`]),
+    ]),
   ];
-  return `${r.corpus}; hybrid on ${r.hybridDocs} embedded docs (${r.embedPerSec ?? "—"} docs/s embedded + indexed), HNSW recall@10 ${r.hnswRecallAt10 ?? "—"}\n${rows.join("\n")}`;
+  return [
+    `${r.corpus}; hybrid on ${r.hybridDocs} embedded docs (${r.embedPerSec ?? "—"} docs/s embedded + indexed), HNSW recall@10 ${r.hnswRecallAt10 ?? "—"}`,
+    `load average ${r.load[0]} at the start, ${r.load[1]} at the end (wall-clock figures include waiting for a core)`,
+    ...rows,
+  ].join("\n");
 }

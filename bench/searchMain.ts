@@ -9,7 +9,7 @@ Azora Search on the package descriptions of apt-cache dumpavail: embedded (SQLit
 (when --pg-url or AZORA_TEST_PG_URL is set) and MiniSearch in-process (see bench/search.ts).
   --docs N      documents (default 50000)
   --queries N   queries per kind (default 300)
-  --vectors N   documents embedded for the hybrid run (default 5000)
+  --vectors N   documents embedded for the hybrid run (default 5000; 0 skips it)
   --pg-url URL  PostgreSQL for the PostgreSQL run
   --out FILE    JSON result (default bench/results/search-latest.json)`;
 

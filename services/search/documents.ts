@@ -76,15 +76,21 @@ export function prepareDoc(raw: unknown, s: IndexSettings, at: number): Prepared
   for (const field of new Set([...s.filterableAttributes, ...s.sortableAttributes])) {
     const v = valueAt(doc, field);
     const values = (Array.isArray(v) ? v : [v]).slice(0, MAX_VALUES_PER_FIELD);
+    // One row per distinct key (the first spelling kept), so a facet count is a count of rows.
+    const keys = new Set<string>();
+    const add = (key: string, value: string, num: number | null) => {
+      if (keys.has(key)) return;
+      keys.add(key);
+      facets.push({ field, key, value, num });
+    };
     for (const x of values) {
       if (typeof x === "string") {
         if (x.length > 1024) continue;
-        const n = x.trim() !== "" && Number.isFinite(Number(x)) ? Number(x) : null;
-        facets.push({ field, key: facetKey(x), value: x, num: n });
+        add(facetKey(x), x, x.trim() !== "" && Number.isFinite(Number(x)) ? Number(x) : null);
       } else if (typeof x === "number" && Number.isFinite(x)) {
-        facets.push({ field, key: facetKey(x), value: String(x), num: x });
+        add(facetKey(x), String(x), x);
       } else if (typeof x === "boolean") {
-        facets.push({ field, key: String(x), value: String(x), num: x ? 1 : 0 });
+        add(String(x), String(x), x ? 1 : 0);
       }
     }
   }

@@ -163,6 +163,21 @@ describe.each(BACKENDS)("search engine on $name", (backend) => {
       expect(r.hits).toHaveLength(1);
     });
 
+    it("pages through ranked matches across typo tiers, the total counting every tier", async () => {
+      for (const q of ["guitar", "finance", "blokchian"]) {
+        const full = await engine.search("catalog", { q, prefix: false, limit: 50 });
+        expect(full.hits.length, q).toBeGreaterThan(1);
+        expect(full.estimatedTotalHits, q).toBe(full.hits.length);
+        const pages: string[] = [];
+        for (let offset = 0; offset < full.hits.length + 2; offset++) {
+          const p = await engine.search("catalog", { q, prefix: false, limit: 1, offset });
+          expect(p.estimatedTotalHits, `${q} at ${offset}`).toBe(full.hits.length);
+          pages.push(...p.hits.map((h) => h.id as string));
+        }
+        expect(pages, q).toEqual(full.hits.map((h) => h.id));
+      }
+    });
+
     it("sorts by a sortable field, ascending and descending", async () => {
       expect(await ids("", { sort: ["price:asc"], filter: "kind = nft" })).toEqual(["n1", "n2", "n3"]);
       expect(await ids("", { sort: ["price:desc"], limit: 3 })).toEqual(["n3", "n2", "c5"]);

@@ -52,86 +52,126 @@ export function typoDistance(a: string, b: string, max: number): number {
   return prev[m];
 }
 
+/** Longest term the trie walks (tokens are cut at 64 characters, normalize.ts). */
+const MAX_DEPTH = 64;
+
 interface TrieNode {
-  children: Map<string, TrieNode>;
+  /** Children's first UTF-16 units and the children, in insertion order (a few per node: a scan beats a Map). */
+  codes: number[];
+  kids: TrieNode[];
   /** The whole term ends here. */
   term: string | null;
 }
 
+const node = (): TrieNode => ({ codes: [], kids: [], term: null });
+
 /**
- * The terms of an index in a trie, searched with a Levenshtein row walk (each node extends the DP row of its
- * parent; a branch whose row minimum exceeds the budget is cut), so a fuzzy lookup touches a small part of a
- * vocabulary of 10^5 terms. Swaps are checked exactly on the candidates (a swap costs 2 in the walk, so the walk
- * runs with budget + 1 and `typoDistance` decides).
+ * The terms of an index in a trie over UTF-16 units, searched with an optimal-string-alignment row walk: each node
+ * extends its parent's DP row (and uses the grandparent's for swaps), a branch whose row minimum exceeds the budget
+ * is cut, so a fuzzy lookup touches a small part of a vocabulary of 10^5 terms. The rows live in one preallocated
+ * buffer per lookup, so the walk allocates nothing per node.
  */
 export class TermTrie {
-  private readonly root: TrieNode = { children: new Map(), term: null };
+  private readonly root: TrieNode = node();
   size = 0;
 
   add(term: string): void {
-    let node = this.root;
-    for (const ch of term) {
-      let next = node.children.get(ch);
-      if (next === undefined) {
-        next = { children: new Map(), term: null };
-        node.children.set(ch, next);
+    if (term.length > MAX_DEPTH) return;
+    let n = this.root;
+    for (let i = 0; i < term.length; i++) {
+      const c = term.charCodeAt(i);
+      const at = n.codes.indexOf(c);
+      if (at >= 0) n = n.kids[at];
+      else {
+        const next = node();
+        n.codes.push(c);
+        n.kids.push(next);
+        n = next;
       }
-      node = next;
     }
-    if (node.term === null) {
-      node.term = term;
+    if (n.term === null) {
+      n.term = term;
       this.size++;
     }
   }
 
-  has(term: string): boolean {
-    let node: TrieNode | undefined = this.root;
-    for (const ch of term) {
-      node = node.children.get(ch);
-      if (node === undefined) return false;
+  private find(s: string): TrieNode | undefined {
+    let n: TrieNode | undefined = this.root;
+    for (let i = 0; i < s.length && n !== undefined; i++) {
+      const at: number = n.codes.indexOf(s.charCodeAt(i));
+      n = at < 0 ? undefined : n.kids[at];
     }
-    return node.term !== null;
+    return n;
+  }
+
+  has(term: string): boolean {
+    return this.find(term)?.term === term;
   }
 
   /** Terms within `max` typos of `word` (the word itself included when present), with their distance. */
   fuzzy(word: string, max: number, limit = 64): { term: string; typos: number }[] {
-    const chars = [...word];
+    const m = word.length;
+    if (m > MAX_DEPTH) return this.has(word) ? [{ term: word, typos: 0 }] : [];
+    const w = new Int32Array(m);
+    for (let j = 0; j < m; j++) w[j] = word.charCodeAt(j);
+    const width = m + 1;
+    // rows[d] is the DP row after d trie characters; path[d] the d-th character of the current branch.
+    const rows = new Int32Array(width * (MAX_DEPTH + 1));
+    const path = new Int32Array(MAX_DEPTH + 1);
+    const mins = new Int32Array(MAX_DEPTH + 1);
+    for (let j = 0; j <= m; j++) rows[j] = j;
     const out: { term: string; typos: number }[] = [];
-    const walkMax = max + 1;
-    const first = Array.from({ length: chars.length + 1 }, (_, j) => j);
-    const visit = (node: TrieNode, ch: string, prevRow: number[]) => {
-      const row = [prevRow[0] + 1];
-      let min = row[0];
-      for (let j = 1; j <= chars.length; j++) {
-        const v = Math.min(row[j - 1] + 1, prevRow[j] + 1, prevRow[j - 1] + (chars[j - 1] === ch ? 0 : 1));
-        row.push(v);
+    const visit = (n: TrieNode, d: number): void => {
+      const cur = d * width;
+      const prev = cur - width;
+      const prev2 = prev - width;
+      const ch = path[d];
+      rows[cur] = d;
+      let min = d;
+      for (let j = 1; j <= m; j++) {
+        const cost = w[j - 1] === ch ? 0 : 1;
+        let v = rows[prev + j - 1] + cost;
+        const del = rows[prev + j] + 1;
+        if (del < v) v = del;
+        const ins = rows[cur + j - 1] + 1;
+        if (ins < v) v = ins;
+        if (d > 1 && j > 1 && w[j - 1] === path[d - 1] && w[j - 2] === ch) {
+          const swap = rows[prev2 + j - 2] + 1;
+          if (swap < v) v = swap;
+        }
+        rows[cur + j] = v;
         if (v < min) min = v;
       }
-      if (node.term !== null && row[chars.length] <= walkMax) {
-        const d = typoDistance(word, node.term, max);
-        if (d <= max) out.push({ term: node.term, typos: d });
+      mins[d] = min;
+      if (n.term !== null && rows[cur + m] <= max) out.push({ term: n.term, typos: rows[cur + m] });
+      // Deeper rows are at least min(this row's minimum, the parent row's minimum + 1): the + 1 is a swap.
+      if ((min > max && mins[d - 1] + 1 > max) || d >= MAX_DEPTH) return;
+      for (let i = 0; i < n.kids.length; i++) {
+        path[d + 1] = n.codes[i];
+        visit(n.kids[i], d + 1);
       }
-      if (min > walkMax) return;
-      for (const [c, child] of node.children) visit(child, c, row);
     };
-    for (const [c, child] of this.root.children) visit(child, c, first);
-    out.sort((a, b) => a.typos - b.typos || a.term.localeCompare(b.term));
+    for (let i = 0; i < this.root.kids.length; i++) {
+      path[1] = this.root.codes[i];
+      visit(this.root.kids[i], 1);
+    }
+    out.sort((a, b) => a.typos - b.typos || (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
     return out.slice(0, limit);
   }
 
   /** Up to `limit` terms starting with `prefix`, shortest first. */
   withPrefix(prefix: string, limit: number): string[] {
-    let node: TrieNode | undefined = this.root;
-    for (const ch of prefix) {
-      node = node.children.get(ch);
-      if (node === undefined) return [];
-    }
+    const start = this.find(prefix);
+    if (start === undefined) return [];
     const out: string[] = [];
-    const queue: TrieNode[] = [node];
-    while (queue.length > 0 && out.length < limit) {
-      const n = queue.shift()!;
-      if (n.term !== null) out.push(n.term);
-      for (const child of n.children.values()) queue.push(child);
+    let level: TrieNode[] = [start];
+    while (level.length > 0 && out.length < limit) {
+      const next: TrieNode[] = [];
+      for (const n of level) {
+        if (n.term !== null && out.length < limit) out.push(n.term);
+        for (const k of n.kids) next.push(k);
+      }
+      level = next;
     }
     return out;
   }

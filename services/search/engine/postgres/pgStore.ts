@@ -420,18 +420,16 @@ export class PostgresStore implements SearchStore {
           : `SELECT doc FROM (${this.matchSQL(name, s, plan, false, ph)}) x`;
       const where = filter === null ? "" : `AND ${compileFilter(filter, "b.doc", this.t("facets"), ph)}`;
       const rows = await this.q(
-        `WITH b AS (${base}) SELECT min(f.value) AS value, count(DISTINCT f.doc) AS n, min(f.num) AS lo, max(f.num) AS hi
+        // The numeric range over every value (a window over the groups, before the LIMIT).
+        `WITH b AS (${base}) SELECT min(f.value) AS value, count(DISTINCT f.doc) AS n,
+           min(min(f.num)) OVER () AS lo, max(max(f.num)) OVER () AS hi
          FROM b JOIN ${this.t("facets")} f ON f.doc = b.doc WHERE f.field = ${ph(field)} ${where}
          GROUP BY f.key ORDER BY n DESC, min(f.value) COLLATE "C" LIMIT ${ph(maxValues)}`,
         params,
       );
       out.distribution[field] = Object.fromEntries(rows.map((r) => [r.value as string, Number(r.n)]));
-      const nums = rows.filter((r) => r.lo !== null);
-      if (nums.length > 0) {
-        out.stats[field] = {
-          min: Math.min(...nums.map((r) => Number(r.lo))),
-          max: Math.max(...nums.map((r) => Number(r.hi))),
-        };
+      if (rows.length > 0 && rows[0].lo !== null) {
+        out.stats[field] = { min: Number(rows[0].lo), max: Number(rows[0].hi) };
       }
     }
     return out;

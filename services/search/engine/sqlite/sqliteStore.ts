@@ -5,7 +5,7 @@ import type { PreparedDoc } from "../../documents.js";
 import { SearchError, SearchErrorCode } from "../../errors.js";
 import { compileFilter, type Filter } from "../../query/filter.js";
 import { fts5Expr, tierExprs } from "../../query/match.js";
-import type { Plan } from "../../query/plan.js";
+import { type Plan, tierGroups } from "../../query/plan.js";
 import { attributeWeights, type IndexSettings } from "../../settings.js";
 import type {
   FacetResult,
@@ -35,6 +35,7 @@ const HNSW_SAVE_AFTER_MS = 30_000;
 class IndexDB {
   readonly db: Database.Database;
   private trieLoaded: TermTrie | null = null;
+  private readonly statements = new Map<string, Database.Statement>();
   private hnsw: HNSW | null = null;
   readonly weights: number[];
 
@@ -63,14 +64,28 @@ class IndexDB {
     `);
   }
 
+  /**
+   * A prepared statement, kept for the next query of the same shape (parsing and planning an FTS5 query costs more
+   * than running a small one). Each SQL text is always used in one mode (raw or pluck), set by its caller.
+   */
+  stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      if (this.statements.size >= 256) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   get generation(): number {
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'vectorGeneration'").get() as Row | undefined;
+    const r = this.stmt("SELECT value FROM meta WHERE key = 'vectorGeneration'").get() as Row | undefined;
     return r === undefined ? 0 : Number(r.value);
   }
 
   bumpGeneration(): number {
     const g = this.generation + 1;
-    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vectorGeneration', ?)").run(String(g));
+    this.stmt("INSERT OR REPLACE INTO meta (key, value) VALUES ('vectorGeneration', ?)").run(String(g));
     return g;
   }
 
@@ -314,63 +329,120 @@ export class SQLiteStore implements SearchStore {
     });
   }
 
-  /** The rowids matching a plan (all tiers) as a subquery, with its parameters. */
-  private matchSQL(ix: IndexDB, plan: Plan, tiers: boolean): { sql: string; params: unknown[] } {
-    const w = ix.weights.join(", ");
-    if (!tiers) {
-      const top = tierExprs(plan, fts5Expr, (a) => a).at(-1)!;
-      return {
-        sql: `SELECT rowid AS doc, bm25(fts, ${w}) AS score, 0 AS tier FROM fts WHERE fts MATCH ?`,
-        params: [top],
-      };
-    }
+  /** A filter as an SQL condition on the document rowid expression `doc`, its parameters appended to `params`. */
+  private where(filter: Filter | null, doc: string, params: unknown[], join: "WHERE" | "AND"): string {
+    if (filter === null) return "";
+    return ` ${join} ${compileFilter(filter, doc, "facets", (v) => {
+      params.push(v);
+      return "?";
+    })}`;
+  }
+
+  /**
+   * Ranked keyword search without a sort: typo tier by tier (fewer typos first), each tier's best by BM25 straight
+   * from FTS5 with a LIMIT (SQLite keeps a top-N heap, so only the rows of the page leave the engine), documents
+   * read for those rowids only. Later tiers run only when earlier ones did not fill the page; the total is one
+   * count over every tier, skipped when the tiers were read to their end.
+   */
+  private ranked(ix: IndexDB, plan: Plan, filter: Filter | null, limit: number, offset: number) {
+    const fp: unknown[] = [];
+    const fw = this.where(filter, "fts.rowid", fp, "AND");
     const exprs = tierExprs(plan, fts5Expr, (a, b) => `(${a}) NOT (${b})`);
-    return {
-      sql: exprs
-        .map((_, t) => `SELECT rowid AS doc, bm25(fts, ${w}) AS score, ${t} AS tier FROM fts WHERE fts MATCH ?`)
-        .join(" UNION ALL "),
-      params: exprs,
-    };
+    const page = ix.stmt(
+      `SELECT rowid, bm25(fts, ${ix.weights.join(", ")}) AS s FROM fts WHERE fts MATCH ?${fw} ORDER BY s, rowid LIMIT ? OFFSET ?`,
+    );
+    const count = ix.stmt(`SELECT count(*) FROM fts WHERE fts MATCH ?${fw}`);
+    const got: [number, number][] = [];
+    let skip = offset;
+    let exhausted = true;
+    for (const e of exprs) {
+      const want = limit - got.length;
+      if (want <= 0) {
+        exhausted = false;
+        break;
+      }
+      if (skip > 0) {
+        // Deep pages: skip whole tiers by their counts.
+        const n = count.pluck().get(e, ...fp) as number;
+        if (skip >= n) {
+          skip -= n;
+          continue;
+        }
+      }
+      const rows = page.raw().all(e, ...fp, want, skip) as [number, number][];
+      skip = 0;
+      for (const r of rows) got.push(r);
+      if (rows.length === want) exhausted = false;
+    }
+    const total = exhausted && offset === 0 ? got.length : (count.pluck().get(topExpr(plan), ...fp) as number);
+    return { rowids: got.map((r) => r[0]), scores: got.map((r) => -r[1]), total };
+  }
+
+  /** The stored documents of `rowids`, in that order (rows deleted meanwhile left out). */
+  private docsOf(ix: IndexDB, rowids: number[], scores: number[] | null): Hit[] {
+    if (rowids.length === 0) return [];
+    const rows = ix
+      .stmt("SELECT rowid, id, doc FROM docs WHERE rowid IN (SELECT value FROM json_each(?))")
+      .raw()
+      .all(JSON.stringify(rowids)) as [number, string, string][];
+    const byRowid = new Map(rows.map((r) => [r[0], r]));
+    const out: Hit[] = [];
+    rowids.forEach((rowid, i) => {
+      const r = byRowid.get(rowid);
+      if (r !== undefined) out.push({ id: r[1], doc: JSON.parse(r[2]), score: scores === null ? 0 : scores[i] });
+    });
+    return out;
   }
 
   async keyword(name: string, q: KeywordQuery): Promise<{ hits: Hit[]; total: number }> {
     const ix = this.ix(name);
-    const params: unknown[] = [];
-    const countParams: unknown[] = [];
-    const ph = (list: unknown[]) => (v: unknown) => {
-      list.push(v);
-      return "?";
-    };
     try {
-      if (q.plan === null) {
-        const where = q.filter === null ? "" : `WHERE ${compileFilter(q.filter, "d.rowid", "facets", ph(params))}`;
-        const countWhere =
-          q.filter === null ? "" : `WHERE ${compileFilter(q.filter, "d.rowid", "facets", ph(countParams))}`;
-        const order = [...this.orderBy(q.sort, "d.rowid", params), "d.rowid ASC"].join(", ");
-        const rows = ix.db
-          .prepare(`SELECT d.id, d.doc FROM docs d ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
-          .all(...params, q.limit, q.offset) as Row[];
-        const total = (ix.db.prepare(`SELECT count(*) AS n FROM docs d ${countWhere}`).get(...countParams) as Row)
-          .n as number;
-        return { hits: rows.map((r) => ({ id: r.id as string, doc: JSON.parse(r.doc as string), score: 0 })), total };
+      if (q.plan !== null && q.sort.length === 0) {
+        const r = this.ranked(ix, q.plan, q.filter, q.limit, q.offset);
+        return { hits: this.docsOf(ix, r.rowids, r.scores), total: r.total };
       }
-      const m = this.matchSQL(ix, q.plan, true);
-      params.push(...m.params);
-      const where = q.filter === null ? "" : `WHERE ${compileFilter(q.filter, "m.doc", "facets", ph(params))}`;
-      const order = [...this.orderBy(q.sort, "m.doc", params), "m.tier ASC", "m.score ASC", "m.doc ASC"].join(", ");
-      const rows = ix.db
-        .prepare(
-          `WITH m AS (${m.sql}) SELECT d.id, d.doc, m.score, m.tier FROM m JOIN docs d ON d.rowid = m.doc ${where}
-           ORDER BY ${order} LIMIT ? OFFSET ?`,
-        )
-        .all(...params, q.limit, q.offset) as Row[];
-      const c = this.matchSQL(ix, q.plan, false);
-      countParams.push(...c.params);
-      const cw = q.filter === null ? "" : `WHERE ${compileFilter(q.filter, "m.doc", "facets", ph(countParams))}`;
-      const total = (ix.db.prepare(`WITH m AS (${c.sql}) SELECT count(*) AS n FROM m ${cw}`).get(...countParams) as Row)
-        .n as number;
+      const params: unknown[] = [];
+      const cp: unknown[] = [];
+      let rows: [number, number][];
+      let total: number;
+      if (q.plan === null) {
+        const where = this.where(q.filter, "d.rowid", params, "WHERE");
+        const order = [...this.orderBy(q.sort, "d.rowid", params), "d.rowid ASC"].join(", ");
+        rows = ix
+          .stmt(`SELECT d.rowid, 0 FROM docs d${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+          .raw()
+          .all(...params, q.limit, q.offset) as [number, number][];
+        const cw = this.where(q.filter, "d.rowid", cp, "WHERE");
+        total = ix
+          .stmt(`SELECT count(*) FROM docs d${cw}`)
+          .pluck()
+          .get(...cp) as number;
+      } else {
+        // Sorted by attributes: every match is ordered (by the attributes, then tier and BM25), pages cut after.
+        const w = ix.weights.join(", ");
+        const exprs = tierExprs(q.plan, fts5Expr, (a, b) => `(${a}) NOT (${b})`);
+        const tiers = exprs
+          .map((_, t) => `SELECT rowid AS doc, bm25(fts, ${w}) AS score, ${t} AS tier FROM fts WHERE fts MATCH ?`)
+          .join(" UNION ALL ");
+        params.push(...exprs);
+        const where = this.where(q.filter, "m.doc", params, "WHERE");
+        const order = [...this.orderBy(q.sort, "m.doc", params), "m.tier", "m.score", "m.doc"].join(", ");
+        rows = ix
+          .stmt(`WITH m AS (${tiers}) SELECT m.doc, m.score FROM m${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+          .raw()
+          .all(...params, q.limit, q.offset) as [number, number][];
+        const cw = this.where(q.filter, "fts.rowid", cp, "AND");
+        total = ix
+          .stmt(`SELECT count(*) FROM fts WHERE fts MATCH ?${cw}`)
+          .pluck()
+          .get(topExpr(q.plan), ...cp) as number;
+      }
       return {
-        hits: rows.map((r) => ({ id: r.id as string, doc: JSON.parse(r.doc as string), score: -(r.score as number) })),
+        hits: this.docsOf(
+          ix,
+          rows.map((r) => r[0]),
+          rows.map((r) => -r[1]),
+        ),
         total,
       };
     } catch (e) {
@@ -378,6 +450,11 @@ export class SQLiteStore implements SearchStore {
     }
   }
 
+  /**
+   * Facet counts of every asked field in one pass: the matching rowids drive the join (CROSS JOIN keeps them
+   * outside), each looks up its own facet rows by the (doc, field) index, and a window keeps each field's
+   * `maxValues` most frequent values and its numeric range.
+   */
   async facets(
     name: string,
     plan: Plan | null,
@@ -386,41 +463,40 @@ export class SQLiteStore implements SearchStore {
     maxValues: number,
   ): Promise<FacetResult> {
     const ix = this.ix(name);
-    const out: FacetResult = { distribution: {}, stats: {} };
-    for (const field of fields) {
-      const params: unknown[] = [];
-      const ph = (v: unknown) => {
-        params.push(v);
-        return "?";
-      };
-      let base: string;
-      if (plan === null) base = "SELECT rowid AS doc FROM docs";
-      else {
-        const m = this.matchSQL(ix, plan, false);
-        params.push(...m.params);
-        base = `SELECT doc FROM (${m.sql})`;
-      }
-      const where = filter === null ? "" : `AND ${compileFilter(filter, "b.doc", "facets", ph)}`;
-      params.push(field);
-      const rows = ix.db
-        .prepare(
-          `WITH b AS (${base}) SELECT min(f.value) AS value, count(DISTINCT f.doc) AS n, min(f.num) AS lo, max(f.num) AS hi
-           FROM b JOIN facets f ON f.doc = b.doc WHERE 1 ${where} AND f.field = ? GROUP BY f.key ORDER BY n DESC, value
-           LIMIT ?`,
-        )
-        .all(...params, maxValues) as Row[];
-      out.distribution[field] = Object.fromEntries(rows.map((r) => [r.value as string, r.n as number]));
-      const nums = rows.filter((r) => r.lo !== null);
-      if (nums.length > 0) {
-        out.stats[field] = {
-          min: Math.min(...nums.map((r) => r.lo as number)),
-          max: Math.max(...nums.map((r) => r.hi as number)),
-        };
-      }
+    const params: unknown[] = [];
+    let source: string;
+    if (plan === null && filter === null) source = "facets f";
+    else if (plan === null)
+      source = `(SELECT d.rowid AS doc FROM docs d${this.where(filter, "d.rowid", params, "WHERE")}) m CROSS JOIN facets f`;
+    else {
+      params.push(topExpr(plan));
+      source = `(SELECT fts.rowid AS doc FROM fts WHERE fts MATCH ?${this.where(filter, "fts.rowid", params, "AND")}) m CROSS JOIN facets f`;
     }
-    return out;
+    const join = plan === null && filter === null ? "" : "f.doc = m.doc AND ";
+    params.push(JSON.stringify(fields), maxValues);
+    try {
+      const rows = ix
+        .stmt(
+          `SELECT field, value, n, lo, hi FROM (
+             SELECT f.field AS field, min(f.value) AS value, count(*) AS n,
+               min(min(f.num)) OVER (PARTITION BY f.field) AS lo, max(max(f.num)) OVER (PARTITION BY f.field) AS hi,
+               row_number() OVER (PARTITION BY f.field ORDER BY count(*) DESC, min(f.value)) AS r
+             FROM ${source} WHERE ${join}f.field IN (SELECT value FROM json_each(?)) GROUP BY f.field, f.key
+           ) WHERE r <= ? ORDER BY field, r`,
+        )
+        .raw()
+        .all(...params) as [string, string, number, number | null, number | null][];
+      const out: FacetResult = { distribution: {}, stats: {} };
+      for (const f of fields) out.distribution[f] = {};
+      for (const [field, value, n, lo, hi] of rows) {
+        out.distribution[field][value] = n;
+        if (lo !== null && hi !== null) out.stats[field] = { min: lo, max: hi };
+      }
+      return out;
+    } catch (e) {
+      throw sqliteError(e);
+    }
   }
-
   async vectors(name: string, vector: Float32Array, k: number, filter: Filter | null): Promise<Hit[]> {
     const ix = this.ix(name);
     const hnsw = ix.vectors();
@@ -593,6 +669,11 @@ export class SQLiteStore implements SearchStore {
     this.open.clear();
     this.catalog.close();
   }
+}
+
+/** Every tier of a plan at once (the typo-richest tier's expression matches all of them). */
+function topExpr(plan: Plan): string {
+  return fts5Expr(tierGroups(plan, plan.maxTypos));
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
