@@ -118,17 +118,23 @@ export class TermTrie {
     // rows[d] is the DP row after d trie characters; path[d] the d-th character of the current branch.
     const rows = new Int32Array(width * (MAX_DEPTH + 1));
     const path = new Int32Array(MAX_DEPTH + 1);
-    const mins = new Int32Array(MAX_DEPTH + 1);
     for (let j = 0; j <= m; j++) rows[j] = j;
     const out: { term: string; typos: number }[] = [];
+    // Only cells within `max` of the diagonal can stay within budget: each row computes that band, its edges
+    // pinned to max + 1 (every value above max is alike here), so a row costs 2·max + 1 cells, not m + 1.
+    const big = max + 1;
     const visit = (n: TrieNode, d: number): void => {
+      const lo = d - max > 1 ? d - max : 1;
+      const hi = d + max < m ? d + max : m;
+      if (lo > hi) return; // d − max > m: nothing below is within budget
       const cur = d * width;
       const prev = cur - width;
       const prev2 = prev - width;
       const ch = path[d];
       rows[cur] = d;
-      let min = d;
-      for (let j = 1; j <= m; j++) {
+      if (lo > 1) rows[cur + lo - 1] = big;
+      let min = d <= max ? d : big;
+      for (let j = lo; j <= hi; j++) {
         const cost = w[j - 1] === ch ? 0 : 1;
         let v = rows[prev + j - 1] + cost;
         const del = rows[prev + j] + 1;
@@ -139,13 +145,14 @@ export class TermTrie {
           const swap = rows[prev2 + j - 2] + 1;
           if (swap < v) v = swap;
         }
+        if (v > big) v = big;
         rows[cur + j] = v;
         if (v < min) min = v;
       }
-      mins[d] = min;
-      if (n.term !== null && rows[cur + m] <= max) out.push({ term: n.term, typos: rows[cur + m] });
-      // Deeper rows are at least min(this row's minimum, the parent row's minimum + 1): the + 1 is a swap.
-      if ((min > max && mins[d - 1] + 1 > max) || d >= MAX_DEPTH) return;
+      if (hi < m) rows[cur + hi + 1] = big;
+      if (n.term !== null && hi === m && rows[cur + m] <= max) out.push({ term: n.term, typos: rows[cur + m] });
+      // Deeper rows never go below this row's minimum (a swap there costs no less than the matching cell here).
+      if (min > max || d >= MAX_DEPTH) return;
       for (let i = 0; i < n.kids.length; i++) {
         path[d + 1] = n.codes[i];
         visit(n.kids[i], d + 1);
