@@ -67,10 +67,29 @@ export function docIdOf(doc: Doc, primaryKey: string, at: number): string {
   );
 }
 
-export function prepareDoc(raw: unknown, s: IndexSettings, at: number): PreparedDoc {
+/**
+ * What `prepareDoc` refuses, checked without preparing (a batch is checked when it arrives and prepared when its
+ * task runs): an object, a valid id, `_vectors` that fit the embedder. Returns the id.
+ */
+export function checkDoc(raw: unknown, s: IndexSettings, at: number): string {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw badRequest(`document ${at}: not an object`);
   const doc = raw as Doc;
   const id = docIdOf(doc, s.primaryKey, at);
+  const given = doc._vectors;
+  if (given !== undefined && given !== null) {
+    if (s.embedder === null) throw badRequest(`document ${at}: _vectors given but the index has no embedder`);
+    if (!Array.isArray(given) || given.length !== s.embedder.dimensions || !given.every((x) => Number.isFinite(x))) {
+      throw badRequest(`document ${at}: _vectors must be ${s.embedder.dimensions} finite numbers`);
+    }
+  } else if (s.embedder?.source === "user") {
+    throw badRequest(`document ${at}: the index's embedder is "user": every document needs _vectors`);
+  }
+  return id;
+}
+
+export function prepareDoc(raw: unknown, s: IndexSettings, at: number): PreparedDoc {
+  const id = checkDoc(raw, s, at);
+  const doc = raw as Doc;
   const texts = s.searchableAttributes.map((a) => indexText(textOf(valueAt(doc, a))));
   const facets: FacetRow[] = [];
   for (const field of new Set([...s.filterableAttributes, ...s.sortableAttributes])) {
@@ -94,17 +113,8 @@ export function prepareDoc(raw: unknown, s: IndexSettings, at: number): Prepared
       }
     }
   }
-  let vector: Float32Array | null = null;
   const given = doc._vectors;
-  if (given !== undefined && given !== null) {
-    if (s.embedder === null) throw badRequest(`document ${at}: _vectors given but the index has no embedder`);
-    if (!Array.isArray(given) || given.length !== s.embedder.dimensions || !given.every((x) => Number.isFinite(x))) {
-      throw badRequest(`document ${at}: _vectors must be ${s.embedder.dimensions} finite numbers`);
-    }
-    vector = unit(Float32Array.from(given as number[]));
-  } else if (s.embedder?.source === "user") {
-    throw badRequest(`document ${at}: the index's embedder is "user": every document needs _vectors`);
-  }
+  const vector = Array.isArray(given) ? unit(Float32Array.from(given as number[])) : null;
   const embedFields = s.embedder?.fields.length ? s.embedder.fields : s.searchableAttributes;
   const embedText = embedFields
     .map((a) => textOf(valueAt(doc, a)))

@@ -1,5 +1,5 @@
 import type { Logger } from "../../runtime/lib/logger.js";
-import { type Doc, docIdOf, type PreparedDoc, prepareDoc, unit } from "./documents.js";
+import { checkDoc, type Doc, docIdOf, type PreparedDoc, prepareDoc, unit } from "./documents.js";
 import type { Embedder } from "./embedder.js";
 import { badRequest, SearchError, SearchErrorCode } from "./errors.js";
 import { type Filter, parseFilter } from "./query/filter.js";
@@ -123,7 +123,7 @@ export class SearchEngine {
     if (!Array.isArray(docs)) throw badRequest("documents: expected a JSON array of objects");
     if (docs.length > MAX_BATCH_DOCS) throw badRequest(`documents: at most ${MAX_BATCH_DOCS} per batch`);
     docs.forEach((d, i) => {
-      if (mode === "replace") prepareDoc(d, info.settings, i);
+      if (mode === "replace") checkDoc(d, info.settings, i);
       else if (d === null || typeof d !== "object" || Array.isArray(d))
         throw badRequest(`document ${i}: not an object`);
       else docIdOf(d as Doc, info.settings.primaryKey, i);

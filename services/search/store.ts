@@ -48,7 +48,10 @@ export interface TaskRow {
   index: string;
   type: string;
   status: TaskStatus;
-  /** What the task carries (documents, ids, settings); dropped once it ran. */
+  /**
+   * What the task carries (documents, ids, settings), dropped once it ran. Only `nextTask` reads it (a batch of
+   * documents is megabytes of JSON): every other call answers null here.
+   */
   payload: unknown;
   details: Record<string, unknown>;
   error: string | null;
@@ -56,6 +59,10 @@ export interface TaskRow {
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+/** A task row's columns without its payload (see `TaskRow.payload`), for the backends' SQL. */
+export const TASK_COLUMNS =
+  "uid, idx, type, status, NULL AS payload, details, error, enqueued_at, started_at, finished_at";
 
 export interface SearchStore extends IndexTerms {
   readonly kind: "sqlite" | "postgres";
@@ -94,7 +101,7 @@ export interface SearchStore extends IndexTerms {
   enqueueTask(index: string, type: string, payload: unknown, details: Record<string, unknown>): Promise<TaskRow>;
   getTask(uid: number): Promise<TaskRow | null>;
   listTasks(opts: { index?: string; status?: TaskStatus; limit: number; from?: number }): Promise<TaskRow[]>;
-  /** The oldest enqueued or processing task (processing ones were cut by a restart and run again). */
+  /** The oldest enqueued or processing task (processing ones were cut by a restart and run again), with its payload. */
   nextTask(): Promise<TaskRow | null>;
   finishTask(
     uid: number,

@@ -14,8 +14,20 @@ export function normalizeWord(s: string): string {
   return s.normalize("NFKD").replace(MARKS, "").toLowerCase();
 }
 
+/** ASCII is its own NFKD form without marks, and its letters and digits are [A-Za-z0-9]: a faster path alike. */
+const ASCII = /^[\x00-\x7f]*$/;
+const ASCII_TOKEN = /[a-z0-9]+/g;
+
 /** Normalised tokens of `text`, in order. */
 export function tokenize(text: string): string[] {
+  if (ASCII.test(text)) {
+    const found = text.toLowerCase().match(ASCII_TOKEN);
+    if (found === null) return [];
+    for (let i = 0; i < found.length; i++) {
+      if (found[i].length > MAX_TOKEN_CHARS) found[i] = found[i].slice(0, MAX_TOKEN_CHARS);
+    }
+    return found;
+  }
   const out: string[] = [];
   for (const m of normalizeWord(text).matchAll(TOKEN)) out.push(m[0].slice(0, MAX_TOKEN_CHARS));
   return out;

@@ -5,15 +5,16 @@ import { compileFilter, type Filter } from "../../query/filter.js";
 import { tierExprs, tsqueryExpr } from "../../query/match.js";
 import type { Plan } from "../../query/plan.js";
 import { attributeWeights, type IndexSettings } from "../../settings.js";
-import type {
-  FacetResult,
-  Hit,
-  IndexInfo,
-  KeywordQuery,
-  SearchStore,
-  SortKey,
-  TaskRow,
-  TaskStatus,
+import {
+  type FacetResult,
+  type Hit,
+  type IndexInfo,
+  type KeywordQuery,
+  type SearchStore,
+  type SortKey,
+  TASK_COLUMNS,
+  type TaskRow,
+  type TaskStatus,
 } from "../../store.js";
 import { typoDistance } from "../../text/typo.js";
 
@@ -497,21 +498,20 @@ export class PostgresStore implements SearchStore {
   async enqueueTask(index: string, type: string, payload: unknown, details: Record<string, unknown>): Promise<TaskRow> {
     const r = await this.q(
       `INSERT INTO ${this.t("tasks")} (idx, type, status, payload, details, enqueued_at)
-       VALUES ($1, $2, 'enqueued', $3, $4, now()) RETURNING *`,
+       VALUES ($1, $2, 'enqueued', $3, $4, now()) RETURNING ${TASK_COLUMNS}`,
       [index, type, JSON.stringify(payload), JSON.stringify(details)],
     );
     return this.task(r[0]);
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {
-    const r = await this.q(`SELECT * FROM ${this.t("tasks")} WHERE uid = $1`, [uid]);
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM ${this.t("tasks")} WHERE uid = $1`, [uid]);
     return r.length === 0 ? null : this.task(r[0]);
   }
 
   async listTasks(opts: { index?: string; status?: TaskStatus; limit: number; from?: number }): Promise<TaskRow[]> {
     const r = await this.q(
-      `SELECT uid, idx, type, status, NULL AS payload, details, error, enqueued_at, started_at, finished_at
-       FROM ${this.t("tasks")} WHERE ($1::text IS NULL OR idx = $1) AND ($2::text IS NULL OR status = $2)
+      `SELECT ${TASK_COLUMNS} FROM ${this.t("tasks")} WHERE ($1::text IS NULL OR idx = $1) AND ($2::text IS NULL OR status = $2)
        AND ($3::bigint IS NULL OR uid <= $3) ORDER BY uid DESC LIMIT $4`,
       [opts.index ?? null, opts.status ?? null, opts.from ?? null, opts.limit],
     );

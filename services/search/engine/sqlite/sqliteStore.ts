@@ -7,15 +7,16 @@ import { compileFilter, type Filter } from "../../query/filter.js";
 import { fts5Expr, tierExprs } from "../../query/match.js";
 import { type Plan, tierGroups } from "../../query/plan.js";
 import { attributeWeights, type IndexSettings } from "../../settings.js";
-import type {
-  FacetResult,
-  Hit,
-  IndexInfo,
-  KeywordQuery,
-  SearchStore,
-  SortKey,
-  TaskRow,
-  TaskStatus,
+import {
+  type FacetResult,
+  type Hit,
+  type IndexInfo,
+  type KeywordQuery,
+  type SearchStore,
+  type SortKey,
+  TASK_COLUMNS,
+  type TaskRow,
+  type TaskStatus,
 } from "../../store.js";
 import { TermTrie } from "../../text/typo.js";
 import { HNSW } from "./hnsw.js";
@@ -24,7 +25,8 @@ import { HNSW } from "./hnsw.js";
  * The embedded backend: one SQLite database per index (documents, an FTS5 full-text index ranked by BM25 with
  * per-attribute weights, facet rows, vectors) plus a catalog database (indexes, tasks, meta), and an HNSW graph
  * (usearch) per index for vectors. Text arrives normalised (text/normalize.ts), so FTS5's `unicode61` tokenizer
- * splits it exactly as the engine does. Files: `<dataDir>/catalog.sqlite`, `<dataDir>/indexes/<name>.sqlite`,
+ * splits it exactly as the engine does. Facet rows are clustered by document (filters and facet counts start from
+ * the matching documents: one B-tree descent each) with one index by (field, key) for counts over everything. Files: `<dataDir>/catalog.sqlite`, `<dataDir>/indexes/<name>.sqlite`,
  * `<dataDir>/indexes/<name>.hnsw`.
  */
 type Row = Record<string, unknown>;
@@ -55,10 +57,8 @@ class IndexDB {
         tokenize='unicode61', prefix='2 3 4');
       CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
       CREATE TABLE IF NOT EXISTS facets (doc INTEGER NOT NULL, field TEXT NOT NULL, key TEXT NOT NULL,
-        value TEXT NOT NULL, num REAL);
-      CREATE INDEX IF NOT EXISTS facets_key ON facets (field, key, doc);
-      CREATE INDEX IF NOT EXISTS facets_num ON facets (field, num, doc);
-      CREATE INDEX IF NOT EXISTS facets_doc ON facets (doc, field);
+        value TEXT NOT NULL, num REAL, PRIMARY KEY (doc, field, key)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS facets_key ON facets (field, key);
       CREATE TABLE IF NOT EXISTS vectors (doc INTEGER PRIMARY KEY, vec BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
@@ -582,21 +582,21 @@ export class SQLiteStore implements SearchStore {
   async enqueueTask(index: string, type: string, payload: unknown, details: Record<string, unknown>): Promise<TaskRow> {
     const r = this.catalog
       .prepare(
-        "INSERT INTO tasks (idx, type, status, payload, details, enqueued_at) VALUES (?, ?, 'enqueued', ?, ?, ?) RETURNING *",
+        `INSERT INTO tasks (idx, type, status, payload, details, enqueued_at) VALUES (?, ?, 'enqueued', ?, ?, ?) RETURNING ${TASK_COLUMNS}`,
       )
       .get(index, type, JSON.stringify(payload), JSON.stringify(details), new Date().toISOString()) as Row;
     return this.task(r);
   }
 
   async getTask(uid: number): Promise<TaskRow | null> {
-    const r = this.catalog.prepare("SELECT * FROM tasks WHERE uid = ?").get(uid) as Row | undefined;
+    const r = this.catalog.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE uid = ?`).get(uid) as Row | undefined;
     return r === undefined ? null : this.task(r);
   }
 
   async listTasks(opts: { index?: string; status?: TaskStatus; limit: number; from?: number }): Promise<TaskRow[]> {
     const rows = this.catalog
       .prepare(
-        `SELECT uid, idx, type, status, NULL AS payload, details, error, enqueued_at, started_at, finished_at FROM tasks
+        `SELECT ${TASK_COLUMNS} FROM tasks
          WHERE (? IS NULL OR idx = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR uid <= ?) ORDER BY uid DESC LIMIT ?`,
       )
       .all(
