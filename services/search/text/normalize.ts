@@ -15,7 +15,7 @@ export function normalizeWord(s: string): string {
 }
 
 /** ASCII is its own NFKD form without marks, and its letters and digits are [A-Za-z0-9]: a faster path alike. */
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 const ASCII_TOKEN = /[a-z0-9]+/g;
 
 /** Normalised tokens of `text`, in order. */
