@@ -120,7 +120,7 @@ function prng(seed: number) {
 }
 
 /** Keyword queries (1–2 words of a random description), typo queries (a word of ≥ 5 letters with one letter changed). */
-function queries(docs: Pkg[], n: number) {
+export function queries(docs: Pkg[], n: number) {
   const rnd = prng(20261206);
   const words = (d: Pkg) => d.description.toLowerCase().match(/[a-z]{4,}/g) ?? [];
   const keyword: string[] = [];

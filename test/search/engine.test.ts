@@ -84,6 +84,23 @@ describe.each(BACKENDS)("search engine on $name", (backend) => {
       expect(await ids("blockch ")).toEqual([]); // a trailing space ends the word
     });
 
+    it("ranks a word itself before the words it starts, whatever their BM25", async () => {
+      await engine.createIndex("tiers", SETTINGS);
+      await done(
+        engine.addDocuments("tiers", [
+          {
+            id: "exact",
+            title: "Notes",
+            description: `A long text that mentions one block once ${"and more ".repeat(30)}`,
+          },
+          { id: "longer", title: "Blocks", description: "Blocks blocks blocker blocks." },
+        ]),
+      );
+      expect((await engine.search("tiers", { q: "block" })).hits.map((h) => h.id)).toEqual(["exact", "longer"]);
+      expect((await engine.search("tiers", { q: "block", limit: 1 })).estimatedTotalHits).toBe(2);
+      await engine.deleteIndex("tiers");
+    });
+
     it("suggests completions of the last word, most frequent first", async () => {
       const s = await engine.suggest("catalog", "introduction to blo");
       // "blockchain" is in two documents, "blocks" in one.

@@ -22,13 +22,14 @@ export function tsqueryExpr(groups: Alt[][]): string {
 }
 
 /**
- * The match expression of each typo tier, each excluding what an earlier tier matched, so a document counts in
- * exactly one tier: [t0, t1 ∧ ¬t0, t2 ∧ ¬t1]. `not` composes "a but not b" in the backend's syntax.
+ * The match expression of each ranking tier (plan.ts `altLevel`), each excluding what an earlier tier matched, so a
+ * document counts in exactly one tier: [t0, t1 ∧ ¬t0, t2 ∧ ¬t1, …]. `not` composes "a but not b" in the backend's
+ * syntax.
  */
 export function tierExprs(plan: Plan, expr: (g: Alt[][]) => string, not: (a: string, b: string) => string): string[] {
   const out: string[] = [];
   let prev: string | null = null;
-  for (let t = 0; t <= plan.maxTypos; t++) {
+  for (let t = 0; t < plan.levels.length; t++) {
     const e = expr(tierGroups(plan, t));
     out.push(prev === null ? e : not(e, prev));
     prev = e;

@@ -7,7 +7,7 @@ import { typoBudget } from "../text/typo.js";
  * What a text query means for an index, before any backend sees it: one group per query word (all groups must
  * match), each a list of alternatives — the word, its synonyms, indexed terms within its typo budget, and, for the
  * last word while the user is still typing, every term it starts. Backends compile a plan to FTS5 MATCH or a
- * tsquery, one tier per typo count so that fewer typos rank first.
+ * tsquery, one tier per level (`altLevel`) so that exact words rank first, then completions, then typos.
  */
 export interface Alt {
   kind: "term" | "prefix" | "phrase";
@@ -18,8 +18,8 @@ export interface Alt {
 
 export interface Plan {
   groups: Alt[][];
-  /** Highest typo count of any alternative: tiers 0..maxTypos. */
-  maxTypos: number;
+  /** The levels (`altLevel`) the alternatives have, ascending, 0 always: one ranking tier each. */
+  levels: number[];
   /** What highlighting marks. */
   match: MatchTerms;
   /** The words the plan was built from (after stop words). */
@@ -57,7 +57,7 @@ export async function buildPlan(
   const terms = new Set<string>();
   const prefixes: string[] = [];
   const groups: Alt[][] = [];
-  let maxTypos = 0;
+  const levels = new Set([0]);
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     const alts: Alt[] = [{ kind: "term", text: w, typos: 0 }];
@@ -72,19 +72,29 @@ export async function buildPlan(
         if (term === w || typos === 0) continue;
         alts.push({ kind: "term", text: term, typos });
         terms.add(term);
-        if (typos > maxTypos) maxTypos = typos;
       }
     }
     if (i === words.length - 1 && endsTyping) {
       alts.push({ kind: "prefix", text: w, typos: 0 });
       prefixes.push(w);
     }
+    for (const a of alts) levels.add(altLevel(a));
     groups.push(alts);
   }
-  return { groups, maxTypos, match: { terms, prefixes }, words };
+  return { groups, levels: [...levels].sort((a, b) => a - b), match: { terms, prefixes }, words };
 }
 
-/** The plan's alternatives allowed at typo tier `tier`. */
+/**
+ * The ranking tier an alternative first counts in: the word itself and its synonyms 0, completions of the last
+ * word 1 (exact words before the words they start: "library" before "libraryname"), then 1 + its typo count.
+ */
+export function altLevel(a: Alt): number {
+  if (a.kind === "prefix") return 1;
+  return a.typos === 0 ? 0 : 1 + a.typos;
+}
+
+/** The plan's alternatives allowed in its `tier`-th tier (every group keeps its word, level 0). */
 export function tierGroups(plan: Plan, tier: number): Alt[][] {
-  return plan.groups.map((g) => g.filter((a) => a.typos <= tier));
+  const level = plan.levels[tier];
+  return plan.groups.map((g) => g.filter((a) => altLevel(a) <= level));
 }

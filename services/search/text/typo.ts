@@ -54,6 +54,8 @@ export function typoDistance(a: string, b: string, max: number): number {
 
 /** Longest term the trie walks (tokens are cut at 64 characters, normalize.ts). */
 const MAX_DEPTH = 64;
+/** Lookups remembered per trie. */
+const RECENT_LOOKUPS = 4096;
 
 interface TrieNode {
   /** Children's first UTF-16 units and the children, in insertion order (a few per node: a scan beats a Map). */
@@ -61,9 +63,11 @@ interface TrieNode {
   kids: TrieNode[];
   /** The whole term ends here. */
   term: string | null;
+  /** Length of the longest term at or below this node (a branch of short terms is skipped for a long word). */
+  longest: number;
 }
 
-const node = (): TrieNode => ({ codes: [], kids: [], term: null });
+const node = (): TrieNode => ({ codes: [], kids: [], term: null, longest: 0 });
 
 /**
  * The terms of an index in a trie over UTF-16 units, searched with an optimal-string-alignment row walk: each node
@@ -74,10 +78,16 @@ const node = (): TrieNode => ({ codes: [], kids: [], term: null });
 export class TermTrie {
   private readonly root: TrieNode = node();
   size = 0;
+  /**
+   * Recent lookups (queries repeat words, and typing repeats them letter by letter), dropped whenever a term is
+   * added — so a cached answer is always the walk's answer.
+   */
+  private readonly recent = new Map<string, { term: string; typos: number }[]>();
 
   add(term: string): void {
     if (term.length > MAX_DEPTH) return;
     let n = this.root;
+    if (n.longest < term.length) n.longest = term.length;
     for (let i = 0; i < term.length; i++) {
       const c = term.charCodeAt(i);
       const at = n.codes.indexOf(c);
@@ -88,10 +98,12 @@ export class TermTrie {
         n.kids.push(next);
         n = next;
       }
+      if (n.longest < term.length) n.longest = term.length;
     }
     if (n.term === null) {
       n.term = term;
       this.size++;
+      this.recent.clear();
     }
   }
 
@@ -110,6 +122,17 @@ export class TermTrie {
 
   /** Terms within `max` typos of `word` (the word itself included when present), with their distance. */
   fuzzy(word: string, max: number, limit = 64): { term: string; typos: number }[] {
+    const key = `${max}:${limit}:${word}`;
+    let found = this.recent.get(key);
+    if (found === undefined) {
+      found = this.walk(word, max, limit);
+      if (this.recent.size >= RECENT_LOOKUPS) this.recent.clear();
+      this.recent.set(key, found);
+    }
+    return found.slice();
+  }
+
+  private walk(word: string, max: number, limit: number): { term: string; typos: number }[] {
     const m = word.length;
     if (m > MAX_DEPTH) return this.has(word) ? [{ term: word, typos: 0 }] : [];
     const w = new Int32Array(m);
@@ -154,11 +177,14 @@ export class TermTrie {
       // Deeper rows never go below this row's minimum (a swap there costs no less than the matching cell here).
       if (min > max || d >= MAX_DEPTH) return;
       for (let i = 0; i < n.kids.length; i++) {
+        const k = n.kids[i];
+        if (k.longest + max < m) continue; // every term below is too short to be within budget
         path[d + 1] = n.codes[i];
-        visit(n.kids[i], d + 1);
+        visit(k, d + 1);
       }
     };
     for (let i = 0; i < this.root.kids.length; i++) {
+      if (this.root.kids[i].longest + max < m) continue;
       path[1] = this.root.codes[i];
       visit(this.root.kids[i], 1);
     }

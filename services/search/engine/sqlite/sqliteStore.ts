@@ -5,7 +5,7 @@ import type { PreparedDoc } from "../../documents.js";
 import { SearchError, SearchErrorCode } from "../../errors.js";
 import { compileFilter, type Filter } from "../../query/filter.js";
 import { fts5Expr, tierExprs } from "../../query/match.js";
-import { type Plan, tierGroups } from "../../query/plan.js";
+import type { Plan } from "../../query/plan.js";
 import { attributeWeights, type IndexSettings } from "../../settings.js";
 import {
   type FacetResult,
@@ -673,7 +673,7 @@ export class SQLiteStore implements SearchStore {
 
 /** Every tier of a plan at once (the typo-richest tier's expression matches all of them). */
 function topExpr(plan: Plan): string {
-  return fts5Expr(tierGroups(plan, plan.maxTypos));
+  return fts5Expr(plan.groups);
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

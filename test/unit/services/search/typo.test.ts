@@ -34,6 +34,19 @@ describe("TermTrie.fuzzy", () => {
     expect(trie.fuzzy("prsonla", 2)).toEqual([{ term: "personal", typos: 2 }]);
   });
 
+  it("answers a repeated lookup from memory until a term is added", () => {
+    const trie = new TermTrie();
+    trie.add("guitar");
+    expect(trie.fuzzy("guitr", 1)).toEqual([{ term: "guitar", typos: 1 }]);
+    trie.fuzzy("guitr", 1).pop(); // a caller's copy
+    expect(trie.fuzzy("guitr", 1)).toEqual([{ term: "guitar", typos: 1 }]);
+    trie.add("guita");
+    expect(trie.fuzzy("guitr", 1)).toEqual([
+      { term: "guita", typos: 1 },
+      { term: "guitar", typos: 1 },
+    ]);
+  });
+
   it("lists completions shortest first", () => {
     const trie = new TermTrie();
     for (const t of ["blockchain", "blocks", "block", "blob", "zip"]) trie.add(t);
