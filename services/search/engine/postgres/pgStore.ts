@@ -38,6 +38,10 @@ export interface PostgresOptions {
 }
 
 const LABELS = ["A", "B", "C", "D"] as const;
+/** How long a typo lookup is reused (see `recentFuzzy`). */
+const FUZZY_TTL_MS = 60_000;
+/** Documents written between two ANALYZEs of the tables (see `analyzeAfter`). */
+const ANALYZE_AFTER_ROWS = 1000;
 
 export class PostgresStore implements SearchStore {
   readonly kind = "postgres" as const;
@@ -45,6 +49,13 @@ export class PostgresStore implements SearchStore {
   private readonly pool: pg.Pool;
   private readonly s: string;
   private pgvector = false;
+  private readonly settingsCache = new Map<string, IndexSettings>();
+  private writtenSinceAnalyze = 0;
+  /**
+   * Recent typo lookups (a trigram scan of the vocabulary is the slowest part of a query here). Other processes may
+   * add words meanwhile, so an answer is kept for FUZZY_TTL_MS, and dropped at once when this store writes.
+   */
+  private readonly recentFuzzy = new Map<string, { at: number; found: { term: string; typos: number }[] }>();
 
   private constructor(opts: PostgresOptions) {
     this.s = opts.schema ?? "azora_search";
@@ -137,9 +148,17 @@ export class PostgresStore implements SearchStore {
     };
   }
 
+  /**
+   * An index's settings, remembered after the first read (every query needs them; a round trip each was a tenth of
+   * a small query). Forgotten when this store changes or deletes the index; the engine above caches them the same
+   * way, so one search process per index is the deployment this assumes.
+   */
   private async settingsOf(name: string): Promise<IndexSettings> {
+    const known = this.settingsCache.get(name);
+    if (known !== undefined) return known;
     const i = await this.getIndex(name);
     if (i === null) throw new SearchError({ code: SearchErrorCode.INDEX_NOT_FOUND, index: name });
+    this.settingsCache.set(name, i.settings);
     return i.settings;
   }
 
@@ -186,6 +205,7 @@ export class PostgresStore implements SearchStore {
 
   async updateSettings(name: string, settings: IndexSettings, reindex: PreparedDoc[] | null): Promise<void> {
     await this.settingsOf(name);
+    this.settingsCache.delete(name);
     await this.tx(async (c) => {
       await c.query(`UPDATE ${this.t("indexes")} SET settings = $2, updated_at = now() WHERE name = $1`, [
         name,
@@ -196,58 +216,77 @@ export class PostgresStore implements SearchStore {
         await this.write(c, name, settings, reindex);
       }
     });
+    this.settingsCache.delete(name); // a query during the transaction may have cached the old ones
   }
 
   async deleteIndex(name: string): Promise<void> {
     await this.settingsOf(name);
+    this.settingsCache.delete(name);
     await this.tx(async (c) => {
       await this.clear(c, name);
       await c.query(`DELETE FROM ${this.t("indexes")} WHERE name = $1`, [name]);
     });
+    this.settingsCache.delete(name);
   }
 
-  /** The tsvector expression of a document's texts ($base+1 … $base+n), weighted A–D by attribute order. */
-  private tsvSQL(n: number, base: number): string {
+  /** The tsvector expression of a document's texts (columns t1 … tn), weighted A–D by attribute order. */
+  private tsvSQL(n: number): string {
     return Array.from(
       { length: n },
-      (_, i) => `setweight(to_tsvector('simple', $${base + i + 1}::text), '${LABELS[Math.min(i, 3)]}')`,
+      (_, i) => `setweight(to_tsvector('simple', t${i + 1}), '${LABELS[Math.min(i, 3)]}')`,
     ).join(" || ");
   }
 
+  /**
+   * Writes a batch in a handful of statements whatever its size (arrays unnested server-side): the old versions'
+   * words read at once, the documents upserted at once, their facet rows replaced at once, the vocabulary
+   * adjusted once. Ids are unique within a batch (the engine keeps the last version of each).
+   */
   private async write(c: pg.PoolClient, name: string, s: IndexSettings, docs: PreparedDoc[]): Promise<void> {
+    if (docs.length === 0) return;
     const n = s.searchableAttributes.length;
     const delta = new Map<string, number>();
-    const words = (texts: string[]) => new Set(texts.flatMap((t) => t.split(" ")).filter((w) => w !== ""));
+    const ids = docs.map((d) => d.id);
+    const old = await c.query(
+      `SELECT rowid, tsvector_to_array(tsv) AS words FROM ${this.t("docs")} WHERE idx = $1 AND id = ANY($2::text[])`,
+      [name, ids],
+    );
+    for (const r of old.rows) for (const w of r.words as string[]) delta.set(w, (delta.get(w) ?? 0) - 1);
     for (const d of docs) {
-      const old = await c.query(
-        `SELECT rowid, tsvector_to_array(tsv) AS words FROM ${this.t("docs")} WHERE idx = $1 AND id = $2`,
-        [name, d.id],
+      const seen = new Set<string>();
+      for (const t of d.texts) for (const w of t.split(" ")) if (w !== "" && !seen.has(w)) seen.add(w);
+      for (const w of seen) delta.set(w, (delta.get(w) ?? 0) + 1);
+    }
+    const vecs = docs.map((d) =>
+      d.vector === null ? null : this.pgvector ? `[${d.vector.join(",")}]` : `{${d.vector.join(",")}}`,
+    );
+    const cols = Array.from({ length: n }, (_, i) => `t${i + 1}`);
+    const r = await c.query(
+      `INSERT INTO ${this.t("docs")} (idx, id, doc, tsv, vec)
+       SELECT $1, id, doc::jsonb, ${this.tsvSQL(n)}, v::${this.pgvector ? "vector" : "real[]"}
+       FROM unnest($2::text[], $3::text[], $4::text[]${cols.map((_, i) => `, $${i + 5}::text[]`).join("")})
+         AS t(id, doc, v${cols.map((x) => `, ${x}`).join("")})
+       ON CONFLICT (idx, id) DO UPDATE SET doc = excluded.doc, tsv = excluded.tsv, vec = excluded.vec
+       RETURNING id, rowid`,
+      [name, ids, docs.map((d) => JSON.stringify(d.doc)), vecs, ...cols.map((_, i) => docs.map((d) => d.texts[i]))],
+    );
+    const rowids = new Map(r.rows.map((x) => [x.id as string, x.rowid as string]));
+    if (old.rows.length > 0) {
+      await c.query(`DELETE FROM ${this.t("facets")} WHERE doc = ANY($1::bigint[])`, [old.rows.map((x) => x.rowid)]);
+    }
+    const facets = docs.flatMap((d) => d.facets.map((f) => ({ doc: rowids.get(d.id)!, ...f })));
+    if (facets.length > 0) {
+      await c.query(
+        `INSERT INTO ${this.t("facets")} (doc, field, key, value, num)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])`,
+        [
+          facets.map((f) => f.doc),
+          facets.map((f) => f.field),
+          facets.map((f) => f.key),
+          facets.map((f) => f.value),
+          facets.map((f) => f.num),
+        ],
       );
-      for (const w of (old.rows[0]?.words as string[] | undefined) ?? []) delta.set(w, (delta.get(w) ?? 0) - 1);
-      for (const w of words(d.texts)) delta.set(w, (delta.get(w) ?? 0) + 1);
-      const vec =
-        d.vector === null ? null : this.pgvector ? `[${Array.from(d.vector).join(",")}]` : Array.from(d.vector);
-      const r = await c.query(
-        `INSERT INTO ${this.t("docs")} (idx, id, doc, tsv, vec) VALUES ($1, $2, $3, ${this.tsvSQL(n, 4)}, $4)
-         ON CONFLICT (idx, id) DO UPDATE SET doc = excluded.doc, tsv = excluded.tsv, vec = excluded.vec
-         RETURNING rowid`,
-        [name, d.id, JSON.stringify(d.doc), vec, ...d.texts],
-      );
-      const rowid = r.rows[0].rowid as string;
-      if (old.rows.length > 0) await c.query(`DELETE FROM ${this.t("facets")} WHERE doc = $1`, [rowid]);
-      if (d.facets.length > 0) {
-        await c.query(
-          `INSERT INTO ${this.t("facets")} (doc, field, key, value, num)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[])`,
-          [
-            rowid,
-            d.facets.map((f) => f.field),
-            d.facets.map((f) => f.key),
-            d.facets.map((f) => f.value),
-            d.facets.map((f) => f.num),
-          ],
-        );
-      }
     }
     await this.applyWordDelta(c, name, delta);
   }
@@ -255,6 +294,7 @@ export class PostgresStore implements SearchStore {
   private async applyWordDelta(c: pg.PoolClient, name: string, delta: Map<string, number>): Promise<void> {
     const entries = [...delta].filter(([, d]) => d !== 0);
     if (entries.length === 0) return;
+    this.recentFuzzy.clear();
     await c.query(
       `INSERT INTO ${this.t("words")} (idx, word, ndoc) SELECT $1, w, d FROM unnest($2::text[], $3::int[]) AS t(w, d)
        ON CONFLICT (idx, word) DO UPDATE SET ndoc = ${this.t("words")}.ndoc + excluded.ndoc`,
@@ -269,6 +309,24 @@ export class PostgresStore implements SearchStore {
   async upsert(name: string, docs: PreparedDoc[]): Promise<void> {
     const s = await this.settingsOf(name);
     await this.tx((c) => this.write(c, name, s, docs));
+    await this.analyzeAfter(docs.length);
+  }
+
+  /**
+   * Statistics and merged GIN indexes after large writes: without statistics the planner takes a fresh table for
+   * a few rows and answers a full-text query with a scan of every document; unmerged, the GIN pending list is read
+   * whole by every search (autovacuum does both, but a minute or more later). Small writes (the chain indexer's
+   * blocks) are left to autovacuum.
+   */
+  private async analyzeAfter(written: number): Promise<void> {
+    this.writtenSinceAnalyze += written;
+    if (this.writtenSinceAnalyze < ANALYZE_AFTER_ROWS) return;
+    this.writtenSinceAnalyze = 0;
+    // New GIN entries wait in a pending list every search reads linearly until it is merged (by vacuum, or here).
+    await this.q(
+      `SELECT gin_clean_pending_list('${this.t("docs_tsv")}'::regclass), gin_clean_pending_list('${this.t("words_trgm")}'::regclass)`,
+    );
+    await this.q(`ANALYZE ${this.t("docs")}, ${this.t("facets")}, ${this.t("words")}`);
   }
 
   async delete(name: string, ids: string[]): Promise<number> {
@@ -386,6 +444,7 @@ export class PostgresStore implements SearchStore {
         total: Number(total[0].n),
       };
     }
+    if (kq.sort.length === 0) return this.ranked(name, s, kq.plan, kq.filter, kq.limit, kq.offset);
     const m = this.matchSQL(name, s, kq.plan, true, ph);
     const where = kq.filter === null ? "" : `WHERE ${compileFilter(kq.filter, "m.doc", facets, ph)}`;
     const order = [...this.orderBy(kq.sort, "m.doc", ph), "m.tier ASC", "m.score DESC", "m.doc ASC"].join(", ");
@@ -401,6 +460,75 @@ export class PostgresStore implements SearchStore {
       hits: rows.map((r) => ({ id: r.id as string, doc: r.doc as Record<string, unknown>, score: Number(r.score) })),
       total: Number(total[0].n),
     };
+  }
+
+  /**
+   * Ranked keyword search without a sort, as the embedded store does it: tier by tier, each tier's best by
+   * `ts_rank` with a LIMIT, later tiers only while the page is not full, documents read for the page's rowids only,
+   * the total one count over every tier (skipped when the tiers were read to their end).
+   */
+  private async ranked(
+    name: string,
+    s: IndexSettings,
+    plan: Plan,
+    filter: Filter | null,
+    limit: number,
+    offset: number,
+  ): Promise<{ hits: Hit[]; total: number }> {
+    const exprs = tierExprs(plan, tsqueryExpr, (a) => a);
+    const weights = this.weightsArray(s);
+    /** The rows of tier `t` (all tiers: `t` null), as FROM … WHERE with its parameters. */
+    const tier = (t: number | null, params: unknown[]) => {
+      const ph = this.phs(params);
+      const expr = ph(t === null ? exprs.at(-1)! : exprs[t]);
+      const not = t === null || t === 0 ? "" : ` AND NOT d.tsv @@ to_tsquery('simple', ${ph(exprs[t - 1])})`;
+      const fw = filter === null ? "" : ` AND ${compileFilter(filter, "d.rowid", this.t("facets"), ph)}`;
+      return `FROM ${this.t("docs")} d, to_tsquery('simple', ${expr}) q WHERE d.idx = ${ph(name)} AND d.tsv @@ q${not}${fw}`;
+    };
+    const count = async (t: number | null) => {
+      const params: unknown[] = [];
+      return Number((await this.q(`SELECT count(*) AS n ${tier(t, params)}`, params))[0].n);
+    };
+    const got: { rowid: string; score: number }[] = [];
+    let skip = offset;
+    let exhausted = true;
+    for (let t = 0; t < exprs.length; t++) {
+      const want = limit - got.length;
+      if (want <= 0) {
+        exhausted = false;
+        break;
+      }
+      if (skip > 0) {
+        const n = await count(t);
+        if (skip >= n) {
+          skip -= n;
+          continue;
+        }
+      }
+      const params: unknown[] = [];
+      const from = tier(t, params);
+      const ph = this.phs(params);
+      const rows = await this.q(
+        `SELECT d.rowid, ts_rank(${ph(weights)}::float4[], d.tsv, q, 1) AS score ${from}
+         ORDER BY score DESC, d.rowid LIMIT ${ph(want)} OFFSET ${ph(skip)}`,
+        params,
+      );
+      skip = 0;
+      for (const r of rows) got.push({ rowid: r.rowid as string, score: Number(r.score) });
+      if (rows.length === want) exhausted = false;
+    }
+    const total = exhausted && offset === 0 ? got.length : await count(null);
+    if (got.length === 0) return { hits: [], total };
+    const docs = await this.q(`SELECT rowid, id, doc FROM ${this.t("docs")} WHERE rowid = ANY($1::bigint[])`, [
+      got.map((g) => g.rowid),
+    ]);
+    const byRowid = new Map(docs.map((d) => [String(d.rowid), d]));
+    const hits: Hit[] = [];
+    for (const g of got) {
+      const d = byRowid.get(String(g.rowid));
+      if (d !== undefined) hits.push({ id: d.id as string, doc: d.doc as Record<string, unknown>, score: g.score });
+    }
+    return { hits, total };
   }
 
   async facets(
@@ -457,16 +585,13 @@ export class PostgresStore implements SearchStore {
   terms(name: string) {
     return {
       fuzzy: async (word: string, max: number) => {
-        const n = [...word].length;
-        const rows = await this.q(
-          `SELECT word FROM ${this.t("words")} WHERE idx = $1 AND word % $2 AND length(word) BETWEEN $3 AND $4 LIMIT 2000`,
-          [name, word, n - max, n + max],
-        );
-        return rows
-          .map((r) => ({ term: r.word as string, typos: typoDistance(word, r.word as string, max) }))
-          .filter((x) => x.typos <= max)
-          .sort((a, b) => a.typos - b.typos || (a.term < b.term ? -1 : 1))
-          .slice(0, 64);
+        const key = `${max}:${name}:${word}`;
+        const known = this.recentFuzzy.get(key);
+        if (known !== undefined && Date.now() - known.at < FUZZY_TTL_MS) return known.found.slice();
+        const found = await this.fuzzy(name, word, max);
+        if (this.recentFuzzy.size >= 4096) this.recentFuzzy.clear();
+        this.recentFuzzy.set(key, { at: Date.now(), found });
+        return found.slice();
       },
       complete: async (prefix: string, limit: number) => {
         const rows = await this.q(
@@ -477,6 +602,20 @@ export class PostgresStore implements SearchStore {
         return rows.map((r) => ({ term: r.word as string, docs: Number(r.ndoc) }));
       },
     };
+  }
+
+  /** Typo candidates by trigram similarity (pg_trgm), checked exactly by the engine's distance. */
+  private async fuzzy(name: string, word: string, max: number): Promise<{ term: string; typos: number }[]> {
+    const n = [...word].length;
+    const rows = await this.q(
+      `SELECT word FROM ${this.t("words")} WHERE idx = $1 AND word % $2 AND length(word) BETWEEN $3 AND $4 LIMIT 2000`,
+      [name, word, n - max, n + max],
+    );
+    return rows
+      .map((r) => ({ term: r.word as string, typos: typoDistance(word, r.word as string, max) }))
+      .filter((x) => x.typos <= max)
+      .sort((a, b) => a.typos - b.typos || (a.term < b.term ? -1 : 1))
+      .slice(0, 64);
   }
 
   private task(r: Row): TaskRow {
