@@ -1,5 +1,6 @@
 /** Azora Search: the public surface of `services/search/`. */
 import type { PostgresOptions } from "./engine/postgres/pgStore.js";
+import type { SQLiteOptions } from "./engine/sqlite/sqliteStore.js";
 import type { SearchStore } from "./store.js";
 
 export { createMarketEmbedder, EMBED_BATCH, type Embedder } from "./embedder.js";
@@ -11,13 +12,15 @@ export type { Hit, IndexInfo, SearchStore, TaskRow } from "./store.js";
 export { tokenize } from "./text/normalize.js";
 export { typoBudget, typoDistance } from "./text/typo.js";
 
-export type StoreConfig = { backend: "sqlite"; dataDir: string } | { backend: "postgres"; postgres: PostgresOptions };
+export type StoreConfig =
+  | { backend: "sqlite"; dataDir: string; options?: SQLiteOptions }
+  | { backend: "postgres"; postgres: PostgresOptions };
 
 /** Opens the configured backend (PostgreSQL's client is loaded only when used). */
 export async function openStore(cfg: StoreConfig): Promise<SearchStore> {
   if (cfg.backend === "sqlite") {
     const { SQLiteStore } = await import("./engine/sqlite/sqliteStore.js");
-    return new SQLiteStore(cfg.dataDir);
+    return new SQLiteStore(cfg.dataDir, cfg.options);
   }
   const { PostgresStore } = await import("./engine/postgres/pgStore.js");
   return PostgresStore.open(cfg.postgres);

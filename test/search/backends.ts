@@ -10,6 +10,8 @@ import type { SearchStore } from "../../services/search/store.js";
  */
 export interface Backend {
   name: string;
+  /** A variant of another backend that only the engine suite needs to run (not the slower model-backed ones). */
+  variant?: boolean;
   /** A fresh, empty store; `reopen` opens the same data again (restart persistence). */
   create(): Promise<{ store: SearchStore; reopen: () => Promise<SearchStore>; cleanup: () => Promise<void> }>;
 }
@@ -25,6 +27,20 @@ export const BACKENDS: Backend[] = [
       return {
         store: await openStore({ backend: "sqlite", dataDir: dir }),
         reopen: () => openStore({ backend: "sqlite", dataDir: dir }),
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    // The same store counting facets in SQL (the path for fields too large to hold in memory).
+    name: "sqlite, facets in SQL",
+    variant: true,
+    async create() {
+      const dir = mkdtempSync(join(tmpdir(), "azora-search-"));
+      const options = { facetRowsInMemory: 0 };
+      return {
+        store: await openStore({ backend: "sqlite", dataDir: dir, options }),
+        reopen: () => openStore({ backend: "sqlite", dataDir: dir, options }),
         cleanup: async () => rmSync(dir, { recursive: true, force: true }),
       };
     },

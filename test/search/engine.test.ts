@@ -228,6 +228,11 @@ describe.each(BACKENDS)("search engine on $name", (backend) => {
       const again = await done(engine.addDocuments("docs", DOCS));
       expect(again.details).toMatchObject({ receivedDocuments: DOCS.length, indexedDocuments: DOCS.length });
       expect(await store.count("docs")).toBe(DOCS.length);
+      // Facets counted before the changes (an embedded store then holds them in memory) follow each change.
+      const facets = async () =>
+        (await engine.search("docs", { q: "", facets: ["kind", "price"], limit: 0 })).facetDistribution!;
+      expect((await facets()).kind.course).toBe(7);
+      expect((await facets()).price["7"]).toBeUndefined();
 
       await done(engine.addDocuments("docs", [{ id: "c3", kind: "course", title: "Ukulele in a Weekend", price: 5 }]));
       const s1 = await engine.search("docs", { q: "guitar", prefix: false });
@@ -243,11 +248,13 @@ describe.each(BACKENDS)("search engine on $name", (backend) => {
       expect(await engine.getDocument("docs", "c3")).toMatchObject({ title: "Ukulele in a Weekend", price: 7 });
       expect((await engine.search("docs", { q: "strings", prefix: false })).hits.map((h) => h.id)).toEqual(["c3"]);
       expect((await engine.search("docs", { q: "", filter: "price = 7" })).hits.map((h) => h.id)).toEqual(["c3"]);
+      expect((await facets()).price["7"]).toBe(1);
 
       const del = await done(engine.deleteDocuments("docs", ["c3", "nope"]));
       expect(del.details).toMatchObject({ providedIds: 2, deletedDocuments: 1 });
       expect((await engine.search("docs", { q: "ukulele" })).hits).toEqual([]);
       expect((await engine.search("docs", { q: "", facets: ["kind"] })).facetDistribution?.kind.course).toBe(6);
+      expect((await facets()).price["7"]).toBeUndefined();
       // A deleted document's words no longer match, and later versions of an id in one batch win.
       await done(
         engine.addDocuments("docs", [

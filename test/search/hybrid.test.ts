@@ -91,7 +91,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => embedder?.close());
 
-describe.each(BACKENDS)("hybrid ranking on $name", (backend) => {
+describe.each(BACKENDS.filter((b) => !b.variant))("hybrid ranking on $name", (backend) => {
   let store: SearchStore;
   let engine: SearchEngine;
   let cleanup: () => Promise<void>;

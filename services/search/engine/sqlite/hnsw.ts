@@ -13,6 +13,9 @@ export const HNSW_PARAMS = {
   expansion_search: 128,
 } as const;
 
+/** Vectors per usearch `add` call when rebuilding a graph. */
+const ADD_BATCH = 4096;
+
 export class HNSW {
   private index: Index;
   private dirtySince: number | null = null;
@@ -47,20 +50,42 @@ export class HNSW {
       h.index.load(path);
       return h;
     }
-    for (const { key, vec } of rows()) h.index.add(BigInt(key), vec, 1);
+    const batch: [number, Float32Array][] = [];
+    for (const { key, vec } of rows()) {
+      batch.push([key, vec]);
+      if (batch.length === ADD_BATCH) h.addBatch(batch.splice(0));
+    }
+    h.addBatch(batch);
     if (h.index.size() > 0) h.save(generation);
     return h;
   }
 
-  get size(): number {
-    return this.index.size();
+  /** Adds new keys in one call (usearch builds the graph on its threads; one `add` per vector would not). */
+  private addBatch(entries: [number, Float32Array][]): void {
+    if (entries.length === 0) return;
+    const keys = new BigUint64Array(entries.length);
+    const flat = new Float32Array(entries.length * this.dims);
+    entries.forEach(([key, vec], i) => {
+      keys[i] = BigInt(key);
+      flat.set(vec, i * this.dims);
+    });
+    this.index.add(keys, flat, 0);
   }
 
-  put(key: number, vec: Float32Array): void {
-    const k = BigInt(key);
-    if (this.index.contains(k)) this.index.remove(k);
-    this.index.add(k, vec, 1);
-    this.dirtySince ??= Date.now();
+  /** Puts (or, for null, removes) vectors by key; new vectors are added as one batch. */
+  putAll(changes: [number, Float32Array | null][]): void {
+    const adds: [number, Float32Array][] = [];
+    for (const [key, vec] of changes) {
+      const k = BigInt(key);
+      if (this.index.contains(k)) this.index.remove(k);
+      if (vec !== null) adds.push([key, vec]);
+    }
+    this.addBatch(adds);
+    if (changes.length > 0) this.dirtySince ??= Date.now();
+  }
+
+  get size(): number {
+    return this.index.size();
   }
 
   remove(key: number): void {

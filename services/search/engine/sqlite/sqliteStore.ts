@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { PreparedDoc } from "../../documents.js";
+import type { FacetRow, PreparedDoc } from "../../documents.js";
 import { SearchError, SearchErrorCode } from "../../errors.js";
 import { compileFilter, type Filter } from "../../query/filter.js";
 import { fts5Expr, tierExprs } from "../../query/match.js";
@@ -19,6 +19,7 @@ import {
   type TaskStatus,
 } from "../../store.js";
 import { TermTrie } from "../../text/typo.js";
+import { FacetColumns, MAX_ROWS as MAX_FACET_ROWS } from "./facetColumns.js";
 import { HNSW } from "./hnsw.js";
 
 /**
@@ -31,6 +32,11 @@ import { HNSW } from "./hnsw.js";
  */
 type Row = Record<string, unknown>;
 
+export interface SQLiteOptions {
+  /** Facet rows per field counted in memory at most (default facetColumns.ts MAX_ROWS; beyond, in SQL). */
+  facetRowsInMemory?: number;
+}
+
 /** How long a changed HNSW graph may stay unsaved (a crash costs a rebuild from the vectors table, not data). */
 const HNSW_SAVE_AFTER_MS = 30_000;
 
@@ -38,6 +44,14 @@ class IndexDB {
   readonly db: Database.Database;
   private trieLoaded: TermTrie | null = null;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Facet values in memory for counting (facetColumns.ts), loaded per field on first use. */
+  readonly facetColumns = new FacetColumns(
+    (field) =>
+      this.stmt("SELECT doc, field, key, value, num FROM facets WHERE field = ?").iterate(field) as Iterable<
+        FacetRow & { doc: number }
+      >,
+  );
+  private readonly facetFits = new Map<string, boolean>();
   private hnsw: HNSW | null = null;
   readonly weights: number[];
 
@@ -45,6 +59,7 @@ class IndexDB {
     readonly name: string,
     readonly path: string,
     readonly settings: IndexSettings,
+    private readonly facetRowsInMemory: number,
   ) {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
@@ -76,6 +91,17 @@ class IndexDB {
       this.statements.set(sql, st);
     }
     return st;
+  }
+
+  /** Whether a field's facet rows are few enough to count in memory (decided once per field and open). */
+  facetsInMemory(field: string): boolean {
+    let fits = this.facetFits.get(field);
+    if (fits === undefined) {
+      const n = this.stmt("SELECT count(*) FROM facets WHERE field = ?").pluck().get(field) as number;
+      fits = n <= this.facetRowsInMemory;
+      this.facetFits.set(field, fits);
+    }
+    return fits;
   }
 
   get generation(): number {
@@ -135,7 +161,10 @@ export class SQLiteStore implements SearchStore {
   private readonly open = new Map<string, IndexDB>();
   private readonly saveTimer: NodeJS.Timeout;
 
-  constructor(private readonly dataDir: string) {
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: SQLiteOptions = {},
+  ) {
     mkdirSync(join(dataDir, "indexes"), { recursive: true });
     this.catalog = new Database(join(dataDir, "catalog.sqlite"));
     this.catalog.pragma("journal_mode = WAL");
@@ -164,7 +193,12 @@ export class SQLiteStore implements SearchStore {
     if (ix === undefined) {
       const r = this.catalog.prepare("SELECT settings FROM indexes WHERE name = ?").get(name) as Row | undefined;
       if (r === undefined) throw new SearchError({ code: SearchErrorCode.INDEX_NOT_FOUND, index: name });
-      ix = new IndexDB(name, this.path(name), JSON.parse(r.settings as string));
+      ix = new IndexDB(
+        name,
+        this.path(name),
+        JSON.parse(r.settings as string),
+        this.options.facetRowsInMemory ?? MAX_FACET_ROWS,
+      );
       this.open.set(name, ix);
     }
     return ix;
@@ -228,19 +262,20 @@ export class SQLiteStore implements SearchStore {
     const ix = this.ix(name);
     const db = ix.db;
     const n = ix.settings.searchableAttributes.length;
-    const find = db.prepare("SELECT rowid FROM docs WHERE id = ?");
-    const insDoc = db.prepare("INSERT INTO docs (id, doc) VALUES (?, ?)");
-    const updDoc = db.prepare("UPDATE docs SET doc = ? WHERE rowid = ?");
-    const delFts = db.prepare("DELETE FROM fts WHERE rowid = ?");
-    const insFts = db.prepare(
+    const find = ix.stmt("SELECT rowid FROM docs WHERE id = ?");
+    const insDoc = ix.stmt("INSERT INTO docs (id, doc) VALUES (?, ?)");
+    const updDoc = ix.stmt("UPDATE docs SET doc = ? WHERE rowid = ?");
+    const delFts = ix.stmt("DELETE FROM fts WHERE rowid = ?");
+    const insFts = ix.stmt(
       `INSERT INTO fts (rowid, ${Array.from({ length: n }, (_, i) => `c${i}`).join(", ")}) VALUES (?${", ?".repeat(n)})`,
     );
-    const delFacets = db.prepare("DELETE FROM facets WHERE doc = ?");
-    const insFacet = db.prepare("INSERT INTO facets (doc, field, key, value, num) VALUES (?, ?, ?, ?, ?)");
-    const putVec = db.prepare("INSERT OR REPLACE INTO vectors (doc, vec) VALUES (?, ?)");
-    const delVec = db.prepare("DELETE FROM vectors WHERE doc = ?");
+    const delFacets = ix.stmt("DELETE FROM facets WHERE doc = ?");
+    const insFacet = ix.stmt("INSERT INTO facets (doc, field, key, value, num) VALUES (?, ?, ?, ?, ?)");
+    const putVec = ix.stmt("INSERT OR REPLACE INTO vectors (doc, vec) VALUES (?, ?)");
+    const delVec = ix.stmt("DELETE FROM vectors WHERE doc = ?");
     const hnsw = ix.vectors();
     const vecChanges: [number, Float32Array | null][] = [];
+    const rowids: number[] = [];
     db.transaction(() => {
       for (const d of docs) {
         const found = find.get(d.id) as Row | undefined;
@@ -253,6 +288,7 @@ export class SQLiteStore implements SearchStore {
           delFts.run(rowid);
           delFacets.run(rowid);
         }
+        rowids.push(rowid);
         insFts.run(rowid, ...d.texts);
         for (const f of d.facets) insFacet.run(rowid, f.field, f.key, f.value, f.num);
         if (hnsw !== null) {
@@ -263,32 +299,35 @@ export class SQLiteStore implements SearchStore {
       }
       if (vecChanges.length > 0) ix.bumpGeneration();
     })();
-    for (const [rowid, v] of vecChanges) {
-      if (v === null) hnsw?.remove(rowid);
-      else hnsw?.put(rowid, v);
-    }
-    for (const d of docs) ix.noteTerms(d.texts);
+    if (hnsw !== null && vecChanges.length > 0) hnsw.putAll(vecChanges);
+    docs.forEach((d, i) => {
+      ix.noteTerms(d.texts);
+      ix.facetColumns.update(rowids[i], d.facets);
+    });
   }
 
   async delete(name: string, ids: string[]): Promise<number> {
     const ix = this.ix(name);
     const db = ix.db;
-    const find = db.prepare("SELECT rowid FROM docs WHERE id = ?");
+    const find = ix.stmt("SELECT rowid FROM docs WHERE id = ?");
     const removed: number[] = [];
     db.transaction(() => {
       for (const id of ids) {
         const r = find.get(id) as Row | undefined;
         if (r === undefined) continue;
         const rowid = r.rowid as number;
-        db.prepare("DELETE FROM docs WHERE rowid = ?").run(rowid);
-        db.prepare("DELETE FROM fts WHERE rowid = ?").run(rowid);
-        db.prepare("DELETE FROM facets WHERE doc = ?").run(rowid);
-        if (db.prepare("DELETE FROM vectors WHERE doc = ?").run(rowid).changes > 0) ix.bumpGeneration();
+        ix.stmt("DELETE FROM docs WHERE rowid = ?").run(rowid);
+        ix.stmt("DELETE FROM fts WHERE rowid = ?").run(rowid);
+        ix.stmt("DELETE FROM facets WHERE doc = ?").run(rowid);
+        if (ix.stmt("DELETE FROM vectors WHERE doc = ?").run(rowid).changes > 0) ix.bumpGeneration();
         removed.push(rowid);
       }
     })();
     const hnsw = ix.settings.embedder === null ? null : ix.vectors();
-    for (const r of removed) hnsw?.remove(r);
+    for (const r of removed) {
+      hnsw?.remove(r);
+      ix.facetColumns.update(r, []);
+    }
     return removed.length;
   }
 
@@ -451,9 +490,8 @@ export class SQLiteStore implements SearchStore {
   }
 
   /**
-   * Facet counts of every asked field in one pass: the matching rowids drive the join (CROSS JOIN keeps them
-   * outside), each looks up its own facet rows by the (doc, field) index, and a window keeps each field's
-   * `maxValues` most frequent values and its numeric range.
+   * Facet counts: the matching rowids (one FTS5 pass with the filter) counted in memory for fields that fit
+   * (facetColumns.ts); other fields in SQL (`facetsSQL`).
    */
   async facets(
     name: string,
@@ -463,6 +501,52 @@ export class SQLiteStore implements SearchStore {
     maxValues: number,
   ): Promise<FacetResult> {
     const ix = this.ix(name);
+    const out: FacetResult = { distribution: {}, stats: {} };
+    for (const f of fields) out.distribution[f] = {};
+    const inMemory = fields.filter((f) => ix.facetsInMemory(f));
+    const inSql = fields.filter((f) => !inMemory.includes(f));
+    try {
+      if (inMemory.length > 0) {
+        let rowids: number[] | null = null;
+        if (plan !== null || filter !== null) {
+          const params: unknown[] = [];
+          let sql: string;
+          if (plan === null) sql = `SELECT d.rowid FROM docs d${this.where(filter, "d.rowid", params, "WHERE")}`;
+          else {
+            params.push(topExpr(plan));
+            sql = `SELECT fts.rowid FROM fts WHERE fts MATCH ?${this.where(filter, "fts.rowid", params, "AND")}`;
+          }
+          rowids = ix
+            .stmt(sql)
+            .pluck()
+            .all(...params) as number[];
+        }
+        for (const f of inMemory) {
+          const c = ix.facetColumns.count(f, rowids, maxValues);
+          out.distribution[f] = c.distribution;
+          if (c.stats !== null) out.stats[f] = c.stats;
+        }
+      }
+      if (inSql.length > 0) this.facetsSQL(ix, plan, filter, inSql, maxValues, out);
+      return out;
+    } catch (e) {
+      throw sqliteError(e);
+    }
+  }
+
+  /**
+   * Facet counts in SQL, every field in one pass: the matching rowids drive the join (CROSS JOIN keeps them outside),
+   * each looks up its own facet rows by the (doc, field) key, and a window keeps each field's `maxValues` most
+   * frequent values and its numeric range.
+   */
+  private facetsSQL(
+    ix: IndexDB,
+    plan: Plan | null,
+    filter: Filter | null,
+    fields: string[],
+    maxValues: number,
+    out: FacetResult,
+  ): void {
     const params: unknown[] = [];
     let source: string;
     if (plan === null && filter === null) source = "facets f";
@@ -474,29 +558,23 @@ export class SQLiteStore implements SearchStore {
     }
     const join = plan === null && filter === null ? "" : "f.doc = m.doc AND ";
     params.push(JSON.stringify(fields), maxValues);
-    try {
-      const rows = ix
-        .stmt(
-          `SELECT field, value, n, lo, hi FROM (
-             SELECT f.field AS field, min(f.value) AS value, count(*) AS n,
-               min(min(f.num)) OVER (PARTITION BY f.field) AS lo, max(max(f.num)) OVER (PARTITION BY f.field) AS hi,
-               row_number() OVER (PARTITION BY f.field ORDER BY count(*) DESC, min(f.value)) AS r
-             FROM ${source} WHERE ${join}f.field IN (SELECT value FROM json_each(?)) GROUP BY f.field, f.key
-           ) WHERE r <= ? ORDER BY field, r`,
-        )
-        .raw()
-        .all(...params) as [string, string, number, number | null, number | null][];
-      const out: FacetResult = { distribution: {}, stats: {} };
-      for (const f of fields) out.distribution[f] = {};
-      for (const [field, value, n, lo, hi] of rows) {
-        out.distribution[field][value] = n;
-        if (lo !== null && hi !== null) out.stats[field] = { min: lo, max: hi };
-      }
-      return out;
-    } catch (e) {
-      throw sqliteError(e);
+    const rows = ix
+      .stmt(
+        `SELECT field, value, n, lo, hi FROM (
+           SELECT f.field AS field, min(f.value) AS value, count(*) AS n,
+             min(min(f.num)) OVER (PARTITION BY f.field) AS lo, max(max(f.num)) OVER (PARTITION BY f.field) AS hi,
+             row_number() OVER (PARTITION BY f.field ORDER BY count(*) DESC, min(f.value)) AS r
+           FROM ${source} WHERE ${join}f.field IN (SELECT value FROM json_each(?)) GROUP BY f.field, f.key
+         ) WHERE r <= ? ORDER BY field, r`,
+      )
+      .raw()
+      .all(...params) as [string, string, number, number | null, number | null][];
+    for (const [field, value, n, lo, hi] of rows) {
+      out.distribution[field][value] = n;
+      if (lo !== null && hi !== null) out.stats[field] = { min: lo, max: hi };
     }
   }
+
   async vectors(name: string, vector: Float32Array, k: number, filter: Filter | null): Promise<Hit[]> {
     const ix = this.ix(name);
     const hnsw = ix.vectors();
