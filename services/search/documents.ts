@@ -26,7 +26,7 @@ export interface PreparedDoc {
   facets: FacetRow[];
   /** A vector the document carries (`_vectors`), already checked against the embedder's dimensions. */
   vector: Float32Array | null;
-  /** The text to embed when the index embeds documents itself. */
+  /** The text to embed when the index embeds documents itself ("" when it has no embedder). */
   embedText: string;
 }
 
@@ -115,14 +115,20 @@ export function prepareDoc(raw: unknown, s: IndexSettings, at: number): Prepared
   }
   const given = doc._vectors;
   const vector = Array.isArray(given) ? unit(Float32Array.from(given as number[])) : null;
-  const embedFields = s.embedder?.fields.length ? s.embedder.fields : s.searchableAttributes;
-  const embedText = embedFields
-    .map((a) => textOf(valueAt(doc, a)))
-    .filter((t) => t !== "")
-    .join(". ")
-    .slice(0, 8192);
-  const stored = { ...doc };
-  delete stored._vectors;
+  let embedText = "";
+  if (s.embedder !== null) {
+    const embedFields = s.embedder.fields.length ? s.embedder.fields : s.searchableAttributes;
+    embedText = embedFields
+      .map((a) => textOf(valueAt(doc, a)))
+      .filter((t) => t !== "")
+      .join(". ")
+      .slice(0, 8192);
+  }
+  let stored = doc;
+  if ("_vectors" in doc) {
+    stored = { ...doc };
+    delete stored._vectors;
+  }
   return { id, doc: stored, texts, facets, vector, embedText };
 }
 

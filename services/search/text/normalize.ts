@@ -33,8 +33,16 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+const ASCII_SEPARATORS = /[^a-z0-9]+/g;
+const ASCII_LONG_TOKEN = new RegExp(`[a-z0-9]{${MAX_TOKEN_CHARS + 1}}`);
+
 /** `text` as the backends index it: its tokens joined by single spaces. */
 export function indexText(text: string): string {
+  if (ASCII.test(text)) {
+    // One string built, no token array: the common case of indexing.
+    const lower = text.toLowerCase();
+    if (!ASCII_LONG_TOKEN.test(lower)) return lower.replace(ASCII_SEPARATORS, " ").trim();
+  }
   return tokenize(text).join(" ");
 }
 

@@ -32,6 +32,16 @@ describe("tokenize", () => {
     );
   });
 
+  it("indexText is the tokens joined by single spaces, on ASCII and beyond", () => {
+    const text = fc.string({ unit: fc.constantFrom(..."aZ9 -_.\n\té"), maxLength: 150 });
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(indexText(s)).toBe(reference(s).join(" "));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("folds accents and compatibility forms, and cuts tokens at 64 characters", () => {
     expect(tokenize("Café CRÈME ﬁnance Ǆ x²")).toEqual(["cafe", "creme", "finance", "dz", "x2"]);
     expect(indexText(`${"a".repeat(70)} B-tree`)).toBe(`${"a".repeat(64)} b tree`);
