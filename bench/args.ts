@@ -19,7 +19,7 @@ export interface BenchParams {
   ledger: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
-  /** Run the search phase (10). */
+  /** Run the search phase (11). */
   search: boolean;
   /** Run only the services phase. */
   servicesOnly: boolean;
@@ -29,6 +29,14 @@ export interface BenchParams {
   servicesNoAI: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
+  /** Tracing phase: debug_traceTransaction (callTracer) per second, Azora vs Anvil. */
+  tracing: boolean;
+  /** Run only the tracing phase. */
+  tracingOnly: boolean;
+  /** Traces per target and workload in the tracing phase. */
+  traces: number;
+  /** Concurrent callers in the tracing phase. */
+  traceCallers: number;
   /** Storage phase: the IPFS gateway vs @fastify/static on the same segments (bench/storage.ts). */
   storage: boolean;
   /** Video phase: video/hls transcode speed per rendition (bench/video.ts). */
@@ -51,8 +59,10 @@ Azora only, then a second table (figure | native module | OpenZeppelin contract 
 Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
 and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
-@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
-search: Azora Search (embedded and PostgreSQL) beside MiniSearch on Debian's package descriptions.
+@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, (10)
+tracing: debug_traceTransaction with callTracer per second on a 2-of-3 Safe execution and on a proxy → router →
+vault transaction, on a fresh azora dev and a fresh Anvil in the same run, outputs compared, and (11) search:
+Azora Search (embedded and PostgreSQL) beside MiniSearch on Debian's package descriptions.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -66,8 +76,12 @@ Options:
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
-  --no-search            skip the search phase (10: npm run bench:search alone; bench/search.ts)
+  --no-search            skip the search phase (11: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
+  --no-tracing           skip the tracing phase (10)
+  --tracing-only         run only the tracing phase
+  --traces <n>           traces per target and workload in the tracing phase (default 2000)
+  --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
   --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
@@ -135,6 +149,10 @@ export function parseArgs(argv: string[]): BenchParams | null {
     video: true,
     mediaOnly: false,
     workerArgs: [],
+    tracing: true,
+    tracingOnly: false,
+    traces: 2000,
+    traceCallers: 4,
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -185,6 +203,18 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);
+        break;
+      case "--no-tracing":
+        p.tracing = false;
+        break;
+      case "--tracing-only":
+        p.tracingOnly = true;
+        break;
+      case "--traces":
+        p.traces = positiveInt(flag, next());
+        break;
+      case "--trace-callers":
+        p.traceCallers = positiveInt(flag, next(), 256);
         break;
       case "--no-storage":
         p.storage = false;

@@ -19,6 +19,7 @@ import {
   bodyKey,
   canonicalKey,
   commitKey,
+  devPreStateKey,
   headerKey,
   logAddressKey,
   metaKey,
@@ -45,6 +46,8 @@ export interface BlockWrite {
   commit: Bytes;
   /** Trie nodes created by executing the block (keys are hex node keys). */
   trieNodes: Map<string, Bytes>;
+  /** Dev mode: the state root the block was built on, when cheats made it differ from the parent's. */
+  devPreStateRoot?: Bytes;
 }
 
 /** Deletions that take the chain back to `head` (see `rollback.ts`): applied in ONE atomic batch. */
@@ -219,6 +222,11 @@ export class ChainDB implements TrieNodeReader {
     return this.get(commitKey(n));
   }
 
+  /** The state root block `hash` was built on if dev-mode cheats made it differ from its parent's. */
+  async getDevPreStateRoot(hash: Bytes): Promise<Bytes | undefined> {
+    return this.get(devPreStateKey(hash));
+  }
+
   async getTxLocation(txHash: Bytes): Promise<{ number: bigint; index: number } | undefined> {
     const raw = await this.get(txIndexKey(txHash));
     if (raw === undefined) return undefined;
@@ -248,6 +256,7 @@ export class ChainDB implements TrieNodeReader {
     batch.put(headerKey(w.hash), encodeHeader(w.header));
     batch.put(bodyKey(w.hash), encodeBody(w.body));
     batch.put(receiptsKey(w.hash), encodeReceipts(w.receipts));
+    if (w.devPreStateRoot !== undefined) batch.put(devPreStateKey(w.hash), w.devPreStateRoot);
     batch.put(canonicalKey(n), w.hash);
     if (w.commit.length > 0) batch.put(commitKey(n), w.commit);
     for (let i = 0; i < w.txHashes.length; i++) {

@@ -14,6 +14,11 @@ export const KeyPrefix = {
   txIndex: 0x74, // 't' + tx hash     → RLP([number, index])
   logAddress: 0x61, // 'a' + address + number → (empty): blocks with logs from an address
   trieNode: 0x73, // 's' + node key   → trie node
+  /**
+   * 'p' + block hash → the state root the block was built on, only where that is not its parent's
+   * state root: dev mode's cheats (anvil_setBalance, …) edit the head state between blocks.
+   */
+  devPreState: 0x70,
 } as const;
 
 const enc = new TextEncoder();
@@ -27,5 +32,6 @@ export const commitKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(Ke
 export const txIndexKey = (txHash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.txIndex), txHash);
 export const logAddressKey = (address: Uint8Array, n: bigint): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.logAddress), address, uint64BE(n));
+export const devPreStateKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.devPreState), hash);
 export const trieNodeKey = (nodeKeyHex: string): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.trieNode), Buffer.from(nodeKeyHex, "hex"));
