@@ -163,20 +163,26 @@ export class PaidQueries {
     }
     let d = await this.deposit(r.payer);
     // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
-    const covered = (x: typeof d) => x.balance - x.thawing - (p.accepted - maxBig(x.redeemed, p.redeemed));
+    const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
     if (covered(d) < r.value) {
       d = await this.deposit(r.payer, true);
       if (covered(d) < r.value) refuse(`deposit for ${this.payee} does not cover the query (open one with deposit())`);
     }
+    // The row again: a concurrent query, voucher or redemption may have changed it while the deposit was read.
+    // From here to the save nothing awaits, so the read-modify-write is atomic.
+    const now = this.payer(r.payer);
+    if (r.timestampMs <= now.voucherTs) refuse("receipt older than the payer's last voucher");
+    if (covered(d, now) < r.value)
+      refuse(`deposit for ${this.payee} does not cover the query (open one with deposit())`);
     const ins = this.db
       .prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)")
       .run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
     if (ins.changes === 0) refuse("receipt already used (nonce)");
-    p.accepted += r.value;
-    p.receipts += 1;
-    this.save(p);
+    now.accepted += r.value;
+    now.receipts += 1;
+    this.save(now);
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
-    const due = this.unvoucheredReceipts(p) >= this.voucherEvery;
+    const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
     return {
       payer: r.payer,
       voucherRequest: due
@@ -184,7 +190,7 @@ export class PaidQueries {
             payer: r.payer,
             payee: this.payee,
             token: ZeroAddress,
-            valueAggregate: p.accepted,
+            valueAggregate: now.accepted,
             timestampMs: r.timestampMs,
           }
         : null,
@@ -233,7 +239,13 @@ export class PaidQueries {
   /** Starts redeeming every `redeemEveryMs` (and at once when a payer of ours starts thawing). */
   start(): void {
     const every = this.o.redeemEveryMs ?? 60_000;
-    this.timer = setInterval(() => void this.redeemNow().catch(() => {}), Math.min(every, 5_000));
+    this.timer = setInterval(
+      () =>
+        void this.redeemNow().catch((e) =>
+          this.o.logger?.warn("voucher redemption failed; retrying at the next interval", {}, e),
+        ),
+      Math.min(every, 5_000),
+    );
     this.timer.unref();
     this.lastRun = Date.now();
   }
@@ -267,12 +279,19 @@ export class PaidQueries {
       .map((r) => this.payer(r.payer))
       .filter((p) => p.vouchered > p.redeemed);
     const batch: { p: PayerRow; tuple: unknown[]; sig: string }[] = [];
+    // Rows are read again before every save: receipts and vouchers keep arriving while this awaits the chain, and
+    // saving a row read before an await would put back an older voucher and older totals.
+    const settle = (payer: string, redeemed: bigint) => {
+      const now = this.payer(payer);
+      if (redeemed <= now.redeemed) return;
+      now.redeemed = redeemed;
+      this.save(now);
+    };
     for (const p of rows) {
       const o = decodeSigned(p.voucher!, ["valueAggregate", "timestampMs"]);
       const d = await this.deposit(p.payer, true);
       if (d.redeemed >= p.vouchered) {
-        p.redeemed = d.redeemed;
-        this.save(p);
+        settle(p.payer, d.redeemed);
         continue;
       }
       batch.push({ p, tuple: [o.payer, o.payee, o.token, o.valueAggregate, o.timestampMs], sig: o.signature });
@@ -300,10 +319,7 @@ export class PaidQueries {
         const e = this.o.market.interface.parseLog(log);
         if (e?.name === "VoucherRedeemed") paid += e.args.amount as bigint;
       }
-      for (const b of chunk) {
-        b.p.redeemed = b.p.vouchered;
-        this.save(b.p);
-      }
+      for (const b of chunk) settle(b.p.payer, b.tuple[3] as bigint);
       this.o.logger?.info("vouchers redeemed", { vouchers: chunk.length, tx: tx.hash, block: receipt.blockNumber });
     }
     this.o.metrics?.redeemedWei.inc(Number(paid));
