@@ -338,6 +338,30 @@ describe("azora search with real processes", () => {
     });
   }, 180_000);
 
+  it("refuses to sell queries with a redemption interval not well inside the deposits' thaw period", async () => {
+    // A payer who starts thawing could leave before a redemption came: the service does not start.
+    const r = await runCLI(
+      [
+        "search",
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        tempDir("search-e2e-thaw"),
+        "--rpc",
+        node.url,
+        "--paid",
+        "--dev-account",
+        "3",
+        "--redeem-every-ms",
+        String(10 ** 12),
+      ],
+      120_000,
+    );
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toMatch(/redeemEveryMs must stay well under the market's thaw period \(\d+ s\)/);
+  }, 180_000);
+
   it("the CLI indexes a JSONL file into a new index and queries it", async () => {
     const file = join(tempDir("search-e2e-jsonl"), "books.jsonl");
     writeFileSync(
