@@ -31,3 +31,4 @@ export {
   shippedModelId,
   shippedModelRegistration,
 } from "./models/store.js";
+export { createTextEmbedder, type TextEmbedder } from "./textEmbedder.js";

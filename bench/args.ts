@@ -19,6 +19,8 @@ export interface BenchParams {
   ledger: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
+  /** Run the search phase (11). */
+  search: boolean;
   /** Run only the services phase. */
   servicesOnly: boolean;
   /** Lifecycles in the services phase's no-work run. */
@@ -59,9 +61,10 @@ Azora only, then a second table (figure | native module | OpenZeppelin contract 
 Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
 and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
-@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
+@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, (10)
 tracing: debug_traceTransaction with callTracer per second on a 2-of-3 Safe execution and on a proxy → router →
-vault transaction, on a fresh azora dev and a fresh Anvil in the same run, outputs compared.
+vault transaction, on a fresh azora dev and a fresh Anvil in the same run, outputs compared, and (11) search:
+Azora Search (embedded and PostgreSQL) beside MiniSearch on Debian's package descriptions.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -75,6 +78,7 @@ Options:
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
+  --no-search            skip the search phase (11: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
   --no-tracing           skip the tracing phase (10)
   --tracing-only         run only the tracing phase
@@ -141,6 +145,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     stallTimeoutMs: 30_000,
     ledger: true,
     services: true,
+    search: true,
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
@@ -188,6 +193,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--no-services":
         p.services = false;
+        break;
+      case "--no-search":
+        p.search = false;
         break;
       case "--services-only":
         p.servicesOnly = true;

@@ -21,6 +21,7 @@ import {
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
+import { type SearchBenchResult, searchBench, searchTable } from "./search.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
 import { type StorageBenchResult, storageTable } from "./storage.js";
@@ -368,6 +369,17 @@ async function main(): Promise<number> {
     }
   }
 
+  // 11. Search: Azora Search on Debian's package descriptions, embedded and PostgreSQL, beside MiniSearch.
+  let search: SearchBenchResult | null = null;
+  if (params.search && !params.servicesOnly && !params.mediaOnly && !params.tracingOnly && params.only !== "anvil") {
+    log("\n[search] Azora Search on apt-cache dumpavail…");
+    try {
+      search = await searchBench({ log });
+    } catch (e) {
+      log(`[search] FAILED ${errMsg(e)}`);
+    }
+  }
+
   log("");
   if (targets.length > 0) log(table(results));
   log("");
@@ -382,6 +394,10 @@ async function main(): Promise<number> {
   }
   if (services !== null) {
     log(servicesTables(services));
+    log("");
+  }
+  if (search !== null) {
+    log(searchTable(search));
     log("");
   }
   for (const t of targets) {
@@ -424,6 +440,7 @@ async function main(): Promise<number> {
     storage,
     video,
     tracing,
+    search,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);

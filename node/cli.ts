@@ -17,6 +17,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
 import { registerPushCommands } from "./pushCommands.js";
 import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
+import { registerSearchCommands } from "./searchCommands.js";
 import { registerServiceCommands } from "./serviceCommands.js";
 import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
@@ -386,6 +387,7 @@ process.on("unhandledRejection", (e: unknown) => {
 registerStorageCommands(program);
 registerPushCommands(program);
 registerAuthCommands(program);
+registerSearchCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

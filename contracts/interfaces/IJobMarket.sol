@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IMarketPayments} from "./IMarketPayments.sol";
+
 /// @title Native job market, at 0x0000000000000000000000000000000000000A05.
 /// @notice A job is an escrow plus workers and a result. A requester posts a job and escrows
 ///         price × redundancy + fee (AZR as msg.value, or LEARN pulled by allowance); staked workers
@@ -13,7 +15,8 @@ pragma solidity ^0.8.28;
 ///         block.timestamp < deadline, and what the deadline unlocks is allowed from it on.
 ///         The function, event and struct-field names below are fixed: workers, dApps and tests target
 ///         them. Rules, redundancy semantics and parameters: runtime/modules/market/README.md.
-interface IJobMarket {
+///         Metered payments (deposits, thaw, vouchers) are declared in IMarketPayments, which this extends.
+interface IJobMarket is IMarketPayments {
     enum Verification {
         RequesterAccept, // 0: the requester accepts; the challenge window's end finalizes; no challenges
         Replay, //          1: a challenge asks 3 other workers of the kind to re-run the job and vote

@@ -17,6 +17,7 @@ import { keccak256 } from "../primitives/hash.js";
 export type AbiScalar =
   | "address"
   | "uint256"
+  | "uint128"
   | "uint96"
   | "uint64"
   | "uint16"
@@ -55,6 +56,7 @@ export const MAX_ARRAY_LENGTH = 256;
 
 const UINT_BITS: Partial<Record<AbiScalar, bigint>> = {
   uint256: 256n,
+  uint128: 128n,
   uint96: 96n,
   uint64: 64n,
   uint16: 16n,

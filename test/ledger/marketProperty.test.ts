@@ -2,9 +2,11 @@ import { AbiCoder, getBytes, hexlify, Interface, type InterfaceAbi, keccak256, t
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadArtifact } from "../../contracts/artifacts.js";
+import { depositBalanceSlot } from "../../runtime/modules/market/payments.js";
 import { credits, workerAmountSlots } from "../../runtime/modules/market/storage.js";
 import { type Account, LocalChain, type TxRequest } from "./localChain.js";
 import { DEVNET, JobStatus, KIND, LEARN, MARKET, S, SlotStatus, V, W } from "./marketFixture.js";
+import { signVoucher } from "./paymentsHelpers.js";
 
 /**
  * The market's accounting under random action sequences (fast-check), on the runtime itself
@@ -15,9 +17,13 @@ import { DEVNET, JobStatus, KIND, LEARN, MARKET, S, SlotStatus, V, W } from "./m
  * stay silent; the arbiter rules; anyone finalizes, reclaims, cancels, withdraws; time jumps. Most
  * actions are aimed at random jobs and refused, which must leave everything as it was.
  *
+ * Payers also deposit for workers (metered payments), thaw, withdraw, and sign vouchers that workers
+ * redeem — sometimes for more than the deposit holds, which must refuse the whole batch.
+ *
  * After every block:
  *   market AZR   = Σ unsettled AZR escrows + Σ stakes + Σ unbonding + Σ open challenge bonds + Σ AZR credits
- *   market LEARN = Σ unsettled LEARN escrows + Σ LEARN credits
+ *                  + Σ AZR deposits
+ *   market LEARN = Σ unsettled LEARN escrows + Σ LEARN credits + Σ LEARN deposits
  *   and every worker's locked bonds ≤ its stake + unbonding.
  * At the end, time alone (with reclaim/finalize, callable by anyone) brings every job to a terminal
  * state — no escrow is stuck — with no bond left locked; once everyone withdrew and unbonded, the
@@ -35,6 +41,9 @@ const TREASURY = 0;
 const PRICES = [1n, 5n * 10n ** 17n, 3n * 10n ** 18n, 50n * 10n ** 18n];
 const WINDOWS = [20n, 300n, 3600n];
 const JUMPS = [1n, 5n, 20n, 60n, 600n];
+/** Payers of metered payments (the requesters and challengers) and what they deposit or owe at a time. */
+const PAYERS = [...REQUESTERS, ...CHALLENGERS];
+const DEPOSITS = [1n, 10n ** 17n, 5n * 10n ** 18n];
 const SALT = `0x${"5a".repeat(32)}`;
 const TERMINAL = new Set<bigint>([JobStatus.Finalized, JobStatus.Refunded, JobStatus.Cancelled]);
 
@@ -50,6 +59,10 @@ type Action =
   | { t: "withdrawUnbonded" | "addStake"; w: number }
   | { t: "time"; jump: number }
   | { t: "step"; job: number; choice: number }
+  | { t: "deposit"; p: number; q: number; learn: boolean; amount: number }
+  | { t: "thaw"; p: number; q: number; learn: boolean; part: number }
+  | { t: "withdrawDeposit"; p: number; q: number; learn: boolean }
+  | { t: "redeem"; p: number; q: number; learn: boolean; add: number; batch: boolean }
   | { t: "block" }
   // batch calls (the third walk): random items, and "stepMany" — the next move of many jobs at once
   | { t: "postMany"; r: number; n: number; learn: boolean; mode: number }
@@ -91,6 +104,19 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), jump: fc.nat({ max: JUMPS.length - 1 }) }) },
   { weight: 5, arbitrary: fc.constant({ t: "block" as const }) },
   { weight: 24, arbitrary: fc.record({ t: fc.constant("step" as const), job: idx, choice: fc.nat({ max: 99 }) }) },
+  ...(["deposit", "thaw", "withdrawDeposit", "redeem"] as const).map((t) => ({
+    weight: t === "redeem" ? 3 : t === "deposit" ? 2 : 1,
+    arbitrary: fc.record({
+      t: fc.constant(t),
+      p: idx,
+      q: idx,
+      learn: fc.boolean(),
+      amount: fc.nat({ max: DEPOSITS.length - 1 }),
+      part: fc.nat({ max: 2 }),
+      add: fc.nat({ max: DEPOSITS.length - 1 }),
+      batch: fc.boolean(),
+    }) as fc.Arbitrary<Action>,
+  })),
 );
 
 /** The walk with the batch calls mixed in: postMany, claimMany, submitMany, acceptMany (random and as lifecycle moves). */
@@ -145,6 +171,8 @@ class Run {
   readonly jobs = new Map<bigint, JobState>();
   /** What each (job, worker) committed to, so its reveal can match (or deliberately not). */
   private committed = new Map<string, string>();
+  /** Per (payer, payee, token): the valueAggregate of the payer's last voucher (what it has owed so far). */
+  private owed = new Map<string, bigint>();
   blocks = 0;
   txs = 0;
 
@@ -303,6 +331,11 @@ class Run {
         return;
       case "block":
         return this.flush();
+      case "deposit":
+      case "thaw":
+      case "withdrawDeposit":
+      case "redeem":
+        return this.payment(a);
       case "step": {
         // Steps go to live jobs: a random walk would spend them on jobs long settled.
         const live = [...this.jobs].filter(([, j]) => !TERMINAL.has(j.status)).map(([id]) => id);
@@ -401,6 +434,77 @@ class Run {
 
   private account = (address: string) => this.chain.accounts.find((x) => x.address === address)!;
 
+  /** A metered-payment action between a payer and a worker (deposit, thaw, withdraw, or a voucher redeemed). */
+  private async payment(a: Extract<Action, { t: "deposit" | "thaw" | "withdrawDeposit" | "redeem" }>) {
+    const payer = this.acct(this.pick(PAYERS, a.p));
+    const payee = this.acct(this.pick(WORKERS, a.q));
+    const token = a.learn ? LEARN : ZeroAddress;
+    if (a.t === "deposit") {
+      const amount = DEPOSITS[a.amount];
+      if (a.learn)
+        this.pending.push({ from: payer, to: LEARN, data: learn.encodeFunctionData("approve", [MARKET, amount]) });
+      return this.send(
+        payer,
+        market.encodeFunctionData("deposit", [payee.address, token, amount]),
+        a.learn ? 0n : amount,
+      );
+    }
+    if (a.t === "thaw") {
+      const amount = [0n, 1n, 10n ** 30n][a.part]; // cancel, a little, more than any balance (refused)
+      return this.send(payer, market.encodeFunctionData("thaw", [payee.address, token, amount]));
+    }
+    if (a.t === "withdrawDeposit") {
+      return this.send(payer, market.encodeFunctionData("withdrawDeposit", [payee.address, token]));
+    }
+    // A voucher for a little more than the last, or (the last draw) far more than any deposit.
+    const key = `${payer.address}:${payee.address}:${token}`;
+    const value = (this.owed.get(key) ?? 0n) + DEPOSITS[a.add] / 2n + 1n;
+    const v = await signVoucher(payer.key, this.chain.common.chainId(), {
+      payer: payer.address,
+      payee: payee.address,
+      token,
+      valueAggregate: value,
+      timestampMs: BigInt(this.txs),
+    });
+    const vs = [v];
+    if (a.batch) {
+      // A second payer's voucher in the same batch: refused together when either is underfunded.
+      const p2 = this.acct(this.pick(PAYERS, a.p + 1));
+      const k2 = `${p2.address}:${payee.address}:${token}`;
+      const v2 = await signVoucher(p2.key, this.chain.common.chainId(), {
+        payer: p2.address,
+        payee: payee.address,
+        token,
+        valueAggregate: (this.owed.get(k2) ?? 0n) + 1n,
+        timestampMs: BigInt(this.txs),
+      });
+      if (p2.address !== payer.address) vs.push(v2);
+    }
+    this.send(payee, market.encodeFunctionData("redeemVouchers", [vs.map((x) => x.tuple), vs.map((x) => x.signature)]));
+    this.pendingVouchers.push(vs.map((x) => [`${x.tuple[0]}:${payee.address}:${token}`, x.tuple[3]] as const));
+  }
+
+  /** Vouchers sent in the pending block: their aggregates are recorded only if the batch was redeemed. */
+  private pendingVouchers: (readonly (readonly [string, bigint])[])[] = [];
+
+  async depositsHeld(): Promise<{ azr: bigint; learn: bigint }> {
+    let azr = 0n;
+    let learnHeld = 0n;
+    for (const p of PAYERS) {
+      for (const w of WORKERS) {
+        for (const l of [false, true]) {
+          const v = await this.chain.storage(
+            MARKET,
+            depositBalanceSlot(getBytes(this.acct(p).address), getBytes(this.acct(w).address), l),
+          );
+          if (l) learnHeld += v;
+          else azr += v;
+        }
+      }
+    }
+    return { azr, learn: learnHeld };
+  }
+
   /**
    * The next sensible move on a job, from its last view (a lifecycle rather than a random walk, so
    * most jobs get worked on): a free worker claims; a claimer delivers (submits, or commits and later
@@ -494,12 +598,20 @@ class Run {
     if (this.pending.length === 0) return;
     const txs = this.pending;
     this.pending = [];
+    const vouchers = this.pendingVouchers;
+    this.pendingVouchers = [];
+    const redeemed = new Map<string, bigint>();
     for (const r of await this.chain.block(txs)) {
-      for (const [, topics] of r.logs) {
+      for (const [, topics, data] of r.logs) {
         const name = market.getEvent(hexlify(topics[0]))?.name;
         if (name !== undefined) this.events.set(name, (this.events.get(name) ?? 0) + 1);
+        if (name === "VoucherRedeemed") {
+          const e = market.parseLog({ topics: topics.map((t) => hexlify(t)), data: hexlify(data) })!;
+          redeemed.set(`${e.args.payer}:${e.args.payee}:${e.args.token}`, e.args.valueAggregate as bigint);
+        }
       }
     }
+    for (const batch of vouchers) for (const [k] of batch) if (redeemed.has(k)) this.owed.set(k, redeemed.get(k)!);
     this.blocks++;
     this.txs += txs.length;
     await this.check();
@@ -551,6 +663,9 @@ class Run {
       azr += await this.credit(a.address, false);
       learnOwed += await this.credit(a.address, true);
     }
+    const deposits = await this.depositsHeld();
+    azr += deposits.azr;
+    learnOwed += deposits.learn;
     expect(await this.chain.balance(MARKET), `AZR held = AZR owed (block ${this.blocks})`).toBe(azr);
     expect(await this.learnBalance(MARKET), `LEARN held = LEARN owed (block ${this.blocks})`).toBe(learnOwed);
   }
@@ -612,8 +727,29 @@ class Run {
         }
       }
     }
+    // Every payer thaws what it deposited (redeemable meanwhile), and takes it back after the thaw period.
+    for (const p of PAYERS) {
+      for (const w of WORKERS) {
+        for (const token of [ZeroAddress, LEARN]) {
+          const [d] = (await this.view("deposits", [this.acct(p).address, this.acct(w).address, token])) as bigint[][];
+          if ((d[0] as bigint) > 0n) {
+            this.send(this.acct(p), market.encodeFunctionData("thaw", [this.acct(w).address, token, d[0]]));
+          }
+        }
+      }
+    }
     await this.flush();
     this.chain.now += DEVNET.unbondingPeriod;
+    for (const p of PAYERS) {
+      for (const w of WORKERS) {
+        for (const token of [ZeroAddress, LEARN]) {
+          const [d] = (await this.view("deposits", [this.acct(p).address, this.acct(w).address, token])) as bigint[][];
+          if ((d[1] as bigint) > 0n) {
+            this.send(this.acct(p), market.encodeFunctionData("withdrawDeposit", [this.acct(w).address, token]));
+          }
+        }
+      }
+    }
     for (const w of WORKERS) {
       const info = (await this.view("worker", [this.acct(w).address]))[0] as unknown[];
       if ((info[W.unbonding] as bigint) > 0n)
@@ -685,6 +821,10 @@ describe("market accounting under random actions", () => {
       "JobResumed",
       "UnbondWithdrawn",
       "Withdrawn",
+      "DepositAdded",
+      "ThawStarted",
+      "DepositWithdrawn",
+      "VoucherRedeemed",
     ]) {
       expect(t.events.get(e) ?? 0, `${e} events`).toBeGreaterThan(0);
     }

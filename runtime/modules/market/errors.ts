@@ -53,4 +53,21 @@ export const MarketErrors = {
   nothingToWithdraw: (account: Uint8Array, token: Uint8Array) =>
     customError("NothingToWithdraw(address,address)", ["address", "address"], [account, token]),
   notConfigured: () => customError("MarketNotConfigured()", [], []),
+  // payments (IMarketPayments)
+  paymentInvalid: (field: string) => customError("PaymentInvalid(string)", ["string"], [field]),
+  thawing: (thawEnds: bigint) => customError("DepositThawing(uint64)", ["uint64"], [thawEnds]),
+  voucherInvalidSigner: (signer: Uint8Array, payer: Uint8Array) =>
+    customError("VoucherInvalidSigner(address,address)", ["address", "address"], [signer, payer]),
+  voucherAlreadyRedeemed: (payer: Uint8Array, valueAggregate: bigint, redeemed: bigint) =>
+    customError(
+      "VoucherAlreadyRedeemed(address,uint256,uint256)",
+      ["address", "uint256", "uint256"],
+      [payer, valueAggregate, redeemed],
+    ),
+  voucherUnderfunded: (payer: Uint8Array, owed: bigint, balance: bigint) =>
+    customError(
+      "VoucherUnderfunded(address,uint256,uint256)",
+      ["address", "uint256", "uint256"],
+      [payer, owed, balance],
+    ),
 };

@@ -69,4 +69,13 @@ export const Events = {
   ClaimExpired: define("ClaimExpired(uint256,address,uint8)", ["uint8"]),
   Withdrawn: define("Withdrawn(address,address,uint256)", ["uint256"]),
   BatchItemSkipped: define("BatchItemSkipped(uint256,address,bytes)", ["bytes"]),
+  // payments (IMarketPayments)
+  DepositAdded: define("DepositAdded(address,address,address,uint256,uint256)", ["address", "uint256", "uint256"]),
+  ThawStarted: define("ThawStarted(address,address,address,uint256,uint64)", ["address", "uint256", "uint64"]),
+  DepositWithdrawn: define("DepositWithdrawn(address,address,address,uint256)", ["address", "uint256"]),
+  VoucherRedeemed: define("VoucherRedeemed(address,address,address,uint256,uint256)", [
+    "address",
+    "uint256",
+    "uint256",
+  ]),
 } as const;

@@ -22,6 +22,16 @@ import {
   vote,
 } from "./jobs.js";
 import { marketGenesis } from "./params.js";
+import {
+  DEPOSIT_INFO,
+  deposit,
+  depositView,
+  paymentsDomainSeparator,
+  redeemVouchers,
+  thaw,
+  VOUCHER,
+  withdrawDeposit,
+} from "./payments.js";
 import { credits } from "./storage.js";
 import {
   JOB_SPEC,
@@ -59,6 +69,9 @@ export const MARKET_GAS = {
   challenge: 5_000n,
   vote: 2_000n,
   withdraw: 2_000n,
+  /** Payments: deposit, thaw, withdrawDeposit; redeemVouchers adds 3,000 per voucher (ecrecover). */
+  payments: 2_000n,
+  redeem: 5_000n,
 } as const;
 
 type Run = (ctx: MarketCtx, args: AbiValue[]) => Promise<AbiValue[]>;
@@ -209,6 +222,45 @@ const functions: FunctionDef[] = [
     { view: true },
   ),
   fn("params", [], [PARAMS], G.view, async (ctx) => [await paramsView(ctx)], { view: true }),
+
+  // metered payments (IMarketPayments): deposits, thaw, vouchers
+  fn(
+    "deposit",
+    ["address", "address", "uint256"],
+    ["uint256"],
+    G.payments,
+    async (ctx, [payee, token, amount]) => [
+      await deposit(ctx, payee as Uint8Array, token as Uint8Array, amount as bigint),
+    ],
+    { payable: true },
+  ),
+  fn("thaw", ["address", "address", "uint256"], ["uint64"], G.payments, async (ctx, [payee, token, amount]) => [
+    await thaw(ctx, payee as Uint8Array, token as Uint8Array, amount as bigint),
+  ]),
+  fn("withdrawDeposit", ["address", "address"], ["uint256"], G.payments, async (ctx, [payee, token]) => [
+    await withdrawDeposit(ctx, payee as Uint8Array, token as Uint8Array),
+  ]),
+  fn("redeemVouchers", [arrayOf(VOUCHER), arrayOf("bytes")], ["uint256"], G.redeem, async (ctx, [vs, sigs]) => [
+    await redeemVouchers(ctx, vs as AbiValue[][], sigs as Uint8Array[]),
+  ]),
+  fn(
+    "deposits",
+    ["address", "address", "address"],
+    [DEPOSIT_INFO],
+    G.view,
+    async (ctx, [payer, payee, token]) => [
+      await depositView(ctx, payer as Uint8Array, payee as Uint8Array, token as Uint8Array),
+    ],
+    { view: true },
+  ),
+  fn(
+    "PAYMENTS_DOMAIN_SEPARATOR",
+    [],
+    ["bytes32"],
+    G.view,
+    async (ctx) => [paymentsDomainSeparator(ctx.call.evm.common.chainId())],
+    { view: true },
+  ),
 ];
 
 /** Pays the caller's whole credit in `token` (AZR = address(0), or LEARN): state first, then the move. */

@@ -1,0 +1,153 @@
+import { Contract, type ContractRunner, type Signer, TypedDataEncoder, verifyTypedData, ZeroAddress } from "ethers";
+import { IJobMarketAbi } from "../../contracts/artifacts/IJobMarket.js";
+
+/**
+ * Metered payments off chain (the TAP pattern; on chain: IMarketPayments at 0x…0A05). A payer signs one EIP-712
+ * `Receipt` per unit of service and sends it with the request; when the service asks (a voucher request naming
+ * the total), the payer checks the total against the receipts it signed for that payee and signs one `Voucher`
+ * for the running total, which the service redeems on chain. Search queries use it; mail and push will too.
+ */
+export const MARKET = "0x0000000000000000000000000000000000000A05";
+export const PAYMENTS_DOMAIN_NAME = "Azora Payments";
+
+export const RECEIPT_TYPES = {
+  Receipt: [
+    { name: "payer", type: "address" },
+    { name: "payee", type: "address" },
+    { name: "token", type: "address" },
+    { name: "value", type: "uint128" },
+    { name: "timestampMs", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+  ],
+};
+export const VOUCHER_TYPES = {
+  Voucher: [
+    { name: "payer", type: "address" },
+    { name: "payee", type: "address" },
+    { name: "token", type: "address" },
+    { name: "valueAggregate", type: "uint128" },
+    { name: "timestampMs", type: "uint64" },
+  ],
+};
+
+export interface Receipt {
+  payer: string;
+  payee: string;
+  token: string;
+  value: bigint;
+  timestampMs: bigint;
+  nonce: bigint;
+}
+
+export interface Voucher {
+  payer: string;
+  payee: string;
+  token: string;
+  valueAggregate: bigint;
+  timestampMs: bigint;
+}
+
+export const paymentsDomain = (chainId: bigint) => ({
+  name: PAYMENTS_DOMAIN_NAME,
+  version: "1",
+  chainId,
+  verifyingContract: MARKET,
+});
+
+/** The HTTP headers carrying a receipt (request) and a voucher request (response). */
+export const RECEIPT_HEADER = "x-azora-receipt";
+export const VOUCHER_REQUEST_HEADER = "x-azora-voucher-request";
+
+const json = (o: object) => JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : (v as unknown)));
+
+export function encodeSigned<T extends object>(message: T, signature: string): string {
+  return Buffer.from(json({ ...message, signature })).toString("base64url");
+}
+
+/** A receipt or voucher header back into its message and signature (numbers as bigint); throws on malformed input. */
+export function decodeSigned<K extends string>(
+  text: string,
+  bigints: readonly K[],
+): Record<string, unknown> & { signature: string } {
+  const o = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Record<string, unknown>;
+  if (typeof o !== "object" || o === null || typeof o.signature !== "string") throw new Error("not a signed message");
+  for (const k of bigints) {
+    if (typeof o[k] !== "string" || !/^[0-9]{1,39}$/.test(o[k] as string)) throw new Error(`${k}: decimal integer`);
+    o[k] = BigInt(o[k] as string);
+  }
+  return o as Record<string, unknown> & { signature: string };
+}
+
+export function recoverReceiptSigner(chainId: bigint, r: Receipt, signature: string): string {
+  return verifyTypedData(paymentsDomain(chainId), RECEIPT_TYPES, r, signature);
+}
+
+export function recoverVoucherSigner(chainId: bigint, v: Voucher, signature: string): string {
+  return verifyTypedData(paymentsDomain(chainId), VOUCHER_TYPES, v, signature);
+}
+
+export const voucherHash = (chainId: bigint, v: Voucher) =>
+  TypedDataEncoder.hash(paymentsDomain(chainId), VOUCHER_TYPES, v);
+
+/**
+ * A payer's side of a metered service: signs a receipt per request and, when asked, a voucher for what it owes —
+ * never for more than the receipts it signed to that payee. Keeps its own ledger in memory (a payer that restarts
+ * starts a new session: the payee's ledger, not the payer's, is what a voucher request is checked against on chain).
+ */
+export class PaymentSession {
+  private signed = 0n;
+  private vouchered = 0n;
+  private nonce = BigInt(Date.now()) * 1000n;
+
+  constructor(
+    readonly signer: Signer,
+    readonly chainId: bigint,
+    readonly payee: string,
+    readonly token: string = ZeroAddress,
+    /** The highest total already vouchered to this payee (from `deposits().redeemed` or an earlier session). */
+    start = 0n,
+  ) {
+    this.signed = start;
+    this.vouchered = start;
+  }
+
+  /** Total signed in receipts (what this payer owes the payee at most). */
+  get owed(): bigint {
+    return this.signed;
+  }
+
+  async receipt(value: bigint): Promise<string> {
+    const r: Receipt = {
+      payer: await this.signer.getAddress(),
+      payee: this.payee,
+      token: this.token,
+      value,
+      timestampMs: BigInt(Date.now()),
+      nonce: this.nonce++,
+    };
+    this.signed += value;
+    return encodeSigned(r, await this.signer.signTypedData(paymentsDomain(this.chainId), RECEIPT_TYPES, r));
+  }
+
+  /** Signs the voucher a payee asked for, if it asks no more than this payer signed receipts for. */
+  async voucher(request: { valueAggregate: bigint; timestampMs: bigint }): Promise<string> {
+    if (request.valueAggregate > this.signed) {
+      throw new Error(`voucher request for ${request.valueAggregate} exceeds the ${this.signed} signed in receipts`);
+    }
+    const v: Voucher = {
+      payer: await this.signer.getAddress(),
+      payee: this.payee,
+      token: this.token,
+      valueAggregate: request.valueAggregate,
+      timestampMs: request.timestampMs,
+    };
+    const sig = await this.signer.signTypedData(paymentsDomain(this.chainId), VOUCHER_TYPES, v);
+    if (request.valueAggregate > this.vouchered) this.vouchered = request.valueAggregate;
+    return encodeSigned(v, sig);
+  }
+}
+
+/** The market's payment functions for a payer (deposit, thaw, withdraw) or a payee (redeem). */
+export function paymentsContract(runner: ContractRunner): Contract {
+  return new Contract(MARKET, IJobMarketAbi, runner);
+}
