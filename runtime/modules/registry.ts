@@ -1,6 +1,7 @@
 import type { CustomPrecompile, PrecompileFunc } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, Address } from "@ethereumjs/util";
+import type { BlockEffects, EndBlockContext } from "../effects.js";
 import type { ModuleDef } from "./host.js";
 import { toPrecompile } from "./host.js";
 
@@ -11,7 +12,8 @@ export const MODULE_ADDRESS = {
   nftRegistry: 0x0a03,
   escrow: 0x0a04,
   market: 0x0a05,
-  // Reserved: staking 0x0a06, governance 0x0a07.
+  // Reserved: staking 0x0a06, governance 0x0a07 (they report validator updates and parameter
+  // changes through `NativeModule.endBlock`, runtime/effects.ts).
   modelRegistry: 0x0a08,
 } as const;
 
@@ -34,6 +36,13 @@ export interface NativeModule {
   def: ModuleDef;
   /** Writes the module's initial state from genesis parameters (validated here). */
   genesis?(state: MerkleStateManager, params: unknown, context: GenesisContext): Promise<void>;
+  /**
+   * Runs once at the end of every block, after its transactions and before its state root (its
+   * writes are part of the block): rewards, epoch boundaries, executing passed proposals. What it
+   * returns asks the chain for validator-set changes, parameter changes or an upgrade (`BlockEffects`,
+   * applied at the heights documented there). Must be deterministic and bounded like any module code.
+   */
+  endBlock?(ctx: EndBlockContext): Promise<Partial<BlockEffects> | undefined>;
 }
 
 export interface GenesisContext {
