@@ -15,8 +15,8 @@ import type { Logger } from "../runtime/lib/logger.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../runtime/primitives/bytes.js";
 import { Chain } from "./chain/chain.js";
 import { mempoolOptions, type NodeConfig } from "./config.js";
+import { createConsensus } from "./consensus/adapters.js";
 import { ChainApp } from "./consensus/app.js";
-import { ConsensusDriver } from "./consensus/driver.js";
 import { GuardedSigner } from "./consensus/signer.js";
 import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Verifier } from "./crypto/ed25519.js";
@@ -54,6 +54,14 @@ const STATELESS_TX_ERRORS: ReadonlySet<string> = new Set([
   MempoolErrorCode.TIP_ABOVE_FEE_CAP,
   MempoolErrorCode.GAS_LIMIT_EXCEEDED,
 ]);
+
+/** Consensus stopped on its own (a software upgrade this node does not run, a block that does not commit). */
+export class ConsensusHaltedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "ConsensusHaltedError";
+  }
+}
 
 export interface RunningNode {
   rpc: RPCServerAddress;
@@ -162,6 +170,9 @@ export async function startNode(
       minBlocks: cfg.storage.startupCheckBlocks,
     });
     const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
+    // A software upgrade this version does not meet is due at the next height: refuse to start.
+    const upgradeHalt = chain.upgrades.haltReason(chain.head.header.number + 1n);
+    if (upgradeHalt !== null) throw new ConsensusHaltedError(upgradeHalt);
     chain.useCommittedRecord(record);
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {
@@ -235,7 +246,6 @@ export async function startNode(
           mempool,
           signer,
           verifier,
-          validators: spec.validators,
           log: log.child({ module: "producer" }),
           metrics,
           onFatal: (e) => fatal(e instanceof Error ? e : new Error(String(e))),
@@ -276,11 +286,10 @@ export async function startNode(
       const app = new ChainApp({
         chain,
         mempool,
-        validators: spec.validators,
         verifier,
         log: log.child({ module: "app" }),
       });
-      const driver = new ConsensusDriver({
+      const driver = createConsensus({
         chain,
         app,
         mempool,
@@ -288,14 +297,13 @@ export async function startNode(
         signer,
         wal,
         verifier,
-        validators: spec.validators,
-        params: spec.consensus,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
         syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
+        onHalt: (reason) => fatal(new ConsensusHaltedError(reason)),
       });
       // Transactions reach every mempool: accepted ones are gossiped (in batches, see txBatch.ts),
       // gossiped ones admitted. A batch is accepted (and forwarded) when it brought anything new,

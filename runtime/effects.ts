@@ -1,7 +1,9 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import type { BlockEnv } from "./evm/vm.js";
 import type { ChainParams, ChainParamsPatch } from "./params.js";
-import type { Validator } from "./primitives/validatorSet.js";
+import type { Validator, ValidatorUpdate } from "./primitives/validatorSet.js";
+
+export type { ValidatorUpdate };
 
 /**
  * What executing a block asks of the chain beyond its state — CometBFT's FinalizeBlock
@@ -19,16 +21,6 @@ export interface BlockEffects {
   validatorUpdates: ValidatorUpdate[];
   paramChanges: ParamChange[];
   upgradePlan: UpgradePlan | null;
-}
-
-/** A change of one validator (ABCI `ValidatorUpdate`): new power for a key; power 0 removes it. */
-export interface ValidatorUpdate {
-  /** Raw 32-byte ed25519 consensus key (the validator's identity in the set). */
-  publicKey: Uint8Array;
-  /** Voting power from the update's height on; 0 removes the validator. */
-  power: bigint;
-  /** 20-byte account credited with the priority fees of blocks it proposes (COINBASE). */
-  feeRecipient: Uint8Array;
 }
 
 /** Parameters that change from `height` on. */

@@ -92,3 +92,103 @@ function definedOnly<T extends object>(o: T | undefined): Partial<T> {
   if (o === undefined) return {};
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** One parameter change as the chain recorded it: from `height` on, reported by block `source`. */
+export interface ScheduledChange {
+  height: bigint;
+  /** The block whose execution reported it (changes at one height apply in the order reported). */
+  source: bigint;
+  changes: ChainParamsPatch;
+}
+
+/**
+ * The chain parameters of every height: genesis, then each recorded change from its height on, in
+ * order of height and then of report. A change that would put a parameter out of bounds is skipped
+ * (every node skips it alike; `skipped` lists them for the logs and RPC). Reading a height is a binary
+ * search over the versions; the number of versions is the number of changes ever made.
+ */
+export class ParamsHistory {
+  private readonly changes: ScheduledChange[] = [];
+  /** Versions by ascending height; versions[0] is genesis (height 0). */
+  private versions: { height: bigint; params: ChainParams }[];
+  private skippedChanges: { change: ScheduledChange; reason: string }[] = [];
+
+  constructor(
+    private readonly genesis: ChainParams,
+    changes: readonly ScheduledChange[] = [],
+  ) {
+    this.versions = [{ height: 0n, params: genesis }];
+    for (const c of changes) this.changes.push(c);
+    this.rebuild();
+  }
+
+  /** The parameters in force at `height`. */
+  at(height: bigint): ChainParams {
+    const v = this.versions;
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (v[mid].height <= height) lo = mid;
+      else hi = mid - 1;
+    }
+    return v[lo].params;
+  }
+
+  /** Records changes reported by block `source`; a stated height at or below `source` takes effect at `source` + 1. */
+  record(source: bigint, changes: readonly { height: bigint; changes: ChainParamsPatch }[]): ScheduledChange[] {
+    const added = changes.map((c) => ({
+      height: c.height > source ? c.height : source + 1n,
+      source,
+      changes: c.changes,
+    }));
+    if (added.length === 0) return added;
+    this.changes.push(...added);
+    this.rebuild();
+    return added;
+  }
+
+  /** Changes that take effect above `height` (for RPC: what is coming). */
+  pending(height: bigint): ScheduledChange[] {
+    return this.ordered().filter((c) => c.height > height);
+  }
+
+  /** Changes left out because they put a parameter out of bounds, with why. */
+  get skipped(): readonly { change: ScheduledChange; reason: string }[] {
+    return this.skippedChanges;
+  }
+
+  /** Forgets the changes reported by blocks above `height` (a rollback). */
+  truncate(height: bigint): void {
+    const kept = this.changes.filter((c) => c.source <= height);
+    this.changes.length = 0;
+    this.changes.push(...kept);
+    this.rebuild();
+  }
+
+  private ordered(): ScheduledChange[] {
+    return [...this.changes].sort((a, b) =>
+      a.height !== b.height ? (a.height < b.height ? -1 : 1) : a.source < b.source ? -1 : a.source > b.source ? 1 : 0,
+    );
+  }
+
+  private rebuild(): void {
+    const versions = [{ height: 0n, params: this.genesis }];
+    const skipped: { change: ScheduledChange; reason: string }[] = [];
+    for (const c of this.ordered()) {
+      const last = versions[versions.length - 1];
+      let params: ChainParams;
+      try {
+        params = applyParamsPatch(last.params, c.changes);
+      } catch (e) {
+        if (!(e instanceof ParamsError)) throw e;
+        skipped.push({ change: c, reason: e.message });
+        continue;
+      }
+      if (last.height === c.height) versions[versions.length - 1] = { height: c.height, params };
+      else versions.push({ height: c.height, params });
+    }
+    this.versions = versions;
+    this.skippedChanges = skipped;
+  }
+}

@@ -45,6 +45,8 @@ export interface BlockWrite {
   commit: Bytes;
   /** Trie nodes created by executing the block (keys are hex node keys). */
   trieNodes: Map<string, Bytes>;
+  /** Other records the block settles, written in its batch (the validators it settles, the effects it reported). */
+  records?: { key: Bytes; value: Bytes }[];
 }
 
 /** Deletions that take the chain back to `head` (see `rollback.ts`): applied in ONE atomic batch. */
@@ -219,6 +221,18 @@ export class ChainDB implements TrieNodeReader {
     return this.get(commitKey(n));
   }
 
+  /** A record of another key space (validators, effects: node/chain/*Store.ts own their formats). */
+  getRecord(key: Bytes): Promise<Bytes | undefined> {
+    return this.get(key);
+  }
+
+  /** Writes records outside a block (a one-time rebuild of validator records for an older database). */
+  async putRecords(records: { key: Bytes; value: Bytes }[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const r of records) batch.put(r.key, r.value);
+    await this.guard("write", () => batch.write({ sync: this.syncWrites }));
+  }
+
   async getTxLocation(txHash: Bytes): Promise<{ number: bigint; index: number } | undefined> {
     const raw = await this.get(txIndexKey(txHash));
     if (raw === undefined) return undefined;
@@ -256,6 +270,7 @@ export class ChainDB implements TrieNodeReader {
     const logAddresses = new Set<string>();
     for (const r of w.receipts) for (const l of r.logs) logAddresses.add(Buffer.from(l[0]).toString("hex"));
     for (const a of logAddresses) batch.put(logAddressKey(Buffer.from(a, "hex"), n), new Uint8Array(0));
+    for (const r of w.records ?? []) batch.put(r.key, r.value);
     batch.put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
     await this.guard("write", () => batch.write({ sync: this.syncWrites }));
   }

@@ -1,11 +1,16 @@
-import { type CommitCertificate, encodeCommit, verifyCommit } from "../../consensus/commit.js";
+import {
+  type CommitCertificate,
+  encodeCommit,
+  hasQuorum,
+  totalVotingPower,
+  verifyCommit,
+} from "../../consensus/commit.js";
 import { type SignatureVerifier, VoteType } from "../../consensus/vote.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { BlockHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
-import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
@@ -39,7 +44,6 @@ export interface BlockProducerModules {
   mempool: Mempool;
   signer: PrecommitSigner;
   verifier: SignatureVerifier;
-  validators: Validator[];
   log: Logger;
   metrics: Metrics | null;
   nowMs?: () => number;
@@ -56,7 +60,6 @@ export class BlockProducer {
   private readonly opts: BlockProducerOptions;
   private readonly m: BlockProducerModules;
   private readonly nowMs: () => number;
-  private readonly validatorIndex: number;
   private readonly app: ChainApp;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -74,12 +77,9 @@ export class BlockProducer {
     this.opts = opts;
     this.m = modules;
     this.nowMs = modules.nowMs ?? Date.now;
-    this.validatorIndex = modules.validators.findIndex((v) => equalsBytes(v.publicKey, modules.signer.publicKey));
-    assert(this.validatorIndex >= 0, "the dev signer is in the validator set");
     this.app = new ChainApp({
       chain: modules.chain,
       mempool: modules.mempool,
-      validators: modules.validators,
       verifier: modules.verifier,
       log: modules.log,
     });
@@ -143,8 +143,9 @@ export class BlockProducer {
   private hasIncludableTxs(): boolean {
     if (this.m.mempool.stats().pending === 0) return false;
     const { chain } = this.m;
-    const baseFeePerGas = nextBaseFee(chain.head.header, chain.spec.fees);
-    return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: chain.spec.gasLimit, maxTxs: 1 }).length > 0;
+    const params = chain.params.at(chain.head.header.number + 1n);
+    const baseFeePerGas = nextBaseFee(chain.head.header, params.fees);
+    return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: params.gasLimit, maxTxs: 1 }).length > 0;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -173,7 +174,19 @@ export class BlockProducer {
     const { chain } = this.m;
     const parent = chain.head;
     const number = parent.header.number + 1n;
-    const proposer = this.m.validators[this.validatorIndex];
+    const halt = chain.upgrades.haltReason(number);
+    if (halt !== null) throw new Error(halt);
+    // The validators of this height (they may change on chain): the dev key must hold +2/3 alone.
+    const validators = chain.validators.validators(number);
+    assert(validators !== null, "the validators of the next height are settled");
+    const validatorIndex = validators.findIndex((v) => equalsBytes(v.publicKey, this.m.signer.publicKey));
+    if (validatorIndex < 0 || !hasQuorum(validators[validatorIndex].votingPower, totalVotingPower(validators))) {
+      throw new Error(
+        `the dev validator no longer holds more than two thirds of the voting power at height ${number}: ` +
+          "a dev node cannot make blocks alone",
+      );
+    }
+    const proposer = validators[validatorIndex];
 
     // Propose: the app selects, executes and builds the block on the head state.
     const lastCommit = number === 1n ? new Uint8Array(0) : ((await chain.db.getCommit(parent.header.number)) ?? null);
@@ -201,11 +214,11 @@ export class BlockProducer {
       height: number,
       round,
       blockHash: proposal.hash,
-      signatures: [{ validatorIndex: this.validatorIndex, signature }],
+      signatures: [{ validatorIndex, signature }],
     };
     verifyCommit(
       commit,
-      { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators: this.m.validators },
+      { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators },
       this.m.verifier,
     );
 
