@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { MarketPreset } from "../genesis/network.js";
+import type { ChainParams } from "../runtime/params.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
@@ -92,7 +93,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
     `  Data dir      ${node.dataDir}`,
     `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
-    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
+    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
     `  Metrics       ${node.rpc.url}/metrics   Health ${node.rpc.url}/health   Status ${node.rpc.url}/status`,
     "",
     "  Dev accounts (mnemonic: test test test test test test test test test test test junk)",
@@ -196,11 +197,16 @@ async function runStart(flags: StartFlags): Promise<void> {
     `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
     `  Peer ID       ${String(status.peerId)}`,
     `  P2P           ${(status.p2pAddresses as string[]).join(" ")}`,
-    `  Validators    ${node.spec.validators.length} (timing from genesis: empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms)`,
+    `  Validators    ${node.chain.validators.validators(node.chain.head.header.number + 1n)?.length ?? 0} (empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms)`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+}
+
+/** The chain parameters of the height the node works on (genesis, or as governance changed them). */
+function nextParams(node: { chain: { head: { header: { number: bigint } }; params: { at(h: bigint): ChainParams } } }) {
+  return node.chain.params.at(node.chain.head.header.number + 1n);
 }
 
 /** How long a shutdown after a fatal failure may take before the process exits anyway. */

@@ -171,8 +171,7 @@ export async function startNode(
     });
     const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
     // A software upgrade this version does not meet is due at the next height: refuse to start.
-    const upgradeHalt = chain.upgrades.haltReason(chain.head.header.number + 1n);
-    if (upgradeHalt !== null) throw new ConsensusHaltedError(upgradeHalt);
+    chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {
@@ -186,12 +185,18 @@ export async function startNode(
     metrics.headHeight.set(Number(chain.head.header.number));
     const readers = new StateReaders(common, chain.trieStore);
     const headView = () => readers.at(chain.head.header.stateRoot);
-    const mempool = new Mempool(mempoolOptions(cfg, spec.fees.minBaseFeePerGas, spec.gasLimit), {
+    const nextParams = () => chain.params.at(chain.head.header.number + 1n);
+    const mempool = new Mempool(mempoolOptions(cfg, nextParams().fees.minBaseFeePerGas, nextParams().gasLimit), {
       state: {
         getNonce: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).nonce,
         getBalance: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).balance,
       },
       logger: log.child({ module: "mempool" }),
+    });
+    // Admission follows governance: the gas limit and base-fee floor of the height being built.
+    chain.onBlock(() => {
+      const p = nextParams();
+      mempool.setChainLimits({ blockGasLimit: p.gasLimit, minBaseFeePerGas: p.fees.minBaseFeePerGas });
     });
     const verifier = new Ed25519Verifier();
     const decoder = new ParallelDecoder(
@@ -240,7 +245,7 @@ export async function startNode(
         );
       }
       const producer = new BlockProducer(
-        { blockTimeMs: cfg.blockTimeMs, emptyBlockIntervalMs: spec.consensus.emptyBlockIntervalMs },
+        { blockTimeMs: cfg.blockTimeMs },
         {
           chain,
           mempool,
@@ -382,12 +387,16 @@ export async function startNode(
         timestamp: head.header.timestamp.toString(),
         stateRoot: bytesToHex(head.header.stateRoot),
         ...pipeline.status(),
-        validators: spec.validators.map((v, i) => ({
-          name: spec.validatorNames[i],
-          address: bytesToHex(v.address),
-          publicKey: bytesToHex(v.publicKey),
-          votingPower: v.votingPower.toString(),
-        })),
+        // The validators of the next height (the set changes on chain); genesis names where known.
+        validators: (chain.validators.validators(head.header.number + 1n) ?? []).map((v) => {
+          const g = spec.validators.findIndex((x) => equalsBytes(x.publicKey, v.publicKey));
+          return {
+            name: g >= 0 ? spec.validatorNames[g] : "",
+            address: bytesToHex(v.address),
+            publicKey: bytesToHex(v.publicKey),
+            votingPower: v.votingPower.toString(),
+          };
+        }),
         mempool: stats,
         uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
         dataDir,

@@ -583,6 +583,12 @@ export class ConsensusDriver {
             const b = blocks[next++];
             const number = b.block.header.number;
             if (number <= this.m.app.headHeight()) continue;
+            // A software upgrade this node does not run: never execute past it, even from sync.
+            const halt = this.m.app.haltReason(number);
+            if (halt !== null) {
+              this.halt(halt);
+              break;
+            }
             const validators = this.m.schedule.validators(number);
             assert(validators !== null, "the validators of the block above the head are settled");
             await this.m.app.finalize(b.block, b.commit, this.blockProposer(b.block, b.round, validators));

@@ -1,4 +1,23 @@
 import type { UpgradePlan } from "../../runtime/effects.js";
+import { AzoraError } from "../../runtime/lib/errors.js";
+
+export enum UpgradeErrorCode {
+  /** A scheduled software upgrade needs a newer version than this node runs, from this height on. */
+  REQUIRED = "UPGRADE_ERROR_REQUIRED",
+}
+
+/**
+ * The node stops here: the chain scheduled a software upgrade (governance) that this version does not
+ * meet. Not a fault — the operator installs the named version and starts the node again, and it resumes
+ * at `height` (nothing was signed or executed there).
+ */
+export class UpgradeRequiredError extends AzoraError<{
+  code: UpgradeErrorCode.REQUIRED;
+  name: string;
+  height: bigint;
+  version: string;
+  nodeVersion: string;
+}> {}
 
 /** `MAJOR.MINOR.PATCH` (a pre-release or build suffix is not accepted in a plan). */
 const VERSION_RE = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
@@ -61,11 +80,28 @@ export class UpgradeSchedule {
 
   /** The message a node stops with at `height`, or null when it may process it. */
   haltReason(height: bigint): string | null {
+    return this.requiredAt(height)?.message ?? null;
+  }
+
+  /** Throws `UpgradeRequiredError` when this node must not process `height`. */
+  check(height: bigint): void {
+    const e = this.requiredAt(height);
+    if (e !== null) throw e;
+  }
+
+  private requiredAt(height: bigint): UpgradeRequiredError | null {
     const p = this.blocking(height);
     if (p === null) return null;
-    return (
+    return new UpgradeRequiredError(
+      {
+        code: UpgradeErrorCode.REQUIRED,
+        name: p.name,
+        height: p.height,
+        version: p.version,
+        nodeVersion: this.nodeVersion,
+      },
       `software upgrade "${p.name}" is required from height ${p.height}: this node runs version ${this.nodeVersion}, ` +
-      `the chain needs ${p.version} or later. Install it and start the node again; it resumes at height ${height}`
+        `the chain needs ${p.version} or later. Install it and start the node again; it resumes at height ${height}`,
     );
   }
 

@@ -12,6 +12,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import type { BlockHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
+import { UpgradeRequiredError } from "../chain/upgrades.js";
 import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
@@ -19,8 +20,6 @@ import type { Metrics } from "../metrics.js";
 export interface BlockProducerOptions {
   /** Fixed interval between blocks (like `anvil --block-time`); undefined = a block as soon as txs wait. */
   blockTimeMs?: number;
-  /** In automatic mode, the longest an idle chain waits before an empty block (genesis parameter). */
-  emptyBlockIntervalMs: number;
 }
 
 /**
@@ -116,7 +115,9 @@ export class BlockProducer {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const interval = this.opts.blockTimeMs ?? this.opts.emptyBlockIntervalMs;
+      // In automatic mode an idle chain waits the empty-block interval in force (a chain parameter).
+      const next = this.m.chain.head.header.number + 1n;
+      const interval = this.opts.blockTimeMs ?? this.m.chain.params.at(next).consensus.emptyBlockIntervalMs;
       const waitMs = this.lastBlockAtMs + interval - this.nowMs();
       const txsWaiting = this.opts.blockTimeMs === undefined && this.hasIncludableTxs();
       if (!txsWaiting && waitMs > 0) {
@@ -128,7 +129,9 @@ export class BlockProducer {
       } catch (e) {
         // A failure here is a bug or a storage fault; halting is safer than producing on broken state.
         // Reported, not thrown: nobody awaits this loop until shutdown (an unhandled rejection).
-        this.m.log.error("block production failed; stopping the producer", {}, e);
+        if (e instanceof UpgradeRequiredError)
+          this.m.log.warn("software upgrade required: stopping", { reason: e.message });
+        else this.m.log.error("block production failed; stopping the producer", {}, e);
         this.running = false;
         this.m.onFatal?.(e);
         return;
@@ -174,8 +177,7 @@ export class BlockProducer {
     const { chain } = this.m;
     const parent = chain.head;
     const number = parent.header.number + 1n;
-    const halt = chain.upgrades.haltReason(number);
-    if (halt !== null) throw new Error(halt);
+    chain.upgrades.check(number);
     // The validators of this height (they may change on chain): the dev key must hold +2/3 alone.
     const validators = chain.validators.validators(number);
     assert(validators !== null, "the validators of the next height are settled");

@@ -269,7 +269,8 @@ export class NodeBackend implements EthBackend {
   }
 
   nextBaseFee(): bigint {
-    return nextBaseFee(this.m.chain.head.header, this.m.chain.spec.fees);
+    const head = this.m.chain.head.header;
+    return nextBaseFee(head, this.m.chain.params.at(head.number + 1n).fees);
   }
 
   suggestedTip(): bigint {
@@ -292,7 +293,7 @@ export class NodeBackend implements EthBackend {
       gasUsedRatio.push(Number(ref.header.gasUsed) / Number(ref.header.gasLimit));
       if (percentiles !== undefined) reward.push(await this.blockRewards(ref, percentiles));
     }
-    baseFeePerGas.push(nextBaseFee(last.header, this.m.chain.spec.fees));
+    baseFeePerGas.push(nextBaseFee(last.header, this.m.chain.params.at(last.header.number + 1n).fees));
     return { oldestBlock: oldest, baseFeePerGas, gasUsedRatio, reward: percentiles === undefined ? undefined : reward };
   }
 
