@@ -66,6 +66,11 @@ export interface SimOptions {
    * them alike, at `height` + 2): `power` 0 removes `node`, a node outside the set joins.
    */
   validatorChanges?: { height: number; updates: { node: number; power: number }[] }[];
+  /**
+   * A software upgrade from `height` on that `oldNodes` do not run (default: every node): they must stop
+   * before processing that height — nothing signed or executed there, not even from block sync.
+   */
+  upgrade?: { height: number; oldNodes?: number[] };
   /** Run until every live honest node has committed this many heights (and at least until minTimeMs). */
   heights: number;
   minTimeMs?: number;
@@ -93,6 +98,8 @@ export interface SimNode {
   readonly banned: Set<number>;
   /** Nodes this node's app received verified evidence against. */
   readonly evidence: number[];
+  /** Why its driver stopped on its own (an upgrade it does not run), or null. */
+  halted: string | null;
 }
 
 /** Request–response timeout (a silent peer costs this much of block sync's time). */
@@ -163,6 +170,7 @@ export class Simulation {
         bans: new PeerBans(60_000, 4096, () => this.now),
         banned: new Set(),
         evidence: [],
+        halted: null,
       });
     }
     this.adversary = new Adversary(this);
@@ -221,7 +229,11 @@ export class Simulation {
     return {
       keys: this.crypto,
       validatorUpdates: (h) => this.updatesByHeight.get(h) ?? [],
-      haltReason: () => null,
+      haltReason: (h) => {
+        const u = this.opts.upgrade;
+        if (u === undefined || h < BigInt(u.height) || !(u.oldNodes ?? [n.id]).includes(n.id)) return null;
+        return `software upgrade required from height ${u.height}`;
+      },
       buildDelay: () =>
         new Promise((resolve) => {
           const ms = this.opts.proposeDelayMs ?? 0;
@@ -295,7 +307,9 @@ export class Simulation {
       debug: () => undefined,
       info: () => undefined,
       warn: () => undefined,
+      // A halt is judged by `onHalt` (an expected upgrade, or a failure).
       error: (msg, ctx, err) =>
+        msg !== "consensus halted" &&
         this.fail(
           `node ${n.id} logged an error: ${msg} ${JSON.stringify(ctx ?? {})} ${(err as Error | undefined)?.message ?? ""}`,
         ),
@@ -365,7 +379,10 @@ export class Simulation {
         onStep: (s) => {
           if (alive()) this.adversary.onStep(n, s);
         },
-        onHalt: (reason) => this.fail(`node ${n.id} halted: ${reason}`),
+        onHalt: (reason) => {
+          if (this.opts.upgrade !== undefined && reason.startsWith("software upgrade required")) n.halted = reason;
+          else this.fail(`node ${n.id} halted: ${reason}`);
+        },
       },
     );
     n.app = app;
@@ -527,15 +544,19 @@ export class Simulation {
       if (this.failure !== null) throw this.failure;
       if (this.done()) return { timeMs: this.now, events: this.events };
     }
+    // Nothing left to happen (every node stopped on its own): done if the heights were reached anyway.
+    if (this.queue.size === 0 && this.done(true)) return { timeMs: this.now, events: this.events };
     throw new SimFailure(
       `liveness: not every live honest node committed ${this.opts.heights} heights by ${this.opts.maxTimeMs} ms ` +
         `(heights: ${this.nodes.map((n) => `${n.id}${n.crashed ? "✝" : ""}=${n.store.head}`).join(" ")})`,
     );
   }
 
-  done(): boolean {
-    if (this.now < (this.opts.minTimeMs ?? 0)) return false;
-    return this.honest.filter((n) => !n.crashed).every((n) => n.store.head >= BigInt(this.opts.heights));
+  done(ignoreMinTime = false): boolean {
+    if (!ignoreMinTime && this.now < (this.opts.minTimeMs ?? 0)) return false;
+    return this.honest
+      .filter((n) => !n.crashed && n.halted === null)
+      .every((n) => n.store.head >= BigInt(this.opts.heights));
   }
 }
 

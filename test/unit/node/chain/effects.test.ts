@@ -8,6 +8,8 @@ import { UpgradeErrorCode, UpgradeRequiredError } from "../../../../node/chain/u
 import { ValidatorStore } from "../../../../node/chain/validatorStore.js";
 import { ChainApp } from "../../../../node/consensus/app.js";
 import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
+import { effectsKey, validatorsKey } from "../../../../node/db/keys.js";
+import { rollbackChain } from "../../../../node/db/rollback.js";
 import { openChainStorage } from "../../../../node/db/storage.js";
 import { DEFAULT_MEMPOOL_OPTIONS, Mempool } from "../../../../node/mempool/index.js";
 import {
@@ -299,6 +301,35 @@ describe("software-upgrade plans from BlockEffects", () => {
     expect(upgraded.chain.upgrades.haltReason(5n)).toBeNull();
     await run(upgraded, [], 2);
     expect(upgraded.chain.head.header.number).toBe(6n);
+  });
+});
+
+describe("a rollback (azora db rollback)", () => {
+  it("drops the effects and validator records of the dropped blocks: a re-committed height does not inherit them", async () => {
+    const g = spec();
+    plan.set(4n, {
+      paramChanges: [{ height: 6n, changes: { gasLimit: g.gasLimit * 2n } }],
+      validatorUpdates: [update(4, 30n)],
+    });
+    const a = await openNode();
+    await run(a, [], 6);
+    expect(a.chain.params.at(6n).gasLimit).toBe(g.gasLimit * 2n);
+    await a.close();
+    const { db, record } = await openChainStorage(a.dir, { syncWrites: false });
+    await rollbackChain(db, 3n);
+    expect(await db.getRecord(effectsKey(4n))).toBeUndefined();
+    expect(await db.getRecord(validatorsKey(6n))).toBeUndefined();
+    expect(await db.getRecord(validatorsKey(5n))).toBeDefined(); // settled by block 3, which stays
+    record.close();
+    await db.close();
+    plan = new Map(); // the chain goes another way from height 4
+    const again = await openNode(a.dir);
+    expect(again.chain.params.at(6n).gasLimit).toBe(g.gasLimit);
+    await run(again, [], 4);
+    await again.close();
+    const later = await openNode(a.dir);
+    expect(later.chain.params.at(6n).gasLimit).toBe(g.gasLimit);
+    expect(keysAt(later.chain, 7n)).toEqual([0, 1, 2, 3].map(key));
   });
 });
 
