@@ -117,7 +117,9 @@ export class ValidatorHistory implements ValidatorSchedule {
     this.byHeight.set(record.height, record);
     this.headHeight = height;
     for (const h of this.byHeight.keys()) if (h < height - KEPT_BELOW_HEAD) this.byHeight.delete(h);
-    for (const h of this.sequences.keys()) if (h <= height) this.sequences.delete(h);
+    // Sequences of heights at or below the block are done with; those at or above the newly settled
+    // height were guessed from the previous newest set, which the block's updates may have changed.
+    for (const h of this.sequences.keys()) if (h <= height || h >= record.height) this.sequences.delete(h);
   }
 
   /**

@@ -6,12 +6,15 @@ import type { GenesisSpec } from "../../../../genesis/spec.js";
 import { Chain } from "../../../../node/chain/chain.js";
 import { UpgradeErrorCode, UpgradeRequiredError } from "../../../../node/chain/upgrades.js";
 import { ValidatorStore } from "../../../../node/chain/validatorStore.js";
+import { resolveConfig } from "../../../../node/config.js";
 import { ChainApp } from "../../../../node/consensus/app.js";
 import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { effectsKey, validatorsKey } from "../../../../node/db/keys.js";
 import { rollbackChain } from "../../../../node/db/rollback.js";
 import { openChainStorage } from "../../../../node/db/storage.js";
+import { createLogger } from "../../../../node/logger.js";
 import { DEFAULT_MEMPOOL_OPTIONS, Mempool } from "../../../../node/mempool/index.js";
+import { startDevNode } from "../../../../node/node.js";
 import {
   BlockSync,
   decodeSyncItem,
@@ -301,6 +304,37 @@ describe("software-upgrade plans from BlockEffects", () => {
     expect(upgraded.chain.upgrades.haltReason(5n)).toBeNull();
     await run(upgraded, [], 2);
     expect(upgraded.chain.head.header.number).toBe(6n);
+  });
+});
+
+describe("a dev node (in process) at a scheduled upgrade", () => {
+  it("stops producing at the height with the plan's message, and refuses to start again below the version", async () => {
+    plan.set(2n, { upgradePlan: { name: "v2-staking", height: 4n, version: "99.0.0" } });
+    const dataDir = tempDir("upgrade-dev");
+    dirs.push(dataDir);
+    const cfg = resolveConfig(undefined, {
+      dataDir,
+      rpc: { port: 0 },
+      blockTimeMs: 20,
+      log: { level: "silent" },
+      storage: { syncWrites: false },
+    });
+    const { logger } = createLogger({ level: "silent", format: "json" });
+    let stopped: (e: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => {
+      stopped = resolve;
+    });
+    const node = await startDevNode(cfg, logger, { onFatal: (e) => stopped(e) });
+    let err: Error;
+    try {
+      err = await fatal;
+      expect(node.chain.head.header.number).toBe(3n);
+    } finally {
+      await node.close();
+    }
+    expect(err).toBeInstanceOf(UpgradeRequiredError);
+    expect(err.message).toMatch(/software upgrade "v2-staking" is required from height 4.*resumes at height 4/);
+    await expect(startDevNode(cfg, logger)).rejects.toBeInstanceOf(UpgradeRequiredError);
   });
 });
 
