@@ -28,8 +28,9 @@ const MAX_CACHED_HEIGHTS = 16;
 const MIN_SEQUENCE = 16;
 
 /**
- * The genesis validators at every height (the set does not change yet), with CometBFT's proposer
- * priorities advanced once per height. Each height's priorities are derived from the nearest cached
+ * One fixed set of validators at every height, with CometBFT's proposer priorities advanced once per
+ * height — for tests and tools that need no on-chain set changes (the node reads the validators of each
+ * height from `ValidatorHistory`, consensus/validators/history.ts). Each height's priorities are derived from the nearest cached
  * lower height, and the proposer sequence of a height is memoized, so the proposer of round r costs
  * O(r) once per height — not once per message, which would let one message with a huge round
  * number stall the node.
