@@ -27,6 +27,14 @@ export interface BenchParams {
   servicesNoAI: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
+  /** Tracing phase: debug_traceTransaction (callTracer) per second, Azora vs Anvil. */
+  tracing: boolean;
+  /** Run only the tracing phase. */
+  tracingOnly: boolean;
+  /** Traces per target and workload in the tracing phase. */
+  traces: number;
+  /** Concurrent callers in the tracing phase. */
+  traceCallers: number;
   /** Storage phase: the IPFS gateway vs @fastify/static on the same segments (bench/storage.ts). */
   storage: boolean;
   /** Video phase: video/hls transcode speed per rendition (bench/video.ts). */
@@ -49,7 +57,9 @@ Azora only, then a second table (figure | native module | OpenZeppelin contract 
 Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
 and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
-@fastify/static serving the same ~1 MB segments, and (9) video: video/hls transcode speed per rendition.
+@fastify/static serving the same ~1 MB segments, (9) video: video/hls transcode speed per rendition, and (10)
+tracing: debug_traceTransaction with callTracer per second on a 2-of-3 Safe execution and on a proxy → router →
+vault transaction, on a fresh azora dev and a fresh Anvil in the same run, outputs compared.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -64,6 +74,10 @@ Options:
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
   --services-only        run only the services phase
+  --no-tracing           skip the tracing phase (10)
+  --tracing-only         run only the tracing phase
+  --traces <n>           traces per target and workload in the tracing phase (default 2000)
+  --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
   --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
@@ -130,6 +144,10 @@ export function parseArgs(argv: string[]): BenchParams | null {
     video: true,
     mediaOnly: false,
     workerArgs: [],
+    tracing: true,
+    tracingOnly: false,
+    traces: 2000,
+    traceCallers: 4,
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -177,6 +195,18 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);
+        break;
+      case "--no-tracing":
+        p.tracing = false;
+        break;
+      case "--tracing-only":
+        p.tracingOnly = true;
+        break;
+      case "--traces":
+        p.traces = positiveInt(flag, next());
+        break;
+      case "--trace-callers":
+        p.traceCallers = positiveInt(flag, next(), 256);
         break;
       case "--no-storage":
         p.storage = false;

@@ -267,9 +267,15 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startAnvil(bin: string, extraArgs: string[]): Promise<TargetProcess> {
+/** `automine`: a block per transaction, as Anvil does by default (the transfer phases use `--block-time 1`). */
+export async function startAnvil(
+  bin: string,
+  extraArgs: string[],
+  opts: { automine?: boolean } = {},
+): Promise<TargetProcess> {
   const port = await freePort();
-  const args = ["--host", "127.0.0.1", "--port", String(port), "--block-time", "1", "--silent", ...extraArgs];
+  const blockTime = opts.automine === true ? [] : ["--block-time", "1"];
+  const args = ["--host", "127.0.0.1", "--port", String(port), ...blockTime, "--silent", ...extraArgs];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   const out = watchOutput(child, (line) => (line.trim() === "" ? null : { level: "output", msg: line.slice(0, 300) }));

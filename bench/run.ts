@@ -24,6 +24,7 @@ import { hexToBigInt, RpcClient } from "./rpc.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
 import { type StorageBenchResult, storageTable } from "./storage.js";
+import { type TracingBenchResult, tracingBench, tracingTable } from "./tracing.js";
 import { azoraVersion } from "./version.js";
 import { type VideoBenchResult, videoBench, videoTable } from "./video.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
@@ -271,7 +272,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = repoRoot();
-  const targets = params.servicesOnly || params.mediaOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
+  const onlyOnePhase = params.servicesOnly || params.mediaOnly || params.tracingOnly;
+  const targets = onlyOnePhase ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
   if (targets.length > 0)
     log(
@@ -295,7 +297,7 @@ async function main(): Promise<number> {
   // 7. Services: jobs through the market with worker processes on a fresh node.
   let services: ServicesBenchResult | null = null;
   let servicesError: string | null = null;
-  if (params.services && !params.mediaOnly && (params.servicesOnly || params.only !== "anvil")) {
+  if (params.services && !params.mediaOnly && !params.tracingOnly && (params.servicesOnly || params.only !== "anvil")) {
     log("\n[services] the job market with azora worker processes…");
     try {
       services = await servicesBench({
@@ -316,7 +318,7 @@ async function main(): Promise<number> {
   let storage: StorageBenchResult | null = null;
   let video: VideoBenchResult | null = null;
   const mediaErrors: string[] = [];
-  const media = params.mediaOnly || (!params.servicesOnly && params.only !== "anvil");
+  const media = params.mediaOnly || (!params.servicesOnly && !params.tracingOnly && params.only !== "anvil");
   if (params.storage && media) {
     log("\n[storage] IPFS gateway vs @fastify/static on the same segments…");
     try {
@@ -334,6 +336,34 @@ async function main(): Promise<number> {
     } catch (e) {
       mediaErrors.push(`video: ${errMsg(e)}`);
       log(`[video] FAILED ${errMsg(e)}`);
+    }
+  }
+
+  // 10. Tracing: debug_traceTransaction with callTracer per second, Azora vs Anvil, outputs compared.
+  let tracing: TracingBenchResult | null = null;
+  let tracingError: string | null = null;
+  if (params.tracingOnly || (params.tracing && !params.servicesOnly && !params.mediaOnly)) {
+    log(
+      "\n[tracing] debug_traceTransaction (callTracer) on a Safe execution and a proxy → router → vault transaction…",
+    );
+    try {
+      tracing = await tracingBench({
+        root,
+        log,
+        traces: params.traces,
+        callers: params.traceCallers,
+        txs: 16,
+        azoraArgs: params.azoraArgs,
+        anvilArgs: params.anvilArgs,
+        only: params.only,
+      });
+      const failed = tracing.results.filter((r) => !r.ok).map((r) => `${r.target}/${r.workload}: ${r.error}`);
+      for (const c of tracing.crossChecks)
+        if (!c.agrees) failed.push(`${c.workload}: callTracer output differs from Anvil's (see the table)`);
+      if (failed.length > 0) tracingError = failed.join("; ");
+    } catch (e) {
+      tracingError = errMsg(e);
+      log(`[tracing] FAILED ${tracingError}`);
     }
   }
 
@@ -363,6 +393,8 @@ async function main(): Promise<number> {
   if (storage !== null) log(`\n${storageTable(storage)}`);
   if (video !== null) log(`\n${videoTable(video)}`);
   for (const m of mediaErrors) log(`${m.split(":")[0]}: FAILED ${m}`);
+  if (tracing !== null) log(`\n${tracingTable(tracing)}`);
+  if (tracingError !== null) log(`tracing: FAILED ${tracingError}`);
 
   const cpuList = cpus();
   const output = {
@@ -390,6 +422,7 @@ async function main(): Promise<number> {
     services,
     storage,
     video,
+    tracing,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);
@@ -399,7 +432,8 @@ async function main(): Promise<number> {
   writeFileSync(out, json);
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
-  return targets.every((t) => results[t]?.ok === true) && servicesError === null && mediaErrors.length === 0 ? 0 : 1;
+  const phasesOk = servicesError === null && mediaErrors.length === 0 && tracingError === null;
+  return targets.every((t) => results[t]?.ok === true) && phasesOk ? 0 : 1;
 }
 
 process.on("exit", killAllStarted);

@@ -8,6 +8,7 @@ import { BLOOM_BYTES } from "../runtime/primitives/receipt.js";
 import { hashValidatorSet } from "../runtime/primitives/validatorSet.js";
 import type { TrieNodeStore } from "../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../runtime/state/worldState.js";
+import { installPredeploys } from "./predeploys.js";
 import { canonicalJSON, type GenesisSpec } from "./spec.js";
 
 export interface GenesisBlock {
@@ -31,6 +32,7 @@ export async function buildGenesis(spec: GenesisSpec, common: Common, store: Tri
   }
   const totalNativeSupply = spec.alloc.reduce((sum, a) => sum + a.balance, 0n);
   await installModules(state, NATIVE_MODULES, spec.modules, { totalNativeSupply });
+  await installPredeploys(state, common);
   const stateRoot = await state.getStateRoot();
   const header: BlockHeader = {
     parentHash: keccak256(new TextEncoder().encode(canonicalJSON(spec.source))),

@@ -45,6 +45,9 @@ interface DevFlags {
   logFormat?: "json" | "pretty";
   syncWrites?: boolean;
   cpuProfile?: string;
+  unlockedAccounts?: boolean;
+  dumpState?: string;
+  loadState?: string;
   /** The `--rpc-*` limit flags (see rpc/options.ts). */
   [rpcLimit: string]: unknown;
 }
@@ -73,6 +76,11 @@ async function runDev(flags: DevFlags): Promise<void> {
     blockTimeMs: flags.blockTime,
     log: { level: flags.logLevel, format: flags.logFormat },
     storage: { syncWrites: flags.syncWrites },
+    dev: {
+      unlockedAccounts: flags.unlockedAccounts,
+      dumpStateFile: flags.dumpState === undefined ? undefined : resolve(flags.dumpState),
+      loadStateFile: flags.loadState === undefined ? undefined : resolve(flags.loadState),
+    },
   });
   const { logger, flush } = createLogger(cfg.log);
   const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
@@ -96,7 +104,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
     `  Metrics       ${node.rpc.url}/metrics   Health ${node.rpc.url}/health   Status ${node.rpc.url}/status`,
     "",
-    "  Dev accounts (mnemonic: test test test test test test test test test test test junk)",
+    `  Dev accounts (mnemonic: test test test test test test test test test test test junk)${cfg.dev.unlockedAccounts ? ", unlocked: eth_accounts lists them and the node signs for them" : ""}`,
     "  NEVER send real value to these keys: everyone knows them.",
     "",
     ...accounts.map((w, i) => {
@@ -156,9 +164,25 @@ const devCommand = program
   )
   .option("--no-sync-writes", "do not fsync each block (faster; a power loss may lose recent blocks, a crash does not)")
   .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
-  .action(async (opts: DevFlags & { syncWrites: boolean }) => {
-    // commander sets syncWrites=true by default; only pass it when the flag was given.
-    const flags: DevFlags = { ...opts, syncWrites: opts.syncWrites === false ? false : undefined };
+  .option(
+    "--no-unlocked-accounts",
+    "do not unlock the 10 dev accounts (eth_accounts empty; eth_sendTransaction and the signing methods refuse them)",
+  )
+  .option(
+    "--dump-state <file>",
+    "write the head state to <file> at shutdown (what anvil_dumpState returns: azora's own format, not Anvil's)",
+  )
+  .option(
+    "--load-state <file>",
+    "at start, when <file> exists, replace the head state with its state (a --dump-state or anvil_dumpState output)",
+  )
+  .action(async (opts: DevFlags & { syncWrites: boolean; unlockedAccounts: boolean }) => {
+    // commander sets syncWrites/unlockedAccounts=true by default; only pass them when the flag was given.
+    const flags: DevFlags = {
+      ...opts,
+      syncWrites: opts.syncWrites === false ? false : undefined,
+      unlockedAccounts: opts.unlockedAccounts === false ? false : undefined,
+    };
     await runDev(flags);
   });
 addRPCLimitOptions(devCommand);

@@ -30,6 +30,10 @@ export interface RPCConfig {
   evmWorkers?: number;
   /** Simulations waiting for a worker at most; more are refused as busy. */
   evmQueue: number;
+  /** debug_trace* running at once node-wide (the others wait their turn, round-robin by client). */
+  traceConcurrency: number;
+  /** Bytes of one trace's JSON: past it the trace stops with -32005 instead of filling memory. */
+  traceMaxBytes: number;
   /** Blocks one eth_getLogs / filter query may span. */
   logsMaxBlockRange: number;
   /** Logs one eth_getLogs / filter query may return. */
@@ -57,6 +61,8 @@ export const DEFAULT_RPC_CONFIG: RPCConfig = {
   evmTimeoutMs: 5000,
   evmWorkers: undefined,
   evmQueue: 1024,
+  traceConcurrency: 1,
+  traceMaxBytes: 25_000_000,
   logsMaxBlockRange: 10_000,
   logsMaxResults: 10_000,
   maxFilters: 10_000,
@@ -97,6 +103,15 @@ export interface NodeConfig {
   nodeKeyFile?: string;
   /** JSON file with the validator's ed25519 seed; absent = a full node that follows the chain. */
   validatorKeyFile?: string;
+  /** `azora dev` only. */
+  dev: {
+    /** eth_accounts lists the 10 mnemonic accounts and the node signs for them (`--no-unlocked-accounts`). */
+    unlockedAccounts: boolean;
+    /** Write the head state here at shutdown (`--dump-state`; what anvil_dumpState returns, azora's own format). */
+    dumpStateFile?: string;
+    /** Load the head state from here at start when the file exists (`--load-state`). */
+    loadStateFile?: string;
+  };
 }
 
 // Optional keys are present (as undefined) so the merge below recognises them.
@@ -119,6 +134,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
   nodeKeyFile: undefined,
   validatorKeyFile: undefined,
+  dev: { unlockedAccounts: true, dumpStateFile: undefined, loadStateFile: undefined },
 };
 
 export enum ConfigErrorCode {
@@ -173,6 +189,8 @@ const RPC_LIMIT_RANGES: Partial<Record<keyof RPCConfig, [number, number]>> = {
   evmTimeoutMs: [0, 3_600_000],
   evmWorkers: [1, 64],
   evmQueue: [0, 100_000],
+  traceConcurrency: [1, 64],
+  traceMaxBytes: [1024, 1024 ** 3],
   logsMaxBlockRange: [1, 100_000_000],
   logsMaxResults: [1, 100_000_000],
   maxFilters: [0, 10_000_000],
@@ -213,6 +231,12 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
     checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
   checkInt(merged.storage.startupCheckBlocks, "storage.startupCheckBlocks", 1, 100_000_000);
+  if (typeof merged.dev.unlockedAccounts !== "boolean")
+    throw new ConfigError("dev.unlockedAccounts", "expected a boolean");
+  for (const k of ["dumpStateFile", "loadStateFile"] as const) {
+    const v = merged.dev[k];
+    if (v !== undefined && (typeof v !== "string" || v === "")) throw new ConfigError(`dev.${k}`, "expected a path");
+  }
   return merged;
 }
 

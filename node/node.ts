@@ -1,11 +1,12 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEV_VALIDATOR_SEED_HEX, devnetGenesis } from "../genesis/devnet.js";
 import { type GenesisSpec, parseGenesis } from "../genesis/spec.js";
-import type { DevBackend } from "../rpc/backend.js";
+import type { EthBackend } from "../rpc/backend.js";
 import { createEthSubscriptionSource } from "../rpc/ethSubscriptions.js";
 import { createFilterMethods, DEFAULT_FILTER_OPTIONS } from "../rpc/filters.js";
 import { LogQueries } from "../rpc/logQuery.js";
+import { createDebugMethods } from "../rpc/methods/debug.js";
 import { createEthMethods, createWeb3NetMethods } from "../rpc/methods/eth.js";
 import { createRPCServer, type RPCServerAddress } from "../rpc/server.js";
 import { createSubscriptionMethods } from "../rpc/subscriptions.js";
@@ -22,6 +23,11 @@ import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Verifier } from "./crypto/ed25519.js";
 import { IntegrityError, IntegrityErrorCode, StorageError, storageRecoveryHint } from "./db/errors.js";
 import { openChainStorage, type RecoveryContext, verifyChainStorage } from "./db/storage.js";
+import { DevAccounts } from "./dev/accounts.js";
+import { logConsoleCalls } from "./dev/consoleLog.js";
+import { DevChain } from "./dev/devChain.js";
+import { DevStateStore } from "./dev/dumpState.js";
+import { createDevMethods } from "./dev/methods.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
@@ -33,10 +39,11 @@ import {
 } from "./network/index.js";
 import { decodeTxBatch, TxBatcher } from "./network/txBatch.js";
 import { BlockProducer } from "./producer/blockProducer.js";
-import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
+import { createAzoraMethods } from "./rpc/extraMethods.js";
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
+import { NodeTraceBackend } from "./rpc/traceBackend.js";
 import { StateReaders } from "./state/readers.js";
 import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
@@ -184,7 +191,8 @@ export async function startNode(
     });
     metrics.headHeight.set(Number(chain.head.header.number));
     const readers = new StateReaders(common, chain.trieStore);
-    const headView = () => readers.at(chain.head.header.stateRoot);
+    // The head state (in dev mode, with cheats made since the head block): what admission checks against.
+    const headView = () => readers.at(chain.headStateRoot);
     const nextParams = () => chain.params.at(chain.head.header.number + 1n);
     const mempool = new Mempool(mempoolOptions(cfg, nextParams().fees.minBaseFeePerGas, nextParams().gasLimit), {
       state: {
@@ -214,7 +222,8 @@ export async function startNode(
       start(): Promise<void> | void;
       stop(): Promise<void>;
       status(): Record<string, unknown>;
-      dev?: DevBackend;
+      /** Dev mode's own methods (cheats, unlocked accounts); absent on a network node (-32601). */
+      devMethods?: (backend: EthBackend) => MethodTable;
       onTxAccepted?: (raw: Uint8Array) => void;
       peerCount(): number;
     };
@@ -244,6 +253,7 @@ export async function startNode(
             `\`azora db rollback ${recovery.target} --to ${head} --rewrite-history --yes\` to give those blocks up`,
         );
       }
+      const accounts = new DevAccounts({ unlocked: cfg.dev.unlockedAccounts });
       const producer = new BlockProducer(
         { blockTimeMs: cfg.blockTimeMs },
         {
@@ -254,13 +264,29 @@ export async function startNode(
           log: log.child({ module: "producer" }),
           metrics,
           onFatal: (e) => fatal(e instanceof Error ? e : new Error(String(e))),
+          isImpersonated: (sender) => accounts.isImpersonated(sender),
         },
       );
+      const devLog = log.child({ module: "dev" });
+      logConsoleCalls(chain.headVM.evm.events as never, log.child({ module: "console" }));
+      const devChain = new DevChain({ chain, producer, mempool, signer, accounts, log: devLog });
+      const devState = new DevStateStore({ chain, producer, mempool, log: devLog });
+      if (cfg.dev.loadStateFile !== undefined && existsSync(cfg.dev.loadStateFile)) {
+        await devState.load(readFileSync(cfg.dev.loadStateFile));
+      }
+      const dumpStateFile = cfg.dev.dumpStateFile;
       pipeline = {
         start: () => producer.start(),
-        stop: () => producer.stop(),
+        stop: async () => {
+          await producer.stop();
+          if (dumpStateFile !== undefined) {
+            writeFileSync(dumpStateFile, await devState.dump());
+            devLog.info("dumped dev state", { file: dumpStateFile });
+          }
+        },
         status: () => ({ mode: "dev", round: 0, step: "commit", peers: 0, catching_up: false }),
-        dev: createDevBackend(producer),
+        devMethods: (backend) =>
+          createDevMethods({ dev: devChain, accounts, backend, mempool, common, state: devState }),
         peerCount: () => 0,
       };
     } else {
@@ -430,9 +456,13 @@ export async function startNode(
       clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
       decoder,
       status,
-      dev: pipeline.dev,
+      trace: new NodeTraceBackend(
+        { concurrency: cfg.rpc.traceConcurrency, maxBytes: cfg.rpc.traceMaxBytes },
+        { chain, simulations },
+      ),
       onTxAccepted: pipeline.onTxAccepted,
       peerCount: () => pipeline.peerCount(),
+      simulateMaxBytes: cfg.rpc.maxResponseBytes,
     });
     const logsMaxBlockRange = BigInt(cfg.rpc.logsMaxBlockRange);
     const logQueries = new LogQueries();
@@ -449,6 +479,7 @@ export async function startNode(
     const methods: MethodTable = {
       ...createWeb3NetMethods(backend),
       ...createEthMethods(backend, { logsMaxBlockRange, logQueries }),
+      ...createDebugMethods(backend),
       ...filters.methods,
       ...createSubscriptionMethods(subscriptionSource, {
         maxPerConnection: cfg.rpc.maxSubscriptionsPerConnection,
@@ -456,7 +487,7 @@ export async function startNode(
         logger: log.child({ module: "ws" }),
       }),
       ...createAzoraMethods(backend, mempool, chain),
-      ...(pipeline.dev === undefined ? {} : createDevMethods(pipeline.dev)),
+      ...pipeline.devMethods?.(backend),
     };
     const server = createRPCServer({
       host: cfg.rpc.host,

@@ -3,6 +3,7 @@
  * `azora job …` (the requester side). Only wiring lives here — flags to config, handlers per kind, logger —
  * the policy is in services/runtime and services/client.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
@@ -14,6 +15,7 @@ import {
   createBlobServer,
   createFileBlobStore,
   createTestHashHandler,
+  inlineSpecURI,
   type JobHandler,
   JobStatus,
   type JobView,
@@ -39,6 +41,16 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
+/** A byte count: an integer with an optional KiB/MiB/GiB/TiB suffix. */
+function bytesArg(name: string) {
+  return (v: string): bigint => {
+    const m = /^([0-9]{1,15})(KiB|MiB|GiB|TiB)?$/.exec(v);
+    if (m === null) throw new InvalidArgumentError(`${name} must be a byte count, e.g. 1073741824 or 64GiB`);
+    const shift = { KiB: 10n, MiB: 20n, GiB: 30n, TiB: 40n }[m[2] as "KiB"] ?? 0n;
+    return BigInt(m[1]) << shift;
+  };
+}
+
 function amountArg(name: string) {
   return (v: string): string => {
     if (!/^[0-9]+(\.[0-9]{1,18})?$/.test(v))
@@ -55,6 +67,7 @@ async function handlersFor(
     logger: ReturnType<typeof createLogger>["logger"];
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
+    pin: { maxPinBytes?: bigint; capacityBytes?: bigint; fetchTimeoutMs?: number };
     fault?: string;
   },
 ): Promise<JobHandler[]> {
@@ -73,6 +86,17 @@ async function handlersFor(
         checkSegments: opts.video.checkSegments,
         logger: opts.logger.child({ module: "video" }),
         fault: opts.fault === "tamper-segment" ? "tamper-segment" : undefined,
+      }),
+    );
+  }
+  if (kinds.includes("storage/pin")) {
+    const { createPinHandler } = await import("../services/pin/index.js");
+    out.push(
+      createPinHandler({
+        stateDir: resolve(opts.dataDir, "pin"),
+        limits: { maxPinBytes: opts.pin.maxPinBytes, capacityBytes: opts.pin.capacityBytes },
+        fetchTimeoutMs: opts.pin.fetchTimeoutMs,
+        logger: opts.logger.child({ module: "pin" }),
       }),
     );
   }
@@ -152,6 +176,8 @@ interface WorkerFlags extends KeyFlags {
   videoMaxDuration?: number;
   videoMaxHeight?: number;
   videoCheckSegments?: number;
+  pinMaxBytes?: bigint;
+  pinCapacity?: bigint;
 }
 
 /** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
@@ -212,6 +238,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
       maxHeight: f.videoMaxHeight,
       checkSegments: f.videoCheckSegments,
     },
+    pin: { maxPinBytes: f.pinMaxBytes, capacityBytes: f.pinCapacity, fetchTimeoutMs: cfg.fetchTimeoutMs },
     fault: cfg.fault,
   });
   const stopProfile = f.cpuProfile === undefined ? undefined : await startCPUProfile(f.cpuProfile);
@@ -357,7 +384,12 @@ interface PostFlags extends ClientFlags {
   claimWindow: number;
   deliverWindow: number;
   challengeWindow: number;
-  verification: "accept" | "replay" | "arbiter";
+  verification: "accept" | "replay" | "arbiter" | "retrieval";
+  cid?: string;
+  dagBytes?: bigint;
+  gateway?: string[];
+  provider?: string[];
+  duration?: number;
   arbiter?: string;
   serveHost: string;
   servePort: number;
@@ -398,18 +430,31 @@ function parseParams(f: PostFlags): Record<string, unknown> {
 
 async function runPost(kind: string, f: PostFlags): Promise<void> {
   const client = await clientFrom(f, true);
-  const verification = {
+  let verification = {
     accept: Verification.RequesterAccept,
     replay: Verification.Replay,
     arbiter: Verification.Arbiter,
+    retrieval: Verification.Retrieval,
   }[f.verification];
   let input: Uint8Array | { sha256: string; uris: string[] };
-  if (f.input !== undefined) input = new Uint8Array(readFileSync(f.input));
+  let contentType = f.contentType;
+  let challengeWindow = f.challengeWindow;
+  const params = parseParams(f);
+  if (kind === "storage/pin") {
+    // the input is the pin request (root CID + DAG size): its sha256, the job's inputHash, binds the job to it
+    const pin = await pinRequestFrom(f);
+    input = pin.bytes;
+    contentType = pin.contentType;
+    if (f.provider !== undefined) params.providers = f.provider;
+    if (f.verification !== "accept" && f.verification !== "retrieval")
+      throw new InvalidArgumentError("storage/pin is verified by retrieval challenges (--verification retrieval)");
+    verification = Verification.Retrieval;
+    if (f.duration !== undefined) challengeWindow = f.duration;
+  } else if (f.input !== undefined) input = new Uint8Array(readFileSync(f.input));
   else if (f.inputUrl !== undefined && f.inputSha256 !== undefined)
     input = { sha256: f.inputSha256, uris: [f.inputUrl] };
   else throw new InvalidArgumentError("give --input <file>, or --input-url <url> with --input-sha256 <hex>");
 
-  const params = parseParams(f);
   if (kind === "video/hls" && params.ffmpeg === undefined) {
     // the output bytes depend on the ffmpeg version: pin the local one unless the requester named one
     const { toolVersion } = await import("../services/video/index.js");
@@ -422,7 +467,9 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
     }
   }
   const store = createFileBlobStore(resolve(f.dataDir, "blobs"));
-  const needsHost = input instanceof Uint8Array && input.length > 1024;
+  const needsHost =
+    (input instanceof Uint8Array && input.length > 1024) ||
+    inlineSpecURI((await client.buildSpec({ kind, input, contentType, params })).doc) === undefined;
   const server = needsHost
     ? await createBlobServer(store, { host: f.serveHost, port: f.servePort, publicUrl: f.publicUrl })
     : undefined;
@@ -430,14 +477,14 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
     const posted = await client.post({
       kind,
       input,
-      contentType: f.contentType,
+      contentType,
       params,
       token: f.token,
       price: parseUnits(f.price, 18),
       redundancy: f.redundancy,
       claimWindowSec: f.claimWindow,
       deliverWindowSec: f.deliverWindow,
-      challengeWindowSec: f.challengeWindow,
+      challengeWindowSec: challengeWindow,
       verification,
       arbiter: f.arbiter,
       host: server === undefined ? undefined : { store, url: server.url },
@@ -480,6 +527,34 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
   }
 }
 
+/**
+ * The pin request of `job post storage/pin`: `--cid`, and the DAG's size from `--dag-bytes` or from the root
+ * block fetched (and hash-checked) from `--gateway` (default a local `azora storage serve`).
+ */
+async function pinRequestFrom(f: PostFlags): Promise<{ bytes: Uint8Array; contentType: string }> {
+  const pin = await import("../services/pin/index.js");
+  const { gatewaySource, parseCID } = await import("../services/storage/index.js");
+  if (f.cid === undefined) throw new InvalidArgumentError("storage/pin: give --cid <cid> (what to pin)");
+  const cid = parseCID(f.cid);
+  let dagBytes = f.dagBytes;
+  if (dagBytes === undefined) {
+    const gateways = f.gateway ?? ["http://127.0.0.1:8080"];
+    const { bytes } = await gatewaySource(gateways)(cid);
+    dagBytes = pin.spanOf(pin.decodeNode(cid, bytes));
+  }
+  return { bytes: pin.encodeRequest({ cid, dagBytes }), contentType: pin.REQUEST_CONTENT_TYPE };
+}
+
+/** `job challenge --position n|random`: the evidence URI of a storage/pin retrieval challenge. */
+async function pinEvidence(client: MarketClient, id: bigint, position: string): Promise<string> {
+  const pin = await import("../services/pin/index.js");
+  if (position !== "random") return pin.evidenceURI(pin.uintField(position, "--position"));
+  // a uniform position over the DAG the receipt names (any block, in proportion to its size)
+  const receipt = pin.decodeReceipt((await client.result(id)).bytes);
+  const r = BigInt(`0x${randomBytes(16).toString("hex")}`);
+  return pin.evidenceURI(r % receipt.dagBytes);
+}
+
 function idArg(v: string): bigint {
   if (!/^[0-9]{1,78}$/.test(v)) throw new InvalidArgumentError("job id must be a decimal integer");
   return BigInt(v);
@@ -501,7 +576,10 @@ export function registerServiceCommands(program: Command): void {
   program
     .command("worker")
     .description("Run a job-market worker: watch, claim, run, deliver, settle and verify jobs of the given kinds")
-    .argument("[kinds...]", "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx)")
+    .argument(
+      "[kinds...]",
+      "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx, video/hls, storage/pin)",
+    )
     .option("-c, --config <file>", "JSON config file (keys in README; flags override it)")
     .option("--rpc <url>", "JSON-RPC URL of a node (default http://127.0.0.1:8545)")
     .option("--ws <url>", "WebSocket URL for new heads (default: the RPC URL, ws://)")
@@ -567,6 +645,16 @@ export function registerServiceCommands(program: Command): void {
       "video/hls: random segments a replay check re-encodes (default 2)",
       intArg("--video-check-segments", 0, 64),
     )
+    .option(
+      "--pin-max-bytes <bytes>",
+      "storage/pin: largest DAG taken for one job, e.g. 64GiB (default 64GiB)",
+      bytesArg("--pin-max-bytes"),
+    )
+    .option(
+      "--pin-capacity <bytes>",
+      "storage/pin: most bytes held for all pins at once (default 512GiB)",
+      bytesArg("--pin-capacity"),
+    )
     .action((kinds: string[], o: WorkerFlags & { verify: boolean; reclaim: boolean }) => runWorker(kinds, o));
 
   const job = program.command("job").description("Post jobs to the market, follow them and fetch their results");
@@ -594,11 +682,24 @@ export function registerServiceCommands(program: Command): void {
         600,
       )
       .addOption(
-        new Option("--verification <mode>", "how disputes are settled")
-          .choices(["accept", "replay", "arbiter"])
+        new Option("--verification <mode>", "how disputes are settled (storage/pin: retrieval)")
+          .choices(["accept", "replay", "arbiter", "retrieval"])
           .default("accept"),
       )
       .option("--arbiter <address>", "arbiter (verification arbiter)")
+      .option("--cid <cid>", "storage/pin: the root to pin (a UnixFS file or directory, or a raw block)")
+      .option(
+        "--dag-bytes <n>",
+        "storage/pin: the DAG's size (its root's span; default: read from the root block)",
+        bytesArg("--dag-bytes"),
+      )
+      .option("--gateway <url...>", "storage/pin: gateways to read the root block from (default http://127.0.0.1:8080)")
+      .option("--provider <multiaddr...>", "storage/pin: IPFS peers (…/p2p/<id>) the worker fetches the DAG from")
+      .option(
+        "--duration <s>",
+        "storage/pin: seconds to hold it (the challenge window; within the market's window bounds)",
+        intArg("--duration", 1, 1e9),
+      )
       .option("--serve-host <host>", "where to serve a large input", "127.0.0.1")
       .option("--serve-port <port>", "port to serve a large input on (0 = any)", intArg("--serve-port", 0, 65535), 0)
       .option("--public-url <url>", "URL workers reach the served input at (default http://serve-host:port)")
@@ -670,12 +771,20 @@ export function registerServiceCommands(program: Command): void {
     [
       "challenge",
       "Challenge a delivered result (posts the challenge bond)",
-      (c, id, o) => c.challenge(id, (o.evidence as string) ?? ""),
+      async (c, id, o) =>
+        c.challenge(
+          id,
+          o.position === undefined ? ((o.evidence as string) ?? "") : await pinEvidence(c, id, o.position as string),
+        ),
     ],
   ];
   for (const [name, description, fn] of simple) {
     const c = job.command(name).description(description).argument("<id>", "job id", idArg);
-    if (name === "challenge") c.option("--evidence <uri>", "where the evidence is (e.g. your own result's URI)");
+    if (name === "challenge")
+      c.option("--evidence <uri>", "where the evidence is (e.g. your own result's URI)").option(
+        "--position <n|random>",
+        "storage/pin: the DAG position whose block the worker must prove it holds (random: uniform over the DAG)",
+      );
     withClientOptions(c, true).action(async (id: bigint, o: ClientFlags & Record<string, unknown>) => {
       const client = await clientFrom(o, true);
       try {

@@ -1,6 +1,8 @@
 import type { TypedTransaction } from "@ethereumjs/tx";
 import type { BlockHeader } from "../runtime/primitives/block.js";
 import type { Log, Receipt } from "../runtime/primitives/receipt.js";
+import type { PlannedBlock } from "./simulate.js";
+import type { TraceCallRequest, TraceRequest } from "./trace.js";
 import type {
   AccessListEntry,
   BlockTagOrHash,
@@ -25,7 +27,13 @@ export interface TxView {
   hash: Uint8Array;
   from: Uint8Array;
   /** Present once included in a block. */
-  location?: { blockHash: Uint8Array; blockNumber: bigint; index: number; baseFeePerGas: bigint };
+  location?: {
+    blockHash: Uint8Array;
+    blockNumber: bigint;
+    blockTimestamp: bigint;
+    index: number;
+    baseFeePerGas: bigint;
+  };
 }
 
 export interface BlockWithTxs extends BlockRef {
@@ -95,6 +103,25 @@ export interface FeeHistory {
   reward?: bigint[][];
 }
 
+export interface SimulateOptions {
+  validation: boolean;
+  returnFullTransactions: boolean;
+}
+
+/** One fork's configuration as EIP-7910 (eth_config) describes it. */
+export interface ForkConfig {
+  /** Unix seconds at which it activated; 0 for a fork active since genesis. */
+  activationTime: number;
+  chainId: bigint;
+  /** EIP-6122 FORK_HASH (4 bytes): CRC32 of the genesis hash and the activations past genesis. */
+  forkId: Uint8Array;
+  blobSchedule: { target: number; max: number; baseFeeUpdateFraction: number };
+  /** Precompile name → address, native modules included. */
+  precompiles: Record<string, Uint8Array>;
+  /** System contract name → address (the ones the block processing calls). */
+  systemContracts: Record<string, Uint8Array>;
+}
+
 export interface NodeStatus {
   [key: string]: unknown;
 }
@@ -125,6 +152,13 @@ export interface EthBackend {
   /** Smallest gas limit with which `req` succeeds; throws ExecutionRevertedError / RPCError. */
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint>;
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult>;
+  /**
+   * eth_simulateV1 (geth's semantics): `blocks` (from `planBlocks`) run on `base`'s state; the answer's JSON text.
+   * Throws SimulationError with the spec's codes for a block or call it refuses.
+   */
+  simulateV1(base: BlockRef, blocks: PlannedBlock[], opts: SimulateOptions, budget?: RequestBudget): Promise<string>;
+  /** eth_config (EIP-7910): the fork configuration the node runs. */
+  forkConfig(): Promise<ForkConfig>;
 
   /** Validates and pools a signed transaction; throws TxRejectedError with geth's message. */
   sendRawTransaction(raw: Uint8Array): Promise<Uint8Array>;
@@ -150,8 +184,25 @@ export interface EthBackend {
 
   status(): Promise<NodeStatus>;
   peerCount(): number;
-  /** Dev-only helpers (evm_mine, …); undefined outside dev mode. */
-  readonly dev?: DevBackend;
+  /**
+   * Dev mode's history rewriting (`evm_revert`, `anvil_reset`): the chain went back to `head`, and
+   * blocks above it are gone. Filters restart from there. Never called outside dev mode.
+   */
+  onRewind?(listener: (head: BlockRef) => void): () => void;
+  /** debug_trace*; undefined where the node does not trace. */
+  readonly trace?: TraceBackend;
+}
+
+/**
+ * Traces, as JSON text (built off the consensus thread, within the node's trace byte cap and time
+ * budget, a few at a time node-wide). Throws RPCErrors with geth's messages.
+ */
+export interface TraceBackend {
+  /** undefined when the hash names no mined transaction. */
+  traceTransaction(hash: Uint8Array, request: TraceRequest, budget?: RequestBudget): Promise<string | undefined>;
+  /** `[{txHash, result}, …]` for every transaction of the block. */
+  traceBlock(ref: BlockRef, request: TraceRequest, budget?: RequestBudget): Promise<string>;
+  traceCall(ref: BlockRef, req: CallRequest, request: TraceCallRequest, budget?: RequestBudget): Promise<string>;
 }
 
 export interface LogFilter {
@@ -159,12 +210,6 @@ export interface LogFilter {
   addresses: Uint8Array[];
   /** Per position: null = any, else a set of acceptable topics (OR). */
   topics: (Uint8Array[] | null)[];
-}
-
-export interface DevBackend {
-  mine(blocks: number, timestamp?: bigint): Promise<void>;
-  increaseTime(seconds: bigint): bigint;
-  setNextBlockTimestamp(timestamp: bigint): void;
 }
 
 export type { CallRequest, FilterCriteria, StateOverride };

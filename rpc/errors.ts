@@ -26,6 +26,8 @@ export enum RPCErrorCode {
   TIMEOUT = "RPC_ERROR_TIMEOUT",
   /** The response (or the batch's responses together) would exceed the byte limit. */
   RESPONSE_TOO_LARGE = "RPC_ERROR_RESPONSE_TOO_LARGE",
+  /** eth_simulateV1 refused a block or a call (its own -380xx codes, from the execution-apis). */
+  SIMULATION = "RPC_ERROR_SIMULATION",
 }
 
 /** Numeric JSON-RPC codes (JSON-RPC 2.0 spec, EIP-1474 and geth). */
@@ -56,7 +58,8 @@ export type RPCErrorType =
   | { code: RPCErrorCode.RESOURCE_NOT_FOUND; reason: string }
   | { code: RPCErrorCode.LIMIT_EXCEEDED; reason: string }
   | { code: RPCErrorCode.TIMEOUT }
-  | { code: RPCErrorCode.RESPONSE_TOO_LARGE };
+  | { code: RPCErrorCode.RESPONSE_TOO_LARGE }
+  | { code: RPCErrorCode.SIMULATION; reason: string; simulationCode: SimulationErrorCode };
 
 /** The JSON-RPC `error` member. */
 export interface JSONRPCErrorObject {
@@ -183,6 +186,34 @@ export class RequestTimeoutError extends RPCError<{ code: RPCErrorCode.TIMEOUT }
 export class ResponseTooLargeError extends RPCError<{ code: RPCErrorCode.RESPONSE_TOO_LARGE }> {
   constructor() {
     super({ code: RPCErrorCode.RESPONSE_TOO_LARGE }, JSONRPC_CODE.RESPONSE_TOO_LARGE, "response too large");
+  }
+}
+
+/** eth_simulateV1's error codes (execution-apis `eth_simulateV1` errors; geth's simulate errors). */
+export enum SimulationErrorCode {
+  NONCE_TOO_LOW = -38010,
+  NONCE_TOO_HIGH = -38011,
+  BASE_FEE_TOO_LOW = -38012,
+  INTRINSIC_GAS_TOO_LOW = -38013,
+  INSUFFICIENT_FUNDS = -38014,
+  BLOCK_GAS_LIMIT_REACHED = -38015,
+  BLOCK_NUMBER_NOT_INCREASING = -38020,
+  BLOCK_TIMESTAMP_NOT_INCREASING = -38021,
+  SENDER_NOT_EOA = -38024,
+  MAX_INIT_CODE_SIZE_EXCEEDED = -38025,
+  CLIENT_LIMIT_EXCEEDED = -38026,
+  /** Transactions maxFeePerGas is too low (geth's -32005 here). */
+  FEE_CAP_TOO_LOW = -32005,
+}
+
+/** A block or call eth_simulateV1 refuses, with the spec's code for it and geth's wording. */
+export class SimulationError extends RPCError<{
+  code: RPCErrorCode.SIMULATION;
+  reason: string;
+  simulationCode: SimulationErrorCode;
+}> {
+  constructor(simulationCode: SimulationErrorCode, reason: string) {
+    super({ code: RPCErrorCode.SIMULATION, reason, simulationCode }, simulationCode, reason);
   }
 }
 

@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { EthBackend, LogFilter } from "./backend.js";
 import { LimitExceededError, ServerError } from "./errors.js";
 import { toHexData } from "./hex.js";
 import { LogQueries } from "./logQuery.js";
 import { DEFAULT_LOGS_MAX_BLOCK_RANGE, LOG_QUERY_COST, resolveLogRange, toLogFilter } from "./methods/eth.js";
 import { clientKey, PerClientCounter } from "./quota.js";
+import { newSubscriptionId, normalizeId } from "./subscriptions.js";
 import { defineMethod, type FilterCriteria, type MethodTable } from "./types.js";
 
 export interface FilterOptions {
@@ -117,14 +117,14 @@ export function createFilterMethods(
     if (!perClient.tryAcquire(f.owner)) {
       throw new LimitExceededError(`too many filters (limit ${opts.maxFiltersPerClient} per client)`);
     }
-    const id = `0x${randomBytes(16).toString("hex")}`;
+    const id = newSubscriptionId();
     filters.set(id, f);
     if (f.kind === "pending") pendingFilters++;
     return id;
   }
 
   function get(id: string): Filter {
-    const f = filters.get(id.toLowerCase());
+    const f = filters.get(normalizeId(id));
     if (f === undefined) throw filterNotFound();
     f.lastPollMs = nowMs();
     return f;
@@ -154,7 +154,7 @@ export function createFilterMethods(
     eth_newPendingTransactionFilter: defineMethod([], (_args, ctx) =>
       install({ kind: "pending", owner: clientKey(ctx), cursor: pending.position, lastPollMs: nowMs() }),
     ),
-    eth_uninstallFilter: defineMethod([{ name: "id", type: "string" }], ([id]) => remove(id.toLowerCase())),
+    eth_uninstallFilter: defineMethod([{ name: "id", type: "string" }], ([id]) => remove(normalizeId(id))),
     eth_getFilterChanges: defineMethod(
       [{ name: "id", type: "string" }],
       async ([id], ctx) => {
@@ -197,11 +197,21 @@ export function createFilterMethods(
     ),
   };
 
+  // Dev mode's rewind (evm_revert): block and log filters restart at the new head, so the blocks
+  // mined after it are reported even at heights the filter had already passed.
+  const unsubscribeRewind =
+    backend.onRewind?.((head) => {
+      for (const f of filters.values()) {
+        if (f.kind !== "pending" && f.nextBlock > head.header.number + 1n) f.nextBlock = head.header.number + 1n;
+      }
+    }) ?? (() => undefined);
+
   return {
     methods,
     dispose: () => {
       clearInterval(sweep);
       unsubscribePending();
+      unsubscribeRewind();
       for (const id of [...filters.keys()]) remove(id);
     },
   };

@@ -1,4 +1,5 @@
 import { Capability, type TypedTransaction } from "@ethereumjs/tx";
+import { bytesToBigInt } from "@ethereumjs/util";
 import { logsBloom } from "../runtime/primitives/receipt.js";
 import type { BlockRef, BlockWithTxs, LogView, ReceiptView, TxView } from "./backend.js";
 import { toHexData as hex, toHexQuantity as qty } from "./hex.js";
@@ -23,7 +24,7 @@ export function formatHeader(ref: BlockRef): Record<string, unknown> {
     receiptsRoot: hex(h.receiptsRoot),
     miner: hex(h.miner),
     difficulty: "0x0",
-    totalDifficulty: "0x0",
+    // No totalDifficulty: the execution-apis Block has none, and geth dropped it after the merge.
     extraData: "0x",
     gasLimit: qty(h.gasLimit),
     gasUsed: qty(h.gasUsed),
@@ -57,6 +58,8 @@ export function formatTransaction(view: TxView): Record<string, unknown> {
   const out: Record<string, unknown> = {
     blockHash: loc === undefined ? null : hex(loc.blockHash),
     blockNumber: loc === undefined ? null : qty(loc.blockNumber),
+    // Required by the execution-apis TransactionInfo since 2025 (geth 1.16 answers it too).
+    blockTimestamp: loc === undefined ? null : qty(loc.blockTimestamp),
     transactionIndex: loc === undefined ? null : qty(loc.index),
     hash: hex(view.hash),
     from: hex(view.from),
@@ -85,6 +88,18 @@ export function formatTransaction(view: TxView): Record<string, unknown> {
   if (tx.supports(Capability.EIP2930AccessLists)) {
     const list = (tx as TypedTransaction & { accessList: [Uint8Array, Uint8Array[]][] }).accessList;
     out.accessList = list.map(([address, keys]) => ({ address: hex(address), storageKeys: keys.map(hex) }));
+  }
+  if (tx.supports(Capability.EIP7702EOACode)) {
+    // geth's SetCodeAuthorization JSON: every number a quantity, the address as data.
+    const list = (tx as TypedTransaction & { authorizationList: Uint8Array[][] }).authorizationList;
+    out.authorizationList = list.map(([chainId, address, nonce, yParity, r, s]) => ({
+      chainId: qty(bytesToBigInt(chainId)),
+      address: hex(address),
+      nonce: qty(bytesToBigInt(nonce)),
+      yParity: qty(bytesToBigInt(yParity)),
+      r: qty(bytesToBigInt(r)),
+      s: qty(bytesToBigInt(s)),
+    }));
   }
   if (tx.type !== 0 || tx.supports(Capability.EIP155ReplayProtection)) out.chainId = qty(tx.common.chainId());
   const v = tx.v ?? 0n;

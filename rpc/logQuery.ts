@@ -82,22 +82,23 @@ export class LogJSONCache {
 }
 
 /**
- * Admits at most `concurrency` log queries at a time; the others wait until their deadline, served
- * round-robin by client so one client's backlog does not hold everybody else's queries back.
+ * Admits at most `concurrency` jobs (log queries, traces) at a time; the others wait until their
+ * deadline, served round-robin by client so one client's backlog does not hold everybody else's back.
  */
-class Gate {
+export class Gate {
   private running = 0;
   private readonly waiting = new FairQueue<Waiter>();
 
   constructor(
     private readonly concurrency: number,
     private readonly queue: number,
+    private readonly what = "log queries",
   ) {}
 
   async run<T>(budget: RequestBudget | undefined, fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       if (this.waiting.size >= this.queue) {
-        throw new LimitExceededError(`server busy: ${this.waiting.size} log queries waiting; try again later`);
+        throw new LimitExceededError(`server busy: ${this.waiting.size} ${this.what} waiting; try again later`);
       }
       const client = budget?.client ?? "unknown";
       await new Promise<void>((go, fail) => {

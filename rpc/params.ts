@@ -10,6 +10,7 @@ import { hexDigit, hexToBytes } from "./hex.js";
 import type {
   AccessListEntry,
   AccountOverride,
+  AuthorizationEntry,
   BlockTag,
   BlockTagName,
   BlockTagOrHash,
@@ -216,6 +217,31 @@ export function parseAccessList(v: unknown): AccessListEntry[] {
   );
 }
 
+/** EIP-7702 authorizations as geth's TransactionArgs reads them (`v` accepted for `yParity`, as viem may send). */
+export function parseAuthorizationList(v: unknown): AuthorizationEntry[] {
+  if (!Array.isArray(v))
+    throw new InvalidParamsError(
+      `json: cannot unmarshal ${jsonKind(v)} into Go value of type []types.SetCodeAuthorization`,
+    );
+  return v.map((entry, i) =>
+    at(`[${i}]`, () => {
+      if (!isObject(entry))
+        throw new InvalidParamsError(
+          `json: cannot unmarshal ${jsonKind(entry)} into Go value of type types.SetCodeAuthorization`,
+        );
+      const yParity = entry.yParity ?? entry.v;
+      return {
+        chainId: at("chainId", () => parseQuantity(entry.chainId)),
+        address: at("address", () => parseAddress(entry.address)),
+        nonce: at("nonce", () => parseUint64(entry.nonce)),
+        yParity: at("yParity", () => parseQuantity(yParity)),
+        r: at("r", () => parseQuantity(entry.r)),
+        s: at("s", () => parseQuantity(entry.s)),
+      };
+    }),
+  );
+}
+
 const CALL_QUANTITY_FIELDS = ["gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value", "chainId"] as const;
 const CALL_UINT64_FIELDS = ["gas", "nonce", "type"] as const;
 
@@ -245,6 +271,8 @@ export function parseCallRequest(v: unknown): CallRequest {
   const callData = input ?? data;
   if (callData !== undefined) out.data = callData;
   if (present(v, "accessList")) out.accessList = at("accessList", () => parseAccessList(v.accessList));
+  if (present(v, "authorizationList"))
+    out.authorizationList = at("authorizationList", () => parseAuthorizationList(v.authorizationList));
   return out;
 }
 

@@ -49,7 +49,15 @@ export const WS_CLOSE_SLOW_CONSUMER = 1008;
 
 /** `0x` + 32 random hex chars, like geth's subscription ids. */
 export function newSubscriptionId(): string {
-  return `0x${randomBytes(16).toString("hex")}`;
+  // A quantity, as geth's rpc.NewID makes them and the execution-apis schemas want: no leading zeros.
+  const digits = randomBytes(16).toString("hex").replace(/^0+/, "");
+  return `0x${digits === "" ? "0" : digits}`;
+}
+
+/** An id as a client may send it back (any case, with leading zeros) → the form `newSubscriptionId` made. */
+export function normalizeId(id: string): string {
+  const digits = id.toLowerCase().replace(/^0x0*/, "");
+  return `0x${digits === "" ? "0" : digits}`;
 }
 
 interface Subscription {
@@ -265,9 +273,9 @@ export function createSubscriptionMethods(
     eth_unsubscribe: defineMethod([{ name: "id", type: "string" }], ([id], ctx): boolean => {
       const conn = requireConnection(ctx);
       const subs = registry.get(conn);
-      const sub = subs?.get(id);
+      const sub = subs?.get(normalizeId(id));
       if (subs === undefined || sub === undefined) return false;
-      subs.delete(id);
+      subs.delete(sub.id);
       disposeSubscription(sub);
       return true;
     }),

@@ -123,8 +123,20 @@ export interface CallRequest {
   data?: Uint8Array;
   nonce?: bigint;
   accessList?: AccessListEntry[];
+  /** EIP-7702 set-code authorizations (a type-4 transaction). */
+  authorizationList?: AuthorizationEntry[];
   type?: bigint;
   chainId?: bigint;
+}
+
+/** A signed EIP-7702 authorization tuple; `address` lowercase. */
+export interface AuthorizationEntry {
+  chainId: bigint;
+  address: string;
+  nonce: bigint;
+  yParity: bigint;
+  r: bigint;
+  s: bigint;
 }
 
 export interface FilterCriteria {

@@ -6,7 +6,7 @@ import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
 import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./effects.js";
-import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
+import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { burnFromSupply, NATIVE_MODULES } from "./modules/index.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
@@ -94,8 +94,17 @@ export class BlockExecution {
     return this.transactions.length;
   }
 
-  /** Runs one transaction; on `included: false` the state is exactly as before the call. */
-  async apply(tx: TypedTransaction, sender: Address, raw: Uint8Array): Promise<ApplyResult> {
+  /**
+   * Runs one transaction; on `included: false` the state is exactly as before the call.
+   * `allowContractSender` (dev mode's impersonation of a contract account, as Anvil allows) lifts
+   * EIP-3607's rule that a sender has no code, for this transaction only.
+   */
+  async apply(
+    tx: TypedTransaction,
+    sender: Address,
+    raw: Uint8Array,
+    opts: { allowContractSender?: boolean } = {},
+  ): Promise<ApplyResult> {
     assert(this.phase === "open", "apply after seal/abort");
     if (this.gasUsed + tx.gasLimit > this.env.gasLimit) return { included: false, reason: "block gas limit reached" };
     if (this.fastTransfers && looksLikePlainTransfer(tx)) {
@@ -110,6 +119,7 @@ export class BlockExecution {
       }
     }
     let result: Awaited<ReturnType<typeof runTx>>;
+    const restore = opts.allowContractSender === true ? liftEIP3607Once(this.vm, sender) : undefined;
     try {
       result = await runTx(this.vm, {
         tx,
@@ -120,6 +130,8 @@ export class BlockExecution {
     } catch (e) {
       // runTx reverts its own journal checkpoint before throwing: nothing of this tx remains.
       return { included: false, reason: (e as Error).message };
+    } finally {
+      restore?.();
     }
     this.gasUsed += result.totalGasSpent;
     return this.record(tx, sender, raw, {

@@ -17,7 +17,10 @@ interface IJobMarket {
     enum Verification {
         RequesterAccept, // 0: the requester accepts; the challenge window's end finalizes; no challenges
         Replay, //          1: a challenge asks 3 other workers of the kind to re-run the job and vote
-        Arbiter //          2: the job's arbiter rules on a challenge; a silent arbiter ends in a refund
+        Arbiter, //         2: the job's arbiter rules on a challenge; a silent arbiter ends in a refund
+        Retrieval //        3: custody over the challenge window (e.g. a pin): 3 verifiers check that the worker
+        //                     still answers; a rejected challenge returns the job to Submitted until the window
+        //                     ends, an upheld one slashes the worker and refunds the time left pro rata
     }
 
     enum JobStatus {
@@ -47,10 +50,11 @@ interface IJobMarket {
         bytes32 inputHash; //      sha256 of the input bytes the worker must fetch and check
         address token; //          address(0) = AZR (msg.value), 0x…0A02 = LEARN (allowance)
         uint256 price; //          per slot
-        uint8 redundancy; //       number of independent workers (1..maxRedundancy; 1 for Arbiter)
+        uint8 redundancy; //       number of independent workers (1..maxRedundancy; 1 for Arbiter and Retrieval)
         uint64 claimWindow; //     seconds after posting during which slots can be claimed
         uint64 deliverWindow; //   seconds a claimer has to deliver (commit) after its claim; also the reveal window
-        uint64 challengeWindow; // seconds after the last delivery during which the result can be challenged
+        uint64 challengeWindow; // seconds after the last delivery during which the result can be challenged;
+        //                         for Retrieval, the custody period the price pays for
         uint8 verification; //     a Verification value
         address arbiter; //        required for Verification.Arbiter, else address(0)
     }
@@ -147,8 +151,11 @@ interface IJobMarket {
     /// @notice `amount` AZR taken from the worker's bonded stake: `burned` destroyed, the rest credited to
     ///         `beneficiary` (address(0) when it was split among several winners or all burned).
     event WorkerSlashed(uint256 indexed id, address indexed worker, uint256 amount, uint256 burned, address beneficiary);
-    /// @notice A challenge the verifiers or the arbiter rejected: its bond, `burned` destroyed, the rest to the workers.
+    /// @notice A challenge the verifiers or the arbiter rejected: its bond, `burned` destroyed, the rest to the workers
+    ///         (Replay, Arbiter) or to the verifiers that voted with the majority (Retrieval).
     event ChallengerSlashed(uint256 indexed id, address indexed challenger, uint256 amount, uint256 burned);
+    /// @notice A Retrieval challenge ended without being upheld: the job is Submitted again until challengeEnds.
+    event JobResumed(uint256 indexed id, uint64 challengeEnds);
     event ClaimExpired(uint256 indexed id, address indexed worker, uint8 slot);
     event Withdrawn(address indexed account, address indexed token, uint256 amount);
 

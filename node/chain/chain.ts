@@ -22,6 +22,7 @@ import type { ChainDB } from "../db/chainDb.js";
 import type { CommittedRecord } from "../db/committedRecord.js";
 import { StorageError, StorageErrorCode } from "../db/errors.js";
 import { effectsKey, KeyPrefix } from "../db/keys.js";
+import { rollbackChain } from "../db/rollback.js";
 import { VERSION } from "../version.js";
 import { decodeEffects, encodeEffects } from "./effectsCodec.js";
 import { UpgradeSchedule } from "./upgrades.js";
@@ -81,6 +82,9 @@ export class Chain implements BlockHashLookup {
   private readonly headersByHash = new LRU<string, BlockHeader>(4096);
   private readonly hashesByNumber = new LRU<bigint, Uint8Array>(4096);
   private readonly listeners = new Set<BlockListener>();
+  private readonly rewindListeners = new Set<(head: HeadInfo) => void>();
+  /** Dev mode: the head state's root after cheats (anvil_setBalance, …) changed it since the head block. */
+  private devStateRoot: Uint8Array | null = null;
   private readonly log: Logger;
   /** The highest-committed record beside the database, rewritten after each committed block. */
   private record: CommittedRecord | null = null;
@@ -220,6 +224,77 @@ export class Chain implements BlockHashLookup {
     this.record = record;
   }
 
+  /**
+   * The root of the state that the next block builds on and that `latest` reads see. It is the head
+   * block's state root, except in dev mode after a cheat (`anvil_setBalance`, `anvil_setCode`, …)
+   * edited the head state between blocks, as Anvil and Hardhat do; the next block commits to it.
+   */
+  get headStateRoot(): Uint8Array {
+    return this.devStateRoot ?? this._head.header.stateRoot;
+  }
+
+  /** The state root that reads at `ref` see: the head's state root for the head block, else the header's. */
+  stateRootAt(ref: HeadInfo): Uint8Array {
+    return equalsBytes(ref.hash, this._head.hash) ? this.headStateRoot : ref.header.stateRoot;
+  }
+
+  /**
+   * Dev mode only: `headState` was edited outside a block (a cheat) and now has `root`. Its trie
+   * nodes stay pending in the trie store and are persisted with the next block.
+   */
+  setDevStateRoot(root: Uint8Array): void {
+    this.devStateRoot = equalsBytes(root, this._head.header.stateRoot) ? null : root;
+  }
+
+  /**
+   * Dev mode only (`evm_revert`, `anvil_reset`): rewrites history. Lowers the highest-committed record
+   * to `to`, deletes every block above `to` with the database rollback (one atomic synced batch),
+   * resets the head and its state to block `to` (or to `stateRoot`, a snapshot's root with cheats) and
+   * the validators, parameters and upgrade plans to what the blocks up to `to` settled,
+   * and tells rewind listeners (filters) about the new head. The caller holds the block pipeline.
+   */
+  async rewindTo(to: bigint, stateRoot?: Uint8Array): Promise<HeadInfo> {
+    assert(to <= this._head.header.number, "rewind goes back");
+    const hash = await this.db.getCanonicalHash(to);
+    assert(hash !== undefined, "the rewind target is stored");
+    // The record first: a crash before the rollback leaves it below the database's head (the next start
+    // accepts that and goes on from the old head); the other order would leave it above, which the
+    // start refuses as lost committed blocks.
+    this.record?.write({ height: to, hash, uncheckedLogBytes: 0 }, { sync: true });
+    const r = await rollbackChain(this.db, to);
+    assert(equalsBytes(r.hash, hash), "the rolled-back head is the rewind target");
+    const header = await this.db.getHeader(r.hash);
+    assert(header !== undefined && header.number === to, "the rolled-back head is stored");
+    this.headersByHash.clear();
+    this.hashesByNumber.clear();
+    this._head = { header, hash: r.hash };
+    this.devStateRoot = null;
+    // What the dropped blocks settled or reported is gone with them (the rollback deleted their records).
+    this.validators.reset(to, await this.validatorStore.window(to, this.spec.validators));
+    this.params.truncate(to);
+    this.upgrades.truncate(to);
+    await this.headState.setStateRoot(stateRoot ?? header.stateRoot, true);
+    if (stateRoot !== undefined) this.setDevStateRoot(stateRoot);
+    this.log.warn("dev chain rewound: blocks above the new head are gone", {
+      head: to.toString(),
+      dropped: (r.previousTop - to).toString(),
+    });
+    for (const l of this.rewindListeners) {
+      try {
+        l(this._head);
+      } catch (e) {
+        this.log.error("rewind listener failed", {}, e);
+      }
+    }
+    return this._head;
+  }
+
+  /** Called after a dev rewind (`rewindTo`) with the new head. */
+  onRewind(listener: (head: HeadInfo) => void): () => void {
+    this.rewindListeners.add(listener);
+    return () => this.rewindListeners.delete(listener);
+  }
+
   onBlock(listener: BlockListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -315,6 +390,7 @@ export class Chain implements BlockHashLookup {
     this.headersByHash.set(bytesToHex(block.hash), block.header);
     this.hashesByNumber.set(block.header.number, block.hash);
     this._head = { header: block.header, hash: block.hash };
+    this.devStateRoot = null;
     this.applyEffects(block.header.number, effects, settled.next);
     for (const l of this.listeners) {
       try {

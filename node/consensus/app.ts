@@ -57,6 +57,8 @@ export class ChainApp {
       verifier: SignatureVerifier;
       log: Logger;
       nowSeconds?: () => bigint;
+      /** Dev mode: senders whose transactions may come from a contract account (impersonation). */
+      isImpersonated?: (sender: string) => boolean;
     },
   ) {}
 
@@ -138,11 +140,14 @@ export class ChainApp {
      * seconds at 400 tx/s before this). Leaving txs for the next block is always valid.
      */
     budgetMs?: number;
+    /** Dev mode (`anvil_setNextBlockBaseFeePerGas`): this block's base fee instead of the computed one. */
+    baseFeePerGas?: bigint;
   }): Promise<ExecutedProposal> {
     await this.dropOpen();
     const { chain, mempool } = this.m;
     const base = this.nextEnvBase();
-    const { parent, number, baseFeePerGas, gasLimit } = base;
+    const { parent, number, gasLimit } = base;
+    const baseFeePerGas = opts.baseFeePerGas ?? base.baseFeePerGas;
     const timestamp = opts.timestamp < parent.header.timestamp ? parent.header.timestamp : opts.timestamp;
     const env = {
       number,
@@ -163,7 +168,9 @@ export class ChainApp {
       if (performance.now() > deadline) break;
       // Once one tx of a sender is left out, its later nonces cannot run in this block.
       if (skippedSenders.has(ptx.sender)) continue;
-      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw);
+      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
+        allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
+      });
       if (r.included) {
         txHashes.push(keccak256(ptx.raw));
         senders.add(ptx.sender);

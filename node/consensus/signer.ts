@@ -202,6 +202,48 @@ export class GuardedSigner {
     return this.sign(height, round, SIGN_STEP.proposal, proposalSignBytes(chainId, height, round, blockHash, polRound));
   }
 
+  /**
+   * Dev chain rewind only (`evm_revert`, `anvil_reset`: explicit history rewriting). Moves the
+   * last-signed state back to the precommit of the block that is the head again — `vote` is that
+   * precommit's (height, round, sign bytes), re-signed here with the same deterministic key, so the
+   * state is exactly the one the guard held right after that block — or to the initial state
+   * (`null`: back to genesis). Refused unless this guard holds `devPublicKey`: a network validator's
+   * guard never moves back (`azora db rollback` keeps it).
+   */
+  rewindForDevChain(
+    devPublicKey: Uint8Array,
+    vote: { height: bigint; round: number; signBytes: Uint8Array } | null,
+  ): Promise<void> {
+    assert(equalBytes(this.publicKey, devPublicKey), "only the dev validator's guard is ever rewound");
+    const run = this.queue.then(() => {
+      if (this.failure !== null) {
+        throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });
+      }
+      const next: LastSignState =
+        vote === null
+          ? { height: 0n, round: 0, step: 0, signBytes: null, signature: null }
+          : {
+              height: vote.height,
+              round: vote.round,
+              step: SIGN_STEP.precommit,
+              signBytes: vote.signBytes.slice(),
+              signature: this.key.sign(vote.signBytes),
+            };
+      try {
+        // Always synced (the dev signer's per-block writes are not): written before the database's
+        // synced rollback, it must not be lost behind it, or the next block would be a regression.
+        this.slots.write(fieldsOf(next, this.publicKey), true);
+      } catch (e) {
+        // As in `signNow`: the file may hold either state; refuse everything until a restart re-reads it.
+        this.failure = e instanceof SlotFileError ? e.type.reason : (e as Error).message;
+        throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });
+      }
+      this.state = next;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private async signNow(height: bigint, round: number, step: SignStep, signBytes: Uint8Array): Promise<Uint8Array> {
     if (this.failure !== null) {
       throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });

@@ -5,6 +5,7 @@ import {
   Capability,
   create1559FeeMarketTxFromBytesArray,
   createAccessList2930TxFromBytesArray,
+  createEOACode7702TxFromBytesArray,
   createLegacyTxFromBytesArray,
   createTxFromRLP,
   isLegacyTx,
@@ -35,13 +36,15 @@ export interface DecodeContext {
   clock?: () => number;
 }
 
-/** Legacy, EIP-2930 and EIP-1559. Blob (3) and set-code (4) txs are not carried by this pool. */
-type SupportedType = 0 | 1 | 2;
+/** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
+type SupportedType = 0 | 1 | 2 | 4;
 
 /** Signed field counts: a shorter list is geth's "rlp: too few elements". */
-const FIELD_COUNT: Record<SupportedType, number> = { 0: 9, 1: 11, 2: 12 };
+const FIELD_COUNT: Record<SupportedType, number> = { 0: 9, 1: 11, 2: 12, 4: 13 };
 /** Index of the first signature field (v / yParity); r and s follow it. */
-const SIGNATURE_AT: Record<SupportedType, number> = { 0: 6, 1: 8, 2: 9 };
+const SIGNATURE_AT: Record<SupportedType, number> = { 0: 6, 1: 8, 2: 9, 4: 10 };
+/** Fields that are RLP lists rather than byte strings: the access list, and a set-code tx's authorizations. */
+const LIST_FIELDS: Record<SupportedType, readonly number[]> = { 0: [], 1: [7], 2: [8], 4: [8, 9] };
 
 /** Error text from ethereumjs can embed tx fields; keep what we echo to RPC callers short. */
 const MAX_REASON_CHARS = 200;
@@ -105,7 +108,11 @@ function envelopeType(raw: Uint8Array): SupportedType {
   const first = raw[0];
   if (first >= 0xc0) return TransactionType.Legacy;
   if (first >= 0x80) throw invalidTx("rlp: expected input list for types.LegacyTx");
-  if (first !== TransactionType.AccessListEIP2930 && first !== TransactionType.FeeMarketEIP1559) {
+  if (
+    first !== TransactionType.AccessListEIP2930 &&
+    first !== TransactionType.FeeMarketEIP1559 &&
+    first !== TransactionType.EOACodeEIP7702
+  ) {
     throw new MempoolError({ code: MempoolErrorCode.TX_TYPE_NOT_SUPPORTED, txType: first });
   }
   if (raw.length === 1) throw invalidTx("invalid transaction: typed transaction too short");
@@ -167,12 +174,12 @@ function diagnoseUndecodable(raw: Uint8Array, type: SupportedType, ctx: DecodeCo
   const sOk = s > 0n && s <= SECP256K1_ORDER_DIV_2; // EIP-2 low-s
   if (!yParityOk || !rOk || !sOk) throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
 
-  if (type === TransactionType.FeeMarketEIP1559) {
+  if (type === TransactionType.FeeMarketEIP1559 || type === TransactionType.EOACodeEIP7702) {
     const maxPriorityFeePerGas = bytesToBigInt(fields[2]);
     const maxFeePerGas = bytesToBigInt(fields[3]);
     if (maxPriorityFeePerGas > maxFeePerGas) {
       // ethereumjs cannot build this tx at all, so recover the signer by hand to keep the check order.
-      assertRecoverableSender(raw[0], fields, v, ctx.common);
+      assertRecoverableSender(raw[0], fields, SIGNATURE_AT[type], v, ctx.common);
       validateGas(probe);
       throw new MempoolError({ code: MempoolErrorCode.TIP_ABOVE_FEE_CAP, maxPriorityFeePerGas, maxFeePerGas });
     }
@@ -192,9 +199,8 @@ function decodeFieldList(raw: Uint8Array, type: SupportedType): unknown[] {
   const want = FIELD_COUNT[type];
   if (decoded.length < want) throw invalidTx("rlp: too few elements");
   if (decoded.length > want) throw invalidTx("rlp: input list has too many elements");
-  const accessListAt = type === TransactionType.Legacy ? -1 : SIGNATURE_AT[type] - 1;
   for (let i = 0; i < decoded.length; i++) {
-    if (i !== accessListAt && !(decoded[i] instanceof Uint8Array)) {
+    if (!LIST_FIELDS[type].includes(i) && !(decoded[i] instanceof Uint8Array)) {
       throw invalidTx("rlp: expected input string or byte");
     }
   }
@@ -224,12 +230,26 @@ function buildUnsignedProbe(type: SupportedType, fields: Uint8Array[], ctx: Deco
         opts,
       );
     }
+    case TransactionType.EOACodeEIP7702: {
+      const [, nonce, tip, feeCap, gasLimit, to, value, data] = fields;
+      const lists = fields as unknown as Parameters<typeof createEOACode7702TxFromBytesArray>[0];
+      const clampedTip = bytesToBigInt(tip) > bytesToBigInt(feeCap) ? feeCap : tip;
+      return createEOACode7702TxFromBytesArray(
+        [ourChainId, nonce, clampedTip, feeCap, gasLimit, to, value, data, lists[8], lists[9]],
+        opts,
+      );
+    }
   }
 }
 
 /** EIP-2718 signing hash keccak(type || rlp(unsigned fields)), then ecrecover; throws INVALID_SENDER. */
-function assertRecoverableSender(typeByte: number, fields: Uint8Array[], yParity: bigint, common: Common): void {
-  const sigAt = SIGNATURE_AT[TransactionType.FeeMarketEIP1559];
+function assertRecoverableSender(
+  typeByte: number,
+  fields: Uint8Array[],
+  sigAt: number,
+  yParity: bigint,
+  common: Common,
+): void {
   const msgHash = keccak_256(concatBytes(Uint8Array.of(typeByte), RLP.encode(fields.slice(0, sigAt))));
   try {
     const recover = common.customCrypto.ecrecover ?? ecrecover;

@@ -9,7 +9,7 @@ export enum MempoolErrorCode {
   /** Raw bytes are not a decodable transaction; the message carries the reason. */
   INVALID_TX = "MEMPOOL_INVALID_TX",
   OVERSIZED_DATA = "MEMPOOL_OVERSIZED_DATA",
-  /** Types 3 (blob) and 4 (set-code) and unknown types. */
+  /** Type 3 (blob: Azora carries no blobs) and unknown types. */
   TX_TYPE_NOT_SUPPORTED = "MEMPOOL_TX_TYPE_NOT_SUPPORTED",
   /** Legacy transaction signed without EIP-155 chain id. */
   UNPROTECTED_TX = "MEMPOOL_UNPROTECTED_TX",

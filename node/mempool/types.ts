@@ -19,7 +19,7 @@ export interface PooledTx {
   readonly cost: bigint;
   /** `raw.length` in bytes. */
   readonly size: number;
-  /** EIP-2718 type: 0, 1 or 2. */
+  /** EIP-2718 type: 0, 1, 2 or 4. */
   readonly type: number;
   /** When the tx entered this pool, in ms from the injected clock. */
   readonly receivedAt: number;

@@ -48,6 +48,8 @@ export interface BlockProducerModules {
   nowMs?: () => number;
   /** Called once when block production fails and stops (a storage failure or a bug): the node stops. */
   onFatal?: (e: unknown) => void;
+  /** Dev mode: impersonated senders, whose transactions may come from a contract account. */
+  isImpersonated?: (sender: string) => boolean;
 }
 
 /**
@@ -56,7 +58,10 @@ export interface BlockProducerModules {
  * (+2/3 of the power signed: a commit certificate), persist (one atomic batch), then notify.
  */
 export class BlockProducer {
-  private readonly opts: BlockProducerOptions;
+  /** Interval mining (`--block-time`, `evm_setIntervalMining`); undefined = automatic. */
+  private blockTimeMs: number | undefined;
+  /** `evm_setAutomine(false)`: without interval mining, blocks come only from `mineNow`. */
+  private automine = true;
   private readonly m: BlockProducerModules;
   private readonly nowMs: () => number;
   private readonly app: ChainApp;
@@ -70,10 +75,12 @@ export class BlockProducer {
   timeOffsetSeconds = 0n;
   /** evm_setNextBlockTimestamp: used once for the next block. */
   nextTimestamp: bigint | null = null;
+  /** anvil_setNextBlockBaseFeePerGas: used once for the next block. */
+  nextBaseFeePerGas: bigint | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(opts: BlockProducerOptions, modules: BlockProducerModules) {
-    this.opts = opts;
+    this.blockTimeMs = opts.blockTimeMs;
     this.m = modules;
     this.nowMs = modules.nowMs ?? Date.now;
     this.app = new ChainApp({
@@ -81,6 +88,7 @@ export class BlockProducer {
       mempool: modules.mempool,
       verifier: modules.verifier,
       log: modules.log,
+      isImpersonated: modules.isImpersonated,
     });
     this.lastBlockAtMs = this.nowMs();
   }
@@ -89,7 +97,7 @@ export class BlockProducer {
     assert(!this.running, "producer started twice");
     this.running = true;
     this.unsubscribe = this.m.mempool.onPending(() => {
-      if (this.opts.blockTimeMs === undefined) this.wake?.();
+      if (this.blockTimeMs === undefined && this.automine) this.wake?.();
     });
     this.loopDone = this.loop();
   }
@@ -107,6 +115,34 @@ export class BlockProducer {
     return this.exclusive(() => this.produceBlock());
   }
 
+  /**
+   * Mining modes of dev mode: `automine` (a block as soon as transactions wait, and an empty block
+   * every `emptyBlockIntervalMs`) and interval mining (a block every `intervalMs`; undefined or 0
+   * turns it off). With both off, blocks come only from `mineNow` (evm_mine, anvil_mine).
+   */
+  setMining(mode: { automine?: boolean; intervalMs?: number }): void {
+    if (mode.automine !== undefined) this.automine = mode.automine;
+    if (mode.intervalMs !== undefined) this.blockTimeMs = mode.intervalMs > 0 ? mode.intervalMs : undefined;
+    this.lastBlockAtMs = this.nowMs();
+    this.wake?.();
+  }
+
+  get mining(): { automine: boolean; intervalMs: number | undefined } {
+    return { automine: this.automine, intervalMs: this.blockTimeMs };
+  }
+
+  /** After a dev chain rewind: the block interval counts from now. */
+  restartClock(): void {
+    this.lastBlockAtMs = this.nowMs();
+    this.nextTimestamp = null;
+    this.nextBaseFeePerGas = null;
+  }
+
+  /** Runs `fn` alone: no block is built while it runs (dev cheats edit the head state in it). */
+  runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
+  }
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn);
     this.lock = next.catch(() => undefined);
@@ -117,9 +153,10 @@ export class BlockProducer {
     while (this.running) {
       // In automatic mode an idle chain waits the empty-block interval in force (a chain parameter).
       const next = this.m.chain.head.header.number + 1n;
-      const interval = this.opts.blockTimeMs ?? this.m.chain.params.at(next).consensus.emptyBlockIntervalMs;
+      const emptyBlockIntervalMs = this.m.chain.params.at(next).consensus.emptyBlockIntervalMs;
+      const interval = this.blockTimeMs ?? (this.automine ? emptyBlockIntervalMs : Number.POSITIVE_INFINITY);
       const waitMs = this.lastBlockAtMs + interval - this.nowMs();
-      const txsWaiting = this.opts.blockTimeMs === undefined && this.hasIncludableTxs();
+      const txsWaiting = this.blockTimeMs === undefined && this.automine && this.hasIncludableTxs();
       if (!txsWaiting && waitMs > 0) {
         await this.sleep(waitMs);
         continue;
@@ -147,13 +184,14 @@ export class BlockProducer {
     if (this.m.mempool.stats().pending === 0) return false;
     const { chain } = this.m;
     const params = chain.params.at(chain.head.header.number + 1n);
-    const baseFeePerGas = nextBaseFee(chain.head.header, params.fees);
+    const baseFeePerGas = this.nextBaseFeePerGas ?? nextBaseFee(chain.head.header, params.fees);
     return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: params.gasLimit, maxTxs: 1 }).length > 0;
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      // No timer for an infinite wait (automine and interval mining off): only `wake` ends it.
+      const timer = Number.isFinite(ms) ? setTimeout(done, Math.min(ms, 2 ** 31 - 1)) : undefined;
       const self = this;
       function done() {
         clearTimeout(timer);
@@ -193,10 +231,13 @@ export class BlockProducer {
     // Propose: the app selects, executes and builds the block on the head state.
     const lastCommit = number === 1n ? new Uint8Array(0) : ((await chain.db.getCommit(parent.header.number)) ?? null);
     assert(lastCommit !== null, "parent commit certificate is stored");
+    const baseFeePerGas = this.nextBaseFeePerGas ?? undefined;
+    this.nextBaseFeePerGas = null;
     const proposal = await this.app.buildProposal({
       proposer,
       timestamp: this.nextBlockTimestamp(parent.header),
       lastCommit,
+      baseFeePerGas,
     });
 
     // Precommit and commit: the sole validator holds all the power, so its signature is +2/3. A

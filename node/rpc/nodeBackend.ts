@@ -9,17 +9,20 @@ import type {
   BlockRef,
   BlockWithTxs,
   CallOutcome,
-  DevBackend,
   EthBackend,
   FeeHistory,
+  ForkConfig,
   LogFilter,
   LogView,
   NodeStatus,
   ReceiptView,
+  SimulateOptions,
+  TraceBackend,
   TxView,
 } from "../../rpc/backend.js";
-import { LimitExceededError, TxRejectedError } from "../../rpc/errors.js";
+import { LimitExceededError, ServerError, TxRejectedError } from "../../rpc/errors.js";
 import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
+import type { PlannedBlock } from "../../rpc/simulate.js";
 import type { BlockTagOrHash, CallRequest, RequestBudget, StateOverride } from "../../rpc/types.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import type { Logger } from "../../runtime/lib/logger.js";
@@ -32,10 +35,13 @@ import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
+import { azoraForkConfig } from "./forkConfig.js";
 import type { SimulationPool } from "./simulation/pool.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
+/** eth_simulateV1 answers at most this many bytes unless told otherwise. */
+const DEFAULT_SIMULATE_MAX_BYTES = 25_000_000;
 /** eth_getLogs answers at most this many logs (geth's default cap). */
 export const DEFAULT_LOGS_MAX_RESULTS = 10_000;
 
@@ -69,7 +75,10 @@ export interface NodeBackendModules {
   decoder: ParallelDecoder;
   status: () => Promise<NodeStatus>;
   peerCount?: () => number;
-  dev?: DevBackend;
+  /** debug_trace*. */
+  trace?: TraceBackend;
+  /** Bytes of one eth_simulateV1 answer at most (the node passes rpc.maxResponseBytes; default 25 MB). */
+  simulateMaxBytes?: number;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
 }
@@ -84,16 +93,17 @@ function callKey(req: CallRequest): string {
 export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
   readonly clientVersion: string;
-  readonly dev?: DevBackend;
+  readonly trace?: TraceBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
+  private config: ForkConfig | undefined;
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
-    this.dev = modules.dev;
+    this.trace = modules.trace;
   }
 
   headNumber(): bigint {
@@ -135,7 +145,13 @@ export class NodeBackend implements EthBackend {
       hash: keccak256(raw),
       // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.
       from: receipts[index].from,
-      location: { blockHash: ref.hash, blockNumber: ref.header.number, index, baseFeePerGas: ref.header.baseFeePerGas },
+      location: {
+        blockHash: ref.hash,
+        blockNumber: ref.header.number,
+        blockTimestamp: ref.header.timestamp,
+        index,
+        baseFeePerGas: ref.header.baseFeePerGas,
+      },
     }));
     let logIndex = 0;
     const receiptViews: ReceiptView[] = receipts.map((receipt, i) => {
@@ -184,8 +200,15 @@ export class NodeBackend implements EthBackend {
     return { ...(await this.decodeBlock(ref)), index: loc.index };
   }
 
+  /** The state at `ref`: at the head, the head state (in dev mode it may carry cheats made since the block). */
   private view(ref: BlockRef) {
-    return this.m.readers.at(ref.header.stateRoot);
+    return this.m.readers.at(this.m.chain.stateRootAt(ref));
+  }
+
+  /** `ref`'s header with the state root its simulations run on (see `view`). */
+  private simulationHeader(ref: BlockRef) {
+    const stateRoot = this.m.chain.stateRootAt(ref);
+    return stateRoot === ref.header.stateRoot ? ref.header : { ...ref.header, stateRoot };
   }
 
   async getAccount(ref: BlockRef, address: Uint8Array): Promise<AccountState> {
@@ -227,11 +250,12 @@ export class NodeBackend implements EthBackend {
   }
 
   async call(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<CallOutcome> {
-    const run = () => this.m.simulations.run("call", { header: ref.header, req, overrides }, budget);
+    const header = this.simulationHeader(ref);
+    const run = () => this.m.simulations.run("call", { header, req, overrides }, budget);
     if (overrides !== undefined) return run();
-    // A call's result depends only on the block and the request: dApps polling the same view
-    // functions every block are answered from memory.
-    const key = `${bytesToHex(ref.hash)}|${callKey(req)}`;
+    // A call's result depends only on the block, its state and the request: dApps polling the same
+    // view functions every block are answered from memory.
+    const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
     if (outcome === undefined) {
       const started = run();
@@ -243,11 +267,33 @@ export class NodeBackend implements EthBackend {
   }
 
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {
-    return this.m.simulations.run("estimateGas", { header: ref.header, req, overrides }, budget);
+    return this.m.simulations.run("estimateGas", { header: this.simulationHeader(ref), req, overrides }, budget);
   }
 
   createAccessList(ref: BlockRef, req: CallRequest, budget?: RequestBudget): Promise<AccessListResult> {
-    return this.m.simulations.run("createAccessList", { header: ref.header, req }, budget);
+    return this.m.simulations.run("createAccessList", { header: this.simulationHeader(ref), req }, budget);
+  }
+
+  simulateV1(base: BlockRef, blocks: PlannedBlock[], opts: SimulateOptions, budget?: RequestBudget): Promise<string> {
+    const params = {
+      base: base.header,
+      baseHash: base.hash,
+      blocks,
+      validation: opts.validation,
+      returnFullTransactions: opts.returnFullTransactions,
+      fees: this.m.chain.params.at(base.header.number + 1n).fees,
+      maxBytes: this.m.simulateMaxBytes ?? DEFAULT_SIMULATE_MAX_BYTES,
+    };
+    return this.m.simulations.run("simulateV1", params, budget);
+  }
+
+  async forkConfig(): Promise<ForkConfig> {
+    if (this.config === undefined) {
+      const genesis = await this.m.chain.getHeaderByNumber(0n);
+      if (genesis === undefined) throw new ServerError("unable to load genesis");
+      this.config = azoraForkConfig(this.m.chain.spec.chainId, genesis.hash);
+    }
+    return this.config;
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
@@ -406,6 +452,10 @@ export class NodeBackend implements EthBackend {
       });
       listener({ header: b.header, hash: b.hash }, logs);
     });
+  }
+
+  onRewind(listener: (head: BlockRef) => void): () => void {
+    return this.m.chain.onRewind(listener);
   }
 
   onPendingTransaction(listener: (hash: Uint8Array) => void): () => void {

@@ -7,6 +7,8 @@ const RPC_LIMIT_FLAGS: { key: keyof RPCConfig; flag: string; help: string }[] = 
   { key: "evmTimeoutMs", flag: "--rpc-evm-timeout", help: "ms one simulation may run; 0 = no limit" },
   { key: "evmWorkers", flag: "--rpc-evm-workers", help: "simulation worker threads (default cores − 1, 1–4)" },
   { key: "evmQueue", flag: "--rpc-evm-queue", help: "simulations waiting for a worker before callers get busy" },
+  { key: "traceConcurrency", flag: "--rpc-trace-concurrency", help: "debug_trace* running at once node-wide" },
+  { key: "traceMaxBytes", flag: "--rpc-trace-max-bytes", help: "bytes of one trace's JSON (past it: -32005)" },
   { key: "batchLimit", flag: "--rpc-batch-limit", help: "calls in one batch" },
   {
     key: "batchMaxCost",

@@ -3,11 +3,15 @@ import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
 import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
 import { formatBlock, formatReceipt, formatTransaction } from "../format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
+import { RawJSON } from "../jsonrpc.js";
 import { LogQueries } from "../logQuery.js";
 import { parseQuantity } from "../params.js";
+import { parseSimulateRequest, planBlocks } from "../simulate.js";
 import { type BlockTagOrHash, defineMethod, type FilterCriteria, type MethodTable } from "../types.js";
 
 const LATEST: BlockTagOrHash = { kind: "tag", tag: "latest" };
+/** EIP-4844's MIN_BASE_FEE_PER_BLOB_GAS: the blob base fee of a chain whose blocks carry no blobs. */
+const MIN_BLOB_BASE_FEE = 1n;
 /** eth_feeHistory: at most this many blocks per call (geth: 1024). */
 export const MAX_FEE_HISTORY_BLOCKS = 1024;
 /** eth_getLogs range cap (blocks); more → -32005. The result cap is the backend's. */
@@ -17,6 +21,8 @@ export const DEFAULT_LOGS_MAX_BLOCK_RANGE = 10_000n;
  * worker for up to the EVM timeout, a log query reads up to the block range.
  */
 export const SIMULATION_COST = 5;
+/** eth_simulateV1 runs up to 256 blocks of calls on one worker. */
+export const SIMULATE_V1_COST = 20;
 export const LOG_QUERY_COST = 10;
 
 export interface EthMethodsOptions {
@@ -152,6 +158,9 @@ export function createEthMethods(
     eth_hashrate: defineMethod([], () => "0x0"),
     eth_gasPrice: defineMethod([], () => toHexQuantity(backend.nextBaseFee() + backend.suggestedTip())),
     eth_maxPriorityFeePerGas: defineMethod([], () => toHexQuantity(backend.suggestedTip())),
+    // Azora has no blob transactions; the EVM's BLOBBASEFEE reads the minimum blob base fee (1 wei,
+    // excess blob gas 0), and that is what is answered, so the two agree.
+    eth_blobBaseFee: defineMethod([], () => toHexQuantity(MIN_BLOB_BASE_FEE)),
 
     eth_feeHistory: defineMethod(
       [
@@ -282,6 +291,33 @@ export function createEthMethods(
       },
       { cost: SIMULATION_COST },
     ),
+    eth_simulateV1: defineMethod(
+      [
+        { name: "payload", type: "any" },
+        { name: "block", type: "blockTagOrHash", optional: true },
+      ],
+      async ([raw, block], ctx) => {
+        const req = parseSimulateRequest(raw);
+        const base = await requireBlock(backend, block);
+        const blocks = planBlocks(req, base.header);
+        const opts = { validation: req.validation, returnFullTransactions: req.returnFullTransactions };
+        return new RawJSON(await backend.simulateV1(base, blocks, opts, ctx.budget));
+      },
+      { cost: SIMULATE_V1_COST },
+    ),
+    eth_config: defineMethod([], async () => {
+      const c = await backend.forkConfig();
+      const current = {
+        activationTime: c.activationTime,
+        blobSchedule: c.blobSchedule,
+        chainId: toHexQuantity(c.chainId),
+        forkId: toHexData(c.forkId),
+        precompiles: Object.fromEntries(Object.entries(c.precompiles).map(([k, v]) => [k, toHexData(v)])),
+        systemContracts: Object.fromEntries(Object.entries(c.systemContracts).map(([k, v]) => [k, toHexData(v)])),
+      };
+      // One fork since genesis: nothing scheduled, so `next` and `last` are null (EIP-7910, geth).
+      return { current, next: null, last: null };
+    }),
     eth_sendRawTransaction: defineMethod([{ name: "transaction", type: "data" }], async ([raw]) =>
       toHexData(await backend.sendRawTransaction(raw)),
     ),

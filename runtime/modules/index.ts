@@ -1,9 +1,11 @@
 import { escrowModule } from "./escrow/index.js";
 import type { DynamicPrecompileResolver } from "./evm.js";
+import type { ModuleDef } from "./host.js";
 import { learnModule } from "./learn/index.js";
 import { marketModule } from "./market/index.js";
 import { modelRegistryModule } from "./models/index.js";
-import { nftRegistryModule, resolveNftCollection } from "./nft/index.js";
+import { collectionFunctions } from "./nft/collection.js";
+import { collectionNumber, nftRegistryModule, resolveNftCollection } from "./nft/index.js";
 import type { NativeModule } from "./registry.js";
 import { wazrModule } from "./wazr/index.js";
 
@@ -36,3 +38,19 @@ export const NATIVE_MODULES: readonly NativeModule[] = [
 
 /** Precompiles that live in address ranges rather than at one address: the NFT collections. */
 export const resolveDynamicPrecompile: DynamicPrecompileResolver = resolveNftCollection;
+
+const COLLECTION_DEF: ModuleDef = { name: "NFTCollection", functions: collectionFunctions };
+
+/**
+ * The function table answering at `address` (a native module or an NFT collection), or undefined:
+ * what a tracer needs to show a native call with its decoded arguments.
+ */
+export function moduleDefAt(address: Uint8Array): ModuleDef | undefined {
+  for (const m of NATIVE_MODULES) if (equal20(m.address.bytes, address)) return m.def;
+  return collectionNumber(address) === undefined ? undefined : COLLECTION_DEF;
+}
+
+function equal20(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 20; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -91,15 +91,21 @@ export interface JobHandler {
   agrees(own: JobOutput, submitted: Uint8Array, job: JobInput): boolean;
   /**
    * Before claiming, with the input fetched and checked: can this worker take the job (its limits, its
-   * engine)? A reason when not — the job is not claimed, so its requester gets a refund when nobody takes it.
+   * engine, content it must fetch)? A reason when not — the job is not claimed, so its requester gets a refund
+   * when nobody takes it.
    */
-  admit?(job: JobInput, signal: AbortSignal): Promise<string | undefined>;
+  admit?(job: JobInput, signal: AbortSignal, ctx?: { storage?: StorageBackend }): Promise<string | undefined>;
   /**
    * Spot-check replay for work too long to redo whole (a video): checks a delivered result by re-running
    * sampled parts of it. When present, a verifier calls this instead of `run` + `agrees`, and votes for the
    * delivered hash when it passes, else for a rejection hash no worker delivered.
    */
   check?(job: JobInput, submitted: Uint8Array, ctx: CheckContext): Promise<CheckResult>;
+  /**
+   * The job this worker delivered has ended (paid, slashed or refunded): let go of what it kept for it (a pin).
+   * Best effort, called once per job; a failure is logged.
+   */
+  release?(job: JobInput, ctx: { storage?: StorageBackend }): Promise<void>;
   /** Needs the worker's content storage (`JobContext.storage`). */
   readonly needsStorage?: boolean;
   /** Routes of its own on the worker's HTTP port (e.g. the video player page), registered before it listens. */

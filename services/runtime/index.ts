@@ -48,4 +48,4 @@ export { JobInputError } from "./handler.js";
 export { Journal } from "./journal.js";
 export { ERROR_RESULT_CONTENT_TYPE, errorCodeOf, errorResult } from "./result.js";
 export { type RunningWorker, startWorkerService } from "./service.js";
-export { type JobSpecDocument, loadSpec, paramsOf, specFor } from "./spec.js";
+export { inlineSpecURI, type JobSpecDocument, loadSpec, paramsOf, specFor } from "./spec.js";

@@ -60,6 +60,11 @@ export interface JobRow {
   progress: number | null;
   /** While running: the handler's note and the ETA, e.g. "41.2 fps, ETA 12 s". */
   progressNote: string | null;
+  /**
+   * verify: the dispute round the computed vote answers (its `disputeEnds`). A Retrieval job is challenged
+   * round after round, so a vote computed for one round must never be cast in the next.
+   */
+  round: number | null;
   foundBlock: number;
   createdMs: number;
   updatedMs: number;
@@ -179,6 +184,7 @@ function jobFromRow(r: Raw): JobRow {
     runs: r.runs as number,
     progress: (r.progress as number | null) ?? null,
     progressNote: (r.progress_note as string | null) ?? null,
+    round: (r.round as number | null) ?? null,
     foundBlock: r.found_block as number,
     createdMs: r.created_ms as number,
     updatedMs: r.updated_ms as number,
@@ -225,6 +231,7 @@ export type JobPatch = Partial<
     | "runs"
     | "progress"
     | "progressNote"
+    | "round"
   >
 >;
 
@@ -242,6 +249,7 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   runs: "runs",
   progress: "progress",
   progressNote: "progress_note",
+  round: "round",
 };
 
 export class Journal {
@@ -260,6 +268,7 @@ export class Journal {
     // added after schema 1 shipped: a column, not a new schema (older journals gain it on open)
     const cols = this.db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
     if (!cols.some((c) => c.name === "progress_note")) this.db.exec("ALTER TABLE jobs ADD COLUMN progress_note TEXT");
+    if (!cols.some((c) => c.name === "round")) this.db.exec("ALTER TABLE jobs ADD COLUMN round INTEGER");
     const v = this.getMeta("schema");
     if (v === undefined) this.setMeta("schema", SCHEMA_VERSION);
     else if (v !== SCHEMA_VERSION)
@@ -315,6 +324,21 @@ export class Journal {
         now,
         now,
       );
+    return r.changes === 1;
+  }
+
+  /**
+   * A new dispute round names this worker a verifier again (a Retrieval job challenged anew): its verify row
+   * starts over from `assigned`, whatever the last round left in it. Returns whether a row was there.
+   */
+  reassignVerifier(id: bigint, foundBlock: number): boolean {
+    const r = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'assigned', vote_hash = NULL, round = NULL, runs = 0, outcome = NULL, reason = NULL,
+         result_hash = NULL, result_cid = NULL, result_type = NULL, found_block = ?, updated_ms = ?
+         WHERE id = ? AND role = 'verify'`,
+      )
+      .run(foundBlock, this.nowMs(), id.toString());
     return r.changes === 1;
   }
 

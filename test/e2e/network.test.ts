@@ -1,5 +1,6 @@
 import { JsonRpcProvider, parseEther, parseUnits, type TransactionResponse, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { devOnlyMethodNames } from "../../node/dev/methods.js";
 import { DEV_KEYS } from "../utils/devnode.js";
 import { type NetNode, RPCError, rpc, rpcBatch, TestNetwork, waitFor } from "../utils/network.js";
 
@@ -7,7 +8,8 @@ import { type NetNode, RPCError, rpc, rpcBatch, TestNetwork, waitFor } from "../
  * The BFT network with real processes (issue 3): 4 validators made by `azora init` and run by
  * `azora start`, libp2p on 127.0.0.1, 200 ms empty blocks. One network runs through the whole file:
  * transactions to every node, kill -9 of one validator under load and its restart, kill -9 of all
- * four, and a full node that joins past height 100 and syncs to the tip.
+ * four, a full node that joins past height 100 and syncs to the tip, and every dev-only method
+ * (cheats, snapshots, unlocked accounts) refused by all of them.
  */
 
 const VALIDATORS = 4;
@@ -272,6 +274,43 @@ describe("4-validator network (azora init / azora start)", () => {
     const h = await commonHeight([v0, full]);
     await expectIdenticalChains([v0, full], h);
   }, 180_000);
+});
+
+describe("dev-only methods on a network node (issue 13)", () => {
+  it("refuses every one with -32601 on each validator and the full node; eth_accounts is empty", async () => {
+    const names = devOnlyMethodNames();
+    // The list is the dev method table itself, so a new cheat is covered without editing this test.
+    for (const n of ["evm_snapshot", "evm_revert", "anvil_setBalance", "hardhat_impersonateAccount", "anvil_reset"]) {
+      expect(names).toContain(n);
+    }
+    for (const n of [
+      "eth_sendTransaction",
+      "eth_sign",
+      "personal_sign",
+      "eth_signTypedData_v4",
+      "eth_signTransaction",
+    ]) {
+      expect(names).toContain(n);
+    }
+    const full = net.node(FULL_NODE);
+    if (!full.running) await full.start(); // the sync test started it, unless it failed first
+    const nodes = [...validators(), full];
+    for (const n of nodes) expect(n.running, `node${n.index} running`).toBe(true);
+    for (const node of nodes) {
+      // Plausible params, so a refusal can only be the method's absence, not a bad argument.
+      const body = names.map((method, id) => ({ jsonrpc: "2.0", id, method, params: [RECIPIENT, "0x1"] }));
+      const res = await fetch(node.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const answers = (await res.json()) as { id: number; result?: unknown; error?: { code: number } }[];
+      const codes = Object.fromEntries(answers.map((a) => [names[a.id], a.error?.code ?? "answered"]));
+      expect(codes, `node${node.index}`).toEqual(Object.fromEntries(names.map((n) => [n, -32601])));
+      expect(await rpc(node.url, "eth_accounts"), `node${node.index}`).toEqual([]);
+    }
+  }, 120_000);
 });
 
 async function evidenceIn(node: NetNode, from: bigint, to: bigint): Promise<{ validatorIndex: number }[]> {

@@ -364,7 +364,7 @@ describe("post refuses bad specs and payments", () => {
       [{ claimWindow: 0n }, "claimWindow"],
       [{ deliverWindow: DEVNET.maxWindow + 1n }, "deliverWindow"],
       [{ challengeWindow: DEVNET.maxWindow + 1n }, "challengeWindow"],
-      [{ verification: 3n }, "verification"],
+      [{ verification: 4n }, "verification"],
       [{ verification: Mode.Arbiter }, "arbiter"],
       [{ arbiter: stranger.address }, "arbiter"],
       [{ verification: Mode.Arbiter, arbiter: stranger.address, redundancy: 2n }, "redundancy"],

@@ -52,7 +52,7 @@ export const SlotStatus = {
   Slashed: 5n,
   Expired: 6n,
 } as const;
-export const Mode = { RequesterAccept: 0n, Replay: 1n, Arbiter: 2n } as const;
+export const Mode = { RequesterAccept: 0n, Replay: 1n, Arbiter: 2n, Retrieval: 3n } as const;
 
 /** The devnet's `modules.market` (genesis/devnet.json). */
 export const DEVNET = {

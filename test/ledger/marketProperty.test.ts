@@ -9,7 +9,8 @@ import { DEVNET, JobStatus, KIND, LEARN, MARKET, S, SlotStatus, V, W } from "./m
 /**
  * The market's accounting under random action sequences (fast-check), on the runtime itself
  * (LocalChain: no node, chosen block times), 1,000+ jobs in all. Requesters post AZR and LEARN jobs
- * of every verification mode and redundancy; workers claim, deliver honestly or not, commit and
+ * of every verification mode (Retrieval's rounds too: a challenge not upheld returns the job to Submitted)
+ * and redundancy; workers claim, deliver honestly or not, commit and
  * reveal (sometimes with a wrong salt), unbond and top up; challengers challenge; verifiers vote or
  * stay silent; the arbiter rules; anyone finalizes, reclaims, cancels, withdraws; time jumps. Most
  * actions are aimed at random jobs and refused, which must leave everything as it was.
@@ -61,7 +62,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       learn: fc.boolean(),
       price: fc.nat({ max: PRICES.length - 1 }),
       redundancy: fc.integer({ min: 1, max: 3 }),
-      mode: fc.nat({ max: 2 }),
+      mode: fc.nat({ max: 3 }),
       windows: fc.array(fc.nat({ max: WINDOWS.length - 1 }), { minLength: 3, maxLength: 3 }),
     }),
   },
@@ -155,7 +156,8 @@ class Run {
         }
         const from = this.acct(this.pick(REQUESTERS, a.r));
         const price = PRICES[a.price];
-        const redundancy = a.mode === 2 ? 1n : BigInt(a.redundancy);
+        // Arbiter and Retrieval jobs have one worker (a three-worker Retrieval post is refused: covered too)
+        const redundancy = a.mode === 2 || (a.mode === 3 && a.redundancy !== 3) ? 1n : BigInt(a.redundancy);
         const [cw, dw, chw] = a.windows.map((i) => WINDOWS[i]);
         const fee = (price * redundancy * DEVNET.feeBps) / 10_000n;
         const escrow = price * redundancy + fee;
@@ -302,9 +304,11 @@ class Run {
         const s = this.pick(pending, choice);
         return this.deliver(this.account(s[S.worker] as string), id, choice < 15);
       }
-      case JobStatus.Submitted:
-        if (choice < 35) return this.send(requester, market.encodeFunctionData("accept", [id]));
-        if (choice < 70 && mode !== 0n) {
+      case JobStatus.Submitted: {
+        // a Retrieval job is challenged round after round while its custody lasts: mostly challenge it
+        const [accept, challenge] = mode === 3n ? [10, 80] : [35, 70];
+        if (choice < accept) return this.send(requester, market.encodeFunctionData("accept", [id]));
+        if (choice < challenge && mode !== 0n) {
           return this.send(
             this.acct(this.pick(CHALLENGERS, choice)),
             market.encodeFunctionData("challenge", [id, "ipfs://evidence"]),
@@ -312,6 +316,7 @@ class Run {
           );
         }
         return this.send(this.acct(TREASURY), market.encodeFunctionData("finalize", [id]));
+      }
       case JobStatus.Challenged: {
         if (mode === 2n) {
           if (choice < 80) {
@@ -553,6 +558,7 @@ describe("market accounting under random actions", () => {
       "WorkerSlashed",
       "ClaimExpired",
       "JobCancelled",
+      "JobResumed",
       "UnbondWithdrawn",
       "Withdrawn",
     ]) {

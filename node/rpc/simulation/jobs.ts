@@ -1,6 +1,8 @@
 import type { Common } from "@ethereumjs/common";
 import type { JobParams, JobResult, SimulationJob, SimulationKind } from "./protocol.js";
 import { call, createAccessList, estimateGas, type SimulationView } from "./simulate.js";
+import { simulateV1 } from "./simulateV1.js";
+import { traceBlock, traceCall } from "./trace.js";
 
 /** What a job handler runs against, on a simulation worker. */
 export interface JobEnv {
@@ -23,6 +25,9 @@ const HANDLERS: Handlers = {
     estimateGas(await env.view(p.header.stateRoot), env.common, p.header, p.req, p.overrides, env.gasCap),
   createAccessList: async (p, env) =>
     createAccessList(await env.view(p.header.stateRoot), env.common, p.header, p.req, env.gasCap),
+  traceBlock: async (p, env) => traceBlock(await env.view(p.parentStateRoot), env.common, p),
+  traceCall: async (p, env) => traceCall(await env.view(p.header.stateRoot), env.common, env.gasCap, p),
+  simulateV1: async (p, env) => simulateV1(await env.view(p.base.stateRoot), env.common, env.gasCap, p),
 };
 
 export function runJob(job: SimulationJob, env: JobEnv): Promise<unknown> {

@@ -17,6 +17,7 @@ import {
   LimitExceededError,
   RequestTimeoutError,
   ServerError,
+  SimulationError,
 } from "../../../rpc/errors.js";
 import { FairQueue } from "../../../rpc/fairQueue.js";
 import type { Logger } from "../../../runtime/lib/logger.js";
@@ -83,6 +84,8 @@ export function formatTimeout(ms: number): string {
 interface Job {
   job: SimulationJob;
   client: string;
+  /** This job's time budget when it differs from the pool's (a trace's `timeout`). */
+  timeoutMs?: number;
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
   /** Set while queued, when the request has a deadline. */
@@ -123,6 +126,10 @@ function fromWire(e: WireError): Error {
       return new ExecutionRevertedError(e.data);
     case "server":
       return new ServerError(e.message);
+    case "limit":
+      return new LimitExceededError(e.message);
+    case "simulation":
+      return new SimulationError(e.code, e.message);
     case "internal":
       return new SimulationFailed(e.message);
   }
@@ -163,7 +170,7 @@ export class SimulationPool {
   run<K extends SimulationKind>(
     kind: K,
     params: JobParams<K>,
-    opts: { deadlineMs?: number; client?: string } = {},
+    opts: { deadlineMs?: number; client?: string; timeoutMs?: number } = {},
   ): Promise<JobResult<K>> {
     const job = { kind, params } as SimulationJob;
     const client = opts.client ?? "unknown";
@@ -174,7 +181,7 @@ export class SimulationPool {
       return Promise.reject(new LimitExceededError(`server busy: ${busy}; try again later`));
     }
     return new Promise<JobResult<K>>((resolve, reject) => {
-      const queued: Job = { job, client, resolve: resolve as (v: unknown) => void, reject };
+      const queued: Job = { job, client, timeoutMs: opts.timeoutMs, resolve: resolve as (v: unknown) => void, reject };
       if (opts.deadlineMs !== undefined) {
         queued.expiry = setTimeout(
           () => {
@@ -249,7 +256,8 @@ export class SimulationPool {
       clearTimeout(job.expiry);
       this.modules.metrics?.queueLength(this.queue.size);
       const running: Running = { id: this.nextId++, job, startMs: performance.now() };
-      if (this.opts.timeoutMs > 0) running.timer = setTimeout(() => this.overran(slot, running), this.opts.timeoutMs);
+      const budgetMs = this.budgetOf(job);
+      if (budgetMs > 0) running.timer = setTimeout(() => this.overran(slot, running), budgetMs);
       slot.running = running;
       slot.worker.postMessage({ t: "job", id: running.id, job: job.job } satisfies ToWorker);
     }
@@ -304,6 +312,14 @@ export class SimulationPool {
     );
   }
 
+  /** A job's time budget: its own (a trace's `timeout`) within the pool's (rpc.evmTimeoutMs), 0 = none. */
+  private budgetOf(job: Job): number {
+    const own = job.timeoutMs;
+    if (own === undefined) return this.opts.timeoutMs;
+    if (this.opts.timeoutMs === 0) return own;
+    return Math.min(own, this.opts.timeoutMs);
+  }
+
   /** The job ran out of its budget: answer geth's error, and replace the thread that still runs it. */
   private overran(slot: Slot, running: Running): void {
     if (slot.running !== running) return;
@@ -312,7 +328,7 @@ export class SimulationPool {
     this.modules.metrics?.finished(kind, "timeout", (performance.now() - running.startMs) / 1000);
     this.modules.metrics?.workerRestarted("timeout");
     this.modules.log.debug("simulation timed out; replacing its worker", { kind, worker: slot.index });
-    running.job.reject(new ServerError(`execution aborted (timeout = ${formatTimeout(this.opts.timeoutMs)})`));
+    running.job.reject(new ServerError(`execution aborted (timeout = ${formatTimeout(this.budgetOf(running.job))})`));
     this.replace(slot);
   }
 

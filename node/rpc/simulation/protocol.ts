@@ -6,8 +6,11 @@
  * `jobs.ts`; the pool, its limits and its errors need no change.
  */
 import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
+import type { SimulationErrorCode } from "../../../rpc/errors.js";
 import type { CallRequest, StateOverride } from "../../../rpc/types.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
+import type { SimulateV1Params } from "./simulateV1.js";
+import type { TraceBlockParams, TraceCallParams } from "./trace.js";
 
 /** Every simulation runs at one committed block: on the state after `header`, in its context. */
 interface AtBlock {
@@ -18,6 +21,12 @@ export interface SimulationJobs {
   call: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: CallOutcome };
   estimateGas: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: bigint };
   createAccessList: { params: AtBlock & { req: CallRequest }; result: AccessListResult };
+  /** debug_traceTransaction and debug_traceBlockBy*: the trace's JSON text. */
+  traceBlock: { params: TraceBlockParams; result: string };
+  /** debug_traceCall: the trace's JSON text. */
+  traceCall: { params: TraceCallParams; result: string };
+  /** eth_simulateV1: the simulated blocks' JSON text. */
+  simulateV1: { params: SimulateV1Params; result: string };
 }
 
 export type SimulationKind = keyof SimulationJobs;
@@ -39,6 +48,8 @@ export type HostRead = { kind: "node"; key: string } | { kind: "blockHash"; numb
 /** A failure as the worker reports it; the pool turns it back into the RPC error. */
 export type WireError =
   | { kind: "server"; message: string }
+  | { kind: "limit"; message: string }
+  | { kind: "simulation"; code: SimulationErrorCode; message: string }
   | { kind: "reverted"; data: string }
   | { kind: "internal"; message: string };
 

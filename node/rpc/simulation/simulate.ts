@@ -1,14 +1,21 @@
 import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
-import { createFeeMarket1559Tx, type FeeMarket1559Tx } from "@ethereumjs/tx";
+import {
+  createEOACode7702Tx,
+  createFeeMarket1559Tx,
+  type EOACode7702Tx,
+  type FeeMarket1559Tx,
+  type TypedTransaction,
+} from "@ethereumjs/tx";
 import { Account, Address, createAddressFromString } from "@ethereumjs/util";
-import { runTx, type VM } from "@ethereumjs/vm";
+import { type RunTxOpts, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
 import { ExecutionRevertedError, ServerError } from "../../../rpc/errors.js";
 import type { AccessListEntry, CallRequest, StateOverride } from "../../../rpc/types.js";
-import { type BlockEnv, ethBlockForEnv } from "../../../runtime/evm/vm.js";
+import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "../../../runtime/evm/vm.js";
 import { LRU } from "../../../runtime/lib/lru.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
+import { attachFrames, type TxTracer } from "./tracing/index.js";
 
 /**
  * The EVM semantics of eth_call, eth_estimateGas and eth_createAccessList, as geth defines them.
@@ -22,7 +29,17 @@ export const DEFAULT_RPC_GAS_CAP = 50_000_000n;
 /** A VM over the state at one committed root. */
 export interface SimulationView {
   /** Runs `fn` alone on the view's VM inside a state checkpoint that is always reverted. */
-  simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T>;
+  simulate<T>(fn: (vm: VM) => Promise<T>, opts?: SimulateOptions): Promise<T>;
+}
+
+export interface SimulateOptions {
+  /**
+   * `fn` computes state roots (eth_simulateV1 seals its blocks): a root flushes the state manager's
+   * caches, which a revert then cannot roll back, so the view empties them afterwards.
+   */
+  computesStateRoots?: boolean;
+  /** What BLOCKHASH answers for blocks that exist only in this run (eth_simulateV1's, as they are sealed). */
+  blockHashes?: ReadonlyMap<bigint, Uint8Array>;
 }
 /** Gas of a plain value transfer (params.TxGas). */
 const TX_GAS = 21_000n;
@@ -56,7 +73,7 @@ function envFor(header: BlockHeader, req: CallRequest, gasCap: bigint): BlockEnv
   };
 }
 
-async function applyOverrides(vm: VM, overrides: StateOverride | undefined): Promise<void> {
+export async function applyOverrides(vm: VM, overrides: StateOverride | undefined): Promise<void> {
   if (overrides === undefined) return;
   const sm = vm.stateManager;
   for (const [addr, o] of Object.entries(overrides)) {
@@ -80,11 +97,36 @@ function hexBytes(h: string): Uint8Array {
   return Uint8Array.from(Buffer.from(h.slice(2), "hex"));
 }
 
-/** An unsigned type-2 tx whose sender is the request's `from` (nothing is ever signed). */
-function buildTx(common: Common, req: CallRequest, gasLimit: bigint, nonce: bigint, baseFee: bigint): FeeMarket1559Tx {
+/**
+ * An unsigned type-2 tx whose sender is the request's `from` (nothing is ever signed), or type 4 when
+ * the request carries EIP-7702 authorizations (signed by their authorities), so they take effect.
+ */
+function buildTx(
+  common: Common,
+  req: CallRequest,
+  gasLimit: bigint,
+  nonce: bigint,
+  baseFee: bigint,
+): FeeMarket1559Tx | EOACode7702Tx {
   const maxFee = req.maxFeePerGas ?? req.gasPrice ?? baseFee;
-  const tx = createFeeMarket1559Tx(
+  const auths = req.authorizationList ?? [];
+  const create =
+    auths.length > 0 && req.to !== undefined && req.to !== null ? createEOACode7702Tx : createFeeMarket1559Tx;
+  const q = (n: bigint): `0x${string}` => `0x${n.toString(16)}`;
+  const tx = create(
     {
+      ...(auths.length > 0
+        ? {
+            authorizationList: auths.map((a) => ({
+              chainId: q(a.chainId),
+              address: a.address as `0x${string}`,
+              nonce: q(a.nonce),
+              yParity: q(a.yParity),
+              r: q(a.r),
+              s: q(a.s),
+            })),
+          }
+        : {}),
       nonce,
       gasLimit,
       to: req.to === undefined || req.to === null ? undefined : createAddressFromString(req.to),
@@ -117,6 +159,7 @@ export function intrinsicGas(req: CallRequest): bigint {
   let gas = 21_000n + zeros * 4n + nonZeros * 16n;
   if (create) gas += 32_000n + ((BigInt(data.length) + 31n) / 32n) * 2n;
   for (const e of req.accessList ?? []) gas += 2400n + 1900n * BigInt(e.storageKeys.length);
+  gas += 25_000n * BigInt(req.authorizationList?.length ?? 0); // EIP-7702 PER_EMPTY_ACCOUNT_COST
   const floor = 21_000n + 10n * (zeros + 4n * nonZeros);
   return gas > floor ? gas : floor;
 }
@@ -124,7 +167,7 @@ export function intrinsicGas(req: CallRequest): bigint {
 /** Block context objects are costly to build; calls at one block share theirs. */
 const blockContexts = new LRU<string, EthBlock>(64);
 
-function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBlock {
+export function blockContext(common: Common, header: BlockHeader, env: BlockEnv): EthBlock {
   const key = `${header.number}:${Buffer.from(header.stateRoot).toString("hex")}:${header.timestamp}:${env.baseFeePerGas}`;
   let block = blockContexts.get(key);
   if (block === undefined) {
@@ -194,13 +237,62 @@ export function capGas(gas: bigint | undefined, gasCap: bigint): bigint {
   return gas !== undefined && gas < gasCap ? gas : gasCap;
 }
 
+function isPrecompile(address: string): boolean {
+  return BigInt(address) <= BigInt(PRECOMPILE_MAX);
+}
+
+/**
+ * runTx, under `tracer` when one is given: the tracer sees the transaction start, every frame (and
+ * opcode, if it asks), and the end with the receipt's gas.
+ */
+export async function runTraced(
+  vm: VM,
+  tracer: TxTracer | undefined,
+  tx: TypedTransaction,
+  from: Address,
+  block: EthBlock,
+  opts: Omit<RunTxOpts, "tx" | "block">,
+): Promise<RunTxResult> {
+  if (tracer === undefined) return runTx(vm, { ...opts, tx, block });
+  await tracer.txStart(
+    { from: from.bytes, to: tx.to?.bytes, coinbase: block.header.coinbase.bytes, gasLimit: tx.gasLimit },
+    vm,
+  );
+  const detach = attachFrames(vm, tracer);
+  let r: RunTxResult;
+  try {
+    r = await runTx(vm, { ...opts, tx, block });
+  } finally {
+    detach();
+  }
+  const err = r.execResult.exceptionError;
+  await tracer.txEnd(
+    {
+      gasLimit: tx.gasLimit,
+      gasUsed: r.totalGasSpent,
+      failed: err !== undefined,
+      // geth keeps revert data as the return value, and drops the output of other failures.
+      returnValue: err === undefined || err.error === "revert" ? r.execResult.returnValue : new Uint8Array(0),
+    },
+    vm,
+  );
+  return r;
+}
+
 /** Runs `req` as a transaction on `view` (always reverted afterwards), with at most `gasCap` gas. */
 export async function simulate(
   view: SimulationView,
   common: Common,
   header: BlockHeader,
   req: CallRequest,
-  opts: { gasCap: bigint; gasLimit?: bigint; overrides?: StateOverride; reportAccessList?: boolean },
+  opts: {
+    gasCap: bigint;
+    gasLimit?: bigint;
+    overrides?: StateOverride;
+    reportAccessList?: boolean;
+    /** Runs the transaction under this tracer (debug_traceCall). */
+    tracer?: TxTracer;
+  },
 ): Promise<SimulationResult> {
   const env = envFor(header, req, opts.gasCap);
   const gasLimit = capGas(opts.gasLimit ?? req.gas, opts.gasCap);
@@ -209,10 +301,11 @@ export async function simulate(
     const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
     const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
     const tx = buildTx(common, req, gasLimit, nonce, env.baseFeePerGas);
+    // geth's SkipFromEOACheck: a simulation may run from an address with code.
+    const restore = liftEIP3607Once(vm, from);
     try {
-      const r = await runTx(vm, {
-        tx,
-        block: blockContext(common, header, env),
+      const block = blockContext(common, header, env);
+      const r = await runTraced(vm, opts.tracer, tx, from, block, {
         skipNonce: true,
         // Never skipped: ethereumjs's skipBalance tops the sender up to the tx's cost, whereas geth
         // refuses a value above the balance (without fee fields the cost is just the value).
@@ -228,17 +321,22 @@ export async function simulate(
         error: err !== undefined && err.error !== "revert" ? err.error : undefined,
         gasUsed: r.totalGasSpent,
       };
+      // geth's AccessListTracer: sender, recipient and precompiles are left out as addresses, but
+      // the storage slots a call reads or writes are listed whatever account they belong to.
       const accessList = r.accessList
         ?.filter((e) => {
           const a = e.address.toLowerCase();
-          if (a === from.toString() || (req.to !== undefined && req.to !== null && a === req.to)) return false;
-          return BigInt(a) > BigInt(PRECOMPILE_MAX);
+          const excluded =
+            a === from.toString() || (req.to !== undefined && req.to !== null && a === req.to) || isPrecompile(a);
+          return !excluded || e.storageKeys.length > 0;
         })
         .map((e) => ({ address: e.address.toLowerCase(), storageKeys: e.storageKeys }));
       return { outcome, accessList };
     } catch (e) {
       // Validation failures (intrinsic gas, insufficient funds with explicit fees, …) as geth words them.
       throw new ServerError(simplifyVMError((e as Error).message));
+    } finally {
+      restore();
     }
   });
 }

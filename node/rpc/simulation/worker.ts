@@ -10,10 +10,11 @@
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import type { Common } from "@ethereumjs/common";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address, KECCAK256_RLP } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
-import { ExecutionRevertedError, isRPCError } from "../../../rpc/errors.js";
+import { ExecutionRevertedError, isRPCError, LimitExceededError, SimulationError } from "../../../rpc/errors.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { type BlockHashLookup, createAzoraVM } from "../../../runtime/evm/vm.js";
 import { equalsBytes } from "../../../runtime/primitives/bytes.js";
@@ -21,7 +22,7 @@ import { type TrieNodeReader, TrieNodeStore } from "../../../runtime/state/trieN
 import { openWorldState, READER_STATE_OPTIONS } from "../../../runtime/state/worldState.js";
 import { type JobEnv, runJob } from "./jobs.js";
 import type { FromWorker, HostRead, SimulationWorkerData, ToWorker, WireError } from "./protocol.js";
-import type { SimulationView } from "./simulate.js";
+import type { SimulateOptions, SimulationView } from "./simulate.js";
 
 /**
  * Niceness of the worker thread (Linux: per thread). When cores are scarce the scheduler then
@@ -84,13 +85,26 @@ class HostClient implements TrieNodeReader, BlockHashLookup {
  * (its account/storage caches are cleared on a move; the trie-node cache below stays). Jobs run
  * one at a time, so nothing else touches it meanwhile.
  */
-class WorkerView implements SimulationView {
+class WorkerView implements SimulationView, BlockHashLookup {
   private root: Uint8Array = KECCAK256_RLP;
+  private vm: VM | undefined;
+  /** Hashes of the blocks the running job simulates (eth_simulateV1), looked up before the chain's. */
+  private simulatedHashes: ReadonlyMap<bigint, Uint8Array> | undefined;
 
   constructor(
     private readonly stateManager: MerkleStateManager,
-    private readonly vm: VM,
+    private readonly chainHashes: BlockHashLookup,
   ) {}
+
+  async init(common: Common): Promise<this> {
+    this.vm = await createAzoraVM(common, this.stateManager, this);
+    return this;
+  }
+
+  getBlockHash(number: bigint): Promise<Uint8Array | undefined> {
+    const simulated = this.simulatedHashes?.get(number);
+    return simulated !== undefined ? Promise.resolve(simulated) : this.chainHashes.getBlockHash(number);
+  }
 
   async at(stateRoot: Uint8Array): Promise<this> {
     if (!equalsBytes(stateRoot, this.root)) {
@@ -100,12 +114,15 @@ class WorkerView implements SimulationView {
     return this;
   }
 
-  async simulate<T>(fn: (vm: VM) => Promise<T>): Promise<T> {
+  async simulate<T>(fn: (vm: VM) => Promise<T>, opts: SimulateOptions = {}): Promise<T> {
     await this.stateManager.checkpoint();
+    this.simulatedHashes = opts.blockHashes;
     try {
-      return await fn(this.vm);
+      return await fn(this.vm as VM);
     } finally {
+      this.simulatedHashes = undefined;
       await this.stateManager.revert();
+      if (opts.computesStateRoots === true) this.stateManager.clearCaches();
     }
   }
 }
@@ -123,6 +140,8 @@ async function warmUp(view: WorkerView): Promise<void> {
 
 function toWireError(e: unknown): WireError {
   if (e instanceof ExecutionRevertedError) return { kind: "reverted", data: e.type.data };
+  if (e instanceof LimitExceededError) return { kind: "limit", message: e.message };
+  if (e instanceof SimulationError) return { kind: "simulation", code: e.type.simulationCode, message: e.message };
   if (isRPCError(e)) return { kind: "server", message: e.message };
   return { kind: "internal", message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
@@ -153,7 +172,7 @@ port.on("message", (m: ToWorker) => {
 });
 
 const stateManager = openWorldState(common, store, KECCAK256_RLP, READER_STATE_OPTIONS);
-const view = new WorkerView(stateManager, await createAzoraVM(common, stateManager, host));
+const view = await new WorkerView(stateManager, host).init(common);
 await warmUp(view);
 env = { common, gasCap: data.gasCap, view: (stateRoot) => view.at(stateRoot) };
 port.postMessage({ t: "ready" } satisfies FromWorker);

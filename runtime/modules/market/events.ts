@@ -65,6 +65,7 @@ export const Events = {
   JobCancelled: define("JobCancelled(uint256,address,uint256)", ["uint256"]),
   WorkerSlashed: define("WorkerSlashed(uint256,address,uint256,uint256,address)", ["uint256", "uint256", "address"]),
   ChallengerSlashed: define("ChallengerSlashed(uint256,address,uint256,uint256)", ["uint256", "uint256"]),
+  JobResumed: define("JobResumed(uint256,uint64)", ["uint64"]),
   ClaimExpired: define("ClaimExpired(uint256,address,uint8)", ["uint8"]),
   Withdrawn: define("Withdrawn(address,address,uint256)", ["uint256"]),
 } as const;

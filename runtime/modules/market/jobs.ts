@@ -9,12 +9,20 @@ import { MarketErrors } from "./errors.js";
 import { Events } from "./events.js";
 import { Payouts } from "./funds.js";
 import { BPS, MAX_AMOUNT } from "./params.js";
-import { refundAll, settleArbiter, settleSilentArbiter, settleUnchallenged, tallyVotes } from "./settle.js";
+import {
+  refundAll,
+  settleArbiter,
+  settleSilentArbiter,
+  settleUnchallenged,
+  tallyRetrieval,
+  tallyVotes,
+} from "./settle.js";
 import {
   claimedSlot,
   type JobRecord,
   JobStatus,
   kindIndex,
+  MAX_VERIFICATION,
   SLOTS,
   SlotStatus,
   VERIFIERS,
@@ -60,13 +68,15 @@ export async function post(ctx: MarketCtx, spec: AbiValue[]): Promise<bigint> {
   for (const [name, w] of Object.entries(windows)) {
     if (w < cfg.minWindow || w > cfg.maxWindow) throw MarketErrors.invalidSpec(name);
   }
-  if (mode > BigInt(Verification.Arbiter)) throw MarketErrors.invalidSpec("verification");
+  if (mode > BigInt(MAX_VERIFICATION)) throw MarketErrors.invalidSpec("verification");
   if ((mode === BigInt(Verification.Arbiter)) !== !isZeroAddress(arbiter)) throw MarketErrors.invalidSpec("arbiter");
-  // An arbiter rules on one result; redundancy would need a ruling per worker.
-  if (mode === BigInt(Verification.Arbiter) && redundancy !== 1n) throw MarketErrors.invalidSpec("redundancy");
-  // Replay needs VERIFIERS workers besides the job's own: without them every challenge would fail.
+  // An arbiter rules on one result, and Retrieval pays one worker's custody pro rata; redundancy would need a
+  // ruling (a clock) per worker: replicas are separate jobs.
+  if ((mode === BigInt(Verification.Arbiter) || mode === BigInt(Verification.Retrieval)) && redundancy !== 1n)
+    throw MarketErrors.invalidSpec("redundancy");
+  // Replay and Retrieval need VERIFIERS workers besides the job's own: without them every challenge would fail.
   if (
-    mode === BigInt(Verification.Replay) &&
+    (mode === BigInt(Verification.Replay) || mode === BigInt(Verification.Retrieval)) &&
     (await kindIndex.count(ctx.call, kind)) < redundancy + BigInt(VERIFIERS)
   ) {
     throw MarketErrors.invalidSpec("verification");
@@ -355,7 +365,7 @@ export async function challenge(ctx: MarketCtx, id: bigint, evidenceURI: string)
   if (utf8Length(evidenceURI) > MAX_URI_BYTES) throw MarketErrors.invalidSpec("evidenceURI");
 
   let verifiers: Uint8Array[] = [];
-  if (head.verification === Verification.Replay) {
+  if (head.verification === Verification.Replay || head.verification === Verification.Retrieval) {
     const jobBond = await job.bond();
     verifiers = await drawVerifiers(ctx, id, uintWord(await job.kind()), [head.requester, me], jobBond);
     if (verifiers.length < VERIFIERS) throw MarketErrors.notEnoughVerifiers(id, verifiers.length);
@@ -363,7 +373,9 @@ export async function challenge(ctx: MarketCtx, id: bigint, evidenceURI: string)
   }
   const disputeEnds = ctx.now() + (await ctx.params.config()).disputeWindow;
   await job.setStatus(JobStatus.Challenged);
-  await job.setTimes({ ...times, disputeEnds });
+  // challengedAt: an upheld Retrieval challenge pays the worker for its custody up to this moment
+  const challengedAt = head.verification === Verification.Retrieval ? ctx.now() : 0n;
+  await job.setTimes({ ...times, disputeEnds, challengedAt });
   await job.setChallenge(me, bond, verifiers);
   Events.JobChallenged(ctx.call, [id, me], [bond, evidenceURI, verifiers]);
 }
@@ -382,7 +394,7 @@ export async function vote(ctx: MarketCtx, id: bigint, resultHash: Uint8Array): 
   await job.setVote(index, resultHash);
   await job.setVotedMask(mask);
   Events.VerifierVoted(ctx.call, [id, me], [resultHash]);
-  if (mask === (1 << VERIFIERS) - 1) await tallyVotes(ctx, job);
+  if (mask === (1 << VERIFIERS) - 1) await tally(ctx, job, head.verification);
 }
 
 export async function resolve(ctx: MarketCtx, id: bigint, workerBps: bigint): Promise<void> {
@@ -408,9 +420,14 @@ export async function finalize(ctx: MarketCtx, id: bigint): Promise<void> {
     await settleUnchallenged(ctx, job);
   } else if (head.status === JobStatus.Challenged) {
     if (now < times.disputeEnds) throw MarketErrors.tooEarly(id, times.disputeEnds);
-    if (head.verification === Verification.Replay) await tallyVotes(ctx, job);
-    else await settleSilentArbiter(ctx, job);
+    if (head.verification === Verification.Arbiter) await settleSilentArbiter(ctx, job);
+    else await tally(ctx, job, head.verification);
   } else {
     throw MarketErrors.invalidState(id, head.status);
   }
+}
+
+/** The verifiers' votes decide: a replay dispute ends the job; a retrieval round may return it to Submitted. */
+function tally(ctx: MarketCtx, job: JobRecord, mode: Verification): Promise<void> {
+  return mode === Verification.Retrieval ? tallyRetrieval(ctx, job) : tallyVotes(ctx, job);
 }

@@ -1,3 +1,4 @@
+import { assert } from "../../lib/assert.js";
 import { bytesToHex, equalsBytes } from "../../primitives/bytes.js";
 import type { MarketCtx } from "./context.js";
 import { Events } from "./events.js";
@@ -161,10 +162,7 @@ export async function tallyVotes(ctx: MarketCtx, job: JobRecord): Promise<void> 
   const winners = majority === undefined ? [] : results.filter((r) => equalsBytes(r.hash, majority));
   await job.setStatus(majority !== undefined && winners.length > 0 ? JobStatus.Finalized : JobStatus.Refunded);
 
-  for (let i = 0; i < verifiers.length; i++) {
-    if ((head.votedMask >> i) & 1) await unlockBond(ctx, verifiers[i], bond, false);
-    else await slashBond(ctx, payouts, job.id, verifiers[i], bond, []);
-  }
+  await settleVerifierBonds(ctx, job, payouts, verifiers, head.votedMask, bond);
 
   if (majority === undefined) {
     for (const r of results) await unlockBond(ctx, r.worker, bond, false);
@@ -258,4 +256,100 @@ export async function settleSilentArbiter(ctx: MarketCtx, job: JobRecord): Promi
   payouts.credit(await job.challenger(), false, await job.challengeBond());
   const refunded = await refundAll(ctx, job, payouts);
   Events.DisputeResolved(ctx.call, [job.id], [false, 0n, 0n, refunded]);
+}
+
+/**
+ * A Retrieval round (custody over time, e.g. a pin), once all three verifiers voted or the dispute window
+ * ended. Verifiers vote the delivered hash when the worker answered the challenge, anything else when it did
+ * not; silent verifiers lose their bond (burned), as in replay.
+ * - Upheld (two votes agree on something other than the delivered hash): the job ends. The worker's bond is
+ *   slashed to the challenger (who gets its own bond back); the worker keeps the price of the custody it gave
+ *   up to the challenge, `price × (challengedAt − start) / duration` (no LEARN reward), and the requester is
+ *   refunded the rest: the time it paid for and did not get. The fee goes to the majority verifiers.
+ * - Rejected (two votes for the delivered hash): the challenger's bond is shared out to those verifiers (the
+ *   burn share burned): they did the work, and the job has no fee to spare per round. The job is Submitted
+ *   again until its challenge window ends, open to the next challenge.
+ * - Undecided (no two votes agree): the challenger's bond goes back; the job is Submitted again.
+ */
+export async function tallyRetrieval(ctx: MarketCtx, job: JobRecord): Promise<void> {
+  const head = await job.head();
+  const bond = await job.bond();
+  const payouts = new Payouts();
+  const verifiers = await job.verifiers();
+  const votes: { verifier: Uint8Array; hash: Uint8Array }[] = [];
+  for (let i = 0; i < verifiers.length; i++) {
+    if ((head.votedMask >> i) & 1) votes.push({ verifier: verifiers[i], hash: await job.vote(i) });
+  }
+  const majority = agreed(
+    votes.map((v) => v.hash),
+    1,
+  );
+  const [result] = await delivered(job);
+  assert(result !== undefined, "a challenged retrieval job has its delivered slot");
+  const challenger = await job.challenger();
+  const challengeBond = await job.challengeBond();
+  const times = await job.times();
+  const upheld = majority !== undefined && !equalsBytes(majority, result.hash);
+
+  if (upheld) {
+    const price = await job.price();
+    const { challengeWindow } = await job.windows();
+    const start = times.challengeEnds - challengeWindow;
+    // A challenge is posted while challengedAt < challengeEnds, so 0 ≤ served < challengeWindow (≥ minWindow ≥ 1).
+    const served = times.challengedAt > start ? times.challengedAt - start : 0n;
+    assert(served < challengeWindow, "a retrieval challenge posted within the challenge window");
+    const paid = (price * served) / challengeWindow;
+    const refunded = price - paid;
+    // Final status first: the job is settled before any bond or credit changes.
+    await job.setStatus(paid > 0n ? JobStatus.Finalized : JobStatus.Refunded);
+    await settleVerifierBonds(ctx, job, payouts, verifiers, head.votedMask, bond);
+    await job.slot(result.index).setStatus(SlotStatus.Slashed);
+    await slashBond(ctx, payouts, job.id, result.worker, bond, [challenger]);
+    payouts.credit(challenger, false, challengeBond);
+    if (paid > 0n) {
+      payouts.credit(result.worker, head.learn, paid);
+      Events.WorkerPaid(ctx.call, [job.id, result.worker], [paid, 0n]);
+    }
+    payouts.credit(head.requester, head.learn, refunded);
+    const fee = await job.fee();
+    const majorityVoters = votes.filter((v) => equalsBytes(v.hash, majority)).map((v) => v.verifier);
+    const each = fee / BigInt(majorityVoters.length);
+    for (const v of majorityVoters) payFee(ctx, job, payouts, head.learn, v, each);
+    payFee(ctx, job, payouts, head.learn, await ctx.params.feeRecipient(), fee - each * BigInt(majorityVoters.length));
+    await payouts.apply(ctx);
+    Events.DisputeResolved(ctx.call, [job.id], [false, (paid * BPS) / price, paid, refunded]);
+    if (refunded > 0n) Events.JobRefunded(ctx.call, [job.id, head.requester], [refunded]);
+    if (paid > 0n) Events.JobFinalized(ctx.call, [job.id], [paid, 0n, fee]);
+    return;
+  }
+
+  // Back to custody: the job's state first, then the round's bonds and credits.
+  await job.setStatus(JobStatus.Submitted);
+  await job.clearChallenge();
+  await settleVerifierBonds(ctx, job, payouts, verifiers, head.votedMask, bond);
+  if (majority !== undefined) {
+    const voters = votes.filter((v) => equalsBytes(v.hash, majority)).map((v) => v.verifier);
+    const burned = shareOut(payouts, challengeBond, (await ctx.params.config()).slashBurnBps, voters);
+    Events.ChallengerSlashed(ctx.call, [job.id, challenger], [challengeBond, burned]);
+  } else {
+    payouts.credit(challenger, false, challengeBond);
+  }
+  await payouts.apply(ctx);
+  Events.DisputeResolved(ctx.call, [job.id], [majority !== undefined, majority !== undefined ? BPS : 0n, 0n, 0n]);
+  Events.JobResumed(ctx.call, [job.id], [times.challengeEnds]);
+}
+
+/** Verifiers that voted get their bond back; silent ones lose it (burned). */
+async function settleVerifierBonds(
+  ctx: MarketCtx,
+  job: JobRecord,
+  payouts: Payouts,
+  verifiers: Uint8Array[],
+  votedMask: number,
+  bond: bigint,
+): Promise<void> {
+  for (let i = 0; i < verifiers.length; i++) {
+    if ((votedMask >> i) & 1) await unlockBond(ctx, verifiers[i], bond, false);
+    else await slashBond(ctx, payouts, job.id, verifiers[i], bond, []);
+  }
 }

@@ -97,7 +97,16 @@ export enum Verification {
   RequesterAccept = 0,
   Replay = 1,
   Arbiter = 2,
+  /**
+   * Custody over time (pinning): a challenge asks 3 verifiers whether the worker still answers; a rejected
+   * challenge returns the job to Submitted until the challenge window ends, an upheld one slashes the worker
+   * and refunds the requester pro rata for the time left.
+   */
+  Retrieval = 3,
 }
+
+/** The highest Verification value `post` accepts. */
+export const MAX_VERIFICATION = Verification.Retrieval;
 
 /** Words of a job (at `keccak256(jobs ‖ id) + field`). */
 enum J {
@@ -111,7 +120,7 @@ enum J {
   Bond = 5,
   /** postedAt | claimWindow << 64 | deliverWindow << 128 | challengeWindow << 192 */
   Windows = 6,
-  /** challengeEnds | revealEnds << 64 | disputeEnds << 128 */
+  /** challengeEnds | revealEnds << 64 | disputeEnds << 128 | challengedAt << 192 */
   Times = 7,
   Arbiter = 8,
   Challenger = 9,
@@ -143,6 +152,8 @@ export interface JobTimes {
   challengeEnds: bigint;
   revealEnds: bigint;
   disputeEnds: bigint;
+  /** When the open challenge was posted (0 without one): Retrieval pays the worker up to it when upheld. */
+  challengedAt: bigint;
 }
 
 export class JobRecord {
@@ -214,11 +225,19 @@ export class JobRecord {
 
   async times(): Promise<JobTimes> {
     const t = await this.w.get(J.Times);
-    return { challengeEnds: bits(t, 0n, M64), revealEnds: bits(t, 64n, M64), disputeEnds: bits(t, 128n, M64) };
+    return {
+      challengeEnds: bits(t, 0n, M64),
+      revealEnds: bits(t, 64n, M64),
+      disputeEnds: bits(t, 128n, M64),
+      challengedAt: bits(t, 192n, M64),
+    };
   }
 
   async setTimes(t: JobTimes): Promise<void> {
-    await this.w.set(J.Times, t.challengeEnds | (t.revealEnds << 64n) | (t.disputeEnds << 128n));
+    await this.w.set(
+      J.Times,
+      t.challengeEnds | (t.revealEnds << 64n) | (t.disputeEnds << 128n) | (t.challengedAt << 192n),
+    );
   }
 
   /** Writes a new job's fixed fields (ids are never reused: zero words need no write). */
@@ -252,6 +271,23 @@ export class JobRecord {
     await this.w.set(J.Challenger, fromAddress(challenger));
     await this.w.set(J.ChallengeBond, bond);
     for (let i = 0; i < verifiers.length; i++) await this.w.set(J.Verifier0 + i, fromAddress(verifiers[i]));
+  }
+
+  /**
+   * Ends a challenge round without ending the job (Retrieval): challenger, bond, verifiers, votes and the
+   * dispute's times go back to zero, so the next challenge starts from a clean record and the view shows none.
+   */
+  async clearChallenge(): Promise<void> {
+    const n = (await this.verifiers()).length;
+    await this.w.set(J.Challenger, 0n);
+    await this.w.set(J.ChallengeBond, 0n);
+    for (let i = 0; i < n; i++) {
+      await this.w.set(J.Verifier0 + i, 0n);
+      await this.w.set(J.Vote0 + i, 0n);
+    }
+    await this.setVotedMask(0);
+    const t = await this.times();
+    await this.setTimes({ ...t, disputeEnds: 0n, challengedAt: 0n });
   }
 
   async verifiers(): Promise<Uint8Array[]> {

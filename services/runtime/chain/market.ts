@@ -73,6 +73,8 @@ export enum Verification {
   RequesterAccept = 0,
   Replay = 1,
   Arbiter = 2,
+  /** Custody over the challenge window (e.g. `storage/pin`): rejected challenges return the job to Submitted. */
+  Retrieval = 3,
 }
 
 export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([

@@ -362,7 +362,9 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         const input = await inputOf(ctx, view, doc);
         refused = await ctx
           .handlerFor(view.spec.kind)
-          ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000));
+          ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000), {
+            storage: ctx.deps.storage,
+          });
       } catch (e) {
         const code = (e as { code?: string }).code ?? "FETCH_FAILED";
         ctx.logger.info("job input unavailable; not claiming", { job: row.id, code });
@@ -544,13 +546,37 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
   }
 }
 
-function settleDelivered(ctx: DriverContext, row: JobRow, view: JobView, slotStatus: SlotStatus): Step {
-  if (slotStatus === SlotStatus.Paid) return finish(ctx, row, "paid");
-  if (slotStatus === SlotStatus.Slashed) return finish(ctx, row, "slashed");
-  if (view.status === JobStatus.Finalized) return finish(ctx, row, "paid");
-  if (view.status === JobStatus.Refunded) return finish(ctx, row, "refunded");
-  if (view.status === JobStatus.Cancelled) return finish(ctx, row, "cancelled");
-  return "wait";
+async function settleDelivered(ctx: DriverContext, row: JobRow, view: JobView, slotStatus: SlotStatus): Promise<Step> {
+  const outcome = settledOutcome(view, slotStatus);
+  if (outcome === undefined) return "wait";
+  await release(ctx, row, view);
+  return finish(ctx, row, outcome);
+}
+
+/** How a job this worker delivered ended, from its slot and the job; undefined while it has not. */
+function settledOutcome(view: JobView, slotStatus: SlotStatus): JobOutcome | undefined {
+  if (slotStatus === SlotStatus.Paid) return "paid";
+  if (slotStatus === SlotStatus.Slashed) return "slashed";
+  if (view.status === JobStatus.Finalized) return "paid";
+  if (view.status === JobStatus.Refunded) return "refunded";
+  if (view.status === JobStatus.Cancelled) return "cancelled";
+  return undefined;
+}
+
+/** The job ended: the handler lets go of what it kept for it (a pin). Best effort: the job is done either way. */
+async function release(ctx: DriverContext, row: JobRow, view: JobView): Promise<void> {
+  const handler = ctx.handlerFor(view.spec.kind);
+  if (handler?.release === undefined) return;
+  try {
+    const doc = await specOf(ctx, view);
+    const input = await inputOf(ctx, view, doc);
+    await handler.release(
+      { id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input },
+      { storage: ctx.deps.storage },
+    );
+  } catch (e) {
+    ctx.logger.warn("releasing a finished job's resources failed", { job: row.id }, e);
+  }
 }
 
 // ---- verify -------------------------------------------------------------------------------------------------
@@ -613,11 +639,18 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
     journal.updateJob(row.id, "verify", {
       state: "computed",
       voteHash: vote,
+      round: view.disputeEnds,
       resultHash: own.hash,
       resultCID: own.cid,
       resultType: own.output.contentType,
     });
     ctx.logger.info("verification computed", { job: row.id, own: own.hash, vote, delivered });
+    return "again";
+  }
+
+  if (row.state === "computed" && row.round !== view.disputeEnds) {
+    // computed for an earlier round of a job challenged again (Retrieval): that answer is not this round's
+    journal.updateJob(row.id, "verify", { state: "assigned", voteHash: null, runs: 0, round: null });
     return "again";
   }
 
@@ -684,7 +717,7 @@ async function spotCheck(ctx: DriverContext, row: JobRow, view: JobView, handler
       }
       reasons.push(`${h}: ${res.reason ?? "failed"}`);
     }
-    ctx.deps.journal.updateJob(row.id, "verify", { state: "computed", voteHash: vote });
+    ctx.deps.journal.updateJob(row.id, "verify", { state: "computed", voteHash: vote, round: view.disputeEnds });
     ctx.logger.info("spot check done", { job: row.id, vote, rejected: reasons });
     return "again";
   } catch (e) {

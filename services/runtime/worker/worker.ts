@@ -91,6 +91,7 @@ const WATCHED_EVENTS = [
   "JobAccepted",
   "JobChallenged",
   "VerifierVoted",
+  "JobResumed",
   "DisputeResolved",
   "JobFinalized",
   "JobRefunded",
@@ -340,8 +341,11 @@ export class Worker implements DriverContext {
         if (!this.opts.verify) break;
         const verifiers = (ev.args.verifiers as string[]).map((a) => a.toLowerCase());
         if (!verifiers.includes(this.address.toLowerCase())) break;
-        // kind is filled in by the driver from the job view
-        if (this.deps.journal.addJob({ id, role: "verify", kind: "", state: "assigned", foundBlock: block }))
+        // kind is filled in by the driver from the job view; a job challenged again (Retrieval) starts a new round
+        if (
+          this.deps.journal.addJob({ id, role: "verify", kind: "", state: "assigned", foundBlock: block }) ||
+          this.deps.journal.reassignVerifier(id, block)
+        )
           this.logger.info("verifier duty", { job: id, challenger: ev.args.challenger });
         this.dirty.add(keyOf(id, "verify"));
         break;

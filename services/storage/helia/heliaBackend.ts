@@ -8,6 +8,7 @@
 import { createReadStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type UnixFS, unixfs } from "@helia/unixfs";
+import * as dagPB from "@ipld/dag-pb";
 import { identify } from "@libp2p/identify";
 import { noise } from "@libp2p/noise";
 import { tcp } from "@libp2p/tcp";
@@ -161,7 +162,9 @@ export async function createHeliaBackend(opts: HeliaBackendOptions): Promise<Sto
 
     async unpin(cid) {
       if (!(await helia.pins.isPinned(cid))) return;
-      for await (const _ of helia.pins.rm(cid)) {
+      // The walk that releases each block's pin count reads local blocks only: Helia's own walker would ask
+      // peers for a block this node lost and wait on them (or reject from a background job).
+      for await (const _ of helia.pins.rm(cid, { walker: localWalker(blockstore) })) {
         // drains
       }
     },
@@ -192,6 +195,33 @@ export async function createHeliaBackend(opts: HeliaBackendOptions): Promise<Sto
   for (const p of opts.peers) await backend.connect(p, { signal: AbortSignal.timeout(10_000) });
   return backend;
 }
+
+/**
+ * A graph walker over the blocks this node holds, for `pins.rm`: every occurrence of a held block, depth first
+ * (as Helia's walker, which `pins.add` counted with), a missing block's subtree skipped, dag-pb links followed.
+ */
+function localWalker(local: WholeBlockFsBlockstore): NonNullable<RmOptions["walker"]> {
+  return () => ({
+    async *walk(root: CID) {
+      const stack: { cid: CID; depth: number; path: CID[] }[] = [{ cid: root, depth: 0, path: [root] }];
+      while (stack.length > 0) {
+        const n = stack.pop() as { cid: CID; depth: number; path: CID[] };
+        if (!(await local.has(n.cid))) continue;
+        const chunks: Uint8Array[] = [];
+        for await (const c of local.get(n.cid)) chunks.push(c);
+        const bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+        // pins.rm reads only the block's CID
+        yield { block: { cid: n.cid, bytes }, depth: n.depth, path: n.path } as never;
+        if (n.cid.code !== dagPB.code) continue;
+        const links = dagPB.decode(bytes).Links;
+        for (let i = links.length - 1; i >= 0; i--)
+          stack.push({ cid: links[i].Hash, depth: n.depth + 1, path: [...n.path, links[i].Hash] });
+      }
+    },
+  });
+}
+
+type RmOptions = NonNullable<Parameters<ReturnType<typeof createHelia>["pins"]["rm"]>[1]>;
 
 function readOpts(o: ReadOptions | undefined): { signal?: AbortSignal; offline?: boolean } {
   return { signal: o?.signal, offline: o?.offline };

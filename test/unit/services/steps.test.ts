@@ -173,4 +173,51 @@ describe("job steps reconcile with the chain", () => {
     expect(h.journal.getJob(1n, "verify")).toMatchObject({ state: "done", outcome: "voted" });
     expect(h.sent).toEqual([]);
   });
+
+  it("retrieval rounds: a vote computed for an earlier round is computed again, never cast in this one", async () => {
+    const retrieval = { ...view().spec, verification: Verification.Retrieval };
+    const h = harness(
+      view(
+        { status: JobStatus.Challenged, spec: retrieval, verifiers: [OTHER, ME, OTHER], voted: [false, false, false] },
+        [{ worker: OTHER, status: SlotStatus.Revealed }],
+      ),
+    );
+    // a round ended at 900; this one ends at 1800 (the view's disputeEnds)
+    (h.ctx.deps.market as unknown as { job: () => Promise<JobView> }).job = async () =>
+      view(
+        {
+          status: JobStatus.Challenged,
+          spec: retrieval,
+          verifiers: [OTHER, ME, OTHER],
+          voted: [false, false, false],
+          disputeEnds: 1800,
+        },
+        [{ worker: OTHER, status: SlotStatus.Revealed }],
+      );
+    const row = h.row("computed", "verify");
+    h.journal.updateJob(1n, "verify", { voteHash: HASH, round: 900 });
+    expect(await stepVerify(h.ctx, { ...row, voteHash: HASH, round: 900 })).toBe("again");
+    expect(h.journal.getJob(1n, "verify")).toMatchObject({ state: "assigned", voteHash: null, round: null });
+    expect(h.sent).toEqual([]);
+    // computed for this round: cast
+    h.journal.updateJob(1n, "verify", { state: "computed", voteHash: HASH, round: 1800 });
+    await stepVerify(h.ctx, h.journal.getJob(1n, "verify") as JobRow);
+    expect(h.sent).toEqual([{ action: "vote", args: [1n, HASH] }]);
+  });
+
+  it("a new round reassigns a verifier whose row is done", () => {
+    const journal = new Journal(":memory:");
+    expect(journal.reassignVerifier(1n, 5)).toBe(false);
+    journal.addJob({ id: 1n, role: "verify", kind: "storage/pin", state: "assigned", foundBlock: 3 });
+    journal.updateJob(1n, "verify", { state: "done", outcome: "voted", voteHash: HASH, round: 900, runs: 1 });
+    expect(journal.reassignVerifier(1n, 5)).toBe(true);
+    expect(journal.getJob(1n, "verify")).toMatchObject({
+      state: "assigned",
+      outcome: null,
+      voteHash: null,
+      round: null,
+      runs: 0,
+      foundBlock: 5,
+    });
+  });
 });

@@ -337,6 +337,48 @@ describe("GuardedSigner", () => {
     expect((await GuardedSigner.open({ stateFile, seed: seed(1) })).lastSigned().height).toBe(0n);
   });
 
+  it("rewindForDevChain: back to a committed block's precommit, synced even for the unsynced dev signer", async () => {
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1), sync: false });
+    for (let h = 1n; h <= 5n; h++) await signer.signVote(CHAIN_ID, VoteType.Precommit, h, 0, hash(Number(h)));
+    const syncs = vi.spyOn(fs, "fdatasyncSync");
+    try {
+      const bytes = voteSignBytes(CHAIN_ID, VoteType.Precommit, 2n, 0, hash(2));
+      await signer.rewindForDevChain(signer.publicKey, { height: 2n, round: 0, signBytes: bytes });
+      expect(syncs).toHaveBeenCalledTimes(1);
+      // Exactly the state right after block 2: its precommit re-sends identically, a conflicting one is refused.
+      const again = await signer.signVote(CHAIN_ID, VoteType.Precommit, 2n, 0, hash(2));
+      expect(verifier.verify(signer.publicKey, bytes, again)).toBe(true);
+      await expectSignerError(
+        signer.signVote(CHAIN_ID, VoteType.Precommit, 2n, 0, hash(9)),
+        SignerErrorCode.DOUBLE_SIGN,
+      );
+      await expectSignerError(signer.signVote(CHAIN_ID, VoteType.Prevote, 2n, 0, hash(2)), SignerErrorCode.REGRESSION);
+      // The new block 3 is signed, and the state survives a restart.
+      await signer.signVote(CHAIN_ID, VoteType.Precommit, 3n, 0, hash(0x33));
+      await signer.close();
+      expect((await GuardedSigner.open({ stateFile, seed: seed(1) })).lastSigned()).toMatchObject({
+        height: 3n,
+        step: 3,
+      });
+    } finally {
+      syncs.mockRestore();
+    }
+  });
+
+  it("rewindForDevChain: back to genesis with null; refused for another key; a failed write halts the signer", async () => {
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    await signer.signVote(CHAIN_ID, VoteType.Precommit, 4n, 0, hash(4));
+    await signer.rewindForDevChain(signer.publicKey, null);
+    expect(signer.lastSigned()).toEqual({ height: 0n, round: 0, step: 0, signBytes: null, signature: null });
+    await signer.signVote(CHAIN_ID, VoteType.Precommit, 1n, 0, hash(1));
+    expect(() => signer.rewindForDevChain(publicKeyFromSeed(seed(2)), null)).toThrow(AssertionError);
+
+    fs.closeSync((signer as unknown as { slots: { fd: number } }).slots.fd);
+    await expectSignerError(signer.rewindForDevChain(signer.publicKey, null), SignerErrorCode.PERSIST_FAILED);
+    expect(signer.lastSigned().height).toBe(1n);
+    await expectSignerError(signer.sign(2n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
+  });
+
   it("close() waits for pending signs, then refuses new ones", async () => {
     const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     const pending = signer.sign(1n, 0, 1, new Uint8Array([1]));

@@ -58,7 +58,7 @@ describe("decodeRawTransaction: geth errors", () => {
     );
   });
 
-  it("transaction type not supported (type 4 set-code tx)", async () => {
+  it("decodes a signed type-4 (EIP-7702 set-code) tx: its sender, fees and authorization list", async () => {
     const auth = await alice.authorize({ address: alice.address, nonce: 1, chainId: CHAIN_ID });
     const hex = await alice.signTransaction({
       type: 4,
@@ -69,11 +69,13 @@ describe("decodeRawTransaction: geth errors", () => {
       maxPriorityFeePerGas: 1n,
       authorizationList: [auth],
     });
-    await expectMempoolError(
-      decode(getBytes(hex)),
-      MempoolErrorCode.TX_TYPE_NOT_SUPPORTED,
-      "transaction type not supported",
-    );
+    const raw = getBytes(hex);
+    const ptx = decodeRawTransaction(raw, decodeCtx);
+    expect(ptx.type).toBe(4);
+    expect(ptx.hash).toBe(keccak256(raw));
+    expect(ptx.sender).toBe(alice.address.toLowerCase());
+    expect(ptx.maxFeePerGas).toBe(GWEI);
+    expect(ptx.maxPriorityFeePerGas).toBe(1n);
   });
 
   it("transaction type not supported (unknown type 0x05, checked before decoding)", async () => {

@@ -20,7 +20,8 @@ import {
   word,
 } from "./helpers.js";
 
-const FILTER_ID = /^0x[0-9a-f]{32}$/;
+/** Filter ids are quantities (geth rpc.NewID; execution-apis `uint`): no leading zeros. */
+const FILTER_ID = /^0x[1-9a-f][0-9a-f]{0,31}$/;
 const VALUE_SET = topicOf("ValueSet(address,uint256,bytes32)");
 const NOT_FOUND = { code: -32000, message: "filter not found" };
 

@@ -100,6 +100,7 @@ describe("eth_getTransactionByHash / ByBlockNumberAndIndex / ByBlockHashAndIndex
         "accessList",
         "blockHash",
         "blockNumber",
+        "blockTimestamp",
         "chainId",
         "from",
         "gas",

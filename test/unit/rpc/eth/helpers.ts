@@ -264,9 +264,10 @@ export function expectTxShape(t: Json, mined: boolean): void {
   if (mined) {
     expect(t.blockHash).toMatch(HASH);
     expect(t.blockNumber).toMatch(QUANTITY);
+    expect(t.blockTimestamp).toMatch(QUANTITY);
     expect(t.transactionIndex).toMatch(QUANTITY);
   } else {
-    expect(t).toMatchObject({ blockHash: null, blockNumber: null, transactionIndex: null });
+    expect(t).toMatchObject({ blockHash: null, blockNumber: null, blockTimestamp: null, transactionIndex: null });
   }
   if (t.type === "0x2") {
     expect(t).toMatchObject({

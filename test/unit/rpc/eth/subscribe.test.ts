@@ -18,7 +18,8 @@ import {
   word,
 } from "./helpers.js";
 
-const SUB_ID = /^0x[0-9a-f]{32}$/;
+/** Subscription ids are quantities, as geth makes them: no leading zeros. */
+const SUB_ID = /^0x[1-9a-f][0-9a-f]{0,31}$/;
 const VALUE_SET = topicOf("ValueSet(address,uint256,bytes32)");
 
 describe("eth_subscribe / eth_unsubscribe over WebSocket (manual mining)", () => {
