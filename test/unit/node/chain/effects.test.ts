@@ -31,7 +31,8 @@ import type { Block } from "../../../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../../../runtime/primitives/bytes.js";
 import type { Validator } from "../../../../runtime/primitives/validatorSet.js";
 import { commitFor, testValidators } from "../../../utils/consensusFixtures.js";
-import { tempDir } from "../../../utils/devnode.js";
+import { startInProcessNode, tempDir } from "../../../utils/devnode.js";
+import { rpc } from "../../../utils/network.js";
 
 /**
  * The node's side of BlockEffects, on real LevelDB chains executing real blocks: validator updates a
@@ -335,6 +336,35 @@ describe("a dev node (in process) at a scheduled upgrade", () => {
     expect(err).toBeInstanceOf(UpgradeRequiredError);
     expect(err.message).toMatch(/software upgrade "v2-staking" is required from height 4.*resumes at height 4/);
     await expect(startDevNode(cfg, logger)).rejects.toBeInstanceOf(UpgradeRequiredError);
+  });
+});
+
+describe("a dev chain rewind (evm_revert, anvil_reset)", () => {
+  it("takes validators, parameters and upgrade plans back to what the remaining blocks settled", async () => {
+    const g = spec();
+    plan.set(2n, {
+      paramChanges: [{ height: 4n, changes: { gasLimit: g.gasLimit * 2n } }],
+      upgradePlan: { name: "later", height: 50n, version: "99.0.0" },
+    });
+    const node = await startInProcessNode({ blockTimeMs: 3_600_000 });
+    try {
+      await rpc(node.url, "anvil_mine", ["0x1"]);
+      const snapshot = await rpc<string>(node.url, "evm_snapshot");
+      await rpc(node.url, "anvil_mine", ["0x4"]);
+      expect(node.chain.params.at(4n).gasLimit).toBe(g.gasLimit * 2n);
+      expect(node.chain.upgrades.haltReason(50n)).not.toBeNull();
+      plan = new Map();
+      expect(await rpc(node.url, "evm_revert", [snapshot])).toBe(true);
+      expect(node.chain.head.header.number).toBe(1n);
+      expect(node.chain.params.at(4n).gasLimit).toBe(g.gasLimit);
+      expect(node.chain.upgrades.haltReason(50n)).toBeNull();
+      expect(node.chain.validators.settledThrough).toBe(3n);
+      await rpc(node.url, "anvil_mine", ["0x4"]);
+      expect(node.chain.head.header.number).toBe(5n);
+      expect((await node.chain.getHeaderByNumber(4n))?.header.gasLimit).toBe(g.gasLimit);
+    } finally {
+      await node.cleanup();
+    }
   });
 });
 
