@@ -421,7 +421,14 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
     clearTimeout(graceTimer);
     for (const conn of connections) conn.terminate();
     await Promise.all([...connections].map((c) => c.closed));
-    await app.close();
+    // Shutdown is bounded: HTTP requests still open after the grace period (a client that keeps a request
+    // going, or a connection stuck mid-request) are cut rather than holding the node's exit forever.
+    const cut = setTimeout(() => app.server.closeAllConnections(), WS_CLOSE_GRACE_MS);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   }
 
   return {

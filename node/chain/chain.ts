@@ -289,6 +289,16 @@ export class Chain implements BlockHashLookup {
     return this._head;
   }
 
+  /**
+   * The state root block `ref` was built on: its parent's, or in dev mode the one cheats made
+   * between the parent and it (recorded with the block). What a replay of the block starts from.
+   */
+  async preStateRoot(ref: HeadInfo): Promise<Uint8Array | undefined> {
+    const dev = await this.db.getDevPreStateRoot(ref.hash);
+    if (dev !== undefined) return dev;
+    return (await this.getHeaderByHash(ref.header.parentHash))?.stateRoot;
+  }
+
   /** Called after a dev rewind (`rewindTo`) with the new head. */
   onRewind(listener: (head: HeadInfo) => void): () => void {
     this.rewindListeners.add(listener);
@@ -366,7 +376,9 @@ export class Chain implements BlockHashLookup {
     }
     const settled = await this.settlementOf(block.header.number, effects);
     const trieNodes = this.trieStore.takeWrites();
-    await this.db.writeBlock({ ...block, commit, trieNodes, records: settled.records });
+    // Built on a state cheats edited (dev mode): replays of the block (traces) start from that root.
+    const devPreStateRoot = this.devStateRoot ?? undefined;
+    await this.db.writeBlock({ ...block, commit, trieNodes, records: settled.records, devPreStateRoot });
     this.trieStore.confirmWritten(trieNodes);
     // After the batch and before anyone can see the block: the record never runs ahead of the
     // database's durable head, and a database that later ends below it has lost committed blocks.

@@ -19,6 +19,7 @@ import {
   bodyKey,
   canonicalKey,
   commitKey,
+  devPreStateKey,
   headerKey,
   logAddressKey,
   metaKey,
@@ -47,6 +48,8 @@ export interface BlockWrite {
   trieNodes: Map<string, Bytes>;
   /** Other records the block settles, written in its batch (the validators it settles, the effects it reported). */
   records?: { key: Bytes; value: Bytes }[];
+  /** Dev mode: the state root the block was built on, when cheats made it differ from the parent's. */
+  devPreStateRoot?: Bytes;
 }
 
 /** Deletions that take the chain back to `head` (see `rollback.ts`): applied in ONE atomic batch. */
@@ -233,6 +236,11 @@ export class ChainDB implements TrieNodeReader {
     await this.guard("write", () => batch.write({ sync: this.syncWrites }));
   }
 
+  /** The state root block `hash` was built on if dev-mode cheats made it differ from its parent's. */
+  async getDevPreStateRoot(hash: Bytes): Promise<Bytes | undefined> {
+    return this.get(devPreStateKey(hash));
+  }
+
   async getTxLocation(txHash: Bytes): Promise<{ number: bigint; index: number } | undefined> {
     const raw = await this.get(txIndexKey(txHash));
     if (raw === undefined) return undefined;
@@ -262,6 +270,7 @@ export class ChainDB implements TrieNodeReader {
     batch.put(headerKey(w.hash), encodeHeader(w.header));
     batch.put(bodyKey(w.hash), encodeBody(w.body));
     batch.put(receiptsKey(w.hash), encodeReceipts(w.receipts));
+    if (w.devPreStateRoot !== undefined) batch.put(devPreStateKey(w.hash), w.devPreStateRoot);
     batch.put(canonicalKey(n), w.hash);
     if (w.commit.length > 0) batch.put(commitKey(n), w.commit);
     for (let i = 0; i < w.txHashes.length; i++) {

@@ -17,6 +17,11 @@ export const KeyPrefix = {
   validators: 0x56, // 'V' + number   → RLP([set hash, proposer priorities]): the validators of that height
   validatorSet: 0x57, // 'W' + set hash → RLP(validator list) (content-addressed, shared by heights)
   effects: 0x45, // 'E' + number      → RLP(BlockEffects) the block reported (only when it reported any)
+  /**
+   * 'p' + block hash → the state root the block was built on, only where that is not its parent's
+   * state root: dev mode's cheats (anvil_setBalance, …) edit the head state between blocks.
+   */
+  devPreState: 0x70,
 } as const;
 
 const enc = new TextEncoder();
@@ -30,6 +35,7 @@ export const commitKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(Ke
 export const txIndexKey = (txHash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.txIndex), txHash);
 export const logAddressKey = (address: Uint8Array, n: bigint): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.logAddress), address, uint64BE(n));
+export const devPreStateKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.devPreState), hash);
 export const trieNodeKey = (nodeKeyHex: string): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.trieNode), Buffer.from(nodeKeyHex, "hex"));
 export const validatorsKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.validators), uint64BE(n));

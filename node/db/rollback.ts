@@ -8,6 +8,7 @@ import {
   bodyKey,
   canonicalKey,
   commitKey,
+  devPreStateKey,
   effectsKey,
   headerKey,
   KeyPrefix,
@@ -118,7 +119,7 @@ export async function planRollback(
         scanned = true;
         continue;
       }
-      keys.push(headerKey(h), bodyKey(h), receiptsKey(h));
+      keys.push(headerKey(h), bodyKey(h), receiptsKey(h), devPreStateKey(h));
       const body = await db.getBody(h);
       const receipts = await db.getReceipts(h);
       if (body === undefined || receipts === undefined) scanned = true;
@@ -164,7 +165,7 @@ async function scanAbove(db: ChainDB, to: bigint, keys: Uint8Array[]): Promise<v
     }
     if (number === null || number > to) {
       const hash = k.subarray(1);
-      keys.push(k, bodyKey(hash), receiptsKey(hash));
+      keys.push(k, bodyKey(hash), receiptsKey(hash), devPreStateKey(hash));
     }
   }
   // Receipts and bodies of dropped blocks whose header is gone too are unreachable (keyed by a hash

@@ -136,12 +136,16 @@ export class NodeTraceBackend implements TraceBackend {
     const cached = this.replays.get(ref.hash);
     if (cached !== undefined) return cached;
     const { chain } = this.m;
-    const parent = await chain.getHeaderByNumber(ref.header.number - 1n);
-    const [body, receipts] = await Promise.all([chain.db.getBody(ref.hash), chain.db.getReceipts(ref.hash)]);
-    if (parent === undefined || body === undefined || receipts === undefined)
+    // The parent's state root — or, in dev mode, the state cheats made between the parent and it.
+    const [preStateRoot, body, receipts] = await Promise.all([
+      chain.preStateRoot(ref),
+      chain.db.getBody(ref.hash),
+      chain.db.getReceipts(ref.hash),
+    ]);
+    if (preStateRoot === undefined || body === undefined || receipts === undefined)
       throw new ServerError(`block #${ref.header.number} not found`);
     const replay: BlockReplay = {
-      parentStateRoot: parent.header.stateRoot,
+      parentStateRoot: preStateRoot,
       transactions: body.transactions,
       // The sender was recovered at admission and stored with the receipt: no ecrecover on replay.
       senders: receipts.map((r) => r.from),

@@ -143,6 +143,33 @@ describe("cheats (viem test actions, mode anvil)", () => {
     expect(proof.balance).toBe(parseEther("42"));
   });
 
+  it("a transaction mined after a cheat is traced on the state the cheat made (not its parent block's)", async () => {
+    const { testClient } = clients();
+    const fresh = Wallet.createRandom().connect(provider);
+    // Automine off: no block (not even an empty one) can commit the cheat before the transaction's.
+    await testClient.setAutomine(false);
+    let tx: Awaited<ReturnType<typeof fresh.sendTransaction>>;
+    try {
+      await testClient.setBalance({ address: fresh.address as `0x${string}`, value: parseEther("1") });
+      tx = await fresh.sendTransaction({ to: Wallet.createRandom().address, value: 5n });
+      await testClient.mine({ blocks: 1 });
+    } finally {
+      await testClient.setAutomine(true);
+    }
+    expect((await tx.wait())?.status).toBe(1);
+    // Its only funds came from the cheat: a replay from the parent block's state root would fail.
+    const pre = await rpc<Record<string, { balance: string }>>(node.url, "debug_traceTransaction", [
+      tx.hash,
+      { tracer: "prestateTracer" },
+    ]);
+    expect(BigInt(pre[fresh.address.toLowerCase()].balance)).toBe(parseEther("1"));
+    const call = await rpc<{ from: string; value: string }>(node.url, "debug_traceTransaction", [
+      tx.hash,
+      { tracer: "callTracer" },
+    ]);
+    expect(call).toMatchObject({ from: fresh.address.toLowerCase(), value: "0x5" });
+  });
+
   it("mine(blocks, interval) makes the blocks with timestamps interval seconds apart", async () => {
     const { publicClient, testClient } = clients();
     const before = await publicClient.getBlock();
@@ -211,7 +238,32 @@ describe("cheats (viem test actions, mode anvil)", () => {
     expect(await publicClient.getBalance({ address: receiver })).toBe(1000n);
     expect((await publicClient.getTransaction({ hash: callHash })).from).toBe(MULTICALL3.toLowerCase());
     // The contract keeps its code (EIP-3607 was lifted for the transaction, not the state).
-    expect((await publicClient.getCode({ address: MULTICALL3 }))?.length).toBeGreaterThan(1000);
+    const code = (await publicClient.getCode({ address: MULTICALL3 })) as string;
+    expect(code.length).toBeGreaterThan(1000);
+
+    // Traces replay the block with the recorded sender, lifting EIP-3607 for it as the block did;
+    // prestateTracer shows the contract's real code (the lift disguises runTx's check only).
+    const callTrace = await rpc<{ from: string; to: string; input: string }>(node.url, "debug_traceTransaction", [
+      callHash,
+      { tracer: "callTracer" },
+    ]);
+    expect(callTrace).toMatchObject({
+      from: MULTICALL3.toLowerCase(),
+      to: tokenAddress.toLowerCase(),
+      input: transferData,
+    });
+    const pre = await rpc<Record<string, { code?: string }>>(node.url, "debug_traceTransaction", [
+      valueHash,
+      { tracer: "prestateTracer" },
+    ]);
+    expect(pre[MULTICALL3.toLowerCase()].code).toBe(code);
+    // debug_traceCall from a contract address (geth's SkipFromEOACheck), under the same tracer.
+    const preCall = await rpc<Record<string, { code?: string }>>(node.url, "debug_traceCall", [
+      { from: MULTICALL3, to: receiver, value: "0x1" },
+      "latest",
+      { tracer: "prestateTracer" },
+    ]);
+    expect(preCall[MULTICALL3.toLowerCase()].code).toBe(code);
 
     await testClient.stopImpersonatingAccount({ address: MULTICALL3 });
     await expect(

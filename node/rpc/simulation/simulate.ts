@@ -243,7 +243,9 @@ function isPrecompile(address: string): boolean {
 
 /**
  * runTx, under `tracer` when one is given: the tracer sees the transaction start, every frame (and
- * opcode, if it asks), and the end with the receipt's gas.
+ * opcode, if it asks), and the end with the receipt's gas. `allowContractSender` lifts EIP-3607 for
+ * `from` (`liftEIP3607Once`), installed after the tracer's start so that a tracer wrapping state
+ * reads (prestateTracer) reads the sender's real code and leaves the one disguised read to runTx.
  */
 export async function runTraced(
   vm: VM,
@@ -252,17 +254,28 @@ export async function runTraced(
   from: Address,
   block: EthBlock,
   opts: Omit<RunTxOpts, "tx" | "block">,
+  allowContractSender = false,
 ): Promise<RunTxResult> {
-  if (tracer === undefined) return runTx(vm, { ...opts, tx, block });
+  const lift = () => (allowContractSender ? liftEIP3607Once(vm, from) : () => undefined);
+  if (tracer === undefined) {
+    const restore = lift();
+    try {
+      return await runTx(vm, { ...opts, tx, block });
+    } finally {
+      restore();
+    }
+  }
   await tracer.txStart(
     { from: from.bytes, to: tx.to?.bytes, coinbase: block.header.coinbase.bytes, gasLimit: tx.gasLimit },
     vm,
   );
   const detach = attachFrames(vm, tracer);
+  const restore = lift();
   let r: RunTxResult;
   try {
     r = await runTx(vm, { ...opts, tx, block });
   } finally {
+    restore();
     detach();
   }
   const err = r.execResult.exceptionError;
@@ -301,19 +314,26 @@ export async function simulate(
     const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
     const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
     const tx = buildTx(common, req, gasLimit, nonce, env.baseFeePerGas);
-    // geth's SkipFromEOACheck: a simulation may run from an address with code.
-    const restore = liftEIP3607Once(vm, from);
     try {
       const block = blockContext(common, header, env);
-      const r = await runTraced(vm, opts.tracer, tx, from, block, {
-        skipNonce: true,
-        // Never skipped: ethereumjs's skipBalance tops the sender up to the tx's cost, whereas geth
-        // refuses a value above the balance (without fee fields the cost is just the value).
-        skipBalance: false,
-        skipBlockGasLimitValidation: true,
-        skipHardForkValidation: true,
-        reportAccessList: opts.reportAccessList,
-      });
+      const r = await runTraced(
+        vm,
+        opts.tracer,
+        tx,
+        from,
+        block,
+        {
+          skipNonce: true,
+          // Never skipped: ethereumjs's skipBalance tops the sender up to the tx's cost, whereas geth
+          // refuses a value above the balance (without fee fields the cost is just the value).
+          skipBalance: false,
+          skipBlockGasLimitValidation: true,
+          skipHardForkValidation: true,
+          reportAccessList: opts.reportAccessList,
+        },
+        // geth's SkipFromEOACheck: a simulation may run from an address with code.
+        true,
+      );
       const err = r.execResult.exceptionError;
       const outcome: CallOutcome = {
         returnValue: r.execResult.returnValue,
@@ -335,8 +355,6 @@ export async function simulate(
     } catch (e) {
       // Validation failures (intrinsic gas, insufficient funds with explicit fees, …) as geth words them.
       throw new ServerError(simplifyVMError((e as Error).message));
-    } finally {
-      restore();
     }
   });
 }

@@ -66,10 +66,17 @@ export async function traceBlock(view: SimulationView, common: Common, p: TraceB
         tracer = createTracer(p.request.options, out);
       }
       try {
-        const r = await runTraced(vm, tracer, tx, from, block, {
-          blockGasUsed: gasUsed,
-          skipHardForkValidation: true,
-        });
+        const r = await runTraced(
+          vm,
+          tracer,
+          tx,
+          from,
+          block,
+          { blockGasUsed: gasUsed, skipHardForkValidation: true },
+          // The block ran this transaction already, so its sender passed EIP-3607 then: a sender
+          // with code is a contract dev mode impersonated (anvil_impersonateAccount), let through.
+          true,
+        );
         gasUsed += r.totalGasSpent;
       } catch (e) {
         if (out.overflowed) throw traceTooLarge(out.maxBytes);

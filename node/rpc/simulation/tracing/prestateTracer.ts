@@ -21,7 +21,10 @@ interface AccountState {
   storage: Map<string, string>;
 }
 
-type Methods = Pick<MerkleStateManager, "getAccount" | "putAccount" | "deleteAccount" | "getStorage" | "putStorage">;
+type Methods = Pick<
+  MerkleStateManager,
+  "getAccount" | "putAccount" | "deleteAccount" | "getStorage" | "putStorage" | "getCode"
+>;
 
 const ZERO_WORD = word(0n);
 const EMPTY = new Uint8Array(0);
@@ -50,6 +53,9 @@ export class PrestateTracer implements TxTracer, FrameHooks {
       deleteAccount: sm.deleteAccount,
       getStorage: sm.getStorage,
       putStorage: sm.putStorage,
+      // As it is now: the EIP-3607 lift for a contract sender (runTraced) is installed after this
+      // and disguises one code read, which must be runTx's check, not this tracer's.
+      getCode: sm.getCode,
     };
     this.original = o;
     const seeAccount = async (address: Address, account?: Account | undefined, read = true) => {
@@ -62,7 +68,7 @@ export class PrestateTracer implements TxTracer, FrameHooks {
       state.exists = a !== undefined;
       state.balance = a?.balance ?? 0n;
       state.nonce = a?.nonce ?? 0n;
-      if (a !== undefined && !equal(a.codeHash, KECCAK256_NULL)) state.code = await sm.getCode(address);
+      if (a !== undefined && !equal(a.codeHash, KECCAK256_NULL)) state.code = await o.getCode.call(sm, address);
       this.out.charge(200 + 2 * state.code.length);
     };
     const seeSlot = async (address: Address, slot: Uint8Array, value?: Uint8Array) => {

@@ -1,9 +1,19 @@
 import { RLP } from "@ethereumjs/rlp";
-import { bigIntToUnpaddedBytes, bytesToBigInt, SECP256K1_ORDER } from "@ethereumjs/util";
-import { getBytes, keccak256 } from "ethers";
+import { bigIntToUnpaddedBytes, bytesToBigInt, concatBytes, SECP256K1_ORDER } from "@ethereumjs/util";
+import { getBytes, keccak256, SigningKey } from "ethers";
 import { describe, expect, it } from "vitest";
 import { decodeRawTransaction, MempoolErrorCode } from "../../../../node/mempool/index.js";
-import { alice, CHAIN_ID, DEV_KEYS, decodeCtx, expectMempoolError, GWEI, signRaw1559, signTx } from "./fixtures.js";
+import {
+  alice,
+  bob,
+  CHAIN_ID,
+  DEV_KEYS,
+  decodeCtx,
+  expectMempoolError,
+  GWEI,
+  signRaw1559,
+  signTx,
+} from "./fixtures.js";
 
 const decode = (raw: Uint8Array) => () => decodeRawTransaction(raw, decodeCtx);
 
@@ -34,6 +44,59 @@ describe("decodeRawTransaction: accepted types", () => {
   });
 });
 
+describe("decodeRawTransaction: EIP-7702 set-code (type 4)", () => {
+  it("decodes a signed type-4 tx with its authorization list", async () => {
+    const auth = await alice.authorize({ address: bob.address, nonce: 1, chainId: CHAIN_ID });
+    const raw = getBytes(
+      await alice.signTransaction({
+        type: 4,
+        chainId: CHAIN_ID,
+        nonce: 0,
+        to: alice.address,
+        gasLimit: 100_000n,
+        maxFeePerGas: 30n * GWEI,
+        maxPriorityFeePerGas: GWEI,
+        authorizationList: [auth],
+      }),
+    );
+    const ptx = decodeRawTransaction(raw, decodeCtx);
+    expect(ptx.type).toBe(4);
+    expect(ptx.sender).toBe(alice.address.toLowerCase());
+    expect(ptx.hash).toBe(keccak256(raw));
+    expect(ptx.maxFeePerGas).toBe(30n * GWEI);
+    expect(ptx.maxPriorityFeePerGas).toBe(GWEI);
+    const auths = (ptx.tx as unknown as { authorizationList: Uint8Array[][] }).authorizationList;
+    expect(auths).toHaveLength(1);
+    expect(getBytes(bob.address)).toEqual(auths[0][1]);
+  });
+
+  it("max priority fee per gas higher than max fee per gas", async () => {
+    // Hand-built: ethers refuses to sign a tip above the fee cap.
+    const auth = await alice.authorize({ address: bob.address, nonce: 1, chainId: CHAIN_ID });
+    const q = (n: bigint | number) => bigIntToUnpaddedBytes(BigInt(n));
+    const authTuple = [
+      q(CHAIN_ID),
+      getBytes(bob.address),
+      q(1),
+      q(auth.signature.yParity),
+      q(BigInt(auth.signature.r)),
+      q(BigInt(auth.signature.s)),
+    ];
+    const unsigned = [q(CHAIN_ID), q(0), q(11n * GWEI), q(10n * GWEI), q(100_000n), getBytes(alice.address)];
+    const body = [...unsigned, new Uint8Array(0), new Uint8Array(0), [], [authTuple]];
+    const sig = new SigningKey(DEV_KEYS[0]).sign(keccak256(concatBytes(Uint8Array.of(4), RLP.encode(body))));
+    const raw = concatBytes(
+      Uint8Array.of(4),
+      RLP.encode([...body, q(sig.yParity), q(BigInt(sig.r)), q(BigInt(sig.s))]),
+    );
+    await expectMempoolError(
+      decode(raw),
+      MempoolErrorCode.TIP_ABOVE_FEE_CAP,
+      "max priority fee per gas higher than max fee per gas",
+    );
+  });
+});
+
 describe("decodeRawTransaction: geth errors", () => {
   it("oversized data", async () => {
     const raw = await signTx(alice, { data: `0x${"00".repeat(128 * 1024)}`, gasLimit: 2_000_000n });
@@ -56,26 +119,6 @@ describe("decodeRawTransaction: geth errors", () => {
       MempoolErrorCode.TX_TYPE_NOT_SUPPORTED,
       "transaction type not supported",
     );
-  });
-
-  it("decodes a signed type-4 (EIP-7702 set-code) tx: its sender, fees and authorization list", async () => {
-    const auth = await alice.authorize({ address: alice.address, nonce: 1, chainId: CHAIN_ID });
-    const hex = await alice.signTransaction({
-      type: 4,
-      chainId: CHAIN_ID,
-      to: alice.address,
-      gasLimit: 100_000n,
-      maxFeePerGas: GWEI,
-      maxPriorityFeePerGas: 1n,
-      authorizationList: [auth],
-    });
-    const raw = getBytes(hex);
-    const ptx = decodeRawTransaction(raw, decodeCtx);
-    expect(ptx.type).toBe(4);
-    expect(ptx.hash).toBe(keccak256(raw));
-    expect(ptx.sender).toBe(alice.address.toLowerCase());
-    expect(ptx.maxFeePerGas).toBe(GWEI);
-    expect(ptx.maxPriorityFeePerGas).toBe(1n);
   });
 
   it("transaction type not supported (unknown type 0x05, checked before decoding)", async () => {

@@ -68,7 +68,7 @@ describe("dev methods: evm_mine, anvil_mine, hardhat_mine, evm_increaseTime, evm
       expect(await rpcError(node.url, method, ["0x2711"])).toMatchObject({ code: -32602 });
       expect(await rpcError(node.url, method, ["5"])).toEqual({
         code: -32602,
-        message: "invalid argument 0 (blocks): hex string without 0x prefix",
+        message: "invalid argument 0 (blocks): expected a non-negative number",
       });
     }
   });
@@ -88,7 +88,7 @@ describe("dev methods: evm_mine, anvil_mine, hardhat_mine, evm_increaseTime, evm
     expect((await mine(node.url)).timestamp).toBe(q(later));
     expect(await rpcError(node.url, "evm_setNextBlockTimestamp", ["tomorrow"])).toEqual({
       code: -32602,
-      message: "invalid argument 0 (timestamp): expected a number",
+      message: "invalid argument 0 (timestamp): expected a non-negative number",
     });
     expect(await rpcError(node.url, "evm_setNextBlockTimestamp", [])).toEqual({
       code: -32602,

@@ -1,6 +1,8 @@
+import { Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CHAIN_ID,
+  DEV_KEYS,
   devWallet,
   post,
   QUANTITY,
@@ -68,9 +70,10 @@ describe("web3_*, net_* and the chain identity methods", () => {
     expect(r.json).toEqual({ jsonrpc: "2.0", id: 7, result: "0x415a" });
   });
 
-  it("eth_syncing is false, eth_accounts is empty, eth_mining false, eth_hashrate 0x0", async () => {
+  it("eth_syncing is false, eth_accounts the 10 unlocked dev accounts, eth_mining false, eth_hashrate 0x0", async () => {
     expect(await result(node.url, "eth_syncing", [])).toBe(false);
-    expect(await result(node.url, "eth_accounts", [])).toEqual([]);
+    // A dev node (a network node answers []: test/e2e/network.test.ts).
+    expect(await result(node.url, "eth_accounts", [])).toEqual(DEV_KEYS.map((k) => new Wallet(k).address));
     expect(await result(node.url, "eth_mining", [])).toBe(false);
     expect(await result(node.url, "eth_hashrate", [])).toBe("0x0");
   });
@@ -98,7 +101,7 @@ describe("web3_*, net_* and the chain identity methods", () => {
   });
 
   it("unknown and unregistered methods answer -32601", async () => {
-    for (const m of ["eth_foo", "eth_sendTransaction", "eth_sign", "debug_traceTransaction"]) {
+    for (const m of ["eth_foo", "personal_unlockAccount", "eth_submitWork", "eth_getWork"]) {
       expect(await rpcError(node.url, m, [])).toEqual({
         code: -32601,
         message: `the method ${m} does not exist/is not available`,
