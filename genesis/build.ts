@@ -1,6 +1,6 @@
 import type { Common } from "@ethereumjs/common";
 import { Account, Address } from "@ethereumjs/util";
-import { installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
+import { type GenesisContext, installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
 import { type BlockHeader, hashEvidence, hashHeader } from "../runtime/primitives/block.js";
 import { ZERO_ADDRESS, ZERO_HASH } from "../runtime/primitives/bytes.js";
 import { EMPTY_TRIE_ROOT, keccak256 } from "../runtime/primitives/hash.js";
@@ -9,6 +9,39 @@ import { hashValidatorSet } from "../runtime/primitives/validatorSet.js";
 import type { TrieNodeStore } from "../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../runtime/state/worldState.js";
 import { canonicalJSON, type GenesisSpec } from "./spec.js";
+
+/** The chain parameters genesis sets, by the names governance keeps them under. */
+export function genesisChainParams(spec: GenesisSpec): Record<string, bigint> {
+  const c = spec.consensus;
+  return {
+    gasLimit: spec.gasLimit,
+    minBaseFeePerGas: spec.fees.minBaseFeePerGas,
+    elasticityMultiplier: spec.fees.elasticityMultiplier,
+    baseFeeChangeDenominator: spec.fees.baseFeeChangeDenominator,
+    emptyBlockIntervalMs: BigInt(c.emptyBlockIntervalMs),
+    timeoutProposeMs: BigInt(c.timeoutProposeMs),
+    timeoutProposeDeltaMs: BigInt(c.timeoutProposeDeltaMs),
+    timeoutPrevoteMs: BigInt(c.timeoutPrevoteMs),
+    timeoutPrevoteDeltaMs: BigInt(c.timeoutPrevoteDeltaMs),
+    timeoutPrecommitMs: BigInt(c.timeoutPrecommitMs),
+    timeoutPrecommitDeltaMs: BigInt(c.timeoutPrecommitDeltaMs),
+  };
+}
+
+/** What the native modules' genesis reads besides their own parameters. */
+export function genesisContext(spec: GenesisSpec): GenesisContext {
+  return {
+    totalNativeSupply: spec.alloc.reduce((sum, a) => sum + a.balance, 0n),
+    genesisTime: spec.genesisTime,
+    chain: genesisChainParams(spec),
+    validators: spec.validators.map((v, i) => ({
+      name: spec.validatorNames[i],
+      publicKey: v.publicKey,
+      power: v.votingPower,
+      operator: spec.validatorOperators[i],
+    })),
+  };
+}
 
 export interface GenesisBlock {
   header: BlockHeader;
@@ -29,8 +62,7 @@ export async function buildGenesis(spec: GenesisSpec, common: Common, store: Tri
     if (a.code !== undefined && a.code.length > 0) await state.putCode(address, a.code);
     for (const [k, v] of a.storage) await state.putStorage(address, k, v);
   }
-  const totalNativeSupply = spec.alloc.reduce((sum, a) => sum + a.balance, 0n);
-  await installModules(state, NATIVE_MODULES, spec.modules, { totalNativeSupply });
+  await installModules(state, NATIVE_MODULES, spec.modules, genesisContext(spec));
   const stateRoot = await state.getStateRoot();
   const header: BlockHeader = {
     parentHash: keccak256(new TextEncoder().encode(canonicalJSON(spec.source))),

@@ -5,9 +5,10 @@ import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
+import { type BlockConsensusInfo, type BlockEffects, NO_CONSENSUS_INFO } from "./blockHooks.js";
 import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
-import { burnFromSupply } from "./modules/index.js";
+import { blockHooksBegin, blockHooksEnd, burnFromSupply } from "./modules/index.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
@@ -22,6 +23,8 @@ export interface ExecutedBlock {
   receiptsRoot: Uint8Array;
   logsBloom: Uint8Array;
   gasUsed: bigint;
+  /** What the block's hooks ask consensus to apply (validator updates, parameter changes, upgrade plan). */
+  effects: BlockEffects;
 }
 
 export interface ExecutionOptions {
@@ -62,8 +65,17 @@ export class BlockExecution {
 
   private readonly fastTransfers: boolean;
   private readonly miner: Address;
+  /** Tips credited to the miner by this block's transactions (what staking distributes). */
+  private tips = 0n;
 
-  private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
+  private constructor(
+    vm: VM,
+    stateManager: MerkleStateManager,
+    common: Common,
+    env: BlockEnv,
+    opts: ExecutionOptions,
+    private readonly info: BlockConsensusInfo,
+  ) {
     this.vm = vm;
     this.stateManager = stateManager;
     this.env = env;
@@ -78,9 +90,13 @@ export class BlockExecution {
     common: Common,
     env: BlockEnv,
     opts: ExecutionOptions = { fastTransfers: true },
+    info: BlockConsensusInfo = NO_CONSENSUS_INFO,
   ): Promise<BlockExecution> {
     await stateManager.checkpoint();
-    return new BlockExecution(vm, stateManager, common, env, opts);
+    // Before the first transaction: the block's evidence is applied (a slashed validator's
+    // delegators cannot move stake away within the block that punishes it).
+    await blockHooksBegin(stateManager, { number: env.number, timestamp: env.timestamp, miner: env.miner }, info);
+    return new BlockExecution(vm, stateManager, common, env, opts, info);
   }
 
   get gasUsedSoFar(): bigint {
@@ -133,6 +149,8 @@ export class BlockExecution {
     raw: Uint8Array,
     r: Pick<Receipt, "status" | "gasUsed" | "logs" | "contractAddress">,
   ): ApplyResult {
+    const price = effectiveGasPrice(tx, this.env.baseFeePerGas);
+    if (price > this.env.baseFeePerGas) this.tips += r.gasUsed * (price - this.env.baseFeePerGas);
     const receipt: Receipt = {
       type: tx.type,
       status: r.status,
@@ -140,7 +158,7 @@ export class BlockExecution {
       gasUsed: r.gasUsed,
       logs: r.logs,
       contractAddress: r.contractAddress,
-      effectiveGasPrice: effectiveGasPrice(tx, this.env.baseFeePerGas),
+      effectiveGasPrice: price,
       from: sender.bytes,
     };
     this.transactions.push(raw);
@@ -156,6 +174,11 @@ export class BlockExecution {
   async seal(): Promise<ExecutedBlock> {
     assert(this.phase === "open", "seal twice");
     this.phase = "sealed";
+    const effects = await blockHooksEnd(
+      this.stateManager,
+      { number: this.env.number, timestamp: this.env.timestamp, miner: this.env.miner, tips: this.tips },
+      this.info,
+    );
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
     const bloom = new Uint8Array(BLOOM_BYTES);
@@ -169,6 +192,7 @@ export class BlockExecution {
       receiptsRoot: await orderedTrieRoot(this.receipts.map(encodeReceiptForRoot)),
       logsBloom: bloom,
       gasUsed: this.gasUsed,
+      effects,
     };
   }
 
