@@ -77,7 +77,13 @@ export class Driver {
   }
 
   /** A call that must revert: the custom error's name and arguments. */
-  async revert(from: Account, iface: Interface, fn: string, args: unknown[], value = 0n): Promise<{ name: string; args: Result }> {
+  async revert(
+    from: Account,
+    iface: Interface,
+    fn: string,
+    args: unknown[],
+    value = 0n,
+  ): Promise<{ name: string; args: Result }> {
     const to = iface === govI ? GOVERNANCE : STAKING;
     const r = await this.chain.call(from.address, to, iface.encodeFunctionData(fn, args), value);
     if (r.ok) throw new Error(`${fn} did not revert`);
