@@ -10,30 +10,11 @@ import type { TrieNodeStore } from "../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../runtime/state/worldState.js";
 import { canonicalJSON, type GenesisSpec } from "./spec.js";
 
-/** The chain parameters genesis sets, by the names governance keeps them under. */
-export function genesisChainParams(spec: GenesisSpec): Record<string, bigint> {
-  const c = spec.consensus;
-  return {
-    gasLimit: spec.gasLimit,
-    minBaseFeePerGas: spec.fees.minBaseFeePerGas,
-    elasticityMultiplier: spec.fees.elasticityMultiplier,
-    baseFeeChangeDenominator: spec.fees.baseFeeChangeDenominator,
-    emptyBlockIntervalMs: BigInt(c.emptyBlockIntervalMs),
-    timeoutProposeMs: BigInt(c.timeoutProposeMs),
-    timeoutProposeDeltaMs: BigInt(c.timeoutProposeDeltaMs),
-    timeoutPrevoteMs: BigInt(c.timeoutPrevoteMs),
-    timeoutPrevoteDeltaMs: BigInt(c.timeoutPrevoteDeltaMs),
-    timeoutPrecommitMs: BigInt(c.timeoutPrecommitMs),
-    timeoutPrecommitDeltaMs: BigInt(c.timeoutPrecommitDeltaMs),
-  };
-}
-
 /** What the native modules' genesis reads besides their own parameters. */
 export function genesisContext(spec: GenesisSpec): GenesisContext {
   return {
     totalNativeSupply: spec.alloc.reduce((sum, a) => sum + a.balance, 0n),
     genesisTime: spec.genesisTime,
-    chain: genesisChainParams(spec),
     validators: spec.validators.map((v, i) => ({
       name: spec.validatorNames[i],
       publicKey: v.publicKey,

@@ -5,10 +5,10 @@ import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
-import { type BlockConsensusInfo, type BlockEffects, NO_CONSENSUS_INFO } from "./blockHooks.js";
+import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./effects.js";
 import { type BlockEnv, ethBlockForEnv } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
-import { blockHooksBegin, blockHooksEnd, burnFromSupply } from "./modules/index.js";
+import { burnFromSupply, NATIVE_MODULES } from "./modules/index.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
@@ -23,7 +23,7 @@ export interface ExecutedBlock {
   receiptsRoot: Uint8Array;
   logsBloom: Uint8Array;
   gasUsed: bigint;
-  /** What the block's hooks ask consensus to apply (validator updates, parameter changes, upgrade plan). */
+  /** What the block's end-block hooks asked of the chain (validator updates, parameter changes, an upgrade). */
   effects: BlockEffects;
 }
 
@@ -68,14 +68,7 @@ export class BlockExecution {
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
 
-  private constructor(
-    vm: VM,
-    stateManager: MerkleStateManager,
-    common: Common,
-    env: BlockEnv,
-    opts: ExecutionOptions,
-    private readonly info: BlockConsensusInfo,
-  ) {
+  private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
     this.stateManager = stateManager;
     this.env = env;
@@ -90,13 +83,9 @@ export class BlockExecution {
     common: Common,
     env: BlockEnv,
     opts: ExecutionOptions = { fastTransfers: true },
-    info: BlockConsensusInfo = NO_CONSENSUS_INFO,
   ): Promise<BlockExecution> {
     await stateManager.checkpoint();
-    // Before the first transaction: the block's evidence is applied (a slashed validator's
-    // delegators cannot move stake away within the block that punishes it).
-    await blockHooksBegin(stateManager, { number: env.number, timestamp: env.timestamp, miner: env.miner }, info);
-    return new BlockExecution(vm, stateManager, common, env, opts, info);
+    return new BlockExecution(vm, stateManager, common, env, opts);
   }
 
   get gasUsedSoFar(): bigint {
@@ -167,18 +156,24 @@ export class BlockExecution {
   }
 
   /**
-   * Computes every root the header commits to. The block's state changes stay inside its
-   * checkpoint until `commit` (the block was decided) or `abort` (another block was), so a
-   * validator can execute a proposal, vote on it, and still drop it.
+   * Runs the modules' end-block hooks (with `info`: a chain's block always passes it; a stand-alone
+   * execution without it — unit tests, benches — runs none), then computes every root the header
+   * commits to. The block's state changes stay inside its checkpoint until `commit` (the block was
+   * decided) or `abort` (another block was), so a validator can execute a proposal, vote on it, and
+   * still drop it.
    */
-  async seal(): Promise<ExecutedBlock> {
+  async seal(info?: BlockInfo): Promise<ExecutedBlock> {
     assert(this.phase === "open", "seal twice");
     this.phase = "sealed";
-    const effects = await blockHooksEnd(
-      this.stateManager,
-      { number: this.env.number, timestamp: this.env.timestamp, miner: this.env.miner, tips: this.tips },
-      this.info,
-    );
+    let effects: BlockEffects = NO_EFFECTS;
+    if (info !== undefined) {
+      const parts: Partial<BlockEffects>[] = [];
+      for (const m of NATIVE_MODULES) {
+        const part = await m.endBlock?.({ state: this.stateManager, env: this.env, info, tips: this.tips });
+        if (part !== undefined) parts.push(part);
+      }
+      effects = mergeEffects(parts);
+    }
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
     const bloom = new Uint8Array(BLOOM_BYTES);

@@ -113,8 +113,7 @@ interface IGovernance {
     function depositOf(uint256 id, address depositor) external view returns (uint256);
     function treasury() external view returns (uint256);
     function params() external view returns (Params memory);
-    /// @notice The chain parameters of the next block (names as bytes32, e.g. "block.gasLimit").
-    function chainParams() external view returns (bytes32[] memory keys, uint256[] memory values);
+    /// @notice Chain-parameter changes executed and waiting for their height (current values: azora_getChainParams).
     function pendingChanges() external view returns (bytes32[] memory keys, uint256[] memory values, uint64[] memory heights);
     function upgradePlan() external view returns (string memory name, uint64 height, string memory info);
 }

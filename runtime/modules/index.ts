@@ -11,8 +11,7 @@ import { wazrModule } from "./wazr/index.js";
 
 export { ESCROW_ADDRESS } from "./escrow/index.js";
 export { AzoraEVM, type DynamicPrecompileResolver } from "./evm.js";
-export { GOVERNANCE_ADDRESS, readChainParams, readUpgradePlan } from "./governance/index.js";
-export { blockHooksBegin, blockHooksEnd } from "./hooks.js";
+export { GOVERNANCE_ADDRESS, readUpgradePlan } from "./governance/index.js";
 export { LEARN_ADDRESS } from "./learn/index.js";
 export { MARKET_ADDRESS } from "./market/index.js";
 export { MODEL_REGISTRY_ADDRESS } from "./models/index.js";

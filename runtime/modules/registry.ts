@@ -1,6 +1,7 @@
 import type { CustomPrecompile, PrecompileFunc } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, Address } from "@ethereumjs/util";
+import type { BlockEffects, EndBlockContext } from "../effects.js";
 import type { ModuleDef } from "./host.js";
 import { toPrecompile } from "./host.js";
 
@@ -38,6 +39,13 @@ export interface NativeModule {
   def: ModuleDef;
   /** Writes the module's initial state from genesis parameters (validated here). */
   genesis?(state: MerkleStateManager, params: unknown, context: GenesisContext): Promise<void>;
+  /**
+   * Runs once at the end of every block, after its transactions and before its state root (its
+   * writes are part of the block): rewards, epoch boundaries, executing passed proposals. What it
+   * returns asks the chain for validator-set changes, parameter changes or an upgrade (`BlockEffects`,
+   * applied at the heights documented there). Must be deterministic and bounded like any module code.
+   */
+  endBlock?(ctx: EndBlockContext): Promise<Partial<BlockEffects> | undefined>;
 }
 
 export interface GenesisContext {
@@ -45,8 +53,6 @@ export interface GenesisContext {
   totalNativeSupply: bigint;
   /** Unix seconds of block 0. */
   genesisTime: bigint;
-  /** Chain parameters as genesis sets them (governance keeps them from then on). */
-  chain: Record<string, bigint>;
   /** The genesis validator set (staking turns each into a self-staked validator). */
   validators: GenesisValidator[];
 }

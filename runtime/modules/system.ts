@@ -1,6 +1,5 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address } from "@ethereumjs/util";
-import type { HookBlock } from "../blockHooks.js";
 import { assert } from "../lib/assert.js";
 import { uintWord, wordToBigInt } from "./abi.js";
 import { storageSlot } from "./host.js";
@@ -17,7 +16,7 @@ export class SystemCall implements ModuleState {
   constructor(
     private readonly sm: MerkleStateManager,
     readonly self: Address,
-    private readonly block: HookBlock,
+    private readonly block: { number: bigint; timestamp: bigint },
   ) {}
 
   async load(slot: Uint8Array, account: Address = this.self): Promise<bigint> {

@@ -11,7 +11,7 @@ import { buildGenesis } from "../../genesis/build.js";
 import { DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
 import devnetJSON from "../../genesis/devnet.json" with { type: "json" };
 import { type GenesisJSON, parseGenesis } from "../../genesis/spec.js";
-import type { BlockConsensusInfo, BlockEffects } from "../../runtime/blockHooks.js";
+import type { BlockEffects, BlockInfo } from "../../runtime/effects.js";
 import { createChainCommon } from "../../runtime/evm/common.js";
 import { type BlockEnv, createAzoraVM, ethBlockForEnv } from "../../runtime/evm/vm.js";
 import { BlockExecution } from "../../runtime/executor.js";
@@ -133,10 +133,10 @@ export class LocalChain {
 
   /**
    * Executes `txs` as one block at `now` and commits it; every tx must be included (it may revert).
-   * `info`: the consensus information the block's hooks see (who signed the parent, evidence).
+   * `info`: what the block's end-block hooks see (who signed the parent, evidence); without it none run.
    */
-  async block(txs: TxRequest[], info?: BlockConsensusInfo): Promise<Receipt[]> {
-    const exec = await BlockExecution.begin(this.vm, this.state, this.common, this.env(), undefined, info);
+  async block(txs: TxRequest[], info?: BlockInfo): Promise<Receipt[]> {
+    const exec = await BlockExecution.begin(this.vm, this.state, this.common, this.env());
     const receipts: Receipt[] = [];
     for (const r of txs) {
       const tx = this.unsigned(r);
@@ -144,7 +144,7 @@ export class LocalChain {
       if (!res.included) throw new Error(`tx not included: ${res.reason}`);
       receipts.push(res.receipt);
     }
-    const sealed = await exec.seal();
+    const sealed = await exec.seal(info);
     this.lastEffects = sealed.effects;
     await exec.commit();
     this.number++;

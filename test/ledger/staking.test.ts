@@ -231,7 +231,11 @@ describe("rewards", () => {
 
   it("carries tips over a block nobody is known to have signed (height 1)", async () => {
     chain.miner = getBytes(STAKING);
-    const r = await d.send(chain.accounts[6], stakingI, "delegate", [op0.address], { value: AZR, tip: 10n ** 9n });
+    const r = await d.send(chain.accounts[6], stakingI, "delegate", [op0.address], {
+      value: AZR,
+      tip: 10n ** 9n,
+      info: commitOf([]),
+    });
     expect((await d.totals()).pendingFees).toBe(r.gasUsed * 10n ** 9n);
     await d.blocks(1);
     expect((await d.totals()).pendingFees).toBe(0n);
@@ -280,13 +284,13 @@ describe("slashing", () => {
     const v3 = chain.accounts[3].address;
     await d.send(alice, stakingI, "delegate", [v3], { value: 20n * AZR });
     await d.send(alice, stakingI, "undelegate", [v3, 10n * AZR]);
-    const old = { address: consensusKey(3).address, height: 1n, time: chain.now - 301n };
+    const old = { publicKey: consensusKey(3).hex, height: 1n, time: chain.now - 301n };
     chain.now += 1n;
     await chain.block([], commitOf(await d.activeSet(), [], [old]));
     expect((await d.validator(v3)).tombstoned).toBe(false);
     const supply = (await d.view(wazrI, "totalSupply"))[0] as bigint;
     const minted0 = (await d.totals()).minted as bigint;
-    const evidence = { address: consensusKey(3).address, height: chain.height, time: chain.now };
+    const evidence = { publicKey: consensusKey(3).hex, height: chain.height, time: chain.now };
     chain.now += 1n;
     await chain.block([], commitOf(await d.activeSet(), [], [evidence, evidence]));
     const v = await d.validator(v3);

@@ -6,10 +6,12 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { type BytesLike, getBytes, hexlify, Interface, type InterfaceAbi, type Result } from "ethers";
 import { loadArtifact } from "../../contracts/artifacts.js";
-import type { BlockConsensusInfo, CommitVote, Misbehaviour } from "../../runtime/blockHooks.js";
+import { devnetGenesis } from "../../genesis/devnet.js";
+import type { BlockInfo } from "../../runtime/effects.js";
 import { keyProofMessage } from "../../runtime/modules/staking/index.js";
 import { sha256 } from "../../runtime/primitives/hash.js";
 import type { Receipt } from "../../runtime/primitives/receipt.js";
+import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Account, LocalChain } from "./localChain.js";
 
 export const STAKING = "0x0000000000000000000000000000000000000a06";
@@ -39,19 +41,37 @@ export function consensusKey(seedByte: number) {
 
 export const consensusAddressOf = (publicKey: BytesLike) => sha256(getBytes(publicKey)).subarray(0, 20);
 
-/** Votes of a parent set: every validator signed unless named in `missing`. */
+const GENESIS_PARAMS = devnetGenesis().params;
+
+export const validatorOf = (publicKey: BytesLike, power: bigint): Validator => ({
+  publicKey: getBytes(publicKey),
+  address: consensusAddressOf(publicKey),
+  votingPower: power,
+  feeRecipient: getBytes(STAKING),
+});
+
+/**
+ * What a node passes a block's end-block hooks when `set` validated the parent and this block:
+ * every validator signed the parent unless named in `missing`; `evidence` lists equivocations.
+ */
 export function commitOf(
   set: { publicKey: BytesLike; power: bigint }[],
   missing: BytesLike[] = [],
-  misbehaviour: Misbehaviour[] = [],
-): BlockConsensusInfo {
+  evidence: { publicKey: BytesLike; height: bigint; time?: bigint; power?: bigint }[] = [],
+): BlockInfo {
   const miss = new Set(missing.map((m) => hexlify(m)));
-  const lastCommit: CommitVote[] = set.map((v) => ({
-    address: consensusAddressOf(v.publicKey),
-    power: v.power,
-    signed: !miss.has(hexlify(v.publicKey)),
-  }));
-  return { lastCommit, misbehaviour };
+  const validators = set.map((v) => validatorOf(v.publicKey, v.power));
+  return {
+    validators,
+    proposer: validators[0]?.address ?? new Uint8Array(20),
+    lastCommit: validators.map((validator) => ({ validator, signed: !miss.has(hexlify(validator.publicKey)) })),
+    misbehavior: evidence.map((e) => ({
+      validator: validatorOf(e.publicKey, e.power ?? 1n),
+      height: e.height,
+      time: e.time,
+    })),
+    params: GENESIS_PARAMS,
+  };
 }
 
 export class Driver {
@@ -66,12 +86,12 @@ export class Driver {
     iface: Interface,
     fn: string,
     args: unknown[],
-    opts: { value?: bigint; to?: string; info?: BlockConsensusInfo; tip?: bigint } = {},
+    opts: { value?: bigint; to?: string; info?: BlockInfo; tip?: bigint } = {},
   ): Promise<Receipt> {
     const to = opts.to ?? (iface === govI ? GOVERNANCE : STAKING);
     const [r] = await this.chain.block(
       [{ from, to, data: iface.encodeFunctionData(fn, args), value: opts.value, tip: opts.tip }],
-      opts.info,
+      opts.info ?? commitOf(await this.activeSet()),
     );
     return r;
   }

@@ -1,6 +1,7 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Address } from "@ethereumjs/util";
-import type { HookBlock, ParamChange, UpgradePlan } from "../../blockHooks.js";
+import type { BlockEffects, EndBlockContext, UpgradePlan } from "../../effects.js";
+import type { ChainParamsPatch } from "../../params.js";
 import { keccak256 } from "../../primitives/hash.js";
 import { type AbiType, type AbiValue, arrayOf, encodeArgs, tupleOf, typeString } from "../abi.js";
 import { addressTopic, isZeroAddress } from "../erc20Events.js";
@@ -23,6 +24,7 @@ import { GovEvents } from "./events.js";
 import {
   CHAIN_PARAM_DEFS,
   CHAIN_PARAM_NAMES,
+  dropDue,
   GOV_BPS,
   GOV_PARAM_DEFS,
   GOV_PARAM_NAMES,
@@ -30,10 +32,7 @@ import {
   type GovParams,
   PARAM_CHANGE_DELAY,
   pendingChanges,
-  promoteDue,
-  readChainParams,
   schedule,
-  writeChainParam,
   writeGovParam,
 } from "./params.js";
 import {
@@ -52,7 +51,7 @@ import {
 } from "./storage.js";
 import { castVote, tally } from "./votes.js";
 
-export { CHAIN_PARAM_NAMES, type ChainParams, chainSlot, PARAM_CHANGE_DELAY, readChainParams } from "./params.js";
+export { CHAIN_PARAM_DEFS, CHAIN_PARAM_NAMES, PARAM_CHANGE_DELAY } from "./params.js";
 export { ActionKind, Status as ProposalStatus, VoteOption } from "./storage.js";
 export { GOVERNANCE_ADDRESS };
 
@@ -72,7 +71,6 @@ export const GOV_GAS = {
 } as const;
 
 const MAX_DESCRIPTION_BYTES = 1024;
-const MAX_INFO_BYTES = 256;
 /** Proposals tallied per block at most (the rest wait for the next blocks). */
 const TALLIES_PER_BLOCK = 2;
 const STAKING = moduleAddress(MODULE_ADDRESS.staking);
@@ -151,10 +149,12 @@ async function checkAction(s: ModuleState, a: Action, spent: { total: bigint }):
     }
     case ActionKind.SoftwareUpgrade: {
       const name = keyText(a.key);
-      if (name.length === 0) return "upgrade name (key) must not be empty";
+      if (!/^[\x21-\x7e]{1,32}$/.test(name)) return "upgrade name (key) must be 1 to 32 printable ASCII characters";
+      if (!/^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/.test(a.info)) {
+        return "info must be the version nodes need from the upgrade height on (MAJOR.MINOR.PATCH)";
+      }
       if (a.value <= s.blockNumber() + PARAM_CHANGE_DELAY) return "upgrade height must be more than 2 blocks ahead";
       if (a.value >= 2n ** 64n) return "upgrade height must fit 64 bits";
-      if (new TextEncoder().encode(a.info).length > MAX_INFO_BYTES) return "info too long";
       return null;
     }
     default:
@@ -375,7 +375,7 @@ export async function readUpgradePlan(
   if (when === 0n) return null;
   return {
     name: await s.loadString(GOV.upgradeName, GOVERNANCE_ADDRESS),
-    info: await s.loadString(GOV.upgradeInfo, GOVERNANCE_ADDRESS),
+    version: await s.loadString(GOV.upgradeInfo, GOVERNANCE_ADDRESS),
     height: when & (2n ** 64n - 1n),
     scheduledAt: when >> 64n,
   };
@@ -388,18 +388,17 @@ export async function readUpgradePlan(
  * voting ended are tallied (≤ TALLIES_PER_BLOCK per block, O(active set) each); reports what this
  * block scheduled.
  */
-export async function governanceEndBlock(
-  s: ModuleState,
-  block: HookBlock,
-): Promise<{ paramChanges: ParamChange[]; upgradePlan: UpgradePlan | null }> {
+export async function governanceEndBlock(ctx: EndBlockContext): Promise<Partial<BlockEffects>> {
+  const s = new SystemCall(ctx.state, GOVERNANCE_ADDRESS, ctx.env);
+  const number = ctx.env.number;
   const params = new GovParamReader(s);
-  if ((await params.get("minDeposit")) === 0n) return { paramChanges: [], upgradePlan: null };
-  await promoteDue(s, block.number);
+  if ((await params.get("minDeposit")) === 0n) return {};
+  await dropDue(s, number);
   const ids = await votingIds(s);
   const due: bigint[] = [];
   for (const id of ids) {
     if (due.length >= TALLIES_PER_BLOCK) break;
-    if ((await new ProposalRecord(s, id).times()).votingEnd <= block.timestamp) due.push(id);
+    if ((await new ProposalRecord(s, id).times()).votingEnd <= ctx.env.timestamp) due.push(id);
   }
   for (const id of due) await finishVoting(s, params, id);
   if (due.length > 0) {
@@ -409,17 +408,30 @@ export async function governanceEndBlock(
       ids.length,
     );
   }
-  const paramChanges = (await pendingChanges(s))
-    .filter((c) => c.scheduledAt === block.number)
-    .map((c) => ({ key: CHAIN_PARAM_DEFS[c.name].key, value: c.value, height: c.height }));
+  // What this block scheduled (a proposal executed in it): one patch per height.
+  const byHeight = new Map<bigint, ChainParamsPatch>();
+  for (const c of await pendingChanges(s)) {
+    if (c.scheduledAt !== number) continue;
+    const patch = byHeight.get(c.height) ?? {};
+    addToPatch(patch, c.name, c.value);
+    byHeight.set(c.height, patch);
+  }
   const plan = await readUpgradePlan(s);
   return {
-    paramChanges,
+    paramChanges: [...byHeight].map(([height, changes]) => ({ height, changes })),
     upgradePlan:
-      plan !== null && plan.scheduledAt === block.number
-        ? { name: plan.name, height: plan.height, info: plan.info }
+      plan !== null && plan.scheduledAt === number
+        ? { name: plan.name, height: plan.height, version: plan.version }
         : null,
   };
+}
+
+/** Adds one chain parameter (by its governance name) to a patch of `runtime/params.ts`'s shape. */
+function addToPatch(patch: ChainParamsPatch, name: string, value: bigint): void {
+  if (name === "gasLimit") patch.gasLimit = value;
+  else if (name === "minBaseFeePerGas" || name === "elasticityMultiplier" || name === "baseFeeChangeDenominator") {
+    patch.fees = { ...patch.fees, [name]: value };
+  } else patch.consensus = { ...patch.consensus, [name]: Number(value) };
 }
 
 async function finishVoting(s: ModuleState, params: GovParamReader, id: bigint): Promise<void> {
@@ -515,20 +527,6 @@ const functions: FunctionDef[] = [
     { view: true },
   ),
   fn(
-    "chainParams",
-    [],
-    [arrayOf("bytes32"), arrayOf("uint256")],
-    G.view,
-    async (c) => {
-      const p = await readChainParams((slot) => c.load(slot), c.blockNumber() + 1n, {});
-      return [
-        CHAIN_PARAM_NAMES.map((n) => keyBytes(CHAIN_PARAM_DEFS[n].key)),
-        CHAIN_PARAM_NAMES.map((n) => p[n] ?? 0n),
-      ];
-    },
-    { view: true },
-  ),
-  fn(
     "pendingChanges",
     [],
     [arrayOf("bytes32"), arrayOf("uint256"), arrayOf("uint64")],
@@ -550,7 +548,7 @@ const functions: FunctionDef[] = [
     G.view,
     async (c) => {
       const plan = await readUpgradePlan(c);
-      return plan === null ? ["", 0n, ""] : [plan.name, plan.height, plan.info];
+      return plan === null ? ["", 0n, ""] : [plan.name, plan.height, plan.version];
     },
     { view: true },
   ),
@@ -594,20 +592,16 @@ function parseGovGenesis(v: unknown): GovParams {
   return out;
 }
 
-async function governanceGenesis(state: MerkleStateManager, raw: unknown, context: GenesisContext): Promise<void> {
+async function governanceGenesis(state: MerkleStateManager, raw: unknown): Promise<void> {
   if (raw === undefined) return;
   const params = parseGovGenesis(raw);
-  const s = new SystemCall(state, GOVERNANCE_ADDRESS, { number: 0n, timestamp: 0n, miner: new Uint8Array(20) });
+  const s = new SystemCall(state, GOVERNANCE_ADDRESS, { number: 0n, timestamp: 0n });
   for (const n of GOV_PARAM_NAMES) await writeGovParam(s, n, params[n]);
-  for (const n of CHAIN_PARAM_NAMES) {
-    const v = context.chain[n];
-    if (v === undefined) throw new Error(`invalid genesis: chain parameter ${n} missing`);
-    await writeChainParam(s, n, v);
-  }
 }
 
 export const governanceModule: NativeModule = {
   address: GOVERNANCE_ADDRESS,
   def: { name: "Governance", functions },
   genesis: governanceGenesis,
+  endBlock: governanceEndBlock,
 };

@@ -1,11 +1,13 @@
+import { MAX_BLOCK_GAS_LIMIT, MIN_BLOCK_GAS_LIMIT } from "../../params.js";
 import { namedSlot, storageSlot } from "../host.js";
 import type { ModuleState } from "../state.js";
 
 /**
- * Governance's own parameters and the chain parameters the node reads (block gas limit, fee
- * rules, consensus timing), both kept in the governance account's storage: genesis writes them,
- * passed proposals change them. A chain parameter changes at a stated height: the change waits in
- * a pending list until the block before it, so every node builds and checks block `height` with it.
+ * Governance's own parameters (in the governance account's storage) and the names and bounds of the
+ * chain parameters it may change (block gas limit, fee rules, consensus timing). Those live with the
+ * chain, not in state (the node keeps their history, `runtime/params.ts`): an executed change is
+ * reported in the block's effects with the height it takes effect at, and waits in a pending list
+ * here until then (for `pendingChanges()`).
  */
 export interface GovParams {
   /** AZR (wei) a proposal's deposits must reach for voting to start. */
@@ -45,7 +47,7 @@ export const GOV_PARAM_NAMES = Object.keys(GOV_PARAM_DEFS) as (keyof GovParams)[
 
 /** The chain parameters the node reads per height (README: Governance → parameters). */
 export const CHAIN_PARAM_DEFS: Record<string, Def> = {
-  gasLimit: { key: "block.gasLimit", min: 30_000_000n, max: 2n ** 40n },
+  gasLimit: { key: "block.gasLimit", min: MIN_BLOCK_GAS_LIMIT, max: MAX_BLOCK_GAS_LIMIT },
   minBaseFeePerGas: { key: "fees.minBaseFeePerGas", min: 0n, max: 2n ** 64n },
   elasticityMultiplier: { key: "fees.elasticityMultiplier", min: 1n, max: 16n },
   baseFeeChangeDenominator: { key: "fees.baseFeeChangeDenominator", min: 1n, max: 1024n },
@@ -66,7 +68,6 @@ export const PARAM_CHANGE_DELAY = 2n;
 export const MAX_PENDING_CHANGES = 32;
 
 const govSlot = (name: string) => namedSlot(`azora.governance.params.${name}`);
-const chainSlot = (name: string) => namedSlot(`azora.governance.chain.${name}`);
 const PENDING_COUNT = namedSlot("azora.governance.pendingCount");
 const PENDING = namedSlot("azora.governance.pending");
 
@@ -90,10 +91,6 @@ export class GovParamReader {
 
 export async function writeGovParam(s: ModuleState, name: keyof GovParams, value: bigint): Promise<void> {
   await s.store(govSlot(name), value);
-}
-
-export async function writeChainParam(s: ModuleState, name: string, value: bigint): Promise<void> {
-  await s.store(chainSlot(name), value);
 }
 
 /** A chain-parameter change waiting for `height` (scheduled by the block `scheduledAt`). */
@@ -145,39 +142,15 @@ export async function schedule(s: ModuleState, change: PendingChange): Promise<b
   return true;
 }
 
-/** End of block `number`: changes due at `number + 1` become current (bounded by MAX_PENDING_CHANGES). */
-export async function promoteDue(s: ModuleState, number: bigint): Promise<void> {
+/**
+ * End of block `number`: changes due at `number + 1` leave the list (the node applies them from the
+ * block's effects and keeps the parameters' history; bounded by MAX_PENDING_CHANGES).
+ */
+export async function dropDue(s: ModuleState, number: bigint): Promise<void> {
   if ((await s.load(PENDING_COUNT)) === 0n) return;
   const list = await pendingChanges(s);
-  const keep: PendingChange[] = [];
-  for (const c of list) {
-    if (c.height <= number + 1n) await writeChainParam(s, c.name, c.value);
-    else keep.push(c);
-  }
+  const keep = list.filter((c) => c.height > number + 1n);
   if (keep.length !== list.length) await writePending(s, keep, list.length);
 }
 
-/**
- * The chain parameters for block `height`, read from the state after block `height − 1`: the
- * current values with the pending changes due by `height` applied. Without `modules.governance` in
- * genesis (no gas limit stored) the genesis values (`fallback`) hold.
- */
-export async function readChainParams(
-  load: (slot: Uint8Array) => Promise<bigint>,
-  height: bigint,
-  fallback: ChainParams,
-): Promise<ChainParams> {
-  if ((await load(chainSlot("gasLimit"))) === 0n) return { ...fallback };
-  const out: ChainParams = {};
-  for (const n of CHAIN_PARAM_NAMES) out[n] = await load(chainSlot(n));
-  const count = Number(await load(PENDING_COUNT));
-  for (let i = 0; i < count; i++) {
-    const head = await load(pendingWord(i, 0));
-    if (((head >> 8n) & (2n ** 64n - 1n)) <= height) {
-      out[CHAIN_PARAM_NAMES[Number(head & 0xffn)]] = await load(pendingWord(i, 1));
-    }
-  }
-  return out;
-}
-
-export { chainSlot, govSlot };
+export { govSlot };

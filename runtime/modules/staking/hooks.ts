@@ -1,9 +1,10 @@
-import type { BlockConsensusInfo, CommitVote, HookBlock, ValidatorUpdate } from "../../blockHooks.js";
+import type { BlockInfo, EndBlockContext, ValidatorUpdate } from "../../effects.js";
 import { bytesToHex, equalsBytes } from "../../primitives/bytes.js";
 import { validatorAddress } from "../../primitives/validatorSet.js";
 import { uintWord } from "../abi.js";
 import { GOVERNANCE_ADDRESS } from "../registry.js";
 import type { ModuleState } from "../state.js";
+import { SystemCall } from "../system.js";
 import { mintNativeSupply, WAZR_ADDRESS, WAZR_SUPPLY_SLOT } from "../wazr/index.js";
 import { payMatured, STAKING_ADDRESS, selfStake, slash } from "./ledger.js";
 import { BPS, POWER_REDUCTION, StakingParamReader } from "./params.js";
@@ -36,15 +37,17 @@ class Validators {
   };
 }
 
-/** Begin of block: equivocation evidence slashes and tombstones (evidence older than the unbonding period is ignored). */
-export async function stakingBeginBlock(s: ModuleState, info: BlockConsensusInfo): Promise<void> {
-  const params = new StakingParamReader(s);
-  if ((await params.get("maxValidators")) === 0n) return;
-  const vs = new Validators(s);
-  for (const m of info.misbehaviour) {
-    const op = await operatorOf(s, m.address);
+/** Evidence: each equivocation slashes and tombstones (evidence older than the unbonding period is ignored). */
+async function punishEquivocations(
+  s: ModuleState,
+  params: StakingParamReader,
+  vs: Validators,
+  misbehavior: BlockInfo["misbehavior"],
+): Promise<void> {
+  for (const m of misbehavior) {
+    const op = await operatorOf(s, m.validator.address);
     if (op === null) continue;
-    if (s.blockTimestamp() > m.time + (await params.get("unbondingPeriod"))) continue;
+    if (m.time !== undefined && s.blockTimestamp() > m.time + (await params.get("unbondingPeriod"))) continue;
     const v = vs.of(op);
     const st = await v.status();
     if ((st.flags & Flag.Tombstoned) !== 0) continue; // punished once per validator
@@ -55,26 +58,37 @@ export async function stakingBeginBlock(s: ModuleState, info: BlockConsensusInfo
 }
 
 /**
- * End of block: rewards of the block to the validators that signed its parent, downtime tracking,
- * matured unbondings paid, and at an epoch boundary the new active set. Work is bounded by the
- * parent's set size, MATURE_PER_BLOCK and (at epochs) the candidate count: never by delegators.
+ * End of block (after its transactions): equivocations punished, the block's tips and the inflation
+ * since the last payment to the validators that signed its parent, downtime tracking, matured
+ * unbondings paid, and at an epoch boundary the new active set. Work is bounded by the parent's set
+ * size, the block's evidence, MATURE_PER_BLOCK and (at epochs) the candidate count — never by the
+ * number of delegators.
  */
-export async function stakingEndBlock(
-  s: ModuleState,
-  info: BlockConsensusInfo,
-  block: HookBlock & { tips: bigint },
-): Promise<ValidatorUpdate[]> {
+export async function stakingEndBlock(ctx: EndBlockContext): Promise<{ validatorUpdates: ValidatorUpdate[] }> {
+  const s = new SystemCall(ctx.state, STAKING_ADDRESS, ctx.env);
   const params = new StakingParamReader(s);
-  if ((await params.get("maxValidators")) === 0n) return [];
+  if ((await params.get("maxValidators")) === 0n) return { validatorUpdates: [] };
   const vs = new Validators(s);
-  if (equalsBytes(block.miner, STAKING_ADDRESS.bytes) && block.tips > 0n) {
-    await s.store(SLOTS.pendingFees, (await s.load(SLOTS.pendingFees)) + block.tips);
+  await punishEquivocations(s, params, vs, ctx.info.misbehavior);
+  if (equalsBytes(ctx.env.miner, STAKING_ADDRESS.bytes) && ctx.tips > 0n) {
+    await s.store(SLOTS.pendingFees, (await s.load(SLOTS.pendingFees)) + ctx.tips);
   }
-  await distributeRewards(s, params, vs, info.lastCommit);
-  await trackDowntime(s, params, vs, info.lastCommit);
+  const votes = ctx.info.lastCommit.map((c) => ({
+    address: c.validator.address,
+    power: c.validator.votingPower,
+    signed: c.signed,
+  }));
+  await distributeRewards(s, params, vs, votes);
+  await trackDowntime(s, params, vs, votes);
   await payMatured(s, vs.of);
-  if (s.blockNumber() % (await params.get("epochLength")) !== 0n) return [];
-  return updateActiveSet(s, params, vs);
+  if (s.blockNumber() % (await params.get("epochLength")) !== 0n) return { validatorUpdates: [] };
+  return { validatorUpdates: await updateActiveSet(s, params, vs) };
+}
+
+interface CommitVote {
+  address: Uint8Array;
+  power: bigint;
+  signed: boolean;
 }
 
 /** Pays pending tips plus inflation since the last payment to the signers, pro rata to power. */
@@ -207,7 +221,7 @@ async function updateActiveSet(s: ModuleState, params: StakingParamReader, vs: V
     const st = await v.status();
     await v.setStatus({ ...st, flags: st.flags & ~Flag.Active, power: 0n });
     const key = uintWord(await v.get(V.PubKey));
-    updates.push({ publicKey: key, address: validatorAddress(key), power: 0n, feeRecipient: STAKING_ADDRESS.bytes });
+    updates.push({ publicKey: key, power: 0n, feeRecipient: STAKING_ADDRESS.bytes });
   }
   for (const n of next) {
     const v = vs.of(n.op);
@@ -216,11 +230,11 @@ async function updateActiveSet(s: ModuleState, params: StakingParamReader, vs: V
     if ((st.flags & Flag.Active) === 0) await resetSigning(v, window);
     if ((st.flags & Flag.Active) !== 0 && st.power === power) continue;
     await v.setStatus({ ...st, flags: st.flags | Flag.Active, power });
-    updates.push({ publicKey: n.key, address: n.addr, power, feeRecipient: STAKING_ADDRESS.bytes });
+    updates.push({ publicKey: n.key, power, feeRecipient: STAKING_ADDRESS.bytes });
   }
   await setActiveSet(
     s,
     next.map((n) => n.op),
   );
-  return updates.sort((a, b) => Buffer.compare(a.address, b.address));
+  return updates.sort((a, b) => Buffer.compare(validatorAddress(a.publicKey), validatorAddress(b.publicKey)));
 }

@@ -10,7 +10,7 @@ import { SystemCall } from "../system.js";
 import { mintNativeSupply } from "../wazr/index.js";
 import { StakingErrors } from "./errors.js";
 import { StakingEvents } from "./events.js";
-import { resetSigning } from "./hooks.js";
+import { resetSigning, stakingEndBlock } from "./hooks.js";
 import { bond, delegatedAmount, enqueueUnbonding, STAKING_ADDRESS, selfStake, settle, unbond } from "./ledger.js";
 import {
   BPS,
@@ -35,7 +35,7 @@ import {
   ValidatorRecord,
 } from "./storage.js";
 
-export { stakingBeginBlock, stakingEndBlock } from "./hooks.js";
+export { stakingEndBlock } from "./hooks.js";
 export { STAKING_ADDRESS } from "./ledger.js";
 export {
   checkStakingParam,
@@ -394,7 +394,7 @@ async function stakingGenesis(state: MerkleStateManager, raw: unknown, context: 
   if (BigInt(context.validators.length) > g.params.maxValidators) {
     throw new Error("invalid genesis: modules.staking.maxValidators: below the number of genesis validators");
   }
-  const s = new SystemCall(state, STAKING_ADDRESS, { number: 0n, timestamp: 0n, miner: new Uint8Array(20) });
+  const s = new SystemCall(state, STAKING_ADDRESS, { number: 0n, timestamp: 0n });
   await writeStakingParams(s, g.params);
   const ops: Uint8Array[] = [];
   for (const [i, gv] of context.validators.entries()) {
@@ -429,4 +429,5 @@ export const stakingModule: NativeModule = {
   address: STAKING_ADDRESS,
   def: { name: "Staking", functions },
   genesis: stakingGenesis,
+  endBlock: stakingEndBlock,
 };

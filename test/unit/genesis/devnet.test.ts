@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0xee1668a64ad574396f39cc4c14e8a08ba486963d38513d61b0819352faf6bb9f");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x592ce3d628f42f29c4a89b7fb8ed4402639df5907580978b53c2ec625ece2e8b");
+    expect(bytesToHex(g.hash)).toBe("0x119f33c8e8b7b385e34636f804c23a801754ec4b81f5144aa33dd172af140d7c");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x3a52588acfd6c79b02c1d5e7af6e65c3af6e1fd6501be0425611e69b95567463");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
