@@ -119,8 +119,15 @@ function paramTarget(key: string): Target | null {
   return null;
 }
 
-/** Why `a` cannot be executed now, or null. `spent` accumulates treasury spends of earlier actions. */
-async function checkAction(s: ModuleState, a: Action, spent: { total: bigint }): Promise<string | null> {
+/**
+ * Why `a` cannot be executed now, or null. `spent` accumulates treasury spends of earlier actions;
+ * `incoming` is AZR already credited to the account by the running call (a deposit, not treasury).
+ */
+async function checkAction(
+  s: ModuleState,
+  a: Action,
+  spent: { total: bigint; incoming: bigint },
+): Promise<string | null> {
   switch (a.kind) {
     case ActionKind.SetParam: {
       const key = keyText(a.key);
@@ -143,7 +150,7 @@ async function checkAction(s: ModuleState, a: Action, spent: { total: bigint }):
       if (isZeroAddress(a.target)) return "recipient must not be the zero address";
       if (a.value === 0n) return "amount must not be zero";
       spent.total += a.value;
-      const treasury = await treasuryBalance(s);
+      const treasury = (await treasuryBalance(s)) - spent.incoming;
       if (spent.total > treasury) return `treasury holds ${treasury}, the proposal spends ${spent.total}`;
       return null;
     }
@@ -248,7 +255,7 @@ async function propose(call: ModuleCall, raw: AbiValue[], description: string): 
   if (actions.length === 0) throw GovErrors.noActions();
   if (actions.length > MAX_ACTIONS) throw GovErrors.tooManyActions(BigInt(MAX_ACTIONS));
   if (new TextEncoder().encode(description).length > MAX_DESCRIPTION_BYTES) throw GovErrors.descriptionTooLong();
-  const spent = { total: 0n };
+  const spent = { total: 0n, incoming: call.value };
   for (const [i, a] of actions.entries()) {
     const why = await checkAction(call, a, spent);
     if (why !== null) throw GovErrors.invalidAction(BigInt(i), why);
@@ -304,7 +311,7 @@ async function execute(call: ModuleCall, id: bigint): Promise<AbiValue[]> {
   const actions: Action[] = [];
   for (let i = 0; i < head.actionCount; i++) actions.push(await p.action(i));
   // Validate all, then apply all: a proposal runs whole or not at all.
-  const spent = { total: 0n };
+  const spent = { total: 0n, incoming: 0n };
   for (const [i, a] of actions.entries()) {
     const why = await checkAction(call, a, spent);
     if (why !== null) {
