@@ -9,7 +9,7 @@ import { AZR, Driver, GOVERNANCE, govI, stakingI, wazrI } from "./stakingFixture
  * inheriting their validator's vote unless they vote, Cosmos x/gov's quorum / threshold / veto, the
  * timelock, and every action kind (chain, staking, market and gov parameters; LEARN issuers;
  * treasury spends; upgrade plans) with what the executing block reports to consensus.
- * Devnet parameters: minDeposit 10 AZR, deposit period 300 s, voting 120 s, timelock 30 s.
+ * Devnet parameters: minDeposit 10 AZR, deposit period 600 s, voting 600 s, timelock 60 s.
  */
 const learnI = new Interface(loadArtifact("ILearn").abi as InterfaceAbi);
 const LEARN = "0x0000000000000000000000000000000000000a02";
@@ -70,10 +70,10 @@ async function wait(seconds: bigint): Promise<void> {
 async function passAndExecute(actions: unknown[]): Promise<bigint> {
   const id = await propose(actions);
   await d.send(op0, govI, "vote", [id, 1]);
-  await wait(120n);
+  await wait(600n);
   expect((await proposal(id)).status).toBe(BigInt(Status.Passed));
   expect((await d.revert(op0, govI, "execute", [id])).name).toBe("ProposalTooEarly");
-  chain.now += 30n;
+  chain.now += 60n;
   const r = await d.send(op0, govI, "execute", [id]);
   expect(r.status, "execute").toBe(1);
   return id;
@@ -138,7 +138,7 @@ describe("votes and tally", () => {
     p = await proposal(id);
     expect([p.yes, p.no, p.abstain]).toEqual([10n * AZR, 0n, 20n * AZR]);
     await d.send(alice, govI, "vote", [id, 2]);
-    await wait(120n);
+    await wait(600n);
     p = await proposal(id);
     expect(p.status).toBe(BigInt(Status.Rejected)); // 10 Yes of 30 non-abstaining
     expect([p.yes, p.no]).toEqual([10n * AZR, 20n * AZR]);
@@ -149,7 +149,7 @@ describe("votes and tally", () => {
     const vetoed = await propose([param("block.gasLimit", 70_000_000n)]);
     await d.send(op0, govI, "vote", [vetoed, 3]);
     const supply = (await d.view(wazrI, "totalSupply"))[0] as bigint;
-    await wait(120n);
+    await wait(600n);
     expect((await proposal(noQuorum)).status).toBe(BigInt(Status.Rejected));
     expect((await proposal(vetoed)).status).toBe(BigInt(Status.Vetoed));
     expect((await d.view(wazrI, "totalSupply"))[0]).toBe(supply - 10n * AZR);
@@ -167,7 +167,7 @@ describe("votes and tally", () => {
     expect(p.status).toBe(BigInt(Status.VotingPeriod));
     expect(p.totalDeposit).toBe(10n * AZR);
     const late = await propose([param("block.gasLimit", 70_000_000n)], AZR);
-    chain.now += 300n;
+    chain.now += 600n;
     expect((await proposal(late)).status).toBe(BigInt(Status.Expired));
     expect((await d.revert(alice, govI, "deposit", [late], AZR)).name).toBe("ProposalTooLate");
     expect((await d.send(op0, govI, "claimDeposit", [late])).status).toBe(1);
@@ -219,8 +219,8 @@ describe("actions", () => {
     await d.send(op0, govI, "vote", [a, 1]);
     await d.send(op0, govI, "vote", [b, 1]);
     expect((await d.revert(op0, govI, "vote", [a, 5])).name).toBe("InvalidVoteOption");
-    await wait(120n);
-    chain.now += 30n;
+    await wait(600n);
+    chain.now += 60n;
     expect((await d.send(op0, govI, "execute", [a])).status).toBe(1);
     const r = await d.send(op0, govI, "execute", [b]);
     expect(r.status).toBe(1);

@@ -24,8 +24,8 @@ describe("devnet genesis", () => {
   it("has the pinned genesis hash (changing genesis or the header format must be deliberate)", async () => {
     const spec = devnetGenesis();
     const g = await buildGenesis(spec, createChainCommon(spec.chainId), emptyStore());
-    expect(bytesToHex(g.hash)).toBe("0x119f33c8e8b7b385e34636f804c23a801754ec4b81f5144aa33dd172af140d7c");
-    expect(bytesToHex(g.header.stateRoot)).toBe("0x3a52588acfd6c79b02c1d5e7af6e65c3af6e1fd6501be0425611e69b95567463");
+    expect(bytesToHex(g.hash)).toBe("0xc081da120c7032dda519351c405217b3855ffafe7d3428e59288650cbdebe6a3");
+    expect(bytesToHex(g.header.stateRoot)).toBe("0x349aa9d519c235790310d6f9ad02038093243925de22ccf80826fdef2a6a9291");
   });
 
   it("gets the same state root as ethereumjs's stock in-memory state manager", async () => {
