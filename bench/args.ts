@@ -27,6 +27,12 @@ export interface BenchParams {
   servicesNoAI: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
+  /** Storage phase: the IPFS gateway vs @fastify/static on the same segments (bench/storage.ts). */
+  storage: boolean;
+  /** Video phase: video/hls transcode speed per rendition (bench/video.ts). */
+  video: boolean;
+  /** Run only the storage and video phases. */
+  mediaOnly: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -42,7 +48,8 @@ Azora only, then a second table (figure | native module | OpenZeppelin contract 
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
 Then (6) execution only in-process, and (7) the services phase on a fresh azora node with \`azora worker\`
 processes: market lifecycles per second and gas, a 10 ms inference job through the market vs direct (overhead),
-and each shipped model through the market next to calling it directly.
+and each shipped model through the market next to calling it directly. Then (8) storage: the IPFS gateway vs
+@fastify/static serving the same ~1 MB segments, and (9) video: video/hls transcode speed per rendition.
 
 Options:
   --only <azora|anvil>   run one target only
@@ -59,6 +66,9 @@ Options:
   --services-only        run only the services phase
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
+  --no-video             skip the video phase (9: video/hls transcode speed per rendition, needs ffmpeg)
+  --media-only           run only the storage and video phases
   --worker-args "<args>" extra arguments for the services phase's test/sha256 worker (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
@@ -116,6 +126,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
+    storage: true,
+    video: true,
+    mediaOnly: false,
     workerArgs: [],
   };
   const complete = readFlags(argv, (flag, next) => {
@@ -164,6 +177,15 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);
+        break;
+      case "--no-storage":
+        p.storage = false;
+        break;
+      case "--no-video":
+        p.video = false;
+        break;
+      case "--media-only":
+        p.mediaOnly = true;
         break;
       case "--stall-timeout":
         p.stallTimeoutMs = positiveInt(flag, next(), 3_600_000);

@@ -1,7 +1,8 @@
 // `npm run bench`: the same workload against a fresh `azora dev` node and a fresh Anvil, in the same run.
 // See bench/README.md for what is measured and how to read the result.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,7 +23,9 @@ import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
+import { type StorageBenchResult, storageTable } from "./storage.js";
 import { azoraVersion } from "./version.js";
+import { type VideoBenchResult, videoBench, videoTable } from "./video.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
 
 /** Dev accounts 0..9 of `test test test test test test test test test test test junk` (also Anvil's defaults). */
@@ -268,7 +271,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = repoRoot();
-  const targets = params.servicesOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
+  const targets = params.servicesOnly || params.mediaOnly ? [] : params.only === null ? [...TARGETS] : [params.only];
   const date = new Date().toISOString();
   if (targets.length > 0)
     log(
@@ -292,7 +295,7 @@ async function main(): Promise<number> {
   // 7. Services: jobs through the market with worker processes on a fresh node.
   let services: ServicesBenchResult | null = null;
   let servicesError: string | null = null;
-  if (params.services && (params.servicesOnly || params.only !== "anvil")) {
+  if (params.services && !params.mediaOnly && (params.servicesOnly || params.only !== "anvil")) {
     log("\n[services] the job market with azora worker processes…");
     try {
       services = await servicesBench({
@@ -306,6 +309,31 @@ async function main(): Promise<number> {
     } catch (e) {
       servicesError = errMsg(e);
       log(`[services] FAILED ${servicesError}`);
+    }
+  }
+
+  // 8. Storage: the IPFS gateway vs @fastify/static (its own process: Helia needs the Promise.withResolvers polyfill).
+  let storage: StorageBenchResult | null = null;
+  let video: VideoBenchResult | null = null;
+  const mediaErrors: string[] = [];
+  const media = params.mediaOnly || (!params.servicesOnly && params.only !== "anvil");
+  if (params.storage && media) {
+    log("\n[storage] IPFS gateway vs @fastify/static on the same segments…");
+    try {
+      storage = runStorageBench(root);
+    } catch (e) {
+      mediaErrors.push(`storage: ${errMsg(e)}`);
+      log(`[storage] FAILED ${errMsg(e)}`);
+    }
+  }
+  // 9. Video: transcode speed per rendition.
+  if (params.video && media) {
+    log("\n[video] video/hls transcode speed…");
+    try {
+      video = await videoBench({ log });
+    } catch (e) {
+      mediaErrors.push(`video: ${errMsg(e)}`);
+      log(`[video] FAILED ${errMsg(e)}`);
     }
   }
 
@@ -332,6 +360,9 @@ async function main(): Promise<number> {
     printDetails(r);
   }
   if (servicesError !== null) log(`services: FAILED ${servicesError}`);
+  if (storage !== null) log(`\n${storageTable(storage)}`);
+  if (video !== null) log(`\n${videoTable(video)}`);
+  for (const m of mediaErrors) log(`${m.split(":")[0]}: FAILED ${m}`);
 
   const cpuList = cpus();
   const output = {
@@ -357,6 +388,8 @@ async function main(): Promise<number> {
     results,
     execution,
     services,
+    storage,
+    video,
     ratios: ratios(results.azora, results.anvil),
   };
   const out = resolve(params.out);
@@ -366,7 +399,7 @@ async function main(): Promise<number> {
   writeFileSync(out, json);
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
-  return targets.every((t) => results[t]?.ok === true) && servicesError === null ? 0 : 1;
+  return targets.every((t) => results[t]?.ok === true) && servicesError === null && mediaErrors.length === 0 ? 0 : 1;
 }
 
 process.on("exit", killAllStarted);
@@ -386,3 +419,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The storage bench in a child process (`bench:storage`'s script, with the polyfill Helia needs). */
+function runStorageBench(root: string): StorageBenchResult {
+  const out = join(root, "bench/results/storage-phase.json");
+  execFileSync(
+    process.execPath,
+    ["--import", join(root, "dist/node/polyfill.js"), join(root, "dist/bench/storageMain.js"), "--out", out],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  return JSON.parse(readFileSync(out, "utf8")) as StorageBenchResult;
+}

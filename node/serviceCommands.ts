@@ -50,13 +50,32 @@ function amountArg(name: string) {
 /** Handlers the CLI can run, by kind: the built-in test kind and, lazily, the AI kinds. */
 async function handlersFor(
   kinds: string[],
-  opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
+  opts: {
+    modelsDir?: string;
+    logger: ReturnType<typeof createLogger>["logger"];
+    dataDir: string;
+    video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
+    fault?: string;
+  },
 ): Promise<JobHandler[]> {
   const out: JobHandler[] = [];
   const test = createTestHashHandler();
   if (kinds.some((k) => test.kinds.includes(k))) out.push(test);
   const ai = kinds.filter((k) => k.startsWith("ai/"));
   if (ai.length > 0) out.push(...(await aiHandlers(ai, opts)));
+  if (kinds.includes("video/hls")) {
+    const { createVideoHandler } = await import("../services/video/index.js");
+    out.push(
+      createVideoHandler({
+        workDir: resolve(opts.dataDir, "video-work"),
+        concurrency: opts.video.concurrency,
+        limits: { maxDurationSec: opts.video.maxDurationSec, maxHeight: opts.video.maxHeight },
+        checkSegments: opts.video.checkSegments,
+        logger: opts.logger.child({ module: "video" }),
+        fault: opts.fault === "tamper-segment" ? "tamper-segment" : undefined,
+      }),
+    );
+  }
   return out;
 }
 
@@ -126,6 +145,13 @@ interface WorkerFlags extends KeyFlags {
   logFormat?: "json" | "pretty";
   testFault?: string;
   cpuProfile?: string;
+  ipfs?: boolean;
+  ipfsListen?: string[];
+  ipfsPeer?: string[];
+  videoConcurrency?: number;
+  videoMaxDuration?: number;
+  videoMaxHeight?: number;
+  videoCheckSegments?: number;
 }
 
 /** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
@@ -164,6 +190,11 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     lookbackBlocks: f.lookbackBlocks,
     log: { level: f.logLevel, format: f.logFormat },
     fault: f.testFault,
+    storage: {
+      enabled: f.ipfs === true ? true : f.ipfs === false ? false : undefined,
+      listen: f.ipfsListen,
+      peers: f.ipfsPeer,
+    },
   });
   const { logger, flush } = createLogger({
     level: cfg.log.level as LogLevel,
@@ -171,7 +202,18 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
   });
   const wallet =
     cfg.keyFile === undefined && cfg.devAccount !== undefined ? await devWallet(cfg.devAccount, cfg.rpc) : undefined;
-  const handlers = await handlersFor(cfg.kinds, { modelsDir: f.modelsDir, logger });
+  const handlers = await handlersFor(cfg.kinds, {
+    modelsDir: f.modelsDir,
+    logger,
+    dataDir: cfg.dataDir,
+    video: {
+      concurrency: f.videoConcurrency,
+      maxDurationSec: f.videoMaxDuration,
+      maxHeight: f.videoMaxHeight,
+      checkSegments: f.videoCheckSegments,
+    },
+    fault: cfg.fault,
+  });
   const stopProfile = f.cpuProfile === undefined ? undefined : await startCPUProfile(f.cpuProfile);
   // Signals are handled from the start: a SIGTERM while the worker registers or loads models stops it cleanly.
   let running: Awaited<ReturnType<typeof startWorkerService>> | undefined;
@@ -261,6 +303,39 @@ function describeJob(j: JobView): string {
   return lines.join("\n");
 }
 
+/**
+ * What the claiming workers report about a running job (their `/jobs/<id>`): percent done and the handler's
+ * note (e.g. encoding fps and ETA). Best effort: a worker that does not answer in 3 s is left out.
+ */
+async function workerProgress(
+  client: MarketClient,
+  j: JobView,
+): Promise<{ line: string; json: Record<string, unknown> }[]> {
+  if (j.status !== JobStatus.Claimed && j.status !== JobStatus.Open) return [];
+  const out: { line: string; json: Record<string, unknown> }[] = [];
+  for (const s of j.slots) {
+    if (s.status !== SlotStatus.Claimed) continue;
+    try {
+      const w = await client.worker(s.worker);
+      const res = await fetch(`${w.endpoint.replace(/\/+$/, "")}/jobs/${j.id}`, { signal: AbortSignal.timeout(3000) });
+      if (!res.ok) continue;
+      const body = (await res.json()) as {
+        jobs: { role: string; state: string; progress: number | null; progressNote: string | null }[];
+      };
+      const work = body.jobs.find((r) => r.role === "work");
+      if (work === undefined) continue;
+      const pct = work.progress === null ? "—" : `${(work.progress * 100).toFixed(1)} %`;
+      out.push({
+        line: `${s.worker}: ${work.state}, ${pct}${work.progressNote ? ` (${work.progressNote})` : ""}`,
+        json: { worker: s.worker, state: work.state, progress: work.progress, note: work.progressNote },
+      });
+    } catch {
+      // the worker is unreachable: the chain's view stands alone
+    }
+  }
+  return out;
+}
+
 function jobJSON(j: JobView): unknown {
   return {
     ...j,
@@ -334,6 +409,18 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
     input = { sha256: f.inputSha256, uris: [f.inputUrl] };
   else throw new InvalidArgumentError("give --input <file>, or --input-url <url> with --input-sha256 <hex>");
 
+  const params = parseParams(f);
+  if (kind === "video/hls" && params.ffmpeg === undefined) {
+    // the output bytes depend on the ffmpeg version: pin the local one unless the requester named one
+    const { toolVersion } = await import("../services/video/index.js");
+    try {
+      params.ffmpeg = await toolVersion("ffmpeg");
+    } catch {
+      throw new InvalidArgumentError(
+        "video/hls pins an ffmpeg version: give --param ffmpeg=<version> (no local ffmpeg)",
+      );
+    }
+  }
   const store = createFileBlobStore(resolve(f.dataDir, "blobs"));
   const needsHost = input instanceof Uint8Array && input.length > 1024;
   const server = needsHost
@@ -344,7 +431,7 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
       kind,
       input,
       contentType: f.contentType,
-      params: parseParams(f),
+      params,
       token: f.token,
       price: parseUnits(f.price, 18),
       redundancy: f.redundancy,
@@ -452,7 +539,33 @@ export function registerServiceCommands(program: Command): void {
     .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
     .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
     .addOption(
-      new Option("--test-fault <fault>", "TEST ONLY: misbehave").choices(["wrong-result", "no-deliver"]).hideHelp(),
+      new Option("--test-fault <fault>", "TEST ONLY: misbehave")
+        .choices(["wrong-result", "no-deliver", "tamper-segment"])
+        .hideHelp(),
+    )
+    .option("--ipfs", "run an IPFS node (results also in IPFS, gateway /ipfs/ on the HTTP port; on for video/hls)")
+    .option("--no-ipfs", "no IPFS node (refused for kinds that need one)")
+    .option("--ipfs-listen <multiaddr...>", "libp2p listen addresses of the IPFS node (default /ip4/127.0.0.1/tcp/0)")
+    .option("--ipfs-peer <multiaddr...>", "IPFS peers to dial at start (…/p2p/<id>), for bitswap")
+    .option(
+      "--video-concurrency <n>",
+      "video/hls: segment encodes at once (default: cores)",
+      intArg("--video-concurrency", 1, 256),
+    )
+    .option(
+      "--video-max-duration <s>",
+      "video/hls: longest input taken (default 10800)",
+      intArg("--video-max-duration", 1, 1e7),
+    )
+    .option(
+      "--video-max-height <px>",
+      "video/hls: tallest input taken (default 2160)",
+      intArg("--video-max-height", 16, 16384),
+    )
+    .option(
+      "--video-check-segments <k>",
+      "video/hls: random segments a replay check re-encodes (default 2)",
+      intArg("--video-check-segments", 0, 64),
     )
     .action((kinds: string[], o: WorkerFlags & { verify: boolean; reclaim: boolean }) => runWorker(kinds, o));
 
@@ -503,7 +616,9 @@ export function registerServiceCommands(program: Command): void {
     const client = await clientFrom(o, false);
     try {
       const j = await client.job(id);
-      out(o, describeJob(j), jobJSON(j));
+      const progress = await workerProgress(client, j);
+      const human = [describeJob(j), ...progress.map((p) => `  progress    ${p.line}`)].join("\n");
+      out(o, human, { ...(jobJSON(j) as Record<string, unknown>), progress: progress.map((p) => p.json) });
     } finally {
       (client.provider as JsonRpcProvider).destroy();
     }

@@ -99,8 +99,30 @@ export const WorkerConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    storage: Type.Object(
+      {
+        enabled: Type.Optional(
+          Type.Boolean({
+            description:
+              "IPFS content storage (Helia) under <dataDir>/ipfs: results are added to it too, the gateway " +
+              "(/ipfs/<cid>) is on the HTTP port, peers fetch by CID over bitswap (default: on when a kind needs it)",
+          }),
+        ),
+        listen: Type.Array(Type.String(), {
+          default: ["/ip4/127.0.0.1/tcp/0"],
+          description: "libp2p listen multiaddrs of the IPFS node",
+        }),
+        peers: Type.Array(Type.String(), { default: [], description: "peers to dial at start (…/p2p/<id>)" }),
+        retrievalTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 30_000,
+          description: "how long a gateway request may wait for blocks from peers",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** Test-only: misbehave so slashing can be shown end to end. Never set in production. */
-    fault: Type.Optional(Type.String({ enum: ["wrong-result", "no-deliver"] })),
+    fault: Type.Optional(Type.String({ enum: ["wrong-result", "no-deliver", "tamper-segment"] })),
   },
   { additionalProperties: false },
 );

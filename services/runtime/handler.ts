@@ -5,6 +5,9 @@
  * search and mail workers each implement this interface for their job kinds.
  */
 
+import type { FastifyInstance } from "fastify";
+import type { StorageBackend } from "../storage/backend.js";
+
 /** A bad job input (wrong tensor shape or dtype, audio that is not audio, an image that does not decode). */
 export class JobInputError extends Error {
   override readonly name = "JobInputError";
@@ -12,6 +15,11 @@ export class JobInputError extends Error {
     /** Bounded, machine-readable reason, e.g. "INPUT_NOT_AUDIO", "TENSOR_SHAPE". */
     readonly code: string,
     message: string,
+    /**
+     * A reason to carry into the error result, e.g. ffmpeg's own last error line. Must be reproducible (the
+     * same input and engine give the same text), since a verifier's error result must hash the same.
+     */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -33,6 +41,27 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Progress of long work, 0..1; the runtime logs it and exposes it on /metrics. */
   progress(fraction: number, note?: string): void;
+  /**
+   * The worker's content storage (IPFS, served by its gateway at `/ipfs/…`) when it runs with one: handlers
+   * whose output is a tree (an HLS directory) add it here and name its CID in their result document.
+   */
+  readonly storage?: StorageBackend;
+}
+
+/** What a spot check gets besides the job: the dispute's evidence and where the delivered result lives. */
+export interface CheckContext {
+  signal: AbortSignal;
+  /** The challenger's evidence URI (from `JobChallenged`), if any: e.g. which segment to look at. */
+  evidenceURI?: string;
+  /** Base URLs of the workers that delivered the result (their gateways serve its files). */
+  sources: readonly string[];
+  storage?: StorageBackend;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** Why not, for the log (bounded, no peer-supplied text above debug). */
+  reason?: string;
 }
 
 export interface JobOutput {
@@ -60,5 +89,20 @@ export interface JobHandler {
    * votes for the submitted hash when it matches, otherwise for its own.
    */
   agrees(own: JobOutput, submitted: Uint8Array, job: JobInput): boolean;
+  /**
+   * Before claiming, with the input fetched and checked: can this worker take the job (its limits, its
+   * engine)? A reason when not — the job is not claimed, so its requester gets a refund when nobody takes it.
+   */
+  admit?(job: JobInput, signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * Spot-check replay for work too long to redo whole (a video): checks a delivered result by re-running
+   * sampled parts of it. When present, a verifier calls this instead of `run` + `agrees`, and votes for the
+   * delivered hash when it passes, else for a rejection hash no worker delivered.
+   */
+  check?(job: JobInput, submitted: Uint8Array, ctx: CheckContext): Promise<CheckResult>;
+  /** Needs the worker's content storage (`JobContext.storage`). */
+  readonly needsStorage?: boolean;
+  /** Routes of its own on the worker's HTTP port (e.g. the video player page), registered before it listens. */
+  routes?(app: FastifyInstance, deps: { storage?: StorageBackend }): Promise<void>;
   close?(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export interface HealthSource {
     scannedBlock: number | null;
     activeJobs: number;
     runningJobs: number;
+    /** libp2p addresses of its IPFS node (bitswap), when it runs with content storage. */
+    ipfs?: string[];
   };
 }
 
@@ -49,6 +51,7 @@ const JobSchema = Type.Object(
     resultCID: Type.Union([Type.String(), Type.Null()]),
     voteHash: Type.Union([Type.String(), Type.Null()]),
     progress: Type.Union([Type.Number(), Type.Null()]),
+    progressNote: Type.Union([Type.String(), Type.Null()]),
     runs: Type.Integer(),
     updatedAt: Type.String({ format: "date-time" }),
   },
@@ -77,6 +80,7 @@ function jobJSON(r: JobRow) {
     resultCID: r.resultCID,
     voteHash: r.voteHash,
     progress: r.progress,
+    progressNote: r.progressNote,
     runs: r.runs,
     updatedAt: new Date(r.updatedMs).toISOString(),
   };
@@ -99,8 +103,10 @@ export async function createWorkerHTTP(mods: {
   metrics: WorkerMetrics;
   health: HealthSource;
   version: string;
+  /** More routes on the same port before it starts (the IPFS gateway, handlers' pages). */
+  extraRoutes?: (app: FastifyInstance) => Promise<void>;
 }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 2048 } });
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
@@ -128,6 +134,7 @@ export async function createWorkerHTTP(mods: {
             scannedBlock: Type.Union([Type.Integer(), Type.Null()]),
             activeJobs: Type.Integer(),
             runningJobs: Type.Integer(),
+            ipfs: Type.Optional(Type.Array(Type.String())),
           }),
         },
       },
@@ -145,6 +152,7 @@ export async function createWorkerHTTP(mods: {
   );
 
   registerBlobRoutes(app, mods.blobs);
+  await mods.extraRoutes?.(app);
 
   app.get(
     "/jobs",

@@ -43,7 +43,7 @@ export {
   TxErrorCode,
   WorkerConfigError,
 } from "./errors.js";
-export type { JobContext, JobHandler, JobInput, JobOutput } from "./handler.js";
+export type { CheckContext, CheckResult, JobContext, JobHandler, JobInput, JobOutput } from "./handler.js";
 export { JobInputError } from "./handler.js";
 export { Journal } from "./journal.js";
 export { ERROR_RESULT_CONTENT_TYPE, errorCodeOf, errorResult } from "./result.js";

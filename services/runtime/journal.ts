@@ -58,6 +58,8 @@ export interface JobRow {
   reason: string | null;
   runs: number;
   progress: number | null;
+  /** While running: the handler's note and the ETA, e.g. "41.2 fps, ETA 12 s". */
+  progressNote: string | null;
   foundBlock: number;
   createdMs: number;
   updatedMs: number;
@@ -176,6 +178,7 @@ function jobFromRow(r: Raw): JobRow {
     reason: (r.reason as string | null) ?? null,
     runs: r.runs as number,
     progress: (r.progress as number | null) ?? null,
+    progressNote: (r.progress_note as string | null) ?? null,
     foundBlock: r.found_block as number,
     createdMs: r.created_ms as number,
     updatedMs: r.updated_ms as number,
@@ -221,6 +224,7 @@ export type JobPatch = Partial<
     | "reason"
     | "runs"
     | "progress"
+    | "progressNote"
   >
 >;
 
@@ -237,6 +241,7 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   reason: "reason",
   runs: "runs",
   progress: "progress",
+  progressNote: "progress_note",
 };
 
 export class Journal {
@@ -252,6 +257,9 @@ export class Journal {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    // added after schema 1 shipped: a column, not a new schema (older journals gain it on open)
+    const cols = this.db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
+    if (!cols.some((c) => c.name === "progress_note")) this.db.exec("ALTER TABLE jobs ADD COLUMN progress_note TEXT");
     const v = this.getMeta("schema");
     if (v === undefined) this.setMeta("schema", SCHEMA_VERSION);
     else if (v !== SCHEMA_VERSION)

@@ -9,16 +9,16 @@ import { canonicalJSON } from "./spec.js";
 
 export const ERROR_RESULT_CONTENT_TYPE = "application/vnd.azora.job-error+json";
 
-export function errorResult(code: string): JobOutput {
+export function errorResult(code: string, detail?: string): JobOutput {
   return {
-    bytes: new TextEncoder().encode(canonicalJSON({ error: { code } })),
+    bytes: new TextEncoder().encode(canonicalJSON({ error: detail === undefined ? { code } : { code, detail } })),
     contentType: ERROR_RESULT_CONTENT_TYPE,
   };
 }
 
 /** The error code of an error result, if `bytes` is one. */
 export function errorCodeOf(bytes: Uint8Array): string | undefined {
-  if (bytes.length > 512) return undefined;
+  if (bytes.length > 1024) return undefined;
   try {
     const d = JSON.parse(new TextDecoder().decode(bytes)) as { error?: { code?: unknown } };
     return typeof d.error?.code === "string" ? d.error.code : undefined;

@@ -6,12 +6,16 @@
 import { join } from "node:path";
 import type { Wallet } from "ethers";
 import type { Logger } from "../../runtime/lib/logger.js";
+import type { StorageBackend } from "../storage/backend.js";
+import { createHeliaBackend } from "../storage/helia/heliaBackend.js";
+import { registerStorageRoutes } from "../storage/server.js";
 import { createHeadWatcher, type HeadWatcher } from "./chain/heads.js";
 import { AZR_TOKEN, LEARN_ADDRESS, MarketReader } from "./chain/market.js";
 import { createRPCClient, quantity } from "./chain/rpcClient.js";
 import { DEFAULT_TX_OPTIONS, TxManager } from "./chain/txManager.js";
 import { loadWallet, tokenUnits, type WorkerConfig, wsURLOf } from "./config.js";
 import { createFileBlobStore } from "./content/blobStore.js";
+import { createStorageBlobStore } from "./content/storageBlobStore.js";
 import { ConfigErrorCode, WorkerConfigError } from "./errors.js";
 import type { JobHandler } from "./handler.js";
 import { createWorkerHTTP } from "./http.js";
@@ -21,8 +25,10 @@ import { type TestFault, Worker } from "./worker/worker.js";
 
 export interface RunningWorker {
   address: string;
-  /** Base URL of the HTTP API (and of the blob route). */
+  /** Base URL of the HTTP API (and of the blob route; of the IPFS gateway when storage is on). */
   url: string;
+  /** The worker's IPFS node, when it runs with content storage. */
+  storage?: StorageBackend;
   worker: Worker;
   journal: Journal;
   close(): Promise<void>;
@@ -70,7 +76,23 @@ export async function startWorkerService(
   journal.setMeta("chainId", chainId.toString());
   journal.setMeta("address", wallet.address);
 
-  const blobs = createFileBlobStore(join(cfg.dataDir, "blobs"));
+  const needsStorage = used.filter((h) => h.needsStorage === true).flatMap((h) => h.kinds);
+  if (needsStorage.length > 0 && cfg.storage.enabled === false)
+    throw new WorkerConfigError({
+      code: ConfigErrorCode.INVALID,
+      key: "storage.enabled",
+      reason: `${needsStorage.join(", ")} need content storage`,
+    });
+  let storage: StorageBackend | undefined;
+  if (cfg.storage.enabled ?? needsStorage.length > 0)
+    storage = await createHeliaBackend({
+      dataDir: join(cfg.dataDir, "ipfs"),
+      listen: cfg.storage.listen,
+      peers: cfg.storage.peers,
+    });
+  const files = createFileBlobStore(join(cfg.dataDir, "blobs"));
+  const blobs =
+    storage === undefined ? files : createStorageBlobStore(files, storage, logger.child({ module: "blobs" }));
   const metrics = createWorkerMetrics(journal, (t) => (t.toLowerCase() === AZR_TOKEN.toLowerCase() ? "AZR" : "LEARN"));
   const heads: HeadWatcher = createHeadWatcher(rpc, {
     wsUrl: cfg.ws ?? wsURLOf(cfg.rpc),
@@ -110,7 +132,21 @@ export async function startWorkerService(
         scannedBlock: journal.getMeta("scannedBlock") === undefined ? null : Number(journal.getMeta("scannedBlock")),
         activeJobs: journal.openJobs("work").filter((r) => ACTIVE_WORK_STATES.includes(r.state)).length,
         runningJobs: runningCount(worker),
+        ...(storage === undefined ? {} : { ipfs: storage.addresses() }),
       }),
+    },
+    extraRoutes: async (app) => {
+      if (storage !== undefined)
+        await registerStorageRoutes(app, {
+          backend: storage,
+          cfg: {
+            dataDir: join(cfg.dataDir, "ipfs"),
+            gateway: { retrievalTimeoutMs: cfg.storage.retrievalTimeoutMs, offline: false },
+            uploads: { enabled: false, maxBytes: 0, plainMaxBytes: 0, expiryMs: 0 },
+          },
+          log: logger.child({ module: "gateway" }),
+        });
+      for (const h of used) await h.routes?.(app, { storage });
     },
   });
   await app.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -160,6 +196,7 @@ export async function startWorkerService(
         handlers,
         logger: logger.child({ module: "worker" }),
         metrics,
+        storage,
       },
     );
     await worker.start();
@@ -168,6 +205,7 @@ export async function startWorkerService(
     await app.close();
     await heads.close();
     await txm.close();
+    await storage?.stop();
     journal.close();
     throw e;
   }
@@ -178,6 +216,7 @@ export async function startWorkerService(
   return {
     address: wallet.address,
     url,
+    storage,
     worker: w,
     journal,
     async close() {
@@ -187,6 +226,7 @@ export async function startWorkerService(
       await heads.close();
       await txm.close();
       for (const h of used) await h.close?.();
+      await storage?.stop();
       journal.close();
     },
   };

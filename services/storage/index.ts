@@ -35,6 +35,7 @@ export {
   downloadVerified,
   gatewaySource,
   MAX_BLOCK_BYTES,
+  readVerified,
   verifyBlock,
 } from "./retrieve.js";
 export {

@@ -196,3 +196,29 @@ export async function downloadVerified(
   }
   return { type: "directory", bytes: bytesWritten, blocks, files };
 }
+
+/**
+ * Reads one file, `<cid>[/<path>]`, through a verified source into memory: every block on the way from the
+ * root is checked against its CID, so the bytes are the ones the root commits to, whoever served them.
+ */
+export async function readVerified(
+  cid: CID,
+  path: readonly string[],
+  source: BlockSource,
+  opts: { signal?: AbortSignal; maxBytes: number },
+): Promise<Uint8Array> {
+  // biome-ignore lint/suspicious/noExplicitAny: the exporter wants interface-blockstore's type; get() is all it calls
+  const bs = verifiedStore(source, opts.signal, () => {}) as any;
+  const entry = await exporter([cid.toString(), ...path].join("/"), bs, { signal: opts.signal });
+  if (entry.type !== "file" && entry.type !== "raw" && entry.type !== "identity")
+    throw new StorageError({
+      code: StorageErrorCode.UNSUPPORTED_CONTENT,
+      cid: entry.cid.toString(),
+      codec: entry.cid.code,
+    });
+  if (Number(entry.size) > opts.maxBytes)
+    throw new StorageError({ code: StorageErrorCode.TOO_LARGE, limitBytes: opts.maxBytes });
+  const chunks: Uint8Array[] = [];
+  for await (const c of entry.content({ signal: opts.signal })) chunks.push(c);
+  return new Uint8Array(Buffer.concat(chunks));
+}

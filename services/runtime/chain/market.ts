@@ -301,6 +301,24 @@ export class MarketReader {
     return decodeJobView(id, r as Result);
   }
 
+  /** The evidence URI of the job's latest challenge (from its `JobChallenged` log), if any. */
+  async challengeEvidence(id: bigint): Promise<string | undefined> {
+    const topic = marketInterface.getEvent("JobChallenged")?.topicHash as string;
+    const logs = await this.rpc.call<{ topics: string[]; data: string }[]>("eth_getLogs", [
+      {
+        fromBlock: "0x0",
+        toBlock: "latest",
+        address: this.address,
+        topics: [topic, `0x${id.toString(16).padStart(64, "0")}`],
+      },
+    ]);
+    const last = logs.at(-1);
+    if (last === undefined) return undefined;
+    const ev = parseMarketLog(last);
+    const uri = ev?.args.evidenceURI as string | undefined;
+    return uri === undefined || uri === "" ? undefined : uri;
+  }
+
   async jobCount(): Promise<bigint> {
     const [n] = await this.call("jobCount", []);
     return n as bigint;

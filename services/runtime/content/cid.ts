@@ -1,7 +1,8 @@
 /**
  * Content addressing: CIDv1 with the raw codec and a sha2-256 multihash, so a CID and the market's 32-byte
- * `sha256` hashes (inputHash, resultHash) convert into each other without the bytes. UnixFS (chunked, DAG-PB)
- * CIDs arrive with the storage issue; until then only raw CIDs are produced and accepted.
+ * `sha256` hashes (inputHash, resultHash) convert into each other without the bytes. `ipfs://` URIs may also
+ * name UnixFS (DAG-PB) files and directories with a path (`ipfsURIOf`); their bytes are then checked against
+ * the hash the market holds, not against the CID.
  */
 import { createHash } from "node:crypto";
 import { CID } from "multiformats/cid";
@@ -49,8 +50,9 @@ export function sha256OfCID(cid: CID): `0x${string}` {
 }
 
 /**
- * The CID a URI names, if any: `ipfs://<cid>[/…]`, or any http(s) URL with a path segment `…/blobs/<cid>`
- * (the blob route every Azora worker and requester serves). Undefined for other URIs.
+ * The raw CID a URI names, if any: `ipfs://<cid>[/…]`, or any http(s) URL with a path segment `…/blobs/<cid>`
+ * (the blob route every Azora worker and requester serves) — only CIDs whose digest is the bytes' sha256, so
+ * the CID alone says what the bytes must hash to (specs, inputs, results). Undefined for other URIs.
  */
 export function cidInURI(uri: string): CID | undefined {
   const m =
@@ -63,6 +65,33 @@ export function cidInURI(uri: string): CID | undefined {
     return undefined;
   }
 }
+
+/**
+ * An `ipfs://<cid>[/<path>]` URI of any CID IPFS serves — raw blocks and UnixFS files and directories
+ * (DAG-PB, CIDv0 or v1) — with its path segments. Undefined for other URIs or a malformed CID or path.
+ */
+export function ipfsURIOf(uri: string): { cid: CID; path: string[] } | undefined {
+  const m = /^ipfs:\/\/([A-Za-z0-9]+)((?:\/[^/?#]+)*)\/?$/.exec(uri);
+  if (m === null) return undefined;
+  let cid: CID;
+  try {
+    cid = CID.parse(m[1]);
+  } catch {
+    return undefined;
+  }
+  if (cid.code !== raw.code && cid.code !== DAG_PB_CODE) return undefined;
+  let path: string[];
+  try {
+    path = m[2] === "" ? [] : m[2].slice(1).split("/").map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+  if (path.some((s) => s === "." || s === ".." || s.includes("/"))) return undefined;
+  return { cid, path };
+}
+
+/** The DAG-PB multicodec (UnixFS files and directories). */
+const DAG_PB_CODE = 0x70;
 
 function hexToBytes32(hex: string): Uint8Array {
   const s = hex.startsWith("0x") ? hex.slice(2) : hex;

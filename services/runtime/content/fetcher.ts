@@ -1,11 +1,12 @@
 /**
  * Fetches bytes by URI and checks them against an expected sha256: the one way inputs, specs and results
  * cross machines. Speaks `data:` (small content carried inline, e.g. on chain in a specURI), `http(s)://`
- * and `ipfs://<cid>` (resolved through the configured gateways' `/blobs/<cid>` route until the storage issue
- * brings IPFS). Sources are tried in order; the first whose bytes hash right wins.
+ * and `ipfs://<cid>[/<path>]` (raw or UnixFS, resolved through the configured gateways' `/ipfs/…` route, and
+ * `/blobs/<cid>` for a raw CID). Whatever the source, bytes are checked against the expected hash. Sources are tried in order; the first whose bytes hash right wins.
  */
+import type { CID } from "multiformats/cid";
 import { ContentError, ContentErrorCode } from "../errors.js";
-import { cidInURI, sha256Hex } from "./cid.js";
+import { ipfsURIOf, sha256Hex } from "./cid.js";
 
 export interface FetchOptions {
   /** Refuse bodies larger than this. */
@@ -13,8 +14,10 @@ export interface FetchOptions {
   /** Per-source timeout. */
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Base URLs serving `/blobs/<cid>`, for `ipfs://` URIs (e.g. workers' endpoints). */
+  /** Base URLs serving `/blobs/<cid>` and/or `/ipfs/<cid>` (workers' endpoints, storage gateways), for `ipfs://` URIs. */
   gateways?: readonly string[];
+  /** Reads `ipfs://` content from a local IPFS node (its blocks, then bitswap peers), tried before gateways. */
+  ipfs?: (cid: CID, path: readonly string[], opts: { signal: AbortSignal; maxBytes: number }) => Promise<Uint8Array>;
 }
 
 export interface Fetched {
@@ -25,7 +28,7 @@ export interface Fetched {
 
 /** Fetches one URI (no hash check). */
 export async function fetchURI(uri: string, opts: FetchOptions): Promise<Fetched> {
-  const urls = resolveURI(uri, opts.gateways ?? []);
+  const urls = resolveURI(uri, opts.gateways ?? [], opts.ipfs !== undefined);
   const reasons: string[] = [];
   for (const url of urls) {
     try {
@@ -55,7 +58,7 @@ export async function fetchVerified(
   for (const uri of sources) {
     let urls: string[];
     try {
-      urls = resolveURI(uri, opts.gateways ?? []);
+      urls = resolveURI(uri, opts.gateways ?? [], opts.ipfs !== undefined);
     } catch (e) {
       reasons.push(reasonOf(uri, e));
       continue;
@@ -83,12 +86,21 @@ export async function fetchVerified(
   throw new ContentError({ code: ContentErrorCode.FETCH_FAILED, sources: seen.size, reasons });
 }
 
-function resolveURI(uri: string, gateways: readonly string[]): string[] {
+function resolveURI(uri: string, gateways: readonly string[], local = false): string[] {
   if (uri.startsWith("data:") || uri.startsWith("http://") || uri.startsWith("https://")) return [uri];
   if (uri.startsWith("ipfs://")) {
-    const cid = cidInURI(uri);
-    if (cid === undefined) throw new ContentError({ code: ContentErrorCode.UNSUPPORTED_URI, uri: uri.slice(0, 100) });
-    return gateways.map((g) => `${g.replace(/\/+$/, "")}/blobs/${cid.toString()}`);
+    const named = ipfsURIOf(uri);
+    if (named === undefined) throw new ContentError({ code: ContentErrorCode.UNSUPPORTED_URI, uri: uri.slice(0, 100) });
+    const cid = named.cid.toString();
+    const path = named.path.map(encodeURIComponent).join("/");
+    const urls: string[] = local ? [uri] : [];
+    for (const g of gateways) {
+      const base = g.replace(/\/+$/, "");
+      urls.push(`${base}/ipfs/${cid}${path === "" ? "" : `/${path}`}`);
+      // a raw CID is also a worker's blob (the route every worker and requester serves)
+      if (path === "" && named.cid.code === 0x55) urls.push(`${base}/blobs/${cid}`);
+    }
+    return urls;
   }
   throw new ContentError({ code: ContentErrorCode.UNSUPPORTED_URI, uri: uri.slice(0, 100) });
 }
@@ -99,6 +111,13 @@ async function fetchOne(
 ): Promise<{ bytes: Uint8Array; contentType: string | undefined }> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
+  if (url.startsWith("ipfs://") && opts.ipfs !== undefined) {
+    const named = ipfsURIOf(url) as { cid: CID; path: string[] };
+    return {
+      bytes: await opts.ipfs(named.cid, named.path, { signal, maxBytes: opts.maxBytes }),
+      contentType: undefined,
+    };
+  }
   const res = await fetch(url, { signal, redirect: "follow" });
   if (!res.ok) {
     await res.body?.cancel();

@@ -4,6 +4,7 @@
  * recorded. Anything else the handler throws is a transient failure the worker may retry.
  */
 import type { Logger } from "../../../runtime/lib/logger.js";
+import type { StorageBackend } from "../../storage/backend.js";
 import type { JobHandler, JobInput, JobOutput } from "../handler.js";
 import { errorResult, isJobInputError } from "../result.js";
 
@@ -12,8 +13,9 @@ export interface ExecuteOptions {
   logger: Logger;
   /** Minimum interval between two progress lines. */
   progressLogMs: number;
-  onProgress?: (fraction: number) => void;
+  onProgress?: (fraction: number, note?: string) => void;
   nowMs?: () => number;
+  storage?: StorageBackend;
 }
 
 export interface Executed {
@@ -29,9 +31,10 @@ export async function execute(handler: JobHandler, job: JobInput, opts: ExecuteO
   let lastLog = started;
   const ctx = {
     signal: opts.signal,
+    storage: opts.storage,
     progress(fraction: number, note?: string) {
       const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
-      opts.onProgress?.(f);
+      opts.onProgress?.(f, note);
       const t = now();
       if (t - lastLog < opts.progressLogMs) return;
       lastLog = t;
@@ -51,8 +54,8 @@ export async function execute(handler: JobHandler, job: JobInput, opts: ExecuteO
     return { output, ms: now() - started };
   } catch (e) {
     if (isJobInputError(e) && !opts.signal.aborted) {
-      opts.logger.info("job input refused", { job: job.id, kind: job.kind, code: e.code });
-      return { output: errorResult(e.code), inputError: e.code, ms: now() - started };
+      opts.logger.info("job input refused", { job: job.id, kind: job.kind, code: e.code, detail: e.detail });
+      return { output: errorResult(e.code, e.detail), inputError: e.code, ms: now() - started };
     }
     throw e;
   }

@@ -5,8 +5,10 @@
  * most one transaction. Returns "again" when another step can follow at once, "wait" when the job needs a
  * new block, an event or a deadline.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "../../../runtime/lib/logger.js";
+import type { StorageBackend } from "../../storage/backend.js";
+import { backendSource, readVerified } from "../../storage/retrieve.js";
 import {
   commitmentOf,
   hasDelivered,
@@ -48,6 +50,8 @@ export interface DriverContext {
     journal: Journal;
     blobs: BlobStore;
     metrics: WorkerMetrics | null;
+    /** Content storage (IPFS) when the worker runs with it. */
+    storage?: StorageBackend;
   };
   readonly logger: Logger;
   nowSec(): number;
@@ -80,7 +84,13 @@ function mySlot(ctx: DriverContext, view: JobView): number {
 }
 
 function finish(ctx: DriverContext, row: JobRow, outcome: JobOutcome, reason?: string): Step {
-  ctx.deps.journal.updateJob(row.id, row.role, { state: "done", outcome, reason: reason ?? null, progress: null });
+  ctx.deps.journal.updateJob(row.id, row.role, {
+    state: "done",
+    outcome,
+    reason: reason ?? null,
+    progress: null,
+    progressNote: null,
+  });
   const fields = { job: row.id, role: row.role, outcome, reason };
   if (outcome === "slashed" || outcome === "expired" || outcome === "failed") ctx.logger.warn("job done", fields);
   else if (outcome === "skipped" || outcome === "lost") ctx.logger.debug("job done", fields);
@@ -148,9 +158,16 @@ async function inputOf(ctx: DriverContext, view: JobView, doc: JobSpecDocument):
     const e = await ctx.endpointOf(s.worker);
     if (e !== undefined) endpoints.push(e);
   }
+  const storage = ctx.deps.storage;
   const bytes = await fetchInput(doc, view.spec.inputHash, endpoints, {
     maxBytes: ctx.opts.maxInputBytes,
     timeoutMs: ctx.opts.fetchTimeoutMs,
+    // ipfs:// inputs: this worker's IPFS node (bitswap), then the claimers' gateways
+    gateways: endpoints,
+    ipfs:
+      storage === undefined
+        ? undefined
+        : (cid, path, o) => readVerified(cid, path, backendSource(storage, ctx.opts.fetchTimeoutMs), o),
   });
   await ctx.deps.blobs.put(bytes, doc.azora.input.contentType);
   return bytes;
@@ -179,6 +196,7 @@ async function compute(
   }
   ctx.trackRun(row.id, row.role, controller);
   let lastSaved = 0;
+  const startedMs = Date.now();
   try {
     const ran = await execute(
       handler,
@@ -187,11 +205,18 @@ async function compute(
         signal: controller.signal,
         logger: ctx.logger,
         progressLogMs: ctx.opts.progressLogMs,
-        onProgress: (f) => {
+        storage: ctx.deps.storage,
+        onProgress: (f, note) => {
           const t = Date.now();
           if (t - lastSaved < 1000) return;
           lastSaved = t;
-          ctx.deps.journal.updateJob(row.id, row.role, { progress: f });
+          const elapsedS = (t - startedMs) / 1000;
+          const eta = f > 0 ? Math.round((elapsedS * (1 - f)) / f) : undefined;
+          const detail = [note, eta === undefined ? undefined : `ETA ${eta} s`].filter((x) => x !== undefined);
+          ctx.deps.journal.updateJob(row.id, row.role, {
+            progress: f,
+            progressNote: detail.length > 0 ? detail.join(", ") : null,
+          });
         },
       },
     );
@@ -248,6 +273,7 @@ async function runJob(ctx: DriverContext, row: JobRow, view: JobView, deliverBy:
     resultType: res.output.contentType,
     salt,
     progress: 1,
+    progressNote: null,
   });
   ctx.logger.info("job computed", { job: row.id, resultHash: res.hash, cid: res.cid });
   return "computed";
@@ -330,13 +356,22 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         return finish(ctx, row, "skipped", d.reason);
       }
       // Fetch and check everything before claiming: never bond a job whose input cannot be had.
+      let refused: string | undefined;
       try {
         const doc = await specOf(ctx, view);
-        await inputOf(ctx, view, doc);
+        const input = await inputOf(ctx, view, doc);
+        refused = await ctx
+          .handlerFor(view.spec.kind)
+          ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000));
       } catch (e) {
         const code = (e as { code?: string }).code ?? "FETCH_FAILED";
         ctx.logger.info("job input unavailable; not claiming", { job: row.id, code });
         return finish(ctx, row, "skipped", code);
+      }
+      if (refused !== undefined) {
+        ctx.deps.metrics?.decisions.inc({ decision: "refused_by_handler" });
+        ctx.logger.info("job refused by the handler; not claiming", { job: row.id, reason: refused });
+        return finish(ctx, row, "skipped", refused.slice(0, 300));
       }
       journal.updateJob(row.id, "work", { state: "claiming" });
       const r = await trySend(ctx, row, "claim", [row.id], undefined, `claim/${view.spec.redundancy}`);
@@ -542,6 +577,7 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
     if (handler === undefined) return finish(ctx, row, "skipped", "kind not served");
     if (row.runs >= ctx.opts.maxRuns) return finish(ctx, row, "failed", `gave up after ${row.runs} runs`);
     journal.updateJob(row.id, "verify", { runs: row.runs + 1 });
+    if (handler.check !== undefined) return spotCheck(ctx, row, view, handler);
     let own: Awaited<ReturnType<typeof compute>>;
     try {
       own = await compute(ctx, row, view, view.disputeEnds > 0 ? view.disputeEnds : undefined);
@@ -598,6 +634,68 @@ export async function stepVerify(ctx: DriverContext, row: JobRow): Promise<Step>
     return finish(ctx, row, "voted");
   }
   return "wait";
+}
+
+/** The vote of a spot check that no delivered result passed: a hash no worker can have delivered. */
+export function rejectionHash(id: bigint): string {
+  return `0x${createHash("sha256").update(`azora/replay/rejected/${id}`).digest("hex")}`;
+}
+
+/**
+ * Replay by spot check (handlers with `check`, e.g. video): each delivered result is checked by re-running
+ * sampled parts of it; the vote goes to the first that passes, else to the rejection hash — with two such
+ * votes every delivered slot is slashed and the requester refunded.
+ */
+async function spotCheck(ctx: DriverContext, row: JobRow, view: JobView, handler: JobHandler): Promise<Step> {
+  const check = handler.check as NonNullable<JobHandler["check"]>;
+  const controller = new AbortController();
+  const ms = view.disputeEnds > 0 ? Math.max(0, (view.disputeEnds - ctx.nowSec()) * 1000) : 3_600_000;
+  const timer = setTimeout(() => controller.abort(new Error("dispute window passed")), ms);
+  ctx.trackRun(row.id, row.role, controller);
+  try {
+    const doc = await specOf(ctx, view);
+    const input = await inputOf(ctx, view, doc);
+    const job = { id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input };
+    const evidenceURI = await ctx.deps.market.challengeEvidence(view.id).catch(() => undefined);
+    let vote = rejectionHash(view.id);
+    const reasons: string[] = [];
+    const delivered = [...new Set(view.slots.filter((s) => hasDelivered(s.status)).map((s) => s.resultHash))];
+    for (const h of delivered) {
+      const bytes = await fetchDelivered(ctx, view, h);
+      if (bytes === undefined) {
+        reasons.push(`${h}: unavailable`);
+        continue;
+      }
+      const sources: string[] = [];
+      for (const s of view.slots) {
+        if (s.resultHash.toLowerCase() !== h.toLowerCase()) continue;
+        const e = await ctx.endpointOf(s.worker);
+        if (e !== undefined) sources.push(e);
+      }
+      const res = await check(job, bytes, {
+        signal: controller.signal,
+        evidenceURI,
+        sources,
+        storage: ctx.deps.storage,
+      });
+      if (res.ok) {
+        vote = h;
+        break;
+      }
+      reasons.push(`${h}: ${res.reason ?? "failed"}`);
+    }
+    ctx.deps.journal.updateJob(row.id, "verify", { state: "computed", voteHash: vote });
+    ctx.logger.info("spot check done", { job: row.id, vote, rejected: reasons });
+    return "again";
+  } catch (e) {
+    if (ctx.isStopping()) return "wait";
+    ctx.logger.warn("spot check failed to run", { job: row.id }, e);
+    ctx.wake(row.id, "verify", ctx.nowSec() + 1);
+    return "wait";
+  } finally {
+    clearTimeout(timer);
+    ctx.trackRun(row.id, row.role, undefined);
+  }
 }
 
 /** A delivered result's bytes (checked against its hash), from its resultURI or its worker's endpoint. */

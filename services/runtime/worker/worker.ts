@@ -8,6 +8,7 @@
  * job after a crash.
  */
 import type { Logger } from "../../../runtime/lib/logger.js";
+import type { StorageBackend } from "../../storage/backend.js";
 import type { HeadWatcher } from "../chain/heads.js";
 import {
   AZR_TOKEN,
@@ -32,7 +33,8 @@ import type { WorkerMetrics } from "../metrics.js";
 import type { PricePolicy } from "./policy.js";
 import { type DriverContext, stepVerify, stepWork } from "./steps.js";
 
-export type TestFault = "wrong-result" | "no-deliver";
+/** `tamper-segment` is acted on by the video handler (a result whose one segment is altered). */
+export type TestFault = "wrong-result" | "no-deliver" | "tamper-segment";
 
 export interface WorkerOptions {
   /** Kinds this worker serves (each has a handler). */
@@ -74,6 +76,8 @@ export interface WorkerDeps {
   handlers: ReadonlyMap<string, JobHandler>;
   logger: Logger;
   metrics: WorkerMetrics | null;
+  /** Content storage (IPFS) when the worker runs with it: handlers add trees there. */
+  storage?: StorageBackend;
 }
 
 const SCANNED_KEY = "scannedBlock";
