@@ -8,13 +8,7 @@ import { addressTopic, isZeroAddress } from "../erc20Events.js";
 import type { FunctionDef, ModuleCall } from "../host.js";
 import { issuerSlot } from "../learn/ledger.js";
 import { MARKET_PARAM_BOUNDS, type MarketParams, setMarketParam } from "../market/params.js";
-import {
-  type GenesisContext,
-  GOVERNANCE_ADDRESS,
-  MODULE_ADDRESS,
-  moduleAddress,
-  type NativeModule,
-} from "../registry.js";
+import { GOVERNANCE_ADDRESS, MODULE_ADDRESS, moduleAddress, type NativeModule } from "../registry.js";
 import { checkStakingParam, stakingParamByKey, writeStakingParam } from "../staking/params.js";
 import { atAccount, type ModuleState } from "../state.js";
 import { SystemCall } from "../system.js";
