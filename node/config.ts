@@ -95,8 +95,16 @@ export interface NodeConfig {
   p2p: { listen: string[]; bootstrap: string[] };
   /** JSON file with the libp2p identity seed (`{ "seed": "0x…" }`); network mode only. */
   nodeKeyFile?: string;
-  /** JSON file with the validator's ed25519 seed; absent = a full node that follows the chain. */
+  /**
+   * The validator's key: an encrypted keystore (`azora keys generate|restore`) or, on devnets, the plain
+   * seed `azora init` writes; absent = a full node that follows the chain.
+   */
   validatorKeyFile?: string;
+  /**
+   * File whose first line is the keystore's password; unset = AZORA_VALIDATOR_KEY_PASSWORD, else asked on
+   * the terminal.
+   */
+  validatorKeyPasswordFile?: string;
 }
 
 // Optional keys are present (as undefined) so the merge below recognises them.
@@ -119,6 +127,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
   nodeKeyFile: undefined,
   validatorKeyFile: undefined,
+  validatorKeyPasswordFile: undefined,
 };
 
 export enum ConfigErrorCode {
@@ -228,7 +237,7 @@ export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockG
 export function loadHomeConfig(home: string, flags: Plain = {}): NodeConfig {
   const file = loadConfigFile(join(home, "config.json"));
   const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
-  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
+  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile", "validatorKeyPasswordFile"]) {
     if (file[k] !== undefined) file[k] = inHome(file[k]);
   }
   return resolveConfig(file, flags);

@@ -22,6 +22,7 @@ import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Verifier } from "./crypto/ed25519.js";
 import { IntegrityError, IntegrityErrorCode, StorageError, storageRecoveryHint } from "./db/errors.js";
 import { openChainStorage, type RecoveryContext, verifyChainStorage } from "./db/storage.js";
+import { loadValidatorSeed } from "./keys/validatorKey.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
@@ -266,7 +267,7 @@ export async function startNode(
           ? null
           : await GuardedSigner.open({
               stateFile: join(dataDir, SIGNER_STATE_FILE),
-              seed: readSeed(cfg.validatorKeyFile, "validator"),
+              seed: await loadValidatorSeed(cfg.validatorKeyFile, { file: cfg.validatorKeyPasswordFile }),
               log: log.child({ module: "signer" }),
             });
       const wal =
