@@ -37,6 +37,7 @@ import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods, createDevBackend, createDevMethods } from "./rpc/extraMethods.js";
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
+import { createParamsMethods } from "./rpc/paramsMethods.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
 import { StateReaders } from "./state/readers.js";
 import { createSyncMetrics } from "./sync/index.js";
@@ -440,6 +441,8 @@ export async function startNode(
         logger: log.child({ module: "ws" }),
       }),
       ...createAzoraMethods(backend, mempool, chain),
+      // Genesis parameters until the chain records governance's changes per height (issue 12, node side).
+      ...createParamsMethods(backend, () => spec.params),
       ...(pipeline.dev === undefined ? {} : createDevMethods(pipeline.dev)),
     };
     const server = createRPCServer({

@@ -269,7 +269,7 @@ interface ProposeFlags extends ClientFlags {
   spend?: string[];
   upgrade?: string;
   upgradeHeight?: string;
-  upgradeInfo?: string;
+  upgradeVersion?: string;
   description: string;
   deposit: bigint;
 }
@@ -300,12 +300,14 @@ function actionsOf(f: ProposeFlags): GovAction[] {
   if (f.upgrade !== undefined) {
     if (f.upgradeHeight === undefined || !/^[0-9]+$/.test(f.upgradeHeight))
       throw new InvalidArgumentError("--upgrade needs --upgrade-height <block>");
+    if (f.upgradeVersion === undefined)
+      throw new InvalidArgumentError("--upgrade needs --upgrade-version <MAJOR.MINOR.PATCH>");
     actions.push({
       kind: ActionKind.SoftwareUpgrade,
       key: f.upgrade,
       value: BigInt(f.upgradeHeight),
       target: ZERO,
-      info: f.upgradeInfo ?? "",
+      info: f.upgradeVersion,
     });
   }
   if (actions.length === 0)
@@ -325,7 +327,7 @@ function describeProposal(p: ProposalView): string {
       case ActionKind.TreasurySpend:
         return `spend ${azr(a.value)} to ${a.target}`;
       default:
-        return `software upgrade "${a.key}" at height ${a.value}${a.info === "" ? "" : ` (${a.info})`}`;
+        return `software upgrade "${a.key}" at height ${a.value}: nodes below version ${a.info} stop there`;
     }
   });
   return [
@@ -456,12 +458,9 @@ export function registerStakingCommands(program: Command): void {
       .option("--learn-issuer <address...>", "grant LEARN minting to an address")
       .option("--revoke-learn-issuer <address...>", "revoke LEARN minting")
       .option("--spend <address:AZR...>", "pay from the community treasury")
-      .option(
-        "--upgrade <version>",
-        "software upgrade: nodes below this version (MAJOR.MINOR.PATCH) stop at --upgrade-height",
-      )
-      .option("--upgrade-height <block>", "height of the software upgrade")
-      .option("--upgrade-info <text>", "message shown by nodes that stop")
+      .option("--upgrade <name>", "schedule a software upgrade named <name> (shown by nodes that stop)")
+      .option("--upgrade-height <block>", "height of the upgrade (more than 2 blocks after execution)")
+      .option("--upgrade-version <version>", "nodes below this version (MAJOR.MINOR.PATCH) stop at the height")
       .requiredOption("--description <uri>", "where the proposal is described (e.g. ipfs://…)")
       .requiredOption("--deposit <AZR>", "deposit paid now (voting starts when deposits reach minDeposit)", amountArg),
     true,
