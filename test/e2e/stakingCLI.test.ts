@@ -26,7 +26,7 @@ async function cli(args: string[]): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  node = await spawnNode(join(dir, "data"));
+  node = await spawnNode(join(dir, "data"), [], 240_000);
 }, 300_000);
 
 afterAll(async () => {
