@@ -21,7 +21,8 @@ export interface GenesisJSON {
   baseFeePerGas: string;
   fees: { minBaseFeePerGas: string; elasticityMultiplier: number; baseFeeChangeDenominator: number };
   consensus: ConsensusParams;
-  validators: { name: string; publicKey: string; power: number; feeRecipient: string }[];
+  /** `operator`: the account operating the validator in the staking module (required with `modules.staking`). */
+  validators: { name: string; publicKey: string; power: number; feeRecipient: string; operator?: string }[];
   alloc: Record<string, { balance: string; nonce?: string; code?: string; storage?: Record<string, string> }>;
   /** Parameters of the native ledger modules; validated by each module. */
   modules: Record<string, unknown>;
@@ -54,6 +55,8 @@ export interface GenesisSpec {
   params: ChainParams;
   validators: Validator[];
   validatorNames: string[];
+  /** Operator account of each genesis validator (staking), or null. */
+  validatorOperators: (Uint8Array | null)[];
   alloc: GenesisAccount[];
   modules: Record<string, unknown>;
   /** The JSON this spec came from, canonicalised; hashed into block 0. */
@@ -182,6 +185,9 @@ export function parseGenesis(json: unknown): GenesisSpec {
     params,
     validators,
     validatorNames: g.validators.map((v) => String(v.name ?? "")),
+    validatorOperators: g.validators.map((v, i) =>
+      v.operator === undefined ? null : hexBytes(v.operator, `validators[${i}].operator`, 20),
+    ),
     alloc,
     modules: g.modules ?? {},
     source: g,

@@ -12,11 +12,13 @@ import type { ChainParams } from "../runtime/params.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
+import { registerKeyCommands } from "./keys/commands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
 import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
 import { registerServiceCommands } from "./serviceCommands.js";
+import { registerStakingCommands } from "./stakingCommands.js";
 import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
 
@@ -189,6 +191,7 @@ addRPCLimitOptions(devCommand);
 
 interface StartFlags {
   home: string;
+  validatorPasswordFile?: string;
   rpcPort?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
@@ -201,6 +204,8 @@ interface StartFlags {
 async function runStart(flags: StartFlags): Promise<void> {
   const home = resolve(flags.home);
   const cfg = loadHomeConfig(home, {
+    validatorKeyPasswordFile:
+      flags.validatorPasswordFile === undefined ? undefined : resolve(flags.validatorPasswordFile),
     rpc: { port: flags.rpcPort, ...rpcLimitFlags(flags) },
     log: { level: flags.logLevel, format: flags.logFormat },
   });
@@ -331,6 +336,10 @@ const startCommand = program
   .description("Run a validator, or a full node when the home has no validator key (see `azora init`)")
   .requiredOption("--home <dir>", "node home written by `azora init` (config.json, keys, genesis)")
   .option("--rpc-port <port>", "override the config's JSON-RPC port", intArg("--rpc-port", 0, 65535))
+  .option(
+    "--validator-password-file <file>",
+    "password of an encrypted validator key, first line of <file> (else config validatorKeyPasswordFile, AZORA_VALIDATOR_KEY_PASSWORD, or asked on the terminal)",
+  )
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS))
   .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
   .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
@@ -378,6 +387,8 @@ program
     await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   });
 
+registerKeyCommands(program);
+registerStakingCommands(program);
 registerServiceCommands(program);
 registerDbCommands(program);
 

@@ -28,6 +28,7 @@ import { logConsoleCalls } from "./dev/consoleLog.js";
 import { DevChain } from "./dev/devChain.js";
 import { DevStateStore } from "./dev/dumpState.js";
 import { createDevMethods } from "./dev/methods.js";
+import { loadValidatorSeed } from "./keys/validatorKey.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
@@ -42,6 +43,7 @@ import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods } from "./rpc/extraMethods.js";
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
+import { createParamsMethods } from "./rpc/paramsMethods.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
 import { NodeTraceBackend } from "./rpc/traceBackend.js";
 import { StateReaders } from "./state/readers.js";
@@ -307,7 +309,7 @@ export async function startNode(
           ? null
           : await GuardedSigner.open({
               stateFile: join(dataDir, SIGNER_STATE_FILE),
-              seed: readSeed(cfg.validatorKeyFile, "validator"),
+              seed: await loadValidatorSeed(cfg.validatorKeyFile, { file: cfg.validatorKeyPasswordFile }),
               log: log.child({ module: "signer" }),
             });
       const wal =
@@ -487,6 +489,7 @@ export async function startNode(
         logger: log.child({ module: "ws" }),
       }),
       ...createAzoraMethods(backend, mempool, chain),
+      ...createParamsMethods(backend, (height) => chain.params.at(height)),
       ...pipeline.devMethods?.(backend),
     };
     const server = createRPCServer({

@@ -134,13 +134,13 @@ async function devWallet(index: number, rpcUrl: string): Promise<Wallet> {
   return new Wallet(hd.privateKey);
 }
 
-interface KeyFlags {
+export interface KeyFlags {
   keyFile?: string;
   passwordFile?: string;
   devAccount?: number;
 }
 
-async function walletFrom(flags: KeyFlags, rpcUrl: string): Promise<Wallet> {
+export async function walletFrom(flags: KeyFlags, rpcUrl: string): Promise<Wallet> {
   if (flags.keyFile !== undefined) return loadWallet(flags.keyFile, flags.passwordFile);
   if (flags.devAccount !== undefined) return devWallet(flags.devAccount, rpcUrl);
   throw new InvalidArgumentError("give --key-file <file> (or --dev-account <n> on the devnet)");

@@ -58,8 +58,12 @@ export interface BlockInfo {
    * carries for it (empty at height 1): rewards per signed block, downtime.
    */
   lastCommit: readonly { validator: Validator; signed: boolean }[];
-  /** Equivocations recorded in this block (verified): the validator as of the height it double-signed at. */
-  misbehavior: readonly { validator: Validator; height: bigint }[];
+  /**
+   * Equivocations recorded in this block (verified): the validator as of the height it double-signed
+   * at, and that block's time (unix s) when the node knows it (staking ignores evidence older than its
+   * unbonding period).
+   */
+  misbehavior: readonly { validator: Validator; height: bigint; time?: bigint }[];
   /** The chain parameters in force at this height. */
   params: ChainParams;
 }
@@ -69,6 +73,8 @@ export interface EndBlockContext {
   state: MerkleStateManager;
   env: BlockEnv;
   info: BlockInfo;
+  /** Priority fees the block's transactions credited to `env.miner` (staking distributes them). */
+  tips: bigint;
 }
 
 /** A block's effects from each module's part, in module order (updates and changes concatenated; the last plan wins). */

@@ -65,6 +65,8 @@ export class BlockExecution {
 
   private readonly fastTransfers: boolean;
   private readonly miner: Address;
+  /** Tips credited to the miner by this block's transactions (what staking distributes). */
+  private tips = 0n;
 
   private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
@@ -148,6 +150,8 @@ export class BlockExecution {
     raw: Uint8Array,
     r: Pick<Receipt, "status" | "gasUsed" | "logs" | "contractAddress">,
   ): ApplyResult {
+    const price = effectiveGasPrice(tx, this.env.baseFeePerGas);
+    if (price > this.env.baseFeePerGas) this.tips += r.gasUsed * (price - this.env.baseFeePerGas);
     const receipt: Receipt = {
       type: tx.type,
       status: r.status,
@@ -155,7 +159,7 @@ export class BlockExecution {
       gasUsed: r.gasUsed,
       logs: r.logs,
       contractAddress: r.contractAddress,
-      effectiveGasPrice: effectiveGasPrice(tx, this.env.baseFeePerGas),
+      effectiveGasPrice: price,
       from: sender.bytes,
     };
     this.transactions.push(raw);
@@ -177,7 +181,7 @@ export class BlockExecution {
     if (info !== undefined) {
       const parts: Partial<BlockEffects>[] = [];
       for (const m of NATIVE_MODULES) {
-        const part = await m.endBlock?.({ state: this.stateManager, env: this.env, info });
+        const part = await m.endBlock?.({ state: this.stateManager, env: this.env, info, tips: this.tips });
         if (part !== undefined) parts.push(part);
       }
       effects = mergeEffects(parts);

@@ -110,11 +110,14 @@ export class ChainApp {
       const signers = new Set(decodeCommit(block.lastCommit).signatures.map((x) => x.validatorIndex));
       for (const [i, validator] of parentValidators.entries()) lastCommit.push({ validator, signed: signers.has(i) });
     }
-    const misbehavior: { validator: Validator; height: bigint }[] = [];
+    const misbehavior: { validator: Validator; height: bigint; time?: bigint }[] = [];
     for (const raw of block.evidence) {
       const e = decodeEvidence(raw);
       const validator = (await this.m.chain.validatorsAt(e.a.height))?.[e.a.validatorIndex];
-      if (validator !== undefined) misbehavior.push({ validator, height: e.a.height });
+      // The time of the block at the double-signed height (staking ignores evidence older than its
+      // unbonding period); evidence may name the height being decided, which has no block yet.
+      const time = (await this.m.chain.getHeaderByNumber(e.a.height))?.header.timestamp;
+      if (validator !== undefined) misbehavior.push({ validator, height: e.a.height, time });
     }
     return {
       validators: env.validators.validators,

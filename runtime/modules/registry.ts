@@ -12,8 +12,8 @@ export const MODULE_ADDRESS = {
   nftRegistry: 0x0a03,
   escrow: 0x0a04,
   market: 0x0a05,
-  // Reserved: staking 0x0a06, governance 0x0a07 (they report validator updates and parameter
-  // changes through `NativeModule.endBlock`, runtime/effects.ts).
+  staking: 0x0a06,
+  governance: 0x0a07,
   modelRegistry: 0x0a08,
 } as const;
 
@@ -23,6 +23,9 @@ export function moduleAddress(n: number): Address {
   bytes[19] = n & 0xff;
   return new Address(bytes);
 }
+
+/** The governance module's account: it holds the community treasury. */
+export const GOVERNANCE_ADDRESS: Address = moduleAddress(MODULE_ADDRESS.governance);
 
 /**
  * Code stored at every module address: one INVALID opcode. Never executed (the precompile answers
@@ -48,6 +51,18 @@ export interface NativeModule {
 export interface GenesisContext {
   /** Sum of all genesis balances (the initial AZR supply). */
   totalNativeSupply: bigint;
+  /** Unix seconds of block 0. */
+  genesisTime: bigint;
+  /** The genesis validator set (staking turns each into a self-staked validator). */
+  validators: GenesisValidator[];
+}
+
+export interface GenesisValidator {
+  name: string;
+  publicKey: Uint8Array;
+  power: bigint;
+  /** The account that operates the validator (genesis `validators[i].operator`), if given. */
+  operator: Uint8Array | null;
 }
 
 export function modulePrecompiles(modules: readonly NativeModule[]): CustomPrecompile[] {
