@@ -59,6 +59,12 @@ export class ChainApp {
       nowSeconds?: () => bigint;
       /** Dev mode: senders whose transactions may come from a contract account (impersonation). */
       isImpersonated?: (sender: string) => boolean;
+      /**
+       * Dev mode: the dev key stays the only validator. Validator updates the staking module reports are
+       * kept in its state but not applied to consensus: a validator created on a dev chain would
+       * otherwise take the voting power from the one node that signs, and the chain would stop.
+       */
+      fixedValidators?: boolean;
     },
   ) {}
 
@@ -375,7 +381,9 @@ export class ChainApp {
       receipts: open.executed.receipts,
       txHashes: open.txHashes,
     };
-    await this.m.chain.commitBlock(committed, commit, open.executed.effects);
+    const { effects } = open.executed;
+    const applied = this.m.fixedValidators === true ? { ...effects, validatorUpdates: [] } : effects;
+    await this.m.chain.commitBlock(committed, commit, applied);
     for (const e of block.body.evidence) {
       const key = evidenceKey(e);
       this.pendingEvidence.delete(key);

@@ -89,6 +89,8 @@ export class BlockProducer {
       verifier: modules.verifier,
       log: modules.log,
       isImpersonated: modules.isImpersonated,
+      // One validator by design: the dev key signs every block alone.
+      fixedValidators: true,
     });
     this.lastBlockAtMs = this.nowMs();
   }
