@@ -86,10 +86,16 @@ async function main(o: Opts): Promise<void> {
     feeRecipient: new Uint8Array(20).fill(i + 1),
   }));
   const signerOf = (v: Validator) => signers[validators.findIndex((x) => equalsBytes(x.publicKey, v.publicKey))];
-  const spec = { ...devnetGenesis(), validators, validatorNames: validators.map((_, i) => `v${i}`) };
+  const spec = {
+    ...devnetGenesis(),
+    validators,
+    validatorNames: validators.map((_, i) => `v${i}`),
+    // Staking self-stakes each genesis validator for its operator (one account per validator).
+    validatorOperators: validators.map((_, i) => new Uint8Array(20).fill(0x40 + i)),
+  };
 
   // The staking module's stand-in: at every epoch boundary one validator gets a new power.
-  const hooked = NATIVE_MODULES[NATIVE_MODULES.length - 1] as NativeModule;
+  const hooked = NATIVE_MODULES.find((m) => m.endBlock === undefined) as NativeModule;
   hooked.endBlock = async (ctx: EndBlockContext) => {
     const h = ctx.env.number;
     if (h % BigInt(o.epoch) !== 0n) return undefined;
