@@ -4,14 +4,22 @@ import { ValidatorSet } from "./core/validatorSet.js";
 
 /**
  * Port: who validates which height. Message verification asks it for the signers it may accept
- * and for the proposer of a round; a set that changes on chain (staking) will answer `null` for
+ * and for the proposer of a round; a set that changes on chain (staking) answers `null` for
  * heights whose set is not settled yet, and messages of those heights are not believed.
  */
 export interface ValidatorSchedule {
   /** The validators of `height` (index = the validator id in votes and commits), or null if not known yet. */
   validators(height: bigint): readonly Validator[] | null;
-  /** The proposer (validator index) of `round` at `height`; asked only for heights whose validators are known. */
+  /**
+   * The proposer (validator index) of `round` at `height`; asked only for heights whose validators are
+   * known, or offered by `tentative`.
+   */
   proposer(height: bigint, round: number): number;
+  /**
+   * For a near height whose validators are not settled yet: the newest settled ones, a guess good for
+   * holding a message until its height comes (it is verified again then). Null when there is no guess.
+   */
+  tentative?(height: bigint): { validators: readonly Validator[] } | null;
 }
 
 /** Heights whose proposer state is kept (the driver walks heights in order and looks a few ahead). */
@@ -20,8 +28,9 @@ const MAX_CACHED_HEIGHTS = 16;
 const MIN_SEQUENCE = 16;
 
 /**
- * The genesis validators at every height (the set does not change yet), with CometBFT's proposer
- * priorities advanced once per height. Each height's priorities are derived from the nearest cached
+ * One fixed set of validators at every height, with CometBFT's proposer priorities advanced once per
+ * height — for tests and tools that need no on-chain set changes (the node reads the validators of each
+ * height from `ValidatorHistory`, consensus/validators/history.ts). Each height's priorities are derived from the nearest cached
  * lower height, and the proposer sequence of a height is memoized, so the proposer of round r costs
  * O(r) once per height — not once per message, which would let one message with a huge round
  * number stall the node.

@@ -1,6 +1,6 @@
 import type { Common } from "@ethereumjs/common";
 import { Account, Address } from "@ethereumjs/util";
-import { installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
+import { type GenesisContext, installModules, NATIVE_MODULES } from "../runtime/modules/index.js";
 import { type BlockHeader, hashEvidence, hashHeader } from "../runtime/primitives/block.js";
 import { ZERO_ADDRESS, ZERO_HASH } from "../runtime/primitives/bytes.js";
 import { EMPTY_TRIE_ROOT, keccak256 } from "../runtime/primitives/hash.js";
@@ -10,6 +10,20 @@ import type { TrieNodeStore } from "../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../runtime/state/worldState.js";
 import { installPredeploys } from "./predeploys.js";
 import { canonicalJSON, type GenesisSpec } from "./spec.js";
+
+/** What the native modules' genesis reads besides their own parameters. */
+export function genesisContext(spec: GenesisSpec): GenesisContext {
+  return {
+    totalNativeSupply: spec.alloc.reduce((sum, a) => sum + a.balance, 0n),
+    genesisTime: spec.genesisTime,
+    validators: spec.validators.map((v, i) => ({
+      name: spec.validatorNames[i],
+      publicKey: v.publicKey,
+      power: v.votingPower,
+      operator: spec.validatorOperators[i],
+    })),
+  };
+}
 
 export interface GenesisBlock {
   header: BlockHeader;
@@ -30,8 +44,7 @@ export async function buildGenesis(spec: GenesisSpec, common: Common, store: Tri
     if (a.code !== undefined && a.code.length > 0) await state.putCode(address, a.code);
     for (const [k, v] of a.storage) await state.putStorage(address, k, v);
   }
-  const totalNativeSupply = spec.alloc.reduce((sum, a) => sum + a.balance, 0n);
-  await installModules(state, NATIVE_MODULES, spec.modules, { totalNativeSupply });
+  await installModules(state, NATIVE_MODULES, spec.modules, genesisContext(spec));
   await installPredeploys(state, common);
   const stateRoot = await state.getStateRoot();
   const header: BlockHeader = {

@@ -8,6 +8,11 @@ export interface NetworkValidatorInput {
   power: number;
   /** 0x address credited with the tips of the blocks it proposes. */
   feeRecipient: string;
+  /**
+   * 0x account operating the validator in the staking module: its self-stake (power p = p AZR, minted at
+   * genesis) is this account's delegation; it edits, unjails and collects the commission. One per validator.
+   */
+  operator: string;
 }
 
 /**
@@ -52,6 +57,14 @@ export function createNetworkGenesis(opts: {
     networkName: opts.networkName,
     genesisTime: opts.genesisTime,
     validators: opts.validators,
-    modules: { ...base.modules, market: structuredClone(MARKET_PRESETS[opts.marketPreset ?? "devnet"]) },
+    modules: {
+      ...base.modules,
+      market: structuredClone(MARKET_PRESETS[opts.marketPreset ?? "devnet"]),
+      // Room for every genesis validator in the active set.
+      staking: {
+        ...devnetJSON.modules.staking,
+        maxValidators: Math.max(devnetJSON.modules.staking.maxValidators, opts.validators.length),
+      },
+    },
   };
 }

@@ -1,5 +1,13 @@
 import type { FeeParams } from "../runtime/fees.js";
 import { AzoraError } from "../runtime/lib/errors.js";
+import {
+  type ChainParams,
+  CONSENSUS_TIMING_KEYS,
+  type ConsensusTiming,
+  MIN_BLOCK_GAS_LIMIT,
+  ParamsError,
+  validateChainParams,
+} from "../runtime/params.js";
 import { hexToBytes } from "../runtime/primitives/bytes.js";
 import { type Validator, validatorAddress } from "../runtime/primitives/validatorSet.js";
 
@@ -13,23 +21,18 @@ export interface GenesisJSON {
   baseFeePerGas: string;
   fees: { minBaseFeePerGas: string; elasticityMultiplier: number; baseFeeChangeDenominator: number };
   consensus: ConsensusParams;
-  validators: { name: string; publicKey: string; power: number; feeRecipient: string }[];
+  /** `operator`: the account operating the validator in the staking module (required with `modules.staking`). */
+  validators: { name: string; publicKey: string; power: number; feeRecipient: string; operator?: string }[];
   alloc: Record<string, { balance: string; nonce?: string; code?: string; storage?: Record<string, string> }>;
   /** Parameters of the native ledger modules; validated by each module. */
   modules: Record<string, unknown>;
 }
 
-/** Chain-wide timing: identical on every node, so it lives in genesis rather than node config. */
-export interface ConsensusParams {
-  /** An empty block is made when no transaction has waited for this long (time keeps moving). */
-  emptyBlockIntervalMs: number;
-  timeoutProposeMs: number;
-  timeoutProposeDeltaMs: number;
-  timeoutPrevoteMs: number;
-  timeoutPrevoteDeltaMs: number;
-  timeoutPrecommitMs: number;
-  timeoutPrecommitDeltaMs: number;
-}
+/**
+ * Chain-wide timing: identical on every node, so it lives in genesis rather than node config (the
+ * first version; governance may change it from a height on: runtime/params.ts).
+ */
+export type ConsensusParams = ConsensusTiming;
 
 export interface GenesisAccount {
   address: Uint8Array;
@@ -48,8 +51,12 @@ export interface GenesisSpec {
   baseFeePerGas: bigint;
   fees: FeeParams;
   consensus: ConsensusParams;
+  /** Genesis `gasLimit`, `fees` and `consensus` together: the chain parameters at height 1. */
+  params: ChainParams;
   validators: Validator[];
   validatorNames: string[];
+  /** Operator account of each genesis validator (staking), or null. */
+  validatorOperators: (Uint8Array | null)[];
   alloc: GenesisAccount[];
   modules: Record<string, unknown>;
   /** The JSON this spec came from, canonicalised; hashed into block 0. */
@@ -66,8 +73,8 @@ export class GenesisError extends AzoraError<{ code: GenesisErrorCode.INVALID; f
   }
 }
 
-/** Ethereum's block gas limit was 30M for years; a lower limit would refuse deployments tools expect to work. */
-export const MIN_BLOCK_GAS_LIMIT = 30_000_000n;
+export { MIN_BLOCK_GAS_LIMIT };
+
 /** Chain ids other dev nodes already use (Hardhat, Ganache/Anvil) or that belong to Ethereum networks. */
 const RESERVED_CHAIN_IDS = new Set([1, 5, 10, 56, 137, 1337, 31337, 11155111, 17000]);
 
@@ -102,16 +109,6 @@ function nonNegativeInt(value: unknown, field: string): number {
   return value;
 }
 
-const CONSENSUS_KEYS: (keyof ConsensusParams)[] = [
-  "emptyBlockIntervalMs",
-  "timeoutProposeMs",
-  "timeoutProposeDeltaMs",
-  "timeoutPrevoteMs",
-  "timeoutPrevoteDeltaMs",
-  "timeoutPrecommitMs",
-  "timeoutPrecommitDeltaMs",
-];
-
 /** Validates a parsed genesis JSON document; throws `GenesisError` naming the first bad field. */
 export function parseGenesis(json: unknown): GenesisSpec {
   if (typeof json !== "object" || json === null) throw new GenesisError("(root)", "expected an object");
@@ -134,8 +131,15 @@ export function parseGenesis(json: unknown): GenesisSpec {
   if (typeof g.consensus !== "object" || g.consensus === null)
     throw new GenesisError("consensus", "expected an object");
   const consensus = {} as ConsensusParams;
-  for (const k of CONSENSUS_KEYS) consensus[k] = nonNegativeInt(g.consensus[k], `consensus.${k}`);
+  for (const k of CONSENSUS_TIMING_KEYS) consensus[k] = nonNegativeInt(g.consensus[k], `consensus.${k}`);
   positiveInt(consensus.emptyBlockIntervalMs, "consensus.emptyBlockIntervalMs");
+  const params: ChainParams = { gasLimit, fees, consensus };
+  try {
+    validateChainParams(params);
+  } catch (e) {
+    if (e instanceof ParamsError) throw new GenesisError(e.type.field, e.type.reason);
+    throw e;
+  }
 
   if (!Array.isArray(g.validators) || g.validators.length === 0) {
     throw new GenesisError("validators", "expected a non-empty array");
@@ -178,8 +182,12 @@ export function parseGenesis(json: unknown): GenesisSpec {
     baseFeePerGas,
     fees,
     consensus,
+    params,
     validators,
     validatorNames: g.validators.map((v) => String(v.name ?? "")),
+    validatorOperators: g.validators.map((v, i) =>
+      v.operator === undefined ? null : hexBytes(v.operator, `validators[${i}].operator`, 20),
+    ),
     alloc,
     modules: g.modules ?? {},
     source: g,

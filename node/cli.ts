@@ -8,10 +8,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { MarketPreset } from "../genesis/network.js";
+import type { ChainParams } from "../runtime/params.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { registerAuthCommands } from "./authCommands.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
+import { registerKeyCommands } from "./keys/commands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
@@ -19,6 +21,7 @@ import { registerPushCommands } from "./pushCommands.js";
 import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
 import { registerSearchCommands } from "./searchCommands.js";
 import { registerServiceCommands } from "./serviceCommands.js";
+import { registerStakingCommands } from "./stakingCommands.js";
 import { registerStorageCommands } from "./storageCommands.js";
 import { VERSION } from "./version.js";
 
@@ -103,7 +106,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
     `  Data dir      ${node.dataDir}`,
     `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
-    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
+    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
     `  Metrics       ${node.rpc.url}/metrics   Health ${node.rpc.url}/health   Status ${node.rpc.url}/status`,
     "",
     `  Dev accounts (mnemonic: test test test test test test test test test test test junk)${cfg.dev.unlockedAccounts ? ", unlocked: eth_accounts lists them and the node signs for them" : ""}`,
@@ -191,6 +194,7 @@ addRPCLimitOptions(devCommand);
 
 interface StartFlags {
   home: string;
+  validatorPasswordFile?: string;
   rpcPort?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
@@ -203,6 +207,8 @@ interface StartFlags {
 async function runStart(flags: StartFlags): Promise<void> {
   const home = resolve(flags.home);
   const cfg = loadHomeConfig(home, {
+    validatorKeyPasswordFile:
+      flags.validatorPasswordFile === undefined ? undefined : resolve(flags.validatorPasswordFile),
     rpc: { port: flags.rpcPort, ...rpcLimitFlags(flags) },
     log: { level: flags.logLevel, format: flags.logFormat },
   });
@@ -223,11 +229,16 @@ async function runStart(flags: StartFlags): Promise<void> {
     `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
     `  Peer ID       ${String(status.peerId)}`,
     `  P2P           ${(status.p2pAddresses as string[]).join(" ")}`,
-    `  Validators    ${node.spec.validators.length} (timing from genesis: empty block every ${node.spec.consensus.emptyBlockIntervalMs} ms)`,
+    `  Validators    ${node.chain.validators.validators(node.chain.head.header.number + 1n)?.length ?? 0} (empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms)`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+}
+
+/** The chain parameters of the height the node works on (genesis, or as governance changed them). */
+function nextParams(node: { chain: { head: { header: { number: bigint } }; params: { at(h: bigint): ChainParams } } }) {
+  return node.chain.params.at(node.chain.head.header.number + 1n);
 }
 
 /** How long a shutdown after a fatal failure may take before the process exits anyway. */
@@ -328,6 +339,10 @@ const startCommand = program
   .description("Run a validator, or a full node when the home has no validator key (see `azora init`)")
   .requiredOption("--home <dir>", "node home written by `azora init` (config.json, keys, genesis)")
   .option("--rpc-port <port>", "override the config's JSON-RPC port", intArg("--rpc-port", 0, 65535))
+  .option(
+    "--validator-password-file <file>",
+    "password of an encrypted validator key, first line of <file> (else config validatorKeyPasswordFile, AZORA_VALIDATOR_KEY_PASSWORD, or asked on the terminal)",
+  )
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS))
   .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
   .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")
@@ -375,6 +390,8 @@ program
     await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   });
 
+registerKeyCommands(program);
+registerStakingCommands(program);
 registerServiceCommands(program);
 registerDbCommands(program);
 

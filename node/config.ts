@@ -101,7 +101,10 @@ export interface NodeConfig {
   p2p: { listen: string[]; bootstrap: string[] };
   /** JSON file with the libp2p identity seed (`{ "seed": "0x…" }`); network mode only. */
   nodeKeyFile?: string;
-  /** JSON file with the validator's ed25519 seed; absent = a full node that follows the chain. */
+  /**
+   * The validator's key: an encrypted keystore (`azora keys generate|restore`) or, on devnets, the plain
+   * seed `azora init` writes; absent = a full node that follows the chain.
+   */
   validatorKeyFile?: string;
   /** `azora dev` only. */
   dev: {
@@ -112,6 +115,11 @@ export interface NodeConfig {
     /** Load the head state from here at start when the file exists (`--load-state`). */
     loadStateFile?: string;
   };
+  /**
+   * File whose first line is the keystore's password; unset = AZORA_VALIDATOR_KEY_PASSWORD, else asked on
+   * the terminal.
+   */
+  validatorKeyPasswordFile?: string;
 }
 
 // Optional keys are present (as undefined) so the merge below recognises them.
@@ -135,6 +143,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   nodeKeyFile: undefined,
   validatorKeyFile: undefined,
   dev: { unlockedAccounts: true, dumpStateFile: undefined, loadStateFile: undefined },
+  validatorKeyPasswordFile: undefined,
 };
 
 export enum ConfigErrorCode {
@@ -252,7 +261,7 @@ export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockG
 export function loadHomeConfig(home: string, flags: Plain = {}): NodeConfig {
   const file = loadConfigFile(join(home, "config.json"));
   const inHome = (p: unknown) => (typeof p === "string" && !isAbsolute(p) ? join(home, p) : p);
-  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile"]) {
+  for (const k of ["dataDir", "genesisFile", "nodeKeyFile", "validatorKeyFile", "validatorKeyPasswordFile"]) {
     if (file[k] !== undefined) file[k] = inHome(file[k]);
   }
   return resolveConfig(file, flags);

@@ -5,6 +5,7 @@ import { verifyCommit } from "../consensus/commit.js";
 import { DEV_VALIDATOR_SEED_HEX } from "../genesis/devnet.js";
 import { nullLogger } from "../runtime/lib/logger.js";
 import { bytesToHex, hexToBytes } from "../runtime/primitives/bytes.js";
+import { ValidatorStore } from "./chain/validatorStore.js";
 import { loadHomeConfig, type NodeConfig, resolveConfig } from "./config.js";
 import { SignerError, SignerErrorCode } from "./consensus/errors.js";
 import { GuardedSigner } from "./consensus/signer.js";
@@ -92,6 +93,7 @@ function summary(r: IntegrityReport): string {
 async function runCheck(t: Target, s: OpenedStorage, full: boolean): Promise<boolean> {
   const spec = full ? loadGenesis(t.cfg) : null;
   const verifier = new Ed25519Verifier();
+  const validatorStore = full ? new ValidatorStore(s.db, nullLogger) : null;
   try {
     const report = await verifyChainStorage(s, t.ctx, nullLogger, {
       full,
@@ -99,13 +101,12 @@ async function runCheck(t: Target, s: OpenedStorage, full: boolean): Promise<boo
       verifyCommit:
         spec === null
           ? undefined
-          : (commit, height, hash) => {
+          : async (commit, height, hash) => {
+              // The validators of that height as the chain settled them (a database written before the
+              // validator set could change has no records: its validators are genesis').
+              const validators = (await validatorStore?.load(height))?.validators ?? spec.validators;
               try {
-                verifyCommit(
-                  commit,
-                  { chainId: spec.chainId, height, blockHash: hash, validators: spec.validators },
-                  verifier,
-                );
+                verifyCommit(commit, { chainId: spec.chainId, height, blockHash: hash, validators }, verifier);
                 return null;
               } catch (e) {
                 return (e as Error).message;

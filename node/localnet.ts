@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { HDNodeWallet } from "ethers";
+import { DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import devnetJSON from "../genesis/devnet.json" with { type: "json" };
 import { createNetworkGenesis, type MarketPreset } from "../genesis/network.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
@@ -75,6 +77,9 @@ export async function initNetwork(o: InitOptions): Promise<InitResult> {
         publicKey: bytesToHex(publicKeyFromSeed(n.validatorSeed as Uint8Array)),
         power: 10,
         feeRecipient: (feeRecipients[i % feeRecipients.length] as string).toLowerCase(),
+        // Each validator is self-staked by dev account i (the test mnemonic's path m/44'/60'/0'/0/i;
+        // funded for i < 10), so `azora validator edit|unjail --dev-account i` works on it.
+        operator: HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)).address,
       })),
   });
   if (o.emptyBlockIntervalMs !== undefined) genesis.consensus.emptyBlockIntervalMs = o.emptyBlockIntervalMs;

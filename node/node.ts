@@ -16,8 +16,8 @@ import type { Logger } from "../runtime/lib/logger.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../runtime/primitives/bytes.js";
 import { Chain } from "./chain/chain.js";
 import { mempoolOptions, type NodeConfig } from "./config.js";
+import { createConsensus } from "./consensus/adapters.js";
 import { ChainApp } from "./consensus/app.js";
-import { ConsensusDriver } from "./consensus/driver.js";
 import { GuardedSigner } from "./consensus/signer.js";
 import { ConsensusWAL } from "./consensus/wal.js";
 import { Ed25519Verifier } from "./crypto/ed25519.js";
@@ -28,6 +28,7 @@ import { logConsoleCalls } from "./dev/consoleLog.js";
 import { DevChain } from "./dev/devChain.js";
 import { DevStateStore } from "./dev/dumpState.js";
 import { createDevMethods } from "./dev/methods.js";
+import { loadValidatorSeed } from "./keys/validatorKey.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import {
@@ -42,6 +43,7 @@ import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods } from "./rpc/extraMethods.js";
 import { createSimulationMetrics } from "./rpc/metrics.js";
 import { NodeBackend } from "./rpc/nodeBackend.js";
+import { createParamsMethods } from "./rpc/paramsMethods.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
 import { NodeTraceBackend } from "./rpc/traceBackend.js";
 import { StateReaders } from "./state/readers.js";
@@ -61,6 +63,14 @@ const STATELESS_TX_ERRORS: ReadonlySet<string> = new Set([
   MempoolErrorCode.TIP_ABOVE_FEE_CAP,
   MempoolErrorCode.GAS_LIMIT_EXCEEDED,
 ]);
+
+/** Consensus stopped on its own (a software upgrade this node does not run, a block that does not commit). */
+export class ConsensusHaltedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "ConsensusHaltedError";
+  }
+}
 
 export interface RunningNode {
   rpc: RPCServerAddress;
@@ -169,6 +179,8 @@ export async function startNode(
       minBlocks: cfg.storage.startupCheckBlocks,
     });
     const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
+    // A software upgrade this version does not meet is due at the next height: refuse to start.
+    chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {
@@ -183,12 +195,18 @@ export async function startNode(
     const readers = new StateReaders(common, chain.trieStore);
     // The head state (in dev mode, with cheats made since the head block): what admission checks against.
     const headView = () => readers.at(chain.headStateRoot);
-    const mempool = new Mempool(mempoolOptions(cfg, spec.fees.minBaseFeePerGas, spec.gasLimit), {
+    const nextParams = () => chain.params.at(chain.head.header.number + 1n);
+    const mempool = new Mempool(mempoolOptions(cfg, nextParams().fees.minBaseFeePerGas, nextParams().gasLimit), {
       state: {
         getNonce: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).nonce,
         getBalance: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).balance,
       },
       logger: log.child({ module: "mempool" }),
+    });
+    // Admission follows governance: the gas limit and base-fee floor of the height being built.
+    chain.onBlock(() => {
+      const p = nextParams();
+      mempool.setChainLimits({ blockGasLimit: p.gasLimit, minBaseFeePerGas: p.fees.minBaseFeePerGas });
     });
     const verifier = new Ed25519Verifier();
     const decoder = new ParallelDecoder(
@@ -239,13 +257,12 @@ export async function startNode(
       }
       const accounts = new DevAccounts({ unlocked: cfg.dev.unlockedAccounts });
       const producer = new BlockProducer(
-        { blockTimeMs: cfg.blockTimeMs, emptyBlockIntervalMs: spec.consensus.emptyBlockIntervalMs },
+        { blockTimeMs: cfg.blockTimeMs },
         {
           chain,
           mempool,
           signer,
           verifier,
-          validators: spec.validators,
           log: log.child({ module: "producer" }),
           metrics,
           onFatal: (e) => fatal(e instanceof Error ? e : new Error(String(e))),
@@ -292,7 +309,7 @@ export async function startNode(
           ? null
           : await GuardedSigner.open({
               stateFile: join(dataDir, SIGNER_STATE_FILE),
-              seed: readSeed(cfg.validatorKeyFile, "validator"),
+              seed: await loadValidatorSeed(cfg.validatorKeyFile, { file: cfg.validatorKeyPasswordFile }),
               log: log.child({ module: "signer" }),
             });
       const wal =
@@ -302,11 +319,10 @@ export async function startNode(
       const app = new ChainApp({
         chain,
         mempool,
-        validators: spec.validators,
         verifier,
         log: log.child({ module: "app" }),
       });
-      const driver = new ConsensusDriver({
+      const driver = createConsensus({
         chain,
         app,
         mempool,
@@ -314,14 +330,13 @@ export async function startNode(
         signer,
         wal,
         verifier,
-        validators: spec.validators,
-        params: spec.consensus,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
         syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
         },
+        onHalt: (reason) => fatal(new ConsensusHaltedError(reason)),
       });
       // Transactions reach every mempool: accepted ones are gossiped (in batches, see txBatch.ts),
       // gossiped ones admitted. A batch is accepted (and forwarded) when it brought anything new,
@@ -400,12 +415,16 @@ export async function startNode(
         timestamp: head.header.timestamp.toString(),
         stateRoot: bytesToHex(head.header.stateRoot),
         ...pipeline.status(),
-        validators: spec.validators.map((v, i) => ({
-          name: spec.validatorNames[i],
-          address: bytesToHex(v.address),
-          publicKey: bytesToHex(v.publicKey),
-          votingPower: v.votingPower.toString(),
-        })),
+        // The validators of the next height (the set changes on chain); genesis names where known.
+        validators: (chain.validators.validators(head.header.number + 1n) ?? []).map((v) => {
+          const g = spec.validators.findIndex((x) => equalsBytes(x.publicKey, v.publicKey));
+          return {
+            name: g >= 0 ? spec.validatorNames[g] : "",
+            address: bytesToHex(v.address),
+            publicKey: bytesToHex(v.publicKey),
+            votingPower: v.votingPower.toString(),
+          };
+        }),
         mempool: stats,
         uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
         dataDir,
@@ -470,6 +489,7 @@ export async function startNode(
         logger: log.child({ module: "ws" }),
       }),
       ...createAzoraMethods(backend, mempool, chain),
+      ...createParamsMethods(backend, (height) => chain.params.at(height)),
       ...pipeline.devMethods?.(backend),
     };
     const server = createRPCServer({

@@ -5,9 +5,10 @@ import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
+import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./effects.js";
 import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
-import { burnFromSupply } from "./modules/index.js";
+import { burnFromSupply, NATIVE_MODULES } from "./modules/index.js";
 import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
@@ -22,6 +23,8 @@ export interface ExecutedBlock {
   receiptsRoot: Uint8Array;
   logsBloom: Uint8Array;
   gasUsed: bigint;
+  /** What the block's end-block hooks asked of the chain (validator updates, parameter changes, an upgrade). */
+  effects: BlockEffects;
 }
 
 export interface ExecutionOptions {
@@ -62,6 +65,8 @@ export class BlockExecution {
 
   private readonly fastTransfers: boolean;
   private readonly miner: Address;
+  /** Tips credited to the miner by this block's transactions (what staking distributes). */
+  private tips = 0n;
 
   private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
@@ -145,6 +150,8 @@ export class BlockExecution {
     raw: Uint8Array,
     r: Pick<Receipt, "status" | "gasUsed" | "logs" | "contractAddress">,
   ): ApplyResult {
+    const price = effectiveGasPrice(tx, this.env.baseFeePerGas);
+    if (price > this.env.baseFeePerGas) this.tips += r.gasUsed * (price - this.env.baseFeePerGas);
     const receipt: Receipt = {
       type: tx.type,
       status: r.status,
@@ -152,7 +159,7 @@ export class BlockExecution {
       gasUsed: r.gasUsed,
       logs: r.logs,
       contractAddress: r.contractAddress,
-      effectiveGasPrice: effectiveGasPrice(tx, this.env.baseFeePerGas),
+      effectiveGasPrice: price,
       from: sender.bytes,
     };
     this.transactions.push(raw);
@@ -161,13 +168,24 @@ export class BlockExecution {
   }
 
   /**
-   * Computes every root the header commits to. The block's state changes stay inside its
-   * checkpoint until `commit` (the block was decided) or `abort` (another block was), so a
-   * validator can execute a proposal, vote on it, and still drop it.
+   * Runs the modules' end-block hooks (with `info`: a chain's block always passes it; a stand-alone
+   * execution without it — unit tests, benches — runs none), then computes every root the header
+   * commits to. The block's state changes stay inside its checkpoint until `commit` (the block was
+   * decided) or `abort` (another block was), so a validator can execute a proposal, vote on it, and
+   * still drop it.
    */
-  async seal(): Promise<ExecutedBlock> {
+  async seal(info?: BlockInfo): Promise<ExecutedBlock> {
     assert(this.phase === "open", "seal twice");
     this.phase = "sealed";
+    let effects: BlockEffects = NO_EFFECTS;
+    if (info !== undefined) {
+      const parts: Partial<BlockEffects>[] = [];
+      for (const m of NATIVE_MODULES) {
+        const part = await m.endBlock?.({ state: this.stateManager, env: this.env, info, tips: this.tips });
+        if (part !== undefined) parts.push(part);
+      }
+      effects = mergeEffects(parts);
+    }
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
     const bloom = new Uint8Array(BLOOM_BYTES);
@@ -181,6 +199,7 @@ export class BlockExecution {
       receiptsRoot: await orderedTrieRoot(this.receipts.map(encodeReceiptForRoot)),
       logsBloom: bloom,
       gasUsed: this.gasUsed,
+      effects,
     };
   }
 

@@ -39,8 +39,25 @@ const ALLOWED: Record<string, string[]> = {
   "ai-oracle": ["ai-oracle", "services/runtime", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
   // node is the composition root: the one CLI starts workers and services too.
   node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts", "services", "ai-oracle"],
-  // bench measures the runtime in-process too (bench/execution.ts), so it may use all of it.
-  bench: ["bench", "contracts", "consensus", "genesis", "runtime", "node/version.js", "ai-oracle", "services"],
+  // bench measures the runtime in-process too (bench/execution.ts), so it may use all of it, and the node's
+  // chain pipeline (bench/heights.ts: the per-height work on a real chain, without processes or network).
+  bench: [
+    "bench",
+    "contracts",
+    "consensus",
+    "genesis",
+    "runtime",
+    "node/version.js",
+    "node/polyfill.js",
+    "node/chain",
+    "node/consensus/app.js",
+    "node/crypto",
+    "node/db",
+    "node/mempool",
+    "node/sync",
+    "ai-oracle",
+    "services",
+  ],
 };
 
 describe("tidy", () => {

@@ -29,7 +29,7 @@ export interface CoreSnapshot {
 }
 
 export class ConsensusCore {
-  private readonly cfg: CoreConfig;
+  private cfg: CoreConfig;
   private validators: ValidatorSet;
   // L1–L10: the node's state.
   private height = 0n;
@@ -108,6 +108,15 @@ export class ConsensusCore {
     this.validators = validators;
   }
 
+  /**
+   * What the next `startHeight` runs with: that height's validators, this node's index among them
+   * (null when it does not validate there: the set changes on chain) and the timeouts in force.
+   */
+  configureHeight(ctx: { validators: ValidatorSet; self: number | null; timeouts: TimeoutParams }): void {
+    this.validators = ctx.validators;
+    this.cfg = { ...this.cfg, self: ctx.self, timeouts: ctx.timeouts };
+  }
+
   // --- inputs ----------------------------------------------------------------------------------
 
   private startHeight(height: bigint): void {
@@ -174,9 +183,10 @@ export class ConsensusCore {
   }
 
   private onVote(v: CoreVote): void {
-    if (v.validator < 0 || v.validator >= this.validators.size) return;
     const set = v.height === this.height ? this.votes : v.height === this.height - 1n ? this.lastVotes : null;
     if (set === null) return;
+    // Against the set of the vote's own height (the previous height's may differ).
+    if (v.validator < 0 || v.validator >= set.validatorCount) return;
     const r = set.add(v);
     if (r.kind === "conflict") this.out.push({ type: "evidence", first: r.first, second: v });
   }
@@ -269,8 +279,7 @@ export class ConsensusCore {
 
     // L36–L43
     if (
-      proposal !== undefined &&
-      proposal.valid &&
+      proposal?.valid &&
       (this.stepName === "prevote" || this.stepName === "precommit") &&
       !this.lockedOrValidAt.has(this.round) &&
       vs.isQuorum(this.votes.powerFor("prevote", this.round, proposal.valueId))

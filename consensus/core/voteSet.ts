@@ -81,6 +81,10 @@ export class HeightVoteSet {
     return entry;
   }
 
+  get validatorCount(): number {
+    return this.validators.size;
+  }
+
   add(v: CoreVote): AddVoteResult {
     const entry = this.round(v.round, true);
     if (entry === undefined) return { kind: "duplicate" }; // over the bound: dropped

@@ -1,5 +1,6 @@
 import { hashHeader } from "../../runtime/primitives/block.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
+import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import { proposalSignBytes } from "../proposal.js";
 import type { ValidatorSchedule } from "../validatorSchedule.js";
 import { type SignatureVerifier, voteSignBytes } from "../vote.js";
@@ -142,7 +143,7 @@ export class MessageVerifier {
   checkVote(v: SignedVote, at: NodePosition): Placement {
     const placement = this.placement(v.height, at, "vote");
     this.checkRound(v.height, v.round, at);
-    this.verifyVoteSignature(v);
+    this.verifyVoteSignature(v, placement === Placement.FUTURE);
     return placement;
   }
 
@@ -150,24 +151,32 @@ export class MessageVerifier {
   checkProposal(p: ProposalHeader, at: NodePosition): { placement: Placement; proposer: number } {
     const placement = this.placement(p.height, at, "proposal");
     this.checkRound(p.height, p.round, at);
-    const validators = this.validatorsAt(p.height);
+    const { validators, guess } = this.validatorsAt(p.height, placement === Placement.FUTURE);
     const proposer = this.m.schedule.proposer(p.height, p.round);
     const key = validators[proposer]?.publicKey;
     const msg = proposalSignBytes(this.chainId, p.height, p.round, p.blockHash, p.polRound);
     if (key === undefined || !this.m.verifier.verify(key, msg, p.signature)) {
+      if (guess) throw unsettled(p.height);
       throw new MessageError(MessageErrorCode.BAD_SIGNATURE, "proposal not signed by the round's proposer");
     }
     return { placement, proposer };
   }
 
-  /** Membership and signature of a vote at its own height, whatever the node's position. */
-  verifyVoteSignature(v: SignedVote): void {
-    const validator = this.validatorsAt(v.height)[v.validatorIndex];
+  /**
+   * Membership and signature of a vote at its own height, whatever the node's position. With
+   * `mayGuess`, a height whose validators are not settled yet is checked against the schedule's
+   * tentative set; a vote that fails that guess is not blamed on its sender (the set may have changed).
+   */
+  verifyVoteSignature(v: SignedVote, mayGuess = false): void {
+    const { validators, guess } = this.validatorsAt(v.height, mayGuess);
+    const validator = validators[v.validatorIndex];
     if (validator === undefined) {
+      if (guess) throw unsettled(v.height);
       throw new MessageError(MessageErrorCode.UNKNOWN_VALIDATOR, `validator index ${v.validatorIndex}`);
     }
     const msg = voteSignBytes(this.chainId, v.type, v.height, v.round, v.blockHash);
     if (!this.m.verifier.verify(validator.publicKey, msg, v.signature)) {
+      if (guess) throw unsettled(v.height);
       throw new MessageError(MessageErrorCode.BAD_SIGNATURE, "vote not signed by its validator");
     }
   }
@@ -193,13 +202,17 @@ export class MessageVerifier {
     }
   }
 
-  private validatorsAt(height: bigint) {
+  private validatorsAt(height: bigint, mayGuess: boolean): { validators: readonly Validator[]; guess: boolean } {
     const validators = this.m.schedule.validators(height);
-    if (validators === null) {
-      throw new MessageError(MessageErrorCode.VALIDATORS_UNKNOWN, `validator set of height ${height} not known yet`);
-    }
-    return validators;
+    if (validators !== null) return { validators, guess: false };
+    const tentative = mayGuess ? (this.m.schedule.tentative?.(height) ?? null) : null;
+    if (tentative === null) throw unsettled(height);
+    return { validators: tentative.validators, guess: true };
   }
+}
+
+function unsettled(height: bigint): MessageError {
+  return new MessageError(MessageErrorCode.VALIDATORS_UNKNOWN, `validator set of height ${height} not known yet`);
 }
 
 function peekHeight(data: Uint8Array, kind: "vote" | "proposal"): bigint {

@@ -1,22 +1,32 @@
 import type { Common } from "@ethereumjs/common";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import type { VM } from "@ethereumjs/vm";
+import { ValidatorHistory } from "../../consensus/validators/history.js";
+import { genesisValidators, type HeightValidators, nextValidators } from "../../consensus/validators/updates.js";
 import { buildGenesis } from "../../genesis/build.js";
 import type { GenesisSpec } from "../../genesis/spec.js";
+import { type BlockEffects, hasEffects, NO_EFFECTS } from "../../runtime/effects.js";
 import { type BlockHashLookup, createAzoraVM } from "../../runtime/evm/vm.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { AzoraError } from "../../runtime/lib/errors.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { LRU } from "../../runtime/lib/lru.js";
+import { ParamsHistory } from "../../runtime/params.js";
 import { type BlockBody, type BlockHeader, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import type { Receipt } from "../../runtime/primitives/receipt.js";
+import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
 import type { ChainDB } from "../db/chainDb.js";
 import type { CommittedRecord } from "../db/committedRecord.js";
 import { StorageError, StorageErrorCode } from "../db/errors.js";
+import { effectsKey, KeyPrefix } from "../db/keys.js";
 import { rollbackChain } from "../db/rollback.js";
+import { VERSION } from "../version.js";
+import { decodeEffects, encodeEffects } from "./effectsCodec.js";
+import { UpgradeSchedule } from "./upgrades.js";
+import { ValidatorStore } from "./validatorStore.js";
 
 export enum ChainErrorCode {
   GENESIS_MISMATCH = "CHAIN_ERROR_GENESIS_MISMATCH",
@@ -61,6 +71,13 @@ export class Chain implements BlockHashLookup {
   /** State at the head, mutated only by the block pipeline. Readers use `StateReaders`. */
   readonly headState: MerkleStateManager;
   readonly headVM: VM;
+  /** The validators of each height near the head (settled by committed blocks: H settles H + 2). */
+  readonly validators: ValidatorHistory;
+  /** The chain parameters of every height (genesis, then changes blocks reported). */
+  readonly params: ParamsHistory;
+  /** Software upgrades blocks scheduled, against this node's version. */
+  readonly upgrades: UpgradeSchedule;
+  private readonly validatorStore: ValidatorStore;
   private _head: HeadInfo;
   private readonly headersByHash = new LRU<string, BlockHeader>(4096);
   private readonly hashesByNumber = new LRU<bigint, Uint8Array>(4096);
@@ -82,6 +99,10 @@ export class Chain implements BlockHashLookup {
     headState: MerkleStateManager;
     headVM: VM;
     log: Logger;
+    validators: ValidatorHistory;
+    validatorStore: ValidatorStore;
+    params: ParamsHistory;
+    upgrades: UpgradeSchedule;
   }) {
     this.db = args.db;
     this.common = args.common;
@@ -92,15 +113,34 @@ export class Chain implements BlockHashLookup {
     this.headState = args.headState;
     this.headVM = args.headVM;
     this.log = args.log;
+    this.validators = args.validators;
+    this.validatorStore = args.validatorStore;
+    this.params = args.params;
+    this.upgrades = args.upgrades;
   }
 
-  /** Opens the chain in `db`, writing genesis first when the database is empty. */
-  static async open(db: ChainDB, spec: GenesisSpec, common: Common, log: Logger): Promise<Chain> {
+  /**
+   * Opens the chain in `db`, writing genesis first when the database is empty; loads the validators
+   * near the head, and the parameter changes and upgrade plans blocks reported. `nodeVersion` is what
+   * upgrade plans are checked against (default: this package's version).
+   */
+  static async open(
+    db: ChainDB,
+    spec: GenesisSpec,
+    common: Common,
+    log: Logger,
+    opts: { nodeVersion?: string } = {},
+  ): Promise<Chain> {
     const trieStore = new TrieNodeStore(db);
     const genesis = await buildGenesis(spec, common, trieStore);
     const storedGenesis = await db.getCanonicalHash(0n);
+    const validatorStore = new ValidatorStore(db, log);
     if (storedGenesis === undefined) {
       const nodes = trieStore.takeWrites();
+      // Block 0 settles the validators of heights 1 and 2 (the genesis set, priorities advanced).
+      const first = genesisValidators(spec.validators);
+      const second = nextValidators(first, []);
+      const records = [...(await validatorStore.recordsFor(first)), ...(await validatorStore.recordsFor(second))];
       await db.writeBlock({
         header: genesis.header,
         hash: genesis.hash,
@@ -109,6 +149,7 @@ export class Chain implements BlockHashLookup {
         txHashes: [],
         commit: new Uint8Array(0),
         trieNodes: nodes,
+        records: records.filter((r, i) => records.findIndex((x) => Buffer.compare(x.key, r.key) === 0) === i),
       });
       trieStore.confirmWritten(nodes);
       log.info("wrote genesis", { hash: bytesToHex(genesis.hash), chainId: spec.chainId.toString() });
@@ -132,6 +173,20 @@ export class Chain implements BlockHashLookup {
     // Pair assertion: the stored header must hash to the pointer that names it.
     assert(equalsBytes(hashHeader(header), pointer.hash), "head header hash matches head pointer");
     const headState = openWorldState(common, trieStore, header.stateRoot, HEAD_STATE_OPTIONS);
+    const validators = new ValidatorHistory(header.number, await validatorStore.window(header.number, spec.validators));
+    const params = new ParamsHistory(spec.params);
+    const upgrades = new UpgradeSchedule(opts.nodeVersion ?? VERSION);
+    // Blocks that reported effects are few (epoch boundaries, governance): all of them are read at start.
+    for (const [key, value] of await db.entries({
+      gte: effectsKey(1n),
+      lt: Uint8Array.of(KeyPrefix.effects + 1),
+    })) {
+      const source = readHeight(key);
+      if (source > header.number) continue; // left by a rollback's crash: not part of this chain
+      const e = decodeEffects(value);
+      params.record(source, e.paramChanges);
+      if (e.upgradePlan !== null) upgrades.record(source, e.upgradePlan);
+    }
     const chain = new Chain({
       db,
       common,
@@ -142,6 +197,10 @@ export class Chain implements BlockHashLookup {
       headState,
       headVM: undefined as unknown as VM,
       log,
+      validators,
+      validatorStore,
+      params,
+      upgrades,
     });
     (chain as { headVM: VM }).headVM = await createAzoraVM(common, headState, chain);
     return chain;
@@ -190,7 +249,8 @@ export class Chain implements BlockHashLookup {
   /**
    * Dev mode only (`evm_revert`, `anvil_reset`): rewrites history. Lowers the highest-committed record
    * to `to`, deletes every block above `to` with the database rollback (one atomic synced batch),
-   * resets the head and its state to block `to` (or to `stateRoot`, a snapshot's root with cheats),
+   * resets the head and its state to block `to` (or to `stateRoot`, a snapshot's root with cheats) and
+   * the validators, parameters and upgrade plans to what the blocks up to `to` settled,
    * and tells rewind listeners (filters) about the new head. The caller holds the block pipeline.
    */
   async rewindTo(to: bigint, stateRoot?: Uint8Array): Promise<HeadInfo> {
@@ -209,6 +269,10 @@ export class Chain implements BlockHashLookup {
     this.hashesByNumber.clear();
     this._head = { header, hash: r.hash };
     this.devStateRoot = null;
+    // What the dropped blocks settled or reported is gone with them (the rollback deleted their records).
+    this.validators.reset(to, await this.validatorStore.window(to, this.spec.validators));
+    this.params.truncate(to);
+    this.upgrades.truncate(to);
     await this.headState.setStateRoot(stateRoot ?? header.stateRoot, true);
     if (stateRoot !== undefined) this.setDevStateRoot(stateRoot);
     this.log.warn("dev chain rewound: blocks above the new head are gone", {
@@ -272,10 +336,34 @@ export class Chain implements BlockHashLookup {
   }
 
   /**
-   * Persists a committed block (one atomic batch: block, receipts, indexes, commit, state nodes and
-   * head pointer), then advances the head and notifies listeners.
+   * The validators of any committed or settled height, or undefined when unknown: the in-memory window
+   * near the head, else the height's record (two LevelDB reads, whatever the chain's length).
    */
-  async commitBlock(block: CommittedBlock, commit: Uint8Array): Promise<void> {
+  async validatorsAt(height: bigint): Promise<readonly Validator[] | undefined> {
+    const near = this.validators.validators(height);
+    if (near !== null) return near;
+    if (height < 1n || height > this.validators.settledThrough) return undefined;
+    return (await this.validatorStore.load(height))?.validators;
+  }
+
+  /**
+   * The records a block at the head + 1 with `effects` settles: the validators of its height + 2 (with the
+   * updates it reported) and the effects themselves. Throws `ValidatorUpdateError` when the updates cannot
+   * apply — before anything is written: every node stops at that block alike.
+   */
+  private async settlementOf(number: bigint, effects: BlockEffects) {
+    const next = this.validators.next(number, effects.validatorUpdates);
+    const records = await this.validatorStore.recordsFor(next);
+    if (hasEffects(effects)) records.push({ key: effectsKey(number), value: encodeEffects(effects) });
+    return { next, records };
+  }
+
+  /**
+   * Persists a committed block (one atomic batch: block, receipts, indexes, commit, state nodes, the
+   * validators it settles, the effects it reported and the head pointer), then advances the head, applies
+   * the effects (validators of H + 2, parameter changes, upgrade plans) and notifies listeners.
+   */
+  async commitBlock(block: CommittedBlock, commit: Uint8Array, effects: BlockEffects = NO_EFFECTS): Promise<void> {
     assert(block.header.number === this._head.header.number + 1n, "commit extends the head by one");
     assert(equalsBytes(block.header.parentHash, this._head.hash), "commit extends the head's hash");
     const committed = this.record?.get()?.height ?? null;
@@ -286,10 +374,11 @@ export class Chain implements BlockHashLookup {
         `refusing to commit a block at height ${block.header.number}: this node already committed height ${committed}`,
       );
     }
+    const settled = await this.settlementOf(block.header.number, effects);
     const trieNodes = this.trieStore.takeWrites();
     // Built on a state cheats edited (dev mode): replays of the block (traces) start from that root.
     const devPreStateRoot = this.devStateRoot ?? undefined;
-    await this.db.writeBlock({ ...block, commit, trieNodes, devPreStateRoot });
+    await this.db.writeBlock({ ...block, commit, trieNodes, records: settled.records, devPreStateRoot });
     this.trieStore.confirmWritten(trieNodes);
     // After the batch and before anyone can see the block: the record never runs ahead of the
     // database's durable head, and a database that later ends below it has lost committed blocks.
@@ -314,6 +403,7 @@ export class Chain implements BlockHashLookup {
     this.hashesByNumber.set(block.header.number, block.hash);
     this._head = { header: block.header, hash: block.hash };
     this.devStateRoot = null;
+    this.applyEffects(block.header.number, effects, settled.next);
     for (const l of this.listeners) {
       try {
         l(block);
@@ -322,4 +412,44 @@ export class Chain implements BlockHashLookup {
       }
     }
   }
+
+  private applyEffects(number: bigint, effects: BlockEffects, next: HeightValidators): void {
+    this.validatorStore.remember(next);
+    this.validators.settle(number, next);
+    if (effects.validatorUpdates.length > 0) {
+      this.log.info("validator set changes", {
+        height: next.height.toString(),
+        updates: effects.validatorUpdates.length,
+        validators: next.validators.length,
+      });
+    }
+    if (effects.paramChanges.length > 0) {
+      const skippedBefore = this.params.skipped.length;
+      for (const c of this.params.record(number, effects.paramChanges)) {
+        this.log.info("chain parameters change", { height: c.height.toString(), reportedBy: number.toString() });
+      }
+      for (const s of this.params.skipped.slice(skippedBefore)) {
+        this.log.error("parameter change out of bounds, skipped", {
+          height: s.change.height.toString(),
+          reason: s.reason,
+        });
+      }
+    }
+    if (effects.upgradePlan !== null) {
+      const why = this.upgrades.record(number, effects.upgradePlan);
+      if (why !== null) {
+        this.log.error("invalid upgrade plan, skipped", { name: effects.upgradePlan.name, reason: why });
+      } else {
+        this.log.warn("software upgrade scheduled", {
+          name: effects.upgradePlan.name,
+          height: effects.upgradePlan.height.toString(),
+          version: effects.upgradePlan.version,
+        });
+      }
+    }
+  }
+}
+
+function readHeight(key: Uint8Array): bigint {
+  return Buffer.from(key.buffer, key.byteOffset + 1, 8).readBigUInt64BE();
 }

@@ -2,6 +2,7 @@ import { createTxFromRLP } from "@ethereumjs/tx";
 import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
 import { type SignatureVerifier, voteSignBytes } from "../../consensus/vote.js";
 import { type DuplicateVoteEvidence, decodeEvidence, isConflictingPair } from "../../consensus/wire.js";
+import type { BlockInfo } from "../../runtime/effects.js";
 import { BlockExecution, type ExecutedBlock } from "../../runtime/executor.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
@@ -9,7 +10,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import { type Block, type BlockHeader, hashEvidence, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
-import { hashValidatorSet, type Validator } from "../../runtime/primitives/validatorSet.js";
+import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import type { Mempool } from "../mempool/index.js";
 
@@ -48,22 +49,24 @@ export class ChainApp {
   /** Verified equivocation evidence waiting to be included in a block (bounded, deduplicated). */
   private readonly pendingEvidence = new Map<string, Uint8Array>();
   private readonly committedEvidence = new Set<string>();
-  private readonly validatorsHash: Uint8Array;
 
   constructor(
     private readonly m: {
       chain: Chain;
       mempool: Mempool;
-      validators: Validator[];
       verifier: SignatureVerifier;
       log: Logger;
       nowSeconds?: () => bigint;
       /** Dev mode: senders whose transactions may come from a contract account (impersonation). */
       isImpersonated?: (sender: string) => boolean;
+      /**
+       * Dev mode: the dev key stays the only validator. Validator updates the staking module reports are
+       * kept in its state but not applied to consensus: a validator created on a dev chain would
+       * otherwise take the voting power from the one node that signs, and the chain would stop.
+       */
+      fixedValidators?: boolean;
     },
-  ) {
-    this.validatorsHash = hashValidatorSet(m.validators);
-  }
+  ) {}
 
   private now(): bigint {
     return this.m.nowSeconds?.() ?? BigInt(Math.floor(Date.now() / 1000));
@@ -77,15 +80,57 @@ export class ChainApp {
     }
   }
 
-  /** The header fields every block at the next height shares (all but the proposer's). */
+  /**
+   * The header fields every block at the next height shares (all but the proposer's): gas limit and
+   * fee rules are the parameters in force at that height, the validators those it settled.
+   */
   private nextEnvBase() {
     const { chain } = this.m;
     const parent = chain.head;
+    const number = parent.header.number + 1n;
+    const params = chain.params.at(number);
+    const validators = chain.validators.at(number);
+    assert(validators !== undefined, "the validators of the next height are settled");
     return {
       parent,
-      number: parent.header.number + 1n,
-      baseFeePerGas: nextBaseFee(parent.header, chain.spec.fees),
-      gasLimit: chain.spec.gasLimit,
+      number,
+      params,
+      validators,
+      baseFeePerGas: nextBaseFee(parent.header, params.fees),
+      gasLimit: params.gasLimit,
+    };
+  }
+
+  /**
+   * What the modules' end-block hooks learn about the block (runtime/effects.ts): its validators, its
+   * proposer, who signed the commit it carries for the parent, the equivocations it records.
+   */
+  private async blockInfo(
+    block: { proposer: Uint8Array; lastCommit: Uint8Array; evidence: readonly Uint8Array[] },
+    env: ReturnType<ChainApp["nextEnvBase"]>,
+  ): Promise<BlockInfo> {
+    const lastCommit: { validator: Validator; signed: boolean }[] = [];
+    if (block.lastCommit.length > 0) {
+      const parentValidators = this.m.chain.validators.validators(env.number - 1n);
+      assert(parentValidators !== null, "the parent's validators are in memory");
+      const signers = new Set(decodeCommit(block.lastCommit).signatures.map((x) => x.validatorIndex));
+      for (const [i, validator] of parentValidators.entries()) lastCommit.push({ validator, signed: signers.has(i) });
+    }
+    const misbehavior: { validator: Validator; height: bigint; time?: bigint }[] = [];
+    for (const raw of block.evidence) {
+      const e = decodeEvidence(raw);
+      const validator = (await this.m.chain.validatorsAt(e.a.height))?.[e.a.validatorIndex];
+      // The time of the block at the double-signed height (staking ignores evidence older than its
+      // unbonding period); evidence may name the height being decided, which has no block yet.
+      const time = (await this.m.chain.getHeaderByNumber(e.a.height))?.header.timestamp;
+      if (validator !== undefined) misbehavior.push({ validator, height: e.a.height, time });
+    }
+    return {
+      validators: env.validators.validators,
+      proposer: block.proposer,
+      lastCommit,
+      misbehavior,
+      params: env.params,
     };
   }
 
@@ -109,9 +154,9 @@ export class ChainApp {
   }): Promise<ExecutedProposal> {
     await this.dropOpen();
     const { chain, mempool } = this.m;
-    const next = this.nextEnvBase();
-    const { parent, number, gasLimit } = next;
-    const baseFeePerGas = opts.baseFeePerGas ?? next.baseFeePerGas;
+    const base = this.nextEnvBase();
+    const { parent, number, gasLimit } = base;
+    const baseFeePerGas = opts.baseFeePerGas ?? base.baseFeePerGas;
     const timestamp = opts.timestamp < parent.header.timestamp ? parent.header.timestamp : opts.timestamp;
     const env = {
       number,
@@ -147,8 +192,9 @@ export class ChainApp {
         sliceStarted = performance.now();
       }
     }
-    const executed = await exec.seal();
-    const evidence = this.evidenceForBlock();
+    const evidence = await this.evidenceForBlock();
+    const info = await this.blockInfo({ proposer: opts.proposer.address, lastCommit: opts.lastCommit, evidence }, base);
+    const executed = await exec.seal(info);
     const header: BlockHeader = {
       parentHash: parent.hash,
       number,
@@ -162,7 +208,7 @@ export class ChainApp {
       baseFeePerGas,
       miner: opts.proposer.feeRecipient,
       proposer: opts.proposer.address,
-      validatorsHash: this.validatorsHash,
+      validatorsHash: base.validators.hash,
       lastCommitHash: opts.lastCommit.length === 0 ? ZERO_HASH : hashCommit(opts.lastCommit),
       evidenceHash: hashEvidence(evidence),
     };
@@ -186,7 +232,8 @@ export class ChainApp {
     await this.dropOpen();
     const { chain } = this.m;
     const h = block.header;
-    const { parent, number, baseFeePerGas, gasLimit } = this.nextEnvBase();
+    const base = this.nextEnvBase();
+    const { parent, number, baseFeePerGas, gasLimit } = base;
     const fail = (reason: string): ProcessResult => ({ valid: false, reason });
     if (!equalsBytes(h.parentHash, parent.hash) || h.number !== number) return fail("not on top of the head");
     if (h.timestamp < parent.header.timestamp) return fail("timestamp before the parent's");
@@ -195,12 +242,16 @@ export class ChainApp {
     if (!equalsBytes(h.proposer, expectedProposer.address) || !equalsBytes(h.miner, expectedProposer.feeRecipient)) {
       return fail("wrong proposer or fee recipient");
     }
-    if (!equalsBytes(h.validatorsHash, this.validatorsHash)) return fail("wrong validator set");
+    if (!equalsBytes(h.validatorsHash, base.validators.hash)) return fail("wrong validator set");
     if (block.body.evidence.length > MAX_EVIDENCE_PER_BLOCK) return fail("too much evidence");
     if (!equalsBytes(h.evidenceHash, hashEvidence(block.body.evidence))) return fail("evidenceHash mismatch");
+    const evidenceKeys = new Set<string>();
     for (const e of block.body.evidence) {
-      const why = this.checkEvidence(e);
+      const why = await this.checkEvidence(e);
       if (why !== null) return fail(`invalid evidence: ${why}`);
+      const key = evidenceKey(e);
+      if (evidenceKeys.has(key)) return fail("invalid evidence: recorded twice");
+      evidenceKeys.add(key);
     }
     const lastCommitOk = this.checkLastCommit(block);
     if (lastCommitOk !== null) return fail(lastCommitOk);
@@ -244,7 +295,12 @@ export class ChainApp {
       await exec.abort();
       return fail(reason);
     }
-    const executed = await exec.seal();
+    const executed = await exec.seal(
+      await this.blockInfo(
+        { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
+        base,
+      ),
+    );
     const matches =
       executed.gasUsed === h.gasUsed &&
       equalsBytes(executed.stateRoot, h.stateRoot) &&
@@ -259,8 +315,8 @@ export class ChainApp {
     return { valid: true, hash };
   }
 
-  /** null when `encoded` proves a known validator signed two different votes at one height/round/type. */
-  private checkEvidence(encoded: Uint8Array): string | null {
+  /** null when `encoded` proves a validator of its height signed two different votes at one height/round/type. */
+  private async checkEvidence(encoded: Uint8Array): Promise<string | null> {
     let e: DuplicateVoteEvidence;
     try {
       e = decodeEvidence(encoded);
@@ -268,13 +324,13 @@ export class ChainApp {
       return "undecodable";
     }
     if (!isConflictingPair(e)) return "votes do not conflict";
-    const v = this.m.validators[e.a.validatorIndex];
+    if (e.a.height > this.m.chain.head.header.number + 1n) return "evidence from the future";
+    const v = (await this.m.chain.validatorsAt(e.a.height))?.[e.a.validatorIndex];
     if (v === undefined) return "unknown validator";
     for (const vote of [e.a, e.b]) {
       const msg = voteSignBytes(this.m.chain.spec.chainId, vote.type, vote.height, vote.round, vote.blockHash);
       if (!this.m.verifier.verify(v.publicKey, msg, vote.signature)) return "bad signature";
     }
-    if (e.a.height > this.m.chain.head.header.number + 1n) return "evidence from the future";
     return null;
   }
 
@@ -290,14 +346,11 @@ export class ChainApp {
     if (!equalsBytes(block.header.lastCommitHash, hashCommit(block.body.lastCommit))) return "lastCommitHash mismatch";
     try {
       const c = decodeCommit(block.body.lastCommit);
+      const validators = chain.validators.validators(parent.header.number);
+      assert(validators !== null, "the parent's validators are in memory");
       verifyCommit(
         c,
-        {
-          chainId: chain.spec.chainId,
-          height: parent.header.number,
-          blockHash: parent.hash,
-          validators: this.m.validators,
-        },
+        { chainId: chain.spec.chainId, height: parent.header.number, blockHash: parent.hash, validators },
         this.m.verifier,
       );
       return null;
@@ -328,7 +381,9 @@ export class ChainApp {
       receipts: open.executed.receipts,
       txHashes: open.txHashes,
     };
-    await this.m.chain.commitBlock(committed, commit);
+    const { effects } = open.executed;
+    const applied = this.m.fixedValidators === true ? { ...effects, validatorUpdates: [] } : effects;
+    await this.m.chain.commitBlock(committed, commit, applied);
     for (const e of block.body.evidence) {
       const key = evidenceKey(e);
       this.pendingEvidence.delete(key);
@@ -354,11 +409,11 @@ export class ChainApp {
   }
 
   /** Pending evidence for a block this node builds: still valid, at most MAX_EVIDENCE_PER_BLOCK. */
-  private evidenceForBlock(): Uint8Array[] {
+  private async evidenceForBlock(): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
-    for (const [key, e] of this.pendingEvidence) {
+    for (const [key, e] of [...this.pendingEvidence]) {
       if (out.length >= MAX_EVIDENCE_PER_BLOCK) break;
-      if (this.checkEvidence(e) === null) out.push(e);
+      if ((await this.checkEvidence(e)) === null) out.push(e);
       else this.pendingEvidence.delete(key);
     }
     return out;

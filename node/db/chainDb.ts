@@ -46,6 +46,8 @@ export interface BlockWrite {
   commit: Bytes;
   /** Trie nodes created by executing the block (keys are hex node keys). */
   trieNodes: Map<string, Bytes>;
+  /** Other records the block settles, written in its batch (the validators it settles, the effects it reported). */
+  records?: { key: Bytes; value: Bytes }[];
   /** Dev mode: the state root the block was built on, when cheats made it differ from the parent's. */
   devPreStateRoot?: Bytes;
 }
@@ -222,6 +224,18 @@ export class ChainDB implements TrieNodeReader {
     return this.get(commitKey(n));
   }
 
+  /** A record of another key space (validators, effects: node/chain/*Store.ts own their formats). */
+  getRecord(key: Bytes): Promise<Bytes | undefined> {
+    return this.get(key);
+  }
+
+  /** Writes records outside a block (a one-time rebuild of validator records for an older database). */
+  async putRecords(records: { key: Bytes; value: Bytes }[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const r of records) batch.put(r.key, r.value);
+    await this.guard("write", () => batch.write({ sync: this.syncWrites }));
+  }
+
   /** The state root block `hash` was built on if dev-mode cheats made it differ from its parent's. */
   async getDevPreStateRoot(hash: Bytes): Promise<Bytes | undefined> {
     return this.get(devPreStateKey(hash));
@@ -265,6 +279,7 @@ export class ChainDB implements TrieNodeReader {
     const logAddresses = new Set<string>();
     for (const r of w.receipts) for (const l of r.logs) logAddresses.add(Buffer.from(l[0]).toString("hex"));
     for (const a of logAddresses) batch.put(logAddressKey(Buffer.from(a, "hex"), n), new Uint8Array(0));
+    for (const r of w.records ?? []) batch.put(r.key, r.value);
     batch.put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
     await this.guard("write", () => batch.write({ sync: this.syncWrites }));
   }

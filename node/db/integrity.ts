@@ -38,8 +38,11 @@ export interface IntegrityOptions {
   minBlocks: number;
   /** … and more than this many bytes of block data (the LevelDB log bytes replayed at open). */
   minBytes: number;
-  /** Also verify a commit's signatures (full check; needs the validator set): a reason, or null when valid. */
-  verifyCommit?: (commit: CommitCertificate, height: bigint, hash: Uint8Array) => string | null;
+  /**
+   * Also verify a commit's signatures (full check; needs the validators of the height): a reason, or null
+   * when valid.
+   */
+  verifyCommit?: (commit: CommitCertificate, height: bigint, hash: Uint8Array) => Promise<string | null>;
   /** Problems listed at most (the count is kept). */
   maxProblems?: number;
 }
@@ -306,7 +309,7 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
           else if (!cm.ok) problems.addUnreadable(n, `block ${n}: commit certificate unreadable (${cm.reason})`);
           else {
             bytes += 9 + cm.value.length;
-            checkCommit(n, hash, cm.value, opts, problems);
+            await checkCommit(n, hash, cm.value, opts, problems);
           }
         }
       }
@@ -438,7 +441,13 @@ function checkReceipts(n: bigint, r: Read, problems: Problems): Receipt[] | null
   return null;
 }
 
-function checkCommit(n: bigint, hash: Uint8Array, raw: Uint8Array, opts: IntegrityOptions, problems: Problems): void {
+async function checkCommit(
+  n: bigint,
+  hash: Uint8Array,
+  raw: Uint8Array,
+  opts: IntegrityOptions,
+  problems: Problems,
+): Promise<void> {
   let commit: CommitCertificate;
   try {
     commit = decodeCommit(raw);
@@ -450,6 +459,6 @@ function checkCommit(n: bigint, hash: Uint8Array, raw: Uint8Array, opts: Integri
     problems.add(n, `block ${n}: commit certificate is for another block`);
     return;
   }
-  const why = opts.verifyCommit?.(commit, n, hash) ?? null;
+  const why = (await opts.verifyCommit?.(commit, n, hash)) ?? null;
   if (why !== null) problems.add(n, `block ${n}: commit certificate invalid (${why})`);
 }

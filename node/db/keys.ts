@@ -14,6 +14,9 @@ export const KeyPrefix = {
   txIndex: 0x74, // 't' + tx hash     → RLP([number, index])
   logAddress: 0x61, // 'a' + address + number → (empty): blocks with logs from an address
   trieNode: 0x73, // 's' + node key   → trie node
+  validators: 0x56, // 'V' + number   → RLP([set hash, proposer priorities]): the validators of that height
+  validatorSet: 0x57, // 'W' + set hash → RLP(validator list) (content-addressed, shared by heights)
+  effects: 0x45, // 'E' + number      → RLP(BlockEffects) the block reported (only when it reported any)
   /**
    * 'p' + block hash → the state root the block was built on, only where that is not its parent's
    * state root: dev mode's cheats (anvil_setBalance, …) edit the head state between blocks.
@@ -35,3 +38,7 @@ export const logAddressKey = (address: Uint8Array, n: bigint): Uint8Array =>
 export const devPreStateKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.devPreState), hash);
 export const trieNodeKey = (nodeKeyHex: string): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.trieNode), Buffer.from(nodeKeyHex, "hex"));
+export const validatorsKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.validators), uint64BE(n));
+export const validatorSetKey = (hash: Uint8Array): Uint8Array =>
+  concatBytes(Uint8Array.of(KeyPrefix.validatorSet), hash);
+export const effectsKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.effects), uint64BE(n));

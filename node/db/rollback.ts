@@ -9,16 +9,19 @@ import {
   canonicalKey,
   commitKey,
   devPreStateKey,
+  effectsKey,
   headerKey,
   KeyPrefix,
   logAddressKey,
   receiptsKey,
   txIndexKey,
+  validatorsKey,
 } from "./keys.js";
 
 /**
  * Takes the chain database back to height `to`: deletes every block above it (canonical hash, header,
- * body, receipts, commit, transaction index and log index entries) and moves the head pointer, in one
+ * body, receipts, commit, transaction index and log index entries, the effects it reported and the
+ * validator records it settled — block H settles H + 2) and moves the head pointer, in one
  * atomic synced batch, so a crash leaves either the old chain or the rolled-back one. State trie nodes
  * stay: they are content-addressed and immutable, and nodes no root reaches are never read.
  *
@@ -129,6 +132,14 @@ export async function planRollback(
     }
   }
   if (scanned) await scanAbove(db, to, keys);
+  // What the dropped blocks settled and reported: ranges of their own key spaces (a re-committed height
+  // must not find a dropped block's effects, which are written only when a block reports any).
+  for (const [from, prefix] of [
+    [effectsKey(to + 1n), KeyPrefix.effects],
+    [validatorsKey(to + 3n), KeyPrefix.validators],
+  ] as const) {
+    for (const [k] of await db.entries({ gte: from, lt: Uint8Array.of(prefix + 1) })) keys.push(k);
+  }
   return { top, hash, keys, scanned };
 }
 

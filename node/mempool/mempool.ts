@@ -46,7 +46,7 @@ type PendingListener = (tx: PooledTx) => void;
  * half-updated pool; the per-sender lock keeps one sender's adds (and head revalidation) in order.
  */
 export class Mempool {
-  private readonly opts: MempoolOptions;
+  private opts: MempoolOptions;
   private readonly state: MempoolStateReader;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -68,6 +68,17 @@ export class Mempool {
     this.clock = modules.clock ?? Date.now;
     this.log = modules.logger ?? nullLogger;
     this.priceBump = BigInt(opts.priceBumpPercent);
+  }
+
+  /**
+   * The chain parameters admission checks against (the block gas limit and the base-fee floor), as
+   * governance changes them: the node passes those of the next height after each commit. Transactions
+   * already in the pool stay; block building skips what no longer fits.
+   */
+  setChainLimits(limits: { blockGasLimit: bigint; minBaseFeePerGas: bigint }): void {
+    if (limits.blockGasLimit === this.opts.blockGasLimit && limits.minBaseFeePerGas === this.opts.minBaseFeePerGas)
+      return;
+    this.opts = { ...this.opts, ...limits };
   }
 
   /**

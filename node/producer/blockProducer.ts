@@ -1,12 +1,18 @@
-import { type CommitCertificate, encodeCommit, verifyCommit } from "../../consensus/commit.js";
+import {
+  type CommitCertificate,
+  encodeCommit,
+  hasQuorum,
+  totalVotingPower,
+  verifyCommit,
+} from "../../consensus/commit.js";
 import { type SignatureVerifier, VoteType } from "../../consensus/vote.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { BlockHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
-import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
+import { UpgradeRequiredError } from "../chain/upgrades.js";
 import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
@@ -14,8 +20,6 @@ import type { Metrics } from "../metrics.js";
 export interface BlockProducerOptions {
   /** Fixed interval between blocks (like `anvil --block-time`); undefined = a block as soon as txs wait. */
   blockTimeMs?: number;
-  /** In automatic mode, the longest an idle chain waits before an empty block (genesis parameter). */
-  emptyBlockIntervalMs: number;
 }
 
 /**
@@ -39,7 +43,6 @@ export interface BlockProducerModules {
   mempool: Mempool;
   signer: PrecommitSigner;
   verifier: SignatureVerifier;
-  validators: Validator[];
   log: Logger;
   metrics: Metrics | null;
   nowMs?: () => number;
@@ -57,12 +60,10 @@ export interface BlockProducerModules {
 export class BlockProducer {
   /** Interval mining (`--block-time`, `evm_setIntervalMining`); undefined = automatic. */
   private blockTimeMs: number | undefined;
-  private readonly emptyBlockIntervalMs: number;
   /** `evm_setAutomine(false)`: without interval mining, blocks come only from `mineNow`. */
   private automine = true;
   private readonly m: BlockProducerModules;
   private readonly nowMs: () => number;
-  private readonly validatorIndex: number;
   private readonly app: ChainApp;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -80,18 +81,16 @@ export class BlockProducer {
 
   constructor(opts: BlockProducerOptions, modules: BlockProducerModules) {
     this.blockTimeMs = opts.blockTimeMs;
-    this.emptyBlockIntervalMs = opts.emptyBlockIntervalMs;
     this.m = modules;
     this.nowMs = modules.nowMs ?? Date.now;
-    this.validatorIndex = modules.validators.findIndex((v) => equalsBytes(v.publicKey, modules.signer.publicKey));
-    assert(this.validatorIndex >= 0, "the dev signer is in the validator set");
     this.app = new ChainApp({
       chain: modules.chain,
       mempool: modules.mempool,
-      validators: modules.validators,
       verifier: modules.verifier,
       log: modules.log,
       isImpersonated: modules.isImpersonated,
+      // One validator by design: the dev key signs every block alone.
+      fixedValidators: true,
     });
     this.lastBlockAtMs = this.nowMs();
   }
@@ -154,7 +153,10 @@ export class BlockProducer {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const interval = this.blockTimeMs ?? (this.automine ? this.emptyBlockIntervalMs : Number.POSITIVE_INFINITY);
+      // In automatic mode an idle chain waits the empty-block interval in force (a chain parameter).
+      const next = this.m.chain.head.header.number + 1n;
+      const emptyBlockIntervalMs = this.m.chain.params.at(next).consensus.emptyBlockIntervalMs;
+      const interval = this.blockTimeMs ?? (this.automine ? emptyBlockIntervalMs : Number.POSITIVE_INFINITY);
       const waitMs = this.lastBlockAtMs + interval - this.nowMs();
       const txsWaiting = this.blockTimeMs === undefined && this.automine && this.hasIncludableTxs();
       if (!txsWaiting && waitMs > 0) {
@@ -166,7 +168,9 @@ export class BlockProducer {
       } catch (e) {
         // A failure here is a bug or a storage fault; halting is safer than producing on broken state.
         // Reported, not thrown: nobody awaits this loop until shutdown (an unhandled rejection).
-        this.m.log.error("block production failed; stopping the producer", {}, e);
+        if (e instanceof UpgradeRequiredError)
+          this.m.log.warn("software upgrade required: stopping", { reason: e.message });
+        else this.m.log.error("block production failed; stopping the producer", {}, e);
         this.running = false;
         this.m.onFatal?.(e);
         return;
@@ -181,8 +185,9 @@ export class BlockProducer {
   private hasIncludableTxs(): boolean {
     if (this.m.mempool.stats().pending === 0) return false;
     const { chain } = this.m;
-    const baseFeePerGas = this.nextBaseFeePerGas ?? nextBaseFee(chain.head.header, chain.spec.fees);
-    return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: chain.spec.gasLimit, maxTxs: 1 }).length > 0;
+    const params = chain.params.at(chain.head.header.number + 1n);
+    const baseFeePerGas = this.nextBaseFeePerGas ?? nextBaseFee(chain.head.header, params.fees);
+    return this.m.mempool.selectForBlock({ baseFeePerGas, gasLimit: params.gasLimit, maxTxs: 1 }).length > 0;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -212,7 +217,18 @@ export class BlockProducer {
     const { chain } = this.m;
     const parent = chain.head;
     const number = parent.header.number + 1n;
-    const proposer = this.m.validators[this.validatorIndex];
+    chain.upgrades.check(number);
+    // The validators of this height (they may change on chain): the dev key must hold +2/3 alone.
+    const validators = chain.validators.validators(number);
+    assert(validators !== null, "the validators of the next height are settled");
+    const validatorIndex = validators.findIndex((v) => equalsBytes(v.publicKey, this.m.signer.publicKey));
+    if (validatorIndex < 0 || !hasQuorum(validators[validatorIndex].votingPower, totalVotingPower(validators))) {
+      throw new Error(
+        `the dev validator no longer holds more than two thirds of the voting power at height ${number}: ` +
+          "a dev node cannot make blocks alone",
+      );
+    }
+    const proposer = validators[validatorIndex];
 
     // Propose: the app selects, executes and builds the block on the head state.
     const lastCommit = number === 1n ? new Uint8Array(0) : ((await chain.db.getCommit(parent.header.number)) ?? null);
@@ -243,11 +259,11 @@ export class BlockProducer {
       height: number,
       round,
       blockHash: proposal.hash,
-      signatures: [{ validatorIndex: this.validatorIndex, signature }],
+      signatures: [{ validatorIndex, signature }],
     };
     verifyCommit(
       commit,
-      { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators: this.m.validators },
+      { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators },
       this.m.verifier,
     );
 

@@ -281,7 +281,7 @@ export class NodeBackend implements EthBackend {
       blocks,
       validation: opts.validation,
       returnFullTransactions: opts.returnFullTransactions,
-      fees: this.m.chain.spec.fees,
+      fees: this.m.chain.params.at(base.header.number + 1n).fees,
       maxBytes: this.m.simulateMaxBytes ?? DEFAULT_SIMULATE_MAX_BYTES,
     };
     return this.m.simulations.run("simulateV1", params, budget);
@@ -315,7 +315,8 @@ export class NodeBackend implements EthBackend {
   }
 
   nextBaseFee(): bigint {
-    return nextBaseFee(this.m.chain.head.header, this.m.chain.spec.fees);
+    const head = this.m.chain.head.header;
+    return nextBaseFee(head, this.m.chain.params.at(head.number + 1n).fees);
   }
 
   suggestedTip(): bigint {
@@ -338,7 +339,7 @@ export class NodeBackend implements EthBackend {
       gasUsedRatio.push(Number(ref.header.gasUsed) / Number(ref.header.gasLimit));
       if (percentiles !== undefined) reward.push(await this.blockRewards(ref, percentiles));
     }
-    baseFeePerGas.push(nextBaseFee(last.header, this.m.chain.spec.fees));
+    baseFeePerGas.push(nextBaseFee(last.header, this.m.chain.params.at(last.header.number + 1n).fees));
     return { oldestBlock: oldest, baseFeePerGas, gasUsedRatio, reward: percentiles === undefined ? undefined : reward };
   }
 

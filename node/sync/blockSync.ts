@@ -2,7 +2,7 @@ import type { ValidatorSchedule } from "../../consensus/validatorSchedule.js";
 import type { SignatureVerifier } from "../../consensus/vote.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../network/index.js";
-import { SyncError } from "./errors.js";
+import { SyncError, SyncErrorCode } from "./errors.js";
 import { SyncFailure, SyncPeers, type SyncPeersOptions } from "./syncPeers.js";
 import { type VerifiedBlock, verifyStatusProof, verifySyncItems } from "./verify.js";
 
@@ -138,6 +138,11 @@ export class BlockSync {
         verifyStatusProof(status, this.ctx());
       } catch (e) {
         if (!(e instanceof SyncError)) throw e;
+        if (e.code === SyncErrorCode.UNVERIFIABLE) {
+          // Not a fault: this node cannot check that height yet. Consensus messages and later polls go on.
+          this.m.log.debug("peer status not verifiable yet", { peer, height: status.height.toString() });
+          return;
+        }
         this.fail(peer, SyncFailure.BAD_PROOF, "status", e);
         return;
       }
@@ -185,14 +190,23 @@ export class BlockSync {
         this.fail(peer, SyncFailure.EMPTY, "blocks", null);
         continue;
       }
-      const { blocks, error } = await verifySyncItems(items, from, this.ctx());
-      if (blocks.length > 0) {
-        this.peers.succeeded(peer);
-        this.m.metrics?.onRequest("blocks", "ok");
-        await chain.apply(blocks);
-        this.m.metrics?.onBlocksApplied(blocks.length);
+      // Blocks of heights whose validators the blocks before them settle are verified once those are applied.
+      let start = from;
+      let parent: Uint8Array | null = null;
+      while (items.length > 0 && !this.stopped) {
+        const { blocks, error, rest } = await verifySyncItems(items, start, this.ctx(), parent);
+        if (blocks.length > 0) {
+          this.peers.succeeded(peer);
+          this.m.metrics?.onRequest("blocks", "ok");
+          await chain.apply(blocks);
+          this.m.metrics?.onBlocksApplied(blocks.length);
+        }
+        if (error !== null) this.fail(peer, SyncFailure.INVALID, "blocks", error);
+        if (error !== null || blocks.length === 0 || chain.headHeight() !== start + BigInt(blocks.length) - 1n) break;
+        start += BigInt(blocks.length);
+        parent = blocks[blocks.length - 1].hash;
+        items = rest;
       }
-      if (error !== null) this.fail(peer, SyncFailure.INVALID, "blocks", error);
       const t = this.m.now();
       if (t - lastReport >= this.opts.progressLogMs) {
         lastReport = t;

@@ -7,8 +7,8 @@ import { encodeSyncItem } from "./codec.js";
  * with the proof of its head (the head's commit certificate), which peers check before believing it.
  */
 export class SyncServer {
-  /** The head's certificate, read once per head. */
-  private proof: { height: bigint; commit: Uint8Array } | null = null;
+  /** The head's certificate and its signers' keys, read once per head. */
+  private proof: { height: bigint; commit: Uint8Array; signers: Uint8Array[] } | null = null;
 
   constructor(private readonly chain: Chain) {}
 
@@ -18,9 +18,10 @@ export class SyncServer {
     if (this.proof?.height !== height) {
       // Height 0 (genesis) has no certificate; nobody needs a proof for it.
       const commit = height === 0n ? new Uint8Array(0) : ((await this.chain.db.getCommit(height)) ?? new Uint8Array(0));
-      this.proof = { height, commit };
+      const validators = height === 0n ? [] : ((await this.chain.validatorsAt(height)) ?? []);
+      this.proof = { height, commit, signers: validators.map((v) => v.publicKey) };
     }
-    return { height, hash, commit: this.proof.commit };
+    return { height, hash, commit: this.proof.commit, signers: this.proof.signers };
   }
 
   /** Encoded blocks-with-commits for heights [from, from + count), stopping at the head or a gap. */

@@ -1,8 +1,15 @@
-import { CommitError, decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
+import {
+  type CommitCertificate,
+  CommitError,
+  decodeCommit,
+  hashCommit,
+  totalVotingPower,
+  verifyCommit,
+} from "../../consensus/commit.js";
 import type { ValidatorSchedule } from "../../consensus/validatorSchedule.js";
-import type { SignatureVerifier } from "../../consensus/vote.js";
+import { type SignatureVerifier, VoteType, voteSignBytes } from "../../consensus/vote.js";
 import { type Block, hashEvidence, hashHeader } from "../../runtime/primitives/block.js";
-import { equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
+import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { orderedTrieRoot } from "../../runtime/primitives/trieRoot.js";
 import type { PeerStatus } from "../network/index.js";
@@ -25,68 +32,112 @@ export interface VerifiedBlock {
 }
 
 /**
- * Throws `SyncError(BAD_PROOF)` unless `status.commit` is a commit certificate of +2/3 of the
- * validators of `status.height` for `status.hash`. Only a proven height is believed: a peer can
- * claim any height, but not forge the validators' signatures.
+ * Throws unless `status.commit` proves that the validators committed block `status.hash` at
+ * `status.height`. Only a proven height is believed: a peer can claim any height, but not forge the
+ * validators' signatures.
+ *
+ * - Validators of that height known: the certificate must carry +2/3 of their power (else BAD_PROOF).
+ * - Not known yet (the set changes on chain and the height is beyond the settled ones): the
+ *   light-client rule — validators this node trusts (the newest settled set) holding more than a
+ *   third of its power must have signed, their keys found through `status.signers`. A bad signature
+ *   is BAD_PROOF; too little trusted power is UNVERIFIABLE (no fault: the set may have changed a lot).
  */
 export function verifyStatusProof(status: PeerStatus, ctx: SyncVerifyContext): void {
-  const validators = ctx.schedule.validators(status.height);
-  if (validators === null) {
-    throw new SyncError(SyncErrorCode.BAD_PROOF, status.height, "validator set of that height not known");
-  }
+  const bad = (reason: string) => new SyncError(SyncErrorCode.BAD_PROOF, status.height, reason);
+  let commit: CommitCertificate;
   try {
-    const commit = decodeCommit(status.commit);
-    verifyCommit(
-      commit,
-      { chainId: ctx.chainId, height: status.height, blockHash: status.hash, validators },
-      ctx.verifier,
-    );
+    commit = decodeCommit(status.commit);
   } catch (e) {
-    if (e instanceof CodecError || e instanceof CommitError) {
-      throw new SyncError(SyncErrorCode.BAD_PROOF, status.height, e.message);
-    }
+    if (e instanceof CodecError) throw bad(e.message);
     throw e;
   }
+  const validators = ctx.schedule.validators(status.height);
+  if (validators !== null) {
+    try {
+      verifyCommit(
+        commit,
+        { chainId: ctx.chainId, height: status.height, blockHash: status.hash, validators },
+        ctx.verifier,
+      );
+    } catch (e) {
+      if (e instanceof CommitError) throw bad(e.message);
+      throw e;
+    }
+    return;
+  }
+  verifyTrusted(status, commit, ctx);
+}
+
+function verifyTrusted(status: PeerStatus, commit: CommitCertificate, ctx: SyncVerifyContext): void {
+  const trusted = ctx.schedule.tentative?.(status.height)?.validators ?? null;
+  const unverifiable = (reason: string) => new SyncError(SyncErrorCode.UNVERIFIABLE, status.height, reason);
+  if (trusted === null || status.signers === undefined) throw unverifiable("validators of that height not known");
+  if (commit.height !== status.height || !equalsBytes(commit.blockHash, status.hash)) {
+    throw new SyncError(SyncErrorCode.BAD_PROOF, status.height, "certificate of another block");
+  }
+  const byKey = new Map(trusted.map((v) => [bytesToHex(v.publicKey), v]));
+  const message = voteSignBytes(ctx.chainId, VoteType.Precommit, commit.height, commit.round, commit.blockHash);
+  const counted = new Set<string>();
+  let power = 0n;
+  for (const { validatorIndex, signature } of commit.signatures) {
+    const key = status.signers[validatorIndex];
+    const v = key === undefined ? undefined : byKey.get(bytesToHex(key));
+    if (v === undefined || counted.has(bytesToHex(v.publicKey))) continue;
+    if (!ctx.verifier.verify(v.publicKey, message, signature)) {
+      throw new SyncError(SyncErrorCode.BAD_PROOF, status.height, `bad signature of validator ${validatorIndex}`);
+    }
+    counted.add(bytesToHex(v.publicKey));
+    power += v.votingPower;
+  }
+  if (power * 3n <= totalVotingPower(trusted))
+    throw unverifiable("signed by a third or less of the trusted validators");
 }
 
 /**
- * Decodes and verifies a blocks response meant to start at `from`: consecutive numbers, each block
- * linked to the one before, each body matching its header (transactions, evidence and last-commit
- * hashes), each with a commit certificate that verifies. Returns the verified prefix and, when an
- * item fails, the error (the caller applies the prefix and blames the peer for the rest).
+ * Decodes and verifies a blocks response meant to start at `from` (whose parent, when known, is
+ * `parent`): consecutive numbers, each block linked to the one before, each body matching its header
+ * (transactions, evidence and last-commit hashes), each with a commit certificate that verifies
+ * against the validators of its own height. Returns the verified prefix and, when an item fails, the
+ * error (the caller applies the prefix and blames the peer for the rest). Items of heights whose
+ * validators are not settled yet come back as `rest`, to be verified once the blocks before them are
+ * applied (validators change on chain: block H settles those of H + 2).
  */
 export async function verifySyncItems(
   items: readonly Uint8Array[],
   from: bigint,
   ctx: SyncVerifyContext,
-): Promise<{ blocks: VerifiedBlock[]; error: SyncError | null }> {
+  parentHash: Uint8Array | null = null,
+): Promise<{ blocks: VerifiedBlock[]; error: SyncError | null; rest: Uint8Array[] }> {
   const blocks: VerifiedBlock[] = [];
   let expected = from;
-  let parent: Uint8Array | null = null;
-  for (const item of items) {
-    const fail = (reason: string) => new SyncError(SyncErrorCode.INVALID_BLOCK, expected, reason);
+  let parent: Uint8Array | null = parentHash;
+  for (const [i, item] of items.entries()) {
+    const fail = (reason: string) => ({
+      blocks,
+      error: new SyncError(SyncErrorCode.INVALID_BLOCK, expected, reason),
+      rest: [],
+    });
+    const validators = ctx.schedule.validators(expected);
+    if (validators === null) return { blocks, error: null, rest: items.slice(i) }; // not verifiable yet
     try {
       const { block, commit } = decodeSyncItem(item);
       const h = block.header;
-      if (h.number !== expected) return { blocks, error: fail(`got block ${h.number}`) };
-      if (parent !== null && !equalsBytes(h.parentHash, parent))
-        return { blocks, error: fail("not linked to its parent") };
+      if (h.number !== expected) return fail(`got block ${h.number}`);
+      if (parent !== null && !equalsBytes(h.parentHash, parent)) return fail("not linked to its parent");
       const hash = hashHeader(h);
       const why = await bodyMismatch(block);
-      if (why !== null) return { blocks, error: fail(why) };
+      if (why !== null) return fail(why);
       const cert = decodeCommit(commit);
-      const validators = ctx.schedule.validators(expected);
-      if (validators === null) return { blocks, error: null }; // not verifiable yet: stop here, no blame
       verifyCommit(cert, { chainId: ctx.chainId, height: expected, blockHash: hash, validators }, ctx.verifier);
       blocks.push({ block, hash, commit, round: cert.round });
       parent = hash;
       expected++;
     } catch (e) {
-      if (e instanceof CodecError || e instanceof CommitError) return { blocks, error: fail(e.message) };
+      if (e instanceof CodecError || e instanceof CommitError) return fail(e.message);
       throw e;
     }
   }
-  return { blocks, error: null };
+  return { blocks, error: null, rest: [] };
 }
 
 /** Why the body does not belong to the header (null when it does): the header commits to all three parts. */

@@ -15,6 +15,7 @@ import {
   wordToBigInt,
 } from "./abi.js";
 import type { AzoraEVM } from "./evm.js";
+import type { ModuleState } from "./state.js";
 
 /** Thrown by module code to revert with ABI-encoded data (a custom error or `Error(string)`). */
 export class Revert extends Error {
@@ -54,7 +55,7 @@ export const GAS = {
 } as const;
 
 /** What module code sees of the call it is handling. Every effect goes through the EVM's journal. */
-export class ModuleCall {
+export class ModuleCall implements ModuleState {
   readonly self: Address;
   readonly caller: Address;
   readonly value: bigint;
@@ -102,6 +103,11 @@ export class ModuleCall {
    */
   prevRandao(): Uint8Array {
     return this.evm["_block"]?.header.prevRandao ?? new Uint8Array(32);
+  }
+
+  /** NUMBER of the block being executed (0 without a block), read like `blockTimestamp`. */
+  blockNumber(): bigint {
+    return this.evm["_block"]?.header.number ?? 0n;
   }
 
   requireWritable(): void {
@@ -172,6 +178,17 @@ export class ModuleCall {
     const dst = (await sm.getAccount(to)) ?? new Account();
     dst.balance += amount;
     await this.evm.journal.putAccount(to, dst);
+  }
+
+  /** Mints (delta > 0) or burns AZR of one account through the journal; the caller keeps the supply right. */
+  async adjustNative(address: Address, delta: bigint): Promise<void> {
+    this.requireWritable();
+    this.charge(GAS.sstore);
+    if (delta === 0n) return;
+    const account = (await this.evm.stateManager.getAccount(address)) ?? new Account();
+    if (account.balance + delta < 0n) throw reason("insufficient native balance");
+    account.balance += delta;
+    await this.evm.journal.putAccount(address, account);
   }
 
   emit(topics: Uint8Array[], data: Uint8Array, address: Address = this.self): void {

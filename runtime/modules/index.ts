@@ -1,5 +1,6 @@
 import { escrowModule } from "./escrow/index.js";
 import type { DynamicPrecompileResolver } from "./evm.js";
+import { governanceModule } from "./governance/index.js";
 import type { ModuleDef } from "./host.js";
 import { learnModule } from "./learn/index.js";
 import { marketModule } from "./market/index.js";
@@ -7,16 +8,19 @@ import { modelRegistryModule } from "./models/index.js";
 import { collectionFunctions } from "./nft/collection.js";
 import { collectionNumber, nftRegistryModule, resolveNftCollection } from "./nft/index.js";
 import type { NativeModule } from "./registry.js";
+import { stakingModule } from "./staking/index.js";
 import { wazrModule } from "./wazr/index.js";
 
 export { ESCROW_ADDRESS } from "./escrow/index.js";
 export { AzoraEVM, type DynamicPrecompileResolver } from "./evm.js";
+export { GOVERNANCE_ADDRESS, readUpgradePlan } from "./governance/index.js";
 export { LEARN_ADDRESS } from "./learn/index.js";
 export { MARKET_ADDRESS } from "./market/index.js";
 export { MODEL_REGISTRY_ADDRESS } from "./models/index.js";
 export { NFT_REGISTRY_ADDRESS } from "./nft/index.js";
 export {
   type GenesisContext,
+  type GenesisValidator,
   installModules,
   MODULE_ADDRESS,
   MODULE_MARKER_CODE,
@@ -24,6 +28,7 @@ export {
   modulePrecompiles,
   type NativeModule,
 } from "./registry.js";
+export { STAKING_ADDRESS } from "./staking/index.js";
 export { burnFromSupply, WAZR_ADDRESS } from "./wazr/index.js";
 
 /** Every native module of the ledger, in address order. */
@@ -33,6 +38,8 @@ export const NATIVE_MODULES: readonly NativeModule[] = [
   nftRegistryModule,
   escrowModule,
   marketModule,
+  stakingModule,
+  governanceModule,
   modelRegistryModule,
 ];
 

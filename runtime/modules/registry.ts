@@ -1,6 +1,7 @@
 import type { CustomPrecompile, PrecompileFunc } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, Address } from "@ethereumjs/util";
+import type { BlockEffects, EndBlockContext } from "../effects.js";
 import type { ModuleDef } from "./host.js";
 import { toPrecompile } from "./host.js";
 
@@ -11,7 +12,8 @@ export const MODULE_ADDRESS = {
   nftRegistry: 0x0a03,
   escrow: 0x0a04,
   market: 0x0a05,
-  // Reserved: staking 0x0a06, governance 0x0a07.
+  staking: 0x0a06,
+  governance: 0x0a07,
   modelRegistry: 0x0a08,
 } as const;
 
@@ -21,6 +23,9 @@ export function moduleAddress(n: number): Address {
   bytes[19] = n & 0xff;
   return new Address(bytes);
 }
+
+/** The governance module's account: it holds the community treasury. */
+export const GOVERNANCE_ADDRESS: Address = moduleAddress(MODULE_ADDRESS.governance);
 
 /**
  * Code stored at every module address: one INVALID opcode. Never executed (the precompile answers
@@ -34,11 +39,30 @@ export interface NativeModule {
   def: ModuleDef;
   /** Writes the module's initial state from genesis parameters (validated here). */
   genesis?(state: MerkleStateManager, params: unknown, context: GenesisContext): Promise<void>;
+  /**
+   * Runs once at the end of every block, after its transactions and before its state root (its
+   * writes are part of the block): rewards, epoch boundaries, executing passed proposals. What it
+   * returns asks the chain for validator-set changes, parameter changes or an upgrade (`BlockEffects`,
+   * applied at the heights documented there). Must be deterministic and bounded like any module code.
+   */
+  endBlock?(ctx: EndBlockContext): Promise<Partial<BlockEffects> | undefined>;
 }
 
 export interface GenesisContext {
   /** Sum of all genesis balances (the initial AZR supply). */
   totalNativeSupply: bigint;
+  /** Unix seconds of block 0. */
+  genesisTime: bigint;
+  /** The genesis validator set (staking turns each into a self-staked validator). */
+  validators: GenesisValidator[];
+}
+
+export interface GenesisValidator {
+  name: string;
+  publicKey: Uint8Array;
+  power: bigint;
+  /** The account that operates the validator (genesis `validators[i].operator`), if given. */
+  operator: Uint8Array | null;
 }
 
 export function modulePrecompiles(modules: readonly NativeModule[]): CustomPrecompile[] {

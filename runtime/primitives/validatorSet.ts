@@ -13,6 +13,19 @@ export interface Validator {
   feeRecipient: Uint8Array;
 }
 
+/**
+ * A change of one validator (ABCI `ValidatorUpdate`), as the app reports it (`runtime/effects.ts`):
+ * new power for a key, 0 removes it.
+ */
+export interface ValidatorUpdate {
+  /** Raw 32-byte ed25519 consensus key (the validator's identity in the set). */
+  publicKey: Uint8Array;
+  /** Voting power from the update's height on; 0 removes the validator. */
+  power: bigint;
+  /** 20-byte account credited with the priority fees of blocks it proposes (COINBASE). */
+  feeRecipient: Uint8Array;
+}
+
 export function validatorAddress(publicKey: Uint8Array): Uint8Array {
   return sha256(publicKey).subarray(0, 20);
 }

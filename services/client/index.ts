@@ -25,3 +25,20 @@ export {
   type TokenName,
   tokenAddress,
 } from "./marketClient.js";
+export {
+  ActionKind,
+  actionKey,
+  type DelegationView,
+  decodeModuleRevert,
+  GOVERNANCE_ADDRESS,
+  type GovAction,
+  GovernanceClient,
+  governanceInterface,
+  ProposalStatus,
+  type ProposalView,
+  STAKING_ADDRESS,
+  StakingClient,
+  stakingInterface,
+  type ValidatorView,
+  VoteOption,
+} from "./stakingClient.js";

@@ -11,6 +11,7 @@ import { buildGenesis } from "../../genesis/build.js";
 import { DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
 import devnetJSON from "../../genesis/devnet.json" with { type: "json" };
 import { type GenesisJSON, parseGenesis } from "../../genesis/spec.js";
+import type { BlockEffects, BlockInfo } from "../../runtime/effects.js";
 import { createChainCommon } from "../../runtime/evm/common.js";
 import { type BlockEnv, createAzoraVM, ethBlockForEnv } from "../../runtime/evm/vm.js";
 import { BlockExecution } from "../../runtime/executor.js";
@@ -31,6 +32,8 @@ export interface TxRequest {
   data: string;
   value?: bigint;
   gasLimit?: bigint;
+  /** Priority fee per gas (default 0): credited to the block's miner. */
+  tip?: bigint;
 }
 
 const BASE_FEE = 10n ** 9n;
@@ -40,6 +43,10 @@ export class LocalChain {
   now: bigint;
   private number = 0n;
   private parentHash: Uint8Array;
+  /** COINBASE of the next blocks (the staking module collects tips when it is the miner). */
+  miner: Uint8Array = hexToBytes("0x000000000000000000000000000000000000fee0");
+  /** What the last block's hooks reported. */
+  lastEffects: BlockEffects | null = null;
 
   private constructor(
     readonly vm: VM,
@@ -57,7 +64,9 @@ export class LocalChain {
    * A chain from the devnet genesis plus `extra` HD accounts of the dev mnemonic (index 10 on), each
    * funded with 100,000 AZR and 100,000 LEARN; `modules` replaces genesis module parameters.
    */
-  static async start(opts: { extra?: number; modules?: Record<string, unknown> } = {}): Promise<LocalChain> {
+  static async start(
+    opts: { extra?: number; modules?: Record<string, unknown>; edit?: (json: GenesisJSON) => void } = {},
+  ): Promise<LocalChain> {
     const json = structuredClone(devnetJSON) as GenesisJSON & { modules: Record<string, unknown> };
     const wallets = Array.from({ length: 10 + (opts.extra ?? 0) }, (_, i) =>
       HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
@@ -69,6 +78,7 @@ export class LocalChain {
     }
     if (opts.modules !== undefined) json.modules = { ...json.modules, ...opts.modules };
     for (const [k, v] of Object.entries(json.modules)) if (v === undefined) delete json.modules[k];
+    opts.edit?.(json);
     const spec = parseGenesis(json);
     const common = createChainCommon(spec.chainId);
     const nodes = new Map<string, Uint8Array>();
@@ -87,7 +97,7 @@ export class LocalChain {
       timestamp: this.now,
       gasLimit: 60_000_000n,
       baseFeePerGas: BASE_FEE,
-      miner: hexToBytes("0x000000000000000000000000000000000000fee0"),
+      miner: this.miner,
       parentHash: this.parentHash,
     };
   }
@@ -106,8 +116,8 @@ export class LocalChain {
         data: hexToBytes(r.data as `0x${string}`),
         value: r.value ?? 0n,
         gasLimit: r.gasLimit ?? 3_000_000n,
-        maxFeePerGas: BASE_FEE * 2n,
-        maxPriorityFeePerGas: 0n,
+        maxFeePerGas: BASE_FEE * 2n + (r.tip ?? 0n),
+        maxPriorityFeePerGas: r.tip ?? 0n,
       },
       { common: this.common, freeze: false },
     );
@@ -116,8 +126,16 @@ export class LocalChain {
     return tx;
   }
 
-  /** Executes `txs` as one block at `now` and commits it; every tx must be included (it may revert). */
-  async block(txs: TxRequest[]): Promise<Receipt[]> {
+  /** The number of the last block executed. */
+  get height(): bigint {
+    return this.number;
+  }
+
+  /**
+   * Executes `txs` as one block at `now` and commits it; every tx must be included (it may revert).
+   * `info`: what the block's end-block hooks see (who signed the parent, evidence); without it none run.
+   */
+  async block(txs: TxRequest[], info?: BlockInfo): Promise<Receipt[]> {
     const exec = await BlockExecution.begin(this.vm, this.state, this.common, this.env());
     const receipts: Receipt[] = [];
     for (const r of txs) {
@@ -126,7 +144,8 @@ export class LocalChain {
       if (!res.included) throw new Error(`tx not included: ${res.reason}`);
       receipts.push(res.receipt);
     }
-    const sealed = await exec.seal();
+    const sealed = await exec.seal(info);
+    this.lastEffects = sealed.effects;
     await exec.commit();
     this.number++;
     // Each block's hash differs (it feeds PREVRANDAO, the verifier draw's seed).

@@ -67,6 +67,8 @@ let registry: Contract;
 let escrow: Contract;
 let market: Contract;
 let models: Contract;
+let staking: Contract;
+let gov: Contract;
 /** A collection owned by alice (an EOA) and one owned by the attacker contract. */
 let aliceCollection: Contract;
 let attackerCollection: Contract;
@@ -111,6 +113,12 @@ const collectionI = iface("IAzoraCollection");
 const escrowI = iface("IEscrow");
 const marketI = iface("IJobMarket");
 const modelsI = iface("IModelRegistry");
+const stakingI = iface("IStaking");
+const govI = iface("IGovernance");
+const STAKING_ADDRESS = "0x0000000000000000000000000000000000000a06";
+const GOVERNANCE_ADDRESS = "0x0000000000000000000000000000000000000a07";
+/** A harmless governance action (any account may propose without a deposit). */
+const GOV_ACTION = [0, `0x${Buffer.from("gov.timelock").toString("hex").padEnd(64, "0")}`, 60n, ZERO_ADDRESS, ""];
 const MARKET_KIND = `0x${Buffer.from("ai/onnx").toString("hex").padEnd(64, "0")}`;
 const modelId = (who: string) => id(`model of ${who}`);
 
@@ -133,6 +141,8 @@ async function snapshot(n: number): Promise<Record<string, bigint | string>> {
     ["escrow", ESCROW_ADDRESS],
     ["market", MARKET_ADDRESS],
     ["models", MODEL_REGISTRY_ADDRESS],
+    ["staking", STAKING_ADDRESS],
+    ["governance", GOVERNANCE_ADDRESS],
     ["aliceCollection", await aliceCollection.getAddress()],
     ["attackerCollection", await attackerCollection.getAddress()],
   ];
@@ -163,6 +173,19 @@ async function snapshot(n: number): Promise<Record<string, bigint | string>> {
   }
   out["market jobCount"] = await market.jobCount(blockTag);
   out["modelCount"] = await models.modelCount(blockTag);
+  // alice operates the devnet validator; the attacker contract delegates to it.
+  out["validator tokens"] = (await staking.validator(alice.address, blockTag))[5];
+  for (const [name, a] of [
+    ["alice", alice.address],
+    ["attacker", attackerAddress],
+  ]) {
+    const del = await staking.delegation(a, alice.address, blockTag);
+    out[`staked shares of ${name}`] = del[0];
+    out[`unbonding of ${name}`] = del[3];
+  }
+  out["proposalCount"] = await gov.proposalCount(blockTag);
+  out["alice's vote"] = await gov.getVote(1n, alice.address, blockTag);
+  out["attacker's vote"] = await gov.getVote(1n, attackerAddress, blockTag);
   return out;
 }
 
@@ -263,6 +286,20 @@ const cases: ModuleCase[] = [
     view: () => ({ target: MARKET_ADDRESS, data: enc(marketI, "worker", [alice.address]) }),
   },
   {
+    // alice operates the devnet validator (self-stake) and the attacker contract delegated to it.
+    name: "Staking",
+    byAttacker: () => ({ target: STAKING_ADDRESS, data: enc(stakingI, "undelegate", [alice.address, 1n]) }),
+    bySender: () => ({ target: STAKING_ADDRESS, data: enc(stakingI, "undelegate", [alice.address, 1n]) }),
+    view: () => ({ target: STAKING_ADDRESS, data: enc(stakingI, "validator", [alice.address]) }),
+  },
+  {
+    name: "Governance",
+    // A proposal is in its voting period (devnet: 10 minutes): anyone may vote, again and again.
+    byAttacker: () => ({ target: GOVERNANCE_ADDRESS, data: enc(govI, "vote", [1n, 2n]) }),
+    bySender: () => ({ target: GOVERNANCE_ADDRESS, data: enc(govI, "vote", [1n, 2n]) }),
+    view: () => ({ target: GOVERNANCE_ADDRESS, data: enc(govI, "proposalCount", []) }),
+  },
+  {
     name: "Model registry",
     byAttacker: () => ({
       target: MODEL_REGISTRY_ADDRESS,
@@ -303,6 +340,8 @@ beforeAll(async () => {
   escrow = at(ESCROW_ADDRESS, escrowI, alice);
   market = at(MARKET_ADDRESS, marketI, alice);
   models = at(MODEL_REGISTRY_ADDRESS, modelsI, alice);
+  staking = at(STAKING_ADDRESS, stakingI, alice);
+  gov = at(GOVERNANCE_ADDRESS, govI, alice);
 
   ({ address: attackerAddress } = await deployContract(alice, "ModuleAttacker"));
   // The attacker holds AZR and LEARN of its own.
@@ -369,6 +408,22 @@ beforeAll(async () => {
     1,
   );
   expect((await escrow.escrows(attackerEscrowId))[0].toLowerCase()).toBe(attackerAddress);
+
+  // Proposal 1, deposit paid: in its voting period for the whole test.
+  expect(
+    (
+      await sendTx(alice, {
+        to: GOVERNANCE_ADDRESS,
+        data: enc(govI, "propose", [[GOV_ACTION], "ipfs://x"]),
+        value: parseEther("10"),
+      })
+    ).status,
+  ).toBe(1);
+  // The attacker contract delegates 5 AZR to alice's validator.
+  const delegate = enc(stakingI, "delegate", [alice.address]);
+  expect((await send(attackerCall("callModule", [STAKING_ADDRESS, delegate, parseEther("5"), 0n, true]))).status).toBe(
+    1,
+  );
 });
 
 afterAll(async () => {

@@ -62,11 +62,16 @@ async function around(r: TransactionReceipt, addrs: string[]): Promise<{ before:
   return { before, after };
 }
 
-function genesisSupply(): bigint {
+/** The genesis allocation, and the self-stake staking mints for each genesis validator (power p = p AZR). */
+function genesisSupply(): { alloc: bigint; selfStake: bigint } {
   const spec = JSON.parse(readFileSync(join(REPO_ROOT, "genesis/devnet.json"), "utf8")) as {
     alloc: Record<string, { balance: string }>;
+    validators: { power: number }[];
   };
-  return Object.values(spec.alloc).reduce((s, a) => s + BigInt(a.balance), 0n);
+  return {
+    alloc: Object.values(spec.alloc).reduce((s, a) => s + BigInt(a.balance), 0n),
+    selfStake: spec.validators.reduce((s, v) => s + BigInt(v.power) * 10n ** 18n, 0n),
+  };
 }
 
 beforeAll(async () => {
@@ -91,10 +96,11 @@ describe("WAZR metadata and views", () => {
     expect(await wazr.decimals()).toBe(18n);
   });
 
-  it("has the genesis supply (the sum of genesis balances) at block 0", async () => {
-    const supply = genesisSupply();
-    expect(supply).toBe(10n * parseEther("1000000"));
-    expect(await wazr.totalSupply({ blockTag: 0 })).toBe(supply);
+  it("has the genesis supply (the sum of genesis balances, the validator's self-stake included) at block 0", async () => {
+    const { alloc, selfStake } = genesisSupply();
+    expect(alloc).toBe(10n * parseEther("1000000"));
+    expect(selfStake).toBe(parseEther("10"));
+    expect(await wazr.totalSupply({ blockTag: 0 })).toBe(alloc + selfStake);
   });
 
   it("has marker code and nonce 1 at its address (Solidity's extcodesize check passes)", async () => {
@@ -276,8 +282,10 @@ describe("WAZR balances and supply through history", () => {
     );
   });
 
+  // The devnet's inflation is 0 and nothing is slashed here (staking's own property test covers those).
   it("totalSupply() == genesis supply − Σ gasUsed × baseFeePerGas (the EIP-1559 burn), at every block", async () => {
-    const genesis = genesisSupply();
+    const { alloc, selfStake } = genesisSupply();
+    const genesis = alloc + selfStake;
     const head = await latest();
     let burned = 0n;
     for (let n = 0n; n <= head; n++) {

@@ -3,10 +3,10 @@ import { BASE, decidedBetween, SLACK_MS } from "./scenario.js";
 import { runScenario, seeds } from "./simulator.js";
 
 describe("n4.partition: a 2|2 split, healed", () => {
-  it.each(seeds(40, 6000))("seed %i: no decision while split, no fork, liveness once healed", (seed) => {
+  it.each(seeds(40, 6000))("seed %i: no decision while split, no fork, liveness once healed", async (seed) => {
     const from = 1_000;
     const to = 9_000;
-    const r = runScenario({
+    const r = await runScenario({
       ...BASE,
       seed,
       validators: 4,
@@ -29,10 +29,10 @@ describe("n4.partition: a 2|2 split, healed", () => {
 });
 
 describe("n7.partition: a 4|3 split (neither side has 2/3)", () => {
-  it.each(seeds(20, 6500))("seed %i", (seed) => {
+  it.each(seeds(20, 6500))("seed %i", async (seed) => {
     const from = 500;
     const to = 6_000;
-    const r = runScenario({
+    const r = await runScenario({
       ...BASE,
       seed,
       validators: 7,

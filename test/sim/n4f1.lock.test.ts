@@ -11,8 +11,8 @@ import { runScenario, seeds } from "./simulator.js";
  * violation; the lossy generic scenarios never built this schedule in 1,600 runs.
  */
 describe("n4f1.lock: an amnesia proposer against locked validators", () => {
-  it.each(seeds(40, 7000))("seed %i: locked validators refuse the fresh block", (seed) => {
-    const r = runScenario({
+  it.each(seeds(40, 7000))("seed %i: locked validators refuse the fresh block", async (seed) => {
+    const r = await runScenario({
       ...BASE,
       seed,
       validators: 4,

@@ -1,142 +1,113 @@
-import { ConsensusCore } from "../../consensus/core/state.js";
-import type { CoreVote, Output, TimeoutKind, TimeoutParams } from "../../consensus/core/types.js";
-import { ValidatorSet } from "../../consensus/core/validatorSet.js";
-import type { MessageVerifier } from "../../consensus/messages/index.js";
-import { Placement } from "../../consensus/messages/index.js";
+import { createHash } from "node:crypto";
+import type { TimeoutParams } from "../../consensus/core/types.js";
+import { ConsensusDriver, type ConsensusTopic, type SyncedBlock } from "../../consensus/driver/index.js";
+import { genesisValidators, type HeightValidators, nextValidators } from "../../consensus/validators/updates.js";
 import { BinaryHeap } from "../../node/mempool/heap.js";
-import { SyncFailure } from "../../node/sync/syncPeers.js";
+import { ReqRespError, ReqRespErrorCode, type ReqRespProtocol } from "../../node/network/index.js";
+import { BAN_PENALTY_POINTS, GOSSIP_REJECT_PENALTY, PeerBans, PeerPenalties } from "../../node/network/scoring.js";
+import { BlockSync, encodeSyncItem } from "../../node/sync/index.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import type { Block } from "../../runtime/primitives/block.js";
+import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
+import { type Validator, type ValidatorUpdate, validatorAddress } from "../../runtime/primitives/validatorSet.js";
 import { PRNG } from "../utils/prng.js";
-import {
-  admit,
-  certificateHolds,
-  certificateOf,
-  createVerifier,
-  NodeInbound,
-  proposalBytes,
-  SimCrypto,
-  SimSchedule,
-  toSignedVote,
-  valueHash,
-  voteBytes,
-} from "./admission.js";
+import { Adversary } from "./adversary.js";
+import { SimCrypto } from "./simCrypto.js";
+import { SIM_CHAIN_ID, SimApp, type SimChainRules, SimSigner, SimStore, SimWAL } from "./simNode.js";
 
 /**
- * A deterministic simulation of a Tendermint network (after TigerBeetle's VOPR): the real
- * consensus state machine on every node, a virtual clock, and a virtual network with delay, loss,
- * duplication, reordering and partitions, all driven by one seed. Checkers run after every event.
+ * A deterministic simulation of a network of nodes (after TigerBeetle's VOPR) that runs the node's real
+ * consensus code — `ConsensusDriver` (input queue, WAL replay, signing through the double-sign guard,
+ * re-sends of a stalled height, evidence), message admission, `ValidatorHistory` and `BlockSync` — over
+ * simulated ports: a virtual clock, a network with delay, loss, duplication, reordering and partitions
+ * (gossip relays what a node accepts, as gossipsub does; requests and responses travel like TCP: late
+ * but not lost, and refused across a partition), in-memory WALs and signer states that survive crashes,
+ * and a small deterministic app (simNode.ts). One seed drives everything; checkers run as blocks commit
+ * and after every event.
  */
 export interface SimOptions {
   seed: number;
+  /** Genesis validators: nodes 0 … validators − 1. */
   validators: number;
+  /** Nodes that start as full nodes (no power; they may join through `validatorChanges`). Default 0. */
+  fullNodes?: number;
   powers?: number[];
   timeouts: TimeoutParams;
   delayMs: [min: number, max: number];
   dropProbability: number;
   duplicateProbability: number;
-  /** Every node re-sends its messages for its current height this often (gossip to late peers). */
+  /** How often a stalled height re-sends its messages and asks peers for their status (the driver's stall check). */
   gossipIntervalMs: number;
   /** Nodes that equivocate: two proposals and two votes, one to each half of the network. */
   byzantine?: number[];
   /**
    * The attack only the lock rule (L22–L27) stops, an "amnesia" proposer helped by the network. At every height
-   * whose round-1 proposer is `attacker` (Byzantine), the victim's round-0 precommit and every decision reach only
-   * `victim` (the node after the attacker) until `windowMs` after the victim decided, and the attacker precommits
-   * the block to the victim but nil to the others: the victim decides round 0's block, the others — locked on it —
-   * time out into round 1, where the attacker proposes a fresh block (no proof of lock) and votes for it. Without
-   * the lock rule the others prevote it too, decide it, and disagree with the victim.
+   * whose round-1 proposer is `attacker` (Byzantine), the victim's round-0 precommit and every decision (block
+   * sync) reach only `victim` (the node after the attacker) until `windowMs` after the victim decided, and the
+   * attacker precommits the block to the victim but nil to the others: the victim decides round 0's block, the
+   * others — locked on it — time out into round 1, where the attacker proposes a fresh block (no proof of lock)
+   * and votes for it. Without the lock rule the others prevote it too, decide it, and disagree with the victim.
    */
   lockAttack?: { attacker: number; windowMs: number };
   /**
    * An outsider peer (no validator key) connected to every node, sending every `intervalMs`: votes and
    * proposals for a node's height + 2, + 1 and its own height with random signatures (claiming real
-   * validators and round proposers as authors), and commit certificates with forged signatures for
-   * height 10^9 and for the node's own height (a fake decision). It answers no decision request.
+   * validators and round proposers as authors). It answers every status request with a forged commit
+   * certificate, alternately for height 10^9 and for the asking node's own height (a fake decision), and
+   * serves no blocks.
    */
   hostilePeer?: { intervalMs: number };
   /** Nodes ban peers whose fault points reach the network's threshold (default true). */
   bans?: boolean;
   crashes?: { node: number; atMs: number; recoverAtMs?: number }[];
   partitions?: { fromMs: number; toMs: number; groups: number[][] }[];
-  /** Run until every live honest node has decided this many heights (and at least until minTimeMs). */
+  /**
+   * Validator updates reported by the block at `height` (the simulated staking module; every node applies
+   * them alike, at `height` + 2): `power` 0 removes `node`, a node outside the set joins.
+   */
+  validatorChanges?: { height: number; updates: { node: number; power: number }[] }[];
+  /**
+   * A software upgrade from `height` on that `oldNodes` do not run (default: every node): they must stop
+   * before processing that height — nothing signed or executed there, not even from block sync.
+   */
+  upgrade?: { height: number; oldNodes?: number[] };
+  /** Run until every live honest node has committed this many heights (and at least until minTimeMs). */
   heights: number;
   minTimeMs?: number;
-  /** The proposer's app takes this long to build a block (an idle chain waits for transactions). */
+  /** The proposer's app takes this long to build a block. */
   proposeDelayMs?: number;
   maxTimeMs: number;
 }
 
-type Msg =
-  | {
-      kind: "proposal";
-      from: number;
-      height: bigint;
-      round: number;
-      valueId: string;
-      polRound: number;
-      signature: Uint8Array;
-    }
-  | { kind: "vote"; from: number; vote: CoreVote }
-  | { kind: "commit"; from: number; height: bigint; round: number; valueId: string; precommits: CoreVote[] }
-  /** Block sync: a node that sees traffic of a later height asks for the decision of its own height. */
-  | { kind: "syncRequest"; from: number; height: bigint };
-
-type Event =
-  /** `via`: the node (or the hostile peer) that sent this copy, which is not always the message's author. */
-  | { at: number; seq: number; type: "deliver"; to: number; msg: Msg; via: number }
-  | { at: number; seq: number; type: "hostile" }
-  | {
-      at: number;
-      seq: number;
-      type: "timer";
-      node: number;
-      kind: TimeoutKind;
-      height: bigint;
-      round: number;
-      epoch: number;
-    }
-  | { at: number; seq: number; type: "gossip"; node: number }
-  | {
-      at: number;
-      seq: number;
-      type: "value";
-      node: number;
-      height: bigint;
-      round: number;
-      valueId: string;
-      epoch: number;
-    }
-  | { at: number; seq: number; type: "crash"; node: number }
-  | { at: number; seq: number; type: "recover"; node: number };
-
-type EventInput = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
-
 export class SimFailure extends Error {}
 
-interface SimNode {
+export interface SimNode {
   id: number;
-  core: ConsensusCore;
-  validators: ValidatorSet;
-  height: bigint;
+  /** What survives a crash. */
+  readonly store: SimStore;
   crashed: boolean;
-  /** Bumped on restart so timers of the previous life are ignored. */
-  epoch: number;
-  decided: Map<bigint, { valueId: string; round: number; precommits: CoreVote[] }>;
-  /** Held future messages, fault points, bans and sync peers (the node's admission state). */
-  inbound: NodeInbound<Msg>;
-  /**
-   * Every proposal and vote of its current height this node sent or received, re-broadcast on each
-   * gossip tick: the gossip property Tendermint's liveness relies on (what a correct node has, every
-   * correct node eventually gets), as gossipsub relaying plus re-sending to late peers provide.
-   */
-  known: Map<string, Msg>;
-  /** Persisted double-sign guard: last (height, round, kind→value) signed. Survives crashes. */
-  signed: Map<string, string | null>;
-  evidence: { first: CoreVote; second: CoreVote }[];
-  /** Time of the last sync request (rate limit: one per gossip interval). */
-  lastSyncAt: number;
+  /** Bumped at each crash: timers and responses of an earlier life are dropped. */
+  life: number;
+  driver: ConsensusDriver | null;
+  app: SimApp | null;
+  /** Gossip messages seen (gossipsub's seen cache, by content): not validated or relayed twice. */
+  seen: Map<string, number>;
+  faults: PeerPenalties;
+  bans: PeerBans;
+  /** Peers this node banned. */
+  readonly banned: Set<number>;
+  /** Nodes this node's app received verified evidence against. */
+  readonly evidence: number[];
+  /** Why its driver stopped on its own (an upgrade it does not run), or null. */
+  halted: string | null;
 }
 
-const VALID_PREFIXES = ["v:", "b:"];
+/** Request–response timeout (a silent peer costs this much of block sync's time). */
+const REQUEST_TIMEOUT_MS = 1_000;
+/** Gossipsub's seen cache keeps message ids this long. */
+const SEEN_TTL_MS = 120_000;
+
+type Event = { at: number; seq: number; fn: () => void };
 
 export class Simulation {
   readonly opts: SimOptions;
@@ -145,81 +116,300 @@ export class Simulation {
   private seq = 0;
   private readonly queue = new BinaryHeap<Event>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   readonly nodes: SimNode[] = [];
-  /** The agreed value of each decided height (the agreement checker's reference). */
+  /** The agreed block hash of each committed height (the agreement checker's reference). */
   readonly decisions = new Map<bigint, string>();
-  /** When each height was first decided by any node (virtual ms). */
+  /** When each height was first committed by any node (virtual ms). */
   readonly decidedAt = new Map<bigint, number>();
+  /** The validator (node id) named as proposer by each committed block, and the round it was decided in. */
+  readonly committedProposer = new Map<bigint, { node: number; round: number }>();
   readonly byzantine: Set<number>;
-  events = 0;
-  /** Fresh proposals the lock attacker made to locked validators after the victim decided (the attack's chances). */
-  lockAttackProposals = 0;
-  private readonly victimDecidedAt = new Map<bigint, number>();
-  private readonly lockAttackScripted = new Set<string>();
-  private readonly setsByHeight = new Map<bigint, ValidatorSet>();
-  private readonly genesisSet: ValidatorSet;
   readonly crypto: SimCrypto;
-  private readonly schedule: SimSchedule;
-  private readonly verifier: MessageVerifier;
-  /** The hostile peer's id (one past the validators) and what it sent. */
+  events = 0;
+  /** The hostile peer's id (one past the nodes) and what it sent. */
   readonly hostileId: number;
   hostileSent = 0;
-  /** Hostile messages that passed verification somewhere (must stay 0). */
+  /** Hostile messages (or status claims) that passed verification somewhere (must stay 0). */
   hostileAccepted = 0;
-  private readonly hostileMessages = new WeakSet<object>();
+  /** Fresh proposals the lock attacker made to locked validators after the victim decided (the attack's chances). */
+  lockAttackProposals = 0;
+  readonly adversary: Adversary;
+  private failure: SimFailure | null = null;
+  private readonly genesis: Validator[];
+  private readonly reference = new Map<bigint, HeightValidators>();
+  private readonly updatesByHeight = new Map<bigint, ValidatorUpdate[]>();
+  readonly victimDecidedAt = new Map<bigint, number>();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
     this.rng = new PRNG(opts.seed);
     this.byzantine = new Set([...(opts.byzantine ?? []), ...(opts.lockAttack ? [opts.lockAttack.attacker] : [])]);
-    const validators = new ValidatorSet(
-      Array.from({ length: opts.validators }, (_, i) => ({
-        address: `v${String(i).padStart(3, "0")}`,
-        votingPower: BigInt(opts.powers?.[i] ?? 10),
-      })),
-    ).next(); // as genesis: the set of height 1 has been advanced once
-    this.genesisSet = validators;
-    this.crypto = new SimCrypto(opts.validators);
-    this.schedule = new SimSchedule(
-      this.crypto,
-      opts.validators,
-      Array.from({ length: opts.validators }, (_, i) => BigInt(opts.powers?.[i] ?? 10)),
-      (h) => this.setAt(h),
-    );
-    this.verifier = createVerifier(this.schedule, this.crypto);
-    this.hostileId = opts.validators;
-    for (let i = 0; i < opts.validators; i++) {
+    const total = opts.validators + (opts.fullNodes ?? 0);
+    this.crypto = new SimCrypto(total);
+    this.hostileId = total;
+    this.genesis = Array.from({ length: opts.validators }, (_, i) => this.validatorOf(i, opts.powers?.[i] ?? 10));
+    for (const c of opts.validatorChanges ?? []) {
+      this.updatesByHeight.set(
+        BigInt(c.height),
+        c.updates.map((u) => ({
+          publicKey: this.crypto.publicKey(u.node),
+          power: BigInt(u.power),
+          feeRecipient: feeRecipientOf(u.node),
+        })),
+      );
+    }
+    for (let i = 0; i < total; i++) {
       this.nodes.push({
         id: i,
-        core: new ConsensusCore({ self: i, timeouts: opts.timeouts }, validators),
-        validators,
-        height: 1n,
+        store: new SimStore(this.genesis),
         crashed: false,
-        epoch: 0,
-        decided: new Map(),
-        inbound: new NodeInbound<Msg>(() => this.now, opts.bans ?? true),
-        known: new Map(),
-        signed: new Map(),
+        life: 0,
+        driver: null,
+        app: null,
+        seen: new Map(),
+        faults: new PeerPenalties(30_000, 4096, () => this.now),
+        bans: new PeerBans(60_000, 4096, () => this.now),
+        banned: new Set(),
         evidence: [],
-        lastSyncAt: -Infinity,
+        halted: null,
       });
     }
+    this.adversary = new Adversary(this);
     for (const c of opts.crashes ?? []) {
-      this.push({ at: c.atMs, type: "crash", node: c.node });
-      if (c.recoverAtMs !== undefined) this.push({ at: c.recoverAtMs, type: "recover", node: c.node });
+      this.at(c.atMs, () => this.crash(this.nodes[c.node]));
+      if (c.recoverAtMs !== undefined) this.at(c.recoverAtMs, () => this.recover(this.nodes[c.node]));
     }
   }
 
-  private push(e: EventInput): void {
-    this.queue.push({ ...e, seq: this.seq++ } as Event);
+  // --- identities and the chain's rules --------------------------------------------------------------
+
+  validatorOf(node: number, power: number): Validator {
+    const publicKey = this.crypto.publicKey(node);
+    return {
+      publicKey,
+      address: validatorAddress(publicKey),
+      votingPower: BigInt(power),
+      feeRecipient: feeRecipientOf(node),
+    };
   }
+
+  /** The node holding validator `publicKey`. */
+  nodeOf(publicKey: Uint8Array): number {
+    for (let i = 0; i < this.nodes.length; i++) if (equalsBytes(this.crypto.publicKey(i), publicKey)) return i;
+    throw new Error("unknown validator key");
+  }
+
+  /** The validators of `height` as the chain settles them (the reference every node must match). */
+  setOf(height: bigint): HeightValidators {
+    let r = this.reference.get(height);
+    if (r !== undefined) return r;
+    if (height <= 1n) {
+      r = genesisValidators(this.genesis);
+    } else {
+      // Block h settles h + 2: the updates of block `height` − 2 apply to `height`.
+      r = nextValidators(this.setOf(height - 1n), this.updatesByHeight.get(height - 2n) ?? []);
+    }
+    this.reference.set(height, r);
+    return r;
+  }
+
+  /** The node that proposes `round` at `height`. */
+  proposerNode(height: bigint, round: number): number {
+    const s = this.setOf(height);
+    return this.nodeOf(s.validators[s.set.proposer(round)].publicKey);
+  }
+
+  /** `node`'s index among the validators of `height`, or −1. */
+  indexAt(height: bigint, node: number): number {
+    const key = this.crypto.publicKey(node);
+    return this.setOf(height).validators.findIndex((v) => equalsBytes(v.publicKey, key));
+  }
+
+  private rulesFor(n: SimNode): SimChainRules {
+    const life = n.life;
+    return {
+      keys: this.crypto,
+      validatorUpdates: (h) => this.updatesByHeight.get(h) ?? [],
+      haltReason: (h) => {
+        const u = this.opts.upgrade;
+        if (u === undefined || h < BigInt(u.height) || !(u.oldNodes ?? [n.id]).includes(n.id)) return null;
+        return `software upgrade required from height ${u.height}`;
+      },
+      buildDelay: () =>
+        new Promise((resolve) => {
+          const ms = this.opts.proposeDelayMs ?? 0;
+          this.at(this.now + ms, () => {
+            if (n.life === life && !n.crashed) resolve();
+          });
+        }),
+      committed: (node, block, hash, round) => this.onCommitted(node, block, hash, round),
+      evidence: (node, v) => {
+        const accused = this.nodeOf(v.publicKey);
+        this.nodes[node].evidence.push(accused);
+        if (!this.byzantine.has(accused))
+          this.fail(`accountability: honest validator ${accused} was accused of equivocation`);
+      },
+    };
+  }
+
+  private onCommitted(node: number, block: Block, hash: Uint8Array, round: number): void {
+    const h = block.header.number;
+    const id = bytesToHex(hash);
+    const agreed = this.decisions.get(h);
+    if (agreed === undefined) {
+      this.decisions.set(h, id);
+      this.decidedAt.set(h, this.now);
+      this.committedProposer.set(h, {
+        node: this.nodeOf(
+          this.setOf(h).validators.find((v) => equalsBytes(v.address, block.header.proposer))?.publicKey ??
+            new Uint8Array(32),
+        ),
+        round,
+      });
+    } else if (agreed !== id && !this.byzantine.has(node)) {
+      this.fail(`agreement: node ${node} committed ${id} at height ${h}, another node committed ${agreed}`);
+    }
+    // Every node settles the reference validators of h + 2, with the same proposer priorities.
+    const settled = this.nodes[node].app?.history.at(h + 2n);
+    const reference = this.setOf(h + 2n);
+    if (
+      settled === undefined ||
+      !equalsBytes(settled.hash, reference.hash) ||
+      settled.set.proposerPriorities.join() !== reference.set.proposerPriorities.join()
+    ) {
+      this.fail(`validators: node ${node} settled another set or other priorities for height ${h + 2n}`);
+    }
+    if (this.opts.lockAttack !== undefined && node === this.adversary.lockVictim && !this.victimDecidedAt.has(h)) {
+      this.victimDecidedAt.set(h, this.now);
+    }
+  }
+
+  // --- lifecycle -------------------------------------------------------------------------------------
 
   get honest(): SimNode[] {
     return this.nodes.filter((n) => !this.byzantine.has(n.id));
   }
 
-  private connected(a: number, b: number, at: number): boolean {
+  /** The height a node works on (its head + 1). */
+  heightOf(n: SimNode): bigint {
+    return n.store.head + 1n;
+  }
+
+  fail(message: string): void {
+    this.failure ??= new SimFailure(message);
+  }
+
+  at(time: number, fn: () => void): void {
+    this.queue.push({ at: Math.max(time, this.now), seq: this.seq++, fn });
+  }
+
+  private logger(n: SimNode): Logger {
+    const log: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      // A halt is judged by `onHalt` (an expected upgrade, or a failure).
+      error: (msg, ctx, err) =>
+        msg !== "consensus halted" &&
+        this.fail(
+          `node ${n.id} logged an error: ${msg} ${JSON.stringify(ctx ?? {})} ${(err as Error | undefined)?.message ?? ""}`,
+        ),
+      child: () => log,
+    };
+    return log;
+  }
+
+  /** Starts a node's process: its app, WAL and signer over the store, the real driver and block sync. */
+  private boot(n: SimNode): void {
+    const life = n.life;
+    const alive = () => n.life === life && !n.crashed;
+    const app = new SimApp(n.id, n.store, this.rulesFor(n));
+    const log = this.logger(n);
+    const driver = new ConsensusDriver(
+      { chainId: SIM_CHAIN_ID, stallCheckMs: this.opts.gossipIntervalMs },
+      {
+        app,
+        network: {
+          publish: async (topic, data) => {
+            if (alive()) this.adversary.publish(n, topic, data);
+          },
+          sendDirect: async (peer, topic, data) => {
+            if (alive()) this.send(n.id, Number(peer), topic, data, "direct");
+          },
+          peers: () => this.peersOf(n),
+        },
+        clock: {
+          nowMs: () => this.now,
+          setTimer: (ms, fn) => {
+            let cancelled = false;
+            this.at(this.now + ms, () => {
+              if (!cancelled && alive()) fn();
+            });
+            return () => {
+              cancelled = true;
+            };
+          },
+        },
+        signer: new SimSigner(n.store, this.crypto, n.id, !this.byzantine.has(n.id)),
+        wal: new SimWAL(n.store),
+        schedule: app.history,
+        params: { timing: () => ({ timeouts: this.opts.timeouts, emptyBlockIntervalMs: 1_000 }) },
+        verifier: this.crypto,
+        createSync: ({ apply, onIdle }) =>
+          new BlockSync(
+            { chainId: SIM_CHAIN_ID, peers: { pollIntervalMs: this.opts.gossipIntervalMs } },
+            {
+              network: {
+                peerIds: () => this.peersOf(n),
+                requestStatus: (peer) => this.request(n, Number(peer), "status", (p) => p.app?.status() ?? null),
+                requestBlocks: (peer, from, count) =>
+                  this.request(n, Number(peer), "blocks", (p) =>
+                    p.app === null ? null : p.app.blocksFrom(from, count).map((b) => encodeSyncItem(b.block, b.commit)),
+                  ),
+                penalize: (peer, points) => this.penalize(n, Number(peer), points),
+              },
+              chain: { headHeight: () => app.headHeight(), apply: (blocks) => apply(blocks as SyncedBlock[]) },
+              schedule: app.history,
+              verifier: this.crypto,
+              log,
+              now: () => this.now,
+              onIdle,
+            },
+          ),
+        log,
+        onStep: (s) => {
+          if (alive()) this.adversary.onStep(n, s);
+        },
+        onHalt: (reason) => {
+          if (this.opts.upgrade !== undefined && reason.startsWith("software upgrade required")) n.halted = reason;
+          else this.fail(`node ${n.id} halted: ${reason}`);
+        },
+      },
+    );
+    n.app = app;
+    n.driver = driver;
+    driver.start().catch((e) => this.fail(`node ${n.id} did not start: ${(e as Error).stack}`));
+  }
+
+  private crash(n: SimNode): void {
+    // The process dies: nothing more runs in it (its driver is not stopped, just never called again).
+    n.crashed = true;
+    n.life++;
+    n.driver = null;
+    n.app = null;
+  }
+
+  private recover(n: SimNode): void {
+    n.crashed = false;
+    n.seen = new Map();
+    this.boot(n);
+  }
+
+  // --- network ---------------------------------------------------------------------------------------
+
+  connected(a: number, b: number): boolean {
+    if (a === this.hostileId || b === this.hostileId) return true;
     for (const p of this.opts.partitions ?? []) {
-      if (at < p.fromMs || at >= p.toMs) continue;
+      if (this.now < p.fromMs || this.now >= p.toMs) continue;
       const ga = p.groups.findIndex((g) => g.includes(a));
       const gb = p.groups.findIndex((g) => g.includes(b));
       if (ga !== gb) return false;
@@ -227,501 +417,160 @@ export class Simulation {
     return true;
   }
 
-  /** The validator set of height `h` (advanced once per height, as every node does). */
-  private setAt(h: bigint): ValidatorSet {
-    let vs = this.setsByHeight.get(h);
-    if (vs === undefined) {
-      vs = h <= 1n ? this.genesisSet : this.setAt(h - 1n).next();
-      this.setsByHeight.set(h, vs);
-    }
-    return vs;
+  private peersOf(n: SimNode): string[] {
+    const out: string[] = [];
+    for (const p of this.nodes) if (p.id !== n.id && !n.bans.isBanned(String(p.id))) out.push(String(p.id));
+    if (this.opts.hostilePeer !== undefined && !n.bans.isBanned(String(this.hostileId)))
+      out.push(String(this.hostileId));
+    return out;
   }
 
-  private get lockVictim(): number {
-    return ((this.opts.lockAttack?.attacker ?? 0) + 1) % this.opts.validators;
+  private delay(): number {
+    const [min, max] = this.opts.delayMs;
+    return min + this.rng.int(max - min + 1);
   }
 
-  private lockAttacked(h: bigint): boolean {
-    const la = this.opts.lockAttack;
-    return la !== undefined && this.setAt(h).proposer(1) === la.attacker;
-  }
-
-  /** The network's part of the lock attack: round-0 precommits and decisions of an attacked height reach only the victim. */
-  private heldBackByLockAttack(to: number, msg: Msg): boolean {
-    const la = this.opts.lockAttack;
-    if (la === undefined || to === this.lockVictim) return false;
-    const h = this.msgHeight(msg);
-    if (!this.lockAttacked(h)) return false;
-    const decidedAt = this.victimDecidedAt.get(h);
-    if (decidedAt !== undefined && this.now >= decidedAt + la.windowMs) return false;
-    if (msg.kind === "commit") return true;
-    if (msg.kind !== "vote" || msg.vote.kind !== "precommit" || msg.vote.round !== 0) return false;
-    // The victim's round-0 precommit, and the attacker's for the block (the others get its nil instead).
-    const v = msg.vote;
-    return v.validator === this.lockVictim || (v.validator === la.attacker && v.valueId !== null);
-  }
-
-  private send(from: number, to: number, msg: Msg): void {
-    if (from === to) return;
-    if (to === this.hostileId) return; // it reads what it gets and answers nothing
-    if (!this.connected(from, to, this.now)) return;
-    if (this.heldBackByLockAttack(to, msg)) return;
+  /** One message from `from` to `to`: lost, duplicated, delayed (gossip and direct sends alike). */
+  send(from: number, to: number, topic: ConsensusTopic, data: Uint8Array, mode: "gossip" | "direct"): void {
+    if (from === to || to === this.hostileId) return; // the hostile peer reads what it gets and answers nothing
+    if (!this.connected(from, to)) return;
+    if (this.adversary.heldBack(to, topic, data)) return;
     if (this.rng.chance(this.opts.dropProbability)) return;
     const copies = this.rng.chance(this.opts.duplicateProbability) ? 2 : 1;
-    for (let c = 0; c < copies; c++) {
-      const [min, max] = this.opts.delayMs;
-      const at = this.now + min + this.rng.int(max - min + 1);
-      this.push({ at, type: "deliver", to, msg, via: from });
+    for (let c = 0; c < copies; c++) this.at(this.now + this.delay(), () => this.deliver(from, to, topic, data, mode));
+  }
+
+  /** Gossip from `from` to every peer. */
+  broadcast(from: number, topic: ConsensusTopic, data: Uint8Array, only?: readonly number[]): void {
+    for (const p of this.nodes)
+      if (only === undefined || only.includes(p.id)) this.send(from, p.id, topic, data, "gossip");
+  }
+
+  /**
+   * A node's network receives a message: gossip is validated once per content (seen cache) and relayed to
+   * every other peer when the node accepts it; a message refused as invalid costs the sender fault points.
+   */
+  private deliver(from: number, to: number, topic: ConsensusTopic, data: Uint8Array, mode: "gossip" | "direct"): void {
+    const n = this.nodes[to];
+    if (n.crashed || n.driver === null || n.bans.isBanned(String(from))) return;
+    const id = messageId(topic, data);
+    if (mode === "gossip") {
+      if (n.seen.has(id)) return;
+      n.seen.set(id, this.now);
+      if (n.seen.size > 20_000) for (const [k, t] of n.seen) if (this.now - t > SEEN_TTL_MS) n.seen.delete(k);
+    }
+    const verdict = n.driver.receive(topic, data, String(from));
+    if (verdict.action === "reject") {
+      if (from !== this.hostileId && !this.byzantine.has(from)) {
+        this.fail(`admission: node ${to} refused a ${topic} from honest node ${from} as invalid (${verdict.code})`);
+      }
+      this.fault(n, from, GOSSIP_REJECT_PENALTY);
+      return;
+    }
+    if (verdict.action !== "accept") return;
+    if (this.adversary.isHostile(id)) this.hostileAccepted++;
+    if (mode === "gossip")
+      for (const p of this.nodes) if (p.id !== from && p.id !== to) this.send(to, p.id, topic, data, "gossip");
+  }
+
+  /**
+   * A request–response exchange (block sync): a stream over a reliable connection, so nothing is lost, but
+   * a crashed or partitioned peer cannot be dialled and a peer that does not answer times out.
+   */
+  private request<T>(n: SimNode, peer: number, protocol: ReqRespProtocol, serve: (p: SimNode) => T | null): Promise<T> {
+    const life = n.life;
+    const alive = () => n.life === life && !n.crashed;
+    return new Promise<T>((resolve, reject) => {
+      const error = (code: ReqRespErrorCode, after: number) =>
+        this.at(this.now + after, () => {
+          if (alive()) reject(new ReqRespError({ code, protocol, peer: String(peer) }));
+        });
+      if (peer === this.hostileId) {
+        const answer = this.adversary.hostileAnswer(n, protocol) as T | null;
+        if (answer === null) error(ReqRespErrorCode.TIMEOUT, REQUEST_TIMEOUT_MS);
+        else this.at(this.now + this.delay(), () => alive() && resolve(answer));
+        return;
+      }
+      const p = this.nodes[peer];
+      if (p.crashed || !this.connected(n.id, peer) || this.adversary.syncHeldBack(n)) {
+        error(ReqRespErrorCode.DIAL_FAILED, this.delay());
+        return;
+      }
+      this.at(this.now + this.delay(), () => {
+        if (p.crashed || !this.connected(n.id, peer) || p.bans.isBanned(String(n.id))) {
+          error(ReqRespErrorCode.STREAM_ERROR, this.delay());
+          return;
+        }
+        const answer = serve(p);
+        if (answer === null) {
+          error(ReqRespErrorCode.STREAM_ERROR, this.delay());
+          return;
+        }
+        this.at(this.now + this.delay(), () => alive() && resolve(answer));
+      });
+    });
+  }
+
+  /** What block sync reports about a peer (P2PNetwork.penalize): fault points, and a ban at the threshold. */
+  private penalize(n: SimNode, peer: number, points: number): void {
+    this.fault(n, peer, points);
+  }
+
+  private fault(n: SimNode, peer: number, points: number): void {
+    const id = String(peer);
+    n.faults.add(id, points);
+    if ((this.opts.bans ?? true) && n.faults.get(id) >= BAN_PENALTY_POINTS && !n.bans.isBanned(id)) {
+      n.bans.ban(id);
+      n.banned.add(peer);
+      if (peer !== this.hostileId && !this.byzantine.has(peer)) this.fail(`node ${n.id} banned honest peer ${peer}`);
     }
   }
 
-  private broadcast(from: number, msg: Msg, only?: number[]): void {
-    for (const n of this.nodes) if (only === undefined || only.includes(n.id)) this.send(from, n.id, msg);
-  }
+  // --- the run ---------------------------------------------------------------------------------------
 
-  start(): void {
-    for (const n of this.nodes) {
-      this.run(n, n.core.step({ type: "startHeight", height: 1n }));
-      this.push({ at: this.opts.gossipIntervalMs + n.id, type: "gossip", node: n.id });
-    }
-    if (this.opts.hostilePeer !== undefined) this.push({ at: this.opts.hostilePeer.intervalMs, type: "hostile" });
-  }
-
-  /** Runs until every live honest node has decided `heights` heights, or until maxTimeMs. */
-  runToCompletion(): { timeMs: number; events: number } {
-    this.start();
+  /** Runs until every live honest node has committed `heights` heights, or until maxTimeMs. */
+  async runToCompletion(): Promise<{ timeMs: number; events: number }> {
+    for (const n of this.nodes) this.boot(n);
+    this.adversary.start();
+    await drain();
     while (this.queue.size > 0) {
       const e = this.queue.pop() as Event;
       if (e.at > this.opts.maxTimeMs) break;
       this.now = e.at;
       this.events++;
-      this.handle(e);
-      this.checkAgreement();
+      e.fn();
+      // Everything the event set off runs before virtual time moves: the ports answer through microtasks.
+      await drain();
+      if (this.failure !== null) throw this.failure;
       if (this.done()) return { timeMs: this.now, events: this.events };
     }
+    // Nothing left to happen (every node stopped on its own): done if the heights were reached anyway.
+    if (this.queue.size === 0 && this.done(true)) return { timeMs: this.now, events: this.events };
     throw new SimFailure(
-      `liveness: not every live honest node decided ${this.opts.heights} heights by ${this.opts.maxTimeMs} ms ` +
-        `(heights: ${this.nodes.map((n) => `${n.id}${n.crashed ? "✝" : ""}=${n.height - 1n}`).join(" ")})`,
+      `liveness: not every live honest node committed ${this.opts.heights} heights by ${this.opts.maxTimeMs} ms ` +
+        `(heights: ${this.nodes.map((n) => `${n.id}${n.crashed ? "✝" : ""}=${n.store.head}`).join(" ")})`,
     );
   }
 
-  done(): boolean {
-    if (this.now < (this.opts.minTimeMs ?? 0)) return false;
-    return this.honest.filter((n) => !n.crashed).every((n) => n.height > BigInt(this.opts.heights));
+  done(ignoreMinTime = false): boolean {
+    if (!ignoreMinTime && this.now < (this.opts.minTimeMs ?? 0)) return false;
+    return this.honest
+      .filter((n) => !n.crashed && n.halted === null)
+      .every((n) => n.store.head >= BigInt(this.opts.heights));
   }
+}
 
-  private handle(e: Event): void {
-    switch (e.type) {
-      case "crash": {
-        const n = this.nodes[e.node];
-        n.crashed = true;
-        return;
-      }
-      case "recover": {
-        // Restart: volatile consensus state is gone; decided blocks and the signer guard persist.
-        const n = this.nodes[e.node];
-        n.crashed = false;
-        n.epoch++;
-        n.core = new ConsensusCore({ self: n.id, timeouts: this.opts.timeouts }, n.validators);
-        n.inbound.future.clear();
-        n.inbound.pendingSync = null;
-        n.known = new Map();
-        this.run(n, n.core.step({ type: "startHeight", height: n.height }));
-        return;
-      }
-      case "gossip": {
-        const n = this.nodes[e.node];
-        this.push({ at: this.now + this.opts.gossipIntervalMs, type: "gossip", node: n.id });
-        if (n.crashed) return;
-        for (const m of n.known.values()) this.broadcast(n.id, m);
-        const last = n.decided.get(n.height - 1n);
-        if (last !== undefined) {
-          this.broadcast(n.id, { kind: "commit", from: n.id, height: n.height - 1n, ...last });
-        }
-        return;
-      }
-      case "value": {
-        const n = this.nodes[e.node];
-        if (n.crashed || e.epoch !== n.epoch || e.height !== n.height) return;
-        this.run(n, n.core.step({ type: "proposeValue", height: e.height, round: e.round, valueId: e.valueId }));
-        return;
-      }
-      case "timer": {
-        const n = this.nodes[e.node];
-        if (n.crashed || e.epoch !== n.epoch || e.height !== n.height) return;
-        this.run(n, n.core.step({ type: "timeout", kind: e.kind, height: e.height, round: e.round }));
-        return;
-      }
-      case "deliver": {
-        const n = this.nodes[e.to];
-        if (n.crashed) return;
-        this.deliver(n, e.msg, e.via);
-        return;
-      }
-      case "hostile":
-        this.push({ at: this.now + (this.opts.hostilePeer?.intervalMs ?? 0), type: "hostile" });
-        this.hostileTick();
-        return;
-    }
-  }
+function feeRecipientOf(node: number): Uint8Array {
+  return new Uint8Array(20).fill(node + 1);
+}
 
-  private msgHeight(m: Msg): bigint {
-    return m.kind === "vote" ? m.vote.height : m.height;
-  }
+function messageId(topic: string, data: Uint8Array): string {
+  return createHash("sha256").update(topic).update(data).digest("hex");
+}
 
-  /** A copy of `v` signed by validator `by` (its signature rides in `signed`). */
-  private signed(by: number, v: CoreVote): CoreVote {
-    return { ...v, signed: this.crypto.sign(by, voteBytes(v)) };
-  }
-
-  /**
-   * Asks a peer that proved it has decided this node's height (SyncPeers: rotation, back-off) for the
-   * decision, at most once per gossip interval; a request still unanswered by the next one counts as a
-   * timeout for that peer. (Sync timeouts cost no fault points here: a partition or a lost packet looks
-   * the same, and the real node counts an unreachable peer's failed dial as no more than a hiccup.)
-   */
-  private requestSync(n: SimNode): void {
-    if (this.now - n.lastSyncAt < this.opts.gossipIntervalMs) return;
-    const s = n.inbound;
-    if (s.pendingSync !== null && s.pendingSync.height === n.height) {
-      s.syncPeers.failed(s.pendingSync.peer, SyncFailure.TIMEOUT, this.now);
-    }
-    const peer = s.syncPeers.pick(n.height, this.now, (p) => !s.isBanned(Number(p)));
-    s.pendingSync = null;
-    if (peer === null) return;
-    n.lastSyncAt = this.now;
-    s.pendingSync = { peer, height: n.height };
-    this.send(n.id, Number(peer), { kind: "syncRequest", from: n.id, height: n.height });
-  }
-
-  /** The node's admission of one delivered copy (`via` sent it): verify, then hold, hand to the core, or drop. */
-  private deliver(n: SimNode, m: Msg, via: number): void {
-    const s = n.inbound;
-    if (s.isBanned(via)) return;
-    const h = this.msgHeight(m);
-    if (m.kind === "syncRequest") {
-      const d = n.decided.get(m.height);
-      if (d !== undefined) this.send(n.id, m.from, { kind: "commit", from: n.id, height: m.height, ...d });
-      return;
-    }
-    if (m.kind === "commit") {
-      // A decision with its certificate: proof that the sender has this height (block sync's status proof).
-      if (h < n.height) return;
-      if (!certificateHolds(certificateOf(h, m.round, m.valueId, m.precommits), this.schedule, this.crypto)) {
-        this.refused(n, m, via, true);
-        return;
-      }
-      this.accepted(m);
-      s.syncPeers.proven(String(via), h);
-      if (h === n.height) {
-        if (s.pendingSync?.height === h) s.syncPeers.succeeded(s.pendingSync.peer);
-        this.decide(n, h, m.round, m.valueId, m.precommits);
-      } else {
-        this.requestSync(n);
-      }
-      return;
-    }
-    const at = { height: n.height, round: n.core.snapshot().round };
-    const verdict =
-      m.kind === "vote"
-        ? admit(() => this.verifier.checkVote(toSignedVote(m.vote), at))
-        : admit(
-            () =>
-              this.verifier.checkProposal(
-                {
-                  height: m.height,
-                  round: m.round,
-                  polRound: m.polRound,
-                  blockHash: valueHash(m.valueId),
-                  signature: m.signature,
-                },
-                at,
-              ).placement,
-          );
-    if (!verdict.ok) {
-      this.refused(n, m, via, verdict.peerFault);
-      return;
-    }
-    this.accepted(m);
-    if (verdict.placement === Placement.NEXT || verdict.placement === Placement.FUTURE) {
-      const key =
-        m.kind === "proposal"
-          ? `p/${m.round}/${m.valueId}`
-          : `v/${m.vote.kind}/${m.vote.round}/${m.vote.validator}/${m.vote.valueId}`;
-      s.future.add(h, key, 1, { msg: m, via });
-      this.requestSync(n);
-      return;
-    }
-    if (verdict.placement === Placement.PREVIOUS) {
-      // Late votes of the previous height still go to the core: a conflicting one is evidence.
-      if (m.kind === "vote") this.run(n, n.core.step({ type: "vote", vote: m.vote }));
-      return;
-    }
-    const key =
-      m.kind === "proposal"
-        ? `p/${m.round}/${m.valueId}`
-        : `v/${m.vote.kind}/${m.vote.round}/${m.vote.validator}/${m.vote.valueId}`;
-    if (n.known.size < 10_000) n.known.set(key, m);
-    if (m.kind === "proposal") {
-      // Signed by the round's proposer (checked above); value validity is decided by the app.
-      const valid = VALID_PREFIXES.some((p) => m.valueId.startsWith(p));
-      this.run(
-        n,
-        n.core.step({
-          type: "proposal",
-          proposal: { height: h, round: m.round, valueId: m.valueId, polRound: m.polRound, valid },
-        }),
-      );
-    } else {
-      // Relayed votes are accepted: a vote is signed by its validator (verified above), so a relay cannot
-      // forge it. Relaying is what lets a node that missed a round's prevotes — e.g. restarted without
-      // them — see the proof of lock of a re-proposal.
-      this.run(n, n.core.step({ type: "vote", vote: m.vote }));
-    }
-  }
-
-  private accepted(m: Msg): void {
-    if (this.hostileMessages.has(m)) this.hostileAccepted++;
-  }
-
-  /** A refused message: a provably invalid one costs `via` fault points (bans at the threshold). */
-  private refused(n: SimNode, m: Msg, via: number, peerFault: boolean): void {
-    if (!peerFault) return;
-    if (via !== this.hostileId && !this.byzantine.has(via)) {
-      throw new SimFailure(`admission: node ${n.id} refused a ${m.kind} relayed by honest node ${via} as invalid`);
-    }
-    n.inbound.fault(via);
-  }
-
-  /**
-   * The hostile peer's turn: to every node, a vote and a proposal for each of its height, height + 1
-   * and height + 2 with random signatures (authored, so it claims, by real validators and round
-   * proposers), a certificate for height 10^9 and one for the node's own height, both forged.
-   */
-  private hostileTick(): void {
-    const from = this.hostileId;
-    const sig = () => {
-      const b = new Uint8Array(64);
-      for (let i = 0; i < 64; i++) b[i] = this.rng.int(256);
-      return b;
-    };
-    const forgedPrecommits = (height: bigint, valueId: string) =>
-      this.nodes
-        .slice(0, Math.ceil((this.nodes.length * 2 + 1) / 3))
-        .map((v): CoreVote => ({ kind: "precommit", height, round: 0, valueId, validator: v.id, signed: sig() }));
-    for (const n of this.nodes) {
-      const msgs: Msg[] = [];
-      for (const dh of [0n, 1n, 2n]) {
-        const height = n.height + dh;
-        const round = this.rng.int(3);
-        const valueId = `v:${height}:${round}:hostile:${this.rng.int(1_000_000)}`;
-        const validator = this.rng.int(this.nodes.length);
-        const kind = this.rng.chance(0.5) ? "prevote" : "precommit";
-        msgs.push({ kind: "vote", from: validator, vote: { kind, height, round, valueId, validator, signed: sig() } });
-        const proposer = this.setAt(height).proposer(round);
-        msgs.push({ kind: "proposal", from: proposer, height, round, valueId, polRound: -1, signature: sig() });
-      }
-      const fake = `v:${n.height}:0:hostile:decided`;
-      const far = 10n ** 9n;
-      msgs.push({
-        kind: "commit",
-        from,
-        height: far,
-        round: 0,
-        valueId: "v:far",
-        precommits: forgedPrecommits(far, "v:far"),
-      });
-      msgs.push({
-        kind: "commit",
-        from,
-        height: n.height,
-        round: 0,
-        valueId: fake,
-        precommits: forgedPrecommits(n.height, fake),
-      });
-      for (const m of msgs) {
-        this.hostileMessages.add(m);
-        this.hostileSent++;
-        this.send(from, n.id, m);
-      }
-    }
-  }
-
-  /** Executes a node's outputs: the driver of the simulation. */
-  private run(n: SimNode, outputs: Output[]): void {
-    // Own votes that were signed go back into the node's core after its outputs (as the driver does).
-    const signed: CoreVote[] = [];
-    this.runOutputs(n, outputs, signed);
-    for (const v of signed) if (!n.crashed) this.run(n, n.core.step({ type: "vote", vote: v }));
-  }
-
-  private runOutputs(n: SimNode, outputs: Output[], signed: CoreVote[]): void {
-    for (const o of outputs) {
-      switch (o.type) {
-        case "getValue": {
-          const valueId = `v:${o.height}:${o.round}:${n.id}`;
-          if ((this.opts.proposeDelayMs ?? 0) === 0) {
-            this.run(n, n.core.step({ type: "proposeValue", height: o.height, round: o.round, valueId }));
-          } else {
-            this.push({
-              at: this.now + (this.opts.proposeDelayMs ?? 0),
-              type: "value",
-              node: n.id,
-              height: o.height,
-              round: o.round,
-              valueId,
-              epoch: n.epoch,
-            });
-          }
-          break;
-        }
-        case "broadcastProposal": {
-          const fields = { height: o.height, round: o.round, valueId: o.valueId, polRound: o.polRound };
-          const msg: Msg = {
-            kind: "proposal",
-            from: n.id,
-            ...fields,
-            signature: this.crypto.sign(n.id, proposalBytes(fields)),
-          };
-          if (n.id === this.opts.lockAttack?.attacker) {
-            this.broadcast(n.id, msg); // its amnesia proposals are scripted (lockAttackRound)
-          } else if (this.byzantine.has(n.id)) {
-            // Equivocating proposer: value A to one half, value B to the other.
-            const [a, b] = this.halves(n.id);
-            this.broadcast(n.id, msg, a);
-            const twin = { ...fields, valueId: `b:${o.height}:${o.round}:${n.id}:twin` };
-            this.broadcast(n.id, { ...msg, ...twin, signature: this.crypto.sign(n.id, proposalBytes(twin)) }, b);
-          } else {
-            n.known.set(`p/${o.round}/${o.valueId}`, msg);
-            this.broadcast(n.id, msg);
-          }
-          break;
-        }
-        case "broadcastVote": {
-          if (!this.signOnce(n, o.vote)) break;
-          o.vote.signed = this.signed(n.id, o.vote).signed;
-          signed.push(o.vote);
-          const msg: Msg = { kind: "vote", from: n.id, vote: o.vote };
-          if (n.id === this.opts.lockAttack?.attacker) {
-            const vote = o.vote;
-            if (vote.kind === "precommit" && vote.round === 0 && this.lockAttacked(vote.height)) {
-              // Its round-0 precommit for the block to the victim only, nil to the others: they see +2/3
-              // precommits (so timeoutPrecommit moves them to round 1) but not +2/3 for the block.
-              this.broadcast(n.id, { kind: "vote", from: n.id, vote }, [this.lockVictim]);
-              const others = this.nodes.map((x) => x.id).filter((i) => i !== this.lockVictim);
-              const nil = this.signed(n.id, { ...vote, valueId: null });
-              this.broadcast(n.id, { kind: "vote", from: n.id, vote: nil }, others);
-            } else {
-              this.broadcast(n.id, { kind: "vote", from: n.id, vote });
-            }
-          } else if (this.byzantine.has(n.id)) {
-            // Double vote: its vote to one half, a conflicting one to the other half.
-            const [a, b] = this.halves(n.id);
-            this.broadcast(n.id, msg, a);
-            const twin = o.vote.valueId === null ? `b:${o.vote.height}:${o.vote.round}:${n.id}:twin` : null;
-            const twinVote = this.signed(n.id, { ...o.vote, valueId: twin });
-            this.broadcast(n.id, { kind: "vote", from: n.id, vote: twinVote }, b);
-          } else {
-            n.known.set(`v/${o.vote.kind}/${o.vote.round}/${o.vote.validator}/${o.vote.valueId}`, msg);
-            this.broadcast(n.id, msg);
-          }
-          break;
-        }
-        case "scheduleTimeout":
-          this.push({
-            at: this.now + o.durationMs,
-            type: "timer",
-            node: n.id,
-            kind: o.kind,
-            height: o.height,
-            round: o.round,
-            epoch: n.epoch,
-          });
-          break;
-        case "decide":
-          this.decide(n, o.height, o.round, o.valueId, o.precommits);
-          break;
-        case "evidence":
-          n.evidence.push({ first: o.first, second: o.second });
-          if (!this.byzantine.has(o.first.validator)) {
-            throw new SimFailure(`accountability: honest validator ${o.first.validator} was accused of equivocation`);
-          }
-          break;
-        case "newRound":
-          this.lockAttackRound(n, o.height, o.round);
-          break;
-      }
-    }
-  }
-
-  /** The signer's double-sign guard (persisted in the real node): never two values for one (h, r, kind). */
-  private signOnce(n: SimNode, v: CoreVote): boolean {
-    if (this.byzantine.has(n.id)) return true;
-    const key = `${v.height}/${v.round}/${v.kind}`;
-    if (n.signed.has(key)) {
-      if (n.signed.get(key) !== v.valueId) return false; // refused: would equivocate after a restart
-      return true;
-    }
-    n.signed.set(key, v.valueId);
-    return true;
-  }
-
-  /**
-   * The attacker's amnesia, scripted (its own core decided the block in round 0 and moved on): when a locked
-   * honest node enters a round the attacker proposes, after the victim decided, the attacker proposes a fresh
-   * block without proof of lock and prevotes and precommits it.
-   */
-  private lockAttackRound(n: SimNode, h: bigint, round: number): void {
-    const la = this.opts.lockAttack;
-    if (la === undefined || n.id === la.attacker || n.id === this.lockVictim || round < 1) return;
-    if (!this.lockAttacked(h) || this.setAt(h).proposer(round) !== la.attacker || !this.victimDecidedAt.has(h)) return;
-    const key = `${h}/${round}`;
-    if (this.lockAttackScripted.has(key)) return;
-    this.lockAttackScripted.add(key);
-    this.lockAttackProposals++;
-    const valueId = `v:${h}:${round}:${la.attacker}:fresh`;
-    const from = la.attacker;
-    const fields = { height: h, round, valueId, polRound: -1 };
-    const signature = this.crypto.sign(from, proposalBytes(fields));
-    this.broadcast(from, { kind: "proposal", from, ...fields, signature });
-    for (const kind of ["prevote", "precommit"] as const) {
-      const vote = this.signed(from, { kind, height: h, round, valueId, validator: from });
-      this.broadcast(from, { kind: "vote", from, vote });
-    }
-  }
-
-  private halves(byz: number): [number[], number[]] {
-    const others = this.nodes.map((n) => n.id).filter((i) => i !== byz);
-    const mid = Math.ceil(others.length / 2);
-    return [others.slice(0, mid), others.slice(mid)];
-  }
-
-  private decide(n: SimNode, h: bigint, round: number, valueId: string, precommits: CoreVote[]): void {
-    if (n.decided.has(h)) return;
-    n.decided.set(h, { valueId, round, precommits });
-    if (n.id === this.lockVictim && this.opts.lockAttack !== undefined) this.victimDecidedAt.set(h, this.now);
-    // Validity: only values some node proposed as valid can be decided.
-    if (!VALID_PREFIXES.some((p) => valueId.startsWith(p)))
-      throw new SimFailure(`validity: node ${n.id} decided invalid ${valueId} at ${h}`);
-    const agreed = this.decisions.get(h);
-    if (agreed === undefined) {
-      this.decisions.set(h, valueId);
-      this.decidedAt.set(h, this.now);
-    } else if (agreed !== valueId && !this.byzantine.has(n.id)) {
-      throw new SimFailure(`agreement: node ${n.id} decided ${valueId} at height ${h}, another node decided ${agreed}`);
-    }
-    // Commit, then the next height with the validator set advanced for it.
-    n.height = h + 1n;
-    n.validators = n.validators.next();
-    n.core.setValidators(n.validators);
-    n.known = new Map();
-    this.run(n, n.core.step({ type: "startHeight", height: n.height }));
-    for (const { msg, via } of n.inbound.future.take(n.height)) this.deliver(n, msg, via);
-  }
-
-  private checkAgreement(): void {
-    // Decisions are checked as they happen (decide()); nothing global left to check per event.
-  }
+/** Resolves once every microtask queued so far (and those they queue) has run. */
+function drain(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export const DEFAULT_TIMEOUTS: TimeoutParams = {
@@ -741,10 +590,10 @@ export function seeds(defaultCount: number, base: number): number[] {
   return Array.from({ length: count }, (_, i) => base + i);
 }
 
-export function runScenario(opts: SimOptions): { timeMs: number; events: number; sim: Simulation } {
+export async function runScenario(opts: SimOptions): Promise<{ timeMs: number; events: number; sim: Simulation }> {
   const sim = new Simulation(opts);
   try {
-    const r = sim.runToCompletion();
+    const r = await sim.runToCompletion();
     return { ...r, sim };
   } catch (e) {
     if (e instanceof SimFailure) {

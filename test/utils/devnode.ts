@@ -69,7 +69,11 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function spawnNode(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
+export async function spawnNode(
+  dataDir: string,
+  extraArgs: string[] = [],
+  startTimeoutMs = 30_000,
+): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
     [CLI, "dev", "--data-dir", dataDir, "--rpc-port", "0", "--log-format", "json", ...extraArgs],
@@ -84,7 +88,10 @@ export async function spawnNode(dataDir: string, extraArgs: string[] = []): Prom
   });
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`node did not start within 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(
+      () => rej(new Error(`node did not start within ${startTimeoutMs} ms:\n${out}`)),
+      startTimeoutMs,
+    );
     const check = () => {
       const m = /RPC URL\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m !== null) {

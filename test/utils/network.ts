@@ -218,12 +218,12 @@ export class NetNode {
     return this.previous + this.out.value;
   }
 
-  /** `azora start --home <home>`; resolves once the banner shows the RPC URL. */
-  async start(timeoutMs = 60_000): Promise<void> {
+  /** `azora start --home <home> [extraArgs]`; resolves once the banner shows the RPC URL. */
+  async start(timeoutMs = 60_000, extraArgs: string[] = []): Promise<void> {
     if (this.child !== null) throw new Error(`node${this.index} is already running`);
     this.previous += this.out.value;
     this.out = new OutputTail();
-    const child = spawn(process.execPath, [CLI, "start", "--home", this.home, "--log-format", "json"], {
+    const child = spawn(process.execPath, [CLI, "start", "--home", this.home, "--log-format", "json", ...extraArgs], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },

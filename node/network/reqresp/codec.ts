@@ -1,6 +1,6 @@
 import { bigIntToUnpaddedBytes, bytesToUtf8, intToUnpaddedBytes, utf8ToBytes } from "@ethereumjs/util";
 import { CodecError } from "../../../runtime/primitives/codecError.js";
-import { expectBytes, expectUint, rlpDecodeList, rlpEncode } from "../../../runtime/primitives/rlpCodec.js";
+import { expectBytes, expectList, expectUint, rlpDecodeList, rlpEncode } from "../../../runtime/primitives/rlpCodec.js";
 import { type GossipTopic, isGossipTopic } from "../topics.js";
 
 /**
@@ -74,25 +74,31 @@ export function decodeStatusRequest(bytes: Uint8Array): void {
 
 /**
  * A node's head, with the proof of it: `commit` is the encoded commit certificate of block `hash` at
- * `height` (empty at genesis). A peer believes the height only if the certificate verifies.
+ * `height` (empty at genesis). A peer believes the height only if the certificate verifies. `signers`
+ * are the public keys of the validators of `height` in set order (the certificate names signers by
+ * index): a peer that does not know that height's validators yet checks the signatures of the ones it
+ * trusts (light-client skipping verification). Left out by older nodes.
  */
-export type PeerStatus = { height: bigint; hash: Uint8Array; commit: Uint8Array };
+export type PeerStatus = { height: bigint; hash: Uint8Array; commit: Uint8Array; signers?: Uint8Array[] };
 
 /** A status is tiny but its certificate grows with the validator set (~70 bytes per signer). */
 export const MAX_STATUS_BYTES = 64 * 1024;
 
 export function encodeStatus(s: PeerStatus): Uint8Array {
-  return rlpEncode([bigIntToUnpaddedBytes(s.height), s.hash, s.commit]);
+  const fields = [bigIntToUnpaddedBytes(s.height), s.hash, s.commit];
+  return rlpEncode(s.signers === undefined ? fields : [...fields, s.signers]);
 }
 
 export function decodeStatus(bytes: Uint8Array): PeerStatus {
   const v = rlpDecodeList(bytes, "status");
-  if (v.length !== 3) throw new CodecError("status", `expected 3 fields, got ${v.length}`);
-  return {
+  if (v.length !== 3 && v.length !== 4) throw new CodecError("status", `expected 3 or 4 fields, got ${v.length}`);
+  const status: PeerStatus = {
     height: expectUint(v[0], "status height"),
     hash: expectBytes(v[1], "status hash", 32),
     commit: expectBytes(v[2], "status commit"),
   };
+  if (v.length === 4) status.signers = expectList(v[3], "status signers").map((k) => expectBytes(k, "signer", 32));
+  return status;
 }
 
 export function encodeDirectRequest(topic: GossipTopic, data: Uint8Array): Uint8Array {

@@ -92,7 +92,7 @@ function unpackConfig(w: bigint): MarketConfig {
  */
 export class ParamReader {
   private readonly cache = new Map<Uint8Array, bigint>();
-  constructor(private readonly call: ModuleCall) {}
+  constructor(private readonly call: Pick<ModuleCall, "load">) {}
 
   private async word(slot: Uint8Array): Promise<bigint> {
     let v = this.cache.get(slot);
@@ -240,4 +240,58 @@ function stripZeros(w: Uint8Array): Uint8Array {
   let i = 0;
   while (i < w.length && w[i] === 0) i++;
   return w.subarray(i);
+}
+
+// --- governance ----------------------------------------------------------------------------------
+
+/** The market parameters governance may change (`market.<name>`), with the genesis bounds. */
+export const MARKET_PARAM_BOUNDS: Record<Exclude<keyof MarketParams, "feeRecipient">, [bigint, bigint]> = {
+  minWorkerStake: [1n, MAX_AMOUNT],
+  claimBondBps: [0n, BPS],
+  minClaimBond: [1n, MAX_AMOUNT],
+  feeBps: [0n, BPS],
+  challengeBond: [1n, MAX_AMOUNT],
+  disputeWindow: [1n, MAX_WINDOW_SECONDS],
+  unbondingPeriod: [1n, 2n ** 40n],
+  minWindow: [1n, MAX_WINDOW_SECONDS],
+  maxWindow: [1n, MAX_WINDOW_SECONDS],
+  maxRedundancy: [1n, BigInt(MAX_REDUNDANCY)],
+  slashBurnBps: [0n, BPS],
+  learnRewardPerJob: [0n, MAX_AMOUNT],
+};
+
+/**
+ * Sets one market parameter as governance decided (`value` is an address as a number for
+ * `feeRecipient`), keeping the genesis rules: bounds, `minWindow ≤ maxWindow`, and an unbonding
+ * period longer than a bond's longest time at stake. Returns why it is refused, or null once written.
+ * `s` addresses the market's storage (its account is the default of load/store).
+ */
+export async function setMarketParam(
+  s: Pick<ModuleCall, "load" | "store">,
+  name: keyof MarketParams,
+  value: bigint,
+  dryRun = false,
+): Promise<string | null> {
+  const p = await new ParamReader(s).all();
+  if (p.minWorkerStake === 0n) return "the market is not configured";
+  if (name === "feeRecipient") {
+    if (value === 0n || value >= 2n ** 160n) return "market.feeRecipient must be a non-zero address";
+    p.feeRecipient = uintWord(value).slice(12);
+  } else {
+    const [min, max] = MARKET_PARAM_BOUNDS[name];
+    if (value < min || value > max) return `market.${name} must be between ${min} and ${max}`;
+    (p as unknown as Record<string, bigint>)[name] = value;
+  }
+  if (p.minWindow > p.maxWindow) return "market.minWindow must not exceed market.maxWindow";
+  if (p.unbondingPeriod <= 4n * p.maxWindow + p.disputeWindow) {
+    return "market.unbondingPeriod must exceed 4 × maxWindow + disputeWindow";
+  }
+  if (dryRun) return null;
+  await s.store(P.minWorkerStake, p.minWorkerStake);
+  await s.store(P.minClaimBond, p.minClaimBond);
+  await s.store(P.challengeBond, p.challengeBond);
+  await s.store(P.learnRewardPerJob, p.learnRewardPerJob);
+  await s.store(P.config, packConfig(p));
+  await s.store(P.tail, p.unbondingPeriod | (wordToBigInt(p.feeRecipient) << 64n));
+  return null;
 }

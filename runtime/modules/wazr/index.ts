@@ -13,6 +13,7 @@ import {
 } from "../erc20Events.js";
 import { type FunctionDef, type ModuleCall, namedSlot, storageSlot } from "../host.js";
 import { MODULE_ADDRESS, moduleAddress, type NativeModule } from "../registry.js";
+import type { ModuleState } from "../state.js";
 
 /**
  * WAZR (`0x…0A01`): the native coin $AZR seen as an ERC-20. Balances ARE the native account
@@ -22,6 +23,8 @@ import { MODULE_ADDRESS, moduleAddress, type NativeModule } from "../registry.js
 export const WAZR_ADDRESS = moduleAddress(MODULE_ADDRESS.wazr);
 
 const SUPPLY_SLOT = namedSlot("azora.wazr.totalSupply");
+/** Where `totalSupply()` lives in WAZR's storage. */
+export const WAZR_SUPPLY_SLOT = SUPPLY_SLOT;
 const ALLOWANCES = namedSlot("azora.wazr.allowances");
 const allowanceSlot = (owner: Uint8Array, spender: Uint8Array) => storageSlot(ALLOWANCES, owner, spender);
 
@@ -129,6 +132,25 @@ export async function burnNative(call: ModuleCall, from: Address, amount: bigint
     uintWord(amount),
     WAZR_ADDRESS,
   );
+}
+
+/**
+ * Creates `amount` AZR in `to` (staking's inflation) or destroys it from `from` (a slash), keeping
+ * `totalSupply()` the sum of all balances; logs `Transfer` from/to the zero address at WAZR's address.
+ * Works in a transaction and in a block hook alike.
+ */
+export async function mintNativeSupply(s: ModuleState, to: Address, amount: bigint): Promise<void> {
+  if (amount === 0n) return;
+  await s.adjustNative(to, amount);
+  await s.store(SUPPLY_SLOT, (await s.load(SUPPLY_SLOT, WAZR_ADDRESS)) + amount, WAZR_ADDRESS);
+  s.emit([TRANSFER_TOPIC, addressTopic(new Uint8Array(20)), addressTopic(to.bytes)], uintWord(amount), WAZR_ADDRESS);
+}
+
+export async function burnNativeSupply(s: ModuleState, from: Address, amount: bigint): Promise<void> {
+  if (amount === 0n) return;
+  await s.adjustNative(from, -amount);
+  await s.store(SUPPLY_SLOT, (await s.load(SUPPLY_SLOT, WAZR_ADDRESS)) - amount, WAZR_ADDRESS);
+  s.emit([TRANSFER_TOPIC, addressTopic(from.bytes), addressTopic(new Uint8Array(20))], uintWord(amount), WAZR_ADDRESS);
 }
 
 /** The account write of a burn (as one side of `moveNative`). */

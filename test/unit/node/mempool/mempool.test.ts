@@ -60,6 +60,16 @@ describe("Mempool.add: geth errors", () => {
     });
   });
 
+  it("the gas limit and base-fee floor follow the chain parameters (setChainLimits, after a governance change)", async () => {
+    const { pool } = createPool({ blockGasLimit: 30_000n, minBaseFeePerGas: 5n * GWEI });
+    const big = await pooledTx(alice, { gasLimit: 40_000n, maxFee: 5n * GWEI, tip: 1n });
+    await expectMempoolError(pool.add(big), MempoolErrorCode.GAS_LIMIT_EXCEEDED, "exceeds block gas limit");
+    pool.setChainLimits({ blockGasLimit: 50_000n, minBaseFeePerGas: 6n * GWEI });
+    await expectMempoolError(pool.add(big), MempoolErrorCode.UNDERPRICED, "transaction underpriced");
+    const priced = await pooledTx(alice, { gasLimit: 40_000n, maxFee: 6n * GWEI, tip: 1n });
+    await expect(pool.add(priced)).resolves.toMatchObject({ status: "pending" });
+  });
+
   it("nonce too low", async () => {
     const { pool, state } = createPool();
     state.setNonce(A, 3n);

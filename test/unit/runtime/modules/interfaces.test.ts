@@ -3,9 +3,11 @@ import { join } from "node:path";
 import { Interface, type InterfaceAbi } from "ethers";
 import { describe, expect, it } from "vitest";
 import { loadArtifact } from "../../../../contracts/artifacts.js";
+import { governanceModule } from "../../../../runtime/modules/governance/index.js";
 import { marketModule } from "../../../../runtime/modules/market/index.js";
 import { modelRegistryModule } from "../../../../runtime/modules/models/index.js";
 import type { NativeModule } from "../../../../runtime/modules/registry.js";
+import { stakingModule } from "../../../../runtime/modules/staking/index.js";
 
 /**
  * The native modules against their Solidity interfaces (compiled by solc, never hand-copied): every
@@ -18,6 +20,8 @@ const ROOT = join(import.meta.dirname, "../../../..");
 const cases: [string, NativeModule, string, string[]][] = [
   ["IJobMarket", marketModule, "runtime/modules/market", ["errors.ts", "events.ts"]],
   ["IModelRegistry", modelRegistryModule, "runtime/modules/models", ["index.ts"]],
+  ["IStaking", stakingModule, "runtime/modules/staking", ["errors.ts", "events.ts"]],
+  ["IGovernance", governanceModule, "runtime/modules/governance", ["errors.ts", "events.ts"]],
 ];
 
 describe.each(cases)("%s", (name, module, dir, sources) => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Input } from "../../../../consensus/core/types.js";
-import { decodeWalInput, encodeWalInput } from "../../../../node/consensus/walCodec.js";
+import { decodeWalInput, encodeWalInput } from "../../../../consensus/driver/walCodec.js";
 import { AssertionError } from "../../../../runtime/lib/assert.js";
 import { CodecError } from "../../../../runtime/primitives/codecError.js";
 import { rlpEncode } from "../../../../runtime/primitives/rlpCodec.js";

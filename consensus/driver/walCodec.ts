@@ -1,5 +1,4 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
-import type { CoreProposal, CoreVote, Input, TimeoutKind, VoteKind } from "../../consensus/core/types.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import {
@@ -10,6 +9,7 @@ import {
   rlpDecodeList,
   rlpEncode,
 } from "../../runtime/primitives/rlpCodec.js";
+import type { CoreProposal, CoreVote, Input, TimeoutKind, VoteKind } from "../core/types.js";
 
 /**
  * Bytes of one WAL record: a consensus `Input` (consensus/core/types.ts) plus optional opaque bytes

@@ -1,0 +1,168 @@
+import {
+  type AppPort,
+  type ClockPort,
+  ConsensusDriver,
+  type ConsensusMetrics,
+  type DriverStatus,
+  type HeightTiming,
+  type InboundVerdict,
+  type NetworkPort,
+  type ParamsPort,
+} from "../../consensus/driver/index.js";
+import type { FutureBufferLimits, MessageLimits } from "../../consensus/messages/index.js";
+import type { Logger } from "../../runtime/lib/logger.js";
+import type { ConsensusTiming } from "../../runtime/params.js";
+import type { Chain } from "../chain/chain.js";
+import type { Ed25519Verifier } from "../crypto/ed25519.js";
+import type { Mempool } from "../mempool/index.js";
+import { GossipAction, GossipActionError, type P2PNetwork } from "../network/index.js";
+import { BlockSync, type SyncMetrics, SyncServer } from "../sync/index.js";
+import type { ChainApp } from "./app.js";
+import type { GuardedSigner } from "./signer.js";
+import type { ConsensusWAL } from "./wal.js";
+
+/**
+ * The node's side of the consensus driver's ports (consensus/driver/ports.ts): the chain and its app,
+ * the mempool, libp2p, the WAL and signer files, the wall clock and block sync. Only wiring: the driver
+ * owns the policy.
+ */
+export interface ConsensusModules {
+  chain: Chain;
+  app: ChainApp;
+  mempool: Mempool;
+  network: P2PNetwork;
+  /** null on a full node (follows the chain, never signs). */
+  signer: GuardedSigner | null;
+  wal: ConsensusWAL | null;
+  verifier: Ed25519Verifier;
+  log: Logger;
+  onStep?: (s: { height: bigint; round: number; step: string }) => void;
+  onHalt?: (reason: string) => void;
+  metrics?: ConsensusMetrics | null;
+  syncMetrics?: SyncMetrics | null;
+  /** Overrides of the message admission bounds (tests). */
+  messageLimits?: Partial<MessageLimits>;
+  futureBufferLimits?: Partial<FutureBufferLimits>;
+}
+
+/** Wall-clock time and `setTimeout` timers. */
+export const systemClock: ClockPort = {
+  nowMs: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return () => clearTimeout(t);
+  },
+};
+
+/** Genesis / governance timing in the shape the state machine uses. */
+export function heightTiming(c: ConsensusTiming): HeightTiming {
+  return {
+    emptyBlockIntervalMs: c.emptyBlockIntervalMs,
+    timeouts: {
+      proposeMs: c.timeoutProposeMs,
+      proposeDeltaMs: c.timeoutProposeDeltaMs,
+      prevoteMs: c.timeoutPrevoteMs,
+      prevoteDeltaMs: c.timeoutPrevoteDeltaMs,
+      precommitMs: c.timeoutPrecommitMs,
+      precommitDeltaMs: c.timeoutPrecommitDeltaMs,
+    },
+  };
+}
+
+/** THE mapping from the driver's verdict on a peer's message to libp2p's (accept, or an error that says ignore/reject). */
+function toGossipResult(v: InboundVerdict): void {
+  if (v.action === "accept") return;
+  throw new GossipActionError(v.action === "reject" ? GossipAction.REJECT : GossipAction.IGNORE, {
+    code: v.code,
+    reason: v.reason,
+  });
+}
+
+/** Builds the consensus driver of a network node and connects it to libp2p. */
+export function createConsensus(m: ConsensusModules): {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): DriverStatus;
+} {
+  const { chain, app, mempool, network } = m;
+  const appPort: AppPort = {
+    headHeight: () => chain.head.header.number,
+    commitAt: (height) => chain.db.getCommit(height),
+    hasPendingWork: () => mempool.stats().pending > 0,
+    onPendingWork: (cb) => mempool.onPending(cb),
+    buildValue: async (req) =>
+      (
+        await app.buildProposal({
+          proposer: req.proposer,
+          timestamp: req.timestamp,
+          lastCommit: req.lastCommit,
+          budgetMs: req.budgetMs,
+        })
+      ).block,
+    validateValue: async (block, proposer) => {
+      const r = await app.processProposal(block, proposer);
+      return r.valid ? { valid: true } : { valid: false, reason: r.reason };
+    },
+    finalize: async (block, commit, proposer) => {
+      await app.finalize(block, commit, proposer);
+    },
+    addEvidence: (e) => app.addEvidence(e),
+    reset: () => app.reset(),
+    haltReason: (height) => chain.upgrades.haltReason(height),
+  };
+  const networkPort: NetworkPort = {
+    publish: (topic, data) => network.publish(topic, data),
+    sendDirect: (peer, topic, data) => network.sendDirect(peer, topic, data),
+    peers: () => network.peers().map((p) => p.id),
+  };
+  const params: ParamsPort = { timing: (height) => heightTiming(chain.params.at(height).consensus) };
+  const driver = new ConsensusDriver(
+    { chainId: chain.spec.chainId, messageLimits: m.messageLimits, futureBufferLimits: m.futureBufferLimits },
+    {
+      app: appPort,
+      network: networkPort,
+      clock: systemClock,
+      signer: m.signer,
+      wal: m.wal,
+      schedule: chain.validators,
+      params,
+      verifier: m.verifier,
+      createSync: ({ apply, onIdle }) =>
+        new BlockSync(
+          { chainId: chain.spec.chainId },
+          {
+            network: {
+              peerIds: () => network.peers().map((p) => p.id),
+              requestStatus: (peer) => network.requestStatus(peer),
+              requestBlocks: (peer, from, count) => network.requestBlocks(peer, from, count),
+              penalize: (peer, points, reason) => network.penalize(peer, points, reason),
+            },
+            chain: { headHeight: () => chain.head.header.number, apply },
+            schedule: chain.validators,
+            verifier: m.verifier,
+            log: m.log.child({ module: "sync" }),
+            now: Date.now,
+            metrics: m.syncMetrics,
+            onIdle,
+          },
+        ),
+      log: m.log,
+      metrics: m.metrics,
+      onStep: m.onStep,
+      onHalt: m.onHalt,
+    },
+  );
+  const server = new SyncServer(chain);
+  return {
+    async start() {
+      network.onGossip("proposal", async (data, from) => toGossipResult(driver.receive("proposal", data, from)));
+      network.onGossip("vote", async (data, from) => toGossipResult(driver.receive("vote", data, from)));
+      network.onGossip("evidence", async (data, from) => toGossipResult(driver.receive("evidence", data, from)));
+      network.handleBlockRequests((from, count) => server.blocks(from, count));
+      network.handleStatus(() => server.status());
+      await driver.start();
+    },
+    stop: () => driver.stop(),
+    status: () => driver.status(),
+  };
+}
