@@ -204,6 +204,8 @@ export class ConsensusDriver {
       this.halt(halt);
       return;
     }
+    // Read before anything of the new height is set up: no await between that and the core's configuration.
+    const decided = height === 1n ? undefined : await this.m.app.commitAt(height - 1n);
     const validators = this.m.schedule.validators(height);
     assert(validators !== null, `validators of height ${height} are settled when it starts`);
     const set = this.m.schedule.setAt(height);
@@ -211,7 +213,7 @@ export class ConsensusDriver {
     const timing = this.m.params.timing(height);
     this.cancelTimers();
     this.h = new HeightState(height, validators, set, self, timing, this.m.clock.nowMs());
-    this.latePrecommits.reset(height - 1n);
+    this.latePrecommits.reset(height - 1n, decided);
     // One core for the node's life: its startHeight keeps the previous height's votes, so a late vote
     // of that height (which onVote still accepts) that conflicts with an earlier one yields evidence.
     if (this.core === null) this.core = new ConsensusCore({ self, timeouts: timing.timeouts }, set);

@@ -13,36 +13,47 @@ import type { SignedVote } from "../wire.js";
  */
 export class LatePrecommits {
   private height = 0n;
+  /** The decided block and round (from the stored certificate): only precommits for them can join it. */
+  private target: { round: number; blockHash: Uint8Array } | null = null;
   private readonly byValidator = new Map<number, SignedVote>();
 
-  /** Starts collecting for `height` (the height just decided), dropping what was held for another. */
-  reset(height: bigint): void {
-    if (height === this.height) return;
+  /**
+   * Starts collecting for `height` (the height just decided), whose certificate this node stored as
+   * `stored` (none: nothing is collected), dropping what was held for another height.
+   */
+  reset(height: bigint, stored: Uint8Array | undefined): void {
     this.height = height;
     this.byValidator.clear();
+    this.target = null;
+    if (stored === undefined || stored.length === 0) return;
+    const cert = decodeCommit(stored);
+    if (cert.height === height) this.target = { round: cert.round, blockHash: cert.blockHash };
   }
 
-  /** Keeps a verified vote if it is a non-nil precommit of the collected height (first one per validator). */
+  /** Keeps a verified vote if it is a precommit of the collected height for the decided block and round. */
   record(v: SignedVote): void {
-    if (v.type !== VoteType.Precommit || v.height !== this.height || v.blockHash === null) return;
-    if (!this.byValidator.has(v.validatorIndex)) this.byValidator.set(v.validatorIndex, v);
+    const t = this.target;
+    if (t === null || v.type !== VoteType.Precommit || v.height !== this.height || v.round !== t.round) return;
+    if (v.blockHash === null || !equalsBytes(v.blockHash, t.blockHash)) return;
+    this.byValidator.set(v.validatorIndex, v);
   }
 
   /**
-   * The stored certificate `encoded` with the late precommits for its block and round added (sorted by
-   * validator index, so every node that holds the same votes carries the same bytes); `encoded` itself
-   * when there is nothing to add.
+   * The stored certificate `encoded` with the late precommits added (sorted by validator index, so
+   * every node that holds the same votes carries the same bytes); `encoded` itself when there is
+   * nothing to add or it is not the certificate of the collected height, block and round.
    */
   extend(encoded: Uint8Array): Uint8Array {
-    if (encoded.length === 0 || this.byValidator.size === 0) return encoded;
+    const t = this.target;
+    if (encoded.length === 0 || t === null || this.byValidator.size === 0) return encoded;
     const cert = decodeCommit(encoded);
-    if (cert.height !== this.height) return encoded;
+    if (cert.height !== this.height || cert.round !== t.round || !equalsBytes(cert.blockHash, t.blockHash)) {
+      return encoded;
+    }
     const have = new Set(cert.signatures.map((s) => s.validatorIndex));
     const added: CommitCertificate["signatures"] = [];
     for (const v of this.byValidator.values()) {
-      if (have.has(v.validatorIndex) || v.round !== cert.round) continue;
-      if (v.blockHash === null || !equalsBytes(v.blockHash, cert.blockHash)) continue;
-      added.push({ validatorIndex: v.validatorIndex, signature: v.signature });
+      if (!have.has(v.validatorIndex)) added.push({ validatorIndex: v.validatorIndex, signature: v.signature });
     }
     if (added.length === 0) return encoded;
     const signatures = [...cert.signatures, ...added].sort((a, b) => a.validatorIndex - b.validatorIndex);
