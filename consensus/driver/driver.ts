@@ -13,6 +13,7 @@ import { EvidenceReporter } from "./evidence.js";
 import { HeightState } from "./height.js";
 import { type Admitted, Inbound } from "./inbound.js";
 import { InputQueue } from "./inputQueue.js";
+import { LatePrecommits } from "./latePrecommits.js";
 import type {
   AppPort,
   BlockSyncFactory,
@@ -105,6 +106,8 @@ export class ConsensusDriver {
   private cancelTick: (() => void) | null = null;
   private unsubscribeWork: (() => void) | null = null;
   private lastCommitAtMs: number;
+  /** Precommits of the previous height that came after its decision: added to the certificate we carry. */
+  private readonly latePrecommits = new LatePrecommits();
   /** While replaying the WAL: a getValue is answered after the replay (from the log if it holds the value). */
   private replaying = false;
   private deferredGetValue: { height: bigint; round: number } | null = null;
@@ -201,6 +204,8 @@ export class ConsensusDriver {
       this.halt(halt);
       return;
     }
+    // Read before anything of the new height is set up: no await between that and the core's configuration.
+    const decided = height === 1n ? undefined : await this.m.app.commitAt(height - 1n);
     const validators = this.m.schedule.validators(height);
     assert(validators !== null, `validators of height ${height} are settled when it starts`);
     const set = this.m.schedule.setAt(height);
@@ -208,6 +213,7 @@ export class ConsensusDriver {
     const timing = this.m.params.timing(height);
     this.cancelTimers();
     this.h = new HeightState(height, validators, set, self, timing, this.m.clock.nowMs());
+    this.latePrecommits.reset(height - 1n, decided);
     // One core for the node's life: its startHeight keeps the previous height's votes, so a late vote
     // of that height (which onVote still accepts) that conflicts with an earlier one yields evidence.
     if (this.core === null) this.core = new ConsensusCore({ self, timeouts: timing.timeouts }, set);
@@ -340,6 +346,7 @@ export class ConsensusDriver {
     const h = this.current();
     if (v.height !== h.height && v.height !== h.height - 1n) return;
     if (v.height === h.height) h.messages.recordPeerVote(v, raw, this.m.clock.nowMs(), () => this.usefulRounds());
+    else this.latePrecommits.record(v);
     const vote: CoreVote = {
       kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
       height: v.height,
@@ -444,7 +451,9 @@ export class ConsensusDriver {
   private async buildValue(height: bigint, round: number): Promise<void> {
     const h = this.current();
     if (h.self === null) return;
-    const lastCommit = height === 1n ? EMPTY : ((await this.m.app.commitAt(height - 1n)) ?? EMPTY);
+    const stored = height === 1n ? EMPTY : ((await this.m.app.commitAt(height - 1n)) ?? EMPTY);
+    // The certificate as decided plus the precommits that came later (still this proposal's to carry).
+    const lastCommit = this.latePrecommits.extend(stored);
     const block = await this.m.app.buildValue({
       height,
       round,

@@ -17,26 +17,34 @@ import {
   StakingClient,
   VoteOption,
 } from "../../services/client/stakingClient.js";
-import { DEV_KEYS } from "../utils/devnode.js";
+import { DEV_KEYS, runCLI } from "../utils/devnode.js";
 import { type NetNode, rpc, TestNetwork, waitFor } from "../utils/network.js";
 
 /**
  * The validator set as a function of stake, on real `azora` processes (issue 12): `azora init
  * --validators 4 --full-nodes 2`, validator 3's node never started (this process signs with its key).
- * One chain, in order: validator 3 double-signs and is slashed and tombstoned; node 4 (a full node)
- * stakes in and signs from the next epoch; a governance proposal raises the block gas limit and lowers
- * the base-fee floor, applied at one height on all four signing nodes; node 5 syncs from genesis across
- * those set and parameter changes to the same blocks and state roots.
+ * One chain, in order: validator 3 (with a delegator) double-signs and is slashed and tombstoned; node 4
+ * (a full node) stakes in and signs from the next epoch; a governance proposal raises the block gas
+ * limit and lowers the base-fee floor, applied at one height on all four signing nodes; node 4, stopped,
+ * is jailed for downtime and returns after `azora validator unjail`; node 4 undelegates below the
+ * minimum self-stake and leaves the set; node 5 syncs from genesis across those set and parameter
+ * changes to the same blocks and state roots; last, a software-upgrade proposal stops every node at its
+ * height with the message (which ends the network).
  *
  * The genesis is `azora init`'s with shorter periods (edited before any node starts): epochs of 10
- * blocks, a 40 s voting period, a 1 s timelock, and a downtime window long enough that validator 3's
- * absence is not punished before its double-sign is (downtime is covered by the ledger tests).
+ * blocks, a 40 s voting period, a 1 s timelock, a 5 s downtime jail, and a 40-block downtime window:
+ * short enough to jail a stopped validator in about 20 blocks, long enough that validator 3's absence
+ * from the start (it missed every block) is not punished before its double-sign is, a few blocks in.
  */
 
 const AZR = 10n ** 18n;
 const EPOCH = 10;
 const NEW_GAS_LIMIT = 70_000_000n;
 const NEW_MIN_BASE_FEE = 1n;
+const DOWNTIME_WINDOW = 40;
+/** Delegates to validator 3 before it double-signs. */
+const DELEGATOR = 6;
+const DELEGATED = 1n * AZR;
 
 let net: TestNetwork;
 let byzantine: P2PNetwork | null = null;
@@ -69,7 +77,8 @@ beforeAll(async () => {
   for (const n of net.nodes) {
     editJSON<GenesisJSON>(join(n.home, "genesis.json"), (g) => {
       g.modules.staking.epochLength = EPOCH;
-      g.modules.staking.signedBlocksWindow = 10_000;
+      g.modules.staking.signedBlocksWindow = DOWNTIME_WINDOW;
+      g.modules.staking.downtimeJailSeconds = 5;
       g.modules.governance.votingPeriod = 40;
       g.modules.governance.timelock = 1;
     });
@@ -96,11 +105,14 @@ afterAll(async () => {
 }, 60_000);
 
 describe("validator set from stake", () => {
-  it("a validator that double-signs is slashed 5 %, tombstoned and leaves the set; its self-delegation drops by the fraction", async () => {
+  it("a validator that double-signs is slashed 5 %, tombstoned and leaves the set; its delegators' stakes drop by the fraction", async () => {
     const node3 = net.node(3);
     const byzIndex = net.validatorIndexOf(3);
     const before = await staking().validator(operator(3));
     expect(before).toMatchObject({ active: true, jailed: false, tombstoned: false, tokens: 10n * AZR });
+    // A small delegation: validator 3 never signs, and the three others must keep more than 2/3 of the power.
+    await new StakingClient(wallet(DELEGATOR)).delegate(operator(3), DELEGATED);
+    expect((await staking().delegation(operator(DELEGATOR), operator(3))).amount).toBe(DELEGATED);
 
     // Validator 3's node, run here with its libp2p identity (the others dial it), to gossip two prevotes.
     const heardFrom = new Set<string>();
@@ -149,10 +161,12 @@ describe("validator set from stake", () => {
       250,
     );
     expect(after.jailed).toBe(true);
-    expect(after.tokens).toBe((10n * AZR * 95n) / 100n);
+    expect(after.tokens).toBe(((10n * AZR + DELEGATED) * 95n) / 100n);
     expect(after.power).toBe(0n);
     const own = await staking().delegation(operator(3), operator(3));
     expect(own.amount).toBe((10n * AZR * 95n) / 100n);
+    const delegated = await staking().delegation(operator(DELEGATOR), operator(3));
+    expect(delegated.amount).toBe((DELEGATED * 95n) / 100n);
     // Tombstoned is for ever: unjail is refused by name.
     await expect(new StakingClient(wallet(3)).unjail()).rejects.toThrow(/ValidatorTombstoned/);
     await byzantine.stop();
@@ -256,6 +270,80 @@ describe("validator set from stake", () => {
     }
   }, 300_000);
 
+  it("a stopped validator is jailed for downtime (slashed 1 %) and returns after `azora validator unjail`", async () => {
+    const node4 = net.node(4);
+    const before = await staking().validator(operator(4));
+    expect(before).toMatchObject({ active: true, jailed: false });
+    await node4.stop();
+    // Missing half of the 40-block window; the three others hold 3/4 of the power and go on.
+    const jailed = await waitFor(
+      "node 4 jailed for downtime",
+      async () => {
+        const v = await staking().validator(operator(4));
+        return v.jailed ? v : undefined;
+      },
+      240_000,
+      500,
+    );
+    expect(jailed.tombstoned).toBe(false);
+    expect(jailed.tokens).toBe((before.tokens * 99n) / 100n);
+    await node4.start(240_000);
+    await waitFor(
+      `the chain past node 4's jail (until ${jailed.jailedUntil})`,
+      async () => {
+        const head = await provider(net.node(0)).getBlock("latest");
+        return head !== null && BigInt(head.timestamp) > jailed.jailedUntil;
+      },
+      120_000,
+      500,
+    );
+    // The operator's key as a file (--dev-account is for the devnet's chain id only).
+    const keyFile = join(node4.home, "operator.key");
+    writeFileSync(keyFile, `${DEV_KEYS[4]}\n`, { mode: 0o600 });
+    const run = await runCLI(["validator", "unjail", "--key-file", keyFile, "--rpc", net.node(0).url], 300_000);
+    expect(run.code, run.output).toBe(0);
+    const unjailedBy = await net.node(0).height();
+    await waitFor(
+      "node 4 active and signing again",
+      async () => {
+        const v = await staking().validator(operator(4));
+        const s = await node4.status();
+        return v.active && !v.jailed && s.mode === "validator" && BigInt(s.lastSignedHeight) > unjailedBy;
+      },
+      240_000,
+      500,
+    );
+  }, 600_000);
+
+  it("a validator that undelegates below the minimum self-stake leaves the set at the next epoch", async () => {
+    const node4 = net.node(4);
+    const own = await staking().delegation(operator(4), operator(4));
+    // genesis minSelfStake is 1 AZR: keep half of it.
+    const receipt = await new StakingClient(wallet(4)).undelegate(operator(4), own.amount - AZR / 2n);
+    const at = BigInt(receipt.blockNumber);
+    const left = await waitFor(
+      "node 4 out of the set",
+      async () => {
+        const v = await staking().validator(operator(4));
+        const s = await node4.status();
+        return !v.active && s.mode === "full node" ? v : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(left.power).toBe(0n);
+    expect(left.jailed).toBe(false);
+    // It signs nothing more.
+    const stoppedAt = BigInt((await node4.status()).lastSignedHeight);
+    // The set of 0, 1 and 2 goes on without it.
+    await net.waitForHeight(
+      [0, 1, 2].map((i) => net.node(i)),
+      at + BigInt(2 * EPOCH) + 3n,
+      120_000,
+    );
+    expect(BigInt((await node4.status()).lastSignedHeight)).toBe(stoppedAt);
+  }, 300_000);
+
   it("a new node syncs from genesis across the set and parameter changes to the same blocks and state roots", async () => {
     const target = await net.node(0).height();
     const fresh = net.node(5);
@@ -266,6 +354,39 @@ describe("validator set from stake", () => {
     expect(ours.map((b) => b.stateRoot)).toEqual(theirs.map((b) => b.stateRoot));
     expect((await fresh.status()).mode).toBe("full node");
   }, 660_000);
+
+  // Last: it stops the network.
+  it("a software-upgrade proposal stops every node at its height with the message", async () => {
+    const gov = (i: number) => new GovernanceClient(wallet(i));
+    const running = [0, 1, 2, 4, 5].map((i) => net.node(i));
+    // Far enough ahead for the 40 s voting period and the timelock at about a block a second.
+    const upgradeAt = (await net.node(0).height()) + 90n;
+    const { id } = await gov(0).propose(
+      [{ kind: ActionKind.SoftwareUpgrade, key: "v99", value: upgradeAt, target: ZERO, info: "99.0.0" }],
+      "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+      10n * AZR,
+    );
+    await Promise.all([0, 1, 2].map((i) => gov(i).vote(id, VoteOption.Yes)));
+    await waitFor(
+      `proposal ${id} passed and past its timelock`,
+      async () => {
+        const p = await gov(0).proposal(id);
+        const head = await provider(net.node(0)).getBlock("latest");
+        return p.status === ProposalStatus.Passed && head !== null && BigInt(head.timestamp) >= p.executableAt;
+      },
+      120_000,
+      500,
+    );
+    await gov(5).execute(id);
+    expect((await gov(0).proposal(id)).status).toBe(ProposalStatus.Executed);
+    // In the JSON log the quotes are escaped; on stderr they are not.
+    const message = new RegExp(`software upgrade \\\\?"v99\\\\?" is required from height ${upgradeAt}`);
+    for (const n of running) {
+      await waitFor(`node${n.index} stopped at height ${upgradeAt}`, async () => !n.running, 240_000, 500);
+      expect(n.output(), `node${n.index}`).toMatch(message);
+      expect(n.output(), `node${n.index}`).toContain("the chain needs 99.0.0 or later");
+    }
+  }, 600_000);
 });
 
 const ZERO = "0x0000000000000000000000000000000000000000";

@@ -163,6 +163,8 @@ export interface SimChainRules {
   validatorUpdates(height: bigint): ValidatorUpdate[];
   /** Why this node must stop before `height` (a software upgrade), or null. */
   haltReason(height: bigint): string | null;
+  /** Transactions always wait (every height starts at once); false: heights start after the empty-block interval. */
+  busy: boolean;
   /** Resolves after the app's build time (virtual; never, if the node crashes meanwhile). */
   buildDelay(): Promise<void>;
   /** A block this node committed (agreement and validity checkers). */
@@ -209,7 +211,7 @@ export class SimApp implements AppPort {
   }
 
   hasPendingWork(): boolean {
-    return true; // a busy chain: every height starts at once
+    return this.rules.busy; // a busy chain: every height starts at once
   }
 
   onPendingWork(): () => void {

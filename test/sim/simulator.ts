@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
+import { decodeCommit } from "../../consensus/commit.js";
 import type { TimeoutParams } from "../../consensus/core/types.js";
 import { ConsensusDriver, type ConsensusTopic, type SyncedBlock } from "../../consensus/driver/index.js";
 import { genesisValidators, type HeightValidators, nextValidators } from "../../consensus/validators/updates.js";
+import { VoteType } from "../../consensus/vote.js";
+import { decodeSignedVote } from "../../consensus/wire.js";
 import { BinaryHeap } from "../../node/mempool/heap.js";
 import { ReqRespError, ReqRespErrorCode, type ReqRespProtocol } from "../../node/network/index.js";
 import { BAN_PENALTY_POINTS, GOSSIP_REJECT_PENALTY, PeerBans, PeerPenalties } from "../../node/network/scoring.js";
@@ -71,6 +74,16 @@ export interface SimOptions {
    * before processing that height — nothing signed or executed there, not even from block sync.
    */
   upgrade?: { height: number; oldNodes?: number[] };
+  /**
+   * A slow validator: `node`'s precommits reach everyone `extraDelayMs` later than its other messages,
+   * after the others' precommits made the quorum (with no loss, they always do).
+   */
+  latePrecommitter?: { node: number; extraDelayMs: number };
+  /**
+   * An idle chain: a height starts after the empty-block interval (or when a peer's message of it
+   * arrives), not at once. Default false (a busy chain).
+   */
+  idle?: boolean;
   /** Run until every live honest node has committed this many heights (and at least until minTimeMs). */
   heights: number;
   minTimeMs?: number;
@@ -122,6 +135,8 @@ export class Simulation {
   readonly decidedAt = new Map<bigint, number>();
   /** The validator (node id) named as proposer by each committed block, and the round it was decided in. */
   readonly committedProposer = new Map<bigint, { node: number; round: number }>();
+  /** The validators (node ids) whose precommits for height h − 1 committed block h carries. */
+  readonly carriedSigners = new Map<bigint, number[]>();
   readonly byzantine: Set<number>;
   readonly crypto: SimCrypto;
   events = 0;
@@ -229,6 +244,7 @@ export class Simulation {
     return {
       keys: this.crypto,
       validatorUpdates: (h) => this.updatesByHeight.get(h) ?? [],
+      busy: this.opts.idle !== true,
       haltReason: (h) => {
         const u = this.opts.upgrade;
         if (u === undefined || h < BigInt(u.height) || !(u.oldNodes ?? [n.id]).includes(n.id)) return null;
@@ -265,6 +281,13 @@ export class Simulation {
         ),
         round,
       });
+      if (block.body.lastCommit.length > 0) {
+        const parent = this.setOf(h - 1n).validators;
+        this.carriedSigners.set(
+          h,
+          decodeCommit(block.body.lastCommit).signatures.map((x) => this.nodeOf(parent[x.validatorIndex].publicKey)),
+        );
+      }
     } else if (agreed !== id && !this.byzantine.has(node)) {
       this.fail(`agreement: node ${node} committed ${id} at height ${h}, another node committed ${agreed}`);
     }
@@ -437,7 +460,13 @@ export class Simulation {
     if (this.adversary.heldBack(to, topic, data)) return;
     if (this.rng.chance(this.opts.dropProbability)) return;
     const copies = this.rng.chance(this.opts.duplicateProbability) ? 2 : 1;
-    for (let c = 0; c < copies; c++) this.at(this.now + this.delay(), () => this.deliver(from, to, topic, data, mode));
+    const late = this.opts.latePrecommitter;
+    const extra =
+      late !== undefined && late.node === from && topic === "vote" && decodeSignedVote(data).type === VoteType.Precommit
+        ? late.extraDelayMs
+        : 0;
+    for (let c = 0; c < copies; c++)
+      this.at(this.now + this.delay() + extra, () => this.deliver(from, to, topic, data, mode));
   }
 
   /** Gossip from `from` to every peer. */
