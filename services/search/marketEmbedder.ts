@@ -3,7 +3,7 @@ import { type InputHost, JobStatus, type MarketClient, type TokenName } from "..
 import { EMBED_BATCH, type Embedder } from "./embedder.js";
 
 /** The part of the market client bulk embedding uses (a fake in unit tests). */
-export type EmbedMarket = Pick<MarketClient, "postMany" | "waitFor" | "result" | "acceptMany">;
+export type EmbedMarket = Pick<MarketClient, "postMany" | "waitFor" | "result" | "acceptMany" | "cancel">;
 
 /** Jobs per `postMany` / `acceptMany` transaction (the market's batch limit). */
 export const JOBS_PER_TX = 64;
@@ -78,6 +78,9 @@ export function createMarketEmbedder(o: MarketEmbedderOptions): Embedder {
         })
       ).status;
     } catch (e) {
+      // Unclaimed: cancel it, so the escrow comes back. Claimed: the worker may still deliver; the market
+      // refunds it once its delivery window passes (`azora job reclaim <id>`).
+      await o.market.cancel(id).catch(() => log?.warn("embedding job not cancelled", { job: id.toString() }));
       throw new Fallback("timeout", e instanceof Error ? e.message : String(e));
     }
     if (status !== JobStatus.Submitted) throw new Fallback("refunded", `job is ${JobStatus[status]}`);

@@ -47,6 +47,7 @@ function fakeMarket(behaviour: (job: number) => Behaviour, opts: { postFails?: b
   const posted: PostJobOptions[] = [];
   const postCalls: number[] = [];
   const accepted: bigint[][] = [];
+  const cancelled: bigint[] = [];
   const textsOf = (id: bigint) => JSON.parse(new TextDecoder().decode(posted[Number(id)].input as Uint8Array)).texts;
   const market: EmbedMarket = {
     async postMany(os) {
@@ -71,12 +72,16 @@ function fakeMarket(behaviour: (job: number) => Behaviour, opts: { postFails?: b
       if (b === "short") rows = rows.slice(1);
       return { bytes: encodeEmbeddings(rows, DIMS) } as never;
     },
+    async cancel(id) {
+      cancelled.push(id);
+      return {} as never;
+    },
     async acceptMany(ids) {
       accepted.push(ids);
       return { accepted: ids, skipped: [] } as never;
     },
   };
-  return { market, posted, postCalls, accepted, textsOf };
+  return { market, posted, postCalls, accepted, cancelled, textsOf };
 }
 
 function setup(market: EmbedMarket) {
@@ -130,6 +135,7 @@ describe("market embedder", () => {
     // Every vector is right whichever way it came.
     expect(out.map((v) => Array.from(v))).toEqual(input.map((t) => Array.from(vectorOf(t))));
     expect(m.accepted).toEqual([[0n]]);
+    expect(m.cancelled).toEqual([2n]);
     expect(counted.map((c) => [c.source, c.reason ?? ""])).toEqual([
       ["market", ""],
       ["local", "refunded"],
