@@ -17,7 +17,14 @@ export {
   KIND_MODELS,
   missingModels,
 } from "./handlers.js";
-export { COSINE_MIN, cosine, decodeEmbeddings, embeddingsAgree, MAX_ABS_DIFF } from "./kinds/embed.js";
+export {
+  COSINE_MIN,
+  cosine,
+  decodeEmbeddings,
+  embeddingRowsAgree,
+  embeddingsAgree,
+  MAX_ABS_DIFF,
+} from "./kinds/embed.js";
 export { BOX_TOLERANCE_PX, type OCRLine, ocrResultsAgree } from "./kinds/ocr.js";
 export { FLOAT_ATOL, FLOAT_RTOL, tensorsAgree } from "./kinds/onnx.js";
 export { importONNXEncoder } from "./kinds/onnxEncoder.js";

@@ -39,6 +39,12 @@ interface ServeFlags extends KeyFlags {
   voucherEvery?: number;
   redeemEveryMs?: number;
   modelsDir?: string;
+  bulkEmbeddings?: "local" | "market";
+  bulkMin?: number;
+  embedPrice?: string;
+  embedToken?: "AZR" | "LEARN";
+  embedKeyFile?: string;
+  embedDevAccount?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
 }
@@ -75,6 +81,26 @@ export function registerSearchCommands(program: Command): void {
     .option("--voucher-every <n>", "receipts between voucher requests (default 10)", int("--voucher-every"))
     .option("--redeem-every-ms <ms>", "voucher redemption interval (default 60000)", int("--redeem-every-ms"))
     .option("--models-dir <dir>", "ai/embed model files (default $AZORA_MODELS_DIR or data/models)")
+    .addOption(
+      new Option(
+        "--bulk-embeddings <who>",
+        "who embeds large document batches: local, or market (ai/embed jobs; queries stay local)",
+      ).choices(["local", "market"]),
+    )
+    .option(
+      "--bulk-min <n>",
+      "documents needing vectors in one task to use the bulk embedder (default 64)",
+      int("--bulk-min"),
+    )
+    .option("--embed-price <wei>", "price per ai/embed job of ≤128 texts, wei (default 1e16)", (v) => {
+      if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError("--embed-price must be an integer number of wei");
+      return v;
+    })
+    .addOption(
+      new Option("--embed-token <token>", "token embedding jobs are paid in (default AZR)").choices(["AZR", "LEARN"]),
+    )
+    .option("--embed-key-file <file>", "key that pays for embedding jobs: 0x hex or JSON keystore")
+    .option("--embed-dev-account <n>", "devnet key n pays for embedding jobs", int("--embed-dev-account"))
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(
       new Option("--log-format <format>", "json or pretty (default: pretty on a terminal)").choices(["json", "pretty"]),
@@ -107,6 +133,16 @@ export function registerSearchCommands(program: Command): void {
             voucherEvery: f.voucherEvery,
             redeemEveryMs: f.redeemEveryMs,
           },
+          embeddings: {
+            bulk: f.bulkEmbeddings,
+            bulkMin: f.bulkMin,
+            market: {
+              price: f.embedPrice,
+              token: f.embedToken,
+              keyFile: f.embedKeyFile,
+              devAccount: f.embedDevAccount,
+            },
+          },
           log: { level: f.logLevel, format: f.logFormat },
         },
         file?.baseDir,
@@ -120,7 +156,26 @@ export function registerSearchCommands(program: Command): void {
       const wallet = cfg.payments.enabled ? await walletFrom(keyFlags, cfg.rpc) : undefined;
       const embedder = async () =>
         (await import("../ai-oracle/index.js")).createTextEmbedder({ modelsDir: cfg.modelsDir, logger });
-      const svc = await startSearchService(cfg, { log: logger, version: VERSION, wallet, embedder });
+      let bulk: Parameters<typeof startSearchService>[1]["bulk"];
+      if (cfg.embeddings.bulk === "market") {
+        const { decodeEmbeddings, embeddingRowsAgree, shippedModelId } = await import("../ai-oracle/index.js");
+        const m = cfg.embeddings.market;
+        if (m.keyFile === undefined && m.devAccount === undefined) {
+          throw new InvalidArgumentError(
+            "--bulk-embeddings market needs the key that pays: --embed-key-file <file> (or --embed-dev-account <n>)",
+          );
+        }
+        bulk = {
+          wallet: await walletFrom(
+            { keyFile: m.keyFile, passwordFile: f.passwordFile, devAccount: m.devAccount },
+            cfg.rpc,
+          ),
+          model: shippedModelId("use-lite"),
+          decode: decodeEmbeddings,
+          agree: embeddingRowsAgree,
+        };
+      }
+      const svc = await startSearchService(cfg, { log: logger, version: VERSION, wallet, embedder, bulk });
       console.log(
         `search listening on ${svc.url} (${svc.engine.store.kind}; vectors: ${svc.engine.store.vectorEngine})`,
       );

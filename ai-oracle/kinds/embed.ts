@@ -153,11 +153,13 @@ export function embeddingsAgree(own: Uint8Array, submitted: Uint8Array): boolean
     return false;
   }
   if (a.length !== b.length) return false;
-  return a.every((row, i) => {
-    const o = b[i];
-    if (o.length !== row.length || !o.every(Number.isFinite)) return false;
-    let maxDiff = 0;
-    for (let j = 0; j < row.length; j++) maxDiff = Math.max(maxDiff, Math.abs(row[j] - o[j]));
-    return maxDiff <= MAX_ABS_DIFF && cosine(row, o) >= COSINE_MIN;
-  });
+  return a.every((row, i) => embeddingRowsAgree(row, b[i]));
+}
+
+/** The kind's rule for one row: same length, finite, cosine >= `COSINE_MIN`, largest |difference| <= `MAX_ABS_DIFF`. */
+export function embeddingRowsAgree(row: Float32Array, o: Float32Array): boolean {
+  if (o.length !== row.length || !o.every(Number.isFinite)) return false;
+  let maxDiff = 0;
+  for (let j = 0; j < row.length; j++) maxDiff = Math.max(maxDiff, Math.abs(row[j] - o[j]));
+  return maxDiff <= MAX_ABS_DIFF && cosine(row, o) >= COSINE_MIN;
 }

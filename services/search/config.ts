@@ -60,6 +60,40 @@ export const SearchConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    embeddings: Type.Object(
+      {
+        bulk: Type.Union([Type.Literal("local"), Type.Literal("market")], {
+          default: "local",
+          description:
+            "who embeds large document batches: local (this process) or market (ai/embed jobs, verified; queries stay local)",
+        }),
+        bulkMin: Type.Integer({
+          minimum: 1,
+          default: 64,
+          description: "documents needing vectors in one task from which the bulk embedder is used",
+        }),
+        market: Type.Object(
+          {
+            price: Type.String({
+              pattern: "^[0-9]+$",
+              default: "10000000000000000",
+              description: "wei per job (≤128 texts)",
+            }),
+            token: Type.Union([Type.Literal("AZR"), Type.Literal("LEARN")], { default: "AZR" }),
+            keyFile: Type.Optional(Type.String({ description: "the requester's key (0x hex or JSON keystore)" })),
+            devAccount: Type.Optional(
+              Type.Integer({ minimum: 0, maximum: 9, description: "devnet key n as requester" }),
+            ),
+            timeoutMs: Type.Integer({ minimum: 1000, default: 600_000, description: "wait for a delivery per job" }),
+            publicUrl: Type.Optional(
+              Type.String({ description: "URL workers fetch job inputs from (default: the service's URL)" }),
+            ),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     payments: Type.Object(
       {
         enabled: Type.Boolean({

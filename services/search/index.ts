@@ -3,9 +3,10 @@ import type { PostgresOptions } from "./engine/postgres/pgStore.js";
 import type { SQLiteOptions } from "./engine/sqlite/sqliteStore.js";
 import type { SearchStore } from "./store.js";
 
-export { createMarketEmbedder, EMBED_BATCH, type Embedder } from "./embedder.js";
+export { EMBED_BATCH, type Embedder } from "./embedder.js";
 export { fuseRRF, MAX_LIMIT, RRF_K, SearchEngine, type SearchParams, type SearchResponse } from "./engine.js";
 export { SearchError, SearchErrorCode } from "./errors.js";
+export { createMarketEmbedder, type EmbedMarket, type FallbackReason } from "./marketEmbedder.js";
 export { type Filter, parseFilter } from "./query/filter.js";
 export { type IndexSettings, IndexSettingsSchema, resolveSettings } from "./settings.js";
 export type { Hit, IndexInfo, SearchStore, TaskRow } from "./store.js";

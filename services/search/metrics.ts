@@ -38,6 +38,12 @@ export function createSearchMetrics(register: Registry) {
       labelNames: ["source"] as const,
       registers: [register],
     }),
+    bulkEmbeddings: new Counter({
+      name: "azora_search_bulk_embedded_texts_total",
+      help: "Texts the bulk embedder embedded: source market (bought, verified) or local (fallback), with the reason",
+      labelNames: ["source", "reason"] as const,
+      registers: [register],
+    }),
     receipts: new Counter({
       name: "azora_search_receipts_total",
       help: "Payment receipts by outcome",

@@ -5,11 +5,14 @@
  */
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
-import { JsonRpcProvider, type Wallet } from "ethers";
+import { JsonRpcProvider, NonceManager, type Wallet } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { type InputHost, MarketClient } from "../client/marketClient.js";
 import { paymentsContract } from "../client/payments.js";
+import { registerBlobRoutes } from "../runtime/content/blobRoutes.js";
+import { createFileBlobStore } from "../runtime/content/blobStore.js";
 import type { SearchConfig } from "./config.js";
 import type { Embedder } from "./embedder.js";
 import { SearchEngine } from "./engine.js";
@@ -17,6 +20,7 @@ import { installErrorHandler } from "./http/errors.js";
 import { registerSearchRoutes } from "./http/routes.js";
 import { openStore } from "./index.js";
 import { ChainIndexer } from "./indexer/chainIndexer.js";
+import { createMarketEmbedder } from "./marketEmbedder.js";
 import { createSearchMetrics } from "./metrics.js";
 import { PaidQueries } from "./payments/paidQueries.js";
 
@@ -37,6 +41,16 @@ export async function startSearchService(
     wallet?: Wallet;
     /** Embeds queries and documents (ai-oracle's text embedder, loaded on first use); null: keyword search only. */
     embedder: Embedder | (() => Promise<Embedder>) | null;
+    /**
+     * With `embeddings.bulk: "market"`: the requester's key and the `ai/embed` kind's rules (ai-oracle's
+     * `decodeEmbeddings` and row comparison), which services may not import.
+     */
+    bulk?: {
+      wallet: Wallet;
+      model: string;
+      decode: (bytes: Uint8Array) => Float32Array[];
+      agree: (a: Float32Array, b: Float32Array) => boolean;
+    };
   },
 ): Promise<SearchService> {
   const log = mods.log;
@@ -48,14 +62,59 @@ export async function startSearchService(
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: "azora_search_process_" });
   const metrics = createSearchMetrics(register);
+  const provider = new JsonRpcProvider(cfg.rpc, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
+  provider.pollingInterval = 250;
+
+  // Bulk embedding through the market: job inputs are hosted here (GET /blobs/<cid>), at a URL known after listen.
+  const host: InputHost | null =
+    cfg.embeddings.bulk === "market"
+      ? { store: createFileBlobStore(join(cfg.dataDir, "blobs")), url: cfg.embeddings.market.publicUrl ?? "" }
+      : null;
+  // One local model for queries, small batches, fallbacks and spot checks, loaded on first use.
+  const given = mods.embedder;
+  let localP: Promise<Embedder> | null = null;
+  const local =
+    typeof given === "function"
+      ? () =>
+          (localP ??= given().catch((e) => {
+            localP = null;
+            throw e;
+          }))
+      : given;
+  let bulkEmbedder: { embedder: Embedder; bulkMin: number } | null = null;
+  if (host !== null) {
+    if (mods.bulk === undefined)
+      throw new Error('embeddings.bulk "market" needs the requester\'s key and the ai/embed rules');
+    if (local === null) throw new Error('embeddings.bulk "market" needs the local embedder (fallback, checks)');
+    const bulkLog = log.child({ module: "bulk-embed" });
+    bulkEmbedder = {
+      bulkMin: cfg.embeddings.bulkMin,
+      embedder: createMarketEmbedder({
+        market: new MarketClient(new NonceManager(mods.bulk.wallet.connect(provider))),
+        host,
+        price: BigInt(cfg.embeddings.market.price),
+        token: cfg.embeddings.market.token,
+        model: mods.bulk.model,
+        timeoutMs: cfg.embeddings.market.timeoutMs,
+        local: typeof local === "function" ? local : async () => local,
+        decode: mods.bulk.decode,
+        agree: mods.bulk.agree,
+        logger: bulkLog,
+        onTexts: (source, n, reason) => metrics.bulkEmbeddings.inc({ source, reason: reason ?? "" }, n),
+      }),
+    };
+    bulkLog.info("bulk indexing embeds through the market", {
+      price: cfg.embeddings.market.price,
+      token: cfg.embeddings.market.token,
+      bulkMin: cfg.embeddings.bulkMin,
+    });
+  }
   const engine = new SearchEngine(store, {
-    embedder: mods.embedder,
+    embedder: local,
+    bulkEmbedder,
     logger: log.child({ module: "tasks" }),
     onTask: (t) => metrics.tasks.inc({ type: t.type, status: t.status }),
   });
-  engine.start();
-
-  const provider = new JsonRpcProvider(cfg.rpc, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
   let paid: PaidQueries | null = null;
   if (cfg.payments.enabled) {
     if (mods.wallet === undefined) throw new Error("payments.enabled needs the payee's key (keyFile or devAccount)");
@@ -113,11 +172,15 @@ export async function startSearchService(
     return register.metrics();
   });
   await registerSearchRoutes(app, { engine, metrics, paid, apiKey: cfg.apiKey });
+  if (host !== null) registerBlobRoutes(app, host.store);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   await app.listen({ host: cfg.http.host, port: cfg.http.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : cfg.http.port;
   const url = `http://${cfg.http.host}:${port}`;
+  if (host !== null && host.url === "") host.url = url;
+  // Tasks (left from a previous run, too) start once the service can serve the inputs of their embedding jobs.
+  engine.start();
 
   if (cfg.indexer.enabled) {
     indexer = new ChainIndexer({

@@ -14,10 +14,11 @@ import {
 } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadArtifact } from "../../contracts/artifacts.js";
+import { JobStatus, MarketClient } from "../../services/client/index.js";
 import { PaymentSession, paymentsContract } from "../../services/client/payments.js";
 import { SearchClient, SearchHTTPError } from "../../services/client/searchClient.js";
 import { CLI, DEV_KEYS, type NodeProcess, REPO_ROOT, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
-import { eventually } from "../utils/workers.js";
+import { eventually, spawnWorker } from "../utils/workers.js";
 
 /**
  * Azora Search with real processes: `azora dev`, `azora storage serve` and `azora search serve --index --paid`. A
@@ -461,4 +462,103 @@ describe("azora search with real processes", () => {
     const r = await operator().search("chain", { q: "personal finanse", filter: "kind = nft" });
     expect(r.hits).toHaveLength(1);
   }, 120_000);
+});
+
+describe("bulk indexing through the market (embeddings.bulk: market)", () => {
+  it("buys the vectors of a JSONL file as ai/embed jobs, pays the worker, and a semantic query finds the documents", async () => {
+    // One `azora worker ai/embed` (devnet key 8) and a second search service whose bulk embeddings are paid by
+    // devnet key 9; queries stay local. 130 documents: two jobs (128 + 2 texts) posted in one transaction.
+    const WORKER = 8;
+    const REQUESTER = 9;
+    const price = parseEther("0.002");
+    const worker = await spawnWorker({
+      kinds: ["ai/embed"],
+      rpc: node.url,
+      devAccount: WORKER,
+      dataDir: tempDir("search-e2e-worker"),
+    });
+    const bulk = await start(
+      [
+        "search",
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        tempDir("search-e2e-bulk"),
+        "--rpc",
+        node.url,
+        "--api-key",
+        API_KEY,
+        "--bulk-embeddings",
+        "market",
+        "--bulk-min",
+        "100",
+        "--embed-price",
+        price.toString(),
+        "--embed-dev-account",
+        String(REQUESTER),
+        "--log-format",
+        "json",
+      ],
+      /search listening on (http:\/\/127\.0\.0\.1:\d+)/,
+      "search serve (bulk through the market)",
+    );
+    const market = new MarketClient(provider);
+    const workerAddress = new Wallet(DEV_KEYS[WORKER]).address;
+    try {
+      const jobsBefore = await market.jobCount();
+      const paidBefore = await market.withdrawable(workerAddress, "AZR");
+      const docs = [
+        { id: "garden", title: "Growing tomatoes", body: "Plant seedlings in spring, water them and stake the vines." },
+        { id: "bread", title: "Sourdough at home", body: "Feed the starter, knead the dough and bake in a hot oven." },
+        { id: "stars", title: "Night sky", body: "Telescopes show the rings of Saturn and the moons of Jupiter." },
+        ...Array.from({ length: 127 }, (_, i) => ({
+          id: `ledger-${i}`,
+          title: `Ledger entry ${i}`,
+          body: `Invoice ${i} booked to account ${1000 + i}.`,
+        })),
+      ];
+      const file = join(tempDir("search-e2e-bulk-jsonl"), "library.jsonl");
+      writeFileSync(file, `${docs.map((d) => JSON.stringify(d)).join("\n")}\n`);
+      const settings = JSON.stringify({ embedder: { source: "azora", fields: ["title", "body"] } });
+      const indexed = await runCLI(
+        ["search", "index", "library", file, "--url", bulk.url, "--api-key", API_KEY, "--settings", settings],
+        400_000,
+      );
+      expect(indexed.code, `${indexed.output}\n${bulk.output()}`).toBe(0);
+
+      // The vectors came from the market: two ai/embed jobs this service posted, delivered by the worker, accepted.
+      const jobsAfter = await market.jobCount();
+      const ids = Array.from({ length: Number(jobsAfter - jobsBefore) }, (_, i) => jobsBefore + 1n + BigInt(i));
+      const ours = (await Promise.all(ids.map((id) => market.job(id)))).filter(
+        (j) => j.requester === new Wallet(DEV_KEYS[REQUESTER]).address,
+      );
+      expect(ours, bulk.output()).toHaveLength(2);
+      for (const j of ours) {
+        expect(j.status).toBe(JobStatus.Finalized);
+        expect(j.slots[0].worker).toBe(workerAddress);
+      }
+      expect(await market.withdrawable(workerAddress, "AZR")).toBeGreaterThanOrEqual(paidBefore + 2n * price);
+      const metrics = await (await fetch(`${bulk.url}/metrics`)).text();
+      expect(metrics).toMatch(/azora_search_bulk_embedded_texts_total\{source="market",reason=""\} 130\b/);
+      expect(metrics).not.toMatch(/azora_search_bulk_embedded_texts_total\{source="local"/);
+
+      // A semantic query (embedded locally) finds them by meaning.
+      const r = await new SearchClient({ url: bulk.url }).search("library", {
+        q: "vegetables in my backyard",
+        hybrid: 1,
+        limit: 3,
+      });
+      expect(r.hits[0]?.id, JSON.stringify(r.hits)).toBe("garden");
+      const sky = await new SearchClient({ url: bulk.url }).search("library", {
+        q: "astronomy and planets",
+        hybrid: 1,
+        limit: 1,
+      });
+      expect(sky.hits[0]?.id).toBe("stars");
+    } finally {
+      await bulk.stop();
+      await worker.stop();
+    }
+  }, 600_000);
 });
