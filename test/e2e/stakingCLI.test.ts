@@ -120,7 +120,10 @@ describe("azora validator | stake | gov against azora dev", () => {
   it("the proposal passes after evm_increaseTime, executes, and its change waits in azora_getPendingChanges", async () => {
     const id = proposalId;
     // Quorum is a share of all bonded stake: bob's validator holds 105 of the 115 bonded AZR, so its
-    // operator votes too (its vote carries its delegator's 5 AZR).
+    // operator votes too (its vote carries its delegator's 5 AZR). A new validator is bonded at the next
+    // epoch boundary (20 blocks), and a dev node mines a block per transaction: mine past the boundary
+    // first, or the vote's weight depends on how many blocks the earlier tests happened to make.
+    await rpc(node.url, "anvil_mine", ["0x15"]);
     await cli(["gov", "vote", id, "yes", "--dev-account", "1"]);
     expect(BigInt((await cli(["gov", "status", id])).yes as string)).toBe(115n * AZR);
     await rpc(node.url, "evm_increaseTime", [601]);
