@@ -1,4 +1,14 @@
-import { closeSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
@@ -76,6 +86,22 @@ function chaindataFiles(dataDir: string, ext: RegExp): string[] {
     .filter((n) => ext.test(n))
     .sort()
     .map((n) => join(dir, n));
+}
+
+/**
+ * Byte offsets of the canonical-hash entries (`n` + 8-byte height → 32-byte block hash) in a LevelDB log, found by
+ * their framing inside write batches: tag 1 (a put), key length 9, the key, value length 32. An entry cut by a
+ * 32 KiB log-block boundary is not found; the others are, in the order they were written.
+ */
+function canonicalHashEntries(file: string): { height: bigint; offset: number }[] {
+  const buf = readFileSync(file);
+  const out: { height: bigint; offset: number }[] = [];
+  for (let i = buf.indexOf(0x6e, 2); i >= 2 && i + 42 <= buf.length; i = buf.indexOf(0x6e, i + 1)) {
+    if (buf[i - 2] !== 1 || buf[i - 1] !== 9 || buf[i + 9] !== 32) continue;
+    const height = buf.readBigUInt64BE(i + 1);
+    if (height > 0n && height < 10_000_000n) out.push({ height, offset: i - 2 });
+  }
+  return out;
 }
 
 function overwrite(file: string, offset: number, bytes: Uint8Array): void {
@@ -322,22 +348,40 @@ describe("a network validator with a damaged database", () => {
   it(
     "refuses to start; after a rollback it re-fetches the blocks from its peers and signs again",
     async () => {
-      const net = await TestNetwork.create({ validators: 4, emptyBlockIntervalMs: 100 });
+      const net = await TestNetwork.create({ validators: 4, emptyBlockIntervalMs: 100, start: [] });
       try {
+        // The victim is down for hundreds of 100 ms blocks: with staking's default downtime window (100 blocks)
+        // it would be jailed for downtime and rightly never sign again. This test is about storage, not
+        // downtime, so the window is the largest allowed (10,000 blocks ≈ 17 min here).
+        for (const n of net.nodes) {
+          const file = join(n.home, "genesis.json");
+          const g = JSON.parse(readFileSync(file, "utf8")) as { modules: { staking: Record<string, unknown> } };
+          g.modules.staking.signedBlocksWindow = 10_000;
+          writeFileSync(file, `${JSON.stringify(g, null, 2)}\n`);
+        }
+        await Promise.all(net.nodes.map((n) => n.start()));
         const victim = net.node(3);
         await net.waitForHeight(net.running(), 40n, 120_000);
         await victim.kill9(); // its recent blocks are in LevelDB's log
         const dataDir = join(victim.home, "data");
-        const [log] = chaindataFiles(dataDir, /^\d+\.log$/);
-        // Past the middle: the log starts with genesis (predeployed contracts make it large),
-        // and the point is to lose recent blocks, not block 0.
-        overwrite(log, Math.floor(statSync(log).size * 0.8), new Uint8Array(64).fill(0x5a));
+        // Damage a recent block's entries in the newest log: where they lie depends on how large genesis was
+        // (predeployed contracts) and how far the chain got, so find them rather than guess an offset.
+        const log = chaindataFiles(dataDir, /^\d+\.log$/).at(-1) as string;
+        const entries = canonicalHashEntries(log);
+        expect(entries.length, "canonical-hash entries in the log").toBeGreaterThan(10);
+        // LevelDB skips the rest of a damaged 32 KiB log block: take an entry more than a block before the end,
+        // so later blocks survive and the loss is in the middle (a loss at the very end is refused too, with
+        // "committed blocks are gone"; either way the recovery names the height to roll back to).
+        const size = statSync(log).size;
+        const damaged = entries.filter((e) => e.offset < size - 40 * 1024).at(-1) ?? entries[entries.length - 4];
+        overwrite(log, damaged.offset, new Uint8Array(64).fill(0x5a));
 
         await expect(victim.start(60_000)).rejects.toThrow(
-          /chain database is damaged[\s\S]*re-fetches them from its peers/,
+          /(chain database is damaged|committed blocks are gone)[\s\S]*re-fetch(es them|es blocks \d+\.\.\d+) from its peers/,
         );
         const out = victim.output();
-        const lastIntact = BigInt((/Last intact height: (\d+)/.exec(out) as RegExpExecArray)[1]);
+        const lastIntact = BigInt((/db rollback [^`]*--to (\d+)/.exec(out) as RegExpExecArray)[1]);
+        expect(lastIntact).toBeLessThan(damaged.height);
         const rb = await runCLI(["db", "rollback", "--home", victim.home, "--to", `${lastIntact}`, "--yes"]);
         expect(rb.code, rb.output).toBe(0);
 

@@ -103,12 +103,19 @@ describe("workers racing for jobs", () => {
     for (const l of logs) expect(l.lines.filter((x) => x.level === "error" || x.level === "warn")).toEqual([]);
     // the winners' claims: one mined claim per job across both workers (a loser's claim was refused by simulation,
     // or — when both went out for the same block — mined as a revert and taken in its stride)
+    // Jobs ready while a claim is unmined go out together as one claimMany, so count transactions of both
+    // kinds: at least one, at most one per job (exactly one claim per job is the JobClaimed count above).
     let mined = 0;
     for (const w of workers) {
       const m = await (await fetch(`${w.url}/metrics`)).text();
-      mined += Number(/azora_worker_transactions_total\{action="claim",outcome="mined"\} (\d+)/.exec(m)?.[1] ?? "0");
+      for (const action of ["claim", "claimMany"])
+        mined += Number(
+          new RegExp(`azora_worker_transactions_total\\{action="${action}",outcome="mined"\\} (\\d+)`).exec(m)?.[1] ??
+            "0",
+        );
     }
-    expect(mined).toBe(posted.length);
+    expect(mined).toBeGreaterThan(0);
+    expect(mined).toBeLessThanOrEqual(posted.length);
   }, 180_000);
 
   it("serves its OpenAPI description, health and the journal over HTTP", async () => {
