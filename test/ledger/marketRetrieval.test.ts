@@ -240,8 +240,11 @@ describe("challenges over the custody period", () => {
   it("a round that outlasts the custody period: resumed past challengeEnds, the job can be finalized at once", async () => {
     const w = workers[4];
     const { id, challengeEnds } = await held(w, { challengeWindow: 60n });
-    await h.mineAt(challengeEnds - 1n);
-    const { verifiers } = await challengeJob(id);
+    // The challenge's own block is pinned to the last second of custody: mining that second first and sending
+    // the challenge after it let the wall clock (a loaded CI) push the challenge's block past challengeEnds.
+    await f.provider.send("evm_setNextBlockTimestamp", [Number(challengeEnds - 1n)]);
+    const { verifiers, receipt } = await challengeJob(id);
+    expect(await tsOf(receipt)).toBe(challengeEnds - 1n);
     await h.passTo(challengeEnds + 5n);
     for (const v of verifiers) await h.ok(as(f.market, v).vote(id, HELD));
     await expectNoChallenge(id, challengeEnds);
