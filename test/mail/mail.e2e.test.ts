@@ -1,0 +1,276 @@
+/**
+ * Azora Mail between two domains on loopback, each its own mail server instance with its own data dir: alpha.test
+ * (A) and beta.test (B), a real Azora Auth (password sign-in, JWKS) and a real Azora Push. DNS answers come from a
+ * zone the test publishes (A's SPF, DKIM key and DMARC policy) through the resolver port: no real DNS.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nullLogger } from "../../runtime/lib/logger.js";
+import {
+  type AuthService,
+  createAuthCore,
+  RecordingMailer,
+  resolveAuthConfig,
+  startAuthServer,
+} from "../../services/auth/index.js";
+import {
+  dnsRecordsFor,
+  listMaildir,
+  loadOrCreateDkimKey,
+  MailErrorCode,
+  type MailService,
+  type NewMail,
+  resolveMailConfig,
+  startMailService,
+  staticResolver,
+  type ZoneRecords,
+} from "../../services/mail/index.js";
+import { type PushService, resolvePushConfig, startPushService } from "../../services/push/index.js";
+import { tempDir } from "../utils/devnode.js";
+import { eventually } from "../utils/workers.js";
+
+const ISSUER = "http://127.0.0.1:8090";
+const PUBLISH = "mail-publish-token-0123456789";
+const ALICE = "alice@alpha.test";
+const BOB = "bob@beta.test";
+const PASSWORD = "correct horse battery staple";
+
+let auth: AuthService;
+let push: PushService;
+let a: MailService;
+let b: MailService;
+const subs: Record<string, string> = {};
+const arrived: Record<"a" | "b", NewMail[]> = { a: [], b: [] };
+const zone: ZoneRecords = { TXT: {} };
+
+async function register(email: string, mailer: RecordingMailer): Promise<string> {
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(`${auth.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return (await r.json()) as Record<string, string>;
+  };
+  const { userId } = await post("/v1/accounts", { email, password: PASSWORD });
+  const link = mailer.sent.find((m) => m.to === email && m.kind === "verify-email")?.link ?? "";
+  await post("/v1/email/verify", { token: new URL(link).searchParams.get("token") });
+  return userId;
+}
+
+function mailConfig(name: "a" | "b", over: Record<string, unknown>) {
+  return resolveMailConfig(undefined, {
+    dataDir: dirs[name],
+    hostname: `mx.${name === "a" ? "alpha" : "beta"}.test`,
+    mx: { port: 0 },
+    submission: { port: 0 },
+    http: { enabled: false },
+    auth: { url: auth.url, issuer: ISSUER },
+    push: { url: push.url, token: PUBLISH },
+    outbound: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 3, connectTimeoutMs: 5000 },
+    ...over,
+  });
+}
+
+const dirs = { a: tempDir("mail-a"), b: tempDir("mail-b") };
+
+function smtp(port: number, extra: Record<string, unknown> = {}) {
+  return nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true, ...extra });
+}
+
+function stored(svc: MailService, mailbox: string, m: NewMail): string {
+  const dir = m.folder === "Junk" ? join(svc.mailboxes.maildir(mailbox), ".Junk") : svc.mailboxes.maildir(mailbox);
+  const f = listMaildir(dir).find((x) => x.name === m.id);
+  if (f === undefined) throw new Error(`${m.id} not in ${dir}`);
+  return readFileSync(join(dir, f.folder, f.name), "utf8");
+}
+
+beforeAll(async () => {
+  const mailer = new RecordingMailer();
+  const authCfg = resolveAuthConfig(undefined, {
+    issuer: ISSUER,
+    dataDir: tempDir("mail-auth"),
+    http: { host: "127.0.0.1", port: 0 },
+    password: { memoryCostKiB: 1024, timeCost: 1, parallelism: 1 },
+    rateLimit: { max: 1000 },
+  });
+  auth = await startAuthServer(await createAuthCore(authCfg, { mailer }), { log: nullLogger, version: "test" });
+  subs[ALICE] = await register(ALICE, mailer);
+  subs[BOB] = await register(BOB, mailer);
+  push = await startPushService(
+    resolvePushConfig(undefined, {
+      dataDir: tempDir("mail-push"),
+      http: { port: 0 },
+      auth: { jwksUrl: `${auth.url}/.well-known/jwks.json`, issuer: ISSUER },
+      publishTokens: [PUBLISH],
+      webPush: { enabled: false },
+    }),
+    { log: nullLogger, version: "test" },
+  );
+  // A's DNS as its operator publishes it (`azora mail dns-records`): SPF lists 127.0.0.1 only, DMARC says reject.
+  const key = loadOrCreateDkimKey(dirs.a, "alpha.test", "azora");
+  for (const r of dnsRecordsFor(key, { spfMechanisms: ["ip4:127.0.0.1"], dmarcPolicy: "reject" }))
+    (zone.TXT as Record<string, unknown[]>)[r.name] = [r.value];
+  const resolver = staticResolver(zone);
+  b = await startMailService(
+    mailConfig("b", {
+      domains: ["beta.test"],
+      users: [{ address: BOB, sub: subs[BOB] }],
+      limits: { maxMessageBytes: 64 * 1024 },
+    }),
+    { log: nullLogger, version: "test", resolver },
+  );
+  a = await startMailService(
+    mailConfig("a", {
+      domains: ["alpha.test"],
+      users: [{ address: ALICE, sub: subs[ALICE] }],
+      outbound: {
+        routes: { "beta.test": `127.0.0.1:${b.mxPort}` },
+        baseDelayMs: 200,
+        maxDelayMs: 1000,
+        maxAttempts: 3,
+        connectTimeoutMs: 5000,
+      },
+    }),
+    { log: nullLogger, version: "test", resolver },
+  );
+  a.events.on("mail", (m: NewMail) => arrived.a.push(m));
+  b.events.on("mail", (m: NewMail) => arrived.b.push(m));
+}, 120_000);
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await push?.close();
+  await auth?.close();
+});
+
+describe("alpha.test → beta.test", () => {
+  it("a user signed in with a password submits; B verifies SPF, DKIM and DMARC as pass, stores it and pushes it", async () => {
+    const info = await smtp(a.submissionPort as number, { auth: { user: ALICE, pass: PASSWORD } }).sendMail({
+      from: `Alice <${ALICE}>`,
+      to: BOB,
+      subject: "hello from alpha",
+      text: "plain body",
+    });
+    expect(info.response).toMatch(/^250 /);
+    const m = await eventually(
+      async () => arrived.b.find((x) => x.subject === "hello from alpha"),
+      "mail at B",
+      60_000,
+    );
+    expect(m.folder).toBe("INBOX");
+    const raw = stored(b, BOB, m);
+    const ar = /^Authentication-Results:[\s\S]*?(?=\r\n\S)/m.exec(raw)?.[0] ?? "";
+    expect(ar).toMatch(/spf=pass/);
+    expect(ar).toMatch(/dkim=pass header\.i=@alpha\.test header\.s=azora/);
+    expect(ar).toMatch(/dmarc=pass/);
+    expect(raw).toContain("plain body");
+    const report = await a.engine.finalReports(info.messageId);
+    expect(report).toMatchObject([{ recipient: BOB, status: "delivered" }]);
+    expect(report[0].smtpReply).toMatch(/^250 /);
+    const pushed = await eventually(
+      async () => push.store.since([`user:${subs[BOB]}`], 0, 10).find((x) => x.data.includes(m.id)),
+      "push notification for bob",
+      30_000,
+    );
+    expect(JSON.parse(pushed.data)).toMatchObject({ kind: "mail.new", mailbox: BOB, subject: "hello from alpha" });
+  });
+
+  it("MailSender.deliver resolves with one final report per recipient, and is idempotent by Message-ID", async () => {
+    const msg = {
+      from: ALICE,
+      to: [BOB],
+      subject: "via the port",
+      text: "t",
+      html: "<p>h</p>",
+      messageId: "job-7.0@alpha.test",
+    };
+    const first = await a.engine.deliver(msg);
+    expect(first).toMatchObject([{ recipient: BOB, status: "delivered", messageId: "<job-7.0@alpha.test>" }]);
+    const again = await a.engine.deliver(msg);
+    expect(again).toEqual(first);
+    expect(arrived.b.filter((x) => x.subject === "via the port")).toHaveLength(1);
+  });
+
+  it("a message to an unknown user bounces back to A as a DSN, which A parses and suppresses the address", async () => {
+    const reports = await a.engine.deliver({ from: ALICE, to: ["nobody@beta.test"], subject: "to nobody", text: "x" });
+    expect(reports).toMatchObject([{ status: "bounced" }]);
+    expect(reports[0].smtpReply).toMatch(/^550 5\.1\.1/);
+    const dsn = await eventually(async () => arrived.a.find((x) => x.dsn !== undefined), "DSN at alice", 30_000);
+    expect(dsn.mailbox).toBe(ALICE);
+    expect(dsn.dsn?.recipients).toMatchObject([{ recipient: "nobody@beta.test", action: "failed", status: "5.1.1" }]);
+    expect(stored(a, ALICE, dsn)).toContain("multipart/report; report-type=delivery-status");
+    expect(a.queue.suppression("nobody@beta.test")).toBeDefined();
+    // Suppressed now: the next message to it is not even attempted.
+    const next = await a.engine.deliver({ from: ALICE, to: ["nobody@beta.test"], subject: "again", text: "x" });
+    expect(next[0].smtpReply).toMatch(/suppression list/);
+    await eventually(
+      async () => push.store.since([`user:${subs[ALICE]}`], 0, 10).find((x) => x.data.includes("mail.bounce")),
+      "bounce notification for alice",
+      30_000,
+    );
+  });
+
+  it("a forged From: (alpha.test, unsigned, from a host SPF does not list) fails DMARC and is rejected per p=reject", async () => {
+    const before = listMaildir(b.mailboxes.maildir(BOB)).length;
+    const forged = smtp(b.mxPort as number, { localAddress: "127.0.0.2", name: "evil.test" }).sendMail({
+      envelope: { from: ALICE, to: [BOB] },
+      from: ALICE,
+      to: BOB,
+      subject: "send me your keys",
+      text: "x",
+    });
+    await expect(forged).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/DMARC/) });
+    expect(listMaildir(b.mailboxes.maildir(BOB)).length).toBe(before);
+  });
+});
+
+describe("refusals", () => {
+  it("the MX is no open relay: a domain it does not serve gets 550 at RCPT", async () => {
+    const r = smtp(b.mxPort as number).sendMail({ from: ALICE, to: "victim@elsewhere.test", subject: "s", text: "x" });
+    await expect(r).rejects.toMatchObject({
+      responseCode: 550,
+      response: expect.stringMatching(/relay access denied/),
+    });
+  });
+
+  it("an unknown user gets 550 at RCPT, an oversized message 552", async () => {
+    const r = smtp(b.mxPort as number).sendMail({ from: ALICE, to: "ghost@beta.test", subject: "s", text: "x" });
+    await expect(r).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/no such user/) });
+    const big = smtp(b.mxPort as number).sendMail({
+      from: ALICE,
+      to: BOB,
+      subject: "big",
+      text: "y".repeat(200 * 1024),
+    });
+    await expect(big).rejects.toMatchObject({ responseCode: 552 });
+  });
+
+  it("submission without AUTH, with a wrong password, or as someone else is refused", async () => {
+    const mail = { from: ALICE, to: BOB, subject: "s", text: "x" };
+    await expect(smtp(a.submissionPort as number).sendMail(mail)).rejects.toMatchObject({ responseCode: 530 });
+    await expect(
+      smtp(a.submissionPort as number, { auth: { user: ALICE, pass: "wrong password" } }).sendMail(mail),
+    ).rejects.toMatchObject({ responseCode: 535 });
+    await expect(
+      smtp(a.submissionPort as number, { auth: { user: ALICE, pass: PASSWORD } }).sendMail({
+        ...mail,
+        from: "ceo@alpha.test",
+      }),
+    ).rejects.toMatchObject({ responseCode: 553 });
+  });
+
+  it("header injection through the MailSender port is refused and nothing is queued", async () => {
+    const before = a.queue.counts();
+    await expect(
+      a.engine.deliver({ from: ALICE, to: [BOB], subject: "hi\r\nBcc: victim@elsewhere.test", text: "x" }),
+    ).rejects.toMatchObject({ code: MailErrorCode.BAD_MESSAGE });
+    await expect(
+      a.engine.deliver({ from: ALICE, to: [BOB], subject: "hi", headers: { "X-A": "1\nBcc: v@e.test" }, text: "x" }),
+    ).rejects.toMatchObject({ code: MailErrorCode.BAD_MESSAGE });
+    expect(a.queue.counts()).toEqual(before);
+  });
+});
