@@ -3,7 +3,7 @@
  * Auth's JWKS (`createAccessTokenVerifier`), and a password is exchanged for one at Auth's password sign-in. The
  * token's `email` claim is the mailbox.
  */
-import { type AccessClaims, type AccessTokenVerifier, createAccessTokenVerifier } from "../auth/index.js";
+import { type AccessClaims, type AccessTokenVerifier, createAccessTokenVerifier } from "../auth/verifier.js";
 import type { MailConfig } from "./config.js";
 import { MailError, MailErrorCode } from "./errors.js";
 import type { SubmissionAuth } from "./smtp.js";

@@ -51,6 +51,15 @@ export const MailConfigSchema = Type.Object(
     mx: listener(2525, "inbound MX port"),
     submission: listener(2587, "submission port (SMTP AUTH)"),
     http: listener(8795, "JSON API + WebSocket port"),
+    imap: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: "run Dovecot (IMAP) over the Maildirs" }),
+        host: Type.String({ default: "127.0.0.1", description: "IMAP listen address" }),
+        port: port(1143, "IMAP port"),
+        binary: Type.String({ default: "dovecot", description: "the dovecot executable (Debian: dovecot-imapd)" }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbound: Type.Object(
       {
         routes: Type.Record(Type.String(), Type.String({ pattern: "^[^:]+:\\d+$" }), {

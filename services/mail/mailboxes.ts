@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type ParsedDsn, parseDsn } from "./dsn.js";
-import { deliverToMaildir, maildirOf, splitAddress } from "./maildir.js";
+import { deliverToMaildir, type MaildirOwner, maildirOf, splitAddress } from "./maildir.js";
 import type { MailQueue } from "./queue.js";
 
 export interface NewMail {
@@ -26,6 +26,8 @@ export interface MailboxesOptions {
   domains: readonly string[];
   users: readonly string[];
   queue: MailQueue;
+  /** Owner of mailbox files (see `MaildirOwner`); null = the service's own user. */
+  owner?: MaildirOwner | null;
   log: Logger;
   now?: () => number;
   onNewMail?: (m: NewMail) => void;
@@ -72,7 +74,8 @@ export class Mailboxes {
     const refused = this.checkRecipient(recipient);
     if (refused !== null) throw refused;
     const base = this.maildir(recipient);
-    const id = deliverToMaildir(o.junk === true ? join(base, ".Junk") : base, raw, (this.o.now ?? Date.now)());
+    const dir = o.junk === true ? join(base, ".Junk") : base;
+    const id = deliverToMaildir(dir, raw, (this.o.now ?? Date.now)(), this.o.owner ?? null, this.o.root);
     const head = headerFields(raw);
     const dsn = head["content-type"]?.toLowerCase().includes("multipart/report") ? await parseDsn(raw) : null;
     if (dsn !== null) {

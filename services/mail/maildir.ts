@@ -3,7 +3,7 @@
  * to `tmp/` under a unique name, fsynced, then renamed into `new/` — readers never see half a message, and a crash
  * leaves at most a stale file in `tmp/`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
+import { chownSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 
@@ -19,8 +19,29 @@ export function splitAddress(address: string): [string, string] {
   return [address.slice(0, at).toLowerCase(), address.slice(at + 1).toLowerCase()];
 }
 
-export function ensureMaildir(dir: string): void {
-  for (const sub of ["tmp", "new", "cur"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+/**
+ * Who owns mailbox files. Set when the service runs as root and Dovecot reads the Maildirs as its unprivileged mail
+ * user (Dovecot refuses uid 0 for mail access); null = whoever runs the service.
+ */
+export interface MaildirOwner {
+  uid: number;
+  gid: number;
+}
+
+/** Creates `dir/{tmp,new,cur}` (and missing parents up to `root`), owned by `owner` when given. */
+export function ensureMaildir(dir: string, owner: MaildirOwner | null = null, root?: string): void {
+  for (const sub of ["tmp", "new", "cur"]) {
+    const first = mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+    if (owner === null || first === undefined) continue;
+    // chown what was just created, from the first new directory down (not `root` and above).
+    let p = join(dir, sub);
+    const made: string[] = [];
+    while (p.length >= first.length) {
+      made.push(p);
+      p = join(p, "..");
+    }
+    for (const d of made) if (root === undefined || d.startsWith(`${root}/`)) chownSync(d, owner.uid, owner.gid);
+  }
 }
 
 /** `<secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>` — unique per process and delivery (maildir++ with the size field). */
@@ -33,12 +54,19 @@ function uniqueName(size: number, now: number): string {
 }
 
 /** Writes one message into a Maildir's `new/`; returns the file name (the message's id in this mailbox). */
-export function deliverToMaildir(dir: string, raw: Buffer, now = Date.now()): string {
-  ensureMaildir(dir);
+export function deliverToMaildir(
+  dir: string,
+  raw: Buffer,
+  now = Date.now(),
+  owner: MaildirOwner | null = null,
+  root?: string,
+): string {
+  ensureMaildir(dir, owner, root);
   const name = uniqueName(raw.length, now);
   const tmp = join(dir, "tmp", name);
   const fd = openSync(tmp, "wx", 0o600);
   try {
+    if (owner !== null) chownSync(tmp, owner.uid, owner.gid);
     let off = 0;
     while (off < raw.length) off += writeSync(fd, raw, off);
     fsyncSync(fd);

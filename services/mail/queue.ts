@@ -4,7 +4,7 @@
  * resumes from the rows (a recipient whose 250 is recorded is never sent again). The retry schedule is a pure
  * function (`backoffMs`) so it is tested without a clock.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { DeliveryReport } from "./ports.js";
@@ -70,6 +70,7 @@ export interface MailQueue {
 export function openMailQueue(file: string): MailQueue {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  chmodSync(file, 0o600); // queued mail is private; the data dir may be traversable for Dovecot
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec(`

@@ -12,6 +12,7 @@ import { createMailAuth, type MailAuth } from "./authClient.js";
 import type { MailConfig } from "./config.js";
 import { type DkimKey, loadOrCreateDkimKey } from "./dkim.js";
 import { type DnsResolver, staticResolver, systemResolver, type ZoneRecords } from "./dns.js";
+import { type Dovecot, mailOwner, startDovecot } from "./dovecot.js";
 import { MailError, MailErrorCode } from "./errors.js";
 import { Mailboxes, type NewMail } from "./mailboxes.js";
 import { splitAddress } from "./maildir.js";
@@ -41,6 +42,8 @@ export interface MailService {
   events: EventEmitter;
   mxPort: number | null;
   submissionPort: number | null;
+  /** The Dovecot child (IMAP), when enabled. */
+  imap: Dovecot | null;
   close(): Promise<void>;
 }
 
@@ -104,8 +107,10 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
   const queue = openMailQueue(join(cfg.dataDir, "queue.sqlite"));
   const events = new EventEmitter();
   const notifyPush = pushNotifier(cfg, log);
+  const maildirRoot = join(cfg.dataDir, "maildir");
   const mailboxes = new Mailboxes({
-    root: join(cfg.dataDir, "maildir"),
+    root: maildirRoot,
+    owner: cfg.imap.enabled ? mailOwner() : null,
     domains: cfg.domains,
     users: cfg.users.map((u) => u.address),
     queue,
@@ -135,6 +140,7 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
   const servers: SMTPServer[] = [];
   let mxPort: number | null = null;
   let submissionPort: number | null = null;
+  let imap: Dovecot | null = null;
   try {
     if (cfg.mx.enabled) {
       const mx = createMxServer({
@@ -159,13 +165,23 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
       servers.push(sub);
       submissionPort = await listen(sub, cfg.submission.host, cfg.submission.port);
     }
+    if (cfg.imap.enabled)
+      imap = await startDovecot({
+        dataDir: cfg.dataDir,
+        maildirRoot,
+        host: cfg.imap.host,
+        port: cfg.imap.port,
+        binary: cfg.imap.binary,
+        helperConfig: { auth: cfg.auth, users: cfg.users.map((u) => u.address.toLowerCase()) },
+        log,
+      });
   } catch (e) {
     for (const s of servers) s.close();
     queue.close();
     throw e;
   }
   engine.start();
-  log.info("mail: service started", { domains: cfg.domains, mxPort, submissionPort });
+  log.info("mail: service started", { domains: cfg.domains, mxPort, submissionPort, imapPort: imap?.port ?? null });
   return {
     cfg,
     engine,
@@ -176,7 +192,9 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
     events,
     mxPort,
     submissionPort,
+    imap,
     async close() {
+      await imap?.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       await engine.stop();
       queue.close();

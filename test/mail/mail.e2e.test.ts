@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nullLogger } from "../../runtime/lib/logger.js";
@@ -67,6 +68,7 @@ function mailConfig(name: "a" | "b", over: Record<string, unknown>) {
     mx: { port: 0 },
     submission: { port: 0 },
     http: { enabled: false },
+    imap: { enabled: false },
     auth: { url: auth.url, issuer: ISSUER },
     push: { url: push.url, token: PUBLISH },
     outbound: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 3, connectTimeoutMs: 5000 },
@@ -119,6 +121,7 @@ beforeAll(async () => {
       domains: ["beta.test"],
       users: [{ address: BOB, sub: subs[BOB] }],
       limits: { maxMessageBytes: 64 * 1024 },
+      imap: { enabled: true, port: 0 },
     }),
     { log: nullLogger, version: "test", resolver },
   );
@@ -177,6 +180,42 @@ describe("alpha.test → beta.test", () => {
       30_000,
     );
     expect(JSON.parse(pushed.data)).toMatchObject({ kind: "mail.new", mailbox: BOB, subject: "hello from alpha" });
+  });
+
+  it("bob reads it over IMAP (Dovecot over B's Maildirs), signed in with his password or an access token", async () => {
+    const read = async (auth: { user: string; pass?: string; accessToken?: string }) => {
+      const client = new ImapFlow({
+        host: "127.0.0.1",
+        port: b.imap?.port as number,
+        secure: false,
+        auth,
+        logger: false,
+      });
+      await client.connect();
+      try {
+        const lock = await client.getMailboxLock("INBOX");
+        try {
+          const subjects: string[] = [];
+          for await (const msg of client.fetch("1:*", { envelope: true })) subjects.push(msg.envelope?.subject ?? "");
+          return subjects;
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+    };
+    expect(await read({ user: BOB, pass: PASSWORD })).toContain("hello from alpha");
+    const signIn = await fetch(`${auth.url}/v1/password/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: BOB, password: PASSWORD }),
+    });
+    const { accessToken } = (await signIn.json()) as { accessToken: string };
+    expect(await read({ user: BOB, accessToken })).toContain("hello from alpha");
+    await expect(read({ user: BOB, pass: "wrong password" })).rejects.toThrow();
+    // Alice's token is no key to bob's mailbox.
+    await expect(read({ user: BOB, accessToken: accessToken.split(".").reverse().join(".") })).rejects.toThrow();
   });
 
   it("MailSender.deliver resolves with one final report per recipient, and is idempotent by Message-ID", async () => {
