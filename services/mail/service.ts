@@ -5,6 +5,8 @@
  */
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { Registry } from "prom-client";
 import type { SMTPServer } from "smtp-server";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { AccessTokenVerifier } from "../auth/index.js";
@@ -14,6 +16,7 @@ import { type DkimKey, loadOrCreateDkimKey } from "./dkim.js";
 import { type DnsResolver, staticResolver, systemResolver, type ZoneRecords } from "./dns.js";
 import { type Dovecot, mailOwner, startDovecot } from "./dovecot.js";
 import { MailError, MailErrorCode } from "./errors.js";
+import { buildMailApp } from "./http.js";
 import { Mailboxes, type NewMail } from "./mailboxes.js";
 import { splitAddress } from "./maildir.js";
 import { DeliveryEngine, type Route } from "./outbound.js";
@@ -42,6 +45,9 @@ export interface MailService {
   events: EventEmitter;
   mxPort: number | null;
   submissionPort: number | null;
+  /** The JSON API's base URL, when enabled. */
+  url: string | null;
+  app: FastifyInstance | null;
   /** The Dovecot child (IMAP), when enabled. */
   imap: Dovecot | null;
   close(): Promise<void>;
@@ -141,6 +147,10 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
   let mxPort: number | null = null;
   let submissionPort: number | null = null;
   let imap: Dovecot | null = null;
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  const register = new Registry();
+  let onVerdict: ((v: { action: string }) => void) | undefined;
   try {
     if (cfg.mx.enabled) {
       const mx = createMxServer({
@@ -149,6 +159,7 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
         mailboxes,
         resolver,
         log,
+        onVerdict: (v) => onVerdict?.(v),
       });
       servers.push(mx);
       mxPort = await listen(mx, cfg.mx.host, cfg.mx.port);
@@ -165,6 +176,26 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
       servers.push(sub);
       submissionPort = await listen(sub, cfg.submission.host, cfg.submission.port);
     }
+    if (cfg.http.enabled) {
+      const built = await buildMailApp(
+        {
+          auth,
+          mailboxes,
+          engine,
+          queue,
+          events,
+          log,
+          version: deps.version,
+          maxMessageBytes: cfg.limits.maxMessageBytes,
+        },
+        register,
+      );
+      app = built.app;
+      onVerdict = (v) => built.metrics.inbound.inc({ action: v.action });
+      await app.listen({ host: cfg.http.host, port: cfg.http.port });
+      const addr = app.server.address() as { port: number };
+      url = `http://${cfg.http.host.includes(":") ? `[${cfg.http.host}]` : cfg.http.host}:${addr.port}`;
+    }
     if (cfg.imap.enabled)
       imap = await startDovecot({
         dataDir: cfg.dataDir,
@@ -176,12 +207,19 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
         log,
       });
   } catch (e) {
+    await app?.close();
     for (const s of servers) s.close();
     queue.close();
     throw e;
   }
   engine.start();
-  log.info("mail: service started", { domains: cfg.domains, mxPort, submissionPort, imapPort: imap?.port ?? null });
+  log.info("mail: service started", {
+    domains: cfg.domains,
+    mxPort,
+    submissionPort,
+    imapPort: imap?.port ?? null,
+    url,
+  });
   return {
     cfg,
     engine,
@@ -193,8 +231,11 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
     mxPort,
     submissionPort,
     imap,
+    url,
+    app,
     async close() {
       await imap?.stop();
+      await app?.close();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       await engine.stop();
       queue.close();

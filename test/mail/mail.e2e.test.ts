@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { nullLogger } from "../../runtime/lib/logger.js";
 import {
   type AuthService,
@@ -67,7 +68,7 @@ function mailConfig(name: "a" | "b", over: Record<string, unknown>) {
     hostname: `mx.${name === "a" ? "alpha" : "beta"}.test`,
     mx: { port: 0 },
     submission: { port: 0 },
-    http: { enabled: false },
+    http: { port: 0 },
     imap: { enabled: false },
     auth: { url: auth.url, issuer: ISSUER },
     push: { url: push.url, token: PUBLISH },
@@ -77,6 +78,28 @@ function mailConfig(name: "a" | "b", over: Record<string, unknown>) {
 }
 
 const dirs = { a: tempDir("mail-a"), b: tempDir("mail-b") };
+
+async function tokenOf(email: string): Promise<string> {
+  const r = await fetch(`${auth.url}/v1/password/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  return ((await r.json()) as { accessToken: string }).accessToken;
+}
+
+async function api(svc: MailService, method: string, path: string, token?: string, body?: unknown) {
+  const r = await fetch(`${svc.url}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+}
 
 function smtp(port: number, extra: Record<string, unknown> = {}) {
   return nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true, ...extra });
@@ -218,6 +241,30 @@ describe("alpha.test → beta.test", () => {
     await expect(read({ user: BOB, accessToken: accessToken.split(".").reverse().join(".") })).rejects.toThrow();
   });
 
+  it("web mail: bob lists, reads and deletes over the JSON API, and his WebSocket announces new mail", async () => {
+    const token = await tokenOf(BOB);
+    const ws = new WebSocket(`${b.url?.replace("http", "ws")}/v1/ws`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const frames: Record<string, unknown>[] = [];
+    ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
+    await eventually(async () => frames.find((f) => f.type === "ready"), "ws ready", 30_000);
+    await a.engine.deliver({ from: ALICE, to: [BOB], subject: "for the web", html: "<b>web</b>" });
+    const note = await eventually(async () => frames.find((f) => f.subject === "for the web"), "ws frame", 30_000);
+    ws.close();
+    const list = await api(b, "GET", "/v1/messages", token);
+    expect(list.status).toBe(200);
+    expect(list.body.messages.map((m: { subject: string }) => m.subject)).toContain("for the web");
+    const read = await api(b, "GET", `/v1/messages/${note.id}`, token);
+    expect(read.body).toMatchObject({ subject: "for the web", html: expect.stringContaining("<b>web</b>") });
+    expect(read.body.authenticationResults).toMatch(/dmarc=pass/);
+    expect((await api(b, "DELETE", `/v1/messages/${note.id}`, token)).body).toEqual({ deleted: true });
+    expect((await api(b, "GET", `/v1/messages/${note.id}`, token)).status).toBe(404);
+    expect((await api(b, "GET", "/v1/messages")).status).toBe(401);
+    // Alice's token does not open bob's server: she has no mailbox there.
+    expect((await api(b, "GET", "/v1/messages", await tokenOf(ALICE))).status).toBe(404);
+  });
+
   it("MailSender.deliver resolves with one final report per recipient, and is idempotent by Message-ID", async () => {
     const msg = {
       from: ALICE,
@@ -302,8 +349,21 @@ describe("refusals", () => {
     ).rejects.toMatchObject({ responseCode: 553 });
   });
 
-  it("header injection through the MailSender port is refused and nothing is queued", async () => {
+  it("header injection through the JSON send API or the MailSender port is refused and nothing is queued", async () => {
     const before = a.queue.counts();
+    const token = await tokenOf(ALICE);
+    const viaApi = [
+      { to: [BOB], subject: "hi\r\nBcc: victim@elsewhere.test", text: "x" },
+      { to: [BOB], subject: "hi", headers: { "X-A": "1\nBcc: v@e.test" }, text: "x" },
+      { to: ["bob@beta.test>\r\nBcc: v@e.test"], subject: "hi", text: "x" },
+    ];
+    for (const body of viaApi) {
+      const r = await api(a, "POST", "/v1/send", token, body);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe(MailErrorCode.BAD_MESSAGE);
+    }
+    const forgedToken = `${token.split(".").slice(0, 2).join(".")}.`;
+    expect((await api(a, "POST", "/v1/send", forgedToken, { to: [BOB], subject: "x" })).status).toBe(401);
     await expect(
       a.engine.deliver({ from: ALICE, to: [BOB], subject: "hi\r\nBcc: victim@elsewhere.test", text: "x" }),
     ).rejects.toMatchObject({ code: MailErrorCode.BAD_MESSAGE });
