@@ -16,6 +16,7 @@ import { registerDbCommands } from "./dbCommands.js";
 import { registerKeyCommands } from "./keys/commands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { registerMailCommands } from "./mailCommands.js";
 import { startDevNode, startNode } from "./node.js";
 import { registerPushCommands } from "./pushCommands.js";
 import { addRPCLimitOptions, rpcLimitFlags } from "./rpc/options.js";
@@ -404,6 +405,7 @@ process.on("unhandledRejection", (e: unknown) => {
 registerStorageCommands(program);
 registerPushCommands(program);
 registerAuthCommands(program);
+registerMailCommands(program);
 registerSearchCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
