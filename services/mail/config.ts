@@ -12,7 +12,7 @@ const port = (def: number, description: string) =>
 const listener = (def: number, description: string) =>
   Type.Object(
     {
-      enabled: Type.Boolean({ default: true }),
+      enabled: Type.Boolean({ default: true, description: "run this listener" }),
       host: Type.String({ default: "127.0.0.1", description: "listen address" }),
       port: port(def, description),
     },
@@ -108,7 +108,7 @@ export const MailConfigSchema = Type.Object(
       {
         level: Type.Union(
           ["trace", "debug", "info", "warn", "error", "fatal", "silent"].map((l) => Type.Literal(l)),
-          { default: "info" },
+          { default: "info", description: "log level: trace, debug, info, warn, error, fatal, silent" },
         ),
       },
       { default: {}, additionalProperties: false },

@@ -290,7 +290,7 @@ export class DeliveryEngine implements MailSender {
     if (t === undefined) {
       t = nodemailer.createTransport({
         pool: true,
-        maxConnections: 2,
+        maxConnections: this.o.concurrency,
         host: hop.host,
         port: hop.port,
         secure: false,
