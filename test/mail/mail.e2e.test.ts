@@ -138,6 +138,11 @@ beforeAll(async () => {
   const key = loadOrCreateDkimKey(dirs.a, "alpha.test", "azora");
   for (const r of dnsRecordsFor(key, { spfMechanisms: ["ip4:127.0.0.1"], dmarcPolicy: "reject" }))
     (zone.TXT as Record<string, unknown[]>)[r.name] = [r.value];
+  // gamma.test (no server here) publishes SPF and DMARC p=quarantine: forged mail from it lands in Junk.
+  Object.assign(zone.TXT as Record<string, unknown[]>, {
+    "gamma.test": ["v=spf1 ip4:127.0.0.1 -all"],
+    "_dmarc.gamma.test": ["v=DMARC1; p=quarantine"],
+  });
   const resolver = staticResolver(zone);
   b = await startMailService(
     mailConfig("b", {
@@ -173,7 +178,7 @@ afterAll(async () => {
   await auth?.close();
 });
 
-describe("alpha.test → beta.test", () => {
+describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
   it("a user signed in with a password submits; B verifies SPF, DKIM and DMARC as pass, stores it and pushes it", async () => {
     const info = await smtp(a.submissionPort as number, { auth: { user: ALICE, pass: PASSWORD } }).sendMail({
       from: `Alice <${ALICE}>`,
@@ -312,9 +317,25 @@ describe("alpha.test → beta.test", () => {
     await expect(forged).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/DMARC/) });
     expect(listMaildir(b.mailboxes.maildir(BOB)).length).toBe(before);
   });
+
+  it("a forged From: of a domain with p=quarantine is accepted into Junk, marked dmarc=fail", async () => {
+    await smtp(b.mxPort as number, { localAddress: "127.0.0.2", name: "evil.test" }).sendMail({
+      envelope: { from: "billing@gamma.test", to: [BOB] },
+      from: "billing@gamma.test",
+      to: BOB,
+      subject: "invoice overdue",
+      text: "x",
+    });
+    const m = await eventually(async () => arrived.b.find((x) => x.subject === "invoice overdue"), "junk", 30_000);
+    expect(m.folder).toBe("Junk");
+    const raw = stored(b, BOB, m);
+    expect(raw).toMatch(/spf=fail/);
+    expect(raw).toMatch(/dmarc=fail/);
+    expect(listMaildir(b.mailboxes.maildir(BOB)).some((f) => f.name === m.id)).toBe(false);
+  });
 });
 
-describe("refusals", () => {
+describe("refusals", { timeout: 120_000 }, () => {
   it("the MX is no open relay: a domain it does not serve gets 550 at RCPT", async () => {
     const r = smtp(b.mxPort as number).sendMail({ from: ALICE, to: "victim@elsewhere.test", subject: "s", text: "x" });
     await expect(r).rejects.toMatchObject({
