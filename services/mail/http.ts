@@ -21,6 +21,7 @@ import { listMaildir } from "./maildir.js";
 import type { DeliveryEngine } from "./outbound.js";
 import type { DeliveryReport } from "./ports.js";
 import type { MailQueue } from "./queue.js";
+import { renderTemplate } from "./template.js";
 
 export interface MailHttpDeps {
   auth: MailAuth;
@@ -241,6 +242,11 @@ export async function buildMailApp(
             text: { type: "string" },
             html: { type: "string" },
             headers: { type: "object", additionalProperties: { type: "string", maxLength: 998 } },
+            vars: {
+              type: "object",
+              additionalProperties: { type: ["string", "number"] },
+              description: "template variables: {{name}} in subject, text and html (HTML-escaped in html)",
+            },
           },
         },
         response: {
@@ -252,14 +258,16 @@ export async function buildMailApp(
       },
     },
     async (req, reply) => {
-      const body = req.body as {
+      const { vars, ...body } = req.body as {
         to: string[];
         subject: string;
         text?: string;
         html?: string;
         headers?: Record<string, string>;
+        vars?: Record<string, string | number>;
       };
-      const c = await d.engine.compose({ ...body, from: me(req) });
+      const content = vars === undefined ? body : { ...body, ...renderTemplate(body, vars) };
+      const c = await d.engine.compose({ ...content, from: me(req) });
       d.engine.submitRaw({ ...c, recipients: body.to });
       return reply.code(202).send({ messageId: c.messageId });
     },

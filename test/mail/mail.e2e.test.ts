@@ -270,6 +270,32 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     expect((await api(b, "GET", "/v1/messages", await tokenOf(ALICE))).status).toBe(404);
   });
 
+  it("the JSON send API fills template variables, HTML-escaped in the HTML part", async () => {
+    const sent = await api(a, "POST", "/v1/send", await tokenOf(ALICE), {
+      to: [BOB],
+      subject: "Hi {{name}}",
+      text: "Hello {{name}}",
+      html: "<p>Hello {{name}}</p>",
+      vars: { name: "<i>Bob</i>" },
+    });
+    expect(sent.status).toBe(202);
+    const m = await eventually(async () => arrived.b.find((x) => x.subject === "Hi <i>Bob</i>"), "templated", 30_000);
+    const read = await api(b, "GET", `/v1/messages/${m.id}`, await tokenOf(BOB));
+    expect(read.body.html).toContain("<p>Hello &lt;i&gt;Bob&lt;/i&gt;</p>");
+    expect(read.body.text).toContain("Hello <i>Bob</i>");
+    // B stores before it answers 250, so A records the outcome a moment after B has the message.
+    const aliceToken = await tokenOf(ALICE);
+    const outbox = await eventually(
+      async () => {
+        const r = await api(a, "GET", `/v1/outbox/${encodeURIComponent(sent.body.messageId)}`, aliceToken);
+        return r.body.recipients?.[0]?.status === "queued" ? undefined : r;
+      },
+      "outcome recorded at A",
+      30_000,
+    );
+    expect(outbox.body.recipients).toMatchObject([{ recipient: BOB, status: "delivered" }]);
+  });
+
   it("MailSender.deliver resolves with one final report per recipient, and is idempotent by Message-ID", async () => {
     const msg = {
       from: ALICE,
