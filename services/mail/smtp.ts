@@ -57,6 +57,8 @@ export function createMxServer(o: MxOptions): SMTPServer {
     size: o.maxMessageBytes,
     authOptional: true,
     disabledCommands: ["AUTH", "STARTTLS"],
+    // The client's name in Received: is its HELO and IP; no PTR lookup (all DNS goes through the resolver port).
+    disableReverseLookup: true,
     logger: false,
     onRcptTo(address, _session, cb) {
       const refused = o.mailboxes.checkRecipient(address.address);
@@ -75,6 +77,9 @@ export function createMxServer(o: MxOptions): SMTPServer {
           resolver: o.resolver as never,
           disableArc: true,
           disableBimi: true,
+        }).catch((e: Error) => {
+          o.log.warn("mail: verification failed", { id, err: e.message });
+          throw smtpError(451, "4.7.0 Temporary authentication failure, try again later");
         });
         const dmarc = res.dmarc === false ? "none" : (res.dmarc.status?.result ?? "none");
         const policy = res.dmarc === false ? "none" : (res.dmarc as { policy?: string }).policy;
@@ -140,6 +145,7 @@ export function createSubmissionServer(o: SubmissionOptions): SMTPServer {
     // Loopback/plain for now: the listener binds where the operator says; TLS termination is the operator's.
     allowInsecureAuth: true,
     disabledCommands: ["STARTTLS"],
+    disableReverseLookup: true,
     logger: false,
     onAuth(auth, _session, cb) {
       const check =
