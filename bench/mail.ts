@@ -6,7 +6,9 @@
  * - delivered: messages queued in alpha's delivery engine (SQLite, synchronous=FULL) and worked to beta's MX
  *   (one SMTP transaction per recipient, DKIM-signed per attempt, every outcome recorded) until all are final.
  */
-import { cpus, loadavg } from "node:os";
+import { mkdtempSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { nullLogger } from "../runtime/lib/logger.js";
 import {
@@ -18,7 +20,6 @@ import {
   staticResolver,
   type ZoneRecords,
 } from "../services/mail/index.js";
-import { tempDir } from "../test/utils/devnode.js";
 
 export interface MailBenchOptions {
   messages?: number;
@@ -38,6 +39,7 @@ export interface MailBenchResult {
   delivered: { seconds: number; perSecond: number };
 }
 
+const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `azora-${prefix}-`));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function mailBench(o: MailBenchOptions = {}): Promise<MailBenchResult> {
