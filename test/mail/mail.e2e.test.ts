@@ -331,6 +331,39 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     );
   });
 
+  it("a bounce arriving over SMTP from another MTA (null sender) is parsed at B: the address is suppressed", async () => {
+    const dsn = [
+      "From: MAILER-DAEMON@mx.elsewhere.test",
+      `To: ${BOB}`,
+      "Subject: Undelivered Mail Returned to Sender",
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+      "",
+      "--B",
+      "Content-Type: text/plain",
+      "",
+      "gone",
+      "--B",
+      "Content-Type: message/delivery-status",
+      "",
+      "Reporting-MTA: dns; mx.elsewhere.test",
+      "",
+      "Final-Recipient: rfc822; carol@elsewhere.test",
+      "Action: failed",
+      "Status: 5.1.1",
+      "Diagnostic-Code: smtp; 550 5.1.1 unknown user",
+      "--B--",
+      "",
+    ].join("\r\n");
+    await smtp(b.mxPort as number, { name: "mx.elsewhere.test" }).sendMail({
+      envelope: { from: "", to: [BOB] },
+      raw: dsn,
+    });
+    const m = await eventually(async () => arrived.b.find((x) => x.dsn !== undefined), "bounce at bob", 30_000);
+    expect(m.dsn?.recipients).toMatchObject([{ recipient: "carol@elsewhere.test", status: "5.1.1" }]);
+    expect(b.queue.suppression("carol@elsewhere.test")?.reason).toMatch(/^5\.1\.1/);
+  });
+
   it("a forged From: (alpha.test, unsigned, from a host SPF does not list) fails DMARC and is rejected per p=reject", async () => {
     const before = listMaildir(b.mailboxes.maildir(BOB)).length;
     const forged = smtp(b.mxPort as number, { localAddress: "127.0.0.2", name: "evil.test" }).sendMail({
