@@ -79,14 +79,22 @@ export class Mailboxes {
     const head = headerFields(raw);
     const dsn = head["content-type"]?.toLowerCase().includes("multipart/report") ? await parseDsn(raw) : null;
     if (dsn !== null) {
-      for (const r of dsn.recipients)
-        if (r.action === "failed")
-          this.o.queue.suppress({
-            address: r.recipient,
-            reason: `${r.status} ${r.diagnostic ?? ""}`.trim(),
-            at: (this.o.now ?? Date.now)(),
-          });
-      this.o.log.info("mail: bounce received; addresses suppressed", { mailbox: recipient, dsn });
+      // Only a bounce of a message this mailbox sent through us suppresses addresses: anyone can mail a DSN, and a
+      // forged one must not switch off delivery to an address.
+      const sent = dsn.originalMessageId === undefined ? undefined : this.o.queue.message(dsn.originalMessageId);
+      const ours = sent !== undefined && sent.envelopeFrom === recipient.toLowerCase();
+      if (ours)
+        for (const r of dsn.recipients)
+          if (r.action === "failed")
+            this.o.queue.suppress({
+              address: r.recipient,
+              reason: `${r.status} ${r.diagnostic ?? ""}`.trim(),
+              at: (this.o.now ?? Date.now)(),
+            });
+      this.o.log.info(ours ? "mail: bounce received; addresses suppressed" : "mail: bounce of an unknown message", {
+        mailbox: recipient,
+        dsn,
+      });
       this.o.onBounce?.(recipient, dsn);
     }
     this.o.onNewMail?.({

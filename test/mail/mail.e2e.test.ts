@@ -331,37 +331,68 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     );
   });
 
-  it("a bounce arriving over SMTP from another MTA (null sender) is parsed at B: the address is suppressed", async () => {
-    const dsn = [
-      "From: MAILER-DAEMON@mx.elsewhere.test",
-      `To: ${BOB}`,
-      "Subject: Undelivered Mail Returned to Sender",
-      "MIME-Version: 1.0",
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-      "",
-      "--B",
-      "Content-Type: text/plain",
-      "",
-      "gone",
-      "--B",
-      "Content-Type: message/delivery-status",
-      "",
-      "Reporting-MTA: dns; mx.elsewhere.test",
-      "",
-      "Final-Recipient: rfc822; carol@elsewhere.test",
-      "Action: failed",
-      "Status: 5.1.1",
-      "Diagnostic-Code: smtp; 550 5.1.1 unknown user",
-      "--B--",
-      "",
-    ].join("\r\n");
-    await smtp(b.mxPort as number, { name: "mx.elsewhere.test" }).sendMail({
-      envelope: { from: "", to: [BOB] },
-      raw: dsn,
+  it("a bounce from another MTA over SMTP suppresses the address only when it answers a message bob sent", async () => {
+    const dsn = (messageId: string, failed: string) =>
+      [
+        "From: MAILER-DAEMON@mx.elsewhere.test",
+        `To: ${BOB}`,
+        "Subject: Undelivered Mail Returned to Sender",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+        "",
+        "--B",
+        "Content-Type: text/plain",
+        "",
+        "gone",
+        "--B",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; mx.elsewhere.test",
+        "",
+        `Final-Recipient: rfc822; ${failed}`,
+        "Action: failed",
+        "Status: 5.1.1",
+        "Diagnostic-Code: smtp; 550 5.1.1 unknown user",
+        "",
+        "--B",
+        "Content-Type: text/rfc822-headers",
+        "",
+        `From: ${BOB}`,
+        `Message-ID: ${messageId}`,
+        "--B--",
+        "",
+      ].join("\r\n");
+    // Bob's earlier message to carol, accepted by a relay (250) that bounces it later: a late bounce.
+    b.queue.enqueue(
+      { messageId: "<sent-1@beta.test>", envelopeFrom: BOB, raw: Buffer.from("x"), createdAt: Date.now() },
+      ["carol@elsewhere.test"],
+    );
+    const [row] = b.queue.recipients("<sent-1@beta.test>");
+    b.queue.record({
+      ...row,
+      status: "delivered",
+      lastReply: "250 relayed",
+      mx: "relay",
+      at: Date.now(),
+      attempted: true,
     });
-    const m = await eventually(async () => arrived.b.find((x) => x.dsn !== undefined), "bounce at bob", 30_000);
-    expect(m.dsn?.recipients).toMatchObject([{ recipient: "carol@elsewhere.test", status: "5.1.1" }]);
+    const relay = smtp(b.mxPort as number, { name: "mx.elsewhere.test" });
+    await relay.sendMail({
+      envelope: { from: "", to: [BOB] },
+      raw: dsn("<never-sent@beta.test>", "dave@elsewhere.test"),
+    });
+    await relay.sendMail({ envelope: { from: "", to: [BOB] }, raw: dsn("<sent-1@beta.test>", "carol@elsewhere.test") });
+    const bounces = await eventually(
+      async () => {
+        const list = arrived.b.filter((x) => x.dsn !== undefined);
+        return list.length === 2 ? list : undefined;
+      },
+      "two bounces at bob",
+      30_000,
+    );
+    expect(bounces.map((m) => m.dsn?.recipients[0].recipient)).toEqual(["dave@elsewhere.test", "carol@elsewhere.test"]);
     expect(b.queue.suppression("carol@elsewhere.test")?.reason).toMatch(/^5\.1\.1/);
+    expect(b.queue.suppression("dave@elsewhere.test")).toBeUndefined();
   });
 
   it("a forged From: (alpha.test, unsigned, from a host SPF does not list) fails DMARC and is rejected per p=reject", async () => {
