@@ -2,7 +2,8 @@
  * The outbound queue survives kill -9: the built `azora mail serve` process works a queued message to five
  * recipients through a real SMTP sink (the next hop of beta.test); the sink holds the third recipient's DATA
  * unanswered, the test kills the process (SIGKILL), and a new process resumes. Every recipient is accepted (250)
- * exactly once: the two whose 250 was recorded are not sent again, the interrupted one is retried.
+ * exactly once: the two whose 250 was recorded are not sent again, the interrupted one is retried. Also the CLI's
+ * --help and `azora mail dns-records`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -10,8 +11,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadOrCreateDkimKey } from "../../services/mail/dkim.js";
 import { openMailQueue } from "../../services/mail/queue.js";
-import { CLI, tempDir } from "../utils/devnode.js";
+import { CLI, runCLI, tempDir } from "../utils/devnode.js";
 import { eventually } from "../utils/workers.js";
 
 const dataDir = tempDir("mail-crash");
@@ -120,3 +122,39 @@ it("resumes after SIGKILL without sending a recorded recipient twice", async () 
   process.kill(proc.pid as number, "SIGTERM");
   await exited;
 }, 300_000);
+
+it("azora mail serve --help lists its flags; dns-records prints the records of the domain's key", async () => {
+  const help = await runCLI(["mail", "serve", "--help"]);
+  expect(help.code).toBe(0);
+  for (const flag of [
+    "--config",
+    "--domain",
+    "--user",
+    "--route",
+    "--auth-url",
+    "--push-url",
+    "--no-imap",
+    "--mx-port",
+  ])
+    expect(help.output).toContain(flag);
+  const keysDir = tempDir("mail-dns");
+  const r = await runCLI([
+    "mail",
+    "dns-records",
+    "alpha.test",
+    "--data-dir",
+    keysDir,
+    "--spf",
+    "ip4:203.0.113.7",
+    "--dmarc-policy",
+    "reject",
+    "--json",
+  ]);
+  expect(r.code).toBe(0);
+  const key = loadOrCreateDkimKey(keysDir, "alpha.test", "azora"); // the key the command created
+  expect(JSON.parse(r.output)).toEqual([
+    { name: "alpha.test", type: "TXT", value: "v=spf1 ip4:203.0.113.7 -all" },
+    { name: "azora._domainkey.alpha.test", type: "TXT", value: `v=DKIM1; k=rsa; p=${key.publicKeyB64}` },
+    { name: "_dmarc.alpha.test", type: "TXT", value: "v=DMARC1; p=reject; adkim=s; aspf=r" },
+  ]);
+});
