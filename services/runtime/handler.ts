@@ -106,6 +106,13 @@ export interface JobHandler {
    * Best effort, called once per job; a failure is logged.
    */
   release?(job: JobInput, ctx: { storage?: StorageBackend }): Promise<void>;
+  /**
+   * Work paid by the unit (a mail campaign paid per delivered message): the part of the job's `price` a result
+   * earns, computed from the result bytes alone (they are stored, so a restart computes the same claim). When
+   * present the runtime delivers with the market's `submitMetered` (redundancy 1, RequesterAccept or Arbiter
+   * jobs), and an undisputed settlement pays that much and refunds the rest to the requester.
+   */
+  meter?(result: Uint8Array, price: bigint): bigint;
   /** Needs the worker's content storage (`JobContext.storage`). */
   readonly needsStorage?: boolean;
   /** Routes of its own on the worker's HTTP port (e.g. the video player page), registered before it listens. */
