@@ -663,7 +663,7 @@ export function registerServiceCommands(program: Command): void {
     .description("Run a job-market worker: watch, claim, run, deliver, settle and verify jobs of the given kinds")
     .argument(
       "[kinds...]",
-      "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx, video/hls, storage/pin)",
+      "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx, video/hls, storage/pin, mail/campaign, mail/send)",
     )
     .option("-c, --config <file>", "JSON config file (keys in README; flags override it)")
     .option("--rpc <url>", "JSON-RPC URL of a node (default http://127.0.0.1:8545)")
