@@ -882,6 +882,11 @@ export function registerServiceCommands(program: Command): void {
     ["finalize", "Finalize a job whose window has ended (anyone)", (c, id) => c.finalize(id)],
     ["reclaim", "Reopen or refund a job whose claim or delivery window passed (anyone)", (c, id) => c.reclaim(id)],
     [
+      "resolve",
+      "Arbiter: rule a challenged arbiter-mode job, --worker-bps of the price to the worker (e.g. delivered/total)",
+      (c, id, o) => c.resolve(id, o.workerBps as number),
+    ],
+    [
       "challenge",
       "Challenge a delivered result (posts the challenge bond)",
       async (c, id, o) =>
@@ -893,6 +898,12 @@ export function registerServiceCommands(program: Command): void {
   ];
   for (const [name, description, fn] of simple) {
     const c = job.command(name).description(description).argument("<id>", "job id", idArg);
+    if (name === "resolve")
+      c.requiredOption(
+        "--worker-bps <n>",
+        "basis points of the price to the worker: 10000 rejects the challenge, 0 upholds it",
+        intArg("--worker-bps", 0, 10_000),
+      );
     if (name === "challenge")
       c.option("--evidence <uri>", "where the evidence is (e.g. your own result's URI)").option(
         "--position <n|random>",

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonRpcProvider, NonceManager, parseUnits, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -179,6 +179,36 @@ describe("mail/campaign on a dev node (real worker process, loopback SMTP)", () 
       async () => ((await eventsOf("JobFinalized", id)).length === 1 ? true : undefined),
       "the job finalized",
     );
+  }, 900_000);
+
+  it("the requester disputes the count: the arbiter reads the log and rules delivered/total (azora job challenge / resolve)", async () => {
+    const file = campaignFile("campaign20.json", 20, 10);
+    const run = await runCLI(postArgs(file), 600_000);
+    expect(run.code, run.output).toBe(0);
+    const id = postedId(run.output);
+    const job = await client.waitFor(id, (j) => j.status === JobStatus.Submitted, { timeoutMs: 120_000 });
+    const cli = (args: string[], who?: number) =>
+      runCLI(
+        ["job", ...args, "--rpc", node.url, ...(who === undefined ? [] : ["--dev-account", String(who)]), "--json"],
+        120_000,
+      );
+    const challenged = await cli(["challenge", String(id), "--evidence", job.slots[0].resultURI], REQUESTER);
+    expect(challenged.code, challenged.output).toBe(0);
+    // the arbiter downloads the log (checked against its hash) and counts
+    const out = join(dir, "log20.json");
+    const got = await cli(["result", String(id), "--out", out]);
+    expect(got.code, got.output).toBe(0);
+    const log = decodeDeliveryLog(new Uint8Array(readFileSync(out)));
+    expect([log.delivered, log.total]).toEqual([18, 20]);
+    const bps = (log.delivered * 10_000) / log.total;
+    const ruled = await cli(["resolve", String(id), "--worker-bps", String(bps)], ARBITER);
+    expect(ruled.code, ruled.output).toBe(0);
+    const paid = await eventsOf("WorkerPaid", id);
+    expect(paid.map((a) => a[2])).toEqual([PER_MESSAGE * 18n]);
+    expect((await eventsOf("DisputeResolved", id)).map((a) => [a[2], a[3], a[4]])).toEqual([
+      [9_000n, PER_MESSAGE * 18n, PER_MESSAGE * 2n],
+    ]);
+    expect((await client.job(id)).status).toBe(JobStatus.Finalized);
   }, 900_000);
 
   it("a worker killed with kill -9 mid-campaign resumes it without sending a recipient twice", async () => {
