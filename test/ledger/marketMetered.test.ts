@@ -68,8 +68,11 @@ describe("submitMetered", () => {
     const earned = PER_MESSAGE * 90n;
     const s = await h.ok(as(f.market, w).submitMetered(id, RESULT, "ipfs://log", earned));
     expect(marketEvents(s).ResultMetered).toEqual([[id, w.address, earned]]);
+    // gas, pinned (README "Gas"): submit's 46,380 with a 20-byte URI, + the earned word, the head bit, the log
+    expect(await h.moduleGas(s)).toBe(60_236n);
     expect(marketEvents(s).ResultSubmitted).toEqual([[id, w.address, 0n, RESULT, "ipfs://log"]]);
     const r = await h.ok(as(f.market, requester).accept(id));
+    expect(await h.moduleGas(r)).toBe(99_373n);
     const ev = marketEvents(r);
     const fee = (feeOf(spec) * 90n) / 100n;
     const refunded = PER_MESSAGE * 10n + (feeOf(spec) - fee);
