@@ -94,7 +94,12 @@ export interface JobHandler {
    * engine, content it must fetch)? A reason when not — the job is not claimed, so its requester gets a refund
    * when nobody takes it.
    */
-  admit?(job: JobInput, signal: AbortSignal, ctx?: { storage?: StorageBackend }): Promise<string | undefined>;
+  admit?(
+    job: JobInput,
+    signal: AbortSignal,
+    /** `deliverWindowSec`: the time a claim leaves to deliver (work that cannot finish in it is better not claimed). */
+    ctx?: { storage?: StorageBackend; deliverWindowSec?: number },
+  ): Promise<string | undefined>;
   /**
    * Spot-check replay for work too long to redo whole (a video): checks a delivered result by re-running
    * sampled parts of it. When present, a verifier calls this instead of `run` + `agrees`, and votes for the

@@ -2,7 +2,8 @@
  * The `mail/send` and `mail/campaign` job handler: the worker runtime's port (services/runtime/handler.ts)
  * over the delivery engine's port (`MailSender`, services/mail/ports.ts).
  *   admit — before claiming: the input parses and renders for every recipient; this worker's stake allows
- *           sending, and sending every recipient at its stake's rate fits `maxSendSec`;
+ *           sending, and sending every recipient at its stake's rate fits `maxSendSec` and 80 % of the job's
+ *           deliver window;
  *   run   — renders and delivers each message paced by the stake's rate, with a message-id derived from the
  *           job, the recipient's index and the input's hash, so a run repeated after a crash hands the engine
  *           the same ids and no recipient is sent twice (the port's idempotency); returns the delivery log;
@@ -108,7 +109,7 @@ export function createMailJobHandler(opts: MailJobHandlerOptions): JobHandler {
     kinds: MAIL_KINDS,
     engine: MAIL_ENGINE,
     run,
-    async admit(job: JobInput): Promise<string | undefined> {
+    async admit(job: JobInput, _signal, ctx): Promise<string | undefined> {
       let input: MailJobInput;
       try {
         input = decodeMailInput(job.kind, job.input);
@@ -118,9 +119,11 @@ export function createMailJobHandler(opts: MailJobHandlerOptions): JobHandler {
       }
       const perHour = sendRatePerHour(await opts.stakeOf(), policy);
       if (perHour === 0) return "this worker's stake is below the sending minimum";
+      // Sending must fit the deliver window too (a no-show's bond is slashed), with a margin for the submit.
+      const limit = Math.min(maxSendSec, ctx?.deliverWindowSec === undefined ? maxSendSec : ctx.deliverWindowSec * 0.8);
       const sec = sendDurationSec(input.recipients.length, perHour);
-      if (sec > maxSendSec)
-        return `${input.recipients.length} messages take ${Math.ceil(sec)} s at this stake's ${perHour}/h (limit ${maxSendSec} s)`;
+      if (sec > limit)
+        return `${input.recipients.length} messages take ${Math.ceil(sec)} s at this stake's ${perHour}/h (limit ${Math.floor(limit)} s)`;
       return undefined;
     },
     // Mail is not re-executable (a verifier cannot re-send it): disputes go to the job's arbiter with the log.

@@ -395,6 +395,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
           .handlerFor(view.spec.kind)
           ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000), {
             storage: ctx.deps.storage,
+            deliverWindowSec: view.spec.deliverWindow,
           });
       } catch (e) {
         const code = (e as { code?: string }).code ?? "FETCH_FAILED";

@@ -168,6 +168,10 @@ describe("the handler over a real relay sender and SMTP sink", () => {
     // 10 AZR: 1,000 an hour; 100 messages take 360 s, over a 60 s limit
     const slow = createMailJobHandler({ sender, stakeOf: async () => 10n * AZR, maxSendSec: 60 });
     expect(await slow.admit?.(job, new AbortController().signal)).toMatch(/100 messages take 360 s/);
+    // …and within 80 % of the job's deliver window: 360 s of sending fits a 600 s window, not a 400 s one
+    const roomy = createMailJobHandler({ sender, stakeOf: async () => 10n * AZR });
+    expect(await roomy.admit?.(job, new AbortController().signal, { deliverWindowSec: 600 })).toBeUndefined();
+    expect(await roomy.admit?.(job, new AbortController().signal, { deliverWindowSec: 400 })).toMatch(/limit 320 s/);
     expect(sink.received.filter((m) => m.messageId.includes("campaign.8.")).length).toBe(0);
     sender.close();
   });
