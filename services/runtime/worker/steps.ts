@@ -293,6 +293,20 @@ async function runJob(ctx: DriverContext, row: JobRow, view: JobView, deliverBy:
   return "computed";
 }
 
+/**
+ * What a metered handler's result claims of the price (`JobHandler.meter`), from the stored result bytes, so a
+ * worker restarted between computing and submitting claims the same; undefined for kinds paid whole.
+ */
+async function meteredClaim(ctx: DriverContext, row: JobRow, view: JobView): Promise<bigint | undefined> {
+  const handler = ctx.handlerFor(view.spec.kind);
+  if (handler?.meter === undefined) return undefined;
+  const stored = await ctx.deps.blobs.get(row.resultCID as string);
+  // runJob stores the result before it journals "computed"; a missing blob is a broken data dir
+  if (stored === undefined)
+    throw new Error(`job ${row.id}: computed result ${row.resultCID} missing from the blob store`);
+  return handler.meter(stored.bytes, BigInt(view.spec.price));
+}
+
 /** Submits (redundancy 1) or commits a computed result; the receipt moves the journal on. */
 async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<Step> {
   const { journal } = ctx.deps;
@@ -300,8 +314,11 @@ async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<
   const hash = row.resultHash as string;
   const uri = resultURI(ctx, row.resultCID as string);
   const single = view.spec.redundancy === 1;
+  const earned = single ? await meteredClaim(ctx, row, view) : undefined;
   const r = single
-    ? await trySend(ctx, row, "submit", [row.id, hash, uri], undefined, "submit")
+    ? earned === undefined
+      ? await trySend(ctx, row, "submit", [row.id, hash, uri], undefined, "submit")
+      : await trySend(ctx, row, "submitMetered", [row.id, hash, uri, earned], undefined, "submitMetered")
     : await trySend(
         ctx,
         row,
@@ -378,6 +395,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
           .handlerFor(view.spec.kind)
           ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000), {
             storage: ctx.deps.storage,
+            deliverWindowSec: view.spec.deliverWindow,
           });
       } catch (e) {
         const code = (e as { code?: string }).code ?? "FETCH_FAILED";

@@ -144,6 +144,27 @@ describe("job steps reconcile with the chain", () => {
     expect(h.sent).toEqual([{ action: "submit", args: [1n, HASH, "http://w:1/blobs/bafk"] }]);
   });
 
+  it("computed by a metered handler → submitMetered with what meter() reads off the stored result", async () => {
+    const h = harness(view({ status: JobStatus.Claimed }, [{}]));
+    h.ctx.opts.endpoint = "http://w:1";
+    const stored = new TextEncoder().encode("9 of 10");
+    const asked: string[] = [];
+    h.ctx.deps.blobs = {
+      get: async (cid: string) => {
+        asked.push(cid);
+        return { bytes: stored, info: {} };
+      },
+    } as never;
+    h.ctx.handlerFor = () =>
+      ({
+        meter: (bytes: Uint8Array, price: bigint) =>
+          new TextDecoder().decode(bytes) === "9 of 10" ? (price * 9n) / 10n : 0n,
+      }) as never;
+    await stepWork(h.ctx, h.row("computed"));
+    expect(asked).toEqual(["bafk"]);
+    expect(h.sent).toEqual([{ action: "submitMetered", args: [1n, HASH, "http://w:1/blobs/bafk", 90n] }]);
+  });
+
   it("committed before reveals open → waits; delivered past the challenge window → finalize", async () => {
     const c = harness(
       view({ status: JobStatus.Open }, [{ status: SlotStatus.Committed }, { status: SlotStatus.Empty }]),
