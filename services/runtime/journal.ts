@@ -390,6 +390,14 @@ export class Journal {
     return rows.map(jobFromRow);
   }
 
+  /** How many work jobs are in one of `states` (an index count: the scheduler asks after every step). */
+  countWork(states: readonly JobState[]): number {
+    let n = 0;
+    const q = this.stmt("SELECT COUNT(*) AS n FROM jobs WHERE state = ? AND role = 'work'");
+    for (const st of states) n += (q.get(st) as { n: number }).n;
+    return n;
+  }
+
   jobs(opts: { state?: JobState; limit: number; offset?: number }): JobRow[] {
     const rows = (
       opts.state === undefined

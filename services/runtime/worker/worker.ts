@@ -122,6 +122,8 @@ export class Worker implements DriverContext {
   private readonly endpoints = new Map<string, string>();
   private ticking = false;
   private tickAgain = false;
+  /** A schedule() pass is queued for drivers that just ended. */
+  private rescheduling = false;
   private heads = 0;
   private stopped = false;
   private withdrawDue = true;
@@ -191,9 +193,7 @@ export class Worker implements DriverContext {
   }
 
   activeWorkJobs(): number {
-    let n = 0;
-    for (const r of this.deps.journal.openJobs("work")) if (ACTIVE_WORK_STATES.includes(r.state)) n++;
-    return n;
+    return this.deps.journal.countWork(ACTIVE_WORK_STATES);
   }
 
   handlerFor(kind: string): JobHandler | undefined {
@@ -430,8 +430,14 @@ export class Worker implements DriverContext {
     void p.finally(() => {
       this.drivers.delete(p);
       if (this.drivers.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-      // a job that finished may free capacity for waiting candidates
-      if (!this.stopped) queueMicrotask(() => this.schedule());
+      // a job that finished may free capacity for waiting candidates (drivers ending together: one pass)
+      if (!this.stopped && !this.rescheduling) {
+        this.rescheduling = true;
+        setImmediate(() => {
+          this.rescheduling = false;
+          this.schedule();
+        });
+      }
     });
   }
 
