@@ -97,6 +97,7 @@ const WATCHED_EVENTS = [
   "JobResumed",
   "DisputeResolved",
   "JobFinalized",
+  "WorkerPaid",
   "JobRefunded",
   "JobCancelled",
   "WorkerSlashed",
@@ -124,6 +125,8 @@ export class Worker implements DriverContext {
   private tickAgain = false;
   /** A schedule() pass is queued for drivers that just ended. */
   private rescheduling = false;
+  /** Jobs a scanned `WorkerPaid` paid this worker for, until their driver settles them (takePaid). */
+  private readonly paid = new Set<bigint>();
   private heads = 0;
   private stopped = false;
   private withdrawDue = true;
@@ -266,17 +269,29 @@ export class Worker implements DriverContext {
     });
   }
 
-  async freeStake(): Promise<bigint> {
+  async freeStake(atLeast = 0n): Promise<bigint> {
     const head = this.deps.heads.latest?.number ?? -1;
-    if (this.stakeCache === undefined || this.stakeCache.head !== head) {
+    let c = this.stakeCache;
+    // Between reads the figure only shrinks (claims we bond); stake freed by payouts shows on the next read,
+    // taken when the figure falls short. A stake cut from outside (an unbond) is seen within refreshEveryHeads
+    // blocks; until then a claim it no longer covers fails its simulation and is not sent.
+    if (
+      c === undefined ||
+      (c.head !== head && (c.free < atLeast || head - c.head >= this.opts.refreshEveryHeads || head < c.head))
+    ) {
       const info = await this.deps.market.worker(this.address);
-      this.stakeCache = { head, free: info.stake - info.locked };
+      c = { head, free: info.stake - info.locked };
+      this.stakeCache = c;
     }
-    return this.stakeCache.free;
+    return c.free;
   }
 
   noteBond(bond: bigint): void {
     if (this.stakeCache !== undefined) this.stakeCache.free -= bond;
+  }
+
+  takePaid(id: bigint): boolean {
+    return this.paid.delete(id);
   }
 
   // ---- the loop ---------------------------------------------------------------------------------------
@@ -361,6 +376,13 @@ export class Worker implements DriverContext {
         )
           this.logger.info("verifier duty", { job: id, challenger: ev.args.challenger });
         this.dirty.add(keyOf(id, "verify"));
+        break;
+      }
+      case "WorkerPaid": {
+        if (String(ev.args.worker).toLowerCase() !== this.address.toLowerCase()) break;
+        // bounded: entries go when the job's driver settles it; a journal without the job never takes them
+        if (this.paid.size >= 65_536) this.paid.clear();
+        this.paid.add(id);
         break;
       }
       default:
