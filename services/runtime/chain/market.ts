@@ -223,6 +223,17 @@ const MARKET_EVENTS: ReadonlyMap<string, { fragment: EventFragment; topic: strin
   return m;
 })();
 
+/** The name of the market event a log's first topic names, without decoding the log. */
+export function marketEventName(topic0: string | undefined): string | undefined {
+  return MARKET_EVENTS.get(topic0?.toLowerCase() ?? "")?.fragment.name;
+}
+
+/** The topic of a market event by name (the ABI's events, hashed once). */
+export function marketEventTopic(name: string): string {
+  for (const [topic, e] of MARKET_EVENTS) if (e.fragment.name === name) return topic;
+  throw new Error(`the market has no event ${name}`);
+}
+
 /** A market log decoded (as `marketInterface.parseLog`), or null when it is not one of the market's events. */
 export function parseMarketLog(log: { topics: string[]; data: string }): LogDescription | null {
   const e = MARKET_EVENTS.get(log.topics[0]?.toLowerCase() ?? "");

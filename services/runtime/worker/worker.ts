@@ -20,7 +20,8 @@ import {
   MARKET_ADDRESS,
   type MarketParams,
   type MarketReader,
-  marketInterface,
+  marketEventName,
+  marketEventTopic,
   parseMarketLog,
 } from "../chain/market.js";
 import type { RPCClient } from "../chain/rpcClient.js";
@@ -103,6 +104,7 @@ const WATCHED_EVENTS = [
   "WorkerSlashed",
   "ClaimExpired",
 ] as const;
+const WATCHED_TOPICS = WATCHED_EVENTS.map(marketEventTopic);
 
 interface RawLog {
   address: string;
@@ -330,7 +332,7 @@ export class Worker implements DriverContext {
           fromBlock: toQuantity(from),
           toBlock: toQuantity(to),
           address: MARKET_ADDRESS,
-          topics: [WATCHED_EVENTS.map((e) => marketInterface.getEvent(e)?.topicHash as string)],
+          topics: [WATCHED_TOPICS],
         },
       ]);
       this.deps.journal.transaction(() => {
@@ -343,13 +345,22 @@ export class Worker implements DriverContext {
   }
 
   private onLog(log: RawLog): void {
-    const ev = parseMarketLog(log);
-    if (ev === null) return;
-    const id = ev.args.id as bigint;
+    // Most logs need only their name and indexed fields (the job id is every watched event's first topic): the
+    // ABI decoder, with a JobPosted's inline spec URI, runs only for the logs whose data this worker reads.
+    const name = marketEventName(log.topics[0]);
+    if (name === undefined || log.topics[1] === undefined) return;
+    const id = BigInt(log.topics[1]);
     const block = Number(BigInt(log.blockNumber));
-    switch (ev.name) {
+    const needsData =
+      (name === "JobPosted" && this.kindTopics.has((log.topics[3] ?? "").toLowerCase())) ||
+      (name === "JobChallenged" && this.opts.verify);
+    const ev = needsData ? parseMarketLog(log) : null;
+    if (needsData && ev === null) return;
+    /** The indexed worker of JobClaimed, ResultCommitted, ResultSubmitted and WorkerPaid. */
+    const worker = log.topics[2] === undefined ? "" : `0x${log.topics[2].slice(26)}`.toLowerCase();
+    switch (name) {
       case "JobPosted": {
-        if (!this.kindTopics.has((log.topics[3] ?? "").toLowerCase())) return;
+        if (ev === null) return;
         const kind = kindFromBytes32(log.topics[3]);
         if (
           this.deps.journal.addJob({
@@ -366,7 +377,7 @@ export class Worker implements DriverContext {
         break;
       }
       case "JobChallenged": {
-        if (!this.opts.verify) break;
+        if (ev === null) break;
         const verifiers = (ev.args.verifiers as string[]).map((a) => a.toLowerCase());
         if (!verifiers.includes(this.address.toLowerCase())) break;
         // kind is filled in by the driver from the job view; a job challenged again (Retrieval) starts a new round
@@ -379,7 +390,7 @@ export class Worker implements DriverContext {
         break;
       }
       case "WorkerPaid": {
-        if (String(ev.args.worker).toLowerCase() !== this.address.toLowerCase()) break;
+        if (worker !== this.address.toLowerCase()) break;
         // bounded: entries go when the job's driver settles it; a journal without the job never takes them
         if (this.paid.size >= 65_536) this.paid.clear();
         this.paid.add(id);
@@ -391,8 +402,8 @@ export class Worker implements DriverContext {
     // This worker's own claim and deliveries: its driver sent them and moved on from their receipts; a re-read of
     // the job for them would only cost a view per job (the states that wait for events are not waiting for these).
     const own =
-      (ev.name === "JobClaimed" || ev.name === "ResultSubmitted" || ev.name === "ResultCommitted") &&
-      String(ev.args.worker).toLowerCase() === this.address.toLowerCase();
+      (name === "JobClaimed" || name === "ResultSubmitted" || name === "ResultCommitted") &&
+      worker === this.address.toLowerCase();
     if (!own) this.dirty.add(keyOf(id, "work"));
     this.dirty.add(keyOf(id, "verify"));
   }

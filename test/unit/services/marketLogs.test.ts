@@ -1,6 +1,11 @@
 import { AbiCoder, type EventFragment, zeroPadValue } from "ethers";
 import { describe, expect, it } from "vitest";
-import { marketInterface, parseMarketLog } from "../../../services/runtime/chain/market.js";
+import {
+  marketEventName,
+  marketEventTopic,
+  marketInterface,
+  parseMarketLog,
+} from "../../../services/runtime/chain/market.js";
 
 /** A sample value for an ABI type (enough for the market's event parameters). */
 function sample(type: string, i: number): unknown {
@@ -48,5 +53,16 @@ describe("parseMarketLog (topic table instead of ethers' per-log signature hashi
       f.inputs.map((p, i) => sample(p.type, i)),
     );
     expect(parseMarketLog({ ...log, data: AbiCoder.defaultAbiCoder().encode(["uint8"], [1]).slice(0, 10) })).toBeNull();
+  });
+
+  it("names an event by its topic and a topic by its event name, without decoding", () => {
+    for (const f of events) {
+      expect(marketEventTopic(f.name)).toBe(f.topicHash);
+      expect(marketEventName(f.topicHash)).toBe(f.name);
+      expect(marketEventName(f.topicHash.toUpperCase().replace("0X", "0x"))).toBe(f.name);
+    }
+    expect(marketEventName(undefined)).toBeUndefined();
+    expect(marketEventName(zeroPadValue("0x01", 32))).toBeUndefined();
+    expect(() => marketEventTopic("NoSuchEvent")).toThrow(/NoSuchEvent/);
   });
 });
