@@ -93,6 +93,7 @@ function harness(v: JobView, now = 200) {
     requestWithdraw: () => {},
     freeStake: async () => 100n,
     noteBond: () => {},
+    takePaid: () => false,
     endpointOf: async () => undefined,
     sendMarketTx: async (_row, action, args) => {
       sent.push({ action, args });
@@ -135,6 +136,26 @@ describe("job steps reconcile with the chain", () => {
     const h = harness(view({ status: JobStatus.Finalized }, [{ status: SlotStatus.Paid }]));
     expect(await stepWork(h.ctx, h.row("computed"))).toBe("wait");
     expect(h.journal.getJob(1n, "work")).toMatchObject({ state: "done", outcome: "paid" });
+  });
+
+  it("delivered and a scanned WorkerPaid names it → done, paid, without reading the job's view", async () => {
+    const h = harness(view({ status: JobStatus.Submitted, challengeEnds: 900 }, [{ status: SlotStatus.Revealed }]));
+    let reads = 0;
+    const market = h.ctx.deps.market as unknown as { job: () => Promise<JobView> };
+    const real = market.job;
+    market.job = () => {
+      reads++;
+      return real();
+    };
+    const paid = new Set([1n]);
+    const ctx = { ...h.ctx, takePaid: (id: bigint) => paid.delete(id) };
+    expect(await stepWork(ctx, h.row("delivered"))).toBe("wait");
+    expect(h.journal.getJob(1n, "work")).toMatchObject({ state: "done", outcome: "paid" });
+    expect(reads).toBe(0);
+    // not paid (yet): the view decides, and here it says wait for the challenge window
+    const w = harness(view({ status: JobStatus.Submitted, challengeEnds: 900 }, [{ status: SlotStatus.Revealed }]));
+    expect(await stepWork(w.ctx, w.row("delivered"))).toBe("wait");
+    expect(w.journal.getJob(1n, "work")?.state).toBe("delivered");
   });
 
   it("computed and still claimed → submit (redundancy 1) with the journaled hash and a blob URI", async () => {
