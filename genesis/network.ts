@@ -64,6 +64,10 @@ export function createNetworkGenesis(opts: {
       staking: {
         ...devnetJSON.modules.staking,
         maxValidators: Math.max(devnetJSON.modules.staking.maxValidators, opts.validators.length),
+        // The devnet's 100-block downtime window is 10 s of a network making a block every 100 ms under load:
+        // restarting a validator (an upgrade, a crash) would jail it. 1,000 blocks give an operator minutes at
+        // that pace (and ~50 min at the 3 s empty-block interval); governance can change it.
+        signedBlocksWindow: 1_000,
       },
     },
   };

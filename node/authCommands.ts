@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { AuthConfig, AuthConfigInput } from "../services/auth/index.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 const lib = () => import("../services/auth/index.js");
@@ -117,23 +118,7 @@ export function registerAuthCommands(program: Command): void {
           "",
         ].join("\n")}\n`,
       );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info("shutting down", { signal });
-        try {
-          await svc.close();
-          flush();
-          process.exit(0);
-        } catch (e) {
-          log.error("shutdown failed", {}, e);
-          flush();
-          process.exit(1);
-        }
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
+      stopOnSignals({ close: () => svc.close(), logger: log, flush });
     },
   );
 

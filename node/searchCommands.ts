@@ -8,6 +8,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { JsonRpcProvider, ZeroAddress } from "ethers";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { type KeyFlags, walletFrom } from "./serviceCommands.js";
+import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 const lib = () => import("../services/search/service.js");
@@ -179,13 +180,7 @@ export function registerSearchCommands(program: Command): void {
       console.log(
         `search listening on ${svc.url} (${svc.engine.store.kind}; vectors: ${svc.engine.store.vectorEngine})`,
       );
-      const stop = async () => {
-        await svc.close();
-        flush();
-        process.exit(0);
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      stopOnSignals({ close: () => svc.close(), logger, flush });
     });
 
   search

@@ -68,6 +68,7 @@ async function handlersFor(
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
     pin: { maxPinBytes?: bigint; capacityBytes?: bigint; fetchTimeoutMs?: number };
+    mail: { relay?: string; perAZRHour?: number; maxSendSec?: number; rpc: string; wallet?: Wallet };
     fault?: string;
   },
 ): Promise<JobHandler[]> {
@@ -100,7 +101,47 @@ async function handlersFor(
       }),
     );
   }
+  if (kinds.includes("mail/send") || kinds.includes("mail/campaign")) out.push(await mailHandler(opts));
   return out;
+}
+
+/**
+ * mail/send, mail/campaign: delivered through the relay (`--mail-relay`) until the delivery engine is wired in,
+ * paced by this worker's stake in the market (read when a job is admitted and run).
+ */
+async function mailHandler(opts: {
+  dataDir: string;
+  mail: { relay?: string; perAZRHour?: number; maxSendSec?: number; rpc: string; wallet?: Wallet };
+}): Promise<JobHandler> {
+  const mail = await import("../services/mail/jobs/index.js");
+  const { relay, wallet, rpc } = opts.mail;
+  if (relay === undefined) throw new InvalidArgumentError("mail kinds: give --mail-relay smtp://host:port");
+  if (wallet === undefined) throw new InvalidArgumentError("mail kinds: give --key-file or --dev-account");
+  let target: { host: string; port: number };
+  try {
+    target = mail.parseRelayURL(relay);
+  } catch {
+    throw new InvalidArgumentError("--mail-relay: expected smtp://host:port");
+  }
+  const sender = mail.createRelaySender({ ...target, dir: resolve(opts.dataDir, "mail") });
+  const market = MarketClient.connect(rpc);
+  const policy =
+    opts.mail.perAZRHour === undefined
+      ? mail.DEFAULT_RATE_POLICY
+      : { ...mail.DEFAULT_RATE_POLICY, perStakeUnit: opts.mail.perAZRHour };
+  const handler = mail.createMailJobHandler({
+    sender,
+    stakeOf: async () => (await market.worker(wallet.address)).stake,
+    policy,
+    maxSendSec: opts.mail.maxSendSec,
+  });
+  return {
+    ...handler,
+    async close() {
+      sender.close();
+      (market.provider as JsonRpcProvider).destroy();
+    },
+  };
 }
 
 async function aiHandlers(
@@ -179,6 +220,9 @@ interface WorkerFlags extends KeyFlags {
   videoCheckSegments?: number;
   pinMaxBytes?: bigint;
   pinCapacity?: bigint;
+  mailRelay?: string;
+  mailRatePerAzr?: number;
+  mailMaxSend?: number;
 }
 
 /** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
@@ -228,8 +272,14 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     level: cfg.log.level as LogLevel,
     format: cfg.log.format as "json" | "pretty" | undefined,
   });
+  const mailKinds = cfg.kinds.some((k) => k.startsWith("mail/"));
+  // Mail handlers read this worker's own stake, so they need its address before the service starts.
   const wallet =
-    cfg.keyFile === undefined && cfg.devAccount !== undefined ? await devWallet(cfg.devAccount, cfg.rpc) : undefined;
+    cfg.keyFile === undefined && cfg.devAccount !== undefined
+      ? await devWallet(cfg.devAccount, cfg.rpc)
+      : mailKinds && cfg.keyFile !== undefined
+        ? await loadWallet(cfg.keyFile, cfg.passwordFile)
+        : undefined;
   const handlers = await handlersFor(cfg.kinds, {
     modelsDir: f.modelsDir,
     logger,
@@ -241,6 +291,13 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
       checkSegments: f.videoCheckSegments,
     },
     pin: { maxPinBytes: f.pinMaxBytes, capacityBytes: f.pinCapacity, fetchTimeoutMs: cfg.fetchTimeoutMs },
+    mail: {
+      relay: f.mailRelay,
+      perAZRHour: f.mailRatePerAzr,
+      maxSendSec: f.mailMaxSend,
+      rpc: cfg.rpc,
+      wallet,
+    },
     fault: cfg.fault,
   });
   const stopProfile = f.cpuProfile === undefined ? undefined : await startCPUProfile(f.cpuProfile);
@@ -381,7 +438,8 @@ interface PostFlags extends ClientFlags {
   params?: string;
   param?: string[];
   token: string;
-  price: string;
+  price?: string;
+  pricePerMessage?: string;
   redundancy: number;
   claimWindow: number;
   deliverWindow: number;
@@ -456,6 +514,7 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
   else if (f.inputUrl !== undefined && f.inputSha256 !== undefined)
     input = { sha256: f.inputSha256, uris: [f.inputUrl] };
   else throw new InvalidArgumentError("give --input <file>, or --input-url <url> with --input-sha256 <hex>");
+  const price = await priceOf(kind, f, input);
 
   if (kind === "video/hls" && params.ffmpeg === undefined) {
     // the output bytes depend on the ffmpeg version: pin the local one unless the requester named one
@@ -482,7 +541,7 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
       contentType,
       params,
       token: f.token,
-      price: parseUnits(f.price, 18),
+      price,
       redundancy: f.redundancy,
       claimWindowSec: f.claimWindow,
       deliverWindowSec: f.deliverWindow,
@@ -527,6 +586,30 @@ async function runPost(kind: string, f: PostFlags): Promise<void> {
     await server?.close();
     (client.provider as JsonRpcProvider).destroy();
   }
+}
+
+/**
+ * The price of `job post`: `--price`, or for mail kinds `--price-per-message` × the input's recipients (the
+ * worker claims `delivered × price-per-message` of it with submitMetered; the rest is refunded).
+ */
+async function priceOf(kind: string, f: PostFlags, input: Uint8Array | { sha256: string; uris: string[] }) {
+  if (!kind.startsWith("mail/")) {
+    if (f.pricePerMessage !== undefined) throw new InvalidArgumentError("--price-per-message is for mail kinds");
+    if (f.price === undefined) throw new InvalidArgumentError("give --price <amount>");
+    return parseUnits(f.price, 18);
+  }
+  if ((f.price === undefined) === (f.pricePerMessage === undefined))
+    throw new InvalidArgumentError("mail kinds: give --price-per-message <amount> (or --price for the whole job)");
+  if (f.price !== undefined) return parseUnits(f.price, 18);
+  if (!(input instanceof Uint8Array)) throw new InvalidArgumentError("--price-per-message reads the --input file");
+  const mail = await import("../services/mail/jobs/index.js");
+  let n: number;
+  try {
+    n = mail.decodeMailInput(kind, input).recipients.length;
+  } catch (e) {
+    throw new InvalidArgumentError(`--input: ${(e as Error).message}`);
+  }
+  return parseUnits(f.pricePerMessage as string, 18) * BigInt(n);
 }
 
 /**
@@ -580,7 +663,7 @@ export function registerServiceCommands(program: Command): void {
     .description("Run a job-market worker: watch, claim, run, deliver, settle and verify jobs of the given kinds")
     .argument(
       "[kinds...]",
-      "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx, video/hls, storage/pin)",
+      "job kinds to serve (test/sha256, ai/transcribe, ai/ocr, ai/embed, ai/onnx, video/hls, storage/pin, mail/campaign, mail/send)",
     )
     .option("-c, --config <file>", "JSON config file (keys in README; flags override it)")
     .option("--rpc <url>", "JSON-RPC URL of a node (default http://127.0.0.1:8545)")
@@ -662,6 +745,20 @@ export function registerServiceCommands(program: Command): void {
       "storage/pin: most bytes held for all pins at once (default 512GiB)",
       bytesArg("--pin-capacity"),
     )
+    .option(
+      "--mail-relay <url>",
+      "mail/send, mail/campaign: deliver through this SMTP relay, smtp://host:port (required for mail kinds)",
+    )
+    .option(
+      "--mail-rate-per-azr <n>",
+      "mail kinds: messages per hour per AZR of this worker's stake (default 100; nothing below 10 AZR)",
+      intArg("--mail-rate-per-azr", 1, 1e9),
+    )
+    .option(
+      "--mail-max-send <s>",
+      "mail kinds: refuse jobs that take longer than this to send at the stake's rate (default 3600)",
+      intArg("--mail-max-send", 1, 1e9),
+    )
     .action((kinds: string[], o: WorkerFlags & { verify: boolean; reclaim: boolean }) => runWorker(kinds, o));
 
   const job = program.command("job").description("Post jobs to the market, follow them and fetch their results");
@@ -678,7 +775,16 @@ export function registerServiceCommands(program: Command): void {
       .option("--params <json>", "the kind's parameters, a JSON object")
       .option("--param <key=value...>", "one parameter (value parsed as JSON when it parses)")
       .addOption(new Option("--token <token>", "payment token").choices(["AZR", "LEARN"]).default("AZR"))
-      .requiredOption("--price <amount>", "price per slot in the token (e.g. 1.5)", amountArg("--price"))
+      .option(
+        "--price <amount>",
+        "price per slot in the token (e.g. 1.5); required but for mail kinds",
+        amountArg("--price"),
+      )
+      .option(
+        "--price-per-message <amount>",
+        "mail/send, mail/campaign: price per recipient; the job escrows recipients × this, pays per delivered message",
+        amountArg("--price-per-message"),
+      )
       .option("--redundancy <n>", "independent workers (commit–reveal when > 1)", intArg("--redundancy", 1, 16), 1)
       .option("--claim-window <s>", "seconds to claim", intArg("--claim-window", 1, 1e9), 600)
       .option("--deliver-window <s>", "seconds a claimer has to deliver", intArg("--deliver-window", 1, 1e9), 600)
@@ -776,6 +882,11 @@ export function registerServiceCommands(program: Command): void {
     ["finalize", "Finalize a job whose window has ended (anyone)", (c, id) => c.finalize(id)],
     ["reclaim", "Reopen or refund a job whose claim or delivery window passed (anyone)", (c, id) => c.reclaim(id)],
     [
+      "resolve",
+      "Arbiter: rule a challenged arbiter-mode job, --worker-bps of the price to the worker (e.g. delivered/total)",
+      (c, id, o) => c.resolve(id, o.workerBps as number),
+    ],
+    [
       "challenge",
       "Challenge a delivered result (posts the challenge bond)",
       async (c, id, o) =>
@@ -787,6 +898,12 @@ export function registerServiceCommands(program: Command): void {
   ];
   for (const [name, description, fn] of simple) {
     const c = job.command(name).description(description).argument("<id>", "job id", idArg);
+    if (name === "resolve")
+      c.requiredOption(
+        "--worker-bps <n>",
+        "basis points of the price to the worker: 10000 rejects the challenge, 0 upholds it",
+        intArg("--worker-bps", 0, 10_000),
+      );
     if (name === "challenge")
       c.option("--evidence <uri>", "where the evidence is (e.g. your own result's URI)").option(
         "--position <n|random>",

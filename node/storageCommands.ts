@@ -9,6 +9,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ImportEntry, StorageBackend, StorageConfig, StorageConfigInput } from "../services/storage/index.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { stopOnSignals } from "./shutdown.js";
 
 /** Loaded on use: Helia and libp2p take seconds to import, which every other `azora` command would pay. */
 const lib = () => import("../services/storage/index.js");
@@ -230,24 +231,7 @@ export function registerStorageCommands(program: Command): void {
             "",
           ].join("\n")}\n`,
         );
-        let stopping = false;
-        const stop = async (signal: string) => {
-          if (stopping) return;
-          stopping = true;
-          logger.info("shutting down", { signal });
-          try {
-            await svc.close();
-            logger.info("stopped cleanly", {});
-            flush();
-            process.exit(0);
-          } catch (e) {
-            logger.error("shutdown failed", {}, e);
-            flush();
-            process.exit(1);
-          }
-        };
-        process.once("SIGINT", () => void stop("SIGINT"));
-        process.once("SIGTERM", () => void stop("SIGTERM"));
+        stopOnSignals({ close: () => svc.close(), logger, flush });
       },
     );
 }

@@ -140,6 +140,8 @@ interface IJobMarket is IMarketPayments {
     /// @notice Every live slot has committed: reveals are open until revealEnds.
     event RevealOpened(uint256 indexed id, uint64 revealEnds);
     event ResultSubmitted(uint256 indexed id, address indexed worker, uint8 slot, bytes32 resultHash, string resultURI);
+    /// @notice A metered result (`submitMetered`) claims `earned` of the job's price; emitted before its ResultSubmitted.
+    event ResultMetered(uint256 indexed id, address indexed worker, uint256 earned);
     event JobAccepted(uint256 indexed id, address indexed requester);
     event JobChallenged(uint256 indexed id, address indexed challenger, uint256 bond, string evidenceURI, address[] verifiers);
     event VerifierVoted(uint256 indexed id, address indexed verifier, bytes32 resultHash);
@@ -222,6 +224,14 @@ interface IJobMarket is IMarketPayments {
     function reveal(uint256 id, bytes32 resultHash, string calldata resultURI, bytes32 salt) external returns (bool);
     /// @notice commit + reveal in one call; only when redundancy is 1.
     function submit(uint256 id, bytes32 resultHash, string calldata resultURI) external returns (bool);
+    /// @notice `submit` for work paid by the unit (e.g. per delivered message): the result claims `earned` <= price.
+    ///         An undisputed settlement pays the worker `earned` and refunds the requester the rest of the price
+    ///         and the same share of the fee; a dispute goes to the arbiter, whose ruling replaces the claim.
+    ///         RequesterAccept or Arbiter jobs of redundancy 1 only (`JobInvalidSpec("verification")`,
+    ///         `JobInvalidSpec("earned")` above the price).
+    function submitMetered(uint256 id, bytes32 resultHash, string calldata resultURI, uint256 earned)
+        external
+        returns (bool);
     function accept(uint256 id) external returns (bool);
 
     // batches (1..64 items; each item follows its single function's rules and pays its base gas first)

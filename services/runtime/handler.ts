@@ -94,7 +94,12 @@ export interface JobHandler {
    * engine, content it must fetch)? A reason when not — the job is not claimed, so its requester gets a refund
    * when nobody takes it.
    */
-  admit?(job: JobInput, signal: AbortSignal, ctx?: { storage?: StorageBackend }): Promise<string | undefined>;
+  admit?(
+    job: JobInput,
+    signal: AbortSignal,
+    /** `deliverWindowSec`: the time a claim leaves to deliver (work that cannot finish in it is better not claimed). */
+    ctx?: { storage?: StorageBackend; deliverWindowSec?: number },
+  ): Promise<string | undefined>;
   /**
    * Spot-check replay for work too long to redo whole (a video): checks a delivered result by re-running
    * sampled parts of it. When present, a verifier calls this instead of `run` + `agrees`, and votes for the
@@ -106,6 +111,13 @@ export interface JobHandler {
    * Best effort, called once per job; a failure is logged.
    */
   release?(job: JobInput, ctx: { storage?: StorageBackend }): Promise<void>;
+  /**
+   * Work paid by the unit (a mail campaign paid per delivered message): the part of the job's `price` a result
+   * earns, computed from the result bytes alone (they are stored, so a restart computes the same claim). When
+   * present the runtime delivers with the market's `submitMetered` (redundancy 1, RequesterAccept or Arbiter
+   * jobs), and an undisputed settlement pays that much and refunds the rest to the requester.
+   */
+  meter?(result: Uint8Array, price: bigint): bigint;
   /** Needs the worker's content storage (`JobContext.storage`). */
   readonly needsStorage?: boolean;
   /** Routes of its own on the worker's HTTP port (e.g. the video player page), registered before it listens. */

@@ -1,9 +1,16 @@
 /**
- * The worker's job journal: SQLite (better-sqlite3, WAL, synchronous=FULL), one file in the data dir. Every
+ * The worker's job journal: SQLite (better-sqlite3, WAL, synchronous=NORMAL), one file in the data dir. Every
  * decision the worker acts on is written here first — a job found, a claim intent with its signed
  * transaction, a computed result's hash and CID, a commit salt — so `kill -9` at any point resumes from the
  * last durable step: pending transactions are re-broadcast byte-for-byte (same nonce, same hash, so a claim
  * can never be sent twice), and each job is reconciled with the market's state before its next step.
+ *
+ * Durability: in WAL mode with synchronous=NORMAL a commit is in the WAL file (the OS's page cache) when it
+ * returns, so it survives the process dying at any point (`kill -9`, a crash, OOM); only the WAL fsync at each
+ * checkpoint is what makes it safe against power loss or a kernel crash, and that is what NORMAL gives up — an
+ * fsync per commit was about six per job and more main-thread time than a 10 ms model run (bench/services.ts).
+ * After power loss the newest commits may be gone: a broadcast claim or submit then reads as not sent, and the
+ * worker's reconcile-from-the-market's-view step (which never repeats what the chain shows done) takes over.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -254,6 +261,8 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
 
 export class Journal {
   private readonly db: Database.Database;
+  /** Prepared statements by SQL text: preparing is a parse and plan on every call otherwise. */
+  private readonly stmts = new Map<string, Database.Statement>();
 
   constructor(
     file: string,
@@ -262,7 +271,7 @@ export class Journal {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
     // added after schema 1 shipped: a column, not a new schema (older journals gain it on open)
@@ -279,20 +288,30 @@ export class Journal {
     this.db.close();
   }
 
-  /** Runs `fn` in one SQLite transaction (all or nothing, durable on return). */
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs `fn` in one SQLite transaction (all or nothing; on return it survives the process being killed). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 
   getMeta(key: string): string | undefined {
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    const r = this.stmt("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
     return r?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db
-      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-      .run(key, value);
+    this.stmt("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+      key,
+      value,
+    );
   }
 
   /** Inserts a job row unless one exists for (id, role); returns whether it was new. */
@@ -307,23 +326,21 @@ export class Journal {
     slot?: number;
   }): boolean {
     const now = this.nowMs();
-    const r = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO jobs (id, role, kind, state, slot, token, price, found_block, created_ms, updated_ms)
+    const r = this.stmt(
+      `INSERT OR IGNORE INTO jobs (id, role, kind, state, slot, token, price, found_block, created_ms, updated_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        job.id.toString(),
-        job.role,
-        job.kind,
-        job.state,
-        job.slot ?? null,
-        job.token ?? null,
-        job.price?.toString() ?? null,
-        job.foundBlock,
-        now,
-        now,
-      );
+    ).run(
+      job.id.toString(),
+      job.role,
+      job.kind,
+      job.state,
+      job.slot ?? null,
+      job.token ?? null,
+      job.price?.toString() ?? null,
+      job.foundBlock,
+      now,
+      now,
+    );
     return r.changes === 1;
   }
 
@@ -332,20 +349,16 @@ export class Journal {
    * starts over from `assigned`, whatever the last round left in it. Returns whether a row was there.
    */
   reassignVerifier(id: bigint, foundBlock: number): boolean {
-    const r = this.db
-      .prepare(
-        `UPDATE jobs SET state = 'assigned', vote_hash = NULL, round = NULL, runs = 0, outcome = NULL, reason = NULL,
+    const r = this.stmt(
+      `UPDATE jobs SET state = 'assigned', vote_hash = NULL, round = NULL, runs = 0, outcome = NULL, reason = NULL,
          result_hash = NULL, result_cid = NULL, result_type = NULL, found_block = ?, updated_ms = ?
          WHERE id = ? AND role = 'verify'`,
-      )
-      .run(foundBlock, this.nowMs(), id.toString());
+    ).run(foundBlock, this.nowMs(), id.toString());
     return r.changes === 1;
   }
 
   getJob(id: bigint, role: JobRole): JobRow | undefined {
-    const r = this.db.prepare("SELECT * FROM jobs WHERE id = ? AND role = ?").get(id.toString(), role) as
-      | Raw
-      | undefined;
+    const r = this.stmt("SELECT * FROM jobs WHERE id = ? AND role = ?").get(id.toString(), role) as Raw | undefined;
     return r === undefined ? undefined : jobFromRow(r);
   }
 
@@ -357,70 +370,82 @@ export class Journal {
       const v = patch[k];
       return v ?? null;
     });
-    this.db
-      .prepare(`UPDATE jobs SET ${sets}, updated_ms = ? WHERE id = ? AND role = ?`)
-      .run(...values, this.nowMs(), id.toString(), role);
+    this.stmt(`UPDATE jobs SET ${sets}, updated_ms = ? WHERE id = ? AND role = ?`).run(
+      ...values,
+      this.nowMs(),
+      id.toString(),
+      role,
+    );
   }
 
   /** Jobs not yet done, oldest first. */
   openJobs(role?: JobRole): JobRow[] {
     const rows = (
       role === undefined
-        ? this.db.prepare("SELECT * FROM jobs WHERE state != 'done' ORDER BY found_block, CAST(id AS INTEGER)").all()
-        : this.db
-            .prepare("SELECT * FROM jobs WHERE state != 'done' AND role = ? ORDER BY found_block, CAST(id AS INTEGER)")
-            .all(role)
+        ? this.stmt("SELECT * FROM jobs WHERE state != 'done' ORDER BY found_block, CAST(id AS INTEGER)").all()
+        : this.stmt(
+            "SELECT * FROM jobs WHERE state != 'done' AND role = ? ORDER BY found_block, CAST(id AS INTEGER)",
+          ).all(role)
     ) as Raw[];
     return rows.map(jobFromRow);
+  }
+
+  /** How many work jobs are in one of `states` (an index count: the scheduler asks after every step). */
+  countWork(states: readonly JobState[]): number {
+    let n = 0;
+    const q = this.stmt("SELECT COUNT(*) AS n FROM jobs WHERE state = ? AND role = 'work'");
+    for (const st of states) n += (q.get(st) as { n: number }).n;
+    return n;
   }
 
   jobs(opts: { state?: JobState; limit: number; offset?: number }): JobRow[] {
     const rows = (
       opts.state === undefined
-        ? this.db
-            .prepare("SELECT * FROM jobs ORDER BY updated_ms DESC LIMIT ? OFFSET ?")
-            .all(opts.limit, opts.offset ?? 0)
-        : this.db
-            .prepare("SELECT * FROM jobs WHERE state = ? ORDER BY updated_ms DESC LIMIT ? OFFSET ?")
-            .all(opts.state, opts.limit, opts.offset ?? 0)
+        ? this.stmt("SELECT * FROM jobs ORDER BY updated_ms DESC LIMIT ? OFFSET ?").all(opts.limit, opts.offset ?? 0)
+        : this.stmt("SELECT * FROM jobs WHERE state = ? ORDER BY updated_ms DESC LIMIT ? OFFSET ?").all(
+            opts.state,
+            opts.limit,
+            opts.offset ?? 0,
+          )
     ) as Raw[];
     return rows.map(jobFromRow);
   }
 
   countByState(): { role: JobRole; state: JobState; outcome: JobOutcome | null; n: number }[] {
-    return this.db
-      .prepare("SELECT role, state, outcome, COUNT(*) AS n FROM jobs GROUP BY role, state, outcome")
-      .all() as { role: JobRole; state: JobState; outcome: JobOutcome | null; n: number }[];
+    return this.stmt("SELECT role, state, outcome, COUNT(*) AS n FROM jobs GROUP BY role, state, outcome").all() as {
+      role: JobRole;
+      state: JobState;
+      outcome: JobOutcome | null;
+      n: number;
+    }[];
   }
 
   addTx(tx: NewTx): TxRow {
     const now = this.nowMs();
-    const r = this.db
-      .prepare(
-        `INSERT INTO txs (job_id, role, action, nonce, state, hashes, raw, to_addr, data, value, gas_limit, max_fee, tip, created_ms, updated_ms)
+    const r = this.stmt(
+      `INSERT INTO txs (job_id, role, action, nonce, state, hashes, raw, to_addr, data, value, gas_limit, max_fee, tip, created_ms, updated_ms)
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        tx.jobId?.toString() ?? null,
-        tx.role,
-        tx.action,
-        tx.nonce,
-        JSON.stringify([tx.hash]),
-        tx.raw,
-        tx.to,
-        tx.data,
-        tx.value.toString(),
-        tx.gasLimit.toString(),
-        tx.maxFee.toString(),
-        tx.tip.toString(),
-        now,
-        now,
-      );
+    ).run(
+      tx.jobId?.toString() ?? null,
+      tx.role,
+      tx.action,
+      tx.nonce,
+      JSON.stringify([tx.hash]),
+      tx.raw,
+      tx.to,
+      tx.data,
+      tx.value.toString(),
+      tx.gasLimit.toString(),
+      tx.maxFee.toString(),
+      tx.tip.toString(),
+      now,
+      now,
+    );
     return this.getTx(Number(r.lastInsertRowid)) as TxRow;
   }
 
   getTx(seq: number): TxRow | undefined {
-    const r = this.db.prepare("SELECT * FROM txs WHERE seq = ?").get(seq) as Raw | undefined;
+    const r = this.stmt("SELECT * FROM txs WHERE seq = ?").get(seq) as Raw | undefined;
     return r === undefined ? undefined : txFromRow(r);
   }
 
@@ -428,61 +453,62 @@ export class Journal {
   addAttempt(seq: number, attempt: { hash: string; raw: string; maxFee: bigint; tip: bigint }): void {
     const tx = this.getTx(seq);
     if (tx === undefined) throw new Error(`no tx ${seq}`);
-    this.db
-      .prepare("UPDATE txs SET hashes = ?, raw = ?, max_fee = ?, tip = ?, updated_ms = ? WHERE seq = ?")
-      .run(
-        JSON.stringify([...tx.hashes, attempt.hash]),
-        attempt.raw,
-        attempt.maxFee.toString(),
-        attempt.tip.toString(),
-        this.nowMs(),
-        seq,
-      );
+    this.stmt("UPDATE txs SET hashes = ?, raw = ?, max_fee = ?, tip = ?, updated_ms = ? WHERE seq = ?").run(
+      JSON.stringify([...tx.hashes, attempt.hash]),
+      attempt.raw,
+      attempt.maxFee.toString(),
+      attempt.tip.toString(),
+      this.nowMs(),
+      seq,
+    );
   }
 
   settleTx(seq: number, s: { state: TxState; minedHash?: string; block?: number; gasUsed?: bigint }): void {
-    this.db
-      .prepare("UPDATE txs SET state = ?, mined_hash = ?, block = ?, gas_used = ?, updated_ms = ? WHERE seq = ?")
-      .run(s.state, s.minedHash ?? null, s.block ?? null, s.gasUsed?.toString() ?? null, this.nowMs(), seq);
+    this.stmt("UPDATE txs SET state = ?, mined_hash = ?, block = ?, gas_used = ?, updated_ms = ? WHERE seq = ?").run(
+      s.state,
+      s.minedHash ?? null,
+      s.block ?? null,
+      s.gasUsed?.toString() ?? null,
+      this.nowMs(),
+      seq,
+    );
   }
 
   pendingTxs(): TxRow[] {
-    return (this.db.prepare("SELECT * FROM txs WHERE state = 'pending' ORDER BY nonce").all() as Raw[]).map(txFromRow);
+    return (this.stmt("SELECT * FROM txs WHERE state = 'pending' ORDER BY nonce").all() as Raw[]).map(txFromRow);
   }
 
   /** The newest transaction for a job's action (e.g. its claim), if any. */
   lastTx(jobId: bigint, role: JobRole, action: string): TxRow | undefined {
-    const r = this.db
-      .prepare("SELECT * FROM txs WHERE job_id = ? AND role = ? AND action = ? ORDER BY seq DESC LIMIT 1")
-      .get(jobId.toString(), role, action) as Raw | undefined;
+    const r = this.stmt("SELECT * FROM txs WHERE job_id = ? AND role = ? AND action = ? ORDER BY seq DESC LIMIT 1").get(
+      jobId.toString(),
+      role,
+      action,
+    ) as Raw | undefined;
     return r === undefined ? undefined : txFromRow(r);
   }
 
   txsOfJob(jobId: bigint): TxRow[] {
-    return (this.db.prepare("SELECT * FROM txs WHERE job_id = ? ORDER BY seq").all(jobId.toString()) as Raw[]).map(
-      txFromRow,
-    );
+    return (this.stmt("SELECT * FROM txs WHERE job_id = ? ORDER BY seq").all(jobId.toString()) as Raw[]).map(txFromRow);
   }
 
   maxNonce(): number | undefined {
-    const r = this.db.prepare("SELECT MAX(nonce) AS n FROM txs").get() as { n: number | null };
+    const r = this.stmt("SELECT MAX(nonce) AS n FROM txs").get() as { n: number | null };
     return r.n ?? undefined;
   }
 
   addWithdrawn(token: string, amount: bigint): void {
-    const r = this.db.prepare("SELECT withdrawn FROM earnings WHERE token = ?").get(token) as
+    const r = this.stmt("SELECT withdrawn FROM earnings WHERE token = ?").get(token) as
       | { withdrawn: string }
       | undefined;
     const total = (r === undefined ? 0n : BigInt(r.withdrawn)) + amount;
-    this.db
-      .prepare(
-        "INSERT INTO earnings (token, withdrawn) VALUES (?, ?) ON CONFLICT(token) DO UPDATE SET withdrawn = excluded.withdrawn",
-      )
-      .run(token, total.toString());
+    this.stmt(
+      "INSERT INTO earnings (token, withdrawn) VALUES (?, ?) ON CONFLICT(token) DO UPDATE SET withdrawn = excluded.withdrawn",
+    ).run(token, total.toString());
   }
 
   withdrawn(): Map<string, bigint> {
-    const rows = this.db.prepare("SELECT token, withdrawn FROM earnings").all() as {
+    const rows = this.stmt("SELECT token, withdrawn FROM earnings").all() as {
       token: string;
       withdrawn: string;
     }[];

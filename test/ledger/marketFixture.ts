@@ -142,10 +142,23 @@ export async function startMarketFixture(extra = 0) {
   const f = { node, provider, dev, more, market, learn };
   let nonce = await provider.getTransactionCount(dev[0].address);
   const funding: Promise<TransactionReceipt>[] = [];
+  // Gas limits are given: 2 × `extra` concurrent eth_estimateGas calls queue on the node's one simulation worker,
+  // and on a loaded CI machine some waited past the request timeout (ethers reports it as "missing revert data").
   for (const w of more) {
-    funding.push(mined(provider, dev[0].sendTransaction({ to: w.address, value: parseEther("1000"), nonce: nonce++ })));
     funding.push(
-      mined(provider, (learn.connect(dev[0]) as Contract).transfer(w.address, parseEther("10000"), { nonce: nonce++ })),
+      mined(
+        provider,
+        dev[0].sendTransaction({ to: w.address, value: parseEther("1000"), nonce: nonce++, gasLimit: 21_000n }),
+      ),
+    );
+    funding.push(
+      mined(
+        provider,
+        (learn.connect(dev[0]) as Contract).transfer(w.address, parseEther("10000"), {
+          nonce: nonce++,
+          gasLimit: 200_000n,
+        }),
+      ),
     );
   }
   for (const r of await Promise.all(funding)) expect(r.status).toBe(1);

@@ -17,6 +17,9 @@ import { signVoucher } from "./paymentsHelpers.js";
  * stay silent; the arbiter rules; anyone finalizes, reclaims, cancels, withdraws; time jumps. Most
  * actions are aimed at random jobs and refused, which must leave everything as it was.
  *
+ * Every other RequesterAccept or Arbiter job of redundancy 1 is delivered metered (`submitMetered`, a claim of
+ * 0…5/4 of its price: paid by the unit, as mail campaigns are; over the price it is refused).
+ *
  * Payers also deposit for workers (metered payments), thaw, withdraw, and sign vouchers that workers
  * redeem — sometimes for more than the deposit holds, which must refuse the whole batch.
  *
@@ -580,7 +583,18 @@ class Run {
     const hash = cheat ? lieOf(id, w.address) : resultOf(id);
     const key = `${id}:${w.address}`;
     if (slot === undefined || slot[S.status] === SlotStatus.Claimed) {
-      if (slots.length === 1 && !cheat) {
+      const spec = v?.[V.spec] as unknown[] | undefined;
+      const mode = spec?.[9] as bigint | undefined;
+      if (slots.length === 1 && !cheat && spec !== undefined && (mode === 0n || mode === 2n) && id % 2n === 0n) {
+        // Metered (paid by the unit, as mail campaigns) on RequesterAccept and Arbiter jobs: claims k/4 of the
+        // price, k = 0…4 (k = 5: one wei over the price, refused without a trace).
+        const price = spec[4] as bigint;
+        const k = (id / 2n) % 6n;
+        this.send(
+          w,
+          market.encodeFunctionData("submitMetered", [id, hash, `ipfs://r${id}`, (price * k) / 4n + k / 5n]),
+        );
+      } else if (slots.length === 1 && !cheat) {
         this.send(w, market.encodeFunctionData("submit", [id, hash, `ipfs://r${id}`]));
       } else {
         this.committed.set(key, hash);
@@ -825,6 +839,7 @@ describe("market accounting under random actions", () => {
       "ThawStarted",
       "DepositWithdrawn",
       "VoucherRedeemed",
+      "ResultMetered",
     ]) {
       expect(t.events.get(e) ?? 0, `${e} events`).toBeGreaterThan(0);
     }

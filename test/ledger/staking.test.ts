@@ -1,4 +1,4 @@
-import { getBytes, hexlify } from "ethers";
+import { encodeBytes32String, getBytes, hexlify, ZeroAddress } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
 import devnetJSON from "../../genesis/devnet.json" with { type: "json" };
 import { LocalChain } from "./localChain.js";
@@ -9,6 +9,7 @@ import {
   DEVNET_VALIDATOR_KEY,
   Driver,
   GOVERNANCE,
+  govI,
   STAKING,
   stakingI,
   wazrI,
@@ -243,6 +244,36 @@ describe("rewards", () => {
 });
 
 describe("slashing", () => {
+  it("starts a validator's downtime window clean when governance changes its length (stale misses would jail it)", async () => {
+    await create(3, consensusKey(3), 30n * AZR);
+    await d.toEpoch(EPOCH);
+    const v3 = chain.accounts[3];
+    const key3 = consensusKey(3).hex;
+    await d.blocks(60);
+    await d.blocks(40, { missing: [key3] }); // 40 of 100: under the 50 % limit
+    expect((await d.validator(v3.address)).missedBlocks).toBe(40n);
+    // Governance shrinks the window to 50 blocks (a limit of 25 misses), both validators voting Yes.
+    const setWindow = [0, encodeBytes32String("slashing.signedBlocksWindow"), 50n, ZeroAddress, ""];
+    expect((await d.send(op0, govI, "propose", [[setWindow], "ipfs://window"], { value: 10n * AZR })).status).toBe(1);
+    const id = (await d.view(govI, "proposalCount"))[0] as bigint;
+    for (const voter of [op0, v3]) expect((await d.send(voter, govI, "vote", [id, 1])).status).toBe(1);
+    chain.now += 600n; // the voting period ends with the next block's tally
+    await d.blocks(1);
+    chain.now += 60n; // the timelock
+    expect((await d.send(op0, govI, "execute", [id])).status).toBe(1);
+    expect((await d.view(stakingI, "params"))[0].signedBlocksWindow).toBe(50n);
+    // v3 signs every block from here: the 40 misses of the old window must not count against the new one.
+    await d.blocks(5);
+    const after = await d.validator(v3.address);
+    expect([after.jailed, after.missedBlocks]).toEqual([false, 0n]);
+    // The new window counts from the change: 25 misses of 50 jail.
+    await d.blocks(45);
+    await d.blocks(24, { missing: [key3] });
+    expect((await d.validator(v3.address)).jailed).toBe(false);
+    await d.blocks(1, { missing: [key3] });
+    expect((await d.validator(v3.address)).jailed).toBe(true);
+  });
+
   it("jails and slashes 1 % for missing half the window, leaves the set at the epoch, returns after unjail", async () => {
     await create(3, consensusKey(3), 30n * AZR);
     await d.toEpoch(EPOCH);

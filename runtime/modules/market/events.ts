@@ -45,6 +45,7 @@ export const Events = {
   ResultCommitted: define("ResultCommitted(uint256,address,uint8,bytes32)", ["uint8", "bytes32"]),
   RevealOpened: define("RevealOpened(uint256,uint64)", ["uint64"]),
   ResultSubmitted: define("ResultSubmitted(uint256,address,uint8,bytes32,string)", ["uint8", "bytes32", "string"]),
+  ResultMetered: define("ResultMetered(uint256,address,uint256)", ["uint256"]),
   JobAccepted: define("JobAccepted(uint256,address)", []),
   JobChallenged: define("JobChallenged(uint256,address,uint256,string,address[])", [
     "uint256",

@@ -19,6 +19,7 @@ import {
   resolve,
   reveal,
   submit,
+  submitMetered,
   vote,
 } from "./jobs.js";
 import { marketGenesis } from "./params.js";
@@ -144,6 +145,14 @@ const functions: FunctionDef[] = [
   ),
   fn("submit", ["uint256", "bytes32", "string"], ["bool"], G.deliver, (ctx, [id, hash, uri]) =>
     ok(submit(ctx, id as bigint, hash as Uint8Array, uri as string)),
+  ),
+  fn(
+    "submitMetered",
+    ["uint256", "bytes32", "string", "uint256"],
+    ["bool"],
+    G.deliver,
+    (ctx, [id, hash, uri, earned]) =>
+      ok(submitMetered(ctx, id as bigint, hash as Uint8Array, uri as string, earned as bigint)),
   ),
   fn("accept", ["uint256"], ["bool"], G.settle, (ctx, [id]) => ok(accept(ctx, id as bigint))),
   // batches: the base gas is the single function's, charged per item before its work (batch.ts)

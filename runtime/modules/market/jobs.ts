@@ -218,7 +218,13 @@ export async function reveal(
   await deliver(ctx, job, slot.index, resultHash, resultURI);
 }
 
-export async function submit(ctx: MarketCtx, id: bigint, resultHash: Uint8Array, resultURI: string): Promise<void> {
+export async function submit(
+  ctx: MarketCtx,
+  id: bigint,
+  resultHash: Uint8Array,
+  resultURI: string,
+  meter?: (slot: number) => Promise<void>,
+): Promise<void> {
   const job = await ctx.existingJob(id);
   const head = await job.head();
   if (head.redundancy !== 1) throw MarketErrors.commitRequired(id);
@@ -227,7 +233,35 @@ export async function submit(ctx: MarketCtx, id: bigint, resultHash: Uint8Array,
   if (s.status !== SlotStatus.Claimed) throw MarketErrors.slotInvalidState(id, slot.index, s.status);
   if (ctx.now() >= s.deliverBy) throw MarketErrors.tooLate(id, s.deliverBy);
   if (utf8Length(resultURI) > MAX_URI_BYTES) throw MarketErrors.invalidSpec("resultURI");
+  // Before deliver: the last delivery starts the challenge window, and the claim must be in place by then.
+  if (meter !== undefined) await meter(slot.index);
   await deliver(ctx, job, slot.index, resultHash, resultURI);
+}
+
+/**
+ * `submit` for work paid by the unit (a mail campaign paid per delivered message): the result claims `earned` ≤
+ * price, and an undisputed settlement pays the worker that much and refunds the rest of the price (and the
+ * same share of the fee) to the requester. The requester checks the result (e.g. a delivery log) and disputes
+ * an inflated claim with the job's arbiter, whose ruling replaces the claim; so only RequesterAccept and
+ * Arbiter jobs take metered results (`JobInvalidSpec("verification")`), and only with redundancy 1.
+ */
+export async function submitMetered(
+  ctx: MarketCtx,
+  id: bigint,
+  resultHash: Uint8Array,
+  resultURI: string,
+  earned: bigint,
+): Promise<void> {
+  const job = await ctx.existingJob(id);
+  const head = await job.head();
+  if (head.verification !== Verification.RequesterAccept && head.verification !== Verification.Arbiter) {
+    throw MarketErrors.invalidSpec("verification");
+  }
+  if (earned > (await job.price())) throw MarketErrors.invalidSpec("earned");
+  await submit(ctx, id, resultHash, resultURI, async (index) => {
+    await job.slot(index).setMetered(earned);
+    Events.ResultMetered(ctx.call, [id, ctx.caller], [earned]);
+  });
 }
 
 async function deliver(ctx: MarketCtx, job: JobRecord, index: number, hash: Uint8Array, uri: string): Promise<void> {

@@ -71,18 +71,29 @@ async function payWinners(
   const bond = await job.bond();
   const reward = ((await ctx.params.learnRewardPerJob()) * rewardBps) / BPS;
   let rewarded = 0n;
+  let paid = 0n;
   for (const w of winners) {
-    await job.slot(w.index).setStatus(SlotStatus.Paid);
+    const slot = job.slot(w.index);
+    // A metered result (submitMetered, redundancy 1) earns what it claimed, ≤ price; its reward scales alike.
+    const metered = (await slot.head()).metered === true;
+    const earned = metered ? await slot.earned() : price;
+    assert(earned <= price, "a metered claim is at most the price (checked by submitMetered)");
+    await slot.setStatus(SlotStatus.Paid);
     await unlockBond(ctx, w.worker, bond, true);
-    payouts.credit(w.worker, head.learn, price);
-    const minted = await mintReward(ctx, w.worker, reward);
+    if (earned > 0n) payouts.credit(w.worker, head.learn, earned);
+    const minted = await mintReward(ctx, w.worker, metered ? (reward * earned) / price : reward);
     rewarded += minted;
-    Events.WorkerPaid(ctx.call, [job.id, w.worker], [price, minted]);
+    paid += earned;
+    Events.WorkerPaid(ctx.call, [job.id, w.worker], [earned, minted]);
   }
-  const paid = price * BigInt(winners.length);
   const refunded = price * BigInt(head.redundancy) - paid;
   payouts.credit(head.requester, head.learn, refunded);
   return [paid, rewarded, refunded];
+}
+
+async function anyMetered(job: JobRecord, winners: Delivered[]): Promise<boolean> {
+  for (const w of winners) if ((await job.slot(w.index).head()).metered === true) return true;
+  return false;
 }
 
 function payFee(ctx: MarketCtx, job: JobRecord, payouts: Payouts, learn: boolean, to: Uint8Array, amount: bigint) {
@@ -124,8 +135,14 @@ export async function settleUnchallenged(ctx: MarketCtx, job: JobRecord): Promis
       winners.map((w) => w.worker),
     );
   }
-  const [paid, rewarded, refunded] = await payWinners(ctx, job, payouts, winners);
-  const fee = await job.fee();
+  const [paid, rewarded, priceRefunded] = await payWinners(ctx, job, payouts, winners);
+  // The fee follows the price: a metered job that paid part of its price takes that part of the fee and
+  // refunds the rest with the price (unmetered jobs pay every delivered slot in full, so the whole fee).
+  const total = (await job.price()) * BigInt(head.redundancy);
+  const escrowedFee = await job.fee();
+  const fee = priceRefunded > 0n && (await anyMetered(job, winners)) ? (escrowedFee * paid) / total : escrowedFee;
+  const refunded = priceRefunded + (escrowedFee - fee);
+  if (escrowedFee > fee) payouts.credit(head.requester, head.learn, escrowedFee - fee);
   payFee(ctx, job, payouts, head.learn, await ctx.params.feeRecipient(), fee);
   await payouts.apply(ctx);
   if (refunded > 0n) Events.JobRefunded(ctx.call, [job.id, head.requester], [refunded]);

@@ -317,17 +317,24 @@ export class JobRecord {
 
 /** Words of slot i of a job (at `keccak256(slots ‖ id ‖ i) + field`). */
 enum S {
-  /** worker | status << 160 | deliverBy << 168 (claimedAt = deliverBy − the job's deliverWindow) */
+  /**
+   * worker | status << 160 | deliverBy << 168 | metered << 232 (claimedAt = deliverBy − the job's deliverWindow;
+   * metered: delivered by `submitMetered`, so the Earned word holds what the result claims of the price)
+   */
   Head = 0,
   Commitment = 1,
   ResultHash = 2,
   ResultURI = 3,
+  /** The part of the price a metered result claims (read only when the head's metered bit is set). */
+  Earned = 4,
 }
 
 export interface SlotHead {
   worker: Uint8Array;
   status: SlotStatus;
   deliverBy: bigint;
+  /** Delivered by `submitMetered`: settlement pays `earned()`, not the whole price. */
+  metered?: boolean;
 }
 
 export class SlotRecord {
@@ -342,12 +349,26 @@ export class SlotRecord {
 
   async head(): Promise<SlotHead> {
     const h = await this.w.get(S.Head);
-    return { worker: toAddress(h), status: Number(bits(h, 160n, M8)) as SlotStatus, deliverBy: bits(h, 168n, M64) };
+    return {
+      worker: toAddress(h),
+      status: Number(bits(h, 160n, M8)) as SlotStatus,
+      deliverBy: bits(h, 168n, M64),
+      metered: bits(h, 232n, 1n) === 1n,
+    };
   }
 
   async setHead(h: SlotHead): Promise<void> {
-    await this.w.set(S.Head, fromAddress(h.worker) | (BigInt(h.status) << 160n) | (h.deliverBy << 168n));
+    const metered = h.metered === true ? 1n << 232n : 0n;
+    await this.w.set(S.Head, fromAddress(h.worker) | (BigInt(h.status) << 160n) | (h.deliverBy << 168n) | metered);
   }
+
+  /** Marks the slot metered and records what its result claims (`submitMetered`). */
+  async setMetered(earned: bigint): Promise<void> {
+    await this.w.set(S.Earned, earned);
+    await this.w.set(S.Head, put(await this.w.get(S.Head), 232n, 1n, 1n));
+  }
+
+  earned = () => this.w.get(S.Earned);
 
   async setStatus(status: SlotStatus): Promise<void> {
     await this.w.set(S.Head, put(await this.w.get(S.Head), 160n, M8, BigInt(status)));

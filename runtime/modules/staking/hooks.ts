@@ -162,9 +162,16 @@ async function trackDowntime(
     const v = vs.of(op);
     const st = await v.status();
     if ((st.flags & Flag.Jailed) !== 0) continue;
-    const signing = await v.get(V.Signing);
-    const counted = signing & ((1n << 64n) - 1n);
-    let missed = signing >> 64n;
+    let signing = await v.get(V.Signing);
+    const recordedWindow = signingWindow(signing);
+    if (recordedWindow !== 0n && recordedWindow !== window) {
+      // Governance changed the window: the bitmap's positions and the missed count belong to the old one, and a
+      // shrink would leave stale misses counted (jailing an honest validator). Start the new window clean.
+      await resetSigning(v, recordedWindow > window ? recordedWindow : window);
+      signing = 0n;
+    }
+    const counted = signing & U64;
+    let missed = (signing >> 64n) & U32;
     const index = counted % window;
     const field = V.Bitmap + Number(index / 256n);
     const bit = 1n << (index % 256n);
@@ -181,11 +188,24 @@ async function trackDowntime(
       await resetSigning(v, window);
       continue;
     }
-    await v.set(V.Signing, (counted + 1n) | (missed << 64n));
+    await v.set(V.Signing, (counted + 1n) | (missed << 64n) | (window << 96n));
   }
 }
 
-/** Clears a validator's downtime window (on jailing, unjailing and joining the set). */
+const U64 = (1n << 64n) - 1n;
+const U32 = (1n << 32n) - 1n;
+
+/** The window a signing record was counted under (0: cleared, or written before the window was recorded). */
+function signingWindow(signing: bigint): bigint {
+  return (signing >> 96n) & U64;
+}
+
+/** The blocks a validator missed in its current downtime window. */
+export function missedBlocks(signing: bigint): bigint {
+  return (signing >> 64n) & U32;
+}
+
+/** Clears a validator's downtime window (on jailing, unjailing, joining the set and a change of the window). */
 export async function resetSigning(v: ValidatorRecord, window: bigint): Promise<void> {
   await v.set(V.Signing, 0n);
   for (let i = 0n; i * 256n < window; i++) await v.set(V.Bitmap + Number(i), 0n);

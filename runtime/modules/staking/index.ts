@@ -10,7 +10,7 @@ import { SystemCall } from "../system.js";
 import { mintNativeSupply } from "../wazr/index.js";
 import { StakingErrors } from "./errors.js";
 import { StakingEvents } from "./events.js";
-import { resetSigning, stakingEndBlock } from "./hooks.js";
+import { missedBlocks, resetSigning, stakingEndBlock } from "./hooks.js";
 import { bond, delegatedAmount, enqueueUnbonding, STAKING_ADDRESS, selfStake, settle, unbond } from "./ledger.js";
 import {
   BPS,
@@ -285,7 +285,7 @@ async function validatorView(ctx: Ctx, op: Uint8Array): Promise<AbiValue> {
     (st.flags & Flag.Jailed) !== 0,
     (st.flags & Flag.Tombstoned) !== 0,
     st.jailedUntil > 2n ** 64n - 1n ? 2n ** 64n - 1n : st.jailedUntil,
-    signing >> 64n,
+    missedBlocks(signing),
   ];
 }
 

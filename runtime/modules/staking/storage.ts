@@ -66,7 +66,7 @@ export enum V {
   RewardPool = 6,
   UnbondTokens = 7,
   UnbondShares = 8,
-  /** blocks counted(64) | missed(32)<<64 in the downtime window */
+  /** blocks counted(64) | missed(32)<<64 | window(64)<<96: the downtime window and the length it was counted under */
   Signing = 9,
   Moniker = 10,
   Bitmap = 16,

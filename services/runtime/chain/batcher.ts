@@ -120,6 +120,8 @@ export class MarketBatcher {
         to: MARKET_ADDRESS,
         data: encodeMarketCall(MANY[action], args),
         gasLimit: BATCH_GAS_BASE + BATCH_GAS_PER_ITEM[action] * BigInt(batch.length),
+        // best effort: an item the market refuses is skipped (BatchItemSkipped), not a revert of the batch
+        precheck: false,
       });
     } catch (e) {
       for (const b of batch) b.reject(e);

@@ -6,11 +6,12 @@
 import {
   AbiCoder,
   decodeBytes32String,
+  type EventFragment,
   encodeBytes32String,
   getAddress,
   Interface,
   keccak256,
-  type LogDescription,
+  LogDescription,
   type Result,
   ZeroAddress,
 } from "ethers";
@@ -212,9 +213,33 @@ export function decodeRevert(data: string | undefined): DecodedRevert | undefine
   return { name: "Unknown", args: [data.slice(0, 74)] };
 }
 
+/**
+ * The market's events by topic. ethers' `parseLog` finds a log's event by hashing every event signature of the
+ * ABI for each log (a `topicHash` is not cached): ~20 keccaks per log, the worker's largest JS cost per job.
+ */
+const MARKET_EVENTS: ReadonlyMap<string, { fragment: EventFragment; topic: string }> = (() => {
+  const m = new Map<string, { fragment: EventFragment; topic: string }>();
+  marketInterface.forEachEvent((fragment) => m.set(fragment.topicHash, { fragment, topic: fragment.topicHash }));
+  return m;
+})();
+
+/** The name of the market event a log's first topic names, without decoding the log. */
+export function marketEventName(topic0: string | undefined): string | undefined {
+  return MARKET_EVENTS.get(topic0?.toLowerCase() ?? "")?.fragment.name;
+}
+
+/** The topic of a market event by name (the ABI's events, hashed once). */
+export function marketEventTopic(name: string): string {
+  for (const [topic, e] of MARKET_EVENTS) if (e.fragment.name === name) return topic;
+  throw new Error(`the market has no event ${name}`);
+}
+
+/** A market log decoded (as `marketInterface.parseLog`), or null when it is not one of the market's events. */
 export function parseMarketLog(log: { topics: string[]; data: string }): LogDescription | null {
+  const e = MARKET_EVENTS.get(log.topics[0]?.toLowerCase() ?? "");
+  if (e === undefined || e.fragment.anonymous) return null;
   try {
-    return marketInterface.parseLog(log);
+    return new LogDescription(e.fragment, e.topic, marketInterface.decodeEventLog(e.fragment, log.data, log.topics));
   } catch {
     return null;
   }

@@ -60,6 +60,12 @@ export interface TxIntent {
   minGas?: bigint;
   /** A fixed gas limit (batches: a per-item ceiling): no estimate, only the one-eth_call pre-check. */
   gasLimit?: bigint;
+  /**
+   * With a fixed gasLimit: false sends without the pre-check. For the market's best-effort batches, which skip
+   * an item the market refuses instead of reverting: the pre-check would only catch a whole-call revert (a bug),
+   * and it is an eth_call — a simulation on the node — per batch, most of the views a busy worker made.
+   */
+  precheck?: boolean;
 }
 
 export interface TxLog {
@@ -168,7 +174,7 @@ export class TxManager {
     const cached = intent.gasKey === undefined ? undefined : this.gasByKey.get(intent.gasKey);
     let gasLimit: bigint;
     if (intent.gasLimit !== undefined) {
-      await this.precheck(intent, value);
+      if (intent.precheck !== false) await this.precheck(intent, value);
       gasLimit = intent.gasLimit;
     } else if (cached !== undefined) {
       await this.precheck(intent, value);

@@ -10,6 +10,7 @@ import type { Logger } from "../../../runtime/lib/logger.js";
 import type { StorageBackend } from "../../storage/backend.js";
 import { backendSource, readVerified } from "../../storage/retrieve.js";
 import {
+  claimBondFor,
   commitmentOf,
   hasDelivered,
   JobStatus,
@@ -62,10 +63,18 @@ export interface DriverContext {
   trackRun(id: bigint, role: JobRole, c: AbortController | undefined): void;
   isStopping(): boolean;
   requestWithdraw(): void;
-  /** stake − locked of this worker (read at most once per block). */
-  freeStake(): Promise<bigint>;
-  /** A claim just locked `bond`: the cached free stake shrinks until the next block's read. */
+  /**
+   * stake − locked of this worker: a cached figure that only shrinks (by `noteBond`) between reads, read again
+   * when it is below `atLeast` (bonds released since may cover it) or every `refreshEveryHeads` blocks.
+   */
+  freeStake(atLeast?: bigint): Promise<bigint>;
+  /** A claim just locked `bond`: the cached free stake shrinks until the next read. */
   noteBond(bond: bigint): void;
+  /**
+   * Whether the scan saw a `WorkerPaid` to this worker for the job (consumed by the call): a delivered job
+   * that was paid is settled without reading its view.
+   */
+  takePaid(id: bigint): boolean;
   endpointOf(worker: string): Promise<string | undefined>;
   sendMarketTx(
     row: JobRow | null,
@@ -293,6 +302,20 @@ async function runJob(ctx: DriverContext, row: JobRow, view: JobView, deliverBy:
   return "computed";
 }
 
+/**
+ * What a metered handler's result claims of the price (`JobHandler.meter`), from the stored result bytes, so a
+ * worker restarted between computing and submitting claims the same; undefined for kinds paid whole.
+ */
+async function meteredClaim(ctx: DriverContext, row: JobRow, view: JobView): Promise<bigint | undefined> {
+  const handler = ctx.handlerFor(view.spec.kind);
+  if (handler?.meter === undefined) return undefined;
+  const stored = await ctx.deps.blobs.get(row.resultCID as string);
+  // runJob stores the result before it journals "computed"; a missing blob is a broken data dir
+  if (stored === undefined)
+    throw new Error(`job ${row.id}: computed result ${row.resultCID} missing from the blob store`);
+  return handler.meter(stored.bytes, BigInt(view.spec.price));
+}
+
 /** Submits (redundancy 1) or commits a computed result; the receipt moves the journal on. */
 async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<Step> {
   const { journal } = ctx.deps;
@@ -300,8 +323,11 @@ async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<
   const hash = row.resultHash as string;
   const uri = resultURI(ctx, row.resultCID as string);
   const single = view.spec.redundancy === 1;
+  const earned = single ? await meteredClaim(ctx, row, view) : undefined;
   const r = single
-    ? await trySend(ctx, row, "submit", [row.id, hash, uri], undefined, "submit")
+    ? earned === undefined
+      ? await trySend(ctx, row, "submit", [row.id, hash, uri], undefined, "submit")
+      : await trySend(ctx, row, "submitMetered", [row.id, hash, uri, earned], undefined, "submitMetered")
     : await trySend(
         ctx,
         row,
@@ -334,6 +360,10 @@ async function deliver(ctx: DriverContext, row: JobRow, view: JobView): Promise<
 export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
   if (await awaitPending(ctx, row)) return "again";
   const { journal } = ctx.deps;
+  // Paid for a delivered job (the WorkerPaid log says so): done, with no view to read — unless the handler has
+  // something to release, which takes the job's spec from the view.
+  if (row.state === "delivered" && ctx.handlerFor(row.kind)?.release === undefined && ctx.takePaid(row.id))
+    return finish(ctx, row, "paid");
   const view = await ctx.deps.market.job(row.id);
   const idx = mySlot(ctx, view);
   const slot = idx >= 0 ? view.slots[idx] : undefined;
@@ -352,7 +382,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
         ctx.opts.policy,
         {
           address: ctx.address,
-          freeStake: await ctx.freeStake(),
+          freeStake: await ctx.freeStake(claimBondFor(view.spec.price, ctx.params)),
           active: ctx.activeWorkJobs(),
           maxJobs: ctx.opts.maxJobs,
         },
@@ -378,6 +408,7 @@ export async function stepWork(ctx: DriverContext, row: JobRow): Promise<Step> {
           .handlerFor(view.spec.kind)
           ?.admit?.({ id: view.id, kind: view.spec.kind, spec: paramsOf(doc), input }, AbortSignal.timeout(120_000), {
             storage: ctx.deps.storage,
+            deliverWindowSec: view.spec.deliverWindow,
           });
       } catch (e) {
         const code = (e as { code?: string }).code ?? "FETCH_FAILED";

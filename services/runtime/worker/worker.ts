@@ -20,7 +20,8 @@ import {
   MARKET_ADDRESS,
   type MarketParams,
   type MarketReader,
-  marketInterface,
+  marketEventName,
+  marketEventTopic,
   parseMarketLog,
 } from "../chain/market.js";
 import type { RPCClient } from "../chain/rpcClient.js";
@@ -97,11 +98,13 @@ const WATCHED_EVENTS = [
   "JobResumed",
   "DisputeResolved",
   "JobFinalized",
+  "WorkerPaid",
   "JobRefunded",
   "JobCancelled",
   "WorkerSlashed",
   "ClaimExpired",
 ] as const;
+const WATCHED_TOPICS = WATCHED_EVENTS.map(marketEventTopic);
 
 interface RawLog {
   address: string;
@@ -122,6 +125,10 @@ export class Worker implements DriverContext {
   private readonly endpoints = new Map<string, string>();
   private ticking = false;
   private tickAgain = false;
+  /** A schedule() pass is queued for drivers that just ended. */
+  private rescheduling = false;
+  /** Jobs a scanned `WorkerPaid` paid this worker for, until their driver settles them (takePaid). */
+  private readonly paid = new Set<bigint>();
   private heads = 0;
   private stopped = false;
   private withdrawDue = true;
@@ -191,9 +198,7 @@ export class Worker implements DriverContext {
   }
 
   activeWorkJobs(): number {
-    let n = 0;
-    for (const r of this.deps.journal.openJobs("work")) if (ACTIVE_WORK_STATES.includes(r.state)) n++;
-    return n;
+    return this.deps.journal.countWork(ACTIVE_WORK_STATES);
   }
 
   handlerFor(kind: string): JobHandler | undefined {
@@ -266,17 +271,29 @@ export class Worker implements DriverContext {
     });
   }
 
-  async freeStake(): Promise<bigint> {
+  async freeStake(atLeast = 0n): Promise<bigint> {
     const head = this.deps.heads.latest?.number ?? -1;
-    if (this.stakeCache === undefined || this.stakeCache.head !== head) {
+    let c = this.stakeCache;
+    // Between reads the figure only shrinks (claims we bond); stake freed by payouts shows on the next read,
+    // taken when the figure falls short. A stake cut from outside (an unbond) is seen within refreshEveryHeads
+    // blocks; until then a claim it no longer covers fails its simulation and is not sent.
+    if (
+      c === undefined ||
+      (c.head !== head && (c.free < atLeast || head - c.head >= this.opts.refreshEveryHeads || head < c.head))
+    ) {
       const info = await this.deps.market.worker(this.address);
-      this.stakeCache = { head, free: info.stake - info.locked };
+      c = { head, free: info.stake - info.locked };
+      this.stakeCache = c;
     }
-    return this.stakeCache.free;
+    return c.free;
   }
 
   noteBond(bond: bigint): void {
     if (this.stakeCache !== undefined) this.stakeCache.free -= bond;
+  }
+
+  takePaid(id: bigint): boolean {
+    return this.paid.delete(id);
   }
 
   // ---- the loop ---------------------------------------------------------------------------------------
@@ -315,7 +332,7 @@ export class Worker implements DriverContext {
           fromBlock: toQuantity(from),
           toBlock: toQuantity(to),
           address: MARKET_ADDRESS,
-          topics: [WATCHED_EVENTS.map((e) => marketInterface.getEvent(e)?.topicHash as string)],
+          topics: [WATCHED_TOPICS],
         },
       ]);
       this.deps.journal.transaction(() => {
@@ -328,13 +345,22 @@ export class Worker implements DriverContext {
   }
 
   private onLog(log: RawLog): void {
-    const ev = parseMarketLog(log);
-    if (ev === null) return;
-    const id = ev.args.id as bigint;
+    // Most logs need only their name and indexed fields (the job id is every watched event's first topic): the
+    // ABI decoder, with a JobPosted's inline spec URI, runs only for the logs whose data this worker reads.
+    const name = marketEventName(log.topics[0]);
+    if (name === undefined || log.topics[1] === undefined) return;
+    const id = BigInt(log.topics[1]);
     const block = Number(BigInt(log.blockNumber));
-    switch (ev.name) {
+    const needsData =
+      (name === "JobPosted" && this.kindTopics.has((log.topics[3] ?? "").toLowerCase())) ||
+      (name === "JobChallenged" && this.opts.verify);
+    const ev = needsData ? parseMarketLog(log) : null;
+    if (needsData && ev === null) return;
+    /** The indexed worker of JobClaimed, ResultCommitted, ResultSubmitted and WorkerPaid. */
+    const worker = log.topics[2] === undefined ? "" : `0x${log.topics[2].slice(26)}`.toLowerCase();
+    switch (name) {
       case "JobPosted": {
-        if (!this.kindTopics.has((log.topics[3] ?? "").toLowerCase())) return;
+        if (ev === null) return;
         const kind = kindFromBytes32(log.topics[3]);
         if (
           this.deps.journal.addJob({
@@ -351,7 +377,7 @@ export class Worker implements DriverContext {
         break;
       }
       case "JobChallenged": {
-        if (!this.opts.verify) break;
+        if (ev === null) break;
         const verifiers = (ev.args.verifiers as string[]).map((a) => a.toLowerCase());
         if (!verifiers.includes(this.address.toLowerCase())) break;
         // kind is filled in by the driver from the job view; a job challenged again (Retrieval) starts a new round
@@ -363,14 +389,21 @@ export class Worker implements DriverContext {
         this.dirty.add(keyOf(id, "verify"));
         break;
       }
+      case "WorkerPaid": {
+        if (worker !== this.address.toLowerCase()) break;
+        // bounded: entries go when the job's driver settles it; a journal without the job never takes them
+        if (this.paid.size >= 65_536) this.paid.clear();
+        this.paid.add(id);
+        break;
+      }
       default:
         break;
     }
     // This worker's own claim and deliveries: its driver sent them and moved on from their receipts; a re-read of
     // the job for them would only cost a view per job (the states that wait for events are not waiting for these).
     const own =
-      (ev.name === "JobClaimed" || ev.name === "ResultSubmitted" || ev.name === "ResultCommitted") &&
-      String(ev.args.worker).toLowerCase() === this.address.toLowerCase();
+      (name === "JobClaimed" || name === "ResultSubmitted" || name === "ResultCommitted") &&
+      worker === this.address.toLowerCase();
     if (!own) this.dirty.add(keyOf(id, "work"));
     this.dirty.add(keyOf(id, "verify"));
   }
@@ -430,8 +463,14 @@ export class Worker implements DriverContext {
     void p.finally(() => {
       this.drivers.delete(p);
       if (this.drivers.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-      // a job that finished may free capacity for waiting candidates
-      if (!this.stopped) queueMicrotask(() => this.schedule());
+      // a job that finished may free capacity for waiting candidates (drivers ending together: one pass)
+      if (!this.stopped && !this.rescheduling) {
+        this.rescheduling = true;
+        setImmediate(() => {
+          this.rescheduling = false;
+          this.schedule();
+        });
+      }
     });
   }
 

@@ -55,6 +55,8 @@ describe("MarketBatcher", () => {
     expect(marketInterface.decodeFunctionData("claimMany", txm.sent[1].data)[0]).toEqual([2n, 3n, 4n]);
     expect(txm.sent[1].jobId).toBeNull();
     expect(txm.sent[1].gasLimit).toBeGreaterThan(0n);
+    expect(txm.sent[1].precheck).toBe(false); // best effort: no pre-check eth_call per batch
+    expect(txm.sent[0].precheck).toBeUndefined(); // a lone claim is simulated first (a lost race costs nothing)
     // job 3 lost its race: its caller gets the market's error; the others their own logs only
     const noFreeSlot = marketInterface.encodeErrorResult("JobNoFreeSlot", [3n]);
     txm.mine([claimed(2n), skipped(3n, noFreeSlot), claimed(4n)]);

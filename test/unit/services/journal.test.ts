@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Journal } from "../../../services/runtime/journal.js";
 import { tempDir } from "../../utils/devnode.js";
@@ -45,6 +47,8 @@ describe("job journal", () => {
       price: 5n,
     });
     expect(k.openJobs().map((r) => r.role)).toEqual(["work", "verify"]);
+    expect(k.countWork(["computed"])).toBe(1);
+    expect(k.countWork(["claimed", "claiming"])).toBe(0);
     const [p] = k.pendingTxs();
     expect(p).toMatchObject({
       action: "claim",
@@ -77,6 +81,44 @@ describe("job journal", () => {
     ).toThrowError(/crash/);
     expect(j.getMeta("scannedBlock")).toBeUndefined();
     expect(j.openJobs()).toEqual([]);
+    j.close();
+  });
+
+  it("a commit survives kill -9 of the process right after it returns (synchronous=NORMAL in WAL mode)", async () => {
+    const file = join(tempDir("journal-kill"), "jobs.sqlite");
+    // A child commits jobs one by one (each its own transaction), says so after each, and never closes the
+    // database: SIGKILL lands with the newest commit only in the WAL, not checkpointed, not fsync'd.
+    const journalURL = pathToFileURL(join(process.cwd(), "dist/services/runtime/journal.js")).href;
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { Journal } from ${JSON.stringify(journalURL)};
+         const j = new Journal(${JSON.stringify(file)});
+         for (let i = 1; i <= 50; i++) {
+           j.addJob({ id: BigInt(i), role: "work", kind: "k", state: "candidate", foundBlock: i });
+           j.updateJob(BigInt(i), "work", { state: "claiming" });
+           process.stdout.write(i + "\\n");
+         }
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const acked = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("50\n")) resolve(50);
+      });
+      child.once("exit", (code) => reject(new Error(`child exited ${code} before committing: ${out}`)));
+    });
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    const j = new Journal(file);
+    expect(j.openJobs("work").length).toBe(acked);
+    expect(j.countWork(["claiming"])).toBe(acked);
     j.close();
   });
 });

@@ -93,6 +93,7 @@ function harness(v: JobView, now = 200) {
     requestWithdraw: () => {},
     freeStake: async () => 100n,
     noteBond: () => {},
+    takePaid: () => false,
     endpointOf: async () => undefined,
     sendMarketTx: async (_row, action, args) => {
       sent.push({ action, args });
@@ -137,11 +138,52 @@ describe("job steps reconcile with the chain", () => {
     expect(h.journal.getJob(1n, "work")).toMatchObject({ state: "done", outcome: "paid" });
   });
 
+  it("delivered and a scanned WorkerPaid names it → done, paid, without reading the job's view", async () => {
+    const h = harness(view({ status: JobStatus.Submitted, challengeEnds: 900 }, [{ status: SlotStatus.Revealed }]));
+    let reads = 0;
+    const market = h.ctx.deps.market as unknown as { job: () => Promise<JobView> };
+    const real = market.job;
+    market.job = () => {
+      reads++;
+      return real();
+    };
+    const paid = new Set([1n]);
+    const ctx = { ...h.ctx, takePaid: (id: bigint) => paid.delete(id) };
+    expect(await stepWork(ctx, h.row("delivered"))).toBe("wait");
+    expect(h.journal.getJob(1n, "work")).toMatchObject({ state: "done", outcome: "paid" });
+    expect(reads).toBe(0);
+    // not paid (yet): the view decides, and here it says wait for the challenge window
+    const w = harness(view({ status: JobStatus.Submitted, challengeEnds: 900 }, [{ status: SlotStatus.Revealed }]));
+    expect(await stepWork(w.ctx, w.row("delivered"))).toBe("wait");
+    expect(w.journal.getJob(1n, "work")?.state).toBe("delivered");
+  });
+
   it("computed and still claimed → submit (redundancy 1) with the journaled hash and a blob URI", async () => {
     const h = harness(view({ status: JobStatus.Claimed }, [{}]));
     h.ctx.opts.endpoint = "http://w:1";
     await stepWork(h.ctx, h.row("computed"));
     expect(h.sent).toEqual([{ action: "submit", args: [1n, HASH, "http://w:1/blobs/bafk"] }]);
+  });
+
+  it("computed by a metered handler → submitMetered with what meter() reads off the stored result", async () => {
+    const h = harness(view({ status: JobStatus.Claimed }, [{}]));
+    h.ctx.opts.endpoint = "http://w:1";
+    const stored = new TextEncoder().encode("9 of 10");
+    const asked: string[] = [];
+    h.ctx.deps.blobs = {
+      get: async (cid: string) => {
+        asked.push(cid);
+        return { bytes: stored, info: {} };
+      },
+    } as never;
+    h.ctx.handlerFor = () =>
+      ({
+        meter: (bytes: Uint8Array, price: bigint) =>
+          new TextDecoder().decode(bytes) === "9 of 10" ? (price * 9n) / 10n : 0n,
+      }) as never;
+    await stepWork(h.ctx, h.row("computed"));
+    expect(asked).toEqual(["bafk"]);
+    expect(h.sent).toEqual([{ action: "submitMetered", args: [1n, HASH, "http://w:1/blobs/bafk", 90n] }]);
   });
 
   it("committed before reveals open → waits; delivered past the challenge window → finalize", async () => {
