@@ -21,7 +21,7 @@ export function escapeHtml(s: string): string {
 
 function fill(tpl: string, vars: Readonly<Record<string, string | number>>, encode: (s: string) => string): string {
   return tpl.replace(PLACEHOLDER, (_m, name: string) => {
-    const v = vars[name];
+    const v = Object.hasOwn(vars, name) ? vars[name] : undefined; // not `{{constructor}}` from the prototype
     if (v === undefined) throw new MailError({ code: MailErrorCode.TEMPLATE_VARIABLE, name });
     return encode(String(v));
   });

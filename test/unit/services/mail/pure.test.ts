@@ -124,6 +124,9 @@ describe("templates", () => {
       expect.objectContaining({ code: MailErrorCode.BAD_MESSAGE }),
     );
     expect(() => renderTemplate(t, {})).toThrow(expect.objectContaining({ code: MailErrorCode.TEMPLATE_VARIABLE }));
+    expect(() => renderTemplate({ subject: "{{constructor}}" }, {})).toThrow(
+      expect.objectContaining({ code: MailErrorCode.TEMPLATE_VARIABLE }),
+    );
     expect(escapeHtml("a&b")).toBe("a&amp;b");
   });
 });
