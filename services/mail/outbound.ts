@@ -93,6 +93,27 @@ export function headerBlock(raw: Buffer): string {
   return end < 0 ? s : s.slice(0, end);
 }
 
+/** The message without a top-level header field (every occurrence, folded lines included), e.g. Bcc at submission. */
+export function withoutHeader(raw: Buffer, name: string): Buffer {
+  const s = raw.toString("latin1");
+  const m = /\r?\n\r?\n/.exec(s);
+  // The header block ends after its last line's line break (the blank line stays with the body).
+  const end = m === null ? s.length : m.index + (s[m.index] === "\r" ? 2 : 1);
+  const lines = s.slice(0, end).split(/(?<=\n)/);
+  const kept: string[] = [];
+  let dropping = false;
+  const field = new RegExp(`^${name}:`, "i");
+  for (const line of lines) {
+    if (/^[ \t]/.test(line)) {
+      if (!dropping) kept.push(line);
+      continue;
+    }
+    dropping = field.test(line);
+    if (!dropping) kept.push(line);
+  }
+  return Buffer.from(kept.join("") + s.slice(end), "latin1");
+}
+
 interface SmtpFailure {
   responseCode?: number;
   response?: string;

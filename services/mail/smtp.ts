@@ -12,7 +12,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import type { DnsResolver } from "./dns.js";
 import { headerFields, type Mailboxes } from "./mailboxes.js";
 import { splitAddress } from "./maildir.js";
-import { type DeliveryEngine, mailboxAddress, normalizeMessageId } from "./outbound.js";
+import { type DeliveryEngine, mailboxAddress, normalizeMessageId, withoutHeader } from "./outbound.js";
 
 function smtpError(code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code });
@@ -192,6 +192,8 @@ export function createSubmissionServer(o: SubmissionOptions): SMTPServer {
           raw = Buffer.concat([Buffer.from(`Message-ID: ${messageId}\r\n`), raw]);
         }
         const recipients = session.envelope.rcptTo.map((r) => r.address);
+        // Bcc recipients are in the envelope; the header would tell every recipient about them.
+        raw = withoutHeader(raw, "Bcc");
         const stamped = Buffer.concat([Buffer.from(receivedHeader(session, o.hostname, "ESMTPA", "submission")), raw]);
         o.engine.submitRaw({ messageId: messageId.trim(), envelopeFrom: user, recipients, raw: stamped });
         return `Ok: queued as ${messageId.trim()}`;

@@ -210,6 +210,27 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     expect(JSON.parse(pushed.data)).toMatchObject({ kind: "mail.new", mailbox: BOB, subject: "hello from alpha" });
   });
 
+  it("submission drops the Bcc: header (the envelope carries Bcc recipients) and the message still passes DKIM", async () => {
+    const raw = [
+      `From: ${ALICE}`,
+      "To: undisclosed-recipients:;",
+      `Bcc: ${BOB}`,
+      "Subject: blind copy",
+      `Message-ID: <bcc-1@alpha.test>`,
+      "",
+      "hidden",
+      "",
+    ].join("\r\n");
+    await smtp(a.submissionPort as number, { auth: { user: ALICE, pass: PASSWORD } }).sendMail({
+      envelope: { from: ALICE, to: [BOB] },
+      raw,
+    });
+    const m = await eventually(async () => arrived.b.find((x) => x.subject === "blind copy"), "bcc at B", 60_000);
+    const stored_ = stored(b, BOB, m);
+    expect(stored_).not.toMatch(/^Bcc:/im);
+    expect(stored_).toMatch(/dkim=pass/);
+  });
+
   it("bob reads it over IMAP (Dovecot over B's Maildirs), signed in with his password or an access token", async () => {
     const read = async (auth: { user: string; pass?: string; accessToken?: string }) => {
       const client = new ImapFlow({

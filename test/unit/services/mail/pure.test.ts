@@ -4,7 +4,7 @@ import { type DkimKey, dnsRecordsFor, zoneLines } from "../../../../services/mai
 import { lookupMx, staticResolver } from "../../../../services/mail/dns.js";
 import { buildDsn, enhancedStatusOf, parseDsn } from "../../../../services/mail/dsn.js";
 import { MailErrorCode } from "../../../../services/mail/errors.js";
-import { assertNoHeaderInjection, mailboxAddress } from "../../../../services/mail/outbound.js";
+import { assertNoHeaderInjection, mailboxAddress, withoutHeader } from "../../../../services/mail/outbound.js";
 import type { OutboundMessage } from "../../../../services/mail/ports.js";
 import { backoffMs } from "../../../../services/mail/queue.js";
 import { escapeHtml, renderTemplate } from "../../../../services/mail/template.js";
@@ -172,5 +172,15 @@ describe("DNS", () => {
     });
     expect((await lookupMx(resolver, "a.test")).map((m) => m.exchange)).toEqual(["mx1.a.test", "mx2.a.test"]);
     expect(await lookupMx(resolver, "b.test")).toEqual([{ exchange: "b.test", priority: 0 }]);
+  });
+});
+
+describe("withoutHeader", () => {
+  it("drops every occurrence of a top-level field with its folded lines, and nothing in the body", () => {
+    const raw =
+      "From: a@b.test\r\nBcc: x@y.test,\r\n z@y.test\r\nSubject: s\r\nbcc: w@y.test\r\n\r\nBcc: in the body\r\n";
+    expect(withoutHeader(Buffer.from(raw), "Bcc").toString()).toBe(
+      "From: a@b.test\r\nSubject: s\r\n\r\nBcc: in the body\r\n",
+    );
   });
 });
