@@ -1,5 +1,6 @@
 /**
- * Templates for outbound mail: `{{name}}` placeholders filled into subject, text and HTML. Values are HTML-escaped
+ * Templates for outbound mail — the web-mail API's and the paid `mail/send` / `mail/campaign` jobs': `{{name}}`
+ * placeholders (letters, digits, `_`, `.`, `-`; spaces inside the braces allowed) filled into subject, text and HTML. Values are HTML-escaped
  * in HTML (a recipient's name cannot inject markup), taken as is in text, and refused in the subject if they carry
  * CR/LF (header injection). A placeholder without a value is an error, not an empty string.
  */
@@ -11,7 +12,7 @@ export interface MailTemplate {
   html?: string;
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]{1,64})\s*\}\}/g;
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -25,6 +26,13 @@ function fill(tpl: string, vars: Readonly<Record<string, string | number>>, enco
     if (v === undefined) throw new MailError({ code: MailErrorCode.TEMPLATE_VARIABLE, name });
     return encode(String(v));
   });
+}
+
+/** The names a template uses, each once, in order of first use. */
+export function variablesOf(t: MailTemplate): string[] {
+  const out = new Set<string>();
+  for (const part of [t.subject, t.text ?? "", t.html ?? ""]) for (const m of part.matchAll(PLACEHOLDER)) out.add(m[1]);
+  return [...out];
 }
 
 export function renderTemplate(t: MailTemplate, vars: Readonly<Record<string, string | number>>): MailTemplate {

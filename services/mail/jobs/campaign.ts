@@ -11,7 +11,10 @@
  * Every check happens here, before anything is sent: a bad input fails the job with its reason (JobInputError).
  */
 import { JobInputError } from "../../runtime/handler.js";
-import { type MailTemplate, renderTemplate, TemplateError, type TemplateVars } from "./template.js";
+import { MailError } from "../errors.js";
+import { type MailTemplate, renderTemplate } from "../template.js";
+
+type TemplateVars = Readonly<Record<string, string>>;
 
 export const MAIL_SEND_KIND = "mail/send";
 export const MAIL_CAMPAIGN_KIND = "mail/campaign";
@@ -115,7 +118,7 @@ export function decodeMailInput(kind: string, bytes: Uint8Array): MailJobInput {
   try {
     for (const r of kind === MAIL_SEND_KIND ? recipients.slice(0, 1) : recipients) renderFor(input, r);
   } catch (e) {
-    if (e instanceof TemplateError) throw bad(e.code, e.message);
+    if (e instanceof MailError) throw bad(e.code, e.message);
     throw e;
   }
   return input;

@@ -2,6 +2,8 @@
  * The paid side of Azora Mail: `mail/send` and `mail/campaign` job handlers for the worker runtime, paid per
  * delivered message (the market's `submitMetered`), rate-limited by the worker's stake. README.md here.
  */
+
+export { type MailTemplate, renderTemplate, variablesOf } from "../template.js";
 export {
   decodeMailInput,
   encodeMailInput,
@@ -24,4 +26,3 @@ export {
 export { createMailJobHandler, MAIL_ENGINE, type MailJobHandlerOptions, messageIdFor } from "./handler.js";
 export { DEFAULT_RATE_POLICY, type RatePolicy, SendPacer, sendDurationSec, sendRatePerHour } from "./rateLimit.js";
 export { createRelaySender, parseRelayURL, type RelaySenderOptions } from "./relaySender.js";
-export { type MailTemplate, renderTemplate, TemplateError, variablesOf } from "./template.js";

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MailErrorCode } from "../../../../services/mail/errors.js";
 import {
   createMailJobHandler,
   createRelaySender,
@@ -66,7 +67,7 @@ describe("templates and inputs", () => {
       html: "<p>&lt;Ann &amp; Bob&gt;</p>",
     });
     expect(() => renderTemplate(t, { name: "Ann" })).toThrow(/\{\{course\}\}/);
-    expect(() => renderTemplate(t, { name: "A\r\nBcc: x@y", course: "" })).toThrow(/CR or LF/);
+    expect(() => renderTemplate(t, { name: "A\r\nBcc: x@y", course: "" })).toThrow(/CR\/LF/);
   });
 
   const doc = (recipients: { to: string; vars?: Record<string, string> }[]) =>
@@ -88,7 +89,7 @@ describe("templates and inputs", () => {
     const ok = decodeMailInput("mail/campaign", doc([{ to: "ann@b.example", vars: { name: "Ann" } }]));
     expect(ok.fromDomain).toBe("a.example");
     expect(code(() => decodeMailInput("mail/campaign", doc([{ to: "ann@b.example" }])))).toBe(
-      "TEMPLATE_VARIABLE_MISSING",
+      MailErrorCode.TEMPLATE_VARIABLE,
     );
     expect(code(() => decodeMailInput("mail/campaign", doc([{ to: "not an address", vars: { name: "x" } }])))).toBe(
       "MAIL_INPUT_INVALID",
