@@ -68,7 +68,15 @@ async function handlersFor(
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
     pin: { maxPinBytes?: bigint; capacityBytes?: bigint; fetchTimeoutMs?: number };
-    mail: { relay?: string; perAZRHour?: number; maxSendSec?: number; rpc: string; wallet?: Wallet };
+    mail: {
+      relay?: string;
+      service?: string;
+      serviceToken?: string;
+      perAZRHour?: number;
+      maxSendSec?: number;
+      rpc: string;
+      wallet?: Wallet;
+    };
     fault?: string;
   },
 ): Promise<JobHandler[]> {
@@ -106,24 +114,44 @@ async function handlersFor(
 }
 
 /**
- * mail/send, mail/campaign: delivered through the relay (`--mail-relay`) until the delivery engine is wired in,
- * paced by this worker's stake in the market (read when a job is admitted and run).
+ * mail/send, mail/campaign: delivered by an Azora Mail service's engine (`--mail-service` + a deliver token: DKIM,
+ * durable queue, retries, each recipient's own MX) or through a plain SMTP relay (`--mail-relay`), paced by this
+ * worker's stake in the market (read when a job is admitted and run).
  */
 async function mailHandler(opts: {
   dataDir: string;
-  mail: { relay?: string; perAZRHour?: number; maxSendSec?: number; rpc: string; wallet?: Wallet };
+  mail: {
+    relay?: string;
+    service?: string;
+    serviceToken?: string;
+    perAZRHour?: number;
+    maxSendSec?: number;
+    rpc: string;
+    wallet?: Wallet;
+  };
 }): Promise<JobHandler> {
   const mail = await import("../services/mail/jobs/index.js");
-  const { relay, wallet, rpc } = opts.mail;
-  if (relay === undefined) throw new InvalidArgumentError("mail kinds: give --mail-relay smtp://host:port");
+  const { relay, service, serviceToken, wallet, rpc } = opts.mail;
+  if ((relay === undefined) === (service === undefined))
+    throw new InvalidArgumentError(
+      "mail kinds: give either --mail-service http://host:port (with --mail-service-token or AZORA_MAIL_SERVICE_TOKEN) or --mail-relay smtp://host:port",
+    );
   if (wallet === undefined) throw new InvalidArgumentError("mail kinds: give --key-file or --dev-account");
-  let target: { host: string; port: number };
-  try {
-    target = mail.parseRelayURL(relay);
-  } catch {
-    throw new InvalidArgumentError("--mail-relay: expected smtp://host:port");
+  let sender: import("../services/mail/ports.js").MailSender & { close?: () => void };
+  if (service !== undefined) {
+    const token = serviceToken ?? process.env.AZORA_MAIL_SERVICE_TOKEN;
+    if (token === undefined)
+      throw new InvalidArgumentError("--mail-service: give --mail-service-token or AZORA_MAIL_SERVICE_TOKEN");
+    sender = mail.createServiceSender({ url: service, token });
+  } else {
+    let target: { host: string; port: number };
+    try {
+      target = mail.parseRelayURL(relay as string);
+    } catch {
+      throw new InvalidArgumentError("--mail-relay: expected smtp://host:port");
+    }
+    sender = mail.createRelaySender({ ...target, dir: resolve(opts.dataDir, "mail") });
   }
-  const sender = mail.createRelaySender({ ...target, dir: resolve(opts.dataDir, "mail") });
   const market = MarketClient.connect(rpc);
   const policy =
     opts.mail.perAZRHour === undefined
@@ -138,7 +166,7 @@ async function mailHandler(opts: {
   return {
     ...handler,
     async close() {
-      sender.close();
+      sender.close?.();
       (market.provider as JsonRpcProvider).destroy();
     },
   };
@@ -221,6 +249,8 @@ interface WorkerFlags extends KeyFlags {
   pinMaxBytes?: bigint;
   pinCapacity?: bigint;
   mailRelay?: string;
+  mailService?: string;
+  mailServiceToken?: string;
   mailRatePerAzr?: number;
   mailMaxSend?: number;
 }
@@ -293,6 +323,8 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     pin: { maxPinBytes: f.pinMaxBytes, capacityBytes: f.pinCapacity, fetchTimeoutMs: cfg.fetchTimeoutMs },
     mail: {
       relay: f.mailRelay,
+      service: f.mailService,
+      serviceToken: f.mailServiceToken,
       perAZRHour: f.mailRatePerAzr,
       maxSendSec: f.mailMaxSend,
       rpc: cfg.rpc,
@@ -746,8 +778,16 @@ export function registerServiceCommands(program: Command): void {
       bytesArg("--pin-capacity"),
     )
     .option(
+      "--mail-service <url>",
+      "mail/send, mail/campaign: deliver through this Azora Mail service's engine (its HTTP URL; DKIM, queue, retries, remote MX replies in the log)",
+    )
+    .option(
+      "--mail-service-token <token>",
+      "a deliver token of that service (`deliverTokens` in its config; or AZORA_MAIL_SERVICE_TOKEN)",
+    )
+    .option(
       "--mail-relay <url>",
-      "mail/send, mail/campaign: deliver through this SMTP relay, smtp://host:port (required for mail kinds)",
+      "mail/send, mail/campaign: or deliver through a plain SMTP relay, smtp://host:port (the log then holds the relay's replies)",
     )
     .option(
       "--mail-rate-per-azr <n>",

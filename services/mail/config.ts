@@ -41,6 +41,11 @@ export const MailConfigSchema = Type.Object(
       { default: [], description: "mailboxes; the same address signs in to Azora Auth" },
     ),
     dkimSelector: Type.String({ default: "azora", description: "DKIM selector of every domain's key" }),
+    deliverTokens: Type.Array(Type.String({ minLength: 16 }), {
+      default: [],
+      description:
+        "bearer tokens of paid-mail workers (`azora worker mail/campaign --mail-service`) that may POST /v1/deliver as any sender of `domains`",
+    }),
     limits: Type.Object(
       {
         maxMessageBytes: Type.Integer({ minimum: 1024, default: 25 * MiB, description: "largest message (552 above)" }),

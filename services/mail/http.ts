@@ -3,6 +3,7 @@
  * that user (through the delivery engine's queue), and a WebSocket that announces new mail. Every route but
  * /health, /metrics and /openapi.json needs an Azora Auth access token whose `email` is one of our mailboxes.
  */
+import { timingSafeEqual } from "node:crypto";
 
 import type { EventEmitter } from "node:events";
 import { readFileSync, unlinkSync } from "node:fs";
@@ -19,7 +20,7 @@ import { httpStatusOf, MailError, MailErrorCode } from "./errors.js";
 import { headerFields, type Mailboxes, type NewMail } from "./mailboxes.js";
 import { listMaildir } from "./maildir.js";
 import type { DeliveryEngine } from "./outbound.js";
-import type { DeliveryReport } from "./ports.js";
+import type { DeliveryReport, OutboundMessage } from "./ports.js";
 import type { MailQueue } from "./queue.js";
 import { renderTemplate } from "./template.js";
 
@@ -32,6 +33,8 @@ export interface MailHttpDeps {
   log: Logger;
   version: string;
   maxMessageBytes: number;
+  /** Bearer tokens that may use POST /v1/deliver (the paid-mail workers' `MailSender` over HTTP). */
+  deliverTokens: readonly string[];
 }
 
 const FOLDERS = { INBOX: "", Junk: ".Junk" } as const;
@@ -270,6 +273,85 @@ export async function buildMailApp(
       const c = await d.engine.compose({ ...content, from: me(req) });
       d.engine.submitRaw({ ...c, recipients: body.to });
       return reply.code(202).send({ messageId: c.messageId });
+    },
+  );
+
+  // The `MailSender` port over HTTP, for paid-mail workers: the same engine as the web-mail API, but the caller is
+  // a worker with a deliver token (any sender of our domains) and the answer waits for the final outcomes.
+  const deliverTokens = d.deliverTokens.map((t) => Buffer.from(t));
+  const authenticateWorker = async (req: FastifyRequest) => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith("Bearer ") ? Buffer.from(header.slice(7)) : undefined;
+    if (token === undefined || !deliverTokens.some((t) => t.length === token.length && timingSafeEqual(t, token)))
+      throw new MailError({ code: MailErrorCode.UNAUTHENTICATED, reason: "not a deliver token of this service" });
+  };
+  app.post(
+    "/v1/deliver",
+    {
+      preValidation: authenticateWorker,
+      schema: {
+        summary:
+          "Queue a message (idempotent by messageId) and wait up to waitMs for every recipient's final outcome: 200 with the reports, or 202 while some are still queued (post the same message again to keep waiting)",
+        tags: ["sending"],
+        security: [{ bearer: [] }],
+        body: {
+          type: "object",
+          required: ["from", "to", "subject", "messageId"],
+          additionalProperties: false,
+          properties: {
+            from: { type: "string", maxLength: 320 },
+            to: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", maxLength: 254 } },
+            subject: { type: "string", maxLength: 998 },
+            text: { type: "string" },
+            html: { type: "string" },
+            headers: { type: "object", additionalProperties: { type: "string", maxLength: 998 } },
+            messageId: { type: "string", minLength: 3, maxLength: 250 },
+            waitMs: { type: "integer", minimum: 0, maximum: 60_000, default: 25_000 },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              messageId: { type: "string" },
+              reports: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    recipient: { type: "string" },
+                    messageId: { type: "string" },
+                    status: { type: "string", enum: ["delivered", "bounced", "failed"] },
+                    smtpReply: { type: "string" },
+                    mx: { type: "string" },
+                    at: { type: "number" },
+                  },
+                },
+              },
+            },
+          },
+          202: { type: "object", properties: { messageId: { type: "string" }, pending: { type: "boolean" } } },
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { waitMs, ...message } = req.body as OutboundMessage & { waitMs: number };
+      const outcome = d.engine.deliver(message);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(resolve, waitMs, null);
+      });
+      try {
+        const reports = await Promise.race([outcome, timeout]);
+        if (reports !== null) return { messageId: reports[0]?.messageId ?? message.messageId, reports };
+        outcome.catch(() => {}); // still queued: the next post of the same message waits again
+        return reply.code(202).send({ messageId: message.messageId, pending: true });
+      } finally {
+        clearTimeout(timer);
+      }
     },
   );
 

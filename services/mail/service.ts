@@ -187,6 +187,7 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
           log,
           version: deps.version,
           maxMessageBytes: cfg.limits.maxMessageBytes,
+          deliverTokens: cfg.deliverTokens,
         },
         register,
       );

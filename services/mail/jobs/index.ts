@@ -26,3 +26,4 @@ export {
 export { createMailJobHandler, MAIL_ENGINE, type MailJobHandlerOptions, messageIdFor } from "./handler.js";
 export { DEFAULT_RATE_POLICY, type RatePolicy, SendPacer, sendDurationSec, sendRatePerHour } from "./rateLimit.js";
 export { createRelaySender, parseRelayURL, type RelaySenderOptions } from "./relaySender.js";
+export { createServiceSender, MailServiceError, type ServiceSenderOptions } from "./serviceSender.js";
