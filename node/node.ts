@@ -215,7 +215,7 @@ export async function startNode(
         maxTxBytes: cfg.mempool.maxTxBytes,
         workers: cfg.mempool.decodeWorkers ?? ParallelDecoder.defaultWorkers(),
       },
-      { common, log: log.child({ module: "decoder" }) },
+      { common, log: log.child({ module: "decoder" }), stages: metrics.txStages },
     );
     cleanup.push(() => decoder.close());
 
@@ -321,6 +321,7 @@ export async function startNode(
         mempool,
         verifier,
         log: log.child({ module: "app" }),
+        stages: metrics.txStages,
       });
       const driver = createConsensus({
         chain,

@@ -13,6 +13,7 @@ import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import type { Mempool } from "../mempool/index.js";
+import type { TxStageClock } from "../txStages.js";
 
 /** Candidates are selected for this many blocks' worth of gas limits (most txs use far less). */
 const SELECTION_OVERSHOOT = 2n;
@@ -65,8 +66,15 @@ export class ChainApp {
        * otherwise take the voting power from the one node that signs, and the chain would stop.
        */
       fixedValidators?: boolean;
+      /** Adds execution, seal and persist times to the node's per-stage figures. */
+      stages?: TxStageClock;
     },
   ) {}
+
+  /** `fn`, timed as `stage` when the node keeps per-stage figures. */
+  private timed<T>(stage: "execution" | "seal" | "persist", fn: () => Promise<T>): Promise<T> {
+    return this.m.stages === undefined ? fn() : this.m.stages.time(stage, fn);
+  }
 
   private now(): bigint {
     return this.m.nowSeconds?.() ?? BigInt(Math.floor(Date.now() / 1000));
@@ -177,9 +185,11 @@ export class ChainApp {
       if (performance.now() > deadline) break;
       // Once one tx of a sender is left out, its later nonces cannot run in this block.
       if (skippedSenders.has(ptx.sender)) continue;
-      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
-        allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
-      });
+      const r = await this.timed("execution", () =>
+        exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
+          allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
+        }),
+      );
       if (r.included) {
         txHashes.push(keccak256(ptx.raw));
         senders.add(ptx.sender);
@@ -194,7 +204,7 @@ export class ChainApp {
     }
     const evidence = await this.evidenceForBlock();
     const info = await this.blockInfo({ proposer: opts.proposer.address, lastCommit: opts.lastCommit, evidence }, base);
-    const executed = await exec.seal(info);
+    const executed = await this.timed("seal", () => exec.seal(info));
     const header: BlockHeader = {
       parentHash: parent.hash,
       number,
@@ -281,7 +291,7 @@ export class ChainApp {
           break;
         }
       }
-      const r = await exec.apply(tx, sender, raw);
+      const r = await this.timed("execution", () => exec.apply(tx, sender, raw));
       if (!r.included) {
         reason = `invalid transaction: ${r.reason}`;
         break;
@@ -295,12 +305,11 @@ export class ChainApp {
       await exec.abort();
       return fail(reason);
     }
-    const executed = await exec.seal(
-      await this.blockInfo(
-        { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
-        base,
-      ),
+    const info = await this.blockInfo(
+      { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
+      base,
     );
+    const executed = await this.timed("seal", () => exec.seal(info));
     const matches =
       executed.gasUsed === h.gasUsed &&
       equalsBytes(executed.stateRoot, h.stateRoot) &&
@@ -373,7 +382,6 @@ export class ChainApp {
     const open = this.open;
     assert(open !== null && equalsBytes(open.hash, hash), "the decided block is the open execution");
     this.open = null;
-    await open.exec.commit();
     const committed: CommittedBlock = {
       header: block.header,
       hash,
@@ -383,7 +391,10 @@ export class ChainApp {
     };
     const { effects } = open.executed;
     const applied = this.m.fixedValidators === true ? { ...effects, validatorUpdates: [] } : effects;
-    await this.m.chain.commitBlock(committed, commit, applied);
+    await this.timed("persist", async () => {
+      await open.exec.commit();
+      await this.m.chain.commitBlock(committed, commit, applied);
+    });
     for (const e of block.body.evidence) {
       const key = evidenceKey(e);
       this.pendingEvidence.delete(key);

@@ -34,6 +34,8 @@ export interface DecodeContext {
   maxTxBytes: number;
   /** Stamps `receivedAt` (decode time); the pool keeps its own admission time per entry. */
   clock?: () => number;
+  /** Adds the time of decoding and of sender recovery to the node's per-stage figures. */
+  stages?: { add(stage: "decode" | "recover", ms: number): void; now(): number };
 }
 
 /** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
@@ -62,6 +64,7 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
   if (raw.length > ctx.maxTxBytes) {
     throw new MempoolError({ code: MempoolErrorCode.OVERSIZED_DATA, size: raw.length, maxSize: ctx.maxTxBytes });
   }
+  const t0 = ctx.stages === undefined ? 0 : ctx.stages.now();
   const type = envelopeType(raw);
 
   let tx: TypedTransaction;
@@ -76,19 +79,26 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
     throw new MempoolError({ code: MempoolErrorCode.UNPROTECTED_TX });
   }
 
+  const t1 = ctx.stages === undefined ? 0 : ctx.stages.now();
   let sender: string;
   try {
     sender = tx.getSenderAddress().toString().toLowerCase();
   } catch {
     throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
   }
+  const t2 = ctx.stages === undefined ? 0 : ctx.stages.now();
   validateGas(tx);
 
   const { maxFeePerGas, maxPriorityFeePerGas } = feeFields(tx);
+  const hash = bytesToHex(tx.hash()).toLowerCase();
+  if (ctx.stages !== undefined) {
+    ctx.stages.add("decode", t1 - t0 + ctx.stages.now() - t2);
+    ctx.stages.add("recover", t2 - t1);
+  }
   return {
     tx,
     raw,
-    hash: bytesToHex(tx.hash()).toLowerCase(),
+    hash,
     sender,
     nonce: tx.nonce,
     gasLimit: tx.gasLimit,

@@ -300,7 +300,8 @@ export class NodeBackend implements EthBackend {
     const { mempool, metrics } = this.m;
     try {
       const ptx = await this.m.decoder.decode(raw);
-      await mempool.add(ptx);
+      if (metrics === null) await mempool.add(ptx);
+      else await metrics.txStages.time("admission", () => mempool.add(ptx));
       metrics?.txSubmissions.inc({ result: "accepted" });
       this.m.onTxAccepted?.(raw);
       return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));
