@@ -182,6 +182,7 @@ export async function startNode(
     // A software upgrade this version does not meet is due at the next height: refuse to start.
     chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
+    db.setBlockWriteWait((write) => metrics.txStages.outside(write));
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {
         code: e.type.code,
