@@ -33,6 +33,11 @@ export function cpuNowMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** Wall-clock ms (a bound function: `performance.now` detached from `performance` throws). */
+function wallNowMs(): number {
+  return performance.now();
+}
+
 /** Accumulated milliseconds per stage. */
 export class TxStageClock {
   private readonly totals: Record<TxStage, number> = Object.fromEntries(TX_STAGES.map((s) => [s, 0])) as Record<
@@ -73,7 +78,7 @@ export class TxStageClock {
    * subtracted when it was timed itself.
    */
   timeWall<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
-    return this.timeWith(performance.now, stage, fn);
+    return this.timeWith(wallNowMs, stage, fn);
   }
 
   private async timeWith<T>(clock: () => number, stage: TxStage, fn: () => Promise<T>): Promise<T> {

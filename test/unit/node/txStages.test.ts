@@ -50,6 +50,20 @@ describe("TxStageClock", () => {
     expect(plain.secondsByStage().persist).toBeGreaterThan(withOutside);
   });
 
+  it("times a per-transaction section on the wall clock, minus what nested stages charged", async () => {
+    const clock = new TxStageClock();
+    const result = await clock.timeWall("admission", async () => {
+      clock.add("decode", 1_000);
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(clock.secondsByStage().admission).toBe(0);
+    await clock.timeWall("admission", async () => {
+      burn(100_000);
+    });
+    expect(clock.secondsByStage().admission).toBeGreaterThan(0);
+  });
+
   it("adds synchronous sections as given", () => {
     const clock = new TxStageClock();
     clock.add("recover", 0.25);
