@@ -1,5 +1,3 @@
-import { performance } from "node:perf_hooks";
-
 /**
  * Where a node's CPU per transaction goes, stage by stage, admission to commit. Each stage adds the
  * process CPU time (`process.cpuUsage`, user + system) used during its own sections — CPU time, not
@@ -27,18 +25,21 @@ export const TX_STAGES = [
 
 export type TxStage = (typeof TX_STAGES)[number];
 
-/** Process CPU time in ms (one getrusage call, well under a microsecond). */
+/** Process CPU time in ms (one getrusage call: microseconds, as it sums every thread of the process). */
 export function cpuNowMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
 
-/** Wall-clock ms (a bound function: `performance.now` detached from `performance` throws). */
-function wallNowMs(): number {
-  return performance.now();
-}
+/** Per-transaction sections are timed on one transaction in this many (each counts for them all). */
+export const DEFAULT_SAMPLE_EVERY = 16;
 
-/** Accumulated milliseconds per stage. */
+/**
+ * Accumulated CPU milliseconds per stage. Per-block sections are timed every time; per-transaction
+ * sections (decode, recover, admission) on one transaction in `sampleEvery`, scaled up: reading the
+ * process CPU time on every transaction cost ~10 % of the node's CPU in the profile, and the wall
+ * clock, cheap as it is, counts the time a busy machine deschedules the node.
+ */
 export class TxStageClock {
   private readonly totals: Record<TxStage, number> = Object.fromEntries(TX_STAGES.map((s) => [s, 0])) as Record<
     TxStage,
@@ -46,14 +47,22 @@ export class TxStageClock {
   >;
   /** CPU ms charged to any stage so far (what an enclosing or overlapping section must not count again). */
   private charged = 0;
+  private readonly sampleEvery: number;
+  private txCount = 0;
 
-  /**
-   * The clock of the per-transaction synchronous sections (decode, recover): wall ms, because
-   * getrusage costs microseconds and those sections run without yielding (wall = CPU unless the
-   * machine deschedules the node mid-section).
-   */
+  constructor(opts: { sampleEvery?: number } = {}) {
+    this.sampleEvery = opts.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+  }
+
+  /** Whether this transaction's sections are timed (one in `sampleEvery`). */
+  sampleTx(): boolean {
+    this.txCount = (this.txCount + 1) % this.sampleEvery;
+    return this.txCount === 0;
+  }
+
+  /** The clock of sampled synchronous sections: process CPU ms. */
   now(): number {
-    return performance.now();
+    return cpuNowMs();
   }
 
   /** Adds `ms` of a synchronous section to `stage`. */
@@ -62,33 +71,34 @@ export class TxStageClock {
     this.charged += ms;
   }
 
+  /** Adds a sampled transaction's section, counted for the `sampleEvery` transactions it stands for. */
+  addSampled(stage: TxStage, ms: number): void {
+    this.add(stage, ms * this.sampleEvery);
+  }
+
   /**
    * Runs `fn`, adding its CPU time (until its promise settles) to `stage`, less what other stages
    * charged meanwhile: sections nested in it, and those that ran while it awaited (a submission
    * decoded while a block's batch is written). So the stages never count the same CPU twice.
-   * Process CPU time costs a getrusage call (microseconds): use it per block, not per transaction.
+   * For per-block sections; per-transaction ones use `timeSampled`.
    */
   time<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
-    return this.timeWith(cpuNowMs, stage, fn);
+    return this.timeWith(stage, 1, fn);
   }
 
-  /**
-   * `time` on the wall clock, for per-transaction async sections whose awaits are mostly
-   * microtasks (admission reads cached head state): cheap, and what ran meanwhile is still
-   * subtracted when it was timed itself.
-   */
-  timeWall<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
-    return this.timeWith(wallNowMs, stage, fn);
+  /** `time` for a per-transaction section: one call in `sampleEvery` is timed and scaled up. */
+  timeSampled<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
+    return this.sampleTx() ? this.timeWith(stage, this.sampleEvery, fn) : fn();
   }
 
-  private async timeWith<T>(clock: () => number, stage: TxStage, fn: () => Promise<T>): Promise<T> {
-    const t0 = clock();
+  private async timeWith<T>(stage: TxStage, scale: number, fn: () => Promise<T>): Promise<T> {
+    const t0 = cpuNowMs();
     const charged0 = this.charged;
     try {
       return await fn();
     } finally {
-      const own = clock() - t0 - (this.charged - charged0);
-      if (own > 0) this.add(stage, own);
+      const own = cpuNowMs() - t0 - (this.charged - charged0);
+      if (own > 0) this.add(stage, own * scale);
     }
   }
 

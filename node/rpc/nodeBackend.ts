@@ -301,7 +301,7 @@ export class NodeBackend implements EthBackend {
     try {
       const ptx = await this.m.decoder.decode(raw);
       if (metrics === null) await mempool.add(ptx);
-      else await metrics.txStages.timeWall("admission", () => mempool.add(ptx));
+      else await metrics.txStages.timeSampled("admission", () => mempool.add(ptx));
       metrics?.txSubmissions.inc({ result: "accepted" });
       this.m.onTxAccepted?.(raw);
       return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));

@@ -50,17 +50,24 @@ describe("TxStageClock", () => {
     expect(plain.secondsByStage().persist).toBeGreaterThan(withOutside);
   });
 
-  it("times a per-transaction section on the wall clock, minus what nested stages charged", async () => {
-    const clock = new TxStageClock();
-    const result = await clock.timeWall("admission", async () => {
-      clock.add("decode", 1_000);
-      return 42;
-    });
-    expect(result).toBe(42);
-    expect(clock.secondsByStage().admission).toBe(0);
-    await clock.timeWall("admission", async () => {
-      burn(100_000);
-    });
+  it("times one per-transaction section in sampleEvery and counts it for all of them", async () => {
+    const clock = new TxStageClock({ sampleEvery: 4 });
+    const sampled: boolean[] = [];
+    for (let i = 0; i < 8; i++) sampled.push(clock.sampleTx());
+    expect(sampled).toEqual([false, false, false, true, false, false, false, true]);
+    clock.addSampled("recover", 0.5);
+    expect(clock.secondsByStage().recover).toBeCloseTo(0.002, 9);
+
+    let calls = 0;
+    for (let i = 0; i < 4; i++) {
+      const r = await clock.timeSampled("admission", async () => {
+        calls++;
+        burn(100_000);
+        return i;
+      });
+      expect(r).toBe(i);
+    }
+    expect(calls).toBe(4);
     expect(clock.secondsByStage().admission).toBeGreaterThan(0);
   });
 
