@@ -31,6 +31,7 @@ A viem load generator against a fresh azora dev node and a fresh Anvil, in the s
   --callers N       concurrent callers (default 20)
   --only azora|anvil  one target
   --azora-args "…"  extra arguments for azora dev
+  --azora-cli FILE  the azora CLI to run (default dist/node/cli.js; another build's, for A/B runs)
   --out FILE        JSON result (default bench/results/viem-latest.json)
   --help            this text
 `;
@@ -65,6 +66,7 @@ interface Params {
   callers: number;
   only: "azora" | "anvil" | null;
   azoraArgs: string[];
+  azoraCli: string | null;
   out: string;
 }
 
@@ -76,6 +78,7 @@ function parseArgs(argv: string[]): Params | null {
     callers: 20,
     only: null,
     azoraArgs: [],
+    azoraCli: null,
     out: "bench/results/viem-latest.json",
   };
   const int = (v: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER) => {
@@ -97,6 +100,7 @@ function parseArgs(argv: string[]): Params | null {
       p.only = t;
     } else if (a === "--azora-args") p.azoraArgs = (v() ?? "").split(/\s+/).filter((x) => x !== "");
     else if (a === "--out") p.out = v() ?? p.out;
+    else if (a === "--azora-cli") p.azoraCli = resolve(v() ?? "");
     else throw new Error(`unknown option ${a} (see --help)`);
   }
   return p;
@@ -170,7 +174,7 @@ async function runTarget(
   try {
     if (target === "azora") {
       run.version = azoraVersion(root);
-      proc = await startAzora(join(root, "dist/node/cli.js"), root, p.azoraArgs);
+      proc = await startAzora(p.azoraCli ?? join(root, "dist/node/cli.js"), root, p.azoraArgs);
     } else {
       const bin = findAnvil(root);
       run.version = (await anvilVersion(bin)).split(";")[0];
