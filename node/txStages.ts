@@ -48,16 +48,21 @@ export class TxStageClock {
   /** CPU ms charged to any stage so far (what an enclosing or overlapping section must not count again). */
   private charged = 0;
   private readonly sampleEvery: number;
-  private txCount = 0;
+  /** Per sampling site (decode, admission): each transaction passes each site once. */
+  private readonly txCounts = new Map<string, number>();
 
   constructor(opts: { sampleEvery?: number } = {}) {
     this.sampleEvery = opts.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
   }
 
-  /** Whether this transaction's sections are timed (one in `sampleEvery`). */
-  sampleTx(): boolean {
-    this.txCount = (this.txCount + 1) % this.sampleEvery;
-    return this.txCount === 0;
+  /**
+   * Whether this transaction's section at `site` is timed (one in `sampleEvery`). Each site counts
+   * its own calls: with one shared counter, two sites per transaction would always sample the same one.
+   */
+  sampleTx(site: string): boolean {
+    const n = ((this.txCounts.get(site) ?? 0) + 1) % this.sampleEvery;
+    this.txCounts.set(site, n);
+    return n === 0;
   }
 
   /** The clock of sampled synchronous sections: process CPU ms. */
@@ -88,7 +93,7 @@ export class TxStageClock {
 
   /** `time` for a per-transaction section: one call in `sampleEvery` is timed and scaled up. */
   timeSampled<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
-    return this.sampleTx() ? this.timeWith(stage, this.sampleEvery, fn) : fn();
+    return this.sampleTx(stage) ? this.timeWith(stage, this.sampleEvery, fn) : fn();
   }
 
   private async timeWith<T>(stage: TxStage, scale: number, fn: () => Promise<T>): Promise<T> {

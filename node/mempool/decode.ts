@@ -35,7 +35,7 @@ export interface DecodeContext {
   /** Stamps `receivedAt` (decode time); the pool keeps its own admission time per entry. */
   clock?: () => number;
   /** Adds the time of decoding and of sender recovery to the node's per-stage figures. */
-  stages?: { sampleTx(): boolean; now(): number; addSampled(stage: "decode" | "recover", ms: number): void };
+  stages?: { sampleTx(site: string): boolean; now(): number; addSampled(stage: "decode" | "recover", ms: number): void };
 }
 
 /** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
@@ -64,7 +64,7 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
   if (raw.length > ctx.maxTxBytes) {
     throw new MempoolError({ code: MempoolErrorCode.OVERSIZED_DATA, size: raw.length, maxSize: ctx.maxTxBytes });
   }
-  const stages = ctx.stages?.sampleTx() === true ? ctx.stages : undefined;
+  const stages = ctx.stages?.sampleTx("decode") === true ? ctx.stages : undefined;
   const t0 = stages === undefined ? 0 : stages.now();
   const type = envelopeType(raw);
 

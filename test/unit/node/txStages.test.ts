@@ -53,8 +53,13 @@ describe("TxStageClock", () => {
   it("times one per-transaction section in sampleEvery and counts it for all of them", async () => {
     const clock = new TxStageClock({ sampleEvery: 4 });
     const sampled: boolean[] = [];
-    for (let i = 0; i < 8; i++) sampled.push(clock.sampleTx());
+    for (let i = 0; i < 8; i++) sampled.push(clock.sampleTx("decode"));
     expect(sampled).toEqual([false, false, false, true, false, false, false, true]);
+    // Each site counts on its own: transactions passing two sites are sampled at both, not always at one.
+    const perSite = { decode: 0, admission: 0 };
+    for (let tx = 0; tx < 8; tx++)
+      for (const site of ["decode", "admission"] as const) if (clock.sampleTx(site)) perSite[site]++;
+    expect(perSite).toEqual({ decode: 2, admission: 2 });
     clock.addSampled("recover", 0.5);
     expect(clock.secondsByStage().recover).toBeCloseTo(0.002, 9);
 
