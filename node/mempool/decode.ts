@@ -35,7 +35,11 @@ export interface DecodeContext {
   /** Stamps `receivedAt` (decode time); the pool keeps its own admission time per entry. */
   clock?: () => number;
   /** Adds the time of decoding and of sender recovery to the node's per-stage figures. */
-  stages?: { sampleTx(site: string): boolean; now(): number; addSampled(stage: "decode" | "recover", ms: number): void };
+  stages?: {
+    sampleTx(site: string): boolean;
+    now(): number;
+    addSampled(stage: "decode" | "recover", ms: number): void;
+  };
 }
 
 /** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
