@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { cpuPerTx } from "../../../bench/nodeCpu.js";
+import { createMetrics } from "../../../node/metrics.js";
 import { TX_STAGES, TxStageClock } from "../../../node/txStages.js";
 
 /** Burns CPU on this thread (the clock measures process CPU time, so waiting would not count). */
@@ -81,5 +83,44 @@ describe("TxStageClock", () => {
     clock.add("recover", 0.25);
     clock.add("recover", 0.25);
     expect(clock.secondsByStage().recover).toBeCloseTo(0.0005, 9);
+  });
+
+  it("is exported on /metrics as azora_tx_stage_seconds_total{stage}, the lines the bench reads", async () => {
+    const metrics = createMetrics();
+    metrics.txStages.add("decode", 5);
+    metrics.txStages.add("persist", 250);
+    const text = await metrics.register.metrics();
+    expect(text).toContain('azora_tx_stage_seconds_total{stage="decode"} 0.005');
+    expect(text).toContain('azora_tx_stage_seconds_total{stage="persist"} 0.25');
+    expect(text).toContain('azora_tx_stage_seconds_total{stage="block_other"} 0');
+  });
+});
+
+describe("bench cpuPerTx", () => {
+  it("divides the stage deltas by the included txs and leaves the rest of the process CPU to rpc_other", () => {
+    const before = { decode: 1, recover: 1, admission: 1, execution: 1, seal: 1, persist: 1, block_other: 1 };
+    const after = {
+      decode: 1.1,
+      recover: 1.05,
+      admission: 1.02,
+      execution: 1.2,
+      seal: 1.1,
+      persist: 1.03,
+      block_other: 1,
+    };
+    const r = cpuPerTx(1000, 1, before, after);
+    expect(r.totalMicros).toBe(1000);
+    expect(r.stagesMicros).toEqual({
+      decode: 100,
+      recover: 50,
+      admission: 20,
+      execution: 200,
+      seal: 100,
+      persist: 30,
+      block_other: 0,
+      rpc_other: 500,
+    });
+    expect(cpuPerTx(0, 1, before, after)).toEqual({ totalMicros: null, stagesMicros: null });
+    expect(cpuPerTx(10, null, null, null)).toEqual({ totalMicros: null, stagesMicros: null });
   });
 });
