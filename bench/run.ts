@@ -18,6 +18,7 @@ import {
   setupContractCollections,
   setupNativeCollections,
 } from "./ledger.js";
+import { type CpuPerTx, cpuTable } from "./nodeCpu.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
@@ -198,6 +199,31 @@ function printDetails(r: TargetResult): void {
     for (const s of issues.samples.slice(0, 5)) log(`    ${s.count}× ${s.level}: ${s.msg}`);
   }
   if (r.error !== null) log(`  ERRORS:\n    ${r.error.split("\n").join("\n    ")}`);
+}
+
+/** Node CPU per tx for every transaction workload of the run (Anvil runs only the first two). */
+function cpuRows(results: Partial<Record<Target, TargetResult>>) {
+  const az = results.azora;
+  const an = results.anvil;
+  const c = (r: TargetResult | undefined, pick: (r: TargetResult) => { cpuPerTx: CpuPerTx } | null | undefined) =>
+    r === undefined ? null : (pick(r)?.cpuPerTx ?? null);
+  return [
+    { name: "Value transfer", azora: c(az, (r) => r.phases.value), anvil: c(an, (r) => r.phases.value) },
+    { name: "ERC-20 transfer (OZ)", azora: c(az, (r) => r.phases.erc20), anvil: c(an, (r) => r.phases.erc20) },
+    { name: "LEARN transfer (native)", azora: c(az, (r) => r.ledger?.learnTransfers), anvil: null },
+    { name: "NFT mint (native)", azora: c(az, (r) => r.ledger?.nftMintsNative), anvil: null },
+    { name: "NFT mint (OZ ERC721URIStorage)", azora: c(az, (r) => r.ledger?.nftMintsContract), anvil: null },
+    {
+      name: "eth_call balanceOf (per call)",
+      azora: callCpu(az?.phases.ethCall ?? null),
+      anvil: callCpu(an?.phases.ethCall ?? null),
+    },
+  ];
+}
+
+function callCpu(c: TargetResult["phases"]["ethCall"]): CpuPerTx | null {
+  if (c === null || c.succeeded === 0 || c.cpu.nodeCpuSec === null) return null;
+  return { totalMicros: round((c.cpu.nodeCpuSec * 1e6) / c.succeeded, 0), stagesMicros: null };
 }
 
 const EXECUTION_TXS = 4000;
@@ -388,6 +414,10 @@ async function main(): Promise<number> {
     log(ledgerTable(azoraLedger, results.azora?.phases.erc20 ?? null));
     log("");
   }
+  if (targets.length > 0) {
+    log(cpuTable(cpuRows(results)));
+    log("");
+  }
   if (execution !== null) {
     log(executionTable(execution));
     log("");
@@ -435,6 +465,7 @@ async function main(): Promise<number> {
       fees: { maxFeePerGasGwei: 100, maxPriorityFeePerGasGwei: 1 },
     },
     results,
+    cpuPerTx: targets.length > 0 ? cpuRows(results) : null,
     execution,
     services,
     storage,

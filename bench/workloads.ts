@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { getAddress, hexlify, Interface, keccak256, type Wallet } from "ethers";
 import type { BenchParams } from "./args.js";
+import { type CpuPerTx, cpuPerTx, readStageSeconds } from "./nodeCpu.js";
 import type { TargetProcess } from "./procs.js";
 import { hexToBigInt, type RpcClient, RpcError, sleep } from "./rpc.js";
 import { countError, type LatencySummary, round, summarize } from "./stats.js";
@@ -84,6 +85,8 @@ export interface TxPhaseResult {
   rejectErrors: Record<string, number>;
   checks: { passed: boolean; problems: string[] };
   cpu: CpuUse;
+  /** Node CPU µs per included tx, and (Azora) its split by stage. */
+  cpuPerTx: CpuPerTx;
   watcherPollErrors: number;
 }
 
@@ -171,6 +174,7 @@ export async function runTxPhase(
 
   const watcher = await BlockWatcher.create(rpc);
   watcher.start();
+  const stages0 = await readStageSeconds(rpc.url);
   const meter = cpuMeter(proc);
   const t0 = performance.now();
   await Promise.all(
@@ -216,6 +220,7 @@ export async function runTxPhase(
   }
   await watcher.stop();
   const cpu = meter();
+  const stages1 = stages0 === null ? null : await readStageSeconds(rpc.url);
 
   const includedTxs = all.filter((t) => submittedAt.has(t.hash) && watcher.included.has(t.hash));
   const latencies = includedTxs.map((t) => (watcher.included.get(t.hash) ?? 0) - (submittedAt.get(t.hash) ?? 0));
@@ -305,6 +310,7 @@ export async function runTxPhase(
     rejectErrors,
     checks: { passed: problems.length === 0, problems },
     cpu,
+    cpuPerTx: cpuPerTx(includedTxs.length, cpu.nodeCpuSec, stages0, stages1),
     watcherPollErrors: watcher.pollErrors,
   };
 }

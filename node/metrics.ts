@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { CommittedBlock } from "./chain/chain.js";
+import { TX_STAGES, TxStageClock } from "./txStages.js";
 
 /** Every Prometheus metric of the node, created once per process from one registry. */
 export function createMetrics(register: Registry = new Registry()) {
@@ -95,6 +96,18 @@ export function createMetrics(register: Registry = new Registry()) {
     help: "Bytes of the votes and proposals held for heights above this node's",
     registers: [register],
   });
+  const txStages = new TxStageClock();
+  new Counter({
+    name: "azora_tx_stage_seconds_total",
+    help: "Main-thread time spent per stage of the transaction pipeline (decode, recover, admission, execution, seal, persist, block_other)",
+    labelNames: ["stage"] as const,
+    registers: [register],
+    collect() {
+      this.reset();
+      const seconds = txStages.secondsByStage();
+      for (const stage of TX_STAGES) this.inc({ stage }, seconds[stage]);
+    },
+  });
   let stepName = "";
   let stepStarted = 0;
 
@@ -122,6 +135,8 @@ export function createMetrics(register: Registry = new Registry()) {
       },
     },
     headHeight,
+    /** Per-stage time of the transaction pipeline (`azora_tx_stage_seconds_total`). */
+    txStages,
     txSubmissions,
     mempoolSize,
     blockCommitted(block: CommittedBlock, seconds: number): void {

@@ -182,6 +182,7 @@ export async function startNode(
     // A software upgrade this version does not meet is due at the next height: refuse to start.
     chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
+    db.setBlockWriteWait((write) => metrics.txStages.outside(write));
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {
         code: e.type.code,
@@ -215,7 +216,7 @@ export async function startNode(
         maxTxBytes: cfg.mempool.maxTxBytes,
         workers: cfg.mempool.decodeWorkers ?? ParallelDecoder.defaultWorkers(),
       },
-      { common, log: log.child({ module: "decoder" }) },
+      { common, log: log.child({ module: "decoder" }), stages: metrics.txStages },
     );
     cleanup.push(() => decoder.close());
 
@@ -321,6 +322,7 @@ export async function startNode(
         mempool,
         verifier,
         log: log.child({ module: "app" }),
+        stages: metrics.txStages,
       });
       const driver = createConsensus({
         chain,

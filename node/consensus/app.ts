@@ -13,6 +13,7 @@ import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import type { Mempool } from "../mempool/index.js";
+import type { TxStageClock } from "../txStages.js";
 
 /** Candidates are selected for this many blocks' worth of gas limits (most txs use far less). */
 const SELECTION_OVERSHOOT = 2n;
@@ -65,8 +66,21 @@ export class ChainApp {
        * otherwise take the voting power from the one node that signs, and the chain would stop.
        */
       fixedValidators?: boolean;
+      /** Adds execution, seal and persist times to the node's per-stage figures. */
+      stages?: TxStageClock;
     },
   ) {}
+
+  /** Lets RPC requests run mid-block; their CPU counts to no block stage. */
+  private yieldToEventLoop(): Promise<void> {
+    const wait = () => new Promise<void>((resolve) => setImmediate(resolve));
+    return this.m.stages === undefined ? wait() : this.m.stages.outside(wait);
+  }
+
+  /** `fn`, timed as `stage` when the node keeps per-stage figures. */
+  private timed<T>(stage: "execution" | "seal" | "persist", fn: () => Promise<T>): Promise<T> {
+    return this.m.stages === undefined ? fn() : this.m.stages.time(stage, fn);
+  }
 
   private now(): bigint {
     return this.m.nowSeconds?.() ?? BigInt(Math.floor(Date.now() / 1000));
@@ -172,29 +186,32 @@ export class ChainApp {
     const skippedSenders = new Set<string>();
     let sliceStarted = performance.now();
     const deadline = opts.budgetMs === undefined ? Number.POSITIVE_INFINITY : sliceStarted + opts.budgetMs;
-    for (const ptx of mempool.selectForBlock({ baseFeePerGas, gasLimit: gasLimit * SELECTION_OVERSHOOT })) {
-      if (exec.gasUsedSoFar + MIN_TX_GAS > gasLimit) break;
-      if (performance.now() > deadline) break;
-      // Once one tx of a sender is left out, its later nonces cannot run in this block.
-      if (skippedSenders.has(ptx.sender)) continue;
-      const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
-        allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
-      });
-      if (r.included) {
-        txHashes.push(keccak256(ptx.raw));
-        senders.add(ptx.sender);
-      } else {
-        skippedSenders.add(ptx.sender);
-        if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
+    // Timed per block (a CPU-time read costs microseconds); the mid-block yields count to no stage.
+    await this.timed("execution", async () => {
+      for (const ptx of mempool.selectForBlock({ baseFeePerGas, gasLimit: gasLimit * SELECTION_OVERSHOOT })) {
+        if (exec.gasUsedSoFar + MIN_TX_GAS > gasLimit) break;
+        if (performance.now() > deadline) break;
+        // Once one tx of a sender is left out, its later nonces cannot run in this block.
+        if (skippedSenders.has(ptx.sender)) continue;
+        const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
+          allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
+        });
+        if (r.included) {
+          txHashes.push(keccak256(ptx.raw));
+          senders.add(ptx.sender);
+        } else {
+          skippedSenders.add(ptx.sender);
+          if (!TRANSIENT_FAILURES.includes(r.reason)) mempool.drop(ptx.hash, r.reason);
+        }
+        if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
+          await this.yieldToEventLoop();
+          sliceStarted = performance.now();
+        }
       }
-      if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStarted = performance.now();
-      }
-    }
+    });
     const evidence = await this.evidenceForBlock();
     const info = await this.blockInfo({ proposer: opts.proposer.address, lastCommit: opts.lastCommit, evidence }, base);
-    const executed = await exec.seal(info);
+    const executed = await this.timed("seal", () => exec.seal(info));
     const header: BlockHeader = {
       parentHash: parent.hash,
       number,
@@ -261,46 +278,47 @@ export class ChainApp {
     let reason: string | null = null;
     let sliceStarted = performance.now();
     const txHashes: Uint8Array[] = [];
-    for (const raw of block.body.transactions) {
-      const hash = keccak256(raw);
-      txHashes.push(hash);
-      // A tx this node already holds was decoded and its sender recovered on admission: the same
-      // bytes (equal hash) are the same tx, so skip the second decode and ecrecover.
-      const pooled = this.m.mempool.get(bytesToHex(hash));
-      let tx: ReturnType<typeof createTxFromRLP>;
-      let sender: ReturnType<ReturnType<typeof createTxFromRLP>["getSenderAddress"]>;
-      if (pooled !== undefined) {
-        tx = pooled.tx;
-        sender = tx.getSenderAddress();
-      } else {
-        try {
-          tx = createTxFromRLP(raw, { common: chain.common });
+    await this.timed("execution", async () => {
+      for (const raw of block.body.transactions) {
+        const hash = keccak256(raw);
+        txHashes.push(hash);
+        // A tx this node already holds was decoded and its sender recovered on admission: the same
+        // bytes (equal hash) are the same tx, so skip the second decode and ecrecover.
+        const pooled = this.m.mempool.get(bytesToHex(hash));
+        let tx: ReturnType<typeof createTxFromRLP>;
+        let sender: ReturnType<ReturnType<typeof createTxFromRLP>["getSenderAddress"]>;
+        if (pooled !== undefined) {
+          tx = pooled.tx;
           sender = tx.getSenderAddress();
-        } catch {
-          reason = "undecodable transaction";
+        } else {
+          try {
+            tx = createTxFromRLP(raw, { common: chain.common });
+            sender = tx.getSenderAddress();
+          } catch {
+            reason = "undecodable transaction";
+            break;
+          }
+        }
+        const r = await exec.apply(tx, sender, raw);
+        if (!r.included) {
+          reason = `invalid transaction: ${r.reason}`;
           break;
         }
+        if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
+          await this.yieldToEventLoop();
+          sliceStarted = performance.now();
+        }
       }
-      const r = await exec.apply(tx, sender, raw);
-      if (!r.included) {
-        reason = `invalid transaction: ${r.reason}`;
-        break;
-      }
-      if (performance.now() - sliceStarted > EXECUTION_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStarted = performance.now();
-      }
-    }
+    });
     if (reason !== null) {
       await exec.abort();
       return fail(reason);
     }
-    const executed = await exec.seal(
-      await this.blockInfo(
-        { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
-        base,
-      ),
+    const info = await this.blockInfo(
+      { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
+      base,
     );
+    const executed = await this.timed("seal", () => exec.seal(info));
     const matches =
       executed.gasUsed === h.gasUsed &&
       equalsBytes(executed.stateRoot, h.stateRoot) &&
@@ -373,7 +391,6 @@ export class ChainApp {
     const open = this.open;
     assert(open !== null && equalsBytes(open.hash, hash), "the decided block is the open execution");
     this.open = null;
-    await open.exec.commit();
     const committed: CommittedBlock = {
       header: block.header,
       hash,
@@ -383,7 +400,10 @@ export class ChainApp {
     };
     const { effects } = open.executed;
     const applied = this.m.fixedValidators === true ? { ...effects, validatorUpdates: [] } : effects;
-    await this.m.chain.commitBlock(committed, commit, applied);
+    await this.timed("persist", async () => {
+      await open.exec.commit();
+      await this.m.chain.commitBlock(committed, commit, applied);
+    });
     for (const e of block.body.evidence) {
       const key = evidenceKey(e);
       this.pendingEvidence.delete(key);

@@ -34,6 +34,12 @@ export interface DecodeContext {
   maxTxBytes: number;
   /** Stamps `receivedAt` (decode time); the pool keeps its own admission time per entry. */
   clock?: () => number;
+  /** Adds the time of decoding and of sender recovery to the node's per-stage figures. */
+  stages?: {
+    sampleTx(site: string): boolean;
+    now(): number;
+    addSampled(stage: "decode" | "recover", ms: number): void;
+  };
 }
 
 /** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
@@ -62,6 +68,8 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
   if (raw.length > ctx.maxTxBytes) {
     throw new MempoolError({ code: MempoolErrorCode.OVERSIZED_DATA, size: raw.length, maxSize: ctx.maxTxBytes });
   }
+  const stages = ctx.stages?.sampleTx("decode") === true ? ctx.stages : undefined;
+  const t0 = stages === undefined ? 0 : stages.now();
   const type = envelopeType(raw);
 
   let tx: TypedTransaction;
@@ -76,19 +84,26 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
     throw new MempoolError({ code: MempoolErrorCode.UNPROTECTED_TX });
   }
 
+  const t1 = stages === undefined ? 0 : stages.now();
   let sender: string;
   try {
     sender = tx.getSenderAddress().toString().toLowerCase();
   } catch {
     throw new MempoolError({ code: MempoolErrorCode.INVALID_SENDER });
   }
+  const t2 = stages === undefined ? 0 : stages.now();
   validateGas(tx);
 
   const { maxFeePerGas, maxPriorityFeePerGas } = feeFields(tx);
+  const hash = bytesToHex(tx.hash()).toLowerCase();
+  if (stages !== undefined) {
+    stages.addSampled("decode", t1 - t0 + stages.now() - t2);
+    stages.addSampled("recover", t2 - t1);
+  }
   return {
     tx,
     raw,
-    hash: bytesToHex(tx.hash()).toLowerCase(),
+    hash,
     sender,
     nonce: tx.nonce,
     gasLimit: tx.gasLimit,

@@ -6,7 +6,7 @@ import type { Common } from "@ethereumjs/common";
 import { createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import { createAddressFromString } from "@ethereumjs/util";
 import type { Logger } from "../../runtime/lib/logger.js";
-import { decodeRawTransaction } from "./decode.js";
+import { type DecodeContext, decodeRawTransaction } from "./decode.js";
 import { MempoolError, type MempoolErrorType } from "./errors.js";
 import type { PooledTx } from "./types.js";
 
@@ -68,7 +68,7 @@ export class ParallelDecoder {
 
   constructor(
     private readonly opts: { chainId: bigint; maxTxBytes: number; workers: number },
-    private readonly modules: { common: Common; log: Logger },
+    private readonly modules: { common: Common; log: Logger; stages?: DecodeContext["stages"] },
   ) {
     const file = fileURLToPath(new URL("./admissionWorker.js", import.meta.url));
     if (opts.workers <= 0 || !existsSync(file)) return;
@@ -100,7 +100,12 @@ export class ParallelDecoder {
     if (this.workers.length === 0) {
       const { common } = this.modules;
       return Promise.resolve().then(() =>
-        decodeRawTransaction(raw, { common, chainId: this.opts.chainId, maxTxBytes: this.opts.maxTxBytes }),
+        decodeRawTransaction(raw, {
+          common,
+          chainId: this.opts.chainId,
+          maxTxBytes: this.opts.maxTxBytes,
+          stages: this.modules.stages,
+        }),
       );
     }
     return new Promise((resolve, reject) => {

@@ -98,12 +98,20 @@ export class NodeBackend implements EthBackend {
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
   private config: ForkConfig | undefined;
+  /**
+   * Hashes of the transactions in the last committed block: the one block whose transactions may
+   * still be in the pool (the pool drops them right after the commit). Set when the head advances.
+   */
+  private lastCommittedTxs = new Set<string>();
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
     this.trace = modules.trace;
+    modules.chain.onBlock((b: CommittedBlock) => {
+      this.lastCommittedTxs = new Set(b.txHashes.map((h) => bytesToHex(h)));
+    });
   }
 
   headNumber(): bigint {
@@ -193,6 +201,11 @@ export class NodeBackend implements EthBackend {
   }
 
   private async locate(hash: Uint8Array): Promise<(DecodedBlock & { index: number }) | undefined> {
+    // A client polling for a receipt asks mostly while its tx waits in the pool. A pooled tx is in no
+    // committed block (admission needs a nonce the chain has not used; the pool drops a block's txs
+    // as it commits), except the last block's until the pool has dropped them: skip the index read.
+    const hex = bytesToHex(hash);
+    if (this.m.mempool.has(hex) && !this.lastCommittedTxs.has(hex)) return undefined;
     const loc = await this.m.chain.db.getTxLocation(hash);
     if (loc === undefined || loc.number > this.headNumber()) return undefined;
     const ref = await this.m.chain.getHeaderByNumber(loc.number);
@@ -300,7 +313,8 @@ export class NodeBackend implements EthBackend {
     const { mempool, metrics } = this.m;
     try {
       const ptx = await this.m.decoder.decode(raw);
-      await mempool.add(ptx);
+      if (metrics === null) await mempool.add(ptx);
+      else await metrics.txStages.timeSampled("admission", () => mempool.add(ptx));
       metrics?.txSubmissions.inc({ result: "accepted" });
       this.m.onTxAccepted?.(raw);
       return Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"));

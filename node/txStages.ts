@@ -1,0 +1,129 @@
+/**
+ * Where a node's CPU per transaction goes, stage by stage, admission to commit. Each stage adds the
+ * process CPU time (`process.cpuUsage`, user + system) used during its own sections — CPU time, not
+ * wall time, so a busy machine that deschedules the node does not inflate a stage. For the async
+ * sections (admission, execution, seal, persist) it includes any other work that ran while they
+ * awaited (little: state reads mostly hit caches). What no stage names (HTTP and JSON, the other RPC
+ * methods, GC, libuv) is the process's CPU time minus their sum, which the bench derives from `/proc`.
+ */
+export const TX_STAGES = [
+  /** RLP decoding, field checks and the transaction hash. */
+  "decode",
+  /** Sender recovery (secp256k1). */
+  "recover",
+  /** Mempool admission: nonce and balance from the head state, pool insertion. */
+  "admission",
+  /** Transactions run on the block's state (value-transfer fast path or the VM). */
+  "execution",
+  /** End-block hooks, the state trie hashed into the state root, the tx and receipt roots and the bloom. */
+  "seal",
+  /** The sealed state made the head, the block, receipts and trie nodes written in one LevelDB batch. */
+  "persist",
+  /** The rest of making a block: selection, header, signature, the mempool's update, listeners. */
+  "block_other",
+] as const;
+
+export type TxStage = (typeof TX_STAGES)[number];
+
+/** Process CPU time in ms (one getrusage call: microseconds, as it sums every thread of the process). */
+export function cpuNowMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Per-transaction sections are timed on one transaction in this many (each counts for them all). */
+export const DEFAULT_SAMPLE_EVERY = 16;
+
+/**
+ * Accumulated CPU milliseconds per stage. Per-block sections are timed every time; per-transaction
+ * sections (decode, recover, admission) on one transaction in `sampleEvery`, scaled up: reading the
+ * process CPU time on every transaction cost ~10 % of the node's CPU in the profile, and the wall
+ * clock, cheap as it is, counts the time a busy machine deschedules the node.
+ */
+export class TxStageClock {
+  private readonly totals: Record<TxStage, number> = Object.fromEntries(TX_STAGES.map((s) => [s, 0])) as Record<
+    TxStage,
+    number
+  >;
+  /** CPU ms charged to any stage so far (what an enclosing or overlapping section must not count again). */
+  private charged = 0;
+  private readonly sampleEvery: number;
+  /** Per sampling site (decode, admission): each transaction passes each site once. */
+  private readonly txCounts = new Map<string, number>();
+
+  constructor(opts: { sampleEvery?: number } = {}) {
+    this.sampleEvery = opts.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+  }
+
+  /**
+   * Whether this transaction's section at `site` is timed (one in `sampleEvery`). Each site counts
+   * its own calls: with one shared counter, two sites per transaction would always sample the same one.
+   */
+  sampleTx(site: string): boolean {
+    const n = ((this.txCounts.get(site) ?? 0) + 1) % this.sampleEvery;
+    this.txCounts.set(site, n);
+    return n === 0;
+  }
+
+  /** The clock of sampled synchronous sections: process CPU ms. */
+  now(): number {
+    return cpuNowMs();
+  }
+
+  /** Adds `ms` of a synchronous section to `stage`. */
+  add(stage: TxStage, ms: number): void {
+    this.totals[stage] += ms;
+    this.charged += ms;
+  }
+
+  /** Adds a sampled transaction's section, counted for the `sampleEvery` transactions it stands for. */
+  addSampled(stage: TxStage, ms: number): void {
+    this.add(stage, ms * this.sampleEvery);
+  }
+
+  /**
+   * Runs `fn`, adding its CPU time (until its promise settles) to `stage`, less what other stages
+   * charged meanwhile: sections nested in it, and those that ran while it awaited (a submission
+   * decoded while a block's batch is written). So the stages never count the same CPU twice.
+   * For per-block sections; per-transaction ones use `timeSampled`.
+   */
+  time<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
+    return this.timeWith(stage, 1, fn);
+  }
+
+  /** `time` for a per-transaction section: one call in `sampleEvery` is timed and scaled up. */
+  timeSampled<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
+    return this.sampleTx(stage) ? this.timeWith(stage, this.sampleEvery, fn) : fn();
+  }
+
+  private async timeWith<T>(stage: TxStage, scale: number, fn: () => Promise<T>): Promise<T> {
+    const t0 = cpuNowMs();
+    const charged0 = this.charged;
+    try {
+      return await fn();
+    } finally {
+      const own = cpuNowMs() - t0 - (this.charged - charged0);
+      if (own > 0) this.add(stage, own * scale);
+    }
+  }
+
+  /**
+   * Runs `fn` (a wait for I/O) so that the CPU used meanwhile counts to no enclosing stage: the main
+   * thread serves requests while a block's batch is written, and that is RPC work, not persisting.
+   */
+  async outside<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = cpuNowMs();
+    const charged0 = this.charged;
+    try {
+      return await fn();
+    } finally {
+      const uncounted = cpuNowMs() - t0 - (this.charged - charged0);
+      if (uncounted > 0) this.charged += uncounted;
+    }
+  }
+
+  /** Seconds per stage so far. */
+  secondsByStage(): Record<TxStage, number> {
+    return Object.fromEntries(TX_STAGES.map((s) => [s, this.totals[s] / 1000])) as Record<TxStage, number>;
+  }
+}
