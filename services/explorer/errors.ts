@@ -7,6 +7,10 @@ export enum ExplorerErrorCode {
   BAD_NODE_DATA = "EXPLORER_BAD_NODE_DATA",
   NOT_FOUND = "EXPLORER_NOT_FOUND",
   INVALID_PARAMS = "EXPLORER_INVALID_PARAMS",
+  /** The requested solc release is not the one this explorer has (offline: only the npm solc it ships with). */
+  COMPILER_UNAVAILABLE = "EXPLORER_COMPILER_UNAVAILABLE",
+  /** The sources did not compile, or compiled to other code than the chain holds; `reason` says which. */
+  VERIFICATION_FAILED = "EXPLORER_VERIFICATION_FAILED",
 }
 
 export type ExplorerErrorType =
@@ -14,7 +18,9 @@ export type ExplorerErrorType =
   | { code: ExplorerErrorCode.SCHEMA_MISMATCH; found: string; want: number }
   | { code: ExplorerErrorCode.BAD_NODE_DATA; block: number; what: string }
   | { code: ExplorerErrorCode.NOT_FOUND; what: string }
-  | { code: ExplorerErrorCode.INVALID_PARAMS; reason: string };
+  | { code: ExplorerErrorCode.INVALID_PARAMS; reason: string }
+  | { code: ExplorerErrorCode.COMPILER_UNAVAILABLE; requested: string; available: string }
+  | { code: ExplorerErrorCode.VERIFICATION_FAILED; address: string; reason: string };
 
 export class ExplorerError extends Error {
   override readonly name = "ExplorerError";
