@@ -202,6 +202,16 @@ export function createBlockFetcher(rpc: RPCClient): BlockFetcher {
           }
         }
         const transfers = logs.flatMap((l) => transfersOfLog(l, timestamp));
+        // Native modules move $AZR without a call frame to the payee (WAZR transfers, escrow payouts, staking
+        // rewards): whoever their events name may have a new balance.
+        for (const tr of transfers) {
+          addrs.add(tr.from);
+          addrs.add(tr.to);
+        }
+        for (const l of logs) {
+          if (nativeModuleName(l.address) === undefined) continue;
+          for (const t of l.topics.slice(1)) if (/^0x0{24}[0-9a-f]{40}$/.test(t)) addrs.add(`0x${t.slice(26)}`);
+        }
         for (const tr of transfers) {
           if (!tokenCandidates.has(tr.token)) tokenCandidates.set(tr.token, { standard: tr.standard, block: number });
         }

@@ -115,6 +115,7 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
         },
       };
     }
+    if ((await store.verification(address))?.match === "full") return notOk("Contract source code already verified");
     const guid = randomUUID().replaceAll("-", "");
     await store.saveVerifyJob(guid, address, "pending", "", Date.now());
     const req: VerifyRequest = {
@@ -135,7 +136,7 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
           guid,
           address,
           "fail",
-          `Fail - Unable to verify. ${e instanceof ExplorerError ? reasonOf(e) : (e as Error).message}`,
+          e instanceof ExplorerError ? reasonOf(e) : (e as Error).message,
           Date.now(),
         ),
       )
@@ -228,7 +229,10 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
         const job = await store.verifyJob(p.guid ?? "");
         if (job === null) return notOk("Unknown UID");
         if (job.status === "pending") return notOk("Pending in queue");
-        return job.status === "pass" ? ok(job.result) : notOk(job.result);
+        // Tools compare the result to these exact strings; the reason a verification failed rides beside it.
+        return job.status === "pass"
+          ? ok("Pass - Verified")
+          : { ...notOk("Fail - Unable to verify"), reason: job.result };
       }
       default:
         return notOk(`Unsupported module/action: ${p.module}/${p.action}`, "NOTOK");
