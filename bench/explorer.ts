@@ -39,6 +39,7 @@ const WAZR = "0x0000000000000000000000000000000000000a01";
 
 async function makeChain(url: string, blocks: number, log: (s: string) => void) {
   const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
+  provider.pollingInterval = 50; // waitForTransaction polls; ethers' default is 4 s
   const wallets = [0, 1, 2, 3].map((i) =>
     HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)).connect(provider),
   );

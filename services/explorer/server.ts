@@ -47,7 +47,9 @@ export async function startExplorer(
   collectDefaultMetrics({ register, prefix: "azora_explorer_process_" });
   const metrics = createExplorerMetrics(register);
   const rpc = createRPCClient(cfg.rpc);
-  const views = new Views(store);
+  const views = new Views(store, async (a) =>
+    BigInt(await rpc.call<string>("eth_getBalance", [a, "latest"])).toString(),
+  );
   const verifier = createVerifier({ store, rpc, views, metrics });
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 32 * 1024 * 1024 });

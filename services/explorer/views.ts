@@ -10,7 +10,11 @@ import type { ExplorerStore } from "./store.js";
 export class Views {
   private readonly abis = new Map<string, Interface | null>();
 
-  constructor(private readonly store: ExplorerStore) {}
+  constructor(
+    private readonly store: ExplorerStore,
+    /** The node's balance now, for addresses no indexed block touched (genesis-funded, idle). */
+    private readonly liveBalance?: (address: string) => Promise<string>,
+  ) {}
 
   /** Forget a cached ABI (after a verification). */
   invalidate(address: string): void {
@@ -79,9 +83,11 @@ export class Views {
       this.store.token(a),
     ]);
     const native = nativeModuleName(a) ?? null;
+    const live =
+      balance === null && this.liveBalance !== undefined ? await this.liveBalance(a).catch(() => null) : null;
     return {
       address: a,
-      balance: balance?.balance ?? "0",
+      balance: balance?.balance ?? live ?? "0",
       balanceBlock: balance?.blockNumber ?? null,
       txCount,
       isContract: contract !== null || native !== null,
