@@ -520,6 +520,18 @@ export class ExplorerStore {
     return rows.map(transferOf);
   }
 
+  /** Each distinct transaction of `hashes`, by hash (one query for a page of transfers). */
+  async txsByHash(hashes: string[]): Promise<Map<string, TxRow>> {
+    const unique = [...new Set(hashes)];
+    const out = new Map<string, TxRow>();
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const rows = await this.db.all(`SELECT * FROM txs WHERE hash IN (${chunk.map(() => "?").join(",")})`, chunk);
+      for (const r of rows) out.set(String(r.hash), txOf(r));
+    }
+    return out;
+  }
+
   async tokenTransfers(token: string, p: Page): Promise<TransferRow[]> {
     const dir = p.sort === "asc" ? "ASC" : "DESC";
     const r = this.range(p, "block_number");

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { ExplorerError } from "../errors.js";
 import type { ExplorerStore } from "../store.js";
-import type { TransferRow, TxRow } from "../types.js";
+import type { TokenRow, TransferRow, TxRow } from "../types.js";
 import type { Verifier } from "../verifier.js";
 import type { VerifyRequest } from "../verify.js";
 import { reasonOf } from "./errors.js";
@@ -45,6 +45,21 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
     return h;
   };
 
+  const tokens = new Map<string, Promise<TokenRow | null>>();
+  const tokenOf = (address: string) => {
+    let t = tokens.get(address);
+    if (t === undefined) {
+      // Token metadata never changes once stored; a miss is retried (the token may be indexed later).
+      t = store.token(address).then((row) => {
+        if (row === null) tokens.delete(address);
+        return row;
+      });
+      if (tokens.size > 10_000) tokens.clear();
+      tokens.set(address, t);
+    }
+    return t;
+  };
+
   const txJSON = async (t: TxRow, head: number) => ({
     blockNumber: String(t.blockNumber),
     timeStamp: String(t.timestamp),
@@ -68,8 +83,9 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
     functionName: "",
   });
 
-  const transferJSON = async (r: TransferRow, head: number) => {
-    const [tx, token] = await Promise.all([store.tx(r.txHash), store.token(r.token)]);
+  const transferJSON = async (r: TransferRow, head: number, txs: Map<string, TxRow>) => {
+    const tx = txs.get(r.txHash);
+    const token = await tokenOf(r.token);
     return {
       blockNumber: String(r.blockNumber),
       timeStamp: String(r.timestamp),
@@ -171,7 +187,8 @@ export function registerEtherscanRoutes(app: FastifyInstance, mods: { store: Exp
             ? (await store.tokenTransfers(token as string, page(p))).filter((r) => r.standard === standard)
             : await store.addressTransfers(address, { ...page(p), token, standard });
         if (rows.length === 0) return notOk([], "No transactions found");
-        return ok(await Promise.all(rows.map((r) => transferJSON(r, head))));
+        const txs = await store.txsByHash(rows.map((r) => r.txHash));
+        return ok(await Promise.all(rows.map((r) => transferJSON(r, head, txs))));
       }
       case "contract.getabi": {
         if (!ADDRESS.test(address)) return notOk("Invalid Address format");
