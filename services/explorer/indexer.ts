@@ -45,12 +45,19 @@ export class Indexer {
   private wake: (() => void) | null = null;
   private stopped = false;
   private failure: Error | null = null;
+  /** The last batch failure since the last success (retried), for /health and tests. */
+  private lastError: Error | null = null;
   private readonly waiters: { height: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(private readonly o: IndexerOptions) {}
 
   progress() {
-    return { height: this.height, head: this.head, catchingUp: this.head - this.height > this.o.batchBlocks };
+    return {
+      height: this.height,
+      head: this.head,
+      catchingUp: this.head - this.height > this.o.batchBlocks,
+      lastError: this.failure ?? this.lastError,
+    };
   }
 
   async start(): Promise<void> {
@@ -128,6 +135,7 @@ export class Indexer {
         metrics?.lagBlocks.set(Math.max(0, this.head - to));
         sinceProgress += blocks.length;
         backoffMs = 250;
+        this.lastError = null;
         const now = Date.now();
         if (now - lastProgress >= progressEveryMs) {
           logger.info("explorer indexing", {
@@ -149,6 +157,7 @@ export class Indexer {
           return;
         }
         metrics?.indexerErrors.inc();
+        this.lastError = e as Error;
         logger.warn("explorer batch failed; retrying", { from, to, inMs: backoffMs }, e);
         await this.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 30_000);

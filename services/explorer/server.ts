@@ -82,6 +82,9 @@ export async function startExplorer(
             indexedHeight: Type.Union([Type.Integer(), Type.Null()]),
             head: Type.Union([Type.Integer(), Type.Null()]),
             backend: Type.String(),
+            lastError: Type.Union([Type.String(), Type.Null()], {
+              description: "why the last batch failed (retrying), null once one succeeds",
+            }),
           }),
         },
       },
@@ -93,6 +96,7 @@ export async function startExplorer(
         indexedHeight: await store.cursor(),
         head: p === undefined || p.head < 0 ? null : p.head,
         backend: store.db.kind,
+        lastError: p?.lastError?.message ?? null,
       };
     },
   );

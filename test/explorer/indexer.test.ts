@@ -42,6 +42,8 @@ async function dump(db: SQLDriver): Promise<Record<string, unknown[]>> {
   return out;
 }
 
+class Killed extends Error {}
+
 async function indexTo(store: ExplorerStore, rpc: RPCClient, height: number, batchBlocks = 4): Promise<Indexer> {
   const indexer = new Indexer({
     store,
@@ -55,11 +57,23 @@ async function indexTo(store: ExplorerStore, rpc: RPCClient, height: number, bat
     pollMs: 200,
   });
   await indexer.start();
-  await indexer.waitFor(height);
+  await untilIndexed(indexer, height);
   return indexer;
 }
 
-class Killed extends Error {}
+/** Waits for `height`, failing at once on a batch error (a duplicate row would otherwise be retried forever). */
+async function untilIndexed(indexer: Indexer, height: number): Promise<void> {
+  let done = false;
+  const reached = indexer.waitFor(height).finally(() => {
+    done = true;
+  });
+  while (!done) {
+    const e = indexer.progress().lastError;
+    if (e !== null && !(e instanceof Killed)) throw e;
+    await Promise.race([reached, new Promise((r) => setTimeout(r, 50))]);
+  }
+  await reached;
+}
 
 /**
  * A process that dies at its `killAt`-th step, a step being one RPC batch or one SQL statement inside a write
