@@ -13,6 +13,7 @@ import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { registerAuthCommands } from "./authCommands.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { registerDbCommands } from "./dbCommands.js";
+import { registerExplorerCommands } from "./explorerCommands.js";
 import { registerKeyCommands } from "./keys/commands.js";
 import { initNetwork } from "./localnet.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
@@ -407,6 +408,7 @@ registerPushCommands(program);
 registerAuthCommands(program);
 registerMailCommands(program);
 registerSearchCommands(program);
+registerExplorerCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;

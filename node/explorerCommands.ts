@@ -1,0 +1,100 @@
+/**
+ * `azora explorer`: run Azora Explorer (indexer + API) against a node. Only wiring lives here — flags to config,
+ * logger, output, signals; the work is in `services/explorer/`.
+ */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { readConfigFile } from "../services/runtime/typedConfig.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { VERSION } from "./version.js";
+
+const lib = () => import("../services/explorer/index.js");
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return n;
+};
+
+interface ExplorerFlags {
+  config?: string;
+  rpc?: string;
+  ws?: string;
+  db?: string;
+  pgSchema?: string;
+  host?: string;
+  port?: number;
+  index?: boolean;
+  fromBlock?: number;
+  batchBlocks?: number;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+}
+
+export function registerExplorerCommands(program: Command): void {
+  program
+    .command("explorer")
+    .description("Run Azora Explorer: index the chain from a node and serve its REST and Etherscan-compatible API")
+    .option("-c, --config <file>", "explorer config JSON (keys in services/explorer/README.md; flags override it)")
+    .option("--rpc <url>", "node JSON-RPC (default http://127.0.0.1:8545)")
+    .option("--ws <url>", "node WebSocket for newHeads (default: --rpc as ws://)")
+    .option("--db <file|url>", "SQLite file (default ./data/explorer/explorer.sqlite) or postgres://user@host/db")
+    .option("--pg-schema <name>", "PostgreSQL schema for the tables (default azora_explorer)")
+    .option("--host <host>", "HTTP listen address (default 127.0.0.1)")
+    .option("--port <port>", "HTTP port (default 4000; 0 = any free)", int("--port"))
+    .option("--no-index", "serve what is stored without following the chain")
+    .option("--from-block <n>", "first block on an empty database (default 0)", int("--from-block"))
+    .option("--batch-blocks <n>", "blocks fetched and stored per transaction (default 50)", int("--batch-blocks"))
+    .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
+    .addOption(
+      new Option("--log-format <format>", "json or pretty (default: pretty on a terminal)").choices(["json", "pretty"]),
+    )
+    .action(async (f: ExplorerFlags) => {
+      const { resolveExplorerConfig, startExplorer } = await lib();
+      const cfg = resolveExplorerConfig(f.config === undefined ? undefined : readConfigFile(f.config), {
+        rpc: f.rpc,
+        ws: f.ws,
+        db: f.db,
+        pgSchema: f.pgSchema,
+        http: { host: f.host, port: f.port },
+        indexer: {
+          enabled: f.index === false ? false : undefined,
+          fromBlock: f.fromBlock,
+          batchBlocks: f.batchBlocks,
+        },
+        log: { level: f.logLevel, format: f.logFormat },
+      });
+      const { logger, flush } = createLogger({ level: cfg.log.level as LogLevel, format: cfg.log.format });
+      const svc = await startExplorer(cfg, { log: logger.child({ module: "explorer" }), version: VERSION });
+      const db = /^postgres(ql)?:/.test(cfg.db) ? `${cfg.db.replace(/\/\/[^@/]*@/, "//…@")} (${cfg.pgSchema})` : cfg.db;
+      process.stdout.write(
+        `${[
+          "",
+          `  Azora Explorer v${VERSION}`,
+          "",
+          `  API        ${svc.url}/v1/blocks   OpenAPI ${svc.url}/openapi.json`,
+          `  Etherscan  ${svc.url}/api   (Hardhat/Foundry verify: apiURL ${svc.url}/api)`,
+          `  Health     ${svc.url}/health   Metrics ${svc.url}/metrics`,
+          `  Chain      ${cfg.indexer.enabled ? cfg.rpc : "(not followed: --no-index)"}`,
+          `  Database   ${db}`,
+          "",
+        ].join("\n")}\n`,
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info("shutting down", { signal });
+        try {
+          await svc.close();
+          flush();
+          process.exit(0);
+        } catch (e) {
+          logger.error("shutdown failed", {}, e);
+          flush();
+          process.exit(1);
+        }
+      };
+      process.on("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
+    });
+}

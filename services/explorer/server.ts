@@ -1,0 +1,142 @@
+/**
+ * The explorer process `azora explorer` runs: the store (SQLite file or PostgreSQL), the indexer following the node,
+ * and the HTTP API — REST under `/v1`, the Etherscan-compatible `/api`, `/health`, Prometheus `/metrics` and
+ * `/openapi.json` generated from the route schemas.
+ */
+import swagger from "@fastify/swagger";
+import { Type } from "@sinclair/typebox";
+import Fastify, { type FastifyInstance } from "fastify";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Logger } from "../../runtime/lib/logger.js";
+import { createRPCClient } from "../runtime/chain/rpcClient.js";
+import { type ExplorerConfig, wsOf } from "./config.js";
+import type { SQLDriver } from "./db/driver.js";
+import { createBlockFetcher } from "./fetcher.js";
+import { installErrorHandler } from "./http/errors.js";
+import { registerEtherscanRoutes } from "./http/etherscan.js";
+import { registerRoutes } from "./http/routes.js";
+import { Indexer } from "./indexer.js";
+import { createExplorerMetrics } from "./metrics.js";
+import { ExplorerStore } from "./store.js";
+import { createVerifier } from "./verifier.js";
+import { Views } from "./views.js";
+
+export interface ExplorerService {
+  url: string;
+  app: FastifyInstance;
+  store: ExplorerStore;
+  indexer: Indexer | null;
+  close(): Promise<void>;
+}
+
+export async function openDriver(cfg: Pick<ExplorerConfig, "db" | "pgSchema">): Promise<SQLDriver> {
+  if (/^postgres(ql)?:\/\//.test(cfg.db)) {
+    const { openPostgresDriver } = await import("./db/pgDriver.js");
+    return openPostgresDriver({ url: cfg.db, schema: cfg.pgSchema });
+  }
+  const { openSQLiteDriver } = await import("./db/sqliteDriver.js");
+  return openSQLiteDriver(cfg.db);
+}
+
+export async function startExplorer(
+  cfg: ExplorerConfig,
+  mods: { log: Logger; version: string },
+): Promise<ExplorerService> {
+  const store = await ExplorerStore.open(await openDriver(cfg));
+  const register = new Registry();
+  collectDefaultMetrics({ register, prefix: "azora_explorer_process_" });
+  const metrics = createExplorerMetrics(register);
+  const rpc = createRPCClient(cfg.rpc);
+  const views = new Views(store, async (a) =>
+    BigInt(await rpc.call<string>("eth_getBalance", [a, "latest"])).toString(),
+  );
+  const verifier = createVerifier({ store, rpc, views, metrics });
+
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 32 * 1024 * 1024 });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Azora Explorer",
+        description:
+          "Blocks, transactions, addresses, tokens and verified contracts of an Azora chain, and the Etherscan-compatible /api",
+        version: mods.version,
+      },
+    },
+  });
+  installErrorHandler(app, (e) => mods.log.error("explorer request failed", {}, e));
+  app.addHook("onResponse", async (req, reply) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? "unmatched", status: String(reply.statusCode) });
+  });
+
+  let indexer: Indexer | null = null;
+  app.get(
+    "/health",
+    {
+      schema: {
+        summary: "Liveness and indexing progress",
+        tags: ["operations"],
+        response: {
+          200: Type.Object({
+            status: Type.String({ enum: ["ok", "catching-up"] }),
+            indexedHeight: Type.Union([Type.Integer(), Type.Null()]),
+            head: Type.Union([Type.Integer(), Type.Null()]),
+            backend: Type.String(),
+            lastError: Type.Union([Type.String(), Type.Null()], {
+              description: "why the last batch failed (retrying), null once one succeeds",
+            }),
+          }),
+        },
+      },
+    },
+    async () => {
+      const p = indexer?.progress();
+      return {
+        status: p?.catchingUp ? "catching-up" : "ok",
+        indexedHeight: await store.cursor(),
+        head: p === undefined || p.head < 0 ? null : p.head,
+        backend: store.db.kind,
+        lastError: p?.lastError?.message ?? null,
+      };
+    },
+  );
+  app.get(
+    "/metrics",
+    { schema: { summary: "Prometheus metrics", tags: ["operations"], produces: ["text/plain"] } },
+    async (_req, reply) => {
+      reply.header("content-type", register.contentType);
+      return register.metrics();
+    },
+  );
+  registerRoutes(app, { store, views, verifier });
+  registerEtherscanRoutes(app, { store, verifier });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  if (cfg.indexer.enabled) {
+    indexer = new Indexer({
+      store,
+      rpc,
+      fetcher: createBlockFetcher(rpc),
+      wsUrl: wsOf(cfg),
+      logger: mods.log.child({ part: "indexer" }),
+      metrics,
+      fromBlock: cfg.indexer.fromBlock,
+      batchBlocks: cfg.indexer.batchBlocks,
+      pollMs: cfg.indexer.pollMs,
+    });
+    await indexer.start();
+  }
+  const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });
+  mods.log.info("explorer listening", { url, backend: store.db.kind });
+  return {
+    url,
+    app,
+    store,
+    indexer,
+    async close() {
+      await indexer?.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}
