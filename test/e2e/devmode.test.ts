@@ -124,18 +124,25 @@ describe("cheats (viem test actions, mode anvil)", () => {
   it("setBalance, setNonce, setCode and setStorageAt are visible at latest at once, without a block", async () => {
     const { publicClient, testClient } = clients();
     const a = getAddress(Wallet.createRandom().address);
-    const height = await publicClient.getBlockNumber();
-    await testClient.setBalance({ address: a, value: parseEther("42") });
-    await testClient.setNonce({ address: a, nonce: 7 });
-    await testClient.setCode({ address: a, bytecode: "0x60016000526001601ff3" });
-    await testClient.setStorageAt({ address: a, index: 3, value: `0x${"00".repeat(31)}2a` });
-    expect(await publicClient.getBlockNumber()).toBe(height);
-    expect(await publicClient.getBalance({ address: a })).toBe(parseEther("42"));
-    expect(await publicClient.getTransactionCount({ address: a })).toBe(7);
-    expect(await publicClient.getCode({ address: a })).toBe("0x60016000526001601ff3");
-    expect(await publicClient.getStorageAt({ address: a, slot: "0x3" })).toBe(`0x${"00".repeat(31)}2a`);
-    // eth_call runs on the edited state too (the code returns 0x01).
-    expect((await publicClient.call({ to: a })).data).toBe("0x01");
+    // Automine off for the checks: the dev node's empty-block timer (3 s) could otherwise commit a block between
+    // them on a slow machine, and "no block needed" is what this test shows.
+    await testClient.setAutomine(false);
+    try {
+      const height = await publicClient.getBlockNumber();
+      await testClient.setBalance({ address: a, value: parseEther("42") });
+      await testClient.setNonce({ address: a, nonce: 7 });
+      await testClient.setCode({ address: a, bytecode: "0x60016000526001601ff3" });
+      await testClient.setStorageAt({ address: a, index: 3, value: `0x${"00".repeat(31)}2a` });
+      expect(await publicClient.getBlockNumber()).toBe(height);
+      expect(await publicClient.getBalance({ address: a })).toBe(parseEther("42"));
+      expect(await publicClient.getTransactionCount({ address: a })).toBe(7);
+      expect(await publicClient.getCode({ address: a })).toBe("0x60016000526001601ff3");
+      expect(await publicClient.getStorageAt({ address: a, slot: "0x3" })).toBe(`0x${"00".repeat(31)}2a`);
+      // eth_call runs on the edited state too (the code returns 0x01).
+      expect((await publicClient.call({ to: a })).data).toBe("0x01");
+    } finally {
+      await testClient.setAutomine(true);
+    }
     // The next block commits to the edited state.
     await testClient.mine({ blocks: 1 });
     const block = await publicClient.getBlock();
