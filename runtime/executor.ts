@@ -25,6 +25,12 @@ export interface ExecutedBlock {
   gasUsed: bigint;
   /** What the block's end-block hooks asked of the chain (validator updates, parameter changes, an upgrade). */
   effects: BlockEffects;
+  /**
+   * 0x-prefixed lowercase addresses of every account the block wrote or deleted (txs, end-block
+   * hooks, the burn): a superset of those whose nonce or balance changed, for the mempool to
+   * re-read. Writes a transaction reverted are included.
+   */
+  writtenAccounts: Set<string>;
 }
 
 export interface ExecutionOptions {
@@ -67,6 +73,7 @@ export class BlockExecution {
   private readonly miner: Address;
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
+  private readonly writes: AccountWrites;
 
   private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
@@ -75,6 +82,7 @@ export class BlockExecution {
     this.ethBlock = ethBlockForEnv(common, env);
     this.miner = this.ethBlock.header.coinbase;
     this.fastTransfers = opts.fastTransfers;
+    this.writes = recordAccountWrites(stateManager);
   }
 
   static async begin(
@@ -200,6 +208,7 @@ export class BlockExecution {
       logsBloom: bloom,
       gasUsed: this.gasUsed,
       effects,
+      writtenAccounts: this.writes.stop(),
     };
   }
 
@@ -220,6 +229,7 @@ export class BlockExecution {
     assert(this.phase === "open" || this.phase === "sealed", "abort after commit");
     const wasSealed = this.phase === "sealed";
     this.phase = "aborted";
+    this.writes.stop();
     await this.stateManager.revert();
     if (wasSealed) this.stateManager.clearCaches();
   }
@@ -227,4 +237,46 @@ export class BlockExecution {
   get sealed(): boolean {
     return this.phase === "sealed";
   }
+}
+
+interface AccountWrites {
+  /** Stops recording (idempotent) and returns the addresses written since `recordAccountWrites`. */
+  stop(): Set<string>;
+}
+
+/** Per state manager: the set the current block execution records into, if any. */
+const writeRecorders = new WeakMap<MerkleStateManager, { current: Set<string> | null }>();
+
+/**
+ * Records the addresses passed to the state manager's account writes until `stop`. The VM, the
+ * fast path, the modules and ethereumjs's own `modifyAccountFields` all write through this one
+ * instance's `putAccount`/`deleteAccount`, so wrapping them once on the instance (not the
+ * prototype: other state managers are untouched) sees every account write without a second
+ * journal. An execution dropped without `seal`/`abort` is simply replaced by the next one.
+ */
+function recordAccountWrites(sm: MerkleStateManager): AccountWrites {
+  let recorder = writeRecorders.get(sm);
+  if (recorder === undefined) {
+    const r: { current: Set<string> | null } = { current: null };
+    const own = { putAccount: sm.putAccount, deleteAccount: sm.deleteAccount };
+    sm.putAccount = (address, account) => {
+      r.current?.add(address.toString());
+      return own.putAccount.call(sm, address, account);
+    };
+    sm.deleteAccount = (address) => {
+      r.current?.add(address.toString());
+      return own.deleteAccount.call(sm, address);
+    };
+    writeRecorders.set(sm, r);
+    recorder = r;
+  }
+  const written = new Set<string>();
+  const r = recorder;
+  r.current = written;
+  return {
+    stop() {
+      if (r.current === written) r.current = null;
+      return written;
+    },
+  };
 }

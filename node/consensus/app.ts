@@ -411,9 +411,12 @@ export class ChainApp {
     }
     const { mempool } = this.m;
     mempool.removeIncluded(open.txHashes.map((h) => bytesToHex(h)));
-    const senders = new Set(open.senders);
-    for (const r of open.executed.receipts) senders.add(bytesToHex(r.from));
-    await mempool.onNewHead({ senders });
+    // What the block changed: its senders (the receipts name them, the builder's set adds nothing
+    // new but costs nothing) and every account its execution wrote.
+    const accounts = new Set(open.executed.writtenAccounts);
+    for (const s of open.senders) accounts.add(s);
+    for (const r of open.executed.receipts) accounts.add(bytesToHex(r.from));
+    await mempool.onNewHead({ accounts });
     return committed;
   }
 

@@ -108,7 +108,7 @@ export class DevChain {
       await edit(chain.headState, createAddressFromString(address));
       chain.setDevStateRoot(await chain.headState.getStateRoot());
     });
-    await mempool.onNewHead({ senders: new Set([address.toLowerCase()]) });
+    await mempool.onNewHead({ accounts: [address] });
   }
 
   // --- mining and time ---

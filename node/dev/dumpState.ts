@@ -97,7 +97,7 @@ export class DevStateStore {
     const senders = new Set<string>();
     const content = mempool.content();
     for (const side of [content.pending, content.queued]) for (const s of side.keys()) senders.add(s);
-    await mempool.onNewHead({ senders });
+    await mempool.onNewHead({ accounts: senders });
     this.m.log.info("loaded dev state", { stateRoot: json.stateRoot, nodes: Object.keys(json.nodes).length });
   }
 }

@@ -23,15 +23,14 @@ export interface MempoolModules {
 }
 
 export interface OnNewHeadOpts {
-  /** Senders of every tx in the new block, including txs this pool never saw. */
-  senders?: Iterable<string>;
+  /**
+   * Every account whose nonce or balance the new head may have changed: the senders of the block's
+   * txs (including txs this pool never saw) and the accounts its execution wrote; for a dev-mode
+   * state edit, the edited accounts. A superset is fine; a missing account keeps a stale cached
+   * nonce and balance until something else reports it.
+   */
+  accounts?: Iterable<string>;
 }
-
-/**
- * Senders re-read per head on top of those the block touched, round robin. It catches txs made
- * stale by blocks whose txs we never pooled, without re-reading every sender on every block.
- */
-const SWEEP_SENDERS_PER_HEAD = 256;
 
 const EMPTY_LAYOUT: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
 
@@ -57,7 +56,17 @@ export class Mempool {
   private readonly listeners = new Set<PendingListener>();
   private totals: Layout = { ...EMPTY_LAYOUT };
   private nextSeq = 0;
-  private sweepCursor = 0;
+  /**
+   * Senders whose tx list or cached state changed since the last head (admission, inclusion, a
+   * drop): `onNewHead` re-checks their funding against the cached balance even when the head did
+   * not change their account — filling a gap, say, lengthens the run the balance must cover.
+   */
+  private readonly changed = new Set<string>();
+  /**
+   * No queued entry was admitted before this (ms, injected clock): `expireQueued` skips its scan
+   * until the cutoff passes it. A lower bound, lowered whenever an entry is classified queued.
+   */
+  private oldestQueuedAt = Number.POSITIVE_INFINITY;
 
   constructor(opts: MempoolOptions, modules: MempoolModules) {
     assert(opts.accountSlots >= 1 && opts.accountQueue >= 0, "mempool: accountSlots >= 1, accountQueue >= 0");
@@ -133,7 +142,7 @@ export class Mempool {
       const acct = this.senderOf(entry);
       this.detach(acct, entry);
       if (entry.tx.nonce + 1n > acct.stateNonce) acct.stateNonce = entry.tx.nonce + 1n;
-      acct.needsRevalidation = true;
+      this.changed.add(acct.sender);
       touched.add(acct);
     }
     const promoted: PoolEntry[] = [];
@@ -143,19 +152,26 @@ export class Mempool {
   }
 
   /**
-   * After a commit: re-read nonce and balance of senders the block touched (plus a round-robin
-   * sweep), drop stale and unaffordable txs, promote what became executable.
+   * After a commit: re-reads nonce and balance of the pooled senders among `accounts` (what the head
+   * changed), re-checks senders whose list changed since the last head against their cached state,
+   * drops stale and unaffordable txs and promotes what became executable. The work is proportional
+   * to what the block and the adds since the last head changed, not to the pool: every other sender
+   * would re-read the same state and come out unchanged (a differential test checks this against
+   * re-reading every sender).
    */
   async onNewHead(opts: OnNewHeadOpts = {}): Promise<void> {
-    const targets = new Set<string>();
-    for (const acct of this.bySender.values()) if (acct.needsRevalidation) targets.add(acct.sender);
-    for (const s of opts.senders ?? []) if (this.bySender.has(s.toLowerCase())) targets.add(s.toLowerCase());
-    const keys = [...this.bySender.keys()];
-    const sweep = Math.min(SWEEP_SENDERS_PER_HEAD, keys.length);
-    for (let i = 0; i < sweep; i++) targets.add(keys[(this.sweepCursor + i) % keys.length]);
-    this.sweepCursor = keys.length === 0 ? 0 : (this.sweepCursor + sweep) % keys.length;
-
-    await Promise.all([...targets].map((sender) => this.locks.run(sender, () => this.revalidate(sender))));
+    const reread = new Set<string>();
+    for (const a of opts.accounts ?? []) {
+      const sender = a.toLowerCase();
+      if (this.bySender.has(sender)) reread.add(sender);
+    }
+    const recheck = [...this.changed].filter((sender) => !reread.has(sender));
+    this.changed.clear();
+    await Promise.all([...reread].map((sender) => this.locks.run(sender, () => this.revalidate(sender))));
+    for (const sender of recheck) {
+      const acct = this.bySender.get(sender);
+      if (acct !== undefined) this.dropUnfunded(acct);
+    }
     this.expireQueued();
     this.enforceGlobalLimits();
   }
@@ -166,7 +182,7 @@ export class Mempool {
     if (entry === undefined) return false;
     const acct = this.senderOf(entry);
     this.detach(acct, entry);
-    acct.needsRevalidation = true;
+    this.changed.add(acct.sender);
     this.emitPending(this.settle(acct));
     this.enforceGlobalLimits();
     this.log.debug("dropped tx", { hash: entry.tx.hash, sender: entry.tx.sender, reason });
@@ -238,6 +254,8 @@ export class Mempool {
     let acct = this.bySender.get(input.sender);
     if (acct !== undefined) {
       this.raiseStateNonce(acct, stateNonce);
+      acct.balance = balance;
+      this.changed.add(acct.sender);
       this.emitPending(this.settle(acct));
       acct = this.bySender.get(input.sender); // settle deletes a sender left with no txs
     }
@@ -279,9 +297,10 @@ export class Mempool {
     this.nextSeq++;
     for (const v of victims) this.evict(v);
     if (acct === undefined) {
-      acct = new SenderTxs(input.sender, baseNonce);
+      acct = new SenderTxs(input.sender, baseNonce, balance);
       this.bySender.set(input.sender, acct);
     }
+    this.changed.add(input.sender);
     const replaced = acct.put(entry);
     if (replaced !== undefined) this.byHash.delete(replaced.tx.hash);
     this.byHash.set(entry.tx.hash, entry);
@@ -369,13 +388,20 @@ export class Mempool {
 
   // --- reorganisation ---
 
+  /** Re-reads the sender's nonce and balance (the head changed its account), then `dropUnfunded`. */
   private async revalidate(sender: string): Promise<void> {
     if (!this.bySender.has(sender)) return;
     const [stateNonce, balance] = await Promise.all([this.state.getNonce(sender), this.state.getBalance(sender)]);
     const acct = this.bySender.get(sender);
     if (acct === undefined) return;
-    acct.needsRevalidation = false;
     this.raiseStateNonce(acct, stateNonce);
+    acct.balance = balance;
+    this.dropUnfunded(acct);
+  }
+
+  /** Drops the sender's stale txs and those its cached balance cannot fund; promotes what became executable. */
+  private dropUnfunded(acct: SenderTxs): void {
+    const { sender, balance } = acct;
     // geth drops what the balance can no longer fund: along the executable run the costs add up
     // (each tx spends before the next runs); a gapped tx only has to be fundable on its own.
     let next = acct.stateNonce;
@@ -404,15 +430,27 @@ export class Mempool {
   /** Drops queued txs older than `queuedLifetimeMs` (pending ones are left for blocks to include). */
   private expireQueued(): void {
     const lifetimeMs = this.opts.queuedLifetimeMs;
-    if (lifetimeMs === undefined) return;
+    if (lifetimeMs === undefined || this.totals.queuedCount === 0) return;
     const cutoff = this.clock() - lifetimeMs;
+    if (this.oldestQueuedAt >= cutoff) return; // nothing queued is old enough yet
+    this.oldestQueuedAt = Number.POSITIVE_INFINITY; // recomputed by the settles below and the scan
     for (const acct of [...this.bySender.values()]) {
+      if (acct.counts.queuedCount === 0) continue;
       const expired = acct.entries().filter((e) => !e.pending && e.admittedAt < cutoff);
-      if (expired.length === 0) continue;
+      if (expired.length === 0) {
+        this.noteQueued(acct);
+        continue;
+      }
       for (const e of expired) this.detach(acct, e);
       this.emitPending(this.settle(acct));
       this.log.debug("expired queued txs", { sender: acct.sender, count: expired.length });
     }
+  }
+
+  private noteQueued(acct: SenderTxs): void {
+    if (acct.counts.queuedCount === 0) return;
+    for (const e of acct.entries())
+      if (!e.pending && e.admittedAt < this.oldestQueuedAt) this.oldestQueuedAt = e.admittedAt;
   }
 
   /**
@@ -484,6 +522,7 @@ export class Mempool {
     for (const stale of acct.removeStale()) this.byHash.delete(stale.tx.hash);
     const promoted = acct.classify();
     const after = acct.counts;
+    this.noteQueued(acct);
     this.totals = {
       pendingCount: this.totals.pendingCount + after.pendingCount - before.pendingCount,
       pendingSlots: this.totals.pendingSlots + after.pendingSlots - before.pendingSlots,

@@ -46,14 +46,19 @@ export class SenderTxs {
   readonly sender: string;
   /** Highest state nonce seen for this sender; committed state nonces never decrease. */
   stateNonce: bigint;
-  /** Set when a block touched this sender; `onNewHead` re-reads its nonce and balance. */
-  needsRevalidation = false;
+  /**
+   * The sender's balance at the last state read (admission or a head that changed the account).
+   * A head that did not change the account leaves it true, so `onNewHead` re-checks funding
+   * against it without reading state.
+   */
+  balance: bigint;
   private readonly list: PoolEntry[] = [];
   private layout: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
 
-  constructor(sender: string, stateNonce: bigint) {
+  constructor(sender: string, stateNonce: bigint, balance: bigint) {
     this.sender = sender;
     this.stateNonce = stateNonce;
+    this.balance = balance;
   }
 
   get size(): number {

@@ -73,7 +73,7 @@ describe("Mempool invariants under a seeded random workload", () => {
       } else if (roll < 0.95) {
         const block = mine(pool, state, BigInt(Math.floor(rand() * 15)) * GWEI);
         pool.removeIncluded(block.map((t) => t.hash));
-        await pool.onNewHead();
+        await pool.onNewHead({ accounts: block.map((t) => t.sender) });
       } else {
         const all = [...pool.content().pending.values()].flat();
         if (all.length > 0) pool.drop(pick(all).hash, "random drop");

@@ -416,7 +416,7 @@ describe("Mempool: new heads", () => {
     const txs = await aliceTxs(3);
     for (const tx of txs) await pool.add(tx);
     state.setNonce(A, 2n);
-    await pool.onNewHead({ senders: [alice.address] });
+    await pool.onNewHead({ accounts: [alice.address] });
     expect(pool.has(txs[0].hash)).toBe(false);
     expect(pool.has(txs[1].hash)).toBe(false);
     expect(nonces(pool.content().pending.get(A) ?? [])).toEqual([2n]);
@@ -428,7 +428,7 @@ describe("Mempool: new heads", () => {
     const txs = await aliceTxs(3);
     for (const tx of txs) await pool.add(tx);
     state.setBalance(A, txs[0].cost + txs[1].cost);
-    await pool.onNewHead(); // the round-robin sweep revalidates alice
+    await pool.onNewHead({ accounts: [A] });
     expect(nonces(pool.content().pending.get(A) ?? [])).toEqual([0n, 1n]);
     expect(pool.has(txs[2].hash)).toBe(false);
   });
@@ -439,7 +439,7 @@ describe("Mempool: new heads", () => {
     for (const tx of txs) await pool.add(tx);
     state.setNonce(A, 2n);
     state.setBalance(A, txs[2].cost);
-    await pool.onNewHead({ senders: [A] });
+    await pool.onNewHead({ accounts: [A] });
     expect(nonces(pool.content().pending.get(A) ?? [])).toEqual([2n]);
     expect(pool.stats()).toEqual({ pending: 1, queued: 0 });
   });
@@ -452,7 +452,7 @@ describe("Mempool: new heads", () => {
     await pool.add(await pooledTx(carol));
     expect(pool.stats()).toEqual({ pending: 3, queued: 2 });
     state.setNonce(A, 2n); // nonces 0 and 1 mined elsewhere: 2 and 3 become executable
-    await pool.onNewHead();
+    await pool.onNewHead({ accounts: [A] });
     expect(pool.stats()).toEqual({ pending: 3, queued: 0 });
     expect(pool.has(a3.hash)).toBe(false);
     expect(await pool.pendingNonce(A)).toBe(3n);
@@ -479,7 +479,7 @@ describe("Mempool: new heads", () => {
     const promoted: bigint[] = [];
     pool.onPending((tx) => promoted.push(tx.nonce));
     state.setNonce(A, 1n); // nonce 0 was mined from elsewhere
-    await pool.onNewHead();
+    await pool.onNewHead({ accounts: [A] });
     expect(pool.stats()).toEqual({ pending: 2, queued: 0 });
     expect(promoted).toEqual([1n, 2n]);
   });
