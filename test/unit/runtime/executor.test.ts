@@ -85,6 +85,25 @@ describe("block execution", () => {
     expect(a.sealed.gasUsed).toBe(a.sealed.receipts.reduce((s, r) => s + r.gasUsed, 0n));
   });
 
+  it("reports every account it wrote (fast path, VM, miner, created contract) for the mempool to re-read", async () => {
+    const { sealed } = await runBlock([
+      transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n),
+      deploy(1, 0),
+      transfer(2, 0, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 10n ** 18n),
+    ]);
+    const sender = (key: number) => transfer(key, 0, "0x000000000000000000000000000000000000beef", 0n);
+    const expected = [
+      sender(0).getSenderAddress().toString(),
+      sender(1).getSenderAddress().toString(),
+      sender(2).getSenderAddress().toString(),
+      "0x000000000000000000000000000000000000beef",
+      "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+      bytesToHex(MINER),
+      bytesToHex(sealed.receipts[1].contractAddress!),
+    ];
+    for (const a of expected) expect(sealed.writtenAccounts, a).toContain(a);
+  });
+
   it("skips an invalid transaction without leaving any trace in the state", async () => {
     const good = () => transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n);
     const withBad = await runBlock([good(), transfer(1, 7, "0x000000000000000000000000000000000000beef", 5n)]);
