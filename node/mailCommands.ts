@@ -55,6 +55,7 @@ interface ServeFlags {
   issuer?: string;
   pushUrl?: string;
   pushToken?: string;
+  deliverToken?: string[];
   maxMessageBytes?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
@@ -90,6 +91,11 @@ export function registerMailCommands(program: Command): void {
     .option("--push-url <url>", "Azora Push base URL: new mail becomes a notification")
     .option("--push-token <token>", "a publish token of that push service")
     .option(
+      "--deliver-token <token>",
+      "a token paid-mail workers (azora worker --mail-service) present to POST /v1/deliver (repeatable; ≥ 16 chars)",
+      collect,
+    )
+    .option(
       "--max-message-bytes <n>",
       "largest message accepted (default 25 MiB)",
       nonNegativeInt("--max-message-bytes"),
@@ -116,6 +122,7 @@ export function registerMailCommands(program: Command): void {
         outbound: { routes: routesOf(f.route) },
         auth: { url: f.authUrl, issuer: f.issuer },
         push: { url: f.pushUrl, token: f.pushToken },
+        deliverTokens: f.deliverToken,
         limits: { maxMessageBytes: f.maxMessageBytes },
         log: { level: f.logLevel },
       });
