@@ -1,11 +1,13 @@
 /**
  * Azora Mail between two domains on loopback, each its own mail server instance with its own data dir: alpha.test
- * (A) and beta.test (B), a real Azora Auth (password sign-in, JWKS) and a real Azora Push. DNS answers come from a
- * zone the test publishes (A's SPF, DKIM key and DMARC policy) through the resolver port: no real DNS.
+ * (A) and beta.test (B), a real Azora Auth (password, SIWE and TOTP sign-in, JWKS; its verification mails go out
+ * through A's `POST /v1/deliver` once A is up) and a real Azora Push. DNS answers come from a zone the test publishes
+ * (A's SPF, DKIM key and DMARC policy) through the resolver port: no real DNS.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
+import { simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -13,6 +15,8 @@ import { nullLogger } from "../../runtime/lib/logger.js";
 import {
   type AuthService,
   createAuthCore,
+  createMailServiceMailer,
+  type Mailer,
   RecordingMailer,
   resolveAuthConfig,
   startAuthServer,
@@ -38,6 +42,13 @@ const PUBLISH = "mail-publish-token-0123456789";
 const ALICE = "alice@alpha.test";
 const BOB = "bob@beta.test";
 const PASSWORD = "correct horse battery staple";
+/** Signs in with a password and a TOTP code; her account is made after the mail services are up. */
+const CAROL = "carol@beta.test";
+/** Signs in with a wallet (SIWE) and links this address, a mailbox at A. */
+const WALLY = "wally@alpha.test";
+const DELIVER = "auth-deliver-token-0123456789";
+/** Until A is up, Auth's mails are only recorded (alice and bob register before there is a mail service). */
+let authMailer: Mailer;
 
 let auth: AuthService;
 let push: PushService;
@@ -112,8 +123,37 @@ function stored(svc: MailService, mailbox: string, m: NewMail): string {
   return readFileSync(join(dir, f.folder, f.name), "utf8");
 }
 
+async function authCall(path: string, body: unknown, token?: string) {
+  const r = await fetch(`${auth.url}${path}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+}
+
+/** The verification mail Auth sent to `to`, as it was stored in the mailbox by `svc` (parsed: the link is QP-encoded). */
+async function verificationMail(svc: MailService, to: string) {
+  const list = svc === a ? arrived.a : arrived.b;
+  const m = await eventually(
+    async () => list.find((x) => x.mailbox === to && x.subject === "Confirm your email for Azora"),
+    `verification mail for ${to}`,
+    60_000,
+  );
+  const raw = stored(svc, to, m);
+  const parsed = await simpleParser(raw);
+  const link = /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(parsed.text ?? "")?.[0];
+  if (link === undefined) throw new Error(`no link in ${parsed.text}`);
+  return { raw, parsed, token: new URL(link).searchParams.get("token") as string };
+}
+
 beforeAll(async () => {
   const mailer = new RecordingMailer();
+  authMailer = mailer;
   const authCfg = resolveAuthConfig(undefined, {
     issuer: ISSUER,
     dataDir: tempDir("mail-auth"),
@@ -121,7 +161,8 @@ beforeAll(async () => {
     password: { memoryCostKiB: 1024, timeCost: 1, parallelism: 1 },
     rateLimit: { max: 1000 },
   });
-  auth = await startAuthServer(await createAuthCore(authCfg, { mailer }), { log: nullLogger, version: "test" });
+  const relay: Mailer = { send: (m) => authMailer.send(m) };
+  auth = await startAuthServer(await createAuthCore(authCfg, { mailer: relay }), { log: nullLogger, version: "test" });
   subs[ALICE] = await register(ALICE, mailer);
   subs[BOB] = await register(BOB, mailer);
   push = await startPushService(
@@ -147,7 +188,7 @@ beforeAll(async () => {
   b = await startMailService(
     mailConfig("b", {
       domains: ["beta.test"],
-      users: [{ address: BOB, sub: subs[BOB] }],
+      users: [{ address: BOB, sub: subs[BOB] }, { address: CAROL }],
       limits: { maxMessageBytes: 64 * 1024 },
       imap: { enabled: true, port: 0 },
     }),
@@ -156,7 +197,8 @@ beforeAll(async () => {
   a = await startMailService(
     mailConfig("a", {
       domains: ["alpha.test"],
-      users: [{ address: ALICE, sub: subs[ALICE] }],
+      users: [{ address: ALICE, sub: subs[ALICE] }, { address: WALLY }],
+      deliverTokens: [DELIVER],
       outbound: {
         routes: { "beta.test": `127.0.0.1:${b.mxPort}` },
         baseDelayMs: 200,
@@ -169,6 +211,7 @@ beforeAll(async () => {
   );
   a.events.on("mail", (m: NewMail) => arrived.a.push(m));
   b.events.on("mail", (m: NewMail) => arrived.b.push(m));
+  authMailer = createMailServiceMailer({ url: a.url as string, token: DELIVER, from: "Azora Auth <auth@alpha.test>" });
 }, 120_000);
 
 afterAll(async () => {
@@ -443,6 +486,24 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     expect(raw).toMatch(/spf=fail/);
     expect(raw).toMatch(/dmarc=fail/);
     expect(listMaildir(b.mailboxes.maildir(BOB)).some((f) => f.name === m.id)).toBe(false);
+  });
+});
+
+describe("Azora Auth through Azora Mail", { timeout: 240_000 }, () => {
+  it("Auth's verification mail goes out through A's /v1/deliver, lands DKIM-signed in carol's Maildir at B, and its link verifies her", async () => {
+    expect((await authCall("/v1/accounts", { email: CAROL, password: PASSWORD })).status).toBe(201);
+    const mail = await verificationMail(b, CAROL);
+    expect(mail.parsed.from?.value[0].address).toBe("auth@alpha.test");
+    expect(mail.parsed.headers.get("x-azora-auth")).toBe("verify-email");
+    expect(mail.raw).toMatch(/dkim=pass header\.i=@alpha\.test/);
+    expect(mail.raw).toMatch(/dmarc=pass/);
+    const before = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(before.body.error).toBe("AUTH_EMAIL_NOT_VERIFIED");
+    expect((await authCall("/v1/email/verify", { token: mail.token })).status).toBe(200);
+    const after = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    // The link works once.
+    expect((await authCall("/v1/email/verify", { token: mail.token })).status).not.toBe(200);
   });
 });
 
