@@ -6,9 +6,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Wallet } from "ethers";
 import { ImapFlow } from "imapflow";
 import { simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
+import { generate } from "otplib";
+import { SiweMessage } from "siwe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { nullLogger } from "../../runtime/lib/logger.js";
@@ -136,6 +139,25 @@ async function authCall(path: string, body: unknown, token?: string) {
   return { status: r.status, body: (await r.json()) as Record<string, any> };
 }
 
+/** Sign-In with Ethereum against the test's Auth (its default SIWE domain and chain id). */
+async function siweSignIn(wallet: Wallet): Promise<string> {
+  const { nonce } = (await authCall("/v1/siwe/nonce", {})).body;
+  const now = Date.now();
+  const message = new SiweMessage({
+    domain: "127.0.0.1:8090",
+    address: wallet.address,
+    uri: "http://127.0.0.1:8090/login",
+    version: "1",
+    chainId: 16730,
+    nonce,
+    issuedAt: new Date(now).toISOString(),
+    expirationTime: new Date(now + 600_000).toISOString(),
+  }).prepareMessage();
+  const r = await authCall("/v1/siwe/verify", { message, signature: await wallet.signMessage(message) });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.accessToken;
+}
+
 /** The verification mail Auth sent to `to`, as it was stored in the mailbox by `svc` (parsed: the link is QP-encoded). */
 async function verificationMail(svc: MailService, to: string) {
   const list = svc === a ? arrived.a : arrived.b;
@@ -149,6 +171,29 @@ async function verificationMail(svc: MailService, to: string) {
   const link = /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(parsed.text ?? "")?.[0];
   if (link === undefined) throw new Error(`no link in ${parsed.text}`);
   return { raw, parsed, token: new URL(link).searchParams.get("token") as string };
+}
+
+async function imapSubjects(svc: MailService, login: { user: string; pass?: string; accessToken?: string }) {
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: svc.imap?.port as number,
+    secure: false,
+    auth: login,
+    logger: false,
+  });
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock("INBOX");
+    try {
+      const subjects: string[] = [];
+      for await (const msg of client.fetch("1:*", { envelope: true })) subjects.push(msg.envelope?.subject ?? "");
+      return subjects;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
 }
 
 beforeAll(async () => {
@@ -489,7 +534,7 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
   });
 });
 
-describe("Azora Auth through Azora Mail", { timeout: 240_000 }, () => {
+describe("Azora Auth through Azora Mail: SIWE and password + TOTP users", { timeout: 240_000 }, () => {
   it("Auth's verification mail goes out through A's /v1/deliver, lands DKIM-signed in carol's Maildir at B, and its link verifies her", async () => {
     expect((await authCall("/v1/accounts", { email: CAROL, password: PASSWORD })).status).toBe(201);
     const mail = await verificationMail(b, CAROL);
@@ -504,6 +549,44 @@ describe("Azora Auth through Azora Mail", { timeout: 240_000 }, () => {
     expect(after.status, JSON.stringify(after.body)).toBe(200);
     // The link works once.
     expect((await authCall("/v1/email/verify", { token: mail.token })).status).not.toBe(200);
+  });
+
+  it("wally signs in with SIWE, links his mailbox, sends to carol over submission (XOAUTH2); carol, with password + TOTP, reads it over IMAP", async () => {
+    // Carol turns TOTP on. Enrolment spends the current time step, sign-in below the next one (a step is used once).
+    const carol = (await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD })).body.accessToken;
+    const { secret } = (await authCall("/v1/mfa/totp/setup", {}, carol)).body;
+    const now = () => Math.floor(Date.now() / 1000);
+    const enabled = await authCall("/v1/mfa/totp/enable", { code: await generate({ secret, epoch: now() }) }, carol);
+    expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
+
+    // Wally has only a wallet; he links wally@alpha.test, which Auth verifies by a mail through A into his Maildir.
+    const wallet = new Wallet(Wallet.createRandom().privateKey);
+    const first = await siweSignIn(wallet);
+    expect((await authCall("/v1/me/email", { email: WALLY }, first)).status).toBe(202);
+    expect((await authCall("/v1/email/verify", { token: (await verificationMail(a, WALLY)).token })).status).toBe(200);
+    // A token from a new SIWE sign-in carries the verified email: the key to his mailbox.
+    const wallyToken = await siweSignIn(wallet);
+    const info = await smtp(a.submissionPort as number, {
+      auth: { type: "OAuth2", user: WALLY, accessToken: wallyToken },
+    }).sendMail({ from: WALLY, to: CAROL, subject: "signed with a wallet", text: "from a SIWE account" });
+    expect(info.response).toMatch(/^250 /);
+    const m = await eventually(
+      async () => arrived.b.find((x) => x.subject === "signed with a wallet"),
+      "at carol",
+      60_000,
+    );
+    expect(m.mailbox).toBe(CAROL);
+    expect(stored(b, CAROL, m)).toMatch(/dkim=pass header\.i=@alpha\.test/);
+
+    // Her password alone opens nothing now (SMTP AUTH and IMAP exchange it at this route): Auth asks for a code.
+    const signIn = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(signIn.body).toMatchObject({ error: "AUTH_MFA_REQUIRED", methods: ["totp"] });
+    const code = await generate({ secret, epoch: now() + 30 });
+    const done = await authCall("/v1/mfa/totp/verify", { mfaToken: signIn.body.mfaToken, code });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(await imapSubjects(b, { user: CAROL, accessToken: done.body.accessToken })).toContain(
+      "signed with a wallet",
+    );
   });
 });
 
