@@ -58,9 +58,9 @@ export interface MailServiceMailerOptions {
 
 /**
  * Sends through an Azora Mail service's `POST /v1/deliver`. Auth waits for the durable queue, not for the remote
- * MX: the service answers 202 once the message is queued (it retries with backoff from there), so a sign-up is
- * never held up by a slow or greylisting recipient server. A final outcome that is already known and not
- * `delivered` (e.g. a suppressed address) rejects, as does any refusal of the service.
+ * MX (`waitMs: 0`): the service answers 202 once the message is queued and retries with backoff from there, so a
+ * sign-up is never held up by a slow or greylisting recipient server; later outcomes (bounces, suppressed addresses)
+ * are the mail service's to report. A refusal — a wrong token, a `from` outside its domains — rejects.
  */
 export function createMailServiceMailer(o: MailServiceMailerOptions): Mailer {
   const endpoint = `${o.url.replace(/\/$/, "")}/v1/deliver`;
@@ -81,16 +81,8 @@ export function createMailServiceMailer(o: MailServiceMailerOptions): Mailer {
           waitMs: 0,
         }),
       });
-      const body = (await res.json().catch(() => ({}))) as {
-        reports?: { status: string; smtpReply?: string }[];
-        error?: { code?: string; message?: string };
-      };
-      if (res.status === 202) return;
-      if (res.status === 200) {
-        const failed = body.reports?.find((r) => r.status !== "delivered");
-        if (failed === undefined) return;
-        throw new Error(`Azora Mail could not deliver to ${mail.to}: ${failed.status} (${failed.smtpReply ?? ""})`);
-      }
+      if (res.status === 200 || res.status === 202) return;
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
       throw new Error(
         `Azora Mail refused the mail (HTTP ${res.status} ${body.error?.code ?? ""}): ${body.error?.message ?? res.statusText}`,
       );

@@ -549,6 +549,13 @@ describe("Azora Auth through Azora Mail: SIWE and password + TOTP users", { time
     expect(after.status, JSON.stringify(after.body)).toBe(200);
     // The link works once.
     expect((await authCall("/v1/email/verify", { token: mail.token })).status).not.toBe(200);
+    // Azora Mail refuses a wrong deliver token and a sender outside its domains; the mailer rejects.
+    const authMail = { kind: "verify-email", to: CAROL, subject: "s", text: "t", link: "x" } as const;
+    const wrongToken = { url: a.url as string, token: "not-a-deliver-token-0123", from: "auth@alpha.test" };
+    await expect(createMailServiceMailer(wrongToken).send(authMail)).rejects.toThrow(/HTTP 401/);
+    await expect(
+      createMailServiceMailer({ ...wrongToken, token: DELIVER, from: "auth@gamma.test" }).send(authMail),
+    ).rejects.toThrow(/HTTP 403/);
   });
 
   it("wally signs in with SIWE, links his mailbox, sends to carol over submission (XOAUTH2); carol, with password + TOTP, reads it over IMAP", async () => {
