@@ -1,7 +1,7 @@
 /**
  * The explorer process `azora explorer` runs: the store (SQLite file or PostgreSQL), the indexer following the node,
  * and the HTTP API — REST under `/v1`, the Etherscan-compatible `/api`, `/health`, Prometheus `/metrics` and
- * `/openapi.json` generated from the route schemas.
+ * `/openapi.json` generated from the route schemas, and the web UI at `/` (`ui.ts`).
  */
 import swagger from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
@@ -18,6 +18,7 @@ import { registerRoutes } from "./http/routes.js";
 import { Indexer } from "./indexer.js";
 import { createExplorerMetrics } from "./metrics.js";
 import { ExplorerStore } from "./store.js";
+import { registerUI } from "./ui.js";
 import { createVerifier } from "./verifier.js";
 import { Views } from "./views.js";
 
@@ -111,6 +112,7 @@ export async function startExplorer(
   registerRoutes(app, { store, views, verifier });
   registerEtherscanRoutes(app, { store, verifier });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  registerUI(app);
 
   if (cfg.indexer.enabled) {
     indexer = new Indexer({
