@@ -4,7 +4,8 @@
  * an address's tokens and NFTs, search, a phone-sized screen. Saves the README's screenshots to docs/screenshots/.
  * Needs `npm run build` first (the UI bundle is built there).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -17,6 +18,7 @@ import { DEV_KEYS, REPO_ROOT, startInProcessNode, tempDir } from "../utils/devno
 import { type Activity, makeActivity } from "./chain.js";
 
 const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const WAIT = { timeout: 60_000 };
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
@@ -138,6 +140,32 @@ describe("explorer web UI", () => {
     await search(activity.token.toUpperCase().replace("0X", "0x"));
     await shown(`#/address/${activity.token}`);
     expect(await text("h1")).toBe("Contract");
+  });
+
+  it("axe-core finds no serious or critical accessibility violation on the main pages", async () => {
+    const found: Record<string, unknown[]> = {};
+    for (const route of [
+      "",
+      `#/block/${activity.lastBlock}`,
+      `#/tx/${activity.internalCalls}`,
+      `#/tx/${activity.reverted}`,
+      `#/address/${activity.alice}`,
+    ]) {
+      await open(route);
+      // injected through the DevTools protocol, which the page's CSP (no inline scripts) does not govern
+      if ((await page.evaluate("typeof window.axe")) !== "object") await page.evaluate(AXE);
+      found[route] = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+        r.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))`)) as unknown[];
+    }
+    expect(found).toEqual({
+      "": [],
+      [`#/block/${activity.lastBlock}`]: [],
+      [`#/tx/${activity.internalCalls}`]: [],
+      [`#/tx/${activity.reverted}`]: [],
+      [`#/address/${activity.alice}`]: [],
+    });
   });
 
   it("fits a phone-sized screen without sideways scrolling", async () => {
