@@ -71,10 +71,12 @@ const open = async (route: string) => {
 const text = async (selector: string) => (await page.locator(selector).first().textContent(WAIT)) ?? "";
 
 describe("explorer web UI", () => {
-  it("home shows the latest blocks and transactions and follows a new block live", async () => {
+  it("home shows the latest blocks and transactions and follows a new block live over the WebSocket feed", async () => {
     await open("");
     await page.locator(`#blocks-feed li[data-block="${activity.lastBlock}"]`).waitFor(WAIT);
     await page.locator(`#txs-feed li[data-tx="${activity.reverted}"]`).waitFor(WAIT);
+    // live through the explorer's /v1/live WebSocket, not the polling fallback
+    await page.locator('main[data-live="websocket"]').waitFor(WAIT);
 
     const provider = new JsonRpcProvider(node.url, undefined, {
       cacheTimeout: -1,
@@ -84,7 +86,7 @@ describe("explorer web UI", () => {
     const tx = await new Wallet(DEV_KEYS[3], provider).sendTransaction({ to: activity.alice, value: parseEther("2") });
     const receipt = await provider.waitForTransaction(tx.hash);
     provider.destroy();
-    // No reload: the page picks the block and its transaction up by itself.
+    // No reload: the feed announces the block, the page fetches it and its transaction.
     await page.locator(`#blocks-feed li[data-block="${receipt?.blockNumber}"]`).waitFor(WAIT);
     await page.locator(`#txs-feed li[data-tx="${tx.hash}"]`).waitFor(WAIT);
     expect(await text(`#txs-feed li[data-tx="${tx.hash}"]`)).toContain("2 AZR");

@@ -1,8 +1,8 @@
 /**
  * Azora Explorer's web UI: hash routes (`#/`, `#/block/N`, `#/tx/0x…`, `#/address/0x…`) rendered from the `/v1`
- * REST API. The home page polls `/v1/blocks` once a second while it is shown and the tab is visible, and fetches
- * the latest transactions only when a new block arrived: the indexer has no push channel yet, and one small
- * indexed query per second per open home page costs the server nothing it notices.
+ * REST API. The home page refreshes `/v1/blocks` when the explorer's `/v1/live` WebSocket says a batch was indexed
+ * (polling once a second when that feed is unavailable), and fetches the latest transactions only when the top block
+ * changed.
  */
 import { type Child, facts, h, table } from "./dom.js";
 import { age, argText, azr, classify, formatUnits, short } from "./format.js";
@@ -199,15 +199,52 @@ function homePage(): HTMLElement {
       );
     }
   };
-  const loop = async () => {
+  // One refresh at a time; a signal arriving during one asks for another after it.
+  let busy = false;
+  let again = false;
+  const refresh = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await tick().catch((e: unknown) => console.warn("explorer: refresh failed", e));
+      } while (again && !stopped);
+    } finally {
+      busy = false;
+    }
+  };
+  const poll = async () => {
     while (!stopped) {
-      await tick().catch((e: unknown) => console.warn("explorer: refresh failed", e));
+      await refresh();
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
-  void loop();
+  // The indexer's feed says when a batch is stored; without it (refused, proxy without WebSocket, server gone),
+  // poll once a second.
+  const live = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/live`);
+  live.onopen = () => {
+    if (!stopped) main().dataset.live = "websocket";
+  };
+  live.onmessage = () => void refresh();
+  live.onclose = () => {
+    if (stopped) return;
+    main().dataset.live = "polling";
+    void poll();
+  };
+  const onVisible = () => {
+    if (!document.hidden) void refresh();
+  };
+  document.addEventListener("visibilitychange", onVisible);
+  void refresh();
   stopPolling = () => {
     stopped = true;
+    live.close();
+    document.removeEventListener("visibilitychange", onVisible);
+    delete main().dataset.live;
   };
   return h("div", { class: "home" }, h("h1", {}, "Azora chain"), h("div", { class: "columns" }, blocksBox, txsBox));
 }
