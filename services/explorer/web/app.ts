@@ -489,21 +489,27 @@ async function render(): Promise<void> {
   document.title = title ? `${title} · Azora Explorer` : "Azora Explorer";
 }
 
+/** Show `hash`: a hashchange renders it, or render again when it is already the current route. */
+function go(hash: string): void {
+  if (location.hash === hash) void render();
+  else location.hash = hash;
+}
+
 async function search(q: string): Promise<void> {
   const target = classify(q);
   if (target === null) {
     main().replaceChildren(messagePage("Search", `"${q}" is not a block number, a transaction hash or an address.`));
     return;
   }
-  if (target.kind === "block") location.hash = `#/block/${target.ref}`;
-  else if (target.kind === "address") location.hash = `#/address/${target.address}`;
+  if (target.kind === "block") go(`#/block/${target.ref}`);
+  else if (target.kind === "address") go(`#/address/${target.address}`);
   else {
     // 32 bytes: a transaction hash, else a block hash.
     const isTx = await api<Tx>(`/v1/txs/${target.hash}`).then(
       () => true,
       () => false,
     );
-    location.hash = isTx ? `#/tx/${target.hash}` : `#/block/${target.hash}`;
+    go(isTx ? `#/tx/${target.hash}` : `#/block/${target.hash}`);
   }
 }
 
