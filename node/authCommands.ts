@@ -28,6 +28,8 @@ interface ServeFlags {
   siweDomain?: string;
   chainId?: number;
   rpcUrl?: string;
+  mailService?: string;
+  mailServiceToken?: string;
   smtpHost?: string;
   smtpPort?: number;
   mailFrom?: string;
@@ -48,7 +50,13 @@ async function configFrom(f: ServeFlags): Promise<AuthConfig> {
     http: { host: f.host, port: f.port },
     database: f.postgres === undefined ? undefined : { kind: "postgres", url: f.postgres },
     siwe: { domain: f.siweDomain, chainId: f.chainId, rpcUrl: f.rpcUrl },
-    mail: { smtpHost: f.smtpHost, smtpPort: f.smtpPort, from: f.mailFrom },
+    mail: {
+      serviceUrl: f.mailService,
+      serviceToken: f.mailServiceToken ?? process.env.AZORA_MAIL_SERVICE_TOKEN,
+      smtpHost: f.smtpHost,
+      smtpPort: f.smtpPort,
+      from: f.mailFrom,
+    },
     tokens: { accessTtlSec: f.accessTtl },
     password: { memoryCostKiB: f.argon2MemoryKib, timeCost: f.argon2Time, maxFailures: f.maxFailures },
     log: { level: f.logLevel, format: f.logFormat },
@@ -67,7 +75,9 @@ function withServeOptions(c: Command): Command {
     .option("--siwe-domain <host[:port]>", "the domain SIWE messages must name (default 127.0.0.1:8090)")
     .option("--chain-id <id>", "the chain id SIWE messages must name (default 16730)", intArg("--chain-id", 1))
     .option("--rpc-url <url>", "chain JSON-RPC for ERC-1271 contract-wallet signatures")
-    .option("--smtp-host <host>", "SMTP relay for verification/reset mails (logged only without it)")
+    .option("--mail-service <url>", "Azora Mail's HTTP URL: verification/reset mails go through its /v1/deliver")
+    .option("--mail-service-token <token>", "a deliver token of that service (or env AZORA_MAIL_SERVICE_TOKEN)")
+    .option("--smtp-host <host>", "unauthenticated SMTP relay instead (mails are logged only without either)")
     .option("--smtp-port <port>", "SMTP port (default 25)", intArg("--smtp-port", 1))
     .option("--mail-from <address>", "From: of auth mails")
     .option("--access-ttl <seconds>", "access token lifetime (default 900)", intArg("--access-ttl", 30))
@@ -90,20 +100,25 @@ export function registerAuthCommands(program: Command): void {
       const cfg = await configFrom(f);
       const { logger, flush } = createLogger(cfg.log);
       const log = logger.child({ module: "auth" });
-      const { createAuthCore, createSMTPMailer, startAuthServer } = await lib();
+      const { createAuthCore, createMailServiceMailer, createSMTPMailer, startAuthServer } = await lib();
+      const { serviceUrl, serviceToken, smtpHost } = cfg.mail;
+      if (serviceUrl !== undefined && serviceToken === undefined)
+        throw new InvalidArgumentError("--mail-service: give --mail-service-token or AZORA_MAIL_SERVICE_TOKEN");
       const mailer =
-        cfg.mail.smtpHost === undefined
-          ? {
-              async send(m: { kind: string; to: string; link: string }) {
-                // No relay configured: the operator sees the link in the log (development only).
-                log.warn("mail not sent (no mail.smtpHost); link logged instead", {
-                  kind: m.kind,
-                  to: m.to,
-                  link: m.link,
-                });
-              },
-            }
-          : createSMTPMailer({ host: cfg.mail.smtpHost, port: cfg.mail.smtpPort, from: cfg.mail.from });
+        serviceUrl !== undefined && serviceToken !== undefined
+          ? createMailServiceMailer({ url: serviceUrl, token: serviceToken, from: cfg.mail.from })
+          : smtpHost !== undefined
+            ? createSMTPMailer({ host: smtpHost, port: cfg.mail.smtpPort, from: cfg.mail.from })
+            : {
+                async send(m: { kind: string; to: string; link: string }) {
+                  // No mail service or relay configured: the operator sees the link in the log (development only).
+                  log.warn("mail not sent (no mail.serviceUrl or mail.smtpHost); link logged instead", {
+                    kind: m.kind,
+                    to: m.to,
+                    link: m.link,
+                  });
+                },
+              };
       const core = await createAuthCore(cfg, { mailer });
       const svc = await startAuthServer(core, { log, version: VERSION });
       process.stdout.write(

@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readConfigFile } from "../services/runtime/typedConfig.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 const lib = () => import("../services/explorer/index.js");
@@ -79,22 +80,6 @@ export function registerExplorerCommands(program: Command): void {
           "",
         ].join("\n")}\n`,
       );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info("shutting down", { signal });
-        try {
-          await svc.close();
-          flush();
-          process.exit(0);
-        } catch (e) {
-          logger.error("shutdown failed", {}, e);
-          flush();
-          process.exit(1);
-        }
-      };
-      process.on("SIGINT", () => void stop("SIGINT"));
-      process.on("SIGTERM", () => void stop("SIGTERM"));
+      stopOnSignals({ close: () => svc.close(), logger, flush });
     });
 }

@@ -55,6 +55,9 @@ interface ServeFlags {
   issuer?: string;
   pushUrl?: string;
   pushToken?: string;
+  deliverToken?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
   maxMessageBytes?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
@@ -89,6 +92,13 @@ export function registerMailCommands(program: Command): void {
     .option("--issuer <iss>", "required `iss` of access tokens (default --auth-url)")
     .option("--push-url <url>", "Azora Push base URL: new mail becomes a notification")
     .option("--push-token <token>", "a publish token of that push service")
+    .option("--tls-cert <file>", "PEM certificate: STARTTLS on MX, submission and IMAP (auth only after it)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option(
+      "--deliver-token <token>",
+      "a token paid-mail workers (azora worker --mail-service) present to POST /v1/deliver (repeatable; ≥ 16 chars)",
+      collect,
+    )
     .option(
       "--max-message-bytes <n>",
       "largest message accepted (default 25 MiB)",
@@ -116,6 +126,8 @@ export function registerMailCommands(program: Command): void {
         outbound: { routes: routesOf(f.route) },
         auth: { url: f.authUrl, issuer: f.issuer },
         push: { url: f.pushUrl, token: f.pushToken },
+        deliverTokens: f.deliverToken,
+        tls: { certFile: f.tlsCert, keyFile: f.tlsKey },
         limits: { maxMessageBytes: f.maxMessageBytes },
         log: { level: f.logLevel },
       });

@@ -59,7 +59,15 @@ export const AuthConfigSchema = Type.Object(
       windowSec: Type.Integer({ minimum: 1, default: 60 }),
     }),
     mail: obj({
-      smtpHost: Type.Optional(Type.String({ description: "SMTP relay (Azora Mail); mails are logged without it" })),
+      serviceUrl: Type.Optional(
+        Type.String({ description: "Azora Mail's HTTP URL: mails go through its POST /v1/deliver (preferred)" }),
+      ),
+      serviceToken: Type.Optional(
+        Type.String({ minLength: 16, description: "a deliver token of that service (or AZORA_MAIL_SERVICE_TOKEN)" }),
+      ),
+      smtpHost: Type.Optional(
+        Type.String({ description: "unauthenticated SMTP relay, if no serviceUrl; mails are logged without either" }),
+      ),
       smtpPort: Type.Integer({ minimum: 1, maximum: 65535, default: 25 }),
       from: Type.String({ default: "Azora Auth <auth@localhost>" }),
     }),

@@ -8,7 +8,14 @@ export {
 } from "./config.js";
 export { type AuthCore, createAuthCore, openAuthRepository } from "./core.js";
 export { AuthError, AuthErrorCode, type AuthErrorType, httpStatusOf, isAuthError } from "./errors.js";
-export { type AuthMail, createSMTPMailer, type Mailer, RecordingMailer } from "./mailer.js";
+export {
+  type AuthMail,
+  createMailServiceMailer,
+  createSMTPMailer,
+  type Mailer,
+  type MailServiceMailerOptions,
+  RecordingMailer,
+} from "./mailer.js";
 export { type AuthService, buildAuthApp, startAuthServer } from "./server.js";
 export type { TokenPair } from "./sessions.js";
 export { type ContractSignatureCheck, erc1271ViaRPC } from "./siwe.js";

@@ -1,7 +1,9 @@
 /**
- * The `Mailer` port: how Azora Auth sends verification and reset mails. Azora Mail implements it (or any SMTP relay
- * through `createSMTPMailer`); `RecordingMailer` keeps mails in memory for unit tests.
+ * The `Mailer` port: how Azora Auth sends verification and reset mails. `createMailServiceMailer` hands them to
+ * Azora Mail (its `POST /v1/deliver`, the `MailSender` port over HTTP, with a deliver token), any SMTP relay takes
+ * them through `createSMTPMailer`; `RecordingMailer` keeps mails in memory for unit tests.
  */
+import { randomUUID } from "node:crypto";
 import nodemailer from "nodemailer";
 
 export interface AuthMail {
@@ -41,6 +43,49 @@ export function createSMTPMailer(o: { host: string; port: number; from: string }
         text: mail.text,
         headers: { "X-Azora-Auth": mail.kind },
       });
+    },
+  };
+}
+
+export interface MailServiceMailerOptions {
+  /** Azora Mail's HTTP base URL, e.g. http://127.0.0.1:8795. */
+  url: string;
+  /** One of that service's `deliverTokens`. */
+  token: string;
+  /** From: of auth mails; its domain must be one the mail service serves (it DKIM-signs with that domain's key). */
+  from: string;
+}
+
+/**
+ * Sends through an Azora Mail service's `POST /v1/deliver`. Auth waits for the durable queue, not for the remote
+ * MX (`waitMs: 0`): the service answers 202 once the message is queued and retries with backoff from there, so a
+ * sign-up is never held up by a slow or greylisting recipient server; later outcomes (bounces, suppressed addresses)
+ * are the mail service's to report. A refusal — a wrong token, a `from` outside its domains — rejects.
+ */
+export function createMailServiceMailer(o: MailServiceMailerOptions): Mailer {
+  const endpoint = `${o.url.replace(/\/$/, "")}/v1/deliver`;
+  const domain = /@([^>\s]+)>?\s*$/.exec(o.from)?.[1] ?? "localhost";
+  return {
+    async send(mail) {
+      const res = await fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${o.token}` },
+        body: JSON.stringify({
+          from: o.from,
+          to: [mail.to],
+          subject: mail.subject,
+          text: mail.text,
+          headers: { "X-Azora-Auth": mail.kind },
+          // /v1/deliver is idempotent by message-id: a fresh one per mail, so a second link is a second mail.
+          messageId: `${mail.kind}.${randomUUID()}@${domain}`,
+          waitMs: 0,
+        }),
+      });
+      if (res.status === 200 || res.status === 202) return;
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new Error(
+        `Azora Mail refused the mail (HTTP ${res.status} ${body.error?.code ?? ""}): ${body.error?.message ?? res.statusText}`,
+      );
     },
   };
 }

@@ -48,6 +48,7 @@ export class Indexer {
   /** The last batch failure since the last success (retried), for /health and tests. */
   private lastError: Error | null = null;
   private readonly waiters: { height: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly indexedListeners = new Set<(height: number) => void>();
 
   constructor(private readonly o: IndexerOptions) {}
 
@@ -78,6 +79,12 @@ export class Indexer {
     this.head = Math.max(this.head, first.number);
     this.o.logger.info("explorer indexer started", { from: this.height + 1, head: this.head });
     this.loop = this.run();
+  }
+
+  /** Calls `cb` with the new height after each stored batch (the UI's live feed); returns the unsubscribe. */
+  onIndexed(cb: (height: number) => void): () => void {
+    this.indexedListeners.add(cb);
+    return () => this.indexedListeners.delete(cb);
   }
 
   /** Resolves once every block up to `height` is stored (tests, bench). */
@@ -148,6 +155,7 @@ export class Indexer {
           sinceProgress = 0;
         }
         this.settle();
+        for (const cb of this.indexedListeners) cb(to);
       } catch (e) {
         if (e instanceof ExplorerError && e.code !== ExplorerErrorCode.BAD_NODE_DATA) {
           // A second writer or a chain that disagrees with what is stored: retrying cannot help.

@@ -1,9 +1,10 @@
 /**
  * The explorer process `azora explorer` runs: the store (SQLite file or PostgreSQL), the indexer following the node,
  * and the HTTP API — REST under `/v1`, the Etherscan-compatible `/api`, `/health`, Prometheus `/metrics` and
- * `/openapi.json` generated from the route schemas.
+ * `/openapi.json` generated from the route schemas, and the web UI at `/` (`ui.ts`).
  */
 import swagger from "@fastify/swagger";
+import fastifyWebsocket from "@fastify/websocket";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -14,10 +15,12 @@ import type { SQLDriver } from "./db/driver.js";
 import { createBlockFetcher } from "./fetcher.js";
 import { installErrorHandler } from "./http/errors.js";
 import { registerEtherscanRoutes } from "./http/etherscan.js";
+import { registerLive } from "./http/live.js";
 import { registerRoutes } from "./http/routes.js";
 import { Indexer } from "./indexer.js";
 import { createExplorerMetrics } from "./metrics.js";
 import { ExplorerStore } from "./store.js";
+import { registerUI } from "./ui.js";
 import { createVerifier } from "./verifier.js";
 import { Views } from "./views.js";
 
@@ -108,9 +111,12 @@ export async function startExplorer(
       return register.metrics();
     },
   );
+  await app.register(fastifyWebsocket, { options: { maxPayload: 1024 } });
   registerRoutes(app, { store, views, verifier });
+  const publishHeight = registerLive(app, () => store.cursor());
   registerEtherscanRoutes(app, { store, verifier });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  registerUI(app);
 
   if (cfg.indexer.enabled) {
     indexer = new Indexer({
@@ -124,6 +130,7 @@ export async function startExplorer(
       batchBlocks: cfg.indexer.batchBlocks,
       pollMs: cfg.indexer.pollMs,
     });
+    indexer.onIndexed(publishHeight);
     await indexer.start();
   }
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });

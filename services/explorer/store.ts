@@ -433,6 +433,13 @@ export class ExplorerStore {
     return (await this.db.all("SELECT * FROM txs WHERE block_number = ? ORDER BY tx_index", [number])).map(txOf);
   }
 
+  /** The newest transactions across blocks (the home page's list; served by the txs_block index). */
+  async latestTxs(limit: number): Promise<TxRow[]> {
+    return (await this.db.all("SELECT * FROM txs ORDER BY block_number DESC, tx_index DESC LIMIT ?", [limit])).map(
+      txOf,
+    );
+  }
+
   async tx(hash: string): Promise<TxRow | null> {
     const rows = await this.db.all("SELECT * FROM txs WHERE hash = ?", [hash.toLowerCase()]);
     return rows.length === 0 ? null : txOf(rows[0]);

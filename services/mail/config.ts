@@ -53,6 +53,20 @@ export const MailConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    tls: Type.Object(
+      {
+        certFile: Type.Optional(
+          Type.String({ description: "PEM certificate (chain) for STARTTLS on MX, submission and IMAP" }),
+        ),
+        keyFile: Type.Optional(Type.String({ description: "PEM private key of that certificate" })),
+      },
+      {
+        default: {},
+        additionalProperties: false,
+        description:
+          "with both files: MX and submission offer STARTTLS, submission and IMAP refuse to authenticate without it",
+      },
+    ),
     mx: listener(2525, "inbound MX port"),
     submission: listener(2587, "submission port (SMTP AUTH)"),
     http: listener(8795, "JSON API + WebSocket port"),

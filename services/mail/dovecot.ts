@@ -27,6 +27,8 @@ export interface DovecotOptions {
   binary: string;
   /** Arguments for the checkpassword helper (JSON, base64 in the wrapper script): auth URL, issuer, mailboxes. */
   helperConfig: unknown;
+  /** PEM files: STARTTLS on IMAP and no plaintext authentication before it. */
+  tls?: { certFile: string; keyFile: string };
   log: Logger;
 }
 
@@ -64,9 +66,11 @@ state_dir = ${join(o.dataDir, "dovecot", "state")}
 log_path = ${join(o.dataDir, "dovecot", "dovecot.log")}
 protocols = imap
 listen = ${o.host}
-ssl = no
-# Loopback or behind the operator's TLS terminator: plain auth is allowed on this listener.
-disable_plaintext_auth = no
+${
+  o.tls === undefined
+    ? "ssl = no\n# Loopback or behind the operator's TLS terminator: plain auth is allowed on this listener.\ndisable_plaintext_auth = no"
+    : `ssl = required\nssl_cert = <${o.tls.certFile}\nssl_key = <${o.tls.keyFile}\ndisable_plaintext_auth = yes`
+}
 auth_mechanisms = plain login xoauth2 oauthbearer
 mail_location = maildir:${o.maildirRoot}/%d/%n/Maildir
 default_internal_user = ${internal}

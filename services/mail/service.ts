@@ -4,7 +4,8 @@
  * the modules it assembles.
  */
 import { EventEmitter } from "node:events";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve as resolvePath } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import type { SMTPServer } from "smtp-server";
@@ -110,6 +111,12 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
   const resolver =
     deps.resolver ?? (cfg.dns.zone === undefined ? systemResolver : staticResolver(cfg.dns.zone as ZoneRecords));
   const keys = new Map(cfg.domains.map((d) => [d, loadOrCreateDkimKey(cfg.dataDir, d, cfg.dkimSelector)]));
+  if ((cfg.tls.certFile === undefined) !== (cfg.tls.keyFile === undefined))
+    throw new MailError({ code: MailErrorCode.CONFIG, reason: "tls needs both certFile and keyFile" });
+  const tls =
+    cfg.tls.certFile === undefined || cfg.tls.keyFile === undefined
+      ? undefined
+      : { cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) };
   const queue = openMailQueue(join(cfg.dataDir, "queue.sqlite"));
   const events = new EventEmitter();
   const notifyPush = pushNotifier(cfg, log);
@@ -155,6 +162,7 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
     if (cfg.mx.enabled) {
       const mx = createMxServer({
         hostname: cfg.hostname,
+        tls,
         maxMessageBytes: cfg.limits.maxMessageBytes,
         mailboxes,
         resolver,
@@ -167,6 +175,7 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
     if (cfg.submission.enabled) {
       const sub = createSubmissionServer({
         hostname: cfg.hostname,
+        tls,
         maxMessageBytes: cfg.limits.maxMessageBytes,
         maxRecipients: cfg.limits.maxRecipients,
         engine,
@@ -205,6 +214,10 @@ export async function startMailService(cfg: MailConfig, deps: MailServiceDeps): 
         port: cfg.imap.port,
         binary: cfg.imap.binary,
         helperConfig: { auth: cfg.auth, users: cfg.users.map((u) => u.address.toLowerCase()) },
+        tls:
+          cfg.tls.certFile === undefined || cfg.tls.keyFile === undefined
+            ? undefined
+            : { certFile: resolvePath(cfg.tls.certFile), keyFile: resolvePath(cfg.tls.keyFile) },
         log,
       });
   } catch (e) {

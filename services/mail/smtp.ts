@@ -41,8 +41,15 @@ function receivedHeader(session: SMTPServerSession, by: string, protocol: string
   return `Received: from ${helo} (${session.clientHostname} [${session.remoteAddress}])\r\n\tby ${by} with ${protocol} id ${id};\r\n\t${new Date().toUTCString()}\r\n`;
 }
 
+/** A certificate for STARTTLS; without one the listeners speak plain SMTP (loopback, or TLS terminated in front). */
+export interface TlsFiles {
+  key: Buffer;
+  cert: Buffer;
+}
+
 export interface MxOptions {
   hostname: string;
+  tls?: TlsFiles;
   maxMessageBytes: number;
   mailboxes: Mailboxes;
   resolver: DnsResolver;
@@ -56,7 +63,8 @@ export function createMxServer(o: MxOptions): SMTPServer {
     banner: "Azora Mail MX",
     size: o.maxMessageBytes,
     authOptional: true,
-    disabledCommands: ["AUTH", "STARTTLS"],
+    // STARTTLS is offered when the operator gave a certificate; senders choose it (opportunistic, RFC 3207).
+    ...(o.tls === undefined ? { disabledCommands: ["AUTH", "STARTTLS"] } : { disabledCommands: ["AUTH"], ...o.tls }),
     // The client's name in Received: is its HELO and IP; no PTR lookup (all DNS goes through the resolver port).
     disableReverseLookup: true,
     logger: false,
@@ -129,6 +137,7 @@ export interface SubmissionAuth {
 
 export interface SubmissionOptions {
   hostname: string;
+  tls?: TlsFiles;
   maxMessageBytes: number;
   maxRecipients: number;
   engine: DeliveryEngine;
@@ -142,9 +151,11 @@ export function createSubmissionServer(o: SubmissionOptions): SMTPServer {
     banner: "Azora Mail submission",
     size: o.maxMessageBytes,
     authMethods: ["PLAIN", "LOGIN", "XOAUTH2"],
-    // Loopback/plain for now: the listener binds where the operator says; TLS termination is the operator's.
-    allowInsecureAuth: true,
-    disabledCommands: ["STARTTLS"],
+    // With a certificate, credentials travel only after STARTTLS (538 before it); without one the listener is for
+    // loopback or behind the operator's TLS terminator.
+    ...(o.tls === undefined
+      ? { allowInsecureAuth: true, disabledCommands: ["STARTTLS"] }
+      : { allowInsecureAuth: false, ...o.tls }),
     disableReverseLookup: true,
     logger: false,
     onAuth(auth, _session, cb) {

@@ -127,7 +127,16 @@ describe("azora auth serve", () => {
   it("prints its flags with --help", async () => {
     const r = await runCLI(["auth", "serve", "--help"]);
     expect(r.code).toBe(0);
-    for (const flag of ["--config", "--postgres", "--rpc-url", "--smtp-host", "--argon2-memory-kib", "--max-failures"])
+    for (const flag of [
+      "--config",
+      "--postgres",
+      "--rpc-url",
+      "--mail-service",
+      "--mail-service-token",
+      "--smtp-host",
+      "--argon2-memory-kib",
+      "--max-failures",
+    ])
       expect(r.output).toContain(flag);
   });
 

@@ -1,18 +1,25 @@
 /**
  * Azora Mail between two domains on loopback, each its own mail server instance with its own data dir: alpha.test
- * (A) and beta.test (B), a real Azora Auth (password sign-in, JWKS) and a real Azora Push. DNS answers come from a
- * zone the test publishes (A's SPF, DKIM key and DMARC policy) through the resolver port: no real DNS.
+ * (A) and beta.test (B), a real Azora Auth (password, SIWE and TOTP sign-in, JWKS; its verification mails go out
+ * through A's `POST /v1/deliver` once A is up) and a real Azora Push. DNS answers come from a zone the test publishes
+ * (A's SPF, DKIM key and DMARC policy) through the resolver port: no real DNS.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Wallet } from "ethers";
 import { ImapFlow } from "imapflow";
+import { simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
+import { generate } from "otplib";
+import { SiweMessage } from "siwe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { nullLogger } from "../../runtime/lib/logger.js";
 import {
   type AuthService,
   createAuthCore,
+  createMailServiceMailer,
+  type Mailer,
   RecordingMailer,
   resolveAuthConfig,
   startAuthServer,
@@ -38,6 +45,13 @@ const PUBLISH = "mail-publish-token-0123456789";
 const ALICE = "alice@alpha.test";
 const BOB = "bob@beta.test";
 const PASSWORD = "correct horse battery staple";
+/** Signs in with a password and a TOTP code; her account is made after the mail services are up. */
+const CAROL = "carol@beta.test";
+/** Signs in with a wallet (SIWE) and links this address, a mailbox at A. */
+const WALLY = "wally@alpha.test";
+const DELIVER = "auth-deliver-token-0123456789";
+/** Until A is up, Auth's mails are only recorded (alice and bob register before there is a mail service). */
+let authMailer: Mailer;
 
 let auth: AuthService;
 let push: PushService;
@@ -112,8 +126,79 @@ function stored(svc: MailService, mailbox: string, m: NewMail): string {
   return readFileSync(join(dir, f.folder, f.name), "utf8");
 }
 
+async function authCall(path: string, body: unknown, token?: string) {
+  const r = await fetch(`${auth.url}${path}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+}
+
+/** Sign-In with Ethereum against the test's Auth (its default SIWE domain and chain id). */
+async function siweSignIn(wallet: Wallet): Promise<string> {
+  const { nonce } = (await authCall("/v1/siwe/nonce", {})).body;
+  const now = Date.now();
+  const message = new SiweMessage({
+    domain: "127.0.0.1:8090",
+    address: wallet.address,
+    uri: "http://127.0.0.1:8090/login",
+    version: "1",
+    chainId: 16730,
+    nonce,
+    issuedAt: new Date(now).toISOString(),
+    expirationTime: new Date(now + 600_000).toISOString(),
+  }).prepareMessage();
+  const r = await authCall("/v1/siwe/verify", { message, signature: await wallet.signMessage(message) });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.accessToken;
+}
+
+/** The verification mail Auth sent to `to`, as it was stored in the mailbox by `svc` (parsed: the link is QP-encoded). */
+async function verificationMail(svc: MailService, to: string) {
+  const list = svc === a ? arrived.a : arrived.b;
+  const m = await eventually(
+    async () => list.find((x) => x.mailbox === to && x.subject === "Confirm your email for Azora"),
+    `verification mail for ${to}`,
+    60_000,
+  );
+  const raw = stored(svc, to, m);
+  const parsed = await simpleParser(raw);
+  const link = /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(parsed.text ?? "")?.[0];
+  if (link === undefined) throw new Error(`no link in ${parsed.text}`);
+  return { raw, parsed, token: new URL(link).searchParams.get("token") as string };
+}
+
+async function imapSubjects(svc: MailService, login: { user: string; pass?: string; accessToken?: string }) {
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: svc.imap?.port as number,
+    secure: false,
+    auth: login,
+    logger: false,
+  });
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock("INBOX");
+    try {
+      const subjects: string[] = [];
+      for await (const msg of client.fetch("1:*", { envelope: true })) subjects.push(msg.envelope?.subject ?? "");
+      return subjects;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
 beforeAll(async () => {
   const mailer = new RecordingMailer();
+  authMailer = mailer;
   const authCfg = resolveAuthConfig(undefined, {
     issuer: ISSUER,
     dataDir: tempDir("mail-auth"),
@@ -121,7 +206,8 @@ beforeAll(async () => {
     password: { memoryCostKiB: 1024, timeCost: 1, parallelism: 1 },
     rateLimit: { max: 1000 },
   });
-  auth = await startAuthServer(await createAuthCore(authCfg, { mailer }), { log: nullLogger, version: "test" });
+  const relay: Mailer = { send: (m) => authMailer.send(m) };
+  auth = await startAuthServer(await createAuthCore(authCfg, { mailer: relay }), { log: nullLogger, version: "test" });
   subs[ALICE] = await register(ALICE, mailer);
   subs[BOB] = await register(BOB, mailer);
   push = await startPushService(
@@ -147,7 +233,7 @@ beforeAll(async () => {
   b = await startMailService(
     mailConfig("b", {
       domains: ["beta.test"],
-      users: [{ address: BOB, sub: subs[BOB] }],
+      users: [{ address: BOB, sub: subs[BOB] }, { address: CAROL }],
       limits: { maxMessageBytes: 64 * 1024 },
       imap: { enabled: true, port: 0 },
     }),
@@ -156,7 +242,8 @@ beforeAll(async () => {
   a = await startMailService(
     mailConfig("a", {
       domains: ["alpha.test"],
-      users: [{ address: ALICE, sub: subs[ALICE] }],
+      users: [{ address: ALICE, sub: subs[ALICE] }, { address: WALLY }],
+      deliverTokens: [DELIVER],
       outbound: {
         routes: { "beta.test": `127.0.0.1:${b.mxPort}` },
         baseDelayMs: 200,
@@ -169,6 +256,7 @@ beforeAll(async () => {
   );
   a.events.on("mail", (m: NewMail) => arrived.a.push(m));
   b.events.on("mail", (m: NewMail) => arrived.b.push(m));
+  authMailer = createMailServiceMailer({ url: a.url as string, token: DELIVER, from: "Azora Auth <auth@alpha.test>" });
 }, 120_000);
 
 afterAll(async () => {
@@ -443,6 +531,69 @@ describe("alpha.test → beta.test", { timeout: 240_000 }, () => {
     expect(raw).toMatch(/spf=fail/);
     expect(raw).toMatch(/dmarc=fail/);
     expect(listMaildir(b.mailboxes.maildir(BOB)).some((f) => f.name === m.id)).toBe(false);
+  });
+});
+
+describe("Azora Auth through Azora Mail: SIWE and password + TOTP users", { timeout: 240_000 }, () => {
+  it("Auth's verification mail goes out through A's /v1/deliver, lands DKIM-signed in carol's Maildir at B, and its link verifies her", async () => {
+    expect((await authCall("/v1/accounts", { email: CAROL, password: PASSWORD })).status).toBe(201);
+    const mail = await verificationMail(b, CAROL);
+    expect(mail.parsed.from?.value[0].address).toBe("auth@alpha.test");
+    expect(mail.parsed.headers.get("x-azora-auth")).toBe("verify-email");
+    expect(mail.raw).toMatch(/dkim=pass header\.i=@alpha\.test/);
+    expect(mail.raw).toMatch(/dmarc=pass/);
+    const before = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(before.body.error).toBe("AUTH_EMAIL_NOT_VERIFIED");
+    expect((await authCall("/v1/email/verify", { token: mail.token })).status).toBe(200);
+    const after = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    // The link works once.
+    expect((await authCall("/v1/email/verify", { token: mail.token })).status).not.toBe(200);
+    // Azora Mail refuses a wrong deliver token and a sender outside its domains; the mailer rejects.
+    const authMail = { kind: "verify-email", to: CAROL, subject: "s", text: "t", link: "x" } as const;
+    const wrongToken = { url: a.url as string, token: "not-a-deliver-token-0123", from: "auth@alpha.test" };
+    await expect(createMailServiceMailer(wrongToken).send(authMail)).rejects.toThrow(/HTTP 401/);
+    await expect(
+      createMailServiceMailer({ ...wrongToken, token: DELIVER, from: "auth@gamma.test" }).send(authMail),
+    ).rejects.toThrow(/HTTP 403/);
+  });
+
+  it("wally signs in with SIWE, links his mailbox, sends to carol over submission (XOAUTH2); carol, with password + TOTP, reads it over IMAP", async () => {
+    // Carol turns TOTP on. Enrolment spends the current time step, sign-in below the next one (a step is used once).
+    const carol = (await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD })).body.accessToken;
+    const { secret } = (await authCall("/v1/mfa/totp/setup", {}, carol)).body;
+    const now = () => Math.floor(Date.now() / 1000);
+    const enabled = await authCall("/v1/mfa/totp/enable", { code: await generate({ secret, epoch: now() }) }, carol);
+    expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
+
+    // Wally has only a wallet; he links wally@alpha.test, which Auth verifies by a mail through A into his Maildir.
+    const wallet = new Wallet(Wallet.createRandom().privateKey);
+    const first = await siweSignIn(wallet);
+    expect((await authCall("/v1/me/email", { email: WALLY }, first)).status).toBe(202);
+    expect((await authCall("/v1/email/verify", { token: (await verificationMail(a, WALLY)).token })).status).toBe(200);
+    // A token from a new SIWE sign-in carries the verified email: the key to his mailbox.
+    const wallyToken = await siweSignIn(wallet);
+    const info = await smtp(a.submissionPort as number, {
+      auth: { type: "OAuth2", user: WALLY, accessToken: wallyToken },
+    }).sendMail({ from: WALLY, to: CAROL, subject: "signed with a wallet", text: "from a SIWE account" });
+    expect(info.response).toMatch(/^250 /);
+    const m = await eventually(
+      async () => arrived.b.find((x) => x.subject === "signed with a wallet"),
+      "at carol",
+      60_000,
+    );
+    expect(m.mailbox).toBe(CAROL);
+    expect(stored(b, CAROL, m)).toMatch(/dkim=pass header\.i=@alpha\.test/);
+
+    // Her password alone opens nothing now (SMTP AUTH and IMAP exchange it at this route): Auth asks for a code.
+    const signIn = await authCall("/v1/password/sign-in", { email: CAROL, password: PASSWORD });
+    expect(signIn.body).toMatchObject({ error: "AUTH_MFA_REQUIRED", methods: ["totp"] });
+    const code = await generate({ secret, epoch: now() + 30 });
+    const done = await authCall("/v1/mfa/totp/verify", { mfaToken: signIn.body.mfaToken, code });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(await imapSubjects(b, { user: CAROL, accessToken: done.body.accessToken })).toContain(
+      "signed with a wallet",
+    );
   });
 });
 

@@ -65,6 +65,19 @@ export function registerRoutes(app: FastifyInstance, mods: { store: ExplorerStor
   );
 
   app.get(
+    "/v1/txs",
+    {
+      schema: {
+        summary: "Latest transactions, newest first",
+        tags: ["transactions"],
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }) }),
+        response: { 200: Type.Array(Tx) },
+      },
+    },
+    async (req) => store.latestTxs((req.query as { limit: number }).limit),
+  );
+
+  app.get(
     "/v1/txs/:hash",
     {
       schema: {
