@@ -62,3 +62,6 @@ export function table(caption: string, head: string[], rows: Child[][], empty = 
     ),
   );
 }
+
+/** The page's `<main>`, where routes render. */
+export const main = () => document.getElementById("main") as HTMLElement;

@@ -1,0 +1,115 @@
+/**
+ * Home: the latest blocks and transactions. The page refreshes `/v1/blocks` when the explorer's `/v1/live` WebSocket
+ * says a batch was indexed (polling once a second when that feed is unavailable), and fetches the latest
+ * transactions only when the top block changed.
+ */
+import { api, type Block, type Tx } from "../api.js";
+import { h, main } from "../dom.js";
+import { age, azr } from "../format.js";
+import { addrLink, blockLink, statusBadge, txLink } from "../links.js";
+
+/** Latest blocks and transactions, refreshed live; `leave` receives what stops the feed when the route changes. */
+export function homePage(leave: (stop: () => void) => void): HTMLElement {
+  const blocksBox = h(
+    "section",
+    { "aria-labelledby": "latest-blocks" },
+    h("h2", { id: "latest-blocks" }, "Latest blocks"),
+  );
+  const txsBox = h(
+    "section",
+    { "aria-labelledby": "latest-txs" },
+    h("h2", { id: "latest-txs" }, "Latest transactions"),
+  );
+  const blocksList = h("ol", { class: "feed", "aria-live": "polite", id: "blocks-feed" });
+  const txsList = h("ol", { class: "feed", id: "txs-feed" });
+  blocksBox.append(blocksList);
+  txsBox.append(txsList);
+  let top = -1;
+  let stopped = false;
+
+  const tick = async () => {
+    if (document.hidden) return;
+    const blocks = await api<Block[]>("/v1/blocks?limit=10");
+    if (stopped) return;
+    const now = Date.now();
+    blocksList.replaceChildren(
+      ...blocks.map((b) =>
+        h(
+          "li",
+          { "data-block": String(b.number) },
+          h("span", { class: "lead" }, "Block ", blockLink(b.number)),
+          h("span", {}, `${b.txCount} tx${b.txCount === 1 ? "" : "s"}`),
+          h(
+            "span",
+            { class: "muted" },
+            h("time", { datetime: new Date(b.timestamp * 1000).toISOString() }, age(b.timestamp, now)),
+          ),
+        ),
+      ),
+    );
+    if (blocks.length > 0 && blocks[0].number !== top) {
+      top = blocks[0].number;
+      const txs = await api<Tx[]>("/v1/txs?limit=10");
+      if (stopped) return;
+      txsList.replaceChildren(
+        ...txs.map((t) =>
+          h(
+            "li",
+            { "data-tx": t.hash },
+            h("span", { class: "lead" }, txLink(t.hash)),
+            h("span", {}, "from ", addrLink(t.from), " to ", addrLink(t.to ?? t.contractAddress)),
+            h("span", {}, azr(t.value), " ", t.status === 1 ? "" : statusBadge(t.status)),
+          ),
+        ),
+      );
+    }
+  };
+  // One refresh at a time; a signal arriving during one asks for another after it.
+  let busy = false;
+  let again = false;
+  const refresh = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await tick().catch((e: unknown) => console.warn("explorer: refresh failed", e));
+      } while (again && !stopped);
+    } finally {
+      busy = false;
+    }
+  };
+  const poll = async () => {
+    while (!stopped) {
+      await refresh();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  // The indexer's feed says when a batch is stored; without it (refused, proxy without WebSocket, server gone),
+  // poll once a second.
+  const live = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/live`);
+  live.onopen = () => {
+    if (!stopped) main().dataset.live = "websocket";
+  };
+  live.onmessage = () => void refresh();
+  live.onclose = () => {
+    if (stopped) return;
+    main().dataset.live = "polling";
+    void poll();
+  };
+  const onVisible = () => {
+    if (!document.hidden) void refresh();
+  };
+  document.addEventListener("visibilitychange", onVisible);
+  void refresh();
+  leave(() => {
+    stopped = true;
+    live.close();
+    document.removeEventListener("visibilitychange", onVisible);
+    delete main().dataset.live;
+  });
+  return h("div", { class: "home" }, h("h1", {}, "Azora chain"), h("div", { class: "columns" }, blocksBox, txsBox));
+}
