@@ -2,7 +2,7 @@
 // See bench/README.md for what is measured and how to read the result.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,6 +22,7 @@ import { type CpuPerTx, cpuTable } from "./nodeCpu.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
+import { markdownTable, writeJSON } from "./script.js";
 import { type SearchBenchResult, searchBench, searchTable } from "./search.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
@@ -273,14 +274,7 @@ function executionTable(e: ExecutionResults): string {
     "OZ contract",
     "native vs OZ",
   ];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...rows.map(line),
-  ].join("\n");
+  return markdownTable(head, rows);
 }
 
 async function main(): Promise<number> {
@@ -476,10 +470,8 @@ async function main(): Promise<number> {
   };
   const out = resolve(params.out);
   const dated = join(dirname(out), `${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}.json`);
-  mkdirSync(dirname(out), { recursive: true });
-  const json = `${JSON.stringify(output, null, 2)}\n`;
-  writeFileSync(out, json);
-  if (basename(dated) !== basename(out)) writeFileSync(dated, json);
+  writeJSON(out, output);
+  if (basename(dated) !== basename(out)) writeJSON(dated, output);
   log(`\nwrote ${out}\n  and ${dated}`);
   const phasesOk = servicesError === null && mediaErrors.length === 0 && tracingError === null;
   return targets.every((t) => results[t]?.ok === true) && phasesOk ? 0 : 1;

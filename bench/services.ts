@@ -23,6 +23,7 @@ import { type AIBenchResult, type AIBenchRow, aiBench } from "./ai.js";
 import { buildMatMulStack } from "./onnxModels.js";
 import { startAzora, startAzoraWorker, type TargetProcess } from "./procs.js";
 import { hexToBigInt, RpcClient, sleep, toHex } from "./rpc.js";
+import { markdownTable } from "./script.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 
 const E18 = 10n ** 18n;
@@ -702,17 +703,6 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "—" : String(v));
 
-function mdTable(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...rows.map(line),
-  ].join("\n");
-}
-
 function rpcSummary(r: Record<string, { calls: number; ms: number }>): string {
   return Object.entries(r)
     .sort((a, b) => b[1].ms - a[1].ms)
@@ -727,7 +717,7 @@ export function servicesTables(r: ServicesBenchResult): string {
   if (l !== null) {
     const g = l.gasPerLifecycle;
     out.push(
-      mdTable(
+      markdownTable(
         [`Market lifecycle, no work (post → claim → submit → accept), ${l.inFlight} in flight`, "value"],
         [
           ["jobs settled per second", fmt(l.jobsPerSec)],
@@ -746,7 +736,7 @@ export function servicesTables(r: ServicesBenchResult): string {
   if (t !== null) {
     out.push(
       "",
-      mdTable(
+      markdownTable(
         [
           `10 ms inference job (${t.model}), batch calls ${t.batch ? "on" : "off"}`,
           "direct (one after another)",
@@ -805,7 +795,7 @@ export function servicesTables(r: ServicesBenchResult): string {
           fmt(k.resultLatencyMs.p99),
         ]);
     }
-    out.push("", mdTable(["model", "path", "in flight", "jobs/s", "p50 ms", "p99 ms"], rows));
+    out.push("", markdownTable(["model", "path", "in flight", "jobs/s", "p50 ms", "p99 ms"], rows));
   }
   return out.join("\n");
 }

@@ -2,13 +2,15 @@
 // block watcher, against a fresh `azora dev` and a fresh Anvil (`--block-time 1`) in the same run. OpenZeppelin
 // ERC-20 transfers compiled here with the optimizer on and off, value transfers, receipts polled per sender,
 // `eth_call balanceOf` through readContract. Prints one table with the Azora/Anvil ratios and writes JSON.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Abi, Hex } from "viem";
 import { repoRoot } from "../contracts/artifacts.js";
+import { positiveInt, readFlags, splitArgs, UsageError } from "./args.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
+import { markdownTable, writeJSON } from "./script.js";
 import { round } from "./stats.js";
 import { azoraVersion } from "./version.js";
 import {
@@ -81,29 +83,22 @@ function parseArgs(argv: string[]): Params | null {
     azoraCli: null,
     out: "bench/results/viem-latest.json",
   };
-  const int = (v: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} needs an integer in 1..${max}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    if (a === "--help" || a === "-h") return null;
-    else if (a === "--txs") p.txs = int(v(), a);
-    else if (a === "--senders") p.senders = int(v(), a, DEV_KEYS.length);
-    else if (a === "--calls") p.calls = int(v(), a);
-    else if (a === "--callers") p.callers = int(v(), a);
-    else if (a === "--only") {
-      const t = v();
-      if (t !== "azora" && t !== "anvil") throw new Error("--only takes azora or anvil");
+  const int = (flag: string, v: string, max = Number.MAX_SAFE_INTEGER) => positiveInt(flag, v, max);
+  const complete = readFlags(argv, (flag, next) => {
+    if (flag === "--txs") p.txs = int(flag, next());
+    else if (flag === "--senders") p.senders = int(flag, next(), DEV_KEYS.length);
+    else if (flag === "--calls") p.calls = int(flag, next());
+    else if (flag === "--callers") p.callers = int(flag, next());
+    else if (flag === "--only") {
+      const t = next();
+      if (t !== "azora" && t !== "anvil") throw new UsageError("--only must be azora or anvil");
       p.only = t;
-    } else if (a === "--azora-args") p.azoraArgs = (v() ?? "").split(/\s+/).filter((x) => x !== "");
-    else if (a === "--out") p.out = v() ?? p.out;
-    else if (a === "--azora-cli") p.azoraCli = resolve(v() ?? "");
-    else throw new Error(`unknown option ${a} (see --help)`);
-  }
-  return p;
+    } else if (flag === "--azora-args") p.azoraArgs = splitArgs(next());
+    else if (flag === "--out") p.out = next();
+    else if (flag === "--azora-cli") p.azoraCli = resolve(next());
+    else throw new UsageError(`unknown option ${flag} (see --help)`);
+  });
+  return complete ? p : null;
 }
 
 interface Compiled {
@@ -232,14 +227,7 @@ function table(az: TargetRun | undefined, an: TargetRun | undefined): string {
     return [label, fmt(a), fmt(b), r];
   });
   const head = ["viem load generator", "Azora", "Anvil", "Azora/Anvil"];
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ].join("\n");
+  return markdownTable(head, body);
 }
 
 async function main(): Promise<number> {
@@ -264,31 +252,21 @@ async function main(): Promise<number> {
   log(table(runs.azora, runs.anvil));
   for (const r of Object.values(runs)) if (r.error !== null) log(`${r.target}: FAILED ${r.error}`);
   const c = cpus();
-  const out = resolve(p.out);
-  mkdirSync(dirname(out), { recursive: true });
-  const date = new Date().toISOString();
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        date,
-        machine: {
-          cpus: c.length,
-          model: c[0]?.model ?? "unknown",
-          memGB: round(totalmem() / 2 ** 30, 1),
-          node: process.version,
-        },
-        params: p,
-        bytecodeBytes: {
-          optimizerOn: (tokens.on.bytecode.length - 2) / 2,
-          optimizerOff: (tokens.off.bytecode.length - 2) / 2,
-        },
-        results: runs,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeJSON(p.out, {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: c.length,
+      model: c[0]?.model ?? "unknown",
+      memGB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+    },
+    params: p,
+    bytecodeBytes: {
+      optimizerOn: (tokens.on.bytecode.length - 2) / 2,
+      optimizerOff: (tokens.off.bytecode.length - 2) / 2,
+    },
+    results: runs,
+  });
   log(`\nwrote ${out}`);
   return Object.values(runs).every((r) => r.ok) ? 0 : 1;
 }
