@@ -9,6 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { devnetGenesis } from "../genesis/devnet.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { anvilVersion, findAnvil, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { RpcClient } from "./rpc.js";
 import { markdownTable } from "./script.js";
@@ -16,7 +17,7 @@ import { type LatencySummary, round, summarize } from "./stats.js";
 import { TRACE_WORKLOADS, type TraceWorkload } from "./traceWorkloads.js";
 import { azoraVersion } from "./version.js";
 
-const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEPLOYER_KEY = DEV_KEYS[0];
 
 export interface TracingParams {
   root: string;
