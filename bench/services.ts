@@ -20,6 +20,7 @@ import { createFileBlobStore } from "../services/runtime/content/blobStore.js";
 import { cidOf } from "../services/runtime/content/cid.js";
 import { inlineSpecURI, specFor } from "../services/runtime/spec.js";
 import { type AIBenchResult, type AIBenchRow, aiBench } from "./ai.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { buildMatMulStack } from "./onnxModels.js";
 import { startAzora, startAzoraWorker, type TargetProcess } from "./procs.js";
 import { hexToBigInt, RpcClient, sleep, toHex } from "./rpc.js";
@@ -30,14 +31,7 @@ const E18 = 10n ** 18n;
 const MAX_FEE = 100n * 10n ** 9n;
 const TIP = 10n ** 9n;
 /** Requesters: dev accounts 3..8 (0 is the fee recipient, 1 and 2 are the workers). */
-const REQUESTER_KEYS = [
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-] as const;
+const REQUESTER_KEYS = DEV_KEYS.slice(3, 9);
 const TEN_MS_MODEL = "matmul stack 224x512, 8 layers (~10 ms)";
 /** The overhead target of issue 8: under 20 % of a 10 ms inference job's wall time. */
 export const OVERHEAD_TARGET = 0.2;
