@@ -121,13 +121,14 @@ export function readFlags(argv: string[], handle: (flag: string, next: () => str
   return true;
 }
 
-function positiveInt(flag: string, v: string, max = 10_000_000): number {
+export function positiveInt(flag: string, v: string, max = 10_000_000): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer in [1, ${max}]`);
   return n;
 }
 
-function splitArgs(v: string): string[] {
+/** `"--a --b 1"` → `["--a", "--b", "1"]`: extra arguments for a process, given as one flag value. */
+export function splitArgs(v: string): string[] {
   return v.split(/\s+/).filter((s) => s.length > 0);
 }
 

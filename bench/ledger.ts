@@ -3,6 +3,7 @@
 import { getAddress, Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { hexToBigInt } from "./rpc.js";
+import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
 import {
   type Ctx,
@@ -143,14 +144,7 @@ export function ledgerTable(r: LedgerResults, erc20Contract: TxPhaseResult | nul
     fmt(b),
     ratio && a != null && b != null && b !== 0 ? `${(a / b).toFixed(2)}×` : "—",
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ].join("\n");
+  return markdownTable(head, body);
 }
 
 function sumFailures(...phases: (TxPhaseResult | null)[]): number | null {

@@ -20,6 +20,7 @@ import {
   staticResolver,
   type ZoneRecords,
 } from "../services/mail/index.js";
+import { markdownTable } from "./script.js";
 
 export interface MailBenchOptions {
   messages?: number;
@@ -139,21 +140,21 @@ export async function mailBench(o: MailBenchOptions = {}): Promise<MailBenchResu
 }
 
 export function mailTable(r: MailBenchResult): string {
-  const rows = [
+  return markdownTable(
     ["figure", "messages", "seconds", "messages/s"],
     [
-      "accepted by the MX (SPF+DKIM+DMARC, Maildir fsync)",
-      String(r.messages),
-      String(r.accepted.seconds),
-      String(r.accepted.perSecond),
+      [
+        "accepted by the MX (SPF+DKIM+DMARC, Maildir fsync)",
+        String(r.messages),
+        String(r.accepted.seconds),
+        String(r.accepted.perSecond),
+      ],
+      [
+        "delivered (SQLite queue → remote MX, DKIM-signed)",
+        String(r.messages),
+        String(r.delivered.seconds),
+        String(r.delivered.perSecond),
+      ],
     ],
-    [
-      "delivered (SQLite queue → remote MX, DKIM-signed)",
-      String(r.messages),
-      String(r.delivered.seconds),
-      String(r.delivered.perSecond),
-    ],
-  ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => `| ${row.map((c, i) => c.padEnd(w[i])).join(" | ")} |`).join("\n");
+  );
 }

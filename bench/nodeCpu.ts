@@ -1,6 +1,8 @@
 // CPU per transaction at the node: the process's CPU time (from /proc) per included tx, and for Azora the
 // split by stage from its `azora_tx_stage_seconds_total` counters (node/txStages.ts), read from /metrics
 // before and after a phase.
+
+import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
 
 /** The node's stage counters as exported. */
@@ -98,12 +100,5 @@ export function cpuTable(rows: Array<{ name: string; azora: CpuPerTx | null; anv
     fmt(CPU_GOALS_MICROS[r.name]),
     ...CPU_STAGES.map((s) => fmt(r.azora?.stagesMicros?.[s])),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ].join("\n");
+  return markdownTable(head, body);
 }

@@ -1,6 +1,7 @@
 // The summary table and the ratios in the JSON result.
 import type { Target } from "./args.js";
 import type { LedgerResults } from "./ledger.js";
+import { markdownTable } from "./script.js";
 import type { CallPhaseResult, TxPhaseResult } from "./workloads.js";
 
 export interface TargetResult {
@@ -132,16 +133,12 @@ function fmt(v: number | null | undefined, digits: number): string {
 
 export function table(results: Partial<Record<Target, TargetResult>>): string {
   const rat = ratios(results.azora, results.anvil);
-  const rows = [["Figure", "Azora", "Anvil", "Azora/Anvil"]];
+  const rows: string[][] = [];
   for (const f of FIGURES) {
     const a = results.azora === undefined ? null : f.get(results.azora);
     const b = results.anvil === undefined ? null : f.get(results.anvil);
     const r = f.ratio ? rat[f.key] : null;
     rows.push([f.label, fmt(a, f.digits), fmt(b, f.digits), r === null ? "—" : `${r.toFixed(2)}×`]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) =>
-    `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ")} |`;
-  const sep = `|${widths.map((w, c) => (c === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`;
-  return [line(rows[0]), sep, ...rows.slice(1).map(line)].join("\n");
+  return markdownTable(["Figure", "Azora", "Anvil", "Azora/Anvil"], rows);
 }

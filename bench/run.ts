@@ -2,13 +2,14 @@
 // See bench/README.md for what is measured and how to read the result.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Wallet } from "ethers";
 import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
 import { type BenchParams, HELP, parseArgs, TARGETS, type Target, UsageError } from "./args.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { type ExecutionFigure, type ExecutionResults, executionBench } from "./execution.js";
 import {
   type LedgerResults,
@@ -22,6 +23,7 @@ import { type CpuPerTx, cpuTable } from "./nodeCpu.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
+import { markdownTable, writeJSON } from "./script.js";
 import { type SearchBenchResult, searchBench, searchTable } from "./search.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
@@ -30,20 +32,6 @@ import { type TracingBenchResult, tracingBench, tracingTable } from "./tracing.j
 import { azoraVersion } from "./version.js";
 import { type VideoBenchResult, videoBench, videoTable } from "./video.js";
 import { type Ctx, erc20Transfers, ethCalls, setupToken, type Token, valueTransfers } from "./workloads.js";
-
-/** Dev accounts 0..9 of `test test test test test test test test test test test junk` (also Anvil's defaults). */
-const DEV_KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-] as const;
 
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 
@@ -273,14 +261,7 @@ function executionTable(e: ExecutionResults): string {
     "OZ contract",
     "native vs OZ",
   ];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...rows.map(line),
-  ].join("\n");
+  return markdownTable(head, rows);
 }
 
 async function main(): Promise<number> {
@@ -476,10 +457,8 @@ async function main(): Promise<number> {
   };
   const out = resolve(params.out);
   const dated = join(dirname(out), `${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}.json`);
-  mkdirSync(dirname(out), { recursive: true });
-  const json = `${JSON.stringify(output, null, 2)}\n`;
-  writeFileSync(out, json);
-  if (basename(dated) !== basename(out)) writeFileSync(dated, json);
+  writeJSON(out, output);
+  if (basename(dated) !== basename(out)) writeJSON(dated, output);
   log(`\nwrote ${out}\n  and ${dated}`);
   const phasesOk = servicesError === null && mediaErrors.length === 0 && tracingError === null;
   return targets.every((t) => results[t]?.ok === true) && phasesOk ? 0 : 1;

@@ -20,23 +20,18 @@ import { createFileBlobStore } from "../services/runtime/content/blobStore.js";
 import { cidOf } from "../services/runtime/content/cid.js";
 import { inlineSpecURI, specFor } from "../services/runtime/spec.js";
 import { type AIBenchResult, type AIBenchRow, aiBench } from "./ai.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { buildMatMulStack } from "./onnxModels.js";
 import { startAzora, startAzoraWorker, type TargetProcess } from "./procs.js";
 import { hexToBigInt, RpcClient, sleep, toHex } from "./rpc.js";
+import { markdownTable } from "./script.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 
 const E18 = 10n ** 18n;
 const MAX_FEE = 100n * 10n ** 9n;
 const TIP = 10n ** 9n;
 /** Requesters: dev accounts 3..8 (0 is the fee recipient, 1 and 2 are the workers). */
-const REQUESTER_KEYS = [
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-] as const;
+const REQUESTER_KEYS = DEV_KEYS.slice(3, 9);
 const TEN_MS_MODEL = "matmul stack 224x512, 8 layers (~10 ms)";
 /** The overhead target of issue 8: under 20 % of a 10 ms inference job's wall time. */
 export const OVERHEAD_TARGET = 0.2;
@@ -702,17 +697,6 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "—" : String(v));
 
-function mdTable(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...rows.map(line),
-  ].join("\n");
-}
-
 function rpcSummary(r: Record<string, { calls: number; ms: number }>): string {
   return Object.entries(r)
     .sort((a, b) => b[1].ms - a[1].ms)
@@ -727,7 +711,7 @@ export function servicesTables(r: ServicesBenchResult): string {
   if (l !== null) {
     const g = l.gasPerLifecycle;
     out.push(
-      mdTable(
+      markdownTable(
         [`Market lifecycle, no work (post → claim → submit → accept), ${l.inFlight} in flight`, "value"],
         [
           ["jobs settled per second", fmt(l.jobsPerSec)],
@@ -746,7 +730,7 @@ export function servicesTables(r: ServicesBenchResult): string {
   if (t !== null) {
     out.push(
       "",
-      mdTable(
+      markdownTable(
         [
           `10 ms inference job (${t.model}), batch calls ${t.batch ? "on" : "off"}`,
           "direct (one after another)",
@@ -805,7 +789,7 @@ export function servicesTables(r: ServicesBenchResult): string {
           fmt(k.resultLatencyMs.p99),
         ]);
     }
-    out.push("", mdTable(["model", "path", "in flight", "jobs/s", "p50 ms", "p99 ms"], rows));
+    out.push("", markdownTable(["model", "path", "in flight", "jobs/s", "p50 ms", "p99 ms"], rows));
   }
   return out.join("\n");
 }

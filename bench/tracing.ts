@@ -9,13 +9,15 @@
 import { performance } from "node:perf_hooks";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { devnetGenesis } from "../genesis/devnet.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { anvilVersion, findAnvil, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { RpcClient } from "./rpc.js";
+import { markdownTable } from "./script.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 import { TRACE_WORKLOADS, type TraceWorkload } from "./traceWorkloads.js";
 import { azoraVersion } from "./version.js";
 
-const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEPLOYER_KEY = DEV_KEYS[0];
 
 export interface TracingParams {
   root: string;
@@ -270,14 +272,7 @@ export function tracingTable(r: TracingBenchResult): string {
     ];
     for (const [n, a, b] of rows) body.push([n, fmt(a), fmt(b), n.includes("failed") ? "—" : ratio(a, b)]);
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  const lines = [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ];
+  const lines = [markdownTable(head, body)];
   for (const c of r.crossChecks) {
     const title = TRACE_WORKLOADS.find((w) => w.name === c.workload)?.title ?? c.workload;
     lines.push(

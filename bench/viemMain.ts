@@ -2,13 +2,16 @@
 // block watcher, against a fresh `azora dev` and a fresh Anvil (`--block-time 1`) in the same run. OpenZeppelin
 // ERC-20 transfers compiled here with the optimizer on and off, value transfers, receipts polled per sender,
 // `eth_call balanceOf` through readContract. Prints one table with the Azora/Anvil ratios and writes JSON.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Abi, Hex } from "viem";
 import { repoRoot } from "../contracts/artifacts.js";
+import { positiveInt, readFlags, splitArgs, UsageError } from "./args.js";
+import { DEV_KEYS } from "./devKeys.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
+import { markdownTable, writeJSON } from "./script.js";
 import { round } from "./stats.js";
 import { azoraVersion } from "./version.js";
 import {
@@ -35,20 +38,6 @@ A viem load generator against a fresh azora dev node and a fresh Anvil, in the s
   --out FILE        JSON result (default bench/results/viem-latest.json)
   --help            this text
 `;
-
-/** Dev accounts 0..9 of the test mnemonic (Anvil's defaults too). */
-const DEV_KEYS: readonly Hex[] = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-];
 
 /** A plain OpenZeppelin ERC-20, compiled here (not the project's build) with each optimizer setting. */
 const TOKEN_SOURCE = `// SPDX-License-Identifier: MIT
@@ -81,29 +70,22 @@ function parseArgs(argv: string[]): Params | null {
     azoraCli: null,
     out: "bench/results/viem-latest.json",
   };
-  const int = (v: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} needs an integer in 1..${max}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    if (a === "--help" || a === "-h") return null;
-    else if (a === "--txs") p.txs = int(v(), a);
-    else if (a === "--senders") p.senders = int(v(), a, DEV_KEYS.length);
-    else if (a === "--calls") p.calls = int(v(), a);
-    else if (a === "--callers") p.callers = int(v(), a);
-    else if (a === "--only") {
-      const t = v();
-      if (t !== "azora" && t !== "anvil") throw new Error("--only takes azora or anvil");
+  const int = (flag: string, v: string, max = Number.MAX_SAFE_INTEGER) => positiveInt(flag, v, max);
+  const complete = readFlags(argv, (flag, next) => {
+    if (flag === "--txs") p.txs = int(flag, next());
+    else if (flag === "--senders") p.senders = int(flag, next(), DEV_KEYS.length);
+    else if (flag === "--calls") p.calls = int(flag, next());
+    else if (flag === "--callers") p.callers = int(flag, next());
+    else if (flag === "--only") {
+      const t = next();
+      if (t !== "azora" && t !== "anvil") throw new UsageError("--only must be azora or anvil");
       p.only = t;
-    } else if (a === "--azora-args") p.azoraArgs = (v() ?? "").split(/\s+/).filter((x) => x !== "");
-    else if (a === "--out") p.out = v() ?? p.out;
-    else if (a === "--azora-cli") p.azoraCli = resolve(v() ?? "");
-    else throw new Error(`unknown option ${a} (see --help)`);
-  }
-  return p;
+    } else if (flag === "--azora-args") p.azoraArgs = splitArgs(next());
+    else if (flag === "--out") p.out = next();
+    else if (flag === "--azora-cli") p.azoraCli = resolve(next());
+    else throw new UsageError(`unknown option ${flag} (see --help)`);
+  });
+  return complete ? p : null;
 }
 
 interface Compiled {
@@ -232,14 +214,7 @@ function table(az: TargetRun | undefined, an: TargetRun | undefined): string {
     return [label, fmt(a), fmt(b), r];
   });
   const head = ["viem load generator", "Azora", "Anvil", "Azora/Anvil"];
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ].join("\n");
+  return markdownTable(head, body);
 }
 
 async function main(): Promise<number> {
@@ -264,31 +239,21 @@ async function main(): Promise<number> {
   log(table(runs.azora, runs.anvil));
   for (const r of Object.values(runs)) if (r.error !== null) log(`${r.target}: FAILED ${r.error}`);
   const c = cpus();
-  const out = resolve(p.out);
-  mkdirSync(dirname(out), { recursive: true });
-  const date = new Date().toISOString();
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        date,
-        machine: {
-          cpus: c.length,
-          model: c[0]?.model ?? "unknown",
-          memGB: round(totalmem() / 2 ** 30, 1),
-          node: process.version,
-        },
-        params: p,
-        bytecodeBytes: {
-          optimizerOn: (tokens.on.bytecode.length - 2) / 2,
-          optimizerOff: (tokens.off.bytecode.length - 2) / 2,
-        },
-        results: runs,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeJSON(p.out, {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: c.length,
+      model: c[0]?.model ?? "unknown",
+      memGB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+    },
+    params: p,
+    bytecodeBytes: {
+      optimizerOn: (tokens.on.bytecode.length - 2) / 2,
+      optimizerOff: (tokens.off.bytecode.length - 2) / 2,
+    },
+    results: runs,
+  });
   log(`\nwrote ${out}`);
   return Object.values(runs).every((r) => r.ok) ? 0 : 1;
 }

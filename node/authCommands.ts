@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { AuthConfig, AuthConfigInput } from "../services/auth/index.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
@@ -121,18 +122,15 @@ export function registerAuthCommands(program: Command): void {
               };
       const core = await createAuthCore(cfg, { mailer });
       const svc = await startAuthServer(core, { log, version: VERSION });
-      process.stdout.write(
-        `${[
-          "",
-          `  Azora Auth v${VERSION} — ${cfg.database.kind}`,
-          "",
-          `  API       ${svc.url}/v1/…   OpenAPI ${svc.url}/openapi.json`,
-          `  JWKS      ${svc.url}/.well-known/jwks.json   (issuer ${cfg.issuer})`,
-          `  SIWE      domain ${cfg.siwe.domain}, chain ${cfg.siwe.chainId}${cfg.siwe.rpcUrl === undefined ? ", EOA only" : `, ERC-1271 via ${cfg.siwe.rpcUrl}`}`,
-          `  Health    ${svc.url}/health   Metrics ${svc.url}/metrics`,
-          "",
-        ].join("\n")}\n`,
-      );
+      printBanner(`Azora Auth v${VERSION} — ${cfg.database.kind}`, [
+        ["API", `${svc.url}/v1/…   OpenAPI ${svc.url}/openapi.json`],
+        ["JWKS", `${svc.url}/.well-known/jwks.json   (issuer ${cfg.issuer})`],
+        [
+          "SIWE",
+          `domain ${cfg.siwe.domain}, chain ${cfg.siwe.chainId}${cfg.siwe.rpcUrl === undefined ? ", EOA only" : `, ERC-1271 via ${cfg.siwe.rpcUrl}`}`,
+        ],
+        ["Health", `${svc.url}/health   Metrics ${svc.url}/metrics`],
+      ]);
       stopOnSignals({ close: () => svc.close(), logger: log, flush });
     },
   );

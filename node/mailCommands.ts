@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readConfigFile } from "../services/runtime/typedConfig.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
@@ -133,19 +134,26 @@ export function registerMailCommands(program: Command): void {
       });
       const { logger, flush } = createLogger({ level: cfg.log.level as LogLevel, format: f.logFormat });
       const svc = await startMailService(cfg, { log: logger.child({ module: "mail" }), version: VERSION });
-      process.stdout.write(
-        `${[
-          "",
-          `  Azora Mail v${VERSION}   domains ${cfg.domains.join(", ") || "(none: --domain)"}`,
-          "",
-          `  MX          ${svc.mxPort === null ? "off" : `smtp://${cfg.mx.host}:${svc.mxPort}`}`,
-          `  Submission  ${svc.submissionPort === null ? "off" : `smtp://${cfg.submission.host}:${svc.submissionPort}   (AUTH PLAIN/LOGIN/XOAUTH2 against Azora Auth)`}`,
-          `  IMAP        ${svc.imap === null ? "off" : `imap://${cfg.imap.host}:${svc.imap.port}   (Dovecot pid ${svc.imap.pid})`}`,
-          `  API         ${svc.url === null ? "off" : `${svc.url}/openapi.json   WebSocket ${svc.url.replace(/^http/, "ws")}/v1/ws   Metrics ${svc.url}/metrics`}`,
-          `  Data dir    ${cfg.dataDir}`,
-          "",
-        ].join("\n")}\n`,
-      );
+      printBanner(`Azora Mail v${VERSION}   domains ${cfg.domains.join(", ") || "(none: --domain)"}`, [
+        ["MX", svc.mxPort === null ? "off" : `smtp://${cfg.mx.host}:${svc.mxPort}`],
+        [
+          "Submission",
+          svc.submissionPort === null
+            ? "off"
+            : `smtp://${cfg.submission.host}:${svc.submissionPort}   (AUTH PLAIN/LOGIN/XOAUTH2 against Azora Auth)`,
+        ],
+        [
+          "IMAP",
+          svc.imap === null ? "off" : `imap://${cfg.imap.host}:${svc.imap.port}   (Dovecot pid ${svc.imap.pid})`,
+        ],
+        [
+          "API",
+          svc.url === null
+            ? "off"
+            : `${svc.url}/openapi.json   WebSocket ${svc.url.replace(/^http/, "ws")}/v1/ws   Metrics ${svc.url}/metrics`,
+        ],
+        ["Data dir", cfg.dataDir],
+      ]);
       stopOnSignals({ close: () => svc.close(), logger, flush });
     });
 

@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readConfigFile } from "../services/runtime/typedConfig.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
@@ -84,20 +85,17 @@ export function registerPushCommands(program: Command): void {
       });
       const { logger, flush } = createLogger({ level: cfg.log.level as LogLevel, format: f.logFormat });
       const svc = await startPushService(cfg, { log: logger.child({ module: "push" }), version: VERSION });
-      process.stdout.write(
-        `${[
-          "",
-          `  Azora Push v${VERSION}`,
-          "",
-          `  WebSocket ${svc.url.replace(/^http/, "ws")}/v1/ws   (Authorization: Bearer <Azora Auth access token>)`,
-          `  Publish   POST ${svc.url}/v1/publish   ${cfg.publishTokens.length === 0 ? "(off: no --publish-token)" : ""}`,
-          `  Web Push  ${svc.webPush === null ? "disabled" : `VAPID key ${svc.webPush.publicKey}`}`,
-          `  Chain     ${cfg.chain.rpcUrl ?? "(not followed: no --rpc)"}`,
-          `  API       ${svc.url}/openapi.json   Health ${svc.url}/health   Metrics ${svc.url}/metrics`,
-          `  Data dir  ${cfg.dataDir}`,
-          "",
-        ].join("\n")}\n`,
-      );
+      printBanner(`Azora Push v${VERSION}`, [
+        ["WebSocket", `${svc.url.replace(/^http/, "ws")}/v1/ws   (Authorization: Bearer <Azora Auth access token>)`],
+        [
+          "Publish",
+          `POST ${svc.url}/v1/publish   ${cfg.publishTokens.length === 0 ? "(off: no --publish-token)" : ""}`,
+        ],
+        ["Web Push", svc.webPush === null ? "disabled" : `VAPID key ${svc.webPush.publicKey}`],
+        ["Chain", cfg.chain.rpcUrl ?? "(not followed: no --rpc)"],
+        ["API", `${svc.url}/openapi.json   Health ${svc.url}/health   Metrics ${svc.url}/metrics`],
+        ["Data dir", cfg.dataDir],
+      ]);
       stopOnSignals({ close: () => svc.close(), logger, flush });
     });
 

@@ -26,6 +26,7 @@ import {
   startWorkerService,
   Verification,
 } from "../services/runtime/index.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { VERSION } from "./version.js";
 
@@ -59,6 +60,22 @@ function amountArg(name: string) {
   };
 }
 
+/** The mail kinds' flags, and what they need of the worker: its node (for its stake) and its key. */
+interface MailWorkerOptions {
+  /** --mail-relay: a plain SMTP relay, smtp://host:port. */
+  relay?: string;
+  /** --mail-service: an Azora Mail service's HTTP URL. */
+  service?: string;
+  /** --mail-service-token (else AZORA_MAIL_SERVICE_TOKEN). */
+  serviceToken?: string;
+  /** --mail-rate-per-azr: messages per hour per AZR staked. */
+  perAZRHour?: number;
+  /** --mail-max-send: refuse jobs that take longer to send at the stake's rate. */
+  maxSendSec?: number;
+  rpc: string;
+  wallet?: Wallet;
+}
+
 /** Handlers the CLI can run, by kind: the built-in test kind and, lazily, the AI kinds. */
 async function handlersFor(
   kinds: string[],
@@ -68,15 +85,7 @@ async function handlersFor(
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
     pin: { maxPinBytes?: bigint; capacityBytes?: bigint; fetchTimeoutMs?: number };
-    mail: {
-      relay?: string;
-      service?: string;
-      serviceToken?: string;
-      perAZRHour?: number;
-      maxSendSec?: number;
-      rpc: string;
-      wallet?: Wallet;
-    };
+    mail: MailWorkerOptions;
     fault?: string;
   },
 ): Promise<JobHandler[]> {
@@ -118,18 +127,7 @@ async function handlersFor(
  * durable queue, retries, each recipient's own MX) or through a plain SMTP relay (`--mail-relay`), paced by this
  * worker's stake in the market (read when a job is admitted and run).
  */
-async function mailHandler(opts: {
-  dataDir: string;
-  mail: {
-    relay?: string;
-    service?: string;
-    serviceToken?: string;
-    perAZRHour?: number;
-    maxSendSec?: number;
-    rpc: string;
-    wallet?: Wallet;
-  };
-}): Promise<JobHandler> {
+async function mailHandler(opts: { dataDir: string; mail: MailWorkerOptions }): Promise<JobHandler> {
   const mail = await import("../services/mail/jobs/index.js");
   const { relay, service, serviceToken, wallet, rpc } = opts.mail;
   if ((relay === undefined) === (service === undefined))
@@ -356,11 +354,13 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   running = await startWorkerService(cfg, { handlers, logger, version: VERSION, wallet });
-  process.stdout.write(
-    `\n  Azora worker v${VERSION}\n\n  Address   ${running.address}\n  Kinds     ${cfg.kinds.join(", ")}\n` +
-      `  HTTP      ${running.url}   (health /health, metrics /metrics, API /openapi.json)\n` +
-      `  Data dir  ${cfg.dataDir}\n  RPC       ${cfg.rpc}\n\n`,
-  );
+  printBanner(`Azora worker v${VERSION}`, [
+    ["Address", running.address],
+    ["Kinds", cfg.kinds.join(", ")],
+    ["HTTP", `${running.url}   (health /health, metrics /metrics, API /openapi.json)`],
+    ["Data dir", cfg.dataDir],
+    ["RPC", cfg.rpc],
+  ]);
   if (stopping !== undefined) {
     const signal = stopping;
     stopping = undefined;

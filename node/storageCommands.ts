@@ -8,6 +8,7 @@ import { open } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ImportEntry, StorageBackend, StorageConfig, StorageConfigInput } from "../services/storage/index.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 
@@ -218,19 +219,18 @@ export function registerStorageCommands(program: Command): void {
           log: logger.child({ module: "storage" }),
           version: VERSION,
         });
-        process.stdout.write(
-          `${[
-            "",
-            `  Azora storage v${VERSION} — ${svc.backend.kind} backend`,
-            "",
-            `  Gateway   ${svc.url}/ipfs/<cid>`,
-            `  Uploads   ${cfg.uploads.enabled ? `POST ${svc.url}/upload (≤ ${cfg.uploads.plainMaxBytes} B), tus ${svc.url}/uploads/ (≤ ${cfg.uploads.maxBytes} B)` : "disabled"}`,
-            `  API       ${svc.url}/openapi.json   Health ${svc.url}/health   Metrics ${svc.url}/metrics`,
-            `  Data dir  ${cfg.dataDir}`,
-            `  P2P       ${svc.backend.addresses().join(" ") || "(not listening)"}`,
-            "",
-          ].join("\n")}\n`,
-        );
+        printBanner(`Azora storage v${VERSION} — ${svc.backend.kind} backend`, [
+          ["Gateway", `${svc.url}/ipfs/<cid>`],
+          [
+            "Uploads",
+            cfg.uploads.enabled
+              ? `POST ${svc.url}/upload (≤ ${cfg.uploads.plainMaxBytes} B), tus ${svc.url}/uploads/ (≤ ${cfg.uploads.maxBytes} B)`
+              : "disabled",
+          ],
+          ["API", `${svc.url}/openapi.json   Health ${svc.url}/health   Metrics ${svc.url}/metrics`],
+          ["Data dir", cfg.dataDir],
+          ["P2P", svc.backend.addresses().join(" ") || "(not listening)"],
+        ]);
         stopOnSignals({ close: () => svc.close(), logger, flush });
       },
     );

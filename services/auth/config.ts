@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
 import { AzoraError } from "../../runtime/lib/errors.js";
+import { configErrors, mergeConfig } from "../runtime/typedConfig.js";
 
 const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>
   Type.Object(props, { default: {}, additionalProperties: false });
@@ -147,11 +147,8 @@ export function resolveAuthConfig(
   flags: AuthConfigInput,
   baseDir = process.cwd(),
 ): AuthConfig {
-  const merged = mergeDefined(mergeDefined({}, file ?? {}), flags);
-  const cfg = Value.Default(AuthConfigSchema, merged) as AuthConfig;
-  const errors = Value.Check(AuthConfigSchema, cfg)
-    ? []
-    : [...Value.Errors(AuthConfigSchema, cfg)].map((e) => `${e.path || "/"}: ${e.message}`);
+  const cfg = mergeConfig(AuthConfigSchema, file, flags) as AuthConfig;
+  const errors = configErrors(AuthConfigSchema, cfg);
   if (cfg.database?.kind === "postgres" && cfg.database.url === undefined)
     errors.push("/database/url: required with kind postgres");
   if (errors.length > 0)
@@ -161,23 +158,4 @@ export function resolveAuthConfig(
     );
   if (!isAbsolute(cfg.dataDir)) cfg.dataDir = resolve(baseDir, cfg.dataDir);
   return cfg;
-}
-
-/** Object merge where `undefined` in `over` leaves `base` alone (unset flags). Arrays replace. */
-function mergeDefined(base: Record<string, unknown>, over: object): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) continue;
-    const b = out[k];
-    out[k] =
-      v !== null &&
-      typeof v === "object" &&
-      !Array.isArray(v) &&
-      b !== null &&
-      typeof b === "object" &&
-      !Array.isArray(b)
-        ? mergeDefined(b as Record<string, unknown>, v)
-        : v;
-  }
-  return out;
 }

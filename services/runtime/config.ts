@@ -5,9 +5,9 @@
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
 import { parseUnits, Wallet } from "ethers";
 import { ConfigErrorCode, WorkerConfigError } from "./errors.js";
+import { ConfigInvalidError, readConfigFile, resolveTypedConfig } from "./typedConfig.js";
 
 const Decimal = (description: string, dflt: string) =>
   Type.String({ pattern: "^[0-9]+(\\.[0-9]{1,18})?$", description, default: dflt });
@@ -136,36 +136,9 @@ export const WorkerConfigSchema = Type.Object(
 
 export type WorkerConfig = Static<typeof WorkerConfigSchema>;
 
-/** Deep-merges `over` onto `base` (plain objects only; undefined in `over` keeps `base`). */
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) continue;
-    const b = out[k];
-    out[k] =
-      v !== null &&
-      typeof v === "object" &&
-      !Array.isArray(v) &&
-      b !== null &&
-      typeof b === "object" &&
-      !Array.isArray(b)
-        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
+/** The file's keys; paths in it (keyFile, passwordFile, dataDir) are relative to the file. */
 export function loadConfigFile(file: string): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new WorkerConfigError({ code: ConfigErrorCode.INVALID, key: file, reason: (e as Error).message });
-  }
-  if (json === null || typeof json !== "object" || Array.isArray(json))
-    throw new WorkerConfigError({ code: ConfigErrorCode.INVALID, key: file, reason: "not a JSON object" });
-  const obj = json as Record<string, unknown>;
-  // paths in a config file are relative to the file
+  const obj = asWorkerConfigError(() => readConfigFile(file));
   const dir = resolve(file, "..");
   for (const k of ["keyFile", "passwordFile", "dataDir"])
     if (typeof obj[k] === "string" && !isAbsolute(obj[k] as string)) obj[k] = join(dir, obj[k] as string);
@@ -177,14 +150,18 @@ export function resolveWorkerConfig(
   file: Record<string, unknown> | undefined,
   flags: Record<string, unknown>,
 ): WorkerConfig {
-  const merged = merge(file ?? {}, flags);
-  const withDefaults = Value.Default(WorkerConfigSchema, Value.Clone(merged));
-  const first = Value.Errors(WorkerConfigSchema, withDefaults).First();
-  if (first !== undefined) {
-    const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
-    throw new WorkerConfigError({ code: ConfigErrorCode.INVALID, key, reason: first.message });
+  return asWorkerConfigError(() => resolveTypedConfig(WorkerConfigSchema, file, flags));
+}
+
+/** Config errors keep the worker's own type and code (WorkerConfigError, WORKER_CONFIG_INVALID). */
+function asWorkerConfigError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigInvalidError)
+      throw new WorkerConfigError({ code: ConfigErrorCode.INVALID, key: e.key, reason: e.reason });
+    throw e;
   }
-  return withDefaults as WorkerConfig;
 }
 
 export function tokenUnits(decimal: string): bigint {

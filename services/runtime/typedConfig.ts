@@ -47,9 +47,19 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
+/** Defaults < file < flags, the schema's defaults filled in; not yet validated (the inputs are not mutated). */
+export function mergeConfig<S extends TSchema>(schema: S, file: object | undefined, flags: object): unknown {
+  return Value.Default(schema, Value.Clone(mergeDefined(mergeDefined({}, file ?? {}), flags)));
+}
+
+/** Every way `value` breaks `schema`, each as "<JSON pointer>: <reason>" ("/" for the root). */
+export function configErrors(schema: TSchema, value: unknown): string[] {
+  return [...Value.Errors(schema, value)].map((e) => `${e.path || "/"}: ${e.message}`);
+}
+
+/** Merges and validates; throws ConfigInvalidError naming the first bad key (dotted, e.g. `http.port`). */
 export function resolveTypedConfig<S extends TSchema>(schema: S, file: object | undefined, flags: object): Static<S> {
-  const merged = mergeDefined(mergeDefined({}, file ?? {}), flags);
-  const withDefaults = Value.Default(schema, Value.Clone(merged));
+  const withDefaults = mergeConfig(schema, file, flags);
   const first = Value.Errors(schema, withDefaults).First();
   if (first !== undefined) {
     const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";

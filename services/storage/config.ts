@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
 import { AzoraError } from "../../runtime/lib/errors.js";
+import { configErrors, mergeConfig } from "../runtime/typedConfig.js";
 
 const MiB = 1024 * 1024;
 
@@ -138,12 +138,9 @@ export function resolveStorageConfig(
   flags: StorageConfigInput,
   baseDir = process.cwd(),
 ): StorageConfig {
-  const merged = mergeDefined(mergeDefined({}, file ?? {}), flags);
-  const withDefaults = Value.Default(StorageConfigSchema, merged) as StorageConfig;
-  if (!Value.Check(StorageConfigSchema, withDefaults)) {
-    const errors = [...Value.Errors(StorageConfigSchema, withDefaults)].map(
-      (e) => `${e.path || "/"}: ${e.message}${e.path === "" ? "" : ""}`,
-    );
+  const withDefaults = mergeConfig(StorageConfigSchema, file, flags) as StorageConfig;
+  const errors = configErrors(StorageConfigSchema, withDefaults);
+  if (errors.length > 0) {
     throw new StorageConfigError(
       { code: StorageConfigErrorCode.INVALID, errors },
       `invalid storage config: ${errors.join("; ")}`,
@@ -151,23 +148,4 @@ export function resolveStorageConfig(
   }
   if (!isAbsolute(withDefaults.dataDir)) withDefaults.dataDir = resolve(baseDir, withDefaults.dataDir);
   return withDefaults;
-}
-
-/** Object merge where `undefined` in `over` leaves `base` alone (unset flags). Arrays replace. */
-function mergeDefined(base: Record<string, unknown>, over: object): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) continue;
-    const b = out[k];
-    out[k] =
-      v !== null &&
-      typeof v === "object" &&
-      !Array.isArray(v) &&
-      b !== null &&
-      typeof b === "object" &&
-      !Array.isArray(b)
-        ? mergeDefined(b as Record<string, unknown>, v)
-        : v;
-  }
-  return out;
 }
