@@ -14,6 +14,14 @@ export const ExplorerConfigSchema = Type.Object(
       description: "a SQLite file, or a postgres:// URL",
     }),
     pgSchema: Type.String({ default: "azora_explorer", description: "PostgreSQL schema holding the tables" }),
+    ipfsGateway: Type.Optional(
+      Type.String({
+        pattern: "^https?://[^/?#]+/?$",
+        description:
+          "an IPFS gateway origin (e.g. Azora storage's, http://127.0.0.1:8080) for NFT metadata and images; " +
+          "unset: NFTs show their token URI without an image",
+      }),
+    ),
     http: Type.Object(
       {
         host: Type.String({ default: "127.0.0.1" }),
