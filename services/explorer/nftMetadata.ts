@@ -54,10 +54,13 @@ export function viaGateway(uri: string, gateway: string | undefined): string | n
   const base = new URL(gateway);
   const ipfs = /^(?:ipfs:\/\/(?:ipfs\/)?|\/ipfs\/)([A-Za-z0-9]+)((?:\/[^?#\s]*)?)$/.exec(uri.trim());
   if (ipfs !== null) {
+    // Each segment re-encoded; "." and ".." dropped so a path cannot climb out of /ipfs/<cid>.
     const path = ipfs[2]
       .split("/")
-      .map((seg) => encodeURIComponent(decodeURIComponentSafe(seg)))
-      .join("/");
+      .map((seg) => decodeURIComponentSafe(seg))
+      .filter((seg) => seg !== "" && seg !== "." && seg !== "..")
+      .map((seg) => `/${encodeURIComponent(seg)}`)
+      .join("");
     return new URL(`/ipfs/${ipfs[1]}${path}`, base).toString();
   }
   try {
@@ -131,6 +134,7 @@ export interface MetadataPorts {
 /** Resolves and caches NFT metadata. */
 export class MetadataResolver {
   private readonly cache = new Map<string, { at: number; value: NftMetadata }>();
+  private readonly inflight = new Map<string, Promise<NftMetadata>>();
 
   constructor(
     private readonly ports: MetadataPorts,
@@ -145,7 +149,13 @@ export class MetadataResolver {
       if (this.now() - hit.at < ttl) return hit.value;
       this.cache.delete(key);
     }
-    const value = await this.resolve(token, tokenId);
+    // Concurrent requests for one token (a page's table and its address page) share one resolution.
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.resolve(token, tokenId).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    const value = await pending;
     if (this.cache.size >= METADATA_LIMITS.cacheEntries) {
       // Oldest first (Map keeps insertion order).
       const oldest = this.cache.keys().next().value;

@@ -281,6 +281,20 @@ describe("explorer web UI: tokens, collections, contracts, charts", () => {
     await page.locator(`#txs-feed li[data-tx="${tx.hash}"]`).waitFor(WAIT);
   });
 
+  it("the new pages fit a phone-sized screen without sideways scrolling", async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      for (const route of [`#/token/${LEARN}`, `#/collection/${collection}`, `#/address/${board}`]) {
+        await open(route);
+        await page.locator("main table, main #contract").first().waitFor(WAIT);
+        const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+        expect(overflow, route).toBeLessThanOrEqual(0);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
+  });
+
   it("axe-core finds no serious or critical accessibility violation on the new pages", async () => {
     const found: Record<string, unknown[]> = {};
     const routes = [`#/token/${LEARN}`, `#/collection/${collection}`, `#/address/${board}`, ""];

@@ -63,7 +63,7 @@ export async function tokenPage(address: string): Promise<HTMLElement> {
     { class: "token" },
     h("h1", {}, `${t.name ?? "Token"}${t.symbol ? ` (${t.symbol})` : ""}`),
     facts([
-      ["Address", addrLink(t.address)],
+      ["Address", h("a", { href: `#/address/${t.address}`, class: "mono wrap" }, t.address)],
       ["Standard", "ERC-20"],
       ["Name", t.name ?? "—"],
       ["Symbol", t.symbol ?? "—"],
@@ -104,7 +104,7 @@ export async function collectionPage(address: string): Promise<HTMLElement> {
     { class: "collection" },
     h("h1", {}, `${t.name ?? "Collection"}${t.symbol ? ` (${t.symbol})` : ""}`),
     facts([
-      ["Address", addrLink(t.address)],
+      ["Address", h("a", { href: `#/address/${t.address}`, class: "mono wrap" }, t.address)],
       ["Standard", t.standard === "erc1155" ? "ERC-1155" : t.standard === "erc721" ? "ERC-721" : "ERC-20"],
       ["Items", supply ?? "—"],
       ["Owners", String(t.holders)],
