@@ -16,7 +16,8 @@ export const ExplorerConfigSchema = Type.Object(
     pgSchema: Type.String({ default: "azora_explorer", description: "PostgreSQL schema holding the tables" }),
     ipfsGateway: Type.Optional(
       Type.String({
-        pattern: "^https?://[^/?#]+/?$",
+        // an origin only: it goes into the CSP's img-src, so no spaces, semicolons or paths
+        pattern: "^https?://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?/?$",
         description:
           "an IPFS gateway origin (e.g. Azora storage's, http://127.0.0.1:8080) for NFT metadata and images; " +
           "unset: NFTs show their token URI without an image",

@@ -162,7 +162,7 @@ export function registerTokenRoutes(
         summary: "Per-block series for charts, oldest first: transactions, gas used, interval and indexer lag",
         description:
           "Finality on Azora is the commit: a block is final when the node announces it. The node exposes no commit " +
-          "round or commit time, so `intervalS` (timestamp difference to the parent) and `lagMs` (when this explorer " +
+          "round or commit time, so `intervalS` (timestamp difference to the parent, null after genesis) and `lagMs` (when this explorer " +
           "stored the block minus its timestamp; null for blocks indexed before it started) are what is shown.",
         tags: ["blocks"],
         querystring: Type.Object({ limit: Type.Integer({ minimum: 2, maximum: 500, default: 100 }) }),
@@ -194,7 +194,8 @@ export function registerTokenRoutes(
           txCount: b.txCount,
           gasUsed: b.gasUsed,
           gasLimit: b.gasLimit,
-          intervalS: parent === undefined ? null : b.timestamp - parent.timestamp,
+          // Genesis carries a configured timestamp, not a production time: no interval after it.
+          intervalS: parent === undefined || parent.number === 0 ? null : b.timestamp - parent.timestamp,
           lagMs: at === undefined ? null : Math.max(0, at - b.timestamp * 1000),
         };
       });

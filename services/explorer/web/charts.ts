@@ -45,9 +45,7 @@ export function chart(s: Series): HTMLElement {
   const mean = known.length === 0 ? 0 : known.reduce((a, b) => a + b, 0) / known.length;
   const last = known.at(-1);
   const summary =
-    known.length === 0
-      ? "no data yet"
-      : `latest ${s.fmt(last ?? 0)} ${s.unit}, mean ${s.fmt(mean)}, max ${s.fmt(max)} over ${s.values.length} blocks`;
+    known.length === 0 ? "no data yet" : `latest ${s.fmt(last ?? 0)} ${s.unit}, mean ${s.fmt(mean)}, max ${s.fmt(max)}`;
   const g = svg("svg", {
     viewBox: `0 0 ${W} ${H}`,
     preserveAspectRatio: "none",

@@ -75,11 +75,25 @@ function fnForm(
   return h("details", { class: "fn-box" }, h("summary", {}, h("code", {}, f.format("sighash"))), form);
 }
 
+/** A revert as text: the contract's own custom error decoded by its ABI when it matches, else the node's message. */
+function revertText(iface: Interface, e: { message: string; data: string | null } | null): string {
+  if (e === null) return "no result";
+  if (e.data !== null && e.data.length >= 10) {
+    try {
+      const err = iface.parseError(e.data);
+      if (err !== null) return `${err.name}(${err.args.map((a) => resultText(a)).join(", ")})`;
+    } catch {
+      // not one of this ABI's errors (Error(string) is already in the node's message)
+    }
+  }
+  return e.message;
+}
+
 function readForm(iface: Interface, address: string, f: FunctionFragment): HTMLElement {
   return fnForm(f, "read", async (args, _value, out) => {
     const r = await ethCall(address, iface.encodeFunctionData(f, args));
     if (r.error !== null || r.result === null) {
-      out.replaceChildren(h("span", { class: "badge fail" }, "Reverted"), " ", r.error?.message ?? "no result");
+      out.replaceChildren(h("span", { class: "badge fail" }, "Reverted"), " ", revertText(iface, r.error));
       return;
     }
     const decoded = iface.decodeFunctionResult(f, r.result);

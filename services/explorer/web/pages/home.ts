@@ -149,7 +149,7 @@ export function homePage(leave: (stop: () => void) => void): HTMLElement {
     "div",
     { class: "home" },
     h("h1", {}, "Azora chain"),
-    h("div", { class: "columns" }, blocksBox, txsBox),
     chartsBox,
+    h("div", { class: "columns" }, blocksBox, txsBox),
   );
 }
