@@ -258,6 +258,15 @@ describe("explorer web UI: tokens, collections, contracts, charts", () => {
     await scaled.locator("output", { hasText: "42" }).waitFor(WAIT);
   });
 
+  it("a native module's contract tab reads with its built-in ABI: LEARN balanceOf", async () => {
+    await open(`#/address/${LEARN}`);
+    await page.locator("#contract-read summary:has-text('balanceOf(address)')").click();
+    const form = page.locator('#contract-read form[data-fn="balanceOf"]');
+    await form.locator("input").fill(alice);
+    await form.locator("button").click();
+    await form.locator("output", { hasText: parseEther("12.5").toString() }).waitFor(WAIT);
+  });
+
   it("home draws the charts from the indexed blocks", async () => {
     await open("");
     for (const id of ["chart-tps", "chart-gas", "chart-interval", "chart-lag"])

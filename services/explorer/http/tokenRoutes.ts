@@ -1,5 +1,6 @@
 /**
  * The REST routes behind the web UI's token, collection, contract and chart views:
+ * - `GET /v1/contracts/:address/abi`: the ABI the contract tab uses (verified, else a native module's).
  * - `POST /v1/call`: a narrow read-only `eth_call` proxy (the page's CSP lets it talk only to this server), so the
  *   contract tab can read view functions. Only `{to, data}` at `latest`; no value, sender or state overrides.
  * - `GET /v1/nfts/:token/:tokenId`: the token's metadata, resolved and sanitised by `nftMetadata.ts`.
@@ -7,7 +8,9 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { IAzoraCollectionAbi } from "../../../contracts/artifacts/IAzoraCollection.js";
 import { type RPCClient, RPCError } from "../../runtime/chain/rpcClient.js";
+import { isNativeCollection, NATIVE_MODULES } from "../decode.js";
 import { ExplorerError, ExplorerErrorCode } from "../errors.js";
 import { MetadataResolver } from "../nftMetadata.js";
 import type { ExplorerStore } from "../store.js";
@@ -84,6 +87,35 @@ export function registerTokenRoutes(
     async (req) => {
       const q = req.query as { limit: number; offset: number };
       return collectionItems(store.db, (req.params as { address: string }).address, q.limit, q.offset);
+    },
+  );
+
+  app.get(
+    "/v1/contracts/:address/abi",
+    {
+      schema: {
+        summary: "The ABI the contract tab uses: a verified contract's, else a native module's or native collection's",
+        tags: ["contracts"],
+        params: Type.Object({ address: Address }),
+        response: {
+          200: Type.Object({
+            source: Type.String({ enum: ["verified", "native"] }),
+            name: Type.String(),
+            abi: Type.Array(Type.Unknown()),
+          }),
+          404: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const address = (req.params as { address: string }).address.toLowerCase();
+      const v = await store.verification(address);
+      if (v !== null) return { source: "verified", name: v.contractName, abi: v.abi };
+      const native = NATIVE_MODULES.find((m) => m.address === address);
+      if (native !== undefined) return { source: "native", name: native.name, abi: [...native.abi] };
+      if (isNativeCollection(address))
+        return { source: "native", name: "NFT collection", abi: [...IAzoraCollectionAbi] };
+      throw new ExplorerError({ code: ExplorerErrorCode.NOT_FOUND, what: `an ABI for ${address}` });
     },
   );
 

@@ -87,10 +87,10 @@ export interface BlockStat {
   intervalS: number | null;
   lagMs: number | null;
 }
-/** `/v1/contracts/:address`: a verified contract (the fields the contract tab uses). */
-export interface VerifiedContract {
-  contractName: string;
-  match: string;
+/** `/v1/contracts/:address/abi`: a verified contract's ABI, else a native module's. */
+export interface ContractAbi {
+  source: "verified" | "native";
+  name: string;
   abi: unknown[];
 }
 export interface CallAnswer {

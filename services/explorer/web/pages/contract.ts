@@ -1,11 +1,11 @@
 /**
- * The contract tab of a verified contract's address page: every view/pure function as a form read through the
+ * The contract tab of a verified contract's (or a native module's, whose ABI is known) address page: every view/pure function as a form read through the
  * explorer's read-only `eth_call` proxy (`POST /v1/call`), and every other function sent through the injected
  * wallet (EIP-1193 `window.ethereum`: `eth_requestAccounts`, then `eth_sendTransaction`), its hash linked.
  */
 import type { FunctionFragment, Interface } from "ethers";
 import { ArgError, functionsOf, parseArg, resultText } from "../abiForm.js";
-import { api, ethCall, NotFound, type VerifiedContract } from "../api.js";
+import { api, type ContractAbi, ethCall, NotFound } from "../api.js";
 import { h } from "../dom.js";
 import { txLink } from "../links.js";
 
@@ -116,9 +116,9 @@ function readForm(iface: Interface, address: string, f: FunctionFragment): HTMLE
 }
 
 export async function contractTab(address: string): Promise<HTMLElement | null> {
-  let v: VerifiedContract;
+  let v: ContractAbi;
   try {
-    v = await api<VerifiedContract>(`/v1/contracts/${address}`);
+    v = await api<ContractAbi>(`/v1/contracts/${address}/abi`);
   } catch (e) {
     if (e instanceof NotFound) return null;
     throw e;
@@ -155,7 +155,12 @@ export async function contractTab(address: string): Promise<HTMLElement | null> 
   return h(
     "section",
     { id: "contract", "aria-labelledby": "contract-h" },
-    h("h2", { id: "contract-h" }, `Contract: ${v.contractName}`),
+    h("h2", { id: "contract-h" }, `Contract: ${v.name}`),
+    h(
+      "p",
+      { class: "muted" },
+      v.source === "verified" ? "ABI from the verified source." : "A native module: its ABI is built into the chain.",
+    ),
     h("h3", {}, `Read (${reads.length})`),
     reads.length === 0
       ? h("p", { class: "muted" }, "No view functions")
