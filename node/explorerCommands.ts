@@ -27,6 +27,7 @@ interface ExplorerFlags {
   index?: boolean;
   fromBlock?: number;
   batchBlocks?: number;
+  ipfsGateway?: string;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
 }
@@ -45,6 +46,7 @@ export function registerExplorerCommands(program: Command): void {
     .option("--no-index", "serve what is stored without following the chain")
     .option("--from-block <n>", "first block on an empty database (default 0)", int("--from-block"))
     .option("--batch-blocks <n>", "blocks fetched and stored per transaction (default 50)", int("--batch-blocks"))
+    .option("--ipfs-gateway <url>", "IPFS gateway origin for NFT metadata and images (default: none, no images)")
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(
       new Option("--log-format <format>", "json or pretty (default: pretty on a terminal)").choices(["json", "pretty"]),
@@ -56,6 +58,7 @@ export function registerExplorerCommands(program: Command): void {
         ws: f.ws,
         db: f.db,
         pgSchema: f.pgSchema,
+        ipfsGateway: f.ipfsGateway,
         http: { host: f.host, port: f.port },
         indexer: {
           enabled: f.index === false ? false : undefined,

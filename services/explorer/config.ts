@@ -14,6 +14,15 @@ export const ExplorerConfigSchema = Type.Object(
       description: "a SQLite file, or a postgres:// URL",
     }),
     pgSchema: Type.String({ default: "azora_explorer", description: "PostgreSQL schema holding the tables" }),
+    ipfsGateway: Type.Optional(
+      Type.String({
+        // an origin only: it goes into the CSP's img-src, so no spaces, semicolons or paths
+        pattern: "^https?://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?/?$",
+        description:
+          "an IPFS gateway origin (e.g. Azora storage's, http://127.0.0.1:8080) for NFT metadata and images; " +
+          "unset: NFTs show their token URI without an image",
+      }),
+    ),
     http: Type.Object(
       {
         host: Type.String({ default: "127.0.0.1" }),

@@ -17,6 +17,7 @@ import { installErrorHandler } from "./http/errors.js";
 import { registerEtherscanRoutes } from "./http/etherscan.js";
 import { registerLive } from "./http/live.js";
 import { registerRoutes } from "./http/routes.js";
+import { registerTokenRoutes } from "./http/tokenRoutes.js";
 import { Indexer } from "./indexer.js";
 import { createExplorerMetrics } from "./metrics.js";
 import { ExplorerStore } from "./store.js";
@@ -116,7 +117,8 @@ export async function startExplorer(
   const publishHeight = registerLive(app, () => store.cursor());
   registerEtherscanRoutes(app, { store, verifier });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  registerUI(app);
+  const tokenRoutes = registerTokenRoutes(app, { store, rpc, ipfsGateway: cfg.ipfsGateway });
+  registerUI(app, undefined, cfg.ipfsGateway);
 
   if (cfg.indexer.enabled) {
     indexer = new Indexer({
@@ -131,6 +133,7 @@ export async function startExplorer(
       pollMs: cfg.indexer.pollMs,
     });
     indexer.onIndexed(publishHeight);
+    indexer.onIndexed(tokenRoutes.indexed);
     await indexer.start();
   }
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });

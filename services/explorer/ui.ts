@@ -22,16 +22,19 @@ export function findAssetsDir(): string | null {
   return null;
 }
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/** The page's policy; NFT images may also come from the configured IPFS gateway's origin (and only from there). */
+export function contentSecurityPolicy(ipfsGateway?: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data:${ipfsGateway === undefined ? "" : ` ${new URL(ipfsGateway).origin}`}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 const SHELL = `<!doctype html>
 <html lang="en">
@@ -58,7 +61,12 @@ const SHELL = `<!doctype html>
 </html>
 `;
 
-export function registerUI(app: FastifyInstance, assetsDir: string | null = findAssetsDir()): void {
+export function registerUI(
+  app: FastifyInstance,
+  assetsDir: string | null = findAssetsDir(),
+  ipfsGateway?: string,
+): void {
+  const csp = contentSecurityPolicy(ipfsGateway);
   const files = new Map<string, Buffer>();
   if (assetsDir !== null) for (const name of Object.keys(ASSETS)) files.set(name, readFileSync(`${assetsDir}${name}`));
 
@@ -66,7 +74,7 @@ export function registerUI(app: FastifyInstance, assetsDir: string | null = find
     if (files.size === 0) {
       return reply.code(503).type("text/plain; charset=utf-8").send("web UI not built: run `npm run build`\n");
     }
-    return reply.type("text/html; charset=utf-8").header("content-security-policy", CSP).send(SHELL);
+    return reply.type("text/html; charset=utf-8").header("content-security-policy", csp).send(SHELL);
   });
   app.get("/assets/:file", { schema: { hide: true } }, async (req, reply) => {
     const { file } = req.params as { file: string };

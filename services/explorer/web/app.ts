@@ -8,6 +8,7 @@ import { classify } from "./format.js";
 import { addressPage } from "./pages/address.js";
 import { blockPage } from "./pages/block.js";
 import { homePage } from "./pages/home.js";
+import { collectionPage, tokenPage } from "./pages/token.js";
 import { txPage } from "./pages/tx.js";
 
 /** A page: its route argument (may be "") and where to register what stops when the route changes. */
@@ -35,6 +36,8 @@ const routes: Record<string, { needsArg: boolean; page: Page }> = {
   block: { needsArg: true, page: (arg) => blockPage(arg) },
   tx: { needsArg: true, page: (arg) => txPage(arg) },
   address: { needsArg: true, page: (arg) => addressPage(arg) },
+  token: { needsArg: true, page: (arg) => tokenPage(arg) },
+  collection: { needsArg: true, page: (arg) => collectionPage(arg) },
 };
 
 async function render(): Promise<void> {

@@ -38,3 +38,7 @@ export function amountOf(t: { amount: string; tokenId: string | null; standard: 
   const units = formatUnits(t.amount, info?.decimals ?? 0);
   return t.standard === "erc1155" ? `${units} × #${t.tokenId}` : `${units}${info?.symbol ? ` ${info.symbol}` : ""}`;
 }
+
+/** A token's page: `#/token/…` for ERC-20 (and LEARN, WAZR), `#/collection/…` for ERC-721/1155 collections. */
+export const tokenHref = (address: string, standard: string | undefined) =>
+  `#/${standard === "erc20" || standard === undefined ? "token" : "collection"}/${address}`;

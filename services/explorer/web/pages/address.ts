@@ -2,12 +2,15 @@
 import { type AddressDetail, api, type Tx } from "../api.js";
 import { type Child, facts, h, table } from "../dom.js";
 import { azr, formatUnits, short } from "../format.js";
-import { addrLink, blockLink, statusBadge, txLink } from "../links.js";
+import { addrLink, blockLink, statusBadge, tokenHref, txLink } from "../links.js";
+import { nftView } from "../nft.js";
+import { contractTab } from "./contract.js";
 
 export async function addressPage(address: string): Promise<HTMLElement> {
-  const [a, txs] = await Promise.all([
+  const [a, txs, contract] = await Promise.all([
     api<AddressDetail>(`/v1/addresses/${address}`),
     api<Tx[]>(`/v1/addresses/${address}/txs?limit=25`),
+    contractTab(address),
   ]);
   const kind = a.nativeModule ? `Native module: ${a.nativeModule}` : a.isContract ? "Contract" : "Account";
   return h(
@@ -19,7 +22,14 @@ export async function addressPage(address: string): Promise<HTMLElement> {
       ["Balance", azr(a.balance)],
       ["Transactions", String(a.txCount)],
       a.token
-        ? ["Token", `${a.token.name ?? "?"} (${a.token.symbol ?? "?"}), ${a.token.standard.toUpperCase()}`]
+        ? [
+            "Token",
+            h(
+              "a",
+              { href: tokenHref(a.address, a.token.standard) },
+              `${a.token.name ?? "?"} (${a.token.symbol ?? "?"}), ${a.token.standard.toUpperCase()}`,
+            ),
+          ]
         : null,
       a.contract ? ["Created by", [addrLink(a.contract.creator), " in ", txLink(a.contract.txHash)]] : null,
       a.isContract && !a.nativeModule
@@ -35,16 +45,17 @@ export async function addressPage(address: string): Promise<HTMLElement> {
       "Tokens",
       ["Token", "Balance"],
       a.tokens.map((t) => [
-        h("a", { href: `#/address/${t.token}` }, t.tokenInfo?.name ?? short(t.token, 6)),
+        h("a", { href: tokenHref(t.token, t.tokenInfo?.standard) }, t.tokenInfo?.name ?? short(t.token, 6)),
         `${formatUnits(t.balance, t.tokenInfo?.decimals ?? 0)}${t.tokenInfo?.symbol ? ` ${t.tokenInfo.symbol}` : ""}`,
       ]),
       "No tokens",
     ),
     table(
       "NFTs",
-      ["Collection", "Token ID", "Amount"],
+      ["Item", "Collection", "Token ID", "Amount"],
       a.nfts.map((t) => [
-        h("a", { href: `#/address/${t.token}` }, t.tokenInfo?.name ?? short(t.token, 6)),
+        nftView(t.token, t.tokenId),
+        h("a", { href: tokenHref(t.token, t.tokenInfo?.standard ?? "erc721") }, t.tokenInfo?.name ?? short(t.token, 6)),
         `#${t.tokenId}`,
         t.balance,
       ]),
@@ -63,5 +74,6 @@ export async function addressPage(address: string): Promise<HTMLElement> {
       ]),
       "No transactions",
     ),
+    contract,
   );
 }

@@ -2,7 +2,7 @@
 import { api, type InternalCall, type Token, type TxDetail } from "../api.js";
 import { facts, h, table } from "../dom.js";
 import { azr, formatUnits, short } from "../format.js";
-import { addrLink, amountOf, blockLink, decodedView, statusBadge } from "../links.js";
+import { addrLink, amountOf, blockLink, decodedView, statusBadge, tokenHref } from "../links.js";
 
 /** The flat, depth-first call list as nested lists: each call under the last shallower one. */
 function callTree(calls: InternalCall[]): HTMLElement {
@@ -74,7 +74,7 @@ export async function txPage(hash: string): Promise<HTMLElement> {
       t.transfers.map((x) => {
         const info = tokens.get(x.token);
         return [
-          h("a", { href: `#/address/${x.token}` }, info?.symbol ?? short(x.token, 6)),
+          h("a", { href: tokenHref(x.token, x.standard) }, info?.symbol ?? short(x.token, 6)),
           addrLink(x.from),
           addrLink(x.to),
           amountOf(x, info),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { resolveExplorerConfig, wsOf } from "../../../../services/explorer/config.js";
+import { contentSecurityPolicy } from "../../../../services/explorer/ui.js";
 import { ConfigInvalidError } from "../../../../services/runtime/typedConfig.js";
 
 describe("explorer config", () => {
@@ -24,5 +25,19 @@ describe("explorer config", () => {
     expect(() => resolveExplorerConfig({ indexer: { batchBlocks: 0 } }, {})).toThrow(ConfigInvalidError);
     expect(() => resolveExplorerConfig({ indexer: { batchBlocks: 0 } }, {})).toThrow(/indexer\.batchBlocks/);
     expect(() => resolveExplorerConfig({ dbUrl: "x" }, {})).toThrow(ConfigInvalidError);
+  });
+
+  it("takes an IPFS gateway origin, which the web UI's CSP then allows for images and nothing else", () => {
+    expect(resolveExplorerConfig(undefined, {}).ipfsGateway).toBeUndefined();
+    expect(resolveExplorerConfig({ ipfsGateway: "http://127.0.0.1:8080" }, {}).ipfsGateway).toBe(
+      "http://127.0.0.1:8080",
+    );
+    for (const bad of ["javascript:alert(1)", "http://127.0.0.1:8080/ipfs/x", "ftp://h", "http://a b"])
+      expect(() => resolveExplorerConfig({ ipfsGateway: bad }, {}), bad).toThrow(/ipfsGateway/);
+    expect(contentSecurityPolicy()).toContain("img-src 'self' data:;");
+    const csp = contentSecurityPolicy("http://127.0.0.1:8080/");
+    expect(csp).toContain("img-src 'self' data: http://127.0.0.1:8080;");
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).toContain("script-src 'self';");
   });
 });
