@@ -14,7 +14,21 @@ export interface FullTextHit {
   kind: "contract" | "token" | "proposal";
   ref: string;
   title: string;
-  snippet: string;
+  /** A cropped excerpt, split into runs; `match` marks the words the query matched. */
+  snippet: { text: string; match: boolean }[];
+}
+
+// Highlight marks that cannot occur in indexed text (control characters), so no source text is taken for markup.
+const PRE = "\u0002";
+const POST = "\u0003";
+
+/** `a \u0002b\u0003 c` → runs [a ][b: match][ c]. */
+export function snippetRuns(formatted: string): FullTextHit["snippet"] {
+  const out: FullTextHit["snippet"] = [];
+  for (const [i, part] of formatted.split(new RegExp(`[${PRE}${POST}]`)).entries()) {
+    if (part !== "") out.push({ text: part, match: i % 2 === 1 });
+  }
+  return out;
 }
 
 export interface FullTextIndex {
@@ -145,6 +159,9 @@ export function createFullTextIndex(opts: {
         q,
         limit,
         attributesToCrop: ["body"],
+        attributesToHighlight: ["body"],
+        highlightPreTag: PRE,
+        highlightPostTag: POST,
         cropLength: 24,
       });
       return r.hits.map((h) => {
@@ -153,7 +170,7 @@ export function createFullTextIndex(opts: {
           kind: h.kind as FullTextHit["kind"],
           ref: String(h.ref),
           title: String(h.title),
-          snippet: String(formatted.body ?? h.body ?? "").slice(0, 300),
+          snippet: snippetRuns(String(formatted.body ?? h.body ?? "").slice(0, 400)),
         };
       });
     },

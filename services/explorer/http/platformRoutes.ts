@@ -114,7 +114,9 @@ const FullTextHit = Type.Object({
   kind: Type.String({ enum: ["contract", "token", "proposal"] }),
   ref: Type.String({ description: "the address or proposal number the hit links to" }),
   title: Type.String(),
-  snippet: Type.String(),
+  snippet: Type.Array(Type.Object({ text: Type.String(), match: Type.Boolean() }), {
+    description: "a cropped excerpt in runs; match = words the query matched",
+  }),
 });
 
 /** Events that move a proposal, an escrow or a job (the market's module also logs worker and payment events). */

@@ -92,6 +92,13 @@ export interface SearchResult {
   tokens: Token[];
   validators: { operator: string; moniker: string }[];
   proposals: { id: number; status: string }[];
-  fullText: { kind: "contract" | "token" | "proposal"; ref: string; title: string; snippet: string }[] | null;
+  fullText:
+    | {
+        kind: "contract" | "token" | "proposal";
+        ref: string;
+        title: string;
+        snippet: { text: string; match: boolean }[];
+      }[]
+    | null;
   fullTextError: string | null;
 }

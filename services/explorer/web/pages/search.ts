@@ -40,7 +40,13 @@ export async function searchPage(arg: string): Promise<HTMLElement> {
                 h("a", { href: hitHref(hit.kind, hit.ref) }, hit.title),
                 " ",
                 h("span", { class: "badge" }, hit.kind),
-                hit.snippet === "" ? null : h("p", { class: "snippet" }, hit.snippet),
+                hit.snippet.length === 0
+                  ? null
+                  : h(
+                      "p",
+                      { class: "snippet" },
+                      hit.snippet.map((run) => (run.match ? h("mark", {}, run.text) : run.text)),
+                    ),
               ),
             ),
           ),
