@@ -11,7 +11,7 @@ import { resolveExplorerConfig } from "../../services/explorer/config.js";
 import { type ExplorerService, startExplorer } from "../../services/explorer/server.js";
 import { startInProcessNode, tempDir } from "../utils/devnode.js";
 import { PG_URL } from "./backends.js";
-import { makePlatformActivity, type PlatformActivity } from "./platformChain.js";
+import { MONIKER, makePlatformActivity, type PlatformActivity } from "./platformChain.js";
 
 const AZR = 10n ** 18n;
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
@@ -66,6 +66,7 @@ describe.each(backends)("platform API on $name", (backend) => {
       selfStake: (10n * AZR).toString(),
       delegated: (30n * AZR).toString(),
       tokens: (40n * AZR).toString(),
+      moniker: MONIKER,
       active: true,
       jailed: false,
       tombstoned: false,
@@ -76,7 +77,7 @@ describe.each(backends)("platform API on $name", (backend) => {
     const one = await get(`/v1/validators/${activity.validator}`);
     expect(one.status).toBe(200);
     const events = one.body.events as { event: string; args: Record<string, unknown> }[];
-    expect(events.map((e) => e.event)).toContain("Delegated");
+    expect(events.map((e) => e.event)).toEqual(["ValidatorEdited", "Delegated"]);
     expect(events.find((e) => e.event === "Delegated")?.args).toMatchObject({ amount: (30n * AZR).toString() });
     expect((await get("/v1/validators/0x0000000000000000000000000000000000000001")).status).toBe(404);
   });
@@ -150,6 +151,9 @@ describe.each(backends)("platform API on $name", (backend) => {
     expect((await get("/v1/search?q=ttk")).body.tokens).toEqual([expect.objectContaining({ address: activity.token })]);
     expect((await get(`/v1/search?q=${encodeURIComponent("%")}`)).body.tokens).toEqual([]);
     expect((await get(`/v1/search?q=${encodeURIComponent("t_k")}`)).body.tokens).toEqual([]);
+    expect((await get("/v1/search?q=aurora")).body.validators).toEqual([
+      { operator: activity.validator, moniker: MONIKER },
+    ]);
     const p = await get(`/v1/search?q=${encodeURIComponent(`proposal ${activity.proposalId}`)}`);
     expect(p.body).toMatchObject({
       proposals: [{ id: activity.proposalId, status: "VotingPeriod" }],

@@ -16,6 +16,8 @@ import { TestTokenAbi, TestTokenBytecode } from "../../contracts/artifacts/TestT
 import { DEV_KEYS } from "../utils/devnode.js";
 
 const AZR = 10n ** 18n;
+/** The genesis validator's moniker once `makePlatformActivity` named it. */
+export const MONIKER = "Aurora validator";
 const at = (n: number) => `0x${"0".repeat(36)}${n.toString(16).padStart(4, "0")}`;
 
 /** What `makePlatformActivity` put on chain, for the assertions. */
@@ -38,7 +40,7 @@ export interface PlatformActivity {
 
 /**
  * The platform modules in use on a dev node, from its genesis validator (dev account 0): an ERC-20 ("Test Token",
- * TTK); a delegation of 30 AZR to the validator and a proposal (raise the block gas limit) with its 10 AZR deposit,
+ * TTK); the validator named (MONIKER); a delegation of 30 AZR to the validator and a proposal (raise the block gas limit) with its 10 AZR deposit,
  * voted Yes by the validator and No by the delegator — a live tally of 10 Yes / 30 No, as the module's own test
  * shows (test/ledger/governance.test.ts); an escrow created, disputed and resolved by its arbiter; a job posted,
  * claimed, submitted and accepted (test/ledger/marketFixture.ts's defaults: 1 AZR, one worker, requester-accept).
@@ -58,6 +60,9 @@ export async function makePlatformActivity(url: string): Promise<PlatformActivit
   const token = await new ContractFactory(TestTokenAbi as never, TestTokenBytecode, validator).deploy(1_000_000n);
   await token.waitForDeployment();
 
+  const staking = module(0x0a06, IStakingAbi, validator);
+  const { commissionBps } = await staking.validator(validator.address);
+  await mined(staking.editValidator(commissionBps, MONIKER)); // same commission: only the moniker changes
   await mined(module(0x0a06, IStakingAbi, delegator).delegate(validator.address, { value: 30n * AZR }));
   const description = "ipfs://bafkrei-raise-gas: raise the block gas limit to seventy million for bigger batches";
   const gasLimitKey = encodeBytes32String("block.gasLimit");
