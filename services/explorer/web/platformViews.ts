@@ -4,6 +4,7 @@
  */
 import { type Child, h, table } from "./dom.js";
 import { formatUnits } from "./format.js";
+import type { Transition } from "./lifecycles.js";
 import { blockLink, txLink } from "./links.js";
 import type { ModuleEvent } from "./platformApi.js";
 
@@ -29,12 +30,6 @@ export function percent(part: string, whole: string): string {
   if (w === 0n) return "0 %";
   const hundredths = (BigInt(part) * 10_000n) / w;
   return `${(Number(hundredths) / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} %`;
-}
-
-/** One event of a module's history, and the state it moved the object to (null: no state change). */
-export interface Transition {
-  event: ModuleEvent;
-  to: string | null;
 }
 
 /**

@@ -4,21 +4,10 @@
  */
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
+import { ESCROW_STATES, escrowTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Escrow, ModuleEvent } from "../platformApi.js";
-import { stateMachine, type Transition, tokenAmount, when } from "../platformViews.js";
-
-const STATES = ["Active", "Disputed", "Released", "Refunded", "Resolved"];
-const MOVES: Record<string, string> = {
-  EscrowCreated: "Active",
-  EscrowDisputed: "Disputed",
-  EscrowReleased: "Released",
-  EscrowRefunded: "Refunded",
-  EscrowResolved: "Resolved",
-};
-
-export const escrowTransitions = (events: ModuleEvent[]): Transition[] =>
-  events.map((e) => ({ event: e, to: MOVES[e.event] ?? null }));
+import { stateMachine, tokenAmount, when } from "../platformViews.js";
 
 const escrowLink = (id: number) => h("a", { href: `#/escrow/${id}` }, `Escrow ${id}`);
 
@@ -59,7 +48,7 @@ export async function escrowPage(ref: string): Promise<HTMLElement> {
       ["Deadline", when(e.deadline)],
       ["Terms", h("code", { class: "mono wrap" }, e.terms)],
     ]),
-    stateMachine("escrow-states", STATES, e.status, escrowTransitions(events), (ev) =>
+    stateMachine("escrow-states", ESCROW_STATES, e.status, escrowTransitions(events), (ev) =>
       ev.event === "EscrowResolved"
         ? `${tokenAmount(String(ev.args.toPayee), e.token)} to the payee, ${tokenAmount(String(ev.args.toPayer), e.token)} to the payer`
         : typeof ev.args.amount === "string"

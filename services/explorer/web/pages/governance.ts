@@ -5,13 +5,12 @@
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
 import { azr } from "../format.js";
+import { PROPOSAL_STATES, proposalTransitions } from "../lifecycles.js";
 import { addrLink, blockLink, txLink } from "../links.js";
 import type { ModuleEvent, Params, Proposal } from "../platformApi.js";
-import { bps, percent, stateMachine, type Transition, when } from "../platformViews.js";
+import { bps, percent, stateMachine, when } from "../platformViews.js";
 
 const VOTE_OPTION = ["None", "Yes", "No", "NoWithVeto", "Abstain"];
-/** The lifecycle in order; a proposal ends in one of the last five. */
-const STATES = ["DepositPeriod", "VotingPeriod", "Passed", "Rejected", "Vetoed", "Executed", "Failed", "Expired"];
 
 const statusBadge = (s: string) =>
   h(
@@ -120,21 +119,7 @@ export async function proposalPage(ref: string): Promise<HTMLElement> {
     events: ModuleEvent[];
   }>(`/v1/proposals/${ref}`);
   const votes = events.filter((e) => e.event === "VoteCast");
-  const transitions: Transition[] = events
-    .filter((e) => e.event !== "VoteCast")
-    .map((e) => ({
-      event: e,
-      to:
-        e.event === "ProposalSubmitted"
-          ? "DepositPeriod"
-          : e.event === "VotingStarted"
-            ? "VotingPeriod"
-            : e.event === "ProposalExecuted"
-              ? "Executed"
-              : e.event === "ProposalFailed"
-                ? "Failed"
-                : null,
-    }));
+  const transitions = proposalTransitions(events.filter((e) => e.event !== "VoteCast"));
   return h(
     "article",
     {},
@@ -166,7 +151,7 @@ export async function proposalPage(ref: string): Promise<HTMLElement> {
       ]),
       "No votes yet",
     ),
-    stateMachine("lifecycle", STATES, p.status, transitions, (e) =>
+    stateMachine("lifecycle", PROPOSAL_STATES, p.status, transitions, (e) =>
       e.event === "DepositAdded"
         ? `${azr(String(e.args.amount))} by ${String(e.args.depositor)}`
         : e.event === "ProposalFailed"

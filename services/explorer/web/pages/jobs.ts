@@ -4,52 +4,10 @@
  */
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
+import { JOB_STATES, jobTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Job, ModuleEvent } from "../platformApi.js";
-import { stateMachine, type Transition, tokenAmount, when } from "../platformViews.js";
-
-const STATES = ["Open", "Claimed", "Submitted", "Challenged", "Finalized", "Refunded", "Cancelled"];
-
-/**
- * Which events move a job: claims fill slots (Claimed once every slot is), deliveries complete them (Submitted once
- * every slot delivered), a challenge opens a dispute, a resumed retrieval job is Submitted again; the rest settle it.
- */
-export function jobTransitions(job: Pick<Job, "redundancy">, events: ModuleEvent[]): Transition[] {
-  let claimed = 0;
-  let delivered = 0;
-  return events.map((e) => {
-    let to: string | null = null;
-    switch (e.event) {
-      case "JobPosted":
-        to = "Open";
-        break;
-      case "JobClaimed":
-        claimed++;
-        if (claimed === job.redundancy) to = "Claimed";
-        break;
-      case "ResultSubmitted":
-        delivered++;
-        if (delivered === job.redundancy) to = "Submitted";
-        break;
-      case "JobChallenged":
-        to = "Challenged";
-        break;
-      case "JobResumed":
-        to = "Submitted";
-        break;
-      case "JobFinalized":
-        to = "Finalized";
-        break;
-      case "JobRefunded":
-        to = "Refunded";
-        break;
-      case "JobCancelled":
-        to = "Cancelled";
-        break;
-    }
-    return { event: e, to };
-  });
-}
+import { stateMachine, tokenAmount, when } from "../platformViews.js";
 
 const jobLink = (id: number) => h("a", { href: `#/job/${id}` }, `Job ${id}`);
 
@@ -128,6 +86,6 @@ export async function jobPage(ref: string): Promise<HTMLElement> {
         s.resultURI === "" ? "—" : h("code", { class: "mono wrap" }, s.resultURI),
       ]),
     ),
-    stateMachine("job-states", STATES, j.status, jobTransitions(j, events), describe),
+    stateMachine("job-states", JOB_STATES, j.status, jobTransitions(j.redundancy, events), describe),
   );
 }
