@@ -9,13 +9,21 @@ import { IEscrowAbi } from "../../contracts/artifacts/IEscrow.js";
 import { IGovernanceAbi } from "../../contracts/artifacts/IGovernance.js";
 import { IJobMarketAbi } from "../../contracts/artifacts/IJobMarket.js";
 import { IStakingAbi } from "../../contracts/artifacts/IStaking.js";
-import type { RPCClient } from "../runtime/chain/rpcClient.js";
+import { type RPCClient, RPCError } from "../runtime/chain/rpcClient.js";
+import { ExplorerError, ExplorerErrorCode } from "./errors.js";
 
 const moduleAddress = (n: number) => `0x${"0".repeat(36)}${n.toString(16).padStart(4, "0")}`;
 export const ESCROW = moduleAddress(0x0a04);
 export const JOB_MARKET = moduleAddress(0x0a05);
 export const STAKING = moduleAddress(0x0a06);
 export const GOVERNANCE = moduleAddress(0x0a07);
+
+const MODULE_NAMES: Record<string, string> = {
+  [ESCROW]: "escrow",
+  [JOB_MARKET]: "job market",
+  [STAKING]: "staking",
+  [GOVERNANCE]: "governance",
+};
 
 const staking = new Interface(IStakingAbi as never);
 const governance = new Interface(IGovernanceAbi as never);
@@ -175,7 +183,26 @@ export class PlatformReader {
       p.catch(() => this.cache.delete(key));
       this.cache.set(key, p);
     }
-    const r = iface.decodeFunctionResult(fn, (await p) as string);
+    let out: string;
+    try {
+      out = (await p) as string;
+    } catch (e) {
+      // A revert is the module's answer (not configured, not found): typed, with its custom error's name.
+      if (!(e instanceof RPCError) || e.rpcCode !== 3) throw e;
+      let error = e.message;
+      try {
+        error = iface.parseError(e.data ?? "0x")?.name ?? error;
+      } catch {
+        // not one of the module's errors: keep the node's message
+      }
+      throw new ExplorerError({
+        code: ExplorerErrorCode.MODULE_REVERTED,
+        module: MODULE_NAMES[to] ?? to,
+        call: fn,
+        error,
+      });
+    }
+    const r = iface.decodeFunctionResult(fn, out);
     const outputs = iface.getFunction(fn)?.outputs ?? [];
     return Object.fromEntries(outputs.map((o, i) => [o.name === "" ? String(i) : o.name, plain(o, r[i])]));
   }
@@ -198,7 +225,12 @@ export class PlatformReader {
     try {
       r = await this.view(staking, STAKING, "validator", [operator]);
     } catch (e) {
-      if (/revert|ValidatorNotFound/i.test(String((e as Error).message))) return null;
+      if (
+        e instanceof ExplorerError &&
+        e.type.code === ExplorerErrorCode.MODULE_REVERTED &&
+        e.type.error === "ValidatorNotFound"
+      )
+        return null;
       throw e;
     }
     const v = r[0] as Record<string, string | boolean>;

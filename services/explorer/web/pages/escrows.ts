@@ -7,7 +7,8 @@ import { facts, h, table } from "../dom.js";
 import { ESCROW_STATES, escrowTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Escrow, ModuleEvent } from "../platformApi.js";
-import { stateMachine, tokenAmount, when } from "../platformViews.js";
+import { when } from "../platformFormat.js";
+import { stateMachine, tokenAmount } from "../platformViews.js";
 
 const escrowLink = (id: number) => h("a", { href: `#/escrow/${id}` }, `Escrow ${id}`);
 

@@ -8,7 +8,8 @@ import { azr } from "../format.js";
 import { PROPOSAL_STATES, proposalTransitions } from "../lifecycles.js";
 import { addrLink, blockLink, txLink } from "../links.js";
 import type { ModuleEvent, Params, Proposal } from "../platformApi.js";
-import { bps, percent, stateMachine, when } from "../platformViews.js";
+import { bps, percent, when } from "../platformFormat.js";
+import { stateMachine } from "../platformViews.js";
 
 const VOTE_OPTION = ["None", "Yes", "No", "NoWithVeto", "Abstain"];
 

@@ -7,7 +7,8 @@ import { facts, h, table } from "../dom.js";
 import { JOB_STATES, jobTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Job, ModuleEvent } from "../platformApi.js";
-import { stateMachine, tokenAmount, when } from "../platformViews.js";
+import { when } from "../platformFormat.js";
+import { stateMachine, tokenAmount } from "../platformViews.js";
 
 const jobLink = (id: number) => h("a", { href: `#/job/${id}` }, `Job ${id}`);
 

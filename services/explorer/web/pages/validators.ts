@@ -8,7 +8,7 @@ import { type Child, facts, h, table } from "../dom.js";
 import { azr } from "../format.js";
 import { addrLink, blockLink, txLink } from "../links.js";
 import type { ModuleEvent, Params, Validator } from "../platformApi.js";
-import { bps, when } from "../platformViews.js";
+import { bps, when } from "../platformFormat.js";
 
 /** Signed share of the downtime window: (window − missed) / window. */
 function uptime(v: Validator, params: Params): string {

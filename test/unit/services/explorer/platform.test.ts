@@ -6,7 +6,7 @@ import {
   proposalTransitions,
 } from "../../../../services/explorer/web/lifecycles.js";
 import type { ModuleEvent } from "../../../../services/explorer/web/platformApi.js";
-import { percent } from "../../../../services/explorer/web/platformViews.js";
+import { percent } from "../../../../services/explorer/web/platformFormat.js";
 
 const ev = (event: string, n = 0): ModuleEvent => ({
   txHash: `0x${String(n).padStart(64, "0")}`,
