@@ -8,20 +8,68 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import solc from "solc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nullLogger } from "../../runtime/lib/logger.js";
 import { resolveExplorerConfig } from "../../services/explorer/config.js";
 import { type ExplorerService, startExplorer } from "../../services/explorer/server.js";
 import { findAssetsDir } from "../../services/explorer/ui.js";
 import { resolveSearchConfig, type SearchService, startSearchService } from "../../services/search/service.js";
-import { REPO_ROOT, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { DEV_KEYS, REPO_ROOT, startInProcessNode, tempDir } from "../utils/devnode.js";
 import { MONIKER, makePlatformActivity, type PlatformActivity } from "./platformChain.js";
 
 const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const WAIT = { timeout: 60_000 };
 const SEARCH_KEY = "explorer-test-key";
+/** A contract to verify: full text finds it by a word of its source. */
+const LIGHTHOUSE = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// Keeps ships off the reef: a lamp anyone can switch.
+contract Lighthouse {
+    bool public lit;
+
+    function toggle() external {
+        lit = !lit;
+    }
+}
+`;
+const LIGHTHOUSE_INPUT = {
+  language: "Solidity",
+  sources: { "contracts/Lighthouse.sol": { content: LIGHTHOUSE } },
+  settings: { optimizer: { enabled: false, runs: 200 }, evmVersion: "prague" },
+};
+
+/** Compiles and deploys the Lighthouse; returns its address once the explorer has indexed its creation. */
+async function deployLighthouse(): Promise<string> {
+  const out = JSON.parse(
+    solc.compile(
+      JSON.stringify({
+        ...LIGHTHOUSE_INPUT,
+        settings: { ...LIGHTHOUSE_INPUT.settings, outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+      }),
+    ),
+  );
+  const c = out.contracts["contracts/Lighthouse.sol"].Lighthouse;
+  const provider = new JsonRpcProvider(node.url, undefined, {
+    cacheTimeout: -1,
+    batchMaxCount: 1,
+    staticNetwork: true,
+  });
+  const deployed = await new ContractFactory(
+    c.abi,
+    `0x${c.evm.bytecode.object}`,
+    new Wallet(DEV_KEYS[7], provider),
+  ).deploy();
+  await deployed.waitForDeployment();
+  const receipt = await deployed.deploymentTransaction()?.wait();
+  provider.destroy();
+  await svc.indexer?.waitFor(receipt?.blockNumber ?? 0);
+  return (await deployed.getAddress()).toLowerCase();
+}
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 let node: Node;
@@ -135,23 +183,40 @@ describe("explorer platform pages", () => {
     expect(await text(".facts")).toContain("2 AZR");
   });
 
-  it("search finds a token by name, and a proposal's description through Azora Search", async () => {
+  it("search finds a token by name; Azora Search a verified contract's source, a proposal's description, a token", async () => {
     await open("#/");
     await searchFor("Test Token");
     expect(await page.locator(`table a[href="#/address/${activity.token}"]`).textContent(WAIT)).toBe("Test Token");
 
-    // The explorer pushes proposals to Azora Search after each indexed batch and on its timer.
-    await expect
-      .poll(
-        async () => {
-          const r = (await (await fetch(`${svc.url}/v1/search?q=seventy%20million`)).json()) as {
-            fullText: { kind: string }[] | null;
-          };
-          return r.fullText?.map((h) => h.kind) ?? [];
-        },
-        { timeout: 60_000, interval: 250 },
-      )
-      .toContain("proposal");
+    // A verified contract, found by a word of its source.
+    const lighthouse = await deployLighthouse();
+    const verified = await fetch(`${svc.url}/v1/contracts/${lighthouse}/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        contractName: "Lighthouse",
+        compilerVersion: `v${solc.version().replace(/\.Emscripten.*$/, "")}`,
+        input: LIGHTHOUSE_INPUT,
+      }),
+    });
+    expect(verified.status).toBe(200);
+
+    // The explorer pushes to Azora Search after each indexed batch and on its timer (verifications come between).
+    const fullTextKinds = async (q: string) => {
+      const r = (await (await fetch(`${svc.url}/v1/search?q=${encodeURIComponent(q)}`)).json()) as {
+        fullText: { kind: string }[] | null;
+      };
+      return r.fullText?.map((h) => h.kind) ?? [];
+    };
+    await expect.poll(() => fullTextKinds("seventy million"), { timeout: 60_000, interval: 250 }).toContain("proposal");
+    await expect.poll(() => fullTextKinds("reef"), { timeout: 60_000, interval: 250 }).toContain("contract");
+    await expect.poll(() => fullTextKinds("test token"), { timeout: 60_000, interval: 250 }).toContain("token");
+    await searchFor("reef");
+    expect(await page.locator('#full-text li[data-kind="contract"] a').getAttribute("href", WAIT)).toBe(
+      `#/address/${lighthouse}`,
+    );
+    expect(await page.locator('#full-text li[data-kind="contract"] mark').allTextContents()).toEqual(["reef"]);
+
     await searchFor("seventy million");
     const hit = page.locator('#full-text li[data-kind="proposal"] a');
     expect(await hit.getAttribute("href", WAIT)).toBe(`#/proposal/${activity.proposalId}`);
