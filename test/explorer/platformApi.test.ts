@@ -109,8 +109,33 @@ describe.each(backends)("platform API on $name", (backend) => {
     expect(Number((body.params as Record<string, string>).quorumBps)).toBeGreaterThan(0);
     expect(BigInt(body.bonded as string)).toBeGreaterThan(0n);
     const list = await get("/v1/proposals?limit=5");
-    expect((list.body.proposals as { id: number }[]).map((p) => p.id)).toContain(activity.proposalId);
+    expect((list.body.proposals as { id: number }[]).map((p) => p.id)).toEqual([
+      activity.proposalId,
+      activity.executedId,
+    ]);
     expect((await get("/v1/proposals/999")).status).toBe(404);
+  });
+
+  it("shows an executed proposal: passed by the validator's vote (with its delegator's stake), timelock, execution", async () => {
+    const { body } = await get(`/v1/proposals/${activity.executedId}`);
+    const p = body.proposal as {
+      status: string;
+      tally: Record<string, string>;
+      votingEnd: number;
+      executableAt: number;
+    };
+    expect(p.status).toBe("Executed");
+    expect(p.tally.yes).toBe((40n * AZR).toString());
+    expect(p.executableAt).toBeGreaterThan(p.votingEnd);
+    const events = body.events as { event: string; txHash: string }[];
+    expect(events.map((e) => e.event)).toEqual([
+      "ProposalSubmitted",
+      "DepositAdded",
+      "VotingStarted",
+      "VoteCast",
+      "ProposalExecuted",
+    ]);
+    expect(events[4].txHash).toBe(activity.executeTx);
   });
 
   it("draws an escrow's and a job's transitions from the indexed events, with their transactions", async () => {

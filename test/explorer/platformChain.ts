@@ -25,6 +25,10 @@ export interface PlatformActivity {
   validator: string;
   delegator: string;
   token: string;
+  /** A proposal passed and executed (Yes 40 AZR), and the execution's transaction. */
+  executedId: number;
+  executeTx: string;
+  /** A proposal still voting, Yes 10 / No 30 AZR. */
   proposalId: number;
   /** The proposal's description (what full-text search finds). */
   description: string;
@@ -40,8 +44,9 @@ export interface PlatformActivity {
 
 /**
  * The platform modules in use on a dev node, from its genesis validator (dev account 0): an ERC-20 ("Test Token",
- * TTK); the validator named (MONIKER); a delegation of 30 AZR to the validator and a proposal (raise the block gas limit) with its 10 AZR deposit,
- * voted Yes by the validator and No by the delegator — a live tally of 10 Yes / 30 No, as the module's own test
+ * TTK); the validator named (MONIKER); a delegation of 30 AZR to the validator; a proposal passed by the validator's
+ * vote and executed after its voting period and timelock; a proposal (raise the block gas limit) with its 10 AZR
+ * deposit, voted Yes by the validator and No by the delegator — a live tally of 10 Yes / 30 No, as the module's own test
  * shows (test/ledger/governance.test.ts); an escrow created, disputed and resolved by its arbiter; a job posted,
  * claimed, submitted and accepted (test/ledger/marketFixture.ts's defaults: 1 AZR, one worker, requester-accept).
  */
@@ -64,14 +69,25 @@ export async function makePlatformActivity(url: string): Promise<PlatformActivit
   const { commissionBps } = await staking.validator(validator.address);
   await mined(staking.editValidator(commissionBps, MONIKER)); // same commission: only the moniker changes
   await mined(module(0x0a06, IStakingAbi, delegator).delegate(validator.address, { value: 30n * AZR }));
-  const description = "ipfs://bafkrei-raise-gas: raise the block gas limit to seventy million for bigger batches";
+  const gov = module(0x0a07, IGovernanceAbi, validator);
   const gasLimitKey = encodeBytes32String("block.gasLimit");
-  await mined(
-    module(0x0a07, IGovernanceAbi, validator).propose([[0, gasLimitKey, 70_000_000n, ZeroAddress, ""]], description, {
-      value: 10n * AZR,
-    }),
-  );
-  const proposalId = Number(await module(0x0a07, IGovernanceAbi, validator).proposalCount());
+  const propose = async (gasLimit: bigint, text: string) => {
+    await mined(gov.propose([[0, gasLimitKey, gasLimit, ZeroAddress, ""]], text, { value: 10n * AZR }));
+    return Number(await gov.proposalCount());
+  };
+  // First a proposal that passes and is executed: the validator's Yes carries its delegator's 30 AZR. The dev
+  // node's clock is moved past the voting period, then past the timelock (evm_increaseTime, as the CLI test does).
+  const executedId = await propose(65_000_000n, "ipfs://bafkrei-sixty-five: block gas limit 65M");
+  await mined(gov.vote(executedId, 1));
+  const { votingPeriod, timelock } = await gov.params();
+  await provider.send("evm_increaseTime", [Number(votingPeriod) + 1]);
+  await provider.send("evm_mine", []);
+  await provider.send("evm_increaseTime", [Number(timelock) + 1]);
+  await provider.send("evm_mine", []);
+  const executeTx = await mined(module(0x0a07, IGovernanceAbi, dev[8]).execute(executedId));
+
+  const description = "ipfs://bafkrei-raise-gas: raise the block gas limit to seventy million for bigger batches";
+  const proposalId = await propose(70_000_000n, description);
   const voteTxs = [
     await mined(module(0x0a07, IGovernanceAbi, validator).vote(proposalId, 1)),
     await mined(module(0x0a07, IGovernanceAbi, delegator).vote(proposalId, 2)),
@@ -119,6 +135,8 @@ export async function makePlatformActivity(url: string): Promise<PlatformActivit
     validator: validator.address.toLowerCase(),
     delegator: delegator.address.toLowerCase(),
     token: (await token.getAddress()).toLowerCase(),
+    executedId,
+    executeTx,
     proposalId,
     description,
     voteTxs,

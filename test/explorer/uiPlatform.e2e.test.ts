@@ -145,9 +145,14 @@ describe("explorer platform pages", () => {
     expect(await page.locator('#lifecycle [aria-current="step"]').getAttribute("data-state")).toBe("VotingPeriod");
     await page.screenshot({ path: join(SCREENSHOTS, "explorer-governance.png"), fullPage: true });
 
+    // From the list to the executed one: Executed is the current step, its execution a transition with its tx.
     await open("#/governance");
-    await page.locator(`a[href="#/proposal/${activity.proposalId}"]`).click();
-    await shown(`#/proposal/${activity.proposalId}`);
+    await page.locator(`a[href="#/proposal/${activity.executedId}"]`).click();
+    await shown(`#/proposal/${activity.executedId}`);
+    expect(await page.locator('#lifecycle [aria-current="step"]').getAttribute("data-state")).toBe("Executed");
+    expect(await page.locator('#lifecycle li[data-state="VotingPeriod"]').getAttribute("class")).toContain("visited");
+    expect(await text(`#lifecycle tr:has(a[href="#/tx/${activity.executeTx}"])`)).toContain("ProposalExecuted");
+    expect(await text(".facts")).toMatch(/Executable from \(timelock\)\s*20[0-9]{2}-/);
   });
 
   it("the validators page shows stake, power, commission, uptime and status; a validator its staking history", async () => {
