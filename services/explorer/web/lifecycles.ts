@@ -10,18 +10,27 @@ export interface Transition {
   to: string | null;
 }
 
-export const PROPOSAL_STATES = [
-  "DepositPeriod",
-  "VotingPeriod",
-  "Passed",
-  "Rejected",
-  "Vetoed",
-  "Executed",
-  "Failed",
-  "Expired",
-] as const;
-export const ESCROW_STATES = ["Active", "Disputed", "Released", "Refunded", "Resolved"] as const;
-export const JOB_STATES = ["Open", "Claimed", "Submitted", "Challenged", "Finalized", "Refunded", "Cancelled"] as const;
+/**
+ * Each lifecycle as stages: an object moves from a stage to a later one; the states of a stage are alternatives
+ * (a proposal's voting ends Passed, Rejected or Vetoed — or it Expired without its deposit).
+ */
+export type Stages = readonly (readonly string[])[];
+
+export const PROPOSAL_STAGES: Stages = [
+  ["DepositPeriod"],
+  ["VotingPeriod"],
+  ["Passed", "Rejected", "Vetoed", "Expired"],
+  ["Executed", "Failed"],
+];
+/** Active can settle at once (release, refund) or after a dispute (release, refund, the arbiter's split). */
+export const ESCROW_STAGES: Stages = [["Active"], ["Disputed"], ["Released", "Refunded", "Resolved"]];
+export const JOB_STAGES: Stages = [
+  ["Open"],
+  ["Claimed"],
+  ["Submitted"],
+  ["Challenged"],
+  ["Finalized", "Refunded", "Cancelled"],
+];
 
 const PROPOSAL_MOVES: Record<string, string> = {
   ProposalSubmitted: "DepositPeriod",

@@ -1,10 +1,10 @@
 /**
- * Views the platform pages share: a state machine drawn with the current state marked and the transitions that
+ * Views the platform pages share: a state machine drawn stage by stage (alternatives stacked) with the current state marked and the transitions that
  * happened (with their transactions), times, percentages and amounts in a module's token.
  */
 import { type Child, h, table } from "./dom.js";
 import { formatUnits } from "./format.js";
-import type { Transition } from "./lifecycles.js";
+import type { Stages, Transition } from "./lifecycles.js";
 import { blockLink, txLink } from "./links.js";
 import type { ModuleEvent } from "./platformApi.js";
 
@@ -24,7 +24,7 @@ export function tokenAmount(wei: string, token: string): string {
  */
 export function stateMachine(
   id: string,
-  states: readonly string[],
+  stages: Stages,
   current: string,
   transitions: Transition[],
   describe: (e: ModuleEvent) => Child = () => null,
@@ -36,17 +36,27 @@ export function stateMachine(
     h("h2", { id: `${id}-title` }, "State machine"),
     h(
       "ol",
-      { class: "states", "aria-label": "States" },
-      states.map((s) =>
+      { class: "stages", "aria-label": "States" },
+      stages.map((stage) =>
         h(
           "li",
-          {
-            class: s === current ? "state current" : visited.has(s) ? "state visited" : "state",
-            "data-state": s,
-            "aria-current": s === current ? "step" : undefined,
-          },
-          s,
-          s === current ? h("span", { class: "visually-hidden" }, " (current)") : null,
+          { class: "stage" },
+          h(
+            "ul",
+            { class: "states" },
+            stage.map((s) =>
+              h(
+                "li",
+                {
+                  class: s === current ? "state current" : visited.has(s) ? "state visited" : "state",
+                  "data-state": s,
+                  "aria-current": s === current ? "step" : undefined,
+                },
+                s,
+                s === current ? h("span", { class: "visually-hidden" }, " (current)") : null,
+              ),
+            ),
+          ),
         ),
       ),
     ),

@@ -4,7 +4,7 @@
  */
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
-import { ESCROW_STATES, escrowTransitions } from "../lifecycles.js";
+import { ESCROW_STAGES, escrowTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Escrow, ModuleEvent } from "../platformApi.js";
 import { when } from "../platformFormat.js";
@@ -49,7 +49,7 @@ export async function escrowPage(ref: string): Promise<HTMLElement> {
       ["Deadline", when(e.deadline)],
       ["Terms", h("code", { class: "mono wrap" }, e.terms)],
     ]),
-    stateMachine("escrow-states", ESCROW_STATES, e.status, escrowTransitions(events), (ev) =>
+    stateMachine("escrow-states", ESCROW_STAGES, e.status, escrowTransitions(events), (ev) =>
       ev.event === "EscrowResolved"
         ? `${tokenAmount(String(ev.args.toPayee), e.token)} to the payee, ${tokenAmount(String(ev.args.toPayer), e.token)} to the payer`
         : typeof ev.args.amount === "string"

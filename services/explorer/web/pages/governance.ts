@@ -5,7 +5,7 @@
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
 import { azr } from "../format.js";
-import { PROPOSAL_STATES, proposalTransitions } from "../lifecycles.js";
+import { PROPOSAL_STAGES, proposalTransitions } from "../lifecycles.js";
 import { addrLink, blockLink, txLink } from "../links.js";
 import type { ModuleEvent, Params, Proposal } from "../platformApi.js";
 import { bps, percent, when } from "../platformFormat.js";
@@ -152,7 +152,7 @@ export async function proposalPage(ref: string): Promise<HTMLElement> {
       ]),
       "No votes yet",
     ),
-    stateMachine("lifecycle", PROPOSAL_STATES, p.status, transitions, (e) =>
+    stateMachine("lifecycle", PROPOSAL_STAGES, p.status, transitions, (e) =>
       e.event === "DepositAdded"
         ? `${azr(String(e.args.amount))} by ${String(e.args.depositor)}`
         : e.event === "ProposalFailed"

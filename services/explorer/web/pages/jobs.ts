@@ -4,7 +4,7 @@
  */
 import { api } from "../api.js";
 import { facts, h, table } from "../dom.js";
-import { JOB_STATES, jobTransitions } from "../lifecycles.js";
+import { JOB_STAGES, jobTransitions } from "../lifecycles.js";
 import { addrLink } from "../links.js";
 import type { Job, ModuleEvent } from "../platformApi.js";
 import { when } from "../platformFormat.js";
@@ -87,6 +87,6 @@ export async function jobPage(ref: string): Promise<HTMLElement> {
         s.resultURI === "" ? "—" : h("code", { class: "mono wrap" }, s.resultURI),
       ]),
     ),
-    stateMachine("job-states", JOB_STATES, j.status, jobTransitions(j.redundancy, events), describe),
+    stateMachine("job-states", JOB_STAGES, j.status, jobTransitions(j.redundancy, events), describe),
   );
 }
