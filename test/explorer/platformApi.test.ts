@@ -38,7 +38,7 @@ describe.each(backends)("platform API on $name", (backend) => {
   let svc: ExplorerService;
   const get = async (path: string) => {
     const r = await fetch(`${svc.url}${path}`);
-    return { status: r.status, body: (await r.json()) as Record<string, unknown> & Record<string, never> };
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
 
   beforeAll(async () => {
@@ -185,5 +185,17 @@ describe.each(backends)("platform API on $name", (backend) => {
       fullText: null,
       fullTextError: null,
     });
+    const paths = Object.keys(((await get("/openapi.json")).body as { paths: Record<string, unknown> }).paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "/v1/validators",
+        "/v1/validators/{address}",
+        "/v1/proposals",
+        "/v1/proposals/{id}",
+        "/v1/escrows/{id}",
+        "/v1/jobs/{id}",
+        "/v1/search",
+      ]),
+    );
   });
 });
