@@ -34,21 +34,21 @@ beforeAll(async () => {
   });
   const owner = new Wallet(DEV_KEYS[0], provider);
   const alice = new Wallet(DEV_KEYS[1]).address;
-  const c = (await new ContractFactory(
-    TestMultiTokenAbi as never,
-    TestMultiTokenBytecode,
-    owner,
-  ).deploy()) as never as Contract;
+  // Fixed gas limits: no eth_estimateGas, whose simulation has a time budget that a loaded CI machine can exceed.
+  const gas = { gasLimit: 3_000_000n };
+  const c = (await new ContractFactory(TestMultiTokenAbi as never, TestMultiTokenBytecode, owner).deploy(
+    gas,
+  )) as never as Contract;
   await c.waitForDeployment();
   const send = async (p: Promise<{ hash: string; wait(): Promise<unknown> }>) => {
     const tx = await p;
     await tx.wait();
     return tx.hash;
   };
-  const mintSingle = await send(c.mint(owner.address, 1n, 100n));
-  const mintBatch = await send(c.mintBatch(owner.address, [2n, 3n], [5n, 7n]));
-  const transferSingle = await send(c.safeTransferFrom(owner.address, alice, 1n, 30n, "0x"));
-  const transferBatch = await send(c.safeBatchTransferFrom(owner.address, alice, [2n, 3n], [5n, 3n], "0x"));
+  const mintSingle = await send(c.mint(owner.address, 1n, 100n, gas));
+  const mintBatch = await send(c.mintBatch(owner.address, [2n, 3n], [5n, 7n], gas));
+  const transferSingle = await send(c.safeTransferFrom(owner.address, alice, 1n, 30n, "0x", gas));
+  const transferBatch = await send(c.safeBatchTransferFrom(owner.address, alice, [2n, 3n], [5n, 3n], "0x", gas));
   chain = {
     token: (await c.getAddress()).toLowerCase(),
     owner: owner.address.toLowerCase(),

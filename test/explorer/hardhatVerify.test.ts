@@ -146,7 +146,9 @@ describe("hardhat verify against the explorer's Etherscan-compatible /api", () =
     expect(compiled.out).not.toMatch(/download/i);
     const artifact = JSON.parse(readFileSync(join(project, "artifacts/contracts/Greeter.sol/Greeter.json"), "utf8"));
     const deployer = new Wallet(DEV_KEYS[0], provider);
-    const greeter = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy("hello, Azora", 42n);
+    const greeter = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy("hello, Azora", 42n, {
+      gasLimit: 3_000_000n, // no eth_estimateGas: its simulation's time budget can run out on a loaded machine
+    });
     await greeter.waitForDeployment();
     const address = (await greeter.getAddress()).toLowerCase();
     const receipt = await greeter.deploymentTransaction()?.wait();
