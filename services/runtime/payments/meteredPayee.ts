@@ -55,12 +55,23 @@ export interface MeteredPayeeOptions {
   maxReceiptAgeMs?: number;
   /** Redemption interval (default 60 s); must be well below the market's thaw period. */
   redeemEveryMs?: number;
+  /**
+   * Sends one `redeemVouchers(vouchers, signatures)` transaction and waits for it to be mined (default: through
+   * `market`'s signer). A worker passes its transaction manager, so redemptions share its nonce sequence.
+   */
+  sendRedeem?: (vouchers: unknown[][], signatures: string[]) => Promise<RedeemOutcome>;
   logger?: Logger;
   metrics?: PaymentMetrics | null;
   /** What one unit of service is called in refusals ("query", "inference"). */
   unit?: string;
   /** What the service is called in the missing-receipt refusal ("this index", "this model"). */
   what?: string;
+}
+
+export interface RedeemOutcome {
+  hash: string;
+  block: number;
+  logs: readonly { topics: readonly string[]; data: string }[];
 }
 
 interface PayerRow {
@@ -343,20 +354,32 @@ export class MeteredPayee {
     let paid = 0n;
     for (let i = 0; i < good.length; i += 64) {
       const chunk = good.slice(i, i + 64);
-      const tx = await this.o.market.redeemVouchers(
+      const tx = await this.sendRedeem(
         chunk.map((b) => b.tuple),
         chunk.map((b) => b.sig),
       );
-      const receipt = await tx.wait();
-      for (const log of receipt.logs) {
-        const e = this.o.market.interface.parseLog(log);
+      for (const log of tx.logs) {
+        const e = this.o.market.interface.parseLog({ topics: [...log.topics], data: log.data });
         if (e?.name === "VoucherRedeemed") paid += e.args.amount as bigint;
       }
       for (const b of chunk) settle(b.p.payer, b.tuple[3] as bigint);
-      this.o.logger?.info("vouchers redeemed", { vouchers: chunk.length, tx: tx.hash, block: receipt.blockNumber });
+      this.o.logger?.info("vouchers redeemed", { vouchers: chunk.length, tx: tx.hash, block: tx.block });
     }
     this.o.metrics?.redeemedWei.inc(Number(paid));
     return { redeemed: good.length, paid };
+  }
+
+  /** One payer's totals: receipts accepted, vouchered and redeemed (wei). */
+  account(payer: string): { accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint } {
+    const p = this.payer(getAddress(payer));
+    return { accepted: p.accepted, receipts: p.receipts, vouchered: p.vouchered, redeemed: p.redeemed };
+  }
+
+  private async sendRedeem(vouchers: unknown[][], signatures: string[]): Promise<RedeemOutcome> {
+    if (this.o.sendRedeem !== undefined) return this.o.sendRedeem(vouchers, signatures);
+    const tx = await this.o.market.redeemVouchers(vouchers, signatures);
+    const receipt = await tx.wait();
+    return { hash: tx.hash as string, block: receipt.blockNumber as number, logs: receipt.logs };
   }
 
   /** What each payer owes, has vouchered and has been redeemed (for /payments). */
