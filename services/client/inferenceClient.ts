@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
 import { ZeroAddress } from "ethers";
+
+/** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
+const AZT1_CONTENT_TYPE = "application/vnd.azora.tensors";
+
 import {
   decodeSigned,
   type PaymentSession,
@@ -64,26 +68,30 @@ export class InferenceClient {
       method: "POST",
       headers: {
         "content-type": "application/octet-stream",
+        accept: "application/octet-stream",
         [RECEIPT_HEADER]: receipt ?? (await this.o.payment.receipt(this.o.price)),
       },
       body: input,
     });
-    const json = (await r.json()) as Record<string, unknown>;
-    if (!r.ok) throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
-    const output = new Uint8Array(Buffer.from(json.output as string, "base64"));
+    if (!r.ok) {
+      const json = (await r.json()) as Record<string, unknown>;
+      throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
+    }
+    const output = new Uint8Array(await r.arrayBuffer());
     const resultHash = `0x${createHash("sha256").update(output).digest("hex")}`;
-    if (resultHash !== json.resultHash)
+    const said = r.headers.get("x-azora-result-hash");
+    if (resultHash !== said)
       throw new InferenceHTTPError(
         r.status,
         "RESULT_HASH_MISMATCH",
-        `worker said ${json.resultHash}, output hashes to ${resultHash}`,
+        `worker said ${said}, output hashes to ${resultHash}`,
       );
     const ask = r.headers.get(VOUCHER_REQUEST_HEADER);
     if (ask !== null) await this.handInVoucher(ask);
-    const p = json.payment as Record<string, string | number>;
+    const p = JSON.parse(r.headers.get("x-azora-payment") ?? "{}") as Record<string, string | number>;
     return {
       output,
-      contentType: json.contentType as string,
+      contentType: AZT1_CONTENT_TYPE,
       resultHash,
       payment: {
         payer: p.payer as string,

@@ -14,6 +14,10 @@ import { type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPaye
  */
 export const METERED_KIND = "ai/onnx";
 
+/** With `accept: application/octet-stream` the output is the body, and these headers carry the rest. */
+export const RESULT_HASH_HEADER = "x-azora-result-hash";
+export const PAYMENT_HEADER = "x-azora-payment";
+
 /** Error codes of the metered routes (the `code` of a 4xx body). */
 export const MeteredCode = {
   PAYMENT_REQUIRED: PaymentErrorCode.PAYMENT_REQUIRED,
@@ -77,7 +81,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
       {
         schema: {
           summary:
-            "Run an ai/onnx model on an AZT1 tensor container (body, application/octet-stream), paid by a receipt in x-azora-receipt",
+            "Run an ai/onnx model on an AZT1 tensor container (body, application/octet-stream), paid by a receipt in x-azora-receipt; with accept: application/octet-stream the output is the raw body and x-azora-result-hash / x-azora-payment (JSON) carry the hash and accounting",
           tags: ["metered"],
           params: Type.Object({ model: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }) }),
           response: { 200: InferResponse, 400: Err, 402: Err, 404: Err },
@@ -109,20 +113,30 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         if (charged.voucherRequest !== null)
           reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));
         const a = d.payee.account(charged.payer);
+        const payment = {
+          payer: charged.payer,
+          price: price.toString(),
+          accepted: a.accepted.toString(),
+          receipts: a.receipts,
+          vouchered: a.vouchered.toString(),
+          redeemed: a.redeemed.toString(),
+        };
+        const resultHash = sha256Hex(out.bytes);
+        if (req.headers.accept === "application/octet-stream") {
+          // The output as raw bytes (no base64 round trip): hash and accounting in headers.
+          return reply
+            .header("content-type", "application/octet-stream")
+            .header(RESULT_HASH_HEADER, resultHash)
+            .header(PAYMENT_HEADER, JSON.stringify(payment))
+            .send(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength));
+        }
         return {
           model: `0x${model}`,
           kind: METERED_KIND,
           contentType: out.contentType,
           output: Buffer.from(out.bytes).toString("base64"),
-          resultHash: sha256Hex(out.bytes),
-          payment: {
-            payer: charged.payer,
-            price: price.toString(),
-            accepted: a.accepted.toString(),
-            receipts: a.receipts,
-            vouchered: a.vouchered.toString(),
-            redeemed: a.redeemed.toString(),
-          },
+          resultHash,
+          payment,
         };
       },
     );
