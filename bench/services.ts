@@ -74,7 +74,9 @@ export interface MeteredRun {
   latencyMs: LatencySummary;
   nodeCpuMsPerJob: number | null;
   workerCpuMsPerJob: number | null;
-  /** Vouchers signed and vouchers redeemed on chain over the run. */
+  /** CPU of this process (the payer: signing receipts and vouchers, hashing outputs, HTTP) per call. */
+  clientCpuMsPerJob: number | null;
+  /** Vouchers signed over the run. */
   vouchers: number;
 }
 
@@ -88,6 +90,7 @@ async function runMetered(
   procs: { node: TargetProcess; worker: TargetProcess },
 ): Promise<MeteredRun> {
   const cpu0 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
+  const self0 = process.cpuUsage();
   const v0 = client.vouchersSigned;
   const lat: number[] = [];
   let failed = 0;
@@ -109,9 +112,11 @@ async function runMetered(
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
+  const self = process.cpuUsage(self0);
   const perJob = (a: number | null, b: number | null) =>
     a === null || b === null || lat.length === 0 ? null : round(((b - a) * 1000) / lat.length, 2);
   return {
+    clientCpuMsPerJob: lat.length === 0 ? null : round((self.user + self.system) / 1000 / lat.length, 2),
     calls: lat.length,
     inFlight,
     failed,
@@ -943,6 +948,13 @@ export function servicesTables(r: ServicesBenchResult): string {
             `${fmt(t.market.nodeCpuMsPerJob)} / ${fmt(t.market.workerCpuMsPerJob)}`,
             `${fmt(m.many.nodeCpuMsPerJob)} / ${fmt(m.many.workerCpuMsPerJob)}`,
             `${fmt(m.single.nodeCpuMsPerJob)} / ${fmt(m.single.workerCpuMsPerJob)}`,
+          ],
+          [
+            "payer (bench process) CPU ms per job: receipts, vouchers, hashing, HTTP",
+            "—",
+            "— (pre-signed transactions)",
+            fmt(m.many.clientCpuMsPerJob),
+            fmt(m.single.clientCpuMsPerJob),
           ],
           [
             "calls / failed / vouchers signed",

@@ -104,8 +104,22 @@ export class InferenceClient {
     };
   }
 
+  /**
+   * Concurrent calls all see the request until one voucher lands: vouchers go one at a time, and a request at or
+   * below the total already handed in is skipped (the worker would refuse it as not above its last voucher).
+   */
   private async handInVoucher(ask: string): Promise<void> {
+    const run = this.voucherChain.then(() => this.handInOne(ask));
+    this.voucherChain = run.catch(() => {});
+    return run;
+  }
+
+  private voucherChain: Promise<void> = Promise.resolve();
+  private handedIn = 0n;
+
+  private async handInOne(ask: string): Promise<void> {
     const req = decodeSigned(ask, ["valueAggregate", "timestampMs"]);
+    if ((req.valueAggregate as bigint) <= this.handedIn) return;
     const voucher = await this.o.payment.voucher({
       valueAggregate: req.valueAggregate as bigint,
       timestampMs: req.timestampMs as bigint,
@@ -119,6 +133,7 @@ export class InferenceClient {
       const j = (await r.json()) as { code?: string; message?: string };
       throw new InferenceHTTPError(r.status, j.code ?? "HTTP", j.message ?? "");
     }
+    this.handedIn = req.valueAggregate as bigint;
     this.vouchersSigned++;
   }
 }

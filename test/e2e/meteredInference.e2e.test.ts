@@ -163,5 +163,10 @@ describe("metered inference: receipts per request, vouchers redeemed in batches"
     await expect(over).rejects.toBeInstanceOf(InferenceHTTPError);
     await expect(over).rejects.toMatchObject({ status: 402, code: "PAYMENT_REQUIRED" });
     await expect(over).rejects.toThrow(/does not cover the inference/);
+    // the routes are in the worker's OpenAPI description
+    const api = (await (await fetch(`${w.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(api.paths)).toEqual(
+      expect.arrayContaining(["/v1/infer/{model}", "/v1/payments/vouchers", "/v1/payments"]),
+    );
   }, 120_000);
 });

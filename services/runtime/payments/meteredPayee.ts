@@ -218,13 +218,18 @@ export class MeteredPayee {
     if (r.timestampMs <= now.voucherTs) refuse("receipt older than the payer's last voucher");
     if (covered(d, now) < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
-    const ins = this.db
-      .prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)")
-      .run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
-    if (ins.changes === 0) refuse("receipt already used (nonce)");
-    now.accepted += r.value;
-    now.receipts += 1;
-    this.save(now);
+    // The receipt and the payer's new totals in one commit (one fsync per request).
+    const stored = this.db.transaction(() => {
+      const ins = this.db
+        .prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)")
+        .run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      if (ins.changes === 0) return false;
+      now.accepted += r.value;
+      now.receipts += 1;
+      this.save(now);
+      return true;
+    })();
+    if (!stored) refuse("receipt already used (nonce)");
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
     const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
     return {
