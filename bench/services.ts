@@ -16,7 +16,7 @@ import { JsonRpcProvider, Transaction, Wallet } from "ethers";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
 import { defaultModelsDir, importONNXModel } from "../ai-oracle/models/store.js";
-import { InferenceClient } from "../services/client/inferenceClient.js";
+import { InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
 import { PaymentSession } from "../services/client/payments.js";
 import { kindToBytes32, MARKET_ADDRESS, marketInterface } from "../services/runtime/chain/market.js";
 import { createBlobServer } from "../services/runtime/content/blobRoutes.js";
@@ -78,6 +78,8 @@ export interface MeteredRun {
   clientCpuMsPerJob: number | null;
   /** Vouchers signed over the run. */
   vouchers: number;
+  /** Failed calls by error code and message. */
+  errors: Record<string, number>;
 }
 
 /** `total` paid inference calls, `inFlight` at a time, through one payer's InferenceClient. */
@@ -93,6 +95,7 @@ async function runMetered(
   const self0 = process.cpuUsage();
   const v0 = client.vouchersSigned;
   const lat: number[] = [];
+  const errors: Record<string, number> = {};
   let failed = 0;
   let next = 0;
   const t0 = performance.now();
@@ -104,8 +107,11 @@ async function runMetered(
         try {
           await client.infer(model, input);
           lat.push(performance.now() - t);
-        } catch {
+        } catch (e) {
           failed++;
+          const code =
+            e instanceof InferenceHTTPError ? `${e.code}: ${e.message.slice(0, 80)}` : String(e).slice(0, 80);
+          errors[code] = (errors[code] ?? 0) + 1;
         }
       }
     }),
@@ -126,6 +132,7 @@ async function runMetered(
     nodeCpuMsPerJob: perJob(cpu0.node, cpu1.node),
     workerCpuMsPerJob: perJob(cpu0.worker, cpu1.worker),
     vouchers: client.vouchersSigned - v0,
+    errors,
   };
 }
 
@@ -965,7 +972,7 @@ export function servicesTables(r: ServicesBenchResult): string {
           ],
         ],
       ),
-      `(metered: ${m.priceWei} wei a call, a voucher every ${m.voucherEvery} receipts, vouchers redeemed on chain every ${m.redeemEveryMs / 1000} s)`,
+      `(metered: ${m.priceWei} wei a call, a voucher every ${m.voucherEvery} receipts, vouchers redeemed on chain every ${m.redeemEveryMs / 1000} s${Object.keys({ ...m.many.errors, ...m.single.errors }).length > 0 ? `; failures: ${JSON.stringify({ ...m.many.errors, ...m.single.errors })}` : ""})`,
     );
   }
   if (r.models.length > 0) {

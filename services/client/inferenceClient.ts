@@ -105,25 +105,28 @@ export class InferenceClient {
   }
 
   /**
-   * Concurrent calls all see the request until one voucher lands: vouchers go one at a time, and a request at or
-   * below the total already handed in is skipped (the worker would refuse it as not above its last voucher).
+   * Concurrent calls all see the request until one voucher lands, each with a higher total: the newest request
+   * wins — vouchers go one at a time, each for the highest total asked so far, and a request at or below the
+   * total already handed in is dropped (the worker would refuse it as not above its last voucher).
    */
   private async handInVoucher(ask: string): Promise<void> {
-    const run = this.voucherChain.then(() => this.handInOne(ask));
+    const req = decodeSigned(ask, ["valueAggregate", "timestampMs"]);
+    const value = req.valueAggregate as bigint;
+    if (this.wanted === null || value > this.wanted.valueAggregate)
+      this.wanted = { valueAggregate: value, timestampMs: req.timestampMs as bigint };
+    const run = this.voucherChain.then(() => this.handInWanted());
     this.voucherChain = run.catch(() => {});
     return run;
   }
 
   private voucherChain: Promise<void> = Promise.resolve();
+  private wanted: { valueAggregate: bigint; timestampMs: bigint } | null = null;
   private handedIn = 0n;
 
-  private async handInOne(ask: string): Promise<void> {
-    const req = decodeSigned(ask, ["valueAggregate", "timestampMs"]);
-    if ((req.valueAggregate as bigint) <= this.handedIn) return;
-    const voucher = await this.o.payment.voucher({
-      valueAggregate: req.valueAggregate as bigint,
-      timestampMs: req.timestampMs as bigint,
-    });
+  private async handInWanted(): Promise<void> {
+    const want = this.wanted;
+    if (want === null || want.valueAggregate <= this.handedIn) return;
+    const voucher = await this.o.payment.voucher(want);
     const r = await fetch(`${this.base()}/v1/payments/vouchers`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -133,7 +136,7 @@ export class InferenceClient {
       const j = (await r.json()) as { code?: string; message?: string };
       throw new InferenceHTTPError(r.status, j.code ?? "HTTP", j.message ?? "");
     }
-    this.handedIn = req.valueAggregate as bigint;
+    if (want.valueAggregate > this.handedIn) this.handedIn = want.valueAggregate;
     this.vouchersSigned++;
   }
 }

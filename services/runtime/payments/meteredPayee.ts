@@ -195,7 +195,6 @@ export class MeteredPayee {
     if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
       refuse("receipt timestamp too old or in the future");
     const p = this.payer(r.payer);
-    if (r.timestampMs <= p.voucherTs) refuse("receipt older than the payer's last voucher");
     const unvouchered = p.accepted - p.vouchered;
     if (
       p.receipts > 0 &&
@@ -214,8 +213,10 @@ export class MeteredPayee {
     }
     // The row again: a concurrent query, voucher or redemption may have changed it while the deposit was read.
     // From here to the save nothing awaits, so the read-modify-write is atomic.
+    // A receipt signed before the payer's last voucher but arriving after it (a concurrent request) is still new
+    // money: the voucher's total was this ledger's accepted sum, which did not include it, so the next voucher
+    // does. Replays are refused by the nonce below (every receipt is kept), stale ones by maxReceiptAgeMs.
     const now = this.payer(r.payer);
-    if (r.timestampMs <= now.voucherTs) refuse("receipt older than the payer's last voucher");
     if (covered(d, now) < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
     // The receipt and the payer's new totals in one commit (one fsync per request).
