@@ -68,6 +68,8 @@ export class Indexer {
     this.height = cursor ?? this.o.fromBlock - 1;
     this.needsSeed = cursor === null;
     this.o.metrics?.indexedHeight.set(this.height);
+    // A waitFor() made before start() may already be met by what is stored (no batch would settle it).
+    this.settle();
     this.heads = createHeadWatcher(this.o.rpc, {
       wsUrl: this.o.wsUrl,
       pollMs: this.o.pollMs ?? 2_000,
