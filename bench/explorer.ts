@@ -1,12 +1,15 @@
 /**
- * Explorer bench: a dev node makes `blocks` blocks (a fixed block interval, each with a share of ERC-20 transfers,
- * WAZR transfers and plain value transfers sent in bursts), then a fresh explorer database backfills them all —
- * SQLite, and PostgreSQL when a URL is given — and the API answers address and transaction pages.
+ * Explorer bench: a dev node makes `blocks` blocks — `txBlocks` of them each made by a burst of transactions (a
+ * share of ERC-20 transfers, WAZR transfers and plain value transfers; automine makes a block as soon as they wait),
+ * spread evenly among empty blocks mined with the dev cheat `anvil_mine` (up to 10,000 a call) — then a fresh
+ * explorer database backfills them all (SQLite, and PostgreSQL when a URL is given), the API answers address and
+ * transaction pages, and headless Chromium loads the web UI's pages.
  * Figures: backfill blocks/s and transactions/s (wall clock: node RPC, tracing and the database together), API
- * latency p50/p99 in ms for sequential requests on loopback.
+ * latency p50/p99 in ms for sequential requests on loopback, page load p50/p99 in ms (navigation until the UI marks
+ * `main[data-route]`, i.e. its data fetched and rendered).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Contract, ContractFactory, HDNodeWallet, JsonRpcProvider, parseEther } from "ethers";
 import { IWAZRAbi } from "../contracts/artifacts/IWAZR.js";
@@ -29,15 +32,23 @@ import { type LatencySummary, round, summarize } from "./stats.js";
 export interface ExplorerBenchResult {
   date: string;
   machine: string;
+  /** `uptime`'s load averages when the bench ended (the machine is shared). */
+  load: number[];
   blocks: number;
+  /** Blocks that carry transactions (the rest are empty, mined by `anvil_mine`). */
+  txBlocks: number;
   txs: number;
+  /** Seconds the dev node took to make the chain. */
+  chainSeconds: number;
   backfill: { backend: string; seconds: number; blocksPerSecond: number; txsPerSecond: number }[];
   api: Record<string, LatencySummary>;
+  /** Page load in Chromium, ms; empty when Chromium is missing. */
+  pages: Record<string, LatencySummary>;
 }
 
 const WAZR = "0x0000000000000000000000000000000000000a01";
 
-async function makeChain(url: string, blocks: number, log: (s: string) => void) {
+async function makeChain(url: string, blocks: number, txBlocks: number, log: (s: string) => void) {
   const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
   provider.pollingInterval = 50; // waitForTransaction polls; ethers' default is 4 s
   const wallets = [0, 1, 2, 3].map((i) =>
@@ -55,10 +66,20 @@ async function makeChain(url: string, blocks: number, log: (s: string) => void) 
   const { chainId } = net;
   const fee = await provider.getFeeData();
   let sent = 0;
+  let bursts = 0;
   const hashes: string[] = [];
+  // Empty blocks after each burst, so that the bursts spread over the whole chain.
+  const gap = Math.max(0, Math.floor((blocks - txBlocks) / Math.max(1, txBlocks)));
+  const mineEmpty = async (n: number) => {
+    for (let left = n; left > 0; left -= 10_000) await provider.send("anvil_mine", [Math.min(left, 10_000)]);
+  };
   for (;;) {
     const head = await provider.getBlockNumber();
     if (head >= blocks) break;
+    if (bursts >= txBlocks) {
+      await mineEmpty(blocks - head);
+      continue;
+    }
     // A burst: each wallet sends 6 transactions, a mix of the three kinds.
     const burst: Promise<string>[] = [];
     for (const [i, w] of wallets.entries()) {
@@ -91,6 +112,8 @@ async function makeChain(url: string, blocks: number, log: (s: string) => void) 
     const sentHashes = await Promise.all(burst);
     hashes.push(...sentHashes);
     await provider.waitForTransaction(sentHashes[sentHashes.length - 1]);
+    bursts++;
+    await mineEmpty(Math.min(gap, blocks - (await provider.getBlockNumber())));
     if (sent % 2400 === 0) log(`  … ${sent} txs sent, head ${head}`);
   }
   const head = await provider.getBlockNumber();
@@ -100,19 +123,27 @@ async function makeChain(url: string, blocks: number, log: (s: string) => void) 
 
 export async function explorerBench(opts: {
   blocks?: number;
+  txBlocks?: number;
   pgUrl?: string;
   requests?: number;
+  pageLoads?: number;
+  chromium?: string;
   log: (s: string) => void;
 }): Promise<ExplorerBenchResult> {
   const blocks = opts.blocks ?? 1000;
+  const txBlocks = Math.min(blocks, opts.txBlocks ?? 1000);
   const requests = opts.requests ?? 500;
+  const pageLoads = opts.pageLoads ?? 30;
   const dir = mkdtempSync(join(tmpdir(), "azora-explorer-bench-"));
   // The node is a process of its own, as in production: its CPU is not the explorer's.
   const azora = await startAzora(join(repoRoot(), "dist/node/cli.js"), repoRoot(), ["--no-sync-writes"]);
   const node = { url: azora.url, cleanup: async () => void (await azora.stop()) };
   try {
-    opts.log(`making ${blocks} blocks on a dev node (a block as soon as transactions wait; bursts of transfers)…`);
-    const chain = await makeChain(node.url, blocks, opts.log);
+    opts.log(`making ${blocks} blocks on a dev node: ${txBlocks} bursts of transfers, the rest empty (anvil_mine)…`);
+    const c0 = performance.now();
+    const chain = await makeChain(node.url, blocks, txBlocks, opts.log);
+    const chainSeconds = round((performance.now() - c0) / 1000, 1);
+    opts.log(`  chain made in ${chainSeconds} s, head ${chain.head}`);
     const rpc = createRPCClient(node.url);
     const backends: { name: string; open: () => Promise<SQLDriver>; drop?: () => Promise<void> }[] = [
       { name: "sqlite", open: async () => openSQLiteDriver(join(dir, "explorer.sqlite")) },
@@ -131,6 +162,7 @@ export async function explorerBench(opts: {
     }
     const backfill: ExplorerBenchResult["backfill"] = [];
     let txs = 0;
+    let blocksWithTxs = 0;
     for (const b of backends) {
       const store = await ExplorerStore.open(await b.open());
       const indexer = new Indexer({
@@ -148,6 +180,8 @@ export async function explorerBench(opts: {
       const seconds = (performance.now() - t0) / 1000;
       await indexer.stop();
       txs = (await store.stats()).txs;
+      const [row] = await store.db.all<{ n: number }>("SELECT COUNT(*) AS n FROM blocks WHERE tx_count > 0");
+      blocksWithTxs = Number(row?.n ?? 0);
       await store.close();
       backfill.push({
         backend: b.name,
@@ -190,14 +224,19 @@ export async function explorerBench(opts: {
       "etherscan txlist, 100",
       () => `/api?module=account&action=txlist&address=${chain.owner}&page=1&offset=100&sort=desc`,
     );
+    const pages = await pageLoads_(svc.url, chain, pageLoads, opts.chromium ?? "/usr/bin/chromium", opts.log);
     await svc.close();
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
+      load: loadavg().map((l) => round(l, 2)),
       blocks: chain.head + 1,
+      txBlocks: blocksWithTxs,
       txs,
+      chainSeconds,
       backfill,
       api,
+      pages,
     };
   } finally {
     await node.cleanup();
@@ -205,8 +244,65 @@ export async function explorerBench(opts: {
   }
 }
 
+/**
+ * Page load in headless Chromium: for each page, `loads` navigations in a fresh tab of one browser (so the bundle is
+ * in its cache, as for a returning visitor), each timed from `goto` until the UI marks `main[data-route]` — the page's
+ * `/v1` data fetched and rendered.
+ */
+async function pageLoads_(
+  url: string,
+  chain: { head: number; owner: string; hashes: string[] },
+  loads: number,
+  executablePath: string,
+  log: (s: string) => void,
+): Promise<Record<string, LatencySummary>> {
+  if (loads <= 0) return {};
+  if (!existsSync(executablePath)) {
+    log(`  page load: ${executablePath} missing, skipped`);
+    return {};
+  }
+  const { chromium } = await import("playwright-core");
+  const profile = mkdtempSync(join(tmpdir(), "azora-explorer-bench-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: [
+      ...["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+      ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    ],
+  });
+  try {
+    const routes: [string, string][] = [
+      ["home (#/)", "#/"],
+      ["block", `#/block/${Math.floor(chain.head / 2)}`],
+      ["transaction", `#/tx/${chain.hashes[Math.floor(chain.hashes.length / 2)]}`],
+      ["address", `#/address/${chain.owner}`],
+    ];
+    const out: Record<string, LatencySummary> = {};
+    for (const [name, route] of routes) {
+      const ms: number[] = [];
+      for (let i = 0; i < loads; i++) {
+        const page = await browser.newPage();
+        const t = performance.now();
+        await page.goto(`${url}/${route}`);
+        await page.locator(`main[data-route="${route}"]`).waitFor({ state: "attached", timeout: 60_000 });
+        ms.push(performance.now() - t);
+        await page.close();
+      }
+      out[name] = summarize(ms);
+      log(`  page load ${name}: p50 ${out[name].p50} ms`);
+    }
+    return out;
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
 export function explorerTable(r: ExplorerBenchResult): string {
   const lines = [
+    `Chain: ${r.blocks} blocks, ${r.txBlocks} of them with transactions (${r.txs} in all), made in ${r.chainSeconds} s.`,
     `Backfill of ${r.blocks} blocks / ${r.txs} transactions (node in its own process, loopback RPC):`,
     "| backend | seconds | blocks/s | tx/s |",
     "|---|---:|---:|---:|",
@@ -216,6 +312,13 @@ export function explorerTable(r: ExplorerBenchResult): string {
     "| request | p50 | p99 |",
     "|---|---:|---:|",
     ...Object.entries(r.api).map(([k, v]) => `| ${k} | ${v.p50} | ${v.p99} |`),
+    "",
+    "Page load in headless Chromium, navigation until rendered (ms):",
+    "| page | p50 | p99 |",
+    "|---|---:|---:|",
+    ...Object.entries(r.pages).map(([k, v]) => `| ${k} | ${v.p50} | ${v.p99} |`),
+    "",
+    `load average at the end: ${r.load.join(", ")}`,
   ];
   return lines.join("\n");
 }

@@ -2,6 +2,8 @@
 // fresh `azora dev` node. (1) Market lifecycle with no work (test/sha256): post → claim → submit → accept, jobs
 // settled per second, latency and gas per lifecycle. (2) A ~10 ms inference job (ai/onnx, an onnx-proto matmul
 // stack) through the market next to the same model called directly: the market's overhead as a share of wall time.
+// (2b) The same job as metered inference (POST /v1/infer on the worker, a signed receipt per request, vouchers
+// redeemed in batches): throughput, latency and CPU per job, and its overhead by the same formula.
 // (3) Each shipped model through the market at 1 and 8 jobs in flight, side by side with aiBench()'s direct and
 // handler rows. The requester side is this process: pre-signed transactions and one block-by-block log watcher,
 // so the load generator stays light on the shared CPU.
@@ -10,10 +12,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Transaction, Wallet } from "ethers";
+import { JsonRpcProvider, Transaction, Wallet } from "ethers";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
 import { defaultModelsDir, importONNXModel } from "../ai-oracle/models/store.js";
+import { InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
+import { PaymentSession } from "../services/client/payments.js";
 import { kindToBytes32, MARKET_ADDRESS, marketInterface } from "../services/runtime/chain/market.js";
 import { createBlobServer } from "../services/runtime/content/blobRoutes.js";
 import { createFileBlobStore } from "../services/runtime/content/blobStore.js";
@@ -33,6 +37,8 @@ const TIP = 10n ** 9n;
 /** Requesters: dev accounts 3..8 (0 is the fee recipient, 1 and 2 are the workers). */
 const REQUESTER_KEYS = DEV_KEYS.slice(3, 9);
 const TEN_MS_MODEL = "matmul stack 224x512, 8 layers (~10 ms)";
+/** The AI worker's metered inference in phase (2b): 0.001 AZR a call, a voucher every 50, redeemed every 5 s. */
+const METERED = { priceAZR: "0.001", priceWei: 10n ** 15n, voucherEvery: 50, redeemEveryMs: 5_000 };
 /** The overhead target of issue 8: under 20 % of a 10 ms inference job's wall time. */
 export const OVERHEAD_TARGET = 0.2;
 
@@ -56,6 +62,78 @@ export interface ServicesBenchOptions {
    * theirs is unmined, and workers run with --max-batch 32. false: one transaction per call, as before them.
    */
   batch?: boolean;
+}
+
+export interface MeteredRun {
+  calls: number;
+  inFlight: number;
+  failed: number;
+  seconds: number;
+  jobsPerSec: number;
+  /** request sent → output received and its hash checked (vouchers handed in inside the call when asked). */
+  latencyMs: LatencySummary;
+  nodeCpuMsPerJob: number | null;
+  workerCpuMsPerJob: number | null;
+  /** CPU of this process (the payer: signing receipts and vouchers, hashing outputs, HTTP) per call. */
+  clientCpuMsPerJob: number | null;
+  /** Vouchers signed over the run. */
+  vouchers: number;
+  /** Failed calls by error code and message. */
+  errors: Record<string, number>;
+}
+
+/** `total` paid inference calls, `inFlight` at a time, through one payer's InferenceClient. */
+async function runMetered(
+  client: InferenceClient,
+  model: string,
+  input: Uint8Array,
+  total: number,
+  inFlight: number,
+  procs: { node: TargetProcess; worker: TargetProcess },
+): Promise<MeteredRun> {
+  const cpu0 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
+  const self0 = process.cpuUsage();
+  const v0 = client.vouchersSigned;
+  const lat: number[] = [];
+  const errors: Record<string, number> = {};
+  let failed = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) {
+        next++;
+        const t = performance.now();
+        try {
+          await client.infer(model, input);
+          lat.push(performance.now() - t);
+        } catch (e) {
+          failed++;
+          const code =
+            e instanceof InferenceHTTPError ? `${e.code}: ${e.message.slice(0, 80)}` : String(e).slice(0, 80);
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
+  const self = process.cpuUsage(self0);
+  const perJob = (a: number | null, b: number | null) =>
+    a === null || b === null || lat.length === 0 ? null : round(((b - a) * 1000) / lat.length, 2);
+  return {
+    clientCpuMsPerJob: lat.length === 0 ? null : round((self.user + self.system) / 1000 / lat.length, 2),
+    calls: lat.length,
+    inFlight,
+    failed,
+    seconds: round(seconds, 2),
+    jobsPerSec: round(lat.length / seconds, 1),
+    latencyMs: summarize(lat),
+    nodeCpuMsPerJob: perJob(cpu0.node, cpu1.node),
+    workerCpuMsPerJob: perJob(cpu0.worker, cpu1.worker),
+    vouchers: client.vouchersSigned - v0,
+    errors,
+  };
 }
 
 export interface MarketRun {
@@ -110,6 +188,20 @@ export interface ServicesBenchResult {
     single: MarketRun;
     /** marketOverhead(): (market wall time per job − direct) / market wall time per job, at market.inFlight. */
     overhead: number | null;
+    overheadTargetMet: boolean | null;
+  } | null;
+  /** (2b) The same 10 ms model sold per request (metered payments): no transaction per job. */
+  metered: {
+    /** Wei per request, vouchers every `voucherEvery` receipts, redeemed every `redeemEveryMs`. */
+    priceWei: string;
+    voucherEvery: number;
+    redeemEveryMs: number;
+    many: MeteredRun;
+    single: MeteredRun;
+    /** marketOverhead(direct, metered at `many.inFlight`): the on-chain formula, applied to the metered path. */
+    overhead: number | null;
+    /** One at a time: (metered p50 − direct p50) / metered p50. */
+    singleOverhead: number | null;
     overheadTargetMet: boolean | null;
   } | null;
   models: { model: string; kind: string; market: MarketRun[]; direct: AIBenchRow[] }[];
@@ -536,6 +628,7 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     machine: `${cpu.length} x ${cpu[0]?.model ?? "?"}, node ${process.version}`,
     lifecycle: null as unknown as ServicesBenchResult["lifecycle"],
     tenMs: null,
+    metered: null,
     models: [],
     ai: null,
   };
@@ -627,7 +720,21 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       opts.root,
       node.url,
       opts.skipAI ? ["ai/onnx"] : ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
-      ["--dev-account", "2", "--max-jobs", "64", "--models-dir", modelsDir, ...workerArgs],
+      [
+        "--dev-account",
+        "2",
+        "--max-jobs",
+        "64",
+        "--models-dir",
+        modelsDir,
+        "--metered-price",
+        METERED.priceAZR,
+        "--metered-voucher-every",
+        String(METERED.voucherEvery),
+        "--metered-redeem-every",
+        String(METERED.redeemEveryMs),
+        ...workerArgs,
+      ],
     );
     procs.push(aiWorker);
     const x = Float32Array.from({ length: 224 * 512 }, (_, i) => Math.sin(i));
@@ -656,6 +763,46 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     log(
       `[services]   ${ten.run.jobsPerSec} jobs/s through the market; overhead ${overhead ?? "?"}; CPU ms/job node ${ten.run.nodeCpuMsPerJob} worker ${ten.run.workerCpuMsPerJob}; lone job post → result p50 ${single.run.resultLatencyMs.p50} ms`,
     );
+
+    // (2b) the same model and input sold per request: one payer (dev account 9) with a deposit for the worker
+    const provider = new JsonRpcProvider(node.url, chainId, { staticNetwork: true, batchMaxCount: 1 });
+    try {
+      const payee = new Wallet(DEV_KEYS[2]).address;
+      const price = METERED.priceWei;
+      const payer = new Wallet(DEV_KEYS[9], provider);
+      const client = new InferenceClient({
+        url: aiWorker.url,
+        payment: new PaymentSession(payer, chainId, payee),
+        price,
+      });
+      const calls = Math.ceil(jobs / 2);
+      await client.deposit(price * BigInt(4 * calls + 200));
+      log(
+        `[services] the same 10 ms job as metered inference (POST /v1/infer): ${calls} calls, ${inFlight} in flight…`,
+      );
+      await runMetered(client, matmulId, tensorInput, 16, 4, { node, worker: aiWorker }); // warm-up
+      const many = await runMetered(client, matmulId, tensorInput, calls, inFlight, { node, worker: aiWorker });
+      log("[services]   and 40 calls one at a time…");
+      const single = await runMetered(client, matmulId, tensorInput, 40, 1, { node, worker: aiWorker });
+      const mOverhead = marketOverhead(direct1.jobsPerSec, many.jobsPerSec);
+      const d50 = direct1.latencyMs.p50;
+      const s50 = single.latencyMs.p50;
+      result.metered = {
+        priceWei: price.toString(),
+        voucherEvery: METERED.voucherEvery,
+        redeemEveryMs: METERED.redeemEveryMs,
+        many,
+        single,
+        overhead: mOverhead,
+        singleOverhead: d50 === null || s50 === null || s50 <= 0 ? null : round((s50 - d50) / s50, 3),
+        overheadTargetMet: mOverhead === null ? null : mOverhead < OVERHEAD_TARGET,
+      };
+      log(
+        `[services]   ${many.jobsPerSec} calls/s metered; overhead ${mOverhead ?? "?"}; p50 ${many.latencyMs.p50} ms; CPU ms/call node ${many.nodeCpuMsPerJob} worker ${many.workerCpuMsPerJob}; lone call p50 ${s50} ms`,
+      );
+    } finally {
+      provider.destroy();
+    }
 
     if (!opts.skipAI) {
       const fixtures = join(opts.root, "test", "fixtures", "ai");
@@ -765,6 +912,67 @@ export function servicesTables(r: ServicesBenchResult): string {
           ],
         ],
       ),
+    );
+  }
+  const m = r.metered;
+  if (t !== null && m !== null) {
+    const pct = (v: number | null) => (v === null ? "—" : `${round(v * 100, 1)} %`);
+    out.push(
+      "",
+      markdownTable(
+        [
+          `10 ms inference job (${t.model}): overhead by path`,
+          "direct (in-process, one after another)",
+          `on-chain lifecycle: post → claim → submit → accept (${t.market.inFlight} in flight)`,
+          `metered: POST /v1/infer + receipt (${m.many.inFlight} in flight)`,
+          "metered, one at a time",
+        ],
+        [
+          [
+            "jobs/s",
+            fmt(t.directJobsPerSec),
+            fmt(t.market.jobsPerSec),
+            fmt(m.many.jobsPerSec),
+            fmt(m.single.jobsPerSec),
+          ],
+          [
+            "latency p50 / p99 (ms)",
+            `${fmt(t.directP50Ms)}`,
+            `${fmt(t.market.resultLatencyMs.p50)} / ${fmt(t.market.resultLatencyMs.p99)} (post → result)`,
+            `${fmt(m.many.latencyMs.p50)} / ${fmt(m.many.latencyMs.p99)}`,
+            `${fmt(m.single.latencyMs.p50)} / ${fmt(m.single.latencyMs.p99)}`,
+          ],
+          [
+            "overhead = (path − direct) / path wall time per job (one at a time: p50 latency)",
+            "—",
+            `${pct(t.overhead)} (target < ${OVERHEAD_TARGET * 100} %: ${t.overheadTargetMet ? "met" : "not met"})`,
+            `${pct(m.overhead)} (target < ${OVERHEAD_TARGET * 100} %: ${m.overheadTargetMet ? "met" : "not met"})`,
+            pct(m.singleOverhead),
+          ],
+          [
+            "node / worker CPU ms per job",
+            "—",
+            `${fmt(t.market.nodeCpuMsPerJob)} / ${fmt(t.market.workerCpuMsPerJob)}`,
+            `${fmt(m.many.nodeCpuMsPerJob)} / ${fmt(m.many.workerCpuMsPerJob)}`,
+            `${fmt(m.single.nodeCpuMsPerJob)} / ${fmt(m.single.workerCpuMsPerJob)}`,
+          ],
+          [
+            "payer (bench process) CPU ms per job: receipts, vouchers, hashing, HTTP",
+            "—",
+            "— (pre-signed transactions)",
+            fmt(m.many.clientCpuMsPerJob),
+            fmt(m.single.clientCpuMsPerJob),
+          ],
+          [
+            "calls / failed / vouchers signed",
+            "—",
+            `${t.market.jobs} / ${t.market.failed} / —`,
+            `${m.many.calls} / ${m.many.failed} / ${m.many.vouchers}`,
+            `${m.single.calls} / ${m.single.failed} / ${m.single.vouchers}`,
+          ],
+        ],
+      ),
+      `(metered: ${m.priceWei} wei a call, a voucher every ${m.voucherEvery} receipts, vouchers redeemed on chain every ${m.redeemEveryMs / 1000} s${Object.keys({ ...m.many.errors, ...m.single.errors }).length > 0 ? `; failures: ${JSON.stringify({ ...m.many.errors, ...m.single.errors })}` : ""})`,
     );
   }
   if (r.models.length > 0) {

@@ -29,6 +29,8 @@ interface ExplorerFlags {
   fromBlock?: number;
   batchBlocks?: number;
   ipfsGateway?: string;
+  searchUrl?: string;
+  searchIndex?: string;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
 }
@@ -48,6 +50,11 @@ export function registerExplorerCommands(program: Command): void {
     .option("--from-block <n>", "first block on an empty database (default 0)", int("--from-block"))
     .option("--batch-blocks <n>", "blocks fetched and stored per transaction (default 50)", int("--batch-blocks"))
     .option("--ipfs-gateway <url>", "IPFS gateway origin for NFT metadata and images (default: none, no images)")
+    .option(
+      "--search-url <url>",
+      "Azora Search HTTP API for full-text search (key: search.apiKey or AZORA_SEARCH_API_KEY)",
+    )
+    .option("--search-index <name>", "the Azora Search index the explorer fills (default azora-explorer)")
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(
       new Option("--log-format <format>", "json or pretty (default: pretty on a terminal)").choices(["json", "pretty"]),
@@ -66,6 +73,7 @@ export function registerExplorerCommands(program: Command): void {
           fromBlock: f.fromBlock,
           batchBlocks: f.batchBlocks,
         },
+        search: { url: f.searchUrl, index: f.searchIndex, apiKey: process.env.AZORA_SEARCH_API_KEY },
         log: { level: f.logLevel, format: f.logFormat },
       });
       const { logger, flush } = createLogger({ level: cfg.log.level as LogLevel, format: cfg.log.format });
@@ -79,6 +87,12 @@ export function registerExplorerCommands(program: Command): void {
         ["Metrics", `${svc.url}/metrics`],
         ["Chain", cfg.indexer.enabled ? cfg.rpc : "(not followed: --no-index)"],
         ["Database", db],
+        [
+          "Search",
+          cfg.search.url === undefined
+            ? "structured matches only (no --search-url)"
+            : `${cfg.search.url} index ${cfg.search.index}`,
+        ],
       ]);
       stopOnSignals({ close: () => svc.close(), logger, flush });
     });

@@ -251,6 +251,9 @@ interface WorkerFlags extends KeyFlags {
   mailServiceToken?: string;
   mailRatePerAzr?: number;
   mailMaxSend?: number;
+  meteredPrice?: string;
+  meteredVoucherEvery?: number;
+  meteredRedeemEvery?: number;
 }
 
 /** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
@@ -290,6 +293,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     lookbackBlocks: f.lookbackBlocks,
     log: { level: f.logLevel, format: f.logFormat },
     fault: f.testFault,
+    metered: { price: f.meteredPrice, voucherEvery: f.meteredVoucherEvery, redeemEveryMs: f.meteredRedeemEvery },
     storage: {
       enabled: f.ipfs === true ? true : f.ipfs === false ? false : undefined,
       listen: f.ipfsListen,
@@ -798,6 +802,21 @@ export function registerServiceCommands(program: Command): void {
       "--mail-max-send <s>",
       "mail kinds: refuse jobs that take longer than this to send at the stake's rate (default 3600)",
       intArg("--mail-max-send", 1, 1e9),
+    )
+    .option(
+      "--metered-price <AZR>",
+      "ai/onnx: also sell inference per request on POST /v1/infer/<model> at this price, paid by signed receipts against a market deposit",
+      amountArg("--metered-price"),
+    )
+    .option(
+      "--metered-voucher-every <n>",
+      "metered inference: receipts between voucher requests (default 10)",
+      intArg("--metered-voucher-every", 1, 10_000),
+    )
+    .option(
+      "--metered-redeem-every <ms>",
+      "metered inference: voucher redemption interval (default 60000)",
+      intArg("--metered-redeem-every", 1_000, 1e9),
     )
     .action((kinds: string[], o: WorkerFlags & { verify: boolean; reclaim: boolean }) => runWorker(kinds, o));
 

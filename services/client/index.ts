@@ -15,6 +15,7 @@ export { type BlobServer, createBlobServer } from "../runtime/content/blobRoutes
 export { type BlobStore, createFileBlobStore } from "../runtime/content/blobStore.js";
 export { cidFromSha256, cidOf, sha256Hex } from "../runtime/content/cid.js";
 export { ClientError, ClientErrorCode } from "./errors.js";
+export { type Inference, InferenceClient, type InferenceClientOptions, InferenceHTTPError } from "./inferenceClient.js";
 export {
   DEFAULT_WINDOWS,
   type InputHost,

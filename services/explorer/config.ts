@@ -44,6 +44,25 @@ export const ExplorerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    search: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            description: "Azora Search's HTTP API; unset = the search page shows structured matches only",
+          }),
+        ),
+        apiKey: Type.Optional(
+          Type.String({ description: "Azora Search's API key (config file or AZORA_SEARCH_API_KEY)" }),
+        ),
+        index: Type.String({ default: "azora-explorer", description: "the Azora Search index the explorer fills" }),
+        syncMs: Type.Integer({
+          minimum: 100,
+          default: 5000,
+          description: "push new verified contracts, tokens and proposals at least this often",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.String({ default: "info" }),

@@ -11,6 +11,8 @@ export enum ExplorerErrorCode {
   COMPILER_UNAVAILABLE = "EXPLORER_COMPILER_UNAVAILABLE",
   /** The sources did not compile, or compiled to other code than the chain holds; `reason` says which. */
   VERIFICATION_FAILED = "EXPLORER_VERIFICATION_FAILED",
+  /** A native module's view reverted (e.g. the chain's genesis does not configure it); `error` is its custom error. */
+  MODULE_REVERTED = "EXPLORER_MODULE_REVERTED",
 }
 
 export type ExplorerErrorType =
@@ -20,7 +22,8 @@ export type ExplorerErrorType =
   | { code: ExplorerErrorCode.NOT_FOUND; what: string }
   | { code: ExplorerErrorCode.INVALID_PARAMS; reason: string }
   | { code: ExplorerErrorCode.COMPILER_UNAVAILABLE; requested: string; available: string }
-  | { code: ExplorerErrorCode.VERIFICATION_FAILED; address: string; reason: string };
+  | { code: ExplorerErrorCode.VERIFICATION_FAILED; address: string; reason: string }
+  | { code: ExplorerErrorCode.MODULE_REVERTED; module: string; call: string; error: string };
 
 export class ExplorerError extends Error {
   override readonly name = "ExplorerError";

@@ -13,13 +13,17 @@ import { createRPCClient } from "../runtime/chain/rpcClient.js";
 import { type ExplorerConfig, wsOf } from "./config.js";
 import type { SQLDriver } from "./db/driver.js";
 import { createBlockFetcher } from "./fetcher.js";
+import { createFullTextIndex, type FullTextIndex } from "./fullText.js";
 import { installErrorHandler } from "./http/errors.js";
 import { registerEtherscanRoutes } from "./http/etherscan.js";
 import { registerLive } from "./http/live.js";
+import { registerPlatformRoutes } from "./http/platformRoutes.js";
 import { registerRoutes } from "./http/routes.js";
 import { registerTokenRoutes } from "./http/tokenRoutes.js";
 import { Indexer } from "./indexer.js";
 import { createExplorerMetrics } from "./metrics.js";
+import { PlatformReader } from "./platform.js";
+import { PlatformStore } from "./platformStore.js";
 import { ExplorerStore } from "./store.js";
 import { registerUI } from "./ui.js";
 import { createVerifier } from "./verifier.js";
@@ -55,6 +59,18 @@ export async function startExplorer(
     BigInt(await rpc.call<string>("eth_getBalance", [a, "latest"])).toString(),
   );
   const verifier = createVerifier({ store, rpc, views, metrics });
+  const reader = new PlatformReader(rpc, () => store.cursor());
+  const fullText: FullTextIndex | null =
+    cfg.search.url === undefined
+      ? null
+      : createFullTextIndex({
+          url: cfg.search.url,
+          apiKey: cfg.search.apiKey,
+          index: cfg.search.index,
+          db: store.db,
+          reader,
+          log: mods.log.child({ part: "full-text" }),
+        });
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 32 * 1024 * 1024 });
   await app.register(swagger, {
@@ -116,6 +132,7 @@ export async function startExplorer(
   registerRoutes(app, { store, views, verifier });
   const publishHeight = registerLive(app, () => store.cursor());
   registerEtherscanRoutes(app, { store, verifier });
+  registerPlatformRoutes(app, { reader, platform: new PlatformStore(store.db), fullText });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   const tokenRoutes = registerTokenRoutes(app, { store, rpc, ipfsGateway: cfg.ipfsGateway });
   registerUI(app, undefined, cfg.ipfsGateway);
@@ -134,8 +151,12 @@ export async function startExplorer(
     });
     indexer.onIndexed(publishHeight);
     indexer.onIndexed(tokenRoutes.indexed);
+    if (fullText !== null) indexer.onIndexed(() => void fullText.sync());
     await indexer.start();
   }
+  // Verifications arrive between blocks: a timer pushes them too.
+  const syncTimer = fullText === null ? null : setInterval(() => void fullText.sync(), cfg.search.syncMs);
+  syncTimer?.unref();
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });
   mods.log.info("explorer listening", { url, backend: store.db.kind });
   return {
@@ -144,6 +165,7 @@ export async function startExplorer(
     store,
     indexer,
     async close() {
+      if (syncTimer !== null) clearInterval(syncTimer);
       await indexer?.stop();
       await app.close();
       await store.close();

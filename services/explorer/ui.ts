@@ -49,11 +49,15 @@ const SHELL = `<!doctype html>
 <header class="top">
   <a class="brand" href="#/">Azora Explorer</a>
   <form class="search" role="search" id="search">
-    <label for="q" class="visually-hidden">Search by block number, transaction hash or address</label>
+    <label for="q" class="visually-hidden">Search by block number, transaction hash or address, or by name</label>
     <input id="q" name="q" type="search" autocomplete="off" spellcheck="false"
-      placeholder="Block number, tx hash or address">
+      placeholder="Block, tx hash, address, token, validator, proposal">
     <button type="submit">Search</button>
   </form>
+  <nav class="platform-nav" aria-label="Platform">
+    <a href="#/validators">Validators</a> <a href="#/governance">Governance</a> <a href="#/escrows">Escrows</a>
+    <a href="#/jobs">Jobs</a>
+  </nav>
 </header>
 <main id="main" tabindex="-1"><p>Loading…</p></main>
 <footer class="bottom"><a href="/openapi.json">API</a> · <a href="/health">health</a></footer>

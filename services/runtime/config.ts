@@ -128,6 +128,34 @@ export const WorkerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    metered: Type.Object(
+      {
+        price: Type.Optional(
+          Type.String({
+            pattern: "^[0-9]+(\\.[0-9]{1,18})?$",
+            description:
+              "metered inference: AZR per request on POST /v1/infer/<model> (ai/onnx), paid by signed receipts " +
+              "against a deposit in the market; unset = no metered route",
+          }),
+        ),
+        prices: Type.Record(Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }), Decimal("AZR per request", "0"), {
+          default: {},
+          description: "per-model prices (model id → AZR per request), over `price`",
+        }),
+        voucherEvery: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 10,
+          description: "receipts between voucher requests (3 × that unvouchered and requests are refused)",
+        }),
+        redeemEveryMs: Type.Integer({
+          minimum: 1_000,
+          default: 60_000,
+          description: "how often vouchers are redeemed on chain (at most a quarter of the market's thaw period)",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** Test-only: misbehave so slashing can be shown end to end. Never set in production. */
     fault: Type.Optional(Type.String({ enum: ["wrong-result", "no-deliver", "tamper-segment"] })),
   },

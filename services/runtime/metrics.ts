@@ -31,6 +31,24 @@ export function createWorkerMetrics(journal: Journal, tokenName: (token: string)
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [register],
     }),
+    meteredRequests: new Histogram({
+      name: "azora_worker_metered_request_seconds",
+      help: "Metered inference (POST /v1/infer): handler wall time per paid request, by outcome",
+      labelNames: ["outcome"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [register],
+    }),
+    receipts: new Counter({
+      name: "azora_worker_metered_receipts_total",
+      help: "Metered payment receipts by outcome (accepted, missing, refused)",
+      labelNames: ["outcome"] as const,
+      registers: [register],
+    }),
+    redeemedWei: new Counter({
+      name: "azora_worker_metered_redeemed_wei_total",
+      help: "Wei redeemed on chain from metered-payment vouchers",
+      registers: [register],
+    }),
     txs: new Counter({
       name: "azora_worker_transactions_total",
       help: "Transactions by market action and outcome (would_revert = refused by simulation, nothing sent)",

@@ -4,8 +4,9 @@
  * for; tests and the bench call it in-process.
  */
 import { join } from "node:path";
-import type { Wallet } from "ethers";
+import { JsonRpcProvider, type Wallet } from "ethers";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { paymentsContract } from "../client/payments.js";
 import type { StorageBackend } from "../storage/backend.js";
 import { createHeliaBackend } from "../storage/helia/heliaBackend.js";
 import { registerStorageRoutes } from "../storage/server.js";
@@ -21,6 +22,8 @@ import type { JobHandler } from "./handler.js";
 import { createWorkerHTTP } from "./http.js";
 import { ACTIVE_WORK_STATES, Journal } from "./journal.js";
 import { createWorkerMetrics } from "./metrics.js";
+import { MeteredPayee, type PaymentMetrics } from "./payments/meteredPayee.js";
+import { METERED_KIND, registerMeteredRoutes } from "./payments/meteredRoutes.js";
 import { type TestFault, Worker } from "./worker/worker.js";
 
 export interface RunningWorker {
@@ -114,6 +117,7 @@ export async function startWorkerService(
   );
 
   for (const h of used) await h.init?.();
+  const metered = await startMetered(cfg, { wallet, chainId, txm, handlers, logger, metrics });
 
   let status: "starting" | "ok" | "stopping" = "starting";
   let worker: Worker | undefined;
@@ -147,6 +151,13 @@ export async function startWorkerService(
           log: logger.child({ module: "gateway" }),
         });
       for (const h of used) await h.routes?.(app, { storage });
+      if (metered !== null)
+        await registerMeteredRoutes(app, {
+          payee: metered.payee,
+          handler: handlers.get(METERED_KIND) as JobHandler,
+          priceOf: metered.priceOf,
+          onRequest: (outcome, ms) => metrics.meteredRequests.observe({ outcome }, ms / 1000),
+        });
     },
   });
   await app.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -201,9 +212,11 @@ export async function startWorkerService(
       },
     );
     await worker.start();
+    metered?.payee.start();
     status = "ok";
   } catch (e) {
     await app.close();
+    await metered?.close();
     await heads.close();
     await txm.close();
     await storage?.stop();
@@ -224,6 +237,7 @@ export async function startWorkerService(
       status = "stopping";
       await w.stop();
       await app.close();
+      await metered?.close();
       await heads.close();
       await txm.close();
       for (const h of used) await h.close?.();
@@ -235,4 +249,73 @@ export async function startWorkerService(
 
 function runningCount(worker: Worker | undefined): number {
   return worker === undefined ? 0 : worker.runningCount();
+}
+
+/**
+ * Metered inference (`metered.price` / `metered.prices`): the payee of the market's metered payments, its ledger in
+ * `<dataDir>/payments.sqlite`, redeeming vouchers through the worker's own transaction manager (one nonce sequence).
+ */
+async function startMetered(
+  cfg: WorkerConfig,
+  d: {
+    wallet: Wallet;
+    chainId: bigint;
+    txm: TxManager;
+    handlers: Map<string, JobHandler>;
+    logger: Logger;
+    metrics: PaymentMetrics;
+  },
+): Promise<{ payee: MeteredPayee; priceOf: (model: string) => bigint | null; close(): Promise<void> } | null> {
+  const m = cfg.metered;
+  const prices = new Map(Object.entries(m.prices).map(([k, v]) => [k.toLowerCase().replace(/^0x/, ""), tokenUnits(v)]));
+  if (m.price === undefined && prices.size === 0) return null;
+  if (!d.handlers.has(METERED_KIND))
+    throw new WorkerConfigError({
+      code: ConfigErrorCode.INVALID,
+      key: "metered",
+      reason: `metered inference serves ${METERED_KIND}: add it to the kinds`,
+    });
+  const provider = new JsonRpcProvider(cfg.rpc, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  const market = paymentsContract(d.wallet.connect(provider));
+  const thawSec = (await market.params())[6] as bigint;
+  if (BigInt(m.redeemEveryMs) * 4n > thawSec * 1000n) {
+    provider.destroy();
+    throw new WorkerConfigError({
+      code: ConfigErrorCode.INVALID,
+      key: "metered.redeemEveryMs",
+      reason: `must stay well under the market's thaw period (${thawSec} s): at most a quarter`,
+    });
+  }
+  const payee = new MeteredPayee({
+    wallet: d.wallet,
+    market,
+    chainId: d.chainId,
+    dbPath: join(cfg.dataDir, "payments.sqlite"),
+    voucherEvery: m.voucherEvery,
+    redeemEveryMs: m.redeemEveryMs,
+    unit: "inference",
+    what: "this model",
+    logger: d.logger.child({ module: "metered" }),
+    metrics: d.metrics,
+    sendRedeem: async (vouchers, signatures) => {
+      const o = await d.txm.send({
+        jobId: null,
+        role: null,
+        action: "redeemVouchers",
+        to: await market.getAddress(),
+        data: market.interface.encodeFunctionData("redeemVouchers", [vouchers, signatures]),
+      });
+      if (o.status !== "mined") throw new Error(`redeemVouchers reverted (tx ${o.hash})`);
+      return { hash: o.hash, block: o.block, logs: o.logs };
+    },
+  });
+  const fallback = m.price === undefined ? null : tokenUnits(m.price);
+  return {
+    payee,
+    priceOf: (model) => prices.get(model) ?? fallback,
+    async close() {
+      await payee.close();
+      provider.destroy();
+    },
+  };
 }

@@ -10,6 +10,7 @@ export const STATUS: Record<ExplorerErrorCode, number> = {
   [ExplorerErrorCode.NOT_CONTIGUOUS]: 500,
   [ExplorerErrorCode.SCHEMA_MISMATCH]: 500,
   [ExplorerErrorCode.BAD_NODE_DATA]: 502,
+  [ExplorerErrorCode.MODULE_REVERTED]: 503,
 };
 
 /** The human part of an error: a refusal's reason, not its JSON. */
@@ -24,6 +25,8 @@ export function reasonOf(e: ExplorerError): string {
       return t.reason;
     case ExplorerErrorCode.NOT_FOUND:
       return `${t.what} not found`;
+    case ExplorerErrorCode.MODULE_REVERTED:
+      return `the ${t.module} module refused ${t.call}: ${t.error}`;
     default:
       return e.message;
   }

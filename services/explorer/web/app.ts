@@ -7,9 +7,14 @@ import { h, main } from "./dom.js";
 import { classify } from "./format.js";
 import { addressPage } from "./pages/address.js";
 import { blockPage } from "./pages/block.js";
+import { escrowPage, escrowsPage } from "./pages/escrows.js";
+import { governancePage, proposalPage } from "./pages/governance.js";
 import { homePage } from "./pages/home.js";
+import { jobPage, jobsPage } from "./pages/jobs.js";
+import { searchPage } from "./pages/search.js";
 import { collectionPage, tokenPage } from "./pages/token.js";
 import { txPage } from "./pages/tx.js";
+import { validatorPage, validatorsPage } from "./pages/validators.js";
 
 /** A page: its route argument (may be "") and where to register what stops when the route changes. */
 type Page = (arg: string, leave: (stop: () => void) => void) => HTMLElement | Promise<HTMLElement>;
@@ -38,6 +43,15 @@ const routes: Record<string, { needsArg: boolean; page: Page }> = {
   address: { needsArg: true, page: (arg) => addressPage(arg) },
   token: { needsArg: true, page: (arg) => tokenPage(arg) },
   collection: { needsArg: true, page: (arg) => collectionPage(arg) },
+  validators: { needsArg: false, page: () => validatorsPage() },
+  validator: { needsArg: true, page: (arg) => validatorPage(arg) },
+  governance: { needsArg: false, page: () => governancePage() },
+  proposal: { needsArg: true, page: (arg) => proposalPage(arg) },
+  escrows: { needsArg: false, page: () => escrowsPage() },
+  escrow: { needsArg: true, page: (arg) => escrowPage(arg) },
+  jobs: { needsArg: false, page: () => jobsPage() },
+  job: { needsArg: true, page: (arg) => jobPage(arg) },
+  search: { needsArg: true, page: (arg) => searchPage(arg) },
 };
 
 async function render(): Promise<void> {
@@ -71,7 +85,8 @@ function go(hash: string): void {
 async function search(q: string): Promise<void> {
   const target = classify(q);
   if (target === null) {
-    main().replaceChildren(messagePage("Search", `"${q}" is not a block number, a transaction hash or an address.`));
+    // Names, monikers, "proposal 3" and full text: the search page asks the API.
+    if (q.trim() !== "") go(`#/search/${encodeURIComponent(q.trim())}`);
     return;
   }
   if (target.kind === "block") go(`#/block/${target.ref}`);

@@ -1,352 +1,46 @@
-import Database from "better-sqlite3";
-import { type Contract, getAddress, type Wallet, ZeroAddress } from "ethers";
-import type { Logger } from "../../../runtime/lib/logger.js";
+import type { Voucher } from "../../client/payments.js";
 import {
-  decodeSigned,
-  type Receipt,
-  recoverReceiptSigner,
-  recoverVoucherSigner,
-  type Voucher,
-} from "../../client/payments.js";
+  MeteredPayee,
+  type MeteredPayeeOptions,
+  PaymentError,
+  PaymentErrorCode,
+} from "../../runtime/payments/meteredPayee.js";
 import { SearchError, SearchErrorCode } from "../errors.js";
-import type { SearchMetrics } from "../metrics.js";
 
 /**
- * The payee's side of paid queries: checks each query's receipt (signature, payee, price, freshness, nonce, what
- * the payer's deposit still covers), keeps receipts and the payer's latest voucher in SQLite, asks for a voucher
- * every `voucherEvery` receipts (and refuses service once one is overdue), and redeems the latest vouchers on chain
- * in batches — every `redeemEveryMs`, and at once when a payer starts thawing, well inside the thaw period.
- * Vouchers are cumulative, so a crash at any point loses nothing: the next redemption pays the difference.
+ * Paid queries: the shared metered payee (`services/runtime/payments/`) with its refusals as search errors, so the
+ * search API's one error mapping answers them (402 for a receipt that does not pay, 400 for a bad voucher).
  */
-export interface PaidQueryOptions {
-  wallet: Wallet;
-  market: Contract;
-  chainId: bigint;
-  dbPath: string;
-  /** Receipts between voucher requests (default 10). */
-  voucherEvery?: number;
-  /** Unvouchered receipts beyond which queries are refused until a voucher arrives (default 3 × voucherEvery). */
-  maxUnvouchered?: number;
-  /** How old a receipt's timestamp may be (default 5 min). */
-  maxReceiptAgeMs?: number;
-  /** Redemption interval (default 60 s); must be well below the market's thaw period. */
-  redeemEveryMs?: number;
-  logger?: Logger;
-  metrics?: SearchMetrics | null;
-}
+export type PaidQueryOptions = Omit<MeteredPayeeOptions, "unit" | "what">;
 
-interface PayerRow {
-  payer: string;
-  accepted: bigint;
-  receipts: number;
-  vouchered: bigint;
-  voucherTs: bigint;
-  voucher: string | null;
-  redeemed: bigint;
-}
-
-export class PaidQueries {
-  readonly payee: string;
-  private readonly db: Database.Database;
-  private readonly depositCache = new Map<string, { at: number; balance: bigint; thawing: bigint; redeemed: bigint }>();
-  private timer: NodeJS.Timeout | null = null;
-  private redeeming: Promise<void> | null = null;
-  private lastThawScan = 0;
-  private lastRun = 0;
-
-  constructor(private readonly o: PaidQueryOptions) {
-    this.payee = getAddress(o.wallet.address);
-    this.db = new Database(o.dbPath);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS receipts (payer TEXT NOT NULL, nonce TEXT NOT NULL, value TEXT NOT NULL,
-        ts TEXT NOT NULL, sig TEXT NOT NULL, PRIMARY KEY (payer, nonce));
-      CREATE TABLE IF NOT EXISTS payers (payer TEXT PRIMARY KEY, accepted TEXT NOT NULL, receipts INTEGER NOT NULL,
-        vouchered TEXT NOT NULL, voucher_ts TEXT NOT NULL, voucher TEXT, redeemed TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
+export class PaidQueries extends MeteredPayee {
+  constructor(o: PaidQueryOptions) {
+    super({ ...o, unit: "query", what: "this index" });
   }
 
-  get voucherEvery(): number {
-    return this.o.voucherEvery ?? 10;
-  }
-
-  private payer(address: string): PayerRow {
-    const r = this.db.prepare("SELECT * FROM payers WHERE payer = ?").get(address) as
-      | Record<string, unknown>
-      | undefined;
-    if (r === undefined) {
-      return { payer: address, accepted: 0n, receipts: 0, vouchered: 0n, voucherTs: 0n, voucher: null, redeemed: 0n };
-    }
-    return {
-      payer: address,
-      accepted: BigInt(r.accepted as string),
-      receipts: r.receipts as number,
-      vouchered: BigInt(r.vouchered as string),
-      voucherTs: BigInt(r.voucher_ts as string),
-      voucher: (r.voucher as string | null) ?? null,
-      redeemed: BigInt(r.redeemed as string),
-    };
-  }
-
-  private save(p: PayerRow): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO payers (payer, accepted, receipts, vouchered, voucher_ts, voucher, redeemed)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        p.payer,
-        String(p.accepted),
-        p.receipts,
-        String(p.vouchered),
-        String(p.voucherTs),
-        p.voucher,
-        String(p.redeemed),
-      );
-  }
-
-  private async deposit(payer: string, fresh = false) {
-    const c = this.depositCache.get(payer);
-    if (c !== undefined && !fresh && Date.now() - c.at < 2_000) return c;
-    const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
-    const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
-    this.depositCache.set(payer, v);
-    return v;
-  }
-
-  /**
-   * Accepts the receipt for one query of `price` wei (AZR), or throws PAYMENT_REQUIRED with the reason. Returns
-   * the voucher to ask for when one is due.
-   */
-  async charge(header: string | undefined, price: bigint): Promise<{ payer: string; voucherRequest: Voucher | null }> {
-    const refuse = (reason: string, outcome = "refused"): never => {
-      this.o.metrics?.receipts.inc({ outcome });
-      throw new SearchError({ code: SearchErrorCode.PAYMENT_REQUIRED, reason });
-    };
-    if (header === undefined)
-      refuse(`this index costs ${price} wei per query: send a receipt in x-azora-receipt`, "missing");
-    let r: Receipt;
-    let sig: string;
+  override async charge(
+    header: string | undefined,
+    price: bigint,
+  ): Promise<{ payer: string; voucherRequest: Voucher | null }> {
     try {
-      const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
-      r = {
-        payer: getAddress(o.payer as string),
-        payee: getAddress(o.payee as string),
-        token: getAddress(o.token as string),
-        value: o.value as bigint,
-        timestampMs: o.timestampMs as bigint,
-        nonce: o.nonce as bigint,
-      };
-      sig = o.signature;
-      if (recoverReceiptSigner(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+      return await super.charge(header, price);
     } catch (e) {
-      if (e instanceof SearchError) throw e;
-      return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
+      throw asSearchError(e);
     }
-    if (r.payee !== this.payee) refuse(`receipt names payee ${r.payee}, this service is ${this.payee}`);
-    if (r.token !== ZeroAddress) refuse("receipts must be in AZR (token address(0))");
-    if (r.value < price) refuse(`receipt pays ${r.value} wei, the query costs ${price}`);
-    const age = Date.now() - Number(r.timestampMs);
-    if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
-      refuse("receipt timestamp too old or in the future");
-    const p = this.payer(r.payer);
-    if (r.timestampMs <= p.voucherTs) refuse("receipt older than the payer's last voucher");
-    const unvouchered = p.accepted - p.vouchered;
-    if (
-      p.receipts > 0 &&
-      unvouchered > 0n &&
-      this.unvoucheredReceipts(p) >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
-    ) {
-      refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
-    }
-    let d = await this.deposit(r.payer);
-    // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
-    const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
-    if (covered(d) < r.value) {
-      d = await this.deposit(r.payer, true);
-      if (covered(d) < r.value) refuse(`deposit for ${this.payee} does not cover the query (open one with deposit())`);
-    }
-    // The row again: a concurrent query, voucher or redemption may have changed it while the deposit was read.
-    // From here to the save nothing awaits, so the read-modify-write is atomic.
-    const now = this.payer(r.payer);
-    if (r.timestampMs <= now.voucherTs) refuse("receipt older than the payer's last voucher");
-    if (covered(d, now) < r.value)
-      refuse(`deposit for ${this.payee} does not cover the query (open one with deposit())`);
-    const ins = this.db
-      .prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)")
-      .run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
-    if (ins.changes === 0) refuse("receipt already used (nonce)");
-    now.accepted += r.value;
-    now.receipts += 1;
-    this.save(now);
-    this.o.metrics?.receipts.inc({ outcome: "accepted" });
-    const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
-    return {
-      payer: r.payer,
-      voucherRequest: due
-        ? {
-            payer: r.payer,
-            payee: this.payee,
-            token: ZeroAddress,
-            valueAggregate: now.accepted,
-            timestampMs: r.timestampMs,
-          }
-        : null,
-    };
   }
 
-  private unvoucheredReceipts(p: PayerRow): number {
-    const r = this.db
-      .prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?")
-      .get(p.payer, Number(p.voucherTs)) as { n: number };
-    return r.n;
-  }
-
-  /** A payer's signed voucher: kept when it names this payee, is signed by its payer and raises the total. */
-  acceptVoucher(text: string): { payer: string; valueAggregate: bigint } {
-    let v: Voucher;
-    let sig: string;
-    const bad = (reason: string): never => {
-      throw new SearchError({ code: SearchErrorCode.BAD_REQUEST, reason: `voucher: ${reason}` });
-    };
+  override acceptVoucher(text: string): { payer: string; valueAggregate: bigint } {
     try {
-      const o = decodeSigned(text, ["valueAggregate", "timestampMs"]);
-      v = {
-        payer: getAddress(o.payer as string),
-        payee: getAddress(o.payee as string),
-        token: getAddress(o.token as string),
-        valueAggregate: o.valueAggregate as bigint,
-        timestampMs: o.timestampMs as bigint,
-      };
-      sig = o.signature;
+      return super.acceptVoucher(text);
     } catch (e) {
-      return bad(e instanceof Error ? e.message : String(e));
+      throw asSearchError(e);
     }
-    if (recoverVoucherSigner(this.o.chainId, v, sig) !== v.payer) bad("not signed by its payer");
-    if (v.payee !== this.payee || v.token !== ZeroAddress) bad("wrong payee or token");
-    const p = this.payer(v.payer);
-    if (v.valueAggregate <= p.vouchered)
-      bad(`total ${v.valueAggregate} is not above the last voucher's ${p.vouchered}`);
-    p.vouchered = v.valueAggregate;
-    p.voucherTs = v.timestampMs;
-    p.voucher = text;
-    this.save(p);
-    return { payer: v.payer, valueAggregate: v.valueAggregate };
-  }
-
-  /** Starts redeeming every `redeemEveryMs` (and at once when a payer of ours starts thawing). */
-  start(): void {
-    const every = this.o.redeemEveryMs ?? 60_000;
-    this.timer = setInterval(
-      () =>
-        void this.redeemNow().catch((e) =>
-          this.o.logger?.warn("voucher redemption failed; retrying at the next interval", {}, e),
-        ),
-      Math.min(every, 5_000),
-    );
-    this.timer.unref();
-    this.lastRun = Date.now();
-  }
-
-  /** Redeems now when due (interval passed, or a payer thaws); `force` redeems whatever is unredeemed. */
-  async redeemNow(force = false): Promise<{ redeemed: number; paid: bigint }> {
-    const due = force || Date.now() - this.lastRun >= (this.o.redeemEveryMs ?? 60_000) || (await this.thawSeen());
-    if (!due) return { redeemed: 0, paid: 0n };
-    while (this.redeeming !== null) await this.redeeming;
-    let out = { redeemed: 0, paid: 0n };
-    this.redeeming = (async () => {
-      out = await this.redeem();
-    })().finally(() => {
-      this.redeeming = null;
-    });
-    await this.redeeming;
-    this.lastRun = Date.now();
-    return out;
-  }
-
-  private async thawSeen(): Promise<boolean> {
-    if (Date.now() - this.lastThawScan < 5_000) return false;
-    this.lastThawScan = Date.now();
-    const rows = this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[];
-    for (const { payer } of rows) if ((await this.deposit(payer, true)).thawing > 0n) return true;
-    return false;
-  }
-
-  private async redeem(): Promise<{ redeemed: number; paid: bigint }> {
-    const rows = (this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[])
-      .map((r) => this.payer(r.payer))
-      .filter((p) => p.vouchered > p.redeemed);
-    const batch: { p: PayerRow; tuple: unknown[]; sig: string }[] = [];
-    // Rows are read again before every save: receipts and vouchers keep arriving while this awaits the chain, and
-    // saving a row read before an await would put back an older voucher and older totals.
-    const settle = (payer: string, redeemed: bigint) => {
-      const now = this.payer(payer);
-      if (redeemed <= now.redeemed) return;
-      now.redeemed = redeemed;
-      this.save(now);
-    };
-    for (const p of rows) {
-      const o = decodeSigned(p.voucher!, ["valueAggregate", "timestampMs"]);
-      const d = await this.deposit(p.payer, true);
-      if (d.redeemed >= p.vouchered) {
-        settle(p.payer, d.redeemed);
-        continue;
-      }
-      batch.push({ p, tuple: [o.payer, o.payee, o.token, o.valueAggregate, o.timestampMs], sig: o.signature });
-    }
-    if (batch.length === 0) return { redeemed: 0, paid: 0n };
-    // All or nothing on chain: leave out any voucher its deposit cannot cover (simulated one by one).
-    const good: typeof batch = [];
-    for (const b of batch) {
-      try {
-        await this.o.market.redeemVouchers.staticCall([b.tuple], [b.sig]);
-        good.push(b);
-      } catch (e) {
-        this.o.logger?.warn("voucher not redeemable", { payer: b.p.payer, reason: String(e).slice(0, 200) });
-      }
-    }
-    let paid = 0n;
-    for (let i = 0; i < good.length; i += 64) {
-      const chunk = good.slice(i, i + 64);
-      const tx = await this.o.market.redeemVouchers(
-        chunk.map((b) => b.tuple),
-        chunk.map((b) => b.sig),
-      );
-      const receipt = await tx.wait();
-      for (const log of receipt.logs) {
-        const e = this.o.market.interface.parseLog(log);
-        if (e?.name === "VoucherRedeemed") paid += e.args.amount as bigint;
-      }
-      for (const b of chunk) settle(b.p.payer, b.tuple[3] as bigint);
-      this.o.logger?.info("vouchers redeemed", { vouchers: chunk.length, tx: tx.hash, block: receipt.blockNumber });
-    }
-    this.o.metrics?.redeemedWei.inc(Number(paid));
-    return { redeemed: good.length, paid };
-  }
-
-  /** What each payer owes, has vouchered and has been redeemed (for /payments). */
-  summary() {
-    return (this.db.prepare("SELECT payer FROM payers ORDER BY payer").all() as { payer: string }[]).map(
-      ({ payer }) => {
-        const p = this.payer(payer);
-        return {
-          payer,
-          accepted: String(p.accepted),
-          receipts: p.receipts,
-          vouchered: String(p.vouchered),
-          redeemed: String(p.redeemed),
-        };
-      },
-    );
-  }
-
-  async close(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    while (this.redeeming !== null) await this.redeeming.catch(() => {});
-    this.db.close();
   }
 }
 
-const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+function asSearchError(e: unknown): unknown {
+  if (!(e instanceof PaymentError)) return e;
+  return e.code === PaymentErrorCode.PAYMENT_REQUIRED
+    ? new SearchError({ code: SearchErrorCode.PAYMENT_REQUIRED, reason: e.type.reason })
+    : new SearchError({ code: SearchErrorCode.BAD_REQUEST, reason: e.type.reason });
+}

@@ -1,0 +1,142 @@
+import { createHash } from "node:crypto";
+import { ZeroAddress } from "ethers";
+
+/** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
+const AZT1_CONTENT_TYPE = "application/vnd.azora.tensors";
+
+import {
+  decodeSigned,
+  type PaymentSession,
+  paymentsContract,
+  RECEIPT_HEADER,
+  VOUCHER_REQUEST_HEADER,
+} from "./payments.js";
+
+/**
+ * A typed client of an AI worker's metered inference (`POST /v1/infer/<model>` on the worker's HTTP port): each
+ * call carries a receipt for `price` wei signed by the `PaymentSession`; a voucher the worker asks for is checked
+ * against the receipts signed and handed in before the call returns. `deposit()` opens (or tops up) the payer's
+ * deposit for the worker in the market. The output's hash is checked here: it is the hash an on-chain `ai/onnx` job
+ * of the same model and input would commit, so a doubtful answer can be re-posted as a job with replay verification.
+ */
+export class InferenceHTTPError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${status} ${code}: ${message}`);
+  }
+}
+
+export interface InferenceClientOptions {
+  /** The worker's HTTP base URL (its registered endpoint). */
+  url: string;
+  payment: PaymentSession;
+  /** Wei per request, as the worker's operator advertises it (`metered.price`). */
+  price: bigint;
+}
+
+export interface Inference {
+  /** The canonical output: an AZT1 tensor container. */
+  output: Uint8Array;
+  contentType: string;
+  /** 0x + sha256(output), checked. */
+  resultHash: string;
+  payment: { payer: string; price: bigint; accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint };
+}
+
+export class InferenceClient {
+  vouchersSigned = 0;
+
+  constructor(private readonly o: InferenceClientOptions) {}
+
+  private base(): string {
+    return this.o.url.replace(/\/+$/, "");
+  }
+
+  /** Opens or tops up this payer's deposit for the worker (AZR, wei), mined. */
+  async deposit(amountWei: bigint): Promise<void> {
+    const market = paymentsContract(this.o.payment.signer);
+    await (await market.deposit(this.o.payment.payee, ZeroAddress, amountWei, { value: amountWei })).wait();
+  }
+
+  /** Runs `model` (its sha256, hex) on an AZT1 container, paying one receipt. */
+  async infer(model: string, input: Uint8Array, receipt?: string): Promise<Inference> {
+    const id = model.toLowerCase().replace(/^0x/, "");
+    const r = await fetch(`${this.base()}/v1/infer/0x${id}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        accept: "application/octet-stream",
+        [RECEIPT_HEADER]: receipt ?? (await this.o.payment.receipt(this.o.price)),
+      },
+      body: input,
+    });
+    if (!r.ok) {
+      const json = (await r.json()) as Record<string, unknown>;
+      throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
+    }
+    const output = new Uint8Array(await r.arrayBuffer());
+    const resultHash = `0x${createHash("sha256").update(output).digest("hex")}`;
+    const said = r.headers.get("x-azora-result-hash");
+    if (resultHash !== said)
+      throw new InferenceHTTPError(
+        r.status,
+        "RESULT_HASH_MISMATCH",
+        `worker said ${said}, output hashes to ${resultHash}`,
+      );
+    const ask = r.headers.get(VOUCHER_REQUEST_HEADER);
+    if (ask !== null) await this.handInVoucher(ask);
+    const p = JSON.parse(r.headers.get("x-azora-payment") ?? "{}") as Record<string, string | number>;
+    return {
+      output,
+      contentType: AZT1_CONTENT_TYPE,
+      resultHash,
+      payment: {
+        payer: p.payer as string,
+        price: BigInt(p.price),
+        accepted: BigInt(p.accepted),
+        receipts: Number(p.receipts),
+        vouchered: BigInt(p.vouchered),
+        redeemed: BigInt(p.redeemed),
+      },
+    };
+  }
+
+  /**
+   * Concurrent calls all see the request until one voucher lands, each with a higher total: the newest request
+   * wins — vouchers go one at a time, each for the highest total asked so far, and a request at or below the
+   * total already handed in is dropped (the worker would refuse it as not above its last voucher).
+   */
+  private async handInVoucher(ask: string): Promise<void> {
+    const req = decodeSigned(ask, ["valueAggregate", "timestampMs"]);
+    const value = req.valueAggregate as bigint;
+    if (this.wanted === null || value > this.wanted.valueAggregate)
+      this.wanted = { valueAggregate: value, timestampMs: req.timestampMs as bigint };
+    const run = this.voucherChain.then(() => this.handInWanted());
+    this.voucherChain = run.catch(() => {});
+    return run;
+  }
+
+  private voucherChain: Promise<void> = Promise.resolve();
+  private wanted: { valueAggregate: bigint; timestampMs: bigint } | null = null;
+  private handedIn = 0n;
+
+  private async handInWanted(): Promise<void> {
+    const want = this.wanted;
+    if (want === null || want.valueAggregate <= this.handedIn) return;
+    const voucher = await this.o.payment.voucher(want);
+    const r = await fetch(`${this.base()}/v1/payments/vouchers`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ voucher }),
+    });
+    if (!r.ok) {
+      const j = (await r.json()) as { code?: string; message?: string };
+      throw new InferenceHTTPError(r.status, j.code ?? "HTTP", j.message ?? "");
+    }
+    if (want.valueAggregate > this.handedIn) this.handedIn = want.valueAggregate;
+    this.vouchersSigned++;
+  }
+}

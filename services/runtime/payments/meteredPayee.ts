@@ -1,0 +1,414 @@
+import Database from "better-sqlite3";
+import { type Contract, getAddress, type Wallet, ZeroAddress } from "ethers";
+import { AzoraError } from "../../../runtime/lib/errors.js";
+import type { Logger } from "../../../runtime/lib/logger.js";
+import {
+  decodeSigned,
+  type Receipt,
+  recoverReceiptSigner,
+  recoverVoucherSigner,
+  type Voucher,
+} from "../../client/payments.js";
+
+/** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
+export enum PaymentErrorCode {
+  /** No receipt, or one that does not pay for this request (402 with the reason). */
+  PAYMENT_REQUIRED = "PAYMENT_REQUIRED",
+  /** A voucher that is malformed, not the payer's, for another payee, or not above the last one (400). */
+  BAD_VOUCHER = "PAYMENT_BAD_VOUCHER",
+}
+
+export type PaymentErrorType =
+  | { code: PaymentErrorCode.PAYMENT_REQUIRED; reason: string }
+  | { code: PaymentErrorCode.BAD_VOUCHER; reason: string };
+
+export class PaymentError extends AzoraError<PaymentErrorType> {
+  constructor(type: PaymentErrorType) {
+    super(type, type.reason);
+  }
+}
+
+/** The payee's counters (Prometheus in each service: `receipts` by outcome, `redeemedWei`). */
+export interface PaymentMetrics {
+  receipts: { inc(labels: { outcome: string }): void };
+  redeemedWei: { inc(value: number): void };
+}
+
+/**
+ * The payee's side of metered payments (search's paid queries, the AI worker's paid inference): checks each
+ * request's receipt (signature, payee, price, freshness, nonce, what
+ * the payer's deposit still covers), keeps receipts and the payer's latest voucher in SQLite, asks for a voucher
+ * every `voucherEvery` receipts (and refuses service once one is overdue), and redeems the latest vouchers on chain
+ * in batches — every `redeemEveryMs`, and at once when a payer starts thawing, well inside the thaw period.
+ * Vouchers are cumulative, so a crash at any point loses nothing: the next redemption pays the difference.
+ */
+export interface MeteredPayeeOptions {
+  wallet: Wallet;
+  market: Contract;
+  chainId: bigint;
+  dbPath: string;
+  /** Receipts between voucher requests (default 10). */
+  voucherEvery?: number;
+  /** Unvouchered receipts beyond which queries are refused until a voucher arrives (default 3 × voucherEvery). */
+  maxUnvouchered?: number;
+  /** How old a receipt's timestamp may be (default 5 min). */
+  maxReceiptAgeMs?: number;
+  /** Redemption interval (default 60 s); must be well below the market's thaw period. */
+  redeemEveryMs?: number;
+  /**
+   * Sends one `redeemVouchers(vouchers, signatures)` transaction and waits for it to be mined (default: through
+   * `market`'s signer). A worker passes its transaction manager, so redemptions share its nonce sequence.
+   */
+  sendRedeem?: (vouchers: unknown[][], signatures: string[]) => Promise<RedeemOutcome>;
+  logger?: Logger;
+  metrics?: PaymentMetrics | null;
+  /** What one unit of service is called in refusals ("query", "inference"). */
+  unit?: string;
+  /** What the service is called in the missing-receipt refusal ("this index", "this model"). */
+  what?: string;
+}
+
+export interface RedeemOutcome {
+  hash: string;
+  block: number;
+  logs: readonly { topics: readonly string[]; data: string }[];
+}
+
+interface PayerRow {
+  payer: string;
+  accepted: bigint;
+  receipts: number;
+  vouchered: bigint;
+  voucherTs: bigint;
+  voucher: string | null;
+  redeemed: bigint;
+}
+
+export class MeteredPayee {
+  readonly payee: string;
+  private readonly db: Database.Database;
+  private readonly depositCache = new Map<string, { at: number; balance: bigint; thawing: bigint; redeemed: bigint }>();
+  private timer: NodeJS.Timeout | null = null;
+  private redeeming: Promise<void> | null = null;
+  private lastThawScan = 0;
+  private lastRun = 0;
+
+  constructor(private readonly o: MeteredPayeeOptions) {
+    this.payee = getAddress(o.wallet.address);
+    this.db = new Database(o.dbPath);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS receipts (payer TEXT NOT NULL, nonce TEXT NOT NULL, value TEXT NOT NULL,
+        ts TEXT NOT NULL, sig TEXT NOT NULL, PRIMARY KEY (payer, nonce));
+      CREATE TABLE IF NOT EXISTS payers (payer TEXT PRIMARY KEY, accepted TEXT NOT NULL, receipts INTEGER NOT NULL,
+        vouchered TEXT NOT NULL, voucher_ts TEXT NOT NULL, voucher TEXT, redeemed TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  }
+
+  get voucherEvery(): number {
+    return this.o.voucherEvery ?? 10;
+  }
+
+  private payer(address: string): PayerRow {
+    const r = this.db.prepare("SELECT * FROM payers WHERE payer = ?").get(address) as
+      | Record<string, unknown>
+      | undefined;
+    if (r === undefined) {
+      return { payer: address, accepted: 0n, receipts: 0, vouchered: 0n, voucherTs: 0n, voucher: null, redeemed: 0n };
+    }
+    return {
+      payer: address,
+      accepted: BigInt(r.accepted as string),
+      receipts: r.receipts as number,
+      vouchered: BigInt(r.vouchered as string),
+      voucherTs: BigInt(r.voucher_ts as string),
+      voucher: (r.voucher as string | null) ?? null,
+      redeemed: BigInt(r.redeemed as string),
+    };
+  }
+
+  private save(p: PayerRow): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO payers (payer, accepted, receipts, vouchered, voucher_ts, voucher, redeemed)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        p.payer,
+        String(p.accepted),
+        p.receipts,
+        String(p.vouchered),
+        String(p.voucherTs),
+        p.voucher,
+        String(p.redeemed),
+      );
+  }
+
+  private async deposit(payer: string, fresh = false) {
+    const c = this.depositCache.get(payer);
+    if (c !== undefined && !fresh && Date.now() - c.at < 2_000) return c;
+    const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
+    const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
+    this.depositCache.set(payer, v);
+    return v;
+  }
+
+  /**
+   * Accepts the receipt for one unit of service of `price` wei (AZR), or throws PAYMENT_REQUIRED with the reason. Returns
+   * the voucher to ask for when one is due.
+   */
+  async charge(header: string | undefined, price: bigint): Promise<{ payer: string; voucherRequest: Voucher | null }> {
+    const refuse = (reason: string, outcome = "refused"): never => {
+      this.o.metrics?.receipts.inc({ outcome });
+      throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason });
+    };
+    const unit = this.o.unit ?? "query";
+    if (header === undefined)
+      refuse(
+        `${this.o.what ?? "this index"} costs ${price} wei per ${unit}: send a receipt in x-azora-receipt`,
+        "missing",
+      );
+    let r: Receipt;
+    let sig: string;
+    try {
+      const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
+      r = {
+        payer: getAddress(o.payer as string),
+        payee: getAddress(o.payee as string),
+        token: getAddress(o.token as string),
+        value: o.value as bigint,
+        timestampMs: o.timestampMs as bigint,
+        nonce: o.nonce as bigint,
+      };
+      sig = o.signature;
+      if (recoverReceiptSigner(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+    } catch (e) {
+      if (e instanceof PaymentError) throw e;
+      return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (r.payee !== this.payee) refuse(`receipt names payee ${r.payee}, this service is ${this.payee}`);
+    if (r.token !== ZeroAddress) refuse("receipts must be in AZR (token address(0))");
+    if (r.value < price) refuse(`receipt pays ${r.value} wei, the ${unit} costs ${price}`);
+    const age = Date.now() - Number(r.timestampMs);
+    if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
+      refuse("receipt timestamp too old or in the future");
+    const p = this.payer(r.payer);
+    const unvouchered = p.accepted - p.vouchered;
+    if (
+      p.receipts > 0 &&
+      unvouchered > 0n &&
+      this.unvoucheredReceipts(p) >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
+    ) {
+      refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
+    }
+    let d = await this.deposit(r.payer);
+    // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
+    const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
+    if (covered(d) < r.value) {
+      d = await this.deposit(r.payer, true);
+      if (covered(d) < r.value)
+        refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    }
+    // The row again: a concurrent query, voucher or redemption may have changed it while the deposit was read.
+    // From here to the save nothing awaits, so the read-modify-write is atomic.
+    // A receipt signed before the payer's last voucher but arriving after it (a concurrent request) is still new
+    // money: the voucher's total was this ledger's accepted sum, which did not include it, so the next voucher
+    // does. Replays are refused by the nonce below (every receipt is kept), stale ones by maxReceiptAgeMs.
+    const now = this.payer(r.payer);
+    if (covered(d, now) < r.value)
+      refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    // The receipt and the payer's new totals in one commit (one fsync per request).
+    const stored = this.db.transaction(() => {
+      const ins = this.db
+        .prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)")
+        .run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      if (ins.changes === 0) return false;
+      now.accepted += r.value;
+      now.receipts += 1;
+      this.save(now);
+      return true;
+    })();
+    if (!stored) refuse("receipt already used (nonce)");
+    this.o.metrics?.receipts.inc({ outcome: "accepted" });
+    const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
+    return {
+      payer: r.payer,
+      voucherRequest: due
+        ? {
+            payer: r.payer,
+            payee: this.payee,
+            token: ZeroAddress,
+            valueAggregate: now.accepted,
+            timestampMs: r.timestampMs,
+          }
+        : null,
+    };
+  }
+
+  private unvoucheredReceipts(p: PayerRow): number {
+    const r = this.db
+      .prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?")
+      .get(p.payer, Number(p.voucherTs)) as { n: number };
+    return r.n;
+  }
+
+  /** A payer's signed voucher: kept when it names this payee, is signed by its payer and raises the total. */
+  acceptVoucher(text: string): { payer: string; valueAggregate: bigint } {
+    let v: Voucher;
+    let sig: string;
+    const bad = (reason: string): never => {
+      throw new PaymentError({ code: PaymentErrorCode.BAD_VOUCHER, reason: `voucher: ${reason}` });
+    };
+    try {
+      const o = decodeSigned(text, ["valueAggregate", "timestampMs"]);
+      v = {
+        payer: getAddress(o.payer as string),
+        payee: getAddress(o.payee as string),
+        token: getAddress(o.token as string),
+        valueAggregate: o.valueAggregate as bigint,
+        timestampMs: o.timestampMs as bigint,
+      };
+      sig = o.signature;
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
+    }
+    if (recoverVoucherSigner(this.o.chainId, v, sig) !== v.payer) bad("not signed by its payer");
+    if (v.payee !== this.payee || v.token !== ZeroAddress) bad("wrong payee or token");
+    const p = this.payer(v.payer);
+    if (v.valueAggregate <= p.vouchered)
+      bad(`total ${v.valueAggregate} is not above the last voucher's ${p.vouchered}`);
+    p.vouchered = v.valueAggregate;
+    p.voucherTs = v.timestampMs;
+    p.voucher = text;
+    this.save(p);
+    return { payer: v.payer, valueAggregate: v.valueAggregate };
+  }
+
+  /** Starts redeeming every `redeemEveryMs` (and at once when a payer of ours starts thawing). */
+  start(): void {
+    const every = this.o.redeemEveryMs ?? 60_000;
+    this.timer = setInterval(
+      () =>
+        void this.redeemNow().catch((e) =>
+          this.o.logger?.warn("voucher redemption failed; retrying at the next interval", {}, e),
+        ),
+      Math.min(every, 5_000),
+    );
+    this.timer.unref();
+    this.lastRun = Date.now();
+  }
+
+  /** Redeems now when due (interval passed, or a payer thaws); `force` redeems whatever is unredeemed. */
+  async redeemNow(force = false): Promise<{ redeemed: number; paid: bigint }> {
+    const due = force || Date.now() - this.lastRun >= (this.o.redeemEveryMs ?? 60_000) || (await this.thawSeen());
+    if (!due) return { redeemed: 0, paid: 0n };
+    while (this.redeeming !== null) await this.redeeming;
+    let out = { redeemed: 0, paid: 0n };
+    this.redeeming = (async () => {
+      out = await this.redeem();
+    })().finally(() => {
+      this.redeeming = null;
+    });
+    await this.redeeming;
+    this.lastRun = Date.now();
+    return out;
+  }
+
+  private async thawSeen(): Promise<boolean> {
+    if (Date.now() - this.lastThawScan < 5_000) return false;
+    this.lastThawScan = Date.now();
+    const rows = this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[];
+    for (const { payer } of rows) if ((await this.deposit(payer, true)).thawing > 0n) return true;
+    return false;
+  }
+
+  private async redeem(): Promise<{ redeemed: number; paid: bigint }> {
+    const rows = (this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[])
+      .map((r) => this.payer(r.payer))
+      .filter((p) => p.vouchered > p.redeemed);
+    const batch: { p: PayerRow; tuple: unknown[]; sig: string }[] = [];
+    // Rows are read again before every save: receipts and vouchers keep arriving while this awaits the chain, and
+    // saving a row read before an await would put back an older voucher and older totals.
+    const settle = (payer: string, redeemed: bigint) => {
+      const now = this.payer(payer);
+      if (redeemed <= now.redeemed) return;
+      now.redeemed = redeemed;
+      this.save(now);
+    };
+    for (const p of rows) {
+      const o = decodeSigned(p.voucher!, ["valueAggregate", "timestampMs"]);
+      const d = await this.deposit(p.payer, true);
+      if (d.redeemed >= p.vouchered) {
+        settle(p.payer, d.redeemed);
+        continue;
+      }
+      batch.push({ p, tuple: [o.payer, o.payee, o.token, o.valueAggregate, o.timestampMs], sig: o.signature });
+    }
+    if (batch.length === 0) return { redeemed: 0, paid: 0n };
+    // All or nothing on chain: leave out any voucher its deposit cannot cover (simulated one by one).
+    const good: typeof batch = [];
+    for (const b of batch) {
+      try {
+        await this.o.market.redeemVouchers.staticCall([b.tuple], [b.sig]);
+        good.push(b);
+      } catch (e) {
+        this.o.logger?.warn("voucher not redeemable", { payer: b.p.payer, reason: String(e).slice(0, 200) });
+      }
+    }
+    let paid = 0n;
+    for (let i = 0; i < good.length; i += 64) {
+      const chunk = good.slice(i, i + 64);
+      const tx = await this.sendRedeem(
+        chunk.map((b) => b.tuple),
+        chunk.map((b) => b.sig),
+      );
+      for (const log of tx.logs) {
+        const e = this.o.market.interface.parseLog({ topics: [...log.topics], data: log.data });
+        if (e?.name === "VoucherRedeemed") paid += e.args.amount as bigint;
+      }
+      for (const b of chunk) settle(b.p.payer, b.tuple[3] as bigint);
+      this.o.logger?.info("vouchers redeemed", { vouchers: chunk.length, tx: tx.hash, block: tx.block });
+    }
+    this.o.metrics?.redeemedWei.inc(Number(paid));
+    return { redeemed: good.length, paid };
+  }
+
+  /** One payer's totals: receipts accepted, vouchered and redeemed (wei). */
+  account(payer: string): { accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint } {
+    const p = this.payer(getAddress(payer));
+    return { accepted: p.accepted, receipts: p.receipts, vouchered: p.vouchered, redeemed: p.redeemed };
+  }
+
+  private async sendRedeem(vouchers: unknown[][], signatures: string[]): Promise<RedeemOutcome> {
+    if (this.o.sendRedeem !== undefined) return this.o.sendRedeem(vouchers, signatures);
+    const tx = await this.o.market.redeemVouchers(vouchers, signatures);
+    const receipt = await tx.wait();
+    return { hash: tx.hash as string, block: receipt.blockNumber as number, logs: receipt.logs };
+  }
+
+  /** What each payer owes, has vouchered and has been redeemed (for /payments). */
+  summary() {
+    return (this.db.prepare("SELECT payer FROM payers ORDER BY payer").all() as { payer: string }[]).map(
+      ({ payer }) => {
+        const p = this.payer(payer);
+        return {
+          payer,
+          accepted: String(p.accepted),
+          receipts: p.receipts,
+          vouchered: String(p.vouchered),
+          redeemed: String(p.redeemed),
+        };
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    while (this.redeeming !== null) await this.redeeming.catch(() => {});
+    this.db.close();
+  }
+}
+
+const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);

@@ -1,0 +1,172 @@
+import { type Static, Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { encodeSigned, RECEIPT_HEADER, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
+import { sha256Hex } from "../content/cid.js";
+import { type JobHandler, JobInputError } from "../handler.js";
+import { type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
+
+/**
+ * Metered inference on the worker's HTTP port: `POST /v1/infer/<model>` runs the `ai/onnx` handler on the request
+ * body (an AZT1 tensor container) and answers with the output and its result hash — sha256 of the output bytes,
+ * the hash an on-chain `ai/onnx` job of the same model and input would commit, so a payer who doubts an answer
+ * can post the same input as a job with replay verification. Each request pays by a signed receipt
+ * (`x-azora-receipt`) against the payer's deposit in the market; vouchers go to `POST /v1/payments/vouchers`.
+ */
+export const METERED_KIND = "ai/onnx";
+
+/** With `accept: application/octet-stream` the output is the body, and these headers carry the rest. */
+export const RESULT_HASH_HEADER = "x-azora-result-hash";
+export const PAYMENT_HEADER = "x-azora-payment";
+
+/** Error codes of the metered routes (the `code` of a 4xx body). */
+export const MeteredCode = {
+  PAYMENT_REQUIRED: PaymentErrorCode.PAYMENT_REQUIRED,
+  BAD_VOUCHER: PaymentErrorCode.BAD_VOUCHER,
+  MODEL_NOT_OFFERED: "METERED_MODEL_NOT_OFFERED",
+  BAD_INPUT: "METERED_BAD_INPUT",
+} as const;
+
+const STATUS: Record<PaymentErrorCode, number> = {
+  [PaymentErrorCode.PAYMENT_REQUIRED]: 402,
+  [PaymentErrorCode.BAD_VOUCHER]: 400,
+};
+
+export interface MeteredRouteDeps {
+  payee: MeteredPayee;
+  handler: JobHandler;
+  /** Wei per request for a model id (lowercase hex, no 0x), or null when the model is not offered. */
+  priceOf(model: string): bigint | null;
+  /** Requests by outcome and handler time, for /metrics. */
+  onRequest?(outcome: string, ms: number): void;
+}
+
+const Err = Type.Object({ code: Type.String(), message: Type.String() });
+const Payment = Type.Object({
+  payer: Type.String(),
+  price: Type.String({ description: "wei charged for this request" }),
+  accepted: Type.String({ description: "wei in this payer's accepted receipts, all time" }),
+  receipts: Type.Integer(),
+  vouchered: Type.String({ description: "the payer's latest voucher total (wei)" }),
+  redeemed: Type.String({ description: "wei redeemed on chain so far" }),
+});
+const InferResponse = Type.Object({
+  model: Type.String({ description: "0x + the model's sha256" }),
+  kind: Type.String(),
+  contentType: Type.String(),
+  output: Type.String({ description: "the canonical output (AZT1 tensor container), base64" }),
+  resultHash: Type.String({ description: "sha256 of the output: what an on-chain job would commit" }),
+  payment: Payment,
+});
+export type InferResponseBody = Static<typeof InferResponse>;
+
+export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRouteDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(
+      ["application/octet-stream", "application/x-azora-tensors"],
+      { parseAs: "buffer", bodyLimit: 64 * 1024 * 1024 },
+      (_req, body, done) => done(null, body),
+    );
+    scope.setErrorHandler((e, _req, reply) => {
+      if (e instanceof PaymentError) return reply.status(STATUS[e.code]).send({ code: e.code, message: e.message });
+      if (e instanceof JobInputError)
+        return reply.status(400).send({ code: `${MeteredCode.BAD_INPUT}:${e.code}`, message: e.message });
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status !== undefined && status >= 400 && status < 500)
+        return reply.status(status).send({ code: "METERED_BAD_REQUEST", message: (e as Error).message });
+      return reply.status(500).send({ code: "METERED_INTERNAL", message: "internal error" });
+    });
+
+    scope.post(
+      "/v1/infer/:model",
+      {
+        schema: {
+          summary:
+            "Run an ai/onnx model on an AZT1 tensor container (body, application/octet-stream), paid by a receipt in x-azora-receipt; with accept: application/octet-stream the output is the raw body and x-azora-result-hash / x-azora-payment (JSON) carry the hash and accounting",
+          tags: ["metered"],
+          params: Type.Object({ model: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }) }),
+          response: { 200: InferResponse, 400: Err, 402: Err, 404: Err },
+        },
+      },
+      async (req, reply) => {
+        const model = (req.params as { model: string }).model.toLowerCase().replace(/^0x/, "");
+        const price = d.priceOf(model);
+        if (price === null)
+          return reply
+            .status(404)
+            .send({ code: MeteredCode.MODEL_NOT_OFFERED, message: `model 0x${model} is not sold per request here` });
+        const header = req.headers[RECEIPT_HEADER];
+        const charged = await d.payee.charge(Array.isArray(header) ? header[0] : header, price);
+        if (!Buffer.isBuffer(req.body))
+          throw new JobInputError("BODY", "send the AZT1 container as application/octet-stream");
+        const started = performance.now();
+        let out: Awaited<ReturnType<JobHandler["run"]>>;
+        try {
+          out = await d.handler.run(
+            { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input: new Uint8Array(req.body) },
+            { signal: AbortSignal.timeout(60_000), progress: () => {} },
+          );
+          d.onRequest?.("ok", performance.now() - started);
+        } catch (e) {
+          d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
+          throw e;
+        }
+        if (charged.voucherRequest !== null)
+          reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));
+        const a = d.payee.account(charged.payer);
+        const payment = {
+          payer: charged.payer,
+          price: price.toString(),
+          accepted: a.accepted.toString(),
+          receipts: a.receipts,
+          vouchered: a.vouchered.toString(),
+          redeemed: a.redeemed.toString(),
+        };
+        const resultHash = sha256Hex(out.bytes);
+        if (req.headers.accept === "application/octet-stream") {
+          // The output as raw bytes (no base64 round trip): hash and accounting in headers.
+          return reply
+            .header("content-type", "application/octet-stream")
+            .header(RESULT_HASH_HEADER, resultHash)
+            .header(PAYMENT_HEADER, JSON.stringify(payment))
+            .send(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength));
+        }
+        return {
+          model: `0x${model}`,
+          kind: METERED_KIND,
+          contentType: out.contentType,
+          output: Buffer.from(out.bytes).toString("base64"),
+          resultHash,
+          payment,
+        };
+      },
+    );
+
+    scope.post(
+      "/v1/payments/vouchers",
+      {
+        schema: {
+          summary: "Hand in a signed voucher (base64url JSON, as asked for in x-azora-voucher-request)",
+          tags: ["metered"],
+          body: Type.Object({ voucher: Type.String({ maxLength: 4096 }) }),
+          response: { 200: Type.Object({ payer: Type.String(), valueAggregate: Type.String() }), 400: Err },
+        },
+      },
+      async (req) => {
+        const r = d.payee.acceptVoucher((req.body as { voucher: string }).voucher);
+        return { payer: r.payer, valueAggregate: r.valueAggregate.toString() };
+      },
+    );
+
+    scope.get(
+      "/v1/payments",
+      {
+        schema: {
+          summary: "Metered payments: the payee and each payer's receipts, vouchers and redemptions",
+          tags: ["metered"],
+          response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+        },
+      },
+      async () => ({ payee: d.payee.payee, voucherEvery: d.payee.voucherEvery, payers: d.payee.summary() }),
+    );
+  });
+}
