@@ -187,9 +187,14 @@ const text = async (selector: string) => (await page.locator(selector).first().t
 const imageWidth = async (selector: string) => {
   const img = page.locator(selector).first();
   await img.waitFor(WAIT);
-  // evaluated in the page (DOM types are not this file's): wait for the load, then read the decoded width
-  await page.waitForFunction(`document.querySelector(${JSON.stringify(selector)})?.complete === true`, null, WAIT);
-  return img.evaluate((el: { naturalWidth: number }) => el.naturalWidth);
+  // In the page (DOM types are not this file's): decode() settles once the image has loaded (or failed to). A
+  // function, not a string: the page's CSP has no 'unsafe-eval', which a string predicate would need.
+  return img.evaluate((el: { naturalWidth: number; decode(): Promise<void> }) =>
+    el.decode().then(
+      () => el.naturalWidth,
+      () => el.naturalWidth,
+    ),
+  );
 };
 
 describe("explorer web UI: tokens, collections, contracts, charts", () => {
