@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readConfigFile } from "../services/runtime/typedConfig.js";
+import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
@@ -78,20 +79,21 @@ export function registerExplorerCommands(program: Command): void {
       const { logger, flush } = createLogger({ level: cfg.log.level as LogLevel, format: cfg.log.format });
       const svc = await startExplorer(cfg, { log: logger.child({ module: "explorer" }), version: VERSION });
       const db = /^postgres(ql)?:/.test(cfg.db) ? `${cfg.db.replace(/\/\/[^@/]*@/, "//…@")} (${cfg.pgSchema})` : cfg.db;
-      process.stdout.write(
-        `${[
-          "",
-          `  Azora Explorer v${VERSION}`,
-          "",
-          `  API        ${svc.url}/v1/blocks   OpenAPI ${svc.url}/openapi.json`,
-          `  Etherscan  ${svc.url}/api   (Hardhat/Foundry verify: apiURL ${svc.url}/api)`,
-          `  Health     ${svc.url}/health   Metrics ${svc.url}/metrics`,
-          `  Chain      ${cfg.indexer.enabled ? cfg.rpc : "(not followed: --no-index)"}`,
-          `  Database   ${db}`,
-          `  Search     ${cfg.search.url === undefined ? "structured matches only (no --search-url)" : `${cfg.search.url} index ${cfg.search.index}`}`,
-          "",
-        ].join("\n")}\n`,
-      );
+      printBanner(`Azora Explorer v${VERSION}`, [
+        ["Web UI", `${svc.url}/`],
+        ["API", `${svc.url}/v1   (OpenAPI ${svc.url}/openapi.json)`],
+        ["Etherscan", `${svc.url}/api   (Hardhat/Foundry verify: apiURL ${svc.url}/api)`],
+        ["Health", `${svc.url}/health`],
+        ["Metrics", `${svc.url}/metrics`],
+        ["Chain", cfg.indexer.enabled ? cfg.rpc : "(not followed: --no-index)"],
+        ["Database", db],
+        [
+          "Search",
+          cfg.search.url === undefined
+            ? "structured matches only (no --search-url)"
+            : `${cfg.search.url} index ${cfg.search.index}`,
+        ],
+      ]);
       stopOnSignals({ close: () => svc.close(), logger, flush });
     });
 }

@@ -1,6 +1,7 @@
 import { toChecksumAddress } from "@ethereumjs/util";
 import { decodeEvidence } from "../../consensus/wire.js";
 import type { EthBackend } from "../../rpc/backend.js";
+import { ServerError } from "../../rpc/errors.js";
 import { formatTransaction } from "../../rpc/format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../../rpc/hex.js";
 import { defineMethod, type MethodTable } from "../../rpc/types.js";
@@ -47,6 +48,14 @@ export function createAzoraMethods(backend: EthBackend, mempool: Mempool, chain?
           blockHashes: [e.a.blockHash, e.b.blockHash].map((h) => (h === null ? null : toHexData(h))),
         };
       });
+    }),
+    /**
+     * The genesis this node started from, as JSON (Tendermint's `/genesis`): what block 0 holds that no block's
+     * events tell — LEARN and $AZR allocations, genesis validators. Indexers seed their state from it.
+     */
+    azora_getGenesis: defineMethod([], () => {
+      if (chain === undefined) throw new ServerError("genesis not available");
+      return chain.spec.source;
     }),
     txpool_status: defineMethod([], () => {
       const s = mempool.stats();

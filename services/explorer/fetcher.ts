@@ -4,11 +4,21 @@
  * creations, revert reasons), the native balances of every address the block touched (read at that block), and
  * metadata of tokens not seen before. Calls go in JSON-RPC batches kept under the node's per-batch cost budget.
  */
-import { AbiCoder, decodeBytes32String } from "ethers";
-import type { RPCClient } from "../runtime/chain/rpcClient.js";
-import { RPCError } from "../runtime/chain/rpcClient.js";
+import type { RPCClient, RPCError } from "../runtime/chain/rpcClient.js";
 import { decodeLog, decodeRevert, nativeModuleName, transfersOfLog } from "./decode.js";
-import { ExplorerError, ExplorerErrorCode } from "./errors.js";
+import { COLLECTION_CREATED_TOPIC, fetchGenesisSeed, type GenesisSeed, NFT_REGISTRY } from "./genesisSeed.js";
+import {
+  batched,
+  CALL_BATCH,
+  decodeString,
+  decodeUint8,
+  hexDec,
+  hexNum,
+  must,
+  PLAIN_BATCH,
+  quantity,
+  TRACE_BATCH,
+} from "./rpcBatch.js";
 import type { BalanceRow, ContractRow, IndexedBlock, InternalCallRow, LogRow, TokenRow, TxRow } from "./types.js";
 
 interface RPCTx {
@@ -61,35 +71,18 @@ interface CallFrame {
   calls?: CallFrame[];
 }
 
-/** Calls per JSON-RPC batch, by what they cost the node (its default budget is 5,000 units and 1,000 calls). */
-const TRACE_BATCH = 40;
-const PLAIN_BATCH = 500;
-const CALL_BATCH = 300;
-
-const hexNum = (h: string | undefined) => (h === undefined ? 0 : Number(BigInt(h)));
-const hexDec = (h: string | undefined) => (h === undefined ? "0" : BigInt(h).toString());
-
-async function batched<T>(rpc: RPCClient, calls: [string, unknown[]][], size: number): Promise<(T | RPCError)[]> {
-  const out: (T | RPCError)[] = [];
-  for (let i = 0; i < calls.length; i += size) out.push(...(await rpc.batch<T>(calls.slice(i, i + size))));
-  return out;
-}
-
-function must<T>(v: T | RPCError | null | undefined, block: number, what: string): T {
-  if (v instanceof RPCError) throw v;
-  if (v === null || v === undefined) throw new ExplorerError({ code: ExplorerErrorCode.BAD_NODE_DATA, block, what });
-  return v;
-}
-
 export interface BlockFetcher {
   fetch(from: number, to: number, knownTokens: (addresses: string[]) => Promise<Set<string>>): Promise<IndexedBlock[]>;
+  /** What an empty store starts from, read at `atBlock` (`genesisSeed.ts`). */
+  seed(atBlock: number): Promise<GenesisSeed>;
 }
 
 export function createBlockFetcher(rpc: RPCClient): BlockFetcher {
   return {
+    seed: (atBlock) => fetchGenesisSeed(rpc, atBlock),
     async fetch(from, to, knownTokens) {
       const numbers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-      const q = (n: number) => `0x${n.toString(16)}`;
+      const q = quantity;
       const heads = await batched<RPCBlock>(
         rpc,
         numbers.flatMap((n) => [
@@ -215,6 +208,12 @@ export function createBlockFetcher(rpc: RPCClient): BlockFetcher {
         for (const tr of transfers) {
           if (!tokenCandidates.has(tr.token)) tokenCandidates.set(tr.token, { standard: tr.standard, block: number });
         }
+        // A native collection is a token from its creation, before any mint.
+        for (const l of logs) {
+          if (l.address !== NFT_REGISTRY || l.topics[0] !== COLLECTION_CREATED_TOPIC || l.topics.length < 2) continue;
+          const c = `0x${l.topics[1].slice(26)}`;
+          if (!tokenCandidates.has(c)) tokenCandidates.set(c, { standard: "erc721", block: number });
+        }
         touched.push({ block: number, addresses: addrs });
         out.push({
           block: {
@@ -279,25 +278,4 @@ export function createBlockFetcher(rpc: RPCClient): BlockFetcher {
       return out;
     },
   };
-}
-
-const coder = AbiCoder.defaultAbiCoder();
-
-function decodeString(v: string | RPCError | undefined): string | null {
-  if (typeof v !== "string" || v === "0x") return null;
-  try {
-    return coder.decode(["string"], v)[0] as string;
-  } catch {
-    try {
-      return v.length === 66 ? decodeBytes32String(v) : null; // old tokens (MKR) answer bytes32
-    } catch {
-      return null;
-    }
-  }
-}
-
-function decodeUint8(v: string | RPCError | undefined): number | null {
-  if (typeof v !== "string" || v.length !== 66) return null;
-  const n = BigInt(v);
-  return n <= 255n ? Number(n) : null;
 }

@@ -44,6 +44,8 @@ export class Indexer {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private stopped = false;
+  /** The store is empty: the first batch carries the seed (genesis allocations, native tokens, collections). */
+  private needsSeed = false;
   private failure: Error | null = null;
   /** The last batch failure since the last success (retried), for /health and tests. */
   private lastError: Error | null = null;
@@ -64,7 +66,10 @@ export class Indexer {
   async start(): Promise<void> {
     const cursor = await this.o.store.cursor();
     this.height = cursor ?? this.o.fromBlock - 1;
+    this.needsSeed = cursor === null;
     this.o.metrics?.indexedHeight.set(this.height);
+    // A waitFor() made before start() may already be met by what is stored (no batch would settle it).
+    this.settle();
     this.heads = createHeadWatcher(this.o.rpc, {
       wsUrl: this.o.wsUrl,
       pollMs: this.o.pollMs ?? 2_000,
@@ -127,10 +132,22 @@ export class Indexer {
       const to = Math.min(target, from + batchBlocks - 1);
       try {
         const t0 = process.hrtime.bigint();
+        // Read at the block before the first one indexed (genesis itself when starting at 0: it has no transfers).
+        const seed = this.needsSeed ? await fetcher.seed(Math.max(0, this.o.fromBlock - 1)) : undefined;
         const blocks = await fetcher.fetch(from, to, (a) => store.knownTokens(a));
         const t1 = process.hrtime.bigint();
         await this.checkParent(blocks[0].block.parentHash, from);
-        await store.saveBlocks(blocks, this.o.fromBlock);
+        await store.saveBlocks(blocks, this.o.fromBlock, seed);
+        if (seed !== undefined) {
+          this.needsSeed = false;
+          logger.info("explorer seeded", {
+            atBlock: seed.block,
+            tokens: seed.tokens.length,
+            accounts: seed.balances.length,
+            learnHolders: seed.holdings.length,
+            genesisKnown: seed.genesisKnown,
+          });
+        }
         const t2 = process.hrtime.bigint();
         metrics?.batchSeconds.observe({ phase: "fetch" }, Number(t1 - t0) / 1e9);
         metrics?.batchSeconds.observe({ phase: "store" }, Number(t2 - t1) / 1e9);

@@ -5,6 +5,7 @@
  */
 import type { Param, Row, SQLDriver, SQLQueries } from "./db/driver.js";
 import { ExplorerError, ExplorerErrorCode } from "./errors.js";
+import { type GenesisSeed, WAZR_TOKEN } from "./genesisSeed.js";
 import { DDL, SCHEMA_VERSION } from "./schema.js";
 import type {
   BalanceRow,
@@ -162,8 +163,10 @@ export class ExplorerStore {
   /**
    * Writes consecutive blocks, their rows, the holdings they change and the cursor in one transaction. Refuses a
    * batch that does not start right after the cursor, so neither a gap nor a block written twice can happen.
+   * `seed` (what the chain held before `first`: `genesisSeed.ts`) is written only with the first batch of an empty
+   * store, in the same transaction — never twice, whatever the indexer's restarts.
    */
-  async saveBlocks(blocks: IndexedBlock[], first: number): Promise<void> {
+  async saveBlocks(blocks: IndexedBlock[], first: number, seed?: GenesisSeed): Promise<void> {
     if (blocks.length === 0) return;
     await this.db.transaction(async (q) => {
       const cursor = await this.cursor(q);
@@ -176,6 +179,7 @@ export class ExplorerStore {
             expected: expected + i,
           });
       });
+      if (cursor === null && seed !== undefined) await this.applySeed(q, seed);
       await insertMany(
         q,
         "blocks",
@@ -354,6 +358,28 @@ export class ExplorerStore {
     });
   }
 
+  private async applySeed(q: SQLQueries, seed: GenesisSeed): Promise<void> {
+    await insertMany(
+      q,
+      "tokens",
+      ["address", "standard", "name", "symbol", "decimals", "first_block"],
+      seed.tokens.map((t) => [t.address, t.standard, t.name, t.symbol, t.decimals, seed.block]),
+      "ON CONFLICT (address) DO NOTHING",
+    );
+    await insertMany(
+      q,
+      "holdings",
+      ["token", "holder", "token_id", "balance"],
+      seed.holdings.filter((h) => h.balance !== "0").map((h) => [h.token, h.holder, h.tokenId, h.balance]),
+      "ON CONFLICT (holder, token, token_id) DO UPDATE SET balance = excluded.balance",
+    );
+    await this.saveBalances(q, seed.balances);
+  }
+
+  /**
+   * Token holdings from transfers, as deltas on the stored balances. Not WAZR's: a WAZR balance is the account's
+   * native balance, which fees and plain value transfers change without a WAZR event (`saveBalances` mirrors it).
+   */
   private async applyHoldings(q: SQLQueries, transfers: TransferRow[]): Promise<void> {
     const deltas = new Map<string, { token: string; holder: string; tokenId: string; delta: bigint }>();
     const add = (token: string, holder: string, tokenId: string, delta: bigint) => {
@@ -364,6 +390,7 @@ export class ExplorerStore {
       else d.delta += delta;
     };
     for (const t of transfers) {
+      if (t.token === WAZR_TOKEN) continue;
       const id = t.tokenId ?? "";
       const amount = BigInt(t.amount);
       add(t.token, t.from, id, -amount);
@@ -393,6 +420,7 @@ export class ExplorerStore {
     }
   }
 
+  /** Native balances, and WAZR holdings equal to them (zero: no holding; the zero address holds nothing). */
   private async saveBalances(q: SQLQueries, rows: BalanceRow[]): Promise<void> {
     const latest = new Map<string, BalanceRow>();
     for (const r of rows) latest.set(r.address, r); // blocks are in order: the last one wins
@@ -403,6 +431,22 @@ export class ExplorerStore {
       [...latest.values()].map((r) => [r.address, r.balance, r.blockNumber]),
       "ON CONFLICT (address) DO UPDATE SET balance = excluded.balance, block_number = excluded.block_number",
     );
+    const held = [...latest.values()].filter((r) => r.address !== ZERO);
+    await insertMany(
+      q,
+      "holdings",
+      ["token", "holder", "token_id", "balance"],
+      held.filter((r) => r.balance !== "0").map((r) => [WAZR_TOKEN, r.address, "", r.balance]),
+      "ON CONFLICT (holder, token, token_id) DO UPDATE SET balance = excluded.balance",
+    );
+    const empty = held.filter((r) => r.balance === "0").map((r) => r.address);
+    for (let i = 0; i < empty.length; i += 500) {
+      const chunk = empty.slice(i, i + 500);
+      await q.run(
+        `DELETE FROM holdings WHERE token = ? AND token_id = '' AND holder IN (${chunk.map(() => "?").join(",")})`,
+        [WAZR_TOKEN, ...chunk],
+      );
+    }
   }
 
   // ---- reads ----

@@ -5,6 +5,7 @@
  */
 import { Interface } from "ethers";
 import { decodeInput, decodeLog, nativeModuleName } from "./decode.js";
+import { WAZR_TOKEN } from "./genesisSeed.js";
 import type { ExplorerStore } from "./store.js";
 
 export class Views {
@@ -105,7 +106,8 @@ export class Views {
               compilerVersion: verification.compilerVersion,
             },
       token,
-      tokens: holdings.filter((h) => h.tokenId === "").map(({ holder: _h, ...rest }) => rest),
+      // WAZR is the native balance above, not listed again as a token.
+      tokens: holdings.filter((h) => h.tokenId === "" && h.token !== WAZR_TOKEN).map(({ holder: _h, ...rest }) => rest),
       nfts: holdings.filter((h) => h.tokenId !== "").map(({ holder: _h, ...rest }) => rest),
     };
   }

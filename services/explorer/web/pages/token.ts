@@ -11,23 +11,28 @@ import { nftView } from "../nft.js";
 
 const PAGE = 25;
 
-/** A table fetched page by page: `load(offset)` gives rows; the pager replaces the table in place. */
+/**
+ * A table fetched page by page: `load(offset, limit)` gives rows; the pager replaces the table in place. One row
+ * more than a page is asked for, so Next is offered only when there is a next page (not after a full last one).
+ */
 function paged<T>(
   id: string,
   caption: string,
   head: string[],
-  load: (offset: number) => Promise<T[]>,
+  load: (offset: number, limit: number) => Promise<T[]>,
   row: (t: T) => Child[],
   empty: string,
 ): HTMLElement {
   const box = h("section", { id, class: "paged" });
   let offset = 0;
   const show = async () => {
-    const rows = await load(offset);
+    const got = await load(offset, PAGE + 1);
+    const more = got.length > PAGE;
+    const rows = got.slice(0, PAGE);
     const prev = h("button", { type: "button", "data-page": "prev" }, "Previous");
     const next = h("button", { type: "button", "data-page": "next" }, "Next");
     prev.disabled = offset === 0;
-    next.disabled = rows.length < PAGE;
+    next.disabled = !more;
     prev.addEventListener("click", () => {
       offset = Math.max(0, offset - PAGE);
       void show();
@@ -37,7 +42,7 @@ function paged<T>(
       void show();
     });
     box.replaceChildren(table(caption, head, rows.map(row), empty));
-    if (offset > 0 || rows.length === PAGE)
+    if (offset > 0 || more)
       box.append(
         h("nav", { class: "pager", "aria-label": `${caption} pages` }, prev, ` Page ${offset / PAGE + 1} `, next),
       );
@@ -75,8 +80,8 @@ export async function tokenPage(address: string): Promise<HTMLElement> {
       "holders",
       "Top holders",
       ["Rank", "Holder", "Balance"],
-      (o) =>
-        api<HolderRow[]>(`/v1/tokens/${address}/top-holders?limit=${PAGE}&offset=${o}`).then((rows) =>
+      (o, limit) =>
+        api<HolderRow[]>(`/v1/tokens/${address}/top-holders?limit=${limit}&offset=${o}`).then((rows) =>
           rows.map((r, i) => ({ ...r, tokenId: String(o + i + 1) })),
         ),
       (r) => [r.tokenId, addrLink(r.holder), amount(r.balance)],
@@ -91,7 +96,7 @@ function transfersTable(address: string, t: TokenDetail): HTMLElement {
     "transfers",
     "Transfers",
     ["Transaction", "Block", "From", "To", t.standard === "erc20" ? "Amount" : "Token"],
-    (o) => api<Transfer[]>(`/v1/tokens/${address}/transfers?limit=${PAGE}&offset=${o}`),
+    (o, limit) => api<Transfer[]>(`/v1/tokens/${address}/transfers?limit=${limit}&offset=${o}`),
     (x) => [txLink(x.txHash), blockLink(x.blockNumber), addrLink(x.from), addrLink(x.to), amountOf(x, t)],
     "No transfers",
   );
@@ -113,7 +118,7 @@ export async function collectionPage(address: string): Promise<HTMLElement> {
       "items",
       "Items",
       ["Item", "Token ID", "Owner", "Amount"],
-      (o) => api<HolderRow[]>(`/v1/tokens/${address}/items?limit=${PAGE}&offset=${o}`),
+      (o, limit) => api<HolderRow[]>(`/v1/tokens/${address}/items?limit=${limit}&offset=${o}`),
       (r) => [nftView(address, r.tokenId), `#${r.tokenId}`, addrLink(r.holder), r.balance],
       "No items",
     ),
