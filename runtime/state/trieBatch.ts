@@ -1,13 +1,7 @@
-import {
-  BranchMPTNode,
-  bytesToNibbles,
-  ExtensionMPTNode,
-  LeafMPTNode,
-  type MerklePatriciaTrie,
-  type MPTNode,
-} from "@ethereumjs/mpt";
+import { BranchMPTNode, ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
 import type { BatchDBOp } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
+import { equalBytes, nibbles } from "./trieGet.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
 export interface TrieWrite {
@@ -65,16 +59,6 @@ export async function applyTrieWrites(trie: MerklePatriciaTrie, writes: readonly
   const rootHash = encode(root, true, ops) as Uint8Array;
   await trie.database().batch(ops as never);
   trie.root(rootHash);
-}
-
-/** The key's nibbles, high first (the package's exported `bytesToNibbles` is geth's, with a terminator). */
-function nibbles(key: Uint8Array): number[] {
-  const out = new Array<number>(key.length * 2);
-  for (let i = 0; i < key.length; i++) {
-    out[2 * i] = key[i] >> 4;
-    out[2 * i + 1] = key[i] & 15;
-  }
-  return out;
 }
 
 function fromMPTNode(n: MPTNode): Loaded {
@@ -226,10 +210,4 @@ function encode(n: Node, top: boolean, ops: BatchDBOp[]): Ref {
   const hash = keccak256(encoded);
   ops.push({ type: "put", key: hash, value: encoded });
   return hash;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -2,9 +2,19 @@ import type { Common } from "@ethereumjs/common";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { Caches, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
-import { Account, concatBytes, createAddressFromString, unprefixedHexToBytes, ValueEncoding } from "@ethereumjs/util";
+import {
+  Account,
+  type Address,
+  concatBytes,
+  createAccountFromRLP,
+  createAddressFromString,
+  EthereumJSErrorWithoutCode,
+  unprefixedHexToBytes,
+  ValueEncoding,
+} from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
 import { applyTrieWrites, type TrieWrite } from "./trieBatch.js";
+import { trieGet } from "./trieGet.js";
 import type { TrieNodeStore } from "./trieNodeStore.js";
 
 export interface WorldStateOptions {
@@ -46,10 +56,13 @@ export function openWorldState(
   return new BatchFlushStateManager({ common, trie, caches });
 }
 
+const EMPTY_RLP = Uint8Array.of(0x80);
+
 /**
  * ethereumjs's state manager, whose reads and writes between flushes already go to flat account and
  * storage caches (keyed by address and address + slot, journaled with checkpoint/commit/revert), with
- * one change: `flush` — what `getStateRoot` runs once per block — writes the cached changes into the
+ * two changes. A cache miss reads the trie with `trieGet` (a plain loop down the key's path) instead
+ * of ethereumjs's general trie walk. And `flush` — what `getStateRoot` runs once per block — writes the cached changes into the
  * tries as one batch per trie (`applyTrieWrites`: each changed node encoded and hashed once) instead
  * of one `trie.put` per account and per slot, each re-hashing its whole path up to the root.
  * Same order and same rules as `MerkleStateManager.flush` (code, then storage, then accounts; a
@@ -58,6 +71,30 @@ export function openWorldState(
  * random blocks.
  */
 export class BatchFlushStateManager extends MerkleStateManager {
+  /** As `MerkleStateManager.getAccount`; a miss reads the trie with `trieGet` (keys are hashed). */
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const cached = this._caches?.account?.get(address);
+    if (cached !== undefined)
+      return cached.accountRLP !== undefined ? createAccountFromRLP(cached.accountRLP) : undefined;
+    const rlp = await trieGet(this._trie, keccak256(address.bytes));
+    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined;
+    this._caches?.account?.put(address, account);
+    return account;
+  }
+
+  /** As `MerkleStateManager.getStorage`; a miss reads the storage trie with `trieGet`. */
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
+    const cached = this._caches?.storage?.get(address, key);
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array;
+    const account = await this.getAccount(address);
+    if (account === undefined) return new Uint8Array();
+    const value = await trieGet(this._getStorageTrie(address, account), keccak256(key));
+    // A slot read as absent is cached as RLP of the empty string, as ethereumjs does.
+    this._caches?.storage?.put(address, key, value ?? EMPTY_RLP);
+    return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array;
+  }
+
   override async flush(): Promise<void> {
     const caches = this._caches;
     if (caches === undefined) return;

@@ -15,6 +15,7 @@ import { balanceSlot } from "../../../runtime/modules/learn/ledger.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../../runtime/primitives/hash.js";
 import { applyTrieWrites, type TrieWrite } from "../../../runtime/state/trieBatch.js";
+import { trieGet } from "../../../runtime/state/trieGet.js";
 import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { BatchFlushStateManager, HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
@@ -54,8 +55,8 @@ async function sequential(trie: MerklePatriciaTrie, writes: readonly TrieWrite[]
   }
 }
 
-describe("applyTrieWrites", () => {
-  it("gives the root of one put/del per key, with every key readable from the stored nodes", async () => {
+describe("applyTrieWrites and trieGet", () => {
+  it("give the root of one put/del per key and the values of trie.get, every key readable from the stored nodes", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(writeArb, { maxLength: 40 }),
@@ -70,9 +71,12 @@ describe("applyTrieWrites", () => {
           expect(bytesToHex(batched.root())).toBe(bytesToHex(plain.root()));
           // The batch wrote every node of its root: all keys read back through the trie's database.
           for (const key of KEY_POOL) {
-            const got = await batched.get(key);
             const want = await plain.get(key);
-            expect(got === null ? null : bytesToHex(got)).toBe(want === null ? null : bytesToHex(want));
+            const hex = (v: Uint8Array | null) => (v === null ? null : bytesToHex(v));
+            expect(hex(await batched.get(key))).toBe(hex(want));
+            // trieGet answers what ethereumjs's get does, on both tries.
+            expect(hex(await trieGet(batched, key))).toBe(hex(want));
+            expect(hex(await trieGet(plain, key))).toBe(hex(want));
           }
         },
       ),
