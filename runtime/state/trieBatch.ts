@@ -1,7 +1,7 @@
 import { BranchMPTNode, ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
 import type { BatchDBOp } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
-import { equalBytes, nibbles } from "./trieGet.js";
+import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
 export interface TrieWrite {
@@ -33,12 +33,16 @@ type Loaded = Exclude<Node, { kind: "ref" }>;
  *
  * The trie must not be used concurrently while the batch runs (the node's execution is serial).
  */
-export async function applyTrieWrites(trie: MerklePatriciaTrie, writes: readonly TrieWrite[]): Promise<void> {
+export async function applyTrieWrites(
+  trie: MerklePatriciaTrie,
+  writes: readonly TrieWrite[],
+  cache?: DecodedNodeCache,
+): Promise<void> {
   if (writes.length === 0) return;
   const empty = trie.EMPTY_TRIE_ROOT;
   const startRoot = trie.root();
   let root: Node | null = equalBytes(startRoot, empty) ? null : { kind: "ref", ref: startRoot };
-  const load = async (ref: Ref): Promise<Loaded> => fromMPTNode(await trie.lookupNode(ref));
+  const load = async (ref: Ref): Promise<Loaded> => fromMPTNode(await lookupNode(trie, ref, cache));
   for (const w of writes) {
     const path = nibbles(w.key);
     root =

@@ -9,12 +9,13 @@ import {
   createAccountFromRLP,
   createAddressFromString,
   EthereumJSErrorWithoutCode,
+  unpadBytes,
   unprefixedHexToBytes,
   ValueEncoding,
 } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
 import { applyTrieWrites, type TrieWrite } from "./trieBatch.js";
-import { trieGet } from "./trieGet.js";
+import { type DecodedNodeCache, trieGet } from "./trieGet.js";
 import type { TrieNodeStore } from "./trieNodeStore.js";
 
 export interface WorldStateOptions {
@@ -53,7 +54,7 @@ export function openWorldState(
           code: { size: Math.max(1000, opts.cacheEntries / 10) },
         })
       : undefined;
-  return new BatchFlushStateManager({ common, trie, caches });
+  return new BatchFlushStateManager({ common, trie, caches }, store.decodedNodes);
 }
 
 const EMPTY_RLP = Uint8Array.of(0x80);
@@ -71,12 +72,19 @@ const EMPTY_RLP = Uint8Array.of(0x80);
  * random blocks.
  */
 export class BatchFlushStateManager extends MerkleStateManager {
+  private readonly nodes: DecodedNodeCache | undefined;
+
+  constructor(opts: ConstructorParameters<typeof MerkleStateManager>[0], nodes?: DecodedNodeCache) {
+    super(opts);
+    this.nodes = nodes;
+  }
+
   /** As `MerkleStateManager.getAccount`; a miss reads the trie with `trieGet` (keys are hashed). */
   override async getAccount(address: Address): Promise<Account | undefined> {
     const cached = this._caches?.account?.get(address);
     if (cached !== undefined)
       return cached.accountRLP !== undefined ? createAccountFromRLP(cached.accountRLP) : undefined;
-    const rlp = await trieGet(this._trie, keccak256(address.bytes));
+    const rlp = await trieGet(this._trie, keccak256(address.bytes), this.nodes);
     const account = rlp !== null ? createAccountFromRLP(rlp) : undefined;
     this._caches?.account?.put(address, account);
     return account;
@@ -89,10 +97,29 @@ export class BatchFlushStateManager extends MerkleStateManager {
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array;
     const account = await this.getAccount(address);
     if (account === undefined) return new Uint8Array();
-    const value = await trieGet(this._getStorageTrie(address, account), keccak256(key));
+    const value = await trieGet(this._getStorageTrie(address, account), keccak256(key), this.nodes);
     // A slot read as absent is cached as RLP of the empty string, as ethereumjs does.
     this._caches?.storage?.put(address, key, value ?? EMPTY_RLP);
     return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array;
+  }
+
+  /**
+   * As `MerkleStateManager.putStorage` with caches, minus its write-through: ethereumjs 10.1.3 ends
+   * it with `this._caches?.storage?.put(…) ?? (await this._writeContractStorage(…))`, and since
+   * `put` returns nothing, every SSTORE and module store also updates the storage trie (a path walk
+   * and re-hash) and the account, then `flush` writes the same slot again. Here the value only goes
+   * to the journaled cache, and the trie is written once, at `flush`. The account's `storageRoot`
+   * is therefore that of the last flush until then; the only reader, EIP-7610's CREATE collision
+   * check, needs an account with storage but neither code nor nonce, which no transaction can make.
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (this._caches?.storage === undefined) return super.putStorage(address, key, value);
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
+    if (value.length > 32) throw EthereumJSErrorWithoutCode("Storage value cannot be longer than 32 bytes");
+    if ((await this.getAccount(address)) === undefined) {
+      throw EthereumJSErrorWithoutCode("putStorage() called on non-existing account");
+    }
+    this._caches.storage.put(address, key, RLP.encode(unpadBytes(value)));
   }
 
   override async flush(): Promise<void> {
@@ -126,7 +153,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
       const account = await this.getAccount(address);
       if (account === undefined) continue;
       const storageTrie = this._getStorageTrie(address, account);
-      await applyTrieWrites(storageTrie, writes);
+      await applyTrieWrites(storageTrie, writes, this.nodes);
       account.storageRoot = storageTrie.root();
       await this.putAccount(address, account);
     }
@@ -135,6 +162,6 @@ export class BatchFlushStateManager extends MerkleStateManager {
     for (const [addressHex, elem] of caches.account?.flush() ?? []) {
       accountWrites.push({ key: keccak256(unprefixedHexToBytes(addressHex)), value: elem.accountRLP ?? null });
     }
-    await applyTrieWrites(this._trie, accountWrites);
+    await applyTrieWrites(this._trie, accountWrites, this.nodes);
   }
 }

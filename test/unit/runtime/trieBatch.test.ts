@@ -10,12 +10,13 @@ import { devnetGenesis } from "../../../genesis/devnet.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { createAzoraVM } from "../../../runtime/evm/vm.js";
 import { BlockExecution } from "../../../runtime/executor.js";
+import { LRU } from "../../../runtime/lib/lru.js";
 import { LEARN_ADDRESS } from "../../../runtime/modules/index.js";
 import { balanceSlot } from "../../../runtime/modules/learn/ledger.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../../runtime/primitives/hash.js";
 import { applyTrieWrites, type TrieWrite } from "../../../runtime/state/trieBatch.js";
-import { trieGet } from "../../../runtime/state/trieGet.js";
+import { type DecodedNodeCache, trieGet } from "../../../runtime/state/trieGet.js";
 import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { BatchFlushStateManager, HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
@@ -48,6 +49,10 @@ const writeArb: fc.Arbitrary<TrieWrite> = fc.record({
   ),
 });
 
+// Shared by every run (and small, so it evicts): decoded nodes are named by their hash, so a node
+// cached from one trie must serve any other.
+const nodeCache: DecodedNodeCache = new LRU(500);
+
 async function sequential(trie: MerklePatriciaTrie, writes: readonly TrieWrite[]): Promise<void> {
   for (const w of writes) {
     if (w.value === null) await trie.del(w.key);
@@ -67,7 +72,7 @@ describe("applyTrieWrites and trieGet", () => {
           const batched = await createMPT({ useKeyHashing: false });
           await sequential(batched, before);
           await sequential(plain, batch);
-          await applyTrieWrites(batched, batch);
+          await applyTrieWrites(batched, batch, nodeCache);
           expect(bytesToHex(batched.root())).toBe(bytesToHex(plain.root()));
           // The batch wrote every node of its root: all keys read back through the trie's database.
           for (const key of KEY_POOL) {
@@ -75,7 +80,7 @@ describe("applyTrieWrites and trieGet", () => {
             const hex = (v: Uint8Array | null) => (v === null ? null : bytesToHex(v));
             expect(hex(await batched.get(key))).toBe(hex(want));
             // trieGet answers what ethereumjs's get does, on both tries.
-            expect(hex(await trieGet(batched, key))).toBe(hex(want));
+            expect(hex(await trieGet(batched, key, nodeCache))).toBe(hex(want));
             expect(hex(await trieGet(plain, key))).toBe(hex(want));
           }
         },
