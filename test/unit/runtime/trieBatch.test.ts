@@ -1,10 +1,17 @@
 import { createMPT, MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { createFeeMarket1559Tx, createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
-import { createAddressFromString, hexToBytes, privateToAddress, ValueEncoding } from "@ethereumjs/util";
+import {
+  createAddressFromString,
+  generateAddress,
+  hexToBytes,
+  privateToAddress,
+  ValueEncoding,
+} from "@ethereumjs/util";
 import { Interface } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { loadArtifact } from "../../../contracts/artifacts.js";
 import { buildGenesis } from "../../../genesis/build.js";
 import { devnetGenesis } from "../../../genesis/devnet.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
@@ -90,8 +97,10 @@ describe("applyTrieWrites and trieGet", () => {
   });
 });
 
-// Whole blocks: value transfers and native LEARN transfers (storage writes; a whole balance sent
-// empties its slot, an over-balance transfer reverts) from 4 senders, over 3 blocks.
+// Whole blocks: value transfers, native LEARN transfers and OpenZeppelin ERC-20 transfers (storage
+// writes through a module and through SSTORE; a whole balance sent empties its slot, an over-balance
+// transfer reverts) from 4 senders, over up to 3 blocks. The first block starts by deploying the
+// ERC-20 from the first sender, who holds its whole supply.
 const spec = devnetGenesis();
 const common = createChainCommon(spec.chainId);
 const KEYS = DEV_KEYS.slice(0, 4);
@@ -106,40 +115,57 @@ const MINER = RECIPIENTS[1];
 const BASE_FEE = 1_000_000_000n;
 const LEARN_BALANCE = 10n ** 24n; // each dev account's genesis LEARN
 const learn = new Interface(["function transfer(address,uint256) returns (bool)"]);
+const tokenArtifact = loadArtifact("TestToken");
+const TOKEN = bytesToHex(generateAddress(hexToBytes(addressOf(KEYS[0])), new Uint8Array(0))) as `0x${string}`;
 
 interface TxSpec {
   key: number;
   to: number;
-  kind: "value" | "learn";
+  kind: "value" | "learn" | "erc20";
   amount: bigint;
 }
 
 const txArb: fc.Arbitrary<TxSpec> = fc.record({
   key: fc.nat({ max: KEYS.length - 1 }),
   to: fc.nat({ max: RECIPIENTS.length - 1 }),
-  kind: fc.constantFrom("value" as const, "learn" as const),
+  kind: fc.constantFrom("value" as const, "learn" as const, "erc20" as const),
   amount: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 18n }), fc.constant(LEARN_BALANCE)),
 });
 
 function build(s: TxSpec, nonce: bigint): TypedTransaction {
-  const learnCall = s.kind === "learn";
+  const call = s.kind !== "value";
+  return signed(s.key, {
+    nonce,
+    to: s.kind === "learn" ? LEARN_ADDRESS.toString() : s.kind === "erc20" ? TOKEN : RECIPIENTS[s.to],
+    value: call ? 0n : s.amount,
+    data: call
+      ? hexToBytes(learn.encodeFunctionData("transfer", [RECIPIENTS[s.to], s.amount]) as `0x${string}`)
+      : undefined,
+    gasLimit: call ? 200_000n : 21_000n,
+  });
+}
+
+function signed(
+  key: number,
+  fields: { nonce: bigint; to?: `0x${string}`; value: bigint; data?: Uint8Array; gasLimit: bigint },
+): TypedTransaction {
   const tx = createFeeMarket1559Tx(
-    {
-      chainId: spec.chainId,
-      nonce,
-      to: learnCall ? LEARN_ADDRESS.toString() : RECIPIENTS[s.to],
-      value: learnCall ? 0n : s.amount,
-      data: learnCall
-        ? hexToBytes(learn.encodeFunctionData("transfer", [RECIPIENTS[s.to], s.amount]) as `0x${string}`)
-        : undefined,
-      gasLimit: learnCall ? 200_000n : 21_000n,
-      maxFeePerGas: 2n * BASE_FEE,
-      maxPriorityFeePerGas: BASE_FEE / 2n,
-    },
+    { ...fields, chainId: spec.chainId, maxFeePerGas: 2n * BASE_FEE, maxPriorityFeePerGas: BASE_FEE / 2n },
     { common },
-  ).sign(hexToBytes(KEYS[s.key] as `0x${string}`));
+  ).sign(hexToBytes(KEYS[key] as `0x${string}`));
   return createTxFromRLP(tx.serialize(), { common });
 }
+
+const deployToken = (): TypedTransaction =>
+  signed(0, {
+    nonce: 0n,
+    value: 0n,
+    data: hexToBytes(
+      (tokenArtifact.bytecode +
+        new Interface(tokenArtifact.abi as string[]).encodeDeploy([10n ** 30n]).slice(2)) as `0x${string}`,
+    ),
+    gasLimit: 3_000_000n,
+  });
 
 /** The node's set-up (batched flush, value-transfer fast path) or ethereumjs's plain one. */
 async function runBlocks(blocks: TxSpec[][], node: boolean) {
@@ -172,6 +198,14 @@ async function runBlocks(blocks: TxSpec[][], node: boolean) {
       { fastTransfers: node },
     );
     const receipts: unknown[] = [];
+    if (i === 0) {
+      const deploy = deployToken();
+      const r = await exec.apply(deploy, deploy.getSenderAddress(), deploy.serialize());
+      expect(r.included && r.receipt.status === 1 && bytesToHex(r.receipt.contractAddress ?? new Uint8Array())).toBe(
+        TOKEN,
+      );
+      nonces.set(0, 1n);
+    }
     for (const s of specs) {
       const nonce = nonces.get(s.key) ?? 0n;
       const tx = build(s, nonce);
