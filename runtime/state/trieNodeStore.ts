@@ -1,6 +1,7 @@
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
 import { LRU } from "../lib/lru.js";
+import type { DecodedNodeCache } from "./trieGet.js";
 
 /** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
 export interface TrieNodeReader {
@@ -25,10 +26,17 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
    * store: the head state, and the views at recent roots that eth_call and RPC reads use.
    */
   private readonly cache: LRU<string, Uint8Array>;
+  /**
+   * The same nodes decoded, for the state managers' trie reads and batched writes over this store
+   * (`trieGet`, `applyTrieWrites`). Smaller than the byte cache: a decoded branch node costs a few
+   * times its bytes, and what repeats is the top of the tries.
+   */
+  readonly decodedNodes: DecodedNodeCache;
 
   constructor(reader: TrieNodeReader, opts: { cacheEntries: number } = { cacheEntries: 250_000 }) {
     this.reader = reader;
     this.cache = new LRU(opts.cacheEntries);
+    this.decodedNodes = new LRU(Math.min(32_768, opts.cacheEntries));
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

@@ -1,8 +1,21 @@
 import type { Common } from "@ethereumjs/common";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
-import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
-import { ValueEncoding } from "@ethereumjs/util";
+import { RLP } from "@ethereumjs/rlp";
+import { Caches, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
+import {
+  Account,
+  type Address,
+  concatBytes,
+  createAccountFromRLP,
+  createAddressFromString,
+  EthereumJSErrorWithoutCode,
+  unpadBytes,
+  unprefixedHexToBytes,
+  ValueEncoding,
+} from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
+import { applyTrieWrites, type TrieWrite } from "./trieBatch.js";
+import { type DecodedNodeCache, trieGet } from "./trieGet.js";
 import type { TrieNodeStore } from "./trieNodeStore.js";
 
 export interface WorldStateOptions {
@@ -41,5 +54,114 @@ export function openWorldState(
           code: { size: Math.max(1000, opts.cacheEntries / 10) },
         })
       : undefined;
-  return new MerkleStateManager({ common, trie, caches });
+  return new BatchFlushStateManager({ common, trie, caches }, store.decodedNodes);
+}
+
+const EMPTY_RLP = Uint8Array.of(0x80);
+
+/**
+ * ethereumjs's state manager, whose reads and writes between flushes already go to flat account and
+ * storage caches (keyed by address and address + slot, journaled with checkpoint/commit/revert), with
+ * two changes. A cache miss reads the trie with `trieGet` (a plain loop down the key's path) instead
+ * of ethereumjs's general trie walk. And `flush` — what `getStateRoot` runs once per block — writes the cached changes into the
+ * tries as one batch per trie (`applyTrieWrites`: each changed node encoded and hashed once) instead
+ * of one `trie.put` per account and per slot, each re-hashing its whole path up to the root.
+ * Same order and same rules as `MerkleStateManager.flush` (code, then storage, then accounts; a
+ * storage write of an account that no longer exists is dropped; an empty value deletes the slot),
+ * so the same state root: test/unit/runtime/trieBatch.test.ts checks it on random changes and
+ * random blocks.
+ */
+export class BatchFlushStateManager extends MerkleStateManager {
+  private readonly nodes: DecodedNodeCache | undefined;
+
+  constructor(opts: ConstructorParameters<typeof MerkleStateManager>[0], nodes?: DecodedNodeCache) {
+    super(opts);
+    this.nodes = nodes;
+  }
+
+  /** As `MerkleStateManager.getAccount`; a miss reads the trie with `trieGet` (keys are hashed). */
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const cached = this._caches?.account?.get(address);
+    if (cached !== undefined)
+      return cached.accountRLP !== undefined ? createAccountFromRLP(cached.accountRLP) : undefined;
+    const rlp = await trieGet(this._trie, keccak256(address.bytes), this.nodes);
+    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined;
+    this._caches?.account?.put(address, account);
+    return account;
+  }
+
+  /** As `MerkleStateManager.getStorage`; a miss reads the storage trie with `trieGet`. */
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
+    const cached = this._caches?.storage?.get(address, key);
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array;
+    const account = await this.getAccount(address);
+    if (account === undefined) return new Uint8Array();
+    const value = await trieGet(this._getStorageTrie(address, account), keccak256(key), this.nodes);
+    // A slot read as absent is cached as RLP of the empty string, as ethereumjs does.
+    this._caches?.storage?.put(address, key, value ?? EMPTY_RLP);
+    return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array;
+  }
+
+  /**
+   * As `MerkleStateManager.putStorage` with caches, minus its write-through: ethereumjs 10.1.3 ends
+   * it with `this._caches?.storage?.put(…) ?? (await this._writeContractStorage(…))`, and since
+   * `put` returns nothing, every SSTORE and module store also updates the storage trie (a path walk
+   * and re-hash) and the account, then `flush` writes the same slot again. Here the value only goes
+   * to the journaled cache, and the trie is written once, at `flush`. The account's `storageRoot`
+   * is therefore that of the last flush until then; the only reader, EIP-7610's CREATE collision
+   * check, needs an account with storage but neither code nor nonce, which no transaction can make.
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (this._caches?.storage === undefined) return super.putStorage(address, key, value);
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
+    if (value.length > 32) throw EthereumJSErrorWithoutCode("Storage value cannot be longer than 32 bytes");
+    if ((await this.getAccount(address)) === undefined) {
+      throw EthereumJSErrorWithoutCode("putStorage() called on non-existing account");
+    }
+    this._caches.storage.put(address, key, RLP.encode(unpadBytes(value)));
+  }
+
+  override async flush(): Promise<void> {
+    const caches = this._caches;
+    if (caches === undefined) return;
+    for (const [addressHex, { code }] of caches.code?.flush() ?? []) {
+      if (code === undefined) continue;
+      const address = createAddressFromString(`0x${addressHex}`);
+      const codeHash = keccak256(code);
+      await this._getCodeDB().put(this._prefixCodeHashes ? concatBytes(CODEHASH_PREFIX, codeHash) : codeHash, code);
+      if ((await this.getAccount(address)) === undefined) await this.putAccount(address, new Account());
+      await this.modifyAccountFields(address, { codeHash });
+    }
+
+    const slotsByAccount = new Map<string, TrieWrite[]>();
+    for (const [addressHex, keyHex, value] of caches.storage?.flush() ?? []) {
+      const decoded = RLP.decode(value ?? new Uint8Array(0)) as Uint8Array;
+      let writes = slotsByAccount.get(addressHex);
+      if (writes === undefined) {
+        writes = [];
+        slotsByAccount.set(addressHex, writes);
+      }
+      // Storage tries hash their keys; a slot's value is stored RLP-encoded and deleted when empty.
+      writes.push({
+        key: keccak256(unprefixedHexToBytes(keyHex)),
+        value: decoded.length > 0 ? RLP.encode(decoded) : null,
+      });
+    }
+    for (const [addressHex, writes] of slotsByAccount) {
+      const address = createAddressFromString(`0x${addressHex}`);
+      const account = await this.getAccount(address);
+      if (account === undefined) continue;
+      const storageTrie = this._getStorageTrie(address, account);
+      await applyTrieWrites(storageTrie, writes, this.nodes);
+      account.storageRoot = storageTrie.root();
+      await this.putAccount(address, account);
+    }
+
+    const accountWrites: TrieWrite[] = [];
+    for (const [addressHex, elem] of caches.account?.flush() ?? []) {
+      accountWrites.push({ key: keccak256(unprefixedHexToBytes(addressHex)), value: elem.accountRLP ?? null });
+    }
+    await applyTrieWrites(this._trie, accountWrites, this.nodes);
+  }
 }
