@@ -11,6 +11,9 @@ import { IJobMarketAbi } from "../../contracts/artifacts/IJobMarket.js";
 import { IStakingAbi } from "../../contracts/artifacts/IStaking.js";
 import { type RPCClient, RPCError } from "../runtime/chain/rpcClient.js";
 import { ExplorerError, ExplorerErrorCode } from "./errors.js";
+import type { Escrow, Job, Proposal, Validator } from "./types.js";
+
+export type { Escrow, Job, Proposal, Validator };
 
 const moduleAddress = (n: number) => `0x${"0".repeat(36)}${n.toString(16).padStart(4, "0")}`;
 export const ESCROW = moduleAddress(0x0a04);
@@ -81,79 +84,6 @@ const text = (key: string) => {
   const s = bytes.subarray(0, end < 0 ? bytes.length : end).toString("latin1");
   return /^[\x20-\x7e]*$/.test(s) ? s : key;
 };
-
-export interface Validator {
-  operator: string;
-  moniker: string;
-  consensusAddress: string;
-  consensusPubKey: string;
-  commissionBps: number;
-  tokens: string;
-  selfStake: string;
-  delegated: string;
-  unbonding: string;
-  power: number;
-  active: boolean;
-  jailed: boolean;
-  tombstoned: boolean;
-  jailedUntil: number;
-  missedBlocks: number;
-}
-
-export interface Proposal {
-  id: number;
-  proposer: string;
-  status: string;
-  actions: { kind: string; key: string; value: string; target: string; info: string }[];
-  descriptionURI: string;
-  submitTime: number;
-  depositEnd: number;
-  votingStart: number;
-  votingEnd: number;
-  executableAt: number;
-  totalDeposit: string;
-  tally: { yes: string; no: string; noWithVeto: string; abstain: string };
-}
-
-export interface Escrow {
-  id: number;
-  payer: string;
-  payee: string;
-  arbiter: string;
-  token: string;
-  amount: string;
-  deadline: number;
-  terms: string;
-  status: string;
-}
-
-export interface Job {
-  id: number;
-  requester: string;
-  status: string;
-  kind: string;
-  specURI: string;
-  token: string;
-  price: string;
-  redundancy: number;
-  verification: string;
-  arbiter: string;
-  postedAt: number;
-  claimWindow: number;
-  deliverWindow: number;
-  challengeWindow: number;
-  challengeEnds: number;
-  fee: string;
-  slots: {
-    worker: string;
-    status: string;
-    claimedAt: number;
-    deliverBy: number;
-    resultHash: string;
-    resultURI: string;
-  }[];
-  challenger: string;
-}
 
 /** Reads the modules at one block; `blockOf()` names the block (the explorer's cursor), null = the node's latest. */
 export class PlatformReader {

@@ -5,17 +5,9 @@
  */
 import type { Param, Row, SQLDriver } from "./db/driver.js";
 import { decodeLog } from "./decode.js";
-import type { TokenRow, TokenStandard } from "./types.js";
+import type { ModuleEvent, TokenRow, TokenStandard } from "./types.js";
 
-/** One decoded module event, with where it happened. */
-export interface ModuleEvent {
-  txHash: string;
-  blockNumber: number;
-  logIndex: number;
-  timestamp: number | null;
-  event: string;
-  args: Record<string, unknown>;
-}
+export type { ModuleEvent };
 
 /** A topic as the logs table stores it: a 32-byte word, lowercase hex. */
 export const topicOf = (v: bigint | string): string =>
