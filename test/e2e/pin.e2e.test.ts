@@ -108,6 +108,7 @@ describe("storage/pin on a devnet (real processes)", () => {
     const lines = await cli([
       ...["job", "post", "storage/pin", "--cid", content.toString(), "--gateway", storage.url],
       ...["--provider", storage.backend.addresses()[0], "--duration", String(DURATION), "--price", "3", "--wait"],
+      ...["--data-dir", join(dir, "requester")],
     ]);
     const id = BigInt(lines.find((l) => l.event === "posted")?.id as string);
     expect(lines.find((l) => l.event === "status")?.status).toBe("Submitted");
