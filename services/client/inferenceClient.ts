@@ -33,7 +33,7 @@ export interface InferenceClientOptions {
   /** The worker's HTTP base URL (its registered endpoint). */
   url: string;
   payment: PaymentSession;
-  /** Wei per request, as the worker's operator advertises it (`metered.price`). */
+  /** Wei per request, as the worker's operator advertises it (`metered.price`); 0: a free model, no receipt. */
   price: bigint;
 }
 
@@ -64,15 +64,14 @@ export class InferenceClient {
   /** Runs `model` (its sha256, hex) on an AZT1 container, paying one receipt. */
   async infer(model: string, input: Uint8Array, receipt?: string): Promise<Inference> {
     const id = model.toLowerCase().replace(/^0x/, "");
-    const r = await fetch(`${this.base()}/v1/infer/0x${id}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/octet-stream",
-        accept: "application/octet-stream",
-        [RECEIPT_HEADER]: receipt ?? (await this.o.payment.receipt(this.o.price)),
-      },
-      body: input,
-    });
+    const headers: Record<string, string> = {
+      "content-type": "application/octet-stream",
+      accept: "application/octet-stream",
+    };
+    // A model its operator serves free (price 0) takes no receipt.
+    const paid = receipt ?? (this.o.price === 0n ? undefined : await this.o.payment.receipt(this.o.price));
+    if (paid !== undefined) headers[RECEIPT_HEADER] = paid;
+    const r = await fetch(`${this.base()}/v1/infer/0x${id}`, { method: "POST", headers, body: input });
     if (!r.ok) {
       const json = (await r.json()) as Record<string, unknown>;
       throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));

@@ -1,5 +1,13 @@
-import { Contract, type ContractRunner, type Signer, TypedDataEncoder, verifyTypedData, ZeroAddress } from "ethers";
+import { Contract, type ContractRunner, type Signer, TypedDataEncoder, ZeroAddress } from "ethers";
 import { IJobMarketAbi } from "../../contracts/artifacts/IJobMarket.js";
+import {
+  paymentDigest,
+  privateKeyOf,
+  RECEIPT_STRUCT,
+  recoverDigestSigner,
+  signDigest,
+  VOUCHER_STRUCT,
+} from "./paymentSignatures.js";
 
 /**
  * Metered payments off chain (the TAP pattern; on chain: IMarketPayments at 0x…0A05). A payer signs one EIP-712
@@ -10,25 +18,8 @@ import { IJobMarketAbi } from "../../contracts/artifacts/IJobMarket.js";
 export const MARKET = "0x0000000000000000000000000000000000000A05";
 export const PAYMENTS_DOMAIN_NAME = "Azora Payments";
 
-export const RECEIPT_TYPES = {
-  Receipt: [
-    { name: "payer", type: "address" },
-    { name: "payee", type: "address" },
-    { name: "token", type: "address" },
-    { name: "value", type: "uint128" },
-    { name: "timestampMs", type: "uint64" },
-    { name: "nonce", type: "uint64" },
-  ],
-};
-export const VOUCHER_TYPES = {
-  Voucher: [
-    { name: "payer", type: "address" },
-    { name: "payee", type: "address" },
-    { name: "token", type: "address" },
-    { name: "valueAggregate", type: "uint128" },
-    { name: "timestampMs", type: "uint64" },
-  ],
-};
+export const RECEIPT_TYPES = { Receipt: [...RECEIPT_STRUCT.fields] };
+export const VOUCHER_TYPES = { Voucher: [...VOUCHER_STRUCT.fields] };
 
 export interface Receipt {
   payer: string;
@@ -78,12 +69,13 @@ export function decodeSigned<K extends string>(
   return o as Record<string, unknown> & { signature: string };
 }
 
+/** The receipt's signer (native keccak + libsecp256k1: the same answer as ethers' verifyTypedData). */
 export function recoverReceiptSigner(chainId: bigint, r: Receipt, signature: string): string {
-  return verifyTypedData(paymentsDomain(chainId), RECEIPT_TYPES, r, signature);
+  return recoverDigestSigner(paymentDigest(paymentsDomain(chainId), RECEIPT_STRUCT, { ...r }), signature);
 }
 
 export function recoverVoucherSigner(chainId: bigint, v: Voucher, signature: string): string {
-  return verifyTypedData(paymentsDomain(chainId), VOUCHER_TYPES, v, signature);
+  return recoverDigestSigner(paymentDigest(paymentsDomain(chainId), VOUCHER_STRUCT, { ...v }), signature);
 }
 
 export const voucherHash = (chainId: bigint, v: Voucher) =>
@@ -98,6 +90,9 @@ export class PaymentSession {
   private signed = 0n;
   private vouchered = 0n;
   private nonce = BigInt(Date.now()) * 1000n;
+  private address: string | null = null;
+  /** A Wallet's key signs natively (tens of µs); any other Signer (a browser wallet, a KMS) goes through ethers. */
+  private readonly key: Uint8Array | null;
 
   constructor(
     readonly signer: Signer,
@@ -109,6 +104,22 @@ export class PaymentSession {
   ) {
     this.signed = start;
     this.vouchered = start;
+    this.key = privateKeyOf(signer);
+  }
+
+  private async payer(): Promise<string> {
+    if (this.address === null) this.address = await this.signer.getAddress();
+    return this.address;
+  }
+
+  private async sign(
+    struct: typeof RECEIPT_STRUCT,
+    types: Record<string, { name: string; type: string }[]>,
+    value: Receipt | Voucher,
+  ): Promise<string> {
+    const domain = paymentsDomain(this.chainId);
+    if (this.key !== null) return signDigest(paymentDigest(domain, struct, { ...value }), this.key);
+    return this.signer.signTypedData(domain, types, value);
   }
 
   /** Total signed in receipts (what this payer owes the payee at most). */
@@ -118,7 +129,7 @@ export class PaymentSession {
 
   async receipt(value: bigint): Promise<string> {
     const r: Receipt = {
-      payer: await this.signer.getAddress(),
+      payer: await this.payer(),
       payee: this.payee,
       token: this.token,
       value,
@@ -126,7 +137,7 @@ export class PaymentSession {
       nonce: this.nonce++,
     };
     this.signed += value;
-    return encodeSigned(r, await this.signer.signTypedData(paymentsDomain(this.chainId), RECEIPT_TYPES, r));
+    return encodeSigned(r, await this.sign(RECEIPT_STRUCT, RECEIPT_TYPES, r));
   }
 
   /** Signs the voucher a payee asked for, if it asks no more than this payer signed receipts for. */
@@ -135,13 +146,13 @@ export class PaymentSession {
       throw new Error(`voucher request for ${request.valueAggregate} exceeds the ${this.signed} signed in receipts`);
     }
     const v: Voucher = {
-      payer: await this.signer.getAddress(),
+      payer: await this.payer(),
       payee: this.payee,
       token: this.token,
       valueAggregate: request.valueAggregate,
       timestampMs: request.timestampMs,
     };
-    const sig = await this.signer.signTypedData(paymentsDomain(this.chainId), VOUCHER_TYPES, v);
+    const sig = await this.sign(VOUCHER_STRUCT, VOUCHER_TYPES, v);
     if (request.valueAggregate > this.vouchered) this.vouchered = request.valueAggregate;
     return encodeSigned(v, sig);
   }

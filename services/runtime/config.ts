@@ -140,7 +140,8 @@ export const WorkerConfigSchema = Type.Object(
         ),
         prices: Type.Record(Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }), Decimal("AZR per request", "0"), {
           default: {},
-          description: "per-model prices (model id → AZR per request), over `price`",
+          description:
+            "per-model prices (model id → AZR per request), over `price`; 0 serves that model free (no receipt)",
         }),
         voucherEvery: Type.Integer({
           minimum: 1,

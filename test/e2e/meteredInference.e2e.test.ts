@@ -109,8 +109,9 @@ describe("metered inference: receipts per request, vouchers redeemed in batches"
     const paid = new PaymentSession(payer, DEV_CHAIN_ID, payee, ZeroAddress);
     const calls = new InferenceClient({ url: w.url, payment: paid, price: PRICE });
     let hash: string | undefined;
+    const first = await paid.receipt(PRICE);
     for (let i = 0; i < 25; i++) {
-      const out = await calls.infer(modelId, input);
+      const out = await calls.infer(modelId, input, i === 0 ? first : undefined);
       hash ??= out.resultHash;
       expect(out.resultHash).toBe(hash); // deterministic: the same input gives the same result hash
       expect(out.payment.receipts).toBe(i + 1);
@@ -122,6 +123,10 @@ describe("metered inference: receipts per request, vouchers redeemed in batches"
 
     await w.kill9();
     worker = await startWorker(1_000);
+    // receipts commit without fsync (WAL, synchronous=NORMAL): still there after kill -9, so a replay is refused
+    await expect(
+      new InferenceClient({ url: worker.url, payment: paid, price: PRICE }).infer(modelId, input, first),
+    ).rejects.toThrow(/402 PAYMENT_REQUIRED: receipt already used/);
     const redeemed = await eventually(async () => {
       const d = await market.deposits(payer.address, payee, ZeroAddress);
       return (d[3] as bigint) > 0n ? (d[3] as bigint) : undefined;

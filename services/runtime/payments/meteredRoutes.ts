@@ -59,6 +59,9 @@ const InferResponse = Type.Object({
 });
 export type InferResponseBody = Static<typeof InferResponse>;
 
+/** The accounting of a free model's answer (price 0: no payer, nothing accepted). */
+const FREE = { payer: "", price: "0", accepted: "0", receipts: 0, vouchered: "0", redeemed: "0" };
+
 export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRouteDeps): Promise<void> {
   await app.register(async (scope) => {
     scope.addContentTypeParser(
@@ -94,15 +97,18 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           return reply
             .status(404)
             .send({ code: MeteredCode.MODEL_NOT_OFFERED, message: `model 0x${model} is not sold per request here` });
+        // Price 0 is the operator's choice to serve a model free: no receipt asked, no accounting kept.
         const header = req.headers[RECEIPT_HEADER];
-        const charged = await d.payee.charge(Array.isArray(header) ? header[0] : header, price);
-        if (!Buffer.isBuffer(req.body))
+        const charged = price === 0n ? null : await d.payee.charge(Array.isArray(header) ? header[0] : header, price);
+        const body = req.body;
+        if (!Buffer.isBuffer(body))
           throw new JobInputError("BODY", "send the AZT1 container as application/octet-stream");
         const started = performance.now();
         let out: Awaited<ReturnType<JobHandler["run"]>>;
         try {
+          const input = new Uint8Array(body.buffer, body.byteOffset, body.byteLength); // a view: no copy
           out = await d.handler.run(
-            { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input: new Uint8Array(req.body) },
+            { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input },
             { signal: AbortSignal.timeout(60_000), progress: () => {} },
           );
           d.onRequest?.("ok", performance.now() - started);
@@ -110,25 +116,27 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
           throw e;
         }
-        if (charged.voucherRequest !== null)
-          reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));
-        const a = d.payee.account(charged.payer);
-        const payment = {
-          payer: charged.payer,
-          price: price.toString(),
-          accepted: a.accepted.toString(),
-          receipts: a.receipts,
-          vouchered: a.vouchered.toString(),
-          redeemed: a.redeemed.toString(),
-        };
+        if (charged?.voucherRequest) reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));
+        const a = charged === null ? null : d.payee.account(charged.payer);
+        const payment =
+          charged === null || a === null
+            ? FREE
+            : {
+                payer: charged.payer,
+                price: price.toString(),
+                accepted: a.accepted.toString(),
+                receipts: a.receipts,
+                vouchered: a.vouchered.toString(),
+                redeemed: a.redeemed.toString(),
+              };
         const resultHash = sha256Hex(out.bytes);
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.
-          return reply
+          reply
             .header("content-type", "application/octet-stream")
             .header(RESULT_HASH_HEADER, resultHash)
-            .header(PAYMENT_HEADER, JSON.stringify(payment))
-            .send(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength));
+            .header(PAYMENT_HEADER, JSON.stringify(payment));
+          return reply.send(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength));
         }
         return {
           model: `0x${model}`,
