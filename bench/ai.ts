@@ -20,7 +20,7 @@ import { createUSELiteEncoder } from "../ai-oracle/kinds/useLite.js";
 import { fetchModels } from "../ai-oracle/models/fetch.js";
 import { defaultModelsDir, importONNXModel } from "../ai-oracle/models/store.js";
 import { repoRoot } from "../contracts/artifacts.js";
-import { buildMatMulStack, buildMLP } from "./onnxModels.js";
+import { buildMatMulStack, buildMLP, TEN_MS_MATMUL, TEN_MS_MATMUL_NAME } from "./onnxModels.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 
 export interface AIBenchRow {
@@ -167,9 +167,9 @@ async function workloads(modelsDir: string): Promise<Workload[]> {
   for (const spec of [
     { name: "mlp 16-32-3 (onnx-proto)", bytes: buildMLP(1), dims: [16] },
     {
-      name: "matmul stack 224x512, 8 layers (~10 ms)",
-      bytes: buildMatMulStack({ rows: 224, width: 512, layers: 8 }),
-      dims: [224, 512],
+      name: TEN_MS_MATMUL_NAME,
+      bytes: buildMatMulStack(TEN_MS_MATMUL),
+      dims: [TEN_MS_MATMUL.rows, TEN_MS_MATMUL.width],
     },
   ]) {
     const tmp = mkdtempSync(join(tmpdir(), "azora-ai-bench-"));

@@ -27,6 +27,7 @@ export interface BenchParams {
   servicesJobs: number;
   /** Services phase without the AI models (lifecycle and 10 ms job only). */
   servicesNoAI: boolean;
+  servicesMeteredOnly: boolean;
   /** Services phase with one transaction per market call (no postMany / claimMany / submitMany / acceptMany). */
   servicesNoBatch: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
@@ -86,6 +87,9 @@ Options:
   --trace-callers <n>    concurrent callers in the tracing phase (default 4)
   --services-jobs <n>    lifecycles in the services phase's no-work run (default 300)
   --services-no-ai       services phase without the shipped models (lifecycle and 10 ms job only)
+  --services-metered-only
+                         services phase (2b) alone: the 10 ms model direct, free over the worker's HTTP and
+                         metered, interleaved (--services-jobs n: n/2 calls per path one at a time and in flight)
   --services-no-batch    services phase with one transaction per market call (requesters without postMany /
                          acceptMany, workers with --max-batch 1): the baseline of the batch calls
   --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
@@ -150,6 +154,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     servicesOnly: false,
     servicesJobs: 300,
     servicesNoAI: false,
+    servicesMeteredOnly: false,
     servicesNoBatch: false,
     storage: true,
     video: true,
@@ -206,6 +211,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-no-ai":
         p.servicesNoAI = true;
+        break;
+      case "--services-metered-only":
+        p.servicesMeteredOnly = true;
         break;
       case "--services-no-batch":
         p.servicesNoBatch = true;

@@ -313,6 +313,7 @@ async function main(): Promise<number> {
         log,
         jobs: params.servicesJobs,
         skipAI: params.servicesNoAI,
+        meteredOnly: params.servicesMeteredOnly,
         batch: !params.servicesNoBatch,
         nodeArgs: params.azoraArgs,
         workerArgs: params.workerArgs,

@@ -3,7 +3,8 @@
 // settled per second, latency and gas per lifecycle. (2) A ~10 ms inference job (ai/onnx, an onnx-proto matmul
 // stack) through the market next to the same model called directly: the market's overhead as a share of wall time.
 // (2b) The same job as metered inference (POST /v1/infer on the worker, a signed receipt per request, vouchers
-// redeemed in batches): throughput, latency and CPU per job, and its overhead by the same formula.
+// redeemed in batches), interleaved with the model called directly and served free over the same HTTP path
+// (bench/meteredBench.ts): lone-call latency and throughput at equal concurrency, and the overheads of each.
 // (3) Each shipped model through the market at 1 and 8 jobs in flight, side by side with aiBench()'s direct and
 // handler rows. The requester side is this process: pre-signed transactions and one block-by-block log watcher,
 // so the load generator stays light on the shared CPU.
@@ -16,7 +17,7 @@ import { JsonRpcProvider, Transaction, Wallet } from "ethers";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
 import { defaultModelsDir, importONNXModel } from "../ai-oracle/models/store.js";
-import { InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
+import { InferenceClient } from "../services/client/inferenceClient.js";
 import { PaymentSession } from "../services/client/payments.js";
 import { kindToBytes32, MARKET_ADDRESS, marketInterface } from "../services/runtime/chain/market.js";
 import { createBlobServer } from "../services/runtime/content/blobRoutes.js";
@@ -25,7 +26,14 @@ import { cidOf } from "../services/runtime/content/cid.js";
 import { inlineSpecURI, specFor } from "../services/runtime/spec.js";
 import { type AIBenchResult, type AIBenchRow, aiBench } from "./ai.js";
 import { DEV_KEYS } from "./devKeys.js";
-import { buildMatMulStack } from "./onnxModels.js";
+import {
+  latencyOverhead,
+  type MeteredComparison,
+  type MeteredRun,
+  meteredComparison,
+  throughputOverhead as throughputOverheadOf,
+} from "./meteredBench.js";
+import { buildMatMulStack, TEN_MS_MATMUL, TEN_MS_MATMUL_NAME } from "./onnxModels.js";
 import { startAzora, startAzoraWorker, type TargetProcess } from "./procs.js";
 import { hexToBigInt, RpcClient, sleep, toHex } from "./rpc.js";
 import { markdownTable } from "./script.js";
@@ -36,7 +44,7 @@ const MAX_FEE = 100n * 10n ** 9n;
 const TIP = 10n ** 9n;
 /** Requesters: dev accounts 3..8 (0 is the fee recipient, 1 and 2 are the workers). */
 const REQUESTER_KEYS = DEV_KEYS.slice(3, 9);
-const TEN_MS_MODEL = "matmul stack 224x512, 8 layers (~10 ms)";
+const TEN_MS_MODEL = TEN_MS_MATMUL_NAME;
 /** The AI worker's metered inference in phase (2b): 0.001 AZR a call, a voucher every 50, redeemed every 5 s. */
 const METERED = { priceAZR: "0.001", priceWei: 10n ** 15n, voucherEvery: 50, redeemEveryMs: 5_000 };
 /** The overhead target of issue 8: under 20 % of a 10 ms inference job's wall time. */
@@ -62,78 +70,8 @@ export interface ServicesBenchOptions {
    * theirs is unmined, and workers run with --max-batch 32. false: one transaction per call, as before them.
    */
   batch?: boolean;
-}
-
-export interface MeteredRun {
-  calls: number;
-  inFlight: number;
-  failed: number;
-  seconds: number;
-  jobsPerSec: number;
-  /** request sent → output received and its hash checked (vouchers handed in inside the call when asked). */
-  latencyMs: LatencySummary;
-  nodeCpuMsPerJob: number | null;
-  workerCpuMsPerJob: number | null;
-  /** CPU of this process (the payer: signing receipts and vouchers, hashing outputs, HTTP) per call. */
-  clientCpuMsPerJob: number | null;
-  /** Vouchers signed over the run. */
-  vouchers: number;
-  /** Failed calls by error code and message. */
-  errors: Record<string, number>;
-}
-
-/** `total` paid inference calls, `inFlight` at a time, through one payer's InferenceClient. */
-async function runMetered(
-  client: InferenceClient,
-  model: string,
-  input: Uint8Array,
-  total: number,
-  inFlight: number,
-  procs: { node: TargetProcess; worker: TargetProcess },
-): Promise<MeteredRun> {
-  const cpu0 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
-  const self0 = process.cpuUsage();
-  const v0 = client.vouchersSigned;
-  const lat: number[] = [];
-  const errors: Record<string, number> = {};
-  let failed = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < total) {
-        next++;
-        const t = performance.now();
-        try {
-          await client.infer(model, input);
-          lat.push(performance.now() - t);
-        } catch (e) {
-          failed++;
-          const code =
-            e instanceof InferenceHTTPError ? `${e.code}: ${e.message.slice(0, 80)}` : String(e).slice(0, 80);
-          errors[code] = (errors[code] ?? 0) + 1;
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = { node: procs.node.cpuSeconds(), worker: procs.worker.cpuSeconds() };
-  const self = process.cpuUsage(self0);
-  const perJob = (a: number | null, b: number | null) =>
-    a === null || b === null || lat.length === 0 ? null : round(((b - a) * 1000) / lat.length, 2);
-  return {
-    clientCpuMsPerJob: lat.length === 0 ? null : round((self.user + self.system) / 1000 / lat.length, 2),
-    calls: lat.length,
-    inFlight,
-    failed,
-    seconds: round(seconds, 2),
-    jobsPerSec: round(lat.length / seconds, 1),
-    latencyMs: summarize(lat),
-    nodeCpuMsPerJob: perJob(cpu0.node, cpu1.node),
-    workerCpuMsPerJob: perJob(cpu0.worker, cpu1.worker),
-    vouchers: client.vouchersSigned - v0,
-    errors,
-  };
+  /** Only phase (2b), the metered comparison (no lifecycle, on-chain 10 ms or per-model phases). */
+  meteredOnly?: boolean;
 }
 
 export interface MarketRun {
@@ -172,11 +110,13 @@ async function rpcCounters(nodeUrl: string): Promise<Map<string, { count: number
 export interface ServicesBenchResult {
   date: string;
   machine: string;
-  lifecycle: MarketRun & {
-    gasPerLifecycle: { post: number; claim: number; submit: number; accept: number; total: number };
-    /** Worker withdrawals (one per payout batch, not per job). */
-    withdrawals: number;
-  };
+  lifecycle:
+    | null
+    | (MarketRun & {
+        gasPerLifecycle: { post: number; claim: number; submit: number; accept: number; total: number };
+        /** Worker withdrawals (one per payout batch, not per job). */
+        withdrawals: number;
+      });
   tenMs: {
     model: string;
     directP50Ms: number | null;
@@ -190,18 +130,30 @@ export interface ServicesBenchResult {
     overhead: number | null;
     overheadTargetMet: boolean | null;
   } | null;
-  /** (2b) The same 10 ms model sold per request (metered payments): no transaction per job. */
+  /**
+   * (2b) The same 10 ms model sold per request (metered payments): no transaction per job. Measured interleaved
+   * with the model called directly and served free over the same worker HTTP path (`comparison`).
+   */
   metered: {
+    model: string;
     /** Wei per request, vouchers every `voucherEvery` receipts, redeemed every `redeemEveryMs`. */
     priceWei: string;
     voucherEvery: number;
     redeemEveryMs: number;
+    comparison: MeteredComparison;
+    /** = comparison.metered.many / .single (the names of the earlier runs). */
     many: MeteredRun;
     single: MeteredRun;
-    /** marketOverhead(direct, metered at `many.inFlight`): the on-chain formula, applied to the metered path. */
-    overhead: number | null;
-    /** One at a time: (metered p50 − direct p50) / metered p50. */
+    /** Lone call: (metered p50 − direct p50) / metered p50. */
     singleOverhead: number | null;
+    /** Equal concurrency: 1 − metered calls/s ÷ direct calls/s, both `many.inFlight` in flight. */
+    overheadEqualConcurrency: number | null;
+    /** The earlier formula: 1 − metered calls/s (N in flight) ÷ direct calls/s one after another. */
+    overhead: number | null;
+    /** The same three for the free HTTP path (transport only). */
+    plainSingleOverhead: number | null;
+    plainOverheadEqualConcurrency: number | null;
+    /** Lone-call latency and equal-concurrency throughput overheads both under the target. */
     overheadTargetMet: boolean | null;
   } | null;
   models: { model: string; kind: string; market: MarketRun[]; direct: AIBenchRow[] }[];
@@ -626,7 +578,7 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
   const result: ServicesBenchResult = {
     date: new Date().toISOString(),
     machine: `${cpu.length} x ${cpu[0]?.model ?? "?"}, node ${process.version}`,
-    lifecycle: null as unknown as ServicesBenchResult["lifecycle"],
+    lifecycle: null,
     tenMs: null,
     metered: null,
     models: [],
@@ -634,7 +586,8 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
   };
 
   // Direct side first, alone on the machine: the models called in-process (aiBench, provided by ai-oracle).
-  if (!opts.skipAI) {
+  const skipAI = opts.skipAI === true || opts.meteredOnly === true;
+  if (!skipAI) {
     log("[services] models called directly and through their handler (aiBench)…");
     result.ai = await aiBench({ jobs: 20, concurrency: 8, log: (l) => log(`[services]   ${l}`) });
   }
@@ -648,8 +601,14 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     // (not fetched yet — `npm run models:fetch` — is fine for the lifecycle and 10 ms phases: they use neither)
     if (existsSync(shipped)) for (const e of readdirSync(shipped)) symlinkSync(join(shipped, e), join(modelsDir, e));
     const matmulFile = join(hostDir, "matmul.onnx");
-    writeFileSync(matmulFile, buildMatMulStack({ rows: 224, width: 512, layers: 8 }));
+    writeFileSync(matmulFile, buildMatMulStack(TEN_MS_MATMUL));
     const matmulId = await importONNXModel(modelsDir, matmulFile);
+    // the same computation under another id, which the worker serves free (phase 2b's plain-HTTP row)
+    const freeFile = join(hostDir, "matmul-free.onnx");
+    writeFileSync(freeFile, buildMatMulStack({ ...TEN_MS_MATMUL, name: "matmul-stack-free" }));
+    const freeId = await importONNXModel(modelsDir, freeFile);
+    const workerConfig = join(hostDir, "ai-worker.json");
+    writeFileSync(workerConfig, JSON.stringify({ metered: { prices: { [freeId]: "0" } } }));
 
     const node = await startAzora(cli, opts.root, opts.nodeArgs ?? []);
     procs.push(node);
@@ -668,58 +627,61 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     const signers = REQUESTER_KEYS.map((k) => new Requester(k, chainId));
     for (const r of signers) await r.init(rpc);
     const watcher = new ChainWatcher(rpc);
-    await watcher.start();
+    // (the watcher polls the node every 25 ms: not started for phase 2b alone, whose CPU per call it would blur)
+    if (!opts.meteredOnly) await watcher.start();
     const reqs = signers.map((r) => new RequesterQueue(rpc, watcher, r, batch));
     const workerArgs = ["--max-batch", batch ? "32" : "1", ...(opts.workerArgs ?? [])];
     const store = createFileBlobStore(hostDir);
     const host = await createBlobServer(store, { host: "127.0.0.1", port: 0 });
 
     // (1) lifecycle, no work
-    const testWorker = await startAzoraWorker(
-      cli,
-      opts.root,
-      node.url,
-      ["test/sha256"],
-      ["--dev-account", "1", "--max-jobs", "64", ...workerArgs],
-    );
-    procs.push(testWorker);
-    log(`[services] market lifecycle (test/sha256, no work): ${jobs} jobs, ${inFlight} in flight…`);
-    const noWork = template("test/sha256", new TextEncoder().encode("bench"), {}, undefined, feeBps);
-    await runJobs(watcher, reqs, noWork, Math.min(16, jobs), Math.min(8, inFlight), { node, worker: testWorker }); // warm-up
-    const lc = await runJobs(watcher, reqs, noWork, jobs, inFlight, { node, worker: testWorker });
-    const wg = await workerGas(
-      rpc,
-      lc.lifecycles.map((l) => l.id),
-    );
-    const mean = (xs: number[]) => (xs.length === 0 ? 0 : Math.round(xs.reduce((a, b) => a + b, 0) / xs.length));
-    const post = mean(lc.lifecycles.map((l) => l.postGas));
-    const accept = mean(lc.lifecycles.map((l) => l.acceptGas));
-    result.lifecycle = {
-      ...lc.run,
-      gasPerLifecycle: {
-        post,
-        claim: wg.claim,
-        submit: wg.submit,
-        accept,
-        total: post + wg.claim + wg.submit + accept,
-      },
-      withdrawals: await withdrawCount(
+    if (!opts.meteredOnly) {
+      const testWorker = await startAzoraWorker(
+        cli,
+        opts.root,
+        node.url,
+        ["test/sha256"],
+        ["--dev-account", "1", "--max-jobs", "64", ...workerArgs],
+      );
+      procs.push(testWorker);
+      log(`[services] market lifecycle (test/sha256, no work): ${jobs} jobs, ${inFlight} in flight…`);
+      const noWork = template("test/sha256", new TextEncoder().encode("bench"), {}, undefined, feeBps);
+      await runJobs(watcher, reqs, noWork, Math.min(16, jobs), Math.min(8, inFlight), { node, worker: testWorker }); // warm-up
+      const lc = await runJobs(watcher, reqs, noWork, jobs, inFlight, { node, worker: testWorker });
+      const wg = await workerGas(
         rpc,
-        new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d").address,
-      ),
-    };
-    log(
-      `[services]   ${lc.run.jobsPerSec} jobs/s, settle p50 ${lc.run.settleLatencyMs.p50} ms, CPU ms/job node ${lc.run.nodeCpuMsPerJob} worker ${lc.run.workerCpuMsPerJob}; blocks/job ${lc.run.blocksPerJob}; RPC/job ${rpcSummary(lc.run.rpcPerJob)}`,
-    );
-    await testWorker.stop();
-    procs.splice(procs.indexOf(testWorker), 1);
+        lc.lifecycles.map((l) => l.id),
+      );
+      const mean = (xs: number[]) => (xs.length === 0 ? 0 : Math.round(xs.reduce((a, b) => a + b, 0) / xs.length));
+      const post = mean(lc.lifecycles.map((l) => l.postGas));
+      const accept = mean(lc.lifecycles.map((l) => l.acceptGas));
+      result.lifecycle = {
+        ...lc.run,
+        gasPerLifecycle: {
+          post,
+          claim: wg.claim,
+          submit: wg.submit,
+          accept,
+          total: post + wg.claim + wg.submit + accept,
+        },
+        withdrawals: await withdrawCount(
+          rpc,
+          new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d").address,
+        ),
+      };
+      log(
+        `[services]   ${lc.run.jobsPerSec} jobs/s, settle p50 ${lc.run.settleLatencyMs.p50} ms, CPU ms/job node ${lc.run.nodeCpuMsPerJob} worker ${lc.run.workerCpuMsPerJob}; blocks/job ${lc.run.blocksPerJob}; RPC/job ${rpcSummary(lc.run.rpcPerJob)}`,
+      );
+      await testWorker.stop();
+      procs.splice(procs.indexOf(testWorker), 1);
+    }
 
     // (2) and (3): one worker serving the AI kinds
     const aiWorker = await startAzoraWorker(
       cli,
       opts.root,
       node.url,
-      opts.skipAI ? ["ai/onnx"] : ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
+      skipAI ? ["ai/onnx"] : ["ai/onnx", "ai/transcribe", "ai/ocr", "ai/embed"],
       [
         "--dev-account",
         "2",
@@ -733,78 +695,100 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
         String(METERED.voucherEvery),
         "--metered-redeem-every",
         String(METERED.redeemEveryMs),
+        "--config",
+        workerConfig,
         ...workerArgs,
       ],
     );
     procs.push(aiWorker);
-    const x = Float32Array.from({ length: 224 * 512 }, (_, i) => Math.sin(i));
-    const tensorInput = encodeTensors([{ name: "x", dtype: "float32", dims: [1, 224, 512], data: x }]);
+    const xDims = [1, TEN_MS_MATMUL.rows, TEN_MS_MATMUL.width];
+    const x = Float32Array.from({ length: TEN_MS_MATMUL.rows * TEN_MS_MATMUL.width }, (_, i) => Math.sin(i));
+    const tensorInput = encodeTensors([{ name: "x", dtype: "float32", dims: xDims, data: x }]);
     await store.put(tensorInput);
     const tenMsJob = template("ai/onnx", tensorInput, { model: matmulId }, host.url, feeBps);
-    log(
-      `[services] 10 ms inference job (ai/onnx ${TEN_MS_MODEL}) through the market: ${Math.ceil(jobs / 2)} jobs, ${inFlight} in flight…`,
-    );
-    await runJobs(watcher, reqs, tenMsJob, 8, 4, { node, worker: aiWorker }); // warm-up (session, input fetch)
-    const ten = await runJobs(watcher, reqs, tenMsJob, Math.ceil(jobs / 2), inFlight, { node, worker: aiWorker });
-    log("[services]   and 8 jobs one at a time (single-job latency)…");
-    const single = await runJobs(watcher, reqs, tenMsJob, 8, 1, { node, worker: aiWorker });
-    const direct1 = await directBaseline(readFileSync(matmulFile));
-    const overhead = marketOverhead(direct1.jobsPerSec, ten.run.jobsPerSec);
-    result.tenMs = {
-      model: TEN_MS_MODEL,
-      batch,
-      directP50Ms: direct1.latencyMs.p50,
-      directJobsPerSec: direct1.jobsPerSec,
-      market: ten.run,
-      single: single.run,
-      overhead,
-      overheadTargetMet: overhead === null ? null : overhead < OVERHEAD_TARGET,
-    };
-    log(
-      `[services]   ${ten.run.jobsPerSec} jobs/s through the market; overhead ${overhead ?? "?"}; CPU ms/job node ${ten.run.nodeCpuMsPerJob} worker ${ten.run.workerCpuMsPerJob}; lone job post → result p50 ${single.run.resultLatencyMs.p50} ms`,
-    );
+    let direct1: Awaited<ReturnType<typeof directBaseline>> | null = null;
+    if (!opts.meteredOnly) {
+      log(
+        `[services] 10 ms inference job (ai/onnx ${TEN_MS_MODEL}) through the market: ${Math.ceil(jobs / 2)} jobs, ${inFlight} in flight…`,
+      );
+      await runJobs(watcher, reqs, tenMsJob, 8, 4, { node, worker: aiWorker }); // warm-up (session, input fetch)
+      const ten = await runJobs(watcher, reqs, tenMsJob, Math.ceil(jobs / 2), inFlight, { node, worker: aiWorker });
+      log("[services]   and 8 jobs one at a time (single-job latency)…");
+      const single = await runJobs(watcher, reqs, tenMsJob, 8, 1, { node, worker: aiWorker });
+      direct1 = await directBaseline(readFileSync(matmulFile));
+      const overhead = marketOverhead(direct1.jobsPerSec, ten.run.jobsPerSec);
+      result.tenMs = {
+        model: TEN_MS_MODEL,
+        batch,
+        directP50Ms: direct1.latencyMs.p50,
+        directJobsPerSec: direct1.jobsPerSec,
+        market: ten.run,
+        single: single.run,
+        overhead,
+        overheadTargetMet: overhead === null ? null : overhead < OVERHEAD_TARGET,
+      };
+      log(
+        `[services]   ${ten.run.jobsPerSec} jobs/s through the market; overhead ${overhead ?? "?"}; CPU ms/job node ${ten.run.nodeCpuMsPerJob} worker ${ten.run.workerCpuMsPerJob}; lone job post → result p50 ${single.run.resultLatencyMs.p50} ms`,
+      );
+    }
 
-    // (2b) the same model and input sold per request: one payer (dev account 9) with a deposit for the worker
+    // (2b) the same model and input sold per request: one payer (dev account 9) with a deposit for the worker,
+    // interleaved with the direct model and the free HTTP path
     const provider = new JsonRpcProvider(node.url, chainId, { staticNetwork: true, batchMaxCount: 1 });
     try {
       const payee = new Wallet(DEV_KEYS[2]).address;
       const price = METERED.priceWei;
       const payer = new Wallet(DEV_KEYS[9], provider);
-      const client = new InferenceClient({
-        url: aiWorker.url,
-        payment: new PaymentSession(payer, chainId, payee),
-        price,
-      });
+      const payment = new PaymentSession(payer, chainId, payee);
+      const paid = new InferenceClient({ url: aiWorker.url, payment, price });
+      const free = new InferenceClient({ url: aiWorker.url, payment, price: 0n });
       const calls = Math.ceil(jobs / 2);
-      await client.deposit(price * BigInt(4 * calls + 200));
+      const rounds = 4;
+      await paid.deposit(price * BigInt(4 * calls + 400));
       log(
-        `[services] the same 10 ms job as metered inference (POST /v1/infer): ${calls} calls, ${inFlight} in flight…`,
+        `[services] the same 10 ms job as metered inference (POST /v1/infer), free over HTTP and direct, interleaved in ${rounds} rounds: ${calls} calls per path one at a time and ${calls} with ${inFlight} in flight…`,
       );
-      await runMetered(client, matmulId, tensorInput, 16, 4, { node, worker: aiWorker }); // warm-up
-      const many = await runMetered(client, matmulId, tensorInput, calls, inFlight, { node, worker: aiWorker });
-      log("[services]   and 40 calls one at a time…");
-      const single = await runMetered(client, matmulId, tensorInput, 40, 1, { node, worker: aiWorker });
-      const mOverhead = marketOverhead(direct1.jobsPerSec, many.jobsPerSec);
-      const d50 = direct1.latencyMs.p50;
-      const s50 = single.latencyMs.p50;
+      const c = await meteredComparison({
+        paid,
+        free,
+        model: matmulId,
+        freeModel: freeId,
+        input: tensorInput,
+        x: { data: x, dims: xDims },
+        modelBytes: readFileSync(matmulFile),
+        procs: { node, worker: aiWorker },
+        singleCalls: calls,
+        manyCalls: calls,
+        inFlight,
+        rounds,
+        log,
+      });
+      const single = latencyOverhead(c.direct.single, c.metered.single);
+      const equal = throughputOverheadOf(c.direct.many, c.metered.many);
       result.metered = {
+        model: TEN_MS_MODEL,
         priceWei: price.toString(),
         voucherEvery: METERED.voucherEvery,
         redeemEveryMs: METERED.redeemEveryMs,
-        many,
-        single,
-        overhead: mOverhead,
-        singleOverhead: d50 === null || s50 === null || s50 <= 0 ? null : round((s50 - d50) / s50, 3),
-        overheadTargetMet: mOverhead === null ? null : mOverhead < OVERHEAD_TARGET,
+        comparison: c,
+        many: c.metered.many,
+        single: c.metered.single,
+        singleOverhead: single,
+        overheadEqualConcurrency: equal,
+        overhead: throughputOverheadOf(c.direct.single, c.metered.many),
+        plainSingleOverhead: latencyOverhead(c.direct.single, c.plain.single),
+        plainOverheadEqualConcurrency: throughputOverheadOf(c.direct.many, c.plain.many),
+        overheadTargetMet:
+          single === null || equal === null ? null : single < OVERHEAD_TARGET && equal < OVERHEAD_TARGET,
       };
       log(
-        `[services]   ${many.jobsPerSec} calls/s metered; overhead ${mOverhead ?? "?"}; p50 ${many.latencyMs.p50} ms; CPU ms/call node ${many.nodeCpuMsPerJob} worker ${many.workerCpuMsPerJob}; lone call p50 ${s50} ms`,
+        `[services]   lone call p50: direct ${c.direct.single.latencyMs.p50} / free HTTP ${c.plain.single.latencyMs.p50} / metered ${c.metered.single.latencyMs.p50} ms (overhead ${single ?? "?"}); ${inFlight} in flight: ${c.direct.many.jobsPerSec} / ${c.plain.many.jobsPerSec} / ${c.metered.many.jobsPerSec} calls/s (overhead ${equal ?? "?"})`,
       );
     } finally {
       provider.destroy();
     }
 
-    if (!opts.skipAI) {
+    if (!skipAI) {
       const fixtures = join(opts.root, "test", "fixtures", "ai");
       const wav = new Uint8Array(readFileSync(join(fixtures, "transfer.wav")));
       const png = new Uint8Array(readFileSync(join(fixtures, "invoice.png")));
@@ -915,65 +899,78 @@ export function servicesTables(r: ServicesBenchResult): string {
     );
   }
   const m = r.metered;
-  if (t !== null && m !== null) {
+  if (m !== null) {
     const pct = (v: number | null) => (v === null ? "—" : `${round(v * 100, 1)} %`);
+    const c = m.comparison;
+    const n = c.metered.many.inFlight;
+    const cpu = (x: MeteredRun) =>
+      `${fmt(x.nodeCpuMsPerJob)} / ${fmt(x.workerCpuMsPerJob)} / ${fmt(x.clientCpuMsPerJob)}`;
     out.push(
       "",
       markdownTable(
         [
-          `10 ms inference job (${t.model}): overhead by path`,
-          "direct (in-process, one after another)",
-          `on-chain lifecycle: post → claim → submit → accept (${t.market.inFlight} in flight)`,
-          `metered: POST /v1/infer + receipt (${m.many.inFlight} in flight)`,
-          "metered, one at a time",
+          `10 ms inference job (${m.model}), interleaved in ${c.rounds} rounds`,
+          "direct (in-process session)",
+          "free over the worker's HTTP (price 0, no receipt)",
+          "metered (POST /v1/infer + receipt)",
         ],
         [
           [
-            "jobs/s",
-            fmt(t.directJobsPerSec),
-            fmt(t.market.jobsPerSec),
-            fmt(m.many.jobsPerSec),
-            fmt(m.single.jobsPerSec),
+            "one at a time: latency p50 / p99 (ms)",
+            `${fmt(c.direct.single.latencyMs.p50)} / ${fmt(c.direct.single.latencyMs.p99)}`,
+            `${fmt(c.plain.single.latencyMs.p50)} / ${fmt(c.plain.single.latencyMs.p99)}`,
+            `${fmt(c.metered.single.latencyMs.p50)} / ${fmt(c.metered.single.latencyMs.p99)}`,
           ],
           [
-            "latency p50 / p99 (ms)",
-            `${fmt(t.directP50Ms)}`,
-            `${fmt(t.market.resultLatencyMs.p50)} / ${fmt(t.market.resultLatencyMs.p99)} (post → result)`,
-            `${fmt(m.many.latencyMs.p50)} / ${fmt(m.many.latencyMs.p99)}`,
-            `${fmt(m.single.latencyMs.p50)} / ${fmt(m.single.latencyMs.p99)}`,
-          ],
-          [
-            "overhead = (path − direct) / path wall time per job (one at a time: p50 latency)",
+            "lone-call overhead = (path p50 − direct p50) / path p50",
             "—",
-            `${pct(t.overhead)} (target < ${OVERHEAD_TARGET * 100} %: ${t.overheadTargetMet ? "met" : "not met"})`,
-            `${pct(m.overhead)} (target < ${OVERHEAD_TARGET * 100} %: ${m.overheadTargetMet ? "met" : "not met"})`,
-            pct(m.singleOverhead),
+            pct(m.plainSingleOverhead),
+            `${pct(m.singleOverhead)} (target < ${OVERHEAD_TARGET * 100} %)`,
           ],
           [
-            "node / worker CPU ms per job",
-            "—",
-            `${fmt(t.market.nodeCpuMsPerJob)} / ${fmt(t.market.workerCpuMsPerJob)}`,
-            `${fmt(m.many.nodeCpuMsPerJob)} / ${fmt(m.many.workerCpuMsPerJob)}`,
-            `${fmt(m.single.nodeCpuMsPerJob)} / ${fmt(m.single.workerCpuMsPerJob)}`,
+            `${n} in flight: calls/s`,
+            fmt(c.direct.many.jobsPerSec),
+            fmt(c.plain.many.jobsPerSec),
+            fmt(c.metered.many.jobsPerSec),
           ],
           [
-            "payer (bench process) CPU ms per job: receipts, vouchers, hashing, HTTP",
+            `throughput overhead at equal concurrency = 1 − path ÷ direct calls/s (${n} in flight)`,
             "—",
-            "— (pre-signed transactions)",
-            fmt(m.many.clientCpuMsPerJob),
-            fmt(m.single.clientCpuMsPerJob),
+            pct(m.plainOverheadEqualConcurrency),
+            `${pct(m.overheadEqualConcurrency)} (target < ${OVERHEAD_TARGET * 100} %)`,
           ],
           [
-            "calls / failed / vouchers signed",
+            `earlier formula: 1 − path (${n} in flight) ÷ direct one after another (${fmt(c.direct.single.jobsPerSec)} calls/s)`,
             "—",
-            `${t.market.jobs} / ${t.market.failed} / —`,
-            `${m.many.calls} / ${m.many.failed} / ${m.many.vouchers}`,
-            `${m.single.calls} / ${m.single.failed} / ${m.single.vouchers}`,
+            pct(throughputOverheadOf(c.direct.single, c.plain.many)),
+            pct(m.overhead),
+          ],
+          [
+            "CPU ms per call, one at a time: node / worker / bench process (direct: the model; else the client)",
+            cpu(c.direct.single),
+            cpu(c.plain.single),
+            cpu(c.metered.single),
+          ],
+          [
+            `CPU ms per call, ${n} in flight: node / worker / bench process`,
+            cpu(c.direct.many),
+            cpu(c.plain.many),
+            cpu(c.metered.many),
+          ],
+          [
+            "calls / failed / vouchers signed (one at a time + in flight)",
+            `${c.direct.single.calls + c.direct.many.calls} / ${c.direct.single.failed + c.direct.many.failed} / —`,
+            `${c.plain.single.calls + c.plain.many.calls} / ${c.plain.single.failed + c.plain.many.failed} / —`,
+            `${c.metered.single.calls + c.metered.many.calls} / ${c.metered.single.failed + c.metered.many.failed} / ${c.metered.single.vouchers + c.metered.many.vouchers}`,
           ],
         ],
       ),
-      `(metered: ${m.priceWei} wei a call, a voucher every ${m.voucherEvery} receipts, vouchers redeemed on chain every ${m.redeemEveryMs / 1000} s${Object.keys({ ...m.many.errors, ...m.single.errors }).length > 0 ? `; failures: ${JSON.stringify({ ...m.many.errors, ...m.single.errors })}` : ""})`,
+      `(metered: ${m.priceWei} wei a call, a voucher every ${m.voucherEvery} receipts, vouchers redeemed on chain every ${m.redeemEveryMs / 1000} s; target ${m.overheadTargetMet ? "met" : "not met"}${Object.keys({ ...m.many.errors, ...m.single.errors, ...c.plain.many.errors, ...c.plain.single.errors }).length > 0 ? `; failures: ${JSON.stringify({ ...m.many.errors, ...m.single.errors, ...c.plain.many.errors, ...c.plain.single.errors })}` : ""})`,
     );
+    if (t !== null)
+      out.push(
+        `(on-chain lifecycle of the same job, ${t.market.inFlight} in flight: ${fmt(t.market.jobsPerSec)} jobs/s, post → result p50 ${fmt(t.market.resultLatencyMs.p50)} ms, overhead ${pct(t.overhead)} by the earlier formula)`,
+      );
   }
   if (r.models.length > 0) {
     const rows: string[][] = [];

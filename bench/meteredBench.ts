@@ -1,0 +1,195 @@
+// Phase (2b) of the services bench: the ~10 ms model sold per request (POST /v1/infer on the AI worker), next to
+// the same model called directly in this process and served free over the same worker HTTP path (price 0: no
+// receipt, no accounting), so the table splits transport from payment. The three paths are measured interleaved
+// (rounds of direct → metered → free, one at a time and then at N in flight), so a change of the shared machine's
+// load hits all three alike instead of biasing the ratio, and the direct side runs at the same concurrency as
+// the metered one (N calls in flight through one onnxruntime session) as well as one at a time.
+
+import { performance } from "node:perf_hooks";
+import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
+import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
+import type { TargetProcess } from "./procs.js";
+import { type LatencySummary, round, summarize } from "./stats.js";
+
+export interface MeteredRun {
+  calls: number;
+  inFlight: number;
+  failed: number;
+  seconds: number;
+  jobsPerSec: number;
+  /** request sent → output received and its hash checked (vouchers handed in inside the call when asked). */
+  latencyMs: LatencySummary;
+  nodeCpuMsPerJob: number | null;
+  workerCpuMsPerJob: number | null;
+  /** CPU of this process per call (the payer: receipts, vouchers, hashing, HTTP; direct: the model itself). */
+  clientCpuMsPerJob: number | null;
+  /** Vouchers signed over the run. */
+  vouchers: number;
+  /** Failed calls by error code and message. */
+  errors: Record<string, number>;
+}
+
+interface Block {
+  lat: number[];
+  seconds: number;
+  cpuMs: { node: number; worker: number; self: number };
+  failed: number;
+  errors: Record<string, number>;
+  vouchers: number;
+}
+
+type Procs = { node: TargetProcess; worker: TargetProcess };
+
+/** `total` calls, `inFlight` at a time; CPU of the node, the worker and this process over the block. */
+async function timed(call: () => Promise<void>, total: number, inFlight: number, procs: Procs): Promise<Block> {
+  const cpu0 = { node: procs.node.cpuSeconds() ?? 0, worker: procs.worker.cpuSeconds() ?? 0 };
+  const self0 = process.cpuUsage();
+  const lat: number[] = [];
+  const errors: Record<string, number> = {};
+  let failed = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, total) }, async () => {
+      while (next < total) {
+        next++;
+        const t = performance.now();
+        try {
+          await call();
+          lat.push(performance.now() - t);
+        } catch (e) {
+          failed++;
+          const code =
+            e instanceof InferenceHTTPError ? `${e.code}: ${e.message.slice(0, 80)}` : String(e).slice(0, 80);
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(self0);
+  return {
+    lat,
+    seconds,
+    cpuMs: {
+      node: ((procs.node.cpuSeconds() ?? 0) - cpu0.node) * 1000,
+      worker: ((procs.worker.cpuSeconds() ?? 0) - cpu0.worker) * 1000,
+      self: (self.user + self.system) / 1000,
+    },
+    failed,
+    errors,
+    vouchers: 0,
+  };
+}
+
+/** Blocks of one path merged: calls ÷ summed wall time, latencies pooled, CPU per call. */
+function merge(blocks: Block[], inFlight: number): MeteredRun {
+  const lat = blocks.flatMap((b) => b.lat);
+  const seconds = blocks.reduce((s, b) => s + b.seconds, 0);
+  const per = (k: keyof Block["cpuMs"]) =>
+    lat.length === 0 ? null : round(blocks.reduce((s, b) => s + b.cpuMs[k], 0) / lat.length, 2);
+  const errors: Record<string, number> = {};
+  for (const b of blocks) for (const [k, v] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    calls: lat.length,
+    inFlight,
+    failed: blocks.reduce((s, b) => s + b.failed, 0),
+    seconds: round(seconds, 2),
+    jobsPerSec: seconds > 0 ? round(lat.length / seconds, 1) : 0,
+    latencyMs: summarize(lat),
+    nodeCpuMsPerJob: per("node"),
+    workerCpuMsPerJob: per("worker"),
+    clientCpuMsPerJob: per("self"),
+    vouchers: blocks.reduce((s, b) => s + b.vouchers, 0),
+    errors,
+  };
+}
+
+export interface PathPair {
+  /** One call at a time (lone-call latency). */
+  single: MeteredRun;
+  /** `inFlight` calls at a time (throughput at equal concurrency). */
+  many: MeteredRun;
+}
+
+export interface MeteredComparison {
+  rounds: number;
+  /** The model in this process through one onnxruntime session: one at a time, and N runs in flight. */
+  direct: PathPair;
+  /** The same model over the worker's HTTP path, served free (price 0): transport without payment. */
+  plain: PathPair;
+  /** Paid per request: a receipt per call, vouchers as the worker asks. */
+  metered: PathPair;
+}
+
+export interface MeteredComparisonOptions {
+  paid: InferenceClient;
+  free: InferenceClient;
+  model: string;
+  freeModel: string;
+  /** The AZT1 container sent over HTTP, and the same tensor for the in-process session. */
+  input: Uint8Array;
+  x: { data: Float32Array; dims: number[] };
+  modelBytes: Uint8Array;
+  procs: Procs;
+  /** Calls per path one at a time, and per path at `inFlight` (each split over the rounds). */
+  singleCalls: number;
+  manyCalls: number;
+  inFlight: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+/** Direct, free-over-HTTP and metered calls of the same model and input, interleaved round by round. */
+export async function meteredComparison(o: MeteredComparisonOptions): Promise<MeteredComparison> {
+  const session = await createONNXSession(o.modelBytes);
+  try {
+    const x = new Tensor("float32", o.x.data, o.x.dims);
+    const paths: [keyof Omit<MeteredComparison, "rounds">, () => Promise<void>][] = [
+      ["direct", async () => void (await session.run({ x }))],
+      ["metered", async () => void (await o.paid.infer(o.model, o.input))],
+      ["plain", async () => void (await o.free.infer(o.freeModel, o.input))],
+    ];
+    for (const [, call] of paths) await timed(call, 16, 4, o.procs); // warm-up: sessions, connections, JIT
+    const blocks = {
+      direct: { single: [] as Block[], many: [] as Block[] },
+      metered: { single: [] as Block[], many: [] as Block[] },
+      plain: { single: [] as Block[], many: [] as Block[] },
+    };
+    const each = (n: number) => Math.max(1, Math.ceil(n / o.rounds));
+    for (let r = 0; r < o.rounds; r++) {
+      for (const [name, call] of paths) {
+        const v0 = o.paid.vouchersSigned;
+        const one = await timed(call, each(o.singleCalls), 1, o.procs);
+        one.vouchers = name === "metered" ? o.paid.vouchersSigned - v0 : 0;
+        blocks[name].single.push(one);
+      }
+      for (const [name, call] of paths) {
+        const v0 = o.paid.vouchersSigned;
+        const many = await timed(call, each(o.manyCalls), o.inFlight, o.procs);
+        many.vouchers = name === "metered" ? o.paid.vouchersSigned - v0 : 0;
+        blocks[name].many.push(many);
+      }
+      o.log(`[services]   round ${r + 1}/${o.rounds} done`);
+    }
+    const pair = (b: { single: Block[]; many: Block[] }): PathPair => ({
+      single: merge(b.single, 1),
+      many: merge(b.many, o.inFlight),
+    });
+    return { rounds: o.rounds, direct: pair(blocks.direct), plain: pair(blocks.plain), metered: pair(blocks.metered) };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Lone-call overhead: (path p50 − base p50) / path p50. */
+export function latencyOverhead(base: MeteredRun, path: MeteredRun): number | null {
+  const b = base.latencyMs.p50;
+  const p = path.latencyMs.p50;
+  return b === null || p === null || p <= 0 ? null : round((p - b) / p, 3);
+}
+
+/** Throughput overhead: 1 − path calls/s ÷ base calls/s (the same as (path − base) / path wall time per call). */
+export function throughputOverhead(base: MeteredRun, path: MeteredRun): number | null {
+  return base.jobsPerSec <= 0 || path.jobsPerSec <= 0 ? null : round(1 - path.jobsPerSec / base.jobsPerSec, 3);
+}

@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import Fastify from "fastify";
+import { describe, expect, it } from "vitest";
+import { RECEIPT_HEADER } from "../../../services/client/payments.js";
+import type { JobHandler } from "../../../services/runtime/handler.js";
+import { type MeteredPayee, PaymentError, PaymentErrorCode } from "../../../services/runtime/payments/meteredPayee.js";
+import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../../../services/runtime/payments/meteredRoutes.js";
+
+// The metered route's wiring with stand-ins for the payee and the handler (the payee's rules are tested on a real
+// chain in test/search/paidQueries.test.ts and test/e2e/meteredInference.e2e.test.ts): a model priced 0 is served
+// without a receipt and without touching the payee; a priced one is refused without a receipt; bytes in, bytes out.
+const FREE = "aa".repeat(32);
+const PAID = "bb".repeat(32);
+
+async function app() {
+  const charged: (string | undefined)[] = [];
+  const payee = {
+    payee: "0x0000000000000000000000000000000000000001",
+    voucherEvery: 10,
+    async charge(header: string | undefined, _price: bigint) {
+      charged.push(header);
+      if (header === undefined)
+        throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason: "send a receipt" });
+      return { payer: "0x0000000000000000000000000000000000000002", voucherRequest: null };
+    },
+    account: () => ({ accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n }),
+    summary: () => [],
+  } as unknown as MeteredPayee;
+  const handler = {
+    kinds: ["ai/onnx"],
+    engine: "echo",
+    // echoes the input reversed: shows the route hands the body's bytes to the handler unchanged
+    run: async (job: { input: Uint8Array }) => ({
+      bytes: Uint8Array.from(job.input).reverse(),
+      contentType: "application/octet-stream",
+    }),
+    agrees: () => true,
+  } as unknown as JobHandler;
+  const f = Fastify();
+  await registerMeteredRoutes(f, {
+    payee,
+    handler,
+    priceOf: (m) => (m === FREE ? 0n : m === PAID ? 5n : null),
+  });
+  return { f, charged };
+}
+
+const post = (f: Awaited<ReturnType<typeof app>>["f"], model: string, headers: Record<string, string> = {}) =>
+  f.inject({
+    method: "POST",
+    url: `/v1/infer/0x${model}`,
+    headers: { "content-type": "application/octet-stream", accept: "application/octet-stream", ...headers },
+    payload: Buffer.from([1, 2, 3]),
+  });
+
+describe("metered routes", () => {
+  it("a model priced 0 is served with no receipt and no charge; a priced one needs a receipt", async () => {
+    const { f, charged } = await app();
+    const free = await post(f, FREE);
+    expect(free.statusCode).toBe(200);
+    expect([...free.rawPayload]).toEqual([3, 2, 1]);
+    expect(free.headers[RESULT_HASH_HEADER]).toBe(
+      `0x${createHash("sha256")
+        .update(Uint8Array.of(3, 2, 1))
+        .digest("hex")}`,
+    );
+    expect(charged).toEqual([]);
+    const bare = await post(f, PAID);
+    expect(bare.statusCode).toBe(402);
+    expect(bare.json()).toMatchObject({ code: "PAYMENT_REQUIRED" });
+    const ok = await post(f, PAID, { [RECEIPT_HEADER]: "r" });
+    expect(ok.statusCode).toBe(200);
+    expect(JSON.parse(ok.headers["x-azora-payment"] as string)).toMatchObject({ price: "5", receipts: 1 });
+    expect(charged).toEqual([undefined, "r"]);
+    expect((await post(f, "cc".repeat(32))).statusCode).toBe(404);
+    await f.close();
+  });
+});
