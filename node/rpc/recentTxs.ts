@@ -29,7 +29,7 @@ export class RecentTxIndex {
     const hashes = [...txHashes];
     // A block taller than the whole budget is not indexed (its txs are found through LevelDB).
     if (hashes.length > this.maxEntries) return;
-    hashes.forEach((h, index) => this.byHash.set(h, { number, index }));
+    for (let index = 0; index < hashes.length; index++) this.byHash.set(hashes[index], { number, index });
     this.blocks.push({ number, hashes });
     while (this.blocks.length > this.maxBlocks || this.byHash.size > this.maxEntries) this.evictOldest();
   }

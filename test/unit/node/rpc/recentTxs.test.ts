@@ -66,14 +66,16 @@ describe("RecentTxIndex", () => {
               idx.addBlock(BigInt(chain.length), txs);
               // A block just committed is always indexed when it fits.
               if (txs.length <= maxEntries)
-                txs.forEach((t, index) => expect(idx.get(t)).toEqual({ number: BigInt(chain.length), index }));
+                for (const [index, t] of txs.entries())
+                  expect(idx.get(t)).toEqual({ number: BigInt(chain.length), index });
             } else {
               chain = chain.slice(0, Math.max(0, chain.length - o.by));
               idx.rewind(BigInt(chain.length));
             }
           }
           const truth = new Map<string, TxLocation>();
-          chain.forEach((txs, i) => txs.forEach((t, index) => truth.set(t, { number: BigInt(i + 1), index })));
+          for (const [i, txs] of chain.entries())
+            for (const [index, t] of txs.entries()) truth.set(t, { number: BigInt(i + 1), index });
           for (let n = 0; n <= 40; n++) {
             const got = idx.get(h(n));
             // Never a wrong location; whatever it does not hold is read from LevelDB.
