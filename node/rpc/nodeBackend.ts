@@ -274,6 +274,7 @@ export class NodeBackend implements EthBackend {
     // view functions every block are answered from memory.
     const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
+    this.m.metrics?.callCache.inc({ result: outcome === undefined ? "miss" : "hit" });
     if (outcome === undefined) {
       const started = run();
       outcome = started;
