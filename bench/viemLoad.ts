@@ -28,6 +28,7 @@ const ERC20_ABI = parseAbi([
 ]);
 
 export interface ViemCtx {
+  url: string;
   client: PublicClient;
   chainId: number;
   accounts: PrivateKeyAccount[];
@@ -44,7 +45,7 @@ export function viemCtx(
 ): ViemCtx {
   // No batching and no retries: one request per call, as a wallet or dApp backend sends them.
   const client = createPublicClient({ transport: http(url, { timeout: 30_000, retryCount: 0, batch: false }) });
-  return { client, chainId, accounts: keys.map((k) => privateKeyToAccount(k)), proc, log };
+  return { url, client, chainId, accounts: keys.map((k) => privateKeyToAccount(k)), proc, log };
 }
 
 export interface ViemTxPhase {
@@ -69,6 +70,32 @@ export interface ViemCallPhase {
   callsPerSec: number | null;
   latencyMs: LatencySummary;
   nodeCpuMicrosPerCall: number | null;
+  /**
+   * Share of the timed calls the node answered from its per-block result cache (%), from its
+   * `azora_rpc_call_cache_total` counter; null for Anvil (no such counter). The rest ran the EVM.
+   */
+  cacheHitPercent: number | null;
+}
+
+const CALL_CACHE_LINE = /^azora_rpc_call_cache_total\{result="(hit|miss)"\} (\S+)$/;
+
+/** The node's eth_call result-cache counters from `<url>/metrics`; null when it exports none (Anvil). */
+async function readCallCache(url: string): Promise<{ hit: number; miss: number } | null> {
+  try {
+    const res = await fetch(new URL("/metrics", url));
+    if (!res.ok) return null;
+    const out = { hit: 0, miss: 0 };
+    let seen = false;
+    for (const line of (await res.text()).split("\n")) {
+      const m = CALL_CACHE_LINE.exec(line);
+      if (m === null) continue;
+      out[m[1] as "hit" | "miss"] = Number(m[2]);
+      seen = true;
+    }
+    return seen ? out : { hit: 0, miss: 0 };
+  } catch {
+    return null;
+  }
 }
 
 function freshAddress(): Hex {
@@ -281,6 +308,7 @@ export async function balanceCalls(
       args: [holders[i % holders.length]],
     });
   for (let i = 0; i < Math.min(200, holders.length); i++) await one(i); // warm-up, untimed
+  const cache0 = await readCallCache(ctx.url);
   const cpu0 = ctx.proc.cpuSeconds();
   const t0 = performance.now();
   await Promise.all(
@@ -301,7 +329,10 @@ export async function balanceCalls(
   );
   const sec = (performance.now() - t0) / 1000;
   const cpu1 = ctx.proc.cpuSeconds();
+  const cache1 = await readCallCache(ctx.url);
   if (wrong > 0) problems.push(`${wrong} wrong balances`);
+  const hits = cache0 === null || cache1 === null ? null : cache1.hit - cache0.hit;
+  const misses = cache0 === null || cache1 === null ? null : cache1.miss - cache0.miss;
   return {
     ok: problems.length === 0,
     problems: problems.slice(0, 10),
@@ -309,5 +340,7 @@ export async function balanceCalls(
     callsPerSec: round(latencies.length / sec, 0),
     latencyMs: summarize(latencies),
     nodeCpuMicrosPerCall: cpu0 === null || cpu1 === null ? null : round(((cpu1 - cpu0) * 1e6) / calls, 0),
+    cacheHitPercent:
+      hits === null || misses === null || hits + misses === 0 ? null : round((100 * hits) / (hits + misses), 1),
   };
 }

@@ -44,6 +44,12 @@ export function createMetrics(register: Registry = new Registry()) {
     labelNames: ["result"] as const,
     registers: [register],
   });
+  const callCache = new Counter({
+    name: "azora_rpc_call_cache_total",
+    help: "eth_call answers from the per-block result cache (hit) or run on a simulation worker (miss)",
+    labelNames: ["result"] as const,
+    registers: [register],
+  });
   const rpcDuration = new Histogram({
     name: "azora_rpc_request_duration_seconds",
     help: "JSON-RPC method handling time",
@@ -138,6 +144,7 @@ export function createMetrics(register: Registry = new Registry()) {
     /** Per-stage time of the transaction pipeline (`azora_tx_stage_seconds_total`). */
     txStages,
     txSubmissions,
+    callCache,
     mempoolSize,
     blockCommitted(block: CommittedBlock, seconds: number): void {
       headHeight.set(Number(block.header.number));

@@ -36,6 +36,7 @@ import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/i
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
 import { azoraForkConfig } from "./forkConfig.js";
+import { RecentTxIndex } from "./recentTxs.js";
 import type { SimulationPool } from "./simulation/pool.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
@@ -98,11 +99,8 @@ export class NodeBackend implements EthBackend {
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
   private config: ForkConfig | undefined;
-  /**
-   * Hashes of the transactions in the last committed block: the one block whose transactions may
-   * still be in the pool (the pool drops them right after the commit). Set when the head advances.
-   */
-  private lastCommittedTxs = new Set<string>();
+  /** Where the last blocks' transactions are: receipt polls answered without LevelDB's tx index. */
+  private readonly recentTxs = new RecentTxIndex();
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
@@ -110,8 +108,12 @@ export class NodeBackend implements EthBackend {
     this.clientVersion = modules.clientVersion;
     this.trace = modules.trace;
     modules.chain.onBlock((b: CommittedBlock) => {
-      this.lastCommittedTxs = new Set(b.txHashes.map((h) => bytesToHex(h)));
+      this.recentTxs.addBlock(
+        b.header.number,
+        b.txHashes.map((h) => bytesToHex(h)),
+      );
     });
+    modules.chain.onRewind((head) => this.recentTxs.rewind(head.header.number));
   }
 
   headNumber(): bigint {
@@ -201,12 +203,14 @@ export class NodeBackend implements EthBackend {
   }
 
   private async locate(hash: Uint8Array): Promise<(DecodedBlock & { index: number }) | undefined> {
-    // A client polling for a receipt asks mostly while its tx waits in the pool. A pooled tx is in no
-    // committed block (admission needs a nonce the chain has not used; the pool drops a block's txs
-    // as it commits), except the last block's until the pool has dropped them: skip the index read.
+    // A client polling for a receipt asks while its tx waits in the pool and right after its block:
+    // the last blocks' txs are found in memory. A pooled tx that is not among them is in no committed
+    // block (admission needs a nonce the chain has not used; the pool drops a block's txs as it
+    // commits, after this index has them): skip the index read. Only older txs read LevelDB.
     const hex = bytesToHex(hash);
-    if (this.m.mempool.has(hex) && !this.lastCommittedTxs.has(hex)) return undefined;
-    const loc = await this.m.chain.db.getTxLocation(hash);
+    const recent = this.recentTxs.get(hex);
+    if (recent === undefined && this.m.mempool.has(hex)) return undefined;
+    const loc = recent ?? (await this.m.chain.db.getTxLocation(hash));
     if (loc === undefined || loc.number > this.headNumber()) return undefined;
     const ref = await this.m.chain.getHeaderByNumber(loc.number);
     if (ref === undefined) return undefined;
@@ -270,6 +274,7 @@ export class NodeBackend implements EthBackend {
     // view functions every block are answered from memory.
     const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
     let outcome = this.callResults.get(key);
+    this.m.metrics?.callCache.inc({ result: outcome === undefined ? "miss" : "hit" });
     if (outcome === undefined) {
       const started = run();
       outcome = started;
