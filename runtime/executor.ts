@@ -10,7 +10,7 @@ import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { applyModuleCall, looksLikeModuleCall } from "./moduleFastPath.js";
 import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.js";
-import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
+import { BLOOM_BYTES, encodeReceiptWithBloom, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
 
@@ -222,15 +222,20 @@ export class BlockExecution {
     }
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
+    // Each receipt's bloom once: it is part of the receipt's encoding, and the block's is their union.
     const bloom = new Uint8Array(BLOOM_BYTES);
-    for (const r of this.receipts) logsBloom(r.logs, bloom);
+    const leaves = this.receipts.map((r) => {
+      const own = logsBloom(r.logs);
+      for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
+      return encodeReceiptWithBloom(r, own);
+    });
     return {
       env: this.env,
       transactions: this.transactions,
       receipts: this.receipts,
       stateRoot,
       transactionsRoot: await orderedTrieRoot(this.transactions),
-      receiptsRoot: await orderedTrieRoot(this.receipts.map(encodeReceiptForRoot)),
+      receiptsRoot: await orderedTrieRoot(leaves),
       logsBloom: bloom,
       gasUsed: this.gasUsed,
       effects,

@@ -17,6 +17,8 @@ import { type AbiType, type AbiValue, concat, encodeArgs, selector } from "../..
 import { LEARN_ADDRESS, NFT_REGISTRY_ADDRESS } from "../../../runtime/modules/index.js";
 import { collectionAddress } from "../../../runtime/modules/nft/index.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { encodeReceiptForRoot, logsBloom } from "../../../runtime/primitives/receipt.js";
+import { orderedTrieRoot } from "../../../runtime/primitives/trieRoot.js";
 import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
@@ -333,6 +335,9 @@ async function run(specs: Spec[], fast: boolean) {
     }
     const sealed = await exec.seal();
     await exec.commit();
+    // The seal computes each receipt's bloom once; the plain definitions must agree.
+    expect(sealed.logsBloom).toEqual(logsBloom(sealed.receipts.flatMap((r) => r.logs)));
+    expect(sealed.receiptsRoot).toEqual(await orderedTrieRoot(sealed.receipts.map(encodeReceiptForRoot)));
     blocks.push({
       receipts: sealed.receipts,
       stateRoot: bytesToHex(sealed.stateRoot),
