@@ -33,6 +33,10 @@ export interface ExecutionFigure {
   applyMicros: number;
   /** apply + the block's seal (state root, tx/receipt roots) + commit, per tx (µs). */
   blockMicros: number;
+  /** Process CPU time (user + system) per tx in apply (µs): steadier than wall time on a shared machine. */
+  applyCpuMicros: number;
+  /** Process CPU time per tx of seal + commit (µs). */
+  sealCpuMicros: number;
   gasPerTx: number;
 }
 
@@ -98,6 +102,8 @@ function signed(w: World, sender: number, to: string | undefined, data: string, 
 async function runBlocks(w: World, txs: TypedTransaction[], blockSize: number) {
   let applyNs = 0n;
   let blockNs = 0n;
+  let applyCpu = 0;
+  let sealCpu = 0;
   let gas = 0n;
   const receipts: Receipt[] = [];
   for (let i = 0; i < txs.length; i += blockSize) {
@@ -105,6 +111,7 @@ async function runBlocks(w: World, txs: TypedTransaction[], blockSize: number) {
     // The raw bytes arrive with the tx (the mempool keeps them): not part of the timed work.
     const block = txs.slice(i, i + blockSize).map((tx) => [tx, tx.serialize()] as const);
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const exec = await BlockExecution.begin(w.vm, w.state, w.common, w.env);
     for (const [tx, raw] of block) {
       const a = process.hrtime.bigint();
@@ -115,14 +122,20 @@ async function runBlocks(w: World, txs: TypedTransaction[], blockSize: number) {
       gas += r.receipt.gasUsed;
       receipts.push(r.receipt);
     }
+    const c1 = process.cpuUsage(c0);
     await exec.seal();
     await exec.commit();
     blockNs += process.hrtime.bigint() - t0;
+    const c2 = process.cpuUsage(c0);
+    applyCpu += c1.user + c1.system;
+    sealCpu += c2.user + c2.system - (c1.user + c1.system);
   }
   const n = BigInt(txs.length);
   return {
     applyMicros: round(Number(applyNs / n) / 1000, 1),
     blockMicros: round(Number(blockNs / n) / 1000, 1),
+    applyCpuMicros: round(applyCpu / txs.length, 1),
+    sealCpuMicros: round(sealCpu / txs.length, 1),
     gasPerTx: Number(gas / n),
     receipts,
   };
@@ -233,6 +246,12 @@ export async function executionBench(opts: { txs: number; blockSize: number }): 
   };
 }
 
-function pick(r: { applyMicros: number; blockMicros: number; gasPerTx: number }) {
-  return { applyMicros: r.applyMicros, blockMicros: r.blockMicros, gasPerTx: r.gasPerTx };
+function pick(r: Omit<ExecutionFigure, "op" | "txs">) {
+  return {
+    applyMicros: r.applyMicros,
+    blockMicros: r.blockMicros,
+    applyCpuMicros: r.applyCpuMicros,
+    sealCpuMicros: r.sealCpuMicros,
+    gasPerTx: r.gasPerTx,
+  };
 }

@@ -241,6 +241,12 @@ function executionTable(e: ExecutionResults): string {
       ratio(nat.blockMicros, oz.blockMicros),
     ]);
     rows.push([
+      `${name}: CPU µs per tx, apply / seal + commit`,
+      `${nat.applyCpuMicros} / ${nat.sealCpuMicros}`,
+      `${oz.applyCpuMicros} / ${oz.sealCpuMicros}`,
+      ratio(nat.applyCpuMicros + nat.sealCpuMicros, oz.applyCpuMicros + oz.sealCpuMicros),
+    ]);
+    rows.push([
       `${name}: gas per tx`,
       String(nat.gasPerTx),
       String(oz.gasPerTx),

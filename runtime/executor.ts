@@ -8,8 +8,9 @@ import { runTx } from "@ethereumjs/vm";
 import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./effects.js";
 import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
-import { burnFromSupply, NATIVE_MODULES } from "./modules/index.js";
-import { BLOOM_BYTES, encodeReceiptForRoot, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
+import { applyModuleCall, looksLikeModuleCall } from "./moduleFastPath.js";
+import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.js";
+import { BLOOM_BYTES, encodeReceiptWithBloom, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
 
@@ -36,6 +37,8 @@ export interface ExecutedBlock {
 export interface ExecutionOptions {
   /** Run plain EOA-to-EOA value transfers without the VM's per-transaction machinery (same result). */
   fastTransfers: boolean;
+  /** Run top-level calls into LEARN and NFT collections without the VM's per-transaction machinery (same result). */
+  fastModuleCalls: boolean;
 }
 
 export type ApplyResult = { included: true; receipt: Receipt } | { included: false; reason: string };
@@ -70,6 +73,9 @@ export class BlockExecution {
   private phase: "open" | "sealed" | "committed" | "aborted" = "open";
 
   private readonly fastTransfers: boolean;
+  private readonly fastModuleCalls: boolean;
+  /** The block as module code reads it (TIMESTAMP, NUMBER, PREVRANDAO), for the direct module path. */
+  private readonly callBlock: CallBlock;
   private readonly miner: Address;
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
@@ -82,6 +88,9 @@ export class BlockExecution {
     this.ethBlock = ethBlockForEnv(common, env);
     this.miner = this.ethBlock.header.coinbase;
     this.fastTransfers = opts.fastTransfers;
+    this.fastModuleCalls = opts.fastModuleCalls;
+    const header = this.ethBlock.header;
+    this.callBlock = { timestamp: header.timestamp, number: header.number, prevRandao: header.prevRandao };
     this.writes = recordAccountWrites(stateManager);
   }
 
@@ -90,7 +99,7 @@ export class BlockExecution {
     stateManager: MerkleStateManager,
     common: Common,
     env: BlockEnv,
-    opts: ExecutionOptions = { fastTransfers: true },
+    opts: ExecutionOptions = { fastTransfers: true, fastModuleCalls: true },
   ): Promise<BlockExecution> {
     await stateManager.checkpoint();
     return new BlockExecution(vm, stateManager, common, env, opts);
@@ -126,6 +135,23 @@ export class BlockExecution {
         if (!t.included) return t;
         this.gasUsed += t.gasUsed;
         return this.record(tx, sender, raw, { status: 1, gasUsed: t.gasUsed, logs: [], contractAddress: null });
+      }
+    }
+    if (this.fastModuleCalls && looksLikeModuleCall(tx)) {
+      const c = await applyModuleCall(this.vm, this.stateManager, tx, sender, {
+        baseFeePerGas: this.env.baseFeePerGas,
+        miner: this.miner,
+        block: this.callBlock,
+      });
+      if (c !== undefined) {
+        if (!c.included) return c;
+        this.gasUsed += c.gasUsed;
+        return this.record(tx, sender, raw, {
+          status: c.status,
+          gasUsed: c.gasUsed,
+          logs: c.logs,
+          contractAddress: null,
+        });
       }
     }
     let result: Awaited<ReturnType<typeof runTx>>;
@@ -196,15 +222,20 @@ export class BlockExecution {
     }
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
+    // Each receipt's bloom once: it is part of the receipt's encoding, and the block's is their union.
     const bloom = new Uint8Array(BLOOM_BYTES);
-    for (const r of this.receipts) logsBloom(r.logs, bloom);
+    const leaves = this.receipts.map((r) => {
+      const own = logsBloom(r.logs);
+      for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
+      return encodeReceiptWithBloom(r, own);
+    });
     return {
       env: this.env,
       transactions: this.transactions,
       receipts: this.receipts,
       stateRoot,
       transactionsRoot: await orderedTrieRoot(this.transactions),
-      receiptsRoot: await orderedTrieRoot(this.receipts.map(encodeReceiptForRoot)),
+      receiptsRoot: await orderedTrieRoot(leaves),
       logsBloom: bloom,
       gasUsed: this.gasUsed,
       effects,

@@ -27,11 +27,36 @@ function isEmpty(a: Account): boolean {
 }
 
 /** EIP-161: an account touched by a transaction and left empty is removed, never created. */
-async function credit(state: MerkleStateManager, address: Address, amount: bigint): Promise<void> {
+export async function credit(state: MerkleStateManager, address: Address, amount: bigint): Promise<void> {
   const account = (await state.getAccount(address)) ?? new Account();
   account.balance += amount;
   if (isEmpty(account)) await state.deleteAccount(address);
   else await state.putAccount(address, account);
+}
+
+/** What a transaction pays per gas, and the most it may cost its sender (gas limit at the max fee, plus value). */
+export type PurchaseTerms = { gasPrice: bigint; tipPerGas: bigint; maxCost: bigint } | { reason: string };
+
+/**
+ * ethereumjs `runTx`'s fee rules under London+: a fee cap below the base fee is refused; the price
+ * is the base fee plus the tip the cap leaves room for (legacy: the gas price); the sender must
+ * afford the whole gas limit at the cap plus the value.
+ */
+export function purchaseTerms(tx: TypedTransaction, baseFeePerGas: bigint): PurchaseTerms {
+  if (tx.supports(Capability.EIP1559FeeMarket)) {
+    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+    if (t.maxFeePerGas < baseFeePerGas) return { reason: "max fee per gas less than block base fee" };
+    const tipPerGas =
+      t.maxPriorityFeePerGas < t.maxFeePerGas - baseFeePerGas ? t.maxPriorityFeePerGas : t.maxFeePerGas - baseFeePerGas;
+    return { gasPrice: baseFeePerGas + tipPerGas, tipPerGas, maxCost: tx.gasLimit * t.maxFeePerGas + tx.value };
+  }
+  const legacyPrice = (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
+  if (legacyPrice < baseFeePerGas) return { reason: "gas price less than block base fee" };
+  return {
+    gasPrice: legacyPrice,
+    tipPerGas: legacyPrice - baseFeePerGas,
+    maxCost: tx.gasLimit * legacyPrice + tx.value,
+  };
 }
 
 /**
@@ -61,25 +86,10 @@ export async function applyPlainTransfer(
   if (!equalsBytes(from.codeHash, KECCAK256_EMPTY)) return undefined; // EIP-3607 / EIP-7702: the VM decides
   if (tx.gasLimit < TRANSFER_GAS) return undefined; // the VM words the intrinsic-gas error
 
-  const { baseFeePerGas } = env;
-  let gasPrice: bigint;
-  let tipPerGas: bigint;
-  let maxCost: bigint;
-  if (tx.supports(Capability.EIP1559FeeMarket)) {
-    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-    if (t.maxFeePerGas < baseFeePerGas) return { included: false, reason: "max fee per gas less than block base fee" };
-    tipPerGas =
-      t.maxPriorityFeePerGas < t.maxFeePerGas - baseFeePerGas ? t.maxPriorityFeePerGas : t.maxFeePerGas - baseFeePerGas;
-    gasPrice = baseFeePerGas + tipPerGas;
-    maxCost = tx.gasLimit * t.maxFeePerGas + tx.value;
-  } else {
-    const legacyPrice = (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
-    if (legacyPrice < baseFeePerGas) return { included: false, reason: "gas price less than block base fee" };
-    gasPrice = legacyPrice;
-    tipPerGas = legacyPrice - baseFeePerGas;
-    maxCost = tx.gasLimit * legacyPrice + tx.value;
-  }
-  if (from.balance < maxCost) return { included: false, reason: "insufficient funds for gas * price + value" };
+  const terms = purchaseTerms(tx, env.baseFeePerGas);
+  if ("reason" in terms) return { included: false, reason: terms.reason };
+  const { gasPrice, tipPerGas } = terms;
+  if (from.balance < terms.maxCost) return { included: false, reason: "insufficient funds for gas * price + value" };
   if (from.nonce !== tx.nonce) return { included: false, reason: "the tx doesn't have the correct nonce" };
 
   // Sender pays for the gas used (the unused part of the limit is never kept) plus the value.

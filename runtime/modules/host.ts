@@ -28,6 +28,33 @@ export class Revert extends Error {
 
 export class OutOfGas extends Error {}
 
+/**
+ * Thrown by a `ModuleCall` run outside the EVM (the executor's direct path) when the module needs
+ * what only an EVM frame has: a nested contract call, native AZR moved through the journal. The
+ * direct path drops its checkpoint and runs the transaction through the VM instead.
+ */
+export class NeedsEVM extends Error {
+  constructor(what: string) {
+    super(`a native module call outside the EVM needs ${what}`);
+  }
+}
+
+/** What a module call knows of its frame: the EVM's `Message`, or the executor's direct path. */
+export interface CallFrame {
+  to: Address;
+  caller: Address;
+  value: bigint;
+  isStatic: boolean;
+  depth: number;
+}
+
+/** The executing block's values a module may read (TIMESTAMP, NUMBER, PREVRANDAO). */
+export interface CallBlock {
+  timestamp: bigint;
+  number: bigint;
+  prevRandao: Uint8Array;
+}
+
 /** Reverts with a Solidity custom error: `error Name(types...)`. */
 export function customError(signature: string, types: readonly AbiType[], values: readonly AbiValue[]): Revert {
   return new Revert(concat(selector(signature), encodeArgs(types, values)));
@@ -64,16 +91,24 @@ export class ModuleCall implements ModuleState {
   readonly evm: AzoraEVM;
   readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
   private readonly gasLimit: bigint;
+  /** Set when the call runs outside the EVM (no frame, no journal): the block it runs in. */
+  private readonly outside: CallBlock | undefined;
   gasUsed = 0n;
 
-  constructor(evm: AzoraEVM, frame: Message, gasLimit: bigint) {
+  /**
+   * Inside the EVM (a precompile run) `outside` is undefined and the block is the EVM's own. The
+   * executor's direct path passes the block instead: then the call reads and writes state through
+   * the state manager alone, and whatever needs an EVM frame throws `NeedsEVM`.
+   */
+  constructor(evm: AzoraEVM, frame: CallFrame, gasLimit: bigint, outside?: CallBlock) {
     this.evm = evm;
-    this.self = frame.to as Address;
+    this.self = frame.to;
     this.caller = frame.caller;
     this.value = frame.value;
     this.isStatic = frame.isStatic;
     this.depth = frame.depth;
     this.gasLimit = gasLimit;
+    this.outside = outside;
   }
 
   /** Charges gas before the work it pays for; out of gas aborts the whole call. */
@@ -93,6 +128,7 @@ export class ModuleCall implements ModuleState {
    * included; without a block (stand-alone runs) it is 0, as TIMESTAMP would read.
    */
   blockTimestamp(): bigint {
+    if (this.outside !== undefined) return this.outside.timestamp;
     return this.evm["_block"]?.header.timestamp ?? 0n;
   }
 
@@ -102,11 +138,13 @@ export class ModuleCall implements ModuleState {
    * proposer and to anyone who sends a transaction into it: a seed, not a secret.
    */
   prevRandao(): Uint8Array {
+    if (this.outside !== undefined) return this.outside.prevRandao;
     return this.evm["_block"]?.header.prevRandao ?? new Uint8Array(32);
   }
 
   /** NUMBER of the block being executed (0 without a block), read like `blockTimestamp`. */
   blockNumber(): bigint {
+    if (this.outside !== undefined) return this.outside.number;
     return this.evm["_block"]?.header.number ?? 0n;
   }
 
@@ -167,6 +205,7 @@ export class ModuleCall implements ModuleState {
 
   /** Moves native AZR between accounts through the journal (reverted with the call). */
   async moveNative(from: Address, to: Address, amount: bigint): Promise<void> {
+    if (this.outside !== undefined) throw new NeedsEVM("the journal (native AZR moved)");
     this.requireWritable();
     this.charge(GAS.sstore * 2n);
     if (amount === 0n) return;
@@ -182,6 +221,7 @@ export class ModuleCall implements ModuleState {
 
   /** Mints (delta > 0) or burns AZR of one account through the journal; the caller keeps the supply right. */
   async adjustNative(address: Address, delta: bigint): Promise<void> {
+    if (this.outside !== undefined) throw new NeedsEVM("the journal (native AZR minted or burned)");
     this.requireWritable();
     this.charge(GAS.sstore);
     if (delta === 0n) return;
@@ -207,6 +247,7 @@ export class ModuleCall implements ModuleState {
    * module as `msg.sender`, forwarding at most 63/64 of the gas left (EIP-150).
    */
   async callContract(to: Address, data: Uint8Array): Promise<{ success: boolean; returnValue: Uint8Array }> {
+    if (this.outside !== undefined) throw new NeedsEVM("a nested contract call");
     this.requireWritable();
     this.charge(2_600n);
     const gas = this.gasLeft() - this.gasLeft() / 64n;
@@ -287,49 +328,71 @@ function revertResult(gasUsed: bigint, data: Uint8Array): ExecResult {
  * - every write goes through the EVM journal, so a revert anywhere reverts module state too.
  */
 export function toPrecompile(def: ModuleDef): PrecompileFunc {
-  const table = new Map<number, FunctionDef>();
-  for (const f of def.functions) table.set(selectorKey(selector(f.sig)), f);
+  const table = functionTable(def);
   return async (input: PrecompileInput): Promise<ExecResult> => {
     const evm = input._EVM as AzoraEVM;
     const frame = evm.currentFrame;
     if (frame === undefined || frame.to === undefined)
       return revertResult(0n, encodeErrorString(`${def.name}: no call frame`));
-    const call = new ModuleCall(evm, frame, input.gasLimit);
-    try {
-      call.charge(CALL_BASE_GAS);
-      if (frame.delegatecall || !frame.to.equals(frame.codeAddress)) {
-        throw reason(`${def.name}: DELEGATECALL and CALLCODE into a native module are refused`);
-      }
-      if (input.data.length > MAX_CALLDATA_BYTES) throw reason(`${def.name}: calldata too large`);
-      const fn = table.get(selectorKey(input.data));
-      if (fn === undefined) throw new Revert(new Uint8Array(0)); // like a contract without fallback
-      if (frame.value > 0n && fn.payable !== true) throw reason(`${def.name}: ${fn.sig.split("(")[0]} is not payable`);
-      if (fn.mutates) call.requireWritable();
-      call.charge(fn.gas);
-      let args: AbiValue[];
-      try {
-        args = decodeArgs(fn.inputs, input.data.subarray(4));
-      } catch (e) {
-        if (e instanceof AbiError) throw new Revert(new Uint8Array(0)); // Solidity reverts without data too
-        throw e;
-      }
-      const out = await fn.run(call, args);
-      const returnValue = encodeArgs(fn.outputs, out);
-      call.charge(GAS.word * BigInt(returnValue.length / 32));
-      return { executionGasUsed: call.gasUsed, returnValue, logs: call.logs };
-    } catch (e) {
-      if (e instanceof Revert)
-        return revertResult(call.gasUsed > input.gasLimit ? input.gasLimit : call.gasUsed, e.data);
-      if (e instanceof OutOfGas) {
-        return {
-          executionGasUsed: input.gasLimit,
-          returnValue: new Uint8Array(0),
-          exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS),
-        };
-      }
-      throw e; // a bug: surface it instead of hiding it as a revert
-    }
+    const call = new ModuleCall(evm, frame as CallFrame, input.gasLimit);
+    const delegated = frame.delegatecall || !frame.to.equals(frame.codeAddress);
+    return runModuleCall(def.name, table, call, input.data, input.gasLimit, delegated);
   };
+}
+
+/** A module's functions by selector. */
+export type FunctionTable = ReadonlyMap<number, FunctionDef>;
+
+export function functionTable(def: ModuleDef): FunctionTable {
+  const table = new Map<number, FunctionDef>();
+  for (const f of def.functions) table.set(selectorKey(selector(f.sig)), f);
+  return table;
+}
+
+/**
+ * One call into a module, with the rules every module shares (see `toPrecompile`): what the
+ * precompile runs inside the EVM and what the executor's direct path runs outside it, so both give
+ * the same gas, return data, logs and revert data. `NeedsEVM` (direct path only) propagates.
+ */
+export async function runModuleCall(
+  name: string,
+  table: FunctionTable,
+  call: ModuleCall,
+  data: Uint8Array,
+  gasLimit: bigint,
+  delegated: boolean,
+): Promise<ExecResult> {
+  try {
+    call.charge(CALL_BASE_GAS);
+    if (delegated) throw reason(`${name}: DELEGATECALL and CALLCODE into a native module are refused`);
+    if (data.length > MAX_CALLDATA_BYTES) throw reason(`${name}: calldata too large`);
+    const fn = table.get(selectorKey(data));
+    if (fn === undefined) throw new Revert(new Uint8Array(0)); // like a contract without fallback
+    if (call.value > 0n && fn.payable !== true) throw reason(`${name}: ${fn.sig.split("(")[0]} is not payable`);
+    if (fn.mutates) call.requireWritable();
+    call.charge(fn.gas);
+    let args: AbiValue[];
+    try {
+      args = decodeArgs(fn.inputs, data.subarray(4));
+    } catch (e) {
+      if (e instanceof AbiError) throw new Revert(new Uint8Array(0)); // Solidity reverts without data too
+      throw e;
+    }
+    const out = await fn.run(call, args);
+    const returnValue = encodeArgs(fn.outputs, out);
+    call.charge(GAS.word * BigInt(returnValue.length / 32));
+    return { executionGasUsed: call.gasUsed, returnValue, logs: call.logs };
+  } catch (e) {
+    if (e instanceof Revert) return revertResult(call.gasUsed > gasLimit ? gasLimit : call.gasUsed, e.data);
+    if (e instanceof OutOfGas) {
+      return {
+        executionGasUsed: gasLimit,
+        returnValue: new Uint8Array(0),
+        exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS),
+      };
+    }
+    throw e; // NeedsEVM, or a bug: surface it instead of hiding it as a revert
+  }
 }
 
 export { Address };

@@ -54,10 +54,15 @@ function logToRLPInput(l: Log): RLPInput {
 
 /** Ethereum's consensus encoding of a receipt (EIP-2718 typed envelope), the leaves of `receiptsRoot`. */
 export function encodeReceiptForRoot(r: Receipt): Uint8Array {
+  return encodeReceiptWithBloom(r, logsBloom(r.logs));
+}
+
+/** `encodeReceiptForRoot` with the receipt's logs bloom already computed (a keccak per address and topic). */
+export function encodeReceiptWithBloom(r: Receipt, bloom: Uint8Array): Uint8Array {
   const body = rlpEncode([
     r.status === 1 ? Uint8Array.of(1) : new Uint8Array(0),
     bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-    logsBloom(r.logs),
+    bloom,
     r.logs.map(logToRLPInput),
   ]);
   if (r.type === 0) return body;

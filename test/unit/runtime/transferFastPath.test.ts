@@ -97,7 +97,7 @@ async function run(specs: Spec[], fastTransfers: boolean) {
       miner: hexToBytes(MINER),
       parentHash: genesis.hash,
     },
-    { fastTransfers },
+    { fastTransfers, fastModuleCalls: fastTransfers },
   );
   const nonces = new Map<number, bigint>();
   const included: boolean[] = [];

@@ -195,7 +195,7 @@ async function runBlocks(blocks: TxSpec[][], node: boolean) {
         miner: hexToBytes(MINER),
         parentHash: genesis.hash,
       },
-      { fastTransfers: node },
+      { fastTransfers: node, fastModuleCalls: node },
     );
     const receipts: unknown[] = [];
     if (i === 0) {
