@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { CommittedBlock } from "./chain/chain.js";
-import { TX_STAGES, TxStageClock } from "./txStages.js";
+import { CONSENSUS_STAGES, TX_STAGES, TxStageClock } from "./txStages.js";
 
 /** Every Prometheus metric of the node, created once per process from one registry. */
 export function createMetrics(register: Registry = new Registry()) {
@@ -106,6 +106,17 @@ export function createMetrics(register: Registry = new Registry()) {
       this.reset();
       const seconds = txStages.secondsByStage();
       for (const stage of TX_STAGES) this.inc({ stage }, seconds[stage]);
+    },
+  });
+  new Counter({
+    name: "azora_consensus_stage_seconds_total",
+    help: "Process CPU time spent per stage of consensus work (propose, verify_proposal, commit, sign, wal, gossip_in, gossip_out), beside the tx stages",
+    labelNames: ["stage"] as const,
+    registers: [register],
+    collect() {
+      this.reset();
+      const seconds = txStages.secondsByConsensusStage();
+      for (const stage of CONSENSUS_STAGES) this.inc({ stage }, seconds[stage]);
     },
   });
   let stepName = "";

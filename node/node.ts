@@ -334,6 +334,7 @@ export async function startNode(
         verifier,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
+        stages: metrics.txStages,
         syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));
