@@ -209,7 +209,8 @@ export async function startNode(
       const p = nextParams();
       mempool.setChainLimits({ blockGasLimit: p.gasLimit, minBaseFeePerGas: p.fees.minBaseFeePerGas });
     });
-    const verifier = new Ed25519Verifier();
+    // Votes are verified on arrival and again in the commit certificate of the next block: remember a few heights' worth.
+    const verifier = new Ed25519Verifier({ verifiedCacheSize: 4096 });
     const decoder = new ParallelDecoder(
       {
         chainId: spec.chainId,
