@@ -119,6 +119,12 @@ export function createMetrics(register: Registry = new Registry()) {
       for (const stage of CONSENSUS_STAGES) this.inc({ stage }, seconds[stage]);
     },
   });
+  const blockFinalized = (block: CommittedBlock): void => {
+    headHeight.set(Number(block.header.number));
+    blockTxs.observe(block.txHashes.length);
+    blockGasUsed.inc(Number(block.header.gasUsed));
+    txsCommitted.inc(block.txHashes.length);
+  };
   let stepName = "";
   let stepStarted = 0;
 
@@ -150,13 +156,13 @@ export function createMetrics(register: Registry = new Registry()) {
     txStages,
     txSubmissions,
     mempoolSize,
+    /** A block this node produced (dev mode): its figures and how long it took. */
     blockCommitted(block: CommittedBlock, seconds: number): void {
-      headHeight.set(Number(block.header.number));
-      blockTxs.observe(block.txHashes.length);
-      blockGasUsed.inc(Number(block.header.gasUsed));
-      txsCommitted.inc(block.txHashes.length);
+      blockFinalized(block);
       blockProduction.observe(seconds);
     },
+    /** A block committed through consensus (network mode): its figures. */
+    blockFinalized,
     rpcObserve(method: string, seconds: number, ok: boolean): void {
       rpcDuration.observe({ method, ok: ok ? "true" : "false" }, seconds);
     },

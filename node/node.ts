@@ -325,6 +325,8 @@ export async function startNode(
         log: log.child({ module: "app" }),
         stages: metrics.txStages,
       });
+      // Block figures (transactions, gas) of every block committed, by consensus or block sync.
+      chain.onBlock((block) => metrics.blockFinalized(block));
       const driver = createConsensus({
         chain,
         app,
