@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { CommittedBlock } from "./chain/chain.js";
-import { TX_STAGES, TxStageClock } from "./txStages.js";
+import { CONSENSUS_STAGES, TX_STAGES, TxStageClock } from "./txStages.js";
 
 /** Every Prometheus metric of the node, created once per process from one registry. */
 export function createMetrics(register: Registry = new Registry()) {
@@ -114,6 +114,23 @@ export function createMetrics(register: Registry = new Registry()) {
       for (const stage of TX_STAGES) this.inc({ stage }, seconds[stage]);
     },
   });
+  new Counter({
+    name: "azora_consensus_stage_seconds_total",
+    help: "Process CPU time spent per stage of consensus work (propose, verify_proposal, commit, sign, wal, gossip_in, gossip_out), beside the tx stages",
+    labelNames: ["stage"] as const,
+    registers: [register],
+    collect() {
+      this.reset();
+      const seconds = txStages.secondsByConsensusStage();
+      for (const stage of CONSENSUS_STAGES) this.inc({ stage }, seconds[stage]);
+    },
+  });
+  const blockFinalized = (block: CommittedBlock): void => {
+    headHeight.set(Number(block.header.number));
+    blockTxs.observe(block.txHashes.length);
+    blockGasUsed.inc(Number(block.header.gasUsed));
+    txsCommitted.inc(block.txHashes.length);
+  };
   let stepName = "";
   let stepStarted = 0;
 
@@ -146,13 +163,13 @@ export function createMetrics(register: Registry = new Registry()) {
     txSubmissions,
     callCache,
     mempoolSize,
+    /** A block this node produced (dev mode): its figures and how long it took. */
     blockCommitted(block: CommittedBlock, seconds: number): void {
-      headHeight.set(Number(block.header.number));
-      blockTxs.observe(block.txHashes.length);
-      blockGasUsed.inc(Number(block.header.gasUsed));
-      txsCommitted.inc(block.txHashes.length);
+      blockFinalized(block);
       blockProduction.observe(seconds);
     },
+    /** A block committed through consensus (network mode): its figures. */
+    blockFinalized,
     rpcObserve(method: string, seconds: number, ok: boolean): void {
       rpcDuration.observe({ method, ok: ok ? "true" : "false" }, seconds);
     },

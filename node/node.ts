@@ -209,7 +209,8 @@ export async function startNode(
       const p = nextParams();
       mempool.setChainLimits({ blockGasLimit: p.gasLimit, minBaseFeePerGas: p.fees.minBaseFeePerGas });
     });
-    const verifier = new Ed25519Verifier();
+    // Votes are verified on arrival and again in the commit certificate of the next block: remember a few heights' worth.
+    const verifier = new Ed25519Verifier({ verifiedCacheSize: 4096 });
     const decoder = new ParallelDecoder(
       {
         chainId: spec.chainId,
@@ -324,6 +325,8 @@ export async function startNode(
         log: log.child({ module: "app" }),
         stages: metrics.txStages,
       });
+      // Block figures (transactions, gas) of every block committed, by consensus or block sync.
+      chain.onBlock((block) => metrics.blockFinalized(block));
       const driver = createConsensus({
         chain,
         app,
@@ -334,6 +337,7 @@ export async function startNode(
         verifier,
         log: log.child({ module: "consensus" }),
         metrics: metrics.consensus,
+        stages: metrics.txStages,
         syncMetrics: createSyncMetrics(metrics.register),
         onStep: (s) => {
           if (s.step === "commit") metrics.headHeight.set(Number(chain.head.header.number));

@@ -25,6 +25,34 @@ export const TX_STAGES = [
 
 export type TxStage = (typeof TX_STAGES)[number];
 
+/**
+ * Per-height consensus work beside the transaction stages (`azora_consensus_stage_seconds_total`),
+ * timed by the consensus driver's ports (node/consensus/adapters.ts). What none names (the driver's
+ * state machine and vote tallies, libp2p's streams, encryption and heartbeats, timers, GC) is the
+ * process's CPU time minus every stage.
+ */
+export const CONSENSUS_STAGES = [
+  /** Building a proposal, less its execution and seal: selection, evidence, header. */
+  "propose",
+  /** Checking a peer's proposal, less its execution and seal: header rules, the parent's commit certificate. */
+  "verify_proposal",
+  /** Committing the decided block, less its persist: the mempool's update, evidence bookkeeping. */
+  "commit",
+  /** Own votes and proposals signed through the double-sign guard, with its state-file sync. */
+  "sign",
+  /** Consensus write-ahead log: records, syncs, the new height's file. */
+  "wal",
+  /** Receiving proposals, votes and evidence: decoding, signature checks, admission to the driver. */
+  "gossip_in",
+  /** Publishing and sending own proposals and votes (the synchronous part of libp2p's publish). */
+  "gossip_out",
+] as const;
+
+export type ConsensusStage = (typeof CONSENSUS_STAGES)[number];
+
+type Stage = TxStage | ConsensusStage;
+const ALL_STAGES: readonly Stage[] = [...TX_STAGES, ...CONSENSUS_STAGES];
+
 /** Process CPU time in ms (one getrusage call: microseconds, as it sums every thread of the process). */
 export function cpuNowMs(): number {
   const u = process.cpuUsage();
@@ -41,8 +69,8 @@ export const DEFAULT_SAMPLE_EVERY = 16;
  * clock, cheap as it is, counts the time a busy machine deschedules the node.
  */
 export class TxStageClock {
-  private readonly totals: Record<TxStage, number> = Object.fromEntries(TX_STAGES.map((s) => [s, 0])) as Record<
-    TxStage,
+  private readonly totals: Record<Stage, number> = Object.fromEntries(ALL_STAGES.map((s) => [s, 0])) as Record<
+    Stage,
     number
   >;
   /** CPU ms charged to any stage so far (what an enclosing or overlapping section must not count again). */
@@ -71,7 +99,7 @@ export class TxStageClock {
   }
 
   /** Adds `ms` of a synchronous section to `stage`. */
-  add(stage: TxStage, ms: number): void {
+  add(stage: Stage, ms: number): void {
     this.totals[stage] += ms;
     this.charged += ms;
   }
@@ -87,7 +115,7 @@ export class TxStageClock {
    * decoded while a block's batch is written). So the stages never count the same CPU twice.
    * For per-block sections; per-transaction ones use `timeSampled`.
    */
-  time<T>(stage: TxStage, fn: () => Promise<T>): Promise<T> {
+  time<T>(stage: Stage, fn: () => Promise<T>): Promise<T> {
     return this.timeWith(stage, 1, fn);
   }
 
@@ -96,7 +124,7 @@ export class TxStageClock {
     return this.sampleTx(stage) ? this.timeWith(stage, this.sampleEvery, fn) : fn();
   }
 
-  private async timeWith<T>(stage: TxStage, scale: number, fn: () => Promise<T>): Promise<T> {
+  private async timeWith<T>(stage: Stage, scale: number, fn: () => Promise<T>): Promise<T> {
     const t0 = cpuNowMs();
     const charged0 = this.charged;
     try {
@@ -120,6 +148,29 @@ export class TxStageClock {
       const uncounted = cpuNowMs() - t0 - (this.charged - charged0);
       if (uncounted > 0) this.charged += uncounted;
     }
+  }
+
+  /**
+   * Runs the synchronous `fn`, adding its CPU time to `stage` less what sections nested in it charged.
+   * For sections whose promise would also count unrelated work done while it waits for the network.
+   */
+  timeSync<T>(stage: Stage, fn: () => T): T {
+    const t0 = cpuNowMs();
+    const charged0 = this.charged;
+    try {
+      return fn();
+    } finally {
+      const own = cpuNowMs() - t0 - (this.charged - charged0);
+      if (own > 0) this.add(stage, own);
+    }
+  }
+
+  /** Seconds per consensus stage so far. */
+  secondsByConsensusStage(): Record<ConsensusStage, number> {
+    return Object.fromEntries(CONSENSUS_STAGES.map((s) => [s, this.totals[s] / 1000])) as Record<
+      ConsensusStage,
+      number
+    >;
   }
 
   /** Seconds per stage so far. */

@@ -30,6 +30,8 @@ export interface NetworkBenchParams {
   only: Set<"idle" | "load" | "down">;
   /** Before each network and phase, wait up to this long (s) while azora processes this bench did not start run. */
   waitQuietS: number;
+  /** Write a V8 CPU profile of every node into this directory (`node --cpu-prof`), or null. */
+  nodeCpuProfDir: string | null;
 }
 
 export const HELP = `Usage: npm run bench:network -- [options]
@@ -67,6 +69,8 @@ Options:
   --wait-quiet <s>        before each network and each measured phase, wait up to <s> seconds while azora nodes
                           not started by this bench (e.g. an e2e test) run on the machine (default 0: warn only)
   --keep                  keep the temp network directories (homes, chain data, node logs)
+  --node-cpu-prof <dir>   run every node with \`node --cpu-prof --cpu-prof-dir <dir>\`: one .cpuprofile per node
+                          process, written when it stops (open in Chrome DevTools or speedscope)
   --cli <file>            the azora CLI to run (default dist/node/cli.js), e.g. another build for an A/B run
   --genesis-consensus <k=v,…>  override genesis consensus keys in every network, e.g.
                           timeoutProposeMs=1000,timeoutProposeDeltaMs=500 (emptyBlockIntervalMs of the idle
@@ -107,6 +111,7 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     genesisConsensus: {},
     only: new Set(["idle", "load", "down"]),
     waitQuietS: 0,
+    nodeCpuProfDir: null,
   };
   const complete = readFlags(argv, (flag, next) => {
     switch (flag) {
@@ -155,6 +160,9 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
         break;
       case "--keep":
         p.keep = true;
+        break;
+      case "--node-cpu-prof":
+        p.nodeCpuProfDir = next();
         break;
       case "--cli":
         p.cli = next();

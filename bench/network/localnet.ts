@@ -90,6 +90,8 @@ export interface LocalnetOptions {
   /** dist/bench/network/relay.js (required with relayDelayMs). */
   relayScript?: string;
   keep: boolean;
+  /** Extra Node.js flags for every `azora start` (e.g. `--cpu-prof --cpu-prof-dir DIR`). */
+  nodeFlags?: string[];
   log: (msg: string) => void;
 }
 
@@ -171,8 +173,9 @@ async function startNode(
   cwd: string,
   dir: string,
   netns: NetnsTopology | null,
+  nodeFlags: string[],
 ): Promise<NetNode> {
-  const nodeArgs = [cli, "start", "--home", home, "--log-format", "json"];
+  const nodeArgs = [...nodeFlags, cli, "start", "--home", home, "--log-format", "json"];
   const [cmd, args] =
     netns === null
       ? [process.execPath, nodeArgs]
@@ -329,7 +332,9 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       });
     }
     if (o.relayDelayMs != null) relay = await startRelays(homes, o.relayDelayMs, o.relayScript as string);
-    const started = await Promise.allSettled(homes.map((h, i) => startNode(i, h, cli, o.root, dir, o.netns)));
+    const started = await Promise.allSettled(
+      homes.map((h, i) => startNode(i, h, cli, o.root, dir, o.netns, o.nodeFlags ?? [])),
+    );
     for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;

@@ -135,6 +135,107 @@ export interface TimeBreakdown {
   /** Server-side handling time of eth_sendRawTransaction. */
   sendRawTxServerMs: { meanMs: number | null; p99Ms: number | null };
   blockSyncRequests: number;
+  /** Per-node CPU per height, by stage (null when no node committed a height in the window). */
+  perHeight: PerHeightCpu | null;
+}
+
+/** The node's per-stage CPU counters, in the order the bench prints them (tx stages, then consensus stages). */
+export const CPU_STAGES = [
+  ["tx", "decode"],
+  ["tx", "recover"],
+  ["tx", "admission"],
+  ["tx", "execution"],
+  ["tx", "seal"],
+  ["tx", "persist"],
+  ["tx", "block_other"],
+  ["consensus", "propose"],
+  ["consensus", "verify_proposal"],
+  ["consensus", "commit"],
+  ["consensus", "sign"],
+  ["consensus", "wal"],
+  ["consensus", "gossip_in"],
+  ["consensus", "gossip_out"],
+] as const;
+
+export interface PerHeightCpu {
+  /** Nodes that committed at least one height in the window (the means are over these). */
+  nodes: number;
+  /** Heights committed per node (mean). */
+  heights: number;
+  /** Transactions per height (mean). */
+  txsPerHeight: number;
+  /** Process CPU (user + system, prom-client's counter) per height per node, ms (mean over nodes). */
+  cpuMs: number;
+  /** Per stage: CPU ms per height per node (mean over nodes), from azora_{tx,consensus}_stage_seconds_total. */
+  stagesMs: Record<string, number>;
+  /** cpuMs less every stage: the driver's state machine, libp2p (streams, noise, gossipsub heartbeats), RPC, GC. */
+  otherMs: number;
+  /** Each node's CPU ms per height and heights. */
+  byNode: Array<{ node: number; heights: number; cpuMs: number }>;
+}
+
+function stageKey(kind: "tx" | "consensus", stage: string): string {
+  return `azora_${kind}_stage_seconds_total{stage="${stage}"}`;
+}
+
+/**
+ * CPU per height per node: each node's process CPU and stage counters over the heights it committed in the
+ * window, then the mean over the nodes (what one validator of this network spends on a height).
+ */
+export function perHeightCpu(before: Map<number, Samples>, after: Map<number, Samples>): PerHeightCpu | null {
+  const rows: Array<{ node: number; heights: number; txs: number; cpuS: number; stages: Record<string, number> }> = [];
+  for (const [i, a] of after) {
+    const b = before.get(i);
+    if (b === undefined) continue;
+    const d = (k: string) => (a.get(k) ?? 0) - (b.get(k) ?? 0);
+    const heights = d("azora_chain_head_height");
+    if (heights <= 0) continue;
+    const stages: Record<string, number> = {};
+    for (const [kind, stage] of CPU_STAGES) stages[stage] = d(stageKey(kind, stage));
+    rows.push({
+      node: i,
+      heights,
+      txs: d("azora_transactions_committed_total"),
+      cpuS: d("azora_process_process_cpu_seconds_total"),
+      stages,
+    });
+  }
+  if (rows.length === 0) return null;
+  const mean = (f: (r: (typeof rows)[number]) => number) => rows.reduce((acc, r) => acc + f(r), 0) / rows.length;
+  const stagesMs: Record<string, number> = {};
+  for (const [, stage] of CPU_STAGES)
+    stagesMs[stage] = round(
+      mean((r) => (r.stages[stage] * 1000) / r.heights),
+      2,
+    );
+  const cpuMs = mean((r) => (r.cpuS * 1000) / r.heights);
+  const named = Object.values(stagesMs).reduce((acc, v) => acc + v, 0);
+  return {
+    nodes: rows.length,
+    heights: round(
+      mean((r) => r.heights),
+      1,
+    ),
+    txsPerHeight: round(
+      mean((r) => r.txs / r.heights),
+      1,
+    ),
+    cpuMs: round(cpuMs, 2),
+    stagesMs,
+    otherMs: round(cpuMs - named, 2),
+    byNode: rows.map((r) => ({ node: r.node, heights: r.heights, cpuMs: round((r.cpuS * 1000) / r.heights, 2) })),
+  };
+}
+
+/** One line: CPU ms per height per node, the total and the stages above 0.05 ms. */
+export function perHeightLine(p: PerHeightCpu): string {
+  const parts = Object.entries(p.stagesMs)
+    .filter(([, v]) => v >= 0.05)
+    .map(([k, v]) => `${k} ${v}`);
+  return (
+    `${p.cpuMs} ms CPU/height/node (${p.heights} heights, ${p.txsPerHeight} tx/height): ` +
+    `${parts.join(", ")}, other ${p.otherMs}`
+  );
 }
 
 export function breakdown(before: Map<number, Samples>, after: Map<number, Samples>): TimeBreakdown {
@@ -194,6 +295,7 @@ export function breakdown(before: Map<number, Samples>, after: Map<number, Sampl
       p99Ms: rpcP99 === null ? null : round(rpcP99 * 1000, 2),
     },
     blockSyncRequests: syncs,
+    perHeight: perHeightCpu(before, after),
   };
 }
 

@@ -33,7 +33,7 @@ import {
   statusLine,
   waitReady,
 } from "./localnet.js";
-import { breakdown, scrapeAll, stepLine } from "./metrics.js";
+import { breakdown, perHeightLine, scrapeAll, stepLine } from "./metrics.js";
 import {
   createTopology,
   type NetnsTopology,
@@ -131,6 +131,7 @@ async function phase<T>(name: string, net: Localnet, fn: () => Promise<T>): Prom
   const time = after.size > 0 ? breakdown(before, after) : null;
   if (time !== null) {
     log(`  where the time goes (ms, mean over ${time.nodes} nodes): ${stepLine(time)}`);
+    if (time.perHeight !== null) log(`  CPU per height: ${perHeightLine(time.perHeight)}`);
     if (time.decided.roundAboveZero > 0)
       log(
         `  heights decided in round ≥ 1: ${time.decided.roundAboveZero} of ${time.decided.count} (summed over nodes)`,
@@ -218,6 +219,10 @@ class Session {
           relayDelayMs: this.params.relay ? this.params.delayMs : null,
           relayScript: join(this.root, "dist/bench/network/relay.js"),
           keep: this.params.keep,
+          nodeFlags:
+            this.params.nodeCpuProfDir === null
+              ? []
+              : ["--cpu-prof", "--cpu-prof-dir", resolve(this.params.nodeCpuProfDir)],
           log,
         });
         rec.initCommand = net.initCommand;
@@ -529,6 +534,12 @@ async function main(): Promise<number> {
         `${blocks}; cpu nodes ${ph.cpu.nodesCpuSec ?? "?"} s + bench ${ph.cpu.benchCpuSec} s + other ` +
         `${ph.cpu.otherCpuSec ?? "?"} s / ${ph.cpu.wallSec} s wall`,
     );
+  }
+  log("");
+  log("Per-node CPU per height by stage (ms; mean over the nodes that committed; other = process CPU − stages):");
+  for (const [name, ph] of named) {
+    if (ph === null || ph.time === null || ph.time.perHeight === null) continue;
+    log(`  ${name.padEnd(34)} ${perHeightLine(ph.time.perHeight)}`);
   }
   const issues: string[] = [];
   for (const n of s.networks) {

@@ -8,6 +8,8 @@ import {
   type InboundVerdict,
   type NetworkPort,
   type ParamsPort,
+  type SignerPort,
+  type WALPort,
 } from "../../consensus/driver/index.js";
 import type { FutureBufferLimits, MessageLimits } from "../../consensus/messages/index.js";
 import type { Logger } from "../../runtime/lib/logger.js";
@@ -17,6 +19,7 @@ import type { Ed25519Verifier } from "../crypto/ed25519.js";
 import type { Mempool } from "../mempool/index.js";
 import { GossipAction, GossipActionError, type P2PNetwork } from "../network/index.js";
 import { BlockSync, type SyncMetrics, SyncServer } from "../sync/index.js";
+import type { TxStageClock } from "../txStages.js";
 import type { ChainApp } from "./app.js";
 import type { GuardedSigner } from "./signer.js";
 import type { ConsensusWAL } from "./wal.js";
@@ -39,6 +42,8 @@ export interface ConsensusModules {
   onStep?: (s: { height: bigint; round: number; step: string }) => void;
   onHalt?: (reason: string) => void;
   metrics?: ConsensusMetrics | null;
+  /** Adds the CPU time of each port call to the node's per-stage figures (`azora_consensus_stage_seconds_total`). */
+  stages?: TxStageClock;
   syncMetrics?: SyncMetrics | null;
   /** Overrides of the message admission bounds (tests). */
   messageLimits?: Partial<MessageLimits>;
@@ -78,13 +83,38 @@ function toGossipResult(v: InboundVerdict): void {
   });
 }
 
+/** The signer with each signature's CPU time (signing, the double-sign guard's sync) counted as `sign`. */
+function timedSigner(signer: SignerPort, stages: TxStageClock): SignerPort {
+  return {
+    publicKey: signer.publicKey,
+    signVote: (...a) => stages.time("sign", () => signer.signVote(...a)),
+    signProposal: (...a) => stages.time("sign", () => signer.signProposal(...a)),
+    lastSigned: () => signer.lastSigned(),
+  };
+}
+
+/** The WAL with its CPU time counted as `wal`. */
+function timedWAL(wal: WALPort, stages: TxStageClock): WALPort {
+  return {
+    append: (record, opts) => stages.time("wal", () => wal.append(record, opts)),
+    sync: () => stages.time("wal", () => wal.sync()),
+    startHeight: (height) => stages.time("wal", () => wal.startHeight(height)),
+    replay: () => wal.replay(),
+  };
+}
+
 /** Builds the consensus driver of a network node and connects it to libp2p. */
 export function createConsensus(m: ConsensusModules): {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): DriverStatus;
 } {
-  const { chain, app, mempool, network } = m;
+  const { chain, app, mempool, network, stages } = m;
+  // Each port call's CPU time, when the node keeps per-stage figures (nested tx stages are not counted twice).
+  const timed = <T>(stage: Parameters<TxStageClock["time"]>[0], fn: () => Promise<T>): Promise<T> =>
+    stages === undefined ? fn() : stages.time(stage, fn);
+  const timedSync = <T>(stage: Parameters<TxStageClock["timeSync"]>[0], fn: () => T): T =>
+    stages === undefined ? fn() : stages.timeSync(stage, fn);
   const appPort: AppPort = {
     headHeight: () => chain.head.header.number,
     commitAt: (height) => chain.db.getCommit(height),
@@ -92,27 +122,29 @@ export function createConsensus(m: ConsensusModules): {
     onPendingWork: (cb) => mempool.onPending(cb),
     buildValue: async (req) =>
       (
-        await app.buildProposal({
-          proposer: req.proposer,
-          timestamp: req.timestamp,
-          lastCommit: req.lastCommit,
-          budgetMs: req.budgetMs,
-        })
+        await timed("propose", () =>
+          app.buildProposal({
+            proposer: req.proposer,
+            timestamp: req.timestamp,
+            lastCommit: req.lastCommit,
+            budgetMs: req.budgetMs,
+          }),
+        )
       ).block,
     validateValue: async (block, proposer) => {
-      const r = await app.processProposal(block, proposer);
+      const r = await timed("verify_proposal", () => app.processProposal(block, proposer));
       return r.valid ? { valid: true } : { valid: false, reason: r.reason };
     },
     finalize: async (block, commit, proposer) => {
-      await app.finalize(block, commit, proposer);
+      await timed("commit", () => app.finalize(block, commit, proposer));
     },
     addEvidence: (e) => app.addEvidence(e),
     reset: () => app.reset(),
     haltReason: (height) => chain.upgrades.haltReason(height),
   };
   const networkPort: NetworkPort = {
-    publish: (topic, data) => network.publish(topic, data),
-    sendDirect: (peer, topic, data) => network.sendDirect(peer, topic, data),
+    publish: (topic, data) => timedSync("gossip_out", () => network.publish(topic, data)),
+    sendDirect: (peer, topic, data) => timedSync("gossip_out", () => network.sendDirect(peer, topic, data)),
     peers: () => network.peers().map((p) => p.id),
   };
   const params: ParamsPort = { timing: (height) => heightTiming(chain.params.at(height).consensus) };
@@ -122,8 +154,8 @@ export function createConsensus(m: ConsensusModules): {
       app: appPort,
       network: networkPort,
       clock: systemClock,
-      signer: m.signer,
-      wal: m.wal,
+      signer: m.signer === null || stages === undefined ? m.signer : timedSigner(m.signer, stages),
+      wal: m.wal === null || stages === undefined ? m.wal : timedWAL(m.wal, stages),
       schedule: chain.validators,
       params,
       verifier: m.verifier,
@@ -155,9 +187,11 @@ export function createConsensus(m: ConsensusModules): {
   const server = new SyncServer(chain);
   return {
     async start() {
-      network.onGossip("proposal", async (data, from) => toGossipResult(driver.receive("proposal", data, from)));
-      network.onGossip("vote", async (data, from) => toGossipResult(driver.receive("vote", data, from)));
-      network.onGossip("evidence", async (data, from) => toGossipResult(driver.receive("evidence", data, from)));
+      for (const topic of ["proposal", "vote", "evidence"] as const) {
+        network.onGossip(topic, async (data, from) =>
+          toGossipResult(timedSync("gossip_in", () => driver.receive(topic, data, from))),
+        );
+      }
       network.handleBlockRequests((from, count) => server.blocks(from, count));
       network.handleStatus(() => server.status());
       await driver.start();

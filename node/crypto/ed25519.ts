@@ -30,12 +30,28 @@ export class Ed25519Signer implements VoteSigner {
   }
 }
 
-/** Verifier that keeps one KeyObject per public key (building it per call halves verify speed). */
+/**
+ * Verifier that keeps one KeyObject per public key (building it per call halves verify speed) and,
+ * with `verifiedCacheSize`, remembers the last verified (key, message, signature) triples: a node checks
+ * each precommit when it arrives as a vote and again in the commit certificate the next proposal carries
+ * (and block sync, evidence), ~0.1–0.2 ms per signature on a 2-vCPU VM. Only successful checks are kept,
+ * keyed by the exact bytes, so a hit answers what node:crypto answered for the same input.
+ */
 export class Ed25519Verifier implements SignatureVerifier {
   private readonly keys = new Map<string, KeyObject>();
+  private readonly verified = new Set<string>();
+  private readonly verifiedCacheSize: number;
+
+  constructor(opts: { verifiedCacheSize?: number } = {}) {
+    this.verifiedCacheSize = opts.verifiedCacheSize ?? 0;
+  }
 
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
+    // Fixed-length key and signature first, so the concatenation is unambiguous.
+    const cacheKey =
+      this.verifiedCacheSize > 0 ? Buffer.concat([publicKey, signature, message]).toString("latin1") : null;
+    if (cacheKey !== null && this.verified.has(cacheKey)) return true;
     const id = Buffer.from(publicKey).toString("hex");
     let key = this.keys.get(id);
     if (key === undefined) {
@@ -43,6 +59,13 @@ export class Ed25519Verifier implements SignatureVerifier {
       if (this.keys.size > 10_000) this.keys.clear();
       this.keys.set(id, key);
     }
-    return verify(null, message, key, signature);
+    const ok = verify(null, message, key, signature);
+    if (ok && cacheKey !== null) {
+      // Oldest first out (a Set iterates in insertion order).
+      if (this.verified.size >= this.verifiedCacheSize)
+        this.verified.delete(this.verified.values().next().value as string);
+      this.verified.add(cacheKey);
+    }
+    return ok;
   }
 }
