@@ -143,8 +143,6 @@ export class ConsensusWAL {
   private closed = false;
   /** Records written since the last fdatasync. */
   private unsynced = false;
-  /** The current file was created since the last sync (its directory entry is not durable yet). */
-  private dirUnsynced = false;
   /** Set after a failed write or fsync; every later operation is refused. */
   private failure: { file: string; reason: string } | null = null;
 
@@ -169,7 +167,7 @@ export class ConsensusWAL {
       const buf = fs.readFileSync(path);
       const scan = scanWALRecords(buf);
       if (!isMarker(scan.records[0], height)) {
-        // A height started but never synced before a power loss (nothing of it was signed), or disk damage.
+        // Cannot happen through `startHeight` (the marker is synced before the rename): disk damage.
         log.warn("consensus WAL file has no valid height marker; dropping it", {
           file: path,
           offset: 0,
@@ -248,14 +246,9 @@ export class ConsensusWAL {
   }
 
   /**
-   * Starts `height`: creates `wal-<height>.log` holding only the marker, appends go there from now on,
-   * and files of heights below `height - 1` are deleted. A no-op when `height` is already the current
-   * height (restart). Nothing is synced here: the file and its directory entry become durable with the
-   * height's first sync (`sync`, or `append` with `sync`), which comes before anything this node signs
-   * at the height leaves it. A power loss before that loses only unsynced records, as on any height:
-   * the file is then missing, empty or torn, `open` drops it and the previous height is replayed.
-   * (It was a temp file, fdatasync, rename and directory fsync per height: two more syncs on every
-   * height's critical path.)
+   * Starts `height`: writes `wal-<height>.log` holding only the marker (temp file, fdatasync,
+   * rename, fsync of the directory), appends go there from now on, and files of heights below
+   * `height - 1` are deleted. A no-op when `height` is already the current height (restart).
    */
   startHeight(height: bigint): Promise<void> {
     try {
@@ -269,11 +262,18 @@ export class ConsensusWAL {
       if (prev !== null && prev.height === height) return Promise.resolve();
       const path = join(this.dir, walFileName(height));
       this.guarded(path, () => {
-        const fd = fs.openSync(path, "w", 0o600);
-        this.current = { height, path, fd };
-        writeAll(fd, encodeWALFrame(markerPayload(height)));
-        this.unsynced = true;
-        this.dirUnsynced = true;
+        const tmp = `${path}.tmp`;
+        const fd = fs.openSync(tmp, "w", 0o600);
+        try {
+          writeAll(fd, encodeWALFrame(markerPayload(height)));
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, path);
+        fsyncDir(this.dir);
+        this.current = { height, path, fd: fs.openSync(path, "a") };
+        this.unsynced = false;
         if (prev !== null) fs.closeSync(prev.fd);
       });
       for (const h of walHeights(this.dir)) {
@@ -297,10 +297,7 @@ export class ConsensusWAL {
 
   private syncNow(cur: CurrentFile): void {
     fs.fdatasyncSync(cur.fd);
-    // The height's file was created since the last sync: make its directory entry durable too.
-    if (this.dirUnsynced) fsyncDir(this.dir);
     this.unsynced = false;
-    this.dirUnsynced = false;
   }
 
   /**

@@ -346,45 +346,6 @@ describe("ConsensusWAL", () => {
       await reopened.close();
     });
 
-    it("startHeight syncs nothing; the height's first sync makes its file and directory entry durable", async () => {
-      const wal = await ConsensusWAL.open(dir);
-      await wal.startHeight(6n);
-      await wal.append(enc("six"), { sync: true });
-      const fdatasync = vi.spyOn(fs, "fdatasyncSync");
-      const fsync = vi.spyOn(fs, "fsyncSync");
-      try {
-        await wal.startHeight(7n);
-        expect([fdatasync.mock.calls.length, fsync.mock.calls.length]).toEqual([0, 0]);
-        await wal.append(enc("seven"), { sync: true });
-        expect([fdatasync.mock.calls.length, fsync.mock.calls.length]).toEqual([1, 1]); // the file, the directory
-        await wal.append(enc("seven again"), { sync: true });
-        expect([fdatasync.mock.calls.length, fsync.mock.calls.length]).toEqual([2, 1]);
-      } finally {
-        fdatasync.mockRestore();
-        fsync.mockRestore();
-      }
-      await wal.close();
-    });
-
-    it("a height started but never synced may be lost whole (power loss): the previous height is replayed", async () => {
-      const wal = await ConsensusWAL.open(dir);
-      await wal.startHeight(6n);
-      await wal.append(enc("six"), { sync: true });
-      await wal.startHeight(7n);
-      await wal.append(enc("seven, unsynced"));
-      await wal.close();
-      // What a power loss may leave of a file created and written but never synced: nothing, or nothing in it.
-      for (const leftover of ["empty", "gone"] as const) {
-        if (leftover === "empty") await writeFile(file(), Buffer.alloc(0));
-        else await rm(file(), { force: true });
-        const { log, warns } = captureLog();
-        const reopened = await ConsensusWAL.open(dir, { log });
-        expect(warns.length).toBe(leftover === "empty" ? 1 : 0);
-        expect(await reopened.replay()).toEqual({ height: 6n, records: [enc("six")] });
-        await reopened.close();
-      }
-    });
-
     it("a temp file left by a crash inside startHeight is removed", async () => {
       const wal = await ConsensusWAL.open(dir);
       await wal.startHeight(1n);
