@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { registerKeyCommands } from "../../node/keys/commands.js";
 import { encryptKey } from "../../node/keys/keystore.js";
+import { helpOf } from "../utils/cliHelp.js";
 import { runCLI } from "../utils/devnode.js";
 import { TestNetwork, waitFor } from "../utils/network.js";
 
@@ -108,17 +110,12 @@ describe("azora keys", () => {
     CLI_TEST_MS,
   );
 
-  it(
-    "every keys command has --help",
-    async () => {
-      for (const c of ["generate", "restore", "inspect"]) {
-        const h = await cli(["keys", c, "--help"]);
-        expect(h.code, c).toBe(0);
-        expect(h.output, c).toContain("--password-file");
-      }
-    },
-    CLI_TEST_MS,
-  );
+  it("every keys command has --help", () => {
+    // From the tree the CLI registers (the tests above run these commands as `azora` processes).
+    for (const c of ["generate", "restore", "inspect"]) {
+      expect(helpOf(registerKeyCommands, `keys ${c}`), c).toContain("--password-file");
+    }
+  });
 });
 
 describe("a validator whose key file is encrypted", () => {
