@@ -327,20 +327,23 @@ describe("validator set from stake", () => {
     );
     expect(jailed.tombstoned).toBe(false);
     expect(jailed.tokens).toBe((before.tokens * 99n) / 100n);
-    await node4.start(240_000, START_ARGS);
-    await waitFor(
-      `the chain past node 4's jail (until ${jailed.jailedUntil})`,
-      async () => {
-        const head = await provider(net.node(0)).getBlock("latest");
-        return head !== null && BigInt(head.timestamp) > jailed.jailedUntil;
-      },
-      120_000,
-      500,
-    );
-    // The operator's key as a file (--dev-account is for the devnet's chain id only).
-    const keyFile = join(node4.home, "operator.key");
-    writeFileSync(keyFile, `${DEV_KEYS[4]}\n`, { mode: 0o600 });
-    const run = await runCLI(["validator", "unjail", "--key-file", keyFile, "--rpc", net.node(0).url], 300_000);
+    // The node restarts while its operator unjails it through node 0 (two processes, independent).
+    const unjail = async () => {
+      await waitFor(
+        `the chain past node 4's jail (until ${jailed.jailedUntil})`,
+        async () => {
+          const head = await provider(net.node(0)).getBlock("latest");
+          return head !== null && BigInt(head.timestamp) > jailed.jailedUntil;
+        },
+        120_000,
+        500,
+      );
+      // The operator's key as a file (--dev-account is for the devnet's chain id only).
+      const keyFile = join(node4.home, "operator.key");
+      writeFileSync(keyFile, `${DEV_KEYS[4]}\n`, { mode: 0o600 });
+      return runCLI(["validator", "unjail", "--key-file", keyFile, "--rpc", net.node(0).url], 300_000);
+    };
+    const [run] = await Promise.all([unjail(), node4.start(240_000, START_ARGS)]);
     expect(run.code, run.output).toBe(0);
     const unjailedBy = await net.node(0).height();
     await waitFor(
