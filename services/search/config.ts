@@ -2,10 +2,9 @@
  * Search service configuration: one TypeBox schema is the type, the defaults, the validation and the documentation
  * of every key (the README table is this schema). Precedence: defaults < config file (JSON) < flags.
  */
-import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { readConfigFile, resolveTypedConfig } from "../runtime/typedConfig.js";
 
 export const SearchConfigSchema = Type.Object(
   {
@@ -121,35 +120,20 @@ export const SearchConfigSchema = Type.Object(
 export type SearchConfig = Static<typeof SearchConfigSchema>;
 export type SearchConfigInput = Partial<Record<keyof SearchConfig, unknown>>;
 
-function merge(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (
-    typeof a === "object" &&
-    a !== null &&
-    !Array.isArray(a) &&
-    typeof b === "object" &&
-    b !== null &&
-    !Array.isArray(b)
-  ) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = merge(out[k], v);
-    return out;
-  }
-  return b;
-}
-
-/** Defaults, then the file's keys, then flags; relative paths in the file are relative to the file. */
+/**
+ * Defaults, then the file's keys, then flags (services/runtime/typedConfig.ts); a relative dataDir given by the
+ * file is relative to the file's directory. Throws ConfigInvalidError naming the first bad key (`http.port`).
+ */
 export function resolveSearchConfig(file: unknown, flags: SearchConfigInput = {}, baseDir?: string): SearchConfig {
-  const merged = merge(merge({}, file ?? {}), flags) as Record<string, unknown>;
-  const cfg = Value.Default(SearchConfigSchema, merged) as SearchConfig;
-  const errors = [...Value.Errors(SearchConfigSchema, cfg)];
-  if (errors.length > 0) throw new Error(`search config${errors[0].path.replaceAll("/", ".")}: ${errors[0].message}`);
-  if (baseDir !== undefined && typeof (file as SearchConfigInput)?.dataDir === "string" && !isAbsolute(cfg.dataDir)) {
+  const input = file as SearchConfigInput | undefined;
+  const cfg = resolveTypedConfig(SearchConfigSchema, input, flags);
+  if (baseDir !== undefined && typeof input?.dataDir === "string" && !isAbsolute(cfg.dataDir)) {
     cfg.dataDir = resolve(baseDir, cfg.dataDir);
   }
   return cfg;
 }
 
-export function loadSearchConfigFile(path: string): { input: unknown; baseDir: string } {
-  return { input: JSON.parse(readFileSync(path, "utf8")), baseDir: dirname(resolve(path)) };
+/** The config file's keys (a JSON object, else ConfigInvalidError) and the directory its relative paths start at. */
+export function loadSearchConfigFile(path: string): { input: Record<string, unknown>; baseDir: string } {
+  return { input: readConfigFile(path), baseDir: dirname(resolve(path)) };
 }

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  cpSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -11,7 +12,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { Wallet } from "ethers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DEV_CHAIN_ID, DEV_KEYS, type NodeProcess, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
 import { tableDataBlocks } from "../utils/leveldbTable.js";
 import { rpc, rpcBatch, TestNetwork, waitFor } from "../utils/network.js";
@@ -34,6 +35,10 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+afterAll(() => {
+  for (const t of templates.values()) rmSync(t.dir, { recursive: true, force: true });
+});
+
 function newDataDir(): string {
   const d = tempDir("corrupt");
   dirs.push(d);
@@ -42,7 +47,8 @@ function newDataDir(): string {
 
 async function start(dataDir: string): Promise<NodeProcess> {
   // A block only when asked (anvil_mine) or when transactions wait: the chain is what the test made.
-  const n = await spawnNode(dataDir, ["--block-time", "3600000"]);
+  // Start-up loads the whole node: a generous limit on a loaded 2-core machine (30 s was seen to run out).
+  const n = await spawnNode(dataDir, ["--block-time", "3600000"], 180_000);
   nodes.push(n);
   return n;
 }
@@ -72,6 +78,42 @@ async function buildChain(url: string, opts: { txs: number; empty: number }): Pr
   }
   for (let left = opts.empty; left > 0; left -= 100) await rpc(url, "anvil_mine", [hex(Math.min(100, left))]);
   return BigInt(await rpc<string>(url, "eth_blockNumber"));
+}
+
+/** A chain as a test found it after building it: its data dir (the test's own copy), head and block hashes. */
+interface Built {
+  dataDir: string;
+  head: bigint;
+  before: (string | null)[];
+}
+
+/**
+ * Chains of one shape are built once, by a real node that is then killed (kill -9: the recent blocks are
+ * still in LevelDB's log) or stopped (SIGTERM, exit 0), and each test damages its own byte-for-byte copy of
+ * the data dir: the same files a build of its own would leave, without starting and driving a node again.
+ */
+const templates = new Map<string, { dir: string; built: Promise<Omit<Built, "dataDir">> }>();
+
+async function builtChain(shape: { txs: number; empty: number }, end: "kill9" | "stop"): Promise<Built> {
+  const key = `${shape.txs}/${shape.empty}/${end}`;
+  let template = templates.get(key);
+  if (template === undefined) {
+    const dir = tempDir("corrupt-template");
+    const built = (async () => {
+      const node = await start(dir);
+      const head = await buildChain(node.url, shape);
+      const before = await blockHashes(node.url, head);
+      if (end === "kill9") await node.kill9();
+      else expect(await node.stop()).toBe(0);
+      return { head, before };
+    })();
+    template = { dir, built };
+    templates.set(key, template);
+  }
+  const { head, before } = await template.built;
+  const dataDir = newDataDir();
+  cpSync(template.dir, dataDir, { recursive: true });
+  return { dataDir, head, before };
 }
 
 async function blockHashes(url: string, head: bigint): Promise<(string | null)[]> {
@@ -192,11 +234,8 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
     it(
       `${kind} log tail: refuses to make a different block at a committed height`,
       async () => {
-        const dataDir = newDataDir();
-        const node = await start(dataDir);
-        const head = await buildChain(node.url, { txs: 3, empty: 60 });
-        const before = await blockHashes(node.url, head);
-        await node.kill9();
+        // Both kinds damage a copy of one chain, killed with its recent blocks in the log.
+        const { dataDir, head, before } = await builtChain({ txs: 3, empty: 60 }, "kill9");
         const [log] = chaindataFiles(dataDir, /^\d+\.log$/);
         const size = statSync(log).size;
         if (kind === "truncated") truncateSync(log, size - 2500);
@@ -320,11 +359,8 @@ describe("LevelDB corruption: a clear refusal or a verified recovery", () => {
     it(
       `${kind} CURRENT: refuses with the reason and the recovery; repair recovers the same chain`,
       async () => {
-        const dataDir = newDataDir();
-        const node = await start(dataDir);
-        const head = await buildChain(node.url, { txs: 3, empty: 30 });
-        const before = await blockHashes(node.url, head);
-        expect(await node.stop()).toBe(0);
+        // Both kinds damage a copy of one chain, stopped cleanly.
+        const { dataDir, head, before } = await builtChain({ txs: 3, empty: 30 }, "stop");
         const current = join(dataDir, "chaindata", "CURRENT");
         if (kind === "damaged") {
           truncateSync(current, statSync(current).size - 1); // "MANIFEST-00000N" without its newline
@@ -359,7 +395,7 @@ describe("a network validator with a damaged database", () => {
           g.modules.staking.signedBlocksWindow = 10_000;
           writeFileSync(file, `${JSON.stringify(g, null, 2)}\n`);
         }
-        await Promise.all(net.nodes.map((n) => n.start()));
+        await Promise.all(net.nodes.map((n) => n.start(180_000)));
         const victim = net.node(3);
         await net.waitForHeight(net.running(), 40n, 120_000);
         await victim.kill9(); // its recent blocks are in LevelDB's log
@@ -376,7 +412,7 @@ describe("a network validator with a damaged database", () => {
         const damaged = entries.filter((e) => e.offset < size - 40 * 1024).at(-1) ?? entries[entries.length - 4];
         overwrite(log, damaged.offset, new Uint8Array(64).fill(0x5a));
 
-        await expect(victim.start(60_000)).rejects.toThrow(
+        await expect(victim.start(180_000)).rejects.toThrow(
           /(chain database is damaged|committed blocks are gone)[\s\S]*re-fetch(es them|es blocks \d+\.\.\d+) from its peers/,
         );
         const out = victim.output();
@@ -385,7 +421,7 @@ describe("a network validator with a damaged database", () => {
         const rb = await runCLI(["db", "rollback", "--home", victim.home, "--to", `${lastIntact}`, "--yes"]);
         expect(rb.code, rb.output).toBe(0);
 
-        await victim.start();
+        await victim.start(180_000);
         const target = (await net.node(0).height()) + 5n;
         await net.waitForHeight(net.running(), target, 120_000);
         const [mine, theirs] = await Promise.all([victim.blocks(0n, target), net.node(0).blocks(0n, target)]);

@@ -2,6 +2,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerStakingCommands } from "../../node/stakingCommands.js";
+import { helpOf } from "../utils/cliHelp.js";
 import { DEV_KEYS, type NodeProcess, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
 import { rpc } from "../utils/network.js";
 
@@ -143,7 +145,7 @@ describe("azora validator | stake | gov against azora dev", () => {
     ]);
   }, 900_000);
 
-  it("every validator, stake and gov command has --help", async () => {
+  it("every validator, stake and gov command has --help", () => {
     const commands = [
       "validator create",
       "validator edit",
@@ -159,14 +161,7 @@ describe("azora validator | stake | gov against azora dev", () => {
       "gov execute",
       "gov status",
     ];
-    // Four processes at a time: each loads the whole CLI.
-    for (let i = 0; i < commands.length; i += 4) {
-      const batch = commands.slice(i, i + 4);
-      const runs = await Promise.all(batch.map((c) => runCLI([...c.split(" "), "--help"], 300_000)));
-      for (const [j, r] of runs.entries()) {
-        expect(r.code, batch[j]).toBe(0);
-        expect(r.output, batch[j]).toContain("--rpc <url>");
-      }
-    }
-  }, 900_000);
+    // From the tree the CLI registers (the tests above run these commands as `azora` processes).
+    for (const c of commands) expect(helpOf(registerStakingCommands, c), c).toContain("--rpc <url>");
+  });
 });

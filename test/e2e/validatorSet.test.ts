@@ -35,6 +35,11 @@ import { type NetNode, rpc, TestNetwork, waitFor } from "../utils/network.js";
  * blocks, a 40 s voting period, a 1 s timelock, a 5 s downtime jail, and a 40-block downtime window:
  * short enough to jail a stopped validator in about 20 blocks, long enough that validator 3's absence
  * from the start (it missed every block) is not punished before its double-sign is, a few blocks in.
+ *
+ * The two proposals' voting periods are waits on the clock, so each runs under another step of the story
+ * instead of on its own: the gas-limit proposal is made and voted while node 4 stakes in (it is executed
+ * only after node 4 signs, so its height is still one all four nodes sign), and the upgrade proposal
+ * while node 5 syncs (the sync's target is the head before the proposal).
  */
 
 const AZR = 10n ** 18n;
@@ -48,6 +53,11 @@ const DELEGATED = 1n * AZR;
 
 let net: TestNetwork;
 let byzantine: P2PNetwork | null = null;
+/**
+ * Flags for every node start: an eth_call may run up to 60 s (module views through the EVM, which a loaded
+ * 2-core machine can take more than the default 5 s over; the clients' estimateGas goes through it).
+ */
+const START_ARGS = ["--rpc-evm-timeout", "60000"];
 /** Node 4's consensus key, written into its home before it starts (it runs as a full node until it is in the set). */
 const joinerSeed = new Uint8Array(randomBytes(32));
 const joinerPublicKey = bytesToHex(publicKeyFromSeed(joinerSeed));
@@ -72,6 +82,48 @@ function editJSON<T>(path: string, edit: (o: T) => void): void {
   writeFileSync(path, `${JSON.stringify(o, null, 2)}\n`);
 }
 
+const gov = (i: number) => new GovernanceClient(wallet(i));
+const DESCRIPTION = "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+
+/** A proposal made by operator 0 (full deposit) and voted yes by operators 0-2, as the chain saw it then. */
+interface Voted {
+  id: bigint;
+  statusAfterDeposit: ProposalStatus;
+  yesAfterVotes: bigint;
+}
+
+async function proposeAndVote(actions: Parameters<GovernanceClient["propose"]>[0]): Promise<Voted> {
+  const { id } = await gov(0).propose(actions, DESCRIPTION, 10n * AZR);
+  const statusAfterDeposit = (await gov(0).proposal(id)).status;
+  // The three operators vote at once (different accounts): the voting period is short.
+  await Promise.all([0, 1, 2].map((i) => gov(i).vote(id, VoteOption.Yes)));
+  return { id, statusAfterDeposit, yesAfterVotes: (await gov(0).proposal(id)).yes };
+}
+
+/** A proposal started by one test and finished by the next: a rejection waits for the test that awaits it. */
+function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+async function waitPassedAndExecutable(id: bigint): Promise<void> {
+  await waitFor(
+    `proposal ${id} passed and past its timelock`,
+    async () => {
+      const p = await gov(0).proposal(id);
+      const head = await provider(net.node(0)).getBlock("latest");
+      return p.status === ProposalStatus.Passed && head !== null && BigInt(head.timestamp) >= p.executableAt;
+    },
+    120_000,
+    500,
+  );
+}
+
+/** Made at the start of node 4's staking (its voting period runs meanwhile); executed by the next test. */
+let gasLimitProposal: Promise<Voted>;
+/** Made at the start of node 5's sync; executed by the last test. */
+let upgradeProposal: Promise<Voted & { upgradeAt: bigint }>;
+
 beforeAll(async () => {
   net = await TestNetwork.create({ validators: 4, fullNodes: 2, emptyBlockIntervalMs: 1000, start: [] });
   for (const n of net.nodes) {
@@ -91,7 +143,7 @@ beforeAll(async () => {
   editJSON<Record<string, unknown>>(join(net.node(4).home, "config.json"), (c) => {
     c.validatorKeyFile = "validator_key.json";
   });
-  await Promise.all([0, 1, 2, 4].map((i) => net.node(i).start(240_000)));
+  await Promise.all([0, 1, 2, 4].map((i) => net.node(i).start(240_000, START_ARGS)));
   await net.waitForHeight(signing(), 3n, 120_000);
 }, 480_000);
 
@@ -174,6 +226,13 @@ describe("validator set from stake", () => {
   }, 300_000);
 
   it("a full node stakes in, enters the set at the next epoch and signs blocks", async () => {
+    // The next test's proposal, from other accounts: its 40 s voting period runs while node 4 joins.
+    gasLimitProposal = started(
+      proposeAndVote([
+        { kind: ActionKind.SetParam, key: "block.gasLimit", value: NEW_GAS_LIMIT, target: ZERO, info: "" },
+        { kind: ActionKind.SetParam, key: "fees.minBaseFeePerGas", value: NEW_MIN_BASE_FEE, target: ZERO, info: "" },
+      ]),
+    );
     const node4 = net.node(4);
     expect((await node4.status()).mode).toBe("full node");
     const chainId = net.chainId;
@@ -210,30 +269,11 @@ describe("validator set from stake", () => {
   }, 300_000);
 
   it("a governance proposal raises the block gas limit and lowers the base-fee floor at one height on all four nodes", async () => {
-    const gov = (i: number) => new GovernanceClient(wallet(i));
-    const { id } = await gov(0).propose(
-      [
-        { kind: ActionKind.SetParam, key: "block.gasLimit", value: NEW_GAS_LIMIT, target: ZERO, info: "" },
-        { kind: ActionKind.SetParam, key: "fees.minBaseFeePerGas", value: NEW_MIN_BASE_FEE, target: ZERO, info: "" },
-      ],
-      "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
-      10n * AZR,
-    );
-    expect((await gov(0).proposal(id)).status).toBe(ProposalStatus.VotingPeriod);
-    // The three operators vote at once (different accounts): the voting period is short.
-    await Promise.all([0, 1, 2].map((i) => gov(i).vote(id, VoteOption.Yes)));
-    const tally = await gov(0).proposal(id);
-    expect(tally.yes).toBe(30n * AZR); // validators 0-2, 10 AZR each
-    await waitFor(
-      `proposal ${id} passed and past its timelock`,
-      async () => {
-        const p = await gov(0).proposal(id);
-        const head = await provider(net.node(0)).getBlock("latest");
-        return p.status === ProposalStatus.Passed && head !== null && BigInt(head.timestamp) >= p.executableAt;
-      },
-      120_000,
-      500,
-    );
+    // Proposed and voted by the previous test; executed only now that node 4 signs.
+    const { id, statusAfterDeposit, yesAfterVotes } = await gasLimitProposal;
+    expect(statusAfterDeposit).toBe(ProposalStatus.VotingPeriod);
+    expect(yesAfterVotes).toBe(30n * AZR); // validators 0-2, 10 AZR each
+    await waitPassedAndExecutable(id);
     const executed = await gov(5).execute(id);
     expect((await gov(0).proposal(id)).status).toBe(ProposalStatus.Executed);
 
@@ -287,20 +327,23 @@ describe("validator set from stake", () => {
     );
     expect(jailed.tombstoned).toBe(false);
     expect(jailed.tokens).toBe((before.tokens * 99n) / 100n);
-    await node4.start(240_000);
-    await waitFor(
-      `the chain past node 4's jail (until ${jailed.jailedUntil})`,
-      async () => {
-        const head = await provider(net.node(0)).getBlock("latest");
-        return head !== null && BigInt(head.timestamp) > jailed.jailedUntil;
-      },
-      120_000,
-      500,
-    );
-    // The operator's key as a file (--dev-account is for the devnet's chain id only).
-    const keyFile = join(node4.home, "operator.key");
-    writeFileSync(keyFile, `${DEV_KEYS[4]}\n`, { mode: 0o600 });
-    const run = await runCLI(["validator", "unjail", "--key-file", keyFile, "--rpc", net.node(0).url], 300_000);
+    // The node restarts while its operator unjails it through node 0 (two processes, independent).
+    const unjail = async () => {
+      await waitFor(
+        `the chain past node 4's jail (until ${jailed.jailedUntil})`,
+        async () => {
+          const head = await provider(net.node(0)).getBlock("latest");
+          return head !== null && BigInt(head.timestamp) > jailed.jailedUntil;
+        },
+        120_000,
+        500,
+      );
+      // The operator's key as a file (--dev-account is for the devnet's chain id only).
+      const keyFile = join(node4.home, "operator.key");
+      writeFileSync(keyFile, `${DEV_KEYS[4]}\n`, { mode: 0o600 });
+      return runCLI(["validator", "unjail", "--key-file", keyFile, "--rpc", net.node(0).url], 300_000);
+    };
+    const [run] = await Promise.all([unjail(), node4.start(240_000, START_ARGS)]);
     expect(run.code, run.output).toBe(0);
     const unjailedBy = await net.node(0).height();
     await waitFor(
@@ -346,8 +389,20 @@ describe("validator set from stake", () => {
 
   it("a new node syncs from genesis across the set and parameter changes to the same blocks and state roots", async () => {
     const target = await net.node(0).height();
+    // The last test's proposal: its 40 s voting period runs while node 5 syncs. The upgrade height is far
+    // enough ahead for that period, the 1 s timelock and the execution (at most a block a second while no
+    // transactions wait, plus one per transaction), with slack for a slow machine.
+    upgradeProposal = started(
+      (async () => {
+        const upgradeAt = target + 75n;
+        const voted = await proposeAndVote([
+          { kind: ActionKind.SoftwareUpgrade, key: "v99", value: upgradeAt, target: ZERO, info: "99.0.0" },
+        ]);
+        return { ...voted, upgradeAt };
+      })(),
+    );
     const fresh = net.node(5);
-    await fresh.start(240_000);
+    await fresh.start(240_000, START_ARGS);
     await net.waitForHeight([fresh], target, 360_000);
     const [theirs, ours] = await Promise.all([net.node(0).blocks(1n, target), fresh.blocks(1n, target)]);
     expect(ours.map((b) => b.hash)).toEqual(theirs.map((b) => b.hash));
@@ -357,26 +412,10 @@ describe("validator set from stake", () => {
 
   // Last: it stops the network.
   it("a software-upgrade proposal stops every node at its height with the message", async () => {
-    const gov = (i: number) => new GovernanceClient(wallet(i));
     const running = [0, 1, 2, 4, 5].map((i) => net.node(i));
-    // Far enough ahead for the 40 s voting period and the timelock at about a block a second.
-    const upgradeAt = (await net.node(0).height()) + 90n;
-    const { id } = await gov(0).propose(
-      [{ kind: ActionKind.SoftwareUpgrade, key: "v99", value: upgradeAt, target: ZERO, info: "99.0.0" }],
-      "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
-      10n * AZR,
-    );
-    await Promise.all([0, 1, 2].map((i) => gov(i).vote(id, VoteOption.Yes)));
-    await waitFor(
-      `proposal ${id} passed and past its timelock`,
-      async () => {
-        const p = await gov(0).proposal(id);
-        const head = await provider(net.node(0)).getBlock("latest");
-        return p.status === ProposalStatus.Passed && head !== null && BigInt(head.timestamp) >= p.executableAt;
-      },
-      120_000,
-      500,
-    );
+    // Proposed and voted while node 5 synced (previous test).
+    const { id, upgradeAt } = await upgradeProposal;
+    await waitPassedAndExecutable(id);
     await gov(5).execute(id);
     expect((await gov(0).proposal(id)).status).toBe(ProposalStatus.Executed);
     // In the JSON log the quotes are escaped; on stderr they are not.

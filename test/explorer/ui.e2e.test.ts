@@ -1,25 +1,21 @@
 /**
  * The explorer's web UI in headless Chromium (Debian's, through playwright-core) against an in-process dev node and
  * an explorer indexing it: the live home page, a transaction's internal-call tree, decoded logs and revert reason,
- * an address's tokens and NFTs, search, a phone-sized screen. Saves the README's screenshots to docs/screenshots/.
+ * an address's tokens and NFTs, search, a phone-sized screen. Takes the README's home and transaction screenshots
+ * (into docs/screenshots/ only with UPDATE_SCREENSHOTS=1: browser.ts).
  * Needs `npm run build` first (the UI bundle is built there).
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nullLogger } from "../../runtime/lib/logger.js";
 import { resolveExplorerConfig } from "../../services/explorer/config.js";
 import { type ExplorerService, startExplorer } from "../../services/explorer/server.js";
 import { findAssetsDir } from "../../services/explorer/ui.js";
-import { DEV_KEYS, REPO_ROOT, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { DEV_KEYS, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { launchBrowser, screenshot, seriousAxeViolations, WAIT } from "./browser.js";
 import { type Activity, makeActivity } from "./chain.js";
-
-const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const WAIT = { timeout: 60_000 };
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 let node: Node;
@@ -40,20 +36,8 @@ beforeAll(async () => {
   });
   svc = await startExplorer(cfg, { log: nullLogger, version: "test" });
   await svc.indexer?.waitFor(activity.lastBlock);
-  const profile = tempDir("explorer-chromium");
-  // headless Chromium as root on a machine without network: no sandbox, no background traffic; a fresh profile.
-  // The page's Content-Security-Policy stays on: the UI must work under it.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      ...["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-      ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage();
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 240_000);
 
 afterAll(async () => {
@@ -90,7 +74,7 @@ describe("explorer web UI", () => {
     await page.locator(`#blocks-feed li[data-block="${receipt?.blockNumber}"]`).waitFor(WAIT);
     await page.locator(`#txs-feed li[data-tx="${tx.hash}"]`).waitFor(WAIT);
     expect(await text(`#txs-feed li[data-tx="${tx.hash}"]`)).toContain("2 AZR");
-    await page.screenshot({ path: join(SCREENSHOTS, "explorer-home.png") });
+    await screenshot(page, "explorer-home.png");
   });
 
   it("a transaction shows its internal-call tree; a token transfer its decoded input, log and transfer", async () => {
@@ -102,7 +86,7 @@ describe("explorer web UI", () => {
       .evaluateAll((items) => items.map((i) => i.getAttribute("aria-level")));
     expect(levels).toEqual(["1", "2", "2", "3"]);
     expect(await page.locator("#internal-calls [role=treeitem] [role=treeitem] [role=treeitem]").count()).toBe(1);
-    await page.screenshot({ path: join(SCREENSHOTS, "explorer-transaction.png"), fullPage: true });
+    await screenshot(page, "explorer-transaction.png", { fullPage: true });
 
     await open(`#/tx/${activity.tokenTransfer}`);
     expect(await text("#input")).toContain("transfer(address,uint256)");
@@ -154,12 +138,7 @@ describe("explorer web UI", () => {
       `#/address/${activity.alice}`,
     ]) {
       await open(route);
-      // injected through the DevTools protocol, which the page's CSP (no inline scripts) does not govern
-      if ((await page.evaluate("typeof window.axe")) !== "object") await page.evaluate(AXE);
-      found[route] = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((r) =>
-        r.violations
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))`)) as unknown[];
+      found[route] = await seriousAxeViolations(page);
     }
     expect(found).toEqual({
       "": [],

@@ -3,13 +3,11 @@
  * node whose staking, governance, escrow and job market were used (`platformChain.ts`), an explorer indexing it, and
  * a real in-process Azora Search service the explorer fills: validators, a proposal with its live tally after real
  * votes, an escrow's and a job's state machines after real lifecycles, search by token name and a full-text hit,
- * axe-core on every new page. Saves docs/screenshots/explorer-governance.png. Needs `npm run build` first.
+ * axe-core on every new page. Takes the README's governance screenshot (browser.ts). Needs `npm run build` first.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import solc from "solc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nullLogger } from "../../runtime/lib/logger.js";
@@ -17,12 +15,10 @@ import { resolveExplorerConfig } from "../../services/explorer/config.js";
 import { type ExplorerService, startExplorer } from "../../services/explorer/server.js";
 import { findAssetsDir } from "../../services/explorer/ui.js";
 import { resolveSearchConfig, type SearchService, startSearchService } from "../../services/search/service.js";
-import { DEV_KEYS, REPO_ROOT, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { DEV_KEYS, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { launchBrowser, screenshot, seriousAxeViolations, WAIT } from "./browser.js";
 import { MONIKER, makePlatformActivity, type PlatformActivity } from "./platformChain.js";
 
-const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const WAIT = { timeout: 60_000 };
 const SEARCH_KEY = "explorer-test-key";
 /** A contract to verify: full text finds it by a word of its source. */
 const LIGHTHOUSE = `// SPDX-License-Identifier: MIT
@@ -96,17 +92,8 @@ beforeAll(async () => {
   });
   svc = await startExplorer(cfg, { log: nullLogger, version: "test" });
   await svc.indexer?.waitFor(activity.lastBlock);
-  browser = await chromium.launchPersistentContext(tempDir("explorer-chromium"), {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      ...["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-      ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage();
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 240_000);
 
 afterAll(async () => {
@@ -143,7 +130,7 @@ describe("explorer platform pages", () => {
     for (const tx of activity.voteTxs) expect(await page.locator(`table a[href="#/tx/${tx}"]`).count()).toBe(1);
     expect(await text("table:has(caption:text('Votes'))")).toMatch(/Yes[\s\S]*No/);
     expect(await page.locator('#lifecycle [aria-current="step"]').getAttribute("data-state")).toBe("VotingPeriod");
-    await page.screenshot({ path: join(SCREENSHOTS, "explorer-governance.png"), fullPage: true });
+    await screenshot(page, "explorer-governance.png", { fullPage: true });
 
     // From the list to the executed one: Executed is the current step, its execution a transition with its tx.
     await open("#/governance");
@@ -248,12 +235,7 @@ describe("explorer platform pages", () => {
     const found: Record<string, unknown[]> = {};
     for (const route of routes) {
       await open(route);
-      // injected through the DevTools protocol, which the page's CSP (no inline scripts) does not govern
-      if ((await page.evaluate("typeof window.axe")) !== "object") await page.evaluate(AXE);
-      found[route] = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((r) =>
-        r.violations
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))`)) as unknown[];
+      found[route] = await seriousAxeViolations(page);
     }
     expect(found).toEqual(Object.fromEntries(routes.map((r) => [r, []])));
 

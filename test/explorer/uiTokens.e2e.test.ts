@@ -7,11 +7,9 @@
  * the home charts, the live feed reconnecting after its WebSocket is dropped, and axe-core on the new pages.
  * Needs `npm run build` first (the UI bundle is built there).
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Contract, ContractFactory, JsonRpcProvider, parseEther, Wallet } from "ethers";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import solc from "solc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IAzoraCollectionAbi } from "../../contracts/artifacts/IAzoraCollection.js";
@@ -24,11 +22,9 @@ import { findAssetsDir } from "../../services/explorer/ui.js";
 import { formatUnits } from "../../services/explorer/web/format.js";
 import type { StorageService } from "../../services/storage/index.js";
 import { pngBytes, startStorage } from "../storage/fixtures.js";
-import { DEV_KEYS, REPO_ROOT, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { DEV_KEYS, startInProcessNode, tempDir } from "../utils/devnode.js";
+import { launchBrowser, screenshot, seriousAxeViolations, WAIT } from "./browser.js";
 
-const SCREENSHOTS = join(REPO_ROOT, "docs/screenshots");
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const WAIT = { timeout: 60_000 };
 const LEARN = "0x0000000000000000000000000000000000000a02";
 const WAZR = "0x0000000000000000000000000000000000000a01";
 const NFT_REGISTRY = "0x0000000000000000000000000000000000000a03";
@@ -139,15 +135,7 @@ beforeAll(async () => {
   });
   expect(verified.status).toBe(200);
 
-  browser = await chromium.launchPersistentContext(tempDir("explorer-chromium"), {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      ...["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-      ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    ],
-  });
+  browser = await launchBrowser();
   // The test wallet: an EIP-1193 provider in the page whose requests this process answers (ethers signs here).
   const wallet = signer.connect(provider);
   await browser.exposeFunction("__testWallet", async (method: string, paramsJson: string) => {
@@ -166,7 +154,6 @@ beforeAll(async () => {
       window.__testWallet(method, JSON.stringify(params ?? [])).then((r) => JSON.parse(r)),
   };`);
   page = await browser.newPage();
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 240_000);
 
 afterAll(async () => {
@@ -242,7 +229,7 @@ describe("explorer web UI: tokens, collections, contracts, charts", () => {
     expect(await text("#items tbody tr")).toContain("#1");
     await page.locator(`#items a[href="#/address/${alice}"]`).waitFor(WAIT);
     await page.locator(`#transfers a[href="#/address/${alice}"]`).waitFor(WAIT);
-    await page.screenshot({ path: join(SCREENSHOTS, "explorer-collection.png"), fullPage: true });
+    await screenshot(page, "explorer-collection.png", { fullPage: true });
   });
 
   it("a verified contract: a typed view call through the proxy, a write through the injected wallet", async () => {
@@ -331,11 +318,7 @@ describe("explorer web UI: tokens, collections, contracts, charts", () => {
       await open(route);
       if (route === "") await page.locator("#chart-gas polyline").waitFor(WAIT);
       else await page.locator("main table, main #contract").first().waitFor(WAIT);
-      if ((await page.evaluate("typeof window.axe")) !== "object") await page.evaluate(AXE);
-      found[route] = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((r) =>
-        r.violations
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))`)) as unknown[];
+      found[route] = await seriousAxeViolations(page);
     }
     expect(found).toEqual(Object.fromEntries(routes.map((r) => [r, []])));
   });
