@@ -313,7 +313,10 @@ export async function checkChain(db: ChainDB, opts: IntegrityOptions): Promise<I
           }
         }
       }
-      if (!opts.full && blocks >= opts.minBlocks && bytes > opts.minBytes) {
+      // A partial check stops only on a clean block: while the damage reaches the lowest block checked, the
+      // height below it is not known to be intact, and `lastIntactHeight` must never name an unchecked one.
+      const clean = problems.lowest === null || problems.lowest > n;
+      if (!opts.full && blocks >= opts.minBlocks && bytes > opts.minBytes && clean) {
         stop = true;
         break;
       }

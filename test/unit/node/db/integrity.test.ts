@@ -214,6 +214,21 @@ describe("checkChain", () => {
       await db.close();
     }
   });
+  it("a partial check whose damage reaches its lowest block goes on down: the last intact height is checked", async () => {
+    // Commits missing from head − 12 to head − 4, across the 8-block start-up range (head − 7 … head): a stop at
+    // minBlocks would name head − 8 intact though its commit is gone (seen as a `db rollback` refusal).
+    const db = await damaged(async (raw) => {
+      for (let n = head - 12n; n <= head - 4n; n++) await raw.del(commitKey(n));
+    });
+    try {
+      const tail = await checkChain(db, TAIL);
+      expect(tail.lowestDamagedHeight).toBe(head - 12n);
+      expect(tail.lastIntactHeight).toBe(head - 13n);
+      expect(await db.getCommit(tail.lastIntactHeight as bigint)).toBeDefined();
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 describe("rollbackChain", () => {
