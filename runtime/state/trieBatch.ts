@@ -1,4 +1,5 @@
-import { BranchMPTNode, ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
+import { ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
+import { RLP } from "@ethereumjs/rlp";
 import type { BatchDBOp } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
 import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
@@ -60,7 +61,7 @@ export async function applyTrieWrites(
     return;
   }
   const ops: BatchDBOp[] = [];
-  const rootHash = encode(root, true, ops) as Uint8Array;
+  const rootHash = encode(root, true, ops);
   await trie.database().batch(ops as never);
   trie.root(rootHash);
 }
@@ -194,24 +195,91 @@ async function joinBelow(prefix: number[], child: Node, load: Load): Promise<Nod
   return { kind: "ext", key: prefix, child: child };
 }
 
-/** Encodes bottom-up: a node of 32 bytes or more (and the root always) is stored under its hash. */
-function encode(n: Node, top: boolean, ops: BatchDBOp[]): Ref {
-  if (n.kind === "ref") return n.ref;
-  let node: MPTNode;
-  if (n.kind === "leaf") node = new LeafMPTNode(n.key, n.value);
-  else if (n.kind === "ext") node = new ExtensionMPTNode(n.key, encode(n.child, false, ops) as Uint8Array);
+/**
+ * Encodes bottom-up: a node of 32 bytes or more (and the root always) is stored under its hash.
+ * Returns the node's reference as its parent's RLP holds it, already encoded: `0xa0 ‖ hash`, or a
+ * node under 32 bytes inlined whole. The bytes are Ethereum's node encoding (what ethereumjs's node
+ * classes serialize to), written straight into one buffer per node: the node objects, the nested
+ * arrays and RLP's per-item copies cost more than the hashing (profile of the dev node's seal).
+ */
+function encode(n: Node, top: boolean, ops: BatchDBOp[]): Uint8Array {
+  if (n.kind === "ref") return encodedRef(n.ref);
+  let encoded: Uint8Array;
+  if (n.kind === "leaf") encoded = rlpList([stringItem(hexPrefix(n.key, true)), stringItem(n.value)]);
+  else if (n.kind === "ext") encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, false, ops)]);
   else {
-    const b = new BranchMPTNode();
+    const items = new Array<Uint8Array>(17);
     for (let i = 0; i < 16; i++) {
       const c = n.children[i];
-      if (c !== null) b.setBranch(i, encode(c, false, ops) as Uint8Array);
+      items[i] = c === null ? EMPTY_ITEM : encode(c, false, ops);
     }
-    if (n.value !== null) b.value(n.value);
-    node = b;
+    items[16] = n.value === null ? EMPTY_ITEM : stringItem(n.value);
+    encoded = rlpList(items);
   }
-  const encoded = node.serialize();
-  if (encoded.length < 32 && !top) return node.raw() as Ref;
+  if (encoded.length < 32 && !top) return encoded;
   const hash = keccak256(encoded);
   ops.push({ type: "put", key: hash, value: encoded });
-  return hash;
+  return top ? hash : hashRef(hash);
+}
+
+/** RLP of the empty string: an absent child or value. */
+const EMPTY_ITEM = Uint8Array.of(0x80);
+
+/** A child reference kept from the stored trie (a hash, or an inline node's decoded list), encoded. */
+function encodedRef(ref: Ref): Uint8Array {
+  return ref instanceof Uint8Array ? hashRef(ref) : RLP.encode(ref);
+}
+
+function hashRef(hash: Uint8Array): Uint8Array {
+  const out = new Uint8Array(33);
+  out[0] = 0x80 + 32;
+  out.set(hash, 1);
+  return out;
+}
+
+/** Hex-prefix encoding (Yellow Paper appendix C) of a leaf's or an extension's nibbles, packed. */
+function hexPrefix(key: readonly number[], leaf: boolean): Uint8Array {
+  const odd = key.length % 2 === 1;
+  const out = new Uint8Array((key.length >> 1) + 1);
+  out[0] = ((leaf ? 2 : 0) + (odd ? 1 : 0)) << 4;
+  let i = 0;
+  if (odd) {
+    out[0] |= key[0];
+    i = 1;
+  }
+  for (let o = 1; i < key.length; i += 2, o++) out[o] = (key[i] << 4) | key[i + 1];
+  return out;
+}
+
+/** RLP of a byte string. */
+function stringItem(b: Uint8Array): Uint8Array {
+  if (b.length === 1 && b[0] < 0x80) return b;
+  const head = lengthHeader(0x80, b.length);
+  const out = new Uint8Array(head.length + b.length);
+  out.set(head, 0);
+  out.set(b, head.length);
+  return out;
+}
+
+/** RLP of a list of already-encoded items. */
+function rlpList(items: readonly Uint8Array[]): Uint8Array {
+  let payload = 0;
+  for (const it of items) payload += it.length;
+  const head = lengthHeader(0xc0, payload);
+  const out = new Uint8Array(head.length + payload);
+  out.set(head, 0);
+  let at = head.length;
+  for (const it of items) {
+    out.set(it, at);
+    at += it.length;
+  }
+  return out;
+}
+
+/** RLP's length prefix: `offset + length` up to 55 bytes, else `offset + 55 + n` and the length's n bytes. */
+function lengthHeader(offset: number, length: number): Uint8Array {
+  if (length <= 55) return Uint8Array.of(offset + length);
+  const bytes: number[] = [];
+  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l % 256);
+  return Uint8Array.of(offset + 55 + bytes.length, ...bytes);
 }
