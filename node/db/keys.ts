@@ -36,8 +36,13 @@ export const txIndexKey = (txHash: Uint8Array): Uint8Array => concatBytes(Uint8A
 export const logAddressKey = (address: Uint8Array, n: bigint): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.logAddress), address, uint64BE(n));
 export const devPreStateKey = (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.devPreState), hash);
-export const trieNodeKey = (nodeKeyHex: string): Uint8Array =>
-  concatBytes(Uint8Array.of(KeyPrefix.trieNode), Buffer.from(nodeKeyHex, "hex"));
+/** One allocation per key: a block writes a few trie nodes per transaction. */
+export const trieNodeKey = (nodeKeyHex: string): Uint8Array => {
+  const key = new Uint8Array(1 + (nodeKeyHex.length >> 1));
+  key[0] = KeyPrefix.trieNode;
+  const written = Buffer.from(key.buffer).write(nodeKeyHex, 1, "hex");
+  return written === key.length - 1 ? key : key.subarray(0, 1 + written);
+};
 export const validatorsKey = (n: bigint): Uint8Array => concatBytes(Uint8Array.of(KeyPrefix.validators), uint64BE(n));
 export const validatorSetKey = (hash: Uint8Array): Uint8Array =>
   concatBytes(Uint8Array.of(KeyPrefix.validatorSet), hash);
