@@ -62,6 +62,17 @@ describe("azora CLI start cost", () => {
     }
   });
 
+  it("the staking, search and db commands load neither the worker runtime nor the whole node", () => {
+    for (const entry of ["node/stakingCommands.ts", "node/searchCommands.ts", "node/dbCommands.ts"]) {
+      const loaded = [...loadTimeClosure(resolve(ROOT, entry)).files].map((f) => relative(ROOT, f));
+      for (const file of loaded) {
+        expect(file, `${entry} loads ${file} at start`).not.toMatch(
+          /^services\/(runtime\/index|storage)|^node\/(node|serviceCommands)\.ts$/,
+        );
+      }
+    }
+  });
+
   it("each command module registers exactly the top-level commands its routing entry names", async () => {
     for (const m of COMMAND_MODULES) {
       const program = new Command();
