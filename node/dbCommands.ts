@@ -23,13 +23,18 @@ import {
   type RecoveryContext,
   verifyChainStorage,
 } from "./db/storage.js";
-import { loadGenesis, SIGNER_STATE_FILE } from "./node.js";
 
 /**
  * `azora db check | rollback | repair`: offline tools for the chain database of a stopped node. They
  * open the database as the node does (the same LevelDB log accounting and start-up check), so what
  * `check` calls intact is what the node accepts.
  */
+
+/**
+ * The node module (the whole node: RPC server, libp2p, the EVM; ~1.7 s of CPU to load) only where a command
+ * needs its genesis loader or signer file name: `db check` without --full and `db repair` do not.
+ */
+const nodeModule = () => import("./node.js");
 
 interface TargetFlags {
   dataDir?: string;
@@ -91,7 +96,7 @@ function summary(r: IntegrityReport): string {
 
 /** Runs the check; prints the result; true when intact. */
 async function runCheck(t: Target, s: OpenedStorage, full: boolean): Promise<boolean> {
-  const spec = full ? loadGenesis(t.cfg) : null;
+  const spec = full ? (await nodeModule()).loadGenesis(t.cfg) : null;
   const verifier = new Ed25519Verifier();
   const validatorStore = full ? new ValidatorStore(s.db, nullLogger) : null;
   try {
@@ -152,7 +157,7 @@ function setWALAside(dataDir: string, to: bigint): string | null {
 
 /** Deletes the dev validator's signer state; refuses one of any other key (a real validator's guard). */
 async function resetDevSigner(dataDir: string): Promise<boolean> {
-  const file = join(dataDir, SIGNER_STATE_FILE);
+  const file = join(dataDir, (await nodeModule()).SIGNER_STATE_FILE);
   if (!existsSync(file)) return false;
   try {
     const s = await GuardedSigner.open({ stateFile: file, seed: hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`) });
@@ -261,7 +266,7 @@ export function registerDbCommands(program: Command): void {
           out("start the node: it re-fetches the removed blocks from its peers (its signer state is kept)");
         } else {
           if (o.rewriteHistory === true && (await resetDevSigner(t.dataDir))) {
-            out(`reset the dev validator's signer state (${SIGNER_STATE_FILE})`);
+            out(`reset the dev validator's signer state (${(await nodeModule()).SIGNER_STATE_FILE})`);
           }
           out(`start the dev node: its next block is ${o.to + 1n}`);
         }

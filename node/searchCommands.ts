@@ -6,8 +6,8 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { JsonRpcProvider, ZeroAddress } from "ethers";
+import { type KeyFlags, walletFrom } from "./accountKey.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
-import { type KeyFlags, walletFrom } from "./serviceCommands.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
 

@@ -7,8 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { formatUnits, HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
-import { DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import { formatUnits, type JsonRpcProvider, parseUnits, type Wallet } from "ethers";
 import { MarketClient, tokenAddress } from "../services/client/index.js";
 import {
   AZR_TOKEN,
@@ -26,12 +25,10 @@ import {
   startWorkerService,
   Verification,
 } from "../services/runtime/index.js";
+import { devWallet, type KeyFlags, walletFrom } from "./accountKey.js";
 import { printBanner } from "./banner.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { VERSION } from "./version.js";
-
-/** The devnet's chain id: `--dev-account` is refused anywhere else. */
-const DEVNET_CHAIN_ID = 16730n;
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -187,30 +184,6 @@ async function aiHandlers(
   const { missing, hint } = await missingModels(aiOpts);
   if (missing.length > 0) throw new InvalidArgumentError(hint);
   return createAIHandlers(aiOpts);
-}
-
-async function devWallet(index: number, rpcUrl: string): Promise<Wallet> {
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
-  const { chainId } = await provider.getNetwork();
-  provider.destroy();
-  if (chainId !== DEVNET_CHAIN_ID)
-    throw new InvalidArgumentError(
-      `--dev-account works on the devnet (chain ${DEVNET_CHAIN_ID}) only; this is chain ${chainId}`,
-    );
-  const hd = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(index));
-  return new Wallet(hd.privateKey);
-}
-
-export interface KeyFlags {
-  keyFile?: string;
-  passwordFile?: string;
-  devAccount?: number;
-}
-
-export async function walletFrom(flags: KeyFlags, rpcUrl: string): Promise<Wallet> {
-  if (flags.keyFile !== undefined) return loadWallet(flags.keyFile, flags.passwordFile);
-  if (flags.devAccount !== undefined) return devWallet(flags.devAccount, rpcUrl);
-  throw new InvalidArgumentError("give --key-file <file> (or --dev-account <n> on the devnet)");
 }
 
 interface WorkerFlags extends KeyFlags {

@@ -18,10 +18,10 @@ import {
   StakingClient,
   type ValidatorView,
   VoteOption,
-} from "../services/client/index.js";
+} from "../services/client/stakingClient.js";
+import { type KeyFlags, walletFrom } from "./accountKey.js";
 import { Ed25519Signer } from "./crypto/ed25519.js";
 import { loadValidatorSeed } from "./keys/validatorKey.js";
-import { type KeyFlags, walletFrom } from "./serviceCommands.js";
 
 interface ClientFlags extends KeyFlags {
   rpc: string;

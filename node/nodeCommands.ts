@@ -1,0 +1,220 @@
+/**
+ * What `azora dev` and `azora start` run: start the node, print its banner, stop it on a signal or a fatal
+ * failure. node/cliProgram.ts holds these commands' definitions and imports this module only when one of them runs
+ * (it loads the whole node).
+ */
+import { resolve } from "node:path";
+import { HDNodeWallet } from "ethers";
+import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
+import type { ChainParams } from "../runtime/params.js";
+import { bytesToHex } from "../runtime/primitives/bytes.js";
+import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
+import { createLogger, type LogLevel } from "./logger.js";
+import { startDevNode, startNode } from "./node.js";
+import { rpcLimitFlags } from "./rpc/options.js";
+import { VERSION } from "./version.js";
+
+function formatAZR(wei: bigint): string {
+  const whole = wei / 10n ** 18n;
+  return `${whole.toLocaleString("en-US")} AZR`;
+}
+
+export interface DevFlags {
+  config?: string;
+  dataDir?: string;
+  genesis?: string;
+  rpcHost?: string;
+  rpcPort?: number;
+  blockTime?: number;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  syncWrites?: boolean;
+  cpuProfile?: string;
+  unlockedAccounts?: boolean;
+  dumpState?: string;
+  loadState?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
+}
+
+/** V8 CPU profile of the whole run (open the .cpuprofile in Chrome DevTools); written at shutdown. */
+async function startCPUProfile(file: string): Promise<() => Promise<string>> {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    return file;
+  };
+}
+
+export async function runDev(flags: DevFlags): Promise<void> {
+  const cfg = resolveConfig(flags.config === undefined ? undefined : loadConfigFile(flags.config), {
+    dataDir: flags.dataDir,
+    genesisFile: flags.genesis,
+    rpc: { host: flags.rpcHost, port: flags.rpcPort, ...rpcLimitFlags(flags) },
+    blockTimeMs: flags.blockTime,
+    log: { level: flags.logLevel, format: flags.logFormat },
+    storage: { syncWrites: flags.syncWrites },
+    dev: {
+      unlockedAccounts: flags.unlockedAccounts,
+      dumpStateFile: flags.dumpState === undefined ? undefined : resolve(flags.dumpState),
+      loadStateFile: flags.loadState === undefined ? undefined : resolve(flags.loadState),
+    },
+  });
+  const { logger, flush } = createLogger(cfg.log);
+  const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
+  const fatal = lateFatal();
+  const node = await startDevNode(cfg, logger, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
+
+  // One seed derivation for all ten: fromPhrase per account ran PBKDF2 ten times (~0.35 s of CPU per start).
+  const parent = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(0).replace(/\/0$/, ""));
+  const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => parent.deriveChild(i));
+  const balances = new Map(node.spec.alloc.map((a) => [bytesToHex(a.address), a.balance]));
+  const lines = [
+    "",
+    `  Azora Chain v${VERSION} — single-validator devnet`,
+    "",
+    `  Chain ID      ${node.spec.chainId} (${node.spec.networkName})`,
+    `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
+    `  Data dir      ${node.dataDir}`,
+    `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
+    `  Blocks        ${cfg.blockTimeMs === undefined ? `as soon as transactions wait; an empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms otherwise` : `every ${cfg.blockTimeMs} ms`}`,
+    `  Metrics       ${node.rpc.url}/metrics   Health ${node.rpc.url}/health   Status ${node.rpc.url}/status`,
+    "",
+    `  Dev accounts (mnemonic: test test test test test test test test test test test junk)${cfg.dev.unlockedAccounts ? ", unlocked: eth_accounts lists them and the node signs for them" : ""}`,
+    "  NEVER send real value to these keys: everyone knows them.",
+    "",
+    ...accounts.map((w, i) => {
+      const bal = balances.get(w.address.toLowerCase() as `0x${string}`) ?? 0n;
+      return `  (${i}) ${w.address}  ${formatAZR(bal)}\n      key ${w.privateKey}`;
+    }),
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+}
+
+/**
+ * The node's fatal hook, bound to the shutdown once it is installed (a failure before that fails the
+ * start itself, whose error the command prints).
+ */
+function lateFatal(): { hook: (e: Error) => void; bind(stop: (e: Error) => void): void } {
+  let target: ((e: Error) => void) | null = null;
+  let early: Error | null = null;
+  return {
+    hook: (e) => {
+      if (target !== null) target(e);
+      else early ??= e;
+    },
+    bind(stop) {
+      target = stop;
+      if (early !== null) stop(early);
+    },
+  };
+}
+
+export interface StartFlags {
+  home: string;
+  validatorPasswordFile?: string;
+  rpcPort?: number;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  cpuProfile?: string;
+  /** The `--rpc-*` limit flags (see rpc/options.ts). */
+  [rpcLimit: string]: unknown;
+}
+
+/** `azora start --home DIR`: a validator (or a full node without a validator key) of a network. */
+export async function runStart(flags: StartFlags): Promise<void> {
+  const home = resolve(flags.home);
+  const cfg = loadHomeConfig(home, {
+    validatorKeyPasswordFile:
+      flags.validatorPasswordFile === undefined ? undefined : resolve(flags.validatorPasswordFile),
+    rpc: { port: flags.rpcPort, ...rpcLimitFlags(flags) },
+    log: { level: flags.logLevel, format: flags.logFormat },
+  });
+  const { logger, flush } = createLogger(cfg.log);
+  const stopProfile = flags.cpuProfile === undefined ? null : await startCPUProfile(flags.cpuProfile);
+  const fatal = lateFatal();
+  const node = await startNode(cfg, logger, { kind: "network", home }, { onFatal: fatal.hook });
+  // Before the banner: whoever waits for it may signal the node at once.
+  fatal.bind(installShutdown(node, logger, flush, stopProfile));
+  const status = (await (await fetch(`${node.rpc.url}/status`)).json()) as Record<string, unknown>;
+  const lines = [
+    "",
+    `  Azora Chain v${VERSION} — ${String(status.mode)}`,
+    "",
+    `  Chain ID      ${node.spec.chainId} (${node.spec.networkName})`,
+    `  RPC URL       ${node.rpc.url}   (WebSocket: ${node.rpc.wsUrl})`,
+    `  Data dir      ${node.dataDir}`,
+    `  Head          block ${node.chain.head.header.number} ${bytesToHex(node.chain.head.hash)}`,
+    `  Peer ID       ${String(status.peerId)}`,
+    `  P2P           ${(status.p2pAddresses as string[]).join(" ")}`,
+    `  Validators    ${node.chain.validators.validators(node.chain.head.header.number + 1n)?.length ?? 0} (empty block every ${nextParams(node).consensus.emptyBlockIntervalMs} ms)`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  logger.info("node started", { chainId: node.spec.chainId.toString(), rpc: node.rpc.url, dataDir: node.dataDir });
+}
+
+/** The chain parameters of the height the node works on (genesis, or as governance changed them). */
+function nextParams(node: { chain: { head: { header: { number: bigint } }; params: { at(h: bigint): ChainParams } } }) {
+  return node.chain.params.at(node.chain.head.header.number + 1n);
+}
+
+/** How long a shutdown after a fatal failure may take before the process exits anyway. */
+const FATAL_SHUTDOWN_MS = 10_000;
+
+/**
+ * Stops the node on SIGINT/SIGTERM (exit 0) and on a fatal failure (exit 1, the cause on stderr as
+ * well as in the log); returns the fatal trigger.
+ */
+function installShutdown(
+  node: { close(): Promise<void>; chain: { head: { header: { number: bigint } } } },
+  logger: ReturnType<typeof createLogger>["logger"],
+  flush: () => void,
+  stopProfile: (() => Promise<string>) | null,
+): (e: Error) => void {
+  let stopping = false;
+  const stop = async (signal: string, failure: Error | null) => {
+    if (stopping) return;
+    stopping = true;
+    if (failure === null) logger.info("shutting down", { signal });
+    else logger.error("stopping after a fatal failure", { reason: failure.message }, failure);
+    let code = failure === null ? 0 : 1;
+    try {
+      // After a failure, shutdown is bounded: an HTTP client's keep-alive connection can hold the RPC
+      // server's close for its whole timeout, and exiting without closing is no worse than a crash,
+      // which the node survives (every block write is one atomic batch).
+      const deadline =
+        failure === null
+          ? null
+          : new Promise<"timeout">((res) => setTimeout(() => res("timeout"), FATAL_SHUTDOWN_MS).unref());
+      const closed = node.close().then(() => "closed" as const);
+      if ((await (deadline === null ? closed : Promise.race([closed, deadline]))) === "timeout") {
+        throw new Error(`shutdown did not finish within ${FATAL_SHUTDOWN_MS} ms`);
+      }
+      if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
+      logger.info(failure === null ? "stopped cleanly" : "stopped", {
+        height: node.chain.head.header.number.toString(),
+      });
+    } catch (e) {
+      logger.error("shutdown failed", {}, e);
+      code = 1;
+    }
+    flush();
+    if (failure !== null) process.stderr.write(`azora: stopped: ${failure.message}\n`);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop("SIGINT", null));
+  process.on("SIGTERM", () => void stop("SIGTERM", null));
+  return (e) => void stop("fatal", e);
+}
