@@ -106,7 +106,7 @@ export class NodeBackend implements EthBackend {
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
   /** Answers at blocks below the head (or while the head cache moves): per block, keyed by hash and root. */
-  private readonly callResults = new LRU<string, Promise<CallOutcome>>(1_000);
+  private readonly callResults: LRU<string, Promise<CallOutcome>>;
   /** Answers at the head, carried across blocks that did not write what they read. */
   private readonly headCalls: CallResultCache | null;
   private readonly headWrites: StateWriteLog | null;
@@ -132,6 +132,8 @@ export class NodeBackend implements EthBackend {
       this.headCalls?.reset();
     });
     const entries = modules.callCacheEntries ?? DEFAULT_CALL_CACHE_ENTRIES;
+    // With the head cache off, head answers are cached here too, as many as it would keep.
+    this.callResults = new LRU(entries > 0 ? 1_000 : DEFAULT_CALL_CACHE_ENTRIES);
     const metrics = modules.metrics;
     this.headCalls =
       entries > 0
@@ -334,8 +336,8 @@ export class NodeBackend implements EthBackend {
       const root = this.m.chain.stateRootAt(head);
       const epoch = `${bytesToHex(head.hash)}|${bytesToHex(root)}`;
       if (cache.epoch === epoch) return;
-      const view = await this.m.readers.at(root);
       try {
+        const view = await this.m.readers.at(root);
         await cache.advance(epoch, log.take(), {
           account: (a) => view.read(async (sm) => accountFingerprint(await sm.getAccount(createAddressFromString(a)))),
           slot: async (k) => {
