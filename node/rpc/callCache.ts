@@ -40,6 +40,9 @@ interface Dep {
   entries: Set<Entry>;
 }
 
+/** An answer that read more keys than this is not kept past its block (the index's memory stays bounded). */
+const MAX_READS_PER_ANSWER = 4096;
+
 const ACCOUNT = "a:";
 const SLOT = "s:";
 
@@ -139,7 +142,7 @@ export class CallResultCache {
       (r) => {
         if (!e.live) return;
         this.pending.delete(e);
-        if (r.reads === undefined) {
+        if (r.reads === undefined || r.reads.accounts.length + r.reads.slots.length > MAX_READS_PER_ANSWER) {
           this.drop(e);
           return;
         }
