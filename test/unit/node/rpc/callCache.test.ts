@@ -8,14 +8,13 @@
  * (number, timestamp, BLOCKHASH), so each kind of read must invalidate its answer when a block changes it.
  */
 
-import { Interface, type Wallet } from "ethers";
+import { ContractFactory, Interface, type InterfaceAbi, type Wallet } from "ethers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadArtifact } from "../../../../contracts/artifacts.js";
 import { LEARN_ADDRESS } from "../../../../runtime/modules/index.js";
 import {
   type Deployed,
-  deploy,
   devWallet,
   type Json,
   MANUAL_MINING,
@@ -25,6 +24,7 @@ import {
   send,
   startInProcessNode,
   type TestNode,
+  waitReceipt,
   word,
 } from "../../rpc/eth/helpers.js";
 
@@ -74,8 +74,8 @@ describe("eth_call answers carried across blocks", () => {
     node = await startInProcessNode(MANUAL_MINING);
     wallets = SENDERS.map((i) => devWallet(node.url, i));
     const admin = devWallet(node.url, 0);
-    token = await deploy(admin, "TestToken", [10n ** 24n], { manualMining: true });
-    probe = await deploy(admin, "Probe", [], { manualMining: true });
+    token = await deployWithGas(admin, "TestToken", [10n ** 24n]);
+    probe = await deployWithGas(admin, "Probe", []);
     for (const w of wallets) {
       await send(node.url, admin, {
         to: token.address,
@@ -108,6 +108,23 @@ describe("eth_call answers carried across blocks", () => {
   afterAll(async () => {
     await node?.cleanup();
   });
+
+  /** Deploys with a fixed gas limit: no estimate, which on a loaded machine can outlast the EVM time budget. */
+  async function deployWithGas(wallet: Wallet, name: string, args: unknown[]): Promise<Deployed> {
+    const artifact = loadArtifact(name);
+    const factory = new ContractFactory(artifact.abi as InterfaceAbi, artifact.bytecode);
+    const tx = await factory.getDeployTransaction(...args);
+    const hash = await send(node.url, wallet, { data: tx.data, gasLimit: 3_000_000n });
+    await mine(node.url);
+    const receipt = await waitReceipt(node.url, hash);
+    expect(receipt.status).toBe("0x1");
+    return {
+      address: receipt.contractAddress,
+      txHash: hash,
+      blockNumber: Number(receipt.blockNumber),
+      abi: artifact.abi as InterfaceAbi,
+    };
+  }
 
   async function hits(): Promise<number> {
     const m = await node.metrics.callCache.get();
