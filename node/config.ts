@@ -38,6 +38,8 @@ export interface RPCConfig {
   logsMaxBlockRange: number;
   /** Logs one eth_getLogs / filter query may return. */
   logsMaxResults: number;
+  /** eth_call answers at the head kept across blocks that did not change what they read; 0 = off. */
+  callCacheEntries: number;
   /** Polling filters in all, and per client (remote address). */
   maxFilters: number;
   maxFiltersPerClient: number;
@@ -65,6 +67,7 @@ export const DEFAULT_RPC_CONFIG: RPCConfig = {
   traceMaxBytes: 25_000_000,
   logsMaxBlockRange: 10_000,
   logsMaxResults: 10_000,
+  callCacheEntries: 10_000,
   maxFilters: 10_000,
   maxFiltersPerClient: 1000,
   maxSubscriptionsPerConnection: 1000,
@@ -202,6 +205,7 @@ const RPC_LIMIT_RANGES: Partial<Record<keyof RPCConfig, [number, number]>> = {
   traceMaxBytes: [1024, 1024 ** 3],
   logsMaxBlockRange: [1, 100_000_000],
   logsMaxResults: [1, 100_000_000],
+  callCacheEntries: [0, 10_000_000],
   maxFilters: [0, 10_000_000],
   maxFiltersPerClient: [0, 10_000_000],
   maxSubscriptionsPerConnection: [0, 10_000_000],

@@ -50,6 +50,12 @@ export function createMetrics(register: Registry = new Registry()) {
     labelNames: ["result"] as const,
     registers: [register],
   });
+  const callCacheInvalidations = new Counter({
+    name: "azora_rpc_call_cache_invalidations_total",
+    help: "eth_call answers dropped from the head cache as the head moved: block_context (read the block), written (a block changed what they read), pending (still running), reset (rewind)",
+    labelNames: ["reason"] as const,
+    registers: [register],
+  });
   const rpcDuration = new Histogram({
     name: "azora_rpc_request_duration_seconds",
     help: "JSON-RPC method handling time",
@@ -162,6 +168,7 @@ export function createMetrics(register: Registry = new Registry()) {
     txStages,
     txSubmissions,
     callCache,
+    callCacheInvalidations,
     mempoolSize,
     /** A block this node produced (dev mode): its figures and how long it took. */
     blockCommitted(block: CommittedBlock, seconds: number): void {

@@ -459,6 +459,7 @@ export async function startNode(
       readers,
       simulations,
       logsMaxResults: cfg.rpc.logsMaxResults,
+      callCacheEntries: cfg.rpc.callCacheEntries,
       log: log.child({ module: "rpc" }),
       metrics,
       clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,

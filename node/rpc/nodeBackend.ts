@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { getMerkleStateProof } from "@ethereumjs/statemanager";
 import { createTxFromRLP } from "@ethereumjs/tx";
-import { Address } from "@ethereumjs/util";
+import { Address, createAddressFromString } from "@ethereumjs/util";
 import type {
   AccessListResult,
   AccountProof,
@@ -28,16 +28,19 @@ import { nextBaseFee } from "../../runtime/fees.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { LRU } from "../../runtime/lib/lru.js";
 import { encodeBody, encodeHeader } from "../../runtime/primitives/block.js";
-import { bytesToHex } from "../../runtime/primitives/bytes.js";
+import { bytesToHex, equalsBytes, hexToBytes } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
+import { CallResultCache } from "./callCache.js";
 import { azoraForkConfig } from "./forkConfig.js";
 import { RecentTxIndex } from "./recentTxs.js";
+import { accountFingerprint } from "./simulation/callReads.js";
 import type { SimulationPool } from "./simulation/pool.js";
+import { StateWriteLog } from "./stateWrites.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
@@ -82,7 +85,12 @@ export interface NodeBackendModules {
   simulateMaxBytes?: number;
   /** Called with every transaction the pool accepted from RPC (network mode gossips it). */
   onTxAccepted?: (raw: Uint8Array) => void;
+  /** eth_call answers at the head kept across blocks that do not change what they read (default 10,000; 0 = off). */
+  callCacheEntries?: number;
 }
+
+/** eth_call answers kept at the head by default. */
+export const DEFAULT_CALL_CACHE_ENTRIES = 10_000;
 
 function callKey(req: CallRequest): string {
   return JSON.stringify(req, (_k, v) =>
@@ -97,7 +105,13 @@ export class NodeBackend implements EthBackend {
   readonly trace?: TraceBackend;
   private readonly m: NodeBackendModules;
   private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
-  private readonly callResults = new LRU<string, Promise<CallOutcome>>(10_000);
+  /** Answers at blocks below the head (or while the head cache moves): per block, keyed by hash and root. */
+  private readonly callResults: LRU<string, Promise<CallOutcome>>;
+  /** Answers at the head, carried across blocks that did not write what they read. */
+  private readonly headCalls: CallResultCache | null;
+  private readonly headWrites: StateWriteLog | null;
+  /** The head cache's moves, one at a time. */
+  private headCallsMove: Promise<void> = Promise.resolve();
   private config: ForkConfig | undefined;
   /** Where the last blocks' transactions are: receipt polls answered without LevelDB's tx index. */
   private readonly recentTxs = new RecentTxIndex();
@@ -113,7 +127,24 @@ export class NodeBackend implements EthBackend {
         b.txHashes.map((h) => bytesToHex(h)),
       );
     });
-    modules.chain.onRewind((head) => this.recentTxs.rewind(head.header.number));
+    modules.chain.onRewind((head) => {
+      this.recentTxs.rewind(head.header.number);
+      this.headCalls?.reset();
+    });
+    const entries = modules.callCacheEntries ?? DEFAULT_CALL_CACHE_ENTRIES;
+    // With the head cache off, head answers are cached here too, as many as it would keep.
+    this.callResults = new LRU(entries > 0 ? 1_000 : DEFAULT_CALL_CACHE_ENTRIES);
+    const metrics = modules.metrics;
+    this.headCalls =
+      entries > 0
+        ? new CallResultCache(
+            entries,
+            metrics === null
+              ? undefined
+              : { invalidated: (reason, n) => metrics.callCacheInvalidations.inc({ reason }, n) },
+          )
+        : null;
+    this.headWrites = entries > 0 ? new StateWriteLog(modules.chain.headState) : null;
   }
 
   headNumber(): bigint {
@@ -270,18 +301,57 @@ export class NodeBackend implements EthBackend {
     const header = this.simulationHeader(ref);
     const run = () => this.m.simulations.run("call", { header, req, overrides }, budget);
     if (overrides !== undefined) return run();
-    // A call's result depends only on the block, its state and the request: dApps polling the same
-    // view functions every block are answered from memory.
-    const key = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${callKey(req)}`;
-    let outcome = this.callResults.get(key);
-    this.m.metrics?.callCache.inc({ result: outcome === undefined ? "miss" : "hit" });
+    const key = callKey(req);
+    const metrics = this.m.metrics;
+    if (this.headCalls !== null && equalsBytes(ref.hash, this.m.chain.head.hash)) {
+      // At the head: answers carried over from earlier blocks when this one wrote nothing they read.
+      const epoch = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}`;
+      if (this.headCalls.epoch !== epoch) await this.moveHeadCalls();
+      if (this.headCalls.epoch === epoch) {
+        const cached = this.headCalls.get(key);
+        metrics?.callCache.inc({ result: cached === undefined ? "miss" : "hit" });
+        return cached ?? this.headCalls.put(key, run());
+      }
+    }
+    // A call's result depends only on the block, its state and the request.
+    const blockKey = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}|${key}`;
+    let outcome = this.callResults.get(blockKey);
+    metrics?.callCache.inc({ result: outcome === undefined ? "miss" : "hit" });
     if (outcome === undefined) {
-      const started = run();
+      const started = run().then(({ reads: _reads, ...o }) => o);
       outcome = started;
-      this.callResults.set(key, started);
-      started.catch(() => this.callResults.delete(key));
+      this.callResults.set(blockKey, started);
+      started.catch(() => this.callResults.delete(blockKey));
     }
     return outcome;
+  }
+
+  /** Moves the head cache to the current head, dropping the answers the writes since changed. */
+  private moveHeadCalls(): Promise<void> {
+    const cache = this.headCalls;
+    const log = this.headWrites;
+    if (cache === null || log === null) return Promise.resolve();
+    this.headCallsMove = this.headCallsMove.then(async () => {
+      const head = this.m.chain.head;
+      const root = this.m.chain.stateRootAt(head);
+      const epoch = `${bytesToHex(head.hash)}|${bytesToHex(root)}`;
+      if (cache.epoch === epoch) return;
+      try {
+        const view = await this.m.readers.at(root);
+        await cache.advance(epoch, log.take(), {
+          account: (a) => view.read(async (sm) => accountFingerprint(await sm.getAccount(createAddressFromString(a)))),
+          slot: async (k) => {
+            const [a, s] = k.split("|");
+            return bytesToHex(await view.getStorage(hexToBytes(a as `0x${string}`), hexToBytes(s as `0x${string}`)));
+          },
+        });
+      } catch (e) {
+        // Answers whose validity could not be checked go; calls meanwhile run uncached.
+        cache.reset();
+        this.m.log.warn("eth_call cache reset: reading the new head failed", {}, e);
+      }
+    });
+    return this.headCallsMove;
   }
 
   estimateGas(ref: BlockRef, req: CallRequest, overrides?: StateOverride, budget?: RequestBudget): Promise<bigint> {

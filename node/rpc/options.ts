@@ -24,6 +24,11 @@ const RPC_LIMIT_FLAGS: { key: keyof RPCConfig; flag: string; help: string }[] = 
   { key: "bodyLimitBytes", flag: "--rpc-body-limit-bytes", help: "bytes of one request body / WebSocket message" },
   { key: "logsMaxBlockRange", flag: "--rpc-logs-max-block-range", help: "blocks one log query may span" },
   { key: "logsMaxResults", flag: "--rpc-logs-max-results", help: "logs one log query may return" },
+  {
+    key: "callCacheEntries",
+    flag: "--rpc-call-cache-entries",
+    help: "eth_call answers kept across blocks that did not change what they read (0 = off)",
+  },
   { key: "maxFilters", flag: "--rpc-max-filters", help: "polling filters in all" },
   { key: "maxFiltersPerClient", flag: "--rpc-max-filters-per-client", help: "polling filters per client address" },
   {

@@ -9,6 +9,7 @@ import type { AccessListResult, CallOutcome } from "../../../rpc/backend.js";
 import type { SimulationErrorCode } from "../../../rpc/errors.js";
 import type { CallRequest, StateOverride } from "../../../rpc/types.js";
 import type { BlockHeader } from "../../../runtime/primitives/block.js";
+import type { CallReads } from "./callReads.js";
 import type { SimulateV1Params } from "./simulateV1.js";
 import type { TraceBlockParams, TraceCallParams } from "./trace.js";
 
@@ -18,7 +19,11 @@ interface AtBlock {
 }
 
 export interface SimulationJobs {
-  call: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: CallOutcome };
+  /** `reads`: what the call read (absent when the worker records nothing), for the cross-block cache. */
+  call: {
+    params: AtBlock & { req: CallRequest; overrides?: StateOverride };
+    result: CallOutcome & { reads?: CallReads };
+  };
   estimateGas: { params: AtBlock & { req: CallRequest; overrides?: StateOverride }; result: bigint };
   createAccessList: { params: AtBlock & { req: CallRequest }; result: AccessListResult };
   /** debug_traceTransaction and debug_traceBlockBy*: the trace's JSON text. */

@@ -189,9 +189,11 @@ export async function call(
   req: CallRequest,
   overrides: StateOverride | undefined,
   gasCap: bigint,
+  watchBlock?: (block: EthBlock) => EthBlock,
 ): Promise<CallOutcome> {
   const env = envFor(header, req, gasCap);
-  const block = blockContext(common, header, env);
+  const shared = blockContext(common, header, env);
+  const block = watchBlock === undefined ? shared : watchBlock(shared);
   const from = req.from === undefined ? ZERO_ADDRESS : createAddressFromString(req.from);
   const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n;
   const gasLimit = capGas(req.gas, gasCap);

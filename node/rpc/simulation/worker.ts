@@ -20,6 +20,7 @@ import { type BlockHashLookup, createAzoraVM } from "../../../runtime/evm/vm.js"
 import { equalsBytes } from "../../../runtime/primitives/bytes.js";
 import { type TrieNodeReader, TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../../../runtime/state/worldState.js";
+import { CallReadRecorder } from "./callReads.js";
 import { type JobEnv, runJob } from "./jobs.js";
 import type { FromWorker, HostRead, SimulationWorkerData, ToWorker, WireError } from "./protocol.js";
 import type { SimulateOptions, SimulationView } from "./simulate.js";
@@ -94,6 +95,7 @@ class WorkerView implements SimulationView, BlockHashLookup {
   constructor(
     private readonly stateManager: MerkleStateManager,
     private readonly chainHashes: BlockHashLookup,
+    private readonly reads: CallReadRecorder,
   ) {}
 
   async init(common: Common): Promise<this> {
@@ -102,6 +104,7 @@ class WorkerView implements SimulationView, BlockHashLookup {
   }
 
   getBlockHash(number: bigint): Promise<Uint8Array | undefined> {
+    this.reads.blockContextRead();
     const simulated = this.simulatedHashes?.get(number);
     return simulated !== undefined ? Promise.resolve(simulated) : this.chainHashes.getBlockHash(number);
   }
@@ -172,7 +175,8 @@ port.on("message", (m: ToWorker) => {
 });
 
 const stateManager = openWorldState(common, store, KECCAK256_RLP, READER_STATE_OPTIONS);
-const view = await new WorkerView(stateManager, host).init(common);
+const reads = new CallReadRecorder(stateManager);
+const view = await new WorkerView(stateManager, host, reads).init(common);
 await warmUp(view);
-env = { common, gasCap: data.gasCap, view: (stateRoot) => view.at(stateRoot) };
+env = { common, gasCap: data.gasCap, view: (stateRoot) => view.at(stateRoot), reads };
 port.postMessage({ t: "ready" } satisfies FromWorker);
