@@ -32,13 +32,16 @@ const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0
 const SECP256K1_N_DIV_2 = SECP256K1_N / 2n;
 const MAX_UINT64 = 0xffffffffffffffffn;
 const MAX_UINT256 = (1n << 256n) - 1n;
-/** Prague: txGas, calldata gas per zero and non-zero byte, and EIP-7623's floor cost per token. */
+/**
+ * Prague's txGas, calldata gas per zero and non-zero byte, and EIP-7623's floor cost per token (the
+ * differential test compares the resulting intrinsic gas and floor with ethereumjs's, from its params).
+ */
 const TX_GAS = 21_000n;
 const ZERO_BYTE_GAS = 4;
 const NONZERO_BYTE_GAS = 16;
 const FLOOR_GAS_PER_TOKEN = 10;
 
-/** Field positions of the signed list, per type: [fields, index of the access list or -1, index of v]. */
+/** The signed list per type: field count and the positions of the access list (-1: none), v, `to` and data. */
 const LAYOUT = {
   0: { count: 9, accessList: -1, v: 6, to: 3, data: 5 },
   1: { count: 11, accessList: 7, v: 8, to: 4, data: 6 },
