@@ -13,6 +13,7 @@ import {
   type TypedTransaction,
 } from "@ethereumjs/tx";
 import {
+  Address,
   bigIntToUnpaddedBytes,
   bytesToBigInt,
   bytesToHex,
@@ -25,6 +26,7 @@ import {
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { MempoolError, MempoolErrorCode } from "./errors.js";
+import { type FastDecodedTx, tryFastDecode } from "./fastDecode.js";
 import type { PooledTx } from "./types.js";
 
 export interface DecodeContext {
@@ -43,7 +45,7 @@ export interface DecodeContext {
 }
 
 /** Legacy, EIP-2930, EIP-1559 and EIP-7702 set-code. Blob txs (3) are not carried: Azora has no blobs. */
-type SupportedType = 0 | 1 | 2 | 4;
+export type SupportedType = 0 | 1 | 2 | 4;
 
 /** Signed field counts: a shorter list is geth's "rlp: too few elements". */
 const FIELD_COUNT: Record<SupportedType, number> = { 0: 9, 1: 11, 2: 12, 4: 13 };
@@ -60,8 +62,10 @@ const MAX_REASON_CHARS = 200;
  *
  * Checks run in this order (first failure wins): size, type, RLP/field decoding, EIP-155 replay
  * protection, chain id, signature, intrinsic gas (and the EIP-7623 calldata floor), tip above fee
- * cap. Messages are geth's. The common case costs one ethereumjs decode plus one ecrecover; only a
- * rejected tx pays for `diagnoseUndecodable`, which finds the first failing check in the order above.
+ * cap. Messages are geth's. The common case (`tryFastDecode`) is one pass over the RLP, two keccaks
+ * and one native ecrecover, with the ethereumjs object built only when something uses it; whatever
+ * that path does not accept is decoded by ethereumjs, and only a rejected tx pays for
+ * `diagnoseUndecodable`, which finds the first failing check in the order above.
  */
 export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): PooledTx {
   assert(ctx.common.chainId() === ctx.chainId, "decode context: common and chainId disagree");
@@ -72,6 +76,28 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
   const t0 = stages === undefined ? 0 : stages.now();
   const type = envelopeType(raw);
 
+  const fast = tryFastDecode(raw, ctx.chainId, stages === undefined ? undefined : () => stages.now());
+  if (fast !== undefined) {
+    if (stages !== undefined) {
+      stages.addSampled("decode", stages.now() - t0 - fast.recoverMs);
+      stages.addSampled("recover", fast.recoverMs);
+    }
+    return pooledFromFast(fast, raw, ctx);
+  }
+  return decodeWithEthereumjs(raw, type, ctx, stages, t0);
+}
+
+/**
+ * The reference path: ethereumjs decodes and validates, then recovers the sender. Exported for the
+ * differential test of `tryFastDecode`; callers use `decodeRawTransaction`.
+ */
+export function decodeWithEthereumjs(
+  raw: Uint8Array,
+  type: SupportedType,
+  ctx: DecodeContext,
+  stages?: DecodeContext["stages"],
+  t0 = 0,
+): PooledTx {
   let tx: TypedTransaction;
   try {
     tx = createTxFromRLP(raw, { common: ctx.common });
@@ -117,8 +143,60 @@ export function decodeRawTransaction(raw: Uint8Array, ctx: DecodeContext): Poole
   };
 }
 
+/**
+ * A pooled tx from the fast decode. Its ethereumjs object is built on first use (block execution,
+ * RPC reads), with the hash and the recovered sender installed so it never recomputes them.
+ */
+function pooledFromFast(fast: FastDecodedTx, raw: Uint8Array, ctx: DecodeContext): PooledTx {
+  let tx: TypedTransaction | undefined;
+  const { common } = ctx;
+  return {
+    raw,
+    hash: toHex(fast.hash),
+    sender: toHex(fast.sender),
+    nonce: fast.nonce,
+    gasLimit: fast.gasLimit,
+    maxFeePerGas: fast.maxFeePerGas,
+    maxPriorityFeePerGas: fast.maxPriorityFeePerGas,
+    value: fast.value,
+    cost: fast.gasLimit * fast.maxFeePerGas + fast.value,
+    size: raw.length,
+    type: fast.type,
+    receivedAt: (ctx.clock ?? Date.now)(),
+    get tx(): TypedTransaction {
+      tx ??= withKnownSender(raw, common, fast.hash, fast.sender, fast.senderPublicKey);
+      return tx;
+    },
+  };
+}
+
+/**
+ * The ethereumjs tx for bytes whose hash and sender are already known: built unfrozen so the
+ * sender can be installed, then frozen (ethereumjs caches the hash and public key only on a frozen tx).
+ */
+export function withKnownSender(
+  raw: Uint8Array,
+  common: Common,
+  hash: Uint8Array,
+  sender: Uint8Array,
+  senderPublicKey: Uint8Array | undefined,
+): TypedTransaction {
+  const tx = createTxFromRLP(raw, { common, freeze: false });
+  const address = new Address(sender);
+  tx.getSenderAddress = () => address;
+  const cache = tx.cache as { hash?: Uint8Array; senderPubKey?: Uint8Array };
+  cache.hash = hash;
+  if (senderPublicKey !== undefined) cache.senderPubKey = senderPublicKey;
+  Object.freeze(tx);
+  return tx;
+}
+
+function toHex(bytes: Uint8Array): string {
+  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")}`;
+}
+
 /** Reads the EIP-2718 envelope byte; refuses types the pool does not carry before any decoding work. */
-function envelopeType(raw: Uint8Array): SupportedType {
+export function envelopeType(raw: Uint8Array): SupportedType {
   if (raw.length === 0) throw invalidTx("invalid transaction: typed transaction too short");
   const first = raw[0];
   if (first >= 0xc0) return TransactionType.Legacy;

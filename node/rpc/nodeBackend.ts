@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { getMerkleStateProof } from "@ethereumjs/statemanager";
-import { createTxFromRLP } from "@ethereumjs/tx";
+import { createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import { Address, createAddressFromString } from "@ethereumjs/util";
 import type {
   AccessListResult,
@@ -115,6 +115,11 @@ export class NodeBackend implements EthBackend {
   private config: ForkConfig | undefined;
   /** Where the last blocks' transactions are: receipt polls answered without LevelDB's tx index. */
   private readonly recentTxs = new RecentTxIndex();
+  /**
+   * The last committed blocks as the chain handed them over: the first read of a new block (block
+   * watchers, receipt polls) decodes it from memory instead of reading its body and receipts back.
+   */
+  private readonly committed = new LRU<string, CommittedBlock>(64);
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
@@ -122,6 +127,7 @@ export class NodeBackend implements EthBackend {
     this.clientVersion = modules.clientVersion;
     this.trace = modules.trace;
     modules.chain.onBlock((b: CommittedBlock) => {
+      this.committed.set(bytesToHex(b.hash), b);
       this.recentTxs.addBlock(
         b.header.number,
         b.txHashes.map((h) => bytesToHex(h)),
@@ -179,21 +185,33 @@ export class NodeBackend implements EthBackend {
 
   private async loadBlock(ref: BlockRef): Promise<DecodedBlock> {
     const { db, common } = this.m.chain;
-    const [body, receipts] = await Promise.all([db.getBody(ref.hash), db.getReceipts(ref.hash)]);
+    const held = this.committed.get(bytesToHex(ref.hash));
+    const [body, receipts] =
+      held !== undefined
+        ? [held.body, held.receipts]
+        : await Promise.all([db.getBody(ref.hash), db.getReceipts(ref.hash)]);
     if (body === undefined || receipts === undefined) throw new Error(`block ${bytesToHex(ref.hash)} body missing`);
-    const transactions: TxView[] = body.transactions.map((raw, index) => ({
-      tx: createTxFromRLP(raw, { common }),
-      hash: keccak256(raw),
-      // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.
-      from: receipts[index].from,
-      location: {
-        blockHash: ref.hash,
-        blockNumber: ref.header.number,
-        blockTimestamp: ref.header.timestamp,
-        index,
-        baseFeePerGas: ref.header.baseFeePerGas,
-      },
-    }));
+    const transactions: TxView[] = body.transactions.map((raw, index) => {
+      let tx: TypedTransaction | undefined;
+      return {
+        // Built on first use: a block read for its tx hashes (eth_getBlockByNumber(n, false)) or a
+        // receipt needs no ethereumjs decode.
+        get tx(): TypedTransaction {
+          tx ??= createTxFromRLP(raw, { common });
+          return tx;
+        },
+        hash: held?.txHashes[index] ?? keccak256(raw),
+        // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.
+        from: receipts[index].from,
+        location: {
+          blockHash: ref.hash,
+          blockNumber: ref.header.number,
+          blockTimestamp: ref.header.timestamp,
+          index,
+          baseFeePerGas: ref.header.baseFeePerGas,
+        },
+      };
+    });
     let logIndex = 0;
     const receiptViews: ReceiptView[] = receipts.map((receipt, i) => {
       const view: ReceiptView = {
