@@ -174,7 +174,8 @@ describe("eth_call answers carried across blocks", () => {
         });
         return;
       case "setBalance":
-        await result(node.url, "anvil_setBalance", [parties[o.who], q(BigInt(o.amount) * 10n ** 14n)]);
+        // Whole AZR: a sender set to less than a 200k-gas fee would make the next sends fail, not the cache.
+        await result(node.url, "anvil_setBalance", [parties[o.who], q(BigInt(o.amount) * 10n ** 18n)]);
         return;
       case "setStorage":
         await result(node.url, "anvil_setStorageAt", [probe.address, word(0), word(o.v)]);
