@@ -84,6 +84,8 @@ export interface SimOptions {
    * arrives), not at once. Default false (a busy chain).
    */
   idle?: boolean;
+  /** Every driver's `minBlockIntervalMs` (height pacing while transactions wait); unset = the driver's default. */
+  minBlockIntervalMs?: number;
   /** Run until every live honest node has committed this many heights (and at least until minTimeMs). */
   heights: number;
   minTimeMs?: number;
@@ -348,7 +350,11 @@ export class Simulation {
     const app = new SimApp(n.id, n.store, this.rulesFor(n));
     const log = this.logger(n);
     const driver = new ConsensusDriver(
-      { chainId: SIM_CHAIN_ID, stallCheckMs: this.opts.gossipIntervalMs },
+      {
+        chainId: SIM_CHAIN_ID,
+        stallCheckMs: this.opts.gossipIntervalMs,
+        minBlockIntervalMs: this.opts.minBlockIntervalMs,
+      },
       {
         app,
         network: {
