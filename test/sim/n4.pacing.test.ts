@@ -41,4 +41,24 @@ describe("n4.pacing: a busy chain with a minimum block interval", () => {
     // The simulator's empty-block interval is 1000 ms; loss can only make a height later.
     for (const g of gaps(r.sim, 6)) expect(g).toBeGreaterThanOrEqual(1_000);
   });
+
+  it.each(seeds(3, 12_200))(
+    "seed %i: transactions arriving during the empty-block wait start the height after the interval, not the wait",
+    async (seed) => {
+      const opts = { ...BASE, seed, validators: 4, heights: 6, idle: true, minBlockIntervalMs: PACE_MS };
+      // The same seed runs identically up to the moment work appears: learn when height 3 is decided.
+      const idle = await runScenario(opts);
+      const d3 = idle.sim.decidedAt.get(3n) as number;
+      expect(idle.sim.decidedAt.get(4n) as number).toBeGreaterThanOrEqual(d3 + 1_000);
+      const busy = await runScenario({ ...opts, workFromMs: d3 + 100 });
+      expect(busy.sim.decidedAt.get(3n)).toBe(d3);
+      const d4 = busy.sim.decidedAt.get(4n) as number;
+      expect(d4).toBeGreaterThanOrEqual(d3 + PACE_MS);
+      expect(d4).toBeLessThan(d3 + 1_000);
+      for (const g of gaps(busy.sim, 6).slice(3)) {
+        expect(g).toBeGreaterThanOrEqual(PACE_MS);
+        expect(g).toBeLessThan(1_000);
+      }
+    },
+  );
 });
