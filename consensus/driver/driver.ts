@@ -288,7 +288,8 @@ export class ConsensusDriver {
     const now = this.m.clock.nowMs();
     const waited = now - this.lastCommitAtMs;
     const interval = this.m.app.hasPendingWork() ? this.opts.minBlockIntervalMs : h.timing.emptyBlockIntervalMs;
-    if (force || waited >= interval) {
+    // interval 0: at once even if the wall clock stepped back since the commit (as before pacing existed).
+    if (force || interval <= 0 || waited >= interval) {
       h.started = true;
       this.cancelHeightStartTimer();
       void this.queue.enqueue(() => this.step({ type: "startHeight", height: h.height }));
