@@ -102,6 +102,11 @@ export interface NodeConfig {
   };
   /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */
   p2p: { listen: string[]; bootstrap: string[] };
+  /**
+   * Network mode: while transactions wait, a height starts no sooner than `minBlockIntervalMs` after the
+   * previous commit (0 = at once); local pacing, like CometBFT's timeout_commit, not a chain rule.
+   */
+  consensus: { minBlockIntervalMs: number };
   /** JSON file with the libp2p identity seed (`{ "seed": "0x…" }`); network mode only. */
   nodeKeyFile?: string;
   /**
@@ -143,6 +148,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS },
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
+  consensus: { minBlockIntervalMs: 0 },
   nodeKeyFile: undefined,
   validatorKeyFile: undefined,
   dev: { unlockedAccounts: true, dumpStateFile: undefined, loadStateFile: undefined },
@@ -244,6 +250,7 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
     checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
   checkInt(merged.storage.startupCheckBlocks, "storage.startupCheckBlocks", 1, 100_000_000);
+  checkInt(merged.consensus.minBlockIntervalMs, "consensus.minBlockIntervalMs", 0, 60_000);
   if (typeof merged.dev.unlockedAccounts !== "boolean")
     throw new ConfigError("dev.unlockedAccounts", "expected a boolean");
   for (const k of ["dumpStateFile", "loadStateFile"] as const) {

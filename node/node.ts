@@ -336,6 +336,7 @@ export async function startNode(
         wal,
         verifier,
         log: log.child({ module: "consensus" }),
+        minBlockIntervalMs: cfg.consensus.minBlockIntervalMs,
         metrics: metrics.consensus,
         stages: metrics.txStages,
         syncMetrics: createSyncMetrics(metrics.register),

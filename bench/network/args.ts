@@ -26,6 +26,8 @@ export interface NetworkBenchParams {
   cli: string | null;
   /** Overrides of genesis `consensus` keys for every network (experiments with the Tendermint timeouts). */
   genesisConsensus: Record<string, number>;
+  /** Every node's config `consensus.minBlockIntervalMs` (height pacing under load), or null = not written (the node's default). */
+  minBlockIntervalMs: number | null;
   /** Networks to run: idle (finality), load (fixed rates + ramp), down (tx→final with a killed validator). */
   only: Set<"idle" | "load" | "down">;
   /** Before each network and phase, wait up to this long (s) while azora processes this bench did not start run. */
@@ -75,6 +77,9 @@ Options:
   --genesis-consensus <k=v,…>  override genesis consensus keys in every network, e.g.
                           timeoutProposeMs=1000,timeoutProposeDeltaMs=500 (emptyBlockIntervalMs of the idle
                           network stays --idle-interval)
+  --min-block-interval <ms>  write config consensus.minBlockIntervalMs into every node's home: while
+                          transactions wait, a height starts no sooner than this after the last commit
+                          (default: not written, the node's default 0)
   -h, --help              show this help
 `;
 
@@ -109,6 +114,7 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     keep: false,
     cli: null,
     genesisConsensus: {},
+    minBlockIntervalMs: null,
     only: new Set(["idle", "load", "down"]),
     waitQuietS: 0,
     nodeCpuProfDir: null,
@@ -176,6 +182,9 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
             throw new UsageError("--genesis-consensus takes key=value pairs separated by commas");
           p.genesisConsensus[k.trim()] = intIn(`--genesis-consensus ${k}`, v.trim(), 0, 3_600_000);
         }
+        break;
+      case "--min-block-interval":
+        p.minBlockIntervalMs = intIn(flag, next(), 0, 60_000);
         break;
       default:
         throw new UsageError(`unknown option ${flag} (see --help)`);

@@ -81,6 +81,8 @@ export interface LocalnetOptions {
   emptyBlockIntervalMs?: number;
   /** Overrides of genesis `consensus` keys (e.g. timeoutProposeMs), written into every home's genesis copy. */
   consensusOverrides?: Record<string, number>;
+  /** Written as every home's config `consensus.minBlockIntervalMs`; undefined/null = left out (the node's default). */
+  minBlockIntervalMs?: number | null;
   netns: NetnsTopology | null;
   /**
    * Loopback, but every validator→validator dial goes through a userspace relay (relay.ts) that delays each
@@ -313,6 +315,13 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       const text = `${JSON.stringify(genesis, null, 2)}\n`;
       for (const f of [join(dir, "net/genesis.json"), ...homes.map((h) => join(h, "genesis.json"))])
         writeFileSync(f, text);
+    }
+    if (o.minBlockIntervalMs != null) {
+      for (const h of homes) {
+        const c = JSON.parse(readFileSync(join(h, "config.json"), "utf8")) as NodeConfig;
+        c.consensus = { minBlockIntervalMs: o.minBlockIntervalMs };
+        writeFileSync(join(h, "config.json"), `${JSON.stringify(c, null, 2)}\n`);
+      }
     }
     if (o.netns !== null) {
       // Each host listens for libp2p on its namespace address and dials the others there.

@@ -215,6 +215,7 @@ class Session {
           validators: VALIDATORS,
           emptyBlockIntervalMs,
           consensusOverrides: this.overrides(emptyBlockIntervalMs),
+          minBlockIntervalMs: this.params.minBlockIntervalMs,
           netns: this.topo,
           relayDelayMs: this.params.relay ? this.params.delayMs : null,
           relayScript: join(this.root, "dist/bench/network/relay.js"),

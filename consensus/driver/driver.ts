@@ -41,10 +41,19 @@ export interface DriverOptions {
   stallCheckMs?: number;
   /** Synced blocks are committed in queue jobs of at most this long each (messages and timeouts run between). */
   syncApplySliceMs?: number;
+  /**
+   * Height pacing under load (CometBFT's timeout_commit): while transactions wait, a height starts no
+   * sooner than this after the node committed the previous one, so that a block carries the
+   * transactions of that interval instead of each height paying proposal, votes, signatures, syncs
+   * and a block write for a handful. A peer's message of the height still starts it at once (its
+   * proposer is not waiting on us). 0 (the default) = start as soon as transactions wait.
+   */
+  minBlockIntervalMs?: number;
 }
 
 export const DEFAULT_STALL_CHECK_MS = 500;
 export const DEFAULT_SYNC_APPLY_SLICE_MS = 200;
+export const DEFAULT_MIN_BLOCK_INTERVAL_MS = 0;
 
 export interface DriverModules {
   app: AppPort;
@@ -103,6 +112,8 @@ export class ConsensusDriver {
   private haltReason: string | null = null;
   private readonly timeouts = new Set<() => void>();
   private cancelHeightStart: (() => void) | null = null;
+  /** When the pending height-start timer fires (virtual or wall ms), or null. */
+  private heightStartDueMs: number | null = null;
   private cancelTick: (() => void) | null = null;
   private unsubscribeWork: (() => void) | null = null;
   private lastCommitAtMs: number;
@@ -117,6 +128,7 @@ export class ConsensusDriver {
       chainId: opts.chainId,
       stallCheckMs: opts.stallCheckMs ?? DEFAULT_STALL_CHECK_MS,
       syncApplySliceMs: opts.syncApplySliceMs ?? DEFAULT_SYNC_APPLY_SLICE_MS,
+      minBlockIntervalMs: opts.minBlockIntervalMs ?? DEFAULT_MIN_BLOCK_INTERVAL_MS,
     };
     this.m = modules;
     this.lastCommitAtMs = modules.clock.nowMs();
@@ -266,27 +278,40 @@ export class ConsensusDriver {
   }
 
   /**
-   * Round 0 of a height starts when transactions wait or the empty-block interval has passed (an idle
-   * chain does not grow by thousands of empty blocks), or at once when a peer has already started it.
+   * Round 0 of a height starts when transactions wait (and `minBlockIntervalMs` has passed since the
+   * last commit) or the empty-block interval has passed (an idle chain does not grow by thousands of
+   * empty blocks), or at once when a peer has already started it.
    */
   private maybeStartHeight(force = false): void {
     const h = this.h;
     if (h === null || h.started || this.stopped || this.sync.active) return;
-    const waited = this.m.clock.nowMs() - this.lastCommitAtMs;
-    const interval = h.timing.emptyBlockIntervalMs;
-    if (force || waited >= interval || this.m.app.hasPendingWork()) {
+    const now = this.m.clock.nowMs();
+    const waited = now - this.lastCommitAtMs;
+    const interval = this.m.app.hasPendingWork() ? this.opts.minBlockIntervalMs : h.timing.emptyBlockIntervalMs;
+    // interval 0: at once even if the wall clock stepped back since the commit (as before pacing existed).
+    if (force || interval <= 0 || waited >= interval) {
       h.started = true;
-      this.cancelHeightStart?.();
-      this.cancelHeightStart = null;
+      this.cancelHeightStartTimer();
       void this.queue.enqueue(() => this.step({ type: "startHeight", height: h.height }));
       return;
     }
-    if (this.cancelHeightStart === null) {
-      this.cancelHeightStart = this.m.clock.setTimer(interval - waited, () => {
-        this.cancelHeightStart = null;
-        this.maybeStartHeight();
-      });
-    }
+    // Work that arrives during the empty-block wait brings the start forward; a later due time never
+    // replaces an earlier one.
+    const due = this.lastCommitAtMs + interval;
+    if (this.heightStartDueMs !== null && this.heightStartDueMs <= due) return;
+    this.cancelHeightStartTimer();
+    this.heightStartDueMs = due;
+    this.cancelHeightStart = this.m.clock.setTimer(due - now, () => {
+      this.cancelHeightStart = null;
+      this.heightStartDueMs = null;
+      this.maybeStartHeight();
+    });
+  }
+
+  private cancelHeightStartTimer(): void {
+    this.cancelHeightStart?.();
+    this.cancelHeightStart = null;
+    this.heightStartDueMs = null;
   }
 
   /** Stops consensus for good (nothing more is signed or executed) and tells the node why. */
@@ -302,8 +327,7 @@ export class ConsensusDriver {
   private cancelTimers(): void {
     for (const cancel of this.timeouts) cancel();
     this.timeouts.clear();
-    this.cancelHeightStart?.();
-    this.cancelHeightStart = null;
+    this.cancelHeightStartTimer();
     if (this.stopped) {
       this.cancelTick?.();
       this.cancelTick = null;

@@ -45,6 +45,8 @@ export interface ConsensusModules {
   /** Adds the CPU time of each port call to the node's per-stage figures (`azora_consensus_stage_seconds_total`). */
   stages?: TxStageClock;
   syncMetrics?: SyncMetrics | null;
+  /** While transactions wait, a height starts no sooner than this after the last commit (driver option). */
+  minBlockIntervalMs?: number;
   /** Overrides of the message admission bounds (tests). */
   messageLimits?: Partial<MessageLimits>;
   futureBufferLimits?: Partial<FutureBufferLimits>;
@@ -149,7 +151,12 @@ export function createConsensus(m: ConsensusModules): {
   };
   const params: ParamsPort = { timing: (height) => heightTiming(chain.params.at(height).consensus) };
   const driver = new ConsensusDriver(
-    { chainId: chain.spec.chainId, messageLimits: m.messageLimits, futureBufferLimits: m.futureBufferLimits },
+    {
+      chainId: chain.spec.chainId,
+      minBlockIntervalMs: m.minBlockIntervalMs,
+      messageLimits: m.messageLimits,
+      futureBufferLimits: m.futureBufferLimits,
+    },
     {
       app: appPort,
       network: networkPort,

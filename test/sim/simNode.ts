@@ -163,8 +163,10 @@ export interface SimChainRules {
   validatorUpdates(height: bigint): ValidatorUpdate[];
   /** Why this node must stop before `height` (a software upgrade), or null. */
   haltReason(height: bigint): string | null;
-  /** Transactions always wait (every height starts at once); false: heights start after the empty-block interval. */
-  busy: boolean;
+  /** Transactions wait now (a height starts at once, or after the driver's minimum block interval). */
+  busy(): boolean;
+  /** Calls `cb` when transactions start waiting (an idle chain turning busy); returns the unsubscribe function. */
+  onPendingWork(cb: () => void): () => void;
   /** Resolves after the app's build time (virtual; never, if the node crashes meanwhile). */
   buildDelay(): Promise<void>;
   /** A block this node committed (agreement and validity checkers). */
@@ -211,11 +213,11 @@ export class SimApp implements AppPort {
   }
 
   hasPendingWork(): boolean {
-    return this.rules.busy; // a busy chain: every height starts at once
+    return this.rules.busy();
   }
 
-  onPendingWork(): () => void {
-    return () => undefined;
+  onPendingWork(cb: () => void): () => void {
+    return this.rules.onPendingWork(cb);
   }
 
   async buildValue(req: {

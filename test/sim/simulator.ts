@@ -84,6 +84,13 @@ export interface SimOptions {
    * arrives), not at once. Default false (a busy chain).
    */
   idle?: boolean;
+  /**
+   * With `idle`: transactions start waiting at this virtual time and keep waiting (the chain turns busy),
+   * and the drivers hear of it through `onPendingWork`.
+   */
+  workFromMs?: number;
+  /** Every driver's `minBlockIntervalMs` (height pacing while transactions wait); unset = the driver's default. */
+  minBlockIntervalMs?: number;
   /** Run until every live honest node has committed this many heights (and at least until minTimeMs). */
   heights: number;
   minTimeMs?: number;
@@ -244,7 +251,18 @@ export class Simulation {
     return {
       keys: this.crypto,
       validatorUpdates: (h) => this.updatesByHeight.get(h) ?? [],
-      busy: this.opts.idle !== true,
+      busy: () => this.opts.idle !== true || (this.opts.workFromMs !== undefined && this.now >= this.opts.workFromMs),
+      onPendingWork: (cb) => {
+        const from = this.opts.workFromMs;
+        if (this.opts.idle !== true || from === undefined || this.now >= from) return () => undefined;
+        let live = true;
+        this.at(from, () => {
+          if (live && n.life === life && !n.crashed) cb();
+        });
+        return () => {
+          live = false;
+        };
+      },
       haltReason: (h) => {
         const u = this.opts.upgrade;
         if (u === undefined || h < BigInt(u.height) || !(u.oldNodes ?? [n.id]).includes(n.id)) return null;
@@ -348,7 +366,11 @@ export class Simulation {
     const app = new SimApp(n.id, n.store, this.rulesFor(n));
     const log = this.logger(n);
     const driver = new ConsensusDriver(
-      { chainId: SIM_CHAIN_ID, stallCheckMs: this.opts.gossipIntervalMs },
+      {
+        chainId: SIM_CHAIN_ID,
+        stallCheckMs: this.opts.gossipIntervalMs,
+        minBlockIntervalMs: this.opts.minBlockIntervalMs,
+      },
       {
         app,
         network: {
