@@ -84,12 +84,25 @@ interface PayerRow {
   redeemed: bigint;
 }
 
+/** A deposit as read from the market at `at` (ms). */
+interface DepositReading {
+  at: number;
+  balance: bigint;
+  thawing: bigint;
+  redeemed: bigint;
+}
+
+/** A deposit reading younger than this is used without a read; up to the stale bound, with one in the background. */
+const DEPOSIT_FRESH_MS = 2_000;
+const DEPOSIT_STALE_MS = 10_000;
+
 export class MeteredPayee {
   readonly payee: string;
   private readonly db: Database.Database;
   /** Statements prepared once (preparing one costs more than running it). */
   private readonly q: Record<"payer" | "save" | "receipt" | "unvouchered", Database.Statement>;
-  private readonly depositCache = new Map<string, { at: number; balance: bigint; thawing: bigint; redeemed: bigint }>();
+  private readonly depositCache = new Map<string, DepositReading>();
+  private readonly depositReads = new Map<string, Promise<DepositReading>>();
   private timer: NodeJS.Timeout | null = null;
   private redeeming: Promise<void> | null = null;
   private lastThawScan = 0;
@@ -167,13 +180,41 @@ export class MeteredPayee {
     );
   }
 
+  /**
+   * The payer's deposit as last read from the market. A reading younger than `DEPOSIT_FRESH_MS` is used as is; an
+   * older one is still used for this call while one background read replaces it (so a call never waits for the
+   * chain on a known payer, and concurrent calls share one read), unless it is older than `DEPOSIT_STALE_MS` or
+   * `fresh` is asked (a deposit that seems short is always read again before a refusal).
+   */
   private async deposit(payer: string, fresh = false) {
     const c = this.depositCache.get(payer);
-    if (c !== undefined && !fresh && Date.now() - c.at < 2_000) return c;
-    const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
-    const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
-    this.depositCache.set(payer, v);
-    return v;
+    const age = c === undefined ? Number.POSITIVE_INFINITY : Date.now() - c.at;
+    if (c !== undefined && !fresh && age < DEPOSIT_FRESH_MS) return c;
+    const read = this.readDeposit(payer);
+    if (c !== undefined && !fresh && age < DEPOSIT_STALE_MS) {
+      read.catch((e) => this.o.logger?.warn("deposit read failed; the cached one stays", { payer }, e));
+      return c;
+    }
+    return read;
+  }
+
+  /** One market read per payer at a time: callers that arrive while it runs share it. */
+  private readDeposit(payer: string): Promise<DepositReading> {
+    let p = this.depositReads.get(payer);
+    if (p === undefined) {
+      p = (async () => {
+        try {
+          const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
+          const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
+          this.depositCache.set(payer, v);
+          return v;
+        } finally {
+          this.depositReads.delete(payer);
+        }
+      })();
+      this.depositReads.set(payer, p);
+    }
+    return p;
   }
 
   /**
