@@ -5,7 +5,7 @@ import type { Logger } from "../../../runtime/lib/logger.js";
 import {
   decodeSigned,
   type Receipt,
-  recoverReceiptSigner,
+  recoverReceiptSignerHex,
   recoverVoucherSigner,
   type Voucher,
 } from "../../client/payments.js";
@@ -74,6 +74,21 @@ export interface RedeemOutcome {
   logs: readonly { topics: readonly string[]; data: string }[];
 }
 
+/** A payer's totals: receipts accepted, vouchered and redeemed (wei). */
+export interface PayerAccount {
+  accepted: bigint;
+  receipts: number;
+  vouchered: bigint;
+  redeemed: bigint;
+}
+
+/** An accepted receipt: its payer, the payer's totals with it, and the voucher to ask for when one is due. */
+export interface Charged {
+  payer: string;
+  account: PayerAccount;
+  voucherRequest: Voucher | null;
+}
+
 interface PayerRow {
   payer: string;
   accepted: bigint;
@@ -96,12 +111,31 @@ interface DepositReading {
 const DEPOSIT_FRESH_MS = 2_000;
 const DEPOSIT_STALE_MS = 10_000;
 
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const ZERO_HEX = ZeroAddress.toLowerCase();
+/** Checksummed payer addresses kept for the ledger's keys; cleared past this many (it is only a cache). */
+const CHECKSUM_CACHE_MAX = 10_000;
+
+/** A payer's receipts after its latest voucher, as counted from the journal for that voucher's timestamp. */
+interface UnvoucheredCount {
+  voucherTs: bigint;
+  n: number;
+}
+
 export class MeteredPayee {
   readonly payee: string;
   private readonly db: Database.Database;
   /** Statements prepared once (preparing one costs more than running it). */
   private readonly q: Record<"payer" | "save" | "receipt" | "unvouchered", Database.Statement>;
+  private readonly payeeHex: string;
   private readonly depositCache = new Map<string, DepositReading>();
+  /** lowercase hex → checksummed: the ledger is keyed by checksummed addresses, computed once per payer. */
+  private readonly checksummed = new Map<string, string>();
+  /**
+   * Each payer's unvouchered receipt count, kept in memory: counted from the journal (SQLite, the source of truth)
+   * on a payer's first call after a start and after each voucher, then counted up as receipts are stored.
+   */
+  private readonly unvouchered = new Map<string, UnvoucheredCount>();
   private readonly depositReads = new Map<string, Promise<DepositReading>>();
   private timer: NodeJS.Timeout | null = null;
   private redeeming: Promise<void> | null = null;
@@ -110,6 +144,7 @@ export class MeteredPayee {
 
   constructor(private readonly o: MeteredPayeeOptions) {
     this.payee = getAddress(o.wallet.address);
+    this.payeeHex = this.payee.toLowerCase();
     this.db = new Database(o.dbPath);
     // Receipts commit with synchronous=NORMAL in WAL mode: a commit is in the OS's page cache when it returns, so
     // it survives `kill -9` of the worker (the requirement: a restarted worker never accepts a used receipt again),
@@ -221,7 +256,7 @@ export class MeteredPayee {
    * Accepts the receipt for one unit of service of `price` wei (AZR), or throws PAYMENT_REQUIRED with the reason. Returns
    * the voucher to ask for when one is due.
    */
-  async charge(header: string | undefined, price: bigint): Promise<{ payer: string; voucherRequest: Voucher | null }> {
+  async charge(header: string | undefined, price: bigint): Promise<Charged> {
     const refuse = (reason: string, outcome = "refused"): never => {
       this.o.metrics?.receipts.inc({ outcome });
       throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason });
@@ -236,40 +271,43 @@ export class MeteredPayee {
     let sig: string;
     try {
       const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
+      // Addresses compared as lowercase hex: a checksum (JavaScript keccak) per address costs more than the
+      // native signature recovery. The ledger's checksummed payer key comes from a cache.
       r = {
-        payer: getAddress(o.payer as string),
-        payee: getAddress(o.payee as string),
-        token: getAddress(o.token as string),
+        payer: hexAddress(o.payer, "payer"),
+        payee: hexAddress(o.payee, "payee"),
+        token: hexAddress(o.token, "token"),
         value: o.value as bigint,
         timestampMs: o.timestampMs as bigint,
         nonce: o.nonce as bigint,
       };
       sig = o.signature;
-      if (recoverReceiptSigner(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+      if (recoverReceiptSignerHex(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
     } catch (e) {
       if (e instanceof PaymentError) throw e;
       return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (r.payee !== this.payee) refuse(`receipt names payee ${r.payee}, this service is ${this.payee}`);
-    if (r.token !== ZeroAddress) refuse("receipts must be in AZR (token address(0))");
+    if (r.payee !== this.payeeHex) refuse(`receipt names payee ${getAddress(r.payee)}, this service is ${this.payee}`);
+    if (r.token !== ZERO_HEX) refuse("receipts must be in AZR (token address(0))");
+    const payer = this.checksum(r.payer);
     if (r.value < price) refuse(`receipt pays ${r.value} wei, the ${unit} costs ${price}`);
     const age = Date.now() - Number(r.timestampMs);
     if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
       refuse("receipt timestamp too old or in the future");
-    const p = this.payer(r.payer);
+    const p = this.payer(payer);
     const unvouchered = p.accepted - p.vouchered;
     if (
       p.receipts > 0 &&
       unvouchered > 0n &&
-      this.unvoucheredReceipts(p) >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
+      this.unvoucheredReceipts(p).n >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
     ) {
       refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
     }
-    let d = await this.deposit(r.payer);
+    let d = await this.deposit(payer);
     // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
     const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
     if (covered(d) < r.value) {
-      d = await this.deposit(r.payer, true);
+      d = await this.deposit(payer, true);
       if (covered(d) < r.value)
         refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
     }
@@ -278,12 +316,13 @@ export class MeteredPayee {
     // A receipt signed before the payer's last voucher but arriving after it (a concurrent request) is still new
     // money: the voucher's total was this ledger's accepted sum, which did not include it, so the next voucher
     // does. Replays are refused by the nonce below (every receipt is kept), stale ones by maxReceiptAgeMs.
-    const now = this.payer(r.payer);
+    const now = this.payer(payer);
     if (covered(d, now) < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
     // The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor).
     const stored = this.db.transaction(() => {
-      const ins = this.q.receipt.run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
       if (ins.changes === 0) return false;
       now.accepted += r.value;
       now.receipts += 1;
@@ -292,12 +331,14 @@ export class MeteredPayee {
     })();
     if (!stored) refuse("receipt already used (nonce)");
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
-    const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
+    if (r.timestampMs > count.voucherTs) count.n += 1;
+    const due = count.n >= this.voucherEvery;
     return {
-      payer: r.payer,
+      payer,
+      account: { accepted: now.accepted, receipts: now.receipts, vouchered: now.vouchered, redeemed: now.redeemed },
       voucherRequest: due
         ? {
-            payer: r.payer,
+            payer,
             payee: this.payee,
             token: ZeroAddress,
             valueAggregate: now.accepted,
@@ -307,9 +348,28 @@ export class MeteredPayee {
     };
   }
 
-  private unvoucheredReceipts(p: PayerRow): number {
-    const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
-    return r.n;
+  /**
+   * The payer's receipts after its latest voucher: from memory, or counted from the journal when none is kept
+   * for this voucher (first call since a start, or a new voucher). The caller counts up what it stores.
+   */
+  private unvoucheredReceipts(p: PayerRow): UnvoucheredCount {
+    let c = this.unvouchered.get(p.payer);
+    if (c === undefined || c.voucherTs !== p.voucherTs) {
+      const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
+      c = { voucherTs: p.voucherTs, n: r.n };
+      this.unvouchered.set(p.payer, c);
+    }
+    return c;
+  }
+
+  private checksum(hex: string): string {
+    let a = this.checksummed.get(hex);
+    if (a === undefined) {
+      if (this.checksummed.size >= CHECKSUM_CACHE_MAX) this.checksummed.clear();
+      a = getAddress(hex);
+      this.checksummed.set(hex, a);
+    }
+    return a;
   }
 
   /** A payer's signed voucher: kept when it names this payee, is signed by its payer and raises the total. */
@@ -434,7 +494,7 @@ export class MeteredPayee {
   }
 
   /** One payer's totals: receipts accepted, vouchered and redeemed (wei). */
-  account(payer: string): { accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint } {
+  account(payer: string): PayerAccount {
     const p = this.payer(getAddress(payer));
     return { accepted: p.accepted, receipts: p.receipts, vouchered: p.vouchered, redeemed: p.redeemed };
   }
@@ -470,3 +530,9 @@ export class MeteredPayee {
 }
 
 const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/** An address field of a decoded receipt as lowercase hex; throws (malformed receipt) on anything else. */
+function hexAddress(v: unknown, name: string): string {
+  if (typeof v !== "string" || !ADDRESS.test(v)) throw new Error(`${name}: not an address`);
+  return v.toLowerCase();
+}

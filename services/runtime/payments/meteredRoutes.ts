@@ -131,9 +131,9 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           throw e;
         }
         if (charged?.voucherRequest) reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));
-        const a = charged === null ? null : d.payee.account(charged.payer);
+        const a = charged?.account;
         const payment =
-          charged === null || a === null
+          charged === null || a === undefined
             ? FREE
             : {
                 payer: charged.payer,

@@ -21,9 +21,12 @@ async function app() {
       charged.push(header);
       if (header === undefined)
         throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason: "send a receipt" });
-      return { payer: "0x0000000000000000000000000000000000000002", voucherRequest: null };
+      return {
+        payer: "0x0000000000000000000000000000000000000002",
+        account: { accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n },
+        voucherRequest: null,
+      };
     },
-    account: () => ({ accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n }),
     summary: () => [],
   } as unknown as MeteredPayee;
   const handler = {
