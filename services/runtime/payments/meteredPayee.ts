@@ -89,6 +89,15 @@ export interface Charged {
   voucherRequest: Voucher | null;
 }
 
+/** A checked receipt whose nonce and value are reserved in memory until it is journaled or let go. */
+export interface Hold {
+  payer: string;
+  /** Journals the receipt (one synchronous WAL commit) and returns the charge. */
+  commit(): Charged;
+  /** Lets the receipt go unpaid (nothing was served). */
+  release(): void;
+}
+
 interface PayerRow {
   payer: string;
   accepted: bigint;
@@ -126,8 +135,11 @@ export class MeteredPayee {
   readonly payee: string;
   private readonly db: Database.Database;
   /** Statements prepared once (preparing one costs more than running it). */
-  private readonly q: Record<"payer" | "save" | "receipt" | "unvouchered", Database.Statement>;
+  private readonly q: Record<"payer" | "save" | "receipt" | "used" | "unvouchered", Database.Statement>;
   private readonly payeeHex: string;
+  /** Receipts held (checked, not yet journaled) as payer:nonce, and the wei they reserve per payer. */
+  private readonly held = new Set<string>();
+  private readonly heldValue = new Map<string, bigint>();
   private readonly depositCache = new Map<string, DepositReading>();
   /** lowercase hex → checksummed: the ledger is keyed by checksummed addresses, computed once per payer. */
   private readonly checksummed = new Map<string, string>();
@@ -167,6 +179,7 @@ export class MeteredPayee {
         `INSERT OR REPLACE INTO payers (payer, accepted, receipts, vouchered, voucher_ts, voucher, redeemed)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      used: this.db.prepare("SELECT 1 FROM receipts WHERE payer = ? AND nonce = ?"),
       receipt: this.db.prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)"),
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
@@ -257,6 +270,17 @@ export class MeteredPayee {
    * the voucher to ask for when one is due.
    */
   async charge(header: string | undefined, price: bigint): Promise<Charged> {
+    return (await this.hold(header, price)).commit();
+  }
+
+  /**
+   * Checks the receipt for one unit of service of `price` wei — signature, payee, price, freshness, nonce not used
+   * (journal) nor held (memory), what the deposit covers less what other holds reserve — and reserves its nonce and
+   * value in memory, or throws PAYMENT_REQUIRED. Nothing is written: the caller may start the paid work, then
+   * `commit()` (the journal row, synchronous) before it answers, or `release()` if it serves nothing. A second
+   * request with a held nonce is refused at once, so a receipt never pays for two runs.
+   */
+  async hold(header: string | undefined, price: bigint): Promise<Hold> {
     const refuse = (reason: string, outcome = "refused"): never => {
       this.o.metrics?.receipts.inc({ outcome });
       throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason });
@@ -319,8 +343,38 @@ export class MeteredPayee {
     const now = this.payer(payer);
     if (covered(d, now) < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    const key = `${payer}:${r.nonce}`;
+    if (this.held.has(key) || this.q.used.get(payer, String(r.nonce)) !== undefined)
+      refuse("receipt already used (nonce)");
+    const reserved = this.heldValue.get(payer) ?? 0n;
+    if (covered(d, now) - reserved < r.value)
+      refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    this.held.add(key);
+    this.heldValue.set(payer, reserved + r.value);
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      this.held.delete(key);
+      const left = (this.heldValue.get(payer) ?? 0n) - r.value;
+      if (left > 0n) this.heldValue.set(payer, left);
+      else this.heldValue.delete(payer);
+    };
+    return {
+      payer,
+      release,
+      commit: () => {
+        if (!open) throw new Error("hold already committed or released");
+        release();
+        return this.store(payer, r, sig, refuse);
+      },
+    };
+  }
+
+  /** The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor). */
+  private store(payer: string, r: Receipt, sig: string, refuse: (reason: string, outcome?: string) => never): Charged {
+    const now = this.payer(payer);
     const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
-    // The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor).
     const stored = this.db.transaction(() => {
       const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
       if (ins.changes === 0) return false;

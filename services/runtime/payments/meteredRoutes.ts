@@ -4,7 +4,7 @@ import { encodeSigned, RECEIPT_HEADER, VOUCHER_REQUEST_HEADER } from "../../clie
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
-import { type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
+import { type Charged, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
 
 /**
  * Metered inference on the worker's HTTP port: `POST /v1/infer/<model>` runs the `ai/onnx` handler on the request
@@ -18,7 +18,10 @@ export const METERED_KIND = "ai/onnx";
 /** With `accept: application/octet-stream` the output is the body, and these headers carry the rest. */
 export const RESULT_HASH_HEADER = "x-azora-result-hash";
 export const PAYMENT_HEADER = "x-azora-payment";
-/** Where a call's time went on the worker (ms): `pay` (receipt check and commit), `run` (queue + model), `hash`. */
+/**
+ * Where a call's time went on the worker (ms): `pay` (receipt check, and its journal write, which runs while the
+ * model does), `run` (queue + model, from its start), `hash`.
+ */
 export const SERVER_TIMING_HEADER = "server-timing";
 /** Largest request body (an AZT1 container). */
 const BODY_LIMIT = 64 * 1024 * 1024;
@@ -112,19 +115,36 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         // Price 0 is the operator's choice to serve a model free: no receipt asked, no accounting kept.
         const header = req.headers[RECEIPT_HEADER];
         const t0 = performance.now();
-        const charged = price === 0n ? null : await d.payee.charge(Array.isArray(header) ? header[0] : header, price);
+        // The receipt is checked (signature, amount, nonce, deposit cover) and its nonce held in memory before the
+        // model starts, so unpaid or replayed work never runs; its journal row is written while the model runs in
+        // its thread, and the answer leaves only after both (see `MeteredPayee.hold`).
+        const held = price === 0n ? null : await d.payee.hold(Array.isArray(header) ? header[0] : header, price);
         const body = req.body;
-        if (!Buffer.isBuffer(body))
+        if (!Buffer.isBuffer(body)) {
+          held?.release();
           throw new JobInputError("BODY", "send the AZT1 container as application/octet-stream");
+        }
         const started = performance.now();
         let out: Awaited<ReturnType<JobHandler["run"]>>;
+        let charged: Charged | null = null;
+        let paid = started;
         try {
           const input = new Uint8Array(body.buffer, body.byteOffset, body.byteLength); // a view: no copy
           // inputDisposable: nothing reads the body after this, so its buffer may move to an inference thread
-          out = await d.handler.run(
+          const running = d.handler.run(
             { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input, inputDisposable: true },
             { signal: AbortSignal.timeout(60_000), progress: () => {} },
           );
+          if (held !== null) {
+            try {
+              charged = held.commit();
+            } catch (e) {
+              running.catch(() => {}); // the answer is not sent: nothing was paid for it
+              throw e;
+            }
+            paid = performance.now();
+          }
+          out = await running;
           d.onRequest?.("ok", performance.now() - started);
         } catch (e) {
           d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
@@ -148,7 +168,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         const ms = (x: number) => x.toFixed(2);
         reply.header(
           SERVER_TIMING_HEADER,
-          `pay;dur=${ms(started - t0)}, run;dur=${ms(t2 - started)}, hash;dur=${ms(performance.now() - t2)}`,
+          `pay;dur=${ms(started - t0 + paid - started)}, run;dur=${ms(t2 - started)}, hash;dur=${ms(performance.now() - t2)}`,
         );
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.
