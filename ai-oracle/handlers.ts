@@ -1,6 +1,7 @@
 import type { Logger } from "../runtime/lib/logger.js";
 import type { JobContext, JobHandler, JobInput, JobOutput } from "../services/runtime/handler.js";
 import { ONNX_ENGINE } from "./engine/session.js";
+import { defaultInferenceThreads, InferencePool } from "./engine/threadPool.js";
 import { createEmbedModel, EMBED_KIND, embeddingsAgree } from "./kinds/embed.js";
 import type { KindModel } from "./kinds/kind.js";
 import { createOCRModel, OCR_KIND, ocrResultsAgree } from "./kinds/ocr.js";
@@ -46,6 +47,11 @@ export interface AIHandlersOptions {
   /** Decode non-WAV audio with ffmpeg when on PATH (default true). */
   readonly useFFmpeg?: boolean;
   readonly onnx?: Pick<GenericONNXOptions, "allowedModels" | "maxSessions">;
+  /**
+   * `ai/onnx`: inference threads that run the sessions off the event loop (engine/threadPool.ts); 0 runs them on
+   * the event loop. Default: cores − 1, 1..4 (1 on a 2-core machine).
+   */
+  readonly inferenceThreads?: number;
   readonly logger?: Logger;
 }
 
@@ -85,13 +91,25 @@ async function createKindModel(kind: AIKind, opts: AIHandlersOptions, modelsDir:
       const encoder = id ? await createONNXEncoder(modelsDir, id) : await createUSELiteEncoder(modelsDir);
       return createEmbedModel(encoder, { maxQueue: opts.maxQueue, maxBatchJobs: opts.maxBatchJobs });
     }
-    case "ai/onnx":
-      return createGenericONNXModel({
+    case "ai/onnx": {
+      const threads = opts.inferenceThreads ?? defaultInferenceThreads();
+      const pool = threads > 0 ? new InferencePool({ threads }) : undefined;
+      const m = createGenericONNXModel({
         modelsDir,
         maxQueue: opts.maxQueue,
         maxBatchJobs: opts.maxBatchJobs,
         ...opts.onnx,
+        pool,
       });
+      // (the engine identity does not name the threads: the outputs are the same bytes either way)
+      return {
+        ...m,
+        async close() {
+          await m.close();
+          await pool?.close();
+        },
+      };
+    }
   }
 }
 

@@ -27,6 +27,8 @@ export interface MeteredRun {
   vouchers: number;
   /** Failed calls by error code and message. */
   errors: Record<string, number>;
+  /** The worker's `server-timing` per call, mean ms by stage (pay, run = queue + model, hash); HTTP paths only. */
+  serverTimingMs?: Record<string, number>;
 }
 
 interface Block {
@@ -36,9 +38,28 @@ interface Block {
   failed: number;
   errors: Record<string, number>;
   vouchers: number;
+  timing: Record<string, number>;
+  timed: number;
 }
 
 type Procs = { node: TargetProcess; worker: TargetProcess };
+
+/** Sums of the worker's `server-timing` durations (`name;dur=ms, …`) over the calls that carried one. */
+class TimingSum {
+  sums: Record<string, number> = {};
+  calls = 0;
+  add(header: string | undefined): void {
+    if (!header) return;
+    this.calls++;
+    for (const m of header.matchAll(/([a-z]+);dur=([0-9.]+)/g)) this.sums[m[1]] = (this.sums[m[1]] ?? 0) + Number(m[2]);
+  }
+  take(): { timing: Record<string, number>; timed: number } {
+    const r = { timing: this.sums, timed: this.calls };
+    this.sums = {};
+    this.calls = 0;
+    return r;
+  }
+}
 
 /** `total` calls, `inFlight` at a time; CPU of the node, the worker and this process over the block. */
 async function timed(call: () => Promise<void>, total: number, inFlight: number, procs: Procs): Promise<Block> {
@@ -79,6 +100,8 @@ async function timed(call: () => Promise<void>, total: number, inFlight: number,
     failed,
     errors,
     vouchers: 0,
+    timing: {},
+    timed: 0,
   };
 }
 
@@ -102,7 +125,17 @@ function merge(blocks: Block[], inFlight: number): MeteredRun {
     clientCpuMsPerJob: per("self"),
     vouchers: blocks.reduce((s, b) => s + b.vouchers, 0),
     errors,
+    ...serverTiming(blocks),
   };
+}
+
+function serverTiming(blocks: Block[]): { serverTimingMs?: Record<string, number> } {
+  const calls = blocks.reduce((s, b) => s + b.timed, 0);
+  if (calls === 0) return {};
+  const out: Record<string, number> = {};
+  for (const b of blocks) for (const [k, v] of Object.entries(b.timing)) out[k] = (out[k] ?? 0) + v;
+  for (const k of Object.keys(out)) out[k] = round(out[k] / calls, 2);
+  return { serverTimingMs: out };
 }
 
 export interface PathPair {
@@ -145,12 +178,14 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
   const session = await createONNXSession(o.modelBytes);
   try {
     const x = new Tensor("float32", o.x.data, o.x.dims);
+    const timing = new TimingSum();
     const paths: [keyof Omit<MeteredComparison, "rounds">, () => Promise<void>][] = [
       ["direct", async () => void (await session.run({ x }))],
-      ["metered", async () => void (await o.paid.infer(o.model, o.input))],
-      ["plain", async () => void (await o.free.infer(o.freeModel, o.input))],
+      ["metered", async () => timing.add((await o.paid.infer(o.model, o.input)).serverTiming)],
+      ["plain", async () => timing.add((await o.free.infer(o.freeModel, o.input)).serverTiming)],
     ];
     for (const [, call] of paths) await timed(call, 16, 4, o.procs); // warm-up: sessions, connections, JIT
+    timing.take();
     const blocks = {
       direct: { single: [] as Block[], many: [] as Block[] },
       metered: { single: [] as Block[], many: [] as Block[] },
@@ -162,12 +197,14 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
         const v0 = o.paid.vouchersSigned;
         const one = await timed(call, each(o.singleCalls), 1, o.procs);
         one.vouchers = name === "metered" ? o.paid.vouchersSigned - v0 : 0;
+        Object.assign(one, timing.take());
         blocks[name].single.push(one);
       }
       for (const [name, call] of paths) {
         const v0 = o.paid.vouchersSigned;
         const many = await timed(call, each(o.manyCalls), o.inFlight, o.procs);
         many.vouchers = name === "metered" ? o.paid.vouchersSigned - v0 : 0;
+        Object.assign(many, timing.take());
         blocks[name].many.push(many);
       }
       o.log(`[services]   round ${r + 1}/${o.rounds} done`);

@@ -78,6 +78,7 @@ async function handlersFor(
   kinds: string[],
   opts: {
     modelsDir?: string;
+    inferenceThreads?: number;
     logger: ReturnType<typeof createLogger>["logger"];
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
@@ -169,7 +170,7 @@ async function mailHandler(opts: { dataDir: string; mail: MailWorkerOptions }): 
 
 async function aiHandlers(
   kinds: string[],
-  opts: { modelsDir?: string; logger: ReturnType<typeof createLogger>["logger"] },
+  opts: { modelsDir?: string; inferenceThreads?: number; logger: ReturnType<typeof createLogger>["logger"] },
 ): Promise<JobHandler[]> {
   // loaded only when asked for: onnxruntime and the models' code are heavy for every other command
   const { AI_KINDS, createAIHandlers, missingModels } = await import("../ai-oracle/index.js");
@@ -179,6 +180,7 @@ async function aiHandlers(
   const aiOpts = {
     kinds: kinds as (typeof AI_KINDS)[number][],
     modelsDir: opts.modelsDir,
+    inferenceThreads: opts.inferenceThreads,
     logger: opts.logger.child({ module: "ai" }),
   };
   const { missing, hint } = await missingModels(aiOpts);
@@ -206,6 +208,7 @@ interface WorkerFlags extends KeyFlags {
   withdrawMin?: string;
   lookbackBlocks?: number;
   modelsDir?: string;
+  inferenceThreads?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   testFault?: string;
@@ -287,6 +290,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
         : undefined;
   const handlers = await handlersFor(cfg.kinds, {
     modelsDir: f.modelsDir,
+    inferenceThreads: f.inferenceThreads,
     logger,
     dataDir: cfg.dataDir,
     video: {
@@ -712,6 +716,11 @@ export function registerServiceCommands(program: Command): void {
       intArg("--lookback-blocks", 0, 1e9),
     )
     .option("--models-dir <dir>", "AI kinds: model files directory (default: AZORA_MODELS_DIR or data/models)")
+    .option(
+      "--inference-threads <n>",
+      "ai/onnx: threads that run model sessions off the event loop (default: cores - 1, 1..4; 0 = on the event loop)",
+      intArg("--inference-threads", 0, 64),
+    )
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))
     .option("--cpu-profile <file>", "record a V8 CPU profile of the run and write it to <file> on shutdown")

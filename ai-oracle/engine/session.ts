@@ -19,6 +19,20 @@ export const ONNX_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = Object.
 export const ONNX_ENGINE = `onnxruntime-node@${ort.env.versions.node ?? ort.env.versions.common} cpu intra=1 inter=1 sequential`;
 
 export type ONNXSession = ort.InferenceSession;
+
+/**
+ * What the kinds use of a session: an in-thread `ort.InferenceSession` or one living in an `InferencePool` thread
+ * (engine/threadPool.ts). `giveAway: true` lets a pooled session move the feeds' buffers instead of copying them:
+ * the caller's views over those buffers are empty afterwards (an in-thread session ignores it).
+ */
+export interface EngineSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: ort.InferenceSession["inputMetadata"];
+  readonly outputMetadata: ort.InferenceSession["outputMetadata"];
+  run(feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<Record<string, ONNXTensor>>;
+  release(): Promise<void>;
+}
 export type ONNXTensor = ort.Tensor;
 export type ONNXFeeds = Record<string, ort.Tensor>;
 export const Tensor = ort.Tensor;
@@ -42,3 +56,15 @@ export type NumericDType =
   | "int64"
   | "uint64"
   | "bool";
+
+/** An in-thread session behind the `EngineSession` interface (run options are not passed to onnxruntime). */
+export function inThreadSession(s: ONNXSession): EngineSession {
+  return {
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    inputMetadata: s.inputMetadata,
+    outputMetadata: s.outputMetadata,
+    run: (feeds) => s.run(feeds),
+    release: () => s.release(),
+  };
+}

@@ -56,30 +56,30 @@ export function elementCount(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function typedArrayFor(dtype: NumericDType, buf: ArrayBuffer): TensorData {
+function typedArrayFor(dtype: NumericDType, buf: ArrayBuffer, off: number, n: number): TensorData {
   switch (dtype) {
     case "float32":
-      return new Float32Array(buf);
+      return new Float32Array(buf, off, n);
     case "float64":
-      return new Float64Array(buf);
+      return new Float64Array(buf, off, n);
     case "int8":
-      return new Int8Array(buf);
+      return new Int8Array(buf, off, n);
     case "uint8":
     case "bool":
-      return new Uint8Array(buf);
+      return new Uint8Array(buf, off, n);
     case "int16":
-      return new Int16Array(buf);
+      return new Int16Array(buf, off, n);
     case "uint16":
     case "float16":
-      return new Uint16Array(buf);
+      return new Uint16Array(buf, off, n);
     case "int32":
-      return new Int32Array(buf);
+      return new Int32Array(buf, off, n);
     case "uint32":
-      return new Uint32Array(buf);
+      return new Uint32Array(buf, off, n);
     case "int64":
-      return new BigInt64Array(buf);
+      return new BigInt64Array(buf, off, n);
     case "uint64":
-      return new BigUint64Array(buf);
+      return new BigUint64Array(buf, off, n);
   }
 }
 
@@ -116,7 +116,12 @@ export function encodeTensors(tensors: readonly NamedTensor[]): Uint8Array {
   return Buffer.concat(parts);
 }
 
-/** Decodes a container; every malformation is a JobInputError with code TENSOR_FORMAT or TENSOR_NAME. */
+/**
+ * Decodes a container; every malformation is a JobInputError with code TENSOR_FORMAT or TENSOR_NAME. Tensor data
+ * are views into `bytes` (no copy) wherever the data's position in the underlying buffer is aligned for its
+ * element type, and copies where it is not (a typed array cannot start mid-element): the result shares memory
+ * with `bytes`, so `bytes` must not change while the tensors are in use.
+ */
 export function decodeTensors(bytes: Uint8Array): NamedTensor[] {
   const fail = (why: string) => inputError(AIInputCode.TENSOR_FORMAT, `AZT1 container: ${why}`);
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -151,10 +156,17 @@ export function decodeTensors(bytes: Uint8Array): NamedTensor[] {
     off += 4 * rank;
     const byteLen = elementCount(dims) * DTYPES[dtype].bytes;
     if (!Number.isSafeInteger(byteLen) || off + byteLen > b.length) throw fail(`tensor ${name}: data truncated`);
-    const copy = new ArrayBuffer(byteLen);
-    new Uint8Array(copy).set(b.subarray(off, off + byteLen));
+    const n = elementCount(dims);
+    const at = b.byteOffset + off;
+    let data: TensorData;
+    if (at % DTYPES[dtype].bytes === 0 && b.buffer instanceof ArrayBuffer) {
+      data = typedArrayFor(dtype, b.buffer, at, n);
+    } else {
+      const copy = new ArrayBuffer(byteLen);
+      new Uint8Array(copy).set(b.subarray(off, off + byteLen));
+      data = typedArrayFor(dtype, copy, 0, n);
+    }
     off += byteLen;
-    const data = typedArrayFor(dtype, copy);
     if (dtype === "bool" && (data as Uint8Array).some((v) => v > 1)) throw fail(`tensor ${name}: bool byte not 0/1`);
     out.push({ name, dtype, dims, data });
   }

@@ -2,9 +2,10 @@ import type { JobContext, JobInput, JobOutput } from "../../services/runtime/han
 import { BatchQueue } from "../engine/batchQueue.js";
 import {
   createONNXSession,
+  type EngineSession,
+  inThreadSession,
   type NumericDType,
   ONNX_ENGINE,
-  type ONNXSession,
   type ONNXTensor,
   Tensor,
 } from "../engine/session.js";
@@ -17,6 +18,7 @@ import {
   type NamedTensor,
   type TensorData,
 } from "../engine/tensorContainer.js";
+import type { InferencePool } from "../engine/threadPool.js";
 import { AIError, AIErrorCode, AIInputCode, inputError } from "../errors.js";
 import { loadONNXModelById, parseModelId } from "../models/store.js";
 import type { KindModel } from "./kind.js";
@@ -52,13 +54,15 @@ export interface GenericONNXOptions {
   /** Jobs merged into one run for models that allow it (default 8). */
   readonly maxBatchJobs?: number;
   readonly maxQueue?: number;
+  /** Run sessions in these inference threads (engine/threadPool.ts) instead of on the event loop; not closed here. */
+  readonly pool?: InferencePool;
 }
 
 interface Loaded {
   readonly id: string;
-  readonly session: ONNXSession;
+  readonly session: EngineSession;
   readonly batchable: boolean;
-  readonly queue: BatchQueue<NamedTensor[], NamedTensor[]>;
+  readonly queue: BatchQueue<Feed, NamedTensor[]>;
 }
 
 export type GenericONNXModel = KindModel & {
@@ -73,13 +77,13 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
 
   async function loadModel(id: string): Promise<Loaded> {
     const bytes = await loadONNXModelById(opts.modelsDir, id);
-    const session = await createONNXSession(bytes);
+    const session = opts.pool ? await opts.pool.createSession(bytes) : inThreadSession(await createONNXSession(bytes));
     const batchable = (opts.maxBatchJobs ?? 8) > 1 && hasBatchAxis(session) && !hasBatchDependentOps(bytes);
-    const queue = new BatchQueue<NamedTensor[], NamedTensor[]>({
+    const queue = new BatchQueue<Feed, NamedTensor[]>({
       name: `onnx-${id.slice(0, 8)}`,
       maxBatch: batchable ? (opts.maxBatchJobs ?? 8) : 1,
       maxQueue: opts.maxQueue ?? 64,
-      key: (inputs) => inputs.map((t) => `${t.name}:${t.dtype}:${t.dims.slice(1).join("x")}`).join(","),
+      key: ({ tensors: inputs }) => inputs.map((t) => `${t.name}:${t.dtype}:${t.dims.slice(1).join("x")}`).join(","),
       run: (jobs) => runBatch(session, jobs),
     });
     return { id, session, batchable, queue };
@@ -128,7 +132,10 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
       const inputs = decodeTensors(job.input);
       validateInputs(loaded.session, inputs);
       const wanted = outputNames(loaded.session, spec.outputs);
-      const outputs = await loaded.queue.push(inputs);
+      // Tensors decoded as views into the input may move to the inference thread only when the caller gives the
+      // input up; copies (misaligned data) are ours anyway.
+      const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
+      const outputs = await loaded.queue.push({ tensors: inputs, owned });
       return { bytes: encodeTensors(outputs.filter((t) => wanted.has(t.name))), contentType: AZT1_CONTENT_TYPE };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
@@ -148,7 +155,7 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
   };
 }
 
-function outputNames(session: ONNXSession, requested: unknown): Set<string> {
+function outputNames(session: EngineSession, requested: unknown): Set<string> {
   if (requested === undefined) return new Set(session.outputNames);
   if (!Array.isArray(requested) || requested.length === 0) {
     throw inputError(AIInputCode.SPEC_INVALID, "spec.outputs must be a non-empty array of output names");
@@ -161,7 +168,7 @@ function outputNames(session: ONNXSession, requested: unknown): Set<string> {
   return new Set(requested as string[]);
 }
 
-function hasBatchAxis(session: ONNXSession): boolean {
+function hasBatchAxis(session: EngineSession): boolean {
   const firstDims = [...session.inputMetadata, ...session.outputMetadata].map((m) => (m.isTensor ? m.shape[0] : 0));
   return firstDims.length > 0 && typeof firstDims[0] === "string" && firstDims.every((d) => d === firstDims[0]);
 }
@@ -171,7 +178,7 @@ function hasBatchDependentOps(bytes: Buffer): boolean {
   return BATCH_DEPENDENT_OPS.some((op) => bytes.includes(op));
 }
 
-export function validateInputs(session: ONNXSession, inputs: readonly NamedTensor[]): void {
+export function validateInputs(session: EngineSession, inputs: readonly NamedTensor[]): void {
   const byName = new Map(inputs.map((t) => [t.name, t]));
   for (const m of session.inputMetadata) {
     const t = byName.get(m.name);
@@ -214,11 +221,20 @@ function fromORT(name: string, t: ONNXTensor): NamedTensor {
   return { name, dtype, dims: [...t.dims], data };
 }
 
-/** Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is. */
-async function runBatch(session: ONNXSession, jobs: NamedTensor[][]): Promise<(NamedTensor[] | Error)[]> {
+/** A job's input tensors, and whether their buffers may be moved to an inference thread (not read after). */
+interface Feed {
+  readonly tensors: NamedTensor[];
+  readonly owned: boolean;
+}
+
+/** Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is (no copy at batch 1). */
+async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(NamedTensor[] | Error)[]> {
+  const jobs = feedsOf.map((f) => f.tensors);
   if (jobs.length === 1) {
     try {
-      const out = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])));
+      const out = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])), {
+        giveAway: feedsOf[0].owned,
+      });
       return [Object.entries(out).map(([n, t]) => fromORT(n, t))];
     } catch (e) {
       if (e instanceof AIError) throw e;
@@ -234,11 +250,11 @@ async function runBatch(session: ONNXSession, jobs: NamedTensor[][]): Promise<(N
   }
   let out: Record<string, ONNXTensor>;
   try {
-    out = await session.run(feeds);
+    out = await session.run(feeds, { giveAway: true }); // the concatenated buffers are fresh: nobody else reads them
   } catch {
     // One bad job must not fail its batch mates: fall back to running each alone.
     const each: (NamedTensor[] | Error)[] = [];
-    for (const j of jobs) each.push((await runBatch(session, [j]))[0]);
+    for (const f of feedsOf) each.push((await runBatch(session, [f]))[0]);
     return each;
   }
   const results: NamedTensor[][] = jobs.map(() => []);
@@ -272,7 +288,7 @@ function sliceAxis0(t: NamedTensor, start: number, n: number): NamedTensor {
     name: t.name,
     dtype: t.dtype,
     dims: [n, ...t.dims.slice(1)],
-    data: t.data.slice(start * rowElems, (start + n) * rowElems) as TensorData,
+    data: t.data.subarray(start * rowElems, (start + n) * rowElems) as TensorData, // a view: encoding copies it
   };
 }
 

@@ -46,6 +46,8 @@ export interface Inference {
   /** 0x + sha256(output), checked. */
   resultHash: string;
   payment: { payer: string; price: bigint; accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint };
+  /** The worker's `server-timing` header: where the call's time went there (`pay`, `run`, `hash`, ms). */
+  serverTiming?: string;
 }
 
 const HTTP_AGENT = new HTTPAgent({ keepAlive: true });
@@ -62,13 +64,14 @@ export class InferenceClient {
 
   /**
    * One POST over a keep-alive connection with node:http: the tensor body is written as is (fetch clones a
-   * Uint8Array body and streams it through web streams, ~2× the client's CPU for a 460 KB input here).
+   * Uint8Array body and streams it through web streams, ~2× the client's CPU for a 460 KB input here). The answer
+   * is hashed (sha256) as its chunks arrive, and copied once into a buffer sized by its content-length.
    */
   private post(
     path: string,
     headers: Record<string, string>,
     body: Uint8Array,
-  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; sha256: string }> {
     const url = new URL(`${this.base()}${path}`);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -80,15 +83,25 @@ export class InferenceClient {
           headers: { ...headers, "content-length": String(body.byteLength) },
         },
         (res) => {
+          const hash = createHash("sha256");
+          const declared = Number(res.headers["content-length"]);
+          const sized = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
           const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-            }),
-          );
+          let filled = 0; // bytes in `sized`; anything beyond it (a wrong content-length) goes to `chunks`
+          res.on("data", (c: Buffer) => {
+            hash.update(c);
+            if (sized && chunks.length === 0 && filled + c.length <= sized.length) {
+              c.copy(sized, filled);
+              filled += c.length;
+            } else chunks.push(c);
+          });
+          res.on("end", () => {
+            const whole =
+              sized && filled === sized.length && chunks.length === 0
+                ? sized
+                : Buffer.concat(sized ? [sized.subarray(0, filled), ...chunks] : chunks);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, sha256: hash.digest("hex") });
+          });
           res.on("error", reject);
         },
       );
@@ -119,7 +132,7 @@ export class InferenceClient {
       throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
     }
     const output = new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength);
-    const resultHash = `0x${createHash("sha256").update(output).digest("hex")}`;
+    const resultHash = `0x${r.sha256}`;
     const said = r.headers["x-azora-result-hash"];
     if (resultHash !== said)
       throw new InferenceHTTPError(
@@ -137,6 +150,7 @@ export class InferenceClient {
       output,
       contentType: AZT1_CONTENT_TYPE,
       resultHash,
+      serverTiming: r.headers["server-timing"] as string | undefined,
       payment: {
         payer: p.payer as string,
         price: BigInt(p.price),

@@ -114,6 +114,14 @@ const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 
 /** The checksummed address that signed `digest`; throws on a malformed or high-s signature. */
 export function recoverDigestSigner(digest: Uint8Array, signature: string): string {
+  return getAddress(recoverDigestSignerHex(digest, signature));
+}
+
+/**
+ * The address that signed `digest` as lowercase hex (0x + 40): no checksum, whose JavaScript keccak costs more than
+ * the native recovery — for hot paths that compare addresses rather than show them.
+ */
+export function recoverDigestSignerHex(digest: Uint8Array, signature: string): string {
   if (!SIGNATURE.test(signature)) throw new Error("signature: 65 bytes hex");
   const sig = Buffer.from(signature.slice(2), "hex");
   const v = sig[64];
@@ -121,11 +129,9 @@ export function recoverDigestSigner(digest: Uint8Array, signature: string): stri
   if (recid !== 0 && recid !== 1) throw new Error("signature: bad v");
   if (BigInt(`0x${sig.subarray(32, 64).toString("hex")}`) > HALF_N) throw new Error("signature: non-canonical s");
   const pub = secp256k1Native.ecdsaRecover(sig.subarray(0, 64), recid, digest, false);
-  return getAddress(
-    `0x${Buffer.from(keccak256(pub.subarray(1)))
-      .subarray(12)
-      .toString("hex")}`,
-  );
+  return `0x${Buffer.from(keccak256(pub.subarray(1)))
+    .subarray(12)
+    .toString("hex")}`;
 }
 
 /** The private key of an ethers Wallet-like signer, when it exposes one (else signing goes through ethers). */

@@ -5,6 +5,7 @@ import {
   privateKeyOf,
   RECEIPT_STRUCT,
   recoverDigestSigner,
+  recoverDigestSignerHex,
   signDigest,
   VOUCHER_STRUCT,
 } from "./paymentSignatures.js";
@@ -72,6 +73,14 @@ export function decodeSigned<K extends string>(
 /** The receipt's signer (native keccak + libsecp256k1: the same answer as ethers' verifyTypedData). */
 export function recoverReceiptSigner(chainId: bigint, r: Receipt, signature: string): string {
   return recoverDigestSigner(paymentDigest(paymentsDomain(chainId), RECEIPT_STRUCT, { ...r }), signature);
+}
+
+/** The receipt's signer as lowercase hex (no checksum: the metered hot path compares, it does not show). */
+export function recoverReceiptSignerHex(chainId: bigint, r: Receipt, signature: string): string {
+  return recoverDigestSignerHex(
+    paymentDigest(paymentsDomain(chainId), RECEIPT_STRUCT, r as unknown as Record<string, unknown>),
+    signature,
+  );
 }
 
 export function recoverVoucherSigner(chainId: bigint, v: Voucher, signature: string): string {

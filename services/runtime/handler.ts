@@ -34,6 +34,11 @@ export interface JobInput {
   readonly spec: Readonly<Record<string, unknown>>;
   /** The input bytes; the runtime has already checked sha256(input) == the job's inputHash. */
   readonly input: Uint8Array;
+  /**
+   * The caller never reads `input` again: a handler may take its buffer (e.g. move it to an inference thread
+   * without a copy, which leaves `input` empty). Unset: the handler must leave `input` intact.
+   */
+  readonly inputDisposable?: boolean;
 }
 
 export interface JobContext {

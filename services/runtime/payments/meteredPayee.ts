@@ -5,7 +5,7 @@ import type { Logger } from "../../../runtime/lib/logger.js";
 import {
   decodeSigned,
   type Receipt,
-  recoverReceiptSigner,
+  recoverReceiptSignerHex,
   recoverVoucherSigner,
   type Voucher,
 } from "../../client/payments.js";
@@ -74,6 +74,30 @@ export interface RedeemOutcome {
   logs: readonly { topics: readonly string[]; data: string }[];
 }
 
+/** A payer's totals: receipts accepted, vouchered and redeemed (wei). */
+export interface PayerAccount {
+  accepted: bigint;
+  receipts: number;
+  vouchered: bigint;
+  redeemed: bigint;
+}
+
+/** An accepted receipt: its payer, the payer's totals with it, and the voucher to ask for when one is due. */
+export interface Charged {
+  payer: string;
+  account: PayerAccount;
+  voucherRequest: Voucher | null;
+}
+
+/** A checked receipt whose nonce and value are reserved in memory until it is journaled or let go. */
+export interface Hold {
+  payer: string;
+  /** Journals the receipt (one synchronous WAL commit) and returns the charge. */
+  commit(): Charged;
+  /** Lets the receipt go unpaid (nothing was served). */
+  release(): void;
+}
+
 interface PayerRow {
   payer: string;
   accepted: bigint;
@@ -84,12 +108,47 @@ interface PayerRow {
   redeemed: bigint;
 }
 
+/** A deposit as read from the market at `at` (ms). */
+interface DepositReading {
+  at: number;
+  balance: bigint;
+  thawing: bigint;
+  redeemed: bigint;
+}
+
+/** A deposit reading younger than this is used without a read; up to the stale bound, with one in the background. */
+const DEPOSIT_FRESH_MS = 2_000;
+const DEPOSIT_STALE_MS = 10_000;
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const ZERO_HEX = ZeroAddress.toLowerCase();
+/** Checksummed payer addresses kept for the ledger's keys; cleared past this many (it is only a cache). */
+const CHECKSUM_CACHE_MAX = 10_000;
+
+/** A payer's receipts after its latest voucher, as counted from the journal for that voucher's timestamp. */
+interface UnvoucheredCount {
+  voucherTs: bigint;
+  n: number;
+}
+
 export class MeteredPayee {
   readonly payee: string;
   private readonly db: Database.Database;
   /** Statements prepared once (preparing one costs more than running it). */
-  private readonly q: Record<"payer" | "save" | "receipt" | "unvouchered", Database.Statement>;
-  private readonly depositCache = new Map<string, { at: number; balance: bigint; thawing: bigint; redeemed: bigint }>();
+  private readonly q: Record<"payer" | "save" | "receipt" | "used" | "unvouchered", Database.Statement>;
+  private readonly payeeHex: string;
+  /** Receipts held (checked, not yet journaled) as payer:nonce, and the wei they reserve per payer. */
+  private readonly held = new Set<string>();
+  private readonly heldValue = new Map<string, bigint>();
+  private readonly depositCache = new Map<string, DepositReading>();
+  /** lowercase hex → checksummed: the ledger is keyed by checksummed addresses, computed once per payer. */
+  private readonly checksummed = new Map<string, string>();
+  /**
+   * Each payer's unvouchered receipt count, kept in memory: counted from the journal (SQLite, the source of truth)
+   * on a payer's first call after a start and after each voucher, then counted up as receipts are stored.
+   */
+  private readonly unvouchered = new Map<string, UnvoucheredCount>();
+  private readonly depositReads = new Map<string, Promise<DepositReading>>();
   private timer: NodeJS.Timeout | null = null;
   private redeeming: Promise<void> | null = null;
   private lastThawScan = 0;
@@ -97,6 +156,7 @@ export class MeteredPayee {
 
   constructor(private readonly o: MeteredPayeeOptions) {
     this.payee = getAddress(o.wallet.address);
+    this.payeeHex = this.payee.toLowerCase();
     this.db = new Database(o.dbPath);
     // Receipts commit with synchronous=NORMAL in WAL mode: a commit is in the OS's page cache when it returns, so
     // it survives `kill -9` of the worker (the requirement: a restarted worker never accepts a used receipt again),
@@ -119,6 +179,7 @@ export class MeteredPayee {
         `INSERT OR REPLACE INTO payers (payer, accepted, receipts, vouchered, voucher_ts, voucher, redeemed)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      used: this.db.prepare("SELECT 1 FROM receipts WHERE payer = ? AND nonce = ?"),
       receipt: this.db.prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)"),
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
@@ -167,20 +228,59 @@ export class MeteredPayee {
     );
   }
 
+  /**
+   * The payer's deposit as last read from the market. A reading younger than `DEPOSIT_FRESH_MS` is used as is; an
+   * older one is still used for this call while one background read replaces it (so a call never waits for the
+   * chain on a known payer, and concurrent calls share one read), unless it is older than `DEPOSIT_STALE_MS` or
+   * `fresh` is asked (a deposit that seems short is always read again before a refusal).
+   */
   private async deposit(payer: string, fresh = false) {
     const c = this.depositCache.get(payer);
-    if (c !== undefined && !fresh && Date.now() - c.at < 2_000) return c;
-    const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
-    const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
-    this.depositCache.set(payer, v);
-    return v;
+    const age = c === undefined ? Number.POSITIVE_INFINITY : Date.now() - c.at;
+    if (c !== undefined && !fresh && age < DEPOSIT_FRESH_MS) return c;
+    const read = this.readDeposit(payer);
+    if (c !== undefined && !fresh && age < DEPOSIT_STALE_MS) {
+      read.catch((e) => this.o.logger?.warn("deposit read failed; the cached one stays", { payer }, e));
+      return c;
+    }
+    return read;
+  }
+
+  /** One market read per payer at a time: callers that arrive while it runs share it. */
+  private readDeposit(payer: string): Promise<DepositReading> {
+    let p = this.depositReads.get(payer);
+    if (p === undefined) {
+      p = (async () => {
+        try {
+          const d = await this.o.market.deposits(payer, this.payee, ZeroAddress);
+          const v = { at: Date.now(), balance: d[0] as bigint, thawing: d[1] as bigint, redeemed: d[3] as bigint };
+          this.depositCache.set(payer, v);
+          return v;
+        } finally {
+          this.depositReads.delete(payer);
+        }
+      })();
+      this.depositReads.set(payer, p);
+    }
+    return p;
   }
 
   /**
    * Accepts the receipt for one unit of service of `price` wei (AZR), or throws PAYMENT_REQUIRED with the reason. Returns
    * the voucher to ask for when one is due.
    */
-  async charge(header: string | undefined, price: bigint): Promise<{ payer: string; voucherRequest: Voucher | null }> {
+  async charge(header: string | undefined, price: bigint): Promise<Charged> {
+    return (await this.hold(header, price)).commit();
+  }
+
+  /**
+   * Checks the receipt for one unit of service of `price` wei — signature, payee, price, freshness, nonce not used
+   * (journal) nor held (memory), what the deposit covers less what other holds reserve — and reserves its nonce and
+   * value in memory, or throws PAYMENT_REQUIRED. Nothing is written: the caller may start the paid work, then
+   * `commit()` (the journal row, synchronous) before it answers, or `release()` if it serves nothing. A second
+   * request with a held nonce is refused at once, so a receipt never pays for two runs.
+   */
+  async hold(header: string | undefined, price: bigint): Promise<Hold> {
     const refuse = (reason: string, outcome = "refused"): never => {
       this.o.metrics?.receipts.inc({ outcome });
       throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason });
@@ -195,40 +295,43 @@ export class MeteredPayee {
     let sig: string;
     try {
       const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
+      // Addresses compared as lowercase hex: a checksum (JavaScript keccak) per address costs more than the
+      // native signature recovery. The ledger's checksummed payer key comes from a cache.
       r = {
-        payer: getAddress(o.payer as string),
-        payee: getAddress(o.payee as string),
-        token: getAddress(o.token as string),
+        payer: hexAddress(o.payer, "payer"),
+        payee: hexAddress(o.payee, "payee"),
+        token: hexAddress(o.token, "token"),
         value: o.value as bigint,
         timestampMs: o.timestampMs as bigint,
         nonce: o.nonce as bigint,
       };
       sig = o.signature;
-      if (recoverReceiptSigner(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+      if (recoverReceiptSignerHex(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
     } catch (e) {
       if (e instanceof PaymentError) throw e;
       return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (r.payee !== this.payee) refuse(`receipt names payee ${r.payee}, this service is ${this.payee}`);
-    if (r.token !== ZeroAddress) refuse("receipts must be in AZR (token address(0))");
+    if (r.payee !== this.payeeHex) refuse(`receipt names payee ${getAddress(r.payee)}, this service is ${this.payee}`);
+    if (r.token !== ZERO_HEX) refuse("receipts must be in AZR (token address(0))");
+    const payer = this.checksum(r.payer);
     if (r.value < price) refuse(`receipt pays ${r.value} wei, the ${unit} costs ${price}`);
     const age = Date.now() - Number(r.timestampMs);
     if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
       refuse("receipt timestamp too old or in the future");
-    const p = this.payer(r.payer);
+    const p = this.payer(payer);
     const unvouchered = p.accepted - p.vouchered;
     if (
       p.receipts > 0 &&
       unvouchered > 0n &&
-      this.unvoucheredReceipts(p) >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
+      this.unvoucheredReceipts(p).n >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
     ) {
       refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
     }
-    let d = await this.deposit(r.payer);
+    let d = await this.deposit(payer);
     // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
     const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
     if (covered(d) < r.value) {
-      d = await this.deposit(r.payer, true);
+      d = await this.deposit(payer, true);
       if (covered(d) < r.value)
         refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
     }
@@ -237,12 +340,43 @@ export class MeteredPayee {
     // A receipt signed before the payer's last voucher but arriving after it (a concurrent request) is still new
     // money: the voucher's total was this ledger's accepted sum, which did not include it, so the next voucher
     // does. Replays are refused by the nonce below (every receipt is kept), stale ones by maxReceiptAgeMs.
-    const now = this.payer(r.payer);
+    const now = this.payer(payer);
     if (covered(d, now) < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
-    // The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor).
+    const key = `${payer}:${r.nonce}`;
+    if (this.held.has(key) || this.q.used.get(payer, String(r.nonce)) !== undefined)
+      refuse("receipt already used (nonce)");
+    const reserved = this.heldValue.get(payer) ?? 0n;
+    if (covered(d, now) - reserved < r.value)
+      refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    this.held.add(key);
+    this.heldValue.set(payer, reserved + r.value);
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      this.held.delete(key);
+      const left = (this.heldValue.get(payer) ?? 0n) - r.value;
+      if (left > 0n) this.heldValue.set(payer, left);
+      else this.heldValue.delete(payer);
+    };
+    return {
+      payer,
+      release,
+      commit: () => {
+        if (!open) throw new Error("hold already committed or released");
+        release();
+        return this.store(payer, r, sig, refuse);
+      },
+    };
+  }
+
+  /** The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor). */
+  private store(payer: string, r: Receipt, sig: string, refuse: (reason: string, outcome?: string) => never): Charged {
+    const now = this.payer(payer);
+    const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
     const stored = this.db.transaction(() => {
-      const ins = this.q.receipt.run(r.payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
       if (ins.changes === 0) return false;
       now.accepted += r.value;
       now.receipts += 1;
@@ -251,12 +385,14 @@ export class MeteredPayee {
     })();
     if (!stored) refuse("receipt already used (nonce)");
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
-    const due = this.unvoucheredReceipts(now) >= this.voucherEvery;
+    if (r.timestampMs > count.voucherTs) count.n += 1;
+    const due = count.n >= this.voucherEvery;
     return {
-      payer: r.payer,
+      payer,
+      account: { accepted: now.accepted, receipts: now.receipts, vouchered: now.vouchered, redeemed: now.redeemed },
       voucherRequest: due
         ? {
-            payer: r.payer,
+            payer,
             payee: this.payee,
             token: ZeroAddress,
             valueAggregate: now.accepted,
@@ -266,9 +402,28 @@ export class MeteredPayee {
     };
   }
 
-  private unvoucheredReceipts(p: PayerRow): number {
-    const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
-    return r.n;
+  /**
+   * The payer's receipts after its latest voucher: from memory, or counted from the journal when none is kept
+   * for this voucher (first call since a start, or a new voucher). The caller counts up what it stores.
+   */
+  private unvoucheredReceipts(p: PayerRow): UnvoucheredCount {
+    let c = this.unvouchered.get(p.payer);
+    if (c === undefined || c.voucherTs !== p.voucherTs) {
+      const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
+      c = { voucherTs: p.voucherTs, n: r.n };
+      this.unvouchered.set(p.payer, c);
+    }
+    return c;
+  }
+
+  private checksum(hex: string): string {
+    let a = this.checksummed.get(hex);
+    if (a === undefined) {
+      if (this.checksummed.size >= CHECKSUM_CACHE_MAX) this.checksummed.clear();
+      a = getAddress(hex);
+      this.checksummed.set(hex, a);
+    }
+    return a;
   }
 
   /** A payer's signed voucher: kept when it names this payee, is signed by its payer and raises the total. */
@@ -393,7 +548,7 @@ export class MeteredPayee {
   }
 
   /** One payer's totals: receipts accepted, vouchered and redeemed (wei). */
-  account(payer: string): { accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint } {
+  account(payer: string): PayerAccount {
     const p = this.payer(getAddress(payer));
     return { accepted: p.accepted, receipts: p.receipts, vouchered: p.vouchered, redeemed: p.redeemed };
   }
@@ -429,3 +584,9 @@ export class MeteredPayee {
 }
 
 const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/** An address field of a decoded receipt as lowercase hex; throws (malformed receipt) on anything else. */
+function hexAddress(v: unknown, name: string): string {
+  if (typeof v !== "string" || !ADDRESS.test(v)) throw new Error(`${name}: not an address`);
+  return v.toLowerCase();
+}

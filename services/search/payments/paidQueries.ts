@@ -1,5 +1,5 @@
-import type { Voucher } from "../../client/payments.js";
 import {
+  type Charged,
   MeteredPayee,
   type MeteredPayeeOptions,
   PaymentError,
@@ -18,10 +18,7 @@ export class PaidQueries extends MeteredPayee {
     super({ ...o, unit: "query", what: "this index" });
   }
 
-  override async charge(
-    header: string | undefined,
-    price: bigint,
-  ): Promise<{ payer: string; voucherRequest: Voucher | null }> {
+  override async charge(header: string | undefined, price: bigint): Promise<Charged> {
     try {
       return await super.charge(header, price);
     } catch (e) {

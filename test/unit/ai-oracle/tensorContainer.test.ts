@@ -71,4 +71,57 @@ describe("AZT1 tensor container", () => {
       { numRuns: 2000 },
     );
   });
+
+  describe("zero-copy decode", () => {
+    const x = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i));
+    const enc = encodeTensors([{ name: "xy", dtype: "float32", dims: [4, 6], data: x }]);
+    const dataAt = enc.byteLength - x.byteLength; // 22: misaligned at offset 0
+    const aligned = (4 - (dataAt % 4)) % 4;
+
+    it("views the body's memory where the data is aligned (no copy)", () => {
+      const body = new Uint8Array(new ArrayBuffer(enc.byteLength + 8), aligned, enc.byteLength);
+      body.set(enc);
+      expect((body.byteOffset + dataAt) % 4).toBe(0);
+      const [t] = decodeTensors(body);
+      expect(t.data.buffer).toBe(body.buffer);
+      expect(t.data.byteOffset).toBe(body.byteOffset + dataAt);
+      expect(Array.from(t.data as Float32Array)).toEqual(Array.from(x));
+      body[dataAt + 3] ^= 0x80; // shares memory with the body (flip the first float's sign)
+      expect((t.data as Float32Array)[0]).not.toBe(x[0]);
+    });
+
+    it("copies where the data is misaligned, with the same values", () => {
+      for (const shift of [1, 2, 3, 4].map((d) => aligned + d).filter((o) => (o + dataAt) % 4 !== 0)) {
+        const body = new Uint8Array(new ArrayBuffer(enc.byteLength + 8), shift, enc.byteLength);
+        body.set(enc);
+        const [t] = decodeTensors(body);
+        expect(t.data.buffer).not.toBe(body.buffer);
+        expect(t.data.byteOffset).toBe(0);
+        expect(Array.from(t.data as Float32Array)).toEqual(Array.from(x));
+      }
+    });
+
+    it("decodes every dtype at every offset to the same values (property)", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 7 }),
+          fc.array(fc.integer({ min: -100, max: 100 }), { maxLength: 9 }),
+          (shift, vals) => {
+            const ts: NamedTensor[] = [
+              { name: "a", dtype: "float64", dims: [vals.length], data: Float64Array.from(vals, (v) => v / 3) },
+              { name: "b", dtype: "int64", dims: [vals.length], data: BigInt64Array.from(vals, (v) => BigInt(v)) },
+              { name: "c", dtype: "int16", dims: [vals.length], data: Int16Array.from(vals) },
+              { name: "d", dtype: "float32", dims: [vals.length], data: Float32Array.from(vals, (v) => v / 7) },
+            ];
+            const e = encodeTensors(ts);
+            const body = new Uint8Array(new ArrayBuffer(e.byteLength + 8), shift, e.byteLength);
+            body.set(e);
+            const back = decodeTensors(body);
+            expect(Buffer.from(encodeTensors(back)).equals(Buffer.from(e))).toBe(true);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+  });
 });

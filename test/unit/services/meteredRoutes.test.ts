@@ -17,13 +17,21 @@ async function app() {
   const payee = {
     payee: "0x0000000000000000000000000000000000000001",
     voucherEvery: 10,
-    async charge(header: string | undefined, _price: bigint) {
+    async hold(header: string | undefined, _price: bigint) {
       charged.push(header);
       if (header === undefined)
         throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason: "send a receipt" });
-      return { payer: "0x0000000000000000000000000000000000000002", voucherRequest: null };
+      const payer = "0x0000000000000000000000000000000000000002";
+      return {
+        payer,
+        release: () => {},
+        commit: () => ({
+          payer,
+          account: { accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n },
+          voucherRequest: null,
+        }),
+      };
     },
-    account: () => ({ accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n }),
     summary: () => [],
   } as unknown as MeteredPayee;
   const handler = {
