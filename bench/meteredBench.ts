@@ -48,10 +48,13 @@ type Procs = { node: TargetProcess; worker: TargetProcess };
 class TimingSum {
   sums: Record<string, number> = {};
   calls = 0;
-  add(header: string | undefined): void {
-    if (!header) return;
+  add(r: { serverTiming?: string; clientTiming: { sent: number; head: number; end: number } }): void {
+    if (!r.serverTiming) return;
     this.calls++;
-    for (const m of header.matchAll(/([a-z]+);dur=([0-9.]+)/g)) this.sums[m[1]] = (this.sums[m[1]] ?? 0) + Number(m[2]);
+    for (const m of r.serverTiming.matchAll(/([a-z]+);dur=([0-9.]+)/g))
+      this.sums[m[1]] = (this.sums[m[1]] ?? 0) + Number(m[2]);
+    // the client's side of the same call, ms from its start: body sent, response head, last byte hashed
+    for (const [k, v] of Object.entries(r.clientTiming)) this.sums[`client_${k}`] = (this.sums[`client_${k}`] ?? 0) + v;
   }
   take(): { timing: Record<string, number>; timed: number } {
     const r = { timing: this.sums, timed: this.calls };
@@ -181,8 +184,8 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
     const timing = new TimingSum();
     const paths: [keyof Omit<MeteredComparison, "rounds">, () => Promise<void>][] = [
       ["direct", async () => void (await session.run({ x }))],
-      ["metered", async () => timing.add((await o.paid.infer(o.model, o.input)).serverTiming)],
-      ["plain", async () => timing.add((await o.free.infer(o.freeModel, o.input)).serverTiming)],
+      ["metered", async () => timing.add(await o.paid.infer(o.model, o.input))],
+      ["plain", async () => timing.add(await o.free.infer(o.freeModel, o.input))],
     ];
     for (const [, call] of paths) await timed(call, 16, 4, o.procs); // warm-up: sessions, connections, JIT
     timing.take();

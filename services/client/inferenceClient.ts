@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Agent as HTTPAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HTTPSAgent, request as httpsRequest } from "node:https";
+import { performance } from "node:perf_hooks";
 import { ZeroAddress } from "ethers";
 
 /** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
@@ -46,8 +47,10 @@ export interface Inference {
   /** 0x + sha256(output), checked. */
   resultHash: string;
   payment: { payer: string; price: bigint; accepted: bigint; receipts: number; vouchered: bigint; redeemed: bigint };
-  /** The worker's `server-timing` header: where the call's time went there (`pay`, `run`, `hash`, ms). */
+  /** The worker's `server-timing` header: where the call's time went there (`recv`, `pay`, `run`, `hash`, ms). */
   serverTiming?: string;
+  /** Where the call's time went here (ms from the request's start): body handed to the kernel, response head, last byte. */
+  clientTiming: { sent: number; head: number; end: number };
 }
 
 const HTTP_AGENT = new HTTPAgent({ keepAlive: true });
@@ -71,7 +74,15 @@ export class InferenceClient {
     path: string,
     headers: Record<string, string>,
     body: Uint8Array,
-  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; sha256: string }> {
+  ): Promise<{
+    status: number;
+    headers: IncomingHttpHeaders;
+    body: Buffer;
+    sha256: string;
+    timing: { sent: number; head: number; end: number };
+  }> {
+    const t0 = performance.now();
+    const timing = { sent: 0, head: 0, end: 0 };
     const url = new URL(`${this.base()}${path}`);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -83,6 +94,7 @@ export class InferenceClient {
           headers: { ...headers, "content-length": String(body.byteLength) },
         },
         (res) => {
+          timing.head = performance.now() - t0;
           const hash = createHash("sha256");
           const declared = Number(res.headers["content-length"]);
           const sized = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
@@ -100,12 +112,17 @@ export class InferenceClient {
               sized && filled === sized.length && chunks.length === 0
                 ? sized
                 : Buffer.concat(sized ? [sized.subarray(0, filled), ...chunks] : chunks);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, sha256: hash.digest("hex") });
+            const sha256 = hash.digest("hex");
+            timing.end = performance.now() - t0;
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, sha256, timing });
           });
           res.on("error", reject);
         },
       );
       req.on("error", reject);
+      req.on("finish", () => {
+        timing.sent = performance.now() - t0;
+      });
       req.end(body);
     });
   }
@@ -151,6 +168,7 @@ export class InferenceClient {
       contentType: AZT1_CONTENT_TYPE,
       resultHash,
       serverTiming: r.headers["server-timing"] as string | undefined,
+      clientTiming: r.timing,
       payment: {
         payer: p.payer as string,
         price: BigInt(p.price),

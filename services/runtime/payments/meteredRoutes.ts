@@ -84,6 +84,12 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         );
       },
     );
+    // When the request's head arrived: `recv` in server-timing is the body's upload and parse, up to the handler.
+    // (A callback hook, not an async one: the body's reading must start in the same tick.)
+    scope.addHook("onRequest", (req, _reply, done) => {
+      (req as { arrivedAt?: number }).arrivedAt = performance.now();
+      done();
+    });
     scope.setErrorHandler((e, _req, reply) => {
       if (e instanceof PaymentError) return reply.status(STATUS[e.code]).send({ code: e.code, message: e.message });
       if (e instanceof JobInputError)
@@ -128,6 +134,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         let out: Awaited<ReturnType<JobHandler["run"]>>;
         let charged: Charged | null = null;
         let paid = started;
+        let committing = started;
         try {
           const input = new Uint8Array(body.buffer, body.byteOffset, body.byteLength); // a view: no copy
           // inputDisposable: nothing reads the body after this, so its buffer may move to an inference thread
@@ -136,12 +143,13 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
             { signal: AbortSignal.timeout(60_000), progress: () => {} },
           );
           if (held !== null) {
-            try {
-              charged = held.commit();
-            } catch (e) {
-              running.catch(() => {}); // the answer is not sent: nothing was paid for it
-              throw e;
-            }
+            // handler.run reaches the inference thread only after a few microtasks (the model's session lookup is
+            // awaited); a synchronous journal commit here would run first and delay the model by its length. One
+            // macrotask later the job is posted (when its session is open), so the commit overlaps the model.
+            running.catch(() => {}); // seen here; still awaited below
+            await new Promise<void>((r) => setImmediate(r));
+            committing = performance.now();
+            charged = held.commit(); // if it throws, the answer is not sent: nothing was paid for it
             paid = performance.now();
           }
           out = await running;
@@ -168,7 +176,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         const ms = (x: number) => x.toFixed(2);
         reply.header(
           SERVER_TIMING_HEADER,
-          `pay;dur=${ms(started - t0 + paid - started)}, run;dur=${ms(t2 - started)}, hash;dur=${ms(performance.now() - t2)}`,
+          `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, run;dur=${ms(t2 - started)}, hash;dur=${ms(performance.now() - t2)}`,
         );
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.
