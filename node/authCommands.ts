@@ -5,19 +5,12 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { AuthConfig, AuthConfigInput } from "../services/auth/index.js";
 import { printBanner } from "./banner.js";
+import { intArg } from "./cliArgs.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { stopOnSignals } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 const lib = () => import("../services/auth/index.js");
-
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
 
 interface ServeFlags {
   config?: string;

@@ -10,21 +10,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { MarketPreset } from "../genesis/network.js";
+import { intArg } from "./cliArgs.js";
 import { LOG_LEVELS } from "./logger.js";
 import type { DevFlags, StartFlags } from "./nodeCommands.js";
 import { addRPCLimitOptions } from "./rpc/options.js";
 import { VERSION } from "./version.js";
-
-function intArg(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 function defineProgram(): Command {
   const program = new Command()

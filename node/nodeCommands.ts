@@ -8,6 +8,7 @@ import { HDNodeWallet } from "ethers";
 import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { ChainParams } from "../runtime/params.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
+import { startCPUProfile } from "./cliArgs.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
@@ -35,22 +36,6 @@ export interface DevFlags {
   loadState?: string;
   /** The `--rpc-*` limit flags (see rpc/options.ts). */
   [rpcLimit: string]: unknown;
-}
-
-/** V8 CPU profile of the whole run (open the .cpuprofile in Chrome DevTools); written at shutdown. */
-async function startCPUProfile(file: string): Promise<() => Promise<string>> {
-  const { Session } = await import("node:inspector/promises");
-  const { writeFileSync } = await import("node:fs");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return async () => {
-    const { profile } = await session.post("Profiler.stop");
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    return file;
-  };
 }
 
 export async function runDev(flags: DevFlags): Promise<void> {

@@ -27,17 +27,9 @@ import {
 } from "../services/runtime/index.js";
 import { devWallet, type KeyFlags, walletFrom } from "./accountKey.js";
 import { printBanner } from "./banner.js";
+import { intArg, startCPUProfile } from "./cliArgs.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 import { VERSION } from "./version.js";
-
-function intArg(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 /** A byte count: an integer with an optional KiB/MiB/GiB/TiB suffix. */
 function bytesArg(name: string) {
@@ -230,20 +222,6 @@ interface WorkerFlags extends KeyFlags {
   meteredPrice?: string;
   meteredVoucherEvery?: number;
   meteredRedeemEvery?: number;
-}
-
-/** V8 CPU profile of the whole run, written at shutdown (open in Chrome DevTools). */
-async function startCPUProfile(file: string): Promise<() => Promise<void>> {
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return async () => {
-    const { profile } = await session.post("Profiler.stop");
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-  };
 }
 
 async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
