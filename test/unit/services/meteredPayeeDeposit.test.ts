@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Contract, parseEther, Wallet } from "ethers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PaymentSession } from "../../../services/client/payments.js";
-import { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
+import type { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
+import { type PayeeFixture, PRICE, payeeFixture, standInMarket } from "./payeeFixture.js";
 
 // The payee's deposit reads (a real SQLite journal, a stand-in market): a call on a known payer never waits for
 // the chain while its last reading is under the stale bound, and concurrent calls share one read.
-const CHAIN = 31337n;
-const PRICE = parseEther("0.001");
-const payeeWallet = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
-const payerWallet = new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
-
 describe("MeteredPayee deposit reads", () => {
-  let dir: string;
+  let fx: PayeeFixture;
   let reads: number;
   let pending: (() => void)[];
   let hold: boolean;
@@ -22,26 +13,25 @@ describe("MeteredPayee deposit reads", () => {
   let now: number;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "azora-payee-"));
+    fx = payeeFixture("azora-payee-");
     reads = 0;
     pending = [];
     hold = false;
     now = Date.now();
     vi.spyOn(Date, "now").mockImplementation(() => now);
-    const market = {
-      deposits: async () => {
+    payee = fx.open(
+      standInMarket(async () => {
         reads++;
         if (hold) await new Promise<void>((r) => pending.push(r));
-        return [parseEther("1"), 0n, 0n, 0n];
-      },
-    } as unknown as Contract;
-    payee = new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath: join(dir, "p.sqlite") });
+        return 1000n * PRICE;
+      }),
+    );
   });
 
   afterEach(async () => {
     vi.restoreAllMocks();
     await payee.close();
-    rmSync(dir, { recursive: true, force: true });
+    fx.remove();
   });
 
   const settled = async (p: Promise<unknown>) => {
@@ -55,7 +45,7 @@ describe("MeteredPayee deposit reads", () => {
   };
 
   it("shares one read among concurrent first calls, then serves from the reading", async () => {
-    const session = new PaymentSession(payerWallet, CHAIN, payeeWallet.address);
+    const session = fx.session();
     const receipts = await Promise.all(Array.from({ length: 5 }, () => session.receipt(PRICE)));
     await Promise.all(receipts.map((r) => payee.charge(r, PRICE)));
     expect(reads).toBe(1);
@@ -64,7 +54,7 @@ describe("MeteredPayee deposit reads", () => {
   });
 
   it("past the fresh age, answers from the old reading while one read runs; past the stale bound, waits", async () => {
-    const session = new PaymentSession(payerWallet, CHAIN, payeeWallet.address);
+    const session = fx.session();
     await payee.charge(await session.receipt(PRICE), PRICE);
     hold = true;
     now += 3_000; // older than 2 s: refreshed in the background, not waited for
