@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildGenesis, genesisContext } from "../../../genesis/build.js";
 import {
   DEV_ACCOUNT_COUNT,
+  DEV_KEYS,
   DEV_MNEMONIC,
   DEV_VALIDATOR_SEED_HEX,
   devAccountPath,
@@ -47,12 +48,13 @@ describe("devnet genesis", () => {
     expect(spec.gasLimit).toBeGreaterThanOrEqual(30_000_000n);
   });
 
-  it("funds exactly the 10 accounts of the test mnemonic (m/44'/60'/0'/0/i)", () => {
+  it("funds exactly the 10 accounts of the test mnemonic (m/44'/60'/0'/0/i), whose keys DEV_KEYS lists", () => {
     const spec = devnetGenesis();
     const funded = new Set(spec.alloc.map((a) => bytesToHex(a.address)));
     for (let i = 0; i < DEV_ACCOUNT_COUNT; i++) {
       const w = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i));
       expect(funded.has(w.address.toLowerCase() as `0x${string}`), `account ${i} ${w.address}`).toBe(true);
+      expect(DEV_KEYS[i], `DEV_KEYS[${i}]`).toBe(w.privateKey);
     }
     for (const a of spec.alloc) expect(a.balance).toBeGreaterThanOrEqual(10n ** 24n);
   });

@@ -2,6 +2,7 @@ import { RLP } from "@ethereumjs/rlp";
 import { bigIntToUnpaddedBytes, concatBytes, hexToBytes } from "@ethereumjs/util";
 import { getBytes, keccak256, SigningKey, type TransactionRequest, Wallet } from "ethers";
 import { expect } from "vitest";
+import { DEV_KEYS as ALL_DEV_KEYS } from "../../../../genesis/devnet.js";
 import {
   DEFAULT_MAX_TX_BYTES,
   DEFAULT_MEMPOOL_OPTIONS,
@@ -21,13 +22,7 @@ export const GWEI = 1_000_000_000n;
 export const ETHER = 10n ** 18n;
 
 /** Hardhat/Anvil dev accounts 0-4 (public test keys). */
-export const DEV_KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-] as const;
+export const DEV_KEYS = ALL_DEV_KEYS.slice(0, 5);
 
 export const wallets = DEV_KEYS.map((k) => new Wallet(k));
 export const [alice, bob, carol, dave, erin] = wallets;
