@@ -3,7 +3,7 @@
 
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { ONNX_SESSION_OPTIONS } from "./session.js";
+import { ONNX_SESSION_OPTIONS, timedRun } from "./session.js";
 import { fromWire, type ThreadReply, type ThreadRequest, toWire, type WireTensor } from "./threadWire.js";
 
 const port = parentPort;
@@ -34,12 +34,12 @@ async function handle(m: ThreadRequest): Promise<{ reply: ThreadReply; transfer:
       for (const [name, t] of Object.entries(m.feeds)) {
         feeds[name] = new ort.Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
       }
-      const out = await session(m.session).run(feeds);
+      const { outputs: out, modelMs } = await timedRun(session(m.session), feeds);
       const transfer: ArrayBuffer[] = [];
       const outputs: Record<string, WireTensor> = {};
       // The outputs are this thread's alone: their buffers move to the caller.
       for (const [name, t] of Object.entries(out)) outputs[name] = toWire(t.type, t.dims, t.data, true, transfer);
-      return { reply: { id: m.id, ok: true, outputs }, transfer };
+      return { reply: { id: m.id, ok: true, outputs, modelMs }, transfer };
     }
     case "release": {
       const s = sessions.get(m.session);

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { AIError, AIErrorCode } from "../errors.js";
-import type { EngineSession, ONNXFeeds, ONNXTensor } from "./session.js";
+import type { EngineRun, EngineSession, ONNXFeeds, ONNXTensor } from "./session.js";
 import { Tensor } from "./session.js";
 import { fromWire, type ThreadReply, type ThreadRequest, toWire, type WireTensor } from "./threadWire.js";
 
@@ -119,7 +119,7 @@ export class InferencePool {
       outputNames: meta.outputNames,
       inputMetadata: meta.inputMetadata as EngineSession["inputMetadata"],
       outputMetadata: meta.outputMetadata as EngineSession["outputMetadata"],
-      run: async (feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<Record<string, ONNXTensor>> => {
+      run: async (feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<EngineRun> => {
         const transfer: ArrayBuffer[] = [];
         const wire: Record<string, WireTensor> = {};
         for (const [name, t] of Object.entries(feeds)) {
@@ -130,7 +130,7 @@ export class InferencePool {
         for (const [name, t] of Object.entries(r.outputs ?? {})) {
           out[name] = new Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
         }
-        return out;
+        return { outputs: out, modelMs: r.modelMs ?? 0 };
       },
       release: async () => {
         if (released) return;

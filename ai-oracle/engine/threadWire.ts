@@ -27,7 +27,14 @@ export type ThreadRequest =
   | { op: "release"; id: number; session: number };
 
 export type ThreadReply =
-  | { id: number; ok: true; metadata?: WireMetadata; outputs?: Record<string, WireTensor> }
+  | {
+      id: number;
+      ok: true;
+      metadata?: WireMetadata;
+      outputs?: Record<string, WireTensor>;
+      /** A run's `session.run` time in the thread (ms). */
+      modelMs?: number;
+    }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 type Typed = ArrayBufferView & { readonly length: number };

@@ -2,6 +2,7 @@ import type { JobContext, JobInput, JobOutput } from "../../services/runtime/han
 import { BatchQueue } from "../engine/batchQueue.js";
 import {
   createONNXSession,
+  type EngineRun,
   type EngineSession,
   inThreadSession,
   type NumericDType,
@@ -62,7 +63,7 @@ interface Loaded {
   readonly id: string;
   readonly session: EngineSession;
   readonly batchable: boolean;
-  readonly queue: BatchQueue<Feed, NamedTensor[]>;
+  readonly queue: BatchQueue<Feed, Ran>;
 }
 
 export type GenericONNXModel = KindModel & {
@@ -79,7 +80,7 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     const bytes = await loadONNXModelById(opts.modelsDir, id);
     const session = opts.pool ? await opts.pool.createSession(bytes) : inThreadSession(await createONNXSession(bytes));
     const batchable = (opts.maxBatchJobs ?? 8) > 1 && hasBatchAxis(session) && !hasBatchDependentOps(bytes);
-    const queue = new BatchQueue<Feed, NamedTensor[]>({
+    const queue = new BatchQueue<Feed, Ran>({
       name: `onnx-${id.slice(0, 8)}`,
       maxBatch: batchable ? (opts.maxBatchJobs ?? 8) : 1,
       maxQueue: opts.maxQueue ?? 64,
@@ -135,8 +136,12 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
       // Tensors decoded as views into the input may move to the inference thread only when the caller gives the
       // input up; copies (misaligned data) are ours anyway.
       const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
-      const outputs = await loaded.queue.push({ tensors: inputs, owned });
-      return { bytes: encodeTensors(outputs.filter((t) => wanted.has(t.name))), contentType: AZT1_CONTENT_TYPE };
+      const { outputs, modelMs } = await loaded.queue.push({ tensors: inputs, owned });
+      return {
+        bytes: encodeTensors(outputs.filter((t) => wanted.has(t.name))),
+        contentType: AZT1_CONTENT_TYPE,
+        modelMs,
+      };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
       return tensorsAgree(own.bytes, submitted);
@@ -227,15 +232,21 @@ interface Feed {
   readonly owned: boolean;
 }
 
+/** A job's output tensors and the engine's run time for it (its batch's, when batched). */
+interface Ran {
+  readonly outputs: NamedTensor[];
+  readonly modelMs: number;
+}
+
 /** Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is (no copy at batch 1). */
-async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(NamedTensor[] | Error)[]> {
+async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(Ran | Error)[]> {
   const jobs = feedsOf.map((f) => f.tensors);
   if (jobs.length === 1) {
     try {
-      const out = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])), {
+      const { outputs, modelMs } = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])), {
         giveAway: feedsOf[0].owned,
       });
-      return [Object.entries(out).map(([n, t]) => fromORT(n, t))];
+      return [{ outputs: Object.entries(outputs).map(([n, t]) => fromORT(n, t)), modelMs }];
     } catch (e) {
       if (e instanceof AIError) throw e;
       return [inputError(AIInputCode.MODEL_REJECTED_INPUT, `onnxruntime: ${(e as Error).message.slice(0, 300)}`)];
@@ -248,17 +259,17 @@ async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(Named
     const parts = jobs.map((inputs) => inputs.find((t) => t.name === name)!);
     feeds[name] = toORT(concatAxis0(parts, total));
   }
-  let out: Record<string, ONNXTensor>;
+  let ran: EngineRun;
   try {
-    out = await session.run(feeds, { giveAway: true }); // the concatenated buffers are fresh: nobody else reads them
+    ran = await session.run(feeds, { giveAway: true }); // the concatenated buffers are fresh: nobody else reads them
   } catch {
     // One bad job must not fail its batch mates: fall back to running each alone.
-    const each: (NamedTensor[] | Error)[] = [];
+    const each: (Ran | Error)[] = [];
     for (const f of feedsOf) each.push((await runBatch(session, [f]))[0]);
     return each;
   }
   const results: NamedTensor[][] = jobs.map(() => []);
-  for (const [name, t] of Object.entries(out)) {
+  for (const [name, t] of Object.entries(ran.outputs)) {
     const whole = fromORT(name, t);
     let at = 0;
     rows.forEach((n, i) => {
@@ -266,7 +277,7 @@ async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(Named
       at += n;
     });
   }
-  return results;
+  return results.map((outputs) => ({ outputs, modelMs: ran.modelMs }));
 }
 
 function concatAxis0(parts: NamedTensor[], total: number): NamedTensor {

@@ -77,6 +77,11 @@ export interface JobOutput {
   readonly bytes: Uint8Array;
   /** MIME type of `bytes`, e.g. "application/json". */
   readonly contentType: string;
+  /**
+   * How long the engine itself ran for this job (ms; a batch's run when the job was batched), when the handler
+   * knows: the rest of its time is queueing, hops and encoding. For timings only, never part of the result.
+   */
+  readonly modelMs?: number;
 }
 
 export interface JobHandler {

@@ -79,6 +79,7 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     expect(probs.dims).toEqual([2, 3]);
     const p = probs.data as Float32Array;
     expect(p[0] + p[1] + p[2]).toBeCloseTo(1, 5);
+    expect(out.modelMs).toBeGreaterThan(0); // the engine's own run time, for server-timing
     const again = await h.run(job({ model: mlpId }, encodeTensors([xTensor(2, 1)])), ctx);
     expect(Buffer.from(again.bytes).equals(Buffer.from(out.bytes))).toBe(true);
     expect(h.agrees(out, again.bytes, job({}, new Uint8Array()))).toBe(true);
@@ -125,6 +126,7 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     together.forEach((r, i) => {
       expect(tensorsAgree(alone[i], r.bytes), `job ${i}`).toBe(true);
       expect(decodeTensors(r.bytes)[0].dims[0]).toBe(1 + ((i + 1) % 2));
+      expect(r.modelMs).toBeGreaterThan(0);
     });
     await m.close();
   });

@@ -49,7 +49,8 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
         big.set(x, 3);
         const moved = await pooled.run({ x: new Tensor("float32", big.subarray(3), [1, 8, 64]) }, { giveAway: true });
         expect(big.length).toBe(0); // detached: moved, not copied
-        for (const out of [copied, moved]) {
+        for (const { outputs: out, modelMs } of [copied, moved]) {
+          expect(modelMs).toBeGreaterThan(0); // the thread's own run time came back with the outputs
           expect(Object.keys(out)).toEqual(Object.keys(want));
           expect(out.y.dims).toEqual(want.y.dims);
           expect(bytesOf(out.y).equals(bytesOf(want.y))).toBe(true);
@@ -68,10 +69,10 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
     expect((err as Error).message.length).toBeGreaterThan(0);
     // the same session and a new one still work
     const ok = await pooled.run({ x: new Tensor("float32", randomInput(5), [1, 8, 64]) });
-    expect(ok.y.dims).toEqual([1, 64]);
+    expect(ok.outputs.y.dims).toEqual([1, 64]);
     const other = await pool.createSession(buildMLP(1));
     const mlp = await other.run({ x: new Tensor("float32", new Float32Array(2 * 16), [2, 16]) });
-    expect(Object.keys(mlp).length).toBeGreaterThan(0);
+    expect(Object.keys(mlp.outputs).length).toBeGreaterThan(0);
     await other.release();
     await expect(pool.createSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(/./); // not a model
   }, 60_000);
