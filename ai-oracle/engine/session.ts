@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import { type EncodedRun, encodeOutputs } from "./encodedRun.js";
 
 /**
  * onnxruntime sessions with the options that make a result reproducible: CPU execution provider, one intra-op and
@@ -31,6 +32,11 @@ export interface EngineSession {
   readonly inputMetadata: ort.InferenceSession["inputMetadata"];
   readonly outputMetadata: ort.InferenceSession["outputMetadata"];
   run(feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<EngineRun>;
+  /**
+   * `run`, then the `outputs` named (every output of a supported dtype: the caller checks the metadata) encoded
+   * as an AZT1 container and hashed where the model ran (engine/encodedRun.ts).
+   */
+  runEncoded(feeds: ONNXFeeds, opts: { giveAway?: boolean; outputs: readonly string[] }): Promise<EncodedRun>;
   release(): Promise<void>;
 }
 
@@ -78,6 +84,10 @@ export function inThreadSession(s: ONNXSession): EngineSession {
     inputMetadata: s.inputMetadata,
     outputMetadata: s.outputMetadata,
     run: (feeds) => timedRun(s, feeds),
+    runEncoded: async (feeds, opts) => {
+      const { outputs, modelMs } = await timedRun(s, feeds);
+      return { ...encodeOutputs(outputs, opts.outputs), modelMs };
+    },
     release: () => s.release(),
   };
 }

@@ -24,6 +24,8 @@ export interface WireMetadata {
 export type ThreadRequest =
   | { op: "create"; id: number; session: number; model: Uint8Array }
   | { op: "run"; id: number; session: number; feeds: Record<string, WireTensor> }
+  /** `run`, answered with the named outputs as an AZT1 container and its sha256 (`encoded`). */
+  | { op: "runEncoded"; id: number; session: number; feeds: Record<string, WireTensor>; outputs: readonly string[] }
   | { op: "release"; id: number; session: number };
 
 export type ThreadReply =
@@ -34,6 +36,8 @@ export type ThreadReply =
       outputs?: Record<string, WireTensor>;
       /** A run's `session.run` time in the thread (ms). */
       modelMs?: number;
+      /** `runEncoded`: the container (a buffer of its own, moved) and its sha256. */
+      encoded?: { bytes: Uint8Array; sha256: `0x${string}` };
     }
   | { id: number; ok: false; error: { name: string; message: string } };
 

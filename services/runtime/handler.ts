@@ -82,6 +82,11 @@ export interface JobOutput {
    * knows: the rest of its time is queueing, hops and encoding. For timings only, never part of the result.
    */
   readonly modelMs?: number;
+  /**
+   * sha256 of `bytes` (`0x` + hex), when the handler computed it where it made them (an inference thread): a
+   * caller may use it instead of hashing again. Must equal sha256(bytes) — the handler's tests check it.
+   */
+  readonly sha256?: `0x${string}`;
 }
 
 export interface JobHandler {

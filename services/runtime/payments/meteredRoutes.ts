@@ -173,7 +173,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
                 redeemed: a.redeemed.toString(),
               };
         const t2 = performance.now();
-        const resultHash = sha256Hex(out.bytes);
+        const resultHash = out.sha256 ?? sha256Hex(out.bytes); // hashed in the inference thread when it ran there
         const ms = (x: number) => x.toFixed(2);
         reply.header(
           SERVER_TIMING_HEADER,

@@ -112,6 +112,24 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     await h.close?.();
   });
 
+  it("gives the same bytes in an inference thread (encoded and hashed there) as on the event loop, random inputs", async () => {
+    const [pooled] = createAIHandlers({ modelsDir: dir, kinds: ["ai/onnx"], inferenceThreads: 1 });
+    const [inline] = createAIHandlers({ modelsDir: dir, kinds: ["ai/onnx"], inferenceThreads: 0 });
+    try {
+      for (let seed = 1; seed <= 10; seed++) {
+        const spec = seed % 3 === 0 ? { model: mlpId, outputs: ["probs"] } : { model: mlpId };
+        const input = () => encodeTensors([xTensor(1 + (seed % 3), seed)]);
+        const a = await pooled.run({ ...job(spec, input()), inputDisposable: true }, ctx);
+        const b = await inline.run(job(spec, input()), ctx);
+        expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+        for (const r of [a, b]) expect(r.sha256).toBe(`0x${sha256Hex(r.bytes)}`); // hashed where it ran
+      }
+    } finally {
+      await pooled.close?.();
+      await inline.close?.();
+    }
+  });
+
   it("batches concurrent jobs along axis 0, each result equal to running it alone", async () => {
     const m = createGenericONNXModel({ modelsDir: dir, maxBatchJobs: 8 });
     const jobs = [1, 2, 3, 4, 5, 6].map((s) => job({ model: mlpId }, encodeTensors([xTensor(1 + (s % 2), s)])));
