@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import { type EncodedRun, encodeOutputs } from "./encodedRun.js";
 
 /**
  * onnxruntime sessions with the options that make a result reproducible: CPU execution provider, one intra-op and
@@ -30,8 +31,26 @@ export interface EngineSession {
   readonly outputNames: readonly string[];
   readonly inputMetadata: ort.InferenceSession["inputMetadata"];
   readonly outputMetadata: ort.InferenceSession["outputMetadata"];
-  run(feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<Record<string, ONNXTensor>>;
+  run(feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<EngineRun>;
+  /**
+   * `run`, then the `outputs` named (every output of a supported dtype: the caller checks the metadata) encoded
+   * as an AZT1 container and hashed where the model ran (engine/encodedRun.ts).
+   */
+  runEncoded(feeds: ONNXFeeds, opts: { giveAway?: boolean; outputs: readonly string[] }): Promise<EncodedRun>;
   release(): Promise<void>;
+}
+
+/** A run's outputs and how long onnxruntime's own `run` took (ms, measured where it ran: the hops excluded). */
+export interface EngineRun {
+  readonly outputs: Record<string, ONNXTensor>;
+  readonly modelMs: number;
+}
+
+/** `session.run(feeds)` with its duration: what `EngineRun.modelMs` means on every thread. */
+export async function timedRun(session: ONNXSession, feeds: ONNXFeeds): Promise<EngineRun> {
+  const t0 = performance.now();
+  const outputs = await session.run(feeds);
+  return { outputs, modelMs: performance.now() - t0 };
 }
 export type ONNXTensor = ort.Tensor;
 export type ONNXFeeds = Record<string, ort.Tensor>;
@@ -64,7 +83,11 @@ export function inThreadSession(s: ONNXSession): EngineSession {
     outputNames: s.outputNames,
     inputMetadata: s.inputMetadata,
     outputMetadata: s.outputMetadata,
-    run: (feeds) => s.run(feeds),
+    run: (feeds) => timedRun(s, feeds),
+    runEncoded: async (feeds, opts) => {
+      const { outputs, modelMs } = await timedRun(s, feeds);
+      return { ...encodeOutputs(outputs, opts.outputs), modelMs };
+    },
     release: () => s.release(),
   };
 }

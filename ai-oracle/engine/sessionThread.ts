@@ -3,7 +3,8 @@
 
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { ONNX_SESSION_OPTIONS } from "./session.js";
+import { encodeOutputs } from "./encodedRun.js";
+import { ONNX_SESSION_OPTIONS, timedRun } from "./session.js";
 import { fromWire, type ThreadReply, type ThreadRequest, toWire, type WireTensor } from "./threadWire.js";
 
 const port = parentPort;
@@ -14,6 +15,14 @@ function session(id: number): ort.InferenceSession {
   const s = sessions.get(id);
   if (!s) throw new Error(`no session ${id} in this thread`);
   return s;
+}
+
+function feedsOf(wire: Record<string, WireTensor>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(wire)) {
+    feeds[name] = new ort.Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
+  }
+  return feeds;
 }
 
 async function handle(m: ThreadRequest): Promise<{ reply: ThreadReply; transfer: ArrayBuffer[] }> {
@@ -29,17 +38,18 @@ async function handle(m: ThreadRequest): Promise<{ reply: ThreadReply; transfer:
       };
       return { reply: { id: m.id, ok: true, metadata }, transfer: [] };
     }
+    case "runEncoded": {
+      const { outputs, modelMs } = await timedRun(session(m.session), feedsOf(m.feeds));
+      const encoded = encodeOutputs(outputs, m.outputs);
+      return { reply: { id: m.id, ok: true, encoded, modelMs }, transfer: [encoded.bytes.buffer as ArrayBuffer] };
+    }
     case "run": {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(m.feeds)) {
-        feeds[name] = new ort.Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
-      }
-      const out = await session(m.session).run(feeds);
+      const { outputs: out, modelMs } = await timedRun(session(m.session), feedsOf(m.feeds));
       const transfer: ArrayBuffer[] = [];
       const outputs: Record<string, WireTensor> = {};
       // The outputs are this thread's alone: their buffers move to the caller.
       for (const [name, t] of Object.entries(out)) outputs[name] = toWire(t.type, t.dims, t.data, true, transfer);
-      return { reply: { id: m.id, ok: true, outputs }, transfer };
+      return { reply: { id: m.id, ok: true, outputs, modelMs }, transfer };
     }
     case "release": {
       const s = sessions.get(m.session);

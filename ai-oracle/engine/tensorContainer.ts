@@ -86,6 +86,10 @@ function typedArrayFor(dtype: NumericDType, buf: ArrayBuffer, off: number, n: nu
 /** This library assumes a little-endian host (x86-64, arm64): typed arrays are then the wire layout. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * The canonical container of `tensors`, in a buffer of its own (never a slice of Node's shared allocation pool),
+ * so an inference thread can move it to the event loop without a copy.
+ */
 export function encodeTensors(tensors: readonly NamedTensor[]): Uint8Array {
   if (!LITTLE_ENDIAN) throw new Error("AZT1 encoding needs a little-endian host");
   const sorted = [...tensors].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
@@ -113,7 +117,13 @@ export function encodeTensors(tensors: readonly NamedTensor[]): Uint8Array {
       throw new Error(`tensor ${t.name}: ${data.length} data bytes, shape needs ${expected}`);
     parts.push(data);
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

@@ -3,7 +3,8 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { AIError, AIErrorCode } from "../errors.js";
-import type { EngineSession, ONNXFeeds, ONNXTensor } from "./session.js";
+import type { EncodedRun } from "./encodedRun.js";
+import type { EngineRun, EngineSession, ONNXFeeds, ONNXTensor } from "./session.js";
 import { Tensor } from "./session.js";
 import { fromWire, type ThreadReply, type ThreadRequest, toWire, type WireTensor } from "./threadWire.js";
 
@@ -39,6 +40,12 @@ interface Slot {
   sessions: number;
   /** Why it stopped (crashed or closed); null while it runs. */
   dead: Error | null;
+}
+
+function wireFeeds(feeds: ONNXFeeds, giveAway: boolean, transfer: ArrayBuffer[]): Record<string, WireTensor> {
+  const wire: Record<string, WireTensor> = {};
+  for (const [name, t] of Object.entries(feeds)) wire[name] = toWire(t.type, t.dims, t.data, giveAway, transfer);
+  return wire;
 }
 
 /** The compiled thread, or — when running from TypeScript sources (vitest) — the .ts through tsx. */
@@ -119,18 +126,23 @@ export class InferencePool {
       outputNames: meta.outputNames,
       inputMetadata: meta.inputMetadata as EngineSession["inputMetadata"],
       outputMetadata: meta.outputMetadata as EngineSession["outputMetadata"],
-      run: async (feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<Record<string, ONNXTensor>> => {
+      run: async (feeds: ONNXFeeds, opts?: { giveAway?: boolean }): Promise<EngineRun> => {
         const transfer: ArrayBuffer[] = [];
-        const wire: Record<string, WireTensor> = {};
-        for (const [name, t] of Object.entries(feeds)) {
-          wire[name] = toWire(t.type, t.dims, t.data, opts?.giveAway === true, transfer);
-        }
+        const wire = wireFeeds(feeds, opts?.giveAway === true, transfer);
         const r = await this.call(slot, { op: "run", id: this.nextId++, session, feeds: wire }, transfer);
         const out: Record<string, ONNXTensor> = {};
         for (const [name, t] of Object.entries(r.outputs ?? {})) {
           out[name] = new Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
         }
-        return out;
+        return { outputs: out, modelMs: r.modelMs ?? 0 };
+      },
+      runEncoded: async (feeds, opts): Promise<EncodedRun> => {
+        const transfer: ArrayBuffer[] = [];
+        const wire = wireFeeds(feeds, opts.giveAway === true, transfer);
+        const m = { op: "runEncoded", id: this.nextId++, session, feeds: wire, outputs: opts.outputs } as const;
+        const r = await this.call(slot, m, transfer);
+        if (!r.encoded) throw new Error("inference thread answered runEncoded without a result");
+        return { bytes: r.encoded.bytes, sha256: r.encoded.sha256, modelMs: r.modelMs ?? 0 };
       },
       release: async () => {
         if (released) return;

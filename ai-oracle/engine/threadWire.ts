@@ -24,10 +24,21 @@ export interface WireMetadata {
 export type ThreadRequest =
   | { op: "create"; id: number; session: number; model: Uint8Array }
   | { op: "run"; id: number; session: number; feeds: Record<string, WireTensor> }
+  /** `run`, answered with the named outputs as an AZT1 container and its sha256 (`encoded`). */
+  | { op: "runEncoded"; id: number; session: number; feeds: Record<string, WireTensor>; outputs: readonly string[] }
   | { op: "release"; id: number; session: number };
 
 export type ThreadReply =
-  | { id: number; ok: true; metadata?: WireMetadata; outputs?: Record<string, WireTensor> }
+  | {
+      id: number;
+      ok: true;
+      metadata?: WireMetadata;
+      outputs?: Record<string, WireTensor>;
+      /** A run's `session.run` time in the thread (ms). */
+      modelMs?: number;
+      /** `runEncoded`: the container (a buffer of its own, moved) and its sha256. */
+      encoded?: { bytes: Uint8Array; sha256: `0x${string}` };
+    }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 type Typed = ArrayBufferView & { readonly length: number };

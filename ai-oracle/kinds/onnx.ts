@@ -1,10 +1,11 @@
 import type { JobContext, JobInput, JobOutput } from "../../services/runtime/handler.js";
 import { BatchQueue } from "../engine/batchQueue.js";
+import { outputTensor } from "../engine/encodedRun.js";
 import {
   createONNXSession,
+  type EngineRun,
   type EngineSession,
   inThreadSession,
-  type NumericDType,
   ONNX_ENGINE,
   type ONNXTensor,
   Tensor,
@@ -62,7 +63,7 @@ interface Loaded {
   readonly id: string;
   readonly session: EngineSession;
   readonly batchable: boolean;
-  readonly queue: BatchQueue<Feed, NamedTensor[]>;
+  readonly queue: BatchQueue<Feed, Ran>;
 }
 
 export type GenericONNXModel = KindModel & {
@@ -79,12 +80,13 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     const bytes = await loadONNXModelById(opts.modelsDir, id);
     const session = opts.pool ? await opts.pool.createSession(bytes) : inThreadSession(await createONNXSession(bytes));
     const batchable = (opts.maxBatchJobs ?? 8) > 1 && hasBatchAxis(session) && !hasBatchDependentOps(bytes);
-    const queue = new BatchQueue<Feed, NamedTensor[]>({
+    const encodable = session.outputMetadata.every((m) => m.isTensor && m.type in DTYPES);
+    const queue = new BatchQueue<Feed, Ran>({
       name: `onnx-${id.slice(0, 8)}`,
       maxBatch: batchable ? (opts.maxBatchJobs ?? 8) : 1,
       maxQueue: opts.maxQueue ?? 64,
       key: ({ tensors: inputs }) => inputs.map((t) => `${t.name}:${t.dtype}:${t.dims.slice(1).join("x")}`).join(","),
-      run: (jobs) => runBatch(session, jobs),
+      run: (jobs) => runBatch(session, jobs, encodable),
     });
     return { id, session, batchable, queue };
   }
@@ -135,8 +137,8 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
       // Tensors decoded as views into the input may move to the inference thread only when the caller gives the
       // input up; copies (misaligned data) are ours anyway.
       const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
-      const outputs = await loaded.queue.push({ tensors: inputs, owned });
-      return { bytes: encodeTensors(outputs.filter((t) => wanted.has(t.name))), contentType: AZT1_CONTENT_TYPE };
+      const { bytes, sha256, modelMs } = await loaded.queue.push({ tensors: inputs, owned, outputs: [...wanted] });
+      return { bytes, contentType: AZT1_CONTENT_TYPE, modelMs, sha256 };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
       return tensorsAgree(own.bytes, submitted);
@@ -211,31 +213,37 @@ function toORT(t: NamedTensor): ONNXTensor {
   return new Tensor(t.dtype, t.data as never, t.dims as number[]);
 }
 
-function fromORT(name: string, t: ONNXTensor): NamedTensor {
-  if (!(t.type in DTYPES)) {
-    throw new AIError({ code: AIErrorCode.MODEL_INCOMPATIBLE, model: "onnx", reason: `output ${name} is ${t.type}` });
-  }
-  const dtype = t.type as NumericDType;
-  let data = t.data as TensorData;
-  if (dtype === "bool" && !(data instanceof Uint8Array)) data = Uint8Array.from(data as unknown as ArrayLike<number>);
-  return { name, dtype, dims: [...t.dims], data };
-}
-
-/** A job's input tensors, and whether their buffers may be moved to an inference thread (not read after). */
+/**
+ * A job's input tensors, whether their buffers may be moved to an inference thread (not read after), and the
+ * outputs it wants.
+ */
 interface Feed {
   readonly tensors: NamedTensor[];
   readonly owned: boolean;
+  readonly outputs: readonly string[];
 }
 
-/** Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is (no copy at batch 1). */
-async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(NamedTensor[] | Error)[]> {
+/** A job's result (AZT1), its sha256 when made where the model ran, and the engine's run time (its batch's). */
+interface Ran {
+  readonly bytes: Uint8Array;
+  readonly sha256?: `0x${string}`;
+  readonly modelMs: number;
+}
+
+/**
+ * Runs jobs as one batch (concatenated along axis 0) or, for a single job, as is (no copy at batch 1). A single
+ * job of a model whose outputs all have AZT1 dtypes (`encodable`) is encoded and hashed where it ran.
+ */
+async function runBatch(session: EngineSession, feedsOf: Feed[], encodable: boolean): Promise<(Ran | Error)[]> {
   const jobs = feedsOf.map((f) => f.tensors);
   if (jobs.length === 1) {
+    const feeds = Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)]));
+    const giveAway = feedsOf[0].owned;
     try {
-      const out = await session.run(Object.fromEntries(jobs[0].map((t) => [t.name, toORT(t)])), {
-        giveAway: feedsOf[0].owned,
-      });
-      return [Object.entries(out).map(([n, t]) => fromORT(n, t))];
+      if (encodable) return [await session.runEncoded(feeds, { giveAway, outputs: feedsOf[0].outputs })];
+      const { outputs, modelMs } = await session.run(feeds, { giveAway });
+      const tensors = Object.entries(outputs).map(([n, t]) => outputTensor(n, t));
+      return [{ bytes: encodeTensors(tensors.filter((t) => feedsOf[0].outputs.includes(t.name))), modelMs }];
     } catch (e) {
       if (e instanceof AIError) throw e;
       return [inputError(AIInputCode.MODEL_REJECTED_INPUT, `onnxruntime: ${(e as Error).message.slice(0, 300)}`)];
@@ -248,25 +256,28 @@ async function runBatch(session: EngineSession, feedsOf: Feed[]): Promise<(Named
     const parts = jobs.map((inputs) => inputs.find((t) => t.name === name)!);
     feeds[name] = toORT(concatAxis0(parts, total));
   }
-  let out: Record<string, ONNXTensor>;
+  let ran: EngineRun;
   try {
-    out = await session.run(feeds, { giveAway: true }); // the concatenated buffers are fresh: nobody else reads them
+    ran = await session.run(feeds, { giveAway: true }); // the concatenated buffers are fresh: nobody else reads them
   } catch {
     // One bad job must not fail its batch mates: fall back to running each alone.
-    const each: (NamedTensor[] | Error)[] = [];
-    for (const f of feedsOf) each.push((await runBatch(session, [f]))[0]);
+    const each: (Ran | Error)[] = [];
+    for (const f of feedsOf) each.push((await runBatch(session, [f], encodable))[0]);
     return each;
   }
   const results: NamedTensor[][] = jobs.map(() => []);
-  for (const [name, t] of Object.entries(out)) {
-    const whole = fromORT(name, t);
+  for (const [name, t] of Object.entries(ran.outputs)) {
+    const whole = outputTensor(name, t);
     let at = 0;
     rows.forEach((n, i) => {
       results[i].push(sliceAxis0(whole, at, n));
       at += n;
     });
   }
-  return results;
+  return results.map((outputs, i) => ({
+    bytes: encodeTensors(outputs.filter((t) => feedsOf[i].outputs.includes(t.name))),
+    modelMs: ran.modelMs,
+  }));
 }
 
 function concatAxis0(parts: NamedTensor[], total: number): NamedTensor {

@@ -77,6 +77,16 @@ export interface JobOutput {
   readonly bytes: Uint8Array;
   /** MIME type of `bytes`, e.g. "application/json". */
   readonly contentType: string;
+  /**
+   * How long the engine itself ran for this job (ms; a batch's run when the job was batched), when the handler
+   * knows: the rest of its time is queueing, hops and encoding. For timings only, never part of the result.
+   */
+  readonly modelMs?: number;
+  /**
+   * sha256 of `bytes` (`0x` + hex), when the handler computed it where it made them (an inference thread): a
+   * caller may use it instead of hashing again. Must equal sha256(bytes) — the handler's tests check it.
+   */
+  readonly sha256?: `0x${string}`;
 }
 
 export interface JobHandler {

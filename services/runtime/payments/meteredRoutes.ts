@@ -20,7 +20,8 @@ export const RESULT_HASH_HEADER = "x-azora-result-hash";
 export const PAYMENT_HEADER = "x-azora-payment";
 /**
  * Where a call's time went on the worker (ms): `pay` (receipt check, and its journal write, which runs while the
- * model does), `run` (queue + model, from its start), `hash`.
+ * model does), `run` (queue + model, from its start), `model` (onnxruntime's own run inside `run`, where it ran:
+ * `run` − `model` is the handler's decode, queue, thread hops and encode), `hash`.
  */
 export const SERVER_TIMING_HEADER = "server-timing";
 /** Largest request body (an AZT1 container). */
@@ -172,11 +173,11 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
                 redeemed: a.redeemed.toString(),
               };
         const t2 = performance.now();
-        const resultHash = sha256Hex(out.bytes);
+        const resultHash = out.sha256 ?? sha256Hex(out.bytes); // hashed in the inference thread when it ran there
         const ms = (x: number) => x.toFixed(2);
         reply.header(
           SERVER_TIMING_HEADER,
-          `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, run;dur=${ms(t2 - started)}, hash;dur=${ms(performance.now() - t2)}`,
+          `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, run;dur=${ms(t2 - started)}, ${out.modelMs === undefined ? "" : `model;dur=${ms(out.modelMs)}, `}hash;dur=${ms(performance.now() - t2)}`,
         );
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.

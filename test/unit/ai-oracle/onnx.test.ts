@@ -79,6 +79,7 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     expect(probs.dims).toEqual([2, 3]);
     const p = probs.data as Float32Array;
     expect(p[0] + p[1] + p[2]).toBeCloseTo(1, 5);
+    expect(out.modelMs).toBeGreaterThan(0); // the engine's own run time, for server-timing
     const again = await h.run(job({ model: mlpId }, encodeTensors([xTensor(2, 1)])), ctx);
     expect(Buffer.from(again.bytes).equals(Buffer.from(out.bytes))).toBe(true);
     expect(h.agrees(out, again.bytes, job({}, new Uint8Array()))).toBe(true);
@@ -111,6 +112,24 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     await h.close?.();
   });
 
+  it("gives the same bytes in an inference thread (encoded and hashed there) as on the event loop, random inputs", async () => {
+    const [pooled] = createAIHandlers({ modelsDir: dir, kinds: ["ai/onnx"], inferenceThreads: 1 });
+    const [inline] = createAIHandlers({ modelsDir: dir, kinds: ["ai/onnx"], inferenceThreads: 0 });
+    try {
+      for (let seed = 1; seed <= 10; seed++) {
+        const spec = seed % 3 === 0 ? { model: mlpId, outputs: ["probs"] } : { model: mlpId };
+        const input = () => encodeTensors([xTensor(1 + (seed % 3), seed)]);
+        const a = await pooled.run({ ...job(spec, input()), inputDisposable: true }, ctx);
+        const b = await inline.run(job(spec, input()), ctx);
+        expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+        for (const r of [a, b]) expect(r.sha256).toBe(`0x${sha256Hex(r.bytes)}`); // hashed where it ran
+      }
+    } finally {
+      await pooled.close?.();
+      await inline.close?.();
+    }
+  });
+
   it("batches concurrent jobs along axis 0, each result equal to running it alone", async () => {
     const m = createGenericONNXModel({ modelsDir: dir, maxBatchJobs: 8 });
     const jobs = [1, 2, 3, 4, 5, 6].map((s) => job({ model: mlpId }, encodeTensors([xTensor(1 + (s % 2), s)])));
@@ -125,6 +144,7 @@ describe("ai/onnx (generic, tiny in-repo model)", () => {
     together.forEach((r, i) => {
       expect(tensorsAgree(alone[i], r.bytes), `job ${i}`).toBe(true);
       expect(decodeTensors(r.bytes)[0].dims[0]).toBe(1 + ((i + 1) % 2));
+      expect(r.modelMs).toBeGreaterThan(0);
     });
     await m.close();
   });

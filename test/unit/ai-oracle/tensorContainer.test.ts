@@ -58,6 +58,41 @@ describe("AZT1 tensor container", () => {
     expect(codeOf(() => decodeTensors(twice))).toBe(AIInputCode.TENSOR_NAME);
   });
 
+  it("encodes into a buffer of its own (movable to another thread), byte-equal to the parts concatenated", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}$/), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 }),
+        (names, dims) => {
+          const ts: NamedTensor[] = names.map((name, k) => ({
+            name,
+            dtype: "float32",
+            dims,
+            data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - k),
+          }));
+          const bytes = encodeTensors(ts);
+          // small containers used to be slices of Node's shared pool: moving one would detach its neighbours
+          expect(bytes.byteOffset).toBe(0);
+          expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+          const sorted = [...ts].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+          const parts: Buffer[] = [Buffer.from("AZT1"), Buffer.alloc(4)];
+          parts[1].writeUInt32LE(ts.length);
+          for (const t of sorted) {
+            const h = Buffer.alloc(4 + t.name.length + 4 * t.dims.length);
+            h.writeUInt16LE(t.name.length, 0);
+            h.write(t.name, 2, "latin1");
+            h.writeUInt8(1, 2 + t.name.length);
+            h.writeUInt8(t.dims.length, 3 + t.name.length);
+            for (let j = 0; j < t.dims.length; j++) h.writeUInt32LE(t.dims[j], 4 + t.name.length + 4 * j);
+            parts.push(h, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+          }
+          expect(Buffer.from(bytes).equals(Buffer.concat(parts))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("never throws anything but a JobInputError on random bytes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (tail, withMagic) => {

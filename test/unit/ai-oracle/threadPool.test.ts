@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createONNXSession, type EngineSession, Tensor } from "../../../ai-oracle/engine/session.js";
+import { outputTensor } from "../../../ai-oracle/engine/encodedRun.js";
+import { createONNXSession, type EngineSession, inThreadSession, Tensor } from "../../../ai-oracle/engine/session.js";
+import { decodeTensors, encodeTensors } from "../../../ai-oracle/engine/tensorContainer.js";
 import { InferencePool } from "../../../ai-oracle/engine/threadPool.js";
 import { AIError, AIErrorCode } from "../../../ai-oracle/errors.js";
 import { buildMatMulStack, buildMLP } from "../../../bench/onnxModels.js";
+import { sha256Hex } from "../../../services/runtime/content/cid.js";
 
 // A small matmul stack: same kind of graph as the bench's 10 ms job, a few ms here.
 const MODEL = buildMatMulStack({ rows: 8, width: 64, layers: 3, seed: 7 });
@@ -49,7 +52,8 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
         big.set(x, 3);
         const moved = await pooled.run({ x: new Tensor("float32", big.subarray(3), [1, 8, 64]) }, { giveAway: true });
         expect(big.length).toBe(0); // detached: moved, not copied
-        for (const out of [copied, moved]) {
+        for (const { outputs: out, modelMs } of [copied, moved]) {
+          expect(modelMs).toBeGreaterThan(0); // the thread's own run time came back with the outputs
           expect(Object.keys(out)).toEqual(Object.keys(want));
           expect(out.y.dims).toEqual(want.y.dims);
           expect(bytesOf(out.y).equals(bytesOf(want.y))).toBe(true);
@@ -57,6 +61,36 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
       }
     } finally {
       await local.release();
+    }
+  }, 60_000);
+
+  it("runEncoded: the thread's AZT1 container and sha256 equal encoding and hashing an in-thread run", async () => {
+    const local = await createONNXSession(MODEL);
+    const inThread = inThreadSession(await createONNXSession(MODEL));
+    try {
+      for (let seed = 1; seed <= 12; seed++) {
+        const x = randomInput(seed * 7919);
+        const want = await local.run({ x: new Tensor("float32", x, [1, 8, 64]) });
+        const wantBytes = encodeTensors([outputTensor("y", want.y)]);
+        const feeds = () => ({ x: new Tensor("float32", Float32Array.from(x), [1, 8, 64]) });
+        for (const s of [pooled, inThread]) {
+          const r = await s.runEncoded(feeds(), { giveAway: seed % 2 === 0, outputs: ["y"] });
+          expect(Buffer.from(r.bytes).equals(Buffer.from(wantBytes))).toBe(true);
+          expect(r.sha256).toBe(sha256Hex(wantBytes));
+          expect(r.modelMs).toBeGreaterThan(0);
+        }
+      }
+      // a bad input fails that call only
+      const bad = pooled.runEncoded(
+        { x: new Tensor("float32", new Float32Array(5 * 63), [1, 5, 63]) },
+        { outputs: ["y"] },
+      );
+      await expect(bad).rejects.toThrow(/./);
+      const ok = await pooled.runEncoded({ x: new Tensor("float32", randomInput(3), [1, 8, 64]) }, { outputs: ["y"] });
+      expect(decodeTensors(ok.bytes)[0].dims).toEqual([1, 64]);
+    } finally {
+      await local.release();
+      await inThread.release();
     }
   }, 60_000);
 
@@ -68,10 +102,10 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
     expect((err as Error).message.length).toBeGreaterThan(0);
     // the same session and a new one still work
     const ok = await pooled.run({ x: new Tensor("float32", randomInput(5), [1, 8, 64]) });
-    expect(ok.y.dims).toEqual([1, 64]);
+    expect(ok.outputs.y.dims).toEqual([1, 64]);
     const other = await pool.createSession(buildMLP(1));
     const mlp = await other.run({ x: new Tensor("float32", new Float32Array(2 * 16), [2, 16]) });
-    expect(Object.keys(mlp).length).toBeGreaterThan(0);
+    expect(Object.keys(mlp.outputs).length).toBeGreaterThan(0);
     await other.release();
     await expect(pool.createSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(/./); // not a model
   }, 60_000);
