@@ -1,10 +1,15 @@
 /**
  * Where a node's CPU per transaction goes, stage by stage, admission to commit. Each stage adds the
  * process CPU time (`process.cpuUsage`, user + system) used during its own sections — CPU time, not
- * wall time, so a busy machine that deschedules the node does not inflate a stage. For the async
- * sections (admission, execution, seal, persist) it includes any other work that ran while they
- * awaited (little: state reads mostly hit caches). What no stage names (HTTP and JSON, the other RPC
- * methods, GC, libuv) is the process's CPU time minus their sum, which the bench derives from `/proc`.
+ * wall time, so a busy machine that deschedules the node does not inflate a stage. It is the CPU of
+ * every thread of the process: what V8's GC helpers and background compiler, libuv's pool or a
+ * worker burn while a section runs counts to that section (Node 20 has no per-thread clock finer than
+ * the scheduler tick — `/proc/thread-self/schedstat` moves in ~1 ms steps — and under the bench those
+ * threads are a third of the node's CPU, so a short section such as decode reads several times its
+ * own cost; the bench shows the other threads' share apart). For the async sections (admission,
+ * execution, seal, persist) it includes any other work that ran while they awaited (little: state
+ * reads mostly hit caches). What no stage names (HTTP and JSON, the other RPC methods, GC, libuv) is
+ * the process's CPU time minus their sum, which the bench derives from `/proc`.
  */
 export const TX_STAGES = [
   /** RLP decoding, field checks and the transaction hash. */
@@ -59,14 +64,21 @@ export function cpuNowMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** Per-transaction sections are timed on one transaction in this many (each counts for them all). */
-export const DEFAULT_SAMPLE_EVERY = 16;
+/**
+ * Per-transaction sections are timed on one transaction in this many (each counts for them all).
+ * One read of the clock is a getrusage call, ~2.5 µs here; the sections it times are 10–80 µs. At 1
+ * in 16, one GC pause or one tick of another thread inside a sampled decode counted 16 times, and
+ * the decode column of one run read 280 µs/tx against 60–120 µs timed on every tx (and 10–13 µs
+ * alone, bench: node/mempool decode on 2,000 value transfers). 1 in 4 keeps the clock's own cost
+ * near 3 µs/tx and the spread of the figure a quarter of what it was.
+ */
+export const DEFAULT_SAMPLE_EVERY = 4;
 
 /**
  * Accumulated CPU milliseconds per stage. Per-block sections are timed every time; per-transaction
- * sections (decode, recover, admission) on one transaction in `sampleEvery`, scaled up: reading the
- * process CPU time on every transaction cost ~10 % of the node's CPU in the profile, and the wall
- * clock, cheap as it is, counts the time a busy machine deschedules the node.
+ * sections (decode, recover, admission) on one transaction in `sampleEvery`, scaled up, so the clock's
+ * own cost stays small; the wall clock, cheap as it is, would count the time a busy machine
+ * deschedules the node.
  */
 export class TxStageClock {
   private readonly totals: Record<Stage, number> = Object.fromEntries(ALL_STAGES.map((s) => [s, 0])) as Record<

@@ -3,6 +3,7 @@ import { bytesToBigInt } from "@ethereumjs/util";
 import { logsBloom } from "../runtime/primitives/receipt.js";
 import type { BlockRef, BlockWithTxs, LogView, ReceiptView, TxView } from "./backend.js";
 import { toHexData as hex, toHexQuantity as qty } from "./hex.js";
+import { RawJSON } from "./jsonrpc.js";
 
 /** JSON shapes of blocks, transactions, receipts and logs, as geth returns them. */
 
@@ -153,4 +154,39 @@ export function formatReceipt(r: ReceiptView): Record<string, unknown> {
     effectiveGasPrice: qty(rc.effectiveGasPrice),
     type: qty(rc.type),
   };
+}
+
+/**
+ * JSON text per receipt view, made once. A view belongs to one decoded block (the backend keeps a
+ * few hundred, keyed by block hash) and a block's receipts never change — a rewound block is
+ * another view — so the text outlives no change and goes when the view does. A client polling a
+ * receipt (the view is the same object on every poll) then costs a map lookup, not a format, a
+ * walk and a stringify of ~15 fields and every log.
+ */
+const receiptTexts = new WeakMap<ReceiptView, string>();
+
+function receiptText(r: ReceiptView): string {
+  let text = receiptTexts.get(r);
+  if (text === undefined) {
+    // All strings, nulls and arrays of them: `JSON.stringify` writes what the RPC's result walk would.
+    text = JSON.stringify(formatReceipt(r));
+    receiptTexts.set(r, text);
+  }
+  return text;
+}
+
+/** `formatReceipt` as the JSON text the RPC answers, cached per view. */
+export function formatReceiptJSON(r: ReceiptView): RawJSON {
+  return new RawJSON(receiptText(r));
+}
+
+/** A block's receipts as one JSON array, each from the per-view cache. */
+export function formatReceiptsJSON(rs: readonly ReceiptView[]): RawJSON {
+  const parts: string[] = ["["];
+  for (let i = 0; i < rs.length; i++) {
+    if (i > 0) parts.push(",");
+    parts.push(receiptText(rs[i]));
+  }
+  parts.push("]");
+  return new RawJSON(parts);
 }

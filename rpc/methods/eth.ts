@@ -1,7 +1,7 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
 import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
-import { formatBlock, formatReceipt, formatTransaction } from "../format.js";
+import { formatBlock, formatReceiptJSON, formatReceiptsJSON, formatTransaction } from "../format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
 import { RawJSON } from "../jsonrpc.js";
 import { LogQueries } from "../logQuery.js";
@@ -342,11 +342,11 @@ export function createEthMethods(
     ),
     eth_getTransactionReceipt: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
       const r = await backend.getReceipt(bytes(hash));
-      return r === undefined ? null : formatReceipt(r);
+      return r === undefined ? null : formatReceiptJSON(r);
     }),
     eth_getBlockReceipts: defineMethod([{ name: "block", type: "blockTagOrHash" }], async ([block]) => {
       const ref = await backend.resolveBlock(block);
-      return ref === undefined ? null : (await backend.getReceipts(ref)).map(formatReceipt);
+      return ref === undefined ? null : formatReceiptsJSON(await backend.getReceipts(ref));
     }),
     eth_getBlockByNumber: defineMethod(
       [

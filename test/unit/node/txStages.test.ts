@@ -108,8 +108,12 @@ describe("bench cpuPerTx", () => {
       persist: 1.03,
       block_other: 1,
     };
-    const r = cpuPerTx(1000, 1, before, after);
+    const r = cpuPerTx(1000, 1, before, { ...after, gc: 0.05 }, 0.75);
     expect(r.totalMicros).toBe(1000);
+    // Parts of the total shown apart: the threads besides the main one, and GC pauses (here only after: unknown).
+    expect(r.otherThreadsMicros).toBe(250);
+    expect(r.gcPauseMicros).toBeNull();
+    expect(cpuPerTx(1000, 1, { ...before, gc: 0.25 }, { ...after, gc: 0.3 }).gcPauseMicros).toBe(50);
     expect(r.stagesMicros).toEqual({
       decode: 100,
       recover: 50,
@@ -121,6 +125,6 @@ describe("bench cpuPerTx", () => {
       rpc_other: 500,
     });
     expect(cpuPerTx(0, 1, before, after)).toEqual({ totalMicros: null, stagesMicros: null });
-    expect(cpuPerTx(10, null, null, null)).toEqual({ totalMicros: null, stagesMicros: null });
+    expect(cpuPerTx(10, null, null, null)).toEqual({ totalMicros: null, stagesMicros: null, otherThreadsMicros: null });
   });
 });
