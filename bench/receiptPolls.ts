@@ -1,6 +1,6 @@
-// `node dist/bench/receiptPolls.js [--cli FILE] [--polls N] [--callers N]`: the node's CPU per
-// eth_getTransactionReceipt poll of mined transactions, as a wallet or a load generator waiting for
-// confirmations asks it. A fresh `azora dev` (the given CLI: another build's for an A/B) gets a TestToken
+// `node dist/bench/receiptPolls.js [--cli FILE] [--polls N] [--callers N] [--method receipt|tx]`: the node's
+// CPU per eth_getTransactionReceipt (or eth_getTransactionByHash) poll of mined transactions, as a wallet or
+// a load generator waiting for confirmations asks it. A fresh `azora dev` (the given CLI: another build's for an A/B) gets a TestToken
 // and 50 transfers (one log each); then `--callers` clients poll those receipts round-robin over
 // keep-alive HTTP, once untimed and once timed, and the node's CPU (/proc) is divided by the polls.
 
@@ -11,10 +11,11 @@ import { DEV_KEYS } from "./devKeys.js";
 import { killAllStarted, startAzora } from "./procs.js";
 import { RpcClient } from "./rpc.js";
 
-const HELP = `Usage: node dist/bench/receiptPolls.js [--cli FILE] [--polls N] [--callers N]
+const HELP = `Usage: node dist/bench/receiptPolls.js [--cli FILE] [--polls N] [--callers N] [--method receipt|tx]
   --cli FILE     the azora CLI to run (default dist/node/cli.js of this checkout)
-  --polls N      timed receipt polls (default 20000; as many untimed first)
-  --callers N    concurrent pollers (default 16)`;
+  --polls N      timed polls (default 20000; as many untimed first)
+  --callers N    concurrent pollers (default 16)
+  --method M     receipt: eth_getTransactionReceipt (default); tx: eth_getTransactionByHash`;
 
 const TRANSFERS = 50;
 
@@ -23,11 +24,16 @@ async function main(): Promise<void> {
   let cli = `${root}/dist/node/cli.js`;
   let polls = 20_000;
   let callers = 16;
+  let method = "eth_getTransactionReceipt";
   const ok = readFlags(process.argv.slice(2), (flag, next) => {
     if (flag === "--cli") cli = next();
     else if (flag === "--polls") polls = positiveInt(flag, next());
     else if (flag === "--callers") callers = positiveInt(flag, next(), 1000);
-    else throw new UsageError(`unknown option ${flag}`);
+    else if (flag === "--method") {
+      const m = next();
+      if (m !== "receipt" && m !== "tx") throw new UsageError("--method must be receipt or tx");
+      method = m === "tx" ? "eth_getTransactionByHash" : "eth_getTransactionReceipt";
+    } else throw new UsageError(`unknown option ${flag}`);
   });
   if (!ok) {
     console.log(HELP);
@@ -79,8 +85,10 @@ async function main(): Promise<void> {
       await Promise.all(
         Array.from({ length: callers }, async () => {
           while (next < polls) {
-            const r = await receipt(hashes[next++ % hashes.length]);
-            if (r.logs.length !== 1) throw new Error(`expected one log, got ${r.logs.length}`);
+            const hash = hashes[next++ % hashes.length];
+            const r = await rpc.call<{ logs?: unknown[]; blockNumber?: string | null } | null>(method, [hash]);
+            const mined = method === "eth_getTransactionByHash" ? r?.blockNumber != null : r?.logs?.length === 1;
+            if (!mined) throw new Error(`${method}(${hash}): ${JSON.stringify(r)}`);
           }
         }),
       );
@@ -88,7 +96,7 @@ async function main(): Promise<void> {
       if (!timed) continue;
       const sec = (performance.now() - t0) / 1000;
       const micros = cpu0 === null || cpu1 === null ? "?" : (((cpu1 - cpu0) * 1e6) / polls).toFixed(1);
-      console.log(`${cli}: ${polls} receipt polls, node CPU ${micros} µs/poll, ${(polls / sec).toFixed(0)} polls/s`);
+      console.log(`${cli}: ${polls} ${method} polls, node CPU ${micros} µs/poll, ${(polls / sec).toFixed(0)} polls/s`);
     }
   } finally {
     await proc.stop();

@@ -157,22 +157,35 @@ export function formatReceipt(r: ReceiptView): Record<string, unknown> {
 }
 
 /**
- * JSON text per receipt view, made once. A view belongs to one decoded block (the backend keeps a
- * few hundred, keyed by block hash) and a block's receipts never change — a rewound block is
- * another view — so the text outlives no change and goes when the view does. A client polling a
- * receipt (the view is the same object on every poll) then costs a map lookup, not a format, a
- * walk and a stringify of ~15 fields and every log.
+ * JSON text per receipt or mined-transaction view, made once. A view belongs to one decoded block
+ * (the backend keeps a few hundred, keyed by block hash) and a block's receipts and transactions
+ * never change — a rewound block is another view — so the text outlives no change and goes when
+ * the view does. A client polling a receipt (the view is the same object on every poll) then costs a
+ * map lookup, not a format (the bloom re-hashed), a walk and a stringify of ~15 fields and every log.
  */
-const receiptTexts = new WeakMap<ReceiptView, string>();
+function textCache<V extends object>(format: (view: V) => Record<string, unknown>): (view: V) => string {
+  const texts = new WeakMap<V, string>();
+  return (view) => {
+    let text = texts.get(view);
+    if (text === undefined) {
+      // All strings, nulls and arrays of them: `JSON.stringify` writes what the RPC's result walk would.
+      text = JSON.stringify(format(view));
+      texts.set(view, text);
+    }
+    return text;
+  };
+}
 
-function receiptText(r: ReceiptView): string {
-  let text = receiptTexts.get(r);
-  if (text === undefined) {
-    // All strings, nulls and arrays of them: `JSON.stringify` writes what the RPC's result walk would.
-    text = JSON.stringify(formatReceipt(r));
-    receiptTexts.set(r, text);
-  }
-  return text;
+const receiptText = textCache(formatReceipt);
+const minedTxText = textCache(formatTransaction);
+
+/**
+ * `formatTransaction` as JSON text, cached per view for a mined transaction. A pooled one (no
+ * location: its view is made per request, and its gas price is the fee cap until mined) is
+ * formatted as ever.
+ */
+export function formatTransactionJSON(view: TxView): RawJSON | Record<string, unknown> {
+  return view.location === undefined ? formatTransaction(view) : new RawJSON(minedTxText(view));
 }
 
 /** `formatReceipt` as the JSON text the RPC answers, cached per view. */

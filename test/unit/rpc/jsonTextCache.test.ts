@@ -1,8 +1,9 @@
-// The receipt JSON cache (rpc/format.ts formatReceiptJSON / formatReceiptsJSON) against the general
-// path: a method answering the formatted object, which the JSON-RPC layer walks and stringifies. On
-// random receipts — legacy, EIP-2930 and EIP-1559 txs, contract creations, reverted txs, 0–4 logs with
-// 0–4 topics and data of any length — the two responses must be the same bytes, on the first poll
-// (cache filled) and on the next (cache hit), single and batched, and for a block's receipt list.
+// The JSON text caches (rpc/format.ts formatReceiptJSON / formatReceiptsJSON / formatTransactionJSON)
+// against the general path: a method answering the formatted object, which the JSON-RPC layer walks and
+// stringifies. On random receipts — legacy, EIP-2930 and EIP-1559 txs, contract creations, reverted txs,
+// 0–4 logs with 0–4 topics and data of any length — and their transactions, mined or pooled, the two
+// responses must be the same bytes, on the first poll (cache filled) and on the next (cache hit), single
+// and batched, and for a block's receipt list.
 import {
   createAccessList2930Tx,
   createFeeMarket1559Tx,
@@ -14,7 +15,13 @@ import { hexToBytes } from "@ethereumjs/util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ReceiptView, TxView } from "../../../rpc/backend.js";
-import { formatReceipt, formatReceiptJSON, formatReceiptsJSON } from "../../../rpc/format.js";
+import {
+  formatReceipt,
+  formatReceiptJSON,
+  formatReceiptsJSON,
+  formatTransaction,
+  formatTransactionJSON,
+} from "../../../rpc/format.js";
 import { handleRawBody } from "../../../rpc/jsonrpc.js";
 import { defineMethod, type MethodTable } from "../../../rpc/types.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
@@ -48,6 +55,9 @@ const specArb = fc.record({
   contractAddress: bytesOf(20),
   blockHash: bytesOf(32),
   blockNumber: fc.bigInt({ min: 0n, max: 10n ** 9n }),
+  blockTimestamp: fc.bigInt({ min: 0n, max: 1n << 40n }),
+  baseFee: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+  pooled: fc.boolean(),
   transactionIndex: fc.nat({ max: 5000 }),
   firstLogIndex: fc.nat({ max: 50_000 }),
 });
@@ -69,7 +79,21 @@ function signed(s: Spec): TypedTransaction {
 
 function view(s: Spec): ReceiptView {
   const tx = signed(s);
-  const txView: TxView = { tx, hash: tx.hash(), from: tx.getSenderAddress().bytes };
+  const txView: TxView = {
+    tx,
+    hash: tx.hash(),
+    from: tx.getSenderAddress().bytes,
+    // A pooled tx has no location (and is formatted afresh: its gas price is the fee cap until mined).
+    location: s.pooled
+      ? undefined
+      : {
+          blockHash: s.blockHash,
+          blockNumber: s.blockNumber,
+          blockTimestamp: s.blockTimestamp,
+          index: s.transactionIndex,
+          baseFeePerGas: s.baseFee,
+        },
+  };
   const receipt: Receipt = {
     type: s.type,
     status: s.status,
@@ -98,18 +122,20 @@ function tables(views: ReceiptView[]): { general: MethodTable; cached: MethodTab
     general: {
       receipt: defineMethod(one, ([i]) => formatReceipt(views[Number(i)])),
       receipts: defineMethod([], () => views.map(formatReceipt)),
+      tx: defineMethod(one, ([i]) => formatTransaction(views[Number(i)].tx)),
     },
     cached: {
       receipt: defineMethod(one, ([i]) => formatReceiptJSON(views[Number(i)])),
       receipts: defineMethod([], () => formatReceiptsJSON(views)),
+      tx: defineMethod(one, ([i]) => formatTransactionJSON(views[Number(i)].tx)),
     },
   };
 }
 
 const ctx = { transport: "http" as const };
 
-describe("receipt JSON cache", () => {
-  it("answers the bytes the general path answers, single, batched and per block, cold and cached", async () => {
+describe("receipt and transaction JSON caches", () => {
+  it("answer the bytes the general path answers, single, batched and per block, cold and cached", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 6 }), async (specs) => {
         const views = specs.map(view);
@@ -122,6 +148,9 @@ describe("receipt JSON cache", () => {
             views.map((_, i) => ({ jsonrpc: "2.0", id: `b${i}`, method: "receipt", params: [`0x${i.toString(16)}`] })),
           ),
           JSON.stringify({ jsonrpc: "2.0", id: "all", method: "receipts", params: [] }),
+          ...views.map((_, i) =>
+            JSON.stringify({ jsonrpc: "2.0", id: `t${i}`, method: "tx", params: [`0x${i.toString(16)}`] }),
+          ),
         ];
         // Twice: the first pass fills the cache, the second answers from it.
         for (let pass = 0; pass < 2; pass++) {
@@ -157,5 +186,16 @@ describe("receipt JSON cache", () => {
     expect(formatReceiptJSON(counted).parts.join("")).toBe(first);
     expect(formatReceiptsJSON([counted, counted]).parts.join("")).toBe(`[${first},${first}]`);
     expect(reads).toBe(afterFirst);
+  });
+
+  it("answers a transaction's mined form once it is mined, whatever was answered while it was pooled", () => {
+    const [s] = fc.sample(specArb, { numRuns: 1, seed: 11 });
+    const pooled = view({ ...s, type: 2, pooled: true }).tx;
+    const pooledText = JSON.stringify(formatTransactionJSON(pooled));
+    const mined: TxView = { ...pooled, location: view({ ...s, type: 2, pooled: false }).tx.location };
+    const minedText = (formatTransactionJSON(mined) as { parts: string[] }).parts.join("");
+    expect(JSON.parse(pooledText).blockHash).toBeNull();
+    expect(minedText).toBe(JSON.stringify(formatTransaction(mined)));
+    expect(JSON.parse(minedText).blockNumber).toBe(`0x${s.blockNumber.toString(16)}`);
   });
 });
