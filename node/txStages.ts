@@ -7,10 +7,10 @@
  * the scheduler tick — `/proc/thread-self/schedstat` moves in ~1 ms steps; under the bench those
  * threads are a third of the node's CPU, and the bench shows their share apart). A per-transaction
  * section is a few tens of µs, so one such tick or GC pause inside it would outweigh it many times:
- * see `MAX_TX_SECTION_MS`. For the async sections (admission,
- * execution, seal, persist) it includes any other work that ran while they awaited (little: state
- * reads mostly hit caches). What no stage names (HTTP and JSON, the other RPC methods, GC, libuv) is
- * the process's CPU time minus their sum, which the bench derives from `/proc`.
+ * see `MAX_TX_SECTION_MS`. For the async sections (admission, execution, seal, persist) it includes
+ * any other work that ran while they awaited (little: state reads mostly hit caches). What no stage
+ * names (HTTP and JSON, the other RPC methods, GC, libuv) is the process's CPU time minus their sum,
+ * which the bench derives from `/proc`.
  */
 export const TX_STAGES = [
   /** RLP decoding, field checks and the transaction hash. */
