@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { getAddress, hexlify, Interface, keccak256, type Wallet } from "ethers";
 import type { BenchParams } from "./args.js";
-import { type CpuPerTx, cpuPerTx, readStageSeconds } from "./nodeCpu.js";
+import { type CpuPerTx, cpuPerTx, mainThreadCpuSeconds, readStageSeconds } from "./nodeCpu.js";
 import type { TargetProcess } from "./procs.js";
 import { hexToBigInt, type RpcClient, RpcError, sleep } from "./rpc.js";
 import { countError, type LatencySummary, round, summarize } from "./stats.js";
@@ -35,20 +35,25 @@ export interface CpuUse {
   wallSec: number;
   /** CPU seconds the target process used during the phase (null off Linux). */
   nodeCpuSec: number | null;
+  /** Of which its main thread's (null off Linux). */
+  nodeMainThreadCpuSec: number | null;
   /** CPU seconds this load generator used (signing excluded: it happens before timing). */
   benchCpuSec: number;
 }
 
 function cpuMeter(proc: TargetProcess): () => CpuUse {
   const node0 = proc.cpuSeconds();
+  const main0 = mainThreadCpuSeconds(proc.pid);
   const bench0 = process.cpuUsage();
   const t0 = performance.now();
   return () => {
     const node1 = proc.cpuSeconds();
+    const main1 = mainThreadCpuSeconds(proc.pid);
     const b = process.cpuUsage(bench0);
     return {
       wallSec: round((performance.now() - t0) / 1000, 3),
       nodeCpuSec: node0 === null || node1 === null ? null : round(node1 - node0, 2),
+      nodeMainThreadCpuSec: main0 === null || main1 === null ? null : round(main1 - main0, 2),
       benchCpuSec: round((b.user + b.system) / 1e6, 2),
     };
   };
@@ -310,7 +315,7 @@ export async function runTxPhase(
     rejectErrors,
     checks: { passed: problems.length === 0, problems },
     cpu,
-    cpuPerTx: cpuPerTx(includedTxs.length, cpu.nodeCpuSec, stages0, stages1),
+    cpuPerTx: cpuPerTx(includedTxs.length, cpu.nodeCpuSec, stages0, stages1, cpu.nodeMainThreadCpuSec),
     watcherPollErrors: watcher.pollErrors,
   };
 }

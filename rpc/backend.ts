@@ -180,7 +180,11 @@ export interface EthBackend {
   ): Promise<LogView[]>;
 
   onNewBlock(listener: (block: BlockRef, logs: LogView[]) => void): () => void;
-  onPendingTransaction(listener: (hash: Uint8Array) => void): () => void;
+  /**
+   * Each transaction the pool accepts, by its hash as lowercase 0x hex — the form both consumers
+   * (filters, subscriptions) answer in, so a submission pays for no conversion when nobody listens.
+   */
+  onPendingTransaction(listener: (hash: string) => void): () => void;
 
   status(): Promise<NodeStatus>;
   peerCount(): number;

@@ -57,9 +57,7 @@ export function createEthSubscriptionSource(backend: EthBackend): SubscriptionSo
   };
   const unsubscribeBlocks = backend.onNewBlock(onBlock);
   const unsubscribePending = backend.onPendingTransaction((hash) => {
-    if (pending.size === 0) return;
-    const hex = toHexData(hash);
-    for (const push of pending) push(hex);
+    for (const push of pending) push(hash);
   });
 
   const join = <T>(set: Set<T>, item: T) => {

@@ -91,7 +91,7 @@ export function createFilterMethods(
   let pendingFilters = 0;
 
   const unsubscribePending = backend.onPendingTransaction((hash) => {
-    if (pendingFilters > 0) pending.add(toHexData(hash));
+    if (pendingFilters > 0) pending.add(hash);
   });
   const sweep = setInterval(() => expire(), Math.min(opts.timeoutMs, 60_000));
   sweep.unref();

@@ -3,6 +3,7 @@ import { bytesToBigInt } from "@ethereumjs/util";
 import { logsBloom } from "../runtime/primitives/receipt.js";
 import type { BlockRef, BlockWithTxs, LogView, ReceiptView, TxView } from "./backend.js";
 import { toHexData as hex, toHexQuantity as qty } from "./hex.js";
+import { RawJSON } from "./jsonrpc.js";
 
 /** JSON shapes of blocks, transactions, receipts and logs, as geth returns them. */
 
@@ -153,4 +154,52 @@ export function formatReceipt(r: ReceiptView): Record<string, unknown> {
     effectiveGasPrice: qty(rc.effectiveGasPrice),
     type: qty(rc.type),
   };
+}
+
+/**
+ * JSON text per receipt or mined-transaction view, made once. A view belongs to one decoded block
+ * (the backend keeps a few hundred, keyed by block hash) and a block's receipts and transactions
+ * never change — a rewound block is another view — so the text outlives no change and goes when
+ * the view does. A client polling a receipt (the view is the same object on every poll) then costs a
+ * map lookup, not a format (the bloom re-hashed), a walk and a stringify of ~15 fields and every log.
+ */
+function textCache<V extends object>(format: (view: V) => Record<string, unknown>): (view: V) => string {
+  const texts = new WeakMap<V, string>();
+  return (view) => {
+    let text = texts.get(view);
+    if (text === undefined) {
+      // All strings, nulls and arrays of them: `JSON.stringify` writes what the RPC's result walk would.
+      text = JSON.stringify(format(view));
+      texts.set(view, text);
+    }
+    return text;
+  };
+}
+
+const receiptText = textCache(formatReceipt);
+const minedTxText = textCache(formatTransaction);
+
+/**
+ * `formatTransaction` as JSON text, cached per view for a mined transaction. A pooled one (no
+ * location: its view is made per request, and its gas price is the fee cap until mined) is
+ * formatted as ever.
+ */
+export function formatTransactionJSON(view: TxView): RawJSON | Record<string, unknown> {
+  return view.location === undefined ? formatTransaction(view) : new RawJSON(minedTxText(view));
+}
+
+/** `formatReceipt` as the JSON text the RPC answers, cached per view. */
+export function formatReceiptJSON(r: ReceiptView): RawJSON {
+  return new RawJSON(receiptText(r));
+}
+
+/** A block's receipts as one JSON array, each from the per-view cache. */
+export function formatReceiptsJSON(rs: readonly ReceiptView[]): RawJSON {
+  const parts: string[] = ["["];
+  for (let i = 0; i < rs.length; i++) {
+    if (i > 0) parts.push(",");
+    parts.push(receiptText(rs[i]));
+  }
+  parts.push("]");
+  return new RawJSON(parts);
 }

@@ -565,8 +565,9 @@ export class NodeBackend implements EthBackend {
     return this.m.chain.onRewind(listener);
   }
 
-  onPendingTransaction(listener: (hash: Uint8Array) => void): () => void {
-    return this.m.mempool.onPending((ptx) => listener(Uint8Array.from(Buffer.from(ptx.hash.slice(2), "hex"))));
+  onPendingTransaction(listener: (hash: string) => void): () => void {
+    // The pool's hashes are lowercase 0x hex already (decodeRawTransaction).
+    return this.m.mempool.onPending((ptx) => listener(ptx.hash));
   }
 
   status(): Promise<NodeStatus> {

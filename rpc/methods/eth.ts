@@ -1,7 +1,7 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { BlockRef, EthBackend, LogFilter } from "../backend.js";
 import { ExecutionRevertedError, InvalidParamsError, LimitExceededError, ServerError } from "../errors.js";
-import { formatBlock, formatReceipt, formatTransaction } from "../format.js";
+import { formatBlock, formatReceiptJSON, formatReceiptsJSON, formatTransactionJSON } from "../format.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../hex.js";
 import { RawJSON } from "../jsonrpc.js";
 import { LogQueries } from "../logQuery.js";
@@ -324,7 +324,7 @@ export function createEthMethods(
 
     eth_getTransactionByHash: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
       const t = await backend.getTransaction(bytes(hash));
-      return t === undefined ? null : formatTransaction(t);
+      return t === undefined ? null : formatTransactionJSON(t);
     }),
     eth_getTransactionByBlockNumberAndIndex: defineMethod(
       [
@@ -342,11 +342,11 @@ export function createEthMethods(
     ),
     eth_getTransactionReceipt: defineMethod([{ name: "hash", type: "hash" }], async ([hash]) => {
       const r = await backend.getReceipt(bytes(hash));
-      return r === undefined ? null : formatReceipt(r);
+      return r === undefined ? null : formatReceiptJSON(r);
     }),
     eth_getBlockReceipts: defineMethod([{ name: "block", type: "blockTagOrHash" }], async ([block]) => {
       const ref = await backend.resolveBlock(block);
-      return ref === undefined ? null : (await backend.getReceipts(ref)).map(formatReceipt);
+      return ref === undefined ? null : formatReceiptsJSON(await backend.getReceipts(ref));
     }),
     eth_getBlockByNumber: defineMethod(
       [
@@ -401,7 +401,7 @@ async function txByIndex(backend: EthBackend, ref: BlockRef | undefined, index: 
   if (ref === undefined) return null;
   const block = await backend.getBlockWithTxs(ref);
   const t = index < BigInt(block.transactions.length) ? block.transactions[Number(index)] : undefined;
-  return t === undefined ? null : formatTransaction(t);
+  return t === undefined ? null : formatTransactionJSON(t);
 }
 
 /** web3_ and net_ namespaces. */

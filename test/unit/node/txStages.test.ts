@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cpuPerTx } from "../../../bench/nodeCpu.js";
 import { createMetrics } from "../../../node/metrics.js";
-import { TX_STAGES, TxStageClock } from "../../../node/txStages.js";
+import { MAX_TX_SECTION_MS, TX_STAGES, TxStageClock } from "../../../node/txStages.js";
 
 /** Burns CPU on this thread (the clock measures process CPU time, so waiting would not count). */
 function burn(iterations: number): number {
@@ -78,6 +78,22 @@ describe("TxStageClock", () => {
     expect(clock.secondsByStage().admission).toBeGreaterThan(0);
   });
 
+  it("counts a sampled section over MAX_TX_SECTION_MS to no stage, nor to the section around it", async () => {
+    const clock = new TxStageClock({ sampleEvery: 4 });
+    clock.addSampled("decode", 0.02);
+    clock.addSampled("decode", MAX_TX_SECTION_MS * 3); // a GC pause inside one decode: not decode's work
+    expect(clock.secondsByStage().decode).toBeCloseTo(0.00008, 9);
+
+    const t0 = performance.now();
+    await clock.time("block_other", async () => {
+      // Runs while the block section awaits, as a submission does: the enclosing stage must not take it.
+      clock.addSampled("decode", 1_000);
+      while (performance.now() - t0 < 5) burn(10_000);
+    });
+    expect(clock.secondsByStage().decode).toBeCloseTo(0.00008, 9);
+    expect(clock.secondsByStage().block_other).toBe(0);
+  });
+
   it("adds synchronous sections as given", () => {
     const clock = new TxStageClock();
     clock.add("recover", 0.25);
@@ -108,8 +124,12 @@ describe("bench cpuPerTx", () => {
       persist: 1.03,
       block_other: 1,
     };
-    const r = cpuPerTx(1000, 1, before, after);
+    const r = cpuPerTx(1000, 1, before, { ...after, gc: 0.05 }, 0.75);
     expect(r.totalMicros).toBe(1000);
+    // Parts of the total shown apart: the threads besides the main one, and GC pauses (here only after: unknown).
+    expect(r.otherThreadsMicros).toBe(250);
+    expect(r.gcPauseMicros).toBeNull();
+    expect(cpuPerTx(1000, 1, { ...before, gc: 0.25 }, { ...after, gc: 0.3 }).gcPauseMicros).toBe(50);
     expect(r.stagesMicros).toEqual({
       decode: 100,
       recover: 50,
@@ -121,6 +141,6 @@ describe("bench cpuPerTx", () => {
       rpc_other: 500,
     });
     expect(cpuPerTx(0, 1, before, after)).toEqual({ totalMicros: null, stagesMicros: null });
-    expect(cpuPerTx(10, null, null, null)).toEqual({ totalMicros: null, stagesMicros: null });
+    expect(cpuPerTx(10, null, null, null)).toEqual({ totalMicros: null, stagesMicros: null, otherThreadsMicros: null });
   });
 });
