@@ -6,6 +6,7 @@ import { type AzoraEVM, type CallBlock, directModuleAt, ModuleCall, NeedsEVM, ru
 import { KECCAK256_EMPTY } from "./primitives/hash.js";
 import type { Log } from "./primitives/receipt.js";
 import { credit, purchaseTerms } from "./transferFastPath.js";
+import { fieldsOfTx } from "./txFields.js";
 
 export type ModuleCallOutcome =
   | { included: true; status: 0 | 1; gasUsed: bigint; logs: Log[] }
@@ -59,7 +60,7 @@ export async function applyModuleCall(
   const floor = getCalldataFloorGas(tx, sender);
   if (tx.gasLimit < intrinsic || tx.gasLimit < floor) return undefined; // the VM words the intrinsic-gas error
 
-  const terms = purchaseTerms(tx, env.baseFeePerGas);
+  const terms = purchaseTerms(fieldsOfTx(tx), env.baseFeePerGas);
   if ("reason" in terms) return { included: false, reason: terms.reason };
   if (from.balance < terms.maxCost) return { included: false, reason: "insufficient funds for gas * price + value" };
   if (from.nonce !== tx.nonce) return { included: false, reason: "the tx doesn't have the correct nonce" };
