@@ -109,9 +109,10 @@ export class BlockExecution {
    * `allowContractSender` (dev mode's impersonation of a contract account, as Anvil allows) lifts
    * EIP-3607's rule that a sender has no code, for this transaction only.
    *
-   * `tx` may be a function that builds the ethereumjs object (the mempool's lazy one): a plain value
-   * transfer then runs on the fields read from `raw` and never builds it (its construction cost more
-   * than the transfer). `raw` must then be the transaction's bytes, already decoded and validated.
+   * `tx` may be a function that builds the ethereumjs object (the mempool's lazy one): the fast paths
+   * (plain value transfers, calls into native modules) then run on the fields read from `raw` and
+   * never build it (its construction cost more than a transfer). `raw` must then be the
+   * transaction's bytes, already decoded and validated.
    */
   async apply(
     tx: TypedTransaction | (() => TypedTransaction),
@@ -139,20 +140,8 @@ export class BlockExecution {
         return this.record(fields, sender, raw, { status: 1, gasUsed: t.gasUsed, logs: [], contractAddress: null });
       }
     }
-    built ??= (tx as () => TypedTransaction)();
-    return this.applyBuilt(built, fields, sender, raw, opts);
-  }
-
-  /** `apply` past the value-transfer fast path: the direct module path, else the VM. */
-  private async applyBuilt(
-    tx: TypedTransaction,
-    fields: TxFields,
-    sender: Address,
-    raw: Uint8Array,
-    opts: { allowContractSender?: boolean },
-  ): Promise<ApplyResult> {
-    if (this.fastModuleCalls && looksLikeModuleCall(tx)) {
-      const c = await applyModuleCall(this.vm, this.stateManager, tx, sender, {
+    if (this.fastModuleCalls && looksLikeModuleCall(fields)) {
+      const c = await applyModuleCall(this.vm, this.stateManager, fields, sender, {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
         block: this.callBlock,
@@ -168,6 +157,18 @@ export class BlockExecution {
         });
       }
     }
+    built ??= (tx as () => TypedTransaction)();
+    return this.applyWithVM(built, fields, sender, raw, opts);
+  }
+
+  /** `apply` past the fast paths: ethereumjs's `runTx`. */
+  private async applyWithVM(
+    tx: TypedTransaction,
+    fields: TxFields,
+    sender: Address,
+    raw: Uint8Array,
+    opts: { allowContractSender?: boolean },
+  ): Promise<ApplyResult> {
     let result: Awaited<ReturnType<typeof runTx>>;
     const restore = opts.allowContractSender === true ? liftEIP3607Once(this.vm, sender) : undefined;
     try {

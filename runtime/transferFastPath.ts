@@ -15,7 +15,7 @@ export type TransferOutcome =
 
 /** Cheap structural test; the account checks happen in `applyPlainTransfer`. */
 export function looksLikePlainTransfer(tx: TxFields): boolean {
-  return tx.to !== undefined && tx.dataLength === 0 && tx.accessListLength === 0 && tx.type <= 2;
+  return tx.to !== undefined && tx.data.length === 0 && tx.accessListLength === 0 && tx.type <= 2;
 }
 
 function isEmpty(a: Account): boolean {

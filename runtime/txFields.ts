@@ -3,8 +3,8 @@ import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import { Address, bytesToBigInt } from "@ethereumjs/util";
 
 /**
- * What block execution reads of a transaction outside the VM (the value-transfer fast path, fees
- * and receipts): its signed fields, without ethereumjs's transaction object, whose construction
+ * What block execution reads of a transaction outside the VM (the value-transfer and native-module
+ * fast paths, fees and receipts): its signed fields, without ethereumjs's transaction object, whose construction
  * (field validation, a copy of `Common`) cost more than the fast path's own work.
  */
 export interface TxFields {
@@ -15,7 +15,7 @@ export interface TxFields {
   /** Undefined for a contract creation. */
   readonly to: Address | undefined;
   readonly value: bigint;
-  readonly dataLength: number;
+  readonly data: Uint8Array;
   /** Entries of the access list (0 for a legacy transaction). */
   readonly accessListLength: number;
   /** An EIP-1559 fee cap and tip: `maxFeePerGas` and `maxPriorityFeePerGas` apply. */
@@ -42,7 +42,7 @@ export function fieldsOfTx(tx: TypedTransaction): TxFields {
     gasLimit: tx.gasLimit,
     to: tx.to,
     value: tx.value,
-    dataLength: tx.data.length,
+    data: tx.data,
     accessListLength: tx.supports(Capability.EIP2930AccessLists) ? (t.accessList as unknown[]).length : 0,
     feeMarket,
     maxFeePerGas,
@@ -71,7 +71,7 @@ export function fieldsOfRaw(raw: Uint8Array): TxFields | undefined {
     gasLimit: bytesToBigInt(f[gas]),
     to: to.length === 0 ? undefined : new Address(to),
     value: bytesToBigInt(f[gas + 2]),
-    dataLength: f[gas + 3].length,
+    data: f[gas + 3],
     accessListLength: type === 0 ? 0 : (f[gas + 4] as unknown as unknown[]).length,
     feeMarket,
     maxFeePerGas: bytesToBigInt(feeMarket ? f[at + 2] : f[at + 1]),
@@ -84,4 +84,25 @@ export function effectiveGasPrice(f: TxFields, baseFeePerGas: bigint): bigint {
   if (!f.feeMarket) return f.maxFeePerGas;
   const withTip = baseFeePerGas + f.maxPriorityFeePerGas;
   return withTip < f.maxFeePerGas ? withTip : f.maxFeePerGas;
+}
+
+/** Prague's base cost of a transaction, calldata gas per zero and non-zero byte, EIP-7623's floor per token. */
+const TX_GAS = 21_000n;
+const ZERO_BYTE_GAS = 4n;
+const NONZERO_BYTE_GAS = 16n;
+const FLOOR_GAS_PER_TOKEN = 10n;
+
+/**
+ * Intrinsic gas and EIP-7623 calldata floor of a call (not a creation) without access list or
+ * authorizations, as ethereumjs's `getIntrinsicGas` and `getCalldataFloorGas` give them under the
+ * chain's rules (test/unit/runtime/txFields.test.ts compares them on random calldata).
+ */
+export function callGas(data: Uint8Array): { intrinsic: bigint; floor: bigint } {
+  let zeros = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
+  const nonZeros = BigInt(data.length - zeros);
+  return {
+    intrinsic: TX_GAS + BigInt(zeros) * ZERO_BYTE_GAS + nonZeros * NONZERO_BYTE_GAS,
+    floor: TX_GAS + (BigInt(zeros) + 4n * nonZeros) * FLOOR_GAS_PER_TOKEN,
+  };
 }
