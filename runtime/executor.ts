@@ -1,7 +1,7 @@
 import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
-import { Capability, type TypedTransaction } from "@ethereumjs/tx";
+import type { TypedTransaction } from "@ethereumjs/tx";
 import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
@@ -13,6 +13,7 @@ import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.
 import { BLOOM_BYTES, encodeReceiptWithBloom, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
+import { effectiveGasPrice, fieldsOfRaw, fieldsOfTx, type TxFields } from "./txFields.js";
 
 /** The result of executing a block's transactions: everything its header commits to. */
 export interface ExecutedBlock {
@@ -42,16 +43,6 @@ export interface ExecutionOptions {
 }
 
 export type ApplyResult = { included: true; receipt: Receipt } | { included: false; reason: string };
-
-/** Effective gas price paid per unit (EIP-1559: min(maxFee, baseFee + tip); legacy: gasPrice). */
-export function effectiveGasPrice(tx: TypedTransaction, baseFeePerGas: bigint): bigint {
-  if (tx.supports(Capability.EIP1559FeeMarket)) {
-    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-    const withTip = baseFeePerGas + t.maxPriorityFeePerGas;
-    return withTip < t.maxFeePerGas ? withTip : t.maxFeePerGas;
-  }
-  return (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
-}
 
 /**
  * One block's execution over the head state. Deterministic: the same env and transactions on the
@@ -117,28 +108,40 @@ export class BlockExecution {
    * Runs one transaction; on `included: false` the state is exactly as before the call.
    * `allowContractSender` (dev mode's impersonation of a contract account, as Anvil allows) lifts
    * EIP-3607's rule that a sender has no code, for this transaction only.
+   *
+   * `tx` may be a function that builds the ethereumjs object (the mempool's lazy one): the fast paths
+   * (plain value transfers, calls into native modules) then run on the fields read from `raw` and
+   * never build it (its construction cost more than a transfer). `raw` must then be the
+   * transaction's bytes, already decoded and validated.
    */
   async apply(
-    tx: TypedTransaction,
+    tx: TypedTransaction | (() => TypedTransaction),
     sender: Address,
     raw: Uint8Array,
     opts: { allowContractSender?: boolean } = {},
   ): Promise<ApplyResult> {
     assert(this.phase === "open", "apply after seal/abort");
-    if (this.gasUsed + tx.gasLimit > this.env.gasLimit) return { included: false, reason: "block gas limit reached" };
-    if (this.fastTransfers && looksLikePlainTransfer(tx)) {
-      const t = await applyPlainTransfer(this.vm, this.stateManager, tx, sender, {
+    let built = typeof tx === "function" ? undefined : tx;
+    let fields = built !== undefined ? fieldsOfTx(built) : fieldsOfRaw(raw);
+    if (fields === undefined) {
+      built = (tx as () => TypedTransaction)(); // a type the raw reading leaves to ethereumjs
+      fields = fieldsOfTx(built);
+    }
+    if (this.gasUsed + fields.gasLimit > this.env.gasLimit)
+      return { included: false, reason: "block gas limit reached" };
+    if (this.fastTransfers && looksLikePlainTransfer(fields)) {
+      const t = await applyPlainTransfer(this.vm, this.stateManager, fields, sender, {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
       });
       if (t !== undefined) {
         if (!t.included) return t;
         this.gasUsed += t.gasUsed;
-        return this.record(tx, sender, raw, { status: 1, gasUsed: t.gasUsed, logs: [], contractAddress: null });
+        return this.record(fields, sender, raw, { status: 1, gasUsed: t.gasUsed, logs: [], contractAddress: null });
       }
     }
-    if (this.fastModuleCalls && looksLikeModuleCall(tx)) {
-      const c = await applyModuleCall(this.vm, this.stateManager, tx, sender, {
+    if (this.fastModuleCalls && looksLikeModuleCall(fields)) {
+      const c = await applyModuleCall(this.vm, this.stateManager, fields, sender, {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
         block: this.callBlock,
@@ -146,7 +149,7 @@ export class BlockExecution {
       if (c !== undefined) {
         if (!c.included) return c;
         this.gasUsed += c.gasUsed;
-        return this.record(tx, sender, raw, {
+        return this.record(fields, sender, raw, {
           status: c.status,
           gasUsed: c.gasUsed,
           logs: c.logs,
@@ -154,6 +157,18 @@ export class BlockExecution {
         });
       }
     }
+    built ??= (tx as () => TypedTransaction)();
+    return this.applyWithVM(built, fields, sender, raw, opts);
+  }
+
+  /** `apply` past the fast paths: ethereumjs's `runTx`. */
+  private async applyWithVM(
+    tx: TypedTransaction,
+    fields: TxFields,
+    sender: Address,
+    raw: Uint8Array,
+    opts: { allowContractSender?: boolean },
+  ): Promise<ApplyResult> {
     let result: Awaited<ReturnType<typeof runTx>>;
     const restore = opts.allowContractSender === true ? liftEIP3607Once(this.vm, sender) : undefined;
     try {
@@ -170,7 +185,7 @@ export class BlockExecution {
       restore?.();
     }
     this.gasUsed += result.totalGasSpent;
-    return this.record(tx, sender, raw, {
+    return this.record(fields, sender, raw, {
       status: result.execResult.exceptionError === undefined ? 1 : 0,
       gasUsed: result.totalGasSpent,
       logs: (result.execResult.logs ?? []) as Log[],
@@ -179,7 +194,7 @@ export class BlockExecution {
   }
 
   private record(
-    tx: TypedTransaction,
+    tx: TxFields,
     sender: Address,
     raw: Uint8Array,
     r: Pick<Receipt, "status" | "gasUsed" | "logs" | "contractAddress">,

@@ -1,11 +1,11 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
-import { Capability, getCalldataFloorGas, type TypedTransaction } from "@ethereumjs/tx";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { type AzoraEVM, type CallBlock, directModuleAt, ModuleCall, NeedsEVM, runModuleCall } from "./modules/index.js";
 import { KECCAK256_EMPTY } from "./primitives/hash.js";
 import type { Log } from "./primitives/receipt.js";
 import { credit, purchaseTerms } from "./transferFastPath.js";
+import { callGas, type TxFields } from "./txFields.js";
 
 export type ModuleCallOutcome =
   | { included: true; status: 0 | 1; gasUsed: bigint; logs: Log[] }
@@ -18,12 +18,9 @@ export type ModuleCallOutcome =
  * (value goes to payable functions of modules that stay on the VM anyway; an access list only warms
  * addresses, which module gas ignores, but keeping it out keeps this path's rules small).
  */
-export function looksLikeModuleCall(tx: TypedTransaction): boolean {
+export function looksLikeModuleCall(tx: TxFields): boolean {
   if (tx.to === undefined || tx.data.length < 4 || tx.value !== 0n || tx.type > 2) return false;
-  if (tx.supports(Capability.EIP2930AccessLists)) {
-    if ((tx as TypedTransaction & { accessList: unknown[] }).accessList.length !== 0) return false;
-  }
-  return directModuleAt(tx.to.bytes) !== undefined;
+  return tx.accessListLength === 0 && directModuleAt(tx.to.bytes) !== undefined;
 }
 
 /**
@@ -42,7 +39,7 @@ export function looksLikeModuleCall(tx: TypedTransaction): boolean {
 export async function applyModuleCall(
   vm: VM,
   state: MerkleStateManager,
-  tx: TypedTransaction,
+  tx: TxFields,
   sender: Address,
   env: { baseFeePerGas: bigint; miner: Address; block: CallBlock },
 ): Promise<ModuleCallOutcome> {
@@ -55,8 +52,7 @@ export async function applyModuleCall(
   if (target === undefined || target.nonce === 0n) return undefined;
   const from = (await state.getAccount(sender)) ?? new Account();
   if (!equalsBytes(from.codeHash, KECCAK256_EMPTY)) return undefined; // EIP-3607 / EIP-7702: the VM decides
-  const intrinsic = tx.getIntrinsicGas();
-  const floor = getCalldataFloorGas(tx, sender);
+  const { intrinsic, floor } = callGas(tx.data);
   if (tx.gasLimit < intrinsic || tx.gasLimit < floor) return undefined; // the VM words the intrinsic-gas error
 
   const terms = purchaseTerms(tx, env.baseFeePerGas);

@@ -1,8 +1,8 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
-import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { KECCAK256_EMPTY } from "./primitives/hash.js";
+import type { TxFields } from "./txFields.js";
 
 /** Gas of a plain value transfer: the intrinsic cost, and all it ever uses. */
 export const TRANSFER_GAS = 21_000n;
@@ -14,12 +14,8 @@ export type TransferOutcome =
   | undefined;
 
 /** Cheap structural test; the account checks happen in `applyPlainTransfer`. */
-export function looksLikePlainTransfer(tx: TypedTransaction): boolean {
-  if (tx.to === undefined || tx.data.length !== 0) return false;
-  if (tx.supports(Capability.EIP2930AccessLists)) {
-    if ((tx as TypedTransaction & { accessList: unknown[] }).accessList.length !== 0) return false;
-  }
-  return tx.type <= 2;
+export function looksLikePlainTransfer(tx: TxFields): boolean {
+  return tx.to !== undefined && tx.data.length === 0 && tx.accessListLength === 0 && tx.type <= 2;
 }
 
 function isEmpty(a: Account): boolean {
@@ -42,15 +38,16 @@ export type PurchaseTerms = { gasPrice: bigint; tipPerGas: bigint; maxCost: bigi
  * is the base fee plus the tip the cap leaves room for (legacy: the gas price); the sender must
  * afford the whole gas limit at the cap plus the value.
  */
-export function purchaseTerms(tx: TypedTransaction, baseFeePerGas: bigint): PurchaseTerms {
-  if (tx.supports(Capability.EIP1559FeeMarket)) {
-    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-    if (t.maxFeePerGas < baseFeePerGas) return { reason: "max fee per gas less than block base fee" };
+export function purchaseTerms(tx: TxFields, baseFeePerGas: bigint): PurchaseTerms {
+  if (tx.feeMarket) {
+    if (tx.maxFeePerGas < baseFeePerGas) return { reason: "max fee per gas less than block base fee" };
     const tipPerGas =
-      t.maxPriorityFeePerGas < t.maxFeePerGas - baseFeePerGas ? t.maxPriorityFeePerGas : t.maxFeePerGas - baseFeePerGas;
-    return { gasPrice: baseFeePerGas + tipPerGas, tipPerGas, maxCost: tx.gasLimit * t.maxFeePerGas + tx.value };
+      tx.maxPriorityFeePerGas < tx.maxFeePerGas - baseFeePerGas
+        ? tx.maxPriorityFeePerGas
+        : tx.maxFeePerGas - baseFeePerGas;
+    return { gasPrice: baseFeePerGas + tipPerGas, tipPerGas, maxCost: tx.gasLimit * tx.maxFeePerGas + tx.value };
   }
-  const legacyPrice = (tx as TypedTransaction & { gasPrice: bigint }).gasPrice;
+  const legacyPrice = tx.maxFeePerGas;
   if (legacyPrice < baseFeePerGas) return { reason: "gas price less than block base fee" };
   return {
     gasPrice: legacyPrice,
@@ -70,7 +67,7 @@ export function purchaseTerms(tx: TypedTransaction, baseFeePerGas: bigint): Purc
 export async function applyPlainTransfer(
   vm: VM,
   state: MerkleStateManager,
-  tx: TypedTransaction,
+  tx: TxFields,
   sender: Address,
   env: { baseFeePerGas: bigint; miner: Address },
 ): Promise<TransferOutcome> {

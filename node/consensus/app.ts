@@ -1,4 +1,5 @@
 import { createTxFromRLP } from "@ethereumjs/tx";
+import { Address } from "@ethereumjs/util";
 import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
 import { type SignatureVerifier, voteSignBytes } from "../../consensus/vote.js";
 import { type DuplicateVoteEvidence, decodeEvidence, isConflictingPair } from "../../consensus/wire.js";
@@ -8,7 +9,7 @@ import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type Block, type BlockHeader, hashEvidence, hashHeader } from "../../runtime/primitives/block.js";
-import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
+import { bytesToHex, equalsBytes, hexToBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
@@ -193,11 +194,12 @@ export class ChainApp {
         if (performance.now() > deadline) break;
         // Once one tx of a sender is left out, its later nonces cannot run in this block.
         if (skippedSenders.has(ptx.sender)) continue;
-        const r = await exec.apply(ptx.tx, ptx.tx.getSenderAddress(), ptx.raw, {
+        // The pool's lazy ethereumjs object: a plain value transfer runs without it (BlockExecution.apply).
+        const r = await exec.apply(() => ptx.tx, new Address(hexToBytes(ptx.sender as `0x${string}`)), ptx.raw, {
           allowContractSender: this.m.isImpersonated?.(ptx.sender) === true,
         });
         if (r.included) {
-          txHashes.push(keccak256(ptx.raw));
+          txHashes.push(hexToBytes(ptx.hash as `0x${string}`)); // keccak256 of the raw bytes, from decoding
           senders.add(ptx.sender);
         } else {
           skippedSenders.add(ptx.sender);

@@ -19,8 +19,11 @@ export interface TrieNodeReader {
 export class TrieNodeStore implements DB<string, string | Uint8Array> {
   private readonly reader: TrieNodeReader;
   private pending = new Map<string, Uint8Array>();
-  /** Writes taken for persistence but not yet confirmed written: still readable. */
-  private inFlight = new Map<string, Uint8Array>();
+  /**
+   * Writes taken for persistence but not yet confirmed written, one map per take (the map taken
+   * itself: a block's nodes are not copied into another map and out again): still readable.
+   */
+  private readonly inFlight: Map<string, Uint8Array>[] = [];
   /**
    * Nodes are immutable (keyed by their hash), so one cache serves every trie opened on this
    * store: the head state, and the views at recent roots that eth_call and RPC reads use.
@@ -40,7 +43,7 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    const hit = this.pending.get(key) ?? this.inFlight.get(key) ?? this.cache.get(key);
+    const hit = this.pending.get(key) ?? this.takenWrite(key) ?? this.cache.get(key);
     if (hit !== undefined) return hit;
     const stored = await this.reader.getNode(key);
     if (stored !== undefined) this.cache.set(key, stored);
@@ -66,19 +69,30 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
 
   async open(): Promise<void> {}
 
-  /** Hands the overlay to the caller for persistence; it stays readable until `confirmWritten`. */
+  private takenWrite(key: string): Uint8Array | undefined {
+    for (const taken of this.inFlight) {
+      const v = taken.get(key);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /**
+   * Hands the overlay to the caller for persistence; it stays readable until `confirmWritten` is
+   * called with the map returned here.
+   */
   takeWrites(): Map<string, Uint8Array> {
     const taken = this.pending;
-    for (const [k, v] of taken) this.inFlight.set(k, v);
+    if (taken.size > 0) this.inFlight.push(taken);
     this.pending = new Map();
     return taken;
   }
 
   confirmWritten(written: Map<string, Uint8Array>): void {
-    for (const [k, v] of written) {
-      this.inFlight.delete(k);
-      this.cache.set(k, v); // fresh nodes are the ones the next block and reads touch
-    }
+    const i = this.inFlight.indexOf(written);
+    if (i >= 0) this.inFlight.splice(i, 1);
+    // Fresh nodes are the ones the next block and reads touch.
+    for (const [k, v] of written) this.cache.set(k, v);
   }
 
   get pendingCount(): number {

@@ -291,7 +291,11 @@ function setupTxs(): TypedTransaction[] {
   );
 }
 
-async function run(specs: Spec[], fast: boolean) {
+/** "vm": no direct path; "fast": ethereumjs objects given; "raw": raw bytes and a builder, as the block builder does. */
+async function run(specs: Spec[], mode: "vm" | "fast" | "raw") {
+  const fast = mode !== "vm";
+  /** Raw mode: transactions whose ethereumjs object was built. */
+  let built = 0;
   const nodes = new Map<string, Uint8Array>();
   const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
   const genesis = await buildGenesis(spec, common, store);
@@ -328,7 +332,18 @@ async function run(specs: Spec[], fast: boolean) {
         const next = nonces.get(key) ?? 0n;
         tx = build(item, next + BigInt(item.nonceDelta) < 0n ? 0n : next + BigInt(item.nonceDelta));
       } else tx = item;
-      const r = await exec.apply(tx, tx.getSenderAddress(), tx.serialize());
+      const made = tx;
+      const r =
+        mode === "raw"
+          ? await exec.apply(
+              () => {
+                built++;
+                return made;
+              },
+              tx.getSenderAddress(),
+              tx.serialize(),
+            )
+          : await exec.apply(tx, tx.getSenderAddress(), tx.serialize());
       if (b === 0) expect(r.included && r.receipt.status).toBe(1);
       included.push(r.included);
       if (r.included && key >= 0) nonces.set(key, (nonces.get(key) ?? 0n) + 1n);
@@ -346,7 +361,7 @@ async function run(specs: Spec[], fast: boolean) {
       gasUsed: sealed.gasUsed,
     });
   }
-  return { result: { included, blocks }, evmCalls };
+  return { result: { included, blocks }, evmCalls, built };
 }
 
 describe("direct native-module path", () => {
@@ -356,9 +371,15 @@ describe("direct native-module path", () => {
     let statuses = new Set<number>();
     await fc.assert(
       fc.asyncProperty(fc.array(specArb, { minLength: 10, maxLength: 24 }), async (specs) => {
-        const fast = await run(specs, true);
-        const slow = await run(specs, false);
+        const fast = await run(specs, "fast");
+        const slow = await run(specs, "vm");
         expect(fast.result).toEqual(slow.result);
+        // As the block builder runs them: the same, and the ethereumjs object built only for
+        // transactions the VM ran or refused.
+        const raw = await run(specs, "raw");
+        expect(raw.result).toEqual(slow.result);
+        expect(raw.evmCalls).toBe(fast.evmCalls);
+        expect(raw.built).toBeLessThanOrEqual(raw.evmCalls + raw.result.included.filter((i) => !i).length);
         direct += slow.evmCalls - fast.evmCalls;
         fallbacks += fast.evmCalls - 2; // the two setup transactions always run on the VM
         for (const b of fast.result.blocks as { receipts: { status: number }[] }[])
