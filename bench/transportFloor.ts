@@ -127,24 +127,10 @@ async function main(): Promise<void> {
       payment: {} as PaymentSession,
       price: 0n,
     });
-    const viaUndici = new InferenceClient({
-      url: `http://127.0.0.1:${ports.worker}`,
-      payment: {} as PaymentSession,
-      price: 0n,
-      transport: "undici",
-    });
-    const viaDispatch = new InferenceClient({
-      url: `http://127.0.0.1:${ports.worker}`,
-      payment: {} as PaymentSession,
-      price: 0n,
-      transport: "undici-dispatch",
-    });
     const paths: [string, () => Promise<unknown>][] = [
       ["in-process wait", () => sleep(gapMs)],
       ["bare node:http", () => barePost(ports.bare, agent, input)],
       ["worker HTTP (InferenceClient → metered route)", () => client.infer(MODEL, input)],
-      ["worker HTTP (InferenceClient/undici)", () => viaUndici.infer(MODEL, input)],
-      ["worker HTTP (InferenceClient/undici dispatch)", () => viaDispatch.infer(MODEL, input)],
     ];
     for (let i = 0; i < 20; i++) for (const [, call] of paths) await call(); // warm-up: connections, JIT
     const lat = paths.map(() => [] as number[]);

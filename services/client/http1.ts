@@ -12,7 +12,16 @@ import { connect as tlsConnect } from "node:tls";
  * Why not node:http: for a lone call on this 2-core VM its client costs ~0.4–0.5 ms more than a plain socket
  * (measured against the same node:http server, 10 ms idle between request and answer): ~0.15–0.2 ms to build the
  * ClientRequest and reach the socket, the rest in the response stream's events (bench/transportFloor.ts and
- * README, issue 8). What it leaves out: request bodies of unknown length, 1xx other than skipped, upgrades, and any
+ * README, issue 8).
+ *
+ * Why not undici (the field's client, already installed): measured against it (commit e56fdcc: a `Pool` per origin,
+ * `pipelining: 1`, the body as one Buffer, the answer hashed as it streams; both `request()` and `dispatch()` with a
+ * handler), interleaved in the same runs on this VM, a lone 460 KB call cost 0.2–0.45 ms more p50 and 0.2–0.45 ms
+ * more client CPU with undici in every run (transportFloor.js, 5 runs; the services bench, 3 runs: client CPU per
+ * lone metered call 0.65–0.82 ms here against 1.10–1.29 ms) — over the 0.1 ms a library's upkeep was worth. The
+ * cost is undici's per-request machinery (dispatch queue and resume loop, the llhttp wasm parser and its header
+ * object, timeout timers, nextTick hops), ~0.25 ms CPU per call in a profile with no single hot spot to fix. Re-run
+ * that A/B before growing this file. What it leaves out: request bodies of unknown length, 1xx other than skipped, upgrades, and any
  * retry — a POST that fails is reported, not sent twice (a receipt pays once).
  */
 export interface Http1Response {

@@ -1,7 +1,5 @@
 import { ZeroAddress } from "ethers";
-import type { Pool } from "undici";
 import { Http1Pool, type Http1Response } from "./http1.js";
-import { originPool, postWhole, postWholeDispatch } from "./undiciPost.js";
 
 /** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
 const AZT1_CONTENT_TYPE = "application/vnd.azora.tensors";
@@ -37,8 +35,6 @@ export interface InferenceClientOptions {
   payment: PaymentSession;
   /** Wei per request, as the worker's operator advertises it (`metered.price`); 0: a free model, no receipt. */
   price: bigint;
-  /** A/B only (issue 8): which HTTP client posts the call. */
-  transport?: "http1" | "undici" | "undici-dispatch";
 }
 
 export interface Inference {
@@ -56,7 +52,6 @@ export interface Inference {
 
 /** Connections by worker origin, shared by the clients of this process (as node:http's global agent would be). */
 const POOLS = new Map<string, Http1Pool>();
-const UNDICI_POOLS = new Map<string, Pool>();
 
 export class InferenceClient {
   vouchersSigned = 0;
@@ -72,17 +67,6 @@ export class InferenceClient {
    * parsed off the socket and hashed as it arrives — node:http's client cost ~0.4 ms more per lone call here).
    */
   private post(path: string, headers: Record<string, string>, body: Uint8Array): Promise<Http1Response> {
-    if (this.o.transport === "undici" || this.o.transport === "undici-dispatch") {
-      const u = new URL(this.base());
-      const pool = UNDICI_POOLS.get(u.origin) ?? originPool(u.origin);
-      UNDICI_POOLS.set(u.origin, pool);
-      return (this.o.transport === "undici" ? postWhole : postWholeDispatch)(
-        pool,
-        `${u.pathname.replace(/\/+$/, "")}${path}`,
-        headers,
-        body,
-      );
-    }
     if (this.pool === null) {
       const u = new URL(this.base());
       this.prefix = u.pathname.replace(/\/+$/, "");
