@@ -27,7 +27,11 @@ export interface MeteredRun {
   vouchers: number;
   /** Failed calls by error code and message. */
   errors: Record<string, number>;
-  /** The worker's `server-timing` per call, mean ms by stage (pay, run = queue + model, hash); HTTP paths only. */
+  /**
+   * The worker's `server-timing` per call, mean ms by stage (recv, pay, run = queue + model, hash), the client's
+   * timings (`client_sent`, `client_head`, `client_end`) and `transport_p50` = the median of client_end − (pay + run + hash) per call;
+   * HTTP paths only.
+   */
   serverTimingMs?: Record<string, number>;
 }
 
@@ -40,6 +44,7 @@ interface Block {
   vouchers: number;
   timing: Record<string, number>;
   timed: number;
+  transport: number[];
 }
 
 type Procs = { node: TargetProcess; worker: TargetProcess };
@@ -48,6 +53,7 @@ type Procs = { node: TargetProcess; worker: TargetProcess };
 class TimingSum {
   sums: Record<string, number> = {};
   calls = 0;
+  transport: number[] = [];
   add(r: { serverTiming?: string; clientTiming: { sent: number; head: number; end: number } }): void {
     if (!r.serverTiming) return;
     this.calls++;
@@ -55,11 +61,16 @@ class TimingSum {
       this.sums[m[1]] = (this.sums[m[1]] ?? 0) + Number(m[2]);
     // the client's side of the same call, ms from its start: body sent, response head, last byte hashed
     for (const [k, v] of Object.entries(r.clientTiming)) this.sums[`client_${k}`] = (this.sums[`client_${k}`] ?? 0) + v;
+    // transport: the call's time outside the worker's handler work (pay, run, hash) — the request's upload and
+    // parse (`recv`), both processes waking, the answer's write, read and hash here
+    const work = [...r.serverTiming.matchAll(/(pay|run|hash);dur=([0-9.]+)/g)].reduce((s, m) => s + Number(m[2]), 0);
+    this.transport.push(r.clientTiming.end - work);
   }
-  take(): { timing: Record<string, number>; timed: number } {
-    const r = { timing: this.sums, timed: this.calls };
+  take(): { timing: Record<string, number>; timed: number; transport: number[] } {
+    const r = { timing: this.sums, timed: this.calls, transport: this.transport };
     this.sums = {};
     this.calls = 0;
+    this.transport = [];
     return r;
   }
 }
@@ -105,6 +116,7 @@ async function timed(call: () => Promise<void>, total: number, inFlight: number,
     vouchers: 0,
     timing: {},
     timed: 0,
+    transport: [],
   };
 }
 
@@ -138,6 +150,8 @@ function serverTiming(blocks: Block[]): { serverTimingMs?: Record<string, number
   const out: Record<string, number> = {};
   for (const b of blocks) for (const [k, v] of Object.entries(b.timing)) out[k] = (out[k] ?? 0) + v;
   for (const k of Object.keys(out)) out[k] = round(out[k] / calls, 2);
+  const transport = summarize(blocks.flatMap((b) => b.transport)).p50;
+  if (transport !== null) out.transport_p50 = transport;
   return { serverTimingMs: out };
 }
 

@@ -782,7 +782,7 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
           single === null || equal === null ? null : single < OVERHEAD_TARGET && equal < OVERHEAD_TARGET,
       };
       log(
-        `[services]   lone call p50: direct ${c.direct.single.latencyMs.p50} / free HTTP ${c.plain.single.latencyMs.p50} / metered ${c.metered.single.latencyMs.p50} ms (overhead ${single ?? "?"}); ${inFlight} in flight: ${c.direct.many.jobsPerSec} / ${c.plain.many.jobsPerSec} / ${c.metered.many.jobsPerSec} calls/s (overhead ${equal ?? "?"})`,
+        `[services]   lone call p50: direct ${c.direct.single.latencyMs.p50} / free HTTP ${c.plain.single.latencyMs.p50} / metered ${c.metered.single.latencyMs.p50} ms (overhead ${single ?? "?"}); ${inFlight} in flight: ${c.direct.many.jobsPerSec} / ${c.plain.many.jobsPerSec} / ${c.metered.many.jobsPerSec} calls/s (overhead ${equal ?? "?"}); lone-call transport p50 (client end − pay − run − hash): free ${c.plain.single.serverTimingMs?.transport_p50 ?? "?"} / metered ${c.metered.single.serverTimingMs?.transport_p50 ?? "?"} ms`,
       );
     } finally {
       provider.destroy();

@@ -1,8 +1,5 @@
-import { createHash } from "node:crypto";
-import { Agent as HTTPAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { Agent as HTTPSAgent, request as httpsRequest } from "node:https";
-import { performance } from "node:perf_hooks";
 import { ZeroAddress } from "ethers";
+import { Http1Pool, type Http1Response } from "./http1.js";
 
 /** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
 const AZT1_CONTENT_TYPE = "application/vnd.azora.tensors";
@@ -53,8 +50,8 @@ export interface Inference {
   clientTiming: { sent: number; head: number; end: number };
 }
 
-const HTTP_AGENT = new HTTPAgent({ keepAlive: true });
-const HTTPS_AGENT = new HTTPSAgent({ keepAlive: true });
+/** Connections by worker origin, shared by the clients of this process (as node:http's global agent would be). */
+const POOLS = new Map<string, Http1Pool>();
 
 export class InferenceClient {
   vouchersSigned = 0;
@@ -66,66 +63,21 @@ export class InferenceClient {
   }
 
   /**
-   * One POST over a keep-alive connection with node:http: the tensor body is written as is (fetch clones a
-   * Uint8Array body and streams it through web streams, ~2× the client's CPU for a 460 KB input here). The answer
-   * is hashed (sha256) as its chunks arrive, and copied once into a buffer sized by its content-length.
+   * One POST over a pooled keep-alive connection (http1.ts: the head and the tensor body in one write, the answer
+   * parsed off the socket and hashed as it arrives — node:http's client cost ~0.4 ms more per lone call here).
    */
-  private post(
-    path: string,
-    headers: Record<string, string>,
-    body: Uint8Array,
-  ): Promise<{
-    status: number;
-    headers: IncomingHttpHeaders;
-    body: Buffer;
-    sha256: string;
-    timing: { sent: number; head: number; end: number };
-  }> {
-    const t0 = performance.now();
-    const timing = { sent: 0, head: 0, end: 0 };
-    const url = new URL(`${this.base()}${path}`);
-    const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: "POST",
-          agent: url.protocol === "https:" ? HTTPS_AGENT : HTTP_AGENT,
-          headers: { ...headers, "content-length": String(body.byteLength) },
-        },
-        (res) => {
-          timing.head = performance.now() - t0;
-          const hash = createHash("sha256");
-          const declared = Number(res.headers["content-length"]);
-          const sized = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
-          const chunks: Buffer[] = [];
-          let filled = 0; // bytes in `sized`; anything beyond it (a wrong content-length) goes to `chunks`
-          res.on("data", (c: Buffer) => {
-            hash.update(c);
-            if (sized && chunks.length === 0 && filled + c.length <= sized.length) {
-              c.copy(sized, filled);
-              filled += c.length;
-            } else chunks.push(c);
-          });
-          res.on("end", () => {
-            const whole =
-              sized && filled === sized.length && chunks.length === 0
-                ? sized
-                : Buffer.concat(sized ? [sized.subarray(0, filled), ...chunks] : chunks);
-            const sha256 = hash.digest("hex");
-            timing.end = performance.now() - t0;
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, sha256, timing });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.on("finish", () => {
-        timing.sent = performance.now() - t0;
-      });
-      req.end(body);
-    });
+  private post(path: string, headers: Record<string, string>, body: Uint8Array): Promise<Http1Response> {
+    if (this.pool === null) {
+      const u = new URL(this.base());
+      this.prefix = u.pathname.replace(/\/+$/, "");
+      this.pool = POOLS.get(u.origin) ?? new Http1Pool(u.origin);
+      POOLS.set(u.origin, this.pool);
+    }
+    return this.pool.post(`${this.prefix}${path}`, headers, body);
   }
+
+  private pool: Http1Pool | null = null;
+  private prefix = "";
 
   /** Opens or tops up this payer's deposit for the worker (AZR, wei), mined. */
   async deposit(amountWei: bigint): Promise<void> {
@@ -159,15 +111,12 @@ export class InferenceClient {
       );
     const ask = r.headers[VOUCHER_REQUEST_HEADER];
     if (typeof ask === "string") await this.handInVoucher(ask);
-    const p = JSON.parse((r.headers["x-azora-payment"] as string | undefined) ?? "{}") as Record<
-      string,
-      string | number
-    >;
+    const p = JSON.parse(r.headers["x-azora-payment"] ?? "{}") as Record<string, string | number>;
     return {
       output,
       contentType: AZT1_CONTENT_TYPE,
       resultHash,
-      serverTiming: r.headers["server-timing"] as string | undefined,
+      serverTiming: r.headers["server-timing"],
       clientTiming: r.timing,
       payment: {
         payer: p.payer as string,

@@ -83,4 +83,30 @@ describe("metered routes", () => {
     expect((await post(f, "cc".repeat(32))).statusCode).toBe(404);
     await f.close();
   });
+
+  it("a body longer than the limit, or shorter than its content-length, is a 4xx with a code and runs nothing", async () => {
+    const { f, charged } = await app();
+    const send = (model: string, contentLength: number) =>
+      f.inject({
+        method: "POST",
+        url: `/v1/infer/0x${model}`,
+        headers: {
+          "content-type": "application/octet-stream",
+          accept: "application/octet-stream",
+          "content-length": String(contentLength),
+          [RECEIPT_HEADER]: "r",
+        },
+        payload: Buffer.from([1, 2, 3]),
+      });
+    const over = await send(FREE, 64 * 1024 * 1024 + 1);
+    expect(over.statusCode).toBe(413);
+    expect(over.json()).toMatchObject({ code: "METERED_BAD_REQUEST" });
+    for (const model of [FREE, PAID]) {
+      const short = await send(model, 10);
+      expect(short.statusCode).toBe(400);
+      expect(short.json()).toMatchObject({ code: "METERED_BAD_REQUEST", message: /shorter than its content-length/ });
+    }
+    expect(charged).toEqual([]); // the receipt is not even looked at: the body failed first
+    await f.close();
+  });
 });
