@@ -41,7 +41,7 @@ function compareNibbles(a: number[], b: number[]): number {
 }
 
 /** Hex-prefix encoding (Yellow Paper appendix C) of a nibble path for a leaf or an extension. */
-function hexPrefix(path: number[], leaf: boolean): Uint8Array {
+export function hexPrefix(path: readonly number[], leaf: boolean): Uint8Array {
   const odd = path.length % 2 === 1;
   const out = new Uint8Array(Math.floor(path.length / 2) + 1);
   out[0] = ((leaf ? 2 : 0) + (odd ? 1 : 0)) << 4;

@@ -2,6 +2,7 @@ import { ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } 
 import { RLP } from "@ethereumjs/rlp";
 import type { BatchDBOp } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
+import { hexPrefix } from "../primitives/trieRoot.js";
 import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
@@ -234,20 +235,6 @@ function hashRef(hash: Uint8Array): Uint8Array {
   const out = new Uint8Array(33);
   out[0] = 0x80 + 32;
   out.set(hash, 1);
-  return out;
-}
-
-/** Hex-prefix encoding (Yellow Paper appendix C) of a leaf's or an extension's nibbles, packed. */
-function hexPrefix(key: readonly number[], leaf: boolean): Uint8Array {
-  const odd = key.length % 2 === 1;
-  const out = new Uint8Array((key.length >> 1) + 1);
-  out[0] = ((leaf ? 2 : 0) + (odd ? 1 : 0)) << 4;
-  let i = 0;
-  if (odd) {
-    out[0] |= key[0];
-    i = 1;
-  }
-  for (let o = 1; i < key.length; i += 2, o++) out[o] = (key[i] << 4) | key[i + 1];
   return out;
 }
 
