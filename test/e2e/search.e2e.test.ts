@@ -17,6 +17,7 @@ import { loadArtifact } from "../../contracts/artifacts.js";
 import { JobStatus, MarketClient } from "../../services/client/index.js";
 import { PaymentSession, paymentsContract } from "../../services/client/payments.js";
 import { SearchClient, SearchHTTPError } from "../../services/client/searchClient.js";
+import { MARKET_ADDRESS, marketInterface } from "../../services/runtime/chain/market.js";
 import { CLI, DEV_KEYS, type NodeProcess, REPO_ROOT, runCLI, spawnNode, tempDir } from "../utils/devnode.js";
 import { eventually, spawnWorker } from "../utils/workers.js";
 
@@ -507,6 +508,19 @@ describe("bulk indexing through the market (embeddings.bulk: market)", () => {
     const workerAddress = new Wallet(DEV_KEYS[WORKER]).address;
     try {
       const jobsBefore = await market.jobCount();
+      // The worker withdraws its payouts as soon as they are withdrawable (withdrawMin 0), so what it earned is what
+      // is withdrawable plus what it withdrew since. Read in this order, a withdrawal between the reads is counted
+      // twice at worst, never missed.
+      const fromBlock = (await provider.getBlockNumber()) + 1;
+      const earned = async () => {
+        const withdrawable = await market.withdrawable(workerAddress, "AZR");
+        const marketContract = new Contract(MARKET_ADDRESS, marketInterface, provider);
+        const withdrawn = await marketContract.queryFilter(
+          marketContract.filters.Withdrawn(workerAddress, ZeroAddress),
+          fromBlock,
+        );
+        return withdrawn.reduce((sum, l) => sum + marketInterface.parseLog(l)!.args.amount, withdrawable);
+      };
       const paidBefore = await market.withdrawable(workerAddress, "AZR");
       const docs = [
         { id: "garden", title: "Growing tomatoes", body: "Plant seedlings in spring, water them and stake the vines." },
@@ -538,7 +552,7 @@ describe("bulk indexing through the market (embeddings.bulk: market)", () => {
         expect(j.status).toBe(JobStatus.Finalized);
         expect(j.slots[0].worker).toBe(workerAddress);
       }
-      expect(await market.withdrawable(workerAddress, "AZR")).toBeGreaterThanOrEqual(paidBefore + 2n * price);
+      expect(await earned()).toBeGreaterThanOrEqual(paidBefore + 2n * price);
       const metrics = await (await fetch(`${bulk.url}/metrics`)).text();
       expect(metrics).toMatch(/azora_search_bulk_embedded_texts_total\{source="market",reason=""\} 130\b/);
       expect(metrics).not.toMatch(/azora_search_bulk_embedded_texts_total\{source="local"/);
