@@ -1,5 +1,6 @@
 import type { Logger } from "../runtime/lib/logger.js";
 import type { JobContext, JobHandler, JobInput, JobOutput } from "../services/runtime/handler.js";
+import { DEFAULT_INLINE_MAX_MS, InlinePolicy } from "./engine/inlinePolicy.js";
 import { ONNX_ENGINE } from "./engine/session.js";
 import { defaultInferenceThreads, InferencePool } from "./engine/threadPool.js";
 import { createEmbedModel, EMBED_KIND, embeddingsAgree } from "./kinds/embed.js";
@@ -52,6 +53,11 @@ export interface AIHandlersOptions {
    * the event loop. Default: cores − 1, 1..4 (1 on a 2-core machine).
    */
   readonly inferenceThreads?: number;
+  /**
+   * `ai/onnx` with inference threads: a lone call of a model whose mean run is at most this many ms runs on the
+   * event loop instead, saving the thread hops (engine/inlinePolicy.ts); 0 = never. Default 20.
+   */
+  readonly inlineMaxMs?: number;
   readonly logger?: Logger;
 }
 
@@ -100,6 +106,7 @@ async function createKindModel(kind: AIKind, opts: AIHandlersOptions, modelsDir:
         maxBatchJobs: opts.maxBatchJobs,
         ...opts.onnx,
         pool,
+        inline: pool ? new InlinePolicy({ maxMs: opts.inlineMaxMs ?? DEFAULT_INLINE_MAX_MS }) : undefined,
       });
       // (the engine identity does not name the threads: the outputs are the same bytes either way)
       return {

@@ -71,6 +71,7 @@ async function handlersFor(
   opts: {
     modelsDir?: string;
     inferenceThreads?: number;
+    inlineMaxMs?: number;
     logger: ReturnType<typeof createLogger>["logger"];
     dataDir: string;
     video: { concurrency?: number; maxDurationSec?: number; maxHeight?: number; checkSegments?: number };
@@ -162,7 +163,12 @@ async function mailHandler(opts: { dataDir: string; mail: MailWorkerOptions }): 
 
 async function aiHandlers(
   kinds: string[],
-  opts: { modelsDir?: string; inferenceThreads?: number; logger: ReturnType<typeof createLogger>["logger"] },
+  opts: {
+    modelsDir?: string;
+    inferenceThreads?: number;
+    inlineMaxMs?: number;
+    logger: ReturnType<typeof createLogger>["logger"];
+  },
 ): Promise<JobHandler[]> {
   // loaded only when asked for: onnxruntime and the models' code are heavy for every other command
   const { AI_KINDS, createAIHandlers, missingModels } = await import("../ai-oracle/index.js");
@@ -173,6 +179,7 @@ async function aiHandlers(
     kinds: kinds as (typeof AI_KINDS)[number][],
     modelsDir: opts.modelsDir,
     inferenceThreads: opts.inferenceThreads,
+    inlineMaxMs: opts.inlineMaxMs,
     logger: opts.logger.child({ module: "ai" }),
   };
   const { missing, hint } = await missingModels(aiOpts);
@@ -201,6 +208,7 @@ interface WorkerFlags extends KeyFlags {
   lookbackBlocks?: number;
   modelsDir?: string;
   inferenceThreads?: number;
+  inlineMaxMs?: number;
   logLevel?: LogLevel;
   logFormat?: "json" | "pretty";
   testFault?: string;
@@ -269,6 +277,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
   const handlers = await handlersFor(cfg.kinds, {
     modelsDir: f.modelsDir,
     inferenceThreads: f.inferenceThreads,
+    inlineMaxMs: f.inlineMaxMs,
     logger,
     dataDir: cfg.dataDir,
     video: {
@@ -698,6 +707,11 @@ export function registerServiceCommands(program: Command): void {
       "--inference-threads <n>",
       "ai/onnx: threads that run model sessions off the event loop (default: cores - 1, 1..4; 0 = on the event loop)",
       intArg("--inference-threads", 0, 64),
+    )
+    .option(
+      "--inline-max-ms <ms>",
+      "ai/onnx: a lone call of a model whose mean run is at most <ms> runs on the event loop, skipping the thread hops (default 20; 0 = never)",
+      intArg("--inline-max-ms", 0, 10_000),
     )
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
     .addOption(new Option("--log-format <format>", "log format").choices(["json", "pretty"]))

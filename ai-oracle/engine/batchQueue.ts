@@ -40,6 +40,11 @@ export class BatchQueue<I, O> {
     return this.waiting.length;
   }
 
+  /** Nothing running and nothing waiting. */
+  get idle(): boolean {
+    return !this.running && this.waiting.length === 0;
+  }
+
   push(item: I): Promise<O> {
     if (this.closed) return Promise.reject(new AIError({ code: AIErrorCode.CLOSED }));
     if (this.waiting.length >= this.opts.maxQueue) {

@@ -1,6 +1,7 @@
 import type { JobContext, JobInput, JobOutput } from "../../services/runtime/handler.js";
 import { BatchQueue } from "../engine/batchQueue.js";
 import { outputTensor } from "../engine/encodedRun.js";
+import { type InlinePolicy, RunTimes } from "../engine/inlinePolicy.js";
 import {
   createONNXSession,
   type EngineRun,
@@ -39,6 +40,9 @@ import { specObject } from "./kind.js";
  * model has the same symbolic first dimension (a batch axis), the jobs' other dimensions agree, and the model holds
  * no dynamic-quantization operator (those compute their scales over the whole batch, so a result would depend on
  * its batch mates).
+ *
+ * Inline runs: with a pool and an `inline` policy (engine/inlinePolicy.ts), a lone call of a short model runs on the
+ * event loop in a second, in-thread session of the model, saving the two thread hops; every other call pools.
  */
 export const ONNX_KIND = "ai/onnx";
 export const FLOAT_ATOL = 1e-4;
@@ -57,13 +61,27 @@ export interface GenericONNXOptions {
   readonly maxQueue?: number;
   /** Run sessions in these inference threads (engine/threadPool.ts) instead of on the event loop; not closed here. */
   readonly pool?: InferencePool;
+  /** With `pool`: when a lone call of a short model runs on the event loop instead (engine/inlinePolicy.ts). */
+  readonly inline?: InlinePolicy;
 }
 
 interface Loaded {
   readonly id: string;
   readonly session: EngineSession;
   readonly batchable: boolean;
+  readonly encodable: boolean;
   readonly queue: BatchQueue<Feed, Ran>;
+  /** The model's run times and its in-thread session for inline runs (only with a pool and a policy). */
+  readonly inline: InlineSlot;
+}
+
+interface InlineSlot {
+  readonly runs: RunTimes;
+  /** Ready for inline runs; null until the model qualifies, and again once retired. */
+  session: EngineSession | null;
+  creating: boolean;
+  /** The model stopped qualifying (or was evicted): it never gets an in-thread session again. */
+  retired: boolean;
 }
 
 export type GenericONNXModel = KindModel & {
@@ -88,7 +106,64 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
       key: ({ tensors: inputs }) => inputs.map((t) => `${t.name}:${t.dtype}:${t.dims.slice(1).join("x")}`).join(","),
       run: (jobs) => runBatch(session, jobs, encodable),
     });
-    return { id, session, batchable, queue };
+    return {
+      id,
+      session,
+      batchable,
+      encodable,
+      queue,
+      inline: { runs: new RunTimes(), session: null, creating: false, retired: false },
+    };
+  }
+
+  /**
+   * Records a lone run's time; creates the in-thread session once the model qualifies, retires it once it is far
+   * over the bound.
+   */
+  function observe(l: Loaded, elements: number, r: Ran): void {
+    const policy = opts.pool ? opts.inline : undefined;
+    const slot = l.inline;
+    if (!policy || slot.retired || r.batchJobs !== undefined) return; // (a batch's time is not a lone run's)
+    slot.runs.observe(r.modelMs, elements);
+    if (policy.retires(slot.runs)) {
+      retireInline(slot);
+      return;
+    }
+    if (!policy.fits(slot.runs) || slot.session || slot.creating) return;
+    slot.creating = true;
+    void (async () => {
+      let s: EngineSession | null = null;
+      try {
+        s = inThreadSession(await createONNXSession(await loadONNXModelById(opts.modelsDir, l.id)));
+      } catch {
+        slot.retired = true; // (a model that cannot load twice keeps pooling)
+      }
+      slot.creating = false;
+      if (s && slot.retired) await s.release();
+      else slot.session = s;
+    })();
+  }
+
+  /** Runs one job: inline when the policy allows it now, else through the model's queue (and pool). */
+  async function runFeed(l: Loaded, feed: Feed): Promise<Ran & { inline?: boolean }> {
+    const inline = l.inline.session;
+    const policy = opts.inline;
+    const elements = inputElements(feed); // (now: a pooled run may move the buffers away)
+    if (inline && policy?.alone && l.queue.idle && policy.fitsCall(l.inline.runs, elements)) {
+      const [r] = await runBatch(inline, [feed], l.encodable);
+      if (r instanceof Error) throw r;
+      observe(l, elements, r);
+      return { ...r, inline: true };
+    }
+    const r = await l.queue.push(feed);
+    observe(l, elements, r);
+    return opts.pool && policy ? { ...r, inline: false } : r;
+  }
+
+  async function unload(l: Loaded): Promise<void> {
+    l.queue.close();
+    retireInline(l.inline);
+    await l.session.release();
   }
 
   async function load(id: string): Promise<Loaded> {
@@ -104,10 +179,7 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     while (open.size > maxSessions) {
       const [oldest, q] = open.entries().next().value as [string, Promise<Loaded>];
       open.delete(oldest);
-      void q.then((l) => {
-        l.queue.close();
-        return l.session.release();
-      });
+      void q.then(unload);
     }
     return p;
   }
@@ -118,27 +190,12 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     engine: `${ONNX_ENGINE}; generic AZT1; batch axis 0 <= ${opts.maxBatchJobs ?? 8} jobs unless dynamically quantized; compare ints exact, floats allclose(rtol ${FLOAT_RTOL}, atol ${FLOAT_ATOL})`,
     load,
     async run(job: JobInput, _ctx: JobContext): Promise<JobOutput> {
-      const spec = specObject(job);
-      const id = parseModelId(spec.model);
-      if (!id) throw inputError(AIInputCode.SPEC_INVALID, "spec.model must be the model's sha256 (hex)");
-      if (allowed && !allowed.has(id)) throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not served here`);
-      let loaded: Loaded;
+      const end = opts.inline?.begin(); // every call counts, from its start: `alone` means no other is anywhere
       try {
-        loaded = await load(id);
-      } catch (e) {
-        if (e instanceof AIError && e.code === AIErrorCode.MODEL_MISSING) {
-          throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not in this worker's models directory`);
-        }
-        throw e;
+        return await runJob(job);
+      } finally {
+        end?.();
       }
-      const inputs = decodeTensors(job.input);
-      validateInputs(loaded.session, inputs);
-      const wanted = outputNames(loaded.session, spec.outputs);
-      // Tensors decoded as views into the input may move to the inference thread only when the caller gives the
-      // input up; copies (misaligned data) are ours anyway.
-      const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
-      const { bytes, sha256, modelMs } = await loaded.queue.push({ tensors: inputs, owned, outputs: [...wanted] });
-      return { bytes, contentType: AZT1_CONTENT_TYPE, modelMs, sha256 };
     },
     agrees(own: JobOutput, submitted: Uint8Array): boolean {
       return tensorsAgree(own.bytes, submitted);
@@ -148,13 +205,41 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
       open.clear();
       for (const p of all) {
         const l = await p.catch(() => null);
-        if (l) {
-          l.queue.close();
-          await l.session.release();
-        }
+        if (l) await unload(l);
       }
     },
   };
+
+  async function runJob(job: JobInput): Promise<JobOutput> {
+    const spec = specObject(job);
+    const id = parseModelId(spec.model);
+    if (!id) throw inputError(AIInputCode.SPEC_INVALID, "spec.model must be the model's sha256 (hex)");
+    if (allowed && !allowed.has(id)) throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not served here`);
+    let loaded: Loaded;
+    try {
+      loaded = await load(id);
+    } catch (e) {
+      if (e instanceof AIError && e.code === AIErrorCode.MODEL_MISSING) {
+        throw inputError(AIInputCode.MODEL_UNKNOWN, `model 0x${id} is not in this worker's models directory`);
+      }
+      throw e;
+    }
+    const inputs = decodeTensors(job.input);
+    validateInputs(loaded.session, inputs);
+    const wanted = outputNames(loaded.session, spec.outputs);
+    // Tensors decoded as views into the input may move to the inference thread only when the caller gives the
+    // input up; copies (misaligned data) are ours anyway.
+    const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
+    const r = await runFeed(loaded, { tensors: inputs, owned, outputs: [...wanted] });
+    return { bytes: r.bytes, contentType: AZT1_CONTENT_TYPE, modelMs: r.modelMs, sha256: r.sha256, inline: r.inline };
+  }
+}
+
+function retireInline(slot: InlineSlot): void {
+  slot.retired = true;
+  const s = slot.session;
+  slot.session = null;
+  void s?.release();
 }
 
 function outputNames(session: EngineSession, requested: unknown): Set<string> {
@@ -228,6 +313,12 @@ interface Ran {
   readonly bytes: Uint8Array;
   readonly sha256?: `0x${string}`;
   readonly modelMs: number;
+  /** Jobs in the batch it ran in, when more than one. */
+  readonly batchJobs?: number;
+}
+
+function inputElements(feed: Feed): number {
+  return feed.tensors.reduce((n, t) => n + t.data.length, 0);
 }
 
 /**
@@ -277,6 +368,7 @@ async function runBatch(session: EngineSession, feedsOf: Feed[], encodable: bool
   return results.map((outputs, i) => ({
     bytes: encodeTensors(outputs.filter((t) => feedsOf[i].outputs.includes(t.name))),
     modelMs: ran.modelMs,
+    batchJobs: jobs.length,
   }));
 }
 

@@ -87,6 +87,11 @@ export interface JobOutput {
    * caller may use it instead of hashing again. Must equal sha256(bytes) — the handler's tests check it.
    */
   readonly sha256?: `0x${string}`;
+  /**
+   * Whether the model ran on the event loop (true) or in an inference thread (false), when the handler has both
+   * paths (ai-oracle/engine/inlinePolicy.ts). For timings only, never part of the result.
+   */
+  readonly inline?: boolean;
 }
 
 export interface JobHandler {
