@@ -190,7 +190,7 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     engine: `${ONNX_ENGINE}; generic AZT1; batch axis 0 <= ${opts.maxBatchJobs ?? 8} jobs unless dynamically quantized; compare ints exact, floats allclose(rtol ${FLOAT_RTOL}, atol ${FLOAT_ATOL})`,
     load,
     async run(job: JobInput, _ctx: JobContext): Promise<JobOutput> {
-      const end = opts.inline?.begin(); // every call counts, from its start: `alone` means no other is anywhere
+      const end = opts.inline?.begin(); // counted from its start: `alone` means no other call is anywhere on its way
       try {
         return await runJob(job);
       } finally {
