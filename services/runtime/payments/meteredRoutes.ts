@@ -177,7 +177,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         const ms = (x: number) => x.toFixed(2);
         reply.header(
           SERVER_TIMING_HEADER,
-          `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, run;dur=${ms(t2 - started)}, ${out.modelMs === undefined ? "" : `model;dur=${ms(out.modelMs)}, `}${out.inline === undefined ? "" : `inline;dur=${out.inline ? 1 : 0}, `}hash;dur=${ms(performance.now() - t2)}`,
+          `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, commit;dur=${ms(paid - committing)}, run;dur=${ms(t2 - started)}, ${out.modelMs === undefined ? "" : `model;dur=${ms(out.modelMs)}, `}${out.inline === undefined ? "" : `inline;dur=${out.inline ? 1 : 0}, `}hash;dur=${ms(performance.now() - t2)}`,
         );
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.

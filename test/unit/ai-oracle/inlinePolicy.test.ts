@@ -10,12 +10,14 @@ import { AIInputCode } from "../../../ai-oracle/errors.js";
 import { createAIHandlers } from "../../../ai-oracle/handlers.js";
 import { createGenericONNXModel, type GenericONNXModel } from "../../../ai-oracle/kinds/onnx.js";
 import { importONNXModel, sha256Hex } from "../../../ai-oracle/models/store.js";
-import { buildMatMulStack } from "../../../bench/onnxModels.js";
+import { buildMatMulStack, buildMLP } from "../../../bench/onnxModels.js";
 import { JobInputError } from "../../../services/runtime/handler.js";
 
 const ctx = { signal: new AbortController().signal, progress() {} };
 let dir: string;
 let id: string;
+/** A tiny MLP with a symbolic batch dimension: x [N, 16]. */
+let mlpId: string;
 
 function randomInput(seed: number): Uint8Array {
   let s = seed >>> 0 || 1;
@@ -42,6 +44,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "azora-ai-inline-"));
   writeFileSync(join(dir, "mm.onnx"), buildMatMulStack({ rows: 8, width: 64, layers: 3, seed: 7 }));
   id = await importONNXModel(dir, join(dir, "mm.onnx"));
+  writeFileSync(join(dir, "mlp.onnx"), buildMLP(1));
+  mlpId = await importONNXModel(dir, join(dir, "mlp.onnx"));
 });
 
 afterAll(async () => {
@@ -158,6 +162,28 @@ describe("ai/onnx inline runs (lone call of a short model on the event loop)", (
     }
   }, 60_000);
 
+  it("pools a call whose input is far larger than those the model was timed on (symbolic dimension)", async () => {
+    const m = createGenericONNXModel({ modelsDir: dir, pool, inline: new InlinePolicy({ maxMs: 5 }) });
+    const rows = (n: number) => ({
+      id: 1n,
+      kind: "ai/onnx",
+      spec: { model: mlpId },
+      input: encodeTensors([
+        { name: "x", dtype: "float32", dims: [n, 16], data: Float32Array.from({ length: n * 16 }, (_, i) => i % 7) },
+      ]),
+    });
+    try {
+      for (let i = 0; i < 1000 && !(await m.load(mlpId)).inline.session; i++) {
+        await m.run(rows(1), ctx);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect((await m.run(rows(1), ctx)).inline).toBe(true);
+      expect((await m.run(rows(100_000), ctx)).inline).toBe(false); // predicted ≫ 5 ms at 1-row speed
+    } finally {
+      await m.close();
+    }
+  }, 60_000);
+
   it("an inline run's error fails only its call", async () => {
     const m = createGenericONNXModel({ modelsDir: dir, pool, inline: new InlinePolicy({ maxMs: 1000 }) });
     try {
@@ -177,7 +203,7 @@ describe("ai/onnx inline runs (lone call of a short model on the event loop)", (
     }
   }, 60_000);
 
-  it("the handlers wire it: on by default with inference threads, off with inlineMaxMs 0", async () => {
+  it("the handlers wire it: off by default and with inlineMaxMs 0, on with inlineMaxMs 20", async () => {
     /** Lone calls until one runs inline (or `calls` of them): the paths taken. */
     const run = async (calls: number, inlineMaxMs?: number) => {
       const [h] = createAIHandlers({ modelsDir: dir, kinds: ["ai/onnx"], inferenceThreads: 1, inlineMaxMs });
@@ -192,7 +218,8 @@ describe("ai/onnx inline runs (lone call of a short model on the event loop)", (
       }
       return paths;
     };
+    expect(await run(20)).toEqual(Array(20).fill(false));
     expect(await run(20, 0)).toEqual(Array(20).fill(false));
-    expect(await run(1000)).toContain(true);
+    expect(await run(1000, 20)).toContain(true);
   }, 60_000);
 });
