@@ -17,7 +17,10 @@
  * - the call is the only inference call of the kind in flight (`alone`), and the model's pooled queue is idle;
  * - its in-thread session is ready (created in the background once the model qualifies; calls meanwhile pool).
  * Outputs are the same bytes either way: both sessions use the engine's options and `encodeOutputs` (tested).
- * The price: while an inline run lasts (≤ `maxMs` on average) the loop parses, pays and answers nothing else.
+ * The price: while an inline run lasts (≤ `maxMs` on average) the loop parses, pays and answers nothing else, and
+ * a metered call's receipt journal row (~0.2 ms, server-timing `commit`) can no longer be written during the model
+ * run (services/runtime/payments/meteredRoutes.ts), so a paid call saves that much less. HTTP requests still being
+ * received or paid for are not counted as in flight: one may wait behind an inline run.
  */
 export interface InlinePolicyOptions {
   /** Largest mean run time (ms) a model may have to run inline; 0 turns inline runs off. */
