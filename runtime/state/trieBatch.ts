@@ -271,13 +271,13 @@ async function joinBelow(prefix: number[], child: Node, load: Load): Promise<Nod
 
 /**
  * Encodes bottom-up: a node of 32 bytes or more (and the root always) is stored under its hash.
- * Returns the node's reference as its parent's RLP holds it, already encoded: `0xa0 ‖ hash`, or a
- * node under 32 bytes inlined whole. The bytes are Ethereum's node encoding (what ethereumjs's node
+ * Returns the node's reference in its parent: its hash (32 bytes; `rlpList` writes the string
+ * header), or a node under 32 bytes inlined whole. The bytes are Ethereum's node encoding (what ethereumjs's node
  * classes serialize to), written straight into one buffer per node: the node objects, the nested
  * arrays and RLP's per-item copies cost more than the hashing (profile of the dev node's seal).
  */
 function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
-  if (n.kind === "ref") return encodedRef(n.ref);
+  if (n.kind === "ref") return n.ref instanceof Uint8Array ? n.ref : RLP.encode(n.ref);
   const top = depth === 0;
   let encoded = n.encoded;
   if (encoded === undefined) {
@@ -285,7 +285,7 @@ function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
     const below = depth + 1 >= TOP_LEVELS;
     if (n.kind === "leaf") encoded = rlpList([stringItem(hexPrefix(n.key, true)), stringItem(n.value)]);
     else if (n.kind === "ext") {
-      encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops)]);
+      encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops)], 1, 2);
       if (below) n.child = asStored(n.child);
     } else {
       const items = new Array<Uint8Array>(17);
@@ -295,7 +295,7 @@ function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
         if (below && c !== null) n.children[i] = asStored(c);
       }
       items[16] = n.value === null ? EMPTY_ITEM : stringItem(n.value);
-      encoded = rlpList(items);
+      encoded = rlpList(items, 0, 16);
     }
     n.encoded = encoded;
   }
@@ -307,7 +307,7 @@ function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
     ops.push({ type: "put", key: hash, value: encoded });
     n.hash = hash;
   }
-  return top ? hash : hashRef(hash);
+  return hash;
 }
 
 /** An encoded node stored under its hash, as a reference to it; an inline one stays as it is. */
@@ -317,18 +317,6 @@ function asStored(n: Node): Node {
 
 /** RLP of the empty string: an absent child or value. */
 const EMPTY_ITEM = Uint8Array.of(0x80);
-
-/** A child reference kept from the stored trie (a hash, or an inline node's decoded list), encoded. */
-function encodedRef(ref: Ref): Uint8Array {
-  return ref instanceof Uint8Array ? hashRef(ref) : RLP.encode(ref);
-}
-
-function hashRef(hash: Uint8Array): Uint8Array {
-  const out = new Uint8Array(33);
-  out[0] = 0x80 + 32;
-  out.set(hash, 1);
-  return out;
-}
 
 /** RLP of a byte string. */
 function stringItem(b: Uint8Array): Uint8Array {
@@ -340,19 +328,29 @@ function stringItem(b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** RLP of a list of already-encoded items. */
-function rlpList(items: readonly Uint8Array[]): Uint8Array {
+/**
+ * RLP of a list of already-encoded items, except that those from `refFrom` to before `refTo` are
+ * child references as `encode` returns them: a 32-byte hash (written as the string `0xa0 ‖ hash`,
+ * without a copy of it made first) or an inline node, always shorter, as it is.
+ */
+function rlpList(items: readonly Uint8Array[], refFrom = 0, refTo = 0): Uint8Array {
   let payload = 0;
-  for (const it of items) payload += it.length;
+  for (let i = 0; i < items.length; i++) payload += items[i].length + (isHashRef(items[i], i, refFrom, refTo) ? 1 : 0);
   const head = lengthHeader(0xc0, payload);
   const out = new Uint8Array(head.length + payload);
   out.set(head, 0);
   let at = head.length;
-  for (const it of items) {
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (isHashRef(it, i, refFrom, refTo)) out[at++] = 0x80 + 32;
     out.set(it, at);
     at += it.length;
   }
   return out;
+}
+
+function isHashRef(item: Uint8Array, i: number, refFrom: number, refTo: number): boolean {
+  return i >= refFrom && i < refTo && item.length === 32;
 }
 
 /** RLP's length prefix: `offset + length` up to 55 bytes, else `offset + 55 + n` and the length's n bytes. */
