@@ -61,9 +61,10 @@ const EMPTY_RLP = Uint8Array.of(0x80);
 
 /**
  * Storage tries whose decoded top a state manager keeps between flushes (those of the accounts the
- * last blocks wrote: a native collection, a token): ~300 decoded nodes at most for a large trie.
+ * last blocks wrote: native collections, tokens). A large trie's top is at most 273 branches, each
+ * ~2.5 KB decoded: ~0.7 MB, so ~22 MB if every one kept were that large; the bench writes ~20.
  */
-const STORAGE_TOPS = 64;
+const STORAGE_TOPS = 32;
 
 /**
  * ethereumjs's state manager, whose reads and writes between flushes already go to flat account and
