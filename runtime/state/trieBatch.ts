@@ -1,6 +1,8 @@
 import { ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import type { BatchDBOp } from "@ethereumjs/util";
+import { LRU } from "../lib/lru.js";
+import { bytesToHex } from "../primitives/bytes.js";
 import { keccak256 } from "../primitives/hash.js";
 import { hexPrefix } from "../primitives/trieRoot.js";
 import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
@@ -20,10 +22,63 @@ type Ref = Uint8Array | Uint8Array[];
  */
 type Node =
   | { kind: "ref"; ref: Ref }
-  | { kind: "leaf"; key: number[]; value: Uint8Array }
-  | { kind: "ext"; key: number[]; child: Node }
-  | { kind: "branch"; children: (Node | null)[]; value: Uint8Array | null };
+  | ({ kind: "leaf"; key: number[]; value: Uint8Array } & Encoded)
+  | ({ kind: "ext"; key: number[]; child: Node } & Encoded)
+  | ({ kind: "branch"; children: (Node | null)[]; value: Uint8Array | null } & Encoded);
 type Loaded = Exclude<Node, { kind: "ref" }>;
+
+/**
+ * What `encode` computed for a node that a later batch may see again (through `TrieTops`): its
+ * encoding and, once stored under it, its hash. Cleared on every change to the node.
+ */
+interface Encoded {
+  encoded: Uint8Array | undefined;
+  hash: Uint8Array | undefined;
+}
+
+/** Tree levels of a batch's result kept decoded in `TrieTops`: the root, its children, theirs. */
+const TOP_LEVELS = 3;
+
+/**
+ * The decoded tops of tries the last batches wrote, by root hash: the next batch on the same root
+ * starts from them instead of loading and decoding again the nodes the last one just wrote (a
+ * block's writes all change the top levels, so the decoded-node cache never holds those). Each
+ * node keeps its encoding and hash, so only what the batch changes is encoded and hashed again.
+ *
+ * Sound because a trie is named by its root hash: a top kept under root R has exactly the nodes of
+ * the trie at R, so a batch on a trie whose root is R (then readable: every node of it stored) may
+ * use it and write only the nodes it changes. That needs every trie using one `TrieTops` to read
+ * the same stored nodes: one node store, and the same checkpoint (a top kept by a batch whose
+ * checkpoint is reverted stays under a root no trie over that store then has). A batch takes the
+ * top out while it mutates it, so two batches never share one; one on a root whose top was taken,
+ * or never kept, loads from the trie (test/unit/runtime/trieBatch.test.ts: reverted batches too).
+ */
+export class TrieTops {
+  private readonly tops: LRU<string, Loaded>;
+
+  constructor(entries: number) {
+    this.tops = new LRU(entries);
+  }
+
+  take(root: Uint8Array): Loaded | undefined {
+    const key = bytesToHex(root);
+    const top = this.tops.get(key);
+    if (top !== undefined) this.tops.delete(key);
+    return top;
+  }
+
+  /** `top` as `encode` left it: levels from `TOP_LEVELS` down are references again. */
+  keep(root: Uint8Array, top: Loaded): void {
+    this.tops.set(bytesToHex(root), top);
+  }
+}
+
+/** A node about to change: what `encode` kept of it no longer holds. */
+function changed<T extends Encoded>(n: T): T {
+  n.encoded = undefined;
+  n.hash = undefined;
+  return n;
+}
 
 /**
  * Applies `writes` to `trie` in order, with the effect of `trie.put`/`trie.del` one by one (the
@@ -39,11 +94,14 @@ export async function applyTrieWrites(
   trie: MerklePatriciaTrie,
   writes: readonly TrieWrite[],
   cache?: DecodedNodeCache,
+  tops?: TrieTops,
 ): Promise<void> {
   if (writes.length === 0) return;
   const empty = trie.EMPTY_TRIE_ROOT;
   const startRoot = trie.root();
-  let root: Node | null = equalBytes(startRoot, empty) ? null : { kind: "ref", ref: startRoot };
+  let root: Node | null = equalBytes(startRoot, empty)
+    ? null
+    : (tops?.take(startRoot) ?? { kind: "ref", ref: startRoot });
   const load = async (ref: Ref): Promise<Loaded> => fromMPTNode(await lookupNode(trie, ref, cache));
   for (const w of writes) {
     const path = nibbles(w.key);
@@ -62,20 +120,21 @@ export async function applyTrieWrites(
     return;
   }
   const ops: BatchDBOp[] = [];
-  const rootHash = encode(root, true, ops);
+  const rootHash = encode(root, 0, ops);
   await trie.database().batch(ops as never);
   trie.root(rootHash);
+  tops?.keep(rootHash, root);
 }
 
 function fromMPTNode(n: MPTNode): Loaded {
-  if (n instanceof LeafMPTNode) return { kind: "leaf", key: [...n.key()], value: n.value() as Uint8Array };
-  if (n instanceof ExtensionMPTNode) return { kind: "ext", key: [...n.key()], child: { kind: "ref", ref: n.value() } };
+  if (n instanceof LeafMPTNode) return leaf([...n.key()], n.value() as Uint8Array);
+  if (n instanceof ExtensionMPTNode) return ext([...n.key()], { kind: "ref", ref: n.value() });
   const children: (Node | null)[] = new Array(16).fill(null);
   for (let i = 0; i < 16; i++) {
     const c = n.getBranch(i);
     if (c !== null) children[i] = { kind: "ref", ref: c };
   }
-  return { kind: "branch", children, value: n.value() };
+  return { kind: "branch", children, value: n.value(), encoded: undefined, hash: undefined };
 }
 
 type Load = (ref: Ref) => Promise<Loaded>;
@@ -95,8 +154,17 @@ function sameKey(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && commonPrefix(a, b) === a.length;
 }
 
+// Every node is made with all its fields, so that the functions here see one shape per kind.
+function leaf(key: number[], value: Uint8Array): Loaded {
+  return { kind: "leaf", key, value, encoded: undefined, hash: undefined };
+}
+
+function ext(key: number[], child: Node): Loaded {
+  return { kind: "ext", key, child, encoded: undefined, hash: undefined };
+}
+
 function emptyBranch(): Loaded & { kind: "branch" } {
-  return { kind: "branch", children: new Array(16).fill(null), value: null };
+  return { kind: "branch", children: new Array(16).fill(null), value: null, encoded: undefined, hash: undefined };
 }
 
 /** Puts `child` (what hangs below nibble `key[0]`) into `branch`, or its value when `key` is spent. */
@@ -107,41 +175,38 @@ function hang(branch: Loaded & { kind: "branch" }, key: number[], below: (rest: 
 }
 
 async function insert(n: Node | null, path: number[], value: Uint8Array, load: Load): Promise<Node> {
-  if (n === null) return { kind: "leaf", key: path, value };
+  if (n === null) return leaf(path, value);
   const node = await resolve(n, load);
   switch (node.kind) {
     case "branch": {
       if (path.length === 0) {
-        node.value = value;
+        changed(node).value = value;
         return node;
       }
-      node.children[path[0]] = await insert(node.children[path[0]], path.slice(1), value, load);
+      changed(node).children[path[0]] = await insert(node.children[path[0]], path.slice(1), value, load);
       return node;
     }
     case "leaf": {
-      if (sameKey(node.key, path)) return { kind: "leaf", key: path, value };
+      if (sameKey(node.key, path)) return leaf(path, value);
       const c = commonPrefix(node.key, path);
       const branch = emptyBranch();
       const old = node;
-      hang(branch, old.key.slice(c), (rest) =>
-        old.key.length === c ? old.value : { kind: "leaf", key: rest, value: old.value },
-      );
-      hang(branch, path.slice(c), (rest) => (path.length === c ? value : { kind: "leaf", key: rest, value }));
-      return c === 0 ? branch : { kind: "ext", key: path.slice(0, c), child: branch };
+      hang(branch, old.key.slice(c), (rest) => (old.key.length === c ? old.value : leaf(rest, old.value)));
+      hang(branch, path.slice(c), (rest) => (path.length === c ? value : leaf(rest, value)));
+      return c === 0 ? branch : ext(path.slice(0, c), branch);
     }
     case "ext": {
       const c = commonPrefix(node.key, path);
       if (c === node.key.length) {
-        node.child = await insert(node.child, path.slice(c), value, load);
+        changed(node).child = await insert(node.child, path.slice(c), value, load);
         return node;
       }
       const branch = emptyBranch();
       const old = node;
       // The extension's own key is never spent here (c < its length), so its rest hangs below a nibble.
-      branch.children[old.key[c]] =
-        old.key.length - c === 1 ? old.child : { kind: "ext", key: old.key.slice(c + 1), child: old.child };
-      hang(branch, path.slice(c), (rest) => (path.length === c ? value : { kind: "leaf", key: rest, value }));
-      return c === 0 ? branch : { kind: "ext", key: path.slice(0, c), child: branch };
+      branch.children[old.key[c]] = old.key.length - c === 1 ? old.child : ext(old.key.slice(c + 1), old.child);
+      hang(branch, path.slice(c), (rest) => (path.length === c ? value : leaf(rest, value)));
+      return c === 0 ? branch : ext(path.slice(0, c), branch);
     }
   }
 }
@@ -155,22 +220,30 @@ async function remove(n: Node | null, path: number[], load: Load): Promise<Node 
     case "ext": {
       if (commonPrefix(node.key, path) !== node.key.length) return n;
       const child = await remove(node.child, path.slice(node.key.length), load);
-      if (child === node.child) return n;
+      if (child === node.child && !changedInPlace(child)) return n;
       return child === null ? null : joinBelow(node.key, child, load);
     }
     case "branch": {
       if (path.length === 0) {
         if (node.value === null) return n;
-        node.value = null;
+        changed(node).value = null;
       } else {
         const before = node.children[path[0]];
         const after = await remove(before, path.slice(1), load);
-        if (after === before) return n;
-        node.children[path[0]] = after;
+        if (after === before && !changedInPlace(after)) return n;
+        changed(node).children[path[0]] = after;
       }
       return collapse(node, load);
     }
   }
+}
+
+/**
+ * A child `remove` returned as it was given may still have changed: a node already loaded (kept in
+ * `TrieTops`, or loaded by an earlier write of the batch) changes in place, and then so does its parent.
+ */
+function changedInPlace(n: Node | null): boolean {
+  return n !== null && n.kind !== "ref" && n.encoded === undefined;
 }
 
 /** A branch left with fewer than two entries after a delete becomes what Ethereum's trie has there. */
@@ -183,7 +256,7 @@ async function collapse(branch: Loaded & { kind: "branch" }, load: Load): Promis
       only = i;
     }
   }
-  if (count === 0) return branch.value === null ? null : { kind: "leaf", key: [], value: branch.value };
+  if (count === 0) return branch.value === null ? null : leaf([], branch.value);
   if (count > 1 || branch.value !== null) return branch;
   return joinBelow([only], branch.children[only] as Node, load);
 }
@@ -191,52 +264,59 @@ async function collapse(branch: Loaded & { kind: "branch" }, load: Load): Promis
 /** The node for `prefix` followed by `child`: extension and leaf keys merge, a branch gets an extension. */
 async function joinBelow(prefix: number[], child: Node, load: Load): Promise<Node> {
   const c = await resolve(child, load);
-  if (c.kind === "leaf") return { kind: "leaf", key: [...prefix, ...c.key], value: c.value };
-  if (c.kind === "ext") return { kind: "ext", key: [...prefix, ...c.key], child: c.child };
-  return { kind: "ext", key: prefix, child: child };
+  if (c.kind === "leaf") return leaf([...prefix, ...c.key], c.value);
+  if (c.kind === "ext") return ext([...prefix, ...c.key], c.child);
+  return ext(prefix, child);
 }
 
 /**
  * Encodes bottom-up: a node of 32 bytes or more (and the root always) is stored under its hash.
- * Returns the node's reference as its parent's RLP holds it, already encoded: `0xa0 ‖ hash`, or a
- * node under 32 bytes inlined whole. The bytes are Ethereum's node encoding (what ethereumjs's node
+ * Returns the node's reference in its parent: its hash (32 bytes; `rlpList` writes the string
+ * header), or a node under 32 bytes inlined whole. The bytes are Ethereum's node encoding (what ethereumjs's node
  * classes serialize to), written straight into one buffer per node: the node objects, the nested
  * arrays and RLP's per-item copies cost more than the hashing (profile of the dev node's seal).
  */
-function encode(n: Node, top: boolean, ops: BatchDBOp[]): Uint8Array {
-  if (n.kind === "ref") return encodedRef(n.ref);
-  let encoded: Uint8Array;
-  if (n.kind === "leaf") encoded = rlpList([stringItem(hexPrefix(n.key, true)), stringItem(n.value)]);
-  else if (n.kind === "ext") encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, false, ops)]);
-  else {
-    const items = new Array<Uint8Array>(17);
-    for (let i = 0; i < 16; i++) {
-      const c = n.children[i];
-      items[i] = c === null ? EMPTY_ITEM : encode(c, false, ops);
+function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
+  if (n.kind === "ref") return n.ref instanceof Uint8Array ? n.ref : RLP.encode(n.ref);
+  const top = depth === 0;
+  let encoded = n.encoded;
+  if (encoded === undefined) {
+    // What `TrieTops` keeps stops at TOP_LEVELS: a stored node there becomes a reference again.
+    const below = depth + 1 >= TOP_LEVELS;
+    if (n.kind === "leaf") encoded = rlpList([stringItem(hexPrefix(n.key, true)), stringItem(n.value)]);
+    else if (n.kind === "ext") {
+      encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops)], 1, 2);
+      if (below) n.child = asStored(n.child);
+    } else {
+      const items = new Array<Uint8Array>(17);
+      for (let i = 0; i < 16; i++) {
+        const c = n.children[i];
+        items[i] = c === null ? EMPTY_ITEM : encode(c, depth + 1, ops);
+        if (below && c !== null) n.children[i] = asStored(c);
+      }
+      items[16] = n.value === null ? EMPTY_ITEM : stringItem(n.value);
+      encoded = rlpList(items, 0, 16);
     }
-    items[16] = n.value === null ? EMPTY_ITEM : stringItem(n.value);
-    encoded = rlpList(items);
+    n.encoded = encoded;
   }
   if (encoded.length < 32 && !top) return encoded;
-  const hash = keccak256(encoded);
-  ops.push({ type: "put", key: hash, value: encoded });
-  return top ? hash : hashRef(hash);
+  let hash = n.hash;
+  if (hash === undefined) {
+    // A node kept with its hash is already stored (it is part of the trie the batch started from).
+    hash = keccak256(encoded);
+    ops.push({ type: "put", key: hash, value: encoded });
+    n.hash = hash;
+  }
+  return hash;
+}
+
+/** An encoded node stored under its hash, as a reference to it; an inline one stays as it is. */
+function asStored(n: Node): Node {
+  return n.kind !== "ref" && n.hash !== undefined ? { kind: "ref", ref: n.hash } : n;
 }
 
 /** RLP of the empty string: an absent child or value. */
 const EMPTY_ITEM = Uint8Array.of(0x80);
-
-/** A child reference kept from the stored trie (a hash, or an inline node's decoded list), encoded. */
-function encodedRef(ref: Ref): Uint8Array {
-  return ref instanceof Uint8Array ? hashRef(ref) : RLP.encode(ref);
-}
-
-function hashRef(hash: Uint8Array): Uint8Array {
-  const out = new Uint8Array(33);
-  out[0] = 0x80 + 32;
-  out.set(hash, 1);
-  return out;
-}
 
 /** RLP of a byte string. */
 function stringItem(b: Uint8Array): Uint8Array {
@@ -248,19 +328,29 @@ function stringItem(b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** RLP of a list of already-encoded items. */
-function rlpList(items: readonly Uint8Array[]): Uint8Array {
+/**
+ * RLP of a list of already-encoded items, except that those from `refFrom` to before `refTo` are
+ * child references as `encode` returns them: a 32-byte hash (written as the string `0xa0 ‖ hash`,
+ * without a copy of it made first) or an inline node, always shorter, as it is.
+ */
+function rlpList(items: readonly Uint8Array[], refFrom = 0, refTo = 0): Uint8Array {
   let payload = 0;
-  for (const it of items) payload += it.length;
+  for (let i = 0; i < items.length; i++) payload += items[i].length + (isHashRef(items[i], i, refFrom, refTo) ? 1 : 0);
   const head = lengthHeader(0xc0, payload);
   const out = new Uint8Array(head.length + payload);
   out.set(head, 0);
   let at = head.length;
-  for (const it of items) {
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (isHashRef(it, i, refFrom, refTo)) out[at++] = 0x80 + 32;
     out.set(it, at);
     at += it.length;
   }
   return out;
+}
+
+function isHashRef(item: Uint8Array, i: number, refFrom: number, refTo: number): boolean {
+  return i >= refFrom && i < refTo && item.length === 32;
 }
 
 /** RLP's length prefix: `offset + length` up to 55 bytes, else `offset + 55 + n` and the length's n bytes. */

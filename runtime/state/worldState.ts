@@ -14,7 +14,7 @@ import {
   ValueEncoding,
 } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
-import { applyTrieWrites, type TrieWrite } from "./trieBatch.js";
+import { applyTrieWrites, TrieTops, type TrieWrite } from "./trieBatch.js";
 import { type DecodedNodeCache, trieGet } from "./trieGet.js";
 import type { TrieNodeStore } from "./trieNodeStore.js";
 
@@ -60,6 +60,13 @@ export function openWorldState(
 const EMPTY_RLP = Uint8Array.of(0x80);
 
 /**
+ * Storage tries whose decoded top a state manager keeps between flushes (those of the accounts the
+ * last blocks wrote: native collections, tokens). A large trie's top is at most 273 branches, each
+ * ~2.5 KB decoded: ~0.7 MB, so ~22 MB if every one kept were that large; the bench writes ~20.
+ */
+const STORAGE_TOPS = 32;
+
+/**
  * ethereumjs's state manager, whose reads and writes between flushes already go to flat account and
  * storage caches (keyed by address and address + slot, journaled with checkpoint/commit/revert), with
  * two changes. A cache miss reads the trie with `trieGet` (a plain loop down the key's path) instead
@@ -73,6 +80,13 @@ const EMPTY_RLP = Uint8Array.of(0x80);
  */
 export class BatchFlushStateManager extends MerkleStateManager {
   private readonly nodes: DecodedNodeCache | undefined;
+  /**
+   * The decoded tops the last flushes wrote, of the account trie and of storage tries: apart, since
+   * a kept top's nodes must be readable by the next trie on its root, and the account trie writes
+   * into the block's checkpoint while storage tries write straight to the node store.
+   */
+  private readonly accountTop = new TrieTops(1);
+  private readonly storageTops = new TrieTops(STORAGE_TOPS);
 
   constructor(opts: ConstructorParameters<typeof MerkleStateManager>[0], nodes?: DecodedNodeCache) {
     super(opts);
@@ -153,7 +167,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
       const account = await this.getAccount(address);
       if (account === undefined) continue;
       const storageTrie = this._getStorageTrie(address, account);
-      await applyTrieWrites(storageTrie, writes, this.nodes);
+      await applyTrieWrites(storageTrie, writes, this.nodes, this.storageTops);
       account.storageRoot = storageTrie.root();
       await this.putAccount(address, account);
     }
@@ -162,6 +176,6 @@ export class BatchFlushStateManager extends MerkleStateManager {
     for (const [addressHex, elem] of caches.account?.flush() ?? []) {
       accountWrites.push({ key: keccak256(unprefixedHexToBytes(addressHex)), value: elem.accountRLP ?? null });
     }
-    await applyTrieWrites(this._trie, accountWrites, this.nodes);
+    await applyTrieWrites(this._trie, accountWrites, this.nodes, this.accountTop);
   }
 }
