@@ -49,8 +49,8 @@ export interface SimulationPoolOptions {
   queue: number;
   /** Wall-clock budget of one job once it runs, in ms (geth's rpc.evmtimeout); 0 = none. */
   timeoutMs: number;
-  /** Trie nodes each worker caches (default 100,000). */
-  nodeCacheEntries?: number;
+  /** Estimated bytes of the trie nodes each worker caches (default 32 MiB). */
+  nodeCacheBytes?: number;
 }
 
 export type SimulationOutcome = "ok" | "error" | "timeout" | "busy" | "expired" | "failed";
@@ -72,6 +72,8 @@ export function defaultSimulationWorkers(): number {
  * cap, so this is only a backstop: a worker that exceeds it dies alone and is replaced.
  */
 const WORKER_HEAP_MB = 512;
+/** A worker's trie node cache when the node does not size it (`cacheShares`). */
+const DEFAULT_WORKER_CACHE_BYTES = 32 * 1024 * 1024;
 /** Consecutive worker deaths before it has started; then restarts back off. */
 const MAX_START_FAILURES = 3;
 const RESTART_BACKOFF_MS = 5000;
@@ -150,7 +152,11 @@ export class SimulationPool {
     private readonly opts: SimulationPoolOptions,
     private readonly modules: { host: SimulationHost; log: Logger; metrics?: SimulationMetrics },
   ) {
-    this.data = { chainId: opts.chainId, gasCap: opts.gasCap, nodeCacheEntries: opts.nodeCacheEntries ?? 100_000 };
+    this.data = {
+      chainId: opts.chainId,
+      gasCap: opts.gasCap,
+      nodeCacheBytes: opts.nodeCacheBytes ?? DEFAULT_WORKER_CACHE_BYTES,
+    };
     for (let index = 0; index < Math.max(1, opts.workers); index++) {
       const slot = { index, alive: false, ready: false, running: null } as unknown as Slot;
       this.spawnInto(slot);
