@@ -100,6 +100,11 @@ export interface NodeConfig {
     /** The start-up check covers at least this many blocks below the head (and the replayed LevelDB log). */
     startupCheckBlocks: number;
   };
+  /**
+   * Estimated bytes the node's in-memory caches hold together (`cacheShares`): the state trie's
+   * nodes, the RPC's decoded blocks, and the simulation workers' trie nodes.
+   */
+  cacheBytes: number;
   /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */
   p2p: { listen: string[]; bootstrap: string[] };
   /**
@@ -147,6 +152,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     decodeWorkers: undefined,
   },
   storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS },
+  cacheBytes: 96 * 1024 * 1024,
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
   consensus: { minBlockIntervalMs: 0 },
   nodeKeyFile: undefined,
@@ -250,6 +256,7 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
     checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
   checkInt(merged.storage.startupCheckBlocks, "storage.startupCheckBlocks", 1, 100_000_000);
+  checkInt(merged.cacheBytes, "cacheBytes", 4 * 1024 * 1024, 64 * 1024 ** 3);
   checkInt(merged.consensus.minBlockIntervalMs, "consensus.minBlockIntervalMs", 0, 60_000);
   if (typeof merged.dev.unlockedAccounts !== "boolean")
     throw new ConfigError("dev.unlockedAccounts", "expected a boolean");
@@ -263,6 +270,28 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
 export function mempoolOptions(cfg: NodeConfig, minBaseFeePerGas: bigint, blockGasLimit: bigint): MempoolOptions {
   const { maxTxBytes: _maxTxBytes, decodeWorkers: _decodeWorkers, ...limits } = cfg.mempool;
   return { ...DEFAULT_MEMPOOL_OPTIONS, ...limits, minBaseFeePerGas, blockGasLimit };
+}
+
+/** What each cache gets of `cacheBytes`. */
+export interface CacheShares {
+  /** The chain's state trie nodes, raw and decoded (main thread). */
+  trieNodes: number;
+  /** The RPC's decoded blocks with their receipts. */
+  rpcBlocks: number;
+  /** Each simulation worker's trie nodes (its own heap). */
+  perSimulationWorker: number;
+}
+
+/**
+ * Half to the state trie (block execution and state reads), a third to the simulation workers
+ * (eth_call's state, shared among them), a sixth to the RPC's blocks (receipt polls read the last few).
+ */
+export function cacheShares(cacheBytes: number, simulationWorkers: number): CacheShares {
+  return {
+    trieNodes: Math.floor(cacheBytes / 2),
+    rpcBlocks: Math.floor(cacheBytes / 6),
+    perSimulationWorker: Math.floor(cacheBytes / 3 / Math.max(1, simulationWorkers)),
+  };
 }
 
 /**

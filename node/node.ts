@@ -15,7 +15,7 @@ import { createChainCommon } from "../runtime/evm/common.js";
 import type { Logger } from "../runtime/lib/logger.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../runtime/primitives/bytes.js";
 import { Chain } from "./chain/chain.js";
-import { mempoolOptions, type NodeConfig } from "./config.js";
+import { cacheShares, mempoolOptions, type NodeConfig } from "./config.js";
 import { createConsensus } from "./consensus/adapters.js";
 import { ChainApp } from "./consensus/app.js";
 import { GuardedSigner } from "./consensus/signer.js";
@@ -178,7 +178,11 @@ export async function startNode(
     await verifyChainStorage(storage, recovery, log.child({ module: "storage" }), {
       minBlocks: cfg.storage.startupCheckBlocks,
     });
-    const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }));
+    const evmWorkers = cfg.rpc.evmWorkers ?? defaultSimulationWorkers();
+    const caches = cacheShares(cfg.cacheBytes, evmWorkers);
+    const chain = await Chain.open(db, spec, common, log.child({ module: "chain" }), {
+      trieCacheBytes: caches.trieNodes,
+    });
     // A software upgrade this version does not meet is due at the next height: refuse to start.
     chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
@@ -443,9 +447,10 @@ export async function startNode(
       {
         chainId: spec.chainId,
         gasCap: BigInt(cfg.rpc.gasCap),
-        workers: cfg.rpc.evmWorkers ?? defaultSimulationWorkers(),
+        workers: evmWorkers,
         queue: cfg.rpc.evmQueue,
         timeoutMs: cfg.rpc.evmTimeoutMs,
+        nodeCacheBytes: caches.perSimulationWorker,
       },
       {
         host: { getNode: (key) => chain.trieStore.get(key), getBlockHash: (n) => chain.getBlockHash(n) },
@@ -461,6 +466,7 @@ export async function startNode(
       simulations,
       logsMaxResults: cfg.rpc.logsMaxResults,
       callCacheEntries: cfg.rpc.callCacheEntries,
+      blockCacheBytes: caches.rpcBlocks,
       log: log.child({ module: "rpc" }),
       metrics,
       clientVersion: `azora/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,

@@ -16,7 +16,7 @@ import { type BlockBody, type BlockHeader, hashHeader } from "../../runtime/prim
 import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import type { Receipt } from "../../runtime/primitives/receipt.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
-import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
+import { DEFAULT_TRIE_CACHE_BYTES, TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
 import type { ChainDB } from "../db/chainDb.js";
 import type { CommittedRecord } from "../db/committedRecord.js";
@@ -129,9 +129,9 @@ export class Chain implements BlockHashLookup {
     spec: GenesisSpec,
     common: Common,
     log: Logger,
-    opts: { nodeVersion?: string } = {},
+    opts: { nodeVersion?: string; trieCacheBytes?: number } = {},
   ): Promise<Chain> {
-    const trieStore = new TrieNodeStore(db);
+    const trieStore = new TrieNodeStore(db, { cacheBytes: opts.trieCacheBytes ?? DEFAULT_TRIE_CACHE_BYTES });
     const genesis = await buildGenesis(spec, common, trieStore);
     const storedGenesis = await db.getCanonicalHash(0n);
     const validatorStore = new ValidatorStore(db, log);

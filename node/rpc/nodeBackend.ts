@@ -25,6 +25,7 @@ import { bloomMayMatch, logMatches } from "../../rpc/logFilter.js";
 import type { PlannedBlock } from "../../rpc/simulate.js";
 import type { BlockTagOrHash, CallRequest, RequestBudget, StateOverride } from "../../rpc/types.js";
 import { nextBaseFee } from "../../runtime/fees.js";
+import { ByteLRU } from "../../runtime/lib/byteLru.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { LRU } from "../../runtime/lib/lru.js";
 import { encodeBody, encodeHeader } from "../../runtime/primitives/block.js";
@@ -64,6 +65,37 @@ interface DecodedBlock {
   size: number;
 }
 
+/** The RPC's block caches' bytes when the node does not size them (`cacheShares`). */
+export const DEFAULT_BLOCK_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * What a block costs in memory besides its encoded bytes (estimates, Node 20): per transaction its
+ * views, the decoded receipt, the receipt's and transaction's JSON text once asked for, and the
+ * ethereumjs transaction once decoded (~4 KB together); per log its decoded topics and data.
+ */
+const TX_VIEW_BYTES = 4096;
+const LOG_BYTES = 512;
+/** A committed block as handed over (raw transactions, decoded receipts): per transaction. */
+const COMMITTED_TX_BYTES = 1024;
+/** A block still being read and decoded: weighed again when it is. */
+const LOADING_BLOCK_BYTES = 4096;
+
+function logCount(receipts: readonly { logs: readonly unknown[] }[]): number {
+  let n = 0;
+  for (const r of receipts) n += r.logs.length;
+  return n;
+}
+
+function decodedBlockBytes(b: DecodedBlock): number {
+  const receipts = b.receipts.map((v) => v.receipt);
+  return 2 * b.size + TX_VIEW_BYTES * b.transactions.length + LOG_BYTES * logCount(receipts);
+}
+
+function committedBlockBytes(b: CommittedBlock): number {
+  let raw = 0;
+  for (const tx of b.body.transactions) raw += tx.length;
+  return raw + COMMITTED_TX_BYTES * b.receipts.length + LOG_BYTES * logCount(b.receipts);
+}
+
 export interface NodeBackendModules {
   chain: Chain;
   mempool: Mempool;
@@ -87,6 +119,8 @@ export interface NodeBackendModules {
   onTxAccepted?: (raw: Uint8Array) => void;
   /** eth_call answers at the head kept across blocks that do not change what they read (default 10,000; 0 = off). */
   callCacheEntries?: number;
+  /** Estimated bytes of the decoded and the just-committed blocks kept (default 16 MiB). */
+  blockCacheBytes?: number;
 }
 
 /** eth_call answers kept at the head by default. */
@@ -104,7 +138,8 @@ export class NodeBackend implements EthBackend {
   readonly clientVersion: string;
   readonly trace?: TraceBackend;
   private readonly m: NodeBackendModules;
-  private readonly blocks = new LRU<string, Promise<DecodedBlock>>(256);
+  /** Decoded blocks (three quarters of the block budget), by hash. */
+  private readonly blocks: ByteLRU<string, Promise<DecodedBlock>>;
   /** Answers at blocks below the head (or while the head cache moves): per block, keyed by hash and root. */
   private readonly callResults: LRU<string, Promise<CallOutcome>>;
   /** Answers at the head, carried across blocks that did not write what they read. */
@@ -119,15 +154,18 @@ export class NodeBackend implements EthBackend {
    * The last committed blocks as the chain handed them over: the first read of a new block (block
    * watchers, receipt polls) decodes it from memory instead of reading its body and receipts back.
    */
-  private readonly committed = new LRU<string, CommittedBlock>(64);
+  private readonly committed: ByteLRU<string, CommittedBlock>;
 
   constructor(modules: NodeBackendModules) {
     this.m = modules;
     this.chainId = modules.chain.spec.chainId;
     this.clientVersion = modules.clientVersion;
     this.trace = modules.trace;
+    const blockBytes = modules.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES;
+    this.blocks = new ByteLRU(Math.floor((blockBytes * 3) / 4));
+    this.committed = new ByteLRU(blockBytes - this.blocks.capacityBytes);
     modules.chain.onBlock((b: CommittedBlock) => {
-      this.committed.set(bytesToHex(b.hash), b);
+      this.committed.set(bytesToHex(b.hash), b, committedBlockBytes(b));
       this.recentTxs.addBlock(
         b.header.number,
         b.txHashes.map((h) => bytesToHex(h)),
@@ -174,12 +212,19 @@ export class NodeBackend implements EthBackend {
 
   private decodeBlock(ref: BlockRef): Promise<DecodedBlock> {
     const key = bytesToHex(ref.hash);
-    let p = this.blocks.get(key);
-    if (p === undefined) {
-      p = this.loadBlock(ref);
-      this.blocks.set(key, p);
-      p.catch(() => this.blocks.delete(key));
-    }
+    const cached = this.blocks.get(key);
+    if (cached !== undefined) return cached;
+    const p = this.loadBlock(ref);
+    this.blocks.set(key, p, LOADING_BLOCK_BYTES);
+    // Weighed again once decoded, unless evicted (or replaced) meanwhile.
+    p.then(
+      (b) => {
+        if (this.blocks.get(key) === p) this.blocks.set(key, p, decodedBlockBytes(b));
+      },
+      () => {
+        if (this.blocks.get(key) === p) this.blocks.delete(key);
+      },
+    );
     return p;
   }
 

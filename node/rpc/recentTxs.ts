@@ -10,7 +10,7 @@ export interface TxLocation {
   index: number;
 }
 
-/** Defaults: the RPC's decoded-block cache holds 256 blocks; 64k entries is a few MB at most. */
+/** Defaults: the last 256 blocks (the RPC's block caches, bounded by bytes, hold fewer full ones); 64k entries is a few MB at most. */
 export const RECENT_TX_BLOCKS = 256;
 export const RECENT_TX_ENTRIES = 65_536;
 

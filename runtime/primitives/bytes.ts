@@ -1,8 +1,19 @@
-import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex, equalsBytes, hexToBytes } from "@ethereumjs/util";
+import { bigIntToUnpaddedBytes, bytesToBigInt, equalsBytes, hexToBytes } from "@ethereumjs/util";
 
 export type Hex = `0x${string}`;
 
-export { bytesToBigInt, bytesToHex, equalsBytes, hexToBytes };
+export { bytesToBigInt, equalsBytes, hexToBytes };
+
+/**
+ * `0x` and the bytes in lowercase hex, as ethereumjs's `bytesToHex`. Its hex comes from a `+=` per
+ * byte, which V8 keeps as a rope of a string object per byte: a 32-byte hash held as a cache key
+ * cost ~750 bytes instead of ~130 (heap snapshots of the dev node under the bench: ropes held by the
+ * trie node cache and the eth_call cache's write sets were ~27 MB). Node's hex encoder makes one flat
+ * string, and is faster too (~300 against ~420 ns for a 32-byte key with its map lookup).
+ */
+export function bytesToHex(bytes: Uint8Array): Hex {
+  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
+}
 
 /** Minimal big-endian encoding, as RLP wants integers (0 → empty bytes). */
 export function bigintToBytes(n: bigint): Uint8Array {

@@ -1,12 +1,21 @@
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
-import { LRU } from "../lib/lru.js";
+import { ByteLRU } from "../lib/byteLru.js";
 import type { DecodedNodeCache } from "./trieGet.js";
 
 /** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
 export interface TrieNodeReader {
   getNode(key: string): Promise<Uint8Array | undefined>;
 }
+
+/** Bytes a store's node caches hold by default (the node passes its `cacheBytes` share). */
+export const DEFAULT_TRIE_CACHE_BYTES = 48 * 1024 * 1024;
+
+/**
+ * A raw node's cache entry besides its bytes: the 66-character hex key, the map entry and the
+ * byte array's own buffer (~300 bytes on Node 20, 64-bit).
+ */
+const RAW_ENTRY_BYTES = 300;
 
 /**
  * The database under the state trie: reads fall through a write overlay to the persisted store;
@@ -28,25 +37,27 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
    * Nodes are immutable (keyed by their hash), so one cache serves every trie opened on this
    * store: the head state, and the views at recent roots that eth_call and RPC reads use.
    */
-  private readonly cache: LRU<string, Uint8Array>;
+  private readonly cache: ByteLRU<string, Uint8Array>;
   /**
    * The same nodes decoded, for the state managers' trie reads and batched writes over this store
-   * (`trieGet`, `applyTrieWrites`). Smaller than the byte cache: a decoded branch node costs a few
-   * times its bytes, and what repeats is the top of the tries.
+   * (`trieGet`, `applyTrieWrites`). Two thirds of the budget: a decoded node costs a few times its
+   * bytes (`decodedNodeBytes`), and a decoded hit saves the decode as well as the read.
    */
   readonly decodedNodes: DecodedNodeCache;
 
-  constructor(reader: TrieNodeReader, opts: { cacheEntries: number } = { cacheEntries: 250_000 }) {
+  /** `cacheBytes`: what the two node caches hold together, at most (estimated bytes). */
+  constructor(reader: TrieNodeReader, opts: { cacheBytes: number } = { cacheBytes: DEFAULT_TRIE_CACHE_BYTES }) {
     this.reader = reader;
-    this.cache = new LRU(opts.cacheEntries);
-    this.decodedNodes = new LRU(Math.min(32_768, opts.cacheEntries));
+    const decodedBytes = Math.floor((opts.cacheBytes * 2) / 3);
+    this.cache = new ByteLRU(opts.cacheBytes - decodedBytes);
+    this.decodedNodes = new ByteLRU(decodedBytes);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const hit = this.pending.get(key) ?? this.takenWrite(key) ?? this.cache.get(key);
     if (hit !== undefined) return hit;
     const stored = await this.reader.getNode(key);
-    if (stored !== undefined) this.cache.set(key, stored);
+    if (stored !== undefined) this.cache.set(key, stored, rawEntryBytes(stored));
     return stored;
   }
 
@@ -92,10 +103,14 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
     const i = this.inFlight.indexOf(written);
     if (i >= 0) this.inFlight.splice(i, 1);
     // Fresh nodes are the ones the next block and reads touch.
-    for (const [k, v] of written) this.cache.set(k, v);
+    for (const [k, v] of written) this.cache.set(k, v, rawEntryBytes(v));
   }
 
   get pendingCount(): number {
     return this.pending.size;
   }
+}
+
+function rawEntryBytes(node: Uint8Array): number {
+  return RAW_ENTRY_BYTES + node.length;
 }

@@ -21,11 +21,15 @@ import type { TrieNodeStore } from "./trieNodeStore.js";
 export interface WorldStateOptions {
   /** LRU entries of the account/storage/code caches (0 disables them: fine for one-shot readers). */
   cacheEntries: number;
-  /** LRU entries of decoded trie nodes. */
+  /**
+   * LRU entries of ethereumjs's raw node cache in front of the store. 0 for the head state too: the
+   * store's own byte-bounded caches (raw and decoded) serve the same nodes, so a second cache only
+   * kept nodes the store had evicted (200,000 entries of hex keys and node bytes).
+   */
   trieCacheEntries: number;
 }
 
-export const HEAD_STATE_OPTIONS: WorldStateOptions = { cacheEntries: 200_000, trieCacheEntries: 200_000 };
+export const HEAD_STATE_OPTIONS: WorldStateOptions = { cacheEntries: 200_000, trieCacheEntries: 0 };
 export const READER_STATE_OPTIONS: WorldStateOptions = { cacheEntries: 20_000, trieCacheEntries: 0 };
 
 /**

@@ -43,8 +43,8 @@ export type SimulationJob = { [K in SimulationKind]: { kind: K; params: JobParam
 export interface SimulationWorkerData {
   chainId: bigint;
   gasCap: bigint;
-  /** Trie nodes (and code) the worker keeps; they are immutable, so the cache never goes stale. */
-  nodeCacheEntries: number;
+  /** Estimated bytes of the trie nodes the worker keeps; they are immutable, so the cache never goes stale. */
+  nodeCacheBytes: number;
 }
 
 /** Reads a worker asks the main thread for (the database is open there, once per process). */

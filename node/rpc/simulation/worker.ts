@@ -152,7 +152,7 @@ function toWireError(e: unknown): WireError {
 lowerPriority();
 const common = createChainCommon(data.chainId);
 const host = new HostClient(port);
-const store = new TrieNodeStore(host, { cacheEntries: data.nodeCacheEntries });
+const store = new TrieNodeStore(host, { cacheBytes: data.nodeCacheBytes });
 let env: JobEnv | undefined;
 
 // Listening first: even the warm-up may read through the main thread. The pool sends jobs only

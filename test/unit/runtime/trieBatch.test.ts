@@ -17,7 +17,7 @@ import { devnetGenesis } from "../../../genesis/devnet.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { createAzoraVM } from "../../../runtime/evm/vm.js";
 import { BlockExecution } from "../../../runtime/executor.js";
-import { LRU } from "../../../runtime/lib/lru.js";
+import { ByteLRU } from "../../../runtime/lib/byteLru.js";
 import { LEARN_ADDRESS } from "../../../runtime/modules/index.js";
 import { balanceSlot } from "../../../runtime/modules/learn/ledger.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
@@ -58,7 +58,8 @@ const writeArb: fc.Arbitrary<TrieWrite> = fc.record({
 
 // Shared by every run (and small, so it evicts): decoded nodes are named by their hash, so a node
 // cached from one trie must serve any other.
-const nodeCache: DecodedNodeCache = new LRU(500);
+// Small enough to evict during the runs (~500 nodes).
+const nodeCache: DecodedNodeCache = new ByteLRU(500_000);
 
 async function sequential(trie: MerklePatriciaTrie, writes: readonly TrieWrite[]): Promise<void> {
   for (const w of writes) {
