@@ -55,7 +55,7 @@ export interface AIHandlersOptions {
   readonly inferenceThreads?: number;
   /**
    * `ai/onnx` with inference threads: a lone call of a model whose mean run is at most this many ms runs on the
-   * event loop instead, saving the thread hops (engine/inlinePolicy.ts); 0 = never. Default 0 (try 20).
+   * event loop instead, saving the thread hops (engine/inlinePolicy.ts); 0 = never. Default 20.
    */
   readonly inlineMaxMs?: number;
   readonly logger?: Logger;

@@ -710,7 +710,7 @@ export function registerServiceCommands(program: Command): void {
     )
     .option(
       "--inline-max-ms <ms>",
-      "ai/onnx: a lone call of a model whose mean run is at most <ms> runs on the event loop, skipping the thread hops (default 0 = never; try 20)",
+      "ai/onnx: a lone call of a model whose mean run is at most <ms> runs on the event loop, skipping the thread hops (default 20; 0 = never)",
       intArg("--inline-max-ms", 0, 10_000),
     )
     .addOption(new Option("--log-level <level>", "log level (default info)").choices(LOG_LEVELS))
