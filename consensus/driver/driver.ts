@@ -282,7 +282,7 @@ export class ConsensusDriver {
    * last commit) or the empty-block interval has passed (an idle chain does not grow by thousands of
    * empty blocks), or at once when a peer has already started it.
    */
-  private maybeStartHeight(force = false): void {
+  private maybeStartHeight(force = false, dueMs?: number): void {
     const h = this.h;
     if (h === null || h.started || this.stopped || this.sync.active) return;
     const now = this.m.clock.nowMs();
@@ -291,6 +291,8 @@ export class ConsensusDriver {
     // interval 0: at once even if the wall clock stepped back since the commit (as before pacing existed).
     if (force || interval <= 0 || waited >= interval) {
       h.started = true;
+      // From the start timer: when it was due, however late it fired (the proposer's budget counts that).
+      h.startDueMs = dueMs !== undefined && dueMs <= now ? dueMs : now;
       this.cancelHeightStartTimer();
       void this.queue.enqueue(() => this.step({ type: "startHeight", height: h.height }));
       return;
@@ -304,7 +306,7 @@ export class ConsensusDriver {
     this.cancelHeightStart = this.m.clock.setTimer(due - now, () => {
       this.cancelHeightStart = null;
       this.heightStartDueMs = null;
-      this.maybeStartHeight();
+      this.maybeStartHeight(false, due);
     });
   }
 
@@ -484,7 +486,7 @@ export class ConsensusDriver {
       proposer: h.validators[h.self],
       timestamp: BigInt(Math.floor(this.m.clock.nowMs() / 1000)),
       lastCommit,
-      budgetMs: h.proposeBudgetMs(round),
+      budgetMs: h.proposeBudgetMs(round, this.m.clock.nowMs()),
     });
     const id = bytesToHex(hashHeader(block.header));
     h.blocks.set(id, { block, proposal: EMPTY, round });

@@ -36,6 +36,32 @@ describe("n4.pacing: a busy chain with a minimum block interval", () => {
     expect(Math.min(...gaps(r.sim, 10))).toBeLessThan(PACE_MS);
   });
 
+  // Measured on the loaded localnet (issue 14): a paced proposer's start timer fired 50–130 ms late (its
+  // event loop busy admitting transactions) and it still spent the full execution budget, so its
+  // proposal reached the others after their propose timeouts, which run from when the height was due.
+  // Here node 0's timers fire 100 ms late and a proposer spends its whole budget (a deep backlog) plus
+  // 100 ms sealing: 100 + 100 + 100 ms + the network is past the 300 ms timeout (without the budget
+  // counting the lateness, about a quarter of the heights — node 0's — went to round 1).
+  it.each(seeds(3, 12_300))(
+    "seed %i: a proposer whose start runs late spends less of its budget: every height decides in round 0",
+    async (seed) => {
+      const r = await runScenario({
+        ...BASE,
+        seed,
+        validators: 4,
+        heights: 12,
+        minBlockIntervalMs: 100,
+        proposeDelayMs: 100,
+        buildSpendsBudget: true,
+        lateTimers: { node: 0, ms: 100 },
+      });
+      const late = [...r.sim.committedProposer].filter(([, c]) => c.round > 0).map(([h]) => h);
+      expect(late).toEqual([]);
+      expect([...r.sim.committedProposer.values()].some((c) => c.node === 0)).toBe(true);
+      for (const g of gaps(r.sim, 12)) expect(g).toBeGreaterThanOrEqual(100);
+    },
+  );
+
   it.each(seeds(3, 12_100))("seed %i: an idle chain still waits the empty-block interval", async (seed) => {
     const r = await runScenario({ ...BASE, seed, validators: 4, heights: 6, idle: true, minBlockIntervalMs: PACE_MS });
     // The simulator's empty-block interval is 1000 ms; loss can only make a height later.

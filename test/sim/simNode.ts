@@ -167,8 +167,8 @@ export interface SimChainRules {
   busy(): boolean;
   /** Calls `cb` when transactions start waiting (an idle chain turning busy); returns the unsubscribe function. */
   onPendingWork(cb: () => void): () => void;
-  /** Resolves after the app's build time (virtual; never, if the node crashes meanwhile). */
-  buildDelay(): Promise<void>;
+  /** Resolves after the app's build time for a block of `budgetMs` (virtual; never, if the node crashes meanwhile). */
+  buildDelay(budgetMs: number): Promise<void>;
   /** A block this node committed (agreement and validity checkers). */
   committed(node: number, block: Block, hash: Uint8Array, round: number): void;
   /** Verified evidence reached this node's app (accountability checker). */
@@ -226,8 +226,9 @@ export class SimApp implements AppPort {
     proposer: Validator;
     timestamp: bigint;
     lastCommit: Uint8Array;
+    budgetMs: number;
   }): Promise<Block> {
-    await this.rules.buildDelay();
+    await this.rules.buildDelay(req.budgetMs);
     return this.buildOn(req.height, req.proposer, req.timestamp, req.lastCommit, [...this.pendingEvidence.values()]);
   }
 

@@ -96,6 +96,13 @@ export interface SimOptions {
   minTimeMs?: number;
   /** The proposer's app takes this long to build a block. */
   proposeDelayMs?: number;
+  /**
+   * A deep backlog: the proposer's app spends the driver's whole execution budget before the
+   * `proposeDelayMs` of sealing and signing (as the node's app does under load).
+   */
+  buildSpendsBudget?: boolean;
+  /** A node whose event loop is busy (admitting transactions under load): every timer of it fires `ms` late. */
+  lateTimers?: { node: number; ms: number };
   maxTimeMs: number;
 }
 
@@ -268,9 +275,9 @@ export class Simulation {
         if (u === undefined || h < BigInt(u.height) || !(u.oldNodes ?? [n.id]).includes(n.id)) return null;
         return `software upgrade required from height ${u.height}`;
       },
-      buildDelay: () =>
+      buildDelay: (budgetMs) =>
         new Promise((resolve) => {
-          const ms = this.opts.proposeDelayMs ?? 0;
+          const ms = (this.opts.proposeDelayMs ?? 0) + (this.opts.buildSpendsBudget === true ? budgetMs : 0);
           this.at(this.now + ms, () => {
             if (n.life === life && !n.crashed) resolve();
           });
@@ -386,7 +393,8 @@ export class Simulation {
           nowMs: () => this.now,
           setTimer: (ms, fn) => {
             let cancelled = false;
-            this.at(this.now + ms, () => {
+            const late = this.opts.lateTimers?.node === n.id ? this.opts.lateTimers.ms : 0;
+            this.at(this.now + ms + late, () => {
               if (!cancelled && alive()) fn();
             });
             return () => {
