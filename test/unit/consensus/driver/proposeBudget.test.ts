@@ -14,41 +14,39 @@ const TIMING = {
   },
 };
 
-/** A height entered at virtual ms 1,000 (its set is irrelevant to the budget). */
-function height(): HeightState {
-  return new HeightState(5n, [], new ValidatorSet([{ address: "a", votingPower: 1n }]), 0, TIMING, 1_000);
+/**
+ * A height entered at virtual ms 1,000 whose round 0 was due at `startDueMs` (null: not started here)
+ * and whose current round began at `roundStartedAtMs`. Its set is irrelevant to the budget.
+ */
+function height(startDueMs: number | null, roundStartedAtMs = 1_000): HeightState {
+  const h = new HeightState(5n, [], new ValidatorSet([{ address: "a", votingPower: 1n }]), 0, TIMING, 1_000);
+  h.startDueMs = startDueMs;
+  h.roundStartedAtMs = roundStartedAtMs;
+  return h;
 }
 
 describe("HeightState.proposeBudgetMs: a third of the propose timeout, less how late the proposer got to it", () => {
   it("is the full third when the proposer builds as soon as its height was due", () => {
-    const h = height();
-    h.startDueMs = 1_100;
-    expect(h.proposeBudgetMs(0, 1_100)).toBe(100);
+    expect(height(1_100).proposeBudgetMs(0, 1_100)).toBe(100);
   });
 
   it("counts round 0's lateness from when the height was due to start, not from when its timer fired", () => {
-    const h = height();
-    h.startDueMs = 1_100; // due at the commit + the pacing interval
-    h.roundStartedAtMs = 1_160; // the timer fired, and round 0 began, 60 ms late
-    expect(h.proposeBudgetMs(0, 1_170)).toBe(30);
+    // Due at the commit + the pacing interval (1,100); the timer fired, and round 0 began, 60 ms late.
+    expect(height(1_100, 1_160).proposeBudgetMs(0, 1_170)).toBe(30);
   });
 
   it("never goes below a quarter of the third, however late", () => {
-    const h = height();
-    h.startDueMs = 1_100;
-    expect(h.proposeBudgetMs(0, 5_000)).toBe(25);
+    expect(height(1_100).proposeBudgetMs(0, 5_000)).toBe(25);
   });
 
   it("counts later rounds from their own start, with the timeout's growth per round", () => {
-    const h = height();
-    h.startDueMs = 1_100;
-    h.roundStartedAtMs = 3_000;
+    const h = height(1_100, 3_000);
     expect(h.proposeBudgetMs(2, 3_000)).toBe(140);
     expect(h.proposeBudgetMs(2, 3_040)).toBe(100);
   });
 
   it("before a start of its own (a WAL replay), counts from the round's start", () => {
-    const h = height();
+    const h = height(null);
     expect(h.proposeBudgetMs(0, 1_000)).toBe(100);
     expect(h.proposeBudgetMs(0, 1_050)).toBe(50);
   });
