@@ -28,6 +28,7 @@ import { logConsoleCalls } from "./dev/consoleLog.js";
 import { DevChain } from "./dev/devChain.js";
 import { DevStateStore } from "./dev/dumpState.js";
 import { createDevMethods } from "./dev/methods.js";
+import { applyHeapGrowth } from "./heapGrowth.js";
 import { loadValidatorSeed } from "./keys/validatorKey.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -131,6 +132,8 @@ export async function startNode(
   mode: NodeMode,
   hooks: NodeHooks = {},
 ): Promise<RunningNode> {
+  // Before the caches and the workers' heaps grow.
+  applyHeapGrowth(cfg.heapGrowingPercent);
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const spec = loadGenesis(cfg);
