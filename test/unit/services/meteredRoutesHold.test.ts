@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { InferenceClient, SPARE_MAX_AGE_MS } from "../../../services/client/inferenceClient.js";
 import { RECEIPT_HEADER } from "../../../services/client/payments.js";
 import type { JobHandler } from "../../../services/runtime/handler.js";
 import type { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
@@ -154,5 +155,52 @@ describe("metered routes: the receipt's hold from the request's head", () => {
     expect(await bad.status()).toBe(402);
     bad.close();
     expect(runs).toEqual([]);
+  });
+});
+
+describe("the metered client: the next call's receipt signed while this one waits", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const client = (port: number, session: ReturnType<ReturnType<typeof payeeFixture>["session"]>, presign?: boolean) => {
+    const signed: string[] = []; // receipts, in signing order
+    const receipt = session.receipt.bind(session);
+    session.receipt = async (value: bigint) => {
+      const r = await receipt(value);
+      signed.push(r);
+      return r;
+    };
+    return {
+      c: new InferenceClient({ url: `http://127.0.0.1:${port}`, payment: session, price: PRICE, presign }),
+      signed,
+    };
+  };
+
+  it("each call sends the receipt signed during the previous one; each is paid once; a stale spare is not sent", async () => {
+    const { payee, runs, session, port } = await app();
+    const { c, signed } = client(port, session);
+    for (let i = 1; i <= 4; i++) {
+      const r = await c.infer(MODEL, BODY);
+      expect(r.payment.receipts).toBe(i);
+      // this call's receipt, and the next call's, signed before this call's answer came
+      expect(signed.length).toBe(i + 1);
+    }
+    // the spare is now too old to send: the next call signs a fresh one (and a spare after it)
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + SPARE_MAX_AGE_MS + 1 });
+    const r = await c.infer(MODEL, BODY);
+    expect(r.payment.receipts).toBe(5);
+    expect(signed.length).toBe(7);
+    expect(runs.length).toBe(5);
+    expect(payee.summary()[0]).toMatchObject({ receipts: 5, accepted: String(5n * PRICE) });
+  });
+
+  it("with presign off, a receipt is signed per call, at the call", async () => {
+    const { session, port } = await app();
+    const { c, signed } = client(port, session, false);
+    for (let i = 1; i <= 3; i++) {
+      expect((await c.infer(MODEL, BODY)).payment.receipts).toBe(i);
+      expect(signed.length).toBe(i);
+    }
   });
 });
