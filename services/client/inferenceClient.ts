@@ -75,14 +75,19 @@ export class InferenceClient {
    * One POST over a pooled keep-alive connection (http1.ts: the head and the tensor body in one write, the answer
    * parsed off the socket and hashed as it arrives — node:http's client cost ~0.4 ms more per lone call here).
    */
-  private post(path: string, headers: Record<string, string>, body: Uint8Array): Promise<Http1Response> {
+  private post(
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+    onSent?: () => void,
+  ): Promise<Http1Response> {
     if (this.pool === null) {
       const u = new URL(this.base());
       this.prefix = u.pathname.replace(/\/+$/, "");
       this.pool = POOLS.get(u.origin) ?? new Http1Pool(u.origin);
       POOLS.set(u.origin, this.pool);
     }
-    return this.pool.post(`${this.prefix}${path}`, headers, body);
+    return this.pool.post(`${this.prefix}${path}`, headers, body, onSent);
   }
 
   private pool: Http1Pool | null = null;
@@ -104,9 +109,10 @@ export class InferenceClient {
     // A model its operator serves free (price 0) takes no receipt.
     const paid = receipt ?? (this.o.price === 0n ? undefined : await this.takeReceipt());
     if (paid !== undefined) headers[RECEIPT_HEADER] = paid;
-    const sending = this.post(`/v1/infer/0x${id}`, headers, input); // written now when a connection is idle
-    if (paid !== undefined && receipt === undefined) this.signSpare();
-    const r = await sending;
+    // the spare is signed once the request is in the kernel: signing right after the write would hold up the
+    // rest of a body larger than the socket's buffer
+    const presign = paid !== undefined && receipt === undefined ? () => this.signSpare() : undefined;
+    const r = await this.post(`/v1/infer/0x${id}`, headers, input, presign);
     if (r.status !== 200) {
       const json = JSON.parse(r.body.toString("utf8") || "{}") as Record<string, unknown>;
       throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
