@@ -1,7 +1,15 @@
 // Starting and stopping the two targets as child processes. Every child handle is tracked so the bench can stop
 // exactly the processes it started (never by name), including when it is interrupted.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, type WriteStream } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -309,6 +317,13 @@ export async function startAnvil(
  * `azora worker <kinds> …` as a child process (services phase): its own data dir, HTTP API on a free port; resolves
  * once `/health` says ok (registered on the market, models loaded).
  */
+/** Node flags for the bench's `azora worker` processes, space-separated (e.g. "--trace-gc"). */
+export const WORKER_NODE_FLAGS_ENV = "AZORA_BENCH_WORKER_NODE_FLAGS";
+/** A file that gets a copy of the bench's workers' stdout and stderr (appended). */
+export const WORKER_LOG_ENV = "AZORA_BENCH_WORKER_LOG";
+
+const splitFlags = (s: string | undefined): string[] => (s ?? "").split(/\s+/).filter((f) => f !== "");
+
 export async function startAzoraWorker(
   cli: string,
   cwd: string,
@@ -318,15 +333,19 @@ export async function startAzoraWorker(
 ): Promise<TargetProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "azora-bench-worker-"));
   const port = await freePort();
+  // Node's own flags for the worker (e.g. "--trace-gc"), and a file that gets a copy of its output: for looking
+  // inside a bench run's worker without changing what the bench measures by default.
+  const nodeFlags = splitFlags(process.env[WORKER_NODE_FLAGS_ENV]);
   const args = [cli, "worker", ...kinds, "--rpc", rpcUrl, "--data-dir", dataDir, "--http-port", String(port)];
   args.push("--log-format", "json", ...extraArgs);
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [...nodeFlags, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
   live.add(child);
-  const out = watchOutput(child, classifyAzora);
+  const logPath = process.env[WORKER_LOG_ENV];
+  const out = watchOutput(child, classifyAzora, logPath ? createWriteStream(logPath, { flags: "a" }) : undefined);
   const { p: exitedP, isExited } = exitTracker(child);
   liveDirs.add(dataDir);
   const cleanup = () => {

@@ -51,6 +51,7 @@ type Pending = {
   reject: (e: Error) => void;
   t0: number;
   timing: Http1Response["timing"];
+  onSent?: () => void;
 };
 
 /** One connection: a parser for the answer to the request in flight on it. */
@@ -103,6 +104,7 @@ class Connection {
     this.socket.write(body, () => {
       this.writing = false;
       p.timing.sent = performance.now() - p.t0;
+      p.onSent?.();
     });
     this.socket.uncork();
   }
@@ -296,8 +298,12 @@ export class Http1Pool {
     this.hostHeader = u.host;
   }
 
-  /** POSTs `body` (content-length set) to `path` and reads the whole answer, hashing it as it arrives. */
-  post(path: string, headers: Record<string, string>, body: Uint8Array): Promise<Http1Response> {
+  /**
+   * POSTs `body` (content-length set) to `path` and reads the whole answer, hashing it as it arrives. `onSent`: called
+   * once the whole request is handed to the kernel (work to do while the answer is awaited, without delaying the
+   * upload).
+   */
+  post(path: string, headers: Record<string, string>, body: Uint8Array, onSent?: () => void): Promise<Http1Response> {
     const t0 = performance.now();
     let head = `POST ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\ncontent-length: ${body.byteLength}\r\n`;
     for (const [k, v] of Object.entries(headers)) {
@@ -309,7 +315,7 @@ export class Http1Pool {
       return Promise.reject(new HttpProtocolError(`bad path ${JSON.stringify(path)}`));
     const bytes = Buffer.from(`${head}\r\n`, "latin1");
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, t0, timing: { sent: 0, head: 0, end: 0 } };
+      const p: Pending = { resolve, reject, t0, timing: { sent: 0, head: 0, end: 0 }, onSent };
       let c = this.idle.pop();
       while (c?.closed) c = this.idle.pop();
       if (c) return c.send(bytes, body, p);

@@ -27,7 +27,13 @@ export class BodyError extends Error {
   }
 }
 
-export function readAlignedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * `stop`: when it aborts before the body is in, reading stops (the rest of the body is drained unread) and the
+ * promise rejects with its reason — a request refused on its head (a bad receipt) is answered without buffering
+ * its upload.
+ */
+export function readAlignedBody(req: IncomingMessage, limit: number, stop?: AbortSignal): Promise<Buffer> {
+  if (stop?.aborted) return Promise.reject(stop.reason);
   const declared = req.headers["content-length"] === undefined ? null : Number(req.headers["content-length"]);
   if (declared !== null && !(Number.isSafeInteger(declared) && declared >= 0)) {
     return Promise.reject(new BodyError(400, "bad content-length"));
@@ -49,8 +55,13 @@ export function readAlignedBody(req: IncomingMessage, limit: number): Promise<Bu
       head.copy(body, 0);
       early.length = 0;
     };
+    const onStop = () => {
+      fail(stop!.reason as Error);
+      req.resume(); // drained, so the connection can carry the answer and the next request
+    };
     const fail = (e: Error) => {
       req.removeListener("data", onData);
+      stop?.removeEventListener("abort", onStop);
       reject(e);
     };
     const onData = (chunk: Buffer): void => {
@@ -63,11 +74,13 @@ export function readAlignedBody(req: IncomingMessage, limit: number): Promise<Bu
       got += chunk.length;
       if (!body && declared !== null && declared > 0) place();
     };
+    stop?.addEventListener("abort", onStop, { once: true });
     req.on("data", onData);
     req.on("error", fail);
     req.on("end", () => {
       if (declared !== null && got !== declared)
         return fail(new BodyError(400, "body shorter than its content-length"));
+      stop?.removeEventListener("abort", onStop);
       if (!body) {
         if (declared !== null && declared > 0) place();
         if (!body) body = early.length === 1 ? early[0] : Buffer.concat(early);

@@ -4,7 +4,7 @@ import { encodeSigned, RECEIPT_HEADER, VOUCHER_REQUEST_HEADER } from "../../clie
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
-import { type Charged, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
+import { type Charged, type Hold, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
 
 /**
  * Metered inference on the worker's HTTP port: `POST /v1/infer/<model>` runs the `ai/onnx` handler on the request
@@ -19,8 +19,9 @@ export const METERED_KIND = "ai/onnx";
 export const RESULT_HASH_HEADER = "x-azora-result-hash";
 export const PAYMENT_HEADER = "x-azora-payment";
 /**
- * Where a call's time went on the worker (ms): `pay` (receipt check, and its journal write, which runs while the
- * model does), `run` (queue + model, from its start), `model` (onnxruntime's own run inside `run`, where it ran:
+ * Where a call's time went on the worker (ms): `recv` (the body's upload and parse, from the request's head),
+ * `pay` (what the receipt check, started at the head and run during the upload, still takes once the body is in,
+ * plus its journal write, `commit`), `run` (queue + model, from its start), `model` (onnxruntime's own run inside `run`, where it ran:
  * `run` − `model` is the handler's decode, queue, thread hops and encode), `hash`.
  */
 export const SERVER_TIMING_HEADER = "server-timing";
@@ -68,6 +69,32 @@ const InferResponse = Type.Object({
 });
 export type InferResponseBody = Static<typeof InferResponse>;
 
+/**
+ * A metered request's state between its hooks: when its head arrived (`recv` in server-timing is the body's upload
+ * and parse, up to the handler) and its receipt's hold, started then (null for a free model).
+ */
+interface Paying {
+  arrivedAt?: number;
+  holding?: Promise<Hold> | null;
+}
+
+/** The model id of a request's path parameter: lowercase hex, no 0x. */
+const modelOf = (req: { params: unknown }) => (req.params as { model: string }).model.toLowerCase().replace(/^0x/, "");
+
+const receiptOf = (req: { headers: Record<string, string | string[] | undefined> }) => {
+  const h = req.headers[RECEIPT_HEADER];
+  return Array.isArray(h) ? h[0] : h;
+};
+
+/** Lets a request's hold go if it is still open (after a commit it is closed, and this does nothing). */
+const releaseHold = (req: Paying): Promise<void> =>
+  req.holding
+    ? req.holding.then(
+        (h) => h.release(),
+        () => {},
+      )
+    : Promise.resolve();
+
 /** The accounting of a free model's answer (price 0: no payer, nothing accepted). */
 const FREE = { payer: "", price: "0", accepted: "0", receipts: 0, vouchered: "0", redeemed: "0" };
 
@@ -79,19 +106,29 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
       ["application/octet-stream", "application/x-azora-tensors"],
       { bodyLimit: BODY_LIMIT },
       (req, payload, done) => {
-        readAlignedBody(payload as unknown as typeof req.raw, BODY_LIMIT).then(
+        // A receipt refused while the body is still arriving answers 402 at once, without buffering the rest.
+        const holding = (req as Paying).holding;
+        const stop = new AbortController();
+        holding?.catch((e: unknown) => stop.abort(e));
+        readAlignedBody(payload as unknown as typeof req.raw, BODY_LIMIT, stop.signal).then(
           (b) => done(null, b),
           (e: Error) => done(e, undefined),
         );
       },
     );
-    // When the request's head arrived: `recv` in server-timing is the body's upload and parse, up to the handler.
-    // (A callback hook, not an async one: the body's reading must start in the same tick.)
-    scope.addHook("onRequest", (req, _reply, done) => {
-      (req as { arrivedAt?: number }).arrivedAt = performance.now();
+    // A hold that no answer committed (the body failed or was aborted, the request was refused before its handler)
+    // is let go, so its receipt can pay for a retry. The error handler lets it go before it answers (a client
+    // that retries on the error finds it free); the other two are backstops.
+    scope.addHook("onRequestAbort", (req, done) => {
+      void releaseHold(req as Paying);
       done();
     });
-    scope.setErrorHandler((e, _req, reply) => {
+    scope.addHook("onResponse", (req, _reply, done) => {
+      void releaseHold(req as Paying);
+      done();
+    });
+    scope.setErrorHandler(async (e, req, reply) => {
+      await releaseHold(req as Paying);
       if (e instanceof PaymentError) return reply.status(STATUS[e.code]).send({ code: e.code, message: e.message });
       if (e instanceof JobInputError)
         return reply.status(400).send({ code: `${MeteredCode.BAD_INPUT}:${e.code}`, message: e.message });
@@ -111,21 +148,35 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           params: Type.Object({ model: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }) }),
           response: { 200: InferResponse, 400: Err, 402: Err, 404: Err },
         },
+        // When the request's head arrives: the time (`recv`), and the receipt's check, which then runs while the
+        // body uploads (its signature recovery, journal lookups and deposit reading overlap the upload instead of
+        // following it). A callback hook, not an async one: the body's reading must start in the same tick.
+        onRequest: (req, _reply, done) => {
+          const r = req as Paying;
+          r.arrivedAt = performance.now();
+          const price = d.priceOf(modelOf(req));
+          if (price !== null && price > 0n) {
+            r.holding = d.payee.hold(receiptOf(req), price);
+            r.holding.catch(() => {}); // seen here; awaited by the body parser and the handler
+          }
+          done();
+        },
       },
       async (req, reply) => {
-        const model = (req.params as { model: string }).model.toLowerCase().replace(/^0x/, "");
+        const model = modelOf(req);
         const price = d.priceOf(model);
         if (price === null)
           return reply
             .status(404)
             .send({ code: MeteredCode.MODEL_NOT_OFFERED, message: `model 0x${model} is not sold per request here` });
         // Price 0 is the operator's choice to serve a model free: no receipt asked, no accounting kept.
-        const header = req.headers[RECEIPT_HEADER];
         const t0 = performance.now();
-        // The receipt is checked (signature, amount, nonce, deposit cover) and its nonce held in memory before the
-        // model starts, so unpaid or replayed work never runs; its journal row is written while the model runs in
-        // its thread, and the answer leaves only after both (see `MeteredPayee.hold`).
-        const held = price === 0n ? null : await d.payee.hold(Array.isArray(header) ? header[0] : header, price);
+        // The receipt was checked (signature, amount, nonce, deposit cover) and its nonce held in memory from the
+        // request's head on; the model starts only once that hold is in, so unpaid or replayed work never runs. Its
+        // journal row is written while the model runs in its thread, and the answer leaves only after both (see
+        // `MeteredPayee.hold`). `pay` in server-timing is what is left of the check when the body is in.
+        // (A model priced after its request's head arrived has no hold yet: it is taken here.)
+        const held = price === 0n ? null : await ((req as Paying).holding ?? d.payee.hold(receiptOf(req), price));
         const body = req.body;
         if (!Buffer.isBuffer(body)) {
           held?.release();

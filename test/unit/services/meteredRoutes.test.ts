@@ -14,6 +14,7 @@ const PAID = "bb".repeat(32);
 
 async function app() {
   const charged: (string | undefined)[] = [];
+  const holds = { released: 0, committed: 0 };
   const payee = {
     payee: "0x0000000000000000000000000000000000000001",
     voucherEvery: 10,
@@ -22,14 +23,18 @@ async function app() {
       if (header === undefined)
         throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason: "send a receipt" });
       const payer = "0x0000000000000000000000000000000000000002";
+      let open = true; // as the real payee's: a hold is let go or committed once
       return {
         payer,
-        release: () => {},
-        commit: () => ({
-          payer,
-          account: { accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n },
-          voucherRequest: null,
-        }),
+        release: () => {
+          if (open) holds.released++;
+          open = false;
+        },
+        commit: () => {
+          open = false;
+          holds.committed++;
+          return { payer, account: { accepted: 1n, receipts: 1, vouchered: 0n, redeemed: 0n }, voucherRequest: null };
+        },
       };
     },
     summary: () => [],
@@ -50,7 +55,7 @@ async function app() {
     handler,
     priceOf: (m) => (m === FREE ? 0n : m === PAID ? 5n : null),
   });
-  return { f, charged };
+  return { f, charged, holds };
 }
 
 const post = (f: Awaited<ReturnType<typeof app>>["f"], model: string, headers: Record<string, string> = {}) =>
@@ -85,7 +90,7 @@ describe("metered routes", () => {
   });
 
   it("a body longer than the limit, or shorter than its content-length, is a 4xx with a code and runs nothing", async () => {
-    const { f, charged } = await app();
+    const { f, charged, holds } = await app();
     const send = (model: string, contentLength: number) =>
       f.inject({
         method: "POST",
@@ -106,7 +111,10 @@ describe("metered routes", () => {
       expect(short.statusCode).toBe(400);
       expect(short.json()).toMatchObject({ code: "METERED_BAD_REQUEST", message: /shorter than its content-length/ });
     }
-    expect(charged).toEqual([]); // the receipt is not even looked at: the body failed first
+    // the receipt's hold starts with the request's head (the 413 was a free model: none), and a body that fails
+    // lets it go unpaid
+    expect(charged).toEqual(["r"]);
+    expect(holds).toEqual({ released: 1, committed: 0 });
     await f.close();
   });
 });
