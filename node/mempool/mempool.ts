@@ -329,8 +329,12 @@ export class Mempool {
    * leave the txs behind it unfunded.
    */
   private committedSpend(acct: SenderTxs | undefined, nonce: bigint, replacing: boolean): bigint {
+    if (acct === undefined) return 0n;
+    // The usual admission appends the next nonce: every other entry is below it.
+    const last = acct.entries().at(-1);
+    if (!replacing && last !== undefined && nonce > last.tx.nonce) return acct.totalCost;
     let spend = 0n;
-    for (const e of acct?.entries() ?? []) {
+    for (const e of acct.entries()) {
       if (e.tx.nonce < nonce || (replacing && e.tx.nonce > nonce)) spend += e.tx.cost;
     }
     return spend;
@@ -402,6 +406,11 @@ export class Mempool {
   /** Drops the sender's stale txs and those its cached balance cannot fund; promotes what became executable. */
   private dropUnfunded(acct: SenderTxs): void {
     const { sender, balance } = acct;
+    if (balance >= acct.totalCost) {
+      // Funds every run and every gapped tx alike (each is a part of the sum): nothing to drop.
+      this.emitPending(this.settle(acct));
+      return;
+    }
     // geth drops what the balance can no longer fund: along the executable run the costs add up
     // (each tx spends before the next runs); a gapped tx only has to be fundable on its own.
     let next = acct.stateNonce;

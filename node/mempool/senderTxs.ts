@@ -67,6 +67,7 @@ export class SenderTxs {
    */
   private boundary = 0;
   private fresh: PoolEntry[] = [];
+  private costSum = 0n;
 
   constructor(sender: string, stateNonce: bigint, balance: bigint) {
     this.sender = sender;
@@ -80,6 +81,11 @@ export class SenderTxs {
 
   get counts(): Readonly<Layout> {
     return this.layout;
+  }
+
+  /** The sum of every entry's `cost` (upfront gas and value): a balance at least this funds them all. */
+  get totalCost(): bigint {
+    return this.costSum;
   }
 
   /** Nonce-ascending view; do not mutate. */
@@ -119,11 +125,13 @@ export class SenderTxs {
     // reported as promoted (announced) like any tx that becomes pending.
     entry.pending = false;
     this.count(entry, +1);
+    this.costSum += entry.tx.cost;
     this.fresh.push(entry);
     const i = this.indexOf(entry.tx.nonce);
     if (i < this.list.length && this.list[i].tx.nonce === entry.tx.nonce) {
       const old = this.list[i];
       this.count(old, -1);
+      this.costSum -= old.tx.cost;
       this.list[i] = entry;
       return old;
     }
@@ -137,6 +145,7 @@ export class SenderTxs {
     if (i >= this.list.length || this.list[i].tx.nonce !== nonce) return undefined;
     const [e] = this.list.splice(i, 1);
     this.count(e, -1);
+    this.costSum -= e.tx.cost;
     if (i < this.boundary) this.boundary--;
     return e;
   }
@@ -145,7 +154,10 @@ export class SenderTxs {
   removeStale(): PoolEntry[] {
     const n = this.indexOf(this.stateNonce);
     const stale = this.list.splice(0, n);
-    for (const e of stale) this.count(e, -1);
+    for (const e of stale) {
+      this.count(e, -1);
+      this.costSum -= e.tx.cost;
+    }
     this.boundary = Math.max(0, this.boundary - n);
     return stale;
   }

@@ -3,10 +3,10 @@ import { layoutOf, type PoolEntry, SenderTxs } from "../../../../node/mempool/se
 import type { PooledTx } from "../../../../node/mempool/types.js";
 import { prng } from "./fixtures.js";
 
-/** An entry with what classification reads: its nonce, slots and identity (`seq`). */
+/** An entry with what the bookkeeping reads: its nonce, slots, cost and identity (`seq`). */
 function entry(nonce: bigint, seq: number, slots: number): PoolEntry {
   return {
-    tx: { nonce, hash: `0x${seq.toString(16)}` } as unknown as PooledTx,
+    tx: { nonce, hash: `0x${seq.toString(16)}`, cost: BigInt(seq * 7 + slots) } as unknown as PooledTx,
     seq,
     slots,
     admittedAt: 0,
@@ -31,7 +31,7 @@ function reference(entries: readonly PoolEntry[], stateNonce: bigint): { pending
   return { pending, queued };
 }
 
-describe("SenderTxs.classify (incremental) against a full re-classification", () => {
+describe("SenderTxs bookkeeping (incremental) against a full recount", () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])("seed %i: flags, counts and promotions after random edits", (seed) => {
     const rand = prng(seed);
     const acct = new SenderTxs("0xabc", 0n, 0n);
@@ -62,6 +62,7 @@ describe("SenderTxs.classify (incremental) against a full re-classification", ()
         want.pending.filter((s) => !wasPending.has(s)),
       );
       expect(acct.lastPending()?.seq, `${label}: last pending`).toBe(want.pending.at(-1));
+      expect(acct.totalCost, `${label}: total cost`).toBe(entries.reduce((sum, e) => sum + e.tx.cost, 0n));
       wasPending = new Set(want.pending);
     }
   });
