@@ -103,18 +103,15 @@ export class Mempool {
     );
     this.validateStateless(ptx);
     return this.locks.run(ptx.sender, async () => {
-      const [stateNonce, balance] = await Promise.all([
-        this.state.getNonce(ptx.sender),
-        this.state.getBalance(ptx.sender),
-      ]);
-      return this.admit(ptx, stateNonce, balance);
+      const { nonce, balance } = await this.state.getAccount(ptx.sender);
+      return this.admit(ptx, nonce, balance);
     });
   }
 
   /** Next nonce after the sender's pending run; the state nonce when it has none (`eth_getTransactionCount` "pending"). */
   async pendingNonce(address: string): Promise<bigint> {
     const sender = address.toLowerCase();
-    const stateNonce = await this.state.getNonce(sender);
+    const { nonce: stateNonce } = await this.state.getAccount(sender);
     const acct = this.bySender.get(sender);
     if (acct === undefined) return stateNonce;
     // Math.max does not take bigints; the cached nonce may be ahead of a lagging state read.
@@ -395,10 +392,10 @@ export class Mempool {
   /** Re-reads the sender's nonce and balance (the head changed its account), then `dropUnfunded`. */
   private async revalidate(sender: string): Promise<void> {
     if (!this.bySender.has(sender)) return;
-    const [stateNonce, balance] = await Promise.all([this.state.getNonce(sender), this.state.getBalance(sender)]);
+    const { nonce, balance } = await this.state.getAccount(sender);
     const acct = this.bySender.get(sender);
     if (acct === undefined) return;
-    this.raiseStateNonce(acct, stateNonce);
+    this.raiseStateNonce(acct, nonce);
     acct.balance = balance;
     this.dropUnfunded(acct);
   }
