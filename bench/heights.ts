@@ -112,7 +112,7 @@ async function main(o: Opts): Promise<void> {
   const chain = await Chain.open(db, spec, createChainCommon(spec.chainId), nullLogger);
   const mempool = new Mempool(
     { ...DEFAULT_MEMPOOL_OPTIONS, minBaseFeePerGas: 0n, blockGasLimit: spec.gasLimit },
-    { state: { getNonce: async () => 0n, getBalance: async () => 0n } },
+    { state: { getAccount: async () => ({ nonce: 0n, balance: 0n }) } },
   );
   const app = new ChainApp({ chain, mempool, verifier: new Ed25519Verifier(), log: nullLogger });
   const server = new SyncServer(chain);

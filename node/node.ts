@@ -206,8 +206,7 @@ export async function startNode(
     const nextParams = () => chain.params.at(chain.head.header.number + 1n);
     const mempool = new Mempool(mempoolOptions(cfg, nextParams().fees.minBaseFeePerGas, nextParams().gasLimit), {
       state: {
-        getNonce: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).nonce,
-        getBalance: async (a) => (await (await headView()).getAccount(hexToBytes(a as `0x${string}`))).balance,
+        getAccount: async (a) => (await headView()).getAccount(hexToBytes(a as `0x${string}`)),
       },
       logger: log.child({ module: "mempool" }),
     });

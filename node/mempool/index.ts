@@ -5,6 +5,7 @@ export { DEFAULT_MAX_TX_BYTES, DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } fr
 export { ParallelDecoder } from "./parallelDecoder.js";
 export { effectiveTip } from "./selection.js";
 export type {
+  AccountState,
   AddResult,
   AddStatus,
   MempoolContent,

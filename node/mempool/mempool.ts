@@ -103,18 +103,15 @@ export class Mempool {
     );
     this.validateStateless(ptx);
     return this.locks.run(ptx.sender, async () => {
-      const [stateNonce, balance] = await Promise.all([
-        this.state.getNonce(ptx.sender),
-        this.state.getBalance(ptx.sender),
-      ]);
-      return this.admit(ptx, stateNonce, balance);
+      const { nonce, balance } = await this.state.getAccount(ptx.sender);
+      return this.admit(ptx, nonce, balance);
     });
   }
 
   /** Next nonce after the sender's pending run; the state nonce when it has none (`eth_getTransactionCount` "pending"). */
   async pendingNonce(address: string): Promise<bigint> {
     const sender = address.toLowerCase();
-    const stateNonce = await this.state.getNonce(sender);
+    const { nonce: stateNonce } = await this.state.getAccount(sender);
     const acct = this.bySender.get(sender);
     if (acct === undefined) return stateNonce;
     // Math.max does not take bigints; the cached nonce may be ahead of a lagging state read.
@@ -329,8 +326,12 @@ export class Mempool {
    * leave the txs behind it unfunded.
    */
   private committedSpend(acct: SenderTxs | undefined, nonce: bigint, replacing: boolean): bigint {
+    if (acct === undefined) return 0n;
+    // The usual admission appends the next nonce: every other entry is below it.
+    const last = acct.entries().at(-1);
+    if (!replacing && last !== undefined && nonce > last.tx.nonce) return acct.totalCost;
     let spend = 0n;
-    for (const e of acct?.entries() ?? []) {
+    for (const e of acct.entries()) {
       if (e.tx.nonce < nonce || (replacing && e.tx.nonce > nonce)) spend += e.tx.cost;
     }
     return spend;
@@ -391,10 +392,10 @@ export class Mempool {
   /** Re-reads the sender's nonce and balance (the head changed its account), then `dropUnfunded`. */
   private async revalidate(sender: string): Promise<void> {
     if (!this.bySender.has(sender)) return;
-    const [stateNonce, balance] = await Promise.all([this.state.getNonce(sender), this.state.getBalance(sender)]);
+    const { nonce, balance } = await this.state.getAccount(sender);
     const acct = this.bySender.get(sender);
     if (acct === undefined) return;
-    this.raiseStateNonce(acct, stateNonce);
+    this.raiseStateNonce(acct, nonce);
     acct.balance = balance;
     this.dropUnfunded(acct);
   }
@@ -402,6 +403,11 @@ export class Mempool {
   /** Drops the sender's stale txs and those its cached balance cannot fund; promotes what became executable. */
   private dropUnfunded(acct: SenderTxs): void {
     const { sender, balance } = acct;
+    if (balance >= acct.totalCost) {
+      // Funds every run and every gapped tx alike (each is a part of the sum): nothing to drop.
+      this.emitPending(this.settle(acct));
+      return;
+    }
     // geth drops what the balance can no longer fund: along the executable run the costs add up
     // (each tx spends before the next runs); a gapped tx only has to be fundable on its own.
     let next = acct.stateNonce;

@@ -1,3 +1,4 @@
+import { assert } from "../../runtime/lib/assert.js";
 import type { PooledTx } from "./types.js";
 
 /** One pooled tx plus the bookkeeping the pool needs about it. */
@@ -53,7 +54,20 @@ export class SenderTxs {
    */
   balance: bigint;
   private readonly list: PoolEntry[] = [];
+  /** The layout as of the last `classify`: the pool's totals move by its change across one settle. */
   private layout: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
+  /** Kept in step with every flag change, insert and removal, so `classify` never re-sums the list. */
+  private readonly live: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
+  /**
+   * Between two `classify` calls, the entries below this index are flagged pending and those from it
+   * on queued, except the `fresh` ones (inserted since, flagged queued wherever they sit). Removals
+   * and inserts below it shift it, so `classify` only visits the entries whose class may have
+   * changed — between this and the new pending run's end — and the fresh ones, instead of the whole
+   * list on every admission and every commit.
+   */
+  private boundary = 0;
+  private fresh: PoolEntry[] = [];
+  private costSum = 0n;
 
   constructor(sender: string, stateNonce: bigint, balance: bigint) {
     this.sender = sender;
@@ -67,6 +81,11 @@ export class SenderTxs {
 
   get counts(): Readonly<Layout> {
     return this.layout;
+  }
+
+  /** The sum of every entry's `cost` (upfront gas and value): a balance at least this funds them all. */
+  get totalCost(): bigint {
+    return this.costSum;
   }
 
   /** Nonce-ascending view; do not mutate. */
@@ -102,43 +121,98 @@ export class SenderTxs {
 
   /** Inserts, or replaces the same-nonce entry (returned). Call `classify` afterwards. */
   put(entry: PoolEntry): PoolEntry | undefined {
+    // A new entry is queued until `classify` says otherwise, even replacing a pending one: so it is
+    // reported as promoted (announced) like any tx that becomes pending.
+    entry.pending = false;
+    this.count(entry, +1);
+    this.costSum += entry.tx.cost;
+    this.fresh.push(entry);
     const i = this.indexOf(entry.tx.nonce);
     if (i < this.list.length && this.list[i].tx.nonce === entry.tx.nonce) {
       const old = this.list[i];
+      this.count(old, -1);
+      this.costSum -= old.tx.cost;
       this.list[i] = entry;
       return old;
     }
     this.list.splice(i, 0, entry);
+    if (i < this.boundary) this.boundary++;
     return undefined;
   }
 
   remove(nonce: bigint): PoolEntry | undefined {
     const i = this.indexOf(nonce);
-    if (i < this.list.length && this.list[i].tx.nonce === nonce) return this.list.splice(i, 1)[0];
-    return undefined;
+    if (i >= this.list.length || this.list[i].tx.nonce !== nonce) return undefined;
+    const [e] = this.list.splice(i, 1);
+    this.count(e, -1);
+    this.costSum -= e.tx.cost;
+    if (i < this.boundary) this.boundary--;
+    return e;
   }
 
   /** Drops entries the chain has moved past (nonce < stateNonce). */
   removeStale(): PoolEntry[] {
-    let n = 0;
-    while (n < this.list.length && this.list[n].tx.nonce < this.stateNonce) n++;
-    return this.list.splice(0, n);
+    const n = this.indexOf(this.stateNonce);
+    const stale = this.list.splice(0, n);
+    for (const e of stale) {
+      this.count(e, -1);
+      this.costSum -= e.tx.cost;
+    }
+    this.boundary = Math.max(0, this.boundary - n);
+    return stale;
   }
 
-  /** Recomputes pending flags; returns entries that just became pending, in nonce order. */
+  /**
+   * Recomputes pending flags (call `removeStale` first); returns entries that just became pending, in
+   * nonce order. The pending run is the longest prefix whose nonces follow the state nonce one by one:
+   * as nonces strictly increase, `list[i].nonce === stateNonce + i` holds on a prefix and nowhere
+   * after it, so a binary search finds its end.
+   */
   classify(): PoolEntry[] {
-    const promoted: PoolEntry[] = [];
-    let next = this.stateNonce;
-    for (const e of this.list) {
-      const pending = e.tx.nonce === next;
-      if (pending) {
-        next++;
-        if (!e.pending) promoted.push(e);
-      }
-      e.pending = pending;
+    const { list } = this;
+    assert(list.length === 0 || list[0].tx.nonce >= this.stateNonce, "senderTxs: removeStale before classify");
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].tx.nonce === this.stateNonce + BigInt(mid)) lo = mid + 1;
+      else hi = mid;
     }
-    this.layout = layoutOf(this.list, this.stateNonce);
+    const run = lo;
+    const promoted: PoolEntry[] = [];
+    for (let i = this.boundary; i < run; i++) this.setPending(list[i], true, promoted);
+    for (let i = run; i < this.boundary; i++) this.setPending(list[i], false, promoted);
+    for (const e of this.fresh) {
+      const i = this.indexOf(e.tx.nonce);
+      if (i < run && list[i] === e) this.setPending(e, true, promoted);
+    }
+    // Fresh entries below the old boundary come after the range's promotions: put back in nonce order.
+    if (this.fresh.length > 0 && promoted.length > 1)
+      promoted.sort((a, b) => (a.tx.nonce < b.tx.nonce ? -1 : a.tx.nonce > b.tx.nonce ? 1 : 0));
+    this.boundary = run;
+    this.fresh = [];
+    this.layout = { ...this.live };
     return promoted;
+  }
+
+  private setPending(e: PoolEntry, pending: boolean, promoted: PoolEntry[]): void {
+    if (e.pending === pending) return;
+    this.count(e, -1);
+    e.pending = pending;
+    this.count(e, +1);
+    if (pending) promoted.push(e);
+  }
+
+  /** Adds (`sign` +1) or takes (-1) one entry to or from the layout, by its current flag. */
+  private count(e: PoolEntry, sign: 1 | -1): void {
+    const l = this.live;
+    if (e.pending) {
+      l.pendingCount += sign;
+      l.pendingSlots += sign * e.slots;
+    } else {
+      l.queuedCount += sign;
+      l.queuedSlots += sign * e.slots;
+    }
   }
 
   /** Binary search: index of the first entry with nonce >= `nonce`. */

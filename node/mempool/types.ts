@@ -27,8 +27,13 @@ export interface PooledTx {
 
 /** Read access to the committed head state. Owned here because the mempool is its consumer. */
 export interface MempoolStateReader {
-  getNonce(address: string): Promise<bigint>;
-  getBalance(address: string): Promise<bigint>;
+  /** The account's nonce and balance, from one read (admission and a head's re-check need both). */
+  getAccount(address: string): Promise<AccountState>;
+}
+
+export interface AccountState {
+  nonce: bigint;
+  balance: bigint;
 }
 
 export type AddStatus = "pending" | "queued" | "replaced";

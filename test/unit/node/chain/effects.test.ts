@@ -90,7 +90,7 @@ async function openNode(dir = tempDir("effects"), nodeVersion?: string): Promise
   const chain = await Chain.open(db, g, createChainCommon(g.chainId), nullLogger, { nodeVersion });
   const mempool = new Mempool(
     { ...DEFAULT_MEMPOOL_OPTIONS, minBaseFeePerGas: 0n, blockGasLimit: g.gasLimit },
-    { state: { getNonce: async () => 0n, getBalance: async () => 0n } },
+    { state: { getAccount: async () => ({ nonce: 0n, balance: 0n }) } },
   );
   const app = new ChainApp({ chain, mempool, verifier: new Ed25519Verifier(), log: nullLogger });
   let closed = false;

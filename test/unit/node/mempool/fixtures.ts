@@ -4,6 +4,7 @@ import { getBytes, keccak256, SigningKey, type TransactionRequest, Wallet } from
 import { expect } from "vitest";
 import { DEV_KEYS as ALL_DEV_KEYS } from "../../../../genesis/devnet.js";
 import {
+  type AccountState,
   DEFAULT_MAX_TX_BYTES,
   DEFAULT_MEMPOOL_OPTIONS,
   type DecodeContext,
@@ -126,14 +127,10 @@ export class MemoryState implements MempoolStateReader {
     this.balances.set(address.toLowerCase(), balance);
   }
 
-  async getNonce(address: string): Promise<bigint> {
+  async getAccount(address: string): Promise<AccountState> {
     await this.jitter();
-    return this.nonces.get(address.toLowerCase()) ?? 0n;
-  }
-
-  async getBalance(address: string): Promise<bigint> {
-    await this.jitter();
-    return this.balances.get(address.toLowerCase()) ?? 0n;
+    const a = address.toLowerCase();
+    return { nonce: this.nonces.get(a) ?? 0n, balance: this.balances.get(a) ?? 0n };
   }
 
   private async jitter(): Promise<void> {

@@ -314,13 +314,13 @@ describe("Mempool: nonce ordering", () => {
       open = resolve;
     });
     const aliceReads: string[] = [];
-    const getNonce = gated.getNonce.bind(gated);
-    gated.getNonce = async (address) => {
+    const getAccount = gated.getAccount.bind(gated);
+    gated.getAccount = async (address) => {
       if (address === A) {
         aliceReads.push("nonce");
         await gate;
       }
-      return getNonce(address);
+      return getAccount(address);
     };
     const { pool } = createPool({}, gated);
     const [a0, a1] = await aliceTxs(2);

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  type AccountState,
   DEFAULT_MEMPOOL_OPTIONS,
   isMempoolError,
   Mempool,
@@ -50,12 +51,9 @@ beforeAll(async () => {
 class CountingReader implements MempoolStateReader {
   readonly accountsRead: string[] = [];
   constructor(private readonly state: MemoryState) {}
-  getNonce(address: string): Promise<bigint> {
+  getAccount(address: string): Promise<AccountState> {
     this.accountsRead.push(address);
-    return this.state.getNonce(address);
-  }
-  getBalance(address: string): Promise<bigint> {
-    return this.state.getBalance(address);
+    return this.state.getAccount(address);
   }
 }
 
