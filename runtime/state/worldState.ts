@@ -84,7 +84,12 @@ function accountOfCachedRLP(rlp: Uint8Array): Account {
     decoded = createAccountFromRLP(rlp);
     decodedAccounts.set(rlp, decoded);
   }
-  return new Account(decoded.nonce, decoded.balance, decoded.storageRoot, decoded.codeHash);
+  return copyAccount(decoded);
+}
+
+/** The account as its RLP decodes: the four fields of the encoding (codeSize and version are not in it). */
+function copyAccount(a: Account): Account {
+  return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
 }
 
 /**
@@ -130,6 +135,18 @@ export class BatchFlushStateManager extends MerkleStateManager {
     const account = rlp !== null ? createAccountFromRLP(rlp) : undefined;
     this._caches?.account?.put(address, account);
     return account;
+  }
+
+  /**
+   * As `MerkleStateManager.putAccount`, and the cache's new RLP of the account is recorded as decoded
+   * (a copy of `account`'s fields, which the caller may still change): the next read of an account
+   * just written — the sender's and recipient's on their next transaction — skips the decoding too.
+   */
+  override async putAccount(address: Address, account: Account | undefined): Promise<void> {
+    await super.putAccount(address, account);
+    if (account === undefined) return;
+    const rlp = this._caches?.account?.get(address)?.accountRLP;
+    if (rlp !== undefined) decodedAccounts.set(rlp, copyAccount(account));
   }
 
   /** As `MerkleStateManager.getStorage`; a miss reads the storage trie with `trieGet`. */

@@ -307,9 +307,9 @@ describe("BatchFlushStateManager", () => {
   });
 
   it("reads the same accounts as the plain state manager, each a fresh object the caller may change", async () => {
-    // A few addresses, random puts, checkpoints, reverts and flushes; every account read returned is
-    // then mutated without a put, which must not leak into the next read (getAccount memoizes the
-    // decoding of a cached account, so an answer shared between callers would show here).
+    // A few addresses, random puts, checkpoints, reverts and flushes; every account written or read is
+    // then mutated without a put, which must not leak into the next read (the state manager memoizes
+    // the decoding of a cached account, so an object shared with a caller would show here).
     const opArb = fc.oneof(
       fc.record({
         op: fc.constant("put" as const),
@@ -350,6 +350,9 @@ describe("BatchFlushStateManager", () => {
               acc.nonce = o.nonce;
               acc.balance = o.balance;
               await state.putAccount(address, acc);
+              // The caller still holds the account it wrote: changing it afterwards is not a write.
+              acc.nonce += 3n;
+              acc.codeHash = new Uint8Array(32).fill(2);
             } else if (o.op === "del") await state.deleteAccount(address);
             else if (o.op === "checkpoint") {
               await state.checkpoint();
