@@ -194,7 +194,9 @@ function exitTracker(child: ChildProcess) {
 export async function startAzora(cli: string, cwd: string, extraArgs: string[]): Promise<TargetProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "azora-bench-"));
   const args = [cli, "dev", "--data-dir", dataDir, "--rpc-port", "0", "--log-format", "json", ...extraArgs];
-  const child = spawn(process.execPath, args, {
+  // Node's own flags for the dev node (e.g. "--trace-gc" or "--cpu-prof"): for looking inside a bench run's node
+  // without changing what the bench measures by default.
+  const child = spawn(process.execPath, [...splitFlags(process.env[NODE_FLAGS_ENV]), ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
@@ -317,6 +319,8 @@ export async function startAnvil(
  * `azora worker <kinds> …` as a child process (services phase): its own data dir, HTTP API on a free port; resolves
  * once `/health` says ok (registered on the market, models loaded).
  */
+/** Node flags for the bench's `azora dev` node, space-separated (e.g. "--trace-gc"). */
+export const NODE_FLAGS_ENV = "AZORA_BENCH_NODE_FLAGS";
 /** Node flags for the bench's `azora worker` processes, space-separated (e.g. "--trace-gc"). */
 export const WORKER_NODE_FLAGS_ENV = "AZORA_BENCH_WORKER_NODE_FLAGS";
 /** A file that gets a copy of the bench's workers' stdout and stderr (appended). */

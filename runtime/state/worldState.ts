@@ -64,6 +64,35 @@ export function openWorldState(
 const EMPTY_RLP = Uint8Array.of(0x80);
 
 /**
+ * The account cache's entries decoded, by the entry's RLP array: ethereumjs's cache keeps an account
+ * as its RLP (a fresh array per `put`, never written to afterwards), and every `getAccount` hit decoded
+ * it again — an RLP list, four views and two BigInts through hex strings, ~15 % of what the dev node
+ * allocated per value transfer (sampling heap profile under the bench; an account is read several
+ * times per transaction: admission, execution, the RPC's nonce and balance). Weak, so an entry lives
+ * as long as its RLP does in the cache or its journal.
+ */
+const decodedAccounts = new WeakMap<Uint8Array, Account>();
+
+/**
+ * A fresh `Account` for a cached RLP — callers mutate what `getAccount` returns (nonce, balance)
+ * before `putAccount`, so the decoded one is a template that never escapes. Its hashes are shared:
+ * an account's `storageRoot` and `codeHash` are replaced, never written in place.
+ */
+function accountOfCachedRLP(rlp: Uint8Array): Account {
+  let decoded = decodedAccounts.get(rlp);
+  if (decoded === undefined) {
+    decoded = createAccountFromRLP(rlp);
+    decodedAccounts.set(rlp, decoded);
+  }
+  return copyAccount(decoded);
+}
+
+/** The account as its RLP decodes: the four fields of the encoding (codeSize and version are not in it). */
+function copyAccount(a: Account): Account {
+  return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
+}
+
+/**
  * Storage tries whose decoded top a state manager keeps between flushes (those of the accounts the
  * last blocks wrote: native collections, tokens). A large trie's top is at most 273 branches, each
  * ~2.5 KB decoded: ~0.7 MB, so ~22 MB if every one kept were that large; the bench writes ~20.
@@ -101,11 +130,23 @@ export class BatchFlushStateManager extends MerkleStateManager {
   override async getAccount(address: Address): Promise<Account | undefined> {
     const cached = this._caches?.account?.get(address);
     if (cached !== undefined)
-      return cached.accountRLP !== undefined ? createAccountFromRLP(cached.accountRLP) : undefined;
+      return cached.accountRLP !== undefined ? accountOfCachedRLP(cached.accountRLP) : undefined;
     const rlp = await trieGet(this._trie, keccak256(address.bytes), this.nodes);
     const account = rlp !== null ? createAccountFromRLP(rlp) : undefined;
     this._caches?.account?.put(address, account);
     return account;
+  }
+
+  /**
+   * As `MerkleStateManager.putAccount`, and the cache's new RLP of the account is recorded as decoded
+   * (a copy of `account`'s fields, which the caller may still change): the next read of an account
+   * just written — the sender's and recipient's on their next transaction — skips the decoding too.
+   */
+  override async putAccount(address: Address, account: Account | undefined): Promise<void> {
+    await super.putAccount(address, account);
+    if (account === undefined) return;
+    const rlp = this._caches?.account?.get(address)?.accountRLP;
+    if (rlp !== undefined) decodedAccounts.set(rlp, copyAccount(account));
   }
 
   /** As `MerkleStateManager.getStorage`; a miss reads the storage trie with `trieGet`. */

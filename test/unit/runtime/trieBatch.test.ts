@@ -2,6 +2,7 @@ import { createMPT, MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { createFeeMarket1559Tx, createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import {
+  Account,
   createAddressFromString,
   generateAddress,
   hexToBytes,
@@ -302,6 +303,80 @@ describe("BatchFlushStateManager", () => {
         },
       ),
       { numRuns: 40, seed: 20261205 },
+    );
+  });
+
+  it("reads the same accounts as the plain state manager, each a fresh object the caller may change", async () => {
+    // A few addresses, random puts, checkpoints, reverts and flushes; every account written or read is
+    // then mutated without a put, which must not leak into the next read (the state manager memoizes
+    // the decoding of a cached account, so an object shared with a caller would show here).
+    const opArb = fc.oneof(
+      fc.record({
+        op: fc.constant("put" as const),
+        who: fc.nat(4),
+        nonce: fc.bigInt(0n, 300n),
+        balance: fc.bigInt(0n, 2n ** 80n),
+      }),
+      fc.record({
+        op: fc.constantFrom(
+          "get" as const,
+          "del" as const,
+          "checkpoint" as const,
+          "commit" as const,
+          "revert" as const,
+          "flush" as const,
+        ),
+        who: fc.nat(4),
+      }),
+    );
+    const addresses = Array.from({ length: 5 }, (_, i) =>
+      createAddressFromString(`0x${(i + 1).toString(16).padStart(40, "0")}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => {
+        const genesisStore = new TrieNodeStore({ getNode: async () => undefined });
+        const root = new MerklePatriciaTrie({ useKeyHashing: true }).EMPTY_TRIE_ROOT;
+        const managers = [
+          openWorldState(common, new TrieNodeStore({ getNode: async () => undefined }), root, HEAD_STATE_OPTIONS),
+          plainWorldState(genesisStore, root),
+        ];
+        const seen: unknown[][] = [[], []];
+        for (const [m, state] of managers.entries()) {
+          let depth = 0;
+          for (const o of ops) {
+            const address = addresses[o.who];
+            if (o.op === "put") {
+              const acc = (await state.getAccount(address)) ?? new Account();
+              acc.nonce = o.nonce;
+              acc.balance = o.balance;
+              await state.putAccount(address, acc);
+              // The caller still holds the account it wrote: changing it afterwards is not a write.
+              acc.nonce += 3n;
+              acc.codeHash = new Uint8Array(32).fill(2);
+            } else if (o.op === "del") await state.deleteAccount(address);
+            else if (o.op === "checkpoint") {
+              await state.checkpoint();
+              depth++;
+            } else if (o.op === "commit" || o.op === "revert") {
+              if (depth === 0) continue;
+              await (o.op === "commit" ? state.commit() : state.revert());
+              depth--;
+            } else if (o.op === "flush") {
+              if (depth > 0) continue;
+              seen[m].push(bytesToHex(await state.getStateRoot()));
+            }
+            const acc = await state.getAccount(address);
+            seen[m].push(acc === undefined ? null : bytesToHex(acc.serialize()));
+            if (acc !== undefined) {
+              acc.nonce += 1n;
+              acc.balance += 7n;
+              acc.storageRoot = new Uint8Array(32).fill(1);
+            }
+          }
+        }
+        expect(seen[0]).toEqual(seen[1]);
+      }),
+      { numRuns: 200, seed: 20261206 },
     );
   });
 });
