@@ -99,6 +99,7 @@ export class PaymentSession {
   private signed = 0n;
   private vouchered = 0n;
   private nonce = BigInt(Date.now()) * 1000n;
+  private lastTimestampMs = 0n;
   private address: string | null = null;
   /** A Wallet's key signs natively (tens of µs); any other Signer (a browser wallet, a KMS) goes through ethers. */
   private readonly key: Uint8Array | null;
@@ -136,13 +137,21 @@ export class PaymentSession {
     return this.signed;
   }
 
+  /**
+   * One receipt for `value`. Timestamps strictly increase within a session: a payee counts the receipts after its
+   * latest voucher by timestamp (the voucher carries the timestamp of the receipt that asked for it), so a receipt
+   * signed in the same millisecond as that one — the next call's, signed ahead while this call waits — would not
+   * count toward the next voucher.
+   */
   async receipt(value: bigint): Promise<string> {
+    const now = BigInt(Date.now());
+    this.lastTimestampMs = now > this.lastTimestampMs ? now : this.lastTimestampMs + 1n;
     const r: Receipt = {
       payer: await this.payer(),
       payee: this.payee,
       token: this.token,
       value,
-      timestampMs: BigInt(Date.now()),
+      timestampMs: this.lastTimestampMs,
       nonce: this.nonce++,
     };
     this.signed += value;

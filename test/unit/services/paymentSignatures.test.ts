@@ -1,6 +1,6 @@
 import { Signature, TypedDataEncoder, verifyTypedData, Wallet, ZeroAddress } from "ethers";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { paymentDigest, RECEIPT_STRUCT, recoverDigestSigner } from "../../../services/client/paymentSignatures.js";
 import {
   decodeSigned,
@@ -80,5 +80,22 @@ describe("payment signatures, native vs ethers", () => {
     expect(() => recoverDigestSigner(digest, twin)).toThrow(/non-canonical/);
     expect(() => paymentDigest(paymentsDomain(1n), RECEIPT_STRUCT, { ...r, value: 1n << 128n })).toThrow(/uint128/);
     expect(() => paymentDigest(paymentsDomain(1n), RECEIPT_STRUCT, { ...r, payee: "0x12" })).toThrow(/address/);
+  });
+});
+
+describe("payment session receipts", () => {
+  it("timestamps strictly increase within a session, even when signed in the same millisecond", async () => {
+    const session = new PaymentSession(new Wallet(KEYS[0]), 1n, ZeroAddress);
+    const now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(now);
+    try {
+      const ts: bigint[] = [];
+      for (let i = 0; i < 4; i++) ts.push(BigInt(decodeSigned(await session.receipt(1n), []).timestampMs as string));
+      expect(ts).toEqual([0n, 1n, 2n, 3n].map((d) => BigInt(now) + d));
+      clock.mockReturnValue(now + 100); // the clock moving past the last one is taken as is
+      expect(BigInt(decodeSigned(await session.receipt(1n), []).timestampMs as string)).toBe(BigInt(now + 100));
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
