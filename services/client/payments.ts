@@ -48,6 +48,12 @@ export const paymentsDomain = (chainId: bigint) => ({
 
 /** The HTTP headers carrying a receipt (request) and a voucher request (response). */
 export const RECEIPT_HEADER = "x-azora-receipt";
+
+/** A request's receipt: the first `x-azora-receipt` header value, if any (what a payee charges). */
+export function receiptHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const h = headers[RECEIPT_HEADER];
+  return Array.isArray(h) ? h[0] : h;
+}
 export const VOUCHER_REQUEST_HEADER = "x-azora-voucher-request";
 
 const json = (o: object) => JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : (v as unknown)));

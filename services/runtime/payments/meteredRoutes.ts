@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { encodeSigned, RECEIPT_HEADER, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
+import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
@@ -81,11 +81,6 @@ interface Paying {
 /** The model id of a request's path parameter: lowercase hex, no 0x. */
 const modelOf = (req: { params: unknown }) => (req.params as { model: string }).model.toLowerCase().replace(/^0x/, "");
 
-const receiptOf = (req: { headers: Record<string, string | string[] | undefined> }) => {
-  const h = req.headers[RECEIPT_HEADER];
-  return Array.isArray(h) ? h[0] : h;
-};
-
 /** Lets a request's hold go if it is still open (after a commit it is closed, and this does nothing). */
 const releaseHold = (req: Paying): Promise<void> =>
   req.holding
@@ -156,7 +151,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           r.arrivedAt = performance.now();
           const price = d.priceOf(modelOf(req));
           if (price !== null && price > 0n) {
-            r.holding = d.payee.hold(receiptOf(req), price);
+            r.holding = d.payee.hold(receiptHeader(req.headers), price);
             r.holding.catch(() => {}); // seen here; awaited by the body parser and the handler
           }
           done();
@@ -176,7 +171,8 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         // journal row is written while the model runs in its thread, and the answer leaves only after both (see
         // `MeteredPayee.hold`). `pay` in server-timing is what is left of the check when the body is in.
         // (A model priced after its request's head arrived has no hold yet: it is taken here.)
-        const held = price === 0n ? null : await ((req as Paying).holding ?? d.payee.hold(receiptOf(req), price));
+        const held =
+          price === 0n ? null : await ((req as Paying).holding ?? d.payee.hold(receiptHeader(req.headers), price));
         const body = req.body;
         if (!Buffer.isBuffer(body)) {
           held?.release();

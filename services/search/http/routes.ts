@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { encodeSigned, RECEIPT_HEADER, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
+import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
 import type { SearchEngine } from "../engine.js";
 import { SearchError, SearchErrorCode } from "../errors.js";
 import type { SearchMetrics } from "../metrics.js";
@@ -213,8 +213,7 @@ export async function registerSearchRoutes(app: FastifyInstance, d: RouteDeps): 
     const price = BigInt(info.settings.pricePerQuery);
     let voucherRequest: object | null = null;
     if (d.paid !== null && price > 0n && !(d.apiKey !== undefined && isOperator(req))) {
-      const header = req.headers[RECEIPT_HEADER];
-      const charged = await d.paid.charge(Array.isArray(header) ? header[0] : header, price);
+      const charged = await d.paid.charge(receiptHeader(req.headers), price);
       voucherRequest = charged.voucherRequest;
     }
     const params = parseSearchParams(raw);
