@@ -16,13 +16,10 @@ import { UpgradeRequiredError } from "../chain/upgrades.js";
 import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
-import { AUTOMINE_COALESCE_MS, automineHoldMs } from "./coalesce.js";
 
 export interface BlockProducerOptions {
   /** Fixed interval between blocks (like `anvil --block-time`); undefined = a block as soon as txs wait. */
   blockTimeMs?: number;
-  /** Automine's hold after a non-empty block while txs keep arriving (coalesce.ts); 0 = none. */
-  coalesceMs?: number;
 }
 
 /**
@@ -74,11 +71,6 @@ export class BlockProducer {
   /** Serialises block production between the loop and `mineNow` (evm_mine). */
   private lock: Promise<unknown> = Promise.resolve();
   private lastBlockAtMs: number;
-  /** Transactions in the last block made: after a non-empty one, automine holds (coalesce.ts). */
-  private lastBlockTxs = 0;
-  private readonly coalesceMs: number;
-  /** Automine is holding the next block for more txs: new pending txs do not end the wait. */
-  private holding = false;
   /** evm_increaseTime: seconds added to the wall clock for block timestamps. */
   timeOffsetSeconds = 0n;
   /** evm_setNextBlockTimestamp: used once for the next block. */
@@ -95,7 +87,6 @@ export class BlockProducer {
 
   constructor(opts: BlockProducerOptions, modules: BlockProducerModules) {
     this.blockTimeMs = opts.blockTimeMs;
-    this.coalesceMs = opts.coalesceMs ?? AUTOMINE_COALESCE_MS;
     this.m = modules;
     this.nowMs = modules.nowMs ?? Date.now;
     this.app = new ChainApp({
@@ -115,7 +106,7 @@ export class BlockProducer {
     assert(!this.running, "producer started twice");
     this.running = true;
     this.unsubscribe = this.m.mempool.onPending(() => {
-      if (this.blockTimeMs === undefined && this.automine && !this.holding) this.wake?.();
+      if (this.blockTimeMs === undefined && this.automine) this.wake?.();
     });
     this.loopDone = this.loop();
   }
@@ -142,7 +133,6 @@ export class BlockProducer {
     if (mode.automine !== undefined) this.automine = mode.automine;
     if (mode.intervalMs !== undefined) this.blockTimeMs = mode.intervalMs > 0 ? mode.intervalMs : undefined;
     this.lastBlockAtMs = this.nowMs();
-    this.lastBlockTxs = 0;
     this.wake?.();
   }
 
@@ -153,7 +143,6 @@ export class BlockProducer {
   /** After a dev chain rewind: the block interval counts from now. */
   restartClock(): void {
     this.lastBlockAtMs = this.nowMs();
-    this.lastBlockTxs = 0;
     this.nextTimestamp = null;
     this.nextBaseFeePerGas = null;
   }
@@ -179,16 +168,6 @@ export class BlockProducer {
       const txsWaiting = this.blockTimeMs === undefined && this.automine && this.hasIncludableTxs();
       if (!txsWaiting && waitMs > 0) {
         await this.sleep(waitMs);
-        continue;
-      }
-      const holdMs = txsWaiting
-        ? automineHoldMs({ atMs: this.lastBlockAtMs, txs: this.lastBlockTxs }, this.nowMs(), this.coalesceMs)
-        : 0;
-      if (holdMs > 0) {
-        // A stream of txs: let the event loop admit more for this block (stop and setMining still wake it).
-        this.holding = true;
-        await this.sleep(holdMs);
-        this.holding = false;
         continue;
       }
       try {
@@ -324,7 +303,6 @@ export class BlockProducer {
     const block = await this.app.finalize(proposal.block, encodedCommit, proposer);
     this.lastMade = { hash: block.hash, commit: encodedCommit };
     this.lastBlockAtMs = this.nowMs();
-    this.lastBlockTxs = block.txHashes.length;
     const ms = this.lastBlockAtMs - startedMs;
     this.m.metrics?.blockCommitted(block, ms / 1000);
     this.m.log.debug("committed block", {
