@@ -384,7 +384,9 @@ export class Chain implements BlockHashLookup {
     // database's durable head, and a database that later ends below it has lost committed blocks.
     if (this.record !== null) {
       try {
-        this.record.write({ height: block.header.number, hash: block.hash, uncheckedLogBytes: 0 });
+        const record = this.record;
+        const next = { height: block.header.number, hash: block.hash, uncheckedLogBytes: 0 };
+        await this.db.blockWriteWaitFor(() => record.writeAsync(next));
       } catch (e) {
         const err = new StorageError(
           {

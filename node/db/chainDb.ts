@@ -143,6 +143,11 @@ export class ChainDB implements TrieNodeReader {
     this.blockWriteWait = wait;
   }
 
+  /** Runs another wait for the block's durability (the committed record's sync) like the batch write. */
+  blockWriteWaitFor<T>(write: () => Promise<T>): Promise<T> {
+    return this.blockWriteWait(write);
+  }
+
   /** Reports a failure of the storage around the database (the committed record) like a LevelDB one. */
   reportFailure(err: StorageError): void {
     if (!this.failed && this.onFailure !== null) {

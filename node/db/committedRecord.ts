@@ -1,4 +1,5 @@
 import { readFileSync, rmSync } from "node:fs";
+import { assert } from "../../runtime/lib/assert.js";
 import { AzoraError } from "../../runtime/lib/errors.js";
 import { bytesToHex, hexToBytes } from "../../runtime/primitives/bytes.js";
 import {
@@ -93,6 +94,7 @@ export class CommittedRecord {
   readonly file: string;
   private state: CommittedRecordState | null;
   private writer: SlotWriter | null = null;
+  private writing = false;
   private readonly sync: boolean;
 
   private constructor(file: string, state: CommittedRecordState | null, sync: boolean) {
@@ -119,11 +121,28 @@ export class CommittedRecord {
    * unless the node runs without sync writes (`opts.sync` overrides). Throws SLOT_FILE_ERROR_WRITE_FAILED.
    */
   write(next: CommittedRecordState, opts: { sync?: boolean } = {}): void {
+    assert(!this.writing, "one highest-committed record write at a time");
     if (this.writer === null) {
       createSlotFile(this.file, VERSION, fieldsOf(next), SLOT_BYTES);
       this.writer = new SlotWriter(this.file, VERSION, SLOT_BYTES, 0n);
     } else {
       this.writer.write(fieldsOf(next), opts.sync ?? this.sync);
+    }
+    this.state = { ...next, hash: next.hash?.slice() ?? null };
+  }
+
+  /**
+   * `write` for each committed block: the sync runs on libuv's thread pool, so the event loop is not
+   * blocked while the disk syncs. Durable on resolve; one at a time (blocks commit one by one).
+   */
+  async writeAsync(next: CommittedRecordState): Promise<void> {
+    if (this.writer === null) return this.write(next);
+    assert(!this.writing, "one highest-committed record write at a time");
+    this.writing = true;
+    try {
+      await this.writer.writeAsync(fieldsOf(next), this.sync);
+    } finally {
+      this.writing = false;
     }
     this.state = { ...next, hash: next.hash?.slice() ?? null };
   }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { dirname } from "node:path";
+import { promisify } from "node:util";
 import { assert } from "../../runtime/lib/assert.js";
 import { AzoraError } from "../../runtime/lib/errors.js";
 import { crc32c } from "./crc32c.js";
@@ -154,19 +155,45 @@ export class SlotWriter {
    * hold either record, and the caller should stop writing until it re-reads the file.
    */
   write(fields: SlotFields, sync = true): void {
-    const seq = this.seq + 1n;
+    const { seq, slot, position } = this.nextSlot(fields);
     try {
-      const slot = Buffer.from(encodeSlot(this.version, seq, fields, this.slotBytes), "utf8");
-      const written = fs.writeSync(this.fd, slot, 0, this.slotBytes, Number(seq % 2n) * this.slotBytes);
-      if (written !== this.slotBytes) throw new Error(`short write (${written} of ${this.slotBytes} bytes)`);
+      checkWritten(fs.writeSync(this.fd, slot, 0, this.slotBytes, position), this.slotBytes);
       if (sync) fs.fdatasyncSync(this.fd);
     } catch (e) {
-      throw new SlotFileError(
-        { code: SlotFileErrorCode.WRITE_FAILED, file: this.file, reason: (e as Error).message },
-        `cannot write ${this.file}: ${(e as Error).message}`,
-      );
+      throw this.writeFailed(e);
     }
     this.seq = seq;
+  }
+
+  /**
+   * `write` with the write and the fdatasync on libuv's thread pool: the event loop serves other
+   * work while the disk syncs (a synced record per block blocked the dev node's only thread ~5 ms).
+   * Durable on resolve like `write`; the caller must not start another write before it settles.
+   */
+  async writeAsync(fields: SlotFields, sync = true): Promise<void> {
+    const { seq, slot, position } = this.nextSlot(fields);
+    try {
+      const { bytesWritten } = await writeAt(this.fd, slot, 0, this.slotBytes, position);
+      checkWritten(bytesWritten, this.slotBytes);
+      if (sync) await fdatasync(this.fd);
+    } catch (e) {
+      throw this.writeFailed(e);
+    }
+    this.seq = seq;
+  }
+
+  /** The next record's sequence number, bytes and offset: the older of the two slots. */
+  private nextSlot(fields: SlotFields): { seq: bigint; slot: Buffer; position: number } {
+    const seq = this.seq + 1n;
+    const slot = Buffer.from(encodeSlot(this.version, seq, fields, this.slotBytes), "utf8");
+    return { seq, slot, position: Number(seq % 2n) * this.slotBytes };
+  }
+
+  private writeFailed(e: unknown): SlotFileError {
+    return new SlotFileError(
+      { code: SlotFileErrorCode.WRITE_FAILED, file: this.file, reason: (e as Error).message },
+      `cannot write ${this.file}: ${(e as Error).message}`,
+    );
   }
 
   close(): void {
@@ -191,4 +218,11 @@ function replaceFileDurably(file: string, data: string): void {
   } finally {
     fs.closeSync(dir);
   }
+}
+
+const writeAt = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+
+function checkWritten(written: number, expected: number): void {
+  if (written !== expected) throw new Error(`short write (${written} of ${expected} bytes)`);
 }

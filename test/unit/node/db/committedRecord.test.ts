@@ -33,6 +33,38 @@ describe("CommittedRecord", () => {
     expect(readFileSync(f, "utf8")).toMatch(/"height":"3","hash":"0x0303/);
   });
 
+  it("writeAsync (the per-block write, synced on the thread pool) leaves the same bytes as write", async () => {
+    const states = [1n, 2n, 3n, 4n, 5n].map((h) => ({
+      height: h,
+      hash: hash(Number(h)),
+      uncheckedLogBytes: Number(h),
+    }));
+    const plain = file();
+    const viaAsync = file();
+    const a = CommittedRecord.open(plain, { sync: true });
+    const b = CommittedRecord.open(viaAsync, { sync: true });
+    for (const s of states) {
+      a.write(s);
+      await b.writeAsync(s);
+      expect(b.get()).toEqual(s);
+      expect(readFileSync(viaAsync)).toEqual(readFileSync(plain));
+    }
+    a.close();
+    b.close();
+    expect(readCommittedRecord(viaAsync)).toEqual(states[4]);
+  });
+
+  it("refuses a second write while an async one is in flight (the slots would interleave)", async () => {
+    const r = CommittedRecord.open(file(), { sync: true });
+    r.write({ height: 1n, hash: hash(1), uncheckedLogBytes: 0 });
+    const pending = r.writeAsync({ height: 2n, hash: hash(2), uncheckedLogBytes: 0 });
+    expect(() => r.write({ height: 3n, hash: hash(3), uncheckedLogBytes: 0 })).toThrow(/one .* at a time/);
+    await expect(r.writeAsync({ height: 3n, hash: hash(3), uncheckedLogBytes: 0 })).rejects.toThrow(/one .* at a time/);
+    await pending;
+    expect(r.get()?.height).toBe(2n);
+    r.close();
+  });
+
   it("keeps log bytes without a height (before the first committed block is recorded)", () => {
     const f = file();
     const r = CommittedRecord.open(f, { sync: true });
