@@ -32,8 +32,12 @@ export interface SyncMetrics {
   /** One status or blocks exchange: `ok`, or the failure it counted as. */
   onRequest(kind: "status" | "blocks", result: "ok" | SyncFailure): void;
   onBlocksApplied(count: number): void;
+  /** Wall time the client loop spent in one stage: waiting for a blocks response, verifying, applying. */
+  onStage(stage: SyncStage, ms: number): void;
   setActive(active: boolean): void;
 }
+
+export type SyncStage = "request" | "verify" | "apply";
 
 export interface BlockSyncOptions {
   chainId: bigint;
@@ -180,11 +184,14 @@ export class BlockSync {
       if (peer === null) break; // every peer that proved these heights is backing off: the next poll retries
       const upTo = min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n);
       let items: Uint8Array[];
+      const asked = this.m.now();
       try {
         items = await network.requestBlocks(peer, from, Number(upTo - from + 1n));
       } catch (e) {
         this.fail(peer, failureOf(e), "blocks", e);
         continue;
+      } finally {
+        this.m.metrics?.onStage("request", this.m.now() - asked);
       }
       if (items.length === 0) {
         this.fail(peer, SyncFailure.EMPTY, "blocks", null);
@@ -194,11 +201,15 @@ export class BlockSync {
       let start = from;
       let parent: Uint8Array | null = null;
       while (items.length > 0 && !this.stopped) {
+        const verifying = this.m.now();
         const { blocks, error, rest } = await verifySyncItems(items, start, this.ctx(), parent);
+        const applying = this.m.now();
+        this.m.metrics?.onStage("verify", applying - verifying);
         if (blocks.length > 0) {
           this.peers.succeeded(peer);
           this.m.metrics?.onRequest("blocks", "ok");
           await chain.apply(blocks);
+          this.m.metrics?.onStage("apply", this.m.now() - applying);
           this.m.metrics?.onBlocksApplied(blocks.length);
         }
         if (error !== null) this.fail(peer, SyncFailure.INVALID, "blocks", error);
