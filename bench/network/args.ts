@@ -34,7 +34,7 @@ export interface NetworkBenchParams {
    */
   only: Set<"idle" | "load" | "down" | "sync">;
   /** Block sync: empty blocks, then blocks of transfers (bursts), and transfers per burst of the source chain. */
-  sync: { emptyBlocks: number; loadedBlocks: number; txsPerBlock: number };
+  sync: { emptyBlocks: number; loadedBlocks: number; txsPerBlock: number; syncWrites: boolean };
   /** Before each network and phase, wait up to this long (s) while azora processes this bench did not start run. */
   waitQuietS: number;
   /** Write a V8 CPU profile of every node into this directory (`node --cpu-prof`), or null. */
@@ -80,6 +80,7 @@ Options:
   --sync-blocks <n>       block sync: empty blocks of the source chain (default 10000)
   --sync-loaded-blocks <n>  block sync: bursts of transfers after them, each waited for (≈ blocks; default 200)
   --sync-txs-per-block <n>  block sync: value transfers per burst (default 50)
+  --sync-no-sync-writes   block sync: the syncing node runs with storage.syncWrites off (no fsync per block)
   --wait-quiet <s>        before each network and each measured phase, wait up to <s> seconds while azora nodes
                           not started by this bench (e.g. an e2e test) run on the machine (default 0: warn only)
   --keep                  keep the temp network directories (homes, chain data, node logs)
@@ -128,7 +129,7 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     genesisConsensus: {},
     minBlockIntervalMs: null,
     only: new Set(["idle", "load", "down"]),
-    sync: { emptyBlocks: 10_000, loadedBlocks: 200, txsPerBlock: 50 },
+    sync: { emptyBlocks: 10_000, loadedBlocks: 200, txsPerBlock: 50, syncWrites: true },
     waitQuietS: 0,
     nodeCpuProfDir: null,
   };
@@ -179,6 +180,9 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
         break;
       case "--sync-txs-per-block":
         p.sync.txsPerBlock = intIn(flag, next(), 1, 5_000);
+        break;
+      case "--sync-no-sync-writes":
+        p.sync.syncWrites = false;
         break;
       case "--wait-quiet":
         p.waitQuietS = intIn(flag, next(), 0, 86_400);

@@ -36,6 +36,8 @@ export interface SyncBenchOptions {
   /** Bursts of transfers after the empty part (≈ blocks with txs). */
   loadedBlocks: number;
   txsPerBlock: number;
+  /** The syncing node's `storage.syncWrites` (false: no fsync per block — what the fsyncs cost). */
+  syncWrites: boolean;
   /** Extra Node.js flags of the syncing node only (e.g. `--cpu-prof`). */
   nodeFlags: string[];
   log: (msg: string) => void;
@@ -98,7 +100,10 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<SyncResult> {
     source.head = head;
     const txsAt = await txCounts(server, source.emptyEnd + 1, head);
 
-    o.log(`[sync] starting a fresh full node; it syncs ${head} blocks`);
+    if (!o.syncWrites) setSyncWrites(join(net.dir, "net", "node1"), false);
+    o.log(
+      `[sync] starting a fresh full node; it syncs ${head} blocks${o.syncWrites ? "" : " (storage.syncWrites off)"}`,
+    );
     const t0 = performance.now();
     const node = await net.startHome(1, o.nodeFlags);
     const samples = await follow(node, head, t0);
@@ -192,6 +197,13 @@ async function restartAsFullNode(net: Localnet): Promise<NetNode> {
   writeFileSync(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
   renameSync(join(v.home, "validator_key.json"), join(v.home, "validator_key.json.off"));
   return net.startHome(0);
+}
+
+function setSyncWrites(home: string, on: boolean): void {
+  const cfgFile = join(home, "config.json");
+  const cfg = JSON.parse(readFileSync(cfgFile, "utf8")) as { storage?: Record<string, unknown> };
+  cfg.storage = { ...cfg.storage, syncWrites: on };
+  writeFileSync(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
 }
 
 /** txs[i] = transactions in block `from + i`. */
