@@ -28,8 +28,13 @@ export interface NetworkBenchParams {
   genesisConsensus: Record<string, number>;
   /** Every node's config `consensus.minBlockIntervalMs` (height pacing under load), or null = not written (the node's default). */
   minBlockIntervalMs: number | null;
-  /** Networks to run: idle (finality), load (fixed rates + ramp), down (tx→final with a killed validator). */
-  only: Set<"idle" | "load" | "down">;
+  /**
+   * Networks to run: idle (finality), load (fixed rates + ramp), down (tx→final with a killed validator), sync
+   * (a fresh full node's block sync; only when named).
+   */
+  only: Set<"idle" | "load" | "down" | "sync">;
+  /** Block sync: empty blocks, then blocks of transfers (bursts), and transfers per burst of the source chain. */
+  sync: { emptyBlocks: number; loadedBlocks: number; txsPerBlock: number; syncWrites: boolean };
   /** Before each network and phase, wait up to this long (s) while azora processes this bench did not start run. */
   waitQuietS: number;
   /** Write a V8 CPU profile of every node into this directory (`node --cpu-prof`), or null. */
@@ -49,7 +54,10 @@ node is connected and committing, then measures:
   3. the highest sustained tx/s: --ramp steps of --duration-s each, until p99 > 2 s or the inclusion rate
      falls below 95 % of the offered rate
   4. the same with one validator killed (kill -9 node 3): empty-block finality and tx→final at the first rate
-Prints a table with the goals of issue 3 beside the figures and writes JSON (--out and a dated copy).
+  5. (--only sync) block sync: a fresh full node catches up with an untimed source chain of --sync-blocks
+     empty blocks and --sync-loaded-blocks blocks of --sync-txs-per-block value transfers (bench/network/sync.ts):
+     empty blocks/s, replayed tx/s, its CPU per block and per tx, time to first block, sync stage times
+Prints a table with the goals of issue 3 (and 14) beside the figures and writes JSON (--out and a dated copy).
 
 Options:
   --netns                 run the 4 validators as separate hosts in network namespaces (veth + bridge),
@@ -66,8 +74,13 @@ Options:
   --stall-timeout <ms>    a load step stops waiting when none of its txs was included for this long (default 20000)
   --out <file>            JSON result (default bench/results/network-latest.json; a dated copy is written next to it)
   --skip-kill             skip the phases with a killed validator
-  --only <idle,load,down> run only these networks: idle = empty-block finality (and with node 3 killed),
-                          load = fixed rates and the ramp, down = tx→final with node 3 killed (default all)
+  --only <idle,load,down,sync> run only these networks: idle = empty-block finality (and with node 3 killed),
+                          load = fixed rates and the ramp, down = tx→final with node 3 killed, sync = block
+                          sync of a fresh full node (default idle,load,down)
+  --sync-blocks <n>       block sync: empty blocks of the source chain (default 10000)
+  --sync-loaded-blocks <n>  block sync: bursts of transfers after them, each waited for (≈ blocks; default 200)
+  --sync-txs-per-block <n>  block sync: value transfers per burst (default 50)
+  --sync-no-sync-writes   block sync: the syncing node runs with storage.syncWrites off (no fsync per block)
   --wait-quiet <s>        before each network and each measured phase, wait up to <s> seconds while azora nodes
                           not started by this bench (e.g. an e2e test) run on the machine (default 0: warn only)
   --keep                  keep the temp network directories (homes, chain data, node logs)
@@ -116,6 +129,7 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
     genesisConsensus: {},
     minBlockIntervalMs: null,
     only: new Set(["idle", "load", "down"]),
+    sync: { emptyBlocks: 10_000, loadedBlocks: 200, txsPerBlock: 50, syncWrites: true },
     waitQuietS: 0,
     nodeCpuProfDir: null,
   };
@@ -153,11 +167,23 @@ export function parseArgs(argv: string[]): NetworkBenchParams | null {
           .split(",")
           .map((x) => x.trim())
           .filter((x) => x !== "");
-        const bad = names.filter((x) => x !== "idle" && x !== "load" && x !== "down");
-        if (names.length === 0 || bad.length > 0) throw new UsageError("--only takes a list of idle, load, down");
-        p.only = new Set(names as Array<"idle" | "load" | "down">);
+        const bad = names.filter((x) => !["idle", "load", "down", "sync"].includes(x));
+        if (names.length === 0 || bad.length > 0) throw new UsageError("--only takes a list of idle, load, down, sync");
+        p.only = new Set(names as Array<"idle" | "load" | "down" | "sync">);
         break;
       }
+      case "--sync-blocks":
+        p.sync.emptyBlocks = intIn(flag, next(), 1, 1_000_000);
+        break;
+      case "--sync-loaded-blocks":
+        p.sync.loadedBlocks = intIn(flag, next(), 1, 100_000);
+        break;
+      case "--sync-txs-per-block":
+        p.sync.txsPerBlock = intIn(flag, next(), 1, 5_000);
+        break;
+      case "--sync-no-sync-writes":
+        p.sync.syncWrites = false;
+        break;
       case "--wait-quiet":
         p.waitQuietS = intIn(flag, next(), 0, 86_400);
         break;

@@ -101,19 +101,19 @@ interface PlannedTx {
   doomed?: boolean;
 }
 
-interface Fees {
+export interface Fees {
   maxFee: bigint;
   tip: bigint;
 }
 
 /** Step k pays FEE_BUMP_PER_STEP^k times the base fees (+25 % per step clears the pool's 10 % replacement bump). */
-function feesOfStep(k: number): Fees {
+export function feesOfStep(k: number): Fees {
   const f = BigInt(Math.round(FEE_BUMP_PER_STEP ** k * 1000));
   return { maxFee: (MAX_FEE * f) / 1000n, tip: (MAX_PRIORITY_FEE * f) / 1000n };
 }
 
 /** Signs one type-2 transfer (native secp256k1: ~2× faster than ethers' Wallet, identical bytes). */
-function signTransfer(
+export function signTransfer(
   chainId: bigint,
   s: Sender,
   nonce: number,

@@ -70,6 +70,11 @@ export interface Localnet {
   live(): NetNode[];
   /** Stops every node (SIGTERM), the netns plumbing, removes the dir unless kept; returns how each node ended. */
   stop(): Promise<string[]>;
+  /**
+   * Starts the node of home `node<index>` (a full node of `fullNodes`, or a stopped validator again), added to
+   * `nodes`; `stop()` of the network stops it. `nodeFlags` replace the network's for this node.
+   */
+  startHome(index: number, nodeFlags?: string[]): Promise<NetNode>;
 }
 
 export interface LocalnetOptions {
@@ -78,6 +83,8 @@ export interface LocalnetOptions {
   /** azora CLI entry (dist/node/cli.js). */
   cli: string;
   validators: number;
+  /** Homes of full nodes (`azora init --full-nodes`), started only by `startFullNode`. */
+  fullNodes?: number;
   emptyBlockIntervalMs?: number;
   /** Overrides of genesis `consensus` keys (e.g. timeoutProposeMs), written into every home's genesis copy. */
   consensusOverrides?: Record<string, number>;
@@ -287,7 +294,8 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
     liveDirs.delete(dir);
   };
   try {
-    const base = await freeBasePort(o.validators);
+    const fullNodes = o.fullNodes ?? 0;
+    const base = await freeBasePort(o.validators + fullNodes);
     const initArgs = [
       cli,
       "init",
@@ -295,6 +303,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       join(dir, "net"),
       "--validators",
       String(o.validators),
+      ...(fullNodes > 0 ? ["--full-nodes", String(fullNodes)] : []),
       "--base-port",
       String(base),
       ...(o.emptyBlockIntervalMs !== undefined ? ["--empty-block-interval", String(o.emptyBlockIntervalMs)] : []),
@@ -372,6 +381,12 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
         stopRelay();
         cleanupDir();
         return how;
+      },
+      startHome: async (index, nodeFlags = o.nodeFlags ?? []) => {
+        if (index < 0 || index >= o.validators + fullNodes) throw new Error(`the network has no home node${index}`);
+        const n = await startNode(index, join(dir, "net", `node${index}`), cli, o.root, dir, o.netns, nodeFlags);
+        nodes.push(n);
+        return n;
       },
     };
     return net;

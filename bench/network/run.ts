@@ -43,6 +43,7 @@ import {
   teardownAllSync,
 } from "./netns.js";
 import { figures, type PhaseRecord, type Phases, type RampRecord, table } from "./report.js";
+import { runSyncBench, type SyncResult, syncRows, syncStagesLine } from "./sync.js";
 
 const VALIDATORS = 4;
 /** The validator killed in the one-down phases. */
@@ -416,6 +417,7 @@ async function main(): Promise<number> {
   );
   const s = new Session(params, root, cli, topo, await devSenders());
   const phases: Phases = { idle: null, idleOneDown: null, fixed: [], ramp: null, loadOneDown: null };
+  let sync: SyncResult | null = null;
   const p = params;
 
   try {
@@ -501,6 +503,8 @@ async function main(): Promise<number> {
         await s.stalled(net, phases.loadOneDown);
       });
     }
+    // 5: block sync of a fresh full node (loopback only).
+    if (p.only.has("sync")) sync = await syncPhase(p, root, cli, s.problems);
   } finally {
     if (topo !== null) await topo.teardown();
   }
@@ -510,11 +514,15 @@ async function main(): Promise<number> {
   }
 
   // The goals are for loopback; with added link delay they are shown for reference, not checked.
-  const rows = figures(phases).map((r) =>
+  const rows = [
+    ...(p.only.size === 1 && p.only.has("sync") ? [] : figures(phases)),
+    ...(p.only.has("sync") ? syncRows(sync) : []),
+  ].map((r) =>
     modeName === "loopback" ? r : { ...r, goal: r.goal === "" ? "" : `(${r.goal} on loopback)`, met: null },
   );
   log("");
   log(table(rows, modeName === "loopback" ? "loopback" : `${modeName} ${params.delayMs} ms/link`));
+  if (sync !== null) log(`\nBlock sync, where the sync loop's time goes: ${syncStagesLine(sync)}`);
   log("");
   log("Where the time goes (consensus step durations from /metrics, mean / p99 ms over the live nodes):");
   const named: Array<[string, PhaseRecord<unknown> | null]> = [
@@ -581,6 +589,7 @@ async function main(): Promise<number> {
     params,
     figures: rows,
     phases,
+    sync,
     networks: s.networks,
     problems: s.problems,
     warnings,
@@ -594,6 +603,44 @@ async function main(): Promise<number> {
   if (basename(dated) !== basename(out)) writeFileSync(dated, json);
   log(`\nwrote ${out}\n  and ${dated}`);
   return s.problems.length === 0 ? 0 : 1;
+}
+
+async function syncPhase(
+  p: NetworkBenchParams,
+  root: string,
+  cli: string,
+  problems: string[],
+): Promise<SyncResult | null> {
+  await waitQuiet("sync", waitQuietS);
+  log(
+    `\n[sync] block sync: ${p.sync.emptyBlocks} empty blocks + ${p.sync.loadedBlocks} bursts of ` +
+      `${p.sync.txsPerBlock} transfers, one validator making them (untimed), a fresh full node syncing them`,
+  );
+  const cpu0 = machineBusyCpuSeconds();
+  try {
+    const r = await runSyncBench({
+      root,
+      cli,
+      keep: p.keep,
+      ...p.sync,
+      nodeFlags: p.nodeCpuProfDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", resolve(p.nodeCpuProfDir)],
+      log,
+    });
+    const w = (x: SyncResult["empty"]) =>
+      `${x.blocks} blocks, ${x.txs} txs in ${x.sec} s: ${x.blocksPerSec} blocks/s, ${x.txPerSec} tx/s, CPU ${x.cpuSec} s ` +
+      `(${x.cpuMsPerBlock} ms/block${x.cpuUsPerTx === null ? "" : `, ${x.cpuUsPerTx} µs/tx`})`;
+    log(`  first block after ${r.timeToFirstBlockSec} s (process start included)`);
+    log(`  empty part:  ${w(r.empty)}`);
+    log(`  loaded part: ${w(r.loaded)}`);
+    log(`  stages: ${syncStagesLine(r)}; peak RSS ${r.rssMiB ?? "?"} MiB`);
+    const cpu1 = machineBusyCpuSeconds();
+    if (cpu0 !== null && cpu1 !== null) log(`  machine busy CPU during the sync phase: ${round(cpu1 - cpu0, 1)} s`);
+    return r;
+  } catch (e) {
+    problems.push(`[sync] ${errMsg(e)}`);
+    log(`[sync] FAILED: ${errMsg(e)}`);
+    return null;
+  }
 }
 
 const cleanup = () => {

@@ -32,13 +32,22 @@ export interface SyncMetrics {
   /** One status or blocks exchange: `ok`, or the failure it counted as. */
   onRequest(kind: "status" | "blocks", result: "ok" | SyncFailure): void;
   onBlocksApplied(count: number): void;
+  /** Wall time the client loop spent in one stage: waiting for a blocks response, verifying, applying. */
+  onStage(stage: SyncStage, ms: number): void;
   setActive(active: boolean): void;
 }
+
+export type SyncStage = "request" | "verify" | "apply";
 
 export interface BlockSyncOptions {
   chainId: bigint;
   /** Blocks per request (the protocol's cap is 64). */
   batchSize: number;
+  /**
+   * Block requests out at once: while one batch verifies and applies, the next ones travel (1 = ask for the next
+   * batch only once this one is in hand).
+   */
+  requestsInFlight: number;
   /** Status requests in flight at once. */
   maxStatusRequests: number;
   /** A long sync logs its progress this often. */
@@ -48,6 +57,7 @@ export interface BlockSyncOptions {
 
 export const DEFAULT_BLOCK_SYNC_OPTIONS = {
   batchSize: 64,
+  requestsInFlight: 2,
   maxStatusRequests: 8,
   progressLogMs: 2000,
 } as const;
@@ -165,43 +175,56 @@ export class BlockSync {
   }
 
   private async run(): Promise<void> {
-    const { network, chain } = this.m;
+    const { chain } = this.m;
     const headBefore = chain.headHeight();
     const started = this.m.now();
     let lastReport = started;
     let target = headBefore;
+    // Block requests already sent, in height order: the next batches travel while this one verifies and applies.
+    let ahead: BlocksRequest[] = [];
     while (!this.stopped) {
-      const now = this.m.now();
       const from = chain.headHeight() + 1n;
-      target = this.peers.target(now);
+      target = this.peers.target(this.m.now());
       if (from > target) break;
-      const connected = new Set(network.peerIds());
-      const peer = this.peers.pick(from, now, (p) => connected.has(p));
-      if (peer === null) break; // every peer that proved these heights is backing off: the next poll retries
-      const upTo = min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n);
-      let items: Uint8Array[];
-      try {
-        items = await network.requestBlocks(peer, from, Number(upTo - from + 1n));
-      } catch (e) {
-        this.fail(peer, failureOf(e), "blocks", e);
+      // Drop what consensus committed meanwhile, and everything after a gap (a short response leaves one).
+      while (ahead.length > 0 && endOf(ahead[0]) <= from) ahead.shift();
+      if (ahead.length > 0 && ahead[0].from > from) ahead = [];
+      this.requestAhead(ahead, from);
+      const req = ahead.shift();
+      if (req === undefined) break; // every peer that proved these heights is backing off: the next poll retries
+      const waited = this.m.now();
+      const response = await req.response;
+      this.m.metrics?.onStage("request", this.m.now() - waited);
+      if ("error" in response) {
+        this.fail(req.peer, failureOf(response.error), "blocks", response.error);
+        // Its other requests are likely to fail alike: one fault costs one penalty; ask again elsewhere.
+        ahead = ahead.filter((r) => r.peer !== req.peer);
         continue;
       }
-      if (items.length === 0) {
-        this.fail(peer, SyncFailure.EMPTY, "blocks", null);
+      if (response.items.length === 0) {
+        this.fail(req.peer, SyncFailure.EMPTY, "blocks", null);
+        ahead = ahead.filter((r) => r.peer !== req.peer);
         continue;
       }
+      this.requestAhead(ahead, endOf(req));
+      // Blocks at or below the head by now (consensus committed them) are left out.
+      let items = response.items.slice(Number(from - req.from));
       // Blocks of heights whose validators the blocks before them settle are verified once those are applied.
       let start = from;
       let parent: Uint8Array | null = null;
       while (items.length > 0 && !this.stopped) {
+        const verifying = this.m.now();
         const { blocks, error, rest } = await verifySyncItems(items, start, this.ctx(), parent);
+        const applying = this.m.now();
+        this.m.metrics?.onStage("verify", applying - verifying);
         if (blocks.length > 0) {
-          this.peers.succeeded(peer);
+          this.peers.succeeded(req.peer);
           this.m.metrics?.onRequest("blocks", "ok");
           await chain.apply(blocks);
+          this.m.metrics?.onStage("apply", this.m.now() - applying);
           this.m.metrics?.onBlocksApplied(blocks.length);
         }
-        if (error !== null) this.fail(peer, SyncFailure.INVALID, "blocks", error);
+        if (error !== null) this.fail(req.peer, SyncFailure.INVALID, "blocks", error);
         if (error !== null || blocks.length === 0 || chain.headHeight() !== start + BigInt(blocks.length) - 1n) break;
         start += BigInt(blocks.length);
         parent = blocks[blocks.length - 1].hash;
@@ -214,6 +237,30 @@ export class BlockSync {
       }
     }
     if (chain.headHeight() > headBefore) this.logProgress(headBefore, target, started, this.m.now());
+  }
+
+  /**
+   * Sends block requests for the heights after `ahead` (from `next` when it is empty) until `requestsInFlight` are
+   * out, each to the least recently used peer that proved its first height. Their responses are checked only
+   * when their turn comes, exactly like a response awaited at once: a request ahead saves its round trip, never a
+   * check.
+   */
+  private requestAhead(ahead: BlocksRequest[], next: bigint): void {
+    const now = this.m.now();
+    const target = this.peers.target(now);
+    const connected = new Set(this.m.network.peerIds());
+    while (ahead.length < this.opts.requestsInFlight) {
+      const from = ahead.length > 0 ? endOf(ahead[ahead.length - 1]) : next;
+      if (from > target) return;
+      const peer = this.peers.pick(from, now, (p) => connected.has(p));
+      if (peer === null) return;
+      const count = Number(min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n) - from + 1n);
+      const response = this.m.network.requestBlocks(peer, from, count).then(
+        (items) => ({ items }),
+        (error: unknown) => ({ error }),
+      );
+      ahead.push({ peer, from, count, response });
+    }
   }
 
   private fail(peer: string, kind: SyncFailure, what: "status" | "blocks", err: unknown): void {
@@ -245,6 +292,19 @@ function failureOf(e: unknown): SyncFailure {
   if (e.code === ReqRespErrorCode.TIMEOUT) return SyncFailure.TIMEOUT;
   if (e.code === ReqRespErrorCode.INVALID_RESPONSE) return SyncFailure.INVALID;
   return SyncFailure.UNAVAILABLE;
+}
+
+/** A blocks request sent to `peer`; its response never rejects (a failure comes back as `error`). */
+interface BlocksRequest {
+  peer: string;
+  from: bigint;
+  count: number;
+  response: Promise<{ items: Uint8Array[] } | { error: unknown }>;
+}
+
+/** The first height after what `r` asked for. */
+function endOf(r: BlocksRequest): bigint {
+  return r.from + BigInt(r.count);
 }
 
 function min(a: bigint, b: bigint): bigint {

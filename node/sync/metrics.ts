@@ -14,6 +14,12 @@ export function createSyncMetrics(register: Registry): SyncMetrics {
     help: "Blocks committed through block sync",
     registers: [register],
   });
+  const stageSeconds = new Counter({
+    name: "azora_sync_seconds_total",
+    help: "Wall seconds of the block-sync loop by stage: request (waiting for blocks), verify, apply",
+    labelNames: ["stage"] as const,
+    registers: [register],
+  });
   const active = new Gauge({
     name: "azora_sync_active",
     help: "1 while block sync is fetching or applying blocks",
@@ -25,6 +31,9 @@ export function createSyncMetrics(register: Registry): SyncMetrics {
     },
     onBlocksApplied(count) {
       applied.inc(count);
+    },
+    onStage(stage, ms) {
+      stageSeconds.inc({ stage }, ms / 1000);
     },
     setActive(on) {
       active.set(on ? 1 : 0);

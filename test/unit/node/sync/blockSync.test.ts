@@ -4,6 +4,7 @@ import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../../../../node/network/index.js";
 import {
   BlockSync,
+  DEFAULT_BLOCK_SYNC_OPTIONS,
   encodeSyncItem,
   type SyncChain,
   SyncFailure,
@@ -39,7 +40,9 @@ const statusAt = (h: number): PeerStatus => ({
   commit: CHAIN[h - 1].commit,
 });
 
-type Behaviour = "honest" | "liar" | "timeout" | "empty" | "tamper" | "no-status";
+/** short: serves at most SHORT_RESPONSE blocks per request (a server with a lower cap). */
+type Behaviour = "honest" | "liar" | "timeout" | "empty" | "tamper" | "no-status" | "short";
+const SHORT_RESPONSE = 10;
 
 class FakeNetwork implements SyncNetwork {
   readonly blockRequests: { peer: string; from: bigint; count: number }[] = [];
@@ -68,7 +71,8 @@ class FakeNetwork implements SyncNetwork {
     if (p.behaviour === "timeout") throw new ReqRespError({ code: ReqRespErrorCode.TIMEOUT, protocol: "blocks", peer });
     if (p.behaviour === "empty") return [];
     const out: Uint8Array[] = [];
-    for (let h = Number(from); h < Number(from) + count && h <= p.height; h++) {
+    const n = p.behaviour === "short" ? Math.min(count, SHORT_RESPONSE) : count;
+    for (let h = Number(from); h < Number(from) + n && h <= p.height; h++) {
       const { block, commit } = CHAIN[h - 1];
       const served =
         p.behaviour === "tamper" && h === Number(from) + 1
@@ -91,27 +95,39 @@ class FakeNetwork implements SyncNetwork {
 class FakeChain implements SyncChain {
   readonly applied: VerifiedBlock[] = [];
   applyCalls = 0;
+  /** Awaited by every apply before it commits (tests hold the first batch here). */
+  gate: Promise<void> = Promise.resolve();
+  /** Runs after each apply (tests let "consensus" commit heights there). */
+  afterApply: () => void = () => {};
   headHeight(): bigint {
     return BigInt(this.applied.length);
   }
+  /** Consensus committed block `h` (not through sync). */
+  commitByConsensus(h: number): void {
+    const { block, commit } = CHAIN[h - 1];
+    expect(BigInt(h)).toBe(this.headHeight() + 1n);
+    this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0 });
+  }
   async apply(blocks: VerifiedBlock[]): Promise<void> {
     this.applyCalls++;
+    await this.gate;
     for (const b of blocks) {
       if (b.block.header.number <= this.headHeight()) continue;
       expect(b.block.header.number).toBe(this.headHeight() + 1n);
       this.applied.push(b);
     }
+    this.afterApply();
   }
 }
 
-function setup(peers: Record<string, { behaviour: Behaviour; height: number }>) {
+function setup(peers: Record<string, { behaviour: Behaviour; height: number }>, requestsInFlight?: number) {
   let clock = 0;
   const now = () => clock;
   const network = new FakeNetwork(peers);
   const chain = new FakeChain();
   let idle = 0;
   const sync = new BlockSync(
-    { chainId: CHAIN_ID, batchSize: 16 },
+    { chainId: CHAIN_ID, batchSize: 16, ...(requestsInFlight === undefined ? {} : { requestsInFlight }) },
     {
       network,
       chain,
@@ -181,10 +197,10 @@ describe("BlockSync", () => {
     const byPeer = (peer: string) => t.network.blockRequests.filter((r) => r.peer === peer).length;
     expect(byPeer("a")).toBeGreaterThan(2);
     expect(byPeer("b")).toBeGreaterThan(2);
-    // Each bad peer was tried once, then backed off for the rest of this (instant) run.
-    expect(byPeer("slow")).toBe(1);
-    expect(byPeer("empty")).toBe(1);
-    expect(byPeer("tamper")).toBe(1);
+    // Each bad peer failed once (at most the requests in flight had gone to it), then backed off for the rest of
+    // this (instant) run.
+    const inFlight = DEFAULT_BLOCK_SYNC_OPTIONS.requestsInFlight;
+    for (const bad of ["slow", "empty", "tamper"]) expect(byPeer(bad)).toBeLessThanOrEqual(inFlight);
     expect(t.network.penaltyOf("slow")).toBe(t.sync.peerOptions.penalties[SyncFailure.TIMEOUT]);
     expect(t.network.penaltyOf("empty")).toBe(t.sync.peerOptions.penalties[SyncFailure.EMPTY]);
     expect(t.network.penaltyOf("tamper")).toBe(t.sync.peerOptions.penalties[SyncFailure.INVALID]);
@@ -198,7 +214,9 @@ describe("BlockSync", () => {
   it("stops when no proven peer is left to ask, and tries again after the back-off", async () => {
     const t = setup({ slow: { behaviour: "timeout", height: 20 } });
     t.sync.poll();
-    await until(() => t.network.blockRequests.length === 1 && !t.sync.active, "one failed request, run over");
+    // Both batches were asked for at once (the requests in flight); the failure costs one penalty.
+    await until(() => t.network.blockRequests.length === 2 && !t.sync.active, "two failed requests, run over");
+    expect(t.network.penaltyOf("slow")).toBe(t.sync.peerOptions.penalties[SyncFailure.TIMEOUT]);
     expect(t.chain.headHeight()).toBe(0n);
     t.network.peers.slow.behaviour = "honest";
     t.advance(500);
@@ -206,9 +224,44 @@ describe("BlockSync", () => {
     await until(() => t.network.statusRequests.length === 2, "second status");
     await settle();
     expect(t.sync.active).toBe(false);
-    expect(t.network.blockRequests).toHaveLength(1);
+    expect(t.network.blockRequests).toHaveLength(2);
     t.advance(600);
     t.sync.poll();
     await until(() => t.chain.headHeight() === 20n, "synced after the back-off");
+  });
+
+  it.each([1, 2, 3])("keeps %i block request(s) out while a batch verifies and applies", async (inFlight) => {
+    const t = setup({ a: { behaviour: "honest", height: 150 }, b: { behaviour: "honest", height: 150 } }, inFlight);
+    let open = () => {};
+    t.chain.gate = new Promise((r) => {
+      open = r;
+    });
+    t.sync.poll();
+    await until(() => t.chain.applyCalls === 1, "first batch applying");
+    await settle();
+    // The batch in hand, and `inFlight` more for the heights after it: consecutive, none twice.
+    expect(t.network.blockRequests.map((r) => r.from)).toEqual(
+      Array.from({ length: 1 + inFlight }, (_, i) => BigInt(1 + 16 * i)),
+    );
+    open();
+    await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
+    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+    expect(t.network.penalties).toEqual([]);
+  });
+
+  it("trims a response consensus overtook and drops requests past a short response's gap; every block verified once in order", async () => {
+    for (const inFlight of [1, 2, 4]) {
+      const t = setup({ a: { behaviour: "honest", height: 150 }, s: { behaviour: "short", height: 150 } }, inFlight);
+      // After each synced batch, consensus commits two heights itself (as it does for a node near the tip).
+      t.chain.afterApply = () => {
+        for (let i = 0; i < 2 && t.chain.headHeight() < 150n; i++)
+          t.chain.commitByConsensus(Number(t.chain.headHeight()) + 1);
+      };
+      t.sync.poll();
+      await until(() => t.chain.headHeight() === 150n && !t.sync.active, `synced to 150 (${inFlight} in flight)`);
+      // FakeChain.apply checked that every applied block is the one above the head; the chain is the served one.
+      expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+      expect(t.network.penalties).toEqual([]);
+    }
   });
 });
