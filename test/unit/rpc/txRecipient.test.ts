@@ -34,7 +34,9 @@ const txArb = fc.record({
   ),
 });
 
-function signed(t: fc.RecordValue<typeof txArb>): Uint8Array {
+type TxSpec = typeof txArb extends fc.Arbitrary<infer T> ? T : never;
+
+function signed(t: TxSpec): Uint8Array {
   // EIP-7702 transactions cannot create a contract and carry one authorisation at least.
   const to = t.create && t.type !== 4 ? undefined : bytesToHex(t.to);
   const accessList = t.accessList.map((e) => ({
