@@ -8,11 +8,13 @@
  * transactions of every type.
  */
 
-/** Index of `to` in the RLP list of each transaction type (legacy: no type byte). */
+/**
+ * Index of `to` in the RLP list of each transaction type (legacy: no type byte). Blob transactions
+ * (type 3) are left to the decode: the chain's Common has no KZG, so none is tested here.
+ */
 const TO_FIELD_BY_TYPE: Readonly<Record<number, number>> = {
   1: 4, // EIP-2930: chainId, nonce, gasPrice, gasLimit, to, …
   2: 5, // EIP-1559: chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit, to, …
-  3: 5, // EIP-4844: as EIP-1559
   4: 5, // EIP-7702: as EIP-1559
 };
 const LEGACY_TO_FIELD = 3; // nonce, gasPrice, gasLimit, to, …
