@@ -26,6 +26,11 @@ export interface TxView {
   tx: TypedTransaction;
   hash: Uint8Array;
   from: Uint8Array;
+  /**
+   * The recipient when the backend can tell it without decoding `tx` (null: a contract creation);
+   * undefined: read `tx.to`. A receipt needs no other field of the transaction.
+   */
+  to?: Uint8Array | null;
   /** Present once included in a block. */
   location?: {
     blockHash: Uint8Array;

@@ -136,6 +136,14 @@ export function receiptLogs(r: ReceiptView): LogView[] {
   }));
 }
 
+/** A receipt's `to`: from the view when the backend read it without a decode, else from the transaction. */
+function recipient(view: TxView): string | null {
+  const to = view.to;
+  if (to !== undefined) return to === null ? null : hex(to);
+  const decoded = view.tx.to;
+  return decoded === undefined ? null : decoded.toString();
+}
+
 export function formatReceipt(r: ReceiptView): Record<string, unknown> {
   const rc = r.receipt;
   return {
@@ -144,7 +152,7 @@ export function formatReceipt(r: ReceiptView): Record<string, unknown> {
     blockHash: hex(r.blockHash),
     blockNumber: qty(r.blockNumber),
     from: hex(rc.from),
-    to: r.tx.tx.to === undefined ? null : r.tx.tx.to.toString(),
+    to: recipient(r.tx),
     cumulativeGasUsed: qty(rc.cumulativeGasUsed),
     gasUsed: qty(rc.gasUsed),
     contractAddress: rc.contractAddress === null ? null : hex(rc.contractAddress),

@@ -42,6 +42,7 @@ import { RecentTxIndex } from "./recentTxs.js";
 import { accountFingerprint } from "./simulation/callReads.js";
 import type { SimulationPool } from "./simulation/pool.js";
 import { StateWriteLog } from "./stateWrites.js";
+import { rawTxRecipient } from "./txRecipient.js";
 
 /** Tip suggested to wallets (eth_maxPriorityFeePerGas); the base fee floor keeps totals low. */
 export const SUGGESTED_TIP = 1_000_000_000n;
@@ -238,12 +239,22 @@ export class NodeBackend implements EthBackend {
     if (body === undefined || receipts === undefined) throw new Error(`block ${bytesToHex(ref.hash)} body missing`);
     const transactions: TxView[] = body.transactions.map((raw, index) => {
       let tx: TypedTransaction | undefined;
+      let to: Uint8Array | null | undefined;
+      let toRead = false;
       return {
         // Built on first use: a block read for its tx hashes (eth_getBlockByNumber(n, false)) or a
         // receipt needs no ethereumjs decode.
         get tx(): TypedTransaction {
           tx ??= createTxFromRLP(raw, { common });
           return tx;
+        },
+        // What a receipt needs of the transaction, read from its RLP (see txRecipient.ts).
+        get to(): Uint8Array | null | undefined {
+          if (!toRead) {
+            to = rawTxRecipient(raw);
+            toRead = true;
+          }
+          return to;
         },
         hash: held?.txHashes[index] ?? keccak256(raw),
         // The sender was recovered at admission and stored with the receipt: no ecrecover on reads.

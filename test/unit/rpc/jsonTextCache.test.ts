@@ -14,6 +14,7 @@ import {
 import { hexToBytes } from "@ethereumjs/util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { rawTxRecipient } from "../../../node/rpc/txRecipient.js";
 import type { ReceiptView, TxView } from "../../../rpc/backend.js";
 import {
   formatReceipt,
@@ -186,6 +187,28 @@ describe("receipt and transaction JSON caches", () => {
     expect(formatReceiptJSON(counted).parts.join("")).toBe(first);
     expect(formatReceiptsJSON([counted, counted]).parts.join("")).toBe(`[${first},${first}]`);
     expect(reads).toBe(afterFirst);
+  });
+
+  it("answers the same receipt when the backend gives the recipient read from the raw transaction", () => {
+    fc.assert(
+      fc.property(specArb, (s) => {
+        const v = view(s);
+        const raw = v.tx.tx.serialize();
+        // As node/rpc/nodeBackend.ts builds a mined view: `to` read from the encoding, `tx` never decoded.
+        const fast: ReceiptView = {
+          ...v,
+          tx: {
+            ...v.tx,
+            to: rawTxRecipient(raw),
+            get tx(): TypedTransaction {
+              throw new Error("decoded the transaction for a receipt");
+            },
+          },
+        };
+        expect(JSON.stringify(formatReceipt(fast))).toBe(JSON.stringify(formatReceipt(v)));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("answers a transaction's mined form once it is mined, whatever was answered while it was pooled", () => {
