@@ -45,6 +45,8 @@ export interface CpuPerTx {
   otherThreadsMicros?: number | null;
   /** Of the total, µs per included tx of main-thread GC pauses (null when not exported). */
   gcPauseMicros?: number | null;
+  /** Of the total, µs per included tx by thread group (bench/threadCpu.ts; null when unknown). */
+  threadsMicros?: Record<string, number> | null;
 }
 
 const STAGE_LINE = /^azora_tx_stage_seconds_total\{stage="([a-z_]+)"\} ([0-9.e+-]+)$/;
