@@ -9,7 +9,8 @@ import {
   threadCpuDelta,
   threadSnapshot,
 } from "../../../bench/threadCpu.js";
-import { MAX_THREAD_NAME_BYTES, nameThisThread } from "../../../node/threadName.js";
+import { MAX_THREAD_NAME_BYTES, nameThisThread, THREAD_NAMES } from "../../../node/threadName.js";
+import { result, startInProcessNode } from "../rpc/eth/helpers.js";
 
 const onLinux = process.platform === "linux";
 
@@ -36,6 +37,17 @@ describe("thread names", () => {
       expect(threadNames()).toContain("azora-test-thread-long".slice(0, MAX_THREAD_NAME_BYTES));
     } finally {
       await w.terminate();
+    }
+  });
+
+  it.runIf(onLinux)("the eth_call simulation worker's thread is named", async () => {
+    const node = await startInProcessNode({ rpc: { evmWorkers: 1 } });
+    try {
+      // The worker names itself at start; its first answer means it has started.
+      await result(node.url, "eth_call", [{ to: "0x0000000000000000000000000000000000000A01", data: "0x18160ddd" }]);
+      expect(threadNames()).toContain(THREAD_NAMES.simulation);
+    } finally {
+      await node.cleanup();
     }
   });
 
