@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
+import { parseStat } from "./threadCpu.js";
 
 /** The node's stage counters as exported. */
 type StageSeconds = Record<string, number>;
@@ -53,19 +54,13 @@ const STAGE_LINE = /^azora_tx_stage_seconds_total\{stage="([a-z_]+)"\} ([0-9.e+-
 /** prom-client's default GC histogram under the node's metric prefix, one sum per GC kind. */
 const GC_SUM_LINE = /^azora_process_nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/;
 
-/** USER_HZ: /proc reports CPU times in these ticks. */
-const CLOCK_TICKS = 100;
-
 /**
  * The CPU seconds (user + system) of a process's main thread — the one running JavaScript — from
  * `/proc/<pid>/task/<pid>/stat`; null off Linux or when the process is gone. Tick resolution (10 ms).
  */
 export function mainThreadCpuSeconds(pid: number): number | null {
   try {
-    const s = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    // Fields after the command name's closing parenthesis: state is index 0, utime index 11, stime 12.
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    return parseStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8")).sec;
   } catch {
     return null;
   }

@@ -96,8 +96,8 @@ export function poolSizes(pid: number): PoolSizes {
   return { v8: n(flag, DEFAULT_V8_POOL_SIZE), uv: n(uv, DEFAULT_UV_THREADPOOL_SIZE) };
 }
 
-/** utime + stime seconds and the name from a /proc stat line. */
-function parseStat(s: string): { name: string; sec: number } {
+/** utime + stime seconds and the name from a /proc stat line (process or thread). */
+export function parseStat(s: string): { name: string; sec: number } {
   const close = s.lastIndexOf(")");
   // Fields after the name's closing parenthesis: state is index 0, utime index 11, stime 12.
   const f = s.slice(close + 2).split(" ");

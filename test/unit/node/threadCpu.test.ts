@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import {
   groupThreads,
+  parseStat,
   poolSizes,
   THREAD_GROUPS,
   type ThreadSnapshot,
@@ -98,6 +99,14 @@ describe("groupThreads", () => {
     const groups = [...(snap?.threads.values() ?? [])].map((x) => x.group);
     expect(groups.filter((g) => g === THREAD_GROUPS.main)).toHaveLength(1);
     expect(groups).toContain(THREAD_GROUPS.v8);
+  });
+});
+
+describe("parseStat", () => {
+  it("reads the name and utime + stime, whatever the name holds", () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+    const line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 12 0";
+    expect(parseStat(line)).toEqual({ name: "a) b (c)", sec: 3.25 });
   });
 });
 
