@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
+import { parseStat } from "./threadCpu.js";
 
 /** The node's stage counters as exported. */
 type StageSeconds = Record<string, number>;
@@ -45,14 +46,13 @@ export interface CpuPerTx {
   otherThreadsMicros?: number | null;
   /** Of the total, µs per included tx of main-thread GC pauses (null when not exported). */
   gcPauseMicros?: number | null;
+  /** Of the total, µs per included tx by thread group (bench/threadCpu.ts; null when unknown). */
+  threadsMicros?: Record<string, number> | null;
 }
 
 const STAGE_LINE = /^azora_tx_stage_seconds_total\{stage="([a-z_]+)"\} ([0-9.e+-]+)$/;
 /** prom-client's default GC histogram under the node's metric prefix, one sum per GC kind. */
 const GC_SUM_LINE = /^azora_process_nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/;
-
-/** USER_HZ: /proc reports CPU times in these ticks. */
-const CLOCK_TICKS = 100;
 
 /**
  * The CPU seconds (user + system) of a process's main thread — the one running JavaScript — from
@@ -60,10 +60,7 @@ const CLOCK_TICKS = 100;
  */
 export function mainThreadCpuSeconds(pid: number): number | null {
   try {
-    const s = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    // Fields after the command name's closing parenthesis: state is index 0, utime index 11, stime 12.
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    return parseStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8")).sec;
   } catch {
     return null;
   }

@@ -28,6 +28,7 @@ import { type SearchBenchResult, searchBench, searchTable } from "./search.js";
 import { type ServicesBenchResult, servicesBench, servicesTables } from "./services.js";
 import { round } from "./stats.js";
 import { type StorageBenchResult, storageTable } from "./storage.js";
+import { perTxByThread, threadTable } from "./threadCpu.js";
 import { type TracingBenchResult, tracingBench, tracingTable } from "./tracing.js";
 import { azoraVersion } from "./version.js";
 import { type VideoBenchResult, videoBench, videoTable } from "./video.js";
@@ -211,7 +212,11 @@ function cpuRows(results: Partial<Record<Target, TargetResult>>) {
 
 function callCpu(c: TargetResult["phases"]["ethCall"]): CpuPerTx | null {
   if (c === null || c.succeeded === 0 || c.cpu.nodeCpuSec === null) return null;
-  return { totalMicros: round((c.cpu.nodeCpuSec * 1e6) / c.succeeded, 0), stagesMicros: null };
+  return {
+    totalMicros: round((c.cpu.nodeCpuSec * 1e6) / c.succeeded, 0),
+    stagesMicros: null,
+    threadsMicros: c.cpu.nodeThreadsSec === null ? null : perTxByThread(c.succeeded, c.cpu.nodeThreadsSec),
+  };
 }
 
 const EXECUTION_TXS = 4000;
@@ -404,6 +409,8 @@ async function main(): Promise<number> {
   }
   if (targets.length > 0) {
     log(cpuTable(cpuRows(results)));
+    log("");
+    log(threadTable(cpuRows(results).map((r) => ({ name: r.name, threads: r.azora?.threadsMicros }))));
     log("");
   }
   if (execution !== null) {

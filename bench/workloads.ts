@@ -7,6 +7,7 @@ import { type CpuPerTx, cpuPerTx, mainThreadCpuSeconds, readStageSeconds } from 
 import type { TargetProcess } from "./procs.js";
 import { hexToBigInt, type RpcClient, RpcError, sleep } from "./rpc.js";
 import { countError, type LatencySummary, round, summarize } from "./stats.js";
+import { perTxByThread, threadCpuDelta, threadSnapshot } from "./threadCpu.js";
 import { BlockWatcher, StallError } from "./watcher.js";
 
 const GWEI = 10n ** 9n;
@@ -37,6 +38,8 @@ export interface CpuUse {
   nodeCpuSec: number | null;
   /** Of which its main thread's (null off Linux). */
   nodeMainThreadCpuSec: number | null;
+  /** The same by thread group (bench/threadCpu.ts; null off Linux). */
+  nodeThreadsSec: Record<string, number> | null;
   /** CPU seconds this load generator used (signing excluded: it happens before timing). */
   benchCpuSec: number;
 }
@@ -44,16 +47,19 @@ export interface CpuUse {
 function cpuMeter(proc: TargetProcess): () => CpuUse {
   const node0 = proc.cpuSeconds();
   const main0 = mainThreadCpuSeconds(proc.pid);
+  const threads0 = threadSnapshot(proc.pid);
   const bench0 = process.cpuUsage();
   const t0 = performance.now();
   return () => {
     const node1 = proc.cpuSeconds();
     const main1 = mainThreadCpuSeconds(proc.pid);
+    const threads1 = threadSnapshot(proc.pid);
     const b = process.cpuUsage(bench0);
     return {
       wallSec: round((performance.now() - t0) / 1000, 3),
       nodeCpuSec: node0 === null || node1 === null ? null : round(node1 - node0, 2),
       nodeMainThreadCpuSec: main0 === null || main1 === null ? null : round(main1 - main0, 2),
+      nodeThreadsSec: threads0 === null || threads1 === null ? null : threadCpuDelta(threads0, threads1),
       benchCpuSec: round((b.user + b.system) / 1e6, 2),
     };
   };
@@ -315,7 +321,10 @@ export async function runTxPhase(
     rejectErrors,
     checks: { passed: problems.length === 0, problems },
     cpu,
-    cpuPerTx: cpuPerTx(includedTxs.length, cpu.nodeCpuSec, stages0, stages1, cpu.nodeMainThreadCpuSec),
+    cpuPerTx: {
+      ...cpuPerTx(includedTxs.length, cpu.nodeCpuSec, stages0, stages1, cpu.nodeMainThreadCpuSec),
+      threadsMicros: cpu.nodeThreadsSec === null ? null : perTxByThread(includedTxs.length, cpu.nodeThreadsSec),
+    },
     watcherPollErrors: watcher.pollErrors,
   };
 }

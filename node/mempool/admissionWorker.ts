@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createChainCommon } from "../../runtime/evm/common.js";
+import { nameThisThread, THREAD_NAMES } from "../threadName.js";
 import { decodeRawTransaction } from "./decode.js";
 import { isMempoolError } from "./errors.js";
 import type { DecodeReply, DecodeRequest, DecodeWorkerData } from "./parallelDecoder.js";
@@ -12,6 +13,7 @@ const { chainId, maxTxBytes } = workerData as DecodeWorkerData;
 const common = createChainCommon(chainId);
 const port = parentPort;
 if (port === null) throw new Error("admissionWorker must run in a worker thread");
+nameThisThread(THREAD_NAMES.decoder);
 
 port.on("message", (batch: DecodeRequest[]) => {
   const replies: DecodeReply[] = batch.map(({ id, raw }) => {

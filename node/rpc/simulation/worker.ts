@@ -20,6 +20,7 @@ import { type BlockHashLookup, createAzoraVM } from "../../../runtime/evm/vm.js"
 import { equalsBytes } from "../../../runtime/primitives/bytes.js";
 import { type TrieNodeReader, TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { openWorldState, READER_STATE_OPTIONS } from "../../../runtime/state/worldState.js";
+import { nameThisThread, THREAD_NAMES } from "../../threadName.js";
 import { CallReadRecorder } from "./callReads.js";
 import { type JobEnv, runJob } from "./jobs.js";
 import type { FromWorker, HostRead, SimulationWorkerData, ToWorker, WireError } from "./protocol.js";
@@ -150,6 +151,7 @@ function toWireError(e: unknown): WireError {
 }
 
 lowerPriority();
+nameThisThread(THREAD_NAMES.simulation);
 const common = createChainCommon(data.chainId);
 const host = new HostClient(port);
 const store = new TrieNodeStore(host, { cacheBytes: data.nodeCacheBytes });
