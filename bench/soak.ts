@@ -228,6 +228,7 @@ async function main(): Promise<number> {
   const outPath = join(root, p.out);
   const snapDir = join(dirname(outPath), `soak-snapshots-${process.pid}`);
   mkdirSync(snapDir, { recursive: true });
+  if (!p.keepSnapshots) process.on("exit", () => rmSync(snapDir, { recursive: true, force: true }));
   const log = (m: string) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
   process.env[NODE_FLAGS_ENV] = `${process.env[NODE_FLAGS_ENV] ?? ""} --inspect=127.0.0.1:0`;
@@ -236,7 +237,8 @@ async function main(): Promise<number> {
   const url = inspectorUrl(proc.outputTail());
   if (url === null) throw new Error(`no inspector URL in the node's output:\n${proc.outputTail()}`);
   const insp = await InspectorSession.connect(url);
-  const rpc = new RpcClient(proc.url);
+  // Requests in flight while the node writes a snapshot (tens of seconds on a loaded machine) wait it out.
+  const rpc = new RpcClient(proc.url, 10 * 60_000);
   const stop = { load: false };
   try {
     const chainId = hexToBigInt(await rpc.call("eth_chainId"));
@@ -405,6 +407,10 @@ async function main(): Promise<number> {
       await sample(-(warmEnd - performance.now()) / 1000);
       if (proc.exited()) throw new Error(`the node exited during warm-up\n${proc.outputTail()}`);
     }
+    const w = samples[samples.length - 1];
+    log(
+      `warm-up done: ${s.included} txs included, pending ${s.pending.size}, rejected ${s.rejected}, RSS ${w?.rssMB} MB`,
+    );
     mark = performance.now();
     pausedAtMark = pacer.paused();
     if (p.snapshots > 0) await snapshot(0);
