@@ -1,5 +1,6 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import { secp256k1Native } from "../../runtime/primitives/nativeCrypto.js";
+import { rlpHeader as header } from "../lib/rlpHeader.js";
 
 /**
  * The common case of `decodeRawTransaction` without ethereumjs: one pass over the RLP, fields as
@@ -197,37 +198,6 @@ function signingPayload(raw: Uint8Array, type: number, vAt: number, chainId: big
   out.set(raw.subarray(fieldsStart, fieldsEnd), prefix + head.length);
   out.set(tail, prefix + head.length + fieldsEnd - fieldsStart);
   return out;
-}
-
-/**
- * One canonical RLP header at `at`: the payload's bounds and whether it is a list. `undefined` for
- * anything @ethereumjs/rlp might refuse or read differently (non-canonical lengths, a single byte
- * below 0x80 wrapped in a string header, a payload past `limit`).
- */
-function header(raw: Uint8Array, at: number, limit: number): { start: number; end: number; list: boolean } | undefined {
-  if (at >= limit) return undefined;
-  const b = raw[at];
-  if (b < 0x80) return { start: at, end: at + 1, list: false };
-  const list = b >= 0xc0;
-  const short = list ? 0xf7 : 0xb7;
-  const base = list ? 0xc0 : 0x80;
-  let start: number;
-  let length: number;
-  if (b <= short) {
-    length = b - base;
-    start = at + 1;
-    if (!list && length === 1 && (start >= limit || raw[start] < 0x80)) return undefined;
-  } else {
-    const lengthBytes = b - short;
-    if (lengthBytes > 4 || at + 1 + lengthBytes > limit || raw[at + 1] === 0) return undefined;
-    length = 0;
-    for (let i = 0; i < lengthBytes; i++) length = length * 256 + raw[at + 1 + i];
-    if (length <= 55) return undefined;
-    start = at + 1 + lengthBytes;
-  }
-  const end = start + length;
-  if (end > limit) return undefined;
-  return { start, end, list };
 }
 
 /** Item `i` as an unsigned integer: at most 32 bytes, no leading zero (ethereumjs refuses those). */

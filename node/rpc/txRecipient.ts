@@ -8,6 +8,8 @@
  * transactions of every type.
  */
 
+import { rlpHeader } from "../lib/rlpHeader.js";
+
 /**
  * Index of `to` in the RLP list of each transaction type (legacy: no type byte). Blob transactions
  * (type 3) are left to the decode: the chain's Common has no KZG, so none is tested here.
@@ -19,38 +21,6 @@ const TO_FIELD_BY_TYPE: Readonly<Record<number, number>> = {
 };
 const LEGACY_TO_FIELD = 3; // nonce, gasPrice, gasLimit, to, …
 const ADDRESS_BYTES = 20;
-
-interface Item {
-  /** First payload byte. */
-  start: number;
-  /** One past the last payload byte. */
-  end: number;
-  list: boolean;
-}
-
-/** The RLP item at `pos` (within `limit`), or undefined when its header or length does not fit. */
-function readItem(b: Uint8Array, pos: number, limit: number): Item | undefined {
-  if (pos >= limit) return undefined;
-  const prefix = b[pos];
-  if (prefix < 0x80) return { start: pos, end: pos + 1, list: false };
-  const list = prefix >= 0xc0;
-  const shortBase = list ? 0xc0 : 0x80;
-  const longBase = list ? 0xf7 : 0xb7;
-  let start: number;
-  let length: number;
-  if (prefix <= longBase) {
-    start = pos + 1;
-    length = prefix - shortBase;
-  } else {
-    const lengthBytes = prefix - longBase;
-    start = pos + 1 + lengthBytes;
-    if (start > limit) return undefined;
-    length = 0;
-    for (let i = pos + 1; i < start; i++) length = length * 256 + b[i];
-  }
-  const end = start + length;
-  return end > limit ? undefined : { start, end, list };
-}
 
 /**
  * The 20-byte `to` of a signed transaction's encoding (typed: type byte + RLP list; legacy: RLP
@@ -67,10 +37,10 @@ export function rawTxRecipient(raw: Uint8Array): Uint8Array | null | undefined {
     field = typed;
     pos = 1;
   }
-  const outer = readItem(raw, pos, raw.length);
+  const outer = rlpHeader(raw, pos, raw.length);
   if (outer === undefined || !outer.list) return undefined;
-  let item = readItem(raw, outer.start, outer.end);
-  for (let i = 0; i < field && item !== undefined; i++) item = readItem(raw, item.end, outer.end);
+  let item = rlpHeader(raw, outer.start, outer.end);
+  for (let i = 0; i < field && item !== undefined; i++) item = rlpHeader(raw, item.end, outer.end);
   if (item === undefined || item.list) return undefined;
   const length = item.end - item.start;
   if (length === 0) return null;
