@@ -38,6 +38,33 @@ export function logsBloom(logs: Log[], into: Uint8Array = new Uint8Array(BLOOM_B
   return into;
 }
 
+/** Each receipt's bloom, once: sealing (its leaf and the header's union) and RPC formatting read the same bytes. */
+const receiptBlooms = new WeakMap<Receipt, Uint8Array>();
+
+/**
+ * The logs bloom of `r`, computed on first use (a keccak per address and topic) and kept for the
+ * receipt object's lifetime. A receipt never changes after execution, so neither does its bloom;
+ * the returned bytes are shared: read them, never write them.
+ */
+export function receiptBloom(r: Receipt): Uint8Array {
+  let bloom = receiptBlooms.get(r);
+  if (bloom === undefined) {
+    bloom = logsBloom(r.logs);
+    receiptBlooms.set(r, bloom);
+  }
+  return bloom;
+}
+
+/**
+ * Records the bloom the executor already has for `r` (ethereumjs's `runTx` builds one per
+ * transaction from the same logs), so `receiptBloom` hashes nothing a second time. A test checks
+ * the two agree on receipts with logs.
+ */
+export function rememberReceiptBloom(r: Receipt, bloom: Uint8Array): void {
+  if (bloom.length !== BLOOM_BYTES) throw new RangeError(`a logs bloom has ${BLOOM_BYTES} bytes, got ${bloom.length}`);
+  receiptBlooms.set(r, bloom);
+}
+
 /** True when `value` may be in the bloom (false positives possible, no false negatives). */
 export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
   const h = keccak256(value);
