@@ -1,7 +1,15 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { CodecError } from "./codecError.js";
 import { keccak256 } from "./hash.js";
-import { expectBytes, expectList, expectUint, type RLPInput, rlpDecodeList, rlpEncode } from "./rlpCodec.js";
+import {
+  expectBytes,
+  expectList,
+  expectUint,
+  pushRlpString,
+  type RLPInput,
+  rlpDecodeList,
+  rlpList,
+} from "./rlpCodec.js";
 
 /** An EVM log as ethereumjs produces it: [address, topics, data]. */
 export type Log = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array];
@@ -75,9 +83,23 @@ export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
   return true;
 }
 
-function logToRLPInput(l: Log): RLPInput {
-  return [l[0], l[1], l[2]];
+/** The RLP list of `logs` ([address, topics, data] each), written straight into its bytes. */
+function encodeLogs(logs: Log[]): Uint8Array {
+  const items: Uint8Array[] = [];
+  for (const [address, topics, data] of logs) {
+    const topicPieces: Uint8Array[] = [];
+    for (const t of topics) pushRlpString(topicPieces, t);
+    const fields: Uint8Array[] = [];
+    pushRlpString(fields, address);
+    fields.push(rlpList(topicPieces));
+    pushRlpString(fields, data);
+    items.push(rlpList(fields));
+  }
+  return rlpList(items);
 }
+
+const STATUS_OK = Uint8Array.of(1);
+const EMPTY = new Uint8Array(0);
 
 /** Ethereum's consensus encoding of a receipt (EIP-2718 typed envelope), the leaves of `receiptsRoot`. */
 export function encodeReceiptForRoot(r: Receipt): Uint8Array {
@@ -86,33 +108,35 @@ export function encodeReceiptForRoot(r: Receipt): Uint8Array {
 
 /** `encodeReceiptForRoot` with the receipt's logs bloom already computed (a keccak per address and topic). */
 export function encodeReceiptWithBloom(r: Receipt, bloom: Uint8Array): Uint8Array {
-  const body = rlpEncode([
-    r.status === 1 ? Uint8Array.of(1) : new Uint8Array(0),
-    bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-    bloom,
-    r.logs.map(logToRLPInput),
-  ]);
-  if (r.type === 0) return body;
-  const out = new Uint8Array(body.length + 1);
-  out[0] = r.type;
-  out.set(body, 1);
-  return out;
+  const pieces: Uint8Array[] = [];
+  pushRlpString(pieces, r.status === 1 ? STATUS_OK : EMPTY);
+  pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
+  pushRlpString(pieces, bloom);
+  pieces.push(encodeLogs(r.logs));
+  return r.type === 0 ? rlpList(pieces) : rlpList(pieces, r.type);
 }
 
 /** Storage encoding of all receipts of one block. */
 export function encodeReceipts(receipts: Receipt[]): Uint8Array {
-  return rlpEncode(
-    receipts.map((r) => [
-      bigIntToUnpaddedBytes(BigInt(r.type)),
-      bigIntToUnpaddedBytes(BigInt(r.status)),
-      bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-      bigIntToUnpaddedBytes(r.gasUsed),
-      r.logs.map(logToRLPInput),
-      r.contractAddress ?? new Uint8Array(0),
-      bigIntToUnpaddedBytes(r.effectiveGasPrice),
-      r.from,
-    ]),
-  );
+  const items: Uint8Array[] = [];
+  for (const r of receipts) {
+    const pieces: Uint8Array[] = [];
+    pushRlpString(pieces, smallUint(r.type));
+    pushRlpString(pieces, smallUint(r.status));
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.gasUsed));
+    pieces.push(encodeLogs(r.logs));
+    pushRlpString(pieces, r.contractAddress ?? EMPTY);
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.effectiveGasPrice));
+    pushRlpString(pieces, r.from);
+    items.push(rlpList(pieces));
+  }
+  return rlpList(items);
+}
+
+/** The unpadded big-endian bytes of a small non-negative integer (a type or a status): none for 0. */
+function smallUint(n: number): Uint8Array {
+  return n === 0 ? EMPTY : n < 0x100 ? Uint8Array.of(n) : bigIntToUnpaddedBytes(BigInt(n));
 }
 
 function decodeLog(v: RLPInput, what: string): Log {

@@ -1,5 +1,6 @@
 import { RLP } from "@ethereumjs/rlp";
 import { EMPTY_TRIE_ROOT, keccak256 } from "./hash.js";
+import { pushRlpString, rlpList } from "./rlpCodec.js";
 
 /**
  * Root of Ethereum's "ordered" trie (key = RLP(index)), used for `transactionsRoot` and
@@ -62,29 +63,8 @@ export function hexPrefix(path: readonly number[], leaf: boolean): Uint8Array {
   return out;
 }
 
-/** RLP string header for `length` bytes (`single` is the byte itself when the string is one byte). */
-function stringHeader(length: number, single: number): Uint8Array {
-  if (length === 1 && single < 0x80) return NO_BYTES;
-  return lengthHeader(0x80, length);
-}
-
-function lengthHeader(offset: number, length: number): Uint8Array {
-  if (length < 56) return Uint8Array.of(offset + length);
-  const width = length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4;
-  const out = new Uint8Array(1 + width);
-  out[0] = offset + 55 + width;
-  for (let i = width, v = length; i >= 1; i--, v >>>= 8) out[i] = v & 0xff;
-  return out;
-}
-
-const NO_BYTES = new Uint8Array(0);
 const EMPTY_STRING = Uint8Array.of(0x80);
 const HASH_HEADER = Uint8Array.of(0x80 + 32);
-
-/** Pieces of a list's payload: each RLP string is its header piece then its bytes. */
-function pushString(pieces: Uint8Array[], bytes: Uint8Array): void {
-  pieces.push(stringHeader(bytes.length, bytes[0]), bytes);
-}
 
 /** A child in its parent: embedded as is when its encoding is shorter than 32 bytes, else its hash. */
 function pushReference(pieces: Uint8Array[], encoded: Uint8Array): void {
@@ -92,28 +72,13 @@ function pushReference(pieces: Uint8Array[], encoded: Uint8Array): void {
   else pieces.push(HASH_HEADER, keccak256(encoded));
 }
 
-/** The RLP list of `pieces` in one allocation. */
-function list(pieces: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of pieces) length += p.length;
-  const header = lengthHeader(0xc0, length);
-  const out = new Uint8Array(header.length + length);
-  out.set(header, 0);
-  let o = header.length;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** The encoded node for `entries[lo, hi)` (sorted, sharing their first `depth` nibbles). */
 function encodeNode(entries: Entry[], lo: number, hi: number, depth: number): Uint8Array {
   const pieces: Uint8Array[] = [];
   if (hi - lo === 1) {
-    pushString(pieces, hexPrefix(entries[lo].key.slice(depth), true));
-    pushString(pieces, entries[lo].value);
-    return list(pieces);
+    pushRlpString(pieces, hexPrefix(entries[lo].key.slice(depth), true));
+    pushRlpString(pieces, entries[lo].value);
+    return rlpList(pieces);
   }
   // Longest prefix shared by all keys beyond `depth` (sorted: first and last bound it).
   const first = entries[lo].key;
@@ -127,9 +92,9 @@ function encodeNode(entries: Entry[], lo: number, hi: number, depth: number): Ui
     shared++;
   }
   if (shared > 0) {
-    pushString(pieces, hexPrefix(first.slice(depth, depth + shared), false));
+    pushRlpString(pieces, hexPrefix(first.slice(depth, depth + shared), false));
     pushReference(pieces, encodeNode(entries, lo, hi, depth + shared));
-    return list(pieces);
+    return rlpList(pieces);
   }
   let i = lo;
   const ownValue = first.length === depth ? entries[lo].value : null; // a key that ends here
@@ -145,6 +110,6 @@ function encodeNode(entries: Entry[], lo: number, hi: number, depth: number): Ui
     }
   }
   if (ownValue === null) pieces.push(EMPTY_STRING);
-  else pushString(pieces, ownValue);
-  return list(pieces);
+  else pushRlpString(pieces, ownValue);
+  return rlpList(pieces);
 }
