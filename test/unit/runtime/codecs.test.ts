@@ -8,6 +8,7 @@ import {
   decodeBlock,
   decodeHeader,
   encodeBlock,
+  encodeBody,
   encodeHeader,
   headerToRLPInput,
 } from "../../../runtime/primitives/block.js";
@@ -90,6 +91,29 @@ describe("codecs", () => {
       fc.property(blockArb, (b) => {
         expect(decodeBlock(encodeBlock(b))).toEqual(b);
       }),
+    );
+  });
+
+  it("header, body and block encodings are byte for byte the plain RLP of their fields", () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+    const bodyArb = fc.record({
+      transactions: fc.array(fc.oneof(fc.uint8Array({ maxLength: 2 }), fc.uint8Array({ maxLength: 400 })), {
+        maxLength: 40,
+      }),
+      lastCommit: fc.oneof(fc.uint8Array({ maxLength: 1 }), fc.uint8Array({ maxLength: 300 })),
+      evidence: fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(headerArb, bodyArb, (header, body) => {
+        const plainHeader = rlpEncode(headerToRLPInput(header));
+        const plainBody = rlpEncode([body.transactions, body.lastCommit, body.evidence]);
+        expect(hex(encodeHeader(header))).toBe(hex(plainHeader));
+        expect(hex(encodeBody(body))).toBe(hex(plainBody));
+        expect(hex(encodeBlock({ header, body }))).toBe(
+          hex(rlpEncode([headerToRLPInput(header), [body.transactions, body.lastCommit, body.evidence]])),
+        );
+      }),
+      { numRuns: 300 },
     );
   });
 
