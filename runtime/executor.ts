@@ -199,7 +199,9 @@ export class BlockExecution {
       contractAddress: result.createdAddress?.bytes ?? null,
     });
     // runTx hashed these logs into a bloom already: keep it rather than hash them again at seal.
-    if (applied.included) rememberReceiptBloom(applied.receipt, result.bloom.bitvector);
+    if (applied.included && applied.receipt.logs.length > 0) {
+      rememberReceiptBloom(applied.receipt, result.bloom.bitvector);
+    }
     return applied;
   }
 
@@ -252,7 +254,7 @@ export class BlockExecution {
     const bloom = new Uint8Array(BLOOM_BYTES);
     const leaves = this.receipts.map((r) => {
       const own = receiptBloom(r);
-      for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
+      if (r.logs.length > 0) for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
       return encodeReceiptWithBloom(r, own);
     });
     return {

@@ -46,6 +46,8 @@ export function logsBloom(logs: Log[], into: Uint8Array = new Uint8Array(BLOOM_B
   return into;
 }
 
+const NO_LOGS_BLOOM = new Uint8Array(BLOOM_BYTES);
+
 /** Each receipt's bloom, once: sealing (its leaf and the header's union) and RPC formatting read the same bytes. */
 const receiptBlooms = new WeakMap<Receipt, Uint8Array>();
 
@@ -55,6 +57,7 @@ const receiptBlooms = new WeakMap<Receipt, Uint8Array>();
  * the returned bytes are shared: read them, never write them.
  */
 export function receiptBloom(r: Receipt): Uint8Array {
+  if (r.logs.length === 0) return NO_LOGS_BLOOM; // most receipts (value transfers): nothing to keep
   let bloom = receiptBlooms.get(r);
   if (bloom === undefined) {
     bloom = logsBloom(r.logs);
