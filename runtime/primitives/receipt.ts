@@ -1,4 +1,5 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
+import { assert } from "../lib/assert.js";
 import { CodecError } from "./codecError.js";
 import { keccak256 } from "./hash.js";
 import {
@@ -72,7 +73,7 @@ export function receiptBloom(r: Receipt): Uint8Array {
  * the two agree on receipts with logs.
  */
 export function rememberReceiptBloom(r: Receipt, bloom: Uint8Array): void {
-  if (bloom.length !== BLOOM_BYTES) throw new RangeError(`a logs bloom has ${BLOOM_BYTES} bytes, got ${bloom.length}`);
+  assert(bloom.length === BLOOM_BYTES, `a logs bloom has ${BLOOM_BYTES} bytes, got ${bloom.length}`);
   receiptBlooms.set(r, bloom);
 }
 
