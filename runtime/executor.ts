@@ -10,7 +10,14 @@ import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { applyModuleCall, looksLikeModuleCall } from "./moduleFastPath.js";
 import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.js";
-import { BLOOM_BYTES, encodeReceiptWithBloom, type Log, logsBloom, type Receipt } from "./primitives/receipt.js";
+import {
+  BLOOM_BYTES,
+  encodeReceiptWithBloom,
+  type Log,
+  type Receipt,
+  receiptBloom,
+  rememberReceiptBloom,
+} from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
 import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
 import { effectiveGasPrice, fieldsOfRaw, fieldsOfTx, type TxFields } from "./txFields.js";
@@ -185,12 +192,17 @@ export class BlockExecution {
       restore?.();
     }
     this.gasUsed += result.totalGasSpent;
-    return this.record(fields, sender, raw, {
+    const applied = this.record(fields, sender, raw, {
       status: result.execResult.exceptionError === undefined ? 1 : 0,
       gasUsed: result.totalGasSpent,
       logs: (result.execResult.logs ?? []) as Log[],
       contractAddress: result.createdAddress?.bytes ?? null,
     });
+    // runTx hashed these logs into a bloom already: keep it rather than hash them again at seal.
+    if (applied.included && applied.receipt.logs.length > 0) {
+      rememberReceiptBloom(applied.receipt, result.bloom.bitvector);
+    }
+    return applied;
   }
 
   private record(
@@ -237,11 +249,12 @@ export class BlockExecution {
     }
     await burnFromSupply(this.stateManager, this.gasUsed * this.env.baseFeePerGas);
     const stateRoot = await this.stateManager.getStateRoot();
-    // Each receipt's bloom once: it is part of the receipt's encoding, and the block's is their union.
+    // Each receipt's bloom once (kept from runTx when the VM ran it): it is part of the receipt's
+    // encoding, the block's is their union, and the RPC reads it back through `receiptBloom`.
     const bloom = new Uint8Array(BLOOM_BYTES);
     const leaves = this.receipts.map((r) => {
-      const own = logsBloom(r.logs);
-      for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
+      const own = receiptBloom(r);
+      if (r.logs.length > 0) for (let i = 0; i < BLOOM_BYTES; i++) bloom[i] |= own[i];
       return encodeReceiptWithBloom(r, own);
     });
     return {

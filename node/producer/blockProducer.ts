@@ -1,10 +1,4 @@
-import {
-  type CommitCertificate,
-  encodeCommit,
-  hasQuorum,
-  totalVotingPower,
-  verifyCommit,
-} from "../../consensus/commit.js";
+import { type CommitCertificate, encodeCommit, hasQuorum, totalVotingPower } from "../../consensus/commit.js";
 import { type SignatureVerifier, VoteType } from "../../consensus/vote.js";
 import { nextBaseFee } from "../../runtime/fees.js";
 import { assert } from "../../runtime/lib/assert.js";
@@ -16,6 +10,7 @@ import { UpgradeRequiredError } from "../chain/upgrades.js";
 import { ChainApp } from "../consensus/app.js";
 import type { Mempool } from "../mempool/index.js";
 import type { Metrics } from "../metrics.js";
+import { OwnCommitCheck } from "./ownCommit.js";
 
 export interface BlockProducerOptions {
   /** Fixed interval between blocks (like `anvil --block-time`); undefined = a block as soon as txs wait. */
@@ -65,6 +60,8 @@ export class BlockProducer {
   private readonly m: BlockProducerModules;
   private readonly nowMs: () => number;
   private readonly app: ChainApp;
+  /** Checks each certificate it builds; its own key's signature is verified once, not per block. */
+  private readonly ownCommit: OwnCommitCheck;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
@@ -89,6 +86,7 @@ export class BlockProducer {
     this.blockTimeMs = opts.blockTimeMs;
     this.m = modules;
     this.nowMs = modules.nowMs ?? Date.now;
+    this.ownCommit = new OwnCommitCheck(modules.verifier);
     this.app = new ChainApp({
       chain: modules.chain,
       mempool: modules.mempool,
@@ -292,10 +290,10 @@ export class BlockProducer {
       blockHash: proposal.hash,
       signatures: [{ validatorIndex, signature }],
     };
-    verifyCommit(
+    this.ownCommit.check(
       commit,
       { chainId: chain.spec.chainId, height: number, blockHash: proposal.hash, validators },
-      this.m.verifier,
+      this.m.signer.publicKey,
     );
 
     // Finalize: one atomic batch, then the mempool and listeners learn about it.

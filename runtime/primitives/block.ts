@@ -1,7 +1,16 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { CodecError } from "./codecError.js";
 import { keccak256 } from "./hash.js";
-import { expectBytes, expectList, expectUint, type RLPInput, rlpDecodeList, rlpEncode } from "./rlpCodec.js";
+import {
+  expectBytes,
+  expectList,
+  expectUint,
+  pushRlpString,
+  type RLPInput,
+  rlpDecodeList,
+  rlpEncode,
+  rlpList,
+} from "./rlpCodec.js";
 
 /**
  * An Azora block header: what Ethereum tools read, plus what BFT needs.
@@ -67,8 +76,11 @@ export function headerToRLPInput(h: BlockHeader): RLPInput[] {
   ];
 }
 
+/** `rlpEncode(headerToRLPInput(h))`, written straight into its bytes (hashed several times per block). */
 export function encodeHeader(h: BlockHeader): Uint8Array {
-  return rlpEncode(headerToRLPInput(h));
+  const pieces: Uint8Array[] = [];
+  for (const field of headerToRLPInput(h)) pushRlpString(pieces, field as Uint8Array);
+  return rlpList(pieces);
 }
 
 export function hashHeader(h: BlockHeader): Uint8Array {
@@ -105,8 +117,18 @@ export function hashEvidence(evidence: Uint8Array[]): Uint8Array {
   return keccak256(rlpEncode(evidence));
 }
 
+/** `rlpEncode([transactions, lastCommit, evidence])`, written straight into its bytes (one copy of each transaction). */
 export function encodeBody(b: BlockBody): Uint8Array {
-  return rlpEncode([b.transactions, b.lastCommit, b.evidence]);
+  const pieces = [stringList(b.transactions)];
+  pushRlpString(pieces, b.lastCommit);
+  pieces.push(stringList(b.evidence));
+  return rlpList(pieces);
+}
+
+function stringList(items: Uint8Array[]): Uint8Array {
+  const pieces: Uint8Array[] = [];
+  for (const item of items) pushRlpString(pieces, item);
+  return rlpList(pieces);
 }
 
 export function decodeBody(bytes: Uint8Array): BlockBody {
@@ -120,7 +142,7 @@ export function decodeBody(bytes: Uint8Array): BlockBody {
 }
 
 export function encodeBlock(b: Block): Uint8Array {
-  return rlpEncode([headerToRLPInput(b.header), [b.body.transactions, b.body.lastCommit, b.body.evidence]]);
+  return rlpList([encodeHeader(b.header), encodeBody(b.body)]);
 }
 
 export function decodeBlock(bytes: Uint8Array): Block {

@@ -1,7 +1,16 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
+import { assert } from "../lib/assert.js";
 import { CodecError } from "./codecError.js";
 import { keccak256 } from "./hash.js";
-import { expectBytes, expectList, expectUint, type RLPInput, rlpDecodeList, rlpEncode } from "./rlpCodec.js";
+import {
+  expectBytes,
+  expectList,
+  expectUint,
+  pushRlpString,
+  type RLPInput,
+  rlpDecodeList,
+  rlpList,
+} from "./rlpCodec.js";
 
 /** An EVM log as ethereumjs produces it: [address, topics, data]. */
 export type Log = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array];
@@ -38,6 +47,36 @@ export function logsBloom(logs: Log[], into: Uint8Array = new Uint8Array(BLOOM_B
   return into;
 }
 
+const NO_LOGS_BLOOM = new Uint8Array(BLOOM_BYTES);
+
+/** Each receipt's bloom, once: sealing (its leaf and the header's union) and RPC formatting read the same bytes. */
+const receiptBlooms = new WeakMap<Receipt, Uint8Array>();
+
+/**
+ * The logs bloom of `r`, computed on first use (a keccak per address and topic) and kept for the
+ * receipt object's lifetime. A receipt never changes after execution, so neither does its bloom;
+ * the returned bytes are shared: read them, never write them.
+ */
+export function receiptBloom(r: Receipt): Uint8Array {
+  if (r.logs.length === 0) return NO_LOGS_BLOOM; // most receipts (value transfers): nothing to keep
+  let bloom = receiptBlooms.get(r);
+  if (bloom === undefined) {
+    bloom = logsBloom(r.logs);
+    receiptBlooms.set(r, bloom);
+  }
+  return bloom;
+}
+
+/**
+ * Records the bloom the executor already has for `r` (ethereumjs's `runTx` builds one per
+ * transaction from the same logs), so `receiptBloom` hashes nothing a second time. A test checks
+ * the two agree on receipts with logs.
+ */
+export function rememberReceiptBloom(r: Receipt, bloom: Uint8Array): void {
+  assert(bloom.length === BLOOM_BYTES, `a logs bloom has ${BLOOM_BYTES} bytes, got ${bloom.length}`);
+  receiptBlooms.set(r, bloom);
+}
+
 /** True when `value` may be in the bloom (false positives possible, no false negatives). */
 export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
   const h = keccak256(value);
@@ -48,9 +87,23 @@ export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
   return true;
 }
 
-function logToRLPInput(l: Log): RLPInput {
-  return [l[0], l[1], l[2]];
+/** The RLP list of `logs` ([address, topics, data] each), written straight into its bytes. */
+function encodeLogs(logs: Log[]): Uint8Array {
+  const items: Uint8Array[] = [];
+  for (const [address, topics, data] of logs) {
+    const topicPieces: Uint8Array[] = [];
+    for (const t of topics) pushRlpString(topicPieces, t);
+    const fields: Uint8Array[] = [];
+    pushRlpString(fields, address);
+    fields.push(rlpList(topicPieces));
+    pushRlpString(fields, data);
+    items.push(rlpList(fields));
+  }
+  return rlpList(items);
 }
+
+const STATUS_OK = Uint8Array.of(1);
+const EMPTY = new Uint8Array(0);
 
 /** Ethereum's consensus encoding of a receipt (EIP-2718 typed envelope), the leaves of `receiptsRoot`. */
 export function encodeReceiptForRoot(r: Receipt): Uint8Array {
@@ -59,33 +112,35 @@ export function encodeReceiptForRoot(r: Receipt): Uint8Array {
 
 /** `encodeReceiptForRoot` with the receipt's logs bloom already computed (a keccak per address and topic). */
 export function encodeReceiptWithBloom(r: Receipt, bloom: Uint8Array): Uint8Array {
-  const body = rlpEncode([
-    r.status === 1 ? Uint8Array.of(1) : new Uint8Array(0),
-    bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-    bloom,
-    r.logs.map(logToRLPInput),
-  ]);
-  if (r.type === 0) return body;
-  const out = new Uint8Array(body.length + 1);
-  out[0] = r.type;
-  out.set(body, 1);
-  return out;
+  const pieces: Uint8Array[] = [];
+  pushRlpString(pieces, r.status === 1 ? STATUS_OK : EMPTY);
+  pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
+  pushRlpString(pieces, bloom);
+  pieces.push(encodeLogs(r.logs));
+  return r.type === 0 ? rlpList(pieces) : rlpList(pieces, r.type);
 }
 
 /** Storage encoding of all receipts of one block. */
 export function encodeReceipts(receipts: Receipt[]): Uint8Array {
-  return rlpEncode(
-    receipts.map((r) => [
-      bigIntToUnpaddedBytes(BigInt(r.type)),
-      bigIntToUnpaddedBytes(BigInt(r.status)),
-      bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-      bigIntToUnpaddedBytes(r.gasUsed),
-      r.logs.map(logToRLPInput),
-      r.contractAddress ?? new Uint8Array(0),
-      bigIntToUnpaddedBytes(r.effectiveGasPrice),
-      r.from,
-    ]),
-  );
+  const items: Uint8Array[] = [];
+  for (const r of receipts) {
+    const pieces: Uint8Array[] = [];
+    pushRlpString(pieces, smallUint(r.type));
+    pushRlpString(pieces, smallUint(r.status));
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.gasUsed));
+    pieces.push(encodeLogs(r.logs));
+    pushRlpString(pieces, r.contractAddress ?? EMPTY);
+    pushRlpString(pieces, bigIntToUnpaddedBytes(r.effectiveGasPrice));
+    pushRlpString(pieces, r.from);
+    items.push(rlpList(pieces));
+  }
+  return rlpList(items);
+}
+
+/** The unpadded big-endian bytes of a small non-negative integer (a type or a status): none for 0. */
+function smallUint(n: number): Uint8Array {
+  return n === 0 ? EMPTY : n < 0x100 ? Uint8Array.of(n) : bigIntToUnpaddedBytes(BigInt(n));
 }
 
 function decodeLog(v: RLPInput, what: string): Log {

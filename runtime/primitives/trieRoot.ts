@@ -1,16 +1,25 @@
 import { RLP } from "@ethereumjs/rlp";
 import { EMPTY_TRIE_ROOT, keccak256 } from "./hash.js";
-import type { RLPInput } from "./rlpCodec.js";
+import { pushRlpString, rlpList } from "./rlpCodec.js";
 
 /**
  * Root of Ethereum's "ordered" trie (key = RLP(index)), used for `transactionsRoot` and
  * `receiptsRoot`. Instead of inserting keys one by one into a Merkle Patricia trie (which re-hashes
- * the path on every insert), the keys are sorted and the trie is built bottom-up in one pass, each
- * node encoded and hashed exactly once — the idea of geth's StackTrie. A property test checks it
- * against @ethereumjs/mpt on random inputs.
+ * the path on every insert), the trie is built bottom-up in one pass over the sorted keys, each node
+ * encoded straight into its bytes and hashed exactly once — the idea of geth's StackTrie. The keys'
+ * order is known without sorting: RLP(1..127) are the bytes 0x01..0x7f, RLP(0) is 0x80, and
+ * RLP(128..) are 0x81.., 0x82.. by length then value. A property test checks it against
+ * @ethereumjs/mpt on random inputs.
  */
 export async function orderedTrieRoot(values: Uint8Array[]): Promise<Uint8Array> {
-  return trieRoot(values.map((v, i) => ({ key: nibbles(RLP.encode(i)), value: v })));
+  const n = values.length;
+  if (n === 0) return EMPTY_TRIE_ROOT;
+  const entries: Entry[] = [];
+  const add = (i: number) => entries.push({ key: nibbles(RLP.encode(i)), value: values[i] });
+  for (let i = 1; i < Math.min(n, 128); i++) add(i);
+  add(0);
+  for (let i = 128; i < n; i++) add(i);
+  return keccak256(encodeNode(entries, 0, n, 0));
 }
 
 interface Entry {
@@ -22,7 +31,7 @@ interface Entry {
 export function trieRoot(entries: Entry[]): Uint8Array {
   if (entries.length === 0) return EMPTY_TRIE_ROOT;
   const sorted = [...entries].sort((a, b) => compareNibbles(a.key, b.key));
-  return keccak256(RLP.encode(buildNode(sorted, 0)));
+  return keccak256(encodeNode(sorted, 0, sorted.length, 0));
 }
 
 function nibbles(bytes: Uint8Array): number[] {
@@ -54,18 +63,26 @@ export function hexPrefix(path: readonly number[], leaf: boolean): Uint8Array {
   return out;
 }
 
-/** A child is embedded when its encoding is shorter than 32 bytes, else referenced by its hash. */
-function reference(node: RLPInput[]): RLPInput {
-  const encoded = RLP.encode(node);
-  return encoded.length < 32 ? node : keccak256(encoded);
+const EMPTY_STRING = Uint8Array.of(0x80);
+const HASH_HEADER = Uint8Array.of(0x80 + 32);
+
+/** A child in its parent: embedded as is when its encoding is shorter than 32 bytes, else its hash. */
+function pushReference(pieces: Uint8Array[], encoded: Uint8Array): void {
+  if (encoded.length < 32) pieces.push(encoded);
+  else pieces.push(HASH_HEADER, keccak256(encoded));
 }
 
-/** The node for `entries` (sorted, sharing their first `depth` nibbles). */
-function buildNode(entries: Entry[], depth: number): RLPInput[] {
-  if (entries.length === 1) return [hexPrefix(entries[0].key.slice(depth), true), entries[0].value];
+/** The encoded node for `entries[lo, hi)` (sorted, sharing their first `depth` nibbles). */
+function encodeNode(entries: Entry[], lo: number, hi: number, depth: number): Uint8Array {
+  const pieces: Uint8Array[] = [];
+  if (hi - lo === 1) {
+    pushRlpString(pieces, hexPrefix(entries[lo].key.slice(depth), true));
+    pushRlpString(pieces, entries[lo].value);
+    return rlpList(pieces);
+  }
   // Longest prefix shared by all keys beyond `depth` (sorted: first and last bound it).
-  const first = entries[0].key;
-  const last = entries[entries.length - 1].key;
+  const first = entries[lo].key;
+  const last = entries[hi - 1].key;
   let shared = 0;
   while (
     depth + shared < first.length &&
@@ -75,20 +92,24 @@ function buildNode(entries: Entry[], depth: number): RLPInput[] {
     shared++;
   }
   if (shared > 0) {
-    return [hexPrefix(first.slice(depth, depth + shared), false), reference(buildNode(entries, depth + shared))];
+    pushRlpString(pieces, hexPrefix(first.slice(depth, depth + shared), false));
+    pushReference(pieces, encodeNode(entries, lo, hi, depth + shared));
+    return rlpList(pieces);
   }
-  const branch: RLPInput[] = new Array(17).fill(new Uint8Array(0));
-  let i = 0;
-  if (first.length === depth) {
-    branch[16] = entries[0].value; // a key that ends here: the branch's own value
-    i = 1;
+  let i = lo;
+  const ownValue = first.length === depth ? entries[lo].value : null; // a key that ends here
+  if (ownValue !== null) i++;
+  for (let nibble = 0; nibble < 16; nibble++) {
+    if (i < hi && entries[i].key[depth] === nibble) {
+      let j = i + 1;
+      while (j < hi && entries[j].key[depth] === nibble) j++;
+      pushReference(pieces, encodeNode(entries, i, j, depth + 1));
+      i = j;
+    } else {
+      pieces.push(EMPTY_STRING);
+    }
   }
-  while (i < entries.length) {
-    const nibble = entries[i].key[depth];
-    let j = i + 1;
-    while (j < entries.length && entries[j].key[depth] === nibble) j++;
-    branch[nibble] = reference(buildNode(entries.slice(i, j), depth + 1));
-    i = j;
-  }
-  return branch;
+  if (ownValue === null) pieces.push(EMPTY_STRING);
+  else pushRlpString(pieces, ownValue);
+  return rlpList(pieces);
 }

@@ -1,3 +1,4 @@
+import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { Bloom, encodeReceipt } from "@ethereumjs/vm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import {
   decodeBlock,
   decodeHeader,
   encodeBlock,
+  encodeBody,
   encodeHeader,
   headerToRLPInput,
 } from "../../../runtime/primitives/block.js";
@@ -46,7 +48,7 @@ const logArb: fc.Arbitrary<Log> = fc.tuple(
   fc.array(bytesN(32), { maxLength: 4 }),
   fc.uint8Array({ maxLength: 64 }),
 );
-const receiptArb: fc.Arbitrary<Receipt> = fc.record({
+const receiptFields = {
   type: fc.constantFrom(0, 1, 2),
   status: fc.constantFrom(0 as const, 1 as const),
   cumulativeGasUsed: uint,
@@ -55,7 +57,8 @@ const receiptArb: fc.Arbitrary<Receipt> = fc.record({
   contractAddress: fc.option(bytesN(20), { nil: null }),
   effectiveGasPrice: uint,
   from: bytesN(20),
-});
+};
+const receiptArb: fc.Arbitrary<Receipt> = fc.record(receiptFields);
 
 /** Decoders may only ever throw CodecError, whatever the input. */
 function onlyCodecErrors(fn: () => unknown): void {
@@ -88,6 +91,66 @@ describe("codecs", () => {
       fc.property(blockArb, (b) => {
         expect(decodeBlock(encodeBlock(b))).toEqual(b);
       }),
+    );
+  });
+
+  it("header, body and block encodings are byte for byte the plain RLP of their fields", () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+    const bodyArb = fc.record({
+      transactions: fc.array(fc.oneof(fc.uint8Array({ maxLength: 2 }), fc.uint8Array({ maxLength: 400 })), {
+        maxLength: 40,
+      }),
+      lastCommit: fc.oneof(fc.uint8Array({ maxLength: 1 }), fc.uint8Array({ maxLength: 300 })),
+      evidence: fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(headerArb, bodyArb, (header, body) => {
+        const plainHeader = rlpEncode(headerToRLPInput(header));
+        const plainBody = rlpEncode([body.transactions, body.lastCommit, body.evidence]);
+        expect(hex(encodeHeader(header))).toBe(hex(plainHeader));
+        expect(hex(encodeBody(body))).toBe(hex(plainBody));
+        expect(hex(encodeBlock({ header, body }))).toBe(
+          hex(rlpEncode([headerToRLPInput(header), [body.transactions, body.lastCommit, body.evidence]])),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("receipts: the storage encoding is byte for byte the plain RLP of the fields (what the database holds)", () => {
+    const u = (v: bigint) => bigIntToUnpaddedBytes(v);
+    const bigLogArb: fc.Arbitrary<Log> = fc.tuple(
+      bytesN(20),
+      fc.array(bytesN(32), { maxLength: 4 }),
+      fc.oneof(fc.uint8Array({ maxLength: 3 }), fc.uint8Array({ minLength: 50, maxLength: 600 })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            ...receiptFields,
+            type: fc.integer({ min: 0, max: 0x7f }),
+            logs: fc.array(bigLogArb, { maxLength: 6 }),
+          }),
+          { maxLength: 12 },
+        ),
+        (rs) => {
+          const plain = rlpEncode(
+            rs.map((r) => [
+              u(BigInt(r.type)),
+              u(BigInt(r.status)),
+              u(r.cumulativeGasUsed),
+              u(r.gasUsed),
+              r.logs.map((l) => [l[0], l[1], l[2]]),
+              r.contractAddress ?? new Uint8Array(0),
+              u(r.effectiveGasPrice),
+              r.from,
+            ]),
+          );
+          expect(Buffer.from(encodeReceipts(rs)).toString("hex")).toBe(Buffer.from(plain).toString("hex"));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

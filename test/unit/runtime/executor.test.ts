@@ -1,5 +1,5 @@
 import { createFeeMarket1559Tx, createTxFromRLP } from "@ethereumjs/tx";
-import { hexToBytes } from "@ethereumjs/util";
+import { createContractAddress, hexToBytes, bytesToHex as utilBytesToHex } from "@ethereumjs/util";
 import { describe, expect, it } from "vitest";
 import { loadArtifact } from "../../../contracts/artifacts.js";
 import { buildGenesis } from "../../../genesis/build.js";
@@ -9,6 +9,9 @@ import { createAzoraVM } from "../../../runtime/evm/vm.js";
 import { BlockExecution } from "../../../runtime/executor.js";
 import { nextBaseFee } from "../../../runtime/fees.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { keccak256 } from "../../../runtime/primitives/hash.js";
+import { encodeReceiptForRoot, logsBloom, receiptBloom } from "../../../runtime/primitives/receipt.js";
+import { orderedTrieRoot } from "../../../runtime/primitives/trieRoot.js";
 import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
@@ -51,6 +54,26 @@ function deploy(key: number, nonce: number) {
   ).sign(hexToBytes(DEV_KEYS[key]));
   return createTxFromRLP(tx.serialize(), { common });
 }
+
+/** A call with calldata (the EVM path: runTx builds the receipt's bloom). */
+function call(key: number, nonce: number, to: `0x${string}`, data: Uint8Array, value = 0n) {
+  const tx = createFeeMarket1559Tx(
+    {
+      chainId: spec.chainId,
+      nonce,
+      to,
+      value,
+      data,
+      gasLimit: 200_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 1n,
+    },
+    { common },
+  ).sign(hexToBytes(DEV_KEYS[key]));
+  return createTxFromRLP(tx.serialize(), { common });
+}
+
+const selector = (signature: string) => keccak256(new TextEncoder().encode(signature)).subarray(0, 4);
 
 async function runBlock(txs: ReturnType<typeof transfer>[]) {
   const w = await freshWorld();
@@ -102,6 +125,39 @@ describe("block execution", () => {
       bytesToHex(sealed.receipts[1].contractAddress!),
     ];
     for (const a of expected) expect(sealed.writtenAccounts, a).toContain(a);
+  });
+
+  it("keeps runTx's bloom per receipt: the same blooms, header bloom and receipts root as computed from the logs", async () => {
+    const deployer = deploy(1, 0);
+    const probe = utilBytesToHex(createContractAddress(deployer.getSenderAddress(), 0n).bytes);
+    const word = (v: bigint) => hexToBytes(`0x${v.toString(16).padStart(64, "0")}` as `0x${string}`);
+    const setCall = (v: bigint, tag: bigint) => {
+      const data = new Uint8Array(68);
+      data.set(selector("set(uint256,bytes32)"), 0);
+      data.set(word(v), 4);
+      data.set(word(tag), 36);
+      return data;
+    };
+    const { results, sealed } = await runBlock([
+      deployer,
+      call(0, 0, probe, selector("deposit()"), 7n),
+      call(2, 0, probe, setCall(42n, 9n)),
+      transfer(3, 0, "0x000000000000000000000000000000000000beef", 5n),
+      call(0, 1, probe, selector("assertFail()")),
+      call(2, 1, probe, setCall(2n ** 200n, 1n)),
+    ]);
+    expect(results.every((r) => r.included)).toBe(true);
+    expect(sealed.receipts.map((r) => r.logs.length)).toEqual([0, 1, 1, 0, 0, 1]);
+    const union = new Uint8Array(256);
+    for (const r of sealed.receipts) {
+      const plain = logsBloom(r.logs);
+      expect(bytesToHex(receiptBloom(r))).toBe(bytesToHex(plain));
+      for (let i = 0; i < 256; i++) union[i] |= plain[i];
+    }
+    expect(bytesToHex(sealed.logsBloom)).toBe(bytesToHex(union));
+    expect(bytesToHex(sealed.receiptsRoot)).toBe(
+      bytesToHex(await orderedTrieRoot(sealed.receipts.map(encodeReceiptForRoot))),
+    );
   });
 
   it("skips an invalid transaction without leaving any trace in the state", async () => {

@@ -29,6 +29,18 @@ describe("ordered trie root (one-pass build)", () => {
     );
   });
 
+  it("matches @ethereumjs/mpt for long blocks (3-byte keys) and values of every RLP length width", async () => {
+    const values = Array.from({ length: 1100 }, (_, i) =>
+      new Uint8Array(i % 7 === 0 ? 1 : 40 + (i % 300)).fill(i & 0xff),
+    );
+    values[3] = new Uint8Array(70_000).fill(3); // a 3-byte length header
+    values[700] = new Uint8Array(300).fill(7); // a 2-byte one
+    values[5] = Uint8Array.of(0x7f); // a single byte below 0x80 is its own encoding
+    values[6] = Uint8Array.of(0x80);
+    const expected = await reference(values.map((v, i) => [RLP.encode(i), v]));
+    expect(bytesToHex(await orderedTrieRoot(values))).toBe(expected);
+  });
+
   it("matches @ethereumjs/mpt for arbitrary distinct keys, including keys that prefix others", async () => {
     const entryArb = fc.uniqueArray(
       fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.uint8Array({ minLength: 1, maxLength: 40 })),
