@@ -19,6 +19,8 @@ export interface BenchParams {
   out: string;
   azoraArgs: string[];
   anvilArgs: string[];
+  /** Anvil in automine (a block as soon as a tx waits, as `azora dev` by default) instead of `--block-time 1`. */
+  anvilAutomine: boolean;
   /** A phase fails when no awaited tx is included for this long. */
   stallTimeoutMs: number;
   /** Azora only: native ledger phases (LEARN transfers, NFT mints) vs OpenZeppelin contracts. */
@@ -85,6 +87,7 @@ Options:
   --out <file>           JSON result (default bench/results/latest.json; a dated copy is written next to it)
   --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
   --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
+  --anvil-automine       run Anvil in automine (its default; as azora dev) instead of --block-time 1
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
@@ -164,6 +167,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     out: "bench/results/latest.json",
     azoraArgs: [],
     anvilArgs: [],
+    anvilAutomine: false,
     stallTimeoutMs: 30_000,
     ledger: true,
     services: true,
@@ -213,6 +217,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--anvil-args":
         p.anvilArgs = splitArgs(next());
+        break;
+      case "--anvil-automine":
+        p.anvilAutomine = true;
         break;
       case "--no-ledger":
         p.ledger = false;

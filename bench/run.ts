@@ -72,7 +72,7 @@ async function runTarget(target: Target, params: BenchParams, root: string): Pro
       const bin = findAnvil(root);
       res.version = await anvilVersion(bin);
       say(`starting ${res.version.split(";")[0]}…`);
-      proc = await startAnvil(bin, params.anvilArgs);
+      proc = await startAnvil(bin, params.anvilArgs, { automine: params.anvilAutomine });
     }
     res.startupSec = round((performance.now() - t0) / 1000, 2);
     res.command = proc.command;
@@ -459,6 +459,7 @@ async function main(): Promise<number> {
       only: params.only,
       azoraArgs: params.azoraArgs,
       anvilArgs: params.anvilArgs,
+      anvilAutomine: params.anvilAutomine,
       stallTimeoutMs: params.stallTimeoutMs,
       fees: { maxFeePerGasGwei: 100, maxPriorityFeePerGasGwei: 1 },
     },

@@ -18,6 +18,11 @@ describe("bench --warmup-txs", () => {
     expect(() => parseArgs(["--warmup-txs"])).toThrow(UsageError);
   });
 
+  it("runs Anvil in automine only when asked", () => {
+    expect(parseArgs([])?.anvilAutomine).toBe(false);
+    expect(parseArgs(["--anvil-automine"])?.anvilAutomine).toBe(true);
+  });
+
   it("labels the figures warm or cold", () => {
     expect(warmth(0)).toMatch(/^cold/);
     expect(warmth(1000)).toMatch(/^warm: 1,000 untimed/);
