@@ -10,9 +10,17 @@ export interface BenchParams {
   senders: number;
   callers: number;
   calls: number;
+  /**
+   * Untimed transactions of the same workload before each timed transfer phase (and as many untimed calls
+   * before the eth_call phase), against Azora and Anvil alike: 0 measures a fresh node (cold, JIT warm-up
+   * included), more measures steady state.
+   */
+  warmupTxs: number;
   out: string;
   azoraArgs: string[];
   anvilArgs: string[];
+  /** Anvil in automine (a block as soon as a tx waits, as `azora dev` by default) instead of `--block-time 1`. */
+  anvilAutomine: boolean;
   /** A phase fails when no awaited tx is included for this long. */
   stallTimeoutMs: number;
   /** Azora only: native ledger phases (LEARN transfers, NFT mints) vs OpenZeppelin contracts. */
@@ -73,9 +81,13 @@ Options:
   --senders <n>          concurrent sender accounts, dev accounts 0..n-1 (default 8, max 10)
   --callers <n>          concurrent eth_call callers (default 20)
   --calls <n>            eth_calls in total (default 20000)
+  --warmup-txs <n>       before each timed phase, n txs (calls) of the same workload untimed, on every target,
+                         so the figures are steady state, not a fresh node's JIT warm-up (default 1000;
+                         0 = cold figures of a fresh node)
   --out <file>           JSON result (default bench/results/latest.json; a dated copy is written next to it)
   --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
   --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
+  --anvil-automine       run Anvil in automine (its default; as azora dev) instead of --block-time 1
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-services          skip the services phase (7)
@@ -98,6 +110,9 @@ Options:
   --worker-args "<args>" extra arguments for the services phase's workers (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
+
+/** Enough for the figures to level off (README, issue 14: warm-up of the dev-node bench). */
+export const DEFAULT_WARMUP_TXS = 1000;
 
 export class UsageError extends Error {}
 
@@ -125,6 +140,10 @@ export function readFlags(argv: string[], handle: (flag: string, next: () => str
   return true;
 }
 
+export function nonNegativeInt(flag: string, v: string, max = 10_000_000): number {
+  return v === "0" ? 0 : positiveInt(flag, v, max);
+}
+
 export function positiveInt(flag: string, v: string, max = 10_000_000): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer in [1, ${max}]`);
@@ -144,9 +163,11 @@ export function parseArgs(argv: string[]): BenchParams | null {
     senders: 8,
     callers: 20,
     calls: 20_000,
+    warmupTxs: DEFAULT_WARMUP_TXS,
     out: "bench/results/latest.json",
     azoraArgs: [],
     anvilArgs: [],
+    anvilAutomine: false,
     stallTimeoutMs: 30_000,
     ledger: true,
     services: true,
@@ -185,6 +206,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
       case "--calls":
         p.calls = positiveInt(flag, next());
         break;
+      case "--warmup-txs":
+        p.warmupTxs = nonNegativeInt(flag, next());
+        break;
       case "--out":
         p.out = next();
         break;
@@ -193,6 +217,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--anvil-args":
         p.anvilArgs = splitArgs(next());
+        break;
+      case "--anvil-automine":
+        p.anvilAutomine = true;
         break;
       case "--no-ledger":
         p.ledger = false;

@@ -12,9 +12,9 @@ import {
   MAX_PRIORITY_FEE,
   pendingNonce,
   runTxPhase,
-  signPlan,
   type TxPhaseResult,
   waitReceipt,
+  warmThenSign,
 } from "./workloads.js";
 
 export const LEARN_ADDRESS = "0x0000000000000000000000000000000000000A02";
@@ -92,7 +92,7 @@ export async function nftMints(ctx: Ctx, collections: string[]): Promise<TxPhase
     "function balanceOf(address owner) view returns (uint256)",
   ]);
   const collectionOf = new Map<string, string>();
-  const plan = await signPlan(ctx, ctx.params.txs, (to, sender) => {
+  const plan = await warmThenSign(ctx, ctx.params.txs, (to, sender) => {
     collectionOf.set(to, collections[sender]);
     return {
       to: collections[sender],

@@ -131,6 +131,13 @@ function fmt(v: number | null | undefined, digits: number): string {
   return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** Says whether a run's figures are a fresh node's (cold) or steady state (warm), for the output and the JSON. */
+export function warmth(warmupTxs: number): string {
+  return warmupTxs > 0
+    ? `warm: ${warmupTxs.toLocaleString("en-US")} untimed txs (calls) of each workload before its timed phase`
+    : "cold: a fresh node, JIT warm-up included in the figures (--warmup-txs 0)";
+}
+
 export function table(results: Partial<Record<Target, TargetResult>>): string {
   const rat = ratios(results.azora, results.anvil);
   const rows: string[][] = [];

@@ -21,7 +21,7 @@ import {
 } from "./ledger.js";
 import { type CpuPerTx, cpuTable } from "./nodeCpu.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
-import { figuresOf, ratios, type TargetResult, table } from "./report.js";
+import { figuresOf, ratios, type TargetResult, table, warmth } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
 import { markdownTable, writeJSON } from "./script.js";
 import { type SearchBenchResult, searchBench, searchTable } from "./search.js";
@@ -72,7 +72,7 @@ async function runTarget(target: Target, params: BenchParams, root: string): Pro
       const bin = findAnvil(root);
       res.version = await anvilVersion(bin);
       say(`starting ${res.version.split(";")[0]}…`);
-      proc = await startAnvil(bin, params.anvilArgs);
+      proc = await startAnvil(bin, params.anvilArgs, { automine: params.anvilAutomine });
     }
     res.startupSec = round((performance.now() - t0) / 1000, 2);
     res.command = proc.command;
@@ -297,7 +297,8 @@ async function main(): Promise<number> {
   if (targets.length > 0)
     log(
       `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
-        `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator`,
+        `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator\n` +
+        `figures ${warmth(params.warmupTxs)}`,
     );
 
   const results: Partial<Record<Target, TargetResult>> = {};
@@ -400,7 +401,7 @@ async function main(): Promise<number> {
   }
 
   log("");
-  if (targets.length > 0) log(table(results));
+  if (targets.length > 0) log(`Figures ${warmth(params.warmupTxs)}\n\n${table(results)}`);
   log("");
   const azoraLedger = results.azora?.ledger;
   if (azoraLedger !== undefined && azoraLedger !== null) {
@@ -453,9 +454,12 @@ async function main(): Promise<number> {
       senders: params.senders,
       callers: params.callers,
       calls: params.calls,
+      warmupTxs: params.warmupTxs,
+      figures: params.warmupTxs > 0 ? "warm" : "cold",
       only: params.only,
       azoraArgs: params.azoraArgs,
       anvilArgs: params.anvilArgs,
+      anvilAutomine: params.anvilAutomine,
       stallTimeoutMs: params.stallTimeoutMs,
       fees: { maxFeePerGasGwei: 100, maxPriorityFeePerGasGwei: 1 },
     },

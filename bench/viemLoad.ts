@@ -34,6 +34,8 @@ export interface ViemCtx {
   accounts: PrivateKeyAccount[];
   proc: TargetProcess;
   log: (msg: string) => void;
+  /** Untimed txs (calls) of the same workload before each timed phase; 0 = cold figures (see bench/args.ts). */
+  warmupTxs: number;
 }
 
 export function viemCtx(
@@ -42,10 +44,11 @@ export function viemCtx(
   keys: readonly Hex[],
   proc: TargetProcess,
   log: (m: string) => void,
+  warmupTxs = 0,
 ): ViemCtx {
   // No batching and no retries: one request per call, as a wallet or dApp backend sends them.
   const client = createPublicClient({ transport: http(url, { timeout: 30_000, retryCount: 0, batch: false }) });
-  return { url, client, chainId, accounts: keys.map((k) => privateKeyToAccount(k)), proc, log };
+  return { url, client, chainId, accounts: keys.map((k) => privateKeyToAccount(k)), proc, log, warmupTxs };
 }
 
 export interface ViemTxPhase {
@@ -130,13 +133,19 @@ async function sendAndWait(ctx: ViemCtx, raw: Hex, what: string): Promise<Receip
 /**
  * Pre-signs `perSender` txs for every account (`build` gives the call), then per sender: one loop sends
  * its txs in nonce order, awaiting each response; one poller asks for the receipt of its oldest
- * unconfirmed tx every 10 ms. Receipts must all have status 1.
+ * unconfirmed tx every 10 ms. Receipts must all have status 1. First, `ctx.warmupTxs` txs of the same
+ * workload go through the same way, untimed, so the figures are a running node's, not a fresh one's JIT warm-up.
  */
 async function txPhase(
   ctx: ViemCtx,
   total: number,
   build: (i: number) => { to: Hex; data: Hex; value: bigint; gas: bigint },
 ): Promise<ViemTxPhase> {
+  if (ctx.warmupTxs > 0) {
+    ctx.log(`  warm-up: ${ctx.warmupTxs} txs of the same workload, untimed…`);
+    const warm = await txPhase({ ...ctx, warmupTxs: 0 }, ctx.warmupTxs, build);
+    if (!warm.ok) throw new Error(`warm-up failed: ${warm.problems.join("; ")}`);
+  }
   const perSender = Math.ceil(total / ctx.accounts.length);
   const signed: Hex[][] = [];
   for (const a of ctx.accounts) {
@@ -307,7 +316,8 @@ export async function balanceCalls(
       functionName: "balanceOf",
       args: [holders[i % holders.length]],
     });
-  for (let i = 0; i < Math.min(200, holders.length); i++) await one(i); // warm-up, untimed
+  const warm = Math.max(Math.min(200, holders.length), ctx.warmupTxs);
+  for (let i = 0; i < warm; i++) await one(i); // warm-up, untimed
   const cache0 = await readCallCache(ctx.url);
   const cpu0 = ctx.proc.cpuSeconds();
   const t0 = performance.now();

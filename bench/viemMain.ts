@@ -8,9 +8,10 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import type { Abi, Hex } from "viem";
 import { repoRoot } from "../contracts/artifacts.js";
-import { positiveInt, readFlags, splitArgs, UsageError } from "./args.js";
+import { DEFAULT_WARMUP_TXS, nonNegativeInt, positiveInt, readFlags, splitArgs, UsageError } from "./args.js";
 import { DEV_KEYS } from "./devKeys.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
+import { warmth } from "./report.js";
 import { markdownTable, writeJSON } from "./script.js";
 import { round } from "./stats.js";
 import { azoraVersion } from "./version.js";
@@ -32,6 +33,8 @@ A viem load generator against a fresh azora dev node and a fresh Anvil, in the s
   --senders N       concurrent senders, dev accounts 0..N-1 (default 8, max 10)
   --calls N         eth_call balanceOf calls (default 10000)
   --callers N       concurrent callers (default 20)
+  --warmup-txs N    before each timed phase, N txs (calls) of the same workload untimed, on both targets:
+                    steady-state figures (default ${DEFAULT_WARMUP_TXS}; 0 = a fresh node's cold figures)
   --only azora|anvil  one target
   --azora-args "…"  extra arguments for azora dev
   --azora-cli FILE  the azora CLI to run (default dist/node/cli.js; another build's, for A/B runs)
@@ -53,6 +56,7 @@ interface Params {
   senders: number;
   calls: number;
   callers: number;
+  warmupTxs: number;
   only: "azora" | "anvil" | null;
   azoraArgs: string[];
   azoraCli: string | null;
@@ -65,6 +69,7 @@ function parseArgs(argv: string[]): Params | null {
     senders: 8,
     calls: 10_000,
     callers: 20,
+    warmupTxs: DEFAULT_WARMUP_TXS,
     only: null,
     azoraArgs: [],
     azoraCli: null,
@@ -76,6 +81,7 @@ function parseArgs(argv: string[]): Params | null {
     else if (flag === "--senders") p.senders = int(flag, next(), DEV_KEYS.length);
     else if (flag === "--calls") p.calls = int(flag, next());
     else if (flag === "--callers") p.callers = int(flag, next());
+    else if (flag === "--warmup-txs") p.warmupTxs = nonNegativeInt(flag, next());
     else if (flag === "--only") {
       const t = next();
       if (t !== "azora" && t !== "anvil") throw new UsageError("--only must be azora or anvil");
@@ -164,7 +170,14 @@ async function runTarget(
     }
     say(`${run.version} up at ${proc.url}`);
     const probe = viemCtx(proc.url, 1, [], proc, say);
-    const ctx = viemCtx(proc.url, await probe.client.getChainId(), DEV_KEYS.slice(0, p.senders), proc, say);
+    const ctx = viemCtx(
+      proc.url,
+      await probe.client.getChainId(),
+      DEV_KEYS.slice(0, p.senders),
+      proc,
+      say,
+      p.warmupTxs,
+    );
     say("value transfers");
     run.value = await valueTransfers(ctx, p.txs);
     say("ERC-20 transfers, optimizer on");
@@ -236,7 +249,7 @@ async function main(): Promise<number> {
   const targets = p.only === null ? (["azora", "anvil"] as const) : ([p.only] as const);
   const runs: Partial<Record<"azora" | "anvil", TargetRun>> = {};
   for (const t of targets) runs[t] = await runTarget(t, p, root, tokens);
-  log("");
+  log(`\nFigures ${warmth(p.warmupTxs)}\n`);
   log(table(runs.azora, runs.anvil));
   for (const r of Object.values(runs)) if (r.error !== null) log(`${r.target}: FAILED ${r.error}`);
   const c = cpus();
@@ -249,6 +262,7 @@ async function main(): Promise<number> {
       node: process.version,
     },
     params: p,
+    figures: p.warmupTxs > 0 ? "warm" : "cold",
     bytecodeBytes: {
       optimizerOn: (tokens.on.bytecode.length - 2) / 2,
       optimizerOff: (tokens.off.bytecode.length - 2) / 2,

@@ -329,12 +329,35 @@ export async function runTxPhase(
   };
 }
 
+type TxBuild = Parameters<typeof signPlan>[2];
+
+/**
+ * Signs the timed plan of a transfer phase, after `--warmup-txs` transactions of the same workload (same
+ * senders, nonces continued, fresh recipients) went through the node untimed. A fresh node spends its first
+ * thousands of transactions compiling its hot paths (V8's optimizing compiler on background threads: ~200–400
+ * µs per tx of a 2,000-tx phase); a running node paid that once, and Anvil (native code) never does. The
+ * warm-up runs against every target alike; 0 skips it (cold figures).
+ */
+export async function warmThenSign(
+  ctx: Ctx,
+  total: number,
+  build: TxBuild,
+): Promise<Awaited<ReturnType<typeof signPlan>>> {
+  const n = ctx.params.warmupTxs;
+  if (n > 0) {
+    ctx.log(`  warm-up: ${n} txs of the same workload, untimed…`);
+    const r = await runTxPhase(ctx, await signPlan(ctx, n, build), async () => []);
+    if (!r.ok) throw new Error(`warm-up failed: ${[r.error ?? "", ...r.checks.problems].join("; ")}`);
+  }
+  ctx.log(`  signing ${total} txs…`);
+  return signPlan(ctx, total, build);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Phase 1: value transfers
 
 export async function valueTransfers(ctx: Ctx): Promise<TxPhaseResult> {
-  ctx.log(`  signing ${ctx.params.txs} value transfers…`);
-  const plan = await signPlan(ctx, ctx.params.txs, (to) => ({
+  const plan = await warmThenSign(ctx, ctx.params.txs, (to) => ({
     to,
     data: "0x",
     value: VALUE_WEI,
@@ -420,8 +443,7 @@ export async function tokenBalances(ctx: Ctx, token: Token, holders: string[]): 
 }
 
 export async function erc20Transfers(ctx: Ctx, token: Token): Promise<{ result: TxPhaseResult; recipients: string[] }> {
-  ctx.log(`  signing ${ctx.params.txs} ERC-20 transfers…`);
-  const plan = await signPlan(ctx, ctx.params.txs, (to) => ({
+  const plan = await warmThenSign(ctx, ctx.params.txs, (to) => ({
     to: token.address,
     data: token.iface.encodeFunctionData("transfer", [to, 1n]),
     value: 0n,
@@ -476,8 +498,8 @@ export async function ethCalls(ctx: Ctx, token: Token, addresses: string[]): Pro
   const call = (i: number) =>
     rpc.call<string>("eth_call", [{ to: token.address, data: data[i % holders.length] }, "latest"]);
 
-  // Warm-up (untimed): connections and JIT on both sides.
-  const warm = Math.min(500, Math.ceil(params.calls / 10));
+  // Warm-up (untimed): connections and JIT on both sides; --warmup-txs raises it to the transfer phases' count.
+  const warm = Math.max(Math.min(500, Math.ceil(params.calls / 10)), params.warmupTxs);
   let w = 0;
   await Promise.all(
     Array.from({ length: params.callers }, async () => {
