@@ -16,7 +16,7 @@ import { killAllStarted, NODE_FLAGS_ENV, startAzora, type TargetProcess } from "
 import { hexToBigInt, RpcClient, sleep } from "./rpc.js";
 import { type ConstructorGrowth, constructorTotals, growthBetween, type HeapSnapshotJson, slope } from "./soakHeap.js";
 import { InspectorSession, inspectorUrl, type NodeMemory } from "./soakInspector.js";
-import { type AnonSummary, procAnon, procMemory, promGauge } from "./soakProc.js";
+import { type AnonSummary, procAnon, procMemory, promGauge, promSeries } from "./soakProc.js";
 import { round, summarize } from "./stats.js";
 import { MAX_FEE, MAX_PRIORITY_FEE, pendingNonce, setupToken, type Token, VALUE_WEI } from "./workloads.js";
 
@@ -121,6 +121,8 @@ interface Sample {
   externalMB: number;
   /** Anonymous resident memory (/proc smaps_rollup): everything not file-backed. */
   anonMB: number | null;
+  /** The simulation workers' V8 heaps together (total, from /metrics): in RSS, not in the heap figures. */
+  workerHeapMB: number | null;
   included: number;
 }
 
@@ -134,7 +136,7 @@ interface SnapshotPoint {
 
 const mb = (b: number) => round(b / MB, 1);
 
-function toSample(t: number, m: NodeMemory, anon: number | null, included: number): Sample {
+function toSample(t: number, m: NodeMemory, anon: number | null, workerHeap: number | null, included: number): Sample {
   return {
     t: round(t, 1),
     rssMB: mb(m.rss),
@@ -142,13 +144,15 @@ function toSample(t: number, m: NodeMemory, anon: number | null, included: numbe
     heapTotalMB: mb(m.heapTotal),
     externalMB: mb(m.external),
     anonMB: anon === null ? null : mb(anon),
+    workerHeapMB: workerHeap === null ? null : mb(workerHeap),
     included,
   };
 }
 
+const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
+
 /** The main isolate's heap from the node's /metrics (prom-client defaults), RSS from /proc: no inspector. */
-async function metricsMemory(url: string, pid: number): Promise<NodeMemory> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+function metricsMemory(text: string, pid: number): NodeMemory {
   const g = (n: string) => promGauge(text, `azora_process_nodejs_${n}`) ?? 0;
   return {
     rss: procMemory(pid)?.rss ?? 0,
@@ -157,6 +161,14 @@ async function metricsMemory(url: string, pid: number): Promise<NodeMemory> {
     external: g("external_memory_bytes"),
     arrayBuffers: 0,
   };
+}
+
+/** The simulation workers' heaps together, or null before any has reported. */
+function workerHeapBytes(text: string): number | null {
+  const totals = promSeries(text, "azora_rpc_simulation_worker_heap_bytes").filter((x) =>
+    x.labels.endsWith('kind="total"'),
+  );
+  return totals.length === 0 ? null : totals.reduce((a, x) => a + x.value, 0);
 }
 
 /** A paced clock: slot k is due at start + k/rate, and paused time is added to start. */
@@ -264,7 +276,7 @@ async function main(): Promise<number> {
     if (url === null) throw new Error(`no inspector URL in the node's output:\n${proc.outputTail()}`);
     insp = await InspectorSession.connect(url);
   }
-  const memoryUsage = () => (insp === null ? metricsMemory(proc.url, proc.pid) : insp.memoryUsage());
+
   // Requests in flight while the node writes a snapshot (tens of seconds on a loaded machine) wait it out.
   const rpc = new RpcClient(proc.url, 10 * 60_000);
   const stop = { load: false };
@@ -411,8 +423,11 @@ async function main(): Promise<number> {
     let mark = performance.now();
     let pausedAtMark = 0;
     const measured = () => pacer.elapsedSince(mark, pausedAtMark);
-    const sample = async (t: number) =>
-      samples.push(toSample(t, await memoryUsage(), procMemory(proc.pid)?.anonymous ?? null, s.included));
+    const sample = async (t: number) => {
+      const text = await metricsText(proc.url);
+      const m = insp === null ? metricsMemory(text, proc.pid) : await insp.memoryUsage();
+      samples.push(toSample(t, m, procMemory(proc.pid)?.anonymous ?? null, workerHeapBytes(text), s.included));
+    };
     // The largest anonymous mappings at every --gc-sec: which native allocations grow (glibc arenas, V8 spaces).
     const anon: Array<{ t: number } & AnonSummary> = [];
 
@@ -474,7 +489,7 @@ async function main(): Promise<number> {
         const last = samples[samples.length - 1];
         log(
           `${round(t / 60, 1)}/${p.minutes} min: ${round((s.included - includedAtMark) / t, 0)} tx/s included, ` +
-            `pending ${s.pending.size}, rejected ${s.rejected}, RSS ${last.rssMB} MB (anon ${last.anonMB}), heap ${last.heapUsedMB}/${last.heapTotalMB} MB, ext ${last.externalMB} MB`,
+            `pending ${s.pending.size}, rejected ${s.rejected}, RSS ${last.rssMB} MB (anon ${last.anonMB}, workers' heaps ${last.workerHeapMB}), heap ${last.heapUsedMB}/${last.heapTotalMB} MB, ext ${last.externalMB} MB`,
         );
       }
       if (snapAt.length > 0 && t >= snapAt[0]) {
@@ -514,6 +529,7 @@ async function main(): Promise<number> {
       heapTotalMB: per10("heapTotalMB"),
       externalMB: per10("externalMB"),
       anonMB: per10("anonMB"),
+      workerHeapMB: per10("workerHeapMB"),
     };
     const peakRssMB = Math.max(...samples.map((x) => x.rssMB));
     const peakRssBeforeSnapshotsMB = Math.max(
@@ -590,7 +606,7 @@ async function main(): Promise<number> {
           ]),
       "",
       `Live heap after a full GC (MB, every ${p.gcSec} s): ${live.map((x) => x.liveHeapMB).join(" ")}`,
-      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, anonymous ${slopes.anonMB}, heap used ${slopes.heapUsedMB}, heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}`,
+      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, anonymous ${slopes.anonMB}, workers' heaps ${slopes.workerHeapMB}, heap used ${slopes.heapUsedMB}, heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}`,
       ...[anon[0], anon[anon.length - 1]]
         .filter((a) => a !== undefined)
         .map(

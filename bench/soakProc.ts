@@ -93,8 +93,15 @@ export function procAnon(pid: number, topN = 8): AnonSummary | null {
   }
 }
 
-/** A gauge of a Prometheus text exposition (first series with that name), or null. */
+/** Every series of a metric in a Prometheus text exposition: its label text (`a="x",b="y"`, or "") and value. */
+export function promSeries(text: string, name: string): Array<{ labels: string; value: number }> {
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([0-9.eE+-]+)$`, "gm"))].map((m) => ({
+    labels: m[1] ?? "",
+    value: Number(m[2]),
+  }));
+}
+
+/** A metric's first series, or null. */
 export function promGauge(text: string, name: string): number | null {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, "m").exec(text);
-  return m === null ? null : Number(m[1]);
+  return promSeries(text, name)[0]?.value ?? null;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { anonymousMappings, procAnon, procMemory, promGauge, summarizeAnon } from "../../../bench/soakProc.js";
+import {
+  anonymousMappings,
+  procAnon,
+  procMemory,
+  promGauge,
+  promSeries,
+  summarizeAnon,
+} from "../../../bench/soakProc.js";
 
 // A /proc/<pid>/smaps excerpt: a file mapping, the brk heap, a nameless anonymous mapping (a glibc arena or V8
 // page: its header ends right after the inode), a named anonymous one and a stack.
@@ -60,5 +67,9 @@ describe("soak /proc readings", () => {
     expect(promGauge(text, "x_heap")).toBe(1234.5);
     expect(promGauge(text, "x_space")).toBe(7e6);
     expect(promGauge(text, "x_missing")).toBeNull();
+    expect(promSeries(`${text}x_space{space="new"} 3\n`, "x_space")).toEqual([
+      { labels: 'space="old"', value: 7e6 },
+      { labels: 'space="new"', value: 3 },
+    ]);
   });
 });
