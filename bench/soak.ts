@@ -16,6 +16,7 @@ import { killAllStarted, NODE_FLAGS_ENV, startAzora, type TargetProcess } from "
 import { hexToBigInt, RpcClient, sleep } from "./rpc.js";
 import { type ConstructorGrowth, constructorTotals, growthBetween, type HeapSnapshotJson, slope } from "./soakHeap.js";
 import { InspectorSession, inspectorUrl, type NodeMemory } from "./soakInspector.js";
+import { type AnonSummary, procAnon, procMemory, promGauge, promSeries } from "./soakProc.js";
 import { round, summarize } from "./stats.js";
 import { MAX_FEE, MAX_PRIORITY_FEE, pendingNonce, setupToken, type Token, VALUE_WEI } from "./workloads.js";
 
@@ -45,6 +46,9 @@ issue 14's memory goal (< ${RSS_GOAL_MB} MB RSS, no growth).
                       the first one, or on a run with 0)
   --gc-sec N          every N s a full GC (inspector) and the live heap after it: the growth verdict
                       fits these (default 60)
+  --inspect           attach an inspector session even with --snapshots 0 (the live heap after a forced
+                      GC; default: only with snapshots, since the session itself can hold memory;
+                      without it the heap figures come from the node's /metrics)
   --azora-args "..."  extra arguments for azora dev (e.g. "--config F")
   --keep-snapshots    keep the .heapsnapshot files next to --out (default: deleted after the diff)
   --out FILE          JSON result (default bench/results/soak-latest.json)
@@ -60,6 +64,7 @@ interface SoakParams {
   sampleSec: number;
   snapshots: number;
   gcSec: number;
+  inspect: boolean;
   azoraArgs: string[];
   keepSnapshots: boolean;
   out: string;
@@ -76,6 +81,7 @@ export function parseSoakArgs(argv: string[]): SoakParams | null {
     sampleSec: 5,
     snapshots: 3,
     gcSec: 60,
+    inspect: false,
     azoraArgs: [],
     keepSnapshots: false,
     out: "bench/results/soak-latest.json",
@@ -94,6 +100,7 @@ export function parseSoakArgs(argv: string[]): SoakParams | null {
       }
     } else if (flag === "--gc-sec") p.gcSec = positiveInt(flag, next(), 3600);
     else if (flag === "--azora-args") p.azoraArgs = splitArgs(next());
+    else if (flag === "--inspect") p.inspect = true;
     else if (flag === "--keep-snapshots") p.keepSnapshots = true;
     else if (flag === "--out") p.out = next();
     else if (flag === "--mix") {
@@ -112,6 +119,10 @@ interface Sample {
   heapUsedMB: number;
   heapTotalMB: number;
   externalMB: number;
+  /** Anonymous resident memory (/proc smaps_rollup): everything not file-backed. */
+  anonMB: number | null;
+  /** The simulation workers' V8 heaps together (total, from /metrics): in RSS, not in the heap figures. */
+  workerHeapMB: number | null;
   included: number;
 }
 
@@ -125,15 +136,39 @@ interface SnapshotPoint {
 
 const mb = (b: number) => round(b / MB, 1);
 
-function toSample(t: number, m: NodeMemory, included: number): Sample {
+function toSample(t: number, m: NodeMemory, anon: number | null, workerHeap: number | null, included: number): Sample {
   return {
     t: round(t, 1),
     rssMB: mb(m.rss),
     heapUsedMB: mb(m.heapUsed),
     heapTotalMB: mb(m.heapTotal),
     externalMB: mb(m.external),
+    anonMB: anon === null ? null : mb(anon),
+    workerHeapMB: workerHeap === null ? null : mb(workerHeap),
     included,
   };
+}
+
+const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
+
+/** The main isolate's heap from the node's /metrics (prom-client defaults), RSS from /proc: no inspector. */
+function metricsMemory(text: string, pid: number): NodeMemory {
+  const g = (n: string) => promGauge(text, `azora_process_nodejs_${n}`) ?? 0;
+  return {
+    rss: procMemory(pid)?.rss ?? 0,
+    heapTotal: g("heap_size_total_bytes"),
+    heapUsed: g("heap_size_used_bytes"),
+    external: g("external_memory_bytes"),
+    arrayBuffers: 0,
+  };
+}
+
+/** The simulation workers' heaps together, or null before any has reported. */
+function workerHeapBytes(text: string): number | null {
+  const totals = promSeries(text, "azora_rpc_simulation_worker_heap_bytes").filter((x) =>
+    x.labels.endsWith('kind="total"'),
+  );
+  return totals.length === 0 ? null : totals.reduce((a, x) => a + x.value, 0);
 }
 
 /** A paced clock: slot k is due at start + k/rate, and paused time is added to start. */
@@ -231,12 +266,17 @@ async function main(): Promise<number> {
   if (!p.keepSnapshots) process.on("exit", () => rmSync(snapDir, { recursive: true, force: true }));
   const log = (m: string) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
-  process.env[NODE_FLAGS_ENV] = `${process.env[NODE_FLAGS_ENV] ?? ""} --inspect=127.0.0.1:0`;
+  const inspect = p.inspect || p.snapshots > 0;
+  if (inspect) process.env[NODE_FLAGS_ENV] = `${process.env[NODE_FLAGS_ENV] ?? ""} --inspect=127.0.0.1:0`;
   const proc: TargetProcess = await startAzora(join(root, "dist/node/cli.js"), root, p.azoraArgs);
   log(`node up at ${proc.url} (pid ${proc.pid}): ${proc.command}`);
-  const url = inspectorUrl(proc.outputTail());
-  if (url === null) throw new Error(`no inspector URL in the node's output:\n${proc.outputTail()}`);
-  const insp = await InspectorSession.connect(url);
+  let insp: InspectorSession | null = null;
+  if (inspect) {
+    const url = inspectorUrl(proc.outputTail());
+    if (url === null) throw new Error(`no inspector URL in the node's output:\n${proc.outputTail()}`);
+    insp = await InspectorSession.connect(url);
+  }
+
   // Requests in flight while the node writes a snapshot (tens of seconds on a loaded machine) wait it out.
   const rpc = new RpcClient(proc.url, 10 * 60_000);
   const stop = { load: false };
@@ -383,9 +423,16 @@ async function main(): Promise<number> {
     let mark = performance.now();
     let pausedAtMark = 0;
     const measured = () => pacer.elapsedSince(mark, pausedAtMark);
-    const sample = async (t: number) => samples.push(toSample(t, await insp.memoryUsage(), s.included));
+    const sample = async (t: number) => {
+      const text = await metricsText(proc.url);
+      const m = insp === null ? metricsMemory(text, proc.pid) : await insp.memoryUsage();
+      samples.push(toSample(t, m, procMemory(proc.pid)?.anonymous ?? null, workerHeapBytes(text), s.included));
+    };
+    // The largest anonymous mappings at every --gc-sec: which native allocations grow (glibc arenas, V8 spaces).
+    const anon: Array<{ t: number } & AnonSummary> = [];
 
     const snapshot = async (i: number) => {
+      if (insp === null) return;
       pacer.pause();
       const t = measured();
       const t0 = performance.now();
@@ -430,15 +477,19 @@ async function main(): Promise<number> {
       await sample(t);
       if (t - lastGc >= p.gcSec) {
         lastGc = t;
-        const m = await insp.afterFullGc();
-        live.push({ t: round(t, 1), liveHeapMB: mb(m.heapUsed), rssMB: mb(m.rss) });
+        if (insp !== null) {
+          const m = await insp.afterFullGc();
+          live.push({ t: round(t, 1), liveHeapMB: mb(m.heapUsed), rssMB: mb(m.rss) });
+        }
+        const a = procAnon(proc.pid);
+        if (a !== null) anon.push({ t: round(t, 1), ...a });
       }
       if (t - lastProgress >= 30) {
         lastProgress = t;
         const last = samples[samples.length - 1];
         log(
           `${round(t / 60, 1)}/${p.minutes} min: ${round((s.included - includedAtMark) / t, 0)} tx/s included, ` +
-            `pending ${s.pending.size}, rejected ${s.rejected}, RSS ${last.rssMB} MB, heap ${last.heapUsedMB}/${last.heapTotalMB} MB, ext ${last.externalMB} MB`,
+            `pending ${s.pending.size}, rejected ${s.rejected}, RSS ${last.rssMB} MB (anon ${last.anonMB}, workers' heaps ${last.workerHeapMB}), heap ${last.heapUsedMB}/${last.heapTotalMB} MB, ext ${last.externalMB} MB`,
         );
       }
       if (snapAt.length > 0 && t >= snapAt[0]) {
@@ -453,7 +504,7 @@ async function main(): Promise<number> {
     drainDeadline = performance.now() + 30_000;
     await Promise.all(loops);
     if (p.snapshots > 0) await snapshot(snaps.length);
-    await insp.close();
+    await insp?.close();
 
     // The snapshots are parsed after the load, one at a time (each is a large JSON text).
     let growth: ConstructorGrowth[] = [];
@@ -467,7 +518,7 @@ async function main(): Promise<number> {
     const measuredSamples = samples.filter((x) => x.t >= 0);
     const secondHalf = measuredSamples.filter((x) => x.t >= measuredSec / 2);
     const per10 = (key: keyof Sample) => {
-      const k = slope(secondHalf.map((x) => ({ x: x.t, y: x[key] })));
+      const k = slope(secondHalf.map((x) => ({ x: x.t, y: Number(x[key] ?? 0) })));
       return k === null ? null : round(k * 600, 2);
     };
     const liveSlope = slope(live.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.liveHeapMB })));
@@ -477,6 +528,8 @@ async function main(): Promise<number> {
       heapUsedMB: per10("heapUsedMB"),
       heapTotalMB: per10("heapTotalMB"),
       externalMB: per10("externalMB"),
+      anonMB: per10("anonMB"),
+      workerHeapMB: per10("workerHeapMB"),
     };
     const peakRssMB = Math.max(...samples.map((x) => x.rssMB));
     const peakRssBeforeSnapshotsMB = Math.max(
@@ -522,6 +575,7 @@ async function main(): Promise<number> {
       liveHeapGrowthMB: liveGrowthMB,
       topGrowth: growth,
       liveHeap: live,
+      anonMappings: anon,
       samples,
       verdict,
       nodeLogIssues: proc.issues(),
@@ -552,7 +606,16 @@ async function main(): Promise<number> {
           ]),
       "",
       `Live heap after a full GC (MB, every ${p.gcSec} s): ${live.map((x) => x.liveHeapMB).join(" ")}`,
-      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, heap used ${slopes.heapUsedMB}, heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}`,
+      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, anonymous ${slopes.anonMB}, workers' heaps ${slopes.workerHeapMB}, heap used ${slopes.heapUsedMB}, heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}`,
+      ...[anon[0], anon[anon.length - 1]]
+        .filter((a) => a !== undefined)
+        .map(
+          (a) =>
+            `Anonymous mappings at ${round(a.t / 60, 1)} min: ${a.count}, resident MB by mapping size ≤1 MB / ≤64 MB / >64 MB ${mb(a.bySize.small)} / ${mb(a.bySize.upTo64MB)} / ${mb(a.bySize.large)}; largest ${a.top
+              .slice(0, 5)
+              .map((m) => `${mb(m.rss)}/${mb(m.size)}`)
+              .join(", ")} (resident/size MB)`,
+        ),
       `Peak RSS ${peakRssMB} MB (before the first snapshot: ${peakRssBeforeSnapshotsMB} MB); live heap first→last snapshot ${liveGrowthMB === null ? "-" : `${liveGrowthMB >= 0 ? "+" : ""}${liveGrowthMB} MB`}`,
       "",
       "Top constructors by shallow-size growth, first → last snapshot:",
@@ -570,7 +633,7 @@ async function main(): Promise<number> {
     return s.rejected === 0 && s.receiptFailures === 0 && s.callErrors === 0 ? 0 : 1;
   } finally {
     stop.load = true;
-    await insp.close().catch(() => {});
+    await insp?.close().catch(() => {});
     log(`node stopped: ${await proc.stop()}`);
   }
 }

@@ -27,6 +27,12 @@ export function createSimulationMetrics(register: Registry): SimulationMetrics {
     labelNames: ["reason"] as const,
     registers: [register],
   });
+  const heap = new Gauge({
+    name: "azora_rpc_simulation_worker_heap_bytes",
+    help: "A simulation worker's V8 heap (used, total) as it last reported it: outside the main isolate's nodejs_heap_* figures, inside the process's RSS",
+    labelNames: ["worker", "kind"] as const,
+    registers: [register],
+  });
   return {
     finished(kind, outcome, seconds) {
       finished.inc({ kind, outcome });
@@ -37,6 +43,10 @@ export function createSimulationMetrics(register: Registry): SimulationMetrics {
     },
     workerRestarted(reason) {
       restarts.inc({ reason });
+    },
+    workerHeap(worker, usedBytes, totalBytes) {
+      heap.set({ worker: String(worker), kind: "used" }, usedBytes);
+      heap.set({ worker: String(worker), kind: "total" }, totalBytes);
     },
   };
 }

@@ -60,6 +60,8 @@ export interface SimulationMetrics {
   finished(kind: SimulationKind, outcome: SimulationOutcome, seconds: number): void;
   queueLength(n: number): void;
   workerRestarted(reason: "timeout" | "crash"): void;
+  /** A worker's V8 heap as it last reported it (on start, then every `WORKER_HEAP_REPORT_MS`). */
+  workerHeap(worker: number, usedBytes: number, totalBytes: number): void;
 }
 
 /** Workers by default: all cores but one for the main thread, at least 1, at most 4. */
@@ -288,6 +290,9 @@ export class SimulationPool {
         return;
       case "read":
         this.serveRead(worker, m.id, m.read);
+        return;
+      case "heap":
+        this.modules.metrics?.workerHeap(slot.index, m.used, m.total);
         return;
       case "done":
       case "failed": {

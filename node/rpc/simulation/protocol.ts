@@ -47,6 +47,9 @@ export interface SimulationWorkerData {
   nodeCacheBytes: number;
 }
 
+/** How often a worker reports its V8 heap to the pool (/metrics): a gauge, not a per-job cost. */
+export const WORKER_HEAP_REPORT_MS = 10_000;
+
 /** Reads a worker asks the main thread for (the database is open there, once per process). */
 export type HostRead = { kind: "node"; key: string } | { kind: "blockHash"; number: bigint };
 
@@ -67,4 +70,6 @@ export type FromWorker =
   | { t: "ready" }
   | { t: "read"; id: number; read: HostRead }
   | { t: "done"; id: number; value: unknown }
-  | { t: "failed"; id: number; error: WireError };
+  | { t: "failed"; id: number; error: WireError }
+  /** The worker's own V8 heap (its isolate is not in the main thread's process.memoryUsage()). */
+  | { t: "heap"; used: number; total: number };

@@ -9,6 +9,7 @@
  */
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { Common } from "@ethereumjs/common";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
@@ -23,7 +24,14 @@ import { openWorldState, READER_STATE_OPTIONS } from "../../../runtime/state/wor
 import { nameThisThread, THREAD_NAMES } from "../../threadName.js";
 import { CallReadRecorder } from "./callReads.js";
 import { type JobEnv, runJob } from "./jobs.js";
-import type { FromWorker, HostRead, SimulationWorkerData, ToWorker, WireError } from "./protocol.js";
+import {
+  type FromWorker,
+  type HostRead,
+  type SimulationWorkerData,
+  type ToWorker,
+  type WireError,
+  WORKER_HEAP_REPORT_MS,
+} from "./protocol.js";
 import type { SimulateOptions, SimulationView } from "./simulate.js";
 
 /**
@@ -182,3 +190,9 @@ const view = await new WorkerView(stateManager, host, reads).init(common);
 await warmUp(view);
 env = { common, gasCap: data.gasCap, view: (stateRoot) => view.at(stateRoot), reads };
 port.postMessage({ t: "ready" } satisfies FromWorker);
+const reportHeap = () => {
+  const h = getHeapStatistics();
+  port.postMessage({ t: "heap", used: h.used_heap_size, total: h.total_heap_size } satisfies FromWorker);
+};
+reportHeap();
+setInterval(reportHeap, WORKER_HEAP_REPORT_MS).unref();
