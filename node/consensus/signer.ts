@@ -5,6 +5,7 @@ import { VoteType, voteSignBytes } from "../../consensus/vote.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
 import { Ed25519Signer, Ed25519Verifier } from "../crypto/ed25519.js";
+import { SerialQueue } from "../lib/serialQueue.js";
 import {
   createSlotFile,
   readSlots,
@@ -97,7 +98,7 @@ export class GuardedSigner {
   /** The state file, open for in-place slot writes for the signer's life. */
   private readonly slots: StateWriter;
   /** Serialises `sign` calls: each check-sign-persist runs alone. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   /** Set after a failed write of the state file; every later `sign` is refused. */
   private failure: string | null = null;
   private readonly sync: boolean;
@@ -150,12 +151,10 @@ export class GuardedSigner {
 
   /** Closes the state file after pending signs; every later `sign` is refused. */
   close(): Promise<void> {
-    const done = this.queue.then(() => {
+    return this.queue.run(() => {
       if (this.failure === null) this.failure = "signer closed";
       this.slots.close();
     });
-    this.queue = done.catch(() => undefined);
-    return done;
   }
 
   /** A copy of the last signed state (height 0 when nothing was ever signed). */
@@ -176,9 +175,8 @@ export class GuardedSigner {
    * (a re-send after a restart). The new state is on disk before the signature is returned.
    */
   sign(height: bigint, round: number, step: SignStep, signBytes: Uint8Array): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.signNow(height, round, step, signBytes.slice()));
-    this.queue = run.catch(() => undefined);
-    return run;
+    const bytes = signBytes.slice();
+    return this.queue.run(() => this.signNow(height, round, step, bytes));
   }
 
   /** Signs a vote (`voteSignBytes`) as step 2 (prevote) or 3 (precommit). */
@@ -218,7 +216,7 @@ export class GuardedSigner {
     vote: { height: bigint; round: number; signBytes: Uint8Array } | null,
   ): Promise<void> {
     assert(equalBytes(this.publicKey, devPublicKey), "only the dev validator's guard is ever rewound");
-    const run = this.queue.then(() => {
+    return this.queue.run(() => {
       if (this.failure !== null) {
         throw new SignerError({ code: SignerErrorCode.PERSIST_FAILED, file: this.stateFile, reason: this.failure });
       }
@@ -243,8 +241,6 @@ export class GuardedSigner {
       }
       this.state = next;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async signNow(height: bigint, round: number, step: SignStep, signBytes: Uint8Array): Promise<Uint8Array> {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
 import { crc32c } from "../lib/crc32c.js";
+import { SerialQueue } from "../lib/serialQueue.js";
 import { WALError, WALErrorCode } from "./errors.js";
 
 /**
@@ -197,8 +198,8 @@ export class ConsensusWAL {
   private unsynced = false;
   /** Set after a failed write or fsync; every later operation is refused. */
   private failure: { file: string; reason: string } | null = null;
-  /** The last operation queued: each runs after the one before it settles. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Operations run one at a time in call order. */
+  private readonly ops = new SerialQueue();
 
   private constructor(dir: string, log: Logger, current: CurrentFile | null) {
     this.dir = dir;
@@ -394,12 +395,10 @@ export class ConsensusWAL {
   /** Runs `op` after every operation queued before it; refused at once when closed, when run if failed. */
   private serial<T>(op: () => T | Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new WALError({ code: WALErrorCode.CLOSED }));
-    const run = this.tail.then(() => {
+    return this.ops.run(() => {
       this.checkNotFailed();
       return op();
     });
-    this.tail = run.catch(() => undefined);
-    return run;
   }
 
   /**
