@@ -85,22 +85,27 @@ function toGossipResult(v: InboundVerdict): void {
   });
 }
 
-/** The signer with each signature's CPU time (signing, the double-sign guard's sync) counted as `sign`. */
+/**
+ * The signer with each signature's CPU time (signing, encoding its state) counted as `sign`. Only the
+ * call's synchronous part is timed (`GuardedSigner` signs inside the call when no other signature is
+ * pending): the state's write and sync run on libuv's pool, and timing until the promise settles
+ * would charge whatever else the event loop ran meanwhile.
+ */
 function timedSigner(signer: SignerPort, stages: TxStageClock): SignerPort {
   return {
     publicKey: signer.publicKey,
-    signVote: (...a) => stages.time("sign", () => signer.signVote(...a)),
-    signProposal: (...a) => stages.time("sign", () => signer.signProposal(...a)),
+    signVote: (...a) => stages.timeSync("sign", () => signer.signVote(...a)),
+    signProposal: (...a) => stages.timeSync("sign", () => signer.signProposal(...a)),
     lastSigned: () => signer.lastSigned(),
   };
 }
 
-/** The WAL with its CPU time counted as `wal`. */
+/** The WAL with its CPU time counted as `wal`: the calls' synchronous part, as for the signer. */
 function timedWAL(wal: WALPort, stages: TxStageClock): WALPort {
   return {
-    append: (record, opts) => stages.time("wal", () => wal.append(record, opts)),
-    sync: () => stages.time("wal", () => wal.sync()),
-    startHeight: (height) => stages.time("wal", () => wal.startHeight(height)),
+    append: (record, opts) => stages.timeSync("wal", () => wal.append(record, opts)),
+    sync: () => stages.timeSync("wal", () => wal.sync()),
+    startHeight: (height) => stages.timeSync("wal", () => wal.startHeight(height)),
     replay: () => wal.replay(),
   };
 }

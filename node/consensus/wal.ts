@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
 import { crc32c } from "../lib/crc32c.js";
+import { SerialQueue } from "../lib/serialQueue.js";
 import { WALError, WALErrorCode } from "./errors.js";
 
 /**
@@ -90,6 +91,11 @@ function walFileName(height: bigint): string {
   return `wal-${height}.log`;
 }
 
+/** Where a height's file is made before its rename (matches TMP_NAME; `open` removes leftovers). */
+function tempPath(path: string): string {
+  return `${path}.tmp`;
+}
+
 function walHeights(dir: string): bigint[] {
   const heights: bigint[] = [];
   for (const name of fs.readdirSync(dir)) {
@@ -108,6 +114,40 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** A callback fs call on libuv's pool, looked up at call time (tests spy on `fs`). */
+function onPool(call: (cb: (e: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => call((e) => (e === null ? resolve() : reject(e))));
+}
+
+/** Opens `file` for appending, created empty (truncated if a leftover exists), owner-only. */
+function openNewForAppend(file: string): Promise<number> {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_APPEND;
+  return new Promise((resolve, reject) =>
+    fs.open(file, flags, 0o600, (e, fd) => (e === null ? resolve(fd) : reject(e))),
+  );
+}
+
+/**
+ * `tmp` holding only the marker of `height`, fdatasync'd, open for appending; the write and the
+ * sync on libuv's pool. On failure the file is closed (and left: `open` removes temp files).
+ */
+async function createMarkerFile(tmp: string, height: bigint): Promise<number> {
+  const fd = await openNewForAppend(tmp);
+  try {
+    const frame = encodeWALFrame(markerPayload(height));
+    await onPool((cb) => fs.write(fd, frame, 0, frame.length, null, (e, n) => cb(e ?? checkWhole(n, frame.length))));
+    await onPool((cb) => fs.fdatasync(fd, cb));
+    return fd;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+function checkWhole(written: number, length: number): NodeJS.ErrnoException | null {
+  return written === length ? null : new Error(`short write (${written} of ${length} bytes)`);
+}
+
 function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
@@ -123,35 +163,50 @@ interface CurrentFile {
   fd: number;
 }
 
+/** The next height's file, made in the background: marker written and synced, under its temp name. */
+interface PreparedFile {
+  height: bigint;
+  tmp: string;
+  /** Its descriptor, open for appending; rejects when making it failed (`startHeight` then makes its own). */
+  fd: Promise<number>;
+}
+
 export interface ConsensusWALOpts {
   log?: Logger;
 }
 
 /**
- * The file operations are synchronous on purpose. Every consensus input waits for its record, so
- * the WAL sits on the critical path of every height: a record is a few hundred bytes written to
- * the page cache (microseconds) and an fdatasync is a fraction of a millisecond on an SSD, while
- * each `fs/promises` call is a round trip through libuv's thread pool that, on a busy machine,
- * cost ~1 ms per record and ~7 ms per durable rename (measured on the 4-validator localnet: the
- * WAL and the signer were a third of the time to finality). Synchronous calls also keep the
- * records in exactly the order of the calls with no queue to reason about.
+ * Appends are synchronous writes (a record is a few hundred bytes into the page cache: microseconds,
+ * in exactly the order of the calls), but every disk sync runs on libuv's pool and is awaited: an
+ * fdatasync blocked the node's only thread 1-5 ms on the 2-core VM, several times per height.
+ * Operations run one at a time in call order (`serial`), so a record appended while a sync or a new
+ * height's file is in flight waits for it and lands in the right file.
+ *
+ * A height's file is made ahead: right after height h starts, `wal-<h+1>.log.tmp` is created with its
+ * marker and fdatasync'd in the background, so starting h+1 is a rename and one directory fsync (on
+ * the pool) instead of create + write + fdatasync + rename + directory fsync on the event loop.
  */
 export class ConsensusWAL {
   readonly dir: string;
   private readonly log: Logger;
   private current: CurrentFile | null;
+  private prepared: PreparedFile | null = null;
+  /** The WAL directory, open for its fsyncs (a rename is durable once the directory is synced). */
+  private readonly dirFd: number;
   private closed = false;
   /** Records written since the last fdatasync. */
   private unsynced = false;
   /** Set after a failed write or fsync; every later operation is refused. */
   private failure: { file: string; reason: string } | null = null;
+  /** Operations run one at a time in call order. */
+  private readonly ops = new SerialQueue();
 
   private constructor(dir: string, log: Logger, current: CurrentFile | null) {
     this.dir = dir;
     this.log = log;
     this.current = current;
+    this.dirFd = fs.openSync(dir, "r");
   }
-
   /**
    * Opens (creating if needed) the WAL in `dir`: removes leftover temp files and cuts a torn or
    * corrupt tail of the newest file back to its last valid record (truncate + fsync, one `warn`).
@@ -199,124 +254,165 @@ export class ConsensusWAL {
    * so it survives a process crash), or with `sync` once fdatasync'd (survives a power loss too).
    */
   append(record: Uint8Array, opts: { sync?: boolean } = {}): Promise<void> {
-    try {
-      this.checkUsable();
-      if (record.length > MAX_WAL_RECORD_BYTES) {
-        throw new WALError({ code: WALErrorCode.RECORD_TOO_LARGE, size: record.length, maxSize: MAX_WAL_RECORD_BYTES });
-      }
+    if (record.length > MAX_WAL_RECORD_BYTES) {
+      return Promise.reject(
+        new WALError({ code: WALErrorCode.RECORD_TOO_LARGE, size: record.length, maxSize: MAX_WAL_RECORD_BYTES }),
+      );
+    }
+    return this.serial(async () => {
       const cur = this.current;
       if (cur === null) throw new WALError({ code: WALErrorCode.NO_HEIGHT });
-      this.guarded(cur.path, () => {
+      await this.guarded(cur.path, async () => {
         writeAll(cur.fd, encodeWALFrame(record));
         this.unsynced = true;
-        if (opts.sync === true) this.syncNow(cur);
+        if (opts.sync === true) await this.syncNow(cur);
       });
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    });
   }
 
   /** fdatasyncs what was appended since the last sync (a no-op when nothing was). */
   sync(): Promise<void> {
-    try {
-      this.checkUsable();
+    return this.serial(async () => {
       const cur = this.current;
-      if (cur !== null && this.unsynced) this.guarded(cur.path, () => this.syncNow(cur));
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+      if (cur !== null && this.unsynced) await this.guarded(cur.path, () => this.syncNow(cur));
+    });
   }
 
   /** The records after the marker of the newest height (its height, or null for an empty WAL). */
   replay(): Promise<{ height: bigint | null; records: Uint8Array[] }> {
-    try {
-      this.checkUsable();
+    return this.serial(() => {
       const cur = this.current;
-      if (cur === null) return Promise.resolve({ height: null, records: [] });
+      if (cur === null) return { height: null, records: [] };
       const scan = scanWALRecords(fs.readFileSync(cur.path));
       // `open` repaired the tail and only this object writes the file since.
       assert(scan.problem === null, `consensus WAL ${cur.path} changed under us: ${scan.problem}`);
       assert(isMarker(scan.records[0], cur.height), `consensus WAL ${cur.path} lost its height marker`);
-      return Promise.resolve({ height: cur.height, records: scan.records.slice(1).map((r) => new Uint8Array(r)) });
-    } catch (e) {
-      return Promise.reject(e);
-    }
+      return { height: cur.height, records: scan.records.slice(1).map((r) => new Uint8Array(r)) };
+    });
   }
 
   /**
-   * Starts `height`: writes `wal-<height>.log` holding only the marker (temp file, fdatasync,
-   * rename, fsync of the directory), appends go there from now on, and files of heights below
-   * `height - 1` are deleted. A no-op when `height` is already the current height (restart).
+   * Starts `height`: `wal-<height>.log` holding only the marker (made ahead in the background when
+   * `height` follows the current one; else temp file, fdatasync), renamed into place and made durable
+   * by a directory fsync; appends go there from now on, files of heights below `height - 1` are
+   * deleted and the next height's file is begun. A no-op when `height` is already the current height
+   * (restart).
    */
   startHeight(height: bigint): Promise<void> {
-    try {
-      this.checkUsable();
+    return this.serial(async () => {
       assert(height >= 0n, "WAL height must be >= 0");
       assert(height <= MAX_HEIGHT, "WAL height must fit in 64 bits");
       const prev = this.current;
       if (prev !== null && height < prev.height) {
         throw new WALError({ code: WALErrorCode.HEIGHT_REGRESSION, height, walHeight: prev.height });
       }
-      if (prev !== null && prev.height === height) return Promise.resolve();
+      if (prev !== null && prev.height === height) return;
       const path = join(this.dir, walFileName(height));
-      this.guarded(path, () => {
-        const tmp = `${path}.tmp`;
-        const fd = fs.openSync(tmp, "w", 0o600);
+      await this.guarded(path, async () => {
+        const tmp = tempPath(path);
+        const fd = (await this.takePrepared(height)) ?? (await createMarkerFile(tmp, height));
         try {
-          writeAll(fd, encodeWALFrame(markerPayload(height)));
-          fs.fdatasyncSync(fd);
-        } finally {
+          fs.renameSync(tmp, path); // a metadata update: microseconds; the fsync below makes it durable
+          await onPool((cb) => fs.fsync(this.dirFd, cb));
+        } catch (e) {
           fs.closeSync(fd);
+          throw e;
         }
-        fs.renameSync(tmp, path);
-        fsyncDir(this.dir);
-        this.current = { height, path, fd: fs.openSync(path, "a") };
+        this.current = { height, path, fd };
         this.unsynced = false;
         if (prev !== null) fs.closeSync(prev.fd);
       });
       for (const h of walHeights(this.dir)) {
         if (h < height - 1n) fs.rmSync(join(this.dir, walFileName(h)), { force: true });
       }
-      return Promise.resolve();
+      if (height < MAX_HEIGHT) this.prepare(height + 1n);
+    });
+  }
+
+  /** Closes the files after the operations queued before it. Later calls throw WALError(CLOSED). */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const done = this.serial(async () => {
+      const cur = this.current;
+      this.current = null;
+      if (cur !== null) fs.closeSync(cur.fd);
+      await this.dropPrepared();
+      fs.closeSync(this.dirFd);
+    });
+    this.closed = true;
+    return done;
+  }
+
+  /** Begins `height`'s file in the background (`startHeight` of that height awaits it). */
+  private prepare(height: bigint): void {
+    const tmp = tempPath(join(this.dir, walFileName(height)));
+    const fd = createMarkerFile(tmp, height);
+    fd.catch(() => undefined); // a failure is startHeight's to handle (it makes the file itself)
+    this.prepared = { height, tmp, fd };
+  }
+
+  /** The prepared file's descriptor when it is `height`'s and was made; else null (and it is dropped). */
+  private async takePrepared(height: bigint): Promise<number | null> {
+    const p = this.prepared;
+    if (p === null) return null;
+    if (p.height !== height) {
+      await this.dropPrepared();
+      return null;
+    }
+    this.prepared = null;
+    try {
+      return await p.fd;
     } catch (e) {
-      return Promise.reject(e);
+      this.log.warn("consensus WAL: making the next height's file ahead failed; making it now", {
+        file: p.tmp,
+        reason: (e as Error).message,
+      });
+      return null;
     }
   }
 
-  /** Closes the file (everything appended is already written). Later calls throw WALError(CLOSED). */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    const cur = this.current;
-    this.current = null;
-    if (cur !== null) fs.closeSync(cur.fd);
-    return Promise.resolve();
+  /** Closes and removes the prepared file (a height skipped by block sync, or close). */
+  private async dropPrepared(): Promise<void> {
+    const p = this.prepared;
+    if (p === null) return;
+    this.prepared = null;
+    const fd = await p.fd.catch(() => null);
+    if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(p.tmp, { force: true });
   }
 
-  private syncNow(cur: CurrentFile): void {
-    fs.fdatasyncSync(cur.fd);
+  /** fdatasync on libuv's pool. */
+  private async syncNow(cur: CurrentFile): Promise<void> {
     this.unsynced = false;
+    try {
+      await onPool((cb) => fs.fdatasync(cur.fd, cb));
+    } catch (e) {
+      this.unsynced = true;
+      throw e;
+    }
+  }
+
+  /** Runs `op` after every operation queued before it; refused at once when closed, when run if failed. */
+  private serial<T>(op: () => T | Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new WALError({ code: WALErrorCode.CLOSED }));
+    return this.ops.run(() => {
+      this.checkNotFailed();
+      return op();
+    });
   }
 
   /**
    * Runs a file operation; a failure poisons the WAL. A partial record may now sit at the end of
    * the file: nothing is written after it (the next open cuts it), and every later call is refused.
    */
-  private guarded(file: string, op: () => void): void {
+  private async guarded(file: string, op: () => Promise<void>): Promise<void> {
     try {
-      op();
+      await op();
     } catch (e) {
       if (e instanceof WALError) throw e;
       this.failure = { file, reason: (e as Error).message };
       throw new WALError({ code: WALErrorCode.WRITE_FAILED, ...this.failure });
     }
-  }
-
-  private checkUsable(): void {
-    if (this.closed) throw new WALError({ code: WALErrorCode.CLOSED });
-    this.checkNotFailed();
   }
 
   private checkNotFailed(): void {

@@ -7,8 +7,15 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { VoteType, voteSignBytes } from "../../../../consensus/vote.js";
 import { SignerError, SignerErrorCode } from "../../../../node/consensus/errors.js";
-import { GuardedSigner, proposalSignBytes, type SignStep, SLOT_BYTES } from "../../../../node/consensus/signer.js";
+import {
+  GuardedSigner,
+  proposalSignBytes,
+  SIGNER_STATE_VERSION,
+  type SignStep,
+  SLOT_BYTES,
+} from "../../../../node/consensus/signer.js";
 import { Ed25519Signer, Ed25519Verifier, publicKeyFromSeed } from "../../../../node/crypto/ed25519.js";
+import { type SlotFields, SlotWriter } from "../../../../node/lib/slotFile.js";
 import { AssertionError } from "../../../../runtime/lib/assert.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
 
@@ -60,6 +67,54 @@ async function runChild(dir: string, source: string, args: string[]) {
     child.on("exit", (c, s) => res([c, s])),
   );
   return { stdout, stderr, code, signal };
+}
+
+/**
+ * A real `SlotWriter` that records each write, counts writes in flight and can hold the next
+ * asynchronous write (a slow disk) or fail it.
+ */
+function recordingWriter(calls: string[]) {
+  let inner: SlotWriter | null = null;
+  let gate: Promise<void> | null = null;
+  const writer = {
+    inFlight: 0,
+    maxInFlight: 0,
+    failNext: null as Error | null,
+    /** Holds every asynchronous write until `release()`. */
+    hold() {
+      let release = () => {};
+      gate = new Promise<void>((r) => {
+        release = r;
+      });
+      return { release };
+    },
+    write(fields: SlotFields, sync?: boolean) {
+      calls.push(`write sync=${sync}`);
+      inner?.write(fields, sync);
+    },
+    async writeAsync(fields: SlotFields, sync?: boolean) {
+      calls.push(`writeAsync sync=${sync}`);
+      writer.inFlight++;
+      writer.maxInFlight = Math.max(writer.maxInFlight, writer.inFlight);
+      try {
+        if (gate !== null) await gate;
+        const failure = writer.failNext;
+        writer.failNext = null;
+        if (failure !== null) throw failure;
+        await inner?.writeAsync(fields, sync);
+      } finally {
+        writer.inFlight--;
+      }
+    },
+    close() {
+      inner?.close();
+    },
+  };
+  const openWriter = (file: string, seq: bigint) => {
+    inner = new SlotWriter(file, SIGNER_STATE_VERSION, SLOT_BYTES, seq);
+    return writer;
+  };
+  return { writer, openWriter };
 }
 
 describe("GuardedSigner", () => {
@@ -115,14 +170,11 @@ describe("GuardedSigner", () => {
   });
 
   it("the new state is fdatasync'd before the signature is returned", async () => {
-    const signer = await GuardedSigner.open({ stateFile, seed: seed(1) });
     const calls: string[] = [];
-    const { fdatasyncSync, fsyncSync, renameSync } = fs;
+    const { writer, openWriter } = recordingWriter(calls);
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1), openWriter });
+    const { fsyncSync, renameSync } = fs;
     const spies = [
-      vi.spyOn(fs, "fdatasyncSync").mockImplementation((fd) => {
-        fdatasyncSync(fd);
-        calls.push("datasync");
-      }),
       vi.spyOn(fs, "renameSync").mockImplementation((from, to) => {
         renameSync(from, to);
         calls.push("rename");
@@ -134,13 +186,76 @@ describe("GuardedSigner", () => {
     ];
     try {
       await signer.sign(1n, 0, 1, new Uint8Array([1]));
-      // One in-place slot write and one fdatasync: no rename, no directory sync.
-      expect(calls).toEqual(["datasync"]);
+      // One in-place slot write with its fdatasync (off the event loop): no rename, no directory sync.
+      expect(calls).toEqual(["writeAsync sync=true"]);
       await signer.sign(1n, 0, 1, new Uint8Array([1])); // idempotent re-sign: no write
       expect(calls.length).toBe(1);
+      expect(writer.inFlight).toBe(0);
     } finally {
       for (const s of spies) s.mockRestore();
     }
+  });
+
+  it("no signature is returned before its state write resolves (a slow disk)", async () => {
+    const calls: string[] = [];
+    const { writer, openWriter } = recordingWriter(calls);
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1), openWriter });
+    const gate = writer.hold();
+    let signed = false;
+    const pending = signer.sign(1n, 0, 1, new Uint8Array([1])).then((sig) => {
+      signed = true;
+      return sig;
+    });
+    // Many turns of the event loop (the pool's fdatasync is still "running"): nothing is released.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(["writeAsync sync=true"]);
+    expect(signed).toBe(false);
+    expect(signer.lastSigned().height).toBe(0n);
+    gate.release();
+    const sig = await pending;
+    expect(verifier.verify(signer.publicKey, new Uint8Array([1]), sig)).toBe(true);
+    expect(signer.lastSigned()).toMatchObject({ height: 1n, step: 1 });
+    // And it is on disk: a reopened guard refuses to conflict with it.
+    await signer.close();
+    const reopened = await GuardedSigner.open({ stateFile, seed: seed(1) });
+    await expectSignerError(reopened.sign(1n, 0, 1, new Uint8Array([2])), SignerErrorCode.DOUBLE_SIGN);
+  });
+
+  it("concurrent signs during a slow write are serialised: one write at a time, never a double sign", async () => {
+    const calls: string[] = [];
+    const { writer, openWriter } = recordingWriter(calls);
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1), openWriter });
+    const gate = writer.hold();
+    const requests = [
+      signer.signVote(CHAIN_ID, VoteType.Prevote, 2n, 0, hash(1)),
+      signer.signVote(CHAIN_ID, VoteType.Prevote, 2n, 0, hash(2)), // conflicts with the first
+      signer.signVote(CHAIN_ID, VoteType.Precommit, 2n, 0, hash(1)), // a later step: fine
+      signer.signVote(CHAIN_ID, VoteType.Prevote, 2n, 0, hash(1)), // the first again: its stored signature
+    ];
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // Only the first write has started; the others wait for it, unchecked.
+    expect(calls).toEqual(["writeAsync sync=true"]);
+    expect(writer.maxInFlight).toBe(1);
+    gate.release();
+    const results = await Promise.allSettled(requests);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
+    expect(((results[1] as PromiseRejectedResult).reason as SignerError).type.code).toBe(SignerErrorCode.DOUBLE_SIGN);
+    // The prevote was re-requested after the precommit: a regression, refused.
+    expect(((results[3] as PromiseRejectedResult).reason as SignerError).type.code).toBe(SignerErrorCode.REGRESSION);
+    expect(calls).toEqual(["writeAsync sync=true", "writeAsync sync=true"]);
+    expect(writer.maxInFlight).toBe(1);
+    expect(signer.lastSigned()).toMatchObject({ height: 2n, round: 0, step: 3 });
+  });
+
+  it("a failed asynchronous state write returns no signature and halts the signer", async () => {
+    const calls: string[] = [];
+    const { writer, openWriter } = recordingWriter(calls);
+    const signer = await GuardedSigner.open({ stateFile, seed: seed(1), openWriter });
+    writer.failNext = new Error("EIO: i/o error, fdatasync");
+    const err = await expectSignerError(signer.sign(1n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
+    expect(err.type).toMatchObject({ reason: "EIO: i/o error, fdatasync" });
+    expect(signer.lastSigned().height).toBe(0n);
+    await expectSignerError(signer.sign(2n, 0, 1, new Uint8Array([1])), SignerErrorCode.PERSIST_FAILED);
   });
 
   it("allows every forward move: next step, next round, next height", async () => {

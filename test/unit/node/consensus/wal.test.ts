@@ -77,6 +77,9 @@ describe("CRC-32C and framing", () => {
   });
 });
 
+/** The descriptor of the current height's file (white-box: the WAL makes the next one ahead). */
+const walFd = (wal: ConsensusWAL) => (wal as unknown as { current: { fd: number } }).current.fd;
+
 describe("ConsensusWAL", () => {
   let dir: string;
 
@@ -127,21 +130,76 @@ describe("ConsensusWAL", () => {
   it("a sync append returns only after its fdatasync; plain appends never sync; sync() syncs what is pending", async () => {
     const wal = await ConsensusWAL.open(dir);
     await wal.startHeight(1n);
-    const spy = vi.spyOn(fs, "fdatasyncSync");
+    const spy = vi.spyOn(fs, "fdatasync");
+    const datasyncs = () => spy.mock.calls.filter(([fd]) => fd === walFd(wal)).length;
     try {
       await wal.append(enc("peer vote"));
-      expect(spy).toHaveBeenCalledTimes(0);
+      expect(datasyncs()).toBe(0);
       await wal.append(enc("own vote"), { sync: true });
-      expect(spy).toHaveBeenCalledTimes(1);
+      expect(datasyncs()).toBe(1);
       await wal.sync(); // nothing written since: no fdatasync
-      expect(spy).toHaveBeenCalledTimes(1);
+      expect(datasyncs()).toBe(1);
       await wal.append(enc("peer vote 2"));
       await wal.append(enc("peer vote 3"));
       await wal.sync(); // one fdatasync covers both
-      expect(spy).toHaveBeenCalledTimes(2);
+      expect(datasyncs()).toBe(2);
     } finally {
       spy.mockRestore();
     }
+    await wal.close();
+  });
+
+  it("syncs on libuv's pool: no blocking sync on the event loop, and nothing resolves before its sync completes", async () => {
+    const wal = await ConsensusWAL.open(dir);
+    const blocking = [vi.spyOn(fs, "fdatasyncSync"), vi.spyOn(fs, "fsyncSync")];
+    // Hold every asynchronous sync until released (a slow disk).
+    const held: (() => void)[] = [];
+    const { fdatasync, fsync } = fs;
+    const hold =
+      (real: typeof fs.fsync) =>
+      (fd: number, cb: (e: NodeJS.ErrnoException | null) => void): void =>
+        void held.push(() => real(fd, cb));
+    const pooled = [
+      vi.spyOn(fs, "fdatasync").mockImplementation(hold(fdatasync)),
+      vi.spyOn(fs, "fsync").mockImplementation(hold(fsync)),
+    ];
+    const settled = (p: Promise<unknown>) => {
+      const s = { done: false };
+      p.then(() => {
+        s.done = true;
+      });
+      return s;
+    };
+    /** Lets the held syncs run (and those they lead to) until `s` has resolved. */
+    const releaseUntil = async (s: { done: boolean }) => {
+      while (!s.done) {
+        for (const r of held.splice(0)) r();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const turns = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    try {
+      for (const h of [1n, 2n, 3n]) {
+        const started = settled(wal.startHeight(h));
+        await turns();
+        expect(started.done, `startHeight(${h}) waits for its syncs`).toBe(false);
+        await releaseUntil(started);
+        const own = settled(wal.append(enc(`own vote ${h}`), { sync: true }));
+        const after = settled(wal.append(enc(`peer vote ${h}`)));
+        await turns();
+        expect(own.done, "a synced append waits for its fdatasync").toBe(false);
+        expect(after.done, "a later append waits behind it").toBe(false);
+        await releaseUntil(after);
+        expect(own.done).toBe(true);
+      }
+      for (const s of blocking) expect(s).toHaveBeenCalledTimes(0);
+    } finally {
+      for (const s of [...blocking, ...pooled]) s.mockRestore();
+      for (const r of held.splice(0)) r(); // the next height's file, made ahead
+    }
+    expect(await wal.replay()).toEqual({ height: 3n, records: [enc("own vote 3"), enc("peer vote 3")] });
     await wal.close();
   });
 
@@ -151,16 +209,18 @@ describe("ConsensusWAL", () => {
       await wal.startHeight(h);
       await wal.append(enc(`in ${h}`));
     }
-    expect((await readdir(dir)).sort()).toEqual(["wal-3.log", "wal-4.log"]);
+    // And the next height's file, made ahead under its temp name.
+    expect((await readdir(dir)).sort()).toEqual(["wal-3.log", "wal-4.log", "wal-5.log.tmp"]);
     expect(await wal.replay()).toEqual({ height: 4n, records: [enc("in 4")] });
     // Restarting at the same height keeps its records (the driver replays them).
     await wal.startHeight(4n);
     expect(await wal.replay()).toEqual({ height: 4n, records: [enc("in 4")] });
     // Heights may be skipped (block sync).
-    await wal.startHeight(9n);
-    expect((await readdir(dir)).sort()).toEqual(["wal-9.log"]);
+    await wal.startHeight(9n); // height 5's file made ahead is dropped
+    expect((await readdir(dir)).sort()).toEqual(["wal-10.log.tmp", "wal-9.log"]);
     expect(await wal.replay()).toEqual({ height: 9n, records: [] });
     await wal.close();
+    expect(await readdir(dir)).toEqual(["wal-9.log"]);
 
     const reopened = await ConsensusWAL.open(dir);
     expect(await reopened.replay()).toEqual({ height: 9n, records: [] });
