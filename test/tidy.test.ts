@@ -51,6 +51,13 @@ const ALLOWED: Record<string, string[]> = {
     "node/polyfill.js",
     "node/chain",
     "node/consensus/app.js",
+    // bench/consensusDiskSyncs.ts measures one validator's per-height WAL and signer work directly
+    "node/consensus/signer.js",
+    "node/consensus/wal.js",
+    // bench/receiptFormat.ts: a receipt formatted with the recipient read from raw bytes vs decoded
+    "node/rpc/txRecipient.js",
+    "rpc/backend.js",
+    "rpc/format.js",
     "node/crypto",
     "node/db",
     "node/mempool",
