@@ -1,6 +1,6 @@
 import { Capability, type TypedTransaction } from "@ethereumjs/tx";
 import { bytesToBigInt } from "@ethereumjs/util";
-import { logsBloom } from "../runtime/primitives/receipt.js";
+import { receiptBloom } from "../runtime/primitives/receipt.js";
 import type { BlockRef, BlockWithTxs, LogView, ReceiptView, TxView } from "./backend.js";
 import { toHexData as hex, toHexQuantity as qty } from "./hex.js";
 import { RawJSON } from "./jsonrpc.js";
@@ -157,7 +157,7 @@ export function formatReceipt(r: ReceiptView): Record<string, unknown> {
     gasUsed: qty(rc.gasUsed),
     contractAddress: rc.contractAddress === null ? null : hex(rc.contractAddress),
     logs: receiptLogs(r).map(formatLog),
-    logsBloom: hex(logsBloom(rc.logs)),
+    logsBloom: hex(receiptBloom(rc)),
     status: qty(rc.status),
     effectiveGasPrice: qty(rc.effectiveGasPrice),
     type: qty(rc.type),
