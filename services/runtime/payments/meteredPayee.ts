@@ -137,6 +137,12 @@ export class MeteredPayee {
   /** Statements prepared once (preparing one costs more than running it). */
   private readonly q: Record<"payer" | "save" | "receipt" | "used" | "unvouchered", Database.Statement>;
   private readonly payeeHex: string;
+  /**
+   * A receipt's row and its payer's new totals, as one transaction built once: `db.transaction(f)` per receipt
+   * costs ~20 µs of the commit's ~100–120 (measured idle between calls, WAL, synchronous=NORMAL), and the commit
+   * sits on a lone call's critical path when the model runs inline. False when the nonce was already used.
+   */
+  private readonly storeReceipt: (payer: string, r: Receipt, sig: string, now: PayerRow) => boolean;
   /** Receipts held (checked, not yet journaled) as payer:nonce, and the wei they reserve per payer. */
   private readonly held = new Set<string>();
   private readonly heldValue = new Map<string, bigint>();
@@ -184,6 +190,14 @@ export class MeteredPayee {
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
     };
+    this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
+      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      if (ins.changes === 0) return false;
+      now.accepted += r.value;
+      now.receipts += 1;
+      this.save(now);
+      return true;
+    });
   }
 
   /** Runs `f` in one transaction whose commit is fsync'd (vouchers and redemptions: money). */
@@ -375,15 +389,7 @@ export class MeteredPayee {
   private store(payer: string, r: Receipt, sig: string, refuse: (reason: string, outcome?: string) => never): Charged {
     const now = this.payer(payer);
     const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
-    const stored = this.db.transaction(() => {
-      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
-      if (ins.changes === 0) return false;
-      now.accepted += r.value;
-      now.receipts += 1;
-      this.save(now);
-      return true;
-    })();
-    if (!stored) refuse("receipt already used (nonce)");
+    if (!this.storeReceipt(payer, r, sig, now)) refuse("receipt already used (nonce)");
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
     if (r.timestampMs > count.voucherTs) count.n += 1;
     const due = count.n >= this.voucherEvery;
