@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
+import { CallTimeline, type SegmentSummary } from "./callTimeline.js";
 import type { TargetProcess } from "./procs.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 
@@ -33,6 +34,8 @@ export interface MeteredRun {
    * HTTP paths only.
    */
   serverTimingMs?: Record<string, number>;
+  /** With `AZORA_CALL_TRACE=1` (bench and worker): each call's timeline by segment, ms (bench/callTimeline.ts). */
+  timelineMs?: Record<string, SegmentSummary>;
 }
 
 interface Block {
@@ -45,6 +48,7 @@ interface Block {
   timing: Record<string, number>;
   timed: number;
   transport: number[];
+  traces: Record<string, number>[];
 }
 
 type Procs = { node: TargetProcess; worker: TargetProcess };
@@ -54,7 +58,13 @@ class TimingSum {
   sums: Record<string, number> = {};
   calls = 0;
   transport: number[] = [];
-  add(r: { serverTiming?: string; clientTiming: { sent: number; head: number; end: number } }): void {
+  traces: Record<string, number>[] = [];
+  add(r: {
+    serverTiming?: string;
+    clientTiming: { sent: number; head: number; end: number };
+    trace?: Record<string, number>;
+  }): void {
+    if (r.trace) this.traces.push(r.trace);
     if (!r.serverTiming) return;
     this.calls++;
     for (const m of r.serverTiming.matchAll(/([a-z]+);dur=([0-9.]+)/g))
@@ -66,11 +76,12 @@ class TimingSum {
     const work = [...r.serverTiming.matchAll(/(pay|run|hash);dur=([0-9.]+)/g)].reduce((s, m) => s + Number(m[2]), 0);
     this.transport.push(r.clientTiming.end - work);
   }
-  take(): { timing: Record<string, number>; timed: number; transport: number[] } {
-    const r = { timing: this.sums, timed: this.calls, transport: this.transport };
+  take(): Pick<Block, "timing" | "timed" | "transport" | "traces"> {
+    const r = { timing: this.sums, timed: this.calls, transport: this.transport, traces: this.traces };
     this.sums = {};
     this.calls = 0;
     this.transport = [];
+    this.traces = [];
     return r;
   }
 }
@@ -117,6 +128,7 @@ async function timed(call: () => Promise<void>, total: number, inFlight: number,
     timing: {},
     timed: 0,
     transport: [],
+    traces: [],
   };
 }
 
@@ -141,7 +153,14 @@ function merge(blocks: Block[], inFlight: number): MeteredRun {
     vouchers: blocks.reduce((s, b) => s + b.vouchers, 0),
     errors,
     ...serverTiming(blocks),
+    ...timeline(blocks),
   };
+}
+
+function timeline(blocks: Block[]): { timelineMs?: Record<string, SegmentSummary> } {
+  const t = new CallTimeline();
+  for (const b of blocks) for (const trace of b.traces) t.add(trace);
+  return t.calls === 0 ? {} : { timelineMs: t.summary() };
 }
 
 function serverTiming(blocks: Block[]): { serverTimingMs?: Record<string, number> } {

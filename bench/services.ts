@@ -25,6 +25,7 @@ import { createFileBlobStore } from "../services/runtime/content/blobStore.js";
 import { cidOf } from "../services/runtime/content/cid.js";
 import { inlineSpecURI, specFor } from "../services/runtime/spec.js";
 import { type AIBenchResult, type AIBenchRow, aiBench } from "./ai.js";
+import { formatTimeline } from "./callTimeline.js";
 import { DEV_KEYS } from "./devKeys.js";
 import {
   latencyOverhead,
@@ -817,6 +818,13 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       log(
         `[services]   lone call p50: direct ${c.direct.single.latencyMs.p50} / free HTTP ${c.plain.single.latencyMs.p50} / metered ${c.metered.single.latencyMs.p50} ms (overhead ${single ?? "?"}); ${inFlight} in flight: ${c.direct.many.jobsPerSec} / ${c.plain.many.jobsPerSec} / ${c.metered.many.jobsPerSec} calls/s (overhead ${equal ?? "?"}); lone-call transport p50 (client end − pay − run − hash): free ${c.plain.single.serverTimingMs?.transport_p50 ?? "?"} / metered ${c.metered.single.serverTimingMs?.transport_p50 ?? "?"} ms`,
       );
+      for (const [name, run] of [
+        ["free HTTP", c.plain.single],
+        ["metered", c.metered.single],
+      ] as const) {
+        if (run.timelineMs)
+          log(`[services]   lone ${name} call timeline p50/p90 ms: ${formatTimeline(run.timelineMs)}`);
+      }
     } finally {
       provider.destroy();
     }

@@ -15,6 +15,8 @@ export interface EncodedRun {
   readonly sha256: `0x${string}`;
   /** onnxruntime's own `run` time (ms). */
   readonly modelMs: number;
+  /** When onnxruntime's `run` returned (µs, monotonic clock: EngineRun). */
+  readonly modelEndUs?: number;
 }
 
 /** An engine output as a container tensor; an output dtype AZT1 has no code for is the model's fault. */

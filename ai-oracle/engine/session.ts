@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import { monoUs } from "../../services/client/callTrace.js";
 import { type EncodedRun, encodeOutputs } from "./encodedRun.js";
 
 /**
@@ -44,13 +45,16 @@ export interface EngineSession {
 export interface EngineRun {
   readonly outputs: Record<string, ONNXTensor>;
   readonly modelMs: number;
+  /** When `run` returned, µs on the machine's monotonic clock (one clock for every thread: a call's trace). */
+  readonly modelEndUs?: number;
 }
 
 /** `session.run(feeds)` with its duration: what `EngineRun.modelMs` means on every thread. */
 export async function timedRun(session: ONNXSession, feeds: ONNXFeeds): Promise<EngineRun> {
   const t0 = performance.now();
   const outputs = await session.run(feeds);
-  return { outputs, modelMs: performance.now() - t0 };
+  const modelMs = performance.now() - t0;
+  return { outputs, modelMs, modelEndUs: monoUs() };
 }
 export type ONNXTensor = ort.Tensor;
 export type ONNXFeeds = Record<string, ort.Tensor>;
@@ -85,8 +89,8 @@ export function inThreadSession(s: ONNXSession): EngineSession {
     outputMetadata: s.outputMetadata,
     run: (feeds) => timedRun(s, feeds),
     runEncoded: async (feeds, opts) => {
-      const { outputs, modelMs } = await timedRun(s, feeds);
-      return { ...encodeOutputs(outputs, opts.outputs), modelMs };
+      const { outputs, modelMs, modelEndUs } = await timedRun(s, feeds);
+      return { ...encodeOutputs(outputs, opts.outputs), modelMs, modelEndUs };
     },
     release: () => s.release(),
   };

@@ -39,17 +39,20 @@ async function handle(m: ThreadRequest): Promise<{ reply: ThreadReply; transfer:
       return { reply: { id: m.id, ok: true, metadata }, transfer: [] };
     }
     case "runEncoded": {
-      const { outputs, modelMs } = await timedRun(session(m.session), feedsOf(m.feeds));
+      const { outputs, modelMs, modelEndUs } = await timedRun(session(m.session), feedsOf(m.feeds));
       const encoded = encodeOutputs(outputs, m.outputs);
-      return { reply: { id: m.id, ok: true, encoded, modelMs }, transfer: [encoded.bytes.buffer as ArrayBuffer] };
+      return {
+        reply: { id: m.id, ok: true, encoded, modelMs, modelEndUs },
+        transfer: [encoded.bytes.buffer as ArrayBuffer],
+      };
     }
     case "run": {
-      const { outputs: out, modelMs } = await timedRun(session(m.session), feedsOf(m.feeds));
+      const { outputs: out, modelMs, modelEndUs } = await timedRun(session(m.session), feedsOf(m.feeds));
       const transfer: ArrayBuffer[] = [];
       const outputs: Record<string, WireTensor> = {};
       // The outputs are this thread's alone: their buffers move to the caller.
       for (const [name, t] of Object.entries(out)) outputs[name] = toWire(t.type, t.dims, t.data, true, transfer);
-      return { reply: { id: m.id, ok: true, outputs, modelMs }, transfer };
+      return { reply: { id: m.id, ok: true, outputs, modelMs, modelEndUs }, transfer };
     }
     case "release": {
       const s = sessions.get(m.session);

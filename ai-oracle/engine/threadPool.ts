@@ -134,7 +134,7 @@ export class InferencePool {
         for (const [name, t] of Object.entries(r.outputs ?? {})) {
           out[name] = new Tensor(t.type as never, fromWire(t) as never, t.dims as number[]);
         }
-        return { outputs: out, modelMs: r.modelMs ?? 0 };
+        return { outputs: out, modelMs: r.modelMs ?? 0, modelEndUs: r.modelEndUs };
       },
       runEncoded: async (feeds, opts): Promise<EncodedRun> => {
         const transfer: ArrayBuffer[] = [];
@@ -142,7 +142,7 @@ export class InferencePool {
         const m = { op: "runEncoded", id: this.nextId++, session, feeds: wire, outputs: opts.outputs } as const;
         const r = await this.call(slot, m, transfer);
         if (!r.encoded) throw new Error("inference thread answered runEncoded without a result");
-        return { bytes: r.encoded.bytes, sha256: r.encoded.sha256, modelMs: r.modelMs ?? 0 };
+        return { bytes: r.encoded.bytes, sha256: r.encoded.sha256, modelMs: r.modelMs ?? 0, modelEndUs: r.modelEndUs };
       },
       release: async () => {
         if (released) return;

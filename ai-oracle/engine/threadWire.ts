@@ -36,6 +36,8 @@ export type ThreadReply =
       outputs?: Record<string, WireTensor>;
       /** A run's `session.run` time in the thread (ms). */
       modelMs?: number;
+      /** When it returned, µs on the machine's monotonic clock. */
+      modelEndUs?: number;
       /** `runEncoded`: the container (a buffer of its own, moved) and its sha256. */
       encoded?: { bytes: Uint8Array; sha256: `0x${string}` };
     }

@@ -231,7 +231,8 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     // input up; copies (misaligned data) are ours anyway.
     const owned = job.inputDisposable === true || inputs.every((t) => t.data.buffer !== job.input.buffer);
     const r = await runFeed(loaded, { tensors: inputs, owned, outputs: [...wanted] });
-    return { bytes: r.bytes, contentType: AZT1_CONTENT_TYPE, modelMs: r.modelMs, sha256: r.sha256, inline: r.inline };
+    const { bytes, modelMs, modelEndUs, sha256, inline } = r;
+    return { bytes, contentType: AZT1_CONTENT_TYPE, modelMs, modelEndUs, sha256, inline };
   }
 }
 
@@ -313,6 +314,8 @@ interface Ran {
   readonly bytes: Uint8Array;
   readonly sha256?: `0x${string}`;
   readonly modelMs: number;
+  /** When the engine's run returned (µs, monotonic clock: a call's trace). */
+  readonly modelEndUs?: number;
   /** Jobs in the batch it ran in, when more than one. */
   readonly batchJobs?: number;
 }
@@ -332,9 +335,10 @@ async function runBatch(session: EngineSession, feedsOf: Feed[], encodable: bool
     const giveAway = feedsOf[0].owned;
     try {
       if (encodable) return [await session.runEncoded(feeds, { giveAway, outputs: feedsOf[0].outputs })];
-      const { outputs, modelMs } = await session.run(feeds, { giveAway });
+      const { outputs, modelMs, modelEndUs } = await session.run(feeds, { giveAway });
       const tensors = Object.entries(outputs).map(([n, t]) => outputTensor(n, t));
-      return [{ bytes: encodeTensors(tensors.filter((t) => feedsOf[0].outputs.includes(t.name))), modelMs }];
+      const bytes = encodeTensors(tensors.filter((t) => feedsOf[0].outputs.includes(t.name)));
+      return [{ bytes, modelMs, modelEndUs }];
     } catch (e) {
       if (e instanceof AIError) throw e;
       return [inputError(AIInputCode.MODEL_REJECTED_INPUT, `onnxruntime: ${(e as Error).message.slice(0, 300)}`)];

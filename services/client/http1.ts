@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { connect as tlsConnect } from "node:tls";
+import { callTraceOn, monoUs } from "./callTrace.js";
 
 /**
  * A small HTTP/1.1 client for one origin, made for the metered inference call: a POST whose body is already in
@@ -33,6 +34,12 @@ export interface Http1Response {
   sha256: string;
   /** ms from the call: request written to the kernel, response head parsed, last byte hashed. */
   timing: { sent: number; head: number; end: number };
+  /**
+   * With `AZORA_CALL_TRACE=1` (callTrace.ts): the client's stamps on the machine's monotonic clock (µs) — `start`
+   * (the call), `write` (its first write), `sent` (the last byte handed to the kernel), `first` (the answer's first
+   * byte read), `end` (its last byte hashed).
+   */
+  trace?: Record<string, number>;
 }
 
 export class HttpProtocolError extends Error {
@@ -52,6 +59,7 @@ type Pending = {
   t0: number;
   timing: Http1Response["timing"];
   onSent?: () => void;
+  trace?: Record<string, number>;
 };
 
 /** One connection: a parser for the answer to the request in flight on it. */
@@ -97,6 +105,7 @@ class Connection {
 
   send(head: Buffer, body: Uint8Array, p: Pending): void {
     this.pending = p;
+    if (p.trace) p.trace.write = monoUs();
     this.socket.ref();
     this.socket.cork();
     this.socket.write(head);
@@ -104,6 +113,7 @@ class Connection {
     this.socket.write(body, () => {
       this.writing = false;
       p.timing.sent = performance.now() - p.t0;
+      if (p.trace) p.trace.sent = monoUs();
       p.onSent?.();
     });
     this.socket.uncork();
@@ -123,6 +133,8 @@ class Connection {
 
   private feed(d: Buffer): void {
     if (this.pending === null) throw new HttpProtocolError("bytes from the server with no request in flight");
+    const trace = this.pending.trace;
+    if (trace && trace.first === undefined) trace.first = monoUs();
     let data = d;
     while (data.length > 0) {
       if (this.res === null) {
@@ -262,6 +274,7 @@ class Connection {
     const body = r.body !== null ? r.body : r.parts.length === 1 ? r.parts[0] : Buffer.concat(r.parts, r.got);
     const sha256 = r.hash.digest("hex");
     p.timing.end = performance.now() - p.t0;
+    if (p.trace) p.trace.end = monoUs();
     if (rest.length > 0) {
       p.reject(new HttpProtocolError("bytes after the answer"));
       this.fail(new HttpProtocolError("bytes after the answer"));
@@ -275,7 +288,7 @@ class Connection {
         this.socket.unref();
         this.onIdle(this);
       }
-      p.resolve({ status: r.status, headers: r.headers, body, sha256, timing: p.timing });
+      p.resolve({ status: r.status, headers: r.headers, body, sha256, timing: p.timing, trace: p.trace });
     }
     return rest.subarray(rest.length);
   }
@@ -305,6 +318,7 @@ export class Http1Pool {
    */
   post(path: string, headers: Record<string, string>, body: Uint8Array, onSent?: () => void): Promise<Http1Response> {
     const t0 = performance.now();
+    const trace = callTraceOn() ? { start: monoUs() } : undefined;
     let head = `POST ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\ncontent-length: ${body.byteLength}\r\n`;
     for (const [k, v] of Object.entries(headers)) {
       if (UNSAFE_HEADER.test(k) || UNSAFE_HEADER.test(v) || k.includes(":"))
@@ -315,7 +329,7 @@ export class Http1Pool {
       return Promise.reject(new HttpProtocolError(`bad path ${JSON.stringify(path)}`));
     const bytes = Buffer.from(`${head}\r\n`, "latin1");
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, t0, timing: { sent: 0, head: 0, end: 0 }, onSent };
+      const p: Pending = { resolve, reject, t0, timing: { sent: 0, head: 0, end: 0 }, onSent, trace };
       let c = this.idle.pop();
       while (c?.closed) c = this.idle.pop();
       if (c) return c.send(bytes, body, p);

@@ -1,4 +1,5 @@
 import { ZeroAddress } from "ethers";
+import { CALL_TRACE_HEADER, parseStamps } from "./callTrace.js";
 import { Http1Pool, type Http1Response } from "./http1.js";
 
 /** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */
@@ -57,6 +58,12 @@ export interface Inference {
   serverTiming?: string;
   /** Where the call's time went here (ms from the request's start): body handed to the kernel, response head, last byte. */
   clientTiming: { sent: number; head: number; end: number };
+  /**
+   * With `AZORA_CALL_TRACE=1` here and on the worker (callTrace.ts): the call's stamps on both sides, µs on the
+   * machine's monotonic clock — the client's (`start`, `write`, `sent`, `first`, `end`: http1.ts) and the worker's
+   * (its `x-azora-trace` header: services/runtime/payments/meteredRoutes.ts).
+   */
+  trace?: Record<string, number>;
 }
 
 /** Connections by worker origin, shared by the clients of this process (as node:http's global agent would be). */
@@ -135,6 +142,7 @@ export class InferenceClient {
       resultHash,
       serverTiming: r.headers["server-timing"],
       clientTiming: r.timing,
+      trace: r.trace && { ...parseStamps(r.headers[CALL_TRACE_HEADER]), ...r.trace },
       payment: {
         payer: p.payer as string,
         price: BigInt(p.price),

@@ -82,6 +82,8 @@ export interface JobOutput {
    * knows: the rest of its time is queueing, hops and encoding. For timings only, never part of the result.
    */
   readonly modelMs?: number;
+  /** When the engine's run returned, µs on the machine's monotonic clock (services/client/callTrace.ts). */
+  readonly modelEndUs?: number;
   /**
    * sha256 of `bytes` (`0x` + hex), when the handler computed it where it made them (an inference thread): a
    * caller may use it instead of hashing again. Must equal sha256(bytes) — the handler's tests check it.

@@ -137,6 +137,12 @@ export class MeteredPayee {
   /** Statements prepared once (preparing one costs more than running it). */
   private readonly q: Record<"payer" | "save" | "receipt" | "used" | "unvouchered", Database.Statement>;
   private readonly payeeHex: string;
+  /**
+   * A receipt's row and its payer's new totals, as one transaction built once: `db.transaction(f)` per receipt
+   * costs ~20 µs of the commit's ~100–120 (measured idle between calls, WAL, synchronous=NORMAL), and the commit
+   * sits on a lone call's critical path when the model runs inline. False when the nonce was already used.
+   */
+  private readonly storeReceipt: (payer: string, r: Receipt, sig: string, now: PayerRow) => boolean;
   /** Receipts held (checked, not yet journaled) as payer:nonce, and the wei they reserve per payer. */
   private readonly held = new Set<string>();
   private readonly heldValue = new Map<string, bigint>();
@@ -184,6 +190,14 @@ export class MeteredPayee {
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
     };
+    this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
+      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      if (ins.changes === 0) return false;
+      now.accepted += r.value;
+      now.receipts += 1;
+      this.save(now);
+      return true;
+    });
   }
 
   /** Runs `f` in one transaction whose commit is fsync'd (vouchers and redemptions: money). */
@@ -318,31 +332,31 @@ export class MeteredPayee {
     const age = Date.now() - Number(r.timestampMs);
     if (age > (this.o.maxReceiptAgeMs ?? 300_000) || age < -60_000)
       refuse("receipt timestamp too old or in the future");
-    const p = this.payer(payer);
-    const unvouchered = p.accepted - p.vouchered;
-    if (
-      p.receipts > 0 &&
-      unvouchered > 0n &&
-      this.unvoucheredReceipts(p).n >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
-    ) {
-      refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
-    }
     let d = await this.deposit(payer);
-    // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
-    const covered = (x: typeof d, row = p) => x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
-    if (covered(d) < r.value) {
-      d = await this.deposit(payer, true);
-      if (covered(d) < r.value)
-        refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
-    }
-    // The row again: a concurrent query, voucher or redemption may have changed it while the deposit was read.
-    // From here to the save nothing awaits, so the read-modify-write is atomic.
+    // The payer's row, read once the deposit is in (and again if it must be re-read): a concurrent query, voucher or
+    // redemption may change it while an await lasts. From the last read to the hold nothing awaits, so the
+    // read-modify-write is atomic. (One read per hold, not one before the await and one after: each costs ~0.03 ms
+    // on the event loop while the request's body waits in the kernel.)
     // A receipt signed before the payer's last voucher but arriving after it (a concurrent request) is still new
     // money: the voucher's total was this ledger's accepted sum, which did not include it, so the next voucher
     // does. Replays are refused by the nonce below (every receipt is kept), stale ones by maxReceiptAgeMs.
-    const now = this.payer(payer);
-    if (covered(d, now) < r.value)
-      refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    let now = this.payer(payer);
+    if (
+      now.receipts > 0 &&
+      now.accepted - now.vouchered > 0n &&
+      this.unvoucheredReceipts(now).n >= (this.o.maxUnvouchered ?? 3 * this.voucherEvery)
+    ) {
+      refuse("voucher overdue: sign the requested voucher (POST /payments/vouchers)");
+    }
+    // What the deposit still covers: its balance, less what is leaving, less what is owed but not yet redeemed.
+    const covered = (x: typeof d, row: PayerRow) =>
+      x.balance - x.thawing - (row.accepted - maxBig(x.redeemed, row.redeemed));
+    if (covered(d, now) < r.value) {
+      d = await this.deposit(payer, true);
+      now = this.payer(payer);
+      if (covered(d, now) < r.value)
+        refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
+    }
     const key = `${payer}:${r.nonce}`;
     if (this.held.has(key) || this.q.used.get(payer, String(r.nonce)) !== undefined)
       refuse("receipt already used (nonce)");
@@ -375,15 +389,7 @@ export class MeteredPayee {
   private store(payer: string, r: Receipt, sig: string, refuse: (reason: string, outcome?: string) => never): Charged {
     const now = this.payer(payer);
     const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
-    const stored = this.db.transaction(() => {
-      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
-      if (ins.changes === 0) return false;
-      now.accepted += r.value;
-      now.receipts += 1;
-      this.save(now);
-      return true;
-    })();
-    if (!stored) refuse("receipt already used (nonce)");
+    if (!this.storeReceipt(payer, r, sig, now)) refuse("receipt already used (nonce)");
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
     if (r.timestampMs > count.voucherTs) count.n += 1;
     const due = count.n >= this.voucherEvery;

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../../client/callTrace.js";
 import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
@@ -76,6 +77,14 @@ export type InferResponseBody = Static<typeof InferResponse>;
 interface Paying {
   arrivedAt?: number;
   holding?: Promise<Hold> | null;
+  /**
+   * With `AZORA_CALL_TRACE=1`: the worker's stamps of the call (µs, monotonic clock), answered in `x-azora-trace` —
+   * `head` (the request's head parsed), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
+   * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
+   * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
+   * fastify to write).
+   */
+  trace?: Record<string, number>;
 }
 
 /** The model id of a request's path parameter: lowercase hex, no 0x. */
@@ -103,10 +112,20 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
       (req, payload, done) => {
         // A receipt refused while the body is still arriving answers 402 at once, without buffering the rest.
         const holding = (req as Paying).holding;
+        const trace = (req as Paying).trace;
+        if (trace) {
+          payload.on("data", () => {
+            trace.bodyLast = monoUs();
+            trace.bodyFirst ??= trace.bodyLast;
+          });
+        }
         const stop = new AbortController();
         holding?.catch((e: unknown) => stop.abort(e));
         readAlignedBody(payload as unknown as typeof req.raw, BODY_LIMIT, stop.signal).then(
-          (b) => done(null, b),
+          (b) => {
+            if (trace) trace.body = monoUs();
+            done(null, b);
+          },
           (e: Error) => done(e, undefined),
         );
       },
@@ -149,6 +168,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         onRequest: (req, _reply, done) => {
           const r = req as Paying;
           r.arrivedAt = performance.now();
+          if (callTraceOn()) r.trace = { head: monoUs() };
           const price = d.priceOf(modelOf(req));
           if (price !== null && price > 0n) {
             r.holding = d.payee.hold(receiptHeader(req.headers), price);
@@ -158,6 +178,8 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         },
       },
       async (req, reply) => {
+        const trace = (req as Paying).trace;
+        if (trace) trace.handler = monoUs();
         const model = modelOf(req);
         const price = d.priceOf(model);
         if (price === null)
@@ -173,6 +195,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         // (A model priced after its request's head arrived has no hold yet: it is taken here.)
         const held =
           price === 0n ? null : await ((req as Paying).holding ?? d.payee.hold(receiptHeader(req.headers), price));
+        if (trace) trace.held = monoUs();
         const body = req.body;
         if (!Buffer.isBuffer(body)) {
           held?.release();
@@ -197,10 +220,13 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
             running.catch(() => {}); // seen here; still awaited below
             await new Promise<void>((r) => setImmediate(r));
             committing = performance.now();
+            if (trace) trace.commit0 = monoUs();
             charged = held.commit(); // if it throws, the answer is not sent: nothing was paid for it
             paid = performance.now();
+            if (trace) trace.commit1 = monoUs();
           }
           out = await running;
+          if (trace) trace.ran = monoUs();
           d.onRequest?.("ok", performance.now() - started);
         } catch (e) {
           d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
@@ -226,6 +252,14 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           SERVER_TIMING_HEADER,
           `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, commit;dur=${ms(paid - committing)}, run;dur=${ms(t2 - started)}, ${out.modelMs === undefined ? "" : `model;dur=${ms(out.modelMs)}, `}${out.inline === undefined ? "" : `inline;dur=${out.inline ? 1 : 0}, `}hash;dur=${ms(performance.now() - t2)}`,
         );
+        if (trace) {
+          if (out.modelEndUs !== undefined && out.modelMs !== undefined) {
+            trace.model0 = out.modelEndUs - out.modelMs * 1e3;
+            trace.model1 = out.modelEndUs;
+          }
+          trace.reply = monoUs();
+          reply.header(CALL_TRACE_HEADER, formatStamps(trace));
+        }
         if (req.headers.accept === "application/octet-stream") {
           // The output as raw bytes (no base64 round trip): hash and accounting in headers.
           reply

@@ -5,6 +5,7 @@ import { decodeTensors, encodeTensors } from "../../../ai-oracle/engine/tensorCo
 import { InferencePool } from "../../../ai-oracle/engine/threadPool.js";
 import { AIError, AIErrorCode } from "../../../ai-oracle/errors.js";
 import { buildMatMulStack, buildMLP } from "../../../bench/onnxModels.js";
+import { monoUs } from "../../../services/client/callTrace.js";
 import { sha256Hex } from "../../../services/runtime/content/cid.js";
 
 // A small matmul stack: same kind of graph as the bench's 10 ms job, a few ms here.
@@ -74,10 +75,15 @@ describe("InferencePool (onnxruntime sessions in worker threads)", () => {
         const wantBytes = encodeTensors([outputTensor("y", want.y)]);
         const feeds = () => ({ x: new Tensor("float32", Float32Array.from(x), [1, 8, 64]) });
         for (const s of [pooled, inThread]) {
+          const before = monoUs();
           const r = await s.runEncoded(feeds(), { giveAway: seed % 2 === 0, outputs: ["y"] });
+          const after = monoUs();
           expect(Buffer.from(r.bytes).equals(Buffer.from(wantBytes))).toBe(true);
           expect(r.sha256).toBe(sha256Hex(wantBytes));
           expect(r.modelMs).toBeGreaterThan(0);
+          // the run's end on the machine's one monotonic clock, taken in whichever thread ran it
+          expect(r.modelEndUs! - r.modelMs * 1e3).toBeGreaterThanOrEqual(before);
+          expect(r.modelEndUs).toBeLessThanOrEqual(after);
         }
       }
       // a bad input fails that call only

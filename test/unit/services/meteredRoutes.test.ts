@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
+import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../../../services/client/callTrace.js";
 import { RECEIPT_HEADER } from "../../../services/client/payments.js";
 import type { JobHandler } from "../../../services/runtime/handler.js";
 import { type MeteredPayee, PaymentError, PaymentErrorCode } from "../../../services/runtime/payments/meteredPayee.js";
@@ -87,6 +88,21 @@ describe("metered routes", () => {
     expect(charged).toEqual([undefined, "r"]);
     expect((await post(f, "cc".repeat(32))).statusCode).toBe(404);
     await f.close();
+  });
+
+  it("answers its stamps of the call in order with AZORA_CALL_TRACE=1, and no trace header without it", async () => {
+    const { f } = await app();
+    try {
+      expect((await post(f, PAID, { [RECEIPT_HEADER]: "r" })).headers[CALL_TRACE_HEADER]).toBeUndefined();
+      process.env[CALL_TRACE_ENV] = "1";
+      const t = parseStamps((await post(f, PAID, { [RECEIPT_HEADER]: "r" })).headers[CALL_TRACE_HEADER] as string);
+      const order = ["head", "bodyFirst", "bodyLast", "body", "handler", "held", "commit0", "commit1", "ran", "reply"];
+      expect(Object.keys(t).sort()).toEqual([...order].sort()); // the stand-in handler reports no model stamps
+      for (let i = 1; i < order.length; i++) expect(t[order[i]], order[i]).toBeGreaterThanOrEqual(t[order[i - 1]]);
+    } finally {
+      delete process.env[CALL_TRACE_ENV];
+      await f.close();
+    }
   });
 
   it("a body longer than the limit, or shorter than its content-length, is a 4xx with a code and runs nothing", async () => {

@@ -1,0 +1,118 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CallTimeline, SEGMENTS } from "../../../bench/callTimeline.js";
+import {
+  CALL_TRACE_ENV,
+  CALL_TRACE_HEADER,
+  formatStamps,
+  monoUs,
+  parseStamps,
+} from "../../../services/client/callTrace.js";
+import { Http1Pool } from "../../../services/client/http1.js";
+
+// The lone call's cross-process timeline (issue 8): stamps on one monotonic clock, carried in a header, tiled into
+// segments by the bench.
+describe("call trace stamps", () => {
+  it("round-trips through the header, dropping missing and non-finite stamps", () => {
+    const s = { head: 1234567.8, body: 1234999.1, none: undefined, bad: Number.NaN };
+    const h = formatStamps(s);
+    expect(h).toBe("head=1234567.8,body=1234999.1");
+    expect(parseStamps(h)).toEqual({ head: 1234567.8, body: 1234999.1 });
+    expect(parseStamps(undefined)).toEqual({});
+    expect(parseStamps("junk,=3,x=y,ok=2")).toEqual({ ok: 2 });
+  });
+
+  it("is one clock across processes: a child's stamp falls between two of ours", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const before = monoUs();
+    const child = Number(
+      execFileSync(process.execPath, ["-e", "process.stdout.write(String(process.hrtime.bigint()))"]),
+    );
+    const after = monoUs();
+    expect(child / 1e3).toBeGreaterThan(before);
+    expect(child / 1e3).toBeLessThan(after);
+  });
+});
+
+describe("CallTimeline", () => {
+  const stamps = ["start", "write", "head", "bodyLast", "body", "handler", "held", "model0", "model1", "ran", "reply"];
+  const full = (): Record<string, number> => {
+    const t: Record<string, number> = {};
+    stamps.forEach((k, i) => {
+      t[k] = 1000 + i * 100 * (i + 1); // growing gaps
+    });
+    t.first = t.reply + 300;
+    t.end = t.first + 50;
+    t.sent = t.write + 400;
+    return t;
+  };
+
+  it("tiles a call into segments that sum to its total", () => {
+    const tl = new CallTimeline();
+    tl.add(full());
+    const s = tl.summary();
+    const sum = SEGMENTS.reduce((a, [name]) => a + s[name].p50, 0);
+    expect(sum).toBeCloseTo(s.total.p50, 6);
+    expect(s.sent.p50).toBeCloseTo(0.4, 6); // overlapping: reported, not part of the sum
+    expect(s.commit).toBeUndefined(); // a free call has no journal row
+  });
+
+  it("skips a call whose trace misses a stamp (a worker without tracing), and reports p50 / p90", () => {
+    const tl = new CallTimeline();
+    const partial = full();
+    delete partial.held;
+    tl.add(partial);
+    tl.add(undefined);
+    expect(tl.calls).toBe(0);
+    for (let i = 1; i <= 10; i++) {
+      const t = full();
+      t.end = t.first + i * 1000; // read: 1..10 ms
+      tl.add(t);
+    }
+    expect(tl.calls).toBe(10);
+    expect(tl.summary().read).toMatchObject({ p50: 5, p90: 9 });
+  });
+});
+
+describe("Http1Pool with the trace on", () => {
+  let server: Server;
+  let url = "";
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-length": 2, [CALL_TRACE_HEADER]: formatStamps({ head: monoUs() }) });
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  afterEach(() => {
+    delete process.env[CALL_TRACE_ENV];
+  });
+
+  it("stamps the client's side in order, and only when asked", async () => {
+    const pool = new Http1Pool(url);
+    try {
+      const off = await pool.post("/", {}, new Uint8Array(1000));
+      expect(off.trace).toBeUndefined();
+      process.env[CALL_TRACE_ENV] = "1";
+      const r = await pool.post("/", {}, new Uint8Array(300_000));
+      const t = r.trace!;
+      const server = parseStamps(r.headers[CALL_TRACE_HEADER]).head;
+      expect(t.start).toBeLessThanOrEqual(t.write);
+      expect(t.write).toBeLessThanOrEqual(t.sent);
+      expect(t.write).toBeLessThan(server);
+      expect(server).toBeLessThan(t.first);
+      expect(t.first).toBeLessThanOrEqual(t.end);
+    } finally {
+      pool.close();
+    }
+  });
+});
