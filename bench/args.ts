@@ -1,5 +1,6 @@
 // Command-line flags of `npm run bench`. A small hand-written parser: `--azora-args "--no-sync-writes"` takes a
 // value that starts with a dash, which node:util parseArgs refuses.
+import type { HeadSource } from "./watcher.js";
 
 export type Target = "azora" | "anvil";
 export const TARGETS: readonly Target[] = ["azora", "anvil"];
@@ -16,6 +17,8 @@ export interface BenchParams {
    * included), more measures steady state.
    */
   warmupTxs: number;
+  /** How the transfer phases learn of new blocks: a newHeads subscription, or eth_blockNumber every 5 ms. */
+  watch: HeadSource;
   out: string;
   azoraArgs: string[];
   anvilArgs: string[];
@@ -84,6 +87,9 @@ Options:
   --warmup-txs <n>       before each timed phase, n txs (calls) of the same workload untimed, on every target,
                          so the figures are steady state, not a fresh node's JIT warm-up (default 1000;
                          0 = cold figures of a fresh node)
+  --watch <how>          how the transfer phases see new blocks: subscribe (default; eth_subscribe newHeads
+                         over WebSocket) or poll (eth_blockNumber every 5 ms, the method before 2026-12-06:
+                         the polls wake the node ~200 times a second and their CPU is counted per tx)
   --out <file>           JSON result (default bench/results/latest.json; a dated copy is written next to it)
   --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
   --anvil-args "<args>"  extra arguments for anvil (default run: anvil --port P --block-time 1 --silent)
@@ -164,6 +170,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     callers: 20,
     calls: 20_000,
     warmupTxs: DEFAULT_WARMUP_TXS,
+    watch: "subscribe",
     out: "bench/results/latest.json",
     azoraArgs: [],
     anvilArgs: [],
@@ -209,6 +216,12 @@ export function parseArgs(argv: string[]): BenchParams | null {
       case "--warmup-txs":
         p.warmupTxs = nonNegativeInt(flag, next());
         break;
+      case "--watch": {
+        const v = next();
+        if (v !== "subscribe" && v !== "poll") throw new UsageError("--watch must be subscribe or poll");
+        p.watch = v;
+        break;
+      }
       case "--out":
         p.out = next();
         break;

@@ -298,7 +298,7 @@ async function main(): Promise<number> {
     log(
       `Azora vs Anvil: ${params.txs} txs × 2 phases from ${params.senders} senders, ` +
         `${params.calls} eth_calls from ${params.callers} callers — ${cpus().length} CPUs shared with the load generator\n` +
-        `figures ${warmth(params.warmupTxs)}`,
+        `figures ${warmth(params.warmupTxs)}; new blocks seen by ${params.watch === "subscribe" ? "a newHeads subscription" : "eth_blockNumber polls every 5 ms"}`,
     );
 
   const results: Partial<Record<Target, TargetResult>> = {};
@@ -455,6 +455,7 @@ async function main(): Promise<number> {
       callers: params.callers,
       calls: params.calls,
       warmupTxs: params.warmupTxs,
+      watch: params.watch,
       figures: params.warmupTxs > 0 ? "warm" : "cold",
       only: params.only,
       azoraArgs: params.azoraArgs,

@@ -183,7 +183,7 @@ export async function runTxPhase(
   let notSent = 0;
   let lastSubmitDone = 0;
 
-  const watcher = await BlockWatcher.create(rpc);
+  const watcher = await BlockWatcher.create(rpc, params.watch);
   watcher.start();
   const stages0 = await readStageSeconds(rpc.url);
   const meter = cpuMeter(proc);

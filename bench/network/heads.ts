@@ -1,8 +1,7 @@
 // Block arrival per node: one `eth_subscribe newHeads` WebSocket per node. A block's arrival on a node is the moment
 // (performance.now() in this process) its newHeads notification was received: what a client subscribed to that
 // node sees. Block bodies (tx hashes) are fetched once per block, from the first node that announced it.
-import { performance } from "node:perf_hooks";
-import { WebSocket } from "ws";
+import { type NewHeadsSubscription, openNewHeads } from "../newHeads.js";
 import type { NetNode } from "./localnet.js";
 
 export interface Head {
@@ -17,76 +16,31 @@ export interface Head {
 export class HeadWatcher {
   /** First arrival per block number on this node. */
   readonly byNumber = new Map<number, Head>();
-  closed = false;
-  closeReason = "";
   private readonly listeners = new Set<(h: Head) => void>();
+  private sub: NewHeadsSubscription | null = null;
 
-  private constructor(
-    readonly node: NetNode,
-    private readonly ws: WebSocket,
-  ) {}
+  private constructor(readonly node: NetNode) {}
 
-  static open(node: NetNode, timeoutMs = 10_000): Promise<HeadWatcher> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(node.wsUrl, { perMessageDeflate: false });
-      const w = new HeadWatcher(node, ws);
-      let subscribed = false;
-      const timer = setTimeout(() => {
-        ws.terminate();
-        reject(new Error(`${node.name}: no newHeads subscription within ${timeoutMs} ms`));
-      }, timeoutMs);
-      ws.on("open", () => {
-        ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] }));
-      });
-      ws.on("message", (data: Buffer) => {
-        const at = performance.now();
-        let msg: {
-          id?: number;
-          result?: unknown;
-          error?: { message: string };
-          method?: string;
-          params?: { result?: { number: string; hash: string; proposer: string } };
-        };
-        try {
-          msg = JSON.parse(data.toString("utf8"));
-        } catch {
-          return;
-        }
-        if (!subscribed && msg.id === 1) {
-          clearTimeout(timer);
-          if (msg.error !== undefined) {
-            ws.terminate();
-            reject(new Error(`${node.name}: eth_subscribe newHeads: ${msg.error.message}`));
-            return;
-          }
-          subscribed = true;
-          resolve(w);
-          return;
-        }
-        const r = msg.params?.result;
-        if (msg.method !== "eth_subscription" || r === undefined) return;
-        const head: Head = {
-          node: node.index,
-          number: Number(BigInt(r.number)),
-          hash: r.hash.toLowerCase(),
-          proposer: (r.proposer ?? "").toLowerCase(),
-          at,
-        };
+  static async open(node: NetNode, timeoutMs = 10_000): Promise<HeadWatcher> {
+    const w = new HeadWatcher(node);
+    w.sub = await openNewHeads(
+      node.wsUrl,
+      (n) => {
+        const head: Head = { node: node.index, number: n.number, hash: n.hash, proposer: n.proposer, at: n.at };
         if (!w.byNumber.has(head.number)) w.byNumber.set(head.number, head);
         for (const l of w.listeners) l(head);
-      });
-      ws.on("error", (e) => {
-        w.closeReason = e.message;
-        if (!subscribed) {
-          clearTimeout(timer);
-          reject(new Error(`${node.name}: WebSocket ${node.wsUrl}: ${e.message}`));
-        }
-      });
-      ws.on("close", (code) => {
-        w.closed = true;
-        if (w.closeReason === "") w.closeReason = `closed (${code})`;
-      });
-    });
+      },
+      { label: node.name, timeoutMs },
+    );
+    return w;
+  }
+
+  get closed(): boolean {
+    return this.sub?.closed ?? false;
+  }
+
+  get closeReason(): string {
+    return this.sub?.closeReason ?? "";
   }
 
   onHead(l: (h: Head) => void): () => void {
@@ -96,7 +50,7 @@ export class HeadWatcher {
 
   close(): void {
     this.listeners.clear();
-    if (!this.closed) this.ws.terminate();
+    this.sub?.close();
   }
 }
 
