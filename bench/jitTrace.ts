@@ -54,9 +54,11 @@ export interface WindowJit {
   topDeopts: Array<[string, number]>;
 }
 
+// Anonymous functions print as `<JSFunction (sfi = …)>`, named ones as `<JSFunction name (sfi = …)>`. An sfi is the
+// function's SharedFunctionInfo address: "again" counts a function compiled before unless the GC moved its sfi.
 const COMPILED =
-  /^\[completed compiling .*?<JSFunction (.*?) \(sfi = (0x[0-9a-f]+)\)>.*took ([\d.]+), ([\d.]+), ([\d.]+) ms/;
-const DEOPT = /^\[bailout \(kind: ([^,]+), reason: (.*?)\): begin\. deoptimizing .*?<JSFunction (.*?) \(sfi/;
+  /^\[completed compiling .*?<JSFunction (?:(.*?) )?\(sfi = (0x[0-9a-f]+)\)>.*took ([\d.]+), ([\d.]+), ([\d.]+) ms/;
+const DEOPT = /^\[bailout \(kind: ([^,]+), reason: (.*?)\): begin\. deoptimizing .*?<JSFunction (?:(.*?) )?\(sfi/;
 const GC = /: (Scavenge|Mark-Compact)\b.*?MB, ([\d.]+) \/ [\d.]+ ms/;
 
 function topBy<T>(m: Map<string, T>, key: (v: T) => number, n: number): Array<[string, T]> {
@@ -98,7 +100,7 @@ export function jitByWindow(stamped: string, windows: TraceWindow[], top = 10): 
       s.compiles++;
       if (again) s.recompiles++;
       s.compileMs += ms;
-      const name = compiled[1] === "" ? "(anonymous)" : compiled[1];
+      const name = compiled[1] ?? "(anonymous)";
       const f = s.fns.get(name) ?? { n: 0, ms: 0 };
       f.n++;
       f.ms += ms;
@@ -109,7 +111,7 @@ export function jitByWindow(stamped: string, windows: TraceWindow[], top = 10): 
     const deopt = DEOPT.exec(text);
     if (deopt !== null) {
       s.deopts++;
-      const key = `${deopt[3] === "" ? "(anonymous)" : deopt[3]}: ${deopt[2]}`;
+      const key = `${deopt[3] ?? "(anonymous)"}: ${deopt[2]}`;
       s.deoptKeys.set(key, (s.deoptKeys.get(key) ?? 0) + 1);
       continue;
     }
