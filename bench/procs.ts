@@ -13,6 +13,7 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { copyStampedLines, NODE_TRACE_ENV } from "./jitTrace.js";
 import { RpcClient, sleep } from "./rpc.js";
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -202,6 +203,8 @@ export async function startAzora(cli: string, cwd: string, extraArgs: string[]):
     env: { ...process.env, NO_COLOR: "1" },
   });
   live.add(child);
+  const traceFile = process.env[NODE_TRACE_ENV];
+  if (traceFile !== undefined && traceFile !== "" && child.stdout !== null) copyStampedLines(child.stdout, traceFile);
   const out = watchOutput(child, classifyAzora);
   const { p: exitedP, isExited } = exitTracker(child);
   liveDirs.add(dataDir);

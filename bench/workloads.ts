@@ -34,6 +34,9 @@ export interface Ctx {
 
 export interface CpuUse {
   wallSec: number;
+  /** The window's wall-clock bounds (ms since epoch), for lining up traces of the node (bench/jitTrace.ts). */
+  startedAtMs: number;
+  endedAtMs: number;
   /** CPU seconds the target process used during the phase (null off Linux). */
   nodeCpuSec: number | null;
   /** Of which its main thread's (null off Linux). */
@@ -50,6 +53,7 @@ function cpuMeter(proc: TargetProcess): () => CpuUse {
   const threads0 = threadSnapshot(proc.pid);
   const bench0 = process.cpuUsage();
   const t0 = performance.now();
+  const startedAtMs = Date.now();
   return () => {
     const node1 = proc.cpuSeconds();
     const main1 = mainThreadCpuSeconds(proc.pid);
@@ -57,6 +61,8 @@ function cpuMeter(proc: TargetProcess): () => CpuUse {
     const b = process.cpuUsage(bench0);
     return {
       wallSec: round((performance.now() - t0) / 1000, 3),
+      startedAtMs,
+      endedAtMs: Date.now(),
       nodeCpuSec: node0 === null || node1 === null ? null : round(node1 - node0, 2),
       nodeMainThreadCpuSec: main0 === null || main1 === null ? null : round(main1 - main0, 2),
       nodeThreadsSec: threads0 === null || threads1 === null ? null : threadCpuDelta(threads0, threads1),
