@@ -20,6 +20,14 @@ import { functionTable, ModuleCall, runModuleCall } from "../../../../runtime/mo
 import type { AzoraEVM } from "../../../../runtime/modules/index.js";
 import { collectionFunctions } from "../../../../runtime/modules/nft/collection.js";
 import { collectionAddress, NFT_REGISTRY_ADDRESS } from "../../../../runtime/modules/nft/index.js";
+import {
+  addressToWord,
+  balanceSlot,
+  COUNTERS_SLOT,
+  ownerSlot,
+  packCounters,
+  uriSlot,
+} from "../../../../runtime/modules/nft/storage.js";
 import { TrieNodeStore } from "../../../../runtime/state/trieNodeStore.js";
 import { HEAD_STATE_OPTIONS, openWorldState } from "../../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../../utils/devnode.js";
@@ -116,8 +124,11 @@ type Op =
   | { kind: "burn"; by: number; id: number };
 
 const party = fc.integer({ min: 0, max: PARTIES.length - 1 });
-const sender = fc.integer({ min: 0, max: PARTIES.length - 2 }); // never the zero address
-const tokenId = fc.integer({ min: 1, max: 24 });
+/** A sender (never the zero address), or `OWNER`: the token's current owner, so that many moves succeed. */
+const OWNER = -1;
+const sender = fc.oneof(fc.constant(OWNER), fc.integer({ min: 0, max: PARTIES.length - 2 }));
+const fromParty = fc.oneof(fc.constant(OWNER), party);
+const tokenId = fc.integer({ min: 1, max: 16 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 4,
@@ -130,7 +141,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("transfer" as const), by: sender, from: party, to: party, id: tokenId }),
+    arbitrary: fc.record({
+      kind: fc.constant("transfer" as const),
+      by: sender,
+      from: fromParty,
+      to: party,
+      id: tokenId,
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("approve" as const), by: sender, to: party, id: tokenId }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("burn" as const), by: sender, id: tokenId }) },
@@ -147,8 +164,10 @@ const validUri = (u: string) => u.startsWith("ipfs://") && u.length > 7 && new T
 
 describe("native NFT collection against a model", () => {
   it("random mints, transfers, approvals and burns: outcomes and every view agree", async () => {
+    let moved = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 60 }), async (ops) => {
+      fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 60 }), async (generated) => {
+        const ops = structuredClone(generated);
         const vm = await world();
         const tokens = new Map<number, Token>();
         let lastId = 0;
@@ -156,6 +175,10 @@ describe("native NFT collection against a model", () => {
           let expected: boolean;
           let r: { ok: boolean };
           const t = "id" in o ? tokens.get(o.id) : undefined;
+          // OWNER resolves to the token's owner (another sender when there is none: the call must fail).
+          const who = (p: number) => (p !== OWNER ? p : (t?.owner ?? 1));
+          if ("by" in o) o.by = who(o.by);
+          if (o.kind === "transfer") o.from = who(o.from);
           const authorised = (by: number) => t !== undefined && (t.owner === by || t.approved === by);
           if (o.kind === "mint") {
             expected = o.by === 0 && validUri(URIS[o.uri]) && !isZero(o.to);
@@ -194,6 +217,7 @@ describe("native NFT collection against a model", () => {
             if (expected) tokens.delete(o.id);
           }
           expect(r.ok, JSON.stringify(o)).toBe(expected);
+          if (expected && o.kind !== "mint") moved++;
         }
 
         const anyone = PARTIES[1];
@@ -218,5 +242,36 @@ describe("native NFT collection against a model", () => {
       }),
       { numRuns: 40, seed: 20261206 },
     );
+    expect(moved).toBeGreaterThan(50); // the runs did move, approve and burn tokens, not only fail to
   }, 120_000);
+
+  it("reads and moves a token minted by a build before the owner word held the URI's length", async () => {
+    const vm = await world();
+    const frame = { to: COLLECTION, caller: new Address(MINTER), value: 0n, isStatic: false, depth: 0 };
+    const old = new ModuleCall(vm.evm as AzoraEVM, frame, 10_000_000n, BLOCK);
+    // What `mint(PARTIES[1], uri)` wrote before: the owner alone, the whole URI as a string at uriSlot.
+    const uri = `${CID}/legacy.json`;
+    await old.store(COUNTERS_SLOT, packCounters(1n, 1n));
+    await old.store(ownerSlot(1n), addressToWord(PARTIES[1]));
+    await old.store(balanceSlot(PARTIES[1]), 1n);
+    await old.storeString(uriSlot(1n), uri);
+    const tokenURI = async (id: bigint) =>
+      (await call(vm, MINTER, "tokenURI(uint256)", ["uint256"], [id], ["string"])).values[0];
+    expect(await tokenURI(1n)).toBe(uri);
+    const moved = await call(
+      vm,
+      PARTIES[1],
+      "transferFrom(address,address,uint256)",
+      ["address", "address", "uint256"],
+      [PARTIES[1], PARTIES[2], 1n],
+    );
+    expect(moved.ok).toBe(true);
+    expect(await tokenURI(1n)).toBe(uri);
+    expect(
+      (await call(vm, MINTER, "mint(address,string)", ["address", "string"], [PARTIES[2], CID], ["uint256"])).values,
+    ).toEqual([2n]);
+    expect(await tokenURI(2n)).toBe(CID);
+    const balance = await call(vm, MINTER, "balanceOf(address)", ["address"], [PARTIES[2]], ["uint256"]);
+    expect(balance.values).toEqual([2n]);
+  });
 });
