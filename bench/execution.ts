@@ -23,7 +23,7 @@ import { round } from "./stats.js";
 const SENDERS = 8;
 const MAX_FEE = 10n ** 10n;
 const TIP = 10n ** 9n;
-const TOKEN_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+export const TOKEN_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
 /** Per-operation figures: µs of executor time per transaction, gas per transaction. */
 export interface ExecutionFigure {
@@ -46,7 +46,7 @@ export interface ExecutionResults {
   figures: ExecutionFigure[];
 }
 
-interface World {
+export interface World {
   common: Common;
   vm: VM;
   state: ReturnType<typeof openWorldState>;
@@ -56,7 +56,7 @@ interface World {
   nonces: number[];
 }
 
-async function freshWorld(): Promise<World> {
+export async function freshWorld(): Promise<World> {
   const spec = devnetGenesis();
   const common = createChainCommon(spec.chainId);
   const nodes = new Map<string, Uint8Array>();
@@ -80,7 +80,13 @@ async function freshWorld(): Promise<World> {
   return { common, vm, state, env, keys, addresses: wallets.map((x) => x.address), nonces: new Array(SENDERS).fill(0) };
 }
 
-function signed(w: World, sender: number, to: string | undefined, data: string, gasLimit: bigint): TypedTransaction {
+export function signed(
+  w: World,
+  sender: number,
+  to: string | undefined,
+  data: string,
+  gasLimit: bigint,
+): TypedTransaction {
   const tx = createFeeMarket1559Tx(
     {
       chainId: w.common.chainId(),
@@ -99,7 +105,7 @@ function signed(w: World, sender: number, to: string | undefined, data: string, 
 }
 
 /** Runs `txs` in blocks of `blockSize`; every tx must succeed. Times apply and whole blocks. */
-async function runBlocks(w: World, txs: TypedTransaction[], blockSize: number) {
+export async function runBlocks(w: World, txs: TypedTransaction[], blockSize: number) {
   let applyNs = 0n;
   let blockNs = 0n;
   let applyCpu = 0;

@@ -3,6 +3,7 @@ import { keccak256 } from "../../primitives/hash.js";
 import { type AbiType, type AbiValue, concat, encodeArgs, selector, selectorKey, uintWord } from "../abi.js";
 import { APPROVAL_TOPIC, addressTopic, isZeroAddress, TRANSFER_TOPIC, ZERO20 } from "../erc20Events.js";
 import { customError, type FunctionDef, type ModuleCall, Revert, reason } from "../host.js";
+import { bitsOf, withBits } from "../state.js";
 import { ROYALTY_DENOMINATOR } from "./registry.js";
 import {
   addressToWord,
@@ -17,6 +18,8 @@ import {
   packCounters,
   ROYALTY_SLOT,
   SYMBOL_SLOT,
+  URI_LENGTH_AT,
+  URI_LENGTH_BITS,
   unpackCounters,
   uriSlot,
   wordToAddress,
@@ -41,6 +44,7 @@ export const COLLECTION_GAS = {
 /** Longest token URI, in UTF-8 bytes: `ipfs://` + a CID + a path fit easily. */
 export const MAX_URI_BYTES = 256;
 const URI_PREFIX = "ipfs://";
+const UTF8 = new TextDecoder();
 
 const APPROVAL_FOR_ALL_TOPIC = keccak256(new TextEncoder().encode("ApprovalForAll(address,address,bool)"));
 const ON_ERC721_RECEIVED = selector("onERC721Received(address,address,uint256,bytes)");
@@ -82,9 +86,14 @@ async function collectionOwner(call: ModuleCall): Promise<Uint8Array> {
  * created collection, so at an unassigned address they revert with ERC721NonexistentToken.
  */
 async function requireOwned(call: ModuleCall, id: bigint): Promise<Uint8Array> {
-  const owner = wordToAddress(await call.load(ownerSlot(id)));
-  if (isZeroAddress(owner)) throw Errors.nonexistentToken(id);
-  return owner;
+  return wordToAddress(await ownedWord(call, id));
+}
+
+/** `requireOwned`'s whole owner word (owner and URI length, storage.ts). */
+async function ownedWord(call: ModuleCall, id: bigint): Promise<bigint> {
+  const word = await call.load(ownerSlot(id));
+  if (isZeroAddress(wordToAddress(word))) throw Errors.nonexistentToken(id);
+  return word;
 }
 
 async function isOperator(call: ModuleCall, owner: Uint8Array, operator: Uint8Array): Promise<boolean> {
@@ -105,29 +114,34 @@ function emitTransfer(call: ModuleCall, from: Uint8Array, to: Uint8Array, id: bi
  * or the token's approved account. Returns the owner and the approval (which the move clears).
  */
 async function authorize(call: ModuleCall, id: bigint, spender: Uint8Array) {
-  const owner = await requireOwned(call, id);
+  const word = await ownedWord(call, id);
+  const owner = wordToAddress(word);
   const approved = wordToAddress(await call.load(approvalSlot(id)));
   const allowed =
     !isZeroAddress(spender) &&
     (equalsBytes(owner, spender) || equalsBytes(approved, spender) || (await isOperator(call, owner, spender)));
   if (!allowed) throw Errors.insufficientApproval(spender, id);
-  return { owner, approved };
+  return { owner, approved, word };
 }
 
-/** OZ `_update` once authorised: approval cleared (no Approval event, as OZ), balances, owner, Transfer. */
-async function move(call: ModuleCall, id: bigint, from: Uint8Array, approved: Uint8Array, to: Uint8Array) {
+/**
+ * OZ `_update` once authorised: approval cleared (no Approval event, as OZ), balances, owner (the
+ * URI length beside it kept; a burn clears the word), Transfer. `word`: the token's owner word.
+ */
+async function move(call: ModuleCall, id: bigint, word: bigint, approved: Uint8Array, to: Uint8Array) {
+  const from = wordToAddress(word);
   if (!isZeroAddress(approved)) await call.store(approvalSlot(id), 0n);
   await addBalance(call, from, -1n);
   if (!isZeroAddress(to)) await addBalance(call, to, 1n);
-  await call.store(ownerSlot(id), addressToWord(to));
+  await call.store(ownerSlot(id), isZeroAddress(to) ? 0n : withBits(word, 0n, URI_LENGTH_AT, addressToWord(to)));
   emitTransfer(call, from, to, id);
 }
 
 async function transferFrom(call: ModuleCall, from: Uint8Array, to: Uint8Array, id: bigint): Promise<void> {
   if (isZeroAddress(to)) throw Errors.invalidReceiver(to);
-  const { owner, approved } = await authorize(call, id, call.caller.bytes);
+  const { owner, approved, word } = await authorize(call, id, call.caller.bytes);
   if (!equalsBytes(owner, from)) throw Errors.incorrectOwner(from, id, owner);
-  await move(call, id, owner, approved, to);
+  await move(call, id, word, approved, to);
 }
 
 /**
@@ -258,8 +272,9 @@ export const collectionFunctions: FunctionDef[] = [
     return [await call.loadString(SYMBOL_SLOT)];
   }),
   view("tokenURI(uint256)", ["uint256"], ["string"], async (call, [id]) => {
-    await requireOwned(call, uint(id));
-    return [await call.loadString(uriSlot(uint(id)))];
+    const length = bitsOf(await ownedWord(call, uint(id)), URI_LENGTH_AT, URI_LENGTH_BITS);
+    if (length === 0n) return [await call.loadString(uriSlot(uint(id)))]; // minted before the owner word held it
+    return [URI_PREFIX + UTF8.decode(await call.loadBytes(uriSlot(uint(id)), Number(length)))];
   }),
   view("supportsInterface(bytes4)", ["bytes4"], ["bool"], async (call, [id]) => {
     await collectionOwner(call);
@@ -287,9 +302,14 @@ export const collectionFunctions: FunctionDef[] = [
     const id = lastId + 1n;
     // Everything is written before the receiver is called (it may call back and must see its token).
     await call.store(COUNTERS_SLOT, packCounters(id, supply + 1n));
-    await call.store(ownerSlot(id), addressToWord(addr(to)));
+    // The URI after its prefix: its length in the owner word, its bytes from keccak(uriSlot) on.
+    const tail = new TextEncoder().encode(uri as string).subarray(URI_PREFIX.length);
+    await call.store(
+      ownerSlot(id),
+      withBits(addressToWord(addr(to)), URI_LENGTH_AT, URI_LENGTH_BITS, BigInt(tail.length)),
+    );
     await addBalance(call, addr(to), 1n);
-    await call.storeString(uriSlot(id), uri as string);
+    await call.storeBytes(uriSlot(id), tail);
     emitTransfer(call, ZERO20, addr(to), id);
     await checkReceiver(call, ZERO20, addr(to), id, new Uint8Array(0));
     return [id];
@@ -297,8 +317,8 @@ export const collectionFunctions: FunctionDef[] = [
   write("burn(uint256)", ["uint256"], [], COLLECTION_GAS.burn, async (call, [id]) => {
     // ERC721Burnable: the owner, an operator or the approved account. The URI words stay (ids are
     // never reused and tokenURI of a burnt id reverts); clearing them would cost a write per word.
-    const { owner, approved } = await authorize(call, uint(id), call.caller.bytes);
-    await move(call, uint(id), owner, approved, ZERO20);
+    const { approved, word } = await authorize(call, uint(id), call.caller.bytes);
+    await move(call, uint(id), word, approved, ZERO20);
     const { lastId, supply } = unpackCounters(await call.load(COUNTERS_SLOT));
     await call.store(COUNTERS_SLOT, packCounters(lastId, supply - 1n));
     return [];

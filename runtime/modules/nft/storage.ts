@@ -57,7 +57,16 @@ const APPROVALS = namedSlot("azora.nft.approvals");
 const OPERATORS = namedSlot("azora.nft.operators");
 const URIS = namedSlot("azora.nft.uris");
 
+/**
+ * Owner of token `id` (bits 0..159; 0: never minted, or burnt) | the byte length of its URI after the
+ * `ipfs://` every URI starts with, << 160 (`URI_LENGTH_AT`). The URI's bytes after the prefix are at
+ * keccak256(`uriSlot(id)`) on, so a mint writes the owner word and the URI's words, nothing else.
+ * A length of 0 (no URI is only the prefix) marks a token minted by a build before this layout
+ * (2026-12-06), whose whole URI is a string at `uriSlot(id)`: length there, bytes at the same place.
+ */
 export const ownerSlot = (tokenId: bigint) => storageSlot(OWNERS, tokenId);
+export const URI_LENGTH_AT = 160n;
+export const URI_LENGTH_BITS = 16n;
 export const balanceSlot = (owner: Uint8Array) => storageSlot(BALANCES, owner);
 export const approvalSlot = (tokenId: bigint) => storageSlot(APPROVALS, tokenId);
 export const operatorSlot = (owner: Uint8Array, operator: Uint8Array) => storageSlot(OPERATORS, owner, operator);
