@@ -405,8 +405,9 @@ export class Chain implements BlockHashLookup {
   private async writeHeld(): Promise<void> {
     const last = this.syncedRun?.last ?? null;
     if (this.syncedRun !== null) this.syncedRun.last = null;
-    if (!(await this.db.flushHeld()) || last === null) return;
-    await this.writeRecord(last);
+    // Also when a scan of the database wrote the held blocks earlier (`flushHeld` waits for that batch too).
+    await this.db.flushHeld();
+    if (last !== null) await this.writeRecord(last);
   }
 
   /**

@@ -186,7 +186,7 @@ export class ChainDB implements TrieNodeReader {
 
   /** Entries with keys in [gte, lt), ascending (or descending with `reverse`), at most `limit`. */
   async entries(range: { gte: Bytes; lt: Bytes; reverse?: boolean; limit?: number }): Promise<[Bytes, Bytes][]> {
-    await this.settle();
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     return this.guard("iterate", async () => {
       const out: [Bytes, Bytes][] = [];
       for await (const kv of this.db.iterator({ ...range, limit: range.limit ?? -1 })) out.push(kv);
@@ -196,19 +196,10 @@ export class ChainDB implements TrieNodeReader {
 
   /** Calls `fn` for every key in [gte, lt) (a streaming scan: rollback and full checks). */
   async forEachKey(range: { gte: Bytes; lt: Bytes }, fn: (key: Bytes) => void): Promise<void> {
-    await this.settle();
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     await this.guard("iterate", async () => {
       for await (const key of this.db.keys(range)) fn(key);
     });
-  }
-
-  /**
-   * Scans read LevelDB only: held blocks are written first (an early, equally atomic batch: block sync's runs are
-   * scanned only by eth_getLogs' address index while it syncs), and in-flight batches awaited.
-   */
-  private async settle(): Promise<void> {
-    await this.flushHeld();
-    await Promise.all(this.writing.map((w) => w.written));
   }
 
   async close(): Promise<void> {
@@ -284,7 +275,7 @@ export class ChainDB implements TrieNodeReader {
 
   /** Heights in [from, to] with at least one log emitted by `address`, ascending. */
   async blocksWithLogsFrom(address: Bytes, from: bigint, to: bigint, limit: number): Promise<bigint[]> {
-    await this.settle();
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     return this.guard("iterate", async () => {
       const out: bigint[] = [];
       for await (const key of this.db.keys({
@@ -327,24 +318,27 @@ export class ChainDB implements TrieNodeReader {
 
   /**
    * Writes the held blocks (`writeBlock` with `hold`) in ONE atomic LevelDB batch, synced when the database syncs
-   * writes: after a crash of any kind the database holds all of them or none. Their writes stay readable while the
-   * batch is on its way. False when nothing was held.
+   * writes (after a crash of any kind the database holds all of them or none), and waits for every such batch still
+   * on its way: once it returns, every block written with `hold` before the call is durable. Held writes stay
+   * readable while their batch is on its way.
    */
-  async flushHeld(): Promise<boolean> {
+  async flushHeld(): Promise<void> {
     const held = this.held;
-    if (held === null) return false;
-    this.held = null;
-    const batch = this.db.batch();
-    for (const [k, v] of held.ops) batch.put(k, v);
-    const written = this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites })));
-    const entry = { held, written: written.then(noop, noop) };
-    this.writing.push(entry);
-    try {
-      await written;
-    } finally {
-      this.writing.splice(this.writing.indexOf(entry), 1);
+    if (held !== null) {
+      this.held = null;
+      const batch = this.db.batch();
+      for (const [k, v] of held.ops) batch.put(k, v);
+      const entry = {
+        held,
+        written: this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites }))),
+      };
+      this.writing.push(entry);
+      const done = () => {
+        this.writing.splice(this.writing.indexOf(entry), 1);
+      };
+      entry.written.then(done, done);
     }
-    return true;
+    await Promise.all(this.writing.map((w) => w.written));
   }
 
   /** A held or in-flight write of `key` (newest first), or undefined: what reads see before LevelDB's. */
@@ -362,7 +356,7 @@ export class ChainDB implements TrieNodeReader {
 
   /** Deletes `w.deleteKeys` and moves the head pointer to `w.head`, in one atomic, synced batch. */
   async writeRollback(w: RollbackWrite): Promise<void> {
-    await this.settle();
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     const batch = this.db.batch();
     for (const k of w.deleteKeys) batch.del(k);
     batch.put(metaKey("head"), encodeHeadPointer(w.head));
@@ -425,8 +419,6 @@ function putBlock(w: BlockWrite, put: (key: Bytes, value: Bytes) => void): void 
   for (const r of w.records ?? []) put(r.key, r.value);
   put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
 }
-
-function noop(): void {}
 
 function encodeHeadPointer(p: HeadPointer): Uint8Array {
   return rlpEncode([bigIntToUnpaddedBytes(p.number), p.hash]);

@@ -128,6 +128,25 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
     await t.storage.db.close();
   });
 
+  it("a scan during the run (eth_getLogs' index) writes the held blocks early; the record still names the run's last", async () => {
+    const t = await openTracked();
+    const run = blocksOn(t.chain.head, 6);
+    await t.chain.commitSyncedRun(
+      run.map((b) => b.hash),
+      async () => {
+        for (const b of run.slice(0, 3)) await t.chain.commitBlock(b, new Uint8Array(0));
+        await t.storage.db.blocksWithLogsFrom(new Uint8Array(20), 0n, 10n, 10);
+        expect(await levelHead(t.storage.db)).toBe(3n);
+        for (const b of run.slice(3)) await t.chain.commitBlock(b, new Uint8Array(0));
+      },
+    );
+    expect(t.batches).toBe(2);
+    expect(t.recordHeights).toEqual([6n]);
+    expect(t.violations).toEqual([]);
+    t.storage.record.close();
+    await t.storage.db.close();
+  });
+
   it("cuts a run longer than the limit into batches of at most SYNCED_RUN_LIMITS.blocks", async () => {
     const t = await openTracked();
     const n = SYNCED_RUN_LIMITS.blocks * 2 + 3;
