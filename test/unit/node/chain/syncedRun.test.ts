@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { devnetGenesis } from "../../../../genesis/devnet.js";
 import { Chain, type CommittedBlock, type HeadInfo, SYNCED_RUN_LIMITS } from "../../../../node/chain/chain.js";
 import type { ChainDB } from "../../../../node/db/chainDb.js";
-import { metaKey } from "../../../../node/db/keys.js";
+import { canonicalKey, metaKey } from "../../../../node/db/keys.js";
 import { openChainStorage } from "../../../../node/db/storage.js";
 import { createChainCommon } from "../../../../runtime/evm/common.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
@@ -113,6 +113,8 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
           expect(await levelHead(t.storage.db)).toBe(0n);
           expect(await t.storage.db.getCanonicalHash(b.header.number)).toEqual(b.hash);
           expect(await t.storage.db.getCommit(b.header.number)).toEqual(Uint8Array.of(1, 2, 3));
+          const [canonical, absent] = await t.storage.db.getMany([canonicalKey(b.header.number), canonicalKey(999n)]);
+          expect([canonical, absent]).toEqual([b.hash, undefined]);
         }
         expect(t.batches).toBe(0);
       },
