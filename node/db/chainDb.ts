@@ -356,7 +356,7 @@ export class ChainDB implements TrieNodeReader {
 
   /** Deletes `w.deleteKeys` and moves the head pointer to `w.head`, in one atomic, synced batch. */
   async writeRollback(w: RollbackWrite): Promise<void> {
-    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
+    await this.flushHeld(); // held blocks first: the rollback's deletions (found by scans) come after them
     const batch = this.db.batch();
     for (const k of w.deleteKeys) batch.del(k);
     batch.put(metaKey("head"), encodeHeadPointer(w.head));
