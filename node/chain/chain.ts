@@ -371,8 +371,9 @@ export class Chain implements BlockHashLookup {
 
   /**
    * Block sync: runs `apply`, which commits a verified run of synced blocks (`hashes`, in order) through
-   * `commitBlock`, with ONE atomic, synced LevelDB batch for the whole run instead of one per block, and the
-   * highest-committed record written once after it. A run longer than `SYNCED_RUN_LIMITS` (blocks or bytes) is
+   * `commitBlock`, with ONE atomic, synced LevelDB batch for the whole run instead of one per block (the blocks
+   * before the last are held; the last one's commit writes them with it), and the highest-committed record written
+   * once after it. A run longer than `SYNCED_RUN_LIMITS` (blocks or bytes) is
    * written in several such batches, so memory stays bounded. A block not in `hashes` (consensus committing a height
    * meanwhile) is written at once with the held blocks before it, synced, and the record follows: per-block
    * durability for consensus commits is untouched.
@@ -389,7 +390,9 @@ export class Chain implements BlockHashLookup {
    */
   async commitSyncedRun<T>(hashes: readonly Uint8Array[], apply: () => Promise<T>): Promise<T> {
     assert(this.syncedRun === null, "one synced run at a time");
-    this.syncedRun = { hashes: new Set(hashes.map((h) => bytesToHex(h))), last: null };
+    // The run's last block is not held: its commit writes the held blocks and itself in one batch and the record
+    // before it returns, so the run is durable before the driver moves consensus past it (and signs there).
+    this.syncedRun = { hashes: new Set(hashes.slice(0, -1).map((h) => bytesToHex(h))), last: null };
     try {
       return await apply();
     } finally {
