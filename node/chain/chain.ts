@@ -41,6 +41,12 @@ export class ChainError extends AzoraError<
   | { code: ChainErrorCode.COMMITTED_HEIGHT; height: bigint; committed: bigint }
 > {}
 
+/**
+ * What one batch of a synced run holds at most (`Chain.commitSyncedRun`): a verified run is at most a response (64
+ * blocks), and a run of full blocks is cut at about 8 MB of writes, so the held writes stay small beside the caches.
+ */
+export const SYNCED_RUN_LIMITS = { blocks: 64, bytes: 8 * 1024 * 1024 } as const;
+
 export interface HeadInfo {
   header: BlockHeader;
   hash: Uint8Array;
@@ -86,8 +92,13 @@ export class Chain implements BlockHashLookup {
   /** Dev mode: the head state's root after cheats (anvil_setBalance, …) changed it since the head block. */
   private devStateRoot: Uint8Array | null = null;
   private readonly log: Logger;
-  /** The highest-committed record beside the database, rewritten after each committed block. */
+  /** The highest-committed record beside the database, rewritten after each durable committed block. */
   private record: CommittedRecord | null = null;
+  /**
+   * During `commitSyncedRun`: the hex hashes of the run's blocks (their writes are held for one batch), and the newest
+   * block held, which the record names once the batch is written. Null outside a run.
+   */
+  private syncedRun: { hashes: Set<string>; last: HeadInfo | null } | null = null;
 
   private constructor(args: {
     db: ChainDB;
@@ -359,9 +370,54 @@ export class Chain implements BlockHashLookup {
   }
 
   /**
+   * Block sync: runs `apply`, which commits a verified run of synced blocks (`hashes`, in order) through
+   * `commitBlock`, with ONE atomic, synced LevelDB batch for the whole run instead of one per block (the blocks
+   * before the last are held; the last one's commit writes them with it), and the highest-committed record written
+   * once after it. A run longer than `SYNCED_RUN_LIMITS` (blocks or bytes) is
+   * written in several such batches, so memory stays bounded. A block not in `hashes` (consensus committing a height
+   * meanwhile) is written at once with the held blocks before it, synced, and the record follows: per-block
+   * durability for consensus commits is untouched.
+   *
+   * Why it is safe. Each batch is atomic and synced: after any crash (kill -9, OS crash, power loss) the database
+   * holds all of a batch or none of it, and every earlier batch; no write is ever left unsynced in a LevelDB log
+   * file (so a log rotated without an fsync loses nothing). The record is written only after the batch that holds
+   * the block it names, so it never runs ahead of the database's durable head (the start-up check would refuse that
+   * as lost committed blocks). What a crash takes back is the held blocks of the run in progress: they were visible
+   * (head, RPC, listeners; reads see held writes) before they were durable, but each carries a commit certificate
+   * sync verified, so it is final, no other block can be committed at its height, and the node re-syncs exactly the
+   * same blocks after the restart. If `apply` ends early (stop, failure, halt), what it committed is written in the
+   * `finally`.
+   */
+  async commitSyncedRun<T>(hashes: readonly Uint8Array[], apply: () => Promise<T>): Promise<T> {
+    assert(this.syncedRun === null, "one synced run at a time");
+    // The run's last block is not held: its commit writes the held blocks and itself in one batch and the record
+    // before it returns, so the run is durable before the driver moves consensus past it (and signs there).
+    this.syncedRun = { hashes: new Set(hashes.slice(0, -1).map((h) => bytesToHex(h))), last: null };
+    try {
+      return await apply();
+    } finally {
+      try {
+        await this.writeHeld();
+      } finally {
+        this.syncedRun = null;
+      }
+    }
+  }
+
+  /** Writes the blocks a synced run holds (one batch), then the record naming the newest of them. */
+  private async writeHeld(): Promise<void> {
+    const last = this.syncedRun?.last ?? null;
+    if (this.syncedRun !== null) this.syncedRun.last = null;
+    // Also when a scan of the database wrote the held blocks earlier (`flushHeld` waits for that batch too).
+    await this.db.flushHeld();
+    if (last !== null) await this.writeRecord(last);
+  }
+
+  /**
    * Persists a committed block (one atomic batch: block, receipts, indexes, commit, state nodes, the
    * validators it settles, the effects it reported and the head pointer), then advances the head, applies
-   * the effects (validators of H + 2, parameter changes, upgrade plans) and notifies listeners.
+   * the effects (validators of H + 2, parameter changes, upgrade plans) and notifies listeners. Inside
+   * `commitSyncedRun`, the run's blocks are held for the run's batch instead.
    */
   async commitBlock(block: CommittedBlock, commit: Uint8Array, effects: BlockEffects = NO_EFFECTS): Promise<void> {
     assert(block.header.number === this._head.header.number + 1n, "commit extends the head by one");
@@ -378,32 +434,25 @@ export class Chain implements BlockHashLookup {
     const trieNodes = this.trieStore.takeWrites();
     // Built on a state cheats edited (dev mode): replays of the block (traces) start from that root.
     const devPreStateRoot = this.devStateRoot ?? undefined;
-    await this.db.writeBlock({ ...block, commit, trieNodes, records: settled.records, devPreStateRoot });
+    const run = this.syncedRun;
+    const hold = run?.hashes.has(bytesToHex(block.hash)) === true;
+    await this.db.writeBlock({ ...block, commit, trieNodes, records: settled.records, devPreStateRoot }, { hold });
+    // Held nodes are read from the database's held writes from now on.
     this.trieStore.confirmWritten(trieNodes);
-    // After the batch and before anyone can see the block: the record never runs ahead of the
-    // database's durable head, and a database that later ends below it has lost committed blocks.
-    if (this.record !== null) {
-      try {
-        const record = this.record;
-        const next = { height: block.header.number, hash: block.hash, uncheckedLogBytes: 0 };
-        await this.db.blockWriteWaitFor(() => record.writeAsync(next));
-      } catch (e) {
-        const err = new StorageError(
-          {
-            code: StorageErrorCode.IO_ERROR,
-            dir: this.record.file,
-            op: "write",
-            reason: (e as Error).message,
-          },
-          `cannot write the highest-committed record: ${(e as Error).message}`,
-        );
-        this.db.reportFailure(err);
-        throw err;
-      }
+    const head = { header: block.header, hash: block.hash };
+    if (!hold) {
+      // After the batch and before anyone can see the block: the record never runs ahead of the
+      // database's durable head, and a database that later ends below it has lost committed blocks.
+      if (run !== null) run.last = null; // written with this block's batch
+      await this.writeRecord(head);
+    } else if (run !== null) {
+      run.last = head;
+      const size = this.db.heldSize;
+      if (size.blocks >= SYNCED_RUN_LIMITS.blocks || size.bytes >= SYNCED_RUN_LIMITS.bytes) await this.writeHeld();
     }
     this.headersByHash.set(bytesToHex(block.hash), block.header);
     this.hashesByNumber.set(block.header.number, block.hash);
-    this._head = { header: block.header, hash: block.hash };
+    this._head = head;
     this.devStateRoot = null;
     this.applyEffects(block.header.number, effects, settled.next);
     for (const l of this.listeners) {
@@ -412,6 +461,24 @@ export class Chain implements BlockHashLookup {
       } catch (e) {
         this.log.error("block listener failed", { number: block.header.number.toString() }, e);
       }
+    }
+  }
+
+  /** Names `head` in the highest-committed record (fdatasync'd); a failure stops the node like a LevelDB one. */
+  private async writeRecord(head: HeadInfo): Promise<void> {
+    if (this.record === null) return;
+    const record = this.record;
+    try {
+      await this.db.blockWriteWaitFor(() =>
+        record.writeAsync({ height: head.header.number, hash: head.hash, uncheckedLogBytes: 0 }),
+      );
+    } catch (e) {
+      const err = new StorageError(
+        { code: StorageErrorCode.IO_ERROR, dir: record.file, op: "write", reason: (e as Error).message },
+        `cannot write the highest-committed record: ${(e as Error).message}`,
+      );
+      this.db.reportFailure(err);
+      throw err;
     }
   }
 

@@ -181,7 +181,15 @@ export function createConsensus(m: ConsensusModules): {
               requestBlocks: (peer, from, count) => network.requestBlocks(peer, from, count),
               penalize: (peer, points, reason) => network.penalize(peer, points, reason),
             },
-            chain: { headHeight: () => chain.head.header.number, apply },
+            chain: {
+              headHeight: () => chain.head.header.number,
+              // One atomic, synced batch per verified run, the committed record once after it (Chain.commitSyncedRun).
+              apply: (blocks) =>
+                chain.commitSyncedRun(
+                  blocks.map((b) => b.hash),
+                  () => apply(blocks),
+                ),
+            },
             schedule: chain.validators,
             verifier: m.verifier,
             log: m.log.child({ module: "sync" }),

@@ -82,6 +82,10 @@ export class ChainDB implements TrieNodeReader {
   private onFailure: StorageFailureHandler | null = null;
   private blockWriteWait: <T>(write: () => Promise<T>) => Promise<T> = (write) => write();
   private failed = false;
+  /** Block writes held for one atomic batch (`writeBlock` with `hold`), readable meanwhile; null when none. */
+  private held: HeldWrites | null = null;
+  /** Held writes whose batch is on its way to LevelDB: still read from here until it is written. */
+  private readonly writing: { held: HeldWrites; written: Promise<void> }[] = [];
 
   private constructor(dir: string, db: Level<Bytes, Bytes>, syncWrites: boolean, logBytesAtOpen: number) {
     this.dir = dir;
@@ -168,16 +172,21 @@ export class ChainDB implements TrieNodeReader {
   }
 
   private get(key: Bytes): Promise<Bytes | undefined> {
+    const unwritten = this.unwritten(key);
+    if (unwritten !== undefined) return Promise.resolve(unwritten);
     return this.guard("read", () => this.db.get(key));
   }
 
   /** Values of `keys` in one LevelDB call (undefined where absent). */
-  getMany(keys: Bytes[]): Promise<(Bytes | undefined)[]> {
-    return this.guard("read", () => this.db.getMany(keys));
+  async getMany(keys: Bytes[]): Promise<(Bytes | undefined)[]> {
+    const values = await this.guard("read", () => this.db.getMany(keys));
+    if (this.held === null && this.writing.length === 0) return values;
+    return values.map((v, i) => this.unwritten(keys[i]) ?? v);
   }
 
   /** Entries with keys in [gte, lt), ascending (or descending with `reverse`), at most `limit`. */
   async entries(range: { gte: Bytes; lt: Bytes; reverse?: boolean; limit?: number }): Promise<[Bytes, Bytes][]> {
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     return this.guard("iterate", async () => {
       const out: [Bytes, Bytes][] = [];
       for await (const kv of this.db.iterator({ ...range, limit: range.limit ?? -1 })) out.push(kv);
@@ -187,12 +196,14 @@ export class ChainDB implements TrieNodeReader {
 
   /** Calls `fn` for every key in [gte, lt) (a streaming scan: rollback and full checks). */
   async forEachKey(range: { gte: Bytes; lt: Bytes }, fn: (key: Bytes) => void): Promise<void> {
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     await this.guard("iterate", async () => {
       for await (const key of this.db.keys(range)) fn(key);
     });
   }
 
   async close(): Promise<void> {
+    await this.flushHeld();
     await this.guard("close", () => this.db.close());
   }
 
@@ -264,6 +275,7 @@ export class ChainDB implements TrieNodeReader {
 
   /** Heights in [from, to] with at least one log emitted by `address`, ascending. */
   async blocksWithLogsFrom(address: Bytes, from: bigint, to: bigint, limit: number): Promise<bigint[]> {
+    await this.flushHeld(); // scans read LevelDB only: held blocks go first (an early batch, as atomic)
     return this.guard("iterate", async () => {
       const out: bigint[] = [];
       for await (const key of this.db.keys({
@@ -277,29 +289,74 @@ export class ChainDB implements TrieNodeReader {
     });
   }
 
-  async writeBlock(w: BlockWrite): Promise<void> {
-    const n = w.header.number;
-    const batch = this.db.batch();
-    for (const [k, v] of w.trieNodes) batch.put(trieNodeKey(k), v);
-    batch.put(headerKey(w.hash), encodeHeader(w.header));
-    batch.put(bodyKey(w.hash), encodeBody(w.body));
-    batch.put(receiptsKey(w.hash), encodeReceipts(w.receipts));
-    if (w.devPreStateRoot !== undefined) batch.put(devPreStateKey(w.hash), w.devPreStateRoot);
-    batch.put(canonicalKey(n), w.hash);
-    if (w.commit.length > 0) batch.put(commitKey(n), w.commit);
-    for (let i = 0; i < w.txHashes.length; i++) {
-      batch.put(txIndexKey(w.txHashes[i]), rlpEncode([bigIntToUnpaddedBytes(n), bigIntToUnpaddedBytes(BigInt(i))]));
+  /**
+   * Writes the block's batch (synced when the database syncs writes). With `hold`, the batch is held instead: it joins
+   * the held writes (readable at once, see `HeldWrites`) that the next `flushHeld` — or the next block written without
+   * `hold` — puts into LevelDB as ONE atomic batch; nothing of a held block reaches LevelDB before that. Block sync
+   * holds the blocks of a verified run (`Chain.commitSyncedRun`).
+   */
+  async writeBlock(w: BlockWrite, opts: { hold?: boolean } = {}): Promise<void> {
+    if (opts.hold !== true && this.held === null) {
+      // The common case (consensus commits): the block's own batch, no read overlay needed (nothing reads a block
+      // before its commit returns; its trie nodes stay readable in the trie store until confirmed).
+      const batch = this.db.batch();
+      putBlock(w, (k, v) => batch.put(k, v));
+      await this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites })));
+      return;
     }
-    const logAddresses = new Set<string>();
-    for (const r of w.receipts) for (const l of r.logs) logAddresses.add(Buffer.from(l[0]).toString("hex"));
-    for (const a of logAddresses) batch.put(logAddressKey(Buffer.from(a, "hex"), n), new Uint8Array(0));
-    for (const r of w.records ?? []) batch.put(r.key, r.value);
-    batch.put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
-    await this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites })));
+    const held = this.held ?? new HeldWrites();
+    putBlock(w, (k, v) => held.put(k, v));
+    held.blocks++;
+    this.held = held;
+    if (opts.hold !== true) await this.flushHeld();
+  }
+
+  /** Blocks and bytes held for the next batch (`writeBlock` with `hold`); zeros when none. */
+  get heldSize(): { blocks: number; bytes: number } {
+    return { blocks: this.held?.blocks ?? 0, bytes: this.held?.bytes ?? 0 };
+  }
+
+  /**
+   * Writes the held blocks (`writeBlock` with `hold`) in ONE atomic LevelDB batch, synced when the database syncs
+   * writes (after a crash of any kind the database holds all of them or none), and waits for every such batch still
+   * on its way: once it returns, every block written with `hold` before the call is durable. Held writes stay
+   * readable while their batch is on its way.
+   */
+  async flushHeld(): Promise<void> {
+    const held = this.held;
+    if (held !== null) {
+      this.held = null;
+      const batch = this.db.batch();
+      for (const [k, v] of held.ops) batch.put(k, v);
+      const entry = {
+        held,
+        written: this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites }))),
+      };
+      this.writing.push(entry);
+      const done = () => {
+        this.writing.splice(this.writing.indexOf(entry), 1);
+      };
+      entry.written.then(done, done);
+    }
+    await Promise.all(this.writing.map((w) => w.written));
+  }
+
+  /** A held or in-flight write of `key` (newest first), or undefined: what reads see before LevelDB's. */
+  private unwritten(key: Bytes): Bytes | undefined {
+    if (this.held === null && this.writing.length === 0) return undefined;
+    const k = HeldWrites.keyOf(key);
+    const v = this.held?.get(k);
+    if (v !== undefined) return v;
+    for (let i = this.writing.length - 1; i >= 0; i--) {
+      const w = this.writing[i].held.get(k);
+      if (w !== undefined) return w;
+    }
+    return undefined;
   }
 
   /** Deletes `w.deleteKeys` and moves the head pointer to `w.head`, in one atomic, synced batch. */
   async writeRollback(w: RollbackWrite): Promise<void> {
+    await this.flushHeld(); // held blocks first: the rollback's deletions (found by scans) come after them
     const batch = this.db.batch();
     for (const k of w.deleteKeys) batch.del(k);
     batch.put(metaKey("head"), encodeHeadPointer(w.head));
@@ -314,6 +371,53 @@ export class ChainDB implements TrieNodeReader {
     });
     return count;
   }
+}
+
+/**
+ * Writes held for one LevelDB batch, in order (a later write of a key wins, as in the batch), with a map by key for
+ * the reads that must see them before LevelDB does.
+ */
+class HeldWrites {
+  readonly ops: [Bytes, Bytes][] = [];
+  private readonly byKey = new Map<string, Bytes>();
+  blocks = 0;
+  /** Keys' and values' bytes: what the batch costs in memory, roughly. */
+  bytes = 0;
+
+  /** The map key of a LevelDB key (latin1: one char per byte, no hex doubling). */
+  static keyOf(key: Bytes): string {
+    return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+  }
+
+  put(key: Bytes, value: Bytes): void {
+    this.ops.push([key, value]);
+    this.byKey.set(HeldWrites.keyOf(key), value);
+    this.bytes += key.byteLength + value.byteLength;
+  }
+
+  get(key: string): Bytes | undefined {
+    return this.byKey.get(key);
+  }
+}
+
+/** Everything block `w` adds, as puts in batch order (the head pointer last). */
+function putBlock(w: BlockWrite, put: (key: Bytes, value: Bytes) => void): void {
+  const n = w.header.number;
+  for (const [k, v] of w.trieNodes) put(trieNodeKey(k), v);
+  put(headerKey(w.hash), encodeHeader(w.header));
+  put(bodyKey(w.hash), encodeBody(w.body));
+  put(receiptsKey(w.hash), encodeReceipts(w.receipts));
+  if (w.devPreStateRoot !== undefined) put(devPreStateKey(w.hash), w.devPreStateRoot);
+  put(canonicalKey(n), w.hash);
+  if (w.commit.length > 0) put(commitKey(n), w.commit);
+  for (let i = 0; i < w.txHashes.length; i++) {
+    put(txIndexKey(w.txHashes[i]), rlpEncode([bigIntToUnpaddedBytes(n), bigIntToUnpaddedBytes(BigInt(i))]));
+  }
+  const logAddresses = new Set<string>();
+  for (const r of w.receipts) for (const l of r.logs) logAddresses.add(Buffer.from(l[0]).toString("hex"));
+  for (const a of logAddresses) put(logAddressKey(Buffer.from(a, "hex"), n), new Uint8Array(0));
+  for (const r of w.records ?? []) put(r.key, r.value);
+  put(metaKey("head"), encodeHeadPointer({ number: n, hash: w.hash }));
 }
 
 function encodeHeadPointer(p: HeadPointer): Uint8Array {
