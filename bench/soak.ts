@@ -557,6 +557,9 @@ async function main(): Promise<number> {
       if (last === undefined || Math.floor(last.t / p.gcSec) !== w) troughs.push({ t: x.t, heapUsedMB: x.heapUsedMB });
       else if (x.heapUsedMB < last.heapUsedMB) troughs[troughs.length - 1] = { t: x.t, heapUsedMB: x.heapUsedMB };
     }
+    // A last, partial window may hold no GC: its lowest sample bounds nothing.
+    if (troughs.length > 0 && Math.floor(troughs[troughs.length - 1].t / p.gcSec) >= Math.floor(measuredSec / p.gcSec))
+      troughs.pop();
     const troughSlope = slope(troughs.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.heapUsedMB })));
     const liveSlope = slope(live.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.liveHeapMB })));
     const slopes = {

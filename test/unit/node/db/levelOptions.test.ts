@@ -6,7 +6,7 @@ import { ConfigError, resolveConfig } from "../../../../node/config.js";
 import { ChainDB, DEFAULT_MAX_OPEN_FILES, levelOpenOptions, MIN_MAX_OPEN_FILES } from "../../../../node/db/chainDb.js";
 
 describe("LevelDB's open-file budget (storage.maxOpenFiles)", () => {
-  it("defaults to the bounded budget and passes the configured one to LevelDB", () => {
+  it("defaults to LevelDB's own budget and passes the configured one to LevelDB", () => {
     expect(resolveConfig(undefined, {}).storage.maxOpenFiles).toBe(DEFAULT_MAX_OPEN_FILES);
     expect(resolveConfig({ storage: { maxOpenFiles: 1000 } }, {}).storage.maxOpenFiles).toBe(1000);
     expect(levelOpenOptions()).toEqual({ maxOpenFiles: DEFAULT_MAX_OPEN_FILES });
