@@ -5,7 +5,7 @@
 // load waits while the node writes one, and the pause is taken off the clock.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { getAddress, hexlify, Interface, Wallet } from "ethers";
 import { loadArtifact, repoRoot } from "../contracts/artifacts.js";
@@ -16,7 +16,7 @@ import { killAllStarted, NODE_FLAGS_ENV, startAzora, type TargetProcess } from "
 import { hexToBigInt, RpcClient, sleep } from "./rpc.js";
 import { type ConstructorGrowth, constructorTotals, growthBetween, type HeapSnapshotJson, slope } from "./soakHeap.js";
 import { InspectorSession, inspectorUrl, type NodeMemory } from "./soakInspector.js";
-import { type AnonSummary, procAnon, procMemory, promGauge, promSeries } from "./soakProc.js";
+import { type AnonSummary, procAnon, procCpuSeconds, procMemory, promGauge, promSeries } from "./soakProc.js";
 import { round, summarize } from "./stats.js";
 import { MAX_FEE, MAX_PRIORITY_FEE, pendingNonce, setupToken, type Token, VALUE_WEI } from "./workloads.js";
 
@@ -124,6 +124,8 @@ interface Sample {
   /** The simulation workers' V8 heaps together (total, from /metrics): in RSS, not in the heap figures. */
   workerHeapMB: number | null;
   included: number;
+  /** The node process's CPU seconds so far (/proc stat, all threads). */
+  cpuSec: number | null;
 }
 
 interface SnapshotPoint {
@@ -136,7 +138,14 @@ interface SnapshotPoint {
 
 const mb = (b: number) => round(b / MB, 1);
 
-function toSample(t: number, m: NodeMemory, anon: number | null, workerHeap: number | null, included: number): Sample {
+function toSample(
+  t: number,
+  m: NodeMemory,
+  anon: number | null,
+  workerHeap: number | null,
+  included: number,
+  cpuSec: number | null,
+): Sample {
   return {
     t: round(t, 1),
     rssMB: mb(m.rss),
@@ -146,6 +155,7 @@ function toSample(t: number, m: NodeMemory, anon: number | null, workerHeap: num
     anonMB: anon === null ? null : mb(anon),
     workerHeapMB: workerHeap === null ? null : mb(workerHeap),
     included,
+    cpuSec,
   };
 }
 
@@ -260,7 +270,7 @@ async function main(): Promise<number> {
   }
   const p = params;
   const root = repoRoot();
-  const outPath = join(root, p.out);
+  const outPath = resolve(root, p.out);
   const snapDir = join(dirname(outPath), `soak-snapshots-${process.pid}`);
   mkdirSync(snapDir, { recursive: true });
   if (!p.keepSnapshots) process.on("exit", () => rmSync(snapDir, { recursive: true, force: true }));
@@ -426,10 +436,19 @@ async function main(): Promise<number> {
     const sample = async (t: number) => {
       const text = await metricsText(proc.url);
       const m = insp === null ? metricsMemory(text, proc.pid) : await insp.memoryUsage();
-      samples.push(toSample(t, m, procMemory(proc.pid)?.anonymous ?? null, workerHeapBytes(text), s.included));
+      samples.push(
+        toSample(
+          t,
+          m,
+          procMemory(proc.pid)?.anonymous ?? null,
+          workerHeapBytes(text),
+          s.included,
+          procCpuSeconds(proc.pid),
+        ),
+      );
     };
     // The largest anonymous mappings at every --gc-sec: which native allocations grow (glibc arenas, V8 spaces).
-    const anon: Array<{ t: number } & AnonSummary> = [];
+    const anon: Array<{ t: number; ldb: { files: number; rss: number } } & AnonSummary> = [];
 
     const snapshot = async (i: number) => {
       if (insp === null) return;
@@ -521,6 +540,27 @@ async function main(): Promise<number> {
       const k = slope(secondHalf.map((x) => ({ x: x.t, y: Number(x[key] ?? 0) })));
       return k === null ? null : round(k * 600, 2);
     };
+    // Node CPU per included tx (all its threads): over the measured time and over its second half.
+    const cpuPerTx = (xs: Sample[]) => {
+      const a = xs[0];
+      const b = xs[xs.length - 1];
+      if (a?.cpuSec == null || b?.cpuSec == null || b.included <= a.included) return null;
+      return round(((b.cpuSec - a.cpuSec) * 1e6) / (b.included - a.included), 0);
+    };
+    const cpuMicrosPerTx = { measured: cpuPerTx(measuredSamples), secondHalf: cpuPerTx(secondHalf) };
+    // Without an inspector there is no forced GC: the lowest heap used in each --gc-sec window (right after a
+    // GC) bounds the live heap from above, so a flat trough means no growth of the live heap either.
+    const troughs: Array<{ t: number; heapUsedMB: number }> = [];
+    for (const x of measuredSamples) {
+      const w = Math.floor(x.t / p.gcSec);
+      const last = troughs[troughs.length - 1];
+      if (last === undefined || Math.floor(last.t / p.gcSec) !== w) troughs.push({ t: x.t, heapUsedMB: x.heapUsedMB });
+      else if (x.heapUsedMB < last.heapUsedMB) troughs[troughs.length - 1] = { t: x.t, heapUsedMB: x.heapUsedMB };
+    }
+    // A last, partial window may hold no GC: its lowest sample bounds nothing.
+    if (troughs.length > 0 && Math.floor(troughs[troughs.length - 1].t / p.gcSec) >= Math.floor(measuredSec / p.gcSec))
+      troughs.pop();
+    const troughSlope = slope(troughs.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.heapUsedMB })));
     const liveSlope = slope(live.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.liveHeapMB })));
     const slopes = {
       liveHeapMB: liveSlope === null ? null : round(liveSlope * 600, 2),
@@ -530,6 +570,11 @@ async function main(): Promise<number> {
       externalMB: per10("externalMB"),
       anonMB: per10("anonMB"),
       workerHeapMB: per10("workerHeapMB"),
+      heapUsedTroughMB: troughSlope === null ? null : round(troughSlope * 600, 2),
+      ldbMB: (() => {
+        const k = slope(anon.filter((x) => x.t >= measuredSec / 2).map((x) => ({ x: x.t, y: x.ldb.rss / MB })));
+        return k === null ? null : round(k * 600, 2);
+      })(),
     };
     const peakRssMB = Math.max(...samples.map((x) => x.rssMB));
     const peakRssBeforeSnapshotsMB = Math.max(
@@ -564,6 +609,8 @@ async function main(): Promise<number> {
       peakRssMB,
       peakRssBeforeSnapshotsMB,
       slopesPer10Min: slopes,
+      cpuMicrosPerTx,
+      heapUsedTroughs: troughs,
       snapshots: snaps.map((x) => ({
         t: x.t,
         pauseSec: x.pauseSec,
@@ -606,12 +653,14 @@ async function main(): Promise<number> {
           ]),
       "",
       `Live heap after a full GC (MB, every ${p.gcSec} s): ${live.map((x) => x.liveHeapMB).join(" ")}`,
-      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, anonymous ${slopes.anonMB}, workers' heaps ${slopes.workerHeapMB}, heap used ${slopes.heapUsedMB}, heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}`,
+      `Heap used, lowest in each ${p.gcSec} s (MB; bounds the live heap): ${troughs.map((x) => x.heapUsedMB).join(" ")}`,
+      `Slope over the second half (MB per 10 min): live heap ${slopes.liveHeapMB}, RSS ${slopes.rssMB}, anonymous ${slopes.anonMB}, workers' heaps ${slopes.workerHeapMB}, heap used ${slopes.heapUsedMB} (lowest per window ${slopes.heapUsedTroughMB}), heap total ${slopes.heapTotalMB}, external ${slopes.externalMB}, mapped LevelDB tables ${slopes.ldbMB}`,
+      `Node CPU µs per included tx (all threads): ${cpuMicrosPerTx.measured} measured, ${cpuMicrosPerTx.secondHalf} second half`,
       ...[anon[0], anon[anon.length - 1]]
         .filter((a) => a !== undefined)
         .map(
           (a) =>
-            `Anonymous mappings at ${round(a.t / 60, 1)} min: ${a.count}, resident MB by mapping size ≤1 MB / ≤64 MB / >64 MB ${mb(a.bySize.small)} / ${mb(a.bySize.upTo64MB)} / ${mb(a.bySize.large)}; largest ${a.top
+            `Mapped LevelDB tables at ${round(a.t / 60, 1)} min: ${a.ldb.files} files, ${mb(a.ldb.rss)} MB resident. Anonymous mappings: ${a.count}, resident MB by mapping size ≤1 MB / ≤64 MB / >64 MB ${mb(a.bySize.small)} / ${mb(a.bySize.upTo64MB)} / ${mb(a.bySize.large)}; largest ${a.top
               .slice(0, 5)
               .map((m) => `${mb(m.rss)}/${mb(m.size)}`)
               .join(", ")} (resident/size MB)`,

@@ -84,10 +84,46 @@ export function summarizeAnon(mappings: Mapping[], topN: number): AnonSummary {
   return { top, count: mappings.length, bySize };
 }
 
-/** The node's anonymous mappings now, or null when it is gone. */
-export function procAnon(pid: number, topN = 8): AnonSummary | null {
+/** Resident bytes of the file mappings whose path ends with `suffix`, and how many such files are mapped. */
+export function mappedFiles(smaps: string, suffix: string): { files: number; rss: number } {
+  const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+[ \t]*(.*)$/gm;
+  const heads = [...smaps.matchAll(header)];
+  const names = new Set<string>();
+  let rss = 0;
+  for (let i = 0; i < heads.length; i++) {
+    const name = heads[i][1].trim();
+    if (!name.endsWith(suffix)) continue;
+    names.add(name);
+    const body = smaps.slice((heads[i].index ?? 0) + heads[i][0].length, heads[i + 1]?.index ?? smaps.length);
+    rss += kbFields(body).get("Rss") ?? 0;
+  }
+  return { files: names.size, rss };
+}
+
+/** The node's anonymous mappings and its mapped LevelDB tables (`.ldb`) now, or null when it is gone. */
+export function procAnon(pid: number, topN = 8): (AnonSummary & { ldb: { files: number; rss: number } }) | null {
   try {
-    return summarizeAnon(anonymousMappings(readFileSync(`/proc/${pid}/smaps`, "utf8")), topN);
+    const smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+    return { ...summarizeAnon(anonymousMappings(smaps), topN), ldb: mappedFiles(smaps, ".ldb") };
+  } catch {
+    return null;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux's supported ABIs). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system, all threads) of a /proc/<pid>/stat text. */
+export function statCpuSeconds(stat: string): number {
+  // Fields after the command name (which may hold spaces and parentheses): state is field 3, utime 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) / USER_HZ;
+}
+
+/** The process's CPU seconds so far, or null when it is gone. */
+export function procCpuSeconds(pid: number): number | null {
+  try {
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return null;
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { AzoraError } from "../runtime/lib/errors.js";
+import { DEFAULT_MAX_OPEN_FILES, MIN_MAX_OPEN_FILES } from "./db/chainDb.js";
 import { STARTUP_CHECK_MIN_BLOCKS } from "./db/storage.js";
 import { DEFAULT_HEAP_GROWING_PERCENT, MAX_HEAP_GROWING_PERCENT } from "./heapGrowth.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
@@ -100,6 +101,11 @@ export interface NodeConfig {
     syncWrites: boolean;
     /** The start-up check covers at least this many blocks below the head (and the replayed LevelDB log). */
     startupCheckBlocks: number;
+    /**
+     * LevelDB's open-file budget (its table cache holds this − 10 tables). Each open table is mmapped
+     * and its touched pages count in the node's RSS, so this bounds that part as the chain grows.
+     */
+    maxOpenFiles: number;
   };
   /**
    * Estimated bytes the node's in-memory caches hold together (`cacheShares`): the state trie's
@@ -157,7 +163,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     maxTxBytes: 128 * 1024,
     decodeWorkers: undefined,
   },
-  storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS },
+  storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS, maxOpenFiles: DEFAULT_MAX_OPEN_FILES },
   cacheBytes: 96 * 1024 * 1024,
   heapGrowingPercent: DEFAULT_HEAP_GROWING_PERCENT,
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
@@ -263,6 +269,7 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
     checkInt(merged.mempool.decodeWorkers, "mempool.decodeWorkers", 0, 64);
   if (typeof merged.storage.syncWrites !== "boolean") throw new ConfigError("storage.syncWrites", "expected a boolean");
   checkInt(merged.storage.startupCheckBlocks, "storage.startupCheckBlocks", 1, 100_000_000);
+  checkInt(merged.storage.maxOpenFiles, "storage.maxOpenFiles", MIN_MAX_OPEN_FILES, 1_000_000);
   checkInt(merged.cacheBytes, "cacheBytes", 4 * 1024 * 1024, 64 * 1024 ** 3);
   checkInt(merged.heapGrowingPercent, "heapGrowingPercent", 0, MAX_HEAP_GROWING_PERCENT);
   checkInt(merged.consensus.minBlockIntervalMs, "consensus.minBlockIntervalMs", 0, 60_000);

@@ -167,7 +167,10 @@ export async function startNode(
 
   let storage: Awaited<ReturnType<typeof openChainStorage>>;
   try {
-    storage = await openChainStorage(dataDir, { syncWrites: cfg.storage.syncWrites });
+    storage = await openChainStorage(dataDir, {
+      syncWrites: cfg.storage.syncWrites,
+      maxOpenFiles: cfg.storage.maxOpenFiles,
+    });
   } catch (e) {
     if (!(e instanceof StorageError)) throw e;
     // LevelDB's own reason ("Corruption: CURRENT file does not end with newline") and what to do.

@@ -40,6 +40,8 @@ export async function openChainStorage(
   dataDir: string,
   opts: {
     syncWrites: boolean;
+    /** LevelDB's open-file budget (config `storage.maxOpenFiles`); unset = `DEFAULT_MAX_OPEN_FILES`. */
+    maxOpenFiles?: number;
     /** Runs on the closed database after the log is measured and before it opens (`azora db repair`). */
     beforeOpen?: (dbDir: string) => Promise<void>;
   },
@@ -57,7 +59,7 @@ export async function openChainStorage(
   }
   try {
     await opts.beforeOpen?.(dbDir);
-    const db = await ChainDB.open(dbDir, { syncWrites: opts.syncWrites, logBytes });
+    const db = await ChainDB.open(dbDir, { syncWrites: opts.syncWrites, logBytes, maxOpenFiles: opts.maxOpenFiles });
     return { db, record, pendingLogBytes };
   } catch (e) {
     record.close();

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   anonymousMappings,
+  mappedFiles,
   procAnon,
+  procCpuSeconds,
   procMemory,
   promGauge,
   promSeries,
+  statCpuSeconds,
   summarizeAnon,
 } from "../../../bench/soakProc.js";
 
@@ -71,5 +74,28 @@ describe("soak /proc readings", () => {
       { labels: 'space="old"', value: 7e6 },
       { labels: 'space="new"', value: 3 },
     ]);
+  });
+
+  it("sums the resident bytes of mapped LevelDB tables, counting each file once", () => {
+    const ldb = `7f7000000000-7f7000200000 r--s 00000000 08:01 77 /tmp/d/chaindata/000012.ldb
+Size:               2048 kB
+Rss:                 800 kB
+7f7000200000-7f7000400000 r--s 00000000 08:01 78 /tmp/d/chaindata/000015.ldb
+Size:               2048 kB
+Rss:                1200 kB
+7f7000400000-7f7000500000 r--s 00200000 08:01 78 /tmp/d/chaindata/000015.ldb
+Size:               1024 kB
+Rss:                 100 kB
+`;
+    expect(mappedFiles(SMAPS + ldb, ".ldb")).toEqual({ files: 2, rss: (800 + 1200 + 100) * 1024 });
+    expect(mappedFiles(SMAPS, ".ldb")).toEqual({ files: 0, rss: 0 });
+  });
+
+  it("reads user + system CPU from /proc/<pid>/stat, a command name with spaces and parentheses included", () => {
+    const stat = "4242 (node (azora) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 11 0 99 0 0";
+    expect(statCpuSeconds(stat)).toBeCloseTo(18.01, 6);
+    if (process.platform !== "linux") return;
+    expect(procCpuSeconds(process.pid)).toBeGreaterThan(0);
+    expect(procCpuSeconds(-1)).toBeNull();
   });
 });
