@@ -8,20 +8,25 @@
 // its threads) by the requests answered. Servers and methods are interleaved round by round, so load on the shared
 // machine falls on all alike. `--servers` takes `net`, `http`, `rpc` (this checkout's server) and `rpc=FILE` (another
 // build's dist/rpc/server.js, for an A/B against a base), comma-separated.
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { repoRoot } from "../contracts/artifacts.js";
 import { positiveInt, readFlags, UsageError } from "./args.js";
+import { startAzora } from "./procs.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--servers LIST]
   --requests N   timed requests per server, method and round (default 20000; as many untimed first in round 1)
   --rounds R     interleaved rounds (default 5); the median is printed
   --conns C      keep-alive connections, one request in flight on each (default 8)
-  --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js (default net,http,rpc)
+  --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js, azora (a fresh \`azora dev\`
+                 of this checkout; /proc CPU, 10 ms ticks), azora=PATH/TO/dist/node/cli.js (default net,http,rpc)
   --cpu-prof D   write a V8 CPU profile of each server into directory D`;
 
+/** How long an azora target is left without requests, each round, to read its idle CPU. */
+const IDLE_MS = 3000;
 const TX_HASH = `0x${"ab".repeat(32)}`;
 /** A signed EIP-1559 value transfer's size (~115 bytes); its content does not matter to the stub. */
 const RAW_TX = `0x02f872${"5a".repeat(113)}`;
@@ -115,30 +120,45 @@ async function serve(kind: string): Promise<number> {
 
 // --- the parent: load and CPU ------------------------------------------------------------------------------------
 
-interface Child {
+/** A server under load: its port, its process's CPU seconds so far (all threads), and how to stop it. */
+interface Target {
   label: string;
-  proc: ChildProcess;
   port: number;
+  cpu(): Promise<number>;
+  stop(): Promise<void>;
 }
 
-function startChild(kind: string, profileDir: string | undefined): Promise<Child> {
+async function startTarget(kind: string, profileDir: string | undefined): Promise<Target> {
+  if (kind === "azora" || kind.startsWith("azora=")) {
+    const cli = kind === "azora" ? `${repoRoot()}/dist/node/cli.js` : kind.slice(6);
+    const proc = await startAzora(cli, repoRoot(), []);
+    return {
+      label: kind,
+      port: Number(new URL(proc.url).port),
+      cpu: async () => proc.cpuSeconds() ?? Number.NaN,
+      stop: async () => void (await proc.stop()),
+    };
+  }
   const proc = fork(fileURLToPath(import.meta.url), ["--serve", kind], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv:
       profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-interval", "100"],
   });
-  return new Promise((resolve, reject) => {
-    proc.once("message", (m: { port: number }) => resolve({ label: kind, proc, port: m.port }));
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once("message", (m: { port: number }) => resolve(m.port));
     proc.once("exit", (code) => reject(new Error(`server ${kind} exited with ${code}`)));
   });
-}
-
-/** The child's CPU seconds so far (user + system, all threads). */
-function childCpu(child: Child): Promise<number> {
-  return new Promise((resolve) => {
-    child.proc.once("message", (m: { cpu: number }) => resolve(m.cpu));
-    child.proc.send("cpu");
-  });
+  return {
+    label: kind,
+    port,
+    cpu: () =>
+      new Promise((resolve) => {
+        proc.once("message", (m: { cpu: number }) => resolve(m.cpu));
+        proc.send("cpu");
+      }),
+    // Not a kill: --cpu-prof writes its profile on exit.
+    stop: async () => void proc.send("exit"),
+  };
 }
 
 /** `requests` requests over `conns` keep-alive sockets, one in flight on each; resolves when all are answered. */
@@ -196,7 +216,7 @@ async function main(): Promise<void> {
   if (argv[0] === "--serve") {
     const port = await serve(argv[1]);
     process.on("message", (m) => {
-      if (m === "exit") process.exit(0); // not a kill: --cpu-prof writes its profile on exit
+      if (m === "exit") process.exit(0);
       const u = process.cpuUsage();
       process.send?.({ cpu: (u.user + u.system) / 1e6 });
     });
@@ -221,19 +241,32 @@ async function main(): Promise<void> {
     return;
   }
   for (const s of servers) {
-    if (!["net", "http", "rpc"].includes(s) && !s.startsWith("rpc=")) throw new UsageError(`unknown server ${s}`);
+    if (!["net", "http", "rpc", "azora"].includes(s) && !s.startsWith("rpc=") && !s.startsWith("azora="))
+      throw new UsageError(`unknown server ${s}`);
   }
-  const children = await Promise.all(servers.map((s) => startChild(s, profileDir)));
+  const children = await Promise.all(servers.map((s) => startTarget(s, profileDir)));
   try {
     const micros = new Map<string, number[]>();
+    const idle = new Map<string, number[]>();
     for (let r = 0; r <= rounds; r++) {
+      // A node is not idle when no request comes (timers, block production, V8's background threads): its CPU per
+      // second of wall time, which a bench charges to its transactions in proportion to how long a phase lasts.
+      for (const child of children) {
+        if (!child.label.startsWith("azora") || r === 0) continue;
+        const cpu0 = await child.cpu();
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+        const list = idle.get(child.label) ?? [];
+        list.push((((await child.cpu()) - cpu0) * 1e3) / (IDLE_MS / 1e3));
+        idle.set(child.label, list);
+      }
       for (const [method, body] of Object.entries(METHODS)) {
-        for (const child of children) {
+        // ABBA order: whichever server runs second in a round does not always get the same slot.
+        for (const child of r % 2 === 0 ? children : [...children].reverse()) {
           // The floors answer every body alike: one method is enough for them.
-          if (!child.label.startsWith("rpc") && method !== "eth_chainId") continue;
-          const cpu0 = await childCpu(child);
+          if ((child.label === "net" || child.label === "http") && method !== "eth_chainId") continue;
+          const cpu0 = await child.cpu();
           await drive(child.port, body, requests, conns);
-          const cpu1 = await childCpu(child);
+          const cpu1 = await child.cpu();
           if (r === 0) continue; // warm-up round
           const key = `${child.label}\t${method}`;
           const list = micros.get(key) ?? [];
@@ -244,11 +277,22 @@ async function main(): Promise<void> {
     }
     console.log(`server CPU µs per request, median of ${rounds} rounds (each round's figure in brackets),`);
     console.log(`${requests} requests per round, ${conns} keep-alive connections`);
+    for (const [label, list] of idle) {
+      console.log(
+        `${label}\tno requests: CPU ms per s\t${round(median(list), 1)}\t[${list.map((x) => round(x, 1)).join(" ")}]`,
+      );
+    }
+    // Each figure over the first server's on the same method and round: the pairs share the machine's load.
+    const base = children[0].label;
     for (const [key, list] of micros) {
-      console.log(`${key}\t${round(median(list), 1)}\t[${list.map((x) => round(x, 1)).join(" ")}]`);
+      const [label, method] = key.split("\t");
+      const ref = micros.get(`${base}\t${method}`);
+      const ratio =
+        label === base || ref === undefined ? "" : `\t×${round(median(list.map((x, i) => x / ref[i])), 3)} of ${base}`;
+      console.log(`${key}\t${round(median(list), 1)}\t[${list.map((x) => round(x, 1)).join(" ")}]${ratio}`);
     }
   } finally {
-    for (const c of children) c.proc.send("exit");
+    await Promise.all(children.map((c) => c.stop()));
   }
 }
 
