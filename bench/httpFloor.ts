@@ -1,4 +1,4 @@
-// `node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--servers LIST]`: the server-side CPU of one
+// `node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]`: the server-side CPU of one
 // small JSON-RPC request over keep-alive HTTP, for the JSON-RPC server (rpc/server.ts, with a stub method table, so
 // only the transport and the JSON-RPC layer are measured) next to its floors: a bare node:http server answering a
 // fixed body, and a bare node:net server answering fixed bytes per request (the socket and the event loop alone).
@@ -17,10 +17,13 @@ import { positiveInt, readFlags, UsageError } from "./args.js";
 import { startAzora } from "./procs.js";
 import { round } from "./stats.js";
 
-const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--servers LIST]
+const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]
   --requests N   timed requests per server, method and round (default 20000; as many untimed first in round 1)
   --rounds R     interleaved rounds (default 5); the median is printed
   --conns C      keep-alive connections, one request in flight on each (default 8)
+  --gap-ms G     wait G ms after each answer before the next request on a connection (default 0: back to back).
+                 With gaps the server idles between requests, as a node does under the bench's senders and its
+                 block watcher (eth_blockNumber, 5 ms apart): each request then pays a wake-up with cold caches.
   --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js, azora (a fresh \`azora dev\`
                  of this checkout; /proc CPU, 10 ms ticks), azora=PATH/TO/dist/node/cli.js (default net,http,rpc)
   --cpu-prof D   write a V8 CPU profile of each server into directory D`;
@@ -162,7 +165,7 @@ async function startTarget(kind: string, profileDir: string | undefined): Promis
 }
 
 /** `requests` requests over `conns` keep-alive sockets, one in flight on each; resolves when all are answered. */
-async function drive(port: number, body: string, requests: number, conns: number): Promise<void> {
+async function drive(port: number, body: string, requests: number, conns: number, gapMs: number): Promise<void> {
   const request = requestBytes(port, body);
   let sent = 0;
   const one = (socket: Socket) =>
@@ -187,7 +190,8 @@ async function drive(port: number, body: string, requests: number, conns: number
           return;
         }
         pending = pending.subarray(end);
-        next();
+        if (gapMs > 0) setTimeout(next, gapMs);
+        else next();
       });
       next();
     });
@@ -226,12 +230,14 @@ async function main(): Promise<void> {
   let requests = 20_000;
   let rounds = 5;
   let conns = 8;
+  let gapMs = 0;
   let servers = ["net", "http", "rpc"];
   let profileDir: string | undefined;
   const ok = readFlags(argv, (flag, next) => {
     if (flag === "--requests") requests = positiveInt(flag, next());
     else if (flag === "--rounds") rounds = positiveInt(flag, next(), 1000);
     else if (flag === "--conns") conns = positiveInt(flag, next(), 1000);
+    else if (flag === "--gap-ms") gapMs = positiveInt(flag, next(), 10_000);
     else if (flag === "--servers") servers = next().split(",");
     else if (flag === "--cpu-prof") profileDir = next();
     else throw new UsageError(`unknown option ${flag}`);
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
           // The floors answer every body alike: one method is enough for them.
           if ((child.label === "net" || child.label === "http") && method !== "eth_chainId") continue;
           const cpu0 = await child.cpu();
-          await drive(child.port, body, requests, conns);
+          await drive(child.port, body, requests, conns, gapMs);
           const cpu1 = await child.cpu();
           if (r === 0) continue; // warm-up round
           const key = `${child.label}\t${method}`;
@@ -276,7 +282,9 @@ async function main(): Promise<void> {
       }
     }
     console.log(`server CPU µs per request, median of ${rounds} rounds (each round's figure in brackets),`);
-    console.log(`${requests} requests per round, ${conns} keep-alive connections`);
+    console.log(
+      `${requests} requests per round, ${conns} keep-alive connections, ${gapMs} ms between requests on each`,
+    );
     for (const [label, list] of idle) {
       console.log(
         `${label}\tno requests: CPU ms per s\t${round(median(list), 1)}\t[${list.map((x) => round(x, 1)).join(" ")}]`,
