@@ -1,18 +1,20 @@
-// `node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]`: the server-side CPU of one
-// small JSON-RPC request over keep-alive HTTP, for the JSON-RPC server (rpc/server.ts, with a stub method table, so
+// `node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]`: the server-side
+// CPU of one small JSON-RPC request over keep-alive HTTP, for the JSON-RPC server (rpc/server.ts, with a stub method table, so
 // only the transport and the JSON-RPC layer are measured) next to its floors: a bare node:http server answering a
 // fixed body, and a bare node:net server answering fixed bytes per request (the socket and the event loop alone).
 //
 // Each server runs in its own child process; this process drives it with C raw-socket clients (one request in flight
 // per connection, headers as node:http's client sends them) and divides the child's CPU time (process.cpuUsage: all
 // its threads) by the requests answered. Servers and methods are interleaved round by round, so load on the shared
-// machine falls on all alike. `--servers` takes `net`, `http`, `rpc` (this checkout's server) and `rpc=FILE` (another
-// build's dist/rpc/server.js, for an A/B against a base), comma-separated.
+// machine falls on all alike. `--servers` takes `net`, `http`, `rpc` (this checkout's server), `rpc=FILE` (another
+// build's dist/rpc/server.js, for an A/B against a base), `rpcnet` (a sketch: the JSON-RPC layer behind a bare
+// node:net front, no Node HTTP) and `azora` (a dev node), comma-separated.
 import { fork } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { repoRoot } from "../contracts/artifacts.js";
+import { handleRawBody } from "../rpc/jsonrpc.js";
 import { positiveInt, readFlags, UsageError } from "./args.js";
 import { startAzora } from "./procs.js";
 import { round } from "./stats.js";
@@ -24,7 +26,8 @@ const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [-
   --gap-ms G     wait G ms after each answer before the next request on a connection (default 0: back to back).
                  With gaps the server idles between requests, as a node does under the bench's senders and its
                  block watcher (eth_blockNumber, 5 ms apart): each request then pays a wake-up with cold caches.
-  --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js, azora (a fresh \`azora dev\`
+  --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js, rpcnet (a sketch of the
+                 JSON-RPC layer behind a bare node:net front, for what one would save), azora (a fresh \`azora dev\`
                  of this checkout; /proc CPU, 10 ms ticks), azora=PATH/TO/dist/node/cli.js (default net,http,rpc)
   --cpu-prof D   write a V8 CPU profile of each server into directory D`;
 
@@ -61,6 +64,17 @@ const FIXED_RESPONSE = Buffer.from(
   `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${FIXED_BODY.length}\r\n` +
     `access-control-allow-origin: *\r\nConnection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n${FIXED_BODY}`,
 );
+
+const stub = (result: unknown, params: Array<{ name: string; type: "hash" | "data" }>) => ({
+  params,
+  handler: () => result,
+});
+/** The methods measured, answering at once: what is left is the transport and the JSON-RPC layer. */
+const STUB_METHODS = {
+  eth_chainId: stub("0x7a69", []),
+  eth_getTransactionReceipt: stub(null, [{ name: "hash", type: "hash" }]),
+  eth_sendRawTransaction: stub(TX_HASH, [{ name: "tx", type: "data" }]),
+};
 
 /** Offset just past one complete request (headers + Content-Length body) at the start of `buf`, or -1. */
 function requestEnd(buf: Buffer): number {
@@ -103,21 +117,33 @@ async function serve(kind: string): Promise<number> {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return (server.address() as AddressInfo).port;
   }
+  if (kind === "rpcnet") {
+    // A sketch of a JSON-RPC front on node:net (no Node HTTP): for measuring what it could save, not for serving.
+    const server = createNetServer((socket) => {
+      let pending: Buffer = Buffer.alloc(0);
+      socket.on("data", (chunk: Buffer) => {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        for (let end = requestEnd(pending); end >= 0; end = requestEnd(pending)) {
+          const body = pending.toString("utf8", pending.indexOf("\r\n\r\n") + 4, end);
+          pending = pending.subarray(end);
+          void handleRawBody(body, STUB_METHODS, { transport: "http", remoteAddress: socket.remoteAddress }).then(
+            (out = "") => {
+              socket.write(
+                `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ` +
+                  `${Buffer.byteLength(out)}\r\naccess-control-allow-origin: *\r\nDate: ${new Date().toUTCString()}\r\n` +
+                  `Connection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n${out}`,
+              );
+            },
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
+  }
   const file = kind === "rpc" ? fileURLToPath(new URL("../rpc/server.js", import.meta.url)) : kind.slice(4);
   const mod = (await import(pathToFileURL(file).href)) as typeof import("../rpc/server.js");
-  const stub = (result: unknown, params: Array<{ name: string; type: "hash" | "data" }>) => ({
-    params,
-    handler: () => result,
-  });
-  const server = mod.createRPCServer({
-    host: "127.0.0.1",
-    port: 0,
-    methods: {
-      eth_chainId: stub("0x7a69", []),
-      eth_getTransactionReceipt: stub(null, [{ name: "hash", type: "hash" }]),
-      eth_sendRawTransaction: stub(TX_HASH, [{ name: "tx", type: "data" }]),
-    },
-  });
+  const server = mod.createRPCServer({ host: "127.0.0.1", port: 0, methods: STUB_METHODS });
   return (await server.listen()).port;
 }
 
@@ -247,7 +273,7 @@ async function main(): Promise<void> {
     return;
   }
   for (const s of servers) {
-    if (!["net", "http", "rpc", "azora"].includes(s) && !s.startsWith("rpc=") && !s.startsWith("azora="))
+    if (!["net", "http", "rpc", "rpcnet", "azora"].includes(s) && !s.startsWith("rpc=") && !s.startsWith("azora="))
       throw new UsageError(`unknown server ${s}`);
   }
   const children = await Promise.all(servers.map((s) => startTarget(s, profileDir)));
