@@ -85,21 +85,25 @@ function requestEnd(buf: Buffer): number {
   return buf.length >= end ? end : -1;
 }
 
-async function serve(kind: string): Promise<number> {
-  if (kind === "net") {
-    const server = createNetServer((socket) => {
-      let pending: Buffer = Buffer.alloc(0);
-      socket.on("data", (chunk: Buffer) => {
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        for (let end = requestEnd(pending); end >= 0; end = requestEnd(pending)) {
-          pending = pending.subarray(end);
-          socket.write(FIXED_RESPONSE);
-        }
-      });
+/** A node:net server calling `onRequest` with each complete request's body (keep-alive, Content-Length bodies). */
+async function netServer(onRequest: (socket: Socket, body: string) => void): Promise<number> {
+  const server = createNetServer((socket) => {
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      for (let end = requestEnd(pending); end >= 0; end = requestEnd(pending)) {
+        const body = pending.toString("utf8", pending.indexOf("\r\n\r\n") + 4, end);
+        pending = pending.subarray(end);
+        onRequest(socket, body);
+      }
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return (server.address() as AddressInfo).port;
-  }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function serve(kind: string): Promise<number> {
+  if (kind === "net") return netServer((socket) => socket.write(FIXED_RESPONSE));
   if (kind === "http") {
     const server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -119,27 +123,17 @@ async function serve(kind: string): Promise<number> {
   }
   if (kind === "rpcnet") {
     // A sketch of a JSON-RPC front on node:net (no Node HTTP): for measuring what it could save, not for serving.
-    const server = createNetServer((socket) => {
-      let pending: Buffer = Buffer.alloc(0);
-      socket.on("data", (chunk: Buffer) => {
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        for (let end = requestEnd(pending); end >= 0; end = requestEnd(pending)) {
-          const body = pending.toString("utf8", pending.indexOf("\r\n\r\n") + 4, end);
-          pending = pending.subarray(end);
-          void handleRawBody(body, STUB_METHODS, { transport: "http", remoteAddress: socket.remoteAddress }).then(
-            (out = "") => {
-              socket.write(
-                `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ` +
-                  `${Buffer.byteLength(out)}\r\naccess-control-allow-origin: *\r\nDate: ${new Date().toUTCString()}\r\n` +
-                  `Connection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n${out}`,
-              );
-            },
+    return netServer((socket, body) => {
+      void handleRawBody(body, STUB_METHODS, { transport: "http", remoteAddress: socket.remoteAddress }).then(
+        (out = "") => {
+          socket.write(
+            `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ` +
+              `${Buffer.byteLength(out)}\r\naccess-control-allow-origin: *\r\nDate: ${new Date().toUTCString()}\r\n` +
+              `Connection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n${out}`,
           );
-        }
-      });
+        },
+      );
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return (server.address() as AddressInfo).port;
   }
   const file = kind === "rpc" ? fileURLToPath(new URL("../rpc/server.js", import.meta.url)) : kind.slice(4);
   const mod = (await import(pathToFileURL(file).href)) as typeof import("../rpc/server.js");
