@@ -1,5 +1,5 @@
 // A lone metered call's timeline across the bench (client) and the worker, from the stamps both take with
-// `AZORA_CALL_TRACE=1` (services/client/callTrace.ts: one monotonic clock for every process of the machine). Each
+// `AZORA_CALL_TRACE=1` (services/runtime/callTrace.ts: one monotonic clock for every process of the machine). Each
 // segment is the time between two stamps of the same call, so its p50 / p90 over a run says where a lone call's
 // time over the model goes, and how much it varies, even when the machine's load moves the totals between runs.
 

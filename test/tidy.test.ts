@@ -58,6 +58,9 @@ const ALLOWED: Record<string, string[]> = {
     "node/rpc/txRecipient.js",
     "rpc/backend.js",
     "rpc/format.js",
+    // bench/httpFloor.ts: the JSON-RPC layer behind bare transports, next to the full server
+    "rpc/jsonrpc.js",
+    "rpc/server.js",
     "node/crypto",
     "node/db",
     "node/mempool",

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { monoUs } from "../../services/client/callTrace.js";
+import { monoUs } from "../../services/runtime/callTrace.js";
 import { type EncodedRun, encodeOutputs } from "./encodedRun.js";
 
 /**

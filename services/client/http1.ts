@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { connect as tlsConnect } from "node:tls";
-import { callTraceOn, monoUs } from "./callTrace.js";
+import { callTraceOn, monoUs } from "../runtime/callTrace.js";
 
 /**
  * A small HTTP/1.1 client for one origin, made for the metered inference call: a POST whose body is already in

@@ -1,5 +1,5 @@
 import { ZeroAddress } from "ethers";
-import { CALL_TRACE_HEADER, parseStamps } from "./callTrace.js";
+import { CALL_TRACE_HEADER, parseStamps } from "../runtime/callTrace.js";
 import { Http1Pool, type Http1Response } from "./http1.js";
 
 /** The AZT1 tensor container's MIME type (ai-oracle/engine/tensorContainer.ts). */

@@ -82,7 +82,7 @@ export interface JobOutput {
    * knows: the rest of its time is queueing, hops and encoding. For timings only, never part of the result.
    */
   readonly modelMs?: number;
-  /** When the engine's run returned, µs on the machine's monotonic clock (services/client/callTrace.ts). */
+  /** When the engine's run returned, µs on the machine's monotonic clock (services/runtime/callTrace.ts). */
   readonly modelEndUs?: number;
   /**
    * sha256 of `bytes` (`0x` + hex), when the handler computed it where it made them (an inference thread): a

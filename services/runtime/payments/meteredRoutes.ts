@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../../client/callTrace.js";
 import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
+import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../callTrace.js";
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";

@@ -5,7 +5,7 @@ import { decodeTensors, encodeTensors } from "../../../ai-oracle/engine/tensorCo
 import { InferencePool } from "../../../ai-oracle/engine/threadPool.js";
 import { AIError, AIErrorCode } from "../../../ai-oracle/errors.js";
 import { buildMatMulStack, buildMLP } from "../../../bench/onnxModels.js";
-import { monoUs } from "../../../services/client/callTrace.js";
+import { monoUs } from "../../../services/runtime/callTrace.js";
 import { sha256Hex } from "../../../services/runtime/content/cid.js";
 
 // A small matmul stack: same kind of graph as the bench's 10 ms job, a few ms here.

@@ -2,14 +2,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CallTimeline, SEGMENTS } from "../../../bench/callTimeline.js";
+import { Http1Pool } from "../../../services/client/http1.js";
 import {
   CALL_TRACE_ENV,
   CALL_TRACE_HEADER,
   formatStamps,
   monoUs,
   parseStamps,
-} from "../../../services/client/callTrace.js";
-import { Http1Pool } from "../../../services/client/http1.js";
+} from "../../../services/runtime/callTrace.js";
 
 // The lone call's cross-process timeline (issue 8): stamps on one monotonic clock, carried in a header, tiled into
 // segments by the bench.

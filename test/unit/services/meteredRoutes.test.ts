@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
-import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../../../services/client/callTrace.js";
 import { RECEIPT_HEADER } from "../../../services/client/payments.js";
+import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../../../services/runtime/callTrace.js";
 import type { JobHandler } from "../../../services/runtime/handler.js";
 import { type MeteredPayee, PaymentError, PaymentErrorCode } from "../../../services/runtime/payments/meteredPayee.js";
 import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../../../services/runtime/payments/meteredRoutes.js";
