@@ -8,16 +8,15 @@ import { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { getBytes, HDNodeWallet, Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
-import { buildGenesis } from "../genesis/build.js";
 import { DEV_MNEMONIC, devAccountPath, devnetGenesis } from "../genesis/devnet.js";
+import { memoryGenesisWorld } from "../genesis/memoryWorld.js";
 import { createChainCommon } from "../runtime/evm/common.js";
-import { type BlockEnv, createAzoraVM } from "../runtime/evm/vm.js";
+import type { BlockEnv } from "../runtime/evm/vm.js";
 import { BlockExecution } from "../runtime/executor.js";
 import { LEARN_ADDRESS, NFT_REGISTRY_ADDRESS } from "../runtime/modules/index.js";
 import { bytesToHex, hexToBytes } from "../runtime/primitives/bytes.js";
 import type { Receipt } from "../runtime/primitives/receipt.js";
-import { TrieNodeStore } from "../runtime/state/trieNodeStore.js";
-import { HEAD_STATE_OPTIONS, openWorldState } from "../runtime/state/worldState.js";
+import type { openWorldState } from "../runtime/state/worldState.js";
 import { round } from "./stats.js";
 
 const SENDERS = 8;
@@ -59,12 +58,7 @@ export interface World {
 export async function freshWorld(): Promise<World> {
   const spec = devnetGenesis();
   const common = createChainCommon(spec.chainId);
-  const nodes = new Map<string, Uint8Array>();
-  const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
-  const genesis = await buildGenesis(spec, common, store);
-  for (const [k, v] of store.takeWrites()) nodes.set(k, v);
-  const state = openWorldState(common, store, genesis.header.stateRoot, HEAD_STATE_OPTIONS);
-  const vm = await createAzoraVM(common, state, { getBlockHash: async () => genesis.hash });
+  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
   const wallets = Array.from({ length: SENDERS }, (_, i) =>
     HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
   );

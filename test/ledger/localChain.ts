@@ -7,18 +7,17 @@ import { createFeeMarket1559Tx, type TypedTransaction } from "@ethereumjs/tx";
 import { Address, hexToBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { getBytes, HDNodeWallet } from "ethers";
-import { buildGenesis } from "../../genesis/build.js";
 import { DEV_MNEMONIC, devAccountPath } from "../../genesis/devnet.js";
 import devnetJSON from "../../genesis/devnet.json" with { type: "json" };
+import { memoryGenesisWorld } from "../../genesis/memoryWorld.js";
 import { type GenesisJSON, parseGenesis } from "../../genesis/spec.js";
 import type { BlockEffects, BlockInfo } from "../../runtime/effects.js";
 import { createChainCommon } from "../../runtime/evm/common.js";
-import { type BlockEnv, createAzoraVM, ethBlockForEnv } from "../../runtime/evm/vm.js";
+import { type BlockEnv, ethBlockForEnv } from "../../runtime/evm/vm.js";
 import { BlockExecution } from "../../runtime/executor.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Receipt } from "../../runtime/primitives/receipt.js";
-import { TrieNodeStore } from "../../runtime/state/trieNodeStore.js";
-import { HEAD_STATE_OPTIONS, openWorldState } from "../../runtime/state/worldState.js";
+import type { openWorldState } from "../../runtime/state/worldState.js";
 
 export interface Account {
   key: Uint8Array;
@@ -81,12 +80,7 @@ export class LocalChain {
     opts.edit?.(json);
     const spec = parseGenesis(json);
     const common = createChainCommon(spec.chainId);
-    const nodes = new Map<string, Uint8Array>();
-    const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
-    const genesis = await buildGenesis(spec, common, store);
-    for (const [k, v] of store.takeWrites()) nodes.set(k, v);
-    const state = openWorldState(common, store, genesis.header.stateRoot, HEAD_STATE_OPTIONS);
-    const vm = await createAzoraVM(common, state, { getBlockHash: async () => genesis.hash });
+    const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
     const accounts = wallets.map((w) => ({ key: getBytes(w.privateKey), address: w.address, nonce: 0n }));
     return new LocalChain(vm, state, common, accounts, spec.genesisTime, genesis.hash);
   }

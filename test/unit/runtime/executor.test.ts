@@ -2,18 +2,15 @@ import { createFeeMarket1559Tx, createTxFromRLP } from "@ethereumjs/tx";
 import { createContractAddress, hexToBytes, bytesToHex as utilBytesToHex } from "@ethereumjs/util";
 import { describe, expect, it } from "vitest";
 import { loadArtifact } from "../../../contracts/artifacts.js";
-import { buildGenesis } from "../../../genesis/build.js";
 import { devnetGenesis } from "../../../genesis/devnet.js";
+import { memoryGenesisWorld } from "../../../genesis/memoryWorld.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
-import { createAzoraVM } from "../../../runtime/evm/vm.js";
 import { BlockExecution } from "../../../runtime/executor.js";
 import { nextBaseFee } from "../../../runtime/fees.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../../runtime/primitives/hash.js";
 import { encodeReceiptForRoot, logsBloom, receiptBloom } from "../../../runtime/primitives/receipt.js";
 import { orderedTrieRoot } from "../../../runtime/primitives/trieRoot.js";
-import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
-import { HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
 
 const spec = devnetGenesis();
@@ -22,12 +19,7 @@ const MINER = hexToBytes("0x000000000000000000000000000000000000fee0");
 
 /** A fresh world at genesis over an in-memory node map (pure logic: no LevelDB needed here). */
 async function freshWorld() {
-  const nodes = new Map<string, Uint8Array>();
-  const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
-  const genesis = await buildGenesis(spec, common, store);
-  for (const [k, v] of store.takeWrites()) nodes.set(k, v);
-  const state = openWorldState(common, store, genesis.header.stateRoot, HEAD_STATE_OPTIONS);
-  const vm = await createAzoraVM(common, state, { getBlockHash: async () => genesis.hash });
+  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
   return { state, vm, genesis };
 }
 

@@ -3,10 +3,9 @@ import { Address, hexToBytes, privateToAddress } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildGenesis } from "../../../../genesis/build.js";
 import { devnetGenesis } from "../../../../genesis/devnet.js";
+import { memoryGenesisWorld } from "../../../../genesis/memoryWorld.js";
 import { createChainCommon } from "../../../../runtime/evm/common.js";
-import { createAzoraVM } from "../../../../runtime/evm/vm.js";
 import { BlockExecution } from "../../../../runtime/executor.js";
 import {
   type AbiType,
@@ -28,8 +27,6 @@ import {
   packCounters,
   uriSlot,
 } from "../../../../runtime/modules/nft/storage.js";
-import { TrieNodeStore } from "../../../../runtime/state/trieNodeStore.js";
-import { HEAD_STATE_OPTIONS, openWorldState } from "../../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../../utils/devnode.js";
 
 /**
@@ -60,12 +57,7 @@ const URIS = [
 ];
 
 async function world(): Promise<VM> {
-  const nodes = new Map<string, Uint8Array>();
-  const store = new TrieNodeStore({ getNode: async (k) => nodes.get(k) });
-  const genesis = await buildGenesis(spec, common, store);
-  for (const [k, v] of store.takeWrites()) nodes.set(k, v);
-  const state = openWorldState(common, store, genesis.header.stateRoot, HEAD_STATE_OPTIONS);
-  const vm = await createAzoraVM(common, state, { getBlockHash: async () => genesis.hash });
+  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
   const create = createFeeMarket1559Tx(
     {
       chainId: common.chainId(),
