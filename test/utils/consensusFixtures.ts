@@ -1,4 +1,5 @@
-import { type CommitCertificate, encodeCommit, hashCommit } from "../../consensus/commit.js";
+import { expect } from "vitest";
+import { type CommitCertificate, CommitError, encodeCommit, hashCommit } from "../../consensus/commit.js";
 import { proposalSignBytes } from "../../consensus/proposal.js";
 import { VoteType, voteSignBytes } from "../../consensus/vote.js";
 import { encodeSignedProposal, encodeSignedVote, type SignedVote } from "../../consensus/wire.js";
@@ -94,4 +95,15 @@ export function commitFor(chainId: bigint, signers: Ed25519Signer[], block: Bloc
     })),
   };
   return encodeCommit(cert);
+}
+
+/** The code of the `CommitError` that `fn` throws (failing on any other error), or undefined when it throws none. */
+export function commitErrorCode(fn: () => void): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    expect(e).toBeInstanceOf(CommitError);
+    return (e as CommitError).type.code;
+  }
 }

@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  type CommitCertificate,
-  CommitError,
-  CommitErrorCode,
-  hasQuorum,
-  verifyCommit,
-} from "../../../consensus/commit.js";
+import { type CommitCertificate, CommitErrorCode, hasQuorum, verifyCommit } from "../../../consensus/commit.js";
 import { VoteType, voteSignBytes } from "../../../consensus/vote.js";
 import { Ed25519Signer, Ed25519Verifier } from "../../../node/crypto/ed25519.js";
 import { type Validator, validatorAddress } from "../../../runtime/primitives/validatorSet.js";
+import { commitErrorCode } from "../../utils/consensusFixtures.js";
 
 const CHAIN_ID = 16730n;
 const signers = [1, 2, 3, 4].map((i) => new Ed25519Signer(new Uint8Array(32).fill(i)));
@@ -35,16 +30,6 @@ function commitBy(indices: number[], opts: { hash?: Uint8Array; round?: number }
   };
 }
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CommitError);
-    return (e as CommitError).type.code;
-  }
-}
-
 const expected = { chainId: CHAIN_ID, height: 5n, blockHash, validators };
 
 describe("commit certificates", () => {
@@ -55,30 +40,36 @@ describe("commit certificates", () => {
   });
 
   it("accepts 3 of 4 equal validators", () => {
-    expect(codeOf(() => verifyCommit(commitBy([0, 1, 3]), expected, verifier))).toBeUndefined();
+    expect(commitErrorCode(() => verifyCommit(commitBy([0, 1, 3]), expected, verifier))).toBeUndefined();
   });
 
   it("COMMIT_ERROR_INSUFFICIENT_POWER with 2 of 4", () => {
-    expect(codeOf(() => verifyCommit(commitBy([0, 1]), expected, verifier))).toBe(CommitErrorCode.INSUFFICIENT_POWER);
+    expect(commitErrorCode(() => verifyCommit(commitBy([0, 1]), expected, verifier))).toBe(
+      CommitErrorCode.INSUFFICIENT_POWER,
+    );
   });
 
   it("COMMIT_ERROR_DUPLICATE_SIGNER when one validator is counted twice", () => {
-    expect(codeOf(() => verifyCommit(commitBy([0, 0, 1]), expected, verifier))).toBe(CommitErrorCode.DUPLICATE_SIGNER);
+    expect(commitErrorCode(() => verifyCommit(commitBy([0, 0, 1]), expected, verifier))).toBe(
+      CommitErrorCode.DUPLICATE_SIGNER,
+    );
   });
 
   it("COMMIT_ERROR_BAD_SIGNATURE for a signature over another block", () => {
     const bad = commitBy([0, 1, 2], { hash: new Uint8Array(32).fill(1) });
-    expect(codeOf(() => verifyCommit(bad, expected, verifier))).toBe(CommitErrorCode.BAD_SIGNATURE);
+    expect(commitErrorCode(() => verifyCommit(bad, expected, verifier))).toBe(CommitErrorCode.BAD_SIGNATURE);
   });
 
   it("COMMIT_ERROR_UNKNOWN_VALIDATOR for an index outside the set", () => {
     expect(
-      codeOf(() => verifyCommit(commitBy([0, 1, 2, 3]), { ...expected, validators: validators.slice(0, 3) }, verifier)),
+      commitErrorCode(() =>
+        verifyCommit(commitBy([0, 1, 2, 3]), { ...expected, validators: validators.slice(0, 3) }, verifier),
+      ),
     ).toBe(CommitErrorCode.UNKNOWN_VALIDATOR);
   });
 
   it("COMMIT_ERROR_WRONG_BLOCK for a commit of another height", () => {
-    expect(codeOf(() => verifyCommit(commitBy([0, 1, 2]), { ...expected, height: 6n }, verifier))).toBe(
+    expect(commitErrorCode(() => verifyCommit(commitBy([0, 1, 2]), { ...expected, height: 6n }, verifier))).toBe(
       CommitErrorCode.WRONG_BLOCK,
     );
   });

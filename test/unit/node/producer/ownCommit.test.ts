@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type CommitCertificate, CommitError, CommitErrorCode, verifyCommit } from "../../../../consensus/commit.js";
+import { type CommitCertificate, CommitErrorCode, verifyCommit } from "../../../../consensus/commit.js";
 import { type SignatureVerifier, VoteType, voteSignBytes } from "../../../../consensus/vote.js";
 import { Ed25519Signer, Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { OwnCommitCheck } from "../../../../node/producer/ownCommit.js";
 import { type Validator, validatorAddress } from "../../../../runtime/primitives/validatorSet.js";
+import { commitErrorCode } from "../../../utils/consensusFixtures.js";
 
 /**
  * The producer's own-certificate check verifies its signer's signature once per key, then only the
@@ -38,16 +39,6 @@ function certificate(signer: Ed25519Signer, height: bigint, blockHash: Uint8Arra
   return { height, round: 0, blockHash, signatures: [{ validatorIndex: 0, signature }] };
 }
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CommitError);
-    return (e as CommitError).type.code;
-  }
-}
-
 const hashAt = (h: bigint) => new Uint8Array(32).fill(Number(h % 251n));
 
 describe("the producer's own-commit check", () => {
@@ -58,8 +49,8 @@ describe("the producer's own-commit check", () => {
     for (let h = 1n; h <= 20n; h++) {
       const c = certificate(own, h, hashAt(h));
       const expected = { chainId: CHAIN_ID, height: h, blockHash: hashAt(h), validators };
-      expect(codeOf(() => check.check(c, expected, own.publicKey))).toBe(
-        codeOf(() => verifyCommit(c, expected, new Ed25519Verifier())),
+      expect(commitErrorCode(() => check.check(c, expected, own.publicKey))).toBe(
+        commitErrorCode(() => verifyCommit(c, expected, new Ed25519Verifier())),
       );
     }
     expect(verifier.calls).toBe(1);
@@ -75,12 +66,14 @@ describe("the producer's own-commit check", () => {
     );
     const c = certificate(own, 2n, hashAt(2n));
     expect(
-      codeOf(() => check.check(c, { chainId: CHAIN_ID, height: 3n, blockHash: hashAt(2n), validators }, own.publicKey)),
+      commitErrorCode(() =>
+        check.check(c, { chainId: CHAIN_ID, height: 3n, blockHash: hashAt(2n), validators }, own.publicKey),
+      ),
     ).toBe(CommitErrorCode.WRONG_BLOCK);
     // Index 0 is now another validator: its key is verified for real, and the signature is not its.
     const swapped = [validatorOf(other)];
     expect(
-      codeOf(() =>
+      commitErrorCode(() =>
         check.check(c, { chainId: CHAIN_ID, height: 2n, blockHash: hashAt(2n), validators: swapped }, own.publicKey),
       ),
     ).toBe(CommitErrorCode.BAD_SIGNATURE);
@@ -93,7 +86,7 @@ describe("the producer's own-commit check", () => {
     for (let h = 1n; h <= 3n; h++) {
       const expected = { chainId: CHAIN_ID, height: h, blockHash: hashAt(h), validators };
       // A signer that claims the validator's key but signs with another one.
-      expect(codeOf(() => check.check(certificate(other, h, hashAt(h)), expected, own.publicKey))).toBe(
+      expect(commitErrorCode(() => check.check(certificate(other, h, hashAt(h)), expected, own.publicKey))).toBe(
         CommitErrorCode.BAD_SIGNATURE,
       );
     }
@@ -114,7 +107,7 @@ describe("the producer's own-commit check", () => {
     };
     // The proven key is `other` now: a certificate under `own`'s key is verified for real.
     expect(
-      codeOf(() =>
+      commitErrorCode(() =>
         check.check(
           bad,
           { chainId: CHAIN_ID, height: 3n, blockHash: hashAt(3n), validators: [validatorOf(own)] },
