@@ -53,7 +53,8 @@ export class BlockWatcher {
     }
     // Read after subscribing, so that no block falls between the head read and the first notification.
     w.last = Number(hexToBigInt(await rpc.call("eth_blockNumber")));
-    w.announced = { number: w.last, at: performance.now() };
+    // A notification that arrived while the head was read may name a later block: keep it.
+    if (w.announced.number < w.last) w.announced = { number: w.last, at: performance.now() };
     return w;
   }
 
