@@ -5,7 +5,7 @@
  * in-flight requests, WebSocket send buffer) and manages connection lifecycles.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
@@ -13,6 +13,8 @@ import { type Logger, nullLogger } from "../runtime/lib/logger.js";
 import { InternalError, InvalidRequestError, ParseError } from "./errors.js";
 import { type DispatchOptions, errorResponse, handleRawBody, serializeMessage } from "./jsonrpc.js";
 import { clientKeyOf, PerClientCounter } from "./quota.js";
+import { createHttpFront, type FrontAnswer, type HttpFront } from "./transport/httpFront.js";
+import { DEFAULT_HEAD_LIMITS } from "./transport/httpHead.js";
 import type { CallContext, MethodTable, RPCMetrics, WSConnectionHandle } from "./types.js";
 
 export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
@@ -71,6 +73,13 @@ export interface RPCServerOptions {
    * only to compare the two paths in tests). See `httpFastPath`.
    */
   httpFastPath?: boolean;
+  /**
+   * Read plain JSON-RPC POSTs of keep-alive connections straight off the socket, before Node's HTTP server
+   * (default true; needs `httpFastPath`). See `transport/httpFront.ts`.
+   */
+  httpFront?: boolean;
+  /** Node's `headersTimeout` (default Node's, 60 s): a request head not complete by then gets a 408. */
+  headersTimeoutMs?: number;
 }
 
 export interface RPCServerAddress {
@@ -236,6 +245,18 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
    * fastify as before.
    */
   const fastPath = opts.httpFastPath ?? true;
+
+  /** A JSON-RPC body's answer over HTTP; never rejects (a failure is a 500 with an internal error). */
+  async function answerBody(body: string, remoteAddress: string | undefined): Promise<FrontAnswer> {
+    try {
+      const out = await handleRawBody(body, methods, { transport: "http", remoteAddress }, dispatchOpts);
+      return out === undefined ? { status: 204 } : { status: 200, body: out };
+    } catch (e) {
+      logger.error("HTTP request failed", { method: "POST", url: "/" }, e);
+      return { status: 500, body: JSON.stringify(errorResponse(null, new InternalError())) };
+    }
+  }
+
   function httpFastPath(req: IncomingMessage, res: ServerResponse): boolean {
     if (!fastPath || closing || req.method !== "POST" || req.url !== "/") return false;
     const lengthHeader = req.headers["content-length"];
@@ -256,34 +277,25 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
         return;
       }
       const body = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks, received).toString("utf8");
-      handleRawBody(body, methods, { transport: "http", remoteAddress: req.socket.remoteAddress }, dispatchOpts).then(
-        (out) => {
-          if (out === undefined) {
-            res.writeHead(204, { "access-control-allow-origin": "*" });
-            res.end();
-            return;
-          }
-          res.writeHead(200, {
-            "content-type": JSON_CONTENT_TYPE,
-            "content-length": Buffer.byteLength(out),
-            "access-control-allow-origin": "*",
-          });
-          res.end(out);
-        },
-        (e: unknown) => {
-          logger.error("HTTP request failed", { method: req.method, url: req.url }, e);
-          const text = JSON.stringify(errorResponse(null, new InternalError()));
-          res.writeHead(500, {
-            "content-type": JSON_CONTENT_TYPE,
-            "content-length": Buffer.byteLength(text),
-            "access-control-allow-origin": "*",
-          });
-          res.end(text);
-        },
-      );
+      void answerBody(body, req.socket.remoteAddress).then((answer) => {
+        if (answer.status === 204) {
+          res.writeHead(204, { "access-control-allow-origin": "*" });
+          res.end();
+          return;
+        }
+        const text = answer.body ?? "";
+        res.writeHead(answer.status, {
+          "content-type": JSON_CONTENT_TYPE,
+          "content-length": Buffer.byteLength(text),
+          "access-control-allow-origin": "*",
+        });
+        res.end(text);
+      });
     });
     return true;
   }
+
+  let front: HttpFront | undefined;
 
   const app = Fastify({
     logger: false,
@@ -298,7 +310,10 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
         connectionTimeout?: number;
         maxRequestsPerSocket?: number;
       };
-      const server = createServer((req, res) => {
+      // A shorter header timeout is checked as often as it lasts (Node checks every 30 s by default).
+      const checking =
+        opts.headersTimeoutMs === undefined ? {} : { connectionsCheckingInterval: opts.headersTimeoutMs };
+      const server = createServer(checking, (req, res) => {
         if (!httpFastPath(req, res)) handler(req, res);
       });
       server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
@@ -306,6 +321,22 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
       server.setTimeout(o.connectionTimeout ?? 0);
       if (o.maxRequestsPerSocket !== undefined && o.maxRequestsPerSocket > 0) {
         server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+      }
+      if (opts.headersTimeoutMs !== undefined) server.headersTimeout = opts.headersTimeoutMs;
+      // The front answers with Node's keep-alive headers and no request count: with a per-socket cap it stays off.
+      if (fastPath && (opts.httpFront ?? true) && !((server.maxRequestsPerSocket ?? 0) > 0)) {
+        // The front reads each connection first and gives it to Node's own listener at the first other request.
+        const [nodeListener] = server.listeners("connection") as ((socket: Socket) => void)[];
+        server.removeListener("connection", nodeListener);
+        const httpFront = createHttpFront({
+          limits: { ...DEFAULT_HEAD_LIMITS, bodyLimit },
+          httpServer: server,
+          nodeConnectionListener: (socket) => nodeListener.call(server, socket),
+          answer: answerBody,
+          closing: () => closing,
+        });
+        server.on("connection", httpFront.accept);
+        front = httpFront;
       }
       return server;
     },
@@ -512,7 +543,11 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
     await Promise.all([...connections].map((c) => c.closed));
     // Shutdown is bounded: HTTP requests still open after the grace period (a client that keeps a request
     // going, or a connection stuck mid-request) are cut rather than holding the node's exit forever.
-    const cut = setTimeout(() => app.server.closeAllConnections(), WS_CLOSE_GRACE_MS);
+    front?.closeIdle();
+    const cut = setTimeout(() => {
+      app.server.closeAllConnections();
+      front?.closeAll();
+    }, WS_CLOSE_GRACE_MS);
     try {
       await app.close();
     } finally {

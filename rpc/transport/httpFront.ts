@@ -1,0 +1,282 @@
+/**
+ * A keep-alive JSON-RPC front on the RPC port's sockets, before Node's HTTP server. Each accepted
+ * connection is read here: while its requests are plain JSON-RPC POSTs (`readRpcHead`), they are
+ * answered here — pipelined ones in order, heads and bodies split over packets or packed into one —
+ * with the bytes Node's HTTP server writes for the fast path's `writeHead` + `end` (status line,
+ * the same headers in the same order, Date, `Connection: keep-alive`, `Keep-Alive: timeout=N`). At
+ * the first request that is anything else, once the answers before it are written, the connection is
+ * given to Node's HTTP server with the bytes not consumed, so WebSocket upgrades, GETs, chunked or
+ * oversized bodies, HTTP/1.0, `Connection: close`, `Expect`, malformed requests and shutdown keep
+ * Node's and fastify's behaviour exactly. Why: Node's HTTP machinery (parser, IncomingMessage and
+ * ServerResponse streams) is most of a small request's server CPU (README, issue 14, "front14").
+ */
+import type { Server as HttpServer } from "node:http";
+import type { Socket } from "node:net";
+import { type HeadLimits, readRpcHead } from "./httpHead.js";
+
+/** What the front answers a JSON-RPC body with: 200 with a body, 204 without, or 500 with a body. */
+export interface FrontAnswer {
+  status: 200 | 204 | 500;
+  body?: string;
+}
+
+export interface HttpFrontOptions {
+  limits: HeadLimits;
+  /** Node's HTTP server the connections are handed to; its settings give the timeouts. */
+  httpServer: HttpServer;
+  /** Node's own `connection` listener of `httpServer` (the front took its place). */
+  nodeConnectionListener: (socket: Socket) => void;
+  answer(body: string, remoteAddress: string | undefined): Promise<FrontAnswer>;
+  /** The server is shutting down: requests from now on go to Node (and fastify's 503). */
+  closing(): boolean;
+}
+
+export interface HttpFront {
+  /** The `connection` listener to install on `httpServer`. */
+  accept(socket: Socket): void;
+  /** Ends every connection with no request in flight; the others end after their answers. */
+  closeIdle(): void;
+  /** Destroys every connection still read by the front. */
+  closeAll(): void;
+}
+
+/** Answers queued on one connection beyond which the front stops reading it. */
+const MAX_QUEUED_ANSWERS = 64;
+/** Bytes buffered while a hand-off waits for earlier answers beyond which the socket is paused. */
+const MAX_HELD_BYTES = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const CONTENT_HEAD = "content-type: application/json; charset=utf-8\r\ncontent-length: ";
+const CORS = "access-control-allow-origin: *\r\n";
+
+/** Node's `Date` header value, made at most once a second as Node's own cache does. */
+let dateSecond = -1;
+let dateText = "";
+function httpDate(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
+}
+
+/** The response bytes Node writes for the fast path's `writeHead(status, headers)` + `end(body)`. */
+export function responseBytes(answer: FrontAnswer, keepAlive: string): string {
+  const tail = `Date: ${httpDate()}\r\n${keepAlive}\r\n\r\n`;
+  if (answer.status === 204) return `HTTP/1.1 204 No Content\r\n${CORS}${tail}`;
+  const body = answer.body ?? "";
+  const status = answer.status === 200 ? "200 OK" : "500 Internal Server Error";
+  return `HTTP/1.1 ${status}\r\n${CONTENT_HEAD}${Buffer.byteLength(body)}\r\n${CORS}${tail}${body}`;
+}
+
+function requestTimeoutError(): Error {
+  return Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" });
+}
+
+function invalidEofError(): Error {
+  return Object.assign(new Error("Parse Error: Invalid EOF state"), { code: "HPE_INVALID_EOF_STATE" });
+}
+
+export function createHttpFront(opts: HttpFrontOptions): HttpFront {
+  const { httpServer, limits } = opts;
+  const live = new Set<FrontConnection>();
+
+  class FrontConnection {
+    private buf: Buffer = EMPTY;
+    /** Answers not yet written, in request order. */
+    private queued = 0;
+    private tail: Promise<void> = Promise.resolve();
+    private handingOff = false;
+    private ended = false;
+    private paused = false;
+    private headTimer: NodeJS.Timeout | undefined;
+    private readonly keepAlive =
+      `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(httpServer.keepAliveTimeout / 1000)}`;
+
+    constructor(private readonly socket: Socket) {
+      socket.on("data", this.onData);
+      socket.on("end", this.onEnd);
+      socket.on("error", this.onError);
+      socket.on("timeout", this.onTimeout);
+      socket.on("close", this.onClose);
+      // Node starts a connection's header clock when it accepts it: a connection that sends nothing is timed out too.
+      this.armHeadTimer();
+    }
+
+    get idle(): boolean {
+      return this.queued === 0 && this.buf.length === 0 && !this.handingOff;
+    }
+
+    destroy(): void {
+      this.socket.destroy();
+    }
+
+    private readonly onData = (chunk: Buffer): void => {
+      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      if (this.handingOff) {
+        if (this.buf.length > MAX_HELD_BYTES) this.pause();
+        return;
+      }
+      this.serve();
+    };
+
+    /** Answers every complete JSON-RPC request at the start of the buffer; stops at a partial or other one. */
+    private serve(): void {
+      while (this.buf.length > 0) {
+        const head = readRpcHead(this.buf, 0, limits);
+        if (head.kind === "other" || (head.kind === "rpc" && opts.closing())) {
+          this.handOff();
+          return;
+        }
+        if (head.kind === "partial") {
+          this.armHeadTimer();
+          return;
+        }
+        this.clearHeadTimer();
+        const end = head.bodyStart + head.bodyLength;
+        if (this.buf.length < end) return;
+        const body = this.buf.toString("utf8", head.bodyStart, end);
+        this.buf = end === this.buf.length ? EMPTY : this.buf.subarray(end);
+        this.dispatch(body);
+        if (this.queued >= MAX_QUEUED_ANSWERS) {
+          this.pause();
+          return;
+        }
+      }
+    }
+
+    private dispatch(body: string): void {
+      // A request in flight is not timed (Node: server.timeout 0, requestTimeout 0 under fastify).
+      if (this.queued++ === 0) this.socket.setTimeout(0);
+      const answer = opts.answer(body, this.socket.remoteAddress);
+      this.tail = this.tail.then(async () => {
+        const out = responseBytes(await answer, this.keepAlive);
+        if (!this.socket.destroyed) this.socket.write(out);
+        this.queued--;
+        this.afterAnswer();
+      });
+    }
+
+    private afterAnswer(): void {
+      if (this.paused && !this.handingOff && this.queued < MAX_QUEUED_ANSWERS) {
+        this.resume();
+        this.serve();
+      }
+      if (this.queued > 0) return;
+      if (this.handingOff) this.finishHandOff();
+      else if (this.ended) this.finishEnded();
+      else if (opts.closing() && this.buf.length === 0) this.socket.end();
+      else if (this.buf.length === 0) this.socket.setTimeout(httpServer.keepAliveTimeout);
+    }
+
+    private handOff(): void {
+      this.handingOff = true;
+      this.clearHeadTimer();
+      if (this.queued === 0) this.finishHandOff();
+    }
+
+    /** Gives the connection, with the bytes not consumed, to Node's HTTP server: as if it had just been accepted. */
+    private finishHandOff(): void {
+      this.detach();
+      const rest = this.buf;
+      this.buf = EMPTY;
+      if (this.ended) {
+        // The peer's FIN came while the front held the connection; a stream cannot take bytes back after its end.
+        opts.nodeConnectionListener(this.socket);
+        if (rest.length > 0) this.socket.emit("data", rest);
+        this.socket.emit("end");
+        return;
+      }
+      if (rest.length > 0) this.socket.unshift(rest);
+      opts.nodeConnectionListener(this.socket);
+      if (this.paused) this.socket.resume();
+    }
+
+    private readonly onEnd = (): void => {
+      this.ended = true;
+      if (this.handingOff || this.queued > 0) return;
+      this.finishEnded();
+    };
+
+    /** The peer ended its side: as Node does, close after the answers, or answer 400 to a request cut short. */
+    private finishEnded(): void {
+      this.clearHeadTimer();
+      if (this.buf.length === 0) {
+        this.socket.end();
+        return;
+      }
+      this.detach();
+      httpServer.emit("clientError", invalidEofError(), this.socket);
+    }
+
+    private readonly onTimeout = (): void => {
+      this.socket.destroy();
+    };
+
+    private readonly onError = (): void => {
+      this.socket.destroy();
+    };
+
+    private readonly onClose = (): void => {
+      this.clearHeadTimer();
+      live.delete(this);
+    };
+
+    private armHeadTimer(): void {
+      if (this.headTimer !== undefined) return;
+      this.headTimer = setTimeout(() => {
+        this.headTimer = undefined;
+        // What Node's connection check does to a head that took longer than headersTimeout: fastify's clientError
+        // handler answers 408 and destroys the socket.
+        this.detach();
+        httpServer.emit("clientError", requestTimeoutError(), this.socket);
+      }, httpServer.headersTimeout);
+      this.headTimer.unref();
+    }
+
+    private clearHeadTimer(): void {
+      if (this.headTimer === undefined) return;
+      clearTimeout(this.headTimer);
+      this.headTimer = undefined;
+    }
+
+    private pause(): void {
+      this.paused = true;
+      this.socket.pause();
+    }
+
+    private resume(): void {
+      this.paused = false;
+      this.socket.resume();
+    }
+
+    /** Stops reading the socket here (it is handed on, or timed out). */
+    private detach(): void {
+      this.clearHeadTimer();
+      live.delete(this);
+      const s = this.socket;
+      s.removeListener("data", this.onData);
+      s.removeListener("end", this.onEnd);
+      s.removeListener("timeout", this.onTimeout);
+      s.removeListener("close", this.onClose);
+      s.setTimeout(0);
+      // Keep an error listener until Node's own is on: an error in between must not crash the process.
+      s.removeListener("error", this.onError);
+      s.on("error", noop);
+    }
+  }
+
+  return {
+    accept(socket: Socket): void {
+      live.add(new FrontConnection(socket));
+    },
+    closeIdle(): void {
+      for (const c of live) if (c.idle) c.destroy();
+    },
+    closeAll(): void {
+      for (const c of live) c.destroy();
+    },
+  };
+}
+
+function noop(): void {}
