@@ -86,7 +86,8 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
     /** Answers not yet written, in request order. */
     private queued = 0;
     private tail: Promise<void> = Promise.resolve();
-    private handingOff = false;
+    /** "front" while requests are answered here, "handing" while earlier answers are written before the hand-off. */
+    private state: "front" | "handing" | "gone" = "front";
     private ended = false;
     private paused = false;
     private headTimer: NodeJS.Timeout | undefined;
@@ -99,12 +100,13 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
       socket.on("error", this.onError);
       socket.on("timeout", this.onTimeout);
       socket.on("close", this.onClose);
+      socket.on("drain", this.onDrain);
       // Node starts a connection's header clock when it accepts it: a connection that sends nothing is timed out too.
       this.armHeadTimer();
     }
 
     get idle(): boolean {
-      return this.queued === 0 && this.buf.length === 0 && !this.handingOff;
+      return this.queued === 0 && this.buf.length === 0 && this.state === "front";
     }
 
     destroy(): void {
@@ -113,19 +115,17 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
 
     private readonly onData = (chunk: Buffer): void => {
       this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-      if (this.handingOff) {
-        if (this.buf.length > MAX_HELD_BYTES) this.pause();
-        return;
-      }
-      this.serve();
+      if (this.state === "front") this.serve();
+      this.settle();
     };
 
-    /** Answers every complete JSON-RPC request at the start of the buffer; stops at a partial or other one. */
+    /** Answers the complete JSON-RPC requests at the start of the buffer; stops at a partial or other one. */
     private serve(): void {
-      while (this.buf.length > 0) {
+      while (this.buf.length > 0 && this.queued < MAX_QUEUED_ANSWERS) {
         const head = readRpcHead(this.buf, 0, limits);
         if (head.kind === "other" || (head.kind === "rpc" && opts.closing())) {
-          this.handOff();
+          this.state = "handing";
+          this.clearHeadTimer();
           return;
         }
         if (head.kind === "partial") {
@@ -134,14 +134,14 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
         }
         this.clearHeadTimer();
         const end = head.bodyStart + head.bodyLength;
-        if (this.buf.length < end) return;
+        if (this.buf.length < end) {
+          // A body on its way is not timed (fastify's requestTimeout is 0).
+          this.socket.setTimeout(0);
+          return;
+        }
         const body = this.buf.toString("utf8", head.bodyStart, end);
         this.buf = end === this.buf.length ? EMPTY : this.buf.subarray(end);
         this.dispatch(body);
-        if (this.queued >= MAX_QUEUED_ANSWERS) {
-          this.pause();
-          return;
-        }
       }
     }
 
@@ -153,27 +153,38 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
         const out = responseBytes(await answer, this.keepAlive);
         if (!this.socket.destroyed) this.socket.write(out);
         this.queued--;
-        this.afterAnswer();
+        if (this.state === "front") this.serve();
+        if (this.queued === 0 && this.state === "front" && this.buf.length === 0 && !this.ended) {
+          if (opts.closing()) this.socket.end();
+          else this.socket.setTimeout(httpServer.keepAliveTimeout);
+        }
+        this.settle();
       });
     }
 
-    private afterAnswer(): void {
-      if (this.paused && !this.handingOff && this.queued < MAX_QUEUED_ANSWERS) {
-        this.resume();
-        this.serve();
-      }
-      if (this.queued > 0) return;
-      if (this.handingOff) this.finishHandOff();
-      else if (this.ended) this.finishEnded();
-      else if (opts.closing() && this.buf.length === 0) this.socket.end();
-      else if (this.buf.length === 0) this.socket.setTimeout(httpServer.keepAliveTimeout);
+    /** After each event: hands the connection on or closes it once its answers are written, else adjusts reading. */
+    private settle(): void {
+      if (this.state === "gone") return;
+      if (this.queued === 0 && this.state === "handing") this.finishHandOff();
+      else if (this.queued === 0 && this.ended) this.finishEnded();
+      else this.updateFlow();
     }
 
-    private handOff(): void {
-      this.handingOff = true;
-      this.clearHeadTimer();
-      if (this.queued === 0) this.finishHandOff();
+    /** Reads on while answers are few and written out (as Node's HTTP server pauses a pipelining client). */
+    private updateFlow(): void {
+      const hold =
+        this.queued >= MAX_QUEUED_ANSWERS ||
+        this.socket.writableNeedDrain ||
+        (this.state === "handing" && this.buf.length > MAX_HELD_BYTES);
+      if (hold === this.paused) return;
+      this.paused = hold;
+      if (hold) this.socket.pause();
+      else this.socket.resume();
     }
+
+    private readonly onDrain = (): void => {
+      this.settle();
+    };
 
     /** Gives the connection, with the bytes not consumed, to Node's HTTP server: as if it had just been accepted. */
     private finishHandOff(): void {
@@ -194,8 +205,7 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
 
     private readonly onEnd = (): void => {
       this.ended = true;
-      if (this.handingOff || this.queued > 0) return;
-      this.finishEnded();
+      this.settle();
     };
 
     /** The peer ended its side: as Node does, close after the answers, or answer 400 to a request cut short. */
@@ -240,18 +250,9 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
       this.headTimer = undefined;
     }
 
-    private pause(): void {
-      this.paused = true;
-      this.socket.pause();
-    }
-
-    private resume(): void {
-      this.paused = false;
-      this.socket.resume();
-    }
-
     /** Stops reading the socket here (it is handed on, or timed out). */
     private detach(): void {
+      this.state = "gone";
       this.clearHeadTimer();
       live.delete(this);
       const s = this.socket;
@@ -259,6 +260,7 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
       s.removeListener("end", this.onEnd);
       s.removeListener("timeout", this.onTimeout);
       s.removeListener("close", this.onClose);
+      s.removeListener("drain", this.onDrain);
       s.setTimeout(0);
       // Keep an error listener until Node's own is on: an error in between must not crash the process.
       s.removeListener("error", this.onError);

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineMethod } from "../../../../rpc/types.js";
 import { call, startTestServer, type TestServer } from "./helpers.js";
 
 /**
@@ -32,7 +33,7 @@ function finalResponses(text: string): number {
  * Writes `first` in pieces cut at `cuts` (a macrotask apart), then, once `answers` final responses came, `last`;
  * reads until the server closes.
  */
-function exchange(port: number, first: Buffer, cuts: number[] = [], answers = 0, last = Buffer.alloc(0)) {
+function exchange(port: number, first: Buffer, cuts: number[] = [], answers = 0, last: Buffer = Buffer.alloc(0)) {
   return new Promise<string>((resolve) => {
     const socket = connect(port, "127.0.0.1");
     socket.setNoDelay(true);
@@ -141,7 +142,7 @@ const closingRequest = fc.oneof(
 const sequence = fc.record({
   requests: fc.array(openRequest, { maxLength: 5 }),
   last: closingRequest,
-  cuts: fc.oneof(fc.constant([]), fc.array(fc.nat(), { maxLength: 12 })),
+  cuts: fc.oneof(fc.constant<number[]>([]), fc.array(fc.nat(), { maxLength: 12 })),
 });
 
 describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
@@ -270,5 +271,54 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
       ),
     );
     expect(answers[0]).toBe(answers[1]);
+  });
+});
+
+describe("JSON-RPC front: shutdown", () => {
+  it("close() ends idle front connections and answers the request in flight first", async () => {
+    let arrived!: () => void;
+    const called = new Promise<void>((r) => {
+      arrived = r;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const t = await startTestServer({
+      methods: {
+        eth_chainId: defineMethod([], () => 1n),
+        test_gate: defineMethod([], async () => {
+          arrived();
+          await gate;
+          return 2n;
+        }),
+      },
+    });
+    /** Sends `bytes` and resolves once `answers` final responses came, with what the socket reads until it closes. */
+    const exchangeUntilClose = (bytes: string, answers: number) =>
+      new Promise<{ all: Promise<string> }>((resolve) => {
+        const socket = connect(t.addr.port, "127.0.0.1");
+        let got = "";
+        const all = new Promise<string>((done) => socket.on("close", () => done(got)));
+        socket.on("data", (c: Buffer) => {
+          got += c.toString("latin1");
+          if (finalResponses(got) === answers) resolve({ all });
+        });
+        socket.on("error", () => {});
+        socket.on("connect", () => {
+          socket.write(bytes);
+          if (answers === 0) resolve({ all });
+        });
+      });
+    const idle = await exchangeUntilClose(post(JSON.stringify(call("eth_chainId"))), 1);
+    const busy = await exchangeUntilClose(post(JSON.stringify(call("test_gate"))), 0);
+    await called;
+    const closed = t.close();
+    release();
+    await closed;
+    const [a, b] = await Promise.all([idle.all, busy.all]);
+    expect(finalResponses(a)).toBe(1);
+    expect(finalResponses(b)).toBe(1);
+    expect(b).toContain('"result":"0x2"');
   });
 });
