@@ -7,8 +7,9 @@
 // per connection, headers as node:http's client sends them) and divides the child's CPU time (process.cpuUsage: all
 // its threads) by the requests answered. Servers and methods are interleaved round by round, so load on the shared
 // machine falls on all alike. `--servers` takes `net`, `http`, `rpc` (this checkout's server), `rpc=FILE` (another
-// build's dist/rpc/server.js, for an A/B against a base), `rpcnet` (a sketch: the JSON-RPC layer behind a bare
-// node:net front, no Node HTTP) and `azora` (a dev node), comma-separated.
+// build's dist/rpc/server.js, for an A/B against a base; both with their JSON-RPC front if they have one), `rpcnet`
+// (the first sketch of that front, rpc/transport/httpFront.ts: the JSON-RPC layer behind a bare node:net front, no
+// Node HTTP) and `azora` (a dev node), comma-separated.
 import { fork } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
