@@ -88,7 +88,6 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
     private tail: Promise<void> = Promise.resolve();
     /** "front" while requests are answered here, "handing" while earlier answers are written before the hand-off. */
     private state: "front" | "handing" | "gone" = "front";
-    private ended = false;
     private paused = false;
     private headTimer: NodeJS.Timeout | undefined;
     private readonly keepAlive =
@@ -150,11 +149,13 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
       if (this.queued++ === 0) this.socket.setTimeout(0);
       const answer = opts.answer(body, this.socket.remoteAddress);
       this.tail = this.tail.then(async () => {
-        const out = responseBytes(await answer, this.keepAlive);
-        if (!this.socket.destroyed) this.socket.write(out);
+        const result = await answer;
+        // Handed on early (the peer ended its side) or closed: Node would not write this answer either.
+        if (this.state === "gone" || this.socket.destroyed) return;
+        this.socket.write(responseBytes(result, this.keepAlive));
         this.queued--;
         if (this.state === "front") this.serve();
-        if (this.queued === 0 && this.state === "front" && this.buf.length === 0 && !this.ended) {
+        if (this.queued === 0 && this.state === "front" && this.buf.length === 0) {
           if (opts.closing()) this.socket.end();
           else this.socket.setTimeout(httpServer.keepAliveTimeout);
         }
@@ -166,7 +167,6 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
     private settle(): void {
       if (this.state === "gone") return;
       if (this.queued === 0 && this.state === "handing") this.finishHandOff();
-      else if (this.queued === 0 && this.ended) this.finishEnded();
       else this.updateFlow();
     }
 
@@ -191,33 +191,23 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
       this.detach();
       const rest = this.buf;
       this.buf = EMPTY;
-      if (this.ended) {
-        // The peer's FIN came while the front held the connection; a stream cannot take bytes back after its end.
-        opts.nodeConnectionListener(this.socket);
-        if (rest.length > 0) this.socket.emit("data", rest);
-        this.socket.emit("end");
-        return;
-      }
       if (rest.length > 0) this.socket.unshift(rest);
       opts.nodeConnectionListener(this.socket);
       if (this.paused) this.socket.resume();
     }
 
+    /**
+     * The peer ended its side. Node's HTTP server (no half-open HTTP) then drops the requests it has not answered and
+     * ends the connection, or answers a request cut short with fastify's 400: the same here. (With a hand-off
+     * waiting, the connection is ended: Node would drop the request to hand on too, or 400 it if it is cut short.)
+     */
     private readonly onEnd = (): void => {
-      this.ended = true;
-      this.settle();
-    };
-
-    /** The peer ended its side: as Node does, close after the answers, or answer 400 to a request cut short. */
-    private finishEnded(): void {
-      this.clearHeadTimer();
-      if (this.buf.length === 0) {
-        this.socket.end();
-        return;
-      }
+      if (this.state === "gone") return;
+      const cutShort = this.state === "front" && this.buf.length > 0;
       this.detach();
-      httpServer.emit("clientError", invalidEofError(), this.socket);
-    }
+      if (cutShort) httpServer.emit("clientError", invalidEofError(), this.socket);
+      else this.socket.end();
+    };
 
     private readonly onTimeout = (): void => {
       this.socket.destroy();

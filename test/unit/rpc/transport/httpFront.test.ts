@@ -254,7 +254,15 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
     expect(a).toBe(b);
   });
 
-  it("a request cut short by the client's FIN", async () => {
+  it.each([
+    ["a request cut short", `${post(JSON.stringify(call("eth_chainId")))}POST / HTTP/1.1\r\nHo`],
+    ["requests answered", post(JSON.stringify(call("test_slow", [5]))) + post("[]")],
+    // The FIN comes while the front still waits for the slow answer before handing the GET on.
+    [
+      "a GET behind a slow call",
+      `${post(JSON.stringify(call("test_slow", [20])))}${head(["GET / HTTP/1.1", "Host: x"])}`,
+    ],
+  ])("the client's FIN after %s", async (_name, bytes) => {
     const answers = await Promise.all(
       [front, plain].map(
         (t) =>
@@ -266,7 +274,7 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
             });
             socket.on("error", () => {});
             socket.on("close", () => resolve(normalise(got)));
-            socket.on("connect", () => socket.end(`${post(JSON.stringify(call("eth_chainId")))}POST / HTTP/1.1\r\nHo`));
+            socket.on("connect", () => socket.end(bytes));
           }),
       ),
     );
