@@ -128,15 +128,15 @@ const closingRequest = fc.oneof(
   rpcBody.map((b) => post(b, [], "/", "HTTP/1.0")),
   fc.integer({ min: BODY_LIMIT + 1, max: BODY_LIMIT + 30 }).map((n) => post("z".repeat(n))),
   fc.constantFrom(
-    head(["POST / HTTP/1.1", "Content-Length: 2"]) + "[]",
-    head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", "Content-Length: 3"]) + "[]",
-    head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", "Transfer-Encoding: chunked"]) + "0\r\n\r\n",
-    head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", " folded"]) + "[]",
+    `${head(["POST / HTTP/1.1", "Content-Length: 2"])}[]`,
+    `${head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", "Content-Length: 3"])}[]`,
+    `${head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", "Transfer-Encoding: chunked"])}0\r\n\r\n`,
+    `${head(["POST / HTTP/1.1", "Host: x", "Content-Length: 2", " folded"])}[]`,
     "POST / HTTP/1.1\nHost: x\nContent-Length: 2\n\n[]",
     head(["POST / HTTP/1.1", "Host: x", "Content-Length: -1"]),
-    head(["POST / HTTP/1.1", "Host: x", "Bad Header: 1", "Content-Length: 2"]) + "[]",
+    `${head(["POST / HTTP/1.1", "Host: x", "Bad Header: 1", "Content-Length: 2"])}[]`,
     head(["GARBAGE"]),
-    head(["POST / HTTP/9.9", "Host: x", "Content-Length: 2"]) + "[]",
+    `${head(["POST / HTTP/9.9", "Host: x", "Content-Length: 2"])}[]`,
   ),
 );
 const sequence = fc.record({
