@@ -265,11 +265,11 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
 
   it.each([
     ["a request cut short", `${post(JSON.stringify(call("eth_chainId")))}POST / HTTP/1.1\r\nHo`],
-    ["requests answered", post(JSON.stringify(call("test_slow", [5]))) + post("[]")],
+    ["requests in flight", post(JSON.stringify(call("test_slow", [1000]))) + post("[]")],
     // The FIN comes while the front still waits for the slow answer before handing the GET on.
     [
       "a GET behind a slow call",
-      `${post(JSON.stringify(call("test_slow", [20])))}${head(["GET / HTTP/1.1", "Host: x"])}`,
+      `${post(JSON.stringify(call("test_slow", [1000])))}${head(["GET / HTTP/1.1", "Host: x"])}`,
     ],
   ])("the client's FIN after %s", async (_name, bytes) => {
     const answers = await Promise.all(
