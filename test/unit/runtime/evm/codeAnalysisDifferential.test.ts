@@ -158,6 +158,7 @@ async function call(w: World, to: string, data: Uint8Array) {
 
 describe("code analysis cache: differential against the uncached EVM", () => {
   it("same roots, receipts, gas and return data for random blocks and eth_calls", async () => {
+    let hits = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
@@ -209,7 +210,7 @@ describe("code analysis cache: differential against the uncached EVM", () => {
                     tokenAddr,
                     hexToBytes(erc20.encodeFunctionData("approve", [SENDERS[op.to], op.amount]) as `0x${string}`),
                   );
-                case "create":
+                default: // create
                   return tx(op.sender, undefined, initcode(op.variant === 0 ? JUMPER_A : JUMPER_B, op.target));
               }
             }),
@@ -230,11 +231,11 @@ describe("code analysis cache: differential against the uncached EVM", () => {
             }
           }
           expect(seen[0]).toEqual(seen[1]);
-          const cache = (worlds[0].vm.evm as unknown as Record<symbol, CodeAnalysisCache>)[CODE_ANALYSIS];
-          expect(cache.hits).toBeGreaterThan(0);
+          hits += (worlds[0].vm.evm as unknown as Record<symbol, CodeAnalysisCache>)[CODE_ANALYSIS].hits;
         },
       ),
       { numRuns: 12 },
     );
+    expect(hits).toBeGreaterThan(0); // the cache was used, not bypassed
   });
 });
