@@ -1,6 +1,8 @@
 import type { EVMOpts, EVMResult, PrecompileFunc } from "@ethereumjs/evm";
 import { EVM, type Message, NobleBN254 } from "@ethereumjs/evm";
 import type { Address } from "@ethereumjs/util";
+import { CodeAnalysisCache } from "../evm/codeAnalysis.js";
+import { CODE_ANALYSIS } from "../evm/interpreterHook.js";
 
 type MessageWithTo = Message & { to: Address };
 
@@ -11,11 +13,13 @@ export type DynamicPrecompileResolver = (address: Address) => PrecompileFunc | u
  * The ethereumjs EVM with two additions native modules need:
  * - the stack of call frames, so a precompile knows its caller, value, static flag and whether it
  *   was reached by DELEGATECALL/CALLCODE (ethereumjs passes precompiles only data and gas);
- * - precompiles resolved by address range (each NFT collection answers at its own address).
+ * - precompiles resolved by address range (each NFT collection answers at its own address);
+ * and a cache of code analyses (jump destinations, PUSH operands), which ethereumjs redoes per call frame.
  */
 export class AzoraEVM extends EVM {
   private readonly frames: Message[] = [];
   private readonly resolveDynamic: DynamicPrecompileResolver | undefined;
+  readonly [CODE_ANALYSIS] = new CodeAnalysisCache();
 
   constructor(opts: EVMOpts, resolveDynamic?: DynamicPrecompileResolver) {
     super({ ...opts, bn254: new NobleBN254() });

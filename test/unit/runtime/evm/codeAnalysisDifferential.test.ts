@@ -1,0 +1,241 @@
+import { createFeeMarket1559Tx } from "@ethereumjs/tx";
+import { Address, hexToBytes, privateToAddress } from "@ethereumjs/util";
+import type { VM } from "@ethereumjs/vm";
+import { getCreateAddress, Interface } from "ethers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { loadArtifact } from "../../../../contracts/artifacts.js";
+import { DEV_KEYS, devnetGenesis } from "../../../../genesis/devnet.js";
+import { memoryGenesisWorld } from "../../../../genesis/memoryWorld.js";
+import type { CodeAnalysisCache } from "../../../../runtime/evm/codeAnalysis.js";
+import { createChainCommon } from "../../../../runtime/evm/common.js";
+import { CODE_ANALYSIS } from "../../../../runtime/evm/interpreterHook.js";
+import type { BlockEnv } from "../../../../runtime/evm/vm.js";
+import { BlockExecution } from "../../../../runtime/executor.js";
+import { bytesToHex } from "../../../../runtime/primitives/bytes.js";
+
+/**
+ * Differential test of the code-analysis cache: the same random transactions (ERC-20 transfers and
+ * approvals, some failing; calls into hand-made contracts whose PUSH data is full of 0x5b, jumping to
+ * real and to fake JUMPDESTs; contract creations whose initcode jumps) and the same eth_calls of several
+ * contracts in a row give the same state roots, receipts, gas and return data on an Azora VM with the cache
+ * and on one without. Two of the hand-made contracts have the same length and different jump
+ * destinations, a third has the first one's code: a cache keyed on less than the code fails here.
+ */
+const spec = devnetGenesis();
+const KEYS = DEV_KEYS.slice(0, 3).map((k) => hexToBytes(k as `0x${string}`));
+const SENDERS = KEYS.map((k) => bytesToHex(privateToAddress(k)));
+const token = loadArtifact("TestToken");
+const erc20 = new Interface(token.abi as string[]);
+
+/** A segment of 11 bytes: a JUMPDEST that returns `id`, or a PUSH10 of JUMPDEST-looking bytes. */
+const dest = (id: number) => [0x5b, 0x60, id, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+const fake = [0x69, ...new Array(10).fill(0x5b)];
+/** Jumps to the offset in calldata's first byte (PUSH1 0 CALLDATALOAD PUSH1 248 SHR JUMP), then segments. */
+const jumper = (segments: number[][]) =>
+  Uint8Array.from([0x60, 0x00, 0x35, 0x60, 0xf8, 0x1c, 0x56, ...segments.flat()]);
+const JUMPER_A = jumper([dest(1), fake, dest(2), fake, dest(3), fake]);
+const JUMPER_B = jumper([fake, dest(4), fake, dest(5), fake, dest(6)]); // same length as A
+const SEGMENT_STARTS = [7, 18, 29, 40, 51, 62];
+
+/** Initcode returning `runtime`, after a jump to `target` over a PUSH2 of 0x5b5b and a JUMPDEST at 6. */
+function initcode(runtime: Uint8Array, target: number): Uint8Array {
+  const n = runtime.length;
+  const prefix = [0x60, target, 0x56, 0x61, 0x5b, 0x5b, 0x5b];
+  const copy = [
+    0x61,
+    n >> 8,
+    n & 0xff,
+    0x60,
+    prefix.length + 14,
+    0x60,
+    0x00,
+    0x39,
+    0x61,
+    n >> 8,
+    n & 0xff,
+    0x60,
+    0x00,
+    0xf3,
+  ];
+  return Uint8Array.from([...prefix, ...copy, ...runtime]);
+}
+
+type Op =
+  | { kind: "jump"; sender: number; contract: number; target: number }
+  | { kind: "transfer"; sender: number; to: number; amount: bigint }
+  | { kind: "approve"; sender: number; to: number; amount: bigint }
+  | { kind: "create"; sender: number; variant: number; target: number };
+
+const targetArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...SEGMENT_STARTS) },
+  fc.constantFrom(...SEGMENT_STARTS.map((s) => s + 1)),
+  fc.nat({ max: 80 }),
+);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant("jump" as const), sender: fc.nat(2), contract: fc.nat(2), target: targetArb }),
+  fc.record({
+    kind: fc.constant("transfer" as const),
+    sender: fc.nat(2),
+    to: fc.nat(2),
+    amount: fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 18n }), fc.constant(10n ** 40n)), // the last one reverts
+  }),
+  fc.record({
+    kind: fc.constant("approve" as const),
+    sender: fc.nat(2),
+    to: fc.nat(2),
+    amount: fc.bigInt({ min: 0n, max: 10n ** 20n }),
+  }),
+  fc.record({
+    kind: fc.constant("create" as const),
+    sender: fc.nat(2),
+    variant: fc.nat(1),
+    target: fc.constantFrom(5, 6),
+  }),
+);
+
+interface World {
+  vm: VM;
+  state: Awaited<ReturnType<typeof memoryGenesisWorld>>["state"];
+  env: BlockEnv;
+}
+
+async function world(cached: boolean): Promise<World> {
+  const common = createChainCommon(spec.chainId);
+  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
+  if (!cached) (vm.evm as unknown as Record<symbol, unknown>)[CODE_ANALYSIS] = undefined;
+  const env: BlockEnv = {
+    number: 0n,
+    timestamp: spec.genesisTime,
+    gasLimit: spec.gasLimit,
+    baseFeePerGas: spec.fees.minBaseFeePerGas,
+    miner: hexToBytes("0x000000000000000000000000000000000000fee0"),
+    parentHash: genesis.hash,
+  };
+  return { vm, state, env };
+}
+
+/** Everything a block leaves observable: roots, per-receipt status, gas and logs. */
+async function runBlock(w: World, txs: ReturnType<typeof createFeeMarket1559Tx>[]) {
+  w.env = { ...w.env, number: w.env.number + 1n, timestamp: w.env.timestamp + 1n };
+  const exec = await BlockExecution.begin(w.vm, w.state, w.vm.common, w.env);
+  const receipts: string[] = [];
+  for (const tx of txs) {
+    const r = await exec.apply(tx, tx.getSenderAddress(), tx.serialize());
+    if (!r.included) throw new Error(r.reason);
+    const { status, gasUsed, cumulativeGasUsed, logs, contractAddress } = r.receipt;
+    receipts.push(
+      JSON.stringify({
+        status,
+        gasUsed: `${gasUsed}`,
+        cumulativeGasUsed: `${cumulativeGasUsed}`,
+        contractAddress: contractAddress && bytesToHex(contractAddress),
+        logs: logs.map((l) => l.map((x) => (Array.isArray(x) ? x.map(bytesToHex) : bytesToHex(x)))),
+      }),
+    );
+  }
+  const sealed = await exec.seal();
+  await exec.commit();
+  return { receipts, stateRoot: bytesToHex(sealed.stateRoot), receiptsRoot: bytesToHex(sealed.receiptsRoot) };
+}
+
+/** An eth_call: run and throw the state away. */
+async function call(w: World, to: string, data: Uint8Array) {
+  await w.vm.stateManager.checkpoint();
+  try {
+    const r = await w.vm.evm.runCall({
+      caller: new Address(hexToBytes(SENDERS[0] as `0x${string}`)),
+      to: new Address(hexToBytes(to as `0x${string}`)),
+      data,
+      gasLimit: 1_000_000n,
+      skipBalance: true,
+    });
+    return `${bytesToHex(r.execResult.returnValue)} ${r.execResult.executionGasUsed} ${r.execResult.exceptionError?.error ?? ""}`;
+  } finally {
+    await w.vm.stateManager.revert();
+  }
+}
+
+describe("code analysis cache: differential against the uncached EVM", () => {
+  it("same roots, receipts, gas and return data for random blocks and eth_calls", async () => {
+    let hits = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(3), targetArb), { minLength: 1, maxLength: 8 }),
+        async (blocks, calls) => {
+          const worlds = [await world(true), await world(false)];
+          const nonces = KEYS.map(() => 0n);
+          const tx = (sender: number, to: string | undefined, data: Uint8Array, gasLimit = 2_000_000n) =>
+            createFeeMarket1559Tx(
+              {
+                chainId: spec.chainId,
+                nonce: nonces[sender]++,
+                to: to as `0x${string}` | undefined,
+                data,
+                gasLimit,
+                maxFeePerGas: 10n ** 10n,
+                maxPriorityFeePerGas: 1n,
+              },
+              { common: worlds[0].vm.common },
+            ).sign(KEYS[sender]);
+          // Setup: the token (sender 0 holds the supply) and A, B and a copy of A.
+          const deployer = SENDERS[0];
+          const setup = [
+            tx(
+              0,
+              undefined,
+              hexToBytes(`${token.bytecode}${erc20.encodeDeploy([10n ** 30n]).slice(2)}` as `0x${string}`),
+              5_000_000n,
+            ),
+            tx(0, undefined, initcode(JUMPER_A, 6)),
+            tx(0, undefined, initcode(JUMPER_B, 6)),
+            tx(0, undefined, initcode(JUMPER_A, 6)),
+          ];
+          const [tokenAddr, ...jumpers] = [0, 1, 2, 3].map((n) => getCreateAddress({ from: deployer, nonce: n }));
+          const plan = blocks.map((ops) =>
+            ops.map((op) => {
+              switch (op.kind) {
+                case "jump":
+                  return tx(op.sender, jumpers[op.contract], Uint8Array.of(op.target), 100_000n);
+                case "transfer":
+                  return tx(
+                    op.sender,
+                    tokenAddr,
+                    hexToBytes(erc20.encodeFunctionData("transfer", [SENDERS[op.to], op.amount]) as `0x${string}`),
+                  );
+                case "approve":
+                  return tx(
+                    op.sender,
+                    tokenAddr,
+                    hexToBytes(erc20.encodeFunctionData("approve", [SENDERS[op.to], op.amount]) as `0x${string}`),
+                  );
+                default: // create
+                  return tx(op.sender, undefined, initcode(op.variant === 0 ? JUMPER_A : JUMPER_B, op.target));
+              }
+            }),
+          );
+          const seen: string[][] = [[], []];
+          for (const [i, w] of worlds.entries()) {
+            seen[i].push(JSON.stringify(await runBlock(w, setup)));
+            for (const block of plan) {
+              seen[i].push(JSON.stringify(await runBlock(w, block)));
+              // eth_calls of several contracts in a row, between blocks
+              for (const [c, target] of calls) {
+                const data =
+                  c === 3
+                    ? hexToBytes(erc20.encodeFunctionData("balanceOf", [SENDERS[target % 3]]) as `0x${string}`)
+                    : Uint8Array.of(target);
+                seen[i].push(await call(w, c === 3 ? tokenAddr : jumpers[c], data));
+              }
+            }
+          }
+          expect(seen[0]).toEqual(seen[1]);
+          hits += (worlds[0].vm.evm as unknown as Record<symbol, CodeAnalysisCache>)[CODE_ANALYSIS].hits;
+        },
+      ),
+      { numRuns: 12 },
+    );
+    expect(hits).toBeGreaterThan(0); // the cache was used, not bypassed
+  });
+});
