@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { createFeeMarket1559Tx } from "@ethereumjs/tx";
 import { privateToAddress } from "@ethereumjs/util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEV_KEYS, devnetGenesis } from "../../../../genesis/devnet.js";
 import type { GenesisSpec } from "../../../../genesis/spec.js";
 import { Chain } from "../../../../node/chain/chain.js";
@@ -22,6 +22,19 @@ import { tempDir } from "../../../utils/devnode.js";
  * decoder in `processProposal`: the block must execute to exactly the builder's roots, and a transaction
  * the fast decoder refuses (a signature that recovers no key) still fails the block as before.
  */
+
+/** ethereumjs transaction objects built (each costs more than a value transfer's execution). */
+const built = vi.hoisted(() => ({ count: 0 }));
+vi.mock("@ethereumjs/tx", async (importOriginal) => {
+  const m = await importOriginal<typeof import("@ethereumjs/tx")>();
+  return {
+    ...m,
+    createTxFromRLP: (...a: Parameters<typeof m.createTxFromRLP>) => {
+      built.count++;
+      return m.createTxFromRLP(...a);
+    },
+  };
+});
 
 const { signers, validators: keys } = testValidators(1);
 const VALIDATOR = { ...keys[0], votingPower: 10n, feeRecipient: new Uint8Array(20).fill(7) };
@@ -107,8 +120,11 @@ describe("a proposal's transactions this node never saw", () => {
       reason: "undecodable transaction",
     });
 
-    // The same block as built: every root the builder sealed matches (header stateRoot, receipts, bloom, gas).
+    // The same block as built: every root the builder sealed matches (header stateRoot, receipts, bloom, gas),
+    // and no ethereumjs object was built for the transfers.
+    built.count = 0;
     expect(await b.app.processProposal(block, VALIDATOR)).toMatchObject({ valid: true });
+    expect(built.count).toBe(0);
     const commit = commitFor(a.chain.spec.chainId, signers, block, [0]);
     await b.app.finalize(block, commit, VALIDATOR);
     await a.app.finalize(block, commit, VALIDATOR);
