@@ -1,4 +1,4 @@
-import { createTxFromRLP } from "@ethereumjs/tx";
+import { createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import { Address } from "@ethereumjs/util";
 import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
 import { type SignatureVerifier, voteSignBytes } from "../../consensus/vote.js";
@@ -13,6 +13,8 @@ import { bytesToHex, equalsBytes, hexToBytes, ZERO_HASH } from "../../runtime/pr
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
+import { withKnownSender } from "../mempool/decode.js";
+import { tryFastDecode } from "../mempool/fastDecode.js";
 import type { Mempool } from "../mempool/index.js";
 import type { TxStageClock } from "../txStages.js";
 
@@ -287,11 +289,19 @@ export class ChainApp {
         // A tx this node already holds was decoded and its sender recovered on admission: the same
         // bytes (equal hash) are the same tx, so skip the second decode and ecrecover.
         const pooled = this.m.mempool.get(bytesToHex(hash));
-        let tx: ReturnType<typeof createTxFromRLP>;
-        let sender: ReturnType<ReturnType<typeof createTxFromRLP>["getSenderAddress"]>;
+        let tx: TypedTransaction | (() => TypedTransaction);
+        let sender: Address;
+        const fast = pooled === undefined ? tryFastDecode(raw, chain.spec.chainId) : undefined;
         if (pooled !== undefined) {
           tx = pooled.tx;
           sender = tx.getSenderAddress();
+        } else if (fast !== undefined) {
+          // A tx this node never saw (a synced block's, a peer's proposal): the mempool's fast decoder
+          // accepts only what ethereumjs accepts, with the same sender (its differential test), and reads
+          // the fields from `raw`, so a value transfer never builds the ethereumjs object; anything it
+          // does not accept is decoded below exactly as before, and fails there when it is bad.
+          sender = new Address(fast.sender);
+          tx = () => withKnownSender(raw, chain.common, hash, fast.sender, fast.senderPublicKey);
         } else {
           try {
             tx = createTxFromRLP(raw, { common: chain.common });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { cpuPerTx } from "../../../bench/nodeCpu.js";
 import { createMetrics } from "../../../node/metrics.js";
 import { MAX_TX_SECTION_MS, TX_STAGES, TxStageClock } from "../../../node/txStages.js";
@@ -92,6 +92,35 @@ describe("TxStageClock", () => {
     });
     expect(clock.secondsByStage().decode).toBeCloseTo(0.00008, 9);
     expect(clock.secondsByStage().block_other).toBe(0);
+  });
+
+  it("reads no clock in sections inside an untimed run, and counts the run's CPU to no stage", async () => {
+    const clock = new TxStageClock({ sampleEvery: 1 });
+    const reads = vi.spyOn(process, "cpuUsage");
+    try {
+      await clock.time("persist", async () => {
+        await clock.untimed(async () => {
+          const before = reads.mock.calls.length;
+          await clock.time("execution", async () => burn(2_000_000));
+          await clock.outside(yieldMacrotask);
+          clock.timeSync("sign", () => burn(10));
+          expect(clock.sampleTx("decode")).toBe(false);
+          expect(reads.mock.calls.length).toBe(before); // each would be a getrusage over every thread
+        });
+      });
+      // Outside the run the same sections are timed again.
+      await clock.time("seal", async () => burn(100_000));
+    } finally {
+      reads.mockRestore();
+    }
+    const s = clock.secondsByStage();
+    expect(s.execution).toBe(0);
+    expect(s.seal).toBeGreaterThan(0);
+    expect(clock.secondsByConsensusStage().sign).toBe(0);
+    // The 2M-iteration burn inside the run is not the enclosing persist's: compare with the same burn timed.
+    const timed = new TxStageClock();
+    await timed.time("persist", async () => burn(2_000_000));
+    expect(s.persist).toBeLessThan(timed.secondsByStage().persist);
   });
 
   it("adds synchronous sections as given", () => {
