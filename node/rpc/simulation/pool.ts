@@ -49,7 +49,7 @@ export interface SimulationPoolOptions {
   queue: number;
   /** Wall-clock budget of one job once it runs, in ms (geth's rpc.evmtimeout); 0 = none. */
   timeoutMs: number;
-  /** Estimated bytes of the trie nodes each worker caches (default 32 MiB). */
+  /** Estimated bytes of the trie nodes each worker caches (default 8 MiB). */
   nodeCacheBytes?: number;
 }
 
@@ -80,8 +80,8 @@ const WORKER_HEAP_MB = 512;
  * (RSS 560 → 501 MB) at the same CPU per eth_call (~70 µs).
  */
 const WORKER_YOUNG_MB = 8;
-/** A worker's trie node cache when the node does not size it (`cacheShares`). */
-const DEFAULT_WORKER_CACHE_BYTES = 32 * 1024 * 1024;
+/** A worker's trie node cache when the node does not size it: `cacheShares`' for one worker of the default budget. */
+const DEFAULT_WORKER_CACHE_BYTES = 8 * 1024 * 1024;
 /** Consecutive worker deaths before it has started; then restarts back off. */
 const MAX_START_FAILURES = 3;
 const RESTART_BACKOFF_MS = 5000;

@@ -17,4 +17,11 @@ describe("config cacheBytes (the node's caches, in estimated bytes)", () => {
       expect(s.perSimulationWorker).toBeGreaterThan(0);
     }
   });
+
+  it("gives the one simulation worker of a dev node 8 MiB of the default budget, the state trie 48 MiB", () => {
+    // A worker's misses are read from the main thread's cache; a third (32 MiB) only grew its heap (issue 14).
+    const s = cacheShares(96 * 1024 * 1024, 1);
+    expect(s.perSimulationWorker).toBe(8 * 1024 * 1024);
+    expect(s.trieNodes).toBe(48 * 1024 * 1024);
+  });
 });
