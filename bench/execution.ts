@@ -58,19 +58,11 @@ export interface World {
 export async function freshWorld(): Promise<World> {
   const spec = devnetGenesis();
   const common = createChainCommon(spec.chainId);
-  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
+  const { state, vm, env } = await memoryGenesisWorld(spec, common);
   const wallets = Array.from({ length: SENDERS }, (_, i) =>
     HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
   );
   const keys = wallets.map((x) => getBytes(x.privateKey));
-  const env: BlockEnv = {
-    number: 0n,
-    timestamp: spec.genesisTime,
-    gasLimit: spec.gasLimit,
-    baseFeePerGas: spec.fees.minBaseFeePerGas,
-    miner: hexToBytes("0x000000000000000000000000000000000000fee0"),
-    parentHash: genesis.hash,
-  };
   return { common, vm, state, env, keys, addresses: wallets.map((x) => x.address), nonces: new Array(SENDERS).fill(0) };
 }
 

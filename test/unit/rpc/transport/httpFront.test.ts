@@ -1,4 +1,4 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineMethod } from "../../../../rpc/types.js";
@@ -161,6 +161,30 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
     await Promise.all([front.close(), plain.close()]);
   });
 
+  /** One connection to each server: `start` once connected, `onData` at each chunk; resolves with what each sent. */
+  function onBoth(
+    start: (socket: Socket) => void,
+    onData: (socket: Socket, got: string, first: boolean) => void = () => {},
+  ): Promise<string[]> {
+    return Promise.all(
+      [front, plain].map(
+        (t) =>
+          new Promise<string>((resolve) => {
+            const socket = connect(t.addr.port, "127.0.0.1");
+            let got = "";
+            socket.on("data", (c: Buffer) => {
+              const first = got.length === 0;
+              got += c.toString("latin1");
+              onData(socket, got, first);
+            });
+            socket.on("error", () => {});
+            socket.on("close", () => resolve(normalise(got)));
+            socket.on("connect", () => start(socket));
+          }),
+      ),
+    );
+  }
+
   async function both(bytes: Buffer, cuts: number[] = [], answers = 0, last?: Buffer): Promise<[string, string]> {
     return Promise.all([
       exchange(front.addr.port, bytes, cuts, answers, last),
@@ -227,24 +251,13 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
     const frame = Buffer.from([0x81, 0x80 | text.length, ...mask, ...Buffer.from(text).map((c, i) => c ^ mask[i % 4])]);
     // The client closes after the WebSocket answer: a close frame (code 1000).
     const close = Buffer.from([0x88, 0x82, ...mask, 0x03 ^ mask[0], 0xe8 ^ mask[1]]);
-    const answers = await Promise.all(
-      [front, plain].map(
-        (t) =>
-          new Promise<string>((resolve) => {
-            const socket = connect(t.addr.port, "127.0.0.1");
-            let got = "";
-            socket.on("data", (c: Buffer) => {
-              const first = got.length === 0;
-              got += c.toString("latin1");
-              // The upgrade goes once the POST is answered (Node does not take an upgrade pipelined behind a request).
-              if (first) socket.write(Buffer.concat([Buffer.from(upgrade), frame]));
-              if (got.includes('"id":7')) socket.write(close);
-            });
-            socket.on("error", () => {});
-            socket.on("close", () => resolve(normalise(got)));
-            socket.on("connect", () => socket.write(post(JSON.stringify(call("eth_chainId")))));
-          }),
-      ),
+    const answers = await onBoth(
+      (socket) => socket.write(post(JSON.stringify(call("eth_chainId")))),
+      (socket, got, first) => {
+        // The upgrade goes once the POST is answered (Node does not take an upgrade pipelined behind a request).
+        if (first) socket.write(Buffer.concat([Buffer.from(upgrade), frame]));
+        if (got.includes('"id":7')) socket.write(close);
+      },
     );
     expect(answers[0]).toBe(answers[1]);
     expect(answers[0]).toContain("HTTP/1.1 200 OK");
@@ -272,21 +285,7 @@ describe("JSON-RPC front: same bytes as Node's HTTP server", () => {
       `${post(JSON.stringify(call("test_slow", [1000])))}${head(["GET / HTTP/1.1", "Host: x"])}`,
     ],
   ])("the client's FIN after %s", async (_name, bytes) => {
-    const answers = await Promise.all(
-      [front, plain].map(
-        (t) =>
-          new Promise<string>((resolve) => {
-            const socket = connect(t.addr.port, "127.0.0.1");
-            let got = "";
-            socket.on("data", (c: Buffer) => {
-              got += c.toString("latin1");
-            });
-            socket.on("error", () => {});
-            socket.on("close", () => resolve(normalise(got)));
-            socket.on("connect", () => socket.end(bytes));
-          }),
-      ),
-    );
+    const answers = await onBoth((socket) => socket.end(bytes));
     expect(answers[0]).toBe(answers[1]);
   });
 });

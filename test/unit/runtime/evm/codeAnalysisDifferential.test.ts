@@ -102,16 +102,8 @@ interface World {
 
 async function world(cached: boolean): Promise<World> {
   const common = createChainCommon(spec.chainId);
-  const { genesis, state, vm } = await memoryGenesisWorld(spec, common);
+  const { state, vm, env } = await memoryGenesisWorld(spec, common);
   if (!cached) (vm.evm as unknown as Record<symbol, unknown>)[CODE_ANALYSIS] = undefined;
-  const env: BlockEnv = {
-    number: 0n,
-    timestamp: spec.genesisTime,
-    gasLimit: spec.gasLimit,
-    baseFeePerGas: spec.fees.minBaseFeePerGas,
-    miner: hexToBytes("0x000000000000000000000000000000000000fee0"),
-    parentHash: genesis.hash,
-  };
   return { vm, state, env };
 }
 
