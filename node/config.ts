@@ -51,6 +51,11 @@ export interface RPCConfig {
   /** WebSocket connections in all, and per client. */
   wsMaxConnections: number;
   wsMaxConnectionsPerClient: number;
+  /**
+   * Plain JSON-RPC POSTs answered by the keep-alive front on the port's sockets before Node's HTTP server
+   * (`rpc/transport/httpFront.ts`); false = every request through Node's HTTP server as before the front.
+   */
+  httpFront: boolean;
 }
 
 export const DEFAULT_RPC_CONFIG: RPCConfig = {
@@ -76,6 +81,7 @@ export const DEFAULT_RPC_CONFIG: RPCConfig = {
   maxSubscriptionsPerClient: 1000,
   wsMaxConnections: 1000,
   wsMaxConnectionsPerClient: 100,
+  httpFront: true,
 };
 
 /** Node configuration: defaults < config file (`--config`) < command-line flags. */
@@ -249,6 +255,7 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
   if (typeof merged.dataDir !== "string" || merged.dataDir === "") throw new ConfigError("dataDir", "expected a path");
   checkInt(merged.rpc.port, "rpc.port", 0, 65535);
   if (typeof merged.rpc.host !== "string") throw new ConfigError("rpc.host", "expected a host name or address");
+  if (typeof merged.rpc.httpFront !== "boolean") throw new ConfigError("rpc.httpFront", "expected a boolean");
   for (const [key, [min, max]] of Object.entries(RPC_LIMIT_RANGES)) {
     const v = merged.rpc[key as keyof RPCConfig];
     if (v !== undefined) checkInt(v, `rpc.${key}`, min, max);

@@ -523,6 +523,7 @@ export async function startNode(
       requestTimeoutMs: cfg.rpc.requestTimeoutMs,
       wsMaxConnections: cfg.rpc.wsMaxConnections,
       wsMaxConnectionsPerClient: cfg.rpc.wsMaxConnectionsPerClient,
+      httpFront: cfg.rpc.httpFront,
       metrics: { observe: (m, s, ok) => metrics.rpcObserve(m, s, ok) },
       routes: {
         metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),

@@ -57,11 +57,18 @@ function nonNegativeInt(flag: string) {
   };
 }
 
-/** Adds a flag per JSON-RPC limit to `cmd` (`--rpc-gascap`, `--rpc-evm-timeout`, …; README lists them). */
+/**
+ * Adds a flag per JSON-RPC limit to `cmd` (`--rpc-gascap`, `--rpc-evm-timeout`, …; README lists them), and
+ * `--no-rpc-http-front`.
+ */
 export function addRPCLimitOptions(cmd: Command): Command {
   for (const f of RPC_LIMIT_FLAGS) {
     cmd.addOption(new Option(`${f.flag} <n>`, `${f.help} (config rpc.${f.key})`).argParser(nonNegativeInt(f.flag)));
   }
+  cmd.option(
+    "--no-rpc-http-front",
+    "every request through Node's HTTP server, not the JSON-RPC front (config rpc.httpFront)",
+  );
   return cmd;
 }
 
@@ -72,5 +79,7 @@ export function rpcLimitFlags(opts: Record<string, unknown>): Partial<RPCConfig>
     const attribute = new Option(`${f.flag} <n>`).attributeName();
     if (opts[attribute] !== undefined) out[f.key] = opts[attribute];
   }
+  // Commander defaults a --no- flag to true: only an explicit --no-rpc-http-front overrides the config file.
+  if (opts.rpcHttpFront === false) out.httpFront = false;
   return out as Partial<RPCConfig>;
 }

@@ -29,4 +29,13 @@ describe("JSON-RPC limits: config keys and --rpc-* flags", () => {
     expect(() => resolveConfig({ rpc: { evmWorkers: 0 } }, {})).toThrow("invalid config rpc.evmWorkers");
     expect(() => resolveConfig({ rpc: { evmTimeout: 5 } }, {})).toThrow("invalid config rpc.evmTimeout: unknown key");
   });
+
+  it("the JSON-RPC front is on unless the file or --no-rpc-http-front turns it off", () => {
+    expect(parse([])).toEqual({});
+    expect(parse(["--no-rpc-http-front"])).toEqual({ httpFront: false });
+    expect(resolveConfig(undefined, { rpc: parse([]) }).rpc.httpFront).toBe(true);
+    expect(resolveConfig({ rpc: { httpFront: false } }, { rpc: parse([]) }).rpc.httpFront).toBe(false);
+    expect(resolveConfig(undefined, { rpc: parse(["--no-rpc-http-front"]) }).rpc.httpFront).toBe(false);
+    expect(() => resolveConfig({ rpc: { httpFront: "no" } }, {})).toThrow("invalid config rpc.httpFront");
+  });
 });
