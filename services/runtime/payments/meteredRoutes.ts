@@ -6,6 +6,7 @@ import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
 import { type Charged, type Hold, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
+import { ReceiptCheckError } from "./receiptRecovery.js";
 
 /**
  * Metered inference on the worker's HTTP port: `POST /v1/infer/<model>` runs the `ai/onnx` handler on the request
@@ -144,6 +145,8 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
     scope.setErrorHandler(async (e, req, reply) => {
       await releaseHold(req as Paying);
       if (e instanceof PaymentError) return reply.status(STATUS[e.code]).send({ code: e.code, message: e.message });
+      // the payee could not check the receipt (its recovery thread crashed): try again, the receipt is not spent
+      if (e instanceof ReceiptCheckError) return reply.status(503).send({ code: e.code, message: e.message });
       if (e instanceof JobInputError)
         return reply.status(400).send({ code: `${MeteredCode.BAD_INPUT}:${e.code}`, message: e.message });
       const status = (e as { statusCode?: number }).statusCode;
@@ -160,7 +163,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
             "Run an ai/onnx model on an AZT1 tensor container (body, application/octet-stream), paid by a receipt in x-azora-receipt; with accept: application/octet-stream the output is the raw body and x-azora-result-hash / x-azora-payment (JSON) carry the hash and accounting",
           tags: ["metered"],
           params: Type.Object({ model: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }) }),
-          response: { 200: InferResponse, 400: Err, 402: Err, 404: Err },
+          response: { 200: InferResponse, 400: Err, 402: Err, 404: Err, 503: Err },
         },
         // When the request's head arrives: the time (`recv`), and the receipt's check, which then runs while the
         // body uploads (its signature recovery, journal lookups and deposit reading overlap the upload instead of
