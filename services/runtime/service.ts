@@ -24,7 +24,6 @@ import { ACTIVE_WORK_STATES, Journal } from "./journal.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { MeteredPayee, type PaymentMetrics } from "./payments/meteredPayee.js";
 import { METERED_KIND, registerMeteredRoutes } from "./payments/meteredRoutes.js";
-import { ThreadedReceiptRecovery } from "./payments/receiptRecovery.js";
 import { type TestFault, Worker } from "./worker/worker.js";
 
 export interface RunningWorker {
@@ -296,7 +295,6 @@ async function startMetered(
     redeemEveryMs: m.redeemEveryMs,
     unit: "inference",
     what: "this model",
-    recovery: new ThreadedReceiptRecovery(),
     logger: d.logger.child({ module: "metered" }),
     metrics: d.metrics,
     sendRedeem: async (vouchers, signatures) => {

@@ -2,8 +2,13 @@ import Database from "better-sqlite3";
 import { type Contract, getAddress, type Wallet, ZeroAddress } from "ethers";
 import { AzoraError } from "../../../runtime/lib/errors.js";
 import type { Logger } from "../../../runtime/lib/logger.js";
-import { decodeSigned, type Receipt, recoverVoucherSigner, type Voucher } from "../../client/payments.js";
-import { inThreadRecovery, ReceiptCheckError, type ReceiptSignerRecovery } from "./receiptRecovery.js";
+import {
+  decodeSigned,
+  type Receipt,
+  recoverReceiptSignerHex,
+  recoverVoucherSigner,
+  type Voucher,
+} from "../../client/payments.js";
 
 /** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
 export enum PaymentErrorCode {
@@ -61,11 +66,6 @@ export interface MeteredPayeeOptions {
   unit?: string;
   /** What the service is called in the missing-receipt refusal ("this index", "this model"). */
   what?: string;
-  /**
-   * Who signed a receipt (digest + signature recovery; default: on the event loop). The AI worker passes a
-   * `ThreadedReceiptRecovery`, so the check overlaps the request's upload; the payee closes it with itself.
-   */
-  recovery?: ReceiptSignerRecovery;
 }
 
 export interface RedeemOutcome {
@@ -160,10 +160,7 @@ export class MeteredPayee {
   private lastThawScan = 0;
   private lastRun = 0;
 
-  private readonly recovery: ReceiptSignerRecovery;
-
   constructor(private readonly o: MeteredPayeeOptions) {
-    this.recovery = o.recovery ?? inThreadRecovery;
     this.payee = getAddress(o.wallet.address);
     this.payeeHex = this.payee.toLowerCase();
     this.db = new Database(o.dbPath);
@@ -310,7 +307,6 @@ export class MeteredPayee {
       );
     let r: Receipt;
     let sig: string;
-    let signer: string;
     try {
       const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
       // Addresses compared as lowercase hex: a checksum (JavaScript keccak) per address costs more than the
@@ -324,16 +320,11 @@ export class MeteredPayee {
         nonce: o.nonce as bigint,
       };
       sig = o.signature;
-      // On the recovery's thread when it has one: the event loop reads the request's body meanwhile.
-      signer = await this.recovery.recover(this.o.chainId, r, sig);
+      if (recoverReceiptSignerHex(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
     } catch (e) {
-      if (e instanceof ReceiptCheckError) {
-        this.o.metrics?.receipts.inc({ outcome: "unchecked" });
-        throw e;
-      }
+      if (e instanceof PaymentError) throw e;
       return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (signer !== r.payer) refuse("receipt not signed by its payer");
     if (r.payee !== this.payeeHex) refuse(`receipt names payee ${getAddress(r.payee)}, this service is ${this.payee}`);
     if (r.token !== ZERO_HEX) refuse("receipts must be in AZR (token address(0))");
     const payer = this.checksum(r.payer);
@@ -594,7 +585,6 @@ export class MeteredPayee {
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     while (this.redeeming !== null) await this.redeeming.catch(() => {});
-    await this.recovery.close();
     this.db.close();
   }
 }

@@ -6,7 +6,6 @@ import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
 import { type Charged, type Hold, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
-import { ReceiptCheckError } from "./receiptRecovery.js";
 
 /**
  * Metered inference on the worker's HTTP port: `POST /v1/infer/<model>` runs the `ai/onnx` handler on the request
@@ -80,7 +79,8 @@ interface Paying {
   holding?: Promise<Hold> | null;
   /**
    * With `AZORA_CALL_TRACE=1`: the worker's stamps of the call (µs, monotonic clock), answered in `x-azora-trace` —
-   * `head` (the request's head parsed), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
+   * `head` (the request's head parsed), `holdCalled` / `holdDone` (the receipt's check: its part on the loop before
+   * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
    * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
    * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
    * fastify to write).
@@ -145,8 +145,6 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
     scope.setErrorHandler(async (e, req, reply) => {
       await releaseHold(req as Paying);
       if (e instanceof PaymentError) return reply.status(STATUS[e.code]).send({ code: e.code, message: e.message });
-      // the payee could not check the receipt (its recovery thread crashed): try again, the receipt is not spent
-      if (e instanceof ReceiptCheckError) return reply.status(503).send({ code: e.code, message: e.message });
       if (e instanceof JobInputError)
         return reply.status(400).send({ code: `${MeteredCode.BAD_INPUT}:${e.code}`, message: e.message });
       const status = (e as { statusCode?: number }).statusCode;
@@ -163,7 +161,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
             "Run an ai/onnx model on an AZT1 tensor container (body, application/octet-stream), paid by a receipt in x-azora-receipt; with accept: application/octet-stream the output is the raw body and x-azora-result-hash / x-azora-payment (JSON) carry the hash and accounting",
           tags: ["metered"],
           params: Type.Object({ model: Type.String({ pattern: "^(0x)?[0-9a-fA-F]{64}$" }) }),
-          response: { 200: InferResponse, 400: Err, 402: Err, 404: Err, 503: Err },
+          response: { 200: InferResponse, 400: Err, 402: Err, 404: Err },
         },
         // When the request's head arrives: the time (`recv`), and the receipt's check, which then runs while the
         // body uploads (its signature recovery, journal lookups and deposit reading overlap the upload instead of
@@ -176,6 +174,16 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           if (price !== null && price > 0n) {
             r.holding = d.payee.hold(receiptHeader(req.headers), price);
             r.holding.catch(() => {}); // seen here; awaited by the body parser and the handler
+            const trace = r.trace;
+            if (trace) {
+              trace.holdCalled = monoUs(); // the check's part on the loop before its first await
+              r.holding.then(
+                () => {
+                  trace.holdDone = monoUs();
+                },
+                () => {},
+              );
+            }
           }
           done();
         },

@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
-import { Worker } from "node:worker_threads";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InferenceClient, SPARE_MAX_AGE_MS } from "../../../services/client/inferenceClient.js";
@@ -8,12 +7,6 @@ import { RECEIPT_HEADER } from "../../../services/client/payments.js";
 import type { JobHandler } from "../../../services/runtime/handler.js";
 import type { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
 import { registerMeteredRoutes } from "../../../services/runtime/payments/meteredRoutes.js";
-import {
-  ReceiptCheckErrorCode,
-  type ReceiptSignerRecovery,
-  spawnRecoveryThread,
-  ThreadedReceiptRecovery,
-} from "../../../services/runtime/payments/receiptRecovery.js";
 import { PRICE, payeeFixture, standInMarket } from "./payeeFixture.js";
 
 // The receipt's hold starts when a metered request's head arrives, while its body still uploads (meteredRoutes.ts).
@@ -27,18 +20,14 @@ const fixtures: { f: FastifyInstance; payee: MeteredPayee; remove(): void }[] = 
 afterEach(async () => {
   for (const x of fixtures.splice(0)) {
     await x.f.close();
-    await x.payee.close();
+    x.payee.close();
     x.remove();
   }
 });
 
-/** The route on a payee whose receipt signer is recovered in-thread (default) or by `recovery` (its thread). */
-async function withRecovery(recovery?: () => ReceiptSignerRecovery) {
+async function app() {
   const fx = payeeFixture("azora-metered-hold-");
-  const payee = fx.open(
-    standInMarket(async () => PRICE * 1000n),
-    recovery?.(),
-  );
+  const payee = fx.open(standInMarket(async () => PRICE * 1000n));
   const runs: number[] = [];
   const handler = {
     kinds: ["ai/onnx"],
@@ -114,92 +103,58 @@ async function partial(port: number, receipt: string, sent: number) {
   };
 }
 
-const RECOVERIES: [string, (() => ReceiptSignerRecovery) | undefined][] = [
-  ["in-thread", undefined],
-  ["on its thread", () => new ThreadedReceiptRecovery()],
-];
-
-describe.each(RECOVERIES)(
-  "metered routes: the receipt's hold from the request's head, signer recovered %s",
-  (_, recovery) => {
-    const app = () => withRecovery(recovery);
-
-    it("a body that fails lets the hold go: the same receipt then pays for a retry, once", async () => {
-      const { f, runs, session } = await app();
-      const r = await session.receipt(PRICE);
-      const short = await post(f, r, BODY, { "content-length": String(BODY.length + 10) });
-      expect(short.statusCode).toBe(400);
-      for (const type of ["text/plain", "image/png"]) {
-        const wrongType = await post(f, r, BODY, { "content-type": type });
-        expect(wrongType.statusCode).toBeGreaterThanOrEqual(400); // 400 (a parsed string, not bytes), 415
-        expect(wrongType.statusCode).toBeLessThan(500);
-      }
-      expect(runs).toEqual([]);
-      const ok = await post(f, r);
-      expect(ok.statusCode).toBe(200);
-      expect(runs).toEqual([BODY.length]);
-      const again = await post(f, r);
-      expect(again.statusCode).toBe(402);
-      expect(again.json().message).toMatch(/already used/);
-      expect(runs).toEqual([BODY.length]);
-    });
-
-    it("a held receipt is refused to a second request while the first still uploads; the first is then served", async () => {
-      const { f, runs, session, port, granted } = await app();
-      const r = await session.receipt(PRICE);
-      const first = await partial(port, r, 1000);
-      await granted[0]; // the hold is taken on the head, with the body still uploading
-      const second = await post(f, r);
-      expect(second.statusCode).toBe(402);
-      expect(second.json().message).toMatch(/already used/);
-      expect(runs).toEqual([]);
-      first.finish();
-      expect(await first.status()).toBe(200);
-      first.close();
-      expect(runs).toEqual([BODY.length]);
-    });
-
-    it("an upload aborted mid-body lets its hold go", async () => {
-      const { f, runs, session, port, granted } = await app();
-      const r = await session.receipt(PRICE);
-      const first = await partial(port, r, 1000);
-      await granted[0];
-      await first.abort();
-      await vi.waitFor(async () => expect((await post(f, r)).statusCode).toBe(200));
-      expect(runs).toEqual([BODY.length]);
-    });
-
-    it("a bad receipt is answered 402 while the body is still uploading, and nothing runs", async () => {
-      const { runs, port } = await app();
-      const bad = await partial(port, "not-a-receipt", 1000);
-      expect(await bad.status()).toBe(402);
-      bad.close();
-      expect(runs).toEqual([]);
-    });
-  },
-);
-
-describe("metered routes: a receipt check that cannot run", () => {
-  it("answers 503 when the recovery thread crashes, runs nothing, and the same receipt pays on the new thread", async () => {
-    let spawned = 0;
-    const crashesFirst = () =>
-      new ThreadedReceiptRecovery({
-        spawn: () =>
-          ++spawned === 1
-            ? new Worker("require('node:worker_threads').parentPort.on('message', () => process.exit(3))", {
-                eval: true,
-              })
-            : spawnRecoveryThread(),
-      });
-    const { f, runs, session } = await withRecovery(crashesFirst);
+describe("metered routes: the receipt's hold from the request's head", () => {
+  it("a body that fails lets the hold go: the same receipt then pays for a retry, once", async () => {
+    const { f, runs, session } = await app();
     const r = await session.receipt(PRICE);
-    const failed = await post(f, r);
-    expect(failed.statusCode).toBe(503);
-    expect(failed.json()).toMatchObject({ code: ReceiptCheckErrorCode.UNAVAILABLE });
-    expect(failed.json().message).toMatch(/recovery thread exited/);
+    const short = await post(f, r, BODY, { "content-length": String(BODY.length + 10) });
+    expect(short.statusCode).toBe(400);
+    for (const type of ["text/plain", "image/png"]) {
+      const wrongType = await post(f, r, BODY, { "content-type": type });
+      expect(wrongType.statusCode).toBeGreaterThanOrEqual(400); // 400 (a parsed string, not bytes), 415
+      expect(wrongType.statusCode).toBeLessThan(500);
+    }
     expect(runs).toEqual([]);
-    expect((await post(f, r)).statusCode).toBe(200);
+    const ok = await post(f, r);
+    expect(ok.statusCode).toBe(200);
     expect(runs).toEqual([BODY.length]);
+    const again = await post(f, r);
+    expect(again.statusCode).toBe(402);
+    expect(again.json().message).toMatch(/already used/);
+    expect(runs).toEqual([BODY.length]);
+  });
+
+  it("a held receipt is refused to a second request while the first still uploads; the first is then served", async () => {
+    const { f, runs, session, port, granted } = await app();
+    const r = await session.receipt(PRICE);
+    const first = await partial(port, r, 1000);
+    await granted[0]; // the hold is taken on the head, with the body still uploading
+    const second = await post(f, r);
+    expect(second.statusCode).toBe(402);
+    expect(second.json().message).toMatch(/already used/);
+    expect(runs).toEqual([]);
+    first.finish();
+    expect(await first.status()).toBe(200);
+    first.close();
+    expect(runs).toEqual([BODY.length]);
+  });
+
+  it("an upload aborted mid-body lets its hold go", async () => {
+    const { f, runs, session, port, granted } = await app();
+    const r = await session.receipt(PRICE);
+    const first = await partial(port, r, 1000);
+    await granted[0];
+    await first.abort();
+    await vi.waitFor(async () => expect((await post(f, r)).statusCode).toBe(200));
+    expect(runs).toEqual([BODY.length]);
+  });
+
+  it("a bad receipt is answered 402 while the body is still uploading, and nothing runs", async () => {
+    const { runs, port } = await app();
+    const bad = await partial(port, "not-a-receipt", 1000);
+    expect(await bad.status()).toBe(402);
+    bad.close();
+    expect(runs).toEqual([]);
   });
 });
 
@@ -223,7 +178,7 @@ describe("the metered client: the next call's receipt signed while this one wait
   };
 
   it("each call sends the receipt signed during the previous one; each is paid once; a stale spare is not sent", async () => {
-    const { payee, runs, session, port } = await withRecovery();
+    const { payee, runs, session, port } = await app();
     const { c, signed } = client(port, session);
     for (let i = 1; i <= 4; i++) {
       const r = await c.infer(MODEL, BODY);
@@ -242,7 +197,7 @@ describe("the metered client: the next call's receipt signed while this one wait
   });
 
   it("with presign off, a receipt is signed per call, at the call", async () => {
-    const { session, port } = await withRecovery();
+    const { session, port } = await app();
     const { c, signed } = client(port, session, false);
     for (let i = 1; i <= 3; i++) {
       expect((await c.infer(MODEL, BODY)).payment.receipts).toBe(i);

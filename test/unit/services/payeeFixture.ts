@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { type Contract, parseEther, Wallet } from "ethers";
 import { PaymentSession } from "../../../services/client/payments.js";
 import { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
-import type { ReceiptSignerRecovery } from "../../../services/runtime/payments/receiptRecovery.js";
 
 /**
  * A metered payee on a real SQLite journal in a temporary directory, against a stand-in market (only its
@@ -21,11 +20,8 @@ export function standInMarket(deposit: () => Promise<bigint>): Contract {
 }
 
 export interface PayeeFixture {
-  /**
-   * A payee on the fixture's journal (call again after `close()` to model a restarted worker), its signer recovery
-   * in-thread unless given, its journal `p.sqlite` unless named.
-   */
-  open(market: Contract, recovery?: ReceiptSignerRecovery, file?: string): MeteredPayee;
+  /** A payee on the fixture's journal (call again after `close()` to model a restarted worker). */
+  open(market: Contract): MeteredPayee;
   /** A payer's receipt session for this payee. */
   session(): PaymentSession;
   /** Removes the journal's directory (close the payees first). */
@@ -35,8 +31,7 @@ export interface PayeeFixture {
 export function payeeFixture(prefix: string): PayeeFixture {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
-    open: (market, recovery, file = "p.sqlite") =>
-      new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath: join(dir, file), recovery }),
+    open: (market) => new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath: join(dir, "p.sqlite") }),
     session: () => new PaymentSession(payerWallet, CHAIN, payeeWallet.address),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
