@@ -205,6 +205,7 @@ export class MeteredPayee {
     this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
       const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
       if (ins.changes === 0) return false;
+      if (sig.startsWith(SESSION_RECEIPT_PREFIX)) this.sessions.journal(sig); // its session, with its first receipt
       now.accepted += r.value;
       now.receipts += 1;
       this.save(now);

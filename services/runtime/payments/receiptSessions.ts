@@ -6,13 +6,14 @@ import {
   decodeSessionReceipt,
   MAX_SESSION_MS,
   RECEIPT_SESSION_STRUCT,
+  SESSION_RECEIPT_PREFIX,
   sessionKey,
   sessionMacValid,
 } from "../../client/receiptSession.js";
 
 /**
  * The payee's receipt sessions (services/client/receiptSession.ts): verifies a session's signed open once, journals
- * it (payer, ephemeral key, expiry — never the derived key: after a restart it is derived again with the payee's
+ * it with its first receipt (payer, ephemeral key, expiry — never the derived key: after a restart it is derived again with the payee's
  * key) and checks each session receipt's MAC from memory. A refusal is a `SessionRefusal`; `unknown` ones (no such
  * session, or expired) tell the payer to open a new one.
  */
@@ -31,6 +32,8 @@ interface Session {
   payer: string;
   key: Buffer;
   expiryMs: number;
+  /** The open's journal row, until a receipt of the session is journaled with it (null once journaled). */
+  unjournaled: { ephemeral: string } | null;
 }
 
 /** Sessions kept in memory; past this many the map is cleared (the journal re-derives a session on its next call). */
@@ -91,7 +94,7 @@ export class ReceiptSessions {
     let s = this.sessions.get(id);
     if (s === undefined) {
       const row = this.q.get.get(id) as { payer: string; ephemeral: string; expiry: number } | undefined;
-      if (row !== undefined) s = this.remember(id, row.payer, row.ephemeral, row.expiry);
+      if (row !== undefined) s = this.remember(id, row.payer, row.ephemeral, row.expiry, false);
       else if (open !== undefined) s = this.open(id, open, now);
       else
         throw new SessionRefusal(
@@ -106,14 +109,29 @@ export class ReceiptSessions {
     return s;
   }
 
-  private remember(id: string, payer: string, ephemeral: string, expiryMs: number): Session {
+  private remember(id: string, payer: string, ephemeral: string, expiryMs: number, fresh: boolean): Session {
     if (this.sessions.size >= SESSIONS_IN_MEMORY_MAX) this.sessions.clear();
-    const s = { payer, key: sessionKey(Buffer.from(ephemeral.slice(2), "hex"), this.o.privateKey, id), expiryMs };
+    const key = sessionKey(Buffer.from(ephemeral.slice(2), "hex"), this.o.privateKey, id);
+    const s = { payer, key, expiryMs, unjournaled: fresh ? { ephemeral } : null };
     this.sessions.set(id, s);
     return s;
   }
 
-  /** Verifies a signed open for session `id` (its digest), journals it and keeps its key. */
+  /**
+   * Journals the session a receipt being journaled belongs to, if it is not yet (call inside the receipt's
+   * transaction): a session is written only with its first paid receipt, so opens from payers that never pay (any
+   * key can sign one) cost memory, which is bounded, and not disk.
+   */
+  journal(receiptHeader: string): void {
+    const id = receiptHeader.slice(SESSION_RECEIPT_PREFIX.length, SESSION_RECEIPT_PREFIX.length + 64);
+    const s = this.sessions.get(id);
+    if (s?.unjournaled == null) return;
+    this.q.prune.run(this.now());
+    this.q.put.run(id, s.payer, s.unjournaled.ephemeral, s.expiryMs);
+    s.unjournaled = null;
+  }
+
+  /** Verifies a signed open for session `id` (its digest) and keeps its key (journaled with its first receipt). */
   private open(id: string, text: string, now: number): Session {
     const bad = (reason: string): never => {
       throw new SessionRefusal(`receipt session open: ${reason}`, false);
@@ -141,14 +159,10 @@ export class ReceiptSessions {
     }
     if (expiryMs <= now) bad("expired");
     if (expiryMs > now + MAX_SESSION_MS) bad(`lasts more than ${MAX_SESSION_MS / 3600_000} h`);
-    let s: Session;
     try {
-      s = this.remember(id, payer, ephemeral, expiryMs);
+      return this.remember(id, payer, ephemeral, expiryMs, true);
     } catch {
       return bad("ephemeralKey: not a point on secp256k1");
     }
-    this.q.prune.run(now);
-    this.q.put.run(id, payer, ephemeral, expiryMs);
-    return s;
   }
 }

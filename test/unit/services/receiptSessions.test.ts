@@ -181,6 +181,19 @@ describe("receipt sessions", () => {
     expect(await outcome(payee.hold(next, PRICE))).toBe("accepted");
   });
 
+  it("journals a session only with its first paid receipt (an open nobody pays under costs no disk)", async () => {
+    const { s, first, open } = await sessionPayer();
+    (await payee.hold(first, PRICE, open)).release(); // checked, nothing served
+    await payee.close();
+    payee = fx.open(market);
+    const next = await s.receipt(PRICE);
+    expect(await outcome(payee.hold(next, PRICE))).toMatch(/^PAYMENT_SESSION_UNKNOWN/);
+    (await payee.hold(next, PRICE, open)).commit();
+    await payee.close();
+    payee = fx.open(market);
+    expect(await outcome(payee.hold(await s.receipt(PRICE), PRICE))).toBe("accepted");
+  });
+
   it("an unknown session is refused with PAYMENT_SESSION_UNKNOWN; its open makes it known", async () => {
     const { first, open } = await sessionPayer();
     const r = payee.hold(first, PRICE).catch((e: PaymentError) => e);
