@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, type Hash, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { computeAddress } from "ethers";
 import { secp256k1Native } from "../../runtime/primitives/nativeCrypto.js";
 import type { PaymentStruct } from "./paymentSignatures.js";
@@ -66,9 +66,9 @@ const U128 = 1n << 128n;
  * The session's 32-byte MAC key: HKDF-SHA256 over the ECDH secret (libsecp256k1's sha256 of the shared point),
  * salted with the session id, so two sessions over the same ephemeral key would not share a key either.
  */
-export function sessionKey(publicKey: Uint8Array, privateKey: Uint8Array, sessionId: string): Buffer {
+export function sessionKey(publicKey: Uint8Array, privateKey: Uint8Array, sessionId: string): MacKey {
   const shared = ecdhNative.ecdh(publicKey, privateKey); // throws on a point off the curve
-  return Buffer.from(hkdfSync("sha256", shared, Buffer.from(sessionId, "hex"), KDF_INFO, 32));
+  return new MacKey(Buffer.from(hkdfSync("sha256", shared, Buffer.from(sessionId, "hex"), KDF_INFO, 32)));
 }
 
 /** The bytes a session receipt's MAC covers: session ‖ token ‖ value (16) ‖ timestampMs (8) ‖ nonce (8). */
@@ -86,12 +86,38 @@ export function macMessage(r: Omit<SessionReceipt, "mac">): Buffer {
   return b;
 }
 
-export function sessionMac(key: Uint8Array, r: Omit<SessionReceipt, "mac">): Buffer {
-  return createHmac("sha256", key).update(macMessage(r)).digest();
+/**
+ * HMAC-SHA256 under one key with its two padded-key blocks hashed once (RFC 2104's precomputation): each MAC copies
+ * the two SHA-256 states instead of setting up an HMAC context — ~0.06 against ~0.09 ms on an event loop that was
+ * idle (OpenSSL 3 fetches the digest per `createHmac`). Same bytes as `createHmac("sha256", key)` (tested).
+ */
+export class MacKey {
+  private readonly inner: Hash;
+  private readonly outer: Hash;
+
+  constructor(key: Uint8Array) {
+    if (key.length > 64) throw new Error("MacKey: key longer than SHA-256's block");
+    const ipad = Buffer.alloc(64, 0x36);
+    const opad = Buffer.alloc(64, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i] ^= key[i];
+      opad[i] ^= key[i];
+    }
+    this.inner = createHash("sha256").update(ipad);
+    this.outer = createHash("sha256").update(opad);
+  }
+
+  mac(message: Uint8Array): Buffer {
+    return this.outer.copy().update(this.inner.copy().update(message).digest()).digest();
+  }
+}
+
+export function sessionMac(key: MacKey, r: Omit<SessionReceipt, "mac">): Buffer {
+  return key.mac(macMessage(r));
 }
 
 /** Whether `mac` (hex) is the receipt's MAC under `key`, compared in constant time. */
-export function sessionMacValid(key: Uint8Array, r: SessionReceipt): boolean {
+export function sessionMacValid(key: MacKey, r: SessionReceipt): boolean {
   if (!HEX64.test(r.mac)) return false;
   return timingSafeEqual(sessionMac(key, r), Buffer.from(r.mac, "hex"));
 }
@@ -119,7 +145,7 @@ export function decodeSessionReceipt(text: string): SessionReceipt {
 /** The payer's half of a session: what it signs, and the key it MACs receipts with. */
 export interface PayerReceiptSession {
   id: string;
-  key: Buffer;
+  key: MacKey;
   open: ReceiptSessionOpen;
   expiryMs: bigint;
 }

@@ -5,6 +5,7 @@ import { decodeSigned, paymentsDomain, type Receipt } from "../../client/payment
 import {
   decodeSessionReceipt,
   MAX_SESSION_MS,
+  type MacKey,
   RECEIPT_SESSION_STRUCT,
   SESSION_RECEIPT_PREFIX,
   sessionKey,
@@ -30,7 +31,7 @@ export class SessionRefusal extends Error {
 interface Session {
   /** The payer, lowercase hex. */
   payer: string;
-  key: Buffer;
+  key: MacKey;
   expiryMs: number;
   /** The open's journal row, until a receipt of the session is journaled with it (null once journaled). */
   unjournaled: { ephemeral: string } | null;

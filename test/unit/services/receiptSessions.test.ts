@@ -1,4 +1,4 @@
-import { createECDH } from "node:crypto";
+import { createECDH, createHmac } from "node:crypto";
 import { TypedDataEncoder, verifyTypedData, Wallet } from "ethers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { encodeSigned, PaymentSession, paymentsDomain } from "../../../services/
 import {
   decodeSessionReceipt,
   encodeSessionReceipt,
+  MacKey,
   newPayerSession,
   RECEIPT_SESSION_STRUCT,
   RECEIPT_SESSION_TYPES,
@@ -83,7 +84,7 @@ function signedOpen(signer: Wallet, change: Partial<ReceiptSessionOpen> = {}, do
   return { open: encodeSigned(o, sig.serialized), receipt, key: s.key, id: s.id };
 }
 
-const macOf = (key: Buffer, r: Parameters<typeof sessionMac>[1]) => sessionMac(key, r).toString("hex");
+const macOf = (key: MacKey, r: Parameters<typeof sessionMac>[1]) => sessionMac(key, r).toString("hex");
 
 describe("receipt sessions", () => {
   it("the open's digest and signature are ethers' (bytes field included)", async () => {
@@ -110,9 +111,24 @@ describe("receipt sessions", () => {
     const b = createECDH("secp256k1");
     b.generateKeys();
     const id = "ab".repeat(32);
-    const ka = sessionKey(b.getPublicKey(null, "compressed"), a.getPrivateKey(), id);
-    expect(ka.equals(sessionKey(a.getPublicKey(null, "compressed"), b.getPrivateKey(), id))).toBe(true);
-    expect(ka.equals(sessionKey(a.getPublicKey(null, "compressed"), b.getPrivateKey(), "cd".repeat(32)))).toBe(false);
+    const msg = Buffer.from("a message");
+    const ka = sessionKey(b.getPublicKey(null, "compressed"), a.getPrivateKey(), id).mac(msg);
+    expect(ka.equals(sessionKey(a.getPublicKey(null, "compressed"), b.getPrivateKey(), id).mac(msg))).toBe(true);
+    const other = sessionKey(a.getPublicKey(null, "compressed"), b.getPrivateKey(), "cd".repeat(32));
+    expect(ka.equals(other.mac(msg))).toBe(false);
+  });
+
+  it("MacKey's precomputed HMAC is createHmac's (property), for every message and reuse", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 64 }),
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 4 }),
+        (key, msgs) => {
+          const k = new MacKey(key);
+          for (const m of msgs) expect(k.mac(m).equals(createHmac("sha256", key).update(m).digest())).toBe(true);
+        },
+      ),
+    );
   });
 
   it("refuses a session receipt changed in any field (property)", async () => {
