@@ -8,7 +8,8 @@ import { percentile, round } from "./stats.js";
 /**
  * The call's consecutive segments, [name, from stamp, to stamp]: they tile the call from the client's start to its
  * last byte (their sum is the call's latency), except `sent` (the client's write to the kernel, which overlaps the
- * upload) and `commit` (the receipt's journal row, which runs before or beside the model).
+ * upload), `commit` (the receipt's journal row, which runs before or beside the model) and `check_sync` /
+ * `check` (the receipt's check, which runs during the upload).
  */
 export const SEGMENTS = [
   ["build", "start", "write"], // client: receipt in, head built, first write
@@ -27,6 +28,8 @@ export const SEGMENTS = [
 const OVERLAPPING = [
   ["sent", "write", "sent"],
   ["commit", "commit0", "commit1"],
+  ["check_sync", "head", "holdCalled"], // the receipt's check on the loop before its first await
+  ["check", "head", "holdDone"], // the receipt's check from the head to its hold (on a thread: the round trip)
 ] as const;
 
 export type SegmentSummary = { p50: number; p90: number; mean: number };

@@ -12,6 +12,7 @@ import {
   RECEIPT_HEADER,
   VOUCHER_REQUEST_HEADER,
 } from "./payments.js";
+import { RECEIPT_SESSION_HEADER, SESSION_RECEIPT_PREFIX } from "./receiptSession.js";
 
 /**
  * A typed client of an AI worker's metered inference (`POST /v1/infer/<model>` on the worker's HTTP port): each
@@ -42,6 +43,11 @@ export interface InferenceClientOptions {
    * the payer's `owed` counts it all the same, an upper bound as before.
    */
   presign?: boolean;
+  /**
+   * Session-keyed receipts (receiptSession.ts) when the worker advertises them in `GET /v1/payments` (default
+   * true): one signed session open, then an HMAC per call instead of a signature the worker recovers.
+   */
+  sessions?: boolean;
 }
 
 /** A receipt signed ahead is sent only while it is this young (a payee refuses receipts past its max age, 5 min by default). */
@@ -65,6 +71,9 @@ export interface Inference {
    */
   trace?: Record<string, number>;
 }
+
+/** The worker's refusal of a session receipt whose session it does not know (meteredPayee.ts: SESSION_UNKNOWN). */
+const SESSION_UNKNOWN = "PAYMENT_SESSION_UNKNOWN";
 
 /** Connections by worker origin, shared by the clients of this process (as node:http's global agent would be). */
 const POOLS = new Map<string, Http1Pool>();
@@ -107,7 +116,16 @@ export class InferenceClient {
   }
 
   /** Runs `model` (its sha256, hex) on an AZT1 container, paying one receipt. */
-  async infer(model: string, input: Uint8Array, receipt?: string): Promise<Inference> {
+  infer(model: string, input: Uint8Array, receipt?: string): Promise<Inference> {
+    return this.call(model, input, receipt, true);
+  }
+
+  private async call(
+    model: string,
+    input: Uint8Array,
+    receipt: string | undefined,
+    mayReopen: boolean,
+  ): Promise<Inference> {
     const id = model.toLowerCase().replace(/^0x/, "");
     const headers: Record<string, string> = {
       "content-type": "application/octet-stream",
@@ -116,14 +134,26 @@ export class InferenceClient {
     // A model its operator serves free (price 0) takes no receipt.
     const paid = receipt ?? (this.o.price === 0n ? undefined : await this.takeReceipt());
     if (paid !== undefined) headers[RECEIPT_HEADER] = paid;
+    // A session receipt carries its session's signed open until the worker has answered one call of that session.
+    const session = paid?.startsWith(SESSION_RECEIPT_PREFIX) ? paid.slice(SESSION_RECEIPT_PREFIX.length, 67) : null;
+    const open =
+      session !== null && session !== this.sessionConfirmed ? this.o.payment.sessionOpenFor(paid!) : undefined;
+    if (open !== undefined) headers[RECEIPT_SESSION_HEADER] = open;
     // the spare is signed once the request is in the kernel: signing right after the write would hold up the
     // rest of a body larger than the socket's buffer
     const presign = paid !== undefined && receipt === undefined ? () => this.signSpare() : undefined;
     const r = await this.post(`/v1/infer/0x${id}`, headers, input, presign);
     if (r.status !== 200) {
       const json = JSON.parse(r.body.toString("utf8") || "{}") as Record<string, unknown>;
+      if (json.code === SESSION_UNKNOWN && session !== null && receipt === undefined && mayReopen) {
+        // the worker does not know the session (expired, or its journal lost it): a new one, and one retry
+        await this.o.payment.reopenReceiptSession();
+        this.spare = null;
+        return this.call(model, input, undefined, false);
+      }
       throw new InferenceHTTPError(r.status, String(json.code ?? "HTTP"), String(json.message ?? ""));
     }
+    if (session !== null) this.sessionConfirmed = session;
     const output = new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength);
     const resultHash = `0x${r.sha256}`;
     const said = r.headers["x-azora-result-hash"];
@@ -169,11 +199,33 @@ export class InferenceClient {
     return run;
   }
 
+  /** The session the worker has answered a call of (its open need not be sent again). */
+  private sessionConfirmed: string | null = null;
+  private sessionsChecked: Promise<void> | null = null;
+
+  /**
+   * Switches the payment session to session receipts when the worker advertises them (asked once per client; a
+   * failed ask, or a public key that is not the payee's, leaves signature receipts, tried again on the next call).
+   */
+  private useSessions(): Promise<void> {
+    if (this.o.sessions === false || this.o.payment.receiptSessionId !== null) return Promise.resolve();
+    this.sessionsChecked ??= (async () => {
+      const r = await fetch(`${this.base()}/v1/payments`);
+      const j = (await r.json()) as { receiptSessions?: { version?: number; publicKey?: unknown } };
+      const pk = j.receiptSessions?.publicKey;
+      if (j.receiptSessions?.version === 1 && typeof pk === "string") await this.o.payment.useReceiptSessions(pk);
+    })().catch(() => {
+      this.sessionsChecked = null;
+    });
+    return this.sessionsChecked;
+  }
+
   /** The spare receipt when there is a young one (see `presign`), else one signed now. */
-  private takeReceipt(): Promise<string> {
+  private async takeReceipt(): Promise<string> {
+    await this.useSessions();
     const s = this.spare;
     this.spare = null;
-    if (s !== null && Date.now() - s.signedAt < SPARE_MAX_AGE_MS) return Promise.resolve(s.receipt);
+    if (s !== null && Date.now() - s.signedAt < SPARE_MAX_AGE_MS) return s.receipt;
     return this.o.payment.receipt(this.o.price);
   }
 

@@ -12,8 +12,11 @@ import { secp256k1Native } from "../../runtime/primitives/nativeCrypto.js";
  * which is what makes a hand-written encoding safe here.
  */
 
-/** A struct field of the payment types: an address, or an unsigned integer of `bits` bits. */
-type Field = { name: string; type: "address" } | { name: string; type: `uint${number}` };
+/** A struct field of the payment types: an address, an unsigned integer of `bits` bits, or bytes (0x hex). */
+type Field =
+  | { name: string; type: "address" }
+  | { name: string; type: `uint${number}` }
+  | { name: string; type: "bytes" };
 
 interface StructType {
   fields: readonly Field[];
@@ -26,8 +29,12 @@ function structType(name: string, fields: readonly Field[]): StructType {
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 
-/** keccak256(typeHash ‖ each field as one 32-byte word): EIP-712 `hashStruct` for static fields. */
+/**
+ * keccak256(typeHash ‖ each field as one 32-byte word): EIP-712 `hashStruct` for static fields and `bytes` (whose
+ * word is the keccak of its content).
+ */
 function hashStruct(t: StructType, value: Record<string, unknown>): Uint8Array {
   const buf = Buffer.alloc(32 * (1 + t.fields.length));
   buf.set(t.typeHash, 0);
@@ -37,6 +44,9 @@ function hashStruct(t: StructType, value: Record<string, unknown>): Uint8Array {
     if (f.type === "address") {
       if (typeof v !== "string" || !ADDRESS.test(v)) throw new Error(`${f.name}: not an address`);
       buf.write(v.slice(2), at + 12, 20, "hex");
+    } else if (f.type === "bytes") {
+      if (typeof v !== "string" || !BYTES.test(v)) throw new Error(`${f.name}: not 0x bytes`);
+      buf.set(keccak256(Buffer.from(v.slice(2), "hex")), at);
     } else {
       const bits = Number(f.type.slice(4));
       if (typeof v !== "bigint" || v < 0n || v >= 1n << BigInt(bits)) throw new Error(`${f.name}: not a ${f.type}`);
@@ -47,7 +57,7 @@ function hashStruct(t: StructType, value: Record<string, unknown>): Uint8Array {
 }
 
 export interface PaymentStruct {
-  readonly name: "Receipt" | "Voucher";
+  readonly name: "Receipt" | "Voucher" | "ReceiptSession";
   readonly fields: readonly Field[];
 }
 

@@ -9,6 +9,16 @@ import {
   signDigest,
   VOUCHER_STRUCT,
 } from "./paymentSignatures.js";
+import {
+  encodeSessionReceipt,
+  newPayerSession,
+  type PayerReceiptSession,
+  RECEIPT_SESSION_STRUCT,
+  RECEIPT_SESSION_TYPES,
+  type ReceiptSessionOpen,
+  SESSION_RECEIPT_PREFIX,
+  sessionMac,
+} from "./receiptSession.js";
 
 /**
  * Metered payments off chain (the TAP pattern; on chain: IMarketPayments at 0x…0A05). A payer signs one EIP-712
@@ -96,6 +106,10 @@ export function recoverVoucherSigner(chainId: bigint, v: Voucher, signature: str
 export const voucherHash = (chainId: bigint, v: Voucher) =>
   TypedDataEncoder.hash(paymentsDomain(chainId), VOUCHER_TYPES, v);
 
+/** How long a payer's receipt session lasts, and how long before its expiry a new one is opened. */
+export const SESSION_LIFETIME_MS = 3600_000;
+const SESSION_RENEW_MS = 60_000;
+
 /**
  * A payer's side of a metered service: signs a receipt per request and, when asked, a voucher for what it owes —
  * never for more than the receipts it signed to that payee. Keeps its own ledger in memory (a payer that restarts
@@ -131,11 +145,57 @@ export class PaymentSession {
   private async sign(
     struct: typeof RECEIPT_STRUCT,
     types: Record<string, { name: string; type: string }[]>,
-    value: Receipt | Voucher,
+    value: Receipt | Voucher | ReceiptSessionOpen,
   ): Promise<string> {
     const domain = paymentsDomain(this.chainId);
     if (this.key !== null) return signDigest(paymentDigest(domain, struct, { ...value }), this.key);
     return this.signer.signTypedData(domain, types, value);
+  }
+
+  /** The current receipt session (null: signature receipts), with its signed open header. */
+  private session: (PayerReceiptSession & { openHeader: string }) | null = null;
+  private sessionPayeeKey: string | null = null;
+
+  /**
+   * Switches to session receipts (receiptSession.ts) for a payee that advertises its public key: one signed open
+   * now (and again when a session nears its expiry), an HMAC per receipt after. Throws when the key is not the
+   * payee's.
+   */
+  async useReceiptSessions(payeePublicKey: string, lifetimeMs = SESSION_LIFETIME_MS): Promise<void> {
+    this.sessionPayeeKey = payeePublicKey;
+    this.sessionLifetimeMs = lifetimeMs;
+    await this.reopenReceiptSession();
+  }
+
+  private sessionLifetimeMs = SESSION_LIFETIME_MS;
+
+  /** A new session (the payee said it does not know the current one, or it nears its expiry). */
+  async reopenReceiptSession(): Promise<void> {
+    if (this.sessionPayeeKey === null) throw new Error("no receipt sessions with this payee");
+    const s = newPayerSession(
+      {
+        payer: await this.payer(),
+        payee: this.payee,
+        chainId: this.chainId,
+        payeePublicKey: this.sessionPayeeKey,
+        lifetimeMs: this.sessionLifetimeMs,
+        nowMs: Date.now(),
+      },
+      (open) => paymentDigest(paymentsDomain(this.chainId), RECEIPT_SESSION_STRUCT, { ...open }),
+    );
+    const sig = await this.sign(RECEIPT_SESSION_STRUCT, RECEIPT_SESSION_TYPES, s.open);
+    this.session = { ...s, openHeader: encodeSigned(s.open, sig) };
+  }
+
+  /** The signed open of the session a receipt of this payer's names, if it is the current one (else undefined). */
+  sessionOpenFor(receipt: string): string | undefined {
+    const s = this.session;
+    return s !== null && receipt.startsWith(`${SESSION_RECEIPT_PREFIX}${s.id}.`) ? s.openHeader : undefined;
+  }
+
+  /** The current session's id (null: signature receipts). */
+  get receiptSessionId(): string | null {
+    return this.session?.id ?? null;
   }
 
   /** Total signed in receipts (what this payer owes the payee at most). */
@@ -161,6 +221,13 @@ export class PaymentSession {
       nonce: this.nonce++,
     };
     this.signed += value;
+    if (this.session !== null && this.session.expiryMs - BigInt(Date.now()) < BigInt(SESSION_RENEW_MS))
+      await this.reopenReceiptSession();
+    const s = this.session;
+    if (s !== null) {
+      const fields = { session: s.id, token: r.token.toLowerCase(), value, timestampMs: r.timestampMs, nonce: r.nonce };
+      return encodeSessionReceipt({ ...fields, mac: sessionMac(s.key, fields).toString("hex") });
+    }
     return encodeSigned(r, await this.sign(RECEIPT_STRUCT, RECEIPT_TYPES, r));
   }
 

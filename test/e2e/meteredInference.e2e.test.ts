@@ -7,6 +7,7 @@ import { importONNXModel } from "../../ai-oracle/models/store.js";
 import { buildMatMulStack } from "../../bench/onnxModels.js";
 import { InferenceClient, InferenceHTTPError } from "../../services/client/inferenceClient.js";
 import { PaymentSession, paymentsContract } from "../../services/client/payments.js";
+import { SESSION_RECEIPT_PREFIX } from "../../services/client/receiptSession.js";
 import { DEV_CHAIN_ID, DEV_KEYS, type NodeProcess, spawnNode, tempDir } from "../utils/devnode.js";
 import { eventually, spawnWorker, type WorkerProcess } from "../utils/workers.js";
 
@@ -109,7 +110,12 @@ describe("metered inference: receipts per request, vouchers redeemed in batches"
     const paid = new PaymentSession(payer, DEV_CHAIN_ID, payee, ZeroAddress);
     const calls = new InferenceClient({ url: w.url, payment: paid, price: PRICE });
     let hash: string | undefined;
+    // session receipts (one signed open, an HMAC per call), as the client uses them with a worker that advertises
+    // its key; `first` is kept for the replay after the restart below
+    const info = (await (await fetch(`${w.url}/v1/payments`)).json()) as { receiptSessions: { publicKey: string } };
+    await paid.useReceiptSessions(info.receiptSessions.publicKey);
     const first = await paid.receipt(PRICE);
+    expect(first.startsWith(SESSION_RECEIPT_PREFIX)).toBe(true);
     for (let i = 0; i < 25; i++) {
       const out = await calls.infer(modelId, input, i === 0 ? first : undefined);
       hash ??= out.resultHash;

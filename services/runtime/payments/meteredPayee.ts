@@ -9,6 +9,8 @@ import {
   recoverVoucherSigner,
   type Voucher,
 } from "../../client/payments.js";
+import { SESSION_RECEIPT_PREFIX } from "../../client/receiptSession.js";
+import { ReceiptSessions, SessionRefusal } from "./receiptSessions.js";
 
 /** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
 export enum PaymentErrorCode {
@@ -16,10 +18,13 @@ export enum PaymentErrorCode {
   PAYMENT_REQUIRED = "PAYMENT_REQUIRED",
   /** A voucher that is malformed, not the payer's, for another payee, or not above the last one (400). */
   BAD_VOUCHER = "PAYMENT_BAD_VOUCHER",
+  /** A session receipt whose session the payee does not know or that expired: open a new session and retry (402). */
+  SESSION_UNKNOWN = "PAYMENT_SESSION_UNKNOWN",
 }
 
 export type PaymentErrorType =
   | { code: PaymentErrorCode.PAYMENT_REQUIRED; reason: string }
+  | { code: PaymentErrorCode.SESSION_UNKNOWN; reason: string }
   | { code: PaymentErrorCode.BAD_VOUCHER; reason: string };
 
 export class PaymentError extends AzoraError<PaymentErrorType> {
@@ -159,6 +164,8 @@ export class MeteredPayee {
   private redeeming: Promise<void> | null = null;
   private lastThawScan = 0;
   private lastRun = 0;
+  /** Session-keyed receipts (receiptSessions.ts): one signed open per session, an HMAC per call. */
+  readonly sessions: ReceiptSessions;
 
   constructor(private readonly o: MeteredPayeeOptions) {
     this.payee = getAddress(o.wallet.address);
@@ -190,9 +197,15 @@ export class MeteredPayee {
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
     };
+    this.sessions = new ReceiptSessions(this.db, {
+      privateKey: Buffer.from(o.wallet.privateKey.slice(2), "hex"),
+      payeeHex: this.payeeHex,
+      chainId: o.chainId,
+    });
     this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
       const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
       if (ins.changes === 0) return false;
+      if (sig.startsWith(SESSION_RECEIPT_PREFIX)) this.sessions.journal(sig); // its session, with its first receipt
       now.accepted += r.value;
       now.receipts += 1;
       this.save(now);
@@ -283,8 +296,8 @@ export class MeteredPayee {
    * Accepts the receipt for one unit of service of `price` wei (AZR), or throws PAYMENT_REQUIRED with the reason. Returns
    * the voucher to ask for when one is due.
    */
-  async charge(header: string | undefined, price: bigint): Promise<Charged> {
-    return (await this.hold(header, price)).commit();
+  async charge(header: string | undefined, price: bigint, sessionOpen?: string): Promise<Charged> {
+    return (await this.hold(header, price, sessionOpen)).commit();
   }
 
   /**
@@ -293,11 +306,15 @@ export class MeteredPayee {
    * value in memory, or throws PAYMENT_REQUIRED. Nothing is written: the caller may start the paid work, then
    * `commit()` (the journal row, synchronous) before it answers, or `release()` if it serves nothing. A second
    * request with a held nonce is refused at once, so a receipt never pays for two runs.
+   *
+   * A session receipt (`s1.…`, receiptSession.ts) replaces only the signature check: its MAC under its session's
+   * key, the session opened by `sessionOpen` (the request's `x-azora-receipt-session`) when this payee does not know
+   * it yet; every other check is the same.
    */
-  async hold(header: string | undefined, price: bigint): Promise<Hold> {
-    const refuse = (reason: string, outcome = "refused"): never => {
+  async hold(header: string | undefined, price: bigint, sessionOpen?: string): Promise<Hold> {
+    const refuse = (reason: string, outcome = "refused", code = PaymentErrorCode.PAYMENT_REQUIRED): never => {
       this.o.metrics?.receipts.inc({ outcome });
-      throw new PaymentError({ code: PaymentErrorCode.PAYMENT_REQUIRED, reason });
+      throw new PaymentError({ code, reason });
     };
     const unit = this.o.unit ?? "query";
     if (header === undefined)
@@ -308,21 +325,17 @@ export class MeteredPayee {
     let r: Receipt;
     let sig: string;
     try {
-      const o = decodeSigned(header!, ["value", "timestampMs", "nonce"]);
-      // Addresses compared as lowercase hex: a checksum (JavaScript keccak) per address costs more than the
-      // native signature recovery. The ledger's checksummed payer key comes from a cache.
-      r = {
-        payer: hexAddress(o.payer, "payer"),
-        payee: hexAddress(o.payee, "payee"),
-        token: hexAddress(o.token, "token"),
-        value: o.value as bigint,
-        timestampMs: o.timestampMs as bigint,
-        nonce: o.nonce as bigint,
-      };
-      sig = o.signature;
-      if (recoverReceiptSignerHex(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+      if (header!.startsWith(SESSION_RECEIPT_PREFIX)) {
+        r = this.sessions.check(header!, sessionOpen);
+        sig = header!; // the journal keeps the receipt as it came
+      } else {
+        ({ r, sig } = decodeReceipt(header!));
+        if (recoverReceiptSignerHex(this.o.chainId, r, sig) !== r.payer) refuse("receipt not signed by its payer");
+      }
     } catch (e) {
       if (e instanceof PaymentError) throw e;
+      if (e instanceof SessionRefusal)
+        return e.unknown ? refuse(e.message, "session_unknown", PaymentErrorCode.SESSION_UNKNOWN) : refuse(e.message);
       return refuse(`malformed receipt: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (r.payee !== this.payeeHex) refuse(`receipt names payee ${getAddress(r.payee)}, this service is ${this.payee}`);
@@ -590,6 +603,24 @@ export class MeteredPayee {
 }
 
 const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/**
+ * A signature receipt's fields and signature; throws on malformed input. Addresses as lowercase hex: a checksum
+ * (JavaScript keccak) per address costs more than the native signature recovery (the ledger's checksummed payer
+ * key comes from a cache).
+ */
+function decodeReceipt(header: string): { r: Receipt; sig: string } {
+  const o = decodeSigned(header, ["value", "timestampMs", "nonce"]);
+  const r = {
+    payer: hexAddress(o.payer, "payer"),
+    payee: hexAddress(o.payee, "payee"),
+    token: hexAddress(o.token, "token"),
+    value: o.value as bigint,
+    timestampMs: o.timestampMs as bigint,
+    nonce: o.nonce as bigint,
+  };
+  return { r, sig: o.signature };
+}
 
 /** An address field of a decoded receipt as lowercase hex; throws (malformed receipt) on anything else. */
 function hexAddress(v: unknown, name: string): string {

@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
+import { RECEIPT_SESSION_HEADER } from "../../client/receiptSession.js";
 import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../callTrace.js";
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
@@ -40,6 +41,13 @@ export const MeteredCode = {
 const STATUS: Record<PaymentErrorCode, number> = {
   [PaymentErrorCode.PAYMENT_REQUIRED]: 402,
   [PaymentErrorCode.BAD_VOUCHER]: 400,
+  [PaymentErrorCode.SESSION_UNKNOWN]: 402,
+};
+
+/** A request's signed receipt-session open, if it carries one. */
+const sessionOpen = (req: { headers: Record<string, string | string[] | undefined> }) => {
+  const h = req.headers[RECEIPT_SESSION_HEADER];
+  return Array.isArray(h) ? h[0] : h;
 };
 
 export interface MeteredRouteDeps {
@@ -79,7 +87,8 @@ interface Paying {
   holding?: Promise<Hold> | null;
   /**
    * With `AZORA_CALL_TRACE=1`: the worker's stamps of the call (µs, monotonic clock), answered in `x-azora-trace` —
-   * `head` (the request's head parsed), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
+   * `head` (the request's head parsed), `holdCalled` / `holdDone` (the receipt's check: its part on the loop before
+   * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
    * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
    * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
    * fastify to write).
@@ -171,8 +180,18 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           if (callTraceOn()) r.trace = { head: monoUs() };
           const price = d.priceOf(modelOf(req));
           if (price !== null && price > 0n) {
-            r.holding = d.payee.hold(receiptHeader(req.headers), price);
+            r.holding = d.payee.hold(receiptHeader(req.headers), price, sessionOpen(req));
             r.holding.catch(() => {}); // seen here; awaited by the body parser and the handler
+            const trace = r.trace;
+            if (trace) {
+              trace.holdCalled = monoUs(); // the check's part on the loop before its first await
+              r.holding.then(
+                () => {
+                  trace.holdDone = monoUs();
+                },
+                () => {},
+              );
+            }
           }
           done();
         },
@@ -194,7 +213,9 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         // `MeteredPayee.hold`). `pay` in server-timing is what is left of the check when the body is in.
         // (A model priced after its request's head arrived has no hold yet: it is taken here.)
         const held =
-          price === 0n ? null : await ((req as Paying).holding ?? d.payee.hold(receiptHeader(req.headers), price));
+          price === 0n
+            ? null
+            : await ((req as Paying).holding ?? d.payee.hold(receiptHeader(req.headers), price, sessionOpen(req)));
         if (trace) trace.held = monoUs();
         const body = req.body;
         if (!Buffer.isBuffer(body)) {
@@ -304,7 +325,13 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           response: { 200: Type.Record(Type.String(), Type.Unknown()) },
         },
       },
-      async () => ({ payee: d.payee.payee, voucherEvery: d.payee.voucherEvery, payers: d.payee.summary() }),
+      async () => ({
+        payee: d.payee.payee,
+        voucherEvery: d.payee.voucherEvery,
+        // session-keyed receipts (services/client/receiptSession.ts): the payee's compressed public key
+        receiptSessions: { version: 1, publicKey: d.payee.sessions.publicKey },
+        payers: d.payee.summary(),
+      }),
     );
   });
 }

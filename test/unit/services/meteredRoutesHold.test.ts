@@ -50,8 +50,8 @@ async function app() {
   for (let i = 0; i < 8; i++) granted.push(new Promise((r) => grant.push(r)));
   const hold = payee.hold.bind(payee);
   let n = 0;
-  payee.hold = (header, price) => {
-    const p = hold(header, price);
+  payee.hold = (header, price, open) => {
+    const p = hold(header, price, open);
     p.then(
       (h) => grant[n++]?.(h),
       () => {},
