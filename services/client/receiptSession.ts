@@ -11,7 +11,7 @@ import type { PaymentStruct } from "./paymentSignatures.js";
  * signed and redeemed on chain, carry the money — and is never shown to a third party, so it needs authentication
  * and replay protection, not non-repudiation. The payer signs one `ReceiptSession` naming an ephemeral secp256k1
  * key; both sides derive a shared key from ECDH(ephemeral, payee's key), and each call's receipt carries an
- * HMAC-SHA256 under it (~2 µs to check). The session's signature binds the ephemeral key to the payer, so a
+ * HMAC-SHA256 under it (~0.06 ms to check after an idle gap, a few µs warm). The session's signature binds the ephemeral key to the payer, so a
  * man in the middle cannot substitute its own; an eavesdropper sees only public keys.
  */
 
