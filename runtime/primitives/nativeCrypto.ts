@@ -12,6 +12,10 @@ interface Secp256k1Native {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean, output?: Uint8Array): Uint8Array;
   ecdsaSign(msg32: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
   publicKeyCreate(privateKey: Uint8Array, compressed: boolean): Uint8Array;
+  /** Whether the 32 bytes are a valid secret key (non-zero, below the curve order). */
+  privateKeyVerify(privateKey: Uint8Array): boolean;
+  /** sha256 of the compressed shared point; throws on a public key off the curve. */
+  ecdh(publicKey: Uint8Array, privateKey: Uint8Array): Uint8Array;
 }
 
 export const secp256k1Native = require("secp256k1/bindings") as Secp256k1Native;

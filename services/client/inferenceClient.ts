@@ -12,7 +12,7 @@ import {
   RECEIPT_HEADER,
   VOUCHER_REQUEST_HEADER,
 } from "./payments.js";
-import { RECEIPT_SESSION_HEADER, SESSION_RECEIPT_PREFIX } from "./receiptSession.js";
+import { RECEIPT_SESSION_HEADER, sessionIdOf } from "./receiptSession.js";
 
 /**
  * A typed client of an AI worker's metered inference (`POST /v1/infer/<model>` on the worker's HTTP port): each
@@ -135,7 +135,7 @@ export class InferenceClient {
     const paid = receipt ?? (this.o.price === 0n ? undefined : await this.takeReceipt());
     if (paid !== undefined) headers[RECEIPT_HEADER] = paid;
     // A session receipt carries its session's signed open until the worker has answered one call of that session.
-    const session = paid?.startsWith(SESSION_RECEIPT_PREFIX) ? paid.slice(SESSION_RECEIPT_PREFIX.length, 67) : null;
+    const session = paid === undefined ? null : sessionIdOf(paid);
     const open =
       session !== null && session !== this.sessionConfirmed ? this.o.payment.sessionOpenFor(paid!) : undefined;
     if (open !== undefined) headers[RECEIPT_SESSION_HEADER] = open;

@@ -16,7 +16,7 @@ import {
   RECEIPT_SESSION_STRUCT,
   RECEIPT_SESSION_TYPES,
   type ReceiptSessionOpen,
-  SESSION_RECEIPT_PREFIX,
+  sessionIdOf,
   sessionMac,
 } from "./receiptSession.js";
 
@@ -190,7 +190,7 @@ export class PaymentSession {
   /** The signed open of the session a receipt of this payer's names, if it is the current one (else undefined). */
   sessionOpenFor(receipt: string): string | undefined {
     const s = this.session;
-    return s !== null && receipt.startsWith(`${SESSION_RECEIPT_PREFIX}${s.id}.`) ? s.openHeader : undefined;
+    return s !== null && sessionIdOf(receipt) === s.id ? s.openHeader : undefined;
   }
 
   /** The current session's id (null: signature receipts). */

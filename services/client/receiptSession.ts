@@ -57,7 +57,6 @@ export interface SessionReceipt {
   mac: string;
 }
 
-const ecdhNative = secp256k1Native as unknown as { ecdh(pub: Uint8Array, sec: Uint8Array): Uint8Array };
 const KDF_INFO = Buffer.from("azora receipt session v1");
 const U64 = 1n << 64n;
 const U128 = 1n << 128n;
@@ -67,7 +66,7 @@ const U128 = 1n << 128n;
  * salted with the session id, so two sessions over the same ephemeral key would not share a key either.
  */
 export function sessionKey(publicKey: Uint8Array, privateKey: Uint8Array, sessionId: string): MacKey {
-  const shared = ecdhNative.ecdh(publicKey, privateKey); // throws on a point off the curve
+  const shared = secp256k1Native.ecdh(publicKey, privateKey); // throws on a point off the curve
   return new MacKey(Buffer.from(hkdfSync("sha256", shared, Buffer.from(sessionId, "hex"), KDF_INFO, 32)));
 }
 
@@ -130,6 +129,14 @@ export function encodeSessionReceipt(r: SessionReceipt): string {
   return `${SESSION_RECEIPT_PREFIX}${r.session}.${r.token.toLowerCase()}.${r.value}.${r.timestampMs}.${r.nonce}.${r.mac}`;
 }
 
+/** The session a receipt header names (64 hex), or null for a signature receipt. */
+export function sessionIdOf(receipt: string): string | null {
+  const end = SESSION_RECEIPT_PREFIX.length + 64;
+  return receipt.startsWith(SESSION_RECEIPT_PREFIX) && receipt[end] === "."
+    ? receipt.slice(SESSION_RECEIPT_PREFIX.length, end)
+    : null;
+}
+
 /** A session receipt header back into its fields; throws on anything malformed (the MAC is checked by the payee). */
 export function decodeSessionReceipt(text: string): SessionReceipt {
   const p = text.slice(SESSION_RECEIPT_PREFIX.length).split(".");
@@ -163,7 +170,7 @@ export function newPayerSession(
     throw new Error(`the payee's advertised public key is not ${a.payee}'s`);
   let ephemeral: Buffer;
   do ephemeral = randomBytes(32);
-  while (!isPrivateKey(ephemeral));
+  while (!secp256k1Native.privateKeyVerify(ephemeral));
   const expiryMs = BigInt(a.nowMs + Math.min(a.lifetimeMs, MAX_SESSION_MS));
   const open: ReceiptSessionOpen = {
     payer: a.payer,
@@ -178,9 +185,3 @@ export function newPayerSession(
   ephemeral.fill(0);
   return { id, key, open, expiryMs };
 }
-
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const isPrivateKey = (k: Buffer) => {
-  const v = BigInt(`0x${k.toString("hex")}`);
-  return v > 0n && v < SECP256K1_N;
-};

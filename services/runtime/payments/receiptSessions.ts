@@ -7,7 +7,7 @@ import {
   MAX_SESSION_MS,
   type MacKey,
   RECEIPT_SESSION_STRUCT,
-  SESSION_RECEIPT_PREFIX,
+  sessionIdOf,
   sessionKey,
   sessionMacValid,
 } from "../../client/receiptSession.js";
@@ -124,7 +124,8 @@ export class ReceiptSessions {
    * key can sign one) cost memory, which is bounded, and not disk.
    */
   journal(receiptHeader: string): void {
-    const id = receiptHeader.slice(SESSION_RECEIPT_PREFIX.length, SESSION_RECEIPT_PREFIX.length + 64);
+    const id = sessionIdOf(receiptHeader);
+    if (id === null) return;
     const s = this.sessions.get(id);
     if (s?.unjournaled == null) return;
     this.q.prune.run(this.now());
