@@ -185,9 +185,9 @@ export class TxStageClock {
   /**
    * Runs `fn` (block sync applying a verified run) with no section timed until it settles, and counts
    * its CPU to no stage, as `outside` does. Why: one clock read is a getrusage(RUSAGE_SELF) call, which
-   * sums every thread of the process — 20–40 µs each in a node with its worker and libuv threads
-   * (measured: process.cpuUsage was 6 % of the syncing node's profile, ~0.3 ms per synced empty block,
-   * ~10 reads per block). The stages describe blocks the node makes or checks in consensus; a synced
+   * sums every thread of the process — 2.3–4 µs each in a node with its worker and libuv threads, ~8
+   * reads per synced block, ~25–30 µs of a ~1.3 ms empty block (6–10 % of the syncing node's profile
+   * under `--cpu-prof`, which inflates each read). The stages describe blocks the node makes or checks in consensus; a synced
    * run's CPU shows in the process total (the bench's remainder) and the sync loop's own figures.
    * Sections that start while a run is in progress read no clock either (a vote's `gossip_in`),
    * sections open before it close as usual.
