@@ -50,6 +50,10 @@ function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
 }
 
+function isSpace(b: number): boolean {
+  return b === 0x20;
+}
+
 /** Header names that decide the verdict, by length, so that other names are never lower-cased. */
 const NAMES_BY_LENGTH = new Set([4, 6, 7, 10, 14, 17]);
 
@@ -93,8 +97,12 @@ export function readRpcHead(buf: Buffer, start: number, limits: HeadLimits): Hea
     if (pos > headLimit) return OTHER;
     if (!NAMES_BY_LENGTH.has(nameEnd - nameStart)) continue;
     while (valueStart < valueEnd && isBlank(buf[valueStart])) valueStart++;
-    while (valueEnd > valueStart && isBlank(buf[valueEnd - 1])) valueEnd--;
-    switch (buf.toString("latin1", nameStart, nameEnd).toLowerCase()) {
+    // llhttp takes a tab before a Content-Length's digits and spaces after them, but refuses a tab
+    // after them ("Invalid character in Content-Length"): a trailing tab stays and fails the digits.
+    const name = buf.toString("latin1", nameStart, nameEnd).toLowerCase();
+    const trailing = name === "content-length" ? isSpace : isBlank;
+    while (valueEnd > valueStart && trailing(buf[valueEnd - 1])) valueEnd--;
+    switch (name) {
       case "host":
         hosts++;
         break;

@@ -140,6 +140,16 @@ describe("readRpcHead", () => {
     );
   });
 
+  it("takes the blanks around a Content-Length's digits that Node takes", async () => {
+    for (const value of ["\t1", " \t 1  ", "1 ", "1\t", "1 \t", "\t1\t"]) {
+      const head = Buffer.from(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length:${value}\r\n\r\n`, "latin1");
+      const v = readRpcHead(head, 0, LIMITS);
+      const seen = await nodeSees(Buffer.concat([head, Buffer.from("a")]));
+      if (v.kind === "rpc") expect(seen).toEqual({ method: "POST", url: "/", version: "1.1", bodyLength: 1 });
+      else expect(seen.error).toBe("HPE_INVALID_CONTENT_LENGTH");
+    }
+  });
+
   it("reads the body bounds after a head with leading bytes", () => {
     const head = Buffer.from("xxPOST / HTTP/1.1\r\nHost: h\r\ncontent-length:  12 \r\n\r\n");
     expect(readRpcHead(head, 2, LIMITS)).toEqual({ kind: "rpc", bodyStart: head.length, bodyLength: 12 });
@@ -154,6 +164,8 @@ describe("readRpcHead", () => {
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1", "Content-Length: 1"]);
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: 4097"]); // over the body limit
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: +1"]);
+    other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1\t"]); // llhttp: invalid character
+    other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1 \t "]);
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1", "Connection: close"]);
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1", "Expect: 100-continue"]);
     other(["POST / HTTP/1.1", "Host: a", "Content-Length: 1", "Transfer-Encoding: identity"]);
