@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { MaildirOwner } from "./maildir.js";
+import { firstUntraversable } from "./traversable.js";
 
 export interface DovecotOptions {
   dataDir: string;
@@ -151,6 +152,18 @@ export async function startDovecot(o: DovecotOptions): Promise<Dovecot> {
     { mode: 0o755 },
   );
   chmodSync(checkpassword, 0o755);
+  if (isRoot()) {
+    // Not fatal (Dovecot serves, mail is delivered), but every IMAP login would fail with an opaque "Command failed".
+    for (const path of [checkpassword, helperPath(), process.execPath]) {
+      const closed = firstUntraversable(path);
+      if (closed === undefined) continue;
+      o.log.error("mail: IMAP logins will fail: Dovecot's auth process (user dovecot) cannot reach a file it runs", {
+        path,
+        directory: closed,
+        fix: `chmod o+x ${closed}, or run Azora Mail as a normal user`,
+      });
+    }
+  }
   const port = o.port === 0 ? await freePort(o.host) : o.port;
   const confFile = join(dir, "dovecot.conf");
   writeFileSync(confFile, dovecotConf({ ...o, port, run, checkpassword }));
