@@ -111,14 +111,15 @@ describe("gossip over a line A ↔ B ↔ C", () => {
   });
 
   it("IGNORE stops propagation without a penalty", async () => {
-    const cBefore = c.net.peerScore(b.net.peerId);
     await c.net.publish("evidence", bytes(IGNORE_MARK, 1));
     await waitFor(() => b.metrics.count("evidence", GossipAction.IGNORE, "TEST_STALE") === 1, "B ignored");
     await c.net.publish("evidence", bytes(0x31));
     await waitFor(() => got(a, "evidence", 0x31), "sentinel at A");
     expect(got(a, "evidence", IGNORE_MARK)).toBe(false);
+    // Scores are cached for one heartbeat (100 ms here): past three, a REJECT's P4 (−10 against C's ~5 of first
+    // deliveries) would show. (C's own view of B is not compared: its first-delivery terms decay every second.)
+    await new Promise((r) => setTimeout(r, 300));
     expect(b.net.peerScore(c.net.peerId)).toBeGreaterThanOrEqual(0);
-    expect(c.net.peerScore(b.net.peerId)).toBeGreaterThanOrEqual(cBefore);
   });
 
   it("rejects an oversize message before its handler, and publish refuses one locally", async () => {
