@@ -76,10 +76,10 @@ export async function spawnNode(
   });
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`node did not start within ${startTimeoutMs} ms:\n${out}`)),
-      startTimeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // a node that never started must not outlive the test that spawned it
+      rej(new Error(`node did not start within ${startTimeoutMs} ms:\n${out}`));
+    }, startTimeoutMs);
     const check = () => {
       const m = /RPC URL\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m !== null) {
