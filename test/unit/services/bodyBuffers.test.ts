@@ -33,7 +33,7 @@ describe("BodyBuffers", () => {
     expect(c.buffer).not.toBe(a.buffer);
     p.give(Buffer.allocUnsafeSlow(100)); // not from the pool
     expect(p.take(100).buffer).not.toBe(a.buffer);
-    structuredClone(c.buffer, { transfer: [c.buffer] }); // detached, as after a move to an inference thread
+    structuredClone(c.buffer, { transfer: [c.buffer as ArrayBuffer] }); // detached, as after a move to an inference thread
     p.give(c);
     const big = p.take(5000);
     p.give(big);
