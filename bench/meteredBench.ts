@@ -26,8 +26,8 @@ export interface MeteredRun {
   /** CPU of this process per call (the payer: receipts, vouchers, hashing, HTTP; direct: the model itself). */
   clientCpuMsPerJob: number | null;
   /**
-   * The worker's minor page faults per call (Linux /proc; null elsewhere): memory it touched for the first time,
-   * e.g. a freshly allocated request body (~80 faults per 460 KB: runtime/bodyBuffers.ts).
+   * The worker's minor page faults per call (Linux /proc; null elsewhere): memory it touched for the first time.
+   * A lone call's 460 KB body buffer is not among them in the steady state (README, issue 8: recycled bodies).
    */
   workerFaultsPerJob: number | null;
   /** Vouchers signed over the run. */

@@ -36,9 +36,7 @@ export interface JobInput {
   readonly input: Uint8Array;
   /**
    * The caller never reads `input` again: a handler may take its buffer (e.g. move it to an inference thread
-   * without a copy, which leaves `input` empty). Unset: the handler must leave `input` intact. Either way a handler
-   * reads `input` only until its run settles: the caller may then reuse the buffer for another request (the metered
-   * route does, once its answer is written: runtime/bodyBuffers.ts).
+   * without a copy, which leaves `input` empty). Unset: the handler must leave `input` intact.
    */
   readonly inputDisposable?: boolean;
 }

@@ -30,16 +30,9 @@ export class BodyError extends Error {
 /**
  * `stop`: when it aborts before the body is in, reading stops (the rest of the body is drained unread) and the
  * promise rejects with its reason — a request refused on its head (a bad receipt) is answered without buffering
- * its upload. `alloc`: where the aligned buffer comes from (exactly the size asked, at offset 0 of an ArrayBuffer of
- * its own, old bytes allowed: every byte of the body is overwritten before it resolves) — a recycling pool
- * (runtime/bodyBuffers.ts) saves the fresh pages' faults.
+ * its upload.
  */
-export function readAlignedBody(
-  req: IncomingMessage,
-  limit: number,
-  stop?: AbortSignal,
-  alloc: (size: number) => Buffer = Buffer.allocUnsafeSlow,
-): Promise<Buffer> {
+export function readAlignedBody(req: IncomingMessage, limit: number, stop?: AbortSignal): Promise<Buffer> {
   if (stop?.aborted) return Promise.reject(stop.reason);
   const declared = req.headers["content-length"] === undefined ? null : Number(req.headers["content-length"]);
   if (declared !== null && !(Number.isSafeInteger(declared) && declared >= 0)) {
@@ -57,7 +50,7 @@ export function readAlignedBody(
       const at = firstDataOffset(head);
       if (at === null && got < (declared ?? 0) && got < 4096) return; // wait for more of the header
       const pad = at === null ? 0 : (BODY_ALIGN - (at % BODY_ALIGN)) % BODY_ALIGN;
-      const whole = alloc(declared! + pad); // its own ArrayBuffer: safe to move to a thread
+      const whole = Buffer.allocUnsafeSlow(declared! + pad); // its own ArrayBuffer: safe to move to a thread
       body = whole.subarray(pad);
       head.copy(body, 0);
       early.length = 0;

@@ -2,7 +2,6 @@ import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../client/payments.js";
 import { RECEIPT_SESSION_HEADER } from "../../client/receiptSession.js";
-import { BodyBuffers } from "../bodyBuffers.js";
 import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../callTrace.js";
 import { sha256Hex } from "../content/cid.js";
 import { type JobHandler, JobInputError } from "../handler.js";
@@ -112,14 +111,7 @@ const releaseHold = (req: Paying): Promise<void> =>
 /** The accounting of a free model's answer (price 0: no payer, nothing accepted). */
 const FREE = { payer: "", price: "0", accepted: "0", receipts: 0, vouchered: "0", redeemed: "0" };
 
-/** A request whose body buffer goes back to the pool once its answer is written (set only after a settled run). */
-interface Recycling {
-  spentBody?: Buffer;
-}
-
 export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRouteDeps): Promise<void> {
-  // Bodies read into recycled buffers: a fresh 460 KB buffer costs its page faults on every call (bodyBuffers.ts).
-  const bodies = new BodyBuffers();
   await app.register(async (scope) => {
     // The body in one buffer with the first tensor's data 8-byte aligned: decoded in place, moved to the
     // inference thread without a copy (alignedBody.ts).
@@ -138,7 +130,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         }
         const stop = new AbortController();
         holding?.catch((e: unknown) => stop.abort(e));
-        readAlignedBody(payload as unknown as typeof req.raw, BODY_LIMIT, stop.signal, (n) => bodies.take(n)).then(
+        readAlignedBody(payload as unknown as typeof req.raw, BODY_LIMIT, stop.signal).then(
           (b) => {
             if (trace) trace.body = monoUs();
             done(null, b);
@@ -156,12 +148,6 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
     });
     scope.addHook("onResponse", (req, _reply, done) => {
       void releaseHold(req as Paying);
-      done();
-    });
-    // The answer is written and the handler's run settled before `spentBody` is set: nothing reads the body now.
-    scope.addHook("onResponse", (req, _reply, done) => {
-      const spent = (req as Recycling).spentBody;
-      if (spent) bodies.give(spent);
       done();
     });
     scope.setErrorHandler(async (e, req, reply) => {
@@ -262,9 +248,6 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           }
           out = await running;
           if (trace) trace.ran = monoUs();
-          // The run settled, so the handler reads the body no more (JobInput.inputDisposable): once the answer is
-          // written (which may still read the output, in case it views the input), its buffer is reused.
-          (req as Recycling).spentBody = body;
           d.onRequest?.("ok", performance.now() - started);
         } catch (e) {
           d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
