@@ -54,6 +54,8 @@ export class HttpProtocolError extends Error {
 const MAX_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const UNSAFE_HEADER = /[\r\n\0]/;
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/;
+const DIGITS = /^\d+$/;
 
 type Pending = {
   resolve: (r: Http1Response) => void;
@@ -163,16 +165,23 @@ class Connection {
   }
 
   private parseHead(head: string): Connection["res"] {
-    const lines = head.split("\r\n");
-    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]);
-    if (!m) throw new HttpProtocolError(`bad status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+    // Scanned with indexOf rather than split into lines: no array of line strings per answer.
+    let at = head.indexOf("\r\n");
+    if (at < 0) at = head.length;
+    const statusLine = head.slice(0, at);
+    const m = STATUS_LINE.exec(statusLine);
+    if (!m) throw new HttpProtocolError(`bad status line ${JSON.stringify(statusLine.slice(0, 80))}`);
     const status = Number(m[1]);
     const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const c = lines[i].indexOf(":");
-      if (c <= 0) throw new HttpProtocolError(`bad header line ${JSON.stringify(lines[i].slice(0, 80))}`);
-      const name = lines[i].slice(0, c).trim().toLowerCase();
-      const value = lines[i].slice(c + 1).trim();
+    while (at < head.length) {
+      const start = at + 2;
+      at = head.indexOf("\r\n", start);
+      if (at < 0) at = head.length;
+      const c = head.indexOf(":", start);
+      if (c <= start || c >= at)
+        throw new HttpProtocolError(`bad header line ${JSON.stringify(head.slice(start, Math.min(at, start + 80)))}`);
+      const name = head.slice(start, c).trim().toLowerCase();
+      const value = head.slice(c + 1, at).trim();
       headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
     }
     if (status >= 100 && status < 200) return null; // informational (100 Continue): skipped
@@ -183,7 +192,7 @@ class Connection {
       length = -1;
     } else if (headers["content-length"] !== undefined) {
       length = Number(headers["content-length"]);
-      if (!/^\d+$/.test(headers["content-length"]) || !Number.isSafeInteger(length))
+      if (!DIGITS.test(headers["content-length"]) || !Number.isSafeInteger(length))
         throw new HttpProtocolError(`bad content-length ${headers["content-length"]}`);
     } else length = status === 204 || status === 304 ? 0 : -2;
     const p = this.pending!;
