@@ -15,11 +15,26 @@ export async function orderedTrieRoot(values: Uint8Array[]): Promise<Uint8Array>
   const n = values.length;
   if (n === 0) return EMPTY_TRIE_ROOT;
   const entries: Entry[] = [];
-  const add = (i: number) => entries.push({ key: nibbles(RLP.encode(i)), value: values[i] });
+  const add = (i: number) => entries.push({ key: indexKey(i), value: values[i] });
   for (let i = 1; i < Math.min(n, 128); i++) add(i);
   add(0);
   for (let i = 128; i < n; i++) add(i);
   return keccak256(encodeNode(entries, 0, n, 0));
+}
+
+/**
+ * The key of index `i` in an ordered trie, as nibbles: RLP(i), the same for every block, so made once
+ * (the array grows to the largest block's length: a few thousand short arrays). Only ever read.
+ */
+const indexKeys: number[][] = [];
+
+function indexKey(i: number): number[] {
+  let key = indexKeys[i];
+  if (key === undefined) {
+    key = nibbles(RLP.encode(i));
+    indexKeys[i] = key;
+  }
+  return key;
 }
 
 interface Entry {
