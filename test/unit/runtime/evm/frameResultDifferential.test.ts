@@ -1,17 +1,11 @@
-import { createFeeMarket1559Tx } from "@ethereumjs/tx";
-import { Address, hexToBytes, privateToAddress } from "@ethereumjs/util";
+import type { ExecResult } from "@ethereumjs/evm";
 import type { VM } from "@ethereumjs/vm";
-import { getCreateAddress, Interface } from "ethers";
+import { getCreateAddress } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadArtifact } from "../../../../contracts/artifacts.js";
-import { DEV_KEYS, devnetGenesis } from "../../../../genesis/devnet.js";
-import { memoryGenesisWorld } from "../../../../genesis/memoryWorld.js";
-import { createChainCommon } from "../../../../runtime/evm/common.js";
-import type { BlockEnv } from "../../../../runtime/evm/vm.js";
-import { BlockExecution } from "../../../../runtime/executor.js";
 import type { AzoraEVM } from "../../../../runtime/modules/evm.js";
-import { bytesToHex } from "../../../../runtime/primitives/bytes.js";
+import { bytesToHex, hexToBytes } from "../../../../runtime/primitives/bytes.js";
+import { deployToken, erc20, ethCall, runBlock, SENDERS, txMaker, world } from "./evmDifferential.js";
 
 /**
  * Differential test of `runFrame` (runtime/evm/frameResult.ts, ethereumjs's `runInterpreter` with the
@@ -21,11 +15,6 @@ import { bytesToHex } from "../../../../runtime/primitives/bytes.js";
  * contract creations — and the same eth_calls give the same state roots, receipts, gas, return data and
  * `runState` fields on an Azora VM with it and on one running ethereumjs's own `runInterpreter`.
  */
-const spec = devnetGenesis();
-const KEYS = DEV_KEYS.slice(0, 3).map((k) => hexToBytes(k as `0x${string}`));
-const SENDERS = KEYS.map((k) => bytesToHex(privateToAddress(k)));
-const token = loadArtifact("TestToken");
-const erc20 = new Interface(token.abi as string[]);
 
 /** Jumps to the offset in calldata's first byte: a JUMPDEST at 7 returns 1, anything else halts. */
 const JUMPER = Uint8Array.from([
@@ -74,42 +63,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("create" as const), sender: fc.nat(2) }),
 );
 
-interface World {
-  vm: VM;
-  state: Awaited<ReturnType<typeof memoryGenesisWorld>>["state"];
-  env: BlockEnv;
-}
-
-async function world(lean: boolean): Promise<World> {
-  const common = createChainCommon(spec.chainId);
-  const { state, vm, env } = await memoryGenesisWorld(spec, common);
-  (vm.evm as AzoraEVM).leanFrames = lean;
-  return { vm, state, env };
-}
-
-async function runBlock(w: World, txs: ReturnType<typeof createFeeMarket1559Tx>[]) {
-  w.env = { ...w.env, number: w.env.number + 1n, timestamp: w.env.timestamp + 1n };
-  const exec = await BlockExecution.begin(w.vm, w.state, w.vm.common, w.env);
-  const receipts: string[] = [];
-  for (const tx of txs) {
-    const r = await exec.apply(tx, tx.getSenderAddress(), tx.serialize());
-    if (!r.included) throw new Error(r.reason);
-    const { status, gasUsed, cumulativeGasUsed, logs, contractAddress } = r.receipt;
-    receipts.push(
-      JSON.stringify({
-        status,
-        gasUsed: `${gasUsed}`,
-        cumulativeGasUsed: `${cumulativeGasUsed}`,
-        contractAddress: contractAddress && bytesToHex(contractAddress),
-        logs: logs.map((l) => l.map((x) => (Array.isArray(x) ? x.map(bytesToHex) : bytesToHex(x)))),
-      }),
-    );
-  }
-  const sealed = await exec.seal();
-  await exec.commit();
-  return { receipts, stateRoot: bytesToHex(sealed.stateRoot), receiptsRoot: bytesToHex(sealed.receiptsRoot) };
-}
-
 /** The fields of a frame's `runState` that are plain values, as text (objects and functions by key only). */
 function describeRunState(runState: Record<string, unknown>): string {
   return Object.keys(runState)
@@ -123,24 +76,12 @@ function describeRunState(runState: Record<string, unknown>): string {
     .join(",");
 }
 
-/** An eth_call (state thrown away): return data, gas, error and the frame's runState. */
-async function call(w: World, to: string, data: Uint8Array) {
-  await w.vm.stateManager.checkpoint();
-  try {
-    const r = await w.vm.evm.runCall({
-      caller: new Address(hexToBytes(SENDERS[0] as `0x${string}`)),
-      to: new Address(hexToBytes(to as `0x${string}`)),
-      data,
-      gasLimit: 1_000_000n,
-      skipBalance: true,
-    });
-    const x = r.execResult;
-    const runState = describeRunState(x.runState as unknown as Record<string, unknown>);
-    return `${bytesToHex(x.returnValue)} ${x.executionGasUsed} ${x.gasRefund} ${x.exceptionError?.error ?? ""} ${runState}`;
-  } finally {
-    await w.vm.stateManager.revert();
-  }
-}
+/** The frame's refund and `runState` fields, after the common parts of an eth_call's answer. */
+const frameFields = (x: ExecResult) =>
+  ` ${x.gasRefund} ${describeRunState(x.runState as unknown as Record<string, unknown>)}`;
+const lean = (on: boolean) => (vm: VM) => {
+  (vm.evm as AzoraEVM).leanFrames = on;
+};
 
 describe("lean frame results: differential against ethereumjs's runInterpreter", () => {
   it("same roots, receipts, gas, return data and runState for random blocks and eth_calls", async () => {
@@ -149,29 +90,11 @@ describe("lean frame results: differential against ethereumjs's runInterpreter",
         fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 }),
         fc.array(fc.tuple(fc.nat(3), fc.constantFrom(7, 8), fc.nat(2)), { minLength: 1, maxLength: 6 }),
         async (blocks, calls) => {
-          const worlds = [await world(true), await world(false)];
-          const nonces = KEYS.map(() => 0n);
-          const tx = (sender: number, to: string | undefined, data: Uint8Array, gasLimit = 2_000_000n) =>
-            createFeeMarket1559Tx(
-              {
-                chainId: spec.chainId,
-                nonce: nonces[sender]++,
-                to: to as `0x${string}` | undefined,
-                data,
-                gasLimit,
-                maxFeePerGas: 10n ** 10n,
-                maxPriorityFeePerGas: 1n,
-              },
-              { common: worlds[0].vm.common },
-            ).sign(KEYS[sender]);
+          const worlds = [await world(lean(true)), await world(lean(false))];
+          const tx = txMaker(worlds[0]);
           const [tokenAddr, jumperAddr] = [0, 1].map((n) => getCreateAddress({ from: SENDERS[0], nonce: n }));
           const setup = [
-            tx(
-              0,
-              undefined,
-              hexToBytes(`${token.bytecode}${erc20.encodeDeploy([10n ** 30n]).slice(2)}` as `0x${string}`),
-              5_000_000n,
-            ),
+            deployToken(tx),
             tx(0, undefined, initcode(JUMPER)),
             tx(0, undefined, initcode(forwarder(tokenAddr))),
             tx(0, undefined, initcode(forwarder(jumperAddr))),
@@ -217,7 +140,7 @@ describe("lean frame results: differential against ethereumjs's runInterpreter",
                   [jumperAddr, Uint8Array.of(target)],
                   [fwdJumper, Uint8Array.of(target)],
                 ][c] as [string, Uint8Array];
-                seen[i].push(await call(w, to, data));
+                seen[i].push(await ethCall(w, to, data, frameFields));
               }
             }
           }
