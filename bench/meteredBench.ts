@@ -5,6 +5,7 @@
 // load hits all three alike instead of biasing the ratio, and the direct side runs at the same concurrency as
 // the metered one (N calls in flight through one onnxruntime session) as well as one at a time.
 
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
@@ -24,6 +25,11 @@ export interface MeteredRun {
   workerCpuMsPerJob: number | null;
   /** CPU of this process per call (the payer: receipts, vouchers, hashing, HTTP; direct: the model itself). */
   clientCpuMsPerJob: number | null;
+  /**
+   * The worker's minor page faults per call (Linux /proc; null elsewhere): memory it touched for the first time.
+   * A lone call's 460 KB body buffer is not among them in the steady state (README, issue 8: recycled bodies).
+   */
+  workerFaultsPerJob: number | null;
   /** Vouchers signed over the run. */
   vouchers: number;
   /** Failed calls by error code and message. */
@@ -42,6 +48,8 @@ interface Block {
   lat: number[];
   seconds: number;
   cpuMs: { node: number; worker: number; self: number };
+  /** The worker's minor page faults over the block, or null. */
+  workerFaults: number | null;
   failed: number;
   errors: Record<string, number>;
   vouchers: number;
@@ -87,8 +95,20 @@ class TimingSum {
 }
 
 /** `total` calls, `inFlight` at a time; CPU of the node, the worker and this process over the block. */
+/** A process's minor page faults so far (field 10 of /proc/<pid>/stat), or null where there is no /proc. */
+function minorFaults(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const n = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]); // (the name may hold spaces)
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
 async function timed(call: () => Promise<void>, total: number, inFlight: number, procs: Procs): Promise<Block> {
   const cpu0 = { node: procs.node.cpuSeconds() ?? 0, worker: procs.worker.cpuSeconds() ?? 0 };
+  const faults0 = minorFaults(procs.worker.pid);
   const self0 = process.cpuUsage();
   const lat: number[] = [];
   const errors: Record<string, number> = {};
@@ -114,6 +134,7 @@ async function timed(call: () => Promise<void>, total: number, inFlight: number,
   );
   const seconds = (performance.now() - t0) / 1000;
   const self = process.cpuUsage(self0);
+  const faults1 = minorFaults(procs.worker.pid);
   return {
     lat,
     seconds,
@@ -122,6 +143,7 @@ async function timed(call: () => Promise<void>, total: number, inFlight: number,
       worker: ((procs.worker.cpuSeconds() ?? 0) - cpu0.worker) * 1000,
       self: (self.user + self.system) / 1000,
     },
+    workerFaults: faults0 === null || faults1 === null ? null : faults1 - faults0,
     failed,
     errors,
     vouchers: 0,
@@ -150,6 +172,10 @@ function merge(blocks: Block[], inFlight: number): MeteredRun {
     nodeCpuMsPerJob: per("node"),
     workerCpuMsPerJob: per("worker"),
     clientCpuMsPerJob: per("self"),
+    workerFaultsPerJob:
+      lat.length === 0 || blocks.some((b) => b.workerFaults === null)
+        ? null
+        : round(blocks.reduce((s, b) => s + (b.workerFaults ?? 0), 0) / lat.length, 1),
     vouchers: blocks.reduce((s, b) => s + b.vouchers, 0),
     errors,
     ...serverTiming(blocks),

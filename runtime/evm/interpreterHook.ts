@@ -63,6 +63,9 @@ async function installCodeAnalysisHook(): Promise<InterpreterInternals> {
 
 const interpreterPrototype = await installCodeAnalysisHook();
 
+/** ethereumjs's `Interpreter` class (not exported by the package), for the frame set-up of `frameResult.ts`. */
+export const interpreterClass = (interpreterPrototype as unknown as { constructor: unknown }).constructor;
+
 /**
  * The analysis a call frame of `evm` gets for `code` (through the EVM's cache if it has one): what the
  * interpreter computes, on a bare interpreter, for tests that compare the cache with ethereumjs's own.

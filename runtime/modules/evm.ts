@@ -1,7 +1,8 @@
-import type { EVMOpts, EVMResult, PrecompileFunc } from "@ethereumjs/evm";
+import type { EVMOpts, EVMResult, ExecResult, PrecompileFunc } from "@ethereumjs/evm";
 import { EVM, type Message, NobleBN254 } from "@ethereumjs/evm";
 import type { Address } from "@ethereumjs/util";
 import { CodeAnalysisCache } from "../evm/codeAnalysis.js";
+import { type FrameOpts, runFrame } from "../evm/frameResult.js";
 import { CODE_ANALYSIS } from "../evm/interpreterHook.js";
 
 type MessageWithTo = Message & { to: Address };
@@ -20,6 +21,8 @@ export class AzoraEVM extends EVM {
   private readonly frames: Message[] = [];
   private readonly resolveDynamic: DynamicPrecompileResolver | undefined;
   readonly [CODE_ANALYSIS] = new CodeAnalysisCache();
+  /** Frames run by `runFrame` (the result's `runState` copied only if read); false runs ethereumjs's own. */
+  leanFrames = true;
 
   constructor(opts: EVMOpts, resolveDynamic?: DynamicPrecompileResolver) {
     super({ ...opts, bn254: new NobleBN254() });
@@ -38,6 +41,10 @@ export class AzoraEVM extends EVM {
     } finally {
       this.frames.pop();
     }
+  }
+
+  protected override runInterpreter(message: Message, opts?: FrameOpts): Promise<ExecResult> {
+    return this.leanFrames ? runFrame(this, message, opts) : super.runInterpreter(message, opts);
   }
 
   override getPrecompile(address: Address | `0x${string}`): PrecompileFunc | undefined {

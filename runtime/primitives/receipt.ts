@@ -87,6 +87,27 @@ export function bloomMayContain(bloom: Uint8Array, value: Uint8Array): boolean {
   return true;
 }
 
+/** RLP of an empty list: the logs of most receipts (value transfers). */
+const NO_LOGS_RLP = Uint8Array.of(0xc0);
+
+/** Each receipt's logs encoded, by their array: sealing (the root's leaf) and persisting (storage) share it. */
+const encodedLogs = new WeakMap<Log[], Uint8Array>();
+
+/**
+ * The RLP of `logs`, encoded on first use and kept for the array's lifetime: a receipt's logs never
+ * change after execution (as its bloom), and both of its encodings embed the same list. The bytes
+ * are shared: read them, never write them.
+ */
+function logsEncoding(logs: Log[]): Uint8Array {
+  if (logs.length === 0) return NO_LOGS_RLP;
+  let encoded = encodedLogs.get(logs);
+  if (encoded === undefined) {
+    encoded = encodeLogs(logs);
+    encodedLogs.set(logs, encoded);
+  }
+  return encoded;
+}
+
 /** The RLP list of `logs` ([address, topics, data] each), written straight into its bytes. */
 function encodeLogs(logs: Log[]): Uint8Array {
   const items: Uint8Array[] = [];
@@ -116,7 +137,7 @@ export function encodeReceiptWithBloom(r: Receipt, bloom: Uint8Array): Uint8Arra
   pushRlpString(pieces, r.status === 1 ? STATUS_OK : EMPTY);
   pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
   pushRlpString(pieces, bloom);
-  pieces.push(encodeLogs(r.logs));
+  pieces.push(logsEncoding(r.logs));
   return r.type === 0 ? rlpList(pieces) : rlpList(pieces, r.type);
 }
 
@@ -129,7 +150,7 @@ export function encodeReceipts(receipts: Receipt[]): Uint8Array {
     pushRlpString(pieces, smallUint(r.status));
     pushRlpString(pieces, bigIntToUnpaddedBytes(r.cumulativeGasUsed));
     pushRlpString(pieces, bigIntToUnpaddedBytes(r.gasUsed));
-    pieces.push(encodeLogs(r.logs));
+    pieces.push(logsEncoding(r.logs));
     pushRlpString(pieces, r.contractAddress ?? EMPTY);
     pushRlpString(pieces, bigIntToUnpaddedBytes(r.effectiveGasPrice));
     pushRlpString(pieces, r.from);

@@ -18,35 +18,55 @@ export function rlpEncode(value: RLPInput): Uint8Array {
 
 const NO_BYTES = new Uint8Array(0);
 
-function lengthHeader(offset: number, length: number): Uint8Array {
-  if (length < 56) return Uint8Array.of(offset + length);
-  const width = length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4;
-  const out = new Uint8Array(1 + width);
-  out[0] = offset + 55 + width;
-  for (let i = width, v = length; i >= 1; i--, v >>>= 8) out[i] = v & 0xff;
+/** The one-byte headers of strings under 56 bytes, shared: pieces are only ever read. */
+const SHORT_STRING_HEADERS = Array.from({ length: 56 }, (_, n) => Uint8Array.of(0x80 + n));
+
+function stringHeader(length: number): Uint8Array {
+  if (length < 56) return SHORT_STRING_HEADERS[length];
+  const out = new Uint8Array(rlpHeaderLength(length));
+  writeRlpHeader(out, 0, 0x80, length);
   return out;
 }
 
 /** Appends the RLP string `bytes` to `pieces` (a single byte below 0x80 is its own encoding). */
 export function pushRlpString(pieces: Uint8Array[], bytes: Uint8Array): void {
-  pieces.push(bytes.length === 1 && bytes[0] < 0x80 ? NO_BYTES : lengthHeader(0x80, bytes.length), bytes);
+  pieces.push(bytes.length === 1 && bytes[0] < 0x80 ? NO_BYTES : stringHeader(bytes.length), bytes);
 }
 
 /** The RLP list of `pieces`, after an optional first byte (an EIP-2718 type), in one allocation. */
 export function rlpList(pieces: Uint8Array[], typePrefix?: number): Uint8Array {
   let length = 0;
   for (const p of pieces) length += p.length;
-  const header = lengthHeader(0xc0, length);
   const skip = typePrefix === undefined ? 0 : 1;
-  const out = new Uint8Array(skip + header.length + length);
+  const out = new Uint8Array(skip + rlpHeaderLength(length) + length);
   if (typePrefix !== undefined) out[0] = typePrefix;
-  out.set(header, skip);
-  let o = skip + header.length;
+  let o = writeRlpHeader(out, skip, 0xc0, length);
   for (const p of pieces) {
     out.set(p, o);
     o += p.length;
   }
   return out;
+}
+
+/** Bytes of RLP's length prefix for a payload of `length` bytes (a string's or a list's). */
+export function rlpHeaderLength(length: number): number {
+  return length < 56 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
+}
+
+/**
+ * Writes RLP's length prefix into `out` at `at` — `offset + length` below 56 bytes, else `offset + 55 + n`
+ * and the length's n big-endian bytes (`offset` 0x80 for a string, 0xc0 for a list) — and returns where
+ * the payload starts: for encoders that size their output first and allocate it once.
+ */
+export function writeRlpHeader(out: Uint8Array, at: number, offset: number, length: number): number {
+  if (length < 56) {
+    out[at] = offset + length;
+    return at + 1;
+  }
+  const width = rlpHeaderLength(length) - 1;
+  out[at] = offset + 55 + width;
+  for (let i = width, v = length; i >= 1; i--, v >>>= 8) out[at + i] = v & 0xff;
+  return at + 1 + width;
 }
 
 export function rlpDecodeList(bytes: Uint8Array, what: string): RLPInput[] {

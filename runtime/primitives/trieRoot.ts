@@ -1,6 +1,6 @@
 import { RLP } from "@ethereumjs/rlp";
 import { EMPTY_TRIE_ROOT, keccak256 } from "./hash.js";
-import { pushRlpString, rlpList } from "./rlpCodec.js";
+import { pushRlpString, rlpHeaderLength, rlpList, writeRlpHeader } from "./rlpCodec.js";
 
 /**
  * Root of Ethereum's "ordered" trie (key = RLP(index)), used for `transactionsRoot` and
@@ -15,11 +15,26 @@ export async function orderedTrieRoot(values: Uint8Array[]): Promise<Uint8Array>
   const n = values.length;
   if (n === 0) return EMPTY_TRIE_ROOT;
   const entries: Entry[] = [];
-  const add = (i: number) => entries.push({ key: nibbles(RLP.encode(i)), value: values[i] });
+  const add = (i: number) => entries.push({ key: indexKey(i), value: values[i] });
   for (let i = 1; i < Math.min(n, 128); i++) add(i);
   add(0);
   for (let i = 128; i < n; i++) add(i);
   return keccak256(encodeNode(entries, 0, n, 0));
+}
+
+/**
+ * The key of index `i` in an ordered trie, as nibbles: RLP(i), the same for every block, so made once
+ * (the array grows to the largest block's length: a few thousand short arrays). Only ever read.
+ */
+const indexKeys: number[][] = [];
+
+function indexKey(i: number): number[] {
+  let key = indexKeys[i];
+  if (key === undefined) {
+    key = nibbles(RLP.encode(i));
+    indexKeys[i] = key;
+  }
+  return key;
 }
 
 interface Entry {
@@ -63,6 +78,32 @@ export function hexPrefix(path: readonly number[], leaf: boolean): Uint8Array {
   return out;
 }
 
+/**
+ * A leaf's encoding, RLP([hexPrefix(key[from..], leaf), value]), written into one buffer: the most
+ * frequent node of a block's tries (every account, slot, transaction and receipt written ends in one),
+ * so no piece of it is allocated apart. Equal to `RLP.encode([hexPrefix(key.slice(from), true),
+ * value])` (test/unit/runtime/trieRoot.test.ts compares them on random keys and values).
+ */
+export function encodeLeaf(key: readonly number[], value: Uint8Array, from = 0): Uint8Array {
+  const nibbleCount = key.length - from;
+  const odd = nibbleCount % 2 === 1;
+  const hpLength = (nibbleCount >> 1) + 1;
+  // A path of at most one nibble is one byte, 0x2_ or 0x3_: its own RLP item. A longer one (at most
+  // 33 bytes) takes a one-byte string header.
+  const hpItem = hpLength === 1 ? 1 : 1 + hpLength;
+  const valueSelf = value.length === 1 && value[0] < 0x80;
+  const valueItem = valueSelf ? 1 : rlpHeaderLength(value.length) + value.length;
+  const payload = hpItem + valueItem;
+  const out = new Uint8Array(rlpHeaderLength(payload) + payload);
+  let at = writeRlpHeader(out, 0, 0xc0, payload);
+  if (hpLength > 1) out[at++] = 0x80 + hpLength;
+  out[at++] = odd ? 0x30 | key[from] : 0x20;
+  for (let i = odd ? from + 1 : from; i < key.length; i += 2) out[at++] = (key[i] << 4) | key[i + 1];
+  if (!valueSelf) at = writeRlpHeader(out, at, 0x80, value.length);
+  out.set(value, at);
+  return out;
+}
+
 const EMPTY_STRING = Uint8Array.of(0x80);
 const HASH_HEADER = Uint8Array.of(0x80 + 32);
 
@@ -75,11 +116,7 @@ function pushReference(pieces: Uint8Array[], encoded: Uint8Array): void {
 /** The encoded node for `entries[lo, hi)` (sorted, sharing their first `depth` nibbles). */
 function encodeNode(entries: Entry[], lo: number, hi: number, depth: number): Uint8Array {
   const pieces: Uint8Array[] = [];
-  if (hi - lo === 1) {
-    pushRlpString(pieces, hexPrefix(entries[lo].key.slice(depth), true));
-    pushRlpString(pieces, entries[lo].value);
-    return rlpList(pieces);
-  }
+  if (hi - lo === 1) return encodeLeaf(entries[lo].key, entries[lo].value, depth);
   // Longest prefix shared by all keys beyond `depth` (sorted: first and last bound it).
   const first = entries[lo].key;
   const last = entries[hi - 1].key;

@@ -4,7 +4,8 @@ import type { BatchDBOp } from "@ethereumjs/util";
 import { LRU } from "../lib/lru.js";
 import { bytesToHex } from "../primitives/bytes.js";
 import { keccak256 } from "../primitives/hash.js";
-import { hexPrefix } from "../primitives/trieRoot.js";
+import { rlpHeaderLength, writeRlpHeader } from "../primitives/rlpCodec.js";
+import { encodeLeaf, hexPrefix } from "../primitives/trieRoot.js";
 import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
@@ -283,7 +284,7 @@ function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
   if (encoded === undefined) {
     // What `TrieTops` keeps stops at TOP_LEVELS: a stored node there becomes a reference again.
     const below = depth + 1 >= TOP_LEVELS;
-    if (n.kind === "leaf") encoded = rlpList([stringItem(hexPrefix(n.key, true)), stringItem(n.value)]);
+    if (n.kind === "leaf") encoded = encodeLeaf(n.key, n.value);
     else if (n.kind === "ext") {
       encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops)], 1, 2);
       if (below) n.child = asStored(n.child);
@@ -321,10 +322,8 @@ const EMPTY_ITEM = Uint8Array.of(0x80);
 /** RLP of a byte string. */
 function stringItem(b: Uint8Array): Uint8Array {
   if (b.length === 1 && b[0] < 0x80) return b;
-  const head = lengthHeader(0x80, b.length);
-  const out = new Uint8Array(head.length + b.length);
-  out.set(head, 0);
-  out.set(b, head.length);
+  const out = new Uint8Array(rlpHeaderLength(b.length) + b.length);
+  out.set(b, writeRlpHeader(out, 0, 0x80, b.length));
   return out;
 }
 
@@ -336,14 +335,13 @@ function stringItem(b: Uint8Array): Uint8Array {
 function rlpList(items: readonly Uint8Array[], refFrom = 0, refTo = 0): Uint8Array {
   let payload = 0;
   for (let i = 0; i < items.length; i++) payload += items[i].length + (isHashRef(items[i], i, refFrom, refTo) ? 1 : 0);
-  const head = lengthHeader(0xc0, payload);
-  const out = new Uint8Array(head.length + payload);
-  out.set(head, 0);
-  let at = head.length;
+  const out = new Uint8Array(rlpHeaderLength(payload) + payload);
+  let at = writeRlpHeader(out, 0, 0xc0, payload);
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
     if (isHashRef(it, i, refFrom, refTo)) out[at++] = 0x80 + 32;
-    out.set(it, at);
+    if (it.length === 1) out[at] = it[0];
+    else out.set(it, at);
     at += it.length;
   }
   return out;
@@ -351,12 +349,4 @@ function rlpList(items: readonly Uint8Array[], refFrom = 0, refTo = 0): Uint8Arr
 
 function isHashRef(item: Uint8Array, i: number, refFrom: number, refTo: number): boolean {
   return i >= refFrom && i < refTo && item.length === 32;
-}
-
-/** RLP's length prefix: `offset + length` up to 55 bytes, else `offset + 55 + n` and the length's n bytes. */
-function lengthHeader(offset: number, length: number): Uint8Array {
-  if (length <= 55) return Uint8Array.of(offset + length);
-  const bytes: number[] = [];
-  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l % 256);
-  return Uint8Array.of(offset + 55 + bytes.length, ...bytes);
 }

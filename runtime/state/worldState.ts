@@ -1,7 +1,7 @@
 import type { Common } from "@ethereumjs/common";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
-import { Caches, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
+import { AccountCache, Caches, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
 import {
   Account,
   type Address,
@@ -14,6 +14,7 @@ import {
   ValueEncoding,
 } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
+import { encodeAccount } from "./accountRlp.js";
 import { applyTrieWrites, TrieTops, type TrieWrite } from "./trieBatch.js";
 import { type DecodedNodeCache, trieGet } from "./trieGet.js";
 import type { TrieNodeStore } from "./trieNodeStore.js";
@@ -62,6 +63,14 @@ export function openWorldState(
 }
 
 const EMPTY_RLP = Uint8Array.of(0x80);
+
+// `putAccount` hands the account cache an object whose `serialize()` returns the RLP already written: the
+// pinned ethereumjs's `AccountCache.put` stores exactly that. If it stops doing so, refuse to load.
+if (!String(AccountCache.prototype.put).includes(": account.serialize()")) {
+  throw new Error(
+    "@ethereumjs/statemanager's AccountCache.put changed shape: BatchFlushStateManager.putAccount relies on it",
+  );
+}
 
 /**
  * The account cache's entries decoded, by the entry's RLP array: ethereumjs's cache keeps an account
@@ -161,15 +170,17 @@ export class BatchFlushStateManager extends MerkleStateManager {
   }
 
   /**
-   * As `MerkleStateManager.putAccount`, and the cache's new RLP of the account is recorded as decoded
-   * (a copy of `account`'s fields, which the caller may still change): the next read of an account
-   * just written — the sender's and recipient's on their next transaction — skips the decoding too.
+   * As `MerkleStateManager.putAccount`, with the account's RLP written by `encodeAccount` (the cache
+   * would call `account.serialize()`), and that RLP recorded as decoded (a copy of `account`'s fields,
+   * which the caller may still change): the next read of an account just written — the sender's and
+   * recipient's on their next transaction — skips the decoding too.
    */
   override async putAccount(address: Address, account: Account | undefined): Promise<void> {
-    await super.putAccount(address, account);
-    if (account === undefined) return;
-    const rlp = this._caches?.account?.get(address)?.accountRLP;
-    if (rlp !== undefined) decodedAccounts.set(rlp, copyAccount(account));
+    const cache = this._caches?.account;
+    if (cache === undefined || account === undefined) return super.putAccount(address, account);
+    const rlp = encodeAccount(account);
+    cache.put(address, { serialize: () => rlp } as Account);
+    decodedAccounts.set(rlp, copyAccount(account));
   }
 
   /** As `MerkleStateManager.getStorage`; a miss reads the storage trie with `trieGet`. */

@@ -70,18 +70,22 @@ export function sessionKey(publicKey: Uint8Array, privateKey: Uint8Array, sessio
   return new MacKey(Buffer.from(hkdfSync("sha256", shared, Buffer.from(sessionId, "hex"), KDF_INFO, 32)));
 }
 
-/** The bytes a session receipt's MAC covers: session ‖ token ‖ value (16) ‖ timestampMs (8) ‖ nonce (8). */
+/**
+ * The bytes a session receipt's MAC covers: session ‖ token ‖ value (16) ‖ timestampMs (8) ‖ nonce (8), big-endian.
+ * Built as one hex string and one native decode: the payee runs this on the event loop while a request's body
+ * waits, and after an idle gap four `writeBigUInt64BE` calls and two hex writes cost ~0.01 ms more (in-process).
+ */
 export function macMessage(r: Omit<SessionReceipt, "mac">): Buffer {
   if (r.value < 0n || r.value >= U128) throw new Error("value: not a uint128");
   if (r.timestampMs < 0n || r.timestampMs >= U64) throw new Error("timestampMs: not a uint64");
   if (r.nonce < 0n || r.nonce >= U64) throw new Error("nonce: not a uint64");
-  const b = Buffer.alloc(32 + 20 + 32);
-  b.write(r.session, 0, 32, "hex");
-  b.write(r.token.slice(2), 32, 20, "hex");
-  b.writeBigUInt64BE(r.value >> 64n, 52);
-  b.writeBigUInt64BE(r.value & (U64 - 1n), 60);
-  b.writeBigUInt64BE(r.timestampMs, 68);
-  b.writeBigUInt64BE(r.nonce, 76);
+  const hex = (v: bigint, digits: number) => v.toString(16).padStart(digits, "0");
+  const b = Buffer.from(
+    `${r.session}${r.token.slice(2)}${hex(r.value, 32)}${hex(r.timestampMs, 16)}${hex(r.nonce, 16)}`,
+    "hex",
+  );
+  // a hex decode stops at the first non-hex pair: a short result means a session or token that is not hex
+  if (r.session.length !== 64 || r.token.length !== 42 || b.length !== 84) throw new Error("session or token: not hex");
   return b;
 }
 
@@ -137,8 +141,19 @@ export function sessionIdOf(receipt: string): string | null {
     : null;
 }
 
+/** A whole session receipt: what `decodeSessionReceipt`'s field checks accept, as one match (its fast path). */
+const SESSION_RECEIPT =
+  /^s1\.([0-9a-f]{64})\.(0x[0-9a-f]{40})\.([0-9]{1,39})\.([0-9]{1,39})\.([0-9]{1,39})\.([0-9a-f]{64})$/;
+
 /** A session receipt header back into its fields; throws on anything malformed (the MAC is checked by the payee). */
 export function decodeSessionReceipt(text: string): SessionReceipt {
+  // One regular expression instead of a split and five (~0.01 ms less on a loop idle between calls); a header it
+  // refuses goes through the field-by-field checks below, which say what is wrong.
+  const m = SESSION_RECEIPT.exec(text);
+  if (m !== null) {
+    const [, session, token, value, timestampMs, nonce, mac] = m;
+    return { session, token, value: BigInt(value), timestampMs: BigInt(timestampMs), nonce: BigInt(nonce), mac };
+  }
   const p = text.slice(SESSION_RECEIPT_PREFIX.length).split(".");
   if (!text.startsWith(SESSION_RECEIPT_PREFIX) || p.length !== 6) throw new Error("not a session receipt");
   const [session, token, value, timestampMs, nonce, mac] = p;

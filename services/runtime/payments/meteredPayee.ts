@@ -10,6 +10,7 @@ import {
   type Voucher,
 } from "../../client/payments.js";
 import { SESSION_RECEIPT_PREFIX } from "../../client/receiptSession.js";
+import { NonceFilter } from "./nonceFilter.js";
 import { ReceiptSessions, SessionRefusal } from "./receiptSessions.js";
 
 /** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
@@ -129,6 +130,8 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const ZERO_HEX = ZeroAddress.toLowerCase();
 /** Checksummed payer addresses kept for the ledger's keys; cleared past this many (it is only a cache). */
 const CHECKSUM_CACHE_MAX = 10_000;
+/** Payers whose row and used nonces are kept in memory; past this many both are cleared (refilled from the journal). */
+const PAYERS_IN_MEMORY_MAX = 10_000;
 
 /** A payer's receipts after its latest voucher, as counted from the journal for that voucher's timestamp. */
 interface UnvoucheredCount {
@@ -140,7 +143,7 @@ export class MeteredPayee {
   readonly payee: string;
   private readonly db: Database.Database;
   /** Statements prepared once (preparing one costs more than running it). */
-  private readonly q: Record<"payer" | "save" | "receipt" | "used" | "unvouchered", Database.Statement>;
+  private readonly q: Record<"payer" | "save" | "receipt" | "used" | "nonces" | "unvouchered", Database.Statement>;
   private readonly payeeHex: string;
   /**
    * A receipt's row and its payer's new totals, as one transaction built once: `db.transaction(f)` per receipt
@@ -159,6 +162,15 @@ export class MeteredPayee {
    * on a payer's first call after a start and after each voucher, then counted up as receipts are stored.
    */
   private readonly unvouchered = new Map<string, UnvoucheredCount>();
+  /**
+   * The journal's payer rows and used nonces as this process last wrote or read them, so that a receipt's hold
+   * reads neither from SQLite (~0.06 and ~0.035 ms on an event loop idle between lone calls, while the request's
+   * body waits). The journal stays the source of truth: a payer's entries are filled from it on first use (after a
+   * start, or after the maps were cleared) and updated only once a transaction that wrote it has committed. One
+   * process owns a journal (the worker's data dir), so nothing else writes behind these copies.
+   */
+  private readonly rows = new Map<string, PayerRow>();
+  private readonly nonces = new Map<string, NonceFilter>();
   private readonly depositReads = new Map<string, Promise<DepositReading>>();
   private timer: NodeJS.Timeout | null = null;
   private redeeming: Promise<void> | null = null;
@@ -193,6 +205,7 @@ export class MeteredPayee {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       used: this.db.prepare("SELECT 1 FROM receipts WHERE payer = ? AND nonce = ?"),
+      nonces: this.db.prepare("SELECT nonce FROM receipts WHERE payer = ?").pluck(),
       receipt: this.db.prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)"),
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
@@ -227,7 +240,28 @@ export class MeteredPayee {
     return this.o.voucherEvery ?? 10;
   }
 
+  /** The payer's row (a copy the caller may change): from memory, or read from the journal and kept. */
   private payer(address: string): PayerRow {
+    const kept = this.rows.get(address);
+    if (kept !== undefined) return { ...kept };
+    const row = this.readPayer(address);
+    this.keep(row);
+    return { ...row };
+  }
+
+  /** Keeps a row as the journal has it: read from it, or written in a transaction that committed. */
+  private keep(row: PayerRow): void {
+    if (this.rows.size >= PAYERS_IN_MEMORY_MAX && !this.rows.has(row.payer)) this.rows.clear();
+    this.rows.set(row.payer, { ...row });
+  }
+
+  /** Writes the row with an fsync'd commit (vouchers, redemptions) and keeps it once committed. */
+  private saveDurably(row: PayerRow): void {
+    this.durably(() => this.save(row));
+    this.keep(row);
+  }
+
+  private readPayer(address: string): PayerRow {
     const r = this.q.payer.get(address) as Record<string, unknown> | undefined;
     if (r === undefined) {
       return { payer: address, accepted: 0n, receipts: 0, vouchered: 0n, voucherTs: 0n, voucher: null, redeemed: 0n };
@@ -371,8 +405,7 @@ export class MeteredPayee {
         refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
     }
     const key = `${payer}:${r.nonce}`;
-    if (this.held.has(key) || this.q.used.get(payer, String(r.nonce)) !== undefined)
-      refuse("receipt already used (nonce)");
+    if (this.held.has(key) || this.nonceUsed(payer, String(r.nonce))) refuse("receipt already used (nonce)");
     const reserved = this.heldValue.get(payer) ?? 0n;
     if (covered(d, now) - reserved < r.value)
       refuse(`deposit for ${this.payee} does not cover the ${unit} (open one with deposit())`);
@@ -403,6 +436,9 @@ export class MeteredPayee {
     const now = this.payer(payer);
     const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
     if (!this.storeReceipt(payer, r, sig, now)) refuse("receipt already used (nonce)");
+    // committed: the memory copies learn what the journal now has (a payer not in memory is read from it later)
+    this.keep(now);
+    this.nonces.get(payer)?.add(String(r.nonce));
     this.o.metrics?.receipts.inc({ outcome: "accepted" });
     if (r.timestampMs > count.voucherTs) count.n += 1;
     const due = count.n >= this.voucherEvery;
@@ -419,6 +455,18 @@ export class MeteredPayee {
           }
         : null,
     };
+  }
+
+  /** Whether the journal holds a receipt of `payer` with `nonce`: "no" from memory, "maybe" asked of the journal. */
+  private nonceUsed(payer: string, nonce: string): boolean {
+    let f = this.nonces.get(payer);
+    if (f === undefined) {
+      f = new NonceFilter();
+      for (const n of this.q.nonces.iterate(payer)) f.add(n as string);
+      if (this.nonces.size >= PAYERS_IN_MEMORY_MAX) this.nonces.clear();
+      this.nonces.set(payer, f);
+    }
+    return f.mayHave(nonce) && this.q.used.get(payer, nonce) !== undefined;
   }
 
   /**
@@ -473,7 +521,7 @@ export class MeteredPayee {
     p.vouchered = v.valueAggregate;
     p.voucherTs = v.timestampMs;
     p.voucher = text;
-    this.durably(() => this.save(p));
+    this.saveDurably(p);
     return { payer: v.payer, valueAggregate: v.valueAggregate };
   }
 
@@ -526,7 +574,7 @@ export class MeteredPayee {
       const now = this.payer(payer);
       if (redeemed <= now.redeemed) return;
       now.redeemed = redeemed;
-      this.durably(() => this.save(now));
+      this.saveDurably(now);
     };
     for (const p of rows) {
       const o = decodeSigned(p.voucher!, ["valueAggregate", "timestampMs"]);

@@ -53,6 +53,8 @@ const writeArb: fc.Arbitrary<TrieWrite> = fc.record({
   key: fc.nat({ max: KEY_POOL.length - 1 }).map((i) => KEY_POOL[i]),
   value: fc.oneof(
     { weight: 3, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 40 }) },
+    // Account-sized values: a leaf whose value and list take two-byte RLP headers.
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 56, maxLength: 120 }) },
     { weight: 2, arbitrary: fc.constant(null) },
   ),
 });

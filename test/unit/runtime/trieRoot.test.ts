@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
 import { EMPTY_TRIE_ROOT } from "../../../runtime/primitives/hash.js";
-import { orderedTrieRoot, trieRoot } from "../../../runtime/primitives/trieRoot.js";
+import { encodeLeaf, hexPrefix, orderedTrieRoot, trieRoot } from "../../../runtime/primitives/trieRoot.js";
 
 async function reference(entries: [Uint8Array, Uint8Array][]): Promise<string> {
   const trie = new MerklePatriciaTrie();
@@ -55,6 +55,25 @@ describe("ordered trie root (one-pass build)", () => {
         expect(bytesToHex(trieRoot(entries.map(([k, v]) => ({ key: toNibbles(k), value: v }))))).toBe(expected);
       }),
       { numRuns: 200, seed: 11 },
+    );
+  });
+});
+
+describe("encodeLeaf (a leaf written into one buffer)", () => {
+  it("equals RLP([hexPrefix(key[from..], leaf), value]) for random paths, offsets and values of every header width", () => {
+    const value = fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 2 }), // empty, a single byte below and above 0x80
+      fc.uint8Array({ minLength: 50, maxLength: 60 }), // around the 55-byte limit of a one-byte header
+      fc.uint8Array({ minLength: 200, maxLength: 300 }), // one and two length bytes
+      fc.constant(new Uint8Array(70_000).fill(9)), // three length bytes
+    );
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 15 }), { maxLength: 64 }), fc.nat(), value, (key, at, v) => {
+        const from = key.length === 0 ? 0 : at % (key.length + 1);
+        const plain = RLP.encode([hexPrefix(key.slice(from), true), v]);
+        expect(bytesToHex(encodeLeaf(key, v, from))).toBe(bytesToHex(plain));
+      }),
+      { numRuns: 2000, seed: 20261206 },
     );
   });
 });

@@ -189,7 +189,7 @@ describe("Http1Pool against a raw socket", () => {
       Buffer.from("\r\n0\r\nx-t: 1\r\n\r\n"),
     ]);
     const sized = Buffer.concat([
-      Buffer.from(`HTTP/1.1 201 Created\r\nContent-Length: ${body.length}\r\nX-Twice: a\r\nx-twice: b\r\n\r\n`),
+      Buffer.from(`HTTP/1.1 201 Created\r\nContent-Length: ${body.length}\r\nX-Twice: a\r\nx-twice:  b \r\n\r\n`),
       body,
     ]);
     const pool = new Http1Pool(raw);
@@ -222,6 +222,8 @@ describe("Http1Pool against a raw socket", () => {
       "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
       "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 0\r\n\r\n", // (the next line's colon is not this line's)
+      "HTTP/1.1 200 OK\r\n: no name\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     ]) {
       reply = Buffer.from(wire);

@@ -1,18 +1,11 @@
-import { createFeeMarket1559Tx } from "@ethereumjs/tx";
-import { Address, hexToBytes, privateToAddress } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
-import { getCreateAddress, Interface } from "ethers";
+import { getCreateAddress } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadArtifact } from "../../../../contracts/artifacts.js";
-import { DEV_KEYS, devnetGenesis } from "../../../../genesis/devnet.js";
-import { memoryGenesisWorld } from "../../../../genesis/memoryWorld.js";
 import type { CodeAnalysisCache } from "../../../../runtime/evm/codeAnalysis.js";
-import { createChainCommon } from "../../../../runtime/evm/common.js";
 import { CODE_ANALYSIS } from "../../../../runtime/evm/interpreterHook.js";
-import type { BlockEnv } from "../../../../runtime/evm/vm.js";
-import { BlockExecution } from "../../../../runtime/executor.js";
-import { bytesToHex } from "../../../../runtime/primitives/bytes.js";
+import { hexToBytes } from "../../../../runtime/primitives/bytes.js";
+import { deployToken, erc20, ethCall, runBlock, SENDERS, txMaker, world } from "./evmDifferential.js";
 
 /**
  * Differential test of the code-analysis cache: the same random transactions (ERC-20 transfers and
@@ -22,11 +15,6 @@ import { bytesToHex } from "../../../../runtime/primitives/bytes.js";
  * and on one without. Two of the hand-made contracts have the same length and different jump
  * destinations, a third has the first one's code: a cache keyed on less than the code fails here.
  */
-const spec = devnetGenesis();
-const KEYS = DEV_KEYS.slice(0, 3).map((k) => hexToBytes(k as `0x${string}`));
-const SENDERS = KEYS.map((k) => bytesToHex(privateToAddress(k)));
-const token = loadArtifact("TestToken");
-const erc20 = new Interface(token.abi as string[]);
 
 /** A segment of 11 bytes: a JUMPDEST that returns `id`, or a PUSH10 of JUMPDEST-looking bytes. */
 const dest = (id: number) => [0x5b, 0x60, id, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
@@ -94,59 +82,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
 );
 
-interface World {
-  vm: VM;
-  state: Awaited<ReturnType<typeof memoryGenesisWorld>>["state"];
-  env: BlockEnv;
-}
-
-async function world(cached: boolean): Promise<World> {
-  const common = createChainCommon(spec.chainId);
-  const { state, vm, env } = await memoryGenesisWorld(spec, common);
-  if (!cached) (vm.evm as unknown as Record<symbol, unknown>)[CODE_ANALYSIS] = undefined;
-  return { vm, state, env };
-}
-
-/** Everything a block leaves observable: roots, per-receipt status, gas and logs. */
-async function runBlock(w: World, txs: ReturnType<typeof createFeeMarket1559Tx>[]) {
-  w.env = { ...w.env, number: w.env.number + 1n, timestamp: w.env.timestamp + 1n };
-  const exec = await BlockExecution.begin(w.vm, w.state, w.vm.common, w.env);
-  const receipts: string[] = [];
-  for (const tx of txs) {
-    const r = await exec.apply(tx, tx.getSenderAddress(), tx.serialize());
-    if (!r.included) throw new Error(r.reason);
-    const { status, gasUsed, cumulativeGasUsed, logs, contractAddress } = r.receipt;
-    receipts.push(
-      JSON.stringify({
-        status,
-        gasUsed: `${gasUsed}`,
-        cumulativeGasUsed: `${cumulativeGasUsed}`,
-        contractAddress: contractAddress && bytesToHex(contractAddress),
-        logs: logs.map((l) => l.map((x) => (Array.isArray(x) ? x.map(bytesToHex) : bytesToHex(x)))),
-      }),
-    );
-  }
-  const sealed = await exec.seal();
-  await exec.commit();
-  return { receipts, stateRoot: bytesToHex(sealed.stateRoot), receiptsRoot: bytesToHex(sealed.receiptsRoot) };
-}
-
-/** An eth_call: run and throw the state away. */
-async function call(w: World, to: string, data: Uint8Array) {
-  await w.vm.stateManager.checkpoint();
-  try {
-    const r = await w.vm.evm.runCall({
-      caller: new Address(hexToBytes(SENDERS[0] as `0x${string}`)),
-      to: new Address(hexToBytes(to as `0x${string}`)),
-      data,
-      gasLimit: 1_000_000n,
-      skipBalance: true,
-    });
-    return `${bytesToHex(r.execResult.returnValue)} ${r.execResult.executionGasUsed} ${r.execResult.exceptionError?.error ?? ""}`;
-  } finally {
-    await w.vm.stateManager.revert();
-  }
-}
+const uncached = (vm: VM) => {
+  (vm.evm as unknown as Record<symbol, unknown>)[CODE_ANALYSIS] = undefined;
+};
 
 describe("code analysis cache: differential against the uncached EVM", () => {
   it("same roots, receipts, gas and return data for random blocks and eth_calls", async () => {
@@ -156,30 +94,12 @@ describe("code analysis cache: differential against the uncached EVM", () => {
         fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
         fc.array(fc.tuple(fc.nat(3), targetArb), { minLength: 1, maxLength: 8 }),
         async (blocks, calls) => {
-          const worlds = [await world(true), await world(false)];
-          const nonces = KEYS.map(() => 0n);
-          const tx = (sender: number, to: string | undefined, data: Uint8Array, gasLimit = 2_000_000n) =>
-            createFeeMarket1559Tx(
-              {
-                chainId: spec.chainId,
-                nonce: nonces[sender]++,
-                to: to as `0x${string}` | undefined,
-                data,
-                gasLimit,
-                maxFeePerGas: 10n ** 10n,
-                maxPriorityFeePerGas: 1n,
-              },
-              { common: worlds[0].vm.common },
-            ).sign(KEYS[sender]);
+          const worlds = [await world(() => {}), await world(uncached)];
+          const tx = txMaker(worlds[0]);
           // Setup: the token (sender 0 holds the supply) and A, B and a copy of A.
           const deployer = SENDERS[0];
           const setup = [
-            tx(
-              0,
-              undefined,
-              hexToBytes(`${token.bytecode}${erc20.encodeDeploy([10n ** 30n]).slice(2)}` as `0x${string}`),
-              5_000_000n,
-            ),
+            deployToken(tx),
             tx(0, undefined, initcode(JUMPER_A, 6)),
             tx(0, undefined, initcode(JUMPER_B, 6)),
             tx(0, undefined, initcode(JUMPER_A, 6)),
@@ -218,7 +138,7 @@ describe("code analysis cache: differential against the uncached EVM", () => {
                   c === 3
                     ? hexToBytes(erc20.encodeFunctionData("balanceOf", [SENDERS[target % 3]]) as `0x${string}`)
                     : Uint8Array.of(target);
-                seen[i].push(await call(w, c === 3 ? tokenAddr : jumpers[c], data));
+                seen[i].push(await ethCall(w, c === 3 ? tokenAddr : jumpers[c], data));
               }
             }
           }
