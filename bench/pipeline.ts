@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
-import { createFeeMarket1559Tx, type TypedTransaction } from "@ethereumjs/tx";
+import { createFeeMarket1559Tx } from "@ethereumjs/tx";
 import { Address } from "@ethereumjs/util";
 import { getBytes, HDNodeWallet, Interface } from "ethers";
 import { Registry } from "prom-client";
