@@ -28,7 +28,7 @@ import { nullLogger } from "../runtime/lib/logger.js";
 import { LEARN_ADDRESS, NFT_REGISTRY_ADDRESS } from "../runtime/modules/index.js";
 import { bytesToHex, hexToBytes } from "../runtime/primitives/bytes.js";
 import { TOKEN_URI } from "./execution.js";
-import { CPU_GOALS_MICROS, mainThreadCpuSeconds } from "./nodeCpu.js";
+import { CPU_GOALS_MICROS, type CpuPerTx, mainThreadCpuSeconds } from "./nodeCpu.js";
 import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
 
@@ -409,4 +409,24 @@ export function pipelineTable(r: PipelineResults): string {
     fmt(f.txsPerBlock),
   ]);
   return markdownTable(head, body);
+}
+
+/**
+ * The pipeline's figures as rows of the full bench's CPU table, under the node-under-HTTP ones: its
+ * `rpc_other` column holds what no stage timed here (no RPC runs), its goal is the workload's.
+ */
+export function pipelineCpuRows(
+  r: PipelineResults,
+): Array<{ name: string; goal: string; azora: CpuPerTx; anvil: null }> {
+  return r.figures.map((f) => ({
+    name: `${f.name}: admission → commit, in-process`,
+    goal: f.name,
+    azora: {
+      totalMicros: f.cpuMicros,
+      stagesMicros: { ...f.stagesMicros, rpc_other: f.unstagedMicros },
+      otherThreadsMicros: f.mainThreadMicros === null ? null : Math.max(0, f.cpuMicros - f.mainThreadMicros),
+      gcPauseMicros: f.gcPauseMicros,
+    },
+    anvil: null,
+  }));
 }

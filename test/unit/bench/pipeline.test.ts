@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { pipelineBench } from "../../../bench/pipeline.js";
+import { parseArgs } from "../../../bench/args.js";
+import { cpuTable } from "../../../bench/nodeCpu.js";
+import { pipelineBench, pipelineCpuRows } from "../../../bench/pipeline.js";
 
 // Not its timing: that the in-process pipeline commits every tx it admits, for every workload.
 describe("bench/pipeline: admission to commit, in process", () => {
@@ -21,5 +23,16 @@ describe("bench/pipeline: admission to commit, in process", () => {
     }
     // Each of the 50 fresh recipients of the timed value transfers received its 1 wei.
     expect(r.valueReceived).toBe("50");
+    // In the full bench's CPU table, each row carries its workload's goal.
+    const table = cpuTable(pipelineCpuRows(r));
+    expect(table).toMatch(/\| Value transfer: admission → commit, in-process +\| +[\d,]+ \| +— \| +300 \|/);
+    expect(table).toMatch(/\| LEARN transfer \(native\): admission → commit, in-process +\| +[\d,]+ \| +— \| +150 \|/);
   }, 120_000);
+});
+
+describe("bench --no-pipeline", () => {
+  it("runs the in-process pipeline phase by default, and skips it when asked", () => {
+    expect(parseArgs([])?.pipeline).toBe(true);
+    expect(parseArgs(["--no-pipeline"])?.pipeline).toBe(false);
+  });
 });
