@@ -70,6 +70,8 @@ export interface PipelineFigure {
   blocks: number;
   txsPerBlock: number;
   goalMicros: number | null;
+  /** The timed run on the monotonic clock (µs, `process.hrtime`): the window to slice a `--cpu-prof` profile by. */
+  monotonicMicros: [number, number];
   /** Head height before and after the timed run; every timed tx committed with status 1. */
   headFrom: number;
   headTo: number;
@@ -347,9 +349,11 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
   const gc = gcPauses();
   const main0 = mainThreadCpuSeconds(process.pid);
   const wall0 = performance.now();
+  const mono0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const blocks = await run(node, raws, batch);
   const cpu = process.cpuUsage(cpu0);
+  const mono1 = process.hrtime.bigint();
   const wallSec = (performance.now() - wall0) / 1000;
   const main1 = mainThreadCpuSeconds(process.pid);
   // The observer's entries arrive asynchronously: let them in before reading the sum.
@@ -376,6 +380,7 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
     blocks: blocks.length,
     txsPerBlock: round(n / blocks.length, 1),
     goalMicros: CPU_GOALS_MICROS[name] ?? null,
+    monotonicMicros: [Number(mono0 / 1000n), Number(mono1 / 1000n)],
     headFrom,
     headTo: Number(node.chain.head.header.number),
   };
