@@ -1,8 +1,9 @@
 // `node dist/bench/pipelineMain.js [--txs N --warmup N --batch N --no-sync --out FILE]`: admission to commit,
 // in process, alone (see bench/pipeline.ts).
 
+import { nonNegativeInt, positiveInt } from "./args.js";
 import { DEFAULT_PIPELINE_OPTIONS as D, pipelineBench, pipelineTable } from "./pipeline.js";
-import { benchMain, numberFlag } from "./script.js";
+import { benchMain } from "./script.js";
 
 await benchMain({
   help: `Usage: node dist/bench/pipelineMain.js [--txs N] [--warmup N] [--batch N] [--sync 0|1] [--out FILE]
@@ -18,22 +19,12 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
   out: "bench/results/pipeline-latest.json",
   run: (f, log) =>
     pipelineBench({
-      txs: positive("--txs", numberFlag(f.txs) ?? D.txs),
-      warmup: nonNegative("--warmup", numberFlag(f.warmup) ?? D.warmup),
-      batch: positive("--batch", numberFlag(f.batch) ?? D.batch),
+      txs: f.txs === undefined ? D.txs : positiveInt("--txs", f.txs),
+      warmup: f.warmup === undefined ? D.warmup : nonNegativeInt("--warmup", f.warmup),
+      batch: f.batch === undefined ? D.batch : positiveInt("--batch", f.batch),
       syncWrites: f.sync === undefined ? D.syncWrites : f.sync !== "0",
       log,
     }),
   heading: (r) => `${r.date}, ${r.machine}, load ${r.loadavg.join(" ")}, decode workers ${r.decodeWorkers}`,
   table: pipelineTable,
 });
-
-function positive(flag: string, n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
-  return n;
-}
-
-function nonNegative(flag: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer`);
-  return n;
-}
