@@ -28,6 +28,8 @@ export interface BenchParams {
   stallTimeoutMs: number;
   /** Azora only: native ledger phases (LEARN transfers, NFT mints) vs OpenZeppelin contracts. */
   ledger: boolean;
+  /** Azora only: admission to commit in process (bench/pipeline.ts), --txs timed after --warmup-txs per workload. */
+  pipeline: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
   /** Run the search phase (11). */
@@ -96,6 +98,7 @@ Options:
   --anvil-automine       run Anvil in automine (its default; as azora dev) instead of --block-time 1
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
+  --no-pipeline          skip admission → commit in-process (6b: bench/pipeline.ts, --txs per workload)
   --no-services          skip the services phase (7)
   --no-search            skip the search phase (11: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
@@ -177,6 +180,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     anvilAutomine: false,
     stallTimeoutMs: 30_000,
     ledger: true,
+    pipeline: true,
     services: true,
     search: true,
     servicesOnly: false,
@@ -233,6 +237,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--anvil-automine":
         p.anvilAutomine = true;
+        break;
+      case "--no-pipeline":
+        p.pipeline = false;
         break;
       case "--no-ledger":
         p.ledger = false;

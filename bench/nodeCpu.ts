@@ -135,14 +135,16 @@ export const CPU_GOALS_MICROS: Record<string, number> = {
 };
 
 /** One row per workload: total µs/tx at Azora and Anvil, the goal, and Azora's split by stage. */
-export function cpuTable(rows: Array<{ name: string; azora: CpuPerTx | null; anvil: CpuPerTx | null }>): string {
+export function cpuTable(
+  rows: Array<{ name: string; azora: CpuPerTx | null; anvil: CpuPerTx | null; goal?: string }>,
+): string {
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "—" : v.toLocaleString("en-US"));
   const head = ["CPU µs per tx (node process)", "Azora", "Anvil", "goal", ...CPU_STAGES, ...PART_COLUMNS];
   const body = rows.map((r) => [
     r.name,
     fmt(r.azora?.totalMicros),
     fmt(r.anvil?.totalMicros),
-    fmt(CPU_GOALS_MICROS[r.name]),
+    fmt(CPU_GOALS_MICROS[r.goal ?? r.name]),
     ...CPU_STAGES.map((s) => fmt(r.azora?.stagesMicros?.[s])),
     fmt(r.azora?.otherThreadsMicros),
     fmt(r.azora?.gcPauseMicros),

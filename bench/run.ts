@@ -20,6 +20,13 @@ import {
   setupNativeCollections,
 } from "./ledger.js";
 import { type CpuPerTx, cpuTable } from "./nodeCpu.js";
+import {
+  DEFAULT_PIPELINE_OPTIONS,
+  type PipelineResults,
+  pipelineBench,
+  pipelineCpuRows,
+  pipelineTable,
+} from "./pipeline.js";
 import { anvilVersion, findAnvil, killAllStarted, startAnvil, startAzora, type TargetProcess } from "./procs.js";
 import { figuresOf, ratios, type TargetResult, table, warmth } from "./report.js";
 import { hexToBigInt, RpcClient } from "./rpc.js";
@@ -314,6 +321,25 @@ async function main(): Promise<number> {
     execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
   }
 
+  // 6b. Admission to commit, in-process (no JSON-RPC): issue 14's per-node CPU goal as written.
+  let pipeline: PipelineResults | null = null;
+  let pipelineError: string | null = null;
+  if (targets.includes("azora") && params.pipeline) {
+    log("\n[pipeline] admission → commit in-process: raw txs through decode, admission, the dev producer, LevelDB…");
+    try {
+      pipeline = await pipelineBench({
+        txs: params.txs,
+        warmup: params.warmupTxs,
+        batch: DEFAULT_PIPELINE_OPTIONS.batch,
+        syncWrites: DEFAULT_PIPELINE_OPTIONS.syncWrites,
+        log,
+      });
+    } catch (e) {
+      pipelineError = errMsg(e);
+      log(`[pipeline] FAILED ${pipelineError}`);
+    }
+  }
+
   // 7. Services: jobs through the market with worker processes on a fresh node.
   let services: ServicesBenchResult | null = null;
   let servicesError: string | null = null;
@@ -409,13 +435,17 @@ async function main(): Promise<number> {
     log("");
   }
   if (targets.length > 0) {
-    log(cpuTable(cpuRows(results)));
+    log(cpuTable([...cpuRows(results), ...(pipeline === null ? [] : pipelineCpuRows(pipeline))]));
     log("");
     log(threadTable(cpuRows(results).map((r) => ({ name: r.name, threads: r.azora?.threadsMicros }))));
     log("");
   }
   if (execution !== null) {
     log(executionTable(execution));
+    log("");
+  }
+  if (pipeline !== null) {
+    log(pipelineTable(pipeline));
     log("");
   }
   if (services !== null) {
@@ -467,6 +497,7 @@ async function main(): Promise<number> {
     results,
     cpuPerTx: targets.length > 0 ? cpuRows(results) : null,
     execution,
+    pipeline,
     services,
     storage,
     video,
@@ -479,7 +510,8 @@ async function main(): Promise<number> {
   writeJSON(out, output);
   if (basename(dated) !== basename(out)) writeJSON(dated, output);
   log(`\nwrote ${out}\n  and ${dated}`);
-  const phasesOk = servicesError === null && mediaErrors.length === 0 && tracingError === null;
+  const phasesOk =
+    pipelineError === null && servicesError === null && mediaErrors.length === 0 && tracingError === null;
   return targets.every((t) => results[t]?.ok === true) && phasesOk ? 0 : 1;
 }
 

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError } from "./args.js";
 
 /** A Markdown table padded to its widest cells: the first column left-aligned, the others (figures) right-aligned. */
 export function markdownTable(head: string[], rows: string[][]): string {
@@ -50,13 +51,23 @@ export async function benchMain<F extends string, R>(b: StandaloneBench<F, R>): 
     help: { type: "boolean", short: "h" },
   };
   for (const f of b.flags) options[f] = { type: "string" };
-  const { values } = parseArgs({ options });
-  if (values.help === true) {
-    console.log(b.help);
-    process.exit(0);
+  let result: R;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ options }));
+    if (values.help === true) {
+      console.log(b.help);
+      process.exit(0);
+    }
+    const flags = Object.fromEntries(b.flags.map((f) => [f, values[f]])) as Partial<Record<F, string>>;
+    result = await b.run(flags, (l) => console.log(l));
+  } catch (e) {
+    // A bad flag is the user's to fix: its message and the usage, not a stack trace.
+    const code = (e as { code?: unknown }).code;
+    if (!(e instanceof UsageError) && !(typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) throw e;
+    console.error(`${(e as Error).message}\n\n${b.help}`);
+    process.exit(2);
   }
-  const flags = Object.fromEntries(b.flags.map((f) => [f, values[f]])) as Partial<Record<F, string>>;
-  const result = await b.run(flags, (l) => console.log(l));
   console.log(`\n${b.heading(result)}\n`);
   console.log(b.table(result));
   console.log(`written ${writeJSON((values.out as string | undefined) ?? b.out, result)}`);

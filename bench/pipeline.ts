@@ -1,0 +1,437 @@
+// Admission to commit, in process: the figure issue 14's per-node CPU goal names. A single-validator
+// chain on a real LevelDB in a temp dir (`Chain`, the dev node's `BlockProducer` with its `ChainApp`,
+// mempool, decoder and guarded signer, wired as node/node.ts wires them), fed pre-signed raw
+// transactions with no JSON-RPC in the way: what a tx costs the node from its bytes to its commit,
+// without `rpc_other` (HTTP, JSON, waking an idle node per request) or the load generator's pacing.
+import { mkdirSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { PerformanceObserver, performance } from "node:perf_hooks";
+import { createFeeMarket1559Tx } from "@ethereumjs/tx";
+import { Address } from "@ethereumjs/util";
+import { getBytes, HDNodeWallet, Interface } from "ethers";
+import { Registry } from "prom-client";
+import { loadArtifact } from "../contracts/artifacts.js";
+import { DEV_MNEMONIC, DEV_VALIDATOR_SEED_HEX, devAccountPath, devnetGenesis } from "../genesis/devnet.js";
+import { Chain, type CommittedBlock } from "../node/chain/chain.js";
+import { DEFAULT_CONFIG, mempoolOptions } from "../node/config.js";
+import { GuardedSigner } from "../node/consensus/signer.js";
+import { Ed25519Verifier } from "../node/crypto/ed25519.js";
+import { openChainStorage } from "../node/db/storage.js";
+import { Mempool, ParallelDecoder } from "../node/mempool/index.js";
+import { createMetrics, type Metrics } from "../node/metrics.js";
+import { BlockProducer } from "../node/producer/blockProducer.js";
+import { StateReaders } from "../node/state/readers.js";
+import { TX_STAGES, type TxStage } from "../node/txStages.js";
+import { createChainCommon } from "../runtime/evm/common.js";
+import { nullLogger } from "../runtime/lib/logger.js";
+import { LEARN_ADDRESS, NFT_REGISTRY_ADDRESS } from "../runtime/modules/index.js";
+import { bytesToHex, hexToBytes } from "../runtime/primitives/bytes.js";
+import { TOKEN_URI } from "./execution.js";
+import { CPU_GOALS_MICROS, type CpuPerTx, mainThreadCpuSeconds } from "./nodeCpu.js";
+import { markdownTable } from "./script.js";
+import { round } from "./stats.js";
+
+const SENDERS = 8;
+const MAX_FEE = 10n ** 10n;
+const TIP = 10n ** 9n;
+
+export interface PipelineOptions {
+  /** Timed txs per workload. */
+  txs: number;
+  /** Untimed txs per workload before the timed ones (the dev bench warms each workload with 1,000). */
+  warmup: number;
+  /**
+   * Txs admitted before blocks are made from the pool until it is empty; each block takes what the
+   * dev node's policy lets it (the block gas limit), so this is the largest block.
+   */
+  batch: number;
+  /** LevelDB writes synced per block (the node's default, `storage.syncWrites`). */
+  syncWrites: boolean;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = { txs: 4_000, warmup: 1_000, batch: 500, syncWrites: true };
+
+export interface PipelineFigure {
+  name: string;
+  txs: number;
+  /** Process CPU (every thread, `process.cpuUsage`) per tx, admission to commit (µs). */
+  cpuMicros: number;
+  /** The main (JavaScript) thread's CPU per tx, from /proc (10 ms ticks; null off Linux). */
+  mainThreadMicros: number | null;
+  /** The node's own stage clock (`TxStageClock`), per tx (µs). */
+  stagesMicros: Record<TxStage, number>;
+  /** Process CPU in no stage: the bench's loop, the clock's sampling remainder (µs/tx). */
+  unstagedMicros: number;
+  /** Main-thread GC pauses per tx (wall µs, from `gc` performance entries). */
+  gcPauseMicros: number;
+  txPerSec: number;
+  blocks: number;
+  txsPerBlock: number;
+  goalMicros: number | null;
+  /** The timed run on the monotonic clock (µs, `process.hrtime`): the window to slice a `--cpu-prof` profile by. */
+  monotonicMicros: [number, number];
+  /** Head height before and after the timed run; every timed tx committed with status 1. */
+  headFrom: number;
+  headTo: number;
+}
+
+export interface PipelineResults {
+  date: string;
+  machine: string;
+  loadavg: number[];
+  options: Omit<PipelineOptions, "log">;
+  decodeWorkers: number;
+  figures: PipelineFigure[];
+  /** Recipients' balances after the value transfers (each got 1 wei per tx): the value really moved. */
+  valueReceived: string;
+}
+
+/** A node's block pipeline, in process: what node/node.ts builds for `azora dev`, without the RPC. */
+interface InProcessNode {
+  chain: Chain;
+  mempool: Mempool;
+  decoder: ParallelDecoder;
+  producer: BlockProducer;
+  metrics: Metrics;
+  readers: StateReaders;
+  close(): Promise<void>;
+}
+
+async function openNode(dir: string, syncWrites: boolean): Promise<InProcessNode> {
+  const spec = devnetGenesis();
+  const common = createChainCommon(spec.chainId);
+  const { db, record } = await openChainStorage(join(dir, "chain"), {
+    syncWrites,
+    maxOpenFiles: DEFAULT_CONFIG.storage.maxOpenFiles,
+  });
+  const metrics = createMetrics(new Registry());
+  const chain = await Chain.open(db, spec, common, nullLogger, { trieCacheBytes: DEFAULT_CONFIG.cacheBytes / 2 });
+  chain.useCommittedRecord(record);
+  db.setBlockWriteWait((write) => metrics.txStages.outside(write));
+  const readers = new StateReaders(common, chain.trieStore);
+  const nextParams = () => chain.params.at(chain.head.header.number + 1n);
+  const mempool = new Mempool(
+    mempoolOptions(DEFAULT_CONFIG, nextParams().fees.minBaseFeePerGas, nextParams().gasLimit),
+    {
+      state: {
+        getAccount: async (a) => (await readers.at(chain.headStateRoot)).getAccount(hexToBytes(a as `0x${string}`)),
+      },
+    },
+  );
+  const decoder = new ParallelDecoder(
+    {
+      chainId: spec.chainId,
+      maxTxBytes: DEFAULT_CONFIG.mempool.maxTxBytes,
+      workers: ParallelDecoder.defaultWorkers(),
+    },
+    { common, log: nullLogger, stages: metrics.txStages },
+  );
+  const signer = await GuardedSigner.open({
+    stateFile: join(dir, "signer.state"),
+    seed: hexToBytes(`0x${DEV_VALIDATOR_SEED_HEX}`),
+    sync: false,
+  });
+  const producer = new BlockProducer(
+    {},
+    { chain, mempool, signer, verifier: new Ed25519Verifier({ verifiedCacheSize: 4096 }), log: nullLogger, metrics },
+  );
+  return {
+    chain,
+    mempool,
+    decoder,
+    producer,
+    metrics,
+    readers,
+    async close() {
+      await decoder.close();
+      signer.close();
+      record.close();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * What `eth_sendRawTransaction` does after JSON parsing (NodeBackend.sendRawTransaction): decode and
+ * recover through the node's decoder, then the mempool's admission under the node's stage clock.
+ * The backend itself needs the RPC's simulation workers and readers; this is its body, not a copy of
+ * its checks: both are the decoder's and the pool's.
+ */
+async function admit(node: InProcessNode, raw: Uint8Array): Promise<void> {
+  const ptx = await node.decoder.decode(raw);
+  const r = await node.metrics.txStages.timeSampled("admission", () => node.mempool.add(ptx));
+  if (r.status !== "pending") throw new Error(`pipeline bench: tx ${r.hash} was ${r.status}, not pending`);
+}
+
+/** Admits `raws` in batches, making blocks until the pool is empty after each; every tx must succeed. */
+async function run(node: InProcessNode, raws: Uint8Array[], batch: number): Promise<CommittedBlock[]> {
+  const blocks: CommittedBlock[] = [];
+  for (let i = 0; i < raws.length; i += batch) {
+    for (const raw of raws.slice(i, i + batch)) await admit(node, raw);
+    while (node.mempool.stats().pending > 0) blocks.push(await node.producer.mineNow());
+  }
+  const receipts = blocks.flatMap((b) => b.receipts);
+  if (receipts.length !== raws.length) {
+    throw new Error(`pipeline bench: ${raws.length} txs admitted, ${receipts.length} committed`);
+  }
+  const failed = receipts.filter((r) => r.status !== 1).length;
+  if (failed > 0) throw new Error(`pipeline bench: ${failed} of ${raws.length} txs reverted`);
+  return blocks;
+}
+
+interface Senders {
+  keys: Uint8Array[];
+  addresses: string[];
+  nonces: bigint[];
+  chainId: bigint;
+  common: ReturnType<typeof createChainCommon>;
+}
+
+function sign(s: Senders, from: number, tx: { to?: string; data?: string; value?: bigint; gasLimit: bigint }) {
+  return createFeeMarket1559Tx(
+    {
+      chainId: s.chainId,
+      nonce: s.nonces[from]++,
+      to: tx.to as `0x${string}` | undefined,
+      data: tx.data === undefined ? undefined : hexToBytes(tx.data as `0x${string}`),
+      value: tx.value ?? 0n,
+      gasLimit: tx.gasLimit,
+      maxFeePerGas: MAX_FEE,
+      maxPriorityFeePerGas: TIP,
+    },
+    { common: s.common },
+  )
+    .sign(s.keys[from])
+    .serialize();
+}
+
+/** Distinct fresh recipients, from `offset` on (each workload and its warm-up get their own). */
+function recipients(offset: number, n: number): string[] {
+  return Array.from(
+    { length: n },
+    (_, i) => `0x${(0xbe00000000n + BigInt(offset + i)).toString(16).padStart(40, "0")}`,
+  );
+}
+
+type Workload = { name: string; make: (from: number, to: string) => Uint8Array };
+
+/** Deploys what the workloads need through the pipeline itself (untimed): the dev bench's set-up. */
+async function workloads(node: InProcessNode, s: Senders, batch: number): Promise<Workload[]> {
+  const token = loadArtifact("TestToken");
+  const tokenIface = new Interface(token.abi as string[]);
+  const nft = loadArtifact("BenchNFT");
+  const registry = new Interface(loadArtifact("INFTRegistry").abi as string[]);
+  const setup = [
+    sign(s, 0, { data: token.bytecode + tokenIface.encodeDeploy([10n ** 30n]).slice(2), gasLimit: 5_000_000n }),
+  ];
+  for (let i = 0; i < SENDERS; i++) {
+    setup.push(sign(s, i, { data: nft.bytecode, gasLimit: 5_000_000n }));
+    const create = registry.encodeFunctionData("createCollection", [`B${i}`, `B${i}`, s.addresses[i], 500]);
+    setup.push(sign(s, i, { to: NFT_REGISTRY_ADDRESS.toString(), data: create, gasLimit: 1_000_000n }));
+  }
+  const receipts = (await run(node, setup, batch)).flatMap((b) => b.receipts);
+  const tokenAddress = new Address(receipts[0].contractAddress as Uint8Array).toString();
+  const ozNft: string[] = [];
+  const nativeNft: string[] = [];
+  for (let i = 0; i < SENDERS; i++) {
+    ozNft.push(new Address(receipts[1 + 2 * i].contractAddress as Uint8Array).toString());
+    // CollectionCreated(address indexed collection, …): the collection is topic 1.
+    nativeNft.push(bytesToHex(receipts[2 + 2 * i].logs[0][1][1].subarray(12)));
+  }
+  const funding = Array.from({ length: SENDERS - 1 }, (_, i) =>
+    sign(s, 0, {
+      to: tokenAddress,
+      data: tokenIface.encodeFunctionData("transfer", [s.addresses[i + 1], 10n ** 27n]),
+      gasLimit: 80_000n,
+    }),
+  );
+  await run(node, funding, batch);
+
+  const erc20 = new Interface(loadArtifact("ILearn").abi as string[]);
+  const mint = new Interface(["function mint(address to, string uri) returns (uint256)"]);
+  const transfer = (to: string) => erc20.encodeFunctionData("transfer", [to, 1n]);
+  return [
+    { name: "Value transfer", make: (f, to) => sign(s, f, { to, value: 1n, gasLimit: 21_000n }) },
+    {
+      name: "ERC-20 transfer (OZ)",
+      make: (f, to) => sign(s, f, { to: tokenAddress, data: transfer(to), gasLimit: 80_000n }),
+    },
+    {
+      name: "LEARN transfer (native)",
+      make: (f, to) => sign(s, f, { to: LEARN_ADDRESS.toString(), data: transfer(to), gasLimit: 80_000n }),
+    },
+    {
+      name: "NFT mint (native)",
+      make: (f, to) =>
+        sign(s, f, { to: nativeNft[f], data: mint.encodeFunctionData("mint", [to, TOKEN_URI]), gasLimit: 250_000n }),
+    },
+    {
+      name: "NFT mint (OZ)",
+      make: (f, to) =>
+        sign(s, f, { to: ozNft[f], data: mint.encodeFunctionData("mint", [to, TOKEN_URI]), gasLimit: 250_000n }),
+    },
+  ];
+}
+
+/** Round-robin over the senders, one fresh recipient per tx. */
+function plan(w: Workload, offset: number, n: number): Uint8Array[] {
+  return recipients(offset, n).map((to, i) => w.make(i % SENDERS, to));
+}
+
+/** Sums the main thread's GC pauses (ms) while it runs. */
+function gcPauses(): { ms: () => number; stop: () => void } {
+  let ms = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) ms += e.duration;
+  });
+  obs.observe({ entryTypes: ["gc"] });
+  return { ms: () => ms, stop: () => obs.disconnect() };
+}
+
+export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResults> {
+  const log = opts.log ?? (() => {});
+  const dir = join(tmpdir(), `azora-bench-pipeline-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const node = await openNode(dir, opts.syncWrites);
+  try {
+    const spec = devnetGenesis();
+    const wallets = Array.from({ length: SENDERS }, (_, i) =>
+      HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(i)),
+    );
+    const s: Senders = {
+      keys: wallets.map((x) => getBytes(x.privateKey)),
+      addresses: wallets.map((x) => x.address),
+      nonces: new Array(SENDERS).fill(0n),
+      chainId: spec.chainId,
+      common: node.chain.common,
+    };
+    const loads = await workloads(node, s, opts.batch);
+    const figures: PipelineFigure[] = [];
+    let offset = 0;
+    let valueRecipients: string[] = [];
+    for (const w of loads) {
+      if (opts.warmup > 0) {
+        log(`[pipeline] ${w.name}: ${opts.warmup} warm-up txs (untimed)…`);
+        await run(node, plan(w, offset, opts.warmup), opts.batch);
+        offset += opts.warmup;
+      }
+      const raws = plan(w, offset, opts.txs); // signed before the clock starts, as a wallet does
+      if (w.name === "Value transfer") valueRecipients = recipients(offset, opts.txs);
+      offset += opts.txs;
+      log(`[pipeline] ${w.name}: ${opts.txs} txs, admission to commit…`);
+      figures.push(await timed(node, w.name, raws, opts.batch));
+    }
+    const head = await node.readers.at(node.chain.headStateRoot);
+    let received = 0n;
+    for (const a of valueRecipients) received += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
+    return {
+      date: new Date().toISOString(),
+      machine: `${cpus().length}-core ${cpus()[0]?.model ?? "unknown"}, Node ${process.version}`,
+      loadavg: loadavg().map((x) => round(x, 2)),
+      options: { txs: opts.txs, warmup: opts.warmup, batch: opts.batch, syncWrites: opts.syncWrites },
+      decodeWorkers: node.decoder.workerCount,
+      figures,
+      valueReceived: received.toString(),
+    };
+  } finally {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batch: number): Promise<PipelineFigure> {
+  const clock = node.metrics.txStages;
+  const headFrom = Number(node.chain.head.header.number);
+  const stages0 = clock.secondsByStage();
+  const gc = gcPauses();
+  const main0 = mainThreadCpuSeconds(process.pid);
+  const wall0 = performance.now();
+  const mono0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const blocks = await run(node, raws, batch);
+  const cpu = process.cpuUsage(cpu0);
+  const mono1 = process.hrtime.bigint();
+  const wallSec = (performance.now() - wall0) / 1000;
+  const main1 = mainThreadCpuSeconds(process.pid);
+  // The observer's entries arrive asynchronously: let them in before reading the sum.
+  await new Promise((r) => setImmediate(r));
+  gc.stop();
+  const stages1 = clock.secondsByStage();
+  const n = raws.length;
+  const perTx = (sec: number) => round((sec * 1e6) / n, 0);
+  const stagesMicros = Object.fromEntries(TX_STAGES.map((st) => [st, perTx(stages1[st] - stages0[st])])) as Record<
+    TxStage,
+    number
+  >;
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const staged = TX_STAGES.reduce((sum, st) => sum + stages1[st] - stages0[st], 0);
+  return {
+    name,
+    txs: n,
+    cpuMicros: perTx(cpuSec),
+    mainThreadMicros: main0 === null || main1 === null ? null : perTx(main1 - main0),
+    stagesMicros,
+    unstagedMicros: perTx(Math.max(0, cpuSec - staged)),
+    gcPauseMicros: round((gc.ms() * 1000) / n, 0),
+    txPerSec: round(n / wallSec, 0),
+    blocks: blocks.length,
+    txsPerBlock: round(n / blocks.length, 1),
+    goalMicros: CPU_GOALS_MICROS[name] ?? null,
+    monotonicMicros: [Number(mono0 / 1000n), Number(mono1 / 1000n)],
+    headFrom,
+    headTo: Number(node.chain.head.header.number),
+  };
+}
+
+/** One row per workload: µs/tx next to the goal, the node's stage split, GC, rate and blocks. */
+export function pipelineTable(r: PipelineResults): string {
+  const fmt = (v: number | null) => (v === null ? "—" : v.toLocaleString("en-US"));
+  const head = [
+    "admission → commit, in-process (µs/tx)",
+    "process CPU",
+    "goal",
+    "main thread",
+    ...TX_STAGES,
+    "unstaged",
+    "GC pauses",
+    "tx/s",
+    "blocks",
+    "txs/block",
+  ];
+  const body = r.figures.map((f) => [
+    f.name,
+    fmt(f.cpuMicros),
+    fmt(f.goalMicros),
+    fmt(f.mainThreadMicros),
+    ...TX_STAGES.map((st) => fmt(f.stagesMicros[st])),
+    fmt(f.unstagedMicros),
+    fmt(f.gcPauseMicros),
+    fmt(f.txPerSec),
+    fmt(f.blocks),
+    fmt(f.txsPerBlock),
+  ]);
+  return markdownTable(head, body);
+}
+
+/**
+ * The pipeline's figures as rows of the full bench's CPU table, under the node-under-HTTP ones: its
+ * `rpc_other` column holds what no stage timed here (no RPC runs), its goal is the workload's.
+ */
+export function pipelineCpuRows(
+  r: PipelineResults,
+): Array<{ name: string; goal: string; azora: CpuPerTx; anvil: null }> {
+  return r.figures.map((f) => ({
+    name: `${f.name}: admission → commit, in-process`,
+    goal: f.name,
+    azora: {
+      totalMicros: f.cpuMicros,
+      stagesMicros: { ...f.stagesMicros, rpc_other: f.unstagedMicros },
+      otherThreadsMicros: f.mainThreadMicros === null ? null : Math.max(0, f.cpuMicros - f.mainThreadMicros),
+      gcPauseMicros: f.gcPauseMicros,
+    },
+    anvil: null,
+  }));
+}
