@@ -65,6 +65,12 @@ const ALLOWED: Record<string, string[]> = {
     "node/db",
     "node/mempool",
     "node/sync",
+    // bench/pipeline.ts: the dev node's admission → commit pipeline in process (issue 14's per-tx CPU goal)
+    "node/config.js",
+    "node/metrics.js",
+    "node/producer",
+    "node/state",
+    "node/txStages.js",
     "ai-oracle",
     "services",
   ],
