@@ -12,6 +12,7 @@ import { startCPUProfile } from "./cliArgs.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
+import { installNodeShutdown } from "./nodeShutdown.js";
 import { rpcLimitFlags } from "./rpc/options.js";
 import { VERSION } from "./version.js";
 
@@ -155,51 +156,19 @@ function nextParams(node: { chain: { head: { header: { number: bigint } }; param
   return node.chain.params.at(node.chain.head.header.number + 1n);
 }
 
-/** How long a shutdown after a fatal failure may take before the process exits anyway. */
-const FATAL_SHUTDOWN_MS = 10_000;
-
-/**
- * Stops the node on SIGINT/SIGTERM (exit 0) and on a fatal failure (exit 1, the cause on stderr as
- * well as in the log); returns the fatal trigger.
- */
+/** Stops the node on SIGINT/SIGTERM and on a fatal failure (node/nodeShutdown.ts); returns the fatal trigger. */
 function installShutdown(
   node: { close(): Promise<void>; chain: { head: { header: { number: bigint } } } },
   logger: ReturnType<typeof createLogger>["logger"],
   flush: () => void,
   stopProfile: (() => Promise<string>) | null,
 ): (e: Error) => void {
-  let stopping = false;
-  const stop = async (signal: string, failure: Error | null) => {
-    if (stopping) return;
-    stopping = true;
-    if (failure === null) logger.info("shutting down", { signal });
-    else logger.error("stopping after a fatal failure", { reason: failure.message }, failure);
-    let code = failure === null ? 0 : 1;
-    try {
-      // After a failure, shutdown is bounded: an HTTP client's keep-alive connection can hold the RPC
-      // server's close for its whole timeout, and exiting without closing is no worse than a crash,
-      // which the node survives (every block write is one atomic batch).
-      const deadline =
-        failure === null
-          ? null
-          : new Promise<"timeout">((res) => setTimeout(() => res("timeout"), FATAL_SHUTDOWN_MS).unref());
-      const closed = node.close().then(() => "closed" as const);
-      if ((await (deadline === null ? closed : Promise.race([closed, deadline]))) === "timeout") {
-        throw new Error(`shutdown did not finish within ${FATAL_SHUTDOWN_MS} ms`);
-      }
-      if (stopProfile !== null) logger.info("wrote CPU profile", { file: await stopProfile() });
-      logger.info(failure === null ? "stopped cleanly" : "stopped", {
-        height: node.chain.head.header.number.toString(),
-      });
-    } catch (e) {
-      logger.error("shutdown failed", {}, e);
-      code = 1;
-    }
-    flush();
-    if (failure !== null) process.stderr.write(`azora: stopped: ${failure.message}\n`);
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop("SIGINT", null));
-  process.on("SIGTERM", () => void stop("SIGTERM", null));
-  return (e) => void stop("fatal", e);
+  return installNodeShutdown({
+    close: () => node.close(),
+    afterClose:
+      stopProfile === null ? undefined : async () => logger.info("wrote CPU profile", { file: await stopProfile() }),
+    height: () => node.chain.head.header.number.toString(),
+    logger,
+    flush,
+  });
 }
