@@ -89,6 +89,11 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
     for (let i = 0; i < nodes.hashes.length; i++) this.pending.set(nodeKey(nodes.hashes[i]), nodes.encodings[i]);
   }
 
+  /** `batch` of the puts among `entries` (hex keys as `CheckpointDB` names nodes; no value: not a put). */
+  putEntries(entries: Map<string, Uint8Array | undefined>): void {
+    for (const [key, value] of entries) if (value !== undefined) this.pending.set(key, value);
+  }
+
   shallowCopy(): DB<string, string | Uint8Array> {
     return this;
   }
@@ -152,6 +157,20 @@ export async function storeTrieNodes(db: CheckpointDB, nodes: StoredNodes): Prom
   } else {
     await db.batch(hashes.map((key, i): BatchDBOp => ({ type: "put", key, value: encodings[i] })) as never);
   }
+}
+
+/**
+ * Before the commit of `db`'s last checkpoint (the block's state committed): moves that checkpoint's
+ * writes into the node store beneath, as the commit would, and leaves it empty. `CheckpointDB.commit`
+ * turns each hex key back into bytes for its own `batch`, which makes hex of them again (a rope per
+ * key) for the store. Entries without a value (reads that missed, deletions) are skipped: the store
+ * deletes nothing.
+ */
+export function storeLastCheckpoint(db: CheckpointDB): void {
+  if (db.checkpoints.length !== 1 || !(db.db instanceof TrieNodeStore)) return;
+  const written = db.checkpoints[0].keyValueMap;
+  db.db.putEntries(written);
+  written.clear();
 }
 
 function rawEntryBytes(node: Uint8Array): number {
