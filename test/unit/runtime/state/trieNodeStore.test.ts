@@ -114,6 +114,10 @@ describe("TrieNodeStore", () => {
     ];
     const [fast, plain] = stores.map((store) => new CheckpointDB({ db: store, valueEncoding: ValueEncoding.Bytes }));
     const written = stores.map(() => new Map<string, Uint8Array>());
+    // A block's writes taken for LevelDB.
+    const takeAll = () => {
+      for (const [i, store] of stores.entries()) for (const [k, v] of store.takeWrites()) written[i].set(k, v);
+    };
     let puts = 0;
     const hashes: Uint8Array[] = [];
     for (let step = 0; step < 400; step++) {
@@ -127,7 +131,7 @@ describe("TrieNodeStore", () => {
         const key = rand(2) === 0 && hashes.length > 0 ? hashes[rand(hashes.length)] : randomBytes(32);
         expect(await fast.get(key)).toEqual(await plain.get(key));
       } else if (op === 2 && fast.hasCheckpoints()) for (const db of [fast, plain]) await db.revert();
-      else if (op === 3) stores.forEach((store, i) => store.takeWrites().forEach((v, k) => written[i].set(k, v)));
+      else if (op === 3) takeAll();
       else {
         // Some hashes repeat (a node written again by a later block, or twice in one checkpoint).
         const nodes: StoredNodes = { hashes: [], encodings: [] };
@@ -147,7 +151,7 @@ describe("TrieNodeStore", () => {
       storeLastCheckpoint(fast);
       for (const db of [fast, plain]) await db.commit();
     }
-    stores.forEach((store, i) => store.takeWrites().forEach((v, k) => written[i].set(k, v)));
+    takeAll();
     expect(puts).toBeGreaterThan(500);
     expect(written[0].size).toBeGreaterThan(100);
     expect([...written[0]].sort()).toEqual([...written[1]].sort());
