@@ -1,12 +1,12 @@
 import { ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
-import type { BatchDBOp } from "@ethereumjs/util";
 import { LRU } from "../lib/lru.js";
 import { bytesToHex } from "../primitives/bytes.js";
 import { keccak256 } from "../primitives/hash.js";
 import { rlpHeaderLength, writeRlpHeader } from "../primitives/rlpCodec.js";
 import { encodeLeaf, hexPrefix } from "../primitives/trieRoot.js";
 import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
+import { type StoredNodes, storeTrieNodes } from "./trieNodeStore.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
 export interface TrieWrite {
@@ -120,9 +120,9 @@ export async function applyTrieWrites(
     trie.root(root.ref as Uint8Array);
     return;
   }
-  const ops: BatchDBOp[] = [];
-  const rootHash = encode(root, 0, ops);
-  await trie.database().batch(ops as never);
+  const stored: StoredNodes = { hashes: [], encodings: [] };
+  const rootHash = encode(root, 0, stored);
+  await storeTrieNodes(trie.database(), stored);
   trie.root(rootHash);
   tops?.keep(rootHash, root);
 }
@@ -277,7 +277,7 @@ async function joinBelow(prefix: number[], child: Node, load: Load): Promise<Nod
  * classes serialize to), written straight into one buffer per node: the node objects, the nested
  * arrays and RLP's per-item copies cost more than the hashing (profile of the dev node's seal).
  */
-function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
+function encode(n: Node, depth: number, ops: StoredNodes): Uint8Array {
   if (n.kind === "ref") return n.ref instanceof Uint8Array ? n.ref : RLP.encode(n.ref);
   const top = depth === 0;
   let encoded = n.encoded;
@@ -305,7 +305,8 @@ function encode(n: Node, depth: number, ops: BatchDBOp[]): Uint8Array {
   if (hash === undefined) {
     // A node kept with its hash is already stored (it is part of the trie the batch started from).
     hash = keccak256(encoded);
-    ops.push({ type: "put", key: hash, value: encoded });
+    ops.hashes.push(hash);
+    ops.encodings.push(encoded);
     n.hash = hash;
   }
   return hash;

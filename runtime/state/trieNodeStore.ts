@@ -1,3 +1,4 @@
+import type { CheckpointDB } from "@ethereumjs/mpt";
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
 import { ByteLRU } from "../lib/byteLru.js";
@@ -79,6 +80,20 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
     }
   }
 
+  /**
+   * `batch` of puts for nodes named by their hash bytes: each key made here as one flat hex string.
+   * ethereumjs's `CheckpointDB.batch` hands the store its own hex keys, built a `+=` per byte (a
+   * rope of 33 strings that every map it enters flattens again) and one spread options object per node.
+   */
+  putNodes(nodes: StoredNodes): void {
+    for (let i = 0; i < nodes.hashes.length; i++) this.pending.set(nodeKey(nodes.hashes[i]), nodes.encodings[i]);
+  }
+
+  /** `batch` of the puts among `entries` (hex keys as `CheckpointDB` names nodes; no value: not a put). */
+  putEntries(entries: Map<string, Uint8Array | undefined>): void {
+    for (const [key, value] of entries) if (value !== undefined) this.pending.set(key, value);
+  }
+
   shallowCopy(): DB<string, string | Uint8Array> {
     return this;
   }
@@ -114,6 +129,48 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
   get pendingCount(): number {
     return this.pending.size;
   }
+}
+
+/** Nodes a trie write stores: `encodings[i]` under its hash `hashes[i]`. */
+export interface StoredNodes {
+  hashes: Uint8Array[];
+  encodings: Uint8Array[];
+}
+
+/** A node's key in the store, as ethereumjs's `CheckpointDB` names it: its hash in unprefixed lowercase hex. */
+export function nodeKey(hash: Uint8Array): string {
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString("hex");
+}
+
+/**
+ * Stores `nodes` in a trie's database with the effect of `db.batch` of their puts: into the open
+ * checkpoint's write map (what `CheckpointDB.put` does there, without its await per node), or
+ * straight into the node store beneath (`putNodes`); any other database gets the plain `batch`.
+ */
+export async function storeTrieNodes(db: CheckpointDB, nodes: StoredNodes): Promise<void> {
+  const { hashes, encodings } = nodes;
+  if (db.checkpoints.length > 0) {
+    const written = db.checkpoints[db.checkpoints.length - 1].keyValueMap;
+    for (let i = 0; i < hashes.length; i++) written.set(nodeKey(hashes[i]), encodings[i]);
+  } else if (db.db instanceof TrieNodeStore) {
+    db.db.putNodes(nodes);
+  } else {
+    await db.batch(hashes.map((key, i): BatchDBOp => ({ type: "put", key, value: encodings[i] })) as never);
+  }
+}
+
+/**
+ * Before the commit of `db`'s last checkpoint (the block's state committed): moves that checkpoint's
+ * writes into the node store beneath, as the commit would, and leaves it empty. `CheckpointDB.commit`
+ * turns each hex key back into bytes for its own `batch`, which makes hex of them again (a rope per
+ * key) for the store. Entries without a value (reads that missed, deletions) are skipped: the store
+ * deletes nothing.
+ */
+export function storeLastCheckpoint(db: CheckpointDB): void {
+  if (db.checkpoints.length !== 1 || !(db.db instanceof TrieNodeStore)) return;
+  const written = db.checkpoints[0].keyValueMap;
+  db.db.putEntries(written);
+  written.clear();
 }
 
 function rawEntryBytes(node: Uint8Array): number {

@@ -17,7 +17,7 @@ import { keccak256 } from "../primitives/hash.js";
 import { encodeAccount } from "./accountRlp.js";
 import { applyTrieWrites, TrieTops, type TrieWrite } from "./trieBatch.js";
 import { type DecodedNodeCache, trieGet } from "./trieGet.js";
-import type { TrieNodeStore } from "./trieNodeStore.js";
+import { storeLastCheckpoint, type TrieNodeStore } from "./trieNodeStore.js";
 
 export interface WorldStateOptions {
   /** LRU entries of the account/storage/code caches (0 disables them: fine for one-shot readers). */
@@ -150,6 +150,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
   }
 
   override async commit(): Promise<void> {
+    storeLastCheckpoint(this._trie.database());
     await super.commit();
     if (this._checkpointCount === 0 && this.cacheFills > this.cacheBound) {
       this.clearCaches();

@@ -51,4 +51,40 @@ describe("ByteLRU", () => {
       expect(held).toBeLessThanOrEqual(10_000);
     }
   });
+
+  it("evicts and orders as a plain array LRU over random sets, hits and deletes", () => {
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const lru = new ByteLRU<number, number>(5_000);
+    // The model: entries least recently used first.
+    let model: { key: number; value: number; bytes: number }[] = [];
+    const used = () => model.reduce((n, e) => n + e.bytes, 0);
+    for (let i = 0; i < 20_000; i++) {
+      const key = rand(200);
+      const op = rand(10);
+      const at = model.findIndex((e) => e.key === key);
+      if (op < 4) {
+        const bytes = 1 + rand(700);
+        lru.set(key, i, bytes);
+        if (at >= 0) model.splice(at, 1);
+        if (bytes <= 5_000) model.push({ key, value: i, bytes });
+        while (used() > 5_000) model.shift();
+      } else if (op < 9) {
+        expect(lru.get(key)).toBe(at >= 0 ? model[at].value : undefined);
+        if (at >= 0) model.push(...model.splice(at, 1));
+      } else {
+        lru.delete(key);
+        if (at >= 0) model.splice(at, 1);
+      }
+      if (rand(1000) === 0) {
+        lru.clear();
+        model = [];
+      }
+      expect([...lru.keysByRecency()]).toEqual(model.map((e) => e.key));
+      expect([lru.size, lru.bytes]).toEqual([model.length, used()]);
+    }
+  });
 });
