@@ -38,18 +38,23 @@ export class KeccakWasmLoadError extends Error {
   readonly code = "KECCAK_WASM_LOAD";
 }
 
-function readModuleBytes(): Uint8Array {
-  const require = createRequire(import.meta.url);
-  // The package ships the wasm only base64-inlined in its bundles; keccak.umd.min.js holds this one module alone.
-  const bundle = join(dirname(require.resolve("hash-wasm")), "keccak.umd.min.js");
-  const match = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(readFileSync(bundle, "utf8"));
-  if (!match) throw new KeccakWasmLoadError(`no wasm module found in ${bundle}`);
+/** The module's bytes from the text of hash-wasm's keccak bundle, checked against the pinned fingerprint. */
+export function moduleBytesFromBundle(bundleText: string): Uint8Array {
+  const match = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(bundleText);
+  if (!match) throw new KeccakWasmLoadError("no wasm module found in hash-wasm's keccak bundle");
   const bytes = Buffer.from(match[1], "base64");
   const digest = createHash("sha256").update(bytes).digest("hex");
   if (digest !== WASM_SHA256) {
     throw new KeccakWasmLoadError(`hash-wasm's keccak module changed (sha256 ${digest}, expected ${WASM_SHA256})`);
   }
   return bytes;
+}
+
+function readModuleBytes(): Uint8Array {
+  const require = createRequire(import.meta.url);
+  // The package ships the wasm only base64-inlined in its bundles; keccak.umd.min.js holds this one module alone.
+  const bundle = join(dirname(require.resolve("hash-wasm")), "keccak.umd.min.js");
+  return moduleBytesFromBundle(readFileSync(bundle, "utf8"));
 }
 
 function instantiate(): { wasm: Sha3Exports; io: Uint8Array } {

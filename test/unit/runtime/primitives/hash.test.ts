@@ -1,7 +1,11 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { keccak_256 as nobleKeccak } from "@noble/hashes/sha3.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EMPTY_TRIE_ROOT, KECCAK256_EMPTY, keccak256 } from "../../../../runtime/primitives/hash.js";
+import { KeccakWasmLoadError, moduleBytesFromBundle } from "../../../../runtime/primitives/keccakWasm.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -51,5 +55,18 @@ describe("keccak256 (wasm) against @noble/hashes' keccak_256", () => {
     second.fill(0);
     expect(hex(first)).toBe(kept);
     expect(hex(keccak256(Uint8Array.of(2)))).toBe(hex(nobleKeccak(Uint8Array.of(2))));
+  });
+});
+
+describe("the keccak wasm module's loading", () => {
+  it("refuses a module whose bytes differ from the pinned fingerprint, or a bundle without one", () => {
+    const require = createRequire(import.meta.url);
+    const text = readFileSync(join(dirname(require.resolve("hash-wasm")), "keccak.umd.min.js"), "utf8");
+    expect(moduleBytesFromBundle(text).length).toBeGreaterThan(0);
+    // One base64 character of the module changed (past its "AGFzbQ" magic): a different module.
+    const at = text.indexOf('"AGFzbQ') + 40;
+    const tampered = text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    expect(() => moduleBytesFromBundle(tampered)).toThrow(KeccakWasmLoadError);
+    expect(() => moduleBytesFromBundle("no module here")).toThrow(KeccakWasmLoadError);
   });
 });
