@@ -1,34 +1,13 @@
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { keccak256 } from "./keccakWasm.js";
 
 /**
- * keccak256 through the `keccak` package's native addon, driving one reused sponge state:
- * ~700k hashes/s of 32 bytes here against ~165k/s for @noble/hashes. Hashing is on every path
- * (secure-trie keys, trie nodes, tx hashes, KECCAK256), so this is ~10 % of a node's CPU.
- * The addon ships prebuilt for linux-x64; if it cannot load we fail loudly, never silently slow.
+ * keccak256 is on every path (secure-trie keys, trie nodes, tx hashes, KECCAK256, blooms): ~10 % of the node's CPU
+ * per transaction. It runs in WebAssembly (./keccakWasm.ts), one wasm call per hash: 32 bytes in ~0.9 µs against
+ * ~2.4 µs for the `keccak` package's native addon (four N-API calls and a Buffer per hash) and ~11 µs for
+ * @noble/hashes (`node dist/bench/keccakFloor.js`; README, issue 14).
  */
-interface NativeKeccakState {
-  initialize(rate: number, capacity: number): void;
-  absorb(data: Uint8Array): void;
-  absorbLastFewBits(bits: number): void;
-  squeeze(length: number): Buffer;
-}
-
-const require = createRequire(import.meta.url);
-const KeccakState = require("node-gyp-build")(
-  dirname(require.resolve("keccak/bindings")),
-) as new () => NativeKeccakState;
-const state = new KeccakState();
-
-export function keccak256(data: Uint8Array): Uint8Array {
-  // Keccak-256: rate 1088, capacity 512, Ethereum's original padding (0x01), 32-byte digest.
-  state.initialize(1088, 512);
-  state.absorb(data);
-  state.absorbLastFewBits(0x01);
-  const out = state.squeeze(32);
-  return new Uint8Array(out.buffer, out.byteOffset, 32);
-}
+export { keccak256 };
 
 export function sha256(data: Uint8Array): Uint8Array {
   return nobleSha256(data);
