@@ -286,7 +286,7 @@ export class Mempool {
       pending: false,
     };
     const before = acct?.counts ?? EMPTY_LAYOUT;
-    const after = layoutOf(acct?.withEntry(entry) ?? [entry], baseNonce);
+    const after = acct?.layoutWith(entry, baseNonce) ?? layoutOf([entry], baseNonce);
     if (after.queuedCount > accountQueue && after.queuedCount > before.queuedCount) throw poolFull("accountQueue");
     const victims = this.findRoomFor(input, before, after);
 

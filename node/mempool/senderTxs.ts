@@ -27,16 +27,22 @@ export function layoutOf(entries: readonly PoolEntry[], stateNonce: bigint): Lay
   const layout: Layout = { pendingCount: 0, pendingSlots: 0, queuedCount: 0, queuedSlots: 0 };
   let next = stateNonce;
   for (const e of entries) {
-    if (e.tx.nonce === next) {
-      next++;
-      layout.pendingCount++;
-      layout.pendingSlots += e.slots;
-    } else {
-      layout.queuedCount++;
-      layout.queuedSlots += e.slots;
-    }
+    const pending = e.tx.nonce === next;
+    if (pending) next++;
+    tally(layout, e.slots, pending, 1);
   }
   return layout;
+}
+
+/** Adds (`sign` 1) or takes (-1) one entry of `slots` to or from `layout`'s pending or queued side. */
+function tally(layout: Layout, slots: number, pending: boolean, sign: 1 | -1): void {
+  if (pending) {
+    layout.pendingCount += sign;
+    layout.pendingSlots += sign * slots;
+  } else {
+    layout.queuedCount += sign;
+    layout.queuedSlots += sign * slots;
+  }
 }
 
 /**
@@ -68,6 +74,8 @@ export class SenderTxs {
   private boundary = 0;
   private fresh: PoolEntry[] = [];
   private costSum = 0n;
+  /** The state nonce `layout` was classified for, or null when the list changed since (`layoutWith`). */
+  private classifiedFor: bigint | null = null;
 
   constructor(sender: string, stateNonce: bigint, balance: bigint) {
     this.sender = sender;
@@ -119,8 +127,24 @@ export class SenderTxs {
     return copy;
   }
 
+  /**
+   * `layoutOf(this.withEntry(entry), stateNonce)`: the layout admission checks the limits against.
+   * The usual admission appends the sender's next nonce to a list classified for this state nonce:
+   * that layout is the current one plus the entry (pending if it extends an all-pending run, else
+   * queued), without copying and re-walking the list (a differential test checks both agree).
+   */
+  layoutWith(entry: PoolEntry, stateNonce: bigint): Layout {
+    const last = this.list[this.list.length - 1];
+    if (this.classifiedFor !== stateNonce || last === undefined || entry.tx.nonce <= last.tx.nonce)
+      return layoutOf(this.withEntry(entry), stateNonce);
+    const l = { ...this.layout };
+    tally(l, entry.slots, l.queuedCount === 0 && entry.tx.nonce === last.tx.nonce + 1n, 1);
+    return l;
+  }
+
   /** Inserts, or replaces the same-nonce entry (returned). Call `classify` afterwards. */
   put(entry: PoolEntry): PoolEntry | undefined {
+    this.classifiedFor = null;
     // A new entry is queued until `classify` says otherwise, even replacing a pending one: so it is
     // reported as promoted (announced) like any tx that becomes pending.
     entry.pending = false;
@@ -143,6 +167,7 @@ export class SenderTxs {
   remove(nonce: bigint): PoolEntry | undefined {
     const i = this.indexOf(nonce);
     if (i >= this.list.length || this.list[i].tx.nonce !== nonce) return undefined;
+    this.classifiedFor = null;
     const [e] = this.list.splice(i, 1);
     this.count(e, -1);
     this.costSum -= e.tx.cost;
@@ -154,6 +179,7 @@ export class SenderTxs {
   removeStale(): PoolEntry[] {
     const n = this.indexOf(this.stateNonce);
     const stale = this.list.splice(0, n);
+    if (n > 0) this.classifiedFor = null;
     for (const e of stale) {
       this.count(e, -1);
       this.costSum -= e.tx.cost;
@@ -192,6 +218,7 @@ export class SenderTxs {
     this.boundary = run;
     this.fresh = [];
     this.layout = { ...this.live };
+    this.classifiedFor = this.stateNonce;
     return promoted;
   }
 
@@ -205,14 +232,7 @@ export class SenderTxs {
 
   /** Adds (`sign` +1) or takes (-1) one entry to or from the layout, by its current flag. */
   private count(e: PoolEntry, sign: 1 | -1): void {
-    const l = this.live;
-    if (e.pending) {
-      l.pendingCount += sign;
-      l.pendingSlots += sign * e.slots;
-    } else {
-      l.queuedCount += sign;
-      l.queuedSlots += sign * e.slots;
-    }
+    tally(this.live, e.slots, e.pending, sign);
   }
 
   /** Binary search: index of the first entry with nonce >= `nonce`. */

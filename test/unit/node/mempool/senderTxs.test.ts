@@ -31,6 +31,18 @@ function reference(entries: readonly PoolEntry[], stateNonce: bigint): { pending
   return { pending, queued };
 }
 
+/** `layoutWith`'s append shortcut against the copy and recount, for entries around the list's end. */
+function expectLayoutWith(acct: SenderTxs, seq: number, label: string): void {
+  const last = acct.entries().at(-1)?.tx.nonce ?? acct.stateNonce;
+  for (const nonce of [last - 1n, last, last + 1n, last + 2n, acct.stateNonce])
+    for (const stateNonce of [acct.stateNonce, acct.stateNonce + 1n]) {
+      const probe = entry(nonce, seq, 2);
+      expect(acct.layoutWith(probe, stateNonce), `${label}: layoutWith ${nonce} at ${stateNonce}`).toEqual(
+        layoutOf(acct.withEntry(probe), stateNonce),
+      );
+    }
+}
+
 describe("SenderTxs bookkeeping (incremental) against a full recount", () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])("seed %i: flags, counts and promotions after random edits", (seed) => {
     const rand = prng(seed);
@@ -49,8 +61,10 @@ describe("SenderTxs bookkeeping (incremental) against a full recount", () => {
         else if (roll < 0.8) acct.remove(nonce);
         else acct.stateNonce += BigInt(Math.floor(rand() * 3)); // a block included (or skipped past) some
       }
+      expectLayoutWith(acct, seq, label);
       acct.removeStale();
       const promoted = acct.classify().map((e) => e.seq);
+      expectLayoutWith(acct, seq, label);
       const entries = acct.entries();
       const want = reference(entries, acct.stateNonce);
       expect(
