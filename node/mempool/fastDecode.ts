@@ -4,7 +4,7 @@ import { rlpHeader as header } from "../lib/rlpHeader.js";
 
 /**
  * The common case of `decodeRawTransaction` without ethereumjs: one pass over the RLP, fields as
- * bigints, the hash, the signing hash and the sender through the native keccak and libsecp256k1.
+ * bigints, the hash, the signing hash and the sender through the fast keccak and native libsecp256k1.
  * It accepts only what it can prove ethereumjs accepts too — canonical RLP, types 0 (EIP-155), 1
  * and 2 with our chain id, an empty access list, a recipient, a low-s signature, enough gas for the
  * intrinsic cost and the EIP-7623 floor, a tip within the fee cap — and answers `undefined` for

@@ -3,7 +3,7 @@ import { keccak256 } from "../../runtime/primitives/hash.js";
 import { secp256k1Native } from "../../runtime/primitives/nativeCrypto.js";
 
 /**
- * EIP-712 digests, signatures and signer recovery of the payments' `Receipt` and `Voucher` through the native
+ * EIP-712 digests, signatures and signer recovery of the payments' `Receipt` and `Voucher` through the fast
  * keccak and libsecp256k1 the node uses for sender recovery: a metered call signs one receipt (payer) and recovers
  * one (payee), and ethers' generic path (TypedDataEncoder + noble in JavaScript) costs ~1–3 ms of CPU for each on
  * this machine, a tenth of a 10 ms inference; this costs tens of µs. Same bytes as ethers'

@@ -86,7 +86,7 @@ export function decodeSigned<K extends string>(
   return o as Record<string, unknown> & { signature: string };
 }
 
-/** The receipt's signer (native keccak + libsecp256k1: the same answer as ethers' verifyTypedData). */
+/** The receipt's signer (fast keccak + libsecp256k1: the same answer as ethers' verifyTypedData). */
 export function recoverReceiptSigner(chainId: bigint, r: Receipt, signature: string): string {
   return recoverDigestSigner(paymentDigest(paymentsDomain(chainId), RECEIPT_STRUCT, { ...r }), signature);
 }
