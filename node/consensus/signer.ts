@@ -4,6 +4,7 @@ import { proposalSignBytes } from "../../consensus/proposal.js";
 import { VoteType, voteSignBytes } from "../../consensus/vote.js";
 import { assert } from "../../runtime/lib/assert.js";
 import { type Logger, nullLogger } from "../../runtime/lib/logger.js";
+import { unprefixedHex } from "../../runtime/primitives/bytes.js";
 import { Ed25519Signer, Ed25519Verifier } from "../crypto/ed25519.js";
 import { SerialQueue } from "../lib/serialQueue.js";
 import {
@@ -304,19 +305,15 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
-
 /** The stored fields of a state, in the order they are written (the slot's CRC covers that order). */
 function fieldsOf(s: LastSignState, publicKey: Uint8Array): Omit<StateFields, "version"> & SlotFields {
   return {
-    publicKey: toHex(publicKey),
+    publicKey: unprefixedHex(publicKey),
     height: s.height.toString(),
     round: s.round,
     step: s.step,
-    signBytes: s.signBytes === null ? null : toHex(s.signBytes),
-    signature: s.signature === null ? null : toHex(s.signature),
+    signBytes: s.signBytes === null ? null : unprefixedHex(s.signBytes),
+    signature: s.signature === null ? null : unprefixedHex(s.signature),
   };
 }
 
@@ -394,8 +391,8 @@ function parseFields(f: Record<string, unknown>, version: 1 | 2, file: string, p
     throw new SignerError({
       code: SignerErrorCode.KEY_MISMATCH,
       file,
-      expected: toHex(publicKey),
-      found: toHex(storedKey),
+      expected: unprefixedHex(publicKey),
+      found: unprefixedHex(storedKey),
     });
   }
   if (typeof f.height !== "string" || !DECIMAL.test(f.height)) throw corrupt("height is not a decimal string");

@@ -2,6 +2,7 @@ import type { CheckpointDB } from "@ethereumjs/mpt";
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
 import { ByteLRU } from "../lib/byteLru.js";
+import { unprefixedHex } from "../primitives/bytes.js";
 import type { DecodedNodeCache } from "./trieGet.js";
 
 /** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
@@ -139,7 +140,7 @@ export interface StoredNodes {
 
 /** A node's key in the store, as ethereumjs's `CheckpointDB` names it: its hash in unprefixed lowercase hex. */
 export function nodeKey(hash: Uint8Array): string {
-  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString("hex");
+  return unprefixedHex(hash);
 }
 
 /**
