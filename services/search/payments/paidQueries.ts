@@ -9,7 +9,8 @@ import { SearchError, SearchErrorCode } from "../errors.js";
 
 /**
  * Paid queries: the shared metered payee (`services/runtime/payments/`) with its refusals as search errors, so the
- * search API's one error mapping answers them (402 for a receipt that does not pay, 400 for a bad voucher).
+ * search API's one error mapping answers them: 402 for a receipt that does not pay — a session receipt too, since
+ * search takes no session opens (a payer whose session is unknown pays with a signed receipt) — 400 for a bad voucher.
  */
 export type PaidQueryOptions = Omit<MeteredPayeeOptions, "unit" | "what">;
 
@@ -37,7 +38,7 @@ export class PaidQueries extends MeteredPayee {
 
 function asSearchError(e: unknown): unknown {
   if (!(e instanceof PaymentError)) return e;
-  return e.code === PaymentErrorCode.PAYMENT_REQUIRED
+  return e.code === PaymentErrorCode.PAYMENT_REQUIRED || e.code === PaymentErrorCode.SESSION_UNKNOWN
     ? new SearchError({ code: SearchErrorCode.PAYMENT_REQUIRED, reason: e.type.reason })
     : new SearchError({ code: SearchErrorCode.BAD_REQUEST, reason: e.type.reason });
 }
