@@ -27,8 +27,7 @@ export const SEGMENTS = [
 ] as const;
 const OVERLAPPING = [
   ["sent", "write", "sent"],
-  ["commit", "commit0", "commit1"], // the receipt's journal write started (on the writer thread) or run here
-  ["join", "ran", "joined"], // the model's result back → that write joined
+  ["commit", "commit0", "commit1"],
   ["check_sync", "head", "holdCalled"], // the receipt's check on the loop before its first await
   ["check", "head", "holdDone"], // the receipt's check from the head to its hold (on a thread: the round trip)
 ] as const;

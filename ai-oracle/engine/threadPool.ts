@@ -1,6 +1,7 @@
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { Worker } from "node:worker_threads";
-import { spawnModuleThread } from "../../services/runtime/moduleThread.js";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { AIError, AIErrorCode } from "../errors.js";
 import type { EncodedRun } from "./encodedRun.js";
 import type { EngineRun, EngineSession, ONNXFeeds, ONNXTensor } from "./session.js";
@@ -47,8 +48,15 @@ function wireFeeds(feeds: ONNXFeeds, giveAway: boolean, transfer: ArrayBuffer[])
   return wire;
 }
 
-/** The inference thread (engine/sessionThread.ts). */
-const spawnThread = (): Worker => spawnModuleThread(import.meta.url, "sessionThread");
+/** The compiled thread, or — when running from TypeScript sources (vitest) — the .ts through tsx. */
+function spawnThread(): Worker {
+  const js = new URL("./sessionThread.js", import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  const ts = new URL("./sessionThread.ts", import.meta.url).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
+  return new Worker(boot, { eval: true });
+}
 
 export class InferencePool {
   private readonly slots: Slot[] = [];

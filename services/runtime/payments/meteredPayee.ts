@@ -12,13 +12,6 @@ import {
 import { SESSION_RECEIPT_PREFIX } from "../../client/receiptSession.js";
 import { NonceFilter } from "./nonceFilter.js";
 import { ReceiptSessions, SessionRefusal } from "./receiptSessions.js";
-import {
-  PAYER_SAVE_SQL,
-  RECEIPT_INSERT_SQL,
-  type ReceiptWrite,
-  ReceiptWriter,
-  ReceiptWriterLost,
-} from "./receiptWriter.js";
 
 /** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
 export enum PaymentErrorCode {
@@ -107,13 +100,6 @@ export interface Hold {
   payer: string;
   /** Journals the receipt (one synchronous WAL commit) and returns the charge. */
   commit(): Charged;
-  /**
-   * `commit`, started on the payee's writer thread when it can be (else run here at once): the work the caller does
-   * until it calls the returned join runs while the journal is written. The join returns the charge, or throws what
-   * `commit` would; until it is called, the payee's next use of its journal joins first (so none sees it half done).
-   * The answer a charge pays for leaves only after its join.
-   */
-  commitBehind(): () => Charged;
   /** Lets the receipt go unpaid (nothing was served). */
   release(): void;
 }
@@ -186,9 +172,6 @@ export class MeteredPayee {
   private readonly rows = new Map<string, PayerRow>();
   private readonly nonces = new Map<string, NonceFilter>();
   private readonly depositReads = new Map<string, Promise<DepositReading>>();
-  /** The writer thread of `commitBehind` (started on its first use) and the join of its open write, if any. */
-  private writer: ReceiptWriter | undefined;
-  private pending: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private redeeming: Promise<void> | null = null;
   private lastThawScan = 0;
@@ -217,10 +200,13 @@ export class MeteredPayee {
     `);
     this.q = {
       payer: this.db.prepare("SELECT * FROM payers WHERE payer = ?"),
-      save: this.db.prepare(PAYER_SAVE_SQL),
+      save: this.db.prepare(
+        `INSERT OR REPLACE INTO payers (payer, accepted, receipts, vouchered, voucher_ts, voucher, redeemed)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       used: this.db.prepare("SELECT 1 FROM receipts WHERE payer = ? AND nonce = ?"),
       nonces: this.db.prepare("SELECT nonce FROM receipts WHERE payer = ?").pluck(),
-      receipt: this.db.prepare(RECEIPT_INSERT_SQL),
+      receipt: this.db.prepare("INSERT OR IGNORE INTO receipts (payer, nonce, value, ts, sig) VALUES (?, ?, ?, ?, ?)"),
       // counts only the unvouchered tail through the (payer, ts) index, not the payer's whole history
       unvouchered: this.db.prepare("SELECT count(*) AS n FROM receipts WHERE payer = ? AND CAST(ts AS INTEGER) > ?"),
     };
@@ -230,12 +216,12 @@ export class MeteredPayee {
       chainId: o.chainId,
     });
     this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
-      const [receipt, row] = receiptWrite(payer, r, sig, now);
-      if (this.q.receipt.run(...receipt).changes === 0) return false;
+      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
+      if (ins.changes === 0) return false;
       if (sig.startsWith(SESSION_RECEIPT_PREFIX)) this.sessions.journal(sig); // its session, with its first receipt
-      this.q.save.run(...row);
       now.accepted += r.value;
       now.receipts += 1;
+      this.save(now);
       return true;
     });
   }
@@ -256,7 +242,6 @@ export class MeteredPayee {
 
   /** The payer's row (a copy the caller may change): from memory, or read from the journal and kept. */
   private payer(address: string): PayerRow {
-    this.settle();
     const kept = this.rows.get(address);
     if (kept !== undefined) return { ...kept };
     const row = this.readPayer(address);
@@ -272,7 +257,6 @@ export class MeteredPayee {
 
   /** Writes the row with an fsync'd commit (vouchers, redemptions) and keeps it once committed. */
   private saveDurably(row: PayerRow): void {
-    this.settle();
     this.durably(() => this.save(row));
     this.keep(row);
   }
@@ -294,7 +278,15 @@ export class MeteredPayee {
   }
 
   private save(p: PayerRow): void {
-    this.q.save.run(...payerTuple(p));
+    this.q.save.run(
+      p.payer,
+      String(p.accepted),
+      p.receipts,
+      String(p.vouchered),
+      String(p.voucherTs),
+      p.voucher,
+      String(p.redeemed),
+    );
   }
 
   /**
@@ -420,31 +412,21 @@ export class MeteredPayee {
     this.held.add(key);
     this.heldValue.set(payer, reserved + r.value);
     let open = true;
-    const unreserve = () => {
+    const release = () => {
+      if (!open) return;
+      open = false;
       this.held.delete(key);
       const left = (this.heldValue.get(payer) ?? 0n) - r.value;
       if (left > 0n) this.heldValue.set(payer, left);
       else this.heldValue.delete(payer);
     };
-    const close = () => {
-      if (!open) throw new Error("hold already committed or released");
-      open = false;
-    };
     return {
       payer,
-      release: () => {
-        if (!open) return;
-        open = false;
-        unreserve();
-      },
+      release,
       commit: () => {
-        close();
-        unreserve();
+        if (!open) throw new Error("hold already committed or released");
+        release();
         return this.store(payer, r, sig, refuse);
-      },
-      commitBehind: () => {
-        close();
-        return this.storeBehind(payer, r, sig, refuse, unreserve);
       },
     };
   }
@@ -454,79 +436,6 @@ export class MeteredPayee {
     const now = this.payer(payer);
     const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
     if (!this.storeReceipt(payer, r, sig, now)) refuse("receipt already used (nonce)");
-    return this.stored(payer, r, now, count);
-  }
-
-  /**
-   * `store` with its commit on the writer thread when it can run there (a receipt whose session is journaled
-   * already, the thread up): the rows are made here, from the memory copies, as `store` makes them; the hold's
-   * reservation (`unreserve`) stays until the join, so a concurrent hold still counts the receipt's value and
-   * refuses its nonce. Otherwise the commit runs here at once.
-   */
-  private storeBehind(
-    payer: string,
-    r: Receipt,
-    sig: string,
-    refuse: (reason: string, outcome?: string) => never,
-    unreserve: () => void,
-  ): () => Charged {
-    const now = this.payer(payer); // (joins any write still open: one at a time)
-    const count = this.unvoucheredReceipts(now);
-    const w = receiptWrite(payer, r, sig, now);
-    if (this.sessions.unjournaled(sig) || this.startWriter() === null || this.writer?.begin(w) !== true) {
-      unreserve();
-      const c = this.store(payer, r, sig, refuse);
-      return () => c;
-    }
-    const writer = this.writer;
-    let out: { charged: Charged } | { error: unknown } | undefined;
-    const join = (): void => {
-      if (out !== undefined) return;
-      if (this.pending === join) this.pending = null;
-      let stored: "stored" | "ignored";
-      try {
-        stored = writer.join();
-      } catch (e) {
-        // a lost writer leaves the receipt's state unknown: its nonce stays held (never served, never reused)
-        if (!(e instanceof ReceiptWriterLost)) unreserve();
-        out = { error: e };
-        return;
-      }
-      unreserve();
-      try {
-        if (stored === "ignored") refuse("receipt already used (nonce)");
-        now.accepted += r.value;
-        now.receipts += 1;
-        out = { charged: this.stored(payer, r, now, count) };
-      } catch (e) {
-        out = { error: e };
-      }
-    };
-    this.pending = join;
-    return () => {
-      join();
-      if (out !== undefined && "charged" in out) return out.charged;
-      throw (out as { error: unknown }).error;
-    };
-  }
-
-  /**
-   * Starts the writer thread of `commitBehind` if it is not running (a journal on disk only: an in-memory one has no
-   * second connection); resolves true once it is up. Until then receipts commit on the loop.
-   */
-  startWriter(): Promise<boolean> | null {
-    if (this.o.dbPath === ":memory:" || this.o.dbPath === "") return null;
-    this.writer ??= new ReceiptWriter(this.o.dbPath);
-    return this.writer.started;
-  }
-
-  /** Joins the receipt write still open on the writer thread, if any (its outcome goes to its own join). */
-  private settle(): void {
-    this.pending?.();
-  }
-
-  /** What a receipt's commit leaves: the memory copies updated as the journal now has them, and the charge. */
-  private stored(payer: string, r: Receipt, now: PayerRow, count: UnvoucheredCount): Charged {
     // committed: the memory copies learn what the journal now has (a payer not in memory is read from it later)
     this.keep(now);
     this.nonces.get(payer)?.add(String(r.nonce));
@@ -550,7 +459,6 @@ export class MeteredPayee {
 
   /** Whether the journal holds a receipt of `payer` with `nonce`: "no" from memory, "maybe" asked of the journal. */
   private nonceUsed(payer: string, nonce: string): boolean {
-    this.settle();
     let f = this.nonces.get(payer);
     if (f === undefined) {
       f = new NonceFilter();
@@ -566,7 +474,6 @@ export class MeteredPayee {
    * for this voucher (first call since a start, or a new voucher). The caller counts up what it stores.
    */
   private unvoucheredReceipts(p: PayerRow): UnvoucheredCount {
-    this.settle();
     let c = this.unvouchered.get(p.payer);
     if (c === undefined || c.voucherTs !== p.voucherTs) {
       const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
@@ -630,7 +537,6 @@ export class MeteredPayee {
     );
     this.timer.unref();
     this.lastRun = Date.now();
-    void this.startWriter();
   }
 
   /** Redeems now when due (interval passed, or a payer thaws); `force` redeems whatever is unredeemed. */
@@ -652,14 +558,12 @@ export class MeteredPayee {
   private async thawSeen(): Promise<boolean> {
     if (Date.now() - this.lastThawScan < 5_000) return false;
     this.lastThawScan = Date.now();
-    this.settle();
     const rows = this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[];
     for (const { payer } of rows) if ((await this.deposit(payer, true)).thawing > 0n) return true;
     return false;
   }
 
   private async redeem(): Promise<{ redeemed: number; paid: bigint }> {
-    this.settle();
     const rows = (this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[])
       .map((r) => this.payer(r.payer))
       .filter((p) => p.vouchered > p.redeemed);
@@ -725,7 +629,6 @@ export class MeteredPayee {
 
   /** What each payer owes, has vouchered and has been redeemed (for /payments). */
   summary() {
-    this.settle();
     return (this.db.prepare("SELECT payer FROM payers ORDER BY payer").all() as { payer: string }[]).map(
       ({ payer }) => {
         const p = this.payer(payer);
@@ -743,32 +646,11 @@ export class MeteredPayee {
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     while (this.redeeming !== null) await this.redeeming.catch(() => {});
-    this.settle();
-    await this.writer?.close();
     this.db.close();
   }
 }
 
 const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
-
-/** A payer row as the save statement takes it. */
-const payerTuple = (p: PayerRow): ReceiptWrite[1] => [
-  p.payer,
-  String(p.accepted),
-  p.receipts,
-  String(p.vouchered),
-  String(p.voucherTs),
-  p.voucher,
-  String(p.redeemed),
-];
-
-/** A receipt's row and its payer's row with the receipt counted (`now` itself is left as it is). */
-function receiptWrite(payer: string, r: Receipt, sig: string, now: PayerRow): ReceiptWrite {
-  return [
-    [payer, String(r.nonce), String(r.value), String(r.timestampMs), sig],
-    payerTuple({ ...now, accepted: now.accepted + r.value, receipts: now.receipts + 1 }),
-  ];
-}
 
 /**
  * A signature receipt's fields and signature; throws on malformed input. Addresses as lowercase hex: a checksum

@@ -89,8 +89,7 @@ interface Paying {
    * With `AZORA_CALL_TRACE=1`: the worker's stamps of the call (µs, monotonic clock), answered in `x-azora-trace` —
    * `head` (the request's head parsed), `holdCalled` / `holdDone` (the receipt's check: its part on the loop before
    * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
-   * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row's write started on
-   * the writer thread, or written here when it falls back), `joined` (that write joined, after the model), `model0` /
+   * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
    * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
    * fastify to write).
    */
@@ -235,31 +234,20 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
             { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input, inputDisposable: true },
             { signal: AbortSignal.timeout(60_000), progress: () => {} },
           );
-          let join: (() => Charged) | null = null;
           if (held !== null) {
-            // The receipt's journal row is written on the payee's writer thread while the model runs (an inline
-            // model holds this loop for its whole run) and joined once it is done, before the answer. Started one
-            // macrotask later: handler.run reaches the inference thread only after a few microtasks, and a commit
-            // that falls back to this loop (writer not up yet, a session's first receipt) must not delay it.
+            // handler.run reaches the inference thread only after a few microtasks (the model's session lookup is
+            // awaited); a synchronous journal commit here would run first and delay the model by its length. One
+            // macrotask later the job is posted (when its session is open), so the commit overlaps the model.
             running.catch(() => {}); // seen here; still awaited below
             await new Promise<void>((r) => setImmediate(r));
             committing = performance.now();
             if (trace) trace.commit0 = monoUs();
-            join = held.commitBehind();
+            charged = held.commit(); // if it throws, the answer is not sent: nothing was paid for it
             paid = performance.now();
             if (trace) trace.commit1 = monoUs();
           }
-          try {
-            out = await running;
-            if (trace) trace.ran = monoUs();
-          } finally {
-            if (join !== null) {
-              const t = performance.now();
-              charged = join(); // if it throws, the answer is not sent: nothing was paid for it
-              paid += performance.now() - t;
-              if (trace) trace.joined = monoUs();
-            }
-          }
+          out = await running;
+          if (trace) trace.ran = monoUs();
           d.onRequest?.("ok", performance.now() - started);
         } catch (e) {
           d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);

@@ -133,12 +133,6 @@ export class ReceiptSessions {
     s.unjournaled = null;
   }
 
-  /** Whether `receiptHeader` is a session receipt whose session is not journaled yet (`journal` would write it). */
-  unjournaled(receiptHeader: string): boolean {
-    const id = sessionIdOf(receiptHeader);
-    return id !== null && this.sessions.get(id)?.unjournaled != null;
-  }
-
   /** Verifies a signed open for session `id` (its digest) and keeps its key (journaled with its first receipt). */
   private open(id: string, text: string, now: number): Session {
     const bad = (reason: string): never => {
