@@ -4,6 +4,7 @@ import { encodeSigned, receiptHeader, VOUCHER_REQUEST_HEADER } from "../../clien
 import { RECEIPT_SESSION_HEADER } from "../../client/receiptSession.js";
 import { CALL_TRACE_HEADER, callTraceOn, formatStamps, monoUs } from "../callTrace.js";
 import { sha256Hex } from "../content/cid.js";
+import { deadlineContext } from "../deadlineSignal.js";
 import { type JobHandler, JobInputError } from "../handler.js";
 import { readAlignedBody } from "./alignedBody.js";
 import { type Charged, type Hold, type MeteredPayee, PaymentError, PaymentErrorCode } from "./meteredPayee.js";
@@ -27,6 +28,8 @@ export const PAYMENT_HEADER = "x-azora-payment";
  * `run` − `model` is the handler's decode, queue, thread hops and encode), `hash`.
  */
 export const SERVER_TIMING_HEADER = "server-timing";
+/** Longest a metered run may take (its job context's signal aborts then). */
+const RUN_TIMEOUT_MS = 60_000;
 /** Largest request body (an AZT1 container). */
 const BODY_LIMIT = 64 * 1024 * 1024;
 
@@ -55,7 +58,7 @@ export interface MeteredRouteDeps {
   handler: JobHandler;
   /** Wei per request for a model id (lowercase hex, no 0x), or null when the model is not offered. */
   priceOf(model: string): bigint | null;
-  /** Requests by outcome and handler time, for /metrics. */
+  /** Requests by outcome and handler time, for /metrics (called once the answer is written). */
   onRequest?(outcome: string, ms: number): void;
 }
 
@@ -94,6 +97,8 @@ interface Paying {
    * fastify to write).
    */
   trace?: Record<string, number>;
+  /** The handler's outcome and run time, recorded for /metrics once the answer is written (not before it). */
+  ran?: [outcome: string, ms: number];
 }
 
 /** The model id of a request's path parameter: lowercase hex, no 0x. */
@@ -148,6 +153,8 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
     });
     scope.addHook("onResponse", (req, _reply, done) => {
       void releaseHold(req as Paying);
+      const ran = (req as Paying).ran;
+      if (ran !== undefined) d.onRequest?.(ran[0], ran[1]);
       done();
     });
     scope.setErrorHandler(async (e, req, reply) => {
@@ -232,7 +239,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           // inputDisposable: nothing reads the body after this, so its buffer may move to an inference thread
           const running = d.handler.run(
             { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input, inputDisposable: true },
-            { signal: AbortSignal.timeout(60_000), progress: () => {} },
+            deadlineContext(RUN_TIMEOUT_MS), // its signal made only if the handler reads it
           );
           if (held !== null) {
             // handler.run reaches the inference thread only after a few microtasks (the model's session lookup is
@@ -248,9 +255,9 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           }
           out = await running;
           if (trace) trace.ran = monoUs();
-          d.onRequest?.("ok", performance.now() - started);
+          (req as Paying).ran = ["ok", performance.now() - started];
         } catch (e) {
-          d.onRequest?.(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
+          (req as Paying).ran = [e instanceof JobInputError ? "bad_input" : "error", performance.now() - started];
           throw e;
         }
         if (charged?.voucherRequest) reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));

@@ -3,7 +3,7 @@ import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
 import { RECEIPT_HEADER } from "../../../services/client/payments.js";
 import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../../../services/runtime/callTrace.js";
-import type { JobHandler } from "../../../services/runtime/handler.js";
+import { type JobHandler, JobInputError } from "../../../services/runtime/handler.js";
 import { type MeteredPayee, PaymentError, PaymentErrorCode } from "../../../services/runtime/payments/meteredPayee.js";
 import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../../../services/runtime/payments/meteredRoutes.js";
 
@@ -44,19 +44,24 @@ async function app() {
     kinds: ["ai/onnx"],
     engine: "echo",
     // echoes the input reversed: shows the route hands the body's bytes to the handler unchanged
-    run: async (job: { input: Uint8Array }) => ({
-      bytes: Uint8Array.from(job.input).reverse(),
-      contentType: "application/octet-stream",
-    }),
+    run: async (job: { input: Uint8Array }, ctx: { signal: AbortSignal }) => {
+      if (job.input[0] === 0xee) throw new JobInputError("TENSOR_SHAPE", "not a tensor this model takes");
+      // a handler that reads its signal gets a live one (made on the read: deadlineSignal.ts)
+      if (job.input[0] === 0xab && !(ctx.signal instanceof AbortSignal && !ctx.signal.aborted))
+        throw new Error("no live signal");
+      return { bytes: Uint8Array.from(job.input).reverse(), contentType: "application/octet-stream" };
+    },
     agrees: () => true,
   } as unknown as JobHandler;
   const f = Fastify();
+  const requests: string[] = [];
   await registerMeteredRoutes(f, {
     payee,
     handler,
     priceOf: (m) => (m === FREE ? 0n : m === PAID ? 5n : null),
+    onRequest: (outcome) => requests.push(outcome),
   });
-  return { f, charged, holds };
+  return { f, charged, holds, requests };
 }
 
 const post = (f: Awaited<ReturnType<typeof app>>["f"], model: string, headers: Record<string, string> = {}) =>
@@ -88,6 +93,27 @@ describe("metered routes", () => {
     expect(charged).toEqual([undefined, "r"]);
     expect((await post(f, "cc".repeat(32))).statusCode).toBe(404);
     await f.close();
+  });
+
+  it("records each run's outcome for /metrics once answered, a bad input's too; a handler reading its signal gets one", async () => {
+    const { f, requests } = await app();
+    try {
+      const body = (b: number[]) =>
+        f.inject({
+          method: "POST",
+          url: `/v1/infer/0x${FREE}`,
+          headers: { "content-type": "application/octet-stream" },
+          payload: Buffer.from(b),
+        });
+      expect((await body([1, 2])).statusCode).toBe(200);
+      expect((await body([0xab, 1])).statusCode).toBe(200);
+      const bad = await body([0xee, 1]);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ code: "METERED_BAD_INPUT:TENSOR_SHAPE" });
+      expect(requests).toEqual(["ok", "ok", "bad_input"]);
+    } finally {
+      await f.close();
+    }
   });
 
   it("answers its stamps of the call in order with AZORA_CALL_TRACE=1, and no trace header without it", async () => {
