@@ -58,7 +58,7 @@ export interface MeteredRouteDeps {
   handler: JobHandler;
   /** Wei per request for a model id (lowercase hex, no 0x), or null when the model is not offered. */
   priceOf(model: string): bigint | null;
-  /** Requests by outcome and handler time, for /metrics (called once the answer is written). */
+  /** Requests by outcome and handler time, for /metrics (called after the answer is written). */
   onRequest?(outcome: string, ms: number): void;
 }
 
@@ -97,8 +97,6 @@ interface Paying {
    * fastify to write).
    */
   trace?: Record<string, number>;
-  /** The handler's outcome and run time, recorded for /metrics once the answer is written (not before it). */
-  ran?: [outcome: string, ms: number];
 }
 
 /** The model id of a request's path parameter: lowercase hex, no 0x. */
@@ -117,6 +115,11 @@ const releaseHold = (req: Paying): Promise<void> =>
 const FREE = { payer: "", price: "0", accepted: "0", receipts: 0, vouchered: "0", redeemed: "0" };
 
 export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRouteDeps): Promise<void> {
+  // A run's outcome reaches /metrics after the answer is written (the handler's return sends it in the same
+  // microtask chain; an immediate runs after), not on the call's path — and whether or not the client stayed.
+  const recordRun = (outcome: string, ms: number) => {
+    if (d.onRequest !== undefined) setImmediate(d.onRequest, outcome, ms);
+  };
   await app.register(async (scope) => {
     // The body in one buffer with the first tensor's data 8-byte aligned: decoded in place, moved to the
     // inference thread without a copy (alignedBody.ts).
@@ -153,8 +156,6 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
     });
     scope.addHook("onResponse", (req, _reply, done) => {
       void releaseHold(req as Paying);
-      const ran = (req as Paying).ran;
-      if (ran !== undefined) d.onRequest?.(ran[0], ran[1]);
       done();
     });
     scope.setErrorHandler(async (e, req, reply) => {
@@ -255,9 +256,9 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           }
           out = await running;
           if (trace) trace.ran = monoUs();
-          (req as Paying).ran = ["ok", performance.now() - started];
+          recordRun("ok", performance.now() - started);
         } catch (e) {
-          (req as Paying).ran = [e instanceof JobInputError ? "bad_input" : "error", performance.now() - started];
+          recordRun(e instanceof JobInputError ? "bad_input" : "error", performance.now() - started);
           throw e;
         }
         if (charged?.voucherRequest) reply.header(VOUCHER_REQUEST_HEADER, encodeSigned(charged.voucherRequest, ""));

@@ -110,6 +110,7 @@ describe("metered routes", () => {
       const bad = await body([0xee, 1]);
       expect(bad.statusCode).toBe(400);
       expect(bad.json()).toMatchObject({ code: "METERED_BAD_INPUT:TENSOR_SHAPE" });
+      await new Promise((r) => setImmediate(r)); // recorded once each answer is written
       expect(requests).toEqual(["ok", "ok", "bad_input"]);
     } finally {
       await f.close();
