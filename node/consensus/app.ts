@@ -301,7 +301,7 @@ export class ChainApp {
           // the fields from `raw`, so a value transfer never builds the ethereumjs object; anything it
           // does not accept is decoded below exactly as before, and fails there when it is bad.
           sender = new Address(fast.sender);
-          tx = () => withKnownSender(raw, chain.common, hash, fast.sender, fast.senderPublicKey);
+          tx = () => withKnownSender(raw, chain.common, hash, fast.sender);
         } else {
           try {
             tx = createTxFromRLP(raw, { common: chain.common });

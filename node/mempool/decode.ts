@@ -164,7 +164,7 @@ function pooledFromFast(fast: FastDecodedTx, raw: Uint8Array, ctx: DecodeContext
     type: fast.type,
     receivedAt: (ctx.clock ?? Date.now)(),
     get tx(): TypedTransaction {
-      tx ??= withKnownSender(raw, common, fast.hash, fast.sender, fast.senderPublicKey);
+      tx ??= withKnownSender(raw, common, fast.hash, fast.sender);
       return tx;
     },
   };
@@ -179,14 +179,13 @@ export function withKnownSender(
   common: Common,
   hash: Uint8Array,
   sender: Uint8Array,
-  senderPublicKey: Uint8Array | undefined,
 ): TypedTransaction {
   const tx = createTxFromRLP(raw, { common, freeze: false });
   const address = new Address(sender);
   tx.getSenderAddress = () => address;
-  const cache = tx.cache as { hash?: Uint8Array; senderPubKey?: Uint8Array };
-  cache.hash = hash;
-  if (senderPublicKey !== undefined) cache.senderPubKey = senderPublicKey;
+  // The public key is not kept (the fast decode hashes it in place); nothing on the node's paths asks for it,
+  // and ethereumjs would recover it again if something did.
+  (tx.cache as { hash?: Uint8Array }).hash = hash;
   Object.freeze(tx);
   return tx;
 }

@@ -1,5 +1,5 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
-import { secp256k1Native } from "../../runtime/primitives/nativeCrypto.js";
+import { recoverSenderAddress } from "../../runtime/primitives/nativeCrypto.js";
 import { rlpHeader as header } from "../lib/rlpHeader.js";
 
 /**
@@ -23,8 +23,6 @@ export interface FastDecodedTx {
   hash: Uint8Array;
   /** The recovered 20-byte sender. */
   sender: Uint8Array;
-  /** The recovered uncompressed public key without its 0x04 prefix (64 bytes). */
-  senderPublicKey: Uint8Array;
   /** Time spent recovering the sender (ecrecover and the address hash), when a clock was passed. */
   recoverMs: number;
 }
@@ -53,6 +51,8 @@ const LAYOUT = {
 const starts = new Int32Array(16);
 const ends = new Int32Array(16);
 const isList = new Uint8Array(16);
+/** r‖s left-padded to 32 bytes each, reused across calls: the recovery reads it and keeps nothing. */
+const signature = new Uint8Array(64);
 
 export function tryFastDecode(raw: Uint8Array, chainId: bigint, now?: () => number): FastDecodedTx | undefined {
   if (raw.length < 2) return undefined;
@@ -151,18 +151,14 @@ export function tryFastDecode(raw: Uint8Array, chainId: bigint, now?: () => numb
   if (gasLimit < intrinsic || gasLimit < floor) return undefined;
 
   const signingHash = keccak256(signingPayload(raw, type, layout.v, chainId));
-  const sig = new Uint8Array(64);
-  sig.set(raw.subarray(starts[layout.v + 1], ends[layout.v + 1]), 32 - (ends[layout.v + 1] - starts[layout.v + 1]));
-  sig.set(raw.subarray(starts[layout.v + 2], ends[layout.v + 2]), 64 - (ends[layout.v + 2] - starts[layout.v + 2]));
+  const rAt = starts[layout.v + 1];
+  const sAt = starts[layout.v + 2];
+  signature.fill(0);
+  signature.set(raw.subarray(rAt, ends[layout.v + 1]), 32 - (ends[layout.v + 1] - rAt));
+  signature.set(raw.subarray(sAt, ends[layout.v + 2]), 64 - (ends[layout.v + 2] - sAt));
   const t0 = now === undefined ? 0 : now();
-  let pub: Uint8Array;
-  try {
-    pub = secp256k1Native.ecdsaRecover(sig, recovery, signingHash, false);
-  } catch {
-    return undefined;
-  }
-  const senderPublicKey = pub.subarray(1);
-  const sender = keccak256(senderPublicKey).subarray(12);
+  const sender = recoverSenderAddress(signature, recovery, signingHash);
+  if (sender === undefined) return undefined;
   const recoverMs = now === undefined ? 0 : now() - t0;
   return {
     type,
@@ -173,15 +169,19 @@ export function tryFastDecode(raw: Uint8Array, chainId: bigint, now?: () => numb
     value,
     hash: keccak256(raw),
     sender,
-    senderPublicKey,
     recoverMs,
   };
 }
 
+/** The signing payload's bytes, reused and grown as needed: it is hashed at once and never kept. */
+let payload = new Uint8Array(1024);
+/** EIP-155's `rlp(chainId) ‖ 0x80 ‖ 0x80` tail of a legacy tx's payload, for the last chain id asked. */
+let legacyTail: { chainId: bigint; bytes: Uint8Array } = { chainId: -1n, bytes: new Uint8Array(0) };
+
 /**
  * What the sender signed: typed txs, `type || rlp(fields before v)`; EIP-155 legacy txs,
  * `rlp(fields before v, chainId, 0, 0)`. The unsigned fields are copied as they arrived (they were
- * checked canonical), so only the list header is new.
+ * checked canonical), so only the list header is new. Returns a view of the reused `payload`.
  */
 function signingPayload(raw: Uint8Array, type: number, vAt: number, chainId: bigint): Uint8Array {
   const prefix = type === 0 ? 0 : 1;
@@ -189,15 +189,32 @@ function signingPayload(raw: Uint8Array, type: number, vAt: number, chainId: big
   const lengthBytes = raw[prefix] <= 0xf7 ? 0 : raw[prefix] - 0xf7;
   const fieldsStart = prefix + 1 + lengthBytes;
   const fieldsEnd = ends[vAt - 1];
-  const tail = type === 0 ? concat(encodeUint(chainId), Uint8Array.of(0x80, 0x80)) : new Uint8Array(0);
-  const payloadLength = fieldsEnd - fieldsStart + tail.length;
-  const head = listHeader(payloadLength);
-  const out = new Uint8Array(prefix + head.length + payloadLength);
+  if (type === 0 && legacyTail.chainId !== chainId) {
+    legacyTail = { chainId, bytes: concat(encodeUint(chainId), Uint8Array.of(0x80, 0x80)) };
+  }
+  const tailLength = type === 0 ? legacyTail.bytes.length : 0;
+  const payloadLength = fieldsEnd - fieldsStart + tailLength;
+  const headLength = payloadLength <= 55 ? 1 : 1 + byteLength(payloadLength);
+  const total = prefix + headLength + payloadLength;
+  if (payload.length < total) payload = new Uint8Array(Math.max(total, payload.length * 2));
+  const out = payload;
   if (type !== 0) out[0] = type;
-  out.set(head, prefix);
-  out.set(raw.subarray(fieldsStart, fieldsEnd), prefix + head.length);
-  out.set(tail, prefix + head.length + fieldsEnd - fieldsStart);
-  return out;
+  if (payloadLength <= 55) {
+    out[prefix] = 0xc0 + payloadLength;
+  } else {
+    out[prefix] = 0xf7 + headLength - 1;
+    for (let i = headLength - 1, l = payloadLength; i >= 1; i--, l = Math.floor(l / 256)) out[prefix + i] = l % 256;
+  }
+  out.set(raw.subarray(fieldsStart, fieldsEnd), prefix + headLength);
+  if (type === 0) out.set(legacyTail.bytes, prefix + headLength + fieldsEnd - fieldsStart);
+  return out.subarray(0, total);
+}
+
+/** Bytes of a positive length's big-endian encoding. */
+function byteLength(length: number): number {
+  let n = 0;
+  for (let l = length; l > 0; l = Math.floor(l / 256)) n++;
+  return n;
 }
 
 /** Item `i` as an unsigned integer: at most 32 bytes, no leading zero (ethereumjs refuses those). */
@@ -221,13 +238,6 @@ function encodeUint(x: bigint): Uint8Array {
   const bytes = Buffer.from(hex, "hex");
   if (bytes.length === 1 && bytes[0] < 0x80) return bytes;
   return concat(Uint8Array.of(0x80 + bytes.length), bytes);
-}
-
-function listHeader(length: number): Uint8Array {
-  if (length <= 55) return Uint8Array.of(0xc0 + length);
-  const bytes: number[] = [];
-  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l % 256);
-  return Uint8Array.of(0xf7 + bytes.length, ...bytes);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { setLengthLeft } from "@ethereumjs/util";
+import { keccak256 } from "./hash.js";
 
 /**
  * Native secp256k1 (libsecp256k1 addon): ~21k ecrecover/s on this machine against ~890/s for noble.
@@ -19,6 +20,23 @@ interface Secp256k1Native {
 }
 
 export const secp256k1Native = require("secp256k1/bindings") as Secp256k1Native;
+
+/** The recovered public key, reused: recovery is synchronous and only its hash leaves `recoverSenderAddress`. */
+const recoveredKey = new Uint8Array(65);
+
+/**
+ * The 20-byte address that signed `msg32` with the 64-byte r‖s and recovery id, or `undefined` when
+ * no public key recovers. The key is recovered into one reused array (not a fresh off-heap 65 bytes
+ * per call) and only its keccak, a fresh array, is returned (as a 20-byte view).
+ */
+export function recoverSenderAddress(sig: Uint8Array, recid: number, msg32: Uint8Array): Uint8Array | undefined {
+  try {
+    secp256k1Native.ecdsaRecover(sig, recid, msg32, false, recoveredKey);
+  } catch {
+    return undefined;
+  }
+  return keccak256(recoveredKey.subarray(1)).subarray(12);
+}
 
 const BIGINT_27 = 27n;
 

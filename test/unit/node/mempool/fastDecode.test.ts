@@ -305,6 +305,57 @@ describe("tryFastDecode against ethereumjs (differential)", () => {
     expect(plainFast).toBe(plainRuns);
   });
 
+  it("keeps no state between calls: chain ids, payload sizes and earlier results", () => {
+    // The signing payload, its legacy chain-id tail and the recovered key live in buffers reused across
+    // calls: alternate chain ids (a tail cached for the wrong one signs the wrong bytes), cross the
+    // 55-byte short-list limit and the payload buffer's size, and keep every result to check later.
+    const address = (key: string) =>
+      bytesToHex(
+        keccak256(secp256k1Native.publicKeyCreate(hexToBytes(key as `0x${string}`), false).subarray(1)).subarray(12),
+      );
+    const kept: { sender: Uint8Array; hash: Uint8Array; want: string; raw: Uint8Array }[] = [];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(CHAIN_ID, 1n, 0n),
+        fc.constantFrom<0 | 1 | 2>(0, 1, 2),
+        fc.constantFrom(...DEV_KEYS),
+        fc.oneof(fc.nat({ max: 60 }), fc.nat({ max: 3000 })),
+        (chainId, type, key, dataLength) => {
+          const data = new Uint8Array(dataLength).fill(0x5a);
+          const raw = build({
+            sane: false,
+            type,
+            key,
+            chainId,
+            unprotected: false,
+            nonce: 3n,
+            tip: 1n,
+            maxFee: 10n ** 10n,
+            gasLimit: 30_000_000n,
+            to: new Uint8Array(20).fill(0x33),
+            value: 1n,
+            data,
+            accessList: "empty",
+            fieldEdit: null,
+            sigEdit: "none",
+            byteEdit: null,
+          });
+          const fast = tryFastDecode(raw, chainId);
+          expect(fast).toBeDefined();
+          if (fast === undefined) return;
+          const want = address(key);
+          expect(bytesToHex(fast.sender)).toBe(want);
+          kept.push({ sender: fast.sender, hash: fast.hash, want, raw });
+        },
+      ),
+      { numRuns: 300, seed: 32 },
+    );
+    for (const k of kept) {
+      expect(bytesToHex(k.sender)).toBe(k.want);
+      expect(bytesToHex(k.hash)).toBe(bytesToHex(keccak256(k.raw)));
+    }
+  });
+
   it("refuses non-canonical RLP that would decode to a valid tx", () => {
     const spec: TxSpec = {
       sane: false,
