@@ -209,7 +209,8 @@ export class BlockSync {
       this.requestAhead(ahead, endOf(req));
       // Blocks at or below the head by now (consensus committed them) are left out.
       let items = response.items.slice(Number(from - req.from));
-      // Blocks of heights whose validators the blocks before them settle are verified once those are applied.
+      // Blocks of heights whose validators are not settled yet are verified against the newest settled ones and
+      // applied only if those prove to be theirs (verifySyncItems): one response is one run, one durable batch.
       let start = from;
       let parent: Uint8Array | null = null;
       while (items.length > 0 && !this.stopped) {
@@ -225,10 +226,13 @@ export class BlockSync {
           this.m.metrics?.onBlocksApplied(blocks.length);
         }
         if (error !== null) this.fail(req.peer, SyncFailure.INVALID, "blocks", error);
-        if (error !== null || blocks.length === 0 || chain.headHeight() !== start + BigInt(blocks.length) - 1n) break;
-        start += BigInt(blocks.length);
-        parent = blocks[blocks.length - 1].hash;
-        items = rest;
+        const applied = Number(chain.headHeight() - start + 1n);
+        if (error !== null || applied <= 0 || applied > blocks.length) break;
+        // The chain stops before a block verified against a guess of its validators that proved wrong: verify it
+        // again, now against the validators the blocks before it settled.
+        items = applied === blocks.length ? rest : items.slice(applied);
+        start += BigInt(applied);
+        parent = blocks[applied - 1].hash;
       }
       const t = this.m.now();
       if (t - lastReport >= this.opts.progressLogMs) {

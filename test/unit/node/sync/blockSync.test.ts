@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StaticValidatorSchedule } from "../../../../consensus/validatorSchedule.js";
+import { StaticValidatorSchedule, type ValidatorSchedule } from "../../../../consensus/validatorSchedule.js";
 import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../../../../node/network/index.js";
 import {
@@ -13,6 +13,7 @@ import {
 } from "../../../../node/sync/index.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
 import { type Block, hashHeader } from "../../../../runtime/primitives/block.js";
+import { hashValidatorSet, type Validator } from "../../../../runtime/primitives/validatorSet.js";
 import { commitFor, emptyBlock, testValidators } from "../../../utils/consensusFixtures.js";
 
 const CHAIN_ID = 77n;
@@ -24,7 +25,8 @@ function makeChain(n: number): { block: Block; commit: Uint8Array }[] {
   let parent: Uint8Array = new Uint8Array(32);
   let lastCommit: Uint8Array = new Uint8Array(0);
   for (let h = 1n; h <= BigInt(n); h++) {
-    const block = emptyBlock(h, parent, lastCommit);
+    const empty = emptyBlock(h, parent, lastCommit);
+    const block = { ...empty, header: { ...empty.header, validatorsHash: hashValidatorSet(validators) } };
     const commit = commitFor(CHAIN_ID, signers, block, [0, 1, 2]);
     out.push({ block, commit });
     parent = hashHeader(block.header);
@@ -38,6 +40,7 @@ const statusAt = (h: number): PeerStatus => ({
   height: BigInt(h),
   hash: hashHeader(CHAIN[h - 1].block.header),
   commit: CHAIN[h - 1].commit,
+  signers: validators.map((v) => v.publicKey),
 });
 
 /** short: serves at most SHORT_RESPONSE blocks per request (a server with a lower cap). */
@@ -106,7 +109,7 @@ class FakeChain implements SyncChain {
   commitByConsensus(h: number): void {
     const { block, commit } = CHAIN[h - 1];
     expect(BigInt(h)).toBe(this.headHeight() + 1n);
-    this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0 });
+    this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0, verifiedWith: validators });
   }
   async apply(blocks: VerifiedBlock[]): Promise<void> {
     this.applyCalls++;
@@ -120,7 +123,28 @@ class FakeChain implements SyncChain {
   }
 }
 
-function setup(peers: Record<string, { behaviour: Behaviour; height: number }>, requestsInFlight?: number) {
+/**
+ * Validators settled only two heights past the head, the newest offered as the guess beyond them: what
+ * `ValidatorHistory` answers (block H settles H + 2), for a set that never changes.
+ */
+class SettlingSchedule implements ValidatorSchedule {
+  constructor(private readonly chain: SyncChain) {}
+  validators(height: bigint): readonly Validator[] | null {
+    return height <= this.chain.headHeight() + 2n ? validators : null;
+  }
+  proposer(): number {
+    return 0;
+  }
+  tentative(height: bigint): { validators: readonly Validator[] } | null {
+    return height <= this.chain.headHeight() + 2n ? null : { validators };
+  }
+}
+
+function setup(
+  peers: Record<string, { behaviour: Behaviour; height: number }>,
+  requestsInFlight?: number,
+  schedule: (chain: SyncChain) => ValidatorSchedule = () => new StaticValidatorSchedule(validators),
+) {
   let clock = 0;
   const now = () => clock;
   const network = new FakeNetwork(peers);
@@ -131,7 +155,7 @@ function setup(peers: Record<string, { behaviour: Behaviour; height: number }>, 
     {
       network,
       chain,
-      schedule: new StaticValidatorSchedule(validators),
+      schedule: schedule(chain),
       verifier: new Ed25519Verifier(),
       log: nullLogger,
       now,
@@ -246,6 +270,16 @@ describe("BlockSync", () => {
     open();
     await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
     expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+    expect(t.network.penalties).toEqual([]);
+  });
+
+  it("verifies heights whose validators are not settled yet against the newest settled ones: one apply per response", async () => {
+    const t = setup({ a: { behaviour: "honest", height: 150 } }, 1, (chain) => new SettlingSchedule(chain));
+    t.sync.poll();
+    await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
+    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+    expect(t.chain.applied.every((b) => b.verifiedWith === validators)).toBe(true);
+    expect(t.chain.applyCalls).toBe(Math.ceil(150 / 16)); // not one per two heights
     expect(t.network.penalties).toEqual([]);
   });
 
