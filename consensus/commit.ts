@@ -73,6 +73,17 @@ export function totalVotingPower(validators: readonly Validator[]): bigint {
   return total;
 }
 
+/**
+ * True when `a` and `b` verify every commit certificate alike (`verifyCommit` reads only each index's key and
+ * power): block sync may verify a commit against a guess of its height's validators and apply the block only if
+ * the guess proves to be these.
+ */
+export function verifiesCommitsAlike(a: readonly Validator[], b: readonly Validator[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  return a.every((v, i) => v.votingPower === b[i].votingPower && equalsBytes(v.publicKey, b[i].publicKey));
+}
+
 /** Tendermint's quorum: strictly more than two thirds of the total voting power. */
 export function hasQuorum(power: bigint, total: bigint): boolean {
   return power * 3n > total * 2n;

@@ -12,6 +12,7 @@ export const MAX_THREAD_NAME_BYTES = 15;
 export const THREAD_NAMES = {
   decoder: "azora-decode",
   simulation: "azora-sim",
+  syncCommits: "azora-synccheck",
 } as const;
 
 /**

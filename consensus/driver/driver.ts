@@ -3,7 +3,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import { type Block, decodeBlock, encodeBlock, hashHeader } from "../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes, hexToBytes } from "../../runtime/primitives/bytes.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
-import { type CommitCertificate, encodeCommit } from "../commit.js";
+import { type CommitCertificate, encodeCommit, verifiesCommitsAlike } from "../commit.js";
 import { ConsensusCore } from "../core/state.js";
 import type { CoreVote, Input, Output, TimeoutKind } from "../core/types.js";
 import { type FutureBufferLimits, type MessageLimits, MessageVerifier } from "../messages/index.js";
@@ -603,7 +603,8 @@ export class ConsensusDriver {
   /**
    * Commits blocks block sync fetched and verified, in queue jobs of at most `syncApplySliceMs` each;
    * after each job consensus moves to the height above the new head. Blocks consensus committed
-   * meanwhile are skipped. Rejects when a verified block does not commit (a local fault: the peer
+   * meanwhile are skipped; the run stops before a block whose commit was verified against other validators than
+   * its height's (`SyncedBlock.verifiedWith`). Rejects when a verified block does not commit (a local fault: the peer
    * proved the block is the one the validators committed).
    */
   private async applySynced(blocks: readonly SyncedBlock[]): Promise<void> {
@@ -626,6 +627,12 @@ export class ConsensusDriver {
             }
             const validators = this.m.schedule.validators(number);
             assert(validators !== null, "the validators of the block above the head are settled");
+            if (b.verifiedWith !== undefined && !verifiesCommitsAlike(b.verifiedWith, validators)) {
+              // Its commit was verified against a guess of these validators that proved wrong: stop before it
+              // (sync verifies it again against them; nothing of it is committed).
+              next = blocks.length;
+              break;
+            }
             await this.m.app.finalize(b.block, b.commit, this.blockProposer(b.block, b.round, validators));
           }
         } catch (e) {

@@ -139,6 +139,13 @@ export interface SyncedBlock {
   commit: Uint8Array;
   /** The round of the certificate. */
   round: number;
+  /**
+   * The validators the certificate was verified against. Sync verifies blocks whose validators are not settled yet
+   * (block H settles H + 2) against the newest settled ones, a guess: the block is applied only if the guess verifies
+   * commits exactly as its height's validators do (`verifiesCommitsAlike`); else the run stops before it and sync
+   * verifies it again. Absent: verified against its height's validators.
+   */
+  verifiedWith?: readonly Validator[];
 }
 
 /** Catching up with peers that are ahead (node/sync/blockSync.ts), beside consensus. */

@@ -18,7 +18,7 @@ import type { Chain } from "../chain/chain.js";
 import type { Ed25519Verifier } from "../crypto/ed25519.js";
 import type { Mempool } from "../mempool/index.js";
 import { GossipAction, GossipActionError, type P2PNetwork } from "../network/index.js";
-import { BlockSync, type SyncMetrics, SyncServer } from "../sync/index.js";
+import { BlockSync, CommitPrecheck, type SyncMetrics, SyncServer } from "../sync/index.js";
 import type { TxStageClock } from "../txStages.js";
 import type { ChainApp } from "./app.js";
 import type { GuardedSigner } from "./signer.js";
@@ -155,6 +155,7 @@ export function createConsensus(m: ConsensusModules): {
     peers: () => network.peers().map((p) => p.id),
   };
   const params: ParamsPort = { timing: (height) => heightTiming(chain.params.at(height).consensus) };
+  const commitPrecheck = new CommitPrecheck(m.log.child({ module: "sync" }));
   const driver = new ConsensusDriver(
     {
       chainId: chain.spec.chainId,
@@ -199,6 +200,11 @@ export function createConsensus(m: ConsensusModules): {
             log: m.log.child({ module: "sync" }),
             now: Date.now,
             metrics: m.syncMetrics,
+            // The signatures of a response checked on a worker while the one before applies (their turn: cache hits).
+            precheck: async (checks) => {
+              for (const [key, message, signature] of await commitPrecheck.check(checks))
+                m.verifier.remember(key, message, signature);
+            },
             onIdle,
           },
         ),
@@ -220,7 +226,10 @@ export function createConsensus(m: ConsensusModules): {
       network.handleStatus(() => server.status());
       await driver.start();
     },
-    stop: () => driver.stop(),
+    async stop() {
+      await driver.stop();
+      await commitPrecheck.close();
+    },
     status: () => driver.status(),
   };
 }

@@ -60,12 +60,25 @@ export class Ed25519Verifier implements SignatureVerifier {
       this.keys.set(id, key);
     }
     const ok = verify(null, message, key, signature);
-    if (ok && cacheKey !== null) {
-      // Oldest first out (a Set iterates in insertion order).
-      if (this.verified.size >= this.verifiedCacheSize)
-        this.verified.delete(this.verified.values().next().value as string);
-      this.verified.add(cacheKey);
-    }
+    if (ok && cacheKey !== null) this.keep(cacheKey);
     return ok;
+  }
+
+  /**
+   * Records a triple that node:crypto's verify accepted on another thread (block sync checks commit certificates
+   * on a worker ahead of their turn), so that `verify` of it is a cache hit. Only for such triples: the cache
+   * answers true for whatever it holds.
+   */
+  remember(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
+    if (this.verifiedCacheSize === 0 || publicKey.length !== 32 || signature.length !== 64) return;
+    this.keep(Buffer.concat([publicKey, signature, message]).toString("latin1"));
+  }
+
+  private keep(cacheKey: string): void {
+    if (this.verified.has(cacheKey)) return;
+    // Oldest first out (a Set iterates in insertion order).
+    if (this.verified.size >= this.verifiedCacheSize)
+      this.verified.delete(this.verified.values().next().value as string);
+    this.verified.add(cacheKey);
   }
 }

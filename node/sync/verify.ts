@@ -12,6 +12,7 @@ import { type Block, hashEvidence, hashHeader } from "../../runtime/primitives/b
 import { bytesToHex, equalsBytes, ZERO_HASH } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { orderedTrieRoot } from "../../runtime/primitives/trieRoot.js";
+import { hashValidatorSet, type Validator } from "../../runtime/primitives/validatorSet.js";
 import type { PeerStatus } from "../network/index.js";
 import { decodeSyncItem } from "./codec.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
@@ -29,6 +30,11 @@ export interface VerifiedBlock {
   commit: Uint8Array;
   /** The round its commit certificate is from. */
   round: number;
+  /**
+   * The validators its commit certificate was verified against: its height's when settled, else the newest settled
+   * ones (a guess); the chain applies it only if they verify commits as its height's do (`SyncedBlock.verifiedWith`).
+   */
+  verifiedWith: readonly Validator[];
 }
 
 /**
@@ -98,9 +104,14 @@ function verifyTrusted(status: PeerStatus, commit: CommitCertificate, ctx: SyncV
  * `parent`): consecutive numbers, each block linked to the one before, each body matching its header
  * (transactions, evidence and last-commit hashes), each with a commit certificate that verifies
  * against the validators of its own height. Returns the verified prefix and, when an item fails, the
- * error (the caller applies the prefix and blames the peer for the rest). Items of heights whose
- * validators are not settled yet come back as `rest`, to be verified once the blocks before them are
- * applied (validators change on chain: block H settles those of H + 2).
+ * error (the caller applies the prefix and blames the peer for the rest).
+ *
+ * Validators change on chain (block H settles those of H + 2), so most items of a response are of heights whose
+ * validators are not settled yet. Their commits are verified against the newest settled validators, a guess that
+ * holds unless a set changes within the response; each verified block names the validators it was verified
+ * against (`verifiedWith`), and the chain applies it only if they are its height's. An item whose commit does not
+ * verify against the guess is no fault: it and the items after it come back as `rest`, to be verified once the
+ * blocks before them are applied, against the validators they settle.
  */
 export async function verifySyncItems(
   items: readonly Uint8Array[],
@@ -109,6 +120,15 @@ export async function verifySyncItems(
   parentHash: Uint8Array | null = null,
 ): Promise<{ blocks: VerifiedBlock[]; error: SyncError | null; rest: Uint8Array[] }> {
   const blocks: VerifiedBlock[] = [];
+  // The guess for unsettled heights (the same for the whole response) and the hash a header naming it carries.
+  let guess: { validators: readonly Validator[]; hash: Uint8Array } | null | undefined;
+  const guessFor = (height: bigint): { validators: readonly Validator[]; hash: Uint8Array } | null => {
+    if (guess === undefined) {
+      const validators = ctx.schedule.tentative?.(height)?.validators;
+      guess = validators === undefined ? null : { validators, hash: hashValidatorSet(validators) };
+    }
+    return guess;
+  };
   let expected = from;
   let parent: Uint8Array | null = parentHash;
   for (const [i, item] of items.entries()) {
@@ -117,19 +137,29 @@ export async function verifySyncItems(
       error: new SyncError(SyncErrorCode.INVALID_BLOCK, expected, reason),
       rest: [],
     });
-    const validators = ctx.schedule.validators(expected);
-    if (validators === null) return { blocks, error: null, rest: items.slice(i) }; // not verifiable yet
+    const settled = ctx.schedule.validators(expected);
+    const guessed = settled === null ? guessFor(expected) : null;
+    const validators = settled ?? guessed?.validators ?? null;
+    const notYet = () => ({ blocks, error: null, rest: items.slice(i) });
+    if (validators === null) return notYet();
     try {
       const { block, commit } = decodeSyncItem(item);
       const h = block.header;
       if (h.number !== expected) return fail(`got block ${h.number}`);
       if (parent !== null && !equalsBytes(h.parentHash, parent)) return fail("not linked to its parent");
+      // A header naming another set than the guess is of a height where the set changes: verified once settled.
+      if (guessed !== null && !equalsBytes(h.validatorsHash, guessed.hash)) return notYet();
       const hash = hashHeader(h);
       const why = await bodyMismatch(block);
       if (why !== null) return fail(why);
       const cert = decodeCommit(commit);
-      verifyCommit(cert, { chainId: ctx.chainId, height: expected, blockHash: hash, validators }, ctx.verifier);
-      blocks.push({ block, hash, commit, round: cert.round });
+      try {
+        verifyCommit(cert, { chainId: ctx.chainId, height: expected, blockHash: hash, validators }, ctx.verifier);
+      } catch (e) {
+        if (settled === null && e instanceof CommitError) return notYet(); // the guess may be wrong, not the peer
+        throw e;
+      }
+      blocks.push({ block, hash, commit, round: cert.round, verifiedWith: validators });
       parent = hash;
       expected++;
     } catch (e) {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type CommitCertificate, CommitErrorCode, hasQuorum, verifyCommit } from "../../../consensus/commit.js";
+import {
+  type CommitCertificate,
+  CommitErrorCode,
+  hasQuorum,
+  verifiesCommitsAlike,
+  verifyCommit,
+} from "../../../consensus/commit.js";
 import { VoteType, voteSignBytes } from "../../../consensus/vote.js";
 import { Ed25519Signer, Ed25519Verifier } from "../../../node/crypto/ed25519.js";
 import { type Validator, validatorAddress } from "../../../runtime/primitives/validatorSet.js";
@@ -33,6 +39,24 @@ function commitBy(indices: number[], opts: { hash?: Uint8Array; round?: number }
 const expected = { chainId: CHAIN_ID, height: 5n, blockHash, validators };
 
 describe("commit certificates", () => {
+  it("two validator lists verify commits alike only with the same key and power at every index", () => {
+    const copy = validators.map((v) => ({ ...v, publicKey: Uint8Array.from(v.publicKey), feeRecipient: v.address }));
+    expect(verifiesCommitsAlike(validators, copy)).toBe(true); // fee recipients play no part in a commit
+    expect(verifiesCommitsAlike(validators, copy.slice(0, 3))).toBe(false);
+    expect(verifiesCommitsAlike(validators, [copy[1], copy[0], copy[2], copy[3]])).toBe(false);
+    expect(
+      verifiesCommitsAlike(
+        validators,
+        copy.map((v, i) => (i === 2 ? { ...v, votingPower: 11n } : v)),
+      ),
+    ).toBe(false);
+    // A commit of indices 0–2 is a quorum of the first list, not of one where validator 3 holds more power.
+    const heavier = copy.map((v, i) => (i === 3 ? { ...v, votingPower: 40n } : v));
+    expect(verifiesCommitsAlike(validators, heavier)).toBe(false);
+    expect(() => verifyCommit(commitBy([0, 1, 2]), expected, verifier)).not.toThrow();
+    expect(() => verifyCommit(commitBy([0, 1, 2]), { ...expected, validators: heavier }, verifier)).toThrow();
+  });
+
   it("quorum is strictly more than 2/3 of the power", () => {
     expect(hasQuorum(27n, 40n)).toBe(true);
     expect(hasQuorum(26n, 39n)).toBe(false);

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decodeCommit } from "../../../../consensus/commit.js";
+import { decodeCommit, verifiesCommitsAlike } from "../../../../consensus/commit.js";
 import { devnetGenesis } from "../../../../genesis/devnet.js";
 import type { GenesisSpec } from "../../../../genesis/spec.js";
 import { Chain } from "../../../../node/chain/chain.js";
@@ -29,7 +29,7 @@ import { nullLogger } from "../../../../runtime/lib/logger.js";
 import { NATIVE_MODULES, type NativeModule } from "../../../../runtime/modules/index.js";
 import type { Block } from "../../../../runtime/primitives/block.js";
 import { bytesToHex, equalsBytes } from "../../../../runtime/primitives/bytes.js";
-import type { Validator } from "../../../../runtime/primitives/validatorSet.js";
+import { hashValidatorSet, type Validator } from "../../../../runtime/primitives/validatorSet.js";
 import { commitFor, testValidators } from "../../../utils/consensusFixtures.js";
 import { startInProcessNode, tempDir } from "../../../utils/devnode.js";
 import { rpc } from "../../../utils/network.js";
@@ -253,6 +253,46 @@ describe("validator updates from BlockEffects", () => {
     expect(bytesToHex(c.chain.head.header.stateRoot)).toBe(bytesToHex(a.chain.head.header.stateRoot));
     for (let h = 1n; h <= 10n; h++) expect(keysAt(c.chain, h), `height ${h}`).toEqual(keysAt(a.chain, h));
   });
+
+  it("a block whose commit only the guessed validators signed is refused mid-batch, nothing of it committed", async () => {
+    plan.set(2n, { validatorUpdates: [update(4, 30n)] }); // the set changes at 4
+    const a = await openNode();
+    await run(a, [], 8);
+    const c = await openNode();
+    const server = new SyncServer(a.chain);
+    // Block 4 as the old validators alone would make it: a header naming their set, their commit. Verified in one
+    // response with blocks 1–3 (before block 2 settles height 4), it matches the guess (the newest settled set).
+    const old = a.chain.validators.validators(3n) as readonly Validator[];
+    const genuine = decodeItems(await server.blocks(4n, 1))[0].block;
+    const forged: Block = { ...genuine, header: { ...genuine.header, validatorsHash: hashValidatorSet(old) } };
+    const forgedItem = encodeSyncItem(forged, commitFor(a.chain.spec.chainId, old.map(signerOf), forged, [0, 1, 2, 3]));
+    const penalties: string[] = [];
+    const sync = new BlockSync(
+      { chainId: a.chain.spec.chainId },
+      {
+        network: {
+          peerIds: () => ["evil"],
+          requestStatus: () => server.status(),
+          requestBlocks: async (_peer, from, count) =>
+            (await server.blocks(from, Math.min(count, Number(4n - from) + 1))).map((item, i) =>
+              from + BigInt(i) === 4n ? forgedItem : item,
+            ),
+          penalize: (_peer, _points, reason) => penalties.push(reason),
+        },
+        chain: { headHeight: () => c.chain.head.header.number, apply: (blocks) => applyBlocks(c, blocks) },
+        schedule: c.chain.validators,
+        verifier: new Ed25519Verifier(),
+        log: nullLogger,
+        now: () => 0,
+      },
+    );
+    sync.poll();
+    for (let i = 0; i < 10_000 && penalties.length === 0; i++) await new Promise((r) => setImmediate(r));
+    await sync.stop();
+    expect(penalties).toEqual(["sync_invalid"]); // verified again against the validators of height 4: refused
+    expect(c.chain.head.header.number).toBe(3n);
+    expect(bytesToHex(c.chain.head.hash)).toBe(bytesToHex((await a.chain.db.getCanonicalHash(3n)) as Uint8Array));
+  });
 });
 
 describe("parameter changes from BlockEffects", () => {
@@ -418,12 +458,19 @@ function decodeItems(items: Uint8Array[]) {
   });
 }
 
-/** Commits synced blocks on `node` as the driver does: each through the app, named for its proposer. */
-async function applyBlocks(node: TestNode, blocks: { block: Block; commit: Uint8Array }[]): Promise<void> {
+/**
+ * Commits synced blocks on `node` as the driver does: each through the app, named for its proposer; stops before one
+ * whose commit was verified against other validators than its height's.
+ */
+async function applyBlocks(
+  node: TestNode,
+  blocks: { block: Block; commit: Uint8Array; verifiedWith?: readonly Validator[] }[],
+): Promise<void> {
   for (const b of blocks) {
     const n = b.block.header.number;
     if (n <= node.chain.head.header.number) continue;
     const vals = node.chain.validators.validators(n) as readonly Validator[];
+    if (b.verifiedWith !== undefined && !verifiesCommitsAlike(b.verifiedWith, vals)) return;
     const proposer = vals.find((v) => equalsBytes(v.address, b.block.header.proposer)) as Validator;
     await node.app.finalize(b.block, b.commit, proposer);
   }

@@ -1,18 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { StaticValidatorSchedule } from "../../../../consensus/validatorSchedule.js";
+import { decodeCommit, encodeCommit } from "../../../../consensus/commit.js";
+import { StaticValidatorSchedule, type ValidatorSchedule } from "../../../../consensus/validatorSchedule.js";
+import { VoteType, voteSignBytes } from "../../../../consensus/vote.js";
 import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { type PeerStatus, ReqRespError, ReqRespErrorCode } from "../../../../node/network/index.js";
 import {
   BlockSync,
+  type BlockSyncModules,
   DEFAULT_BLOCK_SYNC_OPTIONS,
+  decodeSyncItem,
   encodeSyncItem,
   type SyncChain,
   SyncFailure,
   type SyncNetwork,
   type VerifiedBlock,
+  verifiedSignatures,
 } from "../../../../node/sync/index.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
 import { type Block, hashHeader } from "../../../../runtime/primitives/block.js";
+import { hashValidatorSet, type Validator } from "../../../../runtime/primitives/validatorSet.js";
 import { commitFor, emptyBlock, testValidators } from "../../../utils/consensusFixtures.js";
 
 const CHAIN_ID = 77n;
@@ -24,7 +30,8 @@ function makeChain(n: number): { block: Block; commit: Uint8Array }[] {
   let parent: Uint8Array = new Uint8Array(32);
   let lastCommit: Uint8Array = new Uint8Array(0);
   for (let h = 1n; h <= BigInt(n); h++) {
-    const block = emptyBlock(h, parent, lastCommit);
+    const empty = emptyBlock(h, parent, lastCommit);
+    const block = { ...empty, header: { ...empty.header, validatorsHash: hashValidatorSet(validators) } };
     const commit = commitFor(CHAIN_ID, signers, block, [0, 1, 2]);
     out.push({ block, commit });
     parent = hashHeader(block.header);
@@ -38,10 +45,12 @@ const statusAt = (h: number): PeerStatus => ({
   height: BigInt(h),
   hash: hashHeader(CHAIN[h - 1].block.header),
   commit: CHAIN[h - 1].commit,
+  signers: validators.map((v) => v.publicKey),
 });
 
 /** short: serves at most SHORT_RESPONSE blocks per request (a server with a lower cap). */
-type Behaviour = "honest" | "liar" | "timeout" | "empty" | "tamper" | "no-status" | "short";
+/** badsig: the second block of each response carries a commit with one signature over another block. */
+type Behaviour = "honest" | "liar" | "timeout" | "empty" | "tamper" | "badsig" | "no-status" | "short";
 const SHORT_RESPONSE = 10;
 
 class FakeNetwork implements SyncNetwork {
@@ -78,7 +87,7 @@ class FakeNetwork implements SyncNetwork {
         p.behaviour === "tamper" && h === Number(from) + 1
           ? { ...block, body: { ...block.body, transactions: [new Uint8Array([1, 2, 3])] } }
           : block;
-      out.push(encodeSyncItem(served, commit));
+      out.push(encodeSyncItem(served, p.behaviour === "badsig" && h === Number(from) + 1 ? badSig(commit) : commit));
     }
     return out;
   }
@@ -90,6 +99,17 @@ class FakeNetwork implements SyncNetwork {
   penaltyOf(peer: string): number {
     return this.penalties.filter((p) => p.peer === peer).reduce((a, p) => a + p.points, 0);
   }
+}
+
+/** `commit` with its first signature replaced by the same validator's over another block hash. */
+function badSig(commit: Uint8Array): Uint8Array {
+  const c = decodeCommit(commit);
+  const other = voteSignBytes(CHAIN_ID, VoteType.Precommit, c.height, c.round, new Uint8Array(32).fill(7));
+  const signer = signers[c.signatures[0].validatorIndex];
+  return encodeCommit({
+    ...c,
+    signatures: [{ ...c.signatures[0], signature: signer.sign(other) }, ...c.signatures.slice(1)],
+  });
 }
 
 class FakeChain implements SyncChain {
@@ -106,7 +126,7 @@ class FakeChain implements SyncChain {
   commitByConsensus(h: number): void {
     const { block, commit } = CHAIN[h - 1];
     expect(BigInt(h)).toBe(this.headHeight() + 1n);
-    this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0 });
+    this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0, verifiedWith: validators });
   }
   async apply(blocks: VerifiedBlock[]): Promise<void> {
     this.applyCalls++;
@@ -120,7 +140,29 @@ class FakeChain implements SyncChain {
   }
 }
 
-function setup(peers: Record<string, { behaviour: Behaviour; height: number }>, requestsInFlight?: number) {
+/**
+ * Validators settled only two heights past the head, the newest offered as the guess beyond them: what
+ * `ValidatorHistory` answers (block H settles H + 2), for a set that never changes.
+ */
+class SettlingSchedule implements ValidatorSchedule {
+  constructor(private readonly chain: SyncChain) {}
+  validators(height: bigint): readonly Validator[] | null {
+    return height <= this.chain.headHeight() + 2n ? validators : null;
+  }
+  proposer(): number {
+    return 0;
+  }
+  tentative(height: bigint): { validators: readonly Validator[] } | null {
+    return height <= this.chain.headHeight() + 2n ? null : { validators };
+  }
+}
+
+function setup(
+  peers: Record<string, { behaviour: Behaviour; height: number }>,
+  requestsInFlight?: number,
+  schedule: (chain: SyncChain) => ValidatorSchedule = () => new StaticValidatorSchedule(validators),
+  extra: Pick<BlockSyncModules, "verifier" | "precheck"> = { verifier: new Ed25519Verifier() },
+) {
   let clock = 0;
   const now = () => clock;
   const network = new FakeNetwork(peers);
@@ -131,8 +173,8 @@ function setup(peers: Record<string, { behaviour: Behaviour; height: number }>, 
     {
       network,
       chain,
-      schedule: new StaticValidatorSchedule(validators),
-      verifier: new Ed25519Verifier(),
+      schedule: schedule(chain),
+      ...extra,
       log: nullLogger,
       now,
       onIdle: () => idle++,
@@ -247,6 +289,35 @@ describe("BlockSync", () => {
     await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
     expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
     expect(t.network.penalties).toEqual([]);
+  });
+
+  it("verifies heights whose validators are not settled yet against the newest settled ones: one apply per response", async () => {
+    const t = setup({ a: { behaviour: "honest", height: 150 } }, 1, (chain) => new SettlingSchedule(chain));
+    t.sync.poll();
+    await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150");
+    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
+    expect(t.chain.applied.every((b) => b.verifiedWith === validators)).toBe(true);
+    expect(t.chain.applyCalls).toBe(Math.ceil(150 / 16)); // not one per two heights
+    expect(t.network.penalties).toEqual([]);
+  });
+
+  it("with each response's signatures checked ahead (precheck), a bad commit in the middle of a batch is still refused", async () => {
+    const verifier = new Ed25519Verifier({ verifiedCacheSize: 4096 });
+    const prechecked: bigint[] = [];
+    const t = setup({ bad: { behaviour: "badsig", height: 40 } }, 1, undefined, {
+      verifier,
+      precheck: async (checks) => {
+        prechecked.push(decodeSyncItem(checks.items[0]).block.header.number);
+        expect(checks.keySets[checks.setOf[0]]).toEqual(validators.map((v) => v.publicKey));
+        for (const [k, m, s] of verifiedSignatures(checks, (a, b, c) => verifier.verify(a, b, c)))
+          verifier.remember(k, m, s);
+      },
+    });
+    t.sync.poll();
+    await until(() => t.network.penaltyOf("bad") > 0 && !t.sync.active, "the bad commit refused");
+    expect(prechecked[0]).toBe(1n); // the response with the bad commit (the next one was asked for meanwhile)
+    expect(t.chain.headHeight()).toBe(1n); // the block before it, nothing of it or after
+    expect(t.network.penaltyOf("bad")).toBe(50); // INVALID
   });
 
   it("trims a response consensus overtook and drops requests past a short response's gap; every block verified once in order", async () => {

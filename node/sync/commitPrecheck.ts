@@ -1,0 +1,86 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "../../runtime/lib/logger.js";
+import type { CommitChecks, VerifiedSignature } from "./commitChecks.js";
+
+export interface CommitCheckRequest {
+  id: number;
+  checks: CommitChecks;
+}
+
+export interface CommitCheckReply {
+  id: number;
+  verified: VerifiedSignature[];
+}
+
+/**
+ * The ed25519 checks of blocks responses' commit certificates on a worker thread, while the main thread applies
+ * the response before: block sync verifies each response in its turn as before, and those checks are then hits
+ * of the verifier's cache of verified signatures. One worker, started at the first response (a node that never
+ * syncs starts none). Without its compiled file (a TypeScript test runner) or after the worker failed, every
+ * check resolves to nothing verified: the verification in turn does all the work, as without it.
+ */
+export class CommitPrecheck {
+  private worker: Worker | null = null;
+  private failed = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, (verified: VerifiedSignature[]) => void>();
+  private readonly file = fileURLToPath(new URL("./commitWorker.js", import.meta.url));
+
+  constructor(private readonly log: Logger) {}
+
+  /** The signatures of `checks` that verify; never rejects (nothing verified when the worker cannot run). */
+  check(checks: CommitChecks): Promise<VerifiedSignature[]> {
+    const worker = this.started();
+    if (worker === null) return Promise.resolve([]);
+    const id = this.nextId++;
+    // Held by the event loop only while a check is out (an idle worker never keeps the process alive).
+    if (this.pending.size === 0) worker.ref();
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      worker.postMessage({ id, checks } satisfies CommitCheckRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.failed = true;
+    this.settleAll();
+    await w?.terminate();
+  }
+
+  private started(): Worker | null {
+    if (this.worker !== null || this.failed) return this.worker;
+    if (!existsSync(this.file)) {
+      this.failed = true;
+      return null;
+    }
+    const w = new Worker(this.file);
+    w.on("message", ({ id, verified }: CommitCheckReply) => {
+      this.pending.get(id)?.(verified);
+      this.pending.delete(id);
+      if (this.pending.size === 0) w.unref();
+    });
+    w.on("error", (e) => {
+      this.log.error("sync commit worker failed: checking signatures on the main thread", {}, e);
+      this.failed = true;
+      this.worker = null;
+      this.settleAll();
+    });
+    w.on("exit", () => {
+      this.failed = true;
+      this.worker = null;
+      this.settleAll();
+    });
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private settleAll(): void {
+    for (const resolve of this.pending.values()) resolve([]);
+    this.pending.clear();
+  }
+}
