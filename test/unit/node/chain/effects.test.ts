@@ -244,9 +244,7 @@ describe("validator updates from BlockEffects", () => {
       },
     );
     sync.poll();
-    for (let i = 0; i < 10_000 && (idle === 0 || c.chain.head.header.number < 8n); i++) {
-      await new Promise((r) => setImmediate(r));
-    }
+    await until(() => idle > 0 && c.chain.head.header.number >= 8n);
     await sync.stop();
     expect(c.chain.head.header.number).toBe(8n);
     expect(bytesToHex(c.chain.head.hash)).toBe(bytesToHex(a.chain.head.hash));
@@ -287,7 +285,7 @@ describe("validator updates from BlockEffects", () => {
       },
     );
     sync.poll();
-    for (let i = 0; i < 10_000 && penalties.length === 0; i++) await new Promise((r) => setImmediate(r));
+    await until(() => penalties.length > 0);
     await sync.stop();
     expect(penalties).toEqual(["sync_invalid"]); // verified again against the validators of height 4: refused
     expect(c.chain.head.header.number).toBe(3n);
@@ -473,5 +471,17 @@ async function applyBlocks(
     if (b.verifiedWith !== undefined && !verifiesCommitsAlike(b.verifiedWith, vals)) return;
     const proposer = vals.find((v) => equalsBytes(v.address, b.block.header.proposer)) as Validator;
     await node.app.finalize(b.block, b.commit, proposer);
+  }
+}
+
+/**
+ * Waits until `cond` holds, checking every few milliseconds: block sync applies on real LevelDB, whose writes take
+ * as long as the machine's load makes them (a count of event-loop turns is not a bound). Gives up after 30 s.
+ */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("the sync never got there");
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
