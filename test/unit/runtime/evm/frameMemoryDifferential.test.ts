@@ -129,7 +129,7 @@ describe("a frame's 1 KB first memory store: differential against ethereumjs's I
           expect(seen[0]).toEqual(seen[1]);
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 20 },
     );
   });
 });

@@ -136,7 +136,7 @@ describe("inline opcode steps: differential against ethereumjs's Interpreter.run
           expect(seen[0]).toEqual(seen[2]);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 });
