@@ -3,7 +3,7 @@ import type { EVM } from "@ethereumjs/evm";
 import { EVMError } from "@ethereumjs/evm";
 import { BIGINT_0, EthereumJSErrorWithoutCode } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
-import { withWordOps } from "./wordOps.js";
+import { isWordOp, withWordOps } from "./wordOps.js";
 
 /**
  * `Interpreter.run` (a call frame's opcode loop) of the pinned @ethereumjs/evm, line for line for legacy
@@ -160,8 +160,8 @@ async function runLegacyCode(
       const opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
       const opInfo = opEntry.opcodeInfo;
       if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
-        // MSTORE and SLOAD (dynamic gas) step with wordOps.ts's handlers: their 32-byte words made without hex round trips
-        await interpreter.runStep(opCode === 0x52 || opCode === 0x54 ? withWordOps(opCode, opEntry) : opCodeObj);
+        // MSTORE, SLOAD and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
+        await interpreter.runStep(isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
       } else {
         // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
         if (opInfo.isInvalid) {

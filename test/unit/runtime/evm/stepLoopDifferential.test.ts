@@ -12,7 +12,7 @@ import { deployToken, erc20, ethCall, runBlock, SENDERS, txMaker, type World, wo
  * Differential test of `runFrameCode` (runtime/evm/stepLoop.ts, ethereumjs's `Interpreter.run` with static-fee
  * synchronous opcodes stepped inline): random programs — arithmetic, comparisons, stack and environment
  * opcodes, PUSHes (some cut off by the end of the code), JUMPs to real and fake JUMPDESTs, memory, storage and
- * transient storage, undefined opcodes, INVALID, RETURN and REVERT, and stack underflows — run as transactions
+ * transient storage, LOG0–LOG4, undefined opcodes, INVALID, RETURN and REVERT, and stack underflows — run as transactions
  * with gas limits that run out at random points and as eth_calls, beside OpenZeppelin ERC-20 transfers. Three
  * worlds must agree on state roots, receipts, gas, return data and errors: the inline steps, the same VM with
  * ethereumjs's own `run` (INLINE_STEPS off), and ethereumjs's own `runInterpreter` (lean frames off).
@@ -26,7 +26,8 @@ const STATIC_OPS = [
 ];
 /** Dynamic-gas or async opcodes and the ones that end a frame. */
 const OTHER_OPS = [
-  0x0a, 0x20, 0x51, 0x52, 0x53, 0x54, 0x55, 0x5c, 0x5d, 0x00, 0xf3, 0xfd, 0xfe, 0x0c, 0x21, 0xef, 0x4f,
+  0x0a, 0x20, 0x51, 0x52, 0x53, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa3, 0xa4, 0x00, 0xf3, 0xfd, 0xfe, 0x0c, 0x21,
+  0xef, 0x4f,
 ];
 
 const pieceArb: fc.Arbitrary<number[]> = fc.oneof(
