@@ -7,19 +7,21 @@ import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { FRAME_MEMORY_BYTES } from "../runtime/evm/frameInterpreter.js";
-import { INLINE_STEPS } from "../runtime/evm/stepLoop.js";
+import { INLINE_STEPS, WORD_OPS } from "../runtime/evm/stepLoop.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
 
 interface Config {
   name: string;
   inlineSteps: boolean;
+  wordOps: boolean;
   memoryBytes: number;
 }
 
 const CONFIGS: Config[] = [
-  { name: "ethereumjs steps, 8 KB memory", inlineSteps: false, memoryBytes: 8192 },
-  { name: "inline steps, 8 KB memory", inlineSteps: true, memoryBytes: 8192 },
-  { name: "inline steps, 1 KB memory", inlineSteps: true, memoryBytes: 1024 },
+  { name: "ethereumjs steps, 8 KB memory", inlineSteps: false, wordOps: false, memoryBytes: 8192 },
+  { name: "inline steps", inlineSteps: true, wordOps: false, memoryBytes: 8192 },
+  { name: "inline steps, word ops", inlineSteps: true, wordOps: true, memoryBytes: 8192 },
+  { name: "inline steps, word ops, 1 KB memory", inlineSteps: true, wordOps: true, memoryBytes: 1024 },
 ];
 
 function arg(name: string, fallback: number): number {
@@ -60,12 +62,16 @@ async function main(): Promise<void> {
         signed(w, i % senders, nfts[i % senders], mintIface.encodeFunctionData("mint", [to(), TOKEN_URI]), 250_000n),
       ),
   };
-  const evm = w.vm.evm as unknown as { [INLINE_STEPS]?: boolean; [FRAME_MEMORY_BYTES]?: number };
+  const evm = w.vm.evm as unknown as { [INLINE_STEPS]?: boolean; [WORD_OPS]?: boolean; [FRAME_MEMORY_BYTES]?: number };
+  const configure = (c: Config) => {
+    evm[INLINE_STEPS] = c.inlineSteps;
+    evm[WORD_OPS] = c.wordOps;
+    evm[FRAME_MEMORY_BYTES] = c.memoryBytes;
+  };
   for (const [name, make] of Object.entries(workloads)) {
     // warm-up, untimed
     for (const c of CONFIGS) {
-      evm[INLINE_STEPS] = c.inlineSteps;
-      evm[FRAME_MEMORY_BYTES] = c.memoryBytes;
+      configure(c);
       await runBlocks(w, make(), block);
     }
     const cpu: number[][] = CONFIGS.map(() => []);
@@ -73,9 +79,8 @@ async function main(): Promise<void> {
       const order = CONFIGS.map((_, i) => i);
       if (r % 2 === 1) order.reverse();
       for (const i of order) {
-        evm[INLINE_STEPS] = CONFIGS[i].inlineSteps;
-        evm[FRAME_MEMORY_BYTES] = CONFIGS[i].memoryBytes;
         const batch = make();
+        configure(CONFIGS[i]);
         cpu[i].push((await runBlocks(w, batch, block)).applyCpuMicros);
       }
     }

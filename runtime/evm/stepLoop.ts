@@ -96,6 +96,8 @@ for (const [name, pinned] of Object.entries(PINNED_SOURCES_SHA256)) {
  * A registered symbol, like `CODE_ANALYSIS`: test runners may evaluate this module more than once.
  */
 export const INLINE_STEPS: unique symbol = Symbol.for("azora.evm.inlineSteps") as never;
+/** Likewise for wordOps.ts's handlers (on by default; only read where the inline steps run). */
+export const WORD_OPS: unique symbol = Symbol.for("azora.evm.wordOps") as never;
 
 /** `interpreter.run(code, opts)`, with static-fee synchronous opcodes stepped inline where the port covers the frame. */
 export function runFrameCode(
@@ -113,7 +115,7 @@ export function runFrameCode(
   ) {
     return interpreter.run(code, opts);
   }
-  return runLegacyCode(interpreter, code, opts);
+  return runLegacyCode(interpreter, code, opts, (interpreter._evm as { [WORD_OPS]?: boolean })[WORD_OPS] !== false);
 }
 
 /** The legacy-code path of `Interpreter.run`, ported (the profiler's timers and the EIP-7864 witness check cannot occur here). */
@@ -121,6 +123,7 @@ async function runLegacyCode(
   interpreter: FrameInterpreter,
   code: Uint8Array,
   opts: { pc?: number },
+  wordOps: boolean,
 ): Promise<FrameRun> {
   const runState = interpreter._runState;
   const evm = interpreter._evm;
@@ -161,7 +164,7 @@ async function runLegacyCode(
       const opInfo = opEntry.opcodeInfo;
       if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
         // MSTORE, SLOAD and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
-        await interpreter.runStep(isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
+        await interpreter.runStep(wordOps && isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
       } else {
         // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
         if (opInfo.isInvalid) {
