@@ -6,7 +6,6 @@
 import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
-import { FRAME_MEMORY_BYTES } from "../runtime/evm/frameInterpreter.js";
 import { INLINE_STEPS, WORD_OPS } from "../runtime/evm/stepLoop.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
 
@@ -14,14 +13,12 @@ interface Config {
   name: string;
   inlineSteps: boolean;
   wordOps: boolean;
-  memoryBytes: number;
 }
 
 const CONFIGS: Config[] = [
-  { name: "ethereumjs steps, 8 KB memory", inlineSteps: false, wordOps: false, memoryBytes: 8192 },
-  { name: "inline steps", inlineSteps: true, wordOps: false, memoryBytes: 8192 },
-  { name: "inline steps, word ops", inlineSteps: true, wordOps: true, memoryBytes: 8192 },
-  { name: "inline steps, word ops, 1 KB memory", inlineSteps: true, wordOps: true, memoryBytes: 1024 },
+  { name: "ethereumjs steps", inlineSteps: false, wordOps: false },
+  { name: "inline steps", inlineSteps: true, wordOps: false },
+  { name: "inline steps, word ops", inlineSteps: true, wordOps: true },
 ];
 
 function arg(name: string, fallback: number): number {
@@ -62,11 +59,10 @@ async function main(): Promise<void> {
         signed(w, i % senders, nfts[i % senders], mintIface.encodeFunctionData("mint", [to(), TOKEN_URI]), 250_000n),
       ),
   };
-  const evm = w.vm.evm as unknown as { [INLINE_STEPS]?: boolean; [WORD_OPS]?: boolean; [FRAME_MEMORY_BYTES]?: number };
+  const evm = w.vm.evm as unknown as { [INLINE_STEPS]?: boolean; [WORD_OPS]?: boolean };
   const configure = (c: Config) => {
     evm[INLINE_STEPS] = c.inlineSteps;
     evm[WORD_OPS] = c.wordOps;
-    evm[FRAME_MEMORY_BYTES] = c.memoryBytes;
   };
   for (const [name, make] of Object.entries(workloads)) {
     // warm-up, untimed

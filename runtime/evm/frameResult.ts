@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { EVM, EVMError, type ExecResult, type Log, type Message } from "@ethereumjs/evm";
 import { Account, BIGINT_0, createZeroAddress } from "@ethereumjs/util";
-import { createFrameInterpreter } from "./frameInterpreter.js";
+import { interpreterClass } from "./interpreterHook.js";
 import { type FrameInterpreter as LoopInterpreter, runFrameCode } from "./stepLoop.js";
 
 /**
@@ -13,8 +13,7 @@ import { type FrameInterpreter as LoopInterpreter, runFrameCode } from "./stepLo
  * profile (bench/execution.ts's world) — and neither ethereumjs (`runCall`, `runTx`, the CALL and CREATE
  * opcodes) nor this repository reads it. A frame's interpreter is dropped when `run` returns, so the copy
  * made on first read has the same fields as the one ethereumjs makes up front. The frame's opcode loop is
- * `stepLoop.ts`'s port of `Interpreter.run` (static-fee synchronous opcodes stepped without a promise), and its
- * interpreter is `frameInterpreter.ts`'s (a 1 KB first memory store instead of 8 KB).
+ * `stepLoop.ts`'s port of `Interpreter.run` (static-fee synchronous opcodes stepped without a promise).
  *
  * The original's source is fingerprinted: if ethereumjs changes it, loading fails here, loudly, instead of
  * running a stale copy (the version is pinned exactly; update the port and the hash together).
@@ -59,6 +58,8 @@ interface FrameInterpreter {
   }>;
 }
 
+const Interpreter = interpreterClass as unknown as new (...args: unknown[]) => FrameInterpreter;
+
 /** `evm.runInterpreter(message, opts)` with the frame's `runState` copied on first read. */
 export async function runFrame(evm: EVM, message: Message, opts: FrameOpts = {}): Promise<ExecResult> {
   const self = evm as unknown as EVMInternals;
@@ -89,7 +90,7 @@ export async function runFrame(evm: EVM, message: Message, opts: FrameOpts = {})
     createdAddresses: message.createdAddresses,
     initialLogs: opts.initialLogs,
   };
-  const interpreter = createFrameInterpreter(
+  const interpreter = new Interpreter(
     evm,
     self.stateManager,
     self.blockchain,
@@ -98,7 +99,7 @@ export async function runFrame(evm: EVM, message: Message, opts: FrameOpts = {})
     self.journal,
     self.performanceLogger,
     self._optsCached.profiler,
-  ) as FrameInterpreter;
+  );
   if (message.selfdestruct) {
     interpreter._result.selfdestruct = message.selfdestruct;
   }
