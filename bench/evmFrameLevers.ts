@@ -1,12 +1,14 @@
 // The EVM call-frame levers of issue 14 (evmx14), A/B in one process: OZ ERC-20 transfers and OZ NFT mints
 // run in blocks through `BlockExecution` (bench/execution.ts's world), each round once per configuration in
-// alternating order, so the load of a shared machine falls on all of them alike. Reports apply CPU µs/tx.
+// alternating order, so the load of a shared machine falls on all of them alike. Reports apply CPU µs/tx, and
+// CPU µs per eth_call of the token's balanceOf.
 //
 //   node dist/bench/evmFrameLevers.js [--rounds 8] [--txs 400] [--block 100]
 import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { INLINE_STEPS, WORD_OPS } from "../runtime/evm/stepLoop.js";
+import { hexToBytes } from "../runtime/primitives/bytes.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
 
 interface Config {
@@ -87,6 +89,40 @@ async function main(): Promise<void> {
         `  ${c.name.padEnd(32)} ${cpu[i].join(" / ")} (${median(cpu[i])}; ratio to the first, median ${median(ratios).toFixed(3)})`,
       );
     }
+  }
+  // eth_call balanceOf (OZ ERC-20), state thrown away as the RPC does: CPU µs per call
+  const balanceOf = hexToBytes(tokenIface.encodeFunctionData("balanceOf", [w.addresses[1]]) as `0x${string}`);
+  const caller = new Address(hexToBytes(w.addresses[0] as `0x${string}`));
+  const tokenAt = new Address(hexToBytes(tokenAddress as `0x${string}`));
+  const calls = async (n: number) => {
+    const c0 = process.cpuUsage();
+    for (let k = 0; k < n; k++) {
+      await w.vm.stateManager.checkpoint();
+      await w.vm.evm.runCall({ caller, to: tokenAt, data: balanceOf, gasLimit: 1_000_000n, skipBalance: true });
+      await w.vm.stateManager.revert();
+    }
+    const c = process.cpuUsage(c0);
+    return Math.round(((c.user + c.system) / n) * 10) / 10;
+  };
+  const perCall: number[][] = CONFIGS.map(() => []);
+  for (const c of CONFIGS) {
+    configure(c);
+    await calls(txs);
+  }
+  for (let r = 0; r < rounds; r++) {
+    const order = CONFIGS.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      configure(CONFIGS[i]);
+      perCall[i].push(await calls(txs * 5));
+    }
+  }
+  console.log("eth_call balanceOf (OZ ERC-20): CPU µs/call per round (median)");
+  for (const [i, c] of CONFIGS.entries()) {
+    const ratios = perCall[i].map((x, r) => x / perCall[0][r]);
+    console.log(
+      `  ${c.name.padEnd(32)} ${perCall[i].join(" / ")} (${median(perCall[i])}; ratio to the first, median ${median(ratios).toFixed(3)})`,
+    );
   }
 }
 
