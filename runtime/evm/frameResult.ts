@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { EVM, EVMError, type ExecResult, type Log, type Message } from "@ethereumjs/evm";
 import { Account, BIGINT_0, createZeroAddress } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
+import { type FrameInterpreter as LoopInterpreter, runFrameCode } from "./stepLoop.js";
 
 /**
  * `EVM.runInterpreter` (one call frame: build the interpreter, run the code, shape the result) of the
@@ -11,7 +12,8 @@ import { interpreterClass } from "./interpreterHook.js";
  * into a new object, the largest single self-time line of an ERC-20 transfer's execution in a CPU
  * profile (bench/execution.ts's world) — and neither ethereumjs (`runCall`, `runTx`, the CALL and CREATE
  * opcodes) nor this repository reads it. A frame's interpreter is dropped when `run` returns, so the copy
- * made on first read has the same fields as the one ethereumjs makes up front.
+ * made on first read has the same fields as the one ethereumjs makes up front. The frame's opcode loop is
+ * `stepLoop.ts`'s port of `Interpreter.run` (static-fee synchronous opcodes stepped without a promise).
  *
  * The original's source is fingerprinted: if ethereumjs changes it, loading fails here, loudly, instead of
  * running a stale copy (the version is pinned exactly; update the port and the hash together).
@@ -104,7 +106,11 @@ export async function runFrame(evm: EVM, message: Message, opts: FrameOpts = {})
   if (message.createdAddresses) {
     interpreter._result.createdAddresses = message.createdAddresses;
   }
-  const interpreterRes = await interpreter.run(message.code as Uint8Array, opts);
+  const interpreterRes = await runFrameCode(
+    interpreter as unknown as LoopInterpreter,
+    message.code as Uint8Array,
+    opts,
+  );
   let result = interpreter._result;
   let gasUsed = message.gasLimit - interpreterRes.runState.gasLeft;
   if (interpreterRes.exceptionError) {
