@@ -6,7 +6,6 @@
 // driven directly (one `Hash_Calculate` call), @polkadot/wasm-crypto's `keccak256`, js-sha3 and @noble/hashes'
 // `keccak_256` (the JS reference). Implementations and sizes are interleaved round by round, each batch timed by
 // process CPU (process.cpuUsage) and warmed first; the median per cell over the rounds is printed, then the JSON.
-import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
@@ -14,7 +13,7 @@ import { keccak_256 as nobleKeccak } from "@noble/hashes/sha3.js";
 import { keccak256 as polkadotKeccak, waitReady } from "@polkadot/wasm-crypto";
 import { createKeccak } from "hash-wasm";
 import { keccak256 } from "../runtime/primitives/hash.js";
-import { positiveInt, readFlags, UsageError } from "./args.js";
+import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/keccakFloor.js [--rounds R] [--ms M] [--out F]
@@ -64,46 +63,10 @@ async function implementations(): Promise<Record<string, (data: Uint8Array) => U
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** Hashes `pool` round-robin until `budgetMicros` of CPU are spent; µs per hash. */
-function timeBatch(hash: (data: Uint8Array) => Uint8Array, pool: Uint8Array[], budgetMicros: number): number {
-  let sink = 0;
-  let n = 0;
-  const start = cpuMicros();
-  let spent = 0;
-  while (spent < budgetMicros) {
-    for (let i = 0; i < 256; i++) sink ^= hash(pool[(n + i) % POOL])[0];
-    n += 256;
-    spent = cpuMicros() - start;
-  }
-  if (sink === 256) console.log("unreachable"); // keeps the results live
-  return spent / n;
-}
-
 async function main(): Promise<void> {
-  let rounds = 7;
-  let budget = 20_000;
-  let out: string | undefined;
-  const ok = readFlags(process.argv.slice(2), (flag, next) => {
-    if (flag === "--rounds") rounds = positiveInt(flag, next(), 1000);
-    else if (flag === "--ms") budget = positiveInt(flag, next(), 10_000) * 1000;
-    else if (flag === "--out") out = next();
-    else throw new UsageError(`unknown option ${flag}`);
-  });
-  if (!ok) {
-    console.log(HELP);
-    return;
-  }
+  const o = floorOptions(process.argv.slice(2), HELP, 20);
+  if (o === null) return;
+  const { rounds, budgetMicros: budget } = o;
   const impls = await implementations();
   const names = Object.keys(impls);
   const pools = new Map(
@@ -118,7 +81,7 @@ async function main(): Promise<void> {
     }
   }
   const loadBefore = loadavg()[0];
-  for (const name of names) for (const size of SIZES) timeBatch(impls[name], pools.get(size) ?? [], budget / 2);
+  for (const name of names) for (const size of SIZES) timeBatch(impls[name], pools.get(size) ?? [], budget / 2, 256);
   const samples = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
@@ -126,7 +89,7 @@ async function main(): Promise<void> {
       for (const name of order) {
         const key = `${name}/${size}`;
         const list = samples.get(key) ?? [];
-        list.push(timeBatch(impls[name], pools.get(size) ?? [], budget));
+        list.push(timeBatch(impls[name], pools.get(size) ?? [], budget, 256));
         samples.set(key, list);
       }
     }
@@ -141,13 +104,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     console.log([name.padEnd(16), ...SIZES.map((s) => table[name][s].toFixed(3).padStart(9))].join(""));
   }
-  const json = JSON.stringify(
-    { date: new Date().toISOString(), rounds, msPerBatch: budget / 1000, load: [loadBefore, loadavg()[0]], table },
-    null,
-    1,
-  );
-  console.log(json);
-  if (out) writeFileSync(out, json);
+  reportFloor(o, loadBefore, table);
 }
 
 await main();

@@ -7,7 +7,6 @@
 // @polkadot/wasm-crypto (Rust libsecp256k1 in WebAssembly: recover to a compressed key, then expand).
 // Implementations are interleaved round by round, each batch timed by process CPU (process.cpuUsage) and warmed
 // first; the median over the rounds is printed, then the JSON. Every implementation must give the signer's address.
-import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
@@ -15,7 +14,7 @@ import { secp256k1 as nobleSecp } from "@noble/curves/secp256k1.js";
 import { secp256k1Expand, secp256k1Recover, waitReady } from "@polkadot/wasm-crypto";
 import { keccak256 } from "../runtime/primitives/hash.js";
 import { recoverSenderAddress, secp256k1Native } from "../runtime/primitives/nativeCrypto.js";
-import { positiveInt, readFlags, UsageError } from "./args.js";
+import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/recoverFloor.js [--rounds R] [--ms M] [--out F]
@@ -89,46 +88,10 @@ function signedPool(): Signed[] {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** Recovers `pool` round-robin until `budgetMicros` of CPU are spent; µs per recovery. */
-function timeBatch(recover: Recover, pool: Signed[], budgetMicros: number): number {
-  let sink = 0;
-  let n = 0;
-  const start = cpuMicros();
-  let spent = 0;
-  while (spent < budgetMicros) {
-    for (let i = 0; i < 32; i++) sink ^= recover(pool[(n + i) % POOL])[0];
-    n += 32;
-    spent = cpuMicros() - start;
-  }
-  if (sink === 256) console.log("unreachable"); // keeps the results live
-  return spent / n;
-}
-
 async function main(): Promise<void> {
-  let rounds = 7;
-  let budget = 50_000;
-  let out: string | undefined;
-  const ok = readFlags(process.argv.slice(2), (flag, next) => {
-    if (flag === "--rounds") rounds = positiveInt(flag, next(), 1000);
-    else if (flag === "--ms") budget = positiveInt(flag, next(), 10_000) * 1000;
-    else if (flag === "--out") out = next();
-    else throw new UsageError(`unknown option ${flag}`);
-  });
-  if (!ok) {
-    console.log(HELP);
-    return;
-  }
+  const o = floorOptions(process.argv.slice(2), HELP, 50);
+  if (o === null) return;
+  const { rounds, budgetMicros: budget } = o;
   const impls = await implementations();
   const names = Object.keys(impls);
   const pool = signedPool();
@@ -138,22 +101,16 @@ async function main(): Promise<void> {
     }
   }
   const loadBefore = loadavg()[0];
-  for (const name of names) timeBatch(impls[name], pool, budget / 2);
+  for (const name of names) timeBatch(impls[name], pool, budget / 2, 32);
   const samples = new Map<string, number[]>(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) samples.get(name)?.push(timeBatch(impls[name], pool, budget));
+    for (const name of order) samples.get(name)?.push(timeBatch(impls[name], pool, budget, 32));
   }
   const table: Record<string, number> = {};
   for (const name of names) table[name] = round(median(samples.get(name) ?? []), 2);
   for (const name of names) console.log(`${name.padEnd(16)}${table[name].toFixed(2).padStart(9)} µs/recovery`);
-  const json = JSON.stringify(
-    { date: new Date().toISOString(), rounds, msPerBatch: budget / 1000, load: [loadBefore, loadavg()[0]], table },
-    null,
-    1,
-  );
-  console.log(json);
-  if (out) writeFileSync(out, json);
+  reportFloor(o, loadBefore, table);
 }
 
 await main();
