@@ -14,6 +14,7 @@ import {
   uintWord,
   wordToBigInt,
 } from "./abi.js";
+import type { SlotStore } from "./blockSlots.js";
 import type { AzoraEVM } from "./evm.js";
 import type { ModuleState } from "./state.js";
 
@@ -93,14 +94,17 @@ export class ModuleCall implements ModuleState {
   private readonly gasLimit: bigint;
   /** Set when the call runs outside the EVM (no frame, no journal): the block it runs in. */
   private readonly outside: CallBlock | undefined;
+  /** Where storage words go: the state manager (through the EVM's journal), or the direct path's own. */
+  private readonly slots: SlotStore;
   gasUsed = 0n;
 
   /**
    * Inside the EVM (a precompile run) `outside` is undefined and the block is the EVM's own. The
    * executor's direct path passes the block instead: then the call reads and writes state through
-   * the state manager alone, and whatever needs an EVM frame throws `NeedsEVM`.
+   * the state manager alone, and whatever needs an EVM frame throws `NeedsEVM`; with `slots` (the
+   * executor's, `BlockModuleSlots`) its storage words go there instead of to the state manager.
    */
-  constructor(evm: AzoraEVM, frame: CallFrame, gasLimit: bigint, outside?: CallBlock) {
+  constructor(evm: AzoraEVM, frame: CallFrame, gasLimit: bigint, outside?: CallBlock, slots?: SlotStore) {
     this.evm = evm;
     this.self = frame.to;
     this.caller = frame.caller;
@@ -109,6 +113,10 @@ export class ModuleCall implements ModuleState {
     this.depth = frame.depth;
     this.gasLimit = gasLimit;
     this.outside = outside;
+    this.slots = slots ?? {
+      get: (account, slot) => evm.stateManager.getStorage(account, slot),
+      put: (account, slot, value) => evm.stateManager.putStorage(account, slot, value),
+    };
   }
 
   /** Charges gas before the work it pays for; out of gas aborts the whole call. */
@@ -154,7 +162,7 @@ export class ModuleCall implements ModuleState {
 
   async load(slot: Uint8Array, account: Address = this.self): Promise<bigint> {
     this.charge(GAS.sload);
-    const v = await this.evm.stateManager.getStorage(account, slot);
+    const v = await this.slots.get(account, slot);
     return v.length === 0 ? 0n : wordToBigInt(v);
   }
 
@@ -165,7 +173,7 @@ export class ModuleCall implements ModuleState {
     const w = uintWord(value);
     let i = 0;
     while (i < 32 && w[i] === 0) i++;
-    await this.evm.stateManager.putStorage(account, slot, w.subarray(i));
+    await this.slots.put(account, slot, w.subarray(i));
   }
 
   /** A string in storage: its byte length at `slot`, the bytes from keccak(slot) on (like Solidity). */
@@ -190,7 +198,7 @@ export class ModuleCall implements ModuleState {
     const base = wordToBigInt(keccakSlot(slot));
     const out = new Uint8Array(words * 32);
     for (let i = 0; i < words; i++) {
-      const v = await this.evm.stateManager.getStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n));
+      const v = await this.slots.get(account, uintWord((base + BigInt(i)) % 2n ** 256n));
       out.set(v, i * 32 + (32 - v.length));
     }
     return out.subarray(0, length);
@@ -208,7 +216,7 @@ export class ModuleCall implements ModuleState {
       const w = padded.subarray(i * 32, i * 32 + 32);
       let z = 0;
       while (z < 32 && w[z] === 0) z++;
-      await this.evm.stateManager.putStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
+      await this.slots.put(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
     }
   }
 
