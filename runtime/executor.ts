@@ -9,7 +9,6 @@ import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./e
 import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { applyModuleCall, looksLikeModuleCall } from "./moduleFastPath.js";
-import { BlockModuleSlots } from "./modules/blockSlots.js";
 import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.js";
 import {
   BLOOM_BYTES,
@@ -79,8 +78,6 @@ export class BlockExecution {
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
   private readonly writes: AccountWrites;
-  /** Module storage the direct path read and wrote, written to the state manager before the VM or the seal reads it. */
-  private readonly moduleSlots: BlockModuleSlots;
 
   private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
     this.vm = vm;
@@ -93,7 +90,6 @@ export class BlockExecution {
     const header = this.ethBlock.header;
     this.callBlock = { timestamp: header.timestamp, number: header.number, prevRandao: header.prevRandao };
     this.writes = recordAccountWrites(stateManager);
-    this.moduleSlots = new BlockModuleSlots(stateManager);
   }
 
   static async begin(
@@ -156,7 +152,6 @@ export class BlockExecution {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
         block: this.callBlock,
-        slots: this.moduleSlots,
       });
       if (c !== undefined) {
         if (!c.included) return c;
@@ -170,7 +165,6 @@ export class BlockExecution {
       }
     }
     built ??= (tx as () => TypedTransaction)();
-    await this.moduleSlots.flush(); // the VM reads module storage from the state manager
     return this.applyWithVM(built, fields, sender, raw, opts);
   }
 
@@ -244,7 +238,6 @@ export class BlockExecution {
   async seal(info?: BlockInfo): Promise<ExecutedBlock> {
     assert(this.phase === "open", "seal twice");
     this.phase = "sealed";
-    await this.moduleSlots.flush();
     let effects: BlockEffects = NO_EFFECTS;
     if (info !== undefined) {
       const parts: Partial<BlockEffects>[] = [];
@@ -296,7 +289,6 @@ export class BlockExecution {
     const wasSealed = this.phase === "sealed";
     this.phase = "aborted";
     this.writes.stop();
-    this.moduleSlots.discard();
     await this.stateManager.revert();
     if (wasSealed) this.stateManager.clearCaches();
   }

@@ -1,7 +1,6 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
-import type { BlockModuleSlots } from "./modules/blockSlots.js";
 import { type AzoraEVM, type CallBlock, directModuleAt, ModuleCall, NeedsEVM, runModuleCall } from "./modules/index.js";
 import { KECCAK256_EMPTY } from "./primitives/hash.js";
 import type { Log } from "./primitives/receipt.js";
@@ -27,10 +26,8 @@ export function looksLikeModuleCall(tx: TxFields): boolean {
 /**
  * A top-level call into a native module without ethereumjs's transaction machinery (journal, warm
  * sets, message frame, interpreter set-up): the module's function runs through the same dispatcher
- * as its precompile (`runModuleCall`: same gas, return data, logs, custom-error reverts), its storage
- * words kept in the block's `slots` (written to the state manager once per block, at the executor's
- * flush) and its own writes dropped if it fails — no state checkpoint per transaction — and around it
- * the same steps as `runTx` under Prague:
+ * as its precompile (`runModuleCall`: same gas, return data, logs, custom-error reverts), inside a
+ * state checkpoint that its failure reverts, and around it the same steps as `runTx` under Prague:
  * intrinsic gas and the EIP-7623 calldata floor, fee cap, balance and nonce checks, the nonce
  * bumped and the gas used bought at the effective price (the floor if above), the tip to the
  * miner (an empty miner removed, EIP-161). The modules `directModuleAt` lists never touch accounts;
@@ -44,7 +41,7 @@ export async function applyModuleCall(
   state: MerkleStateManager,
   tx: TxFields,
   sender: Address,
-  env: { baseFeePerGas: bigint; miner: Address; block: CallBlock; slots: BlockModuleSlots },
+  env: { baseFeePerGas: bigint; miner: Address; block: CallBlock },
 ): Promise<ModuleCallOutcome> {
   const to = tx.to as Address;
   const module = directModuleAt(to.bytes);
@@ -65,17 +62,19 @@ export async function applyModuleCall(
 
   const gasLimit = tx.gasLimit - intrinsic;
   const frame = { to, caller: sender, value: 0n, isStatic: false, depth: 0 };
-  const slots = env.slots.forTx();
-  const call = new ModuleCall(vm.evm as AzoraEVM, frame, gasLimit, env.block, slots);
+  const call = new ModuleCall(vm.evm as AzoraEVM, frame, gasLimit, env.block);
+  await state.checkpoint();
   let result: Awaited<ReturnType<typeof runModuleCall>>;
   try {
     result = await runModuleCall(module.name, module.table, call, tx.data, gasLimit, false);
   } catch (e) {
-    if (e instanceof NeedsEVM) return undefined; // its writes, never committed, are dropped with `slots`
+    await state.revert();
+    if (e instanceof NeedsEVM) return undefined;
     throw e;
   }
   const ok = result.exceptionError === undefined;
-  if (ok) slots.commit();
+  if (ok) await state.commit();
+  else await state.revert();
 
   let gasUsed = intrinsic + result.executionGasUsed;
   if (gasUsed < floor) gasUsed = floor; // EIP-7623: calldata-heavy calls pay at least the floor

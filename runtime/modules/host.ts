@@ -14,7 +14,6 @@ import {
   uintWord,
   wordToBigInt,
 } from "./abi.js";
-import type { SlotStore } from "./blockSlots.js";
 import type { AzoraEVM } from "./evm.js";
 import type { ModuleState } from "./state.js";
 
@@ -94,17 +93,14 @@ export class ModuleCall implements ModuleState {
   private readonly gasLimit: bigint;
   /** Set when the call runs outside the EVM (no frame, no journal): the block it runs in. */
   private readonly outside: CallBlock | undefined;
-  /** Where storage words go: the state manager (through the EVM's journal), or the direct path's own. */
-  private readonly slots: SlotStore;
   gasUsed = 0n;
 
   /**
    * Inside the EVM (a precompile run) `outside` is undefined and the block is the EVM's own. The
    * executor's direct path passes the block instead: then the call reads and writes state through
-   * the state manager alone, and whatever needs an EVM frame throws `NeedsEVM`; with `slots` (the
-   * executor's, `BlockModuleSlots`) its storage words go there instead of to the state manager.
+   * the state manager alone, and whatever needs an EVM frame throws `NeedsEVM`.
    */
-  constructor(evm: AzoraEVM, frame: CallFrame, gasLimit: bigint, outside?: CallBlock, slots?: SlotStore) {
+  constructor(evm: AzoraEVM, frame: CallFrame, gasLimit: bigint, outside?: CallBlock) {
     this.evm = evm;
     this.self = frame.to;
     this.caller = frame.caller;
@@ -113,10 +109,6 @@ export class ModuleCall implements ModuleState {
     this.depth = frame.depth;
     this.gasLimit = gasLimit;
     this.outside = outside;
-    this.slots = slots ?? {
-      get: (account, slot) => evm.stateManager.getStorage(account, slot),
-      put: (account, slot, value) => evm.stateManager.putStorage(account, slot, value),
-    };
   }
 
   /** Charges gas before the work it pays for; out of gas aborts the whole call. */
@@ -162,7 +154,7 @@ export class ModuleCall implements ModuleState {
 
   async load(slot: Uint8Array, account: Address = this.self): Promise<bigint> {
     this.charge(GAS.sload);
-    const v = await this.slots.get(account, slot);
+    const v = await this.evm.stateManager.getStorage(account, slot);
     return v.length === 0 ? 0n : wordToBigInt(v);
   }
 
@@ -173,7 +165,7 @@ export class ModuleCall implements ModuleState {
     const w = uintWord(value);
     let i = 0;
     while (i < 32 && w[i] === 0) i++;
-    await this.slots.put(account, slot, w.subarray(i));
+    await this.evm.stateManager.putStorage(account, slot, w.subarray(i));
   }
 
   /** A string in storage: its byte length at `slot`, the bytes from keccak(slot) on (like Solidity). */
@@ -198,7 +190,7 @@ export class ModuleCall implements ModuleState {
     const base = wordToBigInt(keccakSlot(slot));
     const out = new Uint8Array(words * 32);
     for (let i = 0; i < words; i++) {
-      const v = await this.slots.get(account, uintWord((base + BigInt(i)) % 2n ** 256n));
+      const v = await this.evm.stateManager.getStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n));
       out.set(v, i * 32 + (32 - v.length));
     }
     return out.subarray(0, length);
@@ -216,7 +208,7 @@ export class ModuleCall implements ModuleState {
       const w = padded.subarray(i * 32, i * 32 + 32);
       let z = 0;
       while (z < 32 && w[z] === 0) z++;
-      await this.slots.put(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
+      await this.evm.stateManager.putStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
     }
   }
 
