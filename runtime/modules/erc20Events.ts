@@ -1,16 +1,27 @@
 import type { Address } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
+import { recurringBloomInput } from "../primitives/receipt.js";
 import { encodeArgs, selector } from "./abi.js";
 import type { ModuleCall } from "./host.js";
 import { customError } from "./host.js";
 
 /** ERC-20 events and OpenZeppelin 5's custom errors (IERC20Errors), shared by WAZR and LEARN. */
-export const TRANSFER_TOPIC = keccak256(new TextEncoder().encode("Transfer(address,address,uint256)"));
-export const APPROVAL_TOPIC = keccak256(new TextEncoder().encode("Approval(address,address,uint256)"));
+/** Every log of these events carries its topic: registered so the receipts' blooms hash it once. */
+export const TRANSFER_TOPIC = recurringBloomInput(
+  keccak256(new TextEncoder().encode("Transfer(address,address,uint256)")),
+);
+export const APPROVAL_TOPIC = recurringBloomInput(
+  keccak256(new TextEncoder().encode("Approval(address,address,uint256)")),
+);
+
+/** The zero address as a topic (the `from` of every mint, the `to` of every burn): one shared array. */
+const ZERO_ADDRESS_TOPIC = recurringBloomInput(new Uint8Array(32));
 
 export function addressTopic(a: Address | Uint8Array): Uint8Array {
+  const bytes = a instanceof Uint8Array ? a : a.bytes;
+  if (isZeroAddress(bytes)) return ZERO_ADDRESS_TOPIC;
   const t = new Uint8Array(32);
-  t.set(a instanceof Uint8Array ? a : a.bytes, 12);
+  t.set(bytes, 12);
   return t;
 }
 

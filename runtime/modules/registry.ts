@@ -2,6 +2,7 @@ import type { CustomPrecompile, PrecompileFunc } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, Address } from "@ethereumjs/util";
 import type { BlockEffects, EndBlockContext } from "../effects.js";
+import { recurringBloomInput } from "../primitives/receipt.js";
 import type { ModuleDef } from "./host.js";
 import { toPrecompile } from "./host.js";
 
@@ -21,7 +22,8 @@ export function moduleAddress(n: number): Address {
   const bytes = new Uint8Array(20);
   bytes[18] = n >> 8;
   bytes[19] = n & 0xff;
-  return new Address(bytes);
+  // A module's address is in each of its logs (LEARN's in every transfer's): its bloom bits once.
+  return new Address(recurringBloomInput(bytes));
 }
 
 /** The governance module's account: it holds the community treasury. */

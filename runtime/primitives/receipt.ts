@@ -1,5 +1,6 @@
 import { bigIntToUnpaddedBytes } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
+import { equalsBytes } from "./bytes.js";
 import { CodecError } from "./codecError.js";
 import { keccak256 } from "./hash.js";
 import {
@@ -31,12 +32,44 @@ export interface Receipt {
 
 export const BLOOM_BYTES = 256;
 
-function bloomAdd(bloom: Uint8Array, value: Uint8Array): void {
+/** A bloom input's three bit positions (0..2047): the low 11 bits of its keccak's first three byte pairs. */
+type BloomBits = readonly [number, number, number];
+
+function bloomBitsOf(value: Uint8Array): BloomBits {
   const h = keccak256(value);
-  for (let i = 0; i < 6; i += 2) {
-    const bit = ((h[i] << 8) | h[i + 1]) & 2047;
-    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7);
+  return [((h[0] << 8) | h[1]) & 2047, ((h[2] << 8) | h[3]) & 2047, ((h[4] << 8) | h[5]) & 2047];
+}
+
+/**
+ * Bloom bits of inputs that recur in log after log, by the array that holds them (`recurringBloomInput`)
+ * with a copy of their bytes: a native LEARN transfer's log is four inputs, two of which (LEARN's
+ * address, the Transfer topic) are the same in every one, and each costs a keccak at seal otherwise.
+ * The copy is compared before the bits are used (32 bytes against a keccak), so an array changed after
+ * it was registered is hashed as any other input rather than trusted.
+ */
+const recurringBloomBits = new WeakMap<Uint8Array, { bytes: Uint8Array; bits: BloomBits }>();
+
+/**
+ * Registers `value` (a constant: a module's address, an event topic) as an input whose bloom bits are
+ * computed once; returns it. Logs built from the same array then skip its keccak in `logsBloom`.
+ */
+export function recurringBloomInput<T extends Uint8Array>(value: T): T {
+  recurringBloomBits.set(value, { bytes: value.slice(), bits: bloomBitsOf(value) });
+  return value;
+}
+
+function bloomAdd(bloom: Uint8Array, value: Uint8Array): void {
+  const known = recurringBloomBits.get(value);
+  if (known !== undefined && equalsBytes(known.bytes, value)) {
+    for (const bit of known.bits) setBloomBit(bloom, bit);
+    return;
   }
+  const h = keccak256(value);
+  for (let i = 0; i < 6; i += 2) setBloomBit(bloom, ((h[i] << 8) | h[i + 1]) & 2047);
+}
+
+function setBloomBit(bloom: Uint8Array, bit: number): void {
+  bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7);
 }
 
 export function logsBloom(logs: Log[], into: Uint8Array = new Uint8Array(BLOOM_BYTES)): Uint8Array {

@@ -393,3 +393,58 @@ describe("direct native-module path", () => {
     expect([...statuses].sort()).toEqual([0, 1]);
   });
 });
+
+describe("direct native-module path beside the VM in one block", () => {
+  const spec = (key: number, op: Op, over: Partial<Spec> = {}): Spec => ({
+    key,
+    op,
+    gasLimit: 300_000n,
+    value: 0n,
+    type: 2,
+    accessList: false,
+    maxFee: 10n * BASE_FEE,
+    tip: 1n,
+    nonceDelta: 0,
+    ...over,
+  });
+  const viaVM = { accessList: true }; // an access list keeps a call off the direct path
+
+  it("a VM transaction reads what direct calls before it in the block wrote, and its writes are not overwritten at the seal", async () => {
+    const specs = [
+      spec(0, { kind: "learn.transfer", to: 1, amount: 5n }),
+      spec(1, { kind: "learn.transfer", to: 2, amount: 7n }),
+      spec(0, { kind: "learn.transfer", to: 1, amount: 11n }, viaVM),
+      spec(1, { kind: "learn.transfer", to: 0, amount: 13n }),
+      spec(0, { kind: "nft.mint", collection: 0, to: 1, uri: URI }),
+      spec(0, { kind: "nft.mint", collection: 0, to: 2, uri: URI }, viaVM),
+      spec(1, { kind: "nft.transferFrom", collection: 0, from: 1, to: 2, id: 1n }),
+      spec(0, { kind: "learn.transfer", to: 2, amount: 17n }),
+    ];
+    // Both halves (blocks 2 and 3) mix direct calls and VM calls on the same words.
+    const fast = await run([...specs, ...specs], "fast");
+    const slow = await run([...specs, ...specs], "vm");
+    expect(fast.evmCalls).toBe(2 + 4); // the setup, and the two VM calls of each block
+    expect(fast.result).toEqual(slow.result);
+  });
+
+  it("a failed or EVM-bound direct call leaves none of its writes: a revert after a write, a mint to a contract", async () => {
+    const big = 2n ** 200n; // more LEARN than anyone holds
+    const specs = [
+      // Mints write every word before calling the receiver; LEARN's account has code: the EVM takes over.
+      spec(0, { kind: "nft.mint", collection: 0, to: 5, uri: URI }),
+      spec(0, { kind: "nft.mint", collection: 0, to: 1, uri: URI }),
+      // transferFrom spends the allowance (a write) before the balance check reverts.
+      spec(0, { kind: "learn.approve", spender: 1, amount: big }),
+      spec(1, { kind: "learn.transferFrom", from: 0, to: 2, amount: big - 1n }),
+      spec(1, { kind: "learn.transferFrom", from: 0, to: 2, amount: 3n }),
+      spec(0, { kind: "learn.transfer", to: 1, amount: 1n }, viaVM),
+    ];
+    const fast = await run([...specs, ...specs], "fast");
+    const slow = await run([...specs, ...specs], "vm");
+    // Per block: the mint to LEARN's account (its receiver call a nested EVM call) and the call with an access list.
+    expect(fast.evmCalls).toBe(2 + 2 * 3);
+    expect(fast.result).toEqual(slow.result);
+    const statuses = (fast.result.blocks as { receipts: { status: number }[] }[])[1].receipts.map((r) => r.status);
+    expect(statuses).toEqual([0, 1, 1, 0, 1, 1]); // LEARN's marker code answers the receiver check with INVALID
+  });
+});
