@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { EVM, EVMError, type ExecResult, type Log, type Message } from "@ethereumjs/evm";
 import { Account, BIGINT_0, createZeroAddress } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
+import { assertPinnedSource } from "./pinnedSource.js";
 import { type FrameInterpreter as LoopInterpreter, runFrameCode } from "./stepLoop.js";
 
 /**
@@ -28,12 +28,7 @@ export interface FrameOpts {
 
 type RunInterpreter = (this: EVM, message: Message, opts?: FrameOpts) => Promise<ExecResult>;
 const original = (EVM.prototype as unknown as { runInterpreter: RunInterpreter }).runInterpreter;
-const fingerprint = createHash("sha256").update(String(original)).digest("hex");
-if (fingerprint !== PINNED_SOURCE_SHA256) {
-  throw new Error(
-    `@ethereumjs/evm's EVM.runInterpreter changed (sha256 ${fingerprint}): runtime/evm/frameResult.ts is a port of it and must be updated`,
-  );
-}
+assertPinnedSource("EVM.runInterpreter", original, PINNED_SOURCE_SHA256, "runtime/evm/frameResult.ts");
 
 /** The EVM's members the frame set-up reads (protected or private in ethereumjs's types). */
 interface EVMInternals {

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import type { EVM } from "@ethereumjs/evm";
 import { EVMError } from "@ethereumjs/evm";
 import { BIGINT_0, EthereumJSErrorWithoutCode } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
+import { assertPinnedSource } from "./pinnedSource.js";
 import { isWordOp, withWordOps } from "./wordOps.js";
 
 /**
@@ -82,13 +82,11 @@ const { EVMErrorTypeString } = (await import(new URL("./errors.js", entry).href)
 
 const prototype = (interpreterClass as { prototype: FrameInterpreter }).prototype;
 for (const [name, pinned] of Object.entries(PINNED_SOURCES_SHA256)) {
-  const source = String(prototype[name as keyof typeof PINNED_SOURCES_SHA256]);
-  const fingerprint = createHash("sha256").update(source).digest("hex");
-  if (fingerprint !== pinned || typeof consumeEip7928PostTargetCallOog !== "function" || FORMAT !== 0xef) {
-    throw new Error(
-      `@ethereumjs/evm's Interpreter.${name} changed (sha256 ${fingerprint}): runtime/evm/stepLoop.ts is a port of it and must be updated`,
-    );
-  }
+  const original = prototype[name as keyof typeof PINNED_SOURCES_SHA256];
+  assertPinnedSource(`Interpreter.${name}`, original, pinned, "runtime/evm/stepLoop.ts");
+}
+if (typeof consumeEip7928PostTargetCallOog !== "function" || FORMAT !== 0xef) {
+  throw new Error("@ethereumjs/evm's EIP-7928 or EOF internals changed: runtime/evm/stepLoop.ts must be updated");
 }
 
 /**

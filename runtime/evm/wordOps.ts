@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { BIGINT_0, bigIntToBytes, bytesToBigInt, setLengthLeft } from "@ethereumjs/util";
+import { assertPinnedSource } from "./pinnedSource.js";
 
 /**
  * MSTORE's, SLOAD's and LOG's handlers and SLOAD's gas handler of the pinned @ethereumjs/evm, line for line,
@@ -70,14 +70,10 @@ export const ORIGINAL = {
   log: handlers.get(LOG0),
 };
 for (const [name, pinned] of Object.entries(PINNED_SOURCES_SHA256)) {
-  const fingerprint = createHash("sha256")
-    .update(String(ORIGINAL[name as keyof typeof ORIGINAL]))
-    .digest("hex");
-  if (fingerprint !== pinned || typeof accessStorageEIP2929 !== "function") {
-    throw new Error(
-      `@ethereumjs/evm's ${name} handler changed (sha256 ${fingerprint}): runtime/evm/wordOps.ts is a port of it and must be updated`,
-    );
-  }
+  assertPinnedSource(`${name} handler`, ORIGINAL[name as keyof typeof ORIGINAL], pinned, "runtime/evm/wordOps.ts");
+}
+if (typeof accessStorageEIP2929 !== "function") {
+  throw new Error("@ethereumjs/evm's accessStorageEIP2929 changed: runtime/evm/wordOps.ts must be updated");
 }
 
 /** The value of each ASCII hex digit. */
