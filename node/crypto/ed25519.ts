@@ -48,9 +48,7 @@ export class Ed25519Verifier implements SignatureVerifier {
 
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
-    // Fixed-length key and signature first, so the concatenation is unambiguous.
-    const cacheKey =
-      this.verifiedCacheSize > 0 ? Buffer.concat([publicKey, signature, message]).toString("latin1") : null;
+    const cacheKey = this.verifiedCacheSize > 0 ? cacheKeyOf(publicKey, message, signature) : null;
     if (cacheKey !== null && this.verified.has(cacheKey)) return true;
     const id = Buffer.from(publicKey).toString("hex");
     let key = this.keys.get(id);
@@ -71,7 +69,7 @@ export class Ed25519Verifier implements SignatureVerifier {
    */
   remember(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
     if (this.verifiedCacheSize === 0 || publicKey.length !== 32 || signature.length !== 64) return;
-    this.keep(Buffer.concat([publicKey, signature, message]).toString("latin1"));
+    this.keep(cacheKeyOf(publicKey, message, signature));
   }
 
   private keep(cacheKey: string): void {
@@ -81,4 +79,9 @@ export class Ed25519Verifier implements SignatureVerifier {
       this.verified.delete(this.verified.values().next().value as string);
     this.verified.add(cacheKey);
   }
+}
+
+/** A verified triple's key in the cache: fixed-length key and signature first, so the concatenation is unambiguous. */
+function cacheKeyOf(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
+  return Buffer.concat([publicKey, signature, message]).toString("latin1");
 }
