@@ -89,6 +89,26 @@ function accessListOf(kind: "empty" | "one" | "bad"): Field {
   return [[new Uint8Array(19).fill(7), []]];
 }
 
+/** A well-formed signed transaction's spec, no edits: the fields a test names, the rest plain. */
+function plainSpec(fields: Pick<TxSpec, "type" | "key" | "chainId"> & Partial<TxSpec>): TxSpec {
+  return {
+    sane: false,
+    unprotected: false,
+    nonce: 0n,
+    tip: 1n,
+    maxFee: 10n ** 10n,
+    gasLimit: 21_000n,
+    to: new Uint8Array(20).fill(0x22),
+    value: 0n,
+    data: new Uint8Array(0),
+    accessList: "empty",
+    fieldEdit: null,
+    sigEdit: "none",
+    byteEdit: null,
+    ...fields,
+  };
+}
+
 /** Signs `spec` with libsecp256k1 (low-s), then applies its edits. */
 function build(input: TxSpec): Uint8Array {
   const spec = input.sane ? sanitize(input) : input;
@@ -322,24 +342,18 @@ describe("tryFastDecode against ethereumjs (differential)", () => {
         fc.oneof(fc.nat({ max: 60 }), fc.nat({ max: 3000 })),
         (chainId, type, key, dataLength) => {
           const data = new Uint8Array(dataLength).fill(0x5a);
-          const raw = build({
-            sane: false,
-            type,
-            key,
-            chainId,
-            unprotected: false,
-            nonce: 3n,
-            tip: 1n,
-            maxFee: 10n ** 10n,
-            gasLimit: 30_000_000n,
-            to: new Uint8Array(20).fill(0x33),
-            value: 1n,
-            data,
-            accessList: "empty",
-            fieldEdit: null,
-            sigEdit: "none",
-            byteEdit: null,
-          });
+          const raw = build(
+            plainSpec({
+              type,
+              key,
+              chainId,
+              nonce: 3n,
+              gasLimit: 30_000_000n,
+              to: new Uint8Array(20).fill(0x33),
+              value: 1n,
+              data,
+            }),
+          );
           const fast = tryFastDecode(raw, chainId);
           expect(fast).toBeDefined();
           if (fast === undefined) return;
@@ -357,24 +371,7 @@ describe("tryFastDecode against ethereumjs (differential)", () => {
   });
 
   it("refuses non-canonical RLP that would decode to a valid tx", () => {
-    const spec: TxSpec = {
-      sane: false,
-      type: 2,
-      key: DEV_KEYS[0],
-      chainId: CHAIN_ID,
-      unprotected: false,
-      nonce: 1n,
-      tip: 1n,
-      maxFee: 10n ** 10n,
-      gasLimit: 21_000n,
-      to: new Uint8Array(20).fill(0x22),
-      value: 5n,
-      data: new Uint8Array(0),
-      accessList: "empty",
-      fieldEdit: null,
-      sigEdit: "none",
-      byteEdit: null,
-    };
+    const spec = plainSpec({ type: 2, key: DEV_KEYS[0], chainId: CHAIN_ID, nonce: 1n, value: 5n });
     for (const type of [0, 1, 2] as const) {
       const raw = build({ ...spec, type });
       expect(tryFastDecode(raw, CHAIN_ID)).toBeDefined();
