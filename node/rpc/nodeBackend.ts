@@ -127,31 +127,9 @@ export interface NodeBackendModules {
 /** eth_call answers kept at the head by default. */
 export const DEFAULT_CALL_CACHE_ENTRIES = 10_000;
 
-/** Hex of `b` without copying it (`Buffer.from(b)` would copy). */
-function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
-
-/**
- * The cache key of a call request. The common shape, `to` and `data` with at most `from` (balanceOf,
- * allowance, view calls of dapps), is keyed by hand: JSON.stringify with a replacer was most of an
- * answer served from the cache. Its keys start with "|", the general ones (JSON text) with "{": no
- * request of one shape can take another's key.
- */
-export function callKey(req: CallRequest): string {
-  let n = 0;
-  for (const k in req) {
-    if (k !== "from" && k !== "to" && k !== "data") return jsonCallKey(req);
-    n++;
-  }
-  const { from, to, data } = req;
-  if (n === 0 || typeof to !== "string") return jsonCallKey(req);
-  return `|${from ?? ""}|${to}|${data === undefined ? "-" : hexOf(data)}`;
-}
-
-function jsonCallKey(req: CallRequest): string {
+function callKey(req: CallRequest): string {
   return JSON.stringify(req, (_k, v) =>
-    typeof v === "bigint" ? `0x${v.toString(16)}` : v instanceof Uint8Array ? hexOf(v) : v,
+    typeof v === "bigint" ? `0x${v.toString(16)}` : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v,
   );
 }
 
@@ -170,8 +148,6 @@ export class NodeBackend implements EthBackend {
   private readonly headWrites: StateWriteLog | null;
   /** The head cache's moves, one at a time. */
   private headCallsMove: Promise<void> = Promise.resolve();
-  /** The last epoch key made by `epochKey`, with the objects it was made from. */
-  private lastEpoch: { hash: Uint8Array; root: Uint8Array; key: string } | null = null;
   private config: ForkConfig | undefined;
   /** Where the last blocks' transactions are: receipt polls answered without LevelDB's tx index. */
   private readonly recentTxs = new RecentTxIndex();
@@ -403,7 +379,7 @@ export class NodeBackend implements EthBackend {
     const metrics = this.m.metrics;
     if (this.headCalls !== null && equalsBytes(ref.hash, this.m.chain.head.hash)) {
       // At the head: answers carried over from earlier blocks when this one wrote nothing they read.
-      const epoch = this.epochKey(ref.hash, header.stateRoot);
+      const epoch = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}`;
       if (this.headCalls.epoch !== epoch) await this.moveHeadCalls();
       if (this.headCalls.epoch === epoch) {
         const cached = this.headCalls.get(key);
@@ -422,19 +398,6 @@ export class NodeBackend implements EthBackend {
       started.catch(() => this.callResults.delete(blockKey));
     }
     return outcome;
-  }
-
-  /**
-   * `hash|root` as hex, made once per head and state root: a head's hash and its state root are the
-   * same objects from call to call until the head moves or a cheat edits the state (a new root
-   * object), so an identity check stands for the two hex conversions of every call.
-   */
-  private epochKey(hash: Uint8Array, root: Uint8Array): string {
-    const last = this.lastEpoch;
-    if (last !== null && last.hash === hash && last.root === root) return last.key;
-    const key = `${bytesToHex(hash)}|${bytesToHex(root)}`;
-    this.lastEpoch = { hash, root, key };
-    return key;
   }
 
   /** Moves the head cache to the current head, dropping the answers the writes since changed. */
