@@ -37,7 +37,7 @@ export class PaymentError extends AzoraError<PaymentErrorType> {
 
 /** The payee's counters (Prometheus in each service: `receipts` by outcome, `redeemedWei`). */
 export interface PaymentMetrics {
-  receipts: { inc(labels: { outcome: string }): void };
+  receipts: { inc(labels: { outcome: string }, value?: number): void };
   redeemedWei: { inc(value: number): void };
 }
 
@@ -198,7 +198,8 @@ export class MeteredPayee {
     // Receipts commit with synchronous=NORMAL in WAL mode: a commit is in the OS's page cache when it returns, so
     // it survives `kill -9` of the worker (the requirement: a restarted worker never accepts a used receipt again),
     // and only a power loss or kernel crash can lose the last receipts since a checkpoint — which costs the payee
-    // (it may serve those receipts twice), never the payer. Vouchers are money the payee redeems: their commits
+    // (it may serve those receipts twice), never the payer. A receipt reaches that state first through the receipt
+    // log (receiptLog.ts: one write(), the same page-cache durability), its SQLite commit following (`flush`). Vouchers are money the payee redeems: their commits
     // are fsync'd (`durably`), and that fsync also makes every receipt before them durable.
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
@@ -255,6 +256,7 @@ export class MeteredPayee {
     this.flushing = true; // (a reentrant call from inside the transaction has nothing to add)
     try {
       this.storeReceipts(rs);
+      this.o.metrics?.receipts.inc({ outcome: "accepted" }, rs.length); // counted here: off a lone call's path
     } catch (e) {
       this.pending = [...rs, ...this.pending]; // still in the log: committed by the next flush or start
       throw e;
@@ -480,15 +482,15 @@ export class MeteredPayee {
     if (this.nonceUsed(payer, String(r.nonce))) refuse("receipt already used (nonce)");
     const session = sig.startsWith(SESSION_RECEIPT_PREFIX) ? this.sessions.unjournaled(sig) : null;
     // Journaled: the log's line survives kill -9 from here on (a start commits it into SQLite before serving).
-    this.log.append([payer, String(r.nonce), String(r.value), String(r.timestampMs), sig, session]);
+    const logged: LoggedReceipt = [payer, String(r.nonce), String(r.value), String(r.timestampMs), sig, session];
+    this.log.append(logged);
     if (this.pending.length === 0) setImmediate(() => this.flushLater());
-    this.pending.push([payer, String(r.nonce), String(r.value), String(r.timestampMs), sig, session]);
+    this.pending.push(logged);
     now.accepted += r.value;
     now.receipts += 1;
     // the memory copies learn what the journal (log and SQLite) now has (a payer not in memory is read from it later)
     this.keep(now);
     this.nonces.get(payer)?.add(String(r.nonce));
-    this.o.metrics?.receipts.inc({ outcome: "accepted" });
     if (r.timestampMs > count.voucherTs) count.n += 1;
     const due = count.n >= this.voucherEvery;
     return {
@@ -508,6 +510,7 @@ export class MeteredPayee {
 
   /** The scheduled flush: a failure leaves the receipts in the log (and in `pending`) for the next one. */
   private flushLater(): void {
+    if (!this.db.open) return; // closed: `close` flushed what it could; a start commits the rest from the log
     try {
       this.flush();
     } catch (e) {

@@ -49,9 +49,9 @@ export class ReceiptLog {
 
   /** Appends one receipt: in the OS's page cache when this returns (survives the process's death). */
   append(r: LoggedReceipt): void {
-    const line = Buffer.from(`${JSON.stringify(r)}\n`);
+    const line = `${JSON.stringify(r)}\n`;
     // one write() of a short line to a regular file is written whole; a short count would mean a full disk
-    if (writeSync(this.fd, line) !== line.length) throw new Error(`${this.path}: short write`);
+    if (writeSync(this.fd, line) !== Buffer.byteLength(line)) throw new Error(`${this.path}: short write`);
     this.empty = false;
   }
 
