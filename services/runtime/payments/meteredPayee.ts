@@ -11,6 +11,7 @@ import {
 } from "../../client/payments.js";
 import { SESSION_RECEIPT_PREFIX } from "../../client/receiptSession.js";
 import { NonceFilter } from "./nonceFilter.js";
+import { type LoggedReceipt, ReceiptLog } from "./receiptLog.js";
 import { ReceiptSessions, SessionRefusal } from "./receiptSessions.js";
 
 /** Why a metered request or a voucher was refused; each service maps the codes to its own HTTP answer once. */
@@ -36,7 +37,7 @@ export class PaymentError extends AzoraError<PaymentErrorType> {
 
 /** The payee's counters (Prometheus in each service: `receipts` by outcome, `redeemedWei`). */
 export interface PaymentMetrics {
-  receipts: { inc(labels: { outcome: string }): void };
+  receipts: { inc(labels: { outcome: string }, value?: number): void };
   redeemedWei: { inc(value: number): void };
 }
 
@@ -98,7 +99,10 @@ export interface Charged {
 /** A checked receipt whose nonce and value are reserved in memory until it is journaled or let go. */
 export interface Hold {
   payer: string;
-  /** Journals the receipt (one synchronous WAL commit) and returns the charge. */
+  /**
+   * Journals the receipt (one synchronous append to the receipt log: it survives `kill -9` from here on; its SQLite
+   * rows follow in a later macrotask) and returns the charge.
+   */
   commit(): Charged;
   /** Lets the receipt go unpaid (nothing was served). */
   release(): void;
@@ -146,11 +150,19 @@ export class MeteredPayee {
   private readonly q: Record<"payer" | "save" | "receipt" | "used" | "nonces" | "unvouchered", Database.Statement>;
   private readonly payeeHex: string;
   /**
-   * A receipt's row and its payer's new totals, as one transaction built once: `db.transaction(f)` per receipt
-   * costs ~20 µs of the commit's ~100–120 (measured idle between calls, WAL, synchronous=NORMAL), and the commit
-   * sits on a lone call's critical path when the model runs inline. False when the nonce was already used.
+   * Logged receipts into SQLite — each receipt's row, its session's row with its first receipt, its payer's totals
+   * raised by it (read from and written to the journal's row) — as one transaction built once. A receipt whose row
+   * is already there (a log replayed after a crash that followed its commit) changes nothing.
    */
-  private readonly storeReceipt: (payer: string, r: Receipt, sig: string, now: PayerRow) => boolean;
+  private readonly storeReceipts: (rs: readonly LoggedReceipt[]) => void;
+  /**
+   * Receipts accepted since the last `flush`: in the receipt log (durable against `kill -9`) and in the memory
+   * copies (`rows`, `nonces`), not yet in SQLite. Every read of the journal flushes them first, so SQLite answers
+   * as if each had been committed when it was accepted.
+   */
+  private pending: LoggedReceipt[] = [];
+  private flushing = false;
+  private readonly log: ReceiptLog;
   /** Receipts held (checked, not yet journaled) as payer:nonce, and the wei they reserve per payer. */
   private readonly held = new Set<string>();
   private readonly heldValue = new Map<string, bigint>();
@@ -186,7 +198,8 @@ export class MeteredPayee {
     // Receipts commit with synchronous=NORMAL in WAL mode: a commit is in the OS's page cache when it returns, so
     // it survives `kill -9` of the worker (the requirement: a restarted worker never accepts a used receipt again),
     // and only a power loss or kernel crash can lose the last receipts since a checkpoint — which costs the payee
-    // (it may serve those receipts twice), never the payer. Vouchers are money the payee redeems: their commits
+    // (it may serve those receipts twice), never the payer. A receipt reaches that state first through the receipt
+    // log (receiptLog.ts: one write(), the same page-cache durability), its SQLite commit following (`flush`). Vouchers are money the payee redeems: their commits
     // are fsync'd (`durably`), and that fsync also makes every receipt before them durable.
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
@@ -215,19 +228,47 @@ export class MeteredPayee {
       payeeHex: this.payeeHex,
       chainId: o.chainId,
     });
-    this.storeReceipt = this.db.transaction((payer: string, r: Receipt, sig: string, now: PayerRow) => {
-      const ins = this.q.receipt.run(payer, String(r.nonce), String(r.value), String(r.timestampMs), sig);
-      if (ins.changes === 0) return false;
-      if (sig.startsWith(SESSION_RECEIPT_PREFIX)) this.sessions.journal(sig); // its session, with its first receipt
-      now.accepted += r.value;
-      now.receipts += 1;
-      this.save(now);
-      return true;
+    this.storeReceipts = this.db.transaction((rs: readonly LoggedReceipt[]) => {
+      for (const [payer, nonce, value, ts, sig, session] of rs) {
+        if (this.q.receipt.run(payer, nonce, value, ts, sig).changes === 0) continue;
+        if (session !== null) this.sessions.journalRow(session); // its session, with its first receipt
+        const row = this.readPayer(payer);
+        row.accepted += BigInt(value);
+        row.receipts += 1;
+        this.save(row);
+      }
     });
+    // Receipts a previous run logged but did not commit (it was killed in between) are committed before any use.
+    this.log = new ReceiptLog(`${o.dbPath}-receipts.log`);
+    this.storeReceipts(this.log.read());
+    this.log.clear();
+  }
+
+  /**
+   * Commits the logged receipts into SQLite and empties the log. Runs one macrotask after a receipt is accepted —
+   * for a model run on the event loop, after its answer is written, so the commit (~0.16 ms after an idle gap) is off
+   * the lone call's path — and before anything reads or writes the journal.
+   */
+  private flush(): void {
+    if (this.pending.length === 0 || this.flushing) return;
+    const rs = this.pending;
+    this.pending = [];
+    this.flushing = true; // (a reentrant call from inside the transaction has nothing to add)
+    try {
+      this.storeReceipts(rs);
+      this.o.metrics?.receipts.inc({ outcome: "accepted" }, rs.length); // counted here: off a lone call's path
+    } catch (e) {
+      this.pending = [...rs, ...this.pending]; // still in the log: committed by the next flush or start
+      throw e;
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pending.length === 0) this.log.clear();
   }
 
   /** Runs `f` in one transaction whose commit is fsync'd (vouchers and redemptions: money). */
   private durably<T>(f: () => T): T {
+    this.flush();
     this.db.pragma("synchronous = FULL");
     try {
       return this.db.transaction(f)();
@@ -262,6 +303,7 @@ export class MeteredPayee {
   }
 
   private readPayer(address: string): PayerRow {
+    if (!this.flushing) this.flush();
     const r = this.q.payer.get(address) as Record<string, unknown> | undefined;
     if (r === undefined) {
       return { payer: address, accepted: 0n, receipts: 0, vouchered: 0n, voucherTs: 0n, voucher: null, redeemed: 0n };
@@ -434,12 +476,21 @@ export class MeteredPayee {
   /** The receipt and the payer's new totals in one commit (WAL, not fsync'd: see the constructor). */
   private store(payer: string, r: Receipt, sig: string, refuse: (reason: string, outcome?: string) => never): Charged {
     const now = this.payer(payer);
-    const count = this.unvoucheredReceipts(now); // before the insert, which it must not count twice
-    if (!this.storeReceipt(payer, r, sig, now)) refuse("receipt already used (nonce)");
-    // committed: the memory copies learn what the journal now has (a payer not in memory is read from it later)
+    const count = this.unvoucheredReceipts(now); // before the receipt, which it must not count twice
+    // The nonce was held from the check on (no other hold could take it) and was not in the journal then; asked
+    // again here, the journal has every receipt before this one (flushed), so a used nonce is still refused.
+    if (this.nonceUsed(payer, String(r.nonce))) refuse("receipt already used (nonce)");
+    const session = sig.startsWith(SESSION_RECEIPT_PREFIX) ? this.sessions.unjournaled(sig) : null;
+    // Journaled: the log's line survives kill -9 from here on (a start commits it into SQLite before serving).
+    const logged: LoggedReceipt = [payer, String(r.nonce), String(r.value), String(r.timestampMs), sig, session];
+    this.log.append(logged);
+    if (this.pending.length === 0) setImmediate(() => this.flushLater());
+    this.pending.push(logged);
+    now.accepted += r.value;
+    now.receipts += 1;
+    // the memory copies learn what the journal (log and SQLite) now has (a payer not in memory is read from it later)
     this.keep(now);
     this.nonces.get(payer)?.add(String(r.nonce));
-    this.o.metrics?.receipts.inc({ outcome: "accepted" });
     if (r.timestampMs > count.voucherTs) count.n += 1;
     const due = count.n >= this.voucherEvery;
     return {
@@ -457,9 +508,21 @@ export class MeteredPayee {
     };
   }
 
+  /** The scheduled flush: a failure leaves the receipts in the log (and in `pending`) for the next one. */
+  private flushLater(): void {
+    if (!this.db.open) return; // closed: `close` flushed what it could; a start commits the rest from the log
+    try {
+      this.flush();
+    } catch (e) {
+      this.o.logger?.warn("receipts not committed to the payments journal yet; retrying", {}, e);
+      if (this.pending.length > 0) setTimeout(() => this.flushLater(), 100).unref();
+    }
+  }
+
   /** Whether the journal holds a receipt of `payer` with `nonce`: "no" from memory, "maybe" asked of the journal. */
   private nonceUsed(payer: string, nonce: string): boolean {
     let f = this.nonces.get(payer);
+    if (f === undefined || f.mayHave(nonce)) this.flush(); // the journal is asked: it must have every receipt
     if (f === undefined) {
       f = new NonceFilter();
       for (const n of this.q.nonces.iterate(payer)) f.add(n as string);
@@ -476,6 +539,7 @@ export class MeteredPayee {
   private unvoucheredReceipts(p: PayerRow): UnvoucheredCount {
     let c = this.unvouchered.get(p.payer);
     if (c === undefined || c.voucherTs !== p.voucherTs) {
+      this.flush();
       const r = this.q.unvouchered.get(p.payer, Number(p.voucherTs)) as { n: number };
       c = { voucherTs: p.voucherTs, n: r.n };
       this.unvouchered.set(p.payer, c);
@@ -558,12 +622,14 @@ export class MeteredPayee {
   private async thawSeen(): Promise<boolean> {
     if (Date.now() - this.lastThawScan < 5_000) return false;
     this.lastThawScan = Date.now();
+    this.flush();
     const rows = this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[];
     for (const { payer } of rows) if ((await this.deposit(payer, true)).thawing > 0n) return true;
     return false;
   }
 
   private async redeem(): Promise<{ redeemed: number; paid: bigint }> {
+    this.flush();
     const rows = (this.db.prepare("SELECT payer FROM payers WHERE voucher IS NOT NULL").all() as { payer: string }[])
       .map((r) => this.payer(r.payer))
       .filter((p) => p.vouchered > p.redeemed);
@@ -629,6 +695,7 @@ export class MeteredPayee {
 
   /** What each payer owes, has vouchered and has been redeemed (for /payments). */
   summary() {
+    this.flush();
     return (this.db.prepare("SELECT payer FROM payers ORDER BY payer").all() as { payer: string }[]).map(
       ({ payer }) => {
         const p = this.payer(payer);
@@ -646,6 +713,8 @@ export class MeteredPayee {
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     while (this.redeeming !== null) await this.redeeming.catch(() => {});
+    this.flush();
+    this.log.close();
     this.db.close();
   }
 }

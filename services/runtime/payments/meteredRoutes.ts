@@ -216,9 +216,10 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
         // Price 0 is the operator's choice to serve a model free: no receipt asked, no accounting kept.
         const t0 = performance.now();
         // The receipt was checked (signature, amount, nonce, deposit cover) and its nonce held in memory from the
-        // request's head on; the model starts only once that hold is in, so unpaid or replayed work never runs. Its
-        // journal row is written while the model runs in its thread, and the answer leaves only after both (see
-        // `MeteredPayee.hold`). `pay` in server-timing is what is left of the check when the body is in.
+        // request's head on; the model starts only once that hold is in, so unpaid or replayed work never runs. It
+        // is journaled (one append to the receipt log, durable against kill -9; its SQLite rows a macrotask later)
+        // while the model runs in its thread, or just before an inline run, and the answer leaves only after both
+        // (see `MeteredPayee.hold`). `pay` in server-timing is what is left of the check when the body is in.
         // (A model priced after its request's head arrived has no hold yet: it is taken here.)
         const held =
           price === 0n

@@ -28,6 +28,9 @@ export class SessionRefusal extends Error {
   }
 }
 
+/** A session's journal row: id, payer (lowercase hex), ephemeral key, expiry (ms). */
+export type SessionRow = readonly [id: string, payer: string, ephemeral: string, expiryMs: number];
+
 interface Session {
   /** The payer, lowercase hex. */
   payer: string;
@@ -124,13 +127,28 @@ export class ReceiptSessions {
    * key can sign one) cost memory, which is bounded, and not disk.
    */
   journal(receiptHeader: string): void {
+    const row = this.unjournaled(receiptHeader);
+    if (row !== null) this.journalRow(row);
+  }
+
+  /**
+   * The session row a receipt being accepted must be journaled with (its session's first receipt), or null; from
+   * then on the session counts as journaled, so the caller writes the row with the receipt (`journalRow`).
+   */
+  unjournaled(receiptHeader: string): SessionRow | null {
     const id = sessionIdOf(receiptHeader);
-    if (id === null) return;
+    if (id === null) return null;
     const s = this.sessions.get(id);
-    if (s?.unjournaled == null) return;
-    this.q.prune.run(this.now());
-    this.q.put.run(id, s.payer, s.unjournaled.ephemeral, s.expiryMs);
+    if (s?.unjournaled == null) return null;
+    const row: SessionRow = [id, s.payer, s.unjournaled.ephemeral, s.expiryMs];
     s.unjournaled = null;
+    return row;
+  }
+
+  /** Writes a session's row (inside its first receipt's transaction), pruning expired ones. */
+  journalRow(row: SessionRow): void {
+    this.q.prune.run(this.now());
+    this.q.put.run(...row);
   }
 
   /** Verifies a signed open for session `id` (its digest) and keeps its key (journaled with its first receipt). */

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeSigned, PaymentSession } from "../../../services/client/payments.js";
 import { decodeSessionReceipt, SESSION_RECEIPT_PREFIX } from "../../../services/client/receiptSession.js";
 import { MeteredPayee, PaymentError } from "../../../services/runtime/payments/meteredPayee.js";
+import { ReceiptLog } from "../../../services/runtime/payments/receiptLog.js";
 import { CHAIN, PRICE, payeeWallet, payerWallet, standInMarket } from "./payeeFixture.js";
 
 // The hold reads the payer's row and its used nonces from memory (meteredPayee.ts `rows`, `nonces`), filled from
@@ -27,14 +28,29 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const open = (o: { voucherEvery?: number } = {}) =>
   new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath: join(dir, "p.sqlite"), ...o });
 
-/** The payer's row as the journal has it (a connection of its own), or null. */
-function journalRow(payer: string): { accepted: string; receipts: number } | null {
+/** The payer's receipts in SQLite (a connection of its own). */
+function sqliteReceipts(payer: string): number {
   const db = new Database(join(dir, "p.sqlite"), { readonly: true });
   try {
-    const r = db.prepare("SELECT accepted, receipts FROM payers WHERE payer = ?").get(payer) as
-      | { accepted: string; receipts: number }
-      | undefined;
-    return r ?? null;
+    const r = db.prepare("SELECT receipts FROM payers WHERE payer = ?").get(payer) as { receipts: number } | undefined;
+    return r?.receipts ?? 0;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The payer's receipts as the journal has them — what a restart would find: SQLite's row, plus the receipt log's
+ * lines not in SQLite yet (receiptLog.ts; a start commits them).
+ */
+function journalReceipts(payer: string): number {
+  const db = new Database(join(dir, "p.sqlite"), { readonly: true });
+  try {
+    const inSqlite = db.prepare("SELECT 1 FROM receipts WHERE payer = ? AND nonce = ?");
+    const logged = new ReceiptLog(join(dir, "p.sqlite-receipts.log"));
+    const extra = logged.read().filter(([p, nonce]) => p === payer && inSqlite.get(p, nonce) === undefined).length;
+    logged.close();
+    return sqliteReceipts(payer) + extra;
   } finally {
     db.close();
   }
@@ -63,12 +79,14 @@ describe("MeteredPayee memory copy of the journal", () => {
       fc.record({ t: fc.constant("new" as const), who: fc.integer({ min: 0, max: 2 }), commit: fc.boolean() }),
       fc.record({ t: fc.constant("replay" as const), i: fc.nat(), commit: fc.boolean() }),
       fc.record({ t: fc.constant("restart" as const) }),
+      fc.record({ t: fc.constant("idle" as const) }), // a macrotask: the receipts' SQLite commit runs
     );
     await fc.assert(
       fc.asyncProperty(fc.array(Action, { minLength: 1, maxLength: 22 }), async (actions) => {
         rmSync(join(dir, "p.sqlite"), { force: true });
         rmSync(join(dir, "p.sqlite-wal"), { force: true });
         rmSync(join(dir, "p.sqlite-shm"), { force: true });
+        rmSync(join(dir, "p.sqlite-receipts.log"), { force: true });
         let payee = open();
         try {
           // two receipt sessions of one payer whose nonce counters collide (two clients started in the same ms),
@@ -88,6 +106,11 @@ describe("MeteredPayee memory copy of the journal", () => {
             if (act.t === "restart") {
               await payee.close();
               payee = open();
+              continue;
+            }
+            if (act.t === "idle") {
+              await new Promise((r) => setImmediate(r));
+              for (const p of new Set(payerOf)) expect(sqliteReceipts(p)).toBe(totals.get(p) ?? 0);
               continue;
             }
             let from: number;
@@ -116,8 +139,7 @@ describe("MeteredPayee memory copy of the journal", () => {
             for (const p of new Set(payerOf)) {
               const n = totals.get(p) ?? 0;
               expect(payee.account(p)).toMatchObject({ receipts: n, accepted: BigInt(n) * PRICE });
-              const row = journalRow(p);
-              expect(row === null ? 0 : row.receipts).toBe(n);
+              expect(journalReceipts(p)).toBe(n);
             }
           }
         } finally {
