@@ -201,9 +201,11 @@ export function createConsensus(m: ConsensusModules): {
             now: Date.now,
             metrics: m.syncMetrics,
             // The signatures of a response checked on a worker while the one before applies (their turn: cache hits).
+            // Its transactions' senders are recovered there too (the app takes them in the block's turn).
             precheck: async (checks) => {
-              for (const [key, message, signature] of await commitPrecheck.check(checks))
-                m.verifier.remember(key, message, signature);
+              const { verified, decoded } = await commitPrecheck.check(checks);
+              for (const [key, message, signature] of verified) m.verifier.remember(key, message, signature);
+              app.rememberDecoded(decoded);
             },
             onIdle,
           },

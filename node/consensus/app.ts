@@ -14,7 +14,7 @@ import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
 import { withKnownSender } from "../mempool/decode.js";
-import { tryFastDecode } from "../mempool/fastDecode.js";
+import { type FastDecodedTx, tryFastDecode } from "../mempool/fastDecode.js";
 import type { Mempool } from "../mempool/index.js";
 import type { TxStageClock } from "../txStages.js";
 
@@ -30,6 +30,8 @@ const TRANSIENT_FAILURES = ["block gas limit reached"];
 /** Evidence items kept for inclusion, and the most one block carries. */
 const MAX_PENDING_EVIDENCE = 64;
 const MAX_EVIDENCE_PER_BLOCK = 16;
+/** Transactions decoded ahead (`rememberDecoded`) kept at most: a few responses of full blocks; oldest dropped. */
+const MAX_PREDECODED = 32_768;
 
 export interface ExecutedProposal {
   block: Block;
@@ -53,6 +55,8 @@ export class ChainApp {
   /** Verified equivocation evidence waiting to be included in a block (bounded, deduplicated). */
   private readonly pendingEvidence = new Map<string, Uint8Array>();
   private readonly committedEvidence = new Set<string>();
+  /** Transactions block sync decoded on its worker (senders recovered), by hex keccak of their raw bytes. */
+  private readonly predecoded = new Map<string, FastDecodedTx>();
 
   constructor(
     private readonly m: {
@@ -288,10 +292,12 @@ export class ChainApp {
         txHashes.push(hash);
         // A tx this node already holds was decoded and its sender recovered on admission: the same
         // bytes (equal hash) are the same tx, so skip the second decode and ecrecover.
-        const pooled = this.m.mempool.get(bytesToHex(hash));
+        const key = bytesToHex(hash);
+        const pooled = this.m.mempool.get(key);
         let tx: TypedTransaction | (() => TypedTransaction);
         let sender: Address;
-        const fast = pooled === undefined ? tryFastDecode(raw, chain.spec.chainId) : undefined;
+        const fast =
+          pooled === undefined ? (this.takeDecoded(key) ?? tryFastDecode(raw, chain.spec.chainId)) : undefined;
         if (pooled !== undefined) {
           tx = pooled.tx;
           sender = tx.getSenderAddress();
@@ -343,6 +349,26 @@ export class ChainApp {
     }
     this.open = { block, hash, executed, txHashes, senders: new Set(), exec };
     return { valid: true, hash };
+  }
+
+  /**
+   * Block sync: transactions of blocks it fetched, decoded by the fast decoder on its worker (their senders
+   * recovered there, off this thread). `processProposal` takes an entry for the raw bytes whose keccak it is
+   * keyed by, i.e. the same bytes the fast decoder would decode here to the same result; the rest is decoded in
+   * its turn as before. Bounded: the oldest entries go first.
+   */
+  rememberDecoded(txs: readonly FastDecodedTx[]): void {
+    for (const tx of txs) this.predecoded.set(bytesToHex(tx.hash), tx);
+    for (const key of this.predecoded.keys()) {
+      if (this.predecoded.size <= MAX_PREDECODED) break;
+      this.predecoded.delete(key);
+    }
+  }
+
+  private takeDecoded(key: string): FastDecodedTx | undefined {
+    const tx = this.predecoded.get(key);
+    if (tx !== undefined) this.predecoded.delete(key);
+    return tx;
   }
 
   /** null when `encoded` proves a validator of its height signed two different votes at one height/round/type. */

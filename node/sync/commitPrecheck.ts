@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../runtime/lib/logger.js";
+import type { FastDecodedTx } from "../mempool/fastDecode.js";
 import type { CommitChecks, VerifiedSignature } from "./commitChecks.js";
 
 export interface CommitCheckRequest {
@@ -12,7 +13,13 @@ export interface CommitCheckRequest {
 export interface CommitCheckReply {
   id: number;
   verified: VerifiedSignature[];
+  /** The response's transactions the fast decoder accepts, with their senders. */
+  decoded: FastDecodedTx[];
 }
+
+export type CommitPrecheckResult = Omit<CommitCheckReply, "id">;
+
+const NOTHING: CommitPrecheckResult = { verified: [], decoded: [] };
 
 /**
  * The ed25519 checks of blocks responses' commit certificates on a worker thread, while the main thread applies
@@ -25,15 +32,18 @@ export class CommitPrecheck {
   private worker: Worker | null = null;
   private failed = false;
   private nextId = 1;
-  private readonly pending = new Map<number, (verified: VerifiedSignature[]) => void>();
+  private readonly pending = new Map<number, (result: CommitPrecheckResult) => void>();
   private readonly file = fileURLToPath(new URL("./commitWorker.js", import.meta.url));
 
   constructor(private readonly log: Logger) {}
 
-  /** The signatures of `checks` that verify; never rejects (nothing verified when the worker cannot run). */
-  check(checks: CommitChecks): Promise<VerifiedSignature[]> {
+  /**
+   * The signatures of `checks` that verify and its decoded transactions; never rejects (nothing when the worker
+   * cannot run).
+   */
+  check(checks: CommitChecks): Promise<CommitPrecheckResult> {
     const worker = this.started();
-    if (worker === null) return Promise.resolve([]);
+    if (worker === null) return Promise.resolve(NOTHING);
     const id = this.nextId++;
     // Held by the event loop only while a check is out (an idle worker never keeps the process alive).
     if (this.pending.size === 0) worker.ref();
@@ -58,8 +68,8 @@ export class CommitPrecheck {
       return null;
     }
     const w = new Worker(this.file);
-    w.on("message", ({ id, verified }: CommitCheckReply) => {
-      this.pending.get(id)?.(verified);
+    w.on("message", ({ id, verified, decoded }: CommitCheckReply) => {
+      this.pending.get(id)?.({ verified, decoded });
       this.pending.delete(id);
       if (this.pending.size === 0) w.unref();
     });
@@ -80,7 +90,7 @@ export class CommitPrecheck {
   }
 
   private settleAll(): void {
-    for (const resolve of this.pending.values()) resolve([]);
+    for (const resolve of this.pending.values()) resolve(NOTHING);
     this.pending.clear();
   }
 }

@@ -8,7 +8,7 @@ export {
   type SyncNetwork,
 } from "./blockSync.js";
 export { decodeSyncItem, encodeSyncItem } from "./codec.js";
-export { type CommitChecks, type VerifiedSignature, verifiedSignatures } from "./commitChecks.js";
+export { type CommitChecks, decodedTransactions, type VerifiedSignature, verifiedSignatures } from "./commitChecks.js";
 export { CommitPrecheck } from "./commitPrecheck.js";
 export { SyncError, SyncErrorCode, type SyncErrorType } from "./errors.js";
 export { createSyncMetrics } from "./metrics.js";

@@ -10,6 +10,7 @@ import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
 import { openChainStorage } from "../../../../node/db/storage.js";
 import { decodeRawTransaction } from "../../../../node/mempool/decode.js";
 import { DEFAULT_MEMPOOL_OPTIONS, Mempool } from "../../../../node/mempool/index.js";
+import { decodedTransactions, encodeSyncItem } from "../../../../node/sync/index.js";
 import { createChainCommon } from "../../../../runtime/evm/common.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
 import type { Block } from "../../../../runtime/primitives/block.js";
@@ -25,6 +26,18 @@ import { tempDir } from "../../../utils/devnode.js";
 
 /** ethereumjs transaction objects built (each costs more than a value transfer's execution). */
 const built = vi.hoisted(() => ({ count: 0 }));
+/** Sender recoveries on this thread (the native secp256k1 path of the fast decoder). */
+const recovered = vi.hoisted(() => ({ count: 0 }));
+vi.mock("../../../../runtime/primitives/nativeCrypto.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../../../runtime/primitives/nativeCrypto.js")>();
+  return {
+    ...m,
+    recoverSenderAddress: (...a: Parameters<typeof m.recoverSenderAddress>) => {
+      recovered.count++;
+      return m.recoverSenderAddress(...a);
+    },
+  };
+});
 vi.mock("@ethereumjs/tx", async (importOriginal) => {
   const m = await importOriginal<typeof import("@ethereumjs/tx")>();
   return {
@@ -132,6 +145,41 @@ describe("a proposal's transactions this node never saw", () => {
     const receipts = await b.chain.db.getReceipts(b.chain.head.hash);
     expect(receipts?.map((r) => r.status)).toEqual([1, 1, 1]);
     // The senders, in block order, are the signing keys' addresses (derived here without any tx decoder).
+    const senders = [1, 2, 3].map((i) => bytesToHex(privateToAddress(hexToBytes(DEV_KEYS[i]))));
+    expect(receipts?.map((r) => bytesToHex(r.from))).toEqual(senders);
+  });
+
+  it("decoded ahead by block sync's worker: the senders it recovered are used, and execute to the builder's roots", async () => {
+    const a = await openNode(true);
+    const b = await openNode(false);
+    for (const [i, from] of [1, 2, 3].entries()) {
+      const raw = transfer(a.chain, from, 2000n + BigInt(i));
+      const ctx = { common: a.chain.common, chainId: a.chain.spec.chainId, maxTxBytes: 128 * 1024 };
+      expect(await a.mempool.add(decodeRawTransaction(raw, ctx))).toMatchObject({ status: "pending" });
+    }
+    const { block } = await a.app.buildProposal({
+      proposer: VALIDATOR,
+      timestamp: 1_700_000_001n,
+      lastCommit: new Uint8Array(0),
+    });
+    expect(block.body.transactions).toHaveLength(3);
+    const commit = commitFor(a.chain.spec.chainId, signers, block, [0]);
+    // What the worker does with a blocks response (the function it runs, here on this thread).
+    const item = encodeSyncItem(block, commit);
+    const decoded = decodedTransactions({ chainId: a.chain.spec.chainId, items: [item], keySets: [], setOf: [0] });
+    expect(decoded).toHaveLength(3);
+    b.app.rememberDecoded(decoded);
+    recovered.count = 0;
+    built.count = 0;
+    expect(await b.app.processProposal(block, VALIDATOR)).toMatchObject({ valid: true });
+    // No sender recovered in the block's turn: every transaction came decoded.
+    expect(recovered.count).toBe(0);
+    expect(built.count).toBe(0);
+    await b.app.finalize(block, commit, VALIDATOR);
+    await a.app.finalize(block, commit, VALIDATOR);
+    expect(b.chain.head.hash).toEqual(a.chain.head.hash);
+    const receipts = await b.chain.db.getReceipts(b.chain.head.hash);
+    expect(receipts?.map((r) => r.status)).toEqual([1, 1, 1]);
     const senders = [1, 2, 3].map((i) => bytesToHex(privateToAddress(hexToBytes(DEV_KEYS[i]))));
     expect(receipts?.map((r) => bytesToHex(r.from))).toEqual(senders);
   });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { decodeCommit, encodeCommit } from "../../../../consensus/commit.js";
 import { Ed25519Verifier } from "../../../../node/crypto/ed25519.js";
-import { type CommitChecks, encodeSyncItem, verifiedSignatures } from "../../../../node/sync/index.js";
+import {
+  type CommitChecks,
+  decodedTransactions,
+  encodeSyncItem,
+  verifiedSignatures,
+} from "../../../../node/sync/index.js";
 import { hashHeader } from "../../../../runtime/primitives/block.js";
 import { commitFor, emptyBlock, testValidators } from "../../../utils/consensusFixtures.js";
 
@@ -56,5 +61,10 @@ describe("sync commit prechecks", () => {
     verifier.remember(k, m, s);
     expect(verifier.verify(k, m, s)).toBe(true);
     expect(verifier.verify(k, m, bad)).toBe(false);
+  });
+
+  it("decode no transaction of an empty block and skip an item that does not decode (never throw)", () => {
+    expect(decodedTransactions(checks(items(2)))).toEqual([]);
+    expect(decodedTransactions(checks([new Uint8Array([0xc0]), new Uint8Array([0x01]), ...items(1)]))).toEqual([]);
   });
 });
