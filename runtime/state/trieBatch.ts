@@ -5,7 +5,7 @@ import { bytesToHex } from "../primitives/bytes.js";
 import { keccak256 } from "../primitives/hash.js";
 import { rlpHeaderLength, writeRlpHeader } from "../primitives/rlpCodec.js";
 import { encodeLeaf, hexPrefix } from "../primitives/trieRoot.js";
-import { type DecodedNodeCache, equalBytes, lookupNode, nibbles, rememberBranch, rememberLeaf } from "./trieGet.js";
+import { type DecodedNodeCache, equalBytes, lookupNode, nibbles, rememberBranch } from "./trieGet.js";
 import { type StoredNodes, storeTrieNodes } from "./trieNodeStore.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
@@ -311,11 +311,9 @@ function encode(n: Node, depth: number, ops: StoredNodes, cache?: DecodedNodeCac
     ops.hashes.push(hash);
     ops.encodings.push(encoded);
     n.hash = hash;
-    if (cache !== undefined) {
-      // Decoded for the next reads of this trie (`rememberBranch`); an extension is left to `lookupNode`.
-      if (n.kind === "branch" && refs !== undefined) rememberBranch(cache, hash, refs, n.value);
-      else if (n.kind === "leaf") rememberLeaf(cache, hash, n.key, n.value);
-    }
+    // Decoded for the next reads of this trie (`rememberBranch`). Leaves and extensions are left to
+    // `lookupNode`: remembering leaves too cost more at the seal than their later hits saved (README).
+    if (cache !== undefined && n.kind === "branch" && refs !== undefined) rememberBranch(cache, hash, refs, n.value);
   }
   return hash;
 }

@@ -123,12 +123,6 @@ export function rememberBranch(
   cache.set(bytesToHex(hash), node, decodedNodeBytes(node));
 }
 
-/** As `rememberBranch`, for a leaf: its key's nibbles (not written to afterwards) and its value. */
-export function rememberLeaf(cache: DecodedNodeCache, hash: Uint8Array, key: number[], value: Uint8Array): void {
-  const node = new LeafMPTNode(key, value);
-  cache.set(bytesToHex(hash), node, decodedNodeBytes(node));
-}
-
 /** The key's nibbles, high first (the package's exported `bytesToNibbles` is geth's, with a terminator). */
 export function nibbles(key: Uint8Array): number[] {
   const out = new Array<number>(key.length * 2);

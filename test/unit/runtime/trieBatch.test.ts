@@ -136,7 +136,7 @@ describe("applyTrieWrites and trieGet", () => {
 });
 
 // Storage-trie-shaped keys (32-byte hashes) and values (RLP of up to 32 bytes): nodes of 32 bytes and more,
-// so the batch's stored branches and leaves are the ones it puts decoded into the node cache.
+// so the batch's stored branches are the ones it puts decoded into the node cache.
 const HASHED_KEYS: Uint8Array[] = Array.from({ length: 300 }, (_, i) => keccak256(Uint8Array.of(i >> 8, i & 255)));
 const hashedWriteArb: fc.Arbitrary<TrieWrite> = fc.record({
   key: fc.nat({ max: HASHED_KEYS.length - 1 }).map((i) => HASHED_KEYS[i]),
