@@ -5,7 +5,7 @@ import { bytesToHex } from "../primitives/bytes.js";
 import { keccak256 } from "../primitives/hash.js";
 import { rlpHeaderLength, writeRlpHeader } from "../primitives/rlpCodec.js";
 import { encodeLeaf, hexPrefix } from "../primitives/trieRoot.js";
-import { type DecodedNodeCache, equalBytes, lookupNode, nibbles, rememberBranch } from "./trieGet.js";
+import { type DecodedNodeCache, equalBytes, lookupNode, nibbles } from "./trieGet.js";
 import { type StoredNodes, storeTrieNodes } from "./trieNodeStore.js";
 
 /** A key of the trie (already hashed when the trie hashes keys) and its new value; `null` deletes it. */
@@ -121,7 +121,7 @@ export async function applyTrieWrites(
     return;
   }
   const stored: StoredNodes = { hashes: [], encodings: [] };
-  const rootHash = encode(root, 0, stored, cache);
+  const rootHash = encode(root, 0, stored);
   await storeTrieNodes(trie.database(), stored);
   trie.root(rootHash);
   tops?.keep(rootHash, root);
@@ -277,29 +277,26 @@ async function joinBelow(prefix: number[], child: Node, load: Load): Promise<Nod
  * classes serialize to), written straight into one buffer per node: the node objects, the nested
  * arrays and RLP's per-item copies cost more than the hashing (profile of the dev node's seal).
  */
-function encode(n: Node, depth: number, ops: StoredNodes, cache?: DecodedNodeCache): Uint8Array {
+function encode(n: Node, depth: number, ops: StoredNodes): Uint8Array {
   if (n.kind === "ref") return n.ref instanceof Uint8Array ? n.ref : RLP.encode(n.ref);
   const top = depth === 0;
   let encoded = n.encoded;
-  /** A branch's child references as written into its encoding, when it is encoded here. */
-  let refs: Uint8Array[] | undefined;
   if (encoded === undefined) {
     // What `TrieTops` keeps stops at TOP_LEVELS: a stored node there becomes a reference again.
     const below = depth + 1 >= TOP_LEVELS;
     if (n.kind === "leaf") encoded = encodeLeaf(n.key, n.value);
     else if (n.kind === "ext") {
-      encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops, cache)], 1, 2);
+      encoded = rlpList([stringItem(hexPrefix(n.key, false)), encode(n.child, depth + 1, ops)], 1, 2);
       if (below) n.child = asStored(n.child);
     } else {
       const items = new Array<Uint8Array>(17);
       for (let i = 0; i < 16; i++) {
         const c = n.children[i];
-        items[i] = c === null ? EMPTY_ITEM : encode(c, depth + 1, ops, cache);
+        items[i] = c === null ? EMPTY_ITEM : encode(c, depth + 1, ops);
         if (below && c !== null) n.children[i] = asStored(c);
       }
       items[16] = n.value === null ? EMPTY_ITEM : stringItem(n.value);
       encoded = rlpList(items, 0, 16);
-      refs = items;
     }
     n.encoded = encoded;
   }
@@ -311,9 +308,6 @@ function encode(n: Node, depth: number, ops: StoredNodes, cache?: DecodedNodeCac
     ops.hashes.push(hash);
     ops.encodings.push(encoded);
     n.hash = hash;
-    // Decoded for the next reads of this trie (`rememberBranch`). Leaves and extensions are left to
-    // `lookupNode`: remembering leaves too cost more at the seal than their later hits saved (README).
-    if (cache !== undefined && n.kind === "branch" && refs !== undefined) rememberBranch(cache, hash, refs, n.value);
   }
   return hash;
 }

@@ -32,11 +32,7 @@ const EMPTY = new Uint8Array(0);
  * one empty array. Same answers from `getBranch`/`value`; the node is fresh, so nothing else sees it.
  */
 function packBranch(node: BranchMPTNode): BranchMPTNode {
-  return packedBranch(node.raw());
-}
-
-/** A packed branch of `raw` (16 child references, then the value; empty arrays for none), which it takes over. */
-function packedBranch(raw: ReturnType<BranchMPTNode["raw"]>): BranchMPTNode {
+  const raw = node.raw();
   let hashBytes = 0;
   for (let i = 0; i < 16; i++) {
     const c = raw[i];
@@ -94,33 +90,6 @@ export async function lookupNode(
   const node = decoded instanceof BranchMPTNode ? packBranch(decoded) : decoded;
   cache.set(key, node, decodedNodeBytes(node));
   return node;
-}
-
-/**
- * Puts a node that a batch write just stored under `hash` into `cache`, decoded from what the batch
- * already has instead of from its encoding. Those nodes are the ones the next block's reads miss: a
- * block's writes replace the top levels of a busy trie (a storage trie with a new holder per
- * transaction, the account trie), so every read of a key not yet cached — a fresh recipient's
- * balance — walked nodes only the last block had written, each read back from the store and
- * decoded again. `children` are a branch's 16 child references as stored in it (a 32-byte hash,
- * the RLP of the empty string for none); a branch with an inline child is left to `lookupNode`.
- */
-export function rememberBranch(
-  cache: DecodedNodeCache,
-  hash: Uint8Array,
-  children: readonly Uint8Array[],
-  value: Uint8Array | null,
-): void {
-  const raw = new Array<Uint8Array>(17);
-  for (let i = 0; i < 16; i++) {
-    const c = children[i];
-    if (c.length === 32) raw[i] = c;
-    else if (c.length === 1 && c[0] === 0x80) raw[i] = EMPTY;
-    else return; // an inline child (a node under 32 bytes): not worth the decoding here
-  }
-  raw[16] = value ?? EMPTY;
-  const node = packedBranch(raw);
-  cache.set(bytesToHex(hash), node, decodedNodeBytes(node));
 }
 
 /** The key's nibbles, high first (the package's exported `bytesToNibbles` is geth's, with a terminator). */

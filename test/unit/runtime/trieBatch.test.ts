@@ -136,7 +136,7 @@ describe("applyTrieWrites and trieGet", () => {
 });
 
 // Storage-trie-shaped keys (32-byte hashes) and values (RLP of up to 32 bytes): nodes of 32 bytes and more,
-// so the batch's stored branches are the ones it puts decoded into the node cache.
+// each one cached decoded by hash once read.
 const HASHED_KEYS: Uint8Array[] = Array.from({ length: 300 }, (_, i) => keccak256(Uint8Array.of(i >> 8, i & 255)));
 const hashedWriteArb: fc.Arbitrary<TrieWrite> = fc.record({
   key: fc.nat({ max: HASHED_KEYS.length - 1 }).map((i) => HASHED_KEYS[i]),
@@ -146,8 +146,8 @@ const hashedWriteArb: fc.Arbitrary<TrieWrite> = fc.record({
   ),
 });
 
-describe("applyTrieWrites's decoded nodes", () => {
-  it("are the stored nodes decoded: every cached node of the trie encodes to its stored bytes, trieGet through them reads as trie.get", async () => {
+describe("the decoded-node cache under applyTrieWrites and trieGet", () => {
+  it("are the stored nodes: every cached node of the trie encodes to its stored bytes, trieGet through them reads as trie.get", async () => {
     const batchArb = fc.record({
       writes: fc.array(hashedWriteArb, { minLength: 1, maxLength: 60 }),
       reverted: fc.boolean(),
@@ -187,7 +187,7 @@ describe("applyTrieWrites's decoded nodes", () => {
       }),
       { numRuns: 60, seed: 20261207 },
     );
-    // The check above ran on nodes the batches put into the cache (none would pass it vacuously).
+    // The check above ran on cached nodes (none would pass it vacuously).
     expect(checked).toBeGreaterThan(1000);
   });
 });
