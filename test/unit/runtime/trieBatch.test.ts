@@ -135,6 +135,63 @@ describe("applyTrieWrites and trieGet", () => {
   });
 });
 
+// Storage-trie-shaped keys (32-byte hashes) and values (RLP of up to 32 bytes): nodes of 32 bytes and more,
+// each one cached decoded by hash once read.
+const HASHED_KEYS: Uint8Array[] = Array.from({ length: 300 }, (_, i) => keccak256(Uint8Array.of(i >> 8, i & 255)));
+const hashedWriteArb: fc.Arbitrary<TrieWrite> = fc.record({
+  key: fc.nat({ max: HASHED_KEYS.length - 1 }).map((i) => HASHED_KEYS[i]),
+  value: fc.oneof(
+    { weight: 3, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 33 }) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  ),
+});
+
+describe("the decoded-node cache under applyTrieWrites and trieGet", () => {
+  it("are the stored nodes: every cached node of the trie encodes to its stored bytes, trieGet through them reads as trie.get", async () => {
+    const batchArb = fc.record({
+      writes: fc.array(hashedWriteArb, { minLength: 1, maxLength: 60 }),
+      reverted: fc.boolean(),
+    });
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(batchArb, { minLength: 1, maxLength: 8 }), async (batches) => {
+        // Large enough to hold every node written, so each one is checked.
+        const cache: DecodedNodeCache = new ByteLRU(64 * 1024 * 1024);
+        const plain = await createMPT({ useKeyHashing: false });
+        const batched = await createMPT({ useKeyHashing: false });
+        const tops = new TrieTops(1);
+        for (const { writes, reverted } of batches) {
+          await batched.checkpoint();
+          await applyTrieWrites(batched, writes, cache, tops);
+          // A dropped block's nodes stay cached (named by their hash: still what they were).
+          if (reverted) await batched.revert();
+          else {
+            await batched.commit();
+            await sequential(plain, writes);
+          }
+          expect(bytesToHex(batched.root())).toBe(bytesToHex(plain.root()));
+          let cached = 0;
+          await batched.walkAllNodes(async (node) => {
+            const encoding = node.serialize();
+            if (encoding.length < 32) return;
+            const hit = cache.get(bytesToHex(keccak256(encoding)));
+            if (hit === undefined) return;
+            cached++;
+            expect(bytesToHex(hit.serialize())).toBe(bytesToHex(encoding));
+          });
+          checked += cached;
+          const hex = (v: Uint8Array | null) => (v === null ? null : bytesToHex(v));
+          for (const key of HASHED_KEYS)
+            expect(hex(await trieGet(batched, key, cache))).toBe(hex(await plain.get(key)));
+        }
+      }),
+      { numRuns: 60, seed: 20261207 },
+    );
+    // The check above ran on cached nodes (none would pass it vacuously).
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
+
 // Whole blocks: value transfers, native LEARN transfers and OpenZeppelin ERC-20 transfers (storage
 // writes through a module and through SSTORE; a whole balance sent empties its slot, an over-balance
 // transfer reverts) from 4 senders, over up to 3 blocks. The first block starts by deploying the
