@@ -34,6 +34,7 @@ import {
   SCORE_THRESHOLDS,
 } from "./scoring.js";
 import { GOSSIP_TOPICS, type GossipTopic, type ReqRespProtocol, stringifyTopic } from "./topics.js";
+import { installHalfWindowUpdates } from "./yamuxWindow.js";
 
 /** Gossipsub class members that its exported `GossipSub` interface leaves out; checked at start-up. */
 interface GossipSubInternals extends GossipSub {
@@ -98,6 +99,8 @@ export class P2PNetwork {
     const bans = new PeerBans(opts.peerBanMs ?? DEFAULT_P2P_OPTIONS.peerBanMs);
     const topicStrings = GOSSIP_TOPICS.map((t) => stringifyTopic(opts.chainId, t));
     const d = DEFAULT_P2P_OPTIONS;
+    // One window update per half window consumed, not one per received frame (yamuxWindow.ts).
+    installHalfWindowUpdates();
 
     const libp2p = await createLibp2p<Services>({
       start: false,
