@@ -12,6 +12,7 @@ import { createLibp2p } from "libp2p";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { NetworkError, NetworkErrorCode, ReqRespError, ReqRespErrorCode } from "./errors.js";
+import { installEmptyBufferGuard } from "./lengthPrefix.js";
 import type { NetworkMetrics } from "./metrics.js";
 import { DEFAULT_P2P_OPTIONS, type P2POptions, resolveTopicLimits, type TopicLimits } from "./options.js";
 import { type PersistentPeer, PersistentPeers } from "./persistentPeers.js";
@@ -101,6 +102,8 @@ export class P2PNetwork {
     const d = DEFAULT_P2P_OPTIONS;
     // One window update per half window consumed, not one per received frame (yamuxWindow.ts).
     installHalfWindowUpdates();
+    // Noise's frame reader without a new RangeError per socket read (lengthPrefix.ts).
+    installEmptyBufferGuard();
 
     const libp2p = await createLibp2p<Services>({
       start: false,
