@@ -12,6 +12,7 @@ import { createLibp2p } from "libp2p";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { NetworkError, NetworkErrorCode, ReqRespError, ReqRespErrorCode } from "./errors.js";
+import { installEmptyBufferGuard } from "./lengthPrefix.js";
 import type { NetworkMetrics } from "./metrics.js";
 import { DEFAULT_P2P_OPTIONS, type P2POptions, resolveTopicLimits, type TopicLimits } from "./options.js";
 import { type PersistentPeer, PersistentPeers } from "./persistentPeers.js";
@@ -34,6 +35,7 @@ import {
   SCORE_THRESHOLDS,
 } from "./scoring.js";
 import { GOSSIP_TOPICS, type GossipTopic, type ReqRespProtocol, stringifyTopic } from "./topics.js";
+import { installHalfWindowUpdates } from "./yamuxWindow.js";
 
 /** Gossipsub class members that its exported `GossipSub` interface leaves out; checked at start-up. */
 interface GossipSubInternals extends GossipSub {
@@ -98,6 +100,10 @@ export class P2PNetwork {
     const bans = new PeerBans(opts.peerBanMs ?? DEFAULT_P2P_OPTIONS.peerBanMs);
     const topicStrings = GOSSIP_TOPICS.map((t) => stringifyTopic(opts.chainId, t));
     const d = DEFAULT_P2P_OPTIONS;
+    // One window update per half window consumed, not one per received frame (yamuxWindow.ts).
+    installHalfWindowUpdates();
+    // Noise's frame reader without a new RangeError per socket read (lengthPrefix.ts).
+    installEmptyBufferGuard();
 
     const libp2p = await createLibp2p<Services>({
       start: false,
