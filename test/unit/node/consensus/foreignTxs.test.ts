@@ -102,20 +102,26 @@ function transfer(chain: Chain, from: number, value: bigint): Uint8Array {
     .serialize();
 }
 
+/** A proposal `a` builds of three transfers (from dev keys 1–3, values `base`, `base` + 1, `base` + 2) it admitted. */
+async function proposalOfTransfers(a: Awaited<ReturnType<typeof openNode>>, base: bigint): Promise<Block> {
+  for (const [i, from] of [1, 2, 3].entries()) {
+    const raw = transfer(a.chain, from, base + BigInt(i));
+    const ctx = { common: a.chain.common, chainId: a.chain.spec.chainId, maxTxBytes: 128 * 1024 };
+    expect(await a.mempool.add(decodeRawTransaction(raw, ctx))).toMatchObject({ status: "pending" });
+  }
+  const { block } = await a.app.buildProposal({
+    proposer: VALIDATOR,
+    timestamp: 1_700_000_001n,
+    lastCommit: new Uint8Array(0),
+  });
+  return block;
+}
+
 describe("a proposal's transactions this node never saw", () => {
   it("execute to the builder's roots through the fast decoder; a signature that recovers no key fails the block", async () => {
     const a = await openNode(true);
     const b = await openNode(false);
-    for (const [i, from] of [1, 2, 3].entries()) {
-      const raw = transfer(a.chain, from, 1000n + BigInt(i));
-      const ctx = { common: a.chain.common, chainId: a.chain.spec.chainId, maxTxBytes: 128 * 1024 };
-      expect(await a.mempool.add(decodeRawTransaction(raw, ctx))).toMatchObject({ status: "pending" });
-    }
-    const { block } = await a.app.buildProposal({
-      proposer: VALIDATOR,
-      timestamp: 1_700_000_001n,
-      lastCommit: new Uint8Array(0),
-    });
+    const block = await proposalOfTransfers(a, 1000n);
     expect(block.body.transactions).toHaveLength(3);
     expect(b.mempool.stats().pending).toBe(0);
 
@@ -152,16 +158,7 @@ describe("a proposal's transactions this node never saw", () => {
   it("decoded ahead by block sync's worker: the senders it recovered are used, and execute to the builder's roots", async () => {
     const a = await openNode(true);
     const b = await openNode(false);
-    for (const [i, from] of [1, 2, 3].entries()) {
-      const raw = transfer(a.chain, from, 2000n + BigInt(i));
-      const ctx = { common: a.chain.common, chainId: a.chain.spec.chainId, maxTxBytes: 128 * 1024 };
-      expect(await a.mempool.add(decodeRawTransaction(raw, ctx))).toMatchObject({ status: "pending" });
-    }
-    const { block } = await a.app.buildProposal({
-      proposer: VALIDATOR,
-      timestamp: 1_700_000_001n,
-      lastCommit: new Uint8Array(0),
-    });
+    const block = await proposalOfTransfers(a, 2000n);
     expect(block.body.transactions).toHaveLength(3);
     const commit = commitFor(a.chain.spec.chainId, signers, block, [0]);
     // What the worker does with a blocks response (the function it runs, here on this thread).

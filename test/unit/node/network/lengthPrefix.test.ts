@@ -1,24 +1,13 @@
 import { LengthPrefixedDecoder } from "@libp2p/utils";
 import { describe, expect, it } from "vitest";
 import { guardEmpty, installEmptyBufferGuard } from "../../../../node/network/lengthPrefix.js";
+import { PRNG } from "../../../utils/prng.js";
 
 /** Noise's length prefix: 2 bytes big-endian; throws RangeError while fewer are buffered (as Noise's does). */
 function uint16Decode(data: { byteLength: number; get?(i: number): number } & ArrayLike<number>): number {
   if (data.byteLength < 2) throw new RangeError("Could not decode int16BE");
   const at = (i: number) => (typeof data.get === "function" ? data.get(i) : data[i]);
   return (at(0) << 8) | at(1);
-}
-
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("LengthPrefixedDecoder's empty-buffer guard (lengthPrefix.ts)", () => {
@@ -61,7 +50,8 @@ describe("LengthPrefixedDecoder's empty-buffer guard (lengthPrefix.ts)", () => {
 
   it("yields the same frames as a plain reader, whatever the reads' boundaries (random splits)", () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const rand = rng(seed);
+      const r = new PRNG(seed);
+      const rand = () => r.next();
       const frames: number[][] = [];
       const wire: number[] = [];
       const count = 1 + Math.floor(rand() * 30);
