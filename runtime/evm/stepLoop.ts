@@ -161,7 +161,7 @@ async function runLegacyCode(
       const opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
       const opInfo = opEntry.opcodeInfo;
       if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
-        // MSTORE, SLOAD and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
+        // MSTORE, SLOAD, SSTORE and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
         await interpreter.runStep(wordOps && isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
       } else {
         // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
