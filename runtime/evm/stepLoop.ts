@@ -3,6 +3,7 @@ import { EVMError } from "@ethereumjs/evm";
 import { BIGINT_0, EthereumJSErrorWithoutCode } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
 import { assertPinnedSource } from "./pinnedSource.js";
+import { syncGasHandler } from "./syncGas.js";
 import { isWordOp, withWordOps } from "./wordOps.js";
 
 /**
@@ -33,6 +34,7 @@ const PINNED_SOURCES_SHA256 = {
 interface OpEntry {
   opcodeInfo: { code: number; feeBigInt: bigint; dynamicGas: boolean; isAsync: boolean; isInvalid: boolean };
   opHandler: (runState: RunState, common: unknown) => unknown;
+  gasHandler?: unknown;
 }
 
 /** The parts of ethereumjs's `RunState` the loop touches. */
@@ -96,6 +98,8 @@ if (typeof consumeEip7928PostTargetCallOog !== "function" || FORMAT !== 0xef) {
 export const INLINE_STEPS: unique symbol = Symbol.for("azora.evm.inlineSteps") as never;
 /** Likewise for wordOps.ts's handlers (on by default; only read where the inline steps run). */
 export const WORD_OPS: unique symbol = Symbol.for("azora.evm.wordOps") as never;
+/** Likewise for syncGas.ts's memory-pricing gas handlers, which let their opcodes step inline. */
+export const SYNC_GAS: unique symbol = Symbol.for("azora.evm.syncGas") as never;
 
 /** `interpreter.run(code, opts)`, with static-fee synchronous opcodes stepped inline where the port covers the frame. */
 export function runFrameCode(
@@ -113,7 +117,8 @@ export function runFrameCode(
   ) {
     return interpreter.run(code, opts);
   }
-  return runLegacyCode(interpreter, code, opts, (interpreter._evm as { [WORD_OPS]?: boolean })[WORD_OPS] !== false);
+  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SYNC_GAS]?: boolean };
+  return runLegacyCode(interpreter, code, opts, evm[WORD_OPS] !== false, evm[SYNC_GAS] !== false);
 }
 
 /** The legacy-code path of `Interpreter.run`, ported (the profiler's timers and the EIP-7864 witness check cannot occur here). */
@@ -122,6 +127,7 @@ async function runLegacyCode(
   code: Uint8Array,
   opts: { pc?: number },
   wordOps: boolean,
+  syncGas: boolean,
 ): Promise<FrameRun> {
   const runState = interpreter._runState;
   const evm = interpreter._evm;
@@ -158,17 +164,31 @@ async function runLegacyCode(
     }
     runState.opCode = opCode;
     try {
-      const opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
+      let opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
       const opInfo = opEntry.opcodeInfo;
-      if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
-        // MSTORE, SLOAD, SSTORE and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
-        await interpreter.runStep(wordOps && isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
+      // MSTORE, SLOAD, SSTORE and LOGn step with wordOps.ts's handlers: their words made without hex round trips
+      if (wordOps && isWordOp(opCode)) opEntry = withWordOps(opCode, opEntry);
+      // a memory-pricing gas handler made synchronous (syncGas.ts) lets its opcode step inline
+      const gasFn = syncGas && opInfo.dynamicGas ? syncGasHandler(opEntry.gasHandler) : undefined;
+      if (
+        (opInfo.dynamicGas && gasFn === undefined) ||
+        opInfo.isAsync ||
+        evm.events.listenerCount("step") > 0 ||
+        evm.DEBUG
+      ) {
+        await interpreter.runStep(opEntry);
       } else {
-        // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
+        // `runStep` for a synchronous opcode (static fee, or a synchronous gas handler) with no step observer,
+        // without its promises.
+        let gas = opInfo.feeBigInt;
+        if (gasFn !== undefined) {
+          // This function updates the gas in-place.
+          gas = gasFn(runState as never, gas, common as never);
+        }
         if (opInfo.isInvalid) {
           throw new EVMError(EVMError.errorMessages.INVALID_OPCODE);
         }
-        interpreter.useGas(opInfo.feeBigInt, opInfo);
+        interpreter.useGas(gas, opInfo);
         runState.programCounter++;
         consumeEip7928PostTargetCallOog(runState);
         const opFn = opEntry.opHandler;
