@@ -98,6 +98,8 @@ if (typeof consumeEip7928PostTargetCallOog !== "function" || FORMAT !== 0xef) {
 export const INLINE_STEPS: unique symbol = Symbol.for("azora.evm.inlineSteps") as never;
 /** Likewise for wordOps.ts's handlers (on by default; only read where the inline steps run). */
 export const WORD_OPS: unique symbol = Symbol.for("azora.evm.wordOps") as never;
+/** Likewise for wordOps.ts's SSTORE handlers alone (so the bench can weigh them apart from the others). */
+export const SSTORE_WORDS: unique symbol = Symbol.for("azora.evm.sstoreWords") as never;
 /** Likewise for syncGas.ts's memory-pricing gas handlers, which let their opcodes step inline. */
 export const SYNC_GAS: unique symbol = Symbol.for("azora.evm.syncGas") as never;
 
@@ -117,8 +119,10 @@ export function runFrameCode(
   ) {
     return interpreter.run(code, opts);
   }
-  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SYNC_GAS]?: boolean };
-  return runLegacyCode(interpreter, code, opts, evm[WORD_OPS] !== false, evm[SYNC_GAS] !== false);
+  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SSTORE_WORDS]?: boolean; [SYNC_GAS]?: boolean };
+  const wordOps = evm[WORD_OPS] !== false;
+  const sstoreWords = wordOps && evm[SSTORE_WORDS] !== false;
+  return runLegacyCode(interpreter, code, opts, wordOps, sstoreWords, evm[SYNC_GAS] !== false);
 }
 
 /** The legacy-code path of `Interpreter.run`, ported (the profiler's timers and the EIP-7864 witness check cannot occur here). */
@@ -127,6 +131,7 @@ async function runLegacyCode(
   code: Uint8Array,
   opts: { pc?: number },
   wordOps: boolean,
+  sstoreWords: boolean,
   syncGas: boolean,
 ): Promise<FrameRun> {
   const runState = interpreter._runState;
@@ -167,7 +172,7 @@ async function runLegacyCode(
       let opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
       const opInfo = opEntry.opcodeInfo;
       // MSTORE, SLOAD, SSTORE and LOGn step with wordOps.ts's handlers: their words made without hex round trips
-      if (wordOps && isWordOp(opCode)) opEntry = withWordOps(opCode, opEntry);
+      if (wordOps && isWordOp(opCode) && (sstoreWords || opCode !== 0x55)) opEntry = withWordOps(opCode, opEntry);
       // a memory-pricing gas handler made synchronous (syncGas.ts) lets its opcode step inline
       const gasFn = syncGas && opInfo.dynamicGas ? syncGasHandler(opEntry.gasHandler) : undefined;
       if (

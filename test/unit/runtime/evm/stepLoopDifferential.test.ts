@@ -67,7 +67,7 @@ function memoryPieceArb(): fc.Arbitrary<number[]> {
     // PUSH2 length PUSH1 dataOffset PUSH2 memOffset CALLDATACOPY
     fc.tuple(length, fc.nat(40), offset).map(([len, src, off]) => [...push2(len), 0x60, src, ...push2(off), 0x37]),
     // MSIZE GAS ADD PUSH0 MSTORE: the memory size and the gas left, into the return data
-    fc.constant([0x59, 0x5a, 0x01, 0x5f, 0x52]),
+    fc.constant<number[]>([0x59, 0x5a, 0x01, 0x5f, 0x52]),
   );
 }
 
