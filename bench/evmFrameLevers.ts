@@ -7,7 +7,7 @@
 import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
-import { INLINE_STEPS, SSTORE_WORDS, SYNC_GAS, WORD_OPS } from "../runtime/evm/stepLoop.js";
+import { INLINE_STEPS, SSTORE_WORDS, WORD_OPS } from "../runtime/evm/stepLoop.js";
 import { hexToBytes } from "../runtime/primitives/bytes.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
 
@@ -16,15 +16,13 @@ interface Config {
   inlineSteps: boolean;
   wordOps: boolean;
   sstoreWords: boolean;
-  syncGas: boolean;
 }
 
 const CONFIGS: Config[] = [
-  { name: "ethereumjs steps", inlineSteps: false, wordOps: false, sstoreWords: false, syncGas: false },
-  { name: "inline steps", inlineSteps: true, wordOps: false, sstoreWords: false, syncGas: false },
-  { name: "inline steps, word ops", inlineSteps: true, wordOps: true, sstoreWords: false, syncGas: false },
-  { name: "… and SSTORE words", inlineSteps: true, wordOps: true, sstoreWords: true, syncGas: false },
-  { name: "… and sync gas", inlineSteps: true, wordOps: true, sstoreWords: true, syncGas: true },
+  { name: "ethereumjs steps", inlineSteps: false, wordOps: false, sstoreWords: false },
+  { name: "inline steps", inlineSteps: true, wordOps: false, sstoreWords: false },
+  { name: "inline steps, word ops", inlineSteps: true, wordOps: true, sstoreWords: false },
+  { name: "… and SSTORE words", inlineSteps: true, wordOps: true, sstoreWords: true },
 ];
 
 function arg(name: string, fallback: number): number {
@@ -69,13 +67,11 @@ async function main(): Promise<void> {
     [INLINE_STEPS]?: boolean;
     [WORD_OPS]?: boolean;
     [SSTORE_WORDS]?: boolean;
-    [SYNC_GAS]?: boolean;
   };
   const configure = (c: Config) => {
     evm[INLINE_STEPS] = c.inlineSteps;
     evm[WORD_OPS] = c.wordOps;
     evm[SSTORE_WORDS] = c.sstoreWords;
-    evm[SYNC_GAS] = c.syncGas;
   };
   for (const [name, make] of Object.entries(workloads)) {
     // warm-up, untimed

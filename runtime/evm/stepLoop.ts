@@ -3,7 +3,6 @@ import { EVMError } from "@ethereumjs/evm";
 import { BIGINT_0, EthereumJSErrorWithoutCode } from "@ethereumjs/util";
 import { interpreterClass } from "./interpreterHook.js";
 import { assertPinnedSource } from "./pinnedSource.js";
-import { syncGasHandler } from "./syncGas.js";
 import { isWordOp, withWordOps } from "./wordOps.js";
 
 /**
@@ -100,8 +99,6 @@ export const INLINE_STEPS: unique symbol = Symbol.for("azora.evm.inlineSteps") a
 export const WORD_OPS: unique symbol = Symbol.for("azora.evm.wordOps") as never;
 /** Likewise for wordOps.ts's SSTORE handlers alone (so the bench can weigh them apart from the others). */
 export const SSTORE_WORDS: unique symbol = Symbol.for("azora.evm.sstoreWords") as never;
-/** Likewise for syncGas.ts's memory-pricing gas handlers, which let their opcodes step inline. */
-export const SYNC_GAS: unique symbol = Symbol.for("azora.evm.syncGas") as never;
 
 /** `interpreter.run(code, opts)`, with static-fee synchronous opcodes stepped inline where the port covers the frame. */
 export function runFrameCode(
@@ -119,10 +116,9 @@ export function runFrameCode(
   ) {
     return interpreter.run(code, opts);
   }
-  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SSTORE_WORDS]?: boolean; [SYNC_GAS]?: boolean };
+  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SSTORE_WORDS]?: boolean };
   const wordOps = evm[WORD_OPS] !== false;
-  const sstoreWords = wordOps && evm[SSTORE_WORDS] !== false;
-  return runLegacyCode(interpreter, code, opts, wordOps, sstoreWords, evm[SYNC_GAS] !== false);
+  return runLegacyCode(interpreter, code, opts, wordOps, wordOps && evm[SSTORE_WORDS] !== false);
 }
 
 /** The legacy-code path of `Interpreter.run`, ported (the profiler's timers and the EIP-7864 witness check cannot occur here). */
@@ -132,7 +128,6 @@ async function runLegacyCode(
   opts: { pc?: number },
   wordOps: boolean,
   sstoreWords: boolean,
-  syncGas: boolean,
 ): Promise<FrameRun> {
   const runState = interpreter._runState;
   const evm = interpreter._evm;
@@ -173,27 +168,14 @@ async function runLegacyCode(
       const opInfo = opEntry.opcodeInfo;
       // MSTORE, SLOAD, SSTORE and LOGn step with wordOps.ts's handlers: their words made without hex round trips
       if (wordOps && isWordOp(opCode) && (sstoreWords || opCode !== 0x55)) opEntry = withWordOps(opCode, opEntry);
-      // a memory-pricing gas handler made synchronous (syncGas.ts) lets its opcode step inline
-      const gasFn = syncGas && opInfo.dynamicGas ? syncGasHandler(opEntry.gasHandler) : undefined;
-      if (
-        (opInfo.dynamicGas && gasFn === undefined) ||
-        opInfo.isAsync ||
-        evm.events.listenerCount("step") > 0 ||
-        evm.DEBUG
-      ) {
+      if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
         await interpreter.runStep(opEntry);
       } else {
-        // `runStep` for a synchronous opcode (static fee, or a synchronous gas handler) with no step observer,
-        // without its promises.
-        let gas = opInfo.feeBigInt;
-        if (gasFn !== undefined) {
-          // This function updates the gas in-place.
-          gas = gasFn(runState as never, gas, common as never);
-        }
+        // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
         if (opInfo.isInvalid) {
           throw new EVMError(EVMError.errorMessages.INVALID_OPCODE);
         }
-        interpreter.useGas(gas, opInfo);
+        interpreter.useGas(opInfo.feeBigInt, opInfo);
         runState.programCounter++;
         consumeEip7928PostTargetCallOog(runState);
         const opFn = opEntry.opHandler;
