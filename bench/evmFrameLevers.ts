@@ -1,4 +1,4 @@
-// The EVM call-frame levers of issue 14 (evmx14, evm15), A/B in one process: OZ ERC-20 transfers and OZ NFT mints
+// The EVM call-frame levers of issue 14 (evmx14), A/B in one process: OZ ERC-20 transfers and OZ NFT mints
 // run in blocks through `BlockExecution` (bench/execution.ts's world), each round once per configuration in
 // alternating order, so the load of a shared machine falls on all of them alike. Reports apply CPU µs/tx, and
 // CPU µs per eth_call of the token's balanceOf.
@@ -7,7 +7,7 @@
 import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
-import { INLINE_STEPS, SSTORE_WORDS, WORD_OPS } from "../runtime/evm/stepLoop.js";
+import { INLINE_STEPS, WORD_OPS } from "../runtime/evm/stepLoop.js";
 import { hexToBytes } from "../runtime/primitives/bytes.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
 
@@ -15,14 +15,12 @@ interface Config {
   name: string;
   inlineSteps: boolean;
   wordOps: boolean;
-  sstoreWords: boolean;
 }
 
 const CONFIGS: Config[] = [
-  { name: "ethereumjs steps", inlineSteps: false, wordOps: false, sstoreWords: false },
-  { name: "inline steps", inlineSteps: true, wordOps: false, sstoreWords: false },
-  { name: "inline steps, word ops", inlineSteps: true, wordOps: true, sstoreWords: false },
-  { name: "… and SSTORE words", inlineSteps: true, wordOps: true, sstoreWords: true },
+  { name: "ethereumjs steps", inlineSteps: false, wordOps: false },
+  { name: "inline steps", inlineSteps: true, wordOps: false },
+  { name: "inline steps, word ops", inlineSteps: true, wordOps: true },
 ];
 
 function arg(name: string, fallback: number): number {
@@ -63,15 +61,10 @@ async function main(): Promise<void> {
         signed(w, i % senders, nfts[i % senders], mintIface.encodeFunctionData("mint", [to(), TOKEN_URI]), 250_000n),
       ),
   };
-  const evm = w.vm.evm as unknown as {
-    [INLINE_STEPS]?: boolean;
-    [WORD_OPS]?: boolean;
-    [SSTORE_WORDS]?: boolean;
-  };
+  const evm = w.vm.evm as unknown as { [INLINE_STEPS]?: boolean; [WORD_OPS]?: boolean };
   const configure = (c: Config) => {
     evm[INLINE_STEPS] = c.inlineSteps;
     evm[WORD_OPS] = c.wordOps;
-    evm[SSTORE_WORDS] = c.sstoreWords;
   };
   for (const [name, make] of Object.entries(workloads)) {
     // warm-up, untimed

@@ -33,7 +33,6 @@ const PINNED_SOURCES_SHA256 = {
 interface OpEntry {
   opcodeInfo: { code: number; feeBigInt: bigint; dynamicGas: boolean; isAsync: boolean; isInvalid: boolean };
   opHandler: (runState: RunState, common: unknown) => unknown;
-  gasHandler?: unknown;
 }
 
 /** The parts of ethereumjs's `RunState` the loop touches. */
@@ -97,8 +96,6 @@ if (typeof consumeEip7928PostTargetCallOog !== "function" || FORMAT !== 0xef) {
 export const INLINE_STEPS: unique symbol = Symbol.for("azora.evm.inlineSteps") as never;
 /** Likewise for wordOps.ts's handlers (on by default; only read where the inline steps run). */
 export const WORD_OPS: unique symbol = Symbol.for("azora.evm.wordOps") as never;
-/** Likewise for wordOps.ts's SSTORE handlers alone (so the bench can weigh them apart from the others). */
-export const SSTORE_WORDS: unique symbol = Symbol.for("azora.evm.sstoreWords") as never;
 
 /** `interpreter.run(code, opts)`, with static-fee synchronous opcodes stepped inline where the port covers the frame. */
 export function runFrameCode(
@@ -116,9 +113,7 @@ export function runFrameCode(
   ) {
     return interpreter.run(code, opts);
   }
-  const evm = interpreter._evm as { [WORD_OPS]?: boolean; [SSTORE_WORDS]?: boolean };
-  const wordOps = evm[WORD_OPS] !== false;
-  return runLegacyCode(interpreter, code, opts, wordOps, wordOps && evm[SSTORE_WORDS] !== false);
+  return runLegacyCode(interpreter, code, opts, (interpreter._evm as { [WORD_OPS]?: boolean })[WORD_OPS] !== false);
 }
 
 /** The legacy-code path of `Interpreter.run`, ported (the profiler's timers and the EIP-7864 witness check cannot occur here). */
@@ -127,7 +122,6 @@ async function runLegacyCode(
   code: Uint8Array,
   opts: { pc?: number },
   wordOps: boolean,
-  sstoreWords: boolean,
 ): Promise<FrameRun> {
   const runState = interpreter._runState;
   const evm = interpreter._evm;
@@ -164,12 +158,11 @@ async function runLegacyCode(
     }
     runState.opCode = opCode;
     try {
-      let opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
+      const opEntry = opCodeObj ?? interpreter.lookupOpInfo(opCode);
       const opInfo = opEntry.opcodeInfo;
-      // MSTORE, SLOAD, SSTORE and LOGn step with wordOps.ts's handlers: their words made without hex round trips
-      if (wordOps && isWordOp(opCode) && (sstoreWords || opCode !== 0x55)) opEntry = withWordOps(opCode, opEntry);
       if (opInfo.dynamicGas || opInfo.isAsync || evm.events.listenerCount("step") > 0 || evm.DEBUG) {
-        await interpreter.runStep(opEntry);
+        // MSTORE, SLOAD and LOGn (dynamic gas) step with wordOps.ts's handlers: their words made without hex round trips
+        await interpreter.runStep(wordOps && isWordOp(opCode) ? withWordOps(opCode, opEntry) : opCodeObj);
       } else {
         // `runStep` for a static-fee synchronous opcode with no step observer, without its promise.
         if (opInfo.isInvalid) {

@@ -1,7 +1,7 @@
 import { bigIntToBytes, setLengthLeft } from "@ethereumjs/util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ORIGINAL, shortestBytes, storageWord, word32 } from "../../../../runtime/evm/wordOps.js";
+import { word32 } from "../../../../runtime/evm/wordOps.js";
 
 /** ethereumjs's MSTORE value and SLOAD key, the expression `word32` replaces. */
 const reference = (x: bigint) => setLengthLeft(bigIntToBytes(x), 32);
@@ -23,44 +23,5 @@ describe("word32: a stack word as 32 bytes", () => {
 
   it("throws as ethereumjs does outside a word", () => {
     for (const x of [2n ** 256n, 2n ** 300n, -1n]) expect(() => word32(x)).toThrow();
-  });
-});
-
-describe("SSTORE's value and slot words", () => {
-  const wordArb = fc
-    .integer({ min: 1, max: 256 })
-    .chain((bits) => fc.bigInt({ min: 0n, max: 2n ** BigInt(bits) - 1n }));
-
-  it("shortestBytes equals bigIntToBytes (SSTORE's value) for random non-zero words, a new array each time", () => {
-    for (const x of [1n, 255n, 256n, 2n ** 255n, 2n ** 256n - 1n]) expect(shortestBytes(x)).toEqual(bigIntToBytes(x));
-    fc.assert(
-      fc.property(wordArb, (x) => {
-        fc.pre(x > 0n);
-        const b = shortestBytes(x);
-        expect(b).toEqual(bigIntToBytes(x));
-        expect(b.byteOffset).toBe(0);
-        expect(b.buffer.byteLength).toBe(b.length);
-      }),
-      { numRuns: 5_000 },
-    );
-  });
-
-  it("storageWord equals ethereumjs's setLengthLeftStorage for random stored values, zeros and over-long input", () => {
-    const setLengthLeftStorage = ORIGINAL.setLengthLeftStorage as (v: Uint8Array) => Uint8Array;
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 32 }),
-          fc.integer({ min: 0, max: 32 }).map((n) => new Uint8Array(n)),
-          wordArb.map((x) => bigIntToBytes(x)),
-        ),
-        (v) => {
-          expect(storageWord(v)).toEqual(setLengthLeftStorage(v));
-        },
-      ),
-      { numRuns: 5_000 },
-    );
-    expect(() => storageWord(new Uint8Array(33).fill(1))).toThrow();
-    expect(() => setLengthLeftStorage(new Uint8Array(33).fill(1))).toThrow();
   });
 });
