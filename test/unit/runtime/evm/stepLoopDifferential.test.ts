@@ -11,8 +11,9 @@ import { deployToken, erc20, ethCall, runBlock, SENDERS, txMaker, type World, wo
 /**
  * Differential test of `runFrameCode` (runtime/evm/stepLoop.ts, ethereumjs's `Interpreter.run` with static-fee
  * synchronous opcodes stepped inline): random programs — arithmetic, comparisons, stack and environment
- * opcodes, PUSHes (some cut off by the end of the code), JUMPs to real and fake JUMPDESTs, memory, storage and
- * transient storage, LOG0–LOG4, undefined opcodes, INVALID, RETURN and REVERT, and stack underflows — run as transactions
+ * opcodes, PUSHes (some cut off by the end of the code), JUMPs to real and fake JUMPDESTs, memory (with operands
+ * that grow it, aligned or not), storage and transient storage, LOG0–LOG4, undefined opcodes, INVALID, RETURN and
+ * REVERT, and stack underflows — run as transactions
  * with gas limits that run out at random points and as eth_calls, beside OpenZeppelin ERC-20 transfers. Three
  * worlds must agree on state roots, receipts, gas, return data and errors: the inline steps, the same VM with
  * ethereumjs's own `run` (INLINE_STEPS off), and ethereumjs's own `runInterpreter` (lean frames off).
@@ -26,8 +27,8 @@ const STATIC_OPS = [
 ];
 /** Dynamic-gas or async opcodes and the ones that end a frame. */
 const OTHER_OPS = [
-  0x0a, 0x20, 0x51, 0x52, 0x53, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa3, 0xa4, 0x00, 0xf3, 0xfd, 0xfe, 0x0c, 0x21,
-  0xef, 0x4f,
+  0x0a, 0x20, 0x37, 0x51, 0x52, 0x53, 0x54, 0x55, 0x5c, 0x5d, 0xa0, 0xa1, 0xa3, 0xa4, 0x00, 0xf3, 0xfd, 0xfe, 0x0c,
+  0x21, 0xef, 0x4f,
 ];
 
 const pieceArb: fc.Arbitrary<number[]> = fc.oneof(
@@ -44,7 +45,35 @@ const pieceArb: fc.Arbitrary<number[]> = fc.oneof(
   },
   // PUSH1 dest JUMP / JUMPI: real or fake JUMPDESTs
   { weight: 2, arbitrary: fc.tuple(fc.nat(63), fc.constantFrom(0x56, 0x57)).map(([d, op]) => [0x60, d, op]) },
+  // memory opcodes with their operands: MSTORE, MSTORE8, MLOAD, KECCAK256, CALLDATACOPY, LOG0–LOG2
+  { weight: 3, arbitrary: memoryPieceArb() },
 );
+
+/** A memory opcode with its operands, leaving the stack as it found it (offsets aligned or not, growing memory). */
+function memoryPieceArb(): fc.Arbitrary<number[]> {
+  const offset = fc.oneof(fc.nat(96), fc.nat(1_200));
+  const length = fc.oneof(fc.nat(64), fc.nat(400));
+  return fc.oneof(
+    // PUSH1 value PUSH2 offset MSTORE / MSTORE8
+    fc.tuple(fc.nat(255), offset, fc.constantFrom(0x52, 0x53)).map(([v, off, op]) => [0x60, v, ...push2(off), op]),
+    // PUSH2 offset MLOAD POP
+    offset.map((off) => [...push2(off), 0x51, 0x50]),
+    // PUSH2 length PUSH2 offset KECCAK256 POP
+    fc.tuple(length, offset).map(([len, off]) => [...push2(len), ...push2(off), 0x20, 0x50]),
+    // topics, PUSH2 length PUSH2 offset LOG0–LOG2
+    fc
+      .tuple(length, offset, fc.nat(2))
+      .map(([len, off, n]) => [...[0x60, 7, 0x60, 9].slice(0, 2 * n), ...push2(len), ...push2(off), 0xa0 + n]),
+    // PUSH2 length PUSH1 dataOffset PUSH2 memOffset CALLDATACOPY
+    fc.tuple(length, fc.nat(40), offset).map(([len, src, off]) => [...push2(len), 0x60, src, ...push2(off), 0x37]),
+    // MSIZE GAS ADD PUSH0 MSTORE: the memory size and the gas left, into the return data
+    fc.constant<number[]>([0x59, 0x5a, 0x01, 0x5f, 0x52]),
+  );
+}
+
+function push2(n: number): number[] {
+  return [0x61, n >> 8, n & 0xff];
+}
 
 /** A program: a few PUSHes, random pieces, maybe ending in a PUSH its code cuts off. */
 const programArb = fc
@@ -140,4 +169,49 @@ describe("inline opcode steps: differential against ethereumjs's Interpreter.run
       { numRuns: 25 },
     );
   });
+
+  it("same gas, memory sizes, return data and logs for random memory programs that run to their end", async () => {
+    // Programs of memory steps that keep the stack balanced end in RETURN, REVERT or STOP instead of an exception
+    // (which burns all gas and hides a mispriced step): memory expansion gas shows in receipts and calls.
+    const memoryProgramArb = fc
+      .tuple(
+        fc.array(memoryPieceArb(), { minLength: 1, maxLength: 24 }),
+        fc.tuple(fc.nat(300), fc.nat(1_200), fc.constantFrom(0xf3, 0xfd, 0x00)),
+      )
+      .map(([pieces, [len, off, end]]) =>
+        Uint8Array.from([...pieces.flat(), ...(end === 0x00 ? [0x00] : [...push2(len), ...push2(off), end])]),
+      );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(memoryProgramArb, { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.record({
+            program: fc.nat(2),
+            data: fc.uint8Array({ maxLength: 40 }),
+            gas: fc.oneof(fc.integer({ min: 21_700, max: 40_000 }), fc.constant(300_000)),
+            sender: fc.nat(2),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (programs, runs) => {
+          const worlds = [await world(inline(true)), await world(inline(false)), await world(lean(false))];
+          const tx = txMaker(worlds[0]);
+          const setup = programs.map((p) => tx(0, undefined, initcode(p), 1_000_000n));
+          const addresses = programs.map((_, i) => getCreateAddress({ from: SENDERS[0], nonce: i }));
+          const block = runs.map((r) => tx(r.sender, addresses[r.program % addresses.length], r.data, BigInt(r.gas)));
+          const seen: string[][] = [[], [], []];
+          for (const [i, w] of worlds.entries()) {
+            seen[i].push(JSON.stringify(await runBlock(w, setup)));
+            seen[i].push(JSON.stringify(await runBlock(w, block)));
+            for (const r of runs) {
+              seen[i].push(await call(w, addresses[r.program % addresses.length], r.data, BigInt(r.gas - 21_000)));
+            }
+          }
+          expect(seen[0]).toEqual(seen[1]);
+          expect(seen[0]).toEqual(seen[2]);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 300_000);
 });
