@@ -18,14 +18,28 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { GuardedSigner } from "../node/consensus/signer.js";
 import type { ConsensusWAL } from "../node/consensus/wal.js";
+import { parseOrUsage } from "./usage.js";
 
-const { values } = parseArgs({
-  options: {
-    dist: { type: "string", default: resolve(import.meta.dirname, "..") },
-    heights: { type: "string", default: "300" },
-    validators: { type: "string", default: "4" },
-  },
-});
+const HELP = `Usage: node dist/bench/consensusDiskSyncs.js [--dist DIR] [--heights N] [--validators N]
+
+The consensus WAL's and double-sign guard's disk work per height as a validator does it: event-loop active
+time, wall time and process CPU per height.
+
+Options:
+  --dist <dir>        another build's dist/ whose node/consensus/{wal,signer}.js to run (default: this build)
+  --heights <n>       heights to run (default 300)
+  --validators <n>    a proposal signed every n-th height (default 4)
+  -h, --help          show this help`;
+
+const { values } = parseOrUsage(HELP, () =>
+  parseArgs({
+    options: {
+      dist: { type: "string", default: resolve(import.meta.dirname, "..") },
+      heights: { type: "string", default: "300" },
+      validators: { type: "string", default: "4" },
+    },
+  }),
+);
 const heights = Number(values.heights);
 const validators = Number(values.validators);
 const load = async <T>(rel: string): Promise<T> =>

@@ -17,7 +17,13 @@ import { readFlags, UsageError } from "./args.js";
  *   npm run build && node dist/bench/dbCheck.js [--blocks 5000] [--tx-every 10] [--txs-per-block 10] [--keep]
  */
 
-const HELP = "Usage: node dist/bench/dbCheck.js [--blocks N] [--tx-every N] [--txs-per-block N] [--keep]";
+const HELP = `Usage: node dist/bench/dbCheck.js [--blocks N] [--tx-every N] [--txs-per-block N] [--keep]
+The storage integrity checks' cost on real azora processes: the start-up check after a fresh chain and after a
+clean restart, and \`azora db check --full\`.
+  --blocks N          blocks of the dev chain built first (default 5000)
+  --tx-every N        every N-th block carries transfers (default 10)
+  --txs-per-block N   value transfers in such a block (default 10)
+  --keep              keep the data directory (default: removed)`;
 const CLI = join(repoRoot(), "dist/node/cli.js");
 
 interface Started {

@@ -4,12 +4,25 @@
 // CPU µs per eth_call of the token's balanceOf.
 //
 //   node dist/bench/evmFrameLevers.js [--rounds 8] [--txs 400] [--block 100]
+import { parseArgs } from "node:util";
 import { Address } from "@ethereumjs/util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { INLINE_STEPS, WORD_OPS } from "../runtime/evm/stepLoop.js";
 import { hexToBytes } from "../runtime/primitives/bytes.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
+import { parseOrUsage } from "./usage.js";
+
+const HELP = `Usage: node dist/bench/evmFrameLevers.js [--rounds R] [--txs N] [--block N]
+
+The EVM call-frame levers A/B in one process: OZ ERC-20 transfers and NFT mints in blocks through
+BlockExecution, once per configuration per round in alternating order; CPU µs/tx and per balanceOf eth_call.
+
+Options:
+  --rounds <n>    rounds (default 8)
+  --txs <n>       transactions per workload and round (default 400)
+  --block <n>     transactions per block (default 100)
+  -h, --help      show this help`;
 
 interface Config {
   name: string;
@@ -23,17 +36,22 @@ const CONFIGS: Config[] = [
   { name: "inline steps, word ops", inlineSteps: true, wordOps: true },
 ];
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const { values } = parseOrUsage(HELP, () =>
+  parseArgs({
+    options: {
+      rounds: { type: "string", default: "8" },
+      txs: { type: "string", default: "400" },
+      block: { type: "string", default: "100" },
+    },
+  }),
+);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const rounds = arg("rounds", 8);
-  const txs = arg("txs", 400);
-  const block = arg("block", 100);
+  const rounds = Number(values.rounds);
+  const txs = Number(values.txs);
+  const block = Number(values.block);
   const w = await freshWorld();
   const senders = w.addresses.length;
   const token = loadArtifact("TestToken");

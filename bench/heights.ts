@@ -39,8 +39,15 @@ import { azoraVersion } from "./version.js";
  *     [--epoch 100] [--sync-writes] [--out bench/results/heights-latest.json]
  */
 
-const HELP =
-  "Usage: node dist/bench/heights.js [--heights N] [--bucket N] [--validators N] [--epoch N] [--sync-writes] [--out FILE]";
+const HELP = `Usage: node dist/bench/heights.js [--heights N] [--bucket N] [--validators N] [--epoch N] [--sync-writes] [--out FILE]
+Whether a height's work stays flat as the chain grows: mean, p50, p99 ms per bucket of heights of a validator's
+work besides the network (schedule, build and execute, sign, commit, a peer's status request).
+  --heights N      heights committed (default 100000)
+  --bucket N       heights per reported bucket (default 10000)
+  --validators N   ed25519 validators signing (default 4)
+  --epoch N        new powers for one validator every N-th block (default 100)
+  --sync-writes    sync each commit's writes to disk (default: off)
+  --out FILE       JSON result (default bench/results/heights-latest.json)`;
 
 interface Opts {
   heights: number;

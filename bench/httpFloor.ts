@@ -21,6 +21,8 @@ import { startAzora } from "./procs.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]
+What a request costs at the HTTP layers under the node's RPC (bare node:net, node:http, the RPC server, azora dev),
+interleaved rounds, CPU per request.
   --requests N   timed requests per server, method and round (default 20000; as many untimed first in round 1)
   --rounds R     interleaved rounds (default 5); the median is printed
   --conns C      keep-alive connections, one request in flight on each (default 8)

@@ -1,10 +1,18 @@
 // CLI of bench/jitTrace.ts: `node dist/bench/jitTraceMain.js <stamped node stdout> <bench result JSON>`.
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { benchWindows, jitByWindow } from "./jitTrace.js";
+import { parseOrUsage } from "./usage.js";
 
-const argv = process.argv.slice(2);
+const HELP = `Usage: node dist/bench/jitTraceMain.js <stamped node stdout> <bench result JSON>
+
+Per timed phase of a bench run: the dev node's TurboFan compiles, deopts and GC from its stdout, recorded with
+AZORA_BENCH_NODE_FLAGS="--trace-opt --trace-deopt --trace-gc" AZORA_BENCH_NODE_TRACE=<file> (bench/jitTrace.ts).
+No options but -h, --help.`;
+
+const { positionals: argv } = parseOrUsage(HELP, () => parseArgs({ options: {}, allowPositionals: true }));
 if (argv.length !== 2) {
-  console.error("usage: node dist/bench/jitTraceMain.js <stamped node stdout> <bench result JSON>");
+  console.error(HELP);
   process.exit(2);
 }
 const windows = benchWindows(JSON.parse(readFileSync(argv[1], "utf8")));

@@ -17,6 +17,7 @@ import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/keccakFloor.js [--rounds R] [--ms M] [--out F]
+CPU per keccak-256 hash, by implementation and input size, in interleaved rounds.
   --rounds R   interleaved rounds (default 7); the median per cell is printed
   --ms M       CPU milliseconds per timed batch (default 20)
   --out F      also write the JSON to file F`;

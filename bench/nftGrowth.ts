@@ -4,16 +4,38 @@
 //   node dist/bench/nftGrowth.js [--mints 5000] [--block 16] [--window 500] [--owners same|new] [--profile PREFIX]
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { parseArgs } from "node:util";
 import { Interface } from "ethers";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { NFT_REGISTRY_ADDRESS } from "../runtime/modules/index.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { freshWorld, runBlocks, signed, TOKEN_URI } from "./execution.js";
+import { parseOrUsage } from "./usage.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
+const HELP = `Usage: node dist/bench/nftGrowth.js [--mints N] [--block N] [--window N] [--owners same|new] [--profile PREFIX]
+
+Whether a native NFT mint costs more as its collection grows: mints into one collection in blocks and prints
+the executor's CPU per mint over windows of the run.
+
+Options:
+  --mints <n>          mints per run (default 5000)
+  --block <n>          mints per block (default 16)
+  --window <n>         mints per printed window (default 500)
+  --owners <same|new>  only one run: all to one owner, or each to a new owner (default: both runs)
+  --profile <prefix>   write a CPU profile of each run's last window to PREFIX.{same,new}.cpuprofile
+  -h, --help           show this help`;
+
+const { values } = parseOrUsage(HELP, () =>
+  parseArgs({
+    options: {
+      mints: { type: "string", default: "5000" },
+      block: { type: "string", default: "16" },
+      window: { type: "string", default: "500" },
+      owners: { type: "string" },
+      profile: { type: "string" },
+    },
+  }),
+);
 
 async function growth(sameOwner: boolean, mints: number, blockSize: number, window: number): Promise<void> {
   const w = await freshWorld();
@@ -48,8 +70,7 @@ async function growth(sameOwner: boolean, mints: number, blockSize: number, wind
 }
 
 // --profile PREFIX: a CPU profile of the last window only (signing and set-up left out).
-const profileAt = process.argv.indexOf("--profile");
-const profile = profileAt < 0 ? undefined : process.argv[profileAt + 1];
+const profile = values.profile;
 const session = new Session();
 async function startProfile(): Promise<void> {
   session.connect();
@@ -62,9 +83,9 @@ async function stopProfile(file: string): Promise<void> {
   session.disconnect();
 }
 
-const mints = flag("mints", 5000);
-const blockSize = flag("block", 16);
-const window = flag("window", 500);
-const owners = process.argv[process.argv.indexOf("--owners") + 1];
+const mints = Number(values.mints);
+const blockSize = Number(values.block);
+const window = Number(values.window);
+const owners = values.owners;
 if (owners !== "new") await growth(true, mints, blockSize, window);
 if (owners !== "same") await growth(false, mints, blockSize, window);

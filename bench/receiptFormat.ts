@@ -16,6 +16,7 @@ import { positiveInt, readFlags } from "./args.js";
 import { DEV_KEYS } from "./devKeys.js";
 
 const HELP = `Usage: node dist/bench/receiptFormat.js [--receipts N] [--rounds R]
+CPU of formatting a receipt poll's answer, the recipient read from the raw tx against the tx decoded, alternating.
   --receipts N   receipts formatted per round (default 1000)
   --rounds R     rounds per way, alternating (default 12)`;
 

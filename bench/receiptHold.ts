@@ -6,6 +6,17 @@ import { type Contract, parseEther, Wallet } from "ethers";
 import { PaymentSession } from "../services/client/payments.js";
 import { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { percentile, round } from "./stats.js";
+import { parseOrUsage } from "./usage.js";
+
+const HELP = `Usage: node dist/bench/receiptHold.js [--calls N] [--gap-ms MS]
+
+The metered payee's receipt check alone, signature receipts against session receipts, interleaved: event-loop
+time to the first await (sync) and to the hold, each after an idle gap.
+
+Options:
+  --calls <n>       calls per receipt kind (default 400)
+  --gap-ms <ms>     idle gap before each call (default 12)
+  -h, --help        show this help`;
 
 /**
  * The metered payee's receipt check on its own, signature receipts against session receipts (HMAC), interleaved
@@ -13,9 +24,11 @@ import { percentile, round } from "./stats.js";
  * to its first await (`sync`, what a lone call's upload waits behind) and to its hold (`hold`), each after an idle
  * gap like a lone call's. `node dist/bench/receiptHold.js [--calls 400] [--gap-ms 12]`.
  */
-const { values } = parseArgs({
-  options: { calls: { type: "string", default: "400" }, "gap-ms": { type: "string", default: "12" } },
-});
+const { values } = parseOrUsage(HELP, () =>
+  parseArgs({
+    options: { calls: { type: "string", default: "400" }, "gap-ms": { type: "string", default: "12" } },
+  }),
+);
 const calls = Number(values.calls);
 const gapMs = Number(values["gap-ms"]);
 const CHAIN = 31337n;

@@ -12,6 +12,7 @@ import { killAllStarted, startAzora } from "./procs.js";
 import { RpcClient } from "./rpc.js";
 
 const HELP = `Usage: node dist/bench/receiptPolls.js [--cli FILE] [--polls N] [--callers N] [--method receipt|tx]
+A fresh azora dev node's CPU per receipt (or transaction) poll, with concurrent pollers over HTTP.
   --cli FILE     the azora CLI to run (default dist/node/cli.js of this checkout)
   --polls N      timed polls (default 20000; as many untimed first)
   --callers N    concurrent pollers (default 16)

@@ -18,6 +18,7 @@ import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
 import { round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/recoverFloor.js [--rounds R] [--ms M] [--out F]
+CPU per secp256k1 signer recovery (ecrecover), by implementation, in interleaved rounds.
   --rounds R   interleaved rounds (default 7); the median per implementation is printed
   --ms M       CPU milliseconds per timed batch (default 50)
   --out F      also write the JSON to file F`;

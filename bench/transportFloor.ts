@@ -21,6 +21,19 @@ import { createWorkerHTTP } from "../services/runtime/http.js";
 import type { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../services/runtime/payments/meteredRoutes.js";
 import { round, summarize } from "./stats.js";
+import { parseOrUsage } from "./usage.js";
+
+const HELP = `Usage: node dist/bench/transportFloor.js [--calls N] [--gap-ms G] [--input-kb I] [--output-kb O]
+
+What HTTP adds to a metered inference call, without a model or payment: bare node:http and the worker's HTTP
+stack in a child process, called one at a time, interleaved, next to an in-process baseline.
+
+Options:
+  --calls <n>         calls per path (default 300)
+  --gap-ms <ms>       the stand-in model's idle wait on each side (default 10)
+  --input-kb <kb>     input tensor size (default 448)
+  --output-kb <kb>    output size (default 2)
+  -h, --help          show this help`;
 
 const MODEL = "f0".repeat(32);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,14 +116,16 @@ function barePost(port: number, agent: Agent, body: Uint8Array): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      calls: { type: "string", default: "300" },
-      "gap-ms": { type: "string", default: "10" },
-      "input-kb": { type: "string", default: "448" },
-      "output-kb": { type: "string", default: "2" },
-    },
-  });
+  const { values } = parseOrUsage(HELP, () =>
+    parseArgs({
+      options: {
+        calls: { type: "string", default: "300" },
+        "gap-ms": { type: "string", default: "10" },
+        "input-kb": { type: "string", default: "448" },
+        "output-kb": { type: "string", default: "2" },
+      },
+    }),
+  );
   const calls = Number(values.calls);
   const gapMs = Number(values["gap-ms"]);
   const outputBytes = Math.round(Number(values["output-kb"]) * 1024);

@@ -11,6 +11,19 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import "../../node/polyfill.js"; // libp2p 3 calls Promise.withResolvers (Node 22+)
+import { parseOrUsage } from "../usage.js";
+
+const HELP = `Usage: node dist/bench/network/gossipCpu.js [--dist DIR] [--messages N] [--size BYTES] [--rounds R]
+
+In-process gossip CPU per consensus-sized message: four P2PNetworks on loopback in one process, each publishing
+vote-sized messages in turn; prints process CPU per published message.
+
+Options:
+  --dist <dir>        another build's dist/ whose node/network to load (default: this build)
+  --messages <n>      messages published per round (default 3000)
+  --size <bytes>      message size (default 250)
+  --rounds <n>        rounds (default 3)
+  -h, --help          show this help`;
 
 type Net = {
   peerId: string;
@@ -23,14 +36,16 @@ type Net = {
 };
 type NetModule = { P2PNetwork: { create(opts: unknown, modules: unknown): Promise<Net> } };
 
-const { values } = parseArgs({
-  options: {
-    dist: { type: "string" },
-    messages: { type: "string", default: "3000" },
-    size: { type: "string", default: "250" },
-    rounds: { type: "string", default: "3" },
-  },
-});
+const { values } = parseOrUsage(HELP, () =>
+  parseArgs({
+    options: {
+      dist: { type: "string" },
+      messages: { type: "string", default: "3000" },
+      size: { type: "string", default: "250" },
+      rounds: { type: "string", default: "3" },
+    },
+  }),
+);
 const dist = resolve(values.dist ?? resolve(import.meta.dirname, "../.."));
 const messages = Number(values.messages);
 const size = Number(values.size);
