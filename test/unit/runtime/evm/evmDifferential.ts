@@ -88,14 +88,26 @@ export async function runBlock(w: World, txs: ReturnType<ReturnType<typeof txMak
 }
 
 /** An eth_call from sender 0 (state thrown away): return data, gas, error, and what `extra` adds. */
-export async function ethCall(w: World, to: string, data: Uint8Array, extra: (x: ExecResult) => string = () => "") {
+export function ethCall(w: World, to: string, data: Uint8Array, extra: (x: ExecResult) => string = () => "") {
+  return callOf(w, { to, data }, extra);
+}
+
+/**
+ * An eth_call of `to` (state thrown away) from `SENDERS[sender]` (default 0) with `gasLimit` (default 1,000,000):
+ * return data, gas, error, and what `extra` adds.
+ */
+export async function callOf(
+  w: World,
+  o: { to: string; data?: Uint8Array; gasLimit?: bigint; sender?: number },
+  extra: (x: ExecResult) => string = () => "",
+) {
   await w.vm.stateManager.checkpoint();
   try {
     const r = await w.vm.evm.runCall({
-      caller: new Address(hexToBytes(SENDERS[0] as `0x${string}`)),
-      to: new Address(hexToBytes(to as `0x${string}`)),
-      data,
-      gasLimit: 1_000_000n,
+      caller: new Address(hexToBytes(SENDERS[o.sender ?? 0] as `0x${string}`)),
+      to: new Address(hexToBytes(o.to as `0x${string}`)),
+      data: o.data,
+      gasLimit: o.gasLimit ?? 1_000_000n,
       skipBalance: true,
     });
     const x = r.execResult;
@@ -104,3 +116,6 @@ export async function ethCall(w: World, to: string, data: Uint8Array, extra: (x:
     await w.vm.stateManager.revert();
   }
 }
+
+/** `callOf`'s `extra` for tests of storage: the call's gas refund. */
+export const withRefund = (x: ExecResult) => ` refund ${x.gasRefund}`;

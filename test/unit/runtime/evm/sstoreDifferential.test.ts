@@ -1,12 +1,11 @@
-import { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { getCreateAddress } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { INLINE_STEPS, WORD_OPS } from "../../../../runtime/evm/stepLoop.js";
 import type { AzoraEVM } from "../../../../runtime/modules/evm.js";
-import { bytesToHex, hexToBytes } from "../../../../runtime/primitives/bytes.js";
-import { runBlock, SENDERS, txMaker, type World, world } from "./evmDifferential.js";
+import { hexToBytes } from "../../../../runtime/primitives/bytes.js";
+import { callOf, runBlock, SENDERS, txMaker, withRefund, world } from "./evmDifferential.js";
 
 /**
  * Differential test of the inline steps on storage-heavy code (SSTORE's gas: EIP-2200's net metering, EIP-2929's warm
@@ -87,23 +86,6 @@ const configure = (inlineSteps: boolean, wordOps: boolean) => (vm: VM) => {
   evm[WORD_OPS] = wordOps;
 };
 
-/** An eth_call of `to` with `gasLimit` (state thrown away): return data, gas, refund, error. */
-async function call(w: World, to: string, gasLimit: bigint): Promise<string> {
-  await w.vm.stateManager.checkpoint();
-  try {
-    const r = await w.vm.evm.runCall({
-      caller: new Address(hexToBytes(SENDERS[1] as `0x${string}`)),
-      to: new Address(hexToBytes(to as `0x${string}`)),
-      gasLimit,
-      skipBalance: true,
-    });
-    const x = r.execResult;
-    return `${bytesToHex(x.returnValue)} ${x.executionGasUsed} ${x.gasRefund} ${x.exceptionError?.error ?? ""}`;
-  } finally {
-    await w.vm.stateManager.revert();
-  }
-}
-
 describe("storage-heavy code with the inline steps: differential against ethereumjs's run", () => {
   it("same roots, receipts, gas, refunds and errors for random SSTORE sequences, calls, reverts and out-of-gas", async () => {
     await fc.assert(
@@ -126,7 +108,8 @@ describe("storage-heavy code with the inline steps: differential against ethereu
           for (const [i, w] of worlds.entries()) {
             for (const b of blocks) seen[i].push(JSON.stringify(await runBlock(w, b)));
             for (const r of [...first, ...second]) {
-              seen[i].push(await call(w, ADDRESSES[r.program], BigInt(Math.max(r.gas - 21_000, 0))));
+              const gasLimit = BigInt(Math.max(r.gas - 21_000, 0));
+              seen[i].push(await callOf(w, { to: ADDRESSES[r.program], gasLimit, sender: 1 }, withRefund));
             }
           }
           expect(seen[0]).toEqual(seen[1]);

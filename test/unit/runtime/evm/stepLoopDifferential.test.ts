@@ -1,12 +1,22 @@
-import { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { getCreateAddress } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { INLINE_STEPS } from "../../../../runtime/evm/stepLoop.js";
 import type { AzoraEVM } from "../../../../runtime/modules/evm.js";
-import { bytesToHex, hexToBytes } from "../../../../runtime/primitives/bytes.js";
-import { deployToken, erc20, ethCall, runBlock, SENDERS, txMaker, type World, world } from "./evmDifferential.js";
+import { hexToBytes } from "../../../../runtime/primitives/bytes.js";
+import {
+  callOf,
+  deployToken,
+  erc20,
+  ethCall,
+  runBlock,
+  SENDERS,
+  txMaker,
+  type World,
+  withRefund,
+  world,
+} from "./evmDifferential.js";
 
 /**
  * Differential test of `runFrameCode` (runtime/evm/stepLoop.ts, ethereumjs's `Interpreter.run` with static-fee
@@ -100,24 +110,13 @@ const lean = (on: boolean) => (vm: VM) => {
   (vm.evm as AzoraEVM).leanFrames = on;
 };
 
-/** An eth_call of `to` with `gasLimit` (state thrown away): return data, gas, error. */
+/** An eth_call of `to` with `gasLimit` from sender 1 (state thrown away): return data, gas, error, refund. */
 async function call(w: World, to: string, data: Uint8Array, gasLimit: bigint): Promise<string> {
-  await w.vm.stateManager.checkpoint();
   try {
-    const r = await w.vm.evm.runCall({
-      caller: new Address(hexToBytes(SENDERS[1] as `0x${string}`)),
-      to: new Address(hexToBytes(to as `0x${string}`)),
-      data,
-      gasLimit,
-      skipBalance: true,
-    });
-    const x = r.execResult;
-    return `${bytesToHex(x.returnValue)} ${x.executionGasUsed} ${x.gasRefund} ${x.exceptionError?.error ?? ""}`;
+    return await callOf(w, { to, data, gasLimit, sender: 1 }, withRefund);
   } catch (e) {
     // BASEFEE outside a block throws (ethereumjs's default block has none): the same throw is expected.
     return `threw ${(e as Error).message}`;
-  } finally {
-    await w.vm.stateManager.revert();
   }
 }
 
