@@ -5,6 +5,7 @@ import { encodeSignedProposal, encodeSignedVote } from "../../consensus/wire.js"
 import { DEFAULT_P2P_OPTIONS, GossipAction, GossipActionError, P2PNetwork } from "../../node/network/index.js";
 import { nullLogger } from "../../runtime/lib/logger.js";
 import type { Block } from "../../runtime/primitives/block.js";
+import { collectGarbage } from "../utils/inspector.js";
 import { type NetNode, TestNetwork, waitFor } from "../utils/network.js";
 
 /**
@@ -134,10 +135,25 @@ async function metric(node: NetNode, name: string, labels: Record<string, string
   return sum;
 }
 
-const residentMemory = (node: NetNode) => metric(node, "azora_process_process_resident_memory_bytes");
+/**
+ * What a node still holds, after a full garbage collection run through its inspector: the JS heap in
+ * use plus memory outside it owned by JS objects (Buffers, ArrayBuffers), and the resident set. Read
+ * without the collection, the figures measured the collector's timing as much as what is retained (the
+ * resident set stayed ~90 MiB up on a quiet machine and 120 MiB under load, for nothing reachable).
+ */
+async function memoryAfterGc(node: NetNode): Promise<{ reachable: number; resident: number }> {
+  await collectGarbage(node.inspectorUrl());
+  const [heap, external, resident] = await Promise.all([
+    metric(node, "azora_process_nodejs_heap_size_used_bytes"),
+    metric(node, "azora_process_nodejs_external_memory_bytes"),
+    metric(node, "azora_process_process_resident_memory_bytes"),
+  ]);
+  return { reachable: heap + external, resident };
+}
 
 beforeAll(async () => {
-  net = await TestNetwork.create({ validators: 4, emptyBlockIntervalMs: 1000 });
+  // The inspector, on a port of its own per node, lets the memory check run a full collection first.
+  net = await TestNetwork.create({ validators: 4, emptyBlockIntervalMs: 1000, nodeArgs: ["--inspect=127.0.0.1:0"] });
   await net.waitForHeight(validators(), 2n, 60_000);
   // The witness hangs off the two validators the attacker never talks to: whatever reaches it was relayed.
   witness = await listeningPeer([net.node(2), net.node(3)], (data) => witnessed.add(digest(data)));
@@ -218,7 +234,7 @@ describe("a hostile peer on two of four validators (issue 16, finding 3)", () =>
 
   it("4 MiB future proposals with bad signatures: rejected, not relayed, not retained", async () => {
     const { peer, blockRequests } = await hostilePeer();
-    const before = await Promise.all(validators().map(residentMemory));
+    const before = await Promise.all(validators().map(memoryAfterGc));
     const height = await consensusHeight(net.node(0));
     const count = 100;
     const txBytes = 4 * 1024 * 1024 - 4096; // the proposal topic's cap is 4 MiB
@@ -242,22 +258,27 @@ describe("a hostile peer on two of four validators (issue 16, finding 3)", () =>
       },
       120_000,
     );
-    // Nothing is held: the validators' resident memory comes back within a bound well below what was
-    // sent to each (transient buffers and garbage not yet collected fit in it; holding the proposals does not).
-    const limit = 96 * 2 ** 20;
+    // Nothing is held: after a full collection, what each validator still holds comes back within a bound
+    // far below what was sent to each attacked one (100 proposals of 4 MiB; holding 8 of them is over it). The
+    // chain's own growth meanwhile (blocks, caches filling) measured 2–5 MiB on every validator, attacked or not.
+    const limit = 32 * 2 ** 20;
+    const mib = (x: number) => (x / 2 ** 20).toFixed(1);
     const growth = await waitFor(
-      `resident memory of every validator within ${limit / 2 ** 20} MiB of its level before ${sentMiB} MiB of proposals`,
+      `memory reachable in every validator within ${limit / 2 ** 20} MiB of its level before ${sentMiB} MiB of proposals`,
       async () => {
-        const after = await Promise.all(validators().map(residentMemory));
-        const g = after.map((a, i) => a - before[i]);
-        if (g.every((x) => x < limit)) return g;
-        throw new Error(`growth per validator (MiB): ${g.map((x) => (x / 2 ** 20).toFixed(1)).join(", ")}`);
+        const after = await Promise.all(validators().map(memoryAfterGc));
+        const g = after.map((a, i) => ({
+          reachable: a.reachable - before[i].reachable,
+          resident: a.resident - before[i].resident,
+        }));
+        if (g.every((x) => x.reachable < limit)) return g;
+        throw new Error(`reachable growth per validator (MiB): ${g.map((x) => mib(x.reachable)).join(", ")}`);
       },
       60_000,
       500,
     );
     console.log(
-      `resident memory growth per validator (MiB): ${growth.map((g) => (g / 2 ** 20).toFixed(1)).join(", ")}`,
+      `after a full collection, growth per validator (MiB): reachable ${growth.map((x) => mib(x.reachable)).join(", ")}; resident ${growth.map((x) => mib(x.resident)).join(", ")}`,
     );
     expect([...witnessed].filter((d) => sentByHostiles.has(d))).toEqual([]);
     expect(blockRequests()).toBe(0);

@@ -204,6 +204,8 @@ export class NetNode {
     readonly home: string,
     readonly rpcPort: number,
     readonly p2pPort: number,
+    /** Node.js runtime flags put before the CLI (e.g. `--inspect=127.0.0.1:0`). */
+    readonly nodeArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -223,7 +225,8 @@ export class NetNode {
     if (this.child !== null) throw new Error(`node${this.index} is already running`);
     this.previous += this.out.value;
     this.out = new OutputTail();
-    const child = spawn(process.execPath, [CLI, "start", "--home", this.home, "--log-format", "json", ...extraArgs], {
+    const argv = [...this.nodeArgs, CLI, "start", "--home", this.home, "--log-format", "json", ...extraArgs];
+    const child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },
@@ -265,6 +268,13 @@ export class NetNode {
       void exited.then(onExit);
       check();
     });
+  }
+
+  /** The running process's inspector WebSocket URL (started with `--inspect=127.0.0.1:0` in `nodeArgs`). */
+  inspectorUrl(): string {
+    const urls = [...this.out.value.matchAll(/Debugger listening on (ws:\/\/\S+)/g)];
+    if (urls.length === 0) throw new Error(`node${this.index} has no inspector (start it with --inspect)`);
+    return urls[urls.length - 1][1];
   }
 
   /** SIGKILL (no shutdown code runs) and wait for the exit. */
@@ -322,6 +332,8 @@ export interface NetworkOptions {
   emptyBlockIntervalMs?: number;
   /** Nodes to start right away (default: every validator). */
   start?: number[];
+  /** Node.js runtime flags for every node process. */
+  nodeArgs?: string[];
 }
 
 export class TestNetwork {
@@ -350,7 +362,7 @@ export class TestNetwork {
         const genesis = JSON.parse(readFileSync(join(dir, "genesis.json"), "utf8")) as { chainId: number | string };
         const nodes = Array.from(
           { length: total },
-          (_, i) => new NetNode(i, join(dir, `node${i}`), base + i, base + P2P_OFFSET + i),
+          (_, i) => new NetNode(i, join(dir, `node${i}`), base + i, base + P2P_OFFSET + i, opts.nodeArgs),
         );
         net = new TestNetwork(dir, nodes, BigInt(genesis.chainId));
         const toStart = opts.start ?? Array.from({ length: opts.validators }, (_, i) => i);
