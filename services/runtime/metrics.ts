@@ -4,7 +4,9 @@ import type { Journal } from "./journal.js";
 
 export function createWorkerMetrics(journal: Journal, tokenName: (token: string) => string) {
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "azora_worker_process_" });
+  // the event-loop lag histogram samples every 100 ms, not prom-client's default 10 ms: its timer woke the idle
+  // process 100 times a second (README, issue 8: idle wake-ups beside a lone call)
+  collectDefaultMetrics({ register, prefix: "azora_worker_process_", eventLoopMonitoringPrecision: 100 });
   const m = {
     register,
     jobs: new Gauge({
