@@ -300,8 +300,8 @@ export async function startNode(
       };
     } else {
       if (cfg.nodeKeyFile === undefined) throw new Error("network mode needs nodeKeyFile in the config");
-      // libp2p (~260 modules) only in network mode: a dev node never loads it, ~10 MB of live heap and ~25 MB of
-      // RSS less for its whole life (issue 14).
+      // libp2p and its dependencies (~370 modules) only in network mode: a dev node never loads them (issue 14,
+      // README); test/unit/node/cliProgram.test.ts keeps them out of node/nodeCommands.ts' static imports.
       const { P2PNetwork } = await import("./network/network.js");
       const network = await P2PNetwork.create(
         {
