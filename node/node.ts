@@ -32,13 +32,9 @@ import { applyHeapGrowth } from "./heapGrowth.js";
 import { loadValidatorSeed } from "./keys/validatorKey.js";
 import { isMempoolError, Mempool, MempoolErrorCode, ParallelDecoder } from "./mempool/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import {
-  createNetworkMetrics,
-  DEFAULT_P2P_OPTIONS,
-  GossipAction,
-  GossipActionError,
-  P2PNetwork,
-} from "./network/index.js";
+import { GossipAction, GossipActionError } from "./network/errors.js";
+import { createNetworkMetrics } from "./network/metrics.js";
+import { DEFAULT_P2P_OPTIONS } from "./network/options.js";
 import { decodeTxBatch, TxBatcher } from "./network/txBatch.js";
 import { BlockProducer } from "./producer/blockProducer.js";
 import { createAzoraMethods } from "./rpc/extraMethods.js";
@@ -304,6 +300,9 @@ export async function startNode(
       };
     } else {
       if (cfg.nodeKeyFile === undefined) throw new Error("network mode needs nodeKeyFile in the config");
+      // libp2p and its dependencies (~370 modules) only in network mode: a dev node never loads them (issue 14,
+      // README); test/unit/node/cliProgram.test.ts keeps them out of node/nodeCommands.ts' static imports.
+      const { P2PNetwork } = await import("./network/network.js");
       const network = await P2PNetwork.create(
         {
           ...DEFAULT_P2P_OPTIONS,

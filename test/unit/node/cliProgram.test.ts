@@ -73,6 +73,12 @@ describe("azora CLI start cost", () => {
     }
   });
 
+  it("a dev node (node/nodeCommands.ts) loads no libp2p: the network is imported only in network mode", () => {
+    const { files, packages } = loadTimeClosure(resolve(ROOT, "node/nodeCommands.ts"));
+    expect([...packages].filter((p) => /^(@libp2p\/|libp2p$|@chainsafe\/)/.test(p))).toEqual([]);
+    expect([...files].map((f) => relative(ROOT, f))).not.toContain("node/network/network.ts");
+  });
+
   it("each command module registers exactly the top-level commands its routing entry names", async () => {
     for (const m of COMMAND_MODULES) {
       const program = new Command();
