@@ -68,17 +68,12 @@ export class LeanConnection {
   private socket: Socket | null = null;
   private pending: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (a: Answer) => void; reject: (e: Error) => void } | null = null;
-  private readonly host: string;
-  private readonly port: number;
 
+  /** `url`: the node's JSON-RPC endpoint; a request waiting longer than `timeoutMs` fails and drops the socket. */
   constructor(
     readonly url: string,
     readonly timeoutMs = 30_000,
-  ) {
-    const u = new URL(url);
-    this.host = u.hostname;
-    this.port = Number(u.port);
-  }
+  ) {}
 
   /** The answer's body when the status is 200, else an error (so is a closed connection or a timeout). */
   async post(request: Buffer): Promise<string> {
@@ -98,8 +93,9 @@ export class LeanConnection {
   }
 
   private open(): Promise<Socket> {
+    const { hostname, port } = new URL(this.url);
     return new Promise((resolve, reject) => {
-      const s = connect(this.port, this.host);
+      const s = connect(Number(port), hostname);
       s.setNoDelay(true);
       s.once("error", reject);
       s.once("connect", () => {
