@@ -12,6 +12,11 @@ export interface BenchParams {
   callers: number;
   calls: number;
   /**
+   * Which clients run the eth_call phase: node:http (bench/rpc.ts, the phase's only client before 2026-12-07),
+   * the lean raw-socket client (bench/leanRpc.ts), or both one after the other on the same node (the default).
+   */
+  callClient: "http" | "net" | "both";
+  /**
    * Untimed transactions of the same workload before each timed transfer phase (and as many untimed calls
    * before the eth_call phase), against Azora and Anvil alike: 0 measures a fresh node (cold, JIT warm-up
    * included), more measures steady state.
@@ -68,7 +73,8 @@ Runs the same workload against a fresh \`azora dev\` node and a fresh Anvil, one
 a table (figure | Azora | Anvil | Azora/Anvil). Phases per target:
   1. value transfers   pre-signed type-2 txs from --senders concurrent senders (eth_sendRawTransaction)
   2. ERC-20 transfers  TestToken.transfer(recipient, 1), same pattern
-  3. eth_call          TestToken.balanceOf(addr) at latest, --callers concurrent callers
+  3. eth_call          TestToken.balanceOf(addr) at latest, --callers concurrent callers (node:http client)
+  3b. eth_call         the same through a lean raw-socket client (--call-client)
 Azora only, then a second table (figure | native module | OpenZeppelin contract | ratio):
   4. LEARN transfers   the native ERC-20 at 0x…0A02, same pattern as phase 2
   5. NFT mints         mint(recipient, ipfs-uri) on a native collection per sender vs an OZ ERC721URIStorage each
@@ -86,6 +92,10 @@ Options:
   --senders <n>          concurrent sender accounts, dev accounts 0..n-1 (default 8, max 10)
   --callers <n>          concurrent eth_call callers (default 20)
   --calls <n>            eth_calls in total (default 20000)
+  --call-client <c>      the eth_call phase's client: http (node:http, bench/rpc.ts: the only one before
+                         2026-12-07; ~70–110 µs of client CPU a call, the phase's ceiling on 2 cores), net (a
+                         lean keep-alive client on raw sockets, bench/leanRpc.ts, phase 3b) or both (default:
+                         3 then 3b on the same node, same calls, every answer checked by both)
   --warmup-txs <n>       before each timed phase, n txs (calls) of the same workload untimed, on every target,
                          so the figures are steady state, not a fresh node's JIT warm-up (default 1000;
                          0 = cold figures of a fresh node)
@@ -172,6 +182,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     senders: 8,
     callers: 20,
     calls: 20_000,
+    callClient: "both",
     warmupTxs: DEFAULT_WARMUP_TXS,
     watch: "subscribe",
     out: "bench/results/latest.json",
@@ -217,6 +228,13 @@ export function parseArgs(argv: string[]): BenchParams | null {
       case "--calls":
         p.calls = positiveInt(flag, next());
         break;
+      case "--call-client": {
+        const v = next();
+        if (v !== "http" && v !== "net" && v !== "both")
+          throw new UsageError("--call-client must be http, net or both");
+        p.callClient = v;
+        break;
+      }
       case "--warmup-txs":
         p.warmupTxs = nonNegativeInt(flag, next());
         break;

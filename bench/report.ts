@@ -15,7 +15,10 @@ export interface TargetResult {
   phases: {
     value: TxPhaseResult | null;
     erc20: TxPhaseResult | null;
+    /** Phase 3 through node:http (bench/rpc.ts). */
     ethCall: CallPhaseResult | null;
+    /** Phase 3b: the same calls through the lean raw-socket client (bench/leanRpc.ts). */
+    ethCallNet?: CallPhaseResult | null;
   };
   /** Azora only: native modules vs the same operations on OpenZeppelin contracts. */
   ledger: LedgerResults | null;
@@ -76,37 +79,54 @@ function txFigures(phase: "value" | "erc20", name: string): Figure[] {
   ];
 }
 
+function callFigures(phase: "ethCall" | "ethCallNet", name: string): Figure[] {
+  return [
+    {
+      key: `${phase}.callsPerSec`,
+      label: `${name}: calls/s`,
+      digits: 0,
+      ratio: true,
+      get: (r) => r.phases[phase]?.callsPerSec,
+    },
+    {
+      key: `${phase}.latencyP50Ms`,
+      label: `${name}: p50 (ms)`,
+      digits: 2,
+      ratio: true,
+      get: (r) => r.phases[phase]?.latencyMs.p50,
+    },
+    {
+      key: `${phase}.latencyP99Ms`,
+      label: `${name}: p99 (ms)`,
+      digits: 2,
+      ratio: true,
+      get: (r) => r.phases[phase]?.latencyMs.p99,
+    },
+    {
+      key: `${phase}.clientCpuMicrosPerCall`,
+      label: `${name}: load generator CPU µs per call`,
+      digits: 0,
+      ratio: false,
+      get: (r) => r.phases[phase]?.clientCpuMicrosPerCall,
+    },
+    {
+      key: `${phase}.failures`,
+      label: `${name}: errors + wrong results`,
+      digits: 0,
+      ratio: false,
+      get: (r) => {
+        const c = r.phases[phase];
+        return c === null || c === undefined ? null : c.errors + c.wrongResults;
+      },
+    },
+  ];
+}
+
 export const FIGURES: Figure[] = [
   ...txFigures("value", "Value transfers"),
   ...txFigures("erc20", "ERC-20 transfers"),
-  {
-    key: "ethCall.callsPerSec",
-    label: "eth_call balanceOf: calls/s",
-    digits: 0,
-    ratio: true,
-    get: (r) => r.phases.ethCall?.callsPerSec,
-  },
-  {
-    key: "ethCall.latencyP50Ms",
-    label: "eth_call balanceOf: p50 (ms)",
-    digits: 2,
-    ratio: true,
-    get: (r) => r.phases.ethCall?.latencyMs.p50,
-  },
-  {
-    key: "ethCall.latencyP99Ms",
-    label: "eth_call balanceOf: p99 (ms)",
-    digits: 2,
-    ratio: true,
-    get: (r) => r.phases.ethCall?.latencyMs.p99,
-  },
-  {
-    key: "ethCall.failures",
-    label: "eth_call balanceOf: errors + wrong results",
-    digits: 0,
-    ratio: false,
-    get: (r) => (r.phases.ethCall === null ? null : r.phases.ethCall.errors + r.phases.ethCall.wrongResults),
-  },
+  ...callFigures("ethCall", "eth_call balanceOf"),
+  ...callFigures("ethCallNet", "eth_call balanceOf, lean client"),
 ];
 
 export function figuresOf(r: TargetResult): Record<string, number | null> {

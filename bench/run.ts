@@ -55,7 +55,7 @@ function emptyResult(target: Target): TargetResult {
     version: null,
     command: null,
     startupSec: null,
-    phases: { value: null, erc20: null, ethCall: null },
+    phases: { value: null, erc20: null, ethCall: null, ethCallNet: null },
     ledger: null,
     figures: {},
     node: { stop: null, rssMiBAtEnd: null, logIssues: { counts: {}, samples: [] } },
@@ -127,8 +127,17 @@ async function runTarget(target: Target, params: BenchParams, root: string): Pro
       const erc20 = await phase("ERC-20 transfers", () => erc20Transfers(ctx, token));
       res.phases.erc20 = erc20?.result ?? null;
       noteFailure("ERC-20 transfers", res.phases.erc20);
-      res.phases.ethCall = await phase("eth_call balanceOf", () => ethCalls(ctx, token, erc20?.recipients ?? []));
-      noteFailure("eth_call balanceOf", res.phases.ethCall);
+      const holders = erc20?.recipients ?? [];
+      if (params.callClient !== "net") {
+        res.phases.ethCall = await phase("eth_call balanceOf", () => ethCalls(ctx, token, holders, "http"));
+        noteFailure("eth_call balanceOf", res.phases.ethCall);
+      }
+      if (params.callClient !== "http") {
+        res.phases.ethCallNet = await phase("eth_call balanceOf, lean client", () =>
+          ethCalls(ctx, token, holders, "net"),
+        );
+        noteFailure("eth_call balanceOf, lean client", res.phases.ethCallNet);
+      }
     } else errors.push("ERC-20 transfers and eth_call skipped: no token");
 
     if (target === "azora" && params.ledger) {
@@ -182,11 +191,11 @@ function printDetails(r: TargetResult): void {
         `cpu node ${ph.cpu.nodeCpuSec ?? "?"} s / bench ${ph.cpu.benchCpuSec} s over ${ph.cpu.wallSec} s`,
     );
   }
-  if (p.ethCall !== null) {
-    const c = p.ethCall;
+  for (const c of [p.ethCall, p.ethCallNet]) {
+    if (c === null || c === undefined) continue;
     log(
-      `  call   ${c.succeeded}/${c.calls} ok in ${c.durationSec} s, ` +
-        `cpu node ${c.cpu.nodeCpuSec ?? "?"} s / bench ${c.cpu.benchCpuSec} s`,
+      `  call ${c.client.padEnd(4)} ${c.succeeded}/${c.calls} ok in ${c.durationSec} s, ` +
+        `cpu node ${c.cpu.nodeCpuSec ?? "?"} s / bench ${c.cpu.benchCpuSec} s (${c.clientCpuMicrosPerCall ?? "?"} µs a call)`,
     );
   }
   const issues = r.node.logIssues;
@@ -214,11 +223,16 @@ function cpuRows(results: Partial<Record<Target, TargetResult>>) {
       azora: callCpu(az?.phases.ethCall ?? null),
       anvil: callCpu(an?.phases.ethCall ?? null),
     },
+    {
+      name: "eth_call balanceOf, lean client (per call)",
+      azora: callCpu(az?.phases.ethCallNet ?? null),
+      anvil: callCpu(an?.phases.ethCallNet ?? null),
+    },
   ];
 }
 
-function callCpu(c: TargetResult["phases"]["ethCall"]): CpuPerTx | null {
-  if (c === null || c.succeeded === 0 || c.cpu.nodeCpuSec === null) return null;
+function callCpu(c: TargetResult["phases"]["ethCall"] | undefined): CpuPerTx | null {
+  if (c === null || c === undefined || c.succeeded === 0 || c.cpu.nodeCpuSec === null) return null;
   return {
     totalMicros: round((c.cpu.nodeCpuSec * 1e6) / c.succeeded, 0),
     stagesMicros: null,

@@ -73,6 +73,8 @@ export interface ViemCallPhase {
   callsPerSec: number | null;
   latencyMs: LatencySummary;
   nodeCpuMicrosPerCall: number | null;
+  /** This load generator's CPU µs per call (viem's HTTP transport: fetch; every answer decoded and checked). */
+  clientCpuMicrosPerCall: number;
   /**
    * Share of the timed calls the node answered from its per-block result cache (%), from its
    * `azora_rpc_call_cache_total` counter; null for Anvil (no such counter). The rest ran the EVM.
@@ -320,6 +322,7 @@ export async function balanceCalls(
   for (let i = 0; i < warm; i++) await one(i); // warm-up, untimed
   const cache0 = await readCallCache(ctx.url);
   const cpu0 = ctx.proc.cpuSeconds();
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
@@ -338,6 +341,7 @@ export async function balanceCalls(
     }),
   );
   const sec = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
   const cpu1 = ctx.proc.cpuSeconds();
   const cache1 = await readCallCache(ctx.url);
   if (wrong > 0) problems.push(`${wrong} wrong balances`);
@@ -350,6 +354,7 @@ export async function balanceCalls(
     callsPerSec: round(latencies.length / sec, 0),
     latencyMs: summarize(latencies),
     nodeCpuMicrosPerCall: cpu0 === null || cpu1 === null ? null : round(((cpu1 - cpu0) * 1e6) / calls, 0),
+    clientCpuMicrosPerCall: round((client.user + client.system) / calls, 0),
     cacheHitPercent:
       hits === null || misses === null || hits + misses === 0 ? null : round((100 * hits) / (hits + misses), 1),
   };

@@ -217,6 +217,7 @@ function table(az: TargetRun | undefined, an: TargetRun | undefined): string {
     ["eth_call balanceOf: calls/s", (r) => r.ethCall?.callsPerSec, true],
     ["eth_call balanceOf: p50 (ms)", (r) => r.ethCall?.latencyMs.p50, true],
     ["eth_call balanceOf: node CPU µs per call", (r) => r.ethCall?.nodeCpuMicrosPerCall, true],
+    ["eth_call balanceOf: load generator CPU µs per call", (r) => r.ethCall?.clientCpuMicrosPerCall, false],
     ["eth_call balanceOf: answered from the result cache (%)", (r) => r.ethCall?.cacheHitPercent, false],
   ];
   const fmt = (v: number | null | undefined) =>

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { getAddress, hexlify, Interface, keccak256, type Wallet } from "ethers";
 import type { BenchParams } from "./args.js";
+import { LeanConnection, postBytes, rpcResult } from "./leanRpc.js";
 import { type CpuPerTx, cpuPerTx, mainThreadCpuSeconds, readStageSeconds } from "./nodeCpu.js";
 import type { TargetProcess } from "./procs.js";
 import { hexToBigInt, type RpcClient, RpcError, sleep } from "./rpc.js";
@@ -481,9 +482,14 @@ export async function erc20Transfers(ctx: Ctx, token: Token): Promise<{ result: 
 // ---------------------------------------------------------------------------------------------------------------
 // Phase 3: eth_call
 
+/** The eth_call phase's client: bench/rpc.ts (node:http, the phase's client before 2026-12-07) or bench/leanRpc.ts. */
+export type CallClient = "http" | "net";
+
 export interface CallPhaseResult {
   ok: boolean;
   error?: string;
+  /** Which client made the calls (absent in results before 2026-12-07: node:http). */
+  client: CallClient;
   calls: number;
   succeeded: number;
   errors: number;
@@ -494,26 +500,81 @@ export interface CallPhaseResult {
   durationSec: number;
   errorMessages: Record<string, number>;
   cpu: CpuUse;
+  /** This load generator's CPU µs per call made (the client's cost; both clients verify every answer). */
+  clientCpuMicrosPerCall: number | null;
 }
 
-export async function ethCalls(ctx: Ctx, token: Token, addresses: string[]): Promise<CallPhaseResult> {
+/** One call of the phase: the `i`th, by caller `caller` (each caller has its own connection with the lean client). */
+type CallFn = (i: number, caller: number) => Promise<unknown>;
+
+/** `balanceOf` through the lean client: one keep-alive socket per caller, request bytes built once per holder. */
+export function leanCaller(
+  url: string,
+  callers: number,
+  to: string,
+  data: string[],
+): { call: CallFn; close: () => void } {
+  // The id of holder h's request is h + 1: an answer is checked to be the one to its own request.
+  const requests = data.map((d, h) =>
+    postBytes(
+      url,
+      JSON.stringify({ jsonrpc: "2.0", id: h + 1, method: "eth_call", params: [{ to, data: d }, "latest"] }),
+    ),
+  );
+  const conns = Array.from({ length: callers }, () => new LeanConnection(url));
+  return {
+    call: async (i, caller) => {
+      const h = i % requests.length;
+      return rpcResult(await conns[caller].post(requests[h]), h + 1);
+    },
+    close: () => {
+      for (const c of conns) c.close();
+    },
+  };
+}
+
+export async function ethCalls(
+  ctx: Ctx,
+  token: Token,
+  addresses: string[],
+  client: CallClient = "http",
+): Promise<CallPhaseResult> {
   const { rpc, params } = ctx;
   const holders = [...ctx.wallets.map((w) => w.address), ...addresses];
   const data = holders.map((h) => token.iface.encodeFunctionData("balanceOf", [h]));
   const expected = await tokenBalances(ctx, token, holders);
-  const call = (i: number) =>
-    rpc.call<string>("eth_call", [{ to: token.address, data: data[i % holders.length] }, "latest"]);
+  const lean = client === "net" ? leanCaller(rpc.url, params.callers, token.address, data) : null;
+  try {
+    const call: CallFn =
+      lean?.call ??
+      ((i) => rpc.call<string>("eth_call", [{ to: token.address, data: data[i % holders.length] }, "latest"]));
+    return await callLoop(ctx, client, call, (i, res) => hexToBigInt(res) === expected[i % holders.length]);
+  } finally {
+    lean?.close();
+  }
+}
 
+/**
+ * `params.calls` calls from `params.callers` concurrent callers after an untimed warm-up, each answer checked with
+ * `right`; errors (thrown) and wrong answers are counted, not retried. Exported for the client's test.
+ */
+export async function callLoop(
+  ctx: Pick<Ctx, "params" | "proc" | "log">,
+  client: CallClient,
+  call: CallFn,
+  right: (i: number, result: unknown) => boolean,
+): Promise<CallPhaseResult> {
+  const { params } = ctx;
   // Warm-up (untimed): connections and JIT on both sides; --warmup-txs raises it to the transfer phases' count.
   const warm = Math.max(Math.min(500, Math.ceil(params.calls / 10)), params.warmupTxs);
   let w = 0;
   await Promise.all(
-    Array.from({ length: params.callers }, async () => {
-      while (w < warm) await call(w++);
+    Array.from({ length: params.callers }, async (_, caller) => {
+      while (w < warm) await call(w++, caller);
     }),
   );
 
-  ctx.log(`  ${params.calls} eth_calls from ${params.callers} concurrent callers…`);
+  ctx.log(`  ${params.calls} eth_calls from ${params.callers} concurrent callers (${client} client)…`);
   const latencies: number[] = [];
   const errorMessages: Record<string, number> = {};
   let errors = 0;
@@ -523,14 +584,14 @@ export async function ethCalls(ctx: Ctx, token: Token, addresses: string[]): Pro
   const meter = cpuMeter(ctx.proc);
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: params.callers }, async () => {
+    Array.from({ length: params.callers }, async (_, caller) => {
       while (next < params.calls && aborted === undefined) {
         const i = next++;
         const start = performance.now();
         try {
-          const res = await call(i);
+          const res = await call(i, caller);
           latencies.push(performance.now() - start);
-          if (hexToBigInt(res) !== expected[i % holders.length]) wrong++;
+          if (!right(i, res)) wrong++;
         } catch (e) {
           errors++;
           countError(errorMessages, (e as Error).message);
@@ -546,6 +607,7 @@ export async function ethCalls(ctx: Ctx, token: Token, addresses: string[]): Pro
   return {
     ok: error === undefined,
     ...(error !== undefined ? { error } : {}),
+    client,
     calls: next,
     succeeded: latencies.length,
     errors,
@@ -555,5 +617,6 @@ export async function ethCalls(ctx: Ctx, token: Token, addresses: string[]): Pro
     durationSec: round(elapsed / 1000, 3),
     errorMessages,
     cpu,
+    clientCpuMicrosPerCall: next > 0 ? round((cpu.benchCpuSec * 1e6) / next, 0) : null,
   };
 }
