@@ -458,7 +458,7 @@ describe("direct native-module path beside the VM in one block", () => {
     const probeTx = (nonce: bigint, data: Uint8Array, to?: Uint8Array) =>
       createTxFromRLP(
         createFeeMarket1559Tx(
-          { chainId: spec.chainId, nonce, to, data, gasLimit: 100_000n, maxFeePerGas: 10n * BASE_FEE },
+          { chainId: common.chainId(), nonce, to, data, gasLimit: 100_000n, maxFeePerGas: 10n * BASE_FEE },
           { common },
         )
           .sign(prober)
