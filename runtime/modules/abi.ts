@@ -185,7 +185,7 @@ class Decoder {
       const bytes = this.data.slice(start, start + Number(len));
       if (t === "bytes") return bytes;
       try {
-        return STRICT_UTF8.decode(bytes);
+        return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
       } catch {
         throw new AbiError("string is not valid UTF-8");
       }
@@ -247,12 +247,6 @@ function encodeStatic(t: AbiType, v: AbiValue): Uint8Array {
     }
   }
 }
-
-/**
- * One decoder for every ABI string (constructing a TextDecoder costs more than decoding a URI with
- * it): a call without `stream` decodes its bytes alone, and a fatal error leaves nothing behind.
- */
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 function encodeDynamic(t: AbiType, v: AbiValue): Uint8Array {
   if (typeof t === "string") {
