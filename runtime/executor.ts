@@ -19,7 +19,7 @@ import {
   rememberReceiptBloom,
 } from "./primitives/receipt.js";
 import { orderedTrieRoot } from "./primitives/trieRoot.js";
-import { applyPlainTransfer, credit, looksLikePlainTransfer } from "./transferFastPath.js";
+import { applyPlainTransfer, looksLikePlainTransfer } from "./transferFastPath.js";
 import { effectiveGasPrice, fieldsOfRaw, fieldsOfTx, type TxFields } from "./txFields.js";
 
 /** The result of executing a block's transactions: everything its header commits to. */
@@ -77,20 +77,6 @@ export class BlockExecution {
   private readonly miner: Address;
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
-  /**
-   * Tips the fast paths owe the miner and have not credited yet (undefined: none): summed and
-   * credited in one write (`payMiner`) rather than a read and a write of the miner's account per
-   * transaction. Credits only add, so deferring them changes nothing as long as nothing reads the
-   * miner's account meanwhile: `payMiner` runs before a transaction the miner sends or receives,
-   * before the VM runs one (it credits the miner itself, and contracts may read its balance), and at
-   * the seal. The fast paths read no other account's balance than their sender's and recipient's
-   * (native modules never touch accounts); EIP-161's removal of an empty miner gives the same state
-   * for one credit of the sum as for each of its parts.
-   */
-  private minerDue: bigint | undefined;
-  private readonly addTip = (amount: bigint): void => {
-    this.minerDue = (this.minerDue ?? 0n) + amount;
-  };
   private readonly writes: AccountWrites;
 
   private constructor(vm: VM, stateManager: MerkleStateManager, common: Common, env: BlockEnv, opts: ExecutionOptions) {
@@ -150,14 +136,10 @@ export class BlockExecution {
     }
     if (this.gasUsed + fields.gasLimit > this.env.gasLimit)
       return { included: false, reason: "block gas limit reached" };
-    if (this.minerDue !== undefined && (sender.equals(this.miner) || fields.to?.equals(this.miner) === true)) {
-      await this.payMiner();
-    }
     if (this.fastTransfers && looksLikePlainTransfer(fields)) {
       const t = await applyPlainTransfer(this.vm, this.stateManager, fields, sender, {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
-        tip: this.addTip,
       });
       if (t !== undefined) {
         if (!t.included) return t;
@@ -170,7 +152,6 @@ export class BlockExecution {
         baseFeePerGas: this.env.baseFeePerGas,
         miner: this.miner,
         block: this.callBlock,
-        tip: this.addTip,
       });
       if (c !== undefined) {
         if (!c.included) return c;
@@ -195,7 +176,6 @@ export class BlockExecution {
     raw: Uint8Array,
     opts: { allowContractSender?: boolean },
   ): Promise<ApplyResult> {
-    await this.payMiner();
     let result: Awaited<ReturnType<typeof runTx>>;
     const restore = opts.allowContractSender === true ? liftEIP3607Once(this.vm, sender) : undefined;
     try {
@@ -223,14 +203,6 @@ export class BlockExecution {
       rememberReceiptBloom(applied.receipt, result.bloom.bitvector);
     }
     return applied;
-  }
-
-  /** Credits the tips the fast paths deferred (`minerDue`), EIP-161 included, as one credit. */
-  private async payMiner(): Promise<void> {
-    if (this.minerDue === undefined) return;
-    const due = this.minerDue;
-    this.minerDue = undefined;
-    await credit(this.stateManager, this.miner, due);
   }
 
   private record(
@@ -265,7 +237,6 @@ export class BlockExecution {
    */
   async seal(info?: BlockInfo): Promise<ExecutedBlock> {
     assert(this.phase === "open", "seal twice");
-    await this.payMiner();
     this.phase = "sealed";
     let effects: BlockEffects = NO_EFFECTS;
     if (info !== undefined) {

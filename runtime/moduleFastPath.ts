@@ -41,7 +41,7 @@ export async function applyModuleCall(
   state: MerkleStateManager,
   tx: TxFields,
   sender: Address,
-  env: { baseFeePerGas: bigint; miner: Address; block: CallBlock; tip?: (amount: bigint) => void },
+  env: { baseFeePerGas: bigint; miner: Address; block: CallBlock },
 ): Promise<ModuleCallOutcome> {
   const to = tx.to as Address;
   const module = directModuleAt(to.bytes);
@@ -82,7 +82,6 @@ export async function applyModuleCall(
   from.nonce += 1n;
   from.balance -= gasUsed * terms.gasPrice;
   await state.putAccount(sender, from);
-  if (env.tip !== undefined) env.tip(gasUsed * terms.tipPerGas);
-  else await credit(state, env.miner, gasUsed * terms.tipPerGas);
+  await credit(state, env.miner, gasUsed * terms.tipPerGas);
   return { included: true, status: ok ? 1 : 0, gasUsed, logs: ok ? (result.logs as Log[]) : [] };
 }

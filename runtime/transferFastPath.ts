@@ -69,7 +69,7 @@ export async function applyPlainTransfer(
   state: MerkleStateManager,
   tx: TxFields,
   sender: Address,
-  env: { baseFeePerGas: bigint; miner: Address; tip?: (amount: bigint) => void },
+  env: { baseFeePerGas: bigint; miner: Address },
 ): Promise<TransferOutcome> {
   const to = tx.to as Address;
   // Fixed precompiles and address ranges alike (native NFT collections): those calls belong to the VM.
@@ -94,7 +94,6 @@ export async function applyPlainTransfer(
   from.balance -= TRANSFER_GAS * gasPrice + tx.value;
   await state.putAccount(sender, from);
   await credit(state, to, tx.value);
-  if (env.tip !== undefined) env.tip(TRANSFER_GAS * tipPerGas);
-  else await credit(state, env.miner, TRANSFER_GAS * tipPerGas);
+  await credit(state, env.miner, TRANSFER_GAS * tipPerGas);
   return { included: true, gasUsed: TRANSFER_GAS, effectiveGasPrice: gasPrice };
 }
