@@ -211,20 +211,10 @@ export class BatchFlushStateManager extends MerkleStateManager {
     if (this._caches?.storage === undefined) return super.putStorage(address, key, value);
     if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
     if (value.length > 32) throw EthereumJSErrorWithoutCode("Storage value cannot be longer than 32 bytes");
-    if (!(await this.accountExists(address))) {
+    if ((await this.getAccount(address)) === undefined) {
       throw EthereumJSErrorWithoutCode("putStorage() called on non-existing account");
     }
     this._caches.storage.put(address, key, RLP.encode(unpadBytes(value)));
-  }
-
-  /**
-   * Whether `getAccount(address)` would return an account, without making one: a cached entry
-   * answers by its RLP's presence (no decoded copy per module store or SSTORE), a miss as `getAccount`.
-   */
-  private async accountExists(address: Address): Promise<boolean> {
-    const cached = this._caches?.account?.get(address);
-    if (cached !== undefined) return cached.accountRLP !== undefined;
-    return (await this.getAccount(address)) !== undefined;
   }
 
   override async flush(): Promise<void> {
