@@ -448,7 +448,7 @@ describe("direct native-module path beside the VM in one block", () => {
     expect(statuses).toEqual([0, 1, 1, 0, 1, 1]); // LEARN's marker code answers the receiver check with INVALID
   });
 
-  it("the miner's tips, credited once per run of fast-path calls, are there whenever the miner's account is read", async () => {
+  it("the miner's tips from direct calls are there whenever the miner's account is read (a guard for deferring them)", async () => {
     // POOR (key 3) mines: it holds no AZR but the tips of the calls before its own transactions,
     // which it can only pay with them — directly and through the VM (an access list). A contract
     // stores BALANCE(COINBASE) when called (through the VM) after direct calls that tipped.
