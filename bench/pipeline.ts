@@ -48,6 +48,11 @@ export interface PipelineOptions {
   batch: number;
   /** LevelDB writes synced per block (the node's default, `storage.syncWrites`). */
   syncWrites: boolean;
+  /**
+   * Only the workloads whose names contain one of these (case-insensitive; e.g. `["learn"]`): a
+   * `--cpu-prof` of one workload without the others' samples. Undefined: all of them.
+   */
+  only?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -217,6 +222,15 @@ function recipients(offset: number, n: number): string[] {
 
 type Workload = { name: string; make: (from: number, to: string) => Uint8Array };
 
+/** The workloads' names, in the order they run (`workloads` builds them; `--only` picks from them). */
+export const WORKLOAD_NAMES = [
+  "Value transfer",
+  "ERC-20 transfer (OZ)",
+  "LEARN transfer (native)",
+  "NFT mint (native)",
+  "NFT mint (OZ)",
+] as const;
+
 /** Deploys what the workloads need through the pipeline itself (untimed): the dev bench's set-up. */
 async function workloads(node: InProcessNode, s: Senders, batch: number): Promise<Workload[]> {
   const token = loadArtifact("TestToken");
@@ -253,26 +267,39 @@ async function workloads(node: InProcessNode, s: Senders, batch: number): Promis
   const mint = new Interface(["function mint(address to, string uri) returns (uint256)"]);
   const transfer = (to: string) => erc20.encodeFunctionData("transfer", [to, 1n]);
   return [
-    { name: "Value transfer", make: (f, to) => sign(s, f, { to, value: 1n, gasLimit: 21_000n }) },
+    { name: WORKLOAD_NAMES[0], make: (f, to) => sign(s, f, { to, value: 1n, gasLimit: 21_000n }) },
     {
-      name: "ERC-20 transfer (OZ)",
+      name: WORKLOAD_NAMES[1],
       make: (f, to) => sign(s, f, { to: tokenAddress, data: transfer(to), gasLimit: 80_000n }),
     },
     {
-      name: "LEARN transfer (native)",
+      name: WORKLOAD_NAMES[2],
       make: (f, to) => sign(s, f, { to: LEARN_ADDRESS.toString(), data: transfer(to), gasLimit: 80_000n }),
     },
     {
-      name: "NFT mint (native)",
+      name: WORKLOAD_NAMES[3],
       make: (f, to) =>
         sign(s, f, { to: nativeNft[f], data: mint.encodeFunctionData("mint", [to, TOKEN_URI]), gasLimit: 250_000n }),
     },
     {
-      name: "NFT mint (OZ)",
+      name: WORKLOAD_NAMES[4],
       make: (f, to) =>
         sign(s, f, { to: ozNft[f], data: mint.encodeFunctionData("mint", [to, TOKEN_URI]), gasLimit: 250_000n }),
     },
   ];
+}
+
+/** The workloads `only` names (see `PipelineOptions.only`); a pattern matching none is an error. */
+export function selectWorkloads<W extends { name: string }>(all: readonly W[], only?: readonly string[]): W[] {
+  if (only === undefined) return [...all];
+  const patterns = only.map((p) => p.trim().toLowerCase()).filter((p) => p.length > 0);
+  const unmatched = patterns.filter((p) => !all.some((w) => w.name.toLowerCase().includes(p)));
+  if (patterns.length === 0 || unmatched.length > 0) {
+    throw new Error(
+      `pipeline bench: --only ${patterns.length === 0 ? "(empty)" : unmatched.join(",")} matches no workload of ${all.map((w) => `"${w.name}"`).join(", ")}`,
+    );
+  }
+  return all.filter((w) => patterns.some((p) => w.name.toLowerCase().includes(p)));
 }
 
 /** Round-robin over the senders, one fresh recipient per tx. */
@@ -292,6 +319,10 @@ function gcPauses(): { ms: () => number; stop: () => void } {
 
 export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResults> {
   const log = opts.log ?? (() => {});
+  selectWorkloads(
+    WORKLOAD_NAMES.map((name) => ({ name })),
+    opts.only,
+  ); // a pattern matching nothing fails before any set-up
   const dir = join(tmpdir(), `azora-bench-pipeline-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -308,7 +339,7 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
       chainId: spec.chainId,
       common: node.chain.common,
     };
-    const loads = await workloads(node, s, opts.batch);
+    const loads = selectWorkloads(await workloads(node, s, opts.batch), opts.only);
     const figures: PipelineFigure[] = [];
     let offset = 0;
     let valueRecipients: string[] = [];
@@ -331,7 +362,13 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
       date: new Date().toISOString(),
       machine: `${cpus().length}-core ${cpus()[0]?.model ?? "unknown"}, Node ${process.version}`,
       loadavg: loadavg().map((x) => round(x, 2)),
-      options: { txs: opts.txs, warmup: opts.warmup, batch: opts.batch, syncWrites: opts.syncWrites },
+      options: {
+        txs: opts.txs,
+        warmup: opts.warmup,
+        batch: opts.batch,
+        syncWrites: opts.syncWrites,
+        ...(opts.only === undefined ? {} : { only: opts.only }),
+      },
       decodeWorkers: node.decoder.workerCount,
       figures,
       valueReceived: received.toString(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../../bench/args.js";
 import { cpuTable } from "../../../bench/nodeCpu.js";
-import { pipelineBench, pipelineCpuRows } from "../../../bench/pipeline.js";
+import { pipelineBench, pipelineCpuRows, selectWorkloads, WORKLOAD_NAMES } from "../../../bench/pipeline.js";
 
 // Not its timing: that the in-process pipeline commits every tx it admits, for every workload.
 describe("bench/pipeline: admission to commit, in process", () => {
@@ -34,5 +34,24 @@ describe("bench --no-pipeline", () => {
   it("runs the in-process pipeline phase by default, and skips it when asked", () => {
     expect(parseArgs([])?.pipeline).toBe(true);
     expect(parseArgs(["--no-pipeline"])?.pipeline).toBe(false);
+  });
+});
+
+describe("bench/pipeline --only", () => {
+  const all = [...WORKLOAD_NAMES];
+  const names = (only?: string[]) =>
+    selectWorkloads(
+      all.map((name) => ({ name })),
+      only,
+    ).map((w) => w.name);
+  it("keeps the workloads whose names contain a pattern, case-insensitive, in the bench's order", () => {
+    expect(names()).toEqual(all);
+    expect(names(["learn"])).toEqual(["LEARN transfer (native)"]);
+    expect(names(["MINT", "value"])).toEqual(["Value transfer", "NFT mint (native)", "NFT mint (OZ)"]);
+    expect(names(["native"])).toEqual(["LEARN transfer (native)", "NFT mint (native)"]);
+  });
+  it("refuses a pattern that matches nothing, or none at all", () => {
+    expect(() => names(["learn", "swap"])).toThrow(/--only swap matches no workload/);
+    expect(() => names([""])).toThrow(/matches no workload/);
   });
 });

@@ -5,7 +5,7 @@ import {
   createTxFromRLP,
   type TypedTransaction,
 } from "@ethereumjs/tx";
-import { hexToBytes, privateToAddress } from "@ethereumjs/util";
+import { generateAddress, hexToBytes, privateToAddress } from "@ethereumjs/util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildGenesis } from "../../../genesis/build.js";
@@ -292,7 +292,7 @@ function setupTxs(): TypedTransaction[] {
 }
 
 /** "vm": no direct path; "fast": ethereumjs objects given; "raw": raw bytes and a builder, as the block builder does. */
-async function run(specs: Spec[], mode: "vm" | "fast" | "raw") {
+async function run(specs: (Spec | TypedTransaction)[], mode: "vm" | "fast" | "raw", miner: Uint8Array = MINER) {
   const fast = mode !== "vm";
   /** Raw mode: transactions whose ethereumjs object was built. */
   let built = 0;
@@ -320,7 +320,7 @@ async function run(specs: Spec[], mode: "vm" | "fast" | "raw") {
       timestamp: spec.genesisTime + BigInt(b),
       gasLimit: spec.gasLimit,
       baseFeePerGas: BASE_FEE,
-      miner: MINER,
+      miner,
       parentHash: genesis.hash,
     };
     const exec = await BlockExecution.begin(vm, state, common, env, { fastTransfers: fast, fastModuleCalls: fast });
@@ -446,5 +446,49 @@ describe("direct native-module path beside the VM in one block", () => {
     expect(fast.result).toEqual(slow.result);
     const statuses = (fast.result.blocks as { receipts: { status: number }[] }[])[1].receipts.map((r) => r.status);
     expect(statuses).toEqual([0, 1, 1, 0, 1, 1]); // LEARN's marker code answers the receiver check with INVALID
+  });
+
+  it("the miner's tips from direct calls are there whenever the miner's account is read (a guard for deferring them)", async () => {
+    // POOR (key 3) mines: it holds no AZR but the tips of the calls before its own transactions,
+    // which it can only pay with them — directly and through the VM (an access list). A contract
+    // stores BALANCE(COINBASE) when called (through the VM) after direct calls that tipped.
+    const rich = { tip: 5n * BASE_FEE };
+    const poor = { gasLimit: 60_000n, maxFee: 2n * BASE_FEE, tip: 0n };
+    const prober = hexToBytes(DEV_KEYS[4] as `0x${string}`);
+    const probeTx = (nonce: bigint, data: Uint8Array, to?: Uint8Array) =>
+      createTxFromRLP(
+        createFeeMarket1559Tx(
+          { chainId: common.chainId(), nonce, to, data, gasLimit: 100_000n, maxFeePerGas: 10n * BASE_FEE },
+          { common },
+        )
+          .sign(prober)
+          .serialize(),
+        { common },
+      );
+    // Init code returning the runtime COINBASE BALANCE PUSH1 0 SSTORE STOP.
+    const deploy = probeTx(0n, hexToBytes("0x654131600055006000526006601af3"));
+    const probe = probeTx(1n, new Uint8Array(0), generateAddress(privateToAddress(prober), Uint8Array.of()));
+    const half = (probeOrDeploy: TypedTransaction) => [
+      spec(0, { kind: "nft.mint", collection: 0, to: 1, uri: URI }, rich),
+      spec(0, { kind: "learn.transfer", to: 1, amount: 5n }, rich),
+      spec(3, { kind: "learn.transfer", to: 1, amount: 0n }, poor),
+      spec(1, { kind: "learn.transfer", to: 2, amount: 7n }, rich),
+      probeOrDeploy,
+      spec(0, { kind: "nft.mint", collection: 0, to: 2, uri: URI }, rich),
+      spec(3, { kind: "learn.transfer", to: 1, amount: 0n }, { ...poor, ...viaVM }),
+      spec(1, { kind: "learn.transfer", to: 0, amount: 1n }, rich),
+    ];
+    const miner = addressOf(POOR_KEY);
+    const specs = [...half(deploy), ...half(probe)];
+    const fast = await run(specs, "fast", miner);
+    const slow = await run(specs, "vm", miner);
+    expect(fast.result).toEqual(slow.result);
+    // Not vacuous: the miner's own transactions were included (they need the tips before them), its
+    // first of each block took the direct path, and the probe stored a balance.
+    expect(slow.result.included.every((i) => i)).toBe(true);
+    expect(fast.evmCalls).toBe(2 + 2 * 2);
+    const probeReceipt = (fast.result.blocks as { receipts: { status: number; gasUsed: bigint }[] }[])[2].receipts[4];
+    expect(probeReceipt.status).toBe(1);
+    expect(probeReceipt.gasUsed).toBeGreaterThan(40_000n); // SSTORE of a non-zero value into a fresh slot
   });
 });
