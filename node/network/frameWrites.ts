@@ -29,7 +29,8 @@ const PINNED_SEND_SHA256 = "4343f09eaf2f9269e4205120aac2136571dacdb084cd66b604e3
 /** Lists up to this size are copied into one buffer (a Noise frame is at most 65,535 + 2 bytes). */
 export const MAX_JOINED_BYTES = 64 * 1024 + 2;
 
-/** The part of uint8arraylist's `Uint8ArrayList` (what the streams queue) that the wrapper uses. */
+/** The part of uint8arraylist's `Uint8ArrayList` (what the streams queue) that the wrapper uses (`bufs` is
+ * public at run time, private only in its typings). */
 export interface BufferList {
   readonly bufs: Uint8Array[];
   readonly byteLength: number;

@@ -4,6 +4,7 @@ import { AbstractMultiaddrConnection } from "@libp2p/utils";
 import { Uint8ArrayList } from "uint8arraylist";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type BufferList,
   corkForThisTick,
   installJoinedFrameWrites,
   joinSmall,
@@ -24,6 +25,9 @@ class SocketConnection extends AbstractMultiaddrConnection {
     let canSendMore = true;
     for (const buf of data) canSendMore = this.socket.write(buf);
     return { sentBytes: data.byteLength, canSendMore };
+  }
+  async sendClose() {
+    this.socket.end();
   }
   sendReset() {
     this.socket.destroy();
@@ -82,12 +86,12 @@ describe("joined frame writes and one writev per tick (frameWrites.ts)", () => {
         Uint8Array.from({ length: Math.floor(r.next() * 700) }, () => Math.floor(r.next() * 256)),
       );
       const list = new Uint8ArrayList(...parts);
-      const out = joinSmall(list);
+      const out = joinSmall(list as unknown as BufferList);
       if (parts.length >= 2) expect(out).toBeInstanceOf(Uint8Array);
       expect([...(out instanceof Uint8Array ? out : out.subarray())]).toEqual([...list.subarray()]);
     }
     const big = new Uint8ArrayList(new Uint8Array(2), new Uint8Array(MAX_JOINED_BYTES));
-    expect(joinSmall(big)).toBe(big);
+    expect(joinSmall(big as unknown as BufferList)).toBe(big);
     const single = new Uint8Array(3);
     expect(joinSmall(single)).toBe(single);
   });
