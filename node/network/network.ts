@@ -12,6 +12,7 @@ import { createLibp2p } from "libp2p";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { NetworkError, NetworkErrorCode, ReqRespError, ReqRespErrorCode } from "./errors.js";
+import { installJoinedFrameWrites } from "./frameWrites.js";
 import { installEmptyBufferGuard } from "./lengthPrefix.js";
 import type { NetworkMetrics } from "./metrics.js";
 import { DEFAULT_P2P_OPTIONS, type P2POptions, resolveTopicLimits, type TopicLimits } from "./options.js";
@@ -104,6 +105,8 @@ export class P2PNetwork {
     installHalfWindowUpdates();
     // Noise's frame reader without a new RangeError per socket read (lengthPrefix.ts).
     installEmptyBufferGuard();
+    // One socket write per Noise frame, not one for its length prefix and one for its ciphertext (frameWrites.ts).
+    installJoinedFrameWrites();
 
     const libp2p = await createLibp2p<Services>({
       start: false,
