@@ -628,7 +628,8 @@ async function syncPhase(
     });
     const w = (x: SyncResult["empty"]) =>
       `${x.blocks} blocks, ${x.txs} txs in ${x.sec} s: ${x.blocksPerSec} blocks/s, ${x.txPerSec} tx/s, CPU ${x.cpuSec} s ` +
-      `(${x.cpuMsPerBlock} ms/block${x.cpuUsPerTx === null ? "" : `, ${x.cpuUsPerTx} µs/tx`})`;
+      `(${x.cpuMsPerBlock} ms/block${x.cpuUsPerTx === null ? "" : `, ${x.cpuUsPerTx} µs/tx`}); ` +
+      `serving node CPU ${x.sourceCpuMsPerBlock} ms/block`;
     log(`  first block after ${r.timeToFirstBlockSec} s (process start included)`);
     log(`  empty part:  ${w(r.empty)}`);
     log(`  loaded part: ${w(r.loaded)}`);

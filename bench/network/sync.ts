@@ -52,6 +52,8 @@ export interface SyncWindow {
   /** The syncing node's process CPU (user + system) in the window. */
   cpuSec: number;
   cpuMsPerBlock: number;
+  /** The serving node's process CPU per block in the window (what answering the blocks requests costs), ms. */
+  sourceCpuMsPerBlock: number;
   /** Window CPU / its txs (block overhead included), null without txs. */
   cpuUsPerTx: number | null;
 }
@@ -72,6 +74,8 @@ interface Sample {
   t: number;
   height: number;
   cpu: number;
+  /** The serving node's process CPU. */
+  sourceCpu: number;
 }
 
 export async function runSyncBench(o: SyncBenchOptions): Promise<SyncResult> {
@@ -106,7 +110,7 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<SyncResult> {
     );
     const t0 = performance.now();
     const node = await net.startHome(1, o.nodeFlags);
-    const samples = await follow(node, head, t0);
+    const samples = await follow(node, server, head, t0);
     const after = await scrape(node);
     const rss = node.rssMiB();
     const synced = await node.rpc.call<{ hash: string }>("eth_getBlockByNumber", [`0x${head.toString(16)}`, false]);
@@ -227,15 +231,20 @@ function sumTxs(txs: number[], base: number, a: number, b: number): number {
   return n;
 }
 
-/** Polls the syncing node's height and CPU until it reaches `head`; t in ms since `t0` (its spawn). */
-async function follow(node: NetNode, head: number, t0: number): Promise<Sample[]> {
+/** Polls the syncing node's height and CPU (and the serving node's CPU) until it reaches `head`; t in ms since `t0` (its spawn). */
+async function follow(node: NetNode, server: NetNode, head: number, t0: number): Promise<Sample[]> {
   const samples: Sample[] = [];
   let lastGain = performance.now();
   let prev = -1;
   for (;;) {
     const height = Number(hexToBigInt(await node.rpc.call<string>("eth_blockNumber")));
     const now = performance.now();
-    samples.push({ t: now - t0, height, cpu: node.cpuSeconds() ?? Number.NaN });
+    samples.push({
+      t: now - t0,
+      height,
+      cpu: node.cpuSeconds() ?? Number.NaN,
+      sourceCpu: server.cpuSeconds() ?? Number.NaN,
+    });
     if (height >= head) return samples;
     if (height > prev) {
       prev = height;
@@ -257,6 +266,7 @@ function windowOf(a: Sample, b: Sample, txs: number): SyncWindow {
     txPerSec: round(txs / Math.max(sec, 1e-3), 0),
     cpuSec: round(cpuSec, 2),
     cpuMsPerBlock: round((cpuSec * 1000) / Math.max(blocks, 1), 3),
+    sourceCpuMsPerBlock: round(((b.sourceCpu - a.sourceCpu) * 1000) / Math.max(blocks, 1), 3),
     cpuUsPerTx: txs === 0 ? null : round((cpuSec * 1e6) / txs, 1),
   };
 }

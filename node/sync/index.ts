@@ -7,7 +7,7 @@ export {
   type SyncMetrics,
   type SyncNetwork,
 } from "./blockSync.js";
-export { decodeSyncItem, encodeSyncItem } from "./codec.js";
+export { decodeSyncItem, encodeSyncItem, encodeSyncItemRaw } from "./codec.js";
 export { type CommitChecks, decodedTransactions, type VerifiedSignature, verifiedSignatures } from "./commitChecks.js";
 export { CommitPrecheck } from "./commitPrecheck.js";
 export { SyncError, SyncErrorCode, type SyncErrorType } from "./errors.js";
