@@ -1,12 +1,11 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "../services/runtime/processMetrics.js";
 import type { CommittedBlock } from "./chain/chain.js";
 import { CONSENSUS_STAGES, TX_STAGES, TxStageClock } from "./txStages.js";
 
 /** Every Prometheus metric of the node, created once per process from one registry. */
 export function createMetrics(register: Registry = new Registry()) {
-  // the event-loop lag histogram samples every 100 ms, not prom-client's default 10 ms: its timer woke the idle
-  // process 100 times a second (README, issue 8: idle wake-ups beside a lone call)
-  collectDefaultMetrics({ register, prefix: "azora_process_", eventLoopMonitoringPrecision: 100 });
+  collectProcessMetrics(register, "azora_process_");
   const headHeight = new Gauge({
     name: "azora_chain_head_height",
     help: "Height of the last committed block",

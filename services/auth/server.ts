@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { collectDefaultMetrics } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import type { AuthCore } from "./core.js";
 import { AuthError, AuthErrorCode, httpStatusOf, isAuthError } from "./errors.js";
 import { createOIDCProvider, registerOIDC } from "./oidc.js";
@@ -450,7 +450,7 @@ export interface AuthService {
 }
 
 export async function startAuthServer(core: AuthCore, mods: { log: Logger; version: string }): Promise<AuthService> {
-  collectDefaultMetrics({ register: core.register, prefix: "azora_auth_process_" });
+  collectProcessMetrics(core.register, "azora_auth_process_");
   const app = await buildAuthApp(core, mods);
   await app.listen({ host: core.cfg.http.host, port: core.cfg.http.port });
   const addr = app.server.address();

@@ -7,9 +7,10 @@ import swagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { createRPCClient } from "../runtime/chain/rpcClient.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import { type ExplorerConfig, wsOf } from "./config.js";
 import type { SQLDriver } from "./db/driver.js";
 import { createBlockFetcher } from "./fetcher.js";
@@ -52,7 +53,7 @@ export async function startExplorer(
 ): Promise<ExplorerService> {
   const store = await ExplorerStore.open(await openDriver(cfg));
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "azora_explorer_process_" });
+  collectProcessMetrics(register, "azora_explorer_process_");
   const metrics = createExplorerMetrics(register);
   const rpc = createRPCClient(cfg.rpc);
   const views = new Views(store, async (a) =>

@@ -12,9 +12,10 @@ import swagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { simpleParser } from "mailparser";
-import { Counter, collectDefaultMetrics, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { WebSocket } from "ws";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import type { MailAuth } from "./authClient.js";
 import { httpStatusOf, MailError, MailErrorCode } from "./errors.js";
 import { headerFields, type Mailboxes, type NewMail } from "./mailboxes.js";
@@ -83,7 +84,7 @@ export async function buildMailApp(
   d: MailHttpDeps,
   register: Registry,
 ): Promise<{ app: FastifyInstance; metrics: ReturnType<typeof mailMetrics> }> {
-  collectDefaultMetrics({ register, prefix: "azora_mail_process_" });
+  collectProcessMetrics(register, "azora_mail_process_");
   const metrics = mailMetrics(register, d.queue);
   d.events.on("final", (r: DeliveryReport) => metrics.outbound.inc({ status: r.status }));
   d.events.on("mail", () => metrics.stored.inc());

@@ -8,10 +8,11 @@ import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { WebSocket } from "ws";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { wsURLOf } from "../runtime/config.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import { assertCanRead, defaultChannels, type Identity, parseChannel } from "./channels.js";
 import type { PushConfig } from "./config.js";
 import { closeCode, httpStatus, PushError, PushErrorCode } from "./errors.js";
@@ -63,7 +64,7 @@ export async function startPushService(cfg: PushConfig, deps: PushServiceDeps): 
     });
   const store = openPushStore(join(cfg.dataDir, "push.sqlite"));
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "azora_push_process_" });
+  collectProcessMetrics(register, "azora_push_process_");
   const metrics = createPushMetrics(register);
 
   const webPush = cfg.webPush.enabled

@@ -1,12 +1,11 @@
 /** Prometheus metrics of one worker process (its own registry, served at GET /metrics). */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Journal } from "./journal.js";
+import { collectProcessMetrics } from "./processMetrics.js";
 
 export function createWorkerMetrics(journal: Journal, tokenName: (token: string) => string) {
   const register = new Registry();
-  // the event-loop lag histogram samples every 100 ms, not prom-client's default 10 ms: its timer woke the idle
-  // process 100 times a second (README, issue 8: idle wake-ups beside a lone call)
-  collectDefaultMetrics({ register, prefix: "azora_worker_process_", eventLoopMonitoringPrecision: 100 });
+  collectProcessMetrics(register, "azora_worker_process_");
   const m = {
     register,
     jobs: new Gauge({

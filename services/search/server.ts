@@ -7,12 +7,13 @@ import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import { JsonRpcProvider, NonceManager, type Wallet } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { type InputHost, MarketClient } from "../client/marketClient.js";
 import { paymentsContract } from "../client/payments.js";
 import { registerBlobRoutes } from "../runtime/content/blobRoutes.js";
 import { createFileBlobStore } from "../runtime/content/blobStore.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import type { SearchConfig } from "./config.js";
 import type { Embedder } from "./embedder.js";
 import { SearchEngine } from "./engine.js";
@@ -60,7 +61,7 @@ export async function startSearchService(
       : { backend: "postgres", postgres: cfg.postgres },
   );
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "azora_search_process_" });
+  collectProcessMetrics(register, "azora_search_process_");
   const metrics = createSearchMetrics(register);
   const provider = new JsonRpcProvider(cfg.rpc, undefined, { cacheTimeout: -1, batchMaxCount: 1, staticNetwork: true });
   provider.pollingInterval = 250;

@@ -6,8 +6,9 @@
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { Logger } from "../../runtime/lib/logger.js";
+import { collectProcessMetrics } from "../runtime/processMetrics.js";
 import type { StorageBackend } from "./backend.js";
 import type { StorageConfig } from "./config.js";
 import { storageGateway } from "./gateway/plugin.js";
@@ -68,7 +69,7 @@ export async function startStorageService(
 ): Promise<StorageService> {
   const backend = mods.backend ?? (await createStorageBackend(cfg));
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "azora_storage_process_" });
+  collectProcessMetrics(register, "azora_storage_process_");
   const metrics = createStorageMetrics(register);
   const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 2048 } });
   await app.register(swagger, {
