@@ -30,12 +30,8 @@ export class SyncServer {
    */
   async blocks(from: bigint, count: number): Promise<Uint8Array[]> {
     const head = this.chain.head.header.number;
-    const n = from > head ? 0 : Number(min(BigInt(count), head - from + 1n));
+    const n = from > head ? 0 : Math.min(count, Number(head - from + 1n));
     const raw = await this.chain.db.getRawBlocks(from, n);
     return raw.map((b) => encodeSyncItemRaw(b.header, b.body, b.commit));
   }
-}
-
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
 }
