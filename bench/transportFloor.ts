@@ -6,6 +6,10 @@
 // on each side (the real one runs on an inference thread while the event loop idles), because a process that idles
 // between messages wakes more slowly than a busy loop: a floor measured back to back would be too low. The default
 // sizes are the services bench's 10 ms job: a [1, 224, 512] float32 input (448 KiB + its AZT1 header), a 2 KiB output.
+// The worker's HTTP path is also called with the hot waits (services/runtime/hotWait.ts, issue 8): the worker's
+// after its answers (a second child, run with `--worker-hot-wait-us`), the client's before its answer is due
+// (`--hot-wait-us`), each alone and both; calls go in blocks of `--block` per path (a worker's hot wait is for the
+// same caller's next call, so calls interleaved one by one across the children would never find it awake).
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Agent, createServer, request } from "node:http";
@@ -14,9 +18,10 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
-import { InferenceClient } from "../services/client/inferenceClient.js";
+import { ANSWER_HOT_WAIT_US, InferenceClient } from "../services/client/inferenceClient.js";
 import type { PaymentSession } from "../services/client/payments.js";
 import type { JobHandler } from "../services/runtime/handler.js";
+import { HOT_WAIT_US } from "../services/runtime/hotWait.js";
 import { createWorkerHTTP } from "../services/runtime/http.js";
 import type { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../services/runtime/payments/meteredRoutes.js";
@@ -24,6 +29,7 @@ import { round, summarize } from "./stats.js";
 import { parseOrUsage } from "./usage.js";
 
 const HELP = `Usage: node dist/bench/transportFloor.js [--calls N] [--gap-ms G] [--input-kb I] [--output-kb O]
+       [--hot-wait-us U] [--worker-hot-wait-us W] [--block B]
 
 What HTTP adds to a metered inference call, without a model or payment: bare node:http and the worker's HTTP
 stack in a child process, called one at a time, interleaved, next to an in-process baseline.
@@ -33,6 +39,10 @@ Options:
   --gap-ms <ms>       the stand-in model's idle wait on each side (default 10)
   --input-kb <kb>     input tensor size (default 448)
   --output-kb <kb>    output size (default 2)
+  --hot-wait-us <us>  the client's hot wait on the "hot" paths (default ${ANSWER_HOT_WAIT_US})
+  --worker-hot-wait-us <us>
+                      the worker's hot wait on the "hot" paths (default ${HOT_WAIT_US})
+  --block <n>         calls per path in a row before the next path (default 10)
   -h, --help          show this help`;
 
 const MODEL = "f0".repeat(32);
@@ -45,7 +55,7 @@ interface Ports {
 }
 
 /** The child: both servers on 127.0.0.1, their ports sent to the parent. */
-async function serve(gapMs: number, outputBytes: number): Promise<void> {
+async function serve(gapMs: number, outputBytes: number, hotWaitUs: number): Promise<void> {
   const output = new Uint8Array(outputBytes).map((_, i) => i % 251);
   const bare = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -77,6 +87,7 @@ async function serve(gapMs: number, outputBytes: number): Promise<void> {
     metrics: {} as never,
     health: {} as never,
     version: "bench",
+    hotWaitUs,
     extraRoutes: (a) =>
       registerMeteredRoutes(a, { payee: {} as MeteredPayee, handler, priceOf: (m) => (m === MODEL ? 0n : null) }),
   });
@@ -123,6 +134,9 @@ async function main(): Promise<void> {
         "gap-ms": { type: "string", default: "10" },
         "input-kb": { type: "string", default: "448" },
         "output-kb": { type: "string", default: "2" },
+        "hot-wait-us": { type: "string", default: String(ANSWER_HOT_WAIT_US) },
+        "worker-hot-wait-us": { type: "string", default: String(HOT_WAIT_US) },
+        block: { type: "string", default: "10" },
       },
     }),
   );
@@ -133,35 +147,54 @@ async function main(): Promise<void> {
   const input = encodeTensors([
     { name: "x", dtype: "float32", dims: [1, rows, 512], data: Float32Array.from({ length: rows * 512 }, Math.sin) },
   ]);
-  const child = fork(fileURLToPath(import.meta.url), ["--serve", String(gapMs), String(outputBytes)]);
+  const hotUs = Number(values["hot-wait-us"]);
+  const block = Math.max(1, Number(values.block));
+  const spawn = (workerHotUs: number) =>
+    fork(fileURLToPath(import.meta.url), ["--serve", String(gapMs), String(outputBytes), String(workerHotUs)]);
+  const children = [spawn(0), spawn(Number(values["worker-hot-wait-us"]))];
   try {
-    const ports = await new Promise<Ports>((r) => child.once("message", (m: { ports: Ports }) => r(m.ports)));
+    const [cold, hot] = await Promise.all(
+      children.map((c) => new Promise<Ports>((r) => c.once("message", (m: { ports: Ports }) => r(m.ports)))),
+    );
     const agent = new Agent({ keepAlive: true });
-    const client = new InferenceClient({
-      url: `http://127.0.0.1:${ports.worker}`,
-      payment: {} as PaymentSession,
-      price: 0n,
-    });
+    const client = (ports: Ports, hotWaitUs: number) =>
+      new InferenceClient({
+        url: `http://127.0.0.1:${ports.worker}`,
+        payment: {} as PaymentSession,
+        price: 0n,
+        hotWaitUs,
+      });
+    // clients of one child share its origin's connection pool; the hot wait is asked per call
+    const [coldClient, clientHot, workerHot, bothHot] = [
+      client(cold, 0),
+      client(cold, hotUs),
+      client(hot, 0),
+      client(hot, hotUs),
+    ];
     const paths: [string, () => Promise<unknown>][] = [
       ["in-process wait", () => sleep(gapMs)],
-      ["bare node:http", () => barePost(ports.bare, agent, input)],
-      ["worker HTTP (InferenceClient → metered route)", () => client.infer(MODEL, input)],
+      ["bare node:http", () => barePost(cold.bare, agent, input)],
+      ["worker HTTP (InferenceClient → metered route)", () => coldClient.infer(MODEL, input)],
+      [`  + client hot wait ${hotUs} µs`, () => clientHot.infer(MODEL, input)],
+      ["  + worker hot wait", () => workerHot.infer(MODEL, input)],
+      ["  + both hot waits", () => bothHot.infer(MODEL, input)],
     ];
     for (let i = 0; i < 20; i++) for (const [, call] of paths) await call(); // warm-up: connections, JIT
     const lat = paths.map(() => [] as number[]);
     const cpu = paths.map(() => 0); // this process's, per path (the server's is not asked for: a message would wake it)
-    for (let i = 0; i < calls; i++)
-      for (const [k, [, call]] of paths.entries()) {
-        const s0 = process.cpuUsage();
-        const t = performance.now();
-        await call();
-        lat[k].push(performance.now() - t);
-        const s = process.cpuUsage(s0);
-        cpu[k] += (s.user + s.system) / 1000;
-      }
+    for (let i = 0; i < calls; i += block)
+      for (const [k, [, call]] of paths.entries())
+        for (let j = i; j < Math.min(calls, i + block); j++) {
+          const s0 = process.cpuUsage();
+          const t = performance.now();
+          await call();
+          lat[k].push(performance.now() - t);
+          const s = process.cpuUsage(s0);
+          cpu[k] += (s.user + s.system) / 1000;
+        }
     const base = summarize(lat[0]).p50 ?? 0;
     console.log(
-      `${calls} calls per path, interleaved; ${input.length} B in, ${outputBytes} B out, an idle ${gapMs} ms wait as the model`,
+      `${calls} calls per path, interleaved in blocks of ${block}; ${input.length} B in, ${outputBytes} B out, an idle ${gapMs} ms wait as the model`,
     );
     for (const [k, [name]] of paths.entries()) {
       const s = summarize(lat[k]);
@@ -170,9 +203,10 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    child.kill();
+    for (const c of children) c.kill();
   }
 }
 
-if (process.argv[2] === "--serve") await serve(Number(process.argv[3]), Number(process.argv[4]));
+if (process.argv[2] === "--serve")
+  await serve(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
 else await main();

@@ -126,6 +126,7 @@ export async function startWorkerService(
     blobs,
     metrics,
     version: mods.version,
+    hotWaitUs: cfg.http.hotWaitUs,
     health: {
       health: () => ({
         status,
