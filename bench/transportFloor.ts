@@ -18,10 +18,9 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { encodeTensors } from "../ai-oracle/engine/tensorContainer.js";
-import { ANSWER_HOT_WAIT_US, InferenceClient } from "../services/client/inferenceClient.js";
+import { InferenceClient } from "../services/client/inferenceClient.js";
 import type { PaymentSession } from "../services/client/payments.js";
 import type { JobHandler } from "../services/runtime/handler.js";
-import { HOT_WAIT_US } from "../services/runtime/hotWait.js";
 import { createWorkerHTTP } from "../services/runtime/http.js";
 import type { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { RESULT_HASH_HEADER, registerMeteredRoutes } from "../services/runtime/payments/meteredRoutes.js";
@@ -39,9 +38,9 @@ Options:
   --gap-ms <ms>       the stand-in model's idle wait on each side (default 10)
   --input-kb <kb>     input tensor size (default 448)
   --output-kb <kb>    output size (default 2)
-  --hot-wait-us <us>  the client's hot wait on the "hot" paths (default ${ANSWER_HOT_WAIT_US})
+  --hot-wait-us <us>  the client's hot wait on the "hot" paths (default 2000)
   --worker-hot-wait-us <us>
-                      the worker's hot wait on the "hot" paths (default ${HOT_WAIT_US})
+                      the worker's hot wait on the "hot" paths (default 1000)
   --block <n>         calls per path in a row before the next path (default 10)
   -h, --help          show this help`;
 
@@ -134,8 +133,8 @@ async function main(): Promise<void> {
         "gap-ms": { type: "string", default: "10" },
         "input-kb": { type: "string", default: "448" },
         "output-kb": { type: "string", default: "2" },
-        "hot-wait-us": { type: "string", default: String(ANSWER_HOT_WAIT_US) },
-        "worker-hot-wait-us": { type: "string", default: String(HOT_WAIT_US) },
+        "hot-wait-us": { type: "string", default: "2000" },
+        "worker-hot-wait-us": { type: "string", default: "1000" },
         block: { type: "string", default: "10" },
       },
     }),

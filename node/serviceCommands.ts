@@ -679,7 +679,7 @@ export function registerServiceCommands(program: Command): void {
     .option("--public-url <url>", "URL others reach this worker at (registered on chain)")
     .option(
       "--http-hot-wait-us <us>",
-      `µs the event loop polls without sleeping after a /v1/infer answer, nothing else in flight (default ${HOT_WAIT_US}; 0 = off)`,
+      `µs the event loop polls without sleeping after a /v1/infer answer, nothing else in flight (default ${HOT_WAIT_US} = off; e.g. 1000)`,
       intArg("--http-hot-wait-us", 0, 100_000),
     )
     .option("--price <amount>", "least price per slot, AZR and LEARN (default 0)", amountArg("--price"))

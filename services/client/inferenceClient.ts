@@ -56,8 +56,8 @@ export interface InferenceClientOptions {
   hotWaitUs?: number;
 }
 
-/** Default `hotWaitUs`: chosen by the services bench's lone call (README, issue 8). */
-export const ANSWER_HOT_WAIT_US = 2000;
+/** Default `hotWaitUs`: off — measured no on a loaded machine (README, issue 8; e.g. 2,000 to try it). */
+export const ANSWER_HOT_WAIT_US = 0;
 
 /** A receipt signed ahead is sent only while it is this young (a payee refuses receipts past its max age, 5 min by default). */
 export const SPARE_MAX_AGE_MS = 10_000;

@@ -14,11 +14,13 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 
 /**
- * The worker's default (`http.hotWaitUs`, `--http-hot-wait-us`): µs it polls after a lone `/v1/infer` answer. It
- * must cover the caller's turn-around (the answer read and hashed, its next request built and written: ~0.3–0.5 ms
- * in the services bench); the CPU it costs is at most this much per answer, and nothing when calls overlap.
+ * The worker's default (`http.hotWaitUs`, `--http-hot-wait-us`): µs it polls after a lone `/v1/infer` answer. A
+ * useful value covers the caller's turn-around (the answer read and hashed, its next request built and written:
+ * ~0.3–0.5 ms in the services bench), e.g. 1,000; it costs at most that much CPU per answer, nothing when calls
+ * overlap. Off (0) by default: on the loaded 2-core VM it was measured on (load 12–16) it made lone calls slower,
+ * not faster (README, issue 8); a quiet machine's reading is still to be taken.
  */
-export const HOT_WAIT_US = 1000;
+export const HOT_WAIT_US = 0;
 
 export class HotWait {
   private until = 0;

@@ -30,9 +30,9 @@ describe("worker config", () => {
     });
   });
 
-  it("keeps http.hotWaitUs 0 (off) from the file and from the flag", () => {
-    const base = { kinds: ["k"], dataDir: "d" };
-    expect(resolveWorkerConfig({ ...base, http: { hotWaitUs: 0 } }, {}).http.hotWaitUs).toBe(0);
+  it("takes http.hotWaitUs from the file, and a flag's 0 (off) over it", () => {
+    const base = { kinds: ["k"], dataDir: "d", http: { hotWaitUs: 500 } };
+    expect(resolveWorkerConfig(base, {}).http.hotWaitUs).toBe(500);
     expect(resolveWorkerConfig(base, { http: { hotWaitUs: 0 } }).http.hotWaitUs).toBe(0);
   });
 
