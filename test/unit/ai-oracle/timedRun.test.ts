@@ -9,7 +9,13 @@ function busy(ms: number): void {
   while (performance.now() < end);
 }
 
-const feeds = () => ({ x: new Tensor("float32", Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)), [2, 16]) });
+const feeds = () => ({
+  x: new Tensor(
+    "float32",
+    Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)),
+    [2, 16],
+  ),
+});
 
 describe("timedRun: the model's own time", () => {
   it("does not count work the loop runs before onnxruntime's run (an immediate queued before the call)", async () => {
