@@ -32,6 +32,11 @@ const OVERLAPPING = [
   ["check", "head", "holdDone"], // the receipt's check from the head to its hold (on a thread: the round trip)
 ] as const;
 
+/** The worker's flag stamp (1, not a time) on a call whose model ran on an inference thread (meteredRoutes.ts). */
+export const POOLED_FLAG = "pooled";
+/** Appended to the segment names of such calls in `summary()`. */
+export const POOLED_SUFFIX = "@pooled";
+
 export type SegmentSummary = { p50: number; p90: number; mean: number };
 
 /** Per-segment durations (ms) of the calls that carried a full trace. */
@@ -44,8 +49,13 @@ export class CallTimeline {
     const all = [...SEGMENTS, ["total", "start", "end"] as const];
     if (!all.every(([, a, b]) => trace[a] !== undefined && trace[b] !== undefined)) return;
     this.calls++;
-    for (const [name, a, b] of [...all, ...OVERLAPPING]) {
+    // A lone call the worker ran on an inference thread (its inline policy said no: on a loaded machine the model's
+    // mean run may pass the bound) has another path around the model (two thread hops, the commit beside the run):
+    // its segments are kept apart, so a segment's p50 is not a mix of the two paths.
+    const path = trace[POOLED_FLAG] === 1 ? POOLED_SUFFIX : "";
+    for (const [segment, a, b] of [...all, ...OVERLAPPING]) {
       if (trace[a] === undefined || trace[b] === undefined) continue;
+      const name = segment + path;
       const list = this.ms.get(name) ?? [];
       list.push((trace[b] - trace[a]) / 1e3);
       this.ms.set(name, list);

@@ -49,11 +49,22 @@ export interface EngineRun {
   readonly modelEndUs?: number;
 }
 
-/** `session.run(feeds)` with its duration: what `EngineRun.modelMs` means on every thread. */
+/**
+ * `session.run(feeds)` with its duration: what `EngineRun.modelMs` means on every thread. onnxruntime-node runs the
+ * model in an immediate of its own (its backend's `run`), so whatever the loop runs before that immediate — on the
+ * worker, a metered call's receipt commit queued just before an inline run — is not the model's time. An immediate
+ * queued right before `run` fires right before onnxruntime's (immediates run in order): its stamp is the run's
+ * start. Should a runtime version run the model without one, the stamp is missing when `run` returns, and the
+ * call's own start counts.
+ */
 export async function timedRun(session: ONNXSession, feeds: ONNXFeeds): Promise<EngineRun> {
-  const t0 = performance.now();
+  const called = performance.now();
+  let started: number | undefined;
+  setImmediate(() => {
+    started = performance.now();
+  });
   const outputs = await session.run(feeds);
-  const modelMs = performance.now() - t0;
+  const modelMs = performance.now() - (started ?? called);
   return { outputs, modelMs, modelEndUs: monoUs() };
 }
 export type ONNXTensor = ort.Tensor;

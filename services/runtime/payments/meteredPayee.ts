@@ -245,8 +245,8 @@ export class MeteredPayee {
   }
 
   /**
-   * Commits the logged receipts into SQLite and empties the log. Runs one macrotask after a receipt is accepted —
-   * for a model run on the event loop, after its answer is written, so the commit (~0.16 ms after an idle gap) is off
+   * Commits the logged receipts into SQLite and empties the log. Runs on a timer due as soon as a receipt is accepted
+   * — for a model run on the event loop, after its answer is written, so the commit (~0.16 ms after an idle gap) is off
    * the lone call's path — and before anything reads or writes the journal.
    */
   private flush(): void {
@@ -484,7 +484,10 @@ export class MeteredPayee {
     // Journaled: the log's line survives kill -9 from here on (a start commits it into SQLite before serving).
     const logged: LoggedReceipt = [payer, String(r.nonce), String(r.value), String(r.timestampMs), sig, session];
     this.log.append(logged);
-    if (this.pending.length === 0) setImmediate(() => this.flushLater());
+    // A timer, not an immediate: queued from the metered route's commit (itself in an immediate, just before an inline
+    // model run), an immediate was seen to run only when the next call woke the loop — right before that call's
+    // commit and model, ~0.2 ms on its path (issue 8, lone8pay trace). A timer runs once the answer is written.
+    if (this.pending.length === 0) setTimeout(() => this.flushLater(), 0);
     this.pending.push(logged);
     now.accepted += r.value;
     now.receipts += 1;

@@ -94,7 +94,7 @@ interface Paying {
    * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
    * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
    * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
-   * fastify to write).
+   * fastify to write); and `pooled` = 1, a flag rather than a time, when the model ran on an inference thread.
    */
   trace?: Record<string, number>;
 }
@@ -283,6 +283,7 @@ export async function registerMeteredRoutes(app: FastifyInstance, d: MeteredRout
           `recv;dur=${ms(t0 - ((req as { arrivedAt?: number }).arrivedAt ?? t0))}, pay;dur=${ms(started - t0 + paid - committing)}, commit;dur=${ms(paid - committing)}, run;dur=${ms(t2 - started)}, ${out.modelMs === undefined ? "" : `model;dur=${ms(out.modelMs)}, `}${out.inline === undefined ? "" : `inline;dur=${out.inline ? 1 : 0}, `}hash;dur=${ms(performance.now() - t2)}`,
         );
         if (trace) {
+          if (out.inline === false) trace.pooled = 1; // a flag, not a time: the bench keeps such calls apart
           if (out.modelEndUs !== undefined && out.modelMs !== undefined) {
             trace.model0 = out.modelEndUs - out.modelMs * 1e3;
             trace.model1 = out.modelEndUs;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CallTimeline, SEGMENTS } from "../../../bench/callTimeline.js";
+import { CallTimeline, POOLED_FLAG, POOLED_SUFFIX, SEGMENTS } from "../../../bench/callTimeline.js";
 import { Http1Pool } from "../../../services/client/http1.js";
 import {
   CALL_TRACE_ENV,
@@ -56,6 +56,24 @@ describe("CallTimeline", () => {
     expect(sum).toBeCloseTo(s.total.p50, 6);
     expect(s.sent.p50).toBeCloseTo(0.4, 6); // overlapping: reported, not part of the sum
     expect(s.commit).toBeUndefined(); // a free call has no journal row
+  });
+
+  it("keeps the segments of a call whose model ran on an inference thread apart (`@pooled`)", () => {
+    const tl = new CallTimeline();
+    tl.add(full());
+    const pooled = full();
+    pooled.model1 += 5000; // a slower run on the thread: 5 ms more
+    pooled.ran += 5000;
+    pooled.reply += 5000;
+    pooled.first += 5000;
+    pooled.end += 5000;
+    pooled[POOLED_FLAG] = 1;
+    tl.add(pooled);
+    const s = tl.summary();
+    expect(tl.calls).toBe(2);
+    expect(s[`model${POOLED_SUFFIX}`].p50).toBeCloseTo(s.model.p50 + 5, 6);
+    expect(s.model).toMatchObject({ p50: s.model.p90, mean: s.model.p50 }); // the inline call's alone
+    expect(s[`total${POOLED_SUFFIX}`].p50).toBeCloseTo(s.total.p50 + 5, 6);
   });
 
   it("skips a call whose trace misses a stamp (a worker without tracing), and reports p50 / p90", () => {

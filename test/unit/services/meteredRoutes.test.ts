@@ -49,7 +49,9 @@ async function app() {
       // a handler that reads its signal gets a live one (made on the read: deadlineSignal.ts)
       if (job.input[0] === 0xab && !(ctx.signal instanceof AbortSignal && !ctx.signal.aborted))
         throw new Error("no live signal");
-      return { bytes: Uint8Array.from(job.input).reverse(), contentType: "application/octet-stream" };
+      // 0x70 / 0x71: as the ai/onnx kind reports a run on an inference thread / inline
+      const inline = job.input[0] === 0x70 ? false : job.input[0] === 0x71 ? true : undefined;
+      return { bytes: Uint8Array.from(job.input).reverse(), contentType: "application/octet-stream", inline };
     },
     agrees: () => true,
   } as unknown as JobHandler;
@@ -113,6 +115,29 @@ describe("metered routes", () => {
       await new Promise((r) => setImmediate(r)); // recorded once each answer is written
       expect(requests).toEqual(["ok", "ok", "bad_input"]);
     } finally {
+      await f.close();
+    }
+  });
+
+  it("flags a traced call whose model ran on an inference thread (pooled=1), not an inline one", async () => {
+    const { f } = await app();
+    process.env[CALL_TRACE_ENV] = "1";
+    try {
+      const traced = async (first: number) => {
+        const r = await f.inject({
+          method: "POST",
+          url: `/v1/infer/0x${PAID}`,
+          headers: { "content-type": "application/octet-stream", [RECEIPT_HEADER]: "r" },
+          payload: Buffer.from([first, 1]),
+        });
+        expect(r.statusCode).toBe(200);
+        return parseStamps(r.headers[CALL_TRACE_HEADER] as string);
+      };
+      expect((await traced(0x70)).pooled).toBe(1);
+      expect((await traced(0x71)).pooled).toBeUndefined();
+      expect((await traced(1)).pooled).toBeUndefined(); // a handler that does not say
+    } finally {
+      delete process.env[CALL_TRACE_ENV];
       await f.close();
     }
   });
