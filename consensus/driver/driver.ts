@@ -633,7 +633,8 @@ export class ConsensusDriver {
               next = blocks.length;
               break;
             }
-            await this.m.app.finalize(b.block, b.commit, this.blockProposer(b.block, b.round, validators));
+            const proposer = this.blockProposer(b.block, b.round, validators);
+            await this.m.app.finalize(b.block, b.commit, proposer, b.hash);
           }
         } catch (e) {
           failure = e;
