@@ -2,7 +2,7 @@ import type { Block as EthBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import type { TypedTransaction } from "@ethereumjs/tx";
-import { Address } from "@ethereumjs/util";
+import type { Address } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { runTx } from "@ethereumjs/vm";
 import { type BlockEffects, type BlockInfo, mergeEffects, NO_EFFECTS } from "./effects.js";
@@ -63,9 +63,7 @@ export class BlockExecution {
   readonly env: BlockEnv;
   private readonly vm: VM;
   private readonly stateManager: MerkleStateManager;
-  private readonly common: Common;
-  /** ethereumjs's block for `runTx`, built at the first transaction that needs the VM (see `ethBlock`). */
-  private builtEthBlock: EthBlock | null = null;
+  private readonly ethBlock: EthBlock;
   private readonly transactions: Uint8Array[] = [];
   private readonly receipts: Receipt[] = [];
   private gasUsed = 0n;
@@ -74,8 +72,8 @@ export class BlockExecution {
 
   private readonly fastTransfers: boolean;
   private readonly fastModuleCalls: boolean;
-  /** The block as module code reads it (TIMESTAMP, NUMBER, PREVRANDAO), for the direct module path (lazy). */
-  private builtCallBlock: CallBlock | null = null;
+  /** The block as module code reads it (TIMESTAMP, NUMBER, PREVRANDAO), for the direct module path. */
+  private readonly callBlock: CallBlock;
   private readonly miner: Address;
   /** Tips credited to the miner by this block's transactions (what staking distributes). */
   private tips = 0n;
@@ -85,11 +83,12 @@ export class BlockExecution {
     this.vm = vm;
     this.stateManager = stateManager;
     this.env = env;
-    this.common = common;
-    // The header's coinbase, as ethBlockForEnv makes it.
-    this.miner = new Address(env.miner);
+    this.ethBlock = ethBlockForEnv(common, env);
+    this.miner = this.ethBlock.header.coinbase;
     this.fastTransfers = opts.fastTransfers;
     this.fastModuleCalls = opts.fastModuleCalls;
+    const header = this.ethBlock.header;
+    this.callBlock = { timestamp: header.timestamp, number: header.number, prevRandao: header.prevRandao };
     this.writes = recordAccountWrites(stateManager);
   }
 
@@ -102,28 +101,6 @@ export class BlockExecution {
   ): Promise<BlockExecution> {
     await stateManager.checkpoint();
     return new BlockExecution(vm, stateManager, common, env, opts);
-  }
-
-  /**
-   * Built on first use: an empty block (most synced blocks, every idle height) and one of plain transfers never
-   * need it, and `createBlock` was ~2 % of a syncing node's CPU per empty block (a header object with its checks).
-   */
-  private get ethBlock(): EthBlock {
-    this.builtEthBlock ??= ethBlockForEnv(this.common, this.env);
-    return this.builtEthBlock;
-  }
-
-  private get callBlock(): CallBlock {
-    if (this.builtCallBlock === null) {
-      const { header } = this.ethBlock;
-      this.builtCallBlock = { timestamp: header.timestamp, number: header.number, prevRandao: header.prevRandao };
-    }
-    return this.builtCallBlock;
-  }
-
-  /** True once the ethereumjs block was built (tests: an execution without VM transactions never builds it). */
-  get ethBlockBuilt(): boolean {
-    return this.builtEthBlock !== null;
   }
 
   get gasUsedSoFar(): bigint {

@@ -633,8 +633,7 @@ export class ConsensusDriver {
               next = blocks.length;
               break;
             }
-            const proposer = this.blockProposer(b.block, b.round, validators);
-            await this.m.app.finalize(b.block, b.commit, proposer, b.hash);
+            await this.m.app.finalize(b.block, b.commit, this.blockProposer(b.block, b.round, validators));
           }
         } catch (e) {
           failure = e;

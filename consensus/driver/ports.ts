@@ -68,10 +68,9 @@ export interface AppPort {
   /**
    * Commits the decided `block` with its encoded commit certificate (executing it first if not done).
    * Rejects only on a local fault (a block with +2/3 of the validators' precommits that does not
-   * execute here); the driver then stops. `hash`: the block's header hash when the caller already computed it
-   * from this `block` (block sync, to verify its commit), so that it is not hashed again.
+   * execute here); the driver then stops.
    */
-  finalize(block: Block, commit: Uint8Array, proposer: Validator, hash?: Uint8Array): Promise<void>;
+  finalize(block: Block, commit: Uint8Array, proposer: Validator): Promise<void>;
   /** Verified equivocation evidence for the app to record in a later block. */
   addEvidence(encoded: Uint8Array): void;
   /** Drops any open execution (stop, or a height abandoned for block sync). */
@@ -140,8 +139,6 @@ export interface SyncedBlock {
   commit: Uint8Array;
   /** The round of the certificate. */
   round: number;
-  /** The hash of `block`'s header, computed from it (sync verified the certificate against it). */
-  hash?: Uint8Array;
   /**
    * The validators the certificate was verified against. Sync verifies blocks whose validators are not settled yet
    * (block H settles H + 2) against the newest settled ones, a guess: the block is applied only if the guess verifies

@@ -143,8 +143,8 @@ export function createConsensus(m: ConsensusModules): {
       const r = await timed("verify_proposal", () => app.processProposal(block, proposer));
       return r.valid ? { valid: true } : { valid: false, reason: r.reason };
     },
-    finalize: async (block, commit, proposer, hash) => {
-      await timed("commit", () => app.finalize(block, commit, proposer, hash));
+    finalize: async (block, commit, proposer) => {
+      await timed("commit", () => app.finalize(block, commit, proposer));
     },
     addEvidence: (e) => app.addEvidence(e),
     reset: () => app.reset(),

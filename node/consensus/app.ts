@@ -1,6 +1,6 @@
 import { createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import { Address } from "@ethereumjs/util";
-import { type CommitCertificate, decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
+import { decodeCommit, hashCommit, verifyCommit } from "../../consensus/commit.js";
 import { type SignatureVerifier, voteSignBytes } from "../../consensus/vote.js";
 import { type DuplicateVoteEvidence, decodeEvidence, isConflictingPair } from "../../consensus/wire.js";
 import type { BlockInfo } from "../../runtime/effects.js";
@@ -129,15 +129,12 @@ export class ChainApp {
   private async blockInfo(
     block: { proposer: Uint8Array; lastCommit: Uint8Array; evidence: readonly Uint8Array[] },
     env: ReturnType<ChainApp["nextEnvBase"]>,
-    /** `block.lastCommit` decoded, when the caller has it (a processed proposal checked it). */
-    decodedLastCommit?: CommitCertificate,
   ): Promise<BlockInfo> {
     const lastCommit: { validator: Validator; signed: boolean }[] = [];
     if (block.lastCommit.length > 0) {
       const parentValidators = this.m.chain.validators.validators(env.number - 1n);
       assert(parentValidators !== null, "the parent's validators are in memory");
-      const cert = decodedLastCommit ?? decodeCommit(block.lastCommit);
-      const signers = new Set(cert.signatures.map((x) => x.validatorIndex));
+      const signers = new Set(decodeCommit(block.lastCommit).signatures.map((x) => x.validatorIndex));
       for (const [i, validator] of parentValidators.entries()) lastCommit.push({ validator, signed: signers.has(i) });
     }
     const misbehavior: { validator: Validator; height: bigint; time?: bigint }[] = [];
@@ -252,14 +249,10 @@ export class ChainApp {
   /**
    * Validator: checks a proposal against the chain (parent, number, time, fees, proposer, validator
    * set, the parent's commit certificate), executes it and compares every root. A block whose
-   * roots do not match is never voted for. The execution stays open for `finalize`. `hash`: the header's, when
-   * the caller has it.
+   * roots do not match is never voted for. The execution stays open for `finalize`.
    */
-  async processProposal(
-    block: Block,
-    expectedProposer: Validator,
-    hash: Uint8Array = hashHeader(block.header),
-  ): Promise<ProcessResult> {
+  async processProposal(block: Block, expectedProposer: Validator): Promise<ProcessResult> {
+    const hash = hashHeader(block.header);
     if (this.open !== null && equalsBytes(this.open.hash, hash)) return { valid: true, hash };
     await this.dropOpen();
     const { chain } = this.m;
@@ -286,7 +279,7 @@ export class ChainApp {
       evidenceKeys.add(key);
     }
     const lastCommitOk = this.checkLastCommit(block);
-    if ("why" in lastCommitOk) return fail(lastCommitOk.why);
+    if (lastCommitOk !== null) return fail(lastCommitOk);
 
     const env = { number, timestamp: h.timestamp, gasLimit, baseFeePerGas, miner: h.miner, parentHash: parent.hash };
     const exec = await BlockExecution.begin(chain.headVM, chain.headState, chain.common, env);
@@ -342,7 +335,6 @@ export class ChainApp {
     const info = await this.blockInfo(
       { proposer: h.proposer, lastCommit: block.body.lastCommit, evidence: block.body.evidence },
       base,
-      lastCommitOk.cert ?? undefined,
     );
     const executed = await this.timed("seal", () => exec.seal(info));
     const matches =
@@ -398,21 +390,16 @@ export class ChainApp {
     return null;
   }
 
-  /**
-   * The block's certificate for its parent, decoded (null at height 1, which carries none), when it is valid; else
-   * why not.
-   */
-  private checkLastCommit(block: Block): { cert: CommitCertificate | null } | { why: string } {
+  /** null when the block carries a valid certificate for its parent (nothing at height 1). */
+  private checkLastCommit(block: Block): string | null {
     const { chain } = this.m;
     const parent = chain.head;
     if (parent.header.number === 0n) {
       return block.body.lastCommit.length === 0 && equalsBytes(block.header.lastCommitHash, ZERO_HASH)
-        ? { cert: null }
-        : { why: "height 1 carries no last commit" };
+        ? null
+        : "height 1 carries no last commit";
     }
-    if (!equalsBytes(block.header.lastCommitHash, hashCommit(block.body.lastCommit))) {
-      return { why: "lastCommitHash mismatch" };
-    }
+    if (!equalsBytes(block.header.lastCommitHash, hashCommit(block.body.lastCommit))) return "lastCommitHash mismatch";
     try {
       const c = decodeCommit(block.body.lastCommit);
       const validators = chain.validators.validators(parent.header.number);
@@ -422,26 +409,21 @@ export class ChainApp {
         { chainId: chain.spec.chainId, height: parent.header.number, blockHash: parent.hash, validators },
         this.m.verifier,
       );
-      return { cert: c };
+      return null;
     } catch (e) {
-      return { why: `invalid last commit: ${(e as Error).message}` };
+      return `invalid last commit: ${(e as Error).message}`;
     }
   }
 
   /**
    * Persists the decided block with its commit certificate (one atomic batch) and updates the
    * mempool. The block is executed first if this node has not executed it (e.g. it missed the
-   * proposal and learned the decision from peers). `hash` is the header's hash when the caller computed it from
-   * this block (block sync verified the commit against it): a block is hashed once on its way in.
+   * proposal and learned the decision from peers).
    */
-  async finalize(
-    block: Block,
-    commit: Uint8Array,
-    expectedProposer: Validator,
-    hash: Uint8Array = hashHeader(block.header),
-  ): Promise<CommittedBlock> {
+  async finalize(block: Block, commit: Uint8Array, expectedProposer: Validator): Promise<CommittedBlock> {
+    const hash = hashHeader(block.header);
     if (this.open === null || !equalsBytes(this.open.hash, hash)) {
-      const r = await this.processProposal(block, expectedProposer, hash);
+      const r = await this.processProposal(block, expectedProposer);
       if (!r.valid) throw new Error(`decided block ${bytesToHex(hash)} does not execute: ${r.reason}`);
     }
     const open = this.open;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { VoteType, voteSignBytes } from "../../../consensus/vote.js";
 import { rlpEncode } from "../../../runtime/primitives/rlpCodec.js";
 
-/** The sign bytes as the generic RLP encoder makes them: the definition the direct writer must match. */
+/** The sign bytes as the generic RLP encoder makes them: the definition any faster writer must match (sync14c). */
 function reference(chainId: bigint, type: VoteType, height: bigint, round: number, hash: Uint8Array | null) {
   return rlpEncode([
     new TextEncoder().encode("azora/vote/1"),

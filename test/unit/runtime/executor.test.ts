@@ -80,21 +80,10 @@ async function runBlock(txs: ReturnType<typeof transfer>[]) {
   const exec = await BlockExecution.begin(w.vm, w.state, common, env);
   const results = [];
   for (const tx of txs) results.push(await exec.apply(tx, tx.getSenderAddress(), tx.serialize()));
-  return { results, sealed: await exec.seal(), state: w.state, exec };
+  return { results, sealed: await exec.seal(), state: w.state };
 }
 
 describe("block execution", () => {
-  it("builds ethereumjs's block only for a transaction the VM runs (none for an empty block or plain transfers)", async () => {
-    const empty = await runBlock([]);
-    expect(empty.exec.ethBlockBuilt).toBe(false);
-    const transfers = await runBlock([transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n)]);
-    expect(transfers.results[0].included).toBe(true);
-    expect(transfers.exec.ethBlockBuilt).toBe(false);
-    const withVM = await runBlock([deploy(1, 0)]);
-    expect(withVM.results[0].included).toBe(true);
-    expect(withVM.exec.ethBlockBuilt).toBe(true);
-  });
-
   it("is deterministic: the same block on the same state gives the same roots", async () => {
     const txs = () => [
       transfer(0, 0, "0x000000000000000000000000000000000000beef", 5n),
