@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { type GossipSub, gossipsub, type Message, StrictNoSign, TopicValidatorResult } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
@@ -14,6 +13,7 @@ import { CodecError } from "../../runtime/primitives/codecError.js";
 import { NetworkError, NetworkErrorCode, ReqRespError, ReqRespErrorCode } from "./errors.js";
 import { installJoinedFrameWrites } from "./frameWrites.js";
 import { installEmptyBufferGuard } from "./lengthPrefix.js";
+import { createMessageIdFn, messageIdKey } from "./messageId.js";
 import type { NetworkMetrics } from "./metrics.js";
 import { DEFAULT_P2P_OPTIONS, type P2POptions, resolveTopicLimits, type TopicLimits } from "./options.js";
 import { type PersistentPeer, PersistentPeers } from "./persistentPeers.js";
@@ -127,7 +127,9 @@ export class P2PNetwork {
         pubsub: gossipsub({
           // Consensus messages carry their own ed25519 signatures: no second signature per hop.
           globalSignaturePolicy: StrictNoSign,
-          msgIdFn: gossipMessageId,
+          // Content-hash ids, sha256(topic ‖ 0x00 ‖ data): the same payload dedupes per topic (messageId.ts).
+          msgIdFn: createMessageIdFn(topicStrings),
+          msgIdToStrFn: messageIdKey,
           asyncValidation: true,
           emitSelf: false,
           fallbackToFloodsub: false,
@@ -426,15 +428,6 @@ export class P2PNetwork {
       throw new NetworkError({ code: NetworkErrorCode.MESSAGE_TOO_LARGE, topic, size: data.length, maxSize });
     }
   }
-}
-
-/** Content-hash message id: sha256(topic ‖ 0x00 ‖ data), so the same payload dedupes per topic. */
-function gossipMessageId(msg: Message): Uint8Array {
-  return createHash("sha256")
-    .update(msg.topic)
-    .update(new Uint8Array([0]))
-    .update(msg.data)
-    .digest();
 }
 
 function parsePeerId(peer: string): PeerId {
