@@ -55,6 +55,8 @@ export interface TargetProcess {
   cpuSeconds(): number | null;
   /** Resident memory in MiB (Linux /proc), or null. */
   rssMiB(): number | null;
+  /** The highest resident memory of the process's life so far in MiB (`VmHWM`, Linux /proc), or null. */
+  peakRssMiB(): number | null;
   /** SIGTERM, then SIGKILL after 15 s; resolves with a description of how it ended. */
   stop(): Promise<string>;
 }
@@ -114,6 +116,16 @@ export function classifyAzora(line: string): LogIssue | null {
 }
 
 /** Fields of /proc/<pid>/stat after the command name (field 3 on), or null when the process is gone or off Linux. */
+/** `VmHWM` of a live process in MiB: the kernel's own peak of its resident memory (no sampling needed), or null. */
+export function peakRssMiB(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m === null ? null : Number(m[1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+
 export function procStat(pid: number): string[] | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -155,6 +167,7 @@ function track(
       const f = procStat(pid);
       return f === null ? null : (Number(f[21]) * PAGE_KIB) / 1024; // rss (field 24) in pages
     },
+    peakRssMiB: () => peakRssMiB(pid),
     stop: async () => {
       if (isExited()) {
         cleanup();

@@ -26,6 +26,8 @@ export interface TargetResult {
   node: {
     stop: string | null;
     rssMiBAtEnd: number | null;
+    /** The node's peak RSS over the whole run (`VmHWM`; issue 14's memory goal: < 400 MB). */
+    peakRssMiB?: number | null;
     logIssues: { counts: Record<string, number>; samples: Array<{ level: string; msg: string; count: number }> };
   };
 }

@@ -165,6 +165,8 @@ async function runTarget(target: Target, params: BenchParams, root: string): Pro
     rpc?.close();
     if (proc !== null) {
       res.node.rssMiBAtEnd = proc.rssMiB();
+      res.node.peakRssMiB = proc.peakRssMiB();
+      if (res.node.peakRssMiB !== null) say(`node peak RSS (VmHWM): ${res.node.peakRssMiB.toFixed(1)} MiB`);
       res.node.stop = await proc.stop();
       res.node.logIssues = proc.issues();
       say(`stopped: ${res.node.stop}`);

@@ -4,12 +4,11 @@
  * (it loads the whole node).
  */
 import { resolve } from "node:path";
-import { HDNodeWallet } from "ethers";
-import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, devAccountPath } from "../genesis/devnet.js";
 import type { ChainParams } from "../runtime/params.js";
 import { bytesToHex } from "../runtime/primitives/bytes.js";
 import { startCPUProfile } from "./cliArgs.js";
 import { loadConfigFile, loadHomeConfig, resolveConfig } from "./config.js";
+import { devAccounts } from "./dev/accounts.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { startDevNode, startNode } from "./node.js";
 import { installNodeShutdown } from "./nodeShutdown.js";
@@ -60,9 +59,8 @@ export async function runDev(flags: DevFlags): Promise<void> {
   // Before the banner: whoever waits for it may signal the node at once.
   fatal.bind(installShutdown(node, logger, flush, stopProfile));
 
-  // One seed derivation for all ten: fromPhrase per account ran PBKDF2 ten times (~0.35 s of CPU per start).
-  const parent = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, devAccountPath(0).replace(/\/0$/, ""));
-  const accounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => parent.deriveChild(i));
+  // From DEV_KEYS: no seed derivation (PBKDF2) and no ethers at start.
+  const accounts = devAccounts();
   const balances = new Map(node.spec.alloc.map((a) => [bytesToHex(a.address), a.balance]));
   const lines = [
     "",

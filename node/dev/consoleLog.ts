@@ -1,67 +1,7 @@
-import { format } from "node:util";
-import { AbiCoder, id } from "ethers";
 import type { Logger } from "../../runtime/lib/logger.js";
 
 /** Hardhat's console.sol sends its calls here (the bytes of "console.log"); no code lives there. */
 export const CONSOLE_ADDRESS = "0x000000000000000000636f6e736f6c652e6c6f67";
-
-const BASE_TYPES = ["uint256", "string", "bool", "address"];
-const SINGLE_TYPES = ["int256", "bytes", ...Array.from({ length: 32 }, (_, i) => `bytes${i + 1}`)];
-
-/**
- * Selector → parameter types of every console.sol function: `log()` and `log(...)` of up to four of
- * uint256/string/bool/address, the typed one-argument helpers (`logInt`, `logBytes32`, …), and the
- * `uint`/`int` spellings older console.sol versions hashed (forge-std's console still accepts them).
- */
-function buildSignatures(): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const add = (name: string, types: string[]) => {
-    out.set(id(`${name}(${types.join(",")})`).slice(0, 10), types);
-    const legacy = types.map((t) => (t === "uint256" ? "uint" : t === "int256" ? "int" : t));
-    out.set(id(`${name}(${legacy.join(",")})`).slice(0, 10), types);
-  };
-  add("log", []);
-  const combos = (n: number): string[][] =>
-    n === 0 ? [[]] : combos(n - 1).flatMap((c) => BASE_TYPES.map((t) => [...c, t]));
-  for (let n = 1; n <= 4; n++) for (const c of combos(n)) add("log", c);
-  for (const t of SINGLE_TYPES) add("log", [t]);
-  const named: Record<string, string> = {
-    logInt: "int256",
-    logUint: "uint256",
-    logString: "string",
-    logBool: "bool",
-    logAddress: "address",
-    logBytes: "bytes",
-  };
-  for (const [name, t] of Object.entries(named)) add(name, [t]);
-  for (let i = 1; i <= 32; i++) add(`logBytes${i}`, [`bytes${i}`]);
-  return out;
-}
-
-const SIGNATURES = buildSignatures();
-const coder = AbiCoder.defaultAbiCoder();
-
-/**
- * The text a console.sol call prints, formatted as Hardhat and Anvil do (`%s`, `%d`, `%i`, `%o` in a
- * leading string; otherwise the arguments joined by spaces); null for calldata that is not one.
- */
-export function formatConsoleLog(data: Uint8Array): string | null {
-  if (data.length < 4) return null;
-  const selector = `0x${Buffer.from(data.subarray(0, 4)).toString("hex")}`;
-  const types = SIGNATURES.get(selector);
-  if (types === undefined) return null;
-  let values: unknown[];
-  try {
-    values = [...coder.decode(types, data.subarray(4))];
-  } catch {
-    return null;
-  }
-  const shown = values.map((v) => (typeof v === "bigint" ? v.toString() : v));
-  if (typeof shown[0] === "string" && shown.length > 1 && /%[sdio]/.test(shown[0])) {
-    return format(shown[0], ...shown.slice(1));
-  }
-  return shown.map(String).join(" ");
-}
 
 /** What the hook listens to: the EVM's message events (ethereumjs `evm.events`). */
 export interface MessageEvents {
@@ -70,9 +10,19 @@ export interface MessageEvents {
 
 /** Prints console.sol output of executed transactions in the node log, as Anvil does. */
 export function logConsoleCalls(events: MessageEvents, log: Logger): void {
+  // The decoder is imported on the first call to the console address; lines keep their order (one promise,
+  // callbacks in the order they were added). The calldata is copied: the EVM owns the view.
+  let decoder: Promise<typeof import("./consoleFormat.js")> | undefined;
   events.on("beforeMessage", (message) => {
     if (message.to?.toString() !== CONSOLE_ADDRESS) return;
-    const text = formatConsoleLog(message.data);
-    if (text !== null) log.info("console.log", { text });
+    const data = Uint8Array.from(message.data);
+    decoder ??= import("./consoleFormat.js");
+    decoder.then(
+      ({ formatConsoleLog }) => {
+        const text = formatConsoleLog(data);
+        if (text !== null) log.info("console.log", { text });
+      },
+      (e: unknown) => log.warn("console.log decoder failed to load", {}, e),
+    );
   });
 }

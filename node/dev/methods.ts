@@ -1,15 +1,17 @@
 import type { Common } from "@ethereumjs/common";
-import { getBytes } from "ethers";
 import type { EthBackend } from "../../rpc/backend.js";
 import { InvalidParamsError, ServerError, TxRejectedError } from "../../rpc/errors.js";
 import { hexToBytes, toHexData, toHexQuantity } from "../../rpc/hex.js";
 import { requireBlock } from "../../rpc/methods/eth.js";
 import { defineMethod, type MethodTable } from "../../rpc/types.js";
 import { isMempoolError, type Mempool } from "../mempool/index.js";
-import { type DevAccounts, impersonationKey, signTypedData } from "./accounts.js";
+import { type DevAccounts, impersonationKey } from "./accounts.js";
 import { type DevChain, MAX_MINE_BLOCKS } from "./devChain.js";
 import type { DevStateStore } from "./dumpState.js";
 import { fillTransaction, impersonatedPoolEntry, signTransaction, type TxFillContext } from "./transactions.js";
+
+/** The message signers, loaded with ethers on the first signing request (see ./signing.ts). */
+const signing = () => import("./signing.js");
 
 export interface DevMethodsModules {
   dev: DevChain;
@@ -84,13 +86,13 @@ export function createDevMethods(m: DevMethodsModules): MethodTable {
 
   const sendTransaction = async (req: Parameters<typeof fillTransaction>[0]): Promise<string> => {
     const from = senderOf(req.from);
-    const wallet = accounts.wallet(from);
-    if (wallet === undefined && !accounts.isImpersonated(from)) {
+    const key = accounts.key(from);
+    if (key === undefined && !accounts.isImpersonated(from)) {
       throw new ServerError(`unknown account ${from}: neither unlocked nor impersonated`);
     }
     const data = await fillTransaction(req, from, fillContext);
-    if (wallet !== undefined) {
-      const tx = signTransaction(data, wallet.privateKey, m.common);
+    if (key !== undefined) {
+      const tx = signTransaction(data, key, m.common);
       return toHexData(await backend.sendRawTransaction(tx.serialize()));
     }
     const tx = signTransaction(data, impersonationKey(from), m.common);
@@ -223,30 +225,30 @@ export function createDevMethods(m: DevMethodsModules): MethodTable {
     eth_sendTransaction: defineMethod([{ name: "transaction", type: "callRequest" }], ([req]) => sendTransaction(req)),
     eth_signTransaction: defineMethod([{ name: "transaction", type: "callRequest" }], async ([req]) => {
       const from = senderOf(req.from);
-      const wallet = accounts.requireWallet(from);
+      const key = accounts.requireKey(from);
       const data = await fillTransaction(req, from, fillContext);
-      return toHexData(signTransaction(data, wallet.privateKey, m.common).serialize());
+      return toHexData(signTransaction(data, key, m.common).serialize());
     }),
     eth_sign: defineMethod(
       [
         { name: "address", type: "address" },
         { name: "message", type: "data" },
       ],
-      ([address, message]) => accounts.requireWallet(address).signMessageSync(message),
+      async ([address, message]) => (await signing()).signMessage(accounts.requireKey(address), message),
     ),
     personal_sign: defineMethod(
       [
         { name: "message", type: "data" },
         { name: "address", type: "address" },
       ],
-      ([message, address]) => accounts.requireWallet(address).signMessageSync(getBytes(message)),
+      async ([message, address]) => (await signing()).signMessage(accounts.requireKey(address), message),
     ),
     eth_signTypedData_v4: defineMethod(
       [
         { name: "address", type: "address" },
         { name: "typedData", type: "any" },
       ],
-      ([address, typed]) => signTypedData(accounts.requireWallet(address), typed),
+      async ([address, typed]) => (await signing()).signTypedData(accounts.requireKey(address), typed),
     ),
 
     // Mining and time.

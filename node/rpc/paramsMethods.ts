@@ -1,4 +1,4 @@
-import { Interface } from "ethers";
+import type { Interface } from "ethers";
 import { IGovernanceAbi } from "../../contracts/artifacts/IGovernance.js";
 import { IStakingAbi } from "../../contracts/artifacts/IStaking.js";
 import type { BlockRef, EthBackend } from "../../rpc/backend.js";
@@ -9,8 +9,16 @@ import type { ChainParams } from "../../runtime/params.js";
 
 const STAKING = "0x0000000000000000000000000000000000000a06";
 const GOVERNANCE = "0x0000000000000000000000000000000000000a07";
-const stakingI = new Interface(IStakingAbi);
-const govI = new Interface(IGovernanceAbi);
+/**
+ * The modules' ABIs, with ethers imported on the first params request: a node that is never asked for its
+ * chain params does not load ethers (~25 MB of RSS).
+ */
+let interfaces: Promise<{ stakingI: Interface; govI: Interface }> | undefined;
+const moduleInterfaces = () =>
+  (interfaces ??= import("ethers").then(({ Interface }) => ({
+    stakingI: new Interface(IStakingAbi),
+    govI: new Interface(IGovernanceAbi),
+  })));
 
 /** Parameters in force at a height, as the node applies them (genesis, then executed changes at their heights). */
 export type ChainParamsAt = (height: bigint) => ChainParams;
@@ -47,6 +55,7 @@ export function createParamsMethods(backend: EthBackend, paramsAt: ChainParamsAt
     azora_getChainParams: defineMethod([{ name: "block", type: "blockTagOrHash", optional: true }], async ([block]) => {
       const ref = await resolve(block);
       const p = paramsAt(ref.header.number);
+      const { stakingI, govI } = await moduleInterfaces();
       const staking = await view(backend, ref, STAKING, stakingI, "params");
       const gov = await view(backend, ref, GOVERNANCE, govI, "params");
       const struct = (r: Awaited<ReturnType<typeof view>>) =>
@@ -66,6 +75,7 @@ export function createParamsMethods(backend: EthBackend, paramsAt: ChainParamsAt
       [{ name: "block", type: "blockTagOrHash", optional: true }],
       async ([block]) => {
         const ref = await resolve(block);
+        const { govI } = await moduleInterfaces();
         const pending = await view(backend, ref, GOVERNANCE, govI, "pendingChanges");
         const plan = await view(backend, ref, GOVERNANCE, govI, "upgradePlan");
         const [keys, values, heights] = (pending ?? [[], [], []]) as unknown as [string[], bigint[], bigint[]];

@@ -79,6 +79,16 @@ describe("azora CLI start cost", () => {
     expect([...files].map((f) => relative(ROOT, f))).not.toContain("node/network/network.ts");
   });
 
+  it("a dev node loads no ethers at start: signing, console.log decoding and module ABIs import it on first use", () => {
+    const { files, packages } = loadTimeClosure(resolve(ROOT, "node/nodeCommands.ts"));
+    expect([...packages]).not.toContain("ethers");
+    // The modules that hold ethers' users are reached only through import().
+    const loaded = [...files].map((f) => relative(ROOT, f));
+    expect(loaded).toContain("node/dev/accounts.ts");
+    expect(loaded).not.toContain("node/dev/signing.ts");
+    expect(loaded).not.toContain("node/dev/consoleFormat.ts");
+  });
+
   it("each command module registers exactly the top-level commands its routing entry names", async () => {
     for (const m of COMMAND_MODULES) {
       const program = new Command();
