@@ -32,6 +32,8 @@ interleaved rounds, CPU per request.
   --servers L    comma-separated: net, http, rpc, rpc=PATH/TO/dist/rpc/server.js, rpcnet (a sketch of the
                  JSON-RPC layer behind a bare node:net front, for what one would save), azora (a fresh \`azora dev\`
                  of this checkout; /proc CPU, 10 ms ticks), azora=PATH/TO/dist/node/cli.js (default net,http,rpc)
+  --methods L    comma-separated subset of eth_chainId, eth_getTransactionReceipt, eth_sendRawTransaction, eth_call
+                 (default all; eth_call: a balanceOf-sized call to the identity precompile at latest)
   --cpu-prof D   write a V8 CPU profile of each server into directory D`;
 
 /** How long an azora target is left without requests, each round, to read its idle CPU. */
@@ -50,6 +52,14 @@ const METHODS: Record<string, string> = {
     params: [TX_HASH],
   }),
   eth_sendRawTransaction: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_sendRawTransaction", params: [RAW_TX] }),
+  // The bench's eth_call phase in shape (a balanceOf's 36 bytes of data, at latest) to the identity precompile, so a
+  // fresh node answers it without a deployment; after the first, a dev node answers it from its eth_call cache.
+  eth_call: JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "eth_call",
+    params: [{ to: `0x${"00".repeat(19)}04`, data: `0x70a08231${"00".repeat(12)}${"5a".repeat(20)}` }, "latest"],
+  }),
 };
 
 /** A request as node:http's client (the bench's RpcClient, viem's and ethers' transports) writes it. */
@@ -68,7 +78,7 @@ const FIXED_RESPONSE = Buffer.from(
     `access-control-allow-origin: *\r\nConnection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n${FIXED_BODY}`,
 );
 
-const stub = (result: unknown, params: Array<{ name: string; type: "hash" | "data" }>) => ({
+const stub = (result: unknown, params: Array<{ name: string; type: "hash" | "data" | "callRequest" }>) => ({
   params,
   handler: () => result,
 });
@@ -77,6 +87,13 @@ const STUB_METHODS = {
   eth_chainId: stub("0x7a69", []),
   eth_getTransactionReceipt: stub(null, [{ name: "hash", type: "hash" }]),
   eth_sendRawTransaction: stub(TX_HASH, [{ name: "tx", type: "data" }]),
+  eth_call: {
+    params: [
+      { name: "transaction", type: "callRequest" as const },
+      { name: "block", type: "blockTagOrHash" as const, optional: true },
+    ],
+    handler: () => `0x70a08231${"00".repeat(12)}${"5a".repeat(20)}`,
+  },
 };
 
 /** Offset just past one complete request (headers + Content-Length body) at the start of `buf`, or -1. */
@@ -256,6 +273,7 @@ async function main(): Promise<void> {
   let gapMs = 0;
   let servers = ["net", "http", "rpc"];
   let profileDir: string | undefined;
+  let methods = Object.keys(METHODS);
   const ok = readFlags(argv, (flag, next) => {
     if (flag === "--requests") requests = positiveInt(flag, next());
     else if (flag === "--rounds") rounds = positiveInt(flag, next(), 1000);
@@ -263,6 +281,7 @@ async function main(): Promise<void> {
     else if (flag === "--gap-ms") gapMs = positiveInt(flag, next(), 10_000);
     else if (flag === "--servers") servers = next().split(",");
     else if (flag === "--cpu-prof") profileDir = next();
+    else if (flag === "--methods") methods = next().split(",");
     else throw new UsageError(`unknown option ${flag}`);
   });
   if (!ok) {
@@ -273,6 +292,7 @@ async function main(): Promise<void> {
     if (!["net", "http", "rpc", "rpcnet", "azora"].includes(s) && !s.startsWith("rpc=") && !s.startsWith("azora="))
       throw new UsageError(`unknown server ${s}`);
   }
+  for (const m of methods) if (!Object.hasOwn(METHODS, m)) throw new UsageError(`unknown method ${m}`);
   const children = await Promise.all(servers.map((s) => startTarget(s, profileDir)));
   try {
     const micros = new Map<string, number[]>();
@@ -288,11 +308,12 @@ async function main(): Promise<void> {
         list.push((((await child.cpu()) - cpu0) * 1e3) / (IDLE_MS / 1e3));
         idle.set(child.label, list);
       }
-      for (const [method, body] of Object.entries(METHODS)) {
+      for (const method of methods) {
+        const body = METHODS[method];
         // ABBA order: whichever server runs second in a round does not always get the same slot.
         for (const child of r % 2 === 0 ? children : [...children].reverse()) {
           // The floors answer every body alike: one method is enough for them.
-          if ((child.label === "net" || child.label === "http") && method !== "eth_chainId") continue;
+          if ((child.label === "net" || child.label === "http") && method !== methods[0]) continue;
           const cpu0 = await child.cpu();
           await drive(child.port, body, requests, conns, gapMs);
           const cpu1 = await child.cpu();

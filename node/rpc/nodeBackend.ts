@@ -37,6 +37,7 @@ import { isMempoolError, type Mempool, type ParallelDecoder } from "../mempool/i
 import type { Metrics } from "../metrics.js";
 import type { StateReaders } from "../state/readers.js";
 import { CallResultCache } from "./callCache.js";
+import { callKey } from "./callKey.js";
 import { azoraForkConfig } from "./forkConfig.js";
 import { RecentTxIndex } from "./recentTxs.js";
 import { accountFingerprint } from "./simulation/callReads.js";
@@ -127,12 +128,6 @@ export interface NodeBackendModules {
 /** eth_call answers kept at the head by default. */
 export const DEFAULT_CALL_CACHE_ENTRIES = 10_000;
 
-function callKey(req: CallRequest): string {
-  return JSON.stringify(req, (_k, v) =>
-    typeof v === "bigint" ? `0x${v.toString(16)}` : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v,
-  );
-}
-
 /** The node's implementation of the JSON-RPC backend: chain store, state views and mempool. */
 export class NodeBackend implements EthBackend {
   readonly chainId: bigint;
@@ -146,6 +141,8 @@ export class NodeBackend implements EthBackend {
   /** Answers at the head, carried across blocks that did not write what they read. */
   private readonly headCalls: CallResultCache | null;
   private readonly headWrites: StateWriteLog | null;
+  /** The last epoch key made, by the identity of its arrays (see `epochKey`). */
+  private lastEpoch: { hash: Uint8Array; root: Uint8Array; key: string } | null = null;
   /** The head cache's moves, one at a time. */
   private headCallsMove: Promise<void> = Promise.resolve();
   private config: ForkConfig | undefined;
@@ -379,7 +376,7 @@ export class NodeBackend implements EthBackend {
     const metrics = this.m.metrics;
     if (this.headCalls !== null && equalsBytes(ref.hash, this.m.chain.head.hash)) {
       // At the head: answers carried over from earlier blocks when this one wrote nothing they read.
-      const epoch = `${bytesToHex(ref.hash)}|${bytesToHex(header.stateRoot)}`;
+      const epoch = this.epochKey(ref.hash, header.stateRoot);
       if (this.headCalls.epoch !== epoch) await this.moveHeadCalls();
       if (this.headCalls.epoch === epoch) {
         const cached = this.headCalls.get(key);
@@ -398,6 +395,18 @@ export class NodeBackend implements EthBackend {
       started.catch(() => this.callResults.delete(blockKey));
     }
     return outcome;
+  }
+
+  /**
+   * `hash|root` in hex, the head cache's epoch. Every call at the head asks for it with the same two arrays (the
+   * head's), so the last one is kept rather than hex-encoding 64 bytes per call.
+   */
+  private epochKey(hash: Uint8Array, root: Uint8Array): string {
+    const last = this.lastEpoch;
+    if (last !== null && last.hash === hash && last.root === root) return last.key;
+    const key = `${bytesToHex(hash)}|${bytesToHex(root)}`;
+    this.lastEpoch = { hash, root, key };
+    return key;
   }
 
   /** Moves the head cache to the current head, dropping the answers the writes since changed. */
