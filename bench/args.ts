@@ -50,8 +50,6 @@ export interface BenchParams {
   servicesNoBatch: boolean;
   /** Extra arguments for the services phase's no-work `azora worker`. */
   workerArgs: string[];
-  /** The metered phase's clients' lone-call hot wait, µs (undefined: InferenceClient's default; 0: off). */
-  servicesHotWaitUs?: number;
   /** Tracing phase: debug_traceTransaction (callTracer) per second, Azora vs Anvil. */
   tracing: boolean;
   /** Run only the tracing phase. */
@@ -128,10 +126,7 @@ Options:
   --no-storage           skip the storage phase (8: IPFS gateway vs @fastify/static, TTFB and MB/s per segment)
   --no-video             skip the video phase (9: video/hls transcode speed per rendition, needs ffmpeg)
   --media-only           run only the storage and video phases
-  --worker-args "<args>" extra arguments for the services phase's workers (e.g. "--cpu-profile F"; the worker's
-                         hot wait: "--http-hot-wait-us N")
-  --services-hot-wait-us <n>
-                         the metered phase's clients: µs a lone call polls for its answer (default the client's; 0 = off)
+  --worker-args "<args>" extra arguments for the services phase's workers (e.g. "--cpu-profile F")
   -h, --help             show this help
 `;
 
@@ -287,9 +282,6 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--services-no-batch":
         p.servicesNoBatch = true;
-        break;
-      case "--services-hot-wait-us":
-        p.servicesHotWaitUs = nonNegativeInt(flag, next(), 100_000);
         break;
       case "--services-jobs":
         p.servicesJobs = positiveInt(flag, next(), 100_000);

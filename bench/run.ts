@@ -371,7 +371,6 @@ async function main(): Promise<number> {
         batch: !params.servicesNoBatch,
         nodeArgs: params.azoraArgs,
         workerArgs: params.workerArgs,
-        hotWaitUs: params.servicesHotWaitUs,
       });
     } catch (e) {
       servicesError = errMsg(e);

@@ -65,8 +65,6 @@ export interface ServicesBenchOptions {
   nodeArgs?: string[];
   /** Extra `azora worker` arguments (the bench's --worker-args), e.g. --cpu-profile FILE. */
   workerArgs?: string[];
-  /** The metered phase's clients' `hotWaitUs` (undefined: the client's default). */
-  hotWaitUs?: number;
   /**
    * Batch calls (default true): requesters coalesce posts and accepts into postMany / acceptMany while one of
    * theirs is unmined, and workers run with --max-batch 32. false: one transaction per call, as before them.
@@ -776,8 +774,8 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
       const price = METERED.priceWei;
       const payer = new Wallet(DEV_KEYS[9], provider);
       const payment = new PaymentSession(payer, chainId, payee);
-      const paid = new InferenceClient({ url: aiWorker.url, payment, price, hotWaitUs: opts.hotWaitUs });
-      const free = new InferenceClient({ url: aiWorker.url, payment, price: 0n, hotWaitUs: opts.hotWaitUs });
+      const paid = new InferenceClient({ url: aiWorker.url, payment, price });
+      const free = new InferenceClient({ url: aiWorker.url, payment, price: 0n });
       const calls = Math.ceil(jobs / 2);
       const rounds = 4;
       await paid.deposit(price * BigInt(4 * calls + 400));

@@ -6,10 +6,6 @@
 // on each side (the real one runs on an inference thread while the event loop idles), because a process that idles
 // between messages wakes more slowly than a busy loop: a floor measured back to back would be too low. The default
 // sizes are the services bench's 10 ms job: a [1, 224, 512] float32 input (448 KiB + its AZT1 header), a 2 KiB output.
-// The worker's HTTP path is also called with the hot waits (services/runtime/hotWait.ts, issue 8): the worker's
-// after its answers (a second child, run with `--worker-hot-wait-us`), the client's before its answer is due
-// (`--hot-wait-us`), each alone and both; calls go in blocks of `--block` per path (a worker's hot wait is for the
-// same caller's next call, so calls interleaved one by one across the children would never find it awake).
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Agent, createServer, request } from "node:http";
@@ -28,7 +24,6 @@ import { round, summarize } from "./stats.js";
 import { parseOrUsage } from "./usage.js";
 
 const HELP = `Usage: node dist/bench/transportFloor.js [--calls N] [--gap-ms G] [--input-kb I] [--output-kb O]
-       [--hot-wait-us U] [--worker-hot-wait-us W] [--block B]
 
 What HTTP adds to a metered inference call, without a model or payment: bare node:http and the worker's HTTP
 stack in a child process, called one at a time, interleaved, next to an in-process baseline.
@@ -38,10 +33,6 @@ Options:
   --gap-ms <ms>       the stand-in model's idle wait on each side (default 10)
   --input-kb <kb>     input tensor size (default 448)
   --output-kb <kb>    output size (default 2)
-  --hot-wait-us <us>  the client's hot wait on the "hot" paths (default 2000)
-  --worker-hot-wait-us <us>
-                      the worker's hot wait on the "hot" paths (default 1000)
-  --block <n>         calls per path in a row before the next path (default 10)
   -h, --help          show this help`;
 
 const MODEL = "f0".repeat(32);
@@ -54,7 +45,7 @@ interface Ports {
 }
 
 /** The child: both servers on 127.0.0.1, their ports sent to the parent. */
-async function serve(gapMs: number, outputBytes: number, hotWaitUs: number): Promise<void> {
+async function serve(gapMs: number, outputBytes: number): Promise<void> {
   const output = new Uint8Array(outputBytes).map((_, i) => i % 251);
   const bare = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -86,7 +77,6 @@ async function serve(gapMs: number, outputBytes: number, hotWaitUs: number): Pro
     metrics: {} as never,
     health: {} as never,
     version: "bench",
-    hotWaitUs,
     extraRoutes: (a) =>
       registerMeteredRoutes(a, { payee: {} as MeteredPayee, handler, priceOf: (m) => (m === MODEL ? 0n : null) }),
   });
@@ -133,9 +123,6 @@ async function main(): Promise<void> {
         "gap-ms": { type: "string", default: "10" },
         "input-kb": { type: "string", default: "448" },
         "output-kb": { type: "string", default: "2" },
-        "hot-wait-us": { type: "string", default: "2000" },
-        "worker-hot-wait-us": { type: "string", default: "1000" },
-        block: { type: "string", default: "10" },
       },
     }),
   );
@@ -146,54 +133,35 @@ async function main(): Promise<void> {
   const input = encodeTensors([
     { name: "x", dtype: "float32", dims: [1, rows, 512], data: Float32Array.from({ length: rows * 512 }, Math.sin) },
   ]);
-  const hotUs = Number(values["hot-wait-us"]);
-  const block = Math.max(1, Number(values.block));
-  const spawn = (workerHotUs: number) =>
-    fork(fileURLToPath(import.meta.url), ["--serve", String(gapMs), String(outputBytes), String(workerHotUs)]);
-  const children = [spawn(0), spawn(Number(values["worker-hot-wait-us"]))];
+  const child = fork(fileURLToPath(import.meta.url), ["--serve", String(gapMs), String(outputBytes)]);
   try {
-    const [cold, hot] = await Promise.all(
-      children.map((c) => new Promise<Ports>((r) => c.once("message", (m: { ports: Ports }) => r(m.ports)))),
-    );
+    const ports = await new Promise<Ports>((r) => child.once("message", (m: { ports: Ports }) => r(m.ports)));
     const agent = new Agent({ keepAlive: true });
-    const client = (ports: Ports, hotWaitUs: number) =>
-      new InferenceClient({
-        url: `http://127.0.0.1:${ports.worker}`,
-        payment: {} as PaymentSession,
-        price: 0n,
-        hotWaitUs,
-      });
-    // clients of one child share its origin's connection pool; the hot wait is asked per call
-    const [coldClient, clientHot, workerHot, bothHot] = [
-      client(cold, 0),
-      client(cold, hotUs),
-      client(hot, 0),
-      client(hot, hotUs),
-    ];
+    const client = new InferenceClient({
+      url: `http://127.0.0.1:${ports.worker}`,
+      payment: {} as PaymentSession,
+      price: 0n,
+    });
     const paths: [string, () => Promise<unknown>][] = [
       ["in-process wait", () => sleep(gapMs)],
-      ["bare node:http", () => barePost(cold.bare, agent, input)],
-      ["worker HTTP (InferenceClient → metered route)", () => coldClient.infer(MODEL, input)],
-      [`  + client hot wait ${hotUs} µs`, () => clientHot.infer(MODEL, input)],
-      ["  + worker hot wait", () => workerHot.infer(MODEL, input)],
-      ["  + both hot waits", () => bothHot.infer(MODEL, input)],
+      ["bare node:http", () => barePost(ports.bare, agent, input)],
+      ["worker HTTP (InferenceClient → metered route)", () => client.infer(MODEL, input)],
     ];
     for (let i = 0; i < 20; i++) for (const [, call] of paths) await call(); // warm-up: connections, JIT
     const lat = paths.map(() => [] as number[]);
     const cpu = paths.map(() => 0); // this process's, per path (the server's is not asked for: a message would wake it)
-    for (let i = 0; i < calls; i += block)
-      for (const [k, [, call]] of paths.entries())
-        for (let j = i; j < Math.min(calls, i + block); j++) {
-          const s0 = process.cpuUsage();
-          const t = performance.now();
-          await call();
-          lat[k].push(performance.now() - t);
-          const s = process.cpuUsage(s0);
-          cpu[k] += (s.user + s.system) / 1000;
-        }
+    for (let i = 0; i < calls; i++)
+      for (const [k, [, call]] of paths.entries()) {
+        const s0 = process.cpuUsage();
+        const t = performance.now();
+        await call();
+        lat[k].push(performance.now() - t);
+        const s = process.cpuUsage(s0);
+        cpu[k] += (s.user + s.system) / 1000;
+      }
     const base = summarize(lat[0]).p50 ?? 0;
     console.log(
-      `${calls} calls per path, interleaved in blocks of ${block}; ${input.length} B in, ${outputBytes} B out, an idle ${gapMs} ms wait as the model`,
+      `${calls} calls per path, interleaved; ${input.length} B in, ${outputBytes} B out, an idle ${gapMs} ms wait as the model`,
     );
     for (const [k, [name]] of paths.entries()) {
       const s = summarize(lat[k]);
@@ -202,10 +170,9 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const c of children) c.kill();
+    child.kill();
   }
 }
 
-if (process.argv[2] === "--serve")
-  await serve(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+if (process.argv[2] === "--serve") await serve(Number(process.argv[3]), Number(process.argv[4]));
 else await main();

@@ -9,7 +9,6 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { formatUnits, type JsonRpcProvider, parseUnits, type Wallet } from "ethers";
 import { MarketClient, tokenAddress } from "../services/client/index.js";
-import { HOT_WAIT_US } from "../services/runtime/hotWait.js";
 import {
   AZR_TOKEN,
   createBlobServer,
@@ -196,7 +195,6 @@ interface WorkerFlags extends KeyFlags {
   httpHost?: string;
   httpPort?: number;
   publicUrl?: string;
-  httpHotWaitUs?: number;
   price?: string;
   priceAzr?: string;
   priceLearn?: string;
@@ -245,7 +243,7 @@ async function runWorker(kindsArg: string[], f: WorkerFlags): Promise<void> {
     passwordFile: f.passwordFile,
     devAccount: f.devAccount,
     dataDir: f.dataDir === undefined ? undefined : resolve(f.dataDir),
-    http: { host: f.httpHost, port: f.httpPort, publicUrl: f.publicUrl, hotWaitUs: f.httpHotWaitUs },
+    http: { host: f.httpHost, port: f.httpPort, publicUrl: f.publicUrl },
     price: { AZR: f.priceAzr ?? f.price, LEARN: f.priceLearn ?? f.price },
     maxJobs: f.maxJobs,
     maxBatch: f.maxBatch,
@@ -677,11 +675,6 @@ export function registerServiceCommands(program: Command): void {
     .option("--http-host <host>", "HTTP API listen address (default 127.0.0.1)")
     .option("--http-port <port>", "HTTP API port (default 8700; 0 = any)", intArg("--http-port", 0, 65535))
     .option("--public-url <url>", "URL others reach this worker at (registered on chain)")
-    .option(
-      "--http-hot-wait-us <us>",
-      `µs the event loop polls without sleeping after a /v1/infer answer, nothing else in flight (default ${HOT_WAIT_US} = off; e.g. 1000)`,
-      intArg("--http-hot-wait-us", 0, 100_000),
-    )
     .option("--price <amount>", "least price per slot, AZR and LEARN (default 0)", amountArg("--price"))
     .option("--price-azr <amount>", "least price per slot for AZR jobs", amountArg("--price-azr"))
     .option("--price-learn <amount>", "least price per slot for LEARN jobs", amountArg("--price-learn"))

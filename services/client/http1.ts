@@ -3,7 +3,6 @@ import { isIP, connect as netConnect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { connect as tlsConnect } from "node:tls";
 import { callTraceOn, monoUs } from "../runtime/callTrace.js";
-import { HotWait } from "../runtime/hotWait.js";
 
 /**
  * A small HTTP/1.1 client for one origin, made for the metered inference call: a POST whose body is already in
@@ -64,8 +63,6 @@ type Pending = {
   t0: number;
   timing: Http1Response["timing"];
   onSent?: () => void;
-  /** Called once, on the answer's first bytes. */
-  onFirst?: () => void;
   trace?: Record<string, number>;
 };
 
@@ -141,11 +138,6 @@ class Connection {
 
   private feed(d: Buffer): void {
     if (this.pending === null) throw new HttpProtocolError("bytes from the server with no request in flight");
-    const onFirst = this.pending.onFirst;
-    if (onFirst !== undefined) {
-      this.pending.onFirst = undefined;
-      onFirst();
-    }
     const trace = this.pending.trace;
     if (trace && trace.first === undefined) trace.first = monoUs();
     let data = d;
@@ -312,19 +304,9 @@ class Connection {
   }
 }
 
-/** A lone call's answer is awaited hot from this fraction of the hot wait before it is due (see `post`). */
-const HOT_LEAD = 0.5;
-/** Weight of the newest lone call in the answer's expected time (an EWMA: a few calls to follow a new model). */
-const DUE_WEIGHT = 0.25;
-
 /** Keep-alive connections to one origin (`http:` or `https:`), one request at a time on each. */
 export class Http1Pool {
   private readonly idle: Connection[] = [];
-  /** Requests in flight on all connections: a hot wait is for a lone one. */
-  private inFlight = 0;
-  private readonly hot = new HotWait();
-  /** By path: ms from a lone request's last byte sent to its answer's first byte (EWMA). */
-  private readonly dueMs = new Map<string, number>();
   private readonly host: string;
   private readonly port: number;
   private readonly tls: boolean;
@@ -342,19 +324,9 @@ export class Http1Pool {
   /**
    * POSTs `body` (content-length set) to `path` and reads the whole answer, hashing it as it arrives. `onSent`: called
    * once the whole request is handed to the kernel (work to do while the answer is awaited, without delaying the
-   * upload). `hotWaitUs` > 0 (issue 8: the answer's cold wake-up): a lone request (none other in flight here) sleeps
-   * until `HOT_LEAD` × `hotWaitUs` before its answer is due — the path's recent lone answers predict when — and
-   * then polls the event loop without blocking (hotWait.ts) until the answer's first bytes or for `hotWaitUs`,
-   * whichever is first: the answer is read within a loop turn instead of after a sleeping process's ~0.3 ms wake.
-   * The price is up to `hotWaitUs` of this process's CPU per lone call; 0 (the default): off.
+   * upload).
    */
-  post(
-    path: string,
-    headers: Record<string, string>,
-    body: Uint8Array,
-    onSent?: () => void,
-    hotWaitUs = 0,
-  ): Promise<Http1Response> {
+  post(path: string, headers: Record<string, string>, body: Uint8Array, onSent?: () => void): Promise<Http1Response> {
     const t0 = performance.now();
     const trace = callTraceOn() ? { start: monoUs() } : undefined;
     let head = `POST ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\ncontent-length: ${body.byteLength}\r\n`;
@@ -368,16 +340,6 @@ export class Http1Pool {
     const bytes = Buffer.from(`${head}\r\n`, "latin1");
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, t0, timing: { sent: 0, head: 0, end: 0 }, onSent, trace };
-      this.inFlight++;
-      p.resolve = (r) => {
-        this.inFlight--;
-        resolve(r);
-      };
-      p.reject = (e) => {
-        this.inFlight--;
-        reject(e);
-      };
-      if (hotWaitUs > 0) this.awaitHot(p, path, hotWaitUs);
       let c = this.idle.pop();
       while (c?.closed) c = this.idle.pop();
       if (c) return c.send(bytes, body, p);
@@ -394,55 +356,6 @@ export class Http1Pool {
       );
       fresh.send(bytes, body, p); // written once connected
     });
-  }
-
-  /**
-   * Arms `p`'s hot wait: once it is sent, alone, a timer to start polling shortly before its answer is due; its
-   * answer's first bytes end the poll and (for a lone call) update when the path's answers are due.
-   */
-  private awaitHot(p: Pending, path: string, hotWaitUs: number): void {
-    let sentAt = 0;
-    let answered = false; // (an answer may come before the request is all sent: a 413 from the head)
-    let timer: NodeJS.Timeout | undefined;
-    const lone = () => this.inFlight === 1;
-    const sent = p.onSent;
-    p.onSent = () => {
-      sentAt = performance.now();
-      const due = this.dueMs.get(path);
-      if (due !== undefined && lone() && !answered)
-        timer = setTimeout(
-          () => {
-            timer = undefined;
-            if (lone()) this.hot.extend(hotWaitUs);
-          },
-          Math.max(0, due - (HOT_LEAD * hotWaitUs) / 1000),
-        );
-      sent?.();
-    };
-    const done = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      this.hot.stop();
-    };
-    p.onFirst = () => {
-      answered = true;
-      done();
-      if (sentAt === 0 || !lone()) return;
-      const took = performance.now() - sentAt;
-      const due = this.dueMs.get(path);
-      this.dueMs.set(path, due === undefined ? took : due + DUE_WEIGHT * (took - due));
-    };
-    const reject = p.reject;
-    p.reject = (e) => {
-      answered = true;
-      done();
-      reject(e);
-    };
-  }
-
-  /** The hot wait of this pool's lone calls (tests and benches: whether and how long it polled). */
-  get hotWait(): HotWait {
-    return this.hot;
   }
 
   /** Closes the idle connections (those in use close when their answers are in). */

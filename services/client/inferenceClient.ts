@@ -48,16 +48,7 @@ export interface InferenceClientOptions {
    * true): one signed session open, then an HMAC per call instead of a signature the worker recovers.
    */
   sessions?: boolean;
-  /**
-   * µs a lone call (no other call of this process to the worker in flight) polls the event loop for its answer,
-   * from half of it before the answer is due (http1.ts `post`; issue 8: a sleeping process wakes ~0.3 ms late on
-   * this VM). Costs up to this much client CPU per lone call; 0: off. Default `ANSWER_HOT_WAIT_US`.
-   */
-  hotWaitUs?: number;
 }
-
-/** Default `hotWaitUs`: off — measured no on a loaded machine (README, issue 8; e.g. 2,000 to try it). */
-export const ANSWER_HOT_WAIT_US = 0;
 
 /** A receipt signed ahead is sent only while it is this young (a payee refuses receipts past its max age, 5 min by default). */
 export const SPARE_MAX_AGE_MS = 10_000;
@@ -112,7 +103,7 @@ export class InferenceClient {
       this.pool = POOLS.get(u.origin) ?? new Http1Pool(u.origin);
       POOLS.set(u.origin, this.pool);
     }
-    return this.pool.post(`${this.prefix}${path}`, headers, body, onSent, this.o.hotWaitUs ?? ANSWER_HOT_WAIT_US);
+    return this.pool.post(`${this.prefix}${path}`, headers, body, onSent);
   }
 
   private pool: Http1Pool | null = null;

@@ -7,7 +7,6 @@ import { isAbsolute, join, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
 import { parseUnits, Wallet } from "ethers";
 import { ConfigErrorCode, WorkerConfigError } from "./errors.js";
-import { HOT_WAIT_US } from "./hotWait.js";
 import { ConfigInvalidError, readConfigFile, resolveTypedConfig } from "./typedConfig.js";
 
 const Decimal = (description: string, dflt: string) =>
@@ -37,13 +36,6 @@ export const WorkerConfigSchema = Type.Object(
             description: "URL others reach this worker at (registered on chain; default http://host:port)",
           }),
         ),
-        hotWaitUs: Type.Integer({
-          minimum: 0,
-          maximum: 100_000,
-          default: HOT_WAIT_US,
-          description:
-            "µs the event loop polls (no sleep) after a /v1/infer answer with nothing else in flight, so a client's next lone call finds it awake; 0 = off",
-        }),
       },
       { default: {} },
     ),

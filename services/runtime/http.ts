@@ -8,7 +8,6 @@ import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerBlobRoutes } from "./content/blobRoutes.js";
 import type { BlobStore } from "./content/blobStore.js";
-import { hotWaitAfterAnswers } from "./hotWait.js";
 import type { JobRow, JobState, Journal, TxRow } from "./journal.js";
 import type { WorkerMetrics } from "./metrics.js";
 
@@ -98,10 +97,6 @@ function txJSON(t: TxRow) {
   };
 }
 
-/** The calls a client makes one after another and waits on (metered inference: payments/meteredRoutes.ts). */
-const isInferCall = (req: { method?: string; url?: string }): boolean =>
-  req.method === "POST" && req.url?.startsWith("/v1/infer/") === true;
-
 export async function createWorkerHTTP(mods: {
   journal: Journal;
   blobs: BlobStore;
@@ -110,14 +105,8 @@ export async function createWorkerHTTP(mods: {
   version: string;
   /** More routes on the same port before it starts (the IPFS gateway, handlers' pages). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>;
-  /**
-   * µs the event loop polls without blocking after an answer to `POST /v1/infer/…` when no other request is in
-   * flight (hotWait.ts: the caller's next lone call finds the worker awake); 0 or absent: off.
-   */
-  hotWaitUs?: number;
 }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 2048 } });
-  hotWaitAfterAnswers(app.server, mods.hotWaitUs ?? 0, isInferCall);
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",

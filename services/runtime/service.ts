@@ -126,7 +126,6 @@ export async function startWorkerService(
     blobs,
     metrics,
     version: mods.version,
-    hotWaitUs: cfg.http.hotWaitUs,
     health: {
       health: () => ({
         status,

@@ -4,7 +4,6 @@ import { encryptKeystoreJsonSync } from "ethers";
 import { describe, expect, it } from "vitest";
 import { loadConfigFile, loadWallet, resolveWorkerConfig } from "../../../services/runtime/config.js";
 import { ConfigErrorCode } from "../../../services/runtime/errors.js";
-import { HOT_WAIT_US } from "../../../services/runtime/hotWait.js";
 import { DEV_KEYS, tempDir } from "../../utils/devnode.js";
 
 describe("worker config", () => {
@@ -23,17 +22,11 @@ describe("worker config", () => {
       maxJobs: 8,
       price: { AZR: "1", LEARN: "2.5" },
       rpc: "http://127.0.0.1:8545",
-      http: { host: "127.0.0.1", port: 8700, hotWaitUs: HOT_WAIT_US },
+      http: { host: "127.0.0.1", port: 8700 },
       verify: true,
       reclaim: true,
       tx: { feeBumpAfterMs: 6000, feeBumpPercent: 15, maxFeeBumps: 8 },
     });
-  });
-
-  it("takes http.hotWaitUs from the file, and a flag's 0 (off) over it", () => {
-    const base = { kinds: ["k"], dataDir: "d", http: { hotWaitUs: 500 } };
-    expect(resolveWorkerConfig(base, {}).http.hotWaitUs).toBe(500);
-    expect(resolveWorkerConfig(base, { http: { hotWaitUs: 0 } }).http.hotWaitUs).toBe(0);
   });
 
   it("names the offending key", () => {
