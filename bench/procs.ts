@@ -115,7 +115,6 @@ export function classifyAzora(line: string): LogIssue | null {
   }
 }
 
-/** Fields of /proc/<pid>/stat after the command name (field 3 on), or null when the process is gone or off Linux. */
 /** `VmHWM` of a live process in MiB: the kernel's own peak of its resident memory (no sampling needed), or null. */
 export function peakRssMiB(pid: number): number | null {
   try {
@@ -126,6 +125,7 @@ export function peakRssMiB(pid: number): number | null {
   }
 }
 
+/** Fields of /proc/<pid>/stat after the command name (field 3 on), or null when the process is gone or off Linux. */
 export function procStat(pid: number): string[] | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
