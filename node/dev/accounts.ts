@@ -1,6 +1,7 @@
-import { hexToBytes, privateToAddress, toChecksumAddress } from "@ethereumjs/util";
+import { privateToAddress, toChecksumAddress } from "@ethereumjs/util";
 import { DEV_KEYS } from "../../genesis/devnet.js";
 import { InvalidParamsError } from "../../rpc/errors.js";
+import { bytesToHex, hexToBytes } from "../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../runtime/primitives/keccakWasm.js";
 
 /** A dev account: its checksummed address and its private key (0x hex). */
@@ -11,9 +12,7 @@ export interface DevAccount {
 
 /** The checksummed address of a private key (0x hex). */
 export function addressOfKey(privateKey: string): string {
-  return toChecksumAddress(
-    `0x${Buffer.from(privateToAddress(hexToBytes(privateKey as `0x${string}`))).toString("hex")}`,
-  );
+  return toChecksumAddress(bytesToHex(privateToAddress(hexToBytes(privateKey as `0x${string}`))));
 }
 
 /**
@@ -87,6 +86,5 @@ export class DevAccounts {
  * construction, like the dev keys.
  */
 export function impersonationKey(address: string): string {
-  const digest = keccak256(Buffer.from(`azora dev impersonation ${address.toLowerCase()}`, "utf8"));
-  return `0x${Buffer.from(digest).toString("hex")}`;
+  return bytesToHex(keccak256(Buffer.from(`azora dev impersonation ${address.toLowerCase()}`, "utf8")));
 }
