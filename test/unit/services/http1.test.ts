@@ -160,6 +160,7 @@ describe("Http1Pool against a raw socket", () => {
   let raw = "";
   let reply: Buffer = Buffer.alloc(0);
   let cuts: number[] = [];
+  let closeAfter = false; // a close-delimited answer: the server ends the connection after the last piece
   beforeAll(async () => {
     tcp = createTCPServer((s: Socket) => {
       s.setNoDelay(true);
@@ -171,6 +172,7 @@ describe("Http1Pool against a raw socket", () => {
           at = cut;
           await new Promise((r) => setTimeout(r, 1)); // separate reads on the client, most of the time
         }
+        if (closeAfter) s.end();
       });
     });
     await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
@@ -212,6 +214,23 @@ describe("Http1Pool against a raw socket", () => {
       }
     }
     pool.close();
+  });
+
+  // The pool reads plain TCP into one shared buffer: every byte it keeps past a read (here a close-delimited body's
+  // parts) must be a copy, or the next read overwrites it.
+  it("keeps a close-delimited answer split across reads intact", async () => {
+    const body = bytes(9000, 5);
+    reply = Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"), body]);
+    closeAfter = true;
+    try {
+      for (const c of [[60], [60, 3000], [60, 3000, 6000, 8999]]) {
+        cuts = c;
+        const r = await new Http1Pool(raw).post("/", {}, bytes(3));
+        expect([r.status, r.body.equals(body), r.sha256], `cuts ${cuts}`).toEqual([200, true, sha(body)]);
+      }
+    } finally {
+      closeAfter = false;
+    }
   });
 
   it("refuses a malformed answer", async () => {
