@@ -66,16 +66,6 @@ type Pending = {
   trace?: Record<string, number>;
 };
 
-/**
- * Plain-TCP connections read into this one buffer (net's `onread`) instead of a fresh 64 KiB buffer per read that
- * node then shrinks with a copy: every read is parsed before the callback returns (one thread, callbacks in turn),
- * so one buffer serves them all; bytes kept past a read (a partial head or chunk line, chunked or close-delimited
- * body parts) are copied out (`keep`).
- */
-const READ_BUFFER_BYTES = 256 * 1024;
-let readBuffer: Buffer | null = null;
-const sharedReadBuffer = (): Buffer => (readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
-
 /** One connection: a parser for the answer to the request in flight on it. */
 class Connection {
   private pending: Pending | null = null;
@@ -101,37 +91,21 @@ class Connection {
     readonly socket: Socket,
     private readonly onIdle: (c: Connection) => void,
     private readonly onGone: (c: Connection) => void,
-    /** The socket reads into the shared buffer (its `onread` calls `read`): what `feed` keeps must be copied. */
-    private readonly borrowed = false,
   ) {
     socket.setNoDelay(true);
-    if (!borrowed) socket.on("data", (d: Buffer) => this.read(d));
+    socket.on("data", (d: Buffer) => {
+      try {
+        this.feed(d);
+      } catch (e) {
+        this.fail(e as Error);
+      }
+    });
     socket.on("error", (e) => this.fail(e));
     socket.on("close", () => this.fail(new HttpProtocolError("connection closed before the answer was complete")));
     socket.on("end", () => {
       if (this.res?.length === -2) this.complete();
       socket.destroy();
     });
-  }
-
-  /** Bytes read: parsed now (with `borrowed`, they are valid only until this returns). */
-  read(d: Buffer): void {
-    try {
-      this.feed(d);
-    } catch (e) {
-      this.fail(e as Error);
-    }
-  }
-
-  /** `onread`'s callback: `n` bytes read into `b` (the shared buffer); true, to keep reading. */
-  readTo(b: Uint8Array, n: number): boolean {
-    this.read(Buffer.from(b.buffer, b.byteOffset, n));
-    return true;
-  }
-
-  /** `b`, to keep past this read: a copy when it lies in the shared read buffer. */
-  private keep(b: Buffer): Buffer {
-    return this.borrowed ? Buffer.from(b) : b;
   }
 
   send(head: Buffer, body: Uint8Array, p: Pending): void {
@@ -173,7 +147,7 @@ class Connection {
         const end = all.indexOf(CRLFCRLF);
         if (end < 0) {
           if (all.length > MAX_HEAD) throw new HttpProtocolError("response head too long");
-          this.buf = all === data ? this.keep(data) : all;
+          this.buf = all;
           return;
         }
         this.buf = null;
@@ -243,7 +217,7 @@ class Connection {
     const r = this.res!;
     if (r.length === -2) {
       r.hash!.update(d);
-      r.parts.push(this.keep(d));
+      r.parts.push(d);
       r.got += d.length;
       return d.subarray(d.length);
     }
@@ -263,7 +237,7 @@ class Connection {
         const take = Math.min(data.length, r.chunkLeft);
         const bytes = data.subarray(0, take);
         r.hash!.update(bytes);
-        r.parts.push(this.keep(bytes));
+        r.parts.push(bytes);
         r.got += take;
         r.chunkLeft -= take;
         data = data.subarray(take);
@@ -273,7 +247,7 @@ class Connection {
       const all = this.buf === null ? data : Buffer.concat([this.buf, data]);
       if (r.chunkLeft === -3) {
         if (all.length < 2) {
-          this.buf = all === data ? this.keep(data) : all;
+          this.buf = all;
           return data.subarray(data.length);
         }
         if (all[0] !== 13 || all[1] !== 10) throw new HttpProtocolError("bad chunk end");
@@ -288,7 +262,7 @@ class Connection {
       const lastEmpty = last && all[0] === 13 && all[1] === 10;
       if (end < 0 && !lastEmpty) {
         if (all.length > MAX_HEAD) throw new HttpProtocolError("chunk header too long");
-        this.buf = all === data ? this.keep(data) : all;
+        this.buf = all;
         return data.subarray(data.length);
       }
       this.buf = null;
@@ -369,22 +343,16 @@ export class Http1Pool {
       let c = this.idle.pop();
       while (c?.closed) c = this.idle.pop();
       if (c) return c.send(bytes, body, p);
-      // TLS reads through its own buffers: `onread` is for plain TCP only
       const socket = this.tls
         ? tlsConnect({ host: this.host, port: this.port, servername: isIP(this.host) ? undefined : this.host })
-        : netConnect({
-            host: this.host,
-            port: this.port,
-            onread: { buffer: sharedReadBuffer(), callback: (n, b) => fresh.readTo(b, n) },
-          });
-      const fresh: Connection = new Connection(
+        : netConnect({ host: this.host, port: this.port });
+      const fresh = new Connection(
         socket,
         (x) => this.idle.push(x),
         (x) => {
           const i = this.idle.indexOf(x);
           if (i >= 0) this.idle.splice(i, 1);
         },
-        !this.tls,
       );
       fresh.send(bytes, body, p); // written once connected
     });

@@ -216,8 +216,9 @@ describe("Http1Pool against a raw socket", () => {
     pool.close();
   });
 
-  // The pool reads plain TCP into one shared buffer: every byte it keeps past a read (here a close-delimited body's
-  // parts) must be a copy, or the next read overwrites it.
+  // A close-delimited body in several reads: every part kept and counted until the server's FIN (the node:http suite's
+  // close-delimited answers mostly arrive in one read). It also guards a client that reads into a reused buffer
+  // (lone8io tried one): a part kept without a copy is overwritten by the next read.
   it("keeps a close-delimited answer split across reads intact", async () => {
     const body = bytes(9000, 5);
     reply = Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"), body]);
