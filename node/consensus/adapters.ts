@@ -185,13 +185,15 @@ export function createConsensus(m: ConsensusModules): {
             },
             chain: {
               headHeight: () => chain.head.header.number,
-              // One atomic, synced batch per verified run, the committed record once after it (Chain.commitSyncedRun);
+              // One atomic, synced batch per verified run, the committed record once after it (Chain.commitSyncedRun),
+              // written while the next run applies when more blocks are on their way (`deferDurable`);
               // untimed: the stage clock's reads cost more than a synced empty block's own work (TxStageClock.untimed).
-              apply: (blocks) => {
+              apply: (blocks, more) => {
                 const run = () =>
                   chain.commitSyncedRun(
                     blocks.map((b) => b.hash),
                     () => apply(blocks),
+                    { deferDurable: more },
                   );
                 return stages === undefined ? run() : stages.untimed(run);
               },

@@ -88,6 +88,11 @@ async function openTracked() {
   return t;
 }
 
+/** The database under the tracked chain's wrappers. */
+function storage(t: { storage: { db: ChainDB } }): ChainDB {
+  return t.storage.db;
+}
+
 /** A small deterministic PRNG (mulberry32): the property runs the same sequences every time. */
 function prng(seed: number): (n: number) => number {
   let a = seed >>> 0;
@@ -155,6 +160,76 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
     await t.storage.db.close();
   });
 
+  it("a deferred run (deferDurable) returns before its batch; the next run applies meanwhile; batches and records in order", async () => {
+    const t = await openTracked();
+    // Hold every block batch until released, and count batches on their way at once (never more than one).
+    let release: () => void = () => {};
+    let gate = new Promise<void>((r) => (release = r));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let batches = 0;
+    // Record writes go through the same wait (openTracked tells them apart the same way): not gated, not counted.
+    let recordWrite = false;
+    const blockWriteWaitFor = storage(t).blockWriteWaitFor.bind(storage(t));
+    storage(t).blockWriteWaitFor = (write) => {
+      recordWrite = true;
+      return blockWriteWaitFor(write);
+    };
+    storage(t).setBlockWriteWait(async (write) => {
+      if (recordWrite) {
+        recordWrite = false;
+        return write();
+      }
+      batches++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        await gate;
+        return await write();
+      } finally {
+        inFlight--;
+      }
+    });
+    const first = blocksOn(t.chain.head, 5);
+    const deferred = { deferDurable: true };
+    await t.chain.commitSyncedRun(
+      first.map((b) => b.hash),
+      async () => {
+        for (const b of first) await t.chain.commitBlock(b, Uint8Array.of(7));
+      },
+      deferred,
+    );
+    // Returned with its batch on its way: not in LevelDB, no record, but readable and the head.
+    expect(t.chain.head.header.number).toBe(5n);
+    expect(await levelHead(t.storage.db)).toBe(0n);
+    expect(t.recordHeights).toEqual([]);
+    expect(await t.storage.db.getCommit(5n)).toEqual(Uint8Array.of(7));
+    const second = blocksOn(t.chain.head, 4);
+    await t.chain.commitSyncedRun(
+      second.map((b) => b.hash),
+      async () => {
+        for (const b of second) await t.chain.commitBlock(b, Uint8Array.of(8));
+      },
+      deferred,
+    );
+    expect(await t.storage.db.getCommit(9n)).toEqual(Uint8Array.of(8));
+    // A consensus commit meanwhile: its batch after the runs', its record after theirs.
+    const consensus = t.chain.commitBlock(emptyChild(t.chain.head), Uint8Array.of(9));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await levelHead(t.storage.db)).toBe(0n);
+    gate = Promise.resolve();
+    release();
+    await consensus;
+    await t.chain.durable();
+    expect(maxInFlight).toBe(1);
+    expect(batches).toBe(3);
+    expect(t.recordHeights).toEqual([5n, 9n, 10n]);
+    expect(t.violations).toEqual([]);
+    expect(await levelHead(t.storage.db)).toBe(10n);
+    t.storage.record.close();
+    await t.storage.db.close();
+  });
+
   it("cuts a run longer than the limit into batches of at most SYNCED_RUN_LIMITS.blocks", async () => {
     const t = await openTracked();
     const n = SYNCED_RUN_LIMITS.blocks * 2 + 3;
@@ -192,6 +267,7 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
         const committed = rnd(4) === 0 ? rnd(run.length) : run.length;
         // A consensus commit may land inside the run (between the driver's slices): it flushes what is held.
         const intruder = rnd(3) === 0 ? rnd(committed + 1) : -1;
+        const deferDurable = rnd(2) === 0;
         await t.chain.commitSyncedRun(
           run.map((b) => b.hash),
           async () => {
@@ -205,11 +281,17 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
               expect(await levelHead(t.storage.db)).toBe(t.chain.head.header.number);
             }
           },
+          { deferDurable },
         );
+        // A deferred run is durable once its write lands (the next run or commit may go first meanwhile).
+        if (!deferDurable || rnd(2) === 0) await t.chain.durable();
+        else continue;
         expect(await levelHead(t.storage.db)).toBe(t.chain.head.header.number);
         expect(t.storage.record.get()?.height).toBe(t.chain.head.header.number);
       }
+      await t.chain.durable();
       expect(t.violations).toEqual([]);
+      expect(t.recordHeights).toEqual([...t.recordHeights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       const head = t.chain.head;
       t.storage.record.close();
       await t.storage.db.close();
