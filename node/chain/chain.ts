@@ -384,8 +384,9 @@ export class Chain implements BlockHashLookup {
    * holds all of a batch or none of it, and every earlier batch; no write is ever left unsynced in a LevelDB log
    * file (so a log rotated without an fsync loses nothing). The record is written only after the batch that holds
    * the block it names, so it never runs ahead of the database's durable head (the start-up check would refuse that
-   * as lost committed blocks). What a crash takes back is the held blocks of the run in progress: they were visible
-   * (head, RPC, listeners; reads see held writes) before they were durable, but each carries a commit certificate
+   * as lost committed blocks). What a crash takes back is the held blocks of the run in progress (and of the run
+   * before it when that one was deferred, `deferWriteHeld`): they were visible (head, RPC, listeners; reads see held
+   * writes) before they were durable, but each carries a commit certificate
    * sync verified, so it is final, no other block can be committed at its height, and the node re-syncs exactly the
    * same blocks after the restart. If `apply` ends early (stop, failure, halt), what it committed is written in the
    * `finally`.
@@ -406,7 +407,7 @@ export class Chain implements BlockHashLookup {
       return await apply();
     } finally {
       try {
-        if (defer) this.deferWriteHeld();
+        if (defer) await this.deferWriteHeld();
         else await this.writeHeld();
       } finally {
         this.syncedRun = null;
@@ -420,16 +421,16 @@ export class Chain implements BlockHashLookup {
    * one. The guarantees stay: the batch is atomic and synced, batches reach LevelDB in order (`ChainDB.flushHeld`
    * chains them), the record names the run's last block only after its batch is written and never goes back, reads
    * see the run's blocks meanwhile, and every later record write (a consensus commit, a non-deferred run) waits for
-   * it. A crash takes back at most the runs not yet durable: final blocks, re-synced identically after a restart.
+   * it. At most one run is on its way: the run before must be durable before this one is handed over, which bounds
+   * the memory held and what a crash takes back — two runs at most, final blocks, re-synced identically.
    */
-  private deferWriteHeld(): void {
+  private async deferWriteHeld(): Promise<void> {
+    await this.durable();
     const last = this.syncedRun?.last ?? null;
     if (this.syncedRun !== null) this.syncedRun.last = null;
     // flushHeld hands the held writes to a batch before its first await (they stay readable while it is on its way).
     const flushed = this.db.flushHeld();
-    const before = this.deferredWrite;
     const write = (async () => {
-      await before;
       await flushed;
       if (last !== null) await this.writeRecord(last);
     })();
