@@ -188,8 +188,6 @@ export async function startNode(
     // A software upgrade this version does not meet is due at the next height: refuse to start.
     chain.upgrades.check(chain.head.header.number + 1n);
     chain.useCommittedRecord(record);
-    // Before the record and the database close: a deferred synced run's batch and record finish first.
-    cleanup.push(() => chain.durable());
     db.setBlockWriteWait((write) => metrics.txStages.outside(write));
     db.setFailureHandler((e: StorageError) => {
       log.error("chain database failure: stopping the node", {

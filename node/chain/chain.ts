@@ -99,8 +99,6 @@ export class Chain implements BlockHashLookup {
    * block held, which the record names once the batch is written. Null outside a run.
    */
   private syncedRun: { hashes: Set<string>; last: HeadInfo | null } | null = null;
-  /** A deferred synced run's durable write on its way (its batch, then its record); null when none. */
-  private deferredWrite: Promise<void> | null = null;
 
   private constructor(args: {
     db: ChainDB;
@@ -384,67 +382,26 @@ export class Chain implements BlockHashLookup {
    * holds all of a batch or none of it, and every earlier batch; no write is ever left unsynced in a LevelDB log
    * file (so a log rotated without an fsync loses nothing). The record is written only after the batch that holds
    * the block it names, so it never runs ahead of the database's durable head (the start-up check would refuse that
-   * as lost committed blocks). What a crash takes back is the held blocks of the run in progress (and of the run
-   * before it when that one was deferred, `deferWriteHeld`): they were visible (head, RPC, listeners; reads see held
-   * writes) before they were durable, but each carries a commit certificate
+   * as lost committed blocks). What a crash takes back is the held blocks of the run in progress: they were visible
+   * (head, RPC, listeners; reads see held writes) before they were durable, but each carries a commit certificate
    * sync verified, so it is final, no other block can be committed at its height, and the node re-syncs exactly the
    * same blocks after the restart. If `apply` ends early (stop, failure, halt), what it committed is written in the
    * `finally`.
    */
-  async commitSyncedRun<T>(
-    hashes: readonly Uint8Array[],
-    apply: () => Promise<T>,
-    opts: { deferDurable?: boolean } = {},
-  ): Promise<T> {
+  async commitSyncedRun<T>(hashes: readonly Uint8Array[], apply: () => Promise<T>): Promise<T> {
     assert(this.syncedRun === null, "one synced run at a time");
-    const defer = opts.deferDurable === true;
-    // The run's last block is not held (unless deferred): its commit writes the held blocks and itself in one batch
-    // and the record before it returns, so the run is durable before the driver moves consensus past it (and signs
-    // there).
-    const held = defer ? hashes : hashes.slice(0, -1);
-    this.syncedRun = { hashes: new Set(held.map((h) => bytesToHex(h))), last: null };
+    // The run's last block is not held: its commit writes the held blocks and itself in one batch and the record
+    // before it returns, so the run is durable before the driver moves consensus past it (and signs there).
+    this.syncedRun = { hashes: new Set(hashes.slice(0, -1).map((h) => bytesToHex(h))), last: null };
     try {
       return await apply();
     } finally {
       try {
-        if (defer) await this.deferWriteHeld();
-        else await this.writeHeld();
+        await this.writeHeld();
       } finally {
         this.syncedRun = null;
       }
     }
-  }
-
-  /**
-   * `commitSyncedRun` with `deferDurable` (block sync far behind, the next response already on its way): the run's
-   * batch is started, not awaited, so the main thread executes the next run while LevelDB writes and fsyncs this
-   * one. The guarantees stay: the batch is atomic and synced, batches reach LevelDB in order (`ChainDB.flushHeld`
-   * chains them), the record names the run's last block only after its batch is written and never goes back, reads
-   * see the run's blocks meanwhile, and every later record write (a consensus commit, a non-deferred run) waits for
-   * it. At most one run is on its way: the run before must be durable before this one is handed over, which bounds
-   * the memory held and what a crash takes back — two runs at most, final blocks, re-synced identically.
-   */
-  private async deferWriteHeld(): Promise<void> {
-    await this.durable();
-    const last = this.syncedRun?.last ?? null;
-    if (this.syncedRun !== null) this.syncedRun.last = null;
-    // flushHeld hands the held writes to a batch before its first await (they stay readable while it is on its way).
-    const flushed = this.db.flushHeld();
-    const write = (async () => {
-      await flushed;
-      if (last !== null) await this.writeRecord(last);
-    })();
-    this.deferredWrite = write;
-    const clear = () => {
-      if (this.deferredWrite === write) this.deferredWrite = null;
-    };
-    // A failure is reported by the database or writeRecord (the node stops); `durable()` rethrows it meanwhile.
-    write.then(clear, clear);
-  }
-
-  /** Resolves once every committed block is durable (a deferred synced run's batch and record written). */
-  async durable(): Promise<void> {
-    await this.deferredWrite;
   }
 
   /** Writes the blocks a synced run holds (one batch), then the record naming the newest of them. */
@@ -453,7 +410,6 @@ export class Chain implements BlockHashLookup {
     if (this.syncedRun !== null) this.syncedRun.last = null;
     // Also when a scan of the database wrote the held blocks earlier (`flushHeld` waits for that batch too).
     await this.db.flushHeld();
-    await this.durable(); // a deferred run's record first: records never go back
     if (last !== null) await this.writeRecord(last);
   }
 
@@ -488,7 +444,6 @@ export class Chain implements BlockHashLookup {
       // After the batch and before anyone can see the block: the record never runs ahead of the
       // database's durable head, and a database that later ends below it has lost committed blocks.
       if (run !== null) run.last = null; // written with this block's batch
-      await this.durable(); // a deferred run's record first: records never go back
       await this.writeRecord(head);
     } else if (run !== null) {
       run.last = head;

@@ -185,15 +185,13 @@ export function createConsensus(m: ConsensusModules): {
             },
             chain: {
               headHeight: () => chain.head.header.number,
-              // One atomic, synced batch per verified run, the committed record once after it (Chain.commitSyncedRun),
-              // written while the next run applies when more blocks are on their way (`deferDurable`);
+              // One atomic, synced batch per verified run, the committed record once after it (Chain.commitSyncedRun);
               // untimed: the stage clock's reads cost more than a synced empty block's own work (TxStageClock.untimed).
-              apply: (blocks, more) => {
+              apply: (blocks) => {
                 const run = () =>
                   chain.commitSyncedRun(
                     blocks.map((b) => b.hash),
                     () => apply(blocks),
-                    { deferDurable: more },
                   );
                 return stages === undefined ? run() : stages.untimed(run);
               },

@@ -330,7 +330,7 @@ export class ChainDB implements TrieNodeReader {
     if (opts.hold !== true && this.held === null && this.writing.length === 0) {
       // The common case (consensus commits): the block's own batch, no read overlay needed (nothing reads a block
       // before its commit returns; its trie nodes stay readable in the trie store until confirmed). With a batch on
-      // its way (a deferred synced run) it goes the held way instead: after that batch, never beside it.
+      // its way (held blocks a scan wrote early) it goes the held way instead: after that batch, never beside it.
       const batch = this.db.batch();
       putBlock(w, (k, v) => batch.put(k, v));
       await this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites })));

@@ -26,10 +26,9 @@ export interface SyncChain {
   /**
    * Commits verified blocks in order, serialised with consensus (the driver runs this in its input
    * queue, in short slices) and moves consensus to the new height. Blocks at or below the head by
-   * then (consensus got there first) are skipped. `more`: the next blocks are already on their way and the target
-   * is above these (far behind: the chain may make them durable while it applies the next ones).
+   * then (consensus got there first) are skipped.
    */
-  apply(blocks: VerifiedBlock[], more: boolean): Promise<void>;
+  apply(blocks: VerifiedBlock[]): Promise<void>;
 }
 
 export interface SyncMetrics {
@@ -231,8 +230,7 @@ export class BlockSync {
         if (blocks.length > 0) {
           this.peers.succeeded(req.peer);
           this.m.metrics?.onRequest("blocks", "ok");
-          const more = ahead.length > 0 && blocks[blocks.length - 1].block.header.number < target;
-          await chain.apply(blocks, more);
+          await chain.apply(blocks);
           this.m.metrics?.onStage("apply", this.m.now() - applying);
           this.m.metrics?.onBlocksApplied(blocks.length);
         }

@@ -88,11 +88,6 @@ async function openTracked() {
   return t;
 }
 
-/** The database under the tracked chain's wrappers. */
-function storage(t: { storage: { db: ChainDB } }): ChainDB {
-  return t.storage.db;
-}
-
 /** A small deterministic PRNG (mulberry32): the property runs the same sequences every time. */
 function prng(seed: number): (n: number) => number {
   let a = seed >>> 0;
@@ -160,27 +155,24 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
     await t.storage.db.close();
   });
 
-  it("a deferred run (deferDurable) returns before its batch; the next run applies meanwhile, one run on its way at most", async () => {
+  it("a batch a scan started early is still on its way: the next batch (the run's, a consensus commit's) goes after it", async () => {
     const t = await openTracked();
-    // Hold every block batch until released, and count batches on their way at once (never more than one).
+    // Hold every block batch until released; count those on their way at once (LevelDB must get them in order).
     let release: () => void = () => {};
     let gate = new Promise<void>((r) => (release = r));
     let inFlight = 0;
     let maxInFlight = 0;
-    let batches = 0;
-    // Record writes go through the same wait (openTracked tells them apart the same way): not gated, not counted.
-    let recordWrite = false;
-    const blockWriteWaitFor = storage(t).blockWriteWaitFor.bind(storage(t));
-    storage(t).blockWriteWaitFor = (write) => {
+    let recordWrite = false; // record writes use the same wait (openTracked tells them apart alike): not gated
+    const blockWriteWaitFor = t.storage.db.blockWriteWaitFor.bind(t.storage.db);
+    t.storage.db.blockWriteWaitFor = (write) => {
       recordWrite = true;
       return blockWriteWaitFor(write);
     };
-    storage(t).setBlockWriteWait(async (write) => {
+    t.storage.db.setBlockWriteWait(async (write) => {
       if (recordWrite) {
         recordWrite = false;
         return write();
       }
-      batches++;
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
@@ -190,50 +182,25 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
         inFlight--;
       }
     });
-    const first = blocksOn(t.chain.head, 5);
-    const deferred = { deferDurable: true };
+    const run = blocksOn(t.chain.head, 6);
     await t.chain.commitSyncedRun(
-      first.map((b) => b.hash),
+      run.map((b) => b.hash),
       async () => {
-        for (const b of first) await t.chain.commitBlock(b, Uint8Array.of(7));
+        for (const b of run.slice(0, 2)) await t.chain.commitBlock(b, new Uint8Array(0));
+        const scan = t.storage.db.blocksWithLogsFrom(new Uint8Array(20), 0n, 10n, 10); // flushes blocks 1–2, gated
+        // A consensus commit (between the driver's slices; nothing held) while the scan's batch is on its way.
+        const consensus = t.chain.commitBlock(emptyChild(t.chain.head, 2n), new Uint8Array(0));
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await levelHead(t.storage.db)).toBe(0n);
+        gate = Promise.resolve();
+        release();
+        await Promise.all([scan, consensus]);
       },
-      deferred,
     );
-    // Returned with its batch on its way: not in LevelDB, no record, but readable and the head.
-    expect(t.chain.head.header.number).toBe(5n);
-    expect(await levelHead(t.storage.db)).toBe(0n);
-    expect(t.recordHeights).toEqual([]);
-    expect(await t.storage.db.getCommit(5n)).toEqual(Uint8Array.of(7));
-    // The next run applies while the first one's batch is on its way; it is handed over only once that one is durable.
-    const second = blocksOn(t.chain.head, 4);
-    let applied = false;
-    const secondDone = t.chain.commitSyncedRun(
-      second.map((b) => b.hash),
-      async () => {
-        for (const b of second) await t.chain.commitBlock(b, Uint8Array.of(8));
-        applied = true;
-      },
-      deferred,
-    );
-    let returned = false;
-    void secondDone.then(() => (returned = true));
-    for (let i = 0; i < 100 && !applied; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(applied).toBe(true);
-    expect(await t.storage.db.getCommit(9n)).toEqual(Uint8Array.of(8));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(returned).toBe(false);
-    expect(await levelHead(t.storage.db)).toBe(0n);
-    gate = Promise.resolve();
-    release();
-    await secondDone;
-    // A consensus commit with the second run's write maybe still on its way: batch and record after it.
-    await t.chain.commitBlock(emptyChild(t.chain.head), Uint8Array.of(9));
-    await t.chain.durable();
     expect(maxInFlight).toBe(1);
-    expect(batches).toBe(3);
-    expect(t.recordHeights).toEqual([5n, 9n, 10n]);
+    expect(await levelHead(t.storage.db)).toBe(3n);
+    expect(t.storage.record.get()?.height).toBe(3n);
     expect(t.violations).toEqual([]);
-    expect(await levelHead(t.storage.db)).toBe(10n);
     t.storage.record.close();
     await t.storage.db.close();
   });
@@ -275,7 +242,6 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
         const committed = rnd(4) === 0 ? rnd(run.length) : run.length;
         // A consensus commit may land inside the run (between the driver's slices): it flushes what is held.
         const intruder = rnd(3) === 0 ? rnd(committed + 1) : -1;
-        const deferDurable = rnd(2) === 0;
         await t.chain.commitSyncedRun(
           run.map((b) => b.hash),
           async () => {
@@ -289,17 +255,11 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
               expect(await levelHead(t.storage.db)).toBe(t.chain.head.header.number);
             }
           },
-          { deferDurable },
         );
-        // A deferred run is durable once its write lands (the next run or commit may go first meanwhile).
-        if (!deferDurable || rnd(2) === 0) await t.chain.durable();
-        else continue;
         expect(await levelHead(t.storage.db)).toBe(t.chain.head.header.number);
         expect(t.storage.record.get()?.height).toBe(t.chain.head.header.number);
       }
-      await t.chain.durable();
       expect(t.violations).toEqual([]);
-      expect(t.recordHeights).toEqual([...t.recordHeights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       const head = t.chain.head;
       t.storage.record.close();
       await t.storage.db.close();

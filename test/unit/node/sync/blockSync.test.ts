@@ -115,8 +115,6 @@ function badSig(commit: Uint8Array): Uint8Array {
 class FakeChain implements SyncChain {
   readonly applied: VerifiedBlock[] = [];
   applyCalls = 0;
-  /** Each apply's `more` (the chain may defer the run's durable write). */
-  readonly mores: boolean[] = [];
   /** Awaited by every apply before it commits (tests hold the first batch here). */
   gate: Promise<void> = Promise.resolve();
   /** Runs after each apply (tests let "consensus" commit heights there). */
@@ -130,9 +128,8 @@ class FakeChain implements SyncChain {
     expect(BigInt(h)).toBe(this.headHeight() + 1n);
     this.applied.push({ block, hash: hashHeader(block.header), commit, round: 0, verifiedWith: validators });
   }
-  async apply(blocks: VerifiedBlock[], more: boolean): Promise<void> {
+  async apply(blocks: VerifiedBlock[]): Promise<void> {
     this.applyCalls++;
-    this.mores.push(more);
     await this.gate;
     for (const b of blocks) {
       if (b.block.header.number <= this.headHeight()) continue;
@@ -301,9 +298,6 @@ describe("BlockSync", () => {
     expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
     expect(t.chain.applied.every((b) => b.verifiedWith === validators)).toBe(true);
     expect(t.chain.applyCalls).toBe(Math.ceil(150 / 16)); // not one per two heights
-    // Each run but the last had the next response on its way (its durable write may overlap the next run's apply);
-    // the last one reaches the target: durable before consensus moves on.
-    expect(t.chain.mores).toEqual([...Array(9).fill(true), false]);
     expect(t.network.penalties).toEqual([]);
   });
 
