@@ -327,9 +327,10 @@ export class ChainDB implements TrieNodeReader {
    * holds the blocks of a verified run (`Chain.commitSyncedRun`).
    */
   async writeBlock(w: BlockWrite, opts: { hold?: boolean } = {}): Promise<void> {
-    if (opts.hold !== true && this.held === null) {
+    if (opts.hold !== true && this.held === null && this.writing.length === 0) {
       // The common case (consensus commits): the block's own batch, no read overlay needed (nothing reads a block
-      // before its commit returns; its trie nodes stay readable in the trie store until confirmed).
+      // before its commit returns; its trie nodes stay readable in the trie store until confirmed). With a batch on
+      // its way (held blocks a scan wrote early) it goes the held way instead: after that batch, never beside it.
       const batch = this.db.batch();
       putBlock(w, (k, v) => batch.put(k, v));
       await this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites })));
@@ -359,9 +360,14 @@ export class ChainDB implements TrieNodeReader {
       this.held = null;
       const batch = this.db.batch();
       for (const [k, v] of held.ops) batch.put(k, v);
+      // After the batch still on its way, if any: two batches on libuv's threads could reach LevelDB in either
+      // order, and an older head pointer would win. A failed one fails the next (the database stopped the node).
+      const before = this.writing.at(-1)?.written ?? Promise.resolve();
       const entry = {
         held,
-        written: this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites }))),
+        written: before.then(() =>
+          this.blockWriteWait(() => this.guard("write", () => batch.write({ sync: this.syncWrites }))),
+        ),
       };
       this.writing.push(entry);
       const done = () => {

@@ -155,6 +155,56 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
     await t.storage.db.close();
   });
 
+  it("a batch a scan started early is still on its way: the next batch (the run's, a consensus commit's) goes after it", async () => {
+    const t = await openTracked();
+    // Hold every block batch until released; count those on their way at once (LevelDB must get them in order).
+    let release: () => void = () => {};
+    let gate = new Promise<void>((r) => (release = r));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let recordWrite = false; // record writes use the same wait (openTracked tells them apart alike): not gated
+    const blockWriteWaitFor = t.storage.db.blockWriteWaitFor.bind(t.storage.db);
+    t.storage.db.blockWriteWaitFor = (write) => {
+      recordWrite = true;
+      return blockWriteWaitFor(write);
+    };
+    t.storage.db.setBlockWriteWait(async (write) => {
+      if (recordWrite) {
+        recordWrite = false;
+        return write();
+      }
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        await gate;
+        return await write();
+      } finally {
+        inFlight--;
+      }
+    });
+    const run = blocksOn(t.chain.head, 6);
+    await t.chain.commitSyncedRun(
+      run.map((b) => b.hash),
+      async () => {
+        for (const b of run.slice(0, 2)) await t.chain.commitBlock(b, new Uint8Array(0));
+        const scan = t.storage.db.blocksWithLogsFrom(new Uint8Array(20), 0n, 10n, 10); // flushes blocks 1–2, gated
+        // A consensus commit (between the driver's slices; nothing held) while the scan's batch is on its way.
+        const consensus = t.chain.commitBlock(emptyChild(t.chain.head, 2n), new Uint8Array(0));
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await levelHead(t.storage.db)).toBe(0n);
+        gate = Promise.resolve();
+        release();
+        await Promise.all([scan, consensus]);
+      },
+    );
+    expect(maxInFlight).toBe(1);
+    expect(await levelHead(t.storage.db)).toBe(3n);
+    expect(t.storage.record.get()?.height).toBe(3n);
+    expect(t.violations).toEqual([]);
+    t.storage.record.close();
+    await t.storage.db.close();
+  });
+
   it("cuts a run longer than the limit into batches of at most SYNCED_RUN_LIMITS.blocks", async () => {
     const t = await openTracked();
     const n = SYNCED_RUN_LIMITS.blocks * 2 + 3;
