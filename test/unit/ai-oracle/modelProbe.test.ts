@@ -13,13 +13,8 @@ import {
 import { createONNXSession, inThreadSession, Tensor } from "../../../ai-oracle/engine/session.js";
 import { buildMLP } from "../../../bench/onnxModels.js";
 
-const feeds = () => ({
-  x: new Tensor(
-    "float32",
-    Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)),
-    [2, 16],
-  ),
-});
+/** The MLP's input: two rows of 16. */
+const feeds = () => ({ x: new Tensor("float32", new Float32Array(32).fill(0.5), [2, 16]) });
 
 describe("modelProbe: the worker's inline-run probe (a measuring switch)", () => {
   const dir = mkdtempSync(join(tmpdir(), "azora-probe-"));
