@@ -15,6 +15,11 @@ import type { EngineSession, ONNXFeeds } from "./session.js";
  */
 export const MODEL_PROBE_ENV = "AZORA_MODEL_PROBE";
 export const MODEL_PROBE_RUNS_ENV = "AZORA_MODEL_PROBE_RUNS";
+/**
+ * `AZORA_MODEL_PROBE_WAIT_MS=<n>`: every second probed call sleeps n ms before its own run (`waited` in its line),
+ * so a slower first run after a call's arrival shows whether it wears off with time or only with runs.
+ */
+export const MODEL_PROBE_WAIT_ENV = "AZORA_MODEL_PROBE_WAIT_MS";
 
 /** One run: wall (the engine's `modelMs`) and what the process, its other threads and the scheduler did meanwhile. */
 export interface ProbeRun {
@@ -46,7 +51,8 @@ export interface Sample {
 const gcs: [number, number][] = [];
 let observing = false;
 const lastCpu = new WeakMap<object, number>();
-const scratch = new Uint8Array(2 * 1024 * 1024);
+/** `touched`'s sweep: 2 MB (twice the L2), or `AZORA_MODEL_PROBE_SWEEP_MB` (e.g. 48: past the L3 slice). */
+let scratch: Uint8Array | undefined;
 let fill = 0;
 
 /** The probe's file, or undefined (off). Turning on starts the GC observer. */
@@ -117,6 +123,15 @@ export function probeRun(a: Sample, b: Sample, ms: number, session: object): Pro
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let calls = 0;
+
+/** Before a probed call's own run: sleeps `AZORA_MODEL_PROBE_WAIT_MS` every second call; the ms it slept. */
+export async function probeWait(): Promise<number> {
+  const ms = Number(process.env[MODEL_PROBE_WAIT_ENV] ?? 0);
+  if (!(ms > 0) || calls++ % 2 === 0) return 0;
+  await sleep(ms);
+  return ms;
+}
 
 /** After a call's own inline run (`own`): the runs described above, one JSON line appended to `file`. */
 export async function probeModel(
@@ -124,6 +139,7 @@ export async function probeModel(
   session: EngineSession,
   feeds: ONNXFeeds,
   own: ReturnType<typeof probeRun>,
+  waited = 0,
 ): Promise<void> {
   const runs: Record<string, ReturnType<typeof probeRun>> = { own };
   if (process.env[MODEL_PROBE_RUNS_ENV] !== "0") {
@@ -136,6 +152,7 @@ export async function probeModel(
     runs.hot3 = await one();
     await sleep(2);
     runs.gap = await one();
+    scratch ??= new Uint8Array((Number(process.env.AZORA_MODEL_PROBE_SWEEP_MB) || 2) * 1024 * 1024);
     scratch.fill(++fill & 0xff);
     runs.touched = await one();
     runs.hot2 = await one();
@@ -151,5 +168,5 @@ export async function probeModel(
     for (const [a, b] of gcs) if (b > t0 && a < t1) gcMs += Math.min(b, t1) - Math.max(a, t0);
     out[k] = { ...r, gcMs };
   }
-  appendFileSync(file, `${JSON.stringify(out)}\n`);
+  appendFileSync(file, `${JSON.stringify({ ...out, waited })}\n`);
 }

@@ -5,9 +5,11 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import {
   MODEL_PROBE_ENV,
   MODEL_PROBE_RUNS_ENV,
+  MODEL_PROBE_WAIT_ENV,
   modelProbeFile,
   probeModel,
   probeRun,
+  probeWait,
   sample,
 } from "../../../ai-oracle/engine/modelProbe.js";
 import { createONNXSession, inThreadSession, Tensor } from "../../../ai-oracle/engine/session.js";
@@ -21,6 +23,7 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
   afterEach(() => {
     delete process.env[MODEL_PROBE_ENV];
     delete process.env[MODEL_PROBE_RUNS_ENV];
+    delete process.env[MODEL_PROBE_WAIT_ENV];
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +52,7 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
       .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     const order = ["own", "hot", "hot3", "gap", "touched", "hot2", "idle5", "idle20"];
-    for (const line of lines) expect(Object.keys(line)).toEqual(order);
+    for (const line of lines) expect(Object.keys(line)).toEqual([...order, "waited"]);
     const runs = lines.flatMap((l) => order.map((k) => l[k]));
     expect(runs[0].last).toBe(-1); // the session's first probed run has no previous one
     for (let i = 1; i < runs.length; i++) expect(runs[i].last).toBe(runs[i - 1].cpu1);
@@ -73,6 +76,14 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     } as unknown as Parameters<typeof probeModel>[1];
     await probeModel(file, s, {}, probeRun(sample(), sample(), 1, s));
     expect(runs).toBe(0);
-    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")))).toEqual(["own"]);
+    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")))).toEqual(["own", "waited"]);
+  });
+
+  it("waits before every second call's own run when asked, and never when not", async () => {
+    expect([await probeWait(), await probeWait()]).toEqual([0, 0]);
+    process.env[MODEL_PROBE_WAIT_ENV] = "3";
+    const waits = [await probeWait(), await probeWait(), await probeWait(), await probeWait()];
+    expect(waits.filter((w) => w === 3)).toHaveLength(2);
+    expect(waits[0] + waits[1]).toBe(3); // (alternating, whichever call comes first)
   });
 });
