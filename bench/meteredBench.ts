@@ -5,8 +5,9 @@
 // load hits all three alike instead of biasing the ratio, and the direct side runs at the same concurrency as
 // the metered one (N calls in flight through one onnxruntime session) as well as one at a time.
 
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { modelProbeFile, probeRun, sample } from "../ai-oracle/engine/modelProbe.js";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
 import { CallTimeline, type SegmentSummary } from "./callTimeline.js";
@@ -241,8 +242,22 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
   try {
     const x = new Tensor("float32", o.x.data, o.x.dims);
     const timing = new TimingSum();
+    // With AZORA_MODEL_PROBE (ai-oracle/engine/modelProbe.ts) the lone direct runs are probed too, to <file>.direct
+    const probe = modelProbeFile();
+    const directProbe: ReturnType<typeof probeRun>[] = [];
+    let directInFlight = 0; // (only lone runs are probed: N in flight share the thread)
     const paths: [keyof Omit<MeteredComparison, "rounds">, () => Promise<void>][] = [
-      ["direct", async () => void (await session.run({ x }))],
+      [
+        "direct",
+        async () => {
+          if (!probe || directInFlight > 0) return void (await session.run({ x }));
+          directInFlight++;
+          const a = sample();
+          const t = performance.now();
+          await session.run({ x }).finally(() => directInFlight--);
+          directProbe.push(probeRun(a, sample(), performance.now() - t, session));
+        },
+      ],
       ["metered", async () => timing.add(await o.paid.infer(o.model, o.input))],
       ["plain", async () => timing.add(await o.free.infer(o.freeModel, o.input))],
     ];
@@ -275,6 +290,7 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
       single: merge(b.single, 1),
       many: merge(b.many, o.inFlight),
     });
+    if (probe) appendFileSync(`${probe}.direct`, directProbe.map((r) => `${JSON.stringify(r)}\n`).join(""));
     return { rounds: o.rounds, direct: pair(blocks.direct), plain: pair(blocks.plain), metered: pair(blocks.metered) };
   } finally {
     await session.release();

@@ -631,7 +631,10 @@ export async function servicesBench(opts: ServicesBenchOptions): Promise<Service
     const shipped = defaultModelsDir();
     // (not fetched yet — `npm run models:fetch` — is fine for the lifecycle and 10 ms phases: they use neither)
     if (existsSync(shipped)) for (const e of readdirSync(shipped)) symlinkSync(join(shipped, e), join(modelsDir, e));
-    const tenMs = { ...TEN_MS_MATMUL, layers: await tenMsLayers() };
+    // AZORA_BENCH_LAYERS=<n> fixes the job's size: on a loaded machine the fit swings (1–13 layers), and runs
+    // sized apart do not compare.
+    const fixed = Number(process.env.AZORA_BENCH_LAYERS);
+    const tenMs = { ...TEN_MS_MATMUL, layers: fixed >= 1 ? Math.floor(fixed) : await tenMsLayers() };
     const TEN_MS_MODEL = tenMsMatMulName(tenMs.layers);
     log(`[services] the 10 ms job here: ${TEN_MS_MODEL}`);
     const matmulFile = join(hostDir, "matmul.onnx");
