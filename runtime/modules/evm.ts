@@ -2,9 +2,9 @@ import type { EVMOpts, EVMResult, ExecResult, PrecompileFunc } from "@ethereumjs
 import { EVM, type Message, NobleBN254 } from "@ethereumjs/evm";
 import type { Address } from "@ethereumjs/util";
 import { CodeAnalysisCache } from "../evm/codeAnalysis.js";
-import { unprefixedHex } from "../primitives/bytes.js";
 import { type FrameOpts, runFrame } from "../evm/frameResult.js";
 import { CODE_ANALYSIS } from "../evm/interpreterHook.js";
+import { unprefixedHex } from "../primitives/bytes.js";
 
 type MessageWithTo = Message & { to: Address };
 

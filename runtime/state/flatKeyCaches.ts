@@ -5,7 +5,7 @@
 // subclasses key by Node's flat hex of the same bytes: the same strings, so `flush`, `checkpoint`,
 // `commit` and `revert` (inherited, keyed by those strings) behave as before. Only the ordered-map
 // type without DEBUG is taken over; the LRU type and DEBUG logging run ethereumjs's own code.
-import { AccountCache, CacheType, Caches, StorageCache } from "@ethereumjs/statemanager";
+import { AccountCache, Caches, CacheType, StorageCache } from "@ethereumjs/statemanager";
 import type { Account, Address } from "@ethereumjs/util";
 import { unprefixedHex } from "../primitives/bytes.js";
 
@@ -25,7 +25,10 @@ export class FlatKeyAccountCache extends AccountCache {
 
   override put(address: Address, account: Account | undefined, couldBePartialAccount = false): void {
     const map = this._orderedMapCache;
-    if (map === undefined || this.DEBUG) return super.put(address, account, couldBePartialAccount);
+    if (map === undefined || this.DEBUG) {
+      super.put(address, account, couldBePartialAccount);
+      return;
+    }
     const key = unprefixedHex(address.bytes);
     this._saveCachePreState(key);
     const accountRLP =
@@ -40,7 +43,10 @@ export class FlatKeyAccountCache extends AccountCache {
 
   override del(address: Address): void {
     const map = this._orderedMapCache;
-    if (map === undefined || this.DEBUG) return super.del(address);
+    if (map === undefined || this.DEBUG) {
+      super.del(address);
+      return;
+    }
     const key = unprefixedHex(address.bytes);
     this._saveCachePreState(key);
     map.setElement(key, { accountRLP: undefined });
@@ -60,13 +66,19 @@ export class FlatKeyStorageCache extends StorageCache {
   }
 
   override put(address: Address, key: Uint8Array, value: Uint8Array): void {
-    if (this._orderedMapCache === undefined || this.DEBUG) return super.put(address, key, value);
+    if (this._orderedMapCache === undefined || this.DEBUG) {
+      super.put(address, key, value);
+      return;
+    }
     this.setSlot(unprefixedHex(address.bytes), unprefixedHex(key), value);
     this._stats.writes += 1;
   }
 
   override del(address: Address, key: Uint8Array): void {
-    if (this._orderedMapCache === undefined || this.DEBUG) return super.del(address, key);
+    if (this._orderedMapCache === undefined || this.DEBUG) {
+      super.del(address, key);
+      return;
+    }
     this.setSlot(unprefixedHex(address.bytes), unprefixedHex(key), EMPTY_SLOT());
     this._stats.deletions += 1;
   }
