@@ -3,7 +3,7 @@
 // mempool, decoder and guarded signer, wired as node/node.ts wires them), fed pre-signed raw
 // transactions with no JSON-RPC in the way: what a tx costs the node from its bytes to its commit,
 // without `rpc_other` (HTTP, JSON, waking an idle node per request) or the load generator's pacing.
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
@@ -28,9 +28,11 @@ import { nullLogger } from "../runtime/lib/logger.js";
 import { LEARN_ADDRESS, NFT_REGISTRY_ADDRESS } from "../runtime/modules/index.js";
 import { bytesToHex, hexToBytes } from "../runtime/primitives/bytes.js";
 import { TOKEN_URI } from "./execution.js";
+import { heapAllocationWindow, heapSamplingWindow } from "./heapAllocation.js";
 import { CPU_GOALS_MICROS, type CpuPerTx, mainThreadCpuSeconds } from "./nodeCpu.js";
 import { markdownTable } from "./script.js";
 import { round } from "./stats.js";
+import { perTxByThread, threadCpuDelta, threadSnapshot, threadTable } from "./threadCpu.js";
 
 const SENDERS = 8;
 const MAX_FEE = 10n ** 10n;
@@ -53,6 +55,11 @@ export interface PipelineOptions {
    * `--cpu-prof` of one workload without the others' samples. Undefined: all of them.
    */
   only?: readonly string[];
+  /**
+   * A directory for a sampling heap profile of each workload's timed window (`<workload>.heapprofile`):
+   * where the bytes of `heapBytesPerTx` are allocated. Sampling costs CPU: that run's µs are not comparable.
+   */
+  heapProfileDir?: string;
   log?: (line: string) => void;
 }
 
@@ -71,6 +78,16 @@ export interface PipelineFigure {
   unstagedMicros: number;
   /** Main-thread GC pauses per tx (wall µs, from `gc` performance entries). */
   gcPauseMicros: number;
+  /**
+   * Process CPU per tx by thread group (µs, /proc ticks: main, V8's platform threads — GC helpers and
+   * the optimizing compiler —, libuv's pool, …; bench/threadCpu.ts); null off Linux.
+   */
+  threadsMicros: Record<string, number> | null;
+  /**
+   * Bytes allocated on the main thread's V8 heap per tx (bench/heapAllocation.ts: not sampled, so not
+   * noisy; ArrayBuffer backing stores over 64 bytes are outside it).
+   */
+  heapBytesPerTx: number;
   txPerSec: number;
   blocks: number;
   txsPerBlock: number;
@@ -353,7 +370,14 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
       if (w.name === "Value transfer") valueRecipients = recipients(offset, opts.txs);
       offset += opts.txs;
       log(`[pipeline] ${w.name}: ${opts.txs} txs, admission to commit…`);
+      const sampling = opts.heapProfileDir === undefined ? null : await heapSamplingWindow();
       figures.push(await timed(node, w.name, raws, opts.batch));
+      if (sampling !== null && opts.heapProfileDir !== undefined) {
+        const file = join(opts.heapProfileDir, `${w.name.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.heapprofile`);
+        mkdirSync(opts.heapProfileDir, { recursive: true });
+        writeFileSync(file, await sampling.stop());
+        log(`[pipeline] ${w.name}: heap profile ${file}`);
+      }
     }
     const head = await node.readers.at(node.chain.headStateRoot);
     let received = 0n;
@@ -368,6 +392,7 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
         batch: opts.batch,
         syncWrites: opts.syncWrites,
         ...(opts.only === undefined ? {} : { only: opts.only }),
+        ...(opts.heapProfileDir === undefined ? {} : { heapProfileDir: opts.heapProfileDir }),
       },
       decodeWorkers: node.decoder.workerCount,
       figures,
@@ -384,7 +409,9 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
   const headFrom = Number(node.chain.head.header.number);
   const stages0 = clock.secondsByStage();
   const gc = gcPauses();
+  const threads0 = threadSnapshot(process.pid);
   const main0 = mainThreadCpuSeconds(process.pid);
+  const heap = heapAllocationWindow();
   const wall0 = performance.now();
   const mono0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
@@ -392,7 +419,9 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
   const cpu = process.cpuUsage(cpu0);
   const mono1 = process.hrtime.bigint();
   const wallSec = (performance.now() - wall0) / 1000;
+  const heapBytes = heap.stop();
   const main1 = mainThreadCpuSeconds(process.pid);
+  const threads1 = threadSnapshot(process.pid);
   // The observer's entries arrive asynchronously: let them in before reading the sum.
   await new Promise((r) => setImmediate(r));
   gc.stop();
@@ -413,6 +442,8 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
     stagesMicros,
     unstagedMicros: perTx(Math.max(0, cpuSec - staged)),
     gcPauseMicros: round((gc.ms() * 1000) / n, 0),
+    threadsMicros: threads0 === null || threads1 === null ? null : perTxByThread(n, threadCpuDelta(threads0, threads1)),
+    heapBytesPerTx: round(heapBytes / n, 0),
     txPerSec: round(n / wallSec, 0),
     blocks: blocks.length,
     txsPerBlock: round(n / blocks.length, 1),
@@ -423,7 +454,10 @@ async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batc
   };
 }
 
-/** One row per workload: µs/tx next to the goal, the node's stage split, GC, rate and blocks. */
+/**
+ * One row per workload: µs/tx next to the goal, the node's stage split, GC, heap bytes allocated, rate
+ * and blocks; then the CPU by thread group.
+ */
 export function pipelineTable(r: PipelineResults): string {
   const fmt = (v: number | null) => (v === null ? "—" : v.toLocaleString("en-US"));
   const head = [
@@ -434,6 +468,7 @@ export function pipelineTable(r: PipelineResults): string {
     ...TX_STAGES,
     "unstaged",
     "GC pauses",
+    "heap KB/tx",
     "tx/s",
     "blocks",
     "txs/block",
@@ -446,11 +481,14 @@ export function pipelineTable(r: PipelineResults): string {
     ...TX_STAGES.map((st) => fmt(f.stagesMicros[st])),
     fmt(f.unstagedMicros),
     fmt(f.gcPauseMicros),
+    (f.heapBytesPerTx / 1024).toFixed(1),
     fmt(f.txPerSec),
     fmt(f.blocks),
     fmt(f.txsPerBlock),
   ]);
-  return markdownTable(head, body);
+  const threads = r.figures.map((f) => ({ name: f.name, threads: f.threadsMicros }));
+  if (!threads.some((t) => t.threads)) return markdownTable(head, body);
+  return `${markdownTable(head, body)}\n\n${threadTable(threads)}`;
 }
 
 /**
@@ -468,6 +506,7 @@ export function pipelineCpuRows(
       stagesMicros: { ...f.stagesMicros, rpc_other: f.unstagedMicros },
       otherThreadsMicros: f.mainThreadMicros === null ? null : Math.max(0, f.cpuMicros - f.mainThreadMicros),
       gcPauseMicros: f.gcPauseMicros,
+      threadsMicros: f.threadsMicros,
     },
     anvil: null,
   }));

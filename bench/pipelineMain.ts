@@ -1,4 +1,4 @@
-// `node dist/bench/pipelineMain.js [--txs N --warmup N --batch N --sync 0|1 --only NAMES --out FILE]`: admission to commit,
+// `node dist/bench/pipelineMain.js [--txs N --warmup N --batch N --sync 0|1 --only NAMES --heap-prof DIR --out FILE]`: admission to commit,
 // in process, alone (see bench/pipeline.ts).
 
 import { nonNegativeInt, positiveInt } from "./args.js";
@@ -16,8 +16,10 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
   --sync 0|1  LevelDB writes synced per block, as the node's storage.syncWrites (default 1)
   --only NAMES  only the workloads whose names contain one of these comma-separated words, case-insensitive
               (value, erc-20, learn, native, oz, mint…; default all): to profile one workload (--cpu-prof)
+  --heap-prof DIR  a sampling heap profile of each workload's timed window, collected objects kept, as
+              DIR/<workload>.heapprofile: where "heap KB/tx" is allocated (this run's µs are not comparable)
   --out FILE  JSON result (default bench/results/pipeline-latest.json)`,
-  flags: ["txs", "warmup", "batch", "sync", "only"],
+  flags: ["txs", "warmup", "batch", "sync", "only", "heap-prof"],
   out: "bench/results/pipeline-latest.json",
   run: (f, log) =>
     pipelineBench({
@@ -26,6 +28,7 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
       batch: f.batch === undefined ? D.batch : positiveInt("--batch", f.batch),
       syncWrites: f.sync === undefined ? D.syncWrites : f.sync !== "0",
       only: f.only?.split(","),
+      heapProfileDir: f["heap-prof"],
       log,
     }),
   heading: (r) => `${r.date}, ${r.machine}, load ${r.loadavg.join(" ")}, decode workers ${r.decodeWorkers}`,

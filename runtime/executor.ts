@@ -10,6 +10,7 @@ import { type BlockEnv, ethBlockForEnv, liftEIP3607Once } from "./evm/vm.js";
 import { assert } from "./lib/assert.js";
 import { applyModuleCall, looksLikeModuleCall } from "./moduleFastPath.js";
 import { burnFromSupply, type CallBlock, NATIVE_MODULES } from "./modules/index.js";
+import { bytesToHex } from "./primitives/bytes.js";
 import {
   BLOOM_BYTES,
   encodeReceiptWithBloom,
@@ -318,12 +319,14 @@ function recordAccountWrites(sm: MerkleStateManager): AccountWrites {
   if (recorder === undefined) {
     const r: { current: Set<string> | null } = { current: null };
     const own = { putAccount: sm.putAccount, deleteAccount: sm.deleteAccount };
+    // `Address.toString()`'s hex is noble's `+=` per byte, a rope of ~20 strings (~1 KB per write,
+    // several writes per transaction); `bytesToHex` gives the same string flat.
     sm.putAccount = (address, account) => {
-      r.current?.add(address.toString());
+      r.current?.add(bytesToHex(address.bytes));
       return own.putAccount.call(sm, address, account);
     };
     sm.deleteAccount = (address) => {
-      r.current?.add(address.toString());
+      r.current?.add(bytesToHex(address.bytes));
       return own.deleteAccount.call(sm, address);
     };
     writeRecorders.set(sm, r);

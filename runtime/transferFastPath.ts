@@ -1,6 +1,7 @@
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
+import { unprefixedHex } from "./primitives/bytes.js";
 import { KECCAK256_EMPTY } from "./primitives/hash.js";
 import type { TxFields } from "./txFields.js";
 
@@ -74,7 +75,7 @@ export async function applyPlainTransfer(
   const to = tx.to as Address;
   // Fixed precompiles and address ranges alike (native NFT collections): those calls belong to the VM.
   const evm = vm.evm as typeof vm.evm & { getPrecompile?: (a: Address) => unknown };
-  if (evm.getPrecompile?.(to) !== undefined || evm.precompiles.has(Buffer.from(to.bytes).toString("hex"))) {
+  if (evm.getPrecompile?.(to) !== undefined || evm.precompiles.has(unprefixedHex(to.bytes))) {
     return undefined;
   }
   const recipient = await state.getAccount(to);

@@ -1,6 +1,8 @@
-import { RLP } from "@ethereumjs/rlp";
 import { Capability, type TypedTransaction } from "@ethereumjs/tx";
-import { Address, bytesToBigInt } from "@ethereumjs/util";
+import { Address } from "@ethereumjs/util";
+import { unprefixedHex } from "./primitives/bytes.js";
+import { CodecError } from "./primitives/codecError.js";
+import { type RlpItem, rlpHeader } from "./primitives/rlpHeader.js";
 
 /**
  * What block execution reads of a transaction outside the VM (the value-transfer and native-module
@@ -50,33 +52,74 @@ export function fieldsOfTx(tx: TypedTransaction): TxFields {
   };
 }
 
+/** Item bounds of the raw reading, reused across calls (it is synchronous and keeps none of them). */
+const starts = new Int32Array(12);
+const ends = new Int32Array(12);
+
 /**
- * The fields of a transaction's raw bytes (its EIP-2718 envelope) of type 0–2, read with one RLP
- * decode; undefined for other types. The bytes must be a transaction the node already decoded and
- * validated (the mempool's, a block's): nothing is checked here that decoding checked.
+ * The fields of a transaction's raw bytes (its EIP-2718 envelope) of type 0–2, read in place: the
+ * items' bounds by walking the RLP headers, integers straight from the bytes, and only `data` and
+ * `to` as views of `raw` — not a full RLP decode, whose per-item copies and hex-string BigInts were
+ * the largest allocation of a value transfer's execution (~6 KB of ~70 KB per tx). Undefined for
+ * other types. The bytes must be a transaction the node already decoded and validated (the
+ * mempool's, a block's) and must not change afterwards: nothing is checked here that decoding checked.
  */
 export function fieldsOfRaw(raw: Uint8Array): TxFields | undefined {
   const type = raw[0] >= 0xc0 ? 0 : raw[0];
   if (type > 2) return undefined;
-  const f = RLP.decode(type === 0 ? raw : raw.subarray(1)) as Uint8Array[];
+  const outer = itemAt(raw, type === 0 ? 0 : 1, raw.length);
+  let n = 0;
+  for (let at = outer.start; at < outer.end && n < starts.length; n++) {
+    const item = itemAt(raw, at, outer.end);
+    starts[n] = item.start;
+    ends[n] = item.end;
+    at = item.end;
+  }
   // Legacy: nonce, gasPrice, gasLimit, to, value, data, v, r, s. EIP-2930: chainId first and the
   // access list after data. EIP-1559: chainId, nonce, tip, fee cap, gasLimit, to, value, data, access list.
   const at = type === 0 ? 0 : 1;
   const feeMarket = type === 2;
   const gas = feeMarket ? at + 3 : at + 2;
-  const to = f[gas + 1];
+  const to = gas + 1;
   return {
     type,
-    nonce: bytesToBigInt(f[at]),
-    gasLimit: bytesToBigInt(f[gas]),
-    to: to.length === 0 ? undefined : new Address(to),
-    value: bytesToBigInt(f[gas + 2]),
-    data: f[gas + 3],
-    accessListLength: type === 0 ? 0 : (f[gas + 4] as unknown as unknown[]).length,
+    nonce: uintAt(raw, at),
+    gasLimit: uintAt(raw, gas),
+    to: ends[to] === starts[to] ? undefined : new Address(raw.subarray(starts[to], ends[to])),
+    value: uintAt(raw, gas + 2),
+    data: raw.subarray(starts[gas + 3], ends[gas + 3]),
+    accessListLength: type === 0 ? 0 : countItems(raw, starts[gas + 4], ends[gas + 4]),
     feeMarket,
-    maxFeePerGas: bytesToBigInt(feeMarket ? f[at + 2] : f[at + 1]),
-    maxPriorityFeePerGas: bytesToBigInt(f[at + 1]),
+    maxFeePerGas: uintAt(raw, feeMarket ? at + 2 : at + 1),
+    maxPriorityFeePerGas: uintAt(raw, at + 1),
   };
+}
+
+/** Item `i` of the last walk as an unsigned big-endian integer (decoding checked it canonical). */
+function uintAt(raw: Uint8Array, i: number): bigint {
+  const start = starts[i];
+  const end = ends[i];
+  // Up to 6 bytes stay exact in a double: one BigInt, no hex string (nonces, gas, fees, small values).
+  if (end - start <= 6) {
+    let x = 0;
+    for (let k = start; k < end; k++) x = x * 256 + raw[k];
+    return BigInt(x);
+  }
+  return BigInt(`0x${unprefixedHex(raw.subarray(start, end))}`);
+}
+
+/** The number of items in a list's payload (an access list's entries). */
+function countItems(raw: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  for (let at = start; at < end; n++) at = itemAt(raw, at, end).end;
+  return n;
+}
+
+/** An RLP header of bytes the caller promised were decoded before; a typed error if they were not. */
+function itemAt(raw: Uint8Array, at: number, limit: number): RlpItem {
+  const item = rlpHeader(raw, at, limit);
+  if (item === undefined) throw new CodecError("transaction", "not canonical RLP (fields of undecoded bytes)");
+  return item;
 }
 
 /** Effective gas price paid per unit (EIP-1559: min(fee cap, base fee + tip); legacy: the gas price). */

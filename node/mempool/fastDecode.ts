@@ -1,6 +1,6 @@
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import { recoverSenderAddress } from "../../runtime/primitives/nativeCrypto.js";
-import { rlpHeader as header } from "../lib/rlpHeader.js";
+import { rlpHeader as header } from "../../runtime/primitives/rlpHeader.js";
 
 /**
  * The common case of `decodeRawTransaction` without ethereumjs: one pass over the RLP, fields as

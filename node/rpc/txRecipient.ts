@@ -8,7 +8,7 @@
  * transactions of every type.
  */
 
-import { rlpHeader } from "../lib/rlpHeader.js";
+import { rlpHeader } from "../../runtime/primitives/rlpHeader.js";
 
 /**
  * Index of `to` in the RLP list of each transaction type (legacy: no type byte). Blob transactions

@@ -4,6 +4,7 @@ import type { Address } from "@ethereumjs/util";
 import { CodeAnalysisCache } from "../evm/codeAnalysis.js";
 import { type FrameOpts, runFrame } from "../evm/frameResult.js";
 import { CODE_ANALYSIS } from "../evm/interpreterHook.js";
+import { unprefixedHex } from "../primitives/bytes.js";
 
 type MessageWithTo = Message & { to: Address };
 
@@ -47,8 +48,13 @@ export class AzoraEVM extends EVM {
     return this.leanFrames ? runFrame(this, message, opts) : super.runInterpreter(message, opts);
   }
 
+  /**
+   * ethereumjs's lookup, keyed by Node's flat hex of an `Address` rather than noble's `+=` per byte
+   * (a rope of ~20 strings per call frame and per fast-path transfer); the map's keys are the same.
+   */
   override getPrecompile(address: Address | `0x${string}`): PrecompileFunc | undefined {
-    const fixed = super.getPrecompile(address);
+    const fixed =
+      typeof address === "string" ? super.getPrecompile(address) : this.precompiles.get(unprefixedHex(address.bytes));
     if (fixed !== undefined || this.resolveDynamic === undefined || typeof address === "string") return fixed;
     return this.resolveDynamic(address);
   }

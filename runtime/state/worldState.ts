@@ -1,7 +1,7 @@
 import type { Common } from "@ethereumjs/common";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
-import { AccountCache, Caches, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
+import { AccountCache, CODEHASH_PREFIX, MerkleStateManager } from "@ethereumjs/statemanager";
 import {
   Account,
   type Address,
@@ -15,6 +15,7 @@ import {
 } from "@ethereumjs/util";
 import { keccak256 } from "../primitives/hash.js";
 import { encodeAccount } from "./accountRlp.js";
+import { flatKeyCaches } from "./flatKeyCaches.js";
 import { applyTrieWrites, TrieTops, type TrieWrite } from "./trieBatch.js";
 import { type DecodedNodeCache, trieGet } from "./trieGet.js";
 import { storeLastCheckpoint, type TrieNodeStore } from "./trieNodeStore.js";
@@ -53,7 +54,7 @@ export function openWorldState(
   });
   const caches =
     opts.cacheEntries > 0
-      ? new Caches({
+      ? flatKeyCaches({
           account: { size: opts.cacheEntries },
           storage: { size: opts.cacheEntries },
           code: { size: Math.max(1000, opts.cacheEntries / 10) },

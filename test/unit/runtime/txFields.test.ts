@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { devnetGenesis } from "../../../genesis/devnet.js";
 import { createChainCommon } from "../../../runtime/evm/common.js";
 import { bytesToHex } from "../../../runtime/primitives/bytes.js";
+import { CodecError } from "../../../runtime/primitives/codecError.js";
 import { callGas, fieldsOfRaw, fieldsOfTx } from "../../../runtime/txFields.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
 
@@ -86,6 +87,11 @@ describe("transaction fields for the fast paths", () => {
       }),
       { numRuns: 400, seed: 20261206 },
     );
+  });
+
+  it("refuse bytes that were never decoded with a codec error", () => {
+    // A one-byte string below 0x80 wrapped in a header: RLP decoding refuses it, so no caller has it.
+    expect(() => fieldsOfRaw(Uint8Array.of(2, 0xc2, 0x81, 0x05))).toThrow(CodecError);
   });
 
   it("leave other types to ethereumjs", () => {
