@@ -35,6 +35,8 @@ export interface BenchParams {
   ledger: boolean;
   /** Azora only: admission to commit in process (bench/pipeline.ts), --txs timed after --warmup-txs per workload. */
   pipeline: boolean;
+  /** Azora only, with the ledger phases: native modules vs contracts in the block executor, in process (6). */
+  execution: boolean;
   /** Services phase: jobs through the market with worker processes (and the AI models direct vs market). */
   services: boolean;
   /** Run the search phase (11). */
@@ -109,6 +111,7 @@ Options:
   --stall-timeout <ms>   fail a phase when no tx is included for this long (default 30000)
   --no-ledger            skip the native-ledger phases (4 and 5)
   --no-pipeline          skip admission → commit in-process (6b: bench/pipeline.ts, --txs per workload)
+  --no-execution         skip execution only in-process (6: native modules vs contracts in the block executor)
   --no-services          skip the services phase (7)
   --no-search            skip the search phase (11: npm run bench:search alone; bench/search.ts)
   --services-only        run only the services phase
@@ -192,6 +195,7 @@ export function parseArgs(argv: string[]): BenchParams | null {
     stallTimeoutMs: 30_000,
     ledger: true,
     pipeline: true,
+    execution: true,
     services: true,
     search: true,
     servicesOnly: false,
@@ -255,6 +259,9 @@ export function parseArgs(argv: string[]): BenchParams | null {
         break;
       case "--anvil-automine":
         p.anvilAutomine = true;
+        break;
+      case "--no-execution":
+        p.execution = false;
         break;
       case "--no-pipeline":
         p.pipeline = false;

@@ -332,7 +332,7 @@ async function main(): Promise<number> {
   // 6. Execution only, in-process (no node): what the native modules cost next to the same
   // operations as contracts, without the per-transaction costs every transaction shares.
   let execution: ExecutionResults | null = null;
-  if (targets.includes("azora") && params.ledger) {
+  if (targets.includes("azora") && params.ledger && params.execution) {
     log("\n[execution] native modules vs OpenZeppelin contracts inside the block executor (in-process)…");
     execution = await executionBench({ txs: EXECUTION_TXS, blockSize: EXECUTION_BLOCK });
   }

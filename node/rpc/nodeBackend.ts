@@ -29,7 +29,7 @@ import { ByteLRU } from "../../runtime/lib/byteLru.js";
 import type { Logger } from "../../runtime/lib/logger.js";
 import { LRU } from "../../runtime/lib/lru.js";
 import { encodeBody, encodeHeader } from "../../runtime/primitives/block.js";
-import { bytesToHex, equalsBytes, hexToBytes } from "../../runtime/primitives/bytes.js";
+import { bytesToHex, equalsBytes } from "../../runtime/primitives/bytes.js";
 import { CodecError } from "../../runtime/primitives/codecError.js";
 import { keccak256 } from "../../runtime/primitives/hash.js";
 import type { Chain, CommittedBlock } from "../chain/chain.js";
@@ -40,7 +40,7 @@ import { CallResultCache } from "./callCache.js";
 import { callKey } from "./callKey.js";
 import { azoraForkConfig } from "./forkConfig.js";
 import { RecentTxIndex } from "./recentTxs.js";
-import { accountFingerprint } from "./simulation/callReads.js";
+import { accountFingerprint, slotOfKey } from "./simulation/callReads.js";
 import type { SimulationPool } from "./simulation/pool.js";
 import { StateWriteLog } from "./stateWrites.js";
 import { rawTxRecipient } from "./txRecipient.js";
@@ -424,8 +424,8 @@ export class NodeBackend implements EthBackend {
         await cache.advance(epoch, log.take(), {
           account: (a) => view.read(async (sm) => accountFingerprint(await sm.getAccount(createAddressFromString(a)))),
           slot: async (k) => {
-            const [a, s] = k.split("|");
-            return bytesToHex(await view.getStorage(hexToBytes(a as `0x${string}`), hexToBytes(s as `0x${string}`)));
+            const { address, slot } = slotOfKey(k);
+            return bytesToHex(await view.getStorage(address, slot));
           },
         });
       } catch (e) {

@@ -7,7 +7,7 @@
  * costs a value comparison.
  */
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
-import { slotKey } from "./simulation/callReads.js";
+import { accountKey, slotKey } from "./simulation/callReads.js";
 
 export interface StateWrites {
   accounts: Set<string>;
@@ -49,25 +49,25 @@ export class StateWriteLog {
       flush: sm.flush,
     };
     sm.putAccount = (address, account) => {
-      if (this.flushing === 0) this.note(this.writes.accounts, address.toString());
+      if (this.flushing === 0) this.note(this.writes.accounts, accountKey(address));
       return own.putAccount.call(sm, address, account);
     };
     sm.deleteAccount = (address) => {
-      const a = address.toString();
+      const a = accountKey(address);
       this.note(this.writes.accounts, a);
       this.note(this.writes.storageCleared, a);
       return own.deleteAccount.call(sm, address);
     };
     sm.putCode = (address, code) => {
-      this.note(this.writes.accounts, address.toString());
+      this.note(this.writes.accounts, accountKey(address));
       return own.putCode.call(sm, address, code);
     };
     sm.putStorage = (address, slot, value) => {
-      this.note(this.writes.slots, slotKey(address.toString(), slot));
+      this.note(this.writes.slots, slotKey(address, slot));
       return own.putStorage.call(sm, address, slot, value);
     };
     sm.clearStorage = (address) => {
-      this.note(this.writes.storageCleared, address.toString());
+      this.note(this.writes.storageCleared, accountKey(address));
       return own.clearStorage.call(sm, address);
     };
     sm.setStateRoot = (root, clearCache) => {

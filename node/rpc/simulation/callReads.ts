@@ -35,8 +35,33 @@ export function accountFingerprint(a: Account | undefined): string {
   return `${a.nonce.toString(16)}:${a.balance.toString(16)}:${bytesToHex(a.codeHash)}`;
 }
 
-export function slotKey(address: string, slot: Uint8Array): string {
-  return `${address}|${bytesToHex(slot)}`;
+/**
+ * An account's key in a call's reads and the head's write log: its lowercase 0x-hex, as `Address.toString()` spells
+ * it, but from Node's hex encoder: ethereumjs builds that hex a `+=` per byte, a rope of ~15 strings (~450 heap
+ * bytes) that every set keeping the key holds (issue 14: the write log held 6 MB of such ropes at the bench's peak).
+ */
+export function accountKey(address: Address): string {
+  return bytesToHex(address.bytes);
+}
+
+/** Address (20 bytes) and slot (32) side by side: `slotKey` encodes them with one hex encoding. */
+const slotKeyBytes = Buffer.alloc(52);
+
+/**
+ * A slot's key: the address's and the slot's bytes as one flat 104-character hex string (`slotOfKey` splits it) —
+ * ~120 heap bytes, where `${address}|${slot}` from an `Address.toString()` was a rope of ~20 strings (~470 bytes).
+ */
+export function slotKey(address: Address, slot: Uint8Array): string {
+  if (slot.length !== 32) throw new RangeError(`slotKey: a storage slot is 32 bytes, got ${slot.length}`);
+  slotKeyBytes.set(address.bytes, 0);
+  slotKeyBytes.set(slot, 20);
+  return slotKeyBytes.toString("hex");
+}
+
+/** The address and slot a `slotKey` names. */
+export function slotOfKey(key: string): { address: Uint8Array; slot: Uint8Array } {
+  const bytes = Uint8Array.from(Buffer.from(key, "hex"));
+  return { address: bytes.subarray(0, 20), slot: bytes.subarray(20) };
 }
 
 interface Recording {
@@ -71,7 +96,7 @@ export class CallReadRecorder {
       clearStorage: sm.clearStorage,
     };
     const accountRead = async (address: Address, r: Recording) => {
-      const key = address.toString();
+      const key = accountKey(address);
       if (r.accounts.has(key) || r.writtenAccounts.has(key)) return;
       const account = await own.getAccount.call(sm, address);
       if (!r.accounts.has(key) && !r.writtenAccounts.has(key)) r.accounts.set(key, accountFingerprint(account));
@@ -79,7 +104,7 @@ export class CallReadRecorder {
     const accountWritten = (address: Address) => {
       const r = this.current;
       if (r === null) return;
-      const key = address.toString();
+      const key = accountKey(address);
       if (!r.accounts.has(key)) r.accounts.set(key, UNKNOWN_VALUE);
       r.writtenAccounts.add(key);
     };
@@ -87,7 +112,7 @@ export class CallReadRecorder {
       const account = await own.getAccount.call(sm, address);
       const r = this.current;
       if (r !== null) {
-        const key = address.toString();
+        const key = accountKey(address);
         if (!r.accounts.has(key) && !r.writtenAccounts.has(key)) r.accounts.set(key, accountFingerprint(account));
       }
       return account;
@@ -104,8 +129,8 @@ export class CallReadRecorder {
       const value = await own.getStorage.call(sm, address, slot);
       const r = this.current;
       if (r !== null) {
-        const a = address.toString();
-        const key = slotKey(a, slot);
+        const a = accountKey(address);
+        const key = slotKey(address, slot);
         if (!r.slots.has(key) && !r.writtenSlots.has(key) && !r.clearedStorage.has(a)) {
           r.slots.set(key, bytesToHex(value));
         }
@@ -118,7 +143,7 @@ export class CallReadRecorder {
     };
     sm.deleteAccount = (address) => {
       accountWritten(address);
-      this.current?.clearedStorage.add(address.toString());
+      this.current?.clearedStorage.add(accountKey(address));
       return own.deleteAccount.call(sm, address);
     };
     sm.putCode = (address, code) => {
@@ -128,14 +153,14 @@ export class CallReadRecorder {
     sm.putStorage = (address, slot, value) => {
       const r = this.current;
       if (r !== null) {
-        const key = slotKey(address.toString(), slot);
+        const key = slotKey(address, slot);
         if (!r.slots.has(key)) r.slots.set(key, UNKNOWN_VALUE);
         r.writtenSlots.add(key);
       }
       return own.putStorage.call(sm, address, slot, value);
     };
     sm.clearStorage = (address) => {
-      this.current?.clearedStorage.add(address.toString());
+      this.current?.clearedStorage.add(accountKey(address));
       return own.clearStorage.call(sm, address);
     };
   }

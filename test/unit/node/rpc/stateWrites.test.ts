@@ -3,11 +3,17 @@
  * head move: it records every written key until a look, and past `MAX_WRITE_KEYS` keys of a kind it
  * only says "everything" — so the keys it holds stay bounded on a node that serves no eth_call.
  */
+
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { type Address, createAddressFromBigInt } from "@ethereumjs/util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { slotKey } from "../../../../node/rpc/simulation/callReads.js";
+import { heapOwners, type SnapshotGraphJson } from "../../../../bench/heapOwners.js";
+import { accountKey, slotKey, slotOfKey } from "../../../../node/rpc/simulation/callReads.js";
 import { MAX_WRITE_KEYS, StateWriteLog } from "../../../../node/rpc/stateWrites.js";
 
 /** The write methods the log wraps, doing nothing: only what the log records is under test. */
@@ -40,7 +46,7 @@ describe("StateWriteLog", () => {
     const full = log.take();
     expect(full.all).toBe(false);
     expect(full.slots.size).toBe(MAX_WRITE_KEYS);
-    expect(full.slots.has(slotKey(a.toString(), slot(MAX_WRITE_KEYS - 1)))).toBe(true);
+    expect(full.slots.has(slotKey(a, slot(MAX_WRITE_KEYS - 1)))).toBe(true);
 
     for (let i = 0; i <= MAX_WRITE_KEYS; i++) await sm.putStorage(a, slot(i), value);
     await sm.putAccount(a, undefined);
@@ -49,7 +55,7 @@ describe("StateWriteLog", () => {
     expect(over.slots.size + over.accounts.size + over.storageCleared.size).toBe(0);
     // A look starts afresh.
     await sm.putStorage(a, slot(1), value);
-    expect(log.take()).toMatchObject({ all: false, slots: new Set([slotKey(a.toString(), slot(1))]) });
+    expect(log.take()).toMatchObject({ all: false, slots: new Set([slotKey(a, slot(1))]) });
   });
 
   it("never holds more than MAX_WRITE_KEYS keys of a kind, and holds exactly what was written below it", async () => {
@@ -63,7 +69,7 @@ describe("StateWriteLog", () => {
         for (const w of writes) {
           const who = addresses[w.who] as Address;
           await sm.putStorage(who, slot(w.slot), value);
-          expected.add(slotKey(who.toString(), slot(w.slot)));
+          expected.add(slotKey(who, slot(w.slot)));
         }
         const got = log.take();
         expect(got.slots.size).toBeLessThanOrEqual(MAX_WRITE_KEYS);
@@ -72,5 +78,40 @@ describe("StateWriteLog", () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe("write log keys", () => {
+  it("name accounts as Address.toString() does, and slots so that slotOfKey gives them back", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 160n - 1n }), fc.nat(), (n, i) => {
+        const a = createAddressFromBigInt(n);
+        expect(accountKey(a)).toBe(a.toString());
+        const back = slotOfKey(slotKey(a, slot(i)));
+        expect(back.address).toEqual(a.bytes);
+        expect(back.slot).toEqual(slot(i));
+      }),
+    );
+  });
+
+  it("keep a full log's heap bounded: MAX_WRITE_KEYS slot keys in under 200 bytes each (heap snapshot)", async () => {
+    // Issue 14: keys spelled from `Address.toString()` (ethereumjs's hex, a `+=` per byte) were ropes of ~20
+    // strings, ~470 heap bytes a slot key; the bench's dev node held 6 MB of them in this log at its peak.
+    const fake = fakeStateManager();
+    const full = new StateWriteLog(fake);
+    const a = createAddressFromBigInt(0xc0de1n);
+    for (let i = 0; i < MAX_WRITE_KEYS; i++) await fake.putStorage(a, slot(i), value);
+    const file = join(tmpdir(), `state-writes-${process.pid}.heapsnapshot`);
+    try {
+      writeHeapSnapshot(file);
+      const snap = JSON.parse(readFileSync(file, "utf8")) as SnapshotGraphJson;
+      const owners = heapOwners(snap);
+      const bytes = owners.owners.find((o) => o.owner === "StateWriteLog.writes")?.bytes ?? 0;
+      expect(bytes).toBeGreaterThan(MAX_WRITE_KEYS * 100);
+      expect(bytes).toBeLessThan(MAX_WRITE_KEYS * 200);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect(full.take().slots.size).toBe(MAX_WRITE_KEYS);
   });
 });
