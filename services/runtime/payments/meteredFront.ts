@@ -7,17 +7,8 @@ import { RECEIPT_HEADER } from "../../client/payments.js";
 import { RECEIPT_SESSION_HEADER } from "../../client/receiptSession.js";
 import { monoUs } from "../callTrace.js";
 import { alignedBuffer } from "./alignedBody.js";
-import {
-  answerMetered,
-  BODY_LIMIT,
-  beginMetered,
-  type MeteredAnswer,
-  type MeteredRequest,
-  type MeteredRouteDeps,
-  meteredError,
-  type Paying,
-  releaseHold,
-} from "./meteredCall.js";
+import type { MeteredAnswer, MeteredRequest, MeteredRouteDeps, Paying } from "./meteredCall.js";
+import { answerMetered, BODY_LIMIT, beginMetered, meteredError, releaseHold } from "./meteredCall.js";
 
 /**
  * The worker's lean path for metered calls: plain `POST /v1/infer/<model>` requests (Content-Length body, an AZT1
