@@ -13,8 +13,8 @@ import { type Logger, nullLogger } from "../runtime/lib/logger.js";
 import { InternalError, InvalidRequestError, ParseError } from "./errors.js";
 import { type DispatchOptions, errorResponse, handleRawBody, serializeMessage } from "./jsonrpc.js";
 import { clientKeyOf, PerClientCounter } from "./quota.js";
-import { createHttpFront, type FrontAnswer, type HttpFront } from "./transport/httpFront.js";
-import { DEFAULT_HEAD_LIMITS } from "./transport/httpHead.js";
+import { createHttpFront, type FrontAnswer, type HttpFront, rpcBegin } from "./transport/httpFront.js";
+import { DEFAULT_HEAD_LIMITS, readRpcHead } from "./transport/httpHead.js";
 import type { CallContext, MethodTable, RPCMetrics, WSConnectionHandle } from "./types.js";
 
 export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
@@ -328,11 +328,12 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
         // The front reads each connection first and gives it to Node's own listener at the first other request.
         const [nodeListener] = server.listeners("connection") as ((socket: Socket) => void)[];
         server.removeListener("connection", nodeListener);
+        const limits = { ...DEFAULT_HEAD_LIMITS, bodyLimit };
         const httpFront = createHttpFront({
-          limits: { ...DEFAULT_HEAD_LIMITS, bodyLimit },
           httpServer: server,
           nodeConnectionListener: (socket) => nodeListener.call(server, socket),
-          answer: answerBody,
+          read: (buf, start) => readRpcHead(buf, start, limits),
+          begin: rpcBegin(answerBody),
           closing: () => closing,
         });
         server.on("connection", httpFront.accept);

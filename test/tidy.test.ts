@@ -35,7 +35,16 @@ const ALLOWED: Record<string, string[]> = {
   genesis: ["genesis", "runtime"],
   rpc: ["rpc", "runtime/primitives", "runtime/lib"],
   contracts: ["contracts"],
-  services: ["services", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
+  services: [
+    "services",
+    "rpc/client",
+    "runtime/primitives",
+    "runtime/lib",
+    "contracts",
+    // the worker's metered front (services/runtime/payments/meteredFront.ts) runs on the RPC port's keep-alive front
+    "rpc/transport/httpFront.js",
+    "rpc/transport/httpHead.js",
+  ],
   "ai-oracle": ["ai-oracle", "services/runtime", "rpc/client", "runtime/primitives", "runtime/lib", "contracts"],
   // node is the composition root: the one CLI starts workers and services too.
   node: ["node", "runtime", "consensus", "rpc", "genesis", "contracts", "services", "ai-oracle"],

@@ -1,32 +1,65 @@
 /**
- * A keep-alive JSON-RPC front on the RPC port's sockets, before Node's HTTP server. Each accepted
- * connection is read here: while its requests are plain JSON-RPC POSTs (`readRpcHead`), they are
- * answered here — pipelined ones in order, heads and bodies split over packets or packed into one —
- * with the bytes Node's HTTP server writes for the fast path's `writeHead` + `end` (status line,
- * the same headers in the same order, Date, `Connection: keep-alive`, `Keep-Alive: timeout=N`). At
- * the first request that is anything else, once the answers before it are written, the connection is
- * given to Node's HTTP server with the bytes not consumed, so WebSocket upgrades, GETs, chunked or
- * oversized bodies, HTTP/1.0, `Connection: close`, `Expect`, malformed requests and shutdown keep
- * Node's and fastify's behaviour exactly. Why: Node's HTTP machinery (parser, IncomingMessage and
- * ServerResponse streams) is most of a small request's server CPU (README, issue 14, "front14").
+ * A keep-alive front on a port's sockets, before Node's HTTP server. Each accepted connection is read
+ * here: while its requests are of the one shape the front takes (its `read`: `readRpcHead` for
+ * JSON-RPC POSTs on the RPC port, the worker's metered `POST /v1/infer/<model>` in
+ * services/runtime/payments/meteredFront.ts), they are answered here — pipelined ones in order, heads
+ * and bodies split over packets or packed into one — with the bytes Node's HTTP server writes for the
+ * same `writeHead` + `end` (status line, the same headers in the same order, Date,
+ * `Connection: keep-alive`, `Keep-Alive: timeout=N`). At the first request that is anything else, once
+ * the answers before it are written, the connection is given to Node's HTTP server with the bytes not
+ * consumed, so WebSocket upgrades, GETs, chunked or oversized bodies, HTTP/1.0, `Connection: close`,
+ * `Expect`, malformed requests and shutdown keep Node's and fastify's behaviour exactly. Why: Node's HTTP
+ * machinery (parser, IncomingMessage and ServerResponse streams) is most of a small request's server CPU
+ * (README, issue 14, "front14") and ~0.4 ms of a 459 KB metered upload's (issue 8, "lone8front").
  */
 import type { Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
-import { type HeadLimits, readRpcHead } from "./httpHead.js";
+import type { HeadVerdict, Taken } from "./httpHead.js";
 
-/** What the front answers a JSON-RPC body with: 200 with a body, 204 without, or 500 with a body. */
+/** What the JSON-RPC front answers a body with: 200 with a body, 204 without, or 500 with a body. */
 export interface FrontAnswer {
   status: 200 | 204 | 500;
   body?: string;
 }
 
+/**
+ * A front's answer: `head` is the status line and the headers before Date (each line CRLF-ended); the front adds
+ * Date, the keep-alive headers and the blank line, and writes it with `body` in one write.
+ */
+export interface FrontReply {
+  head: string;
+  body?: string | Buffer;
+  /** The head says `connection: close`: no keep-alive headers, and the connection ends once it is written. */
+  close?: boolean;
+}
+
+/** A request whose head was taken. */
+export interface FrontCall {
+  /**
+   * Called once: with its body when it is whole, or with null when `refused` rejected before (the request is then
+   * answered at once, and the rest of its body is read and dropped). Must not reject.
+   */
+  answer(body: Buffer | null): Promise<FrontReply>;
+  /** The connection ended before its body was whole: what the head started (a receipt's hold) is let go. */
+  abandon(): void;
+  /** A check started at the head whose failure answers the request without waiting for its body. */
+  refused?: Promise<unknown>;
+}
+
 export interface HttpFrontOptions {
-  limits: HeadLimits;
   /** Node's HTTP server the connections are handed to; its settings give the timeouts. */
   httpServer: HttpServer;
   /** Node's own `connection` listener of `httpServer` (the front took its place). */
   nodeConnectionListener: (socket: Socket) => void;
-  answer(body: string, remoteAddress: string | undefined): Promise<FrontAnswer>;
+  /** The verdict on the head starting at `start` (pure; "take" for the requests the front answers). */
+  read(buf: Buffer, start: number): HeadVerdict;
+  /** Starts a taken request when its head is read (its body may still be on its way). */
+  begin(head: Taken, remoteAddress: string | undefined): FrontCall;
+  /**
+   * The buffer a taken request's body is read into, given the body's first bytes (as many as are in): without it,
+   * a body that came whole with its head is a view of the connection's buffer.
+   */
+  bodyBuffer?(length: number, first: Buffer): Buffer;
   /** The server is shutting down: requests from now on go to Node (and fastify's 503). */
   closing(): boolean;
 }
@@ -51,7 +84,7 @@ const CORS = "access-control-allow-origin: *\r\n";
 /** Node's `Date` header value, made at most once a second as Node's own cache does. */
 let dateSecond = -1;
 let dateText = "";
-function httpDate(): string {
+export function httpDate(): string {
   const second = Math.floor(Date.now() / 1000);
   if (second !== dateSecond) {
     dateSecond = second;
@@ -60,13 +93,22 @@ function httpDate(): string {
   return dateText;
 }
 
-/** The response bytes Node writes for the fast path's `writeHead(status, headers)` + `end(body)`. */
-export function responseBytes(answer: FrontAnswer, keepAlive: string): string {
-  const tail = `Date: ${httpDate()}\r\n${keepAlive}\r\n\r\n`;
-  if (answer.status === 204) return `HTTP/1.1 204 No Content\r\n${CORS}${tail}`;
+/** The reply for the JSON-RPC fast path's `writeHead(status, headers)` + `end(body)`. */
+function rpcReply(answer: FrontAnswer): FrontReply {
+  if (answer.status === 204) return { head: `HTTP/1.1 204 No Content\r\n${CORS}` };
   const body = answer.body ?? "";
   const status = answer.status === 200 ? "200 OK" : "500 Internal Server Error";
-  return `HTTP/1.1 ${status}\r\n${CONTENT_HEAD}${Buffer.byteLength(body)}\r\n${CORS}${tail}${body}`;
+  return { head: `HTTP/1.1 ${status}\r\n${CONTENT_HEAD}${Buffer.byteLength(body)}\r\n${CORS}`, body };
+}
+
+/** The JSON-RPC front's `begin`: each body is answered as text by `answer`. */
+export function rpcBegin(
+  answer: (body: string, remoteAddress: string | undefined) => Promise<FrontAnswer>,
+): HttpFrontOptions["begin"] {
+  return (_head, remoteAddress) => ({
+    answer: async (body) => rpcReply(await answer(body?.toString("utf8") ?? "", remoteAddress)),
+    abandon: noop,
+  });
 }
 
 function requestTimeoutError(): Error {
@@ -78,11 +120,13 @@ function invalidEofError(): Error {
 }
 
 export function createHttpFront(opts: HttpFrontOptions): HttpFront {
-  const { httpServer, limits } = opts;
+  const { httpServer } = opts;
   const live = new Set<FrontConnection>();
 
   class FrontConnection {
     private buf: Buffer = EMPTY;
+    /** A taken request whose body is being read into its own buffer. */
+    private pending: { call: FrontCall; body: Buffer; got: number; answered: boolean } | null = null;
     /** Answers not yet written, in request order. */
     private queued = 0;
     private tail: Promise<void> = Promise.resolve();
@@ -105,24 +149,38 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
     }
 
     get idle(): boolean {
-      return this.queued === 0 && this.buf.length === 0 && this.state === "front";
+      return this.queued === 0 && this.buf.length === 0 && this.pending === null && this.state === "front";
     }
 
     destroy(): void {
       this.socket.destroy();
     }
 
-    private readonly onData = (chunk: Buffer): void => {
-      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-      if (this.state === "front") this.serve();
+    private readonly onData = (data: Buffer): void => {
+      const chunk = this.pending === null ? data : this.fill(data);
+      if (chunk.length > 0) this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      if (this.state === "front" && this.pending === null) this.serve();
       this.settle();
     };
 
-    /** Answers the complete JSON-RPC requests at the start of the buffer; stops at a partial or other one. */
+    /** Copies a chunk into the body being read; dispatches it once whole. Returns the bytes past it. */
+    private fill(chunk: Buffer): Buffer {
+      const p = this.pending as NonNullable<typeof this.pending>;
+      const n = Math.min(chunk.length, p.body.length - p.got);
+      if (!p.answered) chunk.copy(p.body, p.got, 0, n); // an answered request's body is dropped
+      p.got += n;
+      if (p.got === p.body.length) {
+        this.pending = null;
+        if (!p.answered) this.dispatch(p.call, p.body);
+      }
+      return n === chunk.length ? EMPTY : chunk.subarray(n);
+    }
+
+    /** Answers the complete taken requests at the start of the buffer; stops at a partial or other one. */
     private serve(): void {
       while (this.buf.length > 0 && this.queued < MAX_QUEUED_ANSWERS) {
-        const head = readRpcHead(this.buf, 0, limits);
-        if (head.kind === "other" || (head.kind === "rpc" && opts.closing())) {
+        const head = opts.read(this.buf, 0);
+        if (head.kind === "other" || (head.kind === "take" && opts.closing())) {
           this.state = "handing";
           this.clearHeadTimer();
           return;
@@ -132,30 +190,57 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
           return;
         }
         this.clearHeadTimer();
+        const call = opts.begin(head, this.socket.remoteAddress);
         const end = head.bodyStart + head.bodyLength;
-        if (this.buf.length < end) {
+        if (this.buf.length >= end && opts.bodyBuffer === undefined) {
+          const body = this.buf.subarray(head.bodyStart, end);
+          this.buf = end === this.buf.length ? EMPTY : this.buf.subarray(end);
+          this.dispatch(call, body);
+          continue;
+        }
+        // The body goes into its own buffer as it comes (one copy, not a concatenation per chunk).
+        const first = this.buf.subarray(head.bodyStart, Math.min(end, this.buf.length));
+        const body = opts.bodyBuffer?.(head.bodyLength, first) ?? Buffer.allocUnsafe(head.bodyLength);
+        const rest = end >= this.buf.length ? EMPTY : this.buf.subarray(end);
+        this.buf = EMPTY;
+        const pending = { call, body, got: 0, answered: false };
+        this.pending = pending;
+        this.fill(first); // all of `first` goes in: it ends at the body's end
+        this.buf = rest;
+        if (this.pending !== null) {
+          call.refused?.catch(() => {
+            if (this.pending !== pending || this.state !== "front") return;
+            pending.answered = true;
+            this.dispatch(call, null);
+            this.settle();
+          });
           // A body on its way is not timed (fastify's requestTimeout is 0).
           this.socket.setTimeout(0);
           return;
         }
-        const body = this.buf.toString("utf8", head.bodyStart, end);
-        this.buf = end === this.buf.length ? EMPTY : this.buf.subarray(end);
-        this.dispatch(body);
       }
     }
 
-    private dispatch(body: string): void {
+    private dispatch(call: FrontCall, body: Buffer | null): void {
       // A request in flight is not timed (Node: server.timeout 0, requestTimeout 0 under fastify).
       if (this.queued++ === 0) this.socket.setTimeout(0);
-      const answer = opts.answer(body, this.socket.remoteAddress);
+      const reply = call.answer(body);
       this.tail = this.tail.then(async () => {
-        const result = await answer;
+        const r = await reply;
         // Handed on early (the peer ended its side) or closed: Node would not write this answer either.
         if (this.state === "gone" || this.socket.destroyed) return;
-        this.socket.write(responseBytes(result, this.keepAlive));
+        const head = `${r.head}Date: ${httpDate()}\r\n${r.close ? "" : `${this.keepAlive}\r\n`}\r\n`;
+        if (typeof r.body === "object") this.socket.write(Buffer.concat([Buffer.from(head, "latin1"), r.body]));
+        else this.socket.write(r.body === undefined ? head : head + r.body);
+        if (r.close) {
+          // As Node after a response with `connection: close`: nothing more is read or answered.
+          this.detach();
+          this.socket.destroySoon();
+          return;
+        }
         this.queued--;
         if (this.state === "front") this.serve();
-        if (this.queued === 0 && this.state === "front" && this.buf.length === 0) {
+        if (this.idle) {
           if (opts.closing()) this.socket.end();
           else this.socket.setTimeout(httpServer.keepAliveTimeout);
         }
@@ -203,7 +288,7 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
      */
     private readonly onEnd = (): void => {
       if (this.state === "gone") return;
-      const cutShort = this.state === "front" && this.buf.length > 0;
+      const cutShort = this.state === "front" && (this.buf.length > 0 || this.pending !== null);
       this.detach();
       if (cutShort) httpServer.emit("clientError", invalidEofError(), this.socket);
       else this.socket.end();
@@ -219,8 +304,16 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
 
     private readonly onClose = (): void => {
       this.clearHeadTimer();
+      this.abandon();
       live.delete(this);
     };
+
+    /** A body that will not come whole: its call is told, to let go of what it started at the head. */
+    private abandon(): void {
+      if (this.pending === null) return;
+      if (!this.pending.answered) this.pending.call.abandon();
+      this.pending = null;
+    }
 
     private armHeadTimer(): void {
       if (this.headTimer !== undefined) return;
@@ -243,6 +336,7 @@ export function createHttpFront(opts: HttpFrontOptions): HttpFront {
     /** Stops reading the socket here (it is handed on, or timed out). */
     private detach(): void {
       this.state = "gone";
+      this.abandon();
       this.clearHeadTimer();
       live.delete(this);
       const s = this.socket;

@@ -1,10 +1,12 @@
 /**
- * The request-head reader of the keep-alive JSON-RPC front (`httpFront.ts`): it recognises the one
- * shape the front answers itself — `POST / HTTP/1.1`, one `Host`, one `Content-Length` within the
- * body limit, no `Transfer-Encoding`, `Upgrade` or `Expect`, `Connection` absent or `keep-alive` —
- * in a strict subset of the HTTP/1.1 grammar (CRLF line ends, token header names, visible-ASCII
- * values), and says "other" for anything else, so that Node's HTTP parser, which the front hands
- * such a connection to, decides every case that is not plainly this one. Pure: bytes in, verdict out.
+ * The request-head reader of the keep-alive fronts (`httpFront.ts`): it recognises the one shape a
+ * front answers itself — a POST whose request line starts with the shape's fixed bytes (`POST / HTTP/1.1`
+ * for JSON-RPC; `POST /v1/infer/` + a target for the worker's metered calls), one `Host`, one
+ * `Content-Length` within the body limit, no `Transfer-Encoding`, `Upgrade` or `Expect`, `Connection`
+ * absent or `keep-alive` — in a strict subset of the HTTP/1.1 grammar (CRLF line ends, token header
+ * names, visible-ASCII values), and says "other" for anything else, so that Node's HTTP parser, which
+ * the front hands such a connection to, decides every case that is not plainly this one. Pure: bytes
+ * in, verdict out.
  */
 
 /** The verdict on the bytes at the start of a connection's buffer. */
@@ -13,8 +15,39 @@ export type HeadVerdict =
   | { kind: "partial" }
   /** Anything the front does not answer itself: hand the connection to Node's HTTP server. */
   | { kind: "other" }
-  /** An acceptable JSON-RPC POST; its body is `bodyLength` bytes from `bodyStart`. */
-  | { kind: "rpc"; bodyStart: number; bodyLength: number };
+  /**
+   * An acceptable POST; its body is `bodyLength` bytes from `bodyStart`. With a target shape, `target` is the
+   * request target after the fixed start; `headers` holds the shape's captured headers that came (lower-case names).
+   */
+  | { kind: "take"; bodyStart: number; bodyLength: number; target?: string; headers?: Record<string, string> };
+
+export type Taken = Extract<HeadVerdict, { kind: "take" }>;
+
+/** The request shape a front takes (made once by `headShape`). */
+export interface HeadShape {
+  /** The request line's fixed start. */
+  readonly line: Buffer;
+  /** Whether a target (visible ASCII, up to a space) follows `line`, then ` HTTP/1.1`. */
+  readonly target: boolean;
+  /** Header names (lower-case) whose value is returned; one of them sent twice makes the head "other". */
+  readonly capture: ReadonlySet<string>;
+  /** Lengths of the names looked at, so that other names are never lower-cased. */
+  readonly lengths: ReadonlySet<number>;
+}
+
+/** Header names that decide every verdict. */
+const DECIDING = ["host", "content-length", "connection", "transfer-encoding", "upgrade", "expect"];
+
+/** A shape: `line` is the whole request line (CRLF included) without a target, its fixed start with one. */
+export function headShape(line: string, opts: { target?: boolean; capture?: readonly string[] } = {}): HeadShape {
+  const capture = new Set(opts.capture ?? []);
+  return {
+    line: Buffer.from(line, "latin1"),
+    target: opts.target ?? false,
+    capture,
+    lengths: new Set([...DECIDING, ...capture].map((n) => n.length)),
+  };
+}
 
 export interface HeadLimits {
   /** Largest body taken (the server's body limit); larger goes to Node (and fastify's 413). */
@@ -29,7 +62,8 @@ export const DEFAULT_HEAD_LIMITS: Omit<HeadLimits, "bodyLimit"> = { maxHeadBytes
 
 const PARTIAL: HeadVerdict = { kind: "partial" };
 const OTHER: HeadVerdict = { kind: "other" };
-const REQUEST_LINE = Buffer.from("POST / HTTP/1.1\r\n", "latin1");
+const RPC_SHAPE = headShape("POST / HTTP/1.1\r\n");
+const VERSION = Buffer.from(" HTTP/1.1\r\n", "latin1");
 const CR = 0x0d;
 const LF = 0x0a;
 const COLON = 0x3a;
@@ -54,23 +88,38 @@ function isSpace(b: number): boolean {
   return b === 0x20;
 }
 
-/** Header names that decide the verdict, by length, so that other names are never lower-cased. */
-const NAMES_BY_LENGTH = new Set([4, 6, 7, 10, 14, 17]);
-
 /**
- * Reads the head of the request starting at `start` in `buf`. Never throws; "rpc" only for heads
- * Node parses as the same request (checked on random and mutated heads against Node's server by
+ * Reads the head of the JSON-RPC request starting at `start` in `buf`. Never throws; "take" only for
+ * heads Node parses as the same request (checked on random and mutated heads against Node's server by
  * test/unit/rpc/transport/httpHead.test.ts).
  */
 export function readRpcHead(buf: Buffer, start: number, limits: HeadLimits): HeadVerdict {
+  return readHead(buf, start, limits, RPC_SHAPE);
+}
+
+/** Reads the head of a request of `shape` starting at `start` in `buf` (as `readRpcHead`). */
+export function readHead(buf: Buffer, start: number, limits: HeadLimits, shape: HeadShape): HeadVerdict {
   const end = buf.length;
-  const lineEnd = start + REQUEST_LINE.length;
-  for (let i = 0; i < REQUEST_LINE.length; i++) {
+  const line = shape.line;
+  for (let i = 0; i < line.length; i++) {
     if (start + i >= end) return PARTIAL;
-    if (buf[start + i] !== REQUEST_LINE[i]) return OTHER;
+    if (buf[start + i] !== line[i]) return OTHER;
   }
   const headLimit = start + limits.maxHeadBytes;
-  let pos = lineEnd;
+  let pos = start + line.length;
+  let target: string | undefined;
+  if (shape.target) {
+    const targetStart = pos;
+    while (pos < end && buf[pos] > 0x20 && buf[pos] < 0x7f) pos++;
+    if (pos === targetStart && pos < end) return OTHER;
+    for (let i = 0; i < VERSION.length; i++, pos++) {
+      if (pos >= end) return pos > headLimit ? OTHER : PARTIAL;
+      if (buf[pos] !== VERSION[i]) return OTHER;
+    }
+    if (pos > headLimit) return OTHER;
+    target = buf.toString("latin1", targetStart, pos - VERSION.length);
+  }
+  let captured: Record<string, string> | undefined;
   let headers = 0;
   let hosts = 0;
   let length = -1;
@@ -80,7 +129,8 @@ export function readRpcHead(buf: Buffer, start: number, limits: HeadLimits): Hea
       if (pos + 1 >= end) return pos + 1 > headLimit ? OTHER : PARTIAL;
       if (buf[pos + 1] !== LF || pos + 2 > headLimit) return OTHER;
       if (hosts !== 1 || length < 0 || length > limits.bodyLimit) return OTHER;
-      return { kind: "rpc", bodyStart: pos + 2, bodyLength: length };
+      if (!shape.target && captured === undefined) return { kind: "take", bodyStart: pos + 2, bodyLength: length };
+      return { kind: "take", bodyStart: pos + 2, bodyLength: length, target, headers: captured ?? {} };
     }
     if (++headers > limits.maxHeaders) return OTHER;
     const nameStart = pos;
@@ -95,7 +145,7 @@ export function readRpcHead(buf: Buffer, start: number, limits: HeadLimits): Hea
     let valueEnd = pos;
     pos += 2;
     if (pos > headLimit) return OTHER;
-    if (!NAMES_BY_LENGTH.has(nameEnd - nameStart)) continue;
+    if (!shape.lengths.has(nameEnd - nameStart)) continue;
     while (valueStart < valueEnd && isBlank(buf[valueStart])) valueStart++;
     // llhttp takes a tab before a Content-Length's digits and spaces after them, but refuses a tab
     // after them ("Invalid character in Content-Length"): a trailing tab stays and fails the digits.
@@ -124,6 +174,11 @@ export function readRpcHead(buf: Buffer, start: number, limits: HeadLimits): Hea
       case "upgrade":
       case "expect":
         return OTHER;
+      default:
+        if (!shape.capture.has(name)) break;
+        captured ??= {};
+        if (captured[name] !== undefined) return OTHER;
+        captured[name] = buf.toString("latin1", valueStart, valueEnd);
     }
   }
 }

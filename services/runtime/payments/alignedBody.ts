@@ -18,6 +18,16 @@ export function firstDataOffset(head: Uint8Array): number | null {
   return 12 + nameLen + 4 * rank;
 }
 
+/**
+ * An uninitialised buffer of `length` bytes on its own ArrayBuffer (safe to move to a thread), placed so that the
+ * first tensor's data is 8-byte aligned when `first` (the body's first bytes) shows where it starts.
+ */
+export function alignedBuffer(length: number, first: Uint8Array): Buffer {
+  const at = firstDataOffset(first);
+  const pad = at === null ? 0 : (BODY_ALIGN - (at % BODY_ALIGN)) % BODY_ALIGN;
+  return Buffer.allocUnsafeSlow(length + pad).subarray(pad);
+}
+
 export class BodyError extends Error {
   constructor(
     readonly statusCode: number,
@@ -49,9 +59,7 @@ export function readAlignedBody(req: IncomingMessage, limit: number, stop?: Abor
       const head = early.length === 1 ? early[0] : Buffer.concat(early);
       const at = firstDataOffset(head);
       if (at === null && got < (declared ?? 0) && got < 4096) return; // wait for more of the header
-      const pad = at === null ? 0 : (BODY_ALIGN - (at % BODY_ALIGN)) % BODY_ALIGN;
-      const whole = Buffer.allocUnsafeSlow(declared! + pad); // its own ArrayBuffer: safe to move to a thread
-      body = whole.subarray(pad);
+      body = alignedBuffer(declared!, head);
       head.copy(body, 0);
       early.length = 0;
     };

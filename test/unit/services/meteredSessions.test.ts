@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { InferenceClient } from "../../../services/client/inferenceClient.js";
-import { RECEIPT_SESSION_HEADER } from "../../../services/client/receiptSession.js";
 import type { JobHandler } from "../../../services/runtime/handler.js";
 import type { MeteredPayee } from "../../../services/runtime/payments/meteredPayee.js";
 import { registerMeteredRoutes } from "../../../services/runtime/payments/meteredRoutes.js";
@@ -30,12 +29,21 @@ async function worker() {
     agrees: () => true,
   } as unknown as JobHandler;
   const f: FastifyInstance = Fastify({ forceCloseConnections: true });
-  f.addHook("onRequest", async (req) => {
-    if (req.method === "POST" && req.url.startsWith("/v1/infer/"))
-      opens.push(req.headers[RECEIPT_SESSION_HEADER] as string | undefined);
-  });
   const deps = { handler, priceOf: (m: string) => (m === MODEL ? PRICE : null), payee };
-  Object.defineProperty(deps, "payee", { get: () => payee });
+  // Each hold's session open, as the payee is handed it (by the fastify route or the lean front: meteredFront.ts).
+  const spied = (p: MeteredPayee): MeteredPayee =>
+    new Proxy(p, {
+      get(t, k) {
+        if (k === "hold")
+          return (...args: Parameters<MeteredPayee["hold"]>) => {
+            opens.push(args[2]);
+            return t.hold(...args);
+          };
+        const v = Reflect.get(t, k, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+  Object.defineProperty(deps, "payee", { get: () => spied(payee) });
   await registerMeteredRoutes(f, deps);
   await f.listen({ port: 0, host: "127.0.0.1" });
   cleanup.push(async () => {

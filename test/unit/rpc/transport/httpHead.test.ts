@@ -120,7 +120,7 @@ describe("readRpcHead", () => {
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), (bytes, start) => {
         const buf = Buffer.from(bytes);
         const v = readRpcHead(buf, start % (buf.length + 1), LIMITS);
-        expect(["partial", "other", "rpc"]).toContain(v.kind);
+        expect(["partial", "other", "take"]).toContain(v.kind);
       }),
       { numRuns: 2000 },
     );
@@ -130,7 +130,7 @@ describe("readRpcHead", () => {
     await fc.assert(
       fc.asyncProperty(mutatedHead, async (head) => {
         const v = readRpcHead(head, 0, LIMITS);
-        if (v.kind !== "rpc") return;
+        if (v.kind !== "take") return;
         for (let n = 0; n < v.bodyStart; n++) expect(readRpcHead(head.subarray(0, n), 0, LIMITS).kind).toBe("partial");
         const body = Buffer.alloc(v.bodyLength, 0x61);
         const seen = await nodeSees(Buffer.concat([head.subarray(0, v.bodyStart), body]));
@@ -145,14 +145,14 @@ describe("readRpcHead", () => {
       const head = Buffer.from(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length:${value}\r\n\r\n`, "latin1");
       const v = readRpcHead(head, 0, LIMITS);
       const seen = await nodeSees(Buffer.concat([head, Buffer.from("a")]));
-      if (v.kind === "rpc") expect(seen).toEqual({ method: "POST", url: "/", version: "1.1", bodyLength: 1 });
+      if (v.kind === "take") expect(seen).toEqual({ method: "POST", url: "/", version: "1.1", bodyLength: 1 });
       else expect(seen.error).toBe("HPE_INVALID_CONTENT_LENGTH");
     }
   });
 
   it("reads the body bounds after a head with leading bytes", () => {
     const head = Buffer.from("xxPOST / HTTP/1.1\r\nHost: h\r\ncontent-length:  12 \r\n\r\n");
-    expect(readRpcHead(head, 2, LIMITS)).toEqual({ kind: "rpc", bodyStart: head.length, bodyLength: 12 });
+    expect(readRpcHead(head, 2, LIMITS)).toEqual({ kind: "take", bodyStart: head.length, bodyLength: 12 });
   });
 
   it("hands off what it does not take", () => {
