@@ -5,7 +5,7 @@
  * in-flight requests, WebSocket send buffer) and manages connection lifecycles.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
@@ -13,7 +13,7 @@ import { type Logger, nullLogger } from "../runtime/lib/logger.js";
 import { InternalError, InvalidRequestError, ParseError } from "./errors.js";
 import { type DispatchOptions, errorResponse, handleRawBody, serializeMessage } from "./jsonrpc.js";
 import { clientKeyOf, PerClientCounter } from "./quota.js";
-import { createHttpFront, type FrontAnswer, type HttpFront, rpcBegin } from "./transport/httpFront.js";
+import { type FrontAnswer, type HttpFront, installHttpFront, rpcBegin } from "./transport/httpFront.js";
 import { DEFAULT_HEAD_LIMITS, readRpcHead } from "./transport/httpHead.js";
 import type { CallContext, MethodTable, RPCMetrics, WSConnectionHandle } from "./types.js";
 
@@ -323,21 +323,14 @@ export function createRPCServer(opts: RPCServerOptions): RPCServer {
         server.maxRequestsPerSocket = o.maxRequestsPerSocket;
       }
       if (opts.headersTimeoutMs !== undefined) server.headersTimeout = opts.headersTimeoutMs;
-      // The front answers with Node's keep-alive headers and no request count: with a per-socket cap it stays off.
-      if (fastPath && (opts.httpFront ?? true) && !((server.maxRequestsPerSocket ?? 0) > 0)) {
+      if (fastPath && (opts.httpFront ?? true)) {
         // The front reads each connection first and gives it to Node's own listener at the first other request.
-        const [nodeListener] = server.listeners("connection") as ((socket: Socket) => void)[];
-        server.removeListener("connection", nodeListener);
         const limits = { ...DEFAULT_HEAD_LIMITS, bodyLimit };
-        const httpFront = createHttpFront({
-          httpServer: server,
-          nodeConnectionListener: (socket) => nodeListener.call(server, socket),
+        front = installHttpFront(server, {
           read: (buf, start) => readRpcHead(buf, start, limits),
           begin: rpcBegin(answerBody),
           closing: () => closing,
         });
-        server.on("connection", httpFront.accept);
-        front = httpFront;
       }
       return server;
     },

@@ -119,7 +119,28 @@ function invalidEofError(): Error {
   return Object.assign(new Error("Parse Error: Invalid EOF state"), { code: "HPE_INVALID_EOF_STATE" });
 }
 
-export function createHttpFront(opts: HttpFrontOptions): HttpFront {
+/**
+ * Puts a front in place of `httpServer`'s own `connection` listener (before it listens), which then gets each
+ * connection at its first request the front does not take. Undefined, leaving Node alone, when the server caps
+ * requests per socket: the front writes Node's keep-alive headers with no request count.
+ */
+export function installHttpFront(
+  httpServer: HttpServer,
+  opts: Omit<HttpFrontOptions, "httpServer" | "nodeConnectionListener">,
+): HttpFront | undefined {
+  const [nodeListener] = httpServer.listeners("connection") as ((socket: Socket) => void)[];
+  if (nodeListener === undefined || (httpServer.maxRequestsPerSocket ?? 0) > 0) return undefined;
+  const front = createHttpFront({
+    ...opts,
+    httpServer,
+    nodeConnectionListener: (socket) => nodeListener.call(httpServer, socket),
+  });
+  httpServer.removeListener("connection", nodeListener);
+  httpServer.on("connection", front.accept);
+  return front;
+}
+
+function createHttpFront(opts: HttpFrontOptions): HttpFront {
   const { httpServer } = opts;
   const live = new Set<FrontConnection>();
 

@@ -1,7 +1,6 @@
 import { STATUS_CODES } from "node:http";
-import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { createHttpFront, type FrontReply } from "../../../rpc/transport/httpFront.js";
+import { type FrontReply, installHttpFront } from "../../../rpc/transport/httpFront.js";
 import { DEFAULT_HEAD_LIMITS, type HeadVerdict, headShape, readHead } from "../../../rpc/transport/httpHead.js";
 import { RECEIPT_HEADER } from "../../client/payments.js";
 import { RECEIPT_SESSION_HEADER } from "../../client/receiptSession.js";
@@ -59,14 +58,8 @@ export function installMeteredFront(
   d: MeteredRouteDeps,
   recordRun: (outcome: string, ms: number) => void,
 ): void {
-  const server = app.server;
-  const [nodeListener] = server.listeners("connection") as ((socket: Socket) => void)[];
-  // The front writes Node's keep-alive headers with no request count: with a per-socket cap it stays off.
-  if (nodeListener === undefined || (server.maxRequestsPerSocket ?? 0) > 0) return;
   let closing = false;
-  const front = createHttpFront({
-    httpServer: server,
-    nodeConnectionListener: (socket) => nodeListener.call(server, socket),
+  const front = installHttpFront(app.server, {
     read: readMeteredHead,
     bodyBuffer: alignedBuffer,
     closing: () => closing,
@@ -102,8 +95,7 @@ export function installMeteredFront(
       };
     },
   });
-  server.removeListener("connection", nodeListener);
-  server.on("connection", front.accept);
+  if (front === undefined) return; // a per-socket request cap keeps Node's own path
   // As fastify's forceCloseConnections does to Node's connections: idle ones end at close, or all of them.
   app.addHook("preClose", (done) => {
     closing = true;
