@@ -62,7 +62,6 @@ export function installMeteredFront(
   const front = installHttpFront(app.server, {
     read: readMeteredHead,
     bodyBuffer: alignedBuffer,
-    ownReads: true,
     closing: () => closing,
     begin(head) {
       const h = head.headers ?? {};
