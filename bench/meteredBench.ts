@@ -7,7 +7,7 @@
 
 import { appendFileSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { modelProbeFile, probeRun, sample } from "../ai-oracle/engine/modelProbe.js";
+import { cpuAtImmediate, modelProbeFile, probeRun, sample } from "../ai-oracle/engine/modelProbe.js";
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
 import { CallTimeline, type SegmentSummary } from "./callTimeline.js";
@@ -254,8 +254,9 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
           directInFlight++;
           const a = sample();
           const t = performance.now();
+          const at = cpuAtImmediate();
           await session.run({ x }).finally(() => directInFlight--);
-          directProbe.push(probeRun(a, sample(), performance.now() - t, session));
+          directProbe.push(probeRun(a, sample(), performance.now() - t, session, at));
         },
       ],
       ["metered", async () => timing.add(await o.paid.infer(o.model, o.input))],

@@ -1,6 +1,7 @@
+import { hash } from "node:crypto";
 import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { PerformanceObserver, performance } from "node:perf_hooks";
-import type { EngineSession, ONNXFeeds } from "./session.js";
+import { type EngineSession, type ONNXFeeds, Tensor } from "./session.js";
 
 /**
  * A measuring switch for the worker's inline model runs (issue 8: the worker's model read 0.2–0.5 ms slower than the
@@ -21,6 +22,34 @@ export const MODEL_PROBE_RUNS_ENV = "AZORA_MODEL_PROBE_RUNS";
  */
 export const MODEL_PROBE_WAIT_ENV = "AZORA_MODEL_PROBE_WAIT_MS";
 
+/**
+ * `AZORA_MODEL_PROBE_SPIN=1`: a fixed register-only loop (no memory, no calls) is timed right as a probed call's
+ * own run is due (`spinOwn`, before it) and again after `hot2` (`spinHot`): a core that runs slower as such after the
+ * call's path (clock, host) slows the loop as it slows the model; caches, TLBs and allocator state do not.
+ */
+export const MODEL_PROBE_SPIN_ENV = "AZORA_MODEL_PROBE_SPIN";
+/**
+ * `AZORA_MODEL_PROBE_DISTURB=1`: after `idle20`, a run back to back (`hot4`), then one after JS work of a call's size
+ * (sha256 of the feeds' bytes, a JSON round trip: `js`), one more (`hot5`), and one on fresh copies of the feeds
+ * (`fresh`): whether the call's own work or its new input buffers cost the next run.
+ */
+export const MODEL_PROBE_DISTURB_ENV = "AZORA_MODEL_PROBE_DISTURB";
+
+let sink = 0;
+/** The spin loop's process CPU ms (a xorshift over registers; its result kept so it is not optimised away). */
+export function probeSpin(n = 400_000): number {
+  const a = process.cpuUsage();
+  let x = (sink | 1) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  sink = x;
+  const u = process.cpuUsage(a);
+  return (u.user + u.system) / 1e3;
+}
+
 /** One run: wall (the engine's `modelMs`) and what the process, its other threads and the scheduler did meanwhile. */
 export interface ProbeRun {
   ms: number;
@@ -29,8 +58,17 @@ export interface ProbeRun {
   sysMs: number;
   /** CPU time of the process's other threads (schedstat: exact for threads asleep at both samples). */
   othersMs: number;
+  /**
+   * CPU ms from an immediate queued right before the run (it fires just before onnxruntime's own) to the run's
+   * end: the run without what the event loop ran first in the same window (timers, I/O, earlier immediates).
+   */
+  coreMs: number;
+  /** CPU ms of the closing sample's own /proc reads (inside `cpuMs`, not in `coreMs`'s run). */
+  sampleMs: number;
   /** V8 GC pauses inside the run's window. */
   gcMs: number;
+  /** The process's minor page faults during the run (getrusage): fresh pages the run's buffers touched. */
+  flt: number;
   /** This thread's time waiting on a run queue. */
   waitMs: number;
   /** The CPU the run started and ended on, and the one this session's previous run ended on (−1: none). */
@@ -45,6 +83,9 @@ export interface Sample {
   waitNs: number;
   othersNs: number;
   usage: NodeJS.CpuUsage;
+  /** The CPU time when `sample` began: its own /proc reads cost usage − this. */
+  entry: NodeJS.CpuUsage;
+  flt: number;
   t: number;
 }
 
@@ -98,21 +139,46 @@ function othersNs(self: string): number {
 }
 
 export function sample(): Sample {
+  const entry = process.cpuUsage();
   const { tid, cpu, waitNs } = thread();
-  return { cpu, waitNs, othersNs: othersNs(tid), usage: process.cpuUsage(), t: performance.now() };
+  const r = process.resourceUsage(); // (one getrusage: CPU time and faults of the same instant)
+  const usage = { user: r.userCPUTime, system: r.systemCPUTime };
+  return { cpu, waitNs, othersNs: othersNs(tid), usage, entry, flt: r.minorPageFault, t: performance.now() };
+}
+
+/**
+ * Call right before a run: the process's CPU time when the next immediate fires (onnxruntime-node starts the run in
+ * an immediate queued after this one, and the calls down to it are synchronous).
+ */
+export function cpuAtImmediate(): { usage?: NodeJS.CpuUsage } {
+  const at: { usage?: NodeJS.CpuUsage } = {};
+  setImmediate(() => {
+    at.usage = process.cpuUsage();
+  });
+  return at;
 }
 
 /** One run of `session` between two samples (`ms`: its engine time); records the CPU it ended on. */
-export function probeRun(a: Sample, b: Sample, ms: number, session: object): ProbeRun & { t0: number; t1: number } {
-  const u = process.cpuUsage(a.usage);
+export function probeRun(
+  a: Sample,
+  b: Sample,
+  ms: number,
+  session: object,
+  at: { usage?: NodeJS.CpuUsage } = {},
+): ProbeRun & { t0: number; t1: number } {
+  const c = at.usage ?? a.usage;
+  const u = { user: b.usage.user - a.usage.user, system: b.usage.system - a.usage.system };
   const last = lastCpu.get(session) ?? -1;
   lastCpu.set(session, b.cpu);
   return {
     ms,
     cpuMs: (u.user + u.system) / 1e3,
+    sampleMs: (b.usage.user - b.entry.user + b.usage.system - b.entry.system) / 1e3,
+    coreMs: (b.entry.user - c.user + b.entry.system - c.system) / 1e3,
     sysMs: u.system / 1e3,
     othersMs: (othersNs(thread().tid) - a.othersNs) / 1e6,
     gcMs: 0,
+    flt: b.flt - a.flt,
     waitMs: (b.waitNs - a.waitNs) / 1e6,
     cpu0: a.cpu,
     cpu1: b.cpu,
@@ -140,13 +206,17 @@ export async function probeModel(
   feeds: ONNXFeeds,
   own: ReturnType<typeof probeRun>,
   waited = 0,
+  spinOwn?: number,
 ): Promise<void> {
   const runs: Record<string, ReturnType<typeof probeRun>> = { own };
+  const spins: Record<string, number> = {};
+  if (spinOwn !== undefined) spins.spinOwn = spinOwn;
   if (process.env[MODEL_PROBE_RUNS_ENV] !== "0") {
     const one = async (): Promise<ReturnType<typeof probeRun>> => {
       const a = sample();
+      const at = cpuAtImmediate();
       const ms = (await session.run(feeds)).modelMs;
-      return probeRun(a, sample(), ms, session);
+      return probeRun(a, sample(), ms, session, at);
     };
     runs.hot = await one();
     runs.hot3 = await one();
@@ -156,10 +226,26 @@ export async function probeModel(
     scratch.fill(++fill & 0xff);
     runs.touched = await one();
     runs.hot2 = await one();
+    if (spinOwn !== undefined) spins.spinHot = probeSpin();
     await sleep(5);
     runs.idle5 = await one();
     await sleep(20);
     runs.idle20 = await one();
+    if (process.env[MODEL_PROBE_DISTURB_ENV] === "1") {
+      runs.hot4 = await one();
+      const json = JSON.stringify(Array.from({ length: 2000 }, (_, i) => ({ i, s: `v${i}`, a: [i, i * 2] })));
+      for (const t of Object.values(feeds)) sink ^= hash("sha256", t.data as Uint8Array, "buffer")[0];
+      sink ^= (JSON.parse(json) as unknown[]).length;
+      runs.js = await one();
+      runs.hot5 = await one();
+      const fresh = Object.fromEntries(
+        Object.entries(feeds).map(([k, t]) => [k, new Tensor(t.type, (t.data as Float32Array).slice(), t.dims)]),
+      ) as ONNXFeeds;
+      const a = sample();
+      const at = cpuAtImmediate();
+      const ms = (await session.run(fresh)).modelMs;
+      runs.fresh = probeRun(a, sample(), ms, session, at);
+    }
   }
   await sleep(1); // (the GC observer's entries arrive in a later task)
   const out: Record<string, ProbeRun> = {};
@@ -168,5 +254,5 @@ export async function probeModel(
     for (const [a, b] of gcs) if (b > t0 && a < t1) gcMs += Math.min(b, t1) - Math.max(a, t0);
     out[k] = { ...r, gcMs };
   }
-  appendFileSync(file, `${JSON.stringify({ ...out, waited })}\n`);
+  appendFileSync(file, `${JSON.stringify({ ...out, waited, ...spins })}\n`);
 }

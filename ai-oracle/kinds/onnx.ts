@@ -2,7 +2,16 @@ import type { JobContext, JobInput, JobOutput } from "../../services/runtime/han
 import { BatchQueue } from "../engine/batchQueue.js";
 import { outputTensor } from "../engine/encodedRun.js";
 import { type InlinePolicy, RunTimes } from "../engine/inlinePolicy.js";
-import { modelProbeFile, probeModel, probeRun, probeWait, sample } from "../engine/modelProbe.js";
+import {
+  cpuAtImmediate,
+  MODEL_PROBE_SPIN_ENV,
+  modelProbeFile,
+  probeModel,
+  probeRun,
+  probeSpin,
+  probeWait,
+  sample,
+} from "../engine/modelProbe.js";
 import {
   createONNXSession,
   type EngineRun,
@@ -153,12 +162,21 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     if (inline && policy?.alone && l.queue.idle && policy.fitsCall(l.inline.runs, elements)) {
       const probe = modelProbeFile(); // (a measuring switch, off by default: engine/modelProbe.ts)
       const waited = probe ? await probeWait() : 0;
+      const spun = probe && process.env[MODEL_PROBE_SPIN_ENV] === "1" ? probeSpin() : undefined;
       const s0 = probe ? sample() : undefined;
+      const at = probe ? cpuAtImmediate() : undefined;
       const [r] = await runBatch(inline, [feed], l.encodable);
       if (r instanceof Error) throw r;
       if (probe && s0) {
-        const own = probeRun(s0, sample(), r.modelMs, inline);
-        await probeModel(probe, inline, Object.fromEntries(feed.tensors.map((t) => [t.name, toORT(t)])), own, waited);
+        const own = probeRun(s0, sample(), r.modelMs, inline, at);
+        await probeModel(
+          probe,
+          inline,
+          Object.fromEntries(feed.tensors.map((t) => [t.name, toORT(t)])),
+          own,
+          waited,
+          spun,
+        );
       }
       observe(l, elements, r);
       return { ...r, inline: true };

@@ -3,12 +3,15 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import {
+  cpuAtImmediate,
+  MODEL_PROBE_DISTURB_ENV,
   MODEL_PROBE_ENV,
   MODEL_PROBE_RUNS_ENV,
   MODEL_PROBE_WAIT_ENV,
   modelProbeFile,
   probeModel,
   probeRun,
+  probeSpin,
   probeWait,
   sample,
 } from "../../../ai-oracle/engine/modelProbe.js";
@@ -24,6 +27,7 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     delete process.env[MODEL_PROBE_ENV];
     delete process.env[MODEL_PROBE_RUNS_ENV];
     delete process.env[MODEL_PROBE_WAIT_ENV];
+    delete process.env[MODEL_PROBE_DISTURB_ENV];
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,6 +64,9 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
       expect(r.ms).toBeGreaterThan(0);
       expect(r.cpuMs).toBeGreaterThanOrEqual(0);
       expect(r.gcMs).toBeGreaterThanOrEqual(0);
+      expect(r.flt).toBeGreaterThanOrEqual(0);
+      expect(r.sampleMs).toBeGreaterThanOrEqual(0);
+      expect(r.coreMs).toBeLessThanOrEqual(r.cpuMs);
       if (process.platform === "linux") expect(r.cpu1).toBeLessThan(cpus().length);
     }
   });
@@ -85,5 +92,46 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     const waits = [await probeWait(), await probeWait(), await probeWait(), await probeWait()];
     expect(waits.filter((w) => w === 3)).toHaveLength(2);
     expect(waits[0] + waits[1]).toBe(3); // (alternating, whichever call comes first)
+  });
+
+  it("keeps what the loop runs before the run out of coreMs (cpuMs has it)", async () => {
+    const s = inThreadSession(await createONNXSession(buildMLP(1)));
+    try {
+      await s.run(feeds()); // (warm)
+      const a = sample();
+      // An earlier immediate burns ≥ 20 ms of CPU: loop work that lands in the window before the run's immediate.
+      setImmediate(() => {
+        const u0 = process.cpuUsage();
+        for (;;) {
+          const u = process.cpuUsage(u0);
+          if (u.user + u.system >= 20_000) break;
+        }
+      });
+      const at = cpuAtImmediate();
+      const r = await s.run(feeds());
+      const run = probeRun(a, sample(), r.modelMs, s, at);
+      expect(run.cpuMs - run.coreMs).toBeGreaterThanOrEqual(20);
+      expect(run.coreMs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await s.release();
+    }
+  });
+
+  it("adds the disturbed runs when asked, and times the spin loop in CPU ms", async () => {
+    const file = join(dir, "disturb.jsonl");
+    process.env[MODEL_PROBE_DISTURB_ENV] = "1";
+    const s = inThreadSession(await createONNXSession(buildMLP(1)));
+    try {
+      const a = sample();
+      const r = await s.run(feeds());
+      await probeModel(file, s, feeds(), probeRun(a, sample(), r.modelMs, s), 0, probeSpin(1000));
+    } finally {
+      await s.release();
+    }
+    const line = JSON.parse(readFileSync(file, "utf8"));
+    const runs = ["own", "hot", "hot3", "gap", "touched", "hot2", "idle5", "idle20", "hot4", "js", "hot5", "fresh"];
+    expect(Object.keys(line)).toEqual([...runs, "waited", "spinOwn", "spinHot"]);
+    expect(line.spinOwn).toBeGreaterThanOrEqual(0);
+    expect(line.spinHot).toBeGreaterThanOrEqual(0);
   });
 });
