@@ -421,7 +421,12 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
   }
 }
 
-export async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batch: number): Promise<PipelineFigure> {
+export async function timed(
+  node: InProcessNode,
+  name: string,
+  raws: Uint8Array[],
+  batch: number,
+): Promise<PipelineFigure> {
   const clock = node.metrics.txStages;
   const headFrom = Number(node.chain.head.header.number);
   const stages0 = clock.secondsByStage();

@@ -3,7 +3,7 @@
 
 import { nonNegativeInt, positiveInt, UsageError } from "./args.js";
 import { DEFAULT_PIPELINE_OPTIONS as D, type PipelineResults, pipelineBench, pipelineTable } from "./pipeline.js";
-import { DEFAULT_STEADY_OPTIONS as S, pipelineSteadyBench, type SteadyResults, steadyTable } from "./pipelineSteady.js";
+import { pipelineSteadyBench, DEFAULT_STEADY_OPTIONS as S, type SteadyResults, steadyTable } from "./pipelineSteady.js";
 import { benchMain } from "./script.js";
 
 const FIXED_ONLY = ["txs", "warmup", "heap-prof"] as const;
@@ -55,7 +55,8 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
           f["max-warmup-chunks"] === undefined
             ? S.maxWarmupChunks
             : nonNegativeInt("--max-warmup-chunks", f["max-warmup-chunks"]),
-        steadyChunks: f["steady-chunks"] === undefined ? S.steadyChunks : positiveInt("--steady-chunks", f["steady-chunks"]),
+        steadyChunks:
+          f["steady-chunks"] === undefined ? S.steadyChunks : positiveInt("--steady-chunks", f["steady-chunks"]),
       });
     }
     return pipelineBench({

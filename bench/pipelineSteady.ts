@@ -236,7 +236,8 @@ async function steadyWorkload(
     let received = 0n;
     if (name === WORKLOAD_NAMES[0]) {
       const head = await node.readers.at(node.chain.headStateRoot);
-      for (const a of recipients(0, offset)) received += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
+      for (const a of recipients(0, offset))
+        received += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
       if (received !== BigInt(offset)) throw new Error(`pipeline bench: ${offset} wei sent, ${received} received`);
     }
     return {
