@@ -10,6 +10,8 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { hexToBytes } from "../runtime/primitives/bytes.js";
 import {
   type InProcessNode,
@@ -193,6 +195,16 @@ function chunkRow(
   };
 }
 
+/**
+ * A full GC before a workload: the previous workload's closed chain (its ~48 MB of trie caches among
+ * it) is garbage, and the major GC that frees it landed in the next workload's first steady chunk
+ * (LEARN after value: 641–1,143 µs/tx against ~360 for its other chunks, in 4 of 4 runs).
+ */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
 /** One workload on its own fresh chain in `dir`: warm-up chunks to convergence, then the steady ones. */
 async function steadyWorkload(
   dir: string,
@@ -263,6 +275,7 @@ export async function pipelineSteadyBench(opts: SteadyOptions): Promise<SteadyRe
   let decodeWorkers = 0;
   try {
     for (const [i, name] of names.entries()) {
+      collectGarbage();
       log(`[pipeline] ${name}: a fresh chain, ${opts.chunk}-tx chunks…`);
       const r = await steadyWorkload(join(root, String(i)), name, opts, log);
       runs.push(r.run);
