@@ -17,6 +17,7 @@ import { Chain, type CommittedBlock } from "../node/chain/chain.js";
 import { DEFAULT_CONFIG, mempoolOptions } from "../node/config.js";
 import { GuardedSigner } from "../node/consensus/signer.js";
 import { Ed25519Verifier } from "../node/crypto/ed25519.js";
+import type { ChainDB } from "../node/db/chainDb.js";
 import { openChainStorage } from "../node/db/storage.js";
 import { Mempool, ParallelDecoder } from "../node/mempool/index.js";
 import { createMetrics, type Metrics } from "../node/metrics.js";
@@ -111,7 +112,9 @@ export interface PipelineResults {
 }
 
 /** A node's block pipeline, in process: what node/node.ts builds for `azora dev`, without the RPC. */
-interface InProcessNode {
+export interface InProcessNode {
+  /** The chain's LevelDB (the trie node store reads its misses from it). */
+  db: ChainDB;
   chain: Chain;
   mempool: Mempool;
   decoder: ParallelDecoder;
@@ -160,6 +163,7 @@ async function openNode(dir: string, syncWrites: boolean): Promise<InProcessNode
     { chain, mempool, signer, verifier: new Ed25519Verifier({ verifiedCacheSize: 4096 }), log: nullLogger, metrics },
   );
   return {
+    db,
     chain,
     mempool,
     decoder,
@@ -188,7 +192,7 @@ async function admit(node: InProcessNode, raw: Uint8Array): Promise<void> {
 }
 
 /** Admits `raws` in batches, making blocks until the pool is empty after each; every tx must succeed. */
-async function run(node: InProcessNode, raws: Uint8Array[], batch: number): Promise<CommittedBlock[]> {
+export async function run(node: InProcessNode, raws: Uint8Array[], batch: number): Promise<CommittedBlock[]> {
   const blocks: CommittedBlock[] = [];
   for (let i = 0; i < raws.length; i += batch) {
     for (const raw of raws.slice(i, i + batch)) await admit(node, raw);
@@ -230,14 +234,14 @@ function sign(s: Senders, from: number, tx: { to?: string; data?: string; value?
 }
 
 /** Distinct fresh recipients, from `offset` on (each workload and its warm-up get their own). */
-function recipients(offset: number, n: number): string[] {
+export function recipients(offset: number, n: number): string[] {
   return Array.from(
     { length: n },
     (_, i) => `0x${(0xbe00000000n + BigInt(offset + i)).toString(16).padStart(40, "0")}`,
   );
 }
 
-type Workload = { name: string; make: (from: number, to: string) => Uint8Array };
+export type Workload = { name: string; make: (from: number, to: string) => Uint8Array };
 
 /** The workloads' names, in the order they run (`workloads` builds them; `--only` picks from them). */
 export const WORKLOAD_NAMES = [
@@ -320,7 +324,7 @@ export function selectWorkloads<W extends { name: string }>(all: readonly W[], o
 }
 
 /** Round-robin over the senders, one fresh recipient per tx. */
-function plan(w: Workload, offset: number, n: number): Uint8Array[] {
+export function plan(w: Workload, offset: number, n: number): Uint8Array[] {
   return recipients(offset, n).map((to, i) => w.make(i % SENDERS, to));
 }
 
@@ -334,15 +338,11 @@ function gcPauses(): { ms: () => number; stop: () => void } {
   return { ms: () => ms, stop: () => obs.disconnect() };
 }
 
-export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResults> {
-  const log = opts.log ?? (() => {});
-  selectWorkloads(
-    WORKLOAD_NAMES.map((name) => ({ name })),
-    opts.only,
-  ); // a pattern matching nothing fails before any set-up
-  const dir = join(tmpdir(), `azora-bench-pipeline-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+/** A pipeline node on LevelDB in `dir` (created), the workloads' contracts deployed, `only`'s workloads. */
+export async function openWorkloads(
+  dir: string,
+  opts: Pick<PipelineOptions, "syncWrites" | "batch" | "only">,
+): Promise<{ node: InProcessNode; loads: Workload[] }> {
   const node = await openNode(dir, opts.syncWrites);
   try {
     const spec = devnetGenesis();
@@ -356,7 +356,24 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
       chainId: spec.chainId,
       common: node.chain.common,
     };
-    const loads = selectWorkloads(await workloads(node, s, opts.batch), opts.only);
+    return { node, loads: selectWorkloads(await workloads(node, s, opts.batch), opts.only) };
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
+}
+
+export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResults> {
+  const log = opts.log ?? (() => {});
+  selectWorkloads(
+    WORKLOAD_NAMES.map((name) => ({ name })),
+    opts.only,
+  ); // a pattern matching nothing fails before any set-up
+  const dir = join(tmpdir(), `azora-bench-pipeline-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const { node, loads } = await openWorkloads(dir, opts);
+  try {
     const figures: PipelineFigure[] = [];
     let offset = 0;
     let valueRecipients: string[] = [];
@@ -404,7 +421,12 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
   }
 }
 
-async function timed(node: InProcessNode, name: string, raws: Uint8Array[], batch: number): Promise<PipelineFigure> {
+export async function timed(
+  node: InProcessNode,
+  name: string,
+  raws: Uint8Array[],
+  batch: number,
+): Promise<PipelineFigure> {
   const clock = node.metrics.txStages;
   const headFrom = Number(node.chain.head.header.number);
   const stages0 = clock.secondsByStage();
