@@ -1,5 +1,7 @@
 import { AzoraError } from "../lib/errors.js";
 import { keccak256 } from "../primitives/hash.js";
+// Per-byte BigInt loops were a mint hot spot (words.ts); the names stay the modules' own.
+import { uintToWord as uintWord, bytesToUint as wordToBigInt } from "./words.js";
 
 /**
  * The small, strict ABI codec native modules speak: the static types they use, `string` and `bytes`,
@@ -96,12 +98,6 @@ export function selectorKey(data: Uint8Array): number {
 
 export function selectorNumber(signature: string): number {
   return selectorKey(selector(signature));
-}
-
-function wordToBigInt(w: Uint8Array): bigint {
-  let n = 0n;
-  for (const b of w) n = (n << 8n) | BigInt(b);
-  return n;
 }
 
 /** One decoding pass: the data and what is left of its budget (see the module comment). */
@@ -204,16 +200,6 @@ class Decoder {
 /** Decodes `types` from `data` (the calldata after the selector). */
 export function decodeArgs(types: readonly AbiType[], data: Uint8Array): AbiValue[] {
   return new Decoder(data).tuple(types, 0);
-}
-
-function uintWord(v: bigint): Uint8Array {
-  const w = new Uint8Array(32);
-  let n = v;
-  for (let i = 31; i >= 0 && n > 0n; i--) {
-    w[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return w;
 }
 
 function padRight(bytes: Uint8Array): Uint8Array {

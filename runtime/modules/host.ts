@@ -190,7 +190,7 @@ export class ModuleCall implements ModuleState {
     const base = wordToBigInt(keccakSlot(slot));
     const out = new Uint8Array(words * 32);
     for (let i = 0; i < words; i++) {
-      const v = await this.evm.stateManager.getStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n));
+      const v = await this.evm.stateManager.getStorage(account, uintWord((base + BigInt(i)) % WORD_MODULUS));
       out.set(v, i * 32 + (32 - v.length));
     }
     return out.subarray(0, length);
@@ -208,7 +208,7 @@ export class ModuleCall implements ModuleState {
       const w = padded.subarray(i * 32, i * 32 + 32);
       let z = 0;
       while (z < 32 && w[z] === 0) z++;
-      await this.evm.stateManager.putStorage(account, uintWord((base + BigInt(i)) % 2n ** 256n), w.subarray(z));
+      await this.evm.stateManager.putStorage(account, uintWord((base + BigInt(i)) % WORD_MODULUS), w.subarray(z));
     }
   }
 
@@ -282,6 +282,9 @@ export class ModuleCall implements ModuleState {
     return { success: r.execResult.exceptionError === undefined, returnValue: r.execResult.returnValue };
   }
 }
+
+/** Slot arithmetic wraps at 2^256 (made once: `**` allocates a BigInt per word stored or loaded). */
+const WORD_MODULUS = 2n ** 256n;
 
 function keccakSlot(slot: Uint8Array): Uint8Array {
   return storageSlot(slot);

@@ -1,6 +1,7 @@
 import { Address } from "@ethereumjs/util";
 import { namedSlot, storageSlot } from "../host.js";
 import { MODULE_ADDRESS, moduleAddress } from "../registry.js";
+import { bytesToUint, uintToAddress } from "../words.js";
 
 /**
  * Addresses and storage layout of the NFT registry and its collections (documented in README.md).
@@ -74,24 +75,15 @@ export const uriSlot = (tokenId: bigint) => storageSlot(URIS, tokenId);
 
 // ---- word packing ----
 
-const MASK_160 = (1n << 160n) - 1n;
 const MASK_128 = (1n << 128n) - 1n;
 
 export function addressToWord(address: Uint8Array): bigint {
-  let n = 0n;
-  for (const b of address) n = (n << 8n) | BigInt(b);
-  return n;
+  return bytesToUint(address);
 }
 
 /** The address in the low 160 bits of a storage word. */
 export function wordToAddress(word: bigint): Uint8Array {
-  const out = new Uint8Array(20);
-  let n = word & MASK_160;
-  for (let i = 19; i >= 0 && n > 0n; i--) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return out;
+  return uintToAddress(word);
 }
 
 /** An address in bits 0..159 and a number above it. */
