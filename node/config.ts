@@ -305,18 +305,16 @@ export interface CacheShares {
 }
 
 /**
- * A quarter to the state trie (block execution and state reads), a sixth to the RPC's blocks (receipt
+ * Half to the state trie (block execution and state reads), a sixth to the RPC's blocks (receipt
  * polls read the last few), a twelfth to the simulation workers (eth_call's state, shared among
  * them). A worker's miss is a message to the main thread, whose trie cache mostly has the node, and
  * the worker keeps its cache in a heap of its own with its own slack: at a third (32 MiB per worker
  * by default) the dev node's worker heap under the bench peaked at 57–61 MB, at a twelfth 49–50 MB,
- * for the same CPU per `eth_call` (issue 14). The trie's share was half: under the bench its nodes were a
- * third of the dev node's live heap at its RSS peak, which V8 commits ~2.4 times over (rss14e). The last
- * half is not handed out.
+ * for the same CPU per `eth_call` (issue 14). The last quarter is not handed out.
  */
 export function cacheShares(cacheBytes: number, simulationWorkers: number): CacheShares {
   return {
-    trieNodes: Math.floor(cacheBytes / 4),
+    trieNodes: Math.floor(cacheBytes / 2),
     rpcBlocks: Math.floor(cacheBytes / 6),
     perSimulationWorker: Math.floor(cacheBytes / 12 / Math.max(1, simulationWorkers)),
   };
