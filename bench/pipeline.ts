@@ -14,7 +14,7 @@ import { Registry } from "prom-client";
 import { loadArtifact } from "../contracts/artifacts.js";
 import { DEV_MNEMONIC, DEV_VALIDATOR_SEED_HEX, devAccountPath, devnetGenesis } from "../genesis/devnet.js";
 import { Chain, type CommittedBlock } from "../node/chain/chain.js";
-import { DEFAULT_CONFIG, mempoolOptions } from "../node/config.js";
+import { cacheShares, DEFAULT_CONFIG, mempoolOptions } from "../node/config.js";
 import { GuardedSigner } from "../node/consensus/signer.js";
 import { Ed25519Verifier } from "../node/crypto/ed25519.js";
 import type { ChainDB } from "../node/db/chainDb.js";
@@ -132,7 +132,9 @@ async function openNode(dir: string, syncWrites: boolean): Promise<InProcessNode
     maxOpenFiles: DEFAULT_CONFIG.storage.maxOpenFiles,
   });
   const metrics = createMetrics(new Registry());
-  const chain = await Chain.open(db, spec, common, nullLogger, { trieCacheBytes: DEFAULT_CONFIG.cacheBytes / 2 });
+  // The dev node's share of its default budget (one simulation worker), so the bench reads what the node would.
+  const trieCacheBytes = cacheShares(DEFAULT_CONFIG.cacheBytes, 1).trieNodes;
+  const chain = await Chain.open(db, spec, common, nullLogger, { trieCacheBytes });
   chain.useCommittedRecord(record);
   db.setBlockWriteWait((write) => metrics.txStages.outside(write));
   const readers = new StateReaders(common, chain.trieStore);
