@@ -24,6 +24,7 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
   --max-warmup-chunks N  (default ${S.maxWarmupChunks}; 0: no warm-up, every chunk steady — to watch a long run)
   --steady-chunks N  (default ${S.steadyChunks})
   --mode fixed  the earlier mode: one chain, the workloads in turn, each --warmup untimed txs then --txs timed
+              (implied when --txs, --warmup or --heap-prof is given without --mode)
   --txs N     fixed: timed txs per workload (default ${D.txs})
   --warmup N  fixed: untimed txs per workload first (default ${D.warmup})
   --heap-prof DIR  fixed: a sampling heap profile of each workload's timed window, collected objects kept, as
@@ -36,7 +37,9 @@ made by the dev node's producer until the pool is empty; µs/tx from process CPU
   flags: ["mode", ...FIXED_ONLY, ...STEADY_ONLY, "batch", "sync", "only"],
   out: "bench/results/pipeline-latest.json",
   run: (f, log) => {
-    const mode = f.mode ?? "steady";
+    // Without --mode, a fixed-only flag (--txs, --warmup, --heap-prof) means the fixed mode, so the commands
+    // written before the steady mode existed still run as they did.
+    const mode = f.mode ?? (FIXED_ONLY.some((k) => f[k] !== undefined) ? "fixed" : "steady");
     if (mode !== "steady" && mode !== "fixed") throw new UsageError(`--mode ${mode}: steady or fixed`);
     const other = mode === "steady" ? FIXED_ONLY : STEADY_ONLY;
     const stray = other.filter((k) => f[k] !== undefined);
