@@ -4,6 +4,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import { ReqRespError, ReqRespErrorCode } from "../network/errors.js";
 import type { PeerStatus } from "../network/reqresp/codec.js";
+import { syncTrace, syncTraceOn, traceUs } from "../network/reqresp/syncTrace.js";
 import type { CommitChecks } from "./commitChecks.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
 import { SyncFailure, SyncPeers, type SyncPeersOptions } from "./syncPeers.js";
@@ -44,7 +45,10 @@ export type SyncStage = "request" | "verify" | "apply";
 
 export interface BlockSyncOptions {
   chainId: bigint;
-  /** Blocks per request (the protocol's cap is 64). */
+  /**
+   * Blocks per request (the protocol's cap: 256 since sync14e, 64 before; a peer that serves fewer is asked for what
+   * it serves, `SyncPeers.batchFor`).
+   */
   batchSize: number;
   /**
    * Block requests out at once: while one batch verifies and applies, the next ones travel (1 = ask for the next
@@ -59,7 +63,7 @@ export interface BlockSyncOptions {
 }
 
 export const DEFAULT_BLOCK_SYNC_OPTIONS = {
-  batchSize: 64,
+  batchSize: 256,
   requestsInFlight: 2,
   maxStatusRequests: 8,
   progressLogMs: 2000,
@@ -202,7 +206,9 @@ export class BlockSync {
       const req = ahead.shift();
       if (req === undefined) break; // every peer that proved these heights is backing off: the next poll retries
       const waited = this.m.now();
+      const waitUs = syncTraceOn ? traceUs() : 0;
       const response = await req.response;
+      const gotUs = syncTraceOn ? traceUs() : 0;
       this.m.metrics?.onStage("request", this.m.now() - waited);
       if ("error" in response) {
         this.fail(req.peer, failureOf(response.error), "blocks", response.error);
@@ -215,6 +221,7 @@ export class BlockSync {
         ahead = ahead.filter((r) => r.peer !== req.peer);
         continue;
       }
+      this.peers.served(req.peer, req.count, response.items.length, byteLength(response.items));
       this.requestAhead(ahead, endOf(req));
       // Blocks at or below the head by now (consensus committed them) are left out.
       let items = response.items.slice(Number(from - req.from));
@@ -243,6 +250,19 @@ export class BlockSync {
         start += BigInt(applied);
         parent = blocks[applied - 1].hash;
       }
+      if (syncTraceOn) {
+        const { from: f, sent, arrived, prechecked } = req.stamps as RequestStamps;
+        syncTrace({
+          side: "loop",
+          from: f.toString(),
+          sent,
+          arrived,
+          prechecked,
+          wait: waitUs,
+          got: gotUs,
+          done: traceUs(),
+        });
+      }
       const t = this.m.now();
       if (t - lastReport >= this.opts.progressLogMs) {
         lastReport = t;
@@ -267,15 +287,19 @@ export class BlockSync {
       if (from > target) return;
       const peer = this.peers.pick(from, now, (p) => connected.has(p));
       if (peer === null) return;
-      const count = Number(min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n) - from + 1n);
+      const batch = BigInt(this.peers.batchFor(peer, this.opts.batchSize));
+      const count = Number(min(this.peers.provenHeight(peer), from + batch - 1n) - from + 1n);
+      const stamps: RequestStamps | null = syncTraceOn ? { from, sent: traceUs(), arrived: 0, prechecked: 0 } : null;
       const response = this.m.network.requestBlocks(peer, from, count).then(
         async (items) => {
+          if (stamps !== null) stamps.arrived = traceUs();
           await this.precheck(items, from);
+          if (stamps !== null) stamps.prechecked = traceUs();
           return { items };
         },
         (error: unknown) => ({ error }),
       );
-      ahead.push({ peer, from, count, response });
+      ahead.push({ peer, from, count, response, stamps });
     }
   }
 
@@ -340,11 +364,26 @@ interface BlocksRequest {
   from: bigint;
   count: number;
   response: Promise<{ items: Uint8Array[] } | { error: unknown }>;
+  /** With `AZORA_SYNC_TRACE` (syncTrace.ts): when it was sent, its items arrived, their precheck ended (µs). */
+  stamps: RequestStamps | null;
+}
+
+interface RequestStamps {
+  from: bigint;
+  sent: number;
+  arrived: number;
+  prechecked: number;
 }
 
 /** The first height after what `r` asked for. */
 function endOf(r: BlocksRequest): bigint {
   return r.from + BigInt(r.count);
+}
+
+function byteLength(items: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const item of items) n += item.length;
+  return n;
 }
 
 function min(a: bigint, b: bigint): bigint {
