@@ -58,7 +58,7 @@ export const DEFAULT_P2P_OPTIONS = {
   maxPeers: 50,
   heartbeatIntervalMs: 700,
   requestTimeoutMs: 10_000,
-  maxBlocksPerRequest: 256,
+  maxBlocksPerRequest: 64,
   maxBlockBytes: 4 * MiB + 64 * KiB,
   maxBlocksResponseBytes: 32 * MiB,
   redialMinMs: 500,

@@ -45,10 +45,7 @@ export type SyncStage = "request" | "verify" | "apply";
 
 export interface BlockSyncOptions {
   chainId: bigint;
-  /**
-   * Blocks per request (the protocol's cap: 256 since sync14e, 64 before; a peer that serves fewer is asked for what
-   * it serves, `SyncPeers.batchFor`).
-   */
+  /** Blocks per request (the protocol's cap is 64). */
   batchSize: number;
   /**
    * Block requests out at once: while one batch verifies and applies, the next ones travel (1 = ask for the next
@@ -63,7 +60,7 @@ export interface BlockSyncOptions {
 }
 
 export const DEFAULT_BLOCK_SYNC_OPTIONS = {
-  batchSize: 256,
+  batchSize: 64,
   requestsInFlight: 2,
   maxStatusRequests: 8,
   progressLogMs: 2000,
@@ -221,7 +218,6 @@ export class BlockSync {
         ahead = ahead.filter((r) => r.peer !== req.peer);
         continue;
       }
-      this.peers.served(req.peer, req.count, response.items.length, byteLength(response.items));
       this.requestAhead(ahead, endOf(req));
       // Blocks at or below the head by now (consensus committed them) are left out.
       let items = response.items.slice(Number(from - req.from));
@@ -287,8 +283,7 @@ export class BlockSync {
       if (from > target) return;
       const peer = this.peers.pick(from, now, (p) => connected.has(p));
       if (peer === null) return;
-      const batch = BigInt(this.peers.batchFor(peer, this.opts.batchSize));
-      const count = Number(min(this.peers.provenHeight(peer), from + batch - 1n) - from + 1n);
+      const count = Number(min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n) - from + 1n);
       const stamps: RequestStamps | null = syncTraceOn ? { from, sent: traceUs(), arrived: 0, prechecked: 0 } : null;
       const response = this.m.network.requestBlocks(peer, from, count).then(
         async (items) => {
@@ -378,12 +373,6 @@ interface RequestStamps {
 /** The first height after what `r` asked for. */
 function endOf(r: BlocksRequest): bigint {
   return r.from + BigInt(r.count);
-}
-
-function byteLength(items: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const item of items) n += item.length;
-  return n;
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -50,15 +50,7 @@ interface PeerState {
   retryAtMs: number;
   /** Order of last use, for rotation (least recently used first). */
   usedSeq: number;
-  /** Most blocks it serves for one request, once a response showed a cap below what was asked (else Infinity). */
-  servesAtMost: number;
 }
-
-/**
- * A short response of fewer bytes than this shows the server's block count cap (e.g. a server of before the cap went
- * from 64 to 256); a larger one may be its byte cap (32 MiB by default), which depends on the blocks, not the server.
- */
-const COUNT_CAP_EVIDENCE_BYTES = 1024 * 1024;
 
 /**
  * Which peers can serve which heights, and whom to ask next: the sync scheduler's state, without
@@ -111,22 +103,6 @@ export class SyncPeers {
     s.retryAtMs = 0;
   }
 
-  /**
-   * `peer` answered a request for `asked` blocks, all below its proven height, with `served` blocks of `bytes`:
-   * fewer, and small, shows its count cap, which later requests to it keep to (`batchFor`) — a request sent ahead
-   * past a short response's end is dropped with the gap it leaves, so asking more than a peer serves wastes one.
-   */
-  served(peer: string, asked: number, served: number, bytes: number): void {
-    const s = this.peers.get(peer);
-    if (s === undefined || served <= 0 || served >= asked || bytes >= COUNT_CAP_EVIDENCE_BYTES) return;
-    s.servesAtMost = Math.min(s.servesAtMost, served);
-  }
-
-  /** Blocks to ask `peer` for at once: `batchSize`, or less once it showed a lower cap. */
-  batchFor(peer: string, batchSize: number): number {
-    return Math.min(batchSize, this.peers.get(peer)?.servesAtMost ?? batchSize);
-  }
-
   /** The peer to ask for blocks from `height`: proven at least that far, not backing off, least recently used. */
   pick(height: bigint, nowMs: number, eligible: (peer: string) => boolean = () => true): string | null {
     let best: string | null = null;
@@ -157,14 +133,7 @@ export class SyncPeers {
   private state(peer: string): PeerState {
     let s = this.peers.get(peer);
     if (s === undefined) {
-      s = {
-        provenHeight: -1n,
-        polledAtMs: Number.NEGATIVE_INFINITY,
-        failures: 0,
-        retryAtMs: 0,
-        usedSeq: 0,
-        servesAtMost: Number.POSITIVE_INFINITY,
-      };
+      s = { provenHeight: -1n, polledAtMs: Number.NEGATIVE_INFINITY, failures: 0, retryAtMs: 0, usedSeq: 0 };
       this.peers.set(peer, s);
       if (this.peers.size > this.opts.maxPeers) {
         const oldest = this.peers.keys().next().value as string;

@@ -118,14 +118,9 @@ describe("request-response", () => {
     expect(next.map(heightOf)).toEqual([93n, 94n]);
   });
 
-  it("serves more than 64 blocks in one request (the cap is 256 since sync14e: fewer streams per synced block)", async () => {
-    const blocks = await a.net.requestBlocks(b.net.peerId, 1n, 89);
-    expect(blocks.map(heightOf)).toEqual(Array.from({ length: 89 }, (_, i) => BigInt(i + 1)));
-  });
-
   it("refuses requests outside the protocol bounds locally", async () => {
     await rejectsWith(a.net.requestBlocks(b.net.peerId, 0n, 0), NetworkErrorCode.INVALID_ARGUMENT);
-    await rejectsWith(a.net.requestBlocks(b.net.peerId, 0n, 257), NetworkErrorCode.INVALID_ARGUMENT);
+    await rejectsWith(a.net.requestBlocks(b.net.peerId, 0n, 65), NetworkErrorCode.INVALID_ARGUMENT);
     await rejectsWith(a.net.requestBlocks("not-a-peer-id", 0n, 1), NetworkErrorCode.INVALID_PEER);
   });
 

@@ -320,21 +320,6 @@ describe("BlockSync", () => {
     expect(t.network.penaltyOf("bad")).toBe(50); // INVALID
   });
 
-  it("asks a peer that serves fewer blocks than asked (a lower cap) for what it serves, not for a gap per response", async () => {
-    const t = setup({ s: { behaviour: "short", height: 150 } });
-    t.sync.poll();
-    await until(() => t.chain.headHeight() === 150n && !t.sync.active, "synced to 150 from the short peer");
-    expect(t.chain.applied.map((b) => b.hash)).toEqual(CHAIN.map((c) => hashHeader(c.block.header)));
-    // The first two requests went out before its first answer showed the cap; every later one asks for at most it.
-    const later = t.network.blockRequests.slice(DEFAULT_BLOCK_SYNC_OPTIONS.requestsInFlight);
-    expect(later.every((r) => r.count <= SHORT_RESPONSE)).toBe(true);
-    // 15 responses of 10 blocks, plus the request sent ahead before the cap was known (its gap dropped it).
-    expect(t.network.blockRequests.length).toBeLessThanOrEqual(
-      150 / SHORT_RESPONSE + DEFAULT_BLOCK_SYNC_OPTIONS.requestsInFlight,
-    );
-    expect(t.network.penalties).toEqual([]);
-  });
-
   it("trims a response consensus overtook and drops requests past a short response's gap; every block verified once in order", async () => {
     for (const inFlight of [1, 2, 4]) {
       const t = setup({ a: { behaviour: "honest", height: 150 }, s: { behaviour: "short", height: 150 } }, inFlight);

@@ -15,20 +15,6 @@ describe("SyncPeers", () => {
     expect(p.target(0)).toBe(10n);
   });
 
-  it("learns a peer's block count cap from a short, small response; a large one (a byte cap) teaches nothing", () => {
-    const p = new SyncPeers();
-    for (const peer of ["a", "b"]) p.proven(peer, 1000n);
-    expect(p.batchFor("a", 256)).toBe(256);
-    p.served("a", 256, 256, 50_000); // full: no cap shown
-    p.served("b", 256, 40, 2 * 1024 * 1024); // short at ~2 MiB: the byte cap, not the count's
-    expect([p.batchFor("a", 256), p.batchFor("b", 256)]).toEqual([256, 256]);
-    p.served("a", 256, 64, 50_000); // an older server's cap
-    expect(p.batchFor("a", 256)).toBe(64);
-    expect(p.batchFor("a", 32)).toBe(32);
-    p.served("a", 64, 64, 12_000); // a full answer at the cap does not lift it (the next 256 would be short again)
-    expect(p.batchFor("a", 256)).toBe(64);
-  });
-
   it("rotates: consecutive requests go to the least recently used proven peer", () => {
     const p = new SyncPeers();
     for (const peer of ["a", "b", "c"]) p.proven(peer, 100n);
