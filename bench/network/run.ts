@@ -624,6 +624,9 @@ async function syncPhase(
       keep: p.keep,
       ...p.sync,
       nodeFlags: p.nodeCpuProfDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", resolve(p.nodeCpuProfDir)],
+      // The serving node's profile in a subdirectory: what answering the blocks requests costs.
+      serverFlags:
+        p.nodeCpuProfDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", resolve(p.nodeCpuProfDir, "server")],
       log,
     });
     const w = (x: SyncResult["empty"]) =>

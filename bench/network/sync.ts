@@ -40,6 +40,8 @@ export interface SyncBenchOptions {
   syncWrites: boolean;
   /** Extra Node.js flags of the syncing node only (e.g. `--cpu-prof`). */
   nodeFlags: string[];
+  /** Extra Node.js flags of the serving node (restarted as a full node) only, e.g. `--cpu-prof` in another dir. */
+  serverFlags?: string[];
   log: (msg: string) => void;
 }
 
@@ -97,7 +99,7 @@ export async function runSyncBench(o: SyncBenchOptions): Promise<SyncResult> {
       `[sync] source chain: ${source.emptyEnd} empty blocks, then ${source.head - source.emptyEnd} blocks with ` +
         `${source.txs} value transfers (made in ${source.buildSec} s, untimed); serving it from a full node`,
     );
-    const server = await restartAsFullNode(net);
+    const server = await restartAsFullNode(net, o.serverFlags ?? []);
     // The validator may commit a height more while it stops; the restarted node makes none.
     const head = Number(hexToBigInt(await server.rpc.call<string>("eth_blockNumber")));
     if (head < source.head) throw new Error(`the source restarted at height ${head}, below ${source.head}`);
@@ -192,7 +194,7 @@ async function waitIncluded(v: NetNode, addresses: string[], nonces: number[]): 
 }
 
 /** Stops validator 0 and starts its home again without the validator key: it serves the chain, makes no blocks. */
-async function restartAsFullNode(net: Localnet): Promise<NetNode> {
+async function restartAsFullNode(net: Localnet, flags: string[]): Promise<NetNode> {
   const v = net.nodes[0];
   await v.stop();
   const cfgFile = join(v.home, "config.json");
@@ -200,7 +202,7 @@ async function restartAsFullNode(net: Localnet): Promise<NetNode> {
   delete cfg.validatorKeyFile;
   writeFileSync(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
   renameSync(join(v.home, "validator_key.json"), join(v.home, "validator_key.json.off"));
-  return net.startHome(0);
+  return net.startHome(0, flags);
 }
 
 function setSyncWrites(home: string, on: boolean): void {

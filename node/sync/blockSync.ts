@@ -4,6 +4,7 @@ import type { Logger } from "../../runtime/lib/logger.js";
 import type { Validator } from "../../runtime/primitives/validatorSet.js";
 import { ReqRespError, ReqRespErrorCode } from "../network/errors.js";
 import type { PeerStatus } from "../network/reqresp/codec.js";
+import { syncTrace, syncTraceOn, traceUs } from "../network/reqresp/syncTrace.js";
 import type { CommitChecks } from "./commitChecks.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
 import { SyncFailure, SyncPeers, type SyncPeersOptions } from "./syncPeers.js";
@@ -202,7 +203,9 @@ export class BlockSync {
       const req = ahead.shift();
       if (req === undefined) break; // every peer that proved these heights is backing off: the next poll retries
       const waited = this.m.now();
+      const waitUs = syncTraceOn ? traceUs() : 0;
       const response = await req.response;
+      const gotUs = syncTraceOn ? traceUs() : 0;
       this.m.metrics?.onStage("request", this.m.now() - waited);
       if ("error" in response) {
         this.fail(req.peer, failureOf(response.error), "blocks", response.error);
@@ -243,6 +246,19 @@ export class BlockSync {
         start += BigInt(applied);
         parent = blocks[applied - 1].hash;
       }
+      if (syncTraceOn) {
+        const { from: f, sent, arrived, prechecked } = req.stamps as RequestStamps;
+        syncTrace({
+          side: "loop",
+          from: f.toString(),
+          sent,
+          arrived,
+          prechecked,
+          wait: waitUs,
+          got: gotUs,
+          done: traceUs(),
+        });
+      }
       const t = this.m.now();
       if (t - lastReport >= this.opts.progressLogMs) {
         lastReport = t;
@@ -268,14 +284,17 @@ export class BlockSync {
       const peer = this.peers.pick(from, now, (p) => connected.has(p));
       if (peer === null) return;
       const count = Number(min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n) - from + 1n);
+      const stamps: RequestStamps | null = syncTraceOn ? { from, sent: traceUs(), arrived: 0, prechecked: 0 } : null;
       const response = this.m.network.requestBlocks(peer, from, count).then(
         async (items) => {
+          if (stamps !== null) stamps.arrived = traceUs();
           await this.precheck(items, from);
+          if (stamps !== null) stamps.prechecked = traceUs();
           return { items };
         },
         (error: unknown) => ({ error }),
       );
-      ahead.push({ peer, from, count, response });
+      ahead.push({ peer, from, count, response, stamps });
     }
   }
 
@@ -340,6 +359,15 @@ interface BlocksRequest {
   from: bigint;
   count: number;
   response: Promise<{ items: Uint8Array[] } | { error: unknown }>;
+  /** With `AZORA_SYNC_TRACE` (syncTrace.ts): when it was sent, its items arrived, their precheck ended (µs). */
+  stamps: RequestStamps | null;
+}
+
+interface RequestStamps {
+  from: bigint;
+  sent: number;
+  arrived: number;
+  prechecked: number;
 }
 
 /** The first height after what `r` asked for. */

@@ -18,6 +18,7 @@ import {
   type PeerStatus,
   ResponseCode,
 } from "./codec.js";
+import { syncTrace, syncTraceOn, traceUs } from "./syncTrace.js";
 
 export type BlocksHandler = (from: bigint, count: number) => Promise<Uint8Array[]>;
 export type StatusHandler = () => PeerStatus | Promise<PeerStatus>;
@@ -142,6 +143,7 @@ export class ReqResp {
     const signal = AbortSignal.timeout(limits.timeoutMs);
     const fail = (code: ReqRespErrorCode, reason?: string) => new ReqRespError({ code, protocol, peer, reason });
     let stream: Stream | undefined;
+    const trace = syncTraceOn && protocol === "blocks" ? { start: traceUs() } : null;
     try {
       try {
         stream = await this.modules.libp2p.dialProtocol(peerId, stringifyProtocol(this.opts.chainId, protocol), {
@@ -158,12 +160,16 @@ export class ReqResp {
         maxDataLength: limits.maxChunkBytes + 1,
         maxBufferSize: Math.max(limits.maxChunkBytes, limits.maxTotalBytes) + 64 * 1024,
       });
+      const dialed = trace === null ? 0 : traceUs();
       await lp.write(body, { signal });
       await stream.close({ signal }); // half-close: the request is complete
+      const written = trace === null ? 0 : traceUs();
+      let first = 0;
       const data: Uint8Array[] = [];
       let total = 0;
       for (;;) {
         const chunk = decodeChunk(plain(await lp.read({ signal })));
+        if (trace !== null && first === 0) first = traceUs();
         if (chunk.code === ResponseCode.DATA) {
           total += chunk.payload.length;
           if (data.length >= limits.maxChunks) throw fail(ReqRespErrorCode.INVALID_RESPONSE, "too many chunks");
@@ -175,6 +181,20 @@ export class ReqResp {
         throw fail(ERROR_CODES[chunk.code]!, decodeErrorMessage(chunk.payload));
       }
       this.modules.metrics?.onReqResp(protocol, "outbound", "ok", (performance.now() - started) / 1000);
+      if (trace !== null) {
+        const from = decodeBlocksRequest(body).from.toString();
+        syncTrace({
+          side: "client",
+          from,
+          start: trace.start,
+          dialed,
+          written,
+          first,
+          end: traceUs(),
+          n: data.length,
+          bytes: total,
+        });
+      }
       return data;
     } catch (e) {
       const err = this.toRequestError(e, signal, fail);
@@ -207,6 +227,7 @@ export class ReqResp {
     const signal = AbortSignal.timeout(protocol === "blocks" ? this.opts.blocksTimeoutMs : this.opts.shortTimeoutMs);
     const maxRequest = protocol === "direct" ? this.opts.maxDirectRequestBytes : MAX_SMALL_REQUEST_BYTES;
     const lp = lpStream(stream, { maxDataLength: maxRequest, maxBufferSize: maxRequest + 64 });
+    const trace = syncTraceOn && protocol === "blocks" ? { opened: traceUs(), read: 0, handled: 0, written: 0 } : null;
     let result: string;
     try {
       let chunks: Uint8Array[];
@@ -220,14 +241,21 @@ export class ReqResp {
         // that gave up (its timeout, on a busy machine) looks like, and costs it nothing.
         if (FRAMING_ERRORS.has((e as Error | undefined)?.name ?? "")) this.modules.onPeerMisbehaved(peer, protocol);
       }
+      if (trace !== null) trace.read = traceUs();
       if (request === null) {
         chunks = [encodeErrorChunk(ResponseCode.INVALID_REQUEST, "unreadable request frame")];
       } else {
         chunks = await this.respond(protocol, request, peer, signal);
       }
       result = chunks[chunks.length - 1][0] === ResponseCode.END ? "ok" : ResponseCode[chunks[chunks.length - 1][0]];
+      if (trace !== null) trace.handled = traceUs();
       await lp.writeV(chunks, { signal });
+      if (trace !== null) trace.written = traceUs();
       await stream.close({ signal });
+      if (trace !== null && request !== null) {
+        const from = decodeBlocksRequest(request).from.toString();
+        syncTrace({ side: "server", from, ...trace, closed: traceUs(), n: chunks.length - 1, result });
+      }
     } catch (e) {
       result = signal.aborted ? "timeout" : "stream_error";
       this.modules.log.debug("request stream failed", { protocol, peer, result, err: (e as Error)?.message });
