@@ -4,6 +4,7 @@ import { InvalidParamsError, ServerError, TxRejectedError } from "../../rpc/erro
 import { hexToBytes, toHexData, toHexQuantity } from "../../rpc/hex.js";
 import { requireBlock } from "../../rpc/methods/eth.js";
 import { defineMethod, type MethodTable } from "../../rpc/types.js";
+import { uintToWord } from "../../runtime/modules/words.js";
 import { isMempoolError, type Mempool } from "../mempool/index.js";
 import { type DevAccounts, impersonationKey } from "./accounts.js";
 import { type DevChain, MAX_MINE_BLOCKS } from "./devChain.js";
@@ -49,10 +50,7 @@ function slotArg(v: unknown): Uint8Array {
   if (typeof v !== "string" || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) {
     throw new InvalidParamsError("invalid argument 1 (slot): expected a quantity or 32 bytes of hex");
   }
-  const out = new Uint8Array(32);
-  const n = BigInt(v);
-  for (let i = 31, x = n; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn);
-  return out;
+  return uintToWord(BigInt(v));
 }
 
 /**

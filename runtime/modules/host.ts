@@ -16,6 +16,7 @@ import {
 } from "./abi.js";
 import type { AzoraEVM } from "./evm.js";
 import type { ModuleState } from "./state.js";
+import { WORD_MODULUS } from "./words.js";
 
 /** Thrown by module code to revert with ABI-encoded data (a custom error or `Error(string)`). */
 export class Revert extends Error {
@@ -282,9 +283,6 @@ export class ModuleCall implements ModuleState {
     return { success: r.execResult.exceptionError === undefined, returnValue: r.execResult.returnValue };
   }
 }
-
-/** Slot arithmetic wraps at 2^256 (made once: `**` allocates a BigInt per word stored or loaded). */
-const WORD_MODULUS = 2n ** 256n;
 
 function keccakSlot(slot: Uint8Array): Uint8Array {
   return storageSlot(slot);

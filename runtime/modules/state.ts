@@ -1,5 +1,6 @@
 import type { Address } from "@ethereumjs/util";
 import { uintWord } from "./abi.js";
+import { uintToAddress, WORD_MODULUS } from "./words.js";
 
 /**
  * What module code needs of the state, whoever runs it: a transaction's call (`ModuleCall`, gas
@@ -23,8 +24,6 @@ export interface ModuleState {
   blockNumber(): bigint;
 }
 
-const WORD = 2n ** 256n;
-
 /** A run of storage words at `base + field` of the running module, each read at most once per use. */
 export class Words {
   private readonly cache = new Map<number, bigint>();
@@ -34,7 +33,7 @@ export class Words {
   ) {}
 
   slot(field: number): Uint8Array {
-    return uintWord((this.base + BigInt(field)) % WORD);
+    return uintWord((this.base + BigInt(field)) % WORD_MODULUS);
   }
 
   async get(field: number): Promise<bigint> {
@@ -66,7 +65,7 @@ const M = (bits: bigint) => (1n << bits) - 1n;
 export const bitsOf = (w: bigint, at: bigint, width: bigint): bigint => (w >> at) & M(width);
 export const withBits = (w: bigint, at: bigint, width: bigint, v: bigint): bigint =>
   (w & ~(M(width) << at)) | ((v & M(width)) << at);
-export const addressOfWord = (w: bigint): Uint8Array => uintWord(w & M(160n)).slice(12);
+export const addressOfWord = (w: bigint): Uint8Array => uintToAddress(w);
 
 /**
  * `s` with another module's account as the default for storage and logs: how one module runs

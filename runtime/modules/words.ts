@@ -5,6 +5,9 @@
  * the main thread's self time and ~20 KB of the mint's ~160 KB heap per transaction.
  */
 
+/** Storage slot arithmetic wraps at 2^256 (made once: `**` allocates a BigInt per use). */
+export const WORD_MODULUS = 2n ** 256n;
+
 const U64 = 64n;
 /** Values up to this go through one `Number` accumulation (≤ 6 bytes: exact in a double). */
 const SAFE_BYTES = 6;

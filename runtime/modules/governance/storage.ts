@@ -1,6 +1,7 @@
 import { wordToBigInt } from "../abi.js";
 import { namedSlot, storageSlot } from "../host.js";
 import { addressOfWord, bitsOf, type ModuleState, Words, withBits } from "../state.js";
+import { uintToWord } from "../words.js";
 
 /** Governance's storage layout (README.md, "Storage layout"). */
 export const GOV = {
@@ -165,7 +166,7 @@ export class ProposalRecord {
     return {
       kind: Number(w & 0xffn),
       target: addressOfWord(w >> 8n),
-      key: storageWordBytes(await this.w.get(f + 1)),
+      key: uintToWord(await this.w.get(f + 1)),
       value: await this.w.get(f + 2),
       info: await this.w.getString(f + 3),
     };
@@ -178,15 +179,6 @@ export class ProposalRecord {
     await this.w.set(f + 2, a.value);
     if (a.info.length > 0) await this.w.setString(f + 3, a.info);
   }
-}
-
-function storageWordBytes(w: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(w & 0xffn);
-    w >>= 8n;
-  }
-  return out;
 }
 
 export const depositSlot = (id: bigint, depositor: Uint8Array) => storageSlot(GOV.deposits, id, depositor);

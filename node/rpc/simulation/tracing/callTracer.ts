@@ -7,6 +7,7 @@
 import type { InterpreterStep } from "@ethereumjs/evm";
 import { decodeRevertReason } from "../../../../rpc/errors.js";
 import type { CallTracerOptions } from "../../../../rpc/trace.js";
+import { uintToWord } from "../../../../runtime/modules/words.js";
 import type { CallKind, FrameEnd, FrameHooks, FrameStart } from "./frames.js";
 import { type DecodedNativeCall, decodeNativeCall } from "./native.js";
 import { type BoundedText, hex, quantity } from "./output.js";
@@ -94,7 +95,7 @@ export class CallTracer implements TxTracer, FrameHooks {
     const offset = Number(s.stack[n - 1]);
     const size = Number(s.stack[n - 2]);
     const topics: Uint8Array[] = [];
-    for (let i = 0; i < s.opcode.code - 0xa0; i++) topics.push(wordBytes(s.stack[n - 3 - i]));
+    for (let i = 0; i < s.opcode.code - 0xa0; i++) topics.push(uintToWord(s.stack[n - 3 - i]));
     // Memory past its current size reads as zeros (the LOG expands it).
     const data = new Uint8Array(size);
     data.set(s.memory.subarray(offset, Math.min(offset + size, s.memory.length)));
@@ -145,16 +146,6 @@ export class CallTracer implements TxTracer, FrameHooks {
     if (this.root === undefined) throw new Error("callTracer: no call was traced");
     writeFrame(this.out, this.root);
   }
-}
-
-function wordBytes(v: bigint): Uint8Array {
-  const b = new Uint8Array(32);
-  let x = v;
-  for (let i = 31; i >= 0 && x > 0n; i--) {
-    b[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return b;
 }
 
 /** geth's `callFrame.processOutput`. */
