@@ -199,6 +199,29 @@ export async function probeWait(): Promise<number> {
   return ms;
 }
 
+/** The probe around a worker's inline run: `end` right after the run, with its engine time. */
+export interface InlineProbe {
+  /** Records the call's own run, then probes (`feeds`: the call's inputs, built only now, after the run's sample). */
+  end(modelMs: number, session: EngineSession, feeds: () => ONNXFeeds): Promise<void>;
+}
+
+/**
+ * Call right before a worker's inline run when `modelProbeFile()` gave `file`: sleeps first when
+ * `AZORA_MODEL_PROBE_WAIT_MS` asks, times the spin loop with `AZORA_MODEL_PROBE_SPIN=1`, then samples.
+ */
+export async function startInlineProbe(file: string): Promise<InlineProbe> {
+  const waited = await probeWait();
+  const spun = process.env[MODEL_PROBE_SPIN_ENV] === "1" ? probeSpin() : undefined;
+  const s0 = sample();
+  const at = cpuAtImmediate();
+  return {
+    end: (modelMs, session, feeds) => {
+      const own = probeRun(s0, sample(), modelMs, session, at);
+      return probeModel(file, session, feeds(), own, waited, spun);
+    },
+  };
+}
+
 /** After a call's own inline run (`own`): the runs described above, one JSON line appended to `file`. */
 export async function probeModel(
   file: string,
@@ -212,10 +235,10 @@ export async function probeModel(
   const spins: Record<string, number> = {};
   if (spinOwn !== undefined) spins.spinOwn = spinOwn;
   if (process.env[MODEL_PROBE_RUNS_ENV] !== "0") {
-    const one = async (): Promise<ReturnType<typeof probeRun>> => {
+    const one = async (f = feeds): Promise<ReturnType<typeof probeRun>> => {
       const a = sample();
       const at = cpuAtImmediate();
-      const ms = (await session.run(feeds)).modelMs;
+      const ms = (await session.run(f)).modelMs;
       return probeRun(a, sample(), ms, session, at);
     };
     runs.hot = await one();
@@ -241,10 +264,7 @@ export async function probeModel(
       const fresh = Object.fromEntries(
         Object.entries(feeds).map(([k, t]) => [k, new Tensor(t.type, (t.data as Float32Array).slice(), t.dims)]),
       ) as ONNXFeeds;
-      const a = sample();
-      const at = cpuAtImmediate();
-      const ms = (await session.run(fresh)).modelMs;
-      runs.fresh = probeRun(a, sample(), ms, session, at);
+      runs.fresh = await one(fresh);
     }
   }
   await sleep(1); // (the GC observer's entries arrive in a later task)

@@ -2,16 +2,7 @@ import type { JobContext, JobInput, JobOutput } from "../../services/runtime/han
 import { BatchQueue } from "../engine/batchQueue.js";
 import { outputTensor } from "../engine/encodedRun.js";
 import { type InlinePolicy, RunTimes } from "../engine/inlinePolicy.js";
-import {
-  cpuAtImmediate,
-  MODEL_PROBE_SPIN_ENV,
-  modelProbeFile,
-  probeModel,
-  probeRun,
-  probeSpin,
-  probeWait,
-  sample,
-} from "../engine/modelProbe.js";
+import { modelProbeFile, startInlineProbe } from "../engine/modelProbe.js";
 import {
   createONNXSession,
   type EngineRun,
@@ -160,24 +151,12 @@ export function createGenericONNXModel(opts: GenericONNXOptions): GenericONNXMod
     const policy = opts.inline;
     const elements = inputElements(feed); // (now: a pooled run may move the buffers away)
     if (inline && policy?.alone && l.queue.idle && policy.fitsCall(l.inline.runs, elements)) {
-      const probe = modelProbeFile(); // (a measuring switch, off by default: engine/modelProbe.ts)
-      const waited = probe ? await probeWait() : 0;
-      const spun = probe && process.env[MODEL_PROBE_SPIN_ENV] === "1" ? probeSpin() : undefined;
-      const s0 = probe ? sample() : undefined;
-      const at = probe ? cpuAtImmediate() : undefined;
+      const file = modelProbeFile(); // (a measuring switch, off by default: engine/modelProbe.ts)
+      const probe = file === undefined ? undefined : await startInlineProbe(file);
       const [r] = await runBatch(inline, [feed], l.encodable);
       if (r instanceof Error) throw r;
-      if (probe && s0) {
-        const own = probeRun(s0, sample(), r.modelMs, inline, at);
-        await probeModel(
-          probe,
-          inline,
-          Object.fromEntries(feed.tensors.map((t) => [t.name, toORT(t)])),
-          own,
-          waited,
-          spun,
-        );
-      }
+      if (probe)
+        await probe.end(r.modelMs, inline, () => Object.fromEntries(feed.tensors.map((t) => [t.name, toORT(t)])));
       observe(l, elements, r);
       return { ...r, inline: true };
     }

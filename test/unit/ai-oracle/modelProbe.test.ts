@@ -14,6 +14,7 @@ import {
   probeSpin,
   probeWait,
   sample,
+  startInlineProbe,
 } from "../../../ai-oracle/engine/modelProbe.js";
 import { createONNXSession, inThreadSession, Tensor } from "../../../ai-oracle/engine/session.js";
 import { buildMLP } from "../../../bench/onnxModels.js";
@@ -84,6 +85,25 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     await probeModel(file, s, {}, probeRun(sample(), sample(), 1, s));
     expect(runs).toBe(0);
     expect(Object.keys(JSON.parse(readFileSync(file, "utf8")))).toEqual(["own", "waited"]);
+  });
+
+  it("startInlineProbe: samples before the run, records it at end, and builds the feeds only after the run's sample", async () => {
+    const file = join(dir, "inline.jsonl");
+    process.env[MODEL_PROBE_RUNS_ENV] = "0";
+    const s = { run: async () => ({ outputs: {}, modelMs: 1 }) } as unknown as Parameters<typeof probeModel>[1];
+    const probe = await startInlineProbe(file);
+    const burnUntil = performance.now() + 15;
+    while (performance.now() < burnUntil) {} // the "run": CPU between the two samples
+    let built = 0;
+    await probe.end(7, s, () => {
+      built++;
+      return {};
+    });
+    expect(built).toBe(1);
+    const line = JSON.parse(readFileSync(file, "utf8"));
+    expect(Object.keys(line)).toEqual(["own", "waited"]);
+    expect(line.own.ms).toBe(7);
+    expect(line.own.cpuMs).toBeGreaterThan(10);
   });
 
   it("waits before every second call's own run when asked, and never when not", async () => {
