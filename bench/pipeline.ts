@@ -325,6 +325,14 @@ export function selectWorkloads<W extends { name: string }>(all: readonly W[], o
   return all.filter((w) => patterns.some((p) => w.name.toLowerCase().includes(p)));
 }
 
+/** The sum of `addresses`' balances at the head: what the value workload's recipients received. */
+export async function balancesAtHead(node: InProcessNode, addresses: readonly string[]): Promise<bigint> {
+  const head = await node.readers.at(node.chain.headStateRoot);
+  let sum = 0n;
+  for (const a of addresses) sum += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
+  return sum;
+}
+
 /** Round-robin over the senders, one fresh recipient per tx. */
 export function plan(w: Workload, offset: number, n: number): Uint8Array[] {
   return recipients(offset, n).map((to, i) => w.make(i % SENDERS, to));
@@ -398,9 +406,7 @@ export async function pipelineBench(opts: PipelineOptions): Promise<PipelineResu
         log(`[pipeline] ${w.name}: heap profile ${file}`);
       }
     }
-    const head = await node.readers.at(node.chain.headStateRoot);
-    let received = 0n;
-    for (const a of valueRecipients) received += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
+    const received = await balancesAtHead(node, valueRecipients);
     return {
       date: new Date().toISOString(),
       machine: `${cpus().length}-core ${cpus()[0]?.model ?? "unknown"}, Node ${process.version}`,

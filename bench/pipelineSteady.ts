@@ -12,8 +12,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { hexToBytes } from "../runtime/primitives/bytes.js";
 import {
+  balancesAtHead,
   type InProcessNode,
   openWorkloads,
   type PipelineFigure,
@@ -247,9 +247,7 @@ async function steadyWorkload(
     for (let i = 0; i < opts.steadyChunks; i++) await chunk("steady");
     let received = 0n;
     if (name === WORKLOAD_NAMES[0]) {
-      const head = await node.readers.at(node.chain.headStateRoot);
-      for (const a of recipients(0, offset))
-        received += (await head.getAccount(hexToBytes(a as `0x${string}`))).balance;
+      received = await balancesAtHead(node, recipients(0, offset));
       if (received !== BigInt(offset)) throw new Error(`pipeline bench: ${offset} wei sent, ${received} received`);
     }
     return {
