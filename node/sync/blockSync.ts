@@ -247,10 +247,10 @@ export class BlockSync {
         parent = blocks[applied - 1].hash;
       }
       if (syncTraceOn) {
-        const { from: f, sent, arrived, prechecked } = req.stamps as RequestStamps;
+        const { sent, arrived, prechecked } = req.stamps as RequestStamps;
         syncTrace({
           side: "loop",
-          from: f.toString(),
+          from: req.from.toString(),
           sent,
           arrived,
           prechecked,
@@ -284,7 +284,7 @@ export class BlockSync {
       const peer = this.peers.pick(from, now, (p) => connected.has(p));
       if (peer === null) return;
       const count = Number(min(this.peers.provenHeight(peer), from + BigInt(this.opts.batchSize) - 1n) - from + 1n);
-      const stamps: RequestStamps | null = syncTraceOn ? { from, sent: traceUs(), arrived: 0, prechecked: 0 } : null;
+      const stamps: RequestStamps | null = syncTraceOn ? { sent: traceUs(), arrived: 0, prechecked: 0 } : null;
       const response = this.m.network.requestBlocks(peer, from, count).then(
         async (items) => {
           if (stamps !== null) stamps.arrived = traceUs();
@@ -364,7 +364,6 @@ interface BlocksRequest {
 }
 
 interface RequestStamps {
-  from: bigint;
   sent: number;
   arrived: number;
   prechecked: number;
