@@ -92,8 +92,13 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     process.env[MODEL_PROBE_RUNS_ENV] = "0";
     const s = { run: async () => ({ outputs: {}, modelMs: 1 }) } as unknown as Parameters<typeof probeModel>[1];
     const probe = await startInlineProbe(file);
-    const burnUntil = performance.now() + 15;
-    while (performance.now() < burnUntil) {} // the "run": CPU between the two samples
+    // The "run": 15 ms of CPU between the two samples, counted in CPU time (a wall-clock loop on a loaded machine
+    // can be descheduled for most of its 15 ms).
+    const u0 = process.cpuUsage();
+    for (;;) {
+      const u = process.cpuUsage(u0);
+      if (u.user + u.system >= 15_000) break;
+    }
     let built = 0;
     await probe.end(7, s, () => {
       built++;
