@@ -93,6 +93,18 @@ describe("AZT1 tensor container", () => {
     );
   });
 
+  it("refuses a name that is not UTF-8 with TENSOR_FORMAT, and decodes the next container's names after it", () => {
+    const named = (name: string) => Buffer.from(encodeTensors([{ ...tensors[0], name }]));
+    const bad = named("ab");
+    bad[8 + 2 + 1] = 0xc3; // "a", then a lead byte that ends the name: not UTF-8
+    expect(codeOf(() => decodeTensors(bad))).toBe(AIInputCode.TENSOR_FORMAT);
+    // the names' decoder is shared between calls: a failed decode leaves nothing behind
+    const truncated = named("aé");
+    truncated[8 + 2 + 2] = 0x20; // "a", a lead byte, then a space
+    expect(codeOf(() => decodeTensors(truncated))).toBe(AIInputCode.TENSOR_FORMAT);
+    expect(decodeTensors(named("é1")).map((t) => t.name)).toEqual(["é1"]);
+  });
+
   it("never throws anything but a JobInputError on random bytes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (tail, withMagic) => {
