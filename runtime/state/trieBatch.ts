@@ -151,6 +151,14 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return i;
 }
 
+/** The length of the common prefix of `a` and `b[at…]`. */
+function commonPrefixAt(a: readonly number[], b: readonly number[], at: number): number {
+  const max = Math.min(a.length, b.length - at);
+  let i = 0;
+  while (i < max && a[i] === b[at + i]) i++;
+  return i;
+}
+
 function sameKey(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && commonPrefix(a, b) === a.length;
 }
@@ -168,48 +176,80 @@ function emptyBranch(): Loaded & { kind: "branch" } {
   return { kind: "branch", children: new Array(16).fill(null), value: null, encoded: undefined, hash: undefined };
 }
 
-/** Puts `child` (what hangs below nibble `key[0]`) into `branch`, or its value when `key` is spent. */
-function hang(branch: Loaded & { kind: "branch" }, key: number[], below: (rest: number[]) => Node | Uint8Array): void {
-  const made = below(key.slice(1));
-  if (key.length === 0) branch.value = made as Uint8Array;
-  else branch.children[key[0]] = made as Node;
+/**
+ * `path[at…]` set to `value` below `root`. A loop down the path, not a recursion: per level no
+ * promise (a loaded node is not awaited) and no copy of the path's rest (an offset walks it); only
+ * the keys a new leaf or extension keeps are sliced off the path. Each node it passes is hung back
+ * into its parent (a `ref` there becomes the loaded node), as a recursion returning it would.
+ */
+async function insert(root: Node | null, path: number[], value: Uint8Array, load: Load): Promise<Node> {
+  if (root === null) return leaf(path, value);
+  let top: Node = root;
+  // Where the current node hangs: `parent.children[nibble]`, `parent.child`, or the top when null.
+  let parent: Loaded | null = null;
+  let nibble = 0;
+  let n: Node = root;
+  let at = 0;
+  for (;;) {
+    const node = n.kind === "ref" ? await load(n.ref) : n;
+    let made: Node = node;
+    let down: Node | null | undefined; // the child to continue in, when the walk goes on
+    switch (node.kind) {
+      case "branch": {
+        changed(node);
+        if (at === path.length) node.value = value;
+        else {
+          const child = node.children[path[at]];
+          if (child === null) node.children[path[at]] = leaf(path.slice(at + 1), value);
+          else down = child;
+        }
+        break;
+      }
+      case "leaf": {
+        const c = commonPrefixAt(node.key, path, at);
+        if (c === node.key.length && at + c === path.length) {
+          made = leaf(path.slice(at), value);
+          break;
+        }
+        const branch = emptyBranch();
+        if (node.key.length === c) branch.value = node.value;
+        else branch.children[node.key[c]] = leaf(node.key.slice(c + 1), node.value);
+        hangValue(branch, path, at + c, value);
+        made = c === 0 ? branch : ext(path.slice(at, at + c), branch);
+        break;
+      }
+      case "ext": {
+        const c = commonPrefixAt(node.key, path, at);
+        if (c === node.key.length) {
+          changed(node);
+          down = node.child;
+          break;
+        }
+        const branch = emptyBranch();
+        // The extension's own key is never spent here (c < its length), so its rest hangs below a nibble.
+        branch.children[node.key[c]] = node.key.length - c === 1 ? node.child : ext(node.key.slice(c + 1), node.child);
+        hangValue(branch, path, at + c, value);
+        made = c === 0 ? branch : ext(path.slice(at, at + c), branch);
+        break;
+      }
+    }
+    if (parent === null) top = made;
+    else if (parent.kind === "branch") parent.children[nibble] = made;
+    else if (parent.kind === "ext") parent.child = made;
+    if (down === undefined || down === null) return top;
+    parent = node;
+    if (node.kind === "branch") {
+      nibble = path[at];
+      at += 1;
+    } else if (node.kind === "ext") at += node.key.length;
+    n = down;
+  }
 }
 
-async function insert(n: Node | null, path: number[], value: Uint8Array, load: Load): Promise<Node> {
-  if (n === null) return leaf(path, value);
-  const node = await resolve(n, load);
-  switch (node.kind) {
-    case "branch": {
-      if (path.length === 0) {
-        changed(node).value = value;
-        return node;
-      }
-      changed(node).children[path[0]] = await insert(node.children[path[0]], path.slice(1), value, load);
-      return node;
-    }
-    case "leaf": {
-      if (sameKey(node.key, path)) return leaf(path, value);
-      const c = commonPrefix(node.key, path);
-      const branch = emptyBranch();
-      const old = node;
-      hang(branch, old.key.slice(c), (rest) => (old.key.length === c ? old.value : leaf(rest, old.value)));
-      hang(branch, path.slice(c), (rest) => (path.length === c ? value : leaf(rest, value)));
-      return c === 0 ? branch : ext(path.slice(0, c), branch);
-    }
-    case "ext": {
-      const c = commonPrefix(node.key, path);
-      if (c === node.key.length) {
-        changed(node).child = await insert(node.child, path.slice(c), value, load);
-        return node;
-      }
-      const branch = emptyBranch();
-      const old = node;
-      // The extension's own key is never spent here (c < its length), so its rest hangs below a nibble.
-      branch.children[old.key[c]] = old.key.length - c === 1 ? old.child : ext(old.key.slice(c + 1), old.child);
-      hang(branch, path.slice(c), (rest) => (path.length === c ? value : leaf(rest, value)));
-      return c === 0 ? branch : ext(path.slice(0, c), branch);
-    }
-  }
+/** Puts `value` into `branch` at `path[at…]`: as its value when the path is spent, else as a leaf below `path[at]`. */
+function hangValue(branch: Loaded & { kind: "branch" }, path: number[], at: number, value: Uint8Array): void {
+  if (at === path.length) branch.value = value;
+  else branch.children[path[at]] = leaf(path.slice(at + 1), value);
 }
 
 async function remove(n: Node | null, path: number[], load: Load): Promise<Node | null> {
