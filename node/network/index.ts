@@ -21,6 +21,7 @@ export {
   isGossipTopic,
   REQRESP_PROTOCOLS,
   type ReqRespProtocol,
+  stringifyBlocksSessionProtocol,
   stringifyProtocol,
   stringifyTopic,
 } from "./topics.js";
