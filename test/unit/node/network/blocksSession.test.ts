@@ -1,13 +1,8 @@
-import { identify } from "@libp2p/identify";
 import type { Libp2p, Stream } from "@libp2p/interface";
-import { noise } from "@libp2p/noise";
-import { tcp } from "@libp2p/tcp";
 import { lpStream } from "@libp2p/utils";
-import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReqRespError, ReqRespErrorCode, stringifyBlocksSessionProtocol } from "../../../../node/network/index.js";
+import { ReqRespErrorCode, stringifyBlocksSessionProtocol, stringifyProtocol } from "../../../../node/network/index.js";
 import {
   decodeBlocksRequest,
   decodeChunk,
@@ -15,38 +10,24 @@ import {
   encodeChunk,
   ResponseCode,
 } from "../../../../node/network/reqresp/codec.js";
-import { addrOf, CHAIN_ID, startNode, type TestNode, waitFor } from "./fixtures.js";
+import {
+  addrOf,
+  CHAIN_ID,
+  fakeBlock,
+  heightOf,
+  rawHost,
+  rejectsWith,
+  startNode,
+  type TestNode,
+  waitFor,
+} from "./fixtures.js";
 
 /** blocks/2: one long-lived stream per peer carrying many blocks requests (node/network/reqresp/blocksSession.ts). */
 const SESSION = stringifyBlocksSessionProtocol(CHAIN_ID);
 const HEAD = 100n;
 
-function fakeBlock(height: bigint): Uint8Array {
-  const b = new Uint8Array(64);
-  new DataView(b.buffer).setBigUint64(0, height);
-  return b;
-}
-
-function heightOf(block: Uint8Array): bigint {
-  return new DataView(block.buffer, block.byteOffset, block.byteLength).getBigUint64(0);
-}
-
 function range(from: bigint, count: number): bigint[] {
   return Array.from({ length: count }, (_, i) => from + BigInt(i));
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await expect(p).rejects.toSatisfy((e) => e instanceof ReqRespError && e.code === code, `error ${code}`);
-}
-
-async function rawHost(): Promise<Libp2p> {
-  return createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() },
-  });
 }
 
 /** Answers blocks requests on `stream` in order until it ends; `misbehave` may take over one request. */
@@ -75,7 +56,7 @@ describe("blocks/2 sessions", () => {
     b.net.handleBlockRequests(async (from, count) =>
       range(from, count)
         .filter((h) => h <= HEAD)
-        .map(fakeBlock),
+        .map((h) => fakeBlock(h)),
     );
     await waitFor(() => a.net.peers().length === 1, "A connected to B");
   });
@@ -113,6 +94,22 @@ describe("blocks/2 sessions", () => {
     expect(got.map((blocks) => blocks.map(heightOf))).toEqual(asks.map(([from, count]) => range(from, count)));
     expect(await a.net.requestBlocks(peer, 90n, 2)).toHaveLength(2);
     expect(opened).toEqual([0]);
+  });
+
+  it("a peer without blocks/2 is asked over blocks/1, one stream per request", async () => {
+    const host = await rawHost();
+    hosts.push(host);
+    let v1Streams = 0;
+    await host.handle(stringifyProtocol(CHAIN_ID, "blocks"), async (stream) => {
+      v1Streams++;
+      await serveRaw(stream);
+    });
+    await host.dial(multiaddr(addrOf(a)));
+    const peer = host.peerId.toString();
+    await waitFor(() => a.net.peers().some((p) => p.id === peer), "v1 host connected to A");
+    expect((await a.net.requestBlocks(peer, 1n, 2)).map(heightOf)).toEqual([1n, 2n]);
+    expect((await a.net.requestBlocks(peer, 8n, 1)).map(heightOf)).toEqual([8n]);
+    expect(v1Streams).toBe(2);
   });
 
   it("the node's server answers pipelined frames on one stream in order", async () => {
