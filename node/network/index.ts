@@ -21,7 +21,6 @@ export {
   isGossipTopic,
   REQRESP_PROTOCOLS,
   type ReqRespProtocol,
-  stringifyBlocksSessionProtocol,
   stringifyProtocol,
   stringifyTopic,
 } from "./topics.js";

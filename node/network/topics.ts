@@ -24,11 +24,3 @@ export const REQRESP_PROTOCOLS: readonly ReqRespProtocol[] = ["direct", "blocks"
 export function stringifyProtocol(chainId: bigint, protocol: ReqRespProtocol): string {
   return `/azora/${chainId}/${protocol}/1`;
 }
-
-/**
- * `/azora/<chainId>/blocks/2`: blocks requests pipelined on one long-lived stream per peer
- * (`reqresp/blocksSession.ts`); `blocks/1` is still served and used for peers without it.
- */
-export function stringifyBlocksSessionProtocol(chainId: bigint): string {
-  return `/azora/${chainId}/blocks/2`;
-}

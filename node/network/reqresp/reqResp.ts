@@ -5,16 +5,12 @@ import type { Logger } from "../../../runtime/lib/logger.js";
 import { CodecError } from "../../../runtime/primitives/codecError.js";
 import { ReqRespError, ReqRespErrorCode } from "../errors.js";
 import type { NetworkMetrics } from "../metrics.js";
-import {
-  type GossipTopic,
-  type ReqRespProtocol,
-  stringifyBlocksSessionProtocol,
-  stringifyProtocol,
-} from "../topics.js";
-import { BlocksSessions, type ClientStamps, serveBlocksSession } from "./blocksSession.js";
+import { type GossipTopic, type ReqRespProtocol, stringifyProtocol } from "../topics.js";
 import {
   decodeBlocksRequest,
+  decodeChunk,
   decodeDirectRequest,
+  decodeErrorMessage,
   decodeStatusRequest,
   encodeChunk,
   encodeErrorChunk,
@@ -22,14 +18,6 @@ import {
   type PeerStatus,
   ResponseCode,
 } from "./codec.js";
-import {
-  FRAMING_ERRORS,
-  isPeerFault,
-  MAX_SMALL_REQUEST_BYTES,
-  plain,
-  type ResponseLimits,
-  readResponse,
-} from "./streamIo.js";
 import { syncTrace, syncTraceOn, traceUs } from "./syncTrace.js";
 
 export type BlocksHandler = (from: bigint, count: number) => Promise<Uint8Array[]>;
@@ -59,12 +47,35 @@ export interface ReqRespModules {
   onPeerMisbehaved(peer: string, protocol: ReqRespProtocol): void;
 }
 
+export type ResponseLimits = { maxChunks: number; maxChunkBytes: number; maxTotalBytes: number; timeoutMs: number };
+
 /** Inbound blocks requests served at once, over all peers; more get UNAVAILABLE. */
 const MAX_CONCURRENT_BLOCK_REQUESTS = 4;
+/** Requests other than direct are tiny: an RLP list of at most two integers. */
+const MAX_SMALL_REQUEST_BYTES = 128;
 /** Per connection and protocol (libp2p resets streams above these). */
 const MAX_STREAMS: Record<ReqRespProtocol, number> = { direct: 64, blocks: 2, status: 4 };
-/** blocks/2 sessions per connection: one, plus its replacement while a broken one closes. */
-const MAX_BLOCKS_SESSIONS = 2;
+
+/** What lpStream throws for a malformed length prefix or an oversize frame. */
+const FRAMING_ERRORS: ReadonlySet<string> = new Set([
+  "InvalidDataLengthError",
+  "InvalidDataLengthLengthError",
+  "InvalidMessageLengthError",
+]);
+
+const ERROR_CODES: Partial<Record<ResponseCode, ReqRespErrorCode>> = {
+  [ResponseCode.INVALID_REQUEST]: ReqRespErrorCode.INVALID_REQUEST,
+  [ResponseCode.SERVER_ERROR]: ReqRespErrorCode.SERVER_ERROR,
+  [ResponseCode.UNAVAILABLE]: ReqRespErrorCode.UNAVAILABLE,
+  [ResponseCode.IGNORED]: ReqRespErrorCode.IGNORED,
+  [ResponseCode.REJECTED]: ReqRespErrorCode.REJECTED,
+};
+
+/** A plain Uint8Array view of what lpStream read (it hands out Buffers, which compare and serialise differently). */
+function plain(list: { subarray(): Uint8Array }): Uint8Array {
+  const b = list.subarray();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 /** Rejects with the signal's reason once it aborts. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -94,14 +105,11 @@ export class ReqResp {
   private blocksHandler: BlocksHandler | null = null;
   private statusHandler: StatusHandler | null = null;
   private blockRequestsInFlight = 0;
-  private readonly sessions: BlocksSessions;
 
   constructor(
     private readonly opts: ReqRespOptions,
     private readonly modules: ReqRespModules,
-  ) {
-    this.sessions = new BlocksSessions(modules.libp2p, stringifyBlocksSessionProtocol(opts.chainId));
-  }
+  ) {}
 
   async start(): Promise<void> {
     for (const protocol of ["direct", "blocks", "status"] as const) {
@@ -111,19 +119,6 @@ export class ReqResp {
         { maxInboundStreams: MAX_STREAMS[protocol], maxOutboundStreams: MAX_STREAMS[protocol] },
       );
     }
-    const { log, metrics } = this.modules;
-    await this.modules.libp2p.handle(
-      stringifyBlocksSessionProtocol(this.opts.chainId),
-      (stream, connection) =>
-        serveBlocksSession(stream, connection, {
-          log,
-          metrics,
-          blocksTimeoutMs: this.opts.blocksTimeoutMs,
-          onPeerMisbehaved: (peer) => this.modules.onPeerMisbehaved(peer, "blocks"),
-          respond: (request, peer, signal) => this.respond("blocks", request, peer, signal),
-        }),
-      { maxInboundStreams: MAX_BLOCKS_SESSIONS, maxOutboundStreams: MAX_BLOCKS_SESSIONS },
-    );
   }
 
   setBlocksHandler(handler: BlocksHandler): void {
@@ -149,30 +144,58 @@ export class ReqResp {
     const fail = (code: ReqRespErrorCode, reason?: string) => new ReqRespError({ code, protocol, peer, reason });
     let stream: Stream | undefined;
     const trace = syncTraceOn && protocol === "blocks" ? { start: traceUs() } : null;
-    const stamps: ClientStamps = trace === null ? null : { dialed: 0, written: 0, first: 0 };
     try {
-      let response: { data: Uint8Array[]; bytes: number } | null = null;
-      if (protocol === "blocks" && !this.sessions.speaksV1Only(peer)) {
-        response = await this.sessions.exchange(peerId, body, limits, signal, fail, stamps);
+      try {
+        stream = await this.modules.libp2p.dialProtocol(peerId, stringifyProtocol(this.opts.chainId, protocol), {
+          signal,
+        });
+      } catch (e) {
+        throw signal.aborted
+          ? fail(ReqRespErrorCode.TIMEOUT)
+          : fail(ReqRespErrorCode.DIAL_FAILED, (e as Error).message);
       }
-      if (response === null) {
-        stream = await this.dial(protocol, peerId, signal, fail);
-        response = await this.exchangeOnStream(stream, body, limits, signal, fail, stamps);
+      // The read buffer may hold the whole response at once: libp2p delivers everything that arrived during
+      // protocol negotiation as one event (megabytes on loopback). It is bounded by the response cap.
+      const lp = lpStream(stream, {
+        maxDataLength: limits.maxChunkBytes + 1,
+        maxBufferSize: Math.max(limits.maxChunkBytes, limits.maxTotalBytes) + 64 * 1024,
+      });
+      const dialed = trace === null ? 0 : traceUs();
+      await lp.write(body, { signal });
+      await stream.close({ signal }); // half-close: the request is complete
+      const written = trace === null ? 0 : traceUs();
+      let first = 0;
+      const data: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = decodeChunk(plain(await lp.read({ signal })));
+        if (trace !== null && first === 0) first = traceUs();
+        if (chunk.code === ResponseCode.DATA) {
+          total += chunk.payload.length;
+          if (data.length >= limits.maxChunks) throw fail(ReqRespErrorCode.INVALID_RESPONSE, "too many chunks");
+          if (total > limits.maxTotalBytes) throw fail(ReqRespErrorCode.INVALID_RESPONSE, "response too large");
+          data.push(chunk.payload);
+          continue;
+        }
+        if (chunk.code === ResponseCode.END) break;
+        throw fail(ERROR_CODES[chunk.code]!, decodeErrorMessage(chunk.payload));
       }
       this.modules.metrics?.onReqResp(protocol, "outbound", "ok", (performance.now() - started) / 1000);
-      if (trace !== null && stamps !== null) {
+      if (trace !== null) {
         const from = decodeBlocksRequest(body).from.toString();
         syncTrace({
           side: "client",
           from,
           start: trace.start,
-          ...stamps,
+          dialed,
+          written,
+          first,
           end: traceUs(),
-          n: response.data.length,
-          bytes: response.bytes,
+          n: data.length,
+          bytes: total,
         });
       }
-      return response.data;
+      return data;
     } catch (e) {
       const err = this.toRequestError(e, signal, fail);
       stream?.abort(err);
@@ -182,43 +205,6 @@ export class ReqResp {
     }
   }
 
-  private async dial(
-    protocol: ReqRespProtocol,
-    peerId: PeerId,
-    signal: AbortSignal,
-    fail: (code: ReqRespErrorCode, reason?: string) => ReqRespError,
-  ): Promise<Stream> {
-    try {
-      return await this.modules.libp2p.dialProtocol(peerId, stringifyProtocol(this.opts.chainId, protocol), { signal });
-    } catch (e) {
-      throw signal.aborted ? fail(ReqRespErrorCode.TIMEOUT) : fail(ReqRespErrorCode.DIAL_FAILED, (e as Error).message);
-    }
-  }
-
-  /** Version 1: one request frame, half-close, then the response on the stream the request opened. */
-  private async exchangeOnStream(
-    stream: Stream,
-    body: Uint8Array,
-    limits: ResponseLimits,
-    signal: AbortSignal,
-    fail: (code: ReqRespErrorCode, reason?: string) => ReqRespError,
-    stamps: ClientStamps,
-  ): Promise<{ data: Uint8Array[]; bytes: number }> {
-    // The read buffer may hold the whole response at once: libp2p delivers everything that arrived during
-    // protocol negotiation as one event (megabytes on loopback). It is bounded by the response cap.
-    const lp = lpStream(stream, {
-      maxDataLength: limits.maxChunkBytes + 1,
-      maxBufferSize: Math.max(limits.maxChunkBytes, limits.maxTotalBytes) + 64 * 1024,
-    });
-    if (stamps !== null) stamps.dialed = traceUs();
-    await lp.write(body, { signal });
-    await stream.close({ signal }); // half-close: the request is complete
-    if (stamps !== null) stamps.written = traceUs();
-    return readResponse(lp, limits, signal, fail, () => {
-      if (stamps !== null && stamps.first === 0) stamps.first = traceUs();
-    });
-  }
-
   private toRequestError(
     e: unknown,
     signal: AbortSignal,
@@ -226,7 +212,8 @@ export class ReqResp {
   ): ReqRespError {
     if (e instanceof ReqRespError) return e;
     if (signal.aborted) return fail(ReqRespErrorCode.TIMEOUT);
-    if (isPeerFault(e)) {
+    const name = (e as Error | undefined)?.name ?? "";
+    if (e instanceof CodecError || FRAMING_ERRORS.has(name) || name === "StreamBufferError") {
       return fail(ReqRespErrorCode.INVALID_RESPONSE, (e as Error).message);
     }
     return fail(ReqRespErrorCode.STREAM_ERROR, (e as Error | undefined)?.message ?? String(e));
