@@ -1,9 +1,18 @@
+import { identify } from "@libp2p/identify";
+import type { Libp2p } from "@libp2p/interface";
+import { noise } from "@libp2p/noise";
+import { tcp } from "@libp2p/tcp";
+import { yamux } from "@libp2p/yamux";
+import { createLibp2p } from "libp2p";
+import { expect } from "vitest";
 import {
   type GossipAction,
   type GossipTopic,
+  NetworkError,
   type NetworkMetrics,
   P2PNetwork,
   type P2POptions,
+  ReqRespError,
   type ReqRespProtocol,
 } from "../../../../node/network/index.js";
 import { nullLogger } from "../../../../runtime/lib/logger.js";
@@ -96,4 +105,33 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
 
 export function bytes(...values: number[]): Uint8Array {
   return new Uint8Array(values);
+}
+
+/** A stand-in for an encoded block-with-commit: 8 bytes of height plus filler. */
+export function fakeBlock(height: bigint, size = 64): Uint8Array {
+  const b = new Uint8Array(size);
+  new DataView(b.buffer).setBigUint64(0, height);
+  return b;
+}
+
+export function heightOf(block: Uint8Array): bigint {
+  return new DataView(block.buffer, block.byteOffset, block.byteLength).getBigUint64(0);
+}
+
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toSatisfy(
+    (e) => (e instanceof ReqRespError || e instanceof NetworkError) && e.code === code,
+    `error ${code}`,
+  );
+}
+
+/** A bare libp2p host that speaks the transport stack but none of the node's rules: our hostile peer. */
+export async function rawHost(): Promise<Libp2p> {
+  return createLibp2p({
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  });
 }

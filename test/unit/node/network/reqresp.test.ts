@@ -1,57 +1,32 @@
-import { identify } from "@libp2p/identify";
 import type { Libp2p } from "@libp2p/interface";
-import { noise } from "@libp2p/noise";
-import { tcp } from "@libp2p/tcp";
 import { lpStream } from "@libp2p/utils";
-import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GossipAction,
   GossipActionError,
-  NetworkError,
   NetworkErrorCode,
-  ReqRespError,
   ReqRespErrorCode,
   stringifyProtocol,
 } from "../../../../node/network/index.js";
 import { decodeChunk, encodeChunk, ResponseCode } from "../../../../node/network/reqresp/codec.js";
-import { addrOf, bytes, CHAIN_ID, startNode, type TestNode, waitFor } from "./fixtures.js";
+import {
+  addrOf,
+  bytes,
+  CHAIN_ID,
+  fakeBlock,
+  heightOf,
+  rawHost,
+  rejectsWith,
+  startNode,
+  type TestNode,
+  waitFor,
+} from "./fixtures.js";
 
 const HEAD = 100n;
 const HASH = new Uint8Array(32).fill(7);
 /** Stands in for the head's commit certificate (the network layer carries it; block sync checks it). */
 const PROOF = new Uint8Array(300).fill(9);
-
-/** A stand-in for an encoded block-with-commit: 8 bytes of height plus filler. */
-function fakeBlock(height: bigint, size = 64): Uint8Array {
-  const b = new Uint8Array(size);
-  new DataView(b.buffer).setBigUint64(0, height);
-  return b;
-}
-
-function heightOf(block: Uint8Array): bigint {
-  return new DataView(block.buffer, block.byteOffset, block.byteLength).getBigUint64(0);
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await expect(p).rejects.toSatisfy(
-    (e) => (e instanceof ReqRespError || e instanceof NetworkError) && e.code === code,
-    `error ${code}`,
-  );
-}
-
-/** A bare libp2p host that speaks the transport stack but none of the node's rules: our hostile peer. */
-async function rawHost(): Promise<Libp2p> {
-  return createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() },
-  });
-}
 
 /** Opens `protocol` on `target`, writes raw bytes, half-closes and returns the first response chunk. */
 async function rawExchange(host: Libp2p, target: string, protocol: string, write: Uint8Array[]) {
