@@ -92,8 +92,10 @@ describe("modelProbe: the worker's inline-run probe (a measuring switch)", () =>
     process.env[MODEL_PROBE_RUNS_ENV] = "0";
     const s = { run: async () => ({ outputs: {}, modelMs: 1 }) } as unknown as Parameters<typeof probeModel>[1];
     const probe = await startInlineProbe(file);
-    const burnUntil = performance.now() + 15;
-    while (performance.now() < burnUntil) {} // the "run": CPU between the two samples
+    // the "run": 15 ms of process CPU between the two samples (CPU, not wall: a loaded machine descheduling the
+    // test would otherwise leave less than the 10 ms asserted below)
+    const burnFrom = process.cpuUsage();
+    while (process.cpuUsage(burnFrom).user + process.cpuUsage(burnFrom).system < 15_000) {}
     let built = 0;
     await probe.end(7, s, () => {
       built++;
