@@ -62,6 +62,7 @@ export function installMeteredFront(
   const front = installHttpFront(app.server, {
     read: readMeteredHead,
     bodyBuffer: alignedBuffer,
+    ownReads: true,
     closing: () => closing,
     begin(head) {
       const h = head.headers ?? {};
