@@ -4,7 +4,8 @@ import { BODY_ALIGN, firstDataOffset } from "../../../services/runtime/payments/
 import { BodyPool } from "../../../services/runtime/payments/bodyPool.js";
 
 // The metered front's kept body buffers (bodyPool.ts): a buffer comes back only when given, not detached, and once.
-const body = (n: number) => Buffer.from(encodeTensors([{ name: "x", dtype: "float32", dims: [n], data: new Float32Array(n) }]));
+const body = (n: number) =>
+  Buffer.from(encodeTensors([{ name: "x", dtype: "float32", dims: [n], data: new Float32Array(n) }]));
 
 describe("BodyPool", () => {
   it("lends aligned buffers of the body's length and lends a given one again", () => {
