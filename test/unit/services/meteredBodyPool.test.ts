@@ -21,22 +21,15 @@ let held: Promise<boolean> = Promise.resolve(true);
 let f: FastifyInstance;
 let port: number;
 beforeAll(async () => {
-  const payee = {
-    payee: "0x0000000000000000000000000000000000000001",
-    voucherEvery: 10,
-    async hold() {
-      const payer = "0x0000000000000000000000000000000000000002";
-      return {
-        payer,
-        release: () => {},
-        commit: () => {
-          throw new Error("journal full"); // the answer (500) leaves while the run still reads its input
-        },
-      };
+  // A paid call's hold whose commit throws: the answer (500) leaves while the run still reads its input.
+  const hold = {
+    payer: "0x0000000000000000000000000000000000000002",
+    release: () => {},
+    commit: () => {
+      throw new Error("journal full");
     },
-    summary: () => [],
-    sessions: { publicKey: "0x" },
-  } as unknown as MeteredPayee;
+  };
+  const payee = { payee: "0x0000000000000000000000000000000000000001", voucherEvery: 10, hold: async () => hold };
   const handler = {
     kinds: ["ai/onnx"],
     engine: "echo",
@@ -60,7 +53,11 @@ beforeAll(async () => {
     agrees: () => true,
   } as unknown as JobHandler;
   f = Fastify({ forceCloseConnections: true });
-  await registerMeteredRoutes(f, { payee, handler, priceOf: (m) => (m === FREE ? 0n : m === PAID ? 5n : null) });
+  await registerMeteredRoutes(f, {
+    payee: payee as unknown as MeteredPayee,
+    handler,
+    priceOf: (m) => (m === FREE ? 0n : m === PAID ? 5n : null),
+  });
   await f.listen({ port: 0, host: "127.0.0.1" });
   port = (f.server.address() as { port: number }).port;
 });
