@@ -17,7 +17,7 @@ describe("BodyPool", () => {
     pool.give(first);
     expect(pool.size).toBe(1);
     const second = pool.take(b.length, b);
-    expect(second.buffer).toBe(first.buffer);
+    expect(second.buffer === first.buffer).toBe(true);
     expect(pool.size).toBe(0);
   });
 
@@ -26,12 +26,12 @@ describe("BodyPool", () => {
     const b = body(1000);
     const inUse = pool.take(b.length, b);
     const other = pool.take(b.length, b);
-    expect(other.buffer).not.toBe(inUse.buffer);
+    expect(other.buffer === inUse.buffer).toBe(false);
     pool.give(other);
     pool.give(other); // twice: kept once
     expect(pool.size).toBe(1);
-    expect(pool.take(b.length, b).buffer).toBe(other.buffer);
-    expect(pool.take(b.length, b).buffer).not.toBe(inUse.buffer);
+    expect(pool.take(b.length, b).buffer === other.buffer).toBe(true);
+    expect(pool.take(b.length, b).buffer === inUse.buffer).toBe(false);
   });
 
   it("drops a buffer moved to a thread (detached), one it did not lend, and bodies over its limit", () => {
@@ -54,7 +54,7 @@ describe("BodyPool", () => {
     const lent = [pool.take(small.length, small), pool.take(small.length, small), pool.take(large.length, large)];
     for (const x of lent) pool.give(x);
     expect(pool.size).toBe(2); // the oldest went
-    expect(pool.take(large.length, large).buffer).toBe(lent[2].buffer);
-    expect(pool.take(small.length, small).buffer).toBe(lent[1].buffer);
+    expect(pool.take(large.length, large).buffer === lent[2].buffer).toBe(true);
+    expect(pool.take(small.length, small).buffer === lent[1].buffer).toBe(true);
   });
 });
