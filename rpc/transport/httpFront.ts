@@ -15,6 +15,7 @@
 import type { Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
 import type { HeadVerdict, Taken } from "./httpHead.js";
+import { ownReads } from "./ownReads.js";
 
 /** What the JSON-RPC front answers a body with: 200 with a body, 204 without, or 500 with a body. */
 export interface FrontAnswer {
@@ -60,6 +61,12 @@ export interface HttpFrontOptions {
    * a body that came whole with its head is a view of the connection's buffer.
    */
   bodyBuffer?(length: number, first: Buffer): Buffer;
+  /**
+   * Read the sockets into kept buffers (rpc/transport/ownReads.ts) instead of a fresh one per read: heads into one
+   * scratch buffer, a taken body's rest straight into its own buffer (one read for a body already queued, no copy).
+   * Needs `bodyBuffer` (a body is never a view of the scratch). Ignored, with a warning, on an unchecked Node.
+   */
+  ownReads?: boolean;
   /** The server is shutting down: requests from now on go to Node (and fastify's 503). */
   closing(): boolean;
 }
@@ -78,6 +85,12 @@ const MAX_QUEUED_ANSWERS = 64;
 /** Bytes buffered while a hand-off waits for earlier answers beyond which the socket is paused. */
 const MAX_HELD_BYTES = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * What own-read sockets read heads (and a body's first bytes) into, shared: each read is handled before the next
+ * (libuv calls back per read), and bytes kept past it are copied out. Small, as the body's rest skips it.
+ */
+const SCRATCH_BYTES = 16 * 1024;
+let scratch: Buffer | undefined;
 const CONTENT_HEAD = "content-type: application/json; charset=utf-8\r\ncontent-length: ";
 const CORS = "access-control-allow-origin: *\r\n";
 
@@ -158,8 +171,15 @@ function createHttpFront(opts: HttpFrontOptions): HttpFront {
     private readonly keepAlive =
       `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(httpServer.keepAliveTimeout / 1000)}`;
 
+    /** With own reads: the body view the socket reads into next, or null for the scratch buffer. */
+    private into: Buffer | null = null;
+
     constructor(private readonly socket: Socket) {
-      socket.on("data", this.onData);
+      const own =
+        opts.ownReads === true &&
+        opts.bodyBuffer !== undefined &&
+        ownReads(socket, { first: scratchBuffer(), callback: this.onRead, next: this.nextBuffer });
+      if (!own) socket.on("data", this.onData);
       socket.on("end", this.onEnd);
       socket.on("error", this.onError);
       socket.on("timeout", this.onTimeout);
@@ -181,7 +201,35 @@ function createHttpFront(opts: HttpFrontOptions): HttpFront {
       const chunk = this.pending === null ? data : this.fill(data);
       if (chunk.length > 0) this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
       if (this.state === "front" && this.pending === null) this.serve();
+      // An own read's scratch buffer is read into again: what is kept of it (a partial head, bytes held for a
+      // hand-off or past a body) is copied out first.
+      if (this.buf.buffer === scratch?.buffer) this.buf = Buffer.from(this.buf);
       this.settle();
+    };
+
+    /** An own read of `n` bytes into `buf`: the scratch buffer or the body's rest (`into`). */
+    private readonly onRead = (n: number, buf: Buffer): boolean => {
+      // Handed on: Node's reads (while its parser does not consume the handle) go to the stream, as 'data' would.
+      if (this.state === "gone") return this.socket.push(Buffer.from(buf.subarray(0, n)));
+      const p = this.pending;
+      if (p !== null && buf === this.into) {
+        p.got += n;
+        if (p.got === p.body.length) {
+          this.pending = null;
+          if (!p.answered) this.dispatch(p.call, p.body);
+        }
+        this.settle();
+        return true;
+      }
+      this.onData(buf.subarray(0, n));
+      return true;
+    };
+
+    /** The next own read's buffer: the rest of a body being read (never past its end), else the scratch buffer. */
+    private readonly nextBuffer = (): Buffer => {
+      const p = this.pending;
+      this.into = p !== null && this.state === "front" ? p.body.subarray(p.got) : null;
+      return this.into ?? scratchBuffer();
     };
 
     /** Copies a chunk into the body being read; dispatches it once whole. Returns the bytes past it. */
@@ -384,6 +432,11 @@ function createHttpFront(opts: HttpFrontOptions): HttpFront {
       for (const c of live) c.destroy();
     },
   };
+}
+
+function scratchBuffer(): Buffer {
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  return scratch;
 }
 
 function noop(): void {}

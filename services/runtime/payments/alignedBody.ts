@@ -23,9 +23,14 @@ export function firstDataOffset(head: Uint8Array): number | null {
  * first tensor's data is 8-byte aligned when `first` (the body's first bytes) shows where it starts.
  */
 export function alignedBuffer(length: number, first: Uint8Array): Buffer {
-  const at = firstDataOffset(first);
-  const pad = at === null ? 0 : (BODY_ALIGN - (at % BODY_ALIGN)) % BODY_ALIGN;
+  const pad = alignPad(first);
   return Buffer.allocUnsafeSlow(length + pad).subarray(pad);
+}
+
+/** Bytes before a body's start that put its first tensor's data on an 8-byte boundary (0 when `first` can't tell). */
+export function alignPad(first: Uint8Array): number {
+  const at = firstDataOffset(first);
+  return at === null ? 0 : (BODY_ALIGN - (at % BODY_ALIGN)) % BODY_ALIGN;
 }
 
 export class BodyError extends Error {

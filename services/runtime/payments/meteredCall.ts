@@ -79,6 +79,11 @@ export interface Paying {
    * the transport to write); and `pooled` = 1, a flag rather than a time, when the model ran on an inference thread.
    */
   trace?: Record<string, number>;
+  /**
+   * Settles once the handler no longer reads the body (its run settled; set when the run starts): the body's buffer
+   * may be reused then, and not before — the answer can come first (a commit that throws answers while it runs).
+   */
+  inputDone?: Promise<void>;
 }
 
 /** A call's answer: its status, headers (in order, before content-type / content-length) and body. */
@@ -168,11 +173,11 @@ export async function answerMetered(
       { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input, inputDisposable: true },
       deadlineContext(RUN_TIMEOUT_MS), // its signal made only if the handler reads it
     );
+    p.inputDone = running.then(noop, noop); // (its rejection is seen here too; still awaited below)
     if (held !== null) {
       // handler.run reaches the inference thread only after a few microtasks (the model's session lookup is
       // awaited); a synchronous journal commit here would run first and delay the model by its length. One
       // macrotask later the job is posted (when its session is open), so the commit overlaps the model.
-      running.catch(() => {}); // seen here; still awaited below
       await new Promise<void>((res) => setImmediate(res));
       committing = performance.now();
       if (trace) trace.commit0 = monoUs();
@@ -251,3 +256,5 @@ export async function meteredError(e: unknown, p: Paying): Promise<{ status: num
     return { status, body: { code: "METERED_BAD_REQUEST", message: (e as Error).message } };
   return { status: 500, body: { code: "METERED_INTERNAL", message: "internal error" } };
 }
+
+function noop(): void {}
