@@ -23,25 +23,8 @@ export class ByteLRU<K, V> {
   private oldest: Entry<K, V> | null = null;
   private newest: Entry<K, V> | null = null;
   private used = 0;
-  private capacity: number;
 
-  /** `onEvict`: told of each entry the budget pushes out (not of `delete`s, nor of a key set again). */
-  constructor(
-    capacityBytes: number,
-    private readonly onEvict?: (key: K, value: V) => void,
-  ) {
-    this.capacity = capacityBytes;
-  }
-
-  get capacityBytes(): number {
-    return this.capacity;
-  }
-
-  /** A new budget; entries past it are evicted at once, least recently used first. */
-  resize(capacityBytes: number): void {
-    this.capacity = capacityBytes;
-    this.evictOverBudget();
-  }
+  constructor(readonly capacityBytes: number) {}
 
   get(key: K): V | undefined {
     const e = this.map.get(key);
@@ -53,23 +36,14 @@ export class ByteLRU<K, V> {
     return e.value;
   }
 
-  /** The value without making it recent. */
-  peek(key: K): V | undefined {
-    return this.map.get(key)?.value;
-  }
-
-  has(key: K): boolean {
-    return this.map.has(key);
-  }
-
   set(key: K, value: V, bytes: number): void {
     this.delete(key);
-    if (bytes > this.capacity) return;
+    if (bytes > this.capacityBytes) return;
     const e: Entry<K, V> = { key, value, bytes, older: null, newer: null };
     this.map.set(key, e);
     this.append(e);
     this.used += bytes;
-    this.evictOverBudget();
+    while (this.used > this.capacityBytes) this.delete((this.oldest as Entry<K, V>).key);
   }
 
   delete(key: K): void {
@@ -91,7 +65,7 @@ export class ByteLRU<K, V> {
     return this.map.size;
   }
 
-  /** The estimated bytes of the values held; never above `capacityBytes` (between calls). */
+  /** The estimated bytes of the values held; never above `capacityBytes`. */
   get bytes(): number {
     return this.used;
   }
@@ -99,14 +73,6 @@ export class ByteLRU<K, V> {
   /** Keys from the least to the most recently used (tests). */
   *keysByRecency(): IterableIterator<K> {
     for (let e = this.oldest; e !== null; e = e.newer) yield e.key;
-  }
-
-  private evictOverBudget(): void {
-    while (this.used > this.capacity) {
-      const e = this.oldest as Entry<K, V>;
-      this.delete(e.key);
-      this.onEvict?.(e.key, e.value);
-    }
   }
 
   private append(e: Entry<K, V>): void {

@@ -1,17 +1,14 @@
 import { BranchMPTNode, ExtensionMPTNode, LeafMPTNode, type MerklePatriciaTrie, type MPTNode } from "@ethereumjs/mpt";
-import { unprefixedHex } from "../primitives/bytes.js";
+import type { ByteLRU } from "../lib/byteLru.js";
+import { bytesToHex } from "../primitives/bytes.js";
 
 /**
- * Decoded trie nodes by hash (unprefixed lowercase hex, as the node store names them; `bytes` at
- * `set`: the node's estimated heap bytes, `decodedNodeBytes`). A node is immutable and named by its hash, so one cache is
+ * Decoded trie nodes by hash (0x-hex). A node is immutable and named by its hash, so one cache is
  * valid for every trie over the same nodes (head state, storage tries, views at older roots), and
  * for nodes still in a trie's uncommitted checkpoint. The node objects are shared: nothing that
  * reads through the cache may mutate them (`trieGet` and `applyTrieWrites` do not).
  */
-export interface DecodedNodeCache {
-  get(key: string): MPTNode | undefined;
-  set(key: string, node: MPTNode, bytes: number): void;
-}
+export type DecodedNodeCache = ByteLRU<string, MPTNode>;
 
 /*
  * What a decoded node costs on the V8 heap (Node 20, 64-bit, measured with process.memoryUsage over
@@ -86,7 +83,7 @@ export async function lookupNode(
   cache: DecodedNodeCache | undefined,
 ): Promise<MPTNode> {
   if (cache === undefined || !(ref instanceof Uint8Array)) return trie.lookupNode(ref);
-  const key = unprefixedHex(ref);
+  const key = bytesToHex(ref);
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const decoded = await trie.lookupNode(ref);

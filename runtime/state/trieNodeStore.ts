@@ -1,8 +1,9 @@
 import type { CheckpointDB } from "@ethereumjs/mpt";
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import { assert } from "../lib/assert.js";
+import { ByteLRU } from "../lib/byteLru.js";
 import { unprefixedHex } from "../primitives/bytes.js";
-import { TrieNodeCache } from "./trieNodeCache.js";
+import type { DecodedNodeCache } from "./trieGet.js";
 
 /** Read access to persisted trie nodes; `node/` implements it over LevelDB. Keys are hex node hashes. */
 export interface TrieNodeReader {
@@ -11,6 +12,12 @@ export interface TrieNodeReader {
 
 /** Bytes a store's node caches hold by default (the node passes its `cacheBytes` share). */
 export const DEFAULT_TRIE_CACHE_BYTES = 48 * 1024 * 1024;
+
+/**
+ * A raw node's cache entry besides its bytes: the 66-character hex key, the map entry and the
+ * byte array's own buffer (~300 bytes on Node 20, 64-bit).
+ */
+const RAW_ENTRY_BYTES = 300;
 
 /**
  * The database under the state trie: reads fall through a write overlay to the persisted store;
@@ -30,23 +37,29 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
   private readonly inFlight: Map<string, Uint8Array>[] = [];
   /**
    * Nodes are immutable (keyed by their hash), so one cache serves every trie opened on this
-   * store: the head state, and the views at recent roots that eth_call and RPC reads use. Its
-   * decoded side is what the state managers' trie reads and batched writes over this store use
-   * (`trieGet`, `applyTrieWrites`); each node is held either decoded or as bytes.
+   * store: the head state, and the views at recent roots that eth_call and RPC reads use.
    */
-  readonly decodedNodes: TrieNodeCache;
+  private readonly cache: ByteLRU<string, Uint8Array>;
+  /**
+   * The same nodes decoded, for the state managers' trie reads and batched writes over this store
+   * (`trieGet`, `applyTrieWrites`). Two thirds of the budget: a decoded node costs a few times its
+   * bytes (`decodedNodeBytes`), and a decoded hit saves the decode as well as the read.
+   */
+  readonly decodedNodes: DecodedNodeCache;
 
-  /** `cacheBytes`: what the node cache holds, at most (estimated bytes). */
+  /** `cacheBytes`: what the two node caches hold together, at most (estimated bytes). */
   constructor(reader: TrieNodeReader, opts: { cacheBytes: number } = { cacheBytes: DEFAULT_TRIE_CACHE_BYTES }) {
     this.reader = reader;
-    this.decodedNodes = new TrieNodeCache(opts.cacheBytes);
+    const decodedBytes = Math.floor((opts.cacheBytes * 2) / 3);
+    this.cache = new ByteLRU(opts.cacheBytes - decodedBytes);
+    this.decodedNodes = new ByteLRU(decodedBytes);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    const hit = this.pending.get(key) ?? this.takenWrite(key) ?? this.decodedNodes.getRaw(key);
+    const hit = this.pending.get(key) ?? this.takenWrite(key) ?? this.cache.get(key);
     if (hit !== undefined) return hit;
     const stored = await this.reader.getNode(key);
-    if (stored !== undefined) this.decodedNodes.setRaw(key, stored);
+    if (stored !== undefined) this.cache.set(key, stored, rawEntryBytes(stored));
     return stored;
   }
 
@@ -111,7 +124,7 @@ export class TrieNodeStore implements DB<string, string | Uint8Array> {
     const i = this.inFlight.indexOf(written);
     if (i >= 0) this.inFlight.splice(i, 1);
     // Fresh nodes are the ones the next block and reads touch.
-    for (const [k, v] of written) this.decodedNodes.setRaw(k, v);
+    for (const [k, v] of written) this.cache.set(k, v, rawEntryBytes(v));
   }
 
   get pendingCount(): number {
@@ -159,4 +172,8 @@ export function storeLastCheckpoint(db: CheckpointDB): void {
   const written = db.checkpoints[0].keyValueMap;
   db.db.putEntries(written);
   written.clear();
+}
+
+function rawEntryBytes(node: Uint8Array): number {
+  return RAW_ENTRY_BYTES + node.length;
 }

@@ -25,7 +25,7 @@ import { bytesToHex } from "../../../runtime/primitives/bytes.js";
 import { keccak256 } from "../../../runtime/primitives/hash.js";
 import { applyTrieWrites, TrieTops, type TrieWrite } from "../../../runtime/state/trieBatch.js";
 import { type DecodedNodeCache, trieGet } from "../../../runtime/state/trieGet.js";
-import { nodeKey, TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
+import { TrieNodeStore } from "../../../runtime/state/trieNodeStore.js";
 import { BatchFlushStateManager, HEAD_STATE_OPTIONS, openWorldState } from "../../../runtime/state/worldState.js";
 import { DEV_KEYS } from "../../utils/devnode.js";
 
@@ -174,7 +174,7 @@ describe("the decoded-node cache under applyTrieWrites and trieGet", () => {
           await batched.walkAllNodes(async (node) => {
             const encoding = node.serialize();
             if (encoding.length < 32) return;
-            const hit = cache.get(nodeKey(keccak256(encoding)));
+            const hit = cache.get(bytesToHex(keccak256(encoding)));
             if (hit === undefined) return;
             cached++;
             expect(bytesToHex(hit.serialize())).toBe(bytesToHex(encoding));

@@ -87,26 +87,4 @@ describe("ByteLRU", () => {
       expect([lru.size, lru.bytes]).toEqual([model.length, used()]);
     }
   });
-
-  it("tells onEvict of what the budget pushes out (at set and at resize), not of deletes or keys set again; peek keeps recency", () => {
-    const evicted: string[] = [];
-    const lru = new ByteLRU<string, number>(100, (k, v) => evicted.push(`${k}=${v}`));
-    lru.set("a", 1, 40);
-    lru.set("b", 2, 40);
-    lru.set("a", 3, 40);
-    lru.delete("b");
-    expect(evicted).toEqual([]);
-    lru.set("c", 4, 40);
-    // peek leaves "a" the oldest: the next set evicts it.
-    expect(lru.peek("a")).toBe(3);
-    expect(lru.has("a")).toBe(true);
-    lru.set("d", 5, 40);
-    expect(evicted).toEqual(["a=3"]);
-    lru.resize(50);
-    expect(evicted).toEqual(["a=3", "c=4"]);
-    expect([lru.capacityBytes, lru.bytes, lru.has("d")]).toEqual([50, 40, true]);
-    lru.resize(0);
-    expect([lru.size, lru.bytes]).toEqual([0, 0]);
-    expect(evicted).toEqual(["a=3", "c=4", "d=5"]);
-  });
 });
