@@ -24,12 +24,33 @@ function send(port: number, bytes: Buffer): Socket {
   return c;
 }
 
+/** The Node whose net.Socket ownReads.ts pinned; on another one the front keeps 'data' reads (and warns once). */
+const CHECKED_NODE = "v20.20.2";
+
 describe("ownReads", () => {
-  it("is supported on the Node it was checked against", () => {
+  it.runIf(process.version === CHECKED_NODE)("is supported on the Node it was checked against", () => {
     expect(ownReadsSupported()).toBe(true);
   });
 
-  it("reads every byte into the buffers given, in order, and none as 'data'", async () => {
+  it("refuses a socket that has already been read from, which keeps reading as 'data'", async () => {
+    let taken: boolean | undefined;
+    const got: Buffer[] = [];
+    const port = await serve((s) => {
+      s.once("data", () => {
+        taken = ownReads(s, { first: Buffer.alloc(8), callback: () => true, next: () => Buffer.alloc(8) });
+      });
+      s.on("data", (d: Buffer) => got.push(d));
+      s.on("end", () => s.end());
+    });
+    const c = send(port, Buffer.from("head"));
+    await new Promise((r) => setTimeout(r, 20));
+    c.end("tail");
+    await new Promise((r) => c.on("close", r));
+    expect(taken).toBe(false);
+    expect(Buffer.concat(got).toString()).toBe("headtail");
+  });
+
+  it.runIf(ownReadsSupported())("reads every byte into the buffers given, in order, and none as 'data'", async () => {
     const sent = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
     const given: Buffer[] = [];
     const seen: Buffer[] = [];
@@ -62,7 +83,7 @@ describe("ownReads", () => {
     expect(dataEvents).toBe(0);
   });
 
-  it("stops reading when the callback returns false, until resume()", async () => {
+  it.runIf(ownReadsSupported())("stops reading when the callback returns false, until resume()", async () => {
     const buf = Buffer.alloc(4);
     let reads = 0;
     let socket: Socket | undefined;
