@@ -144,13 +144,6 @@ async function resolve(n: Node, load: Load): Promise<Loaded> {
   return n.kind === "ref" ? load(n.ref) : n;
 }
 
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  const max = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < max && a[i] === b[i]) i++;
-  return i;
-}
-
 /** The length of the common prefix of `a` and `b[at…]`. */
 function commonPrefixAt(a: readonly number[], b: readonly number[], at: number): number {
   const max = Math.min(a.length, b.length - at);
@@ -160,7 +153,7 @@ function commonPrefixAt(a: readonly number[], b: readonly number[], at: number):
 }
 
 function sameKey(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && commonPrefix(a, b) === a.length;
+  return a.length === b.length && commonPrefixAt(a, b, 0) === a.length;
 }
 
 // Every node is made with all its fields, so that the functions here see one shape per kind.
@@ -259,7 +252,7 @@ async function remove(n: Node | null, path: number[], load: Load): Promise<Node 
     case "leaf":
       return sameKey(node.key, path) ? null : n;
     case "ext": {
-      if (commonPrefix(node.key, path) !== node.key.length) return n;
+      if (commonPrefixAt(node.key, path, 0) !== node.key.length) return n;
       const child = await remove(node.child, path.slice(node.key.length), load);
       if (child === node.child && !changedInPlace(child)) return n;
       return child === null ? null : joinBelow(node.key, child, load);
