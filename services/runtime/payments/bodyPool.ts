@@ -1,4 +1,4 @@
-import { alignPad } from "./alignedBody.js";
+import { alignedBuffer, alignPad } from "./alignedBody.js";
 
 /**
  * Kept buffers for the metered front's request bodies. Why: the front reads a body's rest straight into its own
@@ -28,14 +28,11 @@ export class BodyPool {
   take(length: number, first: Uint8Array): Buffer {
     const pad = alignPad(first);
     const size = roundUp(length + pad);
-    let ab: ArrayBuffer | undefined;
-    if (size <= this.maxBytes) {
-      // Same size class only: a small body does not hold a large buffer, nor a large one get several small ones.
-      const i = this.free.findIndex((b) => b.byteLength === size);
-      ab = i < 0 ? undefined : this.free.splice(i, 1)[0];
-    }
-    ab ??= Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
-    if (size <= this.maxBytes) this.lent.add(ab);
+    if (size > this.maxBytes) return alignedBuffer(length, first);
+    // Same size class only: a small body does not hold a large buffer, nor a large one get several small ones.
+    const i = this.free.findIndex((b) => b.byteLength === size);
+    const ab = i < 0 ? (Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer) : this.free.splice(i, 1)[0];
+    this.lent.add(ab);
     return Buffer.from(ab, pad, length);
   }
 
