@@ -42,7 +42,10 @@ describe("BodyPool", () => {
     pool.give(moved);
     pool.give(Buffer.allocUnsafeSlow(b.length));
     const big = body(300_000);
-    pool.give(pool.take(big.length, big));
+    const bigBuf = pool.take(big.length, big); // (its own buffer, aligned as the kept ones)
+    expect(bigBuf.length).toBe(big.length);
+    expect((bigBuf.byteOffset + firstDataOffset(big)!) % BODY_ALIGN).toBe(0);
+    pool.give(bigBuf);
     expect(pool.size).toBe(0);
     expect(pool.take(b.length, b).length).toBe(b.length);
   });
