@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { loadavg } from "node:os";
 import * as ort from "onnxruntime-node";
+import { cpuAtImmediate } from "../ai-oracle/engine/modelProbe.js";
 import { ONNX_SESSION_OPTIONS } from "../ai-oracle/engine/session.js";
 import { positiveInt, readFlags, UsageError } from "./args.js";
 import { median } from "./cpuFloor.js";
@@ -65,12 +66,9 @@ async function main(): Promise<void> {
   const feeds = { x: new ort.Tensor("float32", x, [1, rows, width]) };
   const fetches = o.fetchOutput ? { y: new ort.Tensor("float32", new Float32Array(width), [1, width]) } : undefined;
   const run = async (): Promise<{ cpuMs: number; out: ort.Tensor }> => {
-    let at: NodeJS.CpuUsage | undefined;
-    setImmediate(() => {
-      at = process.cpuUsage(); // fires just before onnxruntime-node's own immediate (session.ts: timedRun)
-    });
+    const at = cpuAtImmediate(); // the CPU just before onnxruntime-node's own immediate: the run alone
     const r = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
-    const u = process.cpuUsage(at);
+    const u = process.cpuUsage(at.usage);
     return { cpuMs: (u.user + u.system) / 1e3, out: r.y };
   };
   const y = (await run()).out.data as Float32Array;
