@@ -15,8 +15,9 @@ import { RECEIPT_SESSION_HEADER } from "../services/client/receiptSession.js";
 import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../services/runtime/callTrace.js";
 import { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { registerMeteredRoutes } from "../services/runtime/payments/meteredRoutes.js";
+import { parseResponse } from "./leanRpc.js";
 import { buildMatMulStack, TEN_MS_MATMUL } from "./onnxModels.js";
-import { percentile, round } from "./stats.js";
+import { percentileOf, round } from "./stats.js";
 import { parseOrUsage } from "./usage.js";
 
 const HELP = `Usage: node dist/bench/meteredWorker.js [--calls N] [--gap-ms MS] [--layers N]
@@ -161,14 +162,7 @@ async function measure(calls: number, gapMs: number, layers: number): Promise<vo
     const u1 = await usage();
     socket.destroy();
     const per = (v: number) => round(v / calls, 3);
-    const p50 = (xs: number[]) =>
-      round(
-        percentile(
-          [...xs].sort((a, b) => a - b),
-          50,
-        ),
-        3,
-      );
+    const p50 = (xs: number[]) => percentileOf(xs, 50, 3);
     const out = {
       calls,
       gapMs,
@@ -186,20 +180,18 @@ async function measure(calls: number, gapMs: number, layers: number): Promise<vo
   }
 }
 
-/** Whole answers off a raw socket: status, and the trace header when the worker traces. */
+/** Whole answers off a raw socket (one call at a time): status, and the trace header when the worker traces. */
 function answerReader(socket: Socket): { next(): Promise<{ status: number; trace?: string }> } {
   let buf: Buffer = Buffer.alloc(0);
   let waiting: ((a: { status: number; trace?: string }) => void) | null = null;
+  const traceHeader = new RegExp(`\\r\\n${CALL_TRACE_HEADER}: *([^\\r]*)`, "i");
   socket.on("data", (d: Buffer) => {
     buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-    const end = buf.indexOf("\r\n\r\n");
-    if (end < 0) return;
-    const head = buf.toString("latin1", 0, end);
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    if (buf.length < end + 4 + length) return;
-    buf = buf.subarray(end + 4 + length);
-    const trace = new RegExp(`\\r\\n${CALL_TRACE_HEADER}: *([^\\r]*)`, "i").exec(head)?.[1];
-    waiting?.({ status: Number(head.slice(9, 12)), trace });
+    const whole = parseResponse(buf);
+    if (whole === null) return;
+    const trace = traceHeader.exec(buf.toString("latin1", 0, buf.indexOf("\r\n\r\n")))?.[1];
+    buf = buf.subarray(whole.end);
+    waiting?.({ status: whole.answer.status, trace });
   });
   return { next: () => new Promise((ok) => (waiting = ok)) };
 }

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { type Contract, parseEther, Wallet } from "ethers";
 import { PaymentSession } from "../services/client/payments.js";
 import { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
-import { percentile, round } from "./stats.js";
+import { percentileOf } from "./stats.js";
 import { parseOrUsage } from "./usage.js";
 
 const HELP = `Usage: node dist/bench/receiptHold.js [--calls N] [--gap-ms MS]
@@ -65,14 +65,7 @@ try {
       }
     }
   }
-  const p = (xs: number[], q: number) =>
-    round(
-      percentile(
-        [...xs].sort((a, b) => a - b),
-        q,
-      ),
-      4,
-    );
+  const p = (xs: number[], q: number) => percentileOf(xs, q, 4);
   for (const [k, v] of Object.entries(out))
     console.log(
       `${k}: sync p50 ${p(v.sync, 50)} p90 ${p(v.sync, 90)} ms; hold p50 ${p(v.hold, 50)} p90 ${p(v.hold, 90)} ms (${v.sync.length} calls, ${gapMs} ms gaps)`,

@@ -12,6 +12,17 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
+/** Nearest-rank percentile of `values` in any order (left as they are), rounded to `digits`. */
+export function percentileOf(values: readonly number[], p: number, digits: number): number {
+  return round(
+    percentile(
+      [...values].sort((a, b) => a - b),
+      p,
+    ),
+    digits,
+  );
+}
+
 export function summarize(values: number[]): LatencySummary {
   if (values.length === 0) return { count: 0, p50: null, p99: null, mean: null, max: null };
   const sorted = Float64Array.from(values).sort();
