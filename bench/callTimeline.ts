@@ -8,8 +8,8 @@ import { percentile, round } from "./stats.js";
 /**
  * The call's consecutive segments, [name, from stamp, to stamp]: they tile the call from the client's start to its
  * last byte (their sum is the call's latency), except `sent` (the client's write to the kernel, which overlaps the
- * upload), `commit` (the receipt's journal row, which runs before or beside the model) and `check_sync` /
- * `check` (the receipt's check, which runs during the upload).
+ * upload), `commit` (the receipt's journal row, which runs before or beside the model), `check_sync` /
+ * `check` (the receipt's check, which runs during the upload) and `upload_wait` / `upload_read` (`upload` split).
  */
 export const SEGMENTS = [
   ["build", "start", "write"], // client: receipt in, head built, first write
@@ -30,6 +30,12 @@ const OVERLAPPING = [
   ["commit", "commit0", "commit1"],
   ["check_sync", "head", "holdCalled"], // the receipt's check on the loop before its first await
   ["check", "head", "holdDone"], // the receipt's check from the head to its hold (on a thread: the round trip)
+  // `upload` split where the lean front reads the body on after the head's read: the loop's work first (a paid
+  // call's receipt check runs there, while the body queues in the kernel), then the reads; a free call has no check
+  ["upload_wait", "head", "bodyNext"],
+  ["upload_read", "bodyNext", "bodyLast"],
+  // a paid call's upload after its check: what compares with a free call's `upload`
+  ["upload_after_check", "holdDone", "bodyLast"],
 ] as const;
 
 /** The worker's flag stamp (1, not a time) on a call whose model ran on an inference thread (meteredRoutes.ts). */

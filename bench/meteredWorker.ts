@@ -47,6 +47,9 @@ const WARMUP = 30;
 /** The worker's segments, [name, from stamp, to stamp] (services/runtime/payments/meteredCall.ts's `trace`). */
 const SEGMENTS = [
   ["upload", "head", "bodyLast"],
+  ["upload_wait", "head", "bodyNext"],
+  ["upload_read", "bodyNext", "bodyLast"],
+  ["upload_after_check", "holdDone", "bodyLast"],
   ["check_sync", "head", "holdCalled"],
   ["hold_wait", "handler", "held"],
   ["pre_commit", "held", "commit0"],

@@ -45,6 +45,11 @@ export interface FrontCall {
   abandon(): void;
   /** A check started at the head whose failure answers the request without waiting for its body. */
   refused?: Promise<unknown>;
+  /**
+   * Called at each read of the body's bytes after its head's read (not for the bytes that came with the head): the
+   * call trace stamps the first, to tell the loop's work after the head (a receipt's check) from the body's reads.
+   */
+  bodyRead?(): void;
 }
 
 export interface HttpFrontOptions {
@@ -198,6 +203,7 @@ function createHttpFront(opts: HttpFrontOptions): HttpFront {
     }
 
     private readonly onData = (data: Buffer): void => {
+      this.pending?.call.bodyRead?.();
       const chunk = this.pending === null ? data : this.fill(data);
       if (chunk.length > 0) this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
       if (this.state === "front" && this.pending === null) this.serve();
@@ -213,6 +219,7 @@ function createHttpFront(opts: HttpFrontOptions): HttpFront {
       if (this.state === "gone") return this.socket.push(Buffer.from(buf.subarray(0, n)));
       const p = this.pending;
       if (p !== null && buf === this.into) {
+        p.call.bodyRead?.();
         p.got += n;
         if (p.got === p.body.length) {
           this.pending = null;

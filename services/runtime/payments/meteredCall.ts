@@ -73,7 +73,8 @@ export interface Paying {
   /**
    * With `AZORA_CALL_TRACE=1`: the worker's stamps of the call (µs, monotonic clock), answered in `x-azora-trace` —
    * `head` (the request's head parsed), `holdCalled` / `holdDone` (the receipt's check: its part on the loop before
-   * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `body` (the
+   * its first await returned, and its hold in), `bodyFirst` / `bodyLast` (its first and last body chunk read), `bodyNext` (the lean front only: the
+   * body's first read after its head's — the loop's work between, the receipt's check, delays it), `body` (the
    * body whole), `handler`, `held` (the receipt's hold in), `commit0` / `commit1` (its journal row), `model0` /
    * `model1` (onnxruntime's run, where it ran), `ran` (the handler's result back), `reply` (the answer handed to
    * the transport to write); and `pooled` = 1, a flag rather than a time, when the model ran on an inference thread.

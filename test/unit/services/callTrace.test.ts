@@ -58,6 +58,19 @@ describe("CallTimeline", () => {
     expect(s.commit).toBeUndefined(); // a free call has no journal row
   });
 
+  it("splits the upload at the body's next read, and gives a paid call's upload after its check", () => {
+    const tl = new CallTimeline();
+    const t = full();
+    t.bodyNext = t.head + 250; // the loop held 0.25 ms after the head (a receipt's check), then read on
+    t.holdDone = t.head + 200;
+    tl.add(t);
+    const s = tl.summary();
+    expect(s.upload_wait.p50).toBeCloseTo(0.25, 6);
+    expect(s.upload_wait.p50 + s.upload_read.p50).toBeCloseTo(s.upload.p50, 6);
+    expect(s.upload_after_check.p50).toBeCloseTo(s.upload.p50 - 0.2, 6);
+    expect(Object.keys(s)).not.toContain("upload_wait@pooled");
+  });
+
   it("keeps the segments of a call whose model ran on an inference thread apart (`@pooled`)", () => {
     const tl = new CallTimeline();
     tl.add(full());
