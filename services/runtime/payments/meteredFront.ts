@@ -83,7 +83,11 @@ export function installMeteredFront(
       if (trace) trace.bodyFirst = trace.head; // the head's packet carries the body's first bytes
       return {
         // the first read after the head's: what ran on the loop before it (the receipt's check) held the body back
-        bodyRead: trace && (() => void (trace.bodyNext ??= monoUs())),
+        bodyRead:
+          trace &&
+          (() => {
+            trace.bodyNext ??= monoUs();
+          }),
         async answer(body) {
           try {
             // null: the receipt was refused while the body uploaded (its 402 leaves at once, as fastify's)
