@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PaymentSession } from "../../../services/client/payments.js";
-import { MeteredPayee, PaymentError } from "../../../services/runtime/payments/meteredPayee.js";
-import { CHAIN, PRICE, payeeWallet, payerWallet, standInMarket } from "./payeeFixture.js";
+import { PaymentError } from "../../../services/runtime/payments/meteredPayee.js";
+import { CHAIN, PRICE, payeeAt, payeeWallet, payerWallet, standInMarket } from "./payeeFixture.js";
 
 // When a paid call's receipt is journaled (meteredCall.ts): one loop turn into its run (beside the model), before its
 // answer is written. The rule kept: a worker killed (kill -9) after a call's answer left never forgets its receipt (a
@@ -73,12 +73,10 @@ async function callThenKill(dbPath: string, receipt: string, first: number): Pro
 
 /** What a restarted worker's payee says of the receipt: "accepted" (not charged) or its refusal. */
 async function afterRestart(dbPath: string, receipt: string): Promise<string> {
-  const payee = new MeteredPayee({
-    wallet: payeeWallet,
-    market: standInMarket(async () => 10n ** 21n),
-    chainId: CHAIN,
+  const payee = payeeAt(
     dbPath,
-  });
+    standInMarket(async () => 10n ** 21n),
+  );
   try {
     const h = await payee.hold(receipt, PRICE);
     h.release();
