@@ -174,12 +174,20 @@ export async function answerMetered(
       { id: 0n, kind: METERED_KIND, spec: { model: `0x${model}` }, input, inputDisposable: true },
       deadlineContext(RUN_TIMEOUT_MS), // its signal made only if the handler reads it
     );
-    p.inputDone = running.then(noop, noop); // (its rejection is seen here too; still awaited below)
+    let failed = false;
+    // (its rejection is seen here too; still awaited below)
+    p.inputDone = running.then(noop, () => {
+      failed = true;
+    });
     if (held !== null) {
       // handler.run reaches the inference thread only after a few microtasks (the model's session lookup is
       // awaited); a synchronous journal commit here would run first and delay the model by its length. One
       // macrotask later the job is posted (when its session is open), so the commit overlaps the model.
       await new Promise<void>((res) => setImmediate(res));
+      // A run refused by then (its input's decode or checks, a few microtasks in) served nothing: its hold is let
+      // go with the error's answer, uncharged. One that fails later (in onnxruntime, on its thread, or while its
+      // model loads) is charged, as the commit overlaps the run (README, issue 8, pre8).
+      if (failed) await running;
       committing = performance.now();
       if (trace) trace.commit0 = monoUs();
       charged = held.commit(); // if it throws, the answer is not sent: nothing was paid for it

@@ -160,6 +160,21 @@ describe("metered routes", () => {
     }
   });
 
+  it("journals a receipt only once its run has an output: a run that fails lets the hold go uncharged", async () => {
+    const { f, holds } = await app();
+    const bad = await f.inject({
+      method: "POST",
+      url: `/v1/infer/0x${PAID}`,
+      headers: { "content-type": "application/octet-stream", [RECEIPT_HEADER]: "r" },
+      payload: Buffer.from([0xee, 1]), // the stand-in's input error, a few microtasks into its run
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(holds).toEqual({ released: 1, committed: 0 });
+    expect((await post(f, PAID, { [RECEIPT_HEADER]: "r" })).statusCode).toBe(200);
+    expect(holds).toEqual({ released: 1, committed: 1 });
+    await f.close();
+  });
+
   it("a body longer than the limit, or shorter than its content-length, is a 4xx with a code and runs nothing", async () => {
     const { f, charged, holds } = await app();
     const send = (model: string, contentLength: number) =>

@@ -19,6 +19,11 @@ export function standInMarket(deposit: () => Promise<bigint>): Contract {
   return { deposits: async () => [await deposit(), 0n, 0n, 0n] } as unknown as Contract;
 }
 
+/** A payee on the journal at `dbPath`, its deposits read from `market` (a restarted worker's, in crash tests). */
+export function payeeAt(dbPath: string, market: Contract): MeteredPayee {
+  return new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath });
+}
+
 export interface PayeeFixture {
   /** A payee on the fixture's journal (call again after `close()` to model a restarted worker). */
   open(market: Contract): MeteredPayee;
@@ -31,7 +36,7 @@ export interface PayeeFixture {
 export function payeeFixture(prefix: string): PayeeFixture {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
-    open: (market) => new MeteredPayee({ wallet: payeeWallet, market, chainId: CHAIN, dbPath: join(dir, "p.sqlite") }),
+    open: (market) => payeeAt(join(dir, "p.sqlite"), market),
     session: () => new PaymentSession(payerWallet, CHAIN, payeeWallet.address),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MeteredPayee, PaymentError } from "../../../services/runtime/payments/meteredPayee.js";
+import { PaymentError } from "../../../services/runtime/payments/meteredPayee.js";
 import { type LoggedReceipt, ReceiptLog } from "../../../services/runtime/payments/receiptLog.js";
-import { CHAIN, PRICE, payeeWallet, payerWallet, standInMarket } from "./payeeFixture.js";
+import { CHAIN, PRICE, payeeAt, payeeWallet, payerWallet, standInMarket } from "./payeeFixture.js";
 
 let dir: string;
 beforeEach(() => {
@@ -100,12 +100,10 @@ describe("receipt log", () => {
     expect(receiptsInSqlite()).toBe(0); // the kill landed between the log and SQLite: what this test is about
     expect(new ReceiptLog(`${dbPath}-receipts.log`).read()).toHaveLength(8);
 
-    const payee = new MeteredPayee({
-      wallet: payeeWallet,
-      market: standInMarket(async () => 10n ** 21n),
-      chainId: CHAIN,
+    const payee = payeeAt(
       dbPath,
-    });
+      standInMarket(async () => 10n ** 21n),
+    );
     try {
       expect(receiptsInSqlite()).toBe(8); // committed at the start, before serving
       expect(statSync(`${dbPath}-receipts.log`).size).toBe(0);
