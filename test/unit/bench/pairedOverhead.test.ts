@@ -25,11 +25,11 @@ describe("paired lone-call overhead", () => {
   it("takes the median of each pair's own overhead, not of the two sides' p50s", () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
-    // shares 1/6, 1/2, 1/11; differences 2, 10, 1
+    // shares 1/6, 1/15, 7/10 and differences 2, 1, 14 — the sides' p50s (10, 15) would say 1/3 and 5 ms
     const e = pairedEstimate([
       { base: 10, path: 12 },
-      { base: 10, path: 20 },
-      { base: 10, path: 11 },
+      { base: 14, path: 15 },
+      { base: 6, path: 20 },
     ]);
     expect(e.pairs).toBe(3);
     expect(e.overhead).toBe(0.167);
