@@ -11,6 +11,7 @@ import { cpuAtImmediate, modelProbeFile, probeRun, sample } from "../ai-oracle/e
 import { createONNXSession, Tensor } from "../ai-oracle/engine/session.js";
 import { type InferenceClient, InferenceHTTPError } from "../services/client/inferenceClient.js";
 import { CallTimeline, type SegmentSummary } from "./callTimeline.js";
+import { type LonePaired, LonePairedRun } from "./lonePaired.js";
 import type { TargetProcess } from "./procs.js";
 import { type LatencySummary, round, summarize } from "./stats.js";
 
@@ -216,6 +217,8 @@ export interface MeteredComparison {
   plain: PathPair;
   /** Paid per request: a receipt per call, vouchers as the worker asks. */
   metered: PathPair;
+  /** Lone calls in paired cycles (one of each path, alternating order), after each round's blocks of lone calls. */
+  paired: LonePaired;
 }
 
 export interface MeteredComparisonOptions {
@@ -236,6 +239,9 @@ export interface MeteredComparisonOptions {
   log: (line: string) => void;
 }
 
+/** Paired cycles dropped at the start: one full set of bench/pairedOverhead.ts's cycle orders for three paths. */
+const PAIRED_WARMUP = 6;
+
 /** Direct, free-over-HTTP and metered calls of the same model and input, interleaved round by round. */
 export async function meteredComparison(o: MeteredComparisonOptions): Promise<MeteredComparison> {
   const session = await createONNXSession(o.modelBytes);
@@ -246,7 +252,7 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
     const probe = modelProbeFile();
     const directProbe: ReturnType<typeof probeRun>[] = [];
     let directInFlight = 0; // (only lone runs are probed: N in flight share the thread)
-    const paths: [keyof Omit<MeteredComparison, "rounds">, () => Promise<void>][] = [
+    const paths: [keyof Omit<MeteredComparison, "rounds" | "paired">, () => Promise<void>][] = [
       [
         "direct",
         async () => {
@@ -270,6 +276,15 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
       plain: { single: [] as Block[], many: [] as Block[] },
     };
     const each = (n: number) => Math.max(1, Math.ceil(n / o.rounds));
+    // as many paired cycles as lone calls per path in the blocks, plus one full set of cycle orders dropped as
+    // warm-up (every path's first calls after the blocks alike)
+    const paired = new LonePairedRun({
+      session,
+      feeds: { x },
+      metered: () => o.paid.infer(o.model, o.input),
+      plain: () => o.free.infer(o.freeModel, o.input),
+      warmup: PAIRED_WARMUP,
+    });
     for (let r = 0; r < o.rounds; r++) {
       for (const [name, call] of paths) {
         const v0 = o.paid.vouchersSigned;
@@ -278,6 +293,7 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
         Object.assign(one, timing.take());
         blocks[name].single.push(one);
       }
+      await paired.cyclesOf(each(o.singleCalls) + (r === 0 ? PAIRED_WARMUP : 0));
       for (const [name, call] of paths) {
         const v0 = o.paid.vouchersSigned;
         const many = await timed(call, each(o.manyCalls), o.inFlight, o.procs);
@@ -292,7 +308,13 @@ export async function meteredComparison(o: MeteredComparisonOptions): Promise<Me
       many: merge(b.many, o.inFlight),
     });
     if (probe) appendFileSync(`${probe}.direct`, directProbe.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    return { rounds: o.rounds, direct: pair(blocks.direct), plain: pair(blocks.plain), metered: pair(blocks.metered) };
+    return {
+      rounds: o.rounds,
+      direct: pair(blocks.direct),
+      plain: pair(blocks.plain),
+      metered: pair(blocks.metered),
+      paired: paired.result(),
+    };
   } finally {
     await session.release();
   }

@@ -11,6 +11,7 @@ import MiniSearch from "minisearch";
 import { createTextEmbedder } from "../ai-oracle/index.js";
 import { HNSW } from "../services/search/engine/sqlite/hnsw.js";
 import { openStore, SearchEngine, type SearchStore } from "../services/search/index.js";
+import { mulberry32 } from "./stats.js";
 
 export interface SearchBenchOptions {
   /** Documents (default 50,000; the corpus has ~60k on Debian 12 after apt-get update). */
@@ -109,19 +110,9 @@ function latency(wall: number[], cpu: number[] | null): Latency {
 }
 const round = (x: number) => Math.round(x * 100) / 100;
 
-/** A seeded PRNG (mulberry32) so every run asks the same queries. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Keyword queries (1–2 words of a random description), typo queries (a word of ≥ 5 letters with one letter changed). */
 export function queries(docs: Pkg[], n: number) {
-  const rnd = prng(20261206);
+  const rnd = mulberry32(20261206);
   const words = (d: Pkg) => d.description.toLowerCase().match(/[a-z]{4,}/g) ?? [];
   const keyword: string[] = [];
   const typo: string[] = [];

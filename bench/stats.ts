@@ -49,3 +49,13 @@ export function countError(counts: Record<string, number>, message: string, max 
   if (key in counts || Object.keys(counts).length < max) counts[key] = (counts[key] ?? 0) + 1;
   else counts["(other errors)"] = (counts["(other errors)"] ?? 0) + 1;
 }
+
+/** A seeded PRNG (mulberry32): uniform in [0, 1), the same sequence for a seed on every run and machine. */
+export function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
