@@ -417,6 +417,9 @@ export class ChainDB implements TrieNodeReader {
 class HeldWrites {
   readonly ops: [Bytes, Bytes][] = [];
   private readonly byKey = new Map<string, Bytes>();
+  /** How many of `ops` `byKey` holds: it is filled at the first read, not per put (a synced run writes ~20 keys a
+   * block and reads back few of them before its batch; the key strings were ~1 % of the sync profile, apply14). */
+  private indexed = 0;
   blocks = 0;
   /** Keys' and values' bytes: what the batch costs in memory, roughly. */
   bytes = 0;
@@ -428,11 +431,15 @@ class HeldWrites {
 
   put(key: Bytes, value: Bytes): void {
     this.ops.push([key, value]);
-    this.byKey.set(HeldWrites.keyOf(key), value);
     this.bytes += key.byteLength + value.byteLength;
   }
 
   get(key: string): Bytes | undefined {
+    // In put order: a later write of a key wins, as in the batch.
+    for (; this.indexed < this.ops.length; this.indexed++) {
+      const [k, v] = this.ops[this.indexed];
+      this.byKey.set(HeldWrites.keyOf(k), v);
+    }
     return this.byKey.get(key);
   }
 }

@@ -4,10 +4,12 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "../../runtime/lib/logger.js";
 import type { FastDecodedTx } from "../mempool/fastDecode.js";
 import type { CommitChecks, VerifiedSignature } from "./commitChecks.js";
+import { type PackedChecks, packChecks } from "./packedChecks.js";
 
 export interface CommitCheckRequest {
   id: number;
-  checks: CommitChecks;
+  /** Packed and transferred: the items are views into network read buffers, which a clone copies whole. */
+  checks: PackedChecks;
 }
 
 export interface CommitCheckReply {
@@ -49,7 +51,8 @@ export class CommitPrecheck {
     if (this.pending.size === 0) worker.ref();
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      worker.postMessage({ id, checks } satisfies CommitCheckRequest);
+      const [packed, transfer] = packChecks(checks);
+      worker.postMessage({ id, checks: packed } satisfies CommitCheckRequest, transfer);
     });
   }
 

@@ -136,6 +136,34 @@ describe("Chain.commitSyncedRun (one atomic synced batch per verified sync run)"
     await t.storage.db.close();
   });
 
+  it("reads between held blocks see each key's newest held write (the read index is filled at reads, in order)", async () => {
+    const t = await openTracked();
+    const run = blocksOn(t.chain.head, 6);
+    await t.chain.commitSyncedRun(
+      run.map((b) => b.hash),
+      async () => {
+        // Reads after 1, none after 2 and 3, then after 4 and 5: each read sees every block held so far, and the
+        // head pointer (written by every block) at the newest.
+        for (const [i, b] of run.slice(0, -1).entries()) {
+          await t.chain.commitBlock(b, Uint8Array.of(i + 1));
+          if (i === 1 || i === 2) continue;
+          expect((await t.storage.db.getHead())?.number).toBe(b.header.number);
+          for (const seen of run.slice(0, i + 1)) {
+            expect(await t.storage.db.getCanonicalHash(seen.header.number)).toEqual(seen.hash);
+            expect(await t.storage.db.getCommit(seen.header.number)).toEqual(Uint8Array.of(Number(seen.header.number)));
+          }
+          expect(await t.storage.db.getCanonicalHash(b.header.number + 1n)).toBeUndefined();
+        }
+        expect(t.batches).toBe(0);
+        await t.chain.commitBlock(run[5], Uint8Array.of(6));
+      },
+    );
+    expect(t.batches).toBe(1);
+    expect((await t.storage.db.getHead())?.number).toBe(6n);
+    t.storage.record.close();
+    await t.storage.db.close();
+  });
+
   it("a scan during the run (eth_getLogs' index) writes the held blocks early; the record still names the run's last", async () => {
     const t = await openTracked();
     const run = blocksOn(t.chain.head, 6);
