@@ -238,8 +238,27 @@ export class ChainDB implements TrieNodeReader {
     await this.guard("close", () => this.db.close());
   }
 
+  /**
+   * A trie node, read synchronously on the calling thread (LevelDB's `getSync`): the node's reads are
+   * mostly served from LevelDB's block cache or the page cache, where the asynchronous read's thread
+   * pool hop, completion callback and promise cost more CPU than the read (mint14: a growing state's
+   * trie reads were ~1.6 per mint). Same overlay of not yet written blocks and same failure handling
+   * as `get`.
+   */
   async getNode(key: string): Promise<Bytes | undefined> {
-    return this.get(trieNodeKey(key));
+    return this.getSyncGuarded(trieNodeKey(key));
+  }
+
+  private getSyncGuarded(key: Bytes): Bytes | undefined {
+    const unwritten = this.unwritten(key);
+    if (unwritten !== undefined) return unwritten;
+    try {
+      return this.db.getSync(key);
+    } catch (e) {
+      const err = toStorageError(e, this.dir, "read");
+      this.reportFailure(err);
+      throw err;
+    }
   }
 
   async getMeta(name: string): Promise<Bytes | undefined> {
