@@ -168,10 +168,15 @@ export class ChainDB implements TrieNodeReader {
     try {
       return await fn();
     } catch (e) {
-      const err = toStorageError(e, this.dir, op);
-      this.reportFailure(err);
-      throw err;
+      throw this.failure(e, op);
     }
+  }
+
+  /** `e` as a StorageError of `op`, reported (once) to the failure handler. */
+  private failure(e: unknown, op: string): StorageError {
+    const err = toStorageError(e, this.dir, op);
+    this.reportFailure(err);
+    return err;
   }
 
   private get(key: Bytes): Promise<Bytes | undefined> {
@@ -255,9 +260,7 @@ export class ChainDB implements TrieNodeReader {
     try {
       return this.db.getSync(key);
     } catch (e) {
-      const err = toStorageError(e, this.dir, "read");
-      this.reportFailure(err);
-      throw err;
+      throw this.failure(e, "read");
     }
   }
 
