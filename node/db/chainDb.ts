@@ -168,10 +168,15 @@ export class ChainDB implements TrieNodeReader {
     try {
       return await fn();
     } catch (e) {
-      const err = toStorageError(e, this.dir, op);
-      this.reportFailure(err);
-      throw err;
+      throw this.failure(e, op);
     }
+  }
+
+  /** `e` as a StorageError of `op`, reported (once) to the failure handler. */
+  private failure(e: unknown, op: string): StorageError {
+    const err = toStorageError(e, this.dir, op);
+    this.reportFailure(err);
+    return err;
   }
 
   private get(key: Bytes): Promise<Bytes | undefined> {
@@ -238,8 +243,25 @@ export class ChainDB implements TrieNodeReader {
     await this.guard("close", () => this.db.close());
   }
 
+  /**
+   * A trie node, read synchronously on the calling thread (LevelDB's `getSync`): the node's reads are
+   * mostly served from LevelDB's block cache or the page cache, where the asynchronous read's thread
+   * pool hop, completion callback and promise cost more CPU than the read (mint14: a growing state's
+   * trie reads were ~1.6 per mint). Same overlay of not yet written blocks and same failure handling
+   * as `get`.
+   */
   async getNode(key: string): Promise<Bytes | undefined> {
-    return this.get(trieNodeKey(key));
+    return this.getSyncGuarded(trieNodeKey(key));
+  }
+
+  private getSyncGuarded(key: Bytes): Bytes | undefined {
+    const unwritten = this.unwritten(key);
+    if (unwritten !== undefined) return unwritten;
+    try {
+      return this.db.getSync(key);
+    } catch (e) {
+      throw this.failure(e, "read");
+    }
   }
 
   async getMeta(name: string): Promise<Bytes | undefined> {
