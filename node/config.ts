@@ -125,8 +125,8 @@ export interface NodeConfig {
    */
   heapGrowingPercent: number;
   /**
-   * V8's scavenges split over its platform threads (true) or on the main thread only (false, the default:
-   * `node/scavengeThreads.ts`). Trades CPU on a busy machine for young-GC pauses on an idle one.
+   * V8's scavenges split over its platform threads (true, the default) or on the main thread only (false:
+   * `node/scavengeThreads.ts`).
    */
   gcParallelScavenge: boolean;
   /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */

@@ -10,9 +10,9 @@ import { applyScavengeThreads, DEFAULT_GC_PARALLEL_SCAVENGE, scavengeFlag } from
 const ROOT = resolve(import.meta.dirname, "../../..");
 
 describe("config gcParallelScavenge (V8's scavenges on the main thread only)", () => {
-  it("defaults to false and takes a boolean from the file", () => {
-    expect(DEFAULT_GC_PARALLEL_SCAVENGE).toBe(false);
-    expect(resolveConfig(undefined, {}).gcParallelScavenge).toBe(false);
+  it("defaults to true (V8's own split) and takes a boolean from the file", () => {
+    expect(DEFAULT_GC_PARALLEL_SCAVENGE).toBe(true);
+    expect(resolveConfig(undefined, {}).gcParallelScavenge).toBe(true);
     expect(resolveConfig({ gcParallelScavenge: true }, {}).gcParallelScavenge).toBe(true);
     expect(resolveConfig({ gcParallelScavenge: false }, {}).gcParallelScavenge).toBe(false);
     for (const bad of [0, 1, "true", null]) {
