@@ -6,7 +6,6 @@ import { STARTUP_CHECK_MIN_BLOCKS } from "./db/storage.js";
 import { DEFAULT_HEAP_GROWING_PERCENT, MAX_HEAP_GROWING_PERCENT } from "./heapGrowth.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions } from "./mempool/index.js";
-import { DEFAULT_GC_PARALLEL_SCAVENGE } from "./scavengeThreads.js";
 
 /**
  * JSON-RPC server and the limits that keep one client's requests from stopping the node (README,
@@ -124,11 +123,6 @@ export interface NodeConfig {
    * V8's own factor (up to 4×). Trades GC CPU for resident memory.
    */
   heapGrowingPercent: number;
-  /**
-   * V8's scavenges split over its platform threads (true, the default) or on the main thread only (false:
-   * `node/scavengeThreads.ts`).
-   */
-  gcParallelScavenge: boolean;
   /** Network mode (`azora start`): libp2p listen addresses and the peers to keep connected. */
   p2p: { listen: string[]; bootstrap: string[] };
   /**
@@ -178,7 +172,6 @@ export const DEFAULT_CONFIG: NodeConfig = {
   storage: { syncWrites: true, startupCheckBlocks: STARTUP_CHECK_MIN_BLOCKS, maxOpenFiles: DEFAULT_MAX_OPEN_FILES },
   cacheBytes: 96 * 1024 * 1024,
   heapGrowingPercent: DEFAULT_HEAP_GROWING_PERCENT,
-  gcParallelScavenge: DEFAULT_GC_PARALLEL_SCAVENGE,
   p2p: { listen: ["/ip4/127.0.0.1/tcp/26656"], bootstrap: [] },
   consensus: { minBlockIntervalMs: 0 },
   nodeKeyFile: undefined,
@@ -286,7 +279,6 @@ export function resolveConfig(file: Plain | undefined, flags: Plain): NodeConfig
   checkInt(merged.storage.maxOpenFiles, "storage.maxOpenFiles", MIN_MAX_OPEN_FILES, 1_000_000);
   checkInt(merged.cacheBytes, "cacheBytes", 4 * 1024 * 1024, 64 * 1024 ** 3);
   checkInt(merged.heapGrowingPercent, "heapGrowingPercent", 0, MAX_HEAP_GROWING_PERCENT);
-  if (typeof merged.gcParallelScavenge !== "boolean") throw new ConfigError("gcParallelScavenge", "expected a boolean");
   checkInt(merged.consensus.minBlockIntervalMs, "consensus.minBlockIntervalMs", 0, 60_000);
   if (typeof merged.dev.unlockedAccounts !== "boolean")
     throw new ConfigError("dev.unlockedAccounts", "expected a boolean");

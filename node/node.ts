@@ -43,7 +43,6 @@ import { NodeBackend } from "./rpc/nodeBackend.js";
 import { createParamsMethods } from "./rpc/paramsMethods.js";
 import { defaultSimulationWorkers, SimulationPool } from "./rpc/simulation/pool.js";
 import { NodeTraceBackend } from "./rpc/traceBackend.js";
-import { applyScavengeThreads } from "./scavengeThreads.js";
 import { StateReaders } from "./state/readers.js";
 import { createSyncMetrics } from "./sync/index.js";
 import { VERSION } from "./version.js";
@@ -131,7 +130,6 @@ export async function startNode(
 ): Promise<RunningNode> {
   // Before the caches and the workers' heaps grow.
   applyHeapGrowth(cfg.heapGrowingPercent);
-  applyScavengeThreads(cfg.gcParallelScavenge);
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const spec = loadGenesis(cfg);
