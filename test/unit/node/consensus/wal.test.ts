@@ -203,21 +203,26 @@ describe("ConsensusWAL", () => {
     await wal.close();
   });
 
+  /** Waits until the WAL directory lists exactly `names` (files made ahead appear in the background). */
+  const filesBecome = (names: string[]) =>
+    vi.waitFor(async () => expect((await readdir(dir)).sort()).toEqual(names), { timeout: 20_000, interval: 5 });
+
   it("rotates by height: one file per height, heights below height - 1 deleted", async () => {
     const wal = await ConsensusWAL.open(dir);
     for (const h of [1n, 2n, 3n, 4n]) {
       await wal.startHeight(h);
       await wal.append(enc(`in ${h}`));
     }
-    // And the next height's file, made ahead under its temp name.
-    expect((await readdir(dir)).sort()).toEqual(["wal-3.log", "wal-4.log", "wal-5.log.tmp"]);
+    // And the next height's file, made ahead under its temp name — in the background (its open is on libuv's pool
+    // and may land after a readdir issued now), so the listing is awaited until it holds it.
+    await filesBecome(["wal-3.log", "wal-4.log", "wal-5.log.tmp"]);
     expect(await wal.replay()).toEqual({ height: 4n, records: [enc("in 4")] });
     // Restarting at the same height keeps its records (the driver replays them).
     await wal.startHeight(4n);
     expect(await wal.replay()).toEqual({ height: 4n, records: [enc("in 4")] });
     // Heights may be skipped (block sync).
     await wal.startHeight(9n); // height 5's file made ahead is dropped
-    expect((await readdir(dir)).sort()).toEqual(["wal-10.log.tmp", "wal-9.log"]);
+    await filesBecome(["wal-10.log.tmp", "wal-9.log"]);
     expect(await wal.replay()).toEqual({ height: 9n, records: [] });
     await wal.close();
     expect(await readdir(dir)).toEqual(["wal-9.log"]);
