@@ -25,17 +25,21 @@ export const SEGMENTS = [
   ["answer", "reply", "first"], // fastify's write, the client wakes on the answer's first byte
   ["read", "first", "end"], // the rest of the answer read and hashed
 ] as const;
+/** `upload` split (worker stamps only; bench/meteredWorker.ts reads them too). */
+export const UPLOAD_SPLIT = [
+  // where the lean front reads the body on after the head's read: the loop's work first (a paid call's receipt
+  // check runs there, while the body queues in the kernel), then the reads; a free call has no check
+  ["upload_wait", "head", "bodyNext"],
+  ["upload_read", "bodyNext", "bodyLast"],
+  // a paid call's upload after its check: what compares with a free call's `upload`
+  ["upload_after_check", "holdDone", "bodyLast"],
+] as const;
 const OVERLAPPING = [
   ["sent", "write", "sent"],
   ["commit", "commit0", "commit1"],
   ["check_sync", "head", "holdCalled"], // the receipt's check on the loop before its first await
   ["check", "head", "holdDone"], // the receipt's check from the head to its hold (on a thread: the round trip)
-  // `upload` split where the lean front reads the body on after the head's read: the loop's work first (a paid
-  // call's receipt check runs there, while the body queues in the kernel), then the reads; a free call has no check
-  ["upload_wait", "head", "bodyNext"],
-  ["upload_read", "bodyNext", "bodyLast"],
-  // a paid call's upload after its check: what compares with a free call's `upload`
-  ["upload_after_check", "holdDone", "bodyLast"],
+  ...UPLOAD_SPLIT,
 ] as const;
 
 /** The worker's flag stamp (1, not a time) on a call whose model ran on an inference thread (meteredRoutes.ts). */

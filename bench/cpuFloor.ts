@@ -29,12 +29,6 @@ export function floorOptions(argv: string[], help: string, defaultMs: number): F
   return o;
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;

@@ -18,7 +18,7 @@ import { repoRoot } from "../contracts/artifacts.js";
 import { handleRawBody } from "../rpc/jsonrpc.js";
 import { positiveInt, readFlags, UsageError } from "./args.js";
 import { startAzora } from "./procs.js";
-import { round } from "./stats.js";
+import { median, round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/httpFloor.js [--requests N] [--rounds R] [--conns C] [--gap-ms G] [--servers LIST]
 What a request costs at the HTTP layers under the node's RPC (bare node:net, node:http, the RPC server, azora dev),
@@ -247,12 +247,6 @@ async function drive(port: number, body: string, requests: number, conns: number
     ),
   );
   await Promise.all(sockets.map(one));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 async function main(): Promise<void> {

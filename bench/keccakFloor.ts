@@ -13,8 +13,8 @@ import { keccak_256 as nobleKeccak } from "@noble/hashes/sha3.js";
 import { keccak256 as polkadotKeccak, waitReady } from "@polkadot/wasm-crypto";
 import { createKeccak } from "hash-wasm";
 import { keccak256 } from "../runtime/primitives/hash.js";
-import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
-import { round } from "./stats.js";
+import { floorOptions, reportFloor, timeBatch } from "./cpuFloor.js";
+import { median, round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/keccakFloor.js [--rounds R] [--ms M] [--out F]
 CPU per keccak-256 hash, by implementation and input size, in interleaved rounds.

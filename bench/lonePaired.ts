@@ -9,8 +9,8 @@ import { performance } from "node:perf_hooks";
 import { encodeOutputs } from "../ai-oracle/engine/encodedRun.js";
 import { type ONNXFeeds, type ONNXSession, timedRun } from "../ai-oracle/engine/session.js";
 import type { Inference } from "../services/client/inferenceClient.js";
-import { cycleOrder, median, type Pair, type PairedEstimate, pairedEstimate } from "./pairedOverhead.js";
-import { round } from "./stats.js";
+import { cycleOrder, type Pair, type PairedEstimate, pairedEstimate } from "./pairedOverhead.js";
+import { median, round } from "./stats.js";
 
 export type LonePath = "direct" | "plain" | "metered";
 

@@ -15,6 +15,7 @@ import { RECEIPT_SESSION_HEADER } from "../services/client/receiptSession.js";
 import { CALL_TRACE_ENV, CALL_TRACE_HEADER, parseStamps } from "../services/runtime/callTrace.js";
 import { MeteredPayee } from "../services/runtime/payments/meteredPayee.js";
 import { registerMeteredRoutes } from "../services/runtime/payments/meteredRoutes.js";
+import { UPLOAD_SPLIT } from "./callTimeline.js";
 import { parseResponse } from "./leanRpc.js";
 import { buildMatMulStack, TEN_MS_MATMUL } from "./onnxModels.js";
 import { percentileOf, round } from "./stats.js";
@@ -47,9 +48,7 @@ const WARMUP = 30;
 /** The worker's segments, [name, from stamp, to stamp] (services/runtime/payments/meteredCall.ts's `trace`). */
 const SEGMENTS = [
   ["upload", "head", "bodyLast"],
-  ["upload_wait", "head", "bodyNext"],
-  ["upload_read", "bodyNext", "bodyLast"],
-  ["upload_after_check", "holdDone", "bodyLast"],
+  ...UPLOAD_SPLIT,
   ["check_sync", "head", "holdCalled"],
   ["hold_wait", "handler", "held"],
   ["pre_commit", "held", "commit0"],

@@ -4,8 +4,8 @@ import * as ort from "onnxruntime-node";
 import { cpuAtImmediate } from "../ai-oracle/engine/modelProbe.js";
 import { ONNX_SESSION_OPTIONS } from "../ai-oracle/engine/session.js";
 import { positiveInt, readFlags, UsageError } from "./args.js";
-import { median } from "./cpuFloor.js";
 import { buildMatMulStack, TEN_MS_MATMUL } from "./onnxModels.js";
+import { median } from "./stats.js";
 
 const HELP = `node dist/bench/onnxIdleGap.js [--layers 8] [--iters 150] [--gap-ms 10] [--gap sleep|spin]
     [--session-options '<json>'] [--fetch-output]

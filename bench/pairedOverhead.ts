@@ -6,7 +6,7 @@
 // the worker's; the figure is the median of the cycles' own overheads, with a block-bootstrap interval that says
 // how far another run of the same machine could put it.
 
-import { mulberry32, percentile, round } from "./stats.js";
+import { median, mulberry32, percentile, round } from "./stats.js";
 
 /**
  * The order of the paths in cycle `k`: every order of the paths, each right after its reverse (A B C, C B A, A C B,
@@ -28,14 +28,6 @@ function permutations(xs: number[]): number[][] {
 function compare(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return 0;
-}
-
-/** The median (the mean of the two middle values of an even count); NaN for none. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = Float64Array.from(values).sort();
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 export interface BootstrapOptions {

@@ -14,8 +14,8 @@ import { secp256k1 as nobleSecp } from "@noble/curves/secp256k1.js";
 import { secp256k1Expand, secp256k1Recover, waitReady } from "@polkadot/wasm-crypto";
 import { keccak256 } from "../runtime/primitives/hash.js";
 import { recoverSenderAddress, secp256k1Native } from "../runtime/primitives/nativeCrypto.js";
-import { floorOptions, median, reportFloor, timeBatch } from "./cpuFloor.js";
-import { round } from "./stats.js";
+import { floorOptions, reportFloor, timeBatch } from "./cpuFloor.js";
+import { median, round } from "./stats.js";
 
 const HELP = `Usage: node dist/bench/recoverFloor.js [--rounds R] [--ms M] [--out F]
 CPU per secp256k1 signer recovery (ecrecover), by implementation, in interleaved rounds.

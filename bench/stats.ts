@@ -50,6 +50,14 @@ export function countError(counts: Record<string, number>, message: string, max 
   else counts["(other errors)"] = (counts["(other errors)"] ?? 0) + 1;
 }
 
+/** The median (the mean of the two middle values of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = Float64Array.from(values).sort();
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
 /** A seeded PRNG (mulberry32): uniform in [0, 1), the same sequence for a seed on every run and machine. */
 export function mulberry32(seed: number): () => number {
   return () => {

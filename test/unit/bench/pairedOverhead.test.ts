@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { encodeOutputs } from "../../../ai-oracle/engine/encodedRun.js";
 import { type ONNXSession, Tensor } from "../../../ai-oracle/engine/session.js";
 import { type LoneCall, LonePairedRun, pairsOf, serverTimingOf } from "../../../bench/lonePaired.js";
-import { blockBootstrap, cycleOrder, median, pairedEstimate } from "../../../bench/pairedOverhead.js";
-import { mulberry32 } from "../../../bench/stats.js";
+import { blockBootstrap, cycleOrder, pairedEstimate } from "../../../bench/pairedOverhead.js";
+import { median, mulberry32 } from "../../../bench/stats.js";
 import type { Inference } from "../../../services/client/inferenceClient.js";
 
 // The lone-call overhead's paired estimator (issue 8, est8): the call order per cycle, the pairing of each cycle's
